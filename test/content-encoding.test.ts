@@ -517,7 +517,7 @@ test('a body labelled with a coding never applied, cut, is resumed as the plain 
   const requests = new Map<string, string[]>()
   const raw = await startRawServer((socket) => {
     socket.once('data', (data) => {
-      const { path, from, seen } = logged(data, requests)
+      const { from, seen } = logged(data, requests)
       const common =
         'Content-Type: image/jpeg\r\nContent-Encoding: gzip\r\nETag: "s3"\r\nAccept-Ranges: bytes\r\n'
       if (from !== undefined) {
