@@ -8,7 +8,7 @@ import { layout } from '../src/layout.js'
 import { samplePlace } from '../src/sinks/webdataset/keys.js'
 import { type SampleRow, sampleRow } from '../src/sinks/webdataset/row.js'
 import { Shard, type ShardContext, shardWork } from '../src/sinks/webdataset/shard.js'
-import { tarHeader } from '../src/sinks/webdataset/tar.js'
+import { TarFile, tarHeader } from '../src/sinks/webdataset/tar.js'
 import type { Status } from '../src/types.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { hyparquetRows, pythonTar, readTar } from './support/shards.js'
@@ -216,5 +216,29 @@ test('a staged sample that is not the recorded size, longer or shorter, never go
       what,
     )
     assert.equal(existsSync(join(out, '00000.tar')), false, `${what}: no tar under its name`)
+  }
+})
+
+test('many tars open at once share one output buffer, and each holds its own entries in order', async (t) => {
+  const dir = await tempDir()
+  t.after(() => cleanup(dir))
+  const count = 64
+  const before = process.memoryUsage().arrayBuffers
+  const tars = Array.from({ length: count }, (_, i) => TarFile.create(join(dir, `${i}.tar`)))
+  // Entries taking turns between the tars, as rows of shards side by side finish: each tar had a
+  // 1 MiB buffer of its own (64 MiB here; 128 MiB for the 128 shards a run may hold open).
+  for (let round = 0; round < 3; round++)
+    for (const [i, tar] of tars.entries())
+      tar.add(`k${i}-${round}.txt`, `tar ${i} entry ${round} `.repeat(40))
+  const grew = process.memoryUsage().arrayBuffers - before
+  assert.ok(grew < 8 * 1024 * 1024, `${count} open tars took ${(grew / 2 ** 20).toFixed(1)} MiB of buffers`)
+  tars[1].discard()
+  for (const [i, tar] of tars.entries()) if (i !== 1) tar.finish()
+  for (const i of [0, 2, count - 1]) {
+    const members = await readTar(join(dir, `${i}.tar`))
+    assert.deepEqual(
+      members.map((m) => [m.name, m.data.toString()]),
+      [0, 1, 2].map((r) => [`k${i}-${r}.txt`, `tar ${i} entry ${r} `.repeat(40)]),
+    )
   }
 })

@@ -84,10 +84,21 @@ export const paddingOf = (size: number): Buffer => ZEROS.subarray(0, paddedSize(
 /** One byte read past a file's recorded end: there must be none. */
 const ONE = Buffer.alloc(1)
 
-/** A tar file written entry by entry, through a buffer; `finish` makes it durable. */
+/**
+ * The one output buffer of this thread's tars, made with the first, and the tar whose bytes it
+ * holds. Each open tar had a buffer of its own: a shard writer holding 128 shards open (a slow
+ * host with a row in each) held 128 MB of them. Tars take turns: the one that needs it writes out
+ * the bytes the other left there first. Rows finish about in order, so turns are rare (shards
+ * side by side share the rows between them), and every call is synchronous: no turn is taken
+ * inside another.
+ */
+let shared: Buffer | undefined
+let holder: TarFile | undefined
+
+/** A tar file written entry by entry, through a buffer shared with this thread's other tars; `finish` makes it durable. */
 export class TarFile {
   readonly #fd: number
-  readonly #buffer = Buffer.allocUnsafe(BUFFER)
+  #buffer: Buffer = Buffer.alloc(0)
   #used = 0
   /** Bytes written so far (the tar's size once finished). */
   size = 0
@@ -103,6 +114,7 @@ export class TarFile {
 
   /** Add a file whose bytes are in memory, or a text (written as UTF-8). */
   add(name: string, data: Uint8Array | string): void {
+    this.#claim()
     const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length
     this.#header(name, size)
     if (typeof data !== 'string') this.#put(data)
@@ -121,6 +133,7 @@ export class TarFile {
   addFile(name: string, path: string, size?: number): void {
     const fd = openSync(path, 'r')
     try {
+      this.#claim()
       const length = size ?? fstatSync(fd).size
       this.#header(name, length)
       this.#copy(fd, 0, length, path)
@@ -135,6 +148,7 @@ export class TarFile {
 
   /** Add `size` bytes at `offset` of the open file `fd` (an entry of another tar). */
   addRange(name: string, fd: number, offset: number, size: number): void {
+    this.#claim()
     this.#header(name, size)
     this.#copy(fd, offset, size, name)
     this.#pad(size)
@@ -142,15 +156,33 @@ export class TarFile {
 
   /** End the archive (two zero blocks), write it out, flush it to the disk and close it. */
   finish(): void {
+    this.#claim()
     this.#put(ZEROS)
     this.#flush()
+    this.#release()
     fsyncSync(this.#fd)
     closeSync(this.#fd)
   }
 
-  /** Close without finishing (the caller removes the file). */
+  /** Close without finishing (the caller removes the file): what it left in the buffer is dropped. */
   discard(): void {
+    this.#used = 0
+    this.#release()
     closeSync(this.#fd)
+  }
+
+  /** Take the shared buffer, the bytes another tar left in it written out to that tar first. */
+  #claim(): void {
+    if (holder === this) return
+    if (holder) holder.#flush()
+    shared ??= Buffer.allocUnsafe(BUFFER)
+    this.#buffer = shared
+    holder = this
+  }
+
+  #release(): void {
+    if (holder === this) holder = undefined
+    this.#buffer = Buffer.alloc(0)
   }
 
   /** Copy `size` bytes from `fd` at `offset` straight into the buffer, filling it to the brim each time. */
