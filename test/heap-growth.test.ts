@@ -95,7 +95,7 @@ test('large bodies: told when the first begins and the last ends, once each', ()
   }
 })
 
-// V8's flags are the process's: switched while a transfer thread's or the shard writer's heap was
+// V8's flags are the process's: switched while a transfer thread's heap was
 // marking, the process could crash as it did on the main thread's (see collectThenMark). The
 // switch is undone before such a thread starts, and not made while one lives.
 test('large bodies: no switch while another thread lives; one on is told off before a thread starts', () => {

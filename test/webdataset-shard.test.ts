@@ -60,7 +60,7 @@ test('rows finishing out of order, past the window, come out in order; the shard
     [2, 'failed'],
   ] as const)
     shard.add(index, row(ctx, index, status))
-  assert.equal(shard.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])), true)
+  assert.equal(await shard.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])), true)
   shard.cleanUp()
   assert.equal(ctx.window.used, 0, 'the window is given back')
   const members = await readTar(join(out, '00000.tar'))
@@ -97,7 +97,7 @@ test('rows finishing out of order, past the window, come out in order; the shard
     [3, 'skipped'],
   ] as const)
     same.add(index, row(ctx, index, status))
-  assert.equal(same.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])), false)
+  assert.equal(await same.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])), false)
   same.cleanUp()
   assert.equal(statSync(join(out, '00000.tar')).ino, before.ino)
 
@@ -112,7 +112,7 @@ test('rows finishing out of order, past the window, come out in order; the shard
     [3, 'skipped'],
   ] as const)
     again.add(index, row(ctx, index, status))
-  assert.equal(again.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])), true)
+  assert.equal(await again.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])), true)
   again.cleanUp()
   const resealed = await readTar(join(out, '00000.tar'))
   assert.deepEqual(
@@ -133,13 +133,13 @@ test('a sample neither staged nor in the old tar: sealing fails and says what to
   const ctx = setUp(out)
   const first = new Shard(0, ctx, undefined)
   first.add(0, row(ctx, 0, 'failed'))
-  first.seal(Uint8Array.from([1, 0, 0, 0, 0, 0]))
+  await first.seal(Uint8Array.from([1, 0, 0, 0, 0, 0]))
   first.cleanUp()
   mkdirSync(shardWork(ctx.paths, '00000').staging)
   const broken = new Shard(0, ctx, null)
   const line = JSON.parse(row(ctx, 0, 'skipped')) as SampleRow // "done before", but nowhere
   broken.add(0, JSON.stringify(line))
-  assert.throws(
+  await assert.rejects(
     () => broken.seal(Uint8Array.from([1, 0, 0, 0, 0, 0])),
     /000000\.jpg is neither staged nor in 00000\.tar as its row describes it: remove 00000\.tar/,
   )
@@ -151,7 +151,7 @@ test('a sample in the old tar is copied only if it is the image its row describe
   const ctx = setUp(out)
   const first = new Shard(0, ctx, undefined)
   first.add(0, row(ctx, 0, 'ok'))
-  assert.equal(first.seal(Uint8Array.from([1, 0, 0, 0, 0, 0])), true)
+  assert.equal(await first.seal(Uint8Array.from([1, 0, 0, 0, 0, 0])), true)
   first.cleanUp()
   mkdirSync(shardWork(ctx.paths, '00000').staging)
   // The journal says row 0 is an image of the same size, other bytes (the tar was sealed by a run
@@ -161,7 +161,7 @@ test('a sample in the old tar is copied only if it is the image its row describe
   line.columns.caption = 'changed, so the shard is sealed again'
   const again = new Shard(0, ctx, null)
   again.add(0, JSON.stringify(line))
-  assert.throws(
+  await assert.rejects(
     () => again.seal(Uint8Array.from([1, 0, 0, 0, 0, 0])),
     /000000\.jpg is neither staged nor in 00000\.tar as its row describes it/,
   )
@@ -207,10 +207,10 @@ test('a staged sample that is not the recorded size, longer or shorter, never go
     const staged = join(shardWork(ctx.paths, '00000').staging, '000000.jpg')
     writeFileSync(staged, change(image(0)))
     // Written to the tar as soon as its turn comes (here at once), or when the shard is sealed.
-    assert.throws(
-      () => {
+    await assert.rejects(
+      async () => {
         shard.add(0, line)
-        shard.seal(Uint8Array.from([1, 0, 0, 0, 0, 0]))
+        await shard.seal(Uint8Array.from([1, 0, 0, 0, 0, 0]))
       },
       expected,
       what,
@@ -233,7 +233,7 @@ test('many tars open at once share one output buffer, and each holds its own ent
   const grew = process.memoryUsage().arrayBuffers - before
   assert.ok(grew < 8 * 1024 * 1024, `${count} open tars took ${(grew / 2 ** 20).toFixed(1)} MiB of buffers`)
   tars[1].discard()
-  for (const [i, tar] of tars.entries()) if (i !== 1) tar.finish()
+  for (const [i, tar] of tars.entries()) if (i !== 1) await tar.finish()
   for (const i of [0, 2, count - 1]) {
     const members = await readTar(join(dir, `${i}.tar`))
     assert.deepEqual(

@@ -2,7 +2,7 @@
 // The `imgpull` executable: sets V8's flags, then compiles and runs the command's bundle
 // (dist/imgpull.cjs, from start.ts) with V8's code cache (code-cache.ts), so that a run starts
 // without parsing it again. Node 22.1+ also keeps the code of the ES modules a thread loads (the
-// transfer thread's, the shard writer's) in its own compile cache, which bin.ts points at the same
+// transfer thread's) in its own compile cache, which bin.ts points at the same
 // folder; NODE_DISABLE_COMPILE_CACHE=1 turns both off.
 import module from 'node:module'
 import { homedir, tmpdir } from 'node:os'

@@ -65,8 +65,8 @@ export function marksAtWill(execArgv: readonly string[]): boolean {
  * "corrupted double-linked list"); with no switch at all (`node --incremental-marking` or
  * `--no-incremental-marking` given), none in 160; collected first, none in 160 and 60. A collection
  * costs a few ms with the command's small heap, twice for a stretch of large bodies. Only the
- * main thread's heap can be collected so, so no switch is made while a transfer thread or the
- * shard writer lives (see fetch/large-bodies.ts, `threadStarting`). `setFlags` and `newContext` are
+ * main thread's heap can be collected so, so no switch is made while a transfer thread lives
+ * (see fetch/large-bodies.ts, `threadStarting`). `setFlags` and `newContext` are
  * `v8.setFlagsFromString` and `vm.runInNewContext` (given, so this module loads neither).
  */
 export function collectThenMark(

@@ -5,8 +5,8 @@
  *
  * V8's flags are the process's, and one switched while any heap of the process is marking can
  * crash it (see `collectThenMark`, which can finish marking on this thread only). So no switch is
- * told while another JavaScript thread of the process that makes memory lives (a transfer thread,
- * the shard writer: see `threadStarting`; not the hash worker, whose heap does not grow, see
+ * told while another JavaScript thread of the process that makes memory lives (a transfer thread:
+ * see `threadStarting`; not the hash worker, whose heap does not grow, see
  * verify/hasher.ts), and one that is on is told off before such a thread starts: large bodies then
  * cost the full collections V8 gives them.
  */

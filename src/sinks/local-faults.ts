@@ -426,7 +426,7 @@ function diskOf(error: unknown, out: string, work: string): string {
 }
 
 /**
- * A run's own file or thread (a shard's rows, its writer thread) that could not be opened or
+ * A run's own file or thread (a shard's rows, a transfer thread) that could not be opened or
  * started for want of a file descriptor (EMFILE, ENFILE; `Worker initialization failure: EMFILE`)
  * once the waits for one are over, or imgpull's own code that could not be loaded so (see
  * `unloadableCode`), as a `FatalError` that says which limit and what to do;

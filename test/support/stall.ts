@@ -19,7 +19,7 @@ export interface Stall {
 
 /**
  * The environment that holds a CLI still at `stall`: a module preloaded in its threads (the main
- * one, and the WebDataset shard writer's) wraps the `node:fs` function, and the first call that
+ * one, where the WebDataset shard writer works too, and any other) wraps the `node:fs` function, and the first call that
  * matches, in whichever thread, creates the mark and blocks its thread (for good, or until the
  * release). The file system work is real; what the test then sees is exactly what a kill -9 at
  * that call leaves.

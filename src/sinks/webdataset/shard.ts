@@ -3,7 +3,6 @@ import {
   closeSync,
   constants,
   existsSync,
-  fsyncSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -22,7 +21,7 @@ import { memberName, shardStem } from './keys.js'
 import { ShardTable } from './parquet.js'
 import { type SampleRow, sampleJson } from './row.js'
 import { StatsTally } from './stats.js'
-import { TarFile, TarScan } from './tar.js'
+import { flushToDisk, TarFile, TarScan } from './tar.js'
 
 /** The work files of one shard, in `OUT/.imgpull/shards/`. */
 export function shardWork(paths: Layout, stem: string) {
@@ -40,7 +39,7 @@ export function shardWork(paths: Layout, stem: string) {
   }
 }
 
-/** What the shards of a run share, on the shard writer's thread. */
+/** What the shards of a run share, in the shard writer. */
 export interface ShardContext {
   readonly paths: Layout
   readonly shardSize: number
@@ -60,21 +59,22 @@ export interface ShardContext {
 const LINES_BYTES = 64 * 1024
 
 /** Write `data` to `path` and flush it to the disk (the caller renames it into place). */
-function writeDurably(path: string, data: Uint8Array | string): void {
+async function writeDurably(path: string, data: Uint8Array | string): Promise<void> {
   const fd = openOwnSync(path, constants.O_WRONLY | constants.O_TRUNC)
   try {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data
     for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done)
-    fsyncSync(fd)
+    await flushToDisk(fd)
   } finally {
     closeSync(fd)
   }
 }
 
 /**
- * One shard, on the shard writer's thread, while a run has rows of it: its rows file, its tar
- * written in row order as rows finish, and its sealing. Synchronous throughout: this thread does
- * nothing else, and a plain call is far cheaper than a promise per entry. Memory: 12 bytes of
+ * One shard, in the shard writer (writer.ts), while a run has rows of it: its rows file, its tar
+ * written in row order as rows finish, and its sealing. Synchronous calls but for the flushes to
+ * the disk (libuv's pool, see `flushToDisk`): a plain call is far cheaper than a promise per entry,
+ * and the appends are page-cache writes; only a flush can take long. Memory: 12 bytes of
  * offsets per row of the shard size, and a share of the global window; the rows themselves are
  * in the rows file, read whole (one shard's worth) only to seal.
  *
@@ -150,10 +150,10 @@ export class Shard {
 
   /**
    * Seal the shard: `given` marks (non-zero) the rows given in this run, every one of which has
-   * been added. Returns whether the outputs were written (`false`: sealed before with these very
+   * been added. Resolves with whether the outputs were written (`false`: sealed before with these very
    * rows, left untouched). Then `cleanUp()` removes what is no longer needed.
    */
-  seal(given: Uint8Array): boolean {
+  async seal(given: Uint8Array): Promise<boolean> {
     this.#given = given
     this.#appendReady()
     if (this.#tar && this.#next < this.ctx.shardSize)
@@ -169,17 +169,17 @@ export class Shard {
       outputs.every((kind) => existsSync(this.ctx.paths.shard(this.stem, kind)))
     )
       return false // samples staged again meanwhile (a run without a journal) go with `cleanUp`
-    if (this.#tar) this.#tar.finish()
-    else this.#rebuildTar(lines)
+    if (this.#tar) await this.#tar.finish()
+    else await this.#rebuildTar(lines)
     const table = new ShardTable(this.ctx.columnTypes, this.ctx.parquetColumns)
     const tally = new StatsTally()
     for (const [, row] of this.#inOrder(lines)) {
       table.add(row)
       tally.add(row)
     }
-    writeDurably(this.work.tmp('parquet'), table.parquet())
+    await writeDurably(this.work.tmp('parquet'), table.parquet())
     const stats = tally.stats(this.startedAt, Date.now())
-    writeDurably(this.work.tmp('stats'), `${JSON.stringify(stats, null, 2)}\n`)
+    await writeDurably(this.work.tmp('stats'), `${JSON.stringify(stats, null, 2)}\n`)
     // The record of the rows sealed before goes first: cut between the renames and the new record,
     // the outputs hold these rows under the old record, and a rerun whose rows are the old ones
     // again (the table edited back) would take them for sealed so and leave them. Without a record
@@ -189,7 +189,7 @@ export class Shard {
     // Copied, flushed, then renamed where `.imgpull/` is on another disk than the folder.
     for (const kind of outputs)
       renameIntoSync(this.work.tmp(kind), this.ctx.paths.shard(this.stem, kind), true)
-    writeDurably(`${this.work.seal}.tmp`, `${JSON.stringify({ signature })}\n`)
+    await writeDurably(`${this.work.seal}.tmp`, `${JSON.stringify({ signature })}\n`)
     renameSync(`${this.work.seal}.tmp`, this.work.seal)
     return true
   }
@@ -339,13 +339,13 @@ export class Shard {
   }
 
   /** A shard sealed before, sealed again: every sample written anew, from staging or the old tar. */
-  #rebuildTar(lines: Buffer): void {
+  async #rebuildTar(lines: Buffer): Promise<void> {
     const tar = TarFile.create(this.work.tmp('tar'))
     let old: TarScan | undefined
     try {
       for (const [index, row] of this.#inOrder(lines))
         this.#append(index, row, tar, () => (old ??= new TarScan(this.tarPath)))
-      tar.finish()
+      await tar.finish()
     } catch (error) {
       tar.discard()
       throw error

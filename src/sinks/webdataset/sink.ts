@@ -41,7 +41,7 @@ const WINDOW_ROWS = 4096
 /**
  * Shards in progress at once, at most, while one of them is complete (every row given) and only
  * waits for its outcomes. Each holds four files open (its spool; its rows file, tar and spool
- * read on the writer's thread): a slow or rate-limited host with a row in every shard kept the
+ * read by the shard writer): a slow or rate-limited host with a row in every shard kept the
  * whole read-ahead's shards open (2,000 shards of 10 rows: 8,000 descriptors), and the run died
  * on EMFILE where `ulimit -n` is 1,024 (most shells), the same again on every rerun. 128 shards
  * take some 512 descriptors beside the run's 128 sockets, and as many shards of one row as transfers.
@@ -82,8 +82,8 @@ interface OpenShard {
  * (`job.row`, else its place in the source), in shard `row / shardSize`. The engine calls, in
  * order: `admit` for each job read (before planning it), `kept` when the planner asks whether an
  * earlier `ok` is still there, `stage` to put a verified file in place, `settle` with every
- * result, `close` at the end. The file work is the shard writer's (writer.ts), on a thread of its
- * own; this side keeps, per open shard, a byte per row of the shard size and the names of the
+ * result, `close` at the end. The file work is the shard writer's (writer.ts), handed over in
+ * batches on this thread; this side keeps, per open shard, a byte per row of the shard size and the names of the
  * samples earlier runs staged.
  *
  * A worker of a shared queue runs the rows of one shard and closes with `completed`: that shard
@@ -123,9 +123,8 @@ export class WebDatasetSink {
   }
 
   /**
-   * The writer's thread, started with the first result rather than with the run: its start-up
-   * (an isolate, its modules, a Parquet warm-up) then overlaps the first transfers instead of
-   * delaying the first request.
+   * The shard writer, started with the first result rather than with the run: its Parquet
+   * warm-up then overlaps the first transfers instead of delaying the first request.
    */
   get #shardWriter(): ShardWriter {
     if (!this.#writer) {

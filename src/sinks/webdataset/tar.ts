@@ -1,16 +1,25 @@
 import { createHash } from 'node:crypto'
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs'
+import { closeSync, constants, fstatSync, fsync, openSync, readSync, writeSync } from 'node:fs'
 import { openOwnSync } from '../../utils/own-file.js'
 
 /**
- * Tar files as WebDataset shards need them, written and read with plain synchronous calls on the
- * shard writer's own thread (see writer.ts): no stream, no promise per entry. tar-stream was the
+ * Tar files as WebDataset shards need them, written and read with plain synchronous calls by the
+ * shard writer (see writer.ts): no stream, no promise per entry (a tar's flush to the disk, once,
+ * excepted). tar-stream was the
  * first choice (DESIGN.md), but its streams cost about 0.4 ms of event-loop work per sample, more
  * than the rest of a small image's download; what a shard needs of the format is small and fixed:
  * regular files with short ASCII names, in the POSIX ustar layout (IEEE Std 1003.1-1988), which
  * every reader takes (Python's tarfile, GNU and BSD tar, WebDataset). The tests read the tars back
  * with tar-stream, Python's tarfile and GNU tar.
  */
+
+/**
+ * Flush the open file `fd` to the disk on libuv's pool: the shard writer runs on the engine's
+ * thread (see writer.ts), and a shard's tar of real images (about 1 GB for 10,000) can take seconds
+ * to reach the disk, while the thread goes on with the run.
+ */
+export const flushToDisk = (fd: number): Promise<void> =>
+  new Promise((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())))
 
 /** A ustar block: every header is one, every entry's data is padded to whole ones. */
 export const BLOCK = 512
@@ -154,14 +163,20 @@ export class TarFile {
     this.#pad(size)
   }
 
-  /** End the archive (two zero blocks), write it out, flush it to the disk and close it. */
-  finish(): void {
+  /**
+   * End the archive (two zero blocks), write it out, flush it to the disk (on libuv's pool: the
+   * thread goes on meanwhile) and close it.
+   */
+  async finish(): Promise<void> {
     this.#claim()
     this.#put(ZEROS)
     this.#flush()
     this.#release()
-    fsyncSync(this.#fd)
-    closeSync(this.#fd)
+    try {
+      await flushToDisk(this.#fd)
+    } finally {
+      closeSync(this.#fd)
+    }
   }
 
   /** Close without finishing (the caller removes the file): what it left in the buffer is dropped. */
