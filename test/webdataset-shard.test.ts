@@ -242,3 +242,24 @@ test('many tars open at once share one output buffer, and each holds its own ent
     )
   }
 })
+
+test('sealing flushes the shard to the disk off the thread: its event loop turns meanwhile', async (t) => {
+  // The shard writer runs on the engine's thread: a tar of real images can take seconds to reach
+  // the disk, and transfers must not wait for it.
+  const out = await tempDir()
+  t.after(() => cleanup(out))
+  const ctx = setUp(out)
+  const shard = new Shard(0, ctx, undefined)
+  shard.add(0, row(ctx, 0, 'ok'))
+  let turned = false
+  setImmediate(() => {
+    turned = true
+  })
+  assert.equal(await shard.seal(Uint8Array.from([1, 0, 0, 0, 0, 0])), true)
+  assert.ok(turned, 'the event loop did not turn while the shard was sealed')
+  shard.cleanUp()
+  assert.deepEqual(
+    (await readTar(join(out, '00000.tar'))).map((m) => m.name),
+    ['000000.jpg', '000000.json', '000000.txt'],
+  )
+})
