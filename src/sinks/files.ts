@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { link, lstat, readdir, unlink } from 'node:fs/promises'
+import { lstat, readdir, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { makeFolders } from '../utils/folders.js'
 import { RecentMap } from '../utils/recent.js'
 import { renameInto } from '../utils/rename-into.js'
+import { linkThenUnlink } from './linker.js'
 
 /** Part files present when a run starts (names in the folder `parts`): the leftovers of a run that was cut. */
 export async function existingParts(parts: string): Promise<Set<string>> {
@@ -133,8 +134,12 @@ async function publishOnce(
     return true
   }
   try {
-    await link(part, target)
+    // The part's second name, then its first removed: many files at a time on a thread (see linker.ts).
+    await linkThenUnlink(part, target)
+    return true
   } catch (error) {
+    // The part's removal failed after its link: as the removal's own failure was.
+    if ((error as { linkStep?: string }).linkStep !== 'link') throw error
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOTDIR') return 'folder-taken'
     if (NO_LINK.has(code ?? '')) return moveTo(part, out, relative, same)

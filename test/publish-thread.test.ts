@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { pull, type Result } from '../src/index.js'
+import { killLinker, linkThenUnlink, useLinkerAfter } from '../src/sinks/linker.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+
+// Files take their names many at a time on a thread of their own (see linker.ts): each job's file at
+// its name with its bytes, no part left, a name someone else holds never replaced; and the thread's
+// loss mid-run costs no file.
+
+let server: ImageServer
+const folders: string[] = []
+
+before(async () => {
+  server = await startImageServer()
+  useLinkerAfter(0)
+})
+
+after(async () => {
+  useLinkerAfter()
+  await server.close()
+  await cleanup(...folders)
+})
+
+async function run(out: string, paths: string[]): Promise<Result[]> {
+  const results: Result[] = []
+  const urls = paths.map((p) => server.url(p))
+  for await (const r of pull(urls, { out, report: false, retries: 0 })) results.push(r)
+  return results
+}
+
+async function checkAll(out: string, results: Result[]) {
+  for (const r of results) {
+    assert.equal(r.status, 'ok', r.message)
+    assert.ok(
+      (await readFile(join(out, r.path!))).equals(server.bytes(new URL(r.job.url).pathname)),
+      r.job.url,
+    )
+  }
+  assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')).catch(() => []), [], 'no part left')
+}
+
+test('files published through the linking thread: each at its name, a stranger’s file at a name kept', async () => {
+  const out = await tempDir()
+  folders.push(out)
+  await writeFile(join(out, 'taken.jpg'), 'not ours')
+  const paths = [...Array.from({ length: 300 }, (_, i) => `/t${i}.jpg`), '/taken.jpg']
+  const results = await run(out, paths)
+  assert.equal(results.length, paths.length)
+  await checkAll(out, results)
+  assert.equal(await readFile(join(out, 'taken.jpg'), 'utf8'), 'not ours')
+  assert.notEqual(results.find((r) => r.job.url.endsWith('/taken.jpg'))!.path, 'taken.jpg')
+})
+
+test('a failed link through the thread says what Node says (its code and paths)', async () => {
+  const out = await tempDir()
+  folders.push(out)
+  await writeFile(join(out, 'a'), 'a')
+  await writeFile(join(out, 'b'), 'b')
+  await assert.rejects(linkThenUnlink(join(out, 'a'), join(out, 'b')), (error: NodeJS.ErrnoException) => {
+    assert.equal(error.code, 'EEXIST')
+    assert.equal(error.syscall, 'link')
+    assert.equal(error.path, join(out, 'a'))
+    assert.equal((error as { linkStep?: string }).linkStep, 'link')
+    return true
+  })
+  assert.equal(await readFile(join(out, 'a'), 'utf8'), 'a', 'the part stays where its link failed')
+})
+
+test('the linking thread lost with files in hand: each is done again, none lost, none left as a part', async () => {
+  const out = await tempDir()
+  folders.push(out)
+  const count = 3000
+  const part = (i: number) => join(out, `${i}.part`)
+  const target = (i: number) => join(out, `${i}.jpg`)
+  for (let i = 0; i < count; i++) await writeFile(part(i), String(i))
+  // Warm: the thread is started and has answered once.
+  await writeFile(join(out, 'warm.part'), 'w')
+  await linkThenUnlink(join(out, 'warm.part'), join(out, 'warm.jpg'))
+  const done = Array.from({ length: count }, (_, i) => linkThenUnlink(part(i), target(i)))
+  // The calls go out at the next turn (see `Linker.#flush`): the thread is stopped as it works on them.
+  await new Promise(setImmediate)
+  await killLinker()
+  const settled = await Promise.allSettled(done)
+  assert.deepEqual(
+    settled.flatMap((s, i) => (s.status === 'rejected' ? [`${i}: ${s.reason}`] : [])),
+    [],
+  )
+  for (let i = 0; i < count; i++) assert.equal(await readFile(target(i), 'utf8'), String(i))
+  assert.deepEqual(
+    (await readdir(out)).filter((n) => n.endsWith('.part')),
+    [],
+  )
+})
