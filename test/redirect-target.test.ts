@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { redirectTarget, wireBytes } from '../src/fetch/location.js'
+import { isPlaceholderTarget } from '../src/fetch/placeholder-target.js'
 import { pull } from '../src/index.js'
 import type { Result } from '../src/types.js'
 import { cleanup, tempDir } from './support/cli.js'
@@ -48,6 +49,41 @@ test('wireBytes: over HTTP/2 undici re-encodes the Latin-1 string as UTF-8; one 
   assert.equal(redirectTarget(h2Value, base, true)?.href, 'http://example.org/caf%C3%A9.jpg')
 })
 
+test('isPlaceholderTarget: a redirect to an image named as a stand-in for a removed one, unless that name was asked for', () => {
+  const cases: [target: string, listed: string, placeholder: boolean][] = [
+    ['https://i.imgur.com/removed.png', 'https://i.imgur.com/dWs5fLb.png', true],
+    [
+      'https://s.yimg.com/pw/images/en-us/photo_unavailable.png',
+      'https://farm4.staticflickr.com/1/2_s.jpg',
+      true,
+    ],
+    [
+      'https://combo.staticflickr.com/ap/build/images/en-us/photo_unavailable_l.gif',
+      'https://x.org/a.jpg',
+      true,
+    ],
+    ['https://shop.example.org/img/No-Image.JPG', 'https://shop.example.org/p/42.jpg', true],
+    ['https://cdn.example.org/image_not_found.webp?v=3', 'https://x.org/a.jpg', true],
+    ['https://cdn.example.org/static/404.png', 'https://x.org/a.jpg', true],
+    ['https://cdn.example.org/deleted%20image.gif', 'https://x.org/a.jpg', true],
+    // Asked for by that name: what the user wants.
+    ['https://i.imgur.com/removed.png', 'http://i.imgur.com/removed.png', false],
+    // A page so named is no image anyway (not-an-image), and names that merely hold the words are photos.
+    ['https://x.org/removed', 'https://x.org/a.jpg', false],
+    ['https://x.org/removed.html', 'https://x.org/a.jpg', false],
+    ['https://x.org/removed-walls.jpg', 'https://x.org/a.jpg', false],
+    ['https://x.org/404-error-page-design.png', 'https://x.org/a.jpg', false],
+    ['https://cdn.x.org/photos/a.jpg?X-Amz-Expires=60', 'https://x.org/a.jpg', false],
+    ['https://x.org/removed.png/a.jpg', 'https://x.org/b.jpg', false],
+  ]
+  for (const [target, listed, placeholder] of cases)
+    assert.equal(
+      isPlaceholderTarget(new URL(target), new URL(listed)),
+      placeholder,
+      `${target} from ${listed}`,
+    )
+})
+
 let dir: string
 let server: RouteServer
 const body = makeImage('target', 20_000)
@@ -77,6 +113,8 @@ before(async () => {
     '/to-data': redirect(`data:image/png;base64,${'iVBORw0KGgo'.repeat(20)}`),
     '/to-ftp': redirect('ftp://anon:s3cret@127.0.0.1/a.jpg'),
     '/to-js': redirect('javascript:alert(1)'),
+    '/gone.jpg': redirect('/removed.png'),
+    '/removed.png': image(makeImage('removed', 500), { 'content-type': 'image/png' }),
   }
   server = await startRouteServer(routes)
   routes['/relative'] = redirect(`//${new URL(server.origin).host}/pr.jpg`)
@@ -176,4 +214,31 @@ test('a redirect whose body never comes is followed without waiting for it (its 
   } finally {
     await silent.close()
   }
+})
+
+// imgur's answer for a removed image: a 302 to i.imgur.com/removed.png, a valid PNG. It was kept
+// as the photo (ok, finalUrl .../removed.png), as peers keep it (mikf/gallery-dl#5308).
+test("a redirect to an image host's stand-in for a removed image fails as the 404 it means, the stand-in not fetched", async () => {
+  const results: Result[] = []
+  const out = join(dir, 'placeholder')
+  for await (const r of pull([server.url('/gone.jpg'), server.url('/removed.png')], { out, journal: false }))
+    results.push(r)
+  const [gone, asked] = [
+    results.find((r) => r.job.url.endsWith('/gone.jpg'))!,
+    results.find((r) => r.job.url.endsWith('/removed.png'))!,
+  ]
+  assert.equal(gone.status, 'failed')
+  assert.equal(gone.error, 'http-404', gone.message)
+  assert.equal(gone.attempts, 1, 'permanent, not retried')
+  assert.equal(
+    gone.message,
+    `HTTP 302 from ${server.url('/gone.jpg')}: a redirect to ${server.url('/removed.png')} (a stand-in for a removed or missing image, by its name), taken as a 404`,
+  )
+  // Listed by that name, it is what was asked for.
+  assert.equal(asked.status, 'ok', asked.message)
+  assert.equal(
+    server.log.filter((l) => l.url === '/removed.png').length,
+    1,
+    'the stand-in fetched only where listed',
+  )
 })

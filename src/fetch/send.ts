@@ -19,6 +19,7 @@ import { asksToSlowDown, isRefusedStream, neverSent } from './http2-errors.js'
 import { ifRangeValue, isRedirect, resumesInRun } from './judge.js'
 import { redirectTarget } from './location.js'
 import { HEAD_OVERDUE_MS, headOverdue } from './overdue-heads.js'
+import { isPlaceholderTarget } from './placeholder-target.js'
 import { proxyFor, proxyPlan } from './proxy.js'
 import { revisit } from './redirect-revisit.js'
 import { parseRetryAfter } from './retry-delay.js'
@@ -185,6 +186,17 @@ export const send: Step = async (t) => {
         'bad-redirect',
         `redirect to ${printable(shownUrl(next.href, 80))} refused (only http and https are followed) for ${t.shown}`,
       )
+    }
+    if (isPlaceholderTarget(next, listed)) {
+      // An image host's "removed" image (imgur's removed.png): a valid image, so it was kept as
+      // the photo. The host's way to say 404; the placeholder is not fetched.
+      throw new HTTPError(404, t.shown, undefined, t.offset > 0, {
+        sent: {
+          status: head.statusCode,
+          what: `a redirect to ${shownUrl(next.href)}`,
+          why: 'a stand-in for a removed or missing image, by its name',
+        },
+      })
     }
     const request = `${next.href}\n${cookieFor(next) ?? ''}`
     const sent = visits.get(request) ?? 0
