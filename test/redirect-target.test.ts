@@ -242,3 +242,48 @@ test("a redirect to an image host's stand-in for a removed image fails as the 40
     'the stand-in fetched only where listed',
   )
 })
+
+// A signed storage URL (S3's X-Amz-Expires, CloudFront's Expires=) handed out by a 302 is good for
+// one use here: a retry that went back to it, not to the URL listed, would meet 403s until it gave up.
+test('a retry after a redirect to a signed URL asks the listed URL again for a fresh signature, never the spent one', async () => {
+  const img = makeImage('signed', 30_000)
+  const used = new Set<string>()
+  let signed = 0
+  let refused = 0
+  const storage = await startRouteServer({
+    '/object.jpg': (_req, res, url) => {
+      const sig = url.searchParams.get('Signature') ?? ''
+      if (used.has(sig)) {
+        refused++
+        res.writeHead(403, { 'content-type': 'application/xml' })
+        res.end('<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>')
+        return
+      }
+      used.add(sig)
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': img.length, etag: '"v1"' })
+      // The first answer is cut: the file needs a second attempt.
+      if (used.size === 1) res.write(img.subarray(0, 8000), () => setTimeout(() => res.destroy(), 20))
+      else res.end(img)
+    },
+  })
+  const site = await startRouteServer({
+    '/photo.jpg': (_req, res) => {
+      res.writeHead(302, { location: storage.url(`/object.jpg?X-Amz-Expires=60&Signature=s${++signed}`) })
+      res.end()
+    },
+  })
+  try {
+    const results: Result[] = []
+    for await (const r of pull([site.url('/photo.jpg')], { out: join(dir, 'signed'), journal: false }))
+      results.push(r)
+    const [r] = results
+    assert.equal(r!.status, 'ok', r!.message)
+    assert.equal(r!.bytes, img.length)
+    assert.equal(r!.attempts, 2)
+    assert.equal(signed, 2, 'each attempt began at the listed URL')
+    assert.equal(refused, 0, 'no request sent with a spent signature')
+  } finally {
+    await site.close()
+    await storage.close()
+  }
+})
