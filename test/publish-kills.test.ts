@@ -37,6 +37,13 @@ before(async () => {
         .toBuffer(),
     )
   }
+  // Smaller than the resize asks for: kept as downloaded.
+  real.set(
+    'small',
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: '#08f' } })
+      .jpeg()
+      .toBuffer(),
+  )
   server = await startImageServer({
     ttfb: 5,
     jitter: 20,
@@ -332,3 +339,20 @@ for (const seed of seeds) {
     )
   })
 }
+
+test('killed after a resized image was written into its part, before the journal said ok: the rerun leaves no .out behind, where it keeps the image as it came', async () => {
+  // What a kill -9 leaves there: the transform stage renamed the verified part to `.out` and wrote
+  // (some of) the new image into it, and the journal has no `ok` for the job. The rerun fetches it
+  // again and, the image now small enough to keep (a new version at the URL), publishes the part:
+  // the `.out`, which only a journaled `ok` ever publishes, was left in the work folder for good.
+  const out = join(dir, 'stale-out')
+  const transform = ['--resize', 'keep-ratio', '--size', '64', '--resize-only-if-bigger']
+  const list = await writeList('stale-out', ['/r-1'])
+  assert.equal((await runCli([list, '-o', out, ...transform])).code, 0)
+  await writeFile(`${partOf(out, server.url('/small'))}.out`, real.get('r-2')!.subarray(0, 300))
+  await writeList('stale-out', ['/r-1', '/small'])
+  const again = await runCli([list, '-o', out, ...transform])
+  assert.equal(again.code, 0, again.stderr)
+  assert.ok((await readFile(join(out, 'small.jpg'))).equals(real.get('small')!), 'kept as it came')
+  assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [], 'no part or .out left')
+})

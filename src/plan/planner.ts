@@ -182,6 +182,12 @@ async function dropLeftover(key: string, ctx: PlanContext): Promise<void> {
     if (ctx.leftovers.delete(part)) await unlink(join(ctx.parts, part)).catch(() => {})
 }
 
+/** Remove the transform stage's output an earlier run left for `key` (see `dropLeftover`), the part kept. */
+async function dropTransformed(key: string, ctx: PlanContext): Promise<void> {
+  const stale = transformedPart(partName(key))
+  if (ctx.leftovers.delete(stale)) await unlink(join(ctx.parts, stale)).catch(() => {})
+}
+
 /**
  * Whether the job now names a sha256 its kept image does not have (a hash column given on a rerun,
  * or corrected): the image is fetched again and checked, never reported as done. md5 digests are
@@ -245,8 +251,13 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
     earlier = undefined
     await dropLeftover(key, ctx)
   }
+  if (earlier?.run === journal.run) return { kind: 'duplicate' }
+  // The transform stage's output of a job not journaled `ok` (a run cut after the pool wrote it into
+  // the renamed part, before the journal's commit) is no run's to publish: only `adoptPart` takes
+  // one, of an `ok`. Left, it stayed for good where the rerun kept the image as it came (a new
+  // version at the URL, small enough now) or never fetched it again.
+  if (earlier?.state !== 'ok' && ctx.leftovers.size > 0) await dropTransformed(key, ctx)
   if (earlier) {
-    if (earlier.run === journal.run) return { kind: 'duplicate' }
     if (earlier.state === 'ok' && hashDiffers(job, earlier) && !ctx.kept && earlier.path) {
       // The file an earlier run kept is not the image the table now names: it leaves the folder
       // (a body whose hash differs is never kept), whatever the new attempt gives; only while it
