@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { getEventListeners } from 'node:events'
 import { existsSync } from 'node:fs'
-import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -334,4 +334,98 @@ test("the hints and messages a library caller meets name the options it gave, no
   for await (const _ of pull(gone, { out: journaled }));
   for await (const r of pull(gone, { out: journaled }))
     assert.match(String(r.message), /^HTTP 404 from .* \(earlier run; `retryFailed: true` tries again\)$/)
+})
+
+// What the process-wide helpers (the linking thread of src/sinks/linker.ts) take from the host and
+// leave on it, seen from a child process running the built library.
+
+const lib = (file: string) =>
+  JSON.stringify(pathToFileURL(join(fileURLToPath(new URL('..', import.meta.url)), 'dist', file)).href)
+
+/** Run `body` (an ES module's code, `pull` and `useLinkerAfter` in scope) in a child; its stdout. */
+async function child(
+  name: string,
+  body: string,
+  { args = [], env = {} }: { args?: readonly string[]; env?: Record<string, string> } = {},
+): Promise<string> {
+  const script = join(dir, `${name}.mjs`)
+  await writeFile(
+    script,
+    `import { readdirSync } from 'node:fs'
+const { pull } = await import(${lib('index.js')})
+const { useLinkerAfter } = await import(${lib('sinks/linker.js')})
+const base = ${JSON.stringify(server.url('/'))}
+${body}`,
+  )
+  const { NODE_OPTIONS: _, ...inherited } = process.env
+  const { stdout } = await promisify(execFile)(process.execPath, [...args, script], {
+    cwd: dir,
+    env: { ...inherited, ...env },
+    // A process that does not end on its own is a failure, not a hung test.
+    timeout: 120_000,
+    killSignal: 'SIGKILL',
+  })
+  return stdout
+}
+
+test("the linking thread runs none of the host's preloads (--require, NODE_OPTIONS): it lives, and a service's agent runs once", async () => {
+  // The thread inherited the host's flags and NODE_OPTIONS: an APM agent or a loader given to the
+  // service ran again in it, and one that took over 16 MB (its heap's limit) killed it as it
+  // started, so every file went the slow way with no word.
+  const marks = join(dir, 'preload-marks')
+  const preload = join(dir, 'preload.cjs')
+  await writeFile(
+    preload,
+    `const { isMainThread, threadId } = require('node:worker_threads')
+if (!isMainThread) {
+  require('node:fs').appendFileSync(${JSON.stringify(marks)}, 'thread ' + threadId + '\\n')
+  // An agent's weight: more than the linking thread's heap holds.
+  globalThis.agent = Array.from({ length: 400 }, (_, i) => new Array(20000).fill({ i }))
+}`,
+  )
+  const body = `useLinkerAfter(0)
+let ok = 0
+const urls = Array.from({ length: 30 }, (_, i) => base + 'preload-' + process.argv[2] + '-' + i + '.jpg')
+for await (const r of pull(urls, { out: 'preload-' + process.argv[2], report: false, threads: 0 })) if (r.status === 'ok') ok++
+console.log(ok)`
+  for (const [how, run] of [
+    ['flag', { args: ['--require', preload] }],
+    ['NODE_OPTIONS', { env: { NODE_OPTIONS: `--require ${preload}` } }],
+  ] as const) {
+    const out = await child(`preload-${how}`, body.replaceAll('process.argv[2]', JSON.stringify(how)), run)
+    assert.equal(out.trim(), '30', how)
+    assert.equal(
+      existsSync(marks) ? await readFile(marks, 'utf8') : '',
+      '',
+      `${how}: no thread of the library ran the preload`,
+    )
+  }
+})
+
+test('runs one after another and two at once, the linking thread started: each right, no thread, descriptor or handle more after 20, and the process ends on its own', async () => {
+  // A service's process: 20 rounds of two runs at once into their own folders, then one in
+  // sequence, 12 files each: the linking thread starts on its own count (256 files) in the eighth
+  // round, so the counts after the tenth are the process's steady ones. The child only awaits its
+  // runs: it must exit by itself (the helper's timeout kills one that hangs).
+  const body = `const counts = () => ({
+  threads: readdirSync('/proc/self/task').length,
+  descriptors: readdirSync('/proc/self/fd').length,
+  handles: process.getActiveResourcesInfo().filter((r) => r !== 'FSReqPromise' && r !== 'FSReqCallback').length,
+})
+async function one(name) {
+  const urls = Array.from({ length: 12 }, (_, i) => base + name + '-' + i + '.jpg')
+  let ok = 0
+  for await (const r of pull(urls, { out: 'life/' + name, report: false, threads: 0 })) if (r.status === 'ok') ok++
+  return ok
+}
+const oks = []
+let tenth
+for (let k = 0; k < 20; k++) {
+  oks.push(...(await Promise.all([one('a' + k), one('b' + k)])), await one('c' + k))
+  if (k === 9) tenth = counts()
+}
+console.log(JSON.stringify({ oks: [...new Set(oks)], tenth, last: counts() }))`
+  const { oks, tenth, last } = JSON.parse(await child('lifetime', body))
+  assert.deepEqual(oks, [12])
+  assert.deepEqual(last, tenth)
 })

@@ -123,6 +123,11 @@ class Linker {
     try {
       const worker = new Worker(CODE, {
         eval: true,
+        // None of the host's preloads: a thread inherits its flags (`--require`, `--import`) and,
+        // through its environment, NODE_OPTIONS', and ran each of them (an APM agent, tsx) in its
+        // small heap, where one over 16 MB killed it at start and every file took the slow way.
+        execArgv: [],
+        env: {},
         // Its own work is a few strings a file: a small heap, so it costs little memory.
         resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
       })
