@@ -95,3 +95,28 @@ test('the linking thread lost with files in hand: each is done again, none lost,
     [],
   )
 })
+
+test('a run stopped through its signal while the thread holds files: it rejects with the reason, what it reported is in place, and a rerun does the rest', async () => {
+  const out = await tempDir()
+  folders.push(out)
+  const urls = Array.from({ length: 600 }, (_, i) => server.url(`/stop${i}.jpg`))
+  const stop = new AbortController()
+  const first: Result[] = []
+  await assert.rejects(async () => {
+    for await (const r of pull(urls, { out, report: false, retries: 0, signal: stop.signal })) {
+      first.push(r)
+      // Files finish many to a turn: the next ones are with the thread as the stop comes.
+      if (first.length === 100) stop.abort(new Error('the service shuts down'))
+    }
+  }, /^Error: the service shuts down$/)
+  assert.ok(first.length < urls.length, `${first.length} results: the stop came before the end`)
+  await checkAll(out, first)
+  const rest: Result[] = []
+  for await (const r of pull(urls, { out, report: false, retries: 0 })) rest.push(r)
+  assert.equal(rest.filter((r) => r.status === 'skipped').length, first.length)
+  await checkAll(
+    out,
+    rest.filter((r) => r.status !== 'skipped'),
+  )
+  assert.equal(rest.length, urls.length)
+})
