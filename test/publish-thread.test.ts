@@ -120,3 +120,48 @@ test('a run stopped through its signal while the thread holds files: it rejects 
   )
   assert.equal(rest.length, urls.length)
 })
+
+test('the linking thread lost: the next files start a new one, for this run and every later run of the process', async () => {
+  // One loss (a kill, an out-of-memory) sent every later file of the process through libuv's pool
+  // for good: a service lost the thread for the rest of its life after one bad moment.
+  const out = await tempDir()
+  folders.push(out)
+  for (let round = 0; round < 3; round++) {
+    const part = join(out, `${round}.part`)
+    await writeFile(part, String(round))
+    await linkThenUnlink(part, join(out, `${round}.jpg`))
+    assert.equal(await readFile(join(out, `${round}.jpg`), 'utf8'), String(round))
+    const stopped = killLinker()
+    assert.ok(stopped, `round ${round}: a thread took the file`)
+    await stopped
+  }
+  // A run after the losses publishes through a thread of its own again, every file in place.
+  const results = await run(
+    out,
+    Array.from({ length: 40 }, (_, i) => `/again${i}.jpg`),
+  )
+  await checkAll(out, results)
+  assert.ok(killLinker(), 'the run had a thread')
+})
+
+test('threads that die before they answer, three in a row: no more is started, and files go on through the pool', async () => {
+  // Last in this file: it leaves the process without the thread, as a machine where none can start.
+  const out = await tempDir()
+  folders.push(out)
+  for (let round = 0; round < 4; round++) {
+    const part = join(out, `early${round}.part`)
+    await writeFile(part, String(round))
+    const done = linkThenUnlink(part, join(out, `early${round}.jpg`))
+    // The file goes out at the next turn, to a thread that is only starting: stopped there.
+    await new Promise(setImmediate)
+    const stopped = killLinker()
+    assert.equal(stopped !== undefined, round < 3, `round ${round}: a thread was started`)
+    await stopped
+    await done
+    assert.equal(await readFile(join(out, `early${round}.jpg`), 'utf8'), String(round))
+  }
+  assert.deepEqual(
+    (await readdir(out)).filter((n) => n.endsWith('.part')),
+    [],
+  )
+})
