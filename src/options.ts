@@ -75,7 +75,10 @@ export interface Options {
   maxRedirects?: number | undefined
   /** Checksum kept for each file. @default 'sha256' */
   hash?: 'sha256' | 'none' | undefined
-  /** Retry jobs that failed in an earlier run (by default a rerun skips them). @default false */
+  /**
+   * Retry jobs that failed in an earlier run (by default a rerun skips them). The journal says
+   * which: with `journal: false`, a `TypeError`. @default false
+   */
   retryFailed?: boolean | undefined
   /** Keep a journal in `OUT/.imgpull/journal.db` so reruns skip finished work. @default true */
   journal?: boolean | undefined
@@ -176,12 +179,15 @@ export interface Options {
    * input row, failures included) and a `00000_stats.json` beside it, img2dataset's layout. A job
    * is the sample at its `row` (tables set it; otherwise its position in the source, from 0), with
    * the key `SHARD` + `INDEX` zero-padded (`000030042`), and `Result.path` is `SHARD.tar/KEY.EXT`;
-   * `name` does not apply. A folder keeps the format and shard size of its first run (another is a
-   * `UsageError`).
+   * `name` does not apply (one other than the default is a `TypeError`; a source's own is left
+   * unused). A folder keeps the format and shard size of its first run (another is a `UsageError`).
    * @default 'files'
    */
   outputFormat?: 'files' | 'webdataset' | undefined
-  /** Samples per WebDataset shard (the last shard may have fewer), at most 1,000,000. @default 10_000 */
+  /**
+   * Samples per WebDataset shard (the last shard may have fewer), at most 1,000,000; one other than
+   * the default without `outputFormat: 'webdataset'` is a `TypeError`. @default 10_000
+   */
   shardSize?: number | undefined
   /**
    * A per-host limit and pauses shared with other processes: the workers of a queue (`imgpull
@@ -391,6 +397,42 @@ export function drawWait(wait: ResolvedOptions['wait'], random = Math.random()):
 /** A header's value a request can carry (see `fitsRequest`: no line break, NUL or other control character). */
 const isHeaderValue = (value: unknown): boolean => typeof value === 'string' && fitsRequest(value)
 
+/** What an option given alone would need to do anything (see `optionMisfit`). */
+export interface OptionMisfit {
+  readonly option: 'retryFailed' | 'name' | 'shardSize'
+  /** `journal`: a journal kept; `files`: `outputFormat: 'files'`; `webdataset`: `outputFormat: 'webdataset'`. */
+  readonly needs: 'journal' | 'files' | 'webdataset'
+}
+
+/**
+ * The first option given where it does nothing, or `undefined`: `retryFailed` without a journal
+ * (no failure is remembered: every job is tried), `name` for WebDataset shards (their samples are
+ * named by their keys), `shardSize` for files. Given so, each did nothing without a word. An
+ * option is given here when it is not `undefined`; the command line passes its flags so, `pull()`
+ * its options with a default value taken as not given (what the command and a queue's stored
+ * options pass). Pure.
+ */
+export function optionMisfit(
+  given: Pick<Options, 'retryFailed' | 'journal' | 'name' | 'shardSize' | 'outputFormat'>,
+): OptionMisfit | undefined {
+  if (given.retryFailed === true && given.journal === false)
+    return { option: 'retryFailed', needs: 'journal' }
+  if (given.name !== undefined && given.outputFormat === 'webdataset')
+    return { option: 'name', needs: 'files' }
+  if (given.shardSize !== undefined && given.outputFormat !== 'webdataset')
+    return { option: 'shardSize', needs: 'webdataset' }
+  return undefined
+}
+
+/** An `OptionMisfit` in the words of `pull()`'s options. */
+function misfitMessage({ option }: OptionMisfit, value: unknown): string {
+  if (option === 'retryFailed')
+    return '`retryFailed: true` tries again the failures the journal remembers: with `journal: false` none are remembered and every job is tried; leave one of them out'
+  if (option === 'name')
+    return `\`name\` (${shownValue(value)}) names the files of \`outputFormat: 'files'\`: WebDataset samples are named by their keys; leave \`name\` out`
+  return `\`shardSize\` (${shownValue(value)}) is for \`outputFormat: 'webdataset'\`: give it, or leave \`shardSize\` out`
+}
+
 /** Every option's name: a key not among them is a typo (`concurency`), refused, not ignored. */
 const OPTION_NAMES = [
   'out',
@@ -519,5 +561,11 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   if (typeof o.name !== 'string' || o.name.length === 0) {
     throw new TypeError('Expected `name` to be a non-empty template string')
   }
+  const misfit = optionMisfit({
+    ...o,
+    name: o.name === defaults.name ? undefined : o.name,
+    shardSize: o.shardSize === defaults.shardSize ? undefined : o.shardSize,
+  })
+  if (misfit) throw new TypeError(misfitMessage(misfit, o[misfit.option]))
   return o
 }

@@ -49,7 +49,9 @@ export function pull(source: Source, options: Options = {}): PullRun {
   checkSource(source)
   if (typeof options !== 'object' || options === null)
     throw new TypeError(`Expected the options to be an object, got ${String(options)}`)
-  const resolved = resolveOptions({ ...options, name: options.name ?? source.name })
+  // A source's own template names files: WebDataset samples are named by their keys.
+  const sourceName = options.outputFormat === 'webdataset' ? undefined : source.name
+  const resolved = resolveOptions({ ...options, name: options.name ?? sourceName })
   const stats: RunStats = {
     read: 0,
     duplicates: 0,

@@ -3,7 +3,14 @@ import { type Command, Option } from 'commander'
 import { errorCode, UsageError } from '../errors.js'
 import { AUTO_THREADS_AFTER, AUTO_THREADS_MAX } from '../fetch/auto-threads.js'
 import { OVERLONG_FILES } from '../fetch/scheduler.js'
-import { DEFAULT_USER_AGENT, defaults, MAX_THREADS, type Options } from '../options.js'
+import {
+  DEFAULT_USER_AGENT,
+  defaults,
+  MAX_THREADS,
+  type OptionMisfit,
+  type Options,
+  optionMisfit,
+} from '../options.js'
 import { commandLine, visibleShellWord } from '../utils/command-line.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
 import { tildeHint } from '../utils/tilde.js'
@@ -164,15 +171,16 @@ const SHOWN_DEFAULTS: Record<string, string> = {
 
 /** The engine's options and the output flags from parsed command-line options. */
 export function pullOptionsFrom(o: Record<string, unknown>): { options: Options; flags: OutputFlags } {
+  checkMisfits(o)
   return {
     options: {
       out: o.out as string,
       concurrency: o.concurrency as number,
       perHost: o.perHost as number | 'auto',
       wait: o.wait as Options['wait'],
-      name: nameOf(o),
+      name: (o.name as string | undefined) ?? defaults.name,
       retries: o.retries as number,
-      retryFailed: retryFailedOf(o),
+      retryFailed: o.retryFailed === true,
       maxRetryAfter: o.maxRetryAfter as number,
       connectTimeout: o.connectTimeout as number,
       headersTimeout: o.headersTimeout as number,
@@ -201,7 +209,7 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       proxy: proxyOf(o),
       cookies: o.cookies as string | undefined,
       outputFormat: o.outputFormat as Options['outputFormat'],
-      shardSize: shardSizeOf(o),
+      shardSize: (o.shardSize as number | undefined) ?? defaults.shardSize,
     },
     flags: {
       json: o.json as boolean | undefined,
@@ -219,20 +227,24 @@ export function showDefaults(command: Command) {
   }
 }
 
-/** `--name`, which only files output has: given for WebDataset shards (named by their keys), a usage error. */
-function nameOf(o: Record<string, unknown>): string {
-  if (o.name !== undefined && o.outputFormat === 'webdataset')
-    throw new UsageError(
-      '--name names the files of --output-format files: WebDataset samples are named by their keys; leave --name out',
-    )
-  return (o.name as string | undefined) ?? defaults.name
+/** Each misfit's words on the command line (see `optionMisfit`). */
+const MISFIT_WORDS: Record<OptionMisfit['option'], string> = {
+  name: '--name names the files of --output-format files: WebDataset samples are named by their keys; leave --name out',
+  shardSize: '--shard-size is for --output-format webdataset: add it, or leave --shard-size out',
+  retryFailed:
+    '--retry-failed tries again the failures the journal remembers: with --no-journal none are remembered and every job is tried; leave one of them out',
 }
 
-/** `--shard-size`, which only a WebDataset output has: given for files, a usage error. */
-function shardSizeOf(o: Record<string, unknown>): number {
-  if (o.shardSize !== undefined && o.outputFormat !== 'webdataset')
-    throw new UsageError('--shard-size is for --output-format webdataset: add it, or leave --shard-size out')
-  return (o.shardSize as number | undefined) ?? defaults.shardSize
+/** Flags given where they do nothing (`--shard-size` for files...): a usage error, the library's rule. */
+function checkMisfits(o: Record<string, unknown>): void {
+  const misfit = optionMisfit({
+    retryFailed: o.retryFailed === true,
+    journal: o.journal as boolean,
+    name: o.name as string | undefined,
+    shardSize: o.shardSize as number | undefined,
+    outputFormat: o.outputFormat as Options['outputFormat'],
+  })
+  if (misfit) throw new UsageError(MISFIT_WORDS[misfit.option])
 }
 
 /**
@@ -245,15 +257,6 @@ function proxyOf(o: Record<string, unknown>): string | false | undefined {
       `--proxy ${redactUrl(o[PROXY_GIVEN])} and --no-proxy say opposite things: give one of them`,
     )
   return o.proxy as string | false | undefined
-}
-
-/** `--retry-failed` tries again what the journal remembers: with `--no-journal`, a usage error (it would do nothing). */
-function retryFailedOf(o: Record<string, unknown>): boolean {
-  if (o.retryFailed === true && o.journal === false)
-    throw new UsageError(
-      '--retry-failed tries again the failures the journal remembers: with --no-journal none are remembered and every job is tried; leave one of them out',
-    )
-  return o.retryFailed === true
 }
 
 /**

@@ -1,6 +1,13 @@
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { UsageError } from '../errors.js'
-import { ENCODE_FORMATS, isColour, RESIZE_MODES, type TransformSpec } from '../transform/spec.js'
+import {
+  ENCODE_FORMATS,
+  isColour,
+  RESIZE_MODES,
+  type TransformMisfit,
+  type TransformSpec,
+  transformMisfit,
+} from '../transform/spec.js'
 import { integer } from './parse.js'
 
 /** A number greater than or equal to `min` (decimals allowed). */
@@ -87,32 +94,33 @@ function transformOptions(): Option[] {
   ]
 }
 
+/** Each transform option's flag, as a misfit names it (see `transformMisfit`). */
+const MISFIT_FLAGS: Record<TransformMisfit['option'], string> = {
+  size: '--size',
+  resizeOnlyIfBigger: '--resize-only-if-bigger',
+  quality: '--quality',
+  keepMetadata: '--keep-metadata',
+  background: '--background',
+}
+
+/** A transform option given where it does nothing, in the command line's words. */
+function misfitWords({ option, needs }: TransformMisfit): string {
+  const flag = MISFIT_FLAGS[option]
+  if (needs === 'resize')
+    return option === 'size'
+      ? '--size is the target of --resize: give a --resize mode'
+      : `${flag} goes with a --resize mode`
+  if (needs === 'written')
+    return `${flag} is for images written anew: give --encode or a --resize mode, or leave ${flag} out`
+  return `${flag} fills the padding of --resize border and the transparency under --encode jpg: give one, or leave ${flag} out`
+}
+
 /** The transform spec from parsed command-line options (validated by `resolveTransformSpec`). */
 export function transformFrom(o: Record<string, unknown>): Partial<TransformSpec> {
   // Said in the options' own words: the library's messages name its fields.
-  const resizing = o.resize !== undefined && o.resize !== 'no'
-  if (resizing && o.size === undefined) throw new UsageError(`--resize ${o.resize} needs --size <px>`)
-  if (!resizing && o.size !== undefined)
-    throw new UsageError('--size is the target of --resize: give a --resize mode')
-  if (!resizing && o.resizeOnlyIfBigger === true) {
-    throw new UsageError('--resize-only-if-bigger goes with a --resize mode')
-  }
-  // Options of images written anew: with neither --encode nor a resize, none is, and they would do nothing.
-  const writing = resizing || o.encode !== undefined
-  for (const [given, flag] of [
-    [o.quality !== undefined, '--quality'],
-    [o.keepMetadata === true, '--keep-metadata'],
-  ] as const) {
-    if (given && !writing)
-      throw new UsageError(
-        `${flag} is for images written anew: give --encode or a --resize mode, or leave ${flag} out`,
-      )
-  }
-  if (o.background !== undefined && o.resize !== 'border' && o.encode !== 'jpg')
-    throw new UsageError(
-      '--background fills the padding of --resize border and the transparency under --encode jpg: give one, or leave --background out',
-    )
-  return {
+  if (o.resize !== undefined && o.resize !== 'no' && o.size === undefined)
+    throw new UsageError(`--resize ${o.resize} needs --size <px>`)
+  const spec = {
     resize: o.resize as TransformSpec['resize'] | undefined,
     size: o.size as number | undefined,
     resizeOnlyIfBigger: o.resizeOnlyIfBigger === true,
@@ -125,4 +133,7 @@ export function transformFrom(o: Record<string, unknown>): Partial<TransformSpec
     keepMetadata: o.keepMetadata === true,
     verifyDecode: o.verify === 'decode',
   }
+  const misfit = transformMisfit(spec)
+  if (misfit) throw new UsageError(misfitWords(misfit))
+  return spec
 }

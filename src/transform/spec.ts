@@ -33,7 +33,7 @@ export const ENCODE_FORMATS: readonly EncodeFormat[] = ['jpg', 'png', 'webp', 'a
 export interface TransformSpec {
   /** How to resize. @default 'no' */
   readonly resize: ResizeMode
-  /** Target size in pixels for every mode but `no` (where it is required). */
+  /** Target size in pixels: required with every mode but `no`, and a `TypeError` with `no` (it would resize nothing). */
   readonly size?: number
   /**
    * Never enlarge: an image whose reference side (the shortest for `keep-ratio` and
@@ -158,19 +158,65 @@ export function opaqueColour(value: string): string {
   return `#${over(r)}${over(g)}${over(b)}`
 }
 
+/**
+ * What a transform option given alone would need to do anything: `resize`, a resize mode;
+ * `written`, an image written anew (`encode` or a resize mode); `border-or-jpg`, padding
+ * (`resize: 'border'`) or transparency to fill (`encode: 'jpg'`).
+ */
+export type TransformNeed = 'resize' | 'written' | 'border-or-jpg'
+
+/** An option given that would do nothing, named with what it needs (see `transformMisfit`). */
+export interface TransformMisfit {
+  readonly option: 'size' | 'resizeOnlyIfBigger' | 'quality' | 'keepMetadata' | 'background'
+  readonly needs: TransformNeed
+}
+
+/**
+ * The first transform option given where it does nothing, or `undefined`: `size` or
+ * `resizeOnlyIfBigger` without a resize mode, `quality` or `keepMetadata` where no image is written
+ * anew, `background` with neither padding nor JPEG to fill. Given alone, each left the images as they
+ * came without a word (`{ size: 64 }` resized nothing). The command line refuses the same
+ * combinations of its flags through this rule. `background` equal to the default is no colour given.
+ * Pure.
+ */
+export function transformMisfit(given: TransformOptions): TransformMisfit | undefined {
+  const resizing = given.resize !== undefined && given.resize !== 'no'
+  const writing = resizing || given.encode !== undefined
+  if (!resizing && given.size !== undefined) return { option: 'size', needs: 'resize' }
+  if (!resizing && given.resizeOnlyIfBigger === true) return { option: 'resizeOnlyIfBigger', needs: 'resize' }
+  if (!writing && given.quality !== undefined) return { option: 'quality', needs: 'written' }
+  if (!writing && given.keepMetadata === true) return { option: 'keepMetadata', needs: 'written' }
+  if (
+    given.background !== undefined &&
+    given.background !== defaultTransformSpec.background &&
+    given.resize !== 'border' &&
+    given.encode !== 'jpg'
+  )
+    return { option: 'background', needs: 'border-or-jpg' }
+  return undefined
+}
+
+/** What each need asks of a `pull()` caller. */
+const NEEDS: Record<TransformNeed, string> = {
+  resize: "a `resize` mode ('keep-ratio', 'keep-ratio-largest', 'center-crop' or 'border')",
+  written: 'images written anew: give `encode` or a `resize` mode',
+  'border-or-jpg': "the padding of `resize: 'border'` and the transparency under `encode: 'jpg'`: give one",
+}
+
 function positiveInteger(name: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw new TypeError(`Expected \`${name}\` to be an integer >= 1, got ${shownValue(value)}`)
   }
 }
 
+/** `pull()`'s `transform`: any field of a `TransformSpec`, left out or `undefined` for its default. */
+export type TransformOptions = { [K in keyof TransformSpec]?: TransformSpec[K] | undefined }
+
 /**
  * Fill in defaults and check every value. Throws a `TypeError` naming the bad option: an unknown
  * mode or format, a resize mode without `size`, a quality outside 1–100, a `maxAspectRatio`
- * under 1.
+ * under 1, an option given where it does nothing (see `transformMisfit`).
  */
-/** `pull()`'s `transform`: any field of a `TransformSpec`, left out or `undefined` for its default. */
-export type TransformOptions = { [K in keyof TransformSpec]?: TransformSpec[K] | undefined }
 
 export function resolveTransformSpec(options: TransformOptions = {}): TransformSpec {
   if (typeof options !== 'object' || options === null || Array.isArray(options))
@@ -224,6 +270,11 @@ export function resolveTransformSpec(options: TransformOptions = {}): TransformS
     if (typeof spec[name] !== 'boolean')
       throw new TypeError(`Expected \`${name}\` to be a boolean, got ${String(spec[name])}`)
   }
+  const misfit = transformMisfit(set)
+  if (misfit)
+    throw new TypeError(
+      `\`transform.${misfit.option}\` (${shownValue(set[misfit.option])}) does nothing without ${NEEDS[misfit.needs]}, or leave \`${misfit.option}\` out`,
+    )
   return spec
 }
 
