@@ -19,7 +19,7 @@ import { backslashRecord, type CsvEscape, sniffCsvEscape } from '../src/sources/
 import { shownTableFormat, type TableFormat } from '../src/sources/tables/format.js'
 import { detectTableFormat, jsonSafe, parseExpectedHash } from '../src/sources/tables/index.js'
 import { nonFiniteAsNull, parseJsonlLine, writtenNumbers } from '../src/sources/tables/jsonl.js'
-import { resolveTableOptions } from '../src/sources/tables/options.js'
+import { hashTypeAlone, resolveTableOptions } from '../src/sources/tables/options.js'
 import { cellText, decimalText, PARSERS, wallClock } from '../src/sources/tables/values.js'
 import type { CarriedType, Job } from '../src/types.js'
 
@@ -264,9 +264,33 @@ test('options: defaults, and a bad option is a TypeError naming it', () => {
     [{ columns: 'a,b' }, /`columns`/],
     [{ columns: ['a', ''] }, /`columns\[1\]`/],
     [{ tempDir: '' }, /`tempDir`/],
+    // Taken before without a word: the caption left out, the hash never checked.
+    [
+      { captionColumn: 'caption' },
+      /^Unknown table option `captionColumn`; the table options are: format, urlCol/,
+    ],
+    [{ hashcol: 'sha' }, /^Unknown table option `hashcol`/],
+    [
+      { hashType: 'md5' },
+      /^`hashType` \("md5"\) says what `hashCol` holds: give `hashCol`, or leave `hashType` out$/,
+    ],
   ]
   for (const [options, message] of bad)
     assert.throws(() => resolveTableOptions(options), { name: 'TypeError', message })
+  // The default given again is no hash type asked for.
+  assert.equal(resolveTableOptions({ hashType: 'sha256' }).hashType, 'sha256')
+  assert.equal(resolveTableOptions({ hashCol: 'sha', hashType: 'md5' }).hashType, 'md5')
+})
+
+test('hashTypeAlone: a hash type given with no hash column to say it of', () => {
+  const cases: [Parameters<typeof hashTypeAlone>[0], boolean][] = [
+    [{}, false],
+    [{ hashType: 'md5' }, true],
+    [{ hashType: 'sha256' }, true],
+    [{ hashType: 'md5', hashCol: 'h' }, false],
+    [{ hashCol: 'h' }, false],
+  ]
+  for (const [given, want] of cases) assert.equal(hashTypeAlone(given), want, JSON.stringify(given))
 })
 
 test('columns: every named one must be there; the URL column is not carried by default', () => {

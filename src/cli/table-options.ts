@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander'
 import { UsageError } from '../errors.js'
-import type { TableOptions } from '../sources/tables/options.js'
+import { hashTypeAlone, type TableOptions } from '../sources/tables/options.js'
 
 /** Options for tables as input (CSV, TSV, JSON lines, Parquet): the columns img2dataset users name. */
 export function addTableOptions(command: Command): Command {
@@ -31,7 +31,12 @@ export function addTableOptions(command: Command): Command {
 
 /** The table options from parsed command-line options. */
 export function tableFrom(o: Record<string, unknown>): TableOptions {
-  if (o.hashType !== undefined && o.hashCol === undefined)
+  if (
+    hashTypeAlone({
+      hashType: o.hashType as TableOptions['hashType'],
+      hashCol: o.hashCol as string | undefined,
+    })
+  )
     throw new UsageError('--hash-type says what --hash-col holds: give --hash-col, or leave --hash-type out')
   const columns = o.columns === undefined ? undefined : columnList(o.columns as string)
   return {

@@ -1,4 +1,5 @@
 import { tmpdir } from 'node:os'
+import { type EveryKey, refuseUnknownKeys } from '../../utils/known-keys.js'
 import { TABLE_FORMATS, type TableFormat } from './format.js'
 
 export type HashType = 'sha256' | 'md5'
@@ -35,6 +36,26 @@ export interface ResolvedTableOptions {
   tempDir: string
 }
 
+/** Every key of `TableOptions`: another is a typo (`captionColumn`), refused, not ignored. */
+const TABLE_OPTION_NAMES = [
+  'format',
+  'urlCol',
+  'captionCol',
+  'columns',
+  'hashCol',
+  'hashType',
+  'tempDir',
+] as const satisfies readonly (keyof TableOptions)[]
+const _everyTableOption: EveryKey<TableOptions, typeof TABLE_OPTION_NAMES> = true
+
+/**
+ * Whether `hashType` is given without `hashCol`, where it says what no column holds: no hash is
+ * checked. Given is not `undefined` here; `openTables` takes the default (`'sha256'`) as not given.
+ * The command line refuses `--hash-type` without `--hash-col` through this rule. Pure.
+ */
+export const hashTypeAlone = (given: Pick<TableOptions, 'hashType' | 'hashCol'>): boolean =>
+  given.hashType !== undefined && given.hashCol === undefined
+
 function columnName(name: string, value: unknown): void {
   if (value !== undefined && (typeof value !== 'string' || value === ''))
     throw new TypeError(`Expected \`${name}\` to be a non-empty column name, got ${JSON.stringify(value)}`)
@@ -42,6 +63,8 @@ function columnName(name: string, value: unknown): void {
 
 /** Defaults filled in and every option checked: a bad one throws a `TypeError` naming it. */
 export function resolveTableOptions(options: TableOptions = {}): ResolvedTableOptions {
+  // A misspelt key (`captionColumn`, `hashcol`) left the caption out or the hash unchecked.
+  refuseUnknownKeys(options, TABLE_OPTION_NAMES, 'table option')
   const { format, urlCol = 'url', captionCol, columns, hashCol, hashType = 'sha256' } = options
   if (format !== undefined && !TABLE_FORMATS.includes(format))
     throw new TypeError(
@@ -56,6 +79,10 @@ export function resolveTableOptions(options: TableOptions = {}): ResolvedTableOp
   }
   if (hashType !== 'sha256' && hashType !== 'md5')
     throw new TypeError(`Expected \`hashType\` to be 'sha256' or 'md5', got ${JSON.stringify(hashType)}`)
+  if (hashTypeAlone({ hashType: hashType === 'sha256' ? undefined : hashType, hashCol }))
+    throw new TypeError(
+      `\`hashType\` (${JSON.stringify(hashType)}) says what \`hashCol\` holds: give \`hashCol\`, or leave \`hashType\` out`,
+    )
   const tempDir = options.tempDir ?? tmpdir()
   if (typeof tempDir !== 'string' || tempDir === '')
     throw new TypeError('Expected `tempDir` to be a folder path')
