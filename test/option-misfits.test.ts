@@ -137,6 +137,17 @@ describe('pull() refuses what the command line refuses, naming the option and it
     ['a number as a string', { concurrency: '4' } as unknown as Options, /`concurrency`.*the string "4"/],
     ['concurrency 0', { concurrency: 0 }, /`concurrency` to be an integer >= 1, got 0/],
     ['retries -1', { retries: -1 }, /`retries` to be an integer >= 0, got -1/],
+    // An array said as itself: `got ` and nothing more, before.
+    [
+      'headers as an array',
+      { headers: [] as unknown as Record<string, string> },
+      /`headers` to be an object of header names and values, got the array \[\]$/,
+    ],
+    [
+      'transform as an array',
+      { transform: [['size', 64]] as unknown as TransformOptions },
+      /`transform` to be an object of transform options, got the array \[\["size",64\]\]$/,
+    ],
     [
       'a misspelt transform option',
       { transform: { sise: 64 } as TransformOptions },
