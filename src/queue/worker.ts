@@ -444,6 +444,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     const counts: ShardCounts = { ...emptyCounts(rows, id), ...(round ? { round } : {}) }
     const run = pull(shardSource(data), {
       ...data.options,
+      // The queue's shard size is stored with every queue's options (its shards' rows); a run of
+      // files has no shards of its own, and pull() refuses a `shardSize` given to one.
+      ...(format === 'webdataset' ? {} : { shardSize: undefined }),
       // A retry round tries again the failures a rerun tries, or all of them (`--retry-failed`).
       retryFailed: data.retry?.all ?? data.options.retryFailed,
       rerun: QUEUE_RERUN,
