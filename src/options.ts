@@ -8,6 +8,7 @@ import { readCaFile } from './fetch/trust.js'
 import { grouped } from './report/format.js'
 import { resolveTransformSpec, type TransformOptions, type TransformSpec } from './transform/spec.js'
 import { definedFields } from './utils/defined-fields.js'
+import { type EveryKey, refuseUnknownKeys } from './utils/known-keys.js'
 import { shownValue } from './utils/shown-value.js'
 import { HOMEPAGE, VERSION } from './version.js'
 
@@ -474,19 +475,14 @@ const OPTION_NAMES = [
   'http2',
 ] as const satisfies readonly (keyof Options)[]
 // Compiles only while the list names every option.
-const _everyOption: [Exclude<keyof Options, (typeof OPTION_NAMES)[number]>] extends [never] ? true : never =
-  true
-const KNOWN = new Set<string>(OPTION_NAMES)
+const _everyOption: EveryKey<Options, typeof OPTION_NAMES> = true
 
 /**
  * Fill in defaults and check every value; throws a `TypeError` naming the bad option. The result is
  * the caller's own: no object in it is `defaults`' or another call's (the objects given stay as given).
  */
 export function resolveOptions(options: Options = {}): ResolvedOptions {
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key))
-      throw new TypeError(`Unknown option \`${key}\`; the options are: ${OPTION_NAMES.join(', ')}`)
-  }
+  refuseUnknownKeys(options, OPTION_NAMES, 'option')
   const set = definedFields(options)
   // The defaults' headers are frozen and every run's: each resolved options gets its own.
   const o: ResolvedOptions = {

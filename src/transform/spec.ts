@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import { definedFields } from '../utils/defined-fields.js'
+import { type EveryKey, refuseUnknownKeys } from '../utils/known-keys.js'
 import { shownValue } from '../utils/shown-value.js'
 /**
  * What the transform stage is asked to do with every image: one options type with documented
@@ -82,10 +83,7 @@ const TRANSFORM_KEY_LIST = [
   'verifyDecode',
 ] as const satisfies readonly (keyof TransformSpec)[]
 // Compiles only while the list names every key.
-const _everyKey: [Exclude<keyof TransformSpec, (typeof TRANSFORM_KEY_LIST)[number]>] extends [never]
-  ? true
-  : never = true
-const TRANSFORM_KEYS = new Set<string>(TRANSFORM_KEY_LIST)
+const _everyKey: EveryKey<TransformSpec, typeof TRANSFORM_KEY_LIST> = true
 
 /** The largest `size`: the widest image JPEG and GIF can hold (65,535 px a side). */
 export const MAX_SIZE = 65_535
@@ -224,11 +222,7 @@ export function resolveTransformSpec(options: TransformOptions = {}): TransformS
       `Expected \`transform\` to be an object of transform options, got ${shownValue(options)}`,
     )
   // A misspelt key (`sise`) would leave the images as they came, unresized, with no word.
-  for (const key of Object.keys(options))
-    if (!TRANSFORM_KEYS.has(key))
-      throw new TypeError(
-        `Unknown transform option \`${key}\`; the transform options are: ${[...TRANSFORM_KEYS].join(', ')}`,
-      )
+  refuseUnknownKeys(options, TRANSFORM_KEY_LIST, 'transform option')
   const set = definedFields(options)
   const spec: TransformSpec = { ...defaultTransformSpec, ...set }
   if (!RESIZE_MODES.includes(spec.resize)) {
