@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { closeSync, constants, fstatSync, fsync, openSync, readSync, writeSync } from 'node:fs'
+import { promisify } from 'node:util'
 import { openOwnSync } from '../../utils/own-file.js'
 
 /**
@@ -18,8 +19,7 @@ import { openOwnSync } from '../../utils/own-file.js'
  * thread (see writer.ts), and a shard's tar of real images (about 1 GB for 10,000) can take seconds
  * to reach the disk, while the thread goes on with the run.
  */
-export const flushToDisk = (fd: number): Promise<void> =>
-  new Promise((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())))
+export const flushToDisk: (fd: number) => Promise<void> = promisify(fsync)
 
 /** A ustar block: every header is one, every entry's data is padded to whole ones. */
 export const BLOCK = 512
