@@ -122,6 +122,41 @@ test('marks that reorder or hide text never reach a name (a right-to-left overri
   assert.equal(withExt(name('{name}{ext}', 'https://h/%D7%A9%D7%9C%D7%95%D7%9D.png'), 'png'), 'שלום.png')
 })
 
+test('a path is decoded escape by escape: a byte that is no UTF-8 keeps its escape, the others read', () => {
+  for (const [url, expected] of [
+    ['https://h/caf%C3%A9.png', 'café.png'],
+    ['https://h/caf%C3%A9-%E9.png', 'café-%E9.png'],
+    ['https://h/caf%E9.png', 'caf%E9.png'],
+    ['https://h/100%25-%zz.png', '100%-%zz.png'],
+    ['https://h/a%20b/%E6%97%A5-%FF.png', 'a b/日-%FF.png'],
+  ]) {
+    const template = url.includes('/a%20b/') ? '{path}{ext}' : '{name}{ext}'
+    assert.equal(withExt(name(template, url), 'png'), expected, url)
+  }
+})
+
+test('soft hyphens and invisible operators, which show nothing, are left out of names', () => {
+  for (const [url, expected] of [
+    ['https://h/soft%C2%ADhy.png', 'softhy.png'],
+    ['https://h/%C2%AD.png', '_.png'],
+    ['https://h/f%E2%81%A1x%E2%81%A4y.png', 'fxy.png'],
+  ]) {
+    assert.equal(withExt(name('{name}{ext}', url), 'png'), expected, url)
+  }
+  assert.equal(
+    withExt(
+      renderName('{caption}{ext}', {
+        url: new URL('https://h/a'),
+        index: 1,
+        key: 'k',
+        fields: { caption: 'Donau\u00addampf' },
+      }),
+      'jpg',
+    ),
+    'Donaudampf.jpg',
+  )
+})
+
 test('a taken name gets a deterministic suffix before the extension', () => {
   const planned = name('{name}{ext}', 'https://a/cat')
   const a = withSuffix(planned, 'https://a/cat')

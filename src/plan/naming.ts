@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto'
 import { nameFold } from '../utils/name-fold.js'
 import { INVISIBLE_MARKS, LONE_SURROGATE } from '../utils/printable.js'
+import { decodeLeniently } from '../utils/url.js'
 
 /**
  * File naming: a template rendered per job, made safe for any file system, and kept unique.
@@ -70,18 +71,26 @@ export function hashKey(key: string, length = 16): string {
   return hash('sha256', key, 'hex').slice(0, length)
 }
 
-function decode(segment: string): string {
-  try {
-    return decodeURIComponent(segment)
-  } catch {
-    return segment
-  }
-}
+/**
+ * A URL path segment as a name shows it: each valid escape decoded, any other kept as written
+ * (`decodeLeniently`). Decoded whole or not at all, one byte that is no UTF-8 (`caf%C3%A9%E9.png`,
+ * a Latin-1 list's `%E9` after a UTF-8 name) left every escape of the name as it was.
+ */
+const decode = decodeLeniently
 
 const UNSAFE = new RegExp(
   `[\\u0000-\\u001f\\u007f-\\u009f/\\\\<>:"|?*\\ufffd${INVISIBLE_MARKS}]|${LONE_SURROGATE}`,
   'g',
 )
+
+/**
+ * Hints that show nothing and mean nothing in a name: the soft hyphen (U+00AD, a place a line may
+ * break, an HTML `&shy;` copied with a URL or a caption) and the invisible operators U+2061-U+2064.
+ * Kept, `soft\u00ADhy.png` showed as `softhy.png` (another URL's name, to the eye) and `\u00AD.png`
+ * as a hidden `.png`. Dropped (a `_` would stand where nothing shows): two URLs that then meet
+ * on one name are told apart as any (`withSuffix`).
+ */
+const SHOWS_NOTHING = /[\u00ad\u2061-\u2064]/g
 
 /**
  * One value put into a name: separators, control and reserved characters become `_`, and so do
@@ -91,10 +100,10 @@ const UNSAFE = new RegExp(
  * (a JSON lines cell's `"\ud83d"`, an emoji cut in half): the file system would write it as U+FFFD
  * and the journal keep another name, so the file would never be found again. And so does U+FFFD,
  * the mark of a character lost (the tables reader makes a lone surrogate one): `_` as for a lone
- * surrogate a library job gives.
+ * surrogate a library job gives. Soft hyphens and invisible operators are dropped (`SHOWS_NOTHING`).
  */
 export function sanitizeValue(value: string): string {
-  return value.replace(UNSAFE, '_')
+  return value.replace(SHOWS_NOTHING, '').replace(UNSAFE, '_')
 }
 
 function truncateUtf8(text: string, maxBytes: number): string {

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict'
+import { writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
+import { makeImage } from './support/images.js'
+
+// URLs as people copy them out of the source of a JSON document or a web page, and the names
+// their files get: the server records each request-target as it came on the wire (`req.url`,
+// never re-parsed), and answers every `.png` path with an image of its own.
+const seen: string[] = []
+const server = createServer((req, res) => {
+  seen.push(req.url ?? '')
+  if (!/\.png(?:\?|$)/.test(req.url ?? '')) return void res.writeHead(404).end()
+  const body = makeImage(`${req.url}.png`, 600, 'png')
+  res.writeHead(200, { 'content-type': 'image/png', 'content-length': body.length }).end(body)
+})
+let origin: string
+let dir: string
+before(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  dir = await tempDir('imgpull-copied-')
+})
+after(async () => {
+  server.close()
+  await cleanup(dir)
+})
+
+test('names from percent-encoded paths are decoded where they are UTF-8, and show what they hold', async () => {
+  seen.length = 0
+  await writeFile(
+    join(dir, 'names.txt'),
+    [
+      // A UTF-8 name with one Latin-1 byte: each UTF-8 escape is decoded, the other kept.
+      `${origin}/caf%C3%A9-%E9.png`,
+      // A soft hyphen, pasted from a page's &shy;, shows nothing: dropped from the name.
+      `${origin}/soft%C2%ADhy.png`,
+      `${origin}/softhy.png`,
+      `${origin}/%C2%AD.png`,
+    ].join('\n'),
+  )
+  const out = join(dir, 'out-names')
+  const run = await runCli([join(dir, 'names.txt'), '-o', out, '--no-report'])
+  assert.equal(run.code, 0, run.stderr)
+  const files = await outputFiles(out)
+  assert.equal(files.length, 4, files.join(' '))
+  assert.ok(files.includes('café-%E9.png'), files.join(' '))
+  assert.ok(files.includes('_.png'), files.join(' '))
+  // Both spellings of softhy: one takes the name, the other its suffix; neither holds a mark.
+  const soft = files.filter((f) => f.startsWith('softhy'))
+  assert.equal(soft.length, 2, files.join(' '))
+  assert.ok(
+    files.every((f) => !f.includes('\u00ad')),
+    files.join(' '),
+  )
+})
