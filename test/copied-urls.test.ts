@@ -29,6 +29,19 @@ after(async () => {
   await cleanup(dir)
 })
 
+test('an empty query is sent with its ?, as browsers and curl send it, not as the URL without one', async () => {
+  seen.length = 0
+  await writeFile(
+    join(dir, 'empty.txt'),
+    `${origin}/empty.png?\n${origin}/empty.png\n${origin}/frag.png?#top\n`,
+  )
+  const out = join(dir, 'out-empty')
+  const run = await runCli([join(dir, 'empty.txt'), '-o', out, '--no-report'])
+  assert.equal(run.code, 0, run.stderr)
+  // Two jobs (their URLs differ), each asking for its own.
+  assert.deepEqual(seen.toSorted(), ['/empty.png', '/empty.png?', '/frag.png?'])
+})
+
 test('names from percent-encoded paths are decoded where they are UTF-8, and show what they hold', async () => {
   seen.length = 0
   await writeFile(

@@ -75,7 +75,14 @@ import { nearWord } from '../src/utils/near-word.js'
 import { nativeFault } from '../src/utils/own-code.js'
 import { RecentMap } from '../src/utils/recent.js'
 import { parseSize } from '../src/utils/size.js'
-import { decodeLeniently, maskSigning, redactUrl, urlKey, withoutSigning } from '../src/utils/url.js'
+import {
+  decodeLeniently,
+  maskSigning,
+  redactUrl,
+  requestTarget,
+  urlKey,
+  withoutSigning,
+} from '../src/utils/url.js'
 
 test('retry delay: exponential window with full jitter, capped', () => {
   const table: [number, number, number][] = [
@@ -1083,6 +1090,21 @@ test('decodeLeniently: valid escapes decoded, the rest kept as written', () => {
     ['%e2%82%ac', '€'],
   ]) {
     assert.equal(decodeLeniently(given), expected, given)
+  }
+})
+
+test('requestTarget: path and query as the URL holds them, an empty query with its ?', () => {
+  for (const [url, target] of [
+    ['http://h/a.jpg', '/a.jpg'],
+    ['http://h/a.jpg?', '/a.jpg?'],
+    ['http://h/a.jpg?#top', '/a.jpg?'],
+    ['http://h/a.jpg?#', '/a.jpg?'],
+    ['http://h/a.jpg#?', '/a.jpg'],
+    ['http://h/a.jpg?w=1', '/a.jpg?w=1'],
+    ['http://h/100%.jpg?off=50%', '/100%25.jpg?off=50%25'],
+    ['http://h/', '/'],
+  ]) {
+    assert.equal(requestTarget(new URL(url)), target, url)
   }
 })
 

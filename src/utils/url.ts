@@ -243,4 +243,11 @@ export function urlKey(href: string): string {
  * reads `%25` as the same `%`. Escapes that are escapes are left as they are.
  */
 export const requestTarget = (url: URL): string =>
-  (url.pathname + url.search).replace(/%(?![0-9A-Fa-f]{2})/g, '%25')
+  (url.pathname + queryOf(url)).replace(/%(?![0-9A-Fa-f]{2})/g, '%25')
+
+/**
+ * The query of `url` with its `?`: also an empty one (`a.jpg?`), which `url.search` gives as `''`.
+ * Browsers and curl send that `?`; the URL, a job of its own (its href keeps it), was asked for
+ * without it, the same request as `a.jpg`'s, and a server that tells them apart was never asked.
+ */
+const queryOf = (url: URL): string => url.search || (url.href.split('#', 1)[0].endsWith('?') ? '?' : '')
