@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -27,6 +27,54 @@ before(async () => {
 after(async () => {
   server.close()
   await cleanup(dir)
+})
+
+interface Line {
+  url: string
+  status: string
+  path: string | null
+}
+const manifest = async (out: string): Promise<Line[]> =>
+  (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Line)
+
+test('URLs copied from JSON or HTML source, in a list, a table and an argument, ask for what they mean', async () => {
+  const json = (path: string) => `${origin}${path}`.replaceAll('/', '\\/')
+  await writeFile(
+    join(dir, 'urls.txt'),
+    [
+      // PHP's json_encode and many APIs escape each `/`, and `&` as \u0026.
+      json('/json/a.png?w=1\\u0026h=2'),
+      `"${json('/json/quoted.png')}"`,
+      // View-source's <img src>: each & written &amp;.
+      `${origin}/html.png?w=400&amp;h=300&#38;fit=crop`,
+      // One & written bare: the query is as it was meant, an &amp; in it is the URL's own.
+      `${origin}/mixed.png?a=1&b=2&amp;c`,
+    ].join('\n'),
+  )
+  await writeFile(
+    join(dir, 'rows.csv'),
+    `url,caption\n"${json('/cell.png')}",a\n${origin}/cell2.png?x=1&amp;y=2,b\n`,
+  )
+  const out = join(dir, 'out')
+  const run = await runCli([join(dir, 'urls.txt'), json('/arg.png'), '-o', out, '--no-report'])
+  assert.equal(run.code, 0, run.stderr)
+  const table = await runCli([join(dir, 'rows.csv'), '-o', join(dir, 'out-table'), '--no-report'])
+  assert.equal(table.code, 0, table.stderr)
+  assert.deepEqual(seen.toSorted(), [
+    '/arg.png',
+    '/cell.png',
+    '/cell2.png?x=1&y=2',
+    '/html.png?w=400&h=300&fit=crop',
+    '/json/a.png?w=1&h=2',
+    '/json/quoted.png',
+    '/mixed.png?a=1&b=2&amp;c',
+  ])
+  const byPath = new Map((await manifest(out)).map((line) => [line.path, line.url]))
+  assert.equal(byPath.get('a.png'), `${origin}/json/a.png?w=1&h=2`)
+  assert.equal(byPath.get('html.png'), `${origin}/html.png?w=400&h=300&fit=crop`)
 })
 
 test('an empty query is sent with its ?, as browsers and curl send it, not as the URL without one', async () => {

@@ -80,6 +80,7 @@ import {
   maskSigning,
   redactUrl,
   requestTarget,
+  unescapedUrl,
   urlKey,
   withoutSigning,
 } from '../src/utils/url.js'
@@ -1093,6 +1094,29 @@ test('decodeLeniently: valid escapes decoded, the rest kept as written', () => {
   }
 })
 
+test('unescapedUrl: a URL copied from JSON or HTML source as they escape it, and nothing else', () => {
+  for (const [given, expected] of [
+    // A JSON string's escapes, when it begins so (no URL does).
+    ['https:\\/\\/h\\/a.jpg', 'https://h/a.jpg'],
+    ['HTTP:\\/\\/h\\/a.jpg?w=1\\u0026h=2', 'HTTP://h/a.jpg?w=1&h=2'],
+    ['https:\\/\\/h\\/\\u00e9\\ud83d\\ude00.jpg', 'https://h/é😀.jpg'],
+    // A backslash elsewhere is the URL's (the parser reads it as / in an http path): as written.
+    ['https://h\\a\\/b.jpg', 'https://h\\a\\/b.jpg'],
+    ['https://h/a.jpg?q=\\u0026', 'https://h/a.jpg?q=\\u0026'],
+    // HTML's &amp; (or &#38;, &#x26;) when every & is one.
+    ['https://h/a.jpg?w=400&amp;h=300', 'https://h/a.jpg?w=400&h=300'],
+    ['https://h/a.jpg?w=400&#38;h=300&#x26;q=1&AMP;z', 'https://h/a.jpg?w=400&h=300&q=1&z'],
+    ['https://h/tom&amp;jerry.jpg', 'https://h/tom&jerry.jpg'],
+    // One & bare: the query is written as meant, its &amp; its own.
+    ['https://h/a.jpg?a=1&b=2&amp;c', 'https://h/a.jpg?a=1&b=2&amp;c'],
+    ['https://h/a.jpg?a=1&b=2', 'https://h/a.jpg?a=1&b=2'],
+    ['https://h/a.jpg', 'https://h/a.jpg'],
+    ['not a url &amp; more', 'not a url & more'],
+  ]) {
+    assert.equal(unescapedUrl(given), expected, given)
+  }
+})
+
 test('requestTarget: path and query as the URL holds them, an empty query with its ?', () => {
   for (const [url, target] of [
     ['http://h/a.jpg', '/a.jpg'],
@@ -1737,6 +1761,10 @@ test('parseLine: a URL list line as other tools write them', () => {
     ['"https://a.example/3.jpg"', 'https://a.example/3.jpg'],
     ["'https://a.example/3.jpg'", 'https://a.example/3.jpg'],
     ['<https://a.example/3.jpg>', 'https://a.example/3.jpg'],
+    // copied from JSON or HTML source, escaped as they write a URL
+    ['https:\\/\\/a.example\\/4.jpg', 'https://a.example/4.jpg'],
+    ['"https:\\/\\/a.example\\/4.jpg?w=1\\u0026h=2",', 'https://a.example/4.jpg?w=1&h=2'],
+    ['https://a.example/5.jpg?w=1&amp;h=2', 'https://a.example/5.jpg?w=1&h=2'],
     ['<URL:https://a.example/3.jpg>', 'https://a.example/3.jpg'],
     // left as they are: not a pair, or quotes inside the URL
     ['"https://a.example/4.jpg', '"https://a.example/4.jpg'],

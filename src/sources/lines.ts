@@ -10,7 +10,7 @@ import { visibleShellWord } from '../utils/command-line.js'
 import { fileHead, starts } from '../utils/file-head.js'
 import { fileFault, nearFile } from '../utils/near-file.js'
 import { printable } from '../utils/printable.js'
-import { passwordMisread, shownUrl } from '../utils/url.js'
+import { passwordMisread, shownUrl, unescapedUrl } from '../utils/url.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { inputGivenTwice } from './given-twice.js'
 import { SAVE_AS_CSV, spreadsheet } from './spreadsheet.js'
@@ -26,7 +26,8 @@ import { fromUtf16, type Utf16, utf16Head, utf16Of } from './utf16.js'
  * config's `url = "…"` line gives its URL, and quotes or angle brackets around a URL
  * (`"https://…"`, `<https://…>`, RFC 3986 appendix C) are dropped: no URL begins with one, and
  * each such line was an invalid-url failure. Marks that show nothing (`INVISIBLE`) are trimmed
- * with the spaces around the URL.
+ * with the spaces around the URL. A URL copied from JSON or HTML source as they escape it
+ * (`https:\/\/…`, `?w=1&amp;h=2`) is unescaped (`unescapedUrl`).
  */
 export function parseLine(line: string): string | undefined {
   const whole = bare(line)
@@ -38,7 +39,7 @@ export function parseLine(line: string): string | undefined {
   if (text === '' || text.startsWith('#')) return undefined
   const curl = CURL_URL.exec(text)?.[1]
   if (curl !== undefined) return unwrapped(curl.trim())
-  return optionLine(line) ? undefined : unwrapped(text)
+  return optionLine(line) ? undefined : unescapedUrl(unwrapped(text))
 }
 
 /**
@@ -59,9 +60,12 @@ export const bare = (text: string) => text.replace(EDGES, '')
 /** A curl config (`curl -K`) line naming a URL: `url = "…"`, `url="…"`, `url: …`, `--url …`. */
 const CURL_URL = /^(?:--)?url(?:\s*[=:]\s*|\s+)(\S.*)$/i
 
-/** `text` without the quotes or angle brackets (`<URL:…>` too) around it, if it has them. */
+/**
+ * `text` without the quotes or angle brackets (`<URL:…>` too) around it, if it has them, and a
+ * comma after them: a line of a JSON, JavaScript or Python list (`  "https://…",`).
+ */
 function unwrapped(text: string): string {
-  const pair = /^(["'<])(.*)(["'>])$/s.exec(text)
+  const pair = /^(["'<])(.*)(["'>]),?$/s.exec(text)
   if (!pair || { '"': '"', "'": "'", '<': '>' }[pair[1]] !== pair[3]) return text
   const inner = pair[2].trim()
   return pair[1] === '<' ? inner.replace(/^URL:\s*/i, '') : inner
@@ -270,13 +274,16 @@ export async function openList(path: string): Promise<Readable> {
   return bytes.kind === 'gzip' ? gunzip(raw) : bytes.kind === 'utf16' ? fromUtf16(raw, bytes.encoding) : raw
 }
 
+/** A URL argument as fetched: without the marks around it, unescaped as JSON or HTML source wrote it (`unescapedUrl`). */
+const argumentUrl = (given: string): string => unescapedUrl(bare(given))
+
 /**
  * An argument is a URL when it parses as http(s); `-` is standard input; anything else a file.
  * Marks that show nothing around it (`INVISIBLE`: a URL pasted from a web page or a chat) are not
  * its: with one before the scheme, it was a file `'https://…'` (the mark unseen) with no such file.
  */
 export function isUrlArgument(given: string): boolean {
-  const arg = bare(given)
+  const arg = argumentUrl(given)
   if (!/^https?:\/\//i.test(arg)) return false
   try {
     // Not one whose password's `#`, `/` or `?` made a fragment, path or query of the rest: said as
@@ -408,7 +415,7 @@ export async function* argumentJobs(
 ): AsyncGenerator<{ url: string; where?: string }> {
   for (const arg of args) {
     if (arg === '-') yield* stdinLines(stdin)
-    else if (isUrlArgument(arg)) yield { url: bare(arg) }
+    else if (isUrlArgument(arg)) yield { url: argumentUrl(arg) }
     else yield* listLines(visibleShellWord(arg, 'always'), () => openList(arg))
   }
 }

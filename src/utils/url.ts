@@ -251,3 +251,29 @@ export const requestTarget = (url: URL): string =>
  * without it, the same request as `a.jpg`'s, and a server that tells them apart was never asked.
  */
 const queryOf = (url: URL): string => url.search || (url.href.split('#', 1)[0].endsWith('?') ? '?' : '')
+
+/** A JSON string's escapes: `\/`, `\\`, `\"`, `\uXXXX` (RFC 8259 §7; `\b`, `\n`... no URL holds). */
+const JSON_ESCAPE = /\\(?:u([0-9a-fA-F]{4})|([\\/"]))/g
+
+/** The character references HTML source writes for `&` (`&amp;`, `&#38;`, `&#x26;`). */
+const HTML_AMP = /&(?:amp|#0*38|#x0*26);/gi
+
+/**
+ * A URL as copied from the source text of a JSON document or a web page, unescaped: a JSON
+ * string's (`https:\/\/host\/a.jpg?w=1\u0026h=2`, as PHP's `json_encode` and many APIs write them)
+ * when it begins `http:\/\/` or `https:\/\/`, which no URL does; an HTML attribute's `&amp;` when
+ * every `&` of it is so written (`?w=400&amp;h=300`, view-source's `<img src>`: youtube-dl#9279,
+ * ruTorrent#858). Sent as written, the first asked for `//a.jpg` (the URL parser reads each `\/`
+ * as `//`), the second for a parameter named `amp;h` (the image at another size, or a signed URL
+ * refused). Anything else is returned as it is.
+ */
+export function unescapedUrl(text: string): string {
+  let url = text
+  if (/^https?:\\\//i.test(url))
+    url = url.replace(JSON_ESCAPE, (_, code: string | undefined, char: string | undefined) =>
+      code ? String.fromCharCode(Number.parseInt(code, 16)) : char!,
+    )
+  const amps = url.split('&').length - 1
+  if (amps > 0 && (url.match(HTML_AMP)?.length ?? 0) === amps) url = url.replace(HTML_AMP, '&')
+  return url
+}

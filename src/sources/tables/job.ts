@@ -1,4 +1,5 @@
 import { invalidUrlMessage, parseFetchUrl, severalUrls } from '../../plan/url-problem.js'
+import { unescapedUrl } from '../../utils/url.js'
 import { bare } from '../lines.js'
 import type { ColumnPlan } from './columns.js'
 import { type ExpectedHash, parseExpectedHash } from './hash.js'
@@ -83,9 +84,10 @@ export function buildJob(
   convert?: (value: unknown, column: string) => unknown,
 ): TableJob {
   // Spaces around a URL cell are not part of it (it is fetched trimmed): the outputs show it so too.
-  // So are marks that show nothing (a zero-width space pasted in from a web page), as in a list.
+  // So are marks that show nothing (a zero-width space pasted in from a web page), and JSON's or
+  // HTML's escapes of a URL copied from their source (`https:\/\/…`, `&amp;`), as in a list.
   const urlCell = cell(plan.url)
-  const job: TableJob = { url: bare(cellText(urlCell)), row, meta: {} }
+  const job: TableJob = { url: unescapedUrl(bare(cellText(urlCell))), row, meta: {} }
   if (plan.caption !== undefined) job.caption = cellText(cell(plan.caption))
   if (plan.hash !== undefined) {
     const hash = parseExpectedHash(cell(plan.hash), hashType)
