@@ -118,3 +118,23 @@ test('names from percent-encoded paths are decoded where they are UTF-8, and sho
     files.join(' '),
   )
 })
+
+test("a table's URL cell that starts as a URL and does not parse fails naming its file and line", async () => {
+  const csv = join(dir, 'bad.csv')
+  const port = new URL(origin).port
+  await writeFile(
+    csv,
+    `url,caption\n${origin}/fine.png,a\nhttp://[::1:${port}/v6.png,b\nhttp://127.0.0.1:99999/big.png,c\nhttp://ex ample.test/sp.png,d\n`,
+  )
+  const run = await runCli([csv, '-o', join(dir, 'out-bad'), '--no-report'])
+  assert.equal(run.code, 1, run.stderr)
+  for (const [line, why] of [
+    [3, 'an IPv6 address without its closing ]'],
+    [4, 'its port is out of range (at most 65535)'],
+    [5, 'a space in its host name'],
+  ] as const)
+    assert.ok(
+      run.stderr.includes(`${csv} line ${line}: invalid URL`) && run.stderr.includes(why),
+      `${line}: ${run.stderr}`,
+    )
+})

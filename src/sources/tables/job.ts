@@ -97,8 +97,10 @@ export function buildJob(
   }
   // A cell that is plainly not one URL fails naming its file and line, which the engine's own
   // check (`invalid-url`) cannot: in a table of millions of rows, "the URL cell is empty" alone
-  // does not say which. Only a cell not starting with a scheme is parsed here.
-  if (!HTTP_START.test(job.url) || severalUrls(job.url)) {
+  // does not say which. Only a cell not starting with a scheme, or one the URL parser refuses
+  // (`http://[::1:8080/`, a port past 65535: the engine's message named no line), is parsed here;
+  // `URL.canParse` makes no URL object of the others.
+  if (!HTTP_START.test(job.url) || severalUrls(job.url) || !URL.canParse(job.url)) {
     const parsed = parseFetchUrl(job.url)
     // A cell holding the column's own name is the header line again: `cat part-*.csv` keeps every
     // part's header (Spark and Hive write one per part).
