@@ -210,6 +210,7 @@ test("a URL pasted from a chat with the sentence's punctuation: its 404 names th
     `${cdn}/refs/kitchen.jpg"`,
     `${cdn}/refs/stair.jpg…`,
     `${cdn}/refs/gone.jpg`,
+    `${cdn}/refs/kit\u00adchen.jpg`,
   ]
   const results: Result[] = []
   for await (const r of pull(urls, { out: join(dir, 'chat'), journal: false, retries: 0 })) results.push(r)
@@ -228,6 +229,10 @@ test("a URL pasted from a chat with the sentence's punctuation: its 404 names th
     /: its "…" is where a page or a chat shortened the URL it showed: copy the link itself, not its text$/,
   )
   assert.equal(by.get(urls[3])!.message, `HTTP 404 from ${cdn}/refs/gone.jpg`)
+  assert.match(
+    by.get(urls[4])!.message!,
+    /: its soft hyphens \(U\+00AD, which show nothing: a page's hyphenation, copied with it\) are likely not the URL's: \S+\/refs\/kitchen\.jpg$/,
+  )
 })
 
 test('the punctuation a chat leaves out of a link, at the end of a URL a server does not have', () => {
@@ -243,6 +248,8 @@ test('the punctuation a chat leaves out of a link, at the end of a URL a server 
     ['https://c.test/a(1).jpg', undefined],
     // Nothing left but the host: no URL meant to name.
     ['https://c.test/.', undefined],
+    // A page's hyphenation copied with its link: each soft hyphen (U+00AD) left out.
+    ['https://c.test/Aan%C2%ADvraag%c2%adformulier.docx', 'https://c.test/Aanvraagformulier.docx'],
   ]
   for (const [href, meant] of cases) {
     const hint = pastedTail(href)

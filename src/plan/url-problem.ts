@@ -160,11 +160,16 @@ function decodeURIComponentSafe(text: string): string {
  * Punctuation pasted after a URL from a chat or a sentence (`see https://x/a.jpg).`, `…/b.jpg,`),
  * which the link a chat app or Markdown makes of it leaves out (GFM's extended autolinks: trailing
  * `? ! . , : * _ ~`, and a `)` the URL does not open; Slack's and Teams' links too, quotes
- * besides), or an ellipsis where a page or chat showed a long URL shortened. In words, for the
+ * besides), or an ellipsis where a page or chat showed a long URL shortened, or soft hyphens (a
+ * page's hyphenation, anywhere in the URL), which show nothing. In words, for the
  * failure of a request the server refused as written (a 404), with the URL meant; `undefined` for
  * a URL that ends otherwise. `href`: the URL as parsed (a `"` is `%22` there, a `…` `%E2%80%A6`).
  */
 export function pastedTail(href: string): string | undefined {
+  // A soft hyphen (U+00AD) shows nothing: a page that hyphenates its text (`&shy;`) puts them in
+  // a URL copied from it, and the link asks for `Aan%C2%ADvraag.docx` (craftcms/redactor#480).
+  if (SOFT_HYPHEN.test(href))
+    return `its soft hyphens (U+00AD, which show nothing: a page's hyphenation, copied with it) are likely not the URL's: ${shownUrl(href.replace(SOFT_HYPHENS, ''))}`
   const tail = /(?:[.,:;!?*_~'\])]|%22|%E2%80%A6)+$/i.exec(href)?.[0]
   if (!tail) return undefined
   if (decodeURIComponentSafe(tail).includes('…'))
@@ -183,5 +188,9 @@ export function pastedTail(href: string): string | undefined {
   const q = shown.includes('"') ? "'" : '"'
   return `${q}${shown}${q} at its end is likely punctuation pasted with it, which a chat's link leaves out: ${shownUrl(meant)}`
 }
+
+/** A soft hyphen as the URL parser escapes it. */
+const SOFT_HYPHEN = /%C2%AD/i
+const SOFT_HYPHENS = /%C2%AD/gi
 
 const count = (text: string, char: string): number => text.split(char).length - 1
