@@ -24,6 +24,8 @@ let server: ImageServer
 let dir: string
 /** Real JPEGs by name (a resize needs decodable images), made once. */
 const real = new Map<string, Buffer>()
+/** Larger JPEGs of noise (some tens of ms of a worker each): a stop finds the workers busy. */
+const noisy = new Map<string, Buffer>()
 
 before(async () => {
   // Past 256 of them, so that the resized files take their names through the linking thread too.
@@ -48,7 +50,7 @@ before(async () => {
     ttfb: 5,
     jitter: 20,
     sizes: [300, 3_000],
-    body: (name) => real.get(name),
+    body: (name) => real.get(name) ?? noisy.get(name),
   })
   dir = await tempDir()
 })
@@ -67,6 +69,7 @@ interface Row {
   bytes: number | null
   sha256: string | null
   transformed: number | null
+  error: string | null
 }
 
 function journalRows(out: string): Row[] {
@@ -164,6 +167,15 @@ async function stopAt(
   const r = await run.done
   if (signal !== 'SIGKILL' && r.code !== 0 && r.code !== 1) assert.equal(r.code, 130, r.stderr)
   return r
+}
+
+/** A whole JPEG resized to 64 px on its shorter side. */
+const resized = async (f: string, data: Buffer) => {
+  const meta = await sharp(data).metadata()
+  assert.equal(meta.format, 'jpeg', f)
+  assert.equal(Math.min(meta.width!, meta.height!), 64, `${f}: ${meta.width}x${meta.height}`)
+  // Decodes to its end: not a file cut short.
+  await sharp(data, { failOn: 'truncated' }).raw().toBuffer()
 }
 
 const fileCount = (out: string) => async () => (await outputFiles(out).catch(() => [])).length
@@ -311,13 +323,6 @@ for (const seed of seeds) {
     const list = await writeList(`resize-${seed}`, paths)
     const out = join(dir, `resize-${seed}`)
     const args = [list, '-o', out, '--per-host', '16', '--resize', 'keep-ratio', '--size', '64']
-    const resized = async (f: string, data: Buffer) => {
-      const meta = await sharp(data).metadata()
-      assert.equal(meta.format, 'jpeg', f)
-      assert.equal(Math.min(meta.width!, meta.height!), 64, `${f}: ${meta.width}x${meta.height}`)
-      // Decodes to its end: not a file cut short.
-      await sharp(data, { failOn: 'truncated' }).raw().toBuffer()
-    }
     for (const signal of ['SIGKILL', 'SIGINT', 'SIGKILL'] as const) {
       const at = (await fileCount(out)()) + 1 + Math.floor(random() * 120)
       const r = await stopAt(
@@ -355,4 +360,63 @@ test('killed after a resized image was written into its part, before the journal
   assert.equal(again.code, 0, again.stderr)
   assert.ok((await readFile(join(out, 'small.jpg'))).equals(real.get('small')!), 'kept as it came')
   assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [], 'no part or .out left')
+})
+
+test('a Ctrl-C in a terminal (SIGINT to the whole process group) while images are resized, once, then twice: no image failed, none fetched again from its first byte', async () => {
+  // The terminal's signal reached the transform workers too, which died of it mid-image: the clean
+  // stop journaled those images failed ("the image worker was killed by SIGINT") and deleted their
+  // downloads, and the rerun fetched them again whole.
+  for (let i = 0; i < 40; i++) {
+    const noise = { type: 'gaussian', mean: 128, sigma: 40 } as const
+    noisy.set(
+      `g-${i}`,
+      await sharp({ create: { width: 1200, height: 900, channels: 3, background: '#000', noise } })
+        .jpeg()
+        .toBuffer(),
+    )
+  }
+  const list = await writeList(
+    'group',
+    [...noisy.keys()].map((n) => `/${n}`),
+  )
+  const out = join(dir, 'group')
+  const args = [list, '-o', out, '--per-host', '8', '--resize', 'keep-ratio', '--size', '64']
+  for (const times of [1, 2]) {
+    const at = (await fileCount(out)()) + 3
+    const run = startCli(args, { group: true })
+    await until('some images resized', async () => (await fileCount(out)()) >= at)
+    for (let i = 0; i < times; i++) {
+      if (i > 0) await sleep(5)
+      process.kill(-run.child.pid!, 'SIGINT')
+    }
+    const r = await run.done
+    assert.equal(r.code, 130, r.stderr)
+    const failed = journalRows(out).filter((row) => row.state === 'failed')
+    assert.deepEqual(
+      failed.map((row) => `${row.url}: ${row.error}`),
+      [],
+      r.stderr,
+    )
+    await agreeAtTheStop(out, resized)
+  }
+  // Downloads the stops left whole: the rerun may ask whether each is still current, never for it whole.
+  const whole = new Set<string>()
+  for (const row of journalRows(out)) {
+    if (row.state === 'ok') continue
+    const part = await readFile(partOf(out, row.key)).catch(() => undefined)
+    const path = new URL(row.url).pathname
+    if (part?.equals(server.bytes(path))) whole.add(path)
+  }
+  const from = server.log.length
+  const rerun = await runCli(args)
+  assert.equal(rerun.code, 0, rerun.stderr)
+  await finished(out, noisy.size, resized)
+  const again = server.log
+    .slice(from)
+    .filter((l) => !l.headers.range && whole.has(new URL(l.url, server.origin).pathname))
+  assert.deepEqual(
+    again.map((l) => l.url),
+    [],
+    'a download left whole is not fetched again from its first byte',
+  )
 })

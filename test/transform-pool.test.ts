@@ -230,6 +230,44 @@ describe('replaceInput', () => {
       rmSync(dir, { recursive: true, force: true })
     }
   })
+  it('an abort while the new image is written into the renamed input: the write ends whole, the result given (never a cut file in its place)', async () => {
+    // A stop between the rename and the end of the write killed the worker there: the download
+    // renamed and cut, the new image's first bytes over the original's, the task rejected, and the
+    // next run fetching the image again. The abort comes the moment the input is renamed (the parent
+    // looks without yielding, so the worker's reply cannot have been read).
+    const dir = mkdtempSync(join(tmpdir(), 'imgpull-replace-'))
+    const pool = new TransformPool({ workers: 1 })
+    try {
+      await pool.transform(small, quick) // started and warm
+      const noise = randomFillSync(Buffer.alloc(2000 * 2000 * 3))
+      const original = await sharp(noise, { raw: { width: 2000, height: 2000, channels: 3 } })
+        .png({ compressionLevel: 0 })
+        .toBuffer()
+      const large = resolveTransformSpec({ resize: 'keep-ratio', size: 1999, encode: 'png' })
+      const input = join(dir, 'a.part')
+      const output = `${input}.out`
+      writeFileSync(input, original)
+      const controller = new AbortController()
+      const made = pool.transform({ path: input }, large, {
+        output,
+        replaceInput: true,
+        signal: controller.signal,
+      })
+      const until = Date.now() + 60_000
+      while (!existsSync(output) && Date.now() < until) {} // no yield: the reply stays unread
+      assert.ok(existsSync(output), 'the input was renamed')
+      controller.abort(new Error('stop'))
+      const result = await made.catch((error: TransformError) => error)
+      assert.ok(!(result instanceof Error), `the image, written whole, is given: ${result}`)
+      const bytes = readFileSync(output)
+      assert.equal(bytes.length, result.size)
+      assert.equal(createHash('sha256').update(bytes).digest('hex'), result.sha256)
+      assert.equal((await metadataOf(bytes)).width, 1999)
+    } finally {
+      await pool.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })
 
 describe('a fault of the disk', () => {

@@ -41,6 +41,11 @@ export interface Downloaded {
    * (see `DownloadContext.hold`): the part file then does not exist.
    */
   held?: Buffer[]
+  /**
+   * How to resume the part file (absent when `held`): not journaled as it verified (a commit an
+   * image), only where its publishing is cut and the part stays for the next run (see `Engine`).
+   */
+  validators?: Validators
 }
 
 export interface DownloadContext {

@@ -585,7 +585,14 @@ export class Engine {
       // A spool, staging folder or name whose folder was removed meanwhile: the folder's fault.
       const error = await goneFolder(failure)
       if (this.#aborted) {
-        // A hard stop cut the transform stage: the job stays pending, its part file kept.
+        // A hard stop cut the transform stage: the job stays pending, its part file kept, and how
+        // to resume it journaled, which a verified part's never was: the next run found no
+        // validators and fetched the whole image again over it.
+        try {
+          if (done.validators) this.journal.setValidators(task.key, done.validators)
+        } catch {
+          // A journal that cannot take them (a full disk): the next run fetches the image again.
+        }
         this.#interrupted()
         return
       }

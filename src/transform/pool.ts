@@ -10,7 +10,7 @@ import { shownValue } from '../utils/shown-value.js'
 import { TransformError } from './errors.js'
 import type { ImageInput, ThumbnailOptions, Transformed } from './resize.js'
 import type { TransformSpec } from './spec.js'
-import type { Reply, Request } from './worker.js'
+import type { Reply, Request, Stop } from './worker.js'
 
 /** Listeners a run's signal may hold before Node warns: tasks waiting and running at once. */
 const SIGNAL_LISTENERS = 100_000
@@ -77,10 +77,19 @@ interface Worker {
   timer?: NodeJS.Timeout
   /** Being killed on purpose (timeout, abort): its exit is no news. */
   killed: boolean
+  /** Asked to stop for its task's abort (see `#abort`): its exit fails the task as aborted. */
+  stopping?: boolean
 }
 
 /** A worker that dies before it is ready this many times in a row means no worker can start. */
 const START_FAILURES = 3
+
+/**
+ * Time, in ms, a worker asked to stop (see `#abort`) has to end before it is killed. It ends at
+ * once but inside a write to a slow disk (a network share): the write is what must not be cut.
+ * An image libvips hangs on does not delay it (that runs on libuv's threads, not the worker's).
+ */
+const STOP_GRACE_MS = 5_000
 
 /**
  * The worker's file beside this one: `worker.ts` when running from source (tests, tsx), else
@@ -314,6 +323,7 @@ export class TransformPool {
 
   #reply(worker: Worker, reply: Reply): void {
     if ('op' in reply) {
+      if (reply.op === 'stopped') return // its exit follows
       if (reply.op === 'ready') {
         worker.ready = true
         this.#startFailures = 0
@@ -346,7 +356,9 @@ export class TransformPool {
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`
       this.#settle(
         task,
-        new TransformError('transform-failed', `the image worker ${how} while processing this image`),
+        worker.stopping
+          ? closedBy(task.signal!)
+          : new TransformError('transform-failed', `the image worker ${how} while processing this image`),
       )
     }
     if (!worker.ready && !worker.killed && !this.#broken) {
@@ -427,17 +439,37 @@ export class TransformPool {
     )
   }
 
+  /**
+   * A task's signal aborted. A queued task fails at once. A running one's worker is asked to stop,
+   * not killed: a worker is killed anywhere, `intoInput`'s write included, and one killed there
+   * left the download renamed and cut (the new image's first bytes over the original's), the job
+   * pending, so the next run fetched it again. The worker ends between two steps (see `worker.ts`):
+   * its reply, if the image was done first, settles the task as usual (its result is the run's to
+   * publish: the download is in it); its exit fails the task as aborted, the input untouched.
+   * One that does not end within `STOP_GRACE_MS` (a hung native call) is killed.
+   */
   #abort(task: Task): void {
     if (task.settled) return
     const worker = [...this.#workers].find((w) => w.task === task)
-    if (worker) {
-      this.#finish(worker)
-      this.#kill(worker)
-    } else {
+    if (!worker) {
       this.#dequeued(task)
+      this.#settle(task, closedBy(task.signal!))
+      this.#dispatch()
+      return
     }
-    this.#settle(task, closedBy(task.signal!))
-    this.#dispatch()
+    if (worker.stopping) return
+    worker.stopping = true
+    worker.killed = true // no new task for it, and its exit is no news
+    clearTimeout(worker.timer)
+    const { child } = worker
+    const kill = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS)
+    kill.unref()
+    child.once('exit', () => clearTimeout(kill))
+    try {
+      child.send({ op: 'stop' } satisfies Stop)
+    } catch {
+      child.kill('SIGKILL') // its channel is gone: it is exiting already
+    }
   }
 
   #kill(worker: Worker): void {

@@ -19,9 +19,14 @@ export type Request =
     }
   | { id: number; op: 'thumbnail'; input: ImageInput; options: ThumbnailOptions }
 
+/** End now, between two steps of an image, never inside its write (see `TransformPool`'s abort). */
+export type Stop = { op: 'stop' }
+
 export type Reply =
   | { op: 'ready' }
   | { op: 'unavailable'; message: string }
+  /** Sent last, before the worker ends on a `stop`: every reply before it has reached the pool. */
+  | { op: 'stopped' }
   | { id: number; result: Transformed | Uint8Array }
   /** `errno`: a file system error's code (ENOSPC, EROFS...): the disk's fault, not the image's. */
   | { id: number; error: { code: TransformErrorCode; message: string; errno?: string } }
@@ -34,6 +39,12 @@ if (!process.send) {
 }
 // The parent went away (closed the pool, or died): nothing is left to do.
 process.on('disconnect', () => process.exit(0))
+// The pool alone ends a worker. A Ctrl-C in a terminal reaches the whole process group, systemd's
+// stop every process of the service, and a closed terminal its group: each killed the workers
+// mid-image, so a run's clean stop failed the images in hand ("the image worker was killed by
+// SIGINT", journaled as failed, their downloads deleted), and one killed inside `intoInput` left
+// neither the download nor a whole new image. The parent hears these signals and decides.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {})
 
 try {
   // Loaded here, not at the top, so a missing or broken native binary becomes one clear message;
@@ -44,7 +55,10 @@ try {
   sharp.concurrency(1)
   sharp.cache(false)
   const { thumbnailImage, transformImage } = await import('./resize.js')
-  process.on('message', async (request: Request) => {
+  process.on('message', async (request: Request | Stop) => {
+    // Handled between two turns of the loop, so never inside `intoInput`'s synchronous rename and
+    // write; exiting once `stopped` is written leaves no reply sent before it unread.
+    if (request.op === 'stop') return void process.send?.({ op: 'stopped' }, () => process.exit(0))
     try {
       const result =
         request.op === 'transform'

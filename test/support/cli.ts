@@ -22,6 +22,8 @@ export interface CliOptions {
   keepStdin?: boolean
   /** A command to run the CLI under (`['strace', '-f', ...]`), node and the CLI's arguments after it. */
   wrap?: string[]
+  /** Start it as the leader of a process group of its own, as a shell does: `process.kill(-pid, signal)` then signals it and its children, as a Ctrl-C in a terminal does. */
+  group?: boolean
 }
 
 /** Start the built CLI; the test decides when to wait, signal or kill it. */
@@ -31,6 +33,7 @@ export function startCli(args: string[], options: CliOptions = {}, cli = CLI) {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
+    detached: options.group,
   })
   let stdout = ''
   let stderr = ''
