@@ -5,6 +5,7 @@ import { getPriority, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { Worker } from 'node:worker_threads'
 import sharp from 'sharp'
 import { TransformError } from '../src/transform/errors.js'
 import { TransformPool } from '../src/transform/pool.js'
@@ -267,6 +268,38 @@ describe('replaceInput', () => {
       await pool.close()
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('a pool in a worker thread', () => {
+  it('left open when its thread ends: its workers end and are reaped, none left a zombie of the process', async () => {
+    // A child process is reaped by the event loop that started it: the thread ended with the
+    // pool's idle workers unreferenced, they exited as their channel closed, and stayed
+    // `<defunct>` in the process table for as long as the process ran (nodejs/node#46569).
+    // tsx registered by the thread itself (a `--import tsx` flag is not ready in time in a thread on
+    // Node 20); the flag is for the pool, which gives it to the workers it starts.
+    const file = new URL('./support/pool-thread.ts', import.meta.url).href
+    const thread = new Worker(
+      `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(file)}) })`,
+      { eval: true, execArgv: ['--import', 'tsx'], workerData: small },
+    )
+    let pids: number[] = []
+    thread.on('message', (m: number[]) => {
+      pids = m
+    })
+    const code = await new Promise((resolve, reject) => thread.on('exit', resolve).on('error', reject))
+    assert.equal(code, 0)
+    assert.equal(pids.length, 2)
+    // Reaped: gone from the process table, not a zombie (state Z in /proc/PID/stat).
+    const state = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0]
+      } catch {
+        return 'gone'
+      }
+    }
+    await until(() => pids.every((pid) => state(pid) !== 'S' && state(pid) !== 'R'))
+    assert.deepEqual(pids.map(state), ['gone', 'gone'])
   })
 })
 

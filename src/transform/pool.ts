@@ -3,6 +3,7 @@ import { getMaxListeners, setMaxListeners } from 'node:events'
 import { existsSync } from 'node:fs'
 import { availableParallelism, getPriority, setPriority } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { isMainThread } from 'node:worker_threads'
 import { FatalError } from '../errors.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import { Fifo } from '../utils/fifo.js'
@@ -233,12 +234,31 @@ export class TransformPool {
           w.child.exitCode !== null ? resolve() : w.child.once('exit', () => resolve()),
         ),
     )
-    for (const w of this.#workers) {
-      w.child.ref() // idle workers are unreferenced: keep the process alive until they are gone
-      if (w.child.connected) w.child.disconnect()
-    }
+    this.#stopIdle()
     await Promise.all(exits)
     for (const wake of this.#roomWaiters.splice(0)) wake()
+  }
+
+  /**
+   * End the workers, all idle: each exits once its channel closes, and is waited for (idle workers
+   * are unreferenced: the process, or thread, is kept alive until they are gone and reaped).
+   */
+  #stopIdle(): void {
+    process.off('beforeExit', this.#threadEnding)
+    for (const w of this.#workers) {
+      w.child.ref()
+      if (w.child.connected) w.child.disconnect()
+    }
+  }
+
+  /**
+   * A worker thread hosting the pool has nothing left to do: its idle workers are ended and waited
+   * for before it ends. A child process is reaped by the event loop that started it: a thread that
+   * ended with its pool open (never closed, idle workers unreferenced) left each worker a zombie of
+   * the process for as long as it ran (measured: 2 `<defunct>` an ended thread; nodejs/node#46569).
+   */
+  readonly #threadEnding = () => {
+    if (this.#queued === 0 && this.#running === 0) this.#stopIdle()
   }
 
   #submit<T>(request: Request, signal: AbortSignal | undefined): Promise<T> {
@@ -292,6 +312,8 @@ export class TransformPool {
         return
       }
     }
+    if (!isMainThread && !process.listeners('beforeExit').includes(this.#threadEnding))
+      process.on('beforeExit', this.#threadEnding)
     const child = fork(this.#file.path, [], {
       serialization: 'advanced', // Buffers cross as bytes, not as JSON arrays of numbers
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'], // libvips' warnings would break the progress line
