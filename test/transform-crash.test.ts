@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { promisify } from 'node:util'
 import { TransformError } from '../src/transform/errors.js'
-import { TransformPool } from '../src/transform/pool.js'
+import { startCause, TransformPool } from '../src/transform/pool.js'
 import { resolveTransformSpec } from '../src/transform/spec.js'
 import { fixture } from './fixtures/transform/index.js'
 
+const run = promisify(execFile)
 const small = fixture('photo.webp')
 const quick = resolveTransformSpec({ resize: 'keep-ratio', size: 64 })
 // 160x240 enlarged to 4000x6000 and written as AVIF: some ten seconds of CPU, a job that is
@@ -112,4 +118,56 @@ describe('signals a terminal or a service manager sends to every process of the 
       await until(() => !alive(pid))
     })
   }
+})
+
+describe('workers that cannot start', () => {
+  it('stop the pool with a message naming why, in the words the worker said', async () => {
+    // Run from source, the pool gives its workers this process's loader flags (`--import tsx`),
+    // a `--require` among them: one that throws in a worker stopped the pool on "image workers
+    // exit before they are ready (code 1, null)", their stderr ignored.
+    const dir = mkdtempSync(join(tmpdir(), 'imgpull-start-'))
+    try {
+      const preload = join(dir, 'preload.cjs')
+      writeFileSync(preload, "if (process.send) throw new Error('the agent cannot start here')\n")
+      const pool = new URL('../src/transform/pool.ts', import.meta.url).href
+      const script = `const { TransformPool } = await import(${JSON.stringify(pool)})
+try { await new TransformPool({ workers: 1 }).transform(Buffer.from('x'), {}) } catch (e) { console.log(e.code + ' ' + e.message) }`
+      const { stdout } = await run(process.execPath, [
+        '--import',
+        'tsx',
+        '--require',
+        preload,
+        '--input-type=module',
+        '-e',
+        script,
+      ])
+      assert.equal(
+        stdout.trim(),
+        'transform-unavailable image workers exit before they are ready (code 1, null): Error: the agent cannot start here',
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("the line of a worker's stderr that says why", () => {
+    const table: [string, string][] = [
+      [
+        "/tmp/p.cjs:1\nif (process.send) throw new Error('boom')\n                  ^\n\nError: boom\n    at Object.<anonymous> (/tmp/p.cjs:1:25)\n\nNode.js v20.20.2\n",
+        'Error: boom',
+      ],
+      [
+        "node:internal/modules/cjs/loader:1228\n  throw err;\n  ^\n\nError: Cannot find module '/x.js'\nRequire stack:\n- internal/preload\n    at Module._resolveFilename\n{\n  code: 'MODULE_NOT_FOUND'\n}\n\nNode.js v20.20.2\n",
+        "Error: Cannot find module '/x.js'",
+      ],
+      [
+        'TypeError [ERR_UNKNOWN_FILE_EXTENSION]: Unknown file extension ".ts"\n',
+        'TypeError [ERR_UNKNOWN_FILE_EXTENSION]: Unknown file extension ".ts"',
+      ],
+      ['node: bad option: --nope\n', 'node: bad option: --nope'],
+      ['Killed\n\n', 'Killed'],
+      [`${'x'.repeat(400)}\n`, 'x'.repeat(300)],
+    ]
+    for (const [stderr, said] of table) assert.equal(startCause(stderr), said)
+  })
 })

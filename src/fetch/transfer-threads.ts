@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads'
 import { duration, FatalError, ImgpullError } from '../errors.js'
 import type { Options } from '../options.js'
 import type { Job, Validators } from '../types.js'
+import { ownEnv } from '../utils/node-options.js'
 import type { AutoThreadBudget } from './auto-threads.js'
 import type { Downloaded } from './download.js'
 import type { Cancel } from './exchange.js'
@@ -313,8 +314,9 @@ export class TransferThreads {
     const file = workerFile()
     const workerData = { options: cloneable }
     // From source (tests, tsx), the thread registers tsx itself before loading its TypeScript:
-    // a `--import tsx` flag is not ready in time in a worker thread on Node 20.
-    const settings = { workerData, execArgv: [], resourceLimits: THREAD_LIMITS }
+    // a `--import tsx` flag is not ready in time in a worker thread on Node 20. Neither the
+    // host's flags nor NODE_OPTIONS' preloads run in it (see `ownEnv`).
+    const settings = { workerData, execArgv: [], env: ownEnv(), resourceLimits: THREAD_LIMITS }
     const gone = threadStarting()
     const worker = file.endsWith('.ts')
       ? new Worker(

@@ -2,11 +2,13 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { getMaxListeners, setMaxListeners } from 'node:events'
 import { existsSync } from 'node:fs'
 import { availableParallelism, getPriority, setPriority } from 'node:os'
+import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { isMainThread } from 'node:worker_threads'
 import { FatalError } from '../errors.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import { Fifo } from '../utils/fifo.js'
+import { ownEnv } from '../utils/node-options.js'
 import { shownValue } from '../utils/shown-value.js'
 import { TransformError } from './errors.js'
 import type { ImageInput, ThumbnailOptions, Transformed } from './resize.js'
@@ -85,6 +87,24 @@ interface Worker {
 /** A worker that dies before it is ready this many times in a row means no worker can start. */
 const START_FAILURES = 3
 
+/** Characters of a starting worker's stderr kept to tell why it failed (see `startCause`). */
+const START_WORDS = 16_384
+
+/**
+ * The line of a worker's stderr that says why it did not start: Node's own for an uncaught error
+ * (`Error: …`, `TypeError [ERR_…]: …`, `node: bad option: …`), else its last line; at most 300
+ * characters. Node's version line, the source line and caret before the error and the stack after
+ * it say nothing of the cause.
+ */
+export function startCause(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !/^Node\.js v\d/.test(line))
+  const said = lines.find((line) => /^([A-Z]\w*)?(Error|Exception)\b/.test(line) || /^node: /.test(line))
+  return (said ?? lines.at(-1) ?? '').slice(0, 300)
+}
+
 /**
  * Time, in ms, a worker asked to stop (see `#abort`) has to end before it is killed. It ends at
  * once but inside a write to a slow disk (a network share): the write is what must not be cut.
@@ -144,6 +164,8 @@ export class TransformPool {
   #running = 0
   #replaced = 0
   #startFailures = 0
+  /** Why the last worker that failed to start did (see `#hearStart`). */
+  #startSaid: string | undefined
   #nextId = 0
   #file: { path: string; typescript: boolean } | undefined
   #broken: FatalError | undefined
@@ -316,10 +338,11 @@ export class TransformPool {
       process.on('beforeExit', this.#threadEnding)
     const child = fork(this.#file.path, [], {
       serialization: 'advanced', // Buffers cross as bytes, not as JSON arrays of numbers
-      stdio: ['ignore', 'ignore', 'ignore', 'ipc'], // libvips' warnings would break the progress line
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'], // heard until it is ready (see `#hearStart`)
       execArgv: this.#file.typescript ? loaderFlags(process.execArgv) : [],
       // glibc gives each thread an arena that libvips' allocations fragment; two bound the growth.
-      env: { MALLOC_ARENA_MAX: '2', ...process.env },
+      // NODE_OPTIONS' preloads stay out (see `ownEnv`).
+      env: { MALLOC_ARENA_MAX: '2', ...ownEnv() },
     })
     const worker: Worker = { child, ready: false, killed: false }
     this.#workers.add(worker)
@@ -339,8 +362,32 @@ export class TransformPool {
     starting.unref()
     child.once('exit', () => clearTimeout(starting))
     child.on('message', (reply: Reply) => this.#reply(worker, reply))
-    child.on('error', () => {}) // a failed spawn also emits 'exit', where it is handled
+    this.#hearStart(worker)
+    child.on('error', (error) => {
+      // A failed spawn (no process left to fork, EAGAIN) also emits 'exit', where it is handled.
+      if (!worker.ready) this.#startSaid = error.message
+    })
     child.on('exit', (code, signal) => this.#exited(worker, code, signal))
+  }
+
+  /**
+   * What a worker writes to stderr before it is ready names the failure when none starts (a loader
+   * that throws, a preload given to this process's flags): ignored, the run stopped on "image
+   * workers exit before they are ready (code 1, null)". Past that, its stderr (libvips' warnings,
+   * which would break the progress line) is read and dropped; it never holds the process open.
+   */
+  #hearStart(worker: Worker): void {
+    const stderr = worker.child.stderr as (Readable & { unref?: () => void }) | null
+    if (!stderr) return
+    stderr.unref?.()
+    stderr.setEncoding('utf8')
+    let said = ''
+    stderr.on('data', (text: string) => {
+      if (!worker.ready && said.length < START_WORDS) said += text
+    })
+    stderr.on('end', () => {
+      if (!worker.ready && said.trim() !== '') this.#startSaid = startCause(said)
+    })
   }
 
   #reply(worker: Worker, reply: Reply): void {
@@ -349,6 +396,7 @@ export class TransformPool {
       if (reply.op === 'ready') {
         worker.ready = true
         this.#startFailures = 0
+        this.#startSaid = undefined
         this.#dispatch()
       } else {
         this.#fail(new FatalError('transform-unavailable', `image worker cannot start: ${reply.message}`))
@@ -388,7 +436,7 @@ export class TransformPool {
         this.#fail(
           new FatalError(
             'transform-unavailable',
-            `image workers exit before they are ready (code ${code}, ${signal})`,
+            `image workers exit before they are ready (code ${code}, ${signal})${this.#startSaid ? `: ${this.#startSaid}` : ''}`,
           ),
         )
         return

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { Worker } from 'node:worker_threads'
 import { ImgpullError } from '../errors.js'
+import { ownEnv } from '../utils/node-options.js'
 
 /**
  * sha256 of a body as it streams. Small bodies are hashed inline (a few µs each); large ones in
@@ -104,7 +105,9 @@ function shared(): Worker {
   // Not counted by large-bodies.ts' `threadStarting`: its batches are handed back and forth, not
   // made anew, so its heap does not come to marking (two 200 MB bodies: 3 young collections, no
   // full one, `node --trace-gc`), and the command may still switch V8's marking around it.
-  const w = new Worker(WORKER_SOURCE, { eval: true })
+  // Neither the host's flags nor NODE_OPTIONS' preloads run in it (see `ownEnv`): one that throws
+  // there failed every large body (`hash-failed`).
+  const w = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], env: ownEnv() })
   w.on('error', (error) => lost(w, error))
   w.on('exit', (code) => lost(w, `exit code ${code}`))
   w.on('message', (m: { id: number; batch?: ArrayBuffer; hex?: string }) => {
