@@ -1558,6 +1558,89 @@ test('stated digests of encoded answers: a transfer coding is undone before them
   }
 })
 
+// A chunked, content-coded answer whose trailer section states a digest (RFC 9530 §2-3 name
+// trailers as the place for one a server knows once it has streamed the body): of its encoded
+// bytes, as a head's would be; it was not compared, and a body another coder made of changed bytes
+// (a valid gzip stream: its own CRC-32 holds) or a Brotli body changed on the way was kept.
+test("a content-coded answer's trailer digests are compared with its encoded bytes as they came", async () => {
+  const b64 = (algorithm: string, bytes: Buffer) => createHash(algorithm).update(bytes).digest('base64')
+  const gz = zlib.gzipSync(image)
+  const gzChanged = zlib.gzipSync(changedByte(image))
+  const br = zlib.brotliCompressSync(image)
+  const answers: Record<string, [string, Buffer, string, string]> = {
+    // [head fields, body, trailer section, what the run must do]
+    '/gzip-repr': ['Content-Encoding: gzip', gz, `Repr-Digest: sha-256=:${b64('sha256', gz)}:`, 'ok'],
+    '/gzip-repr-changed': [
+      'Content-Encoding: gzip',
+      gzChanged,
+      `Repr-Digest: sha-256=:${b64('sha256', gz)}:`,
+      'digest-mismatch',
+    ],
+    '/gzip-md5': [
+      'Content-Encoding: gzip\r\nTrailer: Content-MD5',
+      gz,
+      `Content-MD5: ${b64('md5', gz)}`,
+      'ok',
+    ],
+    '/gzip-md5-changed': [
+      'Content-Encoding: gzip\r\nTrailer: Content-MD5',
+      gzChanged,
+      `Content-MD5: ${b64('md5', gz)}`,
+      'digest-mismatch',
+    ],
+    '/br-content-512': [
+      'Content-Encoding: br\r\nTrailer: Content-Digest',
+      br,
+      `Content-Digest: sha-512=:${b64('sha512', br)}:`,
+      'ok',
+    ],
+    '/br-content-512-changed': [
+      'Content-Encoding: br\r\nTrailer: Content-Digest',
+      changedByte(br),
+      `Content-Digest: sha-512=:${b64('sha512', br)}:`,
+      'digest-mismatch',
+    ],
+    // A digest of the decoded file is not of these bytes (RFC 9530 Appendix B.3): refused as any other.
+    '/gzip-repr-of-file': [
+      'Content-Encoding: gzip',
+      gz,
+      `Repr-Digest: sha-256=:${b64('sha256', image)}:`,
+      'digest-mismatch',
+    ],
+  }
+  const server = await startRawServer((socket) => {
+    socket.once('data', (request) => {
+      const [head, body, trailer] = answers[request.toString('latin1').split(' ')[1]]
+      socket.end(
+        Buffer.concat([
+          Buffer.from(
+            `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n${head}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${body.length.toString(16)}\r\n`,
+          ),
+          body,
+          Buffer.from(`\r\n0\r\n${trailer}\r\n\r\n`),
+        ]),
+      )
+    })
+  })
+  try {
+    const urls = Object.keys(answers).map((path) => server.url(path))
+    for await (const r of pull(urls, { out: join(dir, 'encoded-trailers'), journal: false, retries: 0 })) {
+      const path = new URL(r.job.url).pathname
+      const expected = answers[path][3]
+      assert.equal(r.status === 'ok' ? 'ok' : r.error, expected, `${path}: ${r.message}`)
+      if (expected === 'ok') assert.equal(r.sha256, sha(image), path)
+      else
+        assert.match(
+          r.message!,
+          /: its encoded body's (sha256|sha512|md5) is [0-9a-f]+, not the [0-9a-f]+ its (Content-Digest|Repr-Digest|Content-MD5) trailer states$/,
+          path,
+        )
+    }
+  } finally {
+    await server.close()
+  }
+})
+
 /** An answer (200 unless `status` says) with `headers`, its body sent as one chunk then the last chunk. */
 function chunkedAnswer(headers: string, body: Buffer, status = '200 OK'): Buffer {
   return Buffer.concat([

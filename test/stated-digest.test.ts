@@ -5,6 +5,7 @@ import {
   encodedDigests,
   type StatedDigest,
   statedDigests,
+  trailerAlgorithms,
   trailerDigests,
 } from '../src/verify/stated-digest.js'
 
@@ -172,4 +173,22 @@ test('trailerDigests: the trailer section states the digests, every other field 
   assert.deepEqual(statedDigests(plain, true, false), [{ ...md5, header: 'Content-MD5' }])
   // Of the message content: not of the file on a 206's part.
   assert.deepEqual(statedDigests(plain, false, false), [])
+})
+
+test("trailerAlgorithms: sha-256 always, and what the head's Trailer field announces", () => {
+  const table: [string | string[] | undefined, string[]][] = [
+    [undefined, ['sha256']],
+    ['Expires', ['sha256']],
+    ['Repr-Digest', ['sha256', 'sha512']],
+    ['content-digest, X-Other', ['sha256', 'sha512']],
+    ['Content-MD5', ['sha256', 'md5']],
+    ['Digest', ['sha256', 'sha512', 'md5', 'sha1']],
+    [
+      ['Content-MD5', 'Repr-Digest'],
+      ['sha256', 'sha512', 'md5'],
+    ],
+    [' ,, ', ['sha256']],
+  ]
+  for (const [trailer, algorithms] of table)
+    assert.deepEqual(trailerAlgorithms({ trailer }), algorithms, String(trailer))
 })

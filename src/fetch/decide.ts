@@ -7,7 +7,7 @@ import { unlink } from 'node:fs/promises'
 import { HTTPError, ImgpullError } from '../errors.js'
 import type { Validators } from '../types.js'
 import { FileCheck } from '../verify/file-check.js'
-import { encodedDigests, statedDigests } from '../verify/stated-digest.js'
+import { encodedDigests, statedDigests, trailerAlgorithms } from '../verify/stated-digest.js'
 import { boundaryOf, PartBody, partAnswer } from './byteranges.js'
 import {
   nginxPage,
@@ -245,12 +245,16 @@ export async function accept(t: Transfer, decision: Receive, tail: Buffer | unde
       t.known = { ...t.known, stated }
       if (stated.algorithm !== 'sha256') t.check.alsoHash(stated.algorithm)
     }
-    // Its bytes as they came are the encoded ones only without a transfer coding on top.
-    const [encoded] =
-      contentCoded && codingsOf(head.headers['transfer-encoding']).length === 0
-        ? encodedDigests(head.headers, true)
-        : []
-    if (encoded) t.encodedDigest = { stated: encoded, hash: createHash(encoded.algorithm) }
+    // Its bytes as they came are the encoded ones only without a transfer coding on top. Hashed
+    // for the head's digest of them and for those a trailer section may state (a chunked gzip'd
+    // answer's Repr-Digest trailer was not compared: a body changed on the way was kept).
+    if (contentCoded && codingsOf(head.headers['transfer-encoding']).length === 0) {
+      const [encoded] = encodedDigests(head.headers, true)
+      const algorithms = new Set(trailerAlgorithms(head.headers))
+      if (encoded) algorithms.add(encoded.algorithm)
+      const hashes = new Map([...algorithms].map((algorithm) => [algorithm, createHash(algorithm)]))
+      t.encodedDigest = { stated: encoded, hashes }
+    }
   }
   return (u) => receive(u, decision, tail)
 }

@@ -439,7 +439,7 @@ class BodyReceiver {
       const rest = this.pastOverlap(chunk, from)
       return rest && this.keep(rest)
     }
-    this.t.encodedDigest?.hash.update(chunk)
+    for (const hash of this.t.encodedDigest?.hashes.values() ?? []) hash.update(chunk)
     // Encoded bytes that decode to little or nothing (bytes after the coding's end, empty blocks)
     // are held to --max-size too, with the room a coding adds to data it cannot compress.
     const { maxSize } = this.options

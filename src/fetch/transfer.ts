@@ -12,7 +12,7 @@ import { shownUrl } from '../utils/url.js'
 import type { ReadBack } from '../verify/complete/types.js'
 import type { FileCheck } from '../verify/file-check.js'
 import { readBackFile } from '../verify/read-back.js'
-import type { StatedDigest } from '../verify/stated-digest.js'
+import type { DigestAlgorithm, StatedDigest } from '../verify/stated-digest.js'
 import type { AnswersOnce } from './answers-once.js'
 import type { ChainCookies } from './cookies.js'
 import type { Body, Cancel, Exchange } from './exchange.js'
@@ -207,10 +207,11 @@ export class Transfer {
   /** The last body taken: where in the file it began, and whether it had a content coding. */
   body: { at: number; encoded: boolean } | undefined
   /**
-   * A checksum the answer states of its content-coded bytes (see `encodedDigests`), and their
-   * hash as they come: compared once the body is in.
+   * A content-coded body's bytes as they come, hashed for the checksum its head states of them
+   * (`stated`, see `encodedDigests`) and for those its trailer section may state (see
+   * `trailerAlgorithms`): compared once the body is in.
    */
-  encodedDigest: { stated: StatedDigest; hash: Hash } | undefined
+  encodedDigest: { stated: StatedDigest | undefined; hashes: Map<DigestAlgorithm, Hash> } | undefined
   /** This body is a 200 to a range request: taken as the whole file, not yet proven so. */
   wholeToRange = false
   /**

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { ImgpullError, TimeoutError } from '../errors.js'
 import { withoutSigning } from '../utils/url.js'
-import { type StatedDigest, statedDigests, trailerDigests } from '../verify/stated-digest.js'
+import { encodedDigests, type StatedDigest, statedDigests, trailerDigests } from '../verify/stated-digest.js'
 import { cacheHit } from './cache-hit.js'
 import { answeredThrough, cutThrough } from './failure-words.js'
 import { endMarked, namesNoRange } from './judge.js'
@@ -147,10 +147,25 @@ export const verify: Step = async (t) => {
       { ...trailed, header: `${trailed.header} trailer` },
       trailed.algorithm === 'sha256' ? checked.sha256 : check.statedHex(trailed.algorithm),
     )
-  // The encoded bytes as they came, against the checksum stated of them.
+  // The encoded bytes as they came, against the checksums the head and the trailer section state
+  // of them (RFC 9530 §2-3: a message's content and a representation both include its content
+  // coding; RFC 1864's Content-MD5 too).
   const encoded = t.encodedDigest
   t.encodedDigest = undefined
-  if (encoded) await compareStated(t, encoded.stated, encoded.hash.digest('hex'), 'encoded body')
+  if (encoded) {
+    const hex = new Map([...encoded.hashes].map(([algorithm, hash]) => [algorithm, hash.digest('hex')]))
+    if (encoded.stated)
+      await compareStated(t, encoded.stated, hex.get(encoded.stated.algorithm)!, 'encoded body')
+    const [coded] =
+      carried && inTrailer ? encodedDigests(inTrailer, whole).filter((d) => hex.has(d.algorithm)) : []
+    if (coded && (coded.algorithm !== encoded.stated?.algorithm || coded.hex !== encoded.stated.hex))
+      await compareStated(
+        t,
+        { ...coded, header: `${coded.header} trailer` },
+        hex.get(coded.algorithm)!,
+        'encoded body',
+      )
+  }
   t.result = {
     bytes: check.bytes,
     sha256: checked.sha256,
