@@ -390,6 +390,7 @@ test('a Ctrl-C in a terminal (SIGINT to the whole process group) while images ar
       process.kill(-run.child.pid!, 'SIGINT')
     }
     const r = await run.done
+    if (r.code === 0) break // ended first: nothing to check at a stop
     assert.equal(r.code, 130, r.stderr)
     const failed = journalRows(out).filter((row) => row.state === 'failed')
     assert.deepEqual(
