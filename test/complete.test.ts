@@ -1007,15 +1007,50 @@ test('WebP: RIFF size against what arrived, chunks walked to the RIFF end', asyn
   complete(await judge('webp', odd), 'odd size without its pad byte')
   truncated(await judge('webp', odd.subarray(0, odd.length - 1)), 'odd size, one byte short')
   const file = fixture('lossy.webp')
-  const longer = Buffer.from(file)
-  longer.writeUInt32LE(file.length, 4)
-  truncated(await judge('webp', longer), 'a RIFF size 8 bytes past the end')
   const overrun = Buffer.from(file)
   overrun.writeUInt32LE(file.length, 16)
   corrupt(await judge('webp', overrun), 'a chunk running past the RIFF end')
   const first = Buffer.from(file)
   first.write('ICCP', 12, 'latin1')
   corrupt(await judge('webp', first), 'a first chunk that is not VP8, VP8L or VP8X')
+})
+
+/** `file` with its RIFF size made `over` bytes larger than the bytes after it. */
+function riffOver(file: Buffer, over: number): Buffer {
+  const out = Buffer.from(file)
+  out.writeUInt32LE(file.length - 8 + over, 4)
+  return out
+}
+
+test('WebP: a still image whose RIFF size runs past the body is whole where its image chunk ends', async () => {
+  // Chromium draws these whole (its demuxer reads a body shorter than its RIFF size as partial); peers keep them.
+  for (const name of ['lossy.webp', 'lossless.webp', 'alpha.webp']) {
+    for (const over of [1, 2, 7, 8, 100, 0xfffffff6 - (fixture(name).length - 8)]) {
+      const verdict = await judge('webp', riffOver(fixture(name), over), uneven(over))
+      assert.equal(
+        verdict.complete,
+        true,
+        `${name}, RIFF size ${over} over: ${verdict.complete ? '' : verdict.reason}`,
+      )
+      assert.match(
+        verdict.unchecked ?? '',
+        /ends after its image, \d+ bytes before the end its RIFF header declares/,
+      )
+    }
+  }
+  // Not where more was announced or may follow: an animation's next frame, EXIF or XMP after the image.
+  const animated = fixture('animated.webp')
+  truncated(await judge('webp', riffOver(animated, 100)), 'an animation whose RIFF size runs past it')
+  const exif = Buffer.from(fixture('alpha.webp'))
+  assert.equal(exif.toString('latin1', 12, 16), 'VP8X')
+  exif[20]! |= 0x08
+  truncated(await judge('webp', riffOver(exif, 100)), 'a still that announces EXIF, without it')
+  // A body cut inside the image chunk, or bytes too few for a chunk before the RIFF end, as before.
+  const lossy = fixture('lossy.webp')
+  truncated(await judge('webp', riffOver(lossy, 100).subarray(0, lossy.length - 10)), 'cut inside the image')
+  const stray = Buffer.concat([riffOver(lossy, 3), Buffer.from([1, 2, 3])])
+  corrupt(await judge('webp', stray), 'three stray bytes before the RIFF end')
+  corrupt(await judge('webp', riffOver(lossy, -2)), 'a RIFF size short of the image chunk')
 })
 
 test('HEIF/AVIF: item data within the body, even behind an mdat of size 0; 64-bit box sizes', async () => {
