@@ -40,6 +40,8 @@ const QUIRKS = [
   // CR CR LF line ends, bare LF ends.
   'HTTP/1.1 200 OK\r\r\nContent-Length: 3\r\r\n\r\r\n',
   'HTTP/1.1 200 OK\nContent-Length: 3\n\n',
+  // A bare CR inside a value.
+  'HTTP/1.1 200 OK\r\nX-Note: one\rtwo\r\nContent-Length: 3\r\n\r\n',
   // Status lines curl or wget2 reads.
   'http/1.1 200 OK\r\n\r\n',
   'HTTP/1.2 200 OK\r\n\r\n',
@@ -73,6 +75,15 @@ test('a head with nothing to mend is passed as it is, and each quirk is still me
       }
     }
   }
+})
+
+test('a bare CR in a head, one that ends no line, is read as a space (RFC 9112 §2.2)', () => {
+  assert.equal(
+    mendAllLines('HTTP/1.1 200 OK\r\nX-Note: one\rtwo\r\nContent-Length: 3\r\n\r\n'),
+    'HTTP/1.1 200 OK\r\nX-Note: one two\r\nContent-Length: 3\r\n\r\n',
+  )
+  // CR CR LF line ends are mended as before, not read as a CR and a line end.
+  assert.equal(mendAllLines('HTTP/1.1 200 OK\r\r\nA: b\r\n\r\n'), 'HTTP/1.1 200 OK \r\nA: b\r\n\r\n')
 })
 
 test('parseHeaders: a value without the spaces and tabs after it (RFC 9110 §5.5), those inside kept', () => {

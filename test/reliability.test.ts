@@ -980,6 +980,8 @@ test('answers curl reads but a strict HTTP/1.1 parser refuses are read, byte for
       image,
     ],
     '/one-cr-cr-lf': [`HTTP/1.1 200 OK\r\nX-Script: a\r\r\nContent-Length: ${length}\r\n\r\n`, image],
+    // A bare CR inside a value (RFC 9112 §2.2: read as a space), which Chromium, curl and wget2 read.
+    '/bare-cr': [`HTTP/1.1 200 OK\r\nX-Note: one\rtwo\r\nContent-Length: ${length}\r\n\r\n`, image],
     // Lines that name no field: skipped, as curl and wget2 skip them (a `Content Length` line
     // names no length: the answer is framed by its real one).
     '/name-space': [

@@ -883,6 +883,8 @@ const HEAD_ENDS = [
 ] as const
 /** A line with something on it ended by CR CR LF (a CGI script's CR LF through a text-mode stream). */
 const CR_CR_LF = /(?<=[^\r\n])\r\r\n/g
+/** A CR that ends no line (no LF after it), once CR CR LF line ends are mended. */
+const BARE_CR = /\r(?!\n)/g
 /** The line end before an empty line ended by CR CR LF, and that empty line. */
 const BLANK_CR_CR_LF = /\r?\n\r\r\n/
 /** An interim answer's status line (not `101`: what follows it is another protocol). */
@@ -1008,6 +1010,9 @@ export function mendLines(head: string): string {
 export function mendAllLines(head: string): string {
   let mended = WELL_FORMED_STATUS.test(head) ? head : mendStatus(head)
   mended = mended.replace(CR_CR_LF, ' \r\n').replace(BLANK_CR_CR_LF, (ends) => ` ${ends.slice(0, -2)}\n`)
+  // A bare CR left (`X-Note: one\rtwo`) read as a space, as RFC 9112 §2.2 allows a recipient: llhttp
+  // refused the answer ('Missing expected LF after header value'), where curl, wget2 and browsers read it.
+  mended = mended.replace(BARE_CR, ' ')
   // A tab in a framing header's value (RFC 9110 §5.6.3's OWS, as a space is: `Transfer-Encoding:
   // chunked\t`, `Content-Length: 7416\t`, `gzip,\tchunked`) read as a space: llhttp refused the
   // length, and took `chunked\t` for another coding, reading the chunks' framing to the close as
