@@ -735,6 +735,21 @@ test('a body that is no image is named in its failure line by what it looks like
       'a PNG image inside chunked framing no Transfer-Encoding names (a server that wrote chunks without saying so)',
     ],
     ['1f4\r\nhello', 'text: "1f4 hello"'],
+    // An image as base64 text (AWS API Gateway passing a Lambda's binary answer on encoded), bare,
+    // as a JSON string, or as a data: URI.
+    [
+      fixture('baseline.jpg').toString('base64'),
+      "base64 text of a JPEG image (an API gateway's binary answer left encoded; try -H 'Accept: image/jpeg')",
+    ],
+    [
+      `"${fixture('rgba.png').toString('base64')}"`,
+      "base64 text of a PNG image (an API gateway's binary answer left encoded; try -H 'Accept: image/png')",
+    ],
+    [
+      `data:image/webp;base64,${fixture('lossy.webp').toString('base64')}`,
+      'a data: URI of a WebP image (base64 text, not its bytes)',
+    ],
+    ['SGVsbG8gd29ybGQsIHRoaXMgaXMgdGV4dA==', 'text: "SGVsbG8gd29ybGQsIHRoaXMgaXMgdGV4dA=="'],
     ['', undefined],
     [gzipSync('hello'), undefined],
     [Buffer.from([0x41, 0x00, 0x42]), undefined],

@@ -32,6 +32,8 @@ export function looksLike(head: Uint8Array, transferEncoding?: string): string |
     return text ? `XML whose root is <${root}>: "${cut(text, 80)}"` : `XML whose root is <${root}>`
   }
   if (body[0] === '{' || body[0] === '[') return `JSON: ${cut(words(textPart(body)), 80)}`
+  const encoded = imageInBase64(body)
+  if (encoded) return encoded
   // Text: no control character but white space, no byte that is not UTF-8 (a binary format no
   // signature names is left unnamed).
   if (NOT_TEXT.test(body.slice(0, 256))) return undefined
@@ -86,6 +88,30 @@ function imageAfterSpace(b: Buffer): string | undefined {
     ...(space ? [`${space} byte${space === 1 ? '' : 's'} of white space`] : []),
   ].join(' and ')
   return `${article(name)} image after ${what}, which a script printed before it`
+}
+
+/** A data: URI's head (`data:image/png;base64,`), or a JSON string's opening quote. */
+const BASE64_LEAD = /^(?:data:[\w.+-]*\/?[\w.+-]*(?:;[^,;]*)*;base64,|")/i
+/** Base64 text, from its first character: enough of it to name the format it holds. */
+const BASE64_TEXT = /^[A-Za-z0-9+/]{16,}/
+
+/**
+ * An image sent as base64 text: a Lambda's binary answer that AWS API Gateway passes on encoded
+ * unless its `binaryMediaTypes` names the type the request's `Accept` lists first (imgpull
+ * asks for any type: maciejtreder/serverless-apigw-binary#33, aws/aws-lambda-rust-runtime#667), or a `data:`
+ * URI, where an `<img src>` takes it, sent as the body. Browsers and decoders refuse it; the line
+ * says what it holds and, for the gateway, the `Accept` that may get the bytes.
+ */
+function imageInBase64(text: string): string | undefined {
+  const lead = BASE64_LEAD.exec(text)?.[0] ?? ''
+  const run = BASE64_TEXT.exec(text.slice(lead.length))?.[0]
+  if (!run) return undefined
+  const decoded = Buffer.from(run.slice(0, Math.min(run.length, 64) & ~3), 'base64')
+  const found = sniffCommon(decoded) ?? sniffBinary(decoded)
+  if (!found) return undefined
+  const image = `${article(formatName(found.ext))} image`
+  if (lead.toLowerCase().startsWith('data:')) return `a data: URI of ${image} (base64 text, not its bytes)`
+  return `base64 text of ${image} (an API gateway's binary answer left encoded; try -H 'Accept: ${found.mime}')`
 }
 
 /**
