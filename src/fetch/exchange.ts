@@ -3,6 +3,7 @@ import { requestTarget } from '../utils/url.js'
 import {
   closesAfter,
   type Dispatcher,
+  fromKeptConnection,
   isHttp2,
   noteAnswer,
   noteReuse,
@@ -134,6 +135,8 @@ export class Exchange extends Body {
   /**
    * Whether the request went out on a connection that had carried an earlier exchange to its
    * answer (a keep-alive connection reused); undefined until it went out, or when it never did.
+   * True too for one failed unsent by the reset of such a connection it was given (see
+   * `fromKeptConnection`).
    */
   reused: boolean | undefined
   /** The connection it went out on (see `noteReuse`). */
@@ -264,6 +267,8 @@ export class Exchange extends Body {
     // A TLS alert before the answer (a client certificate asked for) is what closed the connection.
     const alert = this.#answered ? undefined : tlsAlertOn(this.socket)
     if (alert && errorCode(error) === 'UND_ERR_SOCKET') error = alert
+    // Failed unsent by the reset of the kept-alive connection it waited for: it met a reused one.
+    if (this.reused === undefined && fromKeptConnection(error)) this.reused = true
     this.#remote = error
     this.#settleResponse.reject(error)
     this.#settle()

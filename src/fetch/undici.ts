@@ -493,7 +493,7 @@ function onSendHeaders(message: unknown): void {
       readAsCurlDoes(parser)
     }
   }
-  if (socket) hearAlerts(socket)
+  if (socket) hearErrors(socket)
   if (connecting && socket) {
     connecting.reused = (answeredOn.get(socket) ?? 0) > 0
     connecting.socket = socket
@@ -1328,27 +1328,48 @@ function watchSendHeaders(): void {
   subscribe('undici:client:sendHeaders', onSendHeaders)
 }
 
-/** The first TLS alert each connection received (see `hearAlerts`). */
+/** The first TLS alert each connection received (see `hearErrors`). */
 const alerts = new WeakMap<object, Error>()
+/** The errors of connections that had carried an exchange to its answer (see `hearErrors`). */
+const keptErrors = new WeakSet<object>()
 const hearing = new WeakSet<object>()
 
 /**
- * Keep the first TLS alert a connection receives. A TLS 1.3 server checks a client's certificate
- * after the handshake, so the alert saying it wants one (116, `certificate_required`) comes while
- * the request waits for its answer; undici's `'end'` handler (client-h1.js `onHttpSocketEnd`) then
- * fails the request with its own `other side closed`, and the alert was lost: a network error,
- * retried five times, where TLS 1.2's same refusal is a `tls` failure at once, in words.
+ * Hear the errors of each connection a request goes out on, before undici does:
+ *
+ * - Keep the first TLS alert it receives. A TLS 1.3 server checks a client's certificate after the
+ *   handshake, so the alert saying it wants one (116, `certificate_required`) comes while the
+ *   request waits for its answer; undici's `'end'` handler (client-h1.js `onHttpSocketEnd`) then
+ *   fails the request with its own `other side closed`, and the alert was lost: a network error,
+ *   retried five times, where TLS 1.2's same refusal is a `tls` failure at once, in words.
+ * - Note an error of a connection that had carried an exchange to its answer (see
+ *   `fromKeptConnection`).
  */
-function hearAlerts(socket: object): void {
-  if (hearing.has(socket) || typeof (socket as { encrypted?: unknown }).encrypted !== 'boolean') return
+function hearErrors(socket: object): void {
+  if (hearing.has(socket) || typeof (socket as EventEmitter).prependListener !== 'function') return
   hearing.add(socket)
   ;(socket as EventEmitter).prependListener('error', (error: { code?: unknown }) => {
-    if (!alerts.has(socket) && typeof error?.code === 'string' && /^ERR_SSL_.*ALERT/.test(error.code))
+    if (typeof error !== 'object' || error === null) return
+    if ((answeredOn.get(socket) ?? 0) > 0) keptErrors.add(error)
+    if (!alerts.has(socket) && typeof error.code === 'string' && /^ERR_SSL_.*ALERT/.test(error.code))
       alerts.set(socket, error as Error)
   })
 }
 
-/** The TLS alert `socket` received, if any (see `hearAlerts`). */
+/**
+ * Whether `error` is that of a kept-alive connection, one that had carried an exchange to its
+ * answer. undici holds a request given such an idle connection for a turn of the event loop before
+ * writing it (client-h1.js `scheduleIdleSocketValidation`), to hear a close already on its way;
+ * a reset heard then (a server that resets a connection it ends, or ends idle ones with a reset:
+ * `SO_LINGER` 0, nginx's `reset_timedout_connection`, a load balancer's idle timeout) fails every
+ * request waiting there, unsent (client.js `onError`), where a close (`other side closed`) sends
+ * them on a new connection. Such a request never got its own connection: it met a reused one.
+ */
+export function fromKeptConnection(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && keptErrors.has(error)
+}
+
+/** The TLS alert `socket` received, if any (see `hearErrors`). */
 export function tlsAlertOn(socket: object | undefined): Error | undefined {
   return socket ? alerts.get(socket) : undefined
 }
