@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { isStaleConnection } from '../src/fetch/send.js'
 import { type Options, pull, type Result } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
@@ -109,4 +110,69 @@ test('a server that ends idle connections with a reset (SO_LINGER 0, nginx reset
   } finally {
     await server.close()
   }
+})
+
+test('a reused connection ended part way through the head of its answer is a failed attempt, not a stale connection sent again at once', async () => {
+  // The server took the request and began to answer (a backend that dies on one path): only a
+  // request that read nothing may have met a connection closed as it was reused (RFC 9112
+  // §9.3.1, curl's rule). Sent again at once, each attempt was two requests, without backoff:
+  // 20 such paths among 200 at --retries 2 drew 105 requests, where 60 were asked for.
+  for (const end of ['reset', 'close']) {
+    const asked = new Map<string, number>()
+    const server = await startRawServer((socket) => {
+      let held = ''
+      socket.on('data', (data) => {
+        held += data.toString('latin1')
+        const at = held.indexOf('\r\n\r\n')
+        if (at < 0) return
+        const path = held.split(' ')[1]
+        held = held.slice(at + 4)
+        asked.set(path, (asked.get(path) ?? 0) + 1)
+        if (!path.startsWith('/dies')) return void socket.write(answer)
+        socket.write('HTTP/1.1 200 OK\r\nContent-Type: image/jp')
+        setTimeout(() => (end === 'reset' ? socket.resetAndDestroy() : socket.end()), 5)
+      })
+    })
+    try {
+      // One at a time: the second file goes on the connection the first was answered on.
+      const { results } = await get([server.url('/fine.jpg'), server.url('/dies.jpg')], {
+        retries: 1,
+        concurrency: 1,
+        journal: false,
+      })
+      assert.deepEqual(
+        results.map((r) => [r.job.url.slice(server.origin.length), r.status, r.error, r.attempts]),
+        [
+          ['/fine.jpg', 'ok', undefined, 1],
+          ['/dies.jpg', 'failed', 'network', 2],
+        ],
+        end,
+      )
+      assert.equal(asked.get('/dies.jpg'), 2, `${end}: one request an attempt`)
+    } finally {
+      await server.close()
+    }
+  }
+})
+
+test('a stale connection: a reused one closed or reset before any byte of the answer', () => {
+  const error = (code: string, message = 'x') => Object.assign(new Error(message), { code })
+  const table: [string, unknown, boolean | undefined, boolean, boolean][] = [
+    ['reused, closed before any byte', error('UND_ERR_SOCKET', 'other side closed'), true, false, true],
+    ['reused, reset before any byte', error('ECONNRESET'), true, false, true],
+    ['reused, reset as the request was written', error('EPIPE'), true, false, true],
+    ['reused, reset part way through the head', error('ECONNRESET'), true, true, false],
+    [
+      'reused, closed part way through the head',
+      error('UND_ERR_SOCKET', 'other side closed'),
+      true,
+      true,
+      false,
+    ],
+    ['a new connection reset', error('ECONNRESET'), false, false, false],
+    ['failed before it went out (a connect reset)', error('ECONNRESET'), undefined, false, false],
+    ['reused, a headers timeout', error('UND_ERR_HEADERS_TIMEOUT'), true, false, false],
+  ]
+  for (const [name, e, reused, midHead, expected] of table)
+    assert.equal(isStaleConnection(e, reused, midHead), expected, name)
 })

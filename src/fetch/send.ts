@@ -25,7 +25,7 @@ import { revisit } from './redirect-revisit.js'
 import { parseRetryAfter } from './retry-delay.js'
 import { closedOrReset, isTurnedAway } from './retry-policy.js'
 import { header, type Step, type Transfer } from './transfer.js'
-import { headBegun, http2AllowsNoStream, http2PrefaceMissing, isHttp1 } from './undici.js'
+import { cutMidHead, headBegun, http2AllowsNoStream, http2PrefaceMissing, isHttp1 } from './undici.js'
 import { basicToken, type UrlCredentials, urlCredentials } from './url-credentials.js'
 
 /**
@@ -321,7 +321,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       await exchange.discard()
       t.staleReplays++
     } catch (error) {
-      const stale = silentOnReuse || isStaleConnection(error, exchange.reused)
+      const stale = silentOnReuse || isStaleConnection(error, exchange.reused, cutMidHead(error))
       const refused = !stale && (isRefusedStream(error) || neverSent(error, exchange.reused !== undefined))
       const spent = stale ? t.staleReplays >= MAX_STALE_REPLAYS : t.replays >= MAX_REPLAYS
       if (t.cancel.aborted || spent || !(stale || refused)) {
@@ -364,10 +364,12 @@ function noAnswer(error: unknown): boolean {
  * (`reused`, see `Exchange.reused`) can have been closed by the server as we sent: a new one that
  * fails so (or fails before the request went out at all: a connect or TLS handshake reset) is a
  * fault of the server, to retry with backoff; each replay would be one more request it never
- * asked for, as Chromium's rule also has it.
+ * asked for, as Chromium's rule also has it. So is a reused one that died with part of the
+ * answer's head come (`midHead`): the server began to answer (curl retries a reused connection
+ * only when it read nothing, RFC 9112 §9.3.1).
  */
-export function isStaleConnection(error: unknown, reused?: boolean): boolean {
-  return reused === true && closedOrReset(error)
+export function isStaleConnection(error: unknown, reused?: boolean, midHead = false): boolean {
+  return reused === true && !midHead && closedOrReset(error)
 }
 
 /**

@@ -1332,6 +1332,8 @@ function watchSendHeaders(): void {
 const alerts = new WeakMap<object, Error>()
 /** The errors of connections that had carried an exchange to its answer (see `hearErrors`). */
 const keptErrors = new WeakSet<object>()
+/** The errors of connections that ended an answer's head part way (see `hearErrors`). */
+const midHeadErrors = new WeakSet<object>()
 const hearing = new WeakSet<object>()
 
 /**
@@ -1343,7 +1345,9 @@ const hearing = new WeakSet<object>()
  *   fails the request with its own `other side closed`, and the alert was lost: a network error,
  *   retried five times, where TLS 1.2's same refusal is a `tls` failure at once, in words.
  * - Note an error of a connection that had carried an exchange to its answer (see
- *   `fromKeptConnection`).
+ *   `fromKeptConnection`), and one that came part way through an answer's head (see
+ *   `cutMidHead`). undici ends a connection the server closes (`other side closed`) by
+ *   destroying it with that error, so a close is heard here too, its parser not yet dropped.
  */
 function hearErrors(socket: object): void {
   if (hearing.has(socket) || typeof (socket as EventEmitter).prependListener !== 'function') return
@@ -1351,6 +1355,7 @@ function hearErrors(socket: object): void {
   ;(socket as EventEmitter).prependListener('error', (error: { code?: unknown }) => {
     if (typeof error !== 'object' || error === null) return
     if ((answeredOn.get(socket) ?? 0) > 0) keptErrors.add(error)
+    if (headBegun(socket)) midHeadErrors.add(error)
     if (!alerts.has(socket) && typeof error.code === 'string' && /^ERR_SSL_.*ALERT/.test(error.code))
       alerts.set(socket, error as Error)
   })
@@ -1367,6 +1372,15 @@ function hearErrors(socket: object): void {
  */
 export function fromKeptConnection(error: unknown): boolean {
   return typeof error === 'object' && error !== null && keptErrors.has(error)
+}
+
+/**
+ * Whether `error` ended its connection after bytes of an HTTP/1.1 answer's head had come (see
+ * `headBegun`): the server took the request and began to answer it, so the request did not merely
+ * meet a connection closed as it was reused.
+ */
+export function cutMidHead(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && midHeadErrors.has(error)
 }
 
 /** The TLS alert `socket` received, if any (see `hearErrors`). */
