@@ -1,21 +1,25 @@
 import assert from 'node:assert/strict'
-import type { Socket } from 'node:net'
+import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { TLSSocket } from 'node:tls'
 import { isStaleConnection } from '../src/fetch/send.js'
 import { type Options, pull, type Result } from '../src/index.js'
+import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
-import { startRawServer } from './support/raw-server.js'
+import { listenLocal, startRawServer } from './support/raw-server.js'
 
 // The ways servers end kept-alive connections (an idle timeout, a count of requests, a reset in
 // place of a close), modelled on public reports against undici, node, urllib3 and curl: every
 // file comes on its first attempt, and the host is not taken for one that turns us away.
 
 let dir: string
+let certs: TestCerts
 let n = 0
 before(async () => {
   dir = await tempDir()
+  certs = makeCerts(dir)
 })
 after(async () => {
   await cleanup(dir)
@@ -35,12 +39,17 @@ const answer = Buffer.concat([
 ])
 
 /**
- * A raw HTTP/1.1 server: `onRequest` is told each request head on a connection (GETs, no body),
- * and the server's requests so far are counted.
+ * A raw HTTP/1.1 server (over TLS with `tls`): `onRequest` is told each request head on a
+ * connection (GETs, no body), and the server's requests so far are counted. A TLS connection's
+ * `resetAndDestroy` resets its TCP connection.
  */
-async function startServer(onRequest: (socket: Socket) => void, onSocket?: (socket: Socket) => void) {
+async function startServer(
+  onRequest: (socket: Socket) => void,
+  onSocket?: (socket: Socket) => void,
+  tls = false,
+) {
   let requests = 0
-  const server = await startRawServer((socket) => {
+  const serve = (socket: Socket) => {
     onSocket?.(socket)
     let held = ''
     socket.on('data', (data) => {
@@ -51,7 +60,20 @@ async function startServer(onRequest: (socket: Socket) => void, onSocket?: (sock
         onRequest(socket)
       }
     })
-  })
+  }
+  const server = await listenLocal(
+    createServer((raw) => {
+      if (!tls) return serve(raw)
+      const secure = new TLSSocket(raw, { isServer: true, ...tlsPair(certs.good) })
+      secure.on('error', () => {})
+      secure.resetAndDestroy = () => {
+        raw.resetAndDestroy()
+        return secure.destroy()
+      }
+      serve(secure)
+    }),
+    tls ? 'https' : 'http',
+  )
   return { ...server, requests: () => requests }
 }
 
@@ -74,30 +96,43 @@ const everyOnFirstAttempt = (results: Result[]) =>
 // hear a close already on its way; a reset heard then failed the request unsent (ECONNRESET, not
 // `other side closed`), taken as a new connection the host turned away: a failed attempt, retried
 // with backoff, and a complaint that halved the host's limit. 200 files at -c 8 and --retries 0:
-// 24 failed and the limit fell to 1; with retries 25 more requests, the run 3 times as long.
-test('a server that resets each connection just after its whole answer: every file on its first attempt, the host limit not cut', async () => {
-  const server = await startServer((socket) => {
-    socket.write(answer, () => setTimeout(() => socket.resetAndDestroy(), 1))
+// 24 failed and the limit fell to 1 (over TLS 15, through an HTTP proxy 28, through a CONNECT
+// tunnel whose proxy passes the reset on 10); with retries 25 more requests, the run 3 times as long.
+for (const via of ['direct', 'TLS', 'an HTTP proxy'] as const) {
+  test(`a server that resets each connection just after its whole answer (${via}): every file on its first attempt, the host limit not cut`, async () => {
+    const server = await startServer(
+      (socket) => socket.write(answer, () => setTimeout(() => socket.resetAndDestroy(), 1)),
+      undefined,
+      via === 'TLS',
+    )
+    try {
+      // Through the proxy, the connections reset are the proxy's (a raw server answers any target).
+      const base = via === 'an HTTP proxy' ? 'http://images.example' : server.origin
+      const urls = Array.from({ length: 150 }, (_, i) => `${base}/rst-${i}.jpg`)
+      const { out, results } = await get(urls, {
+        retries: 0,
+        concurrency: 8,
+        ...(via === 'TLS' ? { caCert: certs.ca } : {}),
+        ...(via === 'an HTTP proxy' ? { proxy: server.origin } : {}),
+      })
+      everyOnFirstAttempt(results)
+      assert.equal(server.requests(), 150, 'no request sent twice: the ones a reset failed had not gone out')
+      const least = await leastLimit(out)
+      assert.ok(least === undefined || least >= 16, `the host's limit was cut to ${least}`)
+    } finally {
+      await server.close()
+    }
   })
-  try {
-    const urls = Array.from({ length: 150 }, (_, i) => server.url(`/rst-${i}.jpg`))
-    const { out, results } = await get(urls, { retries: 0, concurrency: 8 })
-    everyOnFirstAttempt(results)
-    assert.equal(server.requests(), 150, 'no request sent twice: the ones a reset failed had not gone out')
-    const least = await leastLimit(out)
-    assert.ok(least === undefined || least >= 16, `the host's limit was cut to ${least}`)
-  } finally {
-    await server.close()
-  }
-})
+}
 
 test('a server that ends idle connections with a reset (SO_LINGER 0, nginx reset_timedout_connection) as requests come at that pace', async () => {
-  // Its idle timeout is 40 ms, and the list comes one URL every 40 ms or so: some requests are
-  // given a connection the server is resetting. 10 of 60 failed at --retries 0.
-  const server = await startServer(
-    (socket) => socket.write(answer),
-    (socket) => socket.setTimeout(40, () => socket.resetAndDestroy()),
-  )
+  // Its keep-alive timeout is 40 ms from each answer (a new connection's first request is not
+  // held to it, as servers time it), and the list comes one URL every 40 ms or so: some requests
+  // are given a connection the server is resetting. 10 of 60 failed at --retries 0.
+  const server = await startServer((socket) => {
+    socket.setTimeout(0)
+    socket.write(answer, () => socket.setTimeout(40, () => socket.resetAndDestroy()))
+  })
   async function* paced() {
     for (let i = 0; i < 60; i++) {
       yield server.url(`/idle-${i}.jpg`)
