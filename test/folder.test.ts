@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
+import { renameSync, writeFileSync } from 'node:fs'
 import { lstat, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { hostname } from 'node:os'
@@ -1013,8 +1013,10 @@ test('a file put where the output folder, its .imgpull or its parts was, mid-run
           (await readdir(join(out, '.imgpull', 'parts')).catch(() => [])).some((n) => n.endsWith('.part')),
         )
       const at = join(out, taken)
-      await rename(at, `${at}-elsewhere`)
-      await writeFile(at, 'not a folder')
+      // In one turn, with no await between: on a loaded machine the run noticed the folder gone in
+      // the gap (`it was removed while the run went on`, also right) before the file stood there.
+      renameSync(at, `${at}-elsewhere`)
+      writeFileSync(at, 'not a folder')
       gate.open()
       const r = await run.done
       assert.equal(r.code, 3, `${name}: ${r.stderr}`)
