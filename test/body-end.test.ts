@@ -2,15 +2,19 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import {
   type BodyEnd,
+  type BodySoFar,
   type BodyStop,
   bodyEnd,
+  type CutAtLength,
   connectionEnded,
   encodedLimit,
   endedByClose,
   endedShort,
   endedUnframed,
   invalidEof,
+  lengthCutImage,
   lengthOfDecoded,
+  quietEnds,
   stalledUnframed,
 } from '../src/fetch/body-end.js'
 import { overrunNote, stallWords } from '../src/fetch/failure-words.js'
@@ -241,4 +245,61 @@ test('stallWords and overrunNote: where a body stopped, and bytes after its code
     '1 byte came after the end of its gzip stream, not decoded (a second stream joined on, or binary bytes the server appended)',
   )
   assert.match(overrunNote({ bytes: 7, coding: 'zstd' })!, /^7 bytes came after the end of its zstd stream/)
+})
+
+test('quietEnds: a plain body ends after a short quiet where it may have ended, not at the idle timeout', () => {
+  const so = (over: Partial<BodySoFar>): BodySoFar => ({
+    received: 100,
+    length: undefined,
+    pastLength: undefined,
+    seen: undefined,
+    decoded: false,
+    at: 0,
+    ...over,
+  })
+  const rows: [string, Partial<BodySoFar>, boolean][] = [
+    ['read past its length, not yet at it', { pastLength: 200 }, false],
+    ['read past its length, at it', { pastLength: 100 }, true],
+    ['read past its length, beyond it', { pastLength: 60 }, true],
+    ['read past its length, but the answer states one again', { pastLength: 60, length: 300 }, false],
+    ['read past its length, decoded (its coding ends it)', { pastLength: 60, decoded: true }, false],
+    ['short of its length, the bytes an earlier attempt saw whole', { length: 200, seen: 100 }, true],
+    ['short of its length, fewer than seen', { length: 200, seen: 150 }, false],
+    ['short of its length, more than seen', { received: 160, length: 200, seen: 150 }, false],
+    ['at its length (it ends there anyway)', { length: 100, seen: 100 }, false],
+    ['short of its length, nothing seen before', { length: 200 }, false],
+    ['a resume', { length: 200, seen: 100, at: 50 }, false],
+    ['no length, nothing read past', {}, false],
+  ]
+  for (const [name, over, want] of rows) assert.equal(quietEnds(so(over)), want, name)
+})
+
+test('lengthCutImage: a plain HTTP/1.x image its Content-Length cut is asked again and read past it', () => {
+  const cut = (over: Partial<CutAtLength>): CutAtLength => ({
+    code: 'truncated',
+    markedWhole: 9679,
+    byCache: false,
+    status: 200,
+    http2: false,
+    contentLength: '9679',
+    transferEncoding: undefined,
+    encoded: false,
+    at: 0,
+    ...over,
+  })
+  const rows: [string, Partial<CutAtLength>, boolean][] = [
+    ['cut at its length', {}, true],
+    ['cut at its length, written +9679', { contentLength: '+9679' }, true],
+    ['not cut', { code: 'corrupt' }, false],
+    ['cut, its end not marked', { markedWhole: undefined }, false],
+    ['cut short of its length', { markedWhole: 9000 }, false],
+    ["a cache's stored copy", { byCache: true }, false],
+    ['a 206', { status: 206 }, false],
+    ['over HTTP/2', { http2: true }, false],
+    ['chunked', { transferEncoding: 'chunked', contentLength: undefined }, false],
+    ['content-coded (see endedAtLength)', { encoded: true }, false],
+    ['a resume', { at: 100 }, false],
+    ['no length', { contentLength: undefined }, false],
+  ]
+  for (const [name, over, want] of rows) assert.equal(lengthCutImage(cut(over)), want, name)
 })

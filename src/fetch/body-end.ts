@@ -206,3 +206,85 @@ export function stalledUnframed(stop: BodyStop): boolean {
   if (stop.code !== 'UND_ERR_BODY_TIMEOUT' || stop.aborted || stop.received === 0) return false
   return stop.length === undefined
 }
+
+/**
+ * How long (ms) a body that `quietEnds` waits for another byte before it is judged as it is: a
+ * server that sends more sends it at once, behind the bytes before it.
+ */
+export const QUIET_MS = 1000
+
+/** What `quietEnds` judges a body by, as it comes. */
+export interface BodySoFar {
+  /** Bytes of the body that came, as sent. */
+  received: number
+  /** The `Content-Length` the body is framed by, if any. */
+  length: number | undefined
+  /** The `Content-Length` this answer is read past, to the close (see transfer.ts `readPastLength`). */
+  pastLength: number | undefined
+  /** Bytes of an earlier attempt's body that was a whole image short of its length (`Validators.seen`). */
+  seen: number | undefined
+  /** The body is decoded as it comes (its coding's own end ends it: see receive.ts `endAtOwnEnd`). */
+  decoded: boolean
+  /** The byte of the file the body begins at (0 for the whole file). */
+  at: number
+}
+
+/**
+ * Whether a plain body that has brought `received` bytes ends after `QUIET_MS` without another
+ * byte, not the idle timeout (`--idle-timeout`, 15 s): one read past its `Content-Length`, whose
+ * length cut the image, once past that length (a server that counted its body before it added
+ * to it, then keeps the connection open: the bytes past the length come at once or not at all);
+ * or one whose length promises more than the very bytes an earlier attempt brought and saw whole
+ * (a server whose length overstates its body and holds the connection open: the first attempt
+ * waited the idle timeout, the second need not; the same bytes twice, by size and sha256, are
+ * what settles it, see `FileCheck.finish`). Either way what came is judged as a stall at the idle
+ * timeout is: kept only where the image's structure shows it whole. Pure, table-tested.
+ */
+export function quietEnds(b: BodySoFar): boolean {
+  if (b.decoded || b.at !== 0) return false
+  if (b.pastLength !== undefined && b.length === undefined) return b.received >= b.pastLength
+  return b.seen !== undefined && b.length !== undefined && b.received === b.seen && b.seen < b.length
+}
+
+/** What `lengthCutImage` judges an attempt's failure by. */
+export interface CutAtLength {
+  /** The failure's code, and the bytes at which the answer marked itself whole (`ImgpullError.markedWhole`). */
+  code: string
+  markedWhole: number | undefined
+  /** A cache on the way marked it (`ImgpullError.markedByCache`): its stored copy would come again. */
+  byCache: boolean
+  status: number
+  http2: boolean
+  /** The answer's `Content-Length` and `Transfer-Encoding` values, as they came. */
+  contentLength: string | undefined
+  transferEncoding: string | undefined
+  /** The body was content-coded (see `endedAtLength` for those), or began past byte 0 (a resume). */
+  encoded: boolean
+  at: number
+}
+
+/**
+ * Whether an attempt failed as a plain image cut at exactly its `Content-Length`, over HTTP/1.x
+ * (no transfer coding, no content coding, a 200 from byte 0): the length may be short of the body
+ * the server sends (a PHP script that counted before it appended, MonstaApps/Monsta-FTP#65), the
+ * rest of the image coming after it and the connection closing; wget2 reads to the close and keeps
+ * the image. Then the file is asked for once more and read past its length to the close (see
+ * transfer.ts `readPastLength`), falling quiet after it at most `QUIET_MS` (see `quietEnds`), and
+ * kept only where the image's structure shows it whole. Over HTTP/2 a stream's DATA past its
+ * length is refused (RFC 9113 §8.1.1). Pure, table-tested.
+ */
+export function lengthCutImage(c: CutAtLength): boolean {
+  return (
+    c.code === 'truncated' &&
+    c.markedWhole !== undefined &&
+    !c.byCache &&
+    c.status === 200 &&
+    !c.http2 &&
+    c.transferEncoding === undefined &&
+    !c.encoded &&
+    c.at === 0 &&
+    c.contentLength !== undefined &&
+    /^\s*\+?\d+\s*$/.test(c.contentLength) &&
+    Number(c.contentLength) === c.markedWhole
+  )
+}

@@ -5,6 +5,7 @@
  */
 import type { ImgpullError } from '../errors.js'
 import type { Validators } from '../types.js'
+import { lengthCutImage } from './body-end.js'
 import { WrappedBadly } from './byteranges.js'
 import type { Cancel } from './exchange.js'
 import { WRAPS_RANGES } from './judge.js'
@@ -21,6 +22,25 @@ import {
 } from './transfer.js'
 
 export type { DownloadContext, Downloaded } from './transfer.js'
+
+/** Whether `error` is a plain image its `Content-Length` cut, over HTTP/1.x (see `lengthCutImage`). */
+function imageCutAtLength(t: Transfer, error: unknown): boolean {
+  const e = error as ImgpullError | undefined
+  const head = t.head
+  if (!head || !t.body) return false
+  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(', ') : v)
+  return lengthCutImage({
+    code: e?.code ?? '',
+    markedWhole: e?.markedWhole,
+    byCache: e?.markedByCache !== undefined,
+    status: head.statusCode,
+    http2: head.http2 === true,
+    contentLength: one(head.headers['content-length']),
+    transferEncoding: one(head.headers['transfer-encoding']),
+    encoded: t.body.encoded,
+    at: t.body.at,
+  })
+}
 
 /**
  * What a part passed off as the whole file fails with: not an image from its first byte. With
@@ -92,21 +112,27 @@ export async function download(
         step = send
         continue
       }
+      const cutImage = !t.readPastLength && !cancel.aborted && imageCutAtLength(t, error)
       if (
-        t.endedAtLength &&
-        !t.readPastLength &&
+        (cutImage || (t.endedAtLength && !t.readPastLength)) &&
         (error as ImgpullError | undefined)?.code === 'truncated' &&
         !cancel.aborted
       ) {
         // Cut by its length inside its coding: a length that is the decoded size (a server that
         // measured the file before compressing it; gzip of an image already compressed is the
-        // longer), which cut the gzip trailer off and, with it, the image's end. Asked for once
-        // more and read past that length to the close, where the coding's own end (its size and
-        // CRC-32 checked) shows the body whole, as wget2 reads it (curl keeps the cut image).
+        // longer), which cut the gzip trailer off and, with it, the image's end. Or a plain image
+        // its length cut (see `lengthCutImage`). Asked for once more and read past that length to
+        // the close, where the coding's own end (its size and CRC-32 checked), or the image's
+        // structure, shows the body whole, as wget2 reads it (curl keeps the cut image).
         t.readPastLength = true
         t.pastLengthCut = error as ImgpullError
+        if (cutImage) t.pastLength = (error as ImgpullError).markedWhole
         t.exchange?.abort(error)
-        await t.restart(`its encoded body ended at its length before its coding did (${reasonOf(t, error)})`)
+        await t.restart(
+          cutImage
+            ? `its Content-Length cut the image (${reasonOf(t, error)})`
+            : `its encoded body ended at its length before its coding did (${reasonOf(t, error)})`,
+        )
         step = send
         continue
       }
@@ -134,7 +160,9 @@ export async function download(
       const first = t.pastLengthCut
       const code = (error as ImgpullError | undefined)?.code
       if (first && !cancel.aborted && (code === 'truncated' || code === 'timeout')) {
-        first.message += ': asked once more and read past its Content-Length, it was no more whole'
+        // A plain image's cut already says the server marked it whole at its length (see `lengthCutImage`).
+        if (first.markedWhole === undefined)
+          first.message += ': asked once more and read past its Content-Length, it was no more whole'
         throw first
       }
       throw error

@@ -11,7 +11,7 @@ import { quoted } from '../utils/printable.js'
 import { decodedSizeAtLeast } from '../verify/decoded-size.js'
 import { type FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { looksLike } from '../verify/not-image.js'
-import { bodyEnd, encodedLimit, invalidEof, lengthOfDecoded } from './body-end.js'
+import { bodyEnd, encodedLimit, invalidEof, lengthOfDecoded, QUIET_MS, quietEnds } from './body-end.js'
 import { bodyStalledAt, nothingResumed } from './classify.js'
 import { BodyDecoder, zstdUnavailable } from './content-encoding.js'
 import type { Body } from './exchange.js'
@@ -52,6 +52,17 @@ import { crcMismatch, framed, verify } from './verify-step.js'
 const MAX_PARTS = 100
 
 /**
+ * imgpull's own end of a body that fell quiet where it may have ended (see `quietEnds`): judged as
+ * the idle timeout is, whose code it carries, after a shorter wait.
+ */
+class QuietEnd extends Error {
+  readonly code = 'UND_ERR_BODY_TIMEOUT'
+  constructor(ms: number) {
+    super(`no byte came for ${ms} ms past where the body may end`)
+  }
+}
+
+/**
  * Stream the body into the part file at `decision.at`, checking every byte on the way. An encoded
  * body is decoded as it comes: its encoded bytes are counted against its length, its decoded
  * bytes are checked, hashed and written; it is never kept for a resume (see judge.ts), but a
@@ -87,6 +98,8 @@ async function receiveBody(
       await r.exchange.consume(r.take)
     } catch (error) {
       r.stopped(error)
+    } finally {
+      clearTimeout(r.quiet)
     }
     if (r.decoder) await r.endCoding(r.decoder)
     await r.judgeEnd()
@@ -163,6 +176,8 @@ class BodyReceiver {
   decodedWhole = false
   /** What ended an encoded body without a length: the failure, unless its coding marked its end (see `endedUnframed`). */
   endedBy: unknown
+  /** The timer that ends the body after `QUIET_MS` without a byte, where it may have ended (see `quietEnds`). */
+  quiet: NodeJS.Timeout | undefined
 
   constructor(
     readonly t: Transfer,
@@ -391,6 +406,33 @@ class BodyReceiver {
     this.exchange.abort(this.endedAtOwnEnd)
   }
 
+  /**
+   * Arm (or push back) the short wait that ends the body where it may have ended, or disarm it
+   * (see `quietEnds`): checked as each chunk comes, so a byte more starts the wait again.
+   */
+  waitQuiet(): void {
+    const { t, decision } = this
+    const ends = quietEnds({
+      received: this.received,
+      length: decision.length,
+      pastLength: t.readPastLength ? t.pastLength : undefined,
+      seen: t.seen?.bytes,
+      decoded: this.decoder !== undefined,
+      at: decision.at,
+    })
+    if (!ends) {
+      if (this.quiet) clearTimeout(this.quiet)
+      this.quiet = undefined
+      return
+    }
+    if (this.quiet) {
+      this.quiet.refresh()
+      return
+    }
+    const ms = Math.min(QUIET_MS, this.options.idleTimeout)
+    this.quiet = setTimeout(() => this.exchange.abort(new QuietEnd(ms)), ms)
+  }
+
   /** A decoded splice's bytes out of the decoder: past the overlap, kept; the body announced once past it. */
   readonly keepSpliced = (chunk: Buffer): void | Promise<void> => {
     const from = this.decodedIn
@@ -435,6 +477,7 @@ class BodyReceiver {
     this.size.grew(received)
     this.t.ctx.onBytes?.(chunk.length)
     const decoder = this.decoder
+    this.waitQuiet()
     if (!decoder) {
       const rest = this.pastOverlap(chunk, from)
       return rest && this.keep(rest)

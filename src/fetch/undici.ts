@@ -836,11 +836,13 @@ const READ_PAST_LENGTH = Symbol('imgpull.readPastLength')
 
 /**
  * Have llhttp read the answer whose head it has just read to the close, its `Content-Length`
- * forgotten: asked for a content-coded answer whose coded stream had not ended when its length
- * did, from the same URL a moment before (see transfer.ts `readPastLength`). Such a length is the
- * decoded size, from a server that measured the file before its compressor ran; gzip of an image
- * already compressed is longer than the image, so the body went on past it, and its end (the
- * gzip trailer, its size and CRC-32) was lost. wget2 reads past the length so. Changed in its
+ * forgotten: asked for an answer its length cut, from the same URL a moment before (see
+ * transfer.ts `readPastLength`): a content-coded one whose coded stream had not ended when its
+ * length did (the decoded size, from a server that measured the file before its compressor ran;
+ * gzip of an image already compressed is longer than the image, so the body went on past it, and
+ * its end, the gzip trailer with its size and CRC-32, was lost), or a plain image the length cut
+ * (a script that counted its body before it added to it, MonstaApps/Monsta-FTP#65). wget2 reads
+ * past the length so. Changed in its
  * memory as `frameByLength` changes it, only where the fields there are the ones this answer
  * shows; the connection is not used again. Returns whether it did.
  */
@@ -1281,14 +1283,10 @@ function readAsCurlDoes(parser: object): void {
       this.socket[symbols.kReset] = true
     }
     // A final answer to a request that asked to read past its length (see `readToClose`): one with
-    // a content coding and a length read to the close, the length no longer seen.
+    // a length read to the close, the length no longer seen.
     if (statusCode >= 200 && this.socket[READ_PAST_LENGTH]) {
       this.socket[READ_PAST_LENGTH] = undefined
-      if (
-        this.contentLength !== '' &&
-        hasHeader(this.headers, 'content-encoding') &&
-        readToClose(this, statusCode)
-      ) {
+      if (this.contentLength !== '' && readToClose(this, statusCode)) {
         this.headers = withoutHeader(this.headers, 'content-length')
         this.contentLength = ''
         shouldKeepAlive = false

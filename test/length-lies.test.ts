@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import type { Socket } from 'node:net'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { type Options, pull, type Result } from '../src/index.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { makeImage } from './support/images.js'
+import { type LocalServer, startRawServer } from './support/raw-server.js'
+
+// A Content-Length that lies about the body the server sends: short of it (the rest of the image
+// comes after it), or over it (the connection then held open). Real raw servers on 127.0.0.1.
+
+let jpeg: Buffer
+let dir: string
+let server: LocalServer
+/** Per request: its path, when it came, and when the client closed its connection. */
+const seen: { path: string; at: number; closed?: number }[] = []
+
+const head = (status: string, lines: string[]) => Buffer.from(`${status}\r\n${lines.join('\r\n')}\r\n\r\n`)
+
+/** A JPEG answer whose `Content-Length` is `length`, its `extra` head lines, then `body` (the whole image unless given). */
+const lying = (length: number, extra: string[], body = jpeg, status = 'HTTP/1.1 200 OK') =>
+  Buffer.concat([head(status, ['Content-Type: image/jpeg', `Content-Length: ${length}`, ...extra]), body])
+
+/** What each path writes; `open`: the connection is left open after it (else the server ends it). */
+const answers: Record<string, () => { bytes: Buffer; open?: boolean }> = {
+  // A script that counted its body before it appended 500 bytes more (MonstaApps/Monsta-FTP#65).
+  '/under-close': () => ({ bytes: lying(jpeg.length - 500, ['Connection: close']) }),
+  '/under-http10': () => ({ bytes: lying(jpeg.length - 500, [], jpeg, 'HTTP/1.0 200 OK') }),
+  '/under-kept': () => ({ bytes: lying(jpeg.length - 500, ['Connection: keep-alive']), open: true }),
+  // The server's copy is cut where its length says: nothing comes past it.
+  '/cut-kept': () => ({
+    bytes: lying(jpeg.length - 500, [], jpeg.subarray(0, jpeg.length - 500)),
+    open: true,
+  }),
+  // More comes past the length, but not the rest of the image.
+  '/under-still-cut': () => ({
+    bytes: lying(jpeg.length - 900, ['Connection: close'], jpeg.subarray(0, jpeg.length - 400)),
+  }),
+  // A length 100 bytes over the body, the connection held open (seanmonstar/reqwest#1646).
+  '/over-held': () => ({ bytes: lying(jpeg.length + 100, []), open: true }),
+}
+
+before(async () => {
+  jpeg = makeImage('length-lies-160x120', 12_000)
+  dir = await tempDir()
+  server = await startRawServer((socket: Socket) => {
+    let buffered = ''
+    let last: (typeof seen)[number] | undefined
+    socket.on('close', () => {
+      if (last) last.closed = performance.now()
+    })
+    socket.on('data', (d) => {
+      buffered += d.toString('latin1')
+      for (let end = buffered.indexOf('\r\n\r\n'); end >= 0; end = buffered.indexOf('\r\n\r\n')) {
+        const path = buffered.slice(0, end).split(' ')[1] ?? '/'
+        buffered = buffered.slice(end + 4)
+        last = { path, at: performance.now() }
+        seen.push(last)
+        const answer = answers[path]?.()
+        if (!answer) socket.end(head('HTTP/1.1 404 Not Found', ['Content-Length: 0']))
+        else if (answer.open) socket.write(answer.bytes)
+        else socket.end(answer.bytes)
+      }
+    })
+  })
+})
+
+after(async () => {
+  await server.close()
+  await cleanup(dir)
+})
+
+async function get(path: string, options: Options = {}): Promise<{ r: Result; out: string }> {
+  const out = join(dir, path.slice(1))
+  const results: Result[] = []
+  for await (const r of pull([server.url(path)], { out, retries: 0, ...options })) results.push(r)
+  return { r: results[0]!, out }
+}
+
+test('an image its Content-Length cuts, whose connection brings the rest and closes, is read to the close and kept whole', async () => {
+  // It failed as truncated ("the server marked its answer whole ... no resume could continue it"),
+  // where wget2 keeps the image and curl and aria2c keep the cut file.
+  for (const path of ['/under-close', '/under-http10', '/under-kept']) {
+    const began = performance.now()
+    const { r, out } = await get(path, { idleTimeout: 60_000 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.deepEqual(await readFile(join(out, r.path!)), jpeg, path)
+    // Kept alive after the extra bytes, the connection is not waited on to the idle timeout.
+    assert.ok(performance.now() - began < 30_000, `${path} waited for the idle timeout`)
+  }
+})
+
+test('an image its Content-Length cuts is never kept cut: the same bytes to the close, or more that do not finish it', async () => {
+  for (const path of ['/cut-kept', '/under-still-cut']) {
+    const began = performance.now()
+    const { r } = await get(path, { idleTimeout: 60_000 })
+    assert.equal(r.status, 'failed', path)
+    assert.equal(r.error, 'truncated', `${path}: ${r.message}`)
+    assert.match(r.message!, /JPEG has no end-of-image marker: the server marked its answer whole/, path)
+    assert.equal(r.path, undefined, path)
+    assert.ok(performance.now() - began < 30_000, `${path} waited for the idle timeout`)
+  }
+})
+
+test('a length over the body on a held connection: the second answer with the very same whole image is not waited on to the idle timeout', async () => {
+  // Both attempts waited the idle timeout, twice wget2's and aria2c's time.
+  const idleTimeout = 6000
+  seen.length = 0
+  const { r, out } = await get('/over-held', { idleTimeout, retries: 1 })
+  assert.equal(r.status, 'ok', r.message)
+  assert.equal(r.attempts, 2)
+  assert.deepEqual(await readFile(join(out, r.path!)), jpeg)
+  const [first, second] = seen.filter((s) => s.path === '/over-held')
+  assert.ok(first?.closed !== undefined && second?.closed !== undefined)
+  // The first waited the idle timeout; the second stops soon after the bytes the first saw whole.
+  assert.ok(first.closed - first.at >= idleTimeout * 0.9, 'the first answer was given the idle timeout')
+  assert.ok(second.closed - second.at < idleTimeout * 0.75, 'the second answer waited the idle timeout')
+})
