@@ -369,7 +369,8 @@ test('transfer threads that keep dying after they were ready: a few deaths, then
       "await import('./transfer-worker-real.js')",
       // Heard after the real handler (whose listener takes the messages sent while it loads): the
       // thread ends as it begins each file.
-      "parentPort.on('message', (m) => { if (m.op === 'start') { appendFileSync(process.env.THREAD_DEATHS, 'x'); process.exit(70) } })",
+      // The main thread's messages come in batches, one array a turn of its event loop.
+      "parentPort.on('message', (batch) => { if (batch.some((m) => m.op === 'start')) { appendFileSync(process.env.THREAD_DEATHS, 'x'); process.exit(70) } })",
       '',
     ].join('\n'),
   )

@@ -54,6 +54,40 @@ export type FromThread =
   | { op: 'error'; id: number; error: SerializedError; bytes?: number }
 
 /**
+ * Messages to one thread, sent together once a turn of the event loop, in the order given: each
+ * message costs its receiver an event (a `MessageEvent` made and dispatched, a wake-up) whatever
+ * it carries, and a transfer's news (its start, its body taken, its end) came one message each.
+ * `post` gets at least one message and the buffers to move with them.
+ */
+export class Outbox<T> {
+  #queue: T[] = []
+  #moved: ArrayBuffer[] = []
+  #due = false
+
+  constructor(private readonly post: (batch: T[], moved: ArrayBuffer[]) => void) {}
+
+  /** Sends `message` with the others of this turn; `moved`: buffers moved with it, not copied. */
+  push(message: T, moved?: ArrayBuffer): void {
+    this.#queue.push(message)
+    if (moved) this.#moved.push(moved)
+    if (this.#due) return
+    this.#due = true
+    setImmediate(() => this.flush())
+  }
+
+  /** Sends what is waiting now (before the port closes). */
+  flush(): void {
+    this.#due = false
+    if (this.#queue.length === 0) return
+    const batch = this.#queue
+    const moved = this.#moved
+    this.#queue = []
+    this.#moved = []
+    this.post(batch, moved)
+  }
+}
+
+/**
  * An error as it crosses between threads (structured clone keeps no class): enough to make the
  * same typed error again, so the retry policy sees what it would have seen in one thread.
  */

@@ -9,7 +9,7 @@ import type { AutoThreadBudget } from './auto-threads.js'
 import type { Downloaded } from './download.js'
 import type { Cancel } from './exchange.js'
 import { threadStarting } from './large-bodies.js'
-import { deserializeError, type FromThread, type ToThread } from './transfer-messages.js'
+import { deserializeError, type FromThread, Outbox, type ToThread } from './transfer-messages.js'
 import { extraCas } from './trust.js'
 
 /** What a transfer needs from the engine besides its file: where its news goes. */
@@ -51,6 +51,8 @@ interface Pending {
 
 interface Thread {
   worker: Worker
+  /** What goes to it, once a turn of the event loop (see `Outbox`). */
+  outbox: Outbox<ToThread>
   ready: boolean
   /** What it threw, if it died of an error (told before its exit). */
   error?: unknown
@@ -287,9 +289,9 @@ export class TransferThreads {
         hold: task.hold,
         given: task.given,
       }
-      chosen.worker.postMessage(start)
-      if (cancel.aborted) chosen.worker.postMessage({ op: 'cancel', id } satisfies ToThread)
-      else cancel.onAbort = () => chosen.worker.postMessage({ op: 'cancel', id } satisfies ToThread)
+      chosen.outbox.push(start)
+      if (cancel.aborted) chosen.outbox.push({ op: 'cancel', id })
+      else cancel.onAbort = () => chosen.outbox.push({ op: 'cancel', id })
     })
   }
 
@@ -302,7 +304,7 @@ export class TransferThreads {
       (t) =>
         new Promise<void>((resolve) => {
           t.worker.once('exit', () => resolve())
-          t.worker.postMessage({ op: 'close' } satisfies ToThread)
+          t.outbox.push({ op: 'close' })
         }),
     )
     await Promise.all(exits)
@@ -324,10 +326,17 @@ export class TransferThreads {
           { eval: true, ...settings },
         )
       : new Worker(file, settings)
-    const thread: Thread = { worker, ready: false, active: 0 }
+    const thread: Thread = {
+      worker,
+      outbox: new Outbox<ToThread>((batch) => worker.postMessage(batch)),
+      ready: false,
+      active: 0,
+    }
     live++
     this.#threads.add(thread)
-    worker.on('message', (m: FromThread) => this.#message(thread, m))
+    worker.on('message', (batch: FromThread[]) => {
+      for (const m of batch) this.#message(thread, m)
+    })
     worker.on('error', (error) => {
       thread.error = error
     })
@@ -358,8 +367,8 @@ export class TransferThreads {
       })
       // `go: false`: the run stopped while it waited; the transfer ends there, sending nothing.
       void hop.then(
-        () => thread.worker.postMessage({ op: 'hopped', id: m.id, go: true } satisfies ToThread),
-        () => thread.worker.postMessage({ op: 'hopped', id: m.id, go: false } satisfies ToThread),
+        () => thread.outbox.push({ op: 'hopped', id: m.id, go: true }),
+        () => thread.outbox.push({ op: 'hopped', id: m.id, go: false }),
       )
     } else {
       const p = this.#pending.get(m.id)
@@ -396,7 +405,7 @@ export class TransferThreads {
     } catch (error) {
       this.#pending.delete(id)
       p.thread.active--
-      p.thread.worker.postMessage({ op: 'cancel', id } satisfies ToThread)
+      p.thread.outbox.push({ op: 'cancel', id })
       p.reject(error)
     }
   }

@@ -13,13 +13,15 @@ import { classify } from './classify.js'
 import { createAgent } from './client.js'
 import { download } from './download.js'
 import { Cancel } from './exchange.js'
-import { type FromThread, serializeError, type ToThread } from './transfer-messages.js'
+import { type FromThread, Outbox, serializeError, type ToThread } from './transfer-messages.js'
 
 /** Bytes received are told at most this often (the progress line's figures). */
 const BYTES_MS = 100
 
 const port = parentPort!
-const send = (message: FromThread) => port.postMessage(message)
+// What this thread tells the main thread goes once a turn of the event loop (see `Outbox`).
+const outbox = new Outbox<FromThread>((batch, moved) => port.postMessage(batch, moved))
+const send = (message: FromThread, moved?: ArrayBuffer) => outbox.push(message, moved)
 // The main thread says imgpull's warnings, from the same options and environment: --insecure as
 // its agent is made, an unreadable SSL_CERT_FILE as threads start. Once a run, not once a thread.
 // Node's (DEP0123 through an https:// proxy given by address) are raised on the main thread, as a
@@ -119,10 +121,7 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
         joined.set(b, at)
         at += b.length
       }
-      port.postMessage(
-        { op: 'done', id: m.id, done: rest, held: joined, ...unsentBytes(m.id) } satisfies FromThread,
-        [joined.buffer],
-      )
+      send({ op: 'done', id: m.id, done: rest, held: joined, ...unsentBytes(m.id) }, joined.buffer)
     } else send({ op: 'done', id: m.id, done: rest, ...unsentBytes(m.id) })
   } catch (error) {
     // Typed here, where the error's class is known; a local fault stays raw (its code and path).
@@ -133,7 +132,11 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
   }
 }
 
-port.on('message', (m: ToThread) => {
+port.on('message', (batch: ToThread[]) => {
+  for (const m of batch) take(m)
+})
+
+function take(m: ToThread): void {
   if (m.op === 'start') void start(m)
   else if (m.op === 'cancel') running.get(m.id)?.abort()
   else if (m.op === 'hopped') {
@@ -142,7 +145,10 @@ port.on('message', (m: ToThread) => {
   } else if (m.op === 'close') {
     clearTimeout(bytesTimer)
     if (bytes > 0) sendBytes()
-    dispatcher.destroy().finally(() => port.close())
+    dispatcher.destroy().finally(() => {
+      outbox.flush()
+      port.close()
+    })
   }
-})
+}
 send({ op: 'ready' })
