@@ -4,10 +4,11 @@
 // graph one by one, and Node 20 keeps no compiled code between runs; a CommonJS script compiled
 // through `vm.Script` can hand V8 the code it compiled in the last run. One script, not chunks:
 // V8 compiles a function only when first called, and with the cache it parses none of it. The
-// library (dist/index.js, from tsc) stays unbundled, and so do the threads' and processes'
-// modules (dist/fetch/transfer-worker.js...). Kept external: sharp (a native addon, run only in
-// the transform stage's worker processes, dist/transform/worker.js), better-sqlite3's addon (see
-// below); bullmq and ioredis, required only by the queue commands (enqueue, worker, status --queue).
+// library (dist/index.js, from tsc) stays unbundled, and so do the processes' modules
+// (dist/transform/worker.js...); the transfer thread's is bundled on its own (see the end). Kept
+// external: sharp (a native addon, run only in the transform stage's worker processes,
+// dist/transform/worker.js), better-sqlite3's addon (see below); bullmq and ioredis, required only
+// by the queue commands (enqueue, worker, status --queue).
 import { createHash } from 'node:crypto'
 import { readFileSync, rmSync } from 'node:fs'
 import { build } from 'esbuild'
@@ -116,5 +117,32 @@ await build({
       createHash('sha256').update(readFileSync('dist/imgpull.cjs')).digest('hex').slice(0, 16),
     ),
   },
+  logLevel: 'warning',
+})
+
+// The transfer thread's code, in place of tsc's dist/fetch/transfer-worker.js: one module, where a
+// thread resolved, read and compiled the ~100 of its graph one by one as it started (165 ms of CPU
+// a thread to its first message, 62 ms so, here). It names itself as a file of dist/ (as
+// dist/imgpull.cjs does), from which its modules find their package.
+await build({
+  entryPoints: ['src/fetch/transfer-worker.ts'],
+  outfile: 'dist/fetch/transfer-worker.js',
+  allowOverwrite: true,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: EXTERNAL,
+  define: { 'import.meta.url': '__imgpullUrl' },
+  banner: {
+    js: [
+      "import { createRequire as __imgpullRequire } from 'node:module';",
+      "const __imgpullUrl = new URL('../transfer-worker.js', import.meta.url).href;",
+      // Bundled CommonJS (undici) requires Node's modules.
+      'const require = __imgpullRequire(import.meta.url);',
+    ].join('\n'),
+  },
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
 })
