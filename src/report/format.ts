@@ -60,23 +60,60 @@ export function utcTime(ms: number, to: 'second' | 'minute' = 'second'): string 
  * after `z.example`), calls `img09` and `img9` equal, and its first use costs the ICU set-up grouped() avoids.
  */
 export function naturalOrder(a: string, b: string): number {
-  const runs = /\d+|\D+/g
-  const x = a.match(runs) ?? []
-  const y = b.match(runs) ?? []
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const p = x[i]
-    const q = y[i]
-    if (p === q) continue
-    if (/^\d/.test(p) && /^\d/.test(q)) {
+  // A scan without allocation: a host table sorts every host of a run (200,000 hosts of one file
+  // each took 2.4 s to sort, cutting both names into runs at each of their 3.6 million comparisons).
+  let i = 0
+  let j = 0
+  while (i < a.length && j < b.length) {
+    const digits = isDigit(a, i)
+    const endA = runEnd(a, i, digits)
+    const endB = runEnd(b, j, isDigit(b, j))
+    if (digits && isDigit(b, j)) {
       // As numbers of any length: fewer digits once leading zeros are left out is smaller.
-      const m = p.replace(/^0+/, '')
-      const n = q.replace(/^0+/, '')
-      if (m.length !== n.length) return m.length - n.length
-      if (m !== n) return m < n ? -1 : 1
-      continue
+      let m = i
+      let n = j
+      while (m < endA && a.charCodeAt(m) === 48) m++
+      while (n < endB && b.charCodeAt(n) === 48) n++
+      if (endA - m !== endB - n) return endA - m - (endB - n)
+      for (; m < endA; m++, n++)
+        if (a.charCodeAt(m) !== b.charCodeAt(n)) return a.charCodeAt(m) < b.charCodeAt(n) ? -1 : 1
+    } else {
+      const order = compareRange(a, i, endA, b, j, endB)
+      if (order !== 0) return order
     }
-    return p < q ? -1 : 1
+    i = endA
+    j = endB
   }
-  if (x.length !== y.length) return x.length - y.length
+  const left = runsFrom(a, i) - runsFrom(b, j)
+  if (left !== 0) return left
   return a < b ? -1 : a > b ? 1 : 0
+}
+
+function isDigit(s: string, at: number): boolean {
+  const c = s.charCodeAt(at)
+  return c >= 48 && c <= 57
+}
+
+/** Where the run of digits (or of anything else) beginning at `at` ends. */
+function runEnd(s: string, at: number, digits: boolean): number {
+  let end = at + 1
+  while (end < s.length && isDigit(s, end) === digits) end++
+  return end
+}
+
+/** How many runs `s` has from `at` on. */
+function runsFrom(s: string, at: number): number {
+  let runs = 0
+  for (let end = at; end < s.length; runs++) end = runEnd(s, end, isDigit(s, end))
+  return runs
+}
+
+/** `a[i, endA)` against `b[j, endB)` by code unit, as `<` compares strings. */
+function compareRange(a: string, i: number, endA: number, b: string, j: number, endB: number): number {
+  for (; i < endA && j < endB; i++, j++) {
+    const c = a.charCodeAt(i)
+    const d = b.charCodeAt(j)
+    if (c !== d) return c < d ? -1 : 1
+  }
+  return i < endA ? 1 : j < endB ? -1 : 0
 }

@@ -71,9 +71,23 @@ export class HostTally {
   rows(): HostRow[] {
     const rows: HostRow[] = []
     for (const { row, ttfb } of this.#hosts.values()) {
+      // A copy of one shape (a spread of a spread made each a dictionary: 450 bytes a host).
+      const copy: HostRow = {
+        host: row.host,
+        requests: row.requests,
+        ok: row.ok,
+        skipped: row.skipped,
+        failed: row.failed,
+        pending: row.pending,
+        answers429: row.answers429,
+        answers503: row.answers503,
+      }
       const median = ttfb?.percentile(0.5)
-      const p95 = ttfb?.percentile(0.95)
-      rows.push({ ...row, ...(median === undefined ? {} : { ttfbMedian: median, ttfbP95: p95 }) })
+      if (median !== undefined) {
+        copy.ttfbMedian = median
+        copy.ttfbP95 = ttfb?.percentile(0.95)
+      }
+      rows.push(copy)
     }
     const items = (r: HostRow) => r.ok + r.skipped + r.failed + r.pending
     return rows.sort((a, b) => b.requests - a.requests || items(b) - items(a) || naturalOrder(a.host, b.host))
