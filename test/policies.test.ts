@@ -1153,6 +1153,40 @@ test('scheduler with --wait: one gap drawn per request, used both to give the sl
   assert.equal(draws, 6)
 })
 
+// A scraped list has one file per host for most rows: what the scheduler keeps of each host
+// (its state while it has work, then what a complaint or a refusal taught, or that it answered)
+// must not grow with the hosts seen, and a host given up (nothing listens on its port) is given
+// up alone: the same address's other ports are not.
+test('scheduler: 30,000 hosts of one file each leave at most 10,000 remembered, none held', async () => {
+  const count = 30_000
+  let done = 0
+  const scheduler: Scheduler<number> = new Scheduler<number>({
+    concurrency: 128,
+    perHost: 'auto',
+    run: async (i, host) => {
+      await sleep(0)
+      if (i % 3 === 0) scheduler.giveUp(host, { code: 'network', why: 'refused' }, 1000)
+      else if (i % 3 === 1) scheduler.pressure(host, performance.now(), true)
+      else scheduler.success(host, 5)
+      done++
+    },
+  })
+  const host = (i: number) => `http://127.0.${(i >> 8) & 255}.${i & 255}:${20_000 + (i % 7)}`
+  for (let i = 0; i < count; i++) scheduler.add(host(i), i)
+  while (done < count) await sleep(20)
+  await sleep(10)
+  const held = scheduler.held()
+  assert.deepEqual(
+    { hosts: held.hosts, ready: held.ready, paused: held.paused },
+    { hosts: 0, ready: 0, paused: 0 },
+  )
+  assert.ok(held.learned <= 10_000 && held.answered <= 10_000, JSON.stringify(held))
+  // The latest given up stays given up; the same address on another port does not.
+  const last = count - 3
+  assert.equal(scheduler.givenUp(host(last))?.why, 'refused')
+  assert.equal(scheduler.givenUp(`http://127.0.${(last >> 8) & 255}.${last & 255}:19999`), undefined)
+})
+
 test('scheduler: what each complaint does to its host (first, cut, floor, or nothing)', () => {
   const scheduler = new Scheduler<number>({
     concurrency: 64,

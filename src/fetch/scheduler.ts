@@ -700,6 +700,21 @@ export class Scheduler<T> {
     return last
   }
 
+  /**
+   * How many hosts the scheduler holds state for: `hosts` with work queued, running or waiting;
+   * `learned` and `answered`, idle ones remembered (each at most 10,000). For tests: a list of
+   * one file per host must not grow these with the hosts seen.
+   */
+  held(): { hosts: number; learned: number; answered: number; ready: number; paused: number } {
+    return {
+      hosts: this.#hosts.size,
+      learned: this.#learned.size,
+      answered: this.#answered.size,
+      ready: this.#ready.size,
+      paused: this.#held.size,
+    }
+  }
+
   /** Each host with transfers in flight: its limit now and how many are running. */
   snapshot(): { host: string; limit: number; active: number }[] {
     const hosts: { host: string; limit: number; active: number }[] = []
