@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import dns from 'node:dns'
 import { createServer } from 'node:http'
 import { after, before, test } from 'node:test'
 import { UnsplashClient } from '../src/sources/unsplash/client.js'
@@ -121,6 +122,26 @@ test('collections follow the Link header, and X-Total without one', async () => 
     assert.equal(mock.count('/collections/42/photos'), 3)
     await c.close()
     await mock.close()
+  }
+})
+
+// The client's own connections (a library user's, with no run's dispatcher) looked names up with
+// getaddrinfo, which sends names under localhost to DNS: where it dropped them, every call timed out.
+test('an API address under localhost is the loopback without a lookup (RFC 6761 §6.3)', async (t) => {
+  const lookup = dns.lookup
+  const asked: string[] = []
+  // A resolver that answers nothing (its queries dropped).
+  ;(dns as { lookup: unknown }).lookup = (name: string) => asked.push(name)
+  t.after(() => {
+    ;(dns as { lookup: unknown }).lookup = lookup
+  })
+  const c = client({ apiUrl: `http://api.localhost:${new URL(api.origin).port}`, timeout: 2000, retries: 0 })
+  try {
+    await c.get('/search/photos', { query: 'lake', per_page: 30 })
+    assert.equal(c.calls.listing, 1)
+    assert.deepEqual(asked, [])
+  } finally {
+    await c.close()
   }
 })
 

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import { isIP, type Socket, connect as tcpConnect } from 'node:net'
 import type { ConnectionOptions } from 'node:tls'
 import { quoted } from '../utils/printable.js'
+import { answeringLocalhost, type Lookup } from './shared-lookup.js'
 import { tlsRecord } from './tls-errors.js'
 import { basicToken } from './url-credentials.js'
 
@@ -82,10 +83,14 @@ export function speaksSocks5(proxy: URL, ms = 2000): Promise<boolean> {
   })
 }
 
-/** The proxy's address to connect to: its host (an IPv6 one unbracketed) and port (its scheme's default). */
-function proxyAddress(proxy: URL): { host: string; port: number } {
+/**
+ * The proxy's address to connect to: its host (an IPv6 one unbracketed), port (its scheme's
+ * default), and how its name is looked up (a name under `localhost` is the loopback, as for
+ * the run's own connections: see `answeringLocalhost`).
+ */
+function proxyAddress(proxy: URL): { host: string; port: number; lookup: Lookup } {
   const port = Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80)
-  return { host: proxy.hostname.replace(/^\[|\]$/g, ''), port }
+  return { host: proxy.hostname.replace(/^\[|\]$/g, ''), port, lookup: answeringLocalhost() }
 }
 
 /** A connection of its own to the proxy's address (see `proxyAddress`). */
@@ -101,13 +106,14 @@ function proxySocket(proxy: URL): Socket {
  */
 function speakingSocket(proxy: URL, tls: () => ConnectionOptions): { socket: Socket; ready: string } {
   if (proxy.protocol !== 'https:') return { socket: proxySocket(proxy), ready: 'connect' }
-  const { host, port } = proxyAddress(proxy)
+  const { host, port, lookup } = proxyAddress(proxy)
   // node:tls loaded only when an https:// proxy is asked (see trustedContext).
   const { connect } = createRequire(import.meta.url)('node:tls') as typeof import('node:tls')
   const socket = connect({
     ...tls(),
     host,
     port,
+    lookup,
     ...(isIP(host) ? {} : { servername: host }),
     ALPNProtocols: ['http/1.1'],
   })

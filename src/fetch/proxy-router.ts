@@ -248,7 +248,9 @@ export class ProxyRouter extends EventEmitter {
   #socksAgent(proxy: URL, servername: string | undefined): Dispatcher {
     const { buildConnector, socks } = this.#agentsOf!
     const { timeout, ...tls } = tlsWithTrust(this.settings) as { timeout: number }
-    const tunnel = socksTunnel(proxy, buildConnector({ timeout }) as Connect, timeout, socks)
+    // The proxy's own name looked up as an image host's is (`socks5://proxy.localhost` the loopback).
+    const { lookup } = this.settings.tls
+    const tunnel = socksTunnel(proxy, buildConnector({ timeout, lookup } as never) as Connect, timeout, socks)
     const secure = this.settings.issuers.live((mended) =>
       withPeerChain(
         buildConnector({ ...tls, ...(mended ? { secureContext: mended } : {}), timeout }) as Connect,

@@ -1,8 +1,9 @@
 /**
  * Top-level names RFC 2606 reserves so that they never resolve: a URL under one is a placeholder
  * (documentation's `images.example`), never a host a lookup will find, whatever the network.
- * `.test` and `.localhost` are left out: a local resolver or `/etc/hosts` may name them (RFC 6761
- * §6.2: resolvers treat `.test` as any name; §6.3: `.localhost` is the loopback); so are `.local`
+ * `.test` is left out: a local resolver or `/etc/hosts` may name it (RFC 6761 §6.2: resolvers
+ * treat `.test` as any name), and `.localhost`, the loopback, is never looked up (§6.3: see
+ * `answeringLocalhost`); so are `.local`
  * (mDNS, RFC 6762), `.onion` (Tor, RFC 7686) and `.alt` (RFC 9476), which other resolvers answer.
  */
 const NEVER_RESOLVED: Record<string, string> = {

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseRetryAfter, retryDelay } from '../../fetch/retry-delay.js'
+import { sharedLookup } from '../../fetch/shared-lookup.js'
 import { Agent, type Dispatcher, request } from '../../fetch/undici.js'
 import { grouped } from '../../report/format.js'
 import { definedFields } from '../../utils/defined-fields.js'
@@ -112,8 +113,10 @@ export class UnsplashClient {
     setMaxListeners(64, this.#signal, this.#closed.signal)
     const t = this.#o.timeout
     this.#ownAgent = !options.dispatcher
+    // Its own connections look names up as the run's do (`http://api.localhost` is the loopback).
     this.#agent =
-      options.dispatcher ?? new Agent({ connect: { timeout: t }, headersTimeout: t, bodyTimeout: t })
+      options.dispatcher ??
+      new Agent({ connect: { timeout: t, lookup: sharedLookup() }, headersTimeout: t, bodyTimeout: t })
   }
 
   /** Whether this run ran out of calls and, in `stop` mode, stopped. */
