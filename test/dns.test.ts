@@ -147,6 +147,18 @@ test('a proxy named under localhost is the loopback without a lookup too: socks5
   }
 })
 
+// A proxy whose name the resolver never answers: told as a TCP handshake unanswered (socks5://,
+// "a firewall that drops it") or a TLS handshake with the proxy (http://), not as the lookup.
+test("a proxy's name lookup that gets no answer: the connect timeout says so, for socks5:// and http:// proxies", async () => {
+  for (const proxy of ['socks5://silent.test:1080', 'http://silent.test:3128']) {
+    const [r] = await get(['http://127.0.0.1:9/a.jpg'], { retries: 0, connectTimeout: 300, proxy })
+    assert.equal(
+      r!.message,
+      `connect timeout after 300 ms on http://127.0.0.1:9/a.jpg (through the proxy ${proxy}): the name lookup of the proxy silent.test got no answer (DNS)`,
+    )
+  }
+})
+
 test('answeringLocalhost: names under localhost answered as the loopback (::1 then 127.0.0.1, as curl), the rest asked', async () => {
   assert.deepEqual(
     [

@@ -191,7 +191,7 @@ export class ProxyRouter extends EventEmitter {
           // The tunnelled TLS connection offers HTTP/2 by ALPN only when its connector is told to.
           requestTls,
           proxyTls,
-          factory: tunnelsFailOnce((origin, options) => {
+          factory: tunnelsFailOnce(proxy.origin, (origin, options) => {
             // The pool to the proxy itself carries http:// URLs' plain requests (see `withAuthSchemes`),
             // over TLS to an https:// proxy: its failures are the proxy's, as a tunnel's are.
             // A tunnel to a server that left out its intermediate: made again, once, with its
@@ -496,13 +496,19 @@ export function socksTunnel(
   const auth = credentials
     ? { username: credentials.user, password: credentials.password }
     : { username: null, password: null }
-  const open = async (host: string, port: number, opened: (socket: Socket) => void): Promise<Socket> => {
-    const socket = await new Promise<Socket>((resolve, reject) =>
-      connect(
+  const open = async (
+    host: string,
+    port: number,
+    opened: (socket: Socket) => void,
+    reached: (stage: 'tcp') => void,
+  ): Promise<Socket> => {
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const opening = connect(
         { hostname: proxy.hostname, host: proxy.hostname, port: proxy.port || '1080', protocol: 'socks5:' },
         (error, socket) => (error ? reject(error) : resolve(socket as Socket)),
-      ),
-    )
+      ) as unknown as EventEmitter | undefined
+      opening?.once?.('lookup', (error: Error | null) => error || reached('tcp'))
+    })
     opened(socket)
     const client = new Socks5Client(socket, auth)
     client.on('error', () => socket.destroy())
@@ -530,12 +536,22 @@ export function socksTunnel(
   return (host: string, port: number) => {
     let socket: Socket | undefined
     let timer: NodeJS.Timeout | undefined
-    const opening = open(host, port, (s) => {
-      socket = s
-    })
+    // Until its name is found, the proxy's connection is at its lookup: told so, not as a TCP
+    // handshake unanswered (a firewall) where the resolver dropped the query.
+    let stage: 'lookup' | 'tcp' = isIP(proxy.hostname.replace(/^\[|\]$/g, '')) ? 'tcp' : 'lookup'
+    const opening = open(
+      host,
+      port,
+      (s) => {
+        socket = s
+      },
+      (reached) => {
+        stage = reached
+      },
+    )
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        reject(markStage(proxyConnectTimeout(), socket ? 'socks' : 'tcp'))
+        reject(markStage(proxyConnectTimeout(), socket ? 'socks' : stage))
         // Its tunnel, should it open now, is no one's.
         socket?.destroy()
         opening.then(
@@ -556,14 +572,21 @@ export function socksTunnel(
  * so such a proxy was sent thousands of CONNECTs a second until the headers timeout (37,669 in
  * 14 s). Any other code fails the waiting requests, as curl fails at once ('Proxy CONNECT aborted').
  */
-export function tunnelsFailOnce<T>(factory: (origin: string | URL, options: object) => T) {
+export function tunnelsFailOnce<T>(
+  proxyOrigin: string,
+  factory: (origin: string | URL, options: object) => T,
+) {
   return (origin: string | URL, options: object): T => {
     const connect = (options as { connect?: unknown }).connect
     if (typeof connect !== 'function') return factory(origin, options)
+    // The pool to the proxy itself (http:// URLs' plain requests): its connect timeout is the
+    // proxy's lookup, TCP or TLS, marked by its own connector; it was told as a TLS handshake with
+    // the proxy where the lookup of the proxy's name got no answer.
+    const toProxy = new URL(String(origin)).origin === proxyOrigin
     const tunnel: Connect = (opts, callback) =>
       (connect as Connect)(opts, (error, socket) => {
-        // A connect timeout not of the connection to the proxy (marked so) is the TLS in the tunnel.
-        if (errorCode(error) === 'UND_ERR_CONNECT_TIMEOUT') markStage(error, 'tls')
+        // A tunnel's connect timeout is the TLS in it: the CONNECT's stall is marked where it is sent.
+        if (!toProxy && errorCode(error) === 'UND_ERR_CONNECT_TIMEOUT') markStage(error, 'tls')
         // An answer to the CONNECT that is no HTTP: the proxy's, whatever the server says later.
         if ((error as Error | null)?.name === 'HTTPParserError')
           return callback(coded(PROXY_NOT_HTTP, error), socket)
