@@ -9,6 +9,7 @@ import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
 import { listenLocal, startRawServer } from './support/raw-server.js'
+import { resetConnection } from './support/reset.js'
 
 // The ways servers end kept-alive connections (an idle timeout, a count of requests, a reset in
 // place of a close), modelled on public reports against undici, node, urllib3 and curl: every
@@ -67,7 +68,7 @@ async function startServer(
       const secure = new TLSSocket(raw, { isServer: true, ...tlsPair(certs.good) })
       secure.on('error', () => {})
       secure.resetAndDestroy = () => {
-        raw.resetAndDestroy()
+        resetConnection(raw, secure)
         return secure.destroy()
       }
       serve(secure)
