@@ -48,6 +48,7 @@ import {
   progressFree,
   proxyLimitWait,
   refusesRange,
+  resetIsHosts,
   retriedOnRerun,
 } from '../src/fetch/retry-policy.js'
 import { type HostGate, lengthens, outOfReachWords, Scheduler, SILENT_AFTER } from '../src/fetch/scheduler.js'
@@ -805,6 +806,24 @@ test('a connection turned away: a new one closed or reset before any answer, not
     ['a timeout', error('UND_ERR_CONNECT_TIMEOUT'), undefined, false],
   ]
   for (const [name, e, reused, expected] of table) assert.equal(isTurnedAway(e, reused), expected, name)
+})
+
+test("a reset at the door is the host's unless this URL was reset before while the host took new connections for others", () => {
+  const table: [string, number | undefined, number, boolean][] = [
+    ['the first reset of a URL: no one reset tells a WAF from a limit of connections', undefined, 50, true],
+    ['the first reset, the host never served on a new connection', undefined, Number.NEGATIVE_INFINITY, true],
+    ['reset again, a file since served on a new connection sent after it: a WAF', 100, 120, false],
+    ['reset again, the latest new connection served was sent before it', 100, 80, true],
+    ['reset again, sent at the very moment of the reset: not after it', 100, 100, true],
+    [
+      'reset again, nothing served on a new connection all run (every new one reset)',
+      100,
+      Number.NEGATIVE_INFINITY,
+      true,
+    ],
+  ]
+  for (const [name, resetBefore, freshSent, expected] of table)
+    assert.equal(resetIsHosts({ resetBefore, freshSent }), expected, name)
 })
 
 test('a 408 is sent again at once only on a reused HTTP/1.1 connection (its idle timeout met as we reused it)', () => {

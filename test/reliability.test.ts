@@ -13,6 +13,7 @@ import { makeImage } from './support/images.js'
 import { startOneAtATimeServer } from './support/one-at-a-time.js'
 import { closedPort, listenLocal, startRawServer } from './support/raw-server.js'
 import { image, startRouteServer } from './support/route-server.js'
+import { leastSampledLimit } from './support/samples.js'
 
 let server: ImageServer
 let dir: string
@@ -1732,13 +1733,7 @@ test("paths a host never answers while it serves the others promptly do not cut 
     )
     // The limit, as the report's chart samples it: it was cut to 1. It starts at 16; a timeout
     // that came before any good answer (a loaded machine) may still cut it once.
-    const { default: Database } = await import('better-sqlite3')
-    const db = new Database(join(out, '.imgpull', 'journal.db'), { readonly: true })
-    const { least, count } = db.prepare('SELECT min(lim) AS least, count(*) AS count FROM samples').get() as {
-      least: number
-      count: number
-    }
-    db.close()
+    const { least, count } = await leastSampledLimit(out)
     assert.ok(count > 0)
     assert.ok(least >= 8, `the limit was cut to ${least}`)
   } finally {

@@ -152,6 +152,25 @@ export function isPressure(code: string, turnedAway = false): boolean {
 }
 
 /**
+ * Whether a new connection reset or closed before any answer (see `isTurnedAway`) counts against
+ * the host, as a limit of connections turning it away, or is the URL's own. A limit of connections
+ * (an iptables `connlimit` rule, workers all busy) resets whichever request comes while too many
+ * are open, so a URL reset once meets it again no more often than any other request; a WAF, or a
+ * backend that resets some paths, resets the same URLs every time, whatever the load, while it
+ * serves the others. So it is the URL's when this URL was turned away before in the run
+ * (`resetBefore`, `performance.now()` then) and the host has since served a file on a new
+ * connection, for a request sent after that (`freshSent`): it takes new connections, only not
+ * this URL's (served on kept-alive ones proves nothing: those idle in the pool are what fills a
+ * limit of connections, and a file served on one came while new ones were reset). The first reset of a
+ * URL still counts: no one reset tells the two apart, and a limit of connections resets many
+ * URLs once. Counting every reset halved the limit of a host with 20 such paths among 200 files
+ * down to 1 (their retries a quarter of its answers), and the good files went one at a time.
+ */
+export function resetIsHosts(r: { resetBefore: number | undefined; freshSent: number }): boolean {
+  return r.resetBefore === undefined || r.freshSent <= r.resetBefore
+}
+
+/**
  * The server turned the connection away at the door: a new one (`reused` false, or undefined: it
  * failed before the request went out, in the TCP or TLS handshake) closed or reset before any byte
  * of the answer. A host does that at its limit of connections (an iptables `connlimit` rule, a

@@ -189,6 +189,8 @@ interface Host<T> {
   served: boolean
   /** When the latest-sent request it served a file for was sent (`performance.now()`; see `pathSilence`). */
   servedSent: number
+  /** The same, of those served on a new connection (see `resetIsHosts`). */
+  freshSent: number
   /** Requests in a row it never answered, each cut by the connect or headers timeout. */
   unheard: Silence
   /** Requests in a row whose body stopped for the idle timeout, none moving a file forward. */
@@ -368,6 +370,7 @@ export class Scheduler<T> {
         heard: this.#answered.has(host),
         served: this.#answered.get(host) === true,
         servedSent: Number.NEGATIVE_INFINITY,
+        freshSent: Number.NEGATIVE_INFINITY,
         unheard: { count: 0 },
         stalls: { count: 0 },
         hops: [],
@@ -412,12 +415,13 @@ export class Scheduler<T> {
    * nothing about more (RFC 7661: a window is grown only while it is used). Called while the
    * answering task still runs; `sentAt`: when its request went out (`performance.now()`).
    */
-  success(host: string, ttfb?: number, sentAt?: number): void {
+  success(host: string, ttfb?: number, sentAt?: number, fresh = false): void {
     if (this.#limit < this.#concurrency) this.#limit++
     const state = this.#hosts.get(host)
     if (!state) return
     state.heard = true
     if (sentAt !== undefined) state.servedSent = Math.max(state.servedSent, sentAt)
+    if (sentAt !== undefined && fresh) state.freshSent = Math.max(state.freshSent, sentAt)
     state.served = true
     state.overlongAt = undefined
     state.overlongFiles = undefined
@@ -449,6 +453,14 @@ export class Scheduler<T> {
   pathSilence(host: string, sentAt: number): boolean {
     const state = this.#hosts.get(host)
     return state !== undefined && state.servedSent > sentAt
+  }
+
+  /**
+   * When the latest request to `host` that it served a file for on a new connection went out
+   * (`performance.now()`; minus infinity before any): see `resetIsHosts`.
+   */
+  freshSent(host: string): number {
+    return this.#hosts.get(host)?.freshSent ?? Number.NEGATIVE_INFINITY
   }
 
   /**

@@ -314,6 +314,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
     try {
       t.head = await exchange.response
       t.ttfb = performance.now() - started
+      t.fresh = exchange.reused === false
       if (exchange.reused === false) t.ctx.answersOnce.answeredFresh(connectedTo)
       const stale = isStaleAnswer(t.head.statusCode, exchange.reused, t.head.http2)
       if (!stale || t.staleReplays >= MAX_STALE_REPLAYS) return

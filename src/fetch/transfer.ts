@@ -34,6 +34,8 @@ export interface Downloaded {
   finalUrl?: string
   /** ms from sending the request to its headers (last hop). */
   ttfb: number
+  /** The last answer came on a new connection: the host was taking new ones (see `resetIsHosts`). */
+  fresh?: boolean
   /** The answer said the host's rate-limit quota is now spent: ms until it comes back (see `quotaResetAfterServed`). */
   quotaReset?: number
   /**
@@ -144,6 +146,8 @@ export class Transfer {
   exchange: Body | undefined
   head: Head | undefined
   ttfb = 0
+  /** The last head came on a new connection. */
+  fresh = false
   restarts = 0
   /** Parts of a file of unknown size, or small ones, asked for in this attempt (see `MAX_PARTS`). */
   parts = 0

@@ -178,6 +178,7 @@ export const verify: Step = async (t) => {
     httpStatus: t.head!.statusCode === 416 || t.head!.statusCode === 206 ? 200 : t.head!.statusCode,
     ...(t.via !== '' && t.answeredAt !== undefined ? { finalUrl: withoutSigning(t.answeredAt) } : {}),
     ttfb: t.ttfb,
+    ...(t.fresh ? { fresh: true } : {}),
     ...(t.held ? { held: t.held } : { validators: t.known }),
     ...quotaOf(t.head!.headers),
   }

@@ -59,6 +59,8 @@ export interface Task {
    * `Scheduler.pathSilence`): its timeouts are its path's, no complaint about the host.
    */
   pathSilent?: boolean
+  /** When a new connection of this file's was last reset before any answer (`performance.now()`, see `resetIsHosts`). */
+  resetAtDoor?: number
   /** A resume of this file was answered with multipart/byteranges (see `WRAPS_RANGES`): no later attempt asks a range. */
   wrapsRanges?: boolean
   /** Resumes in a row that met a 5xx or no answer at all (see `refusesRange`). */

@@ -572,7 +572,7 @@ export class Engine {
       cancel.onAbort = undefined
       this.stats.active--
     }
-    this.#scheduler.success(slot.host, done.ttfb, sentAt)
+    this.#scheduler.success(slot.host, done.ttfb, sentAt, done.fresh)
     // The next request would be refused: none is sent before the quota comes back.
     if (done.quotaReset !== undefined && this.options.maxRetryAfter > 0)
       this.#scheduler.quotaSpent(slot.host, Math.min(done.quotaReset, this.options.maxRetryAfter))

@@ -5,6 +5,7 @@ import { sizeOnDisk } from '../fetch/part-file.js'
 import { PROXY_LIMIT, PROXY_TLS } from '../fetch/proxy.js'
 import { fromHost, type ProxySilence } from '../fetch/proxy-silence.js'
 import {
+  closedOrReset,
   isPressure,
   keepsPart,
   MIN_PROGRESS_BYTES,
@@ -13,6 +14,7 @@ import {
   progressFree,
   proxyLimitWait,
   refusesRange,
+  resetIsHosts,
 } from '../fetch/retry-policy.js'
 import { RetrySleepers } from '../fetch/retry-sleepers.js'
 import type { GivenUp, Scheduler } from '../fetch/scheduler.js'
@@ -225,8 +227,14 @@ export class Retries {
     // Silence on a path the host ignores while it serves later requests: no sign of load.
     const pathTimeout = e instanceof TimeoutError && (e.phase === 'headers' || e.phase === 'idle')
     if (pathTimeout && this.#scheduler.pathSilence(answeredBy, sentAt)) task.pathSilent = true
+    // A new connection reset before any answer: a limit of connections, or this URL's own (a WAF).
+    const doorReset = e.code === 'network' && e.pressure && closedOrReset(e.cause)
+    const urlReset =
+      doorReset &&
+      !resetIsHosts({ resetBefore: task.resetAtDoor, freshSent: this.#scheduler.freshSent(answeredBy) })
+    if (doorReset) task.resetAtDoor = performance.now()
     const hostPressure =
-      isPressure(e.code, e.pressure) && !pastDeadline && !(pathTimeout && task.pathSilent)
+      isPressure(e.code, e.pressure) && !pastDeadline && !(pathTimeout && task.pathSilent) && !urlReset
         ? this.#scheduler.pressure(answeredBy, sentAt, status === 429 || e.pressure)
         : undefined
     const timeLeft = task.started + this.#options.totalTimeout - Date.now()

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict'
+import { type AddressInfo, createServer, type Socket } from 'node:net'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { pull, type Result } from '../src/index.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { makeImage } from './support/images.js'
+import { leastSampledLimit } from './support/samples.js'
+
+/**
+ * An HTTP/1.1 server on node:net that resets some requests before any byte of the answer: those
+ * whose path starts with `/blocked` (a WAF, or a backend that resets some URLs, whatever the load),
+ * and, with `maxConnections`, every request on a connection opened while that many were open (a
+ * per-client connection limit). Good paths answer after `ttfb` ms, keeping the connection alive
+ * unless `close`.
+ */
+async function startResettingServer(options: { ttfb: number; maxConnections?: number; close?: boolean }) {
+  const body = makeImage('waf.jpg', 2000)
+  const open = new Set<Socket>()
+  const stats = { served: 0, blocked: 0, overLimit: 0 }
+  const server = createServer((socket) => {
+    const over = options.maxConnections !== undefined && open.size >= options.maxConnections
+    open.add(socket)
+    socket.on('close', () => open.delete(socket))
+    socket.on('error', () => {})
+    socket.setNoDelay(true)
+    let buffered = ''
+    socket.on('data', (data) => {
+      buffered += data.toString('latin1')
+      while (buffered.includes('\r\n\r\n')) {
+        const head = buffered.slice(0, buffered.indexOf('\r\n\r\n'))
+        buffered = buffered.slice(head.length + 4)
+        const path = head.split(' ')[1] ?? ''
+        if (over || path.startsWith('/blocked')) {
+          if (over) stats.overLimit++
+          else stats.blocked++
+          // A connection turned away holds no place under the limit (as an iptables rule's reset).
+          open.delete(socket)
+          socket.resetAndDestroy()
+          return
+        }
+        setTimeout(() => {
+          if (socket.destroyed) return
+          stats.served++
+          socket.write(
+            `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\nConnection: ${options.close ? 'close' : 'keep-alive'}\r\n\r\n`,
+          )
+          socket.write(body)
+          if (options.close) socket.end()
+        }, options.ttfb)
+      }
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return {
+    origin,
+    stats,
+    async close() {
+      for (const socket of open) socket.destroy()
+      await new Promise((resolve) => server.close(resolve))
+    },
+  }
+}
+
+let dir: string
+let n = 0
+before(async () => {
+  dir = await tempDir()
+})
+after(async () => {
+  await cleanup(dir)
+})
+
+/** Pull `urls` with a journal; the least limit the host had in the report's samples. */
+async function pullSampled(urls: string[]) {
+  const out = join(dir, `run-${++n}`)
+  const results: Result[] = []
+  for await (const r of pull(urls, { out, retries: 2 })) results.push(r)
+  return { results, ...(await leastSampledLimit(out)) }
+}
+
+test("paths a host resets on every new connection, whatever the load, do not cut its limit: the resets are the paths', not a limit of connections", async () => {
+  // 20 paths a WAF resets among 180 good ones: each reset, retries included, taken as the host
+  // turning connections away cut its limit to 1, and the good files went one at a time (6 s).
+  const waf = await startResettingServer({ ttfb: 50 })
+  try {
+    // Together at the head of the list, as a sorted list has them: 16 resets at once are a limit
+    // of connections as far as anyone can tell, but their retries, reset while the host takes
+    // new connections for other files, are not.
+    const urls = Array.from({ length: 200 }, (_, i) =>
+      i < 20 ? `${waf.origin}/blocked/f${i}.jpg` : `${waf.origin}/ok/f${i}.jpg`,
+    )
+    const { results, least, count } = await pullSampled(urls)
+    assert.equal(results.filter((r) => r.status === 'ok').length, 180)
+    assert.deepEqual([...new Set(results.filter((r) => r.status !== 'ok').map((r) => r.error))], ['network'])
+    assert.ok(count > 0)
+    assert.ok(least >= 4, `the limit was cut to ${least}`)
+  } finally {
+    await waf.close()
+  }
+})
+
+test('a host that resets new connections beyond 4 open is still given fewer at once, its blocked paths or not', async () => {
+  // A connection each: idle kept-alive connections would fill the limit too (see the report).
+  const limited = await startResettingServer({ ttfb: 50, maxConnections: 4, close: true })
+  try {
+    const urls = Array.from({ length: 200 }, (_, i) =>
+      i % 10 === 0 ? `${limited.origin}/blocked/f${i}.jpg` : `${limited.origin}/ok/f${i}.jpg`,
+    )
+    const { results, least } = await pullSampled(urls)
+    assert.equal(results.filter((r) => r.status === 'ok').length, 180)
+    assert.ok(least <= 4, `the limit stayed at ${least} or more`)
+    assert.ok(limited.stats.overLimit < 150, `${limited.stats.overLimit} connections reset over the limit`)
+  } finally {
+    await limited.close()
+  }
+})
