@@ -22,7 +22,7 @@ declare module 'undici/lib/core/util.js' {
   export default util
 }
 declare module 'undici/lib/dispatcher/pool-base.js' {
-  const poolBase: { kClients: symbol }
+  const poolBase: { kClients: symbol; kGetDispatcher: symbol; kNeedDrain: symbol }
   export default poolBase
 }
 declare module 'undici/lib/core/errors.js' {
@@ -40,6 +40,7 @@ declare module 'undici/lib/core/symbols.js' {
     | 'kReset'
     | 'kMaxConcurrentStreams'
     | 'kSocket'
+    | 'kConnected'
     | 'kSize',
     symbol
   >

@@ -213,15 +213,22 @@ export class OriginPool extends EventEmitter {
   }
 
   /**
-   * The connection for the next request: one with room, else a new one, else none yet (wait). Not
-   * one whose HTTP/2 session has ended and whose socket has yet to close (see `http2Ended`).
+   * The connection for the next request: an open one with room, else one with room that must
+   * connect (again), else a new one, else none yet (wait). Not one whose HTTP/2 session has ended
+   * and whose socket has yet to close (see `http2Ended`). Open ones first: one the server had
+   * closed connected anew while kept-alive ones sat idle (see undici.ts `Pool`).
    */
   #pick(): Connection | undefined {
     let opening = false
+    let unopened: Connection | undefined
     for (const c of this.#connections) {
-      if (c.load < c.capacity && !(c.protocol === 'h2' && http2Ended(c.client))) return c
+      if (c.load < c.capacity && !(c.protocol === 'h2' && http2Ended(c.client))) {
+        if (c.protocol !== undefined) return c
+        unopened ??= c
+      }
       if (c.protocol === undefined) opening = true
     }
+    if (unopened) return unopened
     // HTTP/1.1: a connection per request in flight, as undici's pool does.
     if (this.#protocol === 'h1') return this.#open()
     // Not known yet, or HTTP/2: see how many streams the opening connection takes first.

@@ -22,7 +22,33 @@ import { SOCKS_CLOSED } from './proxy.js'
 // is the one file that knows undici's internals (pinned to a minor in package.json).
 export const Agent = UndiciAgent
 export const Client = UndiciClient
-export const Pool = UndiciPool
+
+/**
+ * undici's `Pool`, giving a request a free connection that is open before one that must connect
+ * again: undici 7's takes the first free client in the order they were made, connected or not.
+ * A client whose connection had closed (the server's keep-alive ran out, or it reset a path)
+ * connected anew while idle kept-alive connections sat behind it unused: a handshake each time,
+ * and on a host that resets a client's connections beyond 4 open (a per-client connection limit)
+ * a reset each time, a request at a time on that same client, until 169 of 180 good files had
+ * failed with 4 idle connections open all along. curl too takes an idle connection before opening one.
+ */
+export class Pool extends UndiciPool {
+  [poolBase.kGetDispatcher](): unknown {
+    const clients = (this as unknown as Record<symbol, ClientState[]>)[poolBase.kClients] ?? []
+    // The pool's own `kNeedDrain`: the client said it was busy, and has not drained since.
+    const open = clients.find(
+      (c) => !c[poolBase.kNeedDrain] && c[symbols.kConnected] && !c.closed && !c.destroyed,
+    )
+    return (
+      open ??
+      (UndiciPool.prototype as unknown as Record<symbol, () => unknown>)[poolBase.kGetDispatcher]!.call(this)
+    )
+  }
+}
+
+/** What `Pool` reads of each of its clients. */
+type ClientState = Record<symbol, unknown> & { closed?: boolean; destroyed?: boolean }
+
 /** undici's own connector (TCP, TLS with ALPN, its session cache), to wrap (see connect-stage.ts). */
 export const buildConnector = UndiciConnector
 export type { Dispatcher }
