@@ -32,7 +32,9 @@ export const Client = UndiciClient
  * a reset each time, a request at a time on that same client, until 169 of 180 good files had
  * failed with 4 idle connections open all along. curl too takes an idle connection before opening one.
  */
-export class Pool extends UndiciPool {
+// Typed as undici's own Pool: the class's symbol-named member would name undici's internal
+// modules in the published declarations, which a consumer's compiler cannot resolve.
+export const Pool: typeof import('undici').Pool = class Pool extends UndiciPool {
   [poolBase.kGetDispatcher](): unknown {
     const clients = (this as unknown as Record<symbol, ClientState[]>)[poolBase.kClients] ?? []
     // The pool's own `kNeedDrain`: the client said it was busy, and has not drained since.
