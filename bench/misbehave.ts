@@ -6,7 +6,7 @@
  *
  *   npm run build && node --import tsx bench/misbehave.ts [--only ID,ID] [--tools imgpull,curl]
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { createServer, type Socket } from 'node:net'
@@ -30,6 +30,8 @@ interface Case {
   respond: Respond
   /** The bytes a good client keeps; `undefined`: none (no image was sent). */
   expect: Buffer | undefined
+  /** Other bytes a good client may keep as well (the image without bytes after its end). */
+  alsoGood?: Buffer
 }
 
 const noise = (w: number, h: number) =>
@@ -64,6 +66,67 @@ async function cases(): Promise<Case[]> {
     return b
   }
   const webpExtraByte = Buffer.concat([webp, Buffer.from([0])])
+  const avif = await noise(120, 90).avif({ quality: 50 }).toBuffer()
+  const svgBom = Buffer.from(
+    '\ufeff<?xml version="1.0" encoding="utf-8" standalone="no"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30"><rect width="40" height="30" fill="red"/></svg>\n',
+  )
+  // A camera's trailer after EOI (Samsung writes its own records there, ending in SEFT).
+  const jpgTrailer = Buffer.concat([
+    jpg,
+    Buffer.from(Array.from({ length: 600 }, (_, i) => (i * 7919) & 0xff)),
+    Buffer.from('SEFT'),
+  ])
+  const pngAfter = Buffer.concat([png, Buffer.from('\0\0\0\0extra bytes a tool appended after IEND')])
+  const frame = (seed: number) =>
+    sharp(Buffer.from(Array.from({ length: 80 * 60 * 3 }, (_, i) => ((i + seed) * 2654435761) >>> 24)), {
+      raw: { width: 80, height: 60, channels: 3 },
+    })
+      .png()
+      .toBuffer()
+  const anim = await sharp([await frame(1), await frame(2), await frame(3)], { join: { animated: true } })
+    .gif()
+    .toBuffer()
+  const animCut = anim.subarray(0, anim.length - 300)
+  // HEIC and JPEG XL, which sharp's own build does not write, from Debian's encoders when present.
+  const encoded = async (tool: string, args: (src: string, dst: string) => string[], ext: string) => {
+    const dir = await mkdtemp(join(tmpdir(), 'misbehave-enc-'))
+    const src = join(dir, 'in.png')
+    await noise(64, 48).png().toFile(src)
+    const dst = join(dir, `out.${ext}`)
+    const ran = spawnSync(tool, args(src, dst), { stdio: 'ignore' })
+    const bytes = ran.status === 0 ? await readFile(dst).catch(() => undefined) : undefined
+    await rm(dir, { recursive: true, force: true })
+    return bytes
+  }
+  const heic = await encoded('heif-enc', (src, dst) => ['-q', '60', src, '-o', dst], 'heic')
+  const jxl = await encoded('cjxl', (src, dst) => [src, dst, '-d', '1', '--quiet'], 'jxl')
+  /** A chunked body of `body` in 1000-byte chunks, each size line written by `size`. */
+  const chunked = (body: Buffer, size: (n: number, i: number) => string, last: string) => {
+    const parts: Buffer[] = []
+    for (let at = 0, i = 0; at < body.length; at += 1000, i++) {
+      const piece = body.subarray(at, at + 1000)
+      parts.push(Buffer.from(`${size(piece.length, i)}\r\n`), piece, Buffer.from('\r\n'))
+    }
+    parts.push(Buffer.from(`${last}\r\n\r\n`))
+    return Buffer.concat(parts)
+  }
+  /** Requests so far for this path by this tool (the first segment names the tool). */
+  const counts = new Map<string, number>()
+  const attempt = (path: string) => {
+    const key = path.split('?')[0]!
+    const n = (counts.get(key) ?? 0) + 1
+    counts.set(key, n)
+    return n
+  }
+  /** A 503 naming `retryAfter` to each tool's first request, the JPEG to the next. */
+  const unavailableOnce =
+    (retryAfter: string): Respond =>
+    (s, path) =>
+      s.end(
+        attempt(path) === 1
+          ? head('503 Service Unavailable', [`Retry-After: ${retryAfter}`, 'Content-Length: 0'])
+          : ok(jpg, J),
+      )
   const send =
     (bytes: Buffer, close = true): Respond =>
     (s) => {
@@ -403,6 +466,286 @@ async function cases(): Promise<Case[]> {
       ),
       expect: jpg,
     },
+
+    // Families added later: interim answers, framing by the close, names, status codes, Retry-After,
+    // error bodies that are images, chunk syntax, and images whose format or trailing bytes surprise.
+    {
+      id: '1xx-103-link',
+      report:
+        'openjdk/jdk#10169 (HttpClient did not handle 102 or 103): a 103 Early Hints with Link headers before the 200',
+      file: 'hints.jpg',
+      respond: send(
+        Buffer.concat([
+          Buffer.from(
+            head('103 Early Hints', [
+              'Link: </style.css>; rel=preload; as=style',
+              'Link: <https://cdn.example>; rel=preconnect',
+            ]),
+          ),
+          ok(jpg, J),
+        ]),
+      ),
+      expect: jpg,
+    },
+    {
+      id: '1xx-several',
+      report:
+        'square/okhttp#8569 (several 1xx before the final answer), aio-libs/aiohttp#2926 (102 hung the client): 100, 102, 103, 103, then the 200',
+      file: 'several.jpg',
+      respond: send(
+        Buffer.concat([
+          Buffer.from(head('100 Continue', [])),
+          Buffer.from(head('102 Processing', [])),
+          Buffer.from(head('103 Early Hints', ['Link: </a.css>; rel=preload; as=style'])),
+          Buffer.from(head('103 Early Hints', ['Link: </b.js>; rel=preload; as=script'])),
+          ok(jpg, J),
+        ]),
+      ),
+      expect: jpg,
+    },
+    {
+      id: '1xx-102-slow',
+      report:
+        'postmanlabs/postman-app-support#8076 (waited for ever after a 102): 102 Processing every 0.5 s, the 200 after 2 s',
+      file: 'slow102.jpg',
+      respond: (s) => {
+        let n = 0
+        const tick = setInterval(() => {
+          if (s.destroyed) return clearInterval(tick)
+          if (n++ < 4) s.write(head('102 Processing', []))
+          else {
+            clearInterval(tick)
+            s.end(ok(jpg, J))
+          }
+        }, 500)
+      },
+      expect: jpg,
+    },
+    {
+      id: 'http10-close-whole',
+      report:
+        'RFC 9112 §6.3 (7): an HTTP/1.0 answer without a length, its body ended by the close (embedded servers)',
+      file: 'h10.jpg',
+      respond: send(Buffer.concat([Buffer.from(`HTTP/1.0 200 OK\r\nContent-Type: ${J}\r\n\r\n`), jpg])),
+      expect: jpg,
+    },
+    {
+      id: 'http10-close-cut',
+      report:
+        'eclipse-ee4j/jersey#5512, jetty/jetty.project#805 (only the content shows a close-delimited body whole): an HTTP/1.0 answer without a length, closed halfway through the image',
+      file: 'h10cut.jpg',
+      respond: send(
+        Buffer.concat([
+          Buffer.from(`HTTP/1.0 200 OK\r\nContent-Type: ${J}\r\n\r\n`),
+          jpg.subarray(0, jpg.length >> 1),
+        ]),
+      ),
+      expect: undefined,
+    },
+    {
+      id: 'close-cut',
+      report:
+        'psf/requests#4956 (a short body read as whole): Content-Length and Connection: close, the body cut at half',
+      file: 'closecut.jpg',
+      respond: send(
+        answer(
+          '200 OK',
+          [`Content-Type: ${J}`, `Content-Length: ${jpg.length}`, 'Connection: close'],
+          jpg.subarray(0, jpg.length >> 1),
+        ),
+      ),
+      expect: undefined,
+    },
+    {
+      id: 'disposition-other-name',
+      report:
+        'gyng/save-in#3 (500px names the file in Content-Disposition): a PHP URL whose Content-Disposition says photo.png for a JPEG',
+      file: 'get.php',
+      respond: send(ok(jpg, J, ['Content-Disposition: attachment; filename="photo.png"'])),
+      expect: jpg,
+    },
+    {
+      id: '412-unasked',
+      report: 'lingochamp/okdownload#66 (Microsoft-HTTPAPI answered a GET 412): 412 to a plain GET',
+      file: 'pf.jpg',
+      respond: send(Buffer.from(head('412 Precondition Failed', ['Content-Length: 0']))),
+      expect: undefined,
+    },
+    {
+      id: '200-content-range',
+      report:
+        'ecmwf/open-ecpds#2, measurement-factory/squid#7: a 200 of the whole file that carries Content-Range: bytes 0-N/N',
+      file: 'cr200.jpg',
+      respond: send(ok(jpg, J, [`Content-Range: bytes 0-${jpg.length - 1}/${jpg.length}`])),
+      expect: jpg,
+    },
+    {
+      id: '416-first',
+      report: 'owncloud/client#2280 (a 416 not handled): 416 with Content-Range: bytes */N to a plain GET',
+      file: 'rns.jpg',
+      respond: send(
+        Buffer.from(
+          head('416 Range Not Satisfiable', [`Content-Range: bytes */${jpg.length}`, 'Content-Length: 0']),
+        ),
+      ),
+      expect: undefined,
+    },
+    {
+      id: '503-ra-past',
+      report:
+        'curl/curl#15833, will-ockmore/httpx-retries#13: a 503 whose Retry-After is a date in the past, then the image',
+      file: 'rapast.jpg',
+      respond: unavailableOnce('Wed, 21 Oct 2015 07:28:00 GMT'),
+      expect: jpg,
+    },
+    {
+      id: '503-ra-junk',
+      report:
+        'AstroVela/vane#170 (Retry-After read as a number only): a 503 with Retry-After: 120s, then the image',
+      file: 'rajunk.jpg',
+      respond: unavailableOnce('120s'),
+      expect: jpg,
+    },
+    {
+      id: '503-ra-far',
+      report: 'curl/curl#15833: a 503 whose Retry-After is a date a year ahead, every time',
+      file: 'rafar.jpg',
+      respond: (s) =>
+        s.end(
+          head('503 Service Unavailable', [
+            `Retry-After: ${new Date(Date.now() + 365 * 86_400_000).toUTCString()}`,
+            'Content-Length: 0',
+          ]),
+        ),
+      expect: undefined,
+    },
+    {
+      id: '503-image-body',
+      report: 'a CDN maintenance answer: 503 Service Unavailable whose body is a JPEG ("back soon")',
+      file: 'maint.jpg',
+      respond: send(
+        answer('503 Service Unavailable', [`Content-Type: ${J}`, `Content-Length: ${jpg.length}`], jpg),
+      ),
+      expect: undefined,
+    },
+    {
+      id: '404-placeholder',
+      report:
+        'SDWebImage/SDWebImage#79, DMarby/unsplash-downloader#10: a 404 whose body is an "image not found" PNG',
+      file: 'gone.png',
+      respond: send(
+        answer('404 Not Found', ['Content-Type: image/png', `Content-Length: ${png.length}`], png),
+      ),
+      expect: undefined,
+    },
+    {
+      id: 'chunk-ext',
+      report:
+        'haxetink/tink_http#146, hyperium/hyper#228: chunk sizes followed by extensions (;name=value, quoted)',
+      file: 'chext.jpg',
+      respond: send(
+        answer(
+          '200 OK',
+          [`Content-Type: ${J}`, 'Transfer-Encoding: chunked'],
+          chunked(jpg, (n, i) => `${n.toString(16)};part=${i};note="a b"`, '0;done'),
+        ),
+      ),
+      expect: jpg,
+    },
+    {
+      id: 'chunk-zeros-upper',
+      report:
+        'reactphp/http-client#77 (Wizz Air: upper-case sizes, last chunk 00000000), reactphp/http#135: leading zeros',
+      file: 'chzero.jpg',
+      respond: send(
+        answer(
+          '200 OK',
+          [`Content-Type: ${J}`, 'Transfer-Encoding: chunked'],
+          chunked(jpg, (n) => n.toString(16).toUpperCase().padStart(8, '0'), '00000000'),
+        ),
+      ),
+      expect: jpg,
+    },
+    {
+      id: 'avif-as-jpeg',
+      report: 'manga-download/haruneko#95: AVIF pictures served and named as JPEG',
+      file: 'pic.jpg',
+      respond: send(ok(avif, J)),
+      expect: avif,
+    },
+    ...(heic
+      ? [
+          {
+            id: 'heic-as-jpeg',
+            report:
+              'manga-download/haruneko#95, Chocobozzz/PeerTube#6955: an iPhone HEIC served and named as JPEG',
+            file: 'iphone.jpg',
+            respond: send(ok(heic, J)),
+            expect: heic,
+          },
+          {
+            id: 'heic-cut',
+            report: 'a HEIC whose copy on the server is cut (its length stated as the cut size)',
+            file: 'cut.heic',
+            respond: send(ok(heic.subarray(0, heic.length - 400), 'image/heic')),
+            expect: undefined,
+          },
+        ]
+      : []),
+    ...(jxl
+      ? [
+          {
+            id: 'jxl-as-jpeg',
+            report: 'manga-download/haruneko#95: a JPEG XL served and named as JPEG',
+            file: 'xl.jpg',
+            respond: send(ok(jxl, J)),
+            expect: jxl,
+          },
+          {
+            id: 'jxl-cut',
+            report:
+              'a JPEG XL codestream whose copy on the server is cut (its length stated as the cut size)',
+            file: 'cut.jxl',
+            respond: send(ok(jxl.subarray(0, jxl.length - 300), 'image/jxl')),
+            expect: undefined,
+          },
+        ]
+      : []),
+    {
+      id: 'svg-bom-prolog',
+      report:
+        'siyuan-note/siyuan#19762, sdsykes/fastimage#126: an SVG with a UTF-8 BOM before its XML prolog',
+      file: 'bom.svg',
+      respond: send(ok(svgBom, 'image/svg+xml')),
+      expect: svgBom,
+      alsoGood: svgBom.subarray(3),
+    },
+    {
+      id: 'jpeg-camera-trailer',
+      report:
+        'libjpeg-turbo/libjpeg-turbo#163 (Samsung trailer after the image), digital-preservation/pronom-research-week#13: binary bytes after EOI',
+      file: 'motion.jpg',
+      respond: send(ok(jpgTrailer, J)),
+      expect: jpgTrailer,
+      alsoGood: jpg,
+    },
+    {
+      id: 'png-after-iend',
+      report:
+        'digital-preservation/pronom-research-week#13 (padding after the end): a PNG with bytes after IEND',
+      file: 'after.png',
+      respond: send(ok(pngAfter, 'image/png')),
+      expect: pngAfter,
+      alsoGood: png,
+    },
+    {
+      id: 'gif-anim-last-cut',
+      report:
+        'WebKit/WebKit#1678: an animated GIF of 3 frames whose last frame is cut (its length stated as sent)',
+      file: 'anim.gif',
+      respond: send(ok(animCut, 'image/gif')),
+      expect: undefined,
+    },
   ]
   return list
 }
@@ -475,7 +818,7 @@ const TOOLS: Tool[] = [
 
 const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
-async function runTool(tool: Tool, url: string, file: string, expect: Buffer | undefined) {
+async function runTool(tool: Tool, url: string, file: string, expect: Buffer | undefined, alsoGood?: Buffer) {
   const dir = await mkdtemp(join(tmpdir(), `misbehave-${tool.id}-`))
   const [cmd, ...args] = tool.args(url, dir, file)
   const began = performance.now()
@@ -500,7 +843,8 @@ async function runTool(tool: Tool, url: string, file: string, expect: Buffer | u
   }
   await rm(dir, { recursive: true, force: true })
   const kept = files.length > 0
-  const right = expect !== undefined && files.some((f) => digest(f) === digest(expect))
+  const good = [expect, alsoGood].filter((b) => b !== undefined).map(digest)
+  const right = expect !== undefined && files.some((f) => good.includes(digest(f)))
   const verdict = right ? 'got' : kept ? 'WRONG' : expect === undefined ? 'none' : 'refused'
   return {
     verdict,
@@ -556,8 +900,13 @@ async function main() {
   rows.push(`| case | ${tools.map((t) => t.id).join(' | ')}${page ? ' | chromium' : ''} |`)
   rows.push(`|---|${tools.map(() => '---').join('|')}${page ? '|---' : ''}|`)
   for (const c of chosen) {
-    const url = `http://127.0.0.1:${port}/${c.file}`
-    const results = await Promise.all(tools.map((t) => runTool(t, url, c.file, c.expect)))
+    // Each tool under a folder of its own, so a case that answers by attempt counts each tool's.
+    const url = `http://127.0.0.1:${port}/chromium/${c.file}`
+    const results = await Promise.all(
+      tools.map((t) =>
+        runTool(t, `http://127.0.0.1:${port}/${t.id}/${c.file}`, c.file, c.expect, c.alsoGood),
+      ),
+    )
     // Whether Chromium shows it: an <img> that loads and decodes, and its size.
     const shown = await page?.evaluate(
       (src) =>
