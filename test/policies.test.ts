@@ -756,6 +756,21 @@ test('after a failed attempt: fail, retry this job, or pause its host', () => {
       { do: 'retry', delay: 100, pauseHost: false },
     ],
     [
+      'this file asked again past the cap after its capped wait: it meant it, the file fails, not the host',
+      { retryAfter: 3_600_000, timeLeft: 600_000, fileAskedTooLongBefore: true },
+      { do: 'fail', giveUpFile: { ms: 3_600_000 } },
+    ],
+    [
+      'the host asked it of three files in a row too: the host is given up',
+      { retryAfter: 3_600_000, timeLeft: 600_000, askedTooLongBefore: true, fileAskedTooLongBefore: true },
+      { do: 'fail', giveUpHost: { ms: 3_600_000 } },
+    ],
+    [
+      'the file asked again, within the cap now: a plain retry',
+      { retryAfter: 30_000, fileAskedTooLongBefore: true },
+      { do: 'retry', delay: 30_000, pauseHost: false },
+    ],
+    [
       'not retryable comes first',
       { retryAfter: 3_600_000, askedTooLongBefore: true, stopping: true },
       { do: 'fail' },

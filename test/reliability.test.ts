@@ -215,6 +215,18 @@ test('a host that asks a wait past maxRetryAfter of one path only is not given u
   )
 })
 
+test('one file asked again for a wait past maxRetryAfter after the capped one fails then, not at every retry', async () => {
+  // A path under maintenance for a year (Retry-After: 3600 on every answer), alone on its host:
+  // each retry waited the capped wait again, six requests it said it would refuse.
+  const { one } = await get([server.url('/year?status=503&ra=3600')], { maxRetryAfter: 200, retries: 5 })
+  assert.equal(one.error, 'http-503')
+  assert.equal(one.attempts, 2)
+  assert.match(
+    one.message!,
+    /^HTTP 503 from \S+\/year\?status=503&ra=3600: not retried, the server asked again for a wait of 3600 s \(Retry-After\), longer than --max-retry-after \(200 ms\) and the file's --total-timeout$/,
+  )
+})
+
 test('a Retry-After past the total timeout fails at once, and the message says why it was not retried', async () => {
   const { one, ms } = await get([server.url('/ra-late?status=429&ra=120')], { totalTimeout: 5000 })
   assert.equal(one.status, 'failed')

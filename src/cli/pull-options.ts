@@ -67,7 +67,7 @@ export function addPullOptions(command: Command): Command {
     )
     .option(
       '--max-retry-after <s>',
-      `longest Retry-After honoured (a server's, or an HTTP proxy's to CONNECT, which every file through the proxy waits), in seconds (a host that asks again for a wait longer than this and --total-timeout, of ${OVERLONG_FILES} files in a row, is given up for the run); 0: ignore Retry-After`,
+      `longest Retry-After honoured (a server's, or an HTTP proxy's to CONNECT, which every file through the proxy waits), in seconds (a file asked again for a wait longer than this and --total-timeout fails; a host that asks it again, of ${OVERLONG_FILES} files in a row, is given up for the run); 0: ignore Retry-After`,
       secondsOrZero,
       defaults.maxRetryAfter,
     )

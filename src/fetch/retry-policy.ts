@@ -39,6 +39,11 @@ export interface FailureFacts {
    */
   askedTooLongBefore?: boolean
   /**
+   * This file named such a wait before, and was asked for it again after the shorter wait taken
+   * instead: the file's own answer, whatever its host does for its other files.
+   */
+  fileAskedTooLongBefore?: boolean
+  /**
    * The connection was refused (ECONNREFUSED): the host is down or restarting, for every file
    * alike. Its retries wait at least half of each window (see `REFUSED_LEAST`).
    */
@@ -77,6 +82,11 @@ export type FailureAction =
        * other files are not tried in this run (see `outlasts`).
        */
       giveUpHost?: { ms: number }
+      /**
+       * This file asked again for a wait longer than `--max-retry-after` (`ms`): it meant it, and
+       * the file fails; its host's other files go on (one path under maintenance, or rate-limited).
+       */
+      giveUpFile?: { ms: number }
     }
   /**
    * Try again after `delay` ms. `pauseHost`: the whole host waits that long; otherwise only this
@@ -101,6 +111,13 @@ export function onFailure(f: FailureFacts): FailureAction {
   }
   if (f.askedTooLongBefore && outlasts(f.retryAfter, f.maxRetryAfter, f.timeLeft ?? Number.POSITIVE_INFINITY))
     return { do: 'fail', giveUpHost: { ms: f.retryAfter! } }
+  // One file asked it twice: each retry, the capped wait apart, was a request the server said it
+  // would refuse (one file alone on its host took 6 requests and 5 minutes at the defaults).
+  if (
+    f.fileAskedTooLongBefore &&
+    outlasts(f.retryAfter, f.maxRetryAfter, f.timeLeft ?? Number.POSITIVE_INFINITY)
+  )
+    return { do: 'fail', giveUpFile: { ms: f.retryAfter! } }
   const refused = f.status === 429 || f.status === 503
   const pauseHost =
     (f.hostPressure === 'first' || f.hostPressure === 'floor') && (f.retryAfter !== undefined || refused)

@@ -76,6 +76,8 @@ export interface RetryRun {
 export class Retries {
   /** Give-ups (of a host or a proxy) whose sleeping retries were woken (see #wakeGivenUp). */
   readonly #swept = new WeakSet<GivenUp>()
+  /** Files that named a wait longer than imgpull takes (see `outlasts`): the next such ends them. */
+  readonly #askedOverlong = new WeakSet<Task>()
   /** Retries sleeping out their backoff; those a host refused wake when it serves again. */
   readonly sleeping: RetrySleepers<{ task: Task; host: string }>
   readonly #scheduler: Scheduler<Task>
@@ -245,6 +247,8 @@ export class Retries {
     // Not the file's doing, and bounded: threads that keep dying are given up for the main thread.
     if (errorCode(e.cause) === THREAD_DIED && (task.threadDeaths ?? 0) < READY_DEATHS)
       task.threadDeaths = (task.threadDeaths ?? 0) + 1
+    // A wait longer than imgpull takes (see `outlasts`), which the file's next answer may name again.
+    const overlong = e instanceof HTTPError && outlasts(e.retryAfter, this.#options.maxRetryAfter, timeLeft)
     const action = onFailure({
       code: e.code,
       retryable: e.retryable,
@@ -261,11 +265,10 @@ export class Retries {
       hostPressure,
       refused: e.refused,
       maxRetryAfter: this.#options.maxRetryAfter,
-      askedTooLongBefore:
-        e instanceof HTTPError &&
-        outlasts(e.retryAfter, this.#options.maxRetryAfter, timeLeft) &&
-        this.#scheduler.overlong(answeredBy, sentAt, task.url),
+      askedTooLongBefore: overlong && this.#scheduler.overlong(answeredBy, sentAt, task.url),
+      fileAskedTooLongBefore: overlong && this.#askedOverlong.has(task),
     })
+    if (overlong) this.#askedOverlong.add(task)
     // A proxy's own limit (its 429 to a CONNECT, or a 503 naming a wait: a rotating proxy past its
     // limit) is the proxy's, whatever the host: every file through it waits, not this one alone
     // (100 files through a proxy that asked for 2 s were each refused in those 2 s; one refusing
@@ -294,7 +297,11 @@ export class Retries {
         e.message += `: ${outOfReach}, no request this run reached it; its other files are not tried in this run`
       if (action.pauseHost) this.#scheduler.pause(answeredBy, action.pauseHost)
       if (action.giveUpHost) {
-        const asked = `asked again for a wait of ${duration(action.giveUpHost.ms)} (${(e as HTTPError).waitFrom}), longer than --max-retry-after (${duration(this.#options.maxRetryAfter)}) and the file's --total-timeout`
+        const asked = overlongWords(
+          action.giveUpHost.ms,
+          (e as HTTPError).waitFrom,
+          this.#options.maxRetryAfter,
+        )
         this.#scheduler.giveUp(
           answeredBy,
           { code: e.code, why: `${answeredBy} ${asked}` },
@@ -302,6 +309,8 @@ export class Retries {
         )
         e.message += `: not retried, the server ${asked}; its other files are not tried in this run`
       }
+      if (action.giveUpFile)
+        e.message += `: not retried, the server ${overlongWords(action.giveUpFile.ms, (e as HTTPError).waitFrom, this.#options.maxRetryAfter)}`
       // Every attempt started over: say why, or the cut alone reads as a host imgpull gave up on
       // too soon (aria2c and wget2 would have continued, joining bytes of answers nothing ties together).
       // An encoded body, or a resume answered in a form not taken: that is the reason, whatever the validators.
@@ -358,4 +367,9 @@ export class Retries {
     this.#swept.add(givenUp)
     this.sleeping.wakeIf(({ host }) => this.#givenUp(host) !== undefined)
   }
+}
+
+/** Why a wait asked again is not taken: `ms` as the server named it (`from`: `Retry-After`...). */
+function overlongWords(ms: number, from: string | undefined, maxRetryAfter: number): string {
+  return `asked again for a wait of ${duration(ms)} (${from}), longer than --max-retry-after (${duration(maxRetryAfter)}) and the file's --total-timeout`
 }
