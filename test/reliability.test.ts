@@ -976,6 +976,27 @@ test('answers curl reads but a strict HTTP/1.1 parser refuses are read, byte for
       `HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: ${length}\r\n\r\n`,
       image,
     ],
+    // An interim answer whose head would end the connection (an HTTP/1.0 status line, which keeps
+    // none open unasked; `Connection: close`, copied into a 100 by a server that writes the final
+    // answer's headers into it too, igrigorik/em-http-request#74; HTTP/2's status format, read as
+    // 2.0): llhttp closed the parser after it and refused the answer that came next. Only the
+    // final answer's head governs the connection; curl reads them all.
+    '/continue-http10': [
+      `HTTP/1.0 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: ${length}\r\n\r\n`,
+      image,
+    ],
+    '/hint-http10': [
+      `HTTP/1.0 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: ${length}\r\n\r\n`,
+      image,
+    ],
+    '/continue-close': [
+      `HTTP/1.1 100 Continue\r\nConnection: close\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: ${length}\r\n\r\n`,
+      image,
+    ],
+    '/hint-http2': [
+      `HTTP/2 103\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: ${length}\r\n\r\n`,
+      image,
+    ],
     '/bare-lf': [`HTTP/1.1 200 OK\nContent-Type: image/jpeg\nContent-Length: ${length}\n\n`, image],
     '/folded': [`HTTP/1.1 200 OK\r\nX-Note: a\r\n  b\r\nContent-Length: ${length}\r\n\r\n`, image],
     '/control-char': [`HTTP/1.1 200 OK\r\nX-Note: a\u0001b\r\nContent-Length: ${length}\r\n\r\n`, image],

@@ -919,6 +919,26 @@ const BARE_CR = /\r(?!\n)/g
 const BLANK_CR_CR_LF = /\r?\n\r\r\n/
 /** An interim answer's status line (not `101`: what follows it is another protocol). */
 const INTERIM = /^HTTP\/\d\.\d 1(?!01)\d\d\b/
+/** A status line's version. */
+const VERSION = /^HTTP\/\d\.\d/
+/** A `Connection` line's name and colon (white space before it, as `mendLines` may leave it). */
+const CONNECTION_NAME = /(?<=\n)Connection[ \t]*:/gi
+
+/**
+ * An interim head (see `INTERIM`) with nothing in it that would end the connection, the bytes
+ * keeping their count: its version as `HTTP/1.1`, and a `Connection` line as one named `_` that
+ * nobody reads. llhttp closed the parser after an interim `HTTP/1.0 100 Continue` (HTTP/1.0 keeps
+ * no connection open unasked), `HTTP/2.0 103` (see `mendStatus`) or a `100 Continue` that says
+ * `Connection: close` (a server that writes the final answer's headers into its 100 too,
+ * igrigorik/em-http-request#74), and refused the answer after it (`Data after Connection: close`),
+ * on every attempt; curl reads it. A 1xx has no body, and only the final answer's head governs
+ * the connection (RFC 9110 §15.2: a client reads past an interim answer it did not expect).
+ */
+function mendInterim(head: string): string {
+  return head
+    .replace(VERSION, 'HTTP/1.1')
+    .replace(CONNECTION_NAME, (name) => `_:${' '.repeat(name.length - 2)}`)
+}
 
 /**
  * `data` with what llhttp refuses in a head, where curl and browsers read it, rewritten as it
@@ -944,6 +964,7 @@ const INTERIM = /^HTTP\/\d\.\d 1(?!01)\d\d\b/
  *   user agent discard such an answer: imgpull keeps only what its bytes show whole); `+42` as
  *   ` 42`, as curl and wget2 read it;
  * - a status line curl or wget2 reads (see `mendStatus`);
+ * - an interim head that would end the connection (see `mendInterim`);
  * - lines ended by CR CR LF (a script's CR LF written through a Windows text-mode stream,
  *   facebook/flow#4779), as curl reads them: llhttp took the status line's CR CR LF for a line
  *   and an empty one, ended the head there and read the headers as the body (`not an image ...
@@ -995,11 +1016,13 @@ function mendHead(data: Buffer, held?: Buffer[]): { data: Buffer; held?: Buffer[
       return { data: before, held: [Buffer.from(whole.subarray(start))] }
     }
     const head = whole.toString('latin1', start, next)
-    const mended = mendLines(head)
+    let mended = mendLines(head)
+    const interim = INTERIM.test(mended)
+    if (interim) mended = mendInterim(mended)
     changed ||= mended !== head
     mendedHeads.push(mended === head ? whole.subarray(start, next) : Buffer.from(mended, 'latin1'))
     start = next
-    if (!INTERIM.test(mended)) break
+    if (!interim) break
     // Line ends after an interim head (`103 Early Hints` then an empty line too many) go to llhttp
     // as they came, as before the first head: read as a header line of the answer after them, its
     // status line was refused (`_:TP/1.1 200 OK`) when both came in one read, and read as it is
