@@ -504,6 +504,27 @@ async function cases(): Promise<Case[]> {
       expect: jpg,
     },
     {
+      id: '1xx-http10',
+      report:
+        'yhirose/cpp-httplib#661 (a 100 before the answer): an HTTP/1.0 100 Continue, then the 200 (a proxy chain speaking both)',
+      file: 'h10continue.jpg',
+      respond: send(Buffer.concat([Buffer.from('HTTP/1.0 100 Continue\r\n\r\n'), ok(jpg, J)])),
+      expect: jpg,
+    },
+    {
+      id: '1xx-close',
+      report:
+        "igrigorik/em-http-request#74: IIS writes the final answer's headers into its 100 Continue, Connection: close among them",
+      file: 'closecontinue.jpg',
+      respond: send(
+        Buffer.concat([
+          Buffer.from(head('100 Continue', ['Server: Microsoft-IIS/5.0', 'Connection: close'])),
+          ok(jpg, J),
+        ]),
+      ),
+      expect: jpg,
+    },
+    {
       id: '1xx-102-slow',
       report:
         'postmanlabs/postman-app-support#8076 (waited for ever after a 102): 102 Processing every 0.5 s, the 200 after 2 s',
@@ -828,7 +849,7 @@ async function runTool(tool: Tool, url: string, file: string, expect: Buffer | u
     child.stderr.setEncoding('utf8').on('data', (d) => {
       err += d
     })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    const timer = setTimeout(() => child.kill('SIGKILL'), 150_000)
     child.on('close', (c) => {
       clearTimeout(timer)
       resolve({ code: c, stderr: err })
