@@ -118,6 +118,10 @@ test('Retry-After: delta seconds and HTTP dates', () => {
   assert.equal(parseRetryAfter('thu, 1 jan 2026 00:00:30 gmt', now), 30_000)
   assert.equal(parseRetryAfter('Thursday, 01-Jan-26 00:01:00 GMT', now), 60_000)
   assert.equal(parseRetryAfter('Thu Jan  1 00:00:05 2026', now), 5000, 'asctime is GMT')
+  // A date names whole seconds: a clock 558 ms into its second waits to the date's, not 29.442 s
+  // (a year ahead was said as 'a wait of 31535999.442 s').
+  assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now + 558), 30_000)
+  assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:00 GMT', now - 558), 1000)
   assert.equal(parseRetryAfter(['3', '9'], now), 3000)
   // No wait named: the caller's own backoff applies.
   for (const none of [' 0 ', 'Wed, 31 Dec 2025 00:00:00 GMT', 'Thu, 01 Jan 2026 00:00:00 GMT']) {

@@ -62,7 +62,9 @@ export function parseRetryAfter(
   else {
     const at = readHttpDate(trimmed)
     if (at === undefined) return undefined
-    ms = at - now
+    // A date names whole seconds: the wait up to the date's second, not the clock's milliseconds
+    // into its own (a date a year ahead was said as 'a wait of 31535999.442 s').
+    ms = Math.ceil((at - now) / 1000) * 1000
   }
   return Number.isFinite(ms) && ms > 0 ? ms : undefined
 }
