@@ -185,6 +185,33 @@ test('names Windows and memory cards keep: no device name, no trailing dot or sp
   assert.equal(withExt(name('{name}{ext}', 'https://h/prn.jpg'), 'jpg'), 'prn_.jpg')
 })
 
+test('a URL segment that ends in dots or spaces: the extension before them is found, none doubled or left trailing', () => {
+  // Windows and memory cards drop a name's trailing dots and spaces; taken as part of the name,
+  // they hid its extension, and `dot.png.` was saved as `dot.png..png`.
+  const cases: [string, string, string][] = [
+    ['{name}{ext}', 'http://h/dot.png.', 'dot.png'],
+    ['{name}{ext}', 'http://h/a.jpg..', 'a.png'],
+    ['{name}{ext}', 'http://h/dot.png.?q=1', 'dot.png'],
+    ['{name}{ext}', 'http://h/a.png%20', 'a.png'],
+    ['{name}{ext}', 'http://h/a.png.%20.', 'a.png'],
+    ['{name}{ext}', 'http://h/sunset%2E', 'sunset.png'],
+    ['{name}', 'http://h/sunset.', 'sunset'],
+    // A segment of dots alone names nothing, as an empty one: the one before it, else the host.
+    ['{name}{ext}', 'http://h/x/...', 'x.png'],
+    ['{name}{ext}', 'http://h/x/%2E%2E%2E/', 'x.png'],
+    ['{name}{ext}', 'http://h/...', 'h.png'],
+    ['{path}{ext}', 'http://h/x/dot.png.', 'x/dot.png'],
+    ['{path}{ext}', 'http://h/x/...', 'x/_.png'],
+    // Dots the URL's name has before its extension are its own (Windows keeps them).
+    ['{name}{ext}', 'http://h/wait....png', 'wait....png'],
+  ]
+  for (const [template, url, expected] of cases) {
+    const planned = name(template, url)
+    assert.equal(withExt(planned, 'png'), expected, `${template} ${url}`)
+    assert.equal(name(template, url), planned, `${url}: the same name on a rerun`)
+  }
+})
+
 test('a whole name too long for a file system keeps its last segment after a hash of it', () => {
   const deep = `https://h/${Array.from({ length: 40 }, (_, i) => `${i}`.padEnd(150, 'd')).join('/')}/x.png`
   const out = withExt(name('{path}', deep), 'png')

@@ -156,14 +156,30 @@ const IMAGE_EXT =
   /\.(?:(?:jpe?g|jpe|jfif?|jif|png|apng|gif|webp|avifs?|svg|bmp|tiff?|hei[cf]s?|hif|ico|cur|jxl|jp2|jpx|jpf|j2[ck]|jpc)(?:\.(?:gz|gzip|br|zst))?|svgz)$/i
 
 /**
- * The URL's last path segment, decoded, without an image extension it may end in (the detected
- * format's `{ext}` replaces it); the host when the path is empty.
+ * Dots and spaces that end a URL path segment: no file name ends in them on Windows or a memory
+ * card (they are dropped there), and they hid the extension before them (`dot.png.`, `a.jpg%20`
+ * were saved as `dot.png..png` and `a.jpg.png`).
+ */
+const SEGMENT_END = /[. ]+$/
+
+/**
+ * A decoded URL path segment as a name's stem: without the dots and spaces it ends in
+ * (`SEGMENT_END`), then without an image extension (the detected format's `{ext}` replaces it).
+ * Empty for a segment of nothing but dots and spaces (`...`); the segment as it stands when it is
+ * nothing but an extension (`.png`: `safeSegment` makes it visible).
+ */
+function stemOf(segment: string): string {
+  const trimmed = segment.replace(SEGMENT_END, '')
+  return trimmed.replace(IMAGE_EXT, '') || trimmed
+}
+
+/**
+ * The URL's last path segment that names something, decoded, as a stem (`stemOf`); the host when
+ * there is none (`/`, or only segments of dots and spaces, which name nothing, as `..` does).
  */
 export function urlName(url: URL): string {
-  const segments = url.pathname.split('/').filter(Boolean)
-  const last = segments.at(-1)
-  if (!last) return url.hostname
-  return decode(last).replace(IMAGE_EXT, '') || decode(last)
+  const stems = url.pathname.split('/').map((s) => stemOf(decode(s)))
+  return stems.findLast(Boolean) ?? url.hostname
 }
 
 export interface NameInput {
@@ -200,11 +216,11 @@ export function renderName(template: string, input: NameInput): string {
     if (field === 'ext') return EXT
     if (field === 'path') {
       // The URL path keeps its folders; each one is made safe below. Followed by `{ext}`, its last
-      // segment drops an image extension as `{name}` does (`a/cat.png`, not `a/cat.png.png`).
+      // segment is a stem as `{name}`'s (`a/cat.png`, not `a/cat.png.png`); one of dots alone, `_`.
       const segments = url.pathname.split('/').filter(Boolean).map(decode)
       const last = segments.length - 1
       if (last >= 0 && template.startsWith('{ext}', at + match.length))
-        segments[last] = segments[last]!.replace(IMAGE_EXT, '') || segments[last]!
+        segments[last] = stemOf(segments[last]!) || '_'
       return segments.map(sanitizeValue).join('/')
     }
     return sanitizeValue(value(field))
