@@ -161,7 +161,8 @@ export interface Options {
   insecure?: boolean | undefined
   /**
    * The proxy every request goes through: `http://`, `https://`, `socks5://` or `socks5h://`
-   * (`[user:password@]host:port`; credentials are never shown). `'env'`: from `HTTP_PROXY` for
+   * (`[user:password@]host:port`; credentials are never shown; `socks5://` resolves host names
+   * here and gives the proxy their address, `socks5h://` gives it the names, as curl does). `'env'`: from `HTTP_PROXY` for
    * http:// URLs, `HTTPS_PROXY` for https:// ones and `ALL_PROXY` for either (or their lower-case
    * forms), as curl does; `false`: none, whatever the environment says. `NO_PROXY` is honoured
    * either way.

@@ -51,6 +51,8 @@ after(async () => {
 })
 
 const run = (urls: string[], options: Options) => runSorted(urls, { caCert: certs.ca, ...options })
+/** `proxy` as `socks5h://`: host names resolved by the proxy (the `.example` hosts only it knows). */
+const remote = (proxy: Socks5Proxy) => proxy.url.replace('socks5:', 'socks5h:')
 
 test('proxy URLs: socks5:// and socks5h:// are SOCKS5 proxies; SOCKS4 and a bare socks:// are refused by name', () => {
   assert.equal(proxyPlan('socks5://127.0.0.1:1080', {})?.http?.protocol, 'socks5:')
@@ -160,7 +162,7 @@ test('socksError: credentials, reply codes (RFC 1928 §6), not a SOCKS5 server, 
   )
 })
 
-test('--proxy socks5://: http:// and https:// URLs through the proxy, host names resolved by it', async () => {
+test('--proxy socks5://: http:// and https:// URLs through the proxy, host names resolved here', async () => {
   socks.log.length = 0
   const byName = plain.url('/s.jpg').replace('127.0.0.1', 'localhost')
   const names = ['t-1', 't-2', 't-3']
@@ -174,13 +176,71 @@ test('--proxy socks5://: http:// and https:// URLs through the proxy, host names
   assert.equal(results.find((r) => r.job.url === byName)?.sha256, sha(body))
   const port = Number(new URL(plain.origin).port)
   assert.ok(
-    socks.log.some((l) => l.host === 'localhost' && l.addressType === 'domain' && l.port === port),
-    `the name goes to the proxy: ${JSON.stringify(socks.log)}`,
+    socks.log.some((l) => l.host === '127.0.0.1' && l.addressType === 'ipv4' && l.port === port),
+    `the address goes to the proxy: ${JSON.stringify(socks.log)}`,
   )
+  assert.ok(!socks.log.some((l) => l.addressType === 'domain'), JSON.stringify(socks.log))
   assert.ok(
     socks.log.some((l) => l.port === Number(new URL(secure.origin).port)),
     'https:// through the proxy too, TLS inside the tunnel',
   )
+})
+
+// socks5:// sent the host name to the proxy, as socks5h:// does, where curl (and requests,
+// socks-proxy-agent) resolve it here: a name only this machine knows (/etc/hosts, a VPN's DNS)
+// failed through the proxy, and the same ALL_PROXY behaved unlike curl's.
+test('socks5:// resolves host names here, socks5h:// leaves them to the proxy, as curl does; ALL_PROXY too', async () => {
+  // `img.localhost` only this process resolves (a name under localhost is the loopback here, not
+  // to the proxy); `lan.example` only the proxy does (its own network's DNS).
+  const proxy = await startSocks5Proxy({ hosts: { 'lan.example': '127.0.0.1' } })
+  try {
+    const port = Number(new URL(plain.origin).port)
+    const here = `http://img.localhost:${port}/s.jpg`
+    const there = `http://lan.example:${port}/s.jpg`
+    let n = 0
+    /** `url` through the proxy as `scheme`, given as --proxy or in the environment `variable`. */
+    const through = async (url: string, scheme: string, variable?: string) => {
+      proxy.log.length = 0
+      const given = proxy.url.replace('socks5:', scheme)
+      const [r] = await withEnv(variable ? { [variable]: given } : {}, () =>
+        run([url], {
+          out: join(dir, `socks-names-${n++}`),
+          retries: 0,
+          ...(variable ? {} : { proxy: given }),
+        }),
+      )
+      return { r, log: [...proxy.log] }
+    }
+    for (const env of [undefined, 'ALL_PROXY', 'all_proxy']) {
+      const how = env ?? '--proxy'
+      const local = await through(here, 'socks5:', env)
+      assert.equal(local.r.status, 'ok', `${how}: ${local.r.message}`)
+      assert.equal(local.r.sha256, sha(body))
+      assert.deepEqual(
+        local.log,
+        [{ host: '127.0.0.1', port, addressType: 'ipv4' }],
+        `${how}: the address, looked up here`,
+      )
+      const unknown = await through(there, 'socks5:', env)
+      assert.match(unknown.r.message!, /^host not found for http:\/\/lan\.example:\d+\/s\.jpg/, how)
+      assert.notEqual(unknown.r.error, 'proxy', `${how}: the host's failure, not the proxy's`)
+      assert.deepEqual(unknown.log, [], `${how}: the proxy is not asked`)
+
+      const byProxy = await through(there, 'socks5h:', env)
+      assert.equal(byProxy.r.status, 'ok', `${how}: ${byProxy.r.message}`)
+      assert.deepEqual(
+        byProxy.log,
+        [{ host: 'lan.example', port, addressType: 'domain' }],
+        `${how}: the name`,
+      )
+      const unresolved = await through(here, 'socks5h:', env)
+      assert.equal(unresolved.r.error, 'proxy', how)
+      assert.match(unresolved.r.message!, /could not connect to img\.localhost:\d+ \(SOCKS5 reply 4/, how)
+      assert.deepEqual(unresolved.log, [{ host: 'img.localhost', port, addressType: 'domain' }], how)
+    }
+  } finally {
+    await proxy.close()
+  }
 })
 
 test('ALL_PROXY=socks5h:// from the environment; NO_PROXY goes direct', async () => {
@@ -259,7 +319,7 @@ test('a SOCKS5 proxy refusing the credentials is given up for the run: its other
   const results = await withEnv({}, () =>
     run(urls, {
       out: join(dir, 'socks-wrong-many'),
-      proxy: guarded.url.replace('//', '//user:secret-wrong@'),
+      proxy: guarded.url.replace('socks5://', 'socks5h://user:secret-wrong@'),
       concurrency: 2,
     }),
   )
@@ -273,7 +333,7 @@ test('the proxy cannot reach the host: its reply code decides a retry; a proxy d
   const [down, ruled] = await withEnv({}, () =>
     run(['http://ruled.example/a.jpg', 'http://down.example/b.jpg'], {
       out: join(dir, 'socks-refused'),
-      proxy: refusing.url,
+      proxy: remote(refusing),
       retries: 1,
     }),
   )
@@ -309,7 +369,7 @@ test('the proxy cannot reach the host: its reply code decides a retry; a proxy d
 test('a host the SOCKS5 proxy finds refusing (reply 5) is given up once a file has spent its retries, its other files not tried, named', async () => {
   const urls = Array.from({ length: 30 }, (_, i) => `http://down.example/f${i}.jpg`)
   const results = await withEnv({}, () =>
-    run(urls, { out: join(dir, 'socks-dead-host'), proxy: refusing.url, retries: 1, concurrency: 4 }),
+    run(urls, { out: join(dir, 'socks-dead-host'), proxy: remote(refusing), retries: 1, concurrency: 4 }),
   )
   assert.ok(results.every((r) => r.status === 'failed' && r.error === 'proxy'))
   const giving = results.filter((r) => r.message!.endsWith('its other files are not tried in this run'))

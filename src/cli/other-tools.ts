@@ -115,7 +115,7 @@ const TLS_PROXY: Record<string, string> = {
     "curl's hosts reached without the proxy: NO_PROXY=host,... in the environment (imgpull's --no-proxy, as wget's, uses no proxy for any host)",
   '--proxytunnel':
     "curl's: not needed, https:// URLs always go through a CONNECT tunnel; for a proxy that only tunnels, give it for https:// alone (HTTPS_PROXY)",
-  '--socks5': "curl's: --proxy socks5://HOST:PORT (the proxy resolves the names)",
+  '--socks5': "curl's: --proxy socks5://HOST:PORT (names resolved here; socks5h:// leaves them to the proxy)",
   '--socks5-hostname': "curl's: --proxy socks5h://HOST:PORT",
   '--proxy-user': `curl's and wget's proxy credentials: ${PROXY_USER}`,
   '--proxy-password': `wget's proxy password: ${PROXY_USER}`,

@@ -91,6 +91,7 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
     return new TimeoutError('connect', SOCKS_TIMEOUT_MS, where, via)
   const proxied =
     route?.proxy &&
+    !flagged(error, HERE) &&
     proxyError(error, code, at, route.target, route.proxy, turnedAway(error) && !unanswered(error))
   if (proxied) return proxied
   if (outOfDescriptors(error)) {
@@ -191,6 +192,13 @@ const AT_PROXY = Symbol('at proxy')
  * Returns `error`.
  */
 export const atProxy = (error: unknown): unknown => flag(error, AT_PROXY)
+const HERE = Symbol('looked up here')
+
+/**
+ * Mark `error` as the lookup of the host's name in this process before a `socks5://` proxy was
+ * asked for its address: the host's failure (`host not found`), not the proxy's. Returns `error`.
+ */
+export const lookedUpHere = (error: unknown): unknown => flag(error, HERE)
 const DOOR = Symbol('door')
 const RESUME = Symbol('resume')
 

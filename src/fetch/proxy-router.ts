@@ -1,8 +1,9 @@
+import dns from 'node:dns'
 import { EventEmitter } from 'node:events'
 import { isIP, type Socket } from 'node:net'
 import { errorCode } from '../errors.js'
 import type { IssuerFetcher } from './aia.js'
-import { atProxy, coded } from './classify.js'
+import { atProxy, coded, lookedUpHere } from './classify.js'
 import { markStage, stagedConnector } from './connect-stage.js'
 import { serverName } from './exchange.js'
 import { nameMismatchFailsAll } from './name-mismatch.js'
@@ -19,6 +20,7 @@ import {
   TunnelRefused,
 } from './proxy.js'
 import { readRefusal } from './rate-limit-headers.js'
+import type { Lookup } from './shared-lookup.js'
 import {
   Agent,
   buildConnector,
@@ -75,8 +77,8 @@ interface Waiting {
  * use undici's `ProxyAgent`. An HTTP(S) proxy gets http:// URLs as absolute-form requests (as curl
  * does; CONNECT to port 80 is refused by many proxies) and https:// URLs through a CONNECT tunnel,
  * with the proxy URL's credentials sent as `Proxy-Authorization`. A SOCKS5 proxy tunnels every
- * URL (RFC 1928 CONNECT with the host name, so the proxy resolves it; RFC 1929 user/password from
- * the URL), TLS inside for https://, over HTTP/1.1 (undici's SOCKS5 pools do not offer HTTP/2). The proxy agent's modules load with the
+ * URL (RFC 1928 CONNECT with the host's address looked up here for `socks5://`, with its name for
+ * `socks5h://`, as curl does; RFC 1929 user/password from the URL), TLS inside for https://, over HTTP/1.1 (undici's SOCKS5 pools do not offer HTTP/2). The proxy agent's modules load with the
  * first request that needs one; requests wait for them meanwhile.
  */
 export class ProxyRouter extends EventEmitter {
@@ -250,7 +252,15 @@ export class ProxyRouter extends EventEmitter {
     const { timeout, ...tls } = tlsWithTrust(this.settings) as { timeout: number }
     // The proxy's own name looked up as an image host's is (`socks5://proxy.localhost` the loopback).
     const { lookup } = this.settings.tls
-    const tunnel = socksTunnel(proxy, buildConnector({ timeout, lookup } as never) as Connect, timeout, socks)
+    // `socks5://` names are resolved here, `socks5h://` ones by the proxy (see `socksTunnel`).
+    const here = proxy.protocol === 'socks5:' ? ((lookup as Lookup | undefined) ?? dns.lookup) : undefined
+    const tunnel = socksTunnel(
+      proxy,
+      buildConnector({ timeout, lookup } as never) as Connect,
+      timeout,
+      socks,
+      here,
+    )
     const secure = this.settings.issuers.live((mended) =>
       withPeerChain(
         buildConnector({ ...tls, ...(mended ? { secureContext: mended } : {}), timeout }) as Connect,
@@ -490,6 +500,12 @@ export function socksTunnel(
   connect: Connect,
   ms: number,
   { Socks5Client, STATES }: ProxyAgents['socks'],
+  /**
+   * Resolves a host name before the proxy is asked for it, which then gets its address: curl's
+   * `socks5://` (and Python's requests', Node's socks-proxy-agent's), where `socks5h://` leaves the
+   * name to the proxy. Undefined: the name goes to the proxy.
+   */
+  lookup?: Lookup,
 ): (host: string, port: number) => Promise<Socket> {
   // As bytes (the client copies them as given): an empty password is a login too, as curl sends it.
   const credentials = urlCredentials(proxy)
@@ -500,8 +516,10 @@ export function socksTunnel(
     host: string,
     port: number,
     opened: (socket: Socket) => void,
-    reached: (stage: 'tcp') => void,
+    reached: (stage: 'tcp' | 'proxy') => void,
   ): Promise<Socket> => {
+    const address = lookup ? await resolvedHere(host, lookup) : host
+    reached('proxy')
     const socket = await new Promise<Socket>((resolve, reject) => {
       const opening = connect(
         { hostname: proxy.hostname, host: proxy.hostname, port: proxy.port || '1080', protocol: 'socks5:' },
@@ -529,7 +547,7 @@ export function socksTunnel(
     client.handshake()
     if (client.state !== STATES.AUTHENTICATED) await heard('authenticated')
     const connected = heard('connected')
-    await client.connect(host, port)
+    await client.connect(address, port)
     await connected
     return socket
   }
@@ -538,7 +556,9 @@ export function socksTunnel(
     let timer: NodeJS.Timeout | undefined
     // Until its name is found, the proxy's connection is at its lookup: told so, not as a TCP
     // handshake unanswered (a firewall) where the resolver dropped the query.
-    let stage: 'lookup' | 'tcp' = isIP(proxy.hostname.replace(/^\[|\]$/g, '')) ? 'tcp' : 'lookup'
+    const proxyStage: 'lookup' | 'tcp' = isIP(bare(proxy.hostname)) ? 'tcp' : 'lookup'
+    // The host's own name is looked up first, if here (not the proxy's: told as the host's).
+    let stage: 'lookup' | 'tcp' | 'host' = lookup && !isIP(bare(host)) ? 'host' : proxyStage
     const opening = open(
       host,
       port,
@@ -546,12 +566,19 @@ export function socksTunnel(
         socket = s
       },
       (reached) => {
-        stage = reached
+        stage = reached === 'proxy' ? proxyStage : reached
       },
     )
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        reject(markStage(proxyConnectTimeout(), socket ? 'socks' : stage))
+        reject(
+          stage === 'host'
+            ? markStage(
+                Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' }),
+                'lookup',
+              )
+            : markStage(proxyConnectTimeout(), socket ? 'socks' : stage),
+        )
         // Its tunnel, should it open now, is no one's.
         socket?.destroy()
         opening.then(
@@ -562,6 +589,20 @@ export function socksTunnel(
     })
     return Promise.race([opening, deadline]).finally(() => clearTimeout(timer))
   }
+}
+
+/** An IP address without the brackets a URL writes an IPv6 one in. */
+const bare = (host: string): string => host.replace(/^\[|\]$/g, '')
+
+/**
+ * `host`'s address as `lookup` finds it (an IP address as it is). A name not found fails as the
+ * host's (`resolvedHere`), never as the proxy's: it never reached the proxy.
+ */
+function resolvedHere(host: string, lookup: Lookup): Promise<string> {
+  if (isIP(bare(host))) return Promise.resolve(bare(host))
+  return new Promise((resolve, reject) =>
+    lookup(host, {}, (error, address) => (error ? reject(lookedUpHere(error)) : resolve(address as string))),
+  )
 }
 
 /**

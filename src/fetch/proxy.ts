@@ -21,7 +21,8 @@ import { proxyCredentialsProblem } from './url-credentials.js'
  * - `--no-proxy` (option `proxy: false`): no proxy at all.
  * A proxy value without a scheme (`proxy:3128`) is `http://proxy:3128`, as curl reads it. A proxy
  * is `http://`, `https://` or SOCKS5 (`socks5://`, `socks5h://`: RFC 1928, with RFC 1929
- * user/password; the proxy resolves host names for both). SOCKS4 and a bare `socks://` (SOCKS4 to
+ * user/password; host names resolved here for `socks5://`, by the proxy for `socks5h://`, as
+ * curl resolves them). SOCKS4 and a bare `socks://` (SOCKS4 to
  * curl) are refused.
  */
 export interface ProxyPlan {

@@ -21,6 +21,11 @@ export interface Socks5Options {
   auth?: string | Buffer
   /** Reply code (RFC 1928 §6) for a CONNECT to this host name instead of connecting. */
   refuse?: Record<string, number>
+  /**
+   * Names the proxy resolves besides `localhost` (to their address): hosts its own network knows,
+   * as a remote proxy's DNS does, which the client's cannot resolve.
+   */
+  hosts?: Record<string, string>
   /** ms before a CONNECT is answered: Tor building a circuit. @default 0 */
   connectDelay?: number
 }
@@ -108,7 +113,7 @@ export async function startSocks5Proxy(options: Socks5Options = {}): Promise<Soc
       ? host
       : host === 'localhost' || host === 'localhost.'
         ? '127.0.0.1'
-        : undefined
+        : options.hosts?.[host]
     if (!address) return client.end(reply(4))
     const upstream = connect(port, address)
     sockets.add(upstream)
