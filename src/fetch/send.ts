@@ -7,7 +7,7 @@ import { errorCode, HTTPError, ImgpullError } from '../errors.js'
 import { whenCancelled } from '../utils/cancel-hook.js'
 import { isSecretHeader } from '../utils/command-line.js'
 import { printable, quoted } from '../utils/printable.js'
-import { redactUrl, requestTarget, shownUrl } from '../utils/url.js'
+import { hostKey, redactUrl, requestTarget, shownUrl } from '../utils/url.js'
 import { connectionOrigin } from './answers-once.js'
 import { atDoor, atHop, nothingResumed } from './classify.js'
 import { markStage } from './connect-stage.js'
@@ -95,10 +95,11 @@ export const send: Step = async (t) => {
   let digest: { challenge: DigestChallenge; cnonce: string; count: number; answeredAt: string } | undefined
   // The origin the transfer holds its slot on. (After a restart that began at the listed URL
   // again, the slot may still be on the redirect's target: moving there again is then free.)
-  let talking = origin
+  // Held under the host's key (`hostKey`): `example.com.` and `example.com` are one host's slots.
+  let talking = hostKey(url)
   for (;;) {
-    if (url.origin !== talking) {
-      talking = url.origin
+    if (hostKey(url) !== talking) {
+      talking = hostKey(url)
       await t.ctx.onHop?.(talking)
     }
     if (digest && url.origin === origin) {

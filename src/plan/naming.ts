@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto'
 import { nameFold } from '../utils/name-fold.js'
 import { INVISIBLE_MARKS, LONE_SURROGATE } from '../utils/printable.js'
-import { decodeLeniently } from '../utils/url.js'
+import { decodeLeniently, hostName } from '../utils/url.js'
 
 /**
  * File naming: a template rendered per job, made safe for any file system, and kept unique.
@@ -179,7 +179,7 @@ function stemOf(segment: string): string {
  */
 export function urlName(url: URL): string {
   const stems = url.pathname.split('/').map((s) => stemOf(decode(s)))
-  return stems.findLast(Boolean) ?? url.hostname
+  return stems.findLast(Boolean) ?? hostName(url)
 }
 
 export interface NameInput {
@@ -201,7 +201,7 @@ export function renderName(template: string, input: NameInput): string {
       case 'name':
         return urlName(url)
       case 'host':
-        return url.hostname
+        return hostName(url)
       case 'index':
         return String(input.index)
       case 'hash':

@@ -9,7 +9,7 @@ import { holds, publish } from '../sinks/files.js'
 import { rowKey } from '../sources/tables/jobs.js'
 import type { Job, Result, Validators } from '../types.js'
 import { RecentMap } from '../utils/recent.js'
-import { urlKey } from '../utils/url.js'
+import { hostKey, urlKey } from '../utils/url.js'
 import { isSharePageFailure } from '../verify/share-page.js'
 import { failureHolds, type Limits } from './judged-against.js'
 import { checkTemplate, hashKey, isReserved, renderName, withSuffix } from './naming.js'
@@ -317,7 +317,7 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
       job,
       key,
       url: url.href,
-      host: url.origin,
+      host: hostKey(url),
       planned,
       part: join(ctx.parts, partName(key)),
       validators: earlier

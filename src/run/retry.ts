@@ -25,7 +25,7 @@ import { withAnswer } from '../outcome.js'
 import type { Task } from '../plan/planner.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import { outOfDescriptors } from '../utils/descriptors.js'
-import { shownUrl } from '../utils/url.js'
+import { hostKey, shownUrl } from '../utils/url.js'
 
 import { type CutWords, STILL_COMING } from './deadline.js'
 import { fault } from './stop-fault.js'
@@ -45,7 +45,7 @@ export function answered(task: Task, status: number): void {
 export function answeredUrl(url: string, answeredBy: string): string {
   try {
     const u = new URL(url)
-    return u.origin === answeredBy ? u.href : `${answeredBy}/`
+    return hostKey(u) === answeredBy ? u.href : `${answeredBy}/`
   } catch {
     return `${answeredBy}/`
   }

@@ -218,6 +218,24 @@ function decodeRun(run: string): string {
   return out
 }
 
+/**
+ * The host a URL names, as names and limits take it: its host name without the trailing dot of a
+ * fully qualified name (`example.com.` is `example.com`, RFC 1034 §3.1), in the ASCII (Punycode)
+ * form the URL parser gives, lower case. The parser already folds case and drops a default port.
+ */
+export const hostName = (url: URL): string => url.hostname.replace(/(?<=[^.])\.$/, '')
+
+/**
+ * The key a host's limit, pauses and slots are held under (`scheme://host[:port]`): its origin with
+ * `hostName` (`https://EXAMPLE.com.:443` is `https://example.com`). Held under the origin as the URL
+ * parser wrote it, `example.com.` and `example.com` were two hosts with a limit each, so a list
+ * with both sent the one server twice the requests its limit allowed.
+ */
+export const hostKey = (url: URL): string =>
+  url.hostname.endsWith('.')
+    ? `${url.protocol}//${hostName(url)}${url.port ? `:${url.port}` : ''}`
+    : url.origin
+
 /** The characters RFC 3986 leaves unreserved: escaping one changes nothing (§2.3). */
 const UNRESERVED = /^[A-Za-z0-9._~-]$/
 
