@@ -126,8 +126,8 @@ test('names under localhost are the loopback without a lookup, whatever the reso
 
 // A proxy's own name is looked up by imgpull, as an image host's is: a SOCKS5 proxy's connection
 // and the probe that tells a SOCKS5 server given as http:// used getaddrinfo, and the first failed
-// at the connect timeout where the resolver dropped its query. What goes through a proxy is left
-// to it: it resolves the image host itself.
+// at the connect timeout where the resolver dropped its query. The image host's name is left to
+// an HTTP proxy and to socks5h:// (socks5:// looks it up here: see the next test).
 test('a proxy named under localhost is the loopback without a lookup too: socks5://, http://, and the probe for a SOCKS5 server given as http://', async () => {
   lookups.clear()
   const socks = await startSocks5Proxy()
@@ -144,6 +144,39 @@ test('a proxy named under localhost is the loopback without a lookup too: socks5
     assert.deepEqual([...lookups.keys()], [], 'no proxy name under localhost was looked up')
   } finally {
     await Promise.all([socks.close(), forward.close()])
+  }
+})
+
+// socks5:// looks the image host up here, through the run's own lookup (shared, under the connect
+// timeout), and socks5h:// leaves it to the proxy, as curl does: a lookup that gets no answer is
+// the host's, told as its name lookup, not as the proxy's.
+test("socks5:// looks the image host's name up here, under the connect timeout; socks5h:// does not", async () => {
+  const socks = await startSocks5Proxy()
+  try {
+    const port = new URL(server.origin).port
+    const proxy = socks.url
+    lookups.clear()
+    const [ok] = await get([`http://images.test:${port}/s.jpg`], { retries: 0, proxy })
+    assert.equal(ok!.status, 'ok', ok!.message)
+    assert.equal(lookups.get('images.test'), 1, 'looked up here')
+    assert.deepEqual(
+      socks.log.map((l) => [l.host, l.addressType]),
+      [['127.0.0.1', 'ipv4']],
+    )
+    const [silent] = await get(['http://silent.test/a.jpg'], { retries: 0, connectTimeout: 300, proxy })
+    assert.equal(
+      silent!.message,
+      `connect timeout after 300 ms on http://silent.test/a.jpg (through the proxy ${proxy}): the name lookup of silent.test got no answer (DNS)`,
+    )
+    lookups.clear()
+    const [remote] = await get([`http://images.test:${port}/s.jpg`], {
+      retries: 0,
+      proxy: proxy.replace('socks5:', 'socks5h:'),
+    })
+    assert.equal(remote!.error, 'proxy', 'the proxy knows no images.test')
+    assert.deepEqual([...lookups.keys()], [], 'not looked up here')
+  } finally {
+    await socks.close()
   }
 })
 
