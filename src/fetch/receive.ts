@@ -11,7 +11,15 @@ import { quoted } from '../utils/printable.js'
 import { decodedSizeAtLeast } from '../verify/decoded-size.js'
 import { type FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { looksLike } from '../verify/not-image.js'
-import { bodyEnd, encodedLimit, invalidEof, lengthOfDecoded, QUIET_MS, quietEnds } from './body-end.js'
+import {
+  type BodySoFar,
+  bodyEnd,
+  encodedLimit,
+  invalidEof,
+  lengthOfDecoded,
+  QUIET_MS,
+  quietEnds,
+} from './body-end.js'
 import { bodyStalledAt, nothingResumed } from './classify.js'
 import { BodyDecoder, zstdUnavailable } from './content-encoding.js'
 import type { Body } from './exchange.js'
@@ -178,6 +186,8 @@ class BodyReceiver {
   endedBy: unknown
   /** The timer that ends the body after `QUIET_MS` without a byte, where it may have ended (see `quietEnds`). */
   quiet: NodeJS.Timeout | undefined
+  /** What `waitQuiet` judges the body by (see `quietEnds`). */
+  soFar: BodySoFar | undefined
 
   constructor(
     readonly t: Transfer,
@@ -412,14 +422,18 @@ class BodyReceiver {
    */
   waitQuiet(): void {
     const { t, decision } = this
-    const ends = quietEnds({
-      received: this.received,
+    // Made at the first chunk (the decoder is open by then), its count moved on at each: the rest
+    // holds for the whole body.
+    this.soFar ??= {
+      received: 0,
       length: decision.length,
       pastLength: t.readPastLength ? t.pastLength : undefined,
       seen: t.seen?.bytes,
       decoded: this.decoder !== undefined,
       at: decision.at,
-    })
+    }
+    this.soFar.received = this.received
+    const ends = quietEnds(this.soFar)
     if (!ends) {
       if (this.quiet) clearTimeout(this.quiet)
       this.quiet = undefined
