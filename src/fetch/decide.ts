@@ -187,11 +187,12 @@ export async function accept(t: Transfer, decision: Receive, tail: Buffer | unde
             unproven: true,
             thisRun: true,
           }
-        : {
-            ...seenAfter(before, got, t.answeredAt),
-            ...(unproven ? { unproven } : {}),
-            ...(misread ? { ifRangeMisread: true as const } : {}),
-          }
+        : // Added to seenAfter's new object (see there why not spread).
+          Object.assign(
+            seenAfter(before, got, t.answeredAt),
+            unproven ? { unproven } : undefined,
+            misread ? { ifRangeMisread: true as const } : undefined,
+          )
     t.known = decision.decode ? {} : plain
     t.asCame = decision.decode && !t.undeclared ? plain : undefined
     t.recorded = false
