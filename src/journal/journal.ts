@@ -119,7 +119,12 @@ export class MemoryJournal implements Journal {
     let name = planned
     for (let n = 1; this.#names.has(nameFold(name)); n++) name = alt(n)
     this.#names.add(nameFold(name))
-    this.#byKey.set(job.key, { ...job, planned: name, state: 'pending', run: this.run, attempts: 0 })
+    // Not `{ ...job, planned, ... }`: Node 20's V8 gives each key added after a leading spread a
+    // hidden class of its own (about 0.7 µs a key).
+    this.#byKey.set(
+      job.key,
+      Object.assign({}, job, { planned: name, state: 'pending' as const, run: this.run, attempts: 0 }),
+    )
     return name
   }
 
