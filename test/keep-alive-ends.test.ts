@@ -161,8 +161,14 @@ for (const via of ['HTTP', 'HTTPS'] as const) {
       const opened = server.connections()
       assert.ok(opened >= 2, `${opened} connection(s) for 3 requests at once`)
       // The server ends the first connection made (its keep-alive timeout), the others stay idle.
-      first?.end()
-      await new Promise((resolve) => setTimeout(resolve, 50))
+      // The next request waits until the client has closed that connection too (it heard the end):
+      // a fixed 50 ms stood for that, and a test stalled past it (a loaded machine) sent /four.jpg
+      // on the connection as it closed, retried on a new one (1 run in 6 with a 100 ms stall).
+      const ended = first
+      assert.ok(ended, 'a first connection')
+      const closed = new Promise((resolve) => ended.once('close', resolve))
+      ended.end()
+      await closed
       for (const path of ['/four.jpg', '/five.jpg']) await get(path)
       assert.equal(server.connections(), opened, 'a new connection opened while idle ones were open')
     } finally {
