@@ -29,6 +29,7 @@ import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
 import { frames, startRawH2Server } from './support/raw-h2-server.js'
 import { type LocalServer, listenLocal } from './support/raw-server.js'
+import { until } from './support/wait.js'
 
 // a graceful GOAWAY (NO_ERROR), as nginx sends at keepalive_requests or on a reload,
 // cut every answer in flight on the connection (undici 7 destroyed its socket): each a failed
@@ -111,10 +112,17 @@ async function slowServer(
   return { ...local, streams }
 }
 
+/** The run `run` has under way, whose body bytes `taken` watches. */
+let running: ReturnType<typeof pull> | undefined
+
 async function run(urls: string[], options: Options): Promise<Result[]> {
   const results: Result[] = []
-  for await (const r of pull(urls, { journal: false, caCert: certs.ca, retries: 0, ...options }))
-    results.push(r)
+  running = pull(urls, { journal: false, caCert: certs.ca, retries: 0, ...options })
+  try {
+    for await (const r of running) results.push(r)
+  } finally {
+    running = undefined
+  }
   return results
 }
 
@@ -516,6 +524,15 @@ function resetNow(stream: object, code: number): void {
   ;(stream as Record<symbol, { rstStream(code: number): void }>)[handle].rstStream(code)
 }
 
+/**
+ * Resolves once the run under way (`run`'s) has taken `bytes` of body from its streams. Bytes the
+ * client still held in the stream's buffer when a RST_STREAM came are dropped with it (Node
+ * destroys the stream), so a reset "after every byte" waits for this. A fixed 50 ms stood for it,
+ * and on a loaded machine the run had taken 32768 of 59937 bytes by then.
+ */
+const taken = (bytes: number): Promise<void> =>
+  until(`the run to take ${bytes} bytes of body`, () => (running?.stats.bytes ?? 0) >= bytes)
+
 // Node reports a stream reset with NO_ERROR or CANCEL as no error, its body ended as
 // if END_STREAM had come: a body without a length, cut after a whole JPEG and before the rest of
 // the file, was kept as the file (`ok`), one with a length failed as "got 90000 of 95000 bytes"
@@ -531,14 +548,17 @@ test('a body reset with CANCEL before its END_STREAM is cut, never a file (RFC 9
       ...(length === 'length.jpg' ? { 'content-length': file.length } : {}),
     })
     stream.write(image, () =>
-      setTimeout(() => resetNow(stream, constants[`NGHTTP2_${code}` as 'NGHTTP2_CANCEL']), 50),
+      taken(image.length).then(() => resetNow(stream, constants[`NGHTTP2_${code}` as 'NGHTTP2_CANCEL'])),
     )
   })
   try {
     for (const code of ['CANCEL', 'REFUSED_STREAM']) {
       const unsized = `${origin}/${code}/none.jpg`
       const sized = `${origin}/${code}/length.jpg`
-      const results = await run([unsized, sized], { out: join(dir, `reset-${code}`) })
+      // One URL a run: the bytes `taken` sees are that body's.
+      const results: Result[] = []
+      for (const url of [unsized, sized])
+        results.push(...(await run([url], { out: join(dir, `reset-${code}`) })))
       const of = (url: string) => results.find((r) => r.job.url === url)!
       assert.equal(of(unsized).status, 'failed', `${code}: ${of(unsized).message}`)
       // Node's words named neither the reset nor where ("Stream closed with error code
@@ -611,7 +631,7 @@ test('every byte of its Content-Length, then RST_STREAM with any code or no END_
     })
     stream.write(body, () => {
       if (code !== 'silent')
-        setTimeout(() => resetNow(stream, constants[`NGHTTP2_${code}` as 'NGHTTP2_CANCEL']), 50)
+        taken(body.length).then(() => resetNow(stream, constants[`NGHTTP2_${code}` as 'NGHTTP2_CANCEL']))
     })
   })
   try {
@@ -620,7 +640,10 @@ test('every byte of its Content-Length, then RST_STREAM with any code or no END_
     )
     whole.push(`${origin}/INTERNAL_ERROR/gzip.jpg`)
     const unsized = `${origin}/INTERNAL_ERROR/none.jpg`
-    const results = await run([...whole, unsized], { out: join(dir, 'at-length'), idleTimeout: 500 })
+    // One URL a run: the bytes `taken` sees are that body's.
+    const results: Result[] = []
+    for (const url of [...whole, unsized])
+      results.push(...(await run([url], { out: join(dir, 'at-length'), idleTimeout: 500 })))
     for (const url of whole) {
       const result = results.find((r) => r.job.url === url)!
       assert.equal(result.status, 'ok', `${url}: ${result.message}`)
