@@ -2,11 +2,17 @@ import { execFileSync } from 'node:child_process'
 import { mkdir, stat } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 
-/** Wait until `ready()` holds, checking every 10 ms; after `ms`, throw naming `what`. */
+/**
+ * Wait until `ready()` holds, checking every 10 ms; after `ms`, throw naming `what`. The default
+ * bounds a wait for something a run reaches at its own pace (files made, requests sent), not its
+ * speed: 15 s was too short on a loaded machine (publish-kills.test.ts: a resizing run had not
+ * reached the file count to stop it at), and only a failing test waits it out; a speed to hold
+ * passes its own `ms`.
+ */
 export async function until(
   what: string,
   ready: () => boolean | Promise<boolean>,
-  ms = 15_000,
+  ms = 60_000,
 ): Promise<void> {
   const end = Date.now() + ms
   while (!(await ready())) {
