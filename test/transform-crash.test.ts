@@ -66,11 +66,13 @@ describe('a worker that dies mid-image fails that image only', () => {
 
 describe('a hang', () => {
   it('past timeoutMs fails the image, kills the worker, and the next image works', async () => {
-    const pool = new TransformPool({ workers: 1, timeoutMs: 500 })
+    // Long enough for the quick images on a loaded machine (one took over 500 ms there, and was
+    // failed as a hang), far short of the slow one's seconds of CPU.
+    const pool = new TransformPool({ workers: 1, timeoutMs: 2000 })
     try {
       await pool.transform(small, quick)
       const [pid] = pool.stats.pids
-      await assert.rejects(pool.transform(small, slow), failsWith('transform-failed', /longer than 500 ms/))
+      await assert.rejects(pool.transform(small, slow), failsWith('transform-failed', /longer than 2000 ms/))
       await until(() => !alive(pid))
       const next = await pool.transform(small, quick)
       assert.equal(next.width, 64)
