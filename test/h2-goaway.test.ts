@@ -659,6 +659,35 @@ test('every byte of its Content-Length, then RST_STREAM with any code or no END_
   }
 })
 
+test('every byte of its Content-Length, then the session broken by the server (flow control) before END_STREAM: the file', async () => {
+  // nghttp2 fails such a session as ERR_HTTP2_ERROR, not ERR_HTTP2_SESSION_ERROR: the whole body
+  // failed ("... after 20000 bytes, its length not stated"), and under load so did one whose
+  // END_STREAM came with its last bytes but was not yet read when the session failed.
+  const body = makeImage('broken-after.jpg', 20_000)
+  const overflow = frames.windowUpdate(0, 2 ** 31 - 1)
+  const server = await firstConnectionFails((stream) =>
+    stream === 1
+      ? [
+          ...frames.headers(stream, [
+            [':status', '200'],
+            ['content-type', 'image/jpeg'],
+            ['content-length', String(body.length)],
+          ]),
+          ...frames.data(stream, body, { end: false }),
+          overflow,
+          overflow,
+        ]
+      : [],
+  )
+  try {
+    const [r] = await run([`${server.origin}/broken-after.jpg`], { out: join(dir, 'broken-after') })
+    assert.equal(r.status, 'ok', r.message)
+    assert.deepEqual(await readFile(join(dir, 'broken-after', r.path!)), body)
+  } finally {
+    await server.close()
+  }
+})
+
 test('endedAtLength: a close or reset of the connection always; over HTTP/2 also a stream reset, a session failed, no END_STREAM', () => {
   const table: [string, boolean, boolean][] = [
     ['UND_ERR_SOCKET', false, true],
@@ -667,6 +696,8 @@ test('endedAtLength: a close or reset of the connection always; over HTTP/2 also
     ['ECONNRESET', true, true],
     ['ERR_HTTP2_STREAM_ERROR', true, true],
     ['ERR_HTTP2_SESSION_ERROR', true, true],
+    ['ERR_HTTP2_ERROR', true, true],
+    ['ERR_HTTP2_ERROR', false, false],
     ['UND_ERR_BODY_TIMEOUT', true, true],
     ['UND_ERR_BODY_TIMEOUT', false, false],
     ['UND_ERR_ABORTED', true, false],

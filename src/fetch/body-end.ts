@@ -86,7 +86,8 @@ export const connectionEnded = (code: string): boolean => code === 'UND_ERR_SOCK
  * with an error). Over HTTP/2 (`http2`), where undici waits for END_STREAM past the length, also the
  * stream reset by the server with any code instead of END_STREAM (`ERR_HTTP2_STREAM_ERROR`:
  * INTERNAL_ERROR, CANCEL or REFUSED_STREAM from a server or proxy that resets a stream it has
- * sent), the session failed under it (`ERR_HTTP2_SESSION_ERROR`), or END_STREAM never coming
+ * sent), the session failed under it (`ERR_HTTP2_SESSION_ERROR`; `ERR_HTTP2_ERROR` where nghttp2
+ * ended it for the server's breach, a WINDOW_UPDATE past 2^31-1), or END_STREAM never coming
  * (`UND_ERR_BODY_TIMEOUT`). Each failed every attempt and every rerun, where curl and wget2 keep
  * the file. Bytes past the length never count: nghttp2 resets such a stream with PROTOCOL_ERROR
  * before it delivers them (RFC 9113 §8.1.1). Pure, table-tested (test/h2-goaway.test.ts).
@@ -97,6 +98,7 @@ export function endedAtLength(code: string, http2: boolean): boolean {
     http2 &&
     (code === 'ERR_HTTP2_STREAM_ERROR' ||
       code === 'ERR_HTTP2_SESSION_ERROR' ||
+      code === 'ERR_HTTP2_ERROR' ||
       code === 'UND_ERR_BODY_TIMEOUT')
   )
 }
