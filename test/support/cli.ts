@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ownChild } from './children.js'
 
 /** The bin users run: the bundled CLI (scripts/bundle.mjs). */
 export const CLI = fileURLToPath(new URL('../../dist/imgpull.js', import.meta.url))
@@ -29,12 +30,14 @@ export interface CliOptions {
 /** Start the built CLI; the test decides when to wait, signal or kill it. */
 export function startCli(args: string[], options: CliOptions = {}, cli = CLI) {
   const [command, ...before] = [...(options.wrap ?? []), process.execPath]
-  const child = spawn(command, [...before, cli, ...args], {
-    cwd: options.cwd,
-    env: { ...process.env, ...options.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-    detached: options.group,
-  })
+  const child = ownChild(
+    spawn(command, [...before, cli, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: options.group,
+    }),
+  )
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (d) => {

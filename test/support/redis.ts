@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import { ownChild } from './children.js'
 import { freePort } from './ports.js'
 
 /** A real `redis-server` for one test file, on a free loopback port. */
@@ -89,7 +90,7 @@ export async function startRedis(
 }
 
 async function launch(args: string[]): Promise<ChildProcess> {
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = ownChild(spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }))
   let output = ''
   await new Promise<void>((resolve, reject) => {
     const onData = (data: Buffer) => {
