@@ -404,6 +404,30 @@ test("the Quick start's local server and list, run as written: no file waits a s
   }
 })
 
+test("the README's quoted refusals of a mistyped input are what imgpull prints for them", async () => {
+  // `imgpull urls.txt photos` was quoted as `cannot read input 'photos': no such file; if it is
+  // the output folder...`: imgpull says `no such file, nor a command; if it is...`.
+  const text = (await readme).replace(/\s+/g, ' ')
+  // A command, then within a few words the message quoted (`imgpull url.txt`: `cannot read input...`).
+  const pairs = [...text.matchAll(/`imgpull ([^`]+)`[^`]{0,40}: `([^`]+: [^`]+)`/g)].map((m) => [m[1], m[2]])
+  assert.ok(pairs.length >= 3, `${pairs.length} quoted refusals`)
+  for (const [args, said] of pairs) {
+    // Beside a list named urls.txt, as the README's examples are; nothing else there.
+    const dir = await mkdtemp(join(tmpdir(), 'imgpull-docs-'))
+    try {
+      await writeFile(join(dir, 'urls.txt'), 'http://127.0.0.1:9/a.jpg\n')
+      const run = await runCli(args.split(' '), { cwd: dir })
+      assert.equal(run.code, 2, `imgpull ${args}: ${run.stderr}`)
+      assert.ok(
+        run.stderr.includes(`imgpull: ${said}`),
+        `imgpull ${args}: the README quotes "${said}", imgpull prints ${run.stderr}`,
+      )
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
+})
+
 test("status --failed: --help, the README and the report give one command, from the journal, in input order, another list's failures included", async () => {
   const { renderReport } = await import('../src/report/html/page.js')
   const help = (await runCli(['status', '--help'])).stdout.replace(/\s+/g, ' ')
