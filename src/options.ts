@@ -51,9 +51,10 @@ export interface Options {
   retries?: number | undefined
   /**
    * Longest `Retry-After` honoured, in ms; longer waits are cut to this. One longer than the
-   * file's `totalTimeout` too is cut once a host: a host that asks again for it after the shorter
-   * wait is given up for the run (its files fail as `http-429`, retried by a rerun; see
-   * `outlasts` in fetch/retry-policy.ts). 0: `Retry-After` is
+   * file's `totalTimeout` too is cut once a file and once a host: a file asked for it again after
+   * the shorter wait fails then (its status's code, `http-503`...), and a host that asks again for
+   * it, of three files in a row, is given up for the run (its files fail with the status it answered,
+   * `http-429` or `http-503`, retried by a rerun; see `outlasts` in fetch/retry-policy.ts). 0: `Retry-After` is
    * ignored and the own backoff applies. Durations here and below are cut to about 24.8 days
    * (2^31 - 1 ms, the longest a Node timer waits). @default 60_000
    */
