@@ -929,7 +929,7 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     // git clone's order): it is most likely the folder, not a list that is missing.
     [
       ['http://127.0.0.1:9/a.jpg', 'photos-new'],
-      /cannot read input 'photos-new': no such file, nor a command; if it is the output folder, give it with -o: -o photos-new \(see/,
+      /cannot read input 'photos-new': no such file; if it is the output folder, give it with -o: -o photos-new \(see/,
     ],
     [
       ['examples/photos.csv', join(dir, 'dataset')],

@@ -406,7 +406,7 @@ test("the Quick start's local server and list, run as written: no file waits a s
 
 test("the README's quoted refusals of a mistyped input are what imgpull prints for them", async () => {
   // `imgpull urls.txt photos` was quoted as `cannot read input 'photos': no such file; if it is
-  // the output folder...`: imgpull says `no such file, nor a command; if it is...`.
+  // the output folder...` where imgpull said `no such file, nor a command; if it is...`.
   const text = (await readme).replace(/\s+/g, ' ')
   // A command, then within a few words the message quoted (`imgpull url.txt`: `cannot read input...`).
   const pairs = [...text.matchAll(/`imgpull ([^`]+)`[^`]{0,40}: `([^`]+: [^`]+)`/g)].map((m) => [m[1], m[2]])

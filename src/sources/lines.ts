@@ -351,8 +351,10 @@ export async function checkInputs(
       if (error instanceof UsageError) throw error
       const code = (error as NodeJS.ErrnoException).code
       const why = fileFault(error)
-      // A bare word that is no file is most likely a mistyped command (`imgpull stauts DIR`).
-      const command = code === 'ENOENT' && /^[a-z][a-z-]*$/.test(arg) ? ', nor a command' : ''
+      // A bare word that is no file is most likely a mistyped command (`imgpull stauts DIR`): only
+      // the first word can be one (`imgpull urls.txt photos` named a command that could never run).
+      const command =
+        code === 'ENOENT' && arg === args[0] && /^[a-z][a-z-]*$/.test(arg) ? ', nor a command' : ''
       // One that looks like an address is most likely a mistyped URL (`htp://`, `http//`, `http://[::1`).
       const url = code === 'ENOENT' ? notUrl(arg) : ''
       // A mistyped URL's credentials stay out of the message, as an invalid line's do.
