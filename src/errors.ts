@@ -374,8 +374,15 @@ function networkWords(cause: unknown): string {
   if (code && NETWORK_WORDS[code]) return `${NETWORK_WORDS[code]} (${code})`
   // OpenSSL's reason (`bad record mac`, `tlsv1 alert internal error`) on a connection whose
   // handshake was done: not the handshake's failure its code's family suggests.
-  if (code?.startsWith('ERR_SSL_') && afterHandshake(cause))
-    return `the TLS connection failed after its handshake (${code.slice(8).toLowerCase().replaceAll('_', ' ')}: a corrupt record?) (${code})`
+  // An alert is the server's own word that it ended the connection (`sslv3 alert bad record mac`:
+  // a record of ours it could not decrypt), not a record of its that came here corrupt.
+  if (code?.startsWith('ERR_SSL_') && afterHandshake(cause)) {
+    const reason = code.slice(8).toLowerCase().replaceAll('_', ' ')
+    const alert = /alert (.+)$/.exec(reason)?.[1]
+    return alert
+      ? `the server ended the TLS connection after its handshake with a fatal alert (${alert}) (${code})`
+      : `the TLS connection failed after its handshake (${reason}: a corrupt record?) (${code})`
+  }
 
   // A port that speaks HTTP/2 alone in cleartext: its SETTINGS frame, shown as bytes, said nothing.
   if (answeredInHttp2(cause))

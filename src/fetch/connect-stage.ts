@@ -56,7 +56,12 @@ export function stagedConnector(connect: Connector): Connector {
     const socket = connect(options, (error, connected) => {
       if (error && (error as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT') markStage(error, stage)
       // Connected over TLS: its handshake is done, so a TLS error from here on is the connection's.
-      if (!error && tls) (connected as EventEmitter | undefined)?.prependListener?.('error', markEstablished)
+      if (!error && tls) {
+        const socket = connected as (EventEmitter & { destroy?(): void }) | undefined
+        socket?.prependListener?.('error', markEstablished)
+        // ...and ends it (see `endOnError`).
+        socket?.on?.('error', () => socket.destroy?.())
+      }
       callback(error, connected)
     }) as EventEmitter | undefined
     socket?.once?.('lookup', (error: Error | null) => {
@@ -68,6 +73,15 @@ export function stagedConnector(connect: Connector): Connector {
     return socket
   }
 }
+
+/*
+ * endOnError: a TLS error once the handshake is done (a fatal alert from the server, a record that
+ * does not decrypt or parse) leaves the connection dead: both ends MUST close it (RFC 8446 §6.2).
+ * Node only emits the error there (its TLS socket destroys itself on one during the handshake
+ * alone), and undici fails a request only when its socket closes, so a server that sent its fatal
+ * alert and kept the TCP connection open held the request until the idle or headers timeout. The
+ * socket is destroyed after undici's own listener has taken the error, which its close then gives.
+ */
 
 /** On an error a TLS connection met after its handshake was done (see `afterHandshake`). */
 const ESTABLISHED: unique symbol = Symbol('imgpull.tlsEstablished')

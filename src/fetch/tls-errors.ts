@@ -282,6 +282,19 @@ export function clientCertWords(code: string, sent: ClientCertSent): string | un
   return `the server refused the client certificate of --cert${why ? `: ${why}` : ''} (${alert})`
 }
 
+/**
+ * Failures `HANDSHAKE` words as the handshake's that, once it is done, are the connection's: an
+ * internal_error alert (the server failed mid-answer: `tlsv1 alert internal error`, curl's exit
+ * 56), a record whose header is not TLS (bytes corrupted on the way). Such a file failed `tls` at
+ * once (`the TLS handshake failed on the server side`), not retried, and 3 of them gave up the
+ * host for the run; the next connection may well fetch it.
+ */
+const MID_CONNECTION = new Set([
+  'ERR_SSL_TLSV1_ALERT_INTERNAL_ERROR',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+])
+
 /** Handshake alerts and failures (`ERR_SSL_*`) worth their own words. */
 const HANDSHAKE: Record<string, string> = {
   ERR_SSL_WRONG_VERSION_NUMBER: NOT_TLS,
@@ -328,7 +341,8 @@ export interface TlsProblem {
   names?: string[]
   /**
    * Only OpenSSL's reason, no failure named here (`bad record type`, `decryption failed or bad
-   * record mac`): after the handshake, a corrupt record, not the handshake's (see classify.ts).
+   * record mac`), or a failure named here that after the handshake is no longer the handshake's
+   * (`MID_CONNECTION`): after the handshake, the connection's, as a reset is (see classify.ts).
    */
   unnamed?: boolean
 }
@@ -366,7 +380,12 @@ export function tlsProblem(error: unknown, sent: ClientCertSent = 'none'): TlsPr
     }
     const refused = clientCertWords(code, sent)
     if (refused) return { words: refused, certificate: false }
-    if (HANDSHAKE[code]) return { words: HANDSHAKE[code], certificate: false }
+    if (HANDSHAKE[code])
+      return {
+        words: HANDSHAKE[code],
+        certificate: false,
+        ...(MID_CONNECTION.has(code) && { unnamed: true }),
+      }
     if (code.startsWith('ERR_SSL_')) {
       return {
         words: `the TLS handshake failed (${code.slice(8).toLowerCase().replaceAll('_', ' ')})`,
