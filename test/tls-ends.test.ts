@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict'
+import { createServer as createHttpsServer } from 'node:https'
+import { createConnection, createServer as createNetServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { createSecureContext } from 'node:tls'
 import { pull } from '../src/index.js'
 import type { Result } from '../src/types.js'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
+import { listenLocal } from './support/raw-server.js'
 import { ALERT, startAlertingServer } from './support/tls-alert.js'
 
 let dir: string
@@ -61,5 +65,62 @@ test('a fatal alert after the handshake, from a server that keeps the connection
     } finally {
       await Promise.all([body.close(), unanswered.close()])
     }
+  }
+})
+
+// A server of many names whose hello without a name (the URL by IP address: no SNI) gets a
+// default certificate for a name of its own was told `the server must fix it`, where the cure is
+// most often the URL by its host name; curl and wget2 say only that the name does not match.
+test('a default certificate for another name where the URL gives an IP address: the message says no host name was sent (SNI) and to give the URL by name; by name the file is kept', async () => {
+  const named = createSecureContext(tlsPair(certs.good))
+  const server = createHttpsServer(
+    { ...tlsPair(certs.otherHost), SNICallback: (name, cb) => cb(null, name ? named : undefined) },
+    (_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length })
+      res.end(image)
+    },
+  )
+  const local = await listenLocal(server, 'https')
+  try {
+    const r = await pullOne(local.url('/by-ip.jpg'), 'by-ip')
+    assert.equal(r.error, 'tls', r.message)
+    assert.equal(
+      r.message,
+      `TLS: cannot verify 127.0.0.1:${local.port}: its certificate is for images.example.org, not 127.0.0.1; a URL with an IP address sends no host name (SNI), and a server of many names shows a default certificate without one: give the URL by the host name it is meant for; else the server must fix it; --insecure skips certificate checks altogether (unsafe)`,
+    )
+    const ok = await pullOne(`https://localhost:${local.port}/by-name.jpg`, 'by-name')
+    assert.equal(ok.status, 'ok', ok.message)
+  } finally {
+    await local.close()
+  }
+})
+
+// A TLS 1.2 hello whose ALPN answer is a protocol the client did not offer (RFC 7301 §3.2 wants an
+// alert instead) was `the TLS handshake failed (bad extension)`: said what it most often is.
+test('a server hello whose ALPN answer was not offered: tls at once, saying so', async () => {
+  const inner = await listenLocal(
+    createHttpsServer({ ...tlsPair(certs.good), maxVersion: 'TLSv1.2', ALPNProtocols: ['http/1.1'] }),
+    'https',
+  )
+  // The ServerHello is plaintext in TLS 1.2: its `http/1.1` becomes `spdy/3.1`, of the same length.
+  const relay = createNetServer((client) => {
+    const upstream = createConnection({ port: inner.port, host: '127.0.0.1' })
+    client.on('error', () => upstream.destroy())
+    upstream.on('error', () => client.destroy())
+    client.pipe(upstream)
+    upstream.on('data', (d: Buffer) => {
+      const at = d.indexOf('http/1.1')
+      if (at >= 0) d.write('spdy/3.1', at)
+      client.write(d)
+    })
+  })
+  const local = await listenLocal(relay, 'https')
+  try {
+    const r = await pullOne(local.url('/alpn.jpg'), 'alpn')
+    assert.equal(r.error, 'tls', r.message)
+    assert.equal(r.attempts, 1)
+    assert.match(r.message ?? '', /an ALPN protocol imgpull did not offer/)
+  } finally {
+    await Promise.all([local.close(), inner.close()])
   }
 })

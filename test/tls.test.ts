@@ -218,7 +218,15 @@ test('tlsMessage: a certificate not valid yet gives one line of advice, the cloc
   )
   assert.equal(
     tlsMessage('https://10.0.0.5/a.jpg', mismatch),
-    'TLS: cannot verify 10.0.0.5: its certificate is for *.corp, proxy.corp, 10.0.0.9, not 10.0.0.5; the server must fix it; --insecure skips certificate checks altogether (unsafe)',
+    'TLS: cannot verify 10.0.0.5: its certificate is for *.corp, proxy.corp, 10.0.0.9, not 10.0.0.5; a URL with an IP address sends no host name (SNI), and a server of many names shows a default certificate without one: give the URL by the host name it is meant for; else the server must fix it; --insecure skips certificate checks altogether (unsafe)',
+  )
+  // By a name, no word of SNI: the name was sent.
+  assert.equal(
+    tlsMessage('https://img.example/a.jpg', {
+      ...mismatch,
+      words: 'its certificate is for proxy.corp, not img.example',
+    }),
+    'TLS: cannot verify img.example: its certificate is for proxy.corp, not img.example; the server must fix it; --insecure skips certificate checks altogether (unsafe)',
   )
 })
 
@@ -317,7 +325,7 @@ test('a TLS failure fails at once with code tls, in words, and a rerun tries it 
     expired:
       /cannot verify .*: its certificate expired on 2020-01-02 00:00 UTC \(this machine's clock says 2\d{3}-\d\d-\d\d \d\d:\d\d UTC\); the server must fix it; --insecure skips certificate checks altogether \(unsafe\)$/,
     otherHost:
-      /cannot verify .*: its certificate is for images\.example\.org, not 127\.0\.0\.1; the server must fix it; --insecure/,
+      /cannot verify .*: its certificate is for images\.example\.org, not 127\.0\.0\.1; a URL with an IP address sends no host name \(SNI\).*; else the server must fix it; --insecure/,
     privateCa:
       /cannot verify .*: its certificate was issued by "imgpull test CA", an authority not trusted here that the server did not send \(a private CA, or an intermediate the server leaves out without saying where it is: --ca-cert takes either\); to trust a private CA, pass --ca-cert/,
     // curl refuses it too, and no --ca-cert changes that (it was offered).

@@ -297,6 +297,11 @@ const MID_CONNECTION = new Set([
 
 /** Handshake alerts and failures (`ERR_SSL_*`) worth their own words. */
 const HANDSHAKE: Record<string, string> = {
+  // OpenSSL's `bad extension`: the server's hello answered what imgpull did not ask, or spelt an
+  // answer wrong; most often ALPN answered with a protocol not offered (RFC 7301 §3.2: a server
+  // that speaks none of those offered must refuse with an alert), which curl and wget2 refuse too.
+  ERR_SSL_BAD_EXTENSION:
+    "the server's TLS hello has an extension imgpull did not offer or cannot read (bad extension: most often an ALPN protocol imgpull did not offer): the server must fix it",
   ERR_SSL_WRONG_VERSION_NUMBER: NOT_TLS,
   ERR_SSL_PACKET_LENGTH_TOO_LONG: NOT_TLS,
   ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION: `the server and imgpull share no TLS version (the server may offer only old ones${OLD_TLS})`,
@@ -420,8 +425,16 @@ export function tlsMessage(
   // A plain HTTP proxy given as https:// (httpx#951, requests#5843): what to give instead.
   if (proxy && problem.words === NOT_TLS)
     return `TLS: cannot talk to ${host} securely: it does not speak TLS on this port (give it as http://${hostOf(url)}: https:// URLs go through an http:// proxy in a tunnel all the same)`
+  // A certificate for another name where the URL gives the host by IP address: no server name
+  // went with the hello (SNI, RFC 6066 §3), and a server of many names (a shared host, nginx's
+  // first server block) shows its default certificate then, for a name of its own; curl and wget2
+  // say only that the name does not match. The cure is most often the URL by its host name.
+  const advice =
+    problem.names !== undefined && !proxy && byIpAddress(url)
+      ? `a URL with an IP address sends no host name (SNI), and a server of many names shows a default certificate without one: give the URL by the host name it is meant for; else ${SERVER_ADVICE}`
+      : (problem.advice ?? TRUST_ADVICE)
   return problem.certificate
-    ? `TLS: cannot verify ${host}: ${problem.words}; ${problem.advice ?? TRUST_ADVICE}`
+    ? `TLS: cannot verify ${host}: ${problem.words}; ${advice}`
     : `TLS: cannot talk to ${host} securely: ${problem.words}${byAddress(url, problem)}`
 }
 
@@ -436,15 +449,18 @@ function byAddress(url: string, problem: TlsProblem): string {
     problem.words === HANDSHAKE.ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE ||
     problem.words === HANDSHAKE_REFUSED_CERT ||
     problem.words === HANDSHAKE.ERR_SSL_TLSV1_ALERT_UNRECOGNIZED_NAME
-  let hostname: string
-  try {
-    hostname = new URL(url).hostname.replace(/^\[|\]$/g, '')
-  } catch {
-    return ''
-  }
-  return refused && isIP(hostname) !== 0
+  return refused && byIpAddress(url)
     ? '; or it needs a host name (SNI), which a URL with an IP address does not send: give the URL by a name the server serves'
     : ''
+}
+
+/** Whether `url` gives its host by an IP address (no server name goes in its TLS hello). */
+function byIpAddress(url: string): boolean {
+  try {
+    return isIP(new URL(url).hostname.replace(/^\[|\]$/g, '')) !== 0
+  } catch {
+    return false
+  }
 }
 
 /** The host (and port) of `url`, or `url` itself when it does not parse. */
