@@ -12,7 +12,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import sharp from 'sharp'
 import { launchBrowser } from '../test/support/browser.js'
 
@@ -34,7 +34,7 @@ interface Case {
   alsoGood?: Buffer
 }
 
-const noise = (w: number, h: number) =>
+export const noise = (w: number, h: number) =>
   sharp(Buffer.from(Array.from({ length: w * h * 3 }, (_, i) => (i * 2654435761) >>> 24)), {
     raw: { width: w, height: h, channels: 3 },
   })
@@ -771,12 +771,12 @@ async function cases(): Promise<Case[]> {
   return list
 }
 
-interface Tool {
+export interface Tool {
   id: string
   args(url: string, dir: string, file: string): string[]
 }
 
-const TOOLS: Tool[] = [
+export const TOOLS: Tool[] = [
   {
     id: 'imgpull',
     args: (url, dir) => [
@@ -839,9 +839,20 @@ const TOOLS: Tool[] = [
 
 const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
-async function runTool(tool: Tool, url: string, file: string, expect: Buffer | undefined, alsoGood?: Buffer) {
+/**
+ * Runs `tool` on `url` into a fresh folder, `extra` arguments after its own; the verdict on what it
+ * kept (`got`, `WRONG`, `refused`, `none`), its seconds, exit code and stderr in one line.
+ */
+export async function runTool(
+  tool: Tool,
+  url: string,
+  file: string,
+  expect: Buffer | undefined,
+  alsoGood?: Buffer,
+  extra: string[] = [],
+) {
   const dir = await mkdtemp(join(tmpdir(), `misbehave-${tool.id}-`))
-  const [cmd, ...args] = tool.args(url, dir, file)
+  const [cmd, ...args] = [...tool.args(url, dir, file), ...extra]
   const began = performance.now()
   const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
     const child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] })
@@ -880,14 +891,18 @@ async function runTool(tool: Tool, url: string, file: string, expect: Buffer | u
   }
 }
 
-async function main() {
+/** The command line's `--only ID,ID` and `--tools ID,ID` (undefined: all), and its other arguments. */
+export function benchArgs() {
   const argv = process.argv.slice(2)
   const pick = (flag: string) => {
     const i = argv.indexOf(flag)
     return i >= 0 ? argv[i + 1]!.split(',') : undefined
   }
-  const only = pick('--only')
-  const toolIds = pick('--tools')
+  return { argv, only: pick('--only'), toolIds: pick('--tools') }
+}
+
+async function main() {
+  const { argv, only, toolIds } = benchArgs()
   const all = await cases()
   const chosen = only ? all.filter((c) => only.includes(c.id)) : all
   const tools = toolIds ? TOOLS.filter((t) => toolIds.includes(t.id)) : TOOLS
@@ -964,4 +979,5 @@ async function main() {
   process.exit(0)
 }
 
-await main()
+// Run only as a script: bench/misbehave-tls.ts imports the tools from here.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main()
