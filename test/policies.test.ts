@@ -37,6 +37,7 @@ import { MOST_VISITS, REVISIT_WAIT_CAP, revisit } from '../src/fetch/redirect-re
 import { notFoundCode, reservedNameWords } from '../src/fetch/reserved-names.js'
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
 import {
+  doubtSettled,
   type FailureFacts,
   isPressure,
   isTurnedAway,
@@ -48,7 +49,7 @@ import {
   progressFree,
   proxyLimitWait,
   refusesRange,
-  resetIsHosts,
+  resetReading,
   retriedOnRerun,
 } from '../src/fetch/retry-policy.js'
 import { type HostGate, lengthens, outOfReachWords, Scheduler, SILENT_AFTER } from '../src/fetch/scheduler.js'
@@ -827,22 +828,48 @@ test('a connection turned away: a new one closed or reset before any answer, not
   for (const [name, e, reused, expected] of table) assert.equal(isTurnedAway(e, reused), expected, name)
 })
 
-test("a reset at the door is the host's unless this URL was reset before while the host took new connections for others", () => {
-  const table: [string, number | undefined, number, boolean][] = [
-    ['the first reset of a URL: no one reset tells a WAF from a limit of connections', undefined, 50, true],
-    ['the first reset, the host never served on a new connection', undefined, Number.NEGATIVE_INFINITY, true],
-    ['reset again, a file since served on a new connection sent after it: a WAF', 100, 120, false],
-    ['reset again, the latest new connection served was sent before it', 100, 80, true],
-    ['reset again, sent at the very moment of the reset: not after it', 100, 100, true],
+test("a reset at the door is the host's the first time, the URL's once the host took new connections since, in doubt till then", () => {
+  const table: [string, number | undefined, number, 'host' | 'url' | 'doubt'][] = [
+    ['the first reset of a URL: no one reset tells a WAF from a limit of connections', undefined, 50, 'host'],
     [
-      'reset again, nothing served on a new connection all run (every new one reset)',
-      100,
+      'the first reset, the host never served on a new connection',
+      undefined,
       Number.NEGATIVE_INFINITY,
-      true,
+      'host',
     ],
+    ['reset again, a file since served on a new connection sent after it: a WAF', 100, 120, 'url'],
+    [
+      'reset again, the latest new connection served was sent before it: the proof may be on its way',
+      100,
+      80,
+      'doubt',
+    ],
+    ['reset again, sent at the very moment of the reset: not after it', 100, 100, 'doubt'],
+    ['reset again, nothing served on a new connection yet', 100, Number.NEGATIVE_INFINITY, 'doubt'],
   ]
   for (const [name, resetBefore, freshSent, expected] of table)
-    assert.equal(resetIsHosts({ resetBefore, freshSent }), expected, name)
+    assert.equal(resetReading({ resetBefore, freshSent }), expected, name)
+})
+
+test('a reset in doubt is settled by what the host does next: a file served on a new connection, or another URL turned away', () => {
+  const d = { resetBefore: 100, at: 200 }
+  const table: [string, { served: number } | { turnedAway: number }, 'host' | 'url' | undefined][] = [
+    [
+      "a file served on a new connection, sent after the URL was turned away before: the URL's",
+      { served: 150 },
+      'url',
+    ],
+    ['a file served, sent after this reset too', { served: 250 }, 'url'],
+    ['a file served, sent before the URL was turned away before: no proof', { served: 90 }, undefined],
+    ["another URL turned away at the door, sent after this reset: the host's", { turnedAway: 210 }, 'host'],
+    [
+      'another URL turned away, sent before this reset (one wave with it): no word',
+      { turnedAway: 150 },
+      undefined,
+    ],
+    ['another URL turned away, sent at the very moment of this reset', { turnedAway: 200 }, undefined],
+  ]
+  for (const [name, event, expected] of table) assert.equal(doubtSettled(d, event), expected, name)
 })
 
 test('a 408 is sent again at once only on a reused HTTP/1.1 connection (its idle timeout met as we reused it)', () => {

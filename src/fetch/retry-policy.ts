@@ -169,22 +169,53 @@ export function isPressure(code: string, turnedAway = false): boolean {
 }
 
 /**
- * Whether a new connection reset or closed before any answer (see `isTurnedAway`) counts against
- * the host, as a limit of connections turning it away, or is the URL's own. A limit of connections
- * (an iptables `connlimit` rule, workers all busy) resets whichever request comes while too many
- * are open, so a URL reset once meets it again no more often than any other request; a WAF, or a
- * backend that resets some paths, resets the same URLs every time, whatever the load, while it
- * serves the others. So it is the URL's when this URL was turned away before in the run
- * (`resetBefore`, `performance.now()` then) and the host has since served a file on a new
- * connection, for a request sent after that (`freshSent`): it takes new connections, only not
- * this URL's (served on kept-alive ones proves nothing: those idle in the pool are what fills a
- * limit of connections, and a file served on one came while new ones were reset). The first reset of a
- * URL still counts: no one reset tells the two apart, and a limit of connections resets many
- * URLs once. Counting every reset halved the limit of a host with 20 such paths among 200 files
- * down to 1 (their retries a quarter of its answers), and the good files went one at a time.
+ * How a new connection reset or closed before any answer (see `isTurnedAway`) is read: against
+ * the host (`host`), as a limit of connections turning it away; the URL's own (`url`); or in
+ * doubt (`doubt`) until the evidence comes. A limit of connections (an iptables `connlimit` rule,
+ * workers all busy) resets whichever request comes while too many are open, so a URL reset once
+ * meets it again no more often than any other request; a WAF, or a backend that resets some
+ * paths, resets the same URLs every time, whatever the load, while it serves the others.
+ *
+ * - The first reset of a URL (`resetBefore` undefined) is the host's: no one reset tells the two
+ *   apart, and a limit of connections resets many URLs once.
+ * - A URL turned away before (`resetBefore`, `performance.now()` then) is the URL's once the host
+ *   has served a file on a new connection, for a request sent after that (`freshSent`): it takes
+ *   new connections, only not this URL's (served on kept-alive ones proves nothing: those idle in
+ *   the pool are what fills a limit of connections, and a file served on one came while new ones
+ *   were reset).
+ * - Without that proof yet, it is in doubt, not the host's: the proof may be on its way (files
+ *   asked for on new connections after the reset, not yet answered), and which comes first, the
+ *   retry's reset or that answer, is down to timing. See `doubtSettled` for what settles it.
+ *
+ * Counting every reset halved the limit of a host with 20 such paths among 200 files down to 1
+ * (their retries a quarter of its answers), and the good files went one at a time; counting a
+ * retry's reset that came before the proof did so still on a loaded machine (the limit cut to 1
+ * or 2 in 2 of 5 runs).
  */
-export function resetIsHosts(r: { resetBefore: number | undefined; freshSent: number }): boolean {
-  return r.resetBefore === undefined || r.freshSent <= r.resetBefore
+export function resetReading(r: {
+  resetBefore: number | undefined
+  freshSent: number
+}): 'host' | 'url' | 'doubt' {
+  if (r.resetBefore === undefined) return 'host'
+  return r.freshSent > r.resetBefore ? 'url' : 'doubt'
+}
+
+/**
+ * What settles a reset in doubt (see `resetReading`): one of a URL turned away before (at
+ * `resetBefore`), itself at `at` (`performance.now()` both). A file served on a new connection
+ * for a request sent after `resetBefore` (`served`, its sending time) makes it the URL's (`url`):
+ * the host took new connections then. The first attempt of another URL, sent after `at` and
+ * turned away at the door too (`turnedAway`, its sending time), with no such file served
+ * meanwhile (the doubt would be settled already), makes it the host's (`host`): the host still
+ * turns new connections away, whatever their URL, as one that resets every new one does.
+ * `undefined`: still in doubt.
+ */
+export function doubtSettled(
+  d: { resetBefore: number; at: number },
+  event: { served: number } | { turnedAway: number },
+): 'host' | 'url' | undefined {
+  if ('served' in event) return event.served > d.resetBefore ? 'url' : undefined
+  return event.turnedAway > d.at ? 'host' : undefined
 }
 
 /**

@@ -1,6 +1,7 @@
 import { type Cancellable, whenCancelled } from '../utils/cancel-hook.js'
 import { Fifo } from '../utils/fifo.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from './host-limit.js'
+import { doubtSettled, resetReading } from './retry-policy.js'
 
 /** What a complaint did to a host's limit: see `Scheduler.pressure`. */
 export type Pressure = 'first' | 'cut' | 'floor'
@@ -58,6 +59,20 @@ export interface HostGate {
 
 /** A host's tasks may wait at redirect targets up to this many times its limit (see `waitingAway`). */
 const AWAY = 4
+
+/**
+ * Resets at the door in doubt a host holds (see `resetReading`): the oldest beyond are dropped,
+ * never counted, on a host that resets some URLs every time and serves the rest on kept-alive
+ * connections alone (no proof comes, nor other URLs turned away).
+ */
+const DOUBTS = 256
+
+/** A reset at the door in doubt: its request's sending time, its URL's reset before, and its own (`performance.now()`). */
+interface Doubt {
+  sentAt: number
+  resetBefore: number
+  at: number
+}
 
 /** How long a gate's "full at your own limit" counts as the limit being in use, ms. */
 const OWN_FULL_MS = 1000
@@ -189,8 +204,10 @@ interface Host<T> {
   served: boolean
   /** When the latest-sent request it served a file for was sent (`performance.now()`; see `pathSilence`). */
   servedSent: number
-  /** The same, of those served on a new connection (see `resetIsHosts`). */
+  /** The same, of those served on a new connection (see `resetReading`). */
   freshSent: number
+  /** Resets at the door in doubt (see `resetReading`), oldest first, at most `DOUBTS`. */
+  doubts?: Doubt[]
   /** Requests in a row it never answered, each cut by the connect or headers timeout. */
   unheard: Silence
   /** Requests in a row whose body stopped for the idle timeout, none moving a file forward. */
@@ -421,7 +438,11 @@ export class Scheduler<T> {
     if (!state) return
     state.heard = true
     if (sentAt !== undefined) state.servedSent = Math.max(state.servedSent, sentAt)
-    if (sentAt !== undefined && fresh) state.freshSent = Math.max(state.freshSent, sentAt)
+    if (sentAt !== undefined && fresh) {
+      state.freshSent = Math.max(state.freshSent, sentAt)
+      // The host takes new connections: the resets in doubt from before this was sent were their URLs'.
+      state.doubts = state.doubts?.filter((d) => doubtSettled(d, { served: sentAt }) === undefined)
+    }
     state.served = true
     state.overlongAt = undefined
     state.overlongFiles = undefined
@@ -456,11 +477,31 @@ export class Scheduler<T> {
   }
 
   /**
-   * When the latest request to `host` that it served a file for on a new connection went out
-   * (`performance.now()`; minus infinity before any): see `resetIsHosts`.
+   * A new connection to `host`, for a request sent at `sentAt` (`performance.now()`), was reset or
+   * closed before any answer (see `isTurnedAway`); `resetBefore`: when the same URL was last turned
+   * away so in this run. Read by `resetReading`: the host's is a complaint (see `pressure`, whose
+   * answer this returns); the URL's is none; one in doubt is held until `doubtSettled` says whose
+   * it was, and counted then if the host's. Which came first, a retry's reset or the file served
+   * on a new connection that proves the host takes them, is down to timing: on a loaded machine
+   * the retries of 20 paths a WAF resets, at the head of 200 files, came before it, and the host's
+   * limit was cut to 1 or 2 in 2 runs of 5.
    */
-  freshSent(host: string): number {
-    return this.#hosts.get(host)?.freshSent ?? Number.NEGATIVE_INFINITY
+  resetAtDoor(host: string, sentAt: number, resetBefore: number | undefined): Pressure | undefined {
+    const state = this.#hosts.get(host)
+    if (!state) return undefined
+    const reading = resetReading({ resetBefore, freshSent: state.freshSent })
+    if (reading === 'url') return undefined
+    if (reading === 'doubt') {
+      state.doubts ??= []
+      if (state.doubts.length >= DOUBTS) state.doubts.shift()
+      state.doubts.push({ sentAt, resetBefore: resetBefore!, at: performance.now() })
+      return undefined
+    }
+    // Another URL turned away at the door: the doubts from before it was sent were the host's.
+    const settled = state.doubts?.filter((d) => doubtSettled(d, { turnedAway: sentAt }) === 'host') ?? []
+    if (settled.length > 0) state.doubts = state.doubts?.filter((d) => !settled.includes(d))
+    for (const d of settled) this.pressure(host, d.sentAt, true)
+    return this.pressure(host, sentAt, true)
   }
 
   /**

@@ -34,7 +34,7 @@ export interface Downloaded {
   finalUrl?: string
   /** ms from sending the request to its headers (last hop). */
   ttfb: number
-  /** The last answer came on a new connection: the host was taking new ones (see `resetIsHosts`). */
+  /** The last answer came on a new connection: the host was taking new ones (see `resetReading`). */
   fresh?: boolean
   /** The answer said the host's rate-limit quota is now spent: ms until it comes back (see `quotaResetAfterServed`). */
   quotaReset?: number

@@ -59,7 +59,7 @@ export interface Task {
    * `Scheduler.pathSilence`): its timeouts are its path's, no complaint about the host.
    */
   pathSilent?: boolean
-  /** When a new connection of this file's was last reset before any answer (`performance.now()`, see `resetIsHosts`). */
+  /** When a new connection of this file's was last reset before any answer (`performance.now()`, see `resetReading`). */
   resetAtDoor?: number
   /** A resume of this file was answered with multipart/byteranges (see `WRAPS_RANGES`): no later attempt asks a range. */
   wrapsRanges?: boolean

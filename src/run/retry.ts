@@ -14,7 +14,6 @@ import {
   progressFree,
   proxyLimitWait,
   refusesRange,
-  resetIsHosts,
 } from '../fetch/retry-policy.js'
 import { RetrySleepers } from '../fetch/retry-sleepers.js'
 import type { GivenUp, Scheduler } from '../fetch/scheduler.js'
@@ -231,14 +230,14 @@ export class Retries {
     if (pathTimeout && this.#scheduler.pathSilence(answeredBy, sentAt)) task.pathSilent = true
     // A new connection reset before any answer: a limit of connections, or this URL's own (a WAF).
     const doorReset = e.code === 'network' && e.pressure && closedOrReset(e.cause)
-    const urlReset =
-      doorReset &&
-      !resetIsHosts({ resetBefore: task.resetAtDoor, freshSent: this.#scheduler.freshSent(answeredBy) })
+    const resetBefore = task.resetAtDoor
     if (doorReset) task.resetAtDoor = performance.now()
     const hostPressure =
-      isPressure(e.code, e.pressure) && !pastDeadline && !(pathTimeout && task.pathSilent) && !urlReset
-        ? this.#scheduler.pressure(answeredBy, sentAt, status === 429 || e.pressure)
-        : undefined
+      !isPressure(e.code, e.pressure) || pastDeadline || (pathTimeout && task.pathSilent)
+        ? undefined
+        : doorReset
+          ? this.#scheduler.resetAtDoor(answeredBy, sentAt, resetBefore)
+          : this.#scheduler.pressure(answeredBy, sentAt, status === 429 || e.pressure)
     const timeLeft = task.started + this.#options.totalTimeout - Date.now()
     if (outOfDescriptors(error)) {
       task.descriptorWaits = (task.descriptorWaits ?? 0) + 1
