@@ -872,6 +872,42 @@ test('a reset in doubt is settled by what the host does next: a file served on a
   for (const [name, event, expected] of table) assert.equal(doubtSettled(d, event), expected, name)
 })
 
+test("scheduler: a URL's reset again before any file was served on a new connection is held in doubt: the proof drops it, another URL's first try turned away counts it", async () => {
+  const limitOf = (scheduler: Scheduler<number>) => scheduler.snapshot().find((h) => h.host === 'h')?.limit
+  let release = () => {}
+  const held = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  const started = (scheduler: Scheduler<number>, count: number) => {
+    for (let i = 0; i < count; i++) scheduler.add('h', i)
+  }
+  const make = () => new Scheduler<number>({ concurrency: 16, perHost: 8, run: () => held })
+  // 8 retries of paths turned away before, reset again with nothing served yet: in doubt, no cut.
+  const waf = make()
+  started(waf, 8)
+  const t0 = performance.now()
+  for (let i = 0; i < 8; i++) assert.equal(waf.resetAtDoor('h', t0 + 1, t0), undefined)
+  assert.equal(limitOf(waf), 8)
+  // The proof comes (a file served on a new connection, sent after those URLs were turned away):
+  // the doubts were the URLs'; a first reset after it counts alone.
+  waf.success('h', 5, t0 + 2, true)
+  waf.resetAtDoor('h', performance.now() + 1, undefined)
+  assert.equal(limitOf(waf), 8)
+  // A host that resets every new connection: the doubts count once another URL's first try,
+  // sent after them, is turned away too, nothing served between.
+  const all = make()
+  started(all, 8)
+  const t1 = performance.now()
+  // One complaint alone cuts no limit (two in a window of 8 do): the second is the doubt's.
+  all.resetAtDoor('h', t1 + 1, t1)
+  assert.equal(limitOf(all), 8)
+  all.resetAtDoor('h', performance.now() + 1, undefined)
+  assert.equal(limitOf(all), 4)
+  waf.stop()
+  all.stop()
+  release()
+})
+
 test('a 408 is sent again at once only on a reused HTTP/1.1 connection (its idle timeout met as we reused it)', () => {
   const table: [string, number, boolean | undefined, boolean, boolean][] = [
     ['408 on a reused keep-alive connection', 408, true, false, true],
