@@ -21,6 +21,7 @@ import { gzipSync } from 'node:zlib'
 import { errors } from 'undici'
 import { endedAtLength } from '../src/fetch/body-end.js'
 import { goawayAsks, http2Cut, isRefusedStream, neverSent } from '../src/fetch/http2-errors.js'
+import { h2CutWords } from '../src/fetch/receive.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
 import type { Result } from '../src/types.js'
@@ -686,6 +687,30 @@ test('every byte of its Content-Length, then the session broken by the server (f
   } finally {
     await server.close()
   }
+})
+
+test('h2CutWords: an HTTP/2 body stopped not short of its length says it had its length, or how far past it', () => {
+  const cut = 'the server broke HTTP/2, and nghttp2 closed the connection'
+  const table: [string, [number, number, number?, number?], string][] = [
+    ['no length stated', [20_000, 20_000], `${cut} after 20000 bytes, its length not stated`],
+    [
+      'every byte of its Content-Length, then the session ended',
+      [20_000, 20_000, 20_000],
+      `${cut} after all 20000 bytes its length states, before the stream's end`,
+    ],
+    [
+      "a resume's 206, every byte of its range: the file's size said",
+      [1000, 600, 600, 1000],
+      `${cut} after all 1000 bytes its length states, before the stream's end`,
+    ],
+    [
+      'a 206 without Content-Length, bytes past its Content-Range',
+      [1050, 650, 600, 1000],
+      `${cut} after 1050 bytes, 50 past the end its length states`,
+    ],
+  ]
+  for (const [name, [at, received, length, total], words] of table)
+    assert.equal(h2CutWords(cut, at, received, length, total), words, name)
 })
 
 test('endedAtLength: a close or reset of the connection always; over HTTP/2 also a stream reset, a session failed, no END_STREAM', () => {

@@ -537,7 +537,7 @@ class BodyReceiver {
     if (h2) {
       return new ImgpullError(
         'truncated',
-        `${shown}${cutThrough(t)}: ${h2} after ${decision.at + this.beyond()} bytes, its length not stated`,
+        `${shown}${cutThrough(t)}: ${h2CutWords(h2, decision.at + this.beyond(), received, decision.length, decision.total)}`,
         { retryable: true, cause: error, resumed: nothing },
       )
     }
@@ -832,4 +832,24 @@ class BodyReceiver {
     }
     return verify
   }
+}
+
+/**
+ * Where an HTTP/2 body stopped by `h2` (see `http2Cut`: a stream reset, a GOAWAY, a session the
+ * server broke) that was not short of its length: `at` bytes of the file in, `received` of this
+ * answer's, of the `length` it states (`total`: the file's, from a `Content-Range`), or none.
+ * A body with every byte of its length that failed all the same was said as one "its length not
+ * stated" (an HTTP/2 session nghttp2 ended after every byte of a stated Content-Length).
+ */
+export function h2CutWords(
+  h2: string,
+  at: number,
+  received: number,
+  length?: number,
+  total?: number,
+): string {
+  if (length === undefined) return `${h2} after ${at} bytes, its length not stated`
+  const stated = total ?? length
+  if (received === length) return `${h2} after all ${stated} bytes its length states, before the stream's end`
+  return `${h2} after ${at} bytes, ${received - length} past the end its length states`
 }
