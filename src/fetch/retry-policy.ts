@@ -219,6 +219,36 @@ export function doubtSettled(
 }
 
 /**
+ * Whether a refused connection (ECONNREFUSED) is a limit of connections, not the host down: the
+ * host has served a file in this run (`served`) and has other transfers in flight (`others`:
+ * this one's not counted), so it refused this connection while it kept others open. An iptables
+ * `connlimit` rule that rejects the SYN with `tcp-reset`, a server that stops listening while it
+ * has too many connections open, do that. Read as down, such refusals never slowed the host, and
+ * each file it served woke the retries it had refused (see `RetrySleepers.back`) into the same
+ * refusal, each spending an attempt: 4 connections kept alive and serving, 172 of 200 files
+ * failed. A host down from the start has served nothing; one that goes down or restarts in the
+ * middle of a run reads as at its limit while its last transfers fail with it, and is given
+ * fewer at once: harmless, its retries still wait out a restart (see `REFUSED_LEAST`).
+ */
+export function refusedAtLimit(r: { served: boolean; others: number }): boolean {
+  return r.served && r.others > 0
+}
+
+/**
+ * Whether an answer from a host (to a request sent at `sentAt`, `performance.now()`; `fresh`: on
+ * a new connection, `undefined` when not known) shows it back from a refusal (ECONNREFUSED, at
+ * `refusedAt`), so the retry the refusal sent to sleep is woken at once (see `RetrySleepers`): the
+ * request went out after the refusal, on a new connection. A host restarting refused it, and
+ * now takes connections. One that serves requests sent before the refusal, or on connections
+ * kept alive from before, was up when it refused: a limit of connections (see `refusedAtLimit`),
+ * which a retry woken at once would meet again, an attempt spent (4 connections kept alive and
+ * serving: each file served woke every retry refused, 172 of 200 files failed).
+ */
+export function backFromRefusal(r: { refusedAt: number; sentAt: number; fresh?: boolean }): boolean {
+  return r.sentAt > r.refusedAt && r.fresh !== false
+}
+
+/**
  * The server turned the connection away at the door: a new one (`reused` false, or undefined: it
  * failed before the request went out, in the TCP or TLS handshake) closed or reset before any byte
  * of the answer. A host does that at its limit of connections (an iptables `connlimit` rule, a

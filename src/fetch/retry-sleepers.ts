@@ -1,3 +1,5 @@
+import { backFromRefusal } from './retry-policy.js'
+
 /**
  * Retries sleeping out their backoff, each woken by its timer or, for those sent away by a refused
  * connection, as soon as the host that refused them serves again (`back`). A host restarting (a
@@ -5,10 +7,17 @@
  * `retryDelay`), so the first retry to find it serving can come seconds before the others' (up to
  * 4 s at the defaults' fourth retry), and they would wait those out on a host that is up. Waking
  * them then hands them to the scheduler, whose per-host limit still decides how many go at once.
+ * Only an answer that shows the host back (see `backFromRefusal`) wakes them.
  */
 export class RetrySleepers<T> {
-  /** Each sleep's item, when it ends (`performance.now()`), and the origin that refused it, if any. */
-  readonly #sleeps = new Map<NodeJS.Timeout, { item: T; until: number; refusedBy?: string }>()
+  /**
+   * Each sleep's item, when it ends (`performance.now()`), and the origin that refused it, if
+   * any, and when (`performance.now()`).
+   */
+  readonly #sleeps = new Map<
+    NodeJS.Timeout,
+    { item: T; until: number; refusedBy?: string; refusedAt: number }
+  >()
   /** The sleeps each origin refused, to wake when it serves again. */
   readonly #refused = new Map<string, Set<NodeJS.Timeout>>()
 
@@ -18,7 +27,8 @@ export class RetrySleepers<T> {
   /** Sleep `ms` milliseconds, then wake `item`; with `refusedBy` (an origin), earlier if `back(refusedBy)` comes first. */
   add(item: T, ms: number, refusedBy?: string): void {
     const timer = setTimeout(() => this.#end(timer), ms)
-    this.#sleeps.set(timer, { item, until: performance.now() + ms, refusedBy })
+    const now = performance.now()
+    this.#sleeps.set(timer, { item, until: now + ms, refusedBy, refusedAt: now })
     if (refusedBy === undefined) return
     let timers = this.#refused.get(refusedBy)
     if (!timers) {
@@ -38,11 +48,16 @@ export class RetrySleepers<T> {
     return last
   }
 
-  /** `origin` served a request: wake now what it had refused. */
-  back(origin: string): void {
+  /**
+   * `origin` answered a request sent at `sentAt` (`performance.now()`; `fresh`: on a new
+   * connection, `undefined` when not known): wake now what it had refused before then.
+   */
+  back(origin: string, sentAt: number, fresh?: boolean): void {
     const timers = this.#refused.get(origin)
     if (!timers) return
     for (const timer of timers) {
+      const refusedAt = this.#sleeps.get(timer)?.refusedAt ?? Number.POSITIVE_INFINITY
+      if (!backFromRefusal({ refusedAt, sentAt, fresh })) continue
       clearTimeout(timer)
       this.#end(timer)
     }

@@ -1,7 +1,7 @@
 import { type Cancellable, whenCancelled } from '../utils/cancel-hook.js'
 import { Fifo } from '../utils/fifo.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from './host-limit.js'
-import { doubtSettled, resetReading } from './retry-policy.js'
+import { doubtSettled, refusedAtLimit, resetReading } from './retry-policy.js'
 
 /** What a complaint did to a host's limit: see `Scheduler.pressure`. */
 export type Pressure = 'first' | 'cut' | 'floor'
@@ -474,6 +474,16 @@ export class Scheduler<T> {
   pathSilence(host: string, sentAt: number): boolean {
     const state = this.#hosts.get(host)
     return state !== undefined && state.servedSent > sentAt
+  }
+
+  /**
+   * Whether a connection `host` refused (ECONNREFUSED) to one of its running transfers is a limit
+   * of connections (see `refusedAtLimit`): it served a file in this run and other transfers of it
+   * are in flight.
+   */
+  refusedAtLimit(host: string): boolean {
+    const state = this.#hosts.get(host)
+    return state !== undefined && refusedAtLimit({ served: state.served, others: state.active - 1 })
   }
 
   /**

@@ -577,7 +577,7 @@ export class Engine {
     if (done.quotaReset !== undefined && this.options.maxRetryAfter > 0)
       this.#scheduler.quotaSpent(slot.host, Math.min(done.quotaReset, this.options.maxRetryAfter))
     this.#proxySilence.heard(slot.host)
-    this.#retries.sleeping.back(slot.host)
+    this.#retries.sleeping.back(slot.host, sentAt, done.fresh)
     answered(task, done.httpStatus)
     // Publishing waits for the journal's next commit; the transfer slot is free meanwhile.
     const publishing = this.#publishing.publish(task, done)

@@ -160,7 +160,7 @@ export class Retries {
       this.#scheduler.heardFrom(answeredBy)
       // An http:// URL's 502 may be the proxy's own; an https:// one's came through a tunnel.
       this.#proxySilence.heard(answeredBy, fromHost(e.gateway))
-      this.sleeping.back(answeredBy)
+      this.sleeping.back(answeredBy, sentAt)
     } else if (e instanceof TimeoutError && (e.phase === 'connect' || e.phase === 'headers')) {
       this.#scheduler.unanswered(answeredBy, sentAt)
       this.#proxySilence.unanswered(answeredBy, sentAt)
@@ -232,12 +232,14 @@ export class Retries {
     const doorReset = e.code === 'network' && e.pressure && closedOrReset(e.cause)
     const resetBefore = task.resetAtDoor
     if (doorReset) task.resetAtDoor = performance.now()
+    // Refused while others of its connections serve: a limit of connections, not the host down.
+    const atLimit = e.code === 'network' && e.refused && this.#scheduler.refusedAtLimit(answeredBy)
     const hostPressure =
-      !isPressure(e.code, e.pressure) || pastDeadline || (pathTimeout && task.pathSilent)
+      !isPressure(e.code, e.pressure || atLimit) || pastDeadline || (pathTimeout && task.pathSilent)
         ? undefined
         : doorReset
           ? this.#scheduler.resetAtDoor(answeredBy, sentAt, resetBefore)
-          : this.#scheduler.pressure(answeredBy, sentAt, status === 429 || e.pressure)
+          : this.#scheduler.pressure(answeredBy, sentAt, status === 429 || e.pressure || atLimit)
     const timeLeft = task.started + this.#options.totalTimeout - Date.now()
     if (outOfDescriptors(error)) {
       task.descriptorWaits = (task.descriptorWaits ?? 0) + 1
