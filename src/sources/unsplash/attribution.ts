@@ -37,7 +37,11 @@ function fileLink(path: string): string {
 
 /**
  * Whether the photo's file is in the folder: the file itself, or for a WebDataset sample its
- * sealed shard or (before the shard is sealed, as when credits are written) its staged file.
+ * staged file or spool entry (before the shard is sealed) or its sealed shard. Those are looked at
+ * in the reverse of the order a seal moves them (the tar takes its name before the staged files
+ * and the spool go, see shard.ts): a sample not found staged nor spooled is in the tar if anywhere.
+ * Looked at the other way, a shard sealed between the looks hid its sample from both (the credits
+ * said 7 photos of 8, once, where the first shard was sealed as the run ended).
  */
 async function present(
   out: string,
@@ -45,23 +49,20 @@ async function present(
   spools: Map<string, Promise<Map<string, unknown>>>,
 ): Promise<boolean> {
   const sample = parseSamplePath(path)
-  const places = sample
-    ? [join(out, `${sample.stem}.tar`), join(layout(out).shards, sample.stem, sample.member)]
-    : [join(out, path)]
-  for (const place of places)
-    if (
-      await stat(place).then(
-        () => true,
-        () => false,
-      )
-    )
-      return true
-  if (!sample) return false
+  if (!sample) return exists(join(out, path))
+  if (await exists(join(layout(out).shards, sample.stem, sample.member))) return true
   // A sample that came whole in memory waits in its shard's spool until the shard is sealed.
   const spool = join(layout(out).shards, `${sample.stem}.spool`)
   if (!spools.has(spool)) spools.set(spool, Spool.list(spool))
-  return (await spools.get(spool)!).has(sample.member)
+  if ((await spools.get(spool)!).has(sample.member)) return true
+  return exists(join(out, `${sample.stem}.tar`))
 }
+
+const exists = (path: string): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false,
+  )
 
 /**
  * A URL as a Markdown link's destination: its parentheses escaped (`%28`, `%29`), which a URL may
