@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events'
 import { isIP } from 'node:net'
+import { unbracketed } from '../utils/url.js'
 
 /**
  * Where a connection was when its connect timeout ran out. undici's one `Connect Timeout Error`
@@ -50,7 +51,7 @@ export function stagedConnector(connect: Connector): Connector {
     // A socket handed over (a proxy's tunnel) is connected already: only its TLS is left.
     let stage: ConnectStage = options.httpSocket
       ? 'tls'
-      : isIP(options.hostname.replace(/^\[|\]$/g, ''))
+      : isIP(unbracketed(options.hostname))
         ? 'tcp'
         : 'lookup'
     const socket = connect(options, (error, connected) => {

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import { isIP, type Socket, connect as tcpConnect } from 'node:net'
 import type { ConnectionOptions } from 'node:tls'
 import { quoted } from '../utils/printable.js'
+import { unbracketed } from '../utils/url.js'
 import { answeringLocalhost, type Lookup } from './shared-lookup.js'
 import { tlsRecord } from './tls-errors.js'
 import { basicToken } from './url-credentials.js'
@@ -90,7 +91,7 @@ export function speaksSocks5(proxy: URL, ms = 2000): Promise<boolean> {
  */
 function proxyAddress(proxy: URL): { host: string; port: number; lookup: Lookup } {
   const port = Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80)
-  return { host: proxy.hostname.replace(/^\[|\]$/g, ''), port, lookup: answeringLocalhost() }
+  return { host: unbracketed(proxy.hostname), port, lookup: answeringLocalhost() }
 }
 
 /** A connection of its own to the proxy's address (see `proxyAddress`). */

@@ -2,6 +2,7 @@ import dns from 'node:dns'
 import { EventEmitter } from 'node:events'
 import { isIP, type Socket } from 'node:net'
 import { errorCode } from '../errors.js'
+import { unbracketed } from '../utils/url.js'
 import type { IssuerFetcher } from './aia.js'
 import { atProxy, coded, lookedUpHere } from './classify.js'
 import { markStage, stagedConnector } from './connect-stage.js'
@@ -465,8 +466,10 @@ function tunnelChained(
 }
 
 /** A connect timeout of the proxy's, as undici words its own (see `atProxy`). */
-const proxyConnectTimeout = () =>
-  atProxy(Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' }))
+/** A connect timeout as undici's connector reports one (see `markStage`, classify.ts). */
+const connectTimeout = () =>
+  Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' })
+const proxyConnectTimeout = () => atProxy(connectTimeout())
 
 /**
  * `connect` (to an https:// proxy) naming no server (SNI) when the proxy is an IP address, as RFC
@@ -556,9 +559,9 @@ export function socksTunnel(
     let timer: NodeJS.Timeout | undefined
     // Until its name is found, the proxy's connection is at its lookup: told so, not as a TCP
     // handshake unanswered (a firewall) where the resolver dropped the query.
-    const proxyStage: 'lookup' | 'tcp' = isIP(bare(proxy.hostname)) ? 'tcp' : 'lookup'
+    const proxyStage: 'lookup' | 'tcp' = isIP(unbracketed(proxy.hostname)) ? 'tcp' : 'lookup'
     // The host's own name is looked up first, if here (not the proxy's: told as the host's).
-    let stage: 'lookup' | 'tcp' | 'host' = lookup && !isIP(bare(host)) ? 'host' : proxyStage
+    let stage: 'lookup' | 'tcp' | 'host' = lookup && !isIP(unbracketed(host)) ? 'host' : proxyStage
     const opening = open(
       host,
       port,
@@ -573,10 +576,7 @@ export function socksTunnel(
       timer = setTimeout(() => {
         reject(
           stage === 'host'
-            ? markStage(
-                Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' }),
-                'lookup',
-              )
+            ? markStage(connectTimeout(), 'lookup')
             : markStage(proxyConnectTimeout(), socket ? 'socks' : stage),
         )
         // Its tunnel, should it open now, is no one's.
@@ -591,15 +591,12 @@ export function socksTunnel(
   }
 }
 
-/** An IP address without the brackets a URL writes an IPv6 one in. */
-const bare = (host: string): string => host.replace(/^\[|\]$/g, '')
-
 /**
  * `host`'s address as `lookup` finds it (an IP address as it is). A name not found fails as the
  * host's (`resolvedHere`), never as the proxy's: it never reached the proxy.
  */
 function resolvedHere(host: string, lookup: Lookup): Promise<string> {
-  if (isIP(bare(host))) return Promise.resolve(bare(host))
+  if (isIP(unbracketed(host))) return Promise.resolve(unbracketed(host))
   return new Promise((resolve, reject) =>
     lookup(host, {}, (error, address) => (error ? reject(lookedUpHere(error)) : resolve(address as string))),
   )

@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net'
 import { quoted } from '../utils/printable.js'
-import { unencodedCredentials, withoutCredentials } from '../utils/url.js'
+import { unbracketed, unencodedCredentials, withoutCredentials } from '../utils/url.js'
 import { proxyCredentialsProblem } from './url-credentials.js'
 
 /**
@@ -72,10 +72,7 @@ export function proxyFor(url: URL, plan: ProxyPlan | undefined): URL | undefined
 /** Whether `NO_PROXY` sends `url` direct. */
 export function bypassed(url: URL, noProxy: string): boolean {
   // A fully qualified name's trailing dot (`cdn.example.com.`) names the same host, as curl reads it.
-  const host = url.hostname
-    .replace(/^\[|\]$/g, '')
-    .toLowerCase()
-    .replace(/\.$/, '')
+  const host = unbracketed(url.hostname).toLowerCase().replace(/\.$/, '')
   const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80)
   for (let entry of noProxy.split(/[\s,]+/)) {
     entry = entry.trim().toLowerCase()

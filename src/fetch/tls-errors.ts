@@ -8,6 +8,7 @@
 import { isIP } from 'node:net'
 import { utcTime } from '../report/format.js'
 import { quoted } from '../utils/printable.js'
+import { unbracketed } from '../utils/url.js'
 import { type PeerChain, peerChain } from './peer-chain.js'
 
 /** How to trust a private CA, and the opt-out that exists: appended to certificate failures. */
@@ -457,7 +458,7 @@ function byAddress(url: string, problem: TlsProblem): string {
 /** Whether `url` gives its host by an IP address (no server name goes in its TLS hello). */
 function byIpAddress(url: string): boolean {
   try {
-    return isIP(new URL(url).hostname.replace(/^\[|\]$/g, '')) !== 0
+    return isIP(unbracketed(new URL(url).hostname)) !== 0
   } catch {
     return false
   }

@@ -218,6 +218,9 @@ function decodeRun(run: string): string {
   return out
 }
 
+/** A host without the brackets a URL writes an IPv6 address in (`[::1]` is `::1`; others as they are). */
+export const unbracketed = (host: string): string => host.replace(/^\[|\]$/g, '')
+
 /**
  * The host a URL names, as names and limits take it: its host name without the trailing dot of a
  * fully qualified name (`example.com.` is `example.com`, RFC 1034 §3.1), in the ASCII (Punycode)
