@@ -398,6 +398,29 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     { 'content-range': 'bytes 600-999/1000', etag: ETAG },
     { do: 'receive', at: 600, total: 1000, length: 400 },
   ],
+  // Its range frames it: a handler that states the whole file's size (DaveRandom/Resume#3), or
+  // counts bytes it appends. Fewer than the range says, or no number: not the range.
+  [
+    'resume, a 206 whose Content-Length is over its range',
+    resume({ etag: ETAG, length: 1000 }),
+    206,
+    { 'content-range': 'bytes 600-999/1000', 'content-length': '1000', etag: ETAG },
+    { do: 'receive', at: 600, total: 1000, length: 400, rangeEnds: true },
+  ],
+  [
+    'resume, a 206 whose Content-Length is under its range',
+    resume({ etag: ETAG, length: 1000 }),
+    206,
+    { 'content-range': 'bytes 600-999/1000', 'content-length': '399', etag: ETAG },
+    'restart',
+  ],
+  [
+    'resume, a 206 whose Content-Length is no number',
+    resume({ etag: ETAG, length: 1000 }),
+    206,
+    { 'content-range': 'bytes 600-999/1000', 'content-length': 'ten', etag: ETAG },
+    'restart',
+  ],
   [
     'resume, Last-Modified only, equal',
     resume({ lastModified: LM, length: 1000 }),

@@ -23,8 +23,36 @@ const head = (status: string, lines: string[]) => Buffer.from(`${status}\r\n${li
 const lying = (length: number, extra: string[], body = jpeg, status = 'HTTP/1.1 200 OK') =>
   Buffer.concat([head(status, ['Content-Type: image/jpeg', `Content-Length: ${length}`, ...extra]), body])
 
+/** The first byte a request's `Range: bytes=N-` asks for, or `undefined`. */
+const rangeFrom = (request: string) => {
+  const m = /^range:\s*bytes=(\d+)-/im.exec(request)
+  return m ? Number(m[1]) : undefined
+}
+
+const validators = ['ETag: "r1"', `Last-Modified: ${new Date(Date.now() - 86_400_000).toUTCString()}`]
+
+/**
+ * Behind a link that cuts every whole answer at half, a range handler whose 206 states a
+ * `Content-Length` over its `Content-Range`'s (DaveRandom/Resume#3: the whole file's size), its
+ * body the range (`junk`: and that many bytes more, counted in the length). `open`: the connection
+ * is held after it.
+ */
+const overstatedRange =
+  (length: (from: number) => number, junk = 0, open = false) =>
+  (request: string) => {
+    const from = rangeFrom(request)
+    const n = jpeg.length
+    if (from === undefined) return { bytes: lying(n, validators, jpeg.subarray(0, n >> 1)) }
+    const range = `Content-Range: bytes ${from}-${n - 1}/${n}`
+    const body = Buffer.concat([jpeg.subarray(from), Buffer.alloc(junk, 0x3c)])
+    return { bytes: lying(length(from), [range, ...validators], body, 'HTTP/1.1 206 Partial Content'), open }
+  }
+
 /** What each path writes; `open`: the connection is left open after it (else the server ends it). */
-const answers: Record<string, () => { bytes: Buffer; open?: boolean }> = {
+const answers: Record<string, (request: string) => { bytes: Buffer; open?: boolean }> = {
+  '/range-whole-length-close': overstatedRange(() => jpeg.length),
+  '/range-whole-length-held': overstatedRange(() => jpeg.length, 0, true),
+  '/range-junk-counted': overstatedRange((from) => jpeg.length - from + 200, 200),
   // A script that counted its body before it appended 500 bytes more (MonstaApps/Monsta-FTP#65).
   '/under-close': () => ({ bytes: lying(jpeg.length - 500, ['Connection: close']) }),
   '/under-http10': () => ({ bytes: lying(jpeg.length - 500, [], jpeg, 'HTTP/1.0 200 OK') }),
@@ -54,11 +82,12 @@ before(async () => {
     socket.on('data', (d) => {
       buffered += d.toString('latin1')
       for (let end = buffered.indexOf('\r\n\r\n'); end >= 0; end = buffered.indexOf('\r\n\r\n')) {
-        const path = buffered.slice(0, end).split(' ')[1] ?? '/'
+        const request = buffered.slice(0, end)
+        const path = request.split(' ')[1] ?? '/'
         buffered = buffered.slice(end + 4)
         last = { path, at: performance.now() }
         seen.push(last)
-        const answer = answers[path]?.()
+        const answer = answers[path]?.(request)
         if (!answer) socket.end(head('HTTP/1.1 404 Not Found', ['Content-Length: 0']))
         else if (answer.open) socket.write(answer.bytes)
         else socket.end(answer.bytes)
@@ -117,4 +146,16 @@ test('a length over the body on a held connection: the second answer with the ve
   // The first waited the idle timeout; the second stops soon after the bytes the first saw whole.
   assert.ok(first.closed - first.at >= idleTimeout * 0.9, 'the first answer was given the idle timeout')
   assert.ok(second.closed - second.at < idleTimeout * 0.75, 'the second answer waited the idle timeout')
+})
+
+test("a resume's 206 whose Content-Length overstates its Content-Range is read to the range's end and joined", async () => {
+  // Each of these restarted ("Content-Length 12000 disagrees with Content-Range 7856-11999"), and
+  // behind a link that cuts every whole answer the file never finished, where aria2c joins the range.
+  for (const path of ['/range-whole-length-close', '/range-whole-length-held', '/range-junk-counted']) {
+    const began = performance.now()
+    const { r, out } = await get(path, { idleTimeout: 60_000, retries: 2 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.deepEqual(await readFile(join(out, r.path!)), jpeg, path)
+    assert.ok(performance.now() - began < 30_000, `${path} waited for the idle timeout`)
+  }
 })

@@ -113,6 +113,11 @@ export type Decision =
       /** A part of a file of unknown size (`bytes A-B/*`): the rest is asked for after it. */
       more?: true
       /**
+       * A resume's 206 whose `Content-Length` is over its range's (`length`): its `Content-Range`
+       * frames it, and the body is taken to the range's end, what follows left unread.
+       */
+      rangeEnds?: true
+      /**
        * A resume's 206 that no validator proved, joined on its own proofs (see `unprovenSplice`):
        * the file is resumed so from then on in this run (`Validators.unproven`).
        */
@@ -673,11 +678,19 @@ export function judge(asked: Asked, answer: Answer): Decision {
     range.start === 0 &&
     range.end! + 1 === range.total
   // A resume's coded 206: its Content-Length counts the coded bytes sent (see below).
+  // A resume's plain 206 whose Content-Length is over its range's: a range handler that states
+  // the whole file's size (DaveRandom/Resume#3) or counts bytes it appends after the range. Its
+  // range, checked as any other, frames it; the bytes compared and the image's structure prove
+  // the join. It restarted at every resume, and behind a link that cuts every whole answer the
+  // file never finished, where aria2c joins the range. One under (its bytes fewer than the range
+  // says) still restarts, as does any other answer's disagreement.
+  const overstated = resuming && codings.length === 0 && Number(declared) > length
   if (
     declared !== undefined &&
     Number(declared) !== length &&
     !allCoded &&
-    !(resuming && codings.length > 0)
+    !(resuming && codings.length > 0) &&
+    !overstated
   ) {
     const why = `Content-Length ${declared} disagrees with Content-Range ${range.start}-${range.end}`
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
@@ -742,7 +755,8 @@ export function judge(asked: Asked, answer: Answer): Decision {
     if (range.start === 0 && declared !== undefined) return { do: 'receive', at: 0, total: length, length }
     return { do: 'refuse', why: `bytes ${range.start}-${range.end} of a file of unknown size` }
   }
-  return continued(asked, range, { length }, newlyUnproven)
+  const part = continued(asked, range, { length }, newlyUnproven)
+  return overstated && part.do === 'receive' ? { ...part, rangeEnds: true } : part
 }
 
 /**

@@ -70,6 +70,13 @@ class QuietEnd extends Error {
   }
 }
 
+/** imgpull's own end of a body at its range's end (see `Receive.rangeEnds`): the body is whole there. */
+class RangeEnded extends Error {
+  constructor() {
+    super("the body's range ended before its Content-Length")
+  }
+}
+
 /**
  * Stream the body into the part file at `decision.at`, checking every byte on the way. An encoded
  * body is decoded as it comes: its encoded bytes are counted against its length, its decoded
@@ -176,6 +183,8 @@ class BodyReceiver {
   readonly decodedLength: number | undefined
   /** The body was ended at its coding's own end (see `endAtOwnEnd`). */
   endedAtOwnEnd: CodingEnded | undefined
+  /** Set where the body was ended at its range's end (see `inRange`). */
+  endedAtRange: RangeEnded | undefined
   /** An encoded body that stopped short of its length: the length may be of the decoded body (see `lengthOfDecoded`). */
   shortOfLength: unknown
   /** The decoder was ended (see `endCoding`). */
@@ -484,8 +493,9 @@ class BodyReceiver {
   }
 
   /** Each chunk of the body as it arrives: counted, then kept (or decoded first). */
-  readonly take = (chunk: Buffer): void | Promise<void> => {
+  readonly take = (whole: Buffer): void | Promise<void> => {
     const from = this.received
+    const chunk = this.inRange(whole, from)
     const received = from + chunk.length
     this.received = received
     this.size.grew(received)
@@ -507,6 +517,19 @@ class BodyReceiver {
       )
     }
     return decoder.write(chunk)
+  }
+
+  /**
+   * `chunk`, from the body's byte `from`, without the bytes past the range of a 206 its
+   * Content-Length overstates (see `Receive.rangeEnds`); the body ended once the range is in.
+   */
+  inRange(chunk: Buffer, from: number): Buffer {
+    const { decision } = this
+    if (!decision.rangeEnds || decision.length === undefined || from + chunk.length < decision.length)
+      return chunk
+    this.endedAtRange ??= new RangeEnded()
+    this.exchange.abort(this.endedAtRange)
+    return chunk.subarray(0, Math.max(0, decision.length - from))
   }
 
   /**
@@ -559,6 +582,7 @@ class BodyReceiver {
   /** The body stopped with `error`: noted as how it ended (see `bodyEnd`), or thrown as the failure. */
   stopped(error: unknown): void {
     const { t, exchange } = this
+    if (error === this.endedAtRange && !t.cancel.aborted) return
     const end = bodyEnd({
       code: errorCode(error),
       invalidEof: invalidEof(error),
