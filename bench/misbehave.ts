@@ -13,6 +13,7 @@ import { createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib'
 import sharp from 'sharp'
 import { launchBrowser } from '../test/support/browser.js'
 
@@ -32,6 +33,11 @@ interface Case {
   expect: Buffer | undefined
   /** Other bytes a good client may keep as well (the image without bytes after its end). */
   alsoGood?: Buffer
+  /**
+   * A resume: each tool is run with its resume flag (`curl -C -`, `wget2 -c`, `aria2c -c`), and
+   * run again in the same folder when the first run failed, as a user would.
+   */
+  resume?: boolean
 }
 
 export const noise = (w: number, h: number) =>
@@ -768,12 +774,589 @@ async function cases(): Promise<Case[]> {
       expect: undefined,
     },
   ]
+  return [...list, ...(await resumeCases(jpg, attempt)), ...(await encodingCases(jpg, attempt))]
+}
+
+/** The `Range: bytes=A-` and `If-Range` of a request (`from` undefined: no range asked). */
+const askedOf = (request: string) => {
+  const range = /^range:\s*bytes=(\d+)-/im.exec(request)
+  return {
+    from: range ? Number(range[1]) : undefined,
+    ifRange: /^if-range:\s*(.*)$/im.exec(request)?.[1]?.trim(),
+  }
+}
+
+/** One version of a file as a server names it: its bytes and the validator fields it sends. */
+interface Version {
+  body: Buffer
+  fields: string[]
+}
+
+const JPEG = 'image/jpeg'
+const whole = (v: Version, extra: string[] = []) => ok(v.body, JPEG, [...v.fields, ...extra])
+/** A `206` of `v` from byte `from` to its end, its `Content-Range` saying `range` (default: the truth). */
+const partOf = (v: Version, from: number, range = `bytes ${from}-${v.body.length - 1}/${v.body.length}`) =>
+  answer(
+    '206 Partial Content',
+    [
+      `Content-Type: ${JPEG}`,
+      `Content-Length: ${v.body.length - from}`,
+      `Content-Range: ${range}`,
+      ...v.fields,
+    ],
+    v.body.subarray(from),
+  )
+/** The head of a `200` of `v`, its full length stated, and its first half; then the connection closes. */
+const cutWhole = (s: Socket, v: Version, extra: string[] = []) =>
+  s.end(
+    Buffer.concat([
+      Buffer.from(
+        head('200 OK', [`Content-Type: ${JPEG}`, `Content-Length: ${v.body.length}`, ...v.fields, ...extra]),
+      ),
+      v.body.subarray(0, v.body.length >> 1),
+    ]),
+  )
+
+/** `jpg` made `size` bytes long by a comment segment after its SOI (a JPEG that decodes the same). */
+const padJpeg = (jpg: Buffer, size: number) => {
+  const room = size - jpg.length
+  if (room < 4) throw new Error(`padJpeg: ${room} bytes of room`)
+  const com = Buffer.alloc(room, 0x20)
+  com[0] = 0xff
+  com[1] = 0xfe
+  com.writeUInt16BE(room - 2, 2)
+  return Buffer.concat([jpg.subarray(0, 2), com, jpg.subarray(2)])
+}
+
+/**
+ * Resume cases: each tool's first request gets a `200` cut at half its stated length (the bytes
+ * kept: curl's and wget2's output, aria2c's file and .aria2, imgpull's part file), and what the
+ * server does with the resume that follows is the case.
+ */
+async function resumeCases(jpg: Buffer, attempt: (path: string) => number): Promise<Case[]> {
+  const other = await noise(150, 110).jpeg({ quality: 85 }).toBuffer()
+  const size = Math.max(jpg.length, other.length) + 64
+  // Two versions of one file at one length: only the bytes tell them apart.
+  const v1 = padJpeg(jpg, size)
+  const v2 = padJpeg(other, size)
+  const now = new Date().toUTCString()
+  const dayAgo = new Date(Date.now() - 86_400_000).toUTCString()
+  const dated = [`Date: ${now}`, `Last-Modified: ${dayAgo}`]
+  /** A resume case: `later` answers the tool's requests after its first, which is cut. */
+  const resumeCase = (
+    c: Omit<Case, 'respond' | 'resume'> & {
+      first: Version
+      later: (s: Socket, from: number | undefined, ifRange: string | undefined, n: number) => void
+    },
+  ): Case => ({
+    id: c.id,
+    report: c.report,
+    file: c.file,
+    expect: c.expect,
+    alsoGood: c.alsoGood,
+    resume: true,
+    respond: (s, path, request) => {
+      const n = attempt(path)
+      const { from, ifRange } = askedOf(request)
+      if (n === 1) cutWhole(s, c.first)
+      else c.later(s, from, ifRange, n)
+    },
+  })
+  const same: Version = { body: jpg, fields: ['ETag: "same-1"', ...dated] }
+  /** A case whose later answers are `ranged` to a range and the whole file to a plain request. */
+  /** `cutEvery`: every whole answer is cut, as the first is (a link that cuts long transfers): only a resume finishes the file. */
+  const plainResume = (
+    id: string,
+    report: string,
+    ranged: (from: number, n: number) => Buffer,
+    cutEvery = false,
+  ) =>
+    resumeCase({
+      id,
+      report,
+      file: `${id}.jpg`,
+      expect: jpg,
+      first: same,
+      later: (s, from, _ifRange, n) =>
+        from !== undefined ? s.end(ranged(from, n)) : cutEvery ? cutWhole(s, same) : s.end(whole(same)),
+    })
+  const L = jpg.length
+  const boundary = 'THIS_STRING_SEPARATES'
+  const out: Case[] = [
+    resumeCase({
+      id: 'resume-if-range-ignored',
+      report:
+        'BitMiracle-AI/Dormice#86, oven-sh/bun#33548: the file replaced, If-Range not read, a 206 of the new version',
+      file: 'replaced.jpg',
+      expect: v2,
+      first: { body: v1, fields: ['ETag: "v1"', ...dated] },
+      later: (s, from) => {
+        const now2: Version = {
+          body: v2,
+          fields: [
+            'ETag: "v2"',
+            `Date: ${now}`,
+            `Last-Modified: ${new Date(Date.now() - 3_600_000).toUTCString()}`,
+          ],
+        }
+        s.end(from === undefined ? whole(now2) : partOf(now2, from))
+      },
+    }),
+    resumeCase({
+      id: 'resume-weak-etag',
+      report:
+        '781flyingdutchman/background_downloader#562 (resuming on weak ETags), RFC 9110 13.1.5 (no weak ETag in If-Range): a new version under the same W/ ETag, If-Range compared as text',
+      file: 'weak.jpg',
+      expect: v2,
+      first: { body: v1, fields: ['ETag: W/"x"', `Date: ${now}`] },
+      later: (s, from, ifRange) => {
+        const now2: Version = { body: v2, fields: ['ETag: W/"x"', `Date: ${now}`] }
+        s.end(
+          from === undefined || (ifRange !== undefined && ifRange !== 'W/"x"')
+            ? whole(now2)
+            : partOf(now2, from),
+        )
+      },
+    }),
+    resumeCase({
+      id: 'resume-lm-fresh',
+      report:
+        'RFC 9110 8.8.2.2 (a date as fresh as the answer is weak), oven-sh/bun#33548: a file rewritten within its second, one Last-Modified for two versions',
+      file: 'fresh.jpg',
+      expect: v2,
+      first: { body: v1, fields: [`Date: ${now}`, `Last-Modified: ${now}`] },
+      later: (s, from, ifRange) => {
+        const now2: Version = { body: v2, fields: [`Date: ${now}`, `Last-Modified: ${now}`] }
+        s.end(
+          from === undefined || (ifRange !== undefined && ifRange !== now) ? whole(now2) : partOf(now2, from),
+        )
+      },
+    }),
+    plainResume(
+      '206-earlier-start',
+      'xroche/httrack#428: a block cache answers bytes=N- from before N, and says so',
+      (from) => partOf(same, Math.max(0, from - 100)),
+    ),
+    plainResume(
+      '206-later-start',
+      'pypa/pip#14131, jizhi0v0/duo-updater#225: a 206 from after the byte asked for',
+      (from) => partOf(same, Math.min(L - 1, from + 100)),
+    ),
+    resumeCase({
+      id: '206-other-total',
+      report:
+        'aria2/aria2#590 (total length mismatch on resume): the file replaced by a longer one under the same validators (an ETag from the inode)',
+      file: 'grown.jpg',
+      expect: other,
+      first: { body: v1, fields: ['ETag: "inode-7"', ...dated] },
+      later: (s, from) => {
+        const grown: Version = { body: other, fields: ['ETag: "inode-7"', ...dated] }
+        s.end(from === undefined || from >= other.length ? whole(grown) : partOf(grown, from))
+      },
+    }),
+    plainResume(
+      '206-no-content-range',
+      'DataBiosphere/azul#6969: a 206 without Content-Range (here: the whole file under it)',
+      () =>
+        answer('206 Partial Content', [`Content-Type: ${JPEG}`, `Content-Length: ${L}`, ...same.fields], jpg),
+    ),
+    plainResume(
+      '206-multipart-one',
+      'RFC 9110 14.6 (one range is never multipart), aria2/aria2#1344 (range answers aria2 cannot read): multipart/byteranges holding the one range asked for',
+      (from) => {
+        const body = Buffer.concat([
+          Buffer.from(
+            `--${boundary}\r\nContent-Type: ${JPEG}\r\nContent-Range: bytes ${from}-${L - 1}/${L}\r\n\r\n`,
+          ),
+          jpg.subarray(from),
+          Buffer.from(`\r\n--${boundary}--\r\n`),
+        ])
+        return answer(
+          '206 Partial Content',
+          [
+            `Content-Type: multipart/byteranges; boundary=${boundary}`,
+            `Content-Length: ${body.length}`,
+            ...same.fields,
+          ],
+          body,
+        )
+      },
+    ),
+    plainResume(
+      '206-body-longer',
+      'jizhi0v0/duo-updater#225 (the 206 not checked against its range): 200 bytes more than its Content-Range, counted in its length',
+      (from) =>
+        answer(
+          '206 Partial Content',
+          [
+            `Content-Type: ${JPEG}`,
+            `Content-Length: ${L - from + 200}`,
+            `Content-Range: bytes ${from}-${L - 1}/${L}`,
+            ...same.fields,
+          ],
+          Buffer.concat([jpg.subarray(from), Buffer.alloc(200, 0xaa)]),
+        ),
+    ),
+    plainResume(
+      '206-length-whole-file',
+      "DaveRandom/Resume#3: a 206 whose Content-Length is the whole file's size, its body the range, every whole answer cut",
+      (from) =>
+        answer(
+          '206 Partial Content',
+          [
+            `Content-Type: ${JPEG}`,
+            `Content-Length: ${L}`,
+            `Content-Range: bytes ${from}-${L - 1}/${L}`,
+            ...same.fields,
+          ],
+          jpg.subarray(from),
+        ),
+      true,
+    ),
+    plainResume(
+      '206-body-shorter',
+      'jizhi0v0/duo-updater#225 (a short 206 finalized as success): the first resume closes 300 bytes early',
+      (from, n) => (n === 2 ? partOf(same, from).subarray(0, -300) : partOf(same, from)),
+    ),
+    plainResume(
+      '200-to-range',
+      'rust-lang/rustup#4710: the server ignores Range and sends the whole file as 200',
+      () => whole(same),
+    ),
+    plainResume(
+      '416-part-size',
+      'curl/curl#10521, curl/curl#1163: 416 with bytes */N, N the bytes kept, as if the file were whole',
+      () =>
+        answer(
+          '416 Range Not Satisfiable',
+          ['Content-Type: text/html', `Content-Range: bytes */${L >> 1}`, 'Content-Length: 20'],
+          Buffer.from('<h1>416</h1>........'),
+        ),
+    ),
+    plainResume(
+      '416-other-total',
+      'owncloud/client#2280: 416 bytes */N to a resume, N the full size, the file there whole',
+      () =>
+        answer(
+          '416 Range Not Satisfiable',
+          ['Content-Type: text/html', `Content-Range: bytes */${L}`, 'Content-Length: 20'],
+          Buffer.from('<h1>416</h1>........'),
+        ),
+    ),
+    {
+      id: 'etag-per-request',
+      report:
+        '781flyingdutchman/background_downloader#541: each CDN node names the file its own ETag; If-Range with an ETag never matches, and every 200 is cut',
+      file: 'cdn.jpg',
+      expect: jpg,
+      resume: true,
+      respond: (s, _path, request) => {
+        const { from, ifRange } = askedOf(request)
+        const v: Version = { body: jpg, fields: [`ETag: "${Math.random().toString(36).slice(2)}"`, ...dated] }
+        if (from === undefined || (ifRange !== undefined && ifRange !== dayAgo)) cutWhole(s, v)
+        else s.end(partOf(v, from))
+      },
+    },
+    {
+      id: 'accept-ranges-none-206',
+      report:
+        'aria2/aria2#2393 (no fallback when ranges are not served): Accept-Ranges: none on a 200 that is always cut, yet a 206 to a range',
+      file: 'noranges.jpg',
+      expect: jpg,
+      resume: true,
+      respond: (s, _path, request) => {
+        const { from } = askedOf(request)
+        if (from === undefined) cutWhole(s, same, ['Accept-Ranges: none'])
+        else s.end(partOf(same, from))
+      },
+    },
+  ]
+  return out
+}
+
+/** Content-Encoding cases: an image sent through a coding, right or wrong. */
+async function encodingCases(jpg: Buffer, attempt: (path: string) => number): Promise<Case[]> {
+  const gz = gzipSync(jpg)
+  const send =
+    (bytes: Buffer): Respond =>
+    (s) =>
+      s.end(bytes)
+  const coded = (coding: string, body: Buffer, extra: string[] = []) =>
+    ok(body, JPEG, [`Content-Encoding: ${coding}`, ...extra])
+  /** The same without a length: the body ends as the connection closes. */
+  const codedClosed = (coding: string, body: Buffer) =>
+    answer('200 OK', [`Content-Type: ${JPEG}`, `Content-Encoding: ${coding}`, 'Connection: close'], body)
+  // One byte of the scan data changed under the gzip CRC of the bytes before it: decodes to a JPEG
+  // that looks whole, which only the CRC tells from the image.
+  const flipped = Buffer.from(jpg)
+  let at = jpg.length >> 1
+  while (flipped[at]! >= 0xfe || flipped[at - 1] === 0xff) at++
+  flipped[at]! ^= 0x01
+  const badCrc = gzipSync(flipped)
+  gz.copy(badCrc, badCrc.length - 8, gz.length - 8, gz.length - 4)
+  const zstd = spawnSync('zstd', ['-q', '-c'], { input: jpg })
+  const ranged: Version = {
+    body: gz,
+    fields: [
+      'ETag: "gz-1"',
+      `Date: ${new Date().toUTCString()}`,
+      `Last-Modified: ${new Date(Date.now() - 86_400_000).toUTCString()}`,
+    ],
+  }
+  /** A 206 of the gzip bytes from byte `from` on, its range counting them. */
+  const gzipPart = (from: number, fields: string[]) =>
+    answer(
+      '206 Partial Content',
+      [
+        `Content-Type: ${JPEG}`,
+        'Content-Encoding: gzip',
+        `Content-Length: ${gz.length - from}`,
+        `Content-Range: bytes ${from}-${gz.length - 1}/${gz.length}`,
+        ...fields,
+      ],
+      gz.subarray(from),
+    )
+  const list: Case[] = [
+    {
+      id: 'ce-gzip-image',
+      report:
+        "atmos/camo#8, assaf/node-passbook#37: Apache mod_deflate gzips image/*, its length the gzip bytes'",
+      file: 'deflated.jpg',
+      respond: send(coded('gzip', gz)),
+      expect: jpg,
+    },
+    {
+      id: 'ce-gzip-image-no-length',
+      report: 'rockdaboot/wget2#27 (a gzip answer without length): the same, ended by the close',
+      file: 'deflated-close.jpg',
+      respond: send(codedClosed('gzip', gz)),
+      expect: jpg,
+    },
+    {
+      id: 'ce-x-gzip',
+      report: 'notatallshaw/nab#591: Content-Encoding: x-gzip (RFC 9110 8.4.1.3)',
+      file: 'xgzip.jpg',
+      respond: send(coded('x-gzip', gz)),
+      expect: jpg,
+    },
+    {
+      id: 'ce-deflate-zlib',
+      report: 'seanmonstar/reqwest#1257: deflate as RFC 9110 has it, zlib-wrapped',
+      file: 'zlib.jpg',
+      respond: send(coded('deflate', deflateSync(jpg))),
+      expect: jpg,
+    },
+    {
+      id: 'ce-deflate-raw',
+      report:
+        'mizosoft/methanol#25, httplib2/httplib2#230: deflate sent raw, without the zlib wrapper (old IIS)',
+      file: 'rawdeflate.jpg',
+      respond: send(coded('deflate', deflateRawSync(jpg))),
+      expect: jpg,
+    },
+    {
+      id: 'ce-br',
+      report: "ambroise-leclerc/WebFront#84: a brotli'd body (br)",
+      file: 'brotli.jpg',
+      respond: send(coded('br', brotliCompressSync(jpg))),
+      expect: jpg,
+    },
+    ...(zstd.status === 0
+      ? [
+          {
+            id: 'ce-zstd',
+            report: 'apache/httpcomponents-client#698 (zstd among the codings met): a zstd body',
+            file: 'zstd.jpg',
+            respond: send(coded('zstd', zstd.stdout)),
+            expect: jpg,
+          },
+        ]
+      : []),
+    {
+      id: 'ce-gzip-gzip',
+      report: 'go-gitea/gitea#30649, upspin/upspin#637: gzip applied twice, Content-Encoding: gzip, gzip',
+      file: 'twice-gz.jpg',
+      respond: send(coded('gzip, gzip', gzipSync(gz))),
+      expect: jpg,
+    },
+    {
+      id: 'ce-binary',
+      report:
+        'chadxz/imap-simple#14, LadybirdBrowser/ladybird#11179: Content-Encoding: binary on plain bytes',
+      file: 'cebinary.jpg',
+      respond: send(coded('binary', jpg)),
+      expect: jpg,
+    },
+    {
+      id: 'ce-none',
+      report: 'curl/curl#3315, apify/crawlee#1067: Content-Encoding: none on plain bytes',
+      file: 'cenone.jpg',
+      respond: send(coded('none', jpg)),
+      expect: jpg,
+    },
+    {
+      id: 'ce-gzip-cut',
+      report: 'rockdaboot/wget2#27: a gzip answer without length, the stream cut at 60% by the close',
+      file: 'gzcut.jpg',
+      respond: send(codedClosed('gzip', gz.subarray(0, Math.floor(gz.length * 0.6)))),
+      expect: undefined,
+    },
+    {
+      id: 'ce-gzip-decoded-length',
+      report:
+        'jelix/jelix#289, dadi/cdn#484: Content-Length set before gzip (the decoded size), the connection closed after the gzip bytes',
+      file: 'gzlen.jpg',
+      respond: send(
+        answer(
+          '200 OK',
+          [`Content-Type: ${JPEG}`, 'Content-Encoding: gzip', `Content-Length: ${jpg.length}`],
+          gz,
+        ),
+      ),
+      expect: jpg,
+    },
+    {
+      id: 'ce-gzip-decoded-length-held',
+      report:
+        'NanoHttpd/nanohttpd#195, jelix/jelix#289: the same, the connection held open (browsers wait seconds for the rest)',
+      file: 'gzlenheld.jpg',
+      respond: (s) =>
+        s.write(
+          answer(
+            '200 OK',
+            [`Content-Type: ${JPEG}`, 'Content-Encoding: gzip', `Content-Length: ${jpg.length}`],
+            gz,
+          ),
+        ),
+      expect: jpg,
+    },
+    {
+      id: 'ce-gzip-plain-body',
+      report:
+        'SuppSandroB/sandrop#46 (content sent unzipped under a gzip label): Content-Encoding: gzip on the plain JPEG',
+      file: 'gzplain.jpg',
+      respond: send(coded('gzip', jpg)),
+      expect: jpg,
+    },
+    {
+      id: 'ce-gzip-bad-crc',
+      report:
+        'browserify/browserify-zlib#29 (gzip trailers not checked): one byte changed under the CRC, the decoded JPEG looks whole',
+      file: 'gzcrc.jpg',
+      respond: send(coded('gzip', badCrc)),
+      expect: undefined,
+    },
+    {
+      id: 'ce-gzip-bad-crc-once',
+      report:
+        'browserify/browserify-zlib#29 (gzip trailers not checked): the same, to the first request only (a byte changed on the way)',
+      file: 'gzcrc1.jpg',
+      respond: (s, path) => s.end(coded('gzip', attempt(path) === 1 ? badCrc : gz)),
+      expect: jpg,
+    },
+    {
+      id: 'ce-gzip-trailing-zeros',
+      report: 'ClickHouse/ClickHouse#111104: 17 zero bytes after the gzip member, counted in the length',
+      file: 'gzpad.jpg',
+      respond: send(coded('gzip', Buffer.concat([gz, Buffer.alloc(17)]))),
+      expect: jpg,
+    },
+    {
+      id: 'te-gzip-chunked',
+      report: 'synopse/mORMot#335: Transfer-Encoding: gzip, chunked (a transfer coding no client asked for)',
+      file: 'tegzip.jpg',
+      respond: send(
+        Buffer.concat([
+          Buffer.from(head('200 OK', [`Content-Type: ${JPEG}`, 'Transfer-Encoding: gzip, chunked'])),
+          Buffer.from(`${gz.length.toString(16)}\r\n`),
+          gz,
+          Buffer.from('\r\n0\r\n\r\n'),
+        ]),
+      ),
+      expect: jpg,
+    },
+    {
+      id: 'ce-gzip-resume',
+      report:
+        'aria2/aria2#2210 (ranges and gzip together): a gzip answer cut, its resume a 206 of the gzip bytes',
+      file: 'gzresume.jpg',
+      expect: jpg,
+      resume: true,
+      respond: (s, path, request) => {
+        const n = attempt(path)
+        const { from } = askedOf(request)
+        if (n === 1) cutWhole(s, ranged, ['Content-Encoding: gzip'])
+        else if (from === undefined) s.end(coded('gzip', gz, ranged.fields))
+        else s.end(gzipPart(from, ranged.fields))
+      },
+    },
+    {
+      id: 'resume-206-gzipped-slice',
+      report:
+        'envoyproxy/envoy#23850, honojs/hono#5020: a compressing filter gzips a 206, its Content-Range still counting the plain bytes',
+      file: 'gzslice.jpg',
+      expect: jpg,
+      resume: true,
+      respond: (s, path, request) => {
+        const { from } = askedOf(request)
+        const plain: Version = { body: jpg, fields: ranged.fields }
+        if (attempt(path) === 1) cutWhole(s, plain)
+        else if (from === undefined) s.end(whole(plain))
+        else {
+          const slice = gzipSync(jpg.subarray(from))
+          s.end(
+            answer(
+              '206 Partial Content',
+              [
+                `Content-Type: ${JPEG}`,
+                'Content-Encoding: gzip',
+                `Content-Length: ${slice.length}`,
+                `Content-Range: bytes ${from}-${jpg.length - 1}/${jpg.length}`,
+                ...plain.fields,
+              ],
+              slice,
+            ),
+          )
+        }
+      },
+    },
+    {
+      id: 'resume-206-gzip-bytes',
+      report:
+        "bandit (mtrudel/bandit#677) and RFC 9110 14.1.2: the first answer plain, its resume a 206 of the gzip'd file's bytes (the range of another representation)",
+      file: 'gzother.jpg',
+      expect: jpg,
+      resume: true,
+      respond: (s, path, request) => {
+        const { from } = askedOf(request)
+        const plain: Version = { body: jpg, fields: ranged.fields }
+        if (attempt(path) === 1) cutWhole(s, plain)
+        else if (from === undefined || from >= gz.length) s.end(whole(plain))
+        else s.end(gzipPart(from, plain.fields))
+      },
+    },
+    {
+      id: 'gz-file-encoded',
+      report:
+        'psf/requests#4346, rockdaboot/wget2#27: a .jpg.gz served as application/x-gzip with Content-Encoding: gzip (the bytes as they are: the .gz; decoded: the JPEG)',
+      file: 'photo.jpg.gz',
+      respond: send(ok(gz, 'application/x-gzip', ['Content-Encoding: gzip'])),
+      expect: gz,
+      alsoGood: jpg,
+    },
+  ]
   return list
 }
 
 export interface Tool {
   id: string
   args(url: string, dir: string, file: string): string[]
+  /** The flags that have it take up the bytes a run before it left (none: it does so itself). */
+  resume?: string[]
+  /** In a resume case, flags for its first run only. */
+  firstRun?: string[]
+  /** Run in resume cases only. */
+  resumeOnly?: boolean
 }
 
 export const TOOLS: Tool[] = [
@@ -805,6 +1388,7 @@ export const TOOLS: Tool[] = [
       join(dir, file),
       url,
     ],
+    resume: ['-C', '-'],
   },
   {
     id: 'wget2',
@@ -819,6 +1403,7 @@ export const TOOLS: Tool[] = [
       '--cut-file-get-vars',
       url,
     ],
+    resume: ['-c'],
   },
   {
     id: 'aria2c',
@@ -834,8 +1419,20 @@ export const TOOLS: Tool[] = [
       file,
       url,
     ],
+    resume: ['-c'],
   },
 ]
+
+/**
+ * imgpull whose first run gives up at the cut: its second run resumes from the part file the first
+ * left, on the validators its journal kept, rather than within the run. Resume cases only.
+ */
+export const IMGPULL_RERUN: Tool = {
+  id: 'imgpull-rerun',
+  args: (url, dir) => [process.execPath, join(ROOT, 'dist/imgpull.js'), url, '-o', dir, '--no-report'],
+  firstRun: ['--retries', '0'],
+  resumeOnly: true,
+}
 
 const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
@@ -850,22 +1447,32 @@ export async function runTool(
   expect: Buffer | undefined,
   alsoGood?: Buffer,
   extra: string[] = [],
+  resume = false,
 ) {
   const dir = await mkdtemp(join(tmpdir(), `misbehave-${tool.id}-`))
-  const [cmd, ...args] = [...tool.args(url, dir, file), ...extra]
+  const run = (more: string[]) => {
+    const [cmd, ...args] = [...tool.args(url, dir, file), ...extra, ...more]
+    return new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+      let err = ''
+      child.stderr.setEncoding('utf8').on('data', (d) => {
+        err += d
+      })
+      const timer = setTimeout(() => child.kill('SIGKILL'), 150_000)
+      child.on('close', (c) => {
+        clearTimeout(timer)
+        resolve({ code: c, stderr: err })
+      })
+    })
+  }
   const began = performance.now()
-  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] })
-    let err = ''
-    child.stderr.setEncoding('utf8').on('data', (d) => {
-      err += d
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 150_000)
-    child.on('close', (c) => {
-      clearTimeout(timer)
-      resolve({ code: c, stderr: err })
-    })
-  })
+  let { code, stderr } = await run(resume ? [...(tool.resume ?? []), ...(tool.firstRun ?? [])] : [])
+  // A resume case: a failed first run is run again over the bytes it left, as a user would.
+  if (resume && code !== 0) {
+    const again = await run(tool.resume ?? [])
+    code = again.code
+    stderr = `${stderr}\n[run again] ${again.stderr}`
+  }
   const seconds = (performance.now() - began) / 1000
   const files: Buffer[] = []
   for (const name of await readdir(dir, { recursive: true })) {
@@ -877,7 +1484,17 @@ export async function runTool(
   const kept = files.length > 0
   const good = [expect, alsoGood].filter((b) => b !== undefined).map(digest)
   const right = expect !== undefined && files.some((f) => good.includes(digest(f)))
-  const verdict = right ? 'got' : kept ? 'WRONG' : expect === undefined ? 'none' : 'refused'
+  // A resume case's tool that failed leaves its bytes for the next resume, by design: kept, not
+  // given as the file (`part`); one that exits 0 over wrong bytes gave them as the file.
+  const verdict = right
+    ? 'got'
+    : kept
+      ? resume && code !== 0
+        ? 'part'
+        : 'WRONG'
+      : expect === undefined
+        ? 'none'
+        : 'refused'
   return {
     verdict,
     seconds,
@@ -905,8 +1522,10 @@ async function main() {
   const { argv, only, toolIds } = benchArgs()
   const all = await cases()
   const chosen = only ? all.filter((c) => only.includes(c.id)) : all
-  const tools = toolIds ? TOOLS.filter((t) => toolIds.includes(t.id)) : TOOLS
+  const tools = [...TOOLS, IMGPULL_RERUN].filter((t) => !toolIds || toolIds.includes(t.id))
   const byFile = new Map(chosen.map((c) => [c.file, c]))
+  /** The ranges each tool asked for a resume case, by path, with the If-Range it sent. */
+  const ranges = new Map<string, string[]>()
   const server = createServer((socket) => {
     socket.on('error', () => {})
     let buffered = ''
@@ -919,6 +1538,12 @@ async function main() {
         const path = request.split(' ')[1] ?? '/'
         const name = path.split('?')[0]!.split('/').at(-1)!
         const c = byFile.get(name)
+        const asked = askedOf(request)
+        if (c?.resume && asked.from !== undefined)
+          ranges.set(path, [
+            ...(ranges.get(path) ?? []),
+            `${asked.from}${asked.ifRange ? ` If-Range ${asked.ifRange}` : ''}`,
+          ])
         if (c) c.respond(socket, path, request)
         else if (name === 'page.html')
           socket.end(ok(Buffer.from('<!doctype html><title>p</title>'), 'text/html'))
@@ -940,7 +1565,17 @@ async function main() {
     const url = `http://127.0.0.1:${port}/chromium/${c.file}`
     const results = await Promise.all(
       tools.map((t) =>
-        runTool(t, `http://127.0.0.1:${port}/${t.id}/${c.file}`, c.file, c.expect, c.alsoGood),
+        t.resumeOnly && !c.resume
+          ? { verdict: '·', seconds: 0, code: 0, message: '' }
+          : runTool(
+              t,
+              `http://127.0.0.1:${port}/${t.id}/${c.file}`,
+              c.file,
+              c.expect,
+              c.alsoGood,
+              [],
+              c.resume,
+            ),
       ),
     )
     // Whether Chromium shows it: an <img> that loads and decodes, and its size.
@@ -968,7 +1603,7 @@ async function main() {
       `| ${c.id} | ${results.map((r) => `${r.verdict} ${r.seconds.toFixed(1)}s`).join(' | ')}${page ? ` | ${shown}` : ''} |`,
     )
     console.error(
-      `${c.id}: ${results.map((r, i) => `${tools[i]!.id}=${r.verdict}(${r.code}) ${r.message}`).join('\n   ')}`,
+      `${c.id}: ${results.map((r, i) => `${tools[i]!.id}=${r.verdict}(${r.code}) ${c.resume ? `[ranges: ${(ranges.get(`/${tools[i]!.id}/${c.file}`) ?? []).join('; ') || 'none'}] ` : ''}${r.message}`).join('\n   ')}`,
     )
   }
   await browser?.close()
