@@ -384,11 +384,26 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     },
   ],
   [
-    '206 whose Content-Length disagrees with its range',
+    '206 whose Content-Length is under its range',
     plain,
     206,
     { 'content-range': 'bytes 0-999/1000', 'content-length': '10', etag: ETAG },
     'refuse',
+  ],
+  // Framed by its range, as a resume's is (below).
+  [
+    '206 of the whole file whose Content-Length is over its range',
+    plain,
+    206,
+    { 'content-range': 'bytes 0-999/1000', 'content-length': '1200', etag: ETAG },
+    { do: 'receive', at: 0, total: 1000, length: 1000, rangeEnds: true },
+  ],
+  [
+    '206 from 0 of a file of unknown size whose Content-Length is over its range',
+    plain,
+    206,
+    { 'content-range': 'bytes 0-999/*', 'content-length': '1200' },
+    { do: 'receive', at: 0, total: 1000, length: 1000, rangeEnds: true },
   ],
   // Resumes.
   [

@@ -113,8 +113,8 @@ export type Decision =
       /** A part of a file of unknown size (`bytes A-B/*`): the rest is asked for after it. */
       more?: true
       /**
-       * A resume's 206 whose `Content-Length` is over its range's (`length`): its `Content-Range`
-       * frames it, and the body is taken to the range's end, what follows left unread.
+       * A 206 whose `Content-Length` is over its range's (`length`): its `Content-Range` frames
+       * it, and the body is taken to the range's end, what follows left unread.
        */
       rangeEnds?: true
       /**
@@ -678,13 +678,13 @@ export function judge(asked: Asked, answer: Answer): Decision {
     range.start === 0 &&
     range.end! + 1 === range.total
   // A resume's coded 206: its Content-Length counts the coded bytes sent (see below).
-  // A resume's plain 206 whose Content-Length is over its range's: a range handler that states
+  // A 206 without a coding whose Content-Length is over its range's: a range handler that states
   // the whole file's size (DaveRandom/Resume#3) or counts bytes it appends after the range. Its
-  // range, checked as any other, frames it; the bytes compared and the image's structure prove
-  // the join. It restarted at every resume, and behind a link that cuts every whole answer the
-  // file never finished, where aria2c joins the range. One under (its bytes fewer than the range
-  // says) still restarts, as does any other answer's disagreement.
-  const overstated = resuming && codings.length === 0 && Number(declared) > length
+  // range, checked as any other, frames it; to a resume, the bytes compared and the image's
+  // structure prove the join. It restarted at every resume, and behind a link that cuts every
+  // whole answer the file never finished, where aria2c joins the range; to a plain GET, it was
+  // refused. One under (its bytes fewer than the range says) still restarts or is refused.
+  const overstated = codings.length === 0 && Number(declared) > length
   if (
     declared !== undefined &&
     Number(declared) !== length &&
@@ -752,7 +752,14 @@ export function judge(asked: Asked, answer: Answer): Decision {
   if (!resuming && range.total === undefined) {
     // To a plain GET, bytes from 0 whose Content-Length says how many: the body is complete, its
     // total unknown: the file, as curl and wget2 keep it (a 416 to a Range would say the same size).
-    if (range.start === 0 && declared !== undefined) return { do: 'receive', at: 0, total: length, length }
+    if (range.start === 0 && declared !== undefined)
+      return {
+        do: 'receive',
+        at: 0,
+        total: length,
+        length,
+        ...(overstated ? { rangeEnds: true as const } : {}),
+      }
     return { do: 'refuse', why: `bytes ${range.start}-${range.end} of a file of unknown size` }
   }
   const part = continued(asked, range, { length }, newlyUnproven)
