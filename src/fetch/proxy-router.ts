@@ -208,18 +208,21 @@ export class ProxyRouter extends EventEmitter {
               })
             }
             const { connect } = options as { connect?: Connect }
-            return withAuthSchemes(
-              proxyPools(origin, {
-                ...keepAlive,
-                ...options,
-                ...(connect
-                  ? {
-                      connect: markedAtProxy(
-                        withoutIpServerName(stagedConnector(withPeerChain(connect as never)) as Connect),
-                      ),
-                    }
-                  : {}),
-              }),
+            return underProxyName(
+              proxy,
+              withAuthSchemes(
+                proxyPools(origin, {
+                  ...keepAlive,
+                  ...options,
+                  ...(connect
+                    ? {
+                        connect: markedAtProxy(
+                          withoutIpServerName(stagedConnector(withPeerChain(connect as never)) as Connect),
+                        ),
+                      }
+                    : {}),
+                }),
+              ),
             )
           }),
           // The connection to the proxy itself: its failures are marked so (a TLS one is the proxy's).
@@ -412,6 +415,23 @@ export function withAuthSchemes<P extends object>(pool: P): P {
     }
     return dispatch(opts, handler)
   }
+  return pool
+}
+
+/**
+ * `pool` (the one to an HTTP(S) proxy that carries http:// URLs' plain requests) whose requests
+ * name the proxy as the TLS server (SNI, and the name its certificate is checked for), an IP
+ * address none (see `withoutIpServerName`). undici's plain-request wrapper names the image host in
+ * `Host`, and its client takes a request's server name from that: through an https:// proxy every
+ * http:// file failed, the proxy's certificate checked for the image host (`its certificate is for
+ * proxy.corp, not cdn.example.com`) and the image host's name sent to the proxy as SNI. Requests
+ * carry the proxy's name before the pool sees them (by its `kDispatch`).
+ */
+export function underProxyName<P extends object>(proxy: URL, pool: P): P {
+  const target = pool as unknown as Record<typeof kDispatch, (opts: object, handler: unknown) => boolean>
+  const dispatch = target[kDispatch].bind(target)
+  const servername = unbracketed(proxy.hostname)
+  target[kDispatch] = (opts, handler) => dispatch({ ...opts, servername }, handler)
   return pool
 }
 

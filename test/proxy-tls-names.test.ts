@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
+import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { makeImage } from './support/images.js'
+import { runSorted, withEnv } from './support/proxied.js'
+import { listenLocal } from './support/raw-server.js'
+
+let dir: string
+let certs: TestCerts
+const body = makeImage('through-tls-proxy', 20_000)
+
+before(async () => {
+  dir = await tempDir()
+  certs = makeCerts(dir)
+})
+
+after(() => cleanup(dir))
+
+/**
+ * An https:// proxy (a certificate for localhost and 127.0.0.1) answering each absolute-form
+ * request itself with the image, kept alive, whatever host it names: the hosts need no address
+ * here. It notes the server name (SNI) each TLS connection to it asked for ('' none).
+ */
+async function tlsProxy() {
+  const names: string[] = []
+  const targets: string[] = []
+  const server = createTlsServer(tlsPair(certs.good), (socket: TLSSocket) => {
+    names.push(socket.servername || '')
+    let buffered = ''
+    socket.on('data', (d: Buffer) => {
+      buffered += d.toString('latin1')
+      let end = buffered.indexOf('\r\n\r\n')
+      while (end >= 0) {
+        targets.push(buffered.slice(0, end).split(' ')[1] ?? '')
+        buffered = buffered.slice(end + 4)
+        socket.write(
+          Buffer.concat([
+            Buffer.from(
+              `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\n\r\n`,
+            ),
+            body,
+          ]),
+        )
+        end = buffered.indexOf('\r\n\r\n')
+      }
+    })
+  })
+  server.on('tlsClientError', () => {})
+  return { ...(await listenLocal(server, 'https')), names, targets }
+}
+
+// nodejs/undici#5116 (http:// URLs through an https:// proxy): undici's plain-request wrapper
+// names the image host in `Host`, and its client took that for the TLS server name of the
+// connection to the proxy. The proxy's certificate was checked against the image host
+// (`its certificate is for localhost, 127.0.0.1, not img-a.proxied.test`), and every http:// file failed.
+test('an https:// proxy is verified under its own name for http:// URLs of any host', async () => {
+  const proxy = await tlsProxy()
+  try {
+    for (const [given, sni] of [
+      [`https://localhost:${proxy.port}`, 'localhost'],
+      // By address: no server name at all (RFC 6066 §3), the certificate checked for the address.
+      [`https://127.0.0.1:${proxy.port}`, ''],
+    ] as const) {
+      proxy.names.length = 0
+      const urls = [
+        'http://img-a.proxied.test/a.jpg',
+        'http://img-b.proxied.test/b.jpg',
+        'http://img-a.proxied.test/c.jpg',
+      ]
+      const results = await withEnv({}, () =>
+        runSorted(urls, {
+          out: join(dir, `names-${sni || 'ip'}`),
+          proxy: given,
+          caCert: certs.ca,
+          concurrency: 1,
+        }),
+      )
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['ok', 'ok', 'ok'],
+        JSON.stringify(results.map((r) => r.message)),
+      )
+      // Each connection to it named it (undici opens one per image host).
+      assert.ok(proxy.names.length > 0, given)
+      assert.deepEqual(
+        proxy.names.filter((n) => n !== sni),
+        [],
+        given,
+      )
+    }
+    assert.deepEqual(proxy.targets.slice(0, 3), [
+      'http://img-a.proxied.test/a.jpg',
+      'http://img-b.proxied.test/b.jpg',
+      'http://img-a.proxied.test/c.jpg',
+    ])
+  } finally {
+    await proxy.close()
+  }
+})
