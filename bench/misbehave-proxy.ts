@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer as createTlsServer } from 'node:tls'
 import { makeCerts } from '../test/support/certs.js'
+import { type Socks5Options, startSocks5Proxy } from '../test/support/socks5-proxy.js'
 import { benchArgs, noise, runTool, TOOLS } from './misbehave.js'
 
 /** A request as the proxy read it: its head (without the blank line) and the bytes after it. */
@@ -62,6 +63,8 @@ interface Case {
   proxyTls?: boolean
   /** The address the case's proxy listens on (default 127.0.0.1). */
   proxyHost?: string
+  /** The case's proxy is a SOCKS5 one (test/support/socks5-proxy.ts) with these options, not `proxy`. */
+  socks?: Socks5Options
   expect: Buffer | undefined
 }
 
@@ -473,6 +476,39 @@ async function cases(): Promise<Case[]> {
       expect: jpg,
     },
     {
+      id: 'socks5h',
+      report:
+        'curl/curl#1208 (ALL_PROXY), psf/requests#4579: `ALL_PROXY=socks5h://127.0.0.1:PORT`, the host name left to the proxy (`ssh -D`, Tor)',
+      file: 'socks.jpg',
+      url: (p, file) => `http://img.proxied.test:${p.http}/${file}`,
+      env: (p) => ({ ALL_PROXY: `socks5h://127.0.0.1:${p.proxy}` }),
+      proxy: honest,
+      socks: { hosts: { 'img.proxied.test': '127.0.0.1' } },
+      expect: jpg,
+    },
+    {
+      id: 'socks5h-auth',
+      report:
+        'apify/proxy-chain#548, tun2proxy/tun2proxy#107: a SOCKS5 proxy asking for a user and password (RFC 1929), `p@ss` written `p%40ss`',
+      file: 'socks-auth.jpg',
+      url: (p, file) => `http://img.proxied.test:${p.http}/${file}`,
+      env: (p) => ({ ALL_PROXY: `socks5h://me:p%40ss@127.0.0.1:${p.proxy}` }),
+      proxy: honest,
+      socks: { hosts: { 'img.proxied.test': '127.0.0.1' }, auth: 'me:p@ss' },
+      expect: jpg,
+    },
+    {
+      id: 'socks5h-refused',
+      report:
+        'OpenVPN/openvpn#267: a SOCKS5 proxy answering the CONNECT with reply 5, connection refused (the failure should name the proxy)',
+      file: 'socks-refused.jpg',
+      url: (p, file) => `http://img.proxied.test:${p.http}/${file}`,
+      env: (p) => ({ ALL_PROXY: `socks5h://127.0.0.1:${p.proxy}` }),
+      proxy: honest,
+      socks: { refuse: { 'img.proxied.test': 5 } },
+      expect: undefined,
+    },
+    {
       id: 'env-lower-wins',
       report:
         'nodejs/undici#3152, psf/requests#4583: `http_proxy` (good) and `HTTP_PROXY` (a proxy refusing all) both set: the lower case wins',
@@ -716,9 +752,10 @@ async function main() {
       seen.attempt++
       c.proxy(client, asked, ports!, seen)
     })
+    const socks = c.socks && (await startSocks5Proxy(c.socks))
     const proxy = c.proxyTls ? createTlsServer(good, handler) : createServer(handler)
     proxy.on('tlsClientError', () => {})
-    const proxyPort = await listen(proxy, c.proxyHost)
+    const proxyPort = socks ? socks.port : await listen(proxy, c.proxyHost)
     ports = { proxy: proxyPort, refusing: refusingPort, http: httpPort, https: httpsPort, dead: deadPort }
     const url =
       c.url?.(ports, c.file) ??
@@ -736,7 +773,8 @@ async function main() {
       Object.assign(process.env, c.env(ports))
       results.push(await runTool(t, url, c.file, c.expect, undefined, trust[t.id]))
     }
-    proxy.close()
+    if (proxy.listening) proxy.close()
+    await socks?.close()
     rows.push(
       `| ${c.id} | ${results.map((r) => (r.verdict === 'n/a' ? 'n/a' : `${r.verdict} ${r.seconds.toFixed(1)}s`)).join(' | ')} |`,
     )
