@@ -171,6 +171,11 @@ async function cases(): Promise<Case[]> {
     https_proxy: `http://127.0.0.1:${p.refusing}`,
     no_proxy: noProxy,
   })
+  /** Through a SOCKS5 proxy: the URL on the image server's port, by a name only the proxy resolves. */
+  const socksUrl = (p: Ports, file: string) => `http://img.proxied.test:${p.http}/${file}`
+  const viaSocks = (credentials: string) => (p: Ports) => ({
+    ALL_PROXY: `socks5h://${credentials}127.0.0.1:${p.proxy}`,
+  })
   const list: Case[] = [
     {
       id: 'plain-honest',
@@ -480,8 +485,8 @@ async function cases(): Promise<Case[]> {
       report:
         'curl/curl#1208 (ALL_PROXY), psf/requests#4579: `ALL_PROXY=socks5h://127.0.0.1:PORT`, the host name left to the proxy (`ssh -D`, Tor)',
       file: 'socks.jpg',
-      url: (p, file) => `http://img.proxied.test:${p.http}/${file}`,
-      env: (p) => ({ ALL_PROXY: `socks5h://127.0.0.1:${p.proxy}` }),
+      url: socksUrl,
+      env: viaSocks(''),
       proxy: honest,
       socks: { hosts: { 'img.proxied.test': '127.0.0.1' } },
       expect: jpg,
@@ -491,8 +496,8 @@ async function cases(): Promise<Case[]> {
       report:
         'apify/proxy-chain#548, tun2proxy/tun2proxy#107: a SOCKS5 proxy asking for a user and password (RFC 1929), `p@ss` written `p%40ss`',
       file: 'socks-auth.jpg',
-      url: (p, file) => `http://img.proxied.test:${p.http}/${file}`,
-      env: (p) => ({ ALL_PROXY: `socks5h://me:p%40ss@127.0.0.1:${p.proxy}` }),
+      url: socksUrl,
+      env: viaSocks('me:p%40ss@'),
       proxy: honest,
       socks: { hosts: { 'img.proxied.test': '127.0.0.1' }, auth: 'me:p@ss' },
       expect: jpg,
@@ -502,8 +507,8 @@ async function cases(): Promise<Case[]> {
       report:
         'OpenVPN/openvpn#267: a SOCKS5 proxy answering the CONNECT with reply 5, connection refused (the failure should name the proxy)',
       file: 'socks-refused.jpg',
-      url: (p, file) => `http://img.proxied.test:${p.http}/${file}`,
-      env: (p) => ({ ALL_PROXY: `socks5h://127.0.0.1:${p.proxy}` }),
+      url: socksUrl,
+      env: viaSocks(''),
       proxy: honest,
       socks: { refuse: { 'img.proxied.test': 5 } },
       expect: undefined,
