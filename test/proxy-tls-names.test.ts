@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
-import { cleanup, tempDir } from './support/cli.js'
+import { cleanup, runCli, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
 import { runSorted, withEnv } from './support/proxied.js'
 import { listenLocal } from './support/raw-server.js'
@@ -91,6 +91,28 @@ test('an https:// proxy is verified under its own name for http:// URLs of any h
         given,
       )
     }
+    // On transfer threads too, from the command line.
+    proxy.names.length = 0
+    const cli = await runCli(
+      [
+        'http://img-c.proxied.test/d.jpg',
+        'http://img-d.proxied.test/e.jpg',
+        '-o',
+        join(dir, 'names-cli'),
+        '--proxy',
+        `https://localhost:${proxy.port}`,
+        '--ca-cert',
+        certs.ca,
+        '--threads',
+        '2',
+      ],
+      { env: { HTTPS_PROXY: '', HTTP_PROXY: '', https_proxy: '', http_proxy: '' } },
+    )
+    assert.equal(cli.code, 0, cli.stderr)
+    assert.deepEqual(
+      proxy.names.filter((n) => n !== 'localhost'),
+      [],
+    )
     assert.deepEqual(proxy.targets.slice(0, 3), [
       'http://img-a.proxied.test/a.jpg',
       'http://img-b.proxied.test/b.jpg',
