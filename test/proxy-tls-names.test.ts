@@ -91,22 +91,19 @@ test('an https:// proxy is verified under its own name for http:// URLs of any h
         given,
       )
     }
-    // On transfer threads too, from the command line.
+    // On transfer threads too, from the command line, the proxy given as users give it (HTTP_PROXY).
     proxy.names.length = 0
+    const urls = ['http://img-c.proxied.test/d.jpg', 'http://img-d.proxied.test/e.jpg']
     const cli = await runCli(
-      [
-        'http://img-c.proxied.test/d.jpg',
-        'http://img-d.proxied.test/e.jpg',
-        '-o',
-        join(dir, 'names-cli'),
-        '--proxy',
-        `https://localhost:${proxy.port}`,
-        '--ca-cert',
-        certs.ca,
-        '--threads',
-        '2',
-      ],
-      { env: { HTTPS_PROXY: '', HTTP_PROXY: '', https_proxy: '', http_proxy: '' } },
+      [...urls, '-o', join(dir, 'names-cli'), '--ca-cert', certs.ca, '--threads', '2'],
+      {
+        env: {
+          HTTP_PROXY: `https://localhost:${proxy.port}`,
+          http_proxy: '',
+          HTTPS_PROXY: '',
+          https_proxy: '',
+        },
+      },
     )
     assert.equal(cli.code, 0, cli.stderr)
     assert.deepEqual(
