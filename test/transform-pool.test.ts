@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict'
 import { createHash, randomFillSync } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { getPriority, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
@@ -226,6 +235,31 @@ describe('replaceInput', () => {
       assert.equal(kept.kept, true)
       assert.deepEqual(readFileSync(input), small)
       assert.equal(existsSync(join(dir, 'b.out')), false)
+    } finally {
+      await pool.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+  it('an input that cannot be renamed into: the new image written to the output, the input gone all the same', async () => {
+    // The pool's promise is that the input path is gone once a new image is written, so the run
+    // no longer unlinks each part after it. A symbolic link is not opened (O_NOFOLLOW), as Windows
+    // will not rename an open file: the output is written the usual way, and the input was left.
+    const dir = mkdtempSync(join(tmpdir(), 'imgpull-replace-'))
+    const pool = new TransformPool({ workers: 1 })
+    try {
+      const target = join(dir, 'a.jpg')
+      const input = join(dir, 'a.part')
+      const output = `${input}.out`
+      writeFileSync(target, small)
+      symlinkSync(target, input)
+      const made = await pool.transform({ path: input }, quick, { output, replaceInput: true })
+      assert.equal(made.kept, false)
+      assert.equal(made.path, output)
+      assert.equal(existsSync(input), false, 'the input is gone')
+      assert.equal(lstatSync(output).isFile(), true)
+      const bytes = readFileSync(output)
+      assert.equal(createHash('sha256').update(bytes).digest('hex'), made.sha256)
+      assert.deepEqual(readFileSync(target), small, 'what the link named is untouched')
     } finally {
       await pool.close()
       rmSync(dir, { recursive: true, force: true })

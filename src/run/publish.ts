@@ -203,7 +203,6 @@ export class Publishing {
       if (published === true) break
       state = published
     }
-    if (made.file !== task.part) await unlink(task.part).catch(() => {})
     this.#emit(resultOf(task.job, 'ok', outcome))
   }
 
@@ -218,7 +217,6 @@ export class Publishing {
     const durable = this.#journal.finish({ key: task.key, state: 'ok', ...outcome })
     if (this.#stats.active === 0) this.#journal.flush()
     await durable
-    if (made.file !== task.part) await unlink(task.part).catch(() => {})
     this.#emit(resultOf(task.job, 'ok', outcome))
   }
 
@@ -226,6 +224,7 @@ export class Publishing {
    * The transform stage (when asked for): the verified part goes to the pool, which keeps it as is
    * or writes the new image into it, renamed beside it (`replaceInput`: no file made or deleted,
    * see `intoInput` in transform/resize.ts). What is published, and what the outcome says of it.
+   * A new image leaves no part behind (the pool's `replaceInput` promises it): no unlink follows.
    */
   async #transform(task: Task, d: Downloaded): Promise<Made> {
     const asDownloaded = {

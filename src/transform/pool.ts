@@ -203,7 +203,8 @@ export class TransformPool {
    * Transform one image (see `transformImage` in `resize.ts`). With `output`, the worker writes the
    * new image to that path and `bytes` is absent; with `replaceInput` too and a `{ path }` input,
    * the input file is renamed to `output` and the new image written into it (no file made or
-   * deleted: see `intoInput`), so the input path is gone unless the image was kept. Rejects with
+   * deleted: see `intoInput`; where it cannot be renamed, the new image is written to `output` and
+   * the input removed), so the input path is gone unless the image was kept. Rejects with
    * `TransformError` (a refusal, `undecodable`, `transform-failed` after a crash or a timeout,
    * `transform-closed` after `close()` or the signal's abort) or `FatalError`
    * `transform-unavailable` when no worker can start.
