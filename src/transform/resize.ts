@@ -21,6 +21,7 @@ import { type ByteSource, FileBytes, inMemory } from './byte-source.js'
 import { TransformError } from './errors.js'
 import { shortGifFrame } from './gif-pixels.js'
 import { uprightXmp, xmpWithIptc } from './iptc-xmp.js'
+import { plainJpegHeader } from './jpeg-header.js'
 import { jpegCarriesMetadata } from './jpeg-metadata.js'
 import {
   ALPHA_FORMATS,
@@ -287,7 +288,13 @@ function bytesOf(input: Buffer | string): Promise<Buffer> | Buffer {
   return typeof input === 'string' ? readFile(input) : input
 }
 
-async function header(input: Buffer | string): Promise<ImageHeader> {
+function header(input: Buffer | string): Promise<ImageHeader> | ImageHeader {
+  // Most photos of a dataset, read in memory (see `plainJpegHeader`): no second header read.
+  return (typeof input === 'string' ? undefined : plainJpegHeader(inMemory(input))) ?? libvipsHeader(input)
+}
+
+/** An image's header as libvips reads it, with what its chunks say besides. Exported for tests. */
+export async function libvipsHeader(input: Buffer | string): Promise<ImageHeader> {
   let metadata: Metadata
   try {
     // Header only: nothing is allocated for pixels, so the limit is checked by the plan instead,
