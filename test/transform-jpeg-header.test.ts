@@ -82,6 +82,7 @@ describe('plainJpegHeader', async () => {
       ['CMYK', await picture(30, 20).toColourspace('cmyk').jpeg().toBuffer()],
       ['JFIF version 2 (libjpeg warns)', withSegment(baseline, 0xe0, jfif(2))],
       ['12 bits', poked(baseline, 0xc0, 4, 12)],
+      ['extended (SOF1)', poked(baseline, 0xc0, 1, 0xc1)],
       ['lossless (SOF3)', poked(baseline, 0xc0, 1, 0xc3)],
       ['arithmetic (SOF9)', poked(baseline, 0xc0, 1, 0xc9)],
       [

@@ -6,8 +6,8 @@
  *
  * Only a JPEG whose header libvips would read to the same answer without a word is read here: the
  * markers before the first scan (ITU T.81 B.2) are a JFIF `APP0` of version 1 (else libjpeg warns),
- * tables (`DQT` of 8-bit entries, `DHT`, `DRI`) and one baseline, extended or progressive Huffman
- * frame (`SOF0`–`SOF2`) of 8 bits and 1 or 3 components, each marker right after the segment before
+ * tables (`DQT` of 8-bit entries, `DHT`, `DRI`) and one baseline or progressive Huffman frame
+ * (`SOF0`, `SOF2`) of 8 bits and 1 or 3 components, each marker right after the segment before
  * it, each segment as libjpeg's `jdmarker.c` checks it. Anything else (EXIF, XMP, an ICC profile,
  * IPTC, a comment, any other `APPn`, Adobe's `APP14`, CMYK, 12 bits, arithmetic coding, a stray or
  * fill byte, a segment libjpeg would refuse) is left to libvips: `undefined`.
@@ -24,7 +24,7 @@ const DQT = 0xdb
 const DRI = 0xdd
 const APP0 = 0xe0
 /** The markers read here; the first of any other ends the reading, before its segment is read. */
-const READ: ReadonlySet<number> = new Set([SOF0, SOF0 + 1, SOF2, DHT, SOS, DQT, DRI, APP0])
+const READ: ReadonlySet<number> = new Set([SOF0, SOF2, DHT, SOS, DQT, DRI, APP0])
 /** libjpeg's `JPEG_MAX_DIMENSION`: a side beyond it is refused while the header is read. */
 const MAX_SIDE = 65500
 
@@ -45,7 +45,7 @@ export function plainJpegHeader(src: ByteSource): ImageHeader | undefined {
     const body = src.bytes(at + 4, length - 2)
     if (body.length !== length - 2) return undefined
     if (marker === SOS) return frame && scanFits(body, frame.ids) ? plain(frame) : undefined
-    if (marker >= SOF0 && marker <= SOF2) {
+    if (marker === SOF0 || marker === SOF2) {
       if (frame) return undefined // libjpeg: "Invalid JPEG file structure: two SOF markers"
       frame = frameOf(body)
       if (!frame) return undefined
@@ -78,7 +78,7 @@ function known(marker: number, body: Uint8Array): boolean {
   return String.fromCharCode(...body.subarray(0, 5)) === 'JFIF\0' && body[5] === 1
 }
 
-/** `SOF0`–`SOF2`: 8 bits, a size libjpeg takes, 1 or 3 components of sampling 1–4 and table 0–3. */
+/** `SOF0` or `SOF2`: 8 bits, a size libjpeg takes, 1 or 3 components of sampling 1–4 and table 0–3. */
 function frameOf(body: Uint8Array): { width: number; height: number; ids: number[] } | undefined {
   if (body.length < 6) return undefined
   const height = (body[1] << 8) | body[2]
