@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { redirectTarget, wireBytes } from '../src/fetch/location.js'
+import { redirectTarget, takeCredentials, wireBytes } from '../src/fetch/location.js'
 import { isPlaceholderTarget } from '../src/fetch/placeholder-target.js'
 import { pull } from '../src/index.js'
 import type { Result } from '../src/types.js'
@@ -37,6 +37,20 @@ test('redirectTarget: the bytes of a Location, read as UTF-8 when they are, else
   ]
   for (const [value, expected] of cases) {
     assert.equal(redirectTarget(value, base)?.href, expected, JSON.stringify(value))
+  }
+})
+
+test('takeCredentials: the user and password a Location names, as Basic, and the URL without them', () => {
+  const cases: [string, string, string | undefined][] = [
+    ['http://user:pw@example.org/a.jpg', 'http://example.org/a.jpg', `Basic ${btoa('user:pw')}`],
+    // An escape is its byte, as in a listed URL: %40 is an @ in the password.
+    ['http://user:p%40ss@example.org/a.jpg', 'http://example.org/a.jpg', `Basic ${btoa('user:p@ss')}`],
+    ['http://user@example.org/a.jpg', 'http://example.org/a.jpg', `Basic ${btoa('user:')}`],
+    ['http://example.org/a.jpg', 'http://example.org/a.jpg', undefined],
+  ]
+  for (const [target, url, authorization] of cases) {
+    const taken = takeCredentials(new URL(target))
+    assert.deepEqual([taken.url.href, taken.authorization], [url, authorization], target)
   }
 })
 

@@ -14,6 +14,8 @@
  * is a slash, and a fragment is kept on the URL (never sent: requests carry path and query).
  */
 
+import { basicToken } from './url-credentials.js'
+
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /**
@@ -47,4 +49,19 @@ function locationText(bytes: Buffer): string {
     for (const b of bytes) text += b >= 0x80 ? `%${b.toString(16).toUpperCase()}` : String.fromCharCode(b)
     return text
   }
+}
+
+/**
+ * A redirect target without the user and password it names, and the Basic `Authorization` they
+ * make (RFC 7617 §2; each `%XX` as its byte, as for a listed URL), or none. The server named them:
+ * they go to the target's origin as curl and aria2c send them (dropped, its 401 failed a file those
+ * tools get), and no further (see `send`), and never into a message, as the URL is kept without them.
+ */
+export function takeCredentials(target: URL): { url: URL; authorization: string | undefined } {
+  const authorization = basicToken(target)
+  if (authorization === undefined) return { url: target, authorization }
+  const url = new URL(target)
+  url.username = ''
+  url.password = ''
+  return { url, authorization }
 }

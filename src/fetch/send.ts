@@ -18,7 +18,7 @@ import { type DigestChallenge, digestAuthorization, digestChallenge } from './di
 import { type Cancel, Exchange } from './exchange.js'
 import { asksToSlowDown, isRefusedStream, neverSent } from './http2-errors.js'
 import { ifRangeValue, isRedirect, resumesInRun } from './judge.js'
-import { redirectTarget } from './location.js'
+import { redirectTarget, takeCredentials } from './location.js'
 import { HEAD_OVERDUE_MS, headOverdue } from './overdue-heads.js'
 import { isPlaceholderTarget } from './placeholder-target.js'
 import { type ProxyPlan, proxyFor, proxyPlan } from './proxy.js'
@@ -88,6 +88,8 @@ export const send: Step = async (t) => {
   // Times each request (URL and cookies) was sent in this chain, and the redirects followed.
   const visits = new Map([[`${url.href}\n${cookieFor(url) ?? ''}`, 1]])
   let hops = 0
+  // The Basic credentials redirect Locations named (`http://user:pw@host/`), by the origin named.
+  const named = new Map<string, string>()
   // The Digest challenge the listed URL's user and password answer, once one came: each request to
   // the origin after it answers it for its own URI (a hop to /snapshot.jpg after /snap.cgi was
   // answered with the URI of /snap.cgi, refused, and the file failed, where curl --digest gets it),
@@ -136,6 +138,12 @@ export const send: Step = async (t) => {
             ? undefined
             : 'Basic'
         : undefined
+    // A Location's own credentials, for its origin; an Authorization of the user's own wins there.
+    const fromLocation = named.get(url.origin)
+    if (fromLocation && !(url.origin === origin && ownAuthorization)) {
+      headers.authorization = fromLocation
+      t.sentCredentials = 'Basic'
+    }
     if (t.offset > 0 && resumesInRun(t.known)) {
       headers.range = `bytes=${t.offset - (t.tail?.length ?? 0)}-`
       // No If-Range without a strong validator (RFC 9110 §13.1.5): the answer proves itself (judge.ts).
@@ -173,22 +181,24 @@ export const send: Step = async (t) => {
     await t.exchange!.discard()
     const location = header(head.headers, 'location')!
     // An empty Location names no target (as a relative reference it would be this URL again).
-    const next = location.trim() === '' ? undefined : redirectTarget(location, url, head.http2)
-    if (!next) {
+    const target = location.trim() === '' ? undefined : redirectTarget(location, url, head.http2)
+    if (!target) {
       throw new ImgpullError(
         'bad-redirect',
         // Without the user and password it may hold: the message reaches the terminal, the manifest and the report.
         `redirect to no valid URL (${quoted(JSON.stringify(redactUrl(location)))}) for ${t.shown}`,
       )
     }
-    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') {
       // Named (a long `data:` URL shortened, an `ftp:` password left out): `redirect to file:` said
       // neither where nor why.
       throw new ImgpullError(
         'bad-redirect',
-        `redirect to ${printable(shownUrl(next.href, 80))} refused (only http and https are followed) for ${t.shown}`,
+        `redirect to ${printable(shownUrl(target.href, 80))} refused (only http and https are followed) for ${t.shown}`,
       )
     }
+    const { url: next, authorization } = takeCredentials(target)
+    if (authorization) named.set(next.origin, authorization)
     if (isPlaceholderTarget(next, listed)) {
       // An image host's "removed" image (imgur's removed.png): a valid image, so it was kept as
       // the photo. The host's way to say 404; the placeholder is not fetched.
