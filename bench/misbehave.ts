@@ -38,6 +38,8 @@ interface Case {
    * run again in the same folder when the first run failed, as a user would.
    */
   resume?: boolean
+  /** `user:password` put in the URL asked for. */
+  userinfo?: string
 }
 
 export const noise = (w: number, h: number) =>
@@ -774,7 +776,12 @@ async function cases(): Promise<Case[]> {
       expect: undefined,
     },
   ]
-  return [...list, ...(await resumeCases(jpg, attempt)), ...(await encodingCases(jpg, attempt))]
+  return [
+    ...list,
+    ...(await resumeCases(jpg, attempt)),
+    ...(await encodingCases(jpg, attempt)),
+    ...redirectFamily(jpg, png),
+  ]
 }
 
 /** The `Range: bytes=A-` and `If-Range` of a request (`from` undefined: no range asked). */
@@ -1348,6 +1355,306 @@ async function encodingCases(jpg: Buffer, attempt: (path: string) => number): Pr
   return list
 }
 
+/** The `Host` a request named (`127.0.0.1:PORT`). */
+const hostOf = (request: string) => /\r\nhost:\s*([^\r\n]+)/i.exec(request)?.[1]?.trim() ?? ''
+/** The value of a request header (the first), or undefined. */
+const fieldOf = (request: string, name: string) =>
+  new RegExp(`\\r\\n${name}:[ \\t]*([^\\r\\n]*)`, 'i').exec(request)?.[1]?.trim()
+/** A redirect's head, `fields` after the status line, no body. */
+const moved = (status: string, fields: string[]) =>
+  head(status, [...fields, 'Content-Length: 0', 'Connection: close'])
+const notFound = () =>
+  head('404 Not Found', ['Content-Type: text/html', 'Content-Length: 0', 'Connection: close'])
+
+/**
+ * Redirects that misbehave, or that a client can mishandle: a Location in raw bytes or relative
+ * forms, two of them, none, a loop, a cookie to come back with, a scheme that is no HTTP, a
+ * stand-in image, credentials in the Location or carried to another host. A case's first request
+ * (the path `/TOOL/FILE`) is redirected; the image is served only at the URL a browser would go to.
+ */
+function redirectFamily(jpg: Buffer, png: Buffer): Case[] {
+  const J = 'image/jpeg'
+  const other = Buffer.from(png)
+  /**
+   * A case whose first hop sends `location` (raw bytes), and whose target `good(path)` tells;
+   * `good` undefined: a Location no client should follow, nothing to keep.
+   */
+  const hop = (
+    id: string,
+    report: string,
+    location: Buffer | ((request: string, path: string) => string),
+    good: ((path: string, request: string) => boolean) | undefined,
+    status = '302 Found',
+  ): Case => {
+    const file = `${id}.jpg`
+    return {
+      id,
+      report,
+      file,
+      respond: (s, path, request) => {
+        if (/^\/[^/]+\/[^/?#]+$/.test(path) && path.endsWith(`/${file}`)) {
+          const to =
+            typeof location === 'function' ? Buffer.from(location(request, path), 'latin1') : location
+          s.end(
+            Buffer.concat([
+              Buffer.from(`HTTP/1.1 ${status}\r\nLocation: `),
+              to,
+              Buffer.from('\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'),
+            ]),
+          )
+        } else s.end(good?.(path, request) ? ok(jpg, J, ['Connection: close']) : notFound())
+      },
+      expect: good ? jpg : undefined,
+    }
+  }
+  return [
+    hop(
+      'redir-utf8',
+      'sagebind/isahc#315, 0x676e67/wreq#1290: a Location with raw UTF-8 bytes (`café/`), which browsers send as %C3%A9',
+      Buffer.from('café/redir-utf8.jpg', 'utf8'),
+      (p) => p.includes('/caf%C3%A9/'),
+    ),
+    hop(
+      'redir-latin1',
+      'Norconex/crawler#199, solidjs/solid#3135: a Location with a raw Latin-1 byte (E9), which browsers send as %E9',
+      Buffer.from('caf\xe9/redir-latin1.jpg', 'latin1'),
+      (p) => p.includes('/caf%E9/'),
+    ),
+    hop(
+      'redir-space',
+      'curl/curl#4445, projectdiscovery/nuclei#5900: a Location with a space (`a b/`), a 400 unless sent as %20',
+      Buffer.from('a b/redir-space.jpg'),
+      (p) => p.includes('/a%20b/'),
+    ),
+    hop(
+      'redir-fragment',
+      'httpwg/http-bis-issues#6, whatwg/xhr#8: a Location with a fragment (`#top`), which is never sent',
+      Buffer.from('f/redir-fragment.jpg#top'),
+      (p) => p.endsWith('/f/redir-fragment.jpg'),
+    ),
+    {
+      id: 'redir-dotdot',
+      report:
+        'micropython/micropython-lib#1141 (relative Locations resolved wrong): two hops, the second `../f/` relative to the first',
+      file: 'redir-dotdot.jpg',
+      respond: (s, path) => {
+        if (/^\/[^/]+\/redir-dotdot\.jpg$/.test(path))
+          s.end(moved('302 Found', ['Location: d/e/redir-dotdot.jpg']))
+        else if (/\/d\/e\/redir-dotdot\.jpg$/.test(path))
+          s.end(moved('302 Found', ['Location: ../f/redir-dotdot.jpg']))
+        else s.end(/^\/[^/]+\/d\/f\/redir-dotdot\.jpg$/.test(path) ? ok(jpg, J) : notFound())
+      },
+      expect: jpg,
+    },
+    hop(
+      'redir-query-only',
+      'micropython/micropython-lib#1141 (relative Locations resolved wrong): a Location of only a query, `?x=1`, on the path asked for',
+      Buffer.from('?x=1'),
+      (p) => /\/redir-query-only\.jpg\?x=1$/.test(p),
+    ),
+    hop(
+      'redir-protocol-relative',
+      'typhoeus/ethon#92, ssllabs/ssllabs-scan#521: an image redirector answering with a protocol-relative Location (`//host/path`)',
+      (request, path) => `//${hostOf(request)}${path.replace(/[^/]+$/, 'pr/redir-protocol-relative.jpg')}`,
+      (p) => p.endsWith('/pr/redir-protocol-relative.jpg'),
+    ),
+    hop(
+      'redir-whitespace',
+      'curl/curl#12147, whatwg/fetch#883: a Location with a tab before and spaces after the value',
+      Buffer.from('\t w/redir-whitespace.jpg   '),
+      (p) => p.endsWith('/w/redir-whitespace.jpg'),
+    ),
+    {
+      id: 'redir-two-locations',
+      report:
+        'whatwg/fetch#883 (Chromium takes the first Location): two Location fields, the second to a 404',
+      file: 'redir-two-locations.jpg',
+      respond: (s, path) => {
+        if (/^\/[^/]+\/redir-two-locations\.jpg$/.test(path))
+          s.end(
+            moved('302 Found', [
+              'Location: good/redir-two-locations.jpg',
+              'Location: bad/redir-two-locations.jpg',
+            ]),
+          )
+        else s.end(path.includes('/good/') ? ok(jpg, J) : notFound())
+      },
+      expect: jpg,
+    },
+    {
+      id: 'redir-no-location',
+      report:
+        'clue/reactphp-buzz#128, gatling/gatling#4639: a 3xx with no Location, the image as its body (curl keeps it: a 302 is no --fail)',
+      file: 'redir-no-location.jpg',
+      respond: send302Body(jpg),
+      expect: undefined,
+    },
+    hop(
+      'redir-303',
+      'curl/curl#5237: a 303 See Other to the image (a GET after it)',
+      Buffer.from('s/redir-303.jpg'),
+      (p, r) => p.includes('/s/') && r.startsWith('GET '),
+      '303 See Other',
+    ),
+    hop(
+      'redir-308',
+      'follow-redirects/follow-redirects#46: a 308 Permanent Redirect to the image (the same method kept)',
+      Buffer.from('s/redir-308.jpg'),
+      (p, r) => p.includes('/s/') && r.startsWith('GET '),
+      '308 Permanent Redirect',
+    ),
+    hop(
+      'redir-300',
+      'forwardemail/superagent#993, sindresorhus/got#307: a 300 Multiple Choices with a preferred Location (curl and browsers follow it)',
+      Buffer.from('c/redir-300.jpg'),
+      (p) => p.includes('/c/'),
+      '300 Multiple Choices',
+    ),
+    {
+      id: 'redir-loop',
+      report: 'aio-libs/aiohttp#56, request/request#3188: A to B to A, for ever',
+      file: 'redir-loop.jpg',
+      respond: (s, path) =>
+        s.end(
+          moved('302 Found', [
+            `Location: ${path.includes('/b/') ? '../redir-loop.jpg' : 'b/redir-loop.jpg'}`,
+          ]),
+        ),
+      expect: undefined,
+    },
+    {
+      id: 'redir-self-cookie',
+      report:
+        'encode/httpx#821, request/request#3188: a 302 to the same URL that sets the cookie it then wants',
+      file: 'redir-self-cookie.jpg',
+      respond: (s, _path, request) =>
+        s.end(
+          /\bseen=1\b/.test(fieldOf(request, 'cookie') ?? '')
+            ? ok(jpg, J)
+            : moved('302 Found', ['Set-Cookie: seen=1; Path=/', 'Location: redir-self-cookie.jpg']),
+        ),
+      expect: jpg,
+    },
+    hop(
+      'redir-file',
+      'ariya/phantomjs#10876, sparklemotion/mechanize#455: a redirect to file:///etc/passwd (must never read a local file)',
+      Buffer.from('file:///etc/passwd'),
+      undefined,
+    ),
+    hop(
+      'redir-data',
+      'ariya/phantomjs#10876 (a redirect to a scheme that is no HTTP): a redirect to a data: URL of another image',
+      Buffer.from(`data:image/png;base64,${other.toString('base64')}`),
+      undefined,
+    ),
+    hop(
+      'redir-javascript',
+      'ariya/phantomjs#10876, sparklemotion/mechanize#455 (redirects to schemes that are no HTTP): a redirect to javascript:alert(1)',
+      Buffer.from('javascript:alert(1)'),
+      undefined,
+    ),
+    {
+      id: 'redir-404-html',
+      report:
+        'imgflo/imgflo-server#37, KurtBestor/Hitomi-Downloader#4796: a redirect to a page that answers 404 with HTML',
+      file: 'redir-404-html.jpg',
+      respond: (s, path) => {
+        if (/^\/[^/]+\/redir-404-html\.jpg$/.test(path))
+          s.end(moved('302 Found', ['Location: gone/redir-404-html.jpg']))
+        else {
+          const page = Buffer.from('<!doctype html><title>Not found</title><h1>404</h1>')
+          s.end(
+            answer(
+              '404 Not Found',
+              ['Content-Type: text/html', `Content-Length: ${page.length}`, 'Connection: close'],
+              page,
+            ),
+          )
+        }
+      },
+      expect: undefined,
+    },
+    {
+      id: 'redir-removed',
+      report: 'mikf/gallery-dl#5308, 4pr0n/ripme#13: imgur answers a removed image with a 302 to removed.png',
+      file: 'redir-removed.jpg',
+      respond: (s) => s.end(moved('302 Found', ['Location: /removed.png'])),
+      expect: undefined,
+    },
+    {
+      id: 'removed.png',
+      report: '(the stand-in redir-removed leads to, fetched alone: a valid image)',
+      file: 'removed.png',
+      respond: (s) => s.end(ok(other, 'image/png')),
+      expect: other,
+    },
+    hop(
+      'redir-credentials',
+      'curl/curl#11410, astral-sh/uv#14315: a Location with credentials (`http://user:pw@host/`), which the target asks for',
+      (request, path) =>
+        `http://user:pw@${hostOf(request)}${path.replace(/[^/]+$/, 'u/redir-credentials.jpg')}`,
+      (p, r) =>
+        p.includes('/u/') &&
+        fieldOf(r, 'authorization') === `Basic ${Buffer.from('user:pw').toString('base64')}`,
+    ),
+    {
+      id: 'redir-auth-other-host',
+      report:
+        'curl CVE-2018-1000007, nodejs/undici#872: the URL with user:pw, a 302 to another host (localhost), which must not get the Authorization (given it, it serves another image: WRONG is a leak)',
+      file: 'redir-auth-other-host.jpg',
+      userinfo: 'user:pw',
+      respond: (s, path, request) => {
+        const host = hostOf(request)
+        if (host.startsWith('127.0.0.1'))
+          s.end(
+            moved('302 Found', [
+              `Location: http://${host.replace('127.0.0.1', 'localhost')}${path.replace(/[^/]+$/, 'h/redir-auth-other-host.jpg')}`,
+            ]),
+          )
+        else s.end(fieldOf(request, 'authorization') ? ok(other, 'image/png') : ok(jpg, J))
+      },
+      expect: jpg,
+    },
+    {
+      id: 'redir-refresh-header',
+      report:
+        'curl/curl#3657, request/request#92, ArchiveTeam/wpull#465: a 200 HTML page with `Refresh: 0; url=...` to the image',
+      file: 'redir-refresh-header.jpg',
+      respond: (s, path) => {
+        if (/^\/[^/]+\/redir-refresh-header\.jpg$/.test(path)) {
+          const page = Buffer.from(
+            '<!doctype html><meta http-equiv="refresh" content="0; url=r/redir-refresh-header.jpg">',
+          )
+          s.end(
+            answer(
+              '200 OK',
+              [
+                'Content-Type: text/html',
+                `Content-Length: ${page.length}`,
+                'Refresh: 0; url=r/redir-refresh-header.jpg',
+              ],
+              page,
+            ),
+          )
+        } else s.end(ok(jpg, J))
+      },
+      expect: jpg,
+    },
+  ]
+}
+
+/** A 302 with no Location, the image as its body. */
+const send302Body =
+  (jpg: Buffer): Respond =>
+  (s) =>
+    s.end(
+      answer(
+        '302 Found',
+        ['Content-Type: image/jpeg', `Content-Length: ${jpg.length}`, 'Connection: close'],
+        jpg,
+      ),
+    )
+
 export interface Tool {
   id: string
   args(url: string, dir: string, file: string): string[]
@@ -1569,7 +1876,7 @@ async function main() {
           ? { verdict: '·', seconds: 0, code: 0, message: '' }
           : runTool(
               t,
-              `http://127.0.0.1:${port}/${t.id}/${c.file}`,
+              `http://${c.userinfo ? `${c.userinfo}@` : ''}127.0.0.1:${port}/${t.id}/${c.file}`,
               c.file,
               c.expect,
               c.alsoGood,
