@@ -3,13 +3,16 @@
  * README's Benchmark section gives for the heap's growth. Not part of `npm test`.
  *
  *   node --import tsx bench/memory.ts [--input list|table] [--rows 200000] [--out DIR] [--runs 2]
- *     [--sizes 100,400] [--ttfb 0] [--flags="--heap-growing-percent=0"] [-- extra imgpull arguments]
+ *     [--sizes 100,400] [--ttfb 0] [--flags="--heap-growing-percent=0"] [--bin dist/imgpull.js [--bin OTHER/imgpull.js]]
+ *     [-- extra imgpull arguments]
  *
  * Serves `rows` images (test/support/image-server.ts: tiny by default, 100–400 bytes, no latency;
  * `--sizes MIN,MAX` in bytes and `--ttfb MS`, 0–50 % more, for many-small's 20,000,200,000 and 40), writes a
  * URL list of them or a Parquet table (bench/make-table.ts, into WebDataset shards), then runs
  * `node FLAGS dist/imgpull.js INPUT -o OUT --quiet` under GNU time `runs` times, alternating with
  * the same run without FLAGS, and prints each run's peak RSS (MB), wall, user and system seconds.
+ * Several `--bin`s (another build of imgpull, e.g. main's copied aside) run in turn, one of each
+ * a round, on the same input and server.
  * Needs `/usr/bin/time` (Debian: `time`) and a built `dist/`. `OUT` is removed before each run
  * (default: a folder under os.tmpdir()).
  */
@@ -31,6 +34,7 @@ const { values, positionals } = parseArgs({
     flags: { type: 'string', default: '' },
     sizes: { type: 'string', default: '100,400' },
     ttfb: { type: 'string', default: '0' },
+    bin: { type: 'string', multiple: true, default: ['dist/imgpull.js'] },
   },
 })
 const rows = Number(values.rows)
@@ -63,10 +67,13 @@ try {
   console.log(
     `${rows.toLocaleString('en')} rows from a ${values.input} (images of ${min}–${max} bytes, ${ttfb} ms to first byte), node ${process.version}`,
   )
+  const bins = values.bin!
   for (let run = 0; run < Number(values.runs); run++) {
-    for (const these of flags.length > 0 ? [flags, []] : [[]]) {
+    for (const [bin, these] of bins.flatMap((bin) =>
+      (flags.length > 0 ? [flags, []] : [[]]).map((these) => [bin, these] as const),
+    )) {
       rmSync(out, { recursive: true, force: true })
-      const args = ['-f', '%M %e %U %S', process.execPath, ...these, resolve('dist/imgpull.js')]
+      const args = ['-f', '%M %e %U %S', process.execPath, ...these, resolve(bin)]
       const child = spawn('/usr/bin/time', [...args, ...input, '-o', out, '--quiet', ...positionals], {
         stdio: ['ignore', 'ignore', 'pipe'],
       })
@@ -74,7 +81,7 @@ try {
       child.stderr.on('data', (d) => (err += d))
       await new Promise((r) => child.on('close', r))
       const [kb, wall, user, sys] = err.trim().split('\n').at(-1)!.split(' ').map(Number)
-      const label = these.length > 0 ? these.join(' ') : 'as the command runs'
+      const label = `${bins.length > 1 ? `${bin} ` : ''}${these.length > 0 ? these.join(' ') : 'as the command runs'}`
       console.log(
         `${label.padEnd(32)} peak RSS ${(kb / 1024).toFixed(0)} MB, wall ${wall.toFixed(1)} s, user ${user.toFixed(1)} s, system ${sys.toFixed(1)} s`,
       )
