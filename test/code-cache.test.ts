@@ -2,10 +2,18 @@
 // writes it once and the next takes it (V8 refuses one made under other flags, and a refused cache
 // is written again), and that a folder it cannot or must not use never fails a run.
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { chmod, mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { cacheFolder, cacheName, KEPT_CACHES, ownedFolder, staleCaches } from '../src/cli/code-cache.js'
+import {
+  cacheFolder,
+  cacheName,
+  KEPT_CACHES,
+  ownedFolder,
+  readTextInChunks,
+  staleCaches,
+} from '../src/cli/code-cache.js'
 import { commandFlags } from '../src/cli/v8-flags.js'
 import { LARGE_BODY } from '../src/fetch/large-bodies.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
@@ -193,5 +201,26 @@ test('a cache folder keeps the latest few caches, not one per build ever made; o
     )
   } finally {
     await cleanup(cache, out)
+  }
+})
+
+test('readTextInChunks: the text readFileSync gives, a character split across two reads included', async () => {
+  const dir = await tempDir()
+  try {
+    // 64 KiB reads: a 2-, 3- and 4-byte character each straddling a boundary, and an empty file.
+    const cases = [
+      '',
+      'plain ascii\n',
+      `${'a'.repeat(65535)}é${'b'.repeat(65534)}€${'c'.repeat(65533)}😀 end`,
+      'ü'.repeat(200_000),
+    ]
+    for (const [i, text] of cases.entries()) {
+      const file = join(dir, `t${i}.js`)
+      await writeFile(file, text)
+      assert.equal(readTextInChunks(file), readFileSync(file, 'utf8'), `case ${i}`)
+      assert.equal(readTextInChunks(file), text, `case ${i}`)
+    }
+  } finally {
+    await cleanup(dir)
   }
 })
