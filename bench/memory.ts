@@ -11,8 +11,9 @@
  * URL list of them or a Parquet table (bench/make-table.ts, into WebDataset shards), then runs
  * `node FLAGS dist/imgpull.js INPUT -o OUT --quiet` under GNU time `runs` times, alternating with
  * the same run without FLAGS, and prints each run's peak RSS (MB), wall, user and system seconds.
- * Several `--bin`s (another build of imgpull, e.g. main's copied aside) run in turn, one of each
- * a round, on the same input and server.
+ * Several `--bin`s (another build of imgpull, e.g. main's `dist/` copied to `dist-main/` beside
+ * it: a build finds package.json in its parent folder) run in turn, one of each a round, on the
+ * same input and server.
  * Needs `/usr/bin/time` (Debian: `time`) and a built `dist/`. `OUT` is removed before each run
  * (default: a folder under os.tmpdir()).
  */
@@ -79,11 +80,19 @@ try {
       })
       let err = ''
       child.stderr.on('data', (d) => (err += d))
-      await new Promise((r) => child.on('close', r))
-      const [kb, wall, user, sys] = err.trim().split('\n').at(-1)!.split(' ').map(Number)
+      const code = await new Promise((r) => child.on('close', r))
+      const lines = err.trim().split('\n')
+      const [kb, wall, user, sys] = lines.at(-1)!.split(' ').map(Number)
       const label = `${bins.length > 1 ? `${bin} ` : ''}${these.length > 0 ? these.join(' ') : 'as the command runs'}`
+      // A run that stopped (a build that cannot start: Node's error, exit 1; a usage or fatal error,
+      // exit 2 or 3) measured nothing: said, not printed as a peak. Exit 1 alone is rows that failed.
+      const thrown = lines.find((l) => /^\w*Error\b/.test(l))
+      if (code !== 0 && (thrown !== undefined || code !== 1)) {
+        console.log(`${label.padEnd(32)} failed (exit ${code}): ${thrown ?? lines.at(-3) ?? ''}`)
+        continue
+      }
       console.log(
-        `${label.padEnd(32)} peak RSS ${(kb / 1024).toFixed(0)} MB, wall ${wall.toFixed(1)} s, user ${user.toFixed(1)} s, system ${sys.toFixed(1)} s`,
+        `${label.padEnd(32)} peak RSS ${(kb / 1024).toFixed(0)} MB, wall ${wall.toFixed(1)} s, user ${user.toFixed(1)} s, system ${sys.toFixed(1)} s${code === 1 ? ' (exit 1: some rows failed)' : ''}`,
       )
     }
   }
