@@ -1,6 +1,6 @@
 import { close, constants, open as openFile, unlink as unlinkFile, writev } from 'node:fs'
 import { type FileHandle, lstat, open, unlink } from 'node:fs/promises'
-import { goneFolder } from '../sinks/local-faults.js'
+import { goneFolder, partPathTooLong } from '../sinks/local-faults.js'
 import { OPEN_WAITS, openWaiting, outOfDescriptors, releaseDescriptors } from '../utils/descriptors.js'
 import { NO_FOLLOW } from '../utils/own-file.js'
 
@@ -46,6 +46,7 @@ function openPart(
     // Its folder removed, or a file put in its place: the run's fault, not the name's.
     if (error?.code === 'ENOENT' || error?.code === 'ENOTDIR')
       return void goneFolder(error).then((e) => done(e as NodeJS.ErrnoException, -1))
+    if (error?.code === 'ENAMETOOLONG') return done(partPathTooLong(error) as NodeJS.ErrnoException, -1)
     if (!fresh || error?.code !== 'ELOOP') return done(error, fd)
     unlinkFile(path, (gone) => (gone ? done(gone, -1) : openFile(path, FRESH | O_EXCL, done)))
   })
@@ -58,6 +59,7 @@ async function openPartHandle(path: string, fresh: boolean): Promise<FileHandle>
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'ENOTDIR') throw await goneFolder(error)
+    if (code === 'ENAMETOOLONG') throw partPathTooLong(error)
     if (!fresh || code !== 'ELOOP') throw error
     await unlink(path)
     return open(path, FRESH | O_EXCL)

@@ -38,6 +38,7 @@ const FATAL = new Set([
   'SQLITE_NOTADB',
   'FOLDER_GONE',
   'FOLDER_TAKEN',
+  'PATH_TOO_LONG',
 ])
 
 const WHY: Record<string, string> = {
@@ -58,6 +59,42 @@ const WHY: Record<string, string> = {
   SQLITE_NOTADB: 'it is not an imgpull journal',
   FOLDER_GONE: 'it was removed while the run went on',
   FOLDER_TAKEN: 'a file stands where that folder must be',
+}
+
+/** The longest name in a path most file systems take (NAME_MAX: ext4, XFS, Btrfs, tmpfs), in bytes. */
+const NAME_MAX = 255
+
+/** The longest path Linux takes in one call (PATH_MAX, 4096 with its closing NUL), in bytes. */
+const PATH_MAX = 4095
+
+/**
+ * Why `path` is too long (ENAMETOOLONG), in words naming the limit: a name in it longer than
+ * `NAME_MAX` bytes, else the whole path longer than `PATH_MAX` bytes (lengths as given, in UTF-8
+ * bytes, as the kernel counts them). Node said only `ENAMETOOLONG`.
+ */
+export function tooLongWords(path: string | undefined): string {
+  if (path === undefined) return 'its path is too long'
+  const name = path.split('/').find((part) => Buffer.byteLength(part) > NAME_MAX)
+  if (name !== undefined) {
+    const start = visibleShellWord(`${[...name].slice(0, 16).join('')}…`)
+    return `the name ${start} in it is ${Buffer.byteLength(name)} bytes, longer than a file system takes (${NAME_MAX})`
+  }
+  const bytes = Buffer.byteLength(path)
+  return bytes > PATH_MAX
+    ? `its path is ${bytes} bytes, longer than the system takes (${PATH_MAX})`
+    : 'its path is too long for this system'
+}
+
+/**
+ * A part file that could not be opened because its path is too long (ENAMETOOLONG): part names
+ * are a hash of fixed length, so the output folder's path leaves no room for them, and every file
+ * would fail so, one by one, as `bad-name`. As a local fault (code `PATH_TOO_LONG`) it stops the
+ * run; any other error is returned as it is.
+ */
+export function partPathTooLong(error: unknown): unknown {
+  if (codeOf(error) !== 'ENAMETOOLONG') return error
+  const path = (error as NodeJS.ErrnoException).path
+  return Object.assign(new Error(tooLongWords(path), { cause: error }), { code: 'PATH_TOO_LONG', path })
 }
 
 /** The longest path of a database file SQLite opens, in bytes (measured: 505 fails). */
@@ -139,6 +176,8 @@ export function isFatalLocal(error: unknown): boolean {
 export function describeFsError(error: unknown): string {
   const code = codeOf(error)
   if (code.startsWith('SQLITE_IOERR')) return 'input/output error'
+  if (code === 'ENAMETOOLONG' || code === 'PATH_TOO_LONG')
+    return tooLongWords((error as { path?: string }).path)
   return WHY[code] ?? (code || String(error))
 }
 
@@ -154,6 +193,8 @@ function remedy(code: string, what: 'journal' | 'output'): string {
     return 'raise the limit on file sizes (ulimit -f), or choose an output folder with `out` on another disk'
   if (code === 'FOLDER_GONE')
     return 'run the same command again: it makes the folder again (and fetches what went with it)'
+  if (code === 'ENAMETOOLONG' || code === 'PATH_TOO_LONG')
+    return 'choose an output folder with a shorter path with `out`'
   if (code === 'EROFS') return 'choose an output folder on a writable disk with `out`'
   // Not a permission: a file stands where a folder must be.
   if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'FOLDER_TAKEN')
