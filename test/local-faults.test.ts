@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
-import { hostname } from 'node:os'
+import { spawn } from 'node:child_process'
+import { chmod, chown, mkdtemp, rm } from 'node:fs/promises'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { tooLongWords } from '../src/sinks/local-faults.js'
-import { cleanup, runCli, tempDir } from './support/cli.js'
+import { isFatalLocal, localFault, tooLongWords } from '../src/sinks/local-faults.js'
+import { CLI, cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 
 let server: ImageServer
@@ -69,3 +71,77 @@ test('an output folder whose part files would pass the longest path stops the ru
     /: its path is 41\d\d bytes, longer than the system takes \(4095\); .*choose an output folder with a shorter path/,
   )
 })
+
+test('SQLite extended codes are taken for their family: a local fault, said in its words', () => {
+  const fault = (code: string) => Object.assign(new Error('SQLite said so'), { code })
+  for (const [code, fatal] of [
+    ['SQLITE_READONLY_DIRECTORY', true],
+    ['SQLITE_READONLY_DBMOVED', true],
+    ['SQLITE_CORRUPT_INDEX', true],
+    ['SQLITE_CANTOPEN_ISDIR', true],
+    ['SQLITE_IOERR_SHMOPEN', true],
+    ['SQLITE_FULL', true],
+    ['SQLITE_BUSY', false],
+    ['SQLITE_CONSTRAINT_UNIQUE', false],
+    ['ECONNRESET', false],
+  ] as const)
+    assert.equal(isFatalLocal(fault(code)), fatal, code)
+  const said = (code: string) => {
+    const f = localFault(fault(code), 'journal', 'photos/.imgpull/journal.db')
+    return `${f.message}; ${f.hint}`
+  }
+  assert.equal(
+    said('SQLITE_READONLY_DIRECTORY'),
+    'cannot write the journal photos/.imgpull/journal.db: its folder cannot be written to; make its folder writable, or run with `journal: false`',
+  )
+  assert.equal(
+    said('SQLITE_READONLY_RECOVERY'),
+    'cannot write the journal photos/.imgpull/journal.db: it is read-only; make it writable, or run with `journal: false`',
+  )
+  assert.match(
+    said('SQLITE_CORRUPT_INDEX'),
+    /^cannot use the journal \S+: it is damaged; move \.imgpull\/ away/,
+  )
+  // fusefat, some FUSE and network file systems: writable, but no mmap for the WAL's -shm.
+  assert.equal(
+    said('SQLITE_IOERR_SHMOPEN'),
+    'cannot write the journal photos/.imgpull/journal.db: its file system does not give the shared memory SQLite needs beside it (some FUSE and network file systems); choose an output folder on a local disk with `out`, or run with `journal: false`',
+  )
+})
+
+test('a journal whose folder cannot be written to stops a rerun with one line naming it (exit 3), not SQLite’s bare words (exit 1)', async (t) => {
+  // Root writes in a folder of mode 0555 all the same: the runs are nobody's there.
+  const root = process.getuid?.() === 0
+  const base = await mkdtemp(join(tmpdir(), 'imgpull-ro-journal-'))
+  // Writable again first: a user's rm cannot empty a folder of mode 0555.
+  t.after(async () => {
+    await chmod(join(base, 'out', '.imgpull'), 0o755).catch(() => {})
+    await rm(base, { recursive: true, force: true })
+  })
+  const out = join(base, 'out')
+  const as = root ? { uid: 65_534, gid: 65_534 } : {}
+  if (root) await chown(base, as.uid!, as.gid!)
+  const run = (list: string[]) => runAs(as, [...list, '-o', out, '--no-report', '-q'])
+  const first = await run(urls(2))
+  assert.equal(first.code, 0, first.stderr)
+  await chmod(join(out, '.imgpull'), 0o555)
+  const rerun = await run(urls(3))
+  assert.equal(rerun.code, 3, rerun.stderr)
+  assert.equal(
+    rerun.stderr.trim(),
+    `imgpull: cannot write the journal ${join(out, '.imgpull', 'journal.db')}: its folder cannot be written to; make its folder writable, or run with --no-journal`,
+  )
+  assert.deepEqual(await outputFiles(out), ['long0.jpg', 'long1.jpg'])
+})
+
+/** The built CLI with `args`, as the user `uid` where one is given. */
+function runAs(as: { uid?: number; gid?: number }, args: string[]) {
+  const child = spawn(process.execPath, [CLI, ...args], { ...as, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (d) => {
+    stderr += d
+  })
+  return new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stderr })),
+  )
+}

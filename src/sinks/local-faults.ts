@@ -54,6 +54,7 @@ const WHY: Record<string, string> = {
   EPERM: 'operation not permitted',
   SQLITE_FULL: 'no space left on device',
   SQLITE_READONLY: 'it is read-only',
+  SQLITE_READONLY_DIRECTORY: 'its folder cannot be written to',
   SQLITE_CANTOPEN: 'it cannot be opened',
   SQLITE_CORRUPT: 'it is damaged',
   SQLITE_NOTADB: 'it is not an imgpull journal',
@@ -166,23 +167,50 @@ export function folderAt(path: string): string | undefined {
   }
 }
 
+/**
+ * The primary code of a SQLite extended one (`SQLITE_READONLY_DIRECTORY` is a `SQLITE_READONLY`,
+ * `SQLITE_CORRUPT_INDEX` a `SQLITE_CORRUPT`); any other code as it is. An extended code was not
+ * taken for its family: a journal in a folder made read-only stopped the run with SQLite's bare
+ * `attempt to write a readonly database`, exit 1.
+ */
+export function primaryCode(code: string): string {
+  return /^SQLITE_[A-Z]+/.exec(code)?.[0] ?? code
+}
+
 /** True for a local disk or journal error (as opposed to a network one). */
 export function isFatalLocal(error: unknown): boolean {
-  const code = codeOf(error)
-  return FATAL.has(code) || code.startsWith('SQLITE_IOERR')
+  return FATAL.has(primaryCode(codeOf(error)))
 }
+
+/**
+ * SQLite's errors of the `-shm` file its WAL shares through `mmap`: a file system that cannot map
+ * it (fusefat, some FUSE and network file systems) fails every journal there, however writable.
+ */
+const SHARED_MEMORY = new Set([
+  'SQLITE_IOERR_SHMOPEN',
+  'SQLITE_IOERR_SHMSIZE',
+  'SQLITE_IOERR_SHMMAP',
+  'SQLITE_IOERR_SHMLOCK',
+])
 
 /** A file system error code in words. */
 export function describeFsError(error: unknown): string {
   const code = codeOf(error)
+  if (SHARED_MEMORY.has(code))
+    return 'its file system does not give the shared memory SQLite needs beside it (some FUSE and network file systems)'
   if (code.startsWith('SQLITE_IOERR')) return 'input/output error'
   if (code === 'ENAMETOOLONG' || code === 'PATH_TOO_LONG')
     return tooLongWords((error as { path?: string }).path)
-  return WHY[code] ?? (code || String(error))
+  return WHY[code] ?? WHY[primaryCode(code)] ?? (code || String(error))
 }
 
 /** What a person can do about a local fault. */
-function remedy(code: string, what: 'journal' | 'output'): string {
+function remedy(extended: string, what: 'journal' | 'output'): string {
+  if (SHARED_MEMORY.has(extended))
+    return 'choose an output folder on a local disk with `out`, or run with `journal: false`'
+  if (extended === 'SQLITE_READONLY_DIRECTORY')
+    return 'make its folder writable, or run with `journal: false`'
+  const code = primaryCode(extended)
   if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') {
     return 'free some space, then run the same command again to continue'
   }
@@ -210,7 +238,7 @@ function remedy(code: string, what: 'journal' | 'output'): string {
 export function localFault(error: unknown, what: 'journal' | 'output', path: string): FatalError {
   const code = codeOf(error)
   const bytes = Buffer.byteLength(resolve(path))
-  if (what === 'journal' && code === 'SQLITE_CANTOPEN' && bytes > SQLITE_MAX_PATH) {
+  if (what === 'journal' && primaryCode(code) === 'SQLITE_CANTOPEN' && bytes > SQLITE_MAX_PATH) {
     // Not a permission: SQLite opens no file whose whole path is longer (its unix VFS's
     // MAX_PATHNAME, 512, less room for the `-journal` beside it), whatever links lead there.
     return new FatalError(
@@ -223,7 +251,7 @@ export function localFault(error: unknown, what: 'journal' | 'output', path: str
     )
   }
   // SQLite says only that it cannot open the file; a process out of descriptors is why, at times.
-  if (code === 'SQLITE_CANTOPEN') {
+  if (primaryCode(code) === 'SQLITE_CANTOPEN') {
     const cause = noDescriptor()
     const fault = cause && descriptorFault(Object.assign(cause, { path }))
     if (fault) return fault
@@ -243,7 +271,7 @@ export function localFault(error: unknown, what: 'journal' | 'output', path: str
   const named = what === 'journal' ? { path, cause: error } : culprit(error, path)
   const where = what === 'journal' ? `the journal ${visibleShellWord(path)}` : visibleShellWord(named.path)
   // A damaged journal is not a write that failed: it cannot be used at all.
-  const verb = code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' ? 'use' : 'write'
+  const verb = ['SQLITE_CORRUPT', 'SQLITE_NOTADB'].includes(primaryCode(code)) ? 'use' : 'write'
   return new FatalError(
     what === 'journal' ? 'journal' : 'disk',
     `cannot ${verb} ${where}: ${describeFsError(named.cause)}`,
@@ -432,7 +460,7 @@ export function journalReadFault(error: unknown, path: string): unknown {
     cause: error,
     hint: noTable
       ? 'run the pull again: it makes the journal anew'
-      : code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB'
+      : ['SQLITE_CORRUPT', 'SQLITE_NOTADB'].includes(primaryCode(code))
         ? remedy(code, 'journal')
         : undefined,
   })
