@@ -4,7 +4,7 @@ import { chmod, chown, mkdtemp, rm } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { isFatalLocal, localFault, tooLongWords } from '../src/sinks/local-faults.js'
+import { isFatalLocal, localFault, tooLargeWords, tooLongWords } from '../src/sinks/local-faults.js'
 import { CLI, cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 
@@ -134,9 +134,14 @@ test('a journal whose folder cannot be written to stops a rerun with one line na
   assert.deepEqual(await outputFiles(out), ['long0.jpg', 'long1.jpg'])
 })
 
-/** The built CLI with `args`, as the user `uid` where one is given. */
-function runAs(as: { uid?: number; gid?: number }, args: string[]) {
-  const child = spawn(process.execPath, [CLI, ...args], { ...as, stdio: ['ignore', 'ignore', 'pipe'] })
+/**
+ * The built CLI with `args`, as the user `uid` where one is given, under `ulimit -f kib` (the
+ * limit on the size of a file it writes, in KiB) where one is given.
+ */
+function runAs(as: { uid?: number; gid?: number }, args: string[], kib?: number) {
+  const limit = kib === undefined ? '' : `ulimit -f ${kib}; `
+  const shell = ['-c', `${limit}exec "$0" "$@"`, process.execPath, CLI, ...args]
+  const child = spawn('bash', shell, { ...as, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (d) => {
     stderr += d
@@ -145,3 +150,26 @@ function runAs(as: { uid?: number; gid?: number }, args: string[]) {
     child.on('close', (code) => resolve({ code, stderr })),
   )
 }
+
+test('a write over the limit on file sizes names that limit, in bytes and in the blocks of ulimit -f', () => {
+  for (const [limit, words] of [
+    [204_800, 'file too large for the limit on file sizes, 204800 bytes (ulimit -f 200)'],
+    [100_000, 'file too large for the limit on file sizes, 100000 bytes (ulimit -f)'],
+    [undefined, 'file too large for this file system or for the limit on file sizes (ulimit -f)'],
+  ] as const)
+    assert.equal(tooLargeWords(limit), words, String(limit))
+})
+
+test('a run under a limit on file sizes stops with one line naming the limit; the rerun without it finishes', async () => {
+  const out = join(dir, 'fsize')
+  const list = [server.url('/fs-a.jpg?size=3000'), server.url('/fs-b.jpg?size=400000')]
+  const r = await runAs({}, [...list, '-o', out, '--no-report', '-q'], 200)
+  assert.equal(r.code, 3, r.stderr)
+  assert.match(
+    r.stderr.trim(),
+    /^imgpull: cannot write \S+: file too large for the limit on file sizes, 204800 bytes \(ulimit -f 200\); stopped, .*raise the limit on file sizes/,
+  )
+  const rerun = await runCli([...list, '-o', out, '--no-report', '-q'])
+  assert.equal(rerun.code, 0, rerun.stderr)
+  assert.deepEqual(await outputFiles(out), ['fs-a.jpg', 'fs-b.jpg'])
+})

@@ -201,6 +201,7 @@ export function describeFsError(error: unknown): string {
   if (code.startsWith('SQLITE_IOERR')) return 'input/output error'
   if (code === 'ENAMETOOLONG' || code === 'PATH_TOO_LONG')
     return tooLongWords((error as { path?: string }).path)
+  if (code === 'EFBIG') return tooLargeWords(fileSizeLimit())
   return WHY[code] ?? WHY[primaryCode(code)] ?? (code || String(error))
 }
 
@@ -289,6 +290,17 @@ export function localFault(error: unknown, what: 'journal' | 'output', path: str
 export function fileSizeLimit(limits = readLimits()): number | undefined {
   const soft = /^Max file size\s+(\S+)/m.exec(limits)?.[1]
   return soft !== undefined && /^\d+$/.test(soft) ? Number(soft) : undefined
+}
+
+/**
+ * A write refused as too large (EFBIG), in words naming the limit on file sizes where the process
+ * has one (`limit`, bytes: see `fileSizeLimit`), in the units of `ulimit -f` too (KiB blocks);
+ * where it has none, the file system's own limit is the one met (FAT32's 4 GiB).
+ */
+export function tooLargeWords(limit: number | undefined): string {
+  if (limit === undefined) return WHY.EFBIG as string
+  const blocks = limit % 1024 === 0 ? ` ${limit / 1024}` : ''
+  return `file too large for the limit on file sizes, ${limit} bytes (ulimit -f${blocks})`
 }
 
 function readLimits(): string {
