@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { exitCodesHelp, QUEUE_EXITS } from '../src/cli/queue-exits.js'
 import { ERROR_CODES } from '../src/error-codes.js'
+import { proxyFor, proxyPlan } from '../src/fetch/proxy.js'
 import { retriedOnRerun } from '../src/fetch/retry-policy.js'
 import { OVERLONG_FILES } from '../src/fetch/scheduler.js'
 import { formatBytes } from '../src/report/format.js'
@@ -94,6 +95,17 @@ test('every option of every command --help lists is in the README', async () => 
       )
     }
   }
+})
+
+test("--proxy: --help and the README's table say NO_PROXY still applies, as the code applies it", async () => {
+  // Both said "send every request through this proxy", while a host NO_PROXY lists went direct.
+  const plan = proxyPlan('http://proxy.test:3128', { NO_PROXY: 'img.test' })
+  assert.equal(proxyFor(new URL('http://img.test/a.jpg'), plan), undefined)
+  assert.ok(proxyFor(new URL('http://other.test/a.jpg'), plan))
+  const help = (await helpOptions([])).get('--proxy') ?? ''
+  assert.match(help, /but to the hosts NO_PROXY lists/, help)
+  const row = (await readme).split('\n').find((line) => line.startsWith('| `--proxy <url>` |')) ?? ''
+  assert.match(row, /but to the hosts `NO_PROXY` lists/, row)
 })
 
 test('--help and the README say as the scheduler does when a host that asks too long a wait is given up', async () => {

@@ -121,7 +121,7 @@ export function addPullOptions(command: Command): Command {
     .option('--insecure', 'skip TLS certificate checks (unsafe: anyone on the path can change the files)')
     .option(
       '--proxy <url>',
-      'send every request through this proxy: http://, https://, socks5:// or socks5h:// (default: HTTP_PROXY/HTTPS_PROXY/ALL_PROXY)',
+      'send every request through this proxy, but to the hosts NO_PROXY lists: http://, https://, socks5:// or socks5h:// (default: HTTP_PROXY/HTTPS_PROXY/ALL_PROXY)',
     )
     .option('--no-proxy', 'use no proxy, whatever HTTP_PROXY/HTTPS_PROXY/ALL_PROXY say')
     // Both --proxy URL and --no-proxy: commander keeps the last one, silently; each one given is
