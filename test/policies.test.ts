@@ -1630,6 +1630,10 @@ test("other tools' options: -nX read as --name X, and unknown options other tool
     ['-v', /--verbose: each failure is printed with its cause.*-V is the version/],
     ['-t3', /--retries N/],
     ['--limit-rate', /imgpull has none; --wait SECONDS/],
+    [
+      '--location-trusted',
+      /own origin only, never on a redirect to another; a redirect's Location that names/,
+    ],
     ['--referer', /-H 'Referer: URL'/],
     ['-e', /-H 'Referer: URL'/],
     ['-w', /--wait SECONDS.*curl's --write-out: --json/],

@@ -162,6 +162,9 @@ const OTHER: Record<string, string> = {
   '--create-dirs': "curl's: not needed, folders are made as names need them",
   '-L': "curl's --location: not needed, redirects are followed (--max-redirects N)",
   '--location': "curl's: not needed, redirects are followed (--max-redirects N)",
+  // curl's hands the URL's user and password to every host a redirect leads to; imgpull never does.
+  '--location-trusted':
+    "curl's: not offered: a URL's user and password, and secret -H headers (Authorization...), go to its own origin only, never on a redirect to another; a redirect's Location that names user:password@ has them sent to that origin",
   '--continue': 'not needed: run the same command again, and it goes on where the last run stopped',
   '-s': "curl's --silent: -q prints errors only",
   '--silent': "curl's: -q prints errors only",
