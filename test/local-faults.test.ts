@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { chmod, chown, mkdtemp, rm } from 'node:fs/promises'
+import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -110,7 +110,7 @@ test('SQLite extended codes are taken for their family: a local fault, said in i
 })
 
 test('a journal whose folder cannot be written to stops a rerun with one line naming it (exit 3), not SQLite’s bare words (exit 1)', async (t) => {
-  // Root writes in a folder of mode 0555 all the same: the runs are nobody's there.
+  // Root writes in a folder of mode 0555 all the same: its runs go in a user namespace of their own.
   const root = process.getuid?.() === 0
   const base = await mkdtemp(join(tmpdir(), 'imgpull-ro-journal-'))
   // Writable again first: a user's rm cannot empty a folder of mode 0555.
@@ -119,9 +119,7 @@ test('a journal whose folder cannot be written to stops a rerun with one line na
     await rm(base, { recursive: true, force: true })
   })
   const out = join(base, 'out')
-  const as = root ? { uid: 65_534, gid: 65_534 } : {}
-  if (root) await chown(base, as.uid!, as.gid!)
-  const run = (list: string[]) => runAs(as, [...list, '-o', out, '--no-report', '-q'])
+  const run = (list: string[]) => runAs({ unmapped: root }, [...list, '-o', out, '--no-report', '-q'])
   const first = await run(urls(2))
   assert.equal(first.code, 0, first.stderr)
   await chmod(join(out, '.imgpull'), 0o555)
@@ -135,13 +133,17 @@ test('a journal whose folder cannot be written to stops a rerun with one line na
 })
 
 /**
- * The built CLI with `args`, as the user `uid` where one is given, under `ulimit -f kib` (the
- * limit on the size of a file it writes, in KiB) where one is given.
+ * The built CLI with `args`, under `ulimit -f kib` (the limit on the size of a file it writes, in
+ * KiB) where one is given; `unmapped`: in a user namespace of its own (`unshare --user`), where
+ * root's uid is not mapped, so a folder's mode binds it as any owner's (user_namespaces(7):
+ * CAP_DAC_OVERRIDE holds only over files whose owner is mapped) while it still reads this
+ * checkout as its owner (another user could not read a checkout of mode 0700, as mktemp -d makes).
  */
-function runAs(as: { uid?: number; gid?: number }, args: string[], kib?: number) {
+function runAs(as: { unmapped?: boolean }, args: string[], kib?: number) {
   const limit = kib === undefined ? '' : `ulimit -f ${kib}; `
-  const shell = ['-c', `${limit}exec "$0" "$@"`, process.execPath, CLI, ...args]
-  const child = spawn('bash', shell, { ...as, stdio: ['ignore', 'ignore', 'pipe'] })
+  const shell = ['bash', '-c', `${limit}exec "$0" "$@"`, process.execPath, CLI, ...args]
+  const [command, ...rest] = as.unmapped ? ['unshare', '--user', ...shell] : shell
+  const child = spawn(command!, rest, { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (d) => {
     stderr += d
