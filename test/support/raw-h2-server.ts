@@ -24,7 +24,17 @@ export async function startRawH2Server(
   tls: { cert: Buffer; key: Buffer },
   answer: (stream: number, index: number, socket: TLSSocket) => Buffer[],
   http1: RequestListener,
-  { alpn = ['h2', 'http/1.1'] } = {},
+  {
+    alpn = ['h2', 'http/1.1'],
+    settings = Buffer.alloc(0),
+    onSession,
+  }: {
+    alpn?: string[]
+    /** The payload of its first SETTINGS frame (`frames.settingsPayload`); `null`: it sends none. */
+    settings?: Buffer | null
+    /** Called with each HTTP/2 connection's socket once its preface is sent, for frames not asked for. */
+    onSession?: (socket: TLSSocket) => void
+  } = {},
 ): Promise<RawH2Server> {
   const seen = { h2: 0, h1: 0 }
   const h1 = createHttp1Server((req, res) => {
@@ -37,7 +47,8 @@ export async function startRawH2Server(
       h1.emit('connection', socket)
       return
     }
-    socket.write(frame(SETTINGS, 0, 0, Buffer.alloc(0)))
+    if (settings) socket.write(frame(SETTINGS, 0, 0, settings))
+    onSession?.(socket)
     let buffered = Buffer.alloc(0)
     let prefaceRead = false
     socket.on('data', (chunk: Buffer) => {
@@ -68,11 +79,12 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
 const [DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION] = [
   0, 1, 3, 4, 6, 7, 8, 9,
 ]
-const [END_STREAM, ACK, END_HEADERS] = [1, 1, 4]
+const [END_STREAM, ACK, END_HEADERS, PADDED] = [1, 1, 4, 8]
 /** The largest frame payload a peer takes before its SETTINGS say more (RFC 9113 §4.2). */
 const MAX_FRAME = 16_384
 
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
+/** One HTTP/2 frame (RFC 9113 §4.1): its 9-byte header, then `payload`. */
+export function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
   const head = Buffer.alloc(9)
   head.writeUIntBE(payload.length, 0, 3)
   head[3] = type
@@ -130,6 +142,29 @@ export const frames = {
       out.push(frame(DATA, last && end ? END_STREAM : 0, stream, body.subarray(at, at + MAX_FRAME)))
     }
     return out
+  },
+  /** `body` in DATA frames of at most 16 KiB less `pad`+1, each PADDED with `pad` zero bytes (RFC 9113 §6.1). */
+  paddedData(stream: number, body: Buffer, pad: number): Buffer[] {
+    const out: Buffer[] = []
+    const room = MAX_FRAME - pad - 1
+    for (let at = 0; at < body.length; at += room) {
+      const last = at + room >= body.length ? END_STREAM : 0
+      const payload = Buffer.concat([Buffer.from([pad]), body.subarray(at, at + room), Buffer.alloc(pad)])
+      out.push(frame(DATA, PADDED | last, stream, payload))
+    }
+    return out
+  },
+  /** A SETTINGS payload of `[identifier, value]` pairs (RFC 9113 §6.5.1): 3 MAX_CONCURRENT_STREAMS, 4 INITIAL_WINDOW_SIZE. */
+  settingsPayload(pairs: [number, number][]): Buffer {
+    const payload = Buffer.alloc(6 * pairs.length)
+    pairs.forEach(([id, value], i) => {
+      payload.writeUInt16BE(id, 6 * i)
+      payload.writeUInt32BE(value, 6 * i + 2)
+    })
+    return payload
+  },
+  settings(pairs: [number, number][]): Buffer {
+    return frame(SETTINGS, 0, 0, frames.settingsPayload(pairs))
   },
   rstStream(stream: number, code: number): Buffer {
     const payload = Buffer.alloc(4)
