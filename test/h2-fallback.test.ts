@@ -7,7 +7,13 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { isDeepStrictEqual } from 'node:util'
 import { gzipSync } from 'node:zlib'
-import { asksForHttp1, http1Wanted, http2ErrorCode, refusesHttp1 } from '../src/fetch/http2-errors.js'
+import {
+  ABANDONED_HTTP2,
+  asksForHttp1,
+  http1Wanted,
+  http2ErrorCode,
+  refusesHttp1,
+} from '../src/fetch/http2-errors.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
 import type { Result } from '../src/types.js'
@@ -231,6 +237,10 @@ test('http1Wanted: which HTTP/2 failures send a request, or its origin, over HTT
     [goaway(0), false, undefined],
     [goaway(2), false, undefined],
     [error('ECONNRESET', 'Stream closed with error code NGHTTP2_PROTOCOL_ERROR'), false, undefined],
+    // A session nghttp2 ended unheard, which imgpull closed (undici.ts `endIfHttp2Abandoned`); by
+    // its exact words only: another socket's close is not it.
+    [error('UND_ERR_SOCKET', ABANDONED_HTTP2), false, true, /a field over 64 KiB/],
+    [error('UND_ERR_SOCKET', 'other side closed'), false, undefined],
   ]
   for (const [e, answered, origin, words] of table) {
     const wanted = http1Wanted(e, answered)
@@ -542,5 +552,48 @@ test('a body longer than its Content-Length over HTTP/2: that request is asked a
     await assertImages(results, out, [2])
   } finally {
     await decoded.close()
+  }
+})
+
+// nghttp2 cannot decode a header field over 64 KiB (NGHTTP2_HD_MAX_NV): it sends GOAWAY
+// (COMPRESSION_ERROR) and stops reading and writing, and Node tells nobody (icing/mod_h2#297,
+// curl/curl#16535: curl fails such heads too). The request waited out its headers timeout on every
+// attempt (92 s, then `headers timeout after 30 s`), where HTTP/1.1 reads the 70 KiB field.
+test('a head with a 70 KiB field, which nghttp2 ends the session over without a word: its requests go again over HTTP/1.1 at once', async () => {
+  const big: [string, string] = ['content-security-policy', `default-src ${'x'.repeat(70_000)}`]
+  const server = await rawServer((s) => [
+    ...frames.headers(s, head([big]), { continuations: 5 }),
+    ...frames.data(s, image),
+  ])
+  try {
+    const out = join(dir, 'huge-field')
+    const results = await run([server.url('/h1.png'), server.url('/h2.png')], {
+      out,
+      perHost: 1,
+      headersTimeout: 10_000,
+    })
+    await assertImages(results, out, [1, 1])
+    assert.deepEqual(server.seen, { h2: 1, h1: 2 })
+  } finally {
+    await server.close()
+  }
+})
+
+// The same field in the trailers, after every byte of the body's length: the stream's end never
+// came, and the file waited out the idle timeout (15 s by default) before it was kept.
+test('a 70 KiB trailer field after a whole body: the file is kept without waiting out the idle timeout', async () => {
+  const idleTimeout = 60_000
+  const server = await rawServer((s) => [
+    ...frames.headers(s, head()),
+    ...frames.data(s, image, { end: false }),
+    ...frames.headers(s, [['x-trace', 'x'.repeat(70_000)]], { end: true, continuations: 5 }),
+  ])
+  try {
+    const out = join(dir, 'huge-trailer')
+    const results = await run([server.url('/t1.png')], { out, idleTimeout })
+    await assertImages(results, out, [1])
+    assert.ok(results[0]!.timings.total < idleTimeout, `${results[0]!.timings.total} ms`)
+  } finally {
+    await server.close()
   }
 })

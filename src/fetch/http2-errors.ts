@@ -139,6 +139,8 @@ const BROKEN_HTTP2: Record<number, string> = {
  * table-tested (test/h2-fallback.test.ts). Read by the error's code and numbers, never its words,
  * for the same fault comes as a stream's or as a connection's error by Node's version:
  * - `HTTP_1_1_REQUIRED` (RFC 9113 §7), as a stream reset or a GOAWAY: the server asks for it;
+ * - nghttp2 ending the session over a header block it cannot decode without Node saying so, which
+ *   imgpull finds and closes (`isAbandonedHttp2`): a field over 64 KiB, which HTTP/1.1 reads;
  * - nghttp2 ending the session over what the server sent (`ERR_HTTP2_ERROR` and its number): not
  *   HTTP/2 at all, or a header block in more than 8 CONTINUATION frames (many cookies or a long
  *   policy from a server that splits its blocks small), a frame or header block it cannot read;
@@ -154,6 +156,8 @@ const BROKEN_HTTP2: Record<number, string> = {
  */
 export function http1Wanted(error: unknown, answered: boolean): Http1Wanted | undefined {
   if (asksForHttp1(error)) return { why: 'asks for HTTP/1.1 (HTTP_1_1_REQUIRED)', origin: true }
+  if (isAbandonedHttp2(error))
+    return { why: 'sent a header block nghttp2 cannot decode (a field over 64 KiB?)', origin: true }
   const errno = nghttp2Errno(error)
   if (errno !== undefined) return BROKEN_HTTP2[errno] ? { why: BROKEN_HTTP2[errno], origin: true } : undefined
   if (http2ErrorCode(error) !== PROTOCOL_ERROR) return undefined
@@ -280,7 +284,7 @@ export function slowDownWords(error: unknown): string | undefined {
  */
 export function http2Cut(error: unknown): string | undefined {
   // Closed by us, not by the server (see `isSilentHttp2`): its message says why.
-  if (isSilentHttp2(error)) return (error as Error).message
+  if (isSilentHttp2(error) || isAbandonedHttp2(error)) return (error as Error).message
   // nghttp2 ended the session over what the server sent (a PING flood...): the server's doing.
   const broken = brokenHttp2Words(error)
   if (broken) return `the server ${broken}, and nghttp2 closed the connection`
@@ -312,6 +316,18 @@ const NAMES = [
 
 /** What a silent HTTP/2 connection is closed with (undici.ts `pingOrClose`), its code undici's for a socket closed. */
 export const SILENT_HTTP2 = 'the HTTP/2 connection went silent'
+
+/**
+ * What an HTTP/2 connection nghttp2 had ended by itself is closed with (undici.ts
+ * `endIfHttp2Abandoned`), its code undici's for a socket closed.
+ */
+export const ABANDONED_HTTP2 =
+  'nghttp2 ended the HTTP/2 session over what the server sent (a header block it cannot decode, such as a field over 64 KiB), and imgpull closed the connection'
+
+/** Whether `error` is the one `ABANDONED_HTTP2` closed a connection with. */
+export const isAbandonedHttp2 = (error: unknown): boolean =>
+  (error as { code?: string } | null)?.code === 'UND_ERR_SOCKET' &&
+  (error as Error | null)?.message === ABANDONED_HTTP2
 
 /** Whether `error` is the one a silent HTTP/2 connection was closed with (undici.ts `pingOrClose`). */
 export const isSilentHttp2 = (error: unknown): boolean =>

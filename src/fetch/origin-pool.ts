@@ -4,11 +4,13 @@ import { Fifo } from '../utils/fifo.js'
 import { ForwardingHandler } from './forwarding-handler.js'
 import { HTTP2_HEADER_OPTIONS, MAX_HEADER_BYTES } from './header-limits.js'
 import { nameMismatchFailsAll } from './name-mismatch.js'
+import { HEAD_OVERDUE_MS } from './overdue-heads.js'
 import {
   Client,
   clientProtocol,
   closeIdle,
   type Dispatcher,
+  endIfHttp2Abandoned,
   http2Ended,
   kDispatch,
   Pool,
@@ -150,7 +152,11 @@ export class OriginPool extends EventEmitter {
       connection.load++
       clearTimeout(connection.idle)
       handler[VIA] = connection.client
-      connection.client.dispatch(opts, new Tracked(handler, (error) => this.#finished(connection, error)))
+      const tracked = new Tracked(handler, (error) => this.#finished(connection, error))
+      // Over HTTP/2, nothing come for a while (no head, or the body or its end held): nghttp2 may
+      // have ended the session unheard (see undici.ts).
+      if (connection.protocol !== 'h1') tracked.whenSilent(() => endIfHttp2Abandoned(connection.client))
+      connection.client.dispatch(opts, tracked)
     }
   }
 
@@ -314,11 +320,35 @@ export class OriginPool extends EventEmitter {
 class Tracked extends ForwardingHandler {
   #done = false
   #error: Error | undefined
+  #silent: NodeJS.Timeout | undefined
   constructor(
     inner: Handler,
     readonly finish: (error?: Error) => void,
   ) {
     super(inner)
+  }
+
+  /**
+   * Run `check` each time `HEAD_OVERDUE_MS` pass with nothing come for the request (its head, a
+   * chunk of its body), until it ends.
+   */
+  whenSilent(check: () => void): void {
+    const fire = () => {
+      if (this.#done) return
+      check()
+      this.#silent = setTimeout(fire, HEAD_OVERDUE_MS).unref()
+    }
+    this.#silent = setTimeout(fire, HEAD_OVERDUE_MS).unref()
+  }
+
+  override onHeaders(status: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
+    this.#silent?.refresh()
+    return super.onHeaders(status, headers, resume, statusText)
+  }
+
+  override onData(chunk: Buffer): boolean {
+    this.#silent?.refresh()
+    return super.onData(chunk)
   }
 
   override onComplete(trailers: string[] | null): void {
@@ -339,6 +369,7 @@ class Tracked extends ForwardingHandler {
   }
 
   #end(): void {
+    clearTimeout(this.#silent)
     if (this.#done) return
     this.#done = true
     // Not from inside undici's callback: the next request must not reach a client mid-way through

@@ -13,7 +13,7 @@ import UndiciPool from 'undici/lib/dispatcher/pool.js'
 import poolBase from 'undici/lib/dispatcher/pool-base.js'
 import { headlessBody } from '../verify/not-image.js'
 import { MAX_HEADER_BYTES } from './header-limits.js'
-import { goawayAsks, SILENT_HTTP2 } from './http2-errors.js'
+import { ABANDONED_HTTP2, goawayAsks, SILENT_HTTP2 } from './http2-errors.js'
 import { SOCKS_CLOSED } from './proxy.js'
 
 // undici's index also loads its fetch, WebSocket, cookies and, through them, Node's own bundled
@@ -493,6 +493,60 @@ export function pingOrClose(client: object, waitMs: number, onDone: (alive: bool
     return false
   }
   return true
+}
+
+/** When `endIfHttp2Abandoned` last sent a PING on a session (`performance.now()`). */
+const probedAt = new WeakMap<object, number>()
+
+/**
+ * How long, in ms, `endIfHttp2Abandoned` gives nghttp2 to send its PING: Node writes it on the
+ * next turn of the event loop (a live session's went in under a millisecond on 127.0.0.1).
+ */
+export const ABANDON_PROBE_MS = 250
+
+/**
+ * Close `client`'s HTTP/2 session if nghttp2 has ended it by itself without Node knowing. Over a
+ * header block it cannot decode (a field over 64 KiB, NGHTTP2_HD_MAX_NV in nghttp2_hd.c:
+ * COMPRESSION_ERROR) nghttp2 queues a GOAWAY, sends it and then neither reads nor writes; Node
+ * (20, nghttp2 1.61) emits nothing, and each request on the session waited out its headers timeout
+ * (icing/mod_h2#297, curl/curl#16535). Found by a PING: one nghttp2 never sends stays in its
+ * outbound queue (`session.state.outboundQueueSize`) while no byte leaves and no write is pending
+ * on the socket (not a socket the server stopped reading, whose PING waits its turn). The socket
+ * is then destroyed with `ABANDONED_HTTP2` (undici's code for a socket closed), which fails each
+ * request on it: http2-errors.ts `http1Wanted` sends the origin over HTTP/1.1; a body that had
+ * every byte of its length is kept (a trailer field over 64 KiB). Called when a request has heard
+ * nothing for a second (origin-pool.ts), one PING a second at most on a session; a live session's
+ * PING is answered and nothing changes.
+ */
+export function endIfHttp2Abandoned(client: object): void {
+  const internals = client as Internals
+  const session = internals[symbols.kHTTP2Session] as http2.ClientHttp2Session | null | undefined
+  const raw = internals[symbols.kSocket] as
+    | { bytesWritten?: number; destroyed?: boolean; _handle?: { writeQueueSize?: number } | null }
+    | null
+    | undefined
+  if (!session || !raw || session.destroyed || session.closed || raw.destroyed) return
+  // One PING a second at most on a session, however many of its streams are silent.
+  const now = performance.now()
+  if (now - (probedAt.get(session) ?? -Infinity) < 1_000) return
+  probedAt.set(session, now)
+  const written = raw.bytesWritten ?? 0
+  let answered = false
+  try {
+    session.ping(() => {
+      answered = true
+    })
+  } catch {
+    return
+  }
+  setTimeout(() => {
+    if (answered || session.destroyed || raw.destroyed) return
+    const stuck =
+      session.state.outboundQueueSize! > 0 &&
+      (raw.bytesWritten ?? 0) === written &&
+      (raw._handle?.writeQueueSize ?? 0) === 0
+    if (stuck) util.destroy(raw, Object.assign(new Error(ABANDONED_HTTP2), { code: 'UND_ERR_SOCKET' }))
+  }, ABANDON_PROBE_MS).unref()
 }
 
 /** Answers received on each socket so far (final statuses, told by `noteAnswer`). */
