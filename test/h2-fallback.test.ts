@@ -579,6 +579,33 @@ test('a head with a 70 KiB field, which nghttp2 ends the session over without a 
   }
 })
 
+// A server that speaks HTTP/2 alone has no HTTP/1.1 to go to: the failure says what happened, not
+// 'the server closed the connection' (imgpull closed it) nor a headers timeout.
+test('the same head from a server that speaks HTTP/2 alone: the failure names nghttp2 and the field over 64 KiB', async () => {
+  const big: [string, string] = ['content-security-policy', `default-src ${'x'.repeat(70_000)}`]
+  const server = await startRawH2Server(
+    tlsPair(certs.good),
+    (s) => [...frames.headers(s, head([big]), { continuations: 5 }), ...frames.data(s, image)],
+    (_req, res) => res.end(),
+    { alpn: ['h2'] },
+  )
+  try {
+    const url = server.url('/alone.png')
+    const [failed] = await run([url], {
+      out: join(dir, 'huge-field-h2-only'),
+      retries: 0,
+      headersTimeout: 10_000,
+    })
+    assert.equal(failed!.status, 'failed')
+    assert.equal(
+      failed!.message,
+      `network error on ${url}: the HTTP/2 connection went silent: nghttp2 ended the session over what the server sent (a header block it cannot decode, such as a field over 64 KiB), and imgpull closed the connection (UND_ERR_SOCKET)`,
+    )
+  } finally {
+    await server.close()
+  }
+})
+
 // The same field in the trailers, after every byte of the body's length: the stream's end never
 // came, and the file waited out the idle timeout (15 s by default) before it was kept.
 test('a 70 KiB trailer field after a whole body: the file is kept without waiting out the idle timeout', async () => {

@@ -284,7 +284,7 @@ export function slowDownWords(error: unknown): string | undefined {
  */
 export function http2Cut(error: unknown): string | undefined {
   // Closed by us, not by the server (see `isSilentHttp2`): its message says why.
-  if (isSilentHttp2(error) || isAbandonedHttp2(error)) return (error as Error).message
+  if (isSilentHttp2(error)) return (error as Error).message
   // nghttp2 ended the session over what the server sent (a PING flood...): the server's doing.
   const broken = brokenHttp2Words(error)
   if (broken) return `the server ${broken}, and nghttp2 closed the connection`
@@ -319,10 +319,11 @@ export const SILENT_HTTP2 = 'the HTTP/2 connection went silent'
 
 /**
  * What an HTTP/2 connection nghttp2 had ended by itself is closed with (undici.ts
- * `endIfHttp2Abandoned`), its code undici's for a socket closed.
+ * `endIfHttp2Abandoned`), its code undici's for a socket closed. A silent connection's words
+ * (`isSilentHttp2` knows it, and a failure says them as they are), not "the server closed the
+ * connection": imgpull closed it.
  */
-export const ABANDONED_HTTP2 =
-  'nghttp2 ended the HTTP/2 session over what the server sent (a header block it cannot decode, such as a field over 64 KiB), and imgpull closed the connection'
+export const ABANDONED_HTTP2 = `${SILENT_HTTP2}: nghttp2 ended the session over what the server sent (a header block it cannot decode, such as a field over 64 KiB), and imgpull closed the connection`
 
 /** Whether `error` is the one `ABANDONED_HTTP2` closed a connection with. */
 export const isAbandonedHttp2 = (error: unknown): boolean =>
