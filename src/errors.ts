@@ -364,9 +364,11 @@ function networkWords(cause: unknown): string {
   if (handshakeCut(cause))
     return `the connection closed during the TLS handshake, before any answer (${code})`
   // nghttp2's words for bytes that are not HTTP/2 on a connection that agreed to speak it (ALPN
-  // h2): often a server or TLS front end that offers h2 and answers in HTTP/1.1.
+  // h2): often a server or TLS front end that offers h2 and answers in HTTP/1.1; nghttp2 1.69 (Node
+  // 22) says the same of a header field over 64 KiB, which 1.61 (Node 20) ended the session over
+  // unheard (undici.ts `endIfHttp2Abandoned`).
   if (notHttp2(cause))
-    return `what the server sent is not HTTP/2, though its TLS handshake agreed to HTTP/2 (a server that offers h2 and speaks HTTP/1.1?); --no-http2 keeps to HTTP/1.1 (${code})`
+    return `what the server sent is not HTTP/2 as nghttp2 reads it, though its TLS handshake agreed to HTTP/2 (a server that offers h2 and speaks HTTP/1.1, or a header field over 64 KiB?); --no-http2 keeps to HTTP/1.1 (${code})`
   // The others of nghttp2 over what the server sent: its answer had begun, or HTTP/1.1 failed too.
   const broken = brokenHttp2Words(cause)
   if (broken)

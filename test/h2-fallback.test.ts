@@ -597,9 +597,14 @@ test('the same head from a server that speaks HTTP/2 alone: the failure names ng
       headersTimeout: 10_000,
     })
     assert.equal(failed!.status, 'failed')
-    assert.equal(
+    // nghttp2 1.61 (Node 20) ends the session unheard and imgpull closes it; 1.69 and 1.70 (Node 22,
+    // 24) end it with a protocol error Node reports. Either way the words name the field.
+    assert.ok(
+      [
+        `network error on ${url}: the HTTP/2 connection went silent: nghttp2 ended the session over what the server sent (a header block it cannot decode, such as a field over 64 KiB), and imgpull closed the connection (UND_ERR_SOCKET)`,
+        `network error on ${url}: what the server sent is not HTTP/2 as nghttp2 reads it, though its TLS handshake agreed to HTTP/2 (a server that offers h2 and speaks HTTP/1.1, or a header field over 64 KiB?); --no-http2 keeps to HTTP/1.1 (ERR_HTTP2_ERROR)`,
+      ].includes(failed!.message!),
       failed!.message,
-      `network error on ${url}: the HTTP/2 connection went silent: nghttp2 ended the session over what the server sent (a header block it cannot decode, such as a field over 64 KiB), and imgpull closed the connection (UND_ERR_SOCKET)`,
     )
   } finally {
     await server.close()
