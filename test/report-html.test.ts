@@ -547,7 +547,7 @@ test('bins: round lengths, at most the asked count, never under a second', () =>
   assert.equal(binCount(31_400, 1000), 32)
 })
 
-test('throughput: ok items per bin by finishedAt; the last bin as long as the run left it', () => {
+test('throughput: ok items per bin by finishedAt; a last stretch shorter than a bin joins the bin before', () => {
   const t0 = 1_000_000
   const items = [
     item({ finishedAt: t0, bytes: 100 }),
@@ -566,10 +566,47 @@ test('throughput: ok items per bin by finishedAt; the last bin as long as the ru
     tp.bins.map((b) => [b.start, b.width, b.images, b.bytes, b.imagesPerSecond, b.bytesPerSecond]),
     [
       [0, 1000, 2, 200, 2, 200],
-      [1000, 1000, 1, 400, 1, 400],
-      [2000, 500, 1, 50, 2, 100],
+      [1000, 1500, 2, 450, 4 / 3, 300],
     ],
   )
+  // A run within one bin: one bar over the whole run, its rate the run's.
+  assert.deepEqual(
+    throughput([item({ finishedAt: t0 + 100, bytes: 10 })], t0, t0 + 400, 60).bins.map((b) => [
+      b.start,
+      b.width,
+      b.imagesPerSecond,
+    ]),
+    [[0, 400, 2.5]],
+  )
+  // A span of whole bins keeps them all, the run's last instant in the last.
+  assert.deepEqual(
+    throughput([item({ finishedAt: t0 + 2000 })], t0, t0 + 2000, 60).bins.map((b) => [b.width, b.images]),
+    [
+      [1000, 0],
+      [1000, 1],
+    ],
+  )
+})
+
+test("throughput chart of a run stopped by Ctrl-C: the transfers that ended in its last tenth of a second are no spike 10 times the run's pace", () => {
+  // 8 transfers at a time, 2 s each: 8 end at 2.0 s, the 8 in flight at Ctrl-C end at 4.05 s of a 4.1 s run.
+  const t0 = 1_000_000
+  const items = Array.from({ length: 16 }, (_, i) =>
+    item({ path: `s${i}.jpg`, bytes: 40_000, finishedAt: t0 + (i < 8 ? 2000 : 4050) }),
+  )
+  const tp = throughput(items, t0, t0 + 4100, 60)
+  const peak = Math.max(...tp.bins.map((b) => b.imagesPerSecond))
+  assert.ok(peak <= 8, `no bar above the 8 images a second ever finished: ${peak}`)
+  const html = renderReport({
+    title: 'out',
+    startedAt: t0,
+    endedAt: t0 + 4100,
+    interrupted: true,
+    items,
+    samples: [],
+  })
+  const desc = /<desc id="tp-images-desc">([^<]*)<\/desc>/.exec(html)?.[1]
+  assert.equal(desc, '4 bars over 4.1 s; the highest 8 images/s.')
 })
 
 test('concurrency: mean in flight and highest limit per interval, gaps where unsampled', () => {
