@@ -71,6 +71,7 @@ test('summary: counts by status, bytes downloaded and on disk, rates over wall t
     ok: 2,
     skipped: 1,
     failed: 1,
+    failedBefore: 0,
     pending: 1,
     bytes: 4000,
     bytesOnDisk: 4500,

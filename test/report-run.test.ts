@@ -130,6 +130,39 @@ test('the report of a run: figures as in the manifest, images from disk, failure
   })
 })
 
+test("a rerun's Failed card says its own failures and those it skipped as failed before, as the terminal's last line does", async () => {
+  const out = join(dir, 'rerun-figures')
+  const list = join(dir, 'rerun-figures.txt')
+  await writeFile(
+    list,
+    [
+      `${origin}/alpha-1.png`,
+      faults.url('/gone-1?status=404'),
+      faults.url('/gone-2?status=410'),
+      faults.url('/busy-1?status=503'),
+    ].join('\n'),
+  )
+  const args = [list, '-o', out, '--retries', '0']
+  assert.equal((await runCli(args)).code, 1)
+  const r = await runCli(args)
+  assert.equal(r.code, 1, r.stderr)
+  // '0 images, 0 B in 0.1 s (...), 1 failed, 1 already done, 2 skipped as permanently failed before (...)'
+  const line = /\n\d+ images?, .*\), (\d+) failed, .*?(\d+) skipped as permanently failed before/.exec(
+    `\n${r.stderr}`,
+  )
+  assert.ok(line, r.stderr)
+  const { page, log, figure } = await open(join(out, 'report.html'))
+  assert.equal(await figure('failed'), '3')
+  const note = await page.locator('[data-figure="failed"] small').textContent()
+  assert.match(
+    note ?? '',
+    new RegExp(`\\b${line[1]} in this run, ${line[2]} skipped as failed before`),
+    r.stderr,
+  )
+  assert.deepEqual(log.errors, [])
+  await page.close()
+})
+
 test('every failed URL as given, of a code or of all: the page says the commands that list them, from the journal and from the manifest', async () => {
   const out = join(dir, 'lists')
   const list = join(dir, 'lists.txt')

@@ -200,17 +200,23 @@ function figure(
   return `<div class="${key}${more.zero ? ' zero' : ''}"><dt>${esc(label)}</dt><dd data-figure="${key}">${esc(value)}${unit}${note}</dd></div>`
 }
 
+/**
+ * The Failed card's note. A rerun's failures are its own and those an earlier run left, which it
+ * skipped: the terminal's line says them apart ('167 failed, ... 337 skipped as permanently failed
+ * before'), so the card does too, or its one figure (504) matches nothing the terminal printed.
+ */
+function failedNote(s: ReportFigures['summary']): string {
+  const share = `${short((100 * s.failed) / s.total)} % of jobs`
+  if (!s.failedBefore) return share
+  return `${share}: ${n(s.failed - s.failedBefore)} in this run, ${n(s.failedBefore)} skipped as failed before`
+}
+
 function summarySection(f: ReportFigures): string {
   const s = f.summary
   const cards = [
     figure('ok', 'Downloaded', n(s.ok), { note: formatBytes(s.bytes), zero: s.ok === 0 }),
     s.skipped ? figure('skipped', 'Already there', n(s.skipped), { note: 'from earlier runs' }) : '',
-    figure(
-      'failed',
-      'Failed',
-      n(s.failed),
-      s.failed ? { note: `${short((100 * s.failed) / s.total)} % of jobs` } : { zero: true },
-    ),
+    figure('failed', 'Failed', n(s.failed), s.failed ? { note: failedNote(s) } : { zero: true }),
     s.pending ? figure('pending', 'Not finished', n(s.pending)) : '',
     figure('wall', 'Wall time', formatDuration(s.wallMs)),
     figure('rate', 'Rate', short(s.imagesPerSecond), {

@@ -7,6 +7,8 @@ export interface ReportSummary {
   ok: number
   skipped: number
   failed: number
+  /** Of `failed`, those an earlier run failed for good and this one skipped (`failedBefore`). */
+  failedBefore: number
   pending: number
   /** Bytes downloaded by this run (`ok` items). */
   bytes: number
@@ -26,6 +28,7 @@ export class SummaryTally {
   #ok = 0
   #skipped = 0
   #failed = 0
+  #failedBefore = 0
   #pending = 0
   #bytes = 0
   #onDisk = 0
@@ -45,6 +48,7 @@ export class SummaryTally {
         break
       case 'failed':
         this.#failed++
+        if (item.failedBefore) this.#failedBefore++
         break
       default:
         this.#pending++
@@ -59,6 +63,7 @@ export class SummaryTally {
       ok: this.#ok,
       skipped: this.#skipped,
       failed: this.#failed,
+      failedBefore: this.#failedBefore,
       pending: this.#pending,
       bytes: this.#bytes,
       bytesOnDisk: this.#onDisk,
