@@ -1421,3 +1421,34 @@ test('the first screen says what failed, the commonest codes with their counts; 
     await page.close()
   }
 })
+
+test("each landmark and region has a name of its own, as Chromium's accessibility tree gives it: a screen reader's list of them tells each apart", async () => {
+  const out = join(root, 'landmarks')
+  const run = await makeRun(out)
+  const { page, log } = await openReport(await writeReport(out, run.input))
+  await page.evaluate(() => {
+    for (const d of document.querySelectorAll('details')) d.open = true
+  })
+  const cdp = await page.context().newCDPSession(page)
+  const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as {
+    nodes: { ignored: boolean; role?: { value: string }; name?: { value: string } }[]
+  }
+  const landmarks = [
+    'region',
+    'navigation',
+    'main',
+    'banner',
+    'contentinfo',
+    'complementary',
+    'search',
+    'form',
+  ]
+  const named = nodes
+    .filter((n) => !n.ignored && landmarks.includes(n.role?.value ?? ''))
+    .map((n) => `${n.role?.value} "${n.name?.value ?? ''}"`)
+  assert.ok(named.includes('region "Hosts"'), named.join(', '))
+  const twice = named.filter((name, i) => named.indexOf(name) !== i)
+  assert.deepEqual(twice, [], `landmarks: ${named.join(', ')}`)
+  assertQuiet(log)
+  await page.close()
+})

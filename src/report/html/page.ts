@@ -473,11 +473,12 @@ function hostsSection(f: ReportFigures, limit: number): string {
   const foot = rest.length
     ? `<tfoot><tr><th scope="row">${plural(rest.length, 'more host')}</th>${cells(sumRows(rest))}</tr></tfoot>`
     : ''
-  // The note is above the table's box, not its caption: a caption is as wide as the table, and on
+  // The table's box is a region named apart from the section's 'Hosts': a screen reader's list of
+  // landmarks said 'Hosts' twice. The note is above the table's box, not its caption: a caption is as wide as the table, and on
   // a phone, where the table scrolls in its box, it was cut after '95th'.
   const table = f.hosts.length
     ? `<p class="note">Time to first byte (TTFB) is the median and 95th percentile of each job's last attempt.</p>
-<div class="table-wrap" role="region" aria-labelledby="hosts-h" tabindex="0"><table id="host-table">
+<div class="table-wrap" role="region" aria-label="Hosts table" tabindex="0"><table id="host-table">
 <caption class="visually-hidden">Attempts, outcomes, 429 and 503 answers and time to first byte, by host</caption>
 <thead><tr>${head}</tr></thead><tbody>${rows}</tbody>${foot}</table></div>`
     : '<p class="lead">No hosts: the run had no jobs.</p>'
