@@ -1452,3 +1452,39 @@ test("each landmark and region has a name of its own, as Chromium's accessibilit
   assertQuiet(log)
   await page.close()
 })
+
+test('with scripts off, no control that does nothing: no filter box, no Previous and Next, no how-to of images not shown; the credits say where they are', async () => {
+  const out = join(root, 'no-script')
+  const run = await makeRun(out)
+  const path = await writeReport(out, run.input)
+  const visible = (page: Page, selector: string) =>
+    page
+      .locator(selector)
+      .evaluateAll((els) => els.filter((e) => (e as HTMLElement).offsetParent !== null).length)
+
+  // A reader with JavaScript off: the DevTools protocol turns the page's scripts off.
+  const page = await browser.open({ width: 390, height: 844 })
+  await (await page.context().newCDPSession(page)).send('Emulation.setScriptExecutionDisabled', {
+    value: true,
+  })
+  await page.goto(pathToFileURL(path).href)
+  assert.equal(await page.locator('html[data-ready]').count(), 0, 'scripts off')
+  assert.equal(await visible(page, 'input[type=search]'), 0, 'a filter box')
+  assert.equal(await visible(page, '[data-pager] button'), 0, 'Previous or Next buttons')
+  assert.doesNotMatch(await text(page, '[data-figure="sheet"]'), /Hover|tap it/)
+  assert.match(
+    await text(page, '#images'),
+    /drawn by the page's script; with scripts off, open the files in the folder/,
+  )
+  assert.match(await text(page, '#attribution'), /with scripts off, .*ATTRIBUTION\.md/)
+  await page.screenshot({ path: join(root, 'no-script.png'), fullPage: true })
+  await page.close()
+
+  // With scripts on, the filter and the how-to are there, and the notes for scripts off are not.
+  const on = await openReport(path, { width: 390, height: 844 })
+  assert.equal(await visible(on.page, 'input[type=search]'), 1)
+  assert.match(await text(on.page, '[data-figure="sheet"]'), /Hover or focus an image/)
+  assert.doesNotMatch(await text(on.page, 'main'), /with scripts off/)
+  assertQuiet(on.log)
+  await on.page.close()
+})

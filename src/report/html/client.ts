@@ -54,6 +54,8 @@ export const CLIENT_SCRIPT = `(function () {
     var prev = root.querySelector('[data-prev]')
     var next = root.querySelector('[data-next]')
     var filter = root.querySelector('input[type=search]')
+    // What the page hides for a reader without scripts: the filter and the how-to.
+    root.querySelectorAll('[data-scripted]').forEach(function (e) { e.hidden = false })
     var shown = rows
     var page = 0
     function draw() {

@@ -252,9 +252,11 @@ function imagesSection(f: ReportFigures): string {
   const { total, entries } = f.sheet
   // How to use the sheet, in the words of the device: a phone has no hover and no Enter key (its
   // captions are always shown, see the style sheet), and was told to hover, focus and press Enter.
+  // The how-to, the filter and the pager are the script's to show (`hidden` here): with scripts
+  // off there is no tile to hover, and a filter box and Previous and Next that do nothing.
   const how =
-    '<span class="how-pointer">Hover or focus an image for its name, size and dimensions; Enter opens the file.</span>' +
-    '<span class="how-touch">Each image shows its name, size and dimensions; tap it to open the file.</span>'
+    '<span data-scripted hidden><span class="how-pointer">Hover or focus an image for its name, size and dimensions; Enter opens the file.</span>' +
+    '<span class="how-touch">Each image shows its name, size and dimensions; tap it to open the file.</span></span>'
   const lead = f.shards
     ? esc(
         'The images are inside the WebDataset shards (00000.tar, 00001.tar…), which a browser cannot open; the Parquet file beside each shard lists its samples, failures included.',
@@ -269,9 +271,9 @@ function imagesSection(f: ReportFigures): string {
 <p class="lead" data-figure="sheet">${lead}</p>
 ${
   total
-    ? `<div class="tools"><label>Filter by name <input type="search" autocomplete="off" spellcheck="false"></label></div>
+    ? `<div class="tools" data-scripted hidden><label>Filter by name <input type="search" autocomplete="off" spellcheck="false"></label></div>
 <ul class="sheet" data-list aria-label="Images"></ul>
-<nav class="pager" data-pager aria-label="Image pages"><button type="button" data-prev>Previous</button><span class="status" data-status aria-live="polite"></span><button type="button" data-next>Next</button></nav>
+<nav class="pager" data-pager aria-label="Image pages" hidden><button type="button" data-prev>Previous</button><span class="status" data-status aria-live="polite"></span><button type="button" data-next>Next</button></nav>
 <noscript><p class="empty">The contact sheet is drawn by the page's script; with scripts off, open the files in the folder.</p></noscript>`
     : ''
 }
@@ -570,6 +572,7 @@ function creditsSection(count: number, total: number, shards: boolean): string {
 <h2 id="attribution-h">Attribution</h2>
 <p class="lead" data-figure="credits">${which}, credited to the photographers as the Unsplash API guidelines ask.${rest}</p>
 <ul class="credits" data-list aria-label="Photo credits"></ul>
-<nav class="pager" data-pager aria-label="Credit pages"><button type="button" data-prev>Previous</button><span class="status" data-status aria-live="polite"></span><button type="button" data-next>Next</button></nav>
+<nav class="pager" data-pager aria-label="Credit pages" hidden><button type="button" data-prev>Previous</button><span class="status" data-status aria-live="polite"></span><button type="button" data-next>Next</button></nav>
+<noscript><p class="empty">The credits are listed by the page's script; with scripts off, <code>ATTRIBUTION.md</code> beside this file credits every photo.</p></noscript>
 </section>`
 }
