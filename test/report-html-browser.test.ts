@@ -1488,3 +1488,53 @@ test('with scripts off, no control that does nothing: no filter box, no Previous
   assertQuiet(on.log)
   await on.page.close()
 })
+
+test("a chart's time axis is marked at its quarters, each mark under its place: a 3 h run's bars can be told apart in time without hovering", async () => {
+  const out = join(root, 'long-axis')
+  const run = await makeRun(out)
+  const span = 3 * 3_600_000 + 17_000
+  const input = { ...run.input, endedAt: run.input.startedAt + span }
+  const path = await writeReport(out, input)
+  for (const width of [320, 390, 768, 1280]) {
+    const { page, log } = await openReport(path, { width, height: 900 })
+    const axes = await page.locator('#throughput .chart').evaluateAll((charts) =>
+      charts.map((chart) => {
+        const plot = chart.querySelector('.plot')?.getBoundingClientRect() as DOMRect
+        return [...chart.querySelectorAll('.x > span')].map((span) => {
+          // The text's own box (a label's box may be narrower than its words).
+          const range = document.createRange()
+          range.selectNodeContents(span)
+          const r = range.getBoundingClientRect()
+          const seen = getComputedStyle(span).visibility === 'visible'
+          return {
+            text: span.textContent,
+            seen,
+            left: r.left - plot.left,
+            right: r.right - plot.left,
+            plot: plot.width,
+          }
+        })
+      }),
+    )
+    assert.equal(axes.length, 2)
+    for (const marks of axes) {
+      assert.deepEqual(
+        marks.map((m) => m.text),
+        ['0:00:00', '0:45:04', '1:30:09', '2:15:13', '3:00:17'],
+      )
+      const plot = marks[0].plot
+      assert.ok(Math.abs(marks[0].left) <= 1 && Math.abs(marks[4].right - plot) <= 1, JSON.stringify(marks))
+      for (const [i, m] of marks.slice(1, 4).entries()) {
+        const centre = (m.left + m.right) / 2
+        assert.ok(Math.abs(centre - ((i + 1) * plot) / 4) <= 2, `${m.text} at ${centre} of ${plot} px`)
+      }
+      // A phone shows the start, the middle and the end; all five would touch.
+      const seen = marks.filter((m) => m.seen)
+      assert.equal(seen.length, width < 480 ? 3 : 5)
+      for (let i = 1; i < seen.length; i++)
+        assert.ok(seen[i].left >= seen[i - 1].right + 12, JSON.stringify(seen))
+    }
+    assertQuiet(log)
+    await page.close()
+  }
+})

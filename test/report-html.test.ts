@@ -845,15 +845,23 @@ test('chart helpers: round axis tops, clock labels, figures and units for people
 test('chart axes: a run under 10 s in seconds and tenths, where whole seconds said 0:00 at both ends', () => {
   // 45 Unsplash photos in 0.4 s: its throughput axis read '0:00' to '0:00'.
   const xs = (html: string) =>
-    [...html.matchAll(/<div class="x"[^>]*><span>([^<]*)<\/span><span>([^<]*)<\/span>/g)].map((m) => [
-      m[1],
-      m[2],
-    ])
+    [...html.matchAll(/<div class="x"[^>]*>(.*?)<\/div>/g)].map((m) =>
+      [...m[1].matchAll(/<span>([^<]*)<\/span>/g)].map((s) => s[1]),
+    )
   const short = input({ endedAt: T0 + 400 })
+  // The concurrency chart (small) at its middle, the two throughput charts at their quarters.
   assert.deepEqual(xs(renderReport(short)), [
-    ['0 s', '0.4 s'],
-    ['0 s', '0.4 s'],
-    ['0 s', '0.4 s'],
+    ['0 s', '0.2 s', '0.4 s'],
+    ['0 s', '0.1 s', '0.2 s', '0.3 s', '0.4 s'],
+    ['0 s', '0.1 s', '0.2 s', '0.3 s', '0.4 s'],
+  ])
+  // An axis that reaches an hour says hours at every mark: '0:45:04', not '45:04' beside '3:00:17'.
+  assert.deepEqual(xs(renderReport(input({ endedAt: T0 + 10_817_000 })))[1], [
+    '0:00:00',
+    '0:45:04',
+    '1:30:09',
+    '2:15:13',
+    '3:00:17',
   ])
   assert.match(renderReport(short), /<th scope="row">0 s–0\.4 s<\/th>/)
   assert.equal(axisTime(9_400, 9_400), '9.4 s')

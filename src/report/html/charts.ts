@@ -21,22 +21,23 @@ export function niceCeil(value: number): number {
   return 10 * power
 }
 
-/** `m:ss` or `h:mm:ss` after the start of the run. */
-export function clock(ms: number): string {
+/** `m:ss` or `h:mm:ss` after the start of the run (`h:mm:ss` always with `hours`). */
+export function clock(ms: number, hours = false): string {
   const s = Math.round(ms / 1000)
   const h = Math.floor(s / 3600)
   const m = Math.floor((s % 3600) / 60)
   const ss = String(s % 60).padStart(2, '0')
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`
+  return h > 0 || hours ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`
 }
 
 /**
  * A time after the run's start on an axis of `spanMs`: `m:ss` (`clock`), but in seconds of three
  * figures at most (`0.4 s`, `0.512 s`) on a run under 10 s, where whole seconds said `0:00` at both
- * ends of a 0.4 s run's axis.
+ * ends of a 0.4 s run's axis; `h:mm:ss` at every mark of an axis that reaches an hour, so its
+ * `0:45:04` is not read as 45 hours beside its `3:00:17`.
  */
 export function axisTime(ms: number, spanMs: number): string {
-  return spanMs < 10_000 ? `${short(ms / 1000)} s` : clock(ms)
+  return spanMs < 10_000 ? `${short(ms / 1000)} s` : clock(ms, Math.round(spanMs / 1000) >= 3600)
 }
 
 /** A bin's length as said aloud: `1 s`, `15 s`, `5 min`, `2 h`, `1 d`. */
@@ -67,20 +68,37 @@ export function byteRateUnit(peakBytesPerSecond: number): { unit: string; scale:
 
 const f = (n: number) => String(Math.round(n * 10) / 10)
 
-/** The HTML around a plot: y labels (top, middle, zero), the plot, x labels (start, end). */
-function frame(kind: string, max: number, spanMs: number, svg: string): string {
+/**
+ * Where a chart's time axis is marked, as parts of its span: the quarters of a wide chart, the
+ * middle of a small one. With its start and end alone, a 3 h run's 36 bars could be placed in
+ * time only by hovering each (and not at all on a touch screen).
+ */
+const X_MARKS = { bars: [0, 0.25, 0.5, 0.75, 1], lines: [0, 0.5, 1] } as const
+
+/**
+ * The HTML around a plot: y labels (top, middle, zero), the plot, x labels at `X_MARKS` (each a
+ * box of no width the style sheet spreads evenly, its words centred on its place).
+ */
+function frame(kind: keyof typeof X_MARKS, max: number, spanMs: number, svg: string): string {
+  const xs = X_MARKS[kind].map((at) => `<span>${esc(axisTime(at * spanMs, spanMs))}</span>`).join('')
   return (
     `<div class="chart ${kind}"><div class="y" aria-hidden="true"><span>${esc(short(max))}</span><span>${esc(short(max / 2))}</span><span>0</span></div>` +
-    `${svg}<div class="x" aria-hidden="true"><span>${esc(axisTime(0, spanMs))}</span><span>${esc(axisTime(spanMs, spanMs))}</span></div></div>`
+    `${svg}<div class="x" aria-hidden="true">${xs}</div></div>`
   )
 }
 
-function grid(): string {
-  return [0, H / 2, H]
+/** Lines across at the y labels, and short ticks up from the axis at the x labels between its ends. */
+function grid(kind: keyof typeof X_MARKS): string {
+  const across = [0, H / 2, H].map(
+    (y) => `<line class="grid" x1="0" x2="${W}" y1="${y}" y2="${y}" vector-effect="non-scaling-stroke"/>`,
+  )
+  const ticks = X_MARKS[kind]
+    .slice(1, -1)
     .map(
-      (y) => `<line class="grid" x1="0" x2="${W}" y1="${y}" y2="${y}" vector-effect="non-scaling-stroke"/>`,
+      (at) =>
+        `<line class="grid" x1="${at * W}" x2="${at * W}" y1="${H - 4}" y2="${H}" vector-effect="non-scaling-stroke"/>`,
     )
-    .join('')
+  return [...across, ...ticks].join('')
 }
 
 /** `id` must be unique in the page: the title and description are named after it. */
@@ -124,7 +142,7 @@ export function barChart(options: {
     'bars',
     max,
     options.spanMs,
-    `${svgOpen(options.id, options.name, options.title, desc)}${grid()}${bars.join('')}</svg>`,
+    `${svgOpen(options.id, options.name, options.title, desc)}${grid('bars')}${bars.join('')}</svg>`,
   )
 }
 
@@ -182,7 +200,7 @@ export function concurrencyChart(
   const desc = `${sampled} of ${series.points.length} intervals sampled; in flight up to ${short(series.peakInFlight)}, limit up to ${series.peakLimit}.`
   const svg =
     svgOpen(id, 'concurrency', `Concurrency at ${series.host}`, desc, ` data-host="${esc(series.host)}"`) +
-    grid() +
+    grid('lines') +
     `<path class="limit" d="${limit}" vector-effect="non-scaling-stroke"/>` +
     `<path class="inflight" d="${inFlight}" vector-effect="non-scaling-stroke"/></svg>`
   return frame('lines', max, spanMs, svg)

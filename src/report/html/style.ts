@@ -143,6 +143,9 @@ font-size:.72rem;line-height:1;color:var(--muted);font-variant-numeric:tabular-n
 .chart .plot{display:block;width:100%;height:150px;overflow:visible}
 .chart.lines .plot{height:96px}
 .chart .x{grid-column:2;display:flex;justify-content:space-between;margin-top:6px;font-size:.72rem;color:var(--muted)}
+.chart .x span{flex:0 0 0;min-width:0;display:flex;justify-content:center;white-space:nowrap}
+.chart .x span:first-child{justify-content:flex-start}.chart .x span:last-child{justify-content:flex-end}
+@media (max-width:480px){.chart.bars .x span:nth-child(2n){visibility:hidden}}
 .plot .grid{stroke:var(--line);stroke-width:1}
 .plot .bar{fill:var(--accent)}
 .plot .bar:hover{fill:var(--ok)}
