@@ -1538,3 +1538,32 @@ test("a chart's time axis is marked at its quarters, each mark under its place: 
     await page.close()
   }
 })
+
+test('on a phone the pager is its words, then Previous and Next side by side: Next fell to a line of its own under them', async () => {
+  const out = join(root, 'pager-phone')
+  const input = await sheetOf(out, 1200, 'photo', 'pager')
+  const path = await writeReport(out, input)
+  for (const width of [320, 390, 768, 1280]) {
+    const { page, log } = await openReport(path, { width, height: 800 })
+    await page.locator('#images [data-next]').click()
+    const box = async (selector: string) =>
+      (await page.locator(`#images ${selector}`).boundingBox()) as {
+        x: number
+        y: number
+        width: number
+        height: number
+      }
+    const [prev, next, status] = [
+      await box('[data-prev]'),
+      await box('[data-next]'),
+      await box('[data-status]'),
+    ]
+    assert.equal(prev.y, next.y, `Previous and Next on one line at ${width} px`)
+    assert.ok(next.x > prev.x + prev.width, `Next after Previous at ${width} px`)
+    // The words fit their line, above the buttons or between them.
+    assert.ok(status.y + status.height <= prev.y + prev.height + 1, `words above or beside at ${width} px`)
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), width)
+    assertQuiet(log)
+    await page.close()
+  }
+})

@@ -98,6 +98,7 @@ font-size:.75rem;line-height:1.3}
 background:var(--surface);color:var(--ink);cursor:pointer}
 .pager button:disabled{opacity:.45;cursor:default}
 .pager .status{color:var(--muted);font-size:.9rem;font-variant-numeric:tabular-nums}
+@media (max-width:480px){.pager .status{order:-1;flex-basis:100%;text-align:center}}
 .empty{color:var(--muted);font-style:italic}
 .table-wrap{overflow-x:auto;border:1px solid var(--line);border-radius:10px;background:var(--surface)}
 table{border-collapse:collapse;width:100%;font-size:.92rem}
