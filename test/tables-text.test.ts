@@ -1064,3 +1064,47 @@ test('CSV: a Spark \\" past the first MiB that runs a quoted field over lines st
     /spark-late-lines\.csv line 25002: a quote opens field 2 and closes on line 25003 inside the field, not at its end, which would read lines 25002 to 25003 as one record: the record holds \\", Spark's escape for a quote, but the file's first 1 MiB show none, so it is read as RFC 4180; write the file with "" for a quote inside a field, as RFC 4180 does \(Spark: \.option\("escape", "\\""\)\)$/,
   )
 })
+
+test('CSV: spaces or tabs after a closing quote are dropped, the quotes undone, as DuckDB reads them', async () => {
+  const csv = await file(
+    'spaced-close.csv',
+    '"url" ,"caption" ,id\r\n' +
+      '"https://images.example/1.jpg" ,"say ""hi""" ,1\r\n' +
+      '"https://images.example/2.jpg"\t,"two\r\nlines"  ,2\r\n' +
+      'https://images.example/3.jpg,"a, b" ,"3" \r\n' +
+      'https://images.example/4.jpg,"x" y,4\r\n',
+  )
+  const jobs = await readAll([csv], { captionCol: 'caption' })
+  assert.deepEqual(
+    jobs.map((job) => [job.url, job.caption, job.meta.id, job.invalid?.code]),
+    [
+      ['https://images.example/1.jpg', 'say "hi"', '1', undefined],
+      ['https://images.example/2.jpg', 'two\r\nlines', '2', undefined],
+      ['https://images.example/3.jpg', 'a, b', '3', undefined],
+      // Text after the closing quote that is not space: read as before, as written.
+      ['https://images.example/4.jpg', '"x" y', '4', undefined],
+    ],
+  )
+  const semicolons = await file(
+    'spaced-close-semicolon.csv',
+    'url;caption\n"https://images.example/1.jpg" ;"a; b" \n',
+  )
+  assert.deepEqual(
+    (await readAll([semicolons], { captionCol: 'caption' })).map((job) => [job.url, job.caption]),
+    [['https://images.example/1.jpg', 'a; b']],
+  )
+})
+
+test('CSV: a file written with \\" whose quoted fields are followed by spaces is still read with \\" (its first MiB decides)', async () => {
+  const spark = await file(
+    'spaced-close-backslash.csv',
+    'url,caption\nhttps://images.example/1.jpg,"say \\"hi\\", now" \nhttps://images.example/2.jpg,"\\"q\\"" \n',
+  )
+  assert.deepEqual(
+    (await readAll([spark], { captionCol: 'caption' })).map((job) => [job.caption, job.invalid?.code]),
+    [
+      ['say "hi", now', undefined],
+      ['"q"', undefined],
+    ],
+  )
+})

@@ -16,11 +16,14 @@ const QUOTE = 0x22
 const BACKSLASH = 0x5c
 const CR = 0x0d
 const LF = 0x0a
+const SPACE = 0x20
+const TAB = 0x09
 
 /**
  * Where a quoted field's quote is and what follows it, as csv-parse reads CSV (quotes relaxed): a
  * quote opens a field only at its start, and one inside it closes it only before a separator, a
- * line end or the end of the text; before anything else it is text, the field read on unquoted.
+ * line end or the end of the text, spaces and tabs between them allowed (`spacedQuoteRecord`);
+ * before anything else it is text, the field read on unquoted.
  * `backslash`: `\` and the byte after it are text inside a quoted field (`escaped` told where).
  * Calls `doubled` at a quote followed by another inside a quoted field, `invalid` at a quote that
  * could not close it (the byte after is neither separator, line end nor quote), and stops where
@@ -44,12 +47,16 @@ function scan(
         i++
       } else if (b === QUOTE) {
         if (i + 1 >= text.length) return // what follows is past the sample
-        const next = text[i + 1]
-        if (next === QUOTE) {
+        if (text[i + 1] === QUOTE) {
           if (on.doubled(i)) return
           i++
         } else {
           quoted = false
+          // Spaces and tabs after a closing quote are not the field's (`spacedQuoteRecord`).
+          let after = i + 1
+          while ((text[after] === SPACE || text[after] === TAB) && text[after] !== separator) after++
+          if (after >= text.length) return
+          const next = text[after]
           if (next !== separator && next !== CR && next !== LF && on.invalid(i)) return
         }
       }
@@ -100,12 +107,13 @@ export async function sniffCsvStream(stream: Readable, separator: ',' | ';' = ',
 }
 
 /**
- * A record's text as csv-parse read it with `raw: true` (blank lines before it, its line end's
- * first byte after it) split at `separator` with a backslash escape: in a quoted field `\\"` is a
- * quote, `\\\\` a backslash, and a backslash before anything else is itself. `undefined` for a
- * record that a quote in it does not close its field where it should (csv-parse's reading stands).
+ * A CSV record's text as csv-parse read it with `raw: true` (blank lines before it, its line end's
+ * first byte after it) split at `separator`, quoted fields unquoted (`""` a quote, or `\"` and
+ * `\\` where the file's escape is `backslash`) and the spaces and tabs between a closing quote and
+ * the separator or the record's end dropped. `undefined` where a quote does not close its field
+ * there (the record is left as csv-parse read it).
  */
-function backslashFields(raw: string, separator: string): string[] | undefined {
+export function quotedFields(raw: string, separator: string, quoteEscape: CsvEscape): string[] | undefined {
   let text = raw.replace(/^[\r\n]+/, '').replace(/^\ufeff/, '')
   if (text.endsWith('\r') || text.endsWith('\n')) text = text.slice(0, -1)
   const out: string[] = []
@@ -117,7 +125,11 @@ function backslashFields(raw: string, separator: string): string[] | undefined {
       for (;;) {
         if (i >= text.length) return undefined
         const c = text[i]
-        if (c === '\\' && (text[i + 1] === '"' || text[i + 1] === '\\')) {
+        const escaped =
+          quoteEscape === 'backslash'
+            ? c === '\\' && (text[i + 1] === '"' || text[i + 1] === '\\')
+            : c === '"' && text[i + 1] === '"'
+        if (escaped) {
           value += text.slice(from, i)
           from = ++i
           i++
@@ -125,6 +137,7 @@ function backslashFields(raw: string, separator: string): string[] | undefined {
         else i++
       }
       out.push(value + text.slice(from, i++))
+      while (text[i] === ' ' || (text[i] === '\t' && separator !== '\t')) i++
       if (i === text.length) return out
       if (text[i++] !== separator) return undefined
     } else {
@@ -145,9 +158,32 @@ function backslashFields(raw: string, separator: string): string[] | undefined {
  */
 export function backslashRecord(fields: string[], raw: string, separator: string): string[] {
   if (!/\\[^"\\]/.test(raw)) return fields
-  const read = backslashFields(raw, separator)
+  const read = quotedFields(raw, separator, 'backslash')
   const bare = (text: string) => text.replaceAll('\\', '')
   if (read?.length !== fields.length || read.some((field, k) => bare(field) !== bare(fields[k])))
     return fields
   return read
+}
+
+/** A closing quote, then spaces or tabs, then a separator or the record's end. */
+const SPACED_CLOSE = /"[ \t]+(?:[,;]|[\r\n]|$)/
+
+/**
+ * The fields of a CSV record (`fields`, read by csv-parse from its text `raw`) with the spaces or
+ * tabs after a closing quote dropped, as DuckDB reads them (Python's csv module and pandas keep
+ * them, the quotes dropped all the same): `"https://…/a.jpg" ,"a fox" ` is `https://…/a.jpg` and
+ * `a fox`, as hand-aligned files and some exports write them. csv-parse, relaxing quotes, kept such
+ * a field's quotes around its text with its `""` undone (`"say "hi"" ` for `"say ""hi""" `): a URL
+ * cell failed as wrapped in quotes, a caption changed. Only a record that shows such a quote is
+ * read again, and only where it splits into as many fields (otherwise csv-parse's reading stands).
+ */
+export function spacedQuoteRecord(
+  fields: string[],
+  raw: string,
+  separator: string,
+  quoteEscape: CsvEscape,
+): string[] {
+  if (!SPACED_CLOSE.test(raw)) return fields
+  const read = quotedFields(raw, separator, quoteEscape)
+  return read?.length === fields.length ? read : fields
 }

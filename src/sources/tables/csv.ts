@@ -3,7 +3,13 @@ import { parse } from 'csv-parse'
 import { UsageError } from '../../errors.js'
 import { visibleShellWord } from '../../utils/command-line.js'
 import { type ColumnPlan, planColumns, uniqueHeader } from './columns.js'
-import { backslashRecord, type CsvEscape, ESCAPE_SNIFF_BYTES, sniffCsvStream } from './csv-escape.js'
+import {
+  backslashRecord,
+  type CsvEscape,
+  ESCAPE_SNIFF_BYTES,
+  sniffCsvStream,
+  spacedQuoteRecord,
+} from './csv-escape.js'
 import type { TableFile } from './format.js'
 import { openBytes, readFailure } from './input.js'
 import { buildJob, invalidRow, type TableJob } from './job.js'
@@ -70,7 +76,8 @@ export function csvParseOptions(
 
 /**
  * A record's fields as csv-parse read them with `csvParseOptions` (`raw: true`), a backslash kept
- * where the file's escape is `\"` and csv-parse dropped it (`backslashRecord`).
+ * where the file's escape is `\"` and csv-parse dropped it (`backslashRecord`), a CSV field's
+ * spaces after its closing quote dropped (`spacedQuoteRecord`).
  */
 export function csvFields(
   value: unknown,
@@ -79,8 +86,9 @@ export function csvFields(
   quoteEscape: CsvEscape = 'rfc',
 ): RawRecord {
   const { record, raw } = value as RawRecord
-  if (format !== 'csv' || quoteEscape !== 'backslash') return { record, raw }
-  return { record: backslashRecord(record, raw, delimiter), raw }
+  if (format !== 'csv') return { record, raw }
+  const fields = quoteEscape === 'backslash' ? backslashRecord(record, raw, delimiter) : record
+  return { record: spacedQuoteRecord(fields, raw, delimiter, quoteEscape), raw }
 }
 
 /** Where a record starts: its end line less the line breaks inside its quoted fields (CRLF once). */
