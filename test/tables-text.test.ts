@@ -1108,3 +1108,25 @@ test('CSV: a file written with \\" whose quoted fields are followed by spaces is
     ],
   )
 })
+
+test('a header name holding a byte order mark (a CSV saved with its mark twice, JSON lines from csv.DictReader) is named so', async () => {
+  const twice = await file('bom-twice.csv', '\ufeff\ufeffurl,caption\nhttps://images.example/1.jpg,x\n')
+  const dictReader = await file(
+    'bom-key.jsonl',
+    '{"\\ufeffurl": "https://images.example/1.jpg", "caption": "x"}\n',
+  )
+  for (const path of [twice, dictReader]) {
+    const { error } = await readUntilError([path])
+    assert.ok(error instanceof UsageError)
+    assert.match(
+      error.message,
+      /has no column "url" \(the URL column\); .*: did you mean --url-col \$'\\ufeffurl'\? \(the name holds a byte order mark, U\+FEFF, which does not show: /,
+    )
+  }
+  // Given so, the column is read.
+  const jobs = await readAll([dictReader], { urlCol: '\ufeffurl' })
+  assert.deepEqual(
+    jobs.map((job) => job.url),
+    ['https://images.example/1.jpg'],
+  )
+})

@@ -69,8 +69,14 @@ function missingHint(
   // Names are matched exactly (as pandas and img2dataset match them): say which one is meant. A
   // header written `url, caption` has a column " caption", space included, as pandas reads it.
   if (other !== undefined) {
+    const meant = `: did you mean ${option === '--columns' ? '' : `${option} `}`
+    // A byte order mark kept in a name, which trim() drops and quotes show as nothing: Python's
+    // csv.DictReader over open(..., encoding='utf-8') keeps the file's in its first key, and the
+    // JSON lines or Parquet written from its rows carry it (a CSV saved with a mark twice, too).
+    if (other.includes('\ufeff'))
+      return `${meant}${visibleShellWord(other)}? (the name holds a byte order mark, U+FEFF, which does not show: the table was written from a file read with its mark kept, as Python's encoding='utf-8' keeps it and 'utf-8-sig' drops it; rename the column, or give it so)`
     const spaced = other !== other.trim() ? ' (the header has a space around the name)' : ''
-    return `: did you mean ${option === '--columns' ? '' : `${option} `}${JSON.stringify(other)}?${spaced}`
+    return `${meant}${JSON.stringify(other)}?${spaced}`
   }
   const nested = nestedHint(name, available, option, file, perRow)
   if (nested !== undefined) return nested
