@@ -1130,3 +1130,20 @@ test('a header name holding a byte order mark (a CSV saved with its mark twice, 
     ['https://images.example/1.jpg'],
   )
 })
+
+test("a ;-separated CSV whose header holds a comma too is told to start with Excel's sep=; line, which reads it", async () => {
+  const rows = 'url;caption, short\nhttps://images.example/1.jpg;3,5 cm, red\n'
+  const { error } = await readUntilError([await file('semicolon-comma.csv', rows)])
+  assert.ok(error instanceof UsageError)
+  assert.match(
+    error.message,
+    /its columns: "url;caption", " short": the file looks ;-separated, its header holding a comma too, so it was read as ,-separated: start it with the line sep=; \(as Excel reads it\) to read it so$/,
+  )
+  const jobs = await readAll([await file('semicolon-comma-sep.csv', `sep=;\n${rows}`)], {
+    captionCol: 'caption, short',
+  })
+  assert.deepEqual(
+    jobs.map((job) => [job.url, job.caption]),
+    [['https://images.example/1.jpg', '3,5 cm, red']],
+  )
+})

@@ -80,6 +80,10 @@ function missingHint(
   }
   const nested = nestedHint(name, available, option, file, perRow)
   if (nested !== undefined) return nested
+  // Excel's ;-separated CSV whose header holds a comma too (`url;caption, short`): read as
+  // ,-separated, which a header of one field would not be (`csvDelimiter`).
+  if (available.some((c) => c.split(';').length > 1 && c.split(';').some((part) => part.trim() === name)))
+    return `: the file looks ;-separated, its header holding a comma too, so it was read as ,-separated: start it with the line sep=; (as Excel reads it) to read it so`
   if (available.some((c) => /^\s*https?:\/\//i.test(c)))
     return ': its first line holds a URL, so it has no header line: add one naming the columns'
   // The URL column is `url` unless told: a table that calls it `image` or `link` says nothing of
