@@ -1147,3 +1147,19 @@ test("a ;-separated CSV whose header holds a comma too is told to start with Exc
     [['https://images.example/1.jpg', '3,5 cm, red']],
   )
 })
+
+test('a CSV or TSV table whose first line is a # comment is refused saying so, not asked for --url-col', async () => {
+  for (const [name, text] of [
+    ['comment.csv', '# exported 2024-05-01\nurl,caption\nhttps://images.example/1.jpg,x\n'],
+    ['comment-commas.csv', '## photos, v2\nurl,caption\nhttps://images.example/1.jpg,x\n'],
+    ['comment.tsv', '# exported\nurl\tcaption\nhttps://images.example/1.jpg\tx\n'],
+  ]) {
+    const { error } = await readUntilError([await file(name, text)])
+    assert.ok(error instanceof UsageError, name)
+    assert.match(
+      error.message,
+      /: its first line is a comment \(#…\), which a CSV or TSV table does not hold: remove the comment lines first, e\.g\. grep -v '\^#' in\.csv > out\.csv$/,
+      name,
+    )
+  }
+})

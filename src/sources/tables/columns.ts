@@ -80,6 +80,10 @@ function missingHint(
   }
   const nested = nestedHint(name, available, option, file, perRow)
   if (nested !== undefined) return nested
+  // A first line of comment (`# exported …`), as some exports and hand-kept files start (DuckDB's
+  // sniffer skips them, pandas with comment='#'): not a header. A JSON key is no line.
+  if (!perRow && /^#(?:[\s#!]|$)/.test(available[0] ?? ''))
+    return `: its first line is a comment (#…), which a CSV or TSV table does not hold: remove the comment lines first, e.g. grep -v '^#' in.csv > out.csv`
   // Excel's ;-separated CSV whose header holds a comma too (`url;caption, short`): read as
   // ,-separated, which a header of one field would not be (`csvDelimiter`).
   if (available.some((c) => c.split(';').length > 1 && c.split(';').some((part) => part.trim() === name)))
