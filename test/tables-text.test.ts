@@ -1065,7 +1065,7 @@ test('CSV: a Spark \\" past the first MiB that runs a quoted field over lines st
   )
 })
 
-test('CSV: spaces or tabs after a closing quote are dropped, the quotes undone, as DuckDB reads them', async () => {
+test('CSV and TSV: spaces or tabs after a closing quote are dropped, the quotes undone, as DuckDB reads them', async () => {
   const csv = await file(
     'spaced-close.csv',
     '"url" ,"caption" ,id\r\n' +
@@ -1084,6 +1084,14 @@ test('CSV: spaces or tabs after a closing quote are dropped, the quotes undone, 
       // Text after the closing quote that is not space: read as before, as written.
       ['https://images.example/4.jpg', '"x" y', '4', undefined],
     ],
+  )
+  const tabs = await file(
+    'spaced-close.tsv',
+    'url\tcaption\n"https://images.example/1.jpg" \t"say ""hi""" \n',
+  )
+  assert.deepEqual(
+    (await readAll([tabs], { captionCol: 'caption' })).map((job) => [job.url, job.caption]),
+    [['https://images.example/1.jpg', 'say "hi"']],
   )
   const semicolons = await file(
     'spaced-close-semicolon.csv',

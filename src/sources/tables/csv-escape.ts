@@ -166,10 +166,10 @@ export function backslashRecord(fields: string[], raw: string, separator: string
 }
 
 /** A closing quote, then spaces or tabs, then a separator or the record's end. */
-const SPACED_CLOSE = /"[ \t]+(?:[,;]|[\r\n]|$)/
+const SPACED_CLOSE = /"[ \t]+(?:[,;\t]|[\r\n]|$)/
 
 /**
- * The fields of a CSV record (`fields`, read by csv-parse from its text `raw`) with the spaces or
+ * The fields of a CSV or TSV record (`fields`, read by csv-parse from its text `raw`) with the spaces or
  * tabs after a closing quote dropped, as DuckDB reads them (Python's csv module and pandas keep
  * them, the quotes dropped all the same): `"https://…/a.jpg" ,"a fox" ` is `https://…/a.jpg` and
  * `a fox`, as hand-aligned files and some exports write them. csv-parse, relaxing quotes, kept such

@@ -76,8 +76,8 @@ export function csvParseOptions(
 
 /**
  * A record's fields as csv-parse read them with `csvParseOptions` (`raw: true`), a backslash kept
- * where the file's escape is `\"` and csv-parse dropped it (`backslashRecord`), a CSV field's
- * spaces after its closing quote dropped (`spacedQuoteRecord`).
+ * where the file's escape is `\"` and csv-parse dropped it (`backslashRecord`), a CSV or
+ * TSV field's spaces after its closing quote dropped (`spacedQuoteRecord`).
  */
 export function csvFields(
   value: unknown,
@@ -86,7 +86,7 @@ export function csvFields(
   quoteEscape: CsvEscape = 'rfc',
 ): RawRecord {
   const { record, raw } = value as RawRecord
-  if (format !== 'csv') return { record, raw }
+  if (format === 'tsv') return { record: spacedQuoteRecord(record, raw, '\t', 'rfc'), raw }
   const fields = quoteEscape === 'backslash' ? backslashRecord(record, raw, delimiter) : record
   return { record: spacedQuoteRecord(fields, raw, delimiter, quoteEscape), raw }
 }
