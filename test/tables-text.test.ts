@@ -1171,3 +1171,19 @@ test('a CSV or TSV table whose first line is a # comment is refused saying so, n
     )
   }
 })
+
+test('a URL cell that is a Windows file path is said to be one, not a URL of scheme "c"', async () => {
+  const csv = await file(
+    'windows-paths.csv',
+    'url\nC:\\img\\a.jpg\nd:/photos/b.jpg\nhttps://images.example/c.jpg\n',
+  )
+  const jobs = await readAll([csv])
+  assert.deepEqual(
+    jobs.map((job) => job.invalid?.message),
+    [
+      `${csv} line 2: invalid URL "C:\\img\\a.jpg": a Windows file path, not a URL: only http and https are fetched`,
+      `${csv} line 3: invalid URL "d:/photos/b.jpg": a Windows file path, not a URL: only http and https are fetched`,
+      undefined,
+    ],
+  )
+})

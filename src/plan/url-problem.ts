@@ -39,6 +39,10 @@ export function parseFetchUrl(text: string): { url: URL } | { why: string } {
   if (severalUrls(text)) return { why: 'holds several URLs (one image a row: split the cell into rows)' }
   // `localhost:8080/a.jpg` parses with `localhost:` for its scheme: the scheme is missing, not another.
   if (HOST_PORT.test(cell)) return { why: NO_SCHEME }
+  // A Windows path (`C:\img\a.jpg`, `D:/a.jpg`: a table made from a local folder) parses with its
+  // drive letter for the scheme: it said "not c".
+  if (WINDOWS_PATH.test(cell))
+    return { why: 'a Windows file path, not a URL: only http and https are fetched' }
   if (url.protocol === 'data:') return { why: dataUrl(cell) }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     return { why: `only http and https are fetched, not ${url.protocol.replace(/:$/, '')}` }
@@ -64,6 +68,9 @@ export const invalidUrlMessage = (text: string, why: string, where?: string) =>
   `invalid URL "${printable(shownUrl(text))}"${where ? ` (${printable(where)})` : ''}: ${why}`
 
 const NO_SCHEME = 'no http:// or https:// before it'
+
+/** A Windows drive path: a letter, a colon, a separator. */
+const WINDOWS_PATH = /^[a-z]:[\\/]/i
 
 /**
  * A host and port without a scheme (`localhost:8080/a.jpg`, `example.com:8080`): the URL parser
