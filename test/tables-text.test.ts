@@ -1128,7 +1128,7 @@ test('a header name holding a byte order mark (a CSV saved with its mark twice, 
     assert.ok(error instanceof UsageError)
     assert.match(
       error.message,
-      /has no column "url" \(the URL column\); .*: did you mean --url-col \$'\\ufeffurl'\? \(the name holds a byte order mark, U\+FEFF, which does not show: /,
+      /has no column "url" \(the URL column\); .*: did you mean --url-col \$'\\ufeffurl'\? \(the name holds a byte order mark, U\+FEFF: /,
     )
   }
   // Given so, the column is read.

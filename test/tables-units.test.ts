@@ -401,7 +401,7 @@ test('columns: every named one must be there; the URL column is not carried by d
   // the name written as a shell reads it back, not as a space around "url".
   assert.throws(
     () => planColumns('t.jsonl', ['\ufeffurl', 'caption'], options()),
-    /did you mean --url-col \$'\\ufeffurl'\? \(the name holds a byte order mark, U\+FEFF, which does not show: .*'utf-8-sig' drops it; rename the column, or give it so\)$/,
+    /did you mean --url-col \$'\\ufeffurl'\? \(the name holds a byte order mark, U\+FEFF: .*'utf-8-sig' drops it; rename the column, or give it so\)$/,
   )
   // A first line of data (CC3M's TSV has no header line) is said to be one.
   assert.throws(

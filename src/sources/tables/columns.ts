@@ -74,7 +74,7 @@ function missingHint(
     // csv.DictReader over open(..., encoding='utf-8') keeps the file's in its first key, and the
     // JSON lines or Parquet written from its rows carry it (a CSV saved with a mark twice, too).
     if (other.includes('\ufeff'))
-      return `${meant}${visibleShellWord(other)}? (the name holds a byte order mark, U+FEFF, which does not show: the table was written from a file read with its mark kept, as Python's encoding='utf-8' keeps it and 'utf-8-sig' drops it; rename the column, or give it so)`
+      return `${meant}${visibleShellWord(other)}? (the name holds a byte order mark, U+FEFF: the table was written from a file read with its mark kept, as Python's encoding='utf-8' keeps it and 'utf-8-sig' drops it; rename the column, or give it so)`
     const spaced = other !== other.trim() ? ' (the header has a space around the name)' : ''
     return `${meant}${JSON.stringify(other)}?${spaced}`
   }
