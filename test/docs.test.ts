@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { exitCodesHelp, QUEUE_EXITS } from '../src/cli/queue-exits.js'
 import { ERROR_CODES } from '../src/error-codes.js'
+import { ABANDONED_HTTP2 } from '../src/fetch/http2-errors.js'
 import { proxyFor, proxyPlan } from '../src/fetch/proxy.js'
 import { retriedOnRerun } from '../src/fetch/retry-policy.js'
 import { OVERLONG_FILES } from '../src/fetch/scheduler.js'
@@ -117,6 +118,19 @@ test('--help and the README say as the scheduler does when a host that asks too 
   assert.doesNotMatch(line, /twice/)
   const words = ['zero', 'one', 'two', 'three', 'four', 'five'][OVERLONG_FILES]
   assert.match((await readme).replace(/\s+/g, ' '), new RegExp(`of ${words} files in a row, is given up`))
+})
+
+test('the README says what becomes of a header field over 64 KiB over HTTP/2, in the words imgpull fails with', async () => {
+  // It said the file fails as a headers timeout: since nghttp2's silent end of the session is
+  // noticed, the origin goes over HTTP/1.1 and the file is kept, or fails in these words.
+  const text = (await readme).replace(/\s+/g, ' ')
+  const limit = text.slice(
+    text.indexOf('One limit stays lower.'),
+    text.indexOf('A header block longer than 8'),
+  )
+  assert.ok(limit.includes(ABANDONED_HTTP2.replace(/\s+/g, ' ')), limit)
+  assert.match(limit, /go again at once over HTTP\/1\.1/)
+  assert.doesNotMatch(limit, /fails as a headers `timeout`/)
 })
 
 test("the README's Node version is package.json's engines, which npm ci enforces (engine-strict)", async () => {
