@@ -133,6 +133,30 @@ test('the README says what becomes of a header field over 64 KiB over HTTP/2, in
   assert.doesNotMatch(limit, /fails as a headers `timeout`/)
 })
 
+test('every link within the README leads to one of its headings, as GitHub names them', async () => {
+  const text = await readme
+  const slugs = new Set<string>()
+  const seen = new Map<string, number>()
+  for (const [, heading] of text.matchAll(/^#{1,6} (.+)$/gm)) {
+    // GitHub's anchors: lower case, punctuation but - and _ dropped, spaces as -, a repeat -1, -2...
+    const slug = heading
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\- _]/gu, '')
+      .replaceAll(' ', '-')
+    const n = seen.get(slug) ?? 0
+    slugs.add(n ? `${slug}-${n}` : slug)
+    seen.set(slug, n + 1)
+  }
+  const prose = text.replace(/```[\s\S]*?```/g, '').replace(/\s+/g, ' ')
+  const links = [...prose.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1])
+  assert.ok(links.length > 20, `${links.length} links`)
+  assert.deepEqual(
+    links.filter((link) => !slugs.has(link)),
+    [],
+    'links to no heading',
+  )
+})
+
 test("the README's Node version is package.json's engines, which npm ci enforces (engine-strict)", async () => {
   // It said 20.18: npm ci refuses 20.18.0 (EBADENGINE), as undici 7 needs 20.18.1.
   const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'))
