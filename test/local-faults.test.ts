@@ -4,7 +4,13 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { isFatalLocal, localFault, tooLargeWords, tooLongWords } from '../src/sinks/local-faults.js'
+import {
+  fileSizeLimit,
+  isFatalLocal,
+  localFault,
+  tooLargeWords,
+  tooLongWords,
+} from '../src/sinks/local-faults.js'
 import { CLI, cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 
@@ -93,6 +99,13 @@ test('SQLite extended codes are taken for their family: a local fault, said in i
   assert.equal(
     said('SQLITE_READONLY_DIRECTORY'),
     'cannot write the journal photos/.imgpull/journal.db: its folder cannot be written to; make its folder writable, or run with `journal: false`',
+  )
+  // No limit on file sizes in this process: the file system's own is the one met, which another
+  // disk's may not have (a limit of the process's would meet it there too: raised, not moved).
+  assert.equal(fileSizeLimit(), undefined, 'the tests run without ulimit -f')
+  assert.equal(
+    said('EFBIG'),
+    "cannot write the journal photos/.imgpull/journal.db: file too large for this file system or for the limit on file sizes (ulimit -f); choose an output folder with `out` on another disk (this one's file system takes no file so large)",
   )
   assert.equal(
     said('SQLITE_READONLY_RECOVERY'),

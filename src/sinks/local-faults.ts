@@ -218,8 +218,12 @@ function remedy(extended: string, what: 'journal' | 'output'): string {
   if (what === 'journal' && (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB')) {
     return 'move .imgpull/ away to start this folder afresh, or use another output folder'
   }
+  // The process's own limit where it has one (another disk would meet it the same), else the
+  // file system's (FAT32's 4 GiB), which another disk's may not have.
   if (code === 'EFBIG')
-    return 'raise the limit on file sizes (ulimit -f), or choose an output folder with `out` on another disk'
+    return fileSizeLimit() === undefined
+      ? "choose an output folder with `out` on another disk (this one's file system takes no file so large)"
+      : 'raise the limit on file sizes (ulimit -f), then run the same command again to continue'
   if (code === 'FOLDER_GONE')
     return 'run the same command again: it makes the folder again (and fetches what went with it)'
   if (code === 'ENAMETOOLONG' || code === 'PATH_TOO_LONG')
