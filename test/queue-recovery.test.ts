@@ -379,6 +379,19 @@ test('Ctrl-C on enqueue while Redis answers nothing (stopped, hung): it leaves a
   }
 })
 
+/** Run `steps` against a worker of a Redis made full, then empty Redis again (maxmemory 0): the worker's end. */
+async function mendedAfter(worker: ReturnType<typeof startCli>, steps: () => Promise<void>) {
+  try {
+    await steps()
+  } catch (error) {
+    worker.child.kill('SIGKILL')
+    throw error
+  } finally {
+    await fx.redis.client.config('SET', 'maxmemory', '0')
+  }
+  return worker.done
+}
+
 test('a Redis that refuses writes (full under noeviction): the worker says so once and waits, not asking again thousands of times a second; then goes on', async () => {
   const urls = Array.from({ length: 20 }, (_, i) => fx.server.url(`/full/${i}.jpg`))
   await enqueue('full', urls, 10)
@@ -391,25 +404,43 @@ test('a Redis that refuses writes (full under noeviction): the worker says so on
   worker.child.stderr!.on('data', (d) => {
     stderr += d
   })
-  try {
+  const r = await mendedAfter(worker, async () => {
     await until('the refusal to be said', () => /refuses this worker's commands \(OOM/.test(stderr), 10_000)
     const before = await processed()
     await sleep(2000)
     const commands = (await processed()) - before
     // BullMQ asks again at once after a refusal: tens of thousands of commands in 2 s.
     assert.ok(commands < 500, `${commands} commands in 2 s while refused`)
-  } catch (error) {
-    worker.child.kill('SIGKILL')
-    throw error
-  } finally {
-    await fx.redis.client.config('SET', 'maxmemory', '0')
-  }
-  const r = await worker.done
+  })
   assert.equal(r.code, 0, r.stderr)
   assert.match(r.stderr, /it is full \(maxmemory\): raise maxmemory .*; trying again every 5 s/)
   assert.equal(r.stderr.match(/refuses this worker's commands/g)?.length, 1, 'said once')
   assert.match(r.stderr, /takes this worker's commands again: going on/)
   assert.equal((await shardManifests(out)).filter((l) => l.status === 'ok').length, 20)
+})
+
+test('a Redis that fills up (maxmemory under noeviction) as a shard ends: the shard is done once Redis takes its counts, not failed (it was failed for good with --attempts 1, its outputs published)', async () => {
+  // All four in flight at once, ending a second or so later: Redis is full by then.
+  const urls = Array.from({ length: 4 }, (_, i) => fx.server.url(`/fills/${i}.jpg?size=20000&drip=10000`))
+  await enqueue('fills', urls, 4, '-c', '4', '--attempts', '1')
+  const out = join(fx.dir, 'fills-out')
+  const worker = startCli(['worker', ...q('fills'), '-o', out, '--exit-when-done'])
+  let stderr = ''
+  worker.child.stderr!.on('data', (d) => {
+    stderr += d
+  })
+  const r = await mendedAfter(worker, async () => {
+    await until('the transfers to be under way', () => requested('/fills/') === 4)
+    await fx.redis.client.config('SET', 'maxmemory', '1')
+    await until('the shard to be published', () => existsSync(join(out, '00000', 'manifest.jsonl')), 20_000)
+    await until('the refusal to be said', () => /refuses this worker's commands \(OOM/.test(stderr), 10_000)
+    await sleep(1000)
+  })
+  assert.equal(r.code, 0, r.stderr)
+  assert.doesNotMatch(r.stderr, /shard 00000 failed/)
+  assert.match(r.stderr, /shard 00000: 4 ok/)
+  assert.match(r.stderr, /1 shard done, 0 given back, 0 failed attempts/)
+  assert.equal((await status('fills')).shards.done, 1)
 })
 
 test('a Redis that takes an evicting maxmemory-policy while workers run (CONFIG SET, a failover): each worker says so once, with the fix, and when it is mended', async () => {

@@ -543,10 +543,26 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     const done = (await publish(paths, format, counts, takenOver))
       ? counts
       : { ...((await readCounts(paths, format)) ?? counts), alreadyPublished: true }
-    await redis.hset(shardsKey(options.queue), String(data.shard), JSON.stringify(done))
+    await tellCounts(data.shard, done)
     summary.shards++
     say({ type: 'done', shard: data.shard, counts: done })
     return done
+  }
+
+  // Redis refusing the counts of a shard run and published (full, a replica after a failover, a
+  // password changed) failed the attempt of a shard whose outputs were all there: for good with
+  // --attempts 1, or a backoff and a run that found it published. The refusal is waited out, said
+  // as the worker's other commands' refusals are; a stop asked for meanwhile ends the wait.
+  const tellCounts = async (shard: number, counts: ShardCounts) => {
+    for (;;) {
+      try {
+        return await redis.hset(shardsKey(options.queue), String(shard), JSON.stringify(counts))
+      } catch (error) {
+        if (!(error instanceof Error) || !isRefusal(error.message) || stopping) throw error
+        onRefused(error)
+        await sleep(REFUSED_RETRY_MS)
+      }
+    }
   }
 
   // A step of an attempt outside the shard's run that threw (publishing it: a file where its folder
