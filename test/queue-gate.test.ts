@@ -659,6 +659,15 @@ describe('Redis checks', () => {
         /^its ACL does not let user bob run INFO, one of the commands imgpull and BullMQ send: allow them \(ACL SETUSER bob/,
       ],
       ['NOPERM something new', /^its user \(bob\) may not run imgpull's commands: see its ACL$/],
+      // A password set or changed on a running Redis: said as an ACL's refusal, naming neither.
+      [
+        'NOAUTH Authentication required.',
+        /^it wants a password now \(set since this command started\?\), and the address gives none: give it in --redis/,
+      ],
+      [
+        'WRONGPASS invalid username-password pair or user is disabled.',
+        /^it refuses user bob's password \(changed since this command started\?\): give the one it takes in --redis/,
+      ],
     ]
     for (const [message, want] of cases) assert.match(refusalHint(message, 'bob'), want, message)
     const oom = refusedBy(

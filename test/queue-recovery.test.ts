@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import Database from 'better-sqlite3'
 import { givenBackWords, imagesWords } from '../src/cli/worker-command.js'
 import { goneWords } from '../src/queue/enqueue.js'
-import type { WorkerSummary } from '../src/queue/worker.js'
+import { lockLossWords, type WorkerSummary } from '../src/queue/worker.js'
 import { runCli, startCli } from './support/cli.js'
 import { queueFixture } from './support/queue-fixture.js'
 import { type RedisServer, shardManifests, startRedis } from './support/redis.js'
@@ -177,6 +177,19 @@ test("imagesWords: a worker's images, its own earlier attempts' apart from those
     ],
   ]
   for (const [given, want] of cases) assert.equal(imagesWords({ ...base, ...given }), want)
+})
+
+test('lockLossWords: why a shard was given back on losing its lock; a Redis refusing its renewal is not said as silent', () => {
+  assert.equal(
+    lockLossWords('silent', 3000),
+    'its lock was lost: Redis did not answer for 3 s, --lock-duration',
+  )
+  assert.equal(
+    lockLossWords('refused', 3000),
+    "its lock was lost: Redis refused this worker's commands, its lock's renewal too, for 3 s, --lock-duration",
+  )
+  assert.match(lockLossWords('stalled', 2500), /this worker was held still for over 2\.5 s/)
+  assert.match(lockLossWords('taken', 3000), /Redis no longer holds it for this worker/)
 })
 
 test('givenBackWords: the shards a worker gave back, with the images it left unfinished in them', () => {

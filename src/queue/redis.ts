@@ -390,6 +390,13 @@ export function refusalWords(message: string): string {
  * Pure.
  */
 export function refusalHint(message: string, user = 'default'): string {
+  // Refused after the connection was checked: a password set or changed on a running Redis, taken
+  // by each reconnection. Said as an ACL's refusal ("its user (default) may not run imgpull's
+  // commands"), it named neither the password nor the fix.
+  if (/^NOAUTH\b/.test(message))
+    return 'it wants a password now (set since this command started?), and the address gives none: give it in --redis (redis://:PASSWORD@host:6379)'
+  if (/^WRONGPASS\b/.test(message))
+    return `it refuses user ${user}'s password (changed since this command started?): give the one it takes in --redis (redis://:PASSWORD@host:6379)`
   if (/^OOM\b/.test(message))
     return 'it is full (maxmemory): raise maxmemory (redis-cli CONFIG SET maxmemory ...) or free memory'
   if (/^READONLY\b/.test(message))

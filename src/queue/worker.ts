@@ -199,14 +199,21 @@ export function redisSilenceWords(silence: RedisSilence, ms: number): string {
 
 /**
  * Why a worker gave a shard back on losing its lock, for its `released` line: Redis silent for the
- * lock's duration (a network path gone, a Redis hung or down), this worker held still itself for as
+ * lock's duration (a network path gone, a Redis hung or down), or refusing its commands as long
+ * (full, a replica, a password changed: said as silent before), this worker held still itself for as
  * long (its own timer came that late), or Redis answering that the lock is not this worker's any more
  * (taken over after such a stall, or a Redis back without its data). It said "Redis unreachable for
  * too long?" for all three. Pure.
  */
-export function lockLossWords(cause: 'silent' | 'stalled' | 'taken', lockDurationMs: number): string {
+export function lockLossWords(
+  cause: 'silent' | 'refused' | 'stalled' | 'taken',
+  lockDurationMs: number,
+): string {
   const s = `${Math.round(lockDurationMs / 100) / 10} s`
   if (cause === 'silent') return `its lock was lost: Redis did not answer for ${s}, --lock-duration`
+  // Full, a replica, a password changed: Redis answered, refusing the lock's renewal too.
+  if (cause === 'refused')
+    return `its lock was lost: Redis refused this worker's commands, its lock's renewal too, for ${s}, --lock-duration`
   if (cause === 'stalled')
     return `its lock was lost: this worker was held still for over ${s}, --lock-duration (stopped, its machine paused or swapping)`
   return 'its lock was lost: Redis no longer holds it for this worker (another took the shard over, or Redis lost its data)'
@@ -651,7 +658,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   let tickedAt = performance.now()
   const watchdog = setInterval(() => {
     const now = performance.now()
-    const cause = now - tickedAt > lockDuration ? 'stalled' : 'silent'
+    const cause = now - tickedAt > lockDuration ? 'stalled' : refused ? 'refused' : 'silent'
     tickedAt = now
     for (const r of running.values())
       if (!r.lockLost && now - r.renewedAt > lockDuration) loseLock(r, lockLossWords(cause, lockDuration))
