@@ -263,6 +263,48 @@ test('a worker held still past its lock (SIGSTOP, a paused VM) says it was, not 
   }
 })
 
+test('a worker held still past its lock while another takes its shard (a shared folder): the other waits for the folder, no attempt counted, and the shard is done (the other failed the shard for good with --attempts 1)', async () => {
+  const urls = Array.from({ length: 6 }, (_, i) => fx.server.url(`/held/${i}.jpg?size=20000&drip=10000`))
+  await enqueue('held', urls, 6, '-c', '6', '--attempts', '1')
+  const out = join(fx.dir, 'held-out')
+  const args = ['worker', ...q('held'), '-o', out, '--lock-duration', '2', '--exit-when-done']
+  const held = startCli(args)
+  const kill = setTimeout(() => held.child.kill('SIGKILL'), 90_000)
+  let other: ReturnType<typeof startCli> | undefined
+  try {
+    await until('its transfers to be under way', () => requested('/held/') === 6)
+    held.child.kill('SIGSTOP')
+    other = startCli(args)
+    let said = ''
+    other.child.stderr!.on('data', (d) => {
+      said += d
+    })
+    await until(
+      'the other to find the folder held',
+      () => /is in use by another imgpull run/.test(said),
+      20_000,
+    )
+    held.child.kill('SIGCONT')
+    const [h, o] = await Promise.all([held.done, other.done])
+    assert.equal(o.code, 0, o.stderr)
+    assert.match(
+      o.stderr,
+      /shard 00000: given back to the queue \(.* is in use by another imgpull run .*; tried again in 2 s, no attempt counted\)/,
+    )
+    assert.match(h.stderr, /given back to the queue \(its lock was lost: this worker was held still/)
+    assert.equal(h.code, 0, h.stderr)
+    // Either may finish it: the one held still, awake, takes it again at once.
+    assert.match(h.stderr + o.stderr, /shard 00000: 6 ok/)
+    assert.equal((await shardManifests(out)).filter((l) => l.status === 'ok').length, 6)
+    assert.equal((await status('held')).shards.done, 1)
+  } finally {
+    clearTimeout(kill)
+    held.child.kill('SIGCONT')
+    held.child.kill('SIGKILL')
+    other?.child.kill('SIGKILL')
+  }
+})
+
 test('Ctrl-C: the worker finishes its transfers, gives the shard back at once, exits 0 (a stop asked for, done cleanly: see test/queue-exits.test.ts); another finishes it', async () => {
   const urls = Array.from({ length: 40 }, (_, i) => fx.server.url(`/int/${i}.jpg`))
   await enqueue('int', urls, 40, '-c', '4')

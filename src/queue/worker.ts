@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq'
+import { DelayedError, type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq'
 import { INPUT_ERRORS } from '../error-codes.js'
 import { FatalError, FolderBusyError } from '../errors.js'
 import { CertPasswordError } from '../fetch/client-cert.js'
@@ -534,16 +534,27 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       summary.unfinished += unfinished
       return release(job, token, data.shard, local ? (fatal?.message ?? 'a local fault') : 'stopped')
     }
+    // The shard's folder held by a run still alive: most often a worker that lost its lock and
+    // runs it still (held still past it: SIGSTOP, a paused VM), which gives it back once it wakes.
+    // Not the shard's fault: it failed an attempt each time, for good with --attempts 1, though the
+    // held worker had most of it done. Tried again a lock's duration later, no attempt counted.
+    if (error instanceof FolderBusyError) {
+      // Redis unreachable meanwhile: the shard goes back once its lock lapses.
+      await job.moveToDelayed(Date.now() + lockDuration, token).catch(() => {})
+      summary.released++
+      say({
+        type: 'released',
+        shard: data.shard,
+        why: `${error.message} (a worker that lost its lock may still run it); tried again in ${Math.round(lockDuration / 100) / 10} s, no attempt counted`,
+      })
+      throw new DelayedError()
+    }
     // The run threw, or ended short of its rows: the attempt failed.
     if (error || !complete)
       failAttempt(
         job,
         error,
-        !error
-          ? `the shard's run ended with ${results} of its ${rows} rows done`
-          : error instanceof FolderBusyError
-            ? `${error.message} (a worker that lost its lock may still run it)`
-            : errorWords(error),
+        !error ? `the shard's run ended with ${results} of its ${rows} rows done` : errorWords(error),
       )
     counts.ms = Math.round(performance.now() - t0)
     // A worker that lost the shard to another tells the published shard's counts, not its own.
@@ -580,7 +591,12 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     try {
       return await process_(job, token, cancel)
     } catch (error) {
-      if (error instanceof WaitingError || (error instanceof Object && told.has(error))) throw error
+      if (
+        error instanceof WaitingError ||
+        error instanceof DelayedError ||
+        (error instanceof Object && told.has(error))
+      )
+        throw error
       // This worker's password for the queue's certificate, missing or wrong (the run's options
       // refused before any request): every shard it took failed an attempt the same way, a whole
       // queue failed by one worker set up wrong, where another opens it. Its own fault, as a full
