@@ -14,7 +14,7 @@ import { proxyCredentialsProblem } from './url-credentials.js'
  *   (curl's and requests' rule; undici's `EnvHttpProxyAgent` would). `HTTP_PROXY` is ignored when
  *   `REQUEST_METHOD` is set: in a CGI program it comes from a request's `Proxy:` header
  *   ("httpoxy", CVE-2016-5385), as Go and curl ignore it too.
- * - `no_proxy`/`NO_PROXY` names hosts reached directly, with either: comma-separated host names
+ * - `no_proxy`/`NO_PROXY` names hosts reached directly, with either: host names separated by commas or white space
  *   (each also covering its subdomains; a leading `.` or `*.` is the same), IP addresses, CIDR
  *   ranges (`10.0.0.0/8`), each with an optional `:port`; `*` alone means every host (`*:8080`,
  *   every host on that port).
