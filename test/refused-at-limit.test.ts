@@ -82,7 +82,9 @@ test('a host that refuses new connections while 4 of its kept-alive ones serve i
     const urls = Array.from({ length: 200 }, (_, i) => `${limited.origin}/f${i}.jpg`)
     const out = join(dir, 'limit')
     const results: Result[] = []
-    for await (const r of pull(urls, { out, retries: 2 })) results.push(r)
+    // The default retries (5), as a user runs it: at 2, one file of 200 was refused three times in
+    // a row once in six CI runs, the limit cut all the same (before the fix, 172-174 failed at 2).
+    for await (const r of pull(urls, { out })) results.push(r)
     const failed = results.filter((r) => r.status !== 'ok')
     assert.equal(failed.length, 0, failed[0]?.message)
     const { least } = await leastSampledLimit(out)
