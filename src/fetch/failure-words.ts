@@ -6,10 +6,17 @@
 import { type GatewayAnswer, ImgpullError } from '../errors.js'
 import { pastedTail } from '../plan/url-problem.js'
 import { quoted } from '../utils/printable.js'
+import { errorBodyWords } from '../verify/error-body.js'
 import { sharePageHint } from '../verify/share-page.js'
 import { digestUnanswered } from './digest-auth.js'
 import { type Answer, appliedCodings, codingsOf, unknownCodings } from './judge.js'
-import { mayBeNginxPage, nginxPageWords, smallBodyText } from './nginx-pages.js'
+import {
+  errorBodyHead,
+  errorBodyWorthReading,
+  mayBeNginxPage,
+  nginxPageWords,
+  smallBodyText,
+} from './nginx-pages.js'
 import { isSocks, proxyFor, proxyNote, proxyPlan, proxySaid, shownProxy } from './proxy.js'
 import type { Transfer } from './transfer.js'
 
@@ -31,18 +38,26 @@ export const overrunNote = (overrun: { bytes: number; coding: string } | undefin
   `${overrun.bytes} ${overrun.bytes === 1 ? 'byte' : 'bytes'} came after the end of its ${overrun.coding} stream, not decoded (a second stream joined on, or binary bytes the server appended)`
 
 /**
- * The body of a failing answer thrown away, or, for one of nginx's 400 pages about TLS (a client
- * certificate wanted or refused, plain HTTP to its HTTPS port), read: what it says, as the end of
- * the failure's message (`: the server (nginx) refused the client certificate of --cert: ...`);
- * '' otherwise. Such a failure said `HTTP 400` alone.
+ * What the body of a failing answer says, as the end of the failure's message: for one of nginx's
+ * 400 pages about TLS (a client certificate wanted or refused, plain HTTP to its HTTPS port), what
+ * it means (`: the server (nginx) refused the client certificate of --cert: ...`); for any other
+ * of a type that holds text, what it says (see `errorBodyWords`: an object store's error code, a
+ * CDN's bot check or error page, a line of text); '' otherwise. Such a failure said `HTTP 403`
+ * alone, its body thrown away unread.
  */
 export async function nginxPage(t: Transfer, status: number): Promise<string> {
-  if (!mayBeNginxPage(status, t.head!.headers)) {
-    await t.exchange!.discard()
-    return ''
+  const headers = t.head!.headers
+  if (mayBeNginxPage(status, headers)) {
+    const https = (t.answeredAt ?? t.url).startsWith('https:')
+    const text = await smallBodyText(t.exchange!)
+    const words =
+      nginxPageWords(text, https, t.options.clientCert !== undefined) ?? errorBodyWords(headers, text)
+    return words ? `: ${words}` : ''
   }
-  const https = (t.answeredAt ?? t.url).startsWith('https:')
-  const words = nginxPageWords(await smallBodyText(t.exchange!), https, t.options.clientCert !== undefined)
+  let text = ''
+  if (errorBodyWorthReading(headers)) text = await errorBodyHead(t.exchange!)
+  else await t.exchange!.discard()
+  const words = errorBodyWords(headers, text)
   return words ? `: ${words}` : ''
 }
 

@@ -80,3 +80,53 @@ export async function smallBodyText(body: Body, ms = 100): Promise<string> {
     clearTimeout(late)
   }
 }
+
+/** Most of an error answer's body read for its words: a page's title, a store's `<Error>`, come first. */
+const ERROR_HEAD = 16 * 1024
+
+/** Types whose body may say why an answer failed (none named: looked at too). */
+const WORDY_TYPE =
+  /^(text\/|application\/(xml|json|problem\+json|problem\+xml|xhtml\+xml)\b|[^/]*\/[^;]*\+xml\b)/i
+
+/**
+ * Whether the body of a failing answer is worth reading for its words (see `errorBodyWords`): of a
+ * type that holds text (or none named), and not stated longer than `ERROR_HEAD` by much (a large
+ * body is some other thing: an image sent with a 404 is no message). Pure.
+ */
+export function errorBodyWorthReading(headers: Record<string, string | string[] | undefined>): boolean {
+  const type = String(headers['content-type'] ?? '').trim()
+  if (type !== '' && !WORDY_TYPE.test(type)) return false
+  const length = headers['content-length']
+  return length === undefined || Number(length) <= 4 * ERROR_HEAD
+}
+
+/**
+ * The first bytes (up to `ERROR_HEAD`) of a failing answer's body as latin1 text, for its words:
+ * what came within `ms`, or all of it if it ended sooner. The rest is thrown away as `Body.dump`
+ * throws it (read on while small, so the connection can serve the next request).
+ */
+export async function errorBodyHead(body: Body, ms = 100): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  let timer: NodeJS.Timeout | undefined
+  const waited = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms)
+  })
+  let seen = 0
+  const late = setTimeout(() => body.abort(new Error('body dumped')), 1000)
+  const read = body
+    .consume((chunk) => {
+      seen += chunk.length
+      if (seen > 128 * 1024) throw new Error('body dumped')
+      if (size < ERROR_HEAD) {
+        const part = chunk.subarray(0, ERROR_HEAD - size)
+        chunks.push(part)
+        size += part.length
+      }
+    })
+    .catch(() => {})
+    .finally(() => clearTimeout(late))
+  await Promise.race([read, waited])
+  clearTimeout(timer)
+  return Buffer.concat(chunks).toString('latin1')
+}

@@ -17,6 +17,14 @@
 const PLACEHOLDER_STEM =
   /^(?:removed|deleted|unavailable|not_?found|404|no_?(?:image|img|photo|picture)|(?:removed|deleted|missing)_?(?:image|img|photo|picture)|(?:image|img|photo|picture)_?(?:removed|deleted|unavailable|not_?found|not_?available|missing))(?:_[a-z0-9]{1,3})?$/
 
+/**
+ * The names of a hotlink protection's stand-in: Apache's `RewriteRule \.(png|jpe?g)$ /hotlink.png
+ * [R=302]` (oupala/apaxy#141), `nohotlink.gif`, `hotlinking-not-allowed.png`, `hotlink_denied.jpg`,
+ * `anti-hotlink.png`. The image asked for is there, for a request from the site's own pages.
+ */
+const HOTLINK_STEM =
+  /^(?:no_?|anti_?|stop_?)?hotlink(?:ing)?(?:_?(?:not_?allowed|denied|forbidden|blocked|protection|warning|error))?(?:_[a-z0-9]{1,3})?$/
+
 /** Extensions of the images such stand-ins are: a page with such a name is no image anyway. */
 const IMAGE_EXTENSION = /^(?:png|gif|jpe?g|webp|svg|avif)$/
 
@@ -40,7 +48,20 @@ function nameOf(url: URL): [string, string] {
  * for, is not itself so named.
  */
 export function isPlaceholderTarget(target: URL, listed: URL): boolean {
+  return placeholderKind(target, listed) !== undefined
+}
+
+/**
+ * What stand-in a redirect to `target` leads to, for `listed` (see `isPlaceholderTarget`):
+ * `removed`, an image host's for a removed or missing image; `hotlink`, a hotlink protection's
+ * "no hotlinking" image (`hotlink.png`), sent to a request whose `Referer` is not the site's
+ * (imgpull sends none: `-H 'Referer: …'` gives one); `undefined`, neither, or that name asked for.
+ */
+export function placeholderKind(target: URL, listed: URL): 'removed' | 'hotlink' | undefined {
   const [stem, ext] = nameOf(target)
-  if (!IMAGE_EXTENSION.test(ext) || !PLACEHOLDER_STEM.test(stem)) return false
-  return !PLACEHOLDER_STEM.test(nameOf(listed)[0])
+  if (!IMAGE_EXTENSION.test(ext)) return undefined
+  const asked = nameOf(listed)[0]
+  if (PLACEHOLDER_STEM.test(stem)) return PLACEHOLDER_STEM.test(asked) ? undefined : 'removed'
+  if (HOTLINK_STEM.test(stem)) return HOTLINK_STEM.test(asked) ? undefined : 'hotlink'
+  return undefined
 }

@@ -2,6 +2,7 @@
  * The body step of a transfer: streamed into the part file, checked, decoded as it comes, and
  * judged by how it ended (body-end.ts); then what comes next: verify, or another request.
  */
+
 import { unlink } from 'node:fs/promises'
 import { errorCode, ImgpullError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
@@ -20,6 +21,7 @@ import {
   QUIET_MS,
   quietEnds,
 } from './body-end.js'
+import { cacheHit } from './cache-hit.js'
 import { bodyStalledAt, nothingResumed } from './classify.js'
 import { BodyDecoder, zstdUnavailable } from './content-encoding.js'
 import type { Body } from './exchange.js'
@@ -546,9 +548,12 @@ class BodyReceiver {
     // A resume whose answer ended or stalled before a byte past those on disk (see `nothingResumed`).
     const nothing = decision.at > 0 && this.beyond() === 0 && !isFatalLocal(error)
     if (networkCut && decision.length !== undefined && received < decision.length) {
+      // A CDN's stored copy cut short (an edge that cached a partial fetch) comes cut again to
+      // every request it answers: the cache is named, as it, not the origin, holds the cut.
+      const cached = t.head ? cacheHit(t.head.headers) : undefined
       return new ImgpullError(
         'truncated',
-        `${shown}${cutThrough(t)}: ${http2Cut(error) ?? 'connection closed'} after ${decision.at + this.beyond()} of ${decision.total ?? decision.length} bytes`,
+        `${shown}${cutThrough(t)}: ${http2Cut(error) ?? 'connection closed'} after ${decision.at + this.beyond()} of ${decision.total ?? decision.length} bytes${cached ? ` of a cache's stored copy (${cached})` : ''}`,
         { retryable: true, cause: error, resumed: nothing },
       )
     }

@@ -20,7 +20,7 @@ import { asksToSlowDown, isRefusedStream, neverSent } from './http2-errors.js'
 import { ifRangeValue, isRedirect, resumesInRun } from './judge.js'
 import { redirectTarget, takeCredentials } from './location.js'
 import { HEAD_OVERDUE_MS, headOverdue } from './overdue-heads.js'
-import { isPlaceholderTarget } from './placeholder-target.js'
+import { placeholderKind } from './placeholder-target.js'
 import { type ProxyPlan, proxyFor, proxyPlan } from './proxy.js'
 import { revisit } from './redirect-revisit.js'
 import { parseRetryAfter } from './retry-delay.js'
@@ -199,14 +199,19 @@ export const send: Step = async (t) => {
     }
     const { url: next, authorization } = takeCredentials(target)
     if (authorization) named.set(next.origin, authorization)
-    if (isPlaceholderTarget(next, listed)) {
-      // An image host's "removed" image (imgur's removed.png): a valid image, so it was kept as
-      // the photo. The host's way to say 404; the placeholder is not fetched.
-      throw new HTTPError(404, t.shown, undefined, t.offset > 0, {
+    const stand = placeholderKind(next, listed)
+    if (stand) {
+      // An image host's "removed" image (imgur's removed.png), or a hotlink protection's "no
+      // hotlinking" one (hotlink.png): a valid image, so it was kept as the photo. The host's way
+      // to say 404 (or 403); the placeholder is not fetched.
+      throw new HTTPError(stand === 'hotlink' ? 403 : 404, t.shown, undefined, t.offset > 0, {
         sent: {
           status: head.statusCode,
           what: `a redirect to ${shownUrl(next.href)}`,
-          why: 'a stand-in for a removed or missing image, by its name',
+          why:
+            stand === 'hotlink'
+              ? "a hotlink protection's stand-in, by its name: the site serves the image to its own pages (-H 'Referer: <the page>' sends one)"
+              : 'a stand-in for a removed or missing image, by its name',
         },
       })
     }
