@@ -159,6 +159,8 @@ export class HTTPError extends ImgpullError {
       unasked?: string
       /** Through an HTTP proxy, to an http:// URL: the status may be the proxy's (see `GatewayAnswer`). */
       gateway?: GatewayAnswer
+      /** An answer every try gets alike (a CDN's bot check): not retried within the run, whatever its status. */
+      final?: boolean
     } = {},
   ) {
     // A redirect status fails only where it names nowhere to go (see `isRedirect`): said so.
@@ -171,7 +173,7 @@ export class HTTPError extends ImgpullError {
       `http-${status}`,
       `HTTP ${more.sent?.status ?? status} from ${url}${resumed ? ' (to a request with Range)' : ''}${nowhere}${unasked}${taken}`,
       {
-        retryable: retryableStatus(status) || unasked !== '',
+        retryable: !more.final && (retryableStatus(status) || unasked !== ''),
         resumed,
         gateway: more.gateway,
         retryAfter,

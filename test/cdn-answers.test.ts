@@ -236,6 +236,12 @@ before(async () => {
           'CloudFront attempted to establish a connection with the origin, but the attempt failed.',
         ),
       ),
+    '/challenge-503.jpg': () =>
+      answer(
+        '503 Service Unavailable',
+        ['Server: cloudflare', 'Content-Type: text/html; charset=UTF-8'],
+        challenge,
+      ),
     '/photo.png': () => answer('302 Found', ['Location: /img/hotlink.png']),
     '/img/hotlink.png': () => answer('200 OK', ['Content-Type: image/jpeg'], jpg),
     '/after.jpg': () => answer('200 OK', ['Content-Type: image/jpeg'], jpg),
@@ -272,10 +278,9 @@ after(async () => {
   await cleanup(dir)
 })
 
-async function get(path: string): Promise<Result> {
+async function get(path: string, retries = 0): Promise<Result> {
   const results: Result[] = []
-  for await (const r of pull([server.url(path)], { out: join(dir, path.slice(1)), retries: 0 }))
-    results.push(r)
+  for await (const r of pull([server.url(path)], { out: join(dir, path.slice(1)), retries })) results.push(r)
   return results[0]!
 }
 
@@ -323,4 +328,16 @@ test("a body cut short from a cache's stored copy names the cache", async () => 
     r.message ?? '',
     /^\S+stale\.jpg: connection closed after \d+ of \d+ bytes of a cache's stored copy \(Age: 3600, X-Cache: Hit from cloudfront\)/,
   )
+})
+
+test("Cloudflare's bot check as a 503 is not retried: every try gets the same page", async () => {
+  const r = await get('/challenge-503.jpg', 2)
+  assert.equal(r.status, 'failed')
+  assert.equal(r.error, 'http-503')
+  assert.match(
+    r.message ?? '',
+    /^HTTP 503 from \S+: Cloudflare's bot check, a page titled "Just a moment\.\.\."/,
+  )
+  assert.equal(r.attempts, 1)
+  assert.equal(requests.filter((p) => p === '/challenge-503.jpg').length, 1)
 })

@@ -10,7 +10,7 @@ import { FileCheck } from '../verify/file-check.js'
 import { encodedDigests, statedDigests, trailerAlgorithms } from '../verify/stated-digest.js'
 import { boundaryOf, PartBody, partAnswer } from './byteranges.js'
 import {
-  nginxPage,
+  errorPage,
   pastedAfter,
   refusedCredentials,
   statusGateway,
@@ -56,7 +56,7 @@ export const decide: Step = async (t) => {
   t.tail = undefined
   switch (decision.do) {
     case 'fail': {
-      const page = await nginxPage(t, decision.status)
+      const { words: page, botCheck } = await errorPage(t, decision.status)
       const refusal = readRefusal(decision.status, head.headers)
       throw new HTTPError(
         refusal.status,
@@ -72,6 +72,8 @@ export const decide: Step = async (t) => {
           ...refusal,
           unasked: unaskedStatus(decision.status, t.sent),
           gateway: statusGateway(t, decision.status, head.headers),
+          // A bot check answers every try alike: a 503 of it is not retried within the run.
+          final: botCheck,
         },
       )
     }

@@ -6,7 +6,7 @@
 import { type GatewayAnswer, ImgpullError } from '../errors.js'
 import { pastedTail } from '../plan/url-problem.js'
 import { quoted } from '../utils/printable.js'
-import { errorBodyWords } from '../verify/error-body.js'
+import { errorBodyWords, isBotCheck } from '../verify/error-body.js'
 import { sharePageHint } from '../verify/share-page.js'
 import { digestUnanswered } from './digest-auth.js'
 import { type Answer, appliedCodings, codingsOf, unknownCodings } from './judge.js'
@@ -42,23 +42,22 @@ export const overrunNote = (overrun: { bytes: number; coding: string } | undefin
  * 400 pages about TLS (a client certificate wanted or refused, plain HTTP to its HTTPS port), what
  * it means (`: the server (nginx) refused the client certificate of --cert: ...`); for any other
  * of a type that holds text, what it says (see `errorBodyWords`: an object store's error code, a
- * CDN's bot check or error page, a line of text); '' otherwise. Such a failure said `HTTP 403`
- * alone, its body thrown away unread.
+ * CDN's bot check or error page, a User-Agent policy's line); '' otherwise. Such a failure said
+ * `HTTP 403` alone, its body thrown away unread. `botCheck`: the answer is a CDN's bot check (see
+ * `isBotCheck`), which every try gets alike.
  */
-export async function nginxPage(t: Transfer, status: number): Promise<string> {
+export async function errorPage(t: Transfer, status: number): Promise<{ words: string; botCheck: boolean }> {
   const headers = t.head!.headers
+  let text = ''
+  let nginx: string | undefined
   if (mayBeNginxPage(status, headers)) {
     const https = (t.answeredAt ?? t.url).startsWith('https:')
-    const text = await smallBodyText(t.exchange!)
-    const words =
-      nginxPageWords(text, https, t.options.clientCert !== undefined) ?? errorBodyWords(headers, text)
-    return words ? `: ${words}` : ''
-  }
-  let text = ''
-  if (errorBodyWorthReading(headers)) text = await errorBodyHead(t.exchange!)
+    text = await smallBodyText(t.exchange!)
+    nginx = nginxPageWords(text, https, t.options.clientCert !== undefined)
+  } else if (errorBodyWorthReading(headers)) text = await errorBodyHead(t.exchange!)
   else await t.exchange!.discard()
-  const words = errorBodyWords(headers, text)
-  return words ? `: ${words}` : ''
+  const words = nginx ?? errorBodyWords(headers, text)
+  return { words: words ? `: ${words}` : '', botCheck: isBotCheck(headers, text) }
 }
 
 /**

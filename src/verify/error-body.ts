@@ -94,16 +94,13 @@ function storeError(headers: Headers, text: string): string | undefined {
  */
 export function errorBodyWords(headers: Headers, text: string): string | undefined {
   const server = first(headers.server) ?? ''
-  const mitigated = first(headers['cf-mitigated'])
-  const title = /<title[^>]*>([^<]*)<\/title/i.exec(text)?.[1]?.trim()
+  const title = titleOf(text)
   // Cloudflare's bot check: a page with a script a browser runs to earn a cookie, which no
   // download tool runs (watzon/cursor-linux-installer#11); asked again, the same page comes.
-  if (
-    mitigated?.toLowerCase() === 'challenge' ||
-    (/^cloudflare/i.test(server) &&
-      /^(just a moment|attention required|checking your browser)/i.test(title ?? ''))
-  )
+  if (isBotCheck(headers, text)) {
+    const mitigated = first(headers['cf-mitigated'])
     return `Cloudflare's bot check${mitigated ? ` (cf-mitigated: ${quoted(line(mitigated, 20))})` : ''}${title ? `, a page titled "${quoted(line(title, 60))}"` : ''}: it wants a browser that runs its script, which imgpull is not; the site's owner can allow the tool, or the file can be saved from a browser`
+  }
   const store = storeError(headers, text)
   if (store) return store
   if (text === '') return undefined
@@ -135,4 +132,19 @@ export function errorBodyWords(headers: Headers, text: string): string | undefin
   // Any other body is left unsaid: a page's words are the site's, a proxy's or a framework's,
   // and a title most often repeats the status.
   return undefined
+}
+
+const titleOf = (text: string): string | undefined => /<title[^>]*>([^<]*)<\/title/i.exec(text)?.[1]?.trim()
+
+/**
+ * Whether an answer is Cloudflare's bot check (`cf-mitigated: challenge`, or its "Just a moment...",
+ * "Attention Required!" and "Checking your browser" pages from `Server: cloudflare`): the same page
+ * comes to every request a tool sends, so another try within the run is no use, a 503 as a 403.
+ */
+export function isBotCheck(headers: Headers, text: string): boolean {
+  if (first(headers['cf-mitigated'])?.toLowerCase() === 'challenge') return true
+  return (
+    /^cloudflare/i.test(first(headers.server) ?? '') &&
+    /^(just a moment|attention required|checking your browser)/i.test(titleOf(text) ?? '')
+  )
 }
