@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test'
 import { placeholderKind } from '../src/fetch/placeholder-target.js'
 import { pull, type Result } from '../src/index.js'
 import { errorBodyWords } from '../src/verify/error-body.js'
+import { isSharePageFailure, sharePageHint } from '../src/verify/share-page.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
 import { type LocalServer, startRawServer } from './support/raw-server.js'
@@ -190,6 +191,23 @@ test("placeholderKind: a redirect to a hotlink protection's stand-in, by its nam
   ]
   for (const [target, listed, want] of rows)
     assert.equal(placeholderKind(new URL(target), new URL(listed)), want, `${target} for ${listed}`)
+})
+
+test("sharePageHint: Google Drive's download link that answered with its virus-scan page names the link that confirms it", () => {
+  const confirm = (id: string) =>
+    `a Google Drive virus-scan warning page (its download link for a file too large to scan), not the file: https://drive.usercontent.google.com/download?id=${id}&export=download&confirm=t gives the file, as its "Download anyway" does`
+  const rows: [string, string | undefined][] = [
+    ['https://drive.google.com/uc?export=download&id=1XBD-uE_g', confirm('1XBD-uE_g')],
+    ['https://drive.google.com/uc?id=1XBD&export=download', confirm('1XBD')],
+    ['https://drive.usercontent.google.com/download?id=1XBD&export=download', confirm('1XBD')],
+    // Confirmed already: the page is another (a quota's, a sign-in), no hint of this one.
+    ['https://drive.google.com/uc?export=download&id=1XBD&confirm=t', undefined],
+    ['https://drive.usercontent.google.com/download?id=1XBD&export=download&confirm=t', undefined],
+    ['https://drive.google.com/uc?export=download&id=%3Cscript%3E', undefined],
+  ]
+  for (const [url, hint] of rows) assert.equal(sharePageHint(new URL(url)), hint, url)
+  const said = `not an image: https://drive.google.com/uc?export=download&id=1XBD sent text/html, 870 bytes: an HTML page titled "Google Drive - Virus scan warning"; ${confirm('1XBD')}`
+  assert.ok(isSharePageFailure('not-an-image', said), 'counted with the pages whose link must change')
 })
 
 let server: LocalServer

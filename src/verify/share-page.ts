@@ -1,5 +1,9 @@
 import { photoId } from '../sources/unsplash/endpoints.js'
 
+/** Google Drive's download link answered with its page: the link its "Download anyway" gives. */
+const googleDriveConfirm = (id: string): string =>
+  `a Google Drive virus-scan warning page (its download link for a file too large to scan), not the file: https://drive.usercontent.google.com/download?id=${id}&export=download&confirm=t gives the file, as its "Download anyway" does`
+
 /**
  * The link form that gives the file, for a URL whose answer was an HTML page where an image should
  * be and whose address is a sharing site's page for one (a link copied from a browser's address
@@ -28,6 +32,17 @@ export function sharePageHint(url: URL): string | undefined {
       /^\/file\/d\/([\w-]+)/.exec(path)?.[1] ?? (path === '/open' ? url.searchParams.get('id') : null)
     if (id && /^[\w-]+$/.test(id))
       return `a Google Drive page, not the file: https://drive.google.com/uc?export=download&id=${id} gives the file (when shared with anyone with the link)`
+    // The download link itself answered with a page: for a file too large for Google to scan
+    // for viruses, its "Virus scan warning" (fsantini/KoboCloud#160, chaiNNer-org/spandrel#140),
+    // whose "Download anyway" form asks with `confirm=t`.
+    const asked = url.searchParams.get('id')
+    if (path === '/uc' && asked && /^[\w-]+$/.test(asked) && url.searchParams.get('confirm') === null)
+      return googleDriveConfirm(asked)
+  }
+  if (host === 'drive.usercontent.google.com' && url.pathname === '/download') {
+    const asked = url.searchParams.get('id')
+    if (asked && /^[\w-]+$/.test(asked) && url.searchParams.get('confirm') === null)
+      return googleDriveConfirm(asked)
   }
   if (host === 'imgur.com') {
     if (/^\/(?:a|gallery|t)\//.test(path))
