@@ -367,6 +367,12 @@ function checkKinds(o: ResolvedOptions): void {
         `Expected \`${key}\` to be an AbortSignal, got ${typeof signal === 'object' ? 'an object that is not one' : shownValue(signal)}`,
       )
   }
+  // Met only at the first transfer otherwise, as the run's rejection "gate.acquire is not a function".
+  const gate = o.hostGate as Partial<HostGate> | undefined
+  if (gate !== undefined && (typeof gate?.acquire !== 'function' || typeof gate.pause !== 'function'))
+    throw new TypeError(
+      `Expected \`hostGate\` to be a HostGate (with \`acquire\` and \`pause\`), got ${typeof gate === 'object' ? 'an object that is not one' : shownValue(gate)}`,
+    )
   if (typeof o.rerun?.rerun !== 'string' || typeof o.rerun.retryFailed !== 'string')
     throw new TypeError('Expected `rerun` to be `{ rerun: string, retryFailed: string }`')
 }
@@ -496,7 +502,7 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   checkKinds(o)
   integer('concurrency', o.concurrency, 1)
   if (o.perHost !== 'auto' && !(Number.isInteger(o.perHost) && o.perHost >= 1)) {
-    throw new TypeError(`Expected \`perHost\` to be 'auto' or an integer >= 1, got ${String(o.perHost)}`)
+    throw new TypeError(`Expected \`perHost\` to be 'auto' or an integer >= 1, got ${shownValue(o.perHost)}`)
   }
   checkWait(o.wait)
   integer('retries', o.retries, 0)
@@ -524,7 +530,7 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
       `Expected \`threads\` to be 'auto' or an integer from 0 to ${MAX_THREADS}, got ${shownValue(o.threads)}`,
     )
   if (o.hash !== 'sha256' && o.hash !== 'none') {
-    throw new TypeError(`Expected \`hash\` to be 'sha256' or 'none', got ${String(o.hash)}`)
+    throw new TypeError(`Expected \`hash\` to be 'sha256' or 'none', got ${shownValue(o.hash)}`)
   }
   if (o.insecure === true && o.caCert !== undefined)
     throw new TypeError(
@@ -541,7 +547,7 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   }
   if (o.cookies !== undefined) attachCookies(o, readCookiesFile(o.cookies))
   if (o.proxy !== false && typeof o.proxy !== 'string') {
-    throw new TypeError(`Expected \`proxy\` to be a URL, 'env' or false, got ${String(o.proxy)}`)
+    throw new TypeError(`Expected \`proxy\` to be a URL, 'env' or false, got ${shownValue(o.proxy)}`)
   }
   // The proxy option, or the proxy variables of the environment, must be usable.
   proxyPlan(o.proxy)
@@ -552,12 +558,12 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
     )
   if (o.outputFormat !== 'files' && o.outputFormat !== 'webdataset') {
     throw new TypeError(
-      `Expected \`outputFormat\` to be 'files' or 'webdataset', got ${String(o.outputFormat)}`,
+      `Expected \`outputFormat\` to be 'files' or 'webdataset', got ${shownValue(o.outputFormat)}`,
     )
   }
   checkShardSize(o.shardSize)
   if (typeof o.name !== 'string' || o.name.length === 0) {
-    throw new TypeError('Expected `name` to be a non-empty template string')
+    throw new TypeError(`Expected \`name\` to be a non-empty template string, got ${shownValue(o.name)}`)
   }
   const misfit = optionMisfit({
     ...o,

@@ -84,7 +84,7 @@ test('a source that is not a list of URLs or jobs is refused when the run is mad
     ],
     [null, /the source to be an iterable of URLs or jobs \(an array, a generator, a stream\), got null$/],
     [Promise.resolve([url]), /got a Promise: await it first$/],
-    [{ url }, /got an object with url and no string `url`|got an object/],
+    [{ url }, /got one job: give it as \[job\]$/],
   ]
   for (const [source, message] of cases) assert.throws(() => pull(source as never, { out }), message)
   assert.throws(

@@ -449,7 +449,7 @@ test('options: defaults, and a TypeError naming the bad option', () => {
   )
   assert.throws(
     () => resolveOptions({ transform: { resize: 'keep-ratio', size: '256' as unknown as number } }),
-    /`size` to be an integer >= 1, got the string "256"$/,
+    /`transform.size` to be an integer >= 1, got the string "256"$/,
   )
   // A typo is refused, not ignored.
   assert.throws(

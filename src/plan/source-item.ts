@@ -10,7 +10,7 @@ import type { Job, Source } from '../types.js'
 
 /** A value as a message about the source shows it: its kind, and a short form of it. */
 function shown(value: unknown): string {
-  if (value === null) return 'null'
+  if (value === null || value === undefined) return String(value)
   if (typeof value === 'string')
     return `the string ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)}`
   if (Array.isArray(value)) return 'an array'
@@ -18,6 +18,8 @@ function shown(value: unknown): string {
     const keys = Object.keys(value).slice(0, 5)
     return keys.length > 0 ? `an object with ${keys.join(', ')} and no string \`url\`` : 'an empty object'
   }
+  // A function's text is its whole source: its kind says enough.
+  if (typeof value === 'function') return 'a function'
   return `${typeof value} ${String(value)}`
 }
 
@@ -32,10 +34,26 @@ export function checkSource(source: unknown): asserts source is Source {
   if (typeof object?.[Symbol.iterator] === 'function' || typeof object?.[Symbol.asyncIterator] === 'function')
     return
   const promise = typeof (object as { then?: unknown } | undefined)?.then === 'function'
+  if (promise)
+    throw new TypeError(
+      'Expected the source to be an iterable of URLs or jobs, got a Promise: await it first',
+    )
+  // One URL object or one job where a list of them was meant, or a generator function not called:
+  // said as one URL string is (the URL not shown: it may carry credentials).
+  if (source instanceof URL)
+    throw new TypeError(
+      'Expected the source to be an iterable of URLs or jobs, got one URL object: give it as [url]',
+    )
+  if (typeof (object as { url?: unknown } | undefined)?.url === 'string')
+    throw new TypeError(
+      'Expected the source to be an iterable of URLs or jobs, got one job: give it as [job]',
+    )
+  if (typeof source === 'function')
+    throw new TypeError(
+      'Expected the source to be an iterable of URLs or jobs, got a function: call it (a generator function gives its generator when called)',
+    )
   throw new TypeError(
-    promise
-      ? 'Expected the source to be an iterable of URLs or jobs, got a Promise: await it first'
-      : `Expected the source to be an iterable of URLs or jobs (an array, a generator, a stream), got ${shown(source)}`,
+    `Expected the source to be an iterable of URLs or jobs (an array, a generator, a stream), got ${shown(source)}`,
   )
 }
 

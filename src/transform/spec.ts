@@ -203,7 +203,7 @@ const NEEDS: Record<TransformNeed, string> = {
 
 function positiveInteger(name: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new TypeError(`Expected \`${name}\` to be an integer >= 1, got ${shownValue(value)}`)
+    throw new TypeError(`Expected \`transform.${name}\` to be an integer >= 1, got ${shownValue(value)}`)
   }
 }
 
@@ -227,22 +227,23 @@ export function resolveTransformSpec(options: TransformOptions = {}): TransformS
   const spec: TransformSpec = { ...defaultTransformSpec, ...set }
   if (!RESIZE_MODES.includes(spec.resize)) {
     throw new TypeError(
-      `Expected \`resize\` to be one of ${RESIZE_MODES.join(', ')}, got ${String(spec.resize)}`,
+      `Expected \`transform.resize\` to be one of ${RESIZE_MODES.join(', ')}, got ${shownValue(spec.resize)}`,
     )
   }
   if (spec.resize !== 'no' || spec.size !== undefined) {
     positiveInteger('size', spec.size)
     if (spec.size! > MAX_SIZE)
-      throw new TypeError(`Expected \`size\` to be at most ${MAX_SIZE}, got ${spec.size}`)
+      throw new TypeError(`Expected \`transform.size\` to be at most ${MAX_SIZE}, got ${spec.size}`)
   }
   if (spec.encode !== undefined && !ENCODE_FORMATS.includes(spec.encode)) {
     throw new TypeError(
-      `Expected \`encode\` to be one of ${ENCODE_FORMATS.join(', ')}, got ${String(spec.encode)}`,
+      `Expected \`transform.encode\` to be one of ${ENCODE_FORMATS.join(', ')}, got ${shownValue(spec.encode)}`,
     )
   }
   if (spec.quality !== undefined) {
     positiveInteger('quality', spec.quality)
-    if (spec.quality > 100) throw new TypeError(`Expected \`quality\` to be at most 100, got ${spec.quality}`)
+    if (spec.quality > 100)
+      throw new TypeError(`Expected \`transform.quality\` to be at most 100, got ${spec.quality}`)
   }
   if (spec.minSize !== undefined) positiveInteger('minSize', spec.minSize)
   if (spec.maxAspectRatio !== undefined) {
@@ -252,22 +253,24 @@ export function resolveTransformSpec(options: TransformOptions = {}): TransformS
       spec.maxAspectRatio === Infinity
     ) {
       throw new TypeError(
-        `Expected \`maxAspectRatio\` to be a number >= 1, got ${String(spec.maxAspectRatio)}`,
+        `Expected \`transform.maxAspectRatio\` to be a number >= 1, got ${shownValue(spec.maxAspectRatio)}`,
       )
     }
   }
   if (spec.maxPixels !== undefined) positiveInteger('maxPixels', spec.maxPixels)
   if (typeof spec.background !== 'string' || !isColour(spec.background.trim())) {
-    throw new TypeError(`Expected \`background\` to be a CSS colour, got ${String(spec.background)}`)
+    throw new TypeError(
+      `Expected \`transform.background\` to be a CSS colour, got ${shownValue(spec.background)}`,
+    )
   }
   for (const name of ['resizeOnlyIfBigger', 'keepMetadata', 'verifyDecode'] as const) {
     if (typeof spec[name] !== 'boolean')
-      throw new TypeError(`Expected \`${name}\` to be a boolean, got ${String(spec[name])}`)
+      throw new TypeError(`Expected \`transform.${name}\` to be a boolean, got ${shownValue(spec[name])}`)
   }
   const misfit = transformMisfit(set)
   if (misfit)
     throw new TypeError(
-      `\`transform.${misfit.option}\` (${shownValue(set[misfit.option])}) does nothing without ${NEEDS[misfit.needs]}, or leave \`${misfit.option}\` out`,
+      `\`transform.${misfit.option}\` (${shownValue(set[misfit.option])}) does nothing without ${NEEDS[misfit.needs]}, or leave \`transform.${misfit.option}\` out`,
     )
   return spec
 }

@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { pull, type Result, resolveOptions, UsageError, unsplash } from '../src/index.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+import { startUnsplashMock, type UnsplashMock } from './support/unsplash-mock.js'
+
+// imgpull as a newcomer to the library uses it, from the README's Library section: the mistakes a
+// first program makes, and what the README promises of them (a `TypeError` naming the option or
+// the source when `pull()` or a source is made; a run's rejection with a `code`).
+
+let server: ImageServer
+let api: UnsplashMock
+let dir: string
+before(async () => {
+  server = await startImageServer({ sizes: [2_000, 8_000] })
+  api = await startUnsplashMock({ imageOrigin: server.origin, searches: { lake: 5 } })
+  dir = await tempDir('imgpull-newcomer-')
+})
+after(async () => {
+  await api.close()
+  await server.close()
+  await cleanup(dir)
+})
+
+test('one URL object, one job, a generator function not called, undefined: each refused as what it is, when the run is made', () => {
+  // `pull({ url }, …)` said "got an object with url and no string `url`" of a job whose url was a
+  // string; `pull(new URL(…))` "got an empty object"; `pull(jobs)` with `async function* jobs`
+  // not called showed the function's whole source text; `pull(undefined)` "got undefined undefined".
+  const out = join(dir, 'not-a-source')
+  const url = server.url('/one.jpg')
+  async function* jobs() {
+    yield url
+  }
+  const cases: [unknown, string][] = [
+    [{ url }, 'Expected the source to be an iterable of URLs or jobs, got one job: give it as [job]'],
+    [
+      new URL('https://user:secret@example.com/a.jpg'),
+      'Expected the source to be an iterable of URLs or jobs, got one URL object: give it as [url]',
+    ],
+    [
+      jobs,
+      'Expected the source to be an iterable of URLs or jobs, got a function: call it (a generator function gives its generator when called)',
+    ],
+    [
+      undefined,
+      'Expected the source to be an iterable of URLs or jobs (an array, a generator, a stream), got undefined',
+    ],
+    [
+      42,
+      'Expected the source to be an iterable of URLs or jobs (an array, a generator, a stream), got number 42',
+    ],
+  ]
+  for (const [source, message] of cases)
+    assert.throws(
+      () => pull(source as never, { out }),
+      (error: Error) => error instanceof TypeError && error.message === message,
+      message,
+    )
+  assert.equal(existsSync(out), false)
+  assert.equal(server.hits.get('/one.jpg'), undefined)
+})
+
+test('an item that is undefined or a function is named as such, after the items before it are done', async () => {
+  const out = join(dir, 'items')
+  const statuses: string[] = []
+  await assert.rejects(
+    async () => {
+      for await (const r of pull([server.url('/item-a.jpg'), undefined] as never, { out }))
+        statuses.push(r.status)
+    },
+    (error: Error) =>
+      error instanceof UsageError &&
+      error.code === 'usage' &&
+      error.message === 'item 2 of the source is undefined: give URL strings or jobs ({ url: string })',
+  )
+  assert.deepEqual(statuses, ['ok'])
+  await assert.rejects(
+    async () => {
+      for await (const _ of pull([() => server.url('/item-b.jpg')] as never, { out }));
+    },
+    (error: Error) =>
+      error instanceof UsageError &&
+      error.message === 'item 1 of the source is a function: give URL strings or jobs ({ url: string })',
+  )
+})
+
+test('a hostGate that is not one is a TypeError naming it when the run is made, not a crash at the first transfer', async () => {
+  // `hostGate: 5` passed every check and the run rejected with "gate.acquire is not a function".
+  const out = join(dir, 'gate')
+  for (const hostGate of [5, {}, { acquire: async () => ({ retryIn: 1 }) }])
+    assert.throws(
+      () => pull([server.url('/gate.jpg')], { out, hostGate: hostGate as never }),
+      (error: Error) =>
+        error instanceof TypeError && /^Expected `hostGate` to be a HostGate/.test(error.message),
+    )
+  assert.equal(existsSync(out), false)
+})
+
+test("a bad transform option is named as it is given, `transform.size`, its value shown as the other options'", () => {
+  // The checks named `size`, `resize`, `keepMetadata` alone (where the misfits said
+  // `transform.size`), and showed a string as bare text: "got yes", "got fit".
+  const cases: [object, string][] = [
+    [
+      { resize: 'fit', size: 64 },
+      'Expected `transform.resize` to be one of no, keep-ratio, keep-ratio-largest, center-crop, border, got the string "fit"',
+    ],
+    [{ resize: 'border', size: 0 }, 'Expected `transform.size` to be an integer >= 1, got 0'],
+    [{ resize: 'border', size: 70_000 }, 'Expected `transform.size` to be at most 65535, got 70000'],
+    [
+      { encode: 'bmp' },
+      'Expected `transform.encode` to be one of jpg, png, webp, avif, got the string "bmp"',
+    ],
+    [{ encode: 'jpg', quality: 101 }, 'Expected `transform.quality` to be at most 100, got 101'],
+    [{ minSize: -3 }, 'Expected `transform.minSize` to be an integer >= 1, got -3'],
+    [{ maxAspectRatio: '2' }, 'Expected `transform.maxAspectRatio` to be a number >= 1, got the string "2"'],
+    [{ maxPixels: 0 }, 'Expected `transform.maxPixels` to be an integer >= 1, got 0'],
+    [
+      { encode: 'jpg', keepMetadata: 'yes' },
+      'Expected `transform.keepMetadata` to be a boolean, got the string "yes"',
+    ],
+    [{ verifyDecode: 1 }, 'Expected `transform.verifyDecode` to be a boolean, got 1'],
+    [
+      { resize: 'border', size: 8, background: 'nope' },
+      'Expected `transform.background` to be a CSS colour, got the string "nope"',
+    ],
+    [
+      { size: 64 },
+      "`transform.size` (64) does nothing without a `resize` mode ('keep-ratio', 'keep-ratio-largest', 'center-crop' or 'border'), or leave `transform.size` out",
+    ],
+  ]
+  for (const [transform, message] of cases)
+    assert.throws(
+      () => resolveOptions({ transform: transform as never }),
+      (error: Error) => error instanceof TypeError && error.message === message,
+      message,
+    )
+})
+
+test("a string given where an option takes a word or a number is shown as a string, as every option's check shows it", () => {
+  const cases: [object, string][] = [
+    [{ perHost: '8' }, 'Expected `perHost` to be \'auto\' or an integer >= 1, got the string "8"'],
+    [{ hash: 'md5' }, "Expected `hash` to be 'sha256' or 'none', got the string \"md5\""],
+    [{ proxy: true }, "Expected `proxy` to be a URL, 'env' or false, got true"],
+    [
+      { outputFormat: 'tar' },
+      "Expected `outputFormat` to be 'files' or 'webdataset', got the string \"tar\"",
+    ],
+    [{ name: '' }, 'Expected `name` to be a non-empty template string, got the string ""'],
+    [{ name: 5 }, 'Expected `name` to be a non-empty template string, got 5'],
+  ]
+  for (const [options, message] of cases)
+    assert.throws(
+      () => resolveOptions(options as never),
+      (error: Error) => error instanceof TypeError && error.message === message,
+      message,
+    )
+})
