@@ -22,6 +22,7 @@ export {
 } from './sources/unsplash/errors.js'
 export type {
   CollectionOptions,
+  LikesOptions,
   RandomOptions,
   SearchOptions,
   TopicOptions,

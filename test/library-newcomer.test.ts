@@ -159,3 +159,75 @@ test("a string given where an option takes a word or a number is shown as a stri
       message,
     )
 })
+
+test('an Unsplash source refuses an option it does not take, as pull() refuses `concurency`, before any call', () => {
+  // `unsplash.search('lake', { lmit: 3 })` listed the default 30 photos without a word.
+  const base = { accessKey: api.key, apiUrl: api.origin }
+  const calls = api.log.length
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => unsplash.search('lake', { ...base, lmit: 3 } as never),
+      /^Unknown Unsplash option `lmit`; the Unsplash options are: accessKey, apiUrl, .*, limit, orderBy, color, orientation, contentFilter, collections$/,
+    ],
+    [
+      () => unsplash.collection('1', { ...base, orderBy: 'latest' } as never),
+      /^Unknown Unsplash option `orderBy`/,
+    ],
+    [() => unsplash.user('u', { ...base, color: 'red' } as never), /^Unknown Unsplash option `color`/],
+    [() => unsplash.likes('u', { ...base, count: 3 } as never), /^Unknown Unsplash option `count`/],
+    [() => unsplash.topic('t', { ...base, query: 'x' } as never), /^Unknown Unsplash option `query`/],
+    [() => unsplash.random({ ...base, limit: 3 } as never), /^Unknown Unsplash option `limit`/],
+    [() => unsplash.photos(['a'], { ...base, limit: 3 } as never), /^Unknown Unsplash option `limit`/],
+    // pull()'s options given to the source: they belong to pull().
+    [() => unsplash.search('lake', { ...base, out: 'lakes' } as never), /^Unknown Unsplash option `out`/],
+  ]
+  for (const [make, message] of cases)
+    assert.throws(
+      make,
+      (error: Error) => error instanceof TypeError && message.test(error.message),
+      String(message),
+    )
+  assert.equal(api.log.length, calls)
+})
+
+test('the options each Unsplash source documents are taken, and a run with them goes as the README shows', async () => {
+  const said: string[] = []
+  const photos = unsplash.search('lake', {
+    accessKey: api.key,
+    apiUrl: api.origin,
+    limit: 3,
+    orderBy: 'latest',
+    orientation: 'landscape',
+    contentFilter: 'high',
+    onRateLimit: 'stop',
+    rateLimitWindow: 60_000,
+    refresh: false,
+    onMessage: (line) => said.push(line),
+    signal: new AbortController().signal,
+  })
+  const results: Result[] = []
+  for await (const r of pull(photos, { out: join(dir, 'lakes') })) results.push(r)
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['ok', 'ok', 'ok'],
+  )
+  assert.equal(photos.summary.tracked, 3)
+  assert.ok(said.length > 0)
+  for (const make of [
+    () => unsplash.collection('1', { accessKey: api.key, limit: Infinity, orientation: 'portrait' }),
+    () => unsplash.user('u', { accessKey: api.key, limit: 2, orderBy: 'popular', orientation: 'squarish' }),
+    () => unsplash.likes('u', { accessKey: api.key, limit: 2, orderBy: 'oldest' }),
+    () => unsplash.topic('t', { accessKey: api.key, limit: 2, orderBy: 'latest' }),
+    () =>
+      unsplash.random({
+        accessKey: api.key,
+        count: 2,
+        username: 'u',
+        orientation: 'portrait',
+        contentFilter: 'low',
+      }),
+    () =>
+      unsplash.photos(['a', 'b'], { accessKey: api.key, size: 'raw', resizeTo: { side: 'longest', px: 64 } }),
+  ])
+    make()
+})

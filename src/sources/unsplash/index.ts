@@ -1,3 +1,4 @@
+import { type EveryKey, refuseUnknownKeys } from '../../utils/known-keys.js'
 import {
   collectionEndpoint,
   likesEndpoint,
@@ -32,6 +33,58 @@ import {
 } from './options.js'
 import { UnsplashSource } from './source.js'
 
+/** The options every source takes. */
+const COMMON = [
+  'accessKey',
+  'apiUrl',
+  'size',
+  'imgix',
+  'resizeTo',
+  'onRateLimit',
+  'rateLimitWindow',
+  'refresh',
+  'onMessage',
+  'signal',
+] as const satisfies readonly (keyof UnsplashOptions)[]
+const SEARCH = [
+  ...COMMON,
+  'limit',
+  'orderBy',
+  'color',
+  'orientation',
+  'contentFilter',
+  'collections',
+] as const
+const COLLECTION = [...COMMON, 'limit', 'orientation'] as const
+const LISTING = [...COMMON, 'limit', 'orderBy', 'orientation'] as const
+const RANDOM = [
+  ...COMMON,
+  'count',
+  'query',
+  'username',
+  'collections',
+  'topics',
+  'orientation',
+  'contentFilter',
+] as const
+// Each compiles only while its list names every option of its type.
+const _every: [
+  EveryKey<UnsplashOptions, typeof COMMON>,
+  EveryKey<SearchOptions, typeof SEARCH>,
+  EveryKey<CollectionOptions, typeof COLLECTION>,
+  EveryKey<UserOptions & LikesOptions & TopicOptions, typeof LISTING>,
+  EveryKey<RandomOptions, typeof RANDOM>,
+] = [true, true, true, true, true]
+
+/**
+ * `options` checked and filled in, a key the source does not take refused: a misspelt `lmit`
+ * listed the default 30 photos without a word, where `pull()`'s own options refuse a typo.
+ */
+function checked(options: UnsplashOptions, names: readonly string[]) {
+  if (typeof options === 'object' && options !== null) refuseUnknownKeys(options, names, 'Unsplash option')
+  return resolveUnsplashOptions(options)
+}
+
 /**
  * Unsplash sources for `pull()`: photos listed through the official API
  * (https://unsplash.com/documentation), downloaded from their own URLs, each download tracked
@@ -43,9 +96,9 @@ import { UnsplashSource } from './source.js'
  * console.log(photos.summary)
  * ```
  *
- * Each function checks its options at once: a bad value throws a `TypeError` naming it, no access
- * key an `UnsplashError` (code `unsplash-no-key`); an address that names nothing to list (a
- * `https://unsplash.com/...` link of the wrong kind) a `UsageError`.
+ * Each function checks its options at once: a bad value, or an option it does not take, throws a
+ * `TypeError` naming it, no access key an `UnsplashError` (code `unsplash-no-key`); an address
+ * that names nothing to list (a `https://unsplash.com/...` link of the wrong kind) a `UsageError`.
  */
 
 const PAGE = 30
@@ -61,7 +114,7 @@ function extent(limit: unknown, fallback: number) {
  * At most `limit` (30 by default: a search can match tens of thousands).
  */
 export function search(query: string, options: SearchOptions = {}): UnsplashSource {
-  const resolved = resolveUnsplashOptions(options)
+  const resolved = checked(options, SEARCH)
   const endpoint = searchEndpoint(text('query', query), {
     orderBy: oneOf('orderBy', options.orderBy, SEARCH_ORDERS),
     color: oneOf('color', options.color, COLORS),
@@ -74,7 +127,7 @@ export function search(query: string, options: SearchOptions = {}): UnsplashSour
 
 /** A collection's photos (`GET /collections/:id/photos`), all of them unless `limit`. `id` may be its unsplash.com address. */
 export function collection(id: string, options: CollectionOptions = {}): UnsplashSource {
-  const resolved = resolveUnsplashOptions(options)
+  const resolved = checked(options, COLLECTION)
   const endpoint = collectionEndpoint(text('id', id), {
     orientation: oneOf('orientation', options.orientation, ORIENTATIONS),
   })
@@ -83,7 +136,7 @@ export function collection(id: string, options: CollectionOptions = {}): Unsplas
 
 /** A photographer's photos (`GET /users/:username/photos`), at most `limit` (30 by default). `username` may be `@name` or the profile's address. */
 export function user(username: string, options: UserOptions = {}): UnsplashSource {
-  const resolved = resolveUnsplashOptions(options)
+  const resolved = checked(options, LISTING)
   const endpoint = userEndpoint(text('username', username), {
     orderBy: oneOf('orderBy', options.orderBy, USER_ORDERS),
     orientation: oneOf('orientation', options.orientation, ORIENTATIONS),
@@ -96,7 +149,7 @@ export function user(username: string, options: UserOptions = {}): UnsplashSourc
  * `username` may be `@name` or the profile's address (`https://unsplash.com/@name/likes`).
  */
 export function likes(username: string, options: LikesOptions = {}): UnsplashSource {
-  const resolved = resolveUnsplashOptions(options)
+  const resolved = checked(options, LISTING)
   const endpoint = likesEndpoint(text('username', username), {
     orderBy: oneOf('orderBy', options.orderBy, LIKES_ORDERS),
     orientation: oneOf('orientation', options.orientation, ORIENTATIONS),
@@ -106,7 +159,7 @@ export function likes(username: string, options: LikesOptions = {}): UnsplashSou
 
 /** A topic's photos (`GET /topics/:slug/photos`), at most `limit` (30 by default). `slug` may also be an id or the address. */
 export function topic(slug: string, options: TopicOptions = {}): UnsplashSource {
-  const resolved = resolveUnsplashOptions(options)
+  const resolved = checked(options, LISTING)
   const endpoint = topicEndpoint(text('slug', slug), {
     orderBy: oneOf('orderBy', options.orderBy, TOPIC_ORDERS),
     orientation: oneOf('orientation', options.orientation, ORIENTATIONS),
@@ -116,7 +169,7 @@ export function topic(slug: string, options: TopicOptions = {}): UnsplashSource 
 
 /** `count` random photos (`GET /photos/random`, 30 a call), optionally narrowed down. */
 export function random(options: RandomOptions = {}): UnsplashSource {
-  const resolved = resolveUnsplashOptions(options)
+  const resolved = checked(options, RANDOM)
   const count = checkLimit('count', options.count) ?? 1
   if (!Number.isFinite(count)) throw new TypeError('Expected `count` to be an integer >= 1, got Infinity')
   if (options.query !== undefined && (options.collections !== undefined || options.topics !== undefined))
@@ -141,7 +194,7 @@ export function photos(
   idsOrAddresses: string | readonly string[],
   options: UnsplashOptions = {},
 ): UnsplashSource {
-  const resolved = resolveUnsplashOptions(options)
+  const resolved = checked(options, COMMON)
   const list = typeof idsOrAddresses === 'string' ? [idsOrAddresses] : idsOrAddresses
   if (!Array.isArray(list) || list.length === 0) {
     throw new TypeError('Expected `ids` to be a photo id or a non-empty array of them')
