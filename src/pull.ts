@@ -37,8 +37,8 @@ export interface PullRun extends AsyncIterable<Result> {
  * `FolderBusyError` (`code` `folder-busy`) when another run holds `out`; `FatalError` (`code`, a
  * `FatalCode`: `disk`, `output`, `journal`...; `hint`, naming options as given here: `out`,
  * `journal: false`) on a local fault (a full disk, an unwritable folder); `UsageError` (`code`
- * `usage`) for input it cannot read past (an item that is neither a URL nor a job, a table cut
- * mid-row), after the items before it are done; an Unsplash source's `UnsplashError` (`code`, an
+ * `usage`) for input it cannot read past (an item that is neither a URL nor a job, a `row` given
+ * twice, a table cut mid-row), after the items before it are done; an Unsplash source's `UnsplashError` (`code`, an
  * `UnsplashCode`).
  *
  * ```ts

@@ -231,3 +231,38 @@ test('the options each Unsplash source documents are taken, and a run with them 
   ])
     make()
 })
+
+test('a row given twice, or one that is not a row, ends the run with a UsageError naming the item, after the items before it are done', async () => {
+  // It was a TypeError, with no `code` to tell it by (the README: every error a run rejects with
+  // has one), cutting the transfers in flight as a fault of the machine does.
+  const results: Result[] = []
+  await assert.rejects(
+    async () => {
+      for await (const r of pull(
+        [
+          { url: server.url('/row-a.jpg'), row: 0 },
+          { url: server.url('/row-b.jpg'), row: 1 },
+          { url: server.url('/row-c.jpg'), row: 0 },
+        ],
+        { out: join(dir, 'rows'), outputFormat: 'webdataset' },
+      ))
+        results.push(r)
+    },
+    (error: Error) =>
+      error instanceof UsageError &&
+      error.code === 'usage' &&
+      error.message === 'the source gave row 0 twice, the second time as item 3: a row is one sample',
+  )
+  assert.deepEqual(results.map((r) => `${r.job.row} ${r.status}`).sort(), ['0 ok', '1 ok'])
+  await assert.rejects(
+    async () => {
+      for await (const _ of pull([{ url: server.url('/row-d.jpg'), row: -1 }], {
+        out: join(dir, 'rows-2'),
+        outputFormat: 'webdataset',
+      }));
+    },
+    (error: Error) =>
+      error instanceof UsageError &&
+      error.message === "item 1 of the source has the row -1: a job's `row` is an integer >= 0",
+  )
+})

@@ -93,7 +93,7 @@ test('the transform stage: the shard holds what it made, and the size as downloa
   )
 })
 
-test('library jobs: their own rows and keys; a key given twice is a failed row, a row given twice a TypeError', async () => {
+test('library jobs: their own rows and keys; a key given twice is a failed row, a row given twice a UsageError', async () => {
   const out = join(dir, 'library')
   const jobs = [
     { url: server.url('/j-a'), row: 2, key: 'photo-a', meta: { id: 'a' } },
@@ -127,7 +127,7 @@ test('library jobs: their own rows and keys; a key given twice is a failed row, 
   )
   await assert.rejects(async () => {
     for await (const _ of twice);
-  }, /the source gave row 0 twice/)
+  }, /^UsageError: the source gave row 0 twice/)
 })
 
 test('one folder, one kind of output: another format or shard size is a usage error before any fetch', async () => {

@@ -178,15 +178,22 @@ export class WebDatasetSink {
   /**
    * A job read from the source, as a sample: `row` set (its position, from 0, unless the source
    * set it) and `key` (`row:N`, unless the source set one). Opens the row's shard when it is the
-   * first of it. A row given twice in one run is a `TypeError` (a source's fault).
+   * first of it. A row that is not one, or given twice in one run, is a `UsageError` naming the item
+   * (a source's fault, as an item that is not a job is: the items before it are done, then the run
+   * ends with it, its `code` `usage`; a `TypeError` had no code to tell it by).
    */
   async admit(job: Job, position: number): Promise<Job> {
     const row = job.row ?? position
     if (!Number.isSafeInteger(row) || row < 0)
-      throw new TypeError(`Expected a job's \`row\` to be an integer >= 0, got ${shownValue(row)}`)
+      throw new UsageError(
+        `item ${position + 1} of the source has the row ${shownValue(row)}: a job's \`row\` is an integer >= 0`,
+      )
     const { shard, index, key: sample } = samplePlace(row, this.#shardSize)
     const open = this.#shards.get(shard) ?? (await this.#open(shard))
-    if (open.flags[index] & GIVEN || open.closing) throw new TypeError(`the source gave row ${row} twice`)
+    if (open.flags[index] & GIVEN || open.closing)
+      throw new UsageError(
+        `the source gave row ${row} twice, the second time as item ${position + 1}: a row is one sample`,
+      )
     open.flags[index] = GIVEN
     if (row >= this.#rows) this.#rows = row + 1
     if (++open.given === this.#shardSize) open.complete = true
