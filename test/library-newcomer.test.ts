@@ -266,3 +266,27 @@ test('a row given twice, or one that is not a row, ends the run with a UsageErro
       error.message === "item 1 of the source has the row -1: a job's `row` is an integer >= 0",
   )
 })
+
+test("everything the package exports, and every field of a job and of the run's stats, is named in the README's Library section", async () => {
+  // `VERSION` and `DEFAULT_USER_AGENT` were exported and nowhere in the README; a job's `where`
+  // and `invalid` were in the `Job` type a caller builds, and not in the README's list of its fields.
+  const text = await readFile(new URL('../README.md', import.meta.url), 'utf8')
+  const library = text.slice(text.indexOf('\n## Library'), text.indexOf('\n## Development'))
+  const types = await readFile(new URL('../src/types.ts', import.meta.url), 'utf8')
+  const block = (head: string) =>
+    types.slice(types.indexOf(head), types.indexOf('\n}\n', types.indexOf(head)))
+  const keys = (body: string) =>
+    [...body.matchAll(/^ {2}(?:readonly )?([a-zA-Z0-9]+)\??:/gm)].map((m) => m[1]!)
+  const names = [
+    ...Object.keys(await import('../src/index.js')),
+    ...keys(block('export interface Job {')),
+    ...keys(block('export interface RunStats {')),
+  ]
+  assert.ok(names.length > 30, `${names.length} names`)
+  // Named in code: its own span (`defaults`), or a list of fields in one (`{ url, key?, … }`).
+  const fences = library.match(/```[\s\S]*?```/g) ?? []
+  const prose = library.replace(/```[\s\S]*?```/g, '')
+  const code = [...fences, ...(prose.match(/`[^`]+`/g) ?? [])].join(' ')
+  const missing = names.filter((name) => !new RegExp(`\\b${name}\\b`).test(code))
+  assert.deepEqual(missing, [])
+})
