@@ -67,17 +67,32 @@ export function pull(source: Source, options: Options = {}): PullRun {
   // first, so a loop after the end gets nothing and two at once share the results, where each
   // started a run of its own on these stats (a second folder lock: FolderBusyError).
   let iterator: AsyncGenerator<Result> | undefined
+  // The source's own iterator, taken now, read once the run is: a readline interface emits its
+  // lines as its file is read and loses those emitted before its iterator is taken
+  // (nodejs/node#33463, #42454), so every line went while the run opened its folder and journal,
+  // and the loop never ended (a script exited with code 13, nothing done). Taking a generator's,
+  // an array's or a source's iterator starts nothing.
+  const items = itemsOf(source)
   return {
     stats,
     [Symbol.asyncIterator]: () => {
-      iterator ??= run(source, resolved, stats, options)
+      iterator ??= run(source, items, resolved, stats, options)
       return iterator
     },
   }
 }
 
+/** `source`'s items, its async iterator taken (see `pull`); a sync iterable as it is. */
+function itemsOf(source: Source): Iterable<unknown> | AsyncIterable<unknown> {
+  if (!(Symbol.asyncIterator in source)) return source
+  const items = source[Symbol.asyncIterator]()
+  return { [Symbol.asyncIterator]: () => items }
+}
+
 async function* run(
   source: Source,
+  /** What the run reads: `source`'s items (see `itemsOf`). */
+  items: Iterable<unknown> | AsyncIterable<unknown>,
   options: ResolvedOptions,
   stats: RunStats,
   /** The options as given: what transfer threads resolve again on their side. */
@@ -108,6 +123,7 @@ async function* run(
         )
       : undefined
   const engine = new Engine(source, options, stats, {
+    items,
     journal,
     dispatcher,
     leftovers,

@@ -242,12 +242,13 @@ export interface SourceContext {
  * also take part in the run (the Unsplash source does): `open` once the output folder is locked,
  * before the first job is read (an error there ends the run before anything is fetched, and the
  * folders the run made are taken back); `onResult` for every result, before the caller sees it;
- * `close` at the end, however the run ended.
+ * `close` at the end, however the run ended. A readline interface over a list (`createInterface({
+ * input })`) is a source as it is: its `close` (which returns nothing) closes it when the run ends.
  */
 export type Source = (Iterable<string | URL | Job> | AsyncIterable<string | URL | Job>) & {
   open?(context: SourceContext): Promise<void>
   onResult?(result: Result): void | Promise<void>
-  close?(): Promise<void>
+  close?(): void | Promise<void>
   /** How many inputs there are in all, once known (for progress and its ETA). */
   total?(): number | undefined
   /**

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { createReadStream, existsSync } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { after, before, test } from 'node:test'
 import { pull, type Result, resolveOptions, UsageError, unsplash } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
@@ -289,4 +290,22 @@ test("everything the package exports, and every field of a job and of the run's 
   const code = [...fences, ...(prose.match(/`[^`]+`/g) ?? [])].join(' ')
   const missing = names.filter((name) => !new RegExp(`\\b${name}\\b`).test(code))
   assert.deepEqual(missing, [])
+})
+
+test("a list read by lines with readline, the stream Node's docs show, gives every line to the run", async () => {
+  // readline emits a file's lines as the file is read, and loses those emitted before its
+  // iterator is taken (nodejs/node#33463, #42454): the run took it only after opening its folder
+  // and journal, so every line was lost, and the loop never ended: a script exited with code 13
+  // and nothing done, a service's request hung.
+  const list = join(dir, 'urls.txt')
+  const urls = Array.from({ length: 40 }, (_, i) => server.url(`/line-${i}.jpg`))
+  await writeFile(list, `${urls.join('\n')}\n`)
+  const ok: string[] = []
+  const lines = createInterface({ input: createReadStream(list), crlfDelay: Number.POSITIVE_INFINITY })
+  const run = pull(lines, { out: join(dir, 'lines') })
+  // A caller's own await between making the run and looping over it (a folder made, a log line).
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  for await (const r of run) if (r.status === 'ok') ok.push(r.job.url)
+  assert.deepEqual(ok.sort(), [...urls].sort())
+  assert.equal(run.stats.readToEnd, true)
 })

@@ -50,7 +50,7 @@ export async function closeRun(ending: Ending): Promise<{ late: Result[]; closeE
   }
   // The manifest is the folder's inventory, from the journal; all is closed even if one part
   // fails (a full disk), and the first failure is reported.
-  const settle = (p: Promise<unknown> | undefined) =>
+  const settle = (p: unknown) =>
     Promise.resolve(p).then(
       () => undefined,
       (error) => error,

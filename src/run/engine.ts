@@ -109,6 +109,8 @@ export class Engine {
   readonly threads: TransferThreads | undefined
   /** The WebDataset output, when asked for (else files). */
   readonly dataset: WebDatasetSink | undefined
+  /** The source's items (see the constructor's `items`). */
+  readonly #items: Iterable<unknown> | AsyncIterable<unknown>
   /** Cuts the transform stage's work on a hard stop. */
   readonly #hardStop = new AbortController()
   /** This run's limits, journaled with a failure of one (see `judgedAgainst`). */
@@ -119,6 +121,8 @@ export class Engine {
     readonly options: ResolvedOptions,
     readonly stats: RunStats,
     parts: {
+      /** What to read: the source's items, its iterator taken when `pull()` was called (see `pull`). */
+      items?: Iterable<unknown> | AsyncIterable<unknown>
       journal: Journal
       dispatcher: Dispatcher
       /** Part files an earlier run left (names). */
@@ -146,6 +150,7 @@ export class Engine {
     this.pool = parts.pool
     this.threads = parts.threads
     this.dataset = parts.dataset
+    this.#items = parts.items ?? source
     this.#publishing = new Publishing({
       journal: this.journal,
       options,
@@ -315,7 +320,7 @@ export class Engine {
 
   async #read(): Promise<void> {
     let index = 0
-    for await (const item of this.source) {
+    for await (const item of this.#items) {
       if (this.#stopping) {
         this.#sourceCut = true
         break
