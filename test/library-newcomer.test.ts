@@ -54,6 +54,11 @@ test('one URL object, one job, a generator function not called, undefined: each 
       42,
       'Expected the source to be an iterable of URLs or jobs (an array, a generator, a stream), got number 42',
     ],
+    // A list read whole without its encoding: each byte was an item, "item 1 of the source is number 104".
+    [
+      Buffer.from(`${url}\n`),
+      'Expected the source to be an iterable of URLs or jobs, got bytes (a Buffer): give its text split into lines',
+    ],
   ]
   for (const [source, message] of cases)
     assert.throws(
@@ -308,4 +313,20 @@ test("a list read by lines with readline, the stream Node's docs show, gives eve
   for await (const r of run) if (r.status === 'ok') ok.push(r.job.url)
   assert.deepEqual(ok.sort(), [...urls].sort())
   assert.equal(run.stats.readToEnd, true)
+})
+
+test('a file stream given as it is, its chunks bytes, ends the run saying so and how to read a list by lines', async () => {
+  // "item 1 of the source is an object with 0, 1, 2, 3, 4 and no string `url`".
+  const list = join(dir, 'raw.txt')
+  await writeFile(list, `${server.url('/raw.jpg')}\n`)
+  await assert.rejects(
+    async () => {
+      for await (const _ of pull(createReadStream(list) as never, { out: join(dir, 'raw') }));
+    },
+    (error: Error) =>
+      error instanceof UsageError &&
+      /^item 1 of the source is \d+ bytes \(a Buffer, as a file stream gives them: read a list by its lines, node:readline's createInterface\(\{ input \}\)\): give URL strings or jobs/.test(
+        error.message,
+      ),
+  )
 })

@@ -14,6 +14,9 @@ function shown(value: unknown): string {
   if (typeof value === 'string')
     return `the string ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)}`
   if (Array.isArray(value)) return 'an array'
+  // A file stream's chunk (`createReadStream('urls.txt')`): said as bytes, with the way to lines.
+  if (value instanceof Uint8Array)
+    return `${value.length} bytes (a Buffer, as a file stream gives them: read a list by its lines, node:readline's createInterface({ input }))`
   if (typeof value === 'object') {
     const keys = Object.keys(value).slice(0, 5)
     return keys.length > 0 ? `an object with ${keys.join(', ')} and no string \`url\`` : 'an empty object'
@@ -28,6 +31,11 @@ export function checkSource(source: unknown): asserts source is Source {
   if (typeof source === 'string')
     throw new TypeError(
       'Expected the source to be an iterable of URLs or jobs, got a string (its characters would each be a URL): give one URL as [url]',
+    )
+  // A file read whole (`readFileSync('urls.txt')`): its items would be its bytes, each a number.
+  if (source instanceof Uint8Array)
+    throw new TypeError(
+      'Expected the source to be an iterable of URLs or jobs, got bytes (a Buffer): give its text split into lines',
     )
   const object =
     typeof source === 'object' && source !== null ? (source as Record<symbol, unknown>) : undefined
