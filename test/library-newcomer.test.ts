@@ -330,3 +330,20 @@ test('a file stream given as it is, its chunks bytes, ends the run saying so and
       ),
   )
 })
+
+test("every field of an Unsplash source's summary is named in the README's Unsplash From code section", async () => {
+  // `label`, `total`, `wanted`, `listedBefore`, `empty`, `gone`, `attribution`, `listingEnded` and
+  // `trackingError` were in the UnsplashSummary type and nowhere in the README.
+  const text = await readFile(new URL('../README.md', import.meta.url), 'utf8')
+  const start = text.indexOf('\n### From code', text.indexOf('\n## Unsplash'))
+  const section = text.slice(start, text.indexOf('\n### ', start + 1))
+  const source = await readFile(new URL('../src/sources/unsplash/source.ts', import.meta.url), 'utf8')
+  const head = source.indexOf('export interface UnsplashSummary {')
+  const body = source.slice(head, source.indexOf('\n}\n', head))
+  const fields = [...body.matchAll(/^ {2}readonly ([a-zA-Z]+)\??:/gm)].map((m) => m[1]!)
+  assert.ok(fields.length > 15, `${fields.length} fields`)
+  assert.deepEqual(
+    fields.filter((field) => !section.includes(`\`${field}\``)),
+    [],
+  )
+})
