@@ -26,13 +26,16 @@ export interface PullRun extends AsyncIterable<Result> {
  * Download every image of `source` into `options.out`: concurrently, verified, atomically, and
  * journaled so a rerun does only what is left.
  *
- * `source`: an `Iterable` or `AsyncIterable` of URL strings, `URL` objects or `Job`s (see `Source`).
+ * `source`: an `Iterable` or `AsyncIterable` of URL strings, `URL` objects or `Job`s (see `Source`);
+ * a list's lines through `node:readline`'s `createInterface({ input })` too, its iterator taken as
+ * `pull()` is called, so that no line goes by unread before the loop starts.
  * Iterating the returned run yields one `Result` per job, in completion order; a job that fails
- * is a result with `status: 'failed'` and an `error` code, not a throw. Nothing happens until the
- * run is iterated.
+ * is a result with `status: 'failed'` and an `error` code, not a throw. Nothing is read, made or
+ * fetched until the run is iterated.
  *
  * @throws {TypeError} at once, before anything is written: a bad option (named), or a source that
- *   is not an iterable.
+ *   is not an iterable (one URL or job where a list was meant, a `Buffer`, a generator function
+ *   not called: each said so).
  * The iteration rejects with: the `signal`'s reason when it aborts (partial files kept for a rerun);
  * `FolderBusyError` (`code` `folder-busy`) when another run holds `out`; `FatalError` (`code`, a
  * `FatalCode`: `disk`, `output`, `journal`...; `hint`, naming options as given here: `out`,
