@@ -273,7 +273,7 @@ test('a row given twice, or one that is not a row, ends the run with a UsageErro
   )
 })
 
-test("everything the package exports, and every field of a job and of the run's stats, is named in the README's Library section", async () => {
+test("everything the package and imgpull/tables export, and every field of a job and of the run's stats, is named in the README's Library section", async () => {
   // `VERSION` and `DEFAULT_USER_AGENT` were exported and nowhere in the README; a job's `where`
   // and `invalid` were in the `Job` type a caller builds, and not in the README's list of its fields.
   const text = await readFile(new URL('../README.md', import.meta.url), 'utf8')
@@ -285,6 +285,8 @@ test("everything the package exports, and every field of a job and of the run's 
     [...body.matchAll(/^ {2}(?:readonly )?([a-zA-Z0-9]+)\??:/gm)].map((m) => m[1]!)
   const names = [
     ...Object.keys(await import('../src/index.js')),
+    // imgpull/tables: `tableSource`, one letter from `tablesSource`, was in no word of the README.
+    ...Object.keys(await import('../src/sources/tables/index.js')),
     ...keys(block('export interface Job {')),
     ...keys(block('export interface RunStats {')),
   ]
