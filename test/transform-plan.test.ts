@@ -36,21 +36,21 @@ describe('resolveTransformSpec', () => {
   })
 
   const bad: [Partial<TransformSpec>, RegExp][] = [
-    [{ resize: 'stretch' as never }, /`resize`/],
-    [{ resize: 'keep-ratio' }, /`size`/],
-    [{ resize: 'border', size: 0 }, /`size`/],
-    [{ resize: 'center-crop', size: 2.5 }, /`size`/],
-    [{ encode: 'gif' as never }, /`encode`/],
-    [{ quality: 0 }, /`quality`/],
-    [{ quality: 101 }, /`quality`/],
-    [{ minSize: -1 }, /`minSize`/],
-    [{ maxAspectRatio: 0.5 }, /`maxAspectRatio`/],
-    [{ maxAspectRatio: Number.NaN }, /`maxAspectRatio`/],
-    [{ maxPixels: 0 }, /`maxPixels`/],
-    [{ background: 'url(x)' }, /`background`/],
-    [{ background: 'whte' }, /`background`/],
-    [{ background: '#12345' }, /`background`/],
-    [{ keepMetadata: 'yes' as never }, /`keepMetadata`/],
+    [{ resize: 'stretch' as never }, /`transform\.resize`/],
+    [{ resize: 'keep-ratio' }, /`transform\.size`/],
+    [{ resize: 'border', size: 0 }, /`transform\.size`/],
+    [{ resize: 'center-crop', size: 2.5 }, /`transform\.size`/],
+    [{ encode: 'gif' as never }, /`transform\.encode`/],
+    [{ quality: 0 }, /`transform\.quality`/],
+    [{ quality: 101 }, /`transform\.quality`/],
+    [{ minSize: -1 }, /`transform\.minSize`/],
+    [{ maxAspectRatio: 0.5 }, /`transform\.maxAspectRatio`/],
+    [{ maxAspectRatio: Number.NaN }, /`transform\.maxAspectRatio`/],
+    [{ maxPixels: 0 }, /`transform\.maxPixels`/],
+    [{ background: 'url(x)' }, /`transform\.background`/],
+    [{ background: 'whte' }, /`transform\.background`/],
+    [{ background: '#12345' }, /`transform\.background`/],
+    [{ keepMetadata: 'yes' as never }, /`transform\.keepMetadata`/],
   ]
   for (const [options, name] of bad) {
     it(`rejects ${JSON.stringify(options)} naming the option`, () => {
