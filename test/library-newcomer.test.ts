@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createReadStream, existsSync } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { after, before, test } from 'node:test'
@@ -348,4 +348,27 @@ test("every field of an Unsplash source's summary is named in the README's Unspl
     fields.filter((field) => !section.includes(`\`${field}\``)),
     [],
   )
+})
+
+test('an abort mid-run: the loop has the result of every file saved, then rejects with the reason', async () => {
+  // As the README's Library section says of `signal`: results of files done before the abort that
+  // the loop had not taken yet still come, so a caller's record of saved files is whole.
+  const out = join(dir, 'abort')
+  const stop = new AbortController()
+  const reason = new Error('enough')
+  const ok: string[] = []
+  await assert.rejects(
+    async () => {
+      for await (const r of pull(
+        Array.from({ length: 30 }, (_, i) => server.url(`/abort-${i}.jpg`)),
+        { out, signal: stop.signal },
+      )) {
+        if (r.status === 'ok') ok.push(r.path!)
+        if (ok.length === 3) stop.abort(reason)
+      }
+    },
+    (error: unknown) => error === reason,
+  )
+  const saved = (await readdir(out)).filter((name) => name.endsWith('.jpg'))
+  assert.deepEqual(ok.sort(), saved.sort())
 })
