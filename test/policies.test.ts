@@ -37,11 +37,13 @@ import { MOST_VISITS, REVISIT_WAIT_CAP, revisit } from '../src/fetch/redirect-re
 import { notFoundCode, reservedNameWords } from '../src/fetch/reserved-names.js'
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
 import {
+  crowdedCredit,
   doubtSettled,
   type FailureFacts,
   isPressure,
   isTurnedAway,
   keepsPart,
+  MAX_CROWDED_REFUSALS,
   MAX_PROGRESS_ATTEMPTS,
   MIN_PROGRESS_BYTES,
   onFailure,
@@ -2034,6 +2036,77 @@ test('retryDelay: least keeps a share of the window; a refused connection waits 
     delay: 2000,
     pauseHost: false,
   })
+})
+
+test('crowdedCredit: a refusal while others were in flight is forgiven once the host served a request sent after it, up to a cap, never at --retries 0', () => {
+  const cases: [string, Parameters<typeof crowdedCredit>[0], boolean][] = [
+    ['served a request sent after it', { pendingAt: 100, servedSent: 150, credited: 0, retries: 1 }, true],
+    [
+      'served only requests sent before it',
+      { pendingAt: 100, servedSent: 90, credited: 0, retries: 5 },
+      false,
+    ],
+    [
+      'nothing served in this run (a host down)',
+      { pendingAt: 100, servedSent: Number.NEGATIVE_INFINITY, credited: 0, retries: 5 },
+      false,
+    ],
+    ['no such refusal pending', { pendingAt: undefined, servedSent: 150, credited: 0, retries: 5 }, false],
+    ['--retries 0: one attempt is all', { pendingAt: 100, servedSent: 150, credited: 0, retries: 0 }, false],
+    ['capped', { pendingAt: 100, servedSent: 150, credited: MAX_CROWDED_REFUSALS, retries: 5 }, false],
+    [
+      'under the cap',
+      { pendingAt: 100, servedSent: 150, credited: MAX_CROWDED_REFUSALS - 1, retries: 5 },
+      true,
+    ],
+  ]
+  for (const [name, input, expected] of cases) assert.equal(crowdedCredit(input), expected, name)
+})
+
+test('onFailure: a refusal in doubt is tried once more past the retries; forgiven refusals lengthen the wait of the next', () => {
+  const facts = {
+    code: 'network',
+    retryable: true,
+    outOfTime: false,
+    retries: 1,
+    stopping: false,
+    maxRetryAfter: 60_000,
+    refused: true,
+    random: 0,
+  }
+  const cases: [string, Partial<FailureFacts>, ReturnType<typeof onFailure>][] = [
+    [
+      'in doubt, out of retries: a short wait, half of the first window at least',
+      { attempts: 2, refusedInDoubt: true },
+      { do: 'retry', delay: 250, pauseHost: false },
+    ],
+    ['in doubt, --retries 0', { attempts: 1, retries: 0, refusedInDoubt: true }, { do: 'fail' }],
+    ['in doubt, out of time', { attempts: 2, refusedInDoubt: true, timeLeft: 100 }, { do: 'fail' }],
+    ['in doubt, stopping', { attempts: 2, refusedInDoubt: true, stopping: true }, { do: 'fail' }],
+    ['not in doubt, out of retries', { attempts: 2 }, { do: 'fail' }],
+    [
+      'in doubt, retries left: the usual wait',
+      { attempts: 1, refusedInDoubt: true },
+      { do: 'retry', delay: 250, pauseHost: false },
+    ],
+    [
+      'two forgiven: the window of the third retry',
+      { attempts: 1, crowdedCredits: 2 },
+      { do: 'retry', delay: 1000, pauseHost: false },
+    ],
+    [
+      'ten forgiven: three windows more at most',
+      { attempts: 1, crowdedCredits: 10 },
+      { do: 'retry', delay: 2000, pauseHost: false },
+    ],
+    [
+      'forgiven, not a refusal now: its own window',
+      { attempts: 1, crowdedCredits: 2, refused: false },
+      { do: 'retry', delay: 0, pauseHost: false },
+    ],
+  ]
+  for (const [name, more, expected] of cases)
+    assert.deepEqual(onFailure({ ...facts, attempts: 1, ...more }), expected, name)
 })
 
 test('a mistyped word is taken for the near one: two edits at most, more alike than not', () => {

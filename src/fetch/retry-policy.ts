@@ -53,6 +53,19 @@ export interface FailureFacts {
    * row the job has now. The machine's fault, not the host's: not held against `--retries`.
    */
   outOfDescriptors?: number
+  /**
+   * The job's refused connections forgiven as its host's limit of connections (see
+   * `crowdedCredit`), when this failure is a refusal too: its wait grows with them (up to three
+   * windows more), so a host at its limit is not asked again at the pace of a first retry.
+   */
+  crowdedCredits?: number
+  /**
+   * This failure is a refusal while others of the host's transfers were in flight (see
+   * `crowdedCredit`), and the job was not given this grace before: out of retries, it is tried
+   * once more, a short wait on, for the host's answers to requests sent since to tell a host at its
+   * limit (it serves them, and the refusal is forgiven) from one down (it refuses them too).
+   */
+  refusedInDoubt?: boolean
   /** In [0, 1), for the backoff's jitter; injectable so tests are exact. */
   random?: number
 }
@@ -122,7 +135,7 @@ export function onFailure(f: FailureFacts): FailureAction {
   const pauseHost =
     (f.hostPressure === 'first' || f.hostPressure === 'floor') && (f.retryAfter !== undefined || refused)
   const delay = retryDelay({
-    retry: f.attempts,
+    retry: f.attempts + (f.refused ? Math.min(f.crowdedCredits ?? 0, 3) : 0),
     retryAfter: f.retryAfter,
     maxRetryAfter: f.maxRetryAfter,
     random: f.random,
@@ -132,6 +145,10 @@ export function onFailure(f: FailureFacts): FailureAction {
   // Out of retries, or a wait that outlasts the job's time (it would end in a timeout that hides
   // the real cause): the job fails, and the host still waits, for the jobs still to come: what it
   // named, or else the first retry's window (the failed job's own backoff is no longer anyone's).
+  if (f.attempts > f.retries && f.refusedInDoubt && f.retries > 0) {
+    const grace = retryDelay({ retry: 1, maxRetryAfter: 0, random: f.random, least: REFUSED_LEAST })
+    if (f.timeLeft === undefined || grace < f.timeLeft) return { do: 'retry', delay: grace, pauseHost: false }
+  }
   if (f.attempts > f.retries || (f.timeLeft !== undefined && delay >= f.timeLeft)) {
     const named = f.retryAfter !== undefined && f.maxRetryAfter > 0
     // Said so: with retries left, the bare status would read as retries used up.
@@ -232,6 +249,38 @@ export function doubtSettled(
  */
 export function refusedAtLimit(r: { served: boolean; others: number }): boolean {
   return r.served && r.others > 0
+}
+
+/** Refusals at a host's limit of connections one job is forgiven, at most (see `crowdedCredit`). */
+export const MAX_CROWDED_REFUSALS = 10
+
+/**
+ * Whether a job's refused connection (ECONNREFUSED, its request sent at `pendingAt`,
+ * `performance.now()`), refused while other transfers of ours to the host were in flight, is
+ * forgiven: not held against `--retries`. It is once the host has served a file for a request
+ * sent after it (`servedSent`: the latest such sending time, see `Scheduler.servedAfter`): the
+ * host took connections then, so it refused this one at its limit of connections (an iptables
+ * `connlimit` rule, a server that stops listening while N are open), whichever file came, not for
+ * a fault of this file. Up to `MAX_CROWDED_REFUSALS` a job (`credited`: forgiven so far); none with
+ * `--retries 0` (`retries`), one attempt being all the user allows. A host down (from the start,
+ * or for good mid-run) serves nothing after, and its files fail at `--retries` as before. Read at
+ * the job's next failure, when the answers sent since have come; without it, a file refused at the
+ * start of a run (the host's limit not yet cut) and again at its retry failed at `--retries 1`
+ * (1 to 2 of 200 files, and once all of them: the first failed file gave the host, which had
+ * answered nothing yet, up as out of reach).
+ */
+export function crowdedCredit(r: {
+  pendingAt: number | undefined
+  servedSent: number
+  credited: number
+  retries: number
+}): boolean {
+  return (
+    r.retries > 0 &&
+    r.pendingAt !== undefined &&
+    r.servedSent > r.pendingAt &&
+    r.credited < MAX_CROWDED_REFUSALS
+  )
 }
 
 /**

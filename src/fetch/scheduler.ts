@@ -487,6 +487,18 @@ export class Scheduler<T> {
   }
 
   /**
+   * Whether `host` has other transfers of ours in flight than the one failing (see
+   * `crowdedCredit`), and when the latest-sent request it served a file for was sent.
+   */
+  crowding(host: string): { others: boolean; servedSent: number } {
+    const state = this.#hosts.get(host)
+    return {
+      others: state !== undefined && state.active > 1,
+      servedSent: state?.servedSent ?? Number.NEGATIVE_INFINITY,
+    }
+  }
+
+  /**
    * A new connection to `host`, for a request sent at `sentAt` (`performance.now()`), was reset or
    * closed before any answer (see `isTurnedAway`); `resetBefore`: when the same URL was last turned
    * away so in this run. Read by `resetReading`: the host's is a complaint (see `pressure`, whose

@@ -32,6 +32,12 @@ export interface Task {
   freeAttempts?: number
   /** Attempts that found no file descriptor free: not held against `--retries` (see `outOfDescriptors`). */
   descriptorWaits?: number
+  /** Its latest connection refused while other transfers of its host were in flight, when sent (see `crowdedCredit`). */
+  crowdedAt?: number
+  /** Such refusals forgiven: not held against `--retries` (see `crowdedCredit`). */
+  crowdedFree?: number
+  /** It was tried once more, out of retries, after such a refusal (see `refusedInDoubt`). */
+  doubtGrace?: boolean
   /** Attempts cut by their transfer thread's death: not held against `--retries`, up to `READY_DEATHS` (see transfer-threads.ts). */
   threadDeaths?: number
   /**

@@ -6,6 +6,7 @@ import { PROXY_LIMIT, PROXY_TLS } from '../fetch/proxy.js'
 import { fromHost, type ProxySilence } from '../fetch/proxy-silence.js'
 import {
   closedOrReset,
+  crowdedCredit,
   isPressure,
   keepsPart,
   MIN_PROGRESS_BYTES,
@@ -240,6 +241,21 @@ export class Retries {
         : doorReset
           ? this.#scheduler.resetAtDoor(answeredBy, sentAt, resetBefore)
           : this.#scheduler.pressure(answeredBy, sentAt, status === 429 || e.pressure || atLimit)
+    // Refused while others of its host's transfers were in flight: the host's limit of connections
+    // turned it away, not a fault of this file, once the host serves a request sent after it
+    // (see `crowdedCredit`); the refusal before this one is judged now, its answers come.
+    const crowding = this.#scheduler.crowding(answeredBy)
+    const crowdedNow = e.code === 'network' && e.refused === true && crowding.others
+    if (
+      crowdedCredit({
+        pendingAt: task.crowdedAt,
+        servedSent: crowding.servedSent,
+        credited: task.crowdedFree ?? 0,
+        retries: this.#options.retries,
+      })
+    )
+      task.crowdedFree = (task.crowdedFree ?? 0) + 1
+    task.crowdedAt = crowdedNow ? sentAt : undefined
     const timeLeft = task.started + this.#options.totalTimeout - Date.now()
     if (outOfDescriptors(error)) {
       task.descriptorWaits = (task.descriptorWaits ?? 0) + 1
@@ -250,6 +266,12 @@ export class Retries {
       task.threadDeaths = (task.threadDeaths ?? 0) + 1
     // A wait longer than imgpull takes (see `outlasts`), which the file's next answer may name again.
     const overlong = e instanceof HTTPError && outlasts(e.retryAfter, this.#options.maxRetryAfter, timeLeft)
+    const counted =
+      task.attempts -
+      (task.freeAttempts ?? 0) -
+      (task.descriptorWaits ?? 0) -
+      (task.threadDeaths ?? 0) -
+      (task.crowdedFree ?? 0)
     const action = onFailure({
       code: e.code,
       retryable: e.retryable,
@@ -258,10 +280,11 @@ export class Retries {
       retryAfter: e.retryAfter,
       outOfTime: pastDeadline,
       timeLeft,
-      attempts:
-        task.attempts - (task.freeAttempts ?? 0) - (task.descriptorWaits ?? 0) - (task.threadDeaths ?? 0),
+      attempts: counted,
       retries: this.#options.retries,
       outOfDescriptors: outOfDescriptors(error) ? task.descriptorWaits : undefined,
+      crowdedCredits: task.crowdedFree,
+      refusedInDoubt: crowdedNow && !task.doubtGrace,
       stopping: this.#run.stopping(),
       hostPressure,
       refused: e.refused,
@@ -270,6 +293,7 @@ export class Retries {
       fileAskedTooLongBefore: overlong && this.#askedOverlong.has(task),
     })
     if (overlong) this.#askedOverlong.add(task)
+    if (crowdedNow && action.do === 'retry' && counted > this.#options.retries) task.doubtGrace = true
     // A proxy's own limit (its 429 to a CONNECT, or a 503 naming a wait: a rotating proxy past its
     // limit) is the proxy's, whatever the host: every file through it waits, not this one alone
     // (100 files through a proxy that asked for 2 s were each refused in those 2 s; one refusing

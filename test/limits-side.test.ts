@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict'
+import { createServer, type Server, type Socket } from 'node:net'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { pull, type Result } from '../src/index.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { makeImage } from './support/images.js'
+
+/**
+ * An HTTP/1.1 server that stops listening while `most` connections are open (see
+ * test/refused-at-limit.test.ts): a new connection beyond them is refused (ECONNREFUSED).
+ */
+async function startRefusingServer(options: { most: number; ttfb: number }) {
+  const body = makeImage('limit.jpg', 2000)
+  const open = new Set<Socket>()
+  const stats = { served: 0, refusedSpells: 0 }
+  let port = 0
+  let listening = false
+  let closing = false
+  const server: Server = createServer((socket) => {
+    open.add(socket)
+    socket.on('error', () => {})
+    socket.on('close', () => {
+      open.delete(socket)
+      if (!listening && !closing && open.size < options.most) listen()
+    })
+    if (open.size >= options.most && listening) {
+      listening = false
+      stats.refusedSpells++
+      server.close()
+    }
+    let buffered = ''
+    socket.on('data', (data) => {
+      buffered += data.toString('latin1')
+      while (buffered.includes('\r\n\r\n')) {
+        buffered = buffered.slice(buffered.indexOf('\r\n\r\n') + 4)
+        setTimeout(() => {
+          if (socket.destroyed) return
+          stats.served++
+          socket.write(
+            `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\nConnection: keep-alive\r\n\r\n`,
+          )
+          socket.write(body)
+        }, options.ttfb)
+      }
+    })
+  })
+  const listen = () => {
+    listening = true
+    server.listen(port, '127.0.0.1')
+  }
+  listening = true
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  port = (server.address() as { port: number }).port
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    stats,
+    async close() {
+      closing = true
+      for (const socket of open) socket.destroy()
+      if (listening) await new Promise((resolve) => server.close(resolve))
+    },
+  }
+}
+
+let dir: string
+before(async () => {
+  dir = await tempDir()
+})
+after(async () => {
+  await cleanup(dir)
+})
+
+for (const retries of [1, 2]) {
+  test(`a host at its limit of connections that refuses the next: every file kept at --retries ${retries}`, async () => {
+    for (let run = 0; run < 3; run++) {
+      const limited = await startRefusingServer({ most: 4, ttfb: 30 })
+      try {
+        const urls = Array.from({ length: 200 }, (_, i) => `${limited.origin}/f${i}.jpg`)
+        const results: Result[] = []
+        for await (const r of pull(urls, { out: join(dir, `r${retries}-${run}`), retries })) results.push(r)
+        const failed = results.filter((r) => r.status !== 'ok')
+        assert.equal(failed.length, 0, `run ${run}: ${failed.length} failed: ${failed[0]?.message}`)
+      } finally {
+        await limited.close()
+      }
+    }
+  })
+}
+
+test('a host down from the start (nothing listens) still fails its files at --retries 1, each tried at most once past them', async () => {
+  // The grace a refusal in doubt is given (others in flight, nothing served yet) must not make a
+  // host down into one hammered: the first file to fail gives the host up (see `outOfReach`).
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  const urls = Array.from({ length: 60 }, (_, i) => `http://127.0.0.1:${port}/f${i}.jpg`)
+  const results: Result[] = []
+  for await (const r of pull(urls, { out: join(dir, 'down'), retries: 1 })) results.push(r)
+  assert.equal(results.filter((r) => r.status === 'ok').length, 0)
+  const attempts = results.map((r) => r.attempts)
+  const most = Math.max(...attempts)
+  const total = attempts.reduce((a, b) => a + b, 0)
+  assert.ok(most <= 3, `a file was tried ${most} times`)
+  assert.ok(total <= 2 * urls.length, `${total} attempts for ${urls.length} files`)
+})
+
+test('a host that goes down for good mid-run is not hammered: its refusals are not forgiven, each file tried at most once past its retries', async () => {
+  // Refusals while others were in flight are forgiven only once the host serves a request sent
+  // after them (see `crowdedCredit`): a host gone for good serves none.
+  const limited = await startRefusingServer({ most: 4, ttfb: 30 })
+  const urls = Array.from({ length: 120 }, (_, i) => `${limited.origin}/f${i}.jpg`)
+  const results: Result[] = []
+  let closed = false
+  for await (const r of pull(urls, { out: join(dir, 'gone'), retries: 1 })) {
+    results.push(r)
+    if (!closed && limited.stats.served >= 20) {
+      closed = true
+      await limited.close()
+    }
+  }
+  if (!closed) await limited.close()
+  const failed = results.filter((r) => r.status !== 'ok')
+  assert.ok(failed.length > 0, 'the host served every file before it went down')
+  const most = Math.max(...failed.map((r) => r.attempts))
+  assert.ok(most <= 3, `a file was tried ${most} times`)
+})
