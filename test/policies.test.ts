@@ -111,6 +111,16 @@ test("retry delay: the server's Retry-After wins, capped by maxRetryAfter", () =
   assert.equal(retryDelay({ retry: 1, retryAfter: -5, maxRetryAfter: 60_000 }), 0)
   // maxRetryAfter 0: the server's word is ignored, the own backoff applies.
   assert.equal(retryDelay({ retry: 3, retryAfter: 3000, maxRetryAfter: 0, random: 0.5 }), 1000)
+  // spread: the server's wait, then a share of the own window (2000 ms at the third retry).
+  assert.equal(
+    retryDelay({ retry: 3, retryAfter: 3000, maxRetryAfter: 60_000, random: 0.5, spread: true }),
+    4000,
+  )
+  assert.equal(
+    retryDelay({ retry: 3, retryAfter: 600_000, maxRetryAfter: 60_000, random: 0, spread: true }),
+    60_000,
+  )
+  assert.equal(retryDelay({ retry: 3, retryAfter: 3000, maxRetryAfter: 0, random: 0.5, spread: true }), 1000)
 })
 
 test('Retry-After: delta seconds and HTTP dates', () => {
@@ -678,14 +688,14 @@ test('after a failed attempt: fail, retry this job, or pause its host', () => {
     ['the total timeout ran out', { code: 'timeout', outOfTime: true }, { do: 'fail' }],
     ['the run is stopping', { stopping: true }, { do: 'fail' }],
     [
-      'a lone Retry-After: this job waits',
+      'a lone Retry-After: this job waits it, then a share of its own window (the files refused in one burst not back in one)',
       { retryAfter: 2000 },
-      { do: 'retry', delay: 2000, pauseHost: false },
+      { do: 'retry', delay: 2250, pauseHost: false },
     ],
     [
-      'Retry-After that cut the host: this job waits, the host goes on with fewer at once',
+      'Retry-After that cut the host: this job waits (spread after it), the host goes on with fewer at once',
       { retryAfter: 2000, hostPressure: 'cut' },
-      { do: 'retry', delay: 2000, pauseHost: false },
+      { do: 'retry', delay: 2250, pauseHost: false },
     ],
     [
       "Retry-After with a host's first complaint: the host waits",
@@ -743,7 +753,7 @@ test('after a failed attempt: fail, retry this job, or pause its host', () => {
       { do: 'fail', tooLate: { ms: 4000, named: false } },
     ],
     [
-      'a wait within the total timeout',
+      'a wait within the total timeout: no spread after it that the time left has no room for',
       { retryAfter: 8000, timeLeft: 8001 },
       { do: 'retry', delay: 8000, pauseHost: false },
     ],
@@ -755,12 +765,12 @@ test('after a failed attempt: fail, retry this job, or pause its host', () => {
     [
       'asked again, but within the cap now: a plain retry',
       { retryAfter: 30_000, askedTooLongBefore: true },
-      { do: 'retry', delay: 30_000, pauseHost: false },
+      { do: 'retry', delay: 30_250, pauseHost: false },
     ],
     [
-      'asked again past the cap but within the time left: cut short, retried',
+      'asked again past the cap but within the time left: cut short (then spread), retried',
       { retryAfter: 1_000, maxRetryAfter: 100, timeLeft: 600_000, askedTooLongBefore: true },
-      { do: 'retry', delay: 100, pauseHost: false },
+      { do: 'retry', delay: 350, pauseHost: false },
     ],
     [
       'this file asked again past the cap after its capped wait: it meant it, the file fails, not the host',
@@ -775,7 +785,7 @@ test('after a failed attempt: fail, retry this job, or pause its host', () => {
     [
       'the file asked again, within the cap now: a plain retry',
       { retryAfter: 30_000, fileAskedTooLongBefore: true },
-      { do: 'retry', delay: 30_000, pauseHost: false },
+      { do: 'retry', delay: 30_250, pauseHost: false },
     ],
     [
       'not retryable comes first',
@@ -2100,9 +2110,17 @@ test('onFailure: a refusal in doubt is tried once more past the retries; forgive
       { do: 'retry', delay: 2000, pauseHost: false },
     ],
     [
-      'forgiven, not a refusal now: its own window',
-      { attempts: 1, crowdedCredits: 2, refused: false },
-      { do: 'retry', delay: 0, pauseHost: false },
+      'forgiven, a 429 naming a wait now: its own window spread after the wait, the refusals not counted',
+      {
+        attempts: 1,
+        crowdedCredits: 2,
+        refused: false,
+        code: 'http-429',
+        status: 429,
+        retryAfter: 1000,
+        random: 0.5,
+      },
+      { do: 'retry', delay: 1250, pauseHost: false },
     ],
   ]
   for (const [name, more, expected] of cases)

@@ -24,14 +24,23 @@ export interface RetryDelayInput {
    * 0.5): a floor under the waits, so that a job's retries together outlast a short outage. @default 0
    */
   least?: number
+  /**
+   * A `Retry-After` honoured is the least wait, the backoff's own window (full jitter) spread after
+   * it: every file a host refused in one burst is told the same wait, and without a spread their
+   * retries come back in one burst again, to be refused again. @default false
+   */
+  spread?: boolean
 }
 
 export function retryDelay(input: RetryDelayInput): number {
   const { retry, retryAfter, maxRetryAfter, base = 500, cap = 30_000, jitter = true } = input
   // maxRetryAfter 0: Retry-After is not honoured at all.
-  if (retryAfter !== undefined && maxRetryAfter > 0) return Math.min(Math.max(0, retryAfter), maxRetryAfter)
   // "Full jitter" (AWS architecture blog): spreads retries of many clients evenly over the window.
   const window = Math.min(cap, base * 2 ** (retry - 1))
+  if (retryAfter !== undefined && maxRetryAfter > 0) {
+    const named = Math.min(Math.max(0, retryAfter), maxRetryAfter)
+    return input.spread ? named + Math.floor((input.random ?? Math.random()) * window) : named
+  }
   if (!jitter) return window
   const least = window * (input.least ?? 0)
   return Math.floor(least + (input.random ?? Math.random()) * (window - least))

@@ -54,16 +54,18 @@ export interface FailureFacts {
    */
   outOfDescriptors?: number
   /**
-   * The job's refused connections forgiven as its host's limit of connections (see
-   * `crowdedCredit`), when this failure is a refusal too: its wait grows with them (up to three
-   * windows more), so a host at its limit is not asked again at the pace of a first retry.
+   * The job's refusals forgiven as its host's limit (see `crowdedCredit`): its wait grows with
+   * them (up to three windows more), so a host at its limit is not asked again at the pace of a
+   * first retry.
    */
   crowdedCredits?: number
   /**
-   * This failure is a refusal while others of the host's transfers were in flight (see
-   * `crowdedCredit`), and the job was not given this grace before: out of retries, it is tried
-   * once more, a short wait on, for the host's answers to requests sent since to tell a host at its
-   * limit (it serves them, and the refusal is forgiven) from one down (it refuses them too).
+   * This failure is a refusal while another of the host's transfers, sent well before it, was
+   * still in flight (see `Scheduler.crowding`: the host took that one), and the job was not given
+   * this grace before: out of retries, it is tried once more, a short wait on, for the host's
+   * answers to tell whether it refused at its limit (it serves a request sent since, and the
+   * refusal is forgiven, see `crowdedCredit`). A host down refuses every transfer at once: none of
+   * them is in flight long, and its files fail at `--retries` as before.
    */
   refusedInDoubt?: boolean
   /** In [0, 1), for the backoff's jitter; injectable so tests are exact. */
@@ -134,14 +136,24 @@ export function onFailure(f: FailureFacts): FailureAction {
   const refused = f.status === 429 || f.status === 503
   const pauseHost =
     (f.hostPressure === 'first' || f.hostPressure === 'floor') && (f.retryAfter !== undefined || refused)
-  const delay = retryDelay({
+  const spread = retryDelay({
     retry: f.attempts + (f.refused ? Math.min(f.crowdedCredits ?? 0, 3) : 0),
     retryAfter: f.retryAfter,
     maxRetryAfter: f.maxRetryAfter,
     random: f.random,
     jitter: !pauseHost,
+    spread: !pauseHost,
     least: f.refused ? REFUSED_LEAST : 0,
   })
+  // The spread after a named wait never makes a retry the wait itself allows too late.
+  const namedWait =
+    f.retryAfter !== undefined && f.maxRetryAfter > 0
+      ? Math.min(Math.max(0, f.retryAfter), f.maxRetryAfter)
+      : undefined
+  const delay =
+    namedWait !== undefined && f.timeLeft !== undefined && spread >= f.timeLeft && namedWait < f.timeLeft
+      ? namedWait
+      : spread
   // Out of retries, or a wait that outlasts the job's time (it would end in a timeout that hides
   // the real cause): the job fails, and the host still waits, for the jobs still to come: what it
   // named, or else the first retry's window (the failed job's own backoff is no longer anyone's).
@@ -255,13 +267,13 @@ export function refusedAtLimit(r: { served: boolean; others: number }): boolean 
 export const MAX_CROWDED_REFUSALS = 10
 
 /**
- * Whether a job's refused connection (ECONNREFUSED, its request sent at `pendingAt`,
- * `performance.now()`), refused while other transfers of ours to the host were in flight, is
- * forgiven: not held against `--retries`. It is once the host has served a file for a request
- * sent after it (`servedSent`: the latest such sending time, see `Scheduler.servedAfter`): the
- * host took connections then, so it refused this one at its limit of connections (an iptables
- * `connlimit` rule, a server that stops listening while N are open), whichever file came, not for
- * a fault of this file. Up to `MAX_CROWDED_REFUSALS` a job (`credited`: forgiven so far); none with
+ * Whether a job's connection refused (ECONNREFUSED, its request sent at `pendingAt`,
+ * `performance.now()`) while other transfers of ours to the host were in flight is forgiven: not
+ * held against `--retries`. It is once the host has served a file for a request
+ * sent after it (`servedSent`: the latest such sending time, see `Scheduler.crowding`): the host
+ * took requests then, so it refused this one at its limit (of connections: an iptables
+ * `connlimit` rule, a server that stops listening while N are open; or of requests), whichever
+ * file came, not for a fault of this file. Up to `MAX_CROWDED_REFUSALS` a job (`credited`: forgiven so far); none with
  * `--retries 0` (`retries`), one attempt being all the user allows. A host down (from the start,
  * or for good mid-run) serves nothing after, and its files fail at `--retries` as before. Read at
  * the job's next failure, when the answers sent since have come; without it, a file refused at the

@@ -160,6 +160,14 @@ export function outOfReachWords(code: string, cause: string): string | undefined
   return undefined
 }
 
+/**
+ * How long before a refused request another transfer of its host must have held its slot, still
+ * held, for that one to count as taken by the host (see `Scheduler.crowding`), ms: a margin over
+ * the event loop's lag on a loaded machine, under which a host down's refusals, each at once, may
+ * be read a little out of order.
+ */
+export const ACCEPTED_MS = 100
+
 /** Files of one host that fail `tls`, none answered, before it is given up for the run (see `Scheduler.tlsRefused`). */
 export const TLS_FILES = 3
 
@@ -204,6 +212,8 @@ interface Host<T> {
   served: boolean
   /** When the latest-sent request it served a file for was sent (`performance.now()`; see `pathSilence`). */
   servedSent: number
+  /** The slots held on it now (see `crowding`). */
+  holding?: Set<Held>
   /** The same, of those served on a new connection (see `resetReading`). */
   freshSent: number
   /** Resets at the door in doubt (see `resetReading`), oldest first, at most `DOUBTS`. */
@@ -290,6 +300,8 @@ interface Held {
   global: boolean
   /** The task counts in its host's `running`. */
   running?: boolean
+  /** When it took its slot on that host (`performance.now()`; see `crowding`). */
+  since?: number
 }
 
 /**
@@ -487,13 +499,20 @@ export class Scheduler<T> {
   }
 
   /**
-   * Whether `host` has other transfers of ours in flight than the one failing (see
-   * `crowdedCredit`), and when the latest-sent request it served a file for was sent.
+   * What `host`'s other transfers say of a refusal of one of its own, sent at `sentAt` (see
+   * `crowdedCredit`): whether others are in flight (`others`), whether one of them has held its
+   * slot since `ACCEPTED_MS` before that (`accepted`: a host down refuses each at once, in the order
+   * they came, so one sent before still waiting was taken), and when the latest-sent request it
+   * served a file for was sent (`servedSent`).
    */
-  crowding(host: string): { others: boolean; servedSent: number } {
+  crowding(host: string, sentAt: number): { others: boolean; accepted: boolean; servedSent: number } {
     const state = this.#hosts.get(host)
+    let accepted = false
+    for (const held of state?.holding ?? [])
+      if ((held.since ?? sentAt) < sentAt - ACCEPTED_MS) accepted = true
     return {
       others: state !== undefined && state.active > 1,
+      accepted,
       servedSent: state?.servedSent ?? Number.NEGATIVE_INFINITY,
     }
   }
@@ -900,7 +919,9 @@ export class Scheduler<T> {
       release,
       global: true,
       running: true,
+      since: performance.now(),
     }
+    ;(state.holding ??= new Set()).add(held)
     state.running++
     const slot: Slot = {
       get host() {
@@ -926,6 +947,7 @@ export class Scheduler<T> {
     const state = held.state as Host<T> | undefined
     held.state = undefined
     if (!state) return
+    state.holding?.delete(held)
     state.active--
     if (held.running) state.running--
     held.running = false
@@ -1035,6 +1057,8 @@ export class Scheduler<T> {
       })
       if (!granted) return false
       held.state = state as Host<unknown>
+      held.since = performance.now()
+      ;(state.holding ??= new Set()).add(held)
       held.global = true
       const run = () => {
         held.running = true

@@ -244,7 +244,7 @@ export class Retries {
     // Refused while others of its host's transfers were in flight: the host's limit of connections
     // turned it away, not a fault of this file, once the host serves a request sent after it
     // (see `crowdedCredit`); the refusal before this one is judged now, its answers come.
-    const crowding = this.#scheduler.crowding(answeredBy)
+    const crowding = this.#scheduler.crowding(answeredBy, sentAt)
     const crowdedNow = e.code === 'network' && e.refused === true && crowding.others
     if (
       crowdedCredit({
@@ -284,7 +284,7 @@ export class Retries {
       retries: this.#options.retries,
       outOfDescriptors: outOfDescriptors(error) ? task.descriptorWaits : undefined,
       crowdedCredits: task.crowdedFree,
-      refusedInDoubt: crowdedNow && !task.doubtGrace,
+      refusedInDoubt: crowdedNow && crowding.accepted && !task.doubtGrace,
       stopping: this.#run.stopping(),
       hostPressure,
       refused: e.refused,
@@ -317,7 +317,12 @@ export class Retries {
         e.message += this.#scheduler.tlsRefused(answeredBy, e.message) ?? ''
       if (trickled)
         e.message += this.#scheduler.trickled(answeredBy, duration(this.#options.totalTimeout)) ?? ''
-      const outOfReach = this.#scheduler.outOfReach(answeredBy, e.code, errorCode(e.cause))
+      // Refused while the host held another of its transfers (see `Scheduler.crowding`): at its
+      // limit, not out of reach; its other files go on.
+      const outOfReach =
+        crowdedNow && crowding.accepted
+          ? undefined
+          : this.#scheduler.outOfReach(answeredBy, e.code, errorCode(e.cause))
       if (outOfReach)
         e.message += `: ${outOfReach}, no request this run reached it; its other files are not tried in this run`
       if (action.pauseHost) this.#scheduler.pause(answeredBy, action.pauseHost)
