@@ -921,7 +921,8 @@ export class Scheduler<T> {
       running: true,
       since: performance.now(),
     }
-    ;(state.holding ??= new Set()).add(held)
+    state.holding ??= new Set()
+    state.holding.add(held)
     state.running++
     const slot: Slot = {
       get host() {
@@ -1058,7 +1059,8 @@ export class Scheduler<T> {
       if (!granted) return false
       held.state = state as Host<unknown>
       held.since = performance.now()
-      ;(state.holding ??= new Set()).add(held)
+      state.holding ??= new Set()
+      state.holding.add(held)
       held.global = true
       const run = () => {
         held.running = true
