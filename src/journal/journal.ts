@@ -68,6 +68,12 @@ export interface Journal {
   forget(keys: Iterable<string>): void
   /** Remember how to resume a partial transfer. */
   setValidators(key: string, validators: Validators): void
+  /**
+   * At a stop, remember how to resume a part that was cut, now and whatever an earlier commit met
+   * (a full disk: its batch rolled back, every later write refused): true once durable, false when
+   * the job has no record. Throws what this commit meets (`SQLITE_FULL` of a disk still full).
+   */
+  keepValidators(key: string, validators: Validators): boolean
   /** Record an outcome. Resolves once it is durable. */
   finish(outcome: Finished): Promise<void>
   /** Make what was written durable now, not at the next batch (nothing else is coming soon). */
@@ -147,6 +153,11 @@ export class MemoryJournal implements Journal {
     record.length = validators.length
     record.validatorsFrom = validators.from
     record.validatorsStated = validators.stated
+  }
+
+  keepValidators(key: string, validators: Validators) {
+    this.setValidators(key, validators)
+    return this.#byKey.has(key)
   }
 
   async finish(outcome: Finished) {

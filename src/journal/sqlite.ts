@@ -439,18 +439,18 @@ export class SqliteJournal implements Journal {
 
   setValidators(key: string, v: Validators) {
     this.#write()
-    this.#stmt.validators.run({
-      key,
-      etag: v.etag ?? null,
-      lastModified: v.lastModified ?? null,
-      length: v.length ?? null,
-      from: v.from ?? null,
-      stated: v.stated ? JSON.stringify(v.stated) : null,
-    })
+    this.#stmt.validators.run(validatorValues(key, v))
     // Committed now, not at the batch's tick: they are set as a body first goes to its part file,
     // which may then fill the disk, and a commit after that fails (SQLITE_FULL). The part was kept
     // for a rerun that found no validators and fetched it from byte 0.
     this.#commit()
+  }
+
+  keepValidators(key: string, v: Validators): boolean {
+    // What the batch holds goes first (a commit that fails is kept as any other's), then these in
+    // a commit of their own: a batch a full disk refused was rolled back, and later writes refuse.
+    this.flush()
+    return this.#stmt.validators.run(validatorValues(key, v)).changes > 0
   }
 
   finish(o: Finished): Promise<void> {
@@ -541,6 +541,18 @@ export class SqliteJournal implements Journal {
       return
     }
     for (const w of waiters) w.resolve()
+  }
+}
+
+/** The parameters of the `validators` statement: how to resume `key`'s part. */
+function validatorValues(key: string, v: Validators) {
+  return {
+    key,
+    etag: v.etag ?? null,
+    lastModified: v.lastModified ?? null,
+    length: v.length ?? null,
+    from: v.from ?? null,
+    stated: v.stated ? JSON.stringify(v.stated) : null,
   }
 }
 

@@ -31,6 +31,7 @@ import { Channel } from '../utils/channel.js'
 import { shownUrl } from '../utils/url.js'
 
 import { AttemptDeadline } from './deadline.js'
+import { journalCutPart } from './keep-part.js'
 import { Publishing } from './publish.js'
 import { answered, BODY_FAULTS, Retries } from './retry.js'
 import { HostSampler } from './sampler.js'
@@ -657,8 +658,8 @@ export class Engine {
    * the next run only where that run can resume it (a strong validator, see `ifRangeValue`). One
    * only this run could resume (no validator) would be fetched from byte 0 all the same: it went
    * on holding the space of a full disk, counted by the stop's message as parts "a rerun resumes".
-   * The validators are the journal's, what the rerun reads: a commit the full disk refused kept
-   * none there, whatever this run knows.
+   * The validators are the journal's, what the rerun reads: those a commit the full disk refused
+   * are journaled now where they can be (see `journalCutPart`), else the part goes.
    */
   #interruptedCut(task: Task): void {
     let kept: Validators | undefined
@@ -668,7 +669,12 @@ export class Engine {
       // A journal that cannot be read now says nothing of what the rerun will read: the part stays.
     }
     try {
-      if (kept && ifRangeValue(kept) === undefined) rmSync(task.part, { force: true })
+      if (
+        kept &&
+        ifRangeValue(kept) === undefined &&
+        !journalCutPart(this.journal, task.key, task.part, task.validators)
+      )
+        rmSync(task.part, { force: true })
     } catch {
       // Its folder replaced by a file, or made read-only: not to remove now, and no cause to crash
       // the run (ENOTDIR, EROFS and EACCES threw out of the stop, a stack trace and exit 1).
