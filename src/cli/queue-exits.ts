@@ -21,7 +21,7 @@ export const QUEUE_EXITS = {
     ],
     [
       EXIT.usage,
-      'usage error; Redis unreachable, refusing or evicting keys when it starts, or, with --exit-when-done, unreachable or hung (down, or its connection open with nothing answered) for 10 times --lock-duration while it runs (5 minutes by default: gone for good, what became of the queue not known); a queue name Redis cannot take',
+      'usage error; Redis unreachable, refusing or evicting keys when it starts, or, with --exit-when-done, unreachable, hung (down, or its connection open with nothing answered) or refusing its commands (a password set or changed, an ACL user that lost its keys, a read-only replica, full) for 10 times --lock-duration while it runs (5 minutes by default: gone for good, what became of the queue not known); a queue name Redis cannot take',
     ],
     [
       EXIT.fatal,
@@ -78,7 +78,14 @@ export type WorkerStop = 'graceful' | 'hard' | undefined
 export function workerEnding(
   s: Pick<
     WorkerSummary,
-    'fatal' | 'failedForGood' | 'queueFailed' | 'queueGone' | 'enqueueStopped' | 'redisGone' | 'redisSilence'
+    | 'fatal'
+    | 'failedForGood'
+    | 'queueFailed'
+    | 'queueGone'
+    | 'enqueueStopped'
+    | 'redisGone'
+    | 'redisSilence'
+    | 'redisRefused'
   >,
   how: { queue: string; exitWhenDone: boolean; stop: WorkerStop },
 ): { code: number; line?: string } {
@@ -87,6 +94,12 @@ export function workerEnding(
     return {
       code: EXIT.usage,
       line: `Redis ${s.redisSilence === 'open' ? 'hung (its connection open, nothing answered)' : 'unreachable'} for ${Math.round(s.redisGone / 1000)} s: what became of queue ${how.queue} is not known: exit ${EXIT.usage}`,
+    }
+  // Refused for good (a password changed, a replica): said with the refusal and its fix.
+  if (s.redisRefused)
+    return {
+      code: EXIT.usage,
+      line: `${s.redisRefused.words}: what became of queue ${how.queue} is not known: exit ${EXIT.usage}`,
     }
   if (how.stop === 'hard')
     return {

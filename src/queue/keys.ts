@@ -87,6 +87,11 @@ export const shardsKey = (queue: string) => `${PREFIX}:${queue}:shards`
 /** The workers seen: a hash of worker id to its last heartbeat (JSON). */
 export const workersKey = (queue: string) => `${PREFIX}:${queue}:workers`
 /**
+ * Shards given back because their folder is held by another run (`FolderBusyError`): shard number
+ * to a `HeldShard` (JSON), for `status` to say why they wait. Cleared when the shard's attempt ends.
+ */
+export const heldKey = (queue: string) => `${PREFIX}:${queue}:held`
+/**
  * Transfers in flight to one host over all workers of all queues on this Redis (a sorted set of
  * leases, scored by expiry), and the host's shared pause (ms since the epoch, Redis's clock).
  */

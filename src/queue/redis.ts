@@ -396,7 +396,7 @@ export function refusalHint(message: string, user = 'default'): string {
   if (/^NOAUTH\b/.test(message))
     return 'it wants a password now (set since this command started?), and the address gives none: give it in --redis (redis://:PASSWORD@host:6379)'
   if (/^WRONGPASS\b/.test(message))
-    return `it refuses user ${user}'s password (changed since this command started?): give the one it takes in --redis (redis://:PASSWORD@host:6379)`
+    return `it refuses user ${user}'s password (changed since this command started?): give the one it takes in --redis (redis://${user === 'default' ? '' : user}:PASSWORD@host:6379)`
   if (/^OOM\b/.test(message))
     return 'it is full (maxmemory): raise maxmemory (redis-cli CONFIG SET maxmemory ...) or free memory'
   if (/^READONLY\b/.test(message))

@@ -6,6 +6,7 @@ import { enqueueRunning, enqueueState } from './enqueue-lease.js'
 import { QueueError, STALLED_REASON, shardFailureWords, shownRedis } from './errors.js'
 import {
   BULL_PREFIX,
+  heldKey,
   metaKey,
   otherQueuesWords,
   queueNameProblem,
@@ -16,7 +17,7 @@ import {
 } from './keys.js'
 import { heardWithin, openRedis, refusedBy } from './redis.js'
 import type { ShardCounts } from './shard-data.js'
-import type { Heartbeat, ShardProgress } from './worker.js'
+import type { Heartbeat, HeldShard, ShardProgress } from './worker.js'
 
 /** A worker is counted as alive while its heartbeat is younger than this, ms. */
 export const ALIVE_MS = 15_000
@@ -76,6 +77,13 @@ export interface QueueStatus {
    * it, for a shard failed for that (BullMQ's `maxStalledCount`), whose attempts never counted them.
    */
   failures: { shard: number; reason: string; attempts: number; stalled?: number }[]
+  /**
+   * Shards waiting because their output folder is held by another run still alive (a worker that
+   * lost its lock and runs it still, held still by SIGSTOP or a paused VM; a local run): the
+   * folder and its holder, the worker that gave it back and when. They are tried again every
+   * `retryMs`, no attempt counted, never failed for it. Shown as "to retry" alone, they said nothing.
+   */
+  held?: (HeldShard & { shard: number })[]
   workers: (Heartbeat & { id: string; alive: boolean })[]
 }
 
@@ -155,6 +163,15 @@ async function readStatus(
     }
   })
   const failedJobs = await queue.getJobs(['failed'], 0, 9)
+  // Only those still delayed: an entry of a shard since taken, done or failed is old news.
+  const heldNow = await redis.hgetall(heldKey(name))
+  const delayed = Object.keys(heldNow).length
+    ? new Set((await queue.getJobs(['delayed'], 0, 999)).map((job) => String(job.data.shard)))
+    : new Set<string>()
+  const held = Object.entries(heldNow)
+    .filter(([shard]) => delayed.has(shard))
+    .map(([shard, text]) => ({ shard: Number(shard), ...(JSON.parse(text) as HeldShard) }))
+    .sort((a, b) => a.shard - b.shard)
   const workers = Object.entries(beats)
     .map(([id, text]) => {
       const beat = JSON.parse(text) as Heartbeat
@@ -195,6 +212,7 @@ async function readStatus(
       attempts: job.attemptsMade,
       ...(job.failedReason === STALLED_REASON ? { stalled: job.stalledCounter } : {}),
     })),
+    held,
     workers,
   }
 }
@@ -283,6 +301,10 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
       `  ${w.id}: ${doing}${n(w.shards)} shard${w.shards === 1 ? '' : 's'} done, ${n(w.ok)} ok, ${n(w.failed)} failed, ${n(w.alive ? w.rate : 0)} images/s; ${state}${failing}`,
     )
   }
+  for (const h of s.held ?? [])
+    lines.push(
+      `  shard ${shardStem(h.shard)} waits for its folder: ${printable(h.why)} (given back by ${h.worker} ${ago(now - h.at)}; tried again every ${Math.round(h.retryMs / 100) / 10} s, no attempt counted, until it is free)`,
+    )
   for (const f of s.failures)
     lines.push(
       f.stalled !== undefined

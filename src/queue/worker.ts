@@ -16,6 +16,7 @@ import { STALLED_REASON, shardFailureWords, shownRedis } from './errors.js'
 import { RedisHostGate } from './host-gate.js'
 import {
   BULL_PREFIX,
+  heldKey,
   metaKey,
   otherQueuesWords,
   queueNameProblem,
@@ -182,6 +183,13 @@ export interface WorkerSummary {
    * refusing connections). Both were said "unreachable".
    */
   redisSilence?: RedisSilence
+  /**
+   * With `exitWhenDone`: it stopped because Redis refused its commands this long, ms, past
+   * `REDIS_GONE_LOCKS` lock durations as for a Redis gone (a password set or changed, an ACL user
+   * that lost its keys, a read-only replica, full): `words` says the refusal and its fix. It waited
+   * for ever, Redis answering each try with the refusal (heard, so never gone).
+   */
+  redisRefused?: { ms: number; words: string }
 }
 
 /** How a Redis that sent nothing was: see `WorkerSummary.redisSilence`. */
@@ -246,6 +254,17 @@ export interface Heartbeat {
    */
   attemptsFailed?: number
   lastFailure?: string
+}
+
+/** A shard given back because its folder is held by another run: what `status` says of it. */
+export interface HeldShard {
+  /** The `FolderBusyError`'s words: the folder and the run that holds it (pid, host, start). */
+  why: string
+  /** The worker that gave it back, and when (ms since the epoch, Redis's clock). */
+  worker: string
+  at: number
+  /** How long until it is tried again, ms (the worker's --lock-duration). */
+  retryMs: number
 }
 
 /** A shard in progress, for `status` (the job's BullMQ progress). */
@@ -374,6 +393,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     if (last) summary.failedForGood++
     failedAttempts.n++
     failedAttempts.last = `shard ${shardStem(job.data.shard)}: ${message}`
+    redis.hdel(heldKey(options.queue), String(job.data.shard)).catch(() => {})
     say({ type: 'failed', shard: job.data.shard, message })
     const thrown = error instanceof Error ? error : new Error(message)
     told.add(thrown)
@@ -541,6 +561,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     if (error instanceof FolderBusyError) {
       // Redis unreachable meanwhile: the shard goes back once its lock lapses.
       await job.moveToDelayed(Date.now() + lockDuration, token).catch(() => {})
+      // Said to `status` too, which showed the shard as "to retry" alone, for ever if the holder lives on.
+      const held: HeldShard = { why: error.message, worker: id, at: Date.now() + skew, retryMs: lockDuration }
+      await redis.hset(heldKey(options.queue), String(data.shard), JSON.stringify(held)).catch(() => {})
       summary.released++
       say({
         type: 'released',
@@ -562,6 +585,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       ? counts
       : { ...((await readCounts(paths, format)) ?? counts), alreadyPublished: true }
     await tellCounts(data.shard, done)
+    await redis.hdel(heldKey(options.queue), String(data.shard)).catch(() => {})
     summary.shards++
     say({ type: 'done', shard: data.shard, counts: done })
     return done
@@ -696,15 +720,39 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
         stop?.()
       }
     }
+    // Refused for good: a password changed, an ACL user that lost its keys, a read-only replica.
+    // Redis answers each try (heard: never gone), so the worker with --exit-when-done waited for
+    // ever. Refused as long as a Redis gone is waited for, and still refused lately (not a flag
+    // left from a refusal that passed unsaid), it stops the same way, naming the refusal.
+    if (options.exitWhenDone && !summary.redisGone && !summary.redisRefused && refused) {
+      const long = now - refusedSince
+      if (long > goneAfter && now - refusedAt < 3 * REFUSED_RETRY_MS) {
+        const words = `Redis at ${shownRedis(options.redis)} has refused this worker's commands for ${Math.round(long / 1000)} s (${refusalWords(refusal)}): ${refusalHint(refusal, redisUser(options.redis))}`
+        summary.redisRefused = { ms: Math.round(long), words }
+        say({
+          type: 'redis',
+          state: 'gone',
+          message: `${words} (${REDIS_GONE_LOCKS} times --lock-duration): stopping (--exit-when-done); the shards this worker held go back to the queue once it takes them`,
+        })
+        stop?.()
+      }
+    }
   }, tick)
   // A Redis that refuses the worker's commands (out of memory under noeviction, a replica after a
   // failover): BullMQ emits the refusal and asks again at once, tens of thousands of times a
   // second, and the worker took no shard, saying nothing. Said once; the worker pauses between tries.
   let refused = false
+  /** Since when it has been refused, when last, and Redis's words then (see the watchdog). */
+  let refusedSince = 0
+  let refusedAt = 0
+  let refusal = ''
   let retake: NodeJS.Timeout | undefined
   const onRefused = (error: Error) => {
+    refusedAt = performance.now()
+    refusal = error.message
     if (!refused) {
       refused = true
+      refusedSince = refusedAt
       say({
         type: 'redis',
         state: 'refused',
@@ -733,6 +781,10 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   }
   worker.on('active', takesAgain)
   worker.on('drained', takesAgain)
+  // A lock renewed is a write Redis took: a refusal that passed while a shard ran.
+  worker.on('locksRenewed', ({ jobIds }) => {
+    if (jobIds.length > 0) takesAgain()
+  })
   // Connection trouble is reported once per outage; BullMQ and ioredis reconnect by themselves.
   let lost = false
   worker.on('error', (error) => {
@@ -849,7 +901,11 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       rate: now > first.t ? Math.round(((done - first.n) * 1000) / (now - first.t)) : 0,
       ...(failedAttempts.n ? { attemptsFailed: failedAttempts.n, lastFailure: failedAttempts.last } : {}),
     }
-    return redis.hset(workersKey(options.queue), id, JSON.stringify(heartbeat)).catch(() => {})
+    return redis.hset(workersKey(options.queue), id, JSON.stringify(heartbeat)).catch((error) => {
+      // Refused (a password changed, a replica): heard as BullMQ's own commands' refusals are, so
+      // a worker whose BullMQ commands wait (a shard running) still knows Redis refuses it.
+      if (!final && error instanceof Error && isRefusal(error.message)) onRefused(error)
+    })
   }
   const heartbeat = setInterval(() => beat(), options.heartbeatMs ?? 2000)
 
@@ -935,7 +991,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   clearTimeout(retake)
   // Redis gone: commands cut at once, not waiting for it for ever; BullMQ's close waits for its
   // blocking connection (measured: for ever), so it is given a moment, then left.
-  const unreachable = summary.redisGone !== undefined
+  const unreachable = summary.redisGone !== undefined || summary.redisRefused !== undefined
   if (unreachable) {
     gateRedis.disconnect()
     redis.disconnect()

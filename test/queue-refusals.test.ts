@@ -1,0 +1,212 @@
+// A Redis that answers but refuses the queue's commands for good, while workers run: a password
+// changed (WRONGPASS, NOAUTH), an ACL user that loses its keys (NOPERM), a primary turned into a
+// read-only replica (READONLY). A worker with --exit-when-done (a batch job) waited for ever.
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { runCli, startCli } from './support/cli.js'
+import { freePort } from './support/ports.js'
+import { queueFixture } from './support/queue-fixture.js'
+import { type RedisServer, startRedis } from './support/redis.js'
+import { until } from './support/wait.js'
+
+const fx = queueFixture({ prefix: 'imgpull-refusals-' })
+
+/**
+ * Enqueue two shards on a Redis of its own (the first quick, the second slow), start a worker with
+ * --exit-when-done and --lock-duration 1 (a Redis gone is given 10 s), `cut` Redis once the first
+ * shard is published, and return the worker's end, its first shard's manifest as published, and
+ * the same manifest at the end.
+ */
+async function refusedUnder(
+  queue: string,
+  cut: (own: RedisServer) => Promise<void>,
+  options: { user?: (own: RedisServer) => Promise<string>; passingMs?: number } = {},
+) {
+  const own = await startRedis()
+  const urls = [
+    fx.server.url(`/${queue}/0.jpg`),
+    fx.server.url(`/${queue}/1.jpg`),
+    fx.server.url(`/${queue}/2.jpg?size=400000&drip=20000`),
+    fx.server.url(`/${queue}/3.jpg?size=400000&drip=20000`),
+  ]
+  const input = join(fx.dir, `${queue}.txt`)
+  await writeFile(input, `${urls.join('\n')}\n`)
+  const url = options.user ? await options.user(own) : own.url
+  const at = ['--redis', url, '--queue', queue]
+  const enqueued = await runCli(['enqueue', input, ...at, '--shard-size', '2'])
+  assert.equal(enqueued.code, 0, enqueued.stderr)
+  const out = join(fx.dir, `${queue}-out`)
+  const w = startCli(['worker', ...at, '-o', out, '--lock-duration', '1', '--exit-when-done'])
+  let stderr = ''
+  w.child.stderr!.on('data', (d) => {
+    stderr += d
+  })
+  const kill = setTimeout(() => w.child.kill('SIGKILL'), 45_000)
+  const manifest = join(out, '00000', 'manifest.jsonl')
+  try {
+    await until(
+      'the first shard to be published',
+      () => existsSync(manifest) && /shard 00001/.test(stderr),
+      30_000,
+    )
+    const published = await readFile(manifest, 'utf8')
+    await cut(own)
+    const r = await w.done
+    return { r, published, now: await readFile(manifest, 'utf8'), own }
+  } finally {
+    clearTimeout(kill)
+    w.child.kill('SIGKILL')
+    await own.stop()
+  }
+}
+
+/** What a worker stopped by a refusal says: its exit and its last line. */
+function assertStoppedByRefusal(r: { code: number | null; stderr: string }, queue: string, refusal: RegExp) {
+  assert.equal(r.code, 2, r.stderr)
+  const lines = r.stderr.trimEnd().split('\n')
+  const last = lines.at(-1)!
+  assert.match(
+    last,
+    /^imgpull: Redis at redis:\/\/\S+ has refused this worker's commands for 1\d s \(/,
+    r.stderr,
+  )
+  assert.match(last, refusal, r.stderr)
+  assert.match(last, new RegExp(`what became of queue ${queue} is not known: exit 2$`), r.stderr)
+  // Said once while it ran (with the fix), not on every try.
+  assert.equal(r.stderr.match(/refuses this worker's commands/g)?.length, 1, r.stderr)
+}
+
+test('a password set on Redis while a worker with --exit-when-done runs (its connections reset): it stops after 10 lock durations, one line naming Redis and NOAUTH, exit 2 (it waited for ever); the shard it published stays', {
+  timeout: 120_000,
+}, async () => {
+  const { r, published, now } = await refusedUnder('nopass', async (own) => {
+    await own.client.config('SET', 'requirepass', 'changed')
+    // A restart, a failover or an admin's CLIENT KILL: the connections open again, and are refused.
+    await own.client.call('CLIENT', 'KILL', 'TYPE', 'normal')
+  })
+  assertStoppedByRefusal(r, 'nopass', /NOAUTH .*it wants a password now/)
+  assert.equal(now, published)
+})
+
+test('a password changed for the ACL user a worker logs in as (WRONGPASS): it stops, naming the user and the refusal, exit 2', {
+  timeout: 120_000,
+}, async () => {
+  const { r, published, now } = await refusedUnder(
+    'wrongpass',
+    async (own) => {
+      await own.client.call('ACL', 'SETUSER', 'bob', 'resetpass', '>other')
+      await own.client.call('CLIENT', 'KILL', 'USER', 'bob')
+    },
+    {
+      user: async (own) => {
+        await own.client.call('ACL', 'SETUSER', 'bob', 'on', '>first', '~*', '&*', '+@all')
+        return `redis://bob:first@127.0.0.1:${own.port}`
+      },
+    },
+  )
+  assertStoppedByRefusal(r, 'wrongpass', /WRONGPASS .*it refuses user bob's password/)
+  assert.doesNotMatch(r.stderr, /first/, 'the password is not shown')
+  assert.equal(now, published)
+})
+
+test('an ACL user that loses its keys while a worker runs (NOPERM): it stops, naming the user and the fix, exit 2', {
+  timeout: 120_000,
+}, async () => {
+  const { r, published, now } = await refusedUnder(
+    'noperm',
+    async (own) => {
+      await own.client.call('ACL', 'SETUSER', 'carol', 'resetkeys')
+    },
+    {
+      user: async (own) => {
+        await own.client.call('ACL', 'SETUSER', 'carol', 'on', '>pw', '~*', '&*', '+@all')
+        return `redis://carol:pw@127.0.0.1:${own.port}`
+      },
+    },
+  )
+  assertStoppedByRefusal(r, 'noperm', /NOPERM .*user carol/)
+  assert.equal(now, published)
+})
+
+test('a Redis turned into a read-only replica while a worker runs (REPLICAOF, a failover gone wrong): it stops, naming READONLY and the fix, exit 2', {
+  timeout: 120_000,
+}, async () => {
+  // A primary that is not there: the replica keeps its data and refuses writes.
+  const nowhere = await freePort()
+  const { r, published, now } = await refusedUnder('readonly', async (own) => {
+    await own.client.call('REPLICAOF', '127.0.0.1', String(nowhere))
+  })
+  assertStoppedByRefusal(r, 'readonly', /READONLY .*read-only replica/)
+  assert.equal(now, published)
+})
+
+test('a refusal that passes (a password set, then taken back within a few seconds) is waited out as before: the queue is done, exit 0', {
+  timeout: 120_000,
+}, async () => {
+  const { r } = await refusedUnder('passing', async (own) => {
+    await own.client.config('SET', 'requirepass', 'changed')
+    await own.client.call('CLIENT', 'KILL', 'TYPE', 'normal')
+    await sleep(4000)
+    // The test's own connection was not reset (CLIENT KILL skips its caller).
+    await own.client.config('SET', 'requirepass', '')
+  })
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stderr, /refuses this worker's commands \(NOAUTH/)
+  assert.match(r.stderr, /2 shards done|1 shard done/)
+})
+
+test("a shard whose folder stays held by another live run: the worker's log and status name the folder and its holder, and it is never failed for it (status said only 'to retry')", {
+  timeout: 120_000,
+}, async () => {
+  const queue = 'held'
+  const urls = [0, 1].map((i) => fx.server.url(`/${queue}/${i}.jpg`))
+  const input = join(fx.dir, `${queue}.txt`)
+  await writeFile(input, `${urls.join('\n')}\n`)
+  assert.equal((await runCli(['enqueue', input, ...fx.q(queue), '--attempts', '1'])).code, 0)
+  const out = join(fx.dir, `${queue}-out`)
+  // Another run alive in the shard's work folder (a worker held still past its lock runs there).
+  const holderList = join(fx.dir, 'holder.txt')
+  await writeFile(holderList, `${fx.server.url('/holder/0.jpg?size=2000000&drip=20000')}\n`)
+  const holder = startCli([holderList, '-o', join(out, '.imgpull', 'queue', '00000')])
+  const w = startCli(['worker', ...fx.q(queue), '-o', out, '--lock-duration', '1', '--exit-when-done'])
+  let stderr = ''
+  w.child.stderr!.on('data', (d) => {
+    stderr += d
+  })
+  try {
+    await until('the holder to fetch', () => fx.requested('/holder/') === 1)
+    await until(
+      'the shard to be given back twice',
+      () => stderr.match(/given back to the queue/g)?.length === 2,
+      30_000,
+    )
+    const pid = holder.child.pid
+    assert.match(
+      stderr,
+      new RegExp(
+        `shard 00000: given back to the queue \\(.*00000 is in use by another imgpull run \\(pid ${pid} on `,
+      ),
+    )
+    const shown = await runCli(['status', ...fx.q(queue)])
+    assert.equal(shown.code, 0, shown.stderr)
+    assert.match(
+      shown.stdout,
+      new RegExp(
+        `^  shard 00000 waits for its folder: .*00000 is in use by another imgpull run \\(pid ${pid} on .*\\(given back by \\S+ (just now|\\d s ago); tried again every 1 s, no attempt counted, until it is free\\)$`,
+        'm',
+      ),
+      shown.stdout,
+    )
+    const json = JSON.parse((await runCli(['status', ...fx.q(queue), '--json'])).stdout)
+    assert.equal(json.held.length, 1)
+    assert.equal(json.held[0].shard, 0)
+    assert.equal(json.shards.failed, 0, 'never failed for it, with --attempts 1')
+  } finally {
+    holder.child.kill('SIGKILL')
+    w.child.kill('SIGKILL')
+  }
+})
