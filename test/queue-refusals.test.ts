@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { workerEnding } from '../src/cli/queue-exits.js'
 import { runCli, startCli } from './support/cli.js'
 import { freePort } from './support/ports.js'
 import { queueFixture } from './support/queue-fixture.js'
@@ -209,4 +210,19 @@ test("a shard whose folder stays held by another live run: the worker's log and 
     holder.child.kill('SIGKILL')
     w.child.kill('SIGKILL')
   }
+})
+
+test('workerEnding: a Redis that refused a worker for good ends it with 2, its line the refusal and its fix, before any stop asked for', () => {
+  const words =
+    "Redis at redis://h:6379 has refused this worker's commands for 300 s (READONLY You can't write against a read only replica.): it is a read-only replica (after a failover?): point --redis at the primary"
+  const base = { failedForGood: 0, redisRefused: { ms: 300_000, words } }
+  for (const stop of [undefined, 'graceful', 'hard'] as const)
+    assert.deepEqual(workerEnding(base, { queue: 'q', exitWhenDone: true, stop }), {
+      code: 2,
+      line: `${words}: what became of queue q is not known: exit 2`,
+    })
+  assert.equal(
+    workerEnding({ failedForGood: 0 }, { queue: 'q', exitWhenDone: true, stop: undefined }).code,
+    0,
+  )
 })
