@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { type Dirent, existsSync, readdirSync, statSync } from 'node:fs'
 import { readdir, realpath, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
@@ -412,19 +412,39 @@ export function threadsWarning(threads: number | 'auto', cores: number): string 
 
 /**
  * For a full disk, what imgpull's own part files hold, when they hold anything: the space a user
- * may not know is imgpull's (a rerun without the large image still meets the full disk).
+ * may not know is imgpull's (a rerun without the large image still meets the full disk). For a
+ * file over the limit on file sizes (EFBIG, `ulimit -f`), the part it cut short is kept as well:
+ * a rerun under a raised limit resumes it, so it is said too (its space is not the remedy there).
  */
 function partsHeld(fatal: unknown, parts: string): string {
   const code = errorCode((fatal as FatalError).cause)
-  if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'SQLITE_FULL') return ''
-  let bytes = 0
+  const full = code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL'
+  if (!full && code !== 'EFBIG') return ''
+  let entries: Dirent[]
   try {
-    for (const entry of readdirSync(parts, { recursive: true, withFileTypes: true }))
-      if (entry.isFile()) bytes += statSync(join(entry.parentPath, entry.name)).size
+    entries = readdirSync(parts, { recursive: true, withFileTypes: true })
   } catch {
     return ''
   }
-  return bytes > 0
-    ? ` (partial downloads in ${visibleShellWord(parts)} hold ${formatBytes(bytes)}: a rerun resumes them, deleting them frees that space)`
-    : ''
+  const bytes = partsBytes(entries)
+  if (bytes === 0) return ''
+  const held = `partial downloads in ${visibleShellWord(parts)} hold ${formatBytes(bytes)}: a rerun resumes them`
+  return full ? ` (${held}, deleting them frees that space)` : ` (${held})`
+}
+
+/**
+ * The bytes of the files among `entries` (a listing of the parts folder): a part that cannot be
+ * looked at (removed since it was listed, ENOENT) counts for nothing, the others still count.
+ */
+export function partsBytes(entries: readonly Dirent[]): number {
+  let bytes = 0
+  for (const entry of entries) {
+    if (!entry.isFile()) continue
+    try {
+      bytes += statSync(join(entry.parentPath, entry.name), { throwIfNoEntry: false })?.size ?? 0
+    } catch {
+      // Not to be looked at (EACCES on the way): the others are counted still.
+    }
+  }
+  return bytes
 }
