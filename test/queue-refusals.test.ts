@@ -3,7 +3,7 @@
 // read-only replica (READONLY). A worker with --exit-when-done (a batch job) waited for ever.
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -206,6 +206,40 @@ test("a shard whose folder stays held by another live run: the worker's log and 
     assert.equal(json.held.length, 1)
     assert.equal(json.held[0].shard, 0)
     assert.equal(json.shards.failed, 0, 'never failed for it, with --attempts 1')
+  } finally {
+    holder.child.kill('SIGKILL')
+    w.child.kill('SIGKILL')
+  }
+})
+
+test("a shard that waited for its folder and was then found published (the holder published it): its 'waits for its folder' entry goes, not left for status to show if it waits again", {
+  timeout: 120_000,
+}, async () => {
+  const queue = 'held-published'
+  const urls = [0, 1].map((i) => fx.server.url(`/${queue}/${i}.jpg`))
+  const input = join(fx.dir, `${queue}.txt`)
+  await writeFile(input, `${urls.join('\n')}\n`)
+  assert.equal((await runCli(['enqueue', input, ...fx.q(queue), '--attempts', '1'])).code, 0)
+  const out = join(fx.dir, `${queue}-out`)
+  const holderList = join(fx.dir, `${queue}-holder.txt`)
+  await writeFile(holderList, `${fx.server.url(`/${queue}-holder/0.jpg?size=2000000&drip=20000`)}\n`)
+  const holder = startCli([holderList, '-o', join(out, '.imgpull', 'queue', '00000')])
+  const w = startCli(['worker', ...fx.q(queue), '-o', out, '--lock-duration', '1', '--exit-when-done'])
+  let stderr = ''
+  w.child.stderr!.on('data', (d) => {
+    stderr += d
+  })
+  try {
+    await until('the holder to fetch', () => fx.requested(`/${queue}-holder/`) === 1)
+    await until('the shard to be given back', () => /given back to the queue/.test(stderr), 30_000)
+    assert.deepEqual(Object.keys(await fx.redis.client.hgetall(`imgpull:${queue}:held`)), ['0'])
+    // The holder publishes the shard (a worker held still past its lock that wakes), then ends.
+    await mkdir(join(out, '00000'))
+    holder.child.kill('SIGKILL')
+    const r = await w.done
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stderr, /shard 00000.*already published|1 shard done/, r.stderr)
+    assert.deepEqual(await fx.redis.client.hgetall(`imgpull:${queue}:held`), {})
   } finally {
     holder.child.kill('SIGKILL')
     w.child.kill('SIGKILL')

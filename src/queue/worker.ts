@@ -383,6 +383,12 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     say({ type: 'released', shard, why })
     throw new WaitingError()
   }
+  /**
+   * The shard no longer waits for its folder: its `status` entry goes, on every way its attempt
+   * ends but a new wait for its folder (done, found published, failed, given back, lock lost), or
+   * a later wait for another cause would show the old entry.
+   */
+  const unheld = (shard: number) => redis.hdel(heldKey(options.queue), String(shard)).catch(() => 0)
   /** Errors of shard attempts already said and counted (see `attempt`). */
   const told = new WeakSet<object>()
   /** The attempt at the shard failed: counted, said, and thrown for BullMQ to try it again or fail it. */
@@ -393,7 +399,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     if (last) summary.failedForGood++
     failedAttempts.n++
     failedAttempts.last = `shard ${shardStem(job.data.shard)}: ${message}`
-    redis.hdel(heldKey(options.queue), String(job.data.shard)).catch(() => {})
+    unheld(job.data.shard)
     say({ type: 'failed', shard: job.data.shard, message })
     const thrown = error instanceof Error ? error : new Error(message)
     told.add(thrown)
@@ -410,6 +416,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       throw new UnrecoverableError(
         `shard data of version ${data.v}: this worker reads version ${DATA_VERSION}`,
       )
+    // Taken: no longer waiting for its folder (an entry left by a worker killed since is old news).
+    unheld(data.shard)
     const format: OutputFormat = data.options.outputFormat ?? 'files'
     const paths = shardPaths(options.out, data.shard)
     if (claimed !== data.inputId) {
@@ -447,6 +455,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
         await settlePublished(paths, format, published)
         const counts = { ...(published ?? emptyCounts(rows, id)), alreadyPublished: true }
         await redis.hset(shardsKey(options.queue), String(data.shard), JSON.stringify(counts))
+        await unheld(data.shard)
         summary.shards++
         say({ type: 'done', shard: data.shard, counts })
         return counts
@@ -585,7 +594,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       ? counts
       : { ...((await readCounts(paths, format)) ?? counts), alreadyPublished: true }
     await tellCounts(data.shard, done)
-    await redis.hdel(heldKey(options.queue), String(data.shard)).catch(() => {})
+    await unheld(data.shard)
     summary.shards++
     say({ type: 'done', shard: data.shard, counts: done })
     return done
@@ -615,6 +624,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     try {
       return await process_(job, token, cancel)
     } catch (error) {
+      if (!(error instanceof DelayedError)) unheld(job.data.shard)
       if (
         error instanceof WaitingError ||
         error instanceof DelayedError ||
