@@ -64,9 +64,14 @@ const RESULT_FIELDS = OUTCOME_FIELDS.filter((field) => field !== 'ttfb' && field
  */
 export function resultOf(job: Job, status: Status, outcome: Outcome, earlier = false): Result {
   const result = { job, status } as Result
+  // A field without a value is no key at all, as the README and `Result` show it: a skipped result
+  // carried `message: undefined`, an ok one `finalUrl: undefined`... (`'message' in result` true).
   for (const field of RESULT_FIELDS)
-    if (field in outcome) (result as unknown as Record<string, unknown>)[field] = outcome[field]
-  result.timings = { ttfb: outcome.ttfb, total: outcome.total ?? 0 }
+    if (outcome[field] !== undefined) (result as unknown as Record<string, unknown>)[field] = outcome[field]
+  result.timings =
+    outcome.ttfb === undefined
+      ? { total: outcome.total ?? 0 }
+      : { ttfb: outcome.ttfb, total: outcome.total ?? 0 }
   if (earlier) result.earlier = true
   return result
 }

@@ -5,6 +5,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { partsBytes } from '../src/cli/pull-command.js'
+import { pull } from '../src/index.js'
 import { formatBytes } from '../src/report/format.js'
 import { CLI, cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
@@ -57,4 +58,27 @@ test('the parts held are counted though one was removed since the folder was lis
   assert.equal(partsBytes(listed), 1750)
   await rm(join(parts, 'b.part'))
   assert.equal(partsBytes(listed), 1250)
+})
+
+test('a result of the library has no key without a value: a skipped one no `message: undefined`, an ok one no `finalUrl: undefined`, none a `timings.ttfb: undefined`', async () => {
+  const out = join(dir, 'library-keys')
+  const urls = [server.url('/keys-a.jpg'), server.url('/keys-b.jpg?status=404'), 'not a url']
+  const seen: string[] = []
+  for (const round of [1, 2])
+    for await (const r of pull(urls, { out, report: false })) {
+      const kind = `${round} ${r.status}${r.earlier ? ' earlier' : ''}`
+      seen.push(kind)
+      const empty = [...Object.entries(r), ...Object.entries(r.timings).map(([k, v]) => [`timings.${k}`, v])]
+        .filter(([, v]) => v === undefined || v === null)
+        .map(([k]) => k)
+      assert.deepEqual(empty, [], kind)
+    }
+  assert.deepEqual(seen.sort(), [
+    '1 failed',
+    '1 failed',
+    '1 ok',
+    '2 failed',
+    '2 failed earlier',
+    '2 skipped earlier',
+  ])
 })
