@@ -88,7 +88,8 @@ export const shardsKey = (queue: string) => `${PREFIX}:${queue}:shards`
 export const workersKey = (queue: string) => `${PREFIX}:${queue}:workers`
 /**
  * Shards given back because their folder is held by another run (`FolderBusyError`): shard number
- * to a `HeldShard` (JSON), for `status` to say why they wait. Cleared when the shard's attempt ends.
+ * to a `HeldShard` (JSON), for `status` to say why they wait. Cleared when the shard is taken, and
+ * on every end of its attempt but a new wait for its folder (see `unheld` in worker.ts).
  */
 export const heldKey = (queue: string) => `${PREFIX}:${queue}:held`
 /**
