@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createServer as createHttpServer } from 'node:http'
-import { createServer } from 'node:net'
+import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { pull, type Result } from '../src/index.js'
@@ -124,6 +124,77 @@ test('a host that answers bursts with 503 and Retry-After: 1 loses at most one f
       )
     } finally {
       host.close()
+    }
+  }
+})
+
+/**
+ * A host that allows `most` connections at once and answers a request on one beyond them 503 (no
+ * `Retry-After`), closing it, as nginx's `limit_conn` does (its default status 503); the open ones,
+ * kept alive, serve after `ttfb` ms.
+ */
+async function startConnLimitServer(options: { most: number; ttfb: number }) {
+  const body = makeImage('conn.jpg', 2000)
+  const open = new Set<Socket>()
+  const stats = { served: 0, refused: 0 }
+  const server = createServer((socket) => {
+    socket.on('error', () => {})
+    const over = open.size >= options.most
+    if (!over) {
+      open.add(socket)
+      socket.on('close', () => open.delete(socket))
+    }
+    let buffered = ''
+    socket.on('data', (data) => {
+      buffered += data.toString('latin1')
+      while (buffered.includes('\r\n\r\n')) {
+        buffered = buffered.slice(buffered.indexOf('\r\n\r\n') + 4)
+        if (over) {
+          stats.refused++
+          const text = '503 Service Temporarily Unavailable\n'
+          socket.end(
+            `HTTP/1.1 503 Service Temporarily Unavailable\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`,
+          )
+          return
+        }
+        setTimeout(() => {
+          if (socket.destroyed) return
+          stats.served++
+          socket.write(
+            `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\nConnection: keep-alive\r\n\r\n`,
+          )
+          socket.write(body)
+        }, options.ttfb)
+      }
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    stats,
+    close: async () => {
+      for (const socket of open) socket.destroy()
+      await new Promise((resolve) => server.close(resolve))
+    },
+  }
+}
+
+test("a host capped at 4 connections that answers 503 beyond them (nginx limit_conn) is sent past its cap in a few bursts, not after each cut's slow start", async () => {
+  // Each 503 cut left the limit in slow start (a 503 sets no ceiling): it doubled back past 4
+  // within a few answers, and each cut paused the host as if it were the first (88 503s and
+  // 15.5 s for 150 files in bench/misbehave-limits.ts's conn-503). Here: 83 before the fix, 41 since.
+  for (let run = 0; run < 2; run++) {
+    const host = await startConnLimitServer({ most: 4, ttfb: 10 })
+    try {
+      const urls = Array.from({ length: 150 }, (_, i) => `${host.origin}/f${i}.jpg`)
+      const results: Result[] = []
+      for await (const r of pull(urls, { out: join(dir, `conn503-${run}`) })) results.push(r)
+      const failed = results.filter((r) => r.status !== 'ok')
+      assert.equal(failed.length, 0, `run ${run}: ${failed.length} failed: ${failed[0]?.message}`)
+      assert.ok(host.stats.refused <= 60, `run ${run}: ${host.stats.refused} 503s for 150 files`)
+    } finally {
+      await host.close()
     }
   }
 })

@@ -426,6 +426,36 @@ test('host limit, adaptive: a stop that only a slower ttfb made is lifted once a
   assert.ok(!both.slowed && both.ceiling !== INF)
 })
 
+test('host limit, adaptive: a cut ends slow start, a 503 cut too, though it sets no ceiling', () => {
+  // Slow start at 16 on a host that takes 4 (nginx limit_conn, 503 beyond): cut to 8 by 503s.
+  let s = limitStart(16)
+  s = pressed(s, 4, false)
+  assert.equal(s.limit, 8)
+  assert.equal(s.ceiling, INF, 'a 503 names no level to be careful near')
+  assert.ok(s.cut)
+  // Clean answers after the cut: one slot a window (8 answers), not one an answer back past 16.
+  const cases: [answers: number, limit: number][] = [
+    [1, 8],
+    [7, 8],
+    [8, 9],
+    [8 + 9, 10],
+  ]
+  for (const [answers, limit] of cases) {
+    let g = s
+    for (let i = 0; i < answers; i++) g = limitOnSuccess(g, 96, 10, true)
+    assert.equal(g.limit, limit, `${answers} clean answers after the cut`)
+  }
+  // Before any cut, a complaint or two (under a quarter of a window) leave slow start on.
+  let early = pressed(limitStart(16), 1, false)
+  assert.ok(!early.cut)
+  early = limitOnSuccess(early, 96, 10, true)
+  assert.equal(early.limit, 17)
+  // 429s too (their ceiling ended it already).
+  let told = pressed(limitStart(16), 4, true)
+  for (let i = 0; i < 8; i++) told = limitOnSuccess(told, 96, 10, true)
+  assert.equal(told.limit, 9)
+})
+
 test('options: defaults, and a TypeError naming the bad option', () => {
   const o = resolveOptions({ concurrency: undefined })
   assert.equal(o.concurrency, 128)
@@ -1319,6 +1349,21 @@ test('scheduler: what each complaint does to its host (first, cut, floor, or not
   // At one transfer at a time, every complaint is one to wait for.
   assert.equal(complain(), 'floor')
   assert.equal(complain(), 'floor')
+
+  // 503s (no rate limit's ceiling): only the first cut waits too, as after 429s. Every later cut
+  // read as a first one, and paused the host (nginx limit_conn: 88 503s and 15.5 s for 150 files).
+  const unlimited = new Scheduler<number>({
+    concurrency: 64,
+    perHost: 4,
+    run: () => new Promise<void>(() => {}),
+  })
+  for (let i = 0; i < 8; i++) unlimited.add('h', i)
+  const busy = () => unlimited.pressure('h', performance.now(), false)
+  assert.equal(busy(), 'first')
+  assert.equal(busy(), 'first', 'the first cut, 4 to 2')
+  assert.equal(busy(), undefined)
+  assert.equal(busy(), 'cut', 'a later cut, 2 to 1')
+  assert.equal(busy(), 'floor')
 })
 
 /**

@@ -11,7 +11,7 @@
  *   to it) is eight times slower, and twice slower again each time 429s return there, so a host
  *   that rate-limits us settles just under its limit instead of being probed again and again.
  *   Past that level (the host now takes more), growth is additive again.
- * - In adaptive mode a host that has never complained starts in "slow start": one slot per clean
+ * - In adaptive mode a host whose limit was never cut starts in "slow start": one slot per clean
  *   answer, doubling the limit each round trip, for as long as its time to first byte stays near
  *   the best it has shown. A host that starts queueing our requests (ttfb inflating) stops the
  *   growth where it is. A ttfb also inflates when our own side is late to read the answers (the
@@ -23,6 +23,14 @@ export interface HostLimit {
   limit: number
   /** Clean answers since the last change. */
   credit: number
+  /**
+   * Cut at least once: slow start is over, whatever the ceiling (as TCP's after its first loss).
+   * A 503 or a timeout sets no ceiling (growth stays one slot a window, not careful), but growth
+   * does not go back to doubling each round trip: a host at its limit of connections that answers
+   * 503 beyond it (nginx's `limit_conn`) was sent twice its limit again within a few answers of
+   * each cut, refused a third of the time.
+   */
+  cut: boolean
   /** The limit at which the host last complained (or started queueing). */
   ceiling: number
   /** The ceiling is where answers slowed down, not a complaint's: lifted once they speed up again. */
@@ -58,6 +66,7 @@ export function limitStart(start: number): HostLimit {
   return {
     limit: start,
     credit: 0,
+    cut: false,
     ceiling: Number.POSITIVE_INFINITY,
     slowed: false,
     careful: CAREFUL,
@@ -87,7 +96,8 @@ export function limitOnSuccess(s: HostLimit, max: number, ttfb?: number, adaptiv
     // Answers are back to their best: what slowed them had passed (see above). Slow start again.
     return { ...next, limit: s.limit + 1, credit: 0, ceiling: Number.POSITIVE_INFINITY, slowed: false }
   }
-  if (adaptive && s.ceiling === Number.POSITIVE_INFINITY) return { ...next, limit: s.limit + 1, credit: 0 }
+  if (adaptive && s.ceiling === Number.POSITIVE_INFINITY && !s.cut)
+    return { ...next, limit: s.limit + 1, credit: 0 }
   const credit = s.credit + 1
   // Careful just under and at the level that drew 429s; past it (the host took that level without
   // complaint: its limit rose), one slot per window again.
@@ -116,6 +126,7 @@ export function limitOnPressure(s: HostLimit, rateLimited = true): HostLimit {
     ...s,
     limit: Math.max(1, Math.floor(s.limit / 2)),
     credit: 0,
+    cut: true,
     ceiling: rateLimited ? s.limit : s.ceiling,
     slowed: rateLimited ? false : s.slowed,
     careful: confirmed ? Math.min(MOST_CAREFUL, s.careful * 2) : s.careful,

@@ -720,7 +720,9 @@ export class Scheduler<T> {
       const ran = this.#ownFull(state) ? state.aimd.limit : Math.min(state.aimd.limit, state.running)
       this.#gate?.learn?.(host, Math.max(1, ran))
     }
-    return first || before.ceiling === Number.POSITIVE_INFINITY ? 'first' : 'cut'
+    // Its first cut only: a 503 sets no ceiling, and each cut of a host at its limit of connections
+    // paused it (half a second idle for every refusal's worth of overshoot).
+    return first || (before.ceiling === Number.POSITIVE_INFINITY && !before.cut) ? 'first' : 'cut'
   }
 
   /**
