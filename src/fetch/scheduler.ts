@@ -1,7 +1,7 @@
 import { type Cancellable, whenCancelled } from '../utils/cancel-hook.js'
 import { Fifo } from '../utils/fifo.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from './host-limit.js'
-import { doubtSettled, refusedAtLimit, resetReading } from './retry-policy.js'
+import { doubtSettled, resetReading } from './retry-policy.js'
 
 /** What a complaint did to a host's limit: see `Scheduler.pressure`. */
 export type Pressure = 'first' | 'cut' | 'floor'
@@ -489,29 +489,24 @@ export class Scheduler<T> {
   }
 
   /**
-   * Whether a connection `host` refused (ECONNREFUSED) to one of its running transfers is a limit
-   * of connections (see `refusedAtLimit`): it served a file in this run and other transfers of it
-   * are in flight.
+   * What `host`'s other transfers say of a refusal (ECONNREFUSED) of one of its own, sent at
+   * `sentAt`: how many others are in flight (`others`), whether it served a file in this run
+   * (`served`: with others, a limit of connections, see `refusedAtLimit`), whether one of them has
+   * held its slot since `ACCEPTED_MS` before that (`accepted`: a host down refuses each at once, in
+   * the order they came, so one sent before still waiting was taken), and when the latest-sent
+   * request it served a file for was sent (`servedSent`, see `crowdedCredit`).
    */
-  refusedAtLimit(host: string): boolean {
-    const state = this.#hosts.get(host)
-    return state !== undefined && refusedAtLimit({ served: state.served, others: state.active - 1 })
-  }
-
-  /**
-   * What `host`'s other transfers say of a refusal of one of its own, sent at `sentAt` (see
-   * `crowdedCredit`): whether others are in flight (`others`), whether one of them has held its
-   * slot since `ACCEPTED_MS` before that (`accepted`: a host down refuses each at once, in the order
-   * they came, so one sent before still waiting was taken), and when the latest-sent request it
-   * served a file for was sent (`servedSent`).
-   */
-  crowding(host: string, sentAt: number): { others: boolean; accepted: boolean; servedSent: number } {
+  crowding(
+    host: string,
+    sentAt: number,
+  ): { others: number; served: boolean; accepted: boolean; servedSent: number } {
     const state = this.#hosts.get(host)
     let accepted = false
     for (const held of state?.holding ?? [])
       if ((held.since ?? sentAt) < sentAt - ACCEPTED_MS) accepted = true
     return {
-      others: state !== undefined && state.active > 1,
+      others: state === undefined ? 0 : state.active - 1,
+      served: state?.served ?? false,
       accepted,
       servedSent: state?.servedSent ?? Number.NEGATIVE_INFINITY,
     }

@@ -28,13 +28,23 @@ export interface Task {
   part: string
   validators: Validators
   attempts: number
-  /** Attempts cut after they moved a resumable file forward: not held against `--retries` (see `progressFree`). */
+  /**
+   * Attempts cut after they moved a resumable file forward: not held against `--retries` (see
+   * `progressFree`), up to `MAX_PROGRESS_ATTEMPTS`. Not one count with `crowdedFree`, though both
+   * are attempts forgiven: each has its own bound (a file that both crept forward and was refused
+   * at its host's limit would spend one's allowance on the other), and `crowdedFree` alone grows the
+   * wait after a refusal (see `FailureFacts.crowdedCredits`).
+   */
   freeAttempts?: number
   /** Attempts that found no file descriptor free: not held against `--retries` (see `outOfDescriptors`). */
   descriptorWaits?: number
   /** Its latest connection refused while other transfers of its host were in flight, when sent (see `crowdedCredit`). */
   crowdedAt?: number
-  /** Such refusals forgiven: not held against `--retries` (see `crowdedCredit`). */
+  /**
+   * Such refusals forgiven: not held against `--retries` (see `crowdedCredit`), up to
+   * `MAX_CROWDED_REFUSALS`; each also lengthens the job's next wait after a refusal (see
+   * `FailureFacts.crowdedCredits`). Kept apart from `freeAttempts` for those two reasons.
+   */
   crowdedFree?: number
   /** It was tried once more, out of retries, after such a refusal (see `refusedInDoubt`). */
   doubtGrace?: boolean

@@ -14,6 +14,7 @@ import {
   outlasts,
   progressFree,
   proxyLimitWait,
+  refusedAtLimit,
   refusesRange,
 } from '../fetch/retry-policy.js'
 import { RetrySleepers } from '../fetch/retry-sleepers.js'
@@ -233,19 +234,20 @@ export class Retries {
     const doorReset = e.code === 'network' && e.pressure && closedOrReset(e.cause)
     const resetBefore = task.resetAtDoor
     if (doorReset) task.resetAtDoor = performance.now()
-    // Refused while others of its connections serve: a limit of connections, not the host down.
-    const atLimit = e.code === 'network' && e.refused && this.#scheduler.refusedAtLimit(answeredBy)
+    // Refused while others of its host's transfers were in flight (see `Scheduler.crowding`).
+    const crowding = this.#scheduler.crowding(answeredBy, sentAt)
+    const crowdedNow = e.code === 'network' && e.refused && crowding.others > 0
+    // And the host served a file in this run: a limit of connections, not the host down.
+    const atLimit = crowdedNow && refusedAtLimit(crowding)
     const hostPressure =
       !isPressure(e.code, e.pressure || atLimit) || pastDeadline || (pathTimeout && task.pathSilent)
         ? undefined
         : doorReset
           ? this.#scheduler.resetAtDoor(answeredBy, sentAt, resetBefore)
           : this.#scheduler.pressure(answeredBy, sentAt, status === 429 || e.pressure || atLimit)
-    // Refused while others of its host's transfers were in flight: the host's limit of connections
-    // turned it away, not a fault of this file, once the host serves a request sent after it
-    // (see `crowdedCredit`); the refusal before this one is judged now, its answers come.
-    const crowding = this.#scheduler.crowding(answeredBy, sentAt)
-    const crowdedNow = e.code === 'network' && e.refused === true && crowding.others
+    // A refusal while crowded: the host's limit of connections turned it away, not a fault of this
+    // file, once the host serves a request sent after it (see `crowdedCredit`); the refusal before
+    // this one is judged now, its answers come.
     if (
       crowdedCredit({
         pendingAt: task.crowdedAt,
