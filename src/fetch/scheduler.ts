@@ -212,8 +212,12 @@ interface Host<T> {
   served: boolean
   /** When the latest-sent request it served a file for was sent (`performance.now()`; see `pathSilence`). */
   servedSent: number
-  /** The slots held on it now (see `crowding`). */
-  holding?: Set<Held>
+  /**
+   * The first and the last of the slots held on it now, in the order they were taken (see
+   * `crowding`): the first has held its slot longest.
+   */
+  oldest?: Held
+  newest?: Held
   /** The same, of those served on a new connection (see `resetReading`). */
   freshSent: number
   /** Resets at the door in doubt (see `resetReading`), oldest first, at most `DOUBTS`. */
@@ -302,6 +306,34 @@ interface Held {
   running?: boolean
   /** When it took its slot on that host (`performance.now()`; see `crowding`). */
   since?: number
+  /** The slots taken on that host just before and just after it, still held (see `Host.oldest`). */
+  prev?: Held
+  next?: Held
+}
+
+/**
+ * `held` takes its slot on `state` now: the newest of the slots held there. A list, not a set: the
+ * slots are taken in time order, so the first held is the one held longest (`crowding` asks no
+ * more), and each transfer's start and end cost a few links, no hashing.
+ */
+function take(state: Host<unknown>, held: Held): void {
+  held.since = performance.now()
+  held.prev = state.newest
+  held.next = undefined
+  if (state.newest) state.newest.next = held
+  else state.oldest = held
+  state.newest = held
+}
+
+/** `held` lets go of its slot on `state` (see `take`); nothing when it holds none there. */
+function untake(state: Host<unknown>, held: Held): void {
+  if (held.prev === undefined && state.oldest !== held) return
+  if (held.prev) held.prev.next = held.next
+  else state.oldest = held.next
+  if (held.next) held.next.prev = held.prev
+  else state.newest = held.prev
+  held.prev = undefined
+  held.next = undefined
 }
 
 /**
@@ -501,13 +533,12 @@ export class Scheduler<T> {
     sentAt: number,
   ): { others: number; served: boolean; accepted: boolean; servedSent: number } {
     const state = this.#hosts.get(host)
-    let accepted = false
-    for (const held of state?.holding ?? [])
-      if ((held.since ?? sentAt) < sentAt - ACCEPTED_MS) accepted = true
+    // The slot held longest: if it was not taken in time, none was.
+    const oldest = state?.oldest?.since
     return {
       others: state === undefined ? 0 : state.active - 1,
       served: state?.served ?? false,
-      accepted,
+      accepted: oldest !== undefined && oldest < sentAt - ACCEPTED_MS,
       servedSent: state?.servedSent ?? Number.NEGATIVE_INFINITY,
     }
   }
@@ -916,10 +947,8 @@ export class Scheduler<T> {
       release,
       global: true,
       running: true,
-      since: performance.now(),
     }
-    state.holding ??= new Set()
-    state.holding.add(held)
+    take(state as Host<unknown>, held)
     state.running++
     const slot: Slot = {
       get host() {
@@ -945,7 +974,7 @@ export class Scheduler<T> {
     const state = held.state as Host<T> | undefined
     held.state = undefined
     if (!state) return
-    state.holding?.delete(held)
+    untake(state as Host<unknown>, held)
     state.active--
     if (held.running) state.running--
     held.running = false
@@ -1055,9 +1084,7 @@ export class Scheduler<T> {
       })
       if (!granted) return false
       held.state = state as Host<unknown>
-      held.since = performance.now()
-      state.holding ??= new Set()
-      state.holding.add(held)
+      take(state as Host<unknown>, held)
       held.global = true
       const run = () => {
         held.running = true
