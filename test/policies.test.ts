@@ -35,7 +35,7 @@ import {
 import { readRefusal } from '../src/fetch/rate-limit-headers.js'
 import { MOST_VISITS, REVISIT_WAIT_CAP, revisit } from '../src/fetch/redirect-revisit.js'
 import { notFoundCode, reservedNameWords } from '../src/fetch/reserved-names.js'
-import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
+import { honouredWait, parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
 import {
   crowdedCredit,
   doubtSettled,
@@ -121,6 +121,31 @@ test("retry delay: the server's Retry-After wins, capped by maxRetryAfter", () =
     60_000,
   )
   assert.equal(retryDelay({ retry: 3, retryAfter: 3000, maxRetryAfter: 0, random: 0.5, spread: true }), 1000)
+})
+
+test("honouredWait: the server's Retry-After as taken, the clamp retryDelay and onFailure share", () => {
+  const table: [number | undefined, number, number | undefined][] = [
+    // retryAfter, maxRetryAfter, taken (ms)
+    [3000, 60_000, 3000],
+    [60_000, 60_000, 60_000],
+    [600_000, 60_000, 60_000],
+    [0, 60_000, 0],
+    [-5, 60_000, 0],
+    // maxRetryAfter 0: none is honoured.
+    [3000, 0, undefined],
+    [undefined, 60_000, undefined],
+    [undefined, 0, undefined],
+  ]
+  for (const [retryAfter, maxRetryAfter, expected] of table) {
+    const name = `Retry-After ${retryAfter} under ${maxRetryAfter}`
+    assert.equal(honouredWait(retryAfter, maxRetryAfter), expected, name)
+    // retryDelay waits it when there is one (no spread), its own window otherwise (500 ms, no jitter).
+    assert.equal(
+      retryDelay({ retry: 1, retryAfter, maxRetryAfter, jitter: false }),
+      expected ?? 500,
+      `retryDelay: ${name}`,
+    )
+  }
 })
 
 test('Retry-After: delta seconds and HTTP dates', () => {

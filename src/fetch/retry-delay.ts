@@ -32,13 +32,24 @@ export interface RetryDelayInput {
   spread?: boolean
 }
 
+/**
+ * The wait a server's `Retry-After` (`retryAfter`, ms) is taken as: itself, no less than 0 and no
+ * more than `maxRetryAfter`; `undefined` when it named none, or `maxRetryAfter` is 0 (none is
+ * honoured, the caller's own backoff applies). Pure, table-tested (test/policies.test.ts).
+ */
+export function honouredWait(retryAfter: number | undefined, maxRetryAfter: number): number | undefined {
+  return retryAfter !== undefined && maxRetryAfter > 0
+    ? Math.min(Math.max(0, retryAfter), maxRetryAfter)
+    : undefined
+}
+
 export function retryDelay(input: RetryDelayInput): number {
   const { retry, retryAfter, maxRetryAfter, base = 500, cap = 30_000, jitter = true } = input
   // maxRetryAfter 0: Retry-After is not honoured at all.
   // "Full jitter" (AWS architecture blog): spreads retries of many clients evenly over the window.
   const window = Math.min(cap, base * 2 ** (retry - 1))
-  if (retryAfter !== undefined && maxRetryAfter > 0) {
-    const named = Math.min(Math.max(0, retryAfter), maxRetryAfter)
+  const named = honouredWait(retryAfter, maxRetryAfter)
+  if (named !== undefined) {
     return input.spread ? named + Math.floor((input.random ?? Math.random()) * window) : named
   }
   if (!jitter) return window

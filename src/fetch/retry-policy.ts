@@ -1,6 +1,6 @@
 import { ERROR_CODES, httpRerun, httpStatusOf } from '../error-codes.js'
 import { errorCode } from '../errors.js'
-import { retryDelay } from './retry-delay.js'
+import { honouredWait, retryDelay } from './retry-delay.js'
 import type { Pressure } from './scheduler.js'
 
 /**
@@ -146,10 +146,7 @@ export function onFailure(f: FailureFacts): FailureAction {
     least: f.refused ? REFUSED_LEAST : 0,
   })
   // The spread after a named wait never makes a retry the wait itself allows too late.
-  const namedWait =
-    f.retryAfter !== undefined && f.maxRetryAfter > 0
-      ? Math.min(Math.max(0, f.retryAfter), f.maxRetryAfter)
-      : undefined
+  const namedWait = honouredWait(f.retryAfter, f.maxRetryAfter)
   const delay =
     namedWait !== undefined && f.timeLeft !== undefined && spread >= f.timeLeft && namedWait < f.timeLeft
       ? namedWait
@@ -162,7 +159,7 @@ export function onFailure(f: FailureFacts): FailureAction {
     if (f.timeLeft === undefined || grace < f.timeLeft) return { do: 'retry', delay: grace, pauseHost: false }
   }
   if (f.attempts > f.retries || (f.timeLeft !== undefined && delay >= f.timeLeft)) {
-    const named = f.retryAfter !== undefined && f.maxRetryAfter > 0
+    const named = namedWait !== undefined
     // Said so: with retries left, the bare status would read as retries used up.
     const late = f.attempts <= f.retries ? { tooLate: { ms: named ? f.retryAfter! : delay, named } } : {}
     if (!pauseHost) return { do: 'fail', ...late }
@@ -422,7 +419,7 @@ export function proxyLimitWait(f: {
   maxRetryAfter: number
   attempts: number
 }): number {
-  const named = f.retryAfter !== undefined && f.maxRetryAfter > 0
+  const named = honouredWait(f.retryAfter, f.maxRetryAfter) !== undefined
   if (!f.proxy || (!named && !f.limit)) return 0
   return retryDelay({
     retry: f.attempts,
