@@ -23,7 +23,9 @@ import { columnList } from '../src/cli/table-options.js'
 import { valueGivenToFlag } from '../src/cli/taken-as-value.js'
 import { contentLengthWords, type GatewayAnswer, TimeoutError, UsageError } from '../src/errors.js'
 import { AUTO_THREADS_MAX, AutoThreadBudget, autoThreads } from '../src/fetch/auto-threads.js'
+import { Body } from '../src/fetch/exchange.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
+import { bodyText } from '../src/fetch/nginx-pages.js'
 import { writeAll } from '../src/fetch/part-file.js'
 import {
   fromHost,
@@ -3077,4 +3079,52 @@ test("flagWords: a library hint in the command line's words, its options named a
     ],
   ]
   for (const [library, command] of cases) assert.equal(flagWords(library), command)
+})
+
+/** A body fed from `chunks`, in turn; `ends: false`: it then never ends, until aborted. */
+class FedBody extends Body {
+  readonly socket = undefined
+  #stop?: (reason: unknown) => void
+  constructor(
+    readonly chunks: Buffer[],
+    readonly ends: boolean,
+  ) {
+    super()
+  }
+  async consume(sink: (chunk: Buffer) => void | Promise<void>): Promise<void> {
+    for (const chunk of this.chunks) await sink(chunk)
+    if (!this.ends)
+      await new Promise((_, reject) => {
+        this.#stop = reject
+      })
+  }
+  abort(reason: unknown): void {
+    this.#stop?.(reason)
+  }
+}
+
+test("bodyText: a small body whole (an nginx page) or an error body's head, one reader", async () => {
+  const a = (n: number) => Buffer.alloc(n, 0x61)
+  const table: [string, Buffer[], boolean, number, number][] = [
+    // name, chunks, ends, length read whole, length of the head read
+    ['a page', [Buffer.from('<title>400 x</title>')], true, 20, 20],
+    ['PAGE_LIMIT exactly, in two chunks', [a(4000), a(96)], true, 4096, 4096],
+    ['a byte over PAGE_LIMIT: not a small body', [a(4000), a(97)], true, 0, 4097],
+    ['past ERROR_HEAD: its head kept', [a(10_000), a(10_000)], true, 0, 16_384],
+    [
+      'past what is read out (128 KiB): its head kept',
+      Array.from({ length: 20 }, () => a(10_000)),
+      true,
+      0,
+      16_384,
+    ],
+    ['a body that never ends: whole is none, the head what came', [Buffer.from('head')], false, 0, 4],
+    ['an empty body', [], true, 0, 0],
+  ]
+  for (const [name, chunks, ends, whole, head] of table) {
+    assert.equal((await bodyText(new FedBody(chunks, ends), 'whole', 20)).length, whole, `whole: ${name}`)
+    assert.equal((await bodyText(new FedBody(chunks, ends), 'head', 20)).length, head, `head: ${name}`)
+  }
+  // latin1: every byte one character, none lost to UTF-8.
+  assert.equal(await bodyText(new FedBody([Buffer.from([0xe9, 0xff, 0x41])], true), 'whole'), '\u00e9\u00ffA')
 })

@@ -10,13 +10,7 @@ import { errorBodyWords, isBotCheck } from '../verify/error-body.js'
 import { sharePageHint } from '../verify/share-page.js'
 import { digestUnanswered } from './digest-auth.js'
 import { type Answer, appliedCodings, codingsOf, unknownCodings } from './judge.js'
-import {
-  errorBodyHead,
-  errorBodyWorthReading,
-  mayBeNginxPage,
-  nginxPageWords,
-  smallBodyText,
-} from './nginx-pages.js'
+import { bodyText, errorBodyWorthReading, mayBeNginxPage, nginxPageWords } from './nginx-pages.js'
 import { isSocks, proxyFor, proxyNote, proxyPlan, proxySaid, shownProxy } from './proxy.js'
 import type { Transfer } from './transfer.js'
 
@@ -52,9 +46,9 @@ export async function errorPage(t: Transfer, status: number): Promise<{ words: s
   let nginx: string | undefined
   if (mayBeNginxPage(status, headers)) {
     const https = (t.answeredAt ?? t.url).startsWith('https:')
-    text = await smallBodyText(t.exchange!)
+    text = await bodyText(t.exchange!, 'whole')
     nginx = nginxPageWords(text, https, t.options.clientCert !== undefined)
-  } else if (errorBodyWorthReading(headers)) text = await errorBodyHead(t.exchange!)
+  } else if (errorBodyWorthReading(headers)) text = await bodyText(t.exchange!, 'head')
   else await t.exchange!.discard()
   const words = nginx ?? errorBodyWords(headers, text)
   return { words: words ? `: ${words}` : '', botCheck: isBotCheck(headers, text) }

@@ -58,29 +58,6 @@ export function mayBeNginxPage(
   )
 }
 
-/**
- * The text of a small body (of a stated length up to `PAGE_LIMIT`), or '' when it does not come
- * within `ms` (then it is cut, as `Body.dump` cuts a slow one): an error page comes with its head,
- * and a failure whose body never comes is held no longer than `Body.discard` holds it.
- */
-export async function smallBodyText(body: Body, ms = 100): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  const late = setTimeout(() => body.abort(new Error('body too slow')), ms)
-  try {
-    await body.consume((chunk) => {
-      size += chunk.length
-      if (size > PAGE_LIMIT) throw new Error('body too long')
-      chunks.push(chunk)
-    })
-    return Buffer.concat(chunks).toString('latin1')
-  } catch {
-    return ''
-  } finally {
-    clearTimeout(late)
-  }
-}
-
 /** Most of an error answer's body read for its words: a page's title, a store's `<Error>`, come first. */
 const ERROR_HEAD = 16 * 1024
 
@@ -100,33 +77,56 @@ export function errorBodyWorthReading(headers: Record<string, string | string[] 
   return length === undefined || Number(length) <= 4 * ERROR_HEAD
 }
 
+/** Bodies up to this size, and for at most `DUMP_MS`, are read out when thrown away (as `Body.dump` does). */
+const DUMP_LIMIT = 128 * 1024
+const DUMP_MS = 1000
+
 /**
- * The first bytes (up to `ERROR_HEAD`) of a failing answer's body as latin1 text, for its words:
- * what came within `ms`, or all of it if it ended sooner. The rest is thrown away as `Body.dump`
- * throws it (read on while small, so the connection can serve the next request).
+ * A failing answer's body as latin1 text, for its words, waited for `ms` at most. `keep`:
+ * - `whole`: a small body (one of a stated length up to `PAGE_LIMIT`, see `mayBeNginxPage`), all
+ *   of it; '' when it is longer, or does not end within `ms` (then it is cut, as `Body.dump` cuts
+ *   a slow one): an error page comes with its head, and a failure whose body never comes is held
+ *   no longer than `Body.discard` holds it.
+ * - `head`: its first bytes (up to `ERROR_HEAD`), what came within `ms`, or all of it if it ended
+ *   sooner. The rest is thrown away as `Body.dump` throws it (read on while small, so the
+ *   connection can serve the next request).
  */
-export async function errorBodyHead(body: Body, ms = 100): Promise<string> {
+export async function bodyText(body: Body, keep: 'whole' | 'head', ms = 100): Promise<string> {
+  const whole = keep === 'whole'
+  const most = whole ? PAGE_LIMIT : ERROR_HEAD
   const chunks: Buffer[] = []
   let size = 0
-  let timer: NodeJS.Timeout | undefined
-  const waited = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms)
-  })
   let seen = 0
-  const late = setTimeout(() => body.abort(new Error('body dumped')), 1000)
+  let ended = false
+  const late = whole
+    ? setTimeout(() => body.abort(new Error('body too slow')), ms)
+    : setTimeout(() => body.abort(new Error('body dumped')), DUMP_MS)
   const read = body
     .consume((chunk) => {
       seen += chunk.length
-      if (seen > 128 * 1024) throw new Error('body dumped')
-      if (size < ERROR_HEAD) {
-        const part = chunk.subarray(0, ERROR_HEAD - size)
+      if (whole && seen > most) throw new Error('body too long')
+      if (seen > DUMP_LIMIT) throw new Error('body dumped')
+      if (size < most) {
+        const part = chunk.subarray(0, most - size)
         chunks.push(part)
         size += part.length
       }
     })
-    .catch(() => {})
+    .then(
+      () => {
+        ended = true
+      },
+      () => {},
+    )
     .finally(() => clearTimeout(late))
-  await Promise.race([read, waited])
-  clearTimeout(timer)
-  return Buffer.concat(chunks).toString('latin1')
+  if (whole) await read
+  else {
+    let timer: NodeJS.Timeout | undefined
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms)
+    })
+    await Promise.race([read, waited])
+    clearTimeout(timer)
+  }
+  return whole && !ended ? '' : Buffer.concat(chunks).toString('latin1')
 }

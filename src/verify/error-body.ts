@@ -8,7 +8,7 @@
  * policy's line (Wikimedia's "Please comply with the User-Agent policy"). Other bodies are left
  * unsaid (a site's, a proxy's or a framework's page, most often a title that repeats the status).
  * Pure: the caller reads the body's first bytes
- * (see `errorBodyHead`) and gives them with the answer's headers. The words come from the server:
+ * (see `bodyText`) and gives them with the answer's headers. The words come from the server:
  * they are cut, one line, and quoted.
  */
 import { quoted } from '../utils/printable.js'
