@@ -11,6 +11,7 @@ import { Cancel } from '../fetch/exchange.js'
 import { ifRangeValue, WRAPS_RANGES } from '../fetch/judge.js'
 import { proxyPlan } from '../fetch/proxy.js'
 import { ProxySilence } from '../fetch/proxy-silence.js'
+import { honouredWait } from '../fetch/retry-delay.js'
 import { keepsPart } from '../fetch/retry-policy.js'
 import { Scheduler, type Slot } from '../fetch/scheduler.js'
 import type { TransferThreads } from '../fetch/transfer-threads.js'
@@ -580,8 +581,8 @@ export class Engine {
     }
     this.#scheduler.success(slot.host, done.ttfb, sentAt, done.fresh)
     // The next request would be refused: none is sent before the quota comes back.
-    if (done.quotaReset !== undefined && this.options.maxRetryAfter > 0)
-      this.#scheduler.quotaSpent(slot.host, Math.min(done.quotaReset, this.options.maxRetryAfter))
+    const quotaWait = honouredWait(done.quotaReset, this.options.maxRetryAfter)
+    if (quotaWait !== undefined) this.#scheduler.quotaSpent(slot.host, quotaWait)
     this.#proxySilence.heard(slot.host)
     this.#retries.sleeping.back(slot.host, sentAt, done.fresh)
     answered(task, done.httpStatus)
