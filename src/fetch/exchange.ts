@@ -40,13 +40,13 @@ export interface ExchangeOptions {
 export type Sink = (chunk: Buffer) => void | Promise<void>
 
 /** Bodies up to this size are read to the end when dumped, so their connection can be reused. */
-const DUMP_LIMIT = 128 * 1024
+export const DUMP_LIMIT = 128 * 1024
 /**
  * Longest wait for a dumped body to end, in ms: past it the connection is dropped instead. A
  * redirect's body trickling in would otherwise hold the transfer until its total timeout, where a
  * browser follows on the headers.
  */
-const DUMP_MS = 1000
+export const DUMP_MS = 1000
 /**
  * Longest a transfer waits for a body it discards (see `discard`) before it goes on, the body
  * left draining: one that came with its head ends well within it, and its connection is free for

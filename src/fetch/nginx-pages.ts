@@ -1,4 +1,4 @@
-import type { Body } from './exchange.js'
+import { type Body, DUMP_LIMIT, DUMP_MS } from './exchange.js'
 
 /**
  * nginx's own 400 pages for what its TLS front saw (ngx_http_special_response.c: its internal
@@ -76,10 +76,6 @@ export function errorBodyWorthReading(headers: Record<string, string | string[] 
   const length = headers['content-length']
   return length === undefined || Number(length) <= 4 * ERROR_HEAD
 }
-
-/** Bodies up to this size, and for at most `DUMP_MS`, are read out when thrown away (as `Body.dump` does). */
-const DUMP_LIMIT = 128 * 1024
-const DUMP_MS = 1000
 
 /**
  * A failing answer's body as latin1 text, for its words, waited for `ms` at most. `keep`:
