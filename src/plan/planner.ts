@@ -24,6 +24,11 @@ export interface Task {
   host: string
   /** Planned relative name with the extension still open. */
   planned: string
+  /**
+   * The name the template gives, where the plan gave a variant of it (another job of the list took
+   * it first): an earlier run of the list in another order may have saved the image there.
+   */
+  named?: string
   /** Where the bytes go until they are verified. */
   part: string
   validators: Validators
@@ -335,6 +340,8 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
       url: url.href,
       host: hostKey(url),
       planned,
+      // Not for a name imgpull keeps for its own files: no image is ever found there.
+      named: planned === first || isReserved(first) ? undefined : first,
       part: join(ctx.parts, partName(key)),
       validators: earlier
         ? {

@@ -82,6 +82,8 @@ export class Publishing {
   readonly #pool: TransformPool | undefined
   readonly #hardStop: AbortSignal
   readonly #emit: (result: Result) => void
+  /** When publishing began: a file older than that was there before the run (see `#publishOne`). */
+  readonly #began = Date.now()
 
   constructor(run: PublishContext) {
     this.#journal = run.journal
@@ -177,6 +179,16 @@ export class Publishing {
         (taken === 'taken' ? withSuffix : flatVariant)(task.planned, n === 1 ? task.key : `${task.key}#${n}`),
         made.ext,
       )
+    // A job planned under a variant (the template's name went to another job of the list) whose
+    // image is at the template's name already, from before this run: an earlier run without a
+    // journal (or whose journal was removed) met the list in another order (sorted anew, lines
+    // added at its top) and gave that name to this job. It is the job's, not saved twice. One of
+    // this run's own files there (two URLs of one image) is another job's: not taken.
+    if (task.named !== undefined && same) {
+      const named = withExt(task.named, made.ext)
+      if ((await nameState(this.#options.out, named, { ...same, before: this.#began })) === 'same')
+        outcome.path = named
+    }
     let state = await nameState(this.#options.out, outcome.path!, same)
     const record = async () => {
       const durable = this.#journal.finish({ key: task.key, state: 'ok', ...outcome })

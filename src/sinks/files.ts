@@ -192,7 +192,7 @@ async function moveTo(
 export async function nameState(
   out: string,
   relative: string,
-  same?: { bytes: number; sha256: string },
+  same?: { bytes: number; sha256: string; before?: number },
 ): Promise<'free' | 'same' | 'taken' | 'folder-taken'> {
   const target = join(out, relative)
   if (isFresh(dirname(target))) return 'free'
@@ -207,10 +207,17 @@ export async function nameState(
   return same && (await holds(target, same)) ? 'same' : 'taken'
 }
 
-/** Whether `path` is a regular file of exactly these bytes (size first: hashing only on a match). */
-export async function holds(path: string, same: { bytes: number; sha256: string }): Promise<boolean> {
+/**
+ * Whether `path` is a regular file of exactly these bytes (size first: hashing only on a match),
+ * and, with `before` (ms since the epoch), one last written before then.
+ */
+export async function holds(
+  path: string,
+  same: { bytes: number; sha256: string; before?: number },
+): Promise<boolean> {
   const info = await lstat(path).catch(() => undefined)
   if (!info?.isFile() || info.size !== same.bytes) return false
+  if (same.before !== undefined && info.mtimeMs >= same.before) return false
   const hash = createHash('sha256')
   try {
     for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { readFile, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
+import { makeImage } from './support/images.js'
+
+// Names side by side with curl, wget2 and aria2c (bench/misbehave-names.ts): what a list whose
+// names collide leaves on disk, run after run.
+
+/** A JPEG per path asked for: the path in a comment segment after its SOI, so every URL is its own image. */
+function tagged(path: string): Buffer {
+  const base = makeImage('names-side', 2_000)
+  const text = Buffer.from(path)
+  const head = Buffer.from([0xff, 0xfe, (text.length + 2) >> 8, (text.length + 2) & 255])
+  return Buffer.concat([base.subarray(0, 2), head, text, base.subarray(2)])
+}
+
+let server: Server
+let origin: string
+let dir: string
+/** Requests per path, in order. */
+const asked: string[] = []
+/** Paths answered with one image for all (a CDN giving the same bytes at two URLs). */
+const SAME = new Set(['/same/a.jpg?x=1', '/same/a.jpg?x=2'])
+
+before(async () => {
+  dir = await tempDir()
+  server = createServer((req, res) => {
+    const path = req.url ?? '/'
+    asked.push(path)
+    const body = SAME.has(path) ? tagged('/same') : tagged(path)
+    res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': String(body.length) }).end(body)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+})
+after(async () => {
+  server.closeAllConnections()
+  await new Promise((resolve) => server.close(resolve))
+  await cleanup(dir)
+})
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+/** The output files and the distinct images among them. */
+async function onDisk(out: string): Promise<{ files: string[]; images: number }> {
+  const files = await outputFiles(out)
+  const digests = new Set<string>()
+  for (const f of files) digests.add(sha(await readFile(join(out, f))))
+  return { files, images: digests.size }
+}
+
+async function pullList(name: string, paths: string[], out: string, ...extra: string[]) {
+  const list = join(dir, `${name}.txt`)
+  await writeFile(list, `${paths.map((p) => origin + p).join('\n')}\n`)
+  const r = await runCli([list, '-o', out, '--no-report', ...extra])
+  assert.equal(r.code, 0, r.stderr)
+  return r
+}
+
+test('a rerun of a list in another order finds each image under the name an earlier run gave it, saving none twice', async () => {
+  // One photo at three sizes and the same name in two cases: five images, four on one name. The
+  // first run names them in list order (`photo.jpg`, then each a suffix); a rerun of the list
+  // reversed (a list sorted anew, lines added at its top) plans the names the other way round.
+  const paths = [
+    '/p/photo.jpg?w=1600',
+    '/p/photo.jpg?w=800',
+    '/p/photo.jpg?w=400',
+    '/C/Photo.jpg',
+    '/C/photo.jpg',
+  ]
+  for (const journal of [['--no-journal'], []]) {
+    const out = join(dir, `reorder${journal.length}`)
+    await pullList('reorder', paths, out, ...journal)
+    const first = await onDisk(out)
+    assert.equal(first.files.length, 5)
+    assert.equal(first.images, 5)
+    // Without a journal (or with one made after, the first run having kept none): the second run
+    // knows nothing of the first, and its names come from the list's order.
+    await pullList('reorder-reversed', [...paths].reverse(), out, '--no-journal')
+    const second = await onDisk(out)
+    assert.deepEqual(
+      second.files,
+      first.files,
+      `no image saved twice (${journal.join(' ') || 'journal'} first)`,
+    )
+    // A journal's rerun finds every file where the run before put it: nothing fetched again.
+    if (!journal.length) {
+      const before = asked.length
+      await pullList('reorder', paths, out)
+      assert.equal(asked.length, before, 'the journal finds every file')
+      assert.deepEqual((await onDisk(out)).files, first.files)
+    }
+  }
+})
+
+test('two URLs of one image in one run are two files still, each under its own name', async () => {
+  const out = join(dir, 'same-bytes')
+  await pullList('same', [...SAME], out)
+  const { files, images } = await onDisk(out)
+  assert.equal(files.length, 2, files.join(' '))
+  assert.equal(images, 1)
+  const rows = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  assert.equal(new Set(rows.map((r: { path: string }) => r.path)).size, 2)
+})
