@@ -109,3 +109,25 @@ test('two URLs of one image in one run are two files still, each under its own n
     .map((l) => JSON.parse(l))
   assert.equal(new Set(rows.map((r: { path: string }) => r.path)).size, 2)
 })
+
+test("a URL's folder named as one of imgpull's own files takes a _: the run's manifest and report are written, and a rerun finds the images", async () => {
+  const out = join(dir, 'own-names')
+  const paths = ['/manifest.jsonl/a.jpg', '/Report.HTML/b.jpg', '/report.html']
+  const list = join(dir, 'own-names.txt')
+  await writeFile(list, `${paths.map((p) => origin + p).join('\n')}\n`)
+  const r = await runCli([list, '-o', out, '--name', '{path}{ext}'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.doesNotMatch(r.stderr, /EISDIR/)
+  const rows = (await readFile(join(out, 'manifest.jsonl'), 'utf8')).trim().split('\n')
+  assert.equal(rows.length, 3)
+  assert.match(await readFile(join(out, 'report.html'), 'utf8'), /imgpull/)
+  const { files, images } = await onDisk(out)
+  // `report.html` as a file takes its suffix, as it did (its extension is not known when it is planned).
+  assert.deepEqual(files.slice(0, 2), ['Report.HTML_/b.jpg', 'manifest.jsonl_/a.jpg'])
+  assert.match(files[2]!, /^report\.html-[0-9a-f]{8}\.jpg$/)
+  assert.equal(images, 3)
+  const before = asked.length
+  const again = await runCli([list, '-o', out, '--name', '{path}{ext}'])
+  assert.equal(again.code, 0, again.stderr)
+  assert.equal(asked.length, before, 'the rerun finds every file')
+})

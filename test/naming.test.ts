@@ -243,6 +243,22 @@ test("imgpull's own files are never an image's name, whatever the case", () => {
   for (const [template, url, reserved] of cases) assert.equal(isReserved(name(template, url)), reserved, url)
 })
 
+test("a folder at the top is never named as imgpull's own files either, whatever the case", () => {
+  // A folder `manifest.jsonl/` made under `{path}` failed the run's own manifest at its end (a bare
+  // EISDIR); `Report.HTML/` beside the report is one name on a case-insensitive disk.
+  const cases: [string, string, string][] = [
+    ['{path}{ext}', 'https://h/manifest.jsonl/a.jpg', `manifest.jsonl_/a${EXT}`],
+    ['{path}{ext}', 'https://h/Report.HTML/b.jpg', `Report.HTML_/b${EXT}`],
+    ['{name}/{index}{ext}', 'https://h/ATTRIBUTION.md', `ATTRIBUTION.md_/1${EXT}`],
+    ['{path}{ext}', 'https://h/sub/manifest.jsonl/c.jpg', `sub/manifest.jsonl/c${EXT}`],
+    ['{path}{ext}', 'https://h/manifest.json/d.jpg', `manifest.json/d${EXT}`],
+  ]
+  for (const [template, url, planned] of cases) {
+    assert.equal(name(template, url), planned, url)
+    assert.equal(isReserved(name(template, url)), false, url)
+  }
+})
+
 test('a folder on the way that is a file: the variant joins the folders into the name', () => {
   const planned = name('{path}{ext}', 'https://h/a.png/b')
   assert.equal(planned, `a.png/b${EXT}`)

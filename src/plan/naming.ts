@@ -226,8 +226,13 @@ export function renderName(template: string, input: NameInput): string {
     return sanitizeValue(value(field))
   })
   const segments = rendered.split(/[/\\]/).filter((s) => s !== '')
-  const name = (segments.length ? segments : ['_']).map(safeSegment).join('/')
-  return withinPathLimit(name)
+  const safe = (segments.length ? segments : ['_']).map(safeSegment)
+  // A folder at the top named as one of imgpull's own files (`{path}` of `/manifest.jsonl/a.jpg`)
+  // takes a `_`: the run's manifest could not be written at its end (a bare EISDIR), and
+  // `Report.HTML/` beside `report.html` is one name on a case-insensitive disk. A file so named
+  // takes its suffix instead (`isReserved`).
+  if (safe.length > 1 && RESERVED.has(nameFold(safe[0]!))) safe[0] += '_'
+  return withinPathLimit(safe.join('/'))
 }
 
 /**
@@ -248,7 +253,7 @@ function withinPathLimit(name: string): string {
 /**
  * Names imgpull itself writes at the top of an output folder (the manifest, the report, the
  * Unsplash credits), compared as a case-insensitive file system would (`nameFold`): an image never
- * takes one, or the run's own file would replace it.
+ * takes one, or the run's own file would replace it; nor does a folder (`renderName`).
  */
 const RESERVED = new Set(['manifest.jsonl', 'report.html', 'attribution.md'])
 
