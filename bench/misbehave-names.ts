@@ -49,7 +49,7 @@ function cases(): NameCase[] {
     {
       id: 'query-sizes',
       report:
-        "commercialhaskell/stackage#547 (wget keeps the query in the name: `cabal.config?download=true`); one photo at ?w=1600/800/400, as a CDN's srcset lists it",
+        "curl/curl#9826 (`-O` keeps the path's name only since 7.86: every size one file) and aria2/aria2#1286 (aria2c renames each `PAGE?param=N` to `PAGE.N.jsp`); one photo at ?w=1600/800/400, as a CDN's srcset lists it",
       paths: ['/p/photo.jpg?w=1600', '/p/photo.jpg?w=800', '/p/photo.jpg?w=400'],
     },
     {
@@ -81,25 +81,25 @@ function cases(): NameCase[] {
     {
       id: 'nfc-nfd',
       report:
-        'meganz/MEGAsync#694 and macOS: `café` composed and decomposed are one name on APFS/HFS+ (a list from a Mac and one from Linux)',
+        'Garmelon/PFERD#141 (names in NFC and NFD: one name on a Mac, files dropped when copied there): `café` composed and decomposed',
       paths: ['/u/caf%C3%A9.jpg', '/u/cafe%CC%81.jpg'],
     },
     {
       id: 'slash-encoded',
       report:
-        'landley/toybox#516 (a `/` in a name the tool did not strip: a write elsewhere); `%2F` decoded to `/` in the last segment',
+        'axel-download-accelerator/axel#477 (`%2e%2e%2f` decoded after the URL was parsed: a write outside the folder); curl/curl#10216 (`-O` keeps `%2F` as written)',
       paths: ['/e/a%2Fb.jpg', '/e/a_b.jpg', '/e/..%2F..%2F..%2Fescaped-slash.jpg'],
     },
     {
       id: 'dotdot-encoded',
       report:
-        'CVE-2010-2252 family (wget writing outside its folder); `%2e%2e` segments that a URL parser folds or keeps',
+        'axel-download-accelerator/axel#477; kernelsauce/turbo#57 (`%2e%2e` segments, which a URL parser folds or keeps)',
       paths: ['/d/%2e%2e/%2e%2e/%2e%2e/escaped-dots.jpg', '/d/x/%2E%2E/y.jpg', '/d/.%2e/z.jpg'],
     },
     {
       id: 'trailing-slash',
       report:
-        'curl/curl#8983 family (a URL ending in `/` names nothing: `-O` has no file name); three pages of one gallery',
+        'curl/curl#7519 and curl/curl#14493 (a URL ending in `/` names nothing: `-O` fails, `Remote file name has no length`); three pages of one gallery',
       paths: ['/gallery/', '/gallery/?page=2', '/'],
     },
     {
@@ -134,32 +134,38 @@ function cases(): NameCase[] {
     {
       id: 'cd-same-name',
       report:
-        'mikf/gallery-dl#2100 family (a CDN names every file `image.jpg` / `download`): three images, one Content-Disposition name',
+        'mikf/gallery-dl#5344 (every file of a thread uploaded as `image.jpg`: all but the first skipped): three images, one Content-Disposition name',
       paths: ['/cn/1', '/cn/2', '/cn/3'],
       answer: () => ({ fields: disposition('attachment; filename="image.jpg"') }),
     },
     {
       id: 'option-dot-names',
       report:
-        'a name that is an option (`-rf`) or hidden (`.hidden`): rm * and ls; Unsplash ids starting with `-`',
+        'danbooru/danbooru#2612 (downloaded names starting with `-` break shell scripts); fish-shell/fish-shell#7224 (`rm *` over a file named `-`); a hidden `.hidden.jpg`',
       paths: ['/o/-rf.jpg', '/o/.hidden.jpg', '/o/..jpg', '/o/.jpg'],
     },
     {
       id: 'lying-ext',
       report:
-        'rom1504/img2dataset#217 family (`photo.php?id=3` answering a JPEG: what extension is written?); two ids of one script',
+        'mikf/gallery-dl#132 (names whose extension lies are fetched again on every run); hardikvasa/google-images-download#275; `photo.php?id=3` answering a JPEG',
       paths: ['/x/photo.php?id=3', '/x/photo.php?id=4', '/x/image.png'],
     },
     {
       id: 'same-url-twice',
       report:
-        'aria2/aria2#1164 family (one URL twice in a list: written twice as `.1`, or refused); a fragment sent nowhere',
+        "aria2/aria2#1959 (aria2c downloads a list's files twice, as `.1`); mikf/gallery-dl#3040; a fragment sent nowhere",
       paths: ['/t/dup.jpg', '/t/dup.jpg', '/t/dup.jpg#top'],
+    },
+    {
+      id: 'own-names',
+      report:
+        "no peer's report: imgpull's own (found here), a URL folder named as its manifest or report under `{path}`: /manifest.jsonl/a.jpg, /Report.HTML/b.jpg, and /report.html",
+      paths: ['/manifest.jsonl/a.jpg', '/Report.HTML/b.jpg', '/report.html'],
     },
     {
       id: 'redirect-names',
       report:
-        'wget --trust-server-names (a redirect names the file by its target): two short links to `photo.jpg` in two folders',
+        "curl/curl#19985 (`-LO` names by the URL asked for, not the redirect's target): two short links to `photo.jpg` in two folders",
       paths: ['/r/1', '/r/2'],
       answer: (path) =>
         path.startsWith('/r/')
@@ -188,7 +194,7 @@ interface ListTool {
   id: string
   /** The command for `urls` (in the list `list`) into `out`. */
   args(list: string, out: string, urls: string[]): string[]
-  /** Run a second time over the same folder (a resume): what it fetched again is counted. */
+  /** Run a second time over the same folder, the list reversed: what it fetched and saved again is counted. */
   rerun?: boolean
 }
 
@@ -197,6 +203,12 @@ const TOOLS: ListTool[] = [
   {
     id: 'imgpull',
     args: (list, out) => [process.execPath, IMGPULL, list, '-o', out, '--no-report'],
+    rerun: true,
+  },
+  {
+    // No journal: a rerun knows nothing of the first and names by the list's order.
+    id: 'imgpull --no-journal',
+    args: (list, out) => [process.execPath, IMGPULL, list, '-o', out, '--no-report', '--no-journal'],
     rerun: true,
   },
   {
@@ -274,6 +286,8 @@ async function runOne(tool: ListTool, c: NameCase, base: Buffer) {
   const before = (await walk(out)).length
   // A rerun over the folder: every file found where the first run put it, nothing fetched or saved again.
   const first = requests
+  // The list in another order (sorted anew, lines added at its top): names that collide are planned the other way round.
+  if (tool.rerun) await writeFile(list, `${[...urls].reverse().join('\n')}\n`)
   const again = tool.rerun ? await run() : undefined
   const refetched = again ? requests - first : 0
   const added = again ? (await walk(out)).length - before : 0
@@ -327,7 +341,7 @@ async function main() {
     for (const t of tools) {
       const r = await runOne(t, c, base)
       cells.push(
-        `${r.got}/${r.sent}${r.lost ? `, ${r.lost} lost` : ''}${r.outside.length ? `, **${r.outside.length} OUTSIDE**` : ''}${r.rerun ? `; rerun ${r.refetched} fetched${r.added ? `, **${r.added} new files**` : ''}` : ''}`,
+        `${r.got}/${r.sent}${r.lost ? `, ${r.lost} lost` : ''}${r.outside.length ? `, **${r.outside.length} OUTSIDE**` : ''}${r.code ? `, exit ${r.code}` : ''}${r.rerun ? `; rerun ${r.refetched} fetched${r.added ? `, **${r.added} new files**` : ''}` : ''}`,
       )
       console.error(
         `${c.id} ${t.id}: ${r.got}/${r.sent} lost ${r.lost} outside [${r.outside.join(', ')}] names [${r.names.map((n) => (n.length > 60 ? `${n.slice(0, 40)}…(${Buffer.byteLength(n)} B)` : n)).join(', ')}] rerun fetched ${r.refetched} added ${r.added} exit ${r.code} ${r.stderr.trim().split('\n').slice(0, 2).join(' | ').slice(0, 300)}`,

@@ -31,6 +31,10 @@ before(async () => {
   server = createServer((req, res) => {
     const path = req.url ?? '/'
     asked.push(path)
+    if (path.startsWith('/gone/')) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found')
+      return
+    }
     const body = SAME.has(path) ? tagged('/same') : tagged(path)
     res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': String(body.length) }).end(body)
   })
@@ -130,4 +134,25 @@ test("a URL's folder named as one of imgpull's own files takes a _: the run's ma
   const again = await runCli([list, '-o', out, '--name', '{path}{ext}'])
   assert.equal(again.code, 0, again.stderr)
   assert.equal(asked.length, before, 'the rerun finds every file')
+})
+
+test('a rerun without journal of a list whose dead link was taken out finds the image under the variant it had, saving it once', async () => {
+  // The first run gave `photo.jpg` to a link that failed (404), and its neighbour `photo-….jpg`;
+  // the user takes the dead link out of the list and runs it again: the neighbour is planned as
+  // `photo.jpg` now, a name that is free.
+  const out = join(dir, 'dead-link')
+  const list = join(dir, 'dead-link.txt')
+  await writeFile(list, `${origin}/gone/photo.jpg\n${origin}/kept/photo.jpg\n`)
+  const first = await runCli([list, '-o', out, '--no-report', '--no-journal'])
+  assert.equal(first.code, 1, first.stderr)
+  const before = await onDisk(out)
+  assert.equal(before.files.length, 1)
+  assert.match(before.files[0]!, /^photo-[0-9a-f]{8}\.jpg$/)
+  await pullList('dead-link-mended', ['/kept/photo.jpg'], out, '--no-journal')
+  assert.deepEqual((await onDisk(out)).files, before.files)
+  const rows = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  assert.equal(rows.at(-1).path, before.files[0])
 })

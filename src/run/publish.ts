@@ -190,6 +190,17 @@ export class Publishing {
         outcome.path = named
     }
     let state = await nameState(this.#options.out, outcome.path!, same)
+    // The converse, without a journal: the template's name is the job's and free, and an earlier
+    // run gave the job its variant, another URL of the list (a dead link taken out since) holding
+    // the name then. Only where no journal is kept: with one, the job's file is known before it is
+    // fetched, and this second look at the disk would cost every file of a rerun.
+    if (state === 'free' && task.named === undefined && same && !this.#options.journal) {
+      const variant = withExt(withSuffix(task.planned, task.key), made.ext)
+      if ((await nameState(this.#options.out, variant, { ...same, before: this.#began })) === 'same') {
+        outcome.path = variant
+        state = 'same'
+      }
+    }
     const record = async () => {
       const durable = this.#journal.finish({ key: task.key, state: 'ok', ...outcome })
       // With no transfer in flight there is nothing to batch this commit with: do not wait for it.
