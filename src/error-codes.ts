@@ -103,7 +103,7 @@ export const ERROR_CODES = {
   'bad-name': {
     rerun: true,
     meaning:
-      'the file system refuses the file name (too long for it, characters it does not take); a rerun with another --name saves it',
+      'the file system refuses the file name (too long for it even shortened, characters it does not take); a rerun with another --name saves it',
   },
   'transform-failed': {
     rerun: true,

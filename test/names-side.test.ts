@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -155,4 +155,41 @@ test('a rerun without journal of a list whose dead link was taken out finds the 
     .split('\n')
     .map((l) => JSON.parse(l))
   assert.equal(rows.at(-1).path, before.files[0])
+})
+
+test('a name the file system refuses as too long is shortened, not failed, and a rerun finds it there', async () => {
+  // A path over PATH_MAX (4,096 bytes) under a deep output folder: the ENAMETOOLONG that eCryptfs
+  // (an encrypted home folder) and a Synology NAS's encrypted folders give past 143 bytes a name,
+  // where imgpull's names go to 200. (SQLite opens no journal that deep: --no-journal.)
+  let out = join(dir, 'deep')
+  while (Buffer.byteLength(out) < 3_800) out = join(out, 'd'.repeat(200))
+  out = join(out, 'e'.repeat(3_955 - Buffer.byteLength(out) - 1))
+  await mkdir(out, { recursive: true })
+  const long = 'n'.repeat(180)
+  const folders = `${'a'.repeat(80)}/${'b'.repeat(80)}`
+  const paths = [`/long/${long}.jpg`, `/${folders}/x.jpg`, '/long/short.jpg']
+  const list = join(dir, 'deep.txt')
+  await writeFile(list, `${paths.map((p) => origin + p).join('\n')}\n`)
+  for (let run = 0; run < 2; run++) {
+    const r = await runCli([list, '-o', out, '--no-report', '--no-journal', '--name', '{path}{ext}'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.doesNotMatch(r.stderr, /bad-name|ENAMETOOLONG/)
+    const { files, images } = await onDisk(out)
+    assert.equal(images, 3)
+    // The long name cut in its folder, with the job's suffix; the folders too long for any name
+    // there: the job's hash at the top.
+    assert.equal(files.length, 3, files.join(' '))
+    const cut = files.find((f) => f.startsWith('long/n'))!
+    assert.match(cut, /^long\/n{118}-[0-9a-f]{8}\.jpg$/)
+    assert.ok(
+      files.some((f) => /^[0-9a-f]{16}\.jpg$/.test(f)),
+      files.join(' '),
+    )
+    assert.ok(files.includes('long/short.jpg'))
+    const rows = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    assert.deepEqual(rows.map((r: { path: string }) => r.path).sort(), files)
+  }
 })

@@ -7,6 +7,7 @@ import {
   MAX_NAME_BYTES,
   renderName,
   safeSegment,
+  shortVariant,
   templateFields,
   templateRewrites,
   withExt,
@@ -305,4 +306,21 @@ test('names fold as case-insensitive disks fold them: case, composed or decompos
   ])
     assert.equal(nameFold(a!), nameFold(b!), `${a} and ${b}`)
   assert.notEqual(nameFold('cat.jpg'), nameFold('cat.png'))
+})
+
+test('a name refused as too long: its stem cut with the suffix in its folder, then the hash at the top', () => {
+  const planned = name('{path}{ext}', `https://h/a/${'é'.repeat(150)}.jpg`)
+  const cut = shortVariant(planned, 'k', 1)
+  assert.ok(cut.startsWith('a/'))
+  assert.match(cut, new RegExp(`^a/é{59}-[0-9a-f]{8}${EXT}$`))
+  // With another suffix (a taken name) and the longest extension, under eCryptfs's 143 bytes.
+  assert.ok(Buffer.byteLength(withExt(withSuffix(cut.slice(2), 'k#2'), 'jpeg')) <= 143)
+  assert.equal(shortVariant(planned, 'k', 1), cut, 'deterministic')
+  assert.match(shortVariant(planned, 'k', 2), new RegExp(`^[0-9a-f]{16}${EXT}$`))
+  // A name without {ext}, and one that is a variant already: its suffix is not doubled.
+  assert.match(shortVariant(`x/${'n'.repeat(300)}`, 'k', 1), /^x\/n{118}-[0-9a-f]{8}$/)
+  assert.match(
+    shortVariant(`${'n'.repeat(200)}-0123abcd${EXT}`, 'k', 1),
+    new RegExp(`^n{118}-[0-9a-f]{8}${EXT}$`),
+  )
 })

@@ -272,6 +272,28 @@ export function flatVariant(planned: string, key: string): string {
   return withSuffix(safeSegment(planned.replaceAll('/', '_')), key)
 }
 
+/**
+ * Bytes of a shortened name's stem (`shortVariant`): with the job's suffix, another's for a taken
+ * name, and the longest extension (`.jpeg`), at most 142 bytes, under the 143 that eCryptfs (an
+ * encrypted home folder) and a Synology NAS's encrypted shared folders take.
+ */
+const SHORT_STEM_BYTES = 118
+
+/**
+ * The name a job takes where the file system refused its planned one as too long (ENAMETOOLONG):
+ * a name over 143 bytes on eCryptfs, a path over PATH_MAX (4,096 bytes) under a deep output
+ * folder. `step` 1 keeps the folders and cuts the last segment's stem (`SHORT_STEM_BYTES`), with
+ * the job's suffix; `step` 2, where the folders are what is too long, is the hash of the job's key
+ * at the top of the folder. Both deterministic: a rerun without journal finds the file there.
+ */
+export function shortVariant(planned: string, key: string, step: 1 | 2): string {
+  const ext = planned.endsWith(EXT) ? EXT : ''
+  if (step === 2) return hashKey(key) + ext
+  const at = planned.lastIndexOf('/') + 1
+  const stem = (ext ? planned.slice(at, -1) : planned.slice(at)).replace(/-[0-9a-f]{8}$/, '')
+  return withSuffix(planned.slice(0, at) + safeSegment(truncateUtf8(stem, SHORT_STEM_BYTES) + ext), key)
+}
+
 /** Deterministic variant for a name another job already holds: `-<hash>` before the extension. */
 export function withSuffix(planned: string, key: string): string {
   const suffix = `-${hashKey(key, 8)}`

@@ -1,9 +1,10 @@
 import { unlink } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { Downloaded } from '../fetch/download.js'
 import type { Journal } from '../journal/journal.js'
 import type { ResolvedOptions } from '../options.js'
 import { type Outcome, resultOf } from '../outcome.js'
-import { flatVariant, withExt, withSuffix } from '../plan/naming.js'
+import { flatVariant, shortVariant, withExt, withSuffix } from '../plan/naming.js'
 import { type Task, transformedPart } from '../plan/planner.js'
 import { nameState, publish } from '../sinks/files.js'
 import type { WebDatasetSink } from '../sinks/webdataset/sink.js'
@@ -174,9 +175,13 @@ export class Publishing {
     // Someone else's file holds the name, or a folder on its way: the job's own variant, in
     // folders that exist (taken) or in none (flat); the next one if that is taken too. None is
     // ever written over: a file at a variant may be a stranger's as well.
+    // A name the file system refuses as too long: the job's shortened name (`shortVariant`), of which
+    // the variants for a taken name are made from then on.
+    let planned = task.planned
+    let shortened = 0
     const variantOf = (taken: 'taken' | 'folder-taken', n: number) =>
       withExt(
-        (taken === 'taken' ? withSuffix : flatVariant)(task.planned, n === 1 ? task.key : `${task.key}#${n}`),
+        (taken === 'taken' ? withSuffix : flatVariant)(planned, n === 1 ? task.key : `${task.key}#${n}`),
         made.ext,
       )
     // A job planned under a variant (the template's name went to another job of the list) whose
@@ -208,6 +213,20 @@ export class Publishing {
       await durable
     }
     for (let n = 0; ; ) {
+      if (state === 'too-long') {
+        if (++shortened > 2) {
+          const target = join(this.#options.out, outcome.path!)
+          throw Object.assign(new Error(`ENAMETOOLONG: name too long, even shortened: '${target}'`), {
+            code: 'ENAMETOOLONG',
+            path: target,
+          })
+        }
+        planned = shortVariant(task.planned, task.key, shortened as 1 | 2)
+        outcome.path = withExt(planned, made.ext)
+        n = 0
+        state = await nameState(this.#options.out, outcome.path, same)
+        continue
+      }
       if (state === 'taken' || state === 'folder-taken') {
         if (++n > MAX_VARIANTS)
           throw new Error(`cannot save ${task.planned}: its name and ${MAX_VARIANTS} variants are taken`)

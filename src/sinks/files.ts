@@ -78,7 +78,7 @@ export async function publish(
   relative: string,
   overwrite: boolean,
   same?: { bytes: number; sha256: string },
-): Promise<true | 'taken' | 'folder-taken'> {
+): Promise<true | 'taken' | 'folder-taken' | 'too-long'> {
   try {
     return await publishOnce(part, out, relative, overwrite, same)
   } catch (error) {
@@ -109,7 +109,7 @@ async function publishOnce(
   relative: string,
   overwrite: boolean,
   same?: { bytes: number; sha256: string },
-): Promise<true | 'taken' | 'folder-taken'> {
+): Promise<true | 'taken' | 'folder-taken' | 'too-long'> {
   const target = join(out, relative)
   const dir = dirname(target)
   let made = madeDirs.get(dir)
@@ -127,6 +127,7 @@ async function publishOnce(
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EEXIST' || code === 'ENOTDIR') return 'folder-taken'
+    if (code === 'ENAMETOOLONG') return 'too-long'
     throw error
   }
   if (overwrite) {
@@ -142,6 +143,7 @@ async function publishOnce(
     if ((error as { linkStep?: string }).linkStep !== 'link') throw error
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOTDIR') return 'folder-taken'
+    if (code === 'ENAMETOOLONG') return 'too-long'
     if (NO_LINK.has(code ?? '')) return moveTo(part, out, relative, same)
     if (code !== 'EEXIST') throw error
     if (!same || !(await holds(target, same))) return 'taken'
@@ -171,7 +173,7 @@ async function moveTo(
   out: string,
   relative: string,
   same?: { bytes: number; sha256: string },
-): Promise<true | 'taken' | 'folder-taken'> {
+): Promise<true | 'taken' | 'folder-taken' | 'too-long'> {
   const state = await nameState(out, relative, same)
   if (state === 'same') {
     await unlink(part)
@@ -193,7 +195,7 @@ export async function nameState(
   out: string,
   relative: string,
   same?: { bytes: number; sha256: string; before?: number },
-): Promise<'free' | 'same' | 'taken' | 'folder-taken'> {
+): Promise<'free' | 'same' | 'taken' | 'folder-taken' | 'too-long'> {
   const target = join(out, relative)
   if (isFresh(dirname(target))) return 'free'
   try {
@@ -202,6 +204,7 @@ export async function nameState(
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT') return 'free'
     if (code === 'ENOTDIR') return 'folder-taken'
+    if (code === 'ENAMETOOLONG') return 'too-long'
     throw error
   }
   return same && (await holds(target, same)) ? 'same' : 'taken'
