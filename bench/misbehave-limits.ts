@@ -19,6 +19,8 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { eachRequest } from '../test/support/raw-server.js'
+import { startRefusingServer } from '../test/support/refusing-server.js'
 import { noise } from './misbehave.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -293,15 +295,12 @@ interface Stats {
   requests: number
 }
 
-/** A server for one case and one tool, on a port of its own. */
+/** A server for one case and one tool, on a port of its own (but `refuse`'s: `startRefusing`). */
 async function startServer(c: LimitCase, image: Buffer) {
   const stats: Stats = { limit: 0, spells: 0, requests: 0 }
   const open = new Set<Socket>()
   const load: Load = { inflight: 0, requests: 0, elapsed: 0, bag: {} }
   const began = performance.now()
-  let port = 0
-  let listening = true
-  let closing = false
   const conns = c.conns
   const write = (socket: Socket, reply: Reply | undefined) => {
     const status = reply?.status ?? 200
@@ -319,7 +318,7 @@ async function startServer(c: LimitCase, image: Buffer) {
   const server: Server = createServer((socket) => {
     socket.on('error', () => {})
     let over = false
-    if (conns && open.size >= conns.most && conns.mode !== 'refuse') {
+    if (conns && open.size >= conns.most) {
       if (conns.mode === 'rst') {
         stats.limit++
         socket.resetAndDestroy()
@@ -335,54 +334,54 @@ async function startServer(c: LimitCase, image: Buffer) {
     open.add(socket)
     socket.on('close', () => {
       open.delete(socket)
-      if (conns?.mode === 'refuse' && !listening && !closing && open.size < conns.most) {
-        listening = true
-        server.listen(port, '127.0.0.1')
-      }
     })
-    if (conns?.mode === 'refuse' && open.size >= conns.most && listening) {
-      listening = false
-      stats.spells++
-      server.close()
-    }
-    let buffered = ''
-    socket.on('data', (data) => {
-      buffered += data.toString('latin1')
-      let end = buffered.indexOf('\r\n\r\n')
-      while (end >= 0) {
-        const request = buffered.slice(0, end)
-        buffered = buffered.slice(end + 4)
-        end = buffered.indexOf('\r\n\r\n')
-        const path = request.split(' ')[1] ?? '/'
-        stats.requests++
-        if (over) {
-          // nginx limit_conn: the request on a connection beyond the limit is answered 503.
-          write(socket, { status: 503, body: text('503 Service Temporarily Unavailable\n') })
-          socket.end()
-          return
-        }
-        load.inflight++
-        load.requests++
-        load.elapsed = performance.now() - began
-        const reply = c.answer?.(load, path)
-        setTimeout(() => {
-          load.inflight--
-          if (!socket.destroyed) write(socket, reply)
-        }, reply?.delay ?? 10)
+    eachRequest(socket, (head) => {
+      const path = head.split(' ')[1] ?? '/'
+      stats.requests++
+      if (over) {
+        // nginx limit_conn: the request on a connection beyond the limit is answered 503.
+        write(socket, { status: 503, body: text('503 Service Temporarily Unavailable\n') })
+        socket.end()
+        return
       }
+      load.inflight++
+      load.requests++
+      load.elapsed = performance.now() - began
+      const reply = c.answer?.(load, path)
+      setTimeout(() => {
+        load.inflight--
+        if (!socket.destroyed) write(socket, reply)
+      }, reply?.delay ?? 10)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  port = (server.address() as { port: number }).port
+  const { port } = server.address() as { port: number }
   return {
     origin: `http://127.0.0.1:${port}`,
     stats,
     async close() {
-      closing = true
       for (const socket of open) socket.destroy()
-      if (listening) await new Promise((resolve) => server.close(resolve))
+      await new Promise((resolve) => server.close(resolve))
     },
   }
+}
+
+/**
+ * The `refuse` case: test/support/refusing-server.ts (a server that stops listening at `most`
+ * open connections), its spells and requests read as the other cases' stats.
+ */
+async function startRefusing(most: number, image: Buffer) {
+  const server = await startRefusingServer({ most, ttfb: 10, body: image })
+  const stats: Stats = {
+    limit: 0,
+    get spells() {
+      return server.stats.refusedSpells
+    },
+    get requests() {
+      return server.stats.requests
+    },
+  }
+  return { origin: server.origin, stats, close: server.close }
 }
 
 interface ListTool {
@@ -464,7 +463,8 @@ const TOOLS: ListTool[] = [
 const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 async function runOne(tool: ListTool, c: LimitCase, files: number, image: Buffer) {
-  const server = await startServer(c, image)
+  const server =
+    c.conns?.mode === 'refuse' ? await startRefusing(c.conns.most, image) : await startServer(c, image)
   const dir = await mkdtemp(join(tmpdir(), `limits-${tool.id}-`))
   const out = join(dir, 'out')
   const urls = Array.from({ length: files }, (_, i) => `${server.origin}/img/f${i}.jpg`)

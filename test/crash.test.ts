@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import {
   appendFile,
   link,
@@ -22,7 +22,7 @@ import { fileSizeLimit } from '../src/sinks/local-faults.js'
 import { CLI, cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { BODY_PATHS, resumeRange } from './support/resume.js'
-import { onSmallDisk, until } from './support/wait.js'
+import { growDisk, onSmallDisk, until } from './support/wait.js'
 
 let server: ImageServer
 let dir: string
@@ -309,7 +309,7 @@ for (const [name, how] of Object.entries(BODY_PATHS))
         assert.equal(parts.length, 1, parts.join(', '))
         const kept = (await stat(join(out, '.imgpull', 'parts', parts[0]))).size
         assert.ok(kept > 100_000, `${kept} bytes kept`)
-        execFileSync('mount', ['-o', 'remount,size=8m', mnt])
+        growDisk(mnt)
         const sent = fast.log.length
         const second = await runCli(args)
         assert.equal(second.code, 0, second.stderr)

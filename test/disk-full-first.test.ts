@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import { statfsSync } from 'node:fs'
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -8,7 +7,7 @@ import Database from 'better-sqlite3'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { resumeRange } from './support/resume.js'
-import { onSmallDisk, until } from './support/wait.js'
+import { growDisk, onSmallDisk, until } from './support/wait.js'
 
 let dir: string
 before(async () => {
@@ -55,7 +54,7 @@ test('disk full, the journal meeting it before the part (on transfer threads): t
     assert.equal(parts.length, 1, parts.join(', '))
     const kept = (await stat(join(out, '.imgpull', 'parts', parts[0] as string))).size
     assert.ok(kept > 100_000, `${kept} bytes kept`)
-    execFileSync('mount', ['-o', 'remount,size=8m', mnt])
+    growDisk(mnt)
     const sent = fast.log.length
     const second = await runCli(args)
     assert.equal(second.code, 0, second.stderr)

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { shardFiles, staged } from './support/shards.js'
-import { exists, onSmallDisk, until } from './support/wait.js'
+import { exists, growDisk, onSmallDisk, until } from './support/wait.js'
 
 // Stops that are not crashes: a Ctrl-C mid-shard, and a disk that fills up while shards are written.
 
@@ -98,7 +98,7 @@ test('out of inodes as a shard begins: exit 3 and "no space left" naming its fol
     const r = await runCli(args)
     assert.equal(r.code, 3, r.stderr)
     assert.match(r.stderr, /cannot write \S+shards\S*: no space left on device; stopped.*free some space/)
-    execFileSync('mount', ['-o', 'remount,nr_inodes=10000', mnt])
+    growDisk(mnt, { inodes: 10_000 })
     const rerun = await runCli(args)
     assert.equal(rerun.code, 0, rerun.stderr)
     for (const f of (await shardFiles(out)).filter((f) => f.endsWith('.tar'))) {

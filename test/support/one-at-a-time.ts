@@ -1,5 +1,6 @@
 import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { makeImage } from './images.js'
+import { eachRequest, writeImage } from './raw-server.js'
 
 /**
  * A server with one thread that serves one connection at a time, keeping it alive (an IP camera's
@@ -36,19 +37,13 @@ export async function startOneAtATimeServer(name = 'one-thread.jpg'): Promise<On
       return
     }
     serving = socket
-    let buffered = ''
     let answeredAt: number | undefined
-    socket.on('data', (data) => {
+    socket.on('data', () => {
       answeredAt = undefined
-      buffered += data.toString('latin1')
-      while (buffered.includes('\r\n\r\n')) {
-        buffered = buffered.slice(buffered.indexOf('\r\n\r\n') + 4)
-        socket.write(
-          `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\nConnection: keep-alive\r\n\r\n`,
-        )
-        socket.write(body)
-        answeredAt = performance.now()
-      }
+    })
+    eachRequest(socket, () => {
+      writeImage(socket, body)
+      answeredAt = performance.now()
     })
     socket.once('close', () => {
       if (answeredAt !== undefined && waiting.length > 0)

@@ -55,3 +55,31 @@ export async function closedPort(): Promise<number> {
  */
 export const startRawServer = (onSocket: (socket: Socket) => void): Promise<LocalServer> =>
   listenLocal(createServer(onSocket))
+
+/**
+ * Read `socket`'s requests one after another as a keep-alive HTTP/1.1 server does (a head ends
+ * at its blank line; the tests send no bodies), calling `onRequest` with each head (its request
+ * line first): the loop the raw servers that answer for themselves share.
+ */
+export function eachRequest(socket: Socket, onRequest: (head: string) => void): void {
+  let buffered = ''
+  socket.on('data', (data) => {
+    buffered += data.toString('latin1')
+    let end = buffered.indexOf('\r\n\r\n')
+    while (end >= 0) {
+      const head = buffered.slice(0, end)
+      buffered = buffered.slice(end + 4)
+      onRequest(head)
+      if (socket.destroyed || socket.writableEnded) return
+      end = buffered.indexOf('\r\n\r\n')
+    }
+  })
+}
+
+/** Write a 200 with `body` (an image) on a connection kept alive. */
+export function writeImage(socket: Socket, body: Buffer): void {
+  socket.write(
+    `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\nConnection: keep-alive\r\n\r\n`,
+  )
+  socket.write(body)
+}

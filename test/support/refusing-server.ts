@@ -1,16 +1,19 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { makeImage } from './images.js'
+import { eachRequest, writeImage } from './raw-server.js'
 
 /**
  * An HTTP/1.1 server on node:net that stops listening while `most` connections are open, and
  * listens again once fewer are: a new connection then is refused (ECONNREFUSED), as an iptables
  * `connlimit` rule that rejects the SYN with `tcp-reset` refuses it, while the open ones, kept
- * alive, go on serving (after `ttfb` ms each).
+ * alive, go on serving `body` (a generated image by default) after `ttfb` ms each.
+ * bench/misbehave-limits.ts's `conn-refuse` case runs on it too.
  */
-export async function startRefusingServer(options: { most: number; ttfb: number }) {
-  const body = makeImage('limit.jpg', 2000)
+export async function startRefusingServer(options: { most: number; ttfb: number; body?: Buffer }) {
+  const body = options.body ?? makeImage('limit.jpg', 2000)
   const open = new Set<Socket>()
-  const stats = { served: 0, refusedSpells: 0 }
+  /** `requests` counted as they come, `served` as they are answered. */
+  const stats = { requests: 0, served: 0, refusedSpells: 0 }
   let port = 0
   let listening = false
   let closing = false
@@ -26,20 +29,13 @@ export async function startRefusingServer(options: { most: number; ttfb: number 
       stats.refusedSpells++
       server.close()
     }
-    let buffered = ''
-    socket.on('data', (data) => {
-      buffered += data.toString('latin1')
-      while (buffered.includes('\r\n\r\n')) {
-        buffered = buffered.slice(buffered.indexOf('\r\n\r\n') + 4)
-        setTimeout(() => {
-          if (socket.destroyed) return
-          stats.served++
-          socket.write(
-            `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\nConnection: keep-alive\r\n\r\n`,
-          )
-          socket.write(body)
-        }, options.ttfb)
-      }
+    eachRequest(socket, () => {
+      stats.requests++
+      setTimeout(() => {
+        if (socket.destroyed) return
+        stats.served++
+        writeImage(socket, body)
+      }, options.ttfb)
     })
   })
   const listen = () => {

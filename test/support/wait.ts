@@ -42,7 +42,7 @@ export function canMount(): boolean {
  * Run `body` on a small tmpfs of `size` (`'1500k'`; `{ size, inodes }` to run out of inodes
  * instead: files and folders, the root included) mounted at `folder` (made here), unmounted
  * after, to fill a disk for real; skips `t` where mounting is not allowed (CI and the dev
- * machines run as root, where it never skips). `body` may `remount` the folder with more room.
+ * machines run as root, where it never skips). `body` may give the disk more room (`growDisk`).
  */
 export async function onSmallDisk(
   t: { skip(message: string): void },
@@ -62,4 +62,16 @@ export async function onSmallDisk(
   } finally {
     execFileSync('umount', ['-l', folder])
   }
+}
+
+/**
+ * Give a disk `onSmallDisk` mounted at `mnt` more room in place, its files kept: 8 MB by default
+ * (a rerun after a disk full), or more inodes (`{ inodes }`).
+ */
+export function growDisk(mnt: string, room: { size?: string; inodes?: number } = { size: '8m' }): void {
+  const options = [
+    ...(room.size ? [`size=${room.size}`] : []),
+    ...(room.inodes ? [`nr_inodes=${room.inodes}`] : []),
+  ]
+  execFileSync('mount', ['-o', ['remount', ...options].join(','), mnt])
 }
