@@ -37,6 +37,14 @@ async function get(urls: string[], options: Options = {}) {
 
 const requests = (path: string) => server.log.filter((l) => l.url === path)
 
+/**
+ * A file cut at every answer waits out a backoff at each restart, the machine idle meanwhile: the
+ * cases of such a test (marked `{ concurrency: true }`) run as subtests at once, `at(where)`
+ * giving each body path a URL of its own (the server counts a URL's requests, and the test reads
+ * them: a case must see its own alone).
+ */
+const at = (where: string) => `&on=${where.replace(/\W+/g, '-')}`
+
 /** The one file in `out` is exactly `expected`. */
 async function holds(out: string, name: string, expected: Buffer) {
   assert.deepEqual(await outputFiles(out), [name])
@@ -658,7 +666,9 @@ test('a 206 that leaves out the ETag its 200 carried is proven by its Last-Modif
   await holds(out, 'no-etag-206.jpg', server.bytes(path))
 })
 
-test('a 206 that repeats no validator (RFC 9110 §15.3.7 leaves Last-Modified out under If-Range): a file cut at every answer finishes in the run; a later run starts it over', async (t) => {
+test('a 206 that repeats no validator (RFC 9110 §15.3.7 leaves Last-Modified out under If-Range): a file cut at every answer finishes in the run; a later run starts it over', {
+  concurrency: true,
+}, async (t) => {
   // Each resume of a part known by its Last-Modified alone, answered as RFC 9110 §15.3.7 asks (no
   // Last-Modified in a 206 to If-Range), or of one known by its ETag alone whose range handler
   // sends it on 200s only, started over from byte 0: behind a link that cuts every answer the
@@ -666,10 +676,11 @@ test('a 206 that repeats no validator (RFC 9110 §15.3.7 leaves Last-Modified ou
   // proves the join as one to a part without validators does: the very byte asked for, the same
   // total, the last RESUME_OVERLAP bytes on disk compared (at every resume), If-Range still sent.
   const cases = { 'Last-Modified only': 'lmonly=1', 'ETag only': 'nolm=1' }
+  const runs: Promise<void>[] = []
   for (const [kind, query] of Object.entries(cases)) {
     for (const [name, options] of Object.entries(BODY_PATHS)) {
-      await t.test(`${kind}, ${name}`, async () => {
-        const path = `/quiet-206-${kind.replace(/\W+/g, '-')}?size=200000&every=30000&bare206=1&${query}`
+      const run = t.test(`${kind}, ${name}`, async () => {
+        const path = `/quiet-206-${kind.replace(/\W+/g, '-')}?size=200000&every=30000&bare206=1&${query}${at(name)}`
         const { out, sent } = await resumedAtEveryCut(path, options)
         assert.ok(
           sent.slice(1).every((r) => r.headers['if-range'] !== undefined),
@@ -677,9 +688,10 @@ test('a 206 that repeats no validator (RFC 9110 §15.3.7 leaves Last-Modified ou
         )
         if (!options.outputFormat) await holds(out, `${path.split('?')[0].slice(1)}.jpg`, server.bytes(path))
       })
+      runs.push(run)
     }
   }
-  await t.test('a later run', async () => {
+  const later = t.test('a later run', async () => {
     const path = '/quiet-206-later?size=200000&every=30000&bare206=1&lmonly=1'
     const out = join(dir, 'quiet-later')
     const first = await get([server.url(path)], { out, journal: true, retries: 0 })
@@ -695,6 +707,7 @@ test('a 206 that repeats no validator (RFC 9110 §15.3.7 leaves Last-Modified ou
       'the part of an earlier run is not joined on the answer alone: the file starts over',
     )
   })
+  await Promise.all([...runs, later])
 })
 
 test('a weak ETag alone proves nothing: a cut file is resumed in the run only as one without a validator is', async () => {
@@ -869,7 +882,13 @@ test('a server that holds a truncated file: the complete-length body still fails
 
 test('a server that cuts every answer: each resume moves the file on, and such attempts do not use up the retries', async () => {
   const path = '/every-cut?size=200000&every=30000'
-  const { out, one } = await get([server.url(path)], { retries: 1 })
+  // Three files, each cut at every answer (see `at`): fetched at once.
+  const small = '/every-small?size=12000&every=3000'
+  const [{ out, one }, cut, stuck] = await Promise.all([
+    get([server.url(path)], { retries: 1 }),
+    get([server.url(small)], { retries: 8 }),
+    get([server.url('/every-stuck?size=200000&every=0')], { retries: 1 }),
+  ])
   assert.equal(one.status, 'ok', one.message)
   // The first resume asks again for the last RESUME_OVERLAP bytes on disk, to compare them (once a
   // run); the next ones for the last LATER_OVERLAP only.
@@ -883,8 +902,6 @@ test('a server that cuts every answer: each resume moves the file on, and such a
   )
   // Cut every 3,000 bytes, under the overlap: the first resume compares all 3,000, the next go on
   // by 3,000 less LATER_OVERLAP.
-  const small = '/every-small?size=12000&every=3000'
-  const cut = await get([server.url(small)], { retries: 8 })
   assert.equal(cut.one.status, 'ok', cut.one.message)
   const step = 3_000 - LATER_OVERLAP
   const later = Array.from({ length: Math.ceil((12_000 - 3_000) / step) }, (_, k) => 3_000 + k * step)
@@ -894,43 +911,51 @@ test('a server that cuts every answer: each resume moves the file on, and such a
   )
   await holds(out, 'every-cut.jpg', server.bytes(path))
   // Cut before any byte: nothing moves, and the retries bound it as before.
-  const stuck = await get([server.url('/every-stuck?size=200000&every=0')], { retries: 1 })
   assert.equal(stuck.one.status, 'failed')
   assert.equal(stuck.one.attempts, 2)
 })
 
-test('a server that cuts every answer and names no validator: resumed in the run on the length and the bytes compared, as aria2c -c does', async (t) => {
+test('a server that cuts every answer and names no validator: resumed in the run on the length and the bytes compared, as aria2c -c does', {
+  concurrency: true,
+}, async (t) => {
   // a proxy or link that drops long transfers, in front of a server with no ETag or
   // Last-Modified. Each attempt started over from byte 0 and the file failed as truncated.
-  const path = '/every-bare?size=200000&every=30000&lmonly=1&nolm=1'
+  const runs: Promise<void>[] = []
   for (const [name, options] of Object.entries(BODY_PATHS)) {
-    await t.test(name, async () => {
+    const path = `/every-bare?size=200000&every=30000&lmonly=1&nolm=1${at(name)}`
+    const run = t.test(name, async () => {
       // Each resume asks again for the last RESUME_OVERLAP bytes, without If-Range (there is no
       // validator to put in it): the answer proves itself.
       const { out, sent } = await resumedAtEveryCut(path, options)
       assert.ok(sent.every((r) => r.headers['if-range'] === undefined))
       if (!options.outputFormat) await holds(out, 'every-bare.jpg', server.bytes(path))
     })
+    runs.push(run)
   }
+  await Promise.all(runs)
 })
 
-test('an ETag new at every answer, the bytes the same: after the second, resumed in the run as a file without a validator is (background_downloader#541)', async (t) => {
+test('an ETag new at every answer, the bytes the same: after the second, resumed in the run as a file without a validator is (background_downloader#541)', {
+  concurrency: true,
+}, async (t) => {
   // Edges of a CDN, or backends behind a load balancer, that each name the file their own way:
   // If-Range never matched (a 200 of the whole file to each resume), or the 206 named another
   // ETag (a restart), and behind a link that cuts every answer the file never finished.
   const servers = { 'If-Range kept': '', 'If-Range ignored': '&ifrange=ignore' }
+  const runs: Promise<void>[] = []
   for (const [name, query] of Object.entries(servers)) {
     for (const [where, options] of Object.entries(BODY_PATHS)) {
-      await t.test(`${name}, ${where}`, async () => {
+      const run = t.test(`${name}, ${where}`, async () => {
         // Once a second ETag came with the same length and date, no If-Range.
         const id = `etag-rotate-${query ? 'ignored' : 'kept'}`
-        const path = `/${id}?size=200000&every=30000&etagrotate=1${query}`
+        const path = `/${id}?size=200000&every=30000&etagrotate=1${query}${at(where)}`
         await provedItself(path, `${id}.jpg`, { retries: 3, ...options })
       })
+      runs.push(run)
     }
   }
   // Another version at each request (new bytes, ETag and date): never joined.
-  await t.test('new bytes too', async () => {
+  const newBytes = t.test('new bytes too', async () => {
     const path = '/etag-rotate-bytes?size=200000&every=30000&rotate=1'
     const { out, one } = await get([server.url(path)], { retries: 3 })
     assert.equal(one.status, 'failed')
@@ -941,7 +966,7 @@ test('an ETag new at every answer, the bytes the same: after the second, resumed
     await nothing(out)
   })
   // The same length and date, new bytes: the bytes compared differ, and nothing is joined.
-  await t.test('new bytes under the same length and date', async () => {
+  const sameSize = t.test('new bytes under the same length and date', async () => {
     const path = '/etag-rotate-same-size?size=200000&every=30000&rotate=1&lmfresh=1'
     const { out, one } = await get([server.url(path)], { retries: 3 })
     assert.equal(one.status, 'failed')
@@ -956,31 +981,36 @@ test('an ETag new at every answer, the bytes the same: after the second, resumed
     ])
     await nothing(out)
   })
+  await Promise.all([...runs, newBytes, sameSize])
 })
 
-test('validators that go back and forth between two backends behind one URL, the bytes the same: resumed in the run as a file without a validator is', async (t) => {
+test('validators that go back and forth between two backends behind one URL, the bytes the same: resumed in the run as a file without a validator is', {
+  concurrency: true,
+}, async (t) => {
   // Two backends whose copies of one file differ in mtime (so in ETag and Last-Modified) take the
   // requests in turn, the second serving a Range whatever If-Range says (or both honouring it):
   // every resume met the other one's validators and started over, and behind a link that cuts
   // every answer the file failed after 11 requests.
   const servers = { 'one ignores If-Range': '1', 'both honour If-Range': 'honor' }
+  const runs: Promise<void>[] = []
   for (const [name, flap] of Object.entries(servers)) {
     for (const [where, options] of Object.entries(BODY_PATHS)) {
-      await t.test(`${name}, ${where}`, async () => {
+      const run = t.test(`${name}, ${where}`, async () => {
         // Once the first validators came back, no If-Range.
         const id = `flap-${flap}`
-        const path = `/${id}?size=200000&every=30000&flap=${flap}`
+        const path = `/${id}?size=200000&every=30000&flap=${flap}${at(where)}`
         await provedItself(path, `${id}.jpg`, { retries: 5, ...options })
       })
+      runs.push(run)
     }
   }
   // A 206 named by an ETag of its own bytes, the 200 by the file's: the same back and forth.
-  await t.test('each 206 an ETag of its own range (sibidharan/zealphp#236)', async () => {
+  const rangeEtag = t.test('each 206 an ETag of its own range (sibidharan/zealphp#236)', async () => {
     await provedItself('/range-etag?size=200000&every=30000&rangeetag=1', 'range-etag.jpg', { retries: 5 })
   })
   // A rolling deploy half done: the second backend holds another version of the same size. The
   // bytes compared differ, and nothing is joined.
-  await t.test('the second backend holding another version', async () => {
+  const versions = t.test('the second backend holding another version', async () => {
     const path = '/flap-versions?size=200000&every=30000&flap=versions'
     const { out, one } = await get([server.url(path)], { retries: 5 })
     assert.equal(one.status, 'failed')
@@ -988,13 +1018,17 @@ test('validators that go back and forth between two backends behind one URL, the
     assert.ok(requests(path).length <= 20, `${requests(path).length} requests`)
     await nothing(out)
   })
+  await Promise.all([...runs, rangeEtag, versions])
 })
 
-test('a server that drops the Range for an If-Range naming its own ETag: the rest of the run resumes without If-Range, the 206 checked by its validators (aria2-next#43)', async (t) => {
+test('a server that drops the Range for an If-Range naming its own ETag: the rest of the run resumes without If-Range, the 206 checked by its validators (aria2-next#43)', {
+  concurrency: true,
+}, async (t) => {
   // A CDN that honours If-Range with a date only: each resume offering the ETag got the whole
   // file again, and behind a link that cuts every answer the file failed after 6 requests.
+  const runs: Promise<void>[] = []
   for (const [where, options] of Object.entries(BODY_PATHS)) {
-    await t.test(where, async () => {
+    const run = t.test(where, async () => {
       const id = `if-range-date-${where.replace(/\W+/g, '-')}`
       const path = `/${id}?size=200000&every=30000&ifrange=date`
       await provedItself(path, `${id}.jpg`, { retries: 5, ...options })
@@ -1006,15 +1040,17 @@ test('a server that drops the Range for an If-Range naming its own ETag: the res
         [resumeRange(30_000), undefined],
       ])
     })
+    runs.push(run)
   }
   // Another version after the server was found so: its 206 names another ETag, and is not joined.
-  await t.test('another version then', async () => {
+  const rotate = t.test('another version then', async () => {
     const path = '/if-range-date-rotate?size=200000&every=30000&ifrange=date&rotate=1'
     const { out, one } = await get([server.url(path)], { retries: 3 })
     assert.equal(one.status, 'failed')
     assert.equal(one.error, 'truncated', one.message)
     await nothing(out)
   })
+  await Promise.all([...runs, rotate])
 })
 
 test('a part without a validator is joined only where the answer proves it: the same total, the same bytes', async (t) => {
@@ -1071,7 +1107,9 @@ test('a file whose every answer was cut before its first byte says so, and not w
   }
 })
 
-test('a file whose every resume was answered in a form not joined says why each attempt started over', async (t) => {
+test('a file whose every resume was answered in a form not joined says why each attempt started over', {
+  concurrency: true,
+}, async (t) => {
   // Its failure read 'connection closed after 30000 of 200000 bytes' alone, as if the file had
   // never been resumed: a server that ignores Range, or answers it with another range or total.
   const cases = {
@@ -1085,10 +1123,11 @@ test('a file whose every resume was answered in a form not joined says why each 
       "the answer to its resume could not be joined (the file's size 200000 became 200001)",
     ],
   }
+  const runs: Promise<void>[] = []
   for (const [name, [query, why]] of Object.entries(cases)) {
     for (const [where, options] of Object.entries(BODY_PATHS)) {
-      await t.test(`${name}, ${where}`, async () => {
-        const path = `/started-over-${name}?size=200000&every=30000&${query}`
+      const run = t.test(`${name}, ${where}`, async () => {
+        const path = `/started-over-${name}?size=200000&every=30000&${query}${at(where)}`
         const { one } = await get([server.url(path)], { retries: 2, ...options })
         assert.equal(one.status, 'failed')
         assert.equal(one.error, 'truncated', one.message)
@@ -1097,8 +1136,10 @@ test('a file whose every resume was answered in a form not joined says why each 
           one.message,
         )
       })
+      runs.push(run)
     }
   }
+  await Promise.all(runs)
 })
 
 test('a part without a validator is not resumed by a later run: time has passed, the file may have changed', async () => {
