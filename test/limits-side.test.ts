@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test'
 import { pull, type Result } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
+import { eachRequest, writeImage } from './support/raw-server.js'
 import { startRefusingServer } from './support/refusing-server.js'
 
 let dir: string
@@ -17,17 +18,18 @@ after(async () => {
 })
 
 test('a host at its limit of connections that refuses the next: every file kept at --retries 2', async () => {
-  for (let run = 0; run < 3; run++) {
-    const limited = await startRefusingServer({ most: 4, ttfb: 30 })
-    try {
-      const urls = Array.from({ length: 200 }, (_, i) => `${limited.origin}/f${i}.jpg`)
-      const results: Result[] = []
-      for await (const r of pull(urls, { out: join(dir, `r2-${run}`), retries: 2 })) results.push(r)
-      const failed = results.filter((r) => r.status !== 'ok')
-      assert.equal(failed.length, 0, `run ${run}: ${failed.length} failed: ${failed[0]?.message}`)
-    } finally {
-      await limited.close()
-    }
+  // One run: three (12 s) proved no more. With the forgiveness of such refusals taken out (no
+  // `crowdedCredit`: 3 runs; no grace try either: 3 more; nor the host kept in reach: 2 more), no
+  // file of 200 failed here: --retries 2 outlasts the host's limit; policies.test.ts holds those rules.
+  const limited = await startRefusingServer({ most: 4, ttfb: 30 })
+  try {
+    const urls = Array.from({ length: 200 }, (_, i) => `${limited.origin}/f${i}.jpg`)
+    const results: Result[] = []
+    for await (const r of pull(urls, { out: join(dir, 'r2'), retries: 2 })) results.push(r)
+    const failed = results.filter((r) => r.status !== 'ok')
+    assert.equal(failed.length, 0, `${failed.length} failed: ${failed[0]?.message}`)
+  } finally {
+    await limited.close()
   }
 })
 
@@ -109,22 +111,23 @@ async function startBurstServer(options: { burst: number; windowMs: number }) {
 }
 
 test('a host that answers bursts with 503 and Retry-After: 1 loses at most one file of 150: the retries it sent back are not sent in one burst again', async () => {
-  for (let run = 0; run < 3; run++) {
-    const host = await startBurstServer({ burst: 10, windowMs: 200 })
-    try {
-      const urls = Array.from({ length: 150 }, (_, i) => `${host.origin}/f${i}.jpg`)
-      const results: Result[] = []
-      for await (const r of pull(urls, { out: join(dir, `burst-${run}`) })) results.push(r)
-      const failed = results.filter((r) => r.status !== 'ok')
-      // Before the spread: 3 of 150 failed in the first run (every retry back after exactly 1 s,
-      // together); since, 0, and once 1 under load.
-      assert.ok(
-        failed.length <= 1,
-        `run ${run}: ${failed.length} failed (${host.stats.refused} 503s): ${failed[0]?.message}`,
-      )
-    } finally {
-      host.close()
-    }
+  // Before the spread: 3 of 150 failed in the first run (every retry back after exactly 1 s,
+  // together); since, 0, and once 1 under load. Since the host limit's cut ends slow start (f5b046b)
+  // the spread no longer shows here: taken out, 0 of 150 failed in 2 runs (at most 3 attempts a
+  // file, 4 with it), so one run (17 s) of the three; the spread itself is held by
+  // policies.test.ts ('retry delay: the server's Retry-After wins...', which fails without it).
+  const host = await startBurstServer({ burst: 10, windowMs: 200 })
+  try {
+    const urls = Array.from({ length: 150 }, (_, i) => `${host.origin}/f${i}.jpg`)
+    const results: Result[] = []
+    for await (const r of pull(urls, { out: join(dir, 'burst') })) results.push(r)
+    const failed = results.filter((r) => r.status !== 'ok')
+    assert.ok(
+      failed.length <= 1,
+      `${failed.length} failed (${host.stats.refused} 503s): ${failed[0]?.message}`,
+    )
+  } finally {
+    host.close()
   }
 })
 
@@ -144,28 +147,20 @@ async function startConnLimitServer(options: { most: number; ttfb: number }) {
       open.add(socket)
       socket.on('close', () => open.delete(socket))
     }
-    let buffered = ''
-    socket.on('data', (data) => {
-      buffered += data.toString('latin1')
-      while (buffered.includes('\r\n\r\n')) {
-        buffered = buffered.slice(buffered.indexOf('\r\n\r\n') + 4)
-        if (over) {
-          stats.refused++
-          const text = '503 Service Temporarily Unavailable\n'
-          socket.end(
-            `HTTP/1.1 503 Service Temporarily Unavailable\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`,
-          )
-          return
-        }
-        setTimeout(() => {
-          if (socket.destroyed) return
-          stats.served++
-          socket.write(
-            `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\nConnection: keep-alive\r\n\r\n`,
-          )
-          socket.write(body)
-        }, options.ttfb)
+    eachRequest(socket, () => {
+      if (over) {
+        stats.refused++
+        const text = '503 Service Temporarily Unavailable\n'
+        socket.end(
+          `HTTP/1.1 503 Service Temporarily Unavailable\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`,
+        )
+        return
       }
+      setTimeout(() => {
+        if (socket.destroyed) return
+        stats.served++
+        writeImage(socket, body)
+      }, options.ttfb)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -183,18 +178,17 @@ async function startConnLimitServer(options: { most: number; ttfb: number }) {
 test("a host capped at 4 connections that answers 503 beyond them (nginx limit_conn) is sent past its cap in a few bursts, not after each cut's slow start", async () => {
   // Each 503 cut left the limit in slow start (a 503 sets no ceiling): it doubled back past 4
   // within a few answers, and each cut paused the host as if it were the first (88 503s and
-  // 15.5 s for 150 files in bench/misbehave-limits.ts's conn-503). Here: 83 before the fix, 41 since.
-  for (let run = 0; run < 2; run++) {
-    const host = await startConnLimitServer({ most: 4, ttfb: 10 })
-    try {
-      const urls = Array.from({ length: 150 }, (_, i) => `${host.origin}/f${i}.jpg`)
-      const results: Result[] = []
-      for await (const r of pull(urls, { out: join(dir, `conn503-${run}`) })) results.push(r)
-      const failed = results.filter((r) => r.status !== 'ok')
-      assert.equal(failed.length, 0, `run ${run}: ${failed.length} failed: ${failed[0]?.message}`)
-      assert.ok(host.stats.refused <= 60, `run ${run}: ${host.stats.refused} 503s for 150 files`)
-    } finally {
-      await host.close()
-    }
+  // 15.5 s for 150 files in bench/misbehave-limits.ts's conn-503). Here: 83 before the fix, 41 since;
+  // one run, not two: with the fix taken out one run alone was 91-98 (3 of 3), 69 under load.
+  const host = await startConnLimitServer({ most: 4, ttfb: 10 })
+  try {
+    const urls = Array.from({ length: 150 }, (_, i) => `${host.origin}/f${i}.jpg`)
+    const results: Result[] = []
+    for await (const r of pull(urls, { out: join(dir, 'conn503') })) results.push(r)
+    const failed = results.filter((r) => r.status !== 'ok')
+    assert.equal(failed.length, 0, `${failed.length} failed: ${failed[0]?.message}`)
+    assert.ok(host.stats.refused <= 60, `${host.stats.refused} 503s for 150 files`)
+  } finally {
+    await host.close()
   }
 })
