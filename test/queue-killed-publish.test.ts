@@ -120,11 +120,32 @@ const moments: Record<'files' | 'webdataset', [string, Omit<Stall, 'mark'>][]> =
   ],
 }
 
+/**
+ * `each` over `items`, `most` at a time: each moment's runs wait out a killed worker's lock (1 s)
+ * and start three processes, a queue and a folder of their own; one after another they took 37 s.
+ */
+async function some<T, R>(items: readonly T[], most: number, each: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = []
+  let next = 0
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await each(items[i] as T)
+    }
+  }
+  await Promise.all(Array.from({ length: most }, lane))
+  return results
+}
+
 for (const format of ['webdataset', 'files'] as const)
   test(`${format}: a worker killed (kill -9) at each moment of publishing a shard; the next leaves the output folder as one uninterrupted worker does, byte for byte, no temporary or staged copy left`, async () => {
-    const reference = await run(format)
-    for (const [moment, stall] of moments[format]) {
-      const got = await run(format, stall)
+    const [reference, ...runs] = await some(
+      [undefined, ...moments[format].map(([, stall]) => stall)],
+      3,
+      (stall) => run(format, stall),
+    )
+    for (const [i, [moment]] of moments[format].entries()) {
+      const got = runs[i] as Map<string, Buffer>
       assert.deepEqual([...got.keys()].sort(), [...reference.keys()].sort(), `killed at: ${moment}`)
       for (const [name, bytes] of reference)
         assert.deepEqual(
