@@ -3,7 +3,7 @@ import { createServer as createHttpServer } from 'node:http'
 import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { pull, type Result } from '../src/index.js'
+import { type Options, pull, type Result } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
 import { eachRequest, writeImage } from './support/raw-server.js'
@@ -17,16 +17,21 @@ after(async () => {
   await cleanup(dir)
 })
 
+/** `files` files from `origin` into `name`, pulled with `options`: every result, and those not ok. */
+async function pullFrom(origin: string, files: number, name: string, options: Options = {}) {
+  const urls = Array.from({ length: files }, (_, i) => `${origin}/f${i}.jpg`)
+  const results: Result[] = []
+  for await (const r of pull(urls, { out: join(dir, name), ...options })) results.push(r)
+  return { results, failed: results.filter((r) => r.status !== 'ok') }
+}
+
 test('a host at its limit of connections that refuses the next: every file kept at --retries 2', async () => {
   // One run: three (12 s) proved no more. With the forgiveness of such refusals taken out (no
   // `crowdedCredit`: 3 runs; no grace try either: 3 more; nor the host kept in reach: 2 more), no
   // file of 200 failed here: --retries 2 outlasts the host's limit; policies.test.ts holds those rules.
   const limited = await startRefusingServer({ most: 4, ttfb: 30 })
   try {
-    const urls = Array.from({ length: 200 }, (_, i) => `${limited.origin}/f${i}.jpg`)
-    const results: Result[] = []
-    for await (const r of pull(urls, { out: join(dir, 'r2'), retries: 2 })) results.push(r)
-    const failed = results.filter((r) => r.status !== 'ok')
+    const { failed } = await pullFrom(limited.origin, 200, 'r2', { retries: 2 })
     assert.equal(failed.length, 0, `${failed.length} failed: ${failed[0]?.message}`)
   } finally {
     await limited.close()
@@ -40,15 +45,13 @@ test('a host down from the start (nothing listens) still fails its files at --re
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as { port: number }
   await new Promise((resolve) => server.close(resolve))
-  const urls = Array.from({ length: 60 }, (_, i) => `http://127.0.0.1:${port}/f${i}.jpg`)
-  const results: Result[] = []
-  for await (const r of pull(urls, { out: join(dir, 'down'), retries: 1 })) results.push(r)
+  const { results } = await pullFrom(`http://127.0.0.1:${port}`, 60, 'down', { retries: 1 })
   assert.equal(results.filter((r) => r.status === 'ok').length, 0)
   const attempts = results.map((r) => r.attempts)
   const most = Math.max(...attempts)
   const total = attempts.reduce((a, b) => a + b, 0)
   assert.ok(most <= 3, `a file was tried ${most} times`)
-  assert.ok(total <= 2 * urls.length, `${total} attempts for ${urls.length} files`)
+  assert.ok(total <= 2 * results.length, `${total} attempts for ${results.length} files`)
 })
 
 test('a host that goes down for good mid-run is not hammered: its refusals are not forgiven, each file tried at most once past its retries', async () => {
@@ -118,10 +121,7 @@ test('a host that answers bursts with 503 and Retry-After: 1 loses at most one f
   // policies.test.ts ('retry delay: the server's Retry-After wins...', which fails without it).
   const host = await startBurstServer({ burst: 10, windowMs: 200 })
   try {
-    const urls = Array.from({ length: 150 }, (_, i) => `${host.origin}/f${i}.jpg`)
-    const results: Result[] = []
-    for await (const r of pull(urls, { out: join(dir, 'burst') })) results.push(r)
-    const failed = results.filter((r) => r.status !== 'ok')
+    const { failed } = await pullFrom(host.origin, 150, 'burst')
     assert.ok(
       failed.length <= 1,
       `${failed.length} failed (${host.stats.refused} 503s): ${failed[0]?.message}`,
@@ -182,10 +182,7 @@ test("a host capped at 4 connections that answers 503 beyond them (nginx limit_c
   // one run, not two: with the fix taken out one run alone was 91-98 (3 of 3), 69 under load.
   const host = await startConnLimitServer({ most: 4, ttfb: 10 })
   try {
-    const urls = Array.from({ length: 150 }, (_, i) => `${host.origin}/f${i}.jpg`)
-    const results: Result[] = []
-    for await (const r of pull(urls, { out: join(dir, 'conn503') })) results.push(r)
-    const failed = results.filter((r) => r.status !== 'ok')
+    const { failed } = await pullFrom(host.origin, 150, 'conn503')
     assert.equal(failed.length, 0, `${failed.length} failed: ${failed[0]?.message}`)
     assert.ok(host.stats.refused <= 60, `${host.stats.refused} 503s for 150 files`)
   } finally {
