@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { workerEnding } from '../src/cli/queue-exits.js'
 import { runCli, startCli } from './support/cli.js'
@@ -25,7 +25,7 @@ const fx = queueFixture({ prefix: 'imgpull-refusals-' })
 async function refusedUnder(
   queue: string,
   cut: (own: RedisServer) => Promise<void>,
-  options: { user?: (own: RedisServer) => Promise<string>; passingMs?: number } = {},
+  options: { user?: { name: string; password: string }; passingMs?: number } = {},
 ) {
   const own = await startRedis()
   const urls = [
@@ -36,7 +36,7 @@ async function refusedUnder(
   ]
   const input = join(fx.dir, `${queue}.txt`)
   await writeFile(input, `${urls.join('\n')}\n`)
-  const url = options.user ? await options.user(own) : own.url
+  const url = options.user ? await aclUser(own, options.user) : own.url
   const at = ['--redis', url, '--queue', queue]
   const enqueued = await runCli(['enqueue', input, ...at, '--shard-size', '2'])
   assert.equal(enqueued.code, 0, enqueued.stderr)
@@ -65,6 +65,12 @@ async function refusedUnder(
   }
 }
 
+/** An ACL user of `own` with every right, and the URL a worker logs in to it with as that user. */
+async function aclUser(own: RedisServer, { name, password }: { name: string; password: string }) {
+  await own.client.call('ACL', 'SETUSER', name, 'on', `>${password}`, '~*', '&*', '+@all')
+  return `redis://${name}:${password}@127.0.0.1:${own.port}`
+}
+
 /** What a worker stopped by a refusal says: its exit and its last line. */
 function assertStoppedByRefusal(r: { code: number | null; stderr: string }, queue: string, refusal: RegExp) {
   assert.equal(r.code, 2, r.stderr)
@@ -81,83 +87,79 @@ function assertStoppedByRefusal(r: { code: number | null; stderr: string }, queu
   assert.equal(r.stderr.match(/refuses this worker's commands/g)?.length, 1, r.stderr)
 }
 
-test('a password set on Redis while a worker with --exit-when-done runs (its connections reset): it stops after 10 lock durations, one line naming Redis and NOAUTH, exit 2 (it waited for ever); the shard it published stays', {
-  timeout: 120_000,
-}, async () => {
-  const { r, published, now } = await refusedUnder('nopass', async (own) => {
-    await own.client.config('SET', 'requirepass', 'changed')
-    // A restart, a failover or an admin's CLIENT KILL: the connections open again, and are refused.
-    await own.client.call('CLIENT', 'KILL', 'TYPE', 'normal')
+/**
+ * Each of these starts a Redis of its own and a worker that waits out 10 lock durations (10 s) of
+ * refusals, idle meanwhile: they run at once (52 s one after another in CI).
+ */
+describe('a Redis that refuses a worker with --exit-when-done', { concurrency: true }, () => {
+  test('a password set on Redis while a worker with --exit-when-done runs (its connections reset): it stops after 10 lock durations, one line naming Redis and NOAUTH, exit 2 (it waited for ever); the shard it published stays', {
+    timeout: 120_000,
+  }, async () => {
+    const { r, published, now } = await refusedUnder('nopass', async (own) => {
+      await own.client.config('SET', 'requirepass', 'changed')
+      // A restart, a failover or an admin's CLIENT KILL: the connections open again, and are refused.
+      await own.client.call('CLIENT', 'KILL', 'TYPE', 'normal')
+    })
+    assertStoppedByRefusal(r, 'nopass', /NOAUTH .*it wants a password now/)
+    assert.equal(now, published)
   })
-  assertStoppedByRefusal(r, 'nopass', /NOAUTH .*it wants a password now/)
-  assert.equal(now, published)
-})
 
-test('a password changed for the ACL user a worker logs in as (WRONGPASS): it stops, naming the user and the refusal, exit 2', {
-  timeout: 120_000,
-}, async () => {
-  const { r, published, now } = await refusedUnder(
-    'wrongpass',
-    async (own) => {
-      await own.client.call('ACL', 'SETUSER', 'bob', 'resetpass', '>other')
-      await own.client.call('CLIENT', 'KILL', 'USER', 'bob')
-    },
-    {
-      user: async (own) => {
-        await own.client.call('ACL', 'SETUSER', 'bob', 'on', '>first', '~*', '&*', '+@all')
-        return `redis://bob:first@127.0.0.1:${own.port}`
+  test('a password changed for the ACL user a worker logs in as (WRONGPASS): it stops, naming the user and the refusal, exit 2', {
+    timeout: 120_000,
+  }, async () => {
+    const { r, published, now } = await refusedUnder(
+      'wrongpass',
+      async (own) => {
+        await own.client.call('ACL', 'SETUSER', 'bob', 'resetpass', '>other')
+        await own.client.call('CLIENT', 'KILL', 'USER', 'bob')
       },
-    },
-  )
-  assertStoppedByRefusal(r, 'wrongpass', /WRONGPASS .*it refuses user bob's password/)
-  assert.doesNotMatch(r.stderr, /first/, 'the password is not shown')
-  assert.equal(now, published)
-})
+      { user: { name: 'bob', password: 'first' } },
+    )
+    assertStoppedByRefusal(r, 'wrongpass', /WRONGPASS .*it refuses user bob's password/)
+    assert.doesNotMatch(r.stderr, /first/, 'the password is not shown')
+    assert.equal(now, published)
+  })
 
-test('an ACL user that loses its keys while a worker runs (NOPERM): it stops, naming the user and the fix, exit 2', {
-  timeout: 120_000,
-}, async () => {
-  const { r, published, now } = await refusedUnder(
-    'noperm',
-    async (own) => {
-      await own.client.call('ACL', 'SETUSER', 'carol', 'resetkeys')
-    },
-    {
-      user: async (own) => {
-        await own.client.call('ACL', 'SETUSER', 'carol', 'on', '>pw', '~*', '&*', '+@all')
-        return `redis://carol:pw@127.0.0.1:${own.port}`
+  test('an ACL user that loses its keys while a worker runs (NOPERM): it stops, naming the user and the fix, exit 2', {
+    timeout: 120_000,
+  }, async () => {
+    const { r, published, now } = await refusedUnder(
+      'noperm',
+      async (own) => {
+        await own.client.call('ACL', 'SETUSER', 'carol', 'resetkeys')
       },
-    },
-  )
-  assertStoppedByRefusal(r, 'noperm', /NOPERM .*user carol/)
-  assert.equal(now, published)
-})
-
-test('a Redis turned into a read-only replica while a worker runs (REPLICAOF, a failover gone wrong): it stops, naming READONLY and the fix, exit 2', {
-  timeout: 120_000,
-}, async () => {
-  // A primary that is not there: the replica keeps its data and refuses writes.
-  const nowhere = await freePort()
-  const { r, published, now } = await refusedUnder('readonly', async (own) => {
-    await own.client.call('REPLICAOF', '127.0.0.1', String(nowhere))
+      { user: { name: 'carol', password: 'pw' } },
+    )
+    assertStoppedByRefusal(r, 'noperm', /NOPERM .*user carol/)
+    assert.equal(now, published)
   })
-  assertStoppedByRefusal(r, 'readonly', /READONLY .*read-only replica/)
-  assert.equal(now, published)
-})
 
-test('a refusal that passes (a password set, then taken back within a few seconds) is waited out as before: the queue is done, exit 0', {
-  timeout: 120_000,
-}, async () => {
-  const { r } = await refusedUnder('passing', async (own) => {
-    await own.client.config('SET', 'requirepass', 'changed')
-    await own.client.call('CLIENT', 'KILL', 'TYPE', 'normal')
-    await sleep(4000)
-    // The test's own connection was not reset (CLIENT KILL skips its caller).
-    await own.client.config('SET', 'requirepass', '')
+  test('a Redis turned into a read-only replica while a worker runs (REPLICAOF, a failover gone wrong): it stops, naming READONLY and the fix, exit 2', {
+    timeout: 120_000,
+  }, async () => {
+    // A primary that is not there: the replica keeps its data and refuses writes.
+    const nowhere = await freePort()
+    const { r, published, now } = await refusedUnder('readonly', async (own) => {
+      await own.client.call('REPLICAOF', '127.0.0.1', String(nowhere))
+    })
+    assertStoppedByRefusal(r, 'readonly', /READONLY .*read-only replica/)
+    assert.equal(now, published)
   })
-  assert.equal(r.code, 0, r.stderr)
-  assert.match(r.stderr, /refuses this worker's commands \(NOAUTH/)
-  assert.match(r.stderr, /2 shards done|1 shard done/)
+
+  test('a refusal that passes (a password set, then taken back within a few seconds) is waited out as before: the queue is done, exit 0', {
+    timeout: 120_000,
+  }, async () => {
+    const { r } = await refusedUnder('passing', async (own) => {
+      await own.client.config('SET', 'requirepass', 'changed')
+      await own.client.call('CLIENT', 'KILL', 'TYPE', 'normal')
+      await sleep(4000)
+      // The test's own connection was not reset (CLIENT KILL skips its caller).
+      await own.client.config('SET', 'requirepass', '')
+    })
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stderr, /refuses this worker's commands \(NOAUTH/)
+    assert.match(r.stderr, /2 shards done|1 shard done/)
+  })
 })
 
 test("a shard whose folder stays held by another live run: the worker's log and status name the folder and its holder, and it is never failed for it (status said only 'to retry')", {
