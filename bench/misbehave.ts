@@ -2216,8 +2216,9 @@ export const IMGPULL_RERUN: Tool = {
 const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 /**
- * Runs `tool` on `url` into a fresh folder, `extra` arguments after its own; the verdict on what it
- * kept (`got`, `WRONG`, `refused`, `none`), its seconds, exit code and stderr in one line.
+ * Runs `tool` on `url` into a fresh folder, `extra` arguments after its own, killed after `capMs`;
+ * the verdict on what it kept (`got`, `WRONG`, `refused`, `none`), its seconds, exit code (`null`:
+ * killed at the cap) and stderr in one line.
  */
 export async function runTool(
   tool: Tool,
@@ -2227,6 +2228,7 @@ export async function runTool(
   alsoGood?: Buffer,
   extra: string[] = [],
   resume = false,
+  capMs = 150_000,
 ) {
   const dir = await mkdtemp(join(tmpdir(), `misbehave-${tool.id}-`))
   const run = (more: string[]) => {
@@ -2237,7 +2239,7 @@ export async function runTool(
       child.stderr.setEncoding('utf8').on('data', (d) => {
         err += d
       })
-      const timer = setTimeout(() => child.kill('SIGKILL'), 150_000)
+      const timer = setTimeout(() => child.kill('SIGKILL'), capMs)
       child.on('close', (c) => {
         clearTimeout(timer)
         resolve({ code: c, stderr: err })
