@@ -208,8 +208,12 @@ interface Host<T> {
   complained: boolean
   /** The host has answered a request of this run (any status). */
   heard: boolean
+  /** `performance.now()` when it last answered (see `unanswered`). */
+  heardAt?: number
   /** The host has served a file in this run. */
   served: boolean
+  /** `performance.now()` when it last served a file (see `stalled`). */
+  servedAt?: number
   /** When the latest-sent request it served a file for was sent (`performance.now()`; see `pathSilence`). */
   servedSent: number
   /**
@@ -481,6 +485,9 @@ export class Scheduler<T> {
     const state = this.#hosts.get(host)
     if (!state) return
     state.heard = true
+    state.heardAt = state.servedAt = performance.now()
+    state.unheard = { count: 0 }
+    state.stalls = { count: 0 }
     if (sentAt !== undefined) state.servedSent = Math.max(state.servedSent, sentAt)
     if (sentAt !== undefined && fresh) {
       state.freshSent = Math.max(state.freshSent, sentAt)
@@ -505,6 +512,8 @@ export class Scheduler<T> {
     const state = this.#hosts.get(host)
     if (!state) return
     state.heard = true
+    state.heardAt = performance.now()
+    state.unheard = { count: 0 }
   }
 
   /**
@@ -573,33 +582,44 @@ export class Scheduler<T> {
 
   /**
    * A request to `host`, sent at `sentAt`, was cut by the connect or headers timeout, no answer at
-   * all. Counted only while the host has answered nothing in this run: `SILENT_AFTER` in a row,
-   * one of them sent after the first was cut, and it is given up (see `SILENT_AFTER`).
+   * all. Counted only when sent after the host's last answer (every answer starts the count
+   * again): `SILENT_AFTER` in a row, one of them sent after the first was cut, and it is given up
+   * (see `SILENT_AFTER`), a host that answered before as one that never did. A host that served
+   * its first files and then went silent (a server hung behind a balancer that still accepts, a
+   * ban that drops the packets) otherwise cost each of its other files its attempts times the
+   * timeout, one at a time. `pathSilent`: the request's file met a silence of its own path before
+   * (see `pathSilence`): its retries say nothing of the host.
    */
-  unanswered(host: string, sentAt: number): void {
+  unanswered(host: string, sentAt: number, pathSilent = false): void {
     const state = this.#hosts.get(host)
-    if (!state || state.heard || state.givenUp || !lengthens(state.unheard, sentAt, performance.now())) return
+    if (!state || state.givenUp || pathSilent || sentAt < (state.heardAt ?? Number.NEGATIVE_INFINITY)) return
+    if (!lengthens(state.unheard, sentAt, performance.now())) return
     const cut = '(each cut by the connect or headers timeout)'
+    const since = state.heard ? ' since its last answer' : ''
     this.#silent(host, state, {
       code: 'timeout',
-      why: `${host} answered none of the ${state.unheard.count} requests this run sent it ${cut}`,
-      shared: `${host} answered none of the ${state.unheard.count} requests a worker's run sent it ${cut}`,
+      why: `${host} answered none of the ${state.unheard.count} requests this run sent it${since} ${cut}`,
+      shared: `${host} answered none of the ${state.unheard.count} requests a worker's run sent it${since} ${cut}`,
     })
   }
 
   /**
    * A request to `host`, sent at `sentAt`, had its body stop for the idle timeout without moving
-   * its file forward. Counted only while the host has served no file in this run: `SILENT_AFTER`
-   * in a row, one of them sent after the first was cut, and it is given up (see `SILENT_AFTER`).
+   * its file forward. Counted only when sent after the last file the host served (each file
+   * served starts the count again): `SILENT_AFTER` in a row, one of them sent after the first was
+   * cut, and it is given up (see `SILENT_AFTER`), as `unanswered` gives up a host gone silent
+   * (`pathSilent` as there).
    */
-  stalled(host: string, sentAt: number): void {
+  stalled(host: string, sentAt: number, pathSilent = false): void {
     const state = this.#hosts.get(host)
-    if (!state || state.served || state.givenUp || !lengthens(state.stalls, sentAt, performance.now())) return
+    if (!state || state.givenUp || pathSilent || sentAt < (state.servedAt ?? Number.NEGATIVE_INFINITY)) return
+    if (!lengthens(state.stalls, sentAt, performance.now())) return
     const stopped = `stopped for the idle timeout, none moving its file forward`
+    const since = state.served ? 'since its last file' : 'this run'
     this.#silent(host, state, {
       code: 'timeout',
-      why: `${host} served no file this run: the bodies of ${state.stalls.count} requests in a row ${stopped}`,
-      shared: `${host} served no file to a worker's run: the bodies of ${state.stalls.count} requests in a row ${stopped}`,
+      why: `${host} served no file ${since}: the bodies of ${state.stalls.count} requests in a row ${stopped}`,
+      shared: `${host} served no file ${state.served ? since : "to a worker's run"}: the bodies of ${state.stalls.count} requests in a row ${stopped}`,
     })
   }
 

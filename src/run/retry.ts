@@ -164,7 +164,7 @@ export class Retries {
       this.#proxySilence.heard(answeredBy, fromHost(e.gateway))
       this.sleeping.back(answeredBy, sentAt)
     } else if (e instanceof TimeoutError && (e.phase === 'connect' || e.phase === 'headers')) {
-      this.#scheduler.unanswered(answeredBy, sentAt)
+      this.#scheduler.unanswered(answeredBy, sentAt, task.pathSilent)
       this.#proxySilence.unanswered(answeredBy, sentAt)
     }
     if (e.code === 'proxy' || status === 501 || errorCode(e.cause) === PROXY_TLS) {
@@ -226,7 +226,7 @@ export class Retries {
       }
     }
     if (e instanceof TimeoutError && e.phase === 'idle' && !movedOn)
-      this.#scheduler.stalled(answeredBy, sentAt)
+      this.#scheduler.stalled(answeredBy, sentAt, task.pathSilent)
     // Silence on a path the host ignores while it serves later requests: no sign of load.
     const pathTimeout = e instanceof TimeoutError && (e.phase === 'headers' || e.phase === 'idle')
     if (pathTimeout && this.#scheduler.pathSilence(answeredBy, sentAt)) task.pathSilent = true

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
+import { makeImage } from './support/images.js'
+import { startRawServer } from './support/raw-server.js'
+
+// Servers that go slow or silent, as bench/misbehave-stalls.ts serves them side by side with curl,
+// wget2 and aria2c, each modelled on a public report (named with its test). Run through the CLI
+// with timeouts of a few hundred ms.
+
+let dir: string
+before(async () => {
+  dir = await tempDir()
+})
+after(async () => {
+  await cleanup(dir)
+})
+
+let n = 0
+async function pull(urls: string[], args: string[]) {
+  const out = join(dir, `run-${++n}`)
+  const list = join(dir, `list-${n}.txt`)
+  const { writeFile } = await import('node:fs/promises')
+  await writeFile(list, `${urls.join('\n')}\n`)
+  const result = await runCli([list, '-o', out, '--no-report', ...args])
+  const manifest = (await readFile(join(out, 'manifest.jsonl'), 'utf8').catch(() => ''))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { url: string; status: string; error?: string; message?: string })
+  return { ...result, out, manifest, files: await outputFiles(out) }
+}
+
+const image = (name: string) => makeImage(name, 3000)
+const answer = (body: Buffer) =>
+  Buffer.concat([
+    Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\n\r\n`),
+    body,
+  ])
+
+/**
+ * A host that serves its first `served` requests, then goes silent to every other the same way
+ * (`stall`: the head then nothing, or nothing at all), counting the requests it got after.
+ */
+async function goesSilent(served: number, stall: 'silent' | 'head') {
+  let requests = 0
+  let after = 0
+  const server = await startRawServer((socket) => {
+    let held = ''
+    socket.on('data', (d) => {
+      held += d.toString('latin1')
+      for (let end = held.indexOf('\r\n\r\n'); end >= 0; end = held.indexOf('\r\n\r\n')) {
+        const path = held.slice(0, end).split(' ')[1] ?? '/'
+        held = held.slice(end + 4)
+        if (++requests <= served) socket.write(answer(image(path)))
+        else {
+          after++
+          if (stall === 'head')
+            socket.write('HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 3000\r\n\r\n')
+        }
+      }
+    })
+  })
+  return { server, after: () => after }
+}
+
+// rom1504/img2dataset#289 and #164: a run that stops making progress near its end and never
+// exits. A host that served its first files and then went silent (a server hung behind a balancer
+// that still accepts, a firewall ban that drops the packets) was never given up, having answered
+// once: each of its other files cost its attempts times the timeout, one at a time (36 files, 6
+// attempts, at the default 30 s: 1.8 hours of the run's end). It is given up as a host that never
+// answered is, once 16 requests in a row sent after its last answer were cut with none answered.
+for (const stall of ['silent', 'head'] as const) {
+  test(`a host that served files and then ${stall === 'silent' ? 'answers nothing' : 'stops every body'} is given up: its other files fail without a request, not one timeout after another`, async () => {
+    const { server, after: requestsAfter } = await goesSilent(4, stall)
+    try {
+      const urls = Array.from({ length: 40 }, (_, i) => server.url(`/f${i}.jpg`))
+      const timeouts =
+        stall === 'silent'
+          ? ['--headers-timeout', '0.3']
+          : ['--idle-timeout', '0.3', '--headers-timeout', '5']
+      const { manifest, files } = await pull(urls, [...timeouts, '--retries', '2'])
+      assert.equal(files.length, 4, 'the files served before the silence are kept')
+      const failed = manifest.filter((r) => r.status !== 'ok')
+      assert.equal(failed.length, 36)
+      for (const r of failed) assert.equal(r.error, 'timeout', r.message)
+      const words =
+        stall === 'silent'
+          ? /answered none of the \d+ requests this run sent it since its last answer/
+          : /served no file since its last file: the bodies of \d+ requests in a row stopped/
+      const notTried = failed.filter((r) => r.message?.startsWith('not tried: ') && words.test(r.message))
+      assert.ok(
+        notTried.length >= 1,
+        `${notTried.length} files failed without a request: ${failed[0]?.message}`,
+      )
+      // Without giving up: 36 files of 3 attempts each, 108 requests, one at a time at the end.
+      assert.ok(
+        requestsAfter() <= 60,
+        `${requestsAfter()} requests after the host went silent, ${notTried.length} files not tried`,
+      )
+    } finally {
+      await server.close()
+    }
+  })
+}
