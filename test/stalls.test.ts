@@ -104,3 +104,31 @@ for (const stall of ['silent', 'head'] as const) {
     }
   })
 }
+
+// ratpack/ratpack#852: a server answers `100 Continue` and then never the final answer. The
+// message said `headers timeout` alone, as of a server that sent nothing; it names the interim
+// answer that came, as it names a head begun (a 102 Processing, a 103 Early Hints the same).
+test('a timeout after an interim answer with no final one says the interim answer came', async () => {
+  for (const interim of [
+    '100 Continue',
+    '102 Processing',
+    '103 Early Hints\r\nLink: </a.css>; rel=preload',
+  ]) {
+    const server = await startRawServer((socket) => {
+      socket.once('data', () => socket.write(`HTTP/1.1 ${interim}\r\n\r\n`))
+    })
+    try {
+      const { manifest } = await pull([server.url('/a.jpg')], ['--headers-timeout', '0.3', '--retries', '0'])
+      const code = interim.slice(0, 3)
+      assert.equal(manifest[0]?.error, 'timeout')
+      assert.match(
+        manifest[0]?.message ?? '',
+        new RegExp(
+          `^headers timeout after 300 ms on \\S+: an interim ${code} answer came, then no final one`,
+        ),
+      )
+    } finally {
+      await server.close()
+    }
+  }
+})

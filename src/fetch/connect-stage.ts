@@ -20,6 +20,8 @@ import { unbracketed } from '../utils/url.js'
  * `streams`: the headers timeout ran out on an HTTP/2 connection whose server's latest SETTINGS
  * allow no stream at once (SETTINGS_MAX_CONCURRENT_STREAMS 0, see `http2AllowsNoStream`): nghttp2
  * held the request unsent, and the server never raised the limit.
+ * `interim-NNN`: the headers timeout ran out after an interim answer (`100 Continue`, `102
+ * Processing`, `103 Early Hints`) with no final one after it.
  */
 export type ConnectStage =
   | 'lookup'
@@ -31,6 +33,7 @@ export type ConnectStage =
   | 'head'
   | 'preface'
   | 'streams'
+  | `interim-${number}`
 
 /** The stage a connect timeout ran out in, on the error (see `stagedConnector`). */
 const STAGE: unique symbol = Symbol('imgpull.connectStage')
@@ -165,6 +168,9 @@ export function connectStageWords(
     case 'streams':
       return "the request was never sent: the server's HTTP/2 SETTINGS allow no stream at once (SETTINGS_MAX_CONCURRENT_STREAMS 0, RFC 9113 §6.5.2) and it never raised them"
     default:
+      // A server that answers `100 Continue` and never the final answer (ratpack/ratpack#852).
+      if (stage?.startsWith('interim-'))
+        return `an interim ${stage.slice(8)} answer came, then no final one (--headers-timeout runs from the request to the final answer's head)`
       return undefined
   }
 }

@@ -26,7 +26,14 @@ import { revisit } from './redirect-revisit.js'
 import { parseRetryAfter } from './retry-delay.js'
 import { closedOrReset, isTurnedAway } from './retry-policy.js'
 import { header, type Step, type Transfer } from './transfer.js'
-import { cutMidHead, headBegun, http2AllowsNoStream, http2PrefaceMissing, isHttp1 } from './undici.js'
+import {
+  cutMidHead,
+  headBegun,
+  http2AllowsNoStream,
+  http2PrefaceMissing,
+  interimAnswer,
+  isHttp1,
+} from './undici.js'
 import { basicToken, type UrlCredentials, urlCredentials } from './url-credentials.js'
 
 /**
@@ -314,10 +321,12 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
     const headersTimeout = t.options.headersTimeout
     const timedOut = () => {
       const error = Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' })
+      const interim = interimAnswer(exchange.socket)
       // Never written (undici's onConnect not reached): its connection was still opening (through a
       // proxy, its CONNECT or the TLS in the tunnel: undici's connect timeout starts after these).
       if (exchange.reused === undefined) markStage(error, 'opening')
       else if (headBegun(exchange.socket)) markStage(error, 'head')
+      else if (interim !== undefined) markStage(error, `interim-${interim}`)
       else if (http2PrefaceMissing(exchange.socket)) markStage(error, 'preface')
       else if (http2AllowsNoStream(exchange.socket)) markStage(error, 'streams')
       else if (exchange.reused && isHttp1(exchange.socket)) {

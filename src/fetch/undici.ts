@@ -605,6 +605,15 @@ export function headBegun(socket: object | undefined): boolean {
 }
 
 /**
+ * The status of the interim answer (`100 Continue`, `102 Processing`, `103 Early Hints`) the
+ * connection on `socket` read last, when no final answer came after it: a server that answers
+ * `100 Continue` and then never the final answer (ratpack/ratpack#852) is told from silence.
+ */
+export function interimAnswer(socket: object | undefined): number | undefined {
+  return (parserOf(socket) as { [INTERIM_READ]?: number } | undefined)?.[INTERIM_READ]
+}
+
+/**
  * Whether `socket` carries an HTTP/2 session whose server has sent no SETTINGS frame: its
  * connection preface (RFC 9113 §3.4), the first frame it must send, never came, though its TLS
  * handshake offered h2.
@@ -762,6 +771,8 @@ const LENIENCIES = [
 const LENIENT = Symbol('imgpull.lenient')
 const EARLIER_LENGTHS = Symbol('imgpull.earlierLengths')
 const HELD = Symbol('imgpull.heldHead')
+/** On a parser: the status of the interim answer read last, none final since (see `interimAnswer`). */
+const INTERIM_READ = Symbol('imgpull.interim')
 const HEAD_READ = Symbol('imgpull.headRead')
 
 interface LlhttpParser {
@@ -1366,6 +1377,9 @@ function readAsCurlDoes(parser: object): void {
       throw Object.assign(new Error('Parse Error: Invalid status code below 100'), {
         code: 'HPE_INVALID_STATUS',
       })
+      // The interim answer read last, until a final one comes (see `interimAnswer`).
+    ;(this as { [INTERIM_READ]?: number })[INTERIM_READ] =
+      statusCode < 200 && statusCode !== 101 ? statusCode : undefined
     if (statusCode === 100 && !this.socket.destroyed) {
       // Read as a 1xx with no body: onMessageComplete clears it and the next head is read.
       this.statusCode = 100
