@@ -89,13 +89,14 @@ const REMEMBERED = 10_000
  * drops the packets, a server that accepts and never answers). Its limit falls to one at a time
  * under those timeouts, so each of its files would otherwise cost its attempts times the timeout
  * in turn: about 4 hours for 100 files with the defaults, the run's end waiting for it. One that
- * has answered once never is, and the silence must outlast its first timeout: at least one of the
+ * has answered is counted from its last answer (one that served its first files and went
+ * silent cost the same), and the silence must outlast its first timeout: at least one of the
  * requests counted was sent after another was cut. The starting per-host limit's first round is
  * 16 at once, all cut together by a cold start longer than the timeout (a server waking up, a
  * thumbnailer filling its cache), which the retries after it find warm. A host that answers
  * every request's head and stops every body (a path-MTU black hole: small packets pass, full
  * ones are dropped; a broken edge) costs the same, counted by the idle timeout (see
- * `Scheduler.stalled`) until it has served a file once.
+ * `Scheduler.stalled`) from the last file it served.
  */
 export const SILENT_AFTER = 16
 
