@@ -58,7 +58,7 @@ import {
 } from '../src/fetch/retry-policy.js'
 import { type HostGate, lengthens, outOfReachWords, Scheduler, SILENT_AFTER } from '../src/fetch/scheduler.js'
 import { isStaleAnswer } from '../src/fetch/send.js'
-import { paceWords, steadyAtDeadline, trickledOut } from '../src/fetch/steady-body.js'
+import { paceWords, steadyAtDeadline, stoppedAt, trickledOut } from '../src/fetch/steady-body.js'
 import { successBody } from '../src/fetch/success-status.js'
 import { keepsDying, READY_DEATHS, READY_DEATHS_MS } from '../src/fetch/transfer-threads.js'
 import { unaskedStatus } from '../src/fetch/unasked-status.js'
@@ -2965,9 +2965,41 @@ test('steadyAtDeadline: the rest of its length within as long again at its pace 
     ['every byte in', { began: 0, length: 1000, got: 1000 }, true],
     // The body began late in the attempt: its own pace counts, not the attempt's.
     ['a body begun 590 s in, 100 kB/s', { began: 590_000, length: 1_500_000, got: 1_000_000 }, true],
+    // Half in a burst, then silent (an idle timeout set longer): no pace, a stop.
+    ['half, then silent since 1 s in', { began: 0, length: 2_000_000, got: 1_000_000, last: 1000 }, false],
+    ['coming until 20 s before', { began: 0, length: 60_000_000, got: 48_000_000, last: 580_000 }, true],
+    ['silent for the last 60 s', { began: 0, length: 60_000_000, got: 48_000_000, last: 540_000 }, false],
   ]
   for (const [what, pace, expected] of rows)
     assert.equal(steadyAtDeadline(pace, total, total), expected, what)
+  const stops: [string, Parameters<typeof stoppedAt>[0], number | undefined][] = [
+    ['the head, then nothing', { began: 1000, length: 1000, got: 0 }, total - 1000],
+    ['silent for the last 60 s', { began: 0, length: 5_000_000, got: 60_000, last: 540_000 }, 60_000],
+    [
+      'silent for the last 59 s: still coming',
+      { began: 0, length: 5_000_000, got: 60_000, last: 541_000 },
+      undefined,
+    ],
+    ['begun 1 s before, silent 100 ms', { began: total - 1000, length: 9, got: 1, last: total - 100 }, 100],
+    [
+      'begun 1 s before, silent 99 ms',
+      { began: total - 1000, length: 9, got: 1, last: total - 99 },
+      undefined,
+    ],
+    // A trickle of 1 kB every 512 ms, 190 ms since the last: no stop.
+    [
+      'a trickle between reads',
+      { began: total - 700, length: 9e4, got: 2048, last: total - 190, gap: 512 },
+      undefined,
+    ],
+    [
+      'a trickle silent for twice its gap',
+      { began: total - 3000, length: 9e4, got: 2048, last: total - 1024, gap: 512 },
+      1024,
+    ],
+    ['no body under way', undefined, undefined],
+  ]
+  for (const [what, pace, expected] of stops) assert.equal(stoppedAt(pace, total), expected, what)
   assert.equal(paceWords({ began: 0, length: 1, got: 48_000_000 }, total), '80.0 kB/s')
   assert.equal(paceWords({ began: 0, length: 1, got: 60_000 }, total), '100 B/s')
 })
@@ -2984,6 +3016,11 @@ test('trickledOut: a body cut at the total timeout had bytes and at least half t
     ['begun 590 s in', { began: 590_000, length: 5_000_000, got: 1000 }, false],
     // Silent since its head: the idle timeout's to judge, no trickle.
     ['nothing came', { began: 0, length: 1000, got: 0 }, false],
+    [
+      'a byte a second, then silent for the last 100 s',
+      { began: 0, length: 40_000, got: 500, last: 500_000 },
+      false,
+    ],
     ['no body under way', undefined, false],
   ]
   for (const [what, pace, expected] of rows) assert.equal(trickledOut(pace, total, total), expected, what)
@@ -3013,9 +3050,29 @@ test('deadlineWords: a body given the time once more overran twice the timeout; 
           'its body was under way at 100 B/s, with no Content-Length to tell how much was left (a body so is not given more time), and had not ended',
       },
     ],
+    // Silent at the deadline: stopped, where and for how long, not a trickle.
+    [
+      'half, then silent',
+      { began: 0, length: 2_000_000, got: 1_000_000, last: 1000 },
+      undefined,
+      {
+        ms: total,
+        words:
+          'its body had stopped after 1000000 of 2000000 bytes, nothing coming for its last 9m59s (--idle-timeout, longer, had not yet cut it)',
+      },
+    ],
+    [
+      'no length, nothing came',
+      { began: 0, length: undefined, got: 0 },
+      undefined,
+      {
+        ms: total,
+        words:
+          'its head came and no byte of its body after it (silent 10m00s; --idle-timeout, longer, had not yet cut it)',
+      },
+    ],
     // Nothing more to say: the failure says the body was still coming, or nothing.
     ['a length, not steady', { began: 0, length: 5_000_000, got: 60_000 }, undefined, undefined],
-    ['no length, nothing came', { began: 0, length: undefined, got: 0 }, undefined, undefined],
     ['no body under way', undefined, undefined, undefined],
   ]
   for (const [what, pace, overtime, expected] of rows)

@@ -132,3 +132,40 @@ test('a timeout after an interim answer with no final one says the interim answe
     }
   }
 })
+
+// smith-chem-wisc/mzLib#1199 and KSAModding/Borea#105: a body that stops mid-transfer, or never
+// begins after the head. Cut by --total-timeout before --idle-timeout (an idle timeout set longer),
+// the message said its body "was under way ... (a body that trickles in is cut by this)" of a body
+// that had stopped, and the half that came in a burst was taken for a steady pace and given the
+// time once more. A body silent at the deadline is cut there, said to have stopped.
+test('a body silent at the total timeout is said to have stopped, and is not given the time once more', async () => {
+  const body = image('stopped.jpg')
+  const rows: [string, Buffer, RegExp][] = [
+    [
+      'half the body, then silence',
+      answer(body).subarray(0, answer(body).length - body.length / 2),
+      /^total timeout after 600 ms on \S+: its body had stopped after 1500 of 3000 bytes, nothing coming for its last [\d.]+ s/,
+    ],
+    [
+      'the head, then silence',
+      answer(body).subarray(0, answer(body).length - body.length),
+      /^total timeout after 600 ms on \S+: its head came and no byte of its body after it/,
+    ],
+  ]
+  for (const [what, bytes, words] of rows) {
+    const server = await startRawServer((socket) => {
+      socket.once('data', () => socket.write(bytes))
+    })
+    try {
+      const { manifest, files } = await pull(
+        [server.url('/a.jpg')],
+        ['--total-timeout', '0.6', '--idle-timeout', '30', '--retries', '0'],
+      )
+      assert.deepEqual(files, [], what)
+      assert.equal(manifest[0]?.error, 'timeout', what)
+      assert.match(manifest[0]?.message ?? '', words, what)
+    } finally {
+      await server.close()
+    }
+  }
+})

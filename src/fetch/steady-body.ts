@@ -9,6 +9,30 @@ export interface BodyPace {
   began: number
   length: number | undefined
   got: number
+  /** `performance.now()` when its latest bytes came (undefined: none came). */
+  last?: number
+  /** The longest silence between two of its reads so far, ms. */
+  gap?: number
+}
+
+/** The least silence at the deadline that makes a body one that stopped (see `stoppedAt`), ms. */
+const STOPPED_MS = 100
+
+/**
+ * How long (ms) the body under way had been silent at `now`, when it had stopped: nothing came
+ * after its head, or nothing for a tenth of the time it has been coming, twice its longest silence before (a
+ * trickle's 1 kB every half second is no stop) and at least 100 ms;
+ * undefined while it still came. Such a body is no trickle and no slow but steady one (a half that
+ * came in a burst, then silence, measured as a pace of its own): cut at the deadline, said to have
+ * stopped. Pure, table-tested (test/policies.test.ts).
+ */
+export function stoppedAt(pace: BodyPace | undefined, now: number): number | undefined {
+  if (!pace) return undefined
+  if (pace.got <= 0) return now - pace.began
+  // Bytes whose time was not kept: taken as still coming.
+  if (pace.last === undefined) return undefined
+  const since = now - pace.last
+  return since >= Math.max(STOPPED_MS, (now - pace.began) / 10, 2 * (pace.gap ?? 0)) ? since : undefined
 }
 
 /**
@@ -21,7 +45,7 @@ export interface BodyPace {
  * Pure, table-tested (test/policies.test.ts).
  */
 export function steadyAtDeadline(pace: BodyPace | undefined, now: number, totalMs: number): boolean {
-  if (!pace || pace.length === undefined || pace.got <= 0) return false
+  if (!pace || pace.length === undefined || pace.got <= 0 || stoppedAt(pace, now) !== undefined) return false
   const elapsed = now - pace.began
   if (!(elapsed > 0)) return false
   const left = Math.max(0, pace.length - pace.got)
@@ -36,7 +60,12 @@ export function steadyAtDeadline(pace: BodyPace | undefined, now: number, totalM
  * table-tested (test/policies.test.ts).
  */
 export function trickledOut(pace: BodyPace | undefined, now: number, totalMs: number): boolean {
-  return pace !== undefined && pace.got > 0 && now - pace.began >= totalMs / 2
+  return (
+    pace !== undefined &&
+    pace.got > 0 &&
+    now - pace.began >= totalMs / 2 &&
+    stoppedAt(pace, now) === undefined
+  )
 }
 
 /** The pace of a body, in words (`48.0 kB/s`, `100 B/s`), for a message. */

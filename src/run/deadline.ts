@@ -1,5 +1,6 @@
 import type { Cancel } from '../fetch/exchange.js'
-import { type BodyPace, paceWords, steadyAtDeadline, trickledOut } from '../fetch/steady-body.js'
+import { type BodyPace, paceWords, steadyAtDeadline, stoppedAt, trickledOut } from '../fetch/steady-body.js'
+import { formatDuration } from '../report/format.js'
 
 /**
  * Said of a total timeout that cut an attempt in its body: a body that trickles in (a byte a
@@ -21,6 +22,16 @@ const overran = (pace: string) =>
 const unmeasured = (pace: string) =>
   `its body was under way at ${pace}, with no Content-Length to tell how much was left (a body so is not given more time), and had not ended`
 
+/**
+ * Said of a total timeout that cut a body silent at the deadline (see `stoppedAt`): it had
+ * stopped, where it stopped, and for how long; not a trickle (the idle timeout, set longer, had not
+ * yet cut the silence).
+ */
+const stopped = (pace: BodyPace, silentMs: number) =>
+  pace.got <= 0
+    ? `its head came and no byte of its body after it (silent ${formatDuration(silentMs)}; --idle-timeout, longer, had not yet cut it)`
+    : `its body had stopped after ${pace.got}${pace.length === undefined ? '' : ` of ${pace.length}`} bytes, nothing coming for its last ${formatDuration(silentMs)} (--idle-timeout, longer, had not yet cut it)`
+
 /** What a total timeout says of the body it cut: the time the body was given (ms), and how it was cut. */
 export interface CutWords {
   ms: number
@@ -39,6 +50,9 @@ export function deadlineWords(
   totalMs: number,
   overtime: string | undefined,
 ): CutWords | undefined {
+  const silent = stoppedAt(pace, now)
+  if (pace && silent !== undefined)
+    return { ms: overtime === undefined ? totalMs : 2 * totalMs, words: stopped(pace, silent) }
   if (overtime !== undefined) return { ms: 2 * totalMs, words: overran(overtime) }
   if (pace && pace.length === undefined && pace.got > 0)
     return { ms: totalMs, words: unmeasured(paceWords(pace, now)) }

@@ -527,7 +527,13 @@ export class Engine {
     }
     const gotBytes = (n: number) => {
       task.gotBytes = true
-      if (deadline.pace) deadline.pace.got += n
+      const pace = deadline.pace
+      if (pace) {
+        const now = performance.now()
+        pace.got += n
+        if (pace.last !== undefined) pace.gap = Math.max(pace.gap ?? 0, now - pace.last)
+        pace.last = now
+      }
     }
     const transfer = threads
       ? threads.download(
