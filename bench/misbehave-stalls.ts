@@ -70,7 +70,8 @@ const whole = (body: Buffer, more: string[] = []) =>
   ])
 /** The bytes from `from` of `body` as a 206, when the request asked for them; else undefined. */
 function partial(request: string, body: Buffer): Buffer | undefined {
-  const from = /^range:\s*bytes=(\d+)-\s*$/im.exec(request)?.[1]
+  // `bytes=N-`, or `bytes=N-M` as aria2c asks (served to the end all the same).
+  const from = /^range:\s*bytes=(\d+)-\d*\s*$/im.exec(request)?.[1]
   if (from === undefined) return undefined
   const start = Number(from)
   return Buffer.concat([
