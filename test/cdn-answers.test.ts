@@ -13,7 +13,7 @@ import { errorBodyWords } from '../src/verify/error-body.js'
 import { isSharePageFailure, sharePageHint } from '../src/verify/share-page.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
-import { type LocalServer, startRawServer } from './support/raw-server.js'
+import { eachRequest, type LocalServer, startRawServer } from './support/raw-server.js'
 
 const s3Xml = (code: string, message: string, more = '') =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>${more}<RequestId>6C6D5E496615CD05</RequestId><HostId>rJJFL8Ij</HostId></Error>`
@@ -265,28 +265,19 @@ before(async () => {
     '/after.jpg': () => answer('200 OK', ['Content-Type: image/jpeg'], jpg),
   }
   server = await startRawServer((socket: Socket) => {
-    let buffered = ''
-    socket.on('data', (d) => {
-      buffered += d.toString('latin1')
-      let end = buffered.indexOf('\r\n\r\n')
-      while (end >= 0) {
-        const path = buffered.slice(0, end).split(' ')[1] ?? '/'
-        buffered = buffered.slice(end + 4)
-        requests.push(path)
-        if (path === '/stale.jpg') {
-          // An edge's stored copy cut short, its full length stated, at every request.
-          socket.end(
-            answer(
-              '200 OK',
-              ['Content-Type: image/jpeg', 'Age: 3600', 'X-Cache: Hit from cloudfront'],
-              jpg,
-            ).subarray(0, -1000),
-          )
-          return
-        }
-        socket.write(routes[path]?.() ?? answer('404 Not Found', []))
-        end = buffered.indexOf('\r\n\r\n')
-      }
+    eachRequest(socket, (request) => {
+      const path = request.split(' ')[1] ?? '/'
+      requests.push(path)
+      if (path === '/stale.jpg')
+        // An edge's stored copy cut short, its full length stated, at every request.
+        socket.end(
+          answer(
+            '200 OK',
+            ['Content-Type: image/jpeg', 'Age: 3600', 'X-Cache: Hit from cloudfront'],
+            jpg,
+          ).subarray(0, -1000),
+        )
+      else socket.write(routes[path]?.() ?? answer('404 Not Found', []))
     })
   })
 })
