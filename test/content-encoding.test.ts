@@ -2042,26 +2042,21 @@ test("an encoded body whose Content-Length is its decoded size, its connection k
   const png = makeImage('own-end-past', 40_000, 'png')
   const served = new Map<string, number>()
   const raw = await startRawServer((socket) => {
-    let buffered = ''
-    socket.on('data', (data) => {
-      buffered += data.toString('latin1')
-      for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
-        const path = buffered.split(' ')[1]
-        buffered = buffered.slice(end + 4)
-        served.set(path, (served.get(path) ?? 0) + 1)
-        const image = path.startsWith('/past') ? png : jpg
-        // Shorter than the image (a JPEG of stuffed noise), or longer (a PNG gzip cannot shrink);
-        // or two members, the first ending halfway: not the end, its decoded size short of the length.
-        const coded = path.startsWith('/members')
-          ? Buffer.concat([zlib.gzipSync(image.subarray(0, 15_000)), zlib.gzipSync(image.subarray(15_000))])
-          : zlib.gzipSync(image)
-        // What the server sends after the coded stream, on the same connection: never the next answer.
-        const after = path.includes('junk')
-          ? Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 5\r\n\r\nwrong`)
-          : Buffer.alloc(0)
-        const head = `HTTP/1.1 200 OK\r\nContent-Type: image/${path.startsWith('/past') ? 'png' : 'jpeg'}\r\nContent-Encoding: gzip\r\nContent-Length: ${image.length}\r\n\r\n`
-        socket.write(Buffer.concat([Buffer.from(head), coded, after]))
-      }
+    eachRequest(socket, (request) => {
+      const path = request.split(' ')[1]
+      served.set(path, (served.get(path) ?? 0) + 1)
+      const image = path.startsWith('/past') ? png : jpg
+      // Shorter than the image (a JPEG of stuffed noise), or longer (a PNG gzip cannot shrink);
+      // or two members, the first ending halfway: not the end, its decoded size short of the length.
+      const coded = path.startsWith('/members')
+        ? Buffer.concat([zlib.gzipSync(image.subarray(0, 15_000)), zlib.gzipSync(image.subarray(15_000))])
+        : zlib.gzipSync(image)
+      // What the server sends after the coded stream, on the same connection: never the next answer.
+      const after = path.includes('junk')
+        ? Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 5\r\n\r\nwrong`)
+        : Buffer.alloc(0)
+      const head = `HTTP/1.1 200 OK\r\nContent-Type: image/${path.startsWith('/past') ? 'png' : 'jpeg'}\r\nContent-Encoding: gzip\r\nContent-Length: ${image.length}\r\n\r\n`
+      socket.write(Buffer.concat([Buffer.from(head), coded, after]))
     })
   })
   try {
@@ -2192,27 +2187,22 @@ test("a deflate or Brotli body whose Content-Length is its decoded size, its con
   }
   const served = new Map<string, number>()
   const raw = await startRawServer((socket) => {
-    let buffered = ''
-    socket.on('data', (data) => {
-      buffered += data.toString('latin1')
-      for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
-        const path = buffered.split(' ')[1]
-        buffered = buffered.slice(end + 4)
-        served.set(path, (served.get(path) ?? 0) + 1)
-        const [, coding, kind] = path.split(/[/-]/)
-        const image = kind.startsWith('past') ? png : jpg
-        const coded = coders[coding](image)
-        // What the server sends after the coded stream, on the same connection: never the next answer.
-        const after = path.includes('junk')
-          ? Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 5\r\n\r\nwrong')
-          : Buffer.alloc(0)
-        const head = `HTTP/1.1 200 OK\r\nContent-Type: image/${image === png ? 'png' : 'jpeg'}\r\nContent-Encoding: ${coding === 'br' ? 'br' : 'deflate'}\r\nContent-Length: ${image.length}\r\n\r\n`
-        // Its last 3 bytes (the stream's end) in a segment of their own, 50 ms later, on /late.
-        if (kind.endsWith('late')) {
-          socket.write(Buffer.concat([Buffer.from(head), coded.subarray(0, -3)]))
-          setTimeout(() => socket.write(coded.subarray(-3)), 50)
-        } else socket.write(Buffer.concat([Buffer.from(head), coded, after]))
-      }
+    eachRequest(socket, (request) => {
+      const path = request.split(' ')[1]
+      served.set(path, (served.get(path) ?? 0) + 1)
+      const [, coding, kind] = path.split(/[/-]/)
+      const image = kind.startsWith('past') ? png : jpg
+      const coded = coders[coding](image)
+      // What the server sends after the coded stream, on the same connection: never the next answer.
+      const after = path.includes('junk')
+        ? Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 5\r\n\r\nwrong')
+        : Buffer.alloc(0)
+      const head = `HTTP/1.1 200 OK\r\nContent-Type: image/${image === png ? 'png' : 'jpeg'}\r\nContent-Encoding: ${coding === 'br' ? 'br' : 'deflate'}\r\nContent-Length: ${image.length}\r\n\r\n`
+      // Its last 3 bytes (the stream's end) in a segment of their own, 50 ms later, on /late.
+      if (kind.endsWith('late')) {
+        socket.write(Buffer.concat([Buffer.from(head), coded.subarray(0, -3)]))
+        setTimeout(() => socket.write(coded.subarray(-3)), 50)
+      } else socket.write(Buffer.concat([Buffer.from(head), coded, after]))
     })
   })
   try {
