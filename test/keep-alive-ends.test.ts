@@ -11,7 +11,7 @@ import { type Options, pull, type Result } from '../src/index.js'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
-import { listenLocal, startRawServer } from './support/raw-server.js'
+import { eachRequest, listenLocal, startRawServer } from './support/raw-server.js'
 import { resetConnection } from './support/reset.js'
 
 // The ways servers end kept-alive connections (an idle timeout, a count of requests, a reset in
@@ -55,14 +55,9 @@ async function startServer(
   let requests = 0
   const serve = (socket: Socket) => {
     onSocket?.(socket)
-    let held = ''
-    socket.on('data', (data) => {
-      held += data.toString('latin1')
-      for (let end = held.indexOf('\r\n\r\n'); end >= 0; end = held.indexOf('\r\n\r\n')) {
-        held = held.slice(end + 4)
-        requests++
-        onRequest(socket)
-      }
+    eachRequest(socket, () => {
+      requests++
+      onRequest(socket)
     })
   }
   const server = await listenLocal(
@@ -208,13 +203,8 @@ test('a reused connection ended part way through the head of its answer is a fai
   for (const end of ['reset', 'close']) {
     const asked = new Map<string, number>()
     const server = await startRawServer((socket) => {
-      let held = ''
-      socket.on('data', (data) => {
-        held += data.toString('latin1')
-        const at = held.indexOf('\r\n\r\n')
-        if (at < 0) return
-        const path = held.split(' ')[1]
-        held = held.slice(at + 4)
+      eachRequest(socket, (request) => {
+        const path = request.split(' ')[1]
         asked.set(path, (asked.get(path) ?? 0) + 1)
         if (!path.startsWith('/dies')) return void socket.write(answer)
         socket.write('HTTP/1.1 200 OK\r\nContent-Type: image/jp')
