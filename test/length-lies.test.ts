@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test'
 import { type Options, pull, type Result } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
-import { type LocalServer, startRawServer } from './support/raw-server.js'
+import { eachRequest, type LocalServer, startRawServer } from './support/raw-server.js'
 import { BODY_PATHS } from './support/resume.js'
 
 // A Content-Length that lies about the body the server sends: short of it (the rest of the image
@@ -85,24 +85,18 @@ before(async () => {
   jpeg = makeImage('length-lies-160x120', 12_000)
   dir = await tempDir()
   server = await startRawServer((socket: Socket) => {
-    let buffered = ''
     let last: (typeof seen)[number] | undefined
     socket.on('close', () => {
       if (last) last.closed = performance.now()
     })
-    socket.on('data', (d) => {
-      buffered += d.toString('latin1')
-      for (let end = buffered.indexOf('\r\n\r\n'); end >= 0; end = buffered.indexOf('\r\n\r\n')) {
-        const request = buffered.slice(0, end)
-        const path = request.split(' ')[1] ?? '/'
-        buffered = buffered.slice(end + 4)
-        last = { path, at: performance.now() }
-        seen.push(last)
-        const answer = answers[path]?.(request)
-        if (!answer) socket.end(head('HTTP/1.1 404 Not Found', ['Content-Length: 0']))
-        else if (answer.open) socket.write(answer.bytes)
-        else socket.end(answer.bytes)
-      }
+    eachRequest(socket, (request) => {
+      const path = request.split(' ')[1] ?? '/'
+      last = { path, at: performance.now() }
+      seen.push(last)
+      const answer = answers[path]?.(request)
+      if (!answer) socket.end(head('HTTP/1.1 404 Not Found', ['Content-Length: 0']))
+      else if (answer.open) socket.write(answer.bytes)
+      else socket.end(answer.bytes)
     })
   })
 })
