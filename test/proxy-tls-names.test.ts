@@ -6,7 +6,7 @@ import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
 import { runSorted, withEnv } from './support/proxied.js'
-import { listenLocal } from './support/raw-server.js'
+import { eachRequest, listenLocal, writeImage } from './support/raw-server.js'
 
 let dir: string
 let certs: TestCerts
@@ -29,23 +29,9 @@ async function tlsProxy() {
   const targets: string[] = []
   const server = createTlsServer(tlsPair(certs.good), (socket: TLSSocket) => {
     names.push(socket.servername || '')
-    let buffered = ''
-    socket.on('data', (d: Buffer) => {
-      buffered += d.toString('latin1')
-      let end = buffered.indexOf('\r\n\r\n')
-      while (end >= 0) {
-        targets.push(buffered.slice(0, end).split(' ')[1] ?? '')
-        buffered = buffered.slice(end + 4)
-        socket.write(
-          Buffer.concat([
-            Buffer.from(
-              `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\n\r\n`,
-            ),
-            body,
-          ]),
-        )
-        end = buffered.indexOf('\r\n\r\n')
-      }
+    eachRequest(socket, (request) => {
+      targets.push(request.split(' ')[1] ?? '')
+      writeImage(socket, body)
     })
   })
   server.on('tlsClientError', () => {})
