@@ -11,7 +11,7 @@ import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
 import { startOneAtATimeServer } from './support/one-at-a-time.js'
-import { closedPort, listenLocal, startRawServer } from './support/raw-server.js'
+import { closedPort, eachRequest, listenLocal, startRawServer } from './support/raw-server.js'
 import { image, startRouteServer } from './support/route-server.js'
 import { leastSampledLimit } from './support/samples.js'
 
@@ -1069,16 +1069,11 @@ test('answers curl reads but a strict HTTP/1.1 parser refuses are read, byte for
   const raw = await startRawServer((socket) => {
     const paths: string[] = []
     connections.push(paths)
-    let pending = ''
-    socket.on('data', (data) => {
-      pending += data.toString('latin1')
-      for (let end = pending.indexOf('\r\n\r\n'); end >= 0; end = pending.indexOf('\r\n\r\n')) {
-        const path = pending.split(' ')[1]
-        pending = pending.slice(end + 4)
-        paths.push(path)
-        const [head, body] = answers[path]
-        socket.write(Buffer.concat([Buffer.from(head, 'latin1'), body]))
-      }
+    eachRequest(socket, (request) => {
+      const path = request.split(' ')[1]
+      paths.push(path)
+      const [head, body] = answers[path]
+      socket.write(Buffer.concat([Buffer.from(head, 'latin1'), body]))
     })
   })
   try {
