@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test'
 import { pull, type Result } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
+import { eachRequest } from './support/raw-server.js'
 import { leastSampledLimit } from './support/samples.js'
 
 /**
@@ -24,31 +25,25 @@ async function startResettingServer(options: { ttfb: number; maxConnections?: nu
     socket.on('close', () => open.delete(socket))
     socket.on('error', () => {})
     socket.setNoDelay(true)
-    let buffered = ''
-    socket.on('data', (data) => {
-      buffered += data.toString('latin1')
-      while (buffered.includes('\r\n\r\n')) {
-        const head = buffered.slice(0, buffered.indexOf('\r\n\r\n'))
-        buffered = buffered.slice(head.length + 4)
-        const path = head.split(' ')[1] ?? ''
-        if (over || path.startsWith('/blocked')) {
-          if (over) stats.overLimit++
-          else stats.blocked++
-          // A connection turned away holds no place under the limit (as an iptables rule's reset).
-          open.delete(socket)
-          socket.resetAndDestroy()
-          return
-        }
-        setTimeout(() => {
-          if (socket.destroyed) return
-          stats.served++
-          socket.write(
-            `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\nConnection: ${options.close ? 'close' : 'keep-alive'}\r\n\r\n`,
-          )
-          socket.write(body)
-          if (options.close) socket.end()
-        }, options.ttfb)
+    eachRequest(socket, (head) => {
+      const path = head.split(' ')[1] ?? ''
+      if (over || path.startsWith('/blocked')) {
+        if (over) stats.overLimit++
+        else stats.blocked++
+        // A connection turned away holds no place under the limit (as an iptables rule's reset).
+        open.delete(socket)
+        socket.resetAndDestroy()
+        return
       }
+      setTimeout(() => {
+        if (socket.destroyed) return
+        stats.served++
+        socket.write(
+          `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\nConnection: ${options.close ? 'close' : 'keep-alive'}\r\n\r\n`,
+        )
+        socket.write(body)
+        if (options.close) socket.end()
+      }, options.ttfb)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
