@@ -16,6 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib'
 import sharp from 'sharp'
 import { launchBrowser } from '../test/support/browser.js'
+import { eachRequest } from '../test/support/raw-server.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -2309,28 +2310,20 @@ async function main() {
   const ranges = new Map<string, string[]>()
   const server = createServer((socket) => {
     socket.on('error', () => {})
-    let buffered = ''
-    socket.on('data', (d) => {
-      buffered += d.toString('latin1')
-      let end = buffered.indexOf('\r\n\r\n')
-      while (end >= 0) {
-        const request = buffered.slice(0, end)
-        buffered = buffered.slice(end + 4)
-        const path = request.split(' ')[1] ?? '/'
-        const name = path.split('?')[0]!.split('/').at(-1)!
-        const c = byFile.get(name)
-        const asked = askedOf(request)
-        if (c?.resume && asked.from !== undefined)
-          ranges.set(path, [
-            ...(ranges.get(path) ?? []),
-            `${asked.from}${asked.ifRange ? ` If-Range ${asked.ifRange}` : ''}`,
-          ])
-        if (c) c.respond(socket, path, request)
-        else if (name === 'page.html')
-          socket.end(ok(Buffer.from('<!doctype html><title>p</title>'), 'text/html'))
-        else socket.end(head('404 Not Found', ['Content-Length: 0']))
-        end = buffered.indexOf('\r\n\r\n')
-      }
+    eachRequest(socket, (request) => {
+      const path = request.split(' ')[1] ?? '/'
+      const name = path.split('?')[0]!.split('/').at(-1)!
+      const c = byFile.get(name)
+      const asked = askedOf(request)
+      if (c?.resume && asked.from !== undefined)
+        ranges.set(path, [
+          ...(ranges.get(path) ?? []),
+          `${asked.from}${asked.ifRange ? ` If-Range ${asked.ifRange}` : ''}`,
+        ])
+      if (c) c.respond(socket, path, request)
+      else if (name === 'page.html')
+        socket.end(ok(Buffer.from('<!doctype html><title>p</title>'), 'text/html'))
+      else socket.end(head('404 Not Found', ['Content-Length: 0']))
     })
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
