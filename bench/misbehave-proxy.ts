@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer as createTlsServer } from 'node:tls'
 import { makeCerts } from '../test/support/certs.js'
+import { eachRequest } from '../test/support/raw-server.js'
 import { type Socks5Options, startSocks5Proxy } from '../test/support/socks5-proxy.js'
 import { benchArgs, noise, runTool, TOOLS } from './misbehave.js'
 
@@ -711,14 +712,7 @@ async function main() {
   // The image servers: any path is the image, its length stated.
   const serve = (socket: Socket) => {
     socket.on('error', () => {})
-    let buffered = ''
-    socket.on('data', (d: Buffer) => {
-      buffered += d.toString('latin1')
-      while (buffered.includes('\r\n\r\n')) {
-        buffered = buffered.slice(buffered.indexOf('\r\n\r\n') + 4)
-        socket.write(image(jpg))
-      }
-    })
+    eachRequest(socket, () => socket.write(image(jpg)))
   }
   const plainServer = createServer(serve)
   const httpPort = await listen(plainServer)
