@@ -21,6 +21,7 @@ import {
   type TlsOptions,
 } from 'node:tls'
 import { makeCerts } from '../test/support/certs.js'
+import { eachRequest } from '../test/support/raw-server.js'
 import { ALERT, startAlertingServer } from '../test/support/tls-alert.js'
 import { benchArgs, noise, runTool, TOOLS } from './misbehave.js'
 
@@ -447,13 +448,8 @@ async function main() {
       const link = links.get(socket.remotePort!)
       if (!link) return socket.destroy()
       if (c.onSecure && !c.onSecure(socket, link.connection, link.client)) return
-      let buffered = ''
-      socket.on('data', (d: Buffer) => {
-        buffered += d.toString('latin1')
-        const end = buffered.indexOf('\r\n\r\n')
-        if (end < 0) return
-        const path = buffered.slice(0, end).split(' ')[1] ?? '/'
-        buffered = buffered.slice(end + 4)
+      eachRequest(socket, (request) => {
+        const path = request.split(' ')[1] ?? '/'
         const attempt = (link.attempts.get(path) ?? 0) + 1
         link.attempts.set(path, attempt)
         c.respond(socket, { connection: link.connection, attempt, inject: (b) => link.upstream.write(b) })
