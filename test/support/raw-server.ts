@@ -59,7 +59,10 @@ export const startRawServer = (onSocket: (socket: Socket) => void): Promise<Loca
 /**
  * Read `socket`'s requests one after another as a keep-alive HTTP/1.1 server does (a head ends
  * at its blank line; the tests send no bodies), calling `onRequest` with each head (its request
- * line first): the loop the raw servers that answer for themselves share.
+ * line first): the loop the raw servers of the tests and bench that answer for themselves share.
+ * An answer that ends or destroys the socket stops the reading of the heads already come.
+ * Not for a proxy that switches a socket to a tunnel at CONNECT (bench/misbehave-proxy.ts keeps
+ * its own loop, which hands the bytes after the head on).
  */
 export function eachRequest(socket: Socket, onRequest: (head: string) => void): void {
   let buffered = ''
