@@ -19,6 +19,7 @@ import { join } from 'node:path'
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import { fileURLToPath } from 'node:url'
 import { makeCerts } from '../test/support/certs.js'
+import { eachRequest } from '../test/support/raw-server.js'
 import { benchArgs, noise, runTool, type Tool } from './misbehave.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -359,29 +360,23 @@ async function serve(c: StallCase, certs: { cert: string; key: string } | undefi
   const sockets = new Set<Socket>()
   const onSocket = (socket: Socket, n: number) => {
     socket.on('error', () => {})
-    let held = ''
     let onConnection = 0
-    socket.on('data', (d) => {
-      held += d.toString('latin1')
-      for (let end = held.indexOf('\r\n\r\n'); end >= 0; end = held.indexOf('\r\n\r\n')) {
-        const request = held.slice(0, end)
-        held = held.slice(end + 4)
-        const name = request.split(' ')[1]?.split('?')[0]?.split('/').at(-1) ?? ''
-        const index = Number(/^f(\d+)\.jpg$/.exec(name)?.[1] ?? 0)
-        c.respond(
-          socket,
-          {
-            attempt: ++attempt,
-            connection: n,
-            onConnection: ++onConnection,
-            request,
-            index,
-            whole: () => served,
-            sent: () => void served++,
-          },
-          c.files ? listImage(index) : IMAGE,
-        )
-      }
+    eachRequest(socket, (request) => {
+      const name = request.split(' ')[1]?.split('?')[0]?.split('/').at(-1) ?? ''
+      const index = Number(/^f(\d+)\.jpg$/.exec(name)?.[1] ?? 0)
+      c.respond(
+        socket,
+        {
+          attempt: ++attempt,
+          connection: n,
+          onConnection: ++onConnection,
+          request,
+          index,
+          whole: () => served,
+          sent: () => void served++,
+        },
+        c.files ? listImage(index) : IMAGE,
+      )
     })
   }
   const tls = certs
