@@ -487,8 +487,10 @@ export class Scheduler<T> {
     if (!state) return
     state.heard = true
     state.heardAt = state.servedAt = performance.now()
-    state.unheard = { count: 0 }
-    state.stalls = { count: 0 }
+    // Every answer starts the count of silences again; new objects only where one began (a file's
+    // success is the hot path).
+    if (state.unheard.count > 0) state.unheard = { count: 0 }
+    if (state.stalls.count > 0) state.stalls = { count: 0 }
     if (sentAt !== undefined) state.servedSent = Math.max(state.servedSent, sentAt)
     if (sentAt !== undefined && fresh) {
       state.freshSent = Math.max(state.freshSent, sentAt)
@@ -514,7 +516,7 @@ export class Scheduler<T> {
     if (!state) return
     state.heard = true
     state.heardAt = performance.now()
-    state.unheard = { count: 0 }
+    if (state.unheard.count > 0) state.unheard = { count: 0 }
   }
 
   /**
