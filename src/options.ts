@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import { attachClientIdentity, readClientCert, warnClientCert } from './fetch/client-cert.js'
 import { attachCookies, readCookiesFile } from './fetch/cookies.js'
 import { fitsRequest } from './fetch/field-value.js'
+import { attachNetrc, netrcPath, readNetrcFile } from './fetch/netrc.js'
 import { proxyPlan } from './fetch/proxy.js'
 import type { HostGate } from './fetch/scheduler.js'
 import { readCaFile } from './fetch/trust.js'
@@ -177,6 +178,18 @@ export interface Options {
    */
   cookies?: string | undefined
   /**
+   * Take the user and password of a URL that names none (or the password of the user it names)
+   * from a `.netrc` file, as curl `-n`/`--netrc-file`, wget and aria2c do: `true` reads `$NETRC`,
+   * else `~/.netrc`; a string, that file. Read when the run starts: one that cannot be read, or a
+   * malformed line, is a `TypeError` naming the file (and the line); one the group or others may
+   * read is used, with a warning (`IMGPULL_NETRC`). A `machine` matches a URL's host, in any case
+   * and on any port; `default` any URL listed, never a host a redirect leads to. The credentials go
+   * as a URL's do (Basic, or answering a Digest challenge), and only to the host they are named
+   * for: a redirect to another host sends that host's entry, if the file names it, or none.
+   * @default false (curl reads none unless asked: a file of passwords read unasked is a surprise)
+   */
+  netrc?: boolean | string | undefined
+  /**
    * What the run writes in `out`. `files`: each image under its own name. `webdataset`: tar shards
    * of `shardSize` samples (`00000.tar`, `00001.tar`...), each with a `00000.parquet` (one row per
    * input row, failures included) and a `00000_stats.json` beside it, img2dataset's layout. A job
@@ -274,6 +287,7 @@ export const defaults: DefaultOptions = frozen<ResolvedOptions>({
   ignoreRobotsTag: false,
   insecure: false,
   proxy: 'env',
+  netrc: false,
   outputFormat: 'files',
   shardSize: 10_000,
 })
@@ -475,6 +489,7 @@ const OPTION_NAMES = [
   'insecure',
   'proxy',
   'cookies',
+  'netrc',
   'outputFormat',
   'shardSize',
   'hostGate',
@@ -546,6 +561,10 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
     warnClientCert(clientCert, o.clientCert!)
   }
   if (o.cookies !== undefined) attachCookies(o, readCookiesFile(o.cookies))
+  if (typeof o.netrc !== 'boolean' && (typeof o.netrc !== 'string' || o.netrc === ''))
+    throw new TypeError(`Expected \`netrc\` to be a boolean or a file's path, got ${shownValue(o.netrc)}`)
+  const netrcFile = netrcPath(o.netrc)
+  if (netrcFile !== undefined) attachNetrc(o, readNetrcFile(netrcFile))
   if (o.proxy !== false && typeof o.proxy !== 'string') {
     throw new TypeError(`Expected \`proxy\` to be a URL, 'env' or false, got ${shownValue(o.proxy)}`)
   }

@@ -34,7 +34,7 @@ const TIMEOUTS =
   'imgpull has --connect-timeout, --headers-timeout, --idle-timeout (silence in a body) and --total-timeout (a whole file)'
 
 const CREDENTIALS =
-  "put them in the URL before its host, as user:password@ (percent-encoded), or give -H 'Authorization: …'"
+  "put them in the URL before its host, as user:password@ (percent-encoded), in a .netrc file read with --netrc, or give -H 'Authorization: …'"
 const VERBOSE =
   'each failure is printed with its cause, --json prints every result, imgpull status OUT sums a run up; -V is the version'
 
@@ -169,6 +169,7 @@ const OTHER: Record<string, string> = {
   '-s': "curl's --silent: -q prints errors only",
   '--silent': "curl's: -q prints errors only",
   '-U': `wget's user agent: -A, --user-agent UA; curl's --proxy-user: ${PROXY_USER}`,
+  '--netrc-optional': "curl's: --netrc (or --netrc-file FILE)",
   '-u': `curl's user and password: ${CREDENTIALS}`,
   '--user': `curl's and wget's user and password: ${CREDENTIALS}`,
   '--http-user': `wget's user: ${CREDENTIALS}`,

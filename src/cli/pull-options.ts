@@ -132,6 +132,14 @@ export function addPullOptions(command: Command): Command {
       '--cookies <file>',
       'send the cookies of this Netscape cookies.txt where their domain and path allow',
     )
+    .option(
+      '--netrc',
+      "take a URL's user and password, when it names none, from $NETRC or ~/.netrc, as curl -n does (not read unless asked)",
+    )
+    .option(
+      '--netrc-file <file>',
+      "take a URL's user and password, when it names none, from this .netrc file",
+    )
     .addOption(
       new Option(
         '--output-format <format>',
@@ -208,6 +216,8 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       // Neither flag: undefined, the environment's proxies.
       proxy: proxyOf(o),
       cookies: o.cookies as string | undefined,
+      // --netrc-file names the file --netrc looks for (as in curl); neither: none read.
+      netrc: (o.netrcFile as string | undefined) ?? (o.netrc === true ? true : undefined),
       outputFormat: o.outputFormat as Options['outputFormat'],
       shardSize: (o.shardSize as number | undefined) ?? defaults.shardSize,
     },

@@ -19,6 +19,7 @@ import { type Cancel, Exchange } from './exchange.js'
 import { asksToSlowDown, isRefusedStream, neverSent } from './http2-errors.js'
 import { ifRangeValue, isRedirect, resumesInRun } from './judge.js'
 import { redirectTarget, takeCredentials } from './location.js'
+import { netrcCredentials, netrcOf } from './netrc.js'
 import { HEAD_OVERDUE_MS, headOverdue } from './overdue-heads.js'
 import { placeholderKind } from './placeholder-target.js'
 import { type ProxyPlan, proxyFor, proxyPlan } from './proxy.js'
@@ -34,7 +35,7 @@ import {
   interimAnswer,
   isHttp1,
 } from './undici.js'
-import { basicToken, type UrlCredentials, urlCredentials } from './url-credentials.js'
+import { basicOf, listedCredentials, type UrlCredentials } from './url-credentials.js'
 
 /**
  * Immediate replays of a request whose HTTP/2 stream the server refused unprocessed (see
@@ -74,11 +75,13 @@ export const send: Step = async (t) => {
     ...lower(t.options.headers),
   }
   const listed = new URL(t.url)
-  // Each escape as its byte (a Latin-1 `%E9`), as curl sends them, by Basic and Digest alike.
-  const credentials = urlCredentials(listed)
+  // Each escape as its byte (a Latin-1 `%E9`), as curl sends them, by Basic and Digest alike; a
+  // password the URL does not give, from the .netrc (`--netrc`), for its host.
+  const netrc = netrcOf(t.options)
+  const credentials = listedCredentials(listed, netrc)
   // An Authorization of the user's own (-H) goes in place of the URL's Basic credentials.
   const ownAuthorization = base.authorization !== undefined
-  let url = splitCredentials(listed, credentials, base)
+  let url = withoutCredentials(listed)
   const asked = url.href
   const origin = url.origin
   if (!t.cookies) {
@@ -102,7 +105,18 @@ export const send: Step = async (t) => {
   // answered with the URI of /snap.cgi, refused, and the file failed, where curl --digest gets it),
   // its nonce reused with the count one up (RFC 7616 §3.4). `answeredAt`: the URL whose 401 it
   // answered; a fresh challenge at another URL is answered too (a server that reuses no nonce).
-  let digest: { challenge: DigestChallenge; cnonce: string; count: number; answeredAt: string } | undefined
+  // `origin`: the one whose credentials it answers with (the listed URL's, or a .netrc's for a
+  // host a redirect led to).
+  let digest:
+    | { challenge: DigestChallenge; cnonce: string; count: number; answeredAt: string; origin: string }
+    | undefined
+  /**
+   * The user and password a request to `u` carries: the listed URL's (or the .netrc's for it) at
+   * its origin; elsewhere, only those the .netrc names for that host (never its `default`: a host a
+   * server chose is not one the user listed), as curl does since CVE-2024-11053.
+   */
+  const credentialsAt = (u: URL): UrlCredentials | undefined =>
+    u.origin === origin ? credentials : netrc && netrcCredentials(netrc, u, undefined, false)
   // The origin the transfer holds its slot on. (After a restart that began at the listed URL
   // again, the slot may still be on the redirect's target: moving there again is then free.)
   // Held under the host's key (`hostKey`): `example.com.` and `example.com` are one host's slots.
@@ -112,15 +126,7 @@ export const send: Step = async (t) => {
       talking = hostKey(url)
       await t.ctx.onHop?.(talking)
     }
-    if (digest && url.origin === origin) {
-      base.authorization = digestAuthorization(digest.challenge, {
-        ...credentials!,
-        method: 'GET',
-        uri: requestTarget(url),
-        cnonce: digest.cnonce,
-        count: ++digest.count,
-      })
-    }
+    const hop = credentialsAt(url)
     const headers = { ...base }
     delete headers.cookie
     if (url.origin !== origin) {
@@ -137,14 +143,21 @@ export const send: Step = async (t) => {
     if (url.hostname !== listed.hostname) delete headers.host
     const cookie = cookieFor(url)
     if (cookie) headers.cookie = cookie
-    t.sentCredentials =
-      credentials && url.origin === origin
-        ? digest !== undefined
-          ? 'Digest'
-          : ownAuthorization
-            ? undefined
-            : 'Basic'
-        : undefined
+    t.sentCredentials = undefined
+    if (hop && digest?.origin === url.origin) {
+      headers.authorization = digestAuthorization(digest.challenge, {
+        ...hop,
+        method: 'GET',
+        uri: requestTarget(url),
+        cnonce: digest.cnonce,
+        count: ++digest.count,
+      })
+      t.sentCredentials = 'Digest'
+    } else if (hop && !(url.origin === origin && ownAuthorization)) {
+      // An Authorization of the user's own (-H) goes in place of the listed URL's Basic credentials.
+      headers.authorization = basicOf(hop)
+      t.sentCredentials = 'Basic'
+    }
     // A Location's own credentials, for its origin; an Authorization of the user's own wins there.
     const fromLocation = named.get(url.origin)
     if (fromLocation && !(url.origin === origin && ownAuthorization)) {
@@ -166,18 +179,23 @@ export const send: Step = async (t) => {
     // answering its challenge, as wget does; a second 401 is the answer (wrong credentials), unless
     // it says only that the nonce went stale.
     const challenge =
-      head.statusCode === 401 && credentials && url.origin === origin
-        ? digestChallenge(head.headers['www-authenticate'])
-        : undefined
+      head.statusCode === 401 && hop ? digestChallenge(head.headers['www-authenticate']) : undefined
     if (
       challenge &&
       (digest === undefined ||
         digest.answeredAt !== url.href ||
+        digest.origin !== url.origin ||
         (challenge.stale && digest.challenge.nonce !== challenge.nonce))
     ) {
       await t.exchange!.discard()
       // Answered at the top of the loop, for this URL.
-      digest = { challenge, cnonce: randomBytes(16).toString('hex'), count: 0, answeredAt: url.href }
+      digest = {
+        challenge,
+        cnonce: randomBytes(16).toString('hex'),
+        count: 0,
+        answeredAt: url.href,
+        origin: url.origin,
+      }
       continue
     }
     if (!isRedirect({ status: head.statusCode, headers: head.headers })) {
@@ -424,19 +442,14 @@ export function isStaleAnswer(status: number, reused: boolean | undefined, http2
 }
 
 /**
- * Move credentials out of the URL into an `Authorization` header, so they can be dropped when a
- * redirect leaves the origin and never show up in a message. An `Authorization` given with `-H`
- * wins, as in curl (a header of one's own replaces the one it would make): a list of URLs with
- * credentials in them, fetched with a token, sends the token.
+ * The URL without its credentials: they go in an `Authorization` header each hop to their origin
+ * makes (see `credentialsAt`), so they can be dropped when a redirect leaves the origin and never
+ * show up in a message. An `Authorization` given with `-H` wins, as in curl (a header of one's own
+ * replaces the one it would make): a list of URLs with credentials in them, fetched with a token,
+ * sends the token.
  */
-function splitCredentials(
-  url: URL,
-  credentials: UrlCredentials | undefined,
-  headers: Record<string, string>,
-): URL {
-  if (!credentials) return url
-  // Each escape as its byte (a Latin-1 `%E9`), as curl sends it.
-  headers.authorization ??= basicToken(url)!
+function withoutCredentials(url: URL): URL {
+  if (!url.username && !url.password) return url
   const clean = new URL(url)
   clean.username = ''
   clean.password = ''

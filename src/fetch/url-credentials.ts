@@ -8,6 +8,8 @@
  * one sent no login at all for an empty password (`socks5://APIKEY:@host`), where the HTTP one sent
  * `APIKEY:`.
  */
+import { type NetrcEntry, netrcCredentials } from './netrc.js'
+
 export interface UrlCredentials {
   user: Buffer
   password: Buffer
@@ -27,6 +29,27 @@ const decoded = (text: string): Buffer => {
 export function urlCredentials(url: URL): UrlCredentials | undefined {
   if (!url.username && !url.password) return undefined
   return { user: decoded(url.username), password: decoded(url.password) }
+}
+
+/**
+ * The credentials a listed URL's requests carry: its own user and password; a password it does not
+ * give, from the `.netrc` entries (`--netrc`) for its host and the user it names (or, naming none,
+ * the entry's login too). A URL's own password wins over the file, as in curl.
+ */
+export function listedCredentials(
+  url: URL,
+  netrc: readonly NetrcEntry[] | undefined,
+): UrlCredentials | undefined {
+  const own = urlCredentials(url)
+  if (!netrc || url.password) return own
+  if (!own) return netrcCredentials(netrc, url, undefined, true)
+  const found = netrcCredentials(netrc, url, own.user.toString('utf8'), true)
+  return found ? { user: own.user, password: found.password } : own
+}
+
+/** The Basic `Authorization` value of these credentials (RFC 7617 §2), their bytes as they are. */
+export function basicOf(credentials: UrlCredentials): string {
+  return `Basic ${Buffer.concat([credentials.user, Buffer.from(':'), credentials.password]).toString('base64')}`
 }
 
 /** RFC 1929 gives each of the user and the password one byte of length. */
@@ -59,5 +82,5 @@ export function proxyCredentialsProblem(proxy: URL): string | undefined {
 export function basicToken(url: URL): string | undefined {
   const credentials = urlCredentials(url)
   if (!credentials) return undefined
-  return `Basic ${Buffer.concat([credentials.user, Buffer.from(':'), credentials.password]).toString('base64')}`
+  return basicOf(credentials)
 }
