@@ -10,6 +10,7 @@ import { pull, type Result } from '../src/index.js'
 import type { Options } from '../src/options.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
+import { startRedis } from './support/redis.js'
 import { image, type Route, type RouteServer, startRouteServer } from './support/route-server.js'
 
 const dir = await tempDir('netrc-')
@@ -297,5 +298,27 @@ test('imgpull --netrc-file: a missing file or a malformed line is a usage error 
     assert.match(e.stderr, /401/)
   } finally {
     await server.close()
+  }
+})
+
+test('a queue: enqueue --netrc-file checks the file, and the worker sends its credentials', async () => {
+  const redis = await startRedis()
+  const server = await startRouteServer({ '/q.jpg': locked('user', 'pw') })
+  try {
+    const q = ['--redis', redis.url, '--queue', 'netrc']
+    const list = join(dir, 'queue-list.txt')
+    await writeFile(list, `${server.url('/q.jpg')}\n`)
+    const missing = await runCli(['enqueue', list, ...q, '--netrc-file', join(dir, 'none')])
+    assert.equal(missing.code, 2, missing.stderr)
+    assert.match(missing.stderr, /readable \.netrc file/)
+    const file = await netrcFile('machine 127.0.0.1 login user password pw\n')
+    const enqueued = await runCli(['enqueue', list, ...q, '--netrc-file', file])
+    assert.equal(enqueued.code, 0, enqueued.stderr)
+    const out = join(dir, 'queue-out')
+    const worker = await runCli(['worker', ...q, '-o', out, '--exit-when-done'])
+    assert.equal(worker.code, 0, worker.stderr)
+    assert.equal(server.log.at(-1)!.headers.authorization, basic('user', 'pw'))
+  } finally {
+    await Promise.all([server.close(), redis.stop()])
   }
 })
