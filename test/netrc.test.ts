@@ -168,6 +168,16 @@ test('a private gallery behind Basic: a 401 without --netrc, got with it; a URL 
     const own = await get(server.url('/a.jpg').replace('//', '//user:wrong@'), { netrc: file })
     assert.equal(own.error, 'http-401', own.message)
     assert.equal(server.log.at(-1)!.headers.authorization, basic('user', 'wrong'))
+    // A wrong password in the file: the 401 says where it came from (not "of the URL").
+    const wrong = await netrcFile('machine 127.0.0.1 login user password nope\n')
+    const refused = await get(server.url('/a.jpg'), { netrc: wrong })
+    assert.equal(refused.error, 'http-401', refused.message)
+    assert.ok(
+      refused.message!.endsWith(
+        `the server refused the user and password that ${wrong} gave (sent by Basic)`,
+      ),
+      refused.message,
+    )
     // `netrc: true` reads $NETRC.
     const before = process.env.NETRC
     process.env.NETRC = file

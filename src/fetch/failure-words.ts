@@ -72,7 +72,8 @@ export function refusedCredentials(t: Transfer, status: number): string {
   if (status !== 401 || !t.sentCredentials) return ''
   const digest =
     t.sentCredentials === 'Basic' ? digestUnanswered(t.head!.headers['www-authenticate']) : undefined
-  return `: the server refused the user and password of the URL (sent by ${t.sentCredentials}${digest ? `; ${digest}` : ''})`
+  const from = t.sentCredentialsFrom === undefined ? 'of the URL' : `that ${t.sentCredentialsFrom} gave`
+  return `: the server refused the user and password ${from} (sent by ${t.sentCredentials}${digest ? `; ${digest}` : ''})`
 }
 
 /** How a coded answer came, in words: `it came gzip-encoded (Content-Encoding: gzip on a 206)`. */

@@ -149,6 +149,7 @@ export function netrcCredentials(
   return {
     user: Buffer.from(user ?? entry.login ?? ''),
     password: Buffer.from(entry.password ?? ''),
+    netrc: true,
   }
 }
 

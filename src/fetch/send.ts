@@ -19,7 +19,7 @@ import { type Cancel, Exchange } from './exchange.js'
 import { asksToSlowDown, isRefusedStream, neverSent } from './http2-errors.js'
 import { ifRangeValue, isRedirect, resumesInRun } from './judge.js'
 import { redirectTarget, takeCredentials } from './location.js'
-import { netrcCredentials, netrcOf } from './netrc.js'
+import { netrcCredentials, netrcOf, netrcPath } from './netrc.js'
 import { HEAD_OVERDUE_MS, headOverdue } from './overdue-heads.js'
 import { placeholderKind } from './placeholder-target.js'
 import { type ProxyPlan, proxyFor, proxyPlan } from './proxy.js'
@@ -144,6 +144,7 @@ export const send: Step = async (t) => {
     const cookie = cookieFor(url)
     if (cookie) headers.cookie = cookie
     t.sentCredentials = undefined
+    t.sentCredentialsFrom = hop?.netrc ? netrcPath(t.options.netrc) : undefined
     if (hop && digest?.origin === url.origin) {
       headers.authorization = digestAuthorization(digest.challenge, {
         ...hop,
@@ -163,6 +164,7 @@ export const send: Step = async (t) => {
     if (fromLocation && !(url.origin === origin && ownAuthorization)) {
       headers.authorization = fromLocation
       t.sentCredentials = 'Basic'
+      t.sentCredentialsFrom = undefined
     }
     if (t.offset > 0 && resumesInRun(t.known)) {
       headers.range = `bytes=${t.offset - (t.tail?.length ?? 0)}-`

@@ -129,6 +129,8 @@ export class Transfer {
   answeredAt: string | undefined
   /** How the listed URL's user and password went with the last request, if they did. */
   sentCredentials: 'Basic' | 'Digest' | undefined
+  /** The .netrc file they came from (`--netrc`), or `undefined`: the URL's. */
+  sentCredentialsFrom: string | undefined
   /** The names of the last request's headers (see `unaskedStatus`). */
   sent: string[] = []
   /** The file as the server last described it (validators and full size). */

@@ -13,6 +13,8 @@ import { type NetrcEntry, netrcCredentials } from './netrc.js'
 export interface UrlCredentials {
   user: Buffer
   password: Buffer
+  /** Given (the password at least) by a .netrc file, not by the URL. */
+  netrc?: true
 }
 
 /** `%XX` escapes as their bytes, the rest as its UTF-8 (a URL's userinfo is ASCII already). */
@@ -44,7 +46,7 @@ export function listedCredentials(
   if (!netrc || url.password) return own
   if (!own) return netrcCredentials(netrc, url, undefined, true)
   const found = netrcCredentials(netrc, url, own.user.toString('utf8'), true)
-  return found ? { user: own.user, password: found.password } : own
+  return found ? { user: own.user, password: found.password, netrc: true } : own
 }
 
 /** The Basic `Authorization` value of these credentials (RFC 7617 §2), their bytes as they are. */
