@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { chmod, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises'
 import type { IncomingMessage } from 'node:http'
+import { createServer } from 'node:https'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { type NetrcEntry, netrcCredentials, parseNetrc } from '../src/fetch/netrc.js'
 import { listedCredentials } from '../src/fetch/url-credentials.js'
 import { pull, type Result } from '../src/index.js'
 import type { Options } from '../src/options.js'
+import { makeCerts, tlsPair } from './support/certs.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
 import { startRedis } from './support/redis.js'
@@ -330,5 +332,36 @@ test('a queue: enqueue --netrc-file checks the file, and the worker sends its cr
     assert.equal(server.log.at(-1)!.headers.authorization, basic('user', 'pw'))
   } finally {
     await Promise.all([server.close(), redis.stop()])
+  }
+})
+
+test('a redirect from https:// to http:// on the same host drops the .netrc password; to another port it is sent', async () => {
+  const certs = makeCerts(await mkdtemp(join(dir, 'certs-')))
+  const plain = await startRouteServer({ '/a.jpg': image(body), '/locked.jpg': locked('user', 'pw') })
+  const tls = await startRouteServer(
+    {
+      '/down.jpg': (_req, res) => {
+        res.writeHead(302, { location: plain.url('/a.jpg'), 'content-length': '0' }).end()
+      },
+    },
+    { server: createServer(tlsPair(certs.good)), https: true },
+  )
+  const port = await startRouteServer({
+    '/port.jpg': (_req, res) => {
+      res.writeHead(302, { location: plain.url('/locked.jpg'), 'content-length': '0' }).end()
+    },
+  })
+  try {
+    const file = await netrcFile('machine 127.0.0.1 login user password pw\n')
+    const down = await get(tls.url('/down.jpg'), { netrc: file, caCert: certs.ca })
+    assert.equal(down.status, 'ok', down.message)
+    assert.equal(tls.log.at(-1)!.headers.authorization, basic('user', 'pw'))
+    assert.equal(plain.log.at(-1)!.headers.authorization, undefined, 'no password in the clear')
+    // http:// to another port of the host the file names: the file names the host, not the port.
+    const other = await get(port.url('/port.jpg'), { netrc: file })
+    assert.equal(other.status, 'ok', other.message)
+    assert.equal(plain.log.at(-1)!.headers.authorization, basic('user', 'pw'))
+  } finally {
+    await Promise.all([plain.close(), tls.close(), port.close()])
   }
 })

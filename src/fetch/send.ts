@@ -113,10 +113,16 @@ export const send: Step = async (t) => {
   /**
    * The user and password a request to `u` carries: the listed URL's (or the .netrc's for it) at
    * its origin; elsewhere, only those the .netrc names for that host (never its `default`: a host a
-   * server chose is not one the user listed), as curl does since CVE-2024-11053.
+   * server chose is not one the user listed), as curl does since CVE-2024-11053; and never in
+   * the clear after an https:// URL (a redirect from https://host to http://host would put the
+   * host's own password on the wire, where the user listed it for TLS).
    */
   const credentialsAt = (u: URL): UrlCredentials | undefined =>
-    u.origin === origin ? credentials : netrc && netrcCredentials(netrc, u, undefined, false)
+    u.origin === origin
+      ? credentials
+      : netrc && !(listed.protocol === 'https:' && u.protocol === 'http:')
+        ? netrcCredentials(netrc, u, undefined, false)
+        : undefined
   // The origin the transfer holds its slot on. (After a restart that began at the listed URL
   // again, the slot may still be on the redirect's target: moving there again is then free.)
   // Held under the host's key (`hostKey`): `example.com.` and `example.com` are one host's slots.
