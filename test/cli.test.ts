@@ -1322,7 +1322,11 @@ test("other tools' options typed out of habit: said in their words, with imgpull
     // curl's -u: the credentials' words survive the hiding of a URL's user and password.
     [
       ['-u', 'bob:secret', 'x'],
-      /^imgpull: unknown option '-u', curl's user and password: put them in the URL before its host, as user:password@ \(percent-encoded\), or give -H 'Authorization: …' \(see imgpull --help\)$/,
+      /^imgpull: unknown option '-u', curl's user and password: put them in the URL before its host, as user:password@ \(percent-encoded\), in a \.netrc file read with --netrc, or give -H 'Authorization: …' \(see imgpull --help\)$/,
+    ],
+    [
+      ['--netrc-optional', 'x'],
+      /^imgpull: unknown option '--netrc-optional', curl's: --netrc \(or --netrc-file FILE\)/,
     ],
     [['-v', 'x'], /^imgpull: unknown option '-v', curl's and wget's --verbose: .*-V is the version \(see/],
     // A worker's end once the queue is empty, as other job queues spell it (rq's --burst).
