@@ -288,7 +288,7 @@ test('imgpull --netrc-file: a missing file or a malformed line is a usage error 
     assert.equal(a.stderr.trim().split('\n').length, 1, a.stderr)
     assert.match(
       a.stderr,
-      new RegExp(`^imgpull: Expected --netrc to be a readable \\.netrc file: ${missing}: no such file`),
+      new RegExp(`^imgpull: Expected --netrc-file to be a readable \\.netrc file: ${missing}: no such file`),
     )
     const bad = await netrcFile('machine 127.0.0.1\nlogin user pasword pw\n')
     const b = await runCli([server.url('/a.jpg'), '-o', join(dir, 'cli-2'), '--netrc-file', bad, '-q'])
@@ -305,6 +305,11 @@ test('imgpull --netrc-file: a missing file or a malformed line is a usage error 
       env: { NETRC: open },
     })
     assert.equal(d.code, 0, d.stderr)
+    const missingNetrc = await runCli([server.url('/a.jpg'), '-o', join(dir, 'cli-6'), '--netrc', '-q'], {
+      env: { NETRC: missing },
+    })
+    assert.equal(missingNetrc.code, 2, missingNetrc.stderr)
+    assert.match(missingNetrc.stderr, /^imgpull: Expected --netrc to be a readable \.netrc file: /)
     const e = await runCli([server.url('/a.jpg'), '-o', join(dir, 'cli-5'), '-q'], { env: { NETRC: open } })
     assert.equal(e.code, 1, e.stderr)
     assert.match(e.stderr, /401/)

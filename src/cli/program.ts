@@ -220,7 +220,9 @@ export async function main(argv = process.argv): Promise<number> {
           ? flagWords(error.message)
           : certFlagWords(error.message, command.opts().certPasswordFile as string | undefined).replace(
               /^Expected `([a-z][a-zA-Z0-9]*)`/,
-              (_, field: string) => `Expected --${kebab(field)}`,
+              // `netrc` is --netrc-file's too, when that flag named the file.
+              (_, field: string) =>
+                `Expected --${field === 'netrc' && command.opts().netrcFile !== undefined ? 'netrc-file' : kebab(field)}`,
             )
       say(`${message} ${help}`)
       return EXIT.usage
