@@ -12,7 +12,6 @@
  *
  *   npm run build && node --import tsx bench/misbehave-limits.ts [--only ID,ID] [--tools imgpull,curl] [--files 150]
  */
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server, type Socket } from 'node:net'
@@ -21,7 +20,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { eachRequest } from '../test/support/raw-server.js'
 import { startRefusingServer } from '../test/support/refusing-server.js'
-import { noise } from './misbehave.js'
+import { noise, spawnCapped } from './misbehave.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -472,18 +471,7 @@ async function runOne(tool: ListTool, c: LimitCase, files: number, image: Buffer
   await writeFile(list, `${urls.join('\n')}\n`)
   const [cmd, ...args] = await tool.args(list, out, urls)
   const began = performance.now()
-  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] })
-    let err = ''
-    child.stderr.setEncoding('utf8').on('data', (d) => {
-      if (err.length < 4000) err += d
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000)
-    child.on('close', (exit) => {
-      clearTimeout(timer)
-      resolve({ code: exit, stderr: err })
-    })
-  })
+  const { code, stderr } = await spawnCapped(cmd!, args, 180_000)
   const seconds = (performance.now() - began) / 1000
   await server.close()
   const good = digest(image)

@@ -13,12 +13,11 @@
  *
  *   npm run build && node --import tsx bench/misbehave-names.ts [--only ID,ID] [--tools imgpull,curl]
  */
-import { spawn } from 'node:child_process'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join, relative, sep } from 'node:path'
-import { benchArgs, noise } from './misbehave.js'
+import { benchArgs, noise, spawnCapped } from './misbehave.js'
 import { IMGPULL } from './tools.js'
 
 interface Answer {
@@ -269,19 +268,7 @@ async function runOne(tool: ListTool, c: NameCase, base: Buffer) {
   const list = join(root, 'list.txt')
   await writeFile(list, `${urls.join('\n')}\n`)
   const [cmd, ...args] = tool.args(list, out, urls)
-  const run = () =>
-    new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(cmd!, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] })
-      let err = ''
-      child.stderr.setEncoding('utf8').on('data', (d) => {
-        if (err.length < 4000) err += d
-      })
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-      child.on('close', (exit) => {
-        clearTimeout(timer)
-        resolve({ code: exit, stderr: err })
-      })
-    })
+  const run = () => spawnCapped(cmd!, args, 60_000, cwd)
   const { code, stderr } = await run()
   const before = (await walk(out)).length
   // A rerun over the folder: every file found where the first run put it, nothing fetched or saved again.

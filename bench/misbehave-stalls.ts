@@ -10,7 +10,6 @@
  *
  *   npm run build && node --import tsx bench/misbehave-stalls.ts [--only ID,ID] [--tools imgpull,curl] [--cap 75] [--extra "--headers-timeout 2"]
  */
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server, type Socket } from 'node:net'
@@ -20,7 +19,7 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import { fileURLToPath } from 'node:url'
 import { makeCerts } from '../test/support/certs.js'
 import { eachRequest } from '../test/support/raw-server.js'
-import { benchArgs, noise, runTool, type Tool } from './misbehave.js'
+import { benchArgs, noise, runTool, spawnCapped, type Tool } from './misbehave.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -414,18 +413,7 @@ async function runList(tool: DefaultTool, urls: string[], capMs: number, extra: 
   await writeFile(listFile, `${urls.join('\n')}\n`)
   const began = performance.now()
   const [cmd, ...args] = [...tool.list(listFile, urls, dir), ...extra]
-  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] })
-    let err = ''
-    child.stderr.setEncoding('utf8').on('data', (d) => {
-      err += d
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), capMs)
-    child.on('close', (c) => {
-      clearTimeout(timer)
-      resolve({ code: c, stderr: err })
-    })
-  })
+  const { code, stderr } = await spawnCapped(cmd!, args, capMs)
   const seconds = (performance.now() - began) / 1000
   const good = new Set(urls.map((_, i) => digest(listImage(i))))
   let got = 0

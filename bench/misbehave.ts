@@ -2217,6 +2217,31 @@ export const IMGPULL_RERUN: Tool = {
 const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 /**
+ * Runs `cmd` with `args` (in `cwd`), stdout ignored, killed with SIGKILL after `capMs`; its exit code
+ * (`null`: killed at the cap) and the first 4,000 characters or so of its stderr. Every misbehave
+ * bench spawns its tools through it.
+ */
+export function spawnCapped(
+  cmd: string,
+  args: string[],
+  capMs: number,
+  cwd?: string,
+): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] })
+    let err = ''
+    child.stderr.setEncoding('utf8').on('data', (d) => {
+      if (err.length < 4000) err += d
+    })
+    const timer = setTimeout(() => child.kill('SIGKILL'), capMs)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stderr: err })
+    })
+  })
+}
+
+/**
  * Runs `tool` on `url` into a fresh folder, `extra` arguments after its own, killed after `capMs`;
  * the verdict on what it kept (`got`, `WRONG`, `refused`, `none`), its seconds, exit code (`null`:
  * killed at the cap) and stderr in one line.
@@ -2234,18 +2259,7 @@ export async function runTool(
   const dir = await mkdtemp(join(tmpdir(), `misbehave-${tool.id}-`))
   const run = (more: string[]) => {
     const [cmd, ...args] = [...tool.args(url, dir, file), ...extra, ...more]
-    return new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] })
-      let err = ''
-      child.stderr.setEncoding('utf8').on('data', (d) => {
-        err += d
-      })
-      const timer = setTimeout(() => child.kill('SIGKILL'), capMs)
-      child.on('close', (c) => {
-        clearTimeout(timer)
-        resolve({ code: c, stderr: err })
-      })
-    })
+    return spawnCapped(cmd!, args, capMs)
   }
   const began = performance.now()
   let { code, stderr } = await run(resume ? [...(tool.resume ?? []), ...(tool.firstRun ?? [])] : [])
