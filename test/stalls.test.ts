@@ -169,3 +169,83 @@ test('a body silent at the total timeout is said to have stopped, and is not giv
     }
   }
 })
+
+// A request cut by --total-timeout before its head came (the connect and headers timeouts set
+// longer) said only `total timeout after N s on URL`, where those timeouts name the stage: a user
+// could not tell a firewall dropping the SYN from a TLS front that never answers the ClientHello
+// (curl: "SSL connection timeout"), a server that took the request and said nothing, or one that
+// sent `100 Continue` and never the final answer (ratpack/ratpack#852). It now names it in the same
+// words (connect-stage.ts), on transfer threads too.
+test('a total timeout that cuts a request before its head names the stage it cut in, as the other timeouts do', async () => {
+  const { spawn } = await import('node:child_process')
+  const { connect } = await import('node:net')
+  // A listener that never accepts: once its queue is full, new TCP handshakes get no answer.
+  const py = spawn('python3', [
+    '-c',
+    "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)",
+  ])
+  const port = Number(
+    await new Promise<string>((resolve) => py.stdout.once('data', (d) => resolve(String(d)))),
+  )
+  const fillers = [1, 2, 3].map(() => connect(port, '127.0.0.1').on('error', () => {}))
+  // Reads the ClientHello, or the request, and says nothing.
+  const mute = await startRawServer((socket) => socket.on('data', () => {}))
+  // `100 Continue`, then nothing.
+  const interim = await startRawServer((socket) => {
+    socket.once('data', () => socket.write('HTTP/1.1 100 Continue\r\n\r\n'))
+  })
+  const rows: [string, string, RegExp][] = [
+    [
+      'a TCP handshake never answered',
+      `http://127.0.0.1:${port}/a.jpg`,
+      /^total timeout after 600 ms on \S+: 127\.0\.0\.1:\d+ did not answer the TCP handshake \(nothing accepts the connection/,
+    ],
+    [
+      'a TLS handshake never answered',
+      `https://127.0.0.1:${mute.port}/a.jpg`,
+      /^total timeout after 600 ms on \S+: the TLS handshake got no answer \(the TCP connection was accepted\)$/,
+    ],
+    [
+      'a request sent and never answered',
+      mute.url('/a.jpg'),
+      /^total timeout after 600 ms on \S+: the request was sent and no answer came \(not a byte of its head\)$/,
+    ],
+    [
+      'an interim answer and no final one',
+      interim.url('/a.jpg'),
+      // Not --headers-timeout's words of what it bounds: that one had not run out.
+      /^total timeout after 600 ms on \S+: an interim 100 answer came, then no final one$/,
+    ],
+  ]
+  try {
+    for (const threads of ['0', '1'])
+      for (const [what, url, words] of rows) {
+        const { manifest, files } = await pull(
+          [url],
+          [
+            '--total-timeout',
+            '0.6',
+            '--connect-timeout',
+            // Past the total timeout; short, as a transfer thread's run ends only once its
+            // connection still opening has given up.
+            '3',
+            '--headers-timeout',
+            '30',
+            '--retries',
+            '0',
+            '--threads',
+            threads,
+          ],
+        )
+        const label = `${what} (--threads ${threads})`
+        assert.deepEqual(files, [], label)
+        assert.equal(manifest[0]?.error, 'timeout', label)
+        assert.match(manifest[0]?.message ?? '', words, `${label}: ${manifest[0]?.message}`)
+      }
+  } finally {
+    for (const f of fillers) f.destroy()
+    py.kill()
+    await mute.close()
+    await interim.close()
+  }
+})

@@ -169,9 +169,24 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
 const MAY_REFUSE = 'some servers, Node.js ones among them, close the connection so, without a TLS alert'
 
 /** What a timeout's connection stalled at, in words (see connect-stage.ts), where it was noted. */
-function stalled(error: unknown, at: string, route: ReturnType<typeof routeOf>): string | undefined {
+function stalled(
+  error: unknown,
+  at: string,
+  route: ReturnType<typeof routeOf>,
+  total = false,
+): string | undefined {
   const proxy = route?.proxy && { url: route.proxy.href, itself: flagged(error, AT_PROXY) }
-  return connectStageWords(connectStageOf(error), at, proxy)
+  return connectStageWords(connectStageOf(error), at, proxy, total)
+}
+
+/**
+ * Where the total timeout cut a request before its head, in the words the connect and headers
+ * timeouts use (the stage noted by send.ts): `url` is the job's, the stage may be a redirect's.
+ */
+export function totalCutWords(error: unknown, url: string, options: ResolvedOptions): string | undefined {
+  const hop = hopOf(error)
+  const at = hop ? shownUrl(hop) : url
+  return stalled(error, at, routeOf(at, options), true)
 }
 
 const HOP = Symbol('hop')

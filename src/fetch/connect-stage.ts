@@ -22,6 +22,8 @@ import { unbracketed } from '../utils/url.js'
  * held the request unsent, and the server never raised the limit.
  * `interim-NNN`: the headers timeout ran out after an interim answer (`100 Continue`, `102
  * Processing`, `103 Early Hints`) with no final one after it.
+ * `unanswered`: the total timeout cut a request that was sent, no byte of an answer's head come
+ * (the headers timeout, which says it by its name, needs no stage for it).
  */
 export type ConnectStage =
   | 'lookup'
@@ -34,6 +36,7 @@ export type ConnectStage =
   | 'preface'
   | 'streams'
   | `interim-${number}`
+  | 'unanswered'
 
 /** The stage a connect timeout ran out in, on the error (see `stagedConnector`). */
 const STAGE: unique symbol = Symbol('imgpull.connectStage')
@@ -57,7 +60,18 @@ export function stagedConnector(connect: Connector): Connector {
       : isIP(unbracketed(options.hostname))
         ? 'tcp'
         : 'lookup'
-    const socket = connect(options, (error, connected) => {
+    // Known while it opens, for a total timeout that cuts a request waiting for it (see `openingStage`).
+    const opening = { stage }
+    const key = connectionKey(options.protocol, options.hostname, options.port)
+    const pending = openings.get(key) ?? new Set()
+    openings.set(key, pending)
+    pending.add(opening)
+    const opened = () => {
+      pending.delete(opening)
+      if (pending.size === 0 && openings.get(key) === pending) openings.delete(key)
+    }
+    const socket = tryConnect(connect, opened)(options, (error, connected) => {
+      opened()
       if (error && (error as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT') markStage(error, stage)
       // Connected over TLS: its handshake is done, so a TLS error from here on is the connection's.
       if (!error && tls) {
@@ -69,13 +83,50 @@ export function stagedConnector(connect: Connector): Connector {
       callback(error, connected)
     }) as EventEmitter | undefined
     socket?.once?.('lookup', (error: Error | null) => {
-      if (!error && stage === 'lookup') stage = 'tcp'
+      if (!error && stage === 'lookup') opening.stage = stage = 'tcp'
     })
     socket?.once?.('connect', () => {
-      if (tls) stage = 'tls'
+      if (tls) opening.stage = stage = 'tls'
     })
+    // A socket closed before its callback: no longer opening.
+    if (!socket) opened()
+    else socket.once?.('close', opened)
     return socket
   }
+}
+
+/** `connect`, calling `opened` if it throws (the connection is not opening then). */
+function tryConnect(connect: Connector, opened: () => void): Connector {
+  return (options, callback) => {
+    try {
+      return connect(options, callback)
+    } catch (error) {
+      opened()
+      throw error
+    }
+  }
+}
+
+/** The connections being opened, by where they go (see `connectionKey`), each with its stage. */
+const openings = new Map<string, Set<{ stage: ConnectStage }>>()
+
+function connectionKey(protocol: string, hostname: string, port: string): string {
+  return `${protocol}//${unbracketed(hostname)}:${port || (protocol === 'https:' ? '443' : '80')}`
+}
+
+/**
+ * The stage of the connections now opening to `url`'s origin (the least advanced, if several):
+ * where a request still waiting for its connection stands when the total timeout cuts it.
+ * Undefined where none is opening (the request queued behind the origin's other connections).
+ */
+export function openingStage(url: URL): ConnectStage | undefined {
+  const pending = openings.get(connectionKey(url.protocol, url.hostname, url.port))
+  if (!pending) return undefined
+  const order: ConnectStage[] = ['lookup', 'tcp', 'tls']
+  let least: ConnectStage | undefined
+  for (const { stage } of pending)
+    if (least === undefined || order.indexOf(stage) < order.indexOf(least)) least = stage
+  return least
 }
 
 /*
@@ -122,12 +173,14 @@ export function connectStageOf(error: unknown): ConnectStage | undefined {
 
 /**
  * What stalled, in words, for the end of a timeout's message. `url`: the image's (or its hop's);
- * `proxy`: the proxy's, where the stalled connection was the one to the proxy itself.
+ * `proxy`: the proxy's, where the stalled connection was the one to the proxy itself. `total`: the
+ * timeout is --total-timeout's, not --headers-timeout's (what that one bounds is not said of it).
  */
 export function connectStageWords(
   stage: ConnectStage | undefined,
   url: string,
   proxy?: { url: string; itself: boolean },
+  total = false,
 ): string | undefined {
   const at = proxy?.itself ? proxy.url : url
   const the = proxy?.itself ? 'the proxy ' : ''
@@ -162,7 +215,9 @@ export function connectStageWords(
       return 'its connection was still opening (the request was never sent)'
     case 'head':
       // curl sets no deadline on a head (only --max-time), wget2 one on each read (--read-timeout).
-      return 'its head had begun to come and was not whole (a server that sends it slowly: --headers-timeout is a deadline for the whole head)'
+      return `its head had begun to come and was not whole${total ? '' : ' (a server that sends it slowly: --headers-timeout is a deadline for the whole head)'}`
+    case 'unanswered':
+      return 'the request was sent and no answer came (not a byte of its head)'
     case 'preface':
       return `its HTTP/2 connection never began: the server sent no SETTINGS frame after the TLS handshake (RFC 9113 §3.4)`
     case 'streams':
@@ -170,7 +225,7 @@ export function connectStageWords(
     default:
       // A server that answers `100 Continue` and never the final answer (ratpack/ratpack#852).
       if (stage?.startsWith('interim-'))
-        return `an interim ${stage.slice(8)} answer came, then no final one (--headers-timeout runs from the request to the final answer's head)`
+        return `an interim ${stage.slice(8)} answer came, then no final one${total ? '' : " (--headers-timeout runs from the request to the final answer's head)"}`
       return undefined
   }
 }

@@ -11,7 +11,7 @@ import { printable, quoted } from '../utils/printable.js'
 import { hostKey, redactUrl, requestTarget, shownUrl } from '../utils/url.js'
 import { connectionOrigin } from './answers-once.js'
 import { atDoor, atHop, nothingResumed } from './classify.js'
-import { markStage } from './connect-stage.js'
+import { type ConnectStage, markStage, openingStage } from './connect-stage.js'
 import { baseJar, ChainCookies } from './cookies.js'
 import { decide } from './decide.js'
 import { type DigestChallenge, digestAuthorization, digestChallenge } from './digest-auth.js'
@@ -325,7 +325,9 @@ function runProxyPlan(options: ResolvedOptions): ProxyPlan | undefined {
  * `isStaleAnswer`), is sent again at once, as browsers do: not a retry, no backoff.
  */
 async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, string>): Promise<void> {
-  const connectedTo = connectionOrigin(url, proxyFor(url, runProxyPlan(t.options)))
+  const proxy = proxyFor(url, runProxyPlan(t.options))
+  const connectedTo = connectionOrigin(url, proxy)
+  const proxied = proxy !== undefined
   for (;;) {
     const started = performance.now()
     const exchange = new Exchange(
@@ -347,14 +349,11 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
     const headersTimeout = t.options.headersTimeout
     const timedOut = () => {
       const error = Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' })
-      const interim = interimAnswer(exchange.socket)
+      const stage = waitingAt(exchange)
       // Never written (undici's onConnect not reached): its connection was still opening (through a
       // proxy, its CONNECT or the TLS in the tunnel: undici's connect timeout starts after these).
       if (exchange.reused === undefined) markStage(error, 'opening')
-      else if (headBegun(exchange.socket)) markStage(error, 'head')
-      else if (interim !== undefined) markStage(error, `interim-${interim}`)
-      else if (http2PrefaceMissing(exchange.socket)) markStage(error, 'preface')
-      else if (http2AllowsNoStream(exchange.socket)) markStage(error, 'streams')
+      else if (stage !== undefined) markStage(error, stage)
       else if (exchange.reused && isHttp1(exchange.socket)) {
         // Silent on a connection that answered before: see answers-once.ts.
         silentOnReuse = true
@@ -387,6 +386,8 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       await exchange.discard()
       t.staleReplays++
     } catch (error) {
+      // Cut by the total timeout (or a stop) before its head: where it was, for the message.
+      if (t.cancel.aborted && error === t.cancel.reason) markStage(error, cutAt(exchange, url, proxied))
       const stale = silentOnReuse || isStaleConnection(error, exchange.reused, cutMidHead(error))
       const refused = !stale && (isRefusedStream(error) || neverSent(error, exchange.reused !== undefined))
       const spent = stale ? t.staleReplays >= MAX_STALE_REPLAYS : t.replays >= MAX_REPLAYS
@@ -404,6 +405,29 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       overdue?.()
     }
   }
+}
+
+/**
+ * Where a request sent and waiting for its answer's head stands, where it says more than "no
+ * answer yet": its head begun, an interim answer and no final one, an HTTP/2 connection never
+ * begun or allowing no stream. The headers timeout and the total timeout say it alike.
+ */
+function waitingAt(exchange: Exchange): ConnectStage | undefined {
+  const interim = interimAnswer(exchange.socket)
+  if (headBegun(exchange.socket)) return 'head'
+  if (interim !== undefined) return `interim-${interim}`
+  if (http2PrefaceMissing(exchange.socket)) return 'preface'
+  if (http2AllowsNoStream(exchange.socket)) return 'streams'
+  return undefined
+}
+
+/**
+ * Where the total timeout cut a request waiting for its head: its connection still opening (at
+ * which stage, where it goes straight to the origin), or sent and waiting (see `waitingAt`).
+ */
+function cutAt(exchange: Exchange, url: URL, proxied: boolean): ConnectStage {
+  if (exchange.reused !== undefined) return waitingAt(exchange) ?? 'unanswered'
+  return (proxied ? undefined : openingStage(url)) ?? 'opening'
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   type TimeoutPhase,
 } from '../errors.js'
 import type { Job, Validators } from '../types.js'
+import { type ConnectStage, connectStageOf, markStage } from './connect-stage.js'
 import type { Downloaded } from './download.js'
 
 /** What the main thread asks of a transfer thread. */
@@ -91,7 +92,7 @@ export class Outbox<T> {
  * An error as it crosses between threads (structured clone keeps no class): enough to make the
  * same typed error again, so the retry policy sees what it would have seen in one thread.
  */
-export type SerializedError =
+export type SerializedError = (
   | {
       kind: 'http'
       status: number
@@ -121,8 +122,18 @@ export type SerializedError =
       cause?: string
     }
   | { kind: 'local'; code: string; path?: string; message: string }
+) & {
+  /** The stage its request stalled in, where noted (a total timeout's cut: see send.ts `cutAt`). */
+  stage?: ConnectStage
+}
 
 export function serializeError(error: unknown): SerializedError {
+  const stage = connectStageOf(error) ?? connectStageOf((error as { cause?: unknown } | undefined)?.cause)
+  const serialized = serializeTyped(error)
+  return stage === undefined ? serialized : { ...serialized, stage }
+}
+
+function serializeTyped(error: unknown): SerializedError {
   if (error instanceof HTTPError) {
     return {
       kind: 'http',
@@ -187,7 +198,8 @@ export function deserializeError(s: SerializedError): Error {
       waitFrom: s.waitFrom,
       ...(s.cause ? { cause: Object.assign(new Error(s.message), { code: s.cause }) } : {}),
     })
-  else return Object.assign(new Error(s.message), { code: s.code, path: s.path })
+  else error = Object.assign(new Error(s.message), { code: s.code, path: s.path })
   error.message = s.message
+  if (s.stage !== undefined) markStage(error, s.stage)
   return error
 }

@@ -1,5 +1,5 @@
 import { duration, errorCode, FatalError, HTTPError, ImgpullError, TimeoutError } from '../errors.js'
-import { classify } from '../fetch/classify.js'
+import { classify, totalCutWords } from '../fetch/classify.js'
 import { resumesInRun, WRAPS_RANGES } from '../fetch/judge.js'
 import { sizeOnDisk } from '../fetch/part-file.js'
 import { PROXY_LIMIT, PROXY_TLS } from '../fetch/proxy.js'
@@ -145,7 +145,12 @@ export class Retries {
     // A body that had begun and still came when the time ran out: a trickle, which the idle
     // timeout (silence only) lets through; said so, as curl's "with N out of M bytes received",
     // where the deadline did not say more of it (`cutWords`).
-    const cut = cutWords ?? { ms: this.#options.totalTimeout, words: task.bodies && STILL_COMING }
+    // Cut before any body: where, as the connect and headers timeouts say it (connecting, the TLS
+    // handshake, the request unanswered, an interim answer and no final one).
+    const cut = cutWords ?? {
+      ms: this.#options.totalTimeout,
+      words: task.bodies ? STILL_COMING : totalCutWords(error, shown, this.#options),
+    }
     let e: ImgpullError = pastDeadline
       ? new TimeoutError('total', cut.ms, shown, undefined, false, cut.words)
       : isFatalLocal(error)
