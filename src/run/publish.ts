@@ -189,19 +189,23 @@ export class Publishing {
     // journal (or whose journal was removed) met the list in another order (sorted anew, lines
     // added at its top) and gave that name to this job. It is the job's, not saved twice. One of
     // this run's own files there (two URLs of one image) is another job's: not taken.
-    if (task.named !== undefined && same) {
-      const named = withExt(task.named, made.ext)
-      if ((await nameState(this.#options.out, named, { ...same, before: this.#began })) === 'same')
-        outcome.path = named
+    // (Found there, it is not looked at, nor hashed, a second time below.)
+    const earlierRuns = async (name: string) =>
+      same !== undefined &&
+      (await nameState(this.#options.out, name, { ...same, before: this.#began })) === 'same'
+    let state: Awaited<ReturnType<typeof nameState>> | undefined
+    if (task.named !== undefined && (await earlierRuns(withExt(task.named, made.ext)))) {
+      outcome.path = withExt(task.named, made.ext)
+      state = 'same'
     }
-    let state = await nameState(this.#options.out, outcome.path!, same)
+    state ??= await nameState(this.#options.out, outcome.path!, same)
     // The converse, without a journal: the template's name is the job's and free, and an earlier
     // run gave the job its variant, another URL of the list (a dead link taken out since) holding
     // the name then. Only where no journal is kept: with one, the job's file is known before it is
     // fetched, and this second look at the disk would cost every file of a rerun.
-    if (state === 'free' && task.named === undefined && same && !this.#options.journal) {
+    if (state === 'free' && task.named === undefined && !this.#options.journal) {
       const variant = withExt(withSuffix(task.planned, task.key), made.ext)
-      if ((await nameState(this.#options.out, variant, { ...same, before: this.#began })) === 'same') {
+      if (await earlierRuns(variant)) {
         outcome.path = variant
         state = 'same'
       }
