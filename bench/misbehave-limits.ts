@@ -20,7 +20,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { eachRequest } from '../test/support/raw-server.js'
 import { startRefusingServer } from '../test/support/refusing-server.js'
-import { noise, spawnCapped } from './misbehave.js'
+import { noise, printTable, spawnCapped } from './misbehave.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -519,10 +519,7 @@ async function main() {
     }
     rows.push(`| ${c.id} | ${cells.join(' | ')} |`)
   }
-  console.log(rows.join('\n'))
-  console.log('\nSources:')
-  for (const c of chosen) console.log(`- ${c.id}: ${c.report}`)
-  process.exit(0)
+  printTable(rows, chosen)
 }
 
 await main()

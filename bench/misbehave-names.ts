@@ -17,7 +17,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { createServer, type ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join, relative, sep } from 'node:path'
-import { benchArgs, noise, spawnCapped } from './misbehave.js'
+import { benchArgs, noise, printTable, spawnCapped } from './misbehave.js'
 import { IMGPULL } from './tools.js'
 
 interface Answer {
@@ -336,10 +336,7 @@ async function main() {
     }
     rows.push(`| ${c.id} | ${cells.join(' | ')} |`)
   }
-  console.log(rows.join('\n'))
-  console.log('\nSources:')
-  for (const c of chosen) console.log(`- ${c.id}: ${c.report}`)
-  process.exit(0)
+  printTable(rows, chosen)
 }
 
 await main()

@@ -19,7 +19,7 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import { fileURLToPath } from 'node:url'
 import { makeCerts } from '../test/support/certs.js'
 import { eachRequest } from '../test/support/raw-server.js'
-import { benchArgs, noise, runTool, spawnCapped, type Tool } from './misbehave.js'
+import { benchArgs, noise, printTable, runTool, spawnCapped, type Tool } from './misbehave.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -482,10 +482,7 @@ async function main() {
     )
   }
   await rm(certDir, { recursive: true, force: true })
-  console.log(rows.join('\n'))
-  console.log('\nSources:')
-  for (const c of chosen) console.log(`- ${c.id}: ${c.report}`)
-  process.exit(0)
+  printTable(rows, chosen)
 }
 
 await main()

@@ -23,7 +23,7 @@ import {
 import { makeCerts } from '../test/support/certs.js'
 import { eachRequest } from '../test/support/raw-server.js'
 import { ALERT, startAlertingServer } from '../test/support/tls-alert.js'
-import { benchArgs, noise, runTool, TOOLS } from './misbehave.js'
+import { benchArgs, noise, printTable, runTool, TOOLS } from './misbehave.js'
 
 /** What the relay does with the server's last burst of records when the server closes. */
 type Ending = 'pass' | 'no-close-notify' | 'cut-record'
@@ -474,10 +474,7 @@ async function main() {
     report(c, results)
   }
   await rm(dir, { recursive: true, force: true })
-  console.log(rows.join('\n'))
-  console.log('\nSources:')
-  for (const c of chosen) console.log(`- ${c.id}: ${c.report}`)
-  process.exit(0)
+  printTable(rows, chosen)
 }
 
 await main()

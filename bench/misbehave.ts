@@ -2217,6 +2217,17 @@ export const IMGPULL_RERUN: Tool = {
 const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 /**
+ * Prints a misbehave bench's table (`rows`, Markdown lines) and the report each case is modelled
+ * on, then exits 0 (servers and tools of the run may still hold the event loop).
+ */
+export function printTable(rows: string[], cases: readonly { id: string; report: string }[]): never {
+  console.log(rows.join('\n'))
+  console.log('\nSources:')
+  for (const c of cases) console.log(`- ${c.id}: ${c.report}`)
+  process.exit(0)
+}
+
+/**
  * Runs `cmd` with `args` (in `cwd`), stdout ignored, killed with SIGKILL after `capMs`; its exit code
  * (`null`: killed at the cap) and the first 4,000 characters or so of its stderr. Every misbehave
  * bench spawns its tools through it.
@@ -2396,10 +2407,7 @@ async function main() {
   }
   await browser?.close()
   server.close()
-  console.log(rows.join('\n'))
-  console.log('\nSources:')
-  for (const c of chosen) console.log(`- ${c.id}: ${c.report}`)
-  process.exit(0)
+  printTable(rows, chosen)
 }
 
 // Run only as a script: bench/misbehave-tls.ts imports the tools from here.
