@@ -28,6 +28,8 @@ export interface ImageHeader {
   bits?: number
   /** Whether its pixels are stored losslessly where its format has both codings (a `VP8L` WebP). */
   lossless?: boolean
+  /** The file gamma of a PNG's gAMA chunk, when that is its only colour description (see `pngGamma`). */
+  gamma?: number
 }
 
 /** How to reach the output size: `fill` the exact size (ratio kept by the sizes chosen), `cover` then crop the centre, `contain` then pad. */
@@ -67,6 +69,8 @@ export type Plan =
    * 16 bits a sample, as a 16-bit image written as PNG or TIFF keeps them. `lossless`: write a
    * WebP losslessly, as a lossless WebP written as WebP again keeps its pixels unless a quality is
    * asked. `greyProfile`: a grey image whose own ICC profile converts it to sRGB (see `plan`).
+   * `gamma`: the power its values are raised to first, to sRGB's from a PNG's own gAMA (see
+   * `gammaExponent`).
    */
   | {
       action: 'encode'
@@ -80,6 +84,7 @@ export type Plan =
       frames?: number
       lossless?: true
       greyProfile?: true
+      gamma?: number
     }
 
 /** Formats sharp (libvips as prebuilt for npm) can write; any other becomes PNG when it must be re-encoded. */
@@ -235,6 +240,10 @@ export function plan(header: ImageHeader, spec: TransformSpec, maxPixels: number
   // profile), or 16 bits a sample, its values were written as sRGB without it (a linear grey
   // 128, shown 188, came out 128). Such an image is read at 8 bits and converted by its profile.
   const greyProfile = GREY_SPACES.has(header.space ?? '') && header.profile === 'GRAY'
+  // A PNG whose gAMA is its only colour description is shown by it (Chromium: a grey 128 of gamma
+  // 1.0 is painted 188); libvips reads the values as sRGB and writes no gAMA: written anew, the
+  // image came out far darker, or lighter, than the one a browser showed (libvips/libvips#1238).
+  const gamma = header.format === 'png' ? gammaExponent(header.gamma) : undefined
   return {
     action: 'encode',
     format,
@@ -257,6 +266,7 @@ export function plan(header: ImageHeader, spec: TransformSpec, maxPixels: number
       ? { lossless: true as const }
       : {}),
     ...(greyProfile ? { greyProfile: true as const } : {}),
+    ...(gamma !== undefined ? { gamma } : {}),
   }
 }
 
@@ -290,6 +300,20 @@ export function pagesOver(
   const shown = sizes.map(({ width, height }) => `${width}x${height}`).join(', ')
   const message = `${sizes.length} pages (${shown}) are ${total} pixels to decode, more than ${maxPixels}`
   return { code: 'too-many-pixels', message }
+}
+
+/**
+ * The power that takes the values of a PNG of file gamma `gamma` (its gAMA) to sRGB's, as a browser
+ * shows them: decoded to linear light (`v ** (1 / gamma)`), encoded for display (`** (1 / 2.2)`):
+ * `1 / (2.2 × gamma)`. `undefined` (nothing to do) without a gamma, for one within 5 % of sRGB's
+ * own 1/2.2 (libpng's tolerance: what most PNGs with a gAMA state), and for one whose power is
+ * past what sharp's `gamma` takes (a third to 3: a gAMA of 2.2 written upside down, say).
+ */
+export function gammaExponent(gamma: number | undefined): number | undefined {
+  if (gamma === undefined || !(gamma > 0)) return undefined
+  if (Math.abs(gamma * 2.2 - 1) <= 0.05) return undefined
+  const exponent = 1 / (2.2 * gamma)
+  return exponent >= 1 / 3 && exponent <= 3 ? exponent : undefined
 }
 
 /** Formats whose pages are an animation's frames, all of one size: decoded together, stacked. */

@@ -33,7 +33,7 @@ import {
   pagesOver,
   plan,
 } from './plan.js'
-import { pngCarriesMetadata } from './png-metadata.js'
+import { pngCarriesMetadata, pngGamma } from './png-metadata.js'
 import { DEFAULT_MAX_PIXELS, opaqueColour, type TransformSpec } from './spec.js'
 import { webpFacts } from './webp-coding.js'
 
@@ -314,10 +314,12 @@ export async function libvipsHeader(input: Buffer | string): Promise<ImageHeader
   const chunks = format === 'png' || format === 'webp' || format === 'jpg' ? chunkSource(input) : undefined
   let webp: { lossless: boolean; metadata: boolean } | undefined
   let pngText = false
+  let gamma: number | undefined
   let jpegSegments = false
   try {
     webp = format === 'webp' ? webpFacts(chunks!) : undefined
     pngText = format === 'png' && pngCarriesMetadata(chunks!)
+    gamma = format === 'png' ? pngGamma(chunks!) : undefined
     jpegSegments = format === 'jpg' && jpegCarriesMetadata(chunks!)
   } finally {
     if (chunks instanceof FileBytes) chunks.close()
@@ -347,6 +349,7 @@ export async function libvipsHeader(input: Buffer | string): Promise<ImageHeader
       ? { profile: metadata.icc.toString('latin1', 16, 20).trim() }
       : {}),
     ...(webp?.lossless ? { lossless: true } : {}),
+    ...(gamma !== undefined ? { gamma } : {}),
   }
 }
 
@@ -498,6 +501,25 @@ async function xmpFor(input: Buffer | string, format: string): Promise<string | 
   return upright === own ? undefined : upright
 }
 
+/**
+ * A PNG's pixels raised to the power `exponent` (see `gammaExponent`), as a PNG again (at no
+ * compression: it is read once more, at once), its metadata and its 16 bits kept; alpha untouched.
+ * A pass of its own, before the resize: sharp's `gamma` darkens before its resize and brightens
+ * after it, so a border's padding and a flattening background came out brightened with the image.
+ */
+function gammaCorrected(
+  input: Buffer | string,
+  head: ImageHeader,
+  exponent: number,
+  maxPixels: number,
+): Promise<Buffer> {
+  // sharp raises to `gamma` first and to 1/`gammaOut` last, each between 1 and 3.
+  const [gamma, gammaOut] = exponent >= 1 ? [exponent, 1] : [1, 1 / exponent]
+  let image = sharp(input, decodeOptions(maxPixels)).gamma(gamma, gammaOut).keepMetadata()
+  if (head.bits === 16) image = image.toColourspace(head.space === 'grey16' ? 'grey16' : 'rgb16')
+  return image.png({ compressionLevel: 0 }).toBuffer()
+}
+
 function pipeline(
   input: Buffer | string,
   head: ImageHeader,
@@ -586,8 +608,9 @@ export async function transformImage(
   if (head.format === 'gif') await wholeGif(from, step.frames ? undefined : 1)
   try {
     const xmp = spec.keepMetadata && head.hasMetadata ? await xmpFor(from, step.format) : undefined
+    const pixels = step.gamma === undefined ? from : await gammaCorrected(from, head, step.gamma, maxPixels)
     const { data, info } = await whole(head.format, (failOn) =>
-      pipeline(from, head, step, spec, maxPixels, failOn, xmp).toBuffer({ resolveWithObject: true }),
+      pipeline(pixels, head, step, spec, maxPixels, failOn, xmp).toBuffer({ resolveWithObject: true }),
     )
     const made = {
       kept: false,
