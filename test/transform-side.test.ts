@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import sharp from 'sharp'
+import { hiddenDefaultFrame, hidesDefaultImage } from '../src/transform/apng.js'
 import { gammaExponent } from '../src/transform/plan.js'
 import { pngGamma } from '../src/transform/png-metadata.js'
 import { TransformPool } from '../src/transform/pool.js'
@@ -180,5 +181,116 @@ describe("gammaExponent: the power that takes a file gamma's values to sRGB's", 
       if (expected === undefined) assert.equal(got, undefined, String(gamma))
       else assert.ok(got !== undefined && Math.abs(got - expected) < 1e-9, `${gamma}: ${got}`)
     }
+  })
+})
+
+/** The chunks of a PNG, type and data. */
+function chunksOf(png: Buffer): [string, Buffer][] {
+  const out: [string, Buffer][] = []
+  for (let at = 8; at + 12 <= png.length; at += 12 + png.readUInt32BE(at)) {
+    out.push([png.toString('latin1', at + 4, at + 8), png.subarray(at + 8, at + 8 + png.readUInt32BE(at))])
+  }
+  return out
+}
+
+const u32 = (...values: number[]) =>
+  Buffer.concat(values.map((v) => Buffer.from([v >>> 24, v >>> 16, v >>> 8, v].map((b) => b & 255))))
+
+/** An fcTL: sequence, size, offset, a delay of 1/10 s, no dispose, source blend. */
+const fcTL = (seq: number, width: number, height: number, left = 0, top = 0) =>
+  pngChunk('fcTL', Buffer.concat([u32(seq, width, height, left, top), Buffer.from([0, 1, 0, 10, 0, 0])]))
+
+/**
+ * An APNG of one `frame` (a PNG, placed at `left`, `top`) over a canvas the size of `fallback` (a
+ * PNG of the same kind), whose IDAT is `fallback`'s: the default image, hidden (no fcTL before it)
+ * unless `shown`, when it is the animation's first frame and `frame` its second.
+ */
+function apng(fallback: Buffer, frame: Buffer, { shown = false, left = 0, top = 0 } = {}): Buffer {
+  const base = chunksOf(fallback)
+  const [, ihdr] = base.find(([type]) => type === 'IHDR')!
+  const idat = base.filter(([type]) => type === 'IDAT').map(([, data]) => pngChunk('IDAT', data))
+  const frameData = Buffer.concat(
+    chunksOf(frame)
+      .filter(([type]) => type === 'IDAT')
+      .map(([, data]) => data),
+  )
+  const { width, height } = { width: frame.readUInt32BE(16), height: frame.readUInt32BE(20) }
+  const seq = shown ? 1 : 0
+  return Buffer.concat([
+    fallback.subarray(0, 8),
+    pngChunk('IHDR', ihdr),
+    pngChunk('acTL', u32(shown ? 2 : 1, 0)),
+    ...(shown ? [fcTL(0, ihdr.readUInt32BE(0), ihdr.readUInt32BE(4))] : []),
+    ...idat,
+    fcTL(seq + (shown ? 1 : 0), width, height, left, top),
+    pngChunk('fdAT', Buffer.concat([u32(seq + (shown ? 2 : 1)), frameData])),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ])
+}
+
+const colourPng = (width: number, height: number, r: number, g: number, b: number) =>
+  sharp({ create: { width, height, channels: 4, background: { r, g, b, alpha: 1 } } })
+    .png()
+    .toBuffer()
+
+describe('an APNG whose default image is not part of its animation (opencv/opencv#27074)', () => {
+  // Its IDAT image is a fallback for viewers without APNG; Chromium shows the animation's first
+  // frame. libvips read the fallback: a red placeholder resized where browsers showed blue.
+  it('written anew as the first frame browsers show, not the hidden fallback', async () => {
+    const input = apng(await colourPng(120, 80, 255, 0, 0), await colourPng(120, 80, 0, 0, 255))
+    for (const options of [
+      { resize: 'keep-ratio', size: 40 },
+      { encode: 'jpg' },
+      { encode: 'webp' },
+    ] as TransformOptions[]) {
+      const out = await transform(input, options)
+      const got = await pixel(out.bytes!, 5, 5)
+      assert.ok(near(got, [0, 0, 255], 4), `${JSON.stringify(options)}: ${got}`)
+      assert.deepEqual([out.originalWidth, out.originalHeight], [120, 80])
+    }
+  })
+
+  it('a first frame smaller than the canvas sits at its offsets, transparent around it', async () => {
+    const input = apng(await colourPng(120, 80, 255, 0, 0), await colourPng(40, 20, 0, 0, 255), {
+      left: 60,
+      top: 30,
+    })
+    const out = await transform(input, { encode: 'webp', quality: 100 })
+    assert.deepEqual([out.width, out.height], [120, 80])
+    assert.ok(near(await pixel(out.bytes!, 70, 40), [0, 0, 255, 255], 4), 'the frame')
+    assert.equal((await pixel(out.bytes!, 5, 5))[3], 0, 'the canvas around it')
+  })
+
+  it('one whose default image is its first frame is read as before', async () => {
+    const input = apng(await colourPng(120, 80, 255, 0, 0), await colourPng(120, 80, 0, 0, 255), {
+      shown: true,
+    })
+    const out = await transform(input, { resize: 'keep-ratio', size: 40 })
+    assert.ok(near(await pixel(out.bytes!, 5, 5), [255, 0, 0], 4))
+  })
+
+  it('kept as it came when nothing changes it (its animation with it)', async () => {
+    const input = apng(await colourPng(120, 80, 255, 0, 0), await colourPng(120, 80, 0, 0, 255))
+    assert.equal((await transform(input, { encode: 'png', verifyDecode: true })).kept, true)
+  })
+})
+
+describe('hiddenDefaultFrame: the first frame of an APNG that hides its default image', () => {
+  it('table', async () => {
+    const red = await colourPng(12, 8, 255, 0, 0)
+    const blue = await colourPng(12, 8, 0, 0, 255)
+    const hidden = apng(red, blue)
+    assert.equal(hidesDefaultImage(hidden), true)
+    const frame = hiddenDefaultFrame(hidden)!
+    assert.deepEqual([frame.canvas, frame.left, frame.top], [{ width: 12, height: 8 }, 0, 0])
+    assert.ok(near(await pixel(frame.png, 1, 1), [0, 0, 255, 255], 0))
+    const cases: [string, Buffer][] = [
+      ['a still PNG', red],
+      ['default image shown', apng(red, blue, { shown: true })],
+      ['not a PNG', Buffer.from('GIF89a..........')],
+      ['cut before its frame', hidden.subarray(0, hidden.length - 40)],
+      ['a frame past its canvas', apng(red, blue, { left: 4 })],
+    ]
+    for (const [name, bytes] of cases) assert.equal(hiddenDefaultFrame(bytes), undefined, name)
   })
 })

@@ -17,6 +17,7 @@ import { NO_FOLLOW, writeOwnFileSync } from '../utils/own-file.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { asXml10, SVG_WINDOW, svgInUtf8, svgRoot } from '../verify/svg.js'
 import { entityExpansion, entityMessage } from '../verify/svg-entities.js'
+import { hiddenDefaultFrame, hidesDefaultImage } from './apng.js'
 import { type ByteSource, FileBytes, inMemory } from './byte-source.js'
 import { TransformError } from './errors.js'
 import { shortGifFrame } from './gif-pixels.js'
@@ -159,14 +160,54 @@ async function loaded(input: ImageInput): Promise<Buffer | string> {
     const format = formatOf(from.subarray(0, SVG_WINDOW))
     if (format === 'svg') return rendered(from)
     if (format === 'avif') return avifBranded(from)
+    if (format === 'png') return firstFrameShown(from)
     return format === 'jpg' && !endsWithEoi(from) ? withEoi(from) : from
   }
   const ends = await endsOf(from, EOI.length)
   const format = formatOf(ends?.head)
   if (format === 'svg') return rendered(await readFile(from))
+  if (format === 'png' && fileHidesDefaultImage(from)) return firstFrameShown(await readFile(from))
   if (format === 'jpg' && !endsWithEoi(ends!.tail)) return withEoi(await readFile(from))
   if (format === 'avif' && !branded(ends!.head)) return avifBranded(await readFile(from))
   return from
+}
+
+/**
+ * A PNG as browsers show it: an APNG whose default image is hidden (see `apng.ts`) as its first
+ * frame, placed on its canvas where the frame is smaller (transparent around it); any other PNG as
+ * it is. The file is kept as it came.
+ */
+async function firstFrameShown(bytes: Buffer): Promise<Buffer> {
+  const frame = hiddenDefaultFrame(bytes)
+  if (!frame) return bytes
+  const { png, canvas, left, top } = frame
+  const { width, height } = await sharp(png).metadata()
+  if (width === canvas.width && height === canvas.height) return png
+  return sharp(png)
+    .ensureAlpha()
+    .extend({
+      left,
+      top,
+      right: canvas.width - width - left,
+      bottom: canvas.height - height - top,
+      background: { r: 0, g: 0, b: 0, alpha: 0 },
+    })
+    .keepMetadata()
+    .png({ compressionLevel: 0 })
+    .toBuffer()
+}
+
+/** Whether the PNG file at `path` hides its default image (see `hidesDefaultImage`), read by chunk headers. */
+function fileHidesDefaultImage(path: string): boolean {
+  let bytes: FileBytes | undefined
+  try {
+    bytes = new FileBytes(path)
+    return hidesDefaultImage(bytes)
+  } catch {
+    return false
+  } finally {
+    bytes?.close()
+  }
 }
 
 /**
