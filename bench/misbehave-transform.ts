@@ -17,6 +17,7 @@ import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
+import { apng } from '../test/support/apng.js'
 import { type Browser, launchBrowser } from '../test/support/browser.js'
 import { pngChunk } from '../test/support/png-chunk.js'
 import { benchArgs, noise, printTable, spawnCapped } from './misbehave.js'
@@ -69,36 +70,49 @@ async function declaredJpeg(width: number, height: number): Promise<Buffer> {
   return out
 }
 
-/** A GIF of one 1×1 frame on a logical screen of `width`×`height`. */
-function screenGif(width: number, height: number): Buffer {
-  const b = Buffer.from([
+/**
+ * A GIF of one white frame (`frame`, 1x1 at 0,0 unless given) on a logical screen of
+ * `width`×`height`; its LZW data a clear code before every second pixel, so codes stay 3 bits.
+ */
+function screenGif(width: number, height: number, frame = { width: 1, height: 1, left: 0, top: 0 }): Buffer {
+  const bits: number[] = []
+  const push = (value: number, n: number) => {
+    for (let i = 0; i < n; i++) bits.push((value >> i) & 1)
+  }
+  for (let i = 0; i < frame.width * frame.height; i++) {
+    if (i % 2 === 0) push(4, 3) // clear
+    push(1, 3) // white
+  }
+  push(5, 3) // end of information
+  const data: number[] = []
+  for (let i = 0; i < bits.length; i += 8) {
+    let byte = 0
+    for (let j = 0; j < 8 && i + j < bits.length; j++) byte |= bits[i + j]! << j
+    data.push(byte)
+  }
+  const blocks: number[] = []
+  for (let i = 0; i < data.length; i += 255)
+    blocks.push(Math.min(255, data.length - i), ...data.slice(i, i + 255))
+  const le = (v: number) => [v & 255, v >> 8]
+  return Buffer.from([
     ...Buffer.from('GIF89a'),
-    width & 255,
-    width >> 8,
-    height & 255,
-    height >> 8,
+    ...le(width),
+    ...le(height),
     0x80,
     0,
     0,
     ...[0, 0, 0, 255, 255, 255],
     0x2c,
-    0,
-    0,
-    0,
-    0,
-    1,
-    0,
-    1,
-    0,
+    ...le(frame.left),
+    ...le(frame.top),
+    ...le(frame.width),
+    ...le(frame.height),
     0,
     2,
-    2,
-    0x4c,
-    0x01,
+    ...blocks,
     0,
     0x3b,
   ])
-  return b
 }
 
 function cases(): TransformCase[] {
@@ -239,13 +253,40 @@ function cases(): TransformCase[] {
               .toBuffer(),
           ),
         )
-        return sharp(Buffer.concat(frames), { raw: { width: 80, height: 180, channels: 3 } })
-          .webp({ pageHeight: 60, loop: 0, delay: [100, 100, 100] } as never)
+        // Frames stacked, their height given with the raw pixels: sharp writes them as an animation.
+        return sharp(Buffer.concat(frames), {
+          raw: { width: 80, height: 180, channels: 3, pageHeight: 60 } as never,
+        })
+          .webp({ loop: 0, delay: [100, 100, 100] })
           .toBuffer()
       },
       args: ['--encode', 'webp'],
       convert: [],
       convertExt: 'webp',
+    },
+    {
+      id: 'apng-hidden-default',
+      report:
+        'opencv/opencv#27074 (an APNG whose default image is not part of its animation: the fallback a decoder without APNG shows); a red fallback, a blue first frame',
+      ext: 'png',
+      type: 'image/png',
+      make: async () =>
+        apng(
+          await solid(160, 120, 255, 0, 0).png().toBuffer(),
+          await solid(160, 120, 0, 0, 255).png().toBuffer(),
+        ),
+      args: keepRatio,
+      convert: imKeepRatio,
+    },
+    {
+      id: 'gif-common-screen',
+      report:
+        'libvips/libvips#2577 (libnsgif takes a logical screen of a common resolution, 640x480, 800x600..., for a broken one and sizes the image by its frames); an 800x600 screen with one 100x80 frame at 10,10',
+      ext: 'gif',
+      type: 'image/gif',
+      make: async () => screenGif(800, 600, { width: 100, height: 80, left: 10, top: 10 }),
+      args: keepRatio,
+      convert: imKeepRatio,
     },
     {
       id: 'strip-1x5000',
