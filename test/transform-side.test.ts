@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import sharp from 'sharp'
 import { hiddenDefaultFrame, hidesDefaultImage } from '../src/transform/apng.js'
@@ -224,6 +227,28 @@ describe('an APNG whose default image is not part of its animation (opencv/openc
     })
     const out = await transform(input, { resize: 'keep-ratio', size: 40 })
     assert.ok(near(await pixel(out.bytes!, 5, 5), [255, 0, 0], 4))
+  })
+
+  it('a file too large to be read whole (over 16 MB) is found by its chunk headers', async () => {
+    const small = apng(await colourPng(120, 80, 255, 0, 0), await colourPng(120, 80, 0, 0, 255))
+    // 17 MB of a private ancillary chunk after the frame, which decoders pass over.
+    const iend = small.length - 12
+    const big = Buffer.concat([
+      small.subarray(0, iend),
+      pngChunk('zzZz', Buffer.alloc(17 << 20)),
+      small.subarray(iend),
+    ])
+    const dir = mkdtempSync(join(tmpdir(), 'imgpull-apng-'))
+    try {
+      writeFileSync(join(dir, 'big.png'), big)
+      const out = await pool.transform(
+        { path: join(dir, 'big.png') },
+        resolveTransformSpec({ resize: 'keep-ratio', size: 40 }),
+      )
+      assert.ok(near(await pixel(out.bytes!, 5, 5), [0, 0, 255], 4))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('kept as it came when nothing changes it (its animation with it)', async () => {
