@@ -2,9 +2,10 @@
  * Side by side on images that trouble a resizer: each case is one image (a CMYK JPEG, a Display P3
  * photo, a 16-bit PNG, a palette PNG with tRNS, EXIF orientations in a JPEG, a PNG and a WebP, a
  * 1×5000 strip, a cut progressive JPEG, a PNG with a bad ancillary CRC, a decompression bomb, an
- * SVG of entities...), each modelled on a public report named with it, served by a local server and
- * pulled by imgpull with the transform flags of the case; ImageMagick's `convert` does the same job
- * on the same bytes (`-auto-orient`, then `-resize` as the mode asks). Prints per case what each
+ * SVG of entities, a PNG whose gAMA is its only colour description, an APNG that hides its default
+ * image, a GIF whose logical screen is a common resolution...), each modelled on a public report
+ * named with it, served by a local server and pulled by imgpull with the transform flags of the
+ * case; ImageMagick's `convert` does the same job on the same bytes (`-auto-orient`, then `-resize` as the mode asks). Prints per case what each
  * kept (WxH, format, colour space, bytes, the centre pixel), or imgpull's failure line; whether
  * Chromium shows the input and imgpull's output, and the centre pixel it paints for each (so a
  * colour that shifted shows); and what a second imgpull run over the folder fetched again.
