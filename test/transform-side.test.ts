@@ -140,6 +140,14 @@ describe('a PNG whose gAMA is its only colour description (libvips/libvips#1238)
     }
   })
 
+  it("report.html's thumbnail of it shows the colours a browser shows too", async () => {
+    const input = afterIhdr(await solidPng(128), gAMA(1))
+    for (const format of ['webp', 'jpg'] as const) {
+      const thumb = await pool.thumbnail(input, { format, quality: 100 })
+      assert.ok(near(await pixel(thumb, 5, 5), [188, 188, 188], 4), `${format}: ${await pixel(thumb, 5, 5)}`)
+    }
+  })
+
   it('kept as it came when nothing changes it: its gAMA goes with it', async () => {
     const input = afterIhdr(await solidPng(128), gAMA(1))
     const out = await transform(input, { encode: 'png' })

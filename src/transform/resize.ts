@@ -28,6 +28,7 @@ import {
   ALPHA_FORMATS,
   ANIMATED_FORMATS,
   framesOver,
+  gammaExponent,
   type ImageHeader,
   oriented,
   type Plan,
@@ -316,6 +317,20 @@ async function whole<T>(format: string, work: (failOn: FailOn) => Promise<T>): P
   } catch (error) {
     if (error instanceof Error && LOST_PIXELS.test(error.message)) throw error
     return work('error')
+  }
+}
+
+/** The file gamma of a PNG's gAMA, when that is its only colour description (see `pngGamma`); else `undefined`. */
+function pngGammaOf(input: Buffer | string): number | undefined {
+  if (typeof input !== 'string') return pngGamma(input)
+  let chunks: FileBytes | undefined
+  try {
+    chunks = new FileBytes(input)
+    return pngGamma(chunks)
+  } catch {
+    return undefined
+  } finally {
+    chunks?.close()
   }
 }
 
@@ -755,7 +770,17 @@ export interface ThumbnailOptions {
  */
 export async function thumbnailImage(input: ImageInput, options: ThumbnailOptions = {}): Promise<Buffer> {
   const { size = 160, format = 'webp', quality = 70 } = options
-  let image = sharp(await loaded(input), { ...decodeOptions(DEFAULT_MAX_PIXELS), autoOrient: true }).resize({
+  let from = await loaded(input)
+  // A PNG shown by its gAMA (see `plan`) is previewed in the colours a browser shows it in too.
+  const exponent = gammaExponent(pngGammaOf(from))
+  if (exponent !== undefined) {
+    try {
+      from = await gammaCorrected(from, { format: 'png', width: 0, height: 0 }, exponent, DEFAULT_MAX_PIXELS)
+    } catch (error) {
+      throw undecodable(error)
+    }
+  }
+  let image = sharp(from, { ...decodeOptions(DEFAULT_MAX_PIXELS), autoOrient: true }).resize({
     width: size,
     height: size,
     fit: 'inside',
