@@ -471,3 +471,85 @@ test('--threads auto and a server that serves one connection at a time: across t
     await one.close()
   }
 })
+
+/**
+ * A port whose TCP handshakes are never answered (a firewall that drops the SYN): a listener that
+ * never accepts, its queue filled. As in stalls.test.ts.
+ */
+async function unansweredPort() {
+  const { spawn } = await import('node:child_process')
+  const { connect } = await import('node:net')
+  const py = spawn('python3', [
+    '-c',
+    "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(600)",
+  ])
+  const port = Number(
+    await new Promise<string>((resolve) => py.stdout.once('data', (d) => resolve(String(d)))),
+  )
+  const fillers = [1, 2, 3].map(() => connect(port, '127.0.0.1').on('error', () => {}))
+  return {
+    url: (path: string) => `http://127.0.0.1:${port}${path}`,
+    close() {
+      for (const f of fillers) f.destroy()
+      py.kill()
+    },
+  }
+}
+
+// A run with --threads 1 whose last file's connection was still opening (its SYN never answered)
+// did not exit until --connect-timeout ran out (31 s at the default 30 s, against 0.86 s with
+// --threads 0), after its other files were done and that one cut by --total-timeout, or after the
+// run was stopped: the run's end waited for its thread to exit, and the thread's connection still
+// opening kept it alive. The connect timeout here is 120 s, the test's own timeout well under it.
+test('a run on a transfer thread whose last connection is still opening exits once it is done or stopped, not when the connect timeout runs out', {
+  timeout: 90_000,
+}, async () => {
+  const hole = await unansweredPort()
+  const children: ReturnType<typeof startCli>[] = []
+  try {
+    const list = join(dir, 'opening.txt')
+    await writeFile(list, `${server.url('/opening-ok?size=3000')}\n${hole.url('/a.jpg')}\n`)
+    const args = (out: string, ...more: string[]) => [
+      list,
+      '-o',
+      join(dir, out),
+      '--no-report',
+      '--threads',
+      '1',
+      '--connect-timeout',
+      '120',
+      '--retries',
+      '0',
+      ...more,
+    ]
+    for (const [what, more] of [
+      ['cut by --total-timeout', ['--total-timeout', '1']],
+      ['cut by --headers-timeout', ['--headers-timeout', '1']],
+    ] as const) {
+      const run = startCli(args(`opening-${what.split('--')[1]}`, ...more))
+      children.push(run)
+      const r = await run.done
+      assert.equal(r.code, 1, `${what}: ${r.stderr}`)
+      assert.match(r.stderr, /timeout ×1/, what)
+    }
+    // Stopped while the connection opens: SIGTERM, transfers in flight given 0.1 s to finish.
+    const out = join(dir, 'opening-stopped')
+    const run = startCli(args('opening-stopped', '--grace', '0.1'))
+    children.push(run)
+    let stderr = ''
+    run.child.stderr?.on('data', (d) => {
+      stderr += d
+    })
+    await until(
+      'the first file',
+      async () => run.child.exitCode !== null || (await outputFiles(out).catch(() => [])).length === 1,
+    )
+    assert.equal(run.child.exitCode, null, stderr)
+    run.child.kill('SIGTERM')
+    const stopped = await run.done
+    assert.equal(stopped.code, 130, stopped.stderr + stderr)
+  } finally {
+    for (const c of children) c.child.kill('SIGKILL')
+    hole.close()
+  }
+})

@@ -35,6 +35,8 @@ export type ToThread =
 /** What a transfer thread tells the main thread. */
 export type FromThread =
   | { op: 'ready' }
+  /** Its last word after a `close`: all it had to tell is told, and it may be ended (see `TransferThreads.close`). */
+  | { op: 'closed' }
   | { op: 'validators'; id: number; validators: Validators }
   /** A body is taken from byte `at` (see `DownloadContext.onBody`). */
   | { op: 'body'; id: number; at: number; unresumable?: string; length?: number }

@@ -145,9 +145,11 @@ function take(m: ToThread): void {
   } else if (m.op === 'close') {
     clearTimeout(bytesTimer)
     if (bytes > 0) sendBytes()
+    // Its last word: the main thread ends the thread on it, whatever the thread still holds (a
+    // connection still opening, which `destroy` leaves to its connect timeout).
     dispatcher.destroy().finally(() => {
+      send({ op: 'closed' })
       outbox.flush()
-      port.close()
     })
   }
 }
