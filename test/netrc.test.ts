@@ -370,3 +370,58 @@ test('a redirect from https:// to http:// on the same host drops the .netrc pass
     await Promise.all([plain.close(), tls.close(), port.close()])
   }
 })
+
+// The worker's side of CVE-2024-11053 (see the redirect test above): a queue's shard runs with the
+// enqueued options in the worker's process, and on its transfer threads (`--threads 1`), where the
+// file is read again. The first host's password goes to it alone; the host a redirect leads to gets
+// nothing (the file names it not), or the login the file gives it with no password.
+test('a queue worker sends the .netrc credentials to their host and never to another host after a redirect, on the main thread and on a transfer thread', async () => {
+  const redis = await startRedis()
+  const other = await startRouteServer({ '/free.jpg': image(body) }, { host: 'localhost' })
+  const first = await startRouteServer({
+    '/away.jpg': (req, res) => {
+      if (req.headers.authorization !== basic('user', 'secret'))
+        return void res.writeHead(401, { 'www-authenticate': 'Basic realm="x"' }).end()
+      res.writeHead(302, { location: other.url('/free.jpg'), 'content-length': '0' }).end()
+    },
+  })
+  try {
+    const list = join(dir, 'queue-redirect.txt')
+    await writeFile(list, `${first.url('/away.jpg')}\n`)
+    const files: [string, string | undefined][] = [
+      ['machine 127.0.0.1 login user password secret\ndefault login anon password guest\n', undefined],
+      ['machine 127.0.0.1 login user password secret\nmachine localhost login user\n', basic('user', '')],
+    ]
+    for (const threads of ['0', '1'])
+      for (const [i, [text, want]] of files.entries()) {
+        const label = `--threads ${threads}, file ${i + 1}`
+        const file = await netrcFile(text)
+        const q = ['--redis', redis.url, '--queue', `netrc-redirect-${threads}-${i}`]
+        // --netrc, not --netrc-file: the worker reads its own $NETRC (a secret is not carried in Redis).
+        const enqueued = await runCli(['enqueue', list, ...q, '--netrc'], { env: { NETRC: file } })
+        assert.equal(enqueued.code, 0, `${label}: ${enqueued.stderr}`)
+        const firstSeen = first.log.length
+        const otherSeen = other.log.length
+        const worker = await runCli(
+          [
+            'worker',
+            ...q,
+            '-o',
+            join(dir, `queue-redirect-${threads}-${i}`),
+            '--exit-when-done',
+            '--threads',
+            threads,
+          ],
+          { env: { NETRC: file } },
+        )
+        assert.equal(worker.code, 0, `${label}: ${worker.stderr}`)
+        assert.equal(first.log.at(-1)!.headers.authorization, basic('user', 'secret'), label)
+        assert.ok(first.log.length > firstSeen, label)
+        const theirs = other.log.slice(otherSeen)
+        assert.equal(theirs.length, 1, label)
+        assert.equal(theirs[0]!.headers.authorization, want, label)
+      }
+  } finally {
+    await Promise.all([first.close(), other.close(), redis.stop()])
+  }
+})
