@@ -249,3 +249,113 @@ test('a total timeout that cuts a request before its head names the stage it cut
     await interim.close()
   }
 })
+
+// The same words through a proxy (--proxy), on the main thread and on a transfer thread: where the
+// total timeout cut the request, the proxy's own handshake told apart from the host's behind it
+// (curl: "Failed to connect to proxy", "CONNECT tunnel failed"; undici's ProxyAgent says neither).
+test('a total timeout that cuts a request before its head through a proxy names the stage, the proxy or the host behind it, on the main thread and on a transfer thread', async () => {
+  const { spawn } = await import('node:child_process')
+  const { connect } = await import('node:net')
+  const { startForwardProxy } = await import('./support/forward-proxy.js')
+  const { startSocks5Proxy } = await import('./support/socks5-proxy.js')
+  const py = spawn('python3', [
+    '-c',
+    "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)",
+  ])
+  const port = Number(
+    await new Promise<string>((resolve) => py.stdout.once('data', (d) => resolve(String(d)))),
+  )
+  const fillers = [1, 2, 3].map(() => connect(port, '127.0.0.1').on('error', () => {}))
+  // Reads what comes (a request, a ClientHello, a CONNECT, a SOCKS5 greeting) and says nothing.
+  const mute = await startRawServer((socket) => socket.on('data', () => {}))
+  const proxy = await startForwardProxy()
+  const socks = await startSocks5Proxy()
+  const rows: [string, string, string, RegExp][] = [
+    [
+      'a proxy that does not answer the TCP handshake',
+      `http://127.0.0.1:${port}`,
+      mute.url('/a.jpg'),
+      /^total timeout after 600 ms on \S+: the proxy 127\.0\.0\.1:\d+ did not answer the TCP handshake/,
+    ],
+    [
+      'a proxy that does not answer the TCP handshake, for an https:// URL',
+      `http://127.0.0.1:${port}`,
+      `https://127.0.0.1:${mute.port}/a.jpg`,
+      /^total timeout after 600 ms on \S+: the proxy 127\.0\.0\.1:\d+ did not answer the TCP handshake/,
+    ],
+    [
+      'a proxy that takes the CONNECT and does not answer it',
+      mute.origin,
+      `https://127.0.0.1:${mute.port}/a.jpg`,
+      /^total timeout after 600 ms on \S+: its connection through the proxy was still opening \(the connection to the proxy, its answer to the CONNECT to 127\.0\.0\.1:\d+, or the TLS handshake inside the tunnel\)$/,
+    ],
+    [
+      'a proxy that takes the request and does not answer it',
+      mute.origin,
+      mute.url('/a.jpg'),
+      /^total timeout after 600 ms on \S+: the request was sent and no answer came \(not a byte of its head\)$/,
+    ],
+    [
+      'a host behind the proxy that does not answer the TLS handshake',
+      proxy.url,
+      `https://127.0.0.1:${mute.port}/a.jpg`,
+      /^total timeout after 600 ms on \S+: its connection through the proxy was still opening \(the connection to the proxy, its answer to the CONNECT to 127\.0\.0\.1:\d+, or the TLS handshake inside the tunnel\)$/,
+    ],
+    [
+      'a host behind the proxy that does not answer the request',
+      proxy.url,
+      mute.url('/a.jpg'),
+      /^total timeout after 600 ms on \S+: the request was sent and no answer came \(not a byte of its head\)$/,
+    ],
+    [
+      'a host the proxy cannot reach (its SYN unanswered)',
+      proxy.url,
+      `https://127.0.0.1:${port}/a.jpg`,
+      /^total timeout after 600 ms on \S+: its connection through the proxy was still opening \(the connection to the proxy, its answer to the CONNECT to 127\.0\.0\.1:\d+, or the TLS handshake inside the tunnel\)$/,
+    ],
+    [
+      'a SOCKS5 proxy that does not answer its handshake',
+      `socks5://127.0.0.1:${mute.port}`,
+      mute.url('/a.jpg'),
+      /^total timeout after 600 ms on \S+: its connection through the proxy was still opening \(the connection to the proxy, its SOCKS5 handshake or its answer to the CONNECT to 127\.0\.0\.1:\d+\)$/,
+    ],
+    [
+      'a host behind a SOCKS5 proxy that does not answer the request',
+      socks.url,
+      mute.url('/a.jpg'),
+      /^total timeout after 600 ms on \S+: the request was sent and no answer came \(not a byte of its head\)$/,
+    ],
+  ]
+  const wrong: string[] = []
+  try {
+    for (const threads of ['0', '1'])
+      for (const [what, via, url, words] of rows) {
+        const { manifest, files } = await pull(
+          [url],
+          [
+            '--proxy',
+            via,
+            '--total-timeout',
+            '0.6',
+            '--connect-timeout',
+            '3',
+            '--headers-timeout',
+            '30',
+            '--retries',
+            '0',
+            '--threads',
+            threads,
+          ],
+        )
+        const label = `${what} (--threads ${threads})`
+        assert.deepEqual(files, [], label)
+        assert.equal(manifest[0]?.error, 'timeout', label)
+        if (!words.test(manifest[0]?.message ?? '')) wrong.push(`${label}: ${manifest[0]?.message}`)
+      }
+    assert.deepEqual(wrong, [])
+  } finally {
+    for (const f of fillers) f.destroy()
+    py.kill()
+    await Promise.all([mute.close(), proxy.close(), socks.close()])
+  }
+})

@@ -207,6 +207,9 @@ const AT_PROXY = Symbol('at proxy')
  * Returns `error`.
  */
 export const atProxy = (error: unknown): unknown => flag(error, AT_PROXY)
+
+/** Whether `error` is marked as the proxy's own (see `atProxy`). */
+export const isAtProxy = (error: unknown): boolean => flagged(error, AT_PROXY)
 const HERE = Symbol('looked up here')
 
 /**

@@ -210,8 +210,13 @@ export function connectStageWords(
         : `the proxy accepted the connection and did not answer its SOCKS5 handshake or its CONNECT to ${target}`
     }
     case 'opening':
+      // Through a SOCKS5 proxy every URL's connection is a tunnel, an http:// one's too: said as
+      // one of the image host's own, the proxy was not named.
+      if (proxy && /^socks5h?:/i.test(proxy.url))
+        return `its connection through the proxy was still opening (the connection to the proxy, its SOCKS5 handshake or its answer to the CONNECT to ${host}${url.startsWith('https:') ? ', or the TLS handshake inside the tunnel' : ''})`
       if (proxy && url.startsWith('https:'))
         return `its connection through the proxy was still opening (the connection to the proxy, its answer to the CONNECT to ${host}, or the TLS handshake inside the tunnel)`
+      if (proxy) return 'its connection to the proxy was still opening (the request was never sent)'
       return 'its connection was still opening (the request was never sent)'
     case 'head':
       // curl sets no deadline on a head (only --max-time), wget2 one on each read (--read-timeout).

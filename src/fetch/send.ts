@@ -10,7 +10,7 @@ import { isSecretHeader } from '../utils/command-line.js'
 import { printable, quoted } from '../utils/printable.js'
 import { hostKey, redactUrl, requestTarget, shownUrl } from '../utils/url.js'
 import { connectionOrigin } from './answers-once.js'
-import { atDoor, atHop, nothingResumed } from './classify.js'
+import { atDoor, atHop, atProxy, nothingResumed } from './classify.js'
 import { type ConnectStage, markStage, openingStage } from './connect-stage.js'
 import { baseJar, ChainCookies } from './cookies.js'
 import { decide } from './decide.js'
@@ -327,7 +327,6 @@ function runProxyPlan(options: ResolvedOptions): ProxyPlan | undefined {
 async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, string>): Promise<void> {
   const proxy = proxyFor(url, runProxyPlan(t.options))
   const connectedTo = connectionOrigin(url, proxy)
-  const proxied = proxy !== undefined
   for (;;) {
     const started = performance.now()
     const exchange = new Exchange(
@@ -387,7 +386,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       t.staleReplays++
     } catch (error) {
       // Cut by the total timeout (or a stop) before its head: where it was, for the message.
-      if (t.cancel.aborted && error === t.cancel.reason) markStage(error, cutAt(exchange, url, proxied))
+      if (t.cancel.aborted && error === t.cancel.reason) markStage(error, cutAt(exchange, url, proxy, error))
       const stale = silentOnReuse || isStaleConnection(error, exchange.reused, cutMidHead(error))
       const refused = !stale && (isRefusedStream(error) || neverSent(error, exchange.reused !== undefined))
       const spent = stale ? t.staleReplays >= MAX_STALE_REPLAYS : t.replays >= MAX_REPLAYS
@@ -423,11 +422,19 @@ function waitingAt(exchange: Exchange): ConnectStage | undefined {
 
 /**
  * Where the total timeout cut a request waiting for its head: its connection still opening (at
- * which stage, where it goes straight to the origin), or sent and waiting (see `waitingAt`).
+ * which stage: to the origin, or through `proxy` to the proxy itself, `error` then marked so), or
+ * sent and waiting (see `waitingAt`). A connection through a proxy that opened, its tunnel not yet,
+ * is only said to be opening.
  */
-function cutAt(exchange: Exchange, url: URL, proxied: boolean): ConnectStage {
+function cutAt(exchange: Exchange, url: URL, proxy: URL | undefined, error: unknown): ConnectStage {
   if (exchange.reused !== undefined) return waitingAt(exchange) ?? 'unanswered'
-  return (proxied ? undefined : openingStage(url)) ?? 'opening'
+  if (!proxy) return openingStage(url) ?? 'opening'
+  // Its connection to the proxy still opening (a proxy whose SYN is dropped): the proxy's stage,
+  // where it was said as a connection still opening, the proxy not named.
+  const atTheProxy = openingStage(proxy)
+  if (atTheProxy === undefined) return 'opening'
+  atProxy(error)
+  return atTheProxy
 }
 
 /**

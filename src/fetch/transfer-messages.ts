@@ -7,6 +7,7 @@ import {
   type TimeoutPhase,
 } from '../errors.js'
 import type { Job, Validators } from '../types.js'
+import { atProxy, isAtProxy } from './classify.js'
 import { type ConnectStage, connectStageOf, markStage } from './connect-stage.js'
 import type { Downloaded } from './download.js'
 
@@ -127,12 +128,18 @@ export type SerializedError = (
 ) & {
   /** The stage its request stalled in, where noted (a total timeout's cut: see send.ts `cutAt`). */
   stage?: ConnectStage
+  /** That stage is the connection's to the proxy itself (see `atProxy`). */
+  atProxy?: true
 }
 
 export function serializeError(error: unknown): SerializedError {
-  const stage = connectStageOf(error) ?? connectStageOf((error as { cause?: unknown } | undefined)?.cause)
+  const cause = (error as { cause?: unknown } | undefined)?.cause
+  const stage = connectStageOf(error) ?? connectStageOf(cause)
   const serialized = serializeTyped(error)
-  return stage === undefined ? serialized : { ...serialized, stage }
+  if (stage === undefined) return serialized
+  return isAtProxy(error) || isAtProxy(cause)
+    ? { ...serialized, stage, atProxy: true }
+    : { ...serialized, stage }
 }
 
 function serializeTyped(error: unknown): SerializedError {
@@ -203,5 +210,6 @@ export function deserializeError(s: SerializedError): Error {
   else error = Object.assign(new Error(s.message), { code: s.code, path: s.path })
   error.message = s.message
   if (s.stage !== undefined) markStage(error, s.stage)
+  if (s.atProxy) atProxy(error)
   return error
 }
