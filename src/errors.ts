@@ -1,4 +1,4 @@
-import type { HttpErrorCode } from './error-codes.js'
+import type { ErrorCode, HttpErrorCode } from './error-codes.js'
 import { afterHandshake } from './fetch/connect-stage.js'
 import { MAX_HEADER_WORDS } from './fetch/header-limits.js'
 import {
@@ -12,6 +12,9 @@ import {
   PROTOCOL_ERROR,
   slowDownWords,
 } from './fetch/http2-errors.js'
+import type { QueueCode } from './queue/errors.js'
+import type { UnsplashCode } from './sources/unsplash/errors.js'
+import type { TransformErrorCode } from './transform/errors.js'
 import { quoted } from './utils/printable.js'
 
 /**
@@ -39,13 +42,21 @@ export interface GatewayAnswer {
   said?: string
 }
 
+/**
+ * Every code an `ImgpullError` may carry: a job's failure's (`ErrorCode`, the contract results and
+ * the manifest keep), or one of the failures that are no job's, each its subclass's: a run's stop
+ * (`FatalError`), a queue command's (`QueueError`), the Unsplash API's (`UnsplashError`), or a
+ * transform pool's that is no image's (`transform-closed`: see `TransformError`).
+ */
+export type ImgpullCode = ErrorCode | FatalCode | QueueCode | TransformErrorCode | UnsplashCode
+
 export class ImgpullError extends Error {
   override name = 'ImgpullError'
   /**
    * Machine-readable code: a job's failure's `ErrorCode` (`http-404`, `timeout`, `not-an-image`),
-   * or a subclass's own (`FatalCode`, `UnsplashCode`).
+   * or a subclass's own (`FatalCode`, `QueueCode`, `UnsplashCode`): see `ImgpullCode`.
    */
-  readonly code: string
+  readonly code: ImgpullCode
   /** Whether trying again may succeed. */
   readonly retryable: boolean
   /**
@@ -86,7 +97,7 @@ export class ImgpullError extends Error {
   /** The header that named `retryAfter` (`Retry-After`, or a rate limiter's reset: see `readRefusal`). */
   readonly waitFrom: string
   constructor(
-    code: string,
+    code: ImgpullCode,
     message: string,
     options: {
       retryable?: boolean

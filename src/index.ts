@@ -4,6 +4,7 @@ export {
   FatalError,
   FolderBusyError,
   HTTPError,
+  type ImgpullCode,
   ImgpullError,
   NetworkError,
   TimeoutError,

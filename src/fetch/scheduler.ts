@@ -1,3 +1,4 @@
+import type { ImgpullCode } from '../errors.js'
 import { type Cancellable, whenCancelled } from '../utils/cancel-hook.js'
 import { Fifo } from '../utils/fifo.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from './host-limit.js'
@@ -260,7 +261,7 @@ interface Host<T> {
 
 /** Why a host is given up for the run (see `Scheduler.givenUp`), and the code its files fail with. */
 export interface GivenUp {
-  code: string
+  code: ImgpullCode
   why: string
   /** `why` as the other processes sharing the gate are told it, when it reads otherwise there. */
   shared?: string
@@ -637,7 +638,7 @@ export class Scheduler<T> {
    * when the host is not given up so (it answered once, the failure is another, or it was given
    * up for another reason).
    */
-  outOfReach(host: string, code: string, cause: string): string | undefined {
+  outOfReach(host: string, code: ImgpullCode, cause: string): string | undefined {
     const state = this.#hosts.get(host)
     const words = outOfReachWords(code, cause)
     if (!state || words === undefined) return undefined

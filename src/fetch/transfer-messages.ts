@@ -2,6 +2,7 @@ import {
   errorCode,
   type GatewayAnswer,
   HTTPError,
+  type ImgpullCode,
   ImgpullError,
   TimeoutError,
   type TimeoutPhase,
@@ -109,7 +110,7 @@ export type SerializedError = (
   | { kind: 'timeout'; phase: TimeoutPhase; ms: number; resumed: boolean; message: string }
   | {
       kind: 'imgpull'
-      code: string
+      code: ImgpullCode
       retryable: boolean
       pressure: boolean
       resumed: boolean

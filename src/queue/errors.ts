@@ -5,8 +5,21 @@ import { withoutCredentials } from '../utils/url.js'
  * Why a queue command cannot go on (exit 2, one line naming the cause): Redis unreachable or set
  * up to lose keys, a queue name BullMQ cannot take, another input already in the queue.
  */
+/** What a `QueueError` is, as its `code` says it. */
+export type QueueCode =
+  | 'queue-input'
+  | 'queue-unknown'
+  | 'input-broken'
+  | 'redis-url'
+  | 'redis-auth'
+  | 'redis-tls'
+  | 'redis-unreachable'
+  | 'redis-refused'
+  | 'redis-eviction'
+
 export class QueueError extends ImgpullError {
   override name = 'QueueError'
+  declare readonly code: QueueCode
 }
 
 /** A Redis address as shown in messages: any password replaced by `***`. */
