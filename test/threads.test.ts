@@ -553,3 +553,47 @@ test('a run on a transfer thread whose last connection is still opening exits on
     hole.close()
   }
 })
+
+// The same on the main thread, through the library: `pull()` gave its last result once the total
+// timeout cut the file, and the caller's process then lived on until --connect-timeout ran out
+// (20.5 s after its loop ended at connectTimeout 20 s, 0.65 s now): undici's destroy() leaves a
+// connection still opening to its connect timeout. The run's end destroys those too.
+test("pull() on the main thread or a transfer thread: the caller's process ends with the run, not when a connection still opening gives up", {
+  timeout: 90_000,
+}, async () => {
+  const { spawn } = await import('node:child_process')
+  const hole = await unansweredPort()
+  const script = join(dir, 'opening-library.mts')
+  await writeFile(
+    script,
+    `import { pull } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)}
+const [url, out, threads] = process.argv.slice(2)
+for await (const r of pull([url], { out, threads: Number(threads), connectTimeout: 120_000, totalTimeout: 1000, retries: 0, report: false }))
+  console.log(r.status, r.error)
+`,
+  )
+  const children: ReturnType<typeof spawn>[] = []
+  try {
+    for (const threads of ['0', '1']) {
+      const child = spawn(process.execPath, [
+        '--import',
+        'tsx',
+        script,
+        hole.url('/a.jpg'),
+        join(dir, `opening-library-${threads}`),
+        threads,
+      ])
+      children.push(child)
+      let stdout = ''
+      child.stdout.setEncoding('utf8').on('data', (d) => {
+        stdout += d
+      })
+      const code = await new Promise((resolve) => child.on('exit', resolve))
+      assert.equal(code, 0, `--threads ${threads}`)
+      assert.equal(stdout, 'failed timeout\n', `--threads ${threads}`)
+    }
+  } finally {
+    for (const c of children) c.kill('SIGKILL')
+    hole.close()
+  }
+})

@@ -2,7 +2,7 @@ import type { ConnectionOptions } from 'node:tls'
 import { type ResolvedOptions, userAgentOf } from '../options.js'
 import { type FetchIssuer, fetchThrough, IssuerFetcher } from './aia.js'
 import { clientIdentityOf } from './client-cert.js'
-import { type Connector, stagedConnector } from './connect-stage.js'
+import { abandonOpenings as abandonOwned, type Connector, stagedConnector } from './connect-stage.js'
 import { Http1Fallback } from './http1-fallback.js'
 import { originFactory } from './origin-pool.js'
 import { withPeerChain } from './peer-chain.js'
@@ -53,7 +53,7 @@ export function createAgent(options: ResolvedOptions): Dispatcher {
       ...those.agent,
       // undici's connector, telling a connect timeout's stage (lookup, TCP, TLS: connect-stage.ts)
       // and the chain a certificate failure is about (peer-chain.ts).
-      connect: stagedConnector(withPeerChain(connectorOf(those))),
+      connect: stagedConnector(withPeerChain(connectorOf(those)), settings.tls),
       // HTTPS origins multiplex over HTTP/2 where the server speaks it (see origin-pool.ts).
       factory: originFactory(http2, those.concurrency),
     } as ConstructorParameters<typeof Agent>[0])
@@ -62,7 +62,24 @@ export function createAgent(options: ResolvedOptions): Dispatcher {
   dispatcher = options.http2
     ? (new Http1Fallback(pool(true), () => pool(false)) as unknown as Dispatcher)
     : pool(false)
+  // The owner of its connections, direct or to proxies: its settings' TLS part, the one object its
+  // pools share (each pool's settings are copies of the run's).
+  owners.set(dispatcher, settings.tls)
   return dispatcher
+}
+
+/** Each agent's connection settings: the owner of the connections it opens (see `abandonOpenings`). */
+const owners = new WeakMap<Dispatcher, object>()
+
+/**
+ * Destroy the connections `dispatcher` (made by `createAgent`) still has opening, to origins and
+ * to proxies: its `destroy()` leaves them to their connect timeout, and a socket whose SYN was
+ * never answered kept the process alive that long after the run had ended (`pull()` on the main
+ * thread: 20 s after its last result at --connect-timeout 20).
+ */
+export function abandonOpenings(dispatcher: Dispatcher): void {
+  const owner = owners.get(dispatcher)
+  if (owner) abandonOwned(owner)
 }
 
 /**

@@ -51,7 +51,7 @@ export type Connector = (
  * `connect`, noting the stage each connection reaches from its socket's events (`lookup` once the
  * name is resolved, `connect` once TCP is up), and marking a connect timeout with it.
  */
-export function stagedConnector(connect: Connector): Connector {
+export function stagedConnector(connect: Connector, owner?: object): Connector {
   return (options, callback) => {
     const tls = options.protocol === 'https:'
     // A socket handed over (a proxy's tunnel) is connected already: only its TLS is left.
@@ -66,9 +66,14 @@ export function stagedConnector(connect: Connector): Connector {
     const pending = openings.get(key) ?? new Set()
     openings.set(key, pending)
     pending.add(opening)
+    const mine = owner && (owned.get(owner) ?? owned.set(owner, new Set()).get(owner)!)
+    let held: { destroy?(): void } | undefined
+    let done = false
     const opened = () => {
+      done = true
       pending.delete(opening)
       if (pending.size === 0 && openings.get(key) === pending) openings.delete(key)
+      if (held) mine?.delete(held)
     }
     const socket = tryConnect(connect, opened)(options, (error, connected) => {
       opened()
@@ -90,9 +95,31 @@ export function stagedConnector(connect: Connector): Connector {
     })
     // A socket closed before its callback: no longer opening.
     if (!socket) opened()
-    else socket.once?.('close', opened)
+    else {
+      socket.once?.('close', opened)
+      held = socket as { destroy?(): void }
+      if (!done) mine?.add(held)
+    }
     return socket
   }
+}
+
+/**
+ * The sockets still opening (their TCP or TLS handshake not done), by the pool that opened them
+ * (its `owner`, see `abandonOpenings`).
+ */
+const owned = new WeakMap<object, Set<{ destroy?(): void }>>()
+
+/**
+ * Destroy the connections `owner`'s pool still has opening: undici's `destroy()` leaves one whose
+ * handshake is not done to its connect timeout, and that socket kept the process (or a transfer
+ * thread) alive after the run had ended, until --connect-timeout ran out.
+ */
+export function abandonOpenings(owner: object): void {
+  const sockets = owned.get(owner)
+  if (!sockets) return
+  for (const socket of sockets) socket.destroy?.()
+  sockets.clear()
 }
 
 /** `connect`, calling `opened` if it throws (the connection is not opening then). */

@@ -217,7 +217,9 @@ export class ProxyRouter extends EventEmitter {
                   ...(connect
                     ? {
                         connect: markedAtProxy(
-                          withoutIpServerName(stagedConnector(withPeerChain(connect as never)) as Connect),
+                          withoutIpServerName(
+                            stagedConnector(withPeerChain(connect as never), this.settings.tls) as Connect,
+                          ),
                         ),
                       }
                     : {}),
@@ -233,7 +235,9 @@ export class ProxyRouter extends EventEmitter {
                 // Its connect timeout's stage told too (lookup, TCP, TLS of the proxy: connect-stage.ts).
                 connect: markedAtProxy(
                   withoutIpServerName(
-                    nameMismatchFailsAll(stagedConnector(withPeerChain(options.connect as never)) as Connect),
+                    nameMismatchFailsAll(
+                      stagedConnector(withPeerChain(options.connect as never), this.settings.tls) as Connect,
+                    ),
                   ),
                 ),
               } as never),

@@ -10,7 +10,7 @@ import { isFatalLocal } from '../sinks/local-faults.js'
 import { shownUrl } from '../utils/url.js'
 import { AnswersOnce } from './answers-once.js'
 import { classify } from './classify.js'
-import { createAgent } from './client.js'
+import { abandonOpenings, createAgent } from './client.js'
 import { download } from './download.js'
 import { Cancel } from './exchange.js'
 import { type FromThread, Outbox, serializeError, type ToThread } from './transfer-messages.js'
@@ -148,6 +148,7 @@ function take(m: ToThread): void {
     // Its last word: the main thread ends the thread on it, whatever the thread still holds (a
     // connection still opening, which `destroy` leaves to its connect timeout).
     dispatcher.destroy().finally(() => {
+      abandonOpenings(dispatcher)
       send({ op: 'closed' })
       outbox.flush()
     })

@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises'
+import { abandonOpenings } from '../fetch/client.js'
 import type { TransferThreads } from '../fetch/transfer-threads.js'
 import type { Journal } from '../journal/journal.js'
 import type { Layout } from '../layout.js'
@@ -58,6 +59,8 @@ export async function closeRun(ending: Ending): Promise<{ late: Result[]; closeE
   const closedSource = await settle(source.close?.())
   // After the source: its last calls (Unsplash's tracking) go through the run's connections.
   await dispatcher.destroy().catch(() => {})
+  // Those still opening too: a SYN never answered kept a library caller's process alive.
+  abandonOpenings(dispatcher)
   await threads?.close()
   await settle(pool?.close())
   // Shards complete with this run are sealed; the others keep their samples staged for the next.
