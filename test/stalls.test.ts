@@ -226,9 +226,9 @@ test('a total timeout that cuts a request before its head names the stage it cut
             '--total-timeout',
             '0.6',
             '--connect-timeout',
-            // Past the total timeout; short, as a transfer thread's run ends only once its
-            // connection still opening has given up.
-            '3',
+            // Long past the total timeout: a run, on a transfer thread too, ends with its last
+            // file, not once its connection still opening gives up (see test/threads.test.ts).
+            '120',
             '--headers-timeout',
             '30',
             '--retries',
@@ -338,7 +338,7 @@ test('a total timeout that cuts a request before its head through a proxy names 
             '--total-timeout',
             '0.6',
             '--connect-timeout',
-            '3',
+            '120',
             '--headers-timeout',
             '30',
             '--retries',
