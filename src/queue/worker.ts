@@ -47,6 +47,7 @@ import {
   refusalHint,
   refusalWords,
 } from './redis.js'
+import { holdLock, lapsedWords } from './relock.js'
 import { DATA_VERSION, type ShardCounts, type ShardJobData } from './shard-data.js'
 
 /** Options of `runWorker()`. */
@@ -621,8 +622,17 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   // BullMQ, retried or failed for good, while the worker said nothing and counted nothing: exit 0
   // with --exit-when-done. Said and counted as the run's own failures are.
   const attempt = async (job: Job<ShardJobData>, token?: string, cancel?: AbortSignal) => {
+    attempts.set(job.id!, { job, token })
     try {
-      return await process_(job, token, cancel)
+      const counts = await process_(job, token, cancel)
+      // Its lock lapsed while Redis was silent or refusing as it ended: taken again (see holdLock).
+      if (!(await holdLock(redis, job, token, lockDuration).catch(() => true)))
+        say({
+          type: 'note',
+          shard: job.data.shard,
+          message: lapsedWords(shardStem(job.data.shard), lockDuration),
+        })
+      return counts
     } catch (error) {
       if (!(error instanceof DelayedError)) unheld(job.data.shard)
       if (
@@ -645,8 +655,12 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
         return release(job, token, job.data.shard, "this worker has not the certificate's password")
       }
       return failAttempt(job, error, errorWords(error))
+    } finally {
+      attempts.delete(job.id!)
     }
   }
+  /** The shards this worker has taken and not yet ended, for `holdLock` (see `lockRenewalFailed`). */
+  const attempts = new Map<string, { job: Job<ShardJobData>; token?: string }>()
 
   const worker = new Worker<ShardJobData, ShardCounts>(options.queue, attempt, {
     connection: redis,
@@ -680,6 +694,10 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     for (const jobId of ids) {
       const r = running.get(jobId)
       if (r && !r.lockLost) loseLock(r, lockLossWords('taken', lockDuration))
+      // Its run over (publishing it, telling its counts): the lock taken again at once, before a
+      // stalled check gives the shard out (see holdLock); `attempt` says it if it could not be.
+      const ending = r ? undefined : attempts.get(jobId)
+      if (ending) holdLock(redis, ending.job, ending.token, lockDuration).catch(() => {})
     }
   })
   worker.on('locksRenewed', ({ jobIds }) => {

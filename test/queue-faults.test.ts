@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { runCli, startCli } from './support/cli.js'
+import { queueFixture } from './support/queue-fixture.js'
+import { until } from './support/wait.js'
+
+/** The files the test holds back: a path's answer waits until its gate opens. */
+const gates = new Map<string, () => void>()
+const held = new Map<string, Promise<void>>()
+function hold(path: string) {
+  held.set(path, new Promise((resolve) => gates.set(path, resolve)))
+}
+const fx = queueFixture({ server: { ttfb: 50, hold: (path) => held.get(path) } })
+const { q, requested } = fx
+
+for (const fault of ['paused', 'full'] as const)
+  test(`Redis ${fault === 'paused' ? 'paused (CLIENT PAUSE)' : 'full (maxmemory, noeviction)'} past --lock-duration just as a shard ends: the shard is done once, not given out again as a dead worker's (another worker with a folder of its own fetched it all again; one sharing the folder found it published, each counting it done)`, async () => {
+    const queue = `lapse-${fault}`
+    const urls = Array.from({ length: 4 }, (_, i) => fx.server.url(`/${queue}/${i}.jpg`))
+    hold(`/${queue}/3.jpg`)
+    const list = await fx.list(`${queue}.txt`, urls)
+    const e = await runCli(['enqueue', list, ...q(queue), '--shard-size', '4', '-c', '4'])
+    assert.equal(e.code, 0, e.stderr)
+    const worker = (out: string) =>
+      startCli(['worker', ...q(queue), '-o', join(fx.dir, out), '--lock-duration', '1', '--exit-when-done'])
+    const a = worker(`${queue}-a`)
+    try {
+      await until('the shard to be under way, its last image held', () => requested(`/${queue}/`) === 4)
+      if (fault === 'paused') {
+        // Renewals and the shard's counts wait 3 s; the lock's 1 s runs out meanwhile.
+        await fx.redis.client.call('CLIENT', 'PAUSE', '3000', 'WRITE')
+        gates.get(`/${queue}/3.jpg`)!()
+        await sleep(3500)
+      } else {
+        await fx.redis.client.config('SET', 'maxmemory', '1')
+        gates.get(`/${queue}/3.jpg`)!()
+        await until('the shard to be published', () => existsSync(join(fx.dir, `${queue}-a`, '00000')))
+        await sleep(2500)
+        await fx.redis.client.config('SET', 'maxmemory', '0')
+      }
+    } finally {
+      gates.get(`/${queue}/3.jpg`)!()
+      await fx.redis.client.config('SET', 'maxmemory', '0')
+    }
+    // A worker with an output folder of its own, as on another machine's local disk.
+    const b = worker(`${queue}-b`)
+    const [ra, rb] = await Promise.all([a.done, b.done])
+    assert.equal(ra.code, 0, ra.stderr)
+    assert.equal(rb.code, 0, rb.stderr)
+    assert.equal(requested(`/${queue}/`), 4, `every image fetched once:\n${ra.stderr}\n${rb.stderr}`)
+    assert.ok(
+      !existsSync(join(fx.dir, `${queue}-b`, '00000')),
+      `fetched again by the other worker:\n${rb.stderr}`,
+    )
+    assert.doesNotMatch(`${ra.stderr}${rb.stderr}`, /already published/)
+    assert.match(ra.stderr, /1 shard done, 0 given back/)
+    assert.match(rb.stderr, /0 shards done/)
+  })
