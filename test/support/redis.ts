@@ -16,9 +16,12 @@ export interface RedisServer {
   readonly client: Redis
   /**
    * Stop Redis as a restart would (saving its data first: `SHUTDOWN SAVE`), wait `downMs`, and start
-   * it again on the same port with the same data.
+   * it again on the same port with the same data; with `{ data: false }`, as a Redis with no
+   * persistence restarts (`SHUTDOWN NOSAVE`, any earlier save removed): empty.
    */
-  restart(downMs?: number): Promise<void>
+  restart(downMs?: number, options?: { data?: boolean }): Promise<void>
+  /** Its process id, for a test that stops (`SIGSTOP`) or kills it as a hung or lost server. */
+  readonly pid: number
   stop(): Promise<void>
 }
 
@@ -34,6 +37,8 @@ export async function startRedis(
     tls?: { cert: string; key: string }
     /** Listen on a Unix socket too (`socket`), as Debian's redis.conf can set it up. */
     unixSocket?: boolean
+    /** Take `DEBUG` (`DEBUG SLEEP`: a Redis hung inside a command) from the loopback (Redis 7). */
+    debugCommand?: boolean
   } = {},
 ): Promise<RedisServer> {
   const port = await freePort()
@@ -54,6 +59,7 @@ export async function startRedis(
     dir,
     '--maxmemory-policy',
     options.maxmemoryPolicy ?? 'noeviction',
+    ...(options.debugCommand ? ['--enable-debug-command', 'local'] : []),
     ...(options.unixSocket ? ['--unixsocket', join(dir, 'redis.sock'), '--unixsocketperm', '700'] : []),
   ]
   let child = await launch(args)
@@ -65,14 +71,18 @@ export async function startRedis(
     port,
     ...(options.unixSocket ? { socket: join(dir, 'redis.sock') } : {}),
     client,
-    async restart(downMs = 500) {
+    get pid() {
+      return child.pid!
+    },
+    async restart(downMs = 500, { data = true } = {}) {
       const exited = new Promise((resolve) => child.once('exit', resolve))
       // A client of its own that never resends: the shared one would send SHUTDOWN again on reconnecting.
       const once = new Redis(url, { retryStrategy: () => null, maxRetriesPerRequest: 0 })
       once.on('error', () => {})
-      await once.call('SHUTDOWN', 'SAVE').catch(() => {})
+      await once.call('SHUTDOWN', data ? 'SAVE' : 'NOSAVE').catch(() => {})
       once.disconnect()
       await exited
+      if (!data) await rm(join(dir, 'dump.rdb'), { force: true })
       await new Promise((resolve) => setTimeout(resolve, downMs))
       child = await launch(args)
     },
