@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { hostLeaseMs } from '../src/queue/worker.js'
 import { runCli, startCli } from './support/cli.js'
 import { queueFixture } from './support/queue-fixture.js'
 import { until } from './support/wait.js'
@@ -59,3 +60,14 @@ for (const fault of ['paused', 'full'] as const)
     assert.match(ra.stderr, /1 shard done, 0 given back/)
     assert.match(rb.stderr, /0 shards done/)
   })
+
+test("hostLeaseMs: a worker's host slots last its shard's lock, 5 s at least (a dead worker's held the host 30 s whatever --lock-duration, long after its shard was taken over)", () => {
+  for (const [lock, lease] of [
+    [1_000, 5_000],
+    [2_000, 5_000],
+    [10_000, 10_000],
+    [30_000, 30_000],
+    [120_000, 120_000],
+  ] as const)
+    assert.equal(hostLeaseMs(lock), lease, `--lock-duration ${lock / 1000}`)
+})

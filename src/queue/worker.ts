@@ -308,10 +308,13 @@ const emptyCounts = (rows: number, worker: string): ShardCounts => ({
  * worker cut off from Redis goes on with its transfers until its lock lapses (then it stops the
  * shard, see `locksRenewed`); slots that lapsed sooner would let other workers take them meanwhile,
  * past the host's limit (a 30 s slot under `--lock-duration 120`: 90 s over it). A dead worker's
- * slots come free when its shard goes back to the queue.
+ * slots come free when its shard goes back to the queue: with a lock shorter than 30 s they were
+ * held 30 s all the same, the host's other workers waiting for them long after the shard was taken
+ * over (44 s for a run of 10 s, bench/misbehave-queue.ts `dead-worker-slots`). 5 s at least:
+ * renewed every third of it, a lease outlasts an event loop held up to 3 s.
  */
 export function hostLeaseMs(lockDuration: number): number {
-  return Math.max(30_000, lockDuration)
+  return Math.max(5_000, lockDuration)
 }
 
 /**
