@@ -663,7 +663,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     }
   }
   /** The shards this worker has taken and not yet ended, for `holdLock` (see `lockRenewalFailed`). */
-  const attempts = new Map<string, { job: Job<ShardJobData>; token?: string }>()
+  const attempts = new Map<string, { job: Job<ShardJobData>; token?: string; lost?: boolean }>()
 
   const worker = new Worker<ShardJobData, ShardCounts>(options.queue, attempt, {
     connection: redis,
@@ -692,6 +692,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   const loseLock = (r: Running, why: string) => {
     r.lockLost = why
     r.hard.abort(new Error('lock lost'))
+    // Given back: its lock is not taken again once its run is over (see `lockRenewalFailed`).
+    for (const a of attempts.values()) if (a.job.data.shard === r.shard) a.lost = true
   }
   worker.on('lockRenewalFailed', (ids) => {
     for (const jobId of ids) {
@@ -700,7 +702,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       // Its run over (publishing it, telling its counts): the lock taken again at once, before a
       // stalled check gives the shard out (see holdLock); `attempt` says it if it could not be.
       const ending = r ? undefined : attempts.get(jobId)
-      if (ending) holdLock(redis, ending.job, ending.token, lockDuration).catch(() => {})
+      if (ending && !ending.lost) holdLock(redis, ending.job, ending.token, lockDuration).catch(() => {})
     }
   })
   worker.on('locksRenewed', ({ jobIds }) => {
