@@ -2247,7 +2247,10 @@ test('a URL cell that is not one URL says what it is: empty, protocol-relative, 
     ],
     ['http://[fe80::1g]/x.jpg', 'not an IPv6 address between its [ and ]'],
     ['http://user:pw@/x.jpg', 'no host name after http(s)://'],
-    ['http://a%zz.example/x.jpg', 'not a URL'],
+    [
+      'http://a%zz.example/x.jpg',
+      'its host name holds a % that begins no escape (%XX): no host name holds one',
+    ],
     ['ftp://host:99999/x', 'not a URL'],
     // Text pasted before it: a Markdown list's, a numbered list's, a link's, a sentence's.
     ['- https://images.example/a.jpg', "'- ' before its https://: the URL must stand alone"],

@@ -4,6 +4,7 @@
  */
 
 import { isIPv6 } from 'node:net'
+import { domainToASCII } from 'node:url'
 import { printable } from '../utils/printable.js'
 import {
   atInFileName,
@@ -141,18 +142,74 @@ function hostProblem(cell: string): string | undefined {
   const colon = hostPort.indexOf(':', ipv6 ? hostPort.indexOf(']') : 0)
   const host = colon < 0 ? hostPort : hostPort.slice(0, colon)
   const port = colon < 0 ? '' : hostPort.slice(colon + 1)
+  // `http://host:8080 /a.jpg`: a space pasted in, not a port that is no number.
+  if (/\s/.test(port)) return 'a space in its port'
   if (port !== '' && !/^\d+$/.test(port)) return 'its port is not a number'
   if (port !== '' && Number(port) > 65535) return 'its port is out of range (at most 65535)'
+  if (host === '') return 'no host name after http(s)://'
   if (/\s/.test(host)) return 'a space in its host name'
+  return ipv6 ? undefined : domainProblem(host)
+}
+
+/**
+ * Characters no host name holds (the WHATWG URL Standard's forbidden domain code points besides
+ * the space, said apart): its parser refuses a host with one, and the message said only "not a URL".
+ */
+const FORBIDDEN_IN_HOST = /[\p{Cc}#%/:<>?@[\\\]^|]/u
+
+/**
+ * What is wrong with a host name (not an IPv6 literal) that the URL parser refused, in words, as
+ * the parser finds it (WHATWG host parsing): an escape that is none or decodes to no character a
+ * name may hold (`caf%E9`, `a%2Fb`), a character no name holds (`a<b`, `a|b`), a name ending in a
+ * number that is no IPv4 address (`256.1.1.1`, `1.2.3.4.5`), a name IDNA refuses (`xn--a`, a bad
+ * Punycode label, or a character no domain name may hold). Each was `not a URL`. Like the port's,
+ * never quotes the text: before a password's unencoded `/` the "host" is the user's name.
+ */
+function domainProblem(host: string): string | undefined {
+  const bad = /%(?![0-9A-Fa-f]{2})/.test(host)
+  if (bad) return 'its host name holds a % that begins no escape (%XX): no host name holds one'
+  const escaped = host.includes('%')
+  const decoded = escaped ? decodeHostEscapes(host) : host
+  if (decoded === undefined)
+    return 'its host name holds %-escapes that are no UTF-8 text (a list saved in another encoding?): a host name is text'
+  const forbidden = FORBIDDEN_IN_HOST.exec(decoded)?.[0]
+  if (forbidden !== undefined) {
+    const shown = /\p{Cc}/u.test(forbidden)
+      ? `a control character (U+${forbidden.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')})`
+      : `a "${forbidden}"`
+    return `its host name holds ${shown}${host.includes(forbidden) ? '' : ' (as an escape)'}, which no host name can`
+  }
+  if (/\s/.test(decoded)) return 'a space in its host name (as an escape)'
+  const last = decoded.replace(/\.$/, '').split('.').at(-1) ?? ''
+  if (/^(?:\d+|0x[0-9a-f]*)$/i.test(last))
+    return 'its host name ends in a number, but it is no IPv4 address (four numbers of at most 255, with dots between)'
+  if (domainToASCII(decoded) === '')
+    return 'its host name is no valid international domain name (IDNA: an xn-- label that is no Punycode, or a character no domain name holds)'
   return undefined
+}
+
+/** `host` with its %XX escapes decoded as UTF-8 bytes; `undefined` where they are not UTF-8. */
+function decodeHostEscapes(host: string): string | undefined {
+  try {
+    return decodeURIComponent(host)
+  } catch {
+    return undefined
+  }
 }
 
 /**
  * Whether a cell holds more than one URL (`https://a/1.jpg https://a/2.jpg`, or one a line): the
  * URL parser takes it for one, its spaces escaped, and the request fetches neither image. A URL
  * never holds whitespace before a scheme; one inside its query (`?u=https://…`) is left alone.
+ * Nor a `,`, `;` or `|` right before one in its path: URLs a spreadsheet row or a chat joined so
+ * (`…/a.jpg,https://…/b.jpg`, a CSV row without a header, a cell of several), each asked for as
+ * one path `/a.jpg,https://…`, a 404, as curl, wget2 and aria2c ask for it. In a query the same
+ * is a parameter's value (`?urls=https://a,https://b`), left alone.
  */
-export const severalUrls = (text: string): boolean => /\shttps?:\/\//i.test(text.trim())
+export const severalUrls = (text: string): boolean => {
+  const cell = text.trim()
+  return /\shttps?:\/\//i.test(cell) || /[,;|]\s*https?:\/\//i.test(cell.split(/[?#]/, 1)[0])
+}
 
 /** `text` with its percent-escapes decoded, or as it is where they are not valid UTF-8. */
 function decodeURIComponentSafe(text: string): string {

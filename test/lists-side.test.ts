@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict'
+import { writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { parseFetchUrl } from '../src/plan/url-problem.js'
+import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
+import { makeImage } from './support/images.js'
+
+// URL lists as users paste them, side by side with curl, wget2 and aria2c (bench/misbehave-lists.ts):
+// the server records each request-target as it came on the wire and answers every `.png` path
+// with an image of its own.
+const seen: string[] = []
+const server = createServer((req, res) => {
+  seen.push(req.url ?? '')
+  if (!/\.png(?:\?|$)/.test(req.url ?? '')) return void res.writeHead(404).end()
+  const body = makeImage(`${req.url}.png`, 600, 'png')
+  res.writeHead(200, { 'content-type': 'image/png', 'content-length': body.length }).end(body)
+})
+let origin: string
+let dir: string
+before(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  dir = await tempDir('imgpull-lists-side-')
+})
+after(async () => {
+  server.close()
+  await cleanup(dir)
+})
+
+const why = (text: string) => {
+  const parsed = parseFetchUrl(text)
+  return 'why' in parsed ? parsed.why : undefined
+}
+
+test('a host name the URL parser refuses says what is wrong with it, where it said only "not a URL"', () => {
+  const cases: [string, string][] = [
+    // A list saved as Latin-1 (`café` as the byte E9, kept as its escape) or escapes of no text.
+    [
+      'http://caf%E9.example/a.jpg',
+      'its host name holds %-escapes that are no UTF-8 text (a list saved in another encoding?): a host name is text',
+    ],
+    [
+      'http://a%zz.example/x.jpg',
+      'its host name holds a % that begins no escape (%XX): no host name holds one',
+    ],
+    // Characters no host name holds (the WHATWG forbidden domain code points), written or escaped.
+    ['http://a<b.example/a.jpg', 'its host name holds a "<", which no host name can'],
+    ['http://a|b.example/a.jpg', 'its host name holds a "|", which no host name can'],
+    ['http://a^b.example/a.jpg', 'its host name holds a "^", which no host name can'],
+    ['http://a.b%2Fc.example/a.jpg', 'its host name holds a "/" (as an escape), which no host name can'],
+    [
+      'http://ex%00ample.com/a.jpg',
+      'its host name holds a control character (U+0000) (as an escape), which no host name can',
+    ],
+    ['http://a%20b.example/a.jpg', 'a space in its host name (as an escape)'],
+    // A name ending in a number is read as an IPv4 address (curl/curl#5140's kind: one digit too many).
+    [
+      'http://256.1.1.1/a.jpg',
+      'its host name ends in a number, but it is no IPv4 address (four numbers of at most 255, with dots between)',
+    ],
+    [
+      'http://10.0.0.1.5/a.jpg',
+      'its host name ends in a number, but it is no IPv4 address (four numbers of at most 255, with dots between)',
+    ],
+    // IDNA refuses it: a label `xn--` that is no Punycode, a character no domain name holds.
+    [
+      'http://xn--a.example/a.jpg',
+      'its host name is no valid international domain name (IDNA: an xn-- label that is no Punycode, or a character no domain name holds)',
+    ],
+    [
+      'http://\u2024.example/a.jpg',
+      'its host name is no valid international domain name (IDNA: an xn-- label that is no Punycode, or a character no domain name holds)',
+    ],
+    // No host before the port; a space pasted after the port (it said "its port is not a number").
+    ['http://:8080/a.jpg', 'no host name after http(s)://'],
+    ['http://127.0.0.1:8080 /a.jpg', 'a space in its port'],
+  ]
+  for (const [text, reason] of cases) assert.equal(why(text), reason, text)
+  // Hosts the parser takes stay fetched: IDN, Punycode, hex IPv4, a trailing dot, an IPv6 literal.
+  for (const text of [
+    'http://bücher.example/a.jpg',
+    'http://xn--bcher-kva.example/a.jpg',
+    'http://0x7f.1/a.jpg',
+    'http://example.com./a.jpg',
+    'http://[::1]:8080/a.jpg',
+    'HTTP://EXAMPLE.com:80/a.jpg',
+  ])
+    assert.equal(why(text), undefined, text)
+})
+
+test('URLs joined on one line by a comma, a semicolon or a bar are several URLs, not one path', () => {
+  const several = 'holds several URLs (one image a row: split the cell into rows)'
+  for (const text of [
+    'https://images.example/a.jpg,https://images.example/b.jpg',
+    'https://images.example/a.jpg;https://images.example/b.jpg',
+    'https://images.example/a.jpg|https://images.example/b.jpg',
+    'https://images.example/a.jpg, https://images.example/b.jpg?w=2',
+    'https://images.example/a.jpg,HTTP://other.example/b.jpg',
+  ])
+    assert.equal(why(text), several, text)
+  // A URL in a query's value, and a path with commas (Cloudinary's `w_300,h_300/https://…`), are one URL.
+  for (const text of [
+    'https://proxy.example/?urls=https://a.example/1.jpg,https://a.example/2.jpg',
+    'https://res.example/image/fetch/w_300,h_300/https://images.example/a.jpg',
+    'https://images.example/a,b;c|d.jpg',
+  ])
+    assert.equal(why(text), undefined, text)
+})
+
+test('a list line of URLs joined by commas fails naming its file and line, and asks for no glued path', async () => {
+  const list = join(dir, 'joined.txt')
+  await writeFile(
+    list,
+    [
+      `${origin}/j/fine.png`,
+      `${origin}/j/a.png,${origin}/j/b.png`,
+      `${origin}/j/c.png;${origin}/j/d.png`,
+      `${origin}/j/q.png?also=${origin}/j/x.png,${origin}/j/y.png`,
+      'http://256.1.1.1/j/ip.png',
+    ].join('\n'),
+  )
+  seen.length = 0
+  const out = join(dir, 'out-joined')
+  const run = await runCli([list, '-o', out, '--no-report', '--retries', '0'])
+  assert.equal(run.code, 1, run.stderr)
+  for (const line of [2, 3])
+    assert.ok(
+      run.stderr.includes(`(${list} line ${line}): holds several URLs`) ||
+        run.stderr.includes(`('${list}' line ${line}): holds several URLs`),
+      `${line}: ${run.stderr}`,
+    )
+  assert.match(run.stderr, /line 5\): its host name ends in a number, but it is no IPv4 address/)
+  // Nothing asked for with a URL glued into its path; the query's URLs are the one URL's own.
+  assert.deepEqual(
+    seen.filter((target) => /[,;]http/.test(target.split('?')[0]!)),
+    [],
+  )
+  assert.deepEqual((await outputFiles(out)).sort(), ['fine.png', 'q.png'])
+})
