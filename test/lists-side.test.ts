@@ -140,3 +140,39 @@ test('a list line of URLs joined by commas fails naming its file and line, and a
   )
   assert.deepEqual((await outputFiles(out)).sort(), ['fine.png', 'q.png'])
 })
+
+test('a list whose end is NUL bytes (a file cut short by a crash) is read as the list it is, each URL fetched', async () => {
+  // Short (its NULs a third of the first bytes: taken for UTF-16) and long (NULs past 512 bytes).
+  const short = Buffer.concat([Buffer.from(`${origin}/nul/a.png\n${origin}/nul/b.png`), Buffer.alloc(300)])
+  const long = Buffer.concat([
+    Buffer.from(Array.from({ length: 20 }, (_, i) => `${origin}/nul/l${i}.png\n`).join('')),
+    Buffer.from(`${origin}/nul/last.png`),
+    Buffer.alloc(4096),
+  ])
+  for (const [name, bytes, files] of [
+    ['short', short, ['a.png', 'b.png']],
+    ['long', long, [...Array.from({ length: 20 }, (_, i) => `l${i}.png`), 'last.png']],
+  ] as const) {
+    const list = join(dir, `${name}-nul.txt`)
+    await writeFile(list, bytes)
+    seen.length = 0
+    const out = join(dir, `out-nul-${name}`)
+    const run = await runCli([list, '-o', out, '--no-report', '--retries', '0'])
+    assert.equal(run.code, 0, run.stderr)
+    assert.deepEqual(
+      seen.filter((target) => target.includes('%00')),
+      [],
+      name,
+    )
+    assert.deepEqual((await outputFiles(out)).sort(), [...files].sort(), name)
+  }
+  // Binary data, its NULs among other bytes, is still refused in one line naming it.
+  const binary = join(dir, 'binary.txt')
+  await writeFile(
+    binary,
+    Buffer.concat([Buffer.from(`${origin}/nul/x.png\n`), Buffer.from([0, 0, 7, 0, 1, 2, 0])]),
+  )
+  const refused = await runCli([binary, '-o', join(dir, 'out-binary'), '--no-report'])
+  assert.equal(refused.code, 2, refused.stderr)
+  assert.match(refused.stderr, /binary\.txt' is binary data, not a list of URLs/)
+})

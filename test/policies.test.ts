@@ -2043,7 +2043,13 @@ test('listBytes tells a list file from what was given for one by mistake, by its
     ['SQLite', Buffer.from('SQLite format 3\x00\x10\x00', 'latin1'), 'an SQLite database'],
     ['Parquet', Buffer.from('PAR1\x15\x04', 'latin1'), 'a Parquet table'],
     ['JPEG', Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10]), 'a JPG image'],
-    ['a NUL in text', Buffer.from('https://a.example/1.jpg\n\x00', 'latin1'), 'binary data'],
+    [
+      'a NUL in text',
+      Buffer.from('https://a.example/1.jpg\n\x00https://a.example/2.jpg\n', 'latin1'),
+      'binary data',
+    ],
+    // NULs to its end and nothing after: a list zeroed at its end by a crash, read as its text.
+    ['NULs that end text', Buffer.from('https://a.example/1.jpg\n\x00', 'latin1'), 'text'],
     // Text that no list begins with: each of its lines would be an invalid URL.
     [
       'a saved web page',

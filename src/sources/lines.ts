@@ -47,11 +47,12 @@ export function parseLine(line: string): string | undefined {
  * width spaces and joiners (U+200B-U+200D, U+2060-U+2064), direction marks (U+200E, U+200F), the
  * soft hyphen, a byte order mark. Before the scheme, the line was no URL (crossorigin.me#18); after
  * the URL, the request asked for its escape (`a.jpg%E2%80%8B`), a 404, as curl, wget2 and aria2c
- * fail them. Inside a URL one is kept: a name may hold one (rndomhack/px-downloader#24). Not the
+ * fail them. NUL bytes too: a file zeroed at its end after a crash (see `nulPadding`) ends its
+ * last URL with them, which was asked for as `last.jpg%00%00…`. Inside a URL one is kept: a name may hold one (rndomhack/px-downloader#24). Not the
  * controls that reorder what follows (U+202A-U+202E, U+2066-U+2069: `\u202Egnp.exe`): a line with
  * one is kept as written, and shown with it escaped (test/hostile-text.test.ts).
  */
-const INVISIBLE = '[\\s\\u00AD\\u200B-\\u200F\\u2060-\\u2064\\uFEFF]'
+const INVISIBLE = '[\\s\\u0000\\u00AD\\u200B-\\u200F\\u2060-\\u2064\\uFEFF]'
 const EDGES = new RegExp(`^${INVISIBLE}+|${INVISIBLE}+$`, 'gu')
 
 /** `text` without the spaces and `INVISIBLE` marks around it. */
@@ -187,6 +188,11 @@ export function listBytes(head: Buffer): ListBytes {
       what: `a ${image.ext.toUpperCase()} image`,
       hint: 'give imgpull the URLs of images, or a file listing them, one a line',
     }
+  // A list whose end is NUL bytes (a file cut short by a crash or power loss, its last blocks
+  // zeroed: sierra-db/sierradb#13) is its text: refused as binary data (or read as UTF-16, its
+  // NULs a third of the head), its every URL was lost, where curl, wget2 and aria2c fetch them.
+  const padding = nulPadding(head)
+  if (padding > 0) return listBytes(head.subarray(0, padding))
   // A table in UTF-16 (Excel's "Unicode Text", which it names .txt) is no list, as one in UTF-8.
   const utf16 = utf16Of(head)
   if (utf16)
@@ -194,6 +200,18 @@ export function listBytes(head: Buffer): ListBytes {
   if (head.includes(0))
     return { kind: 'other', what: 'binary data', hint: 'give imgpull a text file of URLs, one a line' }
   return textNotAList(head.toString('utf8')) ?? { kind: 'text' }
+}
+
+/**
+ * Where the NUL bytes that end `head` begin, when text (no NUL, at least a line's worth) comes
+ * before them and nothing but NULs after: a file padded with zeros at its end; 0 otherwise. NULs
+ * among other bytes are binary data (an archive's header, an executable).
+ */
+function nulPadding(head: Buffer): number {
+  const first = head.indexOf(0)
+  if (first < 8) return 0
+  for (let i = first; i < head.length; i++) if (head[i] !== 0) return 0
+  return first
 }
 
 /**
