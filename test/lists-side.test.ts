@@ -4,7 +4,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { parseFetchUrl } from '../src/plan/url-problem.js'
+import { parseFetchUrl, pastedTail } from '../src/plan/url-problem.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
 
@@ -175,4 +175,31 @@ test('a list whose end is NUL bytes (a file cut short by a crash) is read as the
   const refused = await runCli([binary, '-o', join(dir, 'out-binary'), '--no-report'])
   assert.equal(refused.code, 2, refused.stderr)
   assert.match(refused.stderr, /binary\.txt' is binary data, not a list of URLs/)
+})
+
+test('an image URL with words after a space (a caption, a note): its 404 names the URL meant', async () => {
+  const cases: [string, string | undefined][] = [
+    ['https://c.test/cat.jpg%20A%20nice%20cat', 'https://c.test/cat.jpg'],
+    ['https://c.test/a.jpg?w=2%20cover', 'https://c.test/a.jpg?w=2'],
+    // A no-break space, as a web page's text gives it.
+    ['https://c.test/a.jpg%C2%A0caption', 'https://c.test/a.jpg'],
+    // A name with a space in it is the URL's own.
+    ['https://c.test/my%20photo.jpg', undefined],
+    ['https://c.test/a.jpg%20copy.jpg', undefined],
+    ['https://c.test/a.jpg%20x/y.jpg', undefined],
+  ]
+  for (const [href, meant] of cases) assert.equal(pastedTail(href)?.replace(/^.*: /, ''), meant, href)
+  const list = join(dir, 'captions.txt')
+  await writeFile(list, `${origin}/cap/cat.png A nice cat\n${origin}/cap/dog.png\n`)
+  seen.length = 0
+  const run = await runCli([list, '-o', join(dir, 'out-captions'), '--no-report', '--retries', '0'])
+  assert.equal(run.code, 1, run.stderr)
+  // Asked for as written (a name may hold a space), as wget2 and aria2c ask for it.
+  assert.ok(seen.includes('/cap/cat.png%20A%20nice%20cat'), seen.join(' '))
+  assert.ok(
+    run.stderr.includes(
+      `: the words after its space ("A nice cat") are likely a caption or a note pasted with it, not the URL's: ${origin}/cap/cat.png`,
+    ),
+    run.stderr,
+  )
 })

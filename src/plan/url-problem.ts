@@ -234,6 +234,17 @@ export function pastedTail(href: string): string | undefined {
   // a URL copied from it, and the link asks for `Aan%C2%ADvraag.docx` (craftcms/redactor#480).
   if (SOFT_HYPHEN.test(href))
     return `its soft hyphens (U+00AD, which show nothing: a page's hyphenation, copied with it) are likely not the URL's: ${shownUrl(href.replace(SOFT_HYPHENS, ''))}`
+  const caption = CAPTION.exec(href)
+  const words =
+    caption &&
+    decodeURIComponentSafe(caption[2])
+      .replace(/\u00A0/g, ' ')
+      .trim()
+  // Words that end as an image's name are a name with a space in it (`a.jpg copy.jpg`).
+  if (caption && words && !IMAGE_END.test(words)) {
+    const shown = printable(words.length > 40 ? `${words.slice(0, 39)}…` : words)
+    return `the words after its space ("${shown}") are likely a caption or a note pasted with it, not the URL's: ${shownUrl(caption[1])}`
+  }
   const tail = /(?:[.,:;!?*_~'\])]|%22|%E2%80%A6)+$/i.exec(href)?.[0]
   if (!tail) return undefined
   if (decodeURIComponentSafe(tail).includes('…'))
@@ -252,6 +263,18 @@ export function pastedTail(href: string): string | undefined {
   const q = shown.includes('"') ? "'" : '"'
   return `${q}${shown}${q} at its end is likely punctuation pasted with it, which a chat's link leaves out: ${shownUrl(meant)}`
 }
+
+/**
+ * An image's URL, then a space (or a no-break space) and words: a list line with its caption or a
+ * note after the URL, copied from a spreadsheet without its tab or from a chat (`…/cat.jpg A nice
+ * cat`). A name may hold a space, so the request goes as written (wget2 and aria2c ask for it so,
+ * a 404; curl, given the words as arguments, asks for each); its failure names the URL meant.
+ * Group 1: the URL up to the space; 2: the words.
+ */
+const CAPTION =
+  /^([^?#]*\.(?:jpe?g|png|gif|webp|avif|bmp|tiff?|svg|heic|heif|ico|jxl)(?:\?[^#%]*)?)(?:%20|%C2%A0)([^/?#]+)$/i
+
+const IMAGE_END = /\.(?:jpe?g|png|gif|webp|avif|bmp|tiff?|svg|heic|heif|ico|jxl)$/i
 
 /** A soft hyphen as the URL parser escapes it. */
 const SOFT_HYPHEN = /%C2%AD/i
