@@ -203,3 +203,19 @@ test('an image URL with words after a space (a caption, a note): its 404 names t
     run.stderr,
   )
 })
+
+test('a URL argument with one slash or backslashes after its scheme is fetched, as the same list line is', async () => {
+  seen.length = 0
+  const out = join(dir, 'out-slashes')
+  const port = new URL(origin).port
+  const run = await runCli([
+    `http:/127.0.0.1:${port}/arg/one.png`,
+    `http:\\\\127.0.0.1:${port}\\arg\\back.png`,
+    '-o',
+    out,
+    '--no-report',
+  ])
+  assert.equal(run.code, 0, run.stderr)
+  assert.deepEqual(seen.sort(), ['/arg/back.png', '/arg/one.png'])
+  assert.deepEqual((await outputFiles(out)).sort(), ['back.png', 'one.png'])
+})

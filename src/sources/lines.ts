@@ -302,7 +302,10 @@ const argumentUrl = (given: string): string => unescapedUrl(bare(given))
  */
 export function isUrlArgument(given: string): boolean {
   const arg = argumentUrl(given)
-  if (!/^https?:\/\//i.test(arg)) return false
+  // One slash or backslashes after the scheme (`http:/host/a.jpg`, `http:\\host\a.jpg`) too, as the
+  // URL parser, a list line and curl read them: it was taken for a file's name and refused as
+  // `no such file, nor an http(s) URL`.
+  if (!/^https?:[\\/]+[^\\/]/i.test(arg)) return false
   try {
     // Not one whose password's `#`, `/` or `?` made a fragment, path or query of the rest: said as
     // a usage error (see `parseFetchUrl`).
