@@ -246,15 +246,23 @@ const TOOLS: ListTool[] = [
     rerun: true,
   },
   {
-    // A list given to curl as users do: one argument a line.
+    // A list given to curl as users do: one argument a line. `timeout` ends curl with xargs (its
+    // process group) before the cap, where killing xargs alone left curl waiting on an FTP banner.
     id: 'curl',
     args: (list, out) => [
-      'sh',
-      '-c',
-      'xargs curl -sS --fail --remote-name-all --output-dir "$1" < "$2"',
-      'sh',
-      out,
+      'timeout',
+      '-s',
+      'KILL',
+      '50',
+      'xargs',
+      '-a',
       list,
+      'curl',
+      '-sS',
+      '--fail',
+      '--remote-name-all',
+      '--output-dir',
+      out,
     ],
   },
   { id: 'wget2', args: (list, out) => ['wget2', '--no-config', '-q', '-P', out, '-i', list] },
@@ -275,10 +283,10 @@ const shown = (target: string) => {
   return escaped.length > 60 ? `${escaped.slice(0, 40)}...(${target.length} B)` : escaped
 }
 
-/** A tool's error line for a table cell: its origins cut, no `|`, at most 90 characters. */
+/** A tool's error line for a table cell: the server's origin as `http://h`, no scratch folder, no `|`, at most 90 characters. */
 const cellText = (line: string) => {
   const text = line
-    .replace(/https?:\/\/127\.0\.0\.1:\d+/g, '')
+    .replace(/https?:\/\/127\.0\.0\.1:\d+/g, 'http://h')
     .replace(/\/tmp\/lists-[^/\s'"]+\/?/g, '')
     .replace(/[|_*`]/g, ' ')
   return text.length > 90 ? `${text.slice(0, 89)}…` : text
@@ -373,9 +381,13 @@ async function main() {
     const cells: string[] = []
     for (const t of tools) {
       const r = await runOne(t, c, base)
-      const sent = r.targets.map((target) => `\`${shown(target.replace(/^http:\/\/127\.0\.0\.1:\d+/, ''))}\``)
+      const all = r.targets.map(
+        (target) =>
+          `\`${shown(target.replace(/^http:\/\/127\.0\.0\.1:\d+/, '').replace(/127\.0\.0\.1(:|%3A)\d+/gi, 'h'))}\``,
+      )
+      const sent = all.length > 4 ? [...all.slice(0, 3), `and ${all.length - 3} more`] : all
       cells.push(
-        `${r.kept.length} kept; ${sent.length ? sent.join(' ') : 'nothing sent'}${r.read ? ', **LOCAL FILE READ**' : ''}${r.outside.length ? `, **${r.outside.length} OUTSIDE**` : ''}${r.code ? `, exit ${r.code}` : ''}${r.rerun ? `; rerun ${r.refetched ? `**${r.refetched} asked again**` : '0 asked'}` : ''}${r.error ? `; _${cellText(r.error)}_` : ''}`,
+        `${r.kept.length} kept; ${sent.length ? sent.join(' ') : 'nothing sent'}${r.read ? ', **LOCAL FILE READ**' : ''}${r.outside.length ? `, **${r.outside.length} OUTSIDE**` : ''}${r.code === null ? ', killed at the 60 s cap' : r.code ? `, exit ${r.code}` : ''}${r.rerun ? `; rerun ${r.refetched ? `**${r.refetched} asked again**` : '0 asked'}` : ''}${r.error ? `; _${cellText(r.error)}_` : ''}`,
       )
       console.error(
         `${c.id} ${t.id}: kept ${r.kept.length} [${r.kept.map(shown).join(', ')}] sent [${r.targets.map(shown).join(' ')}] read ${r.read} outside [${r.outside.join(', ')}] exit ${r.code} rerun asked ${r.refetched}\n    ${r.error}`,
