@@ -1,32 +1,25 @@
 import assert from 'node:assert/strict'
 import { writeFile } from 'node:fs/promises'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { parseFetchUrl, pastedTail } from '../src/plan/url-problem.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
-import { makeImage } from './support/images.js'
+import { type WireServer, wireServer } from './support/wire-server.js'
 
 // URL lists as users paste them, side by side with curl, wget2 and aria2c (bench/misbehave-lists.ts):
 // the server records each request-target as it came on the wire and answers every `.png` path
 // with an image of its own.
-const seen: string[] = []
-const server = createServer((req, res) => {
-  seen.push(req.url ?? '')
-  if (!/\.png(?:\?|$)/.test(req.url ?? '')) return void res.writeHead(404).end()
-  const body = makeImage(`${req.url}.png`, 600, 'png')
-  res.writeHead(200, { 'content-type': 'image/png', 'content-length': body.length }).end(body)
-})
+let seen: string[]
 let origin: string
 let dir: string
+let site: WireServer
 before(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  site = await wireServer()
+  ;({ origin, seen } = site)
   dir = await tempDir('imgpull-lists-side-')
 })
 after(async () => {
-  server.close()
+  await site.close()
   await cleanup(dir)
 })
 
