@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { type Options, pull, type Result } from '../src/index.js'
 import { isFatalLocal } from '../src/sinks/local-faults.js'
-import { startBlackHole } from './support/black-hole.js'
+import { startBlackHole, startUnansweredPort } from './support/black-hole.js'
 import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
@@ -1669,18 +1669,10 @@ test('sha256 is right for large bodies (hashed off the event loop) and for resum
 })
 
 test('a host that never completes the handshake is cut by the connect timeout', async () => {
-  const { spawn } = await import('node:child_process')
-  const { connect } = await import('node:net')
   // A listener that never accepts: once its queue is full, new handshakes get no answer.
-  const py = spawn('python3', [
-    '-c',
-    "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(30)",
-  ])
+  const unanswered = await startUnansweredPort()
+  const { port } = unanswered
   try {
-    const port = Number(
-      await new Promise<string>((resolve) => py.stdout.once('data', (d) => resolve(String(d)))),
-    )
-    const fillers = [1, 2, 3].map(() => connect(port, '127.0.0.1').on('error', () => {}))
     await new Promise((r) => setTimeout(r, 200))
     const { one, ms } = await get([`http://127.0.0.1:${port}/never.jpg`], { connectTimeout: 300, retries: 1 })
     assert.equal(one.error, 'timeout')
@@ -1691,9 +1683,8 @@ test('a host that never completes the handshake is cut by the connect timeout', 
     )
     assert.equal(one.attempts, 2)
     assert.ok(ms < 5000, `took ${ms} ms`)
-    for (const f of fillers) f.destroy()
   } finally {
-    py.kill()
+    unanswered.close()
   }
 })
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { startUnansweredPort } from './support/black-hole.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
 import { startRawServer } from './support/raw-server.js'
@@ -177,17 +178,9 @@ test('a body silent at the total timeout is said to have stopped, and is not giv
 // sent `100 Continue` and never the final answer (ratpack/ratpack#852). It now names it in the same
 // words (connect-stage.ts), on transfer threads too.
 test('a total timeout that cuts a request before its head names the stage it cut in, as the other timeouts do', async () => {
-  const { spawn } = await import('node:child_process')
-  const { connect } = await import('node:net')
   // A listener that never accepts: once its queue is full, new TCP handshakes get no answer.
-  const py = spawn('python3', [
-    '-c',
-    "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)",
-  ])
-  const port = Number(
-    await new Promise<string>((resolve) => py.stdout.once('data', (d) => resolve(String(d)))),
-  )
-  const fillers = [1, 2, 3].map(() => connect(port, '127.0.0.1').on('error', () => {}))
+  const unanswered = await startUnansweredPort()
+  const { port } = unanswered
   // Reads the ClientHello, or the request, and says nothing.
   const mute = await startRawServer((socket) => socket.on('data', () => {}))
   // `100 Continue`, then nothing.
@@ -243,8 +236,7 @@ test('a total timeout that cuts a request before its head names the stage it cut
         assert.match(manifest[0]?.message ?? '', words, `${label}: ${manifest[0]?.message}`)
       }
   } finally {
-    for (const f of fillers) f.destroy()
-    py.kill()
+    unanswered.close()
     await mute.close()
     await interim.close()
   }
@@ -254,18 +246,10 @@ test('a total timeout that cuts a request before its head names the stage it cut
 // total timeout cut the request, the proxy's own handshake told apart from the host's behind it
 // (curl: "Failed to connect to proxy", "CONNECT tunnel failed"; undici's ProxyAgent says neither).
 test('a total timeout that cuts a request before its head through a proxy names the stage, the proxy or the host behind it, on the main thread and on a transfer thread', async () => {
-  const { spawn } = await import('node:child_process')
-  const { connect } = await import('node:net')
   const { startForwardProxy } = await import('./support/forward-proxy.js')
   const { startSocks5Proxy } = await import('./support/socks5-proxy.js')
-  const py = spawn('python3', [
-    '-c',
-    "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)",
-  ])
-  const port = Number(
-    await new Promise<string>((resolve) => py.stdout.once('data', (d) => resolve(String(d)))),
-  )
-  const fillers = [1, 2, 3].map(() => connect(port, '127.0.0.1').on('error', () => {}))
+  const unanswered = await startUnansweredPort()
+  const { port } = unanswered
   // Reads what comes (a request, a ClientHello, a CONNECT, a SOCKS5 greeting) and says nothing.
   const mute = await startRawServer((socket) => socket.on('data', () => {}))
   const proxy = await startForwardProxy()
@@ -354,8 +338,7 @@ test('a total timeout that cuts a request before its head through a proxy names 
       }
     assert.deepEqual(wrong, [])
   } finally {
-    for (const f of fillers) f.destroy()
-    py.kill()
+    unanswered.close()
     await Promise.all([mute.close(), proxy.close(), socks.close()])
   }
 })

@@ -10,6 +10,7 @@ import { AUTO_THREADS_AFTER, autoThreads } from '../src/fetch/auto-threads.js'
 import { Cancel } from '../src/fetch/exchange.js'
 import { liveTransferThreads, READY_DEATHS, TransferThreads } from '../src/fetch/transfer-threads.js'
 import { type Options, pull, type Result } from '../src/index.js'
+import { startUnansweredPort } from './support/black-hole.js'
 import { CLI, cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
@@ -472,30 +473,6 @@ test('--threads auto and a server that serves one connection at a time: across t
   }
 })
 
-/**
- * A port whose TCP handshakes are never answered (a firewall that drops the SYN): a listener that
- * never accepts, its queue filled. As in stalls.test.ts.
- */
-async function unansweredPort() {
-  const { spawn } = await import('node:child_process')
-  const { connect } = await import('node:net')
-  const py = spawn('python3', [
-    '-c',
-    "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(600)",
-  ])
-  const port = Number(
-    await new Promise<string>((resolve) => py.stdout.once('data', (d) => resolve(String(d)))),
-  )
-  const fillers = [1, 2, 3].map(() => connect(port, '127.0.0.1').on('error', () => {}))
-  return {
-    url: (path: string) => `http://127.0.0.1:${port}${path}`,
-    close() {
-      for (const f of fillers) f.destroy()
-      py.kill()
-    },
-  }
-}
-
 // A run with --threads 1 whose last file's connection was still opening (its SYN never answered)
 // did not exit until --connect-timeout ran out (31 s at the default 30 s, against 0.86 s with
 // --threads 0), after its other files were done and that one cut by --total-timeout, or after the
@@ -504,7 +481,7 @@ async function unansweredPort() {
 test('a run on a transfer thread whose last connection is still opening exits once it is done or stopped, not when the connect timeout runs out', {
   timeout: 90_000,
 }, async () => {
-  const hole = await unansweredPort()
+  const hole = await startUnansweredPort()
   const children: ReturnType<typeof startCli>[] = []
   try {
     const list = join(dir, 'opening.txt')
@@ -562,7 +539,7 @@ test("pull() on the main thread or a transfer thread: the caller's process ends 
   timeout: 90_000,
 }, async () => {
   const { spawn } = await import('node:child_process')
-  const hole = await unansweredPort()
+  const hole = await startUnansweredPort()
   const script = join(dir, 'opening-library.mts')
   await writeFile(
     script,
