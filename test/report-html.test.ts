@@ -49,6 +49,7 @@ import {
 } from '../src/report/html/index.js'
 import { reportItem } from '../src/report/run-report.js'
 import type { RunInfo } from '../src/types.js'
+import { shownUrl } from '../src/utils/url.js'
 
 const item = (over: Partial<ReportItem>): ReportItem => ({
   url: 'https://a.example/x.jpg',
@@ -150,10 +151,11 @@ test('failures: grouped by code then host, most first, examples capped and redac
       hosts: [{ host: a, count: 1, examples: [{ url: `${a}/8` }] }],
     },
   ])
-  // A signed or data: URL of kilobytes, and its message: cut, the whole line being in the manifest.
+  // A signed or data: URL of kilobytes, and a message of as many (quoting another URL): cut, the
+  // whole line being in the manifest.
   const long = `${a}/${'x'.repeat(4000)}`
   const [cut] = groupFailures([
-    item({ status: 'failed', host: a, url: long, error: 'http-404', message: `HTTP 404 from ${long}` }),
+    item({ status: 'failed', host: a, url: long, error: 'http-404', message: `redirect to ${long}/y` }),
   ])
   const example = cut.hosts[0].examples[0]
   assert.equal(example.url.length, EXAMPLE_CHARS)
@@ -1096,4 +1098,48 @@ test("rerunPlan: a sharing site's page in place of the image is no permanent fai
     html,
     /1 failure is a sharing site(?:'|&#39;)s page in place of the image[^<]*--retry-failed would fetch the same page again\.[^<]*A rerun of the same command skips the 1 permanent failure/,
   )
+})
+
+test("a long URL's example says it once: its message quotes it shortened in the middle, as every one-line message does, and says 'this URL' there too", () => {
+  const host = 'http://127.0.0.1:8144'
+  // A 10 KB URL (a data export's), one of 200 characters (between the message's 160 and the
+  // example's 300) and one whose query is signed: each message quotes shownUrl's form of it.
+  const urls = [
+    `${host}/x/${'a'.repeat(10_000)}.jpg?status=404`,
+    `${host}/x/${'b'.repeat(200)}.jpg`,
+    `${host}/x/${'c'.repeat(180)}.jpg?X-Amz-Signature=${'f'.repeat(64)}&X-Amz-Expires=300`,
+  ]
+  const items = urls.map((url) =>
+    item({ status: 'failed', host, url, error: 'http-404', message: `HTTP 404 from ${shownUrl(url)}` }),
+  )
+  const html = renderReport({
+    title: 'long',
+    startedAt: 0,
+    endedAt: 1000,
+    interrupted: false,
+    items,
+    samples: [],
+  })
+  const messages = [...html.matchAll(/<span class="msg">([^<]*)<\/span>/g)].map((m) => m[1])
+  assert.deepEqual(messages, ['HTTP 404 from this URL', 'HTTP 404 from this URL', 'HTTP 404 from this URL'])
+  // Another URL in a message, shortened the same way, is that URL still.
+  const other = `${host}/y/${'d'.repeat(300)}.jpg`
+  const redirect = renderReport({
+    title: 'long',
+    startedAt: 0,
+    endedAt: 1000,
+    interrupted: false,
+    items: [
+      item({
+        status: 'failed',
+        host,
+        url: urls[0],
+        error: 'not-an-image',
+        message: `redirect from ${shownUrl(urls[0])} to ${shownUrl(other)}: not an image address`,
+      }),
+    ],
+    samples: [],
+  })
+  const [said] = [...redirect.matchAll(/<span class="msg">([^<]*)<\/span>/g)].map((m) => m[1])
+  assert.equal(said, `redirect from this URL to ${shownUrl(other)}: not an image address`)
 })

@@ -1,7 +1,7 @@
 import { ERROR_CODES, httpStatusOf, INPUT_ERRORS } from '../../error-codes.js'
 import { retriedOnRerun } from '../../fetch/retry-policy.js'
 import { printable } from '../../utils/printable.js'
-import { maskSigning, redactUrl, withoutUserInfo } from '../../utils/url.js'
+import { maskSigning, redactUrl, shownUrl, withoutUserInfo } from '../../utils/url.js'
 import { isSharePageFailure } from '../../verify/share-page.js'
 import { grouped, naturalOrder } from '../format.js'
 import type { ReportItem } from './types.js'
@@ -107,6 +107,23 @@ function cut(text: string): string {
 }
 
 /**
+ * An example's message with its own URL, shown just above it, said as 'this URL': 'HTTP 404 from
+ * this URL', 'network error on this URL: the server closed the connection'. Written out again, it
+ * doubled every example (four lines of the same address on a phone). The URL as given, without its
+ * credentials, or shortened in the middle as a one-line message quotes one longer than 160
+ * characters (`shownUrl`): the URL shown above is cut at its end, so a 10 KB one was there twice,
+ * and a signed one's shortened form kept the tail of its signature, its parameter's name cut off
+ * (no mask knew it). Only where the URL ends (a space, a quote or bracket, a colon or full stop
+ * before a space): a longer one it begins is another URL.
+ */
+export function sayingThisUrl(message: string, url: string): string {
+  if (!url) return message
+  const forms = [...new Set([url, redactUrl(url), shownUrl(url)])].sort((a, b) => b.length - a.length)
+  const quoted = forms.map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')
+  return message.replace(new RegExp(`(?:${quoted})(?=$|[\\s,;)"'\\]>]|[:.](?:\\s|$))`, 'g'), 'this URL')
+}
+
+/**
  * Hosts of one failure code that keep examples: the page shows the first 10. The others are
  * counted only, so a run failing at a million hosts (dead domains of a scraped list) holds counts,
  * not three URLs and messages for each (2 KB a host: 2 GB, past Node's heap, at the run's end).
@@ -182,7 +199,9 @@ export class FailureTally {
       // a list's line as written, its invisible marks shown (a U+202E shows `gnp.exe` as `exe.png`).
       host.examples.push({
         url: printable(cut(maskSigning(redactUrl(item.url)))),
-        ...(item.message ? { message: printable(cut(maskSigning(withoutUserInfo(item.message)))) } : {}),
+        ...(item.message
+          ? { message: printable(cut(maskSigning(withoutUserInfo(sayingThisUrl(item.message, item.url))))) }
+          : {}),
       })
     }
   }

@@ -399,7 +399,7 @@ function failureGroup(
           const url = redactUrl(e.url)
           const href = httpHref(url)
           const text = `<code>${esc(url)}</code>`
-          const message = e.message ? sayingThisUrl(e.message, url) : ''
+          const message = e.message ?? ''
           return `<li>${href ? `<a href="${esc(href)}" rel="noreferrer">${text}</a>` : text}${message ? `<span class="msg">${esc(message)}</span>` : ''}</li>`
         })
         .join('')}</ul></td></tr>`,
@@ -417,19 +417,6 @@ ${description ? `<p>${esc(description)}</p>` : ''}
 <tbody>${rows.join('')}</tbody>${more}</table></div>
 ${lists && /^[a-z0-9-]+$/.test(g.code) ? `<p class="list">${g.count === 1 ? 'Its URL' : `All ${n(g.count)} of its URLs`}, one a line: ${listCommand(folder, g.code)}</p>` : ''}
 </details>`
-}
-
-/**
- * An example's message with its own URL, shown just above it, said as 'this URL': 'HTTP 404 from
- * this URL', 'network error on this URL: the server closed the connection'. Written out again, it
- * doubled every example (four lines of the same address on a phone). The URL only where it ends
- * (a space, a quote or bracket, a colon or full stop before a space): a longer one it begins is
- * another URL.
- */
-function sayingThisUrl(message: string, url: string): string {
-  if (!url) return message
-  const quoted = url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-  return message.replace(new RegExp(`${quoted}(?=$|[\\s,;)"'\\]>]|[:.](?:\\s|$))`, 'g'), 'this URL')
 }
 
 function ms(value: number | undefined): string {
