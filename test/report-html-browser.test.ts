@@ -1422,7 +1422,7 @@ test('the first screen says what failed, the commonest codes with their counts; 
   }
 })
 
-test("each landmark and region has a name of its own, as Chromium's accessibility tree gives it: a screen reader's list of them tells each apart", async () => {
+test("each landmark, region and chart's figure has a name of its own, as Chromium's accessibility tree gives it: a screen reader's list of them tells each apart", async () => {
   const out = join(root, 'landmarks')
   const run = await makeRun(out)
   const { page, log } = await openReport(await writeReport(out, run.input))
@@ -1449,6 +1449,18 @@ test("each landmark and region has a name of its own, as Chromium's accessibilit
   assert.ok(named.includes('region "Hosts"'), named.join(', '))
   const twice = named.filter((name, i) => named.indexOf(name) !== i)
   assert.deepEqual(twice, [], `landmarks: ${named.join(', ')}`)
+  // A chart's figure is named by its caption: Chromium does not take a figcaption for the name
+  // (every figure was "figure", a screen reader's list of them eight alike).
+  const figures = nodes
+    .filter((n) => !n.ignored && n.role?.value === 'figure')
+    .map((n) => `figure "${n.name?.value ?? ''}"`)
+  assert.ok(figures.length >= 3, figures.join(', '))
+  assert.ok(figures.includes('figure "Images per second"'), figures.join(', '))
+  assert.deepEqual(
+    figures.filter((name, i) => name === 'figure ""' || figures.indexOf(name) !== i),
+    [],
+    `figures: ${figures.join(', ')}`,
+  )
   assertQuiet(log)
   await page.close()
 })

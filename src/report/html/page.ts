@@ -478,6 +478,7 @@ ${concurrencyBlock(f)}
 </section>`
 }
 
+/** A chart's figure is named by its caption through aria-labelledby: Chromium names no figure by its figcaption. */
 function concurrencyBlock(f: ReportFigures): string {
   const c = f.concurrency
   const span = f.summary.wallMs
@@ -487,7 +488,7 @@ function concurrencyBlock(f: ReportFigures): string {
   }
   const panels = c.series.map(
     (s, i) =>
-      `<figure class="panel"><figcaption><span class="host">${hostLabel(s.host)}</span> · limit up to ${n(s.peakLimit)}</figcaption>${concurrencyChart(`conc-${i}`, s, c.step, span)}</figure>`,
+      `<figure class="panel" aria-labelledby="conc-${i}-cap"><figcaption id="conc-${i}-cap"><span class="host">${hostLabel(s.host)}</span> · limit up to ${n(s.peakLimit)}</figcaption>${concurrencyChart(`conc-${i}`, s, c.step, span)}</figure>`,
   )
   return `<h3 id="concurrency-h">Concurrency over time</h3>
 <p class="lead">Transfers in flight (mean per ${esc(stepLabel(c.step))}) against the host's limit (highest in that time), for ${c.series.length === 1 ? 'the busiest host' : `the ${plural(c.series.length, 'busiest host')}`}.</p>
@@ -540,8 +541,8 @@ function throughputSection(f: ReportFigures): string {
   return `<section class="block" id="throughput" aria-labelledby="throughput-h">
 <h2 id="throughput-h">Throughput</h2>
 <p class="lead">Images finished per ${esc(stepLabel(t.step))}, from the start of the run.${esc(outside)}</p>
-<figure class="panel"><figcaption>Images per second</figcaption>${images}</figure>
-<figure class="panel"><figcaption>Data per second, ${rate.unit}</figcaption>${bytes}</figure>
+<figure class="panel" aria-labelledby="images-rate-cap"><figcaption id="images-rate-cap">Images per second</figcaption>${images}</figure>
+<figure class="panel" aria-labelledby="bytes-rate-cap"><figcaption id="bytes-rate-cap">Data per second, ${rate.unit}</figcaption>${bytes}</figure>
 <details><summary>The same figures as a table</summary>
 <div class="table-wrap" role="region" aria-label="Throughput table" tabindex="0"><table id="throughput-table">
 <thead><tr><th scope="col">Time</th><th scope="col" class="n">Images</th><th scope="col" class="n">Images/s</th><th scope="col" class="n">${rate.unit}</th></tr></thead>
