@@ -1404,14 +1404,15 @@ test('the first screen says what failed, the commonest codes with their counts; 
     const causes = page.locator('[data-figure="causes"]')
     assert.equal(
       await shown(causes),
-      'What failed: http-404 7, not-an-image 6, timeout 5, tls 4, too-large 3, http-503 2, and 1 more code.',
+      // As the terminal's last lines and `imgpull status` say them: `http-400 400` read as a code twice.
+      'What failed: http-404 ×7, not-an-image ×6, timeout ×5, tls ×4, too-large ×3, http-503 ×2, and 1 more code.',
     )
     const box = await causes.boundingBox()
     assert.ok(box && box.y + box.height <= viewport.height, `on the first screen: ${JSON.stringify(box)}`)
     // too-large: the fifth group, closed until its link is followed (with the keyboard here).
     const group = page.locator('.failure[data-code="too-large"]')
     assert.equal(await group.evaluate((e) => (e as HTMLDetailsElement).open), false)
-    await causes.getByRole('link', { name: 'too-large 3' }).focus()
+    await causes.getByRole('link', { name: 'too-large ×3' }).focus()
     await page.keyboard.press('Enter')
     await page.waitForFunction(
       () => document.querySelector<HTMLDetailsElement>('.failure[data-code="too-large"]')?.open,

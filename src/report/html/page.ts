@@ -237,13 +237,14 @@ const TOP_CAUSES = 6
 /**
  * What failed, on the first screen: the commonest codes with their counts, each a link to its
  * group (a closed one opens as it is reached). The groups came after the contact sheet, six rows
- * of tiles below the count of failures, which said how many and not why.
+ * of tiles below the count of failures, which said how many and not why. Counted as the terminal
+ * and `imgpull status` count them, `http-404 ×403`: `http-400 400` read as a code twice.
  */
 function causes(groups: ReportFigures['failures']): string {
   if (!groups.length) return ''
   const shown = groups
     .slice(0, TOP_CAUSES)
-    .map((g, i) => `<a href="#failure-${i}"><code>${esc(g.code)}</code> ${n(g.count)}</a>`)
+    .map((g, i) => `<a href="#failure-${i}"><code>${esc(g.code)}</code> ×${n(g.count)}</a>`)
   const rest = groups.length - shown.length
   return `<p class="causes" data-figure="causes"><a href="#failures">What failed</a>: ${shown.join(', ')}${rest ? `, and ${plural(rest, 'more code')}` : ''}.</p>`
 }
