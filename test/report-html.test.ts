@@ -1121,6 +1121,12 @@ test("a long URL's example says it once: its message quotes it shortened in the 
     samples: [],
   })
   const messages = [...html.matchAll(/<span class="msg">([^<]*)<\/span>/g)].map((m) => m[1])
+  // The 10 KB one is cut at 300 characters: shown as text, never a link to the cut address (its
+  // ellipsis as %E2%80%A6, a URL no one gave); the others, whole, are links.
+  const links = [...html.matchAll(/<a href="(http:\/\/127\.0\.0\.1:8144\/x\/[^"]*)"/g)].map((m) => m[1])
+  assert.equal(links.length, 2, links.join('\n'))
+  assert.ok(!links.some((href) => href.includes('%E2%80%A6')))
+  assert.ok(html.includes(`<code>${urls[0].slice(0, EXAMPLE_CHARS - 1)}…</code>`))
   assert.deepEqual(messages, ['HTTP 404 from this URL', 'HTTP 404 from this URL', 'HTTP 404 from this URL'])
   // Another URL in a message, shortened the same way, is that URL still.
   const other = `${host}/y/${'d'.repeat(300)}.jpg`

@@ -51,6 +51,11 @@ export interface FailureExample {
   url: string
   /** Signing parameters' values masked and URLs' users and passwords taken out, as in `url`. */
   message?: string
+  /**
+   * `url` is cut (longer than `EXAMPLE_CHARS`): shown as text, not linked, its address not the one
+   * given (a link opened the cut one, its ellipsis as `%E2%80%A6`).
+   */
+  cut?: true
 }
 
 export interface FailureHost {
@@ -197,8 +202,10 @@ export class FailureTally {
     if (this.examples > 0 && this.#keeps(group, host) && host.examples.length < this.examples) {
       // Shared with the report: no credentials, no signatures (the manifest has the URL whole);
       // a list's line as written, its invisible marks shown (a U+202E shows `gnp.exe` as `exe.png`).
+      const url = maskSigning(redactUrl(item.url))
       host.examples.push({
-        url: printable(cut(maskSigning(redactUrl(item.url)))),
+        url: printable(cut(url)),
+        ...(url.length > EXAMPLE_CHARS ? { cut: true as const } : {}),
         ...(item.message
           ? { message: printable(cut(maskSigning(withoutUserInfo(sayingThisUrl(item.message, item.url))))) }
           : {}),

@@ -398,7 +398,7 @@ function failureGroup(
       `<tr><th scope="row" class="host">${hostLabel(h.host)}</th><td class="n">${n(h.count)}</td><td><ul class="examples">${h.examples
         .map((e) => {
           const url = redactUrl(e.url)
-          const href = httpHref(url)
+          const href = e.cut ? undefined : httpHref(url)
           const text = `<code>${esc(url)}</code>`
           const message = e.message ?? ''
           return `<li>${href ? `<a href="${esc(href)}" rel="noreferrer">${text}</a>` : text}${message ? `<span class="msg">${esc(message)}</span>` : ''}</li>`
