@@ -165,6 +165,44 @@ test('without a Link header, pages shorter than asked for go on to the count X-T
   assert.equal(listing.unreached, 0)
 })
 
+test('an empty page before the end the API counts is passed over, with or without Link: no photo after it lost; two in a row end the listing', async (t) => {
+  // A page of photos hidden since they were counted, or a search's passing gap: the API still
+  // counts the pages after it (X-Total, total_pages). It ended the listing there, photos unasked.
+  for (const link of [true, false]) {
+    const mock = await startUnsplashMock({
+      imageOrigin: images.origin,
+      collections: { '42': 90, '43': 150 },
+      searches: { lake: 90 },
+      linkHeaders: link,
+      emptyPage: (path, page) => (path.endsWith('/43/photos') ? page === 2 || page === 3 : page === 2),
+    })
+    t.after(() => mock.close())
+    const c = new UnsplashClient({ key: mock.key, apiUrl: mock.origin })
+    t.after(() => c.close())
+    for (const [endpoint, path] of [
+      [collectionEndpoint('42', {}), '/collections/42/photos'],
+      [searchEndpoint('lake', {}), '/search/photos'],
+    ] as const) {
+      const listing = new Listing(c, new UnsplashStore(':memory:'), endpoint, Infinity)
+      await listing.start()
+      const got = await collect(listing)
+      assert.equal(got.length, 60, `${path}, Link ${link}`)
+      assert.equal(new Set(got.map((p) => p.id)).size, 60)
+      assert.equal(mock.count(path), 3, `${path}, Link ${link}`)
+      // What the API counted and did not give is said.
+      assert.equal(listing.unreached, 30)
+    }
+    // Two empty pages in a row end it, as ended (not asked again by every rerun).
+    const store = new UnsplashStore(':memory:')
+    const listing = new Listing(c, store, collectionEndpoint('43', {}), Infinity)
+    await listing.start()
+    assert.equal((await collect(listing)).length, 30)
+    assert.equal(mock.count('/collections/43/photos'), 3)
+    assert.equal(store.listing(listing.key)?.nextPage, undefined)
+    assert.equal(listing.unreached, 120)
+  }
+})
+
 test('a stored listing continues where it stopped, without paying for pages again', async () => {
   const store = new UnsplashStore(':memory:')
   const c = client()

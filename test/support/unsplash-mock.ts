@@ -68,6 +68,24 @@ export interface UnsplashMockOptions {
   latency?: number
   /** The n-th photo as the API sends it: a hostile or broken API's fields. */
   photo?: (photo: MockPhoto, n: number) => MockPhoto
+  /**
+   * Whether a list or search page (by path and page number) is served empty, its counts, `Link`
+   * and `total_pages` as for the full page: a page of photos hidden since they were counted.
+   */
+  emptyPage?: (path: string, page: number) => boolean
+  /**
+   * An answer in place of the mock's own for an authorised call within the limit (`undefined`:
+   * the mock's): a redirect, a body with a BOM, an error page. `rate` holds the `X-Ratelimit-*`
+   * headers the call would have had.
+   */
+  intercept?: (url: URL, rate: Record<string, string | number>) => MockAnswer | undefined
+}
+
+/** An answer `intercept` gives: a string body is sent as it is, anything else as JSON. */
+export interface MockAnswer {
+  status: number
+  body?: unknown
+  headers?: Record<string, string | number>
 }
 
 export interface MockPhoto {
@@ -289,13 +307,29 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
   }
 
   function slice(listing: string, made: number, page: number, perPage: number): MockPhoto[] {
+    if (options.emptyPage?.(currentPath, page)) return []
     return members(listing, made)
       .slice((page - 1) * perPage, page * perPage)
       .map((n) => photoAt(listing, n))
   }
 
+  /** The path being answered, for `emptyPage`. */
+  let currentPath = ''
+
   function route(u: URL, res: ServerResponse, rate: Record<string, string | number>): number {
     const path = u.pathname
+    currentPath = path
+    const instead = options.intercept?.(u, rate)
+    if (instead) {
+      const body = instead.body ?? ''
+      const text = Buffer.isBuffer(body) ? body : typeof body === 'string' ? body : JSON.stringify(body)
+      res.writeHead(instead.status, {
+        'content-type': typeof body === 'string' || Buffer.isBuffer(body) ? 'text/plain' : 'application/json',
+        ...instead.headers,
+      })
+      res.end(text)
+      return instead.status
+    }
     const q = u.searchParams
     if (path === '/search/photos') {
       const query = q.get('query') ?? ''

@@ -113,7 +113,14 @@ export async function fetchPage(
     if (e.kind === 'search') {
       const s = body as SearchResponse
       const { photos, dropped } = photosOf(s?.results)
-      const more = photos.length + dropped > 0 && page < (s?.total_pages ?? 0)
+      // On to the last page the answer counts, an empty one before it too (Listing ends at two in
+      // a row); a page past the last the API serves counts none (unsplash-js#216). Without a
+      // count, on while pages come full.
+      const pages = s?.total_pages
+      const more =
+        typeof pages === 'number' && Number.isInteger(pages) && pages >= 0
+          ? page < pages
+          : photos.length + dropped >= PER_PAGE
       return {
         photos,
         dropped,
@@ -133,10 +140,11 @@ export async function fetchPage(
     const total = headerNumber(headers['x-total'])
     // Without a Link header: on while the count says more, by the page size the API served
     // (X-Per-Page: it clamps per_page); without a count, while pages come full. A page shorter
-    // than asked for ended a listing X-Total said went on (10 of 35 served 10 a page).
+    // than asked for ended a listing X-Total said went on (10 of 35 served 10 a page), and so did
+    // an empty page before the count's end (Listing ends at two empty pages in a row).
     const size = headerNumber(headers['x-per-page']) || PER_PAGE
     const got = photos.length + dropped
-    const more = total === undefined ? got >= size : got > 0 && page * size < total
+    const more = total === undefined ? got >= size : page * size < total
     return { photos, dropped, next: links ? pageOf(links.next) : more ? page + 1 : undefined, total }
   } catch (error) {
     throw notFound(e, error)
@@ -170,6 +178,8 @@ export class Listing {
   #relist: { until: number; resume: number | undefined } | undefined
   /** The page just fetched was one of the listing again (or the one that showed the change): no new photos is no end. */
   #relisted = false
+  /** The page before held no entry: a second empty page in a row ends the listing. */
+  #emptyBefore = false
 
   constructor(
     readonly client: UnsplashClient,
@@ -299,7 +309,12 @@ export class Listing {
     const got = await fetchPage(this.client, this.endpoint, page, wanted, { signal: this.signal })
     if (got.missing) this.missing.push(got.missing)
     this.dropped += got.dropped
-    const next = this.#after(page, got)
+    // An empty page where the API counts more (a page of photos hidden since, a search's passing
+    // gap) is passed over: the listing ended there and the photos after it were never asked for.
+    // Two in a row end it, stored as ended, so that a count that is wrong costs two calls once.
+    const empty = got.photos.length + got.dropped === 0 && this.endpoint.kind !== 'photo'
+    const next = empty && this.#emptyBefore ? undefined : this.#after(page, got)
+    this.#emptyBefore = empty
     const added = this.store.addPage(this.key, got.photos, next, got.total)
     this.#queue.push(...added)
     this.#nextPage = next
