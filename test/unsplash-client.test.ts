@@ -203,6 +203,56 @@ test('an empty page before the end the API counts is passed over, with or withou
   }
 })
 
+test('an API redirect on its own host is followed; one to another host is not, naming where it pointed, and the key never goes there', async (t) => {
+  // A renamed collection or user, an http address answered with 301 to https (NASA api-docs#79:
+  // "redirections sometimes break dumb/simple http clients"): it failed with "answered HTTP 301".
+  const elsewhere: (string | undefined)[] = []
+  const other = await listenLocal(
+    createServer((req, res) => {
+      elsewhere.push(req.headers.authorization)
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end('[]')
+    }),
+  )
+  t.after(() => other.close())
+  const mock = await startUnsplashMock({
+    imageOrigin: images.origin,
+    collections: { '42': 45 },
+    intercept: (u) => {
+      if (u.pathname === '/collections/old-name/photos')
+        return { status: 301, headers: { location: `/collections/42/photos${u.search}` } }
+      if (u.pathname === '/collections/loop/photos')
+        return { status: 302, headers: { location: `/collections/loop/photos${u.search}` } }
+      if (u.pathname === '/collections/moved/photos')
+        return { status: 308, headers: { location: `${other.origin}/collections/42/photos${u.search}` } }
+      return undefined
+    },
+  })
+  t.after(() => mock.close())
+  const c = new UnsplashClient({ key: mock.key, apiUrl: mock.origin })
+  t.after(() => c.close())
+  const list = async (id: string) => {
+    const listing = new Listing(c, new UnsplashStore(':memory:'), collectionEndpoint(id, {}), Infinity)
+    await listing.start()
+    return collect(listing)
+  }
+  assert.equal((await list('old-name')).length, 45)
+  assert.equal(mock.count('/collections/42/photos'), 2)
+  const moved = (await list('moved').catch((e: Error) => e)) as UnsplashError
+  assert.equal(moved.code, 'unsplash-308')
+  assert.equal(
+    moved.message,
+    `Unsplash API answered HTTP 308 for /collections/moved/photos?page=1&per_page=30, a redirect to ${other.origin}/collections/42/photos?page=1&per_page=30: not followed, the access key is sent to ${mock.origin} only (if the API is at ${other.origin} now, give that as --api-url or \`apiUrl\`)`,
+  )
+  assert.deepEqual(elsewhere, [])
+  const loop = (await list('loop').catch((e: Error) => e)) as UnsplashError
+  assert.match(
+    loop.message,
+    /^Unsplash API answered HTTP 302 for \/collections\/loop\/photos\?page=1&per_page=30: more than 5 redirects/,
+  )
+  assert.equal(mock.log.filter((l) => l.path === '/collections/loop/photos').length, 6)
+})
+
 test('a stored listing continues where it stopped, without paying for pages again', async () => {
   const store = new UnsplashStore(':memory:')
   const c = client()

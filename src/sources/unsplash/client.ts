@@ -145,8 +145,9 @@ export class UnsplashClient {
     kind: CallKind = 'listing',
     call: CallOptions = {},
   ): Promise<Answer<T>> {
-    const url = this.url(path, query)
+    let url = this.url(path, query)
     const shown = url.pathname + url.search
+    let hops = 0
     const signal = call.signal ? AbortSignal.any([this.#signal, call.signal]) : this.#signal
     // A tracking call, once sent, is let finish: the API may have counted one cut off, and sent
     // again by the next run it would count twice. A stop still ends its wait for the budget or a
@@ -201,6 +202,20 @@ export class UnsplashClient {
       }
       this.calls[kind]++
       if (status >= 200 && status < 300) return { body: parse<T>(text, shown), headers }
+      if (REDIRECTS.has(status)) {
+        const to = redirectTarget(url, headers.location)
+        if (to && hops < MAX_HOPS) {
+          hops++
+          url = to
+          attempt--
+          continue
+        }
+        throw new UnsplashError(
+          `unsplash-${status}`,
+          notFollowed(url, status, shown, headers.location, hops),
+          { status },
+        )
+      }
       if (status === 401 && keyRejected(kind, text)) throw badKeyError()
       const retryable = status === 429 || status >= 500
       if (retryable && attempt <= this.#o.retries) {
@@ -262,6 +277,47 @@ export class UnsplashClient {
       throw new StoppedError()
     }
   }
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
+const MAX_HOPS = 5
+
+/**
+ * Where an API redirect is followed to: the same host, on its own scheme or up from http to https
+ * (`http://api.unsplash.com` answers 301 to https), its port as it was. A redirect elsewhere
+ * (another host or port) is not followed: the access key goes to the API host the user chose and
+ * nowhere else.
+ */
+export function redirectTarget(from: URL, location: string | string[] | undefined): URL | undefined {
+  const text = Array.isArray(location) ? location[0] : location
+  if (!text) return undefined
+  let to: URL
+  try {
+    to = new URL(text, from)
+  } catch {
+    return undefined
+  }
+  const scheme = to.protocol === from.protocol || (from.protocol === 'http:' && to.protocol === 'https:')
+  return scheme && to.host === from.host ? to : undefined
+}
+
+/** Why a redirect was not followed, in one line naming where it pointed. */
+function notFollowed(
+  url: URL,
+  status: number,
+  shown: string,
+  location: string | string[] | undefined,
+  hops: number,
+): string {
+  const text = Array.isArray(location) ? location[0] : location
+  const at = `Unsplash API answered HTTP ${status} for ${shown}`
+  if (!text) return `${at}, a redirect without a Location`
+  if (hops >= MAX_HOPS) return `${at}: more than ${MAX_HOPS} redirects, the last to ${quoted(text, 200)}`
+  let where = text
+  try {
+    where = new URL(text, url).origin
+  } catch {}
+  return `${at}, a redirect to ${quoted(text, 200)}: not followed, the access key is sent to ${url.origin} only (if the API is at ${quoted(where, 100)} now, give that as --api-url or \`apiUrl\`)`
 }
 
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
