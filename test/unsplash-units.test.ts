@@ -125,6 +125,23 @@ test('imgix parameters go on the raw URL, keeping its own (ixid)', () => {
   }
 })
 
+test("a size asked of imgix replaces the raw URL's own, both sides: the side not asked is not left to clip it", () => {
+  // A raw URL the API (or an edit of it) sent with a size already on it: `h` asked on top of its
+  // `w=1080` gave imgix both, and the photo came at 1080 wide, not at the height asked.
+  const sized = photo({ urls: { raw: `${RAW}&w=1080&h=720&fm=jpg&q=80` } } as Partial<Photo>)
+  const h = new URL(imageUrl(sized, { imgix: { h: 2000 } }) ?? '')
+  assert.deepEqual([h.searchParams.getAll('h'), h.searchParams.getAll('w')], [['2000'], []])
+  const w = new URL(imageUrl(sized, { resizeTo: { side: 'longest', px: 3000 } }) ?? '')
+  assert.deepEqual([w.searchParams.getAll('w'), w.searchParams.getAll('h')], [['3000'], []])
+  // Asked for no size, the raw URL's own stay; its format and quality give way to those asked.
+  const f = new URL(imageUrl(sized, { imgix: { fm: 'webp' } }) ?? '')
+  assert.deepEqual(
+    [f.searchParams.getAll('fm'), f.searchParams.get('w'), f.searchParams.get('q')],
+    [['webp'], '1080', '80'],
+  )
+  assert.equal(f.searchParams.get('ixid'), 'IX')
+})
+
 test('resizeTo: imgix w or h for the side asked, per photo; the original where that side is not larger', () => {
   const cases: [
     string,

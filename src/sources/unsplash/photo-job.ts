@@ -95,6 +95,12 @@ export function imageUrl(photo: Photo, v: Variant): string | undefined {
     // Not a URL: the engine refuses it as `invalid-url`, naming it.
     return from
   }
+  // A size asked for replaces the URL's own on both sides: a `w` left beside the `h` asked for
+  // would clip the photo to it (imgix fits within both).
+  if (imgix.w !== undefined || imgix.h !== undefined) {
+    u.searchParams.delete('w')
+    u.searchParams.delete('h')
+  }
   for (const k of IMGIX_ORDER) {
     const value = imgix[k]
     if (value !== undefined) u.searchParams.set(k, String(value))
