@@ -203,6 +203,27 @@ test('an empty page before the end the API counts is passed over, with or withou
   }
 })
 
+test('a search answer without total_pages (nor Link) goes on while its pages come full', async (t) => {
+  // It stopped after the first page: 30 of 90.
+  const server = await listenLocal(
+    createServer((req, res) => {
+      const page = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('page'))
+      const results =
+        page <= 3 ? Array.from({ length: 30 }, (_, i) => ({ id: `p${page}-${i}`, urls: {} })) : []
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ total: 90, results }))
+    }),
+  )
+  t.after(() => server.close())
+  const c = new UnsplashClient({ key: 'k', apiUrl: server.origin })
+  t.after(() => c.close())
+  const listing = new Listing(c, new UnsplashStore(':memory:'), searchEndpoint('lake', {}), Infinity)
+  await listing.start()
+  assert.equal((await collect(listing)).length, 90)
+  assert.equal(c.calls.listing, 4)
+  assert.equal(listing.unreached, 0)
+})
+
 test('an API redirect on its own host is followed; one to another host is not, naming where it pointed, and the key never goes there', async (t) => {
   // A renamed collection or user, an http address answered with 301 to https (NASA api-docs#79:
   // "redirections sometimes break dumb/simple http clients"): it failed with "answered HTTP 301".
