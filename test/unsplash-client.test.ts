@@ -203,6 +203,27 @@ test('an empty page before the end the API counts is passed over, with or withou
   }
 })
 
+test('without Link or X-Per-Page, a page shorter than asked for is the size served: a listing capped at 10 a page is read to its X-Total', async (t) => {
+  // per_page above what the API serves is capped without a word (stephenkati/Unsplash-Image-Hub#8:
+  // "a default response of 10 items"); read as 30 a page, 50 photos ended at page 2, 20 kept.
+  const server = await listenLocal(
+    createServer((req, res) => {
+      const page = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('page'))
+      const body = page <= 5 ? Array.from({ length: 10 }, (_, i) => ({ id: `p${page}-${i}`, urls: {} })) : []
+      res.writeHead(200, { 'content-type': 'application/json', 'x-total': '50' })
+      res.end(JSON.stringify(body))
+    }),
+  )
+  t.after(() => server.close())
+  const c = new UnsplashClient({ key: 'k', apiUrl: server.origin })
+  t.after(() => c.close())
+  const listing = new Listing(c, new UnsplashStore(':memory:'), collectionEndpoint('42', {}), Infinity)
+  await listing.start()
+  assert.equal((await collect(listing)).length, 50)
+  assert.equal(c.calls.listing, 5)
+  assert.equal(listing.unreached, 0)
+})
+
 test('a search answer without total_pages (nor Link) goes on while its pages come full', async (t) => {
   // It stopped after the first page: 30 of 90.
   const server = await listenLocal(

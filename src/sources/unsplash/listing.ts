@@ -142,8 +142,11 @@ export async function fetchPage(
     // (X-Per-Page: it clamps per_page); without a count, while pages come full. A page shorter
     // than asked for ended a listing X-Total said went on (10 of 35 served 10 a page), and so did
     // an empty page before the count's end (Listing ends at two empty pages in a row).
-    const size = headerNumber(headers['x-per-page']) || PER_PAGE
+    // Without X-Per-Page either, a page shorter than asked for is taken as the size served: 10 a
+    // page read as 30 ended a 50-photo listing at page 2 (2 × 30 ≥ 50), 20 photos kept. A last
+    // page that is short costs one call more, answered empty.
     const got = photos.length + dropped
+    const size = headerNumber(headers['x-per-page']) || (got > 0 && got < PER_PAGE ? got : PER_PAGE)
     const more = total === undefined ? got >= size : page * size < total
     return { photos, dropped, next: links ? pageOf(links.next) : more ? page + 1 : undefined, total }
   } catch (error) {
