@@ -310,3 +310,30 @@ test('a Delta Lake, Iceberg or Hudi table folder is refused before any row: its 
   await writeFile(join(plain, 'a.csv'), csv(0, 2))
   assert.equal((await readAll([plain])).length, 2)
 })
+
+test('a Parquet file in a folder under a name not read (.parq, .pq, none) is refused, not skipped with its rows', async () => {
+  // fastparquet's README writes `outfile.parq`, Hive's warehouse files are `000000_0`; pyarrow's
+  // `read_parquet(folder)` reads every file of a folder whatever its name. Skipped, their rows were
+  // lost without a word beside the folder's .csv and .parquet files (the run said 0 failed).
+  for (const name of ['part-1.parq', 'part-1.pq', '000000_0']) {
+    const dir = join(root, `named-${name}`)
+    await mkdir(dir)
+    await writeFile(join(dir, 'a.csv'), csv(0, 2))
+    await copyFile(join(FIXTURES, 'duckdb-snappy.parquet'), join(dir, name))
+    await assert.rejects(openTables([dir]), {
+      name: 'UsageError',
+      message: new RegExp(
+        `^folder '.*named-${name.replace('.', '\\.')}' holds '.*/${name.replace('.', '\\.')}', a Parquet file whose name does not end \\.parquet: its rows would be skipped; name it \\.parquet`,
+      ),
+    })
+    // Given the format, every file of the folder is read as it: no refusal there.
+    await assert.rejects(readAll([dir], { format: 'parquet' }), /a\.csv/)
+  }
+  // Hidden and `_` files are skipped whatever they hold (Spark's `_metadata` is Parquet's footer).
+  const hidden = join(root, 'named-hidden')
+  await mkdir(hidden)
+  await writeFile(join(hidden, 'a.csv'), csv(0, 2))
+  await copyFile(join(FIXTURES, 'duckdb-snappy.parquet'), join(hidden, '_metadata'))
+  await copyFile(join(FIXTURES, 'duckdb-snappy.parquet'), join(hidden, '.old.parq'))
+  assert.equal((await readAll([hidden])).length, 2)
+})

@@ -159,6 +159,18 @@ async function folderFiles(
     // A table compressed so that it is not read (`part-0.csv.zst`) would be skipped with its rows.
     const packed = !format && info?.isFile() && info.size > 0 ? packedTableName(path) : undefined
     if (packed) throw packed
+    // A Parquet file under a name not read (fastparquet's `outfile.parq`, `.pq`, Hive's `000000_0`)
+    // was skipped with its rows, the run saying nothing: pyarrow reads every file of a folder.
+    if (!detected && !format && info?.isFile() && info.size >= 4) {
+      const head = await fileHead(path, 4).then(
+        (b) => b.toString('latin1'),
+        () => '',
+      )
+      if (isParquetHead(head))
+        throw new UsageError(
+          `folder ${visibleShellWord(dir, 'always')} holds ${visibleShellWord(path, 'always')}, a Parquet file whose name does not end .parquet: its rows would be skipped; name it .parquet (or move it out of the folder)`,
+        )
+    }
     // An empty file among others is a partition with no rows (Spark and Hive write them): it has
     // no header to check, and stopped the run as 'is empty'. Named alone, it still says so.
     if (!info?.isFile() || info.size === 0 || !detected) skipped.push(path)
