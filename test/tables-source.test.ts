@@ -337,3 +337,36 @@ test('a Parquet file in a folder under a name not read (.parq, .pq, none) is ref
   await copyFile(join(FIXTURES, 'duckdb-snappy.parquet'), join(hidden, '.old.parq'))
   assert.equal((await readAll([hidden])).length, 2)
 })
+
+test("JSON lines named .json beside a folder's tables are refused, not skipped with their rows; other .json stays skipped", async () => {
+  // Spark's df.write.json and BigQuery's export name JSON lines `.json`; beside a folder's .csv and
+  // .jsonl files, they were skipped with their rows, the run saying nothing.
+  const dir = join(root, 'json-beside')
+  await mkdir(dir)
+  await writeFile(join(dir, 'a.csv'), csv(0, 2))
+  await writeFile(join(dir, 'b.json'), '\ufeff{"url":"https://images.example/b.jpg","n":1}\n')
+  await assert.rejects(openTables([dir]), {
+    name: 'UsageError',
+    message:
+      /^folder '.*json-beside' holds '.*json-beside\/b\.json', JSON lines \(its first line an object with "url"\) named \.json, which a folder's tables are not read from: its rows would be skipped; name it \.jsonl$/,
+  })
+  // By the URL column given: a .json with `url` is no table of rows when --url-col names another.
+  const other = join(root, 'json-other-col')
+  await mkdir(other)
+  await writeFile(join(other, 'a.csv'), 'image\nhttps://images.example/a.jpg\n')
+  await writeFile(join(other, 'b.json'), '{"image":"https://images.example/b.jpg"}\n')
+  await assert.rejects(
+    openTables([other], { urlCol: 'image' }),
+    /b\.json', JSON lines \(its first line an object with "image"\)/,
+  )
+  // Metadata beside the tables (a pretty-printed dataset_info.json, a stats object without the URL
+  // key, an array, a hidden file) is read as before: skipped.
+  const meta = join(root, 'json-meta')
+  await mkdir(meta)
+  await writeFile(join(meta, 'a.csv'), csv(0, 2))
+  await writeFile(join(meta, 'dataset_info.json'), '{\n  "url": "https://huggingface.co/x"\n}\n')
+  await writeFile(join(meta, 'stats.json'), '{"count":2,"successes":2}\n')
+  await writeFile(join(meta, 'list.json'), '[{"url":"https://images.example/a.jpg"}]\n')
+  await writeFile(join(meta, '.hidden.json'), '{"url":"https://images.example/h.jpg"}\n')
+  assert.equal((await readAll([meta])).length, 2)
+})

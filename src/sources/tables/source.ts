@@ -1,6 +1,6 @@
 import type { Dirent } from 'node:fs'
 import { access, constants, readdir, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { UsageError } from '../../errors.js'
 import { layout, WORK_DIR } from '../../layout.js'
 import { grouped } from '../../report/format.js'
@@ -117,7 +117,9 @@ async function folderFiles(
   dir: string,
   format: TableFormat | undefined,
   skipped: string[],
+  urlCol: string,
 ): Promise<TableFile[]> {
+  const ownSkipped = skipped.length
   // An output folder given as an input (`imgpull photos`, `imgpull photos -o photos`, to go on
   // with it) read its manifest.jsonl (and a WebDataset run's shard Parquets) as tables: every URL
   // fetched again, into the current folder or beside the images already there.
@@ -176,6 +178,28 @@ async function folderFiles(
     if (!info?.isFile() || info.size === 0 || !detected) skipped.push(path)
     else files.push({ path, ...detected })
   }
+  // JSON lines named `.json` (Spark's `df.write.json`, BigQuery's export, `jq -c` into `x.json`)
+  // beside the folder's tables were skipped with their rows, the run saying nothing; a `.json` whose
+  // first line is not an object holding the URL column (a pretty-printed `dataset_info.json`) is
+  // no table of rows and stays skipped. A folder of `.json` alone is told below.
+  if (files.length > 0)
+    for (const path of skipped.slice(ownSkipped)) {
+      if (!/^[^._].*\.json$/i.test(basename(path))) continue
+      const head = await fileHead(path, 65536).then(
+        (b) => b.toString('utf8'),
+        () => '',
+      )
+      let first: unknown
+      try {
+        first = JSON.parse(head.replace(/^\ufeff/, '').split(/\r?\n/, 1)[0] ?? '')
+      } catch {
+        continue
+      }
+      if (first && typeof first === 'object' && !Array.isArray(first) && Object.hasOwn(first, urlCol))
+        throw new UsageError(
+          `folder ${visibleShellWord(dir, 'always')} holds ${visibleShellWord(path, 'always')}, JSON lines (its first line an object with ${JSON.stringify(urlCol)}) named .json, which a folder's tables are not read from: its rows would be skipped; name it .jsonl`,
+        )
+    }
   if (files.length === 0) {
     // Spark's `df.write.json` and BigQuery's newline-delimited JSON export name their JSON lines
     // part files `.json`: say how to read them, not only what was not found.
@@ -253,14 +277,19 @@ async function subfolderHint(
 }
 
 /** The files the inputs name: files as given, folders expanded; unreadable or unknown ones throw. */
-async function resolveFiles(inputs: readonly string[], format: TableFormat | undefined, skipped: string[]) {
+async function resolveFiles(
+  inputs: readonly string[],
+  format: TableFormat | undefined,
+  skipped: string[],
+  urlCol = 'url',
+) {
   const files: TableFile[] = []
   /** How each file was named, for a file given twice. */
   const named: string[] = []
   for (const input of inputs) {
     const info = await statInput(input)
     if (info.isDirectory()) {
-      const inFolder = await folderFiles(input, format, skipped)
+      const inFolder = await folderFiles(input, format, skipped, urlCol)
       files.push(...inFolder)
       named.push(
         ...inFolder.map(
@@ -402,7 +431,7 @@ export async function openTables(
   const resolved = resolveTableOptions(options)
   if (inputs.length === 0) throw new UsageError('no table to read')
   const skipped: string[] = []
-  const files = await resolveFiles(inputs, resolved.format, skipped)
+  const files = await resolveFiles(inputs, resolved.format, skipped, resolved.urlCol)
   const checked: Checked[] = []
   for (let i = 0; i < files.length; i += CHECKS_AT_ONCE)
     checked.push(
