@@ -203,6 +203,16 @@ function cases(): TableCase[] {
       },
     },
     {
+      id: 'json-beside',
+      report:
+        "microsoft/graphrag#2424 family (a reader that skips a whole file, saying nothing); Spark's df.write.json and `jq -c > extra.json` name JSON lines .json: one beside a folder's .csv",
+      input: 'data',
+      make: async (d, o) => {
+        await put(d, 'data/a.csv', `url\n${o}/a.jpg\n`)
+        await put(d, 'data/extra.json', `{"url":"${o}/b.jpg"}\n{"url":"${o}/c.jpg"}\n`)
+      },
+    },
+    {
       id: 'gzip-plain-name',
       report:
         'a browser that kept a `.csv.gz` as `photos.csv` still compressed (huggingface/datasets#4077 family)',
