@@ -200,12 +200,17 @@ async function firstFrameShown(bytes: Buffer): Promise<Buffer> {
 
 /** Whether the PNG file at `path` hides its default image (see `hidesDefaultImage`), read by chunk headers. */
 function fileHidesDefaultImage(path: string): boolean {
+  return readByWindows(path, hidesDefaultImage, false)
+}
+
+/** `read` of the file at `path` by windows (never whole), closed after; `otherwise` if it cannot be read. */
+function readByWindows<T>(path: string, read: (bytes: FileBytes) => T, otherwise: T): T {
   let bytes: FileBytes | undefined
   try {
     bytes = new FileBytes(path)
-    return hidesDefaultImage(bytes)
+    return read(bytes)
   } catch {
-    return false
+    return otherwise
   } finally {
     bytes?.close()
   }
@@ -322,16 +327,7 @@ async function whole<T>(format: string, work: (failOn: FailOn) => Promise<T>): P
 
 /** The file gamma of a PNG's gAMA, when that is its only colour description (see `pngGamma`); else `undefined`. */
 function pngGammaOf(input: Buffer | string): number | undefined {
-  if (typeof input !== 'string') return pngGamma(input)
-  let chunks: FileBytes | undefined
-  try {
-    chunks = new FileBytes(input)
-    return pngGamma(chunks)
-  } catch {
-    return undefined
-  } finally {
-    chunks?.close()
-  }
+  return typeof input === 'string' ? readByWindows(input, pngGamma, undefined) : pngGamma(input)
 }
 
 /** An input's bytes for the chunk walkers: a file is read by windows, never whole. */
