@@ -733,24 +733,25 @@ test("a certificate for another name fails each of the host's files at once, dir
     for (const via of [undefined, proxy.url]) {
       const urls = Array.from({ length: 40 }, (_, i) => `${origins.otherHost}/m-${i}.jpg`)
       const results: Result[] = []
-      const started = performance.now()
       for await (const r of pull(urls, {
         out: join(dir, `mismatch-${via ? 'proxy' : 'direct'}`),
         journal: false,
         caCert: certs.ca,
-        headersTimeout: 6000,
+        // A request left waiting on the failed connection (undici#5355) waits for this, past the
+        // run's bound below: stopped there, it fails as stopped, not as the certificate.
+        headersTimeout: 120_000,
+        signal: AbortSignal.timeout(60_000),
         concurrency: 16,
         proxy: via ?? false,
       }))
         results.push(r)
-      const took = performance.now() - started
+      assert.equal(results.length, urls.length)
       const late = results.filter((r) => r.attempts > 1 || !/its certificate is for /.test(r.message!))
       assert.deepEqual(
         late.map((r) => r.message),
         [],
         `${via ?? 'direct'}: ${late.length} of ${results.length} not failed at once`,
       )
-      assert.ok(took < 5000, `${via ?? 'direct'}: ${Math.round(took)} ms`)
     }
   } finally {
     await proxy.close()
