@@ -416,12 +416,13 @@ test('a SOCKS5 proxy that closes the connection during its handshake fails at on
   })
   try {
     const proxy = `socks5h://127.0.0.1:${closing.port}`
-    const started = Date.now()
+    // A close taken for silence would wait for the connect timeout, and fail as it (not as the close).
     const results = await withEnv({}, () =>
       run(['http://greeting.example/a.jpg', 'https://request.example/b.jpg'], {
         out: join(dir, 'socks-closing'),
         proxy,
         retries: 1,
+        connectTimeout: 60_000,
       }),
     )
     for (const r of results) {
@@ -433,8 +434,6 @@ test('a SOCKS5 proxy that closes the connection during its handshake fails at on
       assert.equal(r.attempts, 2, 'retried: the proxy may reach the host the next time')
     }
     assert.deepEqual(stages, { greeting: 2, request: 2 })
-    // A timer would be the 10 s connect timeout: under it, with room for a loaded machine.
-    assert.ok(Date.now() - started < 9000, `failed at once, not after a timer: ${Date.now() - started} ms`)
   } finally {
     await closing.close()
   }
@@ -468,12 +467,10 @@ test('a SOCKS5 proxy that never answers its handshake is a connect timeout, and 
   try {
     const proxy = `socks5h://127.0.0.1:${silent.port}`
     const urls = Array.from({ length: 40 }, (_, i) => `http://h${i}.example.org/a.jpg`)
-    const started = Date.now()
     // the connect timeout, not undici's fixed 5 s (which ran whatever it was).
     const results = await withEnv({}, () =>
       run(urls, { out: join(dir, 'socks-silent'), proxy, retries: 2, concurrency: 8, connectTimeout: 1000 }),
     )
-    const ms = Date.now() - started
     const cut = results.filter((r) => !r.message?.startsWith('not tried:'))
     for (const r of cut)
       assert.match(
@@ -481,7 +478,7 @@ test('a SOCKS5 proxy that never answers its handshake is a connect timeout, and 
         /^connect timeout after 1 s on http:\/\/h\d+\.example\.org\/a\.jpg \(through the proxy socks5h:\S+\): the proxy accepted the connection and did not answer its SOCKS5 handshake or its CONNECT to h\d+\.example\.org(: |$)/,
       )
     assert.ok(results.length - cut.length >= 10, `${results.length - cut.length} not tried`)
-    assert.ok(ms < 8_000, `given up in ${ms} ms`)
+    assert.ok(silent.connections() < 40, `${silent.connections()} connections to the proxy`)
   } finally {
     await silent.close()
   }
