@@ -161,9 +161,13 @@ test('a host that enforces its quota and says it is spent on a served file gets 
 })
 
 test('Retry-After is capped by maxRetryAfter', async () => {
-  const { one, ms } = await get([server.url('/ra-cap?status=503&times=1&ra=3600')], { maxRetryAfter: 200 })
-  assert.equal(one.status, 'ok')
-  assert.ok(ms < 2000, `waited ${ms} ms`)
+  // Uncapped, the hour asked for is past --total-timeout (60 s here): failed at once, not retried.
+  const { one } = await get([server.url('/ra-cap?status=503&times=1&ra=3600')], {
+    maxRetryAfter: 200,
+    totalTimeout: 60_000,
+  })
+  assert.equal(one.status, 'ok', one.message)
+  assert.equal(one.attempts, 2)
 })
 
 test('a host that asks again for a wait past maxRetryAfter after the capped one is given up for the run', async () => {
@@ -228,11 +232,10 @@ test('one file asked again for a wait past maxRetryAfter after the capped one fa
 })
 
 test('a Retry-After past the total timeout fails at once, and the message says why it was not retried', async () => {
-  const { one, ms } = await get([server.url('/ra-late?status=429&ra=120')], { totalTimeout: 5000 })
+  const { one } = await get([server.url('/ra-late?status=429&ra=120')], { totalTimeout: 5000 })
   assert.equal(one.status, 'failed')
   assert.equal(one.error, 'http-429')
   assert.equal(one.attempts, 1)
-  assert.ok(ms < 2000, `waited ${ms} ms`)
   assert.match(
     one.message!,
     /^HTTP 429 from http:\/\/\S+\/ra-late\?status=429&ra=120: not retried, the wait it asked for \(Retry-After: 120 s\) would run past --total-timeout$/,
@@ -313,11 +316,15 @@ test("a host's first refusal pauses the whole host: for its Retry-After, or the 
 })
 
 test('a Retry-After that outlasts the total timeout fails the file at once, as what the server said', async () => {
-  const { one, ms } = await get([server.url('/ra-late?status=503&ra=8')], { totalTimeout: 2000 })
+  const { one } = await get([server.url('/ra-late?status=503&ra=8')], { totalTimeout: 2000 })
   assert.equal(one.status, 'failed')
   assert.equal(one.error, 'http-503', one.message)
   assert.equal(one.attempts, 1)
-  assert.ok(ms < 1500, `took ${ms} ms`)
+  // At once: failed on the answer, as what it said, not cut by the total timeout after a wait.
+  assert.match(
+    one.message!,
+    /^HTTP 503 from \S+\/ra-late\?status=503&ra=8: not retried, the wait it asked for \(Retry-After: 8 s\) would run past --total-timeout$/,
+  )
 })
 
 test('a wait past the total timeout still holds the host: the next jobs wait it out, not each one refused', async () => {
@@ -366,11 +373,16 @@ test('a body shorter than its Content-Length is retried and resumed', async () =
 
 test('a stalled transfer is cut by the idle timeout and resumed', async () => {
   const path = '/stall?size=1000000&stall=700000&times=1'
-  const { out, one, ms } = await get([server.url(path)], { idleTimeout: 400 })
-  assert.equal(one.status, 'ok')
+  // Not cut by the idle timeout, the stall holds the file until this bound aborts the run.
+  const { out, one } = await get([server.url(path)], {
+    idleTimeout: 400,
+    signal: AbortSignal.timeout(60_000),
+  })
+  assert.equal(one.status, 'ok', one.message)
   assert.equal(one.attempts, 2)
-  assert.ok(ms < 5000, `took ${ms} ms`)
   assert.ok((await readFile(join(out, 'stall.jpg'))).equals(server.bytes(path)))
+  // Resumed near where it stalled (700,000), not fetched again from its first byte.
+  assert.match(String(requestsFor(path)[1]?.headers.range), /^bytes=6\d{5}-$/)
 })
 
 test('a body that stalls short of its Content-Length fails as the idle timeout, not as a closed connection', async () => {
@@ -413,10 +425,10 @@ test('a slow drip that keeps coming is not cut by the idle timeout', async () =>
 })
 
 test('the total timeout bounds one file, retries included', async () => {
-  const { one, ms } = await get([server.url('/forever?size=100000&drip=5000')], { totalTimeout: 700 })
-  assert.equal(one.error, 'timeout')
-  assert.match(one.message ?? '', /total timeout/)
-  assert.ok(ms < 3000)
+  // Uncut, the body drips whole in 20 s and the file is ok.
+  const { one } = await get([server.url('/forever?size=100000&drip=5000')], { totalTimeout: 700 })
+  assert.equal(one.error, 'timeout', one.message)
+  assert.match(one.message ?? '', /^total timeout after 700 ms on /)
 })
 
 // a body that trickles in (a byte every 50 ms, never silent for the idle timeout) is
@@ -478,7 +490,8 @@ test('a slow but steady body is not failed by --total-timeout: one whose pace en
     })
   })
   try {
-    const { one, ms } = await get([slowing.url('/slowing.jpg')], {
+    // Not cut at twice the timeout, its last 30 kB trickle in over 30 s and the file is ok.
+    const { one } = await get([slowing.url('/slowing.jpg')], {
       totalTimeout: 3000,
       idleTimeout: 5000,
       retries: 0,
@@ -488,7 +501,6 @@ test('a slow but steady body is not failed by --total-timeout: one whose pace en
       one.message ?? '',
       /^total timeout after 6 s on .*\/slowing\.jpg: its body was under way and had not ended in twice --total-timeout, the time a body is given when its pace at --total-timeout \(\d+(\.\d)? kB\/s then\) would end it within as long again$/,
     )
-    assert.ok(ms < 7500, `${ms} ms`)
   } finally {
     await slowing.close()
   }
@@ -954,14 +966,14 @@ test('interim 1xx answers do not hold off the headers timeout', async () => {
     socket.on('close', () => clearInterval(timer))
   })
   try {
-    const { one, ms } = await get([interim.url('/x.jpg')], {
+    const { one } = await get([interim.url('/x.jpg')], {
       headersTimeout: 400,
       totalTimeout: 20_000,
       retries: 0,
     })
     assert.equal(one.error, 'timeout', one.message)
-    assert.match(one.message ?? '', /headers timeout/)
-    assert.ok(ms < 10_000, `${ms} ms: cut by the headers timeout, not the total one`)
+    // Cut by the headers timeout, not the total one (whose message starts "total timeout after 20 s").
+    assert.match(one.message ?? '', /^headers timeout after 400 ms on /)
   } finally {
     await interim.close()
   }
@@ -1674,7 +1686,7 @@ test('a host that never completes the handshake is cut by the connect timeout', 
   const { port } = unanswered
   try {
     await new Promise((r) => setTimeout(r, 200))
-    const { one, ms } = await get([`http://127.0.0.1:${port}/never.jpg`], { connectTimeout: 300, retries: 1 })
+    const { one } = await get([`http://127.0.0.1:${port}/never.jpg`], { connectTimeout: 300, retries: 1 })
     assert.equal(one.error, 'timeout')
     // the stage that stalled, not a bare "connect timeout" (the name was an IP: no lookup).
     assert.match(
@@ -1682,7 +1694,6 @@ test('a host that never completes the handshake is cut by the connect timeout', 
       /^connect timeout after 300 ms on http:\/\/127\.0\.0\.1:\d+\/never\.jpg: 127\.0\.0\.1:\d+ did not answer the TCP handshake/,
     )
     assert.equal(one.attempts, 2)
-    assert.ok(ms < 5000, `took ${ms} ms`)
   } finally {
     unanswered.close()
   }
