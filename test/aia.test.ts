@@ -316,13 +316,12 @@ test('an AIA URL that redirects to another host is followed; HTML, a hang, a loo
   ]
   for (const [name, leaf, why] of cases) {
     const url = await origin(leaf)
-    const started = Date.now()
-    const r = await fetchOne(url, { connectTimeout: 1000 })
+    // A fetch that hangs is cut by this bound, far past any timer here, and fails as aborted.
+    const r = await fetchOne(url, { connectTimeout: 1000, signal: AbortSignal.timeout(60_000) })
     assert.equal(r.error, 'tls', `${name}: ${r.message}`)
     assert.equal(r.attempts, 1, name)
     assert.ok(r.message!.includes(`cannot verify ${new URL(url).host}`), `${name}: ${r.message}`)
     assert.ok(r.message!.includes(`(fetched, not taken: ${why}`), `${name}: ${r.message}`)
     assert.ok(!r.message!.includes('\n'), name)
-    assert.ok(Date.now() - started < 60_000, `${name}: the run ends`)
   }
 })
