@@ -330,8 +330,9 @@ test('Ctrl-C: the worker finishes its transfers, gives the shard back at once, e
 })
 
 test('a worker that Redis stops answering stops its shard once its lock has lapsed, not when Redis answers again', async () => {
-  // Two slow transfers (10 s each): in flight all through Redis's silence.
-  const urls = [0, 1].map((i) => fx.server.url(`/silent/${i}.jpg?size=60000&drip=6000`))
+  // Two slow transfers (20 s each): in flight all through Redis's silence, and past the bound
+  // the stop is awaited in (their own end is not the stop).
+  const urls = [0, 1].map((i) => fx.server.url(`/silent/${i}.jpg?size=60000&drip=3000`))
   await enqueue('silent', urls, 2)
   const worker = startCli([
     'worker',
@@ -344,12 +345,12 @@ test('a worker that Redis stops answering stops its shard once its lock has laps
   try {
     await until('both transfers to be under way', () => fx.server.stats.inFlight === 2)
     // Every client's commands wait (as behind a network path gone dead): the lock's renewal too.
-    await fx.redis.client.call('CLIENT', 'PAUSE', '9000', 'ALL')
-    const silent = performance.now()
+    // Paused well past the lock (2 s): stopped while it lasts, not once Redis answers again (its
+    // own UNPAUSE waits for the pause's end: every normal client is paused).
+    await fx.redis.client.call('CLIENT', 'PAUSE', '15000', 'ALL')
     // BullMQ hears of a lapsed lock from Redis alone: the worker ran on, its transfers past their
     // host slots' leases (another worker, taking the shard over, over the per-host limit with it).
-    await until('the transfers to be stopped', () => fx.server.stats.inFlight === 0, 7000)
-    assert.ok(performance.now() - silent < 7000)
+    await until('the transfers to be stopped', () => fx.server.stats.inFlight === 0, 13_000)
   } finally {
     await fx.redis.client.call('CLIENT', 'UNPAUSE')
     worker.child.kill('SIGKILL')
@@ -416,13 +417,14 @@ test('Ctrl-C on enqueue while Redis answers nothing (stopped, hung): it leaves a
   try {
     await until('the first shards to be added', async () => (await waiting()) > 0, 20_000)
     // Every client's commands wait, as on a Redis stopped with SIGSTOP: the batch being added too.
-    const pause = 16_000
+    // Paused well past the 10 s it waits: it leaves while Redis is still silent.
+    const pause = 24_000
     await fx.redis.client.call('CLIENT', 'PAUSE', String(pause), 'ALL')
     const paused = performance.now()
     run.child.kill('SIGINT')
     const r = await run.done
     assert.equal(r.code, 130, r.stderr)
-    assert.ok(performance.now() - paused < 14_000, 'left before Redis answered again')
+    assert.ok(performance.now() - paused < 22_000, 'left before Redis answered again')
     assert.match(
       r.stderr,
       /^imgpull: stopped without reaching Redis at redis:\/\/127\.0\.0\.1:\d+: the shards being added when it stopped answering may not be in the queue; run the same command again once it answers \(nothing is added twice\)$/m,
