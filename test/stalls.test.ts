@@ -171,6 +171,39 @@ test('a body silent at the total timeout is said to have stopped, and is not giv
   }
 })
 
+/**
+ * `url` pulled with a 0.6 s --total-timeout on `threads` transfer threads (`extra` before), no retry:
+ * it fails `timeout` with no file kept; its message. The connect timeout is long past the total one:
+ * a run, on a transfer thread too, ends with its last file, not once its connection still opening
+ * gives up (see test/threads.test.ts).
+ */
+async function cutByTotal(
+  url: string,
+  threads: string,
+  label: string,
+  extra: string[] = [],
+): Promise<string> {
+  const { manifest, files } = await pull(
+    [url],
+    [
+      ...extra,
+      '--total-timeout',
+      '0.6',
+      '--connect-timeout',
+      '120',
+      '--headers-timeout',
+      '30',
+      '--retries',
+      '0',
+      '--threads',
+      threads,
+    ],
+  )
+  assert.deepEqual(files, [], label)
+  assert.equal(manifest[0]?.error, 'timeout', label)
+  return manifest[0]?.message ?? ''
+}
+
 // A request cut by --total-timeout before its head came (the connect and headers timeouts set
 // longer) said only `total timeout after N s on URL`, where those timeouts name the stage: a user
 // could not tell a firewall dropping the SYN from a TLS front that never answers the ClientHello
@@ -213,27 +246,9 @@ test('a total timeout that cuts a request before its head names the stage it cut
   try {
     for (const threads of ['0', '1'])
       for (const [what, url, words] of rows) {
-        const { manifest, files } = await pull(
-          [url],
-          [
-            '--total-timeout',
-            '0.6',
-            '--connect-timeout',
-            // Long past the total timeout: a run, on a transfer thread too, ends with its last
-            // file, not once its connection still opening gives up (see test/threads.test.ts).
-            '120',
-            '--headers-timeout',
-            '30',
-            '--retries',
-            '0',
-            '--threads',
-            threads,
-          ],
-        )
         const label = `${what} (--threads ${threads})`
-        assert.deepEqual(files, [], label)
-        assert.equal(manifest[0]?.error, 'timeout', label)
-        assert.match(manifest[0]?.message ?? '', words, `${label}: ${manifest[0]?.message}`)
+        const message = await cutByTotal(url, threads, label)
+        assert.match(message, words, `${label}: ${message}`)
       }
   } finally {
     unanswered.close()
@@ -314,27 +329,9 @@ test('a total timeout that cuts a request before its head through a proxy names 
   try {
     for (const threads of ['0', '1'])
       for (const [what, via, url, words] of rows) {
-        const { manifest, files } = await pull(
-          [url],
-          [
-            '--proxy',
-            via,
-            '--total-timeout',
-            '0.6',
-            '--connect-timeout',
-            '120',
-            '--headers-timeout',
-            '30',
-            '--retries',
-            '0',
-            '--threads',
-            threads,
-          ],
-        )
         const label = `${what} (--threads ${threads})`
-        assert.deepEqual(files, [], label)
-        assert.equal(manifest[0]?.error, 'timeout', label)
-        if (!words.test(manifest[0]?.message ?? '')) wrong.push(`${label}: ${manifest[0]?.message}`)
+        const message = await cutByTotal(url, threads, label, ['--proxy', via])
+        if (!words.test(message)) wrong.push(`${label}: ${message}`)
       }
     assert.deepEqual(wrong, [])
   } finally {
