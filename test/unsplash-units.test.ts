@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { conclude } from '../src/cli/unsplash-command.js'
 import { creditLine, escapeMarkdown, renderAttribution } from '../src/sources/unsplash/attribution.js'
 import { budgetLines } from '../src/sources/unsplash/budget.js'
-import { type CallKind, keyRejected } from '../src/sources/unsplash/client.js'
+import { apiRedirectTarget, type CallKind, keyRejected } from '../src/sources/unsplash/client.js'
 import {
   collectionEndpoint,
   collectionId,
@@ -580,4 +580,27 @@ test('the hourly budget refused: 403 or 429 saying "Rate Limit" in any spelling,
   ]
   for (const [status, text, headers, want] of cases)
     assert.equal(budgetRefused(status, text, headers), want, `${status} ${text} ${JSON.stringify(headers)}`)
+})
+
+test("an API redirect is followed on the API's own host only (http up to https), its Location read as a download's", () => {
+  const from = new URL('http://127.0.0.1:8080/collections/x/photos?page=2')
+  const rows: [string | string[] | undefined, string | undefined][] = [
+    ['/collections/y/photos?page=2', 'http://127.0.0.1:8080/collections/y/photos?page=2'],
+    ['https://127.0.0.1:8080/collections/x/photos', 'https://127.0.0.1:8080/collections/x/photos'],
+    [['/a', '/b'], 'http://127.0.0.1:8080/a'],
+    // The bytes of a raw UTF-8 path, as undici hands them over (one character a byte).
+    [Buffer.from('/caf\u00e9', 'utf8').toString('latin1'), 'http://127.0.0.1:8080/caf%C3%A9'],
+    // A Latin-1 byte is kept as that byte.
+    ['/caf\u00e9', 'http://127.0.0.1:8080/caf%E9'],
+    ['http://127.0.0.1:8081/x', undefined],
+    ['http://other.test:8080/x', undefined],
+    ['ftp://127.0.0.1:8080/x', undefined],
+    ['http://[::1', undefined],
+    ['', undefined],
+    [undefined, undefined],
+  ]
+  for (const [location, expected] of rows)
+    assert.equal(apiRedirectTarget(from, location)?.href, expected, JSON.stringify(location))
+  const https = new URL('https://127.0.0.1:8443/photos')
+  assert.equal(apiRedirectTarget(https, 'http://127.0.0.1:8443/photos'), undefined, 'never down to http')
 })

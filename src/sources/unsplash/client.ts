@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { redirectTarget } from '../../fetch/location.js'
 import { parseRetryAfter, retryDelay } from '../../fetch/retry-delay.js'
 import { sharedLookup } from '../../fetch/shared-lookup.js'
 import { Agent, type Dispatcher, request } from '../../fetch/undici.js'
@@ -203,7 +204,7 @@ export class UnsplashClient {
       this.calls[kind]++
       if (status >= 200 && status < 300) return { body: parse<T>(text, shown), headers }
       if (REDIRECTS.has(status)) {
-        const to = redirectTarget(url, headers.location)
+        const to = apiRedirectTarget(url, headers.location)
         if (to && hops < MAX_HOPS) {
           hops++
           url = to
@@ -286,17 +287,14 @@ const MAX_HOPS = 5
  * Where an API redirect is followed to: the same host, on its own scheme or up from http to https
  * (`http://api.unsplash.com` answers 301 to https), its port as it was. A redirect elsewhere
  * (another host or port) is not followed: the access key goes to the API host the user chose and
- * nowhere else.
+ * nowhere else. The `Location` is read as a download's is (`redirectTarget`: its bytes, UTF-8 or
+ * Latin-1), so the API and the images agree on where one leads. Pure; test/unsplash-units.test.ts.
  */
-export function redirectTarget(from: URL, location: string | string[] | undefined): URL | undefined {
+export function apiRedirectTarget(from: URL, location: string | string[] | undefined): URL | undefined {
   const text = Array.isArray(location) ? location[0] : location
   if (!text) return undefined
-  let to: URL
-  try {
-    to = new URL(text, from)
-  } catch {
-    return undefined
-  }
+  const to = redirectTarget(text, from)
+  if (!to) return undefined
   const scheme = to.protocol === from.protocol || (from.protocol === 'http:' && to.protocol === 'https:')
   return scheme && to.host === from.host ? to : undefined
 }
