@@ -1149,3 +1149,35 @@ test("a long URL's example says it once: its message quotes it shortened in the 
   const [said] = [...redirect.matchAll(/<span class="msg">([^<]*)<\/span>/g)].map((m) => m[1])
   assert.equal(said, `redirect from this URL to ${shownUrl(other)}: not an image address`)
 })
+
+test("a long signed URL named in a message (a redirect's target) leaves no piece of its signature in the message or the report", () => {
+  const host = 'http://127.0.0.1:8144'
+  const signature = '0123456789abcdef'.repeat(4)
+  const signed = `https://bucket.s3.amazonaws.com/${'p'.repeat(120)}.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=300&X-Amz-Signature=${signature}`
+  const shown = shownUrl(signed)
+  assert.ok(shown.includes('…'), shown)
+  const pieces = (text: string) =>
+    [...Array(signature.length - 11).keys()].filter((i) => text.includes(signature.slice(i, i + 12)))
+  assert.deepEqual(pieces(shown), [], shown)
+  const url = `${host}/x/a.jpg`
+  const html = renderReport({
+    title: 'signed',
+    startedAt: 0,
+    endedAt: 1000,
+    interrupted: false,
+    items: [
+      item({
+        status: 'failed',
+        host,
+        url,
+        error: 'http-403',
+        message: `HTTP 403 from ${url} (redirected to ${shown})`,
+      }),
+    ],
+    samples: [],
+  })
+  assert.deepEqual(pieces(html), [])
+  // Short enough to be whole, it is kept whole: a URL to paste (the report masks its value).
+  const short = `${host}/b.jpg?X-Amz-Signature=${signature}`
+  assert.equal(shownUrl(short), short)
+})

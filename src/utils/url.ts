@@ -176,13 +176,18 @@ export const SHOWN_URL_CHARS = 160
 
 /**
  * A URL for a one-line message: credentials removed, and shortened in the middle (the host and
- * the file name stay readable) when longer than `max` characters.
+ * the file name stay readable) when longer than `max` characters. A URL that is shortened has its
+ * signing values masked first (`maskSigning`): cut in the middle, a signature's tail would be left
+ * without its `name=`, where no later masking (the report's) could tell it, and a cut URL is no
+ * longer one to paste anyway. A URL short enough is shown whole (its manifest row has it too).
  */
 export function shownUrl(url: string, max = SHOWN_URL_CHARS): string {
   const clean = redactUrl(url)
   if (clean.length <= max) return clean
+  const masked = maskSigning(clean)
+  if (masked.length <= max) return masked
   const tail = Math.floor((max - 1) / 3)
-  return `${clean.slice(0, max - 1 - tail)}…${clean.slice(-tail)}`
+  return `${masked.slice(0, max - 1 - tail)}…${masked.slice(-tail)}`
 }
 
 /**
