@@ -370,3 +370,54 @@ test("JSON lines named .json beside a folder's tables are refused, not skipped w
   await writeFile(join(meta, '.hidden.json'), '{"url":"https://images.example/h.jpg"}\n')
   assert.equal((await readAll([meta])).length, 2)
 })
+
+test("a table under a name a folder's tables are not read from (.txt, .dat) is refused, not skipped with its rows", async () => {
+  // Excel's "Unicode Text" and "Text (Tab delimited)" save .txt, MySQL's INTO OUTFILE and many
+  // exports .txt or .dat: beside the folder's .csv, their rows were skipped, the run saying nothing.
+  const utf16 = Buffer.concat([
+    Buffer.from([0xff, 0xfe]),
+    Buffer.from('id\turl\r\n1\thttps://images.example/u.jpg\r\n', 'utf16le'),
+  ])
+  const rows: [string, string | Buffer, RegExp][] = [
+    [
+      'unicode.txt',
+      utf16,
+      /a table \(its first line a header with "url", tab-separated, UTF-16\) under a name a folder's tables are not read from: its rows would be skipped; name it \.tsv$/,
+    ],
+    [
+      'tabs.txt',
+      'id\turl\n1\thttps://images.example/t.jpg\n',
+      /'.*tabs\.txt', a table \(its first line a header with "url", tab-separated\)/,
+    ],
+    [
+      'export.dat',
+      '"id","url"\n1,"https://images.example/d.jpg"\n',
+      /a table \(its first line a header with "url", comma-separated\) .* name it \.csv$/,
+    ],
+    ['excel.txt', 'id;url\n1;https://images.example/e.jpg\n', /semicolon-separated\) .* name it \.csv$/],
+  ]
+  for (const [name, body, message] of rows) {
+    const dir = join(root, `stray-${name}`)
+    await mkdir(dir)
+    await writeFile(join(dir, 'a.csv'), csv(0, 2))
+    await writeFile(join(dir, name), body)
+    await assert.rejects(openTables([dir]), (e: unknown) => {
+      assert.equal((e as Error).name, 'UsageError')
+      assert.match((e as Error).message, new RegExp(`^folder '.*stray-${name.replace('.', '\\.')}' holds `))
+      assert.match((e as Error).message, message)
+      return true
+    })
+  }
+  // What holds no rows stays skipped: notes, a README with a URL further down, a header without the
+  // URL column, an image, a file of one word, a URL list (lists are read by name).
+  const notes = join(root, 'stray-notes')
+  await mkdir(notes)
+  await writeFile(join(notes, 'a.csv'), csv(0, 2))
+  await writeFile(join(notes, 'README.txt'), 'Images from https://images.example/\n')
+  await writeFile(join(notes, 'LICENSE'), 'MIT License\n\nurl,caption are the columns\n')
+  await writeFile(join(notes, 'other.txt'), 'id\tlink\n1\thttps://images.example/x.jpg\n')
+  await writeFile(join(notes, 'x.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46]))
+  await writeFile(join(notes, 'word.dat'), 'url\n')
+  await writeFile(join(notes, 'urls.txt'), 'https://images.example/l.jpg\n')
+  assert.equal((await readAll([notes])).length, 2)
+})

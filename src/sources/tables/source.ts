@@ -28,6 +28,7 @@ import { jsonlKeys, jsonlRows, KEY_LINES } from './jsonl.js'
 import { NOT_A_TABLE_HEAD_BYTES, notATable } from './not-a-table.js'
 import { type ResolvedTableOptions, resolveTableOptions, type TableOptions } from './options.js'
 import { parquetInfo, parquetRows } from './parquet.js'
+import { strayRows } from './stray-rows.js'
 
 /** Tables opened and checked, ready to stream: iterate it (more than once if need be) for the rows. */
 export interface OpenedTables extends AsyncIterable<TableJob> {
@@ -178,27 +179,15 @@ async function folderFiles(
     if (!info?.isFile() || info.size === 0 || !detected) skipped.push(path)
     else files.push({ path, ...detected })
   }
-  // JSON lines named `.json` (Spark's `df.write.json`, BigQuery's export, `jq -c` into `x.json`)
-  // beside the folder's tables were skipped with their rows, the run saying nothing; a `.json` whose
-  // first line is not an object holding the URL column (a pretty-printed `dataset_info.json`) is
-  // no table of rows and stays skipped. A folder of `.json` alone is told below.
+  // Rows under a name a folder's tables are not read from (`.json` JSON lines, a `.txt` table, a
+  // URL list) were skipped, the run saying "0 failed": see `strayRows`.
   if (files.length > 0)
     for (const path of skipped.slice(ownSkipped)) {
-      if (!/^[^._].*\.json$/i.test(basename(path))) continue
-      const head = await fileHead(path, 65536).then(
-        (b) => b.toString('utf8'),
-        () => '',
-      )
-      let first: unknown
-      try {
-        first = JSON.parse(head.replace(/^\ufeff/, '').split(/\r?\n/, 1)[0] ?? '')
-      } catch {
-        continue
-      }
-      if (first && typeof first === 'object' && !Array.isArray(first) && Object.hasOwn(first, urlCol))
-        throw new UsageError(
-          `folder ${visibleShellWord(dir, 'always')} holds ${visibleShellWord(path, 'always')}, JSON lines (its first line an object with ${JSON.stringify(urlCol)}) named .json, which a folder's tables are not read from: its rows would be skipped; name it .jsonl`,
-        )
+      if (basename(path).startsWith('.') || basename(path).startsWith('_')) continue
+      const info = await stat(path).catch(() => undefined)
+      if (!info?.isFile() || info.size === 0) continue
+      const stray = await strayRows(dir, path, urlCol)
+      if (stray) throw stray
     }
   if (files.length === 0) {
     // Spark's `df.write.json` and BigQuery's newline-delimited JSON export name their JSON lines
