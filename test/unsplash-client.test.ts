@@ -224,6 +224,41 @@ test('without Link or X-Per-Page, a page shorter than asked for is the size serv
   assert.equal(listing.unreached, 0)
 })
 
+test('without Link, an X-Total the full pages served have passed is low: the listing goes on while pages come full', async (t) => {
+  // X-Total 50 where 75 are served, 30 a page: the listing ended at page 2 (2 × 30 >= 50), the
+  // 15 photos of page 3 never asked for. A count the pages end on exactly costs no extra call.
+  for (const [served, total, calls] of [
+    [75, 50, 3],
+    [60, 50, 3],
+    [60, 60, 2],
+    [45, 45, 2],
+  ] as const) {
+    const server = await listenLocal(
+      createServer((req, res) => {
+        const page = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('page'))
+        const from = (page - 1) * 30
+        const body = Array.from({ length: Math.max(0, Math.min(30, served - from)) }, (_, i) => ({
+          id: `p${from + i}`,
+          urls: {},
+        }))
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'x-total': String(total),
+          'x-per-page': '30',
+        })
+        res.end(JSON.stringify(body))
+      }),
+    )
+    const c = new UnsplashClient({ key: 'k', apiUrl: server.origin })
+    t.after(() => c.close())
+    t.after(() => server.close())
+    const listing = new Listing(c, new UnsplashStore(':memory:'), collectionEndpoint('42', {}), Infinity)
+    await listing.start()
+    assert.equal((await collect(listing)).length, served, `${served} served, X-Total ${total}`)
+    assert.equal(c.calls.listing, calls, `${served} served, X-Total ${total}`)
+  }
+})
+
 test('a search answer without total_pages (nor Link) goes on while its pages come full', async (t) => {
   // It stopped after the first page: 30 of 90.
   const server = await listenLocal(

@@ -147,7 +147,10 @@ export async function fetchPage(
     // page that is short costs one call more, answered empty.
     const got = photos.length + dropped
     const size = headerNumber(headers['x-per-page']) || (got > 0 && got < PER_PAGE ? got : PER_PAGE)
-    const more = total === undefined ? got >= size : page * size < total
+    // A count the pages have passed, full (X-Total 50 with two full pages of 30), is wrong, low:
+    // read on while pages come full, as without a count, where it ended the listing at its count,
+    // the photos after unasked. A full last page exactly at the count is the end, as counted.
+    const more = total === undefined || page * size > total ? got >= size : page * size < total
     return { photos, dropped, next: links ? pageOf(links.next) : more ? page + 1 : undefined, total }
   } catch (error) {
     throw notFound(e, error)
