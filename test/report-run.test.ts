@@ -248,7 +248,14 @@ test('a killed run: imgpull report rebuilds the report, which says the run was i
   assert.equal(await figure('pending'), '5', 'what is left is counted')
   assert.equal((await outputFiles(out)).length, 3)
   const status = await runCli(['status', out])
-  assert.match(status.stdout, /: 3 ok \(.*\), 0 failed, 5 not finished, over 1 run$/m)
+  assert.match(
+    status.stdout,
+    /: 3 ok \(.*\), 0 failed, 5 not finished \(and any URL of the input the last run had not reached\), over 1 run$/m,
+  )
+  assert.match(
+    status.stdout,
+    /^The last run did not end \(killed, or its machine stopped\): Run the same command again to finish the rest\.$/m,
+  )
   assert.doesNotMatch(status.stdout, /A run is going on/, 'the killed run holds the folder no more')
 })
 

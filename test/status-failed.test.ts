@@ -97,8 +97,10 @@ test('a real run with failures of two codes: every failed URL as given, in input
   const run = await runCli([list, '-o', out, '--retries', '0'])
   assert.equal(run.code, 1, run.stderr)
 
-  // The status names the command beside its examples.
+  // The status names the command beside its examples; the run ended: no word of a rerun.
   const status = await runCli(['status', out])
+  assert.match(status.stdout, /: 2 ok \([^)]*\), 4 failed, 0 not finished, over 1 run\n/)
+  assert.doesNotMatch(status.stdout, /last run|to finish the rest/)
   assert.match(
     status.stdout,
     /\nEvery failed URL of a code, one a line: imgpull status \S*two-codes --failed CODE\n/,
@@ -185,6 +187,18 @@ test('a run killed with kill -9: --failed lists what failed so far from the jour
     'a killed first run leaves no manifest: jq has nothing to read',
   )
 
+  // The killed run left its input's later URLs in no row: the count is a floor, and the rerun is named.
+  const status = await runCli(['status', out])
+  assert.equal(status.code, 0, status.stderr)
+  assert.match(
+    status.stdout,
+    /: 0 ok \([^)]*\), 2 failed, 3 not finished \(and any URL of the input the last run had not reached\), over 1 run\n/,
+  )
+  assert.match(
+    status.stdout,
+    /\nThe last run did not end \(killed, or its machine stopped\): Run the same command again to finish the rest\.\n/,
+  )
+
   const listed = await runCli(['status', out, '--failed'])
   assert.equal(listed.code, 0, listed.stderr)
   assert.deepEqual(lines(listed.stdout), gone)
@@ -197,4 +211,34 @@ test('a run killed with kill -9: --failed lists what failed so far from the jour
   assert.match(page, /data-failed-list="\*">imgpull status killed --failed &gt; failed\.txt</)
   assert.match(page, /data-failed-list="http-404">imgpull status killed --failed http-404 &gt; 404\.txt</)
   assert.doesNotMatch(page, /data-failed-list-jq/, 'no jq line over an earlier run’s manifest, or none')
+})
+
+test('a run stopped before its end (Ctrl-C twice) with nothing left in flight: status names the rerun, not a job done', async () => {
+  // Its in-flight transfers ended by the stop, every row was failed or ok: "0 not finished" and no
+  // rerun line read as a finished job, where the input's later URLs were never reached.
+  const out = join(dir, 'stopped')
+  const list = join(dir, 'stopped.txt')
+  await writeFile(
+    list,
+    Array.from({ length: 40 }, (_, i) => server.url(`/s-${i}.jpg?size=60000&stall=1000`)).join('\n'),
+  )
+  const sent = server.stats.requests
+  const run = startCli([list, '-o', out, '--idle-timeout', '60', '--per-host', '2', '--grace', '30'])
+  let stderr = ''
+  run.child.stderr?.on('data', (d) => {
+    stderr += d
+  })
+  await until('the run to send requests', () => server.stats.requests > sent)
+  run.child.kill('SIGINT')
+  await until('the stop to be heard', () => /Stopping/.test(stderr))
+  run.child.kill('SIGINT')
+  assert.equal((await run.done).code, 130)
+  const status = await runCli(['status', out])
+  assert.equal(status.code, 0, status.stderr)
+  assert.match(status.stdout, /not finished \(and any URL of the input the last run had not reached\)/)
+  assert.match(
+    status.stdout,
+    /\nThe last run was stopped before its end: Run the same command again to finish the rest\.\n/,
+  )
+  assert.equal(JSON.parse((await runCli(['status', out, '--json'])).stdout).lastRun, 'stopped')
 })

@@ -65,8 +65,11 @@ export function statusCommand(
   const ok = s.counts.ok ?? 0
   const failed = s.counts.failed ?? 0
   const pending = s.counts.pending ?? 0
+  // A run that did not come to its end left its input's later URLs in no row: "0 not finished" and
+  // no word of a rerun read as a job done (see `unfinishedWords`).
+  const cut = !holder && (s.lastRun === 'killed' || s.lastRun === 'stopped')
   write(
-    `${visibleShellWord(dir)}: ${ok} ok (${formatBytes(s.bytes)}), ${failed} failed, ${pending} not finished, over ${s.runs} ${s.runs === 1 ? 'run' : 'runs'}`,
+    `${visibleShellWord(dir)}: ${ok} ok (${formatBytes(s.bytes)}), ${failed} failed, ${pending} not finished${cut ? ' (and any URL of the input the last run had not reached)' : ''}, over ${s.runs} ${s.runs === 1 ? 'run' : 'runs'}`,
   )
   if (shards) write(shardsLine(shards))
   errorLines(dir, s, write)
@@ -81,7 +84,11 @@ export function statusCommand(
   }
   // A queue's shard is tried again by enqueue, not by running its worker's command again.
   const words = rerunWords(lastCommand(path))
-  if (pending) write(`${words.rerun} to finish the rest.`)
+  if (cut)
+    write(
+      `The last run ${s.lastRun === 'killed' ? 'did not end (killed, or its machine stopped)' : 'was stopped before its end'}: ${words.rerun} to finish the rest.`,
+    )
+  else if (pending) write(`${words.rerun} to finish the rest.`)
   adviceLines(dir, s, words, write)
 }
 

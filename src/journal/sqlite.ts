@@ -592,6 +592,18 @@ function summarize(db: Database.Database) {
     db.prepare("SELECT coalesce(sum(bytes), 0) AS b FROM jobs WHERE state = 'ok'").get() as { b: number }
   ).b
   const runs = (db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n
+  // Whether the latest run came to its end: one killed (kill -9, an OOM, a machine that stopped)
+  // never wrote `ended_at`, and its input's rows past where it was are in no row of `jobs`.
+  const last = db.prepare('SELECT ended_at, interrupted FROM runs ORDER BY id DESC LIMIT 1').get() as
+    | { ended_at: number | null; interrupted: number | null }
+    | undefined
+  const lastRun = !last
+    ? undefined
+    : last.ended_at == null
+      ? 'killed'
+      : last.interrupted === 1
+        ? 'stopped'
+        : 'ended'
   const failures = db
     .prepare("SELECT error, count(*) AS n FROM jobs WHERE state = 'failed' GROUP BY error ORDER BY n DESC")
     .all() as { error: string; n: number }[]
@@ -624,6 +636,8 @@ function summarize(db: Database.Database) {
     sharePages,
     bytes,
     runs,
+    /** How the latest run ended: `ended` (its input read to its end), `stopped` (Ctrl-C, a signal, a fatal error), `killed` (it never said); none before a first run. */
+    ...(lastRun ? { lastRun: lastRun as 'ended' | 'stopped' | 'killed' } : {}),
     sameBytes,
   }
 }
