@@ -162,7 +162,7 @@ test('stats: counts by status and by code, download and resize failures apart, b
 
 test('a shard Parquet: the same rows give the same bytes; values and nulls read back', async (t) => {
   const rows = [
-    sampleRow(0, 'k0', job({ id: 7, score: 0.5, tags: ['a'], note: null, WIDTH: 1024 }), 'ok', {
+    sampleRow(0, 'k0', job({ id: 7, score: 0.5, tags: ['a'], note: null, WIDTH: 1024, Score: 9 }), 'ok', {
       attempts: 1,
       format: 'jpg',
       bytes: 1,
@@ -204,6 +204,9 @@ test('a shard Parquet: the same rows give the same bytes; values and nulls read 
   // Named like an own column but for case: out of the Parquet (DuckDB would read it as `width`), in the .json.
   assert.equal('WIDTH' in back[0], false)
   assert.equal(JSON.parse(sampleJson(rows[0])).WIDTH, 1024)
+  // So is one named like an earlier carried column but for case (DuckDB's `Score_1`, Spark's duplicate).
+  assert.equal('Score' in back[0], false)
+  assert.equal(JSON.parse(sampleJson(rows[0])).Score, 9)
 })
 
 test('the spool: entries appended at once read back after a reopen; a torn end, a hole or garbage ends it and is cut off', async (t) => {

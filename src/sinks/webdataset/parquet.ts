@@ -2,7 +2,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer'
 import { type ValueKind as Kind, kindOf } from '../../sources/tables/values.js'
 import type { CarriedType } from '../../types.js'
 import { fitted } from './fitted.js'
-import { OWN_COLUMNS, type OwnColumn, ownButForCase, type SampleRow } from './row.js'
+import { foldedName, OWN_COLUMNS, type OwnColumn, type SampleRow } from './row.js'
 
 /** The Parquet types a shard's columns take (hyparquet-writer's basic types). */
 export type ColumnType = 'STRING' | 'INT32' | 'INT64' | 'DOUBLE' | 'BOOLEAN' | 'JSON'
@@ -69,13 +69,16 @@ const ROW_GROUP = 2_000
  * (`OWN_COLUMNS`, types fixed), the `declared` ones (the source's: `Source.columnTypes`) in their
  * order and of their types whether or not a row of this shard has them, then other carried ones in
  * first-seen order, typed from their values (`carriedType`); null where a row lacks a column. A
- * carried one named like an own column but for case (LAION's `WIDTH`) is left out, and so is one
+ * carried one named like an own column but for case (LAION's `WIDTH`), or like an earlier carried
+ * one but for case (`note` after `Note`), is left out (`caseTwin`), and so is one
  * not among `only` when it is given (`Source.parquetColumns`: a JSON lines key first seen past the
  * lines a run's columns were read from would be a column of some shards and not others). Only the
  * values are kept, not the rows (a shard's worth; the rows file holds the rest).
  */
 export class ShardTable {
   readonly #columns = new Map<string, unknown[]>(OWN_COLUMNS.map((name) => [name, []]))
+  /** The columns' names as readers that ignore case match them (`foldedName`). */
+  readonly #folded = new Set<string>(OWN_COLUMNS)
   readonly #declared: Readonly<Record<string, CarriedType>>
   readonly #only: ReadonlySet<string> | undefined
   #rows = 0
@@ -83,8 +86,7 @@ export class ShardTable {
   constructor(declared: Readonly<Record<string, CarriedType>> = {}, only?: readonly string[]) {
     this.#declared = declared
     this.#only = only && new Set(only)
-    for (const name of Object.keys(declared))
-      if (!this.#columns.has(name) && !ownButForCase(name)) this.#columns.set(name, [])
+    for (const name of Object.keys(declared)) if (!this.#twin(name)) this.#column(name, [])
   }
 
   get rows(): number {
@@ -96,13 +98,27 @@ export class ShardTable {
     for (const [name, values] of this.#columns)
       values.push(Object.hasOwn(columns, name) ? (columns[name] ?? null) : null)
     for (const name of Object.keys(columns)) {
-      // DuckDB and Spark read column names without case: `WIDTH` beside `width` would be read as it.
-      if (this.#columns.has(name) || ownButForCase(name) || (this.#only && !this.#only.has(name))) continue
+      if (this.#twin(name) || (this.#only && !this.#only.has(name))) continue
       const values: unknown[] = new Array(this.#rows).fill(null)
       values.push(columns[name] ?? null)
-      this.#columns.set(name, values)
+      this.#column(name, values)
     }
     this.#rows++
+  }
+
+  /**
+   * Whether `name` is a column already, or one's but for case: DuckDB and Spark read column names
+   * without case, so `WIDTH` beside `width` would be read as it, and `note` beside `Note` is
+   * DuckDB's `note_1` (its 1.0 refused the file, duckdb/duckdb#13053) and Spark's "duplicate
+   * column(s)".
+   */
+  #twin(name: string): boolean {
+    return this.#columns.has(name) || this.#folded.has(foldedName(name))
+  }
+
+  #column(name: string, values: unknown[]): void {
+    this.#columns.set(name, values)
+    this.#folded.add(foldedName(name))
   }
 
   /**

@@ -43,8 +43,14 @@ export function shadowedColumns(
   )
 }
 
+/**
+ * A column's name as readers that match names without case see it (DuckDB, Spark: Java's
+ * lowercase, which folds `É` too): two names folded alike are one column to them.
+ */
+export const foldedName = (name: string): string => name.toLowerCase()
+
 /** Whether `name` is an own column's but for case (`WIDTH`): one column to DuckDB and Spark. */
-export const ownButForCase = (name: string): boolean => !OWN.has(name) && OWN.has(name.toLowerCase())
+export const ownButForCase = (name: string): boolean => !OWN.has(name) && OWN.has(foldedName(name))
 
 /** One input row of a shard: its sample's place, its columns, and what its files are. */
 export interface SampleRow {

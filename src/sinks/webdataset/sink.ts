@@ -12,7 +12,7 @@ import { shownValue } from '../../utils/shown-value.js'
 import { holds } from '../files.js'
 import { fitted } from './fitted.js'
 import { memberName, parseSamplePath, samplePath, samplePlace, shardStem } from './keys.js'
-import { sampleRow } from './row.js'
+import { foldedName, ownButForCase, sampleRow } from './row.js'
 import { shardWork } from './shard.js'
 import { Spool } from './spool.js'
 import { ShardWriter } from './writer.js'
@@ -102,6 +102,11 @@ export class WebDatasetSink {
   #rows = 0
   /** Columns a value of which did not fit its declared type (see `#checkTypes`): said once each. */
   readonly #misfits = new Set<string>()
+  /**
+   * The carried columns' names folded as readers that ignore case fold them (`foldedName`), each
+   * to the name the shards' Parquet has: the declared columns' first, in their order (see `#checkTwins`).
+   */
+  #folded: Map<string, string> | undefined
   #error: unknown
   /** Told of a failure while writing shards (a full disk): the run stops. */
   onError: (error: unknown) => void = () => {}
@@ -199,6 +204,7 @@ export class WebDatasetSink {
     if (++open.given === this.#shardSize) open.complete = true
     if (this.#columnTypes && job.meta) this.#checkTypes(row, sample, job.meta, this.#columnTypes)
     if (this.#parquetColumns && job.meta) this.#checkColumns(row, sample, job.meta, this.#parquetColumns)
+    if (job.meta) this.#checkTwins(row, sample, job.meta)
     const key = job.key ?? rowKey(row)
     return job.row === row && job.key === key ? job : { ...job, row, key }
   }
@@ -225,6 +231,33 @@ export class WebDatasetSink {
       process.emitWarning(
         `row ${row} (sample ${sample}): column '${name}' holds ${shown}, which its ${types[name]} column in the shards' Parquet (typed from the table's first rows) cannot hold: null there, kept in the sample's .json and the manifest (later such values of '${name}' are not said)`,
         { code: 'IMGPULL_COLUMN_TYPE' },
+      )
+    }
+  }
+
+  /**
+   * Warn (once a column) of a carried column named as an earlier one but for case (`note` after
+   * `Note`): the shards' Parquet leaves it out (see `ShardTable`), as DuckDB reads the second as
+   * `note_1` and Spark refuses the file. Said, not silent, as its values are only in the samples'
+   * .json and the manifest. One named as imgpull's own column but for case (LAION's `WIDTH`) is
+   * left out as documented, unsaid.
+   */
+  #checkTwins(row: number, sample: string, meta: Record<string, unknown>): void {
+    if (!this.#folded) {
+      this.#folded = new Map()
+      for (const name of Object.keys(this.#columnTypes ?? {}))
+        if (!this.#folded.has(foldedName(name))) this.#folded.set(foldedName(name), name)
+    }
+    for (const name of Object.keys(meta)) {
+      if (ownButForCase(name) || this.#misfits.has(name)) continue
+      if (this.#parquetColumns && !this.#parquetColumns.has(name)) continue
+      const first = this.#folded.get(foldedName(name))
+      if (first === undefined) this.#folded.set(foldedName(name), name)
+      if (first === undefined || first === name) continue
+      this.#misfits.add(name)
+      process.emitWarning(
+        `row ${row} (sample ${sample}): column '${name}' is named as column '${first}' but for case, one column to DuckDB (which reads it as '${name}_1') and Spark (which refuses the file): left out of the shards' Parquet, kept in the sample's .json and the manifest (rename one of them in the table to have both)`,
+        { code: 'IMGPULL_COLUMN_CASE' },
       )
     }
   }
