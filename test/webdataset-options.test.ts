@@ -266,10 +266,11 @@ test('a rerun with another --caption-col or --columns is refused once a shard is
 
   const forgotten = await runCli(args)
   assert.equal(forgotten.code, 2)
-  assert.equal(
-    forgotten.stderr.trim(),
+  assert.deepEqual(forgotten.stderr.trim().split('\n'), [
+    // The table's `caption` column, carried without --caption-col, would be left out of the shards.
+    "imgpull: warning: the table's column caption: the shards' .json and Parquet have imgpull's own column of that name (see README, Datasets), so the table's is left out there; the manifest's meta keeps it (--caption-col caption makes that column the samples' caption)",
     `imgpull: ${out} holds WebDataset shards whose rows were made with --caption-col caption, where this run gives none: sealed shards are not sealed again with other captions or columns, so run with the same options, or use another output folder (see imgpull --help)`,
-  )
+  ])
   const fewer = await runCli([...args, '--caption-col', 'caption', '--columns', 'license'])
   assert.equal(fewer.code, 2)
   assert.match(
@@ -408,4 +409,30 @@ test('--columns naming imgpull own columns warns, in one line, that the shards l
   ])
   assert.equal(quiet.code, 0, quiet.stderr)
   assert.doesNotMatch(quiet.stderr, /warning/)
+})
+
+test('a table whose columns are named as imgpull own ones (caption, width, sha256) warns without --columns too, saying the option that keeps a caption or a hash', async () => {
+  // A `caption` column without --caption-col: every sample's .json said `"caption": null` and the
+  // Parquet's caption was null, the table's captions nowhere in the shards, and nothing said.
+  const table = join(dir, 'own-named.csv')
+  await writeFile(
+    table,
+    `url,caption,width,sha256,note\n${server.url('/own-named-0')},a fox,640,${'0'.repeat(64)},n\n`,
+  )
+  const r = await runCli([table, '-o', join(dir, 'own-named'), ...dataset])
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(
+    r.stderr.split('\n').filter((line) => line.includes('warning')),
+    [
+      "imgpull: warning: the table's columns caption,width,sha256: the shards' .json and Parquet have imgpull's own columns of those names (see README, Datasets), so the table's are left out there; the manifest's meta keeps them (--caption-col caption makes that column the samples' caption, --hash-col sha256 checks each image against that column)",
+    ],
+  )
+  // Given the roles, the caption and the hash are the table's: only `width` is left out.
+  const roles = await runCli([table, '-o', join(dir, 'own-named-2'), ...dataset, '--caption-col', 'caption'])
+  assert.deepEqual(
+    roles.stderr.split('\n').filter((line) => line.includes('warning')),
+    [
+      "imgpull: warning: the table's columns width,sha256: the shards' .json and Parquet have imgpull's own columns of those names (see README, Datasets), so the table's are left out there; the manifest's meta keeps them (--hash-col sha256 checks each image against that column)",
+    ],
+  )
 })
