@@ -438,3 +438,31 @@ test('carried columns named alike but for case (`Note`, `note`): the first only 
     )
   }
 })
+
+test('a JSON lines key that is no name ("") is left out of the Parquet, which DuckDB names otherwise; kept in the .json; said once', async () => {
+  // DuckDB read a column named "" as `C12` (hyparquet and pandas as ""): the same shard, two
+  // readings of its columns. A CSV's unnamed columns are not carried at all.
+  const file = join(dir, 'unnamed.jsonl')
+  await writeFile(
+    file,
+    `${[0, 1].map((i) => JSON.stringify({ url: server.url(`/unnamed${i}`), '': `e${i}`, x: `x${i}` })).join('\n')}\n`,
+  )
+  const out = join(dir, 'unnamed-out')
+  const run = await shards(file, out)
+  assert.equal(run.code, 0, run.stderr)
+  const duck = await duckdbRead(join(out, '00000.parquet'))
+  assert.deepEqual(
+    Object.keys(duck.types).filter((name) => !OWN.has(name)),
+    ['x'],
+  )
+  const rows = await hyparquetRows(join(out, '00000.parquet'))
+  assert.deepEqual(
+    Object.keys(rows[0]).filter((name) => !OWN.has(name)),
+    ['x'],
+  )
+  const json = (await readTar(join(out, '00000.tar'))).find((m) => m.name.endsWith('.json'))!
+  assert.equal(JSON.parse(json.data.toString())[''], 'e0', 'the .json keeps it')
+  const warned = run.stderr.split('\n').filter((l) => l.startsWith('imgpull: warning:'))
+  assert.equal(warned.length, 1, run.stderr)
+  assert.match(warned[0], /column '' has no name/)
+})

@@ -70,7 +70,7 @@ const ROW_GROUP = 2_000
  * order and of their types whether or not a row of this shard has them, then other carried ones in
  * first-seen order, typed from their values (`carriedType`); null where a row lacks a column. A
  * carried one named like an own column but for case (LAION's `WIDTH`), or like an earlier carried
- * one but for case (`note` after `Note`), is left out (`caseTwin`), and so is one
+ * one but for case (`note` after `Note`), or named `""`, is left out, and so is one
  * not among `only` when it is given (`Source.parquetColumns`: a JSON lines key first seen past the
  * lines a run's columns were read from would be a column of some shards and not others). Only the
  * values are kept, not the rows (a shard's worth; the rows file holds the rest).
@@ -110,10 +110,10 @@ export class ShardTable {
    * Whether `name` is a column already, or one's but for case: DuckDB and Spark read column names
    * without case, so `WIDTH` beside `width` would be read as it, and `note` beside `Note` is
    * DuckDB's `note_1` (its 1.0 refused the file, duckdb/duckdb#13053) and Spark's "duplicate
-   * column(s)".
+   * column(s)". Or it is no name (`""`, a JSON lines key), which DuckDB reads as `C12`.
    */
   #twin(name: string): boolean {
-    return this.#columns.has(name) || this.#folded.has(foldedName(name))
+    return name === '' || this.#columns.has(name) || this.#folded.has(foldedName(name))
   }
 
   #column(name: string, values: unknown[]): void {

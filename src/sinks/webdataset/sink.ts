@@ -237,8 +237,8 @@ export class WebDatasetSink {
 
   /**
    * Warn (once a column) of a carried column named as an earlier one but for case (`note` after
-   * `Note`): the shards' Parquet leaves it out (see `ShardTable`), as DuckDB reads the second as
-   * `note_1` and Spark refuses the file. Said, not silent, as its values are only in the samples'
+   * `Note`), or named `""`: the shards' Parquet leaves it out (see `ShardTable`), as DuckDB reads
+   * the second as `note_1` and Spark refuses the file, and DuckDB reads `""` as `C12`. Said, not silent, as its values are only in the samples'
    * .json and the manifest. One named as imgpull's own column but for case (LAION's `WIDTH`) is
    * left out as documented, unsaid.
    */
@@ -251,13 +251,21 @@ export class WebDatasetSink {
     for (const name of Object.keys(meta)) {
       if (ownButForCase(name) || this.#misfits.has(name)) continue
       if (this.#parquetColumns && !this.#parquetColumns.has(name)) continue
+      if (name === '') {
+        this.#misfits.add(name)
+        process.emitWarning(
+          `row ${row} (sample ${sample}): column '' has no name, which DuckDB reads as C<its position> and hyparquet as '': left out of the shards' Parquet, kept in the sample's .json and the manifest`,
+          { code: 'IMGPULL_COLUMN_NAME' },
+        )
+        continue
+      }
       const first = this.#folded.get(foldedName(name))
       if (first === undefined) this.#folded.set(foldedName(name), name)
       if (first === undefined || first === name) continue
       this.#misfits.add(name)
       process.emitWarning(
         `row ${row} (sample ${sample}): column '${name}' is named as column '${first}' but for case, one column to DuckDB (which reads it as '${name}_1') and Spark (which refuses the file): left out of the shards' Parquet, kept in the sample's .json and the manifest (rename one of them in the table to have both)`,
-        { code: 'IMGPULL_COLUMN_CASE' },
+        { code: 'IMGPULL_COLUMN_NAME' },
       )
     }
   }
