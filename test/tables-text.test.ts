@@ -532,6 +532,18 @@ test('a table that is not UTF-8 (a Latin-1 export) stops with the file, line and
   await assert.rejects(readAll([jsonl]), {
     message: /latin1\.jsonl is not UTF-8 text \(byte 0xE9 on line 1\)/,
   })
+  // A NUL in a caption (read as text, as pandas' C parser reads it) before the Latin-1 byte: the
+  // file was said to be binary data on its "first line", a wrong --input-format, the byte unnamed.
+  const nul = await file(
+    'nul-latin1.csv',
+    Buffer.from(
+      'url,caption\nhttps://images.example/a.jpg,a\0b\nhttps://images.example/b.jpg,caf\xe9\n',
+      'latin1',
+    ),
+  )
+  await assert.rejects(readAll([nul]), {
+    message: /nul-latin1\.csv is not UTF-8 text \(byte 0xE9 on line 3\): convert it first/,
+  })
   // Characters cut across read chunks, and the whole range of valid ones, pass.
   const wide = await file(
     'wide.csv',

@@ -94,10 +94,17 @@ export class Utf8Check {
   }
 
   #fail(bytes: Buffer, at: number): never {
-    // Control bytes near the start: a binary file (Parquet) read as text.
-    if (this.#lines === 0 && holdsControl(bytes.toString('latin1', 0, 1024)))
-      throw binaryInput(this.path, 'a text table', bytes.toString('latin1', 0, 1024))
     const line = this.#lines + countLines(bytes, 0, at) + 1
+    // Control bytes in the first line, or near the start with the first bad byte on that line: a
+    // binary file (Parquet, an image) read as text. Not a NUL in a caption rows below the header
+    // (kept, as pandas keeps it) before a Latin-1 byte, which was said to be binary data.
+    const head = bytes.toString('latin1', 0, 1024)
+    const newline = head.indexOf('\n')
+    if (
+      this.#lines === 0 &&
+      (holdsControl(newline < 0 ? head : head.slice(0, newline)) || (line === 1 && holdsControl(head)))
+    )
+      throw binaryInput(this.path, 'a text table', head)
     const byte = bytes[at].toString(16).toUpperCase().padStart(2, '0')
     const windows = windows1252At(bytes, at)
     throw new UsageError(
