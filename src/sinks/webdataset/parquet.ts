@@ -109,8 +109,8 @@ export class ShardTable {
   /**
    * Whether `name` is a column already, or one's but for case: DuckDB and Spark read column names
    * without case, so `WIDTH` beside `width` would be read as it, and `note` beside `Note` is
-   * DuckDB's `note_1` (its 1.0 refused the file, duckdb/duckdb#13053) and Spark's "duplicate
-   * column(s)". Or it is no name (`""`, a JSON lines key), which DuckDB reads as `C12`.
+   * DuckDB's `note_1` (its 1.0 refused the file, duckdb/duckdb#13053) where hyparquet reads
+   * `note`. Or it is no name (`""`, a JSON lines key), which DuckDB reads as `C12`.
    */
   #twin(name: string): boolean {
     return name === '' || this.#columns.has(name) || this.#folded.has(foldedName(name))

@@ -238,7 +238,7 @@ export class WebDatasetSink {
   /**
    * Warn (once a column) of a carried column named as an earlier one but for case (`note` after
    * `Note`), or named `""`: the shards' Parquet leaves it out (see `ShardTable`), as DuckDB reads
-   * the second as `note_1` and Spark refuses the file, and DuckDB reads `""` as `C12`. Said, not silent, as its values are only in the samples'
+   * the second as `note_1` (its 1.0 refused the file), and `""` as `C12`. Said, not silent, as its values are only in the samples'
    * .json and the manifest. One named as imgpull's own column but for case (LAION's `WIDTH`) is
    * left out as documented, unsaid.
    */
@@ -264,7 +264,7 @@ export class WebDatasetSink {
       if (first === undefined || first === name) continue
       this.#misfits.add(name)
       process.emitWarning(
-        `row ${row} (sample ${sample}): column '${name}' is named as column '${first}' but for case, one column to DuckDB (which reads it as '${name}_1') and Spark (which refuses the file): left out of the shards' Parquet, kept in the sample's .json and the manifest (rename one of them in the table to have both)`,
+        `row ${row} (sample ${sample}): column '${name}' is named as column '${first}' but for case, one column to readers that match names without case (DuckDB reads it as '${name}_1'): left out of the shards' Parquet, kept in the sample's .json and the manifest (rename one of them in the table to have both)`,
         { code: 'IMGPULL_COLUMN_NAME' },
       )
     }
