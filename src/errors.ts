@@ -277,7 +277,7 @@ const NETWORK_WORDS: Record<string, string> = {
   ETIMEDOUT: 'the connection timed out',
   EHOSTUNREACH: 'the host is unreachable',
   ENETUNREACH: 'the network is unreachable',
-  EAI_AGAIN: 'the name lookup failed for now',
+  EAI_AGAIN: 'the name lookup failed for now: its DNS server answered SERVFAIL, or none answered',
   UND_ERR_SOCKET: 'the server closed the connection',
   UND_ERR_CLOSED: 'the connection was closed',
   // A head refused after its Content-Length is reported with the parser's reason (undici.ts

@@ -2750,6 +2750,8 @@ test('outOfReachWords: definite refusals only, direct or told by a SOCKS5 proxy'
   const cases: [string, string, RegExp | undefined][] = [
     ['network', 'ECONNREFUSED', /^nothing listens on its port$/],
     ['network', 'EHOSTUNREACH', /^no route to it$/],
+    // SERVFAIL or no answer at every attempt (a domain whose DNS servers are down).
+    ['network', 'EAI_AGAIN', /^DNS gave its name no address at any attempt$/],
     ['network', 'ECONNRESET', undefined],
     ['proxy', 'UND_ERR_SOCKS5_REPLY_5', /nothing listening on its port \(SOCKS5 reply 5\)/],
     ['proxy', 'UND_ERR_SOCKS5_REPLY_4', /no route to it \(SOCKS5 reply 4\)/],

@@ -28,10 +28,25 @@ import {
 } from './proxy.js'
 import { notFoundCode, reservedNameWords } from './reserved-names.js'
 import { closedOrReset } from './retry-policy.js'
+import { BLOCKED_ANSWER } from './shared-lookup.js'
 import { answeredInTls, hostOf, NOT_TLS, tlsMessage, tlsProblem } from './tls-errors.js'
 
 /** A file system refusing a name (a file-system call's error, with its path). */
 const NAME_REFUSED = new Set(['ENAMETOOLONG', 'EISDIR', 'ENOTDIR', 'ELOOP', 'EINVAL', 'EILSEQ'])
+
+/** What to add to a not-found message whose lookup found the unspecified address alone (see `blockedAnswer`). */
+function blockedWords(error: unknown): string {
+  let address: string | undefined
+  for (
+    let e = error as { cause?: unknown } | undefined, depth = 0;
+    e && depth < 4;
+    e = e.cause as typeof e, depth++
+  )
+    address ??= (e as { [BLOCKED_ANSWER]?: string })[BLOCKED_ANSWER]
+  return address === undefined
+    ? ''
+    : `: its name resolves to ${address} alone, a blocking resolver's or hosts file's answer for a name it blocks (connecting to it would reach this machine)`
+}
 
 /** Name lookups that fail for good; EAI_AGAIN (temporary) stays retryable. */
 const DNS_PERMANENT = new Set(['ENOTFOUND'])
@@ -106,7 +121,7 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
     const host = hostOf(at).replace(/:\d+$/, '')
     return new ImgpullError(
       notFoundCode(host, hop !== undefined),
-      `host not found for ${where}${reservedNameWords(host)}`,
+      `host not found for ${where}${reservedNameWords(host)}${blockedWords(error)}`,
       {
         cause: error,
       },

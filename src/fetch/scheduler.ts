@@ -137,6 +137,9 @@ export const OUT_OF_REACH: Readonly<Record<string, string>> = {
   ECONNREFUSED: 'nothing listens on its port',
   EHOSTUNREACH: 'no route to it',
   ENETUNREACH: 'no route to its network',
+  // A name whose DNS servers are down or broken (SERVFAIL, RFC 2308 §7.1) or that none answers:
+  // each file looked it up again at each of its retries (100 files, 1,552 queries and 14 s).
+  EAI_AGAIN: 'DNS gave its name no address at any attempt',
 }
 
 /**

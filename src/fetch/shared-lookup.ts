@@ -53,7 +53,8 @@ export function sharedLookup(
       return
     }
     pending.set(key, [callback])
-    lookup(hostname, options, (error, address, family) => {
+    lookup(hostname, options, (found, address, family) => {
+      const error = found ?? blockedAnswer(hostname, address)
       const callbacks = pending.get(key) ?? []
       pending.delete(key)
       if (error?.code === 'ENOTFOUND') remember(notFound, key, error, now())
@@ -174,6 +175,33 @@ export function loopback(options: LookupOptions): [string | LookupAddress[], num
   if (options.all) return [all, undefined]
   const one = all.find((a) => a.family === 4) ?? all[0]!
   return [one.address, one.family]
+}
+
+/** On a lookup's error: the name's answer was the unspecified address alone (see `blockedAnswer`). */
+export const BLOCKED_ANSWER: unique symbol = Symbol('imgpull.blockedAnswer')
+
+const UNSPECIFIED = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0'])
+
+/**
+ * A not-found error (ENOTFOUND, marked `BLOCKED_ANSWER`) where every address a lookup of `hostname`
+ * gave is the unspecified one (`0.0.0.0`, `::`): a blocking resolver's "no" (Pi-hole, AdGuard
+ * Home, a hosts-file blocklist answer so for a name they block). Connecting to it connects to this
+ * machine (Linux and macOS take it as the loopback): a blocked image host's files were asked of
+ * whatever local web server listens on its port, and its page taken for the image host's answer
+ * (curl, wget2 and aria2c saved it as the image). Chrome refuses such connections too (Private
+ * Network Access, the "0.0.0.0 day" report). Undefined for any other answer.
+ */
+export function blockedAnswer(
+  hostname: string,
+  address: string | LookupAddress[] | undefined,
+): NodeJS.ErrnoException | undefined {
+  const all = Array.isArray(address) ? address.map((a) => a.address) : address ? [address] : []
+  if (all.length === 0 || !all.every((a) => UNSPECIFIED.has(a))) return undefined
+  return Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
+    code: 'ENOTFOUND',
+    hostname,
+    [BLOCKED_ANSWER]: all[0],
+  })
 }
 
 /** Lookups that would give the same answer: the name and the options that change it. */

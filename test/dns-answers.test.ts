@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict'
+import dns, { type LookupAddress, type LookupOptions } from 'node:dns'
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import type { Lookup } from '../src/fetch/shared-lookup.js'
+import { type Options, pull, type Result } from '../src/index.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { type DnsQuery, type DnsReply, type DnsServer, startDnsServer } from './support/dns-server.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+
+// Names answered by a real DNS server (test/support/dns-server.ts) as misbehaving ones answer
+// (bench/misbehave-dns.ts runs the same against curl, wget2 and aria2c). getaddrinfo, which
+// dns.lookup calls, asks the server /etc/resolv.conf names, on port 53: a test run unprivileged can
+// neither bind that port nor point the machine's resolver elsewhere (other sessions share it). So
+// dns.lookup, the seam imgpull's lookups go through (shared-lookup.ts reads it at each call), is
+// a stand-in that asks the test's server over c-ares on a port of its own, and fails as
+// getaddrinfo does: SERVFAIL, REFUSED or no answer as EAI_AGAIN, NXDOMAIN or no address as
+// ENOTFOUND. c-ares's own resolve4/resolve6 (asked after a silent getaddrinfo) go there too.
+const systemLookup = dns.lookup
+const systemServers = dns.getServers()
+const answers = new Map<string, (q: DnsQuery) => DnsReply>()
+let resolver: dns.promises.Resolver
+let dnsServer: DnsServer
+let images: ImageServer
+let dir: string
+let n = 0
+
+type Callback = (e: NodeJS.ErrnoException | null, a: string | LookupAddress[], f?: number) => void
+function viaTestServer(name: string, options: LookupOptions, callback: Callback): void {
+  const family = Number(String(options.family ?? 0).replace('IPv', ''))
+  const asked = ([4, 6] as const).filter((f) => family === 0 || family === f)
+  Promise.allSettled(asked.map((f) => (f === 4 ? resolver.resolve4(name) : resolver.resolve6(name)))).then(
+    (settled) => {
+      const found: LookupAddress[] = settled.flatMap((s, i) =>
+        s.status === 'fulfilled' ? s.value.map((address) => ({ address, family: asked[i]! })) : [],
+      )
+      if (found.length === 0) {
+        const codes = settled.map((s) =>
+          s.status === 'rejected' ? (s.reason as { code?: string }).code : 'ENODATA',
+        )
+        const code = codes.every((c) => c === 'ENOTFOUND' || c === 'ENODATA') ? 'ENOTFOUND' : 'EAI_AGAIN'
+        callback(Object.assign(new Error(`getaddrinfo ${code} ${name}`), { code, hostname: name }), '')
+      } else if (options.all) callback(null, found)
+      else callback(null, found[0]!.address, found[0]!.family)
+    },
+  )
+}
+
+before(async () => {
+  images = await startImageServer()
+  dir = await tempDir()
+  dnsServer = await startDnsServer((q) => answers.get(q.name.toLowerCase())?.(q) ?? { rcode: 3 })
+  resolver = new dns.promises.Resolver({ timeout: 500, tries: 1 })
+  resolver.setServers([`127.0.0.1:${dnsServer.port}`])
+  dns.setServers([`127.0.0.1:${dnsServer.port}`])
+  ;(dns as { lookup: unknown }).lookup = viaTestServer as Lookup
+})
+after(async () => {
+  ;(dns as { lookup: unknown }).lookup = systemLookup
+  dns.setServers(systemServers)
+  await dnsServer.close()
+  await images.close()
+  await cleanup(dir)
+})
+
+async function get(urls: string[], options: Partial<Options> = {}) {
+  const out = join(dir, `run-${++n}`)
+  const results: Result[] = []
+  for await (const r of pull(urls, { out, journal: false, retries: 2, ...options })) results.push(r)
+  const files = (await readdir(out).catch(() => [] as string[])).filter(
+    (f) => !f.startsWith('.') && f !== 'manifest.jsonl' && f !== 'report.html',
+  )
+  return { results, files }
+}
+
+const addresses = (q: DnsQuery, ...all: string[]): DnsReply => ({
+  answers: all
+    .filter((a) => (q.type === 'AAAA') === a.includes(':'))
+    .map((data) => ({ name: q.name, type: data.includes(':') ? 'AAAA' : 'A', data })),
+})
+
+// RFC 2308 §7.1: a name whose DNS servers are all down or broken is SERVFAIL, which getaddrinfo
+// gives as EAI_AGAIN, a passing failure. Each file was retried on its own, each retry a lookup of
+// its own: 100 files of such a domain, 1,552 queries and 14 s (bench/misbehave-dns.ts,
+// servfail-100). Now the host is given up once one file failed so for good, as a refused one is.
+test('a domain whose DNS answers SERVFAIL: once a file failed for good, its other files are not tried, and the words say DNS', async () => {
+  answers.set('broken.test', () => ({ rcode: 2 }))
+  const before = dnsServer.queries.length
+  const port = new URL(images.origin).port
+  const { results, files } = await get(
+    Array.from({ length: 60 }, (_, i) => `http://broken.test:${port}/sf${i}.jpg`),
+  )
+  assert.equal(results.length, 60)
+  assert.deepEqual(files, [])
+  for (const r of results) {
+    assert.equal(r.error, 'network', r.message)
+    assert.match(
+      r.message!,
+      /broken\.test.*the name lookup failed for now: its DNS server answered SERVFAIL, or none answered \(EAI_AGAIN\)/,
+    )
+  }
+  // The first to fail for good says its other files are not tried; each of those, that no request reached it.
+  const givenUp = results.filter((r) => r.message!.includes('no request this run reached'))
+  assert.ok(givenUp.length >= 50, `${givenUp.length} of 60 say the host was given up`)
+  const queries = dnsServer.queries
+    .slice(before)
+    .filter((q) => q.name === 'broken.test' && q.type === 'A').length
+  assert.ok(queries < 60, `${queries} A queries for 60 files`)
+})
+
+// ...but a SERVFAIL that passes (a resolver's upstream timing out once) is retried, every file got.
+test('SERVFAIL once, then the address: every file comes', async () => {
+  const asked = new Map<string, number>()
+  answers.set('flaky.test', (q) => {
+    asked.set(q.type, (asked.get(q.type) ?? 0) + 1)
+    return asked.get(q.type) === 1 ? { rcode: 2 } : addresses(q, '127.0.0.1')
+  })
+  const port = new URL(images.origin).port
+  const { results, files } = await get(
+    Array.from({ length: 5 }, (_, i) => `http://flaky.test:${port}/f${i}.jpg`),
+  )
+  assert.deepEqual(
+    results.map((r) => r.error),
+    results.map(() => undefined),
+    results.map((r) => r.message).join('\n'),
+  )
+  assert.equal(files.length, 5)
+})
+
+// A blocking resolver (Pi-hole, AdGuard Home) or a hosts-file blocklist answers 0.0.0.0 for a
+// name it blocks; connecting there reaches this machine, and here a local server that answers
+// images: its image was saved as the blocked host's (as curl, wget2 and aria2c still do).
+test('a name that resolves to 0.0.0.0 (or ::) alone fails as not found, saying so, and nothing of the local server is kept', async () => {
+  answers.set('blocked.test', (q) => addresses(q, '0.0.0.0', '::'))
+  answers.set('blocked4.test', (q) => addresses(q, '0.0.0.0'))
+  const port = new URL(images.origin).port
+  const before = images.stats.requests
+  const { results, files } = await get([
+    `http://blocked.test:${port}/b1.jpg`,
+    `http://blocked4.test:${port}/b2.jpg`,
+  ])
+  assert.deepEqual(files, [])
+  assert.equal(images.stats.requests, before, 'no request reached the local server')
+  for (const r of results) {
+    assert.equal(r.error, 'dns', r.message)
+    assert.match(
+      r.message!,
+      /^host not found for http:\/\/blocked4?\.test:\d+\/b\d\.jpg: its name resolves to (0\.0\.0\.0|::) alone, a blocking resolver's or hosts file's answer/,
+    )
+  }
+})
