@@ -343,6 +343,25 @@ export const handshakeCut = (cause: unknown): boolean =>
   errorCode(cause) === 'ECONNRESET' &&
   /before secure TLS connection was established/.test((cause as Error | undefined)?.message ?? '')
 
+/**
+ * ` at each of its N addresses (…)` where Node tried several addresses of the name and each failed
+ * (its AggregateError, autoSelectFamily: RFC 8305), or `''`. Node gives that error no message and
+ * the first failure's code: "the connection was refused" read as one address refusing, where a
+ * name's every address, of both families, had (node-fetch/node-fetch#1841).
+ */
+function eachAddress(cause: Error): string {
+  const errors = (cause as { errors?: unknown }).errors
+  if (!Array.isArray(errors)) return ''
+  const addresses = [
+    ...new Set(
+      errors
+        .map((e) => (e as { address?: unknown } | undefined)?.address)
+        .filter((a) => typeof a === 'string'),
+    ),
+  ]
+  return addresses.length > 1 ? ` at each of its ${addresses.length} addresses (${addresses.join(', ')})` : ''
+}
+
 function networkWords(cause: unknown): string {
   if (!(cause instanceof Error)) return String(cause)
   const code = (cause as NodeJS.ErrnoException).code
@@ -386,7 +405,7 @@ function networkWords(cause: unknown): string {
   const broken = brokenHttp2Words(cause)
   if (broken)
     return `the server ${broken}${http1Wanted(cause, true) ? '; later requests to it use HTTP/1.1' : ''} (${code})`
-  if (code && NETWORK_WORDS[code]) return `${NETWORK_WORDS[code]} (${code})`
+  if (code && NETWORK_WORDS[code]) return `${NETWORK_WORDS[code]}${eachAddress(cause)} (${code})`
   // OpenSSL's reason (`bad record mac`, `tlsv1 alert internal error`) on a connection whose
   // handshake was done: not the handshake's failure its code's family suggests.
   // An alert is the server's own word that it ended the connection (`sslv3 alert bad record mac`:

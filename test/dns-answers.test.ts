@@ -8,6 +8,7 @@ import { type Options, pull, type Result } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { type DnsQuery, type DnsReply, type DnsServer, startDnsServer } from './support/dns-server.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
+import { closedPort } from './support/raw-server.js'
 
 // Names answered by a real DNS server (test/support/dns-server.ts) as misbehaving ones answer
 // (bench/misbehave-dns.ts runs the same against curl, wget2 and aria2c). getaddrinfo, which
@@ -27,7 +28,14 @@ let dir: string
 let n = 0
 
 type Callback = (e: NodeJS.ErrnoException | null, a: string | LookupAddress[], f?: number) => void
-function viaTestServer(name: string, options: LookupOptions, callback: Callback): void {
+function viaTestServer(name: string, given: LookupOptions | Callback, maybe?: Callback): void {
+  // dns.lookup(name, callback) too, as Node's own callers use it.
+  const [options, callback] = typeof given === 'function' ? [{}, given] : [given, maybe!]
+  // The test's names are under .test; the rest (an address, localhost) as the system has them.
+  if (!name.toLowerCase().replace(/\.$/, '').endsWith('.test')) {
+    ;(systemLookup as Lookup)(name, options, callback)
+    return
+  }
   const family = Number(String(options.family ?? 0).replace('IPv', ''))
   const asked = ([4, 6] as const).filter((f) => family === 0 || family === f)
   Promise.allSettled(asked.map((f) => (f === 4 ? resolver.resolve4(name) : resolver.resolve6(name)))).then(
@@ -149,4 +157,19 @@ test('a name that resolves to 0.0.0.0 (or ::) alone fails as not found, saying s
       /^host not found for http:\/\/blocked4?\.test:\d+\/b\d\.jpg: its name resolves to (0\.0\.0\.0|::) alone, a blocking resolver's or hosts file's answer/,
     )
   }
+})
+
+// Node tries each address of a name (autoSelectFamily, RFC 8305) and, all failing, gives one
+// AggregateError with no message and the first failure's code: the file read "the connection was
+// refused", as if one address had, where every address of the name had (node-fetch/node-fetch#1841).
+test('a name whose every address refuses: the words say each of its addresses was tried', async () => {
+  answers.set('refused.test', (q) => addresses(q, '127.0.0.2', '127.0.0.4'))
+  const port = await closedPort()
+  const { results, files } = await get([`http://refused.test:${port}/r1.jpg`], { retries: 0 })
+  assert.deepEqual(files, [])
+  assert.equal(results[0]!.error, 'network', results[0]!.message)
+  assert.match(
+    results[0]!.message!,
+    /the connection was refused at each of its 2 addresses \(127\.0\.0\.2, 127\.0\.0\.4\) \(ECONNREFUSED\)/,
+  )
 })
