@@ -7,6 +7,7 @@ import { type GatewayAnswer, ImgpullError } from '../errors.js'
 import { pastedTail } from '../plan/url-problem.js'
 import { quoted } from '../utils/printable.js'
 import { errorBodyWords, isBotCheck } from '../verify/error-body.js'
+import { pageImage } from '../verify/page-image.js'
 import { sharePageHint } from '../verify/share-page.js'
 import { digestUnanswered } from './digest-auth.js'
 import { type Answer, appliedCodings, codingsOf, unknownCodings } from './judge.js'
@@ -155,6 +156,20 @@ export function sharePage(t: Transfer): string | undefined {
     if (hint) return hint
   }
   return undefined
+}
+
+/**
+ * The image the HTML page that answered names (see `pageImage`), as a failure's message says it:
+ * `an HTML page, not the file: its og:image names URL (not fetched)`, read as `sharePage`'s hints
+ * are (`isSharePageFailure`: a rerun fetches the same page; that link in the list's place helps).
+ * Named, never fetched, and never followed behind a flag either: what a page names for link
+ * previews is often a crop or a smaller copy the site made, not the file the user meant, and a
+ * page can name another page or itself; the user, who sees it, decides.
+ */
+export function namedImage(t: Transfer, head: Uint8Array): string | undefined {
+  const base = t.answeredAt ?? t.url
+  const found = pageImage(head, base, [t.url, ...(t.ctx.given ? [t.ctx.given] : [])])
+  return found && `an HTML page, not the file: its ${found.said} names ${found.url} (not fetched)`
 }
 
 /** The proxy that may have given an error status, or a page, in place of the server (see `proxyNote`). */

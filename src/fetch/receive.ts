@@ -29,6 +29,7 @@ import {
   codedAs,
   codingsSay,
   cutThrough,
+  namedImage,
   notUndone,
   overrunNote,
   sharePage,
@@ -332,7 +333,9 @@ class BodyReceiver {
           ? `: ${quoted(kind, 120)}`
           : ''
     // A sharing site's page for the image (a link copied from the address bar): the link that gives the file.
-    const share = kind && /^(?:an )?HTML\b/.test(kind) ? sharePage(t) : undefined
+    // Else the image the page itself names (its og:image...), on any host: named, never fetched.
+    const share =
+      kind && /^(?:an )?HTML\b/.test(kind) ? (sharePage(t) ?? namedImage(t, check.head)) : undefined
     // Through a proxy, a page in place of an image may be the proxy's (a filter's block page).
     throw new ImgpullError(
       'not-an-image',

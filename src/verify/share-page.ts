@@ -14,7 +14,8 @@ const googleDriveConfirm = (id: string): string =>
  * The forms are each site's documented ones: Dropbox's `dl=1`
  * (help.dropbox.com/share/force-download), Google Drive's `uc?export=download&id=`, Wikimedia's
  * `Special:FilePath` (mediawiki.org/wiki/Help:Special_pages), also for the media viewer's
- * `#/media/File:X.jpg` (the hint reads the fragment: pass the URL as given, not as requested), an Imgur image's `i.imgur.com/ID.ext`;
+ * `#/media/File:X.jpg` (the hint reads the fragment: pass the URL as given, not as requested), an Imgur image's `i.imgur.com/ID.ext`,
+ * a GitHub file page's `/raw/` (the link of its Raw button);
  * Pinterest and Flickr pages name their image by an address the page alone holds, and an
  * Unsplash photo is fetched through its API (`imgpull unsplash photo`).
  */
@@ -43,6 +44,13 @@ export function sharePageHint(url: URL): string | undefined {
     const asked = url.searchParams.get('id')
     if (asked && /^[\w-]+$/.test(asked) && url.searchParams.get('confirm') === null)
       return googleDriveConfirm(asked)
+  }
+  // A file's page in a repository: its Raw button links to `/raw/` (its og:image is a card of the
+  // repository GitHub draws, not the file, so the page's own marks would mislead).
+  if (host === 'github.com') {
+    const blob = /^(\/[^/]+\/[^/]+)\/blob\/(.+)$/.exec(path)
+    if (blob)
+      return `a GitHub file page, not the file: https://github.com${blob[1]}/raw/${blob[2]} gives the file, as its Raw button does`
   }
   if (host === 'imgur.com') {
     if (/^\/(?:a|gallery|t)\//.test(path))

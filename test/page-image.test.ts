@@ -1,0 +1,188 @@
+/**
+ * A web page where an image should be (bench/misbehave-pages.ts): a photo, gallery or file host's
+ * page copied from the address bar. It is refused as `not-an-image`, and the failure names the
+ * image the page itself names (its og:image, twitter:image, image_src, JSON-LD contentUrl, its only
+ * large <img>), on any host: never fetched, never followed.
+ */
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { gzipSync } from 'node:zlib'
+import { pull, type Result } from '../src/index.js'
+import { pageImage } from '../src/verify/page-image.js'
+import { isSharePageFailure, sharePageHint } from '../src/verify/share-page.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { type Route, type RouteServer, startRouteServer } from './support/route-server.js'
+
+const PAGE = 'http://photos.test/p/sofa'
+const html = (head: string, body = '') =>
+  `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Sofa</title>${head}</head><body>${body}</body></html>`
+const found = (page: string, base = PAGE, self: string[] = []) => pageImage(Buffer.from(page), base, self)
+
+test('pageImage: the image a page names, resolved as a browser resolves it, the page itself passed over', () => {
+  const rows: [string, string, { url: string; said: string } | undefined][] = [
+    [
+      'og:image, absolute',
+      html('<meta property="og:image" content="https://i.example/sofa.jpg">'),
+      { url: 'https://i.example/sofa.jpg', said: 'og:image' },
+    ],
+    [
+      'og:image relative, entity-escaped (&amp; as pages write it)',
+      html('<meta property="og:image" content="/i/sofa.jpg?w=1200&amp;fm=jpg&#38;q=80">'),
+      { url: 'http://photos.test/i/sofa.jpg?w=1200&fm=jpg&q=80', said: 'og:image' },
+    ],
+    [
+      'og:image protocol-relative',
+      html("<meta content='//cdn.example/sofa.jpg' property='og:image'/>"),
+      { url: 'http://cdn.example/sofa.jpg', said: 'og:image' },
+    ],
+    [
+      'og:image relative to <base href>',
+      html('<base href="https://static.example/a/"><meta property="og:image" content="sofa.jpg">'),
+      { url: 'https://static.example/a/sofa.jpg', said: 'og:image' },
+    ],
+    [
+      'og:image:secure_url',
+      html('<meta property="og:image:secure_url" content="https://i.example/s.jpg">'),
+      { url: 'https://i.example/s.jpg', said: 'og:image' },
+    ],
+    [
+      'twitter:image by name',
+      html('<meta name="twitter:image" content="https://pbs.example/media/X?format=jpg&amp;name=large">'),
+      { url: 'https://pbs.example/media/X?format=jpg&name=large', said: 'twitter:image' },
+    ],
+    [
+      'link rel=image_src',
+      html('<link rel="image_src" href="/photo/full.jpg">'),
+      { url: 'http://photos.test/photo/full.jpg', said: '<link rel="image_src">' },
+    ],
+    [
+      'JSON-LD ImageObject contentUrl before og:image (the file itself, not a preview)',
+      html(
+        '<meta property="og:image" content="https://i.example/preview-1200x630.jpg"><script type="application/ld+json">{"@context":"https://schema.org","@graph":[{"@type":"WebPage"},{"@type":"ImageObject","contentUrl":"https:\\/\\/i.example\\/full.jpg"}]}</script>',
+      ),
+      { url: 'https://i.example/full.jpg', said: 'JSON-LD contentUrl' },
+    ],
+    [
+      'the only large <img> (an attachment page), icons marked small passed over',
+      html(
+        '',
+        '<img src="/logo.png" width="32" height="32"><img src="data:image/gif;base64,R0lGOD"><img class="attachment-full" src="/wp-content/uploads/2024/05/sofa.jpg" width="1600" height="1067">',
+      ),
+      { url: 'http://photos.test/wp-content/uploads/2024/05/sofa.jpg', said: 'only large <img>' },
+    ],
+    ['two large <img>: a gallery, no one image', html('', '<img src="/a.jpg"><img src="/b.jpg">'), undefined],
+    [
+      'og:image naming the page itself: passed over, the next mark taken',
+      html(`<meta property="og:image" content="${PAGE}"><meta name="twitter:image" content="/i/sofa.jpg">`),
+      { url: 'http://photos.test/i/sofa.jpg', said: 'twitter:image' },
+    ],
+    [
+      'og:image naming the page itself, nothing else',
+      html('<meta property="og:image" content="/p/sofa#x">'),
+      undefined,
+    ],
+    [
+      'a mark in a comment or a script is none',
+      html(
+        '<!-- <meta property="og:image" content="/c.jpg"> -->',
+        '<script>document.write(\'<img src="/s.jpg">\')</script>',
+      ),
+      undefined,
+    ],
+    ['javascript: is no image', html('<meta property="og:image" content="javascript:alert(1)">'), undefined],
+    ['no mark', html(''), undefined],
+  ]
+  for (const [what, page, want] of rows) assert.deepEqual(found(page), want, what)
+  // A redirect's target, and the URL asked for, are the page too.
+  assert.equal(
+    found(html('<meta property="og:image" content="http://short.test/s1">'), PAGE, ['http://short.test/s1']),
+    undefined,
+  )
+  // UTF-16 with a byte order mark (a page Windows tools saved as "Unicode").
+  const u16 = Buffer.concat([
+    Buffer.from([0xff, 0xfe]),
+    Buffer.from(html('<meta property="og:image" content="/i/u.jpg">'), 'utf16le'),
+  ])
+  assert.deepEqual(pageImage(u16, PAGE), { url: 'http://photos.test/i/u.jpg', said: 'og:image' })
+})
+
+let server: RouteServer
+let dir: string
+let asked: string[] = []
+const send =
+  (type: string, body: string | Buffer, fields: Record<string, string> = {}): Route =>
+  (_req, res) => {
+    res.writeHead(200, { 'content-type': type, ...fields }).end(body)
+  }
+
+before(async () => {
+  dir = await tempDir('imgpull-pages-')
+  const og = (path: string) => html(`<meta property="og:image" content="${path}">`)
+  server = await startRouteServer({
+    '/gallery/sofa': send('text/html; charset=utf-8', og('/i/sofa.jpg?fb&amp;w=1200')),
+    '/as-jpeg': send('image/jpeg', og('//cdn.test/x.jpg')),
+    '/self': (req, res) => {
+      const me = `http://${req.headers.host}/self`
+      res.writeHead(200, { 'content-type': 'text/html' }).end(og(me))
+    },
+    '/gz': send('text/html', gzipSync(og('/i/gz.jpg')), { 'content-encoding': 'gzip' }),
+  })
+  asked = []
+})
+
+after(async () => {
+  await server.close()
+  await cleanup(dir)
+})
+
+async function get(path: string): Promise<Result> {
+  const results: Result[] = []
+  for await (const r of pull([server.url(path)], { out: join(dir, path.replace(/\W/g, '')) })) results.push(r)
+  asked = server.log.map((l) => l.url)
+  return results[0]!
+}
+
+test("a gallery page's failure names the image its og:image names, resolved and unescaped, and fetches nothing more", async () => {
+  const r = await get('/gallery/sofa')
+  assert.equal(r.status, 'failed')
+  assert.equal(r.error, 'not-an-image')
+  assert.match(
+    r.message ?? '',
+    new RegExp(
+      `; an HTML page, not the file: its og:image names ${server.url('/i/sofa.jpg?fb&w=1200').replace(/[.?]/g, '\\$&')} \\(not fetched\\)$`,
+    ),
+  )
+  // A rerun tells it apart from other permanent failures: another link is what helps.
+  assert.ok(isSharePageFailure(r.error, r.message))
+  assert.ok(!asked.some((u) => u.startsWith('/i/')), asked.join(' '))
+})
+
+test('a page sent as image/jpeg, or gzip-encoded, names its image the same way', async () => {
+  const jpeg = await get('/as-jpeg')
+  assert.match(
+    jpeg.message ?? '',
+    /sent image\/jpeg, .*its og:image names http:\/\/cdn\.test\/x\.jpg \(not fetched\)$/,
+  )
+  const gz = await get('/gz')
+  assert.match(
+    gz.message ?? '',
+    /gzip-encoded, .*its og:image names http:\/\/127\.0\.0\.1:\d+\/i\/gz\.jpg \(not fetched\)$/,
+  )
+})
+
+test('a page naming itself as its image is refused once, naming no link', async () => {
+  const before = server.log.length
+  const r = await get('/self')
+  assert.equal(r.error, 'not-an-image')
+  assert.doesNotMatch(r.message ?? '', /og:image|not the file/)
+  assert.equal(server.log.length - before, 1)
+})
+
+test("sharePageHint: a GitHub file page names its Raw button's link, not the page's og:image (a card of the repository)", () => {
+  assert.equal(
+    sharePageHint(new URL('https://github.com/octo/pics/blob/main/img/sofa%20big.jpg')),
+    'a GitHub file page, not the file: https://github.com/octo/pics/raw/main/img/sofa%20big.jpg gives the file, as its Raw button does',
+  )
+  assert.equal(sharePageHint(new URL('https://github.com/octo/pics/tree/main/img')), undefined)
+})
