@@ -126,6 +126,10 @@ before(async () => {
       const me = `http://${req.headers.host}/self`
       res.writeHead(200, { 'content-type': 'text/html' }).end(og(me))
     },
+    '/utf16': send(
+      'text/html; charset=utf-16',
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(og('/i/u16.jpg'), 'utf16le')]),
+    ),
     '/gz': send('text/html', gzipSync(og('/i/gz.jpg')), { 'content-encoding': 'gzip' }),
   })
   asked = []
@@ -185,4 +189,13 @@ test("sharePageHint: a GitHub file page names its Raw button's link, not the pag
     'a GitHub file page, not the file: https://github.com/octo/pics/raw/main/img/sofa%20big.jpg gives the file, as its Raw button does',
   )
   assert.equal(sharePageHint(new URL('https://github.com/octo/pics/tree/main/img')), undefined)
+})
+
+test('a page in UTF-16 (a byte order mark: Windows\' "Unicode") is told as the HTML page it is, its title and image named', async () => {
+  const r = await get('/utf16')
+  assert.equal(r.error, 'not-an-image')
+  assert.match(
+    r.message ?? '',
+    /sent text\/html; charset=utf-16, \d+ bytes: an HTML page titled "Sofa"; an HTML page, not the file: its og:image names http:\/\/127\.0\.0\.1:\d+\/i\/u16\.jpg \(not fetched\)$/,
+  )
 })

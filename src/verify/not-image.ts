@@ -1,4 +1,5 @@
 import { sniffBinary, sniffCommon } from './magic.js'
+import { asUtf8 } from './svg.js'
 
 /**
  * What a body that is no image looks like, in a few words for its failure line: `not an image: URL
@@ -13,7 +14,10 @@ export function looksLike(head: Uint8Array, transferEncoding?: string): string |
   const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength)
   const binary = binaryKind(text) ?? imageAfterSpace(text) ?? imageInChunks(text, transferEncoding)
   if (binary) return binary
-  const start = text.subarray(text[0] === 0xef && text[1] === 0xbb && text[2] === 0xbf ? 3 : 0)
+  // Text in UTF-16 (a byte order mark: a page or an error a Windows tool saved as "Unicode") is
+  // read as its text: its NUL bytes read as binary, and such a page was told as nothing at all.
+  const plain = Buffer.from(asUtf8(text))
+  const start = plain.subarray(plain[0] === 0xef && plain[1] === 0xbb && plain[2] === 0xbf ? 3 : 0)
   const body = start.toString('utf8').replace(/^\s+/, '')
   if (body === '') return undefined
   if (body[0] === '<') {
