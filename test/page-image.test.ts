@@ -5,13 +5,14 @@
  * large <img>), on any host: never fetched, never followed.
  */
 import assert from 'node:assert/strict'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { pull, type Result } from '../src/index.js'
 import { pageImage } from '../src/verify/page-image.js'
 import { isSharePageFailure, sharePageHint } from '../src/verify/share-page.js'
-import { cleanup, tempDir } from './support/cli.js'
+import { cleanup, runCli, tempDir } from './support/cli.js'
 import { type Route, type RouteServer, startRouteServer } from './support/route-server.js'
 
 const PAGE = 'http://photos.test/p/sofa'
@@ -198,4 +199,28 @@ test('a page in UTF-16 (a byte order mark: Windows\' "Unicode") is told as the H
     r.message ?? '',
     /sent text\/html; charset=utf-16, \d+ bytes: an HTML page titled "Sofa"; an HTML page, not the file: its og:image names http:\/\/127\.0\.0\.1:\d+\/i\/u16\.jpg \(not fetched\)$/,
   )
+})
+
+test("in a list or a table, a page's failure names the line that holds its link: what to change", async () => {
+  const page = server.url('/gallery/sofa')
+  await writeFile(join(dir, 'urls.txt'), `# photos\n${server.url('/nothing-here.jpg')}\n\n${page}\n`)
+  await writeFile(
+    join(dir, 'photos.csv'),
+    `url,caption\n"${server.url('/as-jpeg')}",a\n"${page}","a sofa\non two lines"\n`,
+  )
+  const list = await runCli(['urls.txt', '-o', 'from-list', '--no-report'], { cwd: dir })
+  assert.equal(list.code, 1, list.stderr)
+  assert.match(
+    list.stderr,
+    /\/gallery\/sofa sent .*its og:image names \S+ \(not fetched\); its link is 'urls\.txt' line 4$/m,
+  )
+  // Other failures are as they were.
+  assert.match(list.stderr, /^failed http-404: HTTP 404 from \S+nothing-here\.jpg[^;]*$/m)
+  const table = await runCli(['photos.csv', '-o', 'from-table', '--no-report'], { cwd: dir })
+  assert.equal(table.code, 1, table.stderr)
+  assert.match(
+    table.stderr,
+    /\/as-jpeg sent image\/jpeg, .*\(not fetched\); its link is photos\.csv line 2$/m,
+  )
+  assert.match(table.stderr, /\/gallery\/sofa sent .*\(not fetched\); its link is photos\.csv line 3$/m)
 })

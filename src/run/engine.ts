@@ -29,8 +29,9 @@ import type { TransformPool } from '../transform/pool.js'
 import { needsPool, pixelLimit } from '../transform/spec.js'
 import type { Result, RunStats, Source, Validators } from '../types.js'
 import { Channel } from '../utils/channel.js'
+import { printable } from '../utils/printable.js'
 import { shownUrl } from '../utils/url.js'
-
+import { isSharePageFailure } from '../verify/share-page.js'
 import { AttemptDeadline } from './deadline.js'
 import { journalCutPart } from './keep-part.js'
 import { Publishing } from './publish.js'
@@ -625,7 +626,7 @@ export class Engine {
       httpStatus: e instanceof HTTPError ? e.status : undefined,
       attempts: task.attempts,
       error: e.code as ErrorCode,
-      message: e.message,
+      message: placedPage(e, task.job.where),
       total: task.started ? Date.now() - task.started : 0,
       finishedAt: Date.now(),
       answers: task.answers,
@@ -708,4 +709,15 @@ export class Engine {
       this.#channel.close(this.#sourceError)
     }
   }
+}
+
+/**
+ * A page in place of the image, its message naming the link that gives the file, says where the
+ * input holds the page's link (`; its link is 'urls.txt' line 3`): that line is what to change, and
+ * in a list of thousands the URL alone does not say which it is.
+ */
+function placedPage(e: ImgpullError, where: string | undefined): string {
+  return where && isSharePageFailure(e.code, e.message)
+    ? `${e.message}; its link is ${printable(where)}`
+    : e.message
 }

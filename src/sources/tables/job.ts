@@ -88,6 +88,10 @@ export function buildJob(
   // HTML's escapes of a URL copied from their source (`https:\/\/…`, `&amp;`), as in a list.
   const urlCell = cell(plan.url)
   const job: TableJob = { url: unescapedUrl(bare(cellText(urlCell))), row, meta: {} }
+  // The row's place, for a message about its URL (a page in place of the image names the line to
+  // change): made when read, not for every row (185 ns a row, on a rerun that skips millions), and
+  // not enumerable, so that no copy or clone of the job makes it either.
+  Object.defineProperty(job, 'where', { get: where, enumerable: false, configurable: true })
   if (plan.caption !== undefined) job.caption = cellText(cell(plan.caption))
   if (plan.hash !== undefined) {
     const hash = parseExpectedHash(cell(plan.hash), hashType)

@@ -20,6 +20,9 @@ export function rowJob(t: TableJob): Job {
   if (t.caption !== undefined) job.caption = t.caption
   if (t.expectedHash) job.expectedHash = t.expectedHash
   if (t.invalid) job.invalid = t.invalid
+  // Its place, made only when a message reads it (see `buildJob`).
+  const place = Object.getOwnPropertyDescriptor(t, 'where')
+  if (place) Object.defineProperty(job, 'where', place)
   return job
 }
 
