@@ -93,6 +93,14 @@ test('pageImage: the image a page names, resolved as a browser resolves it, the 
     ],
     ['javascript: is no image', html('<meta property="og:image" content="javascript:alert(1)">'), undefined],
     ['no mark', html(''), undefined],
+    [
+      "a sign-in page (a password field): its og:image is the site's card, not the image behind the wall",
+      html(
+        '<meta property="og:image" content="/static/logo-card.png">',
+        '<form method="post" action="/login"><input name="user"><input type="password" name="pass"></form>',
+      ),
+      undefined,
+    ],
   ]
   for (const [what, page, want] of rows) assert.deepEqual(found(page), want, what)
   // A redirect's target, and the URL asked for, are the page too.
@@ -130,6 +138,16 @@ before(async () => {
     '/utf16': send(
       'text/html; charset=utf-16',
       Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(og('/i/u16.jpg'), 'utf16le')]),
+    ),
+    '/private/sofa.jpg': (_req, res) => {
+      res.writeHead(302, { location: '/login?next=%2Fprivate%2Fsofa.jpg' }).end()
+    },
+    '/login': send(
+      'text/html',
+      html(
+        '<meta property="og:image" content="/static/logo-card.png">',
+        '<form><input type=password name=p></form>',
+      ),
     ),
     '/gz': send('text/html', gzipSync(og('/i/gz.jpg')), { 'content-encoding': 'gzip' }),
   })
@@ -223,4 +241,14 @@ test("in a list or a table, a page's failure names the line that holds its link:
     /\/as-jpeg sent image\/jpeg, .*\(not fetched\); its link is photos\.csv line 2$/m,
   )
   assert.match(table.stderr, /\/gallery\/sofa sent .*\(not fetched\); its link is photos\.csv line 3$/m)
+})
+
+test("a login wall (a redirect to a sign-in page) names no image: the site's card is not what the link was for", async () => {
+  const r = await get('/private/sofa.jpg')
+  assert.equal(r.error, 'not-an-image')
+  assert.match(
+    r.message ?? '',
+    /\(redirected to \S+\/login\?next=%2Fprivate%2Fsofa\.jpg\) sent text\/html, \d+ bytes: an HTML page titled "Sofa"$/,
+  )
+  assert.ok(!isSharePageFailure(r.error, r.message))
 })

@@ -23,7 +23,8 @@ const MAX_URL = 1000
  * 4. `<link rel="image_src">`;
  * 5. the page's only `<img>` not marked small (an image viewer's page, a WordPress attachment's).
  *
- * Relative, protocol-relative and entity-escaped values are resolved as a browser would (`&amp;`
+ * A page with a password field (a sign-in page, a login wall's) names nothing: its marks are the
+ * site's, not the image's. Relative, protocol-relative and entity-escaped values are resolved as a browser would (`&amp;`
  * undone, against `<base href>`, else the page's address). A mark naming the page itself (or any
  * of `self`: the URL asked for and the one that answered) is passed over: that link is what failed.
  *
@@ -46,6 +47,9 @@ export function pageImage(
       if (/application\/ld\+json/i.test(attrs)) jsonLd.push(body)
       return ''
     })
+  // A sign-in page (a password field: a login wall the link was sent to) names the site's card,
+  // not the image behind the wall: naming it would send the user after the wrong file.
+  if (/<input\b[^>]*\btype\s*=\s*["']?password\b/i.test(markup)) return undefined
   let from = base
   const found: { value: string; said: string; rank: number }[] = []
   const smallImages: string[] = []
