@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { pull, type Result } from '../src/index.js'
+import { looksLike } from '../src/verify/not-image.js'
 import { pageImage } from '../src/verify/page-image.js'
 import { isSharePageFailure, sharePageHint } from '../src/verify/share-page.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
@@ -251,4 +252,29 @@ test("a login wall (a redirect to a sign-in page) names no image: the site's car
     /\(redirected to \S+\/login\?next=%2Fprivate%2Fsofa\.jpg\) sent text\/html, \d+ bytes: an HTML page titled "Sofa"$/,
   )
   assert.ok(!isSharePageFailure(r.error, r.message))
+})
+
+test('a page of tags never closed is read in one pass: what it is, and that it names no image', () => {
+  // 1 MiB of each: read from each start to the end, as the patterns did, each took minutes (from
+  // 1 to 4 s for 64 KB); in one pass, a moment. Outcomes are asserted; the runner's timeout is what
+  // a pattern that scans again from each start meets.
+  const units = [
+    '<!x',
+    '<?x ',
+    '<title a',
+    '<script a',
+    '<style>',
+    '<br a',
+    '</a',
+    '<img "',
+    '<img a',
+    '<input a',
+    "<meta a='",
+  ]
+  for (const unit of units) {
+    const page = Buffer.from(`<!doctype html><html>${unit.repeat(Math.floor(2 ** 20 / unit.length))}`)
+    const kind = looksLike(page)
+    assert.match(kind ?? '', /^(?:an HTML page$|HTML: ")/, unit)
+    assert.equal(pageImage(page, PAGE), undefined, unit)
+  }
 })
