@@ -8,8 +8,9 @@ const googleDriveConfirm = (id: string): string =>
  * The link form that gives the file, for a URL whose answer was an HTML page where an image should
  * be and whose address is a sharing site's page for one (a link copied from a browser's address
  * bar or a chat): `not an image: … an HTML page titled "Dropbox - sofa.jpg"` said what came, not
- * how to get the photo. Said in words; nothing is fetched or read from the page (imgpull is no
- * gallery scraper). `undefined` for any other address.
+ * how to get the photo. Said in words, nothing fetched; these rules come before what the page
+ * itself names (`pageImage`), which on these sites is a preview or nothing. `undefined` for any
+ * other address.
  *
  * The forms are each site's documented ones: Dropbox's `dl=1`
  * (help.dropbox.com/share/force-download), Google Drive's `uc?export=download&id=`, Wikimedia's
