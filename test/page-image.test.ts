@@ -95,6 +95,22 @@ test('pageImage: the image a page names, resolved as a browser resolves it, the 
     ['javascript: is no image', html('<meta property="og:image" content="javascript:alert(1)">'), undefined],
     ['no mark', html(''), undefined],
     [
+      'a soft 404 (a catch-all route\'s 200 "Page not found"): its og:image is the site\'s default card',
+      html('<meta property="og:image" content="/wp-content/uploads/default-share.png">').replace(
+        '<title>Sofa</title>',
+        '<title>Page not found – Example Shop</title>',
+      ),
+      undefined,
+    ],
+    [
+      'a 404 said by the title alone',
+      html('<meta property="og:image" content="/card.png">').replace(
+        '<title>Sofa</title>',
+        '<title>404 | Photos</title>',
+      ),
+      undefined,
+    ],
+    [
       "a sign-in page (a password field): its og:image is the site's card, not the image behind the wall",
       html(
         '<meta property="og:image" content="/static/logo-card.png">',

@@ -23,8 +23,8 @@ const MAX_URL = 1000
  * 4. `<link rel="image_src">`;
  * 5. the page's only `<img>` not marked small (an image viewer's page, a WordPress attachment's).
  *
- * A page with a password field (a sign-in page, a login wall's) names nothing: its marks are the
- * site's, not the image's. Relative, protocol-relative and entity-escaped values are resolved as a browser would (`&amp;`
+ * A page with a password field (a sign-in page, a login wall's) or titled as a soft 404 ("Page
+ * not found" with a 200) names nothing: its marks are the site's, not the image's. Relative, protocol-relative and entity-escaped values are resolved as a browser would (`&amp;`
  * undone, against `<base href>`, else the page's address). A mark naming the page itself (or any
  * of `self`: the URL asked for and the one that answered) is passed over: that link is what failed.
  *
@@ -50,6 +50,10 @@ export function pageImage(
   // A sign-in page (a password field: a login wall the link was sent to) names the site's card,
   // not the image behind the wall: naming it would send the user after the wrong file.
   if (/<input\b[^<>]*\btype\s*=\s*["']?password\b/i.test(markup)) return undefined
+  // So does a soft 404 (a catch-all route's 200 "Page not found"): its marks are the site's
+  // default card, and the image asked for is not there to be named.
+  const title = /<title\b[^<>]*>([^<]*)</i.exec(markup)?.[1] ?? ''
+  if (NOT_FOUND.test(title)) return undefined
   let from = base
   const found: { value: string; said: string; rank: number }[] = []
   const smallImages: string[] = []
@@ -89,6 +93,10 @@ export function pageImage(
   }
   return undefined
 }
+
+/** A page title saying the thing asked for is not there. */
+const NOT_FOUND =
+  /\b404\b|\bnot found\b|\bcan(?:'|’|no)t be found\b|\bdoes not exist\b|\bno longer available\b/i
 
 /** Meta names (Open Graph's `property`, Twitter's `name`) and their order among the marks. */
 const META_RANKS: Record<string, number> = {
