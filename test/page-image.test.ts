@@ -95,6 +95,14 @@ test('pageImage: the image a page names, resolved as a browser resolves it, the 
     ['javascript: is no image', html('<meta property="og:image" content="javascript:alert(1)">'), undefined],
     ['no mark', html(''), undefined],
     [
+      'a photo whose title holds 404 (not first, not as an error) is no soft 404',
+      html('<meta property="og:image" content="/i/IMG_404.jpg">').replace(
+        '<title>Sofa</title>',
+        '<title>Room 404, Hotel Sacher</title>',
+      ),
+      { url: 'http://photos.test/i/IMG_404.jpg', said: 'og:image' },
+    ],
+    [
       'a soft 404 (a catch-all route\'s 200 "Page not found"): its og:image is the site\'s default card',
       html('<meta property="og:image" content="/wp-content/uploads/default-share.png">').replace(
         '<title>Sofa</title>',

@@ -94,9 +94,9 @@ export function pageImage(
   return undefined
 }
 
-/** A page title saying the thing asked for is not there. */
+/** A page title saying the thing asked for is not there (`404 | Site`, `Error 404`; not a photo's `Room 404`). */
 const NOT_FOUND =
-  /\b404\b|\bnot found\b|\bcan(?:'|’|no)t be found\b|\bdoes not exist\b|\bno longer available\b/i
+  /^\W*404\b|\berror 404\b|\b404 error\b|\bnot found\b|\bcan(?:'|’|no)t be found\b|\bdoes not exist\b|\bno longer available\b/i
 
 /** Meta names (Open Graph's `property`, Twitter's `name`) and their order among the marks. */
 const META_RANKS: Record<string, number> = {
