@@ -8,6 +8,8 @@ import {
   fileSizeLimit,
   isFatalLocal,
   localFault,
+  NO_INODES_WORDS,
+  outOfInodes,
   tooLargeWords,
   tooLongWords,
 } from '../src/sinks/local-faults.js'
@@ -76,6 +78,27 @@ test('an output folder whose part files would pass the longest path stops the ru
     said[0] ?? '',
     /: its path is 41\d\d bytes, longer than the system takes \(4095\); .*choose an output folder with a shorter path/,
   )
+})
+
+test('a disk that refused a write for want of room is out of inodes where they are the scarcer, not out of space', () => {
+  // NLnetLabs/routinator#785, ipfs/kubo#3444: ENOSPC on a disk of many small files (a tmpfs
+  // mounted with nr_inodes), `df -h` showing space left: "no space left on device" sent the user
+  // to free space, where files were the want.
+  for (const [disk, inodes] of [
+    [{ files: 40, ffree: 0, blocks: 25_600, bavail: 25_000 }, true],
+    // The run's temporaries are gone by the time the stop is said: a few inodes free again.
+    [{ files: 40, ffree: 4, blocks: 25_600, bavail: 25_000 }, true],
+    [{ files: 1_000_000, ffree: 900_000, blocks: 768, bavail: 2 }, false],
+    [{ files: 1_000_000, ffree: 900_000, blocks: 768, bavail: 0 }, false],
+    // Btrfs counts no inodes (0 of 0): out of space.
+    [{ files: 0, ffree: 0, blocks: 768, bavail: 0 }, false],
+    [undefined, false],
+  ] as const)
+    assert.equal(outOfInodes(disk), inodes, JSON.stringify(disk))
+  // A disk with room for both, as this one: a want of room is said as space, as before.
+  const full = localFault(Object.assign(new Error('write'), { code: 'ENOSPC' }), 'output', dir)
+  assert.match(`${full.message}; ${full.hint}`, /: no space left on device; free some space/)
+  assert.match(NO_INODES_WORDS, /^no free inodes left on device .*df -i/)
 })
 
 test('SQLite extended codes are taken for their family: a local fault, said in its words', () => {

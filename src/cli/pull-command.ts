@@ -12,6 +12,7 @@ import { formatBytes } from '../report/format.js'
 import { createProgressLine, type ProgressLine, ProgressLog } from '../report/progress.js'
 import { sharePageWords } from '../report/rerun-words.js'
 import { errorBreakdown, newTally, summaryLine } from '../report/summary.js'
+import { NO_INODES_WORDS } from '../sinks/local-faults.js'
 import {
   argumentJobs,
   checkInputs,
@@ -441,7 +442,8 @@ function partsHeld(fatal: unknown, parts: string): string {
   const bytes = partsBytes(entries)
   if (bytes === 0) return ''
   const held = `partial downloads in ${visibleShellWord(parts)} hold ${formatBytes(bytes)}: a rerun resumes them`
-  return full ? ` (${held}, deleting them frees that space)` : ` (${held})`
+  const inodes = fatal instanceof Error && fatal.message.includes(NO_INODES_WORDS)
+  return full ? ` (${held}, deleting them frees ${inodes ? 'their inodes' : 'that space'})` : ` (${held})`
 }
 
 /**

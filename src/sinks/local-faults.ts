@@ -6,6 +6,7 @@ import {
   openSync,
   readFileSync,
   type Stats,
+  statfsSync,
   statSync,
 } from 'node:fs'
 import { stat } from 'node:fs/promises'
@@ -41,6 +42,10 @@ const FATAL = new Set([
   'PATH_TOO_LONG',
 ])
 
+/** A disk out of inodes, in words (see `outOfInodes`). */
+export const NO_INODES_WORDS =
+  'no free inodes left on device (space is left, but no room for more files: see `df -i`)'
+
 const WHY: Record<string, string> = {
   ENOTDIR: 'part of the path is a file, not a folder',
   EISDIR: 'it is a folder',
@@ -53,6 +58,7 @@ const WHY: Record<string, string> = {
   EACCES: 'permission denied',
   EPERM: 'operation not permitted',
   SQLITE_FULL: 'no space left on device',
+  NO_INODES: NO_INODES_WORDS,
   SQLITE_READONLY: 'it is read-only',
   SQLITE_READONLY_DIRECTORY: 'its folder cannot be written to',
   SQLITE_CANTOPEN: 'it cannot be opened',
@@ -205,6 +211,46 @@ export function describeFsError(error: unknown): string {
   return WHY[code] ?? WHY[primaryCode(code)] ?? (code || String(error))
 }
 
+/** What `statfs` says of a disk's inodes (`df -i`) and blocks (`df`): how many it has, how many are free. */
+export interface DiskCount {
+  files: number
+  ffree: number
+  blocks: number
+  bavail: number
+}
+
+/**
+ * Whether a disk that refused a write for want of room (ENOSPC, SQLITE_FULL) is out of inodes, not
+ * of space: the scarcer of the two, in the share left of each. A tmpfs mounted with `nr_inodes`, a
+ * disk of millions of small files: its `df -h` shows space left, so `no space left on device` sent
+ * the user to free space that was never the want. Shares, not a count of none: by the time the
+ * stop is said, the run's temporaries are gone and a few inodes free again. A file system that
+ * counts no inodes (Btrfs: 0 of 0) is out of space.
+ */
+export function outOfInodes(disk: DiskCount | undefined): boolean {
+  if (disk === undefined || disk.files <= 0 || disk.blocks <= 0) return false
+  return disk.ffree / disk.files < disk.bavail / disk.blocks
+}
+
+/** The inodes of the disk that holds `path`, or of its nearest folder that exists; `undefined` when none can be read. */
+function inodesAt(path: string): DiskCount | undefined {
+  let at = resolve(path)
+  for (;;) {
+    try {
+      return statfsSync(at)
+    } catch {
+      if (dirname(at) === at) return undefined
+      at = dirname(at)
+    }
+  }
+}
+
+/** The code a want of room at `path` is said with: `NO_INODES` where the disk is out of inodes, else `code`. */
+function roomCode(code: string, path: string | undefined): string {
+  const full = code === 'ENOSPC' || primaryCode(code) === 'SQLITE_FULL'
+  return full && path !== undefined && outOfInodes(inodesAt(path)) ? 'NO_INODES' : code
+}
+
 /** What a person can do about a local fault. */
 function remedy(extended: string, what: 'journal' | 'output'): string {
   if (SHARED_MEMORY.has(extended))
@@ -215,6 +261,8 @@ function remedy(extended: string, what: 'journal' | 'output'): string {
   if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') {
     return 'free some space, then run the same command again to continue'
   }
+  if (code === 'NO_INODES')
+    return 'remove some files from that disk (each file takes an inode, whatever its size), then run the same command again to continue'
   if (what === 'journal' && (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB')) {
     return 'move .imgpull/ away to start this folder afresh, or use another output folder'
   }
@@ -277,12 +325,14 @@ export function localFault(error: unknown, what: 'journal' | 'output', path: str
   const where = what === 'journal' ? `the journal ${visibleShellWord(path)}` : visibleShellWord(named.path)
   // A damaged journal is not a write that failed: it cannot be used at all.
   const verb = ['SQLITE_CORRUPT', 'SQLITE_NOTADB'].includes(primaryCode(code)) ? 'use' : 'write'
+  // A disk out of inodes is said so, not as one to free space on (see `outOfInodes`).
+  const room = roomCode(codeOf(named.cause), named.path)
   return new FatalError(
     what === 'journal' ? 'journal' : 'disk',
-    `cannot ${verb} ${where}: ${describeFsError(named.cause)}`,
+    `cannot ${verb} ${where}: ${room === 'NO_INODES' ? WHY.NO_INODES : describeFsError(named.cause)}`,
     {
       cause: error,
-      hint: remedy(codeOf(named.cause), what),
+      hint: remedy(room, what),
     },
   )
 }
@@ -408,10 +458,12 @@ export function mkdirFault(error: unknown, folder: string, existed = false): Fat
         hint: remedy(code, 'output'),
       },
     )
-  return new FatalError('output', `${what} ${visibleShellWord(folder)}: ${describeFsError(cause)}`, {
-    cause,
-    hint: remedy(codeOf(cause), 'output'),
-  })
+  const room = roomCode(codeOf(cause), folder)
+  return new FatalError(
+    'output',
+    `${what} ${visibleShellWord(folder)}: ${room === 'NO_INODES' ? WHY.NO_INODES : describeFsError(cause)}`,
+    { cause, hint: remedy(room, 'output') },
+  )
 }
 
 /**
