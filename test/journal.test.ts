@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { readdir, readFile, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -411,6 +411,30 @@ test('a journal emptied beside its images (truncated, or its -wal removed after 
   // A first run, and a run after it, say nothing.
   assert.doesNotMatch((await runCli([list, '-o', out])).stderr, /warning/)
   assert.doesNotMatch((await runCli([list, '-o', join(dir, 'emptied-new')])).stderr, /warning/)
+})
+
+test('a journal removed alone between two runs (its files.json left, a clean-up of *.db): the rerun says it starts over', async () => {
+  // Emersont1/itchio#37, fireinrain/asmr-downloader#26: a downloader's record deleted beside its
+  // files, every file fetched again, without a word.
+  const out = join(dir, 'removed-journal')
+  const list = join(dir, 'removed-journal.txt')
+  await writeFile(list, ['/removed-a', '/removed-b'].map((p) => server.url(p)).join('\n'))
+  assert.equal((await runCli([list, '-o', out])).code, 0)
+  for (const name of ['journal.db', 'journal.db-wal', 'journal.db-shm'])
+    await rm(join(out, '.imgpull', name), { force: true })
+  const rerun = await runCli([list, '-o', out])
+  assert.equal(rerun.code, 0, rerun.stderr)
+  assert.match(
+    rerun.stderr,
+    /^imgpull: warning: the journal \S+journal\.db is gone \(removed since the run that wrote \S+files\.json\?\), but \S+ holds files: every URL is fetched again/m,
+  )
+  assert.deepEqual((await outputFiles(out)).sort(), ['removed-a.jpg', 'removed-b.jpg'], 'no duplicate names')
+  assert.doesNotMatch((await runCli([list, '-o', out])).stderr, /warning/)
+  // A folder of the user's files that no run wrote to: nothing to warn of.
+  const theirs = join(dir, 'removed-theirs')
+  await mkdir(theirs)
+  await writeFile(join(theirs, 'notes.txt'), 'mine')
+  assert.doesNotMatch((await runCli([list, '-o', theirs])).stderr, /warning/)
 })
 
 test('a journal a newer imgpull wrote (its schema version higher) is refused in one line, the folder left as it was; ours says its version', async () => {

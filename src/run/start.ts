@@ -71,6 +71,8 @@ export async function openRun(source: Source, options: ResolvedOptions, startedA
     out: existsSync(paths.out),
     work: existsSync(paths.work),
     journal: existsSync(paths.journal),
+    // What a journaled run leaves beside its journal: the record of how the folder's outputs were made.
+    record: existsSync(shared.files) || existsSync(shared.dataset),
   }
   // The manifest and the report are replaced at the run's end: never a file of the user's there.
   if (options.journal || !existed.journal)
@@ -112,13 +114,21 @@ export async function openRun(source: Source, options: ResolvedOptions, startedA
     }
     throw error
   })
-  if (options.journal && existed.journal && journal.run === 1 && entries.some((name) => name !== WORK_DIR))
-    // A journal file with no run in it (emptied, or its -wal removed after a crash) beside images:
-    // the rerun starts over, which it must not do without a word.
-    process.emitWarning(
-      `the journal ${visibleShellWord(paths.journal)} holds no earlier run (emptied, or its -wal removed?), but ${visibleShellWord(options.out)} holds files: every URL is fetched again (a file there with the same bytes keeps its name)`,
-      { code: 'IMGPULL_JOURNAL_EMPTY' },
-    )
+  if (options.journal && journal.run === 1 && entries.some((name) => name !== WORK_DIR)) {
+    // A journal file with no run in it (emptied, or its -wal removed after a crash), or none where
+    // an earlier run left its record (removed, a clean-up of `*.db`), beside images: the rerun
+    // starts over, which it must not do without a word.
+    const what = existed.journal
+      ? 'holds no earlier run (emptied, or its -wal removed?)'
+      : existed.record
+        ? `is gone (removed since the run that wrote ${visibleShellWord(existsSync(shared.files) ? shared.files : shared.dataset)}?)`
+        : undefined
+    if (what)
+      process.emitWarning(
+        `the journal ${visibleShellWord(paths.journal)} ${what}, but ${visibleShellWord(options.out)} holds files: every URL is fetched again (a file there with the same bytes keeps its name)`,
+        { code: 'IMGPULL_JOURNAL_EMPTY' },
+      )
+  }
   // Only under the lock: a run it refuses must not touch the holder's files, whose process may be
   // one this one cannot see (same host name, another PID namespace: a container on the host's
   // network, a cloned machine sharing the folder over NFS), so it looks ended from here.
