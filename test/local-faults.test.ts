@@ -88,7 +88,12 @@ test('a disk that refused a write for want of room is out of inodes where they a
     [{ files: 40, ffree: 0, blocks: 25_600, bavail: 25_000 }, true],
     // The run's temporaries are gone by the time the stop is said: a few inodes free again.
     [{ files: 40, ffree: 4, blocks: 25_600, bavail: 25_000 }, true],
+    [{ files: 50_000_000, ffree: 20_000, blocks: 1e9, bavail: 4e8 }, true],
     [{ files: 1_000_000, ffree: 900_000, blocks: 768, bavail: 2 }, false],
+    // A file too large for a small disk, its copy removed: both near whole again, and space it was.
+    [{ files: 2_000_000, ffree: 1_999_996, blocks: 256, bavail: 256 }, false],
+    // A small disk of few inodes, full of space.
+    [{ files: 40, ffree: 30, blocks: 256, bavail: 0 }, false],
     [{ files: 1_000_000, ffree: 900_000, blocks: 768, bavail: 0 }, false],
     // Btrfs counts no inodes (0 of 0): out of space.
     [{ files: 0, ffree: 0, blocks: 768, bavail: 0 }, false],

@@ -221,16 +221,21 @@ export interface DiskCount {
 
 /**
  * Whether a disk that refused a write for want of room (ENOSPC, SQLITE_FULL) is out of inodes, not
- * of space: the scarcer of the two, in the share left of each. A tmpfs mounted with `nr_inodes`, a
- * disk of millions of small files: its `df -h` shows space left, so `no space left on device` sent
- * the user to free space that was never the want. Shares, not a count of none: by the time the
- * stop is said, the run's temporaries are gone and a few inodes free again. A file system that
- * counts no inodes (Btrfs: 0 of 0) is out of space.
+ * of space: next to none free (a few hundred at most, or a thousandth), and scarcer than its space.
+ * A tmpfs mounted with `nr_inodes`, a disk of millions of small files: its `df -h` shows space
+ * left, so `no space left on device` sent the user to free space that was never the want. Not a
+ * count of none: by the time the stop is said, the run's temporaries are gone and a few inodes free
+ * again; nor a share alone: a file too large for a small disk, removed, leaves both near whole. A
+ * file system that counts no inodes (Btrfs: 0 of 0) is out of space.
  */
 export function outOfInodes(disk: DiskCount | undefined): boolean {
   if (disk === undefined || disk.files <= 0 || disk.blocks <= 0) return false
-  return disk.ffree / disk.files < disk.bavail / disk.blocks
+  const left = disk.ffree / disk.files
+  return (disk.ffree < FEW_INODES || left < 0.001) && left < disk.bavail / disk.blocks
 }
+
+/** Inodes a run's temporaries may have given back by the time its stop is said. */
+const FEW_INODES = 256
 
 /** The inodes of the disk that holds `path`, or of its nearest folder that exists; `undefined` when none can be read. */
 function inodesAt(path: string): DiskCount | undefined {
