@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -193,6 +193,40 @@ function runAs(as: { unmapped?: boolean }, args: string[], kib?: number) {
     child.on('close', (code) => resolve({ code, stderr })),
   )
 }
+
+test("a manifest that meets the limit on file sizes (or a full disk) at the run's end is named, not the output folder; the one before is kept whole", async () => {
+  // curl/curl#4937-like: a file the tool writes last, cut short. A write to a file already open
+  // names none: the stop said `cannot write OUT: file too large …`, where every image was saved
+  // and the manifest alone was met.
+  const out = join(dir, 'manifest-limit')
+  const list = join(dir, 'manifest-limit.txt')
+  await writeFile(
+    list,
+    Array.from({ length: 300 }, (_, i) => server.url(`/ml${i}.jpg?status=404`)).join('\n'),
+  )
+  assert.equal((await runCli([list, '-o', out, '-q'])).code, 1)
+  const journal = (await stat(join(out, '.imgpull', 'journal.db'))).size
+  const manifest = await readFile(join(out, 'manifest.jsonl'))
+  // A limit past the journal a rerun of skipped failures keeps, short of the manifest it writes again.
+  const kib = Math.ceil((journal + manifest.length) / 2 / 1024)
+  assert.ok(
+    kib * 1024 > journal + 1024 && kib * 1024 < manifest.length,
+    `journal ${journal}, manifest ${manifest.length}`,
+  )
+  const r = await runAs({}, [list, '-o', out, '-q'], kib)
+  assert.equal(r.code, 3, r.stderr)
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^imgpull: cannot write ${join(out, 'manifest.jsonl').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: file too large for the limit on file sizes`,
+      'm',
+    ),
+  )
+  assert.ok(
+    (await readFile(join(out, 'manifest.jsonl'))).equals(manifest),
+    'the manifest before is kept whole',
+  )
+})
 
 test('a write over the limit on file sizes names that limit, in bytes and in the blocks of ulimit -f', () => {
   for (const [limit, words] of [

@@ -84,8 +84,13 @@ export async function closeRun(ending: Ending): Promise<{ late: Result[]; closeE
   const moved = home !== folderAt(shared.work)
   if (moved) ended ??= lostFolder(shared.out, shared.work)
   const inventory = (options.journal || !existed.journal) && !moved
-  const written = inventory ? await settle(writeManifest(paths, journal.manifestLines())) : undefined
-  const reported = inventory && options.report ? await settle(writeRunReport(paths, journal)) : undefined
+  const written = inventory
+    ? await settle(writeManifest(paths, journal.manifestLines()).catch(naming(paths.manifest)))
+    : undefined
+  const reported =
+    inventory && options.report
+      ? await settle(writeRunReport(paths, journal).catch(naming(paths.report)))
+      : undefined
   const closed = await settle(journal.close())
   lock?.release()
   // A run without a journal cannot resume: its parts go with it.
@@ -94,6 +99,19 @@ export async function closeRun(ending: Ending): Promise<{ late: Result[]; closeE
   // A run that fails still tells its caller of every file it saved before the error is thrown:
   return { late, closeError }
 }
+
+/**
+ * Rethrows a failed write of `file` (through its temporary) naming `file`: a write to a file already
+ * open names none (`write` ENOSPC has no path), and the stop said `cannot write photos: no space
+ * left on device` of a full disk met by the manifest or the report alone, their images all saved.
+ */
+const naming =
+  (file: string) =>
+  (error: unknown): never => {
+    if (error instanceof Error && (error as NodeJS.ErrnoException).path === undefined)
+      Object.assign(error, { path: file })
+    throw error
+  }
 
 /** `OUT/report.html` for the run that ends, from the journal (the renderer loads only now). */
 async function writeRunReport(paths: Layout, journal: Journal): Promise<void> {
