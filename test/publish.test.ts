@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { mkdtemp, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -33,6 +34,30 @@ before(async () => {
 after(async () => {
   await server.close()
   await cleanup(out, other)
+})
+
+test('a copy to a folder on another disk that finds no room names the file it makes, not its hidden name', async () => {
+  // aria2/aria2#1278: a failed copy's leftovers and names are what users find; the stop said
+  // `cannot write OUT/.big.jpg.imgpull-copy: file too large …` of OUT/big.jpg.
+  const from = join(other, 'no-room.part')
+  const to = join(out, 'no-room.jpg')
+  await writeFile(from, Buffer.alloc(300_000, 1))
+  const code = `import('${join(process.cwd(), 'src/utils/rename-into.ts')}').then((m) => m.renameInto(${JSON.stringify(from)}, ${JSON.stringify(to)})).catch((e) => { console.log(JSON.stringify({ code: e.code, dest: e.dest, path: e.path })) })`
+  const shown = execFileSync(
+    'bash',
+    ['-c', 'ulimit -f 100; exec "$0" --import tsx -e "$1"', process.execPath, code],
+    {
+      encoding: 'utf8',
+    },
+  )
+  const failure = JSON.parse(shown) as { code: string; dest?: string; path?: string }
+  assert.equal(failure.code, 'EFBIG', shown)
+  assert.equal(failure.dest, to, shown)
+  assert.deepEqual(
+    (await readdir(out)).filter((n) => n.includes('no-room')),
+    [],
+    'no copy left, hidden or not',
+  )
 })
 
 test('a name in a folder on another disk (EXDEV): the file is copied there and renamed, never half a file under its name', async () => {

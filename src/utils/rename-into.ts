@@ -24,7 +24,7 @@ export async function renameInto(from: string, to: string): Promise<void> {
     await rename(copy, to)
   } catch (failure) {
     await unlink(copy).catch(() => {})
-    throw failure
+    throw asTarget(failure, copy, to)
   }
   await unlink(from)
 }
@@ -59,10 +59,26 @@ export function renameIntoSync(from: string, to: string, durable = false): void 
     try {
       unlinkSync(copy)
     } catch {}
-    throw failure
+    throw asTarget(failure, copy, to)
   }
   unlinkSync(from)
 }
 
 /** The hidden name beside `to` a copy is made under before it takes `to`. */
 const hiddenCopy = (to: string) => join(dirname(to), `.${basename(to)}.imgpull-copy`)
+
+/** Errors of a disk without room: the copy's hidden name is nothing a user looks for. */
+const NO_ROOM = new Set(['ENOSPC', 'EDQUOT', 'EFBIG'])
+
+/**
+ * A copy that found no room, named as the file it was making (`to`), not its hidden name: the
+ * stop said `cannot write photos/.big.jpg.imgpull-copy: no space left on device`. Any other
+ * failure (a folder at the hidden name) keeps the name it is about.
+ */
+function asTarget(failure: unknown, copy: string, to: string): unknown {
+  const error = failure as { code?: unknown; path?: unknown; dest?: unknown } | null
+  if (!error || typeof error !== 'object' || !NO_ROOM.has(String(error.code))) return failure
+  if (error.dest === copy) error.dest = to
+  if (error.path === copy) error.path = to
+  return failure
+}
