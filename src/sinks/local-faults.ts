@@ -64,7 +64,7 @@ const WHY: Record<string, string> = {
   SQLITE_CANTOPEN: 'it cannot be opened',
   SQLITE_CORRUPT: 'it is damaged',
   SQLITE_NOTADB: 'it is not an imgpull journal',
-  FOLDER_GONE: 'it was removed while the run went on',
+  FOLDER_GONE: 'it was removed or moved away while the run went on',
   FOLDER_TAKEN: 'a file stands where that folder must be',
 }
 
@@ -277,8 +277,10 @@ function remedy(extended: string, what: 'journal' | 'output'): string {
     return fileSizeLimit() === undefined
       ? "choose an output folder with `out` on another disk (this one's file system takes no file so large)"
       : 'raise the limit on file sizes (ulimit -f), then run the same command again to continue'
+  // A folder moved away (`mv photos photos.old`) holds its journal and images still: moved back,
+  // the rerun fetches nothing it held; a new folder fetches them all again.
   if (code === 'FOLDER_GONE')
-    return 'run the same command again: it makes the folder again (and fetches what went with it)'
+    return 'if it was moved, move it back and run the same command again; else run it again as it is: it makes the folder again (and fetches what went with it)'
   if (code === 'ENAMETOOLONG' || code === 'PATH_TOO_LONG')
     return 'choose an output folder with a shorter path with `out`'
   if (code === 'EROFS') return 'choose an output folder on a writable disk with `out`'
