@@ -417,7 +417,10 @@ async function runCase(c: TableCase): Promise<string> {
     .map((l) => l.trim())
     .filter((l) => l && !/img\/s|Details:/.test(l))
     .map((l) => l.replaceAll(origin, 'http://h').replaceAll(`${dir}/`, ''))
-  const line = said.length ? `; _${short(said[0]!.replaceAll('|', '\\|'), 110)}_` : ''
+  // The first line that is not the warning every case's `caption` column gives without
+  // --caption-col (see bench/README.md "Shards read by other readers"): what the case itself drew.
+  const drawn = said.find((l) => !/^imgpull: warning: the table's column caption\b/.test(l))
+  const line = drawn ? `; _${short(drawn.replaceAll('|', '\\|'), 110)}_` : ''
   const exit = first.code === 0 ? '' : `, exit ${first.code}`
   const mine = `${rows.length} rows, ${fetched} fetched${exit}; rerun ${rerun}${line}`
   const cell = (x: { theirs: string; differ: string }) =>
