@@ -29,6 +29,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parquetReadObjects } from 'hyparquet'
+import { OWN_COLUMNS as SHARD_OWN_COLUMNS } from '../src/sinks/webdataset/row.js'
 import { BLOCK, paddedSize, TarScan, tarHeader } from '../src/sinks/webdataset/tar.js'
 import { benchArgs, noise, printTable, spawnCapped } from './misbehave.js'
 import { IMGPULL, ROOT } from './tools.js'
@@ -413,20 +414,8 @@ async function duckRead(files: string[]): Promise<Table | string> {
   }
 }
 
-const OWN_COLUMNS = new Set([
-  'key',
-  'url',
-  'caption',
-  'status',
-  'error_code',
-  'error_message',
-  'http_status',
-  'width',
-  'height',
-  'original_width',
-  'original_height',
-  'sha256',
-])
+/** imgpull's own columns of a shard's Parquet row (a carried column under one of these names is left out). */
+const OWN_COLUMNS = new Set<string>(SHARD_OWN_COLUMNS)
 
 /** What a Parquet reader read beside what imgpull meant (the manifest's rows, by key). */
 function parquetCell(
