@@ -295,7 +295,7 @@ test("sharing sites' pages among failures: the advice is to change those links, 
   // The CLI does not see this file's stand-in names: the server is its proxy, and answers as each site.
   const args = [list, '-o', out, '--retries', '0', '--proxy', server.origin, '--threads', '0']
   const advice =
-    "2 failures are a sharing site's page in place of the image (a Dropbox, Google Drive, Imgur... page's address): put the link each message names (the one that gives the file) in the list or table in their place; --retry-failed would fetch the same pages again."
+    "2 failures are a web page in place of the image (a Dropbox, Google Drive, Imgur... page's address, or a page naming its image): put the link each message names (the file's, or the image the page names: check its size) in the list or table in their place; --retry-failed would fetch the same pages again."
   const first = await runCli(args)
   assert.equal(first.code, 1, first.stderr)
   assert.ok(first.stderr.includes(`\n${advice}\n`), first.stderr)
@@ -313,7 +313,7 @@ test("sharing sites' pages among failures: the advice is to change those links, 
   assert.equal(json.sharePages, 2)
 
   const html = await readFile(join(out, 'report.html'), 'utf8')
-  assert.match(html, /2 failures are a sharing site(?:'|&#39;|&#x27;)s page in place of the image/)
+  assert.match(html, /2 failures are a web page in place of the image \(a Dropbox/)
   assert.match(html, /skips the 1 permanent failure \(it would fail again\)/)
   assert.match(html, />2 change the links</)
 

@@ -1096,7 +1096,7 @@ test("rerunPlan: a sharing site's page in place of the image is no permanent fai
   // Said before --retry-failed, which is for the 404 alone.
   assert.match(
     html,
-    /1 failure is a sharing site(?:'|&#39;)s page in place of the image[^<]*--retry-failed would fetch the same page again\.[^<]*A rerun of the same command skips the 1 permanent failure/,
+    /1 failure is a web page in place of the image[^<]*--retry-failed would fetch the same page again\.[^<]*A rerun of the same command skips the 1 permanent failure/,
   )
 })
 

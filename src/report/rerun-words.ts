@@ -31,12 +31,14 @@ export function queueRerunWords(queue: string): RerunWords {
 }
 
 /**
- * What to do about `n` failures that are a sharing site's page in place of the image (see
- * `isSharePageFailure`), as a sentence without its full stop: each message names the link that
- * gives the file; `--retry-failed` would fetch the same page again, so it comes after this, if at all.
+ * What to do about `n` failures that are a web page in place of the image (see
+ * `isSharePageFailure`: a sharing site's page, or one naming its image), as a sentence without its
+ * full stop: each message names the link that gives the file, or the image the page names (often a
+ * preview the site made for sharing: hence "check its size"); `--retry-failed` would fetch the same
+ * page again, so it comes after this, if at all.
  */
 export function sharePageWords(n: number): string {
-  return `${n} ${n === 1 ? 'failure is' : 'failures are'} a sharing site's page in place of the image (a Dropbox, Google Drive, Imgur... page's address): put the link ${n === 1 ? 'its message names' : 'each message names'} (the one that gives the file) in the list or table in ${n === 1 ? 'its' : 'their'} place; --retry-failed would fetch the same ${n === 1 ? 'page' : 'pages'} again`
+  return `${n} ${n === 1 ? 'failure is' : 'failures are'} a web page in place of the image (a Dropbox, Google Drive, Imgur... page's address, or a page naming its image): put the link ${n === 1 ? 'its message names' : 'each message names'} (the file's, or the image the page names: check its size) in the list or table in ${n === 1 ? 'its' : 'their'} place; --retry-failed would fetch the same ${n === 1 ? 'page' : 'pages'} again`
 }
 
 /** What becomes of `n` failures of the input's own (`INPUT_ERRORS`), as a sentence without its full stop. */
