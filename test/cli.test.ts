@@ -856,6 +856,16 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     ],
     [['unsplash', 'search', 'lake', '-o', '--json'], /'-o, --out <dir>' needs a value/],
     [['worker', '--queue', '--redis', 'redis://127.0.0.1:9'], /'--queue <name>' needs a value/],
+    // The required --queue mistyped: the typo is the culprit (it said "required option '--queue
+    // <name>' not specified", as if it had been left out), and a run's option given to a worker
+    // that names no queue is the queue's, as it is said with one.
+    [['worker', '--queu', 'q', '-o', join(dir, 'w')], /unknown option '--queu'; did you mean --queue\?/],
+    [['enqueue', join(dir, 'missing.txt'), '--queu', 'q'], /unknown option '--queu'; did you mean --queue\?/],
+    [['worker', '--resize', 'border'], /--resize is the queue's option, not a worker's/],
+    [
+      ['worker', '-o', join(dir, 'w')],
+      /^imgpull: required option '--queue <name>' not specified \(see imgpull worker --help\)$/,
+    ],
     [[], /no input/],
     [[join(dir, 'missing.txt')], /cannot read input '.*missing\.txt': no such file/],
     // A folder is read as a folder of tables; one that holds none says so.

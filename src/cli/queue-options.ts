@@ -9,9 +9,18 @@ export function addQueueOptions(command: Command, queueRequired = true): Command
     '--redis <url>',
     'Redis holding the queue, e.g. redis://host:6379 or a Unix socket /run/redis/redis.sock (default: $IMGPULL_REDIS, else redis://127.0.0.1:6379)',
   )
-  return queueRequired
-    ? command.requiredOption('--queue <name>', 'queue name: letters, digits, . _ - (no :)')
-    : command.option('--queue <name>', 'queue name')
+  if (!queueRequired) return command.option('--queue <name>', 'queue name')
+  // Checked in a hook, after commander's check of unknown options, where commander checks a
+  // required option before them: `worker --queu q` was told --queue was not given, not that --queu
+  // is no option (--queue meant).
+  return command
+    .option('--queue <name>', 'queue name: letters, digits, . _ - (no :)')
+    .hook('preAction', (self) => {
+      if (self.opts().queue === undefined)
+        self.error("error: required option '--queue <name>' not specified", {
+          code: 'commander.missingMandatoryOptionValue',
+        })
+    })
 }
 
 /** The Redis a queue lives on: `--redis`, else `IMGPULL_REDIS`, else a local one. */
