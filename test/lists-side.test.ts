@@ -125,6 +125,17 @@ test('a list line of URLs joined by commas fails naming its file and line, and a
         run.stderr.includes(`('${list}' line ${line}): holds several URLs`),
       `${line}: ${run.stderr}`,
     )
+  // In a list's words: it said "(one image a row: split the cell into rows)", a table's, of a line.
+  assert.match(
+    run.stderr,
+    /line 2\): holds several URLs \(one image a line: put each URL on a line of its own\)\n/,
+  )
+  assert.doesNotMatch(run.stderr, /a row|the cell/)
+  // So for an argument, which is neither a line nor a cell.
+  const joined = `${origin}/j/a.png,${origin}/j/b.png`
+  const argument = await runCli([joined, '-o', join(dir, 'out-joined-arg'), '--no-report', '--retries', '0'])
+  assert.equal(argument.code, 1, argument.stderr)
+  assert.match(argument.stderr, /holds several URLs \(one image a URL: give each URL apart\)\n/)
   assert.match(run.stderr, /line 5\): its host name ends in a number, but it is no IPv4 address/)
   // Nothing asked for with a URL glued into its path; the query's URLs are the one URL's own.
   assert.deepEqual(

@@ -252,7 +252,9 @@ function checkJobFields(template: string, fields: Record<string, string> | undef
 /** The plan stage: validate, dedupe, skip finished work, and pick a unique name. */
 export async function planJob(job: Job, index: number, ctx: PlanContext): Promise<Plan> {
   if (job.invalid) return refused(job, job.invalid.code, job.invalid.message, ctx)
-  const parsed = parseFetchUrl(job.url)
+  // A table's cells are checked as its rows are read (sources/tables/job.ts): a job here with a
+  // place is a list's line, one without it a URL given alone.
+  const parsed = parseFetchUrl(job.url, job.where === undefined ? 'url' : 'line')
   if ('why' in parsed)
     return refused(job, 'invalid-url', invalidUrlMessage(job.url, parsed.why, job.where), ctx)
   const { url } = parsed

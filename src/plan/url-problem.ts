@@ -14,11 +14,21 @@ import {
   unencodedCredentials,
 } from '../utils/url.js'
 
+/** What holds a URL: a table's cell, a list's line, or a URL given alone (an argument, a job). */
+export type Entry = 'row' | 'line' | 'url'
+
+/** How URLs joined in one entry are given apart, in the entry's own words. */
+const ONE_EACH: Record<Entry, string> = {
+  row: 'one image a row: split the cell into rows',
+  line: 'one image a line: put each URL on a line of its own',
+  url: 'one image a URL: give each URL apart',
+}
+
 /**
  * Text as one http(s) URL to fetch (`url`), or why it is not one (`why`): what `new URL` refuses,
  * several URLs in one cell, another scheme.
  */
-export function parseFetchUrl(text: string): { url: URL } | { why: string } {
+export function parseFetchUrl(text: string, entry: Entry = 'row'): { url: URL } | { why: string } {
   // A `/`, `?`, `#` or `\` before the last `@`: a password not percent-encoded (`u:p#x@host`), or
   // a path or query with an `@` (`/a@2x.jpg`), which parses. After a `#` it is the password: the
   // URL parses with the user's name as its host and the rest as a fragment (never sent); so after
@@ -37,7 +47,7 @@ export function parseFetchUrl(text: string): { url: URL } | { why: string } {
   // Told from a path by its shape alone: a path it was (`http://nas:80/ann@corp.com/`) gets its way out.
   if (credentials && passwordInPath(cell, url))
     return { why: `${credentials}; if the @ is the path's, write it as %40` }
-  if (severalUrls(text)) return { why: 'holds several URLs (one image a row: split the cell into rows)' }
+  if (severalUrls(text)) return { why: `holds several URLs (${ONE_EACH[entry]})` }
   // `localhost:8080/a.jpg` parses with `localhost:` for its scheme: the scheme is missing, not another.
   if (HOST_PORT.test(cell)) return { why: NO_SCHEME }
   // A Windows path (`C:\img\a.jpg`, `D:/a.jpg`: a table made from a local folder) parses with its

@@ -408,7 +408,7 @@ function notUrl(arg: string): string {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(arg)?.[1]
   if (scheme) {
     if (!/^https?$/i.test(scheme)) return ', nor an http(s) URL'
-    const parsed = parseFetchUrl(arg)
+    const parsed = parseFetchUrl(arg, 'url')
     const why = 'why' in parsed ? parsed.why : 'not a URL'
     return why === 'not a URL' ? ', nor a valid URL' : `, nor a valid URL: ${why}`
   }
