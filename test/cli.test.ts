@@ -868,6 +868,8 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     ],
     [[], /no input/],
     [[join(dir, 'missing.txt')], /cannot read input '.*missing\.txt': no such file/],
+    // A name ending in / is a folder (of tables): it said "no such file" of it.
+    [[`${join(dir, 'no-such-folder')}/`], /cannot read input '.*no-such-folder\/': no such folder \(see/],
     // A folder is read as a folder of tables; one that holds none says so.
     [[dir], /folder '.*' holds no table files/],
     [['x', '--concurrency', 'zero'], /concurrency.*integer >= 1/],

@@ -371,7 +371,8 @@ export async function checkInputs(
     } catch (error) {
       if (error instanceof UsageError) throw error
       const code = (error as NodeJS.ErrnoException).code
-      const why = fileFault(error)
+      // A name ending in / names a folder (of tables), which `no such file` did not say.
+      const why = code === 'ENOENT' && arg.endsWith('/') ? 'no such folder' : fileFault(error)
       // A bare word that is no file is most likely a mistyped command (`imgpull stauts DIR`): only
       // the first word can be one (`imgpull urls.txt photos` named a command that could never run).
       const command =
