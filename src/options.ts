@@ -305,7 +305,9 @@ const DURATIONS = [
 
 function integer(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${grouped(max)}`
+    // A number past 2^53 - 1 is refused as over it, not as below `min` (it is rounded already).
+    const range =
+      max === Number.MAX_SAFE_INTEGER && !(value > max) ? `>= ${min}` : `from ${min} to ${grouped(max)}`
     throw new TypeError(`Expected \`${name}\` to be an integer ${range}, got ${shownValue(value)}`)
   }
 }

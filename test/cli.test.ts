@@ -1020,6 +1020,16 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       /photos\.parquet is a Parquet file, not a text table: name it \.parquet, or give --input-format parquet/,
     ],
     [['x', '--size', '256'], /--size is the target of --resize/],
+    // Past 2^53 - 1 bytes a size is rounded: refused as over the limit, not as "an integer >= 1,
+    // got 9007199254740992" (a number it was not given, under a rule it keeps).
+    [
+      ['http://127.0.0.1:9/x.jpg', '--max-size', '9007199254740993'],
+      /argument '9007199254740993' is invalid\. expected a size of at most 9007199254740991 bytes \(8 PiB\)/,
+    ],
+    [
+      ['http://127.0.0.1:9/x.jpg', '--max-size', '10000TiB'],
+      /expected a size of at most 9007199254740991 bytes/,
+    ],
     // Table options on URL lists or standard input would be dropped: a hash never checked.
     [
       [join(dir, 'urls.txt'), '--hash-col', 'sha256'],

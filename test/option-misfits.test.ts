@@ -137,6 +137,12 @@ describe('pull() refuses what the command line refuses, naming the option and it
     ['a number as a string', { concurrency: '4' } as unknown as Options, /`concurrency`.*the string "4"/],
     ['concurrency 0', { concurrency: 0 }, /`concurrency` to be an integer >= 1, got 0/],
     ['retries -1', { retries: -1 }, /`retries` to be an integer >= 0, got -1/],
+    // Past 2^53 - 1 (rounded already: 2 ** 53 + 1 is 2 ** 53) the bound it is over is said, not `>= 1`.
+    [
+      'maxSize past 2^53 - 1',
+      { maxSize: 2 ** 53 + 2 },
+      /`maxSize` to be an integer from 1 to 9,007,199,254,740,991, got 9007199254740994$/,
+    ],
     // An array said as itself: `got ` and nothing more, before.
     [
       'headers as an array',

@@ -97,6 +97,10 @@ function fileOnTheWay(path: string): string | undefined {
 export function size(value: string): number {
   const n = parseSize(value)
   if (n === undefined || n < 1) throw new InvalidArgumentError('expected a size such as 500MB or 2GiB')
+  // Past 2^53 - 1 a byte count is no longer exact in a number (9007199254740993 reads as ...992):
+  // said as the limit it is, not as the rounded number it became.
+  if (n > Number.MAX_SAFE_INTEGER)
+    throw new InvalidArgumentError(`expected a size of at most ${Number.MAX_SAFE_INTEGER} bytes (8 PiB)`)
   return n
 }
 
