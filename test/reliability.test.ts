@@ -1626,6 +1626,38 @@ test('a body over maxSize is stopped and leaves nothing', async () => {
   assert.deepEqual(await readdir(join(chunked.out, '.imgpull', 'parts')), [])
 })
 
+test('a size stated past 2^53 is refused as too large, quoted as the server wrote it, not rounded', async () => {
+  const body = makeImage('huge-claim', 2000)
+  const raw = await startRawServer((socket) => {
+    socket.on('error', () => {})
+    eachRequest(socket, (request) => {
+      const fields = request.includes('/range')
+        ? [
+            'HTTP/1.1 206 Partial Content',
+            `Content-Length: ${body.length}`,
+            `Content-Range: bytes 0-${body.length - 1}/18446744073709551616`,
+          ]
+        : ['HTTP/1.1 200 OK', 'Content-Length: 9007199254740993']
+      socket.end(
+        Buffer.concat([Buffer.from(`${fields.join('\r\n')}\r\nContent-Type: image/jpeg\r\n\r\n`), body]),
+      )
+    })
+  })
+  try {
+    const { results } = await get([raw.url('/length.jpg'), raw.url('/range.jpg')], { retries: 0 })
+    const [length, range] = ['/length.jpg', '/range.jpg'].map((p) =>
+      results.find((r) => r.job.url.endsWith(p)),
+    )
+    assert.equal(length!.error, 'too-large')
+    // It read 9007199254740992 (the nearest number) and 18446744073709552000.
+    assert.match(length!.message!, /length\.jpg is 9007199254740993 bytes, over --max-size 536870912$/)
+    assert.equal(range!.error, 'too-large')
+    assert.match(range!.message!, /range\.jpg is 18446744073709551616 bytes, over --max-size 536870912$/)
+  } finally {
+    await raw.close()
+  }
+})
+
 test('a host that answers 429 above K in flight ends with few 429s', async () => {
   const limited = await startImageServer({ limit: 4, ttfb: 20 })
   try {
