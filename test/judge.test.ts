@@ -1115,6 +1115,15 @@ test('Content-Range: forms, stars, and inconsistent ranges refused', () => {
   assert.deepEqual(parseContentRange('bytes 100-/200'), { start: 100, end: 199, total: 200 })
   assert.equal(parseContentRange('bytes 0-/*'), undefined)
   assert.equal(parseContentRange('bytes 200-/200'), undefined)
+  // Bytes past 2^53 - 1 are no exact numbers: unreadable; a total past it is read (too large).
+  assert.equal(parseContentRange('bytes 9007199254740992-9007199254740993/9007199254740994'), undefined)
+  assert.equal(parseContentRange('bytes 0-/18446744073709551616'), undefined)
+  assert.deepEqual(parseContentRange('bytes 0-9/18446744073709551616'), { start: 0, end: 9, total: 2 ** 64 })
+  assert.deepEqual(parseContentRange('bytes 9007199254740990-9007199254740990/9007199254740991'), {
+    start: 9007199254740990,
+    end: 9007199254740990,
+    total: 9007199254740991,
+  })
   // the unit in any case, white space a tab; anything else around the numbers (spaces
   // inside the range, no total, a trailing parameter, two ranges, a number no decimal) unreadable,
   // so never spliced: a resume's starts over, a plain GET's is refused.

@@ -1626,7 +1626,7 @@ test('a body over maxSize is stopped and leaves nothing', async () => {
   assert.deepEqual(await readdir(join(chunked.out, '.imgpull', 'parts')), [])
 })
 
-test('a size stated past 2^53 is refused as too large, quoted as the server wrote it, not rounded', async () => {
+test('a size or range stated past 2^53 is refused, quoted as the server wrote it, not rounded', async () => {
   const body = makeImage('huge-claim', 2000)
   const raw = await startRawServer((socket) => {
     socket.on('error', () => {})
@@ -1637,7 +1637,13 @@ test('a size stated past 2^53 is refused as too large, quoted as the server wrot
             `Content-Length: ${body.length}`,
             `Content-Range: bytes 0-${body.length - 1}/18446744073709551616`,
           ]
-        : ['HTTP/1.1 200 OK', 'Content-Length: 9007199254740993']
+        : request.includes('/far')
+          ? [
+              'HTTP/1.1 206 Partial Content',
+              `Content-Length: ${body.length}`,
+              `Content-Range: bytes 9007199254740993-${9007199254740993n + BigInt(body.length) - 1n}/18446744073709551616`,
+            ]
+          : ['HTTP/1.1 200 OK', 'Content-Length: 9007199254740993']
       socket.end(
         Buffer.concat([Buffer.from(`${fields.join('\r\n')}\r\nContent-Type: image/jpeg\r\n\r\n`), body]),
       )
@@ -1653,6 +1659,16 @@ test('a size stated past 2^53 is refused as too large, quoted as the server wrot
     assert.match(length!.message!, /length\.jpg is 9007199254740993 bytes, over --max-size 536870912$/)
     assert.equal(range!.error, 'too-large')
     assert.match(range!.message!, /range\.jpg is 18446744073709551616 bytes, over --max-size 536870912$/)
+    // Bytes past 2^53 - 1, to a plain GET: refused, the header quoted as it came (it was said as
+    // `got 9007199254740992-...`, a byte the server never named).
+    const far = await get([raw.url('/far.jpg')], { retries: 0 })
+    assert.equal(far.one!.status, 'failed')
+    assert.ok(
+      far.one!.message!.includes(
+        `a 206 without a usable Content-Range (bytes 9007199254740993-${9007199254740993n + BigInt(body.length) - 1n}/`,
+      ),
+      far.one!.message,
+    )
   } finally {
     await raw.close()
   }
