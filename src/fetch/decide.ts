@@ -26,6 +26,7 @@ import {
   judge,
   mismatch,
   seenAfter,
+  statedSize,
   validatorsFlap,
   validatorsOf,
   WRAPS_RANGES,
@@ -263,19 +264,4 @@ export async function accept(t: Transfer, decision: Receive, tail: Buffer | unde
     }
   }
   return (u) => receive(u, decision, tail)
-}
-
-/**
- * A file's size as its answer states it: past 2^53 - 1 a number is rounded (a `Content-Length` of
- * 9007199254740993 reads as ...992, 2^64 as 18446744073709552000), so the header's own digits are
- * quoted where they are what `total` was read from, and else only what is sure of it.
- */
-export function statedSize(total: number, headers: Record<string, string | string[] | undefined>): string {
-  if (Number.isSafeInteger(total)) return String(total)
-  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v)
-  const said = [
-    /\/\s*0*(\d+)\s*$/.exec(one(headers['content-range']) ?? '')?.[1],
-    /^\s*0*(\d+)\s*$/.exec(one(headers['content-length']) ?? '')?.[1],
-  ].find((digits) => digits !== undefined && Number(digits) === total)
-  return said ?? `more than ${Number.MAX_SAFE_INTEGER}`
 }

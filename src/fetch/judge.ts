@@ -877,7 +877,22 @@ function partLabelledWhole(answer: Answer, range: ReturnType<typeof parseContent
   const length = range.end! - range.start + 1
   const declared = header(answer.headers, 'content-length')
   if (declared === undefined || Number(declared) !== length || length === range.total) return undefined
-  return `a ${answer.status} of bytes ${range.start}-${range.end} of ${range.total} (its Content-Range), not the whole file`
+  return `a ${answer.status} of bytes ${range.start}-${range.end} of ${statedSize(range.total, answer.headers)} (its Content-Range), not the whole file`
+}
+
+/**
+ * A file's size as its answer states it: past 2^53 - 1 a number is rounded (a `Content-Length` of
+ * 9007199254740993 reads as ...992, 2^64 as 18446744073709552000), so the header's own digits are
+ * quoted where they are what `total` was read from, and else only what is sure of it.
+ */
+export function statedSize(total: number, headers: Record<string, string | string[] | undefined>): string {
+  if (Number.isSafeInteger(total)) return String(total)
+  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v)
+  const said = [
+    /\/\s*0*(\d+)\s*$/.exec(one(headers['content-range']) ?? '')?.[1],
+    /^\s*0*(\d+)\s*$/.exec(one(headers['content-length']) ?? '')?.[1],
+  ].find((digits) => digits !== undefined && Number(digits) === total)
+  return said ?? `more than ${Number.MAX_SAFE_INTEGER}`
 }
 
 /** The body as the whole file from byte 0, its length (encoded bytes, for an encoded body) as declared. */
