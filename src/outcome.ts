@@ -78,7 +78,8 @@ export function resultOf(job: Job, status: Status, outcome: Outcome, earlier = f
 
 /**
  * One manifest line (also a `--json` line): the URL (credentials removed), the status, every
- * outcome field (null when unknown), `timings` as in a `Result`, and the job's `meta` if any.
+ * outcome field (null when unknown), `timings` as in a `Result`, a table row's `caption` when read
+ * with `--caption-col` (null for an empty cell, as the shards' Parquet says it), and the job's `meta` if any.
  * `status`: a result's (`ok`, `skipped`, `failed`), or a journal record's (`ok`, `failed`, `pending`).
  */
 export function manifestLine(
@@ -86,17 +87,19 @@ export function manifestLine(
   status: Status | 'pending',
   outcome: Partial<Outcome>,
   meta?: Record<string, unknown>,
+  caption?: string,
 ): string {
   const line: Record<string, unknown> = { url: redactUrl(url), status }
   for (const field of OUTCOME_FIELDS) {
     if (field !== 'ttfb' && field !== 'total') line[field] = outcome[field] ?? null
   }
   line.timings = { ttfb: outcome.ttfb, total: outcome.total ?? 0 }
+  if (caption !== undefined) line.caption = caption || null
   if (meta) line.meta = meta
   return jsonLineForTerminal(JSON.stringify(line))
 }
 
 /** The manifest line of a result (the `--json` output). */
 export function resultLine(result: Result): string {
-  return manifestLine(result.job.url, result.status, outcomeOf(result), result.job.meta)
+  return manifestLine(result.job.url, result.status, outcomeOf(result), result.job.meta, result.job.caption)
 }

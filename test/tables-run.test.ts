@@ -122,6 +122,48 @@ test('a rerun after the table was edited but for its URLs: the manifest carries 
   )
 })
 
+test('--caption-col with files output: every manifest line and --json line says its caption, whatever --columns carries, in memory too', async () => {
+  // The README's laion example, `--caption-col TEXT --columns WIDTH,HEIGHT,similarity`, kept the
+  // caption nowhere with files output: TEXT was not carried, and a file has no KEY.txt.
+  const csv = join(dir, 'laion-captions.csv')
+  const table = (tag: string) =>
+    `URL,TEXT,WIDTH,HEIGHT,similarity\n${server.url('/cap-0')},a lake ${tag},640,480,0.31\n${server.url('/cap-1?status=404')},gone ${tag},10,10,0.2\n${server.url('/cap-2')},,8,8,0.3\n`
+  await writeFile(csv, table('before'))
+  const args = ['--url-col', 'URL', '--caption-col', 'TEXT', '--columns', 'WIDTH,HEIGHT,similarity']
+  const captions = (lines: { status: string; caption?: unknown; meta: unknown }[]) =>
+    lines.map((l) => [l.status, l.caption, l.meta])
+  const meta = (w: string, h: string, s: string) => ({ WIDTH: w, HEIGHT: h, similarity: s })
+  for (const journal of [[], ['--no-journal']]) {
+    const out = join(dir, `laion-captions${journal.length}`)
+    const run = await runCli([csv, '-o', out, ...args, ...journal, '--json'])
+    assert.equal(run.code, 1, run.stderr)
+    const expected = (tag: string) => [
+      ['ok', `a lake ${tag}`, meta('640', '480', '0.31')],
+      ['failed', `gone ${tag}`, meta('10', '10', '0.2')],
+      // An empty cell is no caption: null, as the shards' Parquet says it.
+      ['ok', null, meta('8', '8', '0.3')],
+    ]
+    assert.deepEqual(captions(await manifest(out)), expected('before'))
+    const json = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => !l.summary)
+      .sort((a, b) => a.url.localeCompare(b.url))
+    assert.deepEqual(captions(json), expected('before'), 'the --json lines say what the manifest says')
+    if (journal.length) continue
+    // A rerun reads the captions as the table has them now, as it does the carried columns.
+    await writeFile(csv, table('after'))
+    assert.equal((await runCli([csv, '-o', out, ...args])).code, 1)
+    assert.deepEqual(captions(await manifest(out)), expected('after'))
+    await writeFile(csv, table('before'))
+  }
+  // Without --caption-col, a line has no caption field at all (a list's, a table's).
+  const plain = join(dir, 'laion-no-caption')
+  assert.equal((await runCli([csv, '-o', plain, '--url-col', 'URL'])).code, 1)
+  assert.ok((await manifest(plain)).every((l) => !('caption' in l)))
+})
+
 test('a table and a URL list in one run is a usage error; so is a missing column', async () => {
   const csv = join(dir, 'mixed.csv')
   await writeFile(csv, `url\n${server.url('/m-0')}\n`)

@@ -26,6 +26,8 @@ export interface JobRecord extends Outcome {
   /** See `Validators.stated`. */
   validatorsStated?: Validators['stated']
   meta?: Record<string, unknown>
+  /** A table row's caption (`--caption-col`), `''` for an empty cell; none without the option. */
+  caption?: string
   /** See `Finished.checked`; none in a journal written before it was recorded. */
   checked?: string
 }
@@ -52,15 +54,15 @@ export interface Journal {
    * name an earlier run planned for it. Returns the name it holds.
    */
   plan(
-    job: { key: string; url: string; meta?: Record<string, unknown> },
+    job: { key: string; url: string; meta?: Record<string, unknown>; caption?: string },
     planned: string,
     alternative: (attempt: number) => string,
   ): string
   /**
    * Mark a job seen in this run without fetching it (finished or failed earlier): dedupes repeats.
-   * `meta`, when given, replaces what the record carries (a table row edited but for its URL).
+   * `meta` and `caption`, when given, replace what the record carries (a table row edited but for its URL).
    */
-  touch(key: string, meta?: Record<string, unknown>): void
+  touch(key: string, meta?: Record<string, unknown>, caption?: string): void
   /**
    * Drop the records of these jobs if no job of this run has touched them: rows an input no
    * longer has (a table that shrank), once the shard they were in is sealed without them.
@@ -118,7 +120,7 @@ export class MemoryJournal implements Journal {
   }
 
   plan(
-    job: { key: string; url: string; meta?: Record<string, unknown> },
+    job: { key: string; url: string; meta?: Record<string, unknown>; caption?: string },
     planned: string,
     alt: (n: number) => string,
   ) {
@@ -134,11 +136,12 @@ export class MemoryJournal implements Journal {
     return name
   }
 
-  touch(key: string, meta?: Record<string, unknown>) {
+  touch(key: string, meta?: Record<string, unknown>, caption?: string) {
     const record = this.#byKey.get(key)
     if (!record) return
     record.run = this.run
     if (meta !== undefined) record.meta = meta
+    if (caption !== undefined) record.caption = caption
   }
 
   forget(keys: Iterable<string>) {
@@ -166,7 +169,8 @@ export class MemoryJournal implements Journal {
     // A new outcome replaces the last one whole (a success clears an earlier error), in a new
     // object of one shape: deleting fields, or adding them one by one, would put the record in
     // V8's dictionary mode (0.8 kB more per record, kept for the whole run).
-    const { url, planned, run, etag, lastModified, length, validatorsFrom, validatorsStated, meta } = record
+    const { url, planned, run, etag, lastModified, length, validatorsFrom, validatorsStated, meta, caption } =
+      record
     this.#byKey.set(outcome.key, {
       checked: undefined,
       url,
@@ -178,6 +182,7 @@ export class MemoryJournal implements Journal {
       validatorsFrom,
       validatorsStated,
       meta,
+      caption,
       ...outcome,
     })
   }
@@ -191,7 +196,7 @@ export class MemoryJournal implements Journal {
   }
 
   *manifestLines() {
-    for (const r of this.#byKey.values()) yield manifestLine(r.url, r.state, r, r.meta)
+    for (const r of this.#byKey.values()) yield manifestLine(r.url, r.state, r, r.meta, r.caption)
   }
 
   #run: RunInfo

@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   planned_fold TEXT,
   state TEXT NOT NULL,
   run INTEGER NOT NULL,
-  etag TEXT, last_modified TEXT, length INTEGER, validators_from TEXT, stated TEXT, meta TEXT, checked TEXT,
+  etag TEXT, last_modified TEXT, length INTEGER, validators_from TEXT, stated TEXT, meta TEXT, checked TEXT, caption TEXT,
   ${OUTCOME_FIELDS.map((f) => `${column(f)} ${sqlType(f)}`).join(', ')}
 );`
 
@@ -142,9 +142,11 @@ function manifestLinesOf(db: Database.Database): Iterable<string> {
     .map((f) => `'${f}', ${value(f)}`)
     .join(', ')
   const line = `json_object('url', imgpull_redact(url), 'status', state, ${fields}, 'timings', CASE WHEN ttfb IS NULL THEN json_object('total', coalesce(total, 0)) ELSE json_object('ttfb', ttfb, 'total', coalesce(total, 0)) END)`
+  // A job of a table read with --caption-col has its `caption` ('' for an empty cell: null), before its `meta`.
+  const captioned = `CASE WHEN caption IS NULL THEN ${line} ELSE json_set(${line}, '$.caption', nullif(caption, '')) END`
   const page = db
     .prepare<[number, number], [number, string]>(
-      `SELECT id, CASE WHEN meta IS NULL THEN ${line} ELSE json_set(${line}, '$.meta', json(meta)) END FROM jobs WHERE id > ? ORDER BY id LIMIT ?`,
+      `SELECT id, CASE WHEN meta IS NULL THEN ${captioned} ELSE json_set(${captioned}, '$.meta', json(meta)) END FROM jobs WHERE id > ? ORDER BY id LIMIT ?`,
     )
     .raw(true)
   return {
@@ -218,6 +220,9 @@ function migrate(db: Database.Database): void {
   if (!jobs.has('stated')) db.exec('ALTER TABLE jobs ADD COLUMN stated TEXT')
   // Rows failed before it was recorded keep none (see `failureHolds`).
   if (!jobs.has('checked')) db.exec('ALTER TABLE jobs ADD COLUMN checked TEXT')
+  // Written to the manifest only (see `manifestLinesOf`): no record reads it, so a reader of an
+  // older journal, which cannot add it, never asks for it.
+  if (!jobs.has('caption')) db.exec('ALTER TABLE jobs ADD COLUMN caption TEXT')
   if (!jobs.has('planned_fold')) {
     // Names planned by an earlier version get their fold once; those that already share one (its
     // Cat.jpg beside cat.jpg) keep their names, so the index cannot be unique.
@@ -327,13 +332,15 @@ export class SqliteJournal implements Journal {
       insert: this.#db.prepare(
         // A key planned again with another URL (a table row edited: see planJob) takes its new
         // name and forgets the old URL's validators; the right side reads the row as it was.
-        `INSERT INTO jobs (key, url, planned, planned_fold, state, run, meta) VALUES (@key, @url, @planned, @fold, 'pending', @run, @meta)
+        `INSERT INTO jobs (key, url, planned, planned_fold, state, run, meta, caption) VALUES (@key, @url, @planned, @fold, 'pending', @run, @meta, @caption)
          ON CONFLICT(key) DO UPDATE SET url = @url, planned = @planned, planned_fold = @fold, state = 'pending', run = @run,
-           meta = coalesce(@meta, meta), etag = CASE WHEN url = @url THEN etag END,
+           meta = coalesce(@meta, meta), caption = coalesce(@caption, caption), etag = CASE WHEN url = @url THEN etag END,
            last_modified = CASE WHEN url = @url THEN last_modified END, length = CASE WHEN url = @url THEN length END,
            validators_from = CASE WHEN url = @url THEN validators_from END, stated = CASE WHEN url = @url THEN stated END`,
       ),
-      touch: this.#db.prepare('UPDATE jobs SET run = ?, meta = coalesce(?, meta) WHERE key = ?'),
+      touch: this.#db.prepare(
+        'UPDATE jobs SET run = ?, meta = coalesce(?, meta), caption = coalesce(?, caption) WHERE key = ?',
+      ),
       forget: this.#db.prepare('DELETE FROM jobs WHERE key = ? AND run <> ?'),
       validators: this.#db.prepare(
         'UPDATE jobs SET etag = @etag, last_modified = @lastModified, length = @length, validators_from = @from, stated = @stated WHERE key = @key',
@@ -388,7 +395,7 @@ export class SqliteJournal implements Journal {
   }
 
   plan(
-    job: { key: string; url: string; meta?: Record<string, unknown> },
+    job: { key: string; url: string; meta?: Record<string, unknown>; caption?: string },
     planned: string,
     alt: (n: number) => string,
   ) {
@@ -417,6 +424,7 @@ export class SqliteJournal implements Journal {
         fold: nameFold(name),
         run: this.run,
         meta,
+        caption: job.caption ?? null,
       })
     } catch (error) {
       // The name was just found free in the table: an index that says otherwise is damaged.
@@ -427,9 +435,9 @@ export class SqliteJournal implements Journal {
     return name
   }
 
-  touch(key: string, meta?: Record<string, unknown>) {
+  touch(key: string, meta?: Record<string, unknown>, caption?: string) {
     this.#write()
-    this.#stmt.touch.run(this.run, meta === undefined ? null : JSON.stringify(meta), key)
+    this.#stmt.touch.run(this.run, meta === undefined ? null : JSON.stringify(meta), caption ?? null, key)
   }
 
   forget(keys: Iterable<string>) {

@@ -135,7 +135,11 @@ function refused(job: Job, code: ErrorCode, message: string, ctx: PlanContext): 
   if (earlier?.run === journal.run) return { kind: 'duplicate' }
   const outcome = { attempts: 0, error: code, message, total: 0, finishedAt: Date.now() }
   // Such a job has no file name; a NUL never survives sanitizing, so this one is no file's.
-  journal.plan({ key, url: job.url, meta: job.meta }, `\u0000${key}`, (n) => `\u0000${key}#${n}`)
+  journal.plan(
+    { key, url: job.url, meta: job.meta, caption: job.caption },
+    `\u0000${key}`,
+    (n) => `\u0000${key}#${n}`,
+  )
   journal.finish({ key, state: 'failed', ...outcome }).catch(() => {})
   return { kind: 'done', result: resultOf(job, 'failed', outcome) }
 }
@@ -302,7 +306,7 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
     ) {
       // The row's other cells may have changed since (a caption corrected): the manifest says
       // what the table says now, as the shard's Parquet does.
-      journal.touch(key, job.meta)
+      journal.touch(key, job.meta, job.caption)
       // A run cut between publishing and cleaning up leaves the part: it is not needed.
       await dropLeftover(key, ctx)
       return { kind: 'done', result: fromRecord(job, earlier, 'skipped') }
@@ -321,7 +325,7 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
       !ROW_ERRORS.has(earlier.error ?? '') &&
       failureHolds(job, earlier, ctx.limits)
     ) {
-      journal.touch(key, job.meta)
+      journal.touch(key, job.meta, job.caption)
       return { kind: 'done', result: fromRecord(job, earlier, 'failed', ctx.retryFailedWords) }
     }
   }
@@ -329,7 +333,7 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
   const first = renderName(ctx.template, { url, index, key, fields: job.fields })
   const variant = (n: number) => withSuffix(first, n === 1 ? key : `${key}#${n}`)
   const planned = journal.plan(
-    { key, url: url.href, meta: job.meta },
+    { key, url: url.href, meta: job.meta, caption: job.caption },
     // `-n '{name}'` on a URL ending in /report.html: the run's own report would replace the image.
     isReserved(first) ? variant(1) : first,
     variant,
