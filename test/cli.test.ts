@@ -262,7 +262,7 @@ test('credentials of a URL that does not parse never reach a message, --json, th
     for (const secret of secrets) assert.ok(!text.includes(secret), `${secret} in ${where}: ${text}`)
 })
 
-test('an empty list says that no URL was found; a --name that would leave the folder warns once', async () => {
+test('an empty list says that no URL was found and leaves no folder; a --name that would leave the folder warns once', async () => {
   const empty = join(dir, 'empty.txt')
   await writeFile(empty, '\n# only a comment\n\n')
   const r = await runCli([empty, '-o', join(dir, 'empty-out')])
@@ -272,6 +272,32 @@ test('an empty list says that no URL was found; a --name that would leave the fo
     /^No input found in .*empty\.txt: the list holds no URL/,
     'said in words naming the list, not as a line of zeros',
   )
+  // It left an empty manifest.jsonl, a report of nothing and .imgpull/: so did a table of no rows,
+  // in files or WebDataset output, with a journal or without.
+  assert.equal(existsSync(join(dir, 'empty-out')), false)
+  const table = join(dir, 'empty.csv')
+  await writeFile(table, 'url,caption\n')
+  for (const extra of [[], ['--output-format', 'webdataset'], ['--no-journal']]) {
+    const out = join(dir, `empty-table${extra.length}${extra[0] ?? ''}`)
+    const t = await runCli([table, '-o', out, ...extra])
+    assert.equal(t.code, 0, t.stderr)
+    assert.match(t.stderr, /the table holds no row/)
+    assert.equal(existsSync(out), false, out)
+  }
+  // A folder made beforehand stays, as it was; one with earlier runs keeps its manifest of them.
+  const made = join(dir, 'empty-made')
+  await mkdir(made)
+  assert.equal((await runCli([empty, '-o', made])).code, 0)
+  assert.deepEqual(await readdir(made), [])
+  const earlier = join(dir, 'empty-earlier')
+  assert.equal((await runCli([server.url('/empty-earlier'), '-o', earlier])).code, 0)
+  assert.equal((await runCli([empty, '-o', earlier])).code, 0)
+  const lines = (await readFile(join(earlier, 'manifest.jsonl'), 'utf8')).trim().split('\n')
+  assert.deepEqual(
+    lines.map((l) => JSON.parse(l).status),
+    ['ok'],
+  )
+  assert.ok(existsSync(join(earlier, 'report.html')))
   const named = await runCli([server.url('/escape'), '-o', join(dir, 'escape-out'), '--name', '../../x{ext}'])
   assert.equal(named.code, 0, named.stderr)
   assert.equal(named.stderr.match(/warning: names cannot leave the output folder/g)?.length, 1)

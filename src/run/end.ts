@@ -9,7 +9,7 @@ import { folderAt, goneFolder, lostFolder } from '../sinks/local-faults.js'
 import type { TransformPool } from '../transform/pool.js'
 import type { Result, RunStats, Source } from '../types.js'
 import type { Engine } from './engine.js'
-import type { Started } from './start.js'
+import { type Started, takeBack } from './start.js'
 
 /** Longest wait, in ms, for the reader to stop after a stop, to tell whether it had read all (see `Engine.readToEnd`). */
 const READER_WAIT_MS = 250
@@ -83,7 +83,12 @@ export async function closeRun(ending: Ending): Promise<{ late: Result[]; closeE
   // run stops as one whose folder is gone, where it said nothing or failed on the manifest.
   const moved = home !== folderAt(shared.work)
   if (moved) ended ??= lostFolder(shared.out, shared.work)
-  const inventory = (options.journal || !existed.journal) && !moved
+  // An input read to its end that held nothing (an empty list, a table of no rows, a search that
+  // matched nothing) in a folder that had no work folder before: the run takes back all it made,
+  // as one that could not start does, where it left an empty manifest, a report of nothing and a
+  // journal of no job (a folder to remove by hand after a typo'd search).
+  const nothing = stats.read === 0 && stats.readToEnd && !interrupted && !existed.work && !moved && !ended
+  const inventory = (options.journal || !existed.journal) && !moved && !nothing
   const written = inventory
     ? await settle(writeManifest(paths, journal.manifestLines()).catch(naming(paths.manifest)))
     : undefined
@@ -93,6 +98,7 @@ export async function closeRun(ending: Ending): Promise<{ late: Result[]; closeE
       : undefined
   const closed = await settle(journal.close())
   lock?.release()
+  if (nothing && closed === undefined && sealed === undefined) await takeBack(paths, existed).catch(() => {})
   // A run without a journal cannot resume: its parts go with it.
   if (paths !== shared) await rm(paths.parts, { recursive: true, force: true }).catch(() => {})
   const closeError = sealed ?? ended ?? written ?? closed ?? closedSource ?? reported

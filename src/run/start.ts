@@ -199,7 +199,7 @@ async function removeStaleTemporaries(work: string): Promise<void> {
 }
 
 /** Remove what a run that could not start made: its work files, and folders it created if empty. */
-async function takeBack(paths: Layout, existed: Existed): Promise<void> {
+export async function takeBack(paths: Layout, existed: Existed): Promise<void> {
   if (!existed.work) await rm(paths.work, { recursive: true, force: true })
   else if (!existed.journal) {
     for (const suffix of ['', '-wal', '-shm']) await rm(paths.journal + suffix, { force: true })
