@@ -816,8 +816,12 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     )
     assert.equal((await outputFiles(out)).filter((f) => f.endsWith('.jpg')).length, 70)
   })
-  test('an unknown command is named in one line, with the ones there are; no command shows the help', async () => {
-    const [nonsense, none] = await Promise.all([runCli(['unsplash', 'nonsense']), runCli(['unsplash'])])
+  test('an unknown command is named in one line, with the ones there are; so is no command, and --help shows the help', async () => {
+    const [nonsense, none, help] = await Promise.all([
+      runCli(['unsplash', 'nonsense']),
+      runCli(['unsplash']),
+      runCli(['unsplash', '--help']),
+    ])
     assert.equal(nonsense.code, 2)
     assert.equal(
       nonsense.stderr,
@@ -837,9 +841,16 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     })
     assert.equal(badUrl.code, 2)
     assert.match(badUrl.stderr, /^imgpull: UNSPLASH_API_URL: not an http\(s\) URL: "api\.unsplash\.com"/)
+    // It printed the whole help (60 lines) on stderr.
     assert.equal(none.code, 2)
-    assert.match(none.stderr, /^Usage: imgpull unsplash <command> \[options\]/)
-    assert.match(none.stderr, /search \[options\] <words\.\.\.>/)
+    assert.equal(
+      none.stderr,
+      'imgpull: unsplash needs a command: search, collection, user, likes, topic, random, photo (see imgpull unsplash --help)\n',
+    )
+    assert.equal(none.stdout, '')
+    assert.equal(help.code, 0, help.stderr)
+    assert.match(help.stdout, /^Usage: imgpull unsplash <command> \[options\]/)
+    assert.match(help.stdout, /search \[options\] <words\.\.\.>/)
   })
 
   // 'once all are saved': the Ctrl-C finds every file with its outcome, so runPull stops no

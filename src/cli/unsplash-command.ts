@@ -404,7 +404,11 @@ export function addUnsplashCommand(program: Command): Command {
         return
       }
       if (command === undefined) {
-        process.stderr.write(`${unsplash.helpInformation()}${HELP_AFTER}\n`)
+        // One line, as git and commander's own `help` command leave a missing subcommand: the
+        // whole help (60 lines) on stderr buried what was wrong; --help prints it on stdout.
+        process.stderr.write(
+          `imgpull: unsplash needs a command: ${COMMANDS.join(', ')} (see imgpull unsplash --help)\n`,
+        )
       } else {
         // `help serch`: the command it asks about is the one not known.
         if (asked !== undefined) command = asked
