@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { FolderBusyError, pull, type Result } from '../src/index.js'
 import { FOLDERS_KEPT, keepFolders, markFresh, nameState, publish } from '../src/sinks/files.js'
+import { mkdirFault } from '../src/sinks/local-faults.js'
 import { cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
@@ -722,6 +723,48 @@ test('an output folder a file system refuses to make (procfs) fails at once with
   assert.equal(r.code, 3, r.stderr)
   assert.match(r.stderr, /^imgpull: cannot create output folder \/proc\/imgpull-cannot-be-here\/out: /)
   assert.equal(r.stderr.trim().split('\n').length, 1)
+})
+
+test('an output folder that cannot be made gets the advice its cause takes, not "make it writable" of every errno', async () => {
+  // /proc said 'no such folder; make it writable', /sys 'operation not permitted; make it writable'
+  // (as root; 'permission denied' as a user), a link to nothing 'EEXIST; move that file away'.
+  const [proc, sys, existing] = await Promise.all([
+    runCli([server.url('/where-0'), '-o', '/proc/nope']),
+    runCli([server.url('/where-0'), '-o', '/sys/nope/out']),
+    runCli([server.url('/where-0'), '-o', '/proc/self']),
+  ])
+  for (const [r, folder, fs] of [
+    [proc, '/proc/nope', 'procfs'],
+    [sys, '/sys/nope/out', 'sysfs'],
+  ] as const) {
+    assert.equal(r.code, 3, r.stderr)
+    assert.equal(
+      r.stderr,
+      `imgpull: cannot create output folder ${folder}: /${folder.split('/')[1]} is ${fs}, the kernel's view of itself, not a disk: nothing can be stored there; choose an output folder on a disk with -o\n`,
+    )
+  }
+  assert.equal(existing.code, 3, existing.stderr)
+  assert.match(
+    existing.stderr,
+    /^imgpull: cannot write in output folder \/proc\/self: \/proc\/self is procfs, /,
+  )
+  await symlink(join(dir, 'not-made'), join(dir, 'to-nothing'))
+  const link = await runCli([server.url('/where-0'), '-o', join(dir, 'to-nothing', 'out')])
+  assert.equal(link.code, 3, link.stderr)
+  assert.equal(
+    link.stderr,
+    `imgpull: cannot create output folder ${join(dir, 'to-nothing', 'out')}: ${join(dir, 'to-nothing')} is a link to ${join(dir, 'not-made')}, which is not there; make the folder it links to, or choose another output folder with -o\n`,
+  )
+  // Refused a folder (EACCES), the folder to make writable is named: the output folder is not there.
+  const denied = mkdirFault(
+    Object.assign(new Error('denied'), { code: 'EACCES' }),
+    join(dir, 'locked', 'out'),
+  )
+  assert.equal(denied.message, `cannot create output folder ${join(dir, 'locked', 'out')}: permission denied`)
+  assert.equal(
+    denied.hint,
+    `make ${dir} writable for this user, or choose another output folder with \`out\``,
+  )
 })
 
 test('local faults: exit 3 and one line naming the real cause and what to do', async (t) => {

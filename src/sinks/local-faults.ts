@@ -3,8 +3,10 @@ import {
   closeSync,
   constants,
   existsSync,
+  lstatSync,
   openSync,
   readFileSync,
+  readlinkSync,
   type Stats,
   statfsSync,
   statSync,
@@ -439,18 +441,52 @@ function noDescriptor(): NodeJS.ErrnoException | undefined {
  */
 export function mkdirFault(error: unknown, folder: string, existed = false): FatalError {
   let cause = error
+  // The nearest folder on the way that is there, and the first name after it that is not.
+  let parent = resolve(folder)
+  let missing: string | undefined
+  while (!existsSync(parent) && dirname(parent) !== parent) {
+    missing = parent
+    parent = dirname(parent)
+  }
+  // A folder that is there (a mount point, one made beforehand) was not to be created: its work
+  // folder was, inside it.
+  const what = existed ? 'cannot write in output folder' : 'cannot create output folder'
+  // Every errno these give (ENOENT in /proc, EPERM in /sys as root, EACCES otherwise) was told
+  // 'make it writable', which no one can: they are the kernel's views, not disks.
+  const virtual = virtualFileSystem(existed ? resolve(folder) : parent)
+  if (virtual)
+    return new FatalError(
+      'output',
+      `${what} ${visibleShellWord(folder)}: ${visibleShellWord(parent)} is ${virtual}, the kernel's view of itself, not a disk: nothing can be stored there`,
+      { cause, hint: 'choose an output folder on a disk with `out`' },
+    )
+  // A link on the way to a folder that is not there (mkdir says EEXIST: the link's name is taken).
+  const link = missing === undefined ? undefined : danglingLink(missing)
+  if (link !== undefined)
+    return new FatalError(
+      'output',
+      `${what} ${visibleShellWord(folder)}: ${visibleShellWord(missing!)} is a link to ${visibleShellWord(link)}, which is not there`,
+      { cause, hint: 'make the folder it links to, or choose another output folder with `out`' },
+    )
   if (codeOf(error) === 'ENOENT') {
-    let parent = resolve(folder)
-    while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent)
     try {
       accessSync(parent, constants.W_OK)
     } catch (denied) {
       cause = denied
     }
   }
-  // A folder that is there (a mount point, one made beforehand) was not to be created: its work
-  // folder was, inside it.
-  const what = existed ? 'cannot write in output folder' : 'cannot create output folder'
+  const denied = codeOf(cause) === 'EACCES' || codeOf(cause) === 'EPERM'
+  if (denied || codeOf(cause) === 'ENOENT') {
+    // 'make it writable' named no folder (the output folder is not there to be made writable);
+    // and of a folder removed while it was made (ENOENT), writable was never the want.
+    const at = existed ? resolve(folder) : parent
+    return new FatalError('output', `${what} ${visibleShellWord(folder)}: ${describeFsError(cause)}`, {
+      cause,
+      hint: denied
+        ? `make ${visibleShellWord(at)} writable for this user, or choose another output folder with \`out\``
+        : `${visibleShellWord(at)} went away while it was made: run the same command again, or choose another output folder with \`out\``,
+    })
+  }
   // A file where a folder must be is named: `.imgpull` or `.imgpull/parts` a file was said as
   // `photos: part of the path is a file, not a folder`, or `photos: EEXIST`.
   const code = codeOf(error)
@@ -471,6 +507,37 @@ export function mkdirFault(error: unknown, folder: string, existed = false): Fat
     `${what} ${visibleShellWord(folder)}: ${room === 'NO_INODES' ? WHY.NO_INODES : describeFsError(cause)}`,
     { cause, hint: remedy(room, 'output') },
   )
+}
+
+/** The kernel's file systems of its own state, by `statfs` type (linux/magic.h): no folder of files goes there. */
+const VIRTUAL: Record<number, string> = {
+  40864: 'procfs',
+  1650812274: 'sysfs',
+  2613483: 'cgroupfs',
+  1667723888: 'cgroup2fs',
+  1684170528: 'debugfs',
+  1953653091: 'tracefs',
+  1935894131: 'securityfs',
+  3405662737: 'bpffs',
+  1650812272: 'configfs',
+}
+
+/** The name of the virtual file system that holds `path` (`procfs` for /proc), `undefined` for any other. */
+export function virtualFileSystem(path: string): string | undefined {
+  try {
+    return VIRTUAL[statfsSync(path).type]
+  } catch {
+    return undefined
+  }
+}
+
+/** Where `path` links to when it is a link to nothing, else `undefined`. */
+function danglingLink(path: string): string | undefined {
+  try {
+    return lstatSync(path).isSymbolicLink() ? readlinkSync(path) : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /**
