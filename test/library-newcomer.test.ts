@@ -372,3 +372,30 @@ test('an abort mid-run: the loop has the result of every file saved, then reject
   const saved = (await readdir(out)).filter((name) => name.endsWith('.jpg'))
   assert.deepEqual(ok.sort(), saved.sort())
 })
+
+test("a job's url that is not one URL is said in a job's words, not a table cell's", async () => {
+  // `url: ''` said 'the URL cell is empty', and a string quoted twice spoke of a CSV file's quotes.
+  const results: Result[] = []
+  const jobs = [
+    { url: '' },
+    { url: JSON.stringify(server.url('/quoted')) },
+    { url: `<${server.url('/angled')}>` },
+  ]
+  for await (const r of pull(jobs, { out: join(dir, 'job-words') })) results.push(r)
+  assert.deepEqual(
+    results.map((r) => [r.status, r.error, r.message]),
+    [
+      ['failed', 'invalid-url', `invalid URL "": the job's url is empty`],
+      [
+        'failed',
+        'invalid-url',
+        `invalid URL "${JSON.stringify(server.url('/quoted'))}": wrapped in "…", which are part of the string (quoted twice, as JSON.stringify of a string gives it): the job's url must be the URL alone`,
+      ],
+      [
+        'failed',
+        'invalid-url',
+        `invalid URL "<${server.url('/angled')}>": wrapped in <…>: the job's url must be the URL alone`,
+      ],
+    ],
+  )
+})

@@ -63,7 +63,7 @@ import { successBody } from '../src/fetch/success-status.js'
 import { keepsDying, READY_DEATHS, READY_DEATHS_MS } from '../src/fetch/transfer-threads.js'
 import { unaskedStatus } from '../src/fetch/unasked-status.js'
 import { drawWait, resolveOptions } from '../src/options.js'
-import { notUrl, parseFetchUrl, severalUrls } from '../src/plan/url-problem.js'
+import { type Entry, notUrl, parseFetchUrl, severalUrls } from '../src/plan/url-problem.js'
 import { changedFile, heldOptions, otherOptions } from '../src/queue/enqueue.js'
 import { redisAddress } from '../src/queue/redis.js'
 import { formatBytes, grouped } from '../src/report/format.js'
@@ -2275,6 +2275,23 @@ test('a URL cell that is not one URL says what it is: empty, protocol-relative, 
     ['<https://images.example/a.jpg>', 'wrapped in <…>: the cell must be the URL alone'],
   ]
   for (const [cell, why] of cases) assert.equal(notUrl(cell), why, cell)
+  // Each by where it came from: a list's line, a job's url (or an argument), not a table's cell.
+  const byEntry: [Entry, string, string][] = [
+    ['line', '', 'the line is empty'],
+    ['url', '  ', "the job's url is empty"],
+    ['line', '<https://images.example/a.jpg>', 'wrapped in <…>: the line must be the URL alone'],
+    [
+      'url',
+      '"https://images.example/a.jpg"',
+      `wrapped in "…", which are part of the string (quoted twice, as JSON.stringify of a string gives it): the job's url must be the URL alone`,
+    ],
+    ['url', "'https://images.example/a.jpg'", "wrapped in '…': the job's url must be the URL alone"],
+  ]
+  for (const [entry, text, why] of byEntry) {
+    assert.equal(notUrl(text, entry), why, `${entry}: ${text}`)
+    const parsed = parseFetchUrl(text, entry)
+    assert.equal('why' in parsed ? parsed.why : undefined, why, `${entry}: ${text}`)
+  }
   // A host and port the URL parser takes for a scheme (`localhost:`, `example.com:`): no scheme,
   // not another one (it said "only http and https are fetched, not localhost").
   const fetched: [string, string | undefined][] = [

@@ -14,8 +14,25 @@ import {
   unencodedCredentials,
 } from '../utils/url.js'
 
-/** What holds a URL: a table's cell, a list's line, or a URL given alone (an argument, a job). */
+/**
+ * What holds a URL: a table's cell, a list's line, or a URL given alone (an argument, a library
+ * job's `url`; only a job's can be empty or wrapped in quotes: such an argument is read as a file).
+ */
 export type Entry = 'row' | 'line' | 'url'
+
+/** An entry's words for itself, in what `notUrl` says (a job's `url: ''` was 'the URL cell is empty'). */
+const HOLDER: Record<Entry, { empty: string; alone: string }> = {
+  row: { empty: 'the URL cell is empty', alone: 'the cell must be the URL alone' },
+  line: { empty: 'the line is empty', alone: 'the line must be the URL alone' },
+  url: { empty: "the job's url is empty", alone: "the job's url must be the URL alone" },
+}
+
+/** Why quotes that wrap a URL are text, by where it came from (a CSV's `, "https://…"`, a string quoted twice). */
+const QUOTED_TEXT: Record<Entry, string> = {
+  row: 'which is text here (in a CSV file, a space before the opening quote, as in ", "https://…"", makes it so)',
+  line: 'which are part of the line',
+  url: 'which are part of the string (quoted twice, as JSON.stringify of a string gives it)',
+}
 
 /** How URLs joined in one entry are given apart, in the entry's own words. */
 const ONE_EACH: Record<Entry, string> = {
@@ -41,7 +58,7 @@ export function parseFetchUrl(text: string, entry: Entry = 'row'): { url: URL } 
   try {
     url = new URL(cell)
   } catch {
-    return { why: credentials ?? notUrl(text) }
+    return { why: credentials ?? notUrl(text, entry) }
   }
   if (credentials && passwordAsFragment(cell, url)) return { why: credentials }
   // Told from a path by its shape alone: a path it was (`http://nas:80/ann@corp.com/`) gets its way out.
@@ -99,15 +116,16 @@ const WRAPPED = /^(["'`<])\s*https?:\/\/\S*\s*(["'`>])$/i
  * a host and path without a scheme (`www.example.com/a.jpg`, `localhost:8080/a.jpg`), or a URL wrapped in quotes or angle
  * brackets (`"https://…"` after a CSV's `, `, where the quote is text, not quoting); else `not a URL`.
  */
-export function notUrl(text: string): string {
+export function notUrl(text: string, entry: Entry = 'row'): string {
   const cell = text.trim()
-  if (cell === '') return 'the URL cell is empty'
+  const holder = HOLDER[entry]
+  if (cell === '') return holder.empty
   const wrapped = WRAPPED.exec(cell)
   if (wrapped) {
     const marks = `${wrapped[1]}…${wrapped[2]}`
     return wrapped[1] === '"'
-      ? `wrapped in ${marks}, which is text here (in a CSV file, a space before the opening quote, as in ", "https://…"", makes it so): the cell must be the URL alone`
-      : `wrapped in ${marks}: the cell must be the URL alone`
+      ? `wrapped in ${marks}, ${QUOTED_TEXT[entry]}: ${holder.alone}`
+      : `wrapped in ${marks}: ${holder.alone}`
   }
   if (cell.startsWith('//')) return 'protocol-relative, with no http: or https: before it'
   if ((!/^[a-z][a-z0-9+.-]*:/i.test(cell) && /^[^\s/]+\.[^\s/]+(\/|$)/.test(cell)) || HOST_PORT.test(cell))
