@@ -275,7 +275,9 @@ test('an empty list says that no URL was found and leaves no folder; a --name th
   // It left an empty manifest.jsonl, a report of nothing and .imgpull/: so did a table of no rows,
   // in files or WebDataset output, with a journal or without.
   assert.equal(existsSync(join(dir, 'empty-out')), false)
-  const table = join(dir, 'empty.csv')
+  // In a folder of its own: the test folder is read as a folder of tables by another test.
+  await mkdir(join(dir, 'empty-table'))
+  const table = join(dir, 'empty-table', 'empty.csv')
   await writeFile(table, 'url,caption\n')
   for (const extra of [[], ['--output-format', 'webdataset'], ['--no-journal']]) {
     const out = join(dir, `empty-table${extra.length}${extra[0] ?? ''}`)
