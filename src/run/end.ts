@@ -84,10 +84,11 @@ export async function closeRun(ending: Ending): Promise<{ late: Result[]; closeE
   const moved = home !== folderAt(shared.work)
   if (moved) ended ??= lostFolder(shared.out, shared.work)
   // An input read to its end that held nothing (an empty list, a table of no rows, a search that
-  // matched nothing) in a folder that had no work folder before: the run takes back all it made,
-  // as one that could not start does, where it left an empty manifest, a report of nothing and a
-  // journal of no job (a folder to remove by hand after a typo'd search).
-  const nothing = stats.read === 0 && stats.readToEnd && !interrupted && !existed.work && !moved && !ended
+  // matched nothing) into a folder that was not there: the run takes back all it made, as one
+  // that could not start does, where it left an empty manifest, a report of nothing and a journal
+  // of no job (a folder to remove by hand after a typo'd search). Not in a folder that was there
+  // (made beforehand; a queue worker's staging folder, whose publishing reads the journal).
+  const nothing = stats.read === 0 && stats.readToEnd && !interrupted && !existed.out && !moved && !ended
   const inventory = (options.journal || !existed.journal) && !moved && !nothing
   const written = inventory
     ? await settle(writeManifest(paths, journal.manifestLines()).catch(naming(paths.manifest)))
