@@ -12,6 +12,7 @@ import {
   PROTOCOL_ERROR,
   slowDownWords,
 } from './fetch/http2-errors.js'
+import { unansweredLookup } from './fetch/shared-lookup.js'
 import type { QueueCode } from './queue/errors.js'
 import type { UnsplashCode } from './sources/unsplash/errors.js'
 import type { TransformErrorCode } from './transform/errors.js'
@@ -405,6 +406,9 @@ function networkWords(cause: unknown): string {
   const broken = brokenHttp2Words(cause)
   if (broken)
     return `the server ${broken}${http1Wanted(cause, true) ? '; later requests to it use HTTP/1.1' : ''} (${code})`
+  const silence = code === 'EAI_AGAIN' ? unansweredLookup(cause) : undefined
+  if (silence)
+    return `the name lookup got no answer: the DNS resolver did not answer in ${(silence.ms / 1000).toFixed(0)} s${silence.inARow > 1 ? `, ${silence.inARow} lookups in a row` : ''} (${code})`
   if (code && NETWORK_WORDS[code]) return `${NETWORK_WORDS[code]}${eachAddress(cause)} (${code})`
   // OpenSSL's reason (`bad record mac`, `tlsv1 alert internal error`) on a connection whose
   // handshake was done: not the handshake's failure its code's family suggests.

@@ -17,10 +17,14 @@ import { closedPort } from './support/raw-server.js'
 // dns.lookup, the seam imgpull's lookups go through (shared-lookup.ts reads it at each call), is
 // a stand-in that asks the test's server over c-ares on a port of its own, and fails as
 // getaddrinfo does: SERVFAIL, REFUSED or no answer as EAI_AGAIN, NXDOMAIN or no address as
-// ENOTFOUND. c-ares's own resolve4/resolve6 (asked after a silent getaddrinfo) go there too.
+// ENOTFOUND. c-ares's own resolve4/resolve6 (asked after a silent getaddrinfo) go there too. A
+// server that does not answer is waited for 1.5 s (glibc waits 5 s × 2 attempts), longer than
+// imgpull waits before asking DNS too, as a resolver's silence is.
 const systemLookup = dns.lookup
-const systemServers = dns.getServers()
+const systemResolve = { resolve4: dns.promises.resolve4, resolve6: dns.promises.resolve6 }
 const answers = new Map<string, (q: DnsQuery) => DnsReply>()
+/** The stand-in's lookups of each name (getaddrinfo's, not DNS asked directly). */
+const lookups = new Map<string, number>()
 let resolver: dns.promises.Resolver
 let dnsServer: DnsServer
 let images: ImageServer
@@ -36,6 +40,7 @@ function viaTestServer(name: string, given: LookupOptions | Callback, maybe?: Ca
     ;(systemLookup as Lookup)(name, options, callback)
     return
   }
+  lookups.set(name.toLowerCase(), (lookups.get(name.toLowerCase()) ?? 0) + 1)
   const family = Number(String(options.family ?? 0).replace('IPv', ''))
   const asked = ([4, 6] as const).filter((f) => family === 0 || family === f)
   Promise.allSettled(asked.map((f) => (f === 4 ? resolver.resolve4(name) : resolver.resolve6(name)))).then(
@@ -59,14 +64,18 @@ before(async () => {
   images = await startImageServer()
   dir = await tempDir()
   dnsServer = await startDnsServer((q) => answers.get(q.name.toLowerCase())?.(q) ?? { rcode: 3 })
-  resolver = new dns.promises.Resolver({ timeout: 500, tries: 1 })
+  resolver = new dns.promises.Resolver({ timeout: 1500, tries: 1 })
   resolver.setServers([`127.0.0.1:${dnsServer.port}`])
-  dns.setServers([`127.0.0.1:${dnsServer.port}`])
+  Object.assign(dns.promises, {
+    resolve4: (name: string) => resolver.resolve4(name),
+    resolve6: (name: string) => resolver.resolve6(name),
+  })
   ;(dns as { lookup: unknown }).lookup = viaTestServer as Lookup
 })
 after(async () => {
   ;(dns as { lookup: unknown }).lookup = systemLookup
-  dns.setServers(systemServers)
+  Object.assign(dns.promises, systemResolve)
+  resolver.cancel()
   await dnsServer.close()
   await images.close()
   await cleanup(dir)
@@ -115,6 +124,8 @@ test('a domain whose DNS answers SERVFAIL: once a file failed for good, its othe
     .slice(before)
     .filter((q) => q.name === 'broken.test' && q.type === 'A').length
   assert.ok(queries < 60, `${queries} A queries for 60 files`)
+  // Its failure is the name's for 2 s: the files in flight ask once a round of retries, not once each (10 lookups here before).
+  assert.ok((lookups.get('broken.test') ?? 0) < 6, `${lookups.get('broken.test')} lookups for 60 files`)
 })
 
 // ...but a SERVFAIL that passes (a resolver's upstream timing out once) is retried, every file got.
@@ -134,6 +145,49 @@ test('SERVFAIL once, then the address: every file comes', async () => {
     results.map((r) => r.message).join('\n'),
   )
   assert.equal(files.length, 5)
+})
+
+// A resolver that never answers a name: glibc waits 5 s × 2 attempts and says EAI_AGAIN, as for a
+// SERVFAIL. Each retry of each file waited that again: 2 files, 68 s at --retries 5, where curl,
+// which does not retry, took 20 s (bench/misbehave-dns.ts, dns-silent), and the words did not
+// say the resolver was silent. Now its second silence in a row ends its files.
+test('a name whose resolver never answers: its files end after two lookups, saying the resolver did not answer', async () => {
+  answers.set('silent.test', () => ({ silent: true }))
+  const port = new URL(images.origin).port
+  const { results, files } = await get(
+    Array.from({ length: 3 }, (_, i) => `http://silent.test:${port}/s${i}.jpg`),
+    { retries: 5 },
+  )
+  assert.deepEqual(files, [])
+  assert.equal(results.length, 3)
+  for (const r of results) {
+    assert.equal(r.error, 'network', r.message)
+    assert.match(
+      r.message!,
+      /silent\.test.*the name lookup got no answer: the DNS resolver did not answer in \d+ s, 2 lookups in a row \(EAI_AGAIN\)/,
+    )
+  }
+  assert.ok((lookups.get('silent.test') ?? 0) <= 2, `${lookups.get('silent.test')} lookups for 3 files`)
+})
+
+// ...but a resolver silent for one lookup (restarting, its packets lost) is asked again, and every file comes.
+test('a resolver silent for one lookup, then answering: every file comes', async () => {
+  let first: number | undefined
+  answers.set('hiccup.test', (q) => {
+    first ??= performance.now()
+    return performance.now() - first < 1600 ? { silent: true } : addresses(q, '127.0.0.1')
+  })
+  const port = new URL(images.origin).port
+  const { results, files } = await get(
+    Array.from({ length: 3 }, (_, i) => `http://hiccup.test:${port}/h${i}.jpg`),
+  )
+  assert.deepEqual(
+    results.map((r) => r.error),
+    results.map(() => undefined),
+    results.map((r) => r.message).join('\n'),
+  )
+  assert.equal(files.length, 3)
+  assert.ok((lookups.get('hiccup.test') ?? 0) >= 2, 'the silent lookup was asked again')
 })
 
 // A blocking resolver (Pi-hole, AdGuard Home) or a hosts-file blocklist answers 0.0.0.0 for a

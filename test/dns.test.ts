@@ -3,13 +3,16 @@ import dns, { type LookupAddress, type LookupOptions } from 'node:dns'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import {
+  AGAIN_MS,
   answeringLocalhost,
   askingDnsToo,
+  DNS_TOO_AFTER_MS,
   isLocalhostName,
   type Lookup,
   loopback,
   NOT_FOUND_MS,
   sharedLookup,
+  unansweredLookup,
 } from '../src/fetch/shared-lookup.js'
 import { type Options, pull, type Result } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
@@ -393,8 +396,11 @@ test('sharedLookup: a name not found stays so for NOT_FOUND_MS, then is asked ag
   clock = NOT_FOUND_MS + 1
   lookup('dead.example', {}, record)
   assert.equal(calls.length, 2)
-  // A passing failure (EAI_AGAIN) and addresses found are not remembered.
+  // A passing failure (EAI_AGAIN) is remembered for AGAIN_MS alone; addresses found are not remembered.
   answers[1](Object.assign(new Error('again'), { code: 'EAI_AGAIN' }), '')
+  lookup('dead.example', {}, record)
+  assert.equal(calls.length, 2)
+  clock += AGAIN_MS + 1
   lookup('dead.example', {}, record)
   assert.equal(calls.length, 3)
   answers[2](null, '192.0.2.1', 4)
@@ -403,6 +409,49 @@ test('sharedLookup: a name not found stays so for NOT_FOUND_MS, then is asked ag
   // Other options (a family, all addresses) are another question.
   lookup('dead.example', { family: 6 }, record)
   assert.equal(calls.length, 5)
+})
+
+test('sharedLookup: an EAI_AGAIN that took DNS_TOO_AFTER_MS is the resolver silent, counted in a row until the name is answered', async () => {
+  let clock = 0
+  const answers: Callback[] = []
+  const lookup = sharedLookup(
+    (_name, _o, cb) => answers.push(cb),
+    () => clock,
+  )
+  const errors: (NodeJS.ErrnoException | null)[] = []
+  const ask = () =>
+    new Promise<void>((resolve) =>
+      lookup('quiet.example', {}, (e) => {
+        errors.push(e)
+        resolve()
+      }),
+    )
+  const again = () => Object.assign(new Error('again'), { code: 'EAI_AGAIN' })
+  const answer = async (i: number, at: number, ...args: Parameters<Callback>) => {
+    const asked = ask()
+    clock = at
+    answers[i]!(...args)
+    await asked
+  }
+  // A SERVFAIL, at once: not silence.
+  await answer(0, 10, again(), '')
+  assert.equal(unansweredLookup(errors[0]), undefined)
+  clock += AGAIN_MS
+  await answer(1, clock + DNS_TOO_AFTER_MS, again(), '')
+  assert.deepEqual(unansweredLookup(errors[1]), { ms: DNS_TOO_AFTER_MS, inARow: 1 })
+  // Remembered for AGAIN_MS: the same words, no lookup.
+  await ask()
+  assert.equal(answers.length, 2)
+  assert.deepEqual(unansweredLookup(errors[2]), { ms: DNS_TOO_AFTER_MS, inARow: 1 })
+  clock += AGAIN_MS
+  await answer(2, clock + 10_000, again(), '')
+  assert.deepEqual(unansweredLookup(errors[3]), { ms: 10_000, inARow: 2 })
+  // Answered: the count starts again.
+  clock += AGAIN_MS
+  await answer(3, clock, null, '192.0.2.1', 4)
+  clock += 1
+  await answer(4, clock + 10_000, again(), '')
+  assert.deepEqual(unansweredLookup(errors[5]), { ms: 10_000, inARow: 1 })
 })
 
 // an IPv6 literal (`http://[::1]:PORT/`), no name to look up, against a server on the

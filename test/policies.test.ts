@@ -45,6 +45,7 @@ import {
   isPressure,
   isTurnedAway,
   keepsPart,
+  LOOKUP_AGAIN_MS,
   MAX_CROWDED_REFUSALS,
   MAX_PROGRESS_ATTEMPTS,
   MIN_PROGRESS_BYTES,
@@ -58,6 +59,7 @@ import {
 } from '../src/fetch/retry-policy.js'
 import { type HostGate, lengthens, outOfReachWords, Scheduler, SILENT_AFTER } from '../src/fetch/scheduler.js'
 import { isStaleAnswer } from '../src/fetch/send.js'
+import { UNANSWERED_LOOKUPS } from '../src/fetch/shared-lookup.js'
 import { paceWords, steadyAtDeadline, stoppedAt, trickledOut } from '../src/fetch/steady-body.js'
 import { successBody } from '../src/fetch/success-status.js'
 import { keepsDying, READY_DEATHS, READY_DEATHS_MS } from '../src/fetch/transfer-threads.js'
@@ -843,6 +845,21 @@ test('after a failed attempt: fail, retry this job, or pause its host', () => {
       'the file asked again, within the cap now: a plain retry',
       { retryAfter: 30_000, fileAskedTooLongBefore: true },
       { do: 'retry', delay: 30_250, pauseHost: false },
+    ],
+    [
+      "a name lookup failed for now: the retry waits out the name's remembered failure, to ask again",
+      { code: 'network', status: undefined, lookupFailed: {} },
+      { do: 'retry', delay: LOOKUP_AGAIN_MS, pauseHost: false },
+    ],
+    [
+      'a later such retry whose backoff is longer keeps it',
+      { code: 'network', status: undefined, attempts: 5, lookupFailed: { unanswered: 1 } },
+      { do: 'retry', delay: 4000, pauseHost: false },
+    ],
+    [
+      'its resolver silent twice in a row: retries left, the file ends',
+      { code: 'network', status: undefined, lookupFailed: { unanswered: UNANSWERED_LOOKUPS } },
+      { do: 'fail' },
     ],
     [
       'not retryable comes first',

@@ -2,6 +2,7 @@ import { ERROR_CODES, httpRerun, httpStatusOf } from '../error-codes.js'
 import { errorCode } from '../errors.js'
 import { honouredWait, retryDelay } from './retry-delay.js'
 import type { Pressure } from './scheduler.js'
+import { AGAIN_MS, UNANSWERED_LOOKUPS } from './shared-lookup.js'
 
 /**
  * What to do after an attempt failed, and which failures a later run tries again. Pure and
@@ -68,9 +69,22 @@ export interface FailureFacts {
    * them is in flight long, and its files fail at `--retries` as before.
    */
   refusedInDoubt?: boolean
+  /**
+   * The host's name lookup failed for now (EAI_AGAIN): its retry waits `LOOKUP_AGAIN_MS` at least.
+   * `unanswered`: how many of its lookups in a row the resolver did not answer (see `UNANSWERED`).
+   */
+  lookupFailed?: { unanswered?: number }
   /** In [0, 1), for the backoff's jitter; injectable so tests are exact. */
   random?: number
 }
+
+/**
+ * The least wait before a retry after a name lookup failed for now (EAI_AGAIN), ms: the failure
+ * is the name's for the run's other connections that long (`AGAIN_MS`, shared-lookup.ts), so a
+ * retry sooner would be told it again, not ask, and a SERVFAIL that passes in a few seconds would
+ * use up `--retries` unasked.
+ */
+export const LOOKUP_AGAIN_MS = AGAIN_MS + 100
 
 /**
  * The share of each backoff window a retry after a refused connection waits at least. With full
@@ -124,6 +138,8 @@ export function onFailure(f: FailureFacts): FailureAction {
     if (f.timeLeft !== undefined && delay >= f.timeLeft) return { do: 'fail' }
     return { do: 'retry', delay, pauseHost: false }
   }
+  // Its resolver did not answer the name again: each more retry would wait its timeout for nothing.
+  if ((f.lookupFailed?.unanswered ?? 0) >= UNANSWERED_LOOKUPS) return { do: 'fail' }
   if (f.askedTooLongBefore && outlasts(f.retryAfter, f.maxRetryAfter, f.timeLeft ?? Number.POSITIVE_INFINITY))
     return { do: 'fail', giveUpHost: { ms: f.retryAfter! } }
   // One file asked it twice: each retry, the capped wait apart, was a request the server said it
@@ -147,10 +163,12 @@ export function onFailure(f: FailureFacts): FailureAction {
   })
   // The spread after a named wait never makes a retry the wait itself allows too late.
   const namedWait = honouredWait(f.retryAfter, f.maxRetryAfter)
-  const delay =
+  const delay = Math.max(
+    f.lookupFailed ? LOOKUP_AGAIN_MS : 0,
     namedWait !== undefined && f.timeLeft !== undefined && spread >= f.timeLeft && namedWait < f.timeLeft
       ? namedWait
-      : spread
+      : spread,
+  )
   // Out of retries, or a wait that outlasts the job's time (it would end in a timeout that hides
   // the real cause): the job fails, and the host still waits, for the jobs still to come: what it
   // named, or else the first retry's window (the failed job's own backoff is no longer anyone's).

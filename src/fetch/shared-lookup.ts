@@ -20,6 +20,49 @@ export const NOT_FOUND_MS = 60_000
 const MAX_NOT_FOUND = 10_000
 
 /**
+ * How long a name whose lookup failed for now (EAI_AGAIN: its DNS server answered SERVFAIL, or
+ * none answered) stays so for the run's other connections, ms: the host's files in flight each
+ * asked again at their own retry (100 files of a SERVFAIL domain, 828 queries, where curl made
+ * 400). Short, as a file's retry waits it out (see `LOOKUP_AGAIN_MS` in retry-policy.ts) and then
+ * asks again: a SERVFAIL that passes is still got. RFC 2308 §7.1 allows up to 5 minutes.
+ */
+export const AGAIN_MS = 2_000
+
+/**
+ * Lookups of a name in a row that its resolver did not answer (see `UNANSWERED`) after which its
+ * files are not retried (see `onFailure`): each such lookup is glibc's timeout, 5 s × 2 attempts,
+ * and a file retried at `--retries 5` waited 6 of them (2 files of such a name, 68 s, where curl,
+ * which does not retry, took 20 s). Two: a resolver silent once (a restart, packets lost) is
+ * asked again, and its name's files are got.
+ */
+export const UNANSWERED_LOOKUPS = 2
+
+/**
+ * On a lookup's EAI_AGAIN: it took at least `DNS_TOO_AFTER_MS` (a SERVFAIL comes in
+ * milliseconds), so the resolver did not answer: how long it was waited for, ms, and how many of
+ * the name's lookups in a row went so (see `UNANSWERED_LOOKUPS`).
+ */
+export const UNANSWERED: unique symbol = Symbol('imgpull.unanswered')
+
+export interface Unanswered {
+  ms: number
+  inARow: number
+}
+
+/** What the lookup that failed `error` (or a cause of it) said of its resolver's silence, if it was silent. */
+export function unansweredLookup(error: unknown): Unanswered | undefined {
+  for (
+    let e = error as { cause?: unknown } | undefined, depth = 0;
+    e && typeof e === 'object' && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
+    const found = (e as { [UNANSWERED]?: Unanswered })[UNANSWERED]
+    if (found) return found
+  }
+  return undefined
+}
+
+/**
  * A `dns.lookup` for one run's connections. A name under `localhost` is answered here, never
  * looked up (see `answeringLocalhost`). Node resolves every new connection on its own and
  * caches nothing, on libuv's pool of 4 threads: a host's first round of 16 connections was 16
@@ -40,10 +83,14 @@ export function sharedLookup(
 ): Lookup {
   const pending = new Map<string, LookupCallback[]>()
   const notFound = new Map<string, { error: NodeJS.ErrnoException; until: number }>()
+  // Names whose lookup failed for now (see `AGAIN_MS`), and their lookups in a row the resolver did not answer.
+  const failedForNow = new Map<string, { error: NodeJS.ErrnoException; until: number }>()
+  const silentInARow = new Map<string, number>()
   return answeringLocalhost((hostname, options, callback) => {
     const key = lookupKey(hostname, options)
-    const gone = notFound.get(key)
-    if (gone && gone.until > now()) {
+    const at = now()
+    const gone = [notFound.get(key), failedForNow.get(key)].find((entry) => entry && entry.until > at)
+    if (gone) {
       process.nextTick(callback, copyError(gone.error), '')
       return
     }
@@ -53,11 +100,22 @@ export function sharedLookup(
       return
     }
     pending.set(key, [callback])
+    const asked = now()
     lookup(hostname, options, (found, address, family) => {
       const error = found ?? blockedAnswer(hostname, address)
       const callbacks = pending.get(key) ?? []
       pending.delete(key)
-      if (error?.code === 'ENOTFOUND') remember(notFound, key, error, now())
+      const at = now()
+      if (error?.code === 'ENOTFOUND') remember(notFound, key, error, at, NOT_FOUND_MS)
+      if (error?.code === 'EAI_AGAIN') {
+        if (at - asked >= DNS_TOO_AFTER_MS) {
+          const inARow = (silentInARow.get(key) ?? 0) + 1
+          keepCount(silentInARow, key, inARow)
+          const silence: Unanswered = { ms: at - asked, inARow }
+          Object.assign(error, { [UNANSWERED]: silence })
+        } else silentInARow.delete(key)
+        remember(failedForNow, key, error, at, AGAIN_MS)
+      } else silentInARow.delete(key)
       for (const cb of callbacks) {
         // Each connection gets its own error and addresses: callers may change what they get.
         if (error) cb(copyError(error), '')
@@ -215,13 +273,24 @@ function remember(
   key: string,
   error: NodeJS.ErrnoException,
   at: number,
+  forMs: number,
 ): void {
   notFound.delete(key)
-  notFound.set(key, { error, until: at + NOT_FOUND_MS })
+  notFound.set(key, { error, until: at + forMs })
   // Oldest first (insertion order): the expired ones, then any beyond the cap.
   for (const [name, entry] of notFound) {
     if (entry.until > at && notFound.size <= MAX_NOT_FOUND) break
     notFound.delete(name)
+  }
+}
+
+/** `count` for `key`, the oldest dropped beyond `MAX_NOT_FOUND` names. */
+function keepCount(counts: Map<string, number>, key: string, count: number): void {
+  counts.delete(key)
+  counts.set(key, count)
+  for (const name of counts.keys()) {
+    if (counts.size <= MAX_NOT_FOUND) break
+    counts.delete(name)
   }
 }
 

@@ -7,6 +7,7 @@ import { fromHost, type ProxySilence } from '../fetch/proxy-silence.js'
 import {
   closedOrReset,
   crowdedCredit,
+  type FailureFacts,
   isPressure,
   keepsPart,
   MIN_PROGRESS_BYTES,
@@ -19,6 +20,7 @@ import {
 } from '../fetch/retry-policy.js'
 import { RetrySleepers } from '../fetch/retry-sleepers.js'
 import type { GivenUp, Scheduler } from '../fetch/scheduler.js'
+import { unansweredLookup } from '../fetch/shared-lookup.js'
 import { READY_DEATHS, THREAD_DIED } from '../fetch/transfer-threads.js'
 import type { Layout } from '../layout.js'
 import type { ResolvedOptions } from '../options.js'
@@ -295,6 +297,7 @@ export class Retries {
       stopping: this.#run.stopping(),
       hostPressure,
       refused: e.refused,
+      lookupFailed: lookupFailedFor(e),
       maxRetryAfter: this.#options.maxRetryAfter,
       askedTooLongBefore: overlong && this.#scheduler.overlong(answeredBy, sentAt, task.url),
       fileAskedTooLongBefore: overlong && this.#askedOverlong.has(task),
@@ -407,6 +410,12 @@ export class Retries {
 }
 
 /** Why a wait asked again is not taken: `ms` as the server named it (`from`: `Retry-After`...). */
+/** A `network` failure whose name lookup failed for now (EAI_AGAIN), as `FailureFacts.lookupFailed` has it. */
+function lookupFailedFor(e: ImgpullError): FailureFacts['lookupFailed'] {
+  if (e.code !== 'network' || errorCode(e.cause) !== 'EAI_AGAIN') return undefined
+  return { unanswered: unansweredLookup(e)?.inARow }
+}
+
 function overlongWords(ms: number, from: string | undefined, maxRetryAfter: number): string {
   return `asked again for a wait of ${duration(ms)} (${from}), longer than --max-retry-after (${duration(maxRetryAfter)}) and the file's --total-timeout`
 }
