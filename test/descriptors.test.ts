@@ -384,3 +384,35 @@ test('a thread whose modules cannot load for want of descriptors: said as the li
       /^cannot (?:load its own code(?: \(\S+\))?|open a file or start a thread): too many open files \(the limit of ulimit -n\)$/,
     )
 })
+
+// `--threads auto` starts its threads at a run's 200th file; with few descriptors left (`ulimit -n
+// 64`) Node cannot start one and says "Error [ERR_WORKER_INIT_FAILED]: Worker initialization
+// failure: EMFILE", which the run printed as its warning. Said now as a want of descriptors is said
+// elsewhere, naming the limit and how to raise it, and the run goes on on the main thread. The
+// limit at which a thread fails to start depends on Node and the machine: the first of a few that does.
+test('threads that cannot start for want of descriptors (--threads auto): said as the limit, every file got on the main thread', async () => {
+  const images = await startImageServer()
+  try {
+    const urls = Array.from({ length: 260 }, (_, i) => images.url(`/t${i}.jpg`))
+    const list = join(dir, 'threads.txt')
+    await writeFile(list, `${urls.join('\n')}\n`)
+    let tried = 0
+    for (const limit of [40, 48, 56, 64, 72, 80]) {
+      const out = join(dir, `threads-${limit}`)
+      const run = await runLimited(limit, [list, '-o', out, '--no-report', '--threads', 'auto'])
+      assert.equal(run.code, 0, `ulimit -n ${limit}: ${run.stderr}`)
+      const rows = (await readFile(join(out, 'manifest.jsonl'), 'utf8')).trim().split('\n')
+      assert.equal(rows.length, urls.length, `ulimit -n ${limit}`)
+      assert.doesNotMatch(run.stderr, /ERR_WORKER_INIT_FAILED|Worker initialization/, `ulimit -n ${limit}`)
+      if (!/transfer threads/.test(run.stderr)) continue
+      tried++
+      assert.match(
+        run.stderr,
+        /^imgpull: warning: transfer threads (?:die as they start|died) .*too many open files \(the limit of ulimit -n\).*: (?:every transfer stays on the main thread|the run goes on with \d+); raise the limit on open files \(ulimit -n 4096\) for threads to start$/m,
+      )
+    }
+    assert.ok(tried > 0, 'no limit kept a thread from starting')
+  } finally {
+    await images.close()
+  }
+})

@@ -3,6 +3,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { duration, FatalError, ImgpullError } from '../errors.js'
 import type { Options } from '../options.js'
+import { descriptorFault } from '../sinks/local-faults.js'
 import type { Job, Validators } from '../types.js'
 import { ownEnv } from '../utils/node-options.js'
 import type { AutoThreadBudget } from './auto-threads.js'
@@ -84,6 +85,18 @@ export const START_DEATHS = 3
  */
 export const READY_DEATHS = 3
 export const READY_DEATHS_MS = 60_000
+
+/**
+ * Why a thread could not start or died, in words (`undefined`: Node's own stand), and what to do:
+ * a want of file descriptors as imgpull says it elsewhere (see `descriptorFault`), naming the limit
+ * and how to raise it. Node's words for a thread started with none left (`ulimit -n 64`,
+ * `--threads auto`) were "Error [ERR_WORKER_INIT_FAILED]: Worker initialization failure: EMFILE".
+ */
+export function threadFault(error: unknown): { words: string; hint: string } | undefined {
+  const fault = descriptorFault(error)
+  if (!fault) return undefined
+  return { words: fault.message, hint: 'raise the limit on open files (ulimit -n 4096) for threads to start' }
+}
 
 /** The cause's code of a transfer cut by its thread's death (see `READY_DEATHS`). */
 export const THREAD_DIED = 'IMGPULL_THREAD_DIED'
@@ -209,16 +222,19 @@ export class TransferThreads {
       // Threads asked for at once fail the run's start; threads that start under way (`'auto'`)
       // leave the run to the main thread, said once, rather than end it at its 200th file.
       if (this.#startAfter === 0) throw error
-      this.#toMainThread((error as Error).message)
+      const fault = threadFault(error)
+      this.#toMainThread(fault?.words ?? (error as Error).message, fault?.hint)
     }
   }
 
   /** Threads that start under way cannot: the main thread carries every transfer, said once. */
-  #toMainThread(why: string): void {
+  #toMainThread(why: string, hint?: string): void {
     this.#broken = true
     this.#budget?.give(this.#size)
     this.#size = 0
-    process.emitWarning(`${why}: every transfer stays on the main thread`, { code: 'IMGPULL_THREADS' })
+    process.emitWarning(`${why}: every transfer stays on the main thread${hint ? `; ${hint}` : ''}`, {
+      code: 'IMGPULL_THREADS',
+    })
   }
 
   /**
@@ -435,9 +451,10 @@ export class TransferThreads {
       )
     }
     if (this.#closed || this.#gaveUp) return
-    const cause = thread.error ? String(thread.error) : `exit code ${code}`
+    const fault = thread.error === undefined ? undefined : threadFault(thread.error)
+    const cause = fault?.words ?? (thread.error ? String(thread.error) : `exit code ${code}`)
     if (!thread.ready && ++this.#startDeaths >= START_DEATHS) {
-      this.#giveUp(cause)
+      this.#giveUp(cause, fault?.hint)
       return
     }
     if (thread.ready) {
@@ -450,6 +467,7 @@ export class TransferThreads {
         const within = duration(Math.round(now - this.#readyDeaths[0]))
         this.#toMainThread(
           `transfer threads died ${this.#readyDeaths.length} times in ${within} after they were ready (${cause})`,
+          fault?.hint,
         )
         return
       }
@@ -458,7 +476,8 @@ export class TransferThreads {
       this.#spawn()
     } catch (error) {
       // Its code gone since the run began: thrown from an 'exit' handler, it ended the process.
-      this.#giveUp((error as Error).message)
+      const fault = threadFault(error)
+      this.#giveUp(fault?.words ?? (error as Error).message, fault?.hint)
     }
   }
 
@@ -467,7 +486,7 @@ export class TransferThreads {
    * (`--threads N`) that all died fail the run's start (`ready()` rejects); under `'auto'` the main
    * thread carries on, as when the threads' code is missing; threads still running go on.
    */
-  #giveUp(cause: string): void {
+  #giveUp(cause: string, hint?: string): void {
     this.#gaveUp = true
     const why = `transfer threads die as they start (${this.#startDeaths} times): ${cause}`
     // Those still starting would die alike: only ready ones are kept.
@@ -478,18 +497,20 @@ export class TransferThreads {
       void t.worker.terminate()
     }
     if (this.#readyCount > 0) {
-      process.emitWarning(`${why}: the run goes on with ${this.#readyCount}`, { code: 'IMGPULL_THREADS' })
+      process.emitWarning(`${why}: the run goes on with ${this.#readyCount}${hint ? `; ${hint}` : ''}`, {
+        code: 'IMGPULL_THREADS',
+      })
       return
     }
     if (this.#startAfter > 0) {
-      this.#toMainThread(why)
+      this.#toMainThread(why, hint)
       return
     }
     this.#budget?.give(this.#size)
     this.#size = 0
     this.#neverReady(
       new FatalError('threads', why, {
-        hint: 'run with `threads: 0` to keep every transfer on the main thread',
+        hint: hint ?? 'run with `threads: 0` to keep every transfer on the main thread',
       }),
     )
     // Awaited only by a transfer that asks for a thread: not unhandled if none does.
