@@ -12,7 +12,13 @@ function ownPackage(): { version: string; homepage: string } {
       homepage: string
     }
     if (pkg.name === 'imgpull') return pkg
-  } catch {}
+  } catch (error) {
+    // Not misplaced: unreadable for want of file descriptors (a transfer thread started under
+    // `ulimit -n 64`), which the thread's starter says as the limit (see `threadFault`).
+    const { code, message } = error as { code?: string; message?: string }
+    if (/^E[MN]FILE$/.test(code ?? '') || /\bE[MN]FILE\b|too many open files/i.test(message ?? ''))
+      throw error
+  }
   throw new Error(
     `imgpull's package.json is not where it belongs (next to dist/), seen from ${import.meta.url}`,
   )
