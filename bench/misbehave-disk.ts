@@ -37,7 +37,7 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { type ImageServer, startImageServer } from '../test/support/image-server.js'
 import { makeImage } from '../test/support/images.js'
-import { benchArgs, printTable } from './misbehave.js'
+import { benchArgs, printTable, toolTable } from './misbehave.js'
 import { IMGPULL } from './tools.js'
 
 /** Images in a case's list. */
@@ -456,11 +456,7 @@ async function main() {
     startImageServer({ sizes: [20_000, 40_000], bandwidth: 30_000 }),
   ])
   const chosen = cases().filter((c) => !only || only.includes(c.id))
-  const tools = TOOLS.filter((t) => !toolIds || toolIds.includes(t.id))
-  const rows = [
-    `| case | ${tools.map((t) => t.id).join(' | ')} |`,
-    `|---|${tools.map(() => '---').join('|')}|`,
-  ]
+  const { tools, rows } = toolTable(TOOLS, toolIds)
   for (const c of chosen) {
     const cells: string[] = []
     for (const t of tools) {

@@ -22,7 +22,7 @@ import { createServer as createTlsServer } from 'node:tls'
 import { selfSigned } from '../test/support/certs.js'
 import { type DnsQuery, type DnsRecord, type DnsReply, startDnsServer } from '../test/support/dns-server.js'
 import { eachRequest } from '../test/support/raw-server.js'
-import { benchArgs, noise, printTable, spawnCapped } from './misbehave.js'
+import { benchArgs, noise, printTable, spawnCapped, toolTable } from './misbehave.js'
 import { IMGPULL } from './tools.js'
 
 /** Each tool's run is stopped after this many seconds (`--cap S`, default 60). */
@@ -528,11 +528,7 @@ async function main() {
   // An address of the loopback no other session is likely to hold for its port 53.
   const dnsHost = `127.53.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`
   const chosen = cases().filter((c) => !only || only.includes(c.id))
-  const tools = TOOLS.filter((t) => !toolIds || toolIds.includes(t.id))
-  const rows = [
-    `| case | ${tools.map((t) => t.id).join(' | ')} |`,
-    `|---|${tools.map(() => '---').join('|')}|`,
-  ]
+  const { tools, rows } = toolTable(TOOLS, toolIds)
   for (const c of chosen) {
     const cells: string[] = []
     for (const t of tools) {

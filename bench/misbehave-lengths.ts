@@ -12,7 +12,7 @@
  */
 import { createServer, type Socket } from 'node:net'
 import { eachRequest, listenLocal } from '../test/support/raw-server.js'
-import { benchArgs, noise, printTable, runTool, TOOLS } from './misbehave.js'
+import { benchArgs, noise, printTable, runTool, TOOLS, toolTable } from './misbehave.js'
 
 interface LengthCase {
   id: string
@@ -257,11 +257,7 @@ async function main() {
   const capAt = argv.indexOf('--cap')
   const capMs = (capAt >= 0 ? Number(argv[capAt + 1]) : 60) * 1000
   const chosen = cases().filter((c) => !only || only.includes(c.id))
-  const tools = TOOLS.filter((t) => !toolIds || toolIds.includes(t.id))
-  const rows = [
-    `| case | ${tools.map((t) => t.id).join(' | ')} |`,
-    `|---|${tools.map(() => '---').join('|')}|`,
-  ]
+  const { tools, rows } = toolTable(TOOLS, toolIds)
   for (const c of chosen) {
     const results = await Promise.all(
       tools.map(async (t) => {

@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os'
 import { join, relative, sep } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { eachRequest } from '../test/support/raw-server.js'
-import { benchArgs, noise, printTable, spawnCapped } from './misbehave.js'
+import { benchArgs, noise, printTable, spawnCapped, toolTable } from './misbehave.js'
 import { IMGPULL } from './tools.js'
 
 /** Where a list's URLs point: `o` the server's origin (`http://127.0.0.1:PORT`), `root` the scratch folder. */
@@ -372,11 +372,7 @@ async function main() {
   const { only, toolIds } = benchArgs()
   const base = await noise(32, 24).jpeg({ quality: 80 }).toBuffer()
   const chosen = cases().filter((c) => !only || only.includes(c.id))
-  const tools = TOOLS.filter((t) => !toolIds || toolIds.includes(t.id))
-  const rows = [
-    `| case | ${tools.map((t) => t.id).join(' | ')} |`,
-    `|---|${tools.map(() => '---').join('|')}|`,
-  ]
+  const { tools, rows } = toolTable(TOOLS, toolIds)
   for (const c of chosen) {
     const cells: string[] = []
     for (const t of tools) {

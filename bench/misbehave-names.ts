@@ -17,7 +17,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { createServer, type ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join, relative, sep } from 'node:path'
-import { benchArgs, noise, printTable, spawnCapped } from './misbehave.js'
+import { benchArgs, noise, printTable, spawnCapped, toolTable } from './misbehave.js'
 import { IMGPULL } from './tools.js'
 
 interface Answer {
@@ -318,11 +318,7 @@ async function main() {
   const { only, toolIds } = benchArgs()
   const base = await noise(32, 24).jpeg({ quality: 80 }).toBuffer()
   const chosen = cases().filter((c) => !only || only.includes(c.id))
-  const tools = TOOLS.filter((t) => !toolIds || toolIds.includes(t.id))
-  const rows = [
-    `| case | ${tools.map((t) => t.id).join(' | ')} |`,
-    `|---|${tools.map(() => '---').join('|')}|`,
-  ]
+  const { tools, rows } = toolTable(TOOLS, toolIds)
   for (const c of chosen) {
     const cells: string[] = []
     for (const t of tools) {

@@ -2316,6 +2316,21 @@ export async function runTool(
 }
 
 /** The command line's `--only ID,ID` and `--tools ID,ID` (undefined: all), and its other arguments. */
+/**
+ * The tools `--tools` picked (every one without it), and the Markdown table's two header rows
+ * naming them, one column a tool after the case's. Every side-by-side family prints its table so.
+ */
+export function toolTable<T extends { id: string }>(
+  all: readonly T[],
+  toolIds: readonly string[] | undefined,
+): { tools: T[]; rows: string[] } {
+  const tools = all.filter((t) => !toolIds || toolIds.includes(t.id))
+  return {
+    tools,
+    rows: [`| case | ${tools.map((t) => t.id).join(' | ')} |`, `|---|${tools.map(() => '---').join('|')}|`],
+  }
+}
+
 export function benchArgs() {
   const argv = process.argv.slice(2)
   const pick = (flag: string) => {
