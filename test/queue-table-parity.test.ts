@@ -452,3 +452,23 @@ test('a table a plain run refuses, enqueue refuses at once, alike: exit 2, one l
     `imgpull: ${input} line 2: a quote opened in this record is never closed; stopped there: nothing of it is in queue unclosed\n`,
   )
 })
+
+test('a carried column named as one of imgpull own: enqueue warns where the user is, in the plain run own words', async () => {
+  const input = await written(
+    'shadowed',
+    'rows.csv',
+    `url,caption,status\n${image('shadowed', 0)},a cat,draft\n`,
+  )
+  const args = ['--output-format', 'webdataset']
+  const [plain, enqueued] = await Promise.all([
+    runCli([input, '-o', join(fx.dir, 'shadowed', 'plain'), ...args]),
+    runCli(['enqueue', input, ...fx.q('shadowed'), ...args]),
+  ])
+  assert.equal(plain.code, 0, plain.stderr)
+  assert.equal(enqueued.code, 0, enqueued.stderr)
+  const warning = (stderr: string) => stderr.split('\n').filter((line) => line.includes('left out there'))
+  assert.deepEqual(warning(plain.stderr), [
+    "imgpull: warning: the table's columns caption,status: the shards' .json and Parquet have imgpull's own columns of those names (see README, Datasets), so the table's are left out there; the manifest's meta keeps them (--caption-col caption makes that column the samples' caption)",
+  ])
+  assert.deepEqual(warning(enqueued.stderr), warning(plain.stderr))
+})

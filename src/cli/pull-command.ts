@@ -333,25 +333,9 @@ export async function pullCommand(
     const opened = await openTables(inputs, tables)
     const carried = tables.columns ?? opened.columns
     if (options.outputFormat === 'webdataset' && carried) {
-      const { shadowedColumns } = await import('../sinks/webdataset/row.js')
-      const shadowed = shadowedColumns(carried, { caption: tables.captionCol, hash: tables.hashCol })
-      // Left out, whether asked for by name or carried by default: img2dataset does so without a
-      // word, and a `caption` column without --caption-col left every sample's caption null.
-      if (shadowed.length > 0) {
-        const many = shadowed.length > 1
-        const roles = [
-          shadowed.includes('caption') && tables.captionCol === undefined
-            ? "--caption-col caption makes that column the samples' caption"
-            : '',
-          shadowed.includes('sha256') && tables.hashCol === undefined
-            ? '--hash-col sha256 checks each image against that column'
-            : '',
-        ].filter(Boolean)
-        process.emitWarning(
-          `${tables.columns ? '--columns' : `the table's ${many ? 'columns' : 'column'}`} ${shadowed.join(',')}: the shards' .json and Parquet have imgpull's own ${many ? 'columns' : 'column'} of ${many ? 'those names' : 'that name'} (see README, Datasets), so the table's ${many ? 'are' : 'is'} left out there; the manifest's meta keeps ${many ? 'them' : 'it'}${roles.length ? ` (${roles.join(', ')})` : ''}`,
-          { code: 'IMGPULL_COLUMN_SHADOWED' },
-        )
-      }
+      const { shadowedWarning } = await import('../sinks/webdataset/row.js')
+      const words = shadowedWarning(carried, tables)
+      if (words !== undefined) process.emitWarning(words, { code: 'IMGPULL_COLUMN_SHADOWED' })
     }
     return runPull(tablesSource(opened, tables.columns), options, flags, { inputs, tables: true })
   }

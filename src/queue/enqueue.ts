@@ -8,6 +8,7 @@ import { retriedOnRerun } from '../fetch/retry-policy.js'
 import { checkShardSize, type Options, resolveOptions } from '../options.js'
 import { checkTemplate } from '../plan/naming.js'
 import { grouped as n } from '../report/format.js'
+import { shadowedWarning } from '../sinks/webdataset/row.js'
 import type { TableOptions } from '../sources/tables/options.js'
 import { definedFields } from '../utils/defined-fields.js'
 import { ENQUEUE_RENEW_MS, holdEnqueue, REDIS_WAIT_MS } from './enqueue-lease.js'
@@ -228,6 +229,12 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   if ((queued !== undefined && queued !== shardSize) || table !== options.table) {
     shardSize = queued ?? shardSize
     plan = await planOf()
+  }
+  // The workers' shards leave out a carried column named as imgpull's own: said here, where the
+  // user is, as a run says it (the workers' warnings go to their own logs).
+  if (run.outputFormat === 'webdataset' && plan.kind === 'table' && plan.columns) {
+    const words = shadowedWarning(plan.columns, table ?? {})
+    if (words !== undefined) process.emitWarning(words, { code: 'IMGPULL_COLUMN_SHADOWED' })
   }
   const queue = new Queue(options.queue, { connection: redis, prefix: BULL_PREFIX })
   queue.on('error', () => {})

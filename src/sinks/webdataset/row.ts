@@ -44,6 +44,31 @@ export function shadowedColumns(
 }
 
 /**
+ * The warning for `shadowedColumns`' columns, or `undefined` when there is none: which columns the
+ * shards' .json and Parquet leave out, and the option that gives a `caption` or `sha256` column its
+ * role. `tables.columns` is `--columns` as given (absent: the table's own columns, carried by
+ * default). Left out with a word, as img2dataset does without one: a `caption` column without
+ * --caption-col left every sample's caption null. Pure.
+ */
+export function shadowedWarning(
+  carried: readonly string[],
+  tables: { columns?: readonly string[]; captionCol?: string; hashCol?: string },
+): string | undefined {
+  const shadowed = shadowedColumns(carried, { caption: tables.captionCol, hash: tables.hashCol })
+  if (shadowed.length === 0) return undefined
+  const many = shadowed.length > 1
+  const roles = [
+    shadowed.includes('caption') && tables.captionCol === undefined
+      ? "--caption-col caption makes that column the samples' caption"
+      : '',
+    shadowed.includes('sha256') && tables.hashCol === undefined
+      ? '--hash-col sha256 checks each image against that column'
+      : '',
+  ].filter(Boolean)
+  return `${tables.columns ? '--columns' : `the table's ${many ? 'columns' : 'column'}`} ${shadowed.join(',')}: the shards' .json and Parquet have imgpull's own ${many ? 'columns' : 'column'} of ${many ? 'those names' : 'that name'} (see README, Datasets), so the table's ${many ? 'are' : 'is'} left out there; the manifest's meta keeps ${many ? 'them' : 'it'}${roles.length ? ` (${roles.join(', ')})` : ''}`
+}
+
+/**
  * A column's name as readers that match names without case see it (DuckDB, Spark: Java's
  * lowercase, which folds `É` too): two names folded alike are one column to them.
  */
