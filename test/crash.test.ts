@@ -521,3 +521,24 @@ setInterval(() => {}, 1000)`
   assert.equal(failed.code, 0, failed.stderr)
   assert.equal(failed.stdout, '')
 })
+
+test('disk full as the journal plans the list: the row whose plan the full disk refused is in the counts, which add up to the list', (t) =>
+  onSmallDisk(t, join(dir, 'small-disk-plan'), '256k', async (mnt) => {
+    // Long URLs fill the journal's pages before any image arrives: the full disk refuses a row's
+    // plan, not a file. The row read but never planned was in no count (4,999 of 5,000).
+    const out = join(mnt, 'out')
+    const pad = 'x'.repeat(400)
+    const list = join(dir, 'plan-full.txt')
+    await writeFile(
+      list,
+      Array.from({ length: 3_000 }, (_, i) => server.url(`/plan-full-${i}?${pad}`)).join('\n'),
+    )
+    const r = await runToFullDisk([list, '-o', out])
+    const line =
+      /(\d+) images?, .*, (\d+) failed(?:, (\d+) left for the next run)?(?:, (\d+) not reached)?\n/.exec(
+        r.stderr,
+      )
+    assert.ok(line, r.stderr)
+    const [ok, failed, left, unread] = line.slice(1).map((n) => Number(n ?? 0))
+    assert.equal(ok + failed + left + unread, 3_000, line[0])
+  }))

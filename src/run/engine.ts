@@ -341,7 +341,6 @@ export class Engine {
       }
       // A dataset's job is the sample at its row: it gets its row and key before it is planned.
       const job = this.dataset ? await this.dataset.admit(given, index) : given
-      this.stats.read++
       const plan = await planJob(job, ++index, {
         out: this.options.out,
         parts: this.paths.parts,
@@ -356,12 +355,17 @@ export class Engine {
         onMoved: (job, was) => this.#warnings.rowMoved(job, was, this.dataset !== undefined),
         onChanged: (path, was, now) => this.#warnings.fileChanged(this.options.out, path, was, now),
       })
+      // Read once planned: a plan the journal refused (a full disk) throws, and its row, never
+      // journaled, is one the run did not reach; it was in no count at all (4,999 of 5,000).
+      this.stats.read++
       if (plan.kind === 'duplicate') {
         // A row is a sample even when its key repeats another's: it gets a (failed) row of its own.
         if (this.dataset) this.#emit(this.dataset.duplicate(job), false)
         else this.stats.duplicates++
       } else if (plan.kind === 'done') this.#emit(plan.result, false)
-      else if (!this.#stopping) {
+      // Planned as a stop came (its plan awaited the disk): journaled, so left for the next run.
+      else if (this.#stopping) this.stats.interrupted++
+      else {
         this.#outstanding++
         this.#scheduler.add(plan.task.host, plan.task)
       }
