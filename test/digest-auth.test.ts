@@ -302,3 +302,34 @@ test("a URL's password percent-encoded in Latin-1 is hashed as its bytes in Dige
     await server.close()
   }
 })
+
+// A server that calls every answer's nonce stale, each time with a fresh one (a camera whose clock
+// is wrong, a proxy that drops the nonce's state): answered once more as RFC 7616 §3.3 asks, then
+// the 401 is the answer. Each stale 401 was answered again without end (200 requests to one URL,
+// until the server said something else): wget's 401 loop (wget#51666, psf/requests#2867).
+test('a server that calls every fresh nonce stale is answered once more, not without end', async () => {
+  let requests = 0
+  const server = await listenLocal(
+    createServer((_req, res) => {
+      requests++
+      if (requests > 50) return res.writeHead(500, { 'content-length': 0 }).end()
+      res.writeHead(401, {
+        'www-authenticate': `Digest realm="cam", qop="auth", nonce="n${requests}", stale=true`,
+        'content-length': 0,
+      })
+      res.end()
+    }),
+  )
+  try {
+    const { results } = await get([`http://admin:pw@127.0.0.1:${server.port}/a.jpg`])
+    assert.equal(results[0]!.error, 'http-401', results[0]!.message)
+    assert.match(
+      results[0]!.message!,
+      /a\.jpg: the server refused the user and password of the URL \(sent by Digest; it called a fresh nonce stale again\)$/,
+    )
+    // Basic, the Digest answer, the one renewal.
+    assert.equal(requests, 3)
+  } finally {
+    await server.close()
+  }
+})

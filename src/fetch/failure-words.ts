@@ -9,7 +9,7 @@ import { quoted } from '../utils/printable.js'
 import { errorBodyWords, isBotCheck } from '../verify/error-body.js'
 import { pageImage } from '../verify/page-image.js'
 import { sharePageHint } from '../verify/share-page.js'
-import { digestUnanswered } from './digest-auth.js'
+import { digestChallenge, digestUnanswered } from './digest-auth.js'
 import { type Answer, appliedCodings, codingsOf, unknownCodings } from './judge.js'
 import { bodyText, errorBodyWorthReading, mayBeNginxPage, nginxPageWords } from './nginx-pages.js'
 import { isSocks, proxyFor, proxyNote, proxyPlan, proxySaid, shownProxy } from './proxy.js'
@@ -74,7 +74,13 @@ export function refusedCredentials(t: Transfer, status: number): string {
   const digest =
     t.sentCredentials === 'Basic' ? digestUnanswered(t.head!.headers['www-authenticate']) : undefined
   const from = t.sentCredentialsFrom === undefined ? 'of the URL' : `that ${t.sentCredentialsFrom} gave`
-  return `: the server refused the user and password ${from} (sent by ${t.sentCredentials}${digest ? `; ${digest}` : ''})`
+  // Renewed once already (see send.ts): not the password refused, maybe, but the nonce again.
+  const stale =
+    t.sentCredentials === 'Digest' && digestChallenge(t.head!.headers['www-authenticate'])?.stale
+      ? 'it called a fresh nonce stale again'
+      : undefined
+  const why = digest ?? stale
+  return `: the server refused the user and password ${from} (sent by ${t.sentCredentials}${why ? `; ${why}` : ''})`
 }
 
 /** How a coded answer came, in words: `it came gzip-encoded (Content-Encoding: gzip on a 206)`. */

@@ -110,6 +110,9 @@ export const send: Step = async (t) => {
   let digest:
     | { challenge: DigestChallenge; cnonce: string; count: number; answeredAt: string; origin: string }
     | undefined
+  // The URLs whose stale nonce was renewed: once each (RFC 7616 §3.3). A server that called every
+  // fresh nonce stale again was answered without end, 200 requests to one URL (wget's 401 loop).
+  const renewedAt = new Set<string>()
   /**
    * The user and password a request to `u` carries: the listed URL's (or the .netrc's for it) at
    * its origin; elsewhere, only those the .netrc names for that host (never its `default`: a host a
@@ -193,9 +196,10 @@ export const send: Step = async (t) => {
       (digest === undefined ||
         digest.answeredAt !== url.href ||
         digest.origin !== url.origin ||
-        (challenge.stale && digest.challenge.nonce !== challenge.nonce))
+        (challenge.stale && digest.challenge.nonce !== challenge.nonce && !renewedAt.has(url.href)))
     ) {
       await t.exchange!.discard()
+      if (digest?.answeredAt === url.href && digest.origin === url.origin) renewedAt.add(url.href)
       // Answered at the top of the loop, for this URL.
       digest = {
         challenge,
