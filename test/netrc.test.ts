@@ -39,6 +39,15 @@ test('parseNetrc: the words curl 7.84+ reads, across lines, quoted, with comment
       '# my hosts\n  #machine off login x password y\nmachine h login u password p#q\n',
       [{ machine: 'h', login: 'u', password: 'p#q' }],
     ],
+    // A word starting with # where a keyword is due: a comment to the line's end, as wget reads it
+    // (curl, wget2 and aria2c read such a file too; it stopped the run, `"#" where machine... was due`).
+    [
+      'machine h # the gallery\nlogin u password p  # was: password old\nmachine i login v password #q # a comment',
+      [
+        { machine: 'h', login: 'u', password: 'p' },
+        { machine: 'i', login: 'v', password: '#q' },
+      ],
+    ],
     // An ftp macro is skipped to its blank line: the keywords in it are not read.
     [
       'machine h login u password p\nmacdef init\ncd /pub\nlogin evil password leaked\n\nmachine i login v password q',

@@ -5,8 +5,8 @@
  * The format was never specified; this reads what curl 7.84+ reads: whitespace-separated words
  * across lines, `machine NAME`, `default`, `login`, `password`, `account` (read, unused) and
  * `macdef NAME` (an ftp macro, skipped to its blank line); a word in double quotes may hold spaces,
- * with `\"`, `\\`, `\n`, `\r`, `\t` as escapes, ending on its line (curl/curl#8908, curl/curl#8937); a line whose first
- * word starts with `#` is a comment. Pure, table-tested (test/netrc.test.ts).
+ * with `\"`, `\\`, `\n`, `\r`, `\t` as escapes, ending on its line (curl/curl#8908, curl/curl#8937); a word
+ * starting with `#` where a keyword is due starts a comment to the line's end, as wget reads it. Pure, table-tested (test/netrc.test.ts).
  */
 import { readFileSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
@@ -45,16 +45,17 @@ export function parseNetrc(text: string, source: string): NetrcEntry[] {
       throw new TypeError(`${source}, line ${n + 1}: ${why}`)
     }
     let i = 0
-    let first = true
     let macro = false
     while (i < line.length) {
       if (/\s/.test(line[i]!)) {
         i++
         continue
       }
-      // A comment: the rest of a line whose first word starts with #.
-      if (first && !pending && line[i] === '#') break
-      first = false
+      // A comment: the rest of the line from a word starting with # where a keyword is due (at a
+      // line's start, or after a value: `password p  # the old one`), as wget reads it; a value
+      // may start with one (`password #q`). Such a file stopped the run, where curl, wget2 and
+      // aria2c read it.
+      if (!pending && line[i] === '#') break
       let word = ''
       if (line[i] === '"') {
         i++
