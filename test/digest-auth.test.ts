@@ -205,7 +205,10 @@ test("a URL's user and password are sent by Digest to a server that asks for it 
     assert.equal(asked.filter((a) => a.url === '/bad.jpg').length, 2)
     // No user and password: nothing to answer with.
     assert.equal(anon!.error, 'http-401')
-    assert.match(anon!.message!, /^HTTP 401 from \S+anon\.jpg$/)
+    assert.match(
+      anon!.message!,
+      /^HTTP 401 from \S+anon\.jpg: the server asks for a user and password \(Basic realm "cam", Digest realm "cam"\): give them in the URL/,
+    )
     assert.equal(asked.filter((a) => a.url === '/anon.jpg').length, 1)
     // A server that takes Basic only: its 401 is the answer.
     assert.match(

@@ -434,3 +434,52 @@ test('a queue worker sends the .netrc credentials to their host and never to ano
     await Promise.all([first.close(), other.close(), redis.stop()])
   }
 })
+
+// A 401 said `HTTP 401 from URL` and nothing else where no user and password went (none in the URL,
+// or a .netrc with no entry for the host), and `refused the user and password` to a server that
+// asks for a token (Bearer) and never read them: the user was sent to check a password that was
+// right (psf/requests#2062, wget#53448: "Authorization failed" for a Bearer realm).
+test('a 401 says what the server asks for: a user and password none was sent for, the .netrc with no entry, a token', async () => {
+  const server = await startRouteServer({
+    '/a.jpg': locked('user', 'pw'),
+    '/api.jpg': (_req, res) =>
+      void res
+        .writeHead(401, {
+          'www-authenticate': 'Bearer realm="api", error="invalid_token"',
+          'content-length': '0',
+        })
+        .end(),
+    '/bare.jpg': (_req, res) => void res.writeHead(401, { 'content-length': '0' }).end(),
+  })
+  try {
+    const none = await get(server.url('/a.jpg'))
+    assert.equal(none.error, 'http-401', none.message)
+    assert.match(
+      none.message!,
+      /a\.jpg: the server asks for a user and password \(Basic realm "x"\): give them in the URL \(http:\/\/user:password@host\/\.\.\.\) or by --netrc$/,
+    )
+    const other = await netrcFile('machine elsewhere.example login user password pw\n')
+    const noEntry = await get(server.url('/a.jpg'), { netrc: other })
+    assert.ok(
+      noEntry.message!.endsWith(
+        `a.jpg: the server asks for a user and password (Basic realm "x"), and ${other} gives none for 127.0.0.1`,
+      ),
+      noEntry.message,
+    )
+    const token = await get(server.url('/api.jpg').replace('//', '//user:pw@'))
+    assert.match(
+      token.message!,
+      /api\.jpg: the server asks for Bearer realm "api", not a user and password \(sent by Basic\): a token goes in -H 'Authorization: Bearer \.\.\.'$/,
+    )
+    const anonToken = await get(server.url('/api.jpg'))
+    assert.match(
+      anonToken.message!,
+      /api\.jpg: the server asks for Bearer realm "api": a token goes in -H 'Authorization: Bearer \.\.\.'$/,
+    )
+    // No challenge at all: nothing to say it asks for.
+    const bare = await get(server.url('/bare.jpg'))
+    assert.match(bare.message!, /^HTTP 401 from \S+bare\.jpg$/)
+  } finally {
+    await server.close()
+  }
+})

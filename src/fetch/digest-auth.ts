@@ -60,6 +60,24 @@ export function digestUnanswered(value: string | string[] | undefined): string |
 
 /** The parameters of each Digest challenge `WWW-Authenticate` lists, names lower-cased, in order. */
 function* digestParams(value: string | string[] | undefined): Generator<Map<string, string>> {
+  for (const { scheme, params } of challenges(value)) if (scheme.toLowerCase() === 'digest') yield params
+}
+
+/**
+ * The challenges `WWW-Authenticate` lists (one header or several, several in one), in order: each
+ * scheme as written (`Basic`, `Digest`, `Bearer`, `Negotiate`) and its realm, if it names one. Pure.
+ */
+export function authChallenges(value: string | string[] | undefined): { scheme: string; realm?: string }[] {
+  return [...challenges(value)].map(({ scheme, params }) => {
+    const realm = params.get('realm')
+    return realm === undefined ? { scheme } : { scheme, realm }
+  })
+}
+
+/** Each challenge `WWW-Authenticate` lists: its scheme, and its parameters, names lower-cased. */
+function* challenges(
+  value: string | string[] | undefined,
+): Generator<{ scheme: string; params: Map<string, string> }> {
   for (const text of Array.isArray(value) ? value : value === undefined ? [] : [value]) {
     let at = 0
     while (at < text.length) {
@@ -77,7 +95,7 @@ function* digestParams(value: string | string[] | undefined): Generator<Map<stri
         params.set(m[1]!.toLowerCase(), m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!)
         at = PARAM.lastIndex
       }
-      if (scheme.toLowerCase() === 'digest') yield params
+      yield { scheme, params }
     }
   }
 }

@@ -9,8 +9,9 @@ import { quoted } from '../utils/printable.js'
 import { errorBodyWords, isBotCheck } from '../verify/error-body.js'
 import { pageImage } from '../verify/page-image.js'
 import { sharePageHint } from '../verify/share-page.js'
-import { digestChallenge, digestUnanswered } from './digest-auth.js'
+import { authChallenges, digestChallenge, digestUnanswered } from './digest-auth.js'
 import { type Answer, appliedCodings, codingsOf, unknownCodings } from './judge.js'
+import { netrcPath } from './netrc.js'
 import { bodyText, errorBodyWorthReading, mayBeNginxPage, nginxPageWords } from './nginx-pages.js'
 import { isSocks, proxyFor, proxyNote, proxyPlan, proxySaid, shownProxy } from './proxy.js'
 import type { Transfer } from './transfer.js'
@@ -66,13 +67,41 @@ export function pastedAfter(t: Transfer, status: number): string {
 }
 
 /**
- * A 401 to the user and password of the URL: they were sent, and refused (see `digest-auth.ts`);
- * sent by Basic to a server that asks for Digest, why its challenge was not answered.
+ * What a 401 says beside its status: the user and password that were sent, and refused (see
+ * `digest-auth.ts`; sent by Basic to a server that asks for Digest, why its challenge was not
+ * answered); where none were sent, what the server asks for (`WWW-Authenticate`) and where they
+ * go, or that the `.netrc` gives none for the host (no entry, or a host a redirect led to, which
+ * gets no `default`); a token (`Bearer`), asked for where a user
+ * and password went, as no password refused. '' for another status, or a 401 that names no
+ * challenge and had none sent.
  */
 export function refusedCredentials(t: Transfer, status: number): string {
-  if (status !== 401 || !t.sentCredentials) return ''
-  const digest =
-    t.sentCredentials === 'Basic' ? digestUnanswered(t.head!.headers['www-authenticate']) : undefined
+  if (status !== 401) return ''
+  const value = t.head!.headers['www-authenticate']
+  const offered = authChallenges(value)
+  const asks = offered
+    .map((c) => `${c.scheme}${c.realm === undefined ? '' : ` realm "${quoted(c.realm, 60)}"`}`)
+    .join(', ')
+  // A server that offers no scheme a user and password are sent by: a token, or a sign-in.
+  const token =
+    offered.length > 0 && !offered.some((c) => /^(basic|digest)$/i.test(c.scheme))
+      ? `a token goes in -H 'Authorization: ${offered[0]!.scheme} ...'`
+      : undefined
+  if (!t.sentCredentials) {
+    // An Authorization of the user's own (-H) was sent, and refused: it is theirs to check.
+    if (offered.length === 0 || t.sent?.includes('authorization')) return ''
+    if (token) return `: the server asks for ${asks}: ${token}`
+    const netrc = netrcPath(t.options.netrc)
+    const host = new URL(t.answeredAt ?? t.url).hostname
+    return `: the server asks for a user and password (${asks})${
+      netrc === undefined
+        ? ': give them in the URL (http://user:password@host/...) or by --netrc'
+        : `, and ${netrc} gives none for ${host}`
+    }`
+  }
+  if (token)
+    return `: the server asks for ${asks}, not a user and password (sent by ${t.sentCredentials}): ${token}`
+  const digest = t.sentCredentials === 'Basic' ? digestUnanswered(value) : undefined
   const from = t.sentCredentialsFrom === undefined ? 'of the URL' : `that ${t.sentCredentialsFrom} gave`
   // Renewed once already (see send.ts): not the password refused, maybe, but the nonce again.
   const stale =
