@@ -105,6 +105,9 @@ test('netrcCredentials: the host (not the port) in any case, the user the URL na
       // curl#9248 / CVE-2024-11053: a login without a password gives an empty password, never another entry's.
       'machine loginonly.example login b',
       'machine [::1] login six password v6',
+      // A host in Unicode, or as the URL sends it (its ASCII form, RFC 3492).
+      'machine Bücher.Example login idn password umlaut',
+      'machine xn--caf-dma.example login ace password puny',
       'default login anon password guest',
     ].join('\n'),
     'f',
@@ -122,6 +125,11 @@ test('netrcCredentials: the host (not the port) in any case, the user the URL na
     ['http://nologin.example/', undefined, true, ':foo'],
     ['http://loginonly.example/', undefined, true, 'b:'],
     ['http://[::1]:8080/', undefined, true, 'six:v6'],
+    // The URL's host is its ASCII form (xn--bcher-kva.example): the Unicode machine was passed
+    // over, and the default entry's login went to a host the file names.
+    ['http://bücher.example/a.jpg', undefined, true, 'idn:umlaut'],
+    ['http://xn--bcher-kva.example/a.jpg', undefined, false, 'idn:umlaut'],
+    ['http://café.example/a.jpg', undefined, true, 'ace:puny'],
     // An unnamed host: the default entry for a listed URL, nothing for a redirect's target.
     ['http://elsewhere.example/', undefined, true, 'anon:guest'],
     ['http://elsewhere.example/', undefined, false, undefined],

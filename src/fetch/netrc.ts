@@ -11,6 +11,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
+import { domainToASCII } from 'node:url'
 import { visibleShellWord } from '../utils/command-line.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
 import { tildeHint } from '../utils/tilde.js'
@@ -113,12 +114,18 @@ export function parseNetrc(text: string, source: string): NetrcEntry[] {
   return entries
 }
 
-/** A host as a `machine` names it and as a URL's host is compared: lower case, no final dot, no brackets. */
+/**
+ * A host as a `machine` names it and as a URL's host is compared: lower case, no final dot, no
+ * brackets, a Unicode name in its ASCII form (`bücher.example` as `xn--bcher-kva.example`, as a
+ * URL's host is: such a machine was passed over, and the `default` entry went to its host).
+ */
 function hostName(host: string): string {
-  return host
+  const name = host
     .toLowerCase()
     .replace(/^\[(.*)\]$/, '$1')
     .replace(/\.$/, '')
+  // Only a name with non-ASCII letters: an IPv6 address or a name UTS #46 refuses stays as written.
+  return /[^\p{ASCII}]/u.test(name) ? domainToASCII(name) || name : name
 }
 
 /**
