@@ -49,7 +49,7 @@ interface LoginCase {
   extra?: Partial<Record<string, string[]>>
   /**
    * Answers one request (`n`: the requests of this tool's run so far, this one included; `fill`
-   * puts the servers' ports in a Location's `{siteport}`, `{otherport}`).
+   * puts the servers' ports in a Location's `{siteport}`, `{otherport}`, `{tlsport}`).
    */
   respond: (
     req: IncomingMessage,
@@ -307,6 +307,16 @@ function cases(): LoginCase[] {
       leak: reached('other'),
     },
     {
+      id: 'http-to-https-same-host',
+      report:
+        'curl CVE-2022-27776 and curl/curl#8699 (credentials dropped, or kept, on a redirect to another scheme and port of the same host: a site that moves every request to https)',
+      url: '{site}/a.jpg',
+      respond: (req, res, host, _n, fill) =>
+        host === 'site'
+          ? redirect(res, fill('https://127.0.0.1:{tlsport}/a.jpg'))
+          : basicOnly('u', 'p')(req, res),
+    },
+    {
       id: 'redirect-other-host-netrc',
       report: "curl CVE-2024-11053 (a redirect to another host got the first host's .netrc password)",
       url: '{site}/a.jpg',
@@ -369,6 +379,7 @@ const URL_LOGIN: Record<string, string> = {
   '401-body-image': 'u:wrong',
   '403-not-401': 'u:p',
   'redirect-other-host': 'u:p',
+  'http-to-https-same-host': 'u:p',
 }
 
 function listen(server: Server, host: string): Promise<number> {
@@ -406,6 +417,7 @@ async function main() {
             .replace('{other}', `http://127.0.0.2:${ports.other}`)
             .replace('{siteport}', String(ports.site))
             .replace('{otherport}', String(ports.other))
+            .replace('{tlsport}', String(ports.tls))
         const handler = (host: Host) => (req: IncomingMessage, res: ServerResponse) => {
           seen.push({
             host,

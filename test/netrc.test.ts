@@ -365,6 +365,9 @@ test('a redirect from https:// to http:// on the same host drops the .netrc pass
       '/down.jpg': (_req, res) => {
         res.writeHead(302, { location: plain.url('/a.jpg'), 'content-length': '0' }).end()
       },
+      '/down-locked.jpg': (_req, res) => {
+        res.writeHead(302, { location: plain.url('/locked.jpg'), 'content-length': '0' }).end()
+      },
     },
     { server: createServer(tlsPair(certs.good)), https: true },
   )
@@ -379,6 +382,14 @@ test('a redirect from https:// to http:// on the same host drops the .netrc pass
     assert.equal(down.status, 'ok', down.message)
     assert.equal(tls.log.at(-1)!.headers.authorization, basic('user', 'pw'))
     assert.equal(plain.log.at(-1)!.headers.authorization, undefined, 'no password in the clear')
+    // Where the plain server asks for it, its 401 says why it was not sent.
+    const locked = await get(tls.url('/down-locked.jpg'), { netrc: file, caCert: certs.ca })
+    assert.ok(
+      locked.message!.endsWith(
+        `the server asks for a user and password (Basic realm "x"); those ${file} gave go not in the clear after https://, to ${plain.origin}, where a redirect led`,
+      ),
+      locked.message,
+    )
     // http:// to another port of the host the file names: the file names the host, not the port.
     const other = await get(port.url('/port.jpg'), { netrc: file })
     assert.equal(other.status, 'ok', other.message)
@@ -489,5 +500,29 @@ test('a 401 says what the server asks for: a user and password none was sent for
     assert.match(bare.message!, /^HTTP 401 from \S+bare\.jpg$/)
   } finally {
     await server.close()
+  }
+})
+
+// A site that sends every request on to another origin (http:// to https://, another port or
+// host): the URL's user and password stay with their own origin, as curl, wget2 and aria2c keep
+// them, and the 401 there said to give them in the URL, where they were.
+test('a 401 where a redirect led says the URL’s user and password stay with their own origin, or that https’s go not in the clear', async () => {
+  const target = await startRouteServer({ '/a.jpg': locked('user', 'pw') })
+  const start = await startRouteServer({
+    '/moved.jpg': (_req, res) =>
+      void res.writeHead(302, { location: target.url('/a.jpg'), 'content-length': '0' }).end(),
+  })
+  try {
+    const moved = await get(start.url('/moved.jpg').replace('//', '//user:pw@'))
+    assert.equal(moved.error, 'http-401', moved.message)
+    assert.ok(
+      moved.message!.endsWith(
+        `the server asks for a user and password (Basic realm "x"); those of the URL go to its own origin only, not to ${target.origin}, where a redirect led: list that URL with them`,
+      ),
+      moved.message,
+    )
+    assert.equal(target.log.at(-1)!.headers.authorization, undefined)
+  } finally {
+    await Promise.all([start.close(), target.close()])
   }
 })

@@ -11,10 +11,11 @@ import { pageImage } from '../verify/page-image.js'
 import { sharePageHint } from '../verify/share-page.js'
 import { authChallenges, digestChallenge, digestUnanswered } from './digest-auth.js'
 import { type Answer, appliedCodings, codingsOf, unknownCodings } from './judge.js'
-import { netrcPath } from './netrc.js'
+import { netrcOf, netrcPath } from './netrc.js'
 import { bodyText, errorBodyWorthReading, mayBeNginxPage, nginxPageWords } from './nginx-pages.js'
 import { isSocks, proxyFor, proxyNote, proxyPlan, proxySaid, shownProxy } from './proxy.js'
 import type { Transfer } from './transfer.js'
+import { listedCredentials } from './url-credentials.js'
 
 /** Where a body stopped for the idle timeout: `at` bytes were on disk, `beyond` came after them. */
 export function stallWords(at: number, beyond: number, total: number | undefined): string {
@@ -92,11 +93,19 @@ export function refusedCredentials(t: Transfer, status: number): string {
     if (offered.length === 0 || t.sent?.includes('authorization')) return ''
     if (token) return `: the server asks for ${asks}: ${token}`
     const netrc = netrcPath(t.options.netrc)
-    const host = new URL(t.answeredAt ?? t.url).hostname
+    const listed = new URL(t.url)
+    const at = new URL(t.answeredAt ?? t.url)
+    // Given for the listed URL, and kept from where a redirect led (see `credentialsAt`, send.ts).
+    const given = at.origin === listed.origin ? undefined : listedCredentials(listed, netrcOf(t.options))
+    const from = given?.netrc ? `those ${netrc} gave` : 'those of the URL'
     return `: the server asks for a user and password (${asks})${
-      netrc === undefined
-        ? ': give them in the URL (http://user:password@host/...) or by --netrc'
-        : `, and ${netrc} gives none for ${host}`
+      given && listed.protocol === 'https:' && at.protocol === 'http:'
+        ? `; ${from} go not in the clear after https://, to ${at.origin}, where a redirect led`
+        : given && !given.netrc
+          ? `; ${from} go to its own origin only, not to ${at.origin}, where a redirect led: list that URL with them`
+          : netrc === undefined
+            ? ': give them in the URL (http://user:password@host/...) or by --netrc'
+            : `, and ${netrc} gives none for ${at.hostname}`
     }`
   }
   if (token)
