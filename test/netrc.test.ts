@@ -526,3 +526,29 @@ test('a 401 where a redirect led says the URL’s user and password stay with th
     await Promise.all([start.close(), target.close()])
   }
 })
+
+// Servers that answer a wrong password with 403, no challenge (Django's PermissionDenied, nginx
+// `auth_request` setups, psf/requests#4446): `HTTP 403 from URL` said nothing of the login sent.
+test('a 403 to a request that carried a user and password says they went with it', async () => {
+  const server = await startRouteServer({
+    '/a.jpg': (req, res, url) =>
+      req.headers.authorization === basic('user', 'pw')
+        ? image(body)(req, res, url)
+        : void res.writeHead(403, { 'content-length': '0' }).end(),
+  })
+  try {
+    const wrong = await get(server.url('/a.jpg').replace('//', '//user:nope@'))
+    assert.equal(wrong.error, 'http-403', wrong.message)
+    assert.ok(
+      wrong.message!.endsWith(
+        'a.jpg: the user and password of the URL went with it (by Basic): a server may refuse a wrong one so',
+      ),
+      wrong.message,
+    )
+    // Without any: nothing to say.
+    const none = await get(server.url('/a.jpg'))
+    assert.match(none.message!, /^HTTP 403 from \S+a\.jpg$/)
+  } finally {
+    await server.close()
+  }
+})

@@ -73,10 +73,16 @@ export function pastedAfter(t: Transfer, status: number): string {
  * answered); where none were sent, what the server asks for (`WWW-Authenticate`) and where they
  * go, or that the `.netrc` gives none for the host (no entry, or a host a redirect led to, which
  * gets no `default`); a token (`Bearer`), asked for where a user
- * and password went, as no password refused. '' for another status, or a 401 that names no
+ * and password went, as no password refused. A 403 to a request that carried them says they went
+ * (some servers refuse a wrong password so). '' for another status, or a 401 that names no
  * challenge and had none sent.
  */
 export function refusedCredentials(t: Transfer, status: number): string {
+  // A wrong password answered 403, no challenge (Django, nginx auth_request): the login went.
+  if (status === 403 && t.sentCredentials) {
+    const from = t.sentCredentialsFrom === undefined ? 'of the URL' : `that ${t.sentCredentialsFrom} gave`
+    return `: the user and password ${from} went with it (by ${t.sentCredentials}): a server may refuse a wrong one so`
+  }
   if (status !== 401) return ''
   const value = t.head!.headers['www-authenticate']
   const offered = authChallenges(value)
