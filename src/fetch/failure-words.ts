@@ -72,10 +72,10 @@ export function pastedAfter(t: Transfer, status: number): string {
  * `digest-auth.ts`; sent by Basic to a server that asks for Digest, why its challenge was not
  * answered); where none were sent, what the server asks for (`WWW-Authenticate`) and where they
  * go, or that the `.netrc` gives none for the host (no entry, or a host a redirect led to, which
- * gets no `default`); a token (`Bearer`), asked for where a user
- * and password went, as no password refused. A 403 to a request that carried them says they went
- * (some servers refuse a wrong password so). '' for another status, or a 401 that names no
- * challenge and had none sent.
+ * gets no `default`), or why those given were not sent where a redirect led; a token (`Bearer`),
+ * asked for where a user and password went, as no password refused. A 403 to a request that
+ * carried them says they went (some servers refuse a wrong password so). '' for another status,
+ * or a 401 that names no challenge and had none sent.
  */
 export function refusedCredentials(t: Transfer, status: number): string {
   // A wrong password answered 403, no challenge (Django, nginx auth_request): the login went.

@@ -5,8 +5,9 @@
  * The format was never specified; this reads what curl 7.84+ reads: whitespace-separated words
  * across lines, `machine NAME`, `default`, `login`, `password`, `account` (read, unused) and
  * `macdef NAME` (an ftp macro, skipped to its blank line); a word in double quotes may hold spaces,
- * with `\"`, `\\`, `\n`, `\r`, `\t` as escapes, ending on its line (curl/curl#8908, curl/curl#8937); a word
- * starting with `#` where a keyword is due starts a comment to the line's end, as wget reads it. Pure, table-tested (test/netrc.test.ts).
+ * with `\"`, `\\`, `\n`, `\r`, `\t` as escapes, ending on its line (curl/curl#8908,
+ * curl/curl#8937); a word starting with `#` where a keyword is due starts a comment to the line's
+ * end, as wget reads it. Pure, table-tested (test/netrc.test.ts).
  */
 import { readFileSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
