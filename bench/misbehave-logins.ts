@@ -144,14 +144,13 @@ function cases(): LoginCase[] {
     },
     {
       id: 'url-escaped-at-colon-slash',
-      report:
-        'curl/curl#1808 and psf/requests#4275 (a password with @ : / percent-encoded in the URL, sent decoded); whatwg/url#379',
+      report: 'RFC 3986 §3.2.1 (a password with @ : / percent-encoded in the URL, to be sent decoded)',
       url: '{site}/a.jpg',
       respond: basicOnly('u', 'p@ss:w/rd'),
     },
     {
       id: 'url-utf8-password',
-      report: 'psf/requests#4564 and curl/curl#4520 (a non-ASCII password: its UTF-8 bytes in Basic)',
+      report: 'RFC 7617 §2.1 (a non-ASCII password: its UTF-8 bytes in Basic)',
       url: '{site}/a.jpg',
       respond: basicOnly('u', Buffer.from('pässwörd', 'utf8')),
     },
@@ -172,7 +171,7 @@ function cases(): LoginCase[] {
     {
       id: 'netrc-comments-crlf',
       report:
-        "curl/curl#9318 and wget's netrc.c (a # comment after an entry's words; CRLF lines from a Windows editor)",
+        "curl/curl#1723 (support .netrc comments), heroku/netrc#25 and swiftlang/swift-package-manager#8109 (where a # starts a comment; wget's netrc.c: after whitespace); CRLF lines from a Windows editor",
       url: '{site}/a.jpg',
       netrc: '# my hosts\r\nmachine 127.0.0.1  # the gallery\r\nlogin u password p  # changed in May\r\n',
       respond: basicOnly('u', 'p'),
@@ -186,7 +185,7 @@ function cases(): LoginCase[] {
     },
     {
       id: 'netrc-macdef',
-      report: 'curl/curl#8937 (a macdef body read as entries: its words taken as a login and password)',
+      report: 'curl/curl#7238 (a macdef body read as entries: its words taken as a login and password)',
       url: '{site}/a.jpg',
       netrc:
         'macdef init\nmachine 127.0.0.1 login evil password leaked\n\nmachine 127.0.0.1 login u password p\n',
@@ -202,7 +201,7 @@ function cases(): LoginCase[] {
     {
       id: 'netrc-mode-0644',
       report:
-        'aria2/aria2#1089 and ftp(1) (a .netrc others may read: aria2c and ftp refuse it, curl reads it)',
+        'coursera-dl/coursera-dl#339 and ftp(1) (a .netrc others may read: the Python netrc module and ftp refuse it, curl reads it)',
       url: '{site}/a.jpg',
       netrc: 'machine 127.0.0.1 login u password p\n',
       netrcMode: 0o644,
@@ -210,7 +209,7 @@ function cases(): LoginCase[] {
     },
     {
       id: 'netrc-long-password',
-      report: 'curl CVE-2022-35260 (netrc lines past its 4 KiB buffer); curl/curl#9797',
+      report: 'curl CVE-2022-35260 (netrc lines past its 4 KiB buffer)',
       url: '{site}/a.jpg',
       netrc: `machine 127.0.0.1 login u password ${'x'.repeat(5000)}\n`,
       respond: basicOnly('u', 'x'.repeat(5000)),
@@ -218,22 +217,21 @@ function cases(): LoginCase[] {
     {
       id: 'digest-auth-int',
       report:
-        'psf/requests#1201 and aria2/aria2#1159 (qop="auth,auth-int": auth to be picked; a camera that takes Digest only)',
+        'RFC 7616 §3.9.1 (qop="auth, auth-int" offered: auth to be picked; a camera that takes Digest only)',
       url: '{site}/a.jpg',
       extra: CURL_DIGEST,
       respond: digestCamera(() => 'Digest realm="cam", qop="auth,auth-int", nonce="n1", opaque="o"'),
     },
     {
       id: 'digest-sha256',
-      report: 'curl/curl#1018 and psf/requests#3927 (RFC 7616 algorithm=SHA-256)',
+      report: 'RFC 7616 §3.9.1 (algorithm=SHA-256)',
       url: '{site}/a.jpg',
       extra: CURL_DIGEST,
       respond: digestCamera(() => 'Digest realm="cam", qop="auth", algorithm=SHA-256, nonce="n1"'),
     },
     {
       id: 'digest-md5-sess',
-      report:
-        'psf/requests#2044 and rockdaboot/wget2#345 (algorithm=MD5-sess: HA1 over the nonce and cnonce)',
+      report: 'RFC 7616 §3.4.2 (algorithm=MD5-sess: HA1 over the nonce and cnonce)',
       url: '{site}/a.jpg',
       extra: CURL_DIGEST,
       respond: digestCamera(() => 'Digest realm="cam", qop="auth", algorithm=MD5-sess, nonce="n1"'),
@@ -241,7 +239,7 @@ function cases(): LoginCase[] {
     {
       id: 'digest-stale-once',
       report:
-        'psf/requests#1152 and curl/curl#2271 (stale=true: the nonce expired, asked again with a fresh one)',
+        'curl/curl#928 and libwww-perl/libwww-perl#39 (stale=true: the nonce expired, to be asked again with the fresh one)',
       url: '{site}/a.jpg',
       extra: CURL_DIGEST,
       respond: digestCamera(
@@ -252,7 +250,7 @@ function cases(): LoginCase[] {
     },
     {
       id: 'digest-stale-forever',
-      report: 'wget#51666 and psf/requests#2867 (401 loops: every fresh nonce called stale again)',
+      report: 'rack/rack#406 (a request loop: every fresh nonce refused again) and curl/curl#2136',
       url: '{site}/a.jpg',
       extra: CURL_DIGEST,
       unservable: true,
@@ -264,21 +262,21 @@ function cases(): LoginCase[] {
     {
       id: 'challenges-in-one-header',
       report:
-        'psf/requests#1356 and curl/curl#3008 (Basic and Digest in one WWW-Authenticate, split at the right comma; Basic refused)',
+        'RFC 9110 §11.6.1 (Basic and Digest in one WWW-Authenticate, split at the right comma, one in a quoted nonce; Basic refused)',
       url: '{site}/a.jpg',
       extra: CURL_DIGEST,
       respond: digestCamera(() => 'Basic realm="cam", Digest realm="cam", nonce="a,b", qop="auth"'),
     },
     {
       id: 'bearer-realm',
-      report: 'psf/requests#2062 (a Bearer realm: no password helps; the message should say a token)',
+      report: 'RFC 6750 §3 (a Bearer realm: no password helps; the message should say a token)',
       url: '{site}/a.jpg',
       unservable: true,
       respond: (_q, res) => refuse(res, 'Bearer realm="api", error="invalid_token"'),
     },
     {
       id: '401-body-image',
-      report: 'curl/curl#5216 and aria2/aria2#1455 (a 401 whose body is a "log in" image, kept as the file)',
+      report: 'RFC 9110 §15.5.2 (a 401 whose body is a "log in" image, not to be kept as the file)',
       url: '{site}/a.jpg',
       unservable: true,
       respond: (_q, res) =>
@@ -293,14 +291,14 @@ function cases(): LoginCase[] {
     {
       id: '403-not-401',
       report:
-        'psf/requests#4446 and rockdaboot/wget2#414 (a server that answers 403, no challenge, where the login is missing: a client that waits to be asked never sends it)',
+        'RFC 9110 §15.5.4 (a server that answers 403, no challenge, where the login is missing: a client that waits to be asked never sends it)',
       url: '{site}/a.jpg',
       respond: (req, res) =>
         req.headers.authorization === basic('u', 'p') ? sendImage(res) : refuse(res, undefined, 403),
     },
     {
       id: 'redirect-other-host',
-      report: 'curl CVE-2018-1000007 and wget#61413 (the Authorization sent on to the host a redirect names)',
+      report: 'curl CVE-2018-1000007 (the Authorization sent on to the host a redirect names)',
       url: '{site}/a.jpg',
       respond: (_q, res, host, _n, fill) =>
         host === 'other' ? sendImage(res) : redirect(res, fill('http://127.0.0.2:{otherport}/b.jpg')),
@@ -309,7 +307,7 @@ function cases(): LoginCase[] {
     {
       id: 'http-to-https-same-host',
       report:
-        'curl CVE-2022-27776 and curl/curl#8699 (credentials dropped, or kept, on a redirect to another scheme and port of the same host: a site that moves every request to https)',
+        'curl CVE-2022-27776 (credentials dropped, or kept, on a redirect to another scheme and port of the same host: a site that moves every request to https)',
       url: '{site}/a.jpg',
       respond: (req, res, host, _n, fill) =>
         host === 'site'
@@ -332,7 +330,7 @@ function cases(): LoginCase[] {
     {
       id: 'https-to-http-netrc',
       report:
-        'curl CVE-2022-27774 and CVE-2023-23914 (credentials sent in the clear after a redirect from https to http on the same host)',
+        'curl CVE-2022-27774 (credentials sent on after a redirect to another scheme: here from https to plain http on the same host)',
       url: '{tls}/a.jpg',
       netrc: 'machine 127.0.0.1 login u password p\n',
       respond: (req, res, host, _n, fill) =>
@@ -346,7 +344,7 @@ function cases(): LoginCase[] {
     {
       id: 'proxy-407-basic',
       report:
-        'curl/curl#5765 and aria2/aria2#1040 (a proxy that answers 407 asking Basic; its user and password in the proxy URL)',
+        'RFC 9110 §15.5.8 (a proxy that answers 407 asking Basic; its user and password in the proxy URL)',
       url: 'http://127.0.0.2:{otherport}/a.jpg',
       extra: {
         imgpull: ['--proxy', 'http://pu:pp@127.0.0.1:{siteport}'],

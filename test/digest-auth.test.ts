@@ -309,7 +309,7 @@ test("a URL's password percent-encoded in Latin-1 is hashed as its bytes in Dige
 // A server that calls every answer's nonce stale, each time with a fresh one (a camera whose clock
 // is wrong, a proxy that drops the nonce's state): answered once more as RFC 7616 §3.3 asks, then
 // the 401 is the answer. Each stale 401 was answered again without end (200 requests to one URL,
-// until the server said something else): wget's 401 loop (wget#51666, psf/requests#2867).
+// until the server said something else): a request loop (rack/rack#406, the same from the server's side).
 test('a server that calls every fresh nonce stale is answered once more, not without end', async () => {
   let requests = 0
   const server = await listenLocal(

@@ -457,7 +457,7 @@ test('a queue worker sends the .netrc credentials to their host and never to ano
 // A 401 said `HTTP 401 from URL` and nothing else where no user and password went (none in the URL,
 // or a .netrc with no entry for the host), and `refused the user and password` to a server that
 // asks for a token (Bearer) and never read them: the user was sent to check a password that was
-// right (psf/requests#2062, wget#53448: "Authorization failed" for a Bearer realm).
+// right (RFC 6750 §3: a Bearer realm asks for a token).
 test('a 401 says what the server asks for: a user and password none was sent for, the .netrc with no entry, a token', async () => {
   const server = await startRouteServer({
     '/a.jpg': locked('user', 'pw'),
@@ -528,7 +528,7 @@ test('a 401 where a redirect led says the URL’s user and password stay with th
 })
 
 // Servers that answer a wrong password with 403, no challenge (Django's PermissionDenied, nginx
-// `auth_request` setups, psf/requests#4446): `HTTP 403 from URL` said nothing of the login sent.
+// `auth_request` setups): `HTTP 403 from URL` said nothing of the login sent.
 test('a 403 to a request that carried a user and password says they went with it', async () => {
   const server = await startRouteServer({
     '/a.jpg': (req, res, url) =>

@@ -111,7 +111,7 @@ export const send: Step = async (t) => {
     | { challenge: DigestChallenge; cnonce: string; count: number; answeredAt: string; origin: string }
     | undefined
   // The URLs whose stale nonce was renewed: once each (RFC 7616 §3.3). A server that called every
-  // fresh nonce stale again was answered without end, 200 requests to one URL (wget's 401 loop).
+  // fresh nonce stale again was answered without end, 200 requests to one URL (a request loop, as in rack/rack#406).
   const renewedAt = new Set<string>()
   /**
    * The user and password a request to `u` carries: the listed URL's (or the .netrc's for it) at
