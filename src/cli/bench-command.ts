@@ -7,6 +7,7 @@ import { defaults, type Options } from '../options.js'
 import { pull } from '../pull.js'
 import { formatBytes } from '../report/format.js'
 import { argumentSource, checkInputs } from '../sources/lines.js'
+import { STOP_SIGNALS } from './stop-words.js'
 
 /** One pass of `imgpull bench` over the list. */
 export interface BenchPass {
@@ -136,7 +137,7 @@ export function benchCommand(program: Command): Command {
       const onSignal = () => stop.abort(new Error('interrupted'))
       // Ctrl-C stops the pass and still removes the temporary folders: ours is the only handler
       // while the bench runs (an exit-at-once handler would leave them behind).
-      const saved = (['SIGINT', 'SIGTERM'] as const).map((name) => [name, process.listeners(name)] as const)
+      const saved = STOP_SIGNALS.map((name) => [name, process.listeners(name)] as const)
       // Added before the others go, and taken away after they are back: a signal never meets a
       // moment without a handler (see swapSignalHandler).
       for (const [name, listeners] of saved) {

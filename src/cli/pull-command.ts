@@ -30,8 +30,9 @@ import { stderrColors, stderrLive } from './color.js'
 import { drained } from './drained.js'
 import { flagWords } from './flag-words.js'
 import { progressLogSeconds } from './progress-interval.js'
+import { stdoutFaultWords, stdStreams } from './std-streams.js'
 import { pipedInputWords, terminalInputLine } from './stdin-words.js'
-import { stoppingLine } from './stop-words.js'
+import { STOP_SIGNALS, stoppingLine } from './stop-words.js'
 import { warnings } from './warnings.js'
 
 export interface OutputFlags {
@@ -80,18 +81,18 @@ export function handleEarlySignals(replacing?: () => void): void {
   swapSignalHandler(replacing, early)
 }
 
-/** `handler` takes SIGINT and SIGTERM from the early handler (until `handleEarlySignals(handler)`). */
+/** `handler` takes the stop signals from the early handler (until `handleEarlySignals(handler)`). */
 export function takeSignals(handler: () => void): void {
   swapSignalHandler(early, handler)
 }
 
 /**
- * `to` handles SIGINT and SIGTERM instead of `from`: added before `from` is removed, since a signal
+ * `to` handles the stop signals (`STOP_SIGNALS`) instead of `from`: added before `from` is removed, since a signal
  * that came while neither was there would meet Node's default, ending the process by the signal
  * with no exit code (a second Ctrl-C as a run ended).
  */
 export function swapSignalHandler(from: (() => void) | undefined, to: () => void): void {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  for (const signal of STOP_SIGNALS) {
     if (!process.listeners(signal).includes(to)) process.on(signal, to)
     if (from && from !== to) process.off(signal, from)
   }
@@ -135,13 +136,21 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   }
   swapSignalHandler(early, onSignal)
   // `imgpull --json | head -1`: once the reader is gone, stop as on a Ctrl-C (files in flight are
-  // finished, the manifest written), printing nothing more.
+  // finished, the manifest written), printing nothing more. Stdout that cannot be written (`>
+  // /dev/full`, a full disk) stops the run the same way, as the local fault it is (exit 3, said
+  // in one line): it threw, ending the run with a stack trace.
   let reader = true
+  let stdoutFault: FatalError | undefined
   const onStdoutError = (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error
     if (!reader) return
     reader = false
-    onSignal()
+    if (error.code === 'EPIPE') return onSignal()
+    stdoutFault = new FatalError('disk', stdoutFaultWords(error, 'the --json lines are'), {
+      cause: error,
+      hint: 'send them where they can be written and run the same command again to continue',
+    })
+    stdStreams.faultSaid = true
+    drain.abort()
   }
   process.stdout.on('error', onStdoutError)
 
@@ -201,6 +210,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   // nor a second one then. A hard stop before the run read its input to the end did stop it.
   const stopped = interrupted && (run.stats.stopped || (hard.signal.aborted && !run.stats.readToEnd))
 
+  fatal ??= stdoutFault
   if (fatal && !(fatal instanceof FatalError)) throw fatal
   const code = fatal
     ? EXIT.fatal

@@ -39,6 +39,26 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
 }) as typeof process.emitWarning
 
 import { main } from './program.js'
+import {
+  exitAfterStdout,
+  guardStdStreams,
+  STDOUT_FAULT_HINT,
+  stdoutFaultWords,
+  stdStreams,
+} from './std-streams.js'
 
-/** The run's exit code, once it is over (bin.ts lets stdout drain, then exits with it). */
-export const exitCode: Promise<number> = main()
+guardStdStreams()
+
+/**
+ * The run's exit code, once it is over and stdout has taken what it was sent (bin.ts then exits
+ * with it): 3, said in one line, where stdout could not be written (see `stdStreams`).
+ */
+export const exitCode: Promise<number> = main().then(async (code) => {
+  // A write's error comes after the write, as late as the process's last tick: waited for here.
+  await new Promise<void>((resolve) => process.stdout.write('', () => setImmediate(resolve)))
+  const fault = stdStreams.stdoutFault
+  if (fault && !stdStreams.faultSaid) {
+    process.stderr.write(`imgpull: ${stdoutFaultWords(fault)}; ${STDOUT_FAULT_HINT}\n`)
+  }
+  return exitAfterStdout(code, fault)
+})

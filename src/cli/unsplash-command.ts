@@ -33,6 +33,7 @@ import { flagWords } from './flag-words.js'
 import { integer, seconds } from './parse.js'
 import { EXIT, runPull } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
+import { STOP_SIGNALS } from './stop-words.js'
 import { addTransformOptions, transformFrom } from './transform-options.js'
 
 /** Exit code when the rate limit stopped the run (`--on-rate-limit stop`): run again after the reset. */
@@ -317,8 +318,7 @@ async function run(endpoint: Endpoint, cmd: Command, count?: number): Promise<vo
     return
   }
   const onSignal = () => stop.abort()
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal)
   let code: number
   try {
     code = await runPull(source, options, flags, { emptyExplained: true })
@@ -326,8 +326,7 @@ async function run(endpoint: Endpoint, cmd: Command, count?: number): Promise<vo
     process.exitCode = failure(error, fail, say)
     return
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal)
   }
   // A Ctrl-C that came once every file had its outcome stopped no download (runPull says 0 or 1),
   // but the tracking calls it cut short are still owed: the run left work, as the guidelines count it.

@@ -10,7 +10,7 @@ import { EXIT, handleEarlySignals, threadsWarning } from './pull-command.js'
 import { CERT_PASSWORD_VARIABLE, certFlagWords, certPasswordOf } from './pull-options.js'
 import { exitCodesHelp, type WorkerStop, workerEnding } from './queue-exits.js'
 import { addQueueOptions, LEAVE_MS, redisFrom } from './queue-options.js'
-import { stoppingLine } from './stop-words.js'
+import { STOP_SIGNALS, stoppingLine } from './stop-words.js'
 
 const n = grouped
 
@@ -116,7 +116,7 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
   }
   // The program's early handlers end the process at once: from here a stop gives shards back. The
   // handler is added before the others go (see swapSignalHandler).
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  for (const signal of STOP_SIGNALS) {
     process.on(signal, onSignal)
     for (const other of process.listeners(signal)) if (other !== onSignal) process.off(signal, other)
   }
