@@ -161,7 +161,16 @@ async function* run(
     }))
     // A run that fails still tells its caller of every file it saved before the error is thrown:
     // the files are in the folder and the journal, and a count that leaves them out is wrong.
-    if (failed !== undefined) yield* late
+    if (failed !== undefined) {
+      // What the end could not write besides (the manifest on a disk out of inodes) is said
+      // too: the run's own fault alone is thrown, and the folder was left without its inventory
+      // with no word of it.
+      const also = closeError === undefined ? undefined : stopFault(closeError, paths)
+      const line = also instanceof Error ? also.message : undefined
+      if (line !== undefined && line !== (failed as Error | undefined)?.message)
+        process.emitWarning(`${line}; the next run writes it`, { code: 'IMGPULL_NOT_WRITTEN' })
+      yield* late
+    }
   }
   if (closeError) throw stopFault(closeError, paths)
   // As fetch() does: a run stopped through its signal rejects with the signal's reason.

@@ -110,13 +110,18 @@ export async function closeRun(ending: Ending): Promise<{ late: Result[]; closeE
 /**
  * Rethrows a failed write of `file` (through its temporary) naming `file`: a write to a file already
  * open names none (`write` ENOSPC has no path), and the stop said `cannot write photos: no space
- * left on device` of a full disk met by the manifest or the report alone, their images all saved.
+ * left on device` of a full disk met by the manifest or the report alone, their images all saved;
+ * the temporary's own name (`.imgpull/manifest.jsonl.host.pid.tmp`) is not one a person knows.
  */
 const naming =
   (file: string) =>
   (error: unknown): never => {
-    if (error instanceof Error && (error as NodeJS.ErrnoException).path === undefined)
-      Object.assign(error, { path: file })
+    if (error instanceof Error) {
+      const { path, dest } = error as { path?: string; dest?: string }
+      if (path === undefined) Object.assign(error, { path: file })
+      // Its temporary, made first: the file is named, as a rename's target is (see `culprit`).
+      else if (path !== file && dest === undefined) Object.assign(error, { dest: file })
+    }
     throw error
   }
 

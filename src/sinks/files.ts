@@ -145,6 +145,9 @@ async function publishOnce(
     if (code === 'ENOTDIR') return 'folder-taken'
     if (code === 'ENAMETOOLONG') return 'too-long'
     if (NO_LINK.has(code ?? '')) return moveTo(part, out, relative, same)
+    // A disk out of inodes where a second name takes one (tmpfs counts links as inodes): a
+    // rename takes none. A disk out of space fails the rename too, as the fault it is.
+    if (code === 'ENOSPC') return moveTo(part, out, relative, same)
     if (code !== 'EEXIST') throw error
     if (!same || !(await holds(target, same))) return 'taken'
   }
