@@ -310,15 +310,21 @@ export class SqliteJournal implements Journal {
     // A crash loses nothing the system has not written (the page cache outlives the process), and
     // there is nothing yet for a power loss to take. An existing journal switches with them, as it
     // holds what earlier runs did.
-    if (fresh) this.#db.pragma('synchronous = OFF')
-    this.#db.pragma('journal_mode = WAL')
-    this.#db.exec(SCHEMA)
-    migrate(this.#db)
-    this.#db.pragma(`user_version = ${SCHEMA_VERSION}`)
-    this.run = Number(
-      this.#db.prepare('INSERT INTO runs (started_at) VALUES (?)').run(startedAt).lastInsertRowid,
-    )
-    this.#db.pragma('synchronous = NORMAL')
+    try {
+      if (fresh) this.#db.pragma('synchronous = OFF')
+      this.#db.pragma('journal_mode = WAL')
+      this.#db.exec(SCHEMA)
+      migrate(this.#db)
+      this.#db.pragma(`user_version = ${SCHEMA_VERSION}`)
+      this.run = Number(
+        this.#db.prepare('INSERT INTO runs (started_at) VALUES (?)').run(startedAt).lastInsertRowid,
+      )
+      this.#db.pragma('synchronous = NORMAL')
+    } catch (error) {
+      // A journal found damaged here is set aside by the run (see `openJournal`): not held open.
+      this.#db.close()
+      throw error
+    }
     this.#stmt = {
       get: this.#db.prepare<[string], Row>('SELECT * FROM jobs WHERE key = ?'),
       // Another job's name that is the same file on a case-insensitive disk (see `nameFold`).

@@ -1,6 +1,6 @@
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, renameSync, statSync } from 'node:fs'
 import { readdir, rm, rmdir } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { errorCode, FatalError, FolderBusyError, UsageError } from '../errors.js'
 import { createAgent } from '../fetch/client.js'
 import type { Dispatcher } from '../fetch/undici.js'
@@ -20,7 +20,7 @@ import type { ResolvedOptions } from '../options.js'
 import { checkTemplate } from '../plan/naming.js'
 import { existingParts, markFresh } from '../sinks/files.js'
 import { claimFolder } from '../sinks/folder-format.js'
-import { folderAt, mkdirFault, workFileInTheWay } from '../sinks/local-faults.js'
+import { describeFsError, folderAt, mkdirFault, workFileInTheWay } from '../sinks/local-faults.js'
 import { checkOwnOutputs } from '../sinks/own-outputs.js'
 import type { WebDatasetSink } from '../sinks/webdataset/sink.js'
 import type { Source } from '../types.js'
@@ -105,7 +105,7 @@ export async function openRun(source: Source, options: ResolvedOptions, startedA
     throw new UsageError(
       `${visibleShellWord(options.out)} has a journal: a WebDataset run without one would seal its shards again behind the journal's back; run without \`journal: false\``,
     )
-  const { journal, lock } = await openJournal(paths, options, startedAt).catch(async (error) => {
+  const { journal, lock, setAside } = await openJournal(paths, options, startedAt).catch(async (error) => {
     // The folders made for a run that could not open its journal (SQLite's module not loadable)
     // go, while empty. Not where a lock was ever taken (a busy folder): they are another run's.
     if (!(error instanceof FolderBusyError) && !existsSync(paths.lock)) {
@@ -114,7 +114,8 @@ export async function openRun(source: Source, options: ResolvedOptions, startedA
     }
     throw error
   })
-  if (options.journal && journal.run === 1 && entries.some((name) => name !== WORK_DIR)) {
+  // A journal set aside as damaged was said so already.
+  if (options.journal && journal.run === 1 && !setAside && entries.some((name) => name !== WORK_DIR)) {
     // A journal file with no run in it (emptied, or its -wal removed after a crash), or none where
     // an earlier run left its record (removed, a clean-up of `*.db`), beside images: the rerun
     // starts over, which it must not do without a word.
@@ -217,7 +218,7 @@ async function openJournal(
   paths: Layout,
   options: ResolvedOptions,
   startedAt: number,
-): Promise<{ journal: Journal; lock?: FolderLock }> {
+): Promise<{ journal: Journal; lock?: FolderLock; setAside?: string }> {
   const locked = options.journal || options.outputFormat === 'webdataset'
   if (!locked) {
     const journal = new MemoryJournal(startedAt)
@@ -243,13 +244,64 @@ async function openJournal(
         })
       throw error
     }
-    const journal = options.journal
-      ? new SqliteJournal(paths.journal, startedAt)
-      : new MemoryJournal(startedAt)
+    let setAside: string | undefined
+    let journal: Journal
+    if (!options.journal) journal = new MemoryJournal(startedAt)
+    else {
+      try {
+        journal = new SqliteJournal(paths.journal, startedAt)
+      } catch (error) {
+        // A journal cut short, zeroed, or not SQLite at all: kept aside (never deleted, it may hold
+        // what a person wants back), and a new one begun, under the folder's lock still. The
+        // folder's files stay: a name that holds an image's bytes already keeps them (see
+        // `publish`), the rest is fetched again. The run stopped on it, and the user moved
+        // .imgpull/ away by hand, which lost the lock's and the record's files with it.
+        if (!isDamaged(error)) throw error
+        setAside = setJournalAside(paths.journal)
+        journal = new SqliteJournal(paths.journal, startedAt)
+        process.emitWarning(
+          `the journal ${visibleShellWord(paths.journal)} is damaged (${describeFsError(error)}: ${(error as Error).message}): kept as ${visibleShellWord(setAside)}, and a new one begun; every URL is fetched again (a file there with the same bytes keeps its name)`,
+          { code: 'IMGPULL_JOURNAL_DAMAGED' },
+        )
+      }
+    }
     if (options.command) journal.describeRun({ command: options.command })
-    return { journal, lock }
+    return { journal, lock, setAside }
   } catch (error) {
     lock?.release()
     throw stopFault(error, paths)
   }
+}
+
+/** A journal SQLite finds damaged, or not a database at all (see `setJournalAside`). */
+function isDamaged(error: unknown): boolean {
+  const code = errorCode(error)
+  return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB'
+}
+
+/**
+ * Move a damaged journal and the files SQLite keeps beside it (`-wal`, `-shm`, `-journal`) to a
+ * dated name of their own in its folder, `journal-damaged-2026-12-06T08-34-53Z.db` (`-2`... after
+ * it where that is taken), with their suffixes: SQLite opens the copy with its WAL, for a person
+ * to look into (`sqlite3 … .recover`). Returns the database's new path.
+ */
+export function setJournalAside(path: string, now = new Date()): string {
+  const stamp = now
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replaceAll(':', '-')
+  const suffixes = ['', '-wal', '-shm', '-journal']
+  let to = ''
+  for (let n = 1; ; n++) {
+    to = join(dirname(path), `journal-damaged-${stamp}${n === 1 ? '' : `-${n}`}.db`)
+    if (suffixes.every((suffix) => !existsSync(to + suffix))) break
+  }
+  for (const suffix of suffixes) {
+    try {
+      renameSync(path + suffix, to + suffix)
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw error
+    }
+  }
+  return to
 }
