@@ -20,7 +20,7 @@ import type { ResolvedOptions } from '../options.js'
 import { checkTemplate } from '../plan/naming.js'
 import { existingParts, markFresh } from '../sinks/files.js'
 import { claimFolder } from '../sinks/folder-format.js'
-import { describeFsError, folderAt, mkdirFault, workFileInTheWay } from '../sinks/local-faults.js'
+import { folderAt, mkdirFault, workFileInTheWay } from '../sinks/local-faults.js'
 import { checkOwnOutputs } from '../sinks/own-outputs.js'
 import type { WebDatasetSink } from '../sinks/webdataset/sink.js'
 import type { Source } from '../types.js'
@@ -260,7 +260,7 @@ async function openJournal(
         setAside = setJournalAside(paths.journal)
         journal = new SqliteJournal(paths.journal, startedAt)
         process.emitWarning(
-          `the journal ${visibleShellWord(paths.journal)} is damaged (${describeFsError(error)}: ${(error as Error).message}): kept as ${visibleShellWord(setAside)}, and a new one begun; every URL is fetched again (a file there with the same bytes keeps its name)`,
+          `the journal ${visibleShellWord(paths.journal)} is damaged (SQLite: ${(error as Error).message}): kept as ${visibleShellWord(setAside)}, and a new one begun; every URL is fetched again (a file there with the same bytes keeps its name)`,
           { code: 'IMGPULL_JOURNAL_DAMAGED' },
         )
       }
