@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { codesLine, failedChoice, listLine } from '../src/cli/failed-command.js'
+import { placedMessage } from '../src/report/failure-place.js'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { until } from './support/wait.js'
@@ -241,4 +242,69 @@ test('a run stopped before its end (Ctrl-C twice) with nothing left in flight: s
     /\nThe last run was stopped before its end: Run the same command again to finish the rest\.\n/,
   )
   assert.equal(JSON.parse((await runCli(['status', out, '--json'])).stdout).lastRun, 'stopped')
+})
+
+test('where a failure stands in the input, beside its message, once (table)', () => {
+  const table: [string, string | undefined, string][] = [
+    [
+      'HTTP 404 from https://h/a.jpg',
+      "'urls.txt' line 3",
+      "HTTP 404 from https://h/a.jpg ('urls.txt' line 3)",
+    ],
+    ['HTTP 404 from https://h/a.jpg', undefined, 'HTTP 404 from https://h/a.jpg'],
+    // Messages that name it already: an invalid URL's, a table row's, a page's in place of an image.
+    [
+      'invalid URL "x" (\'urls.txt\' line 3): not a URL',
+      "'urls.txt' line 3",
+      'invalid URL "x" (\'urls.txt\' line 3): not a URL',
+    ],
+    [
+      'photos.csv line 12: invalid URL "x": not a URL',
+      'photos.csv line 12',
+      'photos.csv line 12: invalid URL "x": not a URL',
+    ],
+    // Shown with its control characters as escapes: the message holds that form.
+    [
+      'invalid URL "x" (\'a\\u202eb.txt\' line 1): not a URL',
+      "'a\u202eb.txt' line 1",
+      'invalid URL "x" (\'a\\u202eb.txt\' line 1): not a URL',
+    ],
+    ['', 'a.parquet row 7 (row group 0)', 'a.parquet row 7 (row group 0)'],
+  ]
+  for (const [message, place, want] of table) assert.equal(placedMessage(message, place), want, message)
+})
+
+test("a failed URL names its list's line and its table's line: in the run's lines, imgpull status and the report; a rerun names where it is now", async () => {
+  const out = join(dir, 'placed')
+  const list = join(dir, 'placed.txt')
+  const csv = join(dir, 'placed.csv')
+  const bad = server.url('/gone.jpg?status=404')
+  await writeFile(list, `${server.url('/fine.jpg')}\n# a comment\n\n${bad}\n`)
+  const run = await runCli(['placed.txt', '-o', out, '--retries', '0'], { cwd: dir })
+  assert.equal(run.code, 1, run.stderr)
+  assert.match(
+    run.stderr,
+    /^failed http-404: HTTP 404 from \S+gone\.jpg\?status=404 \('placed\.txt' line 4\)$/m,
+  )
+  const status = await runCli(['status', out])
+  assert.match(
+    status.stdout,
+    /^ {2}http-404 ×1 {2}e\.g\. HTTP 404 from \S+ \('placed\.txt' line 4\)$/m,
+    status.stdout,
+  )
+  const page = await readFile(join(out, 'report.html'), 'utf8')
+  assert.match(page, /<span class="msg">HTTP 404 from this URL \(&#39;placed\.txt&#39; line 4\)<\/span>/)
+  // Lines added above it: the rerun skips it (a 404 is permanent) and says where it is now.
+  await writeFile(list, `# two\n# more\n${server.url('/fine.jpg')}\n# a comment\n\n${bad}\n`)
+  const again = await runCli(['placed.txt', '-o', out, '--retries', '0'], { cwd: dir })
+  assert.equal(again.code, 1, again.stderr)
+  assert.match((await runCli(['status', out])).stdout, /\('placed\.txt' line 6\)$/m)
+  // --failed stays a list of URLs alone.
+  assert.deepEqual(lines((await runCli(['status', out, '--failed'])).stdout), [bad])
+  // A table's row: its line in the file, a cell over two lines before it.
+  await writeFile(csv, `url,caption\n${server.url('/fine.jpg')},"two\nlines"\n${bad},x\n`)
+  const table = await runCli(['placed.csv', '-o', join(dir, 'placed-table'), '--retries', '0'], { cwd: dir })
+  assert.equal(table.code, 1, table.stderr)
+  assert.match(table.stderr, /^failed http-404: HTTP 404 from \S+ \(placed\.csv line 4\)$/m)
+  assert.match((await runCli(['status', join(dir, 'placed-table')])).stdout, /\(placed\.csv line 4\)$/m)
 })

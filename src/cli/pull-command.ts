@@ -8,6 +8,7 @@ import { MAX_THREADS, type Options } from '../options.js'
 import { resultLine } from '../outcome.js'
 import { checkTemplate, templateRewrites } from '../plan/naming.js'
 import { pull } from '../pull.js'
+import { placedMessage } from '../report/failure-place.js'
 import { formatBytes } from '../report/format.js'
 import { createProgressLine, type ProgressLine, ProgressLog } from '../report/progress.js'
 import { sharePageWords } from '../report/rerun-words.js'
@@ -184,7 +185,9 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
         // Read no further than the reader: a slow pipe holds the run back (see `drained`).
         if (!process.stdout.write(`${resultLine(r)}\n`)) await drained(process.stdout, hard.signal)
       } else if (r.status === 'failed' && shownFailures++ < SHOWN_FAILURES) {
-        print(`${stderrColors.red('failed')} ${r.error}: ${printable(`${r.message}`)}`)
+        print(
+          `${stderrColors.red('failed')} ${r.error}: ${printable(placedMessage(`${r.message}`, r.job.where))}`,
+        )
       }
     }
   } catch (error) {

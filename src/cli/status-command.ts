@@ -13,6 +13,7 @@ import {
   readQueueFolder,
   SummarySum,
 } from '../queue/output-folder.js'
+import { placedMessage } from '../report/failure-place.js'
 import { formatBytes, grouped } from '../report/format.js'
 import {
   inputOwnWords,
@@ -97,7 +98,9 @@ function errorLines(dir: string, s: JournalSummary, write: (line: string) => voi
   if (s.errors.length) {
     write('Most common errors:')
     for (const e of s.errors)
-      write(`  ${e.error} ×${e.n}${e.example || e.message ? `  e.g. ${printable(`${e.message}`)}` : ''}`)
+      write(
+        `  ${e.error} ×${e.n}${e.example || e.message ? `  e.g. ${printable(placedMessage(`${e.message}`, e.place))}` : ''}`,
+      )
     // The examples are one a code: the whole list, as given, is one command away.
     write(`Every failed URL of a code, one a line: imgpull status ${visibleShellWord(dir)} --failed CODE`)
   }

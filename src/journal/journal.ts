@@ -30,6 +30,8 @@ export interface JobRecord extends Outcome {
   caption?: string
   /** See `Finished.checked`; none in a journal written before it was recorded. */
   checked?: string
+  /** See `Finished.place`; none in a journal written before it was recorded. */
+  place?: string
 }
 
 /** An outcome to record for the job `key`. */
@@ -42,6 +44,12 @@ export type Finished = Outcome & {
    * limit, `max-size:1048576`. Journal only: not an outcome field, not in the manifest.
    */
   checked?: string
+  /**
+   * Where the input holds a failed job (`Job.where`: `'urls.txt' line 3`, `photos.csv line 12`,
+   * `a.parquet row 7 (row group 0)`), the line to mend: `imgpull status` and the report name it
+   * beside the failure. Journal only, as `checked`; none for a job that did not fail.
+   */
+  place?: string
 }
 
 export interface Journal {
@@ -60,9 +68,10 @@ export interface Journal {
   ): string
   /**
    * Mark a job seen in this run without fetching it (finished or failed earlier): dedupes repeats.
-   * `meta` and `caption`, when given, replace what the record carries (a table row edited but for its URL).
+   * `meta`, `caption` and `place`, when given, replace what the record carries (a table row edited
+   * but for its URL; a failed URL now on another line of its list).
    */
-  touch(key: string, meta?: Record<string, unknown>, caption?: string): void
+  touch(key: string, meta?: Record<string, unknown>, caption?: string, place?: string): void
   /**
    * Drop the records of these jobs if no job of this run has touched them: rows an input no
    * longer has (a table that shrank), once the shard they were in is sealed without them.
@@ -136,12 +145,13 @@ export class MemoryJournal implements Journal {
     return name
   }
 
-  touch(key: string, meta?: Record<string, unknown>, caption?: string) {
+  touch(key: string, meta?: Record<string, unknown>, caption?: string, place?: string) {
     const record = this.#byKey.get(key)
     if (!record) return
     record.run = this.run
     if (meta !== undefined) record.meta = meta
     if (caption !== undefined) record.caption = caption
+    if (place !== undefined) record.place = place
   }
 
   forget(keys: Iterable<string>) {
@@ -173,6 +183,7 @@ export class MemoryJournal implements Journal {
       record
     this.#byKey.set(outcome.key, {
       checked: undefined,
+      place: undefined,
       url,
       planned,
       run,

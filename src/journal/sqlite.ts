@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   planned_fold TEXT,
   state TEXT NOT NULL,
   run INTEGER NOT NULL,
-  etag TEXT, last_modified TEXT, length INTEGER, validators_from TEXT, stated TEXT, meta TEXT, checked TEXT, caption TEXT,
+  etag TEXT, last_modified TEXT, length INTEGER, validators_from TEXT, stated TEXT, meta TEXT, checked TEXT, caption TEXT, place TEXT,
   ${OUTCOME_FIELDS.map((f) => `${column(f)} ${sqlType(f)}`).join(', ')}
 );`
 
@@ -98,7 +98,22 @@ function fromValues(values: (string | number | null)[]): JobRecord {
 }
 
 function fromRow(row: Row): JobRecord {
-  return fromValues(FIELDS.map(([, c]) => row[c] ?? null))
+  return withPlace(fromValues(FIELDS.map(([, c]) => row[c] ?? null)), row.place ?? null)
+}
+
+/** `record` with its `place` (see `Finished.place`), a column read after `FIELDS`' where the journal has it. */
+function withPlace(record: JobRecord, place: string | number | null): JobRecord {
+  if (place !== null) record.place = String(place)
+  return record
+}
+
+/**
+ * `place`, or `NULL` in a journal an earlier imgpull wrote and no run has opened since: `imgpull
+ * status` and `report` read it as it is (read-only, no column added), as they read it before.
+ */
+function placeColumn(db: Database.Database): string {
+  const columns = db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[]
+  return columns.some((c) => c.name === 'place') ? 'place' : 'NULL'
 }
 
 /**
@@ -115,12 +130,12 @@ const PAGE = 2000
 function* recordsOf(db: Database.Database, where = 'true'): Iterable<JobRecord> {
   const page = db
     .prepare<[number, number], unknown[]>(
-      `SELECT id, ${COLUMNS} FROM jobs WHERE id > ? AND (${where}) ORDER BY id LIMIT ?`,
+      `SELECT id, ${COLUMNS}, ${placeColumn(db)} FROM jobs WHERE id > ? AND (${where}) ORDER BY id LIMIT ?`,
     )
     .raw(true)
   for (let last = 0; ; ) {
     const rows = page.all(last, PAGE) as (string | number | null)[][]
-    for (const row of rows) yield fromValues(row.slice(1))
+    for (const row of rows) yield withPlace(fromValues(row.slice(1, -1)), row[row.length - 1])
     if (rows.length < PAGE) return
     last = rows[rows.length - 1][0] as number
   }
@@ -223,6 +238,8 @@ function migrate(db: Database.Database): void {
   // Written to the manifest only (see `manifestLinesOf`): no record reads it, so a reader of an
   // older journal, which cannot add it, never asks for it.
   if (!jobs.has('caption')) db.exec('ALTER TABLE jobs ADD COLUMN caption TEXT')
+  // Failures recorded before it was kept name no line: shown without one.
+  if (!jobs.has('place')) db.exec('ALTER TABLE jobs ADD COLUMN place TEXT')
   if (!jobs.has('planned_fold')) {
     // Names planned by an earlier version get their fold once; those that already share one (its
     // Cat.jpg beside cat.jpg) keep their names, so the index cannot be unique.
@@ -345,7 +362,7 @@ export class SqliteJournal implements Journal {
            validators_from = CASE WHEN url = @url THEN validators_from END, stated = CASE WHEN url = @url THEN stated END`,
       ),
       touch: this.#db.prepare(
-        'UPDATE jobs SET run = ?, meta = coalesce(?, meta), caption = coalesce(?, caption) WHERE key = ?',
+        'UPDATE jobs SET run = ?, meta = coalesce(?, meta), caption = coalesce(?, caption), place = coalesce(?, place) WHERE key = ?',
       ),
       forget: this.#db.prepare('DELETE FROM jobs WHERE key = ? AND run <> ?'),
       validators: this.#db.prepare(
@@ -353,7 +370,7 @@ export class SqliteJournal implements Journal {
       ),
       // Its parameters by position (see `finish`).
       finish: this.#db.prepare(
-        `UPDATE jobs SET state = ?, checked = ?, ${OUTCOME_FIELDS.map((f) => `${column(f)} = ?`).join(', ')} WHERE key = ?`,
+        `UPDATE jobs SET state = ?, checked = ?, place = ?, ${OUTCOME_FIELDS.map((f) => `${column(f)} = ?`).join(', ')} WHERE key = ?`,
       ),
       describeRun: this.#db.prepare('UPDATE runs SET command = ? WHERE id = ?'),
       endRun: this.#db.prepare('UPDATE runs SET ended_at = ?, interrupted = ? WHERE id = ?'),
@@ -441,9 +458,15 @@ export class SqliteJournal implements Journal {
     return name
   }
 
-  touch(key: string, meta?: Record<string, unknown>, caption?: string) {
+  touch(key: string, meta?: Record<string, unknown>, caption?: string, place?: string) {
     this.#write()
-    this.#stmt.touch.run(this.run, meta === undefined ? null : JSON.stringify(meta), caption ?? null, key)
+    this.#stmt.touch.run(
+      this.run,
+      meta === undefined ? null : JSON.stringify(meta),
+      caption ?? null,
+      place ?? null,
+      key,
+    )
   }
 
   forget(keys: Iterable<string>) {
@@ -469,9 +492,9 @@ export class SqliteJournal implements Journal {
 
   finish(o: Finished): Promise<void> {
     this.#write()
-    // In the statement's order: the state, what it was judged against, each outcome field, the key. By name,
+    // In the statement's order: the state, what it was judged against, its place, each outcome field, the key. By name,
     // better-sqlite3 looks each parameter up: 17 µs a job against 12 µs so, on every file of the run.
-    const values: unknown[] = [o.state, o.checked ?? null]
+    const values: unknown[] = [o.state, o.checked ?? null, o.place ?? null]
     for (const f of OUTCOME_FIELDS) {
       const v = o[f]
       values.push(
@@ -596,12 +619,21 @@ function summarize(db: Database.Database) {
     state: string
     n: number
   }[]
-  const errors = db
-    .prepare(
-      `SELECT error, count(*) AS n, min(url) AS example, min(message) AS message FROM jobs
+  // The example's message with where its input holds it (see `Finished.place`), from one row:
+  // the least message, as before, and its least place, after a NUL no message or place holds.
+  const errors = (
+    db
+      .prepare(
+        `SELECT error, count(*) AS n, min(url) AS example, min(message || char(0) || coalesce(${placeColumn(db)}, '')) AS message FROM jobs
        WHERE state = 'failed' GROUP BY error ORDER BY n DESC LIMIT 10`,
-    )
-    .all() as { error: string; n: number; example: string; message: string }[]
+      )
+      .all() as { error: string; n: number; example: string; message: string }[]
+  ).map(({ message, ...e }) => {
+    // A failure without a message has none (SQLite's min() passes over nulls).
+    const cut = message === null ? -1 : message.lastIndexOf('\u0000')
+    const place = cut < 0 ? '' : message.slice(cut + 1)
+    return { ...e, message: cut < 0 ? message : message.slice(0, cut), ...(place ? { place } : {}) }
+  })
   const bytes = (
     db.prepare("SELECT coalesce(sum(bytes), 0) AS b FROM jobs WHERE state = 'ok'").get() as { b: number }
   ).b

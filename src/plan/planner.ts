@@ -140,7 +140,7 @@ function refused(job: Job, code: ErrorCode, message: string, ctx: PlanContext): 
     `\u0000${key}`,
     (n) => `\u0000${key}#${n}`,
   )
-  journal.finish({ key, state: 'failed', ...outcome }).catch(() => {})
+  journal.finish({ key, state: 'failed', ...outcome, place: job.where }).catch(() => {})
   return { kind: 'done', result: resultOf(job, 'failed', outcome) }
 }
 
@@ -325,7 +325,8 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
       !ROW_ERRORS.has(earlier.error ?? '') &&
       failureHolds(job, earlier, ctx.limits)
     ) {
-      journal.touch(key, job.meta, job.caption)
+      // Where the input holds it now: the line to mend, moved if lines were added above it.
+      journal.touch(key, job.meta, job.caption, job.where)
       return { kind: 'done', result: fromRecord(job, earlier, 'failed', ctx.retryFailedWords) }
     }
   }

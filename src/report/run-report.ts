@@ -47,6 +47,7 @@ export function reportItem(r: JobRecord, run: RunInfo): ReportItem {
     'height',
     'httpStatus',
     'message',
+    'place',
     'ttfb',
     'finishedAt',
     'answers',

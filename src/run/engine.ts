@@ -642,6 +642,7 @@ export class Engine {
           state: 'failed',
           ...outcome,
           checked: judgedAgainst(task.job, e.code, this.#limits),
+          place: task.job.where,
         })
         .catch((error) => this.#fatal(fault(error, this.paths)))
     } catch (error) {

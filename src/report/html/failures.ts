@@ -3,6 +3,7 @@ import { retriedOnRerun } from '../../fetch/retry-policy.js'
 import { printable } from '../../utils/printable.js'
 import { maskSigning, redactUrl, shownUrl, withoutUserInfo } from '../../utils/url.js'
 import { isSharePageFailure } from '../../verify/share-page.js'
+import { placedMessage } from '../failure-place.js'
 import { grouped, naturalOrder } from '../format.js'
 import type { ReportItem } from './types.js'
 
@@ -49,7 +50,10 @@ export const UNKNOWN_CODE = 'unknown'
 export interface FailureExample {
   /** Redacted: no user name or password, no signing parameter's value (`maskSigning`); `printable`. */
   url: string
-  /** Signing parameters' values masked and URLs' users and passwords taken out, as in `url`. */
+  /**
+   * Signing parameters' values masked and URLs' users and passwords taken out, as in `url`; where
+   * the input holds the job after it (`placedMessage`).
+   */
   message?: string
   /**
    * `url` is cut (longer than `EXAMPLE_CHARS`): shown as text, not linked, its address not the one
@@ -203,12 +207,14 @@ export class FailureTally {
       // Shared with the report: no credentials, no signatures (the manifest has the URL whole);
       // a list's line as written, its invisible marks shown (a U+202E shows `gnp.exe` as `exe.png`).
       const url = maskSigning(redactUrl(item.url))
+      const said = item.message ? maskSigning(withoutUserInfo(sayingThisUrl(item.message, item.url))) : ''
+      // Where the input holds it, after the message cut to its length, so a long one keeps it.
+      const message =
+        placedMessage(said, item.place) === said ? cut(said) : placedMessage(cut(said), item.place)
       host.examples.push({
         url: printable(cut(url)),
         ...(url.length > EXAMPLE_CHARS ? { cut: true as const } : {}),
-        ...(item.message
-          ? { message: printable(cut(maskSigning(withoutUserInfo(sayingThisUrl(item.message, item.url))))) }
-          : {}),
+        ...(message ? { message: printable(message) } : {}),
       })
     }
   }

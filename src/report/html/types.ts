@@ -33,6 +33,8 @@ export interface ReportItem {
   error?: string
   /** One-line failure message. */
   message?: string
+  /** Where the input holds a failed job (`'urls.txt' line 3`, `photos.csv line 12`): shown with its message. */
+  place?: string
   /**
    * Whether the failure is transient: trying again may succeed (the `retryable` of the
    * `ImgpullError` that ended the job). When absent it is derived from `error` ({@link isTransient}).
