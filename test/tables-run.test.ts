@@ -876,3 +876,60 @@ test('WebDataset: a row whose hash cell was corrected lands in its sealed shard,
     ['success', 'success'],
   )
 })
+
+test('a folder of files: a rerun with another --caption-col or other carried columns is refused once an image is kept, naming both; the same rows, however named, and a list are taken', async () => {
+  const table = join(dir, 'caption-rerun.csv')
+  const row = (i: number) => `${server.url(`/cr-${i}`)},title ${i},alt ${i},${server.url(`/cr-b${i}`)}`
+  await writeFile(table, `url,title,alt,url2\n${row(0)}\n${row(1)}\n`)
+  const out = join(dir, 'caption-rerun')
+  assert.equal((await runCli([table, '-o', out, '--caption-col', 'title', '--no-report'])).code, 0)
+  const first = await readFile(join(out, 'manifest.jsonl'), 'utf8')
+  const requests = server.stats.requests
+  const refusals: [string[], string][] = [
+    [['--caption-col', 'alt'], '--caption-col title, where this run gives --caption-col alt'],
+    // A forgotten --caption-col kept every old caption beside rows of the run that gave none.
+    [[], '--caption-col title, where this run gives none'],
+    [
+      ['--caption-col', 'title', '--columns', 'title'],
+      'the columns title,alt,url2 carried (--columns title,alt,url2), where this run carries title',
+    ],
+    // Another --url-col carries the first one's column: its rows' columns are others too.
+    [
+      ['--caption-col', 'title', '--url-col', 'url2'],
+      'the columns title,alt,url2 carried (--columns title,alt,url2), where this run carries url,title,alt',
+    ],
+  ]
+  for (const [flags, said] of refusals) {
+    const r = await runCli([table, '-o', out, '--no-report', ...flags])
+    assert.equal(r.code, 2, r.stderr)
+    assert.equal(
+      r.stderr.trim(),
+      `imgpull: ${out} holds images whose rows were made with ${said}: the rows it reaches would get its captions and columns in the manifest and the others keep the earlier ones, so run with the same options, or use another output folder (see imgpull --help)`,
+    )
+  }
+  assert.equal(server.stats.requests, requests, 'nothing fetched')
+  assert.equal(await readFile(join(out, 'manifest.jsonl'), 'utf8'), first, 'the manifest as it was')
+  // The same rows, --columns naming what the default carried; then a list into the folder, and
+  // the table again.
+  const same = await runCli([
+    table,
+    '-o',
+    out,
+    '--no-report',
+    '--caption-col',
+    'title',
+    '--columns',
+    'title,alt,url2',
+  ])
+  assert.equal(same.code, 0, same.stderr)
+  const list = join(dir, 'caption-rerun.txt')
+  await writeFile(list, `${server.url('/cr-0')}\n`)
+  assert.equal((await runCli([list, '-o', out, '--no-report'])).code, 0)
+  const again = await runCli([table, '-o', out, '--no-report', '--caption-col', 'alt'])
+  assert.equal(again.code, 2, again.stderr)
+  // The list's URL is a job of its own (a URL, not a row), without a caption.
+  assert.deepEqual(
+    (await manifest(out)).map((l) => l.caption),
+    ['title 0', 'title 1', undefined],
+  )
+})

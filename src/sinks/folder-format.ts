@@ -209,7 +209,7 @@ export async function claimFolder(
         `${visibleShellWord(paths.out)} holds WebDataset shards of ${info.shardSize} samples: run with ${again(info.shardSize)}, or use another output folder`,
       )
     // A run without a journal skips nothing: it never keeps an earlier image in place of its own.
-    if (journaled) await claimFiles(paths, journal, images, words)
+    if (journaled) await claimFiles(paths, journal, images, words, rows)
     return
   }
   if (info) {
@@ -262,28 +262,41 @@ export async function claimFolder(
  * images of two sizes or formats side by side, saying nothing. `OUT/.imgpull/files.json` records
  * the options the folder's images were made with; a run asking for others, once an image is kept,
  * is a `UsageError` before anything is fetched. A folder of an earlier version records this run's
- * from now on (what its images are is not known).
+ * from now on (what its images are is not known). So for what a table's rows carry (`rows`: the
+ * `--caption-col`, the columns carried), as shards' are kept: the manifest gives each row's caption
+ * and columns, and a rerun with others gave the rows it reached its own and the others the earlier
+ * run's (a forgotten `--caption-col` kept every old caption), two runs' metadata in one manifest.
  */
 async function claimFiles(
   paths: Layout,
   journal: Journal,
   images: string,
   words: (flags: string) => string,
+  rows?: RowColumns,
 ): Promise<void> {
   let made: string | undefined
   let version: number | undefined
+  let madeRows: RowColumns | undefined
   try {
     const info = JSON.parse(await readFile(paths.files, 'utf8')) as FilesInfo
     if (info.format === 'files' && typeof info.images === 'string') made = info.images
     if (Number.isInteger(info.imagesVersion)) version = info.imagesVersion
+    if (info.rows && typeof info.rows === 'object') madeRows = info.rows
   } catch {} // none, or damaged: unknown, as in a folder of an earlier version
-  if (made === images && version === IMAGES_VERSION) return
+  const otherRows = rows !== undefined && madeRows !== undefined && rowsDiffer(madeRows, rows) !== ''
+  if (made === images && version === IMAGES_VERSION && !otherRows && (rows === undefined || madeRows)) return
   // An earlier version's record is written again with this run's flags, which its own agree with.
   if (made !== undefined && !sameImages(made, version, images) && keptAny(journal))
     throw new UsageError(
       `${visibleShellWord(paths.out)} holds images ${words(made)}, where this run asks for images ${words(images)}: images already there are not made again, so run with the same options, or use another output folder`,
     )
-  const text = `${JSON.stringify({ format: 'files', images, imagesVersion: IMAGES_VERSION } satisfies FilesInfo)}\n`
+  if (otherRows && keptAny(journal))
+    throw new UsageError(
+      `${visibleShellWord(paths.out)} holds images whose rows were made with ${rowsDiffer(madeRows!, rows!)}: the rows it reaches would get its captions and columns in the manifest and the others keep the earlier ones, so run with the same options, or use another output folder`,
+    )
+  // A run of a list keeps the rows' record of the table run before it.
+  const kept = rows ?? madeRows
+  const text = `${JSON.stringify({ format: 'files', images, imagesVersion: IMAGES_VERSION, ...(kept ? { rows: kept } : {}) } satisfies FilesInfo)}\n`
   await writeOwnFile(`${paths.files}.tmp`, text)
   await rename(`${paths.files}.tmp`, paths.files)
 }
@@ -294,6 +307,8 @@ interface FilesInfo {
   images: string
   /** See `IMAGES_VERSION`; absent in folders of runs before. */
   imagesVersion?: number
+  /** What a table's rows carry (see `Source.rowColumns`); absent in folders of runs before, and of lists. */
+  rows?: RowColumns
 }
 
 /** Whether the journal holds any row (stops at the first). */
