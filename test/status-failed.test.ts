@@ -298,6 +298,10 @@ test("a failed URL names its list's line and its table's line: in the run's line
   await writeFile(list, `# two\n# more\n${server.url('/fine.jpg')}\n# a comment\n\n${bad}\n`)
   const again = await runCli(['placed.txt', '-o', out, '--retries', '0'], { cwd: dir })
   assert.equal(again.code, 1, again.stderr)
+  assert.match(
+    again.stderr,
+    /^failed http-404: HTTP 404 from \S+ \('placed\.txt' line 6\) \(earlier run; --retry-failed tries again\)$/m,
+  )
   assert.match((await runCli(['status', out])).stdout, /\('placed\.txt' line 6\)$/m)
   // --failed stays a list of URLs alone.
   assert.deepEqual(lines((await runCli(['status', out, '--failed'])).stdout), [bad])

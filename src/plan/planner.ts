@@ -5,6 +5,7 @@ import type { ImgpullError } from '../errors.js'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
 import type { JobRecord, Journal } from '../journal/journal.js'
 import { resultOf } from '../outcome.js'
+import { placedMessage } from '../report/failure-place.js'
 import { holds, publish } from '../sinks/files.js'
 import { rowKey } from '../sources/tables/jobs.js'
 import type { Job, Result, Validators } from '../types.js'
@@ -150,7 +151,9 @@ function fromRecord(job: Job, r: JobRecord, status: Result['status'], again = '`
   const how = isSharePageFailure(r.error, r.message)
     ? `put that link in the input in its place; ${again} would fetch the same page again`
     : `${again} tries again`
-  const message = r.message === undefined ? undefined : `${r.message} (earlier run; ${how})`
+  // Where the input holds it before the note, as a failure of this run says it (`placedMessage`).
+  const message =
+    r.message === undefined ? undefined : `${placedMessage(r.message, job.where)} (earlier run; ${how})`
   return resultOf(job, status, { ...r, message }, true)
 }
 
