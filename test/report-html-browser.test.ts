@@ -1580,3 +1580,51 @@ test('on a phone the pager is its words, then Previous and Next side by side: Ne
     await page.close()
   }
 })
+
+test("a row's caption (--caption-col) is its image's alt text and a line of its tile: as text, in its own direction, a long one cut with the whole on hover", async () => {
+  const out = join(root, 'captions')
+  const input = await sheetOf(out, 5, 'cap', 'captions')
+  const long = `${'a long caption from a web page, '.repeat(20)}the end`
+  const captions = [
+    'A lake <b>at dawn</b> & "mist" <img src=x onerror=alert(1)>',
+    'بحيرة عند الفجر',
+    // An override in a caption reverses the caption alone, never the name and figures around it.
+    'photo \u202egnp.exe',
+    `two\nlines\t${long}`,
+  ]
+  const items = (input.items as ReportItem[]).map((item, i) =>
+    i < captions.length ? { ...item, caption: captions[i] } : item,
+  )
+  const { page, log } = await openReport(await writeReport(out, { ...input, items }))
+  const tile = (i: number) => page.locator('.tile', { hasText: `cap${i}.png` })
+  // Text, never markup: no element of the caption's made, its words as written.
+  assert.equal(await tile(0).locator('img').getAttribute('alt'), captions[0])
+  assert.equal(await tile(0).locator('.caption').textContent(), captions[0])
+  assert.equal(await page.locator('.sheet b, .sheet img[src="x"]').count(), 0)
+  assert.equal(await tile(1).locator('img').getAttribute('alt'), captions[1])
+  for (const i of [1, 2]) {
+    const caption = tile(i).locator('.caption')
+    assert.equal(await caption.getAttribute('dir'), 'auto')
+    assert.equal(await caption.evaluate((e) => getComputedStyle(e).unicodeBidi), 'isolate')
+  }
+  // Said once to a screen reader: as the image's text, the tile's line hidden from it.
+  assert.equal(await tile(0).locator('.caption').getAttribute('aria-hidden'), 'true')
+  // A long one: two lines of the tile, whole on hover, its line breaks one space.
+  const whole = `two lines ${long}`
+  await tile(3).hover()
+  const cut = await tile(3)
+    .locator('.caption')
+    .evaluate((e) => ({
+      cut: e.scrollHeight > e.clientHeight + 1,
+      lines: e.clientHeight / parseFloat(getComputedStyle(e).lineHeight),
+    }))
+  assert.ok(cut.cut, 'the tile cuts a long caption')
+  assert.ok(cut.lines <= 2.05, `two lines at most, ${cut.lines}`)
+  assert.equal(await tile(3).locator('.caption').getAttribute('title'), whole)
+  assert.equal(await tile(3).locator('img').getAttribute('alt'), whole)
+  // An image without one keeps the tile as it was: its name says what it is.
+  assert.equal(await tile(4).locator('img').getAttribute('alt'), '')
+  assert.equal(await tile(4).locator('.caption').count(), 0)
+  assertQuiet(log)
+  await page.close()
+})

@@ -882,8 +882,10 @@ test('a folder of files: a rerun with another --caption-col or other carried col
   const row = (i: number) => `${server.url(`/cr-${i}`)},title ${i},alt ${i},${server.url(`/cr-b${i}`)}`
   await writeFile(table, `url,title,alt,url2\n${row(0)}\n${row(1)}\n`)
   const out = join(dir, 'caption-rerun')
-  assert.equal((await runCli([table, '-o', out, '--caption-col', 'title', '--no-report'])).code, 0)
+  assert.equal((await runCli([table, '-o', out, '--caption-col', 'title'])).code, 0)
   const first = await readFile(join(out, 'manifest.jsonl'), 'utf8')
+  // The report's contact sheet has each image's caption, read from the journal (test/report-html-browser.test.ts shows it).
+  assert.match(await readFile(join(out, 'report.html'), 'utf8'), /\["cr-0[^\]]*,"title 0"\]/)
   const requests = server.stats.requests
   const refusals: [string[], string][] = [
     [['--caption-col', 'alt'], '--caption-col title, where this run gives --caption-col alt'],

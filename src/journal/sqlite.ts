@@ -98,22 +98,32 @@ function fromValues(values: (string | number | null)[]): JobRecord {
 }
 
 function fromRow(row: Row): JobRecord {
-  return withPlace(fromValues(FIELDS.map(([, c]) => row[c] ?? null)), row.place ?? null)
+  return withExtras(fromValues(FIELDS.map(([, c]) => row[c] ?? null)), row.caption ?? null, row.place ?? null)
 }
 
-/** `record` with its `place` (see `Finished.place`), a column read after `FIELDS`' where the journal has it. */
-function withPlace(record: JobRecord, place: string | number | null): JobRecord {
+/**
+ * `record` with its `caption` and `place` (see `Finished.place`), columns read after `FIELDS`'
+ * where the journal has them: the report shows a row's caption and a failure's place.
+ */
+function withExtras(
+  record: JobRecord,
+  caption: string | number | null,
+  place: string | number | null,
+): JobRecord {
+  if (caption !== null) record.caption = String(caption)
   if (place !== null) record.place = String(place)
   return record
 }
 
 /**
- * `place`, or `NULL` in a journal an earlier imgpull wrote and no run has opened since: `imgpull
- * status` and `report` read it as it is (read-only, no column added), as they read it before.
+ * `caption, place`, each `NULL` in a journal an earlier imgpull wrote and no run has opened since:
+ * `imgpull status` and `report` read it as it is (read-only, no column added), as they read it before.
  */
-function placeColumn(db: Database.Database): string {
-  const columns = db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[]
-  return columns.some((c) => c.name === 'place') ? 'place' : 'NULL'
+function extraColumns(db: Database.Database): string {
+  const columns = new Set(
+    (db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[]).map((c) => c.name),
+  )
+  return ['caption', 'place'].map((c) => (columns.has(c) ? c : 'NULL')).join(', ')
 }
 
 /**
@@ -130,12 +140,13 @@ const PAGE = 2000
 function* recordsOf(db: Database.Database, where = 'true'): Iterable<JobRecord> {
   const page = db
     .prepare<[number, number], unknown[]>(
-      `SELECT id, ${COLUMNS}, ${placeColumn(db)} FROM jobs WHERE id > ? AND (${where}) ORDER BY id LIMIT ?`,
+      `SELECT id, ${COLUMNS}, ${extraColumns(db)} FROM jobs WHERE id > ? AND (${where}) ORDER BY id LIMIT ?`,
     )
     .raw(true)
   for (let last = 0; ; ) {
     const rows = page.all(last, PAGE) as (string | number | null)[][]
-    for (const row of rows) yield withPlace(fromValues(row.slice(1, -1)), row[row.length - 1])
+    for (const row of rows)
+      yield withExtras(fromValues(row.slice(1, -2)), row[row.length - 2], row[row.length - 1])
     if (rows.length < PAGE) return
     last = rows[rows.length - 1][0] as number
   }
@@ -624,7 +635,7 @@ function summarize(db: Database.Database) {
   const errors = (
     db
       .prepare(
-        `SELECT error, count(*) AS n, min(url) AS example, min(message || char(0) || coalesce(${placeColumn(db)}, '')) AS message FROM jobs
+        `SELECT error, count(*) AS n, min(url) AS example, min(message || char(0) || coalesce(${extraColumns(db).split(', ')[1]}, '')) AS message FROM jobs
        WHERE state = 'failed' GROUP BY error ORDER BY n DESC LIMIT 10`,
       )
       .all() as { error: string; n: number; example: string; message: string }[]

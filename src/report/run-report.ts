@@ -48,6 +48,7 @@ export function reportItem(r: JobRecord, run: RunInfo): ReportItem {
     'httpStatus',
     'message',
     'place',
+    'caption',
     'ttfb',
     'finishedAt',
     'answers',

@@ -108,7 +108,10 @@ export const CLIENT_SCRIPT = `(function () {
     // The whole name on hover, where the caption cuts a long one with an ellipsis.
     a.title = r[0]
     var img = el('img')
-    img.alt = ''
+    // A row's caption (--caption-col) is the image's text: a screen reader says it, and a browser
+    // shows it where the image cannot be. Without one, the tile's name says what it is.
+    var caption = r.length > 7 ? r[7] : null
+    img.alt = caption === null ? '' : caption
     img.loading = 'lazy'
     img.decoding = 'async'
     // A format the browser cannot show (TIFF, HEIC, JPEG 2000...) or a file gone since: said in
@@ -120,6 +123,15 @@ export const CLIENT_SCRIPT = `(function () {
     img.src = href(r[1] || r[0])
     var cap = el('span', 'cap')
     cap.appendChild(el('span', 'name', base(r[0])))
+    if (caption !== null) {
+      // Two lines at most, the whole on hover; in its own direction, isolated (a right-to-left
+      // caption, or a U+202E in one, never reorders the name and figures around it); said once,
+      // as the image's alt text, not again as the tile's words.
+      var said = name(el('span', 'caption', caption))
+      said.title = caption
+      said.setAttribute('aria-hidden', 'true')
+      cap.appendChild(said)
+    }
     var meta = []
     if (r[3] !== null && r[4] !== null) meta.push(r[3] + '\\u00d7' + r[4])
     if (r[2] !== null) meta.push(bytes(r[2]))

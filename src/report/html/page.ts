@@ -77,6 +77,8 @@ function page(input: ReportInput, f: ReportFigures, o: Required<RenderOptions>):
         e.height ?? null,
         e.format ?? null,
         creditOf.get(e.path) ?? null,
+        // Only where there is one: a run without captions keeps its rows as they were.
+        ...(e.caption === undefined ? [] : [e.caption]),
       ]),
     },
     credits: credits.map((c) => [

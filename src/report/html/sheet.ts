@@ -10,6 +10,27 @@ export interface SheetEntry {
   width?: number
   height?: number
   format?: string
+  /** Its row's caption, cut to `CAPTION_CHARS` (see `sheetCaption`); none without one. */
+  caption?: string
+}
+
+/**
+ * Longest caption a tile keeps, in characters: the sample's 10,000 captions are the page's data,
+ * and a web page's alt text can run to kilobytes. The manifest has each whole.
+ */
+export const CAPTION_CHARS = 1000
+
+/**
+ * A caption as a tile shows it: its spaces and line breaks one space (a caption over lines is
+ * one line of the tile), cut to `CAPTION_CHARS` with an ellipsis; `undefined` for none or an
+ * empty one. Its other characters as written, right-to-left ones too: the page sets them apart
+ * (a bidi isolate) as text, never as markup.
+ */
+export function sheetCaption(caption: string | undefined): string | undefined {
+  const text = caption?.replace(/\s+/gu, ' ').trim()
+  if (!text) return undefined
+  const chars = [...text]
+  return chars.length <= CAPTION_CHARS ? text : `${chars.slice(0, CAPTION_CHARS - 1).join('')}…`
 }
 
 export interface Sheet {
@@ -56,6 +77,7 @@ export class SheetSampler {
       slot = Math.floor(this.#random() * this.#total)
       if (slot >= this.limit) return
     }
+    const caption = sheetCaption(item.caption)
     this.#entries[slot] = {
       index,
       path: item.path,
@@ -64,6 +86,7 @@ export class SheetSampler {
       ...(item.width === undefined ? {} : { width: item.width }),
       ...(item.height === undefined ? {} : { height: item.height }),
       ...(item.format ? { format: item.format } : {}),
+      ...(caption ? { caption } : {}),
     }
   }
 

@@ -86,6 +86,7 @@ background:linear-gradient(rgba(0,0,0,0),rgba(0,0,0,.6) var(--fade),rgba(0,0,0,.
 .cap span{display:block}
 .cap .name,.cap .by{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .cap .name{font-weight:600}
+.cap .caption{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;line-clamp:2;overflow:hidden;overflow-wrap:anywhere}
 .cap .meta span{display:inline;white-space:nowrap}
 .tile:hover .cap,.tile:focus-visible .cap,.tile.missing .cap{opacity:1}
 @media (hover:none){.cap{opacity:1;--fade:14px}}

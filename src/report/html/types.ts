@@ -33,6 +33,8 @@ export interface ReportItem {
   error?: string
   /** One-line failure message. */
   message?: string
+  /** A table row's caption (`--caption-col`): shown on its image's tile, and as the image's text alternative. */
+  caption?: string
   /** Where the input holds a failed job (`'urls.txt' line 3`, `photos.csv line 12`): shown with its message. */
   place?: string
   /**
