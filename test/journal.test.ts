@@ -468,3 +468,29 @@ test('a journal a newer imgpull wrote (its schema version higher) is refused in 
   assert.equal((after.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n, 1)
   after.close()
 })
+
+test('status and report read a journal an earlier imgpull wrote, without its caption and place columns, as it is; the next run adds them', async () => {
+  const list = join(dir, 'before-place.txt')
+  await writeFile(list, `${server.url('/bp-0.jpg')}\n${server.url('/bp-1.jpg?status=404')}\n`)
+  const out = join(dir, 'before-place')
+  assert.equal((await runCli([list, '-o', out, '--retries', '0'])).code, 1)
+  const path = join(out, '.imgpull', 'journal.db')
+  const db = new Database(path)
+  db.exec('ALTER TABLE jobs DROP COLUMN place; ALTER TABLE jobs DROP COLUMN caption')
+  db.close()
+  const status = await runCli(['status', out])
+  assert.equal(status.code, 0, status.stderr)
+  assert.match(status.stdout, /^ {2}http-404 ×1 {2}e\.g\. HTTP 404 from \S+bp-1\.jpg\?status=404$/m)
+  const report = await runCli(['report', out])
+  assert.equal(report.code, 0, report.stderr)
+  const columns = () => {
+    const read = new Database(path, { readonly: true })
+    const names = (read.prepare('PRAGMA table_info(jobs)').all() as { name: string }[]).map((c) => c.name)
+    read.close()
+    return names
+  }
+  assert.ok(!columns().includes('place'), 'status and report add no column')
+  assert.equal((await runCli([list, '-o', out, '--retries', '0'])).code, 1)
+  assert.ok(columns().includes('place') && columns().includes('caption'))
+  assert.match((await runCli(['status', out])).stdout, /before-place\.txt' line 2\)$/m)
+})
