@@ -277,7 +277,9 @@ export type Source = (Iterable<string | URL | Job> | AsyncIterable<string | URL 
    * What the rows of this source say besides their URL: a table's caption column (`--caption-col`)
    * and the columns it carries (`--columns`, or those the tables show). A WebDataset folder records
    * it, and a rerun whose rows say otherwise is refused once a shard is sealed: it would seal every
-   * shard again, a forgotten `--caption-col` dropping every caption. Without it, nothing is checked.
+   * shard again, a forgotten `--caption-col` dropping every caption. A folder of files records it
+   * too, and refuses such a rerun once it holds an image: the manifest would mix two runs' captions
+   * and columns (see `claimFiles`). Without it, nothing is checked.
    */
   readonly rowColumns?: RowColumns
   /**

@@ -435,7 +435,8 @@ test("the example table's placeholder hosts fail as the input's own: status does
   for (const line of failed)
     assert.match(
       line,
-      /^failed invalid-url: host not found for https:\/\/images\.example\/photos\/\S+\.jpg: \.example names are reserved for examples \(RFC 2606\) and exist nowhere$/,
+      // The row to mend named after it.
+      /^failed invalid-url: host not found for https:\/\/images\.example\/photos\/\S+\.jpg: \.example names are reserved for examples \(RFC 2606\) and exist nowhere \(examples\/photos\.csv line \d+\)$/,
     )
   const status = await runCli(['status', out])
   assert.doesNotMatch(status.stdout, /passing cause|permanent failure/)
