@@ -227,3 +227,45 @@ test('a name whose every address refuses: the words say each of its addresses wa
     /the connection was refused at each of its 2 addresses \(127\.0\.0\.2, 127\.0\.0\.4\) \(ECONNREFUSED\)/,
   )
 })
+
+// A blocklist's answer beside a real one (a hosts-file entry and DNS both answering, a filtering
+// resolver that adds 0.0.0.0 to what upstream gave): 0.0.0.0 is no address to connect to (it reaches
+// this machine), curl and browsers skip it; the others are the name's. Node tried 0.0.0.0 first,
+// and a local web server on the port answered for the host.
+test('a name answering 0.0.0.0 (or ::) beside a real address: the real one is used, this machine never asked', async () => {
+  const { createServer } = await import('node:http')
+  const { makeImage } = await import('./support/images.js')
+  const jpg = makeImage('mixed-real', 9_000, 'jpg')
+  const real = createServer((_req, res) =>
+    res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': jpg.length }).end(jpg),
+  )
+  await new Promise<void>((resolve) => real.listen(0, '127.0.0.2', resolve))
+  const port = (real.address() as { port: number }).port
+  let localAsked = 0
+  const local = createServer((_req, res) => {
+    localAsked++
+    const page = '<html><title>a local page</title></html>'
+    res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': page.length }).end(page)
+  })
+  await new Promise<void>((resolve) => local.listen(port, '127.0.0.1', resolve))
+  try {
+    answers.set('mixed.test', (q) => addresses(q, '0.0.0.0', '127.0.0.2', '::'))
+    answers.set('mixed6.test', (q) => addresses(q, '::', '127.0.0.2'))
+    const { results, files } = await get(
+      [`http://mixed.test:${port}/m1.jpg`, `http://mixed6.test:${port}/m2.jpg`],
+      {
+        retries: 0,
+      },
+    )
+    assert.deepEqual(
+      results.map((r) => r.error),
+      [undefined, undefined],
+      results.map((r) => r.message).join('\n'),
+    )
+    assert.equal(localAsked, 0, "no request reached this machine's own server")
+    assert.deepEqual(files.sort(), ['m1.jpg', 'm2.jpg'])
+  } finally {
+    await new Promise((resolve) => real.close(resolve))
+    await new Promise((resolve) => local.close(resolve))
+  }
+})

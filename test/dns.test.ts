@@ -520,3 +520,33 @@ test('an IPv6 literal URL is fetched from a server on ::1', async (t) => {
     await new Promise<void>((resolve) => v6.close(() => resolve()))
   }
 })
+
+test('sharedLookup: the unspecified address beside others is dropped; asked for one, the first usable of all; alone, not found', async () => {
+  const answers: Record<string, LookupAddress[]> = {
+    'mixed.test': [
+      { address: '0.0.0.0', family: 4 },
+      { address: '::', family: 6 },
+      { address: '192.0.2.7', family: 4 },
+    ],
+    'zero.test': [
+      { address: '0.0.0.0', family: 4 },
+      { address: '::', family: 6 },
+    ],
+  }
+  const lookup = sharedLookup((name, o, cb) => {
+    const all = answers[name]!
+    setImmediate(() => (o.all ? cb(null, all) : cb(null, all[0]!.address, all[0]!.family)))
+  })
+  const call = (name: string, options: LookupOptions) =>
+    new Promise<unknown[]>((resolve) => lookup(name, options, (...args) => resolve(args)))
+  assert.deepEqual(await call('mixed.test', { all: true }), [
+    null,
+    [{ address: '192.0.2.7', family: 4 }],
+    undefined,
+  ])
+  assert.deepEqual(await call('mixed.test', {}), [null, '192.0.2.7', 4])
+  const [error] = await call('zero.test', {})
+  assert.equal((error as NodeJS.ErrnoException).code, 'ENOTFOUND')
+  const [errorAll] = await call('zero.test', { all: true })
+  assert.equal((errorAll as NodeJS.ErrnoException).code, 'ENOTFOUND')
+})

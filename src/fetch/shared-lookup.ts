@@ -101,8 +101,9 @@ export function sharedLookup(
     }
     pending.set(key, [callback])
     const asked = now()
-    lookup(hostname, options, (found, address, family) => {
-      const error = found ?? blockedAnswer(hostname, address)
+    const settle: LookupCallback = (found, given, family) => {
+      const error = found ?? blockedAnswer(hostname, given)
+      const address = error ? given : usable(given)
       const callbacks = pending.get(key) ?? []
       pending.delete(key)
       const at = now()
@@ -121,6 +122,17 @@ export function sharedLookup(
         if (error) cb(copyError(error), '')
         else cb(null, Array.isArray(address) ? address.map((a) => ({ ...a })) : address, family)
       }
+    }
+    lookup(hostname, options, (found, address, family) => {
+      // One address asked for, and it is the unspecified one: getaddrinfo's first, and the name may
+      // have others (a blocklist's 0.0.0.0 beside a real answer): the first usable of them all.
+      if (!found && !options.all && typeof address === 'string' && UNSPECIFIED.has(address)) {
+        lookup(hostname, { ...options, all: true }, (again, all) => {
+          const first = !again && Array.isArray(all) ? usable(all)[0] : undefined
+          if (first) settle(null, first.address, first.family)
+          else settle(found, address, family)
+        })
+      } else settle(found, address, family)
     })
   })
 }
@@ -260,6 +272,20 @@ export function blockedAnswer(
     hostname,
     [BLOCKED_ANSWER]: all[0],
   })
+}
+
+/**
+ * `address` without the unspecified addresses (`0.0.0.0`, `::`) among others: a blocklist's "no"
+ * beside a real answer (a hosts-file entry and DNS both answering, a filtering resolver adding
+ * its sinkhole to upstream's answer) is no address of the host, and connecting to it reaches this
+ * machine (Node tried it first, and a local web server on the port answered for the host).
+ * Browsers refuse connections to it (Private Network Access) and go on to the name's next
+ * address; here it is never tried. All of them unspecified is `blockedAnswer`'s.
+ */
+function usable<T extends string | LookupAddress[]>(address: T): T {
+  if (!Array.isArray(address)) return address
+  const kept = address.filter((a) => !UNSPECIFIED.has(a.address))
+  return (kept.length > 0 ? kept : address) as T
 }
 
 /** Lookups that would give the same answer: the name and the options that change it. */
