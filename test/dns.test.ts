@@ -12,6 +12,7 @@ import {
   loopback,
   NOT_FOUND_MS,
   sharedLookup,
+  UNANSWERED,
   unansweredLookup,
 } from '../src/fetch/shared-lookup.js'
 import { type Options, pull, type Result } from '../src/index.js'
@@ -549,4 +550,30 @@ test('sharedLookup: the unspecified address beside others is dropped; asked for 
   assert.equal((error as NodeJS.ErrnoException).code, 'ENOTFOUND')
   const [errorAll] = await call('zero.test', { all: true })
   assert.equal((errorAll as NodeJS.ErrnoException).code, 'ENOTFOUND')
+})
+
+// A transfer thread's failure crosses to the main thread as plain data (structured clone keeps no
+// symbol): the lookup's silence, which the retry policy reads to end a name's files after its
+// second unanswered lookup (`UNANSWERED_LOOKUPS`), was lost on the way, and under `--threads N`
+// each file waited the resolver's silence out at every retry.
+test("a lookup's silence crosses from a transfer thread: the retry policy sees it as on the main thread", async () => {
+  const { ImgpullError } = await import('../src/errors.js')
+  const { serializeError, deserializeError } = await import('../src/fetch/transfer-messages.js')
+  const cause = Object.assign(new Error('getaddrinfo EAI_AGAIN quiet.test'), {
+    code: 'EAI_AGAIN',
+    [UNANSWERED]: { ms: 10_000, inARow: 2 },
+  })
+  const error = new ImgpullError('network', 'network error on http://quiet.test/x.jpg: ...', {
+    retryable: true,
+    cause,
+  })
+  const crossed = deserializeError(structuredClone(serializeError(error)))
+  assert.deepEqual(unansweredLookup(crossed), { ms: 10_000, inARow: 2 })
+  assert.equal((crossed.cause as NodeJS.ErrnoException).code, 'EAI_AGAIN')
+  // A SERVFAIL's (answered at once) crosses with none.
+  const answered = new ImgpullError('network', 'x', {
+    retryable: true,
+    cause: Object.assign(new Error('getaddrinfo EAI_AGAIN x.test'), { code: 'EAI_AGAIN' }),
+  })
+  assert.equal(unansweredLookup(deserializeError(structuredClone(serializeError(answered)))), undefined)
 })

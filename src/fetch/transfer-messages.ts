@@ -11,6 +11,7 @@ import type { Job, Validators } from '../types.js'
 import { atProxy, isAtProxy } from './classify.js'
 import { type ConnectStage, connectStageOf, markStage } from './connect-stage.js'
 import type { Downloaded } from './download.js'
+import { UNANSWERED, type Unanswered, unansweredLookup } from './shared-lookup.js'
 
 /** What the main thread asks of a transfer thread. */
 export type ToThread =
@@ -124,6 +125,8 @@ export type SerializedError = (
       message: string
       /** The code of the error it was made from (`EMFILE`...), for `outOfDescriptors`. */
       cause?: string
+      /** Its name lookup's silence (see `UNANSWERED`), for the retry policy: a symbol does not cross. */
+      unanswered?: Unanswered
     }
   | { kind: 'local'; code: string; path?: string; message: string }
 ) & {
@@ -180,6 +183,7 @@ function serializeTyped(error: unknown): SerializedError {
       waitFrom: error.waitFrom,
       message: error.message,
       cause: errorCode(error.cause) || undefined,
+      unanswered: unansweredLookup(error.cause),
     }
   }
   const e = error as { code?: string; path?: string; message?: string }
@@ -206,7 +210,15 @@ export function deserializeError(s: SerializedError): Error {
       markedByCache: s.markedByCache,
       retryAfter: s.retryAfter,
       waitFrom: s.waitFrom,
-      ...(s.cause ? { cause: Object.assign(new Error(s.message), { code: s.cause }) } : {}),
+      ...(s.cause
+        ? {
+            cause: Object.assign(
+              new Error(s.message),
+              { code: s.cause },
+              s.unanswered ? { [UNANSWERED]: s.unanswered } : {},
+            ),
+          }
+        : {}),
     })
   else error = Object.assign(new Error(s.message), { code: s.code, path: s.path })
   error.message = s.message
