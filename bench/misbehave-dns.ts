@@ -53,6 +53,8 @@ interface DnsCase {
   tls?: boolean
   /** The server at 127.0.0.1 moves to 127.0.0.3 after this many answers (DNS then says 127.0.0.3). */
   moveAfter?: number
+  /** imgpull's flags beyond its defaults (the peers run as ever). */
+  imgpullArgs?: string[]
 }
 
 const a = (name: string, ...data: string[]): DnsReply => ({
@@ -241,6 +243,33 @@ function cases(): DnsCase[] {
       expect: 0,
     },
     {
+      id: 'zero-and-real',
+      report: `pi-hole/pi-hole#2337 and StevenBlack/hosts#2447 (0.0.0.0, a blocklist's answer) beside a real one (a hosts file and DNS both answering, a filtering resolver adding its sinkhole): blocked.test A 0.0.0.0 and 127.0.0.2, AAAA ::; the image server on 127.0.0.2, a local web server on 127.0.0.1:PORT`,
+      urls: (p) => list(p, 'blocked.test', 'zeroreal', 2),
+      answer: (q) => (q.name === 'blocked.test' ? of(q, '0.0.0.0', '127.0.0.2', '::') : nx),
+      servers: { '127.0.0.1': 'b', '127.0.0.2': 'a' },
+      local: '/zeroreal/',
+      expect: 2,
+    },
+    {
+      id: 'servfail-slow',
+      report: `louislam/uptime-kuma#878 (EAI_AGAIN); a recursive resolver that tries dead upstream servers answers SERVFAIL late (RFC 2308 §7.1): every answer SERVFAIL after 1.5 s, two files and one live`,
+      urls: (p) => [...list(p, 'broken.test', 'slowsf', 2), ...list(p, 'img.test', 'live', 1)],
+      answer: (q) => (q.name === 'img.test' ? of(q, '127.0.0.1') : { rcode: 2, delayMs: 1500 }),
+      servers: { '127.0.0.1': 'a' },
+      expect: 1,
+    },
+    {
+      id: 'dns-silent-threads',
+      report: `nodejs/undici#2777 and nodejs/undici#1484, as dns-silent, imgpull with \`--threads 2\` (its transfers on threads): silent.test never answered, one live file beside it`,
+      urls: (p) => [...list(p, 'silent.test', 'silent', 2), ...list(p, 'img.test', 'live', 1)],
+      answer: (q) =>
+        q.name === 'silent.test' ? { silent: true } : q.name === 'img.test' ? of(q, '127.0.0.1') : nx,
+      servers: { '127.0.0.1': 'a' },
+      expect: 1,
+      imgpullArgs: ['--threads', '2'],
+    },
+    {
       id: 'dead-domain-100',
       report: `nodejs/undici#1484 (500 requests on a name that does not exist): 100 files on such a name`,
       urls: (p) => list(p, 'gone.test', 'dead', 100),
@@ -372,7 +401,7 @@ async function imageServer(
         socket.destroy()
         return
       }
-      if (c.local && target.includes(c.local)) {
+      if (c.local && target.includes(c.local) && address === '127.0.0.1') {
         const page = '<html><body>my local dev server</body></html>'
         socket.write(
           `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${page.length}\r\n\r\n${page}`,
@@ -472,7 +501,10 @@ async function runOne(
   for (const k of ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY'])
     delete process.env[k]
   if (proxy) Object.assign(process.env, { http_proxy: proxy, HTTP_PROXY: proxy })
-  const [cmd, ...args] = tool.args(listFile, urls, out, c.tls ? cert.ca : undefined)
+  const [cmd, ...args] = [
+    ...tool.args(listFile, urls, out, c.tls ? cert.ca : undefined),
+    ...(tool.id === 'imgpull' ? (c.imgpullArgs ?? []) : []),
+  ]
   const began = performance.now()
   const { code, stderr } = await spawnCapped(
     'unshare',

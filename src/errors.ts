@@ -12,7 +12,7 @@ import {
   PROTOCOL_ERROR,
   slowDownWords,
 } from './fetch/http2-errors.js'
-import { unansweredLookup } from './fetch/shared-lookup.js'
+import { dnsAnswered, unansweredLookup } from './fetch/shared-lookup.js'
 import type { QueueCode } from './queue/errors.js'
 import type { UnsplashCode } from './sources/unsplash/errors.js'
 import type { TransformErrorCode } from './transform/errors.js'
@@ -406,6 +406,9 @@ function networkWords(cause: unknown): string {
   const broken = brokenHttp2Words(cause)
   if (broken)
     return `the server ${broken}${http1Wanted(cause, true) ? '; later requests to it use HTTP/1.1' : ''} (${code})`
+  const slowAnswer = code === 'EAI_AGAIN' ? dnsAnswered(cause) : undefined
+  if (slowAnswer)
+    return `the name lookup failed for now: its DNS server answered ${slowAnswer.said} (after ${(slowAnswer.ms / 1000).toFixed(1)} s) (${code})`
   const silence = code === 'EAI_AGAIN' ? unansweredLookup(cause) : undefined
   if (silence)
     return `the name lookup got no answer: the DNS resolver did not answer in ${(silence.ms / 1000).toFixed(0)} s${silence.inARow > 1 ? `, ${silence.inARow} lookups in a row` : ''} (${code})`

@@ -17,11 +17,11 @@ import { closedPort } from './support/raw-server.js'
 // dns.lookup, the seam imgpull's lookups go through (shared-lookup.ts reads it at each call), is
 // a stand-in that asks the test's server over c-ares on a port of its own, and fails as
 // getaddrinfo does: SERVFAIL, REFUSED or no answer as EAI_AGAIN, NXDOMAIN or no address as
-// ENOTFOUND. c-ares's own resolve4/resolve6 (asked after a silent getaddrinfo) go there too. A
+// ENOTFOUND. c-ares's own resolvers (asked after a silent getaddrinfo) go there too. A
 // server that does not answer is waited for 1.5 s (glibc waits 5 s × 2 attempts), longer than
 // imgpull waits before asking DNS too, as a resolver's silence is.
 const systemLookup = dns.lookup
-const systemResolve = { resolve4: dns.promises.resolve4, resolve6: dns.promises.resolve6 }
+const systemResolver = dns.promises.Resolver
 const answers = new Map<string, (q: DnsQuery) => DnsReply>()
 /** The stand-in's lookups of each name (getaddrinfo's, not DNS asked directly). */
 const lookups = new Map<string, number>()
@@ -66,15 +66,19 @@ before(async () => {
   dnsServer = await startDnsServer((q) => answers.get(q.name.toLowerCase())?.(q) ?? { rcode: 3 })
   resolver = new dns.promises.Resolver({ timeout: 1500, tries: 1 })
   resolver.setServers([`127.0.0.1:${dnsServer.port}`])
-  Object.assign(dns.promises, {
-    resolve4: (name: string) => resolver.resolve4(name),
-    resolve6: (name: string) => resolver.resolve6(name),
-  })
+  // DNS asked directly (shared-lookup.ts `askDns`) makes a resolver of its own for each ask: it asks the test's server.
+  const port = dnsServer.port
+  dns.promises.Resolver = ((options?: dns.ResolverOptions) => {
+    const own = new systemResolver({ ...options, timeout: 1500, tries: 1 })
+    own.setServers([`127.0.0.1:${port}`])
+    own.setServers = () => {}
+    return own
+  }) as unknown as typeof systemResolver
   ;(dns as { lookup: unknown }).lookup = viaTestServer as Lookup
 })
 after(async () => {
   ;(dns as { lookup: unknown }).lookup = systemLookup
-  Object.assign(dns.promises, systemResolve)
+  dns.promises.Resolver = systemResolver
   resolver.cancel()
   await dnsServer.close()
   await images.close()
@@ -267,5 +271,28 @@ test('a name answering 0.0.0.0 (or ::) beside a real address: the real one is us
   } finally {
     await new Promise((resolve) => real.close(resolve))
     await new Promise((resolve) => local.close(resolve))
+  }
+})
+
+// A recursive resolver whose upstream servers are dead answers SERVFAIL, but only after trying
+// them (a second or more). Its EAI_AGAIN took as long as a silence, and was said as one (`the DNS
+// resolver did not answer in 1 s`) and counted toward ending the name's files, where the resolver
+// had answered. DNS asked directly (c-ares) says which it was.
+test('a SERVFAIL that comes after a second or more is said as a SERVFAIL, not as a resolver that did not answer', async () => {
+  answers.set('slowfail.test', () => ({ rcode: 2, delayMs: 1200 }))
+  const port = new URL(images.origin).port
+  const { results, files } = await get(
+    Array.from({ length: 2 }, (_, i) => `http://slowfail.test:${port}/sf${i}.jpg`),
+    { retries: 1 },
+  )
+  assert.deepEqual(files, [])
+  assert.equal(results.length, 2)
+  for (const r of results) {
+    assert.equal(r.error, 'network', r.message)
+    assert.doesNotMatch(r.message!, /did not answer/)
+    assert.match(
+      r.message!,
+      /slowfail\.test.*its DNS server answered SERVFAIL \(after \d+(\.\d)? s\) \(EAI_AGAIN\)/,
+    )
   }
 })

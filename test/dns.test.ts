@@ -330,17 +330,21 @@ test('two names whose resolver never answers do not hold the lookups of a live h
       }, 10)
     })
   const asked: string[] = []
-  const resolver = dns.promises as { resolve4: unknown; resolve6: unknown }
-  const { resolve4, resolve6 } = resolver
+  // DNS asked directly (shared-lookup.ts `askDns`): a resolver of its own for each ask.
+  const { Resolver } = dns.promises
   ;(dns as { lookup: unknown }).lookup = pooled
-  resolver.resolve4 = async (name: string) => {
-    asked.push(name)
-    if (name === 'images.test') return ['127.0.0.1']
-    return new Promise(() => {}) // the jammed names' servers answer no one
-  }
-  resolver.resolve6 = async (name: string) => {
-    throw Object.assign(new Error(`queryAaaa ENODATA ${name}`), { code: 'ENODATA' })
-  }
+  dns.promises.Resolver = (() => ({
+    setServers: () => {},
+    cancel: () => {},
+    resolve4: async (name: string) => {
+      asked.push(name)
+      if (name === 'images.test') return ['127.0.0.1']
+      return new Promise(() => {}) // the jammed names' servers answer no one
+    },
+    resolve6: async (name: string) => {
+      throw Object.assign(new Error(`queryAaaa ENODATA ${name}`), { code: 'ENODATA' })
+    },
+  })) as unknown as typeof Resolver
   try {
     const port = new URL(server.origin).port
     const urls = [
@@ -369,8 +373,7 @@ test('two names whose resolver never answers do not hold the lookups of a live h
     assert.ok(asked.includes('images.test'))
   } finally {
     ;(dns as { lookup: unknown }).lookup = standIn
-    resolver.resolve4 = resolve4
-    resolver.resolve6 = resolve6
+    dns.promises.Resolver = Resolver
     for (const release of releases) release()
   }
 })

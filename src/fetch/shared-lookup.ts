@@ -50,13 +50,30 @@ export interface Unanswered {
 }
 
 /** What the lookup that failed `error` (or a cause of it) said of its resolver's silence, if it was silent. */
-export function unansweredLookup(error: unknown): Unanswered | undefined {
+export const unansweredLookup = (error: unknown): Unanswered | undefined => marked(error, UNANSWERED)
+
+/**
+ * On a slow lookup's EAI_AGAIN (see `askingDnsToo`): what DNS, asked directly, answered for the
+ * name (`SERVFAIL`, `REFUSED`...), and how long getaddrinfo took, ms: the resolver answered, slowly
+ * (a recursive resolver that tried its dead upstream servers first), and was not silent.
+ */
+export const DNS_ANSWERED: unique symbol = Symbol('imgpull.dnsAnswered')
+
+export interface DnsAnswered {
+  said: string
+  ms: number
+}
+
+/** What DNS answered for the lookup that failed `error` (or a cause of it), where it was asked (see `DNS_ANSWERED`). */
+export const dnsAnswered = (error: unknown): DnsAnswered | undefined => marked(error, DNS_ANSWERED)
+
+function marked<T>(error: unknown, mark: symbol): T | undefined {
   for (
     let e = error as { cause?: unknown } | undefined, depth = 0;
     e && typeof e === 'object' && depth < 5;
     e = e.cause as typeof e, depth++
   ) {
-    const found = (e as { [UNANSWERED]?: Unanswered })[UNANSWERED]
+    const found = (e as Record<symbol, T | undefined>)[mark]
     if (found) return found
   }
   return undefined
@@ -109,7 +126,7 @@ export function sharedLookup(
       const at = now()
       if (error?.code === 'ENOTFOUND') remember(notFound, key, error, at, NOT_FOUND_MS)
       if (error?.code === 'EAI_AGAIN') {
-        if (at - asked >= DNS_TOO_AFTER_MS) {
+        if (at - asked >= DNS_TOO_AFTER_MS && !dnsAnswered(error)) {
           const inARow = (silentInARow.get(key) ?? 0) + 1
           keepCount(silentInARow, key, inARow)
           const silence: Unanswered = { ms: at - asked, inARow }
@@ -147,9 +164,32 @@ export const DNS_TOO_AFTER_MS = 1000
 /** A name's addresses of one family straight from DNS (c-ares, off libuv's pool), as `dns.promises.resolve4` gives them. */
 export type AskDns = (hostname: string, family: 4 | 6) => Promise<string[]>
 
-/** Node's resolver (c-ares), read at each call (so a test's stand-in is seen). */
-const askDns: AskDns = (name, family) =>
-  family === 4 ? dns.promises.resolve4(name) : dns.promises.resolve6(name)
+/**
+ * How long DNS asked directly waits for its one try, ms: under glibc's 5 s × 2 attempts, so a
+ * resolver that never answers is known silent before getaddrinfo gives up.
+ */
+export const DNS_ASK_TIMEOUT_MS = 5_000
+
+/**
+ * Node's resolver (c-ares), one try (c-ares's default, 4, asks a SERVFAIL again, so its verdict
+ * came after getaddrinfo's), on the servers `dns.getServers()` names; `dns.promises.Resolver`
+ * is read at each call (so a test's stand-in is seen).
+ */
+const askDns: AskDns = (name, family) => {
+  const resolver = new dns.promises.Resolver({ tries: 1, timeout: DNS_ASK_TIMEOUT_MS })
+  resolver.setServers(dns.getServers())
+  return (family === 4 ? resolver.resolve4(name) : resolver.resolve6(name)).finally(() => resolver.cancel())
+}
+
+/** c-ares's codes for an answer DNS gave (not for none), as the rcode it stands for. */
+const ANSWERED_CODES: Record<string, string> = {
+  ESERVFAIL: 'SERVFAIL',
+  EREFUSED: 'REFUSED',
+  ENOTIMP: 'NOTIMP',
+  EFORMERR: 'FORMERR',
+  ENOTFOUND: 'NXDOMAIN',
+  ENODATA: 'no address',
+}
 
 /**
  * `lookup` (getaddrinfo: /etc/hosts, nsswitch, search domains), and, when it has not answered in
@@ -166,6 +206,9 @@ const askDns: AskDns = (name, family) =>
 export function askingDnsToo(lookup: Lookup, ask: AskDns, afterMs: number): Lookup {
   return (hostname, options, callback) => {
     let answered = false
+    const began = performance.now()
+    // What DNS answered when asked (`ANSWERED_CODES`), undefined for no answer.
+    let verdict: Promise<string | undefined> | undefined
     const answer: LookupCallback = (error, address, family) => {
       if (answered) return
       answered = true
@@ -173,36 +216,60 @@ export function askingDnsToo(lookup: Lookup, ask: AskDns, afterMs: number): Look
       callback(error, address, family)
     }
     const timer = setTimeout(() => {
-      fromDns(ask, hostname, options).then(
-        (found) => found && answer(null, ...found),
-        () => {},
-      )
+      const asked = fromDns(ask, hostname, options)
+      verdict = asked.then((r) => r.said)
+      asked.then((r) => r.found && answer(null, ...r.found))
     }, afterMs)
     timer.unref?.()
-    lookup(hostname, options, answer)
+    lookup(hostname, options, (error, address, family) => {
+      // A slow EAI_AGAIN is a silence or a slow SERVFAIL, which getaddrinfo does not tell apart:
+      // DNS's own answer does, waited for `afterMs` × 2 at most (its one try began `afterMs` in).
+      if (error?.code !== 'EAI_AGAIN' || !verdict || answered) return answer(error, address, family)
+      const ms = performance.now() - began
+      let grace: ReturnType<typeof setTimeout> | undefined
+      const waited = new Promise<undefined>((resolve) => {
+        grace = setTimeout(() => resolve(undefined), afterMs * 2)
+      })
+      void Promise.race([verdict, waited]).then((said) => {
+        clearTimeout(grace)
+        if (said) Object.assign(error, { [DNS_ANSWERED]: { said, ms } satisfies DnsAnswered })
+        answer(error, address, family)
+      })
+    })
   }
 }
 
-/** What DNS has for `hostname`, in a lookup's shape for `options` (IPv4 first), or undefined for none. */
+/**
+ * What DNS has for `hostname`, in a lookup's shape for `options` (IPv4 first), or undefined for
+ * none; and, having none, what DNS answered (`said`: `SERVFAIL` before the others, as the one
+ * that fails the lookup for now), undefined where it did not answer.
+ */
 async function fromDns(
   ask: AskDns,
   hostname: string,
   options: LookupOptions,
-): Promise<[string | LookupAddress[], number | undefined] | undefined> {
+): Promise<{ found?: [string | LookupAddress[], number | undefined]; said?: string }> {
   const family = String(options.family ?? 0).replace('IPv', '')
   const families = ([4, 6] as const).filter((f) => family === '0' || family === String(f))
+  const codes: string[] = []
   const found = await Promise.all(
     families.map((f) =>
       ask(hostname, f).then(
         (addresses) => addresses.map((address) => ({ address, family: f })),
-        () => [],
+        (e: { code?: string }) => {
+          codes.push(e?.code ?? '')
+          return []
+        },
       ),
     ),
   )
   const all: LookupAddress[] = found.flat()
-  if (all.length === 0) return undefined
-  if (options.all) return [all, undefined]
-  return [all[0]!.address, all[0]!.family]
+  if (all.length === 0) {
+    const said = Object.keys(ANSWERED_CODES).find((code) => codes.includes(code))
+    return { said: said && ANSWERED_CODES[said] }
+  }
+  if (options.all) return { found: [all, undefined] }
+  return { found: [all[0]!.address, all[0]!.family] }
 }
 
 /** `localhost` and the names under it (`img.localhost`, `localhost.`), RFC 6761 §6.3. */

@@ -34,6 +34,8 @@ export interface DnsReply {
   truncate?: boolean
   /** No answer at all (a server down, packets dropped). */
   silent?: boolean
+  /** The answer sent this many ms late (a recursive resolver that tried dead servers first). */
+  delayMs?: number
 }
 
 export interface DnsServer {
@@ -98,7 +100,7 @@ function reply(
   tcp: boolean,
   answer: (q: DnsQuery) => DnsReply,
   log: DnsQuery[],
-): Buffer | undefined {
+): { out: Buffer; delayMs: number } | undefined {
   if (query.length < 12) return undefined
   const { name, end } = decodeName(query, 12)
   const qtype = query.readUInt16BE(end)
@@ -116,7 +118,8 @@ function reply(
   header[3] = 0x80 | ((r.rcode ?? 0) & 0x0f)
   header.writeUInt16BE(1, 4)
   header.writeUInt16BE(answers.length, 6)
-  return Buffer.concat([header, query.subarray(12, end + 4), ...answers.map(encodeRecord)])
+  const out = Buffer.concat([header, query.subarray(12, end + 4), ...answers.map(encodeRecord)])
+  return { out, delayMs: r.delayMs ?? 0 }
 }
 
 /** Starts the server on `host` (default 127.0.0.1) and `port` (default: any free one, UDP and TCP alike). */
@@ -125,10 +128,19 @@ export async function startDnsServer(
   { host = '127.0.0.1', port = 0 }: { host?: string; port?: number } = {},
 ): Promise<DnsServer> {
   const queries: DnsQuery[] = []
+  const timers = new Set<NodeJS.Timeout>()
+  const later = (ms: number, send: () => void) => {
+    if (ms <= 0) return send()
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      send()
+    }, ms)
+    timers.add(timer)
+  }
   const udp = createSocket(isIPv4(host) ? 'udp4' : 'udp6')
   udp.on('message', (msg: Buffer, from: RemoteInfo) => {
-    const out = reply(msg, false, answer, queries)
-    if (out) udp.send(out, from.port, from.address)
+    const r = reply(msg, false, answer, queries)
+    if (r) later(r.delayMs, () => udp.send(r.out, from.port, from.address))
   })
   await new Promise<void>((resolve, reject) => {
     udp.once('error', reject)
@@ -146,11 +158,11 @@ export async function startDnsServer(
       while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
         const msg = buffered.subarray(2, 2 + buffered.readUInt16BE(0))
         buffered = buffered.subarray(2 + msg.length)
-        const out = reply(msg, true, answer, queries)
-        if (!out) continue
+        const r = reply(msg, true, answer, queries)
+        if (!r) continue
         const len = Buffer.alloc(2)
-        len.writeUInt16BE(out.length)
-        socket.write(Buffer.concat([len, out]))
+        len.writeUInt16BE(r.out.length)
+        later(r.delayMs, () => socket.write(Buffer.concat([len, r.out])))
       }
     })
   })
@@ -167,6 +179,7 @@ export async function startDnsServer(
     queries,
     close: () =>
       new Promise((resolve) => {
+        for (const t of timers) clearTimeout(t)
         for (const s of sockets) s.destroy()
         udp.close()
         tcp.close(() => resolve())
