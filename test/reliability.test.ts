@@ -1871,3 +1871,55 @@ test('stats.waitLeft: how long the last transfer waiting to retry has to wait, 0
   assert.ok(Math.max(...seen) > 2_000, `waits seen: ${seen.join(' ')}`)
   assert.equal(run.stats.waitLeft, 0)
 })
+
+// A chunk-size line that claims more than --max-size (2^53 + 1 bytes, or one past the limit), its
+// connection closed a few KB in: the cut was taken for a passing one and retried (3 attempts of
+// `connection closed inside a chunk, 9007199254679247 bytes short`), where the server's own line
+// says the file is past the limit, as a Content-Length of that size is refused at once.
+test('a chunk size past --max-size, cut: refused as too large at its first attempt, not retried as a passing cut', async () => {
+  const body = makeImage('huge-chunk', 6000)
+  let requests = 0
+  const raw = await startRawServer((socket) => {
+    socket.on('error', () => {})
+    eachRequest(socket, (request) => {
+      requests++
+      const size = request.includes('/past53')
+        ? (2n ** 53n + 1n).toString(16)
+        : request.includes('/second')
+          ? null
+          : (200_001).toString(16)
+      const head = 'HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\n\r\n'
+      const chunks =
+        size === null
+          ? Buffer.concat([
+              Buffer.from(`${(1000).toString(16)}\r\n`),
+              body.subarray(0, 1000),
+              Buffer.from(`\r\n${(300_000).toString(16)}\r\n`),
+              body.subarray(1000),
+            ])
+          : Buffer.concat([Buffer.from(`${size}\r\n`), body])
+      socket.end(Buffer.concat([Buffer.from(head), chunks]))
+    })
+  })
+  try {
+    for (const [path, maxSize] of [
+      ['/past53.jpg', undefined],
+      ['/over.jpg', 200_000],
+      ['/second.jpg', 200_000],
+    ] as const) {
+      requests = 0
+      const { one } = await get([raw.url(path)], { retries: 2, ...(maxSize ? { maxSize } : {}) })
+      assert.equal(one!.error, 'too-large', one!.message)
+      assert.match(one!.message!, /its chunk-size line claims \d+ bytes? more/)
+      assert.equal(requests, 1, `${path}: ${requests} requests`)
+    }
+    // A chunk within the limit, cut: a passing cut still, retried (and its whole JPEG then kept as
+    // the same bytes came twice, as before).
+    requests = 0
+    const within = await get([raw.url('/over.jpg')], { retries: 1, maxSize: 300_000 })
+    assert.notEqual(within.one!.error, 'too-large', within.one!.message)
+    assert.equal(requests, 2)
+  } finally {
+    await raw.close()
+  }
+})

@@ -573,6 +573,19 @@ class BodyReceiver {
       )
     }
     const left = chunkLeftAtClose(this.exchange.socket)
+    // A chunk-size line claiming more than --max-size allows (2^53 + 1 bytes, cut a few KB in) is
+    // the server's own word that the file is past the limit, as a Content-Length of that size is:
+    // refused at once, not retried as a passing cut (imgpull read a few KB at each of 3 attempts).
+    const coded = this.decoder !== undefined && !this.decoder.identity
+    const limit = coded ? encodedLimit(this.options.maxSize) : this.options.maxSize
+    const sofar = coded ? received : decision.at + this.beyond()
+    if (networkCut && left !== undefined && BigInt(sofar) + left > BigInt(limit)) {
+      return new ImgpullError(
+        'too-large',
+        `${shown}: its chunk-size line claims ${left} bytes more than came (after ${sofar} bytes), past --max-size ${this.options.maxSize}${coded ? ' (as encoded)' : ''}; the connection closed inside that chunk`,
+        { cause: error },
+      )
+    }
     if (networkCut && left !== undefined) {
       return new ImgpullError(
         'truncated',

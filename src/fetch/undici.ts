@@ -679,7 +679,7 @@ function drainBeforeFinish(parser: object): void {
 }
 
 /** Bytes a chunk still owed when its connection ended (see `chunkLeftAtClose`), by socket. */
-const chunkLeftOn = new WeakMap<object, number>()
+const chunkLeftOn = new WeakMap<object, bigint>()
 const NOTES_CHUNK_CUTS = Symbol('imgpull.notesChunkCuts')
 
 /**
@@ -687,9 +687,9 @@ const NOTES_CHUNK_CUTS = Symbol('imgpull.notesChunkCuts')
  * chunk-size line promised them (RFC 9112 §7.1), so the body was cut inside a chunk, a cut as
  * sure as one short of a `Content-Length`. `undefined` where it ended at a chunk's edge (a server
  * that closes instead of sending its last chunk, see body-end.ts `endedByClose`), or was not chunked, or where
- * llhttp's state does not lie where `LLHTTP_*` say.
+ * llhttp's state does not lie where `LLHTTP_*` say. A bigint: a chunk-size line may claim past 2^53.
  */
-export function chunkLeftAtClose(socket: object | undefined): number | undefined {
+export function chunkLeftAtClose(socket: object | undefined): bigint | undefined {
   return socket ? chunkLeftOn.get(socket) : undefined
 }
 
@@ -744,7 +744,7 @@ function noteChunkLeft(parser: LlhttpParser): void {
   // llhttp sets F_TRAILING where the chunk-size line of size 0 ends, and reads trailers after it.
   if (state.getUint16(LLHTTP_FLAGS, true) & F_TRAILING) lastChunkOn.add(socket)
   const left = state.getBigUint64(LLHTTP_CONTENT_LENGTH, true)
-  if (left > 0n) chunkLeftOn.set(socket, Number(left))
+  if (left > 0n) chunkLeftOn.set(socket, left)
 }
 
 /**
