@@ -68,12 +68,16 @@ before(async () => {
   resolver.setServers([`127.0.0.1:${dnsServer.port}`])
   // DNS asked directly (shared-lookup.ts `askDns`) makes a resolver of its own for each ask: it asks the test's server.
   const port = dnsServer.port
-  dns.promises.Resolver = ((options?: dns.ResolverOptions) => {
-    const own = new systemResolver({ ...options, timeout: 1500, tries: 1 })
-    own.setServers([`127.0.0.1:${port}`])
-    own.setServers = () => {}
-    return own
-  }) as unknown as typeof systemResolver
+  class TestResolver {
+    constructor(options?: dns.ResolverOptions) {
+      const own = new systemResolver({ ...options, timeout: 1500, tries: 1 })
+      own.setServers([`127.0.0.1:${port}`])
+      own.setServers = () => {}
+      // biome-ignore lint/correctness/noConstructorReturn: it stands in for Node's Resolver, constructed with new
+      return own
+    }
+  }
+  dns.promises.Resolver = TestResolver as unknown as typeof systemResolver
   ;(dns as { lookup: unknown }).lookup = viaTestServer as Lookup
 })
 after(async () => {

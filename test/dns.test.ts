@@ -333,18 +333,19 @@ test('two names whose resolver never answers do not hold the lookups of a live h
   // DNS asked directly (shared-lookup.ts `askDns`): a resolver of its own for each ask.
   const { Resolver } = dns.promises
   ;(dns as { lookup: unknown }).lookup = pooled
-  dns.promises.Resolver = (() => ({
-    setServers: () => {},
-    cancel: () => {},
-    resolve4: async (name: string) => {
+  class StandIn {
+    setServers(): void {}
+    cancel(): void {}
+    async resolve4(name: string): Promise<string[]> {
       asked.push(name)
       if (name === 'images.test') return ['127.0.0.1']
       return new Promise(() => {}) // the jammed names' servers answer no one
-    },
-    resolve6: async (name: string) => {
+    }
+    async resolve6(name: string): Promise<string[]> {
       throw Object.assign(new Error(`queryAaaa ENODATA ${name}`), { code: 'ENODATA' })
-    },
-  })) as unknown as typeof Resolver
+    }
+  }
+  dns.promises.Resolver = StandIn as unknown as typeof Resolver
   try {
     const port = new URL(server.origin).port
     const urls = [
