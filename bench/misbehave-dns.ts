@@ -578,6 +578,7 @@ async function main() {
     }
     rows.push(`| ${c.id} | ${cells.join(' | ')} |`)
   }
+  await rm(dir, { recursive: true, force: true })
   printTable(rows, chosen)
 }
 
