@@ -37,7 +37,13 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { type ImageServer, startImageServer } from '../test/support/image-server.js'
 import { makeImage } from '../test/support/images.js'
-import { benchArgs, printTable, toolTable } from './misbehave.js'
+import {
+  benchArgs,
+  cellText as cellLine,
+  errorLine as firstError,
+  printTable,
+  toolTable,
+} from './misbehave.js'
 import { IMGPULL } from './tools.js'
 
 /** Images in a case's list. */
@@ -320,22 +326,10 @@ const NOISE =
   /--:--:--|img\/s|^Details:|^Downloading|^\d+ (?:images?|downloaded)|^\(\d+ more|DL% UL%|^--:--|^\d+\s+--|^\d+ +\d+ +\d/i
 
 /** The first line a tool shows that says something went wrong (an error's before a warning's). */
-const errorLine = (stderr: string) => {
-  const lines = stderr
-    .split(/[\r\n]+/)
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !NOISE.test(l))
-  return (lines.find((l) => !/warning/i.test(l)) ?? lines[0] ?? '').slice(0, 300)
-}
+const errorLine = (stderr: string) => firstError(stderr, NOISE, { skipWarnings: true })
 
 /** A line for a table cell: no scratch folder, no origin, no `|`, at most 110 characters. */
-const cellText = (line: string) => {
-  const text = line
-    .replace(/https?:\/\/127\.0\.0\.1:\d+/g, 'http://h')
-    .replace(/\/tmp\/disk-[^/\s'"]+\/(?:disk\/)?/g, '')
-    .replace(/[|_*`]/g, ' ')
-  return text.length > 110 ? `${text.slice(0, 109)}…` : text
-}
+const cellText = (line: string) => cellLine(line, /\/tmp\/disk-[^/\s'"]+\/(?:disk\/)?/g)
 
 interface Outcome {
   kept: number

@@ -22,7 +22,15 @@ import { createServer as createTlsServer } from 'node:tls'
 import { selfSigned } from '../test/support/certs.js'
 import { type DnsQuery, type DnsRecord, type DnsReply, startDnsServer } from '../test/support/dns-server.js'
 import { eachRequest } from '../test/support/raw-server.js'
-import { benchArgs, noise, printTable, spawnCapped, toolTable } from './misbehave.js'
+import {
+  benchArgs,
+  cellText as cellLine,
+  errorLine as firstError,
+  noise,
+  printTable,
+  spawnCapped,
+  toolTable,
+} from './misbehave.js'
 import { IMGPULL } from './tools.js'
 
 /** Each tool's run is stopped after this many seconds (`--cap S`, default 60). */
@@ -450,19 +458,13 @@ async function freePort(): Promise<number> {
 
 /** The first line a tool shows that says something went wrong. */
 const errorLine = (stderr: string) =>
-  stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .find((l) => l !== '' && !/img\/s|B\/s ·|^Details:|^Downloading|^\d+ (?:images?|downloaded)/i.test(l))
-    ?.slice(0, 200) ?? ''
+  firstError(stderr, /img\/s|B\/s ·|^Details:|^Downloading|^\d+ (?:images?|downloaded)/i, {
+    max: 200,
+    split: '\n',
+  })
 
-const cellText = (line: string) => {
-  const text = line
-    .replace(/:\d{4,5}\b/g, ':P')
-    .replace(/\/tmp\/dns-[^/\s'"]+\/?/g, '')
-    .replace(/[|_*`]/g, ' ')
-  return text.length > 110 ? `${text.slice(0, 109)}…` : text
-}
+const cellText = (line: string) =>
+  cellLine(line, /\/tmp\/dns-[^/\s'"]+\/?/g, { origin: /:\d{4,5}\b/g, as: ':P' })
 
 async function runOne(
   tool: DnsTool,

@@ -24,7 +24,15 @@ import { tmpdir } from 'node:os'
 import { join, relative, sep } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { eachRequest } from '../test/support/raw-server.js'
-import { benchArgs, noise, printTable, spawnCapped, toolTable } from './misbehave.js'
+import {
+  benchArgs,
+  cellText as cellLine,
+  errorLine as firstError,
+  noise,
+  printTable,
+  spawnCapped,
+  toolTable,
+} from './misbehave.js'
 import { IMGPULL } from './tools.js'
 
 /** Where a list's URLs point: `o` the server's origin (`http://127.0.0.1:PORT`), `root` the scratch folder. */
@@ -284,21 +292,11 @@ const shown = (target: string) => {
 }
 
 /** A tool's error line for a table cell: the server's origin as `http://h`, no scratch folder, no `|`, at most 90 characters. */
-const cellText = (line: string) => {
-  const text = line
-    .replace(/https?:\/\/127\.0\.0\.1:\d+/g, 'http://h')
-    .replace(/\/tmp\/lists-[^/\s'"]+\/?/g, '')
-    .replace(/[|_*`]/g, ' ')
-  return text.length > 90 ? `${text.slice(0, 89)}…` : text
-}
+const cellText = (line: string) => cellLine(line, /\/tmp\/lists-[^/\s'"]+\/?/g, { max: 90 })
 
 /** The first line a tool shows that says something went wrong. */
 const errorLine = (stderr: string) =>
-  stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .find((l) => l !== '' && !/img\/s|^Details:|^Downloading|^\d+ (?:images?|downloaded)/i.test(l))
-    ?.slice(0, 200) ?? ''
+  firstError(stderr, /img\/s|^Details:|^Downloading|^\d+ (?:images?|downloaded)/i, { max: 200, split: '\n' })
 
 async function runOne(tool: ListTool, c: ListCase, base: Buffer) {
   const root = await mkdtemp(join(tmpdir(), `lists-${tool.id}-`))

@@ -24,7 +24,13 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type ImageServer, startImageServer } from '../test/support/image-server.js'
-import { benchArgs, printTable, toolTable } from './misbehave.js'
+import {
+  benchArgs,
+  cellText as cellLine,
+  errorLine as firstError,
+  printTable,
+  toolTable,
+} from './misbehave.js'
 import { IMGPULL } from './tools.js'
 
 /** Images in a case's list. */
@@ -354,21 +360,9 @@ function start(argv: string[], c: StopCase, stdin?: string): Run {
 const NOISE =
   /^imgpull: \d+(?:\/\d+ \(| ·)|img\/s|^Details:|^Downloading|^\d+ (?:images?|downloaded)|^\[#|^Download Results|^gid|^=+$|^-+$|^Status Legend|^\(OK\)|^\d{2}:\d{2}:\d{2}|^\|OK|^[a-f0-9]{6}\|OK|^Run the same/i
 
-const errorLine = (stderr: string) => {
-  const lines = stderr
-    .split(/[\r\n]+/)
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !NOISE.test(l))
-  return (lines[0] ?? '').slice(0, 300)
-}
+const errorLine = (stderr: string) => firstError(stderr, NOISE)
 
-const cellText = (line: string) => {
-  const text = line
-    .replace(/https?:\/\/127\.0\.0\.1:\d+/g, 'http://h')
-    .replace(/\/tmp\/stops-[^/\s'"]+\//g, '')
-    .replace(/[|_*`]/g, ' ')
-  return text.length > 110 ? `${text.slice(0, 109)}…` : text
-}
+const cellText = (line: string) => cellLine(line, /\/tmp\/stops-[^/\s'"]+\//g)
 
 interface Outcome {
   kept: number

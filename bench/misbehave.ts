@@ -2217,6 +2217,48 @@ export const IMGPULL_RERUN: Tool = {
 const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 /**
+ * The first line of a tool's `stderr` that `noise` (progress, summaries) does not match: what it
+ * said went wrong, at most `max` characters (`''`: nothing). Lines split at `split` (CR too by
+ * default: curl's meter); `skipWarnings` takes an error's line before a warning's.
+ */
+export function errorLine(
+  stderr: string,
+  noise: RegExp,
+  {
+    max = 300,
+    split = /[\r\n]+/,
+    skipWarnings = false,
+  }: { max?: number; split?: string | RegExp; skipWarnings?: boolean } = {},
+): string {
+  const lines = stderr
+    .split(split)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !noise.test(l))
+  return ((skipWarnings ? lines.find((l) => !/warning/i.test(l)) : undefined) ?? lines[0] ?? '').slice(0, max)
+}
+
+/**
+ * A tool's line for a Markdown table cell: `scratch` (the run's temporary folder) removed, the
+ * local server's origin as `http://h` (or `origin` as `as`), no `|`, `_`, `*` or backquote, at
+ * most `max` characters.
+ */
+export function cellText(
+  line: string,
+  scratch: RegExp,
+  {
+    max = 110,
+    origin = /https?:\/\/127\.0\.0\.1:\d+/g,
+    as = 'http://h',
+  }: { max?: number; origin?: RegExp; as?: string } = {},
+): string {
+  const text = line
+    .replace(origin, as)
+    .replace(scratch, '')
+    .replace(/[|_*`]/g, ' ')
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text
+}
+
+/**
  * Prints a misbehave bench's table (`rows`, Markdown lines) and the report each case is modelled
  * on, then exits 0 (servers and tools of the run may still hold the event loop).
  */
