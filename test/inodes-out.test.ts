@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test'
 import { publish } from '../src/sinks/files.js'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
-import { growDisk, onSmallDisk, until } from './support/wait.js'
+import { growDisk, onSmallDisk, takeInodes, until } from './support/wait.js'
 
 // A disk out of inodes refuses new files, not bytes: NLnetLabs/routinator#785 and ipfs/kubo#3444
 // (ENOSPC with space left). curl, wget2 and aria2c kept 30 to 38 of 60 images on a tmpfs of 40
@@ -63,13 +63,7 @@ test('a hard link a disk out of inodes refuses (tmpfs counts links): the part ta
   onSmallDisk(t, join(dir, 'no-link'), { size: '1m', inodes: 8 }, async (mnt) => {
     const part = join(mnt, 'a.part')
     await writeFile(part, 'image')
-    for (let i = 0; ; i++) {
-      const full = await writeFile(join(mnt, `fill-${i}`), '').then(
-        () => false,
-        (error) => error.code === 'ENOSPC',
-      )
-      if (full) break
-    }
+    await takeInodes(mnt)
     assert.equal(await publish(part, mnt, 'a.jpg', false), true)
     assert.equal(await readFile(join(mnt, 'a.jpg'), 'utf8'), 'image')
     assert.deepEqual(
@@ -100,13 +94,7 @@ test('out of inodes with a transfer mid-body: it finishes and keeps its name, an
       const names = await readdir(parts).catch(() => [])
       return names.length > 0 && (await stat(join(parts, names[0] as string))).size > 0
     })
-    for (let i = 0; ; i++) {
-      const full = await writeFile(join(mnt, `fill-${i}`), '').then(
-        () => false,
-        (error) => error.code === 'ENOSPC',
-      )
-      if (full) break
-    }
+    await takeInodes(mnt)
     release()
     const r = await run.done
     assert.equal(r.code, 3, r.stderr)

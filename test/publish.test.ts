@@ -7,7 +7,7 @@ import { pull, type Result } from '../src/index.js'
 import { publish } from '../src/sinks/files.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
-import { onSmallDisk } from './support/wait.js'
+import { onSmallDisk, takeInodes } from './support/wait.js'
 
 // A finished file takes its name by a hard link (it never replaces a file someone put there).
 // Where none can be made (a file system without them, a folder on another disk), it is moved.
@@ -92,13 +92,7 @@ test('a disk out of inodes for the folder of a name: publish says ENOSPC, not EN
   onSmallDisk(t, join(out, 'few-inodes'), { size: '1m', inodes: 8 }, async (mnt) => {
     const part = join(mnt, 'a.part')
     await writeFile(part, 'image')
-    for (let i = 0; ; i++) {
-      const full = await writeFile(join(mnt, `fill-${i}`), '').then(
-        () => false,
-        (error) => error.code === 'ENOSPC',
-      )
-      if (full) break
-    }
+    await takeInodes(mnt)
     await assert.rejects(publish(part, mnt, 'sub/folder/a.jpg', false), { code: 'ENOSPC' })
     assert.equal(await readFile(part, 'utf8'), 'image', 'the part is kept for the rerun')
   }))

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
-import { mkdir, stat } from 'node:fs/promises'
+import { mkdir, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 /**
@@ -61,6 +62,20 @@ export async function onSmallDisk(
     await body(folder)
   } finally {
     execFileSync('umount', ['-l', folder])
+  }
+}
+
+/** Take every inode left on the disk mounted at `mnt` (see `onSmallDisk`): empty files until ENOSPC. */
+export async function takeInodes(mnt: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    const full = await writeFile(join(mnt, `fill-${i}`), '').then(
+      () => false,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOSPC') throw error
+        return true
+      },
+    )
+    if (full) return
   }
 }
 
