@@ -116,15 +116,19 @@ function withExtras(
 }
 
 /**
- * `caption, place`, each `NULL` in a journal an earlier imgpull wrote and no run has opened since:
- * `imgpull status` and `report` read it as it is (read-only, no column added), as they read it before.
+ * `names` as a SELECT reads them, each `NULL` where the jobs table has no such column: a journal an
+ * earlier imgpull wrote and no run has opened since, which `imgpull status` and `report` read as
+ * it is (read-only, no column added), as they read it before.
  */
-function extraColumns(db: Database.Database): string {
+function columnsOrNull(db: Database.Database, names: readonly string[]): string[] {
   const columns = new Set(
     (db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[]).map((c) => c.name),
   )
-  return ['caption', 'place'].map((c) => (columns.has(c) ? c : 'NULL')).join(', ')
+  return names.map((c) => (columns.has(c) ? c : 'NULL'))
 }
+
+/** `caption, place` (see `columnsOrNull`), read after `FIELDS`' (see `withExtras`). */
+const extraColumns = (db: Database.Database): string => columnsOrNull(db, ['caption', 'place']).join(', ')
 
 /**
  * The jobs whose record may credit an Unsplash photographer: kept, with a path, and the word
@@ -632,10 +636,11 @@ function summarize(db: Database.Database) {
   }[]
   // The example's message with where its input holds it (see `Finished.place`), from one row:
   // the least message, as before, and its least place, after a NUL no message or place holds.
+  const [place] = columnsOrNull(db, ['place'])
   const errors = (
     db
       .prepare(
-        `SELECT error, count(*) AS n, min(url) AS example, min(message || char(0) || coalesce(${extraColumns(db).split(', ')[1]}, '')) AS message FROM jobs
+        `SELECT error, count(*) AS n, min(url) AS example, min(message || char(0) || coalesce(${place}, '')) AS message FROM jobs
        WHERE state = 'failed' GROUP BY error ORDER BY n DESC LIMIT 10`,
       )
       .all() as { error: string; n: number; example: string; message: string }[]
