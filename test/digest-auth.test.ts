@@ -155,7 +155,7 @@ function camera(image: Buffer) {
       return res.writeHead(302, { location: req.url!.replace('.cgi', '.jpg'), 'content-length': 0 }).end()
     if (verdict === 'ok')
       return res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image)
-    if (req.url === '/basic-only.jpg')
+    if (req.url!.startsWith('/basic-only.jpg'))
       return res.writeHead(401, { 'www-authenticate': 'Basic realm="cam"', 'content-length': 0 }).end()
     const challenge = `Digest realm="cam", qop="auth", nonce="n${++nonce}", opaque="o"${verdict === 'stale' ? ', stale=true' : ''}`
     res.writeHead(401, { 'www-authenticate': ['Basic realm="cam"', challenge], 'content-type': 'text/html' })
@@ -184,8 +184,9 @@ test("a URL's user and password are sent by Digest to a server that asks for it 
       `http://admin:wrong@${at}/bad.jpg`,
       `http://${at}/anon.jpg`,
       `http://admin:wrong@${at}/basic-only.jpg`,
+      `http://ad%3Amin:12%2034@${at}/basic-only.jpg?colon`,
     ])
-    const [snap, stale, bad, anon, basic] = results
+    const [snap, stale, bad, anon, basic, colon] = results
     assert.equal(snap!.status, 'ok', snap!.message)
     assert.deepEqual(await readFile(join(out, snap!.path!)), image)
     assert.deepEqual(
@@ -216,6 +217,11 @@ test("a URL's user and password are sent by Digest to a server that asks for it 
       /basic-only\.jpg: the server refused the user and password of the URL \(sent by Basic\)$/,
     )
     assert.equal(asked.filter((a) => a.url === '/basic-only.jpg').length, 1)
+    // A user with a colon sent by Basic: its refusal says why (`ad:min:12 34` reads as user `ad`).
+    assert.match(
+      colon!.message!,
+      /basic-only\.jpg\?colon: the server refused the user and password of the URL \(sent by Basic; its user holds a colon, which Basic cannot carry: the server reads the user up to it \(RFC 7617 §2\)\)$/,
+    )
   } finally {
     await server.close()
   }

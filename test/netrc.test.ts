@@ -545,6 +545,15 @@ test('a 403 to a request that carried a user and password says they went with it
       ),
       wrong.message,
     )
+    // A user with a colon, which Basic cannot carry: said, as the likely cause.
+    const colon = await get(server.url('/a.jpg').replace('//', '//us%3Aer:pw@'))
+    assert.equal(colon.error, 'http-403', colon.message)
+    assert.ok(
+      colon.message!.endsWith(
+        'a.jpg: the user and password of the URL went with it (by Basic; its user holds a colon, which Basic cannot carry: the server reads the user up to it (RFC 7617 §2)): a server may refuse a wrong one so',
+      ),
+      colon.message,
+    )
     // Without any: nothing to say.
     const none = await get(server.url('/a.jpg'))
     assert.match(none.message!, /^HTTP 403 from \S+a\.jpg$/)

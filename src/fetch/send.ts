@@ -43,6 +43,9 @@ import { basicOf, listedCredentials, type UrlCredentials } from './url-credentia
  */
 const MAX_REPLAYS = 4
 
+/** `:` as a byte: Basic's separator of user and password. */
+const COLON = 0x3a
+
 /**
  * Immediate replays of a request that met the end of a reused keep-alive connection: closed or
  * reset before any byte of the answer, or a 408 (see `isStaleConnection`, `isStaleAnswer`). Each
@@ -154,6 +157,7 @@ export const send: Step = async (t) => {
     if (cookie) headers.cookie = cookie
     t.sentCredentials = undefined
     t.sentCredentialsFrom = hop?.netrc ? netrcPath(t.options.netrc) : undefined
+    t.sentUserColon = false
     if (hop && digest?.origin === url.origin) {
       headers.authorization = digestAuthorization(digest.challenge, {
         ...hop,
@@ -167,6 +171,7 @@ export const send: Step = async (t) => {
       // An Authorization of the user's own (-H) goes in place of the listed URL's Basic credentials.
       headers.authorization = basicOf(hop)
       t.sentCredentials = 'Basic'
+      t.sentUserColon = hop.user.includes(COLON)
     }
     // A Location's own credentials, for its origin; an Authorization of the user's own wins there.
     const fromLocation = named.get(url.origin)
@@ -174,6 +179,7 @@ export const send: Step = async (t) => {
       headers.authorization = fromLocation
       t.sentCredentials = 'Basic'
       t.sentCredentialsFrom = undefined
+      t.sentUserColon = false
     }
     if (t.offset > 0 && resumesInRun(t.known)) {
       headers.range = `bytes=${t.offset - (t.tail?.length ?? 0)}-`

@@ -131,6 +131,11 @@ export class Transfer {
   sentCredentials: 'Basic' | 'Digest' | undefined
   /** The .netrc file they came from (`--netrc`), or `undefined`: the URL's. */
   sentCredentialsFrom: string | undefined
+  /**
+   * The user sent by Basic holds a colon (`http://a%3Ab:pw@host/`, a .netrc's `login a:b`), which
+   * Basic cannot carry: the server reads the user to it (RFC 7617 §2). Digest carries it.
+   */
+  sentUserColon = false
   /** The names of the last request's headers (see `unaskedStatus`). */
   sent: string[] = []
   /** The file as the server last described it (validators and full size). */
