@@ -1625,6 +1625,15 @@ test("a row's caption (--caption-col) is its image's alt text and a line of its 
   // An image without one keeps the tile as it was: its name says what it is.
   assert.equal(await tile(4).locator('img').getAttribute('alt'), '')
   assert.equal(await tile(4).locator('.caption').count(), 0)
+  // The filter finds a tile by its caption's words as by its name, and says it searches both.
+  assert.match((await page.locator('#images .tools label').textContent()) ?? '', /^Filter by name or caption/)
+  const filter = page.locator('#images input[type=search]')
+  await filter.fill('الفجر')
+  assert.deepEqual(await page.locator('.sheet .tile .name').allTextContents(), ['cap1.png'])
+  await filter.fill('DAWN')
+  assert.deepEqual(await page.locator('.sheet .tile .name').allTextContents(), ['cap0.png'])
+  await filter.fill('cap4')
+  assert.deepEqual(await page.locator('.sheet .tile .name').allTextContents(), ['cap4.png'])
   assertQuiet(log)
   await page.close()
 })

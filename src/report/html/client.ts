@@ -45,7 +45,8 @@ export const CLIENT_SCRIPT = `(function () {
 
   // total: how many there are when rows are a sample of them; a filter searches the sample only,
   // so what it finds (or does not) is said of the sample, not of the folder.
-  function pager(root, rows, render, pageSize, noun, total) {
+  // words: what the filter searches in a row (its file name unless said).
+  function pager(root, rows, render, pageSize, noun, total, words) {
     var list = root.querySelector('[data-list]')
     // A section with nothing to list (no image in the folder) has no list and no pager.
     if (!list) return
@@ -93,7 +94,7 @@ export const CLIENT_SCRIPT = `(function () {
     if (filter) {
       filter.addEventListener('input', function () {
         var q = filter.value.trim().toLowerCase()
-        shown = q ? rows.filter(function (r) { return r[0].toLowerCase().indexOf(q) >= 0 }) : rows
+        shown = q ? rows.filter(function (r) { return (words ? words(r) : r[0]).toLowerCase().indexOf(q) >= 0 }) : rows
         page = 0
         draw()
       })
@@ -193,7 +194,9 @@ export const CLIENT_SCRIPT = `(function () {
   openTarget()
 
   var sheet = document.getElementById('images')
-  if (sheet && data.sheet) pager(sheet, data.sheet.rows, tile, data.pageSize, 'images', data.sheet.total)
+  // A tile is found by its name or its row's caption (a table's --caption-col: "red bicycle").
+  function tileWords(r) { return r.length > 7 && r[7] !== null ? r[0] + '\\n' + r[7] : r[0] }
+  if (sheet && data.sheet) pager(sheet, data.sheet.rows, tile, data.pageSize, 'images', data.sheet.total, tileWords)
   var credits = document.getElementById('attribution')
   if (credits && data.credits) pager(credits, data.credits, credit, data.creditsPageSize, 'photos')
   document.documentElement.setAttribute('data-ready', 'true')

@@ -274,7 +274,7 @@ function imagesSection(f: ReportFigures): string {
 <p class="lead" data-figure="sheet">${lead}</p>
 ${
   total
-    ? `<div class="tools" data-scripted hidden><label>Filter by name <input type="search" autocomplete="off" spellcheck="false"></label></div>
+    ? `<div class="tools" data-scripted hidden><label>Filter by name${entries.some((e) => e.caption) ? ' or caption' : ''} <input type="search" autocomplete="off" spellcheck="false"></label></div>
 <ul class="sheet" data-list aria-label="Images"></ul>
 <nav class="pager" data-pager aria-label="Image pages" hidden><button type="button" data-prev>Previous</button><span class="status" data-status aria-live="polite"></span><button type="button" data-next>Next</button></nav>
 <noscript><p class="empty">The contact sheet is drawn by the page's script; with scripts off, open the files in the folder.</p></noscript>`
