@@ -68,6 +68,12 @@ const COLUMNS = FIELDS.map(([, c]) => c).join(', ')
  * name the unique index holds for another row. Coded as SQLite codes a damaged page, so the run
  * stops on it as on any damaged journal: one line naming the file (see `localFault`).
  */
+/** A journal SQLite finds damaged (`SQLITE_CORRUPT*`), or not a database at all (`SQLITE_NOTADB`). */
+export function damagedJournal(error: unknown): boolean {
+  const code = String((error as { code?: unknown } | undefined)?.code ?? '')
+  return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB'
+}
+
 function damaged(what: string, cause: unknown): Error {
   return Object.assign(new Error(`database disk image is malformed: ${what}`, { cause }), {
     code: 'SQLITE_CORRUPT',
@@ -354,7 +360,9 @@ export class SqliteJournal implements Journal {
       this.#db.pragma('synchronous = NORMAL')
     } catch (error) {
       // A journal found damaged here is set aside by the run (see `openJournal`): not held open.
-      this.#db.close()
+      // Another fault stops the run, whose words ask whether descriptors ran short (a CANTOPEN of
+      // the -wal: see `localFault`), which a close here would have given back.
+      if (damagedJournal(error)) this.#db.close()
       throw error
     }
     this.#stmt = {

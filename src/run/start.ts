@@ -225,7 +225,7 @@ async function openJournal(
     if (options.command) journal.describeRun({ command: options.command })
     return { journal }
   }
-  const [{ default: Sqlite }, { SqliteJournal }] = await Promise.all([
+  const [{ default: Sqlite }, { SqliteJournal, damagedJournal }] = await Promise.all([
     import('better-sqlite3'),
     import('../journal/sqlite.js'),
   ])
@@ -256,7 +256,7 @@ async function openJournal(
         // folder's files stay: a name that holds an image's bytes already keeps them (see
         // `publish`), the rest is fetched again. The run stopped on it, and the user moved
         // .imgpull/ away by hand, which lost the lock's and the record's files with it.
-        if (!isDamaged(error)) throw error
+        if (!damagedJournal(error)) throw error
         setAside = setJournalAside(paths.journal)
         journal = new SqliteJournal(paths.journal, startedAt)
         process.emitWarning(
@@ -271,12 +271,6 @@ async function openJournal(
     lock?.release()
     throw stopFault(error, paths)
   }
-}
-
-/** A journal SQLite finds damaged, or not a database at all (see `setJournalAside`). */
-function isDamaged(error: unknown): boolean {
-  const code = errorCode(error)
-  return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB'
 }
 
 /**
