@@ -83,10 +83,11 @@ before(async () => {
 after(async () => {
   ;(dns as { lookup: unknown }).lookup = systemLookup
   dns.promises.Resolver = systemResolver
-  resolver.cancel()
-  await dnsServer.close()
-  await images.close()
-  await cleanup(dir)
+  // What the hook before started, where it failed partway (a port taken).
+  resolver?.cancel()
+  await dnsServer?.close()
+  await images?.close()
+  if (dir) await cleanup(dir)
 })
 
 async function get(urls: string[], options: Partial<Options> = {}) {

@@ -125,7 +125,23 @@ function reply(
 /** Starts the server on `host` (default 127.0.0.1) and `port` (default: any free one, UDP and TCP alike). */
 export async function startDnsServer(
   answer: (q: DnsQuery) => DnsReply,
-  { host = '127.0.0.1', port = 0 }: { host?: string; port?: number } = {},
+  where: { host?: string; port?: number } = {},
+): Promise<DnsServer> {
+  // UDP takes a free port, then TCP the same number, which another test's connection may hold
+  // (EADDRINUSE in a fresh clone's run): another free port then.
+  for (let tries = 1; ; tries++) {
+    try {
+      return await startOnce(answer, where)
+    } catch (error) {
+      const taken = (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
+      if (!taken || (where.port ?? 0) !== 0 || tries >= 10) throw error
+    }
+  }
+}
+
+async function startOnce(
+  answer: (q: DnsQuery) => DnsReply,
+  { host = '127.0.0.1', port = 0 }: { host?: string; port?: number },
 ): Promise<DnsServer> {
   const queries: DnsQuery[] = []
   const timers = new Set<NodeJS.Timeout>()
