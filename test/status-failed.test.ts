@@ -292,6 +292,11 @@ test("a failed URL names its list's line and its table's line: in the run's line
     /^ {2}http-404 ×1 {2}e\.g\. HTTP 404 from \S+ \('placed\.txt' line 4\)$/m,
     status.stdout,
   )
+  // The README's `--json` shape: the example's place beside its message, not inside it.
+  const json = JSON.parse((await runCli(['status', out, '--json'])).stdout)
+  const example = json.errors.find((e: { error: string }) => e.error === 'http-404')
+  assert.equal(example.place, "'placed.txt' line 4", JSON.stringify(json.errors))
+  assert.doesNotMatch(example.message, /placed\.txt/)
   const page = await readFile(join(out, 'report.html'), 'utf8')
   assert.match(page, /<span class="msg">HTTP 404 from this URL \(&#39;placed\.txt&#39; line 4\)<\/span>/)
   // Lines added above it: the rerun skips it (a 404 is permanent) and says where it is now.

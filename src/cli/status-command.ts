@@ -30,7 +30,8 @@ import { jsonLineForTerminal, printable } from '../utils/printable.js'
 /**
  * `imgpull status DIR [--json]`: what the journal knows about a folder, for people, or as one
  * JSON object (`counts` by state, `bytes` of the files ok, `runs`, the ten commonest `errors` with
- * an example each, `failures` by code, `sharePages`: how many failures are a sharing site's page in
+ * an example each (its `message`, and its `place` in the input where the journal holds one: `'urls.txt'
+ * line 3`), `failures` by code, `sharePages`: how many failures are a sharing site's page in
  * place of the image (see `isSharePageFailure`), `sameBytes`: the sha256 that most files ok share, when
  * `SAME_BYTES_AT` or more do (a placeholder?), with their count and an example URL, `running`:
  * the run going on now, `{ pid, host, startedAt }`, or `null`, and `shards`: a WebDataset
