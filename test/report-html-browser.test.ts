@@ -523,6 +523,16 @@ test('a finished run: figures, contact sheet from disk, failures, hosts, charts,
   assert.notEqual(await background(), light, 'a dark scheme follows the system')
   await page.setViewportSize({ width: 1280, height: 900 })
   await page.screenshot({ path: join(root, 'finished-dark.png') })
+  // The filter finds a photographer's photos (an Unsplash collection), and says it searches them.
+  assert.match(
+    (await page.locator('#images .tools label').textContent()) ?? '',
+    /^Filter by name or photographer /,
+  )
+  const filter = page.locator('#images input[type=search]')
+  await filter.fill('ANSEL')
+  assert.deepEqual(await page.locator('.sheet .tile .name').allTextContents(), ['lake.png'])
+  await filter.fill('mallory')
+  assert.deepEqual(await page.locator('.sheet .tile .name').allTextContents(), ['fjord.png'])
   assertQuiet(log)
   await page.close()
 })

@@ -194,8 +194,14 @@ export const CLIENT_SCRIPT = `(function () {
   openTarget()
 
   var sheet = document.getElementById('images')
-  // A tile is found by its name or its row's caption (a table's --caption-col: "red bicycle").
-  function tileWords(r) { return r.length > 7 && r[7] !== null ? r[0] + '\\n' + r[7] : r[0] }
+  // A tile is found by its name, its row's caption (a table's --caption-col: "red bicycle") or its
+  // photographer (an Unsplash collection: "every photo by Ansel").
+  function tileWords(r) {
+    var words = r[0]
+    if (r.length > 7 && r[7] !== null) words += '\\n' + r[7]
+    if (r[6] !== null) words += '\\n' + data.credits[r[6]][1]
+    return words
+  }
   if (sheet && data.sheet) pager(sheet, data.sheet.rows, tile, data.pageSize, 'images', data.sheet.total, tileWords)
   var credits = document.getElementById('attribution')
   if (credits && data.credits) pager(credits, data.credits, credit, data.creditsPageSize, 'photos')

@@ -127,7 +127,7 @@ ${input.queue ? queueLine(input.queue) : input.command ? `<pre class="command"><
 <main id="main" tabindex="-1"><div class="wrap">
 ${input.queue ? queueBanner(f, input.queue, input.endedAt, input.folder ?? input.title) : input.interrupted ? interruptedBanner(f) : input.running ? runningBanner(f, input.endedAt) : ''}
 ${summarySection(f)}
-${imagesSection(f)}
+${imagesSection(f, creditOf.size > 0)}
 ${failuresSection(f, input.command, input.running === true, input.manifest === true, input.folder ?? input.title, input.queue)}
 ${hostsSection(f, o.hostRows)}
 ${throughputSection(f)}
@@ -251,7 +251,8 @@ function causes(groups: ReportFigures['failures']): string {
   return `<p class="causes" data-figure="causes"><a href="#failures">What failed</a>: ${shown.join(', ')}${rest ? `, and ${plural(rest, 'more code')}` : ''}.</p>`
 }
 
-function imagesSection(f: ReportFigures): string {
+/** `credited`: some tile names its photographer (an Unsplash run), which the filter then searches too. */
+function imagesSection(f: ReportFigures, credited: boolean): string {
   const { total, entries } = f.sheet
   // How to use the sheet, in the words of the device: a phone has no hover and no Enter key (its
   // captions are always shown, see the style sheet), and was told to hover, focus and press Enter.
@@ -274,7 +275,10 @@ function imagesSection(f: ReportFigures): string {
 <p class="lead" data-figure="sheet">${lead}</p>
 ${
   total
-    ? `<div class="tools" data-scripted hidden><label>Filter by name${entries.some((e) => e.caption) ? ' or caption' : ''} <input type="search" autocomplete="off" spellcheck="false"></label></div>
+    ? `<div class="tools" data-scripted hidden><label>Filter by ${filterWords(
+        entries.some((e) => e.caption),
+        credited,
+      )} <input type="search" autocomplete="off" spellcheck="false"></label></div>
 <ul class="sheet" data-list aria-label="Images"></ul>
 <nav class="pager" data-pager aria-label="Image pages" hidden><button type="button" data-prev>Previous</button><span class="status" data-status aria-live="polite"></span><button type="button" data-next>Next</button></nav>
 <noscript><p class="empty">The contact sheet is drawn by the page's script; with scripts off, open the files in the folder.</p></noscript>`
@@ -566,4 +570,10 @@ function creditsSection(count: number, total: number, shards: boolean): string {
 <nav class="pager" data-pager aria-label="Credit pages" hidden><button type="button" data-prev>Previous</button><span class="status" data-status aria-live="polite"></span><button type="button" data-next>Next</button></nav>
 <noscript><p class="empty">The credits are listed by the page's script; with scripts off, <code>ATTRIBUTION.md</code> beside this file credits every photo.</p></noscript>
 </section>`
+}
+
+/** What the sheet's filter searches, as its label says it: a tile's name, and its caption and photographer where some tile has one. */
+function filterWords(captions: boolean, credited: boolean): string {
+  const words = ['name', ...(captions ? ['caption'] : []), ...(credited ? ['photographer'] : [])]
+  return words.length < 3 ? words.join(' or ') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`
 }
