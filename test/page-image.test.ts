@@ -5,7 +5,7 @@
  * large <img>), on any host: never fetched, never followed.
  */
 import assert from 'node:assert/strict'
-import { writeFile } from 'node:fs/promises'
+import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
@@ -175,6 +175,26 @@ before(async () => {
       ),
     ),
     '/gz': send('text/html', gzipSync(og('/i/gz.jpg')), { 'content-encoding': 'gzip' }),
+    // A web app's page: its og:image after `at` bytes of inline script, sent in pieces, no length;
+    // `end`: the page whole, `cut` (the connection closed after the mark, no end said) or `stall`
+    // (nothing more after the script: the mark never comes).
+    '/late': async (_req, res, url) => {
+      const at = Number(url.searchParams.get('at'))
+      const end = url.searchParams.get('end') ?? 'whole'
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      res.write('<!doctype html><html><head><title>Sofa</title><script>')
+      const piece = 'var x=1;'.repeat(2048)
+      for (let sent = 0; sent < at; sent += piece.length) {
+        if (!res.write(piece)) await new Promise((resolve) => res.once('drain', resolve))
+      }
+      if (end === 'stall') return
+      res.write('</script><meta property="og:image" content="/i/late.jpg"></head>')
+      if (end === 'cut') {
+        res.socket?.end()
+        return
+      }
+      res.end('<body><img src="/i/late.jpg"></body></html>')
+    },
   })
   asked = []
 })
@@ -217,6 +237,43 @@ test('a page sent as image/jpeg, or gzip-encoded, names its image the same way',
     gz.message ?? '',
     /gzip-encoded, .*its og:image names http:\/\/127\.0\.0\.1:\d+\/i\/gz\.jpg \(not fetched\)$/,
   )
+})
+
+test('a page whose og:image comes after a large inline script names it: read on past its first 64 KB, up to 1 MiB, none of it kept', async () => {
+  const late = async (query: string, options: { idleTimeout?: number; maxSize?: number } = {}) => {
+    const before = server.log.length
+    const out = join(dir, `late-${query.replace(/\W/g, '')}-${options.maxSize ?? ''}`)
+    const results: Result[] = []
+    for await (const r of pull([server.url(`/late?${query}`)], { out, retries: 2, ...options }))
+      results.push(r)
+    const r = results[0]!
+    // A page however it ended: failed for good at its first request, never retried, nothing kept.
+    assert.equal(r.error, 'not-an-image', `${query}: ${r.message}`)
+    assert.equal(server.log.length - before, 1, query)
+    const kept = (await readdir(out)).filter(
+      (f) => !['.imgpull', 'manifest.jsonl', 'report.html'].includes(f),
+    )
+    assert.deepEqual(kept, [], query)
+    assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')).catch(() => []), [], query)
+    return r.message ?? ''
+  }
+  const named = new RegExp(
+    `its og:image names ${server.url('/i/late.jpg').replace(/\./g, '\\.')} \\(not fetched\\)$`,
+  )
+  // After 200 KB and after 900 KB of script: named (the first 64 KB alone named nothing).
+  assert.match(await late('at=200000'), named)
+  assert.match(await late('at=900000'), named)
+  // Cut after the mark, its end unsaid: a page all the same, not a cut body to retry.
+  assert.match(await late('at=200000&end=cut'), named)
+  // A page that stops sending after its head: said as the page when the idle timeout ends it.
+  assert.match(await late('at=200000&end=stall', { idleTimeout: 1000 }), /an HTML page titled "Sofa"$/)
+  // Past 1 MiB, nothing named and the rest not read; nor past --max-size.
+  const far = await late('at=1500000')
+  assert.doesNotMatch(far, /og:image/)
+  assert.ok(Number(/, (\d+) bytes/.exec(far)?.[1]) < 1_300_000, far)
+  const small = await late('at=200000', { maxSize: 150_000 })
+  assert.doesNotMatch(small, /og:image/)
+  assert.ok(!asked.some((u) => u.startsWith('/i/')), asked.join(' '))
 })
 
 test('a page naming itself as its image is refused once, naming no link', async () => {

@@ -56,6 +56,14 @@ import { chunkLeftAtClose, lastChunkAtClose } from './undici.js'
 import { crcMismatch, framed, verify } from './verify-step.js'
 
 /**
+ * Most bytes of an HTML page in place of an image read for the image it names (see `namedImage`),
+ * none of them kept: its first 64 KB (`HEAD_BYTES`) told what it is, and a page whose og:image
+ * comes after a large inline script, style or SVG sprite (common in a web app's `<head>`) named
+ * nothing there. Held to `--max-size` too; read on only while nothing is named.
+ */
+export const PAGE_BYTES = 1024 * 1024
+
+/**
  * Parts of a file of unknown size (`206 bytes A-B/*`) one attempt asks for before giving up; so
  * too parts that each bring fewer new bytes than were asked again (see `nextOverlap`): a server
  * that doles out a byte per answer.
@@ -167,6 +175,11 @@ class BodyReceiver {
   asCame = false
   /** Whether the head's width and height were held to the run's pixel limit (`pixelLimit`). */
   pixelsChecked = false
+  /**
+   * An HTML page in place of an image whose head named no image: its bytes after the head, read on
+   * (never kept) for the image it names, up to `PAGE_BYTES` (see `readPage`).
+   */
+  page: { chunks: Buffer[]; bytes: number; looked: number } | undefined
   /** Whether the head was looked at once it held `RULE_OUT_BYTES`. */
   lookedAt: boolean
   /**
@@ -334,8 +347,13 @@ class BodyReceiver {
           : ''
     // A sharing site's page for the image (a link copied from the address bar): the link that gives the file.
     // Else the image the page itself names (its og:image...), on any host: named, never fetched.
-    const share =
-      kind && /^(?:an )?HTML\b/.test(kind) ? (sharePage(t) ?? namedImage(t, check.head)) : undefined
+    const html = kind !== undefined && /^(?:an )?HTML\b/.test(kind)
+    const share = html ? (sharePage(t) ?? namedImage(t, this.pageHead())) : undefined
+    // A page whose head named nothing: its next bytes are read for the mark (see `PAGE_BYTES`).
+    if (html && !share && !ended && this.mayReadPage()) {
+      this.page ??= { chunks: [], bytes: 0, looked: 0 }
+      return
+    }
     // Through a proxy, a page in place of an image may be the proxy's (a filter's block page).
     throw new ImgpullError(
       'not-an-image',
@@ -389,8 +407,34 @@ class BodyReceiver {
     }
   }
 
+  /** Whether an HTML page's bytes past those read may still be read for its image (`PAGE_BYTES`). */
+  mayReadPage(): boolean {
+    const read = this.check.headBytes + (this.page?.bytes ?? 0)
+    return this.decision.at === 0 && !this.decodedSplice && read < Math.min(PAGE_BYTES, this.options.maxSize)
+  }
+
+  /** The page's bytes read so far: its head, then what `readPage` took. */
+  pageHead(): Buffer {
+    const { page, check } = this
+    return page?.chunks.length ? Buffer.concat([check.head, ...page.chunks]) : check.head
+  }
+
+  /**
+   * A chunk of a page past its head (see `page`): held, never written; the page looked at again
+   * each 64 KB, failing as not-an-image once it names an image or reaches `PAGE_BYTES`.
+   */
+  readPage(chunk: Buffer): void | Promise<void> {
+    const page = this.page!
+    page.chunks.push(chunk)
+    page.bytes += chunk.length
+    if (page.bytes - page.looked < HEAD_BYTES && this.mayReadPage()) return
+    page.looked = page.bytes
+    return this.identify()
+  }
+
   /** Each byte of the file: checked, gathered; a promise only when the body must wait. */
   readonly keep = (chunk: Buffer): void | Promise<void> => {
+    if (this.page) return this.readPage(chunk)
     const { check, file, recent } = this
     if (check.bytes + chunk.length > this.options.maxSize) {
       throw new ImgpullError('too-large', `${this.shown} is over --max-size ${this.options.maxSize} bytes`)
@@ -725,6 +769,8 @@ class BodyReceiver {
     const { t, decision, check, file } = this
     // Short of its length, a body is cut, whatever its first bytes show (an HTTP/2 stream can end so).
     const short = !this.decoder && decision.length !== undefined && this.received < decision.length
+    // A page read on past its head is one however it ended: said with what it named.
+    if (this.page) await this.identify(true)
     if (!check.format && !short) {
       // Stalled before its first bytes could be told apart: the stall is the failure.
       if (t.stalled !== undefined && !(await check.identify()) && check.mayBeginImage()) throw t.stalled
@@ -743,6 +789,13 @@ class BodyReceiver {
    */
   async failed(caught: unknown): Promise<Step> {
     const { t, decision, check, file, exchange, decoder, shown } = this
+    // A page read on past its head (see `page`) and cut there, or stalled: a page all the same,
+    // not a passing fault to retry; said with what it named.
+    if (this.page && !isFatalLocal(caught) && (!(caught instanceof ImgpullError) || caught.retryable))
+      caught = await this.identify(true).then(
+        () => caught,
+        (page: unknown) => page,
+      )
     // Bytes the codings imgpull knows do not decode, beside one it does not know: that one is why.
     const error =
       (caught as ImgpullError | undefined)?.code === 'corrupt' && decoder
