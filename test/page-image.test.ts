@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { pull, type Result } from '../src/index.js'
 import { looksLike } from '../src/verify/not-image.js'
-import { pageImage } from '../src/verify/page-image.js'
+import { type PageImage, pageImage, refreshUrl } from '../src/verify/page-image.js'
 import { isSharePageFailure, sharePageHint } from '../src/verify/share-page.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { type Route, type RouteServer, startRouteServer } from './support/route-server.js'
@@ -22,7 +22,7 @@ const html = (head: string, body = '') =>
 const found = (page: string, base = PAGE, self: string[] = []) => pageImage(Buffer.from(page), base, self)
 
 test('pageImage: the image a page names, resolved as a browser resolves it, the page itself passed over', () => {
-  const rows: [string, string, { url: string; said: string } | undefined][] = [
+  const rows: [string, string, PageImage | undefined][] = [
     [
       'og:image, absolute',
       html('<meta property="og:image" content="https://i.example/sofa.jpg">'),
@@ -127,6 +127,21 @@ test('pageImage: the image a page names, resolved as a browser resolves it, the 
       undefined,
     ],
   ]
+  const refresh = (content: string) => html(`<meta http-equiv="Refresh" content="${content}">`)
+  rows.push(
+    [
+      "a meta refresh before any mark: the page's only way on (a redirect written as a page)",
+      refresh('0; url=/i/sofa.jpg') + html('<meta property="og:image" content="/card.png">'),
+      { url: 'http://photos.test/i/sofa.jpg', said: 'meta refresh', refresh: true },
+    ],
+    [
+      'a meta refresh in quotes, URL= in capitals, entity-escaped',
+      refresh("3;URL='/i/a.jpg?w=1&amp;h=2'"),
+      { url: 'http://photos.test/i/a.jpg?w=1&h=2', said: 'meta refresh', refresh: true },
+    ],
+    ['a meta refresh that only reloads the page: nothing named', refresh('30'), undefined],
+    ['a meta refresh to the page itself: nothing named', refresh(`0; url=${PAGE}`), undefined],
+  )
   for (const [what, page, want] of rows) assert.deepEqual(found(page), want, what)
   // A redirect's target, and the URL asked for, are the page too.
   assert.equal(
@@ -139,6 +154,24 @@ test('pageImage: the image a page names, resolved as a browser resolves it, the 
     Buffer.from(html('<meta property="og:image" content="/i/u.jpg">'), 'utf16le'),
   ])
   assert.deepEqual(pageImage(u16, PAGE), { url: 'http://photos.test/i/u.jpg', said: 'og:image' })
+})
+
+test("refreshUrl: where a Refresh header or a meta refresh's content leads, as HTML reads it", () => {
+  const rows: [string, string | undefined][] = [
+    ['0; url=/a.jpg', '/a.jpg'],
+    ['0;URL=/a.jpg', '/a.jpg'],
+    ['5, url=/a.jpg', '/a.jpg'],
+    ['0 /a.jpg', '/a.jpg'],
+    ['0; /a.jpg', '/a.jpg'],
+    ['1.5; Url = "/a b.jpg"', '/a b.jpg'],
+    ["0; url='/a.jpg", '/a.jpg'],
+    ['  0;url=http://cdn.test/x.jpg  ', 'http://cdn.test/x.jpg'],
+    ['30', undefined],
+    ['0;', undefined],
+    ['url=/a.jpg', undefined],
+    ['', undefined],
+  ]
+  for (const [value, want] of rows) assert.equal(refreshUrl(value), want, JSON.stringify(value))
 })
 
 let server: RouteServer
@@ -195,6 +228,20 @@ before(async () => {
       }
       res.end('<body><img src="/i/late.jpg"></body></html>')
     },
+    // A redirect written as a page (request/request#92, ArchiveTeam/wpull#465): its Refresh header,
+    // or its meta refresh, is its only way on; a browser's <img> follows neither.
+    '/moved/sofa.jpg': send('text/html', '<!doctype html><p>Moved.</p>', {
+      refresh: '0; url=/new/sofa.jpg',
+    }),
+    '/meta/sofa.jpg': (_req, res) => {
+      res.writeHead(302, { location: '/meta/page' }).end()
+    },
+    '/meta/page': send(
+      'text/html',
+      html(
+        '<meta http-equiv="refresh" content="0; URL=\'/new/sofa.jpg\'"><meta property="og:image" content="/card.png">',
+      ),
+    ),
   })
   asked = []
 })
@@ -282,6 +329,23 @@ test('a page naming itself as its image is refused once, naming no link', async 
   assert.equal(r.error, 'not-an-image')
   assert.doesNotMatch(r.message ?? '', /og:image|not the file/)
   assert.equal(server.log.length - before, 1)
+})
+
+test('a page whose only way on is a Refresh header or a meta refresh says where it leads, and fetches nothing there', async () => {
+  const header = await get('/moved/sofa.jpg')
+  assert.equal(header.error, 'not-an-image')
+  assert.match(
+    header.message ?? '',
+    /; an HTML page, not the file: its Refresh header leads to http:\/\/127\.0\.0\.1:\d+\/new\/sofa\.jpg \(not followed, as a browser's <img> follows none\)$/,
+  )
+  assert.ok(isSharePageFailure(header.error, header.message))
+  // After a redirect, the refresh resolved against the page that answered; before the og:image.
+  const meta = await get('/meta/sofa.jpg')
+  assert.match(
+    meta.message ?? '',
+    /\(redirected to \S+\/meta\/page\) sent text\/html, .*; an HTML page, not the file: its meta refresh leads to http:\/\/127\.0\.0\.1:\d+\/new\/sofa\.jpg \(not followed, as a browser's <img> follows none\)$/,
+  )
+  assert.ok(!asked.some((u) => u.startsWith('/new/')), asked.join(' '))
 })
 
 test("sharePageHint: a GitHub file page names its Raw button's link, not the page's og:image (a card of the repository)", () => {

@@ -6,15 +6,17 @@
 import { type GatewayAnswer, ImgpullError } from '../errors.js'
 import { pastedTail } from '../plan/url-problem.js'
 import { quoted } from '../utils/printable.js'
+import { shownUrl } from '../utils/url.js'
 import { errorBodyWords, isBotCheck } from '../verify/error-body.js'
-import { pageImage } from '../verify/page-image.js'
+import { pageImage, refreshUrl } from '../verify/page-image.js'
 import { sharePageHint } from '../verify/share-page.js'
 import { authChallenges, digestChallenge, digestUnanswered } from './digest-auth.js'
 import { type Answer, appliedCodings, codingsOf, unknownCodings } from './judge.js'
+import { redirectTarget } from './location.js'
 import { netrcOf, netrcPath } from './netrc.js'
 import { bodyText, errorBodyWorthReading, mayBeNginxPage, nginxPageWords } from './nginx-pages.js'
 import { isSocks, proxyFor, proxyNote, proxyPlan, proxySaid, shownProxy } from './proxy.js'
-import type { Transfer } from './transfer.js'
+import { header, type Transfer } from './transfer.js'
 import { listedCredentials } from './url-credentials.js'
 
 /** Where a body stopped for the idle timeout: `at` bytes were on disk, `beyond` came after them. */
@@ -224,9 +226,31 @@ export function sharePage(t: Transfer): string | undefined {
  */
 export function namedImage(t: Transfer, head: Uint8Array): string | undefined {
   const base = t.answeredAt ?? t.url
-  const found = pageImage(head, base, [t.url, ...(t.ctx.given ? [t.ctx.given] : [])])
+  const self = [t.url, ...(t.ctx.given ? [t.ctx.given] : [])]
+  // A `Refresh` header first: the answer's own way on, as a 3xx's Location is, read as one is.
+  const refresh = t.head && header(t.head.headers, 'refresh')
+  const to = refresh === undefined ? undefined : refreshUrl(refresh)
+  const target = to === undefined ? undefined : redirectTarget(to, new URL(base), t.head?.http2)
+  if (
+    target &&
+    (target.protocol === 'http:' || target.protocol === 'https:') &&
+    ![base, ...self].some((href) => URL.canParse(href) && sameDocument(new URL(href), target))
+  )
+    return `an HTML page, not the file: its Refresh header leads to ${shownUrl(target.href)} (${NOT_FOLLOWED})`
+  const found = pageImage(head, base, self)
+  if (found?.refresh)
+    return `an HTML page, not the file: its meta refresh leads to ${shownUrl(found.url)} (${NOT_FOLLOWED})`
   return found && `an HTML page, not the file: its ${found.said} names ${found.url} (not fetched)`
 }
+
+/**
+ * Why a page's refresh is said and not followed: a browser follows one for a page, never for an
+ * `<img>`, and imgpull fetches what it is given; the link in the list is what to change.
+ */
+const NOT_FOLLOWED = "not followed, as a browser's <img> follows none"
+
+/** Two URLs of one document: the same but for their fragments. */
+const sameDocument = (a: URL, b: URL): boolean => a.href.replace(/#.*$/, '') === b.href.replace(/#.*$/, '')
 
 /** The proxy that may have given an error status, or a page, in place of the server (see `proxyNote`). */
 export function statusProxyNote(t: Transfer, headers: Record<string, string | string[] | undefined>): string {

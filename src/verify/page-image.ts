@@ -6,6 +6,8 @@ export interface PageImage {
   url: string
   /** The mark that named it, for the message: `og:image`, `a JSON-LD contentUrl`... */
   said: string
+  /** Named by a `<meta http-equiv="refresh">`: where the page leads, not an image it names. */
+  refresh?: true
 }
 
 /** Longest URL a message names: a longer one is no link a person copies into a list. */
@@ -22,6 +24,10 @@ const MAX_URL = 1000
  * 3. `<meta name="twitter:image">` (`twitter:image:src`);
  * 4. `<link rel="image_src">`;
  * 5. the page's only `<img>` not marked small (an image viewer's page, a WordPress attachment's).
+ * Before them all, a `<meta http-equiv="refresh" content="0; url=...">`: the page's only way on
+ * (a redirect written as a page), which a browser follows for a page but never for an `<img>`,
+ * nor do curl, wget2 and aria2c: it failed as an HTML page titled "Redirecting", where it leads
+ * not said (jnunemaker/httparty#120, sparklemotion/mechanize#99).
  *
  * A page with a password field (a sign-in page, a login wall's) or titled as a soft 404 ("Page
  * not found" with a 200) names nothing: its marks are the site's, not the image's. Relative, protocol-relative and entity-escaped values are resolved as a browser would (`&amp;`
@@ -65,6 +71,10 @@ export function pageImage(
     const attrs = attributes(tag[2]!)
     if (name === 'base' && attrs.href !== undefined && from === base) {
       from = resolved(attrs.href, base) ?? base
+    } else if (name === 'meta' && attrs.content !== undefined && attrs['http-equiv'] !== undefined) {
+      const to =
+        attrs['http-equiv'].trim().toLowerCase() === 'refresh' ? refreshUrl(attrs.content) : undefined
+      if (to !== undefined) found.push({ value: to, said: 'meta refresh', rank: -1 })
     } else if (name === 'meta' && attrs.content !== undefined) {
       const key = (attrs.property ?? attrs.name ?? '').trim().toLowerCase()
       const rank = META_RANKS[key]
@@ -86,12 +96,33 @@ export function pageImage(
   if (images.length === 1) found.push({ value: images[0]!, said: 'only large <img>', rank: 4 })
   const selves = new Set([base, ...self].map(withoutFragment))
   found.sort((a, b) => a.rank - b.rank)
-  for (const { value, said } of found) {
+  for (const { value, said, rank } of found) {
     const url = resolved(value, from)
     if (url === undefined || url.length > MAX_URL || selves.has(withoutFragment(url))) continue
-    return { url, said }
+    return rank < 0 ? { url, said, refresh: true } : { url, said }
   }
   return undefined
+}
+
+/**
+ * The URL a refresh's value (a `Refresh` header's, a `<meta http-equiv="refresh">`'s content)
+ * leads to, as written (to resolve against the page); `undefined` for one that only reloads the
+ * page (`5`) or cannot be read. HTML's "shared declarative refresh steps": seconds (digits and
+ * dots), then `;` or `,` or white space, then the URL after an optional `url=` (any case), maybe
+ * in quotes (`0; URL='/a.jpg'`, a closing quote missing tolerated). Pure, table-tested.
+ */
+export function refreshUrl(value: string): string | undefined {
+  const m =
+    /^[\t\n\f\r ]*[\d.]+[\t\n\f\r ]*[;,]?[\t\n\f\r ]*(?:url[\t\n\f\r ]*=[\t\n\f\r ]*)?([\s\S]*)$/i.exec(value)
+  if (!m) return undefined
+  let url = m[1]!
+  const quote = url[0]
+  if (quote === '"' || quote === "'") {
+    const end = url.indexOf(quote, 1)
+    url = url.slice(1, end === -1 ? undefined : end)
+  }
+  url = url.trim()
+  return url === '' ? undefined : url
 }
 
 /** A page title saying the thing asked for is not there (`404 | Site`, `Error 404`; not a photo's `Room 404`). */
