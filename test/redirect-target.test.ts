@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { redirectTarget, takeCredentials, wireBytes } from '../src/fetch/location.js'
@@ -100,6 +101,8 @@ test('isPlaceholderTarget: a redirect to an image named as a stand-in for a remo
 
 let dir: string
 let server: RouteServer
+/** Where `/s/abc` leads: `/img/real1.jpg`, then, after a change on the server, `/img/real2.jpg`. */
+let generation = 1
 const body = makeImage('target', 20_000)
 
 const redirect =
@@ -130,6 +133,31 @@ before(async () => {
     '/gone.jpg': redirect('/removed.png'),
     '/removed.png': image(makeImage('removed', 500), { 'content-type': 'image/png' }),
   }
+  // bench/misbehave-redirects.ts: the shapes and kinds no earlier row had.
+  routes['/backslash/a'] = redirect('b\\bs.jpg')
+  routes['/backslash/b/bs.jpg'] = image(body)
+  routes['/scheme-relative/a'] = redirect('http:h/sr.jpg')
+  routes['/scheme-relative/h/sr.jpg'] = image(body)
+  routes['/temporary'] = (_req, res) => {
+    res.writeHead(307, { location: '/t307.jpg', 'content-length': 0 }).end()
+  }
+  routes['/t307.jpg'] = image(body)
+  routes['/body-image'] = (_req, res) => {
+    const other = makeImage('other', 3_000)
+    res.writeHead(302, {
+      location: '/target.jpg',
+      'content-type': 'image/png',
+      'content-length': other.length,
+    })
+    res.end(other)
+  }
+  routes['/target.jpg'] = image(body)
+  routes['/port'] = redirect('http://127.0.0.1:70000/x.jpg')
+  routes['/s/abc'] = (_req, res) => {
+    res.writeHead(302, { location: `/img/real${generation}.jpg`, 'content-length': 0 }).end()
+  }
+  routes['/img/real1.jpg'] = image(body)
+  routes['/img/real2.jpg'] = image(makeImage('changed', 20_000))
   server = await startRouteServer(routes)
   routes['/relative'] = redirect(`//${new URL(server.origin).host}/pr.jpg`)
   routes['/pr.jpg'] = image(body)
@@ -163,6 +191,50 @@ test('redirects to raw UTF-8, Latin-1, spaces, protocol-relative and fragment ta
     assert.equal(bad.error, 'bad-redirect', `${path}: ${bad.message}`)
     assert.equal(bad.attempts, 1)
   }
+})
+
+test('a backslash, `http:relative`, a 307 and a 302 whose own body is another image reach the target, as Chromium does; a port out of range is bad-redirect', async () => {
+  const paths = ['/backslash/a', '/scheme-relative/a', '/temporary', '/body-image', '/port']
+  const results = new Map<string, Result>()
+  for await (const r of pull(
+    paths.map((p) => server.url(p)),
+    { out: join(dir, 'shapes'), journal: false, name: '{index}{ext}' },
+  ))
+    results.set(new URL(r.job.url).pathname, r)
+  for (const path of paths.slice(0, -1)) {
+    const r = results.get(path)!
+    assert.equal(r.status, 'ok', `${path}: ${r.error} ${r.message}`)
+    // The target's bytes, never the redirect's own body.
+    assert.equal(r.bytes, body.length, path)
+  }
+  const port = results.get('/port')!
+  assert.equal(port.error, 'bad-redirect')
+  assert.match(port.message ?? '', /^redirect to no valid URL \("http:\/\/127\.0\.0\.1:70000\/x\.jpg"\) for /)
+})
+
+test('a file is named by the URL listed, not by where a redirect led; the manifest keeps both; a rerun after the redirect changed keeps the file', async () => {
+  const out = join(dir, 'named')
+  const first: Result[] = []
+  for await (const r of pull([server.url('/s/abc')], { out })) first.push(r)
+  assert.equal(first[0]!.status, 'ok', first[0]!.message)
+  assert.equal(first[0]!.path, 'abc.jpg')
+  assert.equal(first[0]!.job.url, server.url('/s/abc'))
+  assert.equal(first[0]!.finalUrl, server.url('/img/real1.jpg'))
+  const manifest = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  assert.deepEqual(
+    manifest.map((m) => [m.url, m.path, m.finalUrl]),
+    [[server.url('/s/abc'), 'abc.jpg', server.url('/img/real1.jpg')]],
+  )
+  generation = 2
+  const before = server.log.length
+  const again: Result[] = []
+  for await (const r of pull([server.url('/s/abc')], { out })) again.push(r)
+  // Done: nothing asked, the file as the first run kept it, under its name.
+  assert.equal(server.log.length, before)
+  assert.deepEqual(await readFile(join(out, 'abc.jpg')), body)
 })
 
 test('a Location that does not parse is quoted without its user and password', async () => {
