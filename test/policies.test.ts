@@ -35,7 +35,7 @@ import {
   toldOutOfReach,
 } from '../src/fetch/proxy-silence.js'
 import { readRefusal } from '../src/fetch/rate-limit-headers.js'
-import { MOST_VISITS, REVISIT_WAIT_CAP, revisit } from '../src/fetch/redirect-revisit.js'
+import { MOST_VISITS, REVISIT_WAIT_CAP, revisit, tooManyNote } from '../src/fetch/redirect-revisit.js'
 import { notFoundCode, reservedNameWords } from '../src/fetch/reserved-names.js'
 import { honouredWait, parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
 import {
@@ -202,6 +202,24 @@ test("revisit: a request sent again up to MOST_VISITS times, after the 3xx's Ret
   ]
   for (const [sent, retryAfter, max, want] of cases)
     assert.deepEqual(revisit(sent, retryAfter, max), want, `${sent} ${retryAfter} ${max}`)
+})
+
+test('tooManyNote: a URL come round with other cookies is a loop the limit will not end; any other chain is only long', () => {
+  const r = (url: string, cookie = '') => ({ url, cookie })
+  const LOOP = /^: a loop over (\d+) URLs?, each asked again with the new cookies its last answer set/
+  const LONG = ' (--max-redirects allows more)'
+  const cases: [string, { url: string; cookie: string }[], string | number][] = [
+    ['all different: a long chain', [r('a'), r('b'), r('c')], LONG],
+    ['a self-redirect counting in a cookie (n=1, n=2...)', [r('a'), r('a', 'n=1'), r('a', 'n=2')], 1],
+    ['A to B to A, a new cookie at each turn', [r('a'), r('b', 'n=1'), r('a', 'n=2'), r('b', 'n=3')], 2],
+    // Sent again with the same cookies: revisit's "come again" (a thumbnail being made), not a cookie loop.
+    ['a URL asked again with the same cookies, then a long chain', [r('a'), r('a'), r('b'), r('c')], LONG],
+  ]
+  for (const [what, chain, want] of cases) {
+    const note = tooManyNote(chain)
+    if (typeof want === 'string') assert.equal(note, want, what)
+    else assert.equal(LOOP.exec(note)?.[1], String(want), `${what}: ${note}`)
+  }
 })
 
 test("readRefusal: a rate limiter's reset names the wait Retry-After does not; a 403 with its quota spent is a 429", () => {

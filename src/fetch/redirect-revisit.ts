@@ -27,3 +27,22 @@ export function revisit(sent: number, retryAfter: number | undefined, maxRetryAf
   if (sent >= MOST_VISITS) return { do: 'loop' }
   return { do: 'follow', wait: Math.min(retryAfter ?? 0, maxRetryAfter, REVISIT_WAIT_CAP) }
 }
+
+/**
+ * What a `too-many-redirects` message adds to where the chain had got to. `chain`: its requests
+ * in order, the one it would send next included, each as its URL and the `Cookie` it carries. A
+ * URL that came round again with other cookies is a loop `revisit` cannot see, each turn carrying
+ * a cookie the server set anew (a counter, a timestamp, a session it sets again and never takes):
+ * raising the limit would not end it, and the message said only "more than 20 redirects", as
+ * curl's `Maximum (50) redirects followed` does. Any other chain is longer than the limit:
+ * `--max-redirects` is what lets it through. Pure, table-tested.
+ */
+export function tooManyNote(chain: readonly { url: string; cookie: string }[]): string {
+  const cookies = new Map<string, Set<string>>()
+  for (const { url, cookie } of chain) cookies.set(url, (cookies.get(url) ?? new Set()).add(cookie))
+  if ([...cookies.values()].some((seen) => seen.size > 1)) {
+    const n = cookies.size
+    return `: a loop over ${n} URL${n === 1 ? '' : 's'}, each asked again with the new cookies its last answer set (a server that sets a cookie and never takes it)`
+  }
+  return ' (--max-redirects allows more)'
+}

@@ -23,7 +23,7 @@ import { netrcCredentials, netrcOf, netrcPath } from './netrc.js'
 import { HEAD_OVERDUE_MS, headOverdue } from './overdue-heads.js'
 import { placeholderKind } from './placeholder-target.js'
 import { type ProxyPlan, proxyFor, proxyPlan } from './proxy.js'
-import { revisit } from './redirect-revisit.js'
+import { revisit, tooManyNote } from './redirect-revisit.js'
 import { parseRetryAfter } from './retry-delay.js'
 import { closedOrReset, isTurnedAway } from './retry-policy.js'
 import { header, type Step, type Transfer } from './transfer.js'
@@ -101,6 +101,8 @@ export const send: Step = async (t) => {
   // Times each request (URL and cookies) was sent in this chain, and the redirects followed.
   const visits = new Map([[`${url.href}\n${cookieFor(url) ?? ''}`, 1]])
   let hops = 0
+  // The chain's requests, in order: a URL that comes round with other cookies is a loop (see `tooManyNote`).
+  const chain = [{ url: url.href, cookie: cookieFor(url) ?? '' }]
   // The Basic credentials redirect Locations named (`http://user:pw@host/`), by the origin named.
   const named = new Map<string, string>()
   // The Digest challenge the listed URL's user and password answer, once one came: each request to
@@ -287,10 +289,11 @@ export const send: Step = async (t) => {
       }
       wait = again.wait
     }
+    chain.push({ url: next.href, cookie: cookieFor(next) ?? '' })
     if (++hops > t.options.maxRedirects) {
       throw new ImgpullError(
         'too-many-redirects',
-        `more than ${t.options.maxRedirects} redirects for ${t.shown}, the last to ${shownUrl(next.href)}`,
+        `more than ${t.options.maxRedirects} redirects for ${t.shown}, the last to ${shownUrl(next.href)}${tooManyNote(chain)}`,
       )
     }
     visits.set(request, sent + 1)
