@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { ChainCookies, jarOf, parseCookiesTxt } from '../src/fetch/cookies.js'
+import { ChainCookies, jarOf, otherShape, parseCookiesTxt } from '../src/fetch/cookies.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
 import type { Result } from '../src/types.js'
@@ -41,7 +41,11 @@ test('parseCookiesTxt: the Netscape format as curl writes it, expired cookies dr
     ],
   )
   const bad: [string, RegExp][] = [
-    ['example.org FALSE / FALSE 0 name value', /line 1: 1 tab-separated fields/],
+    [
+      'example.org FALSE / FALSE 0 name value',
+      /line 1: its fields are separated by spaces, not tabs \(a copy from a web page/,
+    ],
+    ['example.org FALSE', /line 1: 1 tab-separated fields/],
     ['\n\nexample.org\tMAYBE\t/\tFALSE\t0\tn\tv', /line 3: subdomains is "MAYBE"/],
     ['example.org\tFALSE\t/\tyes\t0\tn\tv', /line 1: secure is "yes"/],
     ['example.org\tFALSE\tnoslash\tFALSE\t0\tn\tv', /path "noslash"/],
@@ -71,6 +75,81 @@ test('parseCookiesTxt: the Netscape format as curl writes it, expired cookies dr
   }
 })
 
+// Firefox 142+ gives expiries in ms, and extensions export them as `1791464381.742` (Mozilla bug
+// 1986688, hrdl-github/cookies-txt#31): a whole file of them stopped the run (exit 2, `expiry
+// "1791464381.742" is not a number of seconds`), where curl, wget2 and aria2c read it.
+test('parseCookiesTxt: an expiry with a fraction of a second is read as its whole seconds', () => {
+  const [live, gone] = [`${Number(FUTURE)}.742`, '1000.5']
+  const lines = parseCookiesTxt(
+    [`.example.org\tTRUE\t/\tFALSE\t${live}\tsid\t1`, `.example.org\tTRUE\t/\tFALSE\t${gone}\told\t2`].join(
+      '\n',
+    ),
+    'firefox.txt',
+    NOW,
+  )
+  assert.deepEqual(
+    lines.map((c) => [c.name, c.expires]),
+    [['sid', Number(FUTURE)]],
+    'the past one dropped as expired',
+  )
+  for (const bad of ['1.2.3', '.5', '-1', '1e9'])
+    assert.throws(
+      () => parseCookiesTxt(`example.org\tFALSE\t/\tFALSE\t${bad}\tn\tv`, 'x.txt', NOW),
+      /expiry ".*" is not a number of seconds/,
+    )
+})
+
+// A browser extension's JSON export, or a Cookie header copied from the network panel, given where
+// a cookies.txt was expected: "line 1: 1 tab-separated fields" named neither.
+test('otherShape: a JSON export or a Cookie header given for cookies.txt is named as what it is', () => {
+  const cases: [string, RegExp | undefined][] = [
+    [
+      '[\n  {"domain": ".example.org", "name": "sid", "value": "1"},\n  {"domain": "x", "name": "b", "value": "2"}\n]\n',
+      /^JSON, 2 cookies \(a browser extension's export, such as Cookie-Editor's\), not a Netscape cookies\.txt: export the cookies in the Netscape format/,
+    ],
+    ['\ufeff{"cookies": [{"name": "sid"}]}', /^JSON, 1 cookie /],
+    ['{"url": "https://example.org"}', /^JSON \(a browser extension's export/],
+    ['[{"domain": ".example.org", "name": ', /^JSON, cut short or malformed, not a Netscape cookies\.txt$/],
+    ['sid=abc; theme=dark; consent=YES+1\n', /^a Cookie header's value .*: give it as -H 'Cookie: \.\.\.'$/],
+    ['Cookie: sid=abc; theme=dark', /^a Cookie header's value/],
+    ['# Netscape HTTP Cookie File\nexample.org\tFALSE\t/\tFALSE\t0\tsid\ta=b; c=d\n', undefined],
+    ['', undefined],
+    ['#HttpOnly_[::1]\tFALSE\t/\tFALSE\t0\tn\tv', undefined],
+  ]
+  for (const [text, expected] of cases) {
+    const shape = otherShape(text)
+    if (expected === undefined) assert.equal(shape, undefined, text)
+    else assert.match(shape ?? '', expected, text)
+  }
+  assert.throws(
+    () => parseCookiesTxt('[{"domain": ".example.org", "name": "sid", "value": "1"}]', 'cookies.json', NOW),
+    /^TypeError: cookies\.json: JSON, 1 cookie \(/,
+  )
+})
+
+// A server deletes a session with `Set-Cookie: sid=; Max-Age=0` (RFC 6265 §5.3, a logout). The
+// chain's cookies were kept beside the file's, so the file's `sid` went on being sent after it.
+test("a Set-Cookie that deletes a file's cookie (Max-Age=0, Expires past) stops it being sent", async () => {
+  const file = parseCookiesTxt(COOKIES_TXT, 'cookies.txt', NOW)
+  const base = await jarOf(file)
+  const chain = new ChainCookies(base)
+  const sent = (url: string) => chain.header(new URL(url))
+  await chain.store(
+    [
+      'hostonly=; Max-Age=0; Path=/',
+      'domainwide=; Domain=example.org; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT',
+    ],
+    new URL('http://example.org/a.jpg'),
+  )
+  assert.equal(sent('http://example.org/a.jpg'), 'empty=')
+  assert.equal(sent('http://img.example.org/a.jpg'), undefined)
+  // Another chain of the run starts from the file's cookies again: the base jar is untouched.
+  assert.equal(
+    new ChainCookies(base).header(new URL('http://example.org/a.jpg')),
+    'domainwide=1; hostonly=2; empty=',
+  )
+})
+
 test('file cookies go only where domain, host-only, path, secure and expiry allow', async () => {
   const chain = new ChainCookies(await jarOf(parseCookiesTxt(COOKIES_TXT, 'cookies.txt', NOW)))
   const sent = (url: string) => chain.header(new URL(url))
@@ -85,9 +164,10 @@ test('file cookies go only where domain, host-only, path, secure and expiry allo
   assert.equal(sent('http://example.org/albumsx'), 'domainwide=1; hostonly=2; empty=')
   assert.equal(sent('http://notexample.org/'), undefined)
   assert.equal(sent('http://other.net/x'), 'elsewhere=6')
-  // A cookie set by the chain replaces the file's of the same name, domain and path.
+  // A cookie set by the chain replaces the file's of the same name, domain and path, in its place
+  // (it keeps the old one's creation time, which orders cookies of one path: RFC 6265 §5.3 11.3).
   await chain.store('hostonly=new; Path=/', new URL('http://example.org/x'))
-  assert.equal(sent('http://example.org/a.jpg'), 'domainwide=1; empty=; hostonly=new')
+  assert.equal(sent('http://example.org/a.jpg'), 'domainwide=1; hostonly=new; empty=')
   // A chain cannot set a cookie for another domain, or for a public suffix.
   await chain.store(['evil=1; Domain=other.net', 'tld=1; Domain=org'], new URL('http://example.org/'))
   assert.equal(sent('http://other.net/x'), 'elsewhere=6')
@@ -279,6 +359,6 @@ test('--cookies FILE: sent where its rules allow, never to another host; a bad f
 
   const bad = join(dir, 'bad.txt')
   await writeFile(bad, '# fine\n127.0.0.1 FALSE / FALSE 0 sid x\n')
-  assert.throws(() => pull([], { cookies: bad }), /bad\.txt, line 2: 1 tab-separated fields/)
+  assert.throws(() => pull([], { cookies: bad }), /bad\.txt, line 2: its fields are separated by spaces/)
   assert.throws(() => pull([], { cookies: join(dir, 'none.txt') }), /`cookies`.*none\.txt/)
 })

@@ -388,7 +388,7 @@ test('--cookies FILE sends its cookies; a malformed file is a usage error naming
   await writeFile(bad, '# Netscape HTTP Cookie File\n\n127.0.0.1 FALSE / FALSE 0 sid abc\n')
   const refused = await runCli([web.url('/session.jpg'), '-o', join(dir, 'cookies-bad'), '--cookies', bad])
   assert.equal(refused.code, 2)
-  assert.match(refused.stderr, /bad-cookies\.txt, line 3: 1 tab-separated fields/)
+  assert.match(refused.stderr, /bad-cookies\.txt, line 3: its fields are separated by spaces, not tabs/)
 })
 
 test('X-Robots-Tag: counted in the summary as robots-tag; --ignore-robots-tag takes the image', async () => {

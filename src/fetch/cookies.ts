@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import type { Cookie, CookieJar } from 'tough-cookie'
+import type { CookieJar } from 'tough-cookie'
 import { visibleShellWord } from '../utils/command-line.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
 import { quoted } from '../utils/printable.js'
@@ -46,6 +46,8 @@ const BOOL: Record<string, boolean | undefined> = { TRUE: true, FALSE: false }
  * when one cannot be read, or names or gives a cookie no request can carry (a control character).
  */
 export function parseCookiesTxt(text: string, source: string, now = Date.now()): CookieLine[] {
+  const shape = otherShape(text)
+  if (shape) throw new TypeError(`${source}: ${shape}`)
   const cookies: CookieLine[] = []
   for (const [i, raw] of text.split('\n').entries()) {
     let line = raw.replace(/\r$/, '')
@@ -56,26 +58,32 @@ export function parseCookiesTxt(text: string, source: string, now = Date.now()):
       line = line.slice('#HttpOnly_'.length)
     } else if (line.startsWith('#')) continue
     const fail = (why: string) => {
-      throw new TypeError(
-        `${source}, line ${i + 1}: ${why} (a Netscape cookies.txt line has 7 tab-separated fields: domain, subdomains, path, secure, expiry, name, value)`,
-      )
+      throw new TypeError(`${source}, line ${i + 1}: ${why} (${NETSCAPE_LINE})`)
     }
     const fields = line.split('\t')
     if (fields.length === 6) fields.push('')
+    // Tabs turned into spaces (a copy from a web page, an editor's setting): said so, not as "1 field".
+    if (fields.length === 1 && /^\S+(?:[ ]+\S+){5,6}[ ]*$/.test(line))
+      fail(
+        'its fields are separated by spaces, not tabs (a copy from a web page, or an editor that turns tabs into spaces)',
+      )
     if (fields.length !== 7) fail(`${fields.length} tab-separated fields`)
     const [domain, subdomains, path, secure, expires, name, value] = fields
     if (!domain || /[\s/]/.test(domain)) fail(`no usable domain (${JSON.stringify(domain)})`)
     if (BOOL[subdomains] === undefined) fail(`subdomains is ${JSON.stringify(subdomains)}, not TRUE or FALSE`)
     if (BOOL[secure] === undefined) fail(`secure is ${JSON.stringify(secure)}, not TRUE or FALSE`)
     if (!path.startsWith('/')) fail(`path ${JSON.stringify(path)} does not start with /`)
-    if (!/^\d+$/.test(expires)) fail(`expiry ${JSON.stringify(expires)} is not a number of seconds`)
+    // Whole seconds, or with a fraction: Firefox 142+ gives expiries in ms, and extensions export
+    // them as `1791464381.742` (Mozilla bug 1986688, hrdl-github/cookies-txt#31); curl and wget read
+    // the whole seconds before the dot.
+    if (!/^\d+(?:\.\d*)?$/.test(expires)) fail(`expiry ${JSON.stringify(expires)} is not a number of seconds`)
     if (!name) fail('no cookie name')
     // undici refuses to send such a Cookie header: every request to the cookie's host failed.
     if (!fitsRequest(name) || !fitsRequest(value))
       fail(
         `a control character in the ${fitsRequest(name) ? 'value' : 'name'} of cookie "${quoted(name, 40)}"`,
       )
-    const seconds = Number(expires)
+    const seconds = Math.floor(Number(expires))
     if (seconds !== 0 && seconds * 1000 <= now) continue
     cookies.push({
       domain: domain.replace(/^\./, '').toLowerCase(),
@@ -89,6 +97,36 @@ export function parseCookiesTxt(text: string, source: string, now = Date.now()):
     })
   }
   return cookies
+}
+
+/** What a cookies.txt line holds, for messages. */
+const NETSCAPE_LINE =
+  'a Netscape cookies.txt line has 7 tab-separated fields: domain, subdomains, path, secure, expiry, name, value'
+
+/**
+ * What a file given for cookies is, and what to do, when it is plainly no cookies.txt; `undefined`
+ * otherwise: JSON (the export of Cookie-Editor, EditThisCookie and the like: `[{"domain": ...}]`),
+ * or a `Cookie` header's value (`name=value; name=value`, copied from a browser's network panel).
+ * Read as cookies.txt, each was "line 1: 1 tab-separated fields", which named neither. Pure.
+ */
+export function otherShape(text: string): string | undefined {
+  const start = text.replace(/^\ufeff/, '').trimStart()
+  const not = 'not a Netscape cookies.txt'
+  if (/^[[{]/.test(start)) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(start)
+    } catch {
+      return /^\[\s*\{|^\{\s*"/.test(start) ? `JSON, cut short or malformed, ${not}` : undefined
+    }
+    const list = Array.isArray(parsed) ? parsed : (parsed as { cookies?: unknown } | null)?.cookies
+    const count = Array.isArray(list) ? `, ${list.length} cookie${list.length === 1 ? '' : 's'}` : ''
+    return `JSON${count} (a browser extension's export, such as Cookie-Editor's), ${not}: export the cookies in the Netscape format (cookies.txt)`
+  }
+  const first = start.split(/\r?\n/, 1)[0]!
+  if (/^(?:cookie:\s*)?[^\s=;\t]+=[^;\t]*(?:;\s*[^\s=;\t]+=[^;\t]*)+;?\s*$/i.test(first))
+    return `a Cookie header's value (name=value; name=value), ${not}: give it as -H 'Cookie: ...'`
+  return undefined
 }
 
 /**
@@ -145,8 +183,11 @@ export async function jarOf(lines: readonly CookieLine[]): Promise<CookieJar> {
 
 /**
  * The cookies of one redirect chain, over the run's base jar (from the cookies file, if any):
- * `header(url)` for each request, `store(setCookie, url)` for each answer. A chain cookie replaces
- * a base one of the same name, domain and path, as a browser's jar would.
+ * `header(url)` for each request, `store(setCookie, url)` for each answer. The chain's jar starts
+ * as a copy of the base one when a server first sets a cookie, so that a `Set-Cookie` replaces a
+ * file's cookie of the same name, domain and path, or deletes it (`Max-Age=0`, an `Expires` past:
+ * RFC 6265 §5.3, the way a site logs a session out), as a browser's jar would. Kept beside it, the
+ * file's cookie went on being sent after the server had deleted it.
  */
 export class ChainCookies {
   #jar: CookieJar | undefined
@@ -164,7 +205,9 @@ export class ChainCookies {
     if (setCookie === undefined) return
     if (!this.#jar) {
       const { CookieJar } = await loadTough()
-      this.#jar = new CookieJar()
+      // A copy: the base jar is the run's, shared by every chain. (Its store is tough-cookie's
+      // MemoryCookieStore, synchronous: `cloneSync` gives a jar.)
+      this.#jar = this.base ? this.base.cloneSync()! : new CookieJar()
     }
     for (const value of typeof setCookie === 'string' ? [setCookie] : setCookie) {
       if (fitsRequest(value)) this.#jar.setCookieSync(value, url, { ignoreError: true })
@@ -173,12 +216,8 @@ export class ChainCookies {
 
   /** The `Cookie` header for `url`, or `undefined` when no cookie goes there. */
   header(url: URL): string | undefined {
-    if (!this.base && !this.#jar) return undefined
-    const mine = this.#jar?.getCookiesSync(url) ?? []
-    const key = (c: Cookie) => `${c.key}\n${c.domain}\n${c.path}`
-    const replaced = new Set(mine.map(key))
-    const base = (this.base?.getCookiesSync(url) ?? []).filter((c) => !replaced.has(key(c)))
-    const all = [...base, ...mine]
+    const jar = this.#jar ?? this.base
+    const all = jar?.getCookiesSync(url) ?? []
     return all.length > 0 ? all.map((c) => c.cookieString()).join('; ') : undefined
   }
 }
