@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { attachClientIdentity, readClientCert, warnClientCert } from './fetch/client-cert.js'
 import { attachCookies, readCookiesFile } from './fetch/cookies.js'
-import { fitsRequest } from './fetch/field-value.js'
+import { fitsRequest, reservedHeader } from './fetch/field-value.js'
 import { attachNetrc, netrcPath, readNetrcFile } from './fetch/netrc.js'
 import { proxyPlan } from './fetch/proxy.js'
 import type { HostGate } from './fetch/scheduler.js'
@@ -372,6 +372,8 @@ function checkKinds(o: ResolvedOptions): void {
       throw new TypeError(
         `Invalid value of the header ${name}: ${shownValue(value)} (a header value is a string without line breaks)`,
       )
+    const reserved = reservedHeader(name)
+    if (reserved) throw new TypeError(`The header ${name} cannot be given: ${reserved}; leave it out`)
   }
   for (const key of ['signal', 'drainSignal'] as const) {
     const signal = o[key] as Partial<AbortSignal> | undefined

@@ -1669,6 +1669,18 @@ test('-H with a name or value no HTTP header can have is refused at once, not fa
       ['-A', 'bot\rX: 1'],
       /^imgpull: Expected --user-agent to be a header value \(a string without line breaks\)/,
     ],
+    // A Range of one's own: the 206 of 100 bytes was kept as the image (exit 0), every retry's
+    // resume range fighting it. The headers undici refuses failed each file as `network`.
+    [
+      ['-H', 'Range: bytes=0-99'],
+      /^imgpull: The header Range cannot be given: imgpull asks for ranges itself, to resume a file cut off; .*; leave it out/,
+    ],
+    [['-H', 'if-range: "abc"'], /^imgpull: The header if-range cannot be given: imgpull asks for ranges/],
+    [
+      ['-H', 'Transfer-Encoding: chunked'],
+      /^imgpull: The header Transfer-Encoding cannot be given: the HTTP client sets it itself/,
+    ],
+    [['-H', 'Expect: 100-continue'], /^imgpull: The header Expect cannot be given: the HTTP client/],
   ] as const) {
     const out = join(dir, 'bad-header')
     const r = await runCli([server.url('/bad-header'), '-o', out, ...args])

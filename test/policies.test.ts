@@ -16,7 +16,7 @@ import {
   type RunCommand,
   withoutSecret,
 } from '../src/cli/other-tools.js'
-import { seconds, secondsOrZero, waitSeconds } from '../src/cli/parse.js'
+import { header, seconds, secondsOrZero, waitSeconds } from '../src/cli/parse.js'
 import { progressLogSeconds } from '../src/cli/progress-interval.js'
 import { emptyInputLine, swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
 import { columnList } from '../src/cli/table-options.js'
@@ -569,6 +569,16 @@ test('options of the wrong kind are refused by name, not taken as truthy or met 
       /^TypeError: Invalid value of the header X-A: the string "a\\r\\nX-B: c"/,
     ],
     [{ headers: { 'X-A': 1 } }, /Invalid value of the header X-A: 1 /],
+    [
+      { headers: { Range: 'bytes=0-99' } },
+      /^TypeError: The header Range cannot be given: imgpull asks for ranges/,
+    ],
+    [
+      { headers: { 'Content-Length': '0' } },
+      /The header Content-Length cannot be given: the HTTP client sets it/,
+    ],
+    [{ headers: { upgrade: 'h2c' } }, /The header upgrade cannot be given/],
+    [{ headers: { 'Keep-Alive': '5' } }, /The header Keep-Alive cannot be given/],
     [{ signal: {} }, /^TypeError: Expected `signal` to be an AbortSignal, got an object that is not one$/],
     [{ drainSignal: 'stop' }, /`drainSignal` to be an AbortSignal, got the string "stop"$/],
     [{ rerun: 'a rerun' }, /`rerun` to be `\{ rerun: string, retryFailed: string \}`/],
@@ -3247,4 +3257,21 @@ test("bodyText: a small body whole (an nginx page) or an error body's head, one 
   }
   // latin1: every byte one character, none lost to UTF-8.
   assert.equal(await bodyText(new FedBody([Buffer.from([0xe9, 0xff, 0x41])], true), 'whole'), '\u00e9\u00ffA')
+})
+
+// curl sends each -H line; the server reads two lines of one name as one, joined (RFC 9110 §5.3;
+// Cookie by `; `, RFC 6265 §5.4). The last one given replaced the others: `-H 'Cookie: a=1'
+// -H 'Cookie: b=2'` sent `b=2` alone, and the site asked to log in.
+test('header (-H): a name given again adds its value, Cookie by "; ", others by ", ", in any case', () => {
+  const all = (...given: string[]) => given.reduce<Record<string, string>>((h, v) => header(v, h), {})
+  assert.deepEqual(all('Cookie: a=1', 'cookie: b=2'), { Cookie: 'a=1; b=2' })
+  assert.deepEqual(all('Accept: image/webp', 'X-A: 1', 'ACCEPT: image/*'), {
+    Accept: 'image/webp, image/*',
+    'X-A': '1',
+  })
+  // An empty value given before or after takes the place of the other (curl: `-H 'Accept:'`).
+  assert.deepEqual(all('Accept: image/webp', 'Accept:'), { Accept: '' })
+  assert.deepEqual(all('Accept:', 'Accept: image/webp'), { Accept: 'image/webp' })
+  assert.deepEqual(all('Referer:  http://site/page '), { Referer: 'http://site/page' })
+  assert.throws(() => header('X-Token abc'), /expected 'Name: value'/)
 })

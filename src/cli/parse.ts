@@ -104,11 +104,25 @@ export function size(value: string): number {
   return n
 }
 
-/** `Name: value`, repeatable. */
+/**
+ * `Name: value`, repeatable. A name given again (in any case) adds its value to the first one's, as
+ * the server would read two lines of it (RFC 9110 §5.3): `Cookie` values joined by `; ` (RFC 6265
+ * §5.4), others by `, `. `-H 'Cookie: a=1' -H 'Cookie: b=2'` sent `b=2` alone, where curl sends both.
+ */
 export function header(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const at = value.indexOf(':')
   if (at <= 0) throw new InvalidArgumentError("expected 'Name: value'")
-  return { ...previous, [value.slice(0, at).trim()]: value.slice(at + 1).trim() }
+  const name = value.slice(0, at).trim()
+  const given = value.slice(at + 1).trim()
+  const same = Object.keys(previous).find((k) => k.toLowerCase() === name.toLowerCase())
+  if (same === undefined) return { ...previous, [name]: given }
+  // An empty value (`-H 'Accept:'`) takes the other's place, either way round.
+  if (previous[same] === '' || given === '') {
+    const { [same]: _, ...rest } = previous
+    return { ...rest, [name]: given }
+  }
+  const joiner = name.toLowerCase() === 'cookie' ? '; ' : ', '
+  return { ...previous, [same]: `${previous[same]}${joiner}${given}` }
 }
 
 /** `auto`, or an integer from `min` to `max` (`--per-host`, `--threads`). */
