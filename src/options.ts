@@ -87,7 +87,12 @@ export interface Options {
   journal?: boolean | undefined
   /** `User-Agent` header. @default `imgpull/<version> (+<homepage>)` */
   userAgent?: string | undefined
-  /** Extra request headers. @default {} */
+  /**
+   * Extra request headers, by name (any case; one given replaces imgpull's own). `Range`,
+   * `If-Range` (imgpull's, to resume) and `Transfer-Encoding`, `Content-Length`, `Expect`,
+   * `Upgrade`, `Keep-Alive` (the HTTP client's) are refused with a `TypeError` (see
+   * `reservedHeader`). @default {}
+   */
   headers?: Record<string, string> | undefined
   /** Use HTTP/2 where the server offers it over TLS. @default true */
   http2?: boolean | undefined
