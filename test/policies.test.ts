@@ -3262,12 +3262,18 @@ test("bodyText: a small body whole (an nginx page) or an error body's head, one 
 // curl sends each -H line; the server reads two lines of one name as one, joined (RFC 9110 §5.3;
 // Cookie by `; `, RFC 6265 §5.4). The last one given replaced the others: `-H 'Cookie: a=1'
 // -H 'Cookie: b=2'` sent `b=2` alone, and the site asked to log in.
-test('header (-H): a name given again adds its value, Cookie by "; ", others by ", ", in any case', () => {
+test('header (-H): a name given again adds its value, Cookie by "; ", lists by ", "; a field of one value is the last one given', () => {
   const all = (...given: string[]) => given.reduce<Record<string, string>>((h, v) => header(v, h), {})
   assert.deepEqual(all('Cookie: a=1', 'cookie: b=2'), { Cookie: 'a=1; b=2' })
   assert.deepEqual(all('Accept: image/webp', 'X-A: 1', 'ACCEPT: image/*'), {
     Accept: 'image/webp, image/*',
     'X-A': '1',
+  })
+  // A field of one value: the last one given (two User-Agents joined by a comma would be one
+  // neither meant).
+  assert.deepEqual(all('User-Agent: a/1', 'user-agent: b/2', 'Referer: http://x/', 'Referer: http://y/'), {
+    'user-agent': 'b/2',
+    Referer: 'http://y/',
   })
   // An empty value given before or after takes the place of the other (curl: `-H 'Accept:'`).
   assert.deepEqual(all('Accept: image/webp', 'Accept:'), { Accept: '' })

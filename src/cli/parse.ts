@@ -105,9 +105,26 @@ export function size(value: string): number {
 }
 
 /**
+ * Fields of one value (RFC 9110 §5.3: not a list): given again with `-H`, the last one given is sent.
+ */
+const ONE_VALUE = new Set([
+  'authorization',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'user-agent',
+])
+
+/**
  * `Name: value`, repeatable. A name given again (in any case) adds its value to the first one's, as
  * the server would read two lines of it (RFC 9110 §5.3): `Cookie` values joined by `; ` (RFC 6265
- * §5.4), others by `, `. `-H 'Cookie: a=1' -H 'Cookie: b=2'` sent `b=2` alone, where curl sends both.
+ * §5.4), list fields (`Accept`, `X-…`) by `, `; a field of one value (`User-Agent`, `Referer`,
+ * `Host`, `Authorization`...) is the last one given. `-H 'Cookie: a=1' -H 'Cookie: b=2'` sent `b=2`
+ * alone, where curl sends both.
  */
 export function header(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const at = value.indexOf(':')
@@ -116,12 +133,13 @@ export function header(value: string, previous: Record<string, string> = {}): Re
   const given = value.slice(at + 1).trim()
   const same = Object.keys(previous).find((k) => k.toLowerCase() === name.toLowerCase())
   if (same === undefined) return { ...previous, [name]: given }
+  const lower = name.toLowerCase()
   // An empty value (`-H 'Accept:'`) takes the other's place, either way round.
-  if (previous[same] === '' || given === '') {
+  if (previous[same] === '' || given === '' || ONE_VALUE.has(lower)) {
     const { [same]: _, ...rest } = previous
     return { ...rest, [name]: given }
   }
-  const joiner = name.toLowerCase() === 'cookie' ? '; ' : ', '
+  const joiner = lower === 'cookie' ? '; ' : ', '
   return { ...previous, [same]: `${previous[same]}${joiner}${given}` }
 }
 
