@@ -626,6 +626,15 @@ test('PNG, GIF: broken structures are corrupt', async () => {
   huge.writeUInt32BE(0x80000000, 33)
   corrupt(await judge('png', huge), 'a chunk length over 2^31-1')
   corrupt(await judge('png', Buffer.concat([png.subarray(0, 8), png.subarray(33)])), 'IHDR not first')
+  // Apple's CgBI PNG (an iOS app bundle's): refused, and said so, not as a PNG whose IHDR is lost.
+  const cgbi = Buffer.concat([
+    png.subarray(0, 8),
+    pngChunk('CgBI', Buffer.from([0x50, 0, 0x20, 2])),
+    png.subarray(8),
+  ])
+  const verdict = await judge('png', cgbi)
+  corrupt(verdict, 'a CgBI chunk before IHDR')
+  assert.match(verdict.complete ? '' : verdict.reason, /Apple's CgBI variant/)
   const gif = fixture('animated.gif')
   corrupt(
     await judge('gif', Buffer.concat([gif.subarray(0, 13 + 768), Buffer.from([0x3b])])),

@@ -46,6 +46,14 @@ async function imageDataWhole(body: Uint8Array): Promise<boolean> {
   return done
 }
 
+/**
+ * Why a PNG whose first chunk is `CgBI` is refused: Apple's variant for iOS app bundles (Xcode's
+ * pngcrush `-iphone`), its IDAT a raw deflate stream of premultiplied BGRA, which only Apple's
+ * decoders read (libpng, libvips and browsers do not). It said only that IHDR was not first.
+ */
+export const CGBI =
+  "PNG is Apple's CgBI variant from an iOS app bundle (a CgBI chunk before IHDR): only Apple's decoders read it, not browsers or libvips; xcrun pngcrush -revert-iphone-optimizations makes a standard PNG of it"
+
 /** APNG's chunks: ancillary by their names, but a bad one damages frames (fcTL, fdAT) or the animation. */
 const ANIMATION = new Set(['acTL', 'fcTL', 'fdAT'])
 
@@ -111,7 +119,8 @@ export class PngCheck extends Walk {
     const length = u32be(h, at)
     const type = fourcc(h, at + 4)
     if (length > 0x7fffffff) return this.settle(corrupt(`PNG chunk ${type} declares ${length} bytes`))
-    if (this.#chunks++ === 0 && type !== 'IHDR') return this.settle(corrupt('PNG does not start with IHDR'))
+    if (this.#chunks++ === 0 && type !== 'IHDR')
+      return this.settle(corrupt(type === 'CgBI' ? CGBI : 'PNG does not start with IHDR'))
     if (type === 'IEND') this.#beforeIend = { type: this.#type, end: this.#chunkEnd }
     if (type === 'IDAT') this.#idat = true
     if (type === 'acTL') this.#animated = true
