@@ -1274,6 +1274,11 @@ test('BMP: pixel rows from the header, top-down too; ICO: every entry within the
   const empty = Buffer.from(fixture('three-sizes.ico'))
   empty.writeUInt32LE(0, 6 + 16 + 8)
   corrupt(await judge('ico', empty), 'an ICO entry of 0 bytes')
+  // A cursor cut short says it is a CUR (its header's type 2), where it was said to be an ICO.
+  const cursor = fixture('cursor.cur')
+  const cut = await judge('cur', cursor.subarray(0, cursor.length - 10))
+  assert.equal(cut.complete, false)
+  assert.match(cut.complete ? '' : cut.reason, /^CUR images end at byte /)
 })
 
 // A BMP whose pixel data is a PNG or a JPEG (BI_PNG, BI_JPEG, with the bit count of 0 they must

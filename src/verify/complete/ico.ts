@@ -9,6 +9,8 @@ import { type Step, Walk } from './walk.js'
 export class IcoCheck extends Walk {
   #count = -1
   #end = -1
+  /** What the header's type (2: a cursor) makes the file, for the failure lines: a CUR was said to be an ICO. */
+  #kind = 'ICO'
 
   constructor() {
     super()
@@ -19,7 +21,8 @@ export class IcoCheck extends Walk {
     if (this.#end !== -1) return this.settle(COMPLETE)
     if (this.#count === -1) {
       this.#count = u16le(h, 4)
-      if (this.#count === 0) return this.settle(corrupt('ICO holds no image'))
+      if (u16le(h, 2) === 2) this.#kind = 'CUR'
+      if (this.#count === 0) return this.settle(corrupt(`${this.#kind} holds no image`))
       return this.expect(16 * this.#count)
     }
     const directoryEnd = 6 + 16 * this.#count
@@ -28,7 +31,7 @@ export class IcoCheck extends Walk {
       const size = u32le(h, e + 8)
       const at = u32le(h, e + 12)
       if (size === 0 || at < directoryEnd)
-        return this.settle(corrupt(`ICO entry ${e / 16} has no place of its own`))
+        return this.settle(corrupt(`${this.#kind} entry ${e / 16} has no place of its own`))
       end = Math.max(end, at + size)
     }
     this.#end = end
@@ -36,7 +39,7 @@ export class IcoCheck extends Walk {
   }
 
   protected finish(): Verdict {
-    if (this.#end === -1) return truncated('ICO directory cut short')
-    return truncated(`ICO images end at byte ${this.#end}, past the end (${this.position} bytes)`)
+    if (this.#end === -1) return truncated(`${this.#kind} directory cut short`)
+    return truncated(`${this.#kind} images end at byte ${this.#end}, past the end (${this.position} bytes)`)
   }
 }
