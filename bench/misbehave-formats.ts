@@ -748,7 +748,7 @@ function cases(): FormatCase[] {
         'mdn/content#16063 and w3c/svgwg#701 (.svgz served as image/svg+xml without Content-Encoding: browsers do not unzip it)',
       ext: 'svgz',
       type: 'image/svg+xml',
-      want: '.svgz',
+      want: '.svg',
       valid: false,
       make: async () => gzipSync(SVG),
     },
