@@ -559,6 +559,49 @@ test('standard input is told by its bytes: gzip is read through gunzip, UTF-16 d
   assert.deepEqual(await outputFiles(join(dir, 'stdin-utf16')), ['in-16.jpg'])
 })
 
+test("a list whose last line has no newline and ends at a writer's buffer end is cut short: that line is not fetched, the run stops saying so (exit 2); one ending elsewhere is whole", async () => {
+  // A writer killed mid-list (`gen | imgpull -`, gen killed by the OOM killer) leaves whole buffers:
+  // 1024 bytes, its last URL cut (`/cut-last-aaa` of `/cut-last-aaaa.jpg`). It was fetched as a URL.
+  const list = (name: string, size: number) => {
+    const head = [1, 2, 3].map((i) => server.url(`/${name}-${i}`)).join('\n')
+    const last = `\n${server.url(`/${name}-last-`)}`
+    return head + last + 'a'.repeat(size - head.length - last.length)
+  }
+  const cut = list('cut', 1024)
+  assert.equal(Buffer.byteLength(cut), 1024)
+  const out = join(dir, 'stdin-cut')
+  const r = await runCli(['-', '-o', out], { input: cut })
+  assert.equal(r.code, 2, r.stderr)
+  assert.match(
+    r.stderr.trim(),
+    /^imgpull: cannot read standard input after its 3 URLs: line 4 \('http:\/\/127\.0\.0\.1:\d+\/cut-last-[a…]+'\) has no newline, and the list ends at byte 1024, where a writer's buffer does \(a multiple of 512\): its writer most likely stopped mid-line, and it is not fetched; if the list is whole, end it with a newline/m,
+  )
+  assert.deepEqual(await outputFiles(out), ['cut-1.jpg', 'cut-2.jpg', 'cut-3.jpg'])
+  assert.ok(!server.log.some((l) => l.url.startsWith('/cut-last')), 'the cut line was asked for')
+  // A list file so too (`gen > urls.txt`, gen killed), and one gzip'd whole around the cut text.
+  const file = join(dir, 'cut-list.txt')
+  await writeFile(file, list('cutf', 1536))
+  const f = await runCli([file, '-o', join(dir, 'file-cut')], {})
+  assert.equal(f.code, 2, f.stderr)
+  assert.match(f.stderr, /cut-list\.txt' after its 3 URLs: line 4 .* ends at byte 1536,/)
+  const gz = await runCli(['-', '-o', join(dir, 'gz-cut')], { input: gzipSync(list('cutz', 2048)) })
+  assert.equal(gz.code, 2, gz.stderr)
+  assert.match(gz.stderr, /standard input after its 3 URLs: line 4 .* ends at byte 2048,/)
+  assert.ok(!server.log.some((l) => /^\/cut[fz]-last/.test(l.url)), 'a cut line was asked for')
+  // Whole: a newline at the buffer's end, or a list that ends anywhere else without one (`pbpaste |
+  // imgpull -`, Python's '\n'.join(urls)), as curl, wget and aria2c read it.
+  for (const [name, input] of [
+    ['nl', `${list('whole-nl', 1023)}\n`],
+    ['crlf', `${list('whole-crlf', 1022)}\r\n`],
+    ['odd', list('whole-odd', 1025)],
+    ['short', server.url('/whole-short')],
+  ]) {
+    const w = await runCli(['-', '-o', join(dir, `whole-${name}`)], { input })
+    assert.equal(w.code, 0, `${name}: ${w.stderr}`)
+    assert.equal((await outputFiles(join(dir, `whole-${name}`))).length, name === 'short' ? 1 : 4, name)
+  }
+})
+
 // Windows saves "Unicode" text as UTF-16 (PowerShell 5's >, Notepad's and Excel's "Unicode"), with
 // CRLF line ends: such a list was refused, pointing at an iconv Windows does not have.
 test('a list saved on Windows in UTF-16, with or without its byte order mark, either byte order, is read', async () => {

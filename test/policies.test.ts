@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { Readable } from 'node:stream'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
@@ -74,7 +75,7 @@ import { newTally, summaryLine } from '../src/report/summary.js'
 import { type CutWords, deadlineWords } from '../src/run/deadline.js'
 import { answeredUrl } from '../src/run/retry.js'
 import { isOwnOutput, type OwnOutput } from '../src/sinks/own-outputs.js'
-import { listBytes, parseLine } from '../src/sources/lines.js'
+import { cutAtBuffer, listBytes, parseLine, readLines } from '../src/sources/lines.js'
 import { commandLine } from '../src/utils/command-line.js'
 import { parseDuration } from '../src/utils/duration.js'
 import { Fifo } from '../src/utils/fifo.js'
@@ -3280,4 +3281,34 @@ test('header (-H): a name given again adds its value, Cookie by "; ", lists by "
   assert.deepEqual(all('Accept:', 'Accept: image/webp'), { Accept: 'image/webp' })
   assert.deepEqual(all('Referer:  http://site/page '), { Referer: 'http://site/page' })
   assert.throws(() => header('X-Token abc'), /expected 'Name: value'/)
+})
+
+test('readLines splits lines as readline did (CRLF across chunks, a lone CR, a last line without its end), and stops at one cut at a buffer end', async () => {
+  const lines = async (chunks: string[]) => {
+    const got: string[] = []
+    for await (const url of readLines(Readable.from(chunks.map((c) => Buffer.from(c, 'latin1')))))
+      got.push(url)
+    return got
+  }
+  const u = (n: number) => `http://h/${n}`
+  assert.deepEqual(await lines([`${u(1)}\r`, `\n${u(2)}\r${u(3)}\n\n`, u(4)]), [u(1), u(2), u(3), u(4)])
+  assert.deepEqual(await lines([`${u(1)}\r`]), [u(1)])
+  assert.deepEqual(await lines(['']), [])
+  // Cut at 512 bytes: the lines before it are read, then the error.
+  const cut = `${u(1)}\n${u(2)}`.padEnd(512, 'x')
+  const got: string[] = []
+  await assert.rejects(async () => {
+    for await (const url of readLines(Readable.from([Buffer.from(cut)]))) got.push(url)
+  }, /^Error: line 2 \('http:\/\/h\/2[x…]+'\) has no newline, and the list ends at byte 512/)
+  assert.deepEqual(got, [u(1)])
+  // A comment cut so is no URL: nothing to hold back.
+  assert.deepEqual(await lines([`${u(1)}\n#`.padEnd(512, 'x')]), [u(1)])
+  for (const [bytes, cutShort] of [
+    [0, false],
+    [511, false],
+    [512, true],
+    [4096, true],
+    [8193, false],
+  ] as const)
+    assert.equal(cutAtBuffer(bytes), cutShort, String(bytes))
 })

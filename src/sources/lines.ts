@@ -1,7 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import { createReadStream } from 'node:fs'
 import { access, constants, stat } from 'node:fs/promises'
-import { createInterface } from 'node:readline'
 import { pipeline, Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { UsageError } from '../errors.js'
@@ -124,16 +123,68 @@ async function* numberedLines(
   onOption?: (line: number, text: string) => void,
 ): AsyncGenerator<{ url: string; line: number }> {
   // Byte for byte, so that `lineText` sees each line's bytes (readline's own UTF-8 decoding would
-  // have put U+FFFD in place of those that are not UTF-8).
+  // have put U+FFFD in place of those that are not UTF-8), and a latin1 string's length is its bytes.
   stream.setEncoding('latin1')
-  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })
   let n = 0
-  for await (const raw of lines) {
+  for await (const { raw, bytes, ended } of splitLines(stream)) {
     n++
     const line = NOT_ASCII.test(raw) ? lineText(Buffer.from(raw, 'latin1')) : raw
     const url = parseLine(line)
-    if (url !== undefined) yield { url, line: n }
-    else if (onOption && optionLine(line)) onOption(n, line.trim())
+    if (url !== undefined) {
+      if (!ended && cutAtBuffer(bytes)) throw new CutLineError(n, bytes, url)
+      yield { url, line: n }
+    } else if (onOption && optionLine(line)) onOption(n, line.trim())
+  }
+}
+
+/**
+ * The lines of a latin1 stream, as readline splits them (`\r\n`, `\n` or a lone `\r` ends one),
+ * each with the count of bytes read up to its end, and whether a line end came after it (the last
+ * line of a list may have none).
+ */
+async function* splitLines(stream: Readable): AsyncGenerator<{ raw: string; bytes: number; ended: boolean }> {
+  let pending = ''
+  let bytes = 0
+  for await (const chunk of stream as AsyncIterable<string>) {
+    pending += chunk
+    bytes += chunk.length
+    let start = 0
+    for (const end of pending.matchAll(/\r\n|\r(?!$)|\n/g)) {
+      yield { raw: pending.slice(start, end.index), bytes: bytes - pending.length + end.index, ended: true }
+      start = end.index + end[0].length
+    }
+    // A `\r` last is held: the `\n` of its `\r\n` may come in the next chunk.
+    pending = pending.slice(start)
+  }
+  if (pending.endsWith('\r')) yield { raw: pending.slice(0, -1), bytes, ended: true }
+  else if (pending !== '') yield { raw: pending, bytes, ended: false }
+}
+
+/**
+ * Writers' buffers are multiples of this (glibc's stdio a pipe's or a file's block, 4096; Python's,
+ * Java's and Perl's 8192; Go's bufio 4096; BSD stdio down to 512).
+ */
+export const WRITER_BUFFER = 512
+
+/**
+ * Whether a list whose last line has no line end, `bytes` long, ends where a writer's buffer does:
+ * a writer that died or was killed (a crash, the OOM killer, `kill -9`) leaves what it had flushed,
+ * whole buffers, its last line cut wherever a buffer ended. Its bytes cannot say more: one that
+ * ended cleanly flushed its last line, and a list written whole without a last newline (`pbpaste`,
+ * Python's `'\n'.join(urls)`) ends anywhere, one in `WRITER_BUFFER` here.
+ */
+export const cutAtBuffer = (bytes: number): boolean => bytes > 0 && bytes % WRITER_BUFFER === 0
+
+/**
+ * A list's last line, with no line end, ends at a writer's buffer end (`cutAtBuffer`): most likely
+ * cut short, it is not fetched (a URL cut short asks for another file, or for one that is there:
+ * `?id=12` of `?id=1234`). Its message ends `listLines`' `cannot read NAME after its N URLs: `.
+ */
+export class CutLineError extends Error {
+  constructor(line: number, bytes: number, url: string) {
+    super(
+      `line ${line} ('${printable(shownUrl(url))}') has no newline, and the list ends at byte ${bytes}, where a writer's buffer does (a multiple of ${WRITER_BUFFER}): its writer most likely stopped mid-line, and it is not fetched; if the list is whole, end it with a newline`,
+    )
   }
 }
 
