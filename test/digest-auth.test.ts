@@ -185,8 +185,9 @@ test("a URL's user and password are sent by Digest to a server that asks for it 
       `http://${at}/anon.jpg`,
       `http://admin:wrong@${at}/basic-only.jpg`,
       `http://ad%3Amin:12%2034@${at}/basic-only.jpg?colon`,
+      `http://ad%3Amin:12%2034@${at}/snap.jpg?colon`,
     ])
-    const [snap, stale, bad, anon, basic, colon] = results
+    const [snap, stale, bad, anon, basic, colon, digestColon] = results
     assert.equal(snap!.status, 'ok', snap!.message)
     assert.deepEqual(await readFile(join(out, snap!.path!)), image)
     assert.deepEqual(
@@ -217,11 +218,22 @@ test("a URL's user and password are sent by Digest to a server that asks for it 
       /basic-only\.jpg: the server refused the user and password of the URL \(sent by Basic\)$/,
     )
     assert.equal(asked.filter((a) => a.url === '/basic-only.jpg').length, 1)
-    // A user with a colon sent by Basic: its refusal says why (`ad:min:12 34` reads as user `ad`).
+    // A user with a colon is not sent by Basic, which cannot carry it (`ad:min:12 34` reads as user
+    // `ad`): its 401 says why.
     assert.match(
       colon!.message!,
-      /basic-only\.jpg\?colon: the server refused the user and password of the URL \(sent by Basic; its user holds a colon, which Basic cannot carry: the server reads the user up to it \(RFC 7617 §2\)\)$/,
+      /basic-only\.jpg\?colon: the URL's user holds a colon, which Basic cannot carry \(RFC 7617 §2: the server would read the user up to it\), so the user and password were not sent$/,
     )
+    assert.deepEqual(
+      asked.filter((a) => a.url === '/basic-only.jpg?colon').map((a) => a.authorization),
+      [undefined],
+    )
+    // Digest carries it: asked without, then answered by Digest with the whole user.
+    assert.equal(digestColon!.error, 'http-401', digestColon!.message)
+    const byDigest = asked.filter((a) => a.url === '/snap.jpg?colon').map((a) => a.authorization)
+    assert.equal(byDigest.length, 2)
+    assert.equal(byDigest[0], undefined)
+    assert.match(byDigest[1]!, /^Digest username="ad:min",/)
   } finally {
     await server.close()
   }
@@ -338,6 +350,66 @@ test('a server that calls every fresh nonce stale is answered once more, not wit
     )
     // Basic, the Digest answer, the one renewal.
     assert.equal(requests, 3)
+  } finally {
+    await server.close()
+  }
+})
+
+// A server whose every nonce goes stale after one use (RFC 7616 §3.3: it may limit a nonce to one
+// request), 200 files on it: each is asked once more at most, never without end. curl renews a
+// stale nonce once per transfer too. A hop on the same origin (a snapshot CGI sending the client
+// on to the image) reuses the nonce, which goes stale there, and is renewed once.
+test('200 files on a host whose every nonce goes stale after one use: each costs one request more than the Digest needs, never a loop', async () => {
+  const image = makeImage('once-each', 1500)
+  const md5 = (s: string) => createHash('md5').update(s).digest('hex')
+  const used = new Set<string>()
+  let nonce = 0
+  const asked: { url: string; scheme?: string }[] = []
+  const server = await listenLocal(
+    createServer((req, res) => {
+      const auth = req.headers.authorization ?? ''
+      asked.push({ url: req.url!, scheme: auth.split(' ')[0] || undefined })
+      const p = Object.fromEntries(
+        [...auth.matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g)].map((m) => [m[1], m[2] ?? m[3]]),
+      )
+      const right =
+        auth.startsWith('Digest ') &&
+        p.uri === req.url &&
+        p.response ===
+          md5(`${md5('admin:cam:pw')}:${p.nonce}:${p.nc}:${p.cnonce}:auth:${md5(`GET:${p.uri}`)}`)
+      const stale = right && used.has(p.nonce!)
+      if (right && !stale) {
+        used.add(p.nonce!)
+        if (req.url!.endsWith('.cgi'))
+          return res.writeHead(302, { location: req.url!.replace('.cgi', '.jpg'), 'content-length': 0 }).end()
+        return res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image)
+      }
+      res.writeHead(401, {
+        'www-authenticate': `Digest realm="cam", qop="auth", nonce="n${++nonce}"${stale ? ', stale=true' : ''}`,
+        'content-length': 0,
+      })
+      res.end()
+    }),
+  )
+  try {
+    const at = `http://admin:pw@127.0.0.1:${server.port}`
+    const urls = Array.from({ length: 200 }, (_, i) => `${at}/f${i}.${i % 4 === 0 ? 'cgi' : 'jpg'}`)
+    const { results } = await get(urls)
+    assert.deepEqual(
+      results.filter((r) => r.status !== 'ok').map((r) => r.message),
+      [],
+    )
+    for (let i = 0; i < 200; i++) {
+      const mine = asked.filter((a) => a.url === `/f${i}.jpg` || a.url === `/f${i}.cgi`)
+      // Basic (sent before any challenge), then Digest; the hop's stale nonce renewed once.
+      const expected = i % 4 === 0 ? ['Basic', 'Digest', 'Digest', 'Digest'] : ['Basic', 'Digest']
+      assert.deepEqual(
+        mine.map((a) => a.scheme),
+        expected,
+        `f${i}`,
+      )
+    }
+    assert.equal(asked.length, 150 * 2 + 50 * 4)
   } finally {
     await server.close()
   }

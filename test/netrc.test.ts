@@ -545,18 +545,42 @@ test('a 403 to a request that carried a user and password says they went with it
       ),
       wrong.message,
     )
-    // A user with a colon, which Basic cannot carry: said, as the likely cause.
+    // A user with a colon, which Basic cannot carry (RFC 7617 §2): not sent, and said so. It went
+    // as `us:er:pw`, which the server read as user `us`, password `er:pw`.
     const colon = await get(server.url('/a.jpg').replace('//', '//us%3Aer:pw@'))
     assert.equal(colon.error, 'http-403', colon.message)
     assert.ok(
       colon.message!.endsWith(
-        'a.jpg: the user and password of the URL went with it (by Basic; its user holds a colon, which Basic cannot carry: the server reads the user up to it (RFC 7617 §2)): a server may refuse a wrong one so',
+        "a.jpg: the URL's user holds a colon, which Basic cannot carry (RFC 7617 §2: the server would read the user up to it), so the user and password were not sent",
       ),
       colon.message,
     )
+    assert.equal(server.log.at(-1)!.headers.authorization, undefined)
     // Without any: nothing to say.
     const none = await get(server.url('/a.jpg'))
     assert.match(none.message!, /^HTTP 403 from \S+a\.jpg$/)
+  } finally {
+    await server.close()
+  }
+})
+
+// A .netrc login with a colon (RFC 7617 §2 forbids one in Basic's user-id): sent as `a:b:pw`, the
+// server read user `a`, password `b:pw`. Not sent by Basic; the 401 names the file's line, not the
+// password; a Digest server is answered with it.
+test('a .netrc login with a colon is never sent by Basic: the 401 names its line; Digest carries it', async () => {
+  const server = await startRouteServer({ '/a.jpg': locked('ad:min', 'secret-pw') })
+  try {
+    const file = await netrcFile('# mine\nmachine 127.0.0.1\n  login ad:min\n  password secret-pw\n')
+    const r = await get(server.url('/a.jpg'), { netrc: file })
+    assert.equal(r.error, 'http-401', r.message)
+    assert.match(
+      r.message!,
+      new RegExp(
+        `^HTTP 401 from \\S+a\\.jpg: the login on line 3 of ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} holds a colon, which Basic cannot carry \\(RFC 7617 §2: the server would read the user up to it\\), so the user and password were not sent$`,
+      ),
+    )
+    assert.ok(!r.message!.includes('secret-pw'))
+    assert.equal(server.log.at(-1)!.headers.authorization, undefined)
   } finally {
     await server.close()
   }

@@ -77,20 +77,20 @@ export function pastedAfter(t: Transfer, status: number): string {
  * gets no `default`), or why those given were not sent where a redirect led; a token (`Bearer`),
  * asked for where a user and password went, as no password refused. A 403 to a request that
  * carried them says they went (some servers refuse a wrong password so). Either says a user with
- * a colon sent by Basic, which cannot carry it (RFC 7617 §2). '' for another status,
+ * a colon was not sent, Basic cannot carry it (RFC 7617 §2: see `basicCarries`). '' for another status,
  * or a 401 that names no challenge and had none sent.
  */
 export function refusedCredentials(t: Transfer, status: number): string {
-  // Sent as Basic joins them, `a:b:pw`: the server read the user as `a`, and refused it.
-  const colon =
-    t.sentCredentials === 'Basic' && t.sentUserColon
-      ? 'its user holds a colon, which Basic cannot carry: the server reads the user up to it (RFC 7617 §2)'
-      : undefined
+  // Held back (see `basicCarries`): Basic joins them, `a:b:pw`, and the server reads user `a`.
+  const colon = t.heldUserColon
+    ? `${t.heldUserColon} holds a colon, which Basic cannot carry (RFC 7617 §2: the server would read the user up to it), so the user and password were not sent`
+    : undefined
   // A wrong password answered 403, no challenge (Django, nginx auth_request): the login went.
   if (status === 403 && t.sentCredentials) {
     const from = t.sentCredentialsFrom === undefined ? 'of the URL' : `that ${t.sentCredentialsFrom} gave`
-    return `: the user and password ${from} went with it (by ${t.sentCredentials}${colon ? `; ${colon}` : ''}): a server may refuse a wrong one so`
+    return `: the user and password ${from} went with it (by ${t.sentCredentials}): a server may refuse a wrong one so`
   }
+  if ((status === 401 || status === 403) && colon && !t.sentCredentials) return `: ${colon}`
   if (status !== 401) return ''
   const value = t.head!.headers['www-authenticate']
   const offered = authChallenges(value)
@@ -131,7 +131,7 @@ export function refusedCredentials(t: Transfer, status: number): string {
     t.sentCredentials === 'Digest' && digestChallenge(t.head!.headers['www-authenticate'])?.stale
       ? 'it called a fresh nonce stale again'
       : undefined
-  const why = digest ?? stale ?? colon
+  const why = digest ?? stale
   return `: the server refused the user and password ${from} (sent by ${t.sentCredentials}${why ? `; ${why}` : ''})`
 }
 

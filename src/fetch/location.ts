@@ -58,8 +58,9 @@ function locationText(bytes: Buffer): string {
  * tools get), and no further (see `send`), and never into a message, as the URL is kept without them.
  */
 export function takeCredentials(target: URL): { url: URL; authorization: string | undefined } {
+  // None for a user with a colon (`basicCarries`): those are dropped, not sent so.
   const authorization = basicToken(target)
-  if (authorization === undefined) return { url: target, authorization }
+  if (target.username === '' && target.password === '') return { url: target, authorization }
   const url = new URL(target)
   url.username = ''
   url.password = ''

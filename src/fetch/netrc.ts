@@ -27,6 +27,9 @@ export interface NetrcEntry {
   account?: string
 }
 
+/** The line (from 1) each parsed entry's `login` was written on, for a message naming it (see `UrlCredentials.line`). */
+const loginLines = new WeakMap<NetrcEntry, number>()
+
 const KEYWORDS = new Set(['machine', 'default', 'login', 'password', 'account', 'macdef'])
 const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t' }
 
@@ -82,7 +85,7 @@ export function parseNetrc(text: string, source: string): NetrcEntry[] {
         word = line.slice(start, i)
       }
       if (pending) {
-        const keyword = pending.keyword
+        const { keyword, line: keywordLine } = pending
         pending = undefined
         if (keyword === 'macdef') {
           macro = true
@@ -92,6 +95,7 @@ export function parseNetrc(text: string, source: string): NetrcEntry[] {
           current = { machine: hostName(word) }
           entries.push(current)
         } else current![keyword as 'login' | 'password' | 'account'] = word
+        if (keyword === 'login') loginLines.set(current!, keywordLine)
         continue
       }
       if (!KEYWORDS.has(word))
@@ -159,6 +163,7 @@ export function netrcCredentials(
     user: Buffer.from(user ?? entry.login ?? ''),
     password: Buffer.from(entry.password ?? ''),
     netrc: true,
+    ...(user === undefined && loginLines.has(entry) ? { line: loginLines.get(entry)! } : {}),
   }
 }
 

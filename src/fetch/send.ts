@@ -35,7 +35,7 @@ import {
   interimAnswer,
   isHttp1,
 } from './undici.js'
-import { basicOf, listedCredentials, type UrlCredentials } from './url-credentials.js'
+import { basicCarries, basicOf, listedCredentials, type UrlCredentials } from './url-credentials.js'
 
 /**
  * Immediate replays of a request whose HTTP/2 stream the server refused unprocessed (see
@@ -44,7 +44,6 @@ import { basicOf, listedCredentials, type UrlCredentials } from './url-credentia
 const MAX_REPLAYS = 4
 
 /** `:` as a byte: Basic's separator of user and password. */
-const COLON = 0x3a
 
 /**
  * Immediate replays of a request that met the end of a reused keep-alive connection: closed or
@@ -159,7 +158,7 @@ export const send: Step = async (t) => {
     if (cookie) headers.cookie = cookie
     t.sentCredentials = undefined
     t.sentCredentialsFrom = hop?.netrc ? netrcPath(t.options.netrc) : undefined
-    t.sentUserColon = false
+    t.heldUserColon = undefined
     if (hop && digest?.origin === url.origin) {
       headers.authorization = digestAuthorization(digest.challenge, {
         ...hop,
@@ -171,9 +170,16 @@ export const send: Step = async (t) => {
       t.sentCredentials = 'Digest'
     } else if (hop && !(url.origin === origin && ownAuthorization)) {
       // An Authorization of the user's own (-H) goes in place of the listed URL's Basic credentials.
-      headers.authorization = basicOf(hop)
-      t.sentCredentials = 'Basic'
-      t.sentUserColon = hop.user.includes(COLON)
+      // Not a user with a colon, which Basic cannot carry (`basicCarries`): the server would read
+      // another user and password. A Digest challenge is answered with it (below).
+      if (basicCarries(hop)) {
+        headers.authorization = basicOf(hop)
+        t.sentCredentials = 'Basic'
+      } else
+        t.heldUserColon =
+          hop.netrc && hop.line !== undefined
+            ? `the login on line ${hop.line} of ${netrcPath(t.options.netrc)}`
+            : "the URL's user"
     }
     // A Location's own credentials, for its origin; an Authorization of the user's own wins there.
     const fromLocation = named.get(url.origin)
@@ -181,7 +187,7 @@ export const send: Step = async (t) => {
       headers.authorization = fromLocation
       t.sentCredentials = 'Basic'
       t.sentCredentialsFrom = undefined
-      t.sentUserColon = false
+      t.heldUserColon = undefined
     }
     if (t.offset > 0 && resumesInRun(t.known)) {
       headers.range = `bytes=${t.offset - (t.tail?.length ?? 0)}-`

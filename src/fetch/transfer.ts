@@ -132,10 +132,12 @@ export class Transfer {
   /** The .netrc file they came from (`--netrc`), or `undefined`: the URL's. */
   sentCredentialsFrom: string | undefined
   /**
-   * The user sent by Basic holds a colon (`http://a%3Ab:pw@host/`, a .netrc's `login a:b`), which
-   * Basic cannot carry: the server reads the user to it (RFC 7617 §2). Digest carries it.
+   * The listed URL's user (or the .netrc's) holds a colon (`http://a%3Ab:pw@host/`, a .netrc's
+   * `login a:b`), which Basic cannot carry (RFC 7617 §2), and the last request went without it
+   * (see `basicCarries`): whose it is, in words (`the URL's user`, `the login on line 3 of
+   * ~/.netrc`); a Digest challenge is answered with it.
    */
-  sentUserColon = false
+  heldUserColon: string | undefined
   /** The names of the last request's headers (see `unaskedStatus`). */
   sent: string[] = []
   /** The file as the server last described it (validators and full size). */

@@ -15,6 +15,8 @@ export interface UrlCredentials {
   password: Buffer
   /** Given (the password at least) by a .netrc file, not by the URL. */
   netrc?: true
+  /** The .netrc line that gave the user (its `login`), when it did. */
+  line?: number
 }
 
 /** `%XX` escapes as their bytes, the rest as its UTF-8 (a URL's userinfo is ASCII already). */
@@ -79,10 +81,18 @@ export function proxyCredentialsProblem(proxy: URL): string | undefined {
 /**
  * The Basic `Authorization` (or `Proxy-Authorization`) value for `url`'s credentials, whenever it
  * has a user or a password (`http://APIKEY:@proxy`, as curl sends them; undici sends them only
- * with both).
+ * with both); none for a user with a colon (`basicCarries`).
  */
 export function basicToken(url: URL): string | undefined {
   const credentials = urlCredentials(url)
-  if (!credentials) return undefined
+  if (!credentials || !basicCarries(credentials)) return undefined
   return basicOf(credentials)
 }
+
+/**
+ * Whether Basic can carry these credentials: not a user with a colon (`http://a%3Ab:pw@host/`, a
+ * .netrc's `login a:b`), which RFC 7617 §2 forbids: Basic joins user and password with one, so
+ * the server reads user `a` and password `b:pw`. curl and wget send them so; here they are not
+ * sent by Basic (Digest carries them, see `send`), and a 401 says why (`refusedCredentials`).
+ */
+export const basicCarries = (credentials: UrlCredentials): boolean => !credentials.user.includes(0x3a)
