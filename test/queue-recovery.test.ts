@@ -332,31 +332,30 @@ test('Ctrl-C: the worker finishes its transfers, gives the shard back at once, e
 })
 
 test('a worker that Redis stops answering stops its shard once its lock has lapsed, not when Redis answers again', async () => {
+  // A Redis of its own, killed at the end: its pause is not waited out for the tests after this
+  // one (the shared Redis's was: 15 s, where the stop comes in 3).
+  const own = await startRedis()
   // Two slow transfers (20 s each): in flight all through Redis's silence, and past the bound
   // the stop is awaited in (their own end is not the stop).
   const urls = [0, 1].map((i) => fx.server.url(`/silent/${i}.jpg?size=60000&drip=3000`))
-  await enqueue('silent', urls, 2)
-  const worker = startCli([
-    'worker',
-    ...q('silent'),
-    '-o',
-    join(fx.dir, 'silent-out'),
-    '--lock-duration',
-    '2',
-  ])
+  const path = join(fx.dir, 'silent.txt')
+  await writeFile(path, `${urls.join('\n')}\n`)
+  const at = ['--redis', own.url, '--queue', 'silent']
+  const enqueued = await runCli(['enqueue', path, ...at, '--shard-size', '2'])
+  assert.equal(enqueued.code, 0, enqueued.stderr)
+  const worker = startCli(['worker', ...at, '-o', join(fx.dir, 'silent-out'), '--lock-duration', '2'])
   try {
     await until('both transfers to be under way', () => fx.server.stats.inFlight === 2)
     // Every client's commands wait (as behind a network path gone dead): the lock's renewal too.
-    // Paused well past the lock (2 s): stopped while it lasts, not once Redis answers again (its
-    // own UNPAUSE waits for the pause's end: every normal client is paused).
-    await fx.redis.client.call('CLIENT', 'PAUSE', '15000', 'ALL')
+    // Paused well past the lock (2 s): stopped while it lasts, not once Redis answers again.
+    await own.client.call('CLIENT', 'PAUSE', '15000', 'ALL')
     // BullMQ hears of a lapsed lock from Redis alone: the worker ran on, its transfers past their
     // host slots' leases (another worker, taking the shard over, over the per-host limit with it).
     await until('the transfers to be stopped', () => fx.server.stats.inFlight === 0, 13_000)
   } finally {
-    await fx.redis.client.call('CLIENT', 'UNPAUSE')
     worker.child.kill('SIGKILL')
     await worker.done
+    await own.stop()
   }
 })
 
@@ -409,19 +408,22 @@ test("Redis cutting enqueue's connection while it adds shards (a restart, a prox
 })
 
 test('Ctrl-C on enqueue while Redis answers nothing (stopped, hung): it leaves after 10 s, saying what may be missing, where it waited as long as Redis did', async () => {
+  // A Redis of its own, killed at the end: the pause is not waited out for the tests after this
+  // one (the shared Redis's pause was, 14 s more of the file's time).
+  const own = await startRedis()
   const path = join(fx.dir, 'enqueue-mute.txt')
   await writeFile(
     path,
     Array.from({ length: 40_000 }, (_, i) => `${fx.server.url(`/em/${i}.jpg`)}\n`).join(''),
   )
-  const run = startCli(['enqueue', path, ...q('enqueue-mute'), '--shard-size', '2'])
-  const waiting = () => fx.redis.client.llen('imgpull:bullmq:enqueue-mute:wait')
+  const run = startCli(['enqueue', path, '--redis', own.url, '--queue', 'enqueue-mute', '--shard-size', '2'])
+  const waiting = () => own.client.llen('imgpull:bullmq:enqueue-mute:wait')
   try {
     await until('the first shards to be added', async () => (await waiting()) > 0, 20_000)
     // Every client's commands wait, as on a Redis stopped with SIGSTOP: the batch being added too.
     // Paused well past the 10 s it waits: it leaves while Redis is still silent.
     const pause = 24_000
-    await fx.redis.client.call('CLIENT', 'PAUSE', String(pause), 'ALL')
+    await own.client.call('CLIENT', 'PAUSE', String(pause), 'ALL')
     const paused = performance.now()
     run.child.kill('SIGINT')
     const r = await run.done
@@ -431,10 +433,9 @@ test('Ctrl-C on enqueue while Redis answers nothing (stopped, hung): it leaves a
       r.stderr,
       /^imgpull: stopped without reaching Redis at redis:\/\/127\.0\.0\.1:\d+: the shards being added when it stopped answering may not be in the queue; run the same command again once it answers \(nothing is added twice\)$/m,
     )
-    // The shared Redis answers again before the next test.
-    await sleep(Math.max(0, pause - (performance.now() - paused) + 200))
   } finally {
     run.child.kill('SIGKILL')
+    await own.stop()
   }
 })
 
@@ -647,13 +648,19 @@ test('Redis gone mid-enqueue (down past --redis-wait): enqueue stops, exit 2, na
   timeout: 90_000,
 }, async () => {
   let down: Promise<void> | undefined
+  let mended!: () => void
+  const mending = new Promise<void>((resolve) => {
+    mended = resolve
+  })
   await enqueueCutOff(
     'enqueue-gone',
     async (own) => {
-      // SHUTDOWN SAVE, then down for longer than --redis-wait: back with its data for the rerun.
-      down = own.restart(16_000)
+      // SHUTDOWN SAVE, then down until the enqueue has stopped (past --redis-wait, its end
+      // checked), not a fixed 16 s: back with its data for the rerun.
+      down = own.restart(mending)
     },
     async () => {
+      mended()
       await down
     },
     /^imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ has sent nothing for 10 s \(--redis-wait\): stopped; /m,

@@ -15,11 +15,12 @@ export interface RedisServer {
   /** A client for the test's own looks (closed by `stop`). */
   readonly client: Redis
   /**
-   * Stop Redis as a restart would (saving its data first: `SHUTDOWN SAVE`), wait `downMs`, and start
-   * it again on the same port with the same data; with `{ data: false }`, as a Redis with no
+   * Stop Redis as a restart would (saving its data first: `SHUTDOWN SAVE`), wait `downMs` (or until
+   * that promise settles: down until the client under test has given up on it, no longer), and
+   * start it again on the same port with the same data; with `{ data: false }`, as a Redis with no
    * persistence restarts (`SHUTDOWN NOSAVE`, any earlier save removed): empty.
    */
-  restart(downMs?: number, options?: { data?: boolean }): Promise<void>
+  restart(downMs?: number | Promise<unknown>, options?: { data?: boolean }): Promise<void>
   /** Its process id, for a test that stops (`SIGSTOP`) or kills it as a hung or lost server. */
   readonly pid: number
   stop(): Promise<void>
@@ -83,7 +84,8 @@ export async function startRedis(
       once.disconnect()
       await exited
       if (!data) await rm(join(dir, 'dump.rdb'), { force: true })
-      await new Promise((resolve) => setTimeout(resolve, downMs))
+      if (typeof downMs === 'number') await new Promise((resolve) => setTimeout(resolve, downMs))
+      else await downMs.catch(() => {})
       child = await launch(args)
     },
     async stop() {
