@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { workerEnding } from '../src/cli/queue-exits.js'
 import { otherQueuesWords } from '../src/queue/keys.js'
@@ -328,29 +328,35 @@ async function workerCutOff(
   }
 }
 
-test('Redis hung for good under a worker with --exit-when-done (SIGSTOP: the connection stays open, nothing answers): it stops after 10 lock durations, exit 2, saying so (it waited for ever: only a closed connection counted)', {
-  timeout: 60_000,
-}, async () => {
-  let pid = 0
-  await workerCutOff(
-    'redis-hung',
-    'open',
-    async (own) => {
-      pid = Number(/^process_id:(\d+)/m.exec(await own.client.info('server'))?.[1])
-      process.kill(pid, 'SIGSTOP')
-    },
-    () => pid > 0 && process.kill(pid, 'SIGCONT'),
-  )
-})
+/**
+ * Each waits out 10 lock durations (10 s) of a Redis of its own gone, idle meanwhile: they run at
+ * once, as the refusals of test/queue-refusals.test.ts do.
+ */
+describe('Redis gone for good under a worker with --exit-when-done', { concurrency: true }, () => {
+  test('Redis hung for good under a worker with --exit-when-done (SIGSTOP: the connection stays open, nothing answers): it stops after 10 lock durations, exit 2, saying so (it waited for ever: only a closed connection counted)', {
+    timeout: 60_000,
+  }, async () => {
+    let pid = 0
+    await workerCutOff(
+      'redis-hung',
+      'open',
+      async (own) => {
+        pid = Number(/^process_id:(\d+)/m.exec(await own.client.info('server'))?.[1])
+        process.kill(pid, 'SIGSTOP')
+      },
+      () => pid > 0 && process.kill(pid, 'SIGCONT'),
+    )
+  })
 
-test('Redis gone for good under a worker with --exit-when-done: it stops its shard when its lock lapses, and itself after 10 lock durations, exit 2, saying so (it waited for ever, "reconnecting")', {
-  timeout: 60_000,
-}, async () => {
-  const r = await workerCutOff('redis-gone', 'closed', (own) => own.stop())
-  assert.match(
-    r.stderr,
-    /shard 00000: given back to the queue \(its lock was lost: Redis did not answer for 1 s/,
-  )
+  test('Redis gone for good under a worker with --exit-when-done: it stops its shard when its lock lapses, and itself after 10 lock durations, exit 2, saying so (it waited for ever, "reconnecting")', {
+    timeout: 60_000,
+  }, async () => {
+    const r = await workerCutOff('redis-gone', 'closed', (own) => own.stop())
+    assert.match(
+      r.stderr,
+      /shard 00000: given back to the queue \(its lock was lost: Redis did not answer for 1 s/,
+    )
+  })
 })
 
 test('status of a queue that does not exist, and a worker waiting for it: exit 2 / a wait that names the queues Redis holds (a mistyped name was said as a queue not enqueued yet)', async () => {
