@@ -25,14 +25,16 @@ const fx = queueFixture({ prefix: 'imgpull-refusals-' })
 async function refusedUnder(
   queue: string,
   cut: (own: RedisServer) => Promise<void>,
-  options: { user?: { name: string; password: string }; passingMs?: number } = {},
+  options: { user?: { name: string; password: string }; passingMs?: number; slowBytes?: number } = {},
 ) {
   const own = await startRedis()
+  // The second shard's images: 20 s each by default, in flight when `cut` comes.
+  const slow = options.slowBytes ?? 400_000
   const urls = [
     fx.server.url(`/${queue}/0.jpg`),
     fx.server.url(`/${queue}/1.jpg`),
-    fx.server.url(`/${queue}/2.jpg?size=400000&drip=20000`),
-    fx.server.url(`/${queue}/3.jpg?size=400000&drip=20000`),
+    fx.server.url(`/${queue}/2.jpg?size=${slow}&drip=20000`),
+    fx.server.url(`/${queue}/3.jpg?size=${slow}&drip=20000`),
   ]
   const input = join(fx.dir, `${queue}.txt`)
   await writeFile(input, `${urls.join('\n')}\n`)
@@ -149,13 +151,19 @@ describe('a Redis that refuses a worker with --exit-when-done', { concurrency: t
   test('a refusal that passes (a password set, then taken back within a few seconds) is waited out as before: the queue is done, exit 0', {
     timeout: 120_000,
   }, async () => {
-    const { r } = await refusedUnder('passing', async (own) => {
-      await own.client.config('SET', 'requirepass', 'changed')
-      await own.client.call('CLIENT', 'KILL', 'TYPE', 'normal')
-      await sleep(4000)
-      // The test's own connection was not reset (CLIENT KILL skips its caller).
-      await own.client.config('SET', 'requirepass', '')
-    })
+    const { r } = await refusedUnder(
+      'passing',
+      async (own) => {
+        await own.client.config('SET', 'requirepass', 'changed')
+        await own.client.call('CLIENT', 'KILL', 'TYPE', 'normal')
+        await sleep(4000)
+        // The test's own connection was not reset (CLIENT KILL skips its caller).
+        await own.client.config('SET', 'requirepass', '')
+      },
+      // Its slow images are fetched again once the refusal has passed (the shard's lock lapsed
+      // meanwhile), and to the end: 6 s each, still in flight through the 4 s refusal, not 20.
+      { slowBytes: 120_000 },
+    )
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stderr, /refuses this worker's commands \(NOAUTH/)
     assert.match(r.stderr, /2 shards done|1 shard done/)
