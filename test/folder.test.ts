@@ -21,8 +21,15 @@ import { canMount, onSmallDisk, until } from './support/wait.js'
 
 let server: ImageServer
 let dir: string
+/** Paths the server answers only once their promise resolves (a test releases them). */
+const holds = new Map<string, Promise<void>>()
 before(async () => {
-  server = await startImageServer({ ttfb: 20, bandwidth: 300_000, sizes: [20_000, 60_000] })
+  server = await startImageServer({
+    ttfb: 20,
+    bandwidth: 300_000,
+    sizes: [20_000, 60_000],
+    hold: (path) => holds.get(path),
+  })
   dir = await tempDir()
 })
 after(async () => {
@@ -53,18 +60,37 @@ async function started(out: string) {
 
 test('a second run on a folder in use stops at once with exit 2, naming the run that holds it', async () => {
   const out = join(dir, 'busy')
-  // One slow file (12 s) keeps the first run going while the checks below run, however busy the
-  // machine: 120 quick ones alone had ended before its `status --json` once.
-  const busy = await list('busy', 120)
-  await writeFile(
-    busy,
-    `${await readFile(busy, 'utf8')}\n${server.url('/busy-slow?size=300000&drip=25000')}\n`,
+  // One file held back until the checks below are done keeps the first run going, however busy
+  // the machine (120 quick ones alone had ended before its `status --json` once), and no longer:
+  // a slow one (12 s) was waited out after them.
+  let release!: () => void
+  holds.set(
+    '/busy-slow',
+    new Promise((resolve) => {
+      release = resolve
+    }),
   )
+  const busy = await list('busy', 120)
+  await writeFile(busy, `${await readFile(busy, 'utf8')}\n${server.url('/busy-slow?size=300000')}\n`)
   const first = startCli([busy, '-o', out, '--per-host', '4'])
+  try {
+    await checkBusy(out, first.child.pid)
+  } finally {
+    release()
+  }
+  const done = await first.done
+  assert.equal(done.code, 0, done.stderr)
+  const lines = await manifest(out)
+  assert.equal(lines.length, 121, 'the manifest is whole and valid JSON')
+  assert.equal(server.hits.get('/busy-2-0'), undefined, 'the second run fetched nothing')
+  assert.equal(JSON.parse((await runCli(['status', out, '--json'])).stdout).running, null)
+})
+
+/** What a second run and `status` say of `out` while the run `pid` holds it. */
+async function checkBusy(out: string, pid: number | undefined) {
   await started(out)
   const second = await runCli([await list('busy-2', 5), '-o', out])
   assert.equal(second.code, 2, second.stderr)
-  const pid = first.child.pid
   assert.match(
     second.stderr,
     new RegExp(`in use by another imgpull run \\(pid ${pid} on .+, started 20\\d\\d-`),
@@ -77,13 +103,7 @@ test('a second run on a folder in use stops at once with exit 2, naming the run 
   assert.match(during.stdout, new RegExp(`A run is going on in this folder \\(pid ${pid} on `))
   assert.doesNotMatch(during.stdout, /Run the same command again/)
   assert.equal(JSON.parse((await runCli(['status', out, '--json'])).stdout).running.pid, pid)
-  const done = await first.done
-  assert.equal(done.code, 0, done.stderr)
-  const lines = await manifest(out)
-  assert.equal(lines.length, 121, 'the manifest is whole and valid JSON')
-  assert.equal(server.hits.get('/busy-2-0'), undefined, 'the second run fetched nothing')
-  assert.equal(JSON.parse((await runCli(['status', out, '--json'])).stdout).running, null)
-})
+}
 
 test('the library refuses a folder in use too, with a FolderBusyError', async () => {
   const out = join(dir, 'busy-lib')
