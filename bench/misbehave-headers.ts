@@ -23,7 +23,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { benchArgs, noise, printTable, runTool, TOOLS, type Tool, toolTable } from './misbehave.js'
+import { benchArgs, leakRow, noise, printTable, runTool, TOOLS, type Tool, toolTable } from './misbehave.js'
 
 /** One request the server read: the host it was for, its path, and its headers as sent. */
 interface Seen {
@@ -533,17 +533,9 @@ async function main() {
         }
       }),
     )
-    rows.push(
-      `| ${c.id} | ${results
-        .map(
-          (r) =>
-            `${r.verdict}${r.leaked ? ' LEAK' : ''} ${r.requests}r ${r.code === null ? '≥' : ''}${r.seconds.toFixed(1)}s`,
-        )
-        .join(' | ')} |`,
-    )
-    console.error(
-      `${c.id}: ${results.map((r, i) => `${tools[i]!.id}=${r.verdict}${r.leaked ? ' LEAK' : ''}(${r.code}) ${r.message}`).join('\n   ')}`,
-    )
+    const { row, log } = leakRow(c.id, results, tools)
+    rows.push(row)
+    console.error(log)
   }
   await rm(dir, { recursive: true, force: true })
   printTable(rows, chosen)

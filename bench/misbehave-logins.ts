@@ -21,7 +21,7 @@ import { createServer as createTlsServer } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeCerts } from '../test/support/certs.js'
-import { benchArgs, noise, printTable, runTool, TOOLS, toolTable } from './misbehave.js'
+import { benchArgs, leakRow, noise, printTable, runTool, TOOLS, toolTable } from './misbehave.js'
 
 /** The servers of one tool's run of a case. */
 type Host = 'site' | 'tls' | 'other'
@@ -487,17 +487,9 @@ async function main() {
         }
       }),
     )
-    rows.push(
-      `| ${c.id} | ${results
-        .map(
-          (r) =>
-            `${r.verdict}${r.leaked ? ' LEAK' : ''} ${r.requests}r ${r.code === null ? '≥' : ''}${r.seconds.toFixed(1)}s`,
-        )
-        .join(' | ')} |`,
-    )
-    console.error(
-      `${c.id}: ${results.map((r, i) => `${tools[i]!.id}=${r.verdict}${r.leaked ? ' LEAK' : ''}(${r.code}) ${r.message}`).join('\n   ')}`,
-    )
+    const { row, log } = leakRow(c.id, results, tools)
+    rows.push(row)
+    console.error(log)
   }
   await rm(dir, { recursive: true, force: true })
   printTable(rows, chosen)

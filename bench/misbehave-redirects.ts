@@ -17,7 +17,7 @@
 import { createServer, type Socket } from 'node:net'
 import { launchBrowser } from '../test/support/browser.js'
 import { eachRequest, listenLocal } from '../test/support/raw-server.js'
-import { benchArgs, noise, printTable, runTool, TOOLS, toolTable } from './misbehave.js'
+import { benchArgs, chromiumShows, noise, printTable, runTool, TOOLS, toolTable } from './misbehave.js'
 
 interface RedirectCase {
   id: string
@@ -270,33 +270,6 @@ async function serve(c: RedirectCase) {
         else c.respond(socket, path, request, host)
       })
     }),
-  )
-}
-
-/** Whether Chromium shows `url` in an `<img>` (loaded and decoded, and its size). */
-async function chromiumShows(
-  page: Awaited<ReturnType<Awaited<ReturnType<typeof launchBrowser>>['open']>>,
-  url: string,
-) {
-  return page.evaluate(
-    (src) =>
-      new Promise<string>((resolve) => {
-        const img = new Image()
-        const timer = setTimeout(() => resolve('no load in 20 s'), 20_000)
-        img.onload = () => {
-          clearTimeout(timer)
-          img.decode().then(
-            () => resolve(`shows ${img.naturalWidth}x${img.naturalHeight}`),
-            () => resolve('does not decode'),
-          )
-        }
-        img.onerror = () => {
-          clearTimeout(timer)
-          resolve('broken')
-        }
-        img.src = src
-      }),
-    url,
   )
 }
 

@@ -2373,6 +2373,55 @@ export function toolTable<T extends { id: string }>(
   }
 }
 
+/** A tool's outcome where requests are counted and a credential may leak (the logins and headers families). */
+export interface LeakResult {
+  verdict: string
+  leaked: boolean
+  requests: number
+  code: number | null
+  seconds: number
+  message: string
+}
+
+/** A case's table row (`verdict [LEAK] Nr [≥]S.Ss` a tool) and its log line, each tool's message whole. */
+export function leakRow(id: string, results: readonly LeakResult[], tools: readonly { id: string }[]) {
+  const leak = (r: LeakResult) => (r.leaked ? ' LEAK' : '')
+  return {
+    row: `| ${id} | ${results.map((r) => `${r.verdict}${leak(r)} ${r.requests}r ${r.code === null ? '≥' : ''}${r.seconds.toFixed(1)}s`).join(' | ')} |`,
+    log: `${id}: ${results.map((r, i) => `${tools[i]!.id}=${r.verdict}${leak(r)}(${r.code}) ${r.message}`).join('\n   ')}`,
+  }
+}
+
+/** A page of the browser `--browser` launches (test/support/browser.ts). */
+export type BrowserPage = Awaited<ReturnType<Awaited<ReturnType<typeof launchBrowser>>['open']>>
+
+/**
+ * What Chromium makes of `url` in an `<img>`, the yardstick for "a file browsers show whole":
+ * `shows WxH` (loaded and decoded), `does not decode`, `broken`, or `no load in 20 s`.
+ */
+export function chromiumShows(page: BrowserPage, url: string): Promise<string> {
+  return page.evaluate(
+    (src) =>
+      new Promise<string>((resolve) => {
+        const img = new Image()
+        const timer = setTimeout(() => resolve('no load in 20 s'), 20_000)
+        img.onload = () => {
+          clearTimeout(timer)
+          img.decode().then(
+            () => resolve(`shows ${img.naturalWidth}x${img.naturalHeight}`),
+            () => resolve('does not decode'),
+          )
+        }
+        img.onerror = () => {
+          clearTimeout(timer)
+          resolve('broken')
+        }
+        img.src = src
+      }),
+    url,
+  )
+}
+
 export function benchArgs() {
   const argv = process.argv.slice(2)
   const pick = (flag: string) => {
@@ -2434,27 +2483,8 @@ async function main() {
             ),
       ),
     )
-    // Whether Chromium shows it: an <img> that loads and decodes, and its size.
-    const shown = await page?.evaluate(
-      (src) =>
-        new Promise<string>((resolve) => {
-          const img = new Image()
-          const timer = setTimeout(() => resolve('no load in 20 s'), 20_000)
-          img.onload = () => {
-            clearTimeout(timer)
-            img.decode().then(
-              () => resolve(`shows ${img.naturalWidth}x${img.naturalHeight}`),
-              () => resolve('does not decode'),
-            )
-          }
-          img.onerror = () => {
-            clearTimeout(timer)
-            resolve('broken')
-          }
-          img.src = `${src}?${Math.random()}`
-        }),
-      url,
-    )
+    // Whether Chromium shows it (a fresh URL: no answer of an earlier tool's cached).
+    const shown = page && (await chromiumShows(page, `${url}?${Math.random()}`))
     rows.push(
       `| ${c.id} | ${results.map((r) => `${r.verdict} ${r.seconds.toFixed(1)}s`).join(' | ')}${page ? ` | ${shown}` : ''} |`,
     )
