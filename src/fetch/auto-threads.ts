@@ -4,7 +4,9 @@
  * --scenario many-small`): one thread beside the main thread took 5.16 s and 1.34 ms of CPU an
  * image against 5.87 s and 1.49 ms with none, and two took 6.08 s (threads beyond the cores only
  * take turns). Each thread costs a heap of its own (its young generation held to 8 MB: see
- * transfer-threads.ts) and ~50 ms to start.
+ * transfer-threads.ts) and 105-125 ms to start alone; ~330 ms in a run that keeps both cores busy
+ * (bench/README.md, "Transfer threads: the later runs"), the main thread carrying the transfers
+ * that begin meanwhile.
  */
 
 /** Most threads `'auto'` starts, whatever the cores: past a few, the main thread's plan, limits and journal are the ceiling, and each thread's heap is memory a large machine's other work wants. */
