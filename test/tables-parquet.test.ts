@@ -77,6 +77,23 @@ test('Parquet: row groups in order, INT64, timestamps, strings and nulls (hyparq
   )
 })
 
+test('Parquet: a row is named by its own number when a message is made after the reading moved on', async () => {
+  // A fetch that fails names its row long after the reader read further: the place was made from
+  // the range's start as it stood then, and named row 10 of a 10-row table (rows 10 to 19).
+  const path = join(FIXTURES, 'duckdb-snappy.parquet')
+  const jobs = await readAll([path], { captionCol: 'caption' })
+  const where = (i: number) => (jobs[i] as unknown as { where: string }).where
+  assert.equal(where(0), `${path} row 0 (row group 0)`)
+  assert.equal(where(1), `${path} row 1 (row group 0)`)
+  assert.equal(where(2047), `${path} row 2047 (row group 0)`)
+  assert.equal(where(2048), `${path} row 2048 (row group 1)`)
+  assert.equal(where(4999), `${path} row 4999 (row group 2)`)
+  const wrong = jobs
+    .map((_, i) => i)
+    .filter((i) => where(i) !== `${path} row ${i} (row group ${Math.floor(i / 2048)})`)
+  assert.deepEqual(wrong, [])
+})
+
 test('Parquet written by DuckDB, under every codec it has, three row groups each', async () => {
   for (const codec of ['snappy', 'gzip', 'zstd', 'brotli', 'lz4-raw', 'uncompressed']) {
     const path = join(FIXTURES, `duckdb-${codec}.parquet`)

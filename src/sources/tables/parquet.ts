@@ -371,14 +371,18 @@ async function* rowRange(
         for (let i = 0; i < decoded.length; i++) {
           const values = decoded[i] as Record<string, unknown>
           decoded[i] = undefined
+          // The row's number is taken now, its text made only when a message needs it: `place`
+          // is called later (a fetch that fails names the row), after `start` has moved on to the
+          // next range, and named a row past the table (row 10 of 10 rows).
+          const at = start + i
+          const place = () => `${visibleShellWord(file.path)} row ${at} (row group ${g})`
           yield buildJob(
             row++,
-            (name) =>
-              cellOf(values, name, () => `${visibleShellWord(file.path)} row ${start + i} (row group ${g})`),
+            (name) => cellOf(values, name, place),
             carried,
             plan,
             options.hashType,
-            () => `${visibleShellWord(file.path)} row ${start + i} (row group ${g})`,
+            place,
             convert,
           )
         }
