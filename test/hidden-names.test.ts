@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { emptyInputLine } from '../src/cli/pull-command.js'
@@ -18,6 +18,8 @@ import {
 import { checkOwnOutputs } from '../src/sinks/own-outputs.js'
 import { firstNotAList } from '../src/sources/lines.js'
 import { packedTableName, wrongTableFormat } from '../src/sources/tables/format.js'
+import { tableSource } from '../src/sources/tables/index.js'
+import type { TableJob } from '../src/sources/tables/job.js'
 import { notATable } from '../src/sources/tables/not-a-table.js'
 import { visibleShellWord } from '../src/utils/command-line.js'
 import { HIDDEN_CHARS } from '../src/utils/printable.js'
@@ -50,6 +52,23 @@ const thrown = async (f: () => unknown): Promise<string> => {
   }
   assert.fail('no error')
 }
+
+/**
+ * The first row of a table at `p` plus `.ext` (a copy of a DuckDB fixture for Parquet), as its
+ * reader makes it.
+ */
+async function tableRow(p: string, ext: string, text?: string): Promise<TableJob> {
+  await mkdir(join(p, '..'), { recursive: true })
+  const path = `${p}.${ext}`
+  if (text === undefined)
+    await copyFile(new URL('./fixtures/tables/duckdb-snappy.parquet', import.meta.url), path)
+  else await writeFile(path, text)
+  for await (const job of tableSource([path])) return job
+  throw new Error(`no row in ${path}`)
+}
+
+/** How a row's place reads in the message of a fetch that failed (`(a.csv line 2)`). */
+const rowPlace = (job: TableJob) => (job as unknown as { where: string }).where
 
 const BUILDERS: Builder[] = [
   ['a folder gone from under the run', (p) => message(folderGone(p))],
@@ -107,6 +126,19 @@ const BUILDERS: Builder[] = [
   ['a table compressed with zstd', (p) => message(packedTableName(`${p}.csv.zst`)!).replace('.csv.zst', '')],
   ['a web page saved as a table', (p) => message(notATable(p, 'csv', Buffer.from('<!DOCTYPE html><html>'))!)],
   ['a CA file that is not there', (p) => thrown(() => readCaFile(p))],
+  [
+    'a JSON lines row that holds no URL',
+    async (p) => (await tableRow(p, 'jsonl', '{"url":"not a url"}\n')).invalid!.message,
+  ],
+  [
+    'a JSON lines row whose fetch failed',
+    async (p) => rowPlace(await tableRow(p, 'jsonl', '{"url":"http://a.test/x.jpg"}\n')),
+  ],
+  [
+    'a CSV row whose fetch failed',
+    async (p) => rowPlace(await tableRow(p, 'csv', 'url\nhttp://a.test/x.jpg\n')),
+  ],
+  ['a Parquet row whose fetch failed', async (p) => rowPlace(await tableRow(p, 'parquet'))],
   ['a run that read no URL', (p) => emptyInputLine([p])],
 ]
 

@@ -13,6 +13,7 @@ import { jsonlJob, jsonlKeys, parseJsonlLine } from '../sources/tables/jsonl.js'
 import { type ResolvedTableOptions, resolveTableOptions } from '../sources/tables/options.js'
 import { parquetRange } from '../sources/tables/parquet.js'
 import type { Job, Source } from '../types.js'
+import { visibleShellWord } from '../utils/command-line.js'
 import { csvSpans } from './csv-range.js'
 import { fingerprint } from './fingerprint.js'
 import type { InputFile, InputRef, ShardJobData } from './shard-data.js'
@@ -160,11 +161,12 @@ async function* jsonlRange(
     if (text === '') continue
     const row = firstRow + n
     const parsed = parseJsonlLine(text)
-    if ('problem' in parsed) yield invalidRow(row, `${file.path} line ${line}: ${parsed.problem}`)
+    if ('problem' in parsed)
+      yield invalidRow(row, `${visibleShellWord(file.path)} line ${line}: ${parsed.problem}`)
     else {
       plan ??= planColumns(file.path, Object.keys(parsed.object), options, true)
       const at = line
-      yield jsonlJob(row, parsed.object, plan, options, () => `${file.path} line ${at}`)
+      yield jsonlJob(row, parsed.object, plan, options, () => `${visibleShellWord(file.path)} line ${at}`)
     }
     if (++n >= count) return
   }
@@ -206,7 +208,9 @@ async function* csvRange(
     format === 'csv' && fields ? await sniffCsvStream(createReadStream(file.path), delimiter) : 'rfc'
   if (quoteEscape === 'backslash') fields = await firstRecord(delimiter, sep ? 1 : 0, quoteEscape)
   if (!fields)
-    throw new UsageError(`${file.path} is empty: a ${format.toUpperCase()} table needs a header line`)
+    throw new UsageError(
+      `${visibleShellWord(file.path)} is empty: a ${format.toUpperCase()} table needs a header line`,
+    )
   const layout = csvLayout(file.path, fields, options)
   const start = from ?? { offset: input.dataStart ?? 0, line: input.dataLine ?? 0 }
   let n = 0
