@@ -97,6 +97,12 @@ export class ImgpullError extends Error {
   readonly retryAfter: number | undefined
   /** The header that named `retryAfter` (`Retry-After`, or a rate limiter's reset: see `readRefusal`). */
   readonly waitFrom: string
+  /**
+   * A job's failure after redirects led away from the URL listed: the URL last asked (the
+   * redirect's target that failed, or whose answer did), as `Outcome.finalUrl` records it, without
+   * credentials or signing parameters (see `withoutSigning`). Set by `download` as the error leaves it.
+   */
+  finalUrl: string | undefined
   constructor(
     code: ImgpullCode,
     message: string,

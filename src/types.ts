@@ -64,7 +64,8 @@ export interface Outcome {
   /**
    * The URL that gave the file, when redirects led away from the one asked for (without
    * credentials, nor a signed URL's signing parameters): many URLs with one `finalUrl` are often one
-   * placeholder ("image removed").
+   * placeholder ("image removed"). For a failure, the URL last asked when redirects had led away:
+   * the target that answered 404, refused the connection or sent a bad `Location`.
    */
   finalUrl?: string
   /** Size of the file, in bytes. */

@@ -160,7 +160,13 @@ before(async () => {
   }
   routes['/img/real1.jpg'] = image(body)
   routes['/img/real2.jpg'] = image(makeImage('changed', 20_000))
+  // Failures after a redirect: at its target (a 404, a signed URL's 404, a bad Location two hops on).
+  routes['/f/missing'] = redirect('/f/gone.jpg')
+  routes['/f/signed'] = redirect('/f/gone.jpg?size=big&X-Amz-Signature=abc123')
+  routes['/f/hop1'] = redirect('/f/hop2')
+  routes['/f/hop2'] = redirect('http://[::1')
   server = await startRouteServer(routes)
+  routes['/f/dead'] = redirect(`http://127.0.0.1:1/f/dead.jpg`)
   routes['/relative'] = redirect(`//${new URL(server.origin).host}/pr.jpg`)
   routes['/pr.jpg'] = image(body)
 })
@@ -212,6 +218,43 @@ test('a backslash, `http:relative`, a 307 and a 302 whose own body is another im
   const port = results.get('/port')!
   assert.equal(port.error, 'bad-redirect')
   assert.match(port.message ?? '', /^redirect to no valid URL \("http:\/\/127\.0\.0\.1:70000\/x\.jpg"\) for /)
+})
+
+test('a failure after a redirect names the URL last asked in finalUrl (results, journal, manifest), on a thread too; one at the listed URL none', async () => {
+  const paths = ['/f/missing', '/f/signed', '/f/hop1', '/f/dead', '/nowhere']
+  const want: Record<string, [string, string | null]> = {
+    '/f/missing': ['http-404', server.url('/f/gone.jpg')],
+    // Without a signed URL's signing parameters, as an ok row's.
+    '/f/signed': ['http-404', server.url('/f/gone.jpg?size=big')],
+    // The Location that failed was the second hop's: that is the URL last asked.
+    '/f/hop1': ['bad-redirect', server.url('/f/hop2')],
+    '/f/dead': ['network', 'http://127.0.0.1:1/f/dead.jpg'],
+    // Failed at the URL listed: no redirect led away, none.
+    '/nowhere': ['bad-redirect', null],
+  }
+  for (const threads of [0, 1]) {
+    const out = join(dir, `failed-final-${threads}`)
+    const results = new Map<string, Result>()
+    for await (const r of pull(
+      paths.map((p) => server.url(p)),
+      { out, retries: 0, threads, name: '{index}{ext}' },
+    ))
+      results.set(new URL(r.job.url).pathname, r)
+    const manifest = new Map(
+      (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .map((m) => [new URL(m.url).pathname, m]),
+    )
+    for (const [path, [error, finalUrl]] of Object.entries(want)) {
+      const r = results.get(path)!
+      assert.equal(r.error, error, `${path} (threads ${threads}): ${r.message}`)
+      assert.equal(r.finalUrl ?? null, finalUrl, `${path} (threads ${threads}): result`)
+      // The manifest is written from the journal: what it recorded.
+      assert.equal(manifest.get(path)?.finalUrl, finalUrl, `${path} (threads ${threads}): manifest`)
+    }
+  }
 })
 
 test('a file is named by the URL listed, not by where a redirect led; the manifest keeps both; a rerun after the redirect changed keeps the file', async () => {

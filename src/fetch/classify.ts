@@ -56,6 +56,13 @@ const DNS_PERMANENT = new Set(['ENOTFOUND'])
  * the transfer's: see `sinks/local-faults.ts`.
  */
 export function classify(error: unknown, url: string, options: ResolvedOptions): ImgpullError {
+  const e = classified(error, url, options)
+  // A raw error (a refused connection at a redirect's target) keeps the URL last asked, as a typed one does.
+  e.finalUrl ??= finalUrlOf(error)
+  return e
+}
+
+function classified(error: unknown, url: string, options: ResolvedOptions): ImgpullError {
   if (error instanceof ImgpullError) return error
   const code = errorCode(error)
   // The name refused: a link's or a rename's is its destination, not the part file it starts from.
@@ -275,6 +282,28 @@ export function atHop(error: unknown, hop: string): unknown {
   }
   return error
 }
+
+const FINAL_URL = Symbol('final url')
+
+/**
+ * `error` with `url`, the URL last asked after redirects (a hop that failed), as the failure's
+ * `finalUrl`: an `ImgpullError`'s own field, a raw error's hidden mark that `classify` carries
+ * to the typed error it makes. Returns `error`.
+ */
+export function withFinalUrl(error: unknown, url: string): unknown {
+  if (error instanceof ImgpullError) error.finalUrl ??= url
+  else if (error && typeof error === 'object' && !(FINAL_URL in error))
+    Object.defineProperty(error, FINAL_URL, { value: url, enumerable: false })
+  return error
+}
+
+/** The URL last asked after redirects that `error` carries (see `withFinalUrl`), if any. */
+export const finalUrlOf = (error: unknown): string | undefined =>
+  error instanceof ImgpullError
+    ? error.finalUrl
+    : error && typeof error === 'object'
+      ? (error as { [FINAL_URL]?: string })[FINAL_URL]
+      : undefined
 
 function hopOf(error: unknown): string | undefined {
   return error && typeof error === 'object' ? (error as { [HOP]?: string })[HOP] : undefined

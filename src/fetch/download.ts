@@ -5,8 +5,10 @@
  */
 import type { ImgpullError } from '../errors.js'
 import type { Validators } from '../types.js'
+import { withoutSigning } from '../utils/url.js'
 import { lengthCutImage } from './body-end.js'
 import { WrappedBadly } from './byteranges.js'
+import { withFinalUrl } from './classify.js'
 import type { Cancel } from './exchange.js'
 import { WRAPS_RANGES } from './judge.js'
 import { measureDisk } from './measure-disk.js'
@@ -163,9 +165,17 @@ export async function download(
         // A plain image's cut already says the server marked it whole at its length (see `lengthCutImage`).
         if (first.markedWhole === undefined)
           first.message += ': asked once more and read past its Content-Length, it was no more whole'
-        throw first
+        throw redirected(t, first)
       }
-      throw error
+      throw redirected(t, error)
     }
   }
+}
+
+/**
+ * `error` with the URL last asked as its `finalUrl`, when redirects led there: a user filtering
+ * failures by the host that failed them finds it in the manifest, as an ok row's (it was null).
+ */
+function redirected(t: Transfer, error: unknown): unknown {
+  return t.redirectedTo === undefined ? error : withFinalUrl(error, withoutSigning(t.redirectedTo))
 }

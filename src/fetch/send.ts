@@ -197,6 +197,7 @@ export const send: Step = async (t) => {
       if (validator) headers['if-range'] = validator
     }
     t.sent = Object.keys(headers)
+    t.redirectedTo = url.href === asked ? undefined : url.href
     await exchangeOnce(t, url, headers)
     const head = t.head!
     if (head.headers['set-cookie'] !== undefined) await cookies.store(head.headers['set-cookie'], url)

@@ -134,12 +134,16 @@ export type SerializedError = (
   stage?: ConnectStage
   /** That stage is the connection's to the proxy itself (see `atProxy`). */
   atProxy?: true
+  /** The URL last asked, after redirects (see `ImgpullError.finalUrl`). */
+  finalUrl?: string
 }
 
 export function serializeError(error: unknown): SerializedError {
   const cause = (error as { cause?: unknown } | undefined)?.cause
   const stage = connectStageOf(error) ?? connectStageOf(cause)
-  const serialized = serializeTyped(error)
+  const typed = serializeTyped(error)
+  const finalUrl = error instanceof ImgpullError ? error.finalUrl : undefined
+  const serialized = finalUrl === undefined ? typed : { ...typed, finalUrl }
   if (stage === undefined) return serialized
   return isAtProxy(error) || isAtProxy(cause)
     ? { ...serialized, stage, atProxy: true }
@@ -222,6 +226,7 @@ export function deserializeError(s: SerializedError): Error {
     })
   else error = Object.assign(new Error(s.message), { code: s.code, path: s.path })
   error.message = s.message
+  if (s.finalUrl !== undefined && error instanceof ImgpullError) error.finalUrl = s.finalUrl
   if (s.stage !== undefined) markStage(error, s.stage)
   if (s.atProxy) atProxy(error)
   return error

@@ -127,6 +127,11 @@ export class Transfer {
   via = ''
   /** The URL that gave the last answer, after redirects (see `Validators.from`). */
   answeredAt: string | undefined
+  /**
+   * The URL the last request went to, answered or not (a redirect's target that failed to
+   * connect), when redirects led away from the one listed: a failure's `finalUrl` (see `download`).
+   */
+  redirectedTo: string | undefined
   /** How the listed URL's user and password went with the last request, if they did. */
   sentCredentials: 'Basic' | 'Digest' | undefined
   /** The .netrc file they came from (`--netrc`), or `undefined`: the URL's. */

@@ -628,6 +628,7 @@ export class Engine {
   #fail(task: Task, e: ImgpullError): void {
     const outcome: Outcome = {
       httpStatus: e instanceof HTTPError ? e.status : undefined,
+      finalUrl: e.finalUrl,
       attempts: task.attempts,
       error: e.code as ErrorCode,
       message: placedPage(e, task.job.where),

@@ -1,5 +1,5 @@
 import { duration, errorCode, FatalError, HTTPError, ImgpullError, TimeoutError } from '../errors.js'
-import { classify, totalCutWords } from '../fetch/classify.js'
+import { classify, finalUrlOf, totalCutWords } from '../fetch/classify.js'
 import { resumesInRun, WRAPS_RANGES } from '../fetch/judge.js'
 import { sizeOnDisk } from '../fetch/part-file.js'
 import { PROXY_LIMIT, PROXY_TLS } from '../fetch/proxy.js'
@@ -158,6 +158,8 @@ export class Retries {
       : isFatalLocal(error)
         ? fault(error, this.#paths)
         : classify(error, shown, this.#options)
+    // The total timeout's error is made here: it keeps where the redirects had led (see `withFinalUrl`).
+    if (pastDeadline) e.finalUrl = finalUrlOf(error)
     if (e instanceof FatalError) {
       this.#run.interruptedCut(task)
       this.#run.fatal(e)
