@@ -88,7 +88,8 @@ export interface Options {
   /** `User-Agent` header. @default `imgpull/<version> (+<homepage>)` */
   userAgent?: string | undefined
   /**
-   * Extra request headers, by name (any case; one given replaces imgpull's own). `Range`,
+   * Extra request headers, by name (any case; one given replaces imgpull's own; an empty value
+   * leaves the header out, imgpull's own too, as curl's `-H 'Accept:'`). `Range`,
    * `If-Range` (imgpull's, to resume) and `Transfer-Encoding`, `Content-Length`, `Expect`,
    * `Upgrade`, `Keep-Alive` (the HTTP client's) are refused with a `TypeError` (see
    * `reservedHeader`). @default {}

@@ -1641,6 +1641,39 @@ test('--quiet prints nothing on success; requests carry an honest User-Agent, Ac
   assert.equal(server.log.find((l) => l.url === '/own-accept')?.headers.accept, 'image/webp')
 })
 
+test("-H 'Name:' (an empty value) leaves the header out, imgpull's own too, as curl documents it; -H 'Name;' is refused, naming both", async () => {
+  const out = join(dir, 'no-accept')
+  const r = await runCli([
+    server.url('/no-accept'),
+    '-o',
+    out,
+    '--quiet',
+    '-H',
+    'Accept:',
+    '-H',
+    'User-Agent:',
+    '-H',
+    'X-Empty:',
+  ])
+  assert.equal(r.code, 0, r.stderr)
+  const seen = server.log.find((l) => l.url === '/no-accept')
+  assert.ok(seen, 'asked')
+  // Not sent at all (it was sent empty: `Accept: `), nor any other header given empty.
+  assert.equal(seen.headers.accept, undefined)
+  assert.equal(seen.headers['user-agent'], undefined)
+  assert.equal('x-empty' in seen.headers, false)
+  // The rest of imgpull's own still go.
+  assert.equal(seen.headers['cache-control'], 'no-transform')
+  const semi = await runCli([server.url('/semi'), '-o', out, '-H', 'X-Empty;'])
+  assert.equal(semi.code, 2)
+  assert.match(semi.stderr, /X-Empty;/)
+  assert.match(semi.stderr, /-H 'X-Empty:' leaves it out/)
+  assert.equal(
+    server.log.find((l) => l.url === '/semi'),
+    undefined,
+  )
+})
+
 test('a plain pull of a URL list loads none of the packages only other runs need: start-up stays short (the queue, tables, shards, transforms)', async () => {
   // V8's coverage (NODE_V8_COVERAGE) names every script the run ran, a package required from
   // node_modules included, and every function of the bundle that ran: a package bundled into

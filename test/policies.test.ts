@@ -3281,6 +3281,9 @@ test('header (-H): a name given again adds its value, Cookie by "; ", lists by "
   assert.deepEqual(all('Accept:', 'Accept: image/webp'), { Accept: 'image/webp' })
   assert.deepEqual(all('Referer:  http://site/page '), { Referer: 'http://site/page' })
   assert.throws(() => header('X-Token abc'), /expected 'Name: value'/)
+  // curl's way to send a header with an empty value, which imgpull does not send: said so.
+  assert.throws(() => header('X-Empty;'), /no header with an empty value.*-H 'X-Empty:' leaves it out/)
+  assert.throws(() => header('X-Empty ; '), /-H 'X-Empty:' leaves it out/)
 })
 
 test('readLines splits lines as readline did (CRLF across chunks, a lone CR, a last line without its end), and stops at one cut at a buffer end', async () => {

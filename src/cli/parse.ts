@@ -120,13 +120,21 @@ const ONE_VALUE = new Set([
 ])
 
 /**
- * `Name: value`, repeatable. A name given again (in any case) adds its value to the first one's, as
+ * `Name: value`, repeatable; `Name:` (an empty value) leaves the header out, imgpull's own
+ * (`Accept`, `User-Agent`...) too, as curl's `-H 'Accept:'` does. A name given again (in any case) adds its value to the first one's, as
  * the server would read two lines of it (RFC 9110 §5.3): `Cookie` values joined by `; ` (RFC 6265
  * §5.4), list fields (`Accept`, `X-…`) by `, `; a field of one value (`User-Agent`, `Referer`,
  * `Host`, `Authorization`...) is the last one given. `-H 'Cookie: a=1' -H 'Cookie: b=2'` sent `b=2`
  * alone, where curl sends both.
  */
 export function header(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  // curl's `-H 'Name;'` sends the header with an empty value; imgpull sends none (`Name:` leaves
+  // one out, as in curl): refused, naming both, rather than "expected 'Name: value'" alone.
+  const semicolon = /^\s*([^\s:;]+)\s*;\s*$/.exec(value)
+  if (semicolon)
+    throw new InvalidArgumentError(
+      `'${value}' is curl's way to send a header with an empty value, and imgpull sends no header with an empty value: -H '${semicolon[1]}:' leaves it out`,
+    )
   const at = value.indexOf(':')
   if (at <= 0) throw new InvalidArgumentError("expected 'Name: value'")
   const name = value.slice(0, at).trim()
@@ -134,7 +142,7 @@ export function header(value: string, previous: Record<string, string> = {}): Re
   const same = Object.keys(previous).find((k) => k.toLowerCase() === name.toLowerCase())
   if (same === undefined) return { ...previous, [name]: given }
   const lower = name.toLowerCase()
-  // An empty value (`-H 'Accept:'`) takes the other's place, either way round.
+  // An empty value (`-H 'Accept:'`: the header left out, see `send`) takes the other's place, either way round.
   if (previous[same] === '' || given === '' || ONE_VALUE.has(lower)) {
     const { [same]: _, ...rest } = previous
     return { ...rest, [name]: given }

@@ -93,7 +93,11 @@ export function addPullOptions(command: Command): Command {
         .default(defaults.hash),
     )
     .option('-A, --user-agent <ua>', 'User-Agent header', DEFAULT_USER_AGENT)
-    .option('-H, --header <header>', "extra request header 'Name: value' (repeatable)", header)
+    .option(
+      '-H, --header <header>',
+      "extra request header 'Name: value' (repeatable; 'Name:' leaves it out)",
+      header,
+    )
     .option('--no-http2', 'do not use HTTP/2, even where the server offers it')
     .option(
       '--threads <n|auto>',

@@ -62,6 +62,7 @@ const MAX_STALE_REPLAYS = 16
  * the same URL is making progress).
  */
 export const send: Step = async (t) => {
+  const given = lower(t.options.headers)
   const base: Record<string, string> = {
     'user-agent': t.options.userAgent,
     // What curl, wget and requests send: ModSecurity's Core Rule Set answers 403 to a request
@@ -74,15 +75,19 @@ export const send: Step = async (t) => {
     // origin made them (RFC 9111 §5.2.1.6).
     'cache-control': 'no-transform',
     ...(t.ctx.revalidate ? { 'cache-control': 'no-cache, no-transform', pragma: 'no-cache' } : {}),
-    ...lower(t.options.headers),
+    ...given,
   }
+  // An empty value leaves the header out, imgpull's own too: curl's documented way to drop a
+  // header it would send (`-H 'Accept:'`, libcurl's CURLOPT_HTTPHEADER alike). It was sent empty.
+  for (const [name, value] of Object.entries(given)) if (value === '') delete base[name]
   const listed = new URL(t.url)
   // Each escape as its byte (a Latin-1 `%E9`), as curl sends them, by Basic and Digest alike; a
   // password the URL does not give, from the .netrc (`--netrc`), for its host.
   const netrc = netrcOf(t.options)
   const credentials = listedCredentials(listed, netrc)
   // An Authorization of the user's own (-H) goes in place of the URL's Basic credentials.
-  const ownAuthorization = base.authorization !== undefined
+  // One given empty too: the header left out, the URL's credentials not sent in its place.
+  const ownAuthorization = given.authorization !== undefined
   let url = withoutCredentials(listed)
   const asked = url.href
   const origin = url.origin
