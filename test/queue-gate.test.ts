@@ -457,331 +457,375 @@ test('a redirected transfer the gate holds back (its target paused by another wo
 })
 
 describe('Redis checks', () => {
-  test('evictionPolicy reads INFO memory', () => {
-    assert.equal(
-      evictionPolicy('# Memory\r\nused_memory:1\r\nmaxmemory_policy:allkeys-lru\r\n'),
-      'allkeys-lru',
-    )
-    assert.equal(evictionPolicy('# Memory\r\nmaxmemory_policy:noeviction\r\n'), 'noeviction')
-    assert.equal(evictionPolicy('used_memory:1'), undefined)
-  })
-
-  test('a Redis that evicts keys is refused with the fix named', async () => {
-    const lru = await startRedis({ maxmemoryPolicy: 'allkeys-lru' })
-    try {
-      await assert.rejects(openRedis(lru.url), (e: Error) => {
-        assert.match(e.message, /maxmemory-policy allkeys-lru/)
-        assert.match(e.message, /CONFIG SET maxmemory-policy noeviction/)
-        return true
-      })
-    } finally {
-      await lru.stop()
-    }
-  })
-
-  test('an unreachable Redis is named, at once', async () => {
-    await assert.rejects(
-      openRedis('redis://127.0.0.1:1'),
-      /cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/,
-    )
-    await assert.rejects(openRedis('http://x'), /not a Redis URL/)
-  })
-
-  test('an unreachable Redis at the default address says it is the default: the slip is a --redis left out', () => {
-    const at = (url: string) => redisAddress(url) as RedisAddress
-    assert.equal(
-      unreachableHint(at('redis://127.0.0.1:6379'), 'ECONNREFUSED'),
-      'is redis-server running there (the address a queue command uses without --redis URL or $IMGPULL_REDIS)',
-    )
-    for (const url of ['redis://127.0.0.1:6380', 'redis://10.0.0.5:6379', 'redis://127.0.0.1:6379/2'])
+  // The cases share only the one Redis of the file, each with a queue or ACL user of its own (or a
+  // Redis, relay or fake server of its own): they run at once, most of their time waits on a timeout.
+  describe('each on what it needs of its own, at once', { concurrency: true }, () => {
+    test('evictionPolicy reads INFO memory', () => {
       assert.equal(
-        unreachableHint(at(url), 'ECONNREFUSED'),
-        'is redis-server running there, and the address right?',
-        url,
+        evictionPolicy('# Memory\r\nused_memory:1\r\nmaxmemory_policy:allkeys-lru\r\n'),
+        'allkeys-lru',
       )
-  })
+      assert.equal(evictionPolicy('# Memory\r\nmaxmemory_policy:noeviction\r\n'), 'noeviction')
+      assert.equal(evictionPolicy('used_memory:1'), undefined)
+    })
 
-  test('TLS on one side only, or a certificate this machine does not trust, is said as such (not as an unreachable Redis)', async () => {
-    const certsDir = await tempDir('imgpull-redis-tls-')
-    const secure = await startRedis({ tls: makeCerts(certsDir).selfSigned })
-    try {
-      await assert.rejects(
-        openRedis(secure.url),
-        /cannot talk to Redis at rediss:\/\/127\.0\.0\.1:\d+ over TLS: its certificate is self-signed; to trust a private CA, set NODE_EXTRA_CA_CERTS=ca\.pem$/,
-      )
-      await assert.rejects(
-        openRedis(secure.url.replace('rediss:', 'redis:')),
-        /\(ECONNRESET\): .* If that server takes only TLS, use rediss:\/\/$/,
-      )
-      // A plain server reads the TLS hello as a command it waits to see the end of: a timeout.
-      await assert.rejects(
-        openRedis(redis.url.replace('redis:', 'rediss:')),
-        /A rediss:\/\/ URL is TLS: if that server does not take TLS, use redis:\/\/$/,
-      )
-    } finally {
-      await secure.stop()
-      await cleanup(certsDir)
-    }
-  })
-
-  test('a database the URL names must be a number the server has; a password refused is said as such', async () => {
-    await assert.rejects(
-      openRedis(`${redis.url}/abc`),
-      /names database 'abc': a Redis database is a number \(redis:\/\/host:6379\/0\)/,
-    )
-    await assert.rejects(openRedis(`${redis.url}/99`), /has no database 99 \(ERR DB index is out of range\)/)
-    const other = await openRedis(`${redis.url}/3`)
-    assert.equal(await other.ping(), 'PONG')
-    other.disconnect()
-    const locked = await startRedis()
-    try {
-      await locked.client.config('SET', 'requirepass', 'right')
-      const base = locked.url.replace('redis://', '')
-      await assert.rejects(openRedis(`redis://${base}`), /wants a password, and the URL gives none \(NOAUTH/)
-      await assert.rejects(openRedis(`redis://:wrong@${base}`), /refused the credentials \(WRONGPASS/)
-      const c = await openRedis(`redis://:right@${base}`)
-      assert.equal(await c.ping(), 'PONG')
-      c.disconnect()
-    } finally {
-      await locked.stop()
-    }
-  })
-
-  test("a password given to a Redis that needs none: enqueue, worker and status say so once, as imgpull's warning (ioredis printed its own [WARN] on every connection)", async () => {
-    const dir = await tempDir('imgpull-redis-nopass-')
-    try {
-      const list = join(dir, 'urls.txt')
-      await writeFile(list, 'http://127.0.0.1:1/a.jpg\n')
-      const url = redis.url.replace('redis://', 'redis://:needless@')
-      const shown = redis.url.replace('redis://', 'redis://:***@')
-      const at = ['--redis', url, '--queue', 'nopass']
-      for (const args of [
-        // Its one URL refused at once, not retried (10 s of back-off for nothing this test reads).
-        ['enqueue', list, ...at, '--retries', '0'],
-        // The worker's connections: its own, the host gate's and BullMQ's duplicates of it.
-        ['worker', ...at, '-o', join(dir, 'out'), '--exit-when-done'],
-        ['status', ...at],
-      ]) {
-        const r = await runCli(args)
-        assert.ok(r.code === 0 || r.code === 1, `${args[0]}: ${r.stderr}`)
-        assert.doesNotMatch(r.stderr, /\[WARN\]|password was supplied|needless/, args[0])
-        const warnings = r.stderr.split('\n').filter((line) => line.includes('password'))
-        assert.deepEqual(
-          warnings,
-          [`imgpull: warning: Redis at ${shown}: no password is needed; the one given is ignored`],
-          args[0],
-        )
+    test('a Redis that evicts keys is refused with the fix named', async () => {
+      const lru = await startRedis({ maxmemoryPolicy: 'allkeys-lru' })
+      try {
+        await assert.rejects(openRedis(lru.url), (e: Error) => {
+          assert.match(e.message, /maxmemory-policy allkeys-lru/)
+          assert.match(e.message, /CONFIG SET maxmemory-policy noeviction/)
+          return true
+        })
+      } finally {
+        await lru.stop()
       }
-    } finally {
-      await cleanup(dir)
-    }
-  })
+    })
 
-  test("a user name given to a Redis older than 6 (AUTH takes a password alone): said once as imgpull's warning, not ioredis's raw [ERROR] line", async () => {
-    assert.equal(
-      authWarning(
-        'ERR AUTH <password> called without any password configured for the default user',
-        'redis://:pw@h',
-      ),
-      'Redis at redis://:***@h: no password is needed; the one given is ignored',
-    )
-    assert.equal(
-      authWarning('ERR Client sent AUTH, but no password is set', 'redis://h'),
-      'Redis at redis://h: no password is needed; the one given is ignored',
-    )
-    assert.equal(authWarning('WRONGPASS invalid username-password pair', 'redis://h'), undefined)
-    // Redis 5 as a client sees it: AUTH with a user is refused; INFO answers; the rest is taken.
-    const old = await startRawServer((socket) => {
-      let pending = ''
-      socket.on('data', (data) => {
-        pending += data.toString('latin1')
-        for (;;) {
-          const command = /^\*(\d+)\r\n((?:\$\d+\r\n[^\r]*\r\n)*)/.exec(pending)
-          if (!command) return
-          const args = [...command[2].matchAll(/\$\d+\r\n([^\r]*)\r\n/g)].map((m) => m[1])
-          if (args.length < Number(command[1])) return
-          pending = pending.slice(command[0].length)
-          const name = args[0].toLowerCase()
-          const info =
-            '# Server\r\nredis_version:5.0.14\r\nloading:0\r\n# Memory\r\nmaxmemory_policy:noeviction\r\n'
-          socket.write(
-            name === 'auth' && args.length === 3
-              ? "-ERR wrong number of arguments for 'auth' command\r\n"
-              : name === 'info'
-                ? `$${info.length}\r\n${info}\r\n`
-                : name === 'client'
-                  ? '-ERR Unknown subcommand\r\n'
-                  : '+OK\r\n',
+    test('an unreachable Redis is named, at once', async () => {
+      await assert.rejects(
+        openRedis('redis://127.0.0.1:1'),
+        /cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/,
+      )
+      await assert.rejects(openRedis('http://x'), /not a Redis URL/)
+    })
+
+    test('an unreachable Redis at the default address says it is the default: the slip is a --redis left out', () => {
+      const at = (url: string) => redisAddress(url) as RedisAddress
+      assert.equal(
+        unreachableHint(at('redis://127.0.0.1:6379'), 'ECONNREFUSED'),
+        'is redis-server running there (the address a queue command uses without --redis URL or $IMGPULL_REDIS)',
+      )
+      for (const url of ['redis://127.0.0.1:6380', 'redis://10.0.0.5:6379', 'redis://127.0.0.1:6379/2'])
+        assert.equal(
+          unreachableHint(at(url), 'ECONNREFUSED'),
+          'is redis-server running there, and the address right?',
+          url,
+        )
+    })
+
+    test('TLS on one side only, or a certificate this machine does not trust, is said as such (not as an unreachable Redis)', async () => {
+      const certsDir = await tempDir('imgpull-redis-tls-')
+      const secure = await startRedis({ tls: makeCerts(certsDir).selfSigned })
+      try {
+        await assert.rejects(
+          openRedis(secure.url),
+          /cannot talk to Redis at rediss:\/\/127\.0\.0\.1:\d+ over TLS: its certificate is self-signed; to trust a private CA, set NODE_EXTRA_CA_CERTS=ca\.pem$/,
+        )
+        await assert.rejects(
+          openRedis(secure.url.replace('rediss:', 'redis:')),
+          /\(ECONNRESET\): .* If that server takes only TLS, use rediss:\/\/$/,
+        )
+        // A plain server reads the TLS hello as a command it waits to see the end of: a timeout.
+        await assert.rejects(
+          openRedis(redis.url.replace('redis:', 'rediss:')),
+          /A rediss:\/\/ URL is TLS: if that server does not take TLS, use redis:\/\/$/,
+        )
+      } finally {
+        await secure.stop()
+        await cleanup(certsDir)
+      }
+    })
+
+    test('a database the URL names must be a number the server has; a password refused is said as such', async () => {
+      await assert.rejects(
+        openRedis(`${redis.url}/abc`),
+        /names database 'abc': a Redis database is a number \(redis:\/\/host:6379\/0\)/,
+      )
+      await assert.rejects(
+        openRedis(`${redis.url}/99`),
+        /has no database 99 \(ERR DB index is out of range\)/,
+      )
+      const other = await openRedis(`${redis.url}/3`)
+      assert.equal(await other.ping(), 'PONG')
+      other.disconnect()
+      const locked = await startRedis()
+      try {
+        await locked.client.config('SET', 'requirepass', 'right')
+        const base = locked.url.replace('redis://', '')
+        await assert.rejects(
+          openRedis(`redis://${base}`),
+          /wants a password, and the URL gives none \(NOAUTH/,
+        )
+        await assert.rejects(openRedis(`redis://:wrong@${base}`), /refused the credentials \(WRONGPASS/)
+        const c = await openRedis(`redis://:right@${base}`)
+        assert.equal(await c.ping(), 'PONG')
+        c.disconnect()
+      } finally {
+        await locked.stop()
+      }
+    })
+
+    test("a password given to a Redis that needs none: enqueue, worker and status say so once, as imgpull's warning (ioredis printed its own [WARN] on every connection)", async () => {
+      const dir = await tempDir('imgpull-redis-nopass-')
+      try {
+        const list = join(dir, 'urls.txt')
+        await writeFile(list, 'http://127.0.0.1:1/a.jpg\n')
+        const url = redis.url.replace('redis://', 'redis://:needless@')
+        const shown = redis.url.replace('redis://', 'redis://:***@')
+        const at = ['--redis', url, '--queue', 'nopass']
+        for (const args of [
+          // Its one URL refused at once, not retried (10 s of back-off for nothing this test reads).
+          ['enqueue', list, ...at, '--retries', '0'],
+          // The worker's connections: its own, the host gate's and BullMQ's duplicates of it.
+          ['worker', ...at, '-o', join(dir, 'out'), '--exit-when-done'],
+          ['status', ...at],
+        ]) {
+          const r = await runCli(args)
+          assert.ok(r.code === 0 || r.code === 1, `${args[0]}: ${r.stderr}`)
+          assert.doesNotMatch(r.stderr, /\[WARN\]|password was supplied|needless/, args[0])
+          const warnings = r.stderr.split('\n').filter((line) => line.includes('password'))
+          assert.deepEqual(
+            warnings,
+            [`imgpull: warning: Redis at ${shown}: no password is needed; the one given is ignored`],
+            args[0],
           )
         }
-      })
+      } finally {
+        await cleanup(dir)
+      }
     })
-    try {
-      const url = `redis://bob:secret@127.0.0.1:${old.port}`
-      const script = `const { openRedis } = await import(${JSON.stringify(new URL('../src/queue/redis.ts', import.meta.url).href)}); const c = await openRedis(${JSON.stringify(url)}); await c.ping(); c.disconnect()`
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-      let stderr = ''
-      child.stderr.on('data', (d) => {
-        stderr += d
-      })
-      const code = await new Promise((resolve) => child.on('exit', resolve))
-      assert.equal(code, 0, stderr)
-      assert.doesNotMatch(stderr, /\[ERROR\]|secret/)
-      const lines = stderr.split('\n').filter((line) => line.includes('IMGPULL_REDIS_PASSWORD'))
-      assert.equal(lines.length, 1, stderr)
-      assert.match(
-        lines[0],
-        /Redis at redis:\/\/bob:\*\*\*@127\.0\.0\.1:\d+ takes no user name \(a Redis older than 6\): the user and password given are ignored; give the password alone/,
+
+    test("a user name given to a Redis older than 6 (AUTH takes a password alone): said once as imgpull's warning, not ioredis's raw [ERROR] line", async () => {
+      assert.equal(
+        authWarning(
+          'ERR AUTH <password> called without any password configured for the default user',
+          'redis://:pw@h',
+        ),
+        'Redis at redis://:***@h: no password is needed; the one given is ignored',
       )
-    } finally {
-      await old.close()
-    }
-  })
-
-  test('refusalHint and refusedBy: what each refusal means and what to do, naming the ACL user', () => {
-    const cases: [string, RegExp][] = [
-      [
-        "OOM command not allowed when used memory > 'maxmemory'.",
-        /it is full \(maxmemory\): raise maxmemory/,
-      ],
-      [
-        "READONLY You can't write against a read only replica.",
-        /read-only replica .*point --redis at the primary/,
-      ],
-      ['MISCONF Redis is configured to save RDB snapshots', /cannot save its data/],
-      [
-        'NOPERM this user has no permissions to access one of the keys used as arguments',
-        /^its ACL does not let user bob reach imgpull's keys: allow them \(ACL SETUSER bob ~imgpull:\* \+@all\)$/,
-      ],
-      [
-        "NOPERM this user has no permissions to run the 'info' command",
-        /^its ACL does not let user bob run INFO, one of the commands imgpull and BullMQ send: allow them \(ACL SETUSER bob/,
-      ],
-      ['NOPERM something new', /^its user \(bob\) may not run imgpull's commands: see its ACL$/],
-      // A password set or changed on a running Redis: said as an ACL's refusal, naming neither.
-      [
-        'NOAUTH Authentication required.',
-        /^it wants a password now \(set since this command started\?\), and the address gives none: give it in --redis/,
-      ],
-      [
-        'WRONGPASS invalid username-password pair or user is disabled.',
-        /^it refuses user bob's password \(changed since this command started\?\): give the one it takes in --redis/,
-      ],
-    ]
-    for (const [message, want] of cases) assert.match(refusalHint(message, 'bob'), want, message)
-    const oom = refusedBy(
-      new Error("OOM command not allowed when used memory > 'maxmemory'. script: 5ab4, on @user_script:589."),
-      'redis://:secret@h:6379/2',
-    )
-    assert.equal(oom?.code, 'redis-refused')
-    assert.match(
-      oom!.message,
-      /^Redis at redis:\/\/:\*\*\*@h:6379\/2 refuses imgpull's commands \(OOM [^)]*\): it is full/,
-    )
-    assert.doesNotMatch(oom!.message, /script|secret/)
-    assert.equal(refusedBy(new Error('ECONNREFUSED'), 'redis://h'), undefined)
-    assert.equal(refusedBy(new Error('WRONGPASS invalid username-password pair'), 'redis://h'), undefined)
-  })
-
-  test('an ACL user that may not run a command or reach the keys: enqueue and status name Redis, the user and the fix (exit 2), not an unreachable server nor a bare NOPERM', async () => {
-    const dir = await tempDir('imgpull-redis-acl-')
-    try {
-      const list = join(dir, 'urls.txt')
-      await writeFile(list, 'http://127.0.0.1:1/a.jpg\n')
-      const users = {
-        // A key pattern of BullMQ's default prefix, as its docs show it: imgpull's keys are imgpull:*.
-        keys: ['~bull:*', '+@all'],
-        // No INFO (BullMQ reads the version and eviction policy with it): was "cannot reach Redis".
-        noinfo: ['~*', '+@all', '-info'],
-        reader: ['~*', '+@read', '+info', '+ping'],
-      }
-      for (const [user, rules] of Object.entries(users))
-        await redis.client.call('ACL', 'SETUSER', user, 'on', '>pw', ...rules)
-      const at = (user: string) => [
-        '--redis',
-        redis.url.replace('redis://', `redis://${user}:pw@`),
-        '--queue',
-        'acl',
-      ]
-      const want = {
-        keys: /refuses imgpull's commands \(NOPERM [^)]*keys[^)]*\): its ACL does not let user keys reach imgpull's keys: allow them \(ACL SETUSER keys ~imgpull:\* \+@all\)/,
-        noinfo:
-          /refuses imgpull's commands \(NOPERM [^)]*'info' command\): its ACL does not let user noinfo run INFO/,
-        reader:
-          /refuses imgpull's commands \(NOPERM [^)]*command\): its ACL does not let user reader run [A-Z]+/,
-      }
-      for (const user of Object.keys(users) as (keyof typeof users)[]) {
-        for (const args of [['enqueue', list], ['status']]) {
-          const r = await runCli([...args, ...at(user)])
-          assert.equal(r.code, 2, `${user} ${args[0]}: ${r.stderr}`)
-          const line = r.stderr.split('\n').filter((l) => l.startsWith('imgpull:'))
-          assert.equal(line.length, 1, r.stderr)
-          assert.match(line[0], /^imgpull: Redis at redis:\/\/\w+:\*\*\*@127\.0\.0\.1:\d+ refuses/)
-          assert.match(line[0], want[user], `${user} ${args[0]}`)
-          assert.doesNotMatch(r.stderr, /cannot reach|at Object|script:/)
-        }
-      }
-    } finally {
-      await cleanup(dir)
-    }
-  })
-
-  test('enqueue into a full Redis (maxmemory under noeviction) says so with the fix, exit 2', async () => {
-    const full = await startRedis()
-    const dir = await tempDir('imgpull-redis-full-')
-    try {
-      const list = join(dir, 'urls.txt')
-      await writeFile(list, 'http://127.0.0.1:1/a.jpg\n')
-      await full.client.config('SET', 'maxmemory', '1')
-      const r = await runCli(['enqueue', list, '--redis', full.url, '--queue', 'full'])
-      assert.equal(r.code, 2, r.stderr)
-      assert.match(
-        r.stderr,
-        /^imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ refuses imgpull's commands \(OOM [^)]*\): it is full \(maxmemory\): raise maxmemory/,
+      assert.equal(
+        authWarning('ERR Client sent AUTH, but no password is set', 'redis://h'),
+        'Redis at redis://h: no password is needed; the one given is ignored',
       )
-      assert.doesNotMatch(r.stderr, /script:/)
-    } finally {
-      await full.stop()
-      await cleanup(dir)
-    }
-  })
+      assert.equal(authWarning('WRONGPASS invalid username-password pair', 'redis://h'), undefined)
+      // Redis 5 as a client sees it: AUTH with a user is refused; INFO answers; the rest is taken.
+      const old = await startRawServer((socket) => {
+        let pending = ''
+        socket.on('data', (data) => {
+          pending += data.toString('latin1')
+          for (;;) {
+            const command = /^\*(\d+)\r\n((?:\$\d+\r\n[^\r]*\r\n)*)/.exec(pending)
+            if (!command) return
+            const args = [...command[2].matchAll(/\$\d+\r\n([^\r]*)\r\n/g)].map((m) => m[1])
+            if (args.length < Number(command[1])) return
+            pending = pending.slice(command[0].length)
+            const name = args[0].toLowerCase()
+            const info =
+              '# Server\r\nredis_version:5.0.14\r\nloading:0\r\n# Memory\r\nmaxmemory_policy:noeviction\r\n'
+            socket.write(
+              name === 'auth' && args.length === 3
+                ? "-ERR wrong number of arguments for 'auth' command\r\n"
+                : name === 'info'
+                  ? `$${info.length}\r\n${info}\r\n`
+                  : name === 'client'
+                    ? '-ERR Unknown subcommand\r\n'
+                    : '+OK\r\n',
+            )
+          }
+        })
+      })
+      try {
+        const url = `redis://bob:secret@127.0.0.1:${old.port}`
+        const script = `const { openRedis } = await import(${JSON.stringify(new URL('../src/queue/redis.ts', import.meta.url).href)}); const c = await openRedis(${JSON.stringify(url)}); await c.ping(); c.disconnect()`
+        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+        let stderr = ''
+        child.stderr.on('data', (d) => {
+          stderr += d
+        })
+        const code = await new Promise((resolve) => child.on('exit', resolve))
+        assert.equal(code, 0, stderr)
+        assert.doesNotMatch(stderr, /\[ERROR\]|secret/)
+        const lines = stderr.split('\n').filter((line) => line.includes('IMGPULL_REDIS_PASSWORD'))
+        assert.equal(lines.length, 1, stderr)
+        assert.match(
+          lines[0],
+          /Redis at redis:\/\/bob:\*\*\*@127\.0\.0\.1:\d+ takes no user name \(a Redis older than 6\): the user and password given are ignored; give the password alone/,
+        )
+      } finally {
+        await old.close()
+      }
+    })
 
-  test('a Redis that takes the connection but never answers (stopped, hung): status, enqueue and worker stop, naming it, exit 2 (they hung for ever)', async () => {
-    // What a SIGSTOPped redis-server is to a client: the kernel accepts, nothing answers.
-    const mute = await startRawServer(() => {})
-    const url = `redis://127.0.0.1:${mute.port}`
-    const dir = await tempDir('imgpull-mute-')
-    try {
-      const input = join(dir, 'urls.txt')
-      await writeFile(input, 'http://127.0.0.1:1/a.jpg\n')
-      const results = await Promise.all(
+    test('refusalHint and refusedBy: what each refusal means and what to do, naming the ACL user', () => {
+      const cases: [string, RegExp][] = [
         [
-          ['status', '--redis', url, '--queue', 'q'],
-          ['enqueue', input, '--redis', url, '--queue', 'q'],
-          ['worker', '--redis', url, '--queue', 'q', '-o', join(dir, 'out')],
-        ].map((args) => {
-          const run = startCli(args)
-          // Killed whatever happens: a command left hanging would hold the test file open, and
-          // fail its exit code (no clock is asserted: a loaded machine starts them late).
-          const kill = setTimeout(() => run.child.kill('SIGKILL'), 60_000)
-          return run.done.finally(() => clearTimeout(kill))
-        }),
+          "OOM command not allowed when used memory > 'maxmemory'.",
+          /it is full \(maxmemory\): raise maxmemory/,
+        ],
+        [
+          "READONLY You can't write against a read only replica.",
+          /read-only replica .*point --redis at the primary/,
+        ],
+        ['MISCONF Redis is configured to save RDB snapshots', /cannot save its data/],
+        [
+          'NOPERM this user has no permissions to access one of the keys used as arguments',
+          /^its ACL does not let user bob reach imgpull's keys: allow them \(ACL SETUSER bob ~imgpull:\* \+@all\)$/,
+        ],
+        [
+          "NOPERM this user has no permissions to run the 'info' command",
+          /^its ACL does not let user bob run INFO, one of the commands imgpull and BullMQ send: allow them \(ACL SETUSER bob/,
+        ],
+        ['NOPERM something new', /^its user \(bob\) may not run imgpull's commands: see its ACL$/],
+        // A password set or changed on a running Redis: said as an ACL's refusal, naming neither.
+        [
+          'NOAUTH Authentication required.',
+          /^it wants a password now \(set since this command started\?\), and the address gives none: give it in --redis/,
+        ],
+        [
+          'WRONGPASS invalid username-password pair or user is disabled.',
+          /^it refuses user bob's password \(changed since this command started\?\): give the one it takes in --redis/,
+        ],
+      ]
+      for (const [message, want] of cases) assert.match(refusalHint(message, 'bob'), want, message)
+      const oom = refusedBy(
+        new Error(
+          "OOM command not allowed when used memory > 'maxmemory'. script: 5ab4, on @user_script:589.",
+        ),
+        'redis://:secret@h:6379/2',
       )
-      for (const r of results) {
+      assert.equal(oom?.code, 'redis-refused')
+      assert.match(
+        oom!.message,
+        /^Redis at redis:\/\/:\*\*\*@h:6379\/2 refuses imgpull's commands \(OOM [^)]*\): it is full/,
+      )
+      assert.doesNotMatch(oom!.message, /script|secret/)
+      assert.equal(refusedBy(new Error('ECONNREFUSED'), 'redis://h'), undefined)
+      assert.equal(refusedBy(new Error('WRONGPASS invalid username-password pair'), 'redis://h'), undefined)
+    })
+
+    test('an ACL user that may not run a command or reach the keys: enqueue and status name Redis, the user and the fix (exit 2), not an unreachable server nor a bare NOPERM', async () => {
+      const dir = await tempDir('imgpull-redis-acl-')
+      try {
+        const list = join(dir, 'urls.txt')
+        await writeFile(list, 'http://127.0.0.1:1/a.jpg\n')
+        const users = {
+          // A key pattern of BullMQ's default prefix, as its docs show it: imgpull's keys are imgpull:*.
+          keys: ['~bull:*', '+@all'],
+          // No INFO (BullMQ reads the version and eviction policy with it): was "cannot reach Redis".
+          noinfo: ['~*', '+@all', '-info'],
+          reader: ['~*', '+@read', '+info', '+ping'],
+        }
+        for (const [user, rules] of Object.entries(users))
+          await redis.client.call('ACL', 'SETUSER', user, 'on', '>pw', ...rules)
+        const at = (user: string) => [
+          '--redis',
+          redis.url.replace('redis://', `redis://${user}:pw@`),
+          '--queue',
+          'acl',
+        ]
+        const want = {
+          keys: /refuses imgpull's commands \(NOPERM [^)]*keys[^)]*\): its ACL does not let user keys reach imgpull's keys: allow them \(ACL SETUSER keys ~imgpull:\* \+@all\)/,
+          noinfo:
+            /refuses imgpull's commands \(NOPERM [^)]*'info' command\): its ACL does not let user noinfo run INFO/,
+          reader:
+            /refuses imgpull's commands \(NOPERM [^)]*command\): its ACL does not let user reader run [A-Z]+/,
+        }
+        for (const user of Object.keys(users) as (keyof typeof users)[]) {
+          for (const args of [['enqueue', list], ['status']]) {
+            const r = await runCli([...args, ...at(user)])
+            assert.equal(r.code, 2, `${user} ${args[0]}: ${r.stderr}`)
+            const line = r.stderr.split('\n').filter((l) => l.startsWith('imgpull:'))
+            assert.equal(line.length, 1, r.stderr)
+            assert.match(line[0], /^imgpull: Redis at redis:\/\/\w+:\*\*\*@127\.0\.0\.1:\d+ refuses/)
+            assert.match(line[0], want[user], `${user} ${args[0]}`)
+            assert.doesNotMatch(r.stderr, /cannot reach|at Object|script:/)
+          }
+        }
+      } finally {
+        await cleanup(dir)
+      }
+    })
+
+    test('enqueue into a full Redis (maxmemory under noeviction) says so with the fix, exit 2', async () => {
+      const full = await startRedis()
+      const dir = await tempDir('imgpull-redis-full-')
+      try {
+        const list = join(dir, 'urls.txt')
+        await writeFile(list, 'http://127.0.0.1:1/a.jpg\n')
+        await full.client.config('SET', 'maxmemory', '1')
+        const r = await runCli(['enqueue', list, '--redis', full.url, '--queue', 'full'])
         assert.equal(r.code, 2, r.stderr)
         assert.match(
           r.stderr,
-          /^imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ took the connection but answered nothing in 10 s: is it stopped or hung/m,
+          /^imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ refuses imgpull's commands \(OOM [^)]*\): it is full \(maxmemory\): raise maxmemory/,
         )
+        assert.doesNotMatch(r.stderr, /script:/)
+      } finally {
+        await full.stop()
+        await cleanup(dir)
       }
-    } finally {
-      await mute.close()
-      await cleanup(dir)
-    }
+    })
+
+    test('a Redis that takes the connection but never answers (stopped, hung): status, enqueue and worker stop, naming it, exit 2 (they hung for ever)', async () => {
+      // What a SIGSTOPped redis-server is to a client: the kernel accepts, nothing answers.
+      const mute = await startRawServer(() => {})
+      const url = `redis://127.0.0.1:${mute.port}`
+      const dir = await tempDir('imgpull-mute-')
+      try {
+        const input = join(dir, 'urls.txt')
+        await writeFile(input, 'http://127.0.0.1:1/a.jpg\n')
+        const results = await Promise.all(
+          [
+            ['status', '--redis', url, '--queue', 'q'],
+            ['enqueue', input, '--redis', url, '--queue', 'q'],
+            ['worker', '--redis', url, '--queue', 'q', '-o', join(dir, 'out')],
+          ].map((args) => {
+            const run = startCli(args)
+            // Killed whatever happens: a command left hanging would hold the test file open, and
+            // fail its exit code (no clock is asserted: a loaded machine starts them late).
+            const kill = setTimeout(() => run.child.kill('SIGKILL'), 60_000)
+            return run.done.finally(() => clearTimeout(kill))
+          }),
+        )
+        for (const r of results) {
+          assert.equal(r.code, 2, r.stderr)
+          assert.match(
+            r.stderr,
+            /^imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ took the connection but answered nothing in 10 s: is it stopped or hung/m,
+          )
+        }
+      } finally {
+        await mute.close()
+        await cleanup(dir)
+      }
+    })
+
+    test('an address where another kind of server answers (a web server, SSH) is said as not Redis, not as a parser bug to report', async () => {
+      const web = await startImageServer()
+      const banner = await startRawServer((socket) => socket.end('SSH-2.0-OpenSSH_9.2p1\r\n'))
+      try {
+        const webUrl = web
+          .url('/')
+          .replace(/^http:/, 'redis:')
+          .replace(/\/$/, '')
+        const r = await runCli(['status', '--redis', webUrl, '--queue', 'q'])
+        assert.equal(r.code, 2, r.stderr)
+        assert.equal(
+          r.stderr.trim(),
+          `imgpull: the server at ${webUrl} is not Redis: its answer begins with "H", which no Redis reply does (an HTTP server?); is that the Redis port (6379 by default)?`,
+        )
+        await assert.rejects(
+          openRedis(`redis://127.0.0.1:${banner.port}`),
+          /is not Redis: its answer begins with "S", which no Redis reply does \(an SSH server\?\)/,
+        )
+      } finally {
+        await banner.close()
+        await web.close()
+      }
+    })
+
+    test('a good Redis opens', async () => {
+      const c = await openRedis(redis.url)
+      assert.equal(await c.ping(), 'PONG')
+      c.disconnect()
+    })
   })
 
+  // Alone, after them: its margin is Redis's 13 s pause against status's 10 s of silence, which a
+  // machine busy with the cases above could eat into.
   test('status whose Redis stops answering after the connection was checked (CLIENT PAUSE) stops after 10 s, naming it, exit 2 (it hung for ever)', async () => {
     // A relay to a real Redis that pauses it (CLIENT PAUSE ALL, from the test's own client) the
     // moment status sends its first command after openRedis's check (INFO memory) was answered. A
@@ -833,35 +877,5 @@ describe('Redis checks', () => {
       await relay.close()
       await own.stop()
     }
-  })
-
-  test('an address where another kind of server answers (a web server, SSH) is said as not Redis, not as a parser bug to report', async () => {
-    const web = await startImageServer()
-    const banner = await startRawServer((socket) => socket.end('SSH-2.0-OpenSSH_9.2p1\r\n'))
-    try {
-      const webUrl = web
-        .url('/')
-        .replace(/^http:/, 'redis:')
-        .replace(/\/$/, '')
-      const r = await runCli(['status', '--redis', webUrl, '--queue', 'q'])
-      assert.equal(r.code, 2, r.stderr)
-      assert.equal(
-        r.stderr.trim(),
-        `imgpull: the server at ${webUrl} is not Redis: its answer begins with "H", which no Redis reply does (an HTTP server?); is that the Redis port (6379 by default)?`,
-      )
-      await assert.rejects(
-        openRedis(`redis://127.0.0.1:${banner.port}`),
-        /is not Redis: its answer begins with "S", which no Redis reply does \(an SSH server\?\)/,
-      )
-    } finally {
-      await banner.close()
-      await web.close()
-    }
-  })
-
-  test('a good Redis opens', async () => {
-    const c = await openRedis(redis.url)
-    assert.equal(await c.ping(), 'PONG')
-    c.disconnect()
   })
 })
