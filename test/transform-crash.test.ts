@@ -97,27 +97,36 @@ describe('abort', () => {
   })
 })
 
-describe('signals a terminal or a service manager sends to every process of the run', () => {
+// Each signal on a pool of its own, all three at once: each waits out its worker's start (from
+// source, under tsx) and the slow image it is given, and one pool would take them in turn.
+describe('signals a terminal or a service manager sends to every process of the run', {
+  concurrency: true,
+}, () => {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     it(`${signal} sent to the worker too: it goes on, its image is not failed`, async () => {
-      await pool.transform(small, quick)
-      const [pid] = pool.stats.pids
-      const controller = new AbortController()
-      let settled: unknown
-      const running = pool.transform(small, slow, { signal: controller.signal }).then(
-        () => (settled = 'done'),
-        (error: TransformError) => (settled = error.message),
-      )
-      await until(() => pool.stats.running === 1)
-      process.kill(pid, signal)
-      await sleep(300)
-      assert.equal(settled, undefined, 'the image is still being made')
-      assert.equal(alive(pid), true)
-      // The pool alone ends it (its parent heard the signal too, and stops the run its own way).
-      controller.abort(new Error('stop'))
-      await running
-      assert.match(String(settled), /aborted: stop/)
-      await until(() => !alive(pid))
+      const pool = new TransformPool({ workers: 1 })
+      try {
+        await pool.transform(small, quick)
+        const [pid] = pool.stats.pids
+        const controller = new AbortController()
+        let settled: unknown
+        const running = pool.transform(small, slow, { signal: controller.signal }).then(
+          () => (settled = 'done'),
+          (error: TransformError) => (settled = error.message),
+        )
+        await until(() => pool.stats.running === 1)
+        process.kill(pid, signal)
+        await sleep(300)
+        assert.equal(settled, undefined, 'the image is still being made')
+        assert.equal(alive(pid), true)
+        // The pool alone ends it (its parent heard the signal too, and stops the run its own way).
+        controller.abort(new Error('stop'))
+        await running
+        assert.match(String(settled), /aborted: stop/)
+        await until(() => !alive(pid))
+      } finally {
+        await pool.close()
+      }
     })
   }
 })
