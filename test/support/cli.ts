@@ -82,3 +82,17 @@ export async function outputFiles(dir: string): Promise<string[]> {
     (f) => !f.startsWith('.imgpull') && f !== 'manifest.jsonl' && f !== 'report.html',
   )
 }
+
+/**
+ * `run` on every item, `width` at a time (a pool): independent CLI runs one after another wait out
+ * each start-up in turn, all at once start as many heaps. Rejects with the first failure, once the
+ * runs already started have ended (none left running behind the test).
+ */
+export async function inPool<T>(items: readonly T[], width: number, run: (item: T) => Promise<void>) {
+  let next = 0
+  const lane = async () => {
+    while (next < items.length) await run(items[next++] as T)
+  }
+  const lanes = await Promise.allSettled(Array.from({ length: Math.min(width, items.length) }, lane))
+  for (const l of lanes) if (l.status === 'rejected') throw l.reason
+}
