@@ -148,6 +148,16 @@ test("a Set-Cookie that deletes a file's cookie (Max-Age=0, Expires past) stops 
     new ChainCookies(base).header(new URL('http://example.org/a.jpg')),
     'domainwide=1; hostonly=2; empty=',
   )
+  // A file's cookie of another path than the answer's own is deleted too (its Path named), and
+  // one the answer leaves alone is still sent, once, where its path goes.
+  const other = new ChainCookies(base)
+  await other.store('pathed=; Path=/albums; Max-Age=0', new URL('https://example.org/a.jpg'))
+  assert.equal(
+    other.header(new URL('https://example.org/albums/a.jpg')),
+    'domainwide=1; hostonly=2; secure=3; empty=',
+  )
+  await other.store('late=1; Path=/', new URL('https://img.example.org/b.jpg'))
+  assert.equal(other.header(new URL('https://img.example.org/b.jpg')), 'domainwide=1; secure=3; late=1')
 })
 
 test('file cookies go only where domain, host-only, path, secure and expiry allow', async () => {

@@ -292,7 +292,8 @@ const FINAL_URL = Symbol('final url')
  */
 export function withFinalUrl(error: unknown, url: string): unknown {
   if (error instanceof ImgpullError) error.finalUrl ??= url
-  else if (error && typeof error === 'object' && !(FINAL_URL in error))
+  // A frozen error (a library's shared one) takes no mark: the failure is said as it was.
+  else if (error && typeof error === 'object' && !(FINAL_URL in error) && Object.isExtensible(error))
     Object.defineProperty(error, FINAL_URL, { value: url, enumerable: false })
   return error
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import type { CookieJar } from 'tough-cookie'
+import type { Cookie, CookieJar } from 'tough-cookie'
 import { visibleShellWord } from '../utils/command-line.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
 import { quoted } from '../utils/printable.js'
@@ -191,6 +191,12 @@ export async function jarOf(lines: readonly CookieLine[]): Promise<CookieJar> {
  */
 export class ChainCookies {
   #jar: CookieJar | undefined
+  /**
+   * The base jar's cookies copied into the chain's (`name`, domain, path): the chain's from then on,
+   * replaced or deleted there, no longer read from the base.
+   */
+  readonly #owned = new Set<string>()
+  #compare: ToughCookie['cookieCompare'] | undefined
 
   constructor(readonly base: CookieJar | undefined) {}
 
@@ -204,10 +210,20 @@ export class ChainCookies {
   async store(setCookie: string | string[] | undefined, url: URL): Promise<void> {
     if (setCookie === undefined) return
     if (!this.#jar) {
-      const { CookieJar } = await loadTough()
-      // A copy: the base jar is the run's, shared by every chain. (Its store is tough-cookie's
-      // MemoryCookieStore, synchronous: `cloneSync` gives a jar.)
-      this.#jar = this.base ? this.base.cloneSync()! : new CookieJar()
+      const { CookieJar, cookieCompare } = await loadTough()
+      this.#jar = new CookieJar()
+      this.#compare = cookieCompare
+    }
+    // The file's cookies this answer may replace or delete (those of its host and the domains above
+    // it, any path) become the chain's, each copied once. Not the whole jar: a browser's export
+    // holds thousands, and copying 3,000 took 18 ms for every file a server set a cookie on.
+    if (this.base) {
+      for (const c of await this.base.store.findCookies(url.hostname, null, true)) {
+        const k = cookieKey(c)
+        if (this.#owned.has(k)) continue
+        this.#owned.add(k)
+        await this.#jar.store.putCookie(c.clone()!)
+      }
     }
     for (const value of typeof setCookie === 'string' ? [setCookie] : setCookie) {
       if (fitsRequest(value)) this.#jar.setCookieSync(value, url, { ignoreError: true })
@@ -216,11 +232,18 @@ export class ChainCookies {
 
   /** The `Cookie` header for `url`, or `undefined` when no cookie goes there. */
   header(url: URL): string | undefined {
-    const jar = this.#jar ?? this.base
-    const all = jar?.getCookiesSync(url) ?? []
+    const base = this.base?.getCookiesSync(url) ?? []
+    const all = this.#jar
+      ? [...base.filter((c) => !this.#owned.has(cookieKey(c))), ...this.#jar.getCookiesSync(url)]
+      : base
+    // As one jar orders them (RFC 6265 §5.4: longer paths first, then the earlier made).
+    if (this.#jar && this.#compare) all.sort(this.#compare)
     return all.length > 0 ? all.map((c) => c.cookieString()).join('; ') : undefined
   }
 }
+
+/** A cookie's identity in a jar (RFC 6265 §5.3 step 11: name, domain, path). */
+const cookieKey = (c: Cookie): string => `${c.key}\n${c.domain}\n${c.path}`
 
 /** The base jar of a run's resolved options, built once from the file read when they were resolved. */
 const jars = new WeakMap<object, { lines: CookieLine[]; jar?: Promise<CookieJar> }>()
