@@ -43,8 +43,6 @@ import { basicCarries, basicOf, listedCredentials, type UrlCredentials } from '.
  */
 const MAX_REPLAYS = 4
 
-/** `:` as a byte: Basic's separator of user and password. */
-
 /**
  * Immediate replays of a request that met the end of a reused keep-alive connection: closed or
  * reset before any byte of the answer, or a 408 (see `isStaleConnection`, `isStaleAnswer`). Each
