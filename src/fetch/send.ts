@@ -480,7 +480,8 @@ function noAnswer(error: unknown): boolean {
 
 /**
  * The connection died before the answer began, in a way a reused keep-alive connection does: the
- * other side closed it or reset it. Only a connection that had carried an exchange to its answer
+ * other side closed it or reset it, or sent bytes that begin no answer where the next one should
+ * begin (see `beginsNoAnswer`). Only a connection that had carried an exchange to its answer
  * (`reused`, see `Exchange.reused`) can have been closed by the server as we sent: a new one that
  * fails so (or fails before the request went out at all: a connect or TLS handshake reset) is a
  * fault of the server, to retry with backoff; each replay would be one more request it never
@@ -489,7 +490,23 @@ function noAnswer(error: unknown): boolean {
  * only when it read nothing, RFC 9112 §9.3.1).
  */
 export function isStaleConnection(error: unknown, reused?: boolean, midHead = false): boolean {
-  return reused === true && !midHead && closedOrReset(error)
+  return reused === true && !midHead && (closedOrReset(error) || beginsNoAnswer(error))
+}
+
+/**
+ * llhttp refused the first bytes where an answer should begin (`Expected HTTP/`): on a reused
+ * connection, bytes the server wrote after its last answer's end (a body longer than its length,
+ * a stray line), not an answer to this request. Come while the connection was idle, undici fails
+ * with them every request queued for it, unsent (client.js `onError`); come as the next request
+ * went out, it takes them for that request's answer. Either way no byte of an answer to it came.
+ * On a new connection it is the server's only answer (one that is no HTTP server: see
+ * tls-errors.ts), a failure.
+ */
+function beginsNoAnswer(error: unknown): boolean {
+  const e = error as { name?: unknown; message?: unknown } | null
+  return (
+    e?.name === 'HTTPParserError' && typeof e.message === 'string' && e.message.includes('(Expected HTTP/')
+  )
 }
 
 /**
