@@ -496,10 +496,10 @@ export function isStaleConnection(error: unknown, reused?: boolean, midHead = fa
 /**
  * llhttp refused the first bytes where an answer should begin (`Expected HTTP/`): on a reused
  * connection, bytes the server wrote after its last answer's end (a body longer than its length,
- * a stray line), not an answer to this request. Come while the connection was idle, undici fails
- * with them every request queued for it, unsent (client.js `onError`); come as the next request
- * went out, it takes them for that request's answer. Either way no byte of an answer to it came.
- * On a new connection it is the server's only answer (one that is no HTTP server: see
+ * a stray line) that crossed the next request as it went out, so undici took them for its answer:
+ * no byte of an answer to it came. (Come while the connection is idle, undici ends it itself as
+ * `bad response`, a socket error, and gives the requests waiting for it another connection.) On a
+ * new connection they are the server's only answer (one that is no HTTP server: see
  * tls-errors.ts), a failure.
  */
 function beginsNoAnswer(error: unknown): boolean {
