@@ -202,6 +202,17 @@ function cases(): ConnCase[] {
       },
     },
     {
+      id: 'length-under-kept',
+      report:
+        'MonstaApps/Monsta-FTP#65 (a Content-Length short of the body sent) and web-platform-tests/wpt#10548 (the rest of one answer read as the start of the next): every 8th file with a length 300 bytes short of its body, the connection kept, the bytes past the length where the next answer should begin',
+      respond: (s, q, img) => {
+        if (q.index % 8 !== 5) return void s.write(whole(img))
+        s.write(
+          Buffer.concat([head(['Content-Type: image/jpeg', `Content-Length: ${img.length - 300}`]), img]),
+        )
+      },
+    },
+    {
       id: 'crlf-after-body',
       report:
         'hyperium/hyper#645 (be resilient to invalid response bodies: skip to the next answer) and nodejs/node-v0.x-archive#5493 (bytes after a chunked body\'s end): every answer followed by an extra CRLF, as servers that end a body with "\\r\\n" write',
