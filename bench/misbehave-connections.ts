@@ -7,9 +7,9 @@
  * wget2 `--max-threads=4`, aria2c `-j 4`), with the retries bench/misbehave.ts gives them. Prints,
  * per case and tool, the files got of the list (and any kept that are not their image: `WRONG`),
  * the connections the tool opened and the requests it sent, its seconds (`≥` when the cap stopped
- * it), and each tool's message.
+ * it), and each tool's message. `--extra "ARGS"` adds arguments to imgpull's (after its own).
  *
- *   npm run build && node --import tsx bench/misbehave-connections.ts [--only ID,ID] [--tools imgpull,curl] [--cap 40] [--files 40]
+ *   npm run build && node --import tsx bench/misbehave-connections.ts [--only ID,ID] [--tools imgpull,curl] [--cap 40] [--files 40] [--extra "--retries 0"]
  */
 import { createHash } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -366,12 +366,12 @@ async function serve(c: ConnCase) {
 const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 /** One tool on one case's list: files got and WRONG, the seconds, exit code and message. */
-async function runList(tool: ListTool, urls: string[], capMs: number) {
+async function runList(tool: ListTool, urls: string[], capMs: number, extra: string[]) {
   const dir = await mkdtemp(join(tmpdir(), `connections-${tool.id}-`))
   const listFile = `${dir}.txt`
   await writeFile(listFile, `${urls.join('\n')}\n`)
   const began = performance.now()
-  const [cmd, ...args] = tool.args(listFile, urls, dir)
+  const [cmd, ...args] = [...tool.args(listFile, urls, dir), ...(tool.id === 'imgpull' ? extra : [])]
   const { code, stderr } = await spawnCapped(cmd!, args, capMs)
   const seconds = (performance.now() - began) / 1000
   let got = 0
@@ -401,6 +401,8 @@ async function main() {
   const { argv, only, toolIds } = benchArgs()
   const capAt = argv.indexOf('--cap')
   const capMs = (capAt >= 0 ? Number(argv[capAt + 1]) : 40) * 1000
+  const extraAt = argv.indexOf('--extra')
+  const extra = extraAt >= 0 ? argv[extraAt + 1]!.split(' ').filter(Boolean) : []
   const chosen = cases().filter((c) => !only || only.includes(c.id))
   const { tools, rows } = toolTable(TOOLS, toolIds)
   for (const c of chosen) {
@@ -410,7 +412,7 @@ async function main() {
       const server = await serve(c)
       try {
         const urls = Array.from({ length: FILES }, (_, i) => `${server.origin}/f${i}.jpg`)
-        results.push({ ...(await runList(t, urls, capMs)), ...server.counts() })
+        results.push({ ...(await runList(t, urls, capMs, extra)), ...server.counts() })
       } finally {
         server.close()
       }
