@@ -289,21 +289,38 @@ test('a stale connection: a reused one closed or reset before any byte of the an
 // answer to it came, yet it was a failed attempt retried after its backoff: 40 files at
 // --per-host 4 and --retries 0, 8 failed (`a status line that is not HTTP/1.1's`); at --retries 2,
 // every file took 2 to 4 attempts for 44 requests, 3.3 s where the run takes 0.2 s now.
-for (const when of ['with the answer', 'a moment after it'] as const) {
-  test(`bytes that begin no answer after a kept-alive connection's 2nd answer (${when}): the next request sent again at once, every file on its first attempt`, async () => {
+for (const [when, via] of [
+  ['with the answer', 'direct'],
+  ['a moment after it', 'direct'],
+  ['a moment after it', 'TLS'],
+  ['a moment after it', 'an HTTP proxy'],
+] as const) {
+  test(`bytes that begin no answer after a kept-alive connection's 2nd answer (${when}, ${via}): the next request sent again at once, every file on its first attempt`, async () => {
     const answered = new WeakMap<Socket, number>()
     const stray = Buffer.from('\x00\x00stray-bytes-after-the-body\n')
-    const server = await startServer((socket) => {
-      const n = (answered.get(socket) ?? 0) + 1
-      answered.set(socket, n)
-      if (n !== 2) return void socket.write(answer)
-      if (when === 'with the answer') return void socket.write(Buffer.concat([answer, stray]))
-      socket.write(answer)
-      setTimeout(() => socket.writable && socket.write(stray), 1)
-    })
+    const server = await startServer(
+      (socket) => {
+        const n = (answered.get(socket) ?? 0) + 1
+        answered.set(socket, n)
+        if (n !== 2) return void socket.write(answer)
+        if (when === 'with the answer') return void socket.write(Buffer.concat([answer, stray]))
+        socket.write(answer)
+        setTimeout(() => socket.writable && socket.write(stray), 1)
+      },
+      undefined,
+      via === 'TLS',
+    )
     try {
-      const urls = Array.from({ length: 60 }, (_, i) => server.url(`/stray-${i}.jpg`))
-      const { results } = await get(urls, { retries: 0, perHost: 4, journal: false })
+      // Through the proxy, the connections are the proxy's (a raw server answers any target).
+      const base = via === 'an HTTP proxy' ? 'http://images.example' : server.origin
+      const urls = Array.from({ length: 60 }, (_, i) => `${base}/stray-${i}.jpg`)
+      const { results } = await get(urls, {
+        retries: 0,
+        perHost: 4,
+        journal: false,
+        ...(via === 'TLS' ? { caCert: certs.ca, http2: false } : {}),
+        ...(via === 'an HTTP proxy' ? { proxy: server.origin } : {}),
+      })
       everyOnFirstAttempt(results)
     } finally {
       await server.close()
