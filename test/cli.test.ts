@@ -1216,9 +1216,10 @@ test("an input's or a file option's name mistyped names the file beside it that 
       /^imgpull: cannot read input 'nothing-like-it\.txt': no such file \(see imgpull --help\)$/,
     ],
   ]
-  for (const [input, message] of cases) {
+  // Each case a process of its own, four at a time: none makes 'out' (checked after all of them).
+  await inPool(cases, 4, async ([input, message]) => {
     await usageLine([input, '-o', 'out'], message, { cwd: here })
-  }
+  })
   assert.ok(!existsSync(join(here, 'out')), 'nothing made')
   // A file option's file the same, in words, where Node's were 'ENOENT: no such file or directory,
   // open ...' after the name, and 'EISDIR: illegal operation on a directory, read'.
@@ -1238,9 +1239,9 @@ test("an input's or a file option's name mistyped names the file beside it that 
       /^imgpull: Expected --ca-cert to be a readable PEM file: ca\.pm: no such file; did you mean 'ca\.pem'\? \(see/,
     ],
   ]
-  for (const [option, message] of options) {
+  await inPool(options, 4, async ([option, message]) => {
     await usageLine(['http://127.0.0.1:9/a.jpg', '-o', 'out', ...option], message, { cwd: here })
-  }
+  })
 })
 
 test("an Unsplash command's options it does not take: the API's parameter or another command's, said with its own (search --count was 'did you mean --out?')", async () => {
@@ -1276,11 +1277,12 @@ test("an Unsplash command's options it does not take: the API's parameter or ano
       /^imgpull: unknown option '-j8' \(see imgpull unsplash search --help\)$/,
     ],
   ]
-  for (const [args, message] of cases) {
+  // Each case a process of its own that reads and writes nothing: four at a time.
+  await inPool(cases, 4, async ([args, message]) => {
     await usageLine(args, message, {
       env: { UNSPLASH_ACCESS_KEY: 'k', UNSPLASH_API_URL: 'http://127.0.0.1:9' },
     })
-  }
+  })
 })
 
 test("img2dataset's command line typed out of habit: its options and values said with imgpull's (--image_size 224, --resize keep_ratio)", async () => {
@@ -1386,14 +1388,18 @@ test("img2dataset's command line typed out of habit: its options and values said
       /; did you mean --orientation landscape\? \(see imgpull unsplash search --help\)$/,
     ],
   ]
-  for (const [args, message] of cases) {
+  // Each case a process of its own that reads and writes nothing another does: four at a time
+  // (36 start-ups one after another were 11 s in ci40), the two after them beside them.
+  const farRun = runCli(['x', '--encode', 'tiff'])
+  const keepRun = runCli(['x', '--resize', 'keep', '--size', '256'])
+  await inPool(cases, 4, async ([args, message]) => {
     await usageLine(args, message)
-  }
+  })
   // A value far from every choice keeps commander's list alone.
-  const far = await runCli(['x', '--encode', 'tiff'])
+  const far = await farRun
   assert.match(far.stderr, /Allowed choices are jpg, png, webp, avif\. \(see imgpull --help\)$/m)
   // A part of two choices is neither.
-  const keep = await runCli(['x', '--resize', 'keep', '--size', '256'])
+  const keep = await keepRun
   assert.match(
     keep.stderr,
     /Allowed choices are no, keep-ratio, keep-ratio-largest, center-crop, border\. \(see imgpull --help\)$/m,
@@ -1450,9 +1456,10 @@ test("other tools' options typed out of habit: said in their words, with imgpull
       /unknown option '--burst', rq's and arq's burst mode: --exit-when-done: .*, given to each imgpull worker \(see imgpull enqueue --help\)$/,
     ],
   ]
-  for (const [args, message] of cases) {
+  // Each case a process of its own that reads and writes nothing another does: four at a time.
+  await inPool(cases, 4, async ([args, message]) => {
     await usageLine(args, message)
-  }
+  })
   assert.ok(!existsSync(join(dir, 'nc-out')), '-nc made nothing')
   // A list whose name begins with -: how to give it.
   await writeFile(join(dir, '-x.txt'), 'http://127.0.0.1:9/a.jpg\n')
@@ -1511,11 +1518,11 @@ test('a usage error points at the help of its own command, which lists the culpr
     // A word that names no command is an input: the main command's help.
     [['stauts', '--dpr', '2'], 'imgpull'],
   ]
-  for (const [args, command] of cases) {
+  await inPool(cases, 4, async ([args, command]) => {
     const r = await runCli(args, { env: { UNSPLASH_ACCESS_KEY: '' } })
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
     assert.ok(r.stderr.endsWith(` (see ${command} --help)\n`), `${args.join(' ')}: ${r.stderr}`)
-  }
+  })
 })
 
 test('URLs piped in without - are named as unread, with the - that reads them; none piped, no such words', async () => {
@@ -1569,11 +1576,11 @@ test("a command's argument left out is named with what it is and where it goes",
       'missing IDS, photo ids or unsplash.com/photos/... addresses: imgpull unsplash photo IDS...',
     ],
   ]
-  for (const [args, line] of cases) {
+  await inPool(cases, 4, async ([args, line]) => {
     const r = await runCli(args, { env: { UNSPLASH_ACCESS_KEY: '' } })
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
     assert.equal(r.stderr, `imgpull: ${line} (see imgpull ${args.join(' ')} --help)\n`)
-  }
+  })
 })
 
 test('--help lists options with defaults; --version prints the version', async () => {

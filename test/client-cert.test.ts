@@ -23,7 +23,7 @@ import {
   type TestCerts,
   tlsPair,
 } from './support/certs.js'
-import { cleanup, runCli, tempDir } from './support/cli.js'
+import { cleanup, inPool, runCli, tempDir } from './support/cli.js'
 import { startForwardProxy } from './support/forward-proxy.js'
 import { makeImage } from './support/images.js'
 import { freePort } from './support/ports.js'
@@ -520,14 +520,19 @@ test('the command line: --cert, --key, --cert-password-file or IMGPULL_CERT_PASS
   const url = `${tls13.origin}/cli.jpg`
   const run = (name: string, args: string[], env: Record<string, string> = {}) =>
     runCli([url, '-o', join(dir, `cli-${name}`), '--ca-cert', certs.ca, '--no-proxy', ...args], { env })
-  const pair = await run('pair', ['--cert', client.pair.cert, '--key', client.pair.key])
+  // Every run below is a process of its own, each with an output folder of its own: those that
+  // reach the server at once, then those refused before any request four at a time (one after
+  // another they were 24 start-ups in turn, 9 s in ci40).
+  const [pair, p12, env, unused] = await Promise.all([
+    run('pair', ['--cert', client.pair.cert, '--key', client.pair.key]),
+    run('p12-file', ['--cert', client.p12, '--cert-password-file', join(dir, 'p12-password')]),
+    run('p12-env', ['--cert', client.p12], { IMGPULL_CERT_PASSWORD: PKCS12_PASSWORD }),
+    // Set for every command, the variable means nothing to one without --cert.
+    run('env-alone', [], { IMGPULL_CERT_PASSWORD: 'x' }),
+  ])
   assert.equal(pair.code, 0, pair.stderr)
-  const p12 = await run('p12-file', ['--cert', client.p12, '--cert-password-file', join(dir, 'p12-password')])
   assert.equal(p12.code, 0, p12.stderr)
-  const env = await run('p12-env', ['--cert', client.p12], { IMGPULL_CERT_PASSWORD: PKCS12_PASSWORD })
   assert.equal(env.code, 0, env.stderr)
-  // Set for every command, the variable means nothing to one without --cert.
-  const unused = await run('env-alone', [], { IMGPULL_CERT_PASSWORD: 'x' })
   assert.equal(unused.code, 1)
   assert.match(unused.stderr, /asks for a client certificate \(certificate required\): --cert gives one/)
   const bad: [string, string[], RegExp][] = [
@@ -599,32 +604,33 @@ test('the command line: --cert, --key, --cert-password-file or IMGPULL_CERT_PASS
     ],
   ]
   tls13.seen.length = 0
-  for (const [name, args, message] of bad) {
+  // The variable's password, wrong: the variable named, not the file ("given as
+  // --cert-password-file FILE or IMGPULL_CERT_PASSWORD", either). Started beside the pool.
+  const wrongVariableRun = run('p12-wrong-env', ['--cert', client.p12], { IMGPULL_CERT_PASSWORD: 'hunter2' })
+  const wrongKeyRun = run('key-wrong-env', ['--cert', client.pair.cert, '--key', client.encryptedKey], {
+    IMGPULL_CERT_PASSWORD: 'hunter2',
+  })
+  await inPool(bad, 4, async ([name, args, message]) => {
     const r = await run(name, args)
     assert.equal(r.code, 2, `${name}: ${r.stderr}`)
     assert.match(r.stderr, message, name)
     assert.ok(!r.stderr.includes('hunter2'), 'no password shown')
     assert.equal(r.stderr.trim().split('\n').length, 1, `${name}: one line: ${r.stderr}`)
-  }
-  // The variable's password, wrong: the variable named, not the file ("given as
-  // --cert-password-file FILE or IMGPULL_CERT_PASSWORD", either).
-  const wrongVariable = await run('p12-wrong-env', ['--cert', client.p12], {
-    IMGPULL_CERT_PASSWORD: 'hunter2',
   })
+  const wrongVariable = await wrongVariableRun
   assert.equal(wrongVariable.code, 2, wrongVariable.stderr)
   assert.match(
     wrongVariable.stderr,
     /^imgpull: the password in IMGPULL_CERT_PASSWORD does not open the PKCS #12 file --cert .*client\.p12 \(a wrong password\?\)/,
   )
-  const wrongKey = await run('key-wrong-env', ['--cert', client.pair.cert, '--key', client.encryptedKey], {
-    IMGPULL_CERT_PASSWORD: 'hunter2',
-  })
+  const wrongKey = await wrongKeyRun
   assert.match(
     wrongKey.stderr,
     /^imgpull: the password in IMGPULL_CERT_PASSWORD does not open the key of --key /,
   )
   assert.deepEqual(tls13.seen, [], 'no request')
-  // Expired: warned about, sent all the same, and the server's refusal said.
+  // Expired: warned about, sent all the same, and the server's refusal said (--help beside it).
+  const helpRun = runCli(['--help'])
   const expired = await run('expired', [
     '--cert',
     client.expired.cert,
@@ -639,7 +645,7 @@ test('the command line: --cert, --key, --cert-password-file or IMGPULL_CERT_PASS
     /warning: the client certificate of .*client-expired\.pem expired on 2020-01-02 00:00 UTC \(this machine's clock says .*\): servers will most likely refuse it/,
   )
   assert.match(expired.stderr, /may have refused the client certificate of --cert/)
-  const help = await runCli(['--help'])
+  const help = await helpRun
   for (const flag of ['--cert <file>', '--key <file>', '--cert-password-file <file>'])
     assert.ok(help.stdout.includes(flag), flag)
   assert.match(

@@ -8,7 +8,7 @@ import { rootCertificates } from 'node:tls'
 import { extraCas } from '../src/fetch/trust.js'
 import { pull } from '../src/index.js'
 import { aiaLeaf, makeCerts, type TestCerts, tlsPair } from './support/certs.js'
-import { cleanup, runCli, tempDir } from './support/cli.js'
+import { cleanup, inPool, runCli, tempDir } from './support/cli.js'
 import { type ForwardProxy, startForwardProxy } from './support/forward-proxy.js'
 import { makeImage } from './support/images.js'
 import { image, type Route, type RouteServer, startRouteServer } from './support/route-server.js'
@@ -283,7 +283,8 @@ test('a CA as a TRUSTED CERTIFICATE, in a PKCS #7 bundle or, in NODE_EXTRA_CA_CE
     ['extra-trusted', ['--threads', '2'], { NODE_EXTRA_CA_CERTS: trusted }, 0],
     ['ca-rejected', ['--ca-cert', rejected], {}, 1],
   ]
-  for (const [name, args, env, code] of cases) {
+  // Each case a process of its own with an output folder of its own: four at a time.
+  await inPool(cases, 4, async ([name, args, env, code]) => {
     // Without the machine's SSL_CERT_FILE and SSL_CERT_DIR, whose context would add them by chance.
     const run = await runCli([tls.url('/a.jpg'), '-o', join(dir, name), ...args], {
       env: { ...noProxyEnv, SSL_CERT_FILE: '', SSL_CERT_DIR: '', NODE_EXTRA_CA_CERTS: '', ...env },
@@ -291,7 +292,7 @@ test('a CA as a TRUSTED CERTIFICATE, in a PKCS #7 bundle or, in NODE_EXTRA_CA_CE
     assert.equal(run.code, code, `${name}: ${run.stderr}`)
     if (code === 0) assert.deepEqual(await readFile(join(dir, name, 'a.jpg')), body, name)
     else assert.match(run.stderr, /failed tls: /, name)
-  }
+  })
   // Node's own roots as TRUSTED CERTIFICATEs (a distribution's trust bundle) add nothing: no TLS context of the run's own.
   const bundle = join(dir, 'ca-bundle.trust.crt')
   const roots = rootCertificates

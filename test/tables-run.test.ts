@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -7,7 +8,7 @@ import { constants, gunzipSync, gzipSync } from 'node:zlib'
 import { parquetWriteBuffer } from 'hyparquet-writer'
 import { pull, type Result } from '../src/index.js'
 import { openTables, tablesSource } from '../src/sources/tables/index.js'
-import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
+import { cleanup, inPool, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { duckdbRun, hyparquetRows, readTar } from './support/shards.js'
 
@@ -342,17 +343,19 @@ test('a file saved in place of a table (a Git LFS pointer, a web page, an S3 err
   ]
   await mkdir(join(dir, 'saved', 'lfs'), { recursive: true })
   const before = server.stats.requests
-  for (const [name, content, message] of cases) {
+  // Each case a process of its own, with a file and an output folder of its own: four at a time.
+  await inPool([...cases.entries()], 4, async ([i, [name, content, message]]) => {
     const path = join(dir, 'saved', name)
     await writeFile(path, content)
     // A folder of them too: a dataset repository cloned without git-lfs.
     const input = name.startsWith('lfs/') ? join(dir, 'saved', 'lfs') : path
-    const r = await runCli([input, '-o', join(dir, 'saved-out'), '--output-format', 'webdataset'])
+    const r = await runCli([input, '-o', join(dir, `saved-out-${i}`), '--output-format', 'webdataset'])
     assert.equal(r.code, 2, r.stderr)
     const lines = r.stderr.trim().split('\n')
     assert.equal(lines.length, 1, r.stderr)
     assert.match(lines[0], new RegExp(`^imgpull: .*${message.source}`))
-  }
+    assert.ok(!existsSync(join(dir, `saved-out-${i}`)), `${name}: nothing made`)
+  })
   assert.equal(server.stats.requests, before, 'nothing fetched')
 })
 
@@ -412,13 +415,16 @@ test("a table under another table format's name (Parquet or JSON lines as .csv, 
   ]
   await mkdir(join(dir, 'other'), { recursive: true })
   const before = server.stats.requests
-  for (const [name, content, message] of cases) {
+  // Each case a process of its own, with a file and an output folder of its own: four at a time.
+  await inPool([...cases.entries()], 4, async ([i, [name, content, message]]) => {
     const path = join(dir, 'other', name)
     await writeFile(path, content)
-    const r = await runCli([path, '-o', join(dir, 'other-out'), '--output-format', 'webdataset'])
+    const r = await runCli([path, '-o', join(dir, `other-out-${i}`), '--output-format', 'webdataset'])
     assert.equal(r.code, 2, r.stderr)
     assert.equal(r.stderr, `imgpull: ${path.slice(0, -name.length)}${message} (see imgpull --help)\n`)
-  }
+    // Refused before anything is made (one shared folder took every refusal, then the run below).
+    assert.ok(!existsSync(join(dir, `other-out-${i}`)), `${name}: nothing made`)
+  })
   // Named so, each is read: the message's advice works.
   const r = await runCli([
     join(dir, 'other', 'j.csv'),
