@@ -67,7 +67,8 @@ test("the article's 15 photos come out as photo-<id>.jpg with the exact bytes", 
   for (const id of ARTICLE) {
     assert.ok((await readFile(join(out, `${id}.jpg`))).equals(server.bytes(`/${id}`)), id)
   }
-  assert.match(r.stderr, /^15 images, .* in .* \(.* img\/s, .* MB\/s\), 0 failed$/m)
+  // The rate in the unit its size calls for: a loaded machine fetched these at 618.0 kB/s.
+  assert.match(r.stderr, /^15 images, .* in .* \(.* img\/s, .* (?:[kMGT]B|B)\/s\), 0 failed$/m)
   assert.ok(!r.stderr.includes('\u001b['), 'no escape codes without a terminal')
   const manifest = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
     .trim()
