@@ -245,52 +245,55 @@ export interface SourceContext {
  * folders the run made are taken back); `onResult` for every result, before the caller sees it;
  * `close` at the end, however the run ended. A readline interface over a list (`createInterface({
  * input })`) is a source as it is: its `close` (which returns nothing) closes it when the run ends.
+ * An object: a string is an iterable of its characters, each of which would be a URL, so one URL
+ * given where a list was meant (`pull(url)`) is a type error here, as it is a `TypeError` at run time.
  */
-export type Source = (Iterable<string | URL | Job> | AsyncIterable<string | URL | Job>) & {
-  open?(context: SourceContext): Promise<void>
-  onResult?(result: Result): void | Promise<void>
-  close?(): void | Promise<void>
-  /** How many inputs there are in all, once known (for progress and its ETA). */
-  total?(): number | undefined
-  /**
-   * The name-template placeholders this source's jobs fill in, beyond the built-in ones: checked
-   * against `name` when the run starts. Without it, each job is checked against its own `fields`.
-   */
-  readonly fields?: readonly string[]
-  /** The name template this source's files get when the caller gives none (`Options.name`). */
-  readonly name?: string
-  /**
-   * The types of the carried columns (`Job.meta`) in a WebDataset shard's Parquet, where the source
-   * knows them before reading (a table's schema): every shard then has the same columns of the same
-   * types, a column null in all of one shard's rows included. Columns it leaves out take a type
-   * from their values, shard by shard.
-   */
-  readonly columnTypes?: Readonly<Record<string, CarriedType>>
-  /**
-   * Every carried column a WebDataset shard's Parquet has, where the source knows them before
-   * reading (a table's header or schema, a JSON lines file's first lines): a value of another
-   * column (a JSON lines key first seen past those lines) is left out of the Parquet, kept in the
-   * sample's `.json` and the manifest, so that every shard has one schema; the run warns once a
-   * column (`IMGPULL_COLUMN_LATE`). Without it, a shard's Parquet has every column its rows carry.
-   */
-  readonly parquetColumns?: readonly string[]
-  /**
-   * What the rows of this source say besides their URL: a table's caption column (`--caption-col`)
-   * and the columns it carries (`--columns`, or those the tables show). A WebDataset folder records
-   * it, and a rerun whose rows say otherwise is refused once a shard is sealed: it would seal every
-   * shard again, a forgotten `--caption-col` dropping every caption. A folder of files records it
-   * too, and refuses such a rerun once it holds an image: the manifest would mix two runs' captions
-   * and columns (see `claimFiles`). Without it, nothing is checked.
-   */
-  readonly rowColumns?: RowColumns
-  /**
-   * Where the source offers several images of an item (Unsplash's ready-made sizes and imgix
-   * options), the flags that chose this run's (`--size full`), `''` for its default. A folder
-   * records them with the transform options, and a rerun asking for another image of the items
-   * already kept is refused, as one with another `--resize` is. Without it, nothing is recorded.
-   */
-  readonly imageFlags?: string
-}
+export type Source = (Iterable<string | URL | Job> | AsyncIterable<string | URL | Job>) &
+  object & {
+    open?(context: SourceContext): Promise<void>
+    onResult?(result: Result): void | Promise<void>
+    close?(): void | Promise<void>
+    /** How many inputs there are in all, once known (for progress and its ETA). */
+    total?(): number | undefined
+    /**
+     * The name-template placeholders this source's jobs fill in, beyond the built-in ones: checked
+     * against `name` when the run starts. Without it, each job is checked against its own `fields`.
+     */
+    readonly fields?: readonly string[]
+    /** The name template this source's files get when the caller gives none (`Options.name`). */
+    readonly name?: string
+    /**
+     * The types of the carried columns (`Job.meta`) in a WebDataset shard's Parquet, where the source
+     * knows them before reading (a table's schema): every shard then has the same columns of the same
+     * types, a column null in all of one shard's rows included. Columns it leaves out take a type
+     * from their values, shard by shard.
+     */
+    readonly columnTypes?: Readonly<Record<string, CarriedType>>
+    /**
+     * Every carried column a WebDataset shard's Parquet has, where the source knows them before
+     * reading (a table's header or schema, a JSON lines file's first lines): a value of another
+     * column (a JSON lines key first seen past those lines) is left out of the Parquet, kept in the
+     * sample's `.json` and the manifest, so that every shard has one schema; the run warns once a
+     * column (`IMGPULL_COLUMN_LATE`). Without it, a shard's Parquet has every column its rows carry.
+     */
+    readonly parquetColumns?: readonly string[]
+    /**
+     * What the rows of this source say besides their URL: a table's caption column (`--caption-col`)
+     * and the columns it carries (`--columns`, or those the tables show). A WebDataset folder records
+     * it, and a rerun whose rows say otherwise is refused once a shard is sealed: it would seal every
+     * shard again, a forgotten `--caption-col` dropping every caption. A folder of files records it
+     * too, and refuses such a rerun once it holds an image: the manifest would mix two runs' captions
+     * and columns (see `claimFiles`). Without it, nothing is checked.
+     */
+    readonly rowColumns?: RowColumns
+    /**
+     * Where the source offers several images of an item (Unsplash's ready-made sizes and imgix
+     * options), the flags that chose this run's (`--size full`), `''` for its default. A folder
+     * records them with the transform options, and a rerun asking for another image of the items
+     * already kept is refused, as one with another `--resize` is. Without it, nothing is recorded.
+     */
+    readonly imageFlags?: string
+  }
 
 /** See `Source.rowColumns`: `null` where there is no caption column, or the carried ones are not known. */
 export interface RowColumns {

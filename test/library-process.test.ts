@@ -87,6 +87,9 @@ test('a source that is not a list of URLs or jobs is refused when the run is mad
     [{ url }, /got one job: give it as \[job\]$/],
   ]
   for (const [source, message] of cases) assert.throws(() => pull(source as never, { out }), message)
+  // TypeScript says so too: a string is an iterable of strings, and `Source` took it.
+  // @ts-expect-error one URL string is no source
+  assert.throws(() => pull(url, { out }), /got a string/)
   assert.throws(
     () => pull([url], null as never),
     /^TypeError: Expected the options to be an object, got null$/,
