@@ -214,7 +214,9 @@ export interface RunStats {
   wallMs: number
   /**
    * Milliseconds until the last file waiting to retry may go again (sleeping out its backoff, or
-   * held with its host paused by a `Retry-After`); 0 when none waits. Read live.
+   * held with its host paused by a `Retry-After`), or the source goes on after a wait of its own
+   * (`Source.waitLeft`: an Unsplash rate limit's reset), whichever is later; 0 when none waits.
+   * Read live.
    */
   readonly waitLeft: number
 }
@@ -255,6 +257,11 @@ export type Source = (Iterable<string | URL | Job> | AsyncIterable<string | URL 
     close?(): void | Promise<void>
     /** How many inputs there are in all, once known (for progress and its ETA). */
     total?(): number | undefined
+    /**
+     * Milliseconds until the source gives more jobs after a wait of its own (an API's rate-limit
+     * reset), 0 when it is not waiting: the run's `stats.waitLeft`, and its progress line's ETA.
+     */
+    waitLeft?(): number
     /**
      * The name-template placeholders this source's jobs fill in, beyond the built-in ones: checked
      * against `name` when the run starts. Without it, each job is checked against its own `fields`.

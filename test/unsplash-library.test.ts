@@ -238,11 +238,22 @@ describe('unsplash sources for pull()', { concurrency: true }, () => {
 
     mock.reset()
     const hard = new AbortController()
-    const second = unsplash.search('sea', { ...base(mock), onMessage: waiting(hard), limit: 30 })
-    await assert.rejects(all(pull(second, { out: join(dir, 'signal-hard'), signal: hard.signal })), {
-      name: 'AbortError',
+    // The run's waitLeft (its progress line's ETA) counts the source's wait too: it said the pace
+    // of the files done, 15 s and growing, for the whole hour.
+    let waitLeft = -1
+    const second = unsplash.search('sea', {
+      ...base(mock),
+      onMessage: (line) => {
+        if (line.startsWith('Unsplash rate limit reached')) waitLeft = run.stats.waitLeft
+        waiting(hard)(line)
+      },
+      limit: 30,
     })
+    const run = pull(second, { out: join(dir, 'signal-hard'), signal: hard.signal })
+    await assert.rejects(all(run), { name: 'AbortError' })
     assert.ok(hard.signal.aborted, 'the wait began')
+    assert.ok(waitLeft > 3_500_000, `waitLeft ${waitLeft} ms in an hour's wait`)
+    assert.equal(run.stats.waitLeft, 0, 'no wait once the run ended')
     assert.ok(second.summary.owed > 0, `owed ${second.summary.owed}`)
     assert.equal(second.summary.tracked + second.summary.owed, second.summary.credited)
   })

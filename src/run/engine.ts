@@ -192,12 +192,14 @@ export class Engine {
       fatal: (error) => this.#fatal(error),
       fail: (task, e) => this.#fail(task, e),
     })
-    // Live, for a progress ETA: the last retry's wait, by its own timer or its host's pause.
+    // Live, for a progress ETA: the last retry's wait, by its own timer or its host's pause, or
+    // the source's own (an API's rate-limit reset: the pace of the files done said 15 s for an hour).
     Object.defineProperty(stats, 'waitLeft', {
       get: () =>
         Math.max(
           0,
           Math.max(this.#retries.sleeping.lastWake(), this.#scheduler.heldUntil()) - performance.now(),
+          source.waitLeft?.() ?? 0,
         ),
       configurable: true,
       enumerable: true,

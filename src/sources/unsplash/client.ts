@@ -82,6 +82,8 @@ export class UnsplashClient {
   readonly #signal: AbortSignal
   readonly #closed = new AbortController()
   #waiting: Promise<void> | undefined
+  /** When the wait for the reset ends (`Date.now()`'s clock), while one runs. */
+  #waitUntil: number | undefined
   /** In `stop` mode, once the budget is gone every later call fails at once. */
   #stopped = false
   /** When the calls are back at the latest, once stopped: one window after the budget ran out. */
@@ -237,6 +239,11 @@ export class UnsplashClient {
     }
   }
 
+  /** Milliseconds until the wait for the rate limit's reset ends; 0 when none runs. */
+  waitLeft(): number {
+    return this.#waitUntil === undefined ? 0 : Math.max(0, this.#waitUntil - Date.now())
+  }
+
   /** End every wait and call (they fail with `StoppedError`), and release connections. */
   async close(): Promise<void> {
     this.#closed.abort()
@@ -260,8 +267,10 @@ export class UnsplashClient {
         this.#until = Date.now() + this.#o.window
         throw new RateLimitError(this.rate.limit, this.#until)
       }
+      this.#waitUntil = Date.now() + this.#o.window
       this.#waiting = waitForReset(this.#o.window, this.#o.say, this.#signal).finally(() => {
         this.#waiting = undefined
+        this.#waitUntil = undefined
         // Unknown until the next answer says; a 403 then sends us back here.
         this.rate.remaining = undefined
       })

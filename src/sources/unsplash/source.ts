@@ -188,6 +188,12 @@ export class UnsplashSource implements AsyncIterable<Job> {
     return this.#run?.listing.wanted
   }
 
+  /** Milliseconds until the rate limit's reset, while the run waits for it: the engine's `waitLeft`. */
+  waitLeft(): number {
+    const run = this.#run
+    return run && !run.closed ? run.client.waitLeft() : 0
+  }
+
   async open(context: SourceContext): Promise<void> {
     if (this.#run && !this.#run.closed) throw new Error('This Unsplash source is already in a run')
     const o = this.#o
