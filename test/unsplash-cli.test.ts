@@ -853,6 +853,33 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     assert.match(help.stdout, /search \[options\] <words\.\.\.>/)
   })
 
+  test('Ctrl-C during a rate-limit wait before anything was listed: a line says so, exit 130, no folder', async (t) => {
+    // It said "Stopping: finishing transfers in flight (up to 10 s)" and then nothing at all.
+    const mock = await startUnsplashMock({ imageOrigin: images.origin, key: KEY, collections: { '5': 5 } })
+    t.after(() => mock.close())
+    mock.exhaust()
+    const out = join(dir, 'interrupt-before-listing')
+    const env = { UNSPLASH_ACCESS_KEY: KEY, UNSPLASH_API_URL: mock.origin }
+    const { child, done } = startCli(['unsplash', 'collection', '5', '-o', out], { env })
+    let stderr = ''
+    await new Promise<void>((resolve, reject) => {
+      child.stderr?.on('data', (d) => {
+        stderr += d
+        if (/Unsplash rate limit reached: waiting/.test(stderr)) resolve()
+      })
+      child.on('exit', () => reject(new Error(`the run ended before waiting: ${stderr}`)))
+    })
+    child.kill('SIGINT')
+    const r = await done
+    outputs.push(r.stdout, r.stderr)
+    assert.equal(r.code, 130, r.stderr)
+    assert.match(
+      r.stderr,
+      /\nStopped before anything was listed: nothing was fetched; run the same command again to start\.\n$/,
+    )
+    assert.equal(existsSync(out), false)
+  })
+
   // 'once all are saved': the Ctrl-C finds every file with its outcome, so runPull stops no
   // download (0), and the run still left the tracking calls it cut short: 130 (it said 0).
   for (const when of ['at once', 'once all are saved'] as const)

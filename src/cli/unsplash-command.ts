@@ -229,7 +229,12 @@ function limited(s: UnsplashSummary): RateLimitError | undefined {
 
 /** An error that ended the run before it began (bad key, unknown collection, rate limit in stop mode). */
 function failure(error: unknown, fail: (line: string) => void, say: (line: string) => void): number {
-  if (error instanceof StoppedError) return EXIT.interrupted
+  if (error instanceof StoppedError) {
+    // A Ctrl-C in the first rate-limit wait or retry: the "Stopping: finishing transfers" line was
+    // the last word, and the run ended without a word of what it left.
+    say('Stopped before anything was listed: nothing was fetched; run the same command again to start.')
+    return EXIT.interrupted
+  }
   if (!(error instanceof UnsplashError)) throw error
   fail(flagWords(error.message))
   if (error instanceof RateLimitError) {
