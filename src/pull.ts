@@ -1,4 +1,6 @@
 import { availableParallelism } from 'node:os'
+import { Interface as LineReader } from 'node:readline'
+import { Interface as PromisedLineReader } from 'node:readline/promises'
 import { AUTO_THREADS_AFTER, autoThreadBudget } from './fetch/auto-threads.js'
 import { TransferThreads } from './fetch/transfer-threads.js'
 import { type Options, type ResolvedOptions, resolveOptions } from './options.js'
@@ -7,6 +9,7 @@ import { closeRun } from './run/end.js'
 import { Engine } from './run/engine.js'
 import { openRun } from './run/start.js'
 import { stopFault } from './run/stop-fault.js'
+import { parseLine } from './sources/lines.js'
 import { needsPool } from './transform/spec.js'
 import type { Result, RunStats, Source } from './types.js'
 
@@ -85,11 +88,29 @@ export function pull(source: Source, options: Options = {}): PullRun {
   }
 }
 
-/** `source`'s items, its async iterator taken (see `pull`); a sync iterable as it is. */
+/**
+ * `source`'s items, its async iterator taken (see `pull`); a sync iterable as it is. A readline
+ * interface's lines are a list file's, read as the command reads one (`parseLine`): blank lines,
+ * `#` comments and other tools' option lines are no jobs, a comment after a URL is cut off.
+ */
 function itemsOf(source: Source): Iterable<unknown> | AsyncIterable<unknown> {
   if (!(Symbol.asyncIterator in source)) return source
   const items = source[Symbol.asyncIterator]()
+  if (source instanceof LineReader || source instanceof PromisedLineReader)
+    return { [Symbol.asyncIterator]: () => listLines(items as AsyncIterator<string>) }
   return { [Symbol.asyncIterator]: () => items }
+}
+
+/** The URLs of a list's lines (see `itemsOf`); the lines' iterator is ended with the run's reading. */
+async function* listLines(lines: AsyncIterator<string>): AsyncGenerator<string> {
+  try {
+    for (let next = await lines.next(); !next.done; next = await lines.next()) {
+      const url = parseLine(next.value)
+      if (url !== undefined) yield url
+    }
+  } finally {
+    await lines.return?.()
+  }
 }
 
 async function* run(

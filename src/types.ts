@@ -246,7 +246,8 @@ export interface SourceContext {
  * before the first job is read (an error there ends the run before anything is fetched, and the
  * folders the run made are taken back); `onResult` for every result, before the caller sees it;
  * `close` at the end, however the run ended. A readline interface over a list (`createInterface({
- * input })`) is a source as it is: its `close` (which returns nothing) closes it when the run ends.
+ * input })`) is a source as it is: its `close` (which returns nothing) closes it when the run ends,
+ * and its lines are read as the command reads a list file (blank lines and comments are no jobs).
  * An object: a string is an iterable of its characters, each of which would be a URL, so one URL
  * given where a list was meant (`pull(url)`) is a type error here, as it is a `TypeError` at run time.
  */

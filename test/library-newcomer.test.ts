@@ -3,6 +3,7 @@ import { createReadStream, existsSync } from 'node:fs'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { createInterface as createLinesPromised } from 'node:readline/promises'
 import { after, before, test } from 'node:test'
 import { pull, type Result, resolveOptions, UsageError, unsplash } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
@@ -315,6 +316,22 @@ test("a list read by lines with readline, the stream Node's docs show, gives eve
   for await (const r of run) if (r.status === 'ok') ok.push(r.job.url)
   assert.deepEqual(ok.sort(), [...urls].sort())
   assert.equal(run.stats.readToEnd, true)
+})
+
+test('a list read by lines with readline is read as the command reads a list file: blank lines, comments and option lines are no jobs', async () => {
+  // Each was a job failed as invalid-url in the journal, manifest and report: 'invalid URL "": the
+  // job's url is empty', 'invalid URL "# the covers": not a URL', where \`imgpull urls.txt\` skips them.
+  const list = join(dir, 'commented.txt')
+  const [a, b, c] = ['/listed-a.jpg', '/listed-b.jpg', '/listed-c.jpg'].map((p) => server.url(p))
+  await writeFile(list, `# the covers\n${a}\n\n   \n${b}  # the back\n  out=b.jpg\n"${c}",\n`)
+  // node:readline's interface, and node:readline/promises' (another class).
+  for (const [k, make] of [createInterface, createLinesPromised].entries()) {
+    const lines = make({ input: createReadStream(list), crlfDelay: Number.POSITIVE_INFINITY })
+    const results = []
+    for await (const r of pull(lines, { out: join(dir, `commented-${k}`) }))
+      results.push(`${r.status} ${r.job.url}`)
+    assert.deepEqual(results.sort(), [`ok ${a}`, `ok ${b}`, `ok ${c}`], `interface ${k}`)
+  }
 })
 
 test('a file stream given as it is, its chunks bytes, ends the run saying so and how to read a list by lines', async () => {
