@@ -312,7 +312,7 @@ test('a shard being run, then one whose worker was killed: status and report say
   assert.match(
     stopped.stdout,
     new RegExp(
-      `^Shard 00001 stopped before its end \\(a worker stopped or killed; 1 not finished in all\\): the queue gives it to a worker again, which goes on from its journal here \\(imgpull worker --queue ${queue} -o ${out}\\), unless it failed for good \\(the queue's status says; enqueuing the input again puts it back\\)\\.$`,
+      `^Shard 00001 stopped before its end \\(a worker stopped or killed; 1 not finished in all\\): the queue gives it to a worker again, which goes on from its journal here \\(imgpull worker --queue ${queue} -o ${out}\\), unless it failed for good or a worker with an output folder of its own ran it there \\(the queue's status says; enqueuing the input again puts a failed one back\\)\\.$`,
       'm',
     ),
   )

@@ -198,7 +198,7 @@ function queueFolderStatus(
     )
   if (stopped.length)
     write(
-      `${stopped.length === 1 ? 'Shard' : 'Shards'} ${named(stopped.map((x) => x.stem))} stopped before ${stopped.length === 1 ? 'its' : 'their'} end (a worker stopped or killed; ${n(pending)} not finished in all): the queue gives ${stopped.length === 1 ? 'it' : 'them'} to a worker again, which goes on from ${stopped.length === 1 ? 'its journal' : 'their journals'} here (imgpull worker --queue ${printable(name)} -o ${where}), unless ${stopped.length === 1 ? 'it' : 'one'} failed for good (the queue's status says; enqueuing the input again puts it back).`,
+      `${stopped.length === 1 ? 'Shard' : 'Shards'} ${named(stopped.map((x) => x.stem))} stopped before ${stopped.length === 1 ? 'its' : 'their'} end (a worker stopped or killed; ${n(pending)} not finished in all): the queue gives ${stopped.length === 1 ? 'it' : 'them'} to a worker again, which goes on from ${stopped.length === 1 ? 'its journal' : 'their journals'} here (imgpull worker --queue ${printable(name)} -o ${where}), unless ${stopped.length === 1 ? 'it' : 'one'} failed for good or a worker with an output folder of its own ran ${stopped.length === 1 ? 'it' : 'one'} there (the queue's status says; enqueuing the input again puts a failed one back).`,
     )
   if (folder.notStarted.count)
     write(

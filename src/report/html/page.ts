@@ -177,7 +177,7 @@ function queueBanner(f: ReportFigures, q: QueueFacts, at: number, folder: string
     ? `<strong>Workers are running ${plural(q.running, 'shard')} of this folder</strong>: the figures below are those of <time datetime="${new Date(at).toISOString()}" data-local>${esc(utcTime(at))}</time>. `
     : ''
   const stopped = q.stopped
-    ? `<strong>${plural(q.stopped, 'shard')} stopped before ${q.stopped === 1 ? 'its' : 'their'} end</strong> (a worker stopped or killed): the queue gives ${q.stopped === 1 ? 'it' : 'them'} to a worker again, which goes on from ${q.stopped === 1 ? 'its journal' : 'their journals'} here (<code>imgpull worker --queue ${name} -o ${esc(out)}</code>), unless ${q.stopped === 1 ? 'it' : 'one'} failed for good (<code>imgpull status --queue ${name}</code> says; enqueuing the input again puts it back). `
+    ? `<strong>${plural(q.stopped, 'shard')} stopped before ${q.stopped === 1 ? 'its' : 'their'} end</strong> (a worker stopped or killed): the queue gives ${q.stopped === 1 ? 'it' : 'them'} to a worker again, which goes on from ${q.stopped === 1 ? 'its journal' : 'their journals'} here (<code>imgpull worker --queue ${name} -o ${esc(out)}</code>), unless ${q.stopped === 1 ? 'it' : 'one'} failed for good or a worker with an output folder of its own ran ${q.stopped === 1 ? 'it' : 'one'} there (<code>imgpull status --queue ${name}</code> says; enqueuing the input again puts a failed one back). `
     : ''
   return `<div class="banner" role="note" data-${q.running ? 'running' : 'interrupted'}>${running}${stopped}${left} <code>imgpull report</code> writes this page again at any time.</div>`
 }
