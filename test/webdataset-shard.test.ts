@@ -1,14 +1,24 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { layout } from '../src/layout.js'
 import { samplePlace } from '../src/sinks/webdataset/keys.js'
 import { type SampleRow, sampleRow } from '../src/sinks/webdataset/row.js'
 import { Shard, type ShardContext, shardWork } from '../src/sinks/webdataset/shard.js'
-import { TarFile, tarHeader } from '../src/sinks/webdataset/tar.js'
+import { paddedSize, readHeader, TarFile, TarScan, tarHeader } from '../src/sinks/webdataset/tar.js'
 import type { Status } from '../src/types.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { hyparquetRows, pythonTar, readTar } from './support/shards.js'
@@ -192,6 +202,50 @@ test('tar headers: what Python reads from them, base-256 sizes past 8 GiB includ
   )
   assert.throws(() => tarHeader('é.jpg', 1), /not a short ASCII tar name/)
   assert.throws(() => tarHeader('a'.repeat(101), 1), /not a short ASCII tar name/)
+})
+
+test('an entry past 8 GiB (a sparse tar): its base-256 size read back as written, and as GNU tar writes it', async () => {
+  // A gigapixel TIFF past ustar's 11 octal digits: the reader that reseals a shard from its old tar
+  // (TarScan) and the spool's (readHeader) must find the entry after it, not a size cut to 8 GiB.
+  const sizes = [8 ** 11 - 1, 8 ** 11, 8 ** 11 + 5, 2 ** 40 + 3, 2 ** 53 - 1]
+  const script =
+    'import sys, tarfile\nfor size in sys.argv[1:]:\n    i = tarfile.TarInfo("big.tif"); i.size = int(size)\n    print(i.tobuf(tarfile.GNU_FORMAT).hex())'
+  const gnu = execFileSync('python3', ['-c', script, ...sizes.map(String)], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+  sizes.forEach((size, i) => {
+    assert.equal(readHeader(tarHeader('big.tif', size))?.size, size)
+    assert.equal(readHeader(Buffer.from(gnu[i]!, 'hex'))?.size, size, `GNU tar's header of ${size} bytes`)
+  })
+  const out = await tempDir()
+  try {
+    const path = join(out, 'sparse.tar')
+    const size = 8 ** 11 + 5
+    const fd = openSync(path, 'w')
+    writeSync(fd, tarHeader('000000.tif', size), 0, 512, 0)
+    writeSync(fd, tarHeader('000000.json', 2), 0, 512, 512 + paddedSize(size))
+    writeSync(fd, Buffer.from('{}'), 0, 2, 1024 + paddedSize(size))
+    // The entry's 8 GiB are a hole: the test writes 2 KB of the disk.
+    ftruncateSync(fd, 1024 + paddedSize(size) + 512 + 1024)
+    closeSync(fd)
+    const scan = new TarScan(path)
+    try {
+      assert.deepEqual(scan.find('000000.tif'), { name: '000000.tif', offset: 512, size })
+      assert.deepEqual(scan.find('000000.json'), {
+        name: '000000.json',
+        offset: 1024 + paddedSize(size),
+        size: 2,
+      })
+    } finally {
+      scan.close()
+    }
+    assert.match(
+      execFileSync('tar', ['tvf', path], { encoding: 'utf8' }),
+      / 8589934597 .* 000000\.tif\n.* 2 .* 000000\.json/,
+    )
+  } finally {
+    await cleanup(out)
+  }
 })
 
 test('a staged sample that is not the recorded size, longer or shorter, never goes into a tar', async (t) => {
