@@ -10,6 +10,7 @@ import { pull } from '../src/index.js'
 import { openTables, type TableOptions, tablesSource } from '../src/sources/tables/index.js'
 import { CLI, cleanup, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
+import { eachRequest, startRawServer } from './support/raw-server.js'
 import {
   duckdbRead,
   gnuTarNames,
@@ -782,4 +783,57 @@ test('a run’s own file waits for a free descriptor; one that never comes is sa
     /^cannot load its own code \(\S+hyparquet\/index\.js\): too many open files \(the limit of ulimit -n\)$/,
   )
   assert.equal(descriptorFault(notFound(join(dir, 'no-such-package', 'index.js'))), undefined)
+})
+
+test('an image wider than int32 holds (an SVG of 3,000,000,000 px, a TIFF LONG can be): its shard is sealed, the Parquet cell null', async () => {
+  // hyparquet-writer threw `parquet expected int32 value, got 3000000000` at sealing: the shard,
+  // its other samples with it, was never written and the run failed.
+  const svg = (width: string) =>
+    Buffer.from(
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="2"><rect width="1" height="1"/></svg>`,
+    )
+  const raw = await startRawServer((socket) =>
+    eachRequest(socket, (head) => {
+      const body = svg(head.includes('/wide') ? '3000000000' : '2147483647')
+      socket.end(
+        Buffer.concat([
+          Buffer.from(
+            `HTTP/1.1 200 OK\r\nContent-Type: image/svg+xml\r\nContent-Length: ${body.length}\r\n\r\n`,
+          ),
+          body,
+        ]),
+      )
+    }),
+  )
+  try {
+    const file = join(dir, 'wide.csv')
+    await writeFile(file, `url\n${raw.url('/wide.svg')}\n${raw.url('/max.svg')}\n`)
+    const out = join(dir, 'wide')
+    const results = []
+    for await (const r of pull(tablesSource(await openTables([file], {})), {
+      out,
+      outputFormat: 'webdataset',
+    }))
+      results.push(r)
+    assert.deepEqual(
+      results.map((r) => [r.status, r.width]),
+      [
+        ['ok', 3_000_000_000],
+        ['ok', 2_147_483_647],
+      ],
+    )
+    const rows = await hyparquetRows(join(out, '00000.parquet'))
+    assert.deepEqual(
+      rows.map((r) => [r.key, r.width, r.original_width, r.height]),
+      [
+        ['000000000', null, null, 2],
+        ['000000001', 2_147_483_647, 2_147_483_647, 2],
+      ],
+    )
+    // The sample's .json and the manifest keep the width the file has.
+    const json = (await readTar(join(out, '00000.tar'))).find((m) => m.name === '000000000.json')
+    assert.equal(JSON.parse(json!.data.toString()).width, 3_000_000_000)
+  } finally {
+    await raw.close()
+  }
 })

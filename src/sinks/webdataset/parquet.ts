@@ -128,7 +128,10 @@ export class ShardTable {
   parquet(): Uint8Array {
     const own = new Set<string>(OWN_COLUMNS)
     const columnData = [...this.#columns].map(([name, data]) => {
-      if (own.has(name)) return { name, data, type: OWN_TYPES[name as OwnColumn], nullable: name !== 'key' }
+      if (own.has(name)) {
+        const type = OWN_TYPES[name as OwnColumn]
+        return { name, data: type === 'INT32' ? data.map(int32) : data, type, nullable: name !== 'key' }
+      }
       if (Object.hasOwn(this.#declared, name)) {
         const type = this.#declared[name]
         return { name, data: data.map((value) => fitted(value, type)), type }
@@ -142,6 +145,17 @@ export class ShardTable {
     })
     return new Uint8Array(parquetWriteBuffer({ columnData, rowGroupSize: ROW_GROUP, createdBy: 'imgpull' }))
   }
+}
+
+/**
+ * `value` as an INT32 column holds it: null past int32's range. An own column's sizes are the
+ * file's, and a TIFF's LONG width or an SVG's `width` can pass 2^31 - 1 (hyparquet-writer threw at
+ * sealing, and the shard was never written); the sample's `.json` and the manifest keep the value.
+ */
+function int32(value: unknown): unknown {
+  return typeof value === 'number' && !(Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31)
+    ? null
+    : value
 }
 
 /** A shard's `.parquet` from its rows, in sample order (see `ShardTable`). */
