@@ -61,7 +61,14 @@ import {
 import { type HostGate, lengthens, outOfReachWords, Scheduler, SILENT_AFTER } from '../src/fetch/scheduler.js'
 import { isStaleAnswer } from '../src/fetch/send.js'
 import { UNANSWERED_LOOKUPS } from '../src/fetch/shared-lookup.js'
-import { paceWords, steadyAtDeadline, stoppedAt, trickledOut } from '../src/fetch/steady-body.js'
+import {
+  paceOf,
+  paceWords,
+  sharedAtDeadline,
+  steadyAtDeadline,
+  stoppedAt,
+  trickledOut,
+} from '../src/fetch/steady-body.js'
 import { successBody } from '../src/fetch/success-status.js'
 import { keepsDying, READY_DEATHS, READY_DEATHS_MS } from '../src/fetch/transfer-threads.js'
 import { unaskedStatus } from '../src/fetch/unasked-status.js'
@@ -3314,4 +3321,36 @@ test('readLines splits lines as readline did (CRLF across chunks, a lone CR, a l
     [8193, false],
   ] as const)
     assert.equal(cutAtBuffer(bytes), cutShort, String(bytes))
+})
+
+// a body slow at its deadline for its share of a slow link (a hotel Wi-Fi: one bandwidth for
+// every transfer) is no trickle of the host's: 16 bodies of 200 KB through 300 KB/s were each
+// judged alone, cut, and 3 of them gave the host up, 38 files of 40 lost.
+test("sharedAtDeadline: the rest of its length within the time at the pace of its host's bodies together", () => {
+  const total = 2000
+  const share = { began: 0, length: 200_000, got: 37_500 } // 18.75 kB/s, 16 of them: 300 kB/s
+  const rows: [string, Parameters<typeof sharedAtDeadline>[0], number, boolean][] = [
+    ['a 16th of 300 kB/s, 162.5 kB left', share, 300_000, true],
+    ['alone at its own pace', share, paceOf(share, total), false],
+    ['the rest in exactly the time', { began: 0, length: 600_000, got: 200_000 }, 200_000, true],
+    ['the rest in a moment more', { began: 0, length: 600_002, got: 200_000 }, 200_000, false],
+    // A tarpit trickles each body: 16 of 100 B/s are 1.6 kB/s together.
+    ['16 trickles of 100 B/s', { began: 0, length: 5_000_000, got: 200 }, 1600, false],
+    ['no length to measure the rest by', { began: 0, length: undefined, got: 37_500 }, 300_000, false],
+    ['nothing came', { began: 0, length: 1000, got: 0 }, 300_000, false],
+    ['no body under way', undefined, 300_000, false],
+    ['nothing coming together', share, 0, false],
+    // Half in a burst, then silent: a stop, whatever the others did.
+    [
+      'half, then silent since 100 ms in',
+      { began: 0, length: 200_000, got: 100_000, last: 100 },
+      300_000,
+      false,
+    ],
+  ]
+  for (const [what, pace, together, expected] of rows)
+    assert.equal(sharedAtDeadline(pace, total, total, together), expected, what)
+  assert.equal(paceOf(share, total), 18_750)
+  assert.equal(paceOf({ began: 0, length: 1, got: 0 }, total), 0)
+  assert.equal(paceOf({ began: total, length: 1, got: 5 }, total), 0)
 })

@@ -68,6 +68,34 @@ export function trickledOut(pace: BodyPace | undefined, now: number, totalMs: nu
   )
 }
 
+/** A body's pace since it began, bytes a second (0 when nothing came, or it has not begun). */
+export function paceOf(pace: BodyPace, now: number): number {
+  const elapsed = now - pace.began
+  return elapsed > 0 && pace.got > 0 ? (pace.got * 1000) / elapsed : 0
+}
+
+/**
+ * Whether a body under way at its file's `--total-timeout` (`totalMs`) was slow because it shared
+ * a slow link with its host's other bodies under way (a hotel Wi-Fi, a hotspot: one bandwidth for
+ * every transfer), not because the host trickled it: at `together` (bytes a second, the paces of
+ * the host's bodies under way added up, this one's included), the rest of its length would come
+ * within `totalMs`. 16 bodies of 200 KB through 300 KB/s each come at 19 KB/s, a pace that brings
+ * none in 2 s, while one alone comes in 0.7 s. A tarpit trickles each body whatever the others do
+ * (16 of 1 B/s are 16 B/s together), and a body that stopped or has no length is judged as before.
+ * Pure, table-tested (test/policies.test.ts).
+ */
+export function sharedAtDeadline(
+  pace: BodyPace | undefined,
+  now: number,
+  totalMs: number,
+  together: number,
+): boolean {
+  if (!pace || pace.length === undefined || pace.got <= 0 || stoppedAt(pace, now) !== undefined) return false
+  if (!(together > 0)) return false
+  const left = Math.max(0, pace.length - pace.got)
+  return (left * 1000) / together <= totalMs
+}
+
 /** The pace of a body, in words (`48.0 kB/s`, `100 B/s`), for a message. */
 export const paceWords = (pace: BodyPace, now: number): string =>
   `${formatBytes((pace.got * 1000) / Math.max(1, now - pace.began))}/s`

@@ -1,5 +1,12 @@
 import type { Cancel } from '../fetch/exchange.js'
-import { type BodyPace, paceWords, steadyAtDeadline, stoppedAt, trickledOut } from '../fetch/steady-body.js'
+import {
+  type BodyPace,
+  paceWords,
+  sharedAtDeadline,
+  steadyAtDeadline,
+  stoppedAt,
+  trickledOut,
+} from '../fetch/steady-body.js'
 import { formatDuration } from '../report/format.js'
 
 /**
@@ -71,17 +78,25 @@ export class AttemptDeadline {
   pastDeadline = false
   /** What the total timeout says of the body it cut, where STILL_COMING would not be true. */
   cutWords: CutWords | undefined
-  /** The deadline cut a body that had the file's time (see `trickledOut`). */
+  /** The deadline cut a body that had the file's time (see `trickledOut`), not one that shared a link. */
   trickled = false
+  /**
+   * The deadline cut a body slow for sharing a link with its host's other bodies (see
+   * `sharedAtDeadline`): the host took more at once than the link carries in the file's time.
+   */
+  shared = false
   /** Its pace in words when, at the deadline, it was given the time once more. */
   #overtime: string | undefined
   #timer: NodeJS.Timeout
   readonly #totalMs: number
   readonly #cancel: Cancel
+  readonly #together: () => number
 
-  constructor(remaining: number, totalMs: number, cancel: Cancel) {
+  /** `together`: the paces of the host's bodies under way added up, bytes a second (see `sharedAtDeadline`). */
+  constructor(remaining: number, totalMs: number, cancel: Cancel, together: () => number = () => 0) {
     this.#totalMs = totalMs
     this.#cancel = cancel
+    this.#together = together
     this.#timer = setTimeout(this.#atDeadline, Math.max(1, remaining))
   }
 
@@ -94,7 +109,9 @@ export class AttemptDeadline {
       return
     }
     this.cutWords = deadlineWords(this.pace, now, this.#totalMs, this.#overtime)
-    this.trickled = trickledOut(this.pace, now, this.#totalMs)
+    this.shared = sharedAtDeadline(this.pace, now, this.#totalMs, this.#together())
+    // A body slow for its share of a link says nothing of the host trickling it.
+    this.trickled = !this.shared && trickledOut(this.pace, now, this.#totalMs)
     this.pastDeadline = true
     this.#cancel.abort()
   }

@@ -14,6 +14,7 @@ import { ProxySilence } from '../fetch/proxy-silence.js'
 import { honouredWait } from '../fetch/retry-delay.js'
 import { keepsPart } from '../fetch/retry-policy.js'
 import { Scheduler, type Slot } from '../fetch/scheduler.js'
+import { paceOf } from '../fetch/steady-body.js'
 import type { TransferThreads } from '../fetch/transfer-threads.js'
 import type { Dispatcher } from '../fetch/undici.js'
 import type { Journal } from '../journal/journal.js'
@@ -79,6 +80,11 @@ export class Engine {
   readonly #retries: Retries
   /** Attempts in progress, to abort on a hard stop. */
   readonly #inFlight = new Set<Cancel>()
+  /**
+   * The deadlines of the attempts whose bodies are under way, by the host answering them: their
+   * paces added up are what a host's link carries (see `sharedAtDeadline`).
+   */
+  readonly #bodies = new Map<string, Set<AttemptDeadline>>()
   /**
    * Hosts that answered a resume's one range with multipart/byteranges (see `WRAPS_RANGES`): their
    * files' later attempts ask for the whole file at once, where each spent a ranged request first.
@@ -455,7 +461,20 @@ export class Engine {
     // One Cancel and one timer per attempt: far cheaper than an AbortSignal per request.
     const cancel = new Cancel()
     // The attempt's --total-timeout, which gives a slow but steady body the time once more.
-    const deadline = new AttemptDeadline(remaining, this.options.totalTimeout, cancel)
+    // The host whose bodies this one's shares a link with: the one answering it (after redirects).
+    let bodyHost: string | undefined
+    const together = () => {
+      const now = performance.now()
+      let sum = 0
+      for (const d of this.#bodies.get(bodyHost ?? '') ?? []) if (d.pace) sum += paceOf(d.pace, now)
+      return sum
+    }
+    const deadline = new AttemptDeadline(remaining, this.options.totalTimeout, cancel, together)
+    const unlisted = () => {
+      const bodies = bodyHost === undefined ? undefined : this.#bodies.get(bodyHost)
+      bodies?.delete(deadline)
+      if (bodies?.size === 0) this.#bodies.delete(bodyHost!)
+    }
     this.#inFlight.add(cancel)
     this.stats.active++
     const onValidators = (v: Validators) => {
@@ -468,6 +487,10 @@ export class Engine {
     task.gotBytes = false
     const onBody = (at: number, unresumable?: string, length?: number) => {
       deadline.pace = { began: performance.now(), length, got: 0 }
+      unlisted()
+      bodyHost = slot.host
+      const bodies = this.#bodies.get(bodyHost) ?? new Set<AttemptDeadline>()
+      this.#bodies.set(bodyHost, bodies.add(deadline))
       if (unresumable === WRAPS_RANGES) {
         task.wrapsRanges = true
         this.#wrapsRanges.add(host)
@@ -581,10 +604,12 @@ export class Engine {
           sentAt,
           deadline.cutWords,
           deadline.trickled,
+          deadline.shared,
         )
       return
     } finally {
       deadline.clear()
+      unlisted()
       this.#inFlight.delete(cancel)
       this.#transfers.delete(transfer)
       // Nothing is left to cut. The publishing below keeps this function's scope (and `cancel`)

@@ -137,6 +137,7 @@ export class Retries {
     sentAt: number,
     cutWords?: CutWords,
     trickled = false,
+    shared = false,
   ): Promise<void> {
     if (this.#run.aborted()) {
       // Stopped mid-transfer: the journal still says pending and the part file stays for resume.
@@ -248,8 +249,12 @@ export class Retries {
     const crowdedNow = e.code === 'network' && e.refused && crowding.others > 0
     // And the host served a file in this run: a limit of connections, not the host down.
     const atLimit = crowdedNow && refusedAtLimit(crowding)
+    // A body cut at the deadline for its share of a slow link (see `sharedAtDeadline`) is pressure:
+    // fewer at once give each a share that brings it in time. Other deadline cuts are the file's.
     const hostPressure =
-      !isPressure(e.code, e.pressure || atLimit) || pastDeadline || (pathTimeout && task.pathSilent)
+      !isPressure(e.code, e.pressure || atLimit) ||
+      (pastDeadline && !shared) ||
+      (pathTimeout && task.pathSilent)
         ? undefined
         : doorReset
           ? this.#scheduler.resetAtDoor(answeredBy, sentAt, resetBefore)
