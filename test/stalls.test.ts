@@ -172,7 +172,7 @@ test('a body silent at the total timeout is said to have stopped, and is not giv
 })
 
 /**
- * `url` pulled with a 0.6 s --total-timeout on `threads` transfer threads (`extra` before), no retry:
+ * `url` pulled with a 2 s --total-timeout on `threads` transfer threads (`extra` before), no retry:
  * it fails `timeout` with no file kept; its message. The connect timeout is long past the total one:
  * a run, on a transfer thread too, ends with its last file, not once its connection still opening
  * gives up (see test/threads.test.ts).
@@ -188,7 +188,7 @@ async function cutByTotal(
     [
       ...extra,
       '--total-timeout',
-      '0.6',
+      '2',
       '--connect-timeout',
       '120',
       '--headers-timeout',
@@ -224,23 +224,23 @@ test('a total timeout that cuts a request before its head names the stage it cut
     [
       'a TCP handshake never answered',
       `http://127.0.0.1:${port}/a.jpg`,
-      /^total timeout after 600 ms on \S+: 127\.0\.0\.1:\d+ did not answer the TCP handshake \(nothing accepts the connection/,
+      /^total timeout after 2 s on \S+: 127\.0\.0\.1:\d+ did not answer the TCP handshake \(nothing accepts the connection/,
     ],
     [
       'a TLS handshake never answered',
       `https://127.0.0.1:${mute.port}/a.jpg`,
-      /^total timeout after 600 ms on \S+: the TLS handshake got no answer \(the TCP connection was accepted\)$/,
+      /^total timeout after 2 s on \S+: the TLS handshake got no answer \(the TCP connection was accepted\)$/,
     ],
     [
       'a request sent and never answered',
       mute.url('/a.jpg'),
-      /^total timeout after 600 ms on \S+: the request was sent and no answer came \(not a byte of its head\)$/,
+      /^total timeout after 2 s on \S+: the request was sent and no answer came \(not a byte of its head\)$/,
     ],
     [
       'an interim answer and no final one',
       interim.url('/a.jpg'),
       // Not --headers-timeout's words of what it bounds: that one had not run out.
-      /^total timeout after 600 ms on \S+: an interim 100 answer came, then no final one$/,
+      /^total timeout after 2 s on \S+: an interim 100 answer came, then no final one$/,
     ],
   ]
   try {
@@ -274,55 +274,55 @@ test('a total timeout that cuts a request before its head through a proxy names 
       'a proxy that does not answer the TCP handshake',
       `http://127.0.0.1:${port}`,
       mute.url('/a.jpg'),
-      /^total timeout after 600 ms on \S+: the proxy 127\.0\.0\.1:\d+ did not answer the TCP handshake/,
+      /^total timeout after 2 s on \S+: the proxy 127\.0\.0\.1:\d+ did not answer the TCP handshake/,
     ],
     [
       'a proxy that does not answer the TCP handshake, for an https:// URL',
       `http://127.0.0.1:${port}`,
       `https://127.0.0.1:${mute.port}/a.jpg`,
-      /^total timeout after 600 ms on \S+: the proxy 127\.0\.0\.1:\d+ did not answer the TCP handshake/,
+      /^total timeout after 2 s on \S+: the proxy 127\.0\.0\.1:\d+ did not answer the TCP handshake/,
     ],
     [
       'a proxy that takes the CONNECT and does not answer it',
       mute.origin,
       `https://127.0.0.1:${mute.port}/a.jpg`,
-      /^total timeout after 600 ms on \S+: its connection through the proxy was still opening \(the connection to the proxy, its answer to the CONNECT to 127\.0\.0\.1:\d+, or the TLS handshake inside the tunnel\)$/,
+      /^total timeout after 2 s on \S+: its connection through the proxy was still opening \(the connection to the proxy, its answer to the CONNECT to 127\.0\.0\.1:\d+, or the TLS handshake inside the tunnel\)$/,
     ],
     [
       'a proxy that takes the request and does not answer it',
       mute.origin,
       mute.url('/a.jpg'),
-      /^total timeout after 600 ms on \S+: the request was sent and no answer came \(not a byte of its head\)$/,
+      /^total timeout after 2 s on \S+: the request was sent and no answer came \(not a byte of its head\)$/,
     ],
     [
       'a host behind the proxy that does not answer the TLS handshake',
       proxy.url,
       `https://127.0.0.1:${mute.port}/a.jpg`,
-      /^total timeout after 600 ms on \S+: its connection through the proxy was still opening \(the connection to the proxy, its answer to the CONNECT to 127\.0\.0\.1:\d+, or the TLS handshake inside the tunnel\)$/,
+      /^total timeout after 2 s on \S+: its connection through the proxy was still opening \(the connection to the proxy, its answer to the CONNECT to 127\.0\.0\.1:\d+, or the TLS handshake inside the tunnel\)$/,
     ],
     [
       'a host behind the proxy that does not answer the request',
       proxy.url,
       mute.url('/a.jpg'),
-      /^total timeout after 600 ms on \S+: the request was sent and no answer came \(not a byte of its head\)$/,
+      /^total timeout after 2 s on \S+: the request was sent and no answer came \(not a byte of its head\)$/,
     ],
     [
       'a host the proxy cannot reach (its SYN unanswered)',
       proxy.url,
       `https://127.0.0.1:${port}/a.jpg`,
-      /^total timeout after 600 ms on \S+: its connection through the proxy was still opening \(the connection to the proxy, its answer to the CONNECT to 127\.0\.0\.1:\d+, or the TLS handshake inside the tunnel\)$/,
+      /^total timeout after 2 s on \S+: its connection through the proxy was still opening \(the connection to the proxy, its answer to the CONNECT to 127\.0\.0\.1:\d+, or the TLS handshake inside the tunnel\)$/,
     ],
     [
       'a SOCKS5 proxy that does not answer its handshake',
       `socks5://127.0.0.1:${mute.port}`,
       mute.url('/a.jpg'),
-      /^total timeout after 600 ms on \S+: its connection through the proxy was still opening \(the connection to the proxy, its SOCKS5 handshake or its answer to the CONNECT to 127\.0\.0\.1:\d+\)$/,
+      /^total timeout after 2 s on \S+: its connection through the proxy was still opening \(the connection to the proxy, its SOCKS5 handshake or its answer to the CONNECT to 127\.0\.0\.1:\d+\)$/,
     ],
     [
       'a host behind a SOCKS5 proxy that does not answer the request',
       socks.url,
       mute.url('/a.jpg'),
-      /^total timeout after 600 ms on \S+: the request was sent and no answer came \(not a byte of its head\)$/,
+      /^total timeout after 2 s on \S+: the request was sent and no answer came \(not a byte of its head\)$/,
     ],
   ]
   const wrong: string[] = []
