@@ -221,11 +221,11 @@ before(async () => {
         if (!res.write(piece)) await new Promise((resolve) => res.once('drain', resolve))
       }
       if (end === 'stall') return
-      res.write('</script><meta property="og:image" content="/i/late.jpg"></head>')
-      if (end === 'cut') {
-        res.socket?.end()
-        return
-      }
+      // Cut once the mark is out: Node 24's server holds what was written this turn (the head too,
+      // for a short page), and a socket ended at once went without it (as image-server's `short`).
+      const mark = '</script><meta property="og:image" content="/i/late.jpg"></head>'
+      if (end === 'cut') return void res.write(mark, () => res.socket?.end())
+      res.write(mark)
       res.end('<body><img src="/i/late.jpg"></body></html>')
     },
     // A redirect written as a page (request/request#92, ArchiveTeam/wpull#465): its Refresh header,
