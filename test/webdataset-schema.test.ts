@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import { parquetMetadata } from 'hyparquet'
 import { parquetWriteBuffer } from 'hyparquet-writer'
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
@@ -102,6 +105,44 @@ test('a Parquet table: every shard has its schema, a column null in all of a sha
       [3000n, 'n3', 3, false],
       [4000n, 'n4', 4, true],
       [5000n, 'n5', 5, false],
+    ],
+  )
+})
+
+test('a gzip-compressed Parquet file (pyarrow): every shard has its schema, from the footer, a column null in all of a shard included', async () => {
+  // pyarrow's file (test/fixtures/tables/pyarrow-nulls-first.parquet): url, note (string), n
+  // (int64), f (double), all three null in rows 0 and 1. Gzip'd, its types were read from each
+  // shard's values: n and f STRING in shard 0, BIGINT and DOUBLE in shard 1, and polars'
+  // scan_parquet('OUT/*.parquet') stopped ("data type mismatch for column n").
+  const fixture = fileURLToPath(new URL('./fixtures/tables/pyarrow-nulls-first.parquet', import.meta.url))
+  const gz = join(dir, 'nulls-first.parquet.gz')
+  await writeFile(gz, gzipSync(await readFile(fixture)))
+  const out = join(dir, 'nulls-first-gz')
+  const run = await runCli([gz, '-o', out, '--output-format', 'webdataset', '--shard-size', '2'])
+  assert.equal(run.code, 1, run.stderr) // images.example URLs: every row an invalid-url failure
+  const { types, rows } = await shardTypes(out)
+  assert.equal(types.length, 3)
+  for (const [i, shard] of types.entries())
+    assert.deepEqual(shard, { note: 'VARCHAR', n: 'BIGINT', f: 'DOUBLE' }, `shard ${i}`)
+  // hyparquet's reading of every footer: the same schema, element for element.
+  const schemas = []
+  for (const file of (await shardFiles(out)).filter((f) => f.endsWith('.parquet'))) {
+    const bytes = await readFile(join(out, file))
+    const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer
+    schemas.push(
+      JSON.stringify(parquetMetadata(buffer).schema, (_, v) => (typeof v === 'bigint' ? `${v}` : v)),
+    )
+  }
+  assert.deepEqual(new Set(schemas).size, 1, 'one schema in every shard')
+  assert.deepEqual(
+    rows.map((r) => [r.note, r.n, r.f]),
+    [
+      [null, null, null],
+      [null, null, null],
+      ['x', 1n, 1.5],
+      ['y', 2n, 2],
+      [null, 3n, null],
+      [null, null, null],
     ],
   )
 })

@@ -1,6 +1,9 @@
+import { createReadStream } from 'node:fs'
+import { createGunzip } from 'node:zlib'
 import {
   type ColumnMetaData,
   type FileMetaData,
+  parquetMetadata,
   parquetMetadataAsync,
   parquetReadObjects,
   parquetSchema,
@@ -105,6 +108,46 @@ export async function parquetInfo(
     }
     return { columns: children.map((c) => c.element.name), rows: Number(metadata.num_rows), types }
   })
+}
+
+/** The most of a gzip-compressed Parquet file's last decompressed bytes kept to read its footer. */
+const GZIP_FOOTER_BYTES = 16 * 1024 * 1024
+
+/**
+ * The top-level column names and the carried types of a gzip-compressed Parquet file, from its
+ * footer: the file is decompressed once as a stream (no disk; memory bounded by
+ * `GZIP_FOOTER_BYTES`), keeping only its end. With them, the shards' Parquet take the file's
+ * schema as for a plain file; typed from each shard's values, a column null in all of one shard
+ * was STRING there and INT64 or DOUBLE in the next, and one such file made every column of the
+ * run typed so (polars' `scan_parquet('OUT/*.parquet')` stops at the first mismatch).
+ * `undefined` when the footer is larger than that or does not parse, or the file does not
+ * decompress: the reading, which decompresses it again to a temporary file, names the fault.
+ */
+export async function gzipParquetSchema(
+  path: string,
+): Promise<{ columns: string[]; types: ColumnTypes } | undefined> {
+  const chunks: Buffer[] = []
+  let kept = 0
+  try {
+    for await (const chunk of createReadStream(path).pipe(createGunzip()) as AsyncIterable<Buffer>) {
+      chunks.push(chunk)
+      kept += chunk.length
+      while (chunks.length > 1 && kept - chunks[0].length >= GZIP_FOOTER_BYTES) kept -= chunks.shift()!.length
+    }
+    const tail = Buffer.concat(chunks)
+    const metadata = parquetMetadata(
+      tail.buffer.slice(tail.byteOffset, tail.byteOffset + tail.length) as ArrayBuffer,
+    )
+    const { children } = parquetSchema(metadata)
+    const types: ColumnTypes = {}
+    for (const child of children) {
+      const type = parquetColumnType(child)
+      if (type) setType(types, child.element.name, type)
+    }
+    return { columns: children.map((c) => c.element.name), types }
+  } catch {
+    return undefined
+  }
 }
 
 /** Bytes read to find a page header: far more than a header with statistics takes. */

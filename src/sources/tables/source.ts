@@ -27,7 +27,7 @@ import type { TableJob } from './job.js'
 import { jsonlKeys, jsonlRows, KEY_LINES } from './jsonl.js'
 import { NOT_A_TABLE_HEAD_BYTES, notATable } from './not-a-table.js'
 import { type ResolvedTableOptions, resolveTableOptions, type TableOptions } from './options.js'
-import { parquetInfo, parquetRows } from './parquet.js'
+import { gzipParquetSchema, parquetInfo, parquetRows } from './parquet.js'
 import { strayRows } from './stray-rows.js'
 
 /** Tables opened and checked, ready to stream: iterate it (more than once if need be) for the rows. */
@@ -48,7 +48,8 @@ export interface OpenedTables extends AsyncIterable<TableJob> {
   /**
    * The carried columns' types in WebDataset shards (see `Source.columnTypes`), all files' merged,
    * when every file shows its columns before it is read: a Parquet schema's types, text for CSV and
-   * TSV, for JSON lines those of the values of its first 1,000 lines.
+   * TSV, for JSON lines those of the values of its first 1,000 lines; a gzip-compressed Parquet
+   * file's from its footer (`gzipParquetSchema`; `undefined` for one whose footer is not read so).
    */
   readonly columnTypes: Readonly<ColumnTypes> | undefined
   /** The caption column and the carried columns (see `Source.rowColumns`). */
@@ -352,7 +353,18 @@ async function checkFile(file: TableFile, options: ResolvedTableOptions): Promis
     if (decoded) throw decoded
   }
   if (file.format === 'parquet') {
-    if (file.gzip) return {}
+    if (file.gzip) {
+      // Its columns are checked when it is reached; its types are known now, from its footer.
+      const schema = await gzipParquetSchema(file.path)
+      if (!schema) return {}
+      let carried: readonly string[] | undefined
+      try {
+        carried = planColumns(file.path, schema.columns, options).carried
+      } catch {
+        return {}
+      }
+      return { types: carried && typesOf(carried, schema.types) }
+    }
     const { columns, rows, types } = await parquetInfo(file, options)
     const carried = planColumns(file.path, columns, options).carried
     return { rows, carried, types: carried && typesOf(carried, types) }
