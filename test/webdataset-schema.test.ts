@@ -147,6 +147,32 @@ test('a gzip-compressed Parquet file (pyarrow): every shard has its schema, from
   )
 })
 
+test("a pyarrow null-type column (pandas' all-None column) beside a CSV: in every shard, as text", async () => {
+  // Parquet's NULL logical type had no carried type, so the column was typed from each shard's
+  // values and left out of a shard whose rows (the CSV's) lack it: polars' scan_parquet stopped
+  // ("did not find column empty").
+  const data = join(dir, 'null-type')
+  await mkdir(data)
+  const fixture = fileURLToPath(new URL('./fixtures/tables/pyarrow-null-type.parquet', import.meta.url))
+  await writeFile(join(data, 'a.parquet'), await readFile(fixture))
+  await writeFile(join(data, 'b.csv'), 'url,note\nhttps://images.example/c.jpg,c\n')
+  const split = join(dir, 'null-type-split')
+  const again = await runCli([data, '-o', split, '--output-format', 'webdataset', '--shard-size', '2'])
+  assert.equal(again.code, 1, again.stderr)
+  const { types: each, rows } = await shardTypes(split)
+  assert.equal(each.length, 2)
+  for (const [i, shard] of each.entries())
+    assert.deepEqual(shard, { empty: 'VARCHAR', note: 'VARCHAR' }, `shard ${i}`)
+  assert.deepEqual(
+    rows.map((r) => [r.empty, r.note]),
+    [
+      [null, 'a'],
+      [null, 'b'],
+      [null, 'c'],
+    ],
+  )
+})
+
 test('Parquet decimals and zoneless timestamps reach the shards exactly: ids of DECIMAL(20,0), NUMERIC amounts, wall-clock times', async () => {
   // Spark writes unsigned longs as decimal(20,0) and sums as decimal(38,18), BigQuery NUMERIC is
   // DECIMAL(38,9); pandas' and DuckDB's datetimes without a zone are TIMESTAMP(isAdjustedToUTC=false).

@@ -34,6 +34,10 @@ export function parquetColumnType(node: SchemaTree): CarriedType | undefined {
       return 'STRING'
     case 'JSON':
       return 'JSON'
+    // pyarrow's null type (pandas' all-None column): null in every row, text as a JSON lines
+    // column of nulls only; typed from each shard's values, it was missing where no row had it.
+    case 'NULL':
+      return 'STRING'
     case 'DECIMAL':
       return decimalType(logical.precision, logical.scale)
     case 'FLOAT16':
