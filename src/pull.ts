@@ -1,6 +1,4 @@
 import { availableParallelism } from 'node:os'
-import { Interface as LineReader } from 'node:readline'
-import { Interface as PromisedLineReader } from 'node:readline/promises'
 import { AUTO_THREADS_AFTER, autoThreadBudget } from './fetch/auto-threads.js'
 import { TransferThreads } from './fetch/transfer-threads.js'
 import { type Options, type ResolvedOptions, resolveOptions } from './options.js'
@@ -96,9 +94,20 @@ export function pull(source: Source, options: Options = {}): PullRun {
 function itemsOf(source: Source): Iterable<unknown> | AsyncIterable<unknown> {
   if (!(Symbol.asyncIterator in source)) return source
   const items = source[Symbol.asyncIterator]()
-  if (source instanceof LineReader || source instanceof PromisedLineReader)
-    return { [Symbol.asyncIterator]: () => listLines(items as AsyncIterator<string>) }
+  if (isLineReader(source)) return { [Symbol.asyncIterator]: () => listLines(items as AsyncIterator<string>) }
   return { [Symbol.asyncIterator]: () => items }
+}
+
+/**
+ * Whether `source` is a `node:readline` interface (either module's). readline is looked up only
+ * for an object that has an interface's `line` and `terminal`: importing it at the top cost every
+ * command's start-up its load, where only a library caller's list read by lines needs it.
+ */
+function isLineReader(source: object): boolean {
+  if (!('line' in source && 'terminal' in source)) return false
+  const { Interface } = process.getBuiltinModule('node:readline')
+  const { Interface: Promised } = process.getBuiltinModule('node:readline/promises')
+  return source instanceof Interface || source instanceof Promised
 }
 
 /** The URLs of a list's lines (see `itemsOf`); the lines' iterator is ended with the run's reading. */
