@@ -1,24 +1,8 @@
-/**
- * Side by side on kept-alive HTTP/1.1 connections that go wrong between or across answers: each
- * case is one way a server, load balancer or middlebox was reported to end, cut or muddle a
- * connection a client reuses (the report is named with it), served raw from 127.0.0.1, a fresh
- * server for each tool. Each tool fetches a list of 40 small images on the one host, 4 at once so
- * each connection carries about 10 answers (imgpull `--per-host 4`, curl `-Z --parallel-max 4`,
- * wget2 `--max-threads=4`, aria2c `-j 4`), with the retries bench/misbehave.ts gives them. Prints,
- * per case and tool, the files got of the list (and any kept that are not their image: `WRONG`),
- * the connections the tool opened and the requests it sent, its seconds (`≥` when the cap stopped
- * it), and each tool's message. `--extra "ARGS"` adds arguments to imgpull's (after its own).
- *
- *   npm run build && node --import tsx bench/misbehave-connections.ts [--only ID,ID] [--tools imgpull,curl] [--cap 40] [--files 40] [--extra "--retries 0"]
- */
-import { createHash } from 'node:crypto'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Socket } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { eachRequest } from '../test/support/raw-server.js'
-import { benchArgs, noise, printTable, spawnCapped, toolTable } from './misbehave.js'
+import { benchArgs, digest, noise, printTable, runList, toolTable } from './misbehave.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -363,38 +347,10 @@ async function serve(c: ConnCase) {
   }
 }
 
-const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
-
-/** One tool on one case's list: files got and WRONG, the seconds, exit code and message. */
-async function runList(tool: ListTool, urls: string[], capMs: number, extra: string[]) {
-  const dir = await mkdtemp(join(tmpdir(), `connections-${tool.id}-`))
-  const listFile = `${dir}.txt`
-  await writeFile(listFile, `${urls.join('\n')}\n`)
-  const began = performance.now()
-  const [cmd, ...args] = [...tool.args(listFile, urls, dir), ...(tool.id === 'imgpull' ? extra : [])]
-  const { code, stderr } = await spawnCapped(cmd!, args, capMs)
-  const seconds = (performance.now() - began) / 1000
-  let got = 0
-  let wrong = 0
-  for (const name of await readdir(dir, { recursive: true })) {
-    if (/^\.imgpull|manifest\.jsonl$|report\.html$|journal|\.aria2$/.test(String(name))) continue
-    const b = await readFile(join(dir, String(name))).catch(() => undefined)
-    if (!b || b.length === 0) continue
-    const index = Number(/f(\d+)\.jpg/.exec(String(name))?.[1] ?? -1)
-    if (LIST[index] && digest(b) === digest(LIST[index])) got++
-    else wrong++
-  }
-  await rm(dir, { recursive: true, force: true })
-  await rm(listFile, { force: true })
-  const verdict = `${got}/${urls.length} got${wrong ? `, ${wrong} WRONG` : ''}`
-  const message = stderr
-    .trim()
-    .split(/[\r\n]+/)
-    .filter((l) => !/^\s*$|img\/s|Details:|DL%|--:--/.test(l))
-    .slice(0, 4)
-    .join(' | ')
-    .slice(0, 600)
-  return { verdict, seconds, code, message }
+/** Whether a kept file `fN.jpg` holds list image N's bytes. */
+const isListImage = (name: string, bytes: Buffer) => {
+  const index = Number(/f(\d+)\.jpg/.exec(name)?.[1] ?? -1)
+  return LIST[index] !== undefined && digest(bytes) === digest(LIST[index])
 }
 
 async function main() {
@@ -412,7 +368,14 @@ async function main() {
       const server = await serve(c)
       try {
         const urls = Array.from({ length: FILES }, (_, i) => `${server.origin}/f${i}.jpg`)
-        results.push({ ...(await runList(t, urls, capMs, extra)), ...server.counts() })
+        const argv = (file: string, dir: string) => [
+          ...t.args(file, urls, dir),
+          ...(t.id === 'imgpull' ? extra : []),
+        ]
+        results.push({
+          ...(await runList(`connections-${t.id}`, argv, urls, capMs, isListImage)),
+          ...server.counts(),
+        })
       } finally {
         server.close()
       }

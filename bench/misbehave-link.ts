@@ -1,25 +1,8 @@
-/**
- * Side by side through a slow shared link: each case is one way a slow or flaky link was reported
- * to trouble a downloader (the report is named with it): the tests' image server
- * (test/support/image-server.ts) behind test/support/shared-link.ts, a relay on 127.0.0.1 whose
- * bandwidth is one token bucket for all connections together (a hotel Wi-Fi, a hotspot, a DSL
- * line), a fresh server and link for each tool, the four tools at once. Each tool at its defaults
- * but for its parallelism: imgpull as it comes, `curl -Z --parallel-max 50`, `aria2c -i -j 16`,
- * `wget2 -i`. Prints, per case and tool, the files right of the list (`WRONG`: kept with other
- * bytes), wall seconds (`≥`: stopped at the case's cap), and the bytes that crossed the link
- * from the server beside the bytes of the files (`+N%`: the link spent on heads and on transfers
- * cut and sent again), the requests the server read, and each tool's message.
- *
- *   npm run build && node --import tsx bench/misbehave-link.ts [--only ID,ID] [--tools imgpull,curl] [--extra "ARGS"]
- */
-import { createHash } from 'node:crypto'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startImageServer } from '../test/support/image-server.js'
 import { startSharedLink } from '../test/support/shared-link.js'
-import { benchArgs, printTable, spawnCapped } from './misbehave.js'
+import { benchArgs, digest, printTable, runList } from './misbehave.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const KB = 1000
@@ -125,7 +108,6 @@ const TOOLS: ListTool[] = [
   { id: 'wget2', args: (file, _urls, dir) => ['wget2', '--no-config', '-q', '-i', file, '-P', dir] },
 ]
 
-const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 const mb = (n: number) => (n / MB).toFixed(1)
 
 /** One tool through a link of its own: its cell and its message. */
@@ -135,39 +117,22 @@ async function run(c: LinkCase, tool: ListTool, extra: string[]) {
   const good = new Set(paths.map((p) => digest(server.bytes(p)))) // made before the link starts
   const link = await startSharedLink(Number(new URL(server.origin).port), { rate: c.rate, rtt: c.rtt })
   const urls = paths.map((p) => `${link.origin}${p}`)
-  const dir = await mkdtemp(join(tmpdir(), `link-${tool.id}-`))
-  const listFile = `${dir}.txt`
-  await writeFile(listFile, `${urls.join('\n')}\n`)
-  const began = performance.now()
-  const [cmd, ...args] = [...tool.args(listFile, urls, dir), ...extra]
-  const { code, stderr } = await spawnCapped(cmd!, args, c.cap * 1000)
-  const seconds = (performance.now() - began) / 1000
-  let right = 0
-  let wrong = 0
-  for (const name of await readdir(dir, { recursive: true })) {
-    if (/^\.imgpull|manifest\.jsonl$|report\.html$|journal|\.aria2$/.test(String(name))) continue
-    const b = await readFile(join(dir, String(name))).catch(() => undefined)
-    if (!b || b.length === 0) continue
-    if (good.has(digest(b))) right++
-    else wrong++
-  }
+  const { right, wrong, seconds, code, message } = await runList(
+    `link-${tool.id}`,
+    (file, dir) => [...tool.args(file, urls, dir), ...extra],
+    urls,
+    c.cap * 1000,
+    (_name, bytes) => good.has(digest(bytes)),
+  )
   const files = c.files * c.size
   const over = ((link.stats.down - files) / files) * 100
   await link.close()
   await server.close()
-  await rm(dir, { recursive: true, force: true })
-  await rm(listFile, { force: true })
   const missing = c.files - right - wrong
   const verdict = `${right}/${c.files}${wrong ? `, ${wrong} WRONG` : ''}${missing ? `, ${missing} missing` : ''}`
   return {
     cell: `${verdict} ${code === null ? '≥' : ''}${seconds.toFixed(1)}s ${mb(link.stats.down)}/${mb(files)} MB (${over >= 0 ? '+' : ''}${over.toFixed(1)}%) ${server.stats.requests}r`,
-    // curl -Z draws its meter even with -s: its lines are left out.
-    message: `exit ${code}: ${stderr
-      .split(/[\r\n]+/)
-      .filter((l) => l.trim() && !/DL%|--:--|\d:\d\d:\d\d/.test(l))
-      .slice(0, 4)
-      .join(' | ')
-      .slice(0, 600)}`,
+    message: `exit ${code}: ${message}`,
   }
 }
 

@@ -1,17 +1,4 @@
-/**
- * Side by side on servers that go slow or silent: each case is one way a real server, firewall or
- * middlebox was reported to stall a download (the report is named with it), served raw from
- * 127.0.0.1 (over TLS where the case is about the handshake), a fresh server for each tool. Every
- * tool runs with its own defaults (imgpull's too), stopped after a cap (`--cap`, 75 s): curl has
- * no timeout of its own, wget2 reads for 900 s, aria2c waits 60 s a read and tries 5 times. Prints,
- * per case and tool, the verdict on what it kept (as bench/misbehave.ts does: where the image never
- * comes whole, `refused` is the right one and `WRONG` a cut file kept), its seconds (`≥` when the
- * cap stopped it), and each tool's message. `--extra "ARGS"` adds arguments to imgpull's.
- *
- *   npm run build && node --import tsx bench/misbehave-stalls.ts [--only ID,ID] [--tools imgpull,curl] [--cap 75] [--extra "--headers-timeout 2"]
- */
-import { createHash } from 'node:crypto'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,7 +6,7 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import { fileURLToPath } from 'node:url'
 import { makeCerts } from '../test/support/certs.js'
 import { eachRequest } from '../test/support/raw-server.js'
-import { benchArgs, noise, printTable, runTool, spawnCapped, type Tool } from './misbehave.js'
+import { benchArgs, digest, noise, printTable, runList, runTool, type Tool } from './misbehave.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -60,6 +47,11 @@ const IMAGE = await jpeg(400, 300)
 /** The files of a list case: each its own bytes. */
 const LIST = await Promise.all(Array.from({ length: 40 }, (_, n) => jpeg(200 + n, 150)))
 const listImage = (n: number) => LIST[n]!
+/** The list images' sha256s: a list case's kept file is right when it is one of them. */
+const GOOD_LIST = new Set(LIST.map(digest))
+/** A list case's URLs: `files` of the list images from `origin`. */
+const listOf = (origin: string, files: number) =>
+  Array.from({ length: files }, (_, i) => `${origin}/f${i}.jpg`)
 
 const head = (fields: string[], status = '200 OK') =>
   Buffer.from(`HTTP/1.1 ${status}\r\n${fields.map((f) => `${f}\r\n`).join('')}\r\n`)
@@ -404,33 +396,6 @@ async function serve(c: StallCase, certs: { cert: string; key: string } | undefi
   }
 }
 
-const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
-
-/** A list case: the files got of the list, the seconds, and whether the cap stopped it. */
-async function runList(tool: DefaultTool, urls: string[], capMs: number, extra: string[]) {
-  const dir = await mkdtemp(join(tmpdir(), `stalls-${tool.id}-`))
-  const listFile = join(dir, '..', `${dir.split('/').at(-1)}.txt`)
-  await writeFile(listFile, `${urls.join('\n')}\n`)
-  const began = performance.now()
-  const [cmd, ...args] = [...tool.list(listFile, urls, dir), ...extra]
-  const { code, stderr } = await spawnCapped(cmd!, args, capMs)
-  const seconds = (performance.now() - began) / 1000
-  const good = new Set(urls.map((_, i) => digest(listImage(i))))
-  let got = 0
-  let wrong = 0
-  for (const name of await readdir(dir, { recursive: true })) {
-    if (/^\.imgpull|manifest\.jsonl$|report\.html$|journal|\.aria2$/.test(String(name))) continue
-    const b = await readFile(join(dir, String(name))).catch(() => undefined)
-    if (!b || b.length === 0) continue
-    if (good.has(digest(b))) got++
-    else wrong++
-  }
-  await rm(dir, { recursive: true, force: true })
-  await rm(listFile, { force: true })
-  const verdict = `${got}/${urls.length} got${wrong ? `, ${wrong} WRONG` : ''}`
-  return { verdict, seconds, code, message: stderr.trim().split('\n').slice(0, 4).join(' | ').slice(0, 600) }
-}
-
 async function main() {
   const { argv, only, toolIds } = benchArgs()
   const capAt = argv.indexOf('--cap')
@@ -452,12 +417,14 @@ async function main() {
         const server = await serve(c, c.tls ? certs.good : undefined)
         const more = [...(c.tls ? t.ca(certs.ca) : []), ...(t.id === 'imgpull' ? extra : [])]
         try {
+          const urls = c.files ? listOf(server.origin, c.files) : []
           return c.files
             ? await runList(
-                t,
-                Array.from({ length: c.files }, (_, i) => `${server.origin}/f${i}.jpg`),
+                `stalls-${t.id}`,
+                (file, dir) => [...t.list(file, urls, dir), ...more],
+                urls,
                 capMs,
-                more,
+                (_name, bytes) => GOOD_LIST.has(digest(bytes)),
               )
             : await runTool(
                 t,

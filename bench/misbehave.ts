@@ -8,7 +8,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -2214,7 +2214,64 @@ export const IMGPULL_RERUN: Tool = {
   resumeOnly: true,
 }
 
-const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+/** A body's sha256, in hex: how every family tells a file right from another's bytes. */
+export const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+/** What a tool keeps beside its files: imgpull's folder, manifest, report and journal; aria2c's control files. */
+const NOT_A_FILE = /^\.imgpull|manifest\.jsonl$|report\.html$|journal|\.aria2$/
+
+/** The non-empty files a tool kept in `dir` (its own bookkeeping left out: `NOT_A_FILE`), with their bytes. */
+export async function keptFiles(dir: string): Promise<{ name: string; bytes: Buffer }[]> {
+  const files: { name: string; bytes: Buffer }[] = []
+  for (const name of await readdir(dir, { recursive: true })) {
+    if (NOT_A_FILE.test(String(name))) continue
+    const bytes = await readFile(join(dir, String(name))).catch(() => undefined)
+    if (bytes && bytes.length > 0) files.push({ name: String(name), bytes })
+  }
+  return files
+}
+
+/** A tool's stderr in one line of at most 600 characters, its progress meters (curl -Z's, imgpull's) left out. */
+export function stderrLine(stderr: string): string {
+  return stderr
+    .split(/[\r\n]+/)
+    .filter((l) => !/^\s*$|img\/s|Details:|DL%|--:--/.test(l))
+    .slice(0, 4)
+    .join(' | ')
+    .slice(0, 600)
+}
+
+/**
+ * Runs one tool on a list of `urls`: the list written to a file beside a fresh folder, `argv(listFile,
+ * dir)` spawned (killed after `capMs`), then each file it kept judged by `isRight(name, bytes)`.
+ * Gives the files right and WRONG (and as `verdict`: `38/40 got, 2 WRONG`), the seconds, the exit code (`null`: killed at the cap) and its
+ * stderr in one line. The list families (connections, a shared link, stalls) run their tools so.
+ */
+export async function runList(
+  prefix: string,
+  argv: (listFile: string, dir: string) => string[],
+  urls: readonly string[],
+  capMs: number,
+  isRight: (name: string, bytes: Buffer) => boolean,
+) {
+  const dir = await mkdtemp(join(tmpdir(), `${prefix}-`))
+  const listFile = `${dir}.txt`
+  await writeFile(listFile, `${urls.join('\n')}\n`)
+  const began = performance.now()
+  const [cmd, ...args] = argv(listFile, dir)
+  const { code, stderr } = await spawnCapped(cmd!, args, capMs)
+  const seconds = (performance.now() - began) / 1000
+  let right = 0
+  let wrong = 0
+  for (const { name, bytes } of await keptFiles(dir)) {
+    if (isRight(name, bytes)) right++
+    else wrong++
+  }
+  await rm(dir, { recursive: true, force: true })
+  await rm(listFile, { force: true })
+  const verdict = `${right}/${urls.length} got${wrong ? `, ${wrong} WRONG` : ''}`
+  return { right, wrong, verdict, seconds, code, message: stderrLine(stderr) }
+}
 
 /**
  * The first line of a tool's `stderr` that `noise` (progress, summaries) does not match: what it
@@ -2323,12 +2380,7 @@ export async function runTool(
     stderr = `${stderr}\n[run again] ${again.stderr}`
   }
   const seconds = (performance.now() - began) / 1000
-  const files: Buffer[] = []
-  for (const name of await readdir(dir, { recursive: true })) {
-    if (/^\.imgpull|^manifest\.jsonl$|^report\.html$|journal|\.aria2$/.test(String(name))) continue
-    const b = await readFile(join(dir, String(name))).catch(() => undefined)
-    if (b && b.length > 0) files.push(b)
-  }
+  const files = (await keptFiles(dir)).map((f) => f.bytes)
   await rm(dir, { recursive: true, force: true })
   const kept = files.length > 0
   const good = [expect, alsoGood].filter((b) => b !== undefined).map(digest)
