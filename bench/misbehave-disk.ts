@@ -20,7 +20,6 @@
  *   npm run build && node --import tsx bench/misbehave-disk.ts [--only ID,ID] [--tools imgpull,curl]
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { createHash } from 'node:crypto'
 import {
   mkdir,
   mkdtemp,
@@ -40,6 +39,7 @@ import { makeImage } from '../test/support/images.js'
 import {
   benchArgs,
   cellText as cellLine,
+  digest,
   errorLine as firstError,
   printTable,
   toolTable,
@@ -287,8 +287,6 @@ const TOOLS: DiskTool[] = [
     args: ({ list, out }, resume) => ['aria2c', '-q', ...(resume ? ['-c'] : []), '-d', out, '-i', list],
   },
 ]
-
-const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 /** The files a tool keeps as downloads in `dir` (its own state left out), by path from `dir`. */
 async function keptFiles(dir: string): Promise<Map<string, Buffer>> {

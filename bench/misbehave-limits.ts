@@ -12,7 +12,6 @@
  *
  *   npm run build && node --import tsx bench/misbehave-limits.ts [--only ID,ID] [--tools imgpull,curl] [--files 150]
  */
-import { createHash } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -20,7 +19,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { eachRequest } from '../test/support/raw-server.js'
 import { startRefusingServer } from '../test/support/refusing-server.js'
-import { noise, printTable, spawnCapped } from './misbehave.js'
+import { digest, noise, printTable, spawnCapped } from './misbehave.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -458,8 +457,6 @@ const TOOLS: ListTool[] = [
     ],
   },
 ]
-
-const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 async function runOne(tool: ListTool, c: LimitCase, files: number, image: Buffer) {
   const server =

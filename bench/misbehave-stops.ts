@@ -17,7 +17,6 @@
  *   npm run build && node --import tsx bench/misbehave-stops.ts [--only ID,ID] [--tools imgpull,curl]
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { connect, createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -27,6 +26,7 @@ import { type ImageServer, startImageServer } from '../test/support/image-server
 import {
   benchArgs,
   cellText as cellLine,
+  digest,
   errorLine as firstError,
   printTable,
   toolTable,
@@ -290,8 +290,6 @@ async function startRelay(target: ImageServer): Promise<Relay> {
     },
   }
 }
-
-const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 /** A tool's own partial files: not downloads. */
 const OWN = /^\.imgpull\/parts\/|\.aria2$|\.part$|\.tmp$/
