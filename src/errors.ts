@@ -468,6 +468,23 @@ export const USAGE_CODES = {
 /** What a `UsageError` is, as its `code` says it (see `USAGE_CODES`). */
 export type UsageCode = keyof typeof USAGE_CODES
 
+/**
+ * A file an option names that cannot be read where the run is (`cookies`, `netrc`, `caCert`,
+ * `clientCert`, `clientKey`; `option`, and `path` as given): a `TypeError`, as every option a run
+ * cannot use is, its message naming both. Typed apart so that a queue's worker tells its own
+ * machine's fault (the enqueue's path not reaching it) from its shard's.
+ */
+export class OptionFileError extends TypeError {
+  readonly code = 'option-file'
+  constructor(
+    readonly option: string,
+    readonly path: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
 /** Input the tool was given that it cannot use (bad option, unreadable file): exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError'

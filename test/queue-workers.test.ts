@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -9,6 +9,7 @@ import { parquetWriteFile } from 'hyparquet-writer'
 import { otherTableOptions } from '../src/queue/enqueue.js'
 import { enqueueState } from '../src/queue/enqueue-lease.js'
 import { BULL_PREFIX, hostLeasesKey } from '../src/queue/keys.js'
+import { optionFiles, withAbsoluteFiles } from '../src/queue/option-files.js'
 import { queueStatus } from '../src/queue/status.js'
 import type { TableOptions } from '../src/sources/tables/options.js'
 import { startBlackHole } from './support/black-hole.js'
@@ -950,4 +951,87 @@ test('enqueueState: complete once an enqueue ended; running while one holds its 
   ]
   for (const [meta, running, want] of cases)
     assert.equal(enqueueState(meta, running), want, JSON.stringify(meta))
+})
+
+test("a worker sends the headers, user agent and cookies the enqueue was given; a file of its options missing on the worker's machine stops that worker, its shard given back, no attempt counted", async () => {
+  const urls = [fx.server.url('/carried/1.jpg'), fx.server.url('/carried/2.jpg')]
+  const input = await list('carried.txt', urls)
+  const host = new URL(fx.server.origin).hostname
+  const jar = `# Netscape HTTP Cookie File\n${host}\tFALSE\t/\tFALSE\t0\tsession\tabc123\n`
+  // Given relative, as a user types it: the job holds it absolute.
+  await writeFile(join(fx.dir, 'carried-cookies.txt'), jar)
+  const given = ['-H', 'X-Token: s3cret', '-A', 'carried-agent/1', '--cookies', 'carried-cookies.txt']
+  const enq = await runCli(['enqueue', input, ...q('carried'), ...given], { cwd: fx.dir })
+  assert.equal(enq.code, 0, enq.stderr)
+  const cookies = join(fx.dir, 'carried-cookies.txt')
+  assert.match(
+    enq.stderr,
+    new RegExp(
+      `Workers read --cookies ${cookies.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} on their own machines: that path must reach them`,
+    ),
+  )
+  // A worker elsewhere (another working folder) reads the same file.
+  const out = join(fx.dir, 'carried-out')
+  const r = await runCli(['worker', ...q('carried'), '-o', out, '--exit-when-done'])
+  assert.equal(r.code, 0, r.stderr)
+  const seen = fx.server.log.filter((l) => l.url.startsWith('/carried/'))
+  assert.equal(seen.length, 2)
+  for (const l of seen) {
+    assert.equal(l.headers['x-token'], 's3cret')
+    assert.equal(l.headers['user-agent'], 'carried-agent/1')
+    assert.equal(l.headers.cookie, 'session=abc123')
+  }
+  // A machine whose file is not at the enqueue's path: that worker stops (exit 3), the shard waits
+  // with no attempt counted, and a worker that has the file finishes it.
+  const lost = await list('carried-lost.txt', [fx.server.url('/carried/3.jpg')])
+  const gone = join(fx.dir, 'gone-cookies.txt')
+  await writeFile(gone, jar)
+  assert.equal((await runCli(['enqueue', lost, ...q('carried-lost'), '--cookies', gone])).code, 0)
+  await rm(gone)
+  const lostOut = join(fx.dir, 'lost-out')
+  const w = await runCli(['worker', ...q('carried-lost'), '-o', lostOut, '--exit-when-done'])
+  assert.equal(w.code, 3, w.stderr)
+  assert.match(w.stderr, /given back to the queue \(this worker cannot read --cookies \S*gone-cookies\.txt\)/)
+  assert.match(
+    w.stderr,
+    /imgpull: Expected `cookies` to be a readable cookies\.txt: \S*gone-cookies\.txt: no such file.*\(the queue's --cookies: every worker reads it at that path\); put the file at that path on this machine/,
+  )
+  assert.doesNotMatch(w.stderr, /shard 00000 failed|[1-9] failed attempt/)
+  assert.equal(fx.server.log.filter((l) => l.url === '/carried/3.jpg').length, 0)
+  const status = await queueStatus(fx.redis.url, 'carried-lost')
+  assert.equal(status.shards.waiting, 1, JSON.stringify(status.shards))
+  await writeFile(gone, jar)
+  const again = await runCli(['worker', ...q('carried-lost'), '-o', lostOut, '--exit-when-done'])
+  assert.equal(again.code, 0, again.stderr)
+  assert.equal(fx.server.log.filter((l) => l.url === '/carried/3.jpg').length, 1)
+})
+
+test("withAbsoluteFiles and optionFiles: every file option made absolute against the enqueue's folder, named with its flag (table)", () => {
+  const cases: [Parameters<typeof withAbsoluteFiles>[0], Record<string, unknown>, string[]][] = [
+    [{}, {}, []],
+    [{ cookies: 'c.txt' }, { cookies: '/srv/run/c.txt' }, ['--cookies /srv/run/c.txt']],
+    [{ cookies: '/etc/c.txt' }, { cookies: '/etc/c.txt' }, ['--cookies /etc/c.txt']],
+    [
+      { caCert: ['a.pem', '../b.pem'] },
+      { caCert: ['/srv/run/a.pem', '/srv/b.pem'] },
+      ['--ca-cert /srv/run/a.pem', '--ca-cert /srv/b.pem'],
+    ],
+    [{ netrc: true }, { netrc: true }, []],
+    [{ netrc: 'n' }, { netrc: '/srv/run/n' }, ['--netrc-file /srv/run/n']],
+    [
+      { clientCert: 'me.pem', clientKey: './me.key' },
+      { clientCert: '/srv/run/me.pem', clientKey: '/srv/run/me.key' },
+      ['--cert /srv/run/me.pem', '--key /srv/run/me.key'],
+    ],
+  ]
+  for (const [given, made, named] of cases) {
+    const absolute = withAbsoluteFiles(given, '/srv/run')
+    assert.deepEqual(absolute, made, JSON.stringify(given))
+    assert.deepEqual(optionFiles(absolute), named, JSON.stringify(given))
+  }
+  // Other options pass as they are.
+  assert.deepEqual(withAbsoluteFiles({ cookies: 'c', userAgent: 'x' } as never, '/a'), {
+    cookies: '/a/c',
+    userAgent: 'x',
+  })
 })

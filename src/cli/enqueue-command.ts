@@ -136,6 +136,11 @@ async function enqueueCommand(
           ? `Workers read the rows from ${result.files.join(', ')}: that path must reach them (a shared folder), or enqueue with --inline.\n`
           : `Rows are carried in the jobs (${result.inlineReason}).\n`,
       )
+      // The options' files are never carried: each worker reads its own at the same path.
+      if (result.optionFiles.length > 0)
+        process.stderr.write(
+          `Workers read ${result.optionFiles.join(', ')} on their own machines: ${result.optionFiles.length === 1 ? 'that path' : 'those paths'} must reach them.\n`,
+        )
     }
     return result.stopped ? EXIT.interrupted : EXIT.ok
   } catch (error) {

@@ -25,7 +25,7 @@ export const QUEUE_EXITS = {
     ],
     [
       EXIT.fatal,
-      "a local fault stopped it (disk full, the output folder unwritable or holding another input, no password or a wrong one for the queue's --cert): its shard given back for another machine",
+      "a local fault stopped it (disk full, the output folder unwritable or holding another input, no password or a wrong one for the queue's --cert, a file the queue's options name, --cookies, --ca-cert, --cert, --key or --netrc-file, not at its path on this machine): its shard given back for another machine",
     ],
     [
       EXIT.interrupted,

@@ -1,7 +1,7 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { errorCode } from '../errors.js'
+import { errorCode, OptionFileError } from '../errors.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
 import { tildeHint } from '../utils/tilde.js'
@@ -99,7 +99,9 @@ function readFile(path: string, option: string): Buffer {
         ? `${visibleShellWord(file)}:… (curl's FILE:PASSWORD, not taken here: the password is given as \`clientCertPassword\`)`
         : visibleShellWord(path)
     const missing = colon > 0 && existsSync(file) ? '' : `: ${fileFault(error)}`
-    throw new TypeError(
+    throw new OptionFileError(
+      option,
+      path,
       `Expected \`${option}\` to be a readable file: ${shown}${missing}${tildeHint(file, code)}${code === 'ENOENT' && missing ? nearFileSync(file) : ''}`,
     )
   }

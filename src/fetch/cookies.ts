@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { Cookie, CookieJar } from 'tough-cookie'
+import { OptionFileError } from '../errors.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
 import { quoted } from '../utils/printable.js'
@@ -144,7 +145,9 @@ export function readCookiesFile(path: string): CookieLine[] {
       .replace(/^\xef\xbb\xbf/, '')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    throw new TypeError(
+    throw new OptionFileError(
+      'cookies',
+      path,
       `Expected \`cookies\` to be a readable cookies.txt: ${visibleShellWord(path)}: ${fileFault(error)}${tildeHint(path, code)}${code === 'ENOENT' ? nearFileSync(path) : ''}`,
     )
   }

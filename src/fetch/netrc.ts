@@ -13,6 +13,7 @@ import { readFileSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { domainToASCII } from 'node:url'
+import { OptionFileError } from '../errors.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
 import { tildeHint } from '../utils/tilde.js'
@@ -191,7 +192,9 @@ export function readNetrcFile(path: string): NetrcEntry[] {
     text = readFileSync(path, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    throw new TypeError(
+    throw new OptionFileError(
+      'netrc',
+      path,
       `Expected \`netrc\` to be a readable .netrc file: ${visibleShellWord(path)}: ${fileFault(error)}${tildeHint(path, code)}${code === 'ENOENT' ? nearFileSync(path) : ''}`,
     )
   }

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
-import { errorCode } from '../errors.js'
+import { errorCode, OptionFileError } from '../errors.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { outOfDescriptors } from '../utils/descriptors.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
@@ -45,7 +45,9 @@ export function readCaFile(path: string, option = 'caCert', check = true): strin
       errorCode(error) === 'EISDIR'
         ? ` is a folder (SSL_CERT_DIR=${visibleShellWord(path)} takes a folder of certificates)`
         : `: ${fileFault(error)}${tildeHint(path, errorCode(error))}${errorCode(error) === 'ENOENT' ? nearFileSync(path) : ''}`
-    throw new TypeError(
+    throw new OptionFileError(
+      option,
+      path,
       `Expected \`${option}\` to be a readable PEM file: ${visibleShellWord(path)}${folder}`,
     )
   }

@@ -14,6 +14,7 @@ import { definedFields } from '../utils/defined-fields.js'
 import { ENQUEUE_RENEW_MS, holdEnqueue, REDIS_WAIT_MS } from './enqueue-lease.js'
 import { QueueError, shownRedis } from './errors.js'
 import { BULL_PREFIX, metaKey, queueNameProblem, shardJobId, shardStem, shardsKey } from './keys.js'
+import { optionFiles, withAbsoluteFiles } from './option-files.js'
 import { carriedTable, type PlannedShard, planShards, type ShardPlan, tableIdentity } from './plan-shards.js'
 import { openRedis, refusedBy, silenceWatch } from './redis.js'
 import {
@@ -89,6 +90,11 @@ export interface EnqueueResult {
   mode: 'pointer' | 'inline'
   inlineReason?: string
   files: readonly string[]
+  /**
+   * The files the shards' options name, each with its flag (`--cookies /srv/cookies.txt`), their
+   * paths made absolute here: every worker reads them at those paths on its own machine.
+   */
+  optionFiles: readonly string[]
   rows: number
   shards: number
   /** Rows a shard: as given, or the queue's when it holds these files and none was given. */
@@ -242,7 +248,9 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   // shards keep their first enqueue's options, and an enqueue with it was refused as "other options".
   // A password given in the options from JavaScript is no less a secret: never put in Redis.
   const { retryFailed: _retry, clientCertPassword: _secret, ...given } = (options.options ?? {}) as Options
-  let runOptions: RunOptions = { ...given, shardSize }
+  // A relative path would be read from each worker's own working folder: made absolute here, as
+  // the input's is.
+  let runOptions: RunOptions = { ...withAbsoluteFiles(given, process.cwd()), shardSize }
   const chosen = options.chosen === undefined ? undefined : new Set(options.chosen)
   const all = options.retryFailed === true
   const jobOptions = {
@@ -443,6 +451,7 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
     mode: plan.mode,
     inlineReason: plan.inlineReason,
     files: plan.files,
+    optionFiles: optionFiles(runOptions),
     rows: plan.rows(),
     shards,
     shardSize,

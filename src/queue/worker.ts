@@ -3,7 +3,7 @@ import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { DelayedError, type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq'
 import { INPUT_ERRORS } from '../error-codes.js'
-import { FatalError, FolderBusyError } from '../errors.js'
+import { FatalError, FolderBusyError, OptionFileError } from '../errors.js'
 import { CertPasswordError } from '../fetch/client-cert.js'
 import { JournalReader } from '../journal/sqlite.js'
 import { layout } from '../layout.js'
@@ -25,6 +25,7 @@ import {
   shardsKey,
   workersKey,
 } from './keys.js'
+import { OPTION_FILES } from './option-files.js'
 import {
   bindFolder,
   isPublished,
@@ -657,6 +658,12 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
         )
         return release(job, token, job.data.shard, "this worker has not the certificate's password")
       }
+      // A file the queue's options name (--cookies, --ca-cert...) not at its path here: as above.
+      if (error instanceof OptionFileError) {
+        const fault = unreachedFile(error)
+        stopFor(fault)
+        return release(job, token, job.data.shard, `this worker cannot read ${fault.flag} ${error.path}`)
+      }
       return failAttempt(job, error, errorWords(error))
     } finally {
       attempts.delete(job.id!)
@@ -1105,4 +1112,22 @@ function tally(c: ShardCounts, r: Result): void {
     c.failed++
     if (r.error) c.errors[r.error] = (c.errors[r.error] ?? 0) + 1
   }
+}
+
+/**
+ * A file the queue's options name that this worker cannot read (`OptionFileError`): its machine's
+ * fault, not the shard's. Every shard would fail here, each attempt counted, until all had failed
+ * for good for one worker's setup; the worker stops instead and the shard goes back for another.
+ */
+function unreachedFile(error: OptionFileError): FatalError & { flag: string } {
+  const flag = OPTION_FILES[error.option as keyof typeof OPTION_FILES] ?? error.option
+  const fault = new FatalError(
+    'local',
+    `${error.message} (the queue's ${flag}: every worker reads it at that path)`,
+    {
+      cause: error,
+      hint: 'put the file at that path on this machine (a shared folder), then start the worker again',
+    },
+  )
+  return Object.assign(fault, { flag })
 }
