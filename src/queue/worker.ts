@@ -1120,14 +1120,16 @@ function tally(c: ShardCounts, r: Result): void {
  * for good for one worker's setup; the worker stops instead and the shard goes back for another.
  */
 function unreachedFile(error: OptionFileError): FatalError & { flag: string } {
-  const flag = OPTION_FILES[error.option as keyof typeof OPTION_FILES] ?? error.option
-  const fault = new FatalError(
-    'local',
-    `${error.message} (the queue's ${flag}: every worker reads it at that path)`,
-    {
-      cause: error,
-      hint: 'put the file at that path on this machine (a shared folder), then start the worker again',
-    },
-  )
-  return Object.assign(fault, { flag })
+  const flag = OPTION_FILES[error.option as keyof typeof OPTION_FILES]
+  // Else a variable of this machine's environment (SSL_CERT_FILE): the worker's own, not the queue's.
+  const fault = flag
+    ? new FatalError('local', `${error.message} (the queue's ${flag}: every worker reads it at that path)`, {
+        cause: error,
+        hint: 'put the file at that path on this machine (a shared folder), then start the worker again',
+      })
+    : new FatalError('local', error.message, {
+        cause: error,
+        hint: `mend or unset this machine's ${error.option}, then start the worker again`,
+      })
+  return Object.assign(fault, { flag: flag ?? error.option })
 }
