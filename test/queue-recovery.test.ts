@@ -595,6 +595,52 @@ test('Redis back without its data: the worker says the queue is gone and how to 
   }
 })
 
+test("shards a worker finds published (Redis back without its data, the same enqueue again) are not counted as its shards done: the workers' counts add up to the queue's", {
+  timeout: 60_000,
+}, async () => {
+  // bench/queue-scale.ts: after Redis lost its data, two workers said 17 and 26 shards done of 30.
+  const own = await startRedis()
+  const at = ['--redis', own.url, '--queue', 'found']
+  const input = join(fx.dir, 'found.txt')
+  await writeFile(
+    input,
+    `${Array.from({ length: 4 }, (_, i) => fx.server.url(`/found/${i}.jpg`)).join('\n')}\n`,
+  )
+  const out = join(fx.dir, 'found-out')
+  try {
+    const enqueue = () => runCli(['enqueue', input, ...at, '--shard-size', '2'])
+    assert.equal((await enqueue()).code, 0)
+    const first = await runCli(['worker', ...at, '-o', out, '--exit-when-done'])
+    assert.equal(first.code, 0, first.stderr)
+    assert.match(first.stderr, /: 2 shards done, 0 given back/)
+    await own.client.flushall()
+    assert.equal((await enqueue()).code, 0)
+    const second = await runCli(['worker', ...at, '-o', out, '--exit-when-done'])
+    assert.equal(second.code, 0, second.stderr)
+    assert.match(second.stderr, /shard 00001: already published/)
+    assert.match(
+      second.stderr,
+      /: 0 shards done, 2 found already published, 0 given back, 0 failed attempts; 0 images ok/,
+    )
+    const json = await runCli(['worker', ...at, '-o', out, '--exit-when-done', '--json'])
+    const summary = JSON.parse(json.stdout.trim().split('\n').at(-1)!).summary as WorkerSummary
+    assert.deepEqual([summary.shards, summary.foundPublished], [0, 0])
+    const status = await runCli(['status', ...at])
+    assert.equal(status.code, 0, status.stderr)
+    assert.match(status.stdout, /^shards: 2 done/m)
+    assert.match(status.stdout, /: 0 shards done, 2 found already published, 0 ok, 0 failed/)
+    const shown = JSON.parse((await runCli(['status', ...at, '--json'])).stdout) as {
+      workers: { shards: number; foundPublished?: number }[]
+    }
+    assert.deepEqual(shown.workers.map((w) => [w.shards, w.foundPublished ?? 0]).sort(), [
+      [0, 0],
+      [0, 2],
+    ])
+  } finally {
+    await own.stop()
+  }
+})
+
 /**
  * An enqueue of standard input (3 shards of 2 rows written, more to come) into a Redis of its own,
  * which `cut` takes away once the 3 are in the queue (`write` sends more rows); it must stop, exit

@@ -173,7 +173,7 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
       process.stdout.write(`${JSON.stringify({ summary: { ...summary, exitCode: ending.code } })}\n`)
     else if (!o.quiet || summary.fatal)
       print(
-        `worker ${summary.worker}: ${n(summary.shards)} shard${summary.shards === 1 ? '' : 's'} done, ${givenBackWords(summary)}, ${n(summary.failed)} failed attempt${summary.failed === 1 ? '' : 's'}${summary.failedForGood > 0 ? ` (${n(summary.failedForGood)} failed for good: see imgpull status)` : ''}; ${imagesWords(summary)}, ${n(summary.failedImages)} failed${summary.unfinished > 0 ? `; ${formatBytes(summary.received)} received in all` : ''}, in ${(summary.ms / 1000).toFixed(1)} s`,
+        `worker ${summary.worker}: ${n(summary.shards)} shard${summary.shards === 1 ? '' : 's'} done, ${summary.foundPublished > 0 ? `${n(summary.foundPublished)} found already published, ` : ''}${givenBackWords(summary)}, ${n(summary.failed)} failed attempt${summary.failed === 1 ? '' : 's'}${summary.failedForGood > 0 ? ` (${n(summary.failedForGood)} failed for good: see imgpull status)` : ''}; ${imagesWords(summary)}, ${n(summary.failedImages)} failed${summary.unfinished > 0 ? `; ${formatBytes(summary.received)} received in all` : ''}, in ${(summary.ms / 1000).toFixed(1)} s`,
       )
     if (summary.fatal)
       print(

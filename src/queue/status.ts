@@ -273,10 +273,16 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
     lines.push(`  shard ${shardStem(a.shard)}: ${n(a.done)}/${n(a.rows)} on ${a.worker ?? 'a worker'}${gone}`)
   }
   // Workers that stopped without doing anything (started before the enqueue, say) are counted, not
-  // listed; one gone while on a shard is listed (killed before its first image: a shard's workers
+  // listed (one that completed shards it found published did something: it is); one gone while on a shard is listed (killed before its first image: a shard's workers
   // dying one after another were all hidden as having done nothing).
   const idle = (w: QueueStatus['workers'][number]) =>
-    !w.alive && w.shards === 0 && w.ok === 0 && w.failed === 0 && w.running.length === 0 && !w.attemptsFailed
+    !w.alive &&
+    w.shards === 0 &&
+    !w.foundPublished &&
+    w.ok === 0 &&
+    w.failed === 0 &&
+    w.running.length === 0 &&
+    !w.attemptsFailed
   const listed = s.workers.filter((w) => !idle(w))
   const quiet = s.workers.length - listed.length
   if (s.workers.length) lines.push(quiet ? `workers (and ${n(quiet)} stopped that did nothing):` : 'workers:')
@@ -298,7 +304,7 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
       ? `; ${n(w.attemptsFailed)} attempt${w.attemptsFailed === 1 ? '' : 's'} at shards failed, the last: ${printable(w.lastFailure ?? '')}`
       : ''
     lines.push(
-      `  ${w.id}: ${doing}${n(w.shards)} shard${w.shards === 1 ? '' : 's'} done, ${n(w.ok)} ok, ${n(w.failed)} failed, ${n(w.alive ? w.rate : 0)} images/s; ${state}${failing}`,
+      `  ${w.id}: ${doing}${n(w.shards)} shard${w.shards === 1 ? '' : 's'} done, ${w.foundPublished ? `${n(w.foundPublished)} found already published, ` : ''}${n(w.ok)} ok, ${n(w.failed)} failed, ${n(w.alive ? w.rate : 0)} images/s; ${state}${failing}`,
     )
   }
   for (const h of s.held ?? [])

@@ -117,8 +117,15 @@ export type WorkerEvent =
 /** What a worker did, when it stops. */
 export interface WorkerSummary {
   worker: string
-  /** Shards it finished (published, or found published). */
+  /** Shards it ran and published. */
   shards: number
+  /**
+   * Shards it found published by another run (a worker that died before telling Redis, Redis back
+   * without its data and the input enqueued again, or a worker that took its shard over as it ran
+   * it) and completed as they are: done, but not this worker's. Counted in `shards`, the workers'
+   * lines added up to more shards than the queue held (17 and 26 of 30 after Redis lost its data).
+   */
+  foundPublished: number
   /** Shards it gave back to the queue (stopped, or its lock lost). */
   released: number
   /**
@@ -242,7 +249,9 @@ export interface Heartbeat {
   stoppedAt?: number
   /** Shards it is running. */
   running: number[]
+  /** Shards it ran and published; those it found published apart (`WorkerSummary.foundPublished`; absent: none). */
   shards: number
+  foundPublished?: number
   /** Images it fetched, failed, and their bytes: its own, as `WorkerSummary.ok` counts them. */
   ok: number
   failed: number
@@ -347,6 +356,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   const summary: WorkerSummary = {
     worker: id,
     shards: 0,
+    foundPublished: 0,
     released: 0,
     unfinished: 0,
     failed: 0,
@@ -461,7 +471,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
         const counts = { ...(published ?? emptyCounts(rows, id)), alreadyPublished: true }
         await redis.hset(shardsKey(options.queue), String(data.shard), JSON.stringify(counts))
         await unheld(data.shard)
-        summary.shards++
+        summary.foundPublished++
         say({ type: 'done', shard: data.shard, counts })
         return counts
       }
@@ -600,7 +610,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       : { ...((await readCounts(paths, format)) ?? counts), alreadyPublished: true }
     await tellCounts(data.shard, done)
     await unheld(data.shard)
-    summary.shards++
+    if (done.alreadyPublished) summary.foundPublished++
+    else summary.shards++
     say({ type: 'done', shard: data.shard, counts: done })
     return done
   }
@@ -935,6 +946,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       ...(final ? { stoppedAt: now + skew } : {}),
       running: [...running.values()].map((r) => r.shard),
       shards: summary.shards,
+      ...(summary.foundPublished ? { foundPublished: summary.foundPublished } : {}),
       ok: summary.ok + [...running.values()].reduce((n, r) => n + r.own.ok, 0),
       failed: summary.failedImages + [...running.values()].reduce((n, r) => n + r.own.failed, 0),
       bytes: summary.bytes + [...running.values()].reduce((n, r) => n + r.own.bytes, 0),
