@@ -37,11 +37,14 @@ const WORDS = [
 ]
 const LICENSES = ['cc-by-4.0', 'cc0-1.0', 'cc-by-sa-4.0', 'unsplash']
 
+/** What a row's URL starts with: one prefix, or one for row `i` (rows spread over many hosts). */
+export type Base = string | ((i: number) => string)
+
 /** Row `i`: a caption with commas and quotes in some rows, so CSV quoting is exercised. */
-export function sampleRow(i: number, base = 'https://images.example/'): SampleRow {
+export function sampleRow(i: number, base: Base = 'https://images.example/'): SampleRow {
   const caption = `A photo of ${WORDS[i % WORDS.length]} and ${WORDS[(i * 7 + 3) % WORDS.length]} #${i}`
   return {
-    url: `${base}${i}.jpg`,
+    url: `${typeof base === 'function' ? base(i) : base}${i}.jpg`,
     caption,
     license: LICENSES[i % LICENSES.length],
     id: 1_000_000_000 + i,
@@ -51,7 +54,7 @@ export function sampleRow(i: number, base = 'https://images.example/'): SampleRo
 
 const quoted = (text: string) => (/[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text)
 
-function* lines(format: 'csv' | 'tsv' | 'jsonl', rows: number, base: string): Generator<string> {
+function* lines(format: 'csv' | 'tsv' | 'jsonl', rows: number, base: Base): Generator<string> {
   const keys = ['url', 'caption', 'license', 'id', 'sha256'] as const
   const sep = format === 'tsv' ? '\t' : ','
   if (format !== 'jsonl') yield `${keys.join(sep)}\n`
@@ -71,7 +74,7 @@ function* lines(format: 'csv' | 'tsv' | 'jsonl', rows: number, base: string): Ge
 }
 
 export interface MakeOptions {
-  base?: string
+  base?: Base
   /** Parquet rows per row group. @default 100_000 */
   rowGroup?: number
   /** Parquet codec. @default 'SNAPPY' */
