@@ -181,12 +181,15 @@ test('WebDataset: a worker of another machine cut off past its lock between link
     const next = await runCli(worker)
     assert.equal(next.code, 0, next.stderr)
     assert.match(next.stderr, /shard 00000: 4 ok/)
+    assert.match(next.stderr, /: 1 shard done, 0 given back/)
   } finally {
     await writeFile(at.release, '')
   }
   const back = await late.done
   assert.equal(back.code, 0, back.stderr)
   assert.match(back.stderr, /shard 00000: already published/)
+  // The shard is the other's: counted once over both workers, not in each one's shards done.
+  assert.match(back.stderr, /: 0 shards done, 1 found already published, 0 given back/)
   const got = await tree(out)
   assert.deepEqual([...got.keys()].sort(), [...reference.keys()].sort())
   for (const [name, bytes] of reference)
