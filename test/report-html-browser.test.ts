@@ -1647,3 +1647,37 @@ test("a row's caption (--caption-col) is its image's alt text and a line of its 
   assertQuiet(log)
   await page.close()
 })
+
+test("a tile whose image the browser cannot show keeps its caption for a screen reader: said as the image's alt text, it went with the image", async () => {
+  const out = join(root, 'unseen-captions')
+  const input = await sheetOf(out, 3, 'gone', 'unseen captions')
+  // One file Chromium cannot decode (as a TIFF or HEIC), one moved away since, one it draws.
+  await writeFile(join(out, 'gone0.png'), Buffer.from('II*\u0000 not a picture Chromium draws'))
+  const captions = ['a red bicycle against a wall', 'the harbour at night', 'a field of lavender']
+  const items = (input.items as ReportItem[]).map((item, i) => ({
+    ...item,
+    caption: captions[i],
+    ...(i === 1 ? { path: 'moved.png' } : {}),
+  }))
+  const { page, log } = await openReport(await writeReport(out, { ...input, items }))
+  await page.waitForFunction(() => document.querySelectorAll('.tile.missing').length === 2)
+  const cdp = await page.context().newCDPSession(page)
+  const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as {
+    nodes: { ignored: boolean; role?: { value: string }; name?: { value: string } }[]
+  }
+  const links = nodes
+    .filter((n) => !n.ignored && n.role?.value === 'link')
+    .map((n) => n.name?.value ?? '')
+    .filter((name) => /gone|moved/.test(name))
+  assert.equal(links.length, 3, links.join(' | '))
+  for (const caption of captions) {
+    const named = links.filter((name) => name.includes(caption))
+    // Once, as a tile whose image is shown says it.
+    assert.equal(named.length, 1, `"${caption}" in ${links.join(' | ')}`)
+    assert.equal(named[0].split(caption).length, 2, `"${caption}" said once in "${named[0]}"`)
+  }
+  assert.match(links.find((name) => name.includes(captions[0])) ?? '', /not viewable here/)
+  // The moved file's load is the one error, as the browser logs it.
+  assert.deepEqual(log.errors, ['console.error: Failed to load resource: net::ERR_FILE_NOT_FOUND'])
+  await page.close()
+})

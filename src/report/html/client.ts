@@ -117,9 +117,13 @@ export const CLIENT_SCRIPT = `(function () {
     img.decoding = 'async'
     // A format the browser cannot show (TIFF, HEIC, JPEG 2000...) or a file gone since: said in
     // words at the top of the tile, above its caption (always shown then), never under it.
+    // The caption, said as the image's alt text, goes with the image: the tile's line of it is
+    // then what a screen reader says (it said the name and figures alone).
+    var said = null
     img.addEventListener('error', function () {
       a.classList.add('missing')
       if (img.parentNode) img.parentNode.replaceChild(el('span', 'unseen', 'not viewable here'), img)
+      if (said) said.removeAttribute('aria-hidden')
     })
     img.src = href(r[1] || r[0])
     var cap = el('span', 'cap')
@@ -128,7 +132,7 @@ export const CLIENT_SCRIPT = `(function () {
       // Two lines at most, the whole on hover; in its own direction, isolated (a right-to-left
       // caption, or a U+202E in one, never reorders the name and figures around it); said once,
       // as the image's alt text, not again as the tile's words.
-      var said = name(el('span', 'caption', caption))
+      said = name(el('span', 'caption', caption))
       said.title = caption
       said.setAttribute('aria-hidden', 'true')
       cap.appendChild(said)
