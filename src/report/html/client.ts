@@ -59,6 +59,31 @@ export const CLIENT_SCRIPT = `(function () {
     root.querySelectorAll('[data-scripted]').forEach(function (e) { e.hidden = false })
     var shown = rows
     var page = 0
+    // Where the reader is (the page, the filter, the item last opened), kept in this history
+    // entry's state: a tile opens its file in place of the report, and Chromium keeps no page from
+    // file:// in its back-forward cache, so Back ran the script again, on the first page, unfiltered,
+    // with the focus at the top of the document.
+    var key = root.id
+    var kept = (history.state && history.state[key]) || null
+    // Chromium refuses more than 200 state changes in 10 s (a warning each): a run of keystrokes
+    // or pages is kept once it pauses.
+    var pending = 0
+    function keepSoon() {
+      clearTimeout(pending)
+      pending = setTimeout(function () { keep(null) }, 300)
+    }
+    function keep(at) {
+      clearTimeout(pending)
+      var state = {}
+      var old = history.state
+      if (old && typeof old === 'object') for (var k in old) state[k] = old[k]
+      state[key] = { page: page, q: filter ? filter.value : '', at: at }
+      try { history.replaceState(state, '') } catch (e) { /* a browser refusing it: the first page */ }
+    }
+    function search(value) {
+      var q = value.trim().toLowerCase()
+      shown = q ? rows.filter(function (r) { return (words ? words(r) : r[0]).toLowerCase().indexOf(q) >= 0 }) : rows
+    }
     function draw() {
       var pages = Math.max(1, Math.ceil(shown.length / pageSize))
       page = Math.min(Math.max(0, page), pages - 1)
@@ -81,6 +106,7 @@ export const CLIENT_SCRIPT = `(function () {
       // page has no pager, and a filter that found nothing in it left an empty space, unexplained.
       prev.hidden = next.hidden = pages <= 1
       nav.hidden = rows.length <= pageSize && shown.length > 0
+      keepSoon()
     }
     // The pager is below the list: a new page whose top is above the window (a phone, 16 rows of
     // tiles) is brought into view, else the reader lands on its last rows.
@@ -93,13 +119,30 @@ export const CLIENT_SCRIPT = `(function () {
     next.addEventListener('click', function () { turn(1) })
     if (filter) {
       filter.addEventListener('input', function () {
-        var q = filter.value.trim().toLowerCase()
-        shown = q ? rows.filter(function (r) { return (words ? words(r) : r[0]).toLowerCase().indexOf(q) >= 0 }) : rows
+        search(filter.value)
         page = 0
         draw()
       })
     }
+    // The item a link of the list opens (a click, Enter), to be focused again on the way back.
+    list.addEventListener('click', function (event) {
+      var item = event.target.closest && event.target.closest('li')
+      if (item && item.parentNode === list) keep(Array.prototype.indexOf.call(list.children, item))
+    })
+    if (kept) {
+      if (filter && typeof kept.q === 'string') {
+        filter.value = kept.q
+        search(kept.q)
+      }
+      if (typeof kept.page === 'number') page = kept.page
+    }
     draw()
+    var back = kept && typeof kept.at === 'number' && list.children[kept.at]
+    var target = back && back.querySelector('a')
+    if (target) {
+      target.focus()
+      keep(kept.at)
+    }
   }
 
   function tile(r) {
