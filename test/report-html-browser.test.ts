@@ -1721,3 +1721,33 @@ test("back from an image, the contact sheet is where the reader left it: its pag
   assertQuiet(log)
   await page.close()
 })
+
+test("a failure group's summary is said as its code and counts: the triangle drawn before it is not read out ('black right-pointing small triangle')", async () => {
+  const out = join(root, 'triangle')
+  const run = await makeRun(out)
+  const { page, log } = await openReport(await writeReport(out, run.input))
+  const cdp = await page.context().newCDPSession(page)
+  const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as {
+    nodes: { ignored: boolean; role?: { value: string }; name?: { value: string } }[]
+  }
+  const summaries = nodes
+    .filter((n) => !n.ignored && n.role?.value === 'DisclosureTriangle')
+    .map((n) => n.name?.value ?? '')
+  assert.ok(
+    summaries.some((name) => /^http-404 /.test(name)),
+    summaries.join(' | '),
+  )
+  const read = nodes.filter((n) => !n.ignored && /[▸▾►▶]/.test(n.name?.value ?? ''))
+  assert.deepEqual(
+    read.map((n) => `${n.role?.value} "${n.name?.value}"`),
+    [],
+  )
+  // Still drawn, and turned on opening.
+  const mark = await page
+    .locator('details.failure summary')
+    .first()
+    .evaluate((e) => getComputedStyle(e, '::before').content)
+  assert.match(mark, /▸/)
+  assertQuiet(log)
+  await page.close()
+})

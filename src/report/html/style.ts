@@ -10,6 +10,9 @@
  * name (never wrapped) left, two letters a line. A tile's caption is white on black of .6 at
  * least from its first line down (4.5:1 over a white photo); the fade above its text is all the
  * gradient there is: from transparent at the top, the name of a product shot on white was at 1.6:1.
+ * A failure group's triangle is drawn, not said (its alt text, after \`/\`, is empty; a browser
+ * without that syntax keeps the first \`content\`): a screen reader began every group's summary
+ * with "black right-pointing small triangle", and \`<details>\` says open or closed itself.
  * The contact sheet has 2, 3, 4, 6 or 8 columns, which a page of 48 fills (SHEET_PAGE_SIZE): as
  * many as fitted, it had 7 on a 1280 px screen, and every page ended on a row of 6 and a hole.
  * On a phone a host's row is its name, then its figures side by side, each named ('Failed 25'):
@@ -122,7 +125,7 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:
 .failure:last-child{border-bottom:0}
 .failure summary{display:flex;flex-wrap:wrap;align-items:baseline;gap:4px 12px;padding:12px 0;color:var(--ink);
 font-size:1rem;list-style:none}
-.failure summary::before{content:"▸";color:var(--muted);transition:transform .15s ease;display:inline-block}
+.failure summary::before{content:"▸";content:"▸"/"";color:var(--muted);transition:transform .15s ease;display:inline-block}
 .failure[open] summary::before{transform:rotate(90deg)}
 .failure summary::-webkit-details-marker{display:none}
 .failure .code{font-weight:620}
