@@ -867,6 +867,14 @@ test('chart axes: a run under 10 s in seconds and tenths, where whole seconds sa
   ])
   assert.match(renderReport(short), /<th scope="row">0 s–0\.4 s<\/th>/)
   assert.equal(axisTime(9_400, 9_400), '9.4 s')
+  // One axis, one precision: a 3.2 s run's quarters read '0.799 s' beside '1.6 s', a 0.318 s
+  // run's '0.0795 s' beside '0.159 s'; its end now says what the summary rounds it to.
+  const quarters = (span: number) => [0, 0.25, 0.5, 0.75, 1].map((at) => axisTime(at * span, span))
+  assert.deepEqual(quarters(3_196), ['0 s', '0.8 s', '1.6 s', '2.4 s', '3.2 s'])
+  assert.deepEqual(quarters(3_460), ['0 s', '0.9 s', '1.7 s', '2.6 s', '3.5 s'])
+  assert.deepEqual(quarters(318), ['0 s', '0.08 s', '0.16 s', '0.24 s', '0.32 s'])
+  assert.deepEqual(quarters(40), ['0 s', '0.01 s', '0.02 s', '0.03 s', '0.04 s'])
+  assert.deepEqual(quarters(9_996), ['0 s', '2.5 s', '5 s', '7.5 s', '10 s'])
   assert.equal(axisTime(31_400, 31_400), '0:31')
   assert.equal(axisTime(0, 31_400), '0:00')
 })

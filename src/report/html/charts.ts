@@ -31,13 +31,18 @@ export function clock(ms: number, hours = false): string {
 }
 
 /**
- * A time after the run's start on an axis of `spanMs`: `m:ss` (`clock`), but in seconds of three
- * figures at most (`0.4 s`, `0.512 s`) on a run under 10 s, where whole seconds said `0:00` at both
- * ends of a 0.4 s run's axis; `h:mm:ss` at every mark of an axis that reaches an hour, so its
- * `0:45:04` is not read as 45 hours beside its `3:00:17`.
+ * A time after the run's start on an axis of `spanMs`: `m:ss` (`clock`), but in seconds on a run
+ * under 10 s, where whole seconds said `0:00` at both ends of a 0.4 s run's axis: every mark to the
+ * decimals the span takes to two figures (tenths from 1 s, hundredths from 0.1 s...; `0.8 s`,
+ * `1.6 s`, `3.2 s`), trailing zeros dropped, where three figures of each said `0.799 s` beside
+ * `1.6 s`; `h:mm:ss` at every mark of an axis that reaches an hour, so its `0:45:04` is not read
+ * as 45 hours beside its `3:00:17`.
  */
 export function axisTime(ms: number, spanMs: number): string {
-  return spanMs < 10_000 ? `${short(ms / 1000)} s` : clock(ms, Math.round(spanMs / 1000) >= 3600)
+  if (spanMs >= 10_000) return clock(ms, Math.round(spanMs / 1000) >= 3600)
+  if (!(spanMs > 0)) return `${short(ms / 1000)} s`
+  const decimals = Math.min(6, Math.max(1, Math.ceil(-Math.log10(spanMs / 1000)) + 1))
+  return `${Number((ms / 1000).toFixed(decimals))} s`
 }
 
 /** A bin's length as said aloud: `1 s`, `15 s`, `5 min`, `2 h`, `1 d`. */
