@@ -1751,3 +1751,26 @@ test("a failure group's summary is said as its code and counts: the triangle dra
   assertQuiet(log)
   await page.close()
 })
+
+test('paging with the keyboard keeps the focus on the pager: Next on the last page, disabled there, dropped it to the document', async () => {
+  const out = join(root, 'pager-focus')
+  const { page, log } = await openReport(await writeReport(out, await sheetOf(out, 130, 'p', 'pager focus')))
+  const status = page.locator('#images [data-status]')
+  const focused = () =>
+    page.evaluate(() => document.activeElement?.textContent ?? document.activeElement?.tagName)
+  await page.locator('#images [data-next]').focus()
+  await page.keyboard.press('Enter')
+  assert.equal(await focused(), 'Next')
+  await page.keyboard.press('Enter')
+  assert.equal(await status.textContent(), '97–130 of 130 · page 3 of 3')
+  // Next is disabled on the last page: the focus is on Previous, beside it, not on <body>.
+  assert.equal(await focused(), 'Previous')
+  await page.keyboard.press('Enter')
+  await page.keyboard.press('Enter')
+  assert.equal(await status.textContent(), '1–48 of 130 · page 1 of 3')
+  assert.equal(await focused(), 'Next')
+  await page.keyboard.press('Enter')
+  assert.equal(await status.textContent(), '49–96 of 130 · page 2 of 3')
+  assertQuiet(log)
+  await page.close()
+})

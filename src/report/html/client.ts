@@ -110,9 +110,14 @@ export const CLIENT_SCRIPT = `(function () {
     }
     // The pager is below the list: a new page whose top is above the window (a phone, 16 rows of
     // tiles) is brought into view, else the reader lands on its last rows.
+    // The button pressed is disabled on the first or last page, which drops the focus to the
+    // document (a keyboard or screen reader's place lost): it goes to the other one, beside it.
     function turn(by) {
+      var pressed = by > 0 ? next : prev
+      var had = document.activeElement === pressed
       page += by
       draw()
+      if (had && pressed.disabled) (by > 0 ? prev : next).focus({ preventScroll: true })
       if (list.getBoundingClientRect().top < 0) list.scrollIntoView({ block: 'start' })
     }
     prev.addEventListener('click', function () { turn(-1) })
