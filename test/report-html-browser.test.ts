@@ -1774,3 +1774,42 @@ test('paging with the keyboard keeps the focus on the pager: Next on the last pa
   assertQuiet(log)
   await page.close()
 })
+
+test('a screen reader hears what the filter found in a sheet of one page too, which shows no pager: it narrowed the tiles without a word', async () => {
+  for (const count of [15, 60]) {
+    const out = join(root, `filter-said-${count}`)
+    const { page, log } = await openReport(
+      await writeReport(out, await sheetOf(out, count, 'photo', 'filter said')),
+    )
+    const heard = async () => {
+      const cdp = await page.context().newCDPSession(page)
+      const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as {
+        nodes: { ignored: boolean; role?: { value: string }; name?: { value: string } }[]
+      }
+      await cdp.detach()
+      // What a live region says: its text, not ignored (display:none or hidden is never said).
+      const live = await page.evaluate(() =>
+        [...document.querySelectorAll('#images [aria-live]')]
+          .filter((e) => !e.closest('[hidden]') && e.textContent)
+          .map((e) => e.textContent ?? ''),
+      )
+      const shownText = new Set(nodes.filter((n) => !n.ignored).map((n) => n.name?.value ?? ''))
+      return live.filter((words) => shownText.has(words))
+    }
+    const filter = page.locator('#images input[type=search]')
+    await filter.fill('photo1')
+    // photo1 and photo10 to photo14 (or photo19).
+    const found = count > SHEET_PAGE_SIZE ? 11 : 6
+    assert.equal(await page.locator('.sheet .tile').count(), found)
+    const said = await heard()
+    assert.equal(said.length, 1, `${count}: ${JSON.stringify(said)}`)
+    assert.match(said[0], new RegExp(`\\b${found}\\b`))
+    await filter.fill('sunset')
+    assert.deepEqual(await heard(), ['No images match.'], `${count} images`)
+    // Emptied, the sheet as it was: nothing to say in a sheet of one page.
+    await filter.fill('')
+    assert.deepEqual(await heard(), count > SHEET_PAGE_SIZE ? ['1–48 of 60 · page 1 of 2'] : [])
+    assertQuiet(log)
+    await page.close()
+  }
+})

@@ -55,6 +55,9 @@ export const CLIENT_SCRIPT = `(function () {
     var prev = root.querySelector('[data-prev]')
     var next = root.querySelector('[data-next]')
     var filter = root.querySelector('input[type=search]')
+    // What the filter found, said to a screen reader where the pager, hidden in a sheet of one
+    // page, does not say it: the tiles narrowed without a word.
+    var heard = root.querySelector('[data-heard]')
     // What the page hides for a reader without scripts: the filter and the how-to.
     root.querySelectorAll('[data-scripted]').forEach(function (e) { e.hidden = false })
     var shown = rows
@@ -106,6 +109,7 @@ export const CLIENT_SCRIPT = `(function () {
       // page has no pager, and a filter that found nothing in it left an empty space, unexplained.
       prev.hidden = next.hidden = pages <= 1
       nav.hidden = rows.length <= pageSize && shown.length > 0
+      if (heard) heard.textContent = nav.hidden && shown !== rows ? num(shown.length) + ' of ' + num(rows.length) + ' ' + noun + ' match.' : ''
       keepSoon()
     }
     // The pager is below the list: a new page whose top is above the window (a phone, 16 rows of

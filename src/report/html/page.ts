@@ -278,7 +278,7 @@ ${
     ? `<div class="tools" data-scripted hidden><label>Filter by ${filterWords(
         entries.some((e) => e.caption),
         credited,
-      )} <input type="search" autocomplete="off" spellcheck="false"></label></div>
+      )} <input type="search" autocomplete="off" spellcheck="false"></label><span class="visually-hidden" data-heard aria-live="polite"></span></div>
 <ul class="sheet" data-list aria-label="Images"></ul>
 <nav class="pager" data-pager aria-label="Image pages" hidden><button type="button" data-prev>Previous</button><span class="status" data-status aria-live="polite"></span><button type="button" data-next>Next</button></nav>
 <noscript><p class="empty">The contact sheet is drawn by the page's script; with scripts off, open the files in the folder.</p></noscript>`
