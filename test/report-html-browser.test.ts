@@ -1813,3 +1813,46 @@ test('a screen reader hears what the filter found in a sheet of one page too, wh
     await page.close()
   }
 })
+
+test("back from an example's URL, the failure groups are as the reader left them, and the page where it was: a group opened was closed again", async () => {
+  const out = join(root, 'back-groups')
+  const run = await makeRun(out)
+  const path = await writeReport(out, run.input)
+  const { page, log } = await openReport(path, { width: 1280, height: 800 })
+  const groups = page.locator('details.failure')
+  const count = await groups.count()
+  assert.ok(count > 5, `${count} groups`)
+  const open = () => groups.evaluateAll((all) => all.map((d) => (d as HTMLDetailsElement).open))
+  const before = await open()
+  // The first groups open, the rest closed: the reader closes the first and opens the sixth.
+  assert.deepEqual(before.slice(0, 6), [true, true, true, false, false, false])
+  await groups.nth(0).locator('summary').click()
+  await groups.nth(5).locator('summary').click()
+  const left = await open()
+  assert.deepEqual(left.slice(0, 6), [false, true, true, false, false, true])
+  await groups.nth(5).scrollIntoViewIfNeeded()
+  const where = await groups.nth(5).evaluate((e) => Math.round(e.getBoundingClientRect().top))
+  // An example's link leaves the page (here for a file: the test has no network); Back comes back.
+  await writeFile(join(out, 'elsewhere.txt'), 'a page the reader went to\n')
+  await page.goto(pathToFileURL(join(out, 'elsewhere.txt')).href)
+  await page.goBack()
+  await page.waitForSelector('html[data-ready]')
+  assert.deepEqual(await open(), left)
+  await page.waitForFunction(
+    (top) => Math.abs(document.querySelectorAll('details.failure')[5].getBoundingClientRect().top - top) < 2,
+    where,
+  )
+  // A report opened afresh has its groups as written.
+  const fresh = await browser.open()
+  await fresh.goto(pathToFileURL(path).href)
+  await fresh.waitForSelector('html[data-ready]')
+  assert.deepEqual(
+    await fresh
+      .locator('details.failure')
+      .evaluateAll((all) => all.map((d) => (d as HTMLDetailsElement).open)),
+    before,
+  )
+  await fresh.close()
+  assertQuiet(log)
+  await page.close()
+})

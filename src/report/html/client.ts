@@ -37,6 +37,20 @@ export const CLIENT_SCRIPT = `(function () {
     return e
   }
 
+  // What the reader changed (a page of the sheet, a filter, a group opened), kept in this history
+  // entry's state: a tile or an example's link opens in place of the report, and Chromium keeps no
+  // page from file:// in its back-forward cache, so Back ran the script again on the page as written.
+  function remember(key, value) {
+    var state = {}
+    var old = history.state
+    if (old && typeof old === 'object') for (var k in old) state[k] = old[k]
+    state[key] = value
+    try { history.replaceState(state, '') } catch (e) { /* a browser refusing it: the page as written */ }
+  }
+  function recalled(key) {
+    return (history.state && typeof history.state === 'object' && history.state[key]) || null
+  }
+
   var times = document.querySelectorAll('time[data-local]')
   for (var i = 0; i < times.length; i++) {
     var at = new Date(times[i].getAttribute('datetime'))
@@ -62,12 +76,10 @@ export const CLIENT_SCRIPT = `(function () {
     root.querySelectorAll('[data-scripted]').forEach(function (e) { e.hidden = false })
     var shown = rows
     var page = 0
-    // Where the reader is (the page, the filter, the item last opened), kept in this history
-    // entry's state: a tile opens its file in place of the report, and Chromium keeps no page from
-    // file:// in its back-forward cache, so Back ran the script again, on the first page, unfiltered,
-    // with the focus at the top of the document.
+    // Where the reader is (the page, the filter, the item last opened): Back from a tile's file
+    // drew the first page, unfiltered, with the focus at the top of the document.
     var key = root.id
-    var kept = (history.state && history.state[key]) || null
+    var kept = recalled(key)
     // Chromium refuses more than 200 state changes in 10 s (a warning each): a run of keystrokes
     // or pages is kept once it pauses.
     var pending = 0
@@ -77,11 +89,7 @@ export const CLIENT_SCRIPT = `(function () {
     }
     function keep(at) {
       clearTimeout(pending)
-      var state = {}
-      var old = history.state
-      if (old && typeof old === 'object') for (var k in old) state[k] = old[k]
-      state[key] = { page: page, q: filter ? filter.value : '', at: at }
-      try { history.replaceState(state, '') } catch (e) { /* a browser refusing it: the first page */ }
+      remember(key, { page: page, q: filter ? filter.value : '', at: at })
     }
     function search(value) {
       var q = value.trim().toLowerCase()
@@ -247,6 +255,21 @@ export const CLIENT_SCRIPT = `(function () {
     if (group) group.open = true
   }
   window.addEventListener('hashchange', openTarget)
+
+  // The groups the reader opened or closed, as left: Back from an example's URL closed a group
+  // opened past the third, and the scroll put back over the shorter page landed elsewhere.
+  var groups = document.querySelectorAll('details')
+  var opened = recalled('details')
+  if (opened && opened.length === groups.length)
+    for (var g = 0; g < groups.length; g++) groups[g].open = opened[g] === 1
+  var noted = 0
+  document.addEventListener('toggle', function () {
+    // Printing opens every group and closes them again: the state kept is the one after.
+    clearTimeout(noted)
+    noted = setTimeout(function () {
+      remember('details', Array.prototype.map.call(groups, function (d) { return d.open ? 1 : 0 }))
+    }, 0)
+  }, true)
   openTarget()
 
   var sheet = document.getElementById('images')
