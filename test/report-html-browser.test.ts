@@ -1856,3 +1856,39 @@ test("back from an example's URL, the failure groups are as the reader left them
   assertQuiet(log)
   await page.close()
 })
+
+test('a command holding a 10 KB URL keeps the first screen for what failed: its box scrolls, its words whole, where a phone showed 4,300 px of them', async () => {
+  const out = join(root, 'long-command')
+  const sheet = await sheetOf(out, 3, 'photo', 'long command')
+  const url = `https://img.example.com/a.jpg?v=${'A'.repeat(10_240)}`
+  const failed: ReportItem = {
+    url,
+    host: 'https://img.example.com',
+    status: 'failed',
+    error: 'http-404',
+    httpStatus: 404,
+    attempts: 1,
+  }
+  const path = await writeReport(out, {
+    ...sheet,
+    command: `imgpull '${url}' -o long-command`,
+    items: [...sheet.items, failed],
+  })
+  for (const viewport of [
+    { width: 390, height: 844 },
+    { width: 1280, height: 800 },
+  ]) {
+    const { page, log } = await openReport(path, viewport)
+    const causes = await page.locator('[data-figure="causes"]').boundingBox()
+    assert.ok(
+      causes && causes.y + causes.height <= viewport.height,
+      `on the first screen: ${JSON.stringify(causes)}`,
+    )
+    const command = page.locator('.command')
+    // Whole, to be copied as it ran.
+    assert.ok(((await command.textContent()) ?? '').includes(url))
+    assert.ok(await command.evaluate((e) => e.scrollHeight > e.clientHeight + 100), 'the box scrolls')
+    assertQuiet(log)
+    await page.close()
+  }
+})

@@ -13,6 +13,8 @@
  * A failure group's triangle is drawn, not said (its alt text, after \`/\`, is empty; a browser
  * without that syntax keeps the first \`content\`): a screen reader began every group's summary
  * with "black right-pointing small triangle", and \`<details>\` says open or closed itself.
+ * The command line's box is six lines high at most, and scrolls: a 10 KB URL given as an argument
+ * put 4,300 px of it above the figures on a phone (printed, it is whole).
  * The contact sheet has 2, 3, 4, 6 or 8 columns, which a page of 48 fills (SHEET_PAGE_SIZE): as
  * many as fitted, it had 7 on a 1280 px screen, and every page ended on a row of 6 and a hole.
  * On a phone a host's row is its name, then its figures side by side, each named ('Failed 25'):
@@ -48,7 +50,7 @@ h3{font-size:1.05rem;font-weight:620;margin:24px 0 8px}
 .when{margin:0;color:var(--muted)}
 .command{margin:14px 0 0;padding:10px 14px;background:var(--surface);border:1px solid var(--line);
 border-radius:8px;font:13px/1.5 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:pre-wrap;
-overflow-wrap:anywhere}
+overflow-wrap:anywhere;max-height:10.5em;overflow-y:auto}
 nav.sections ul{list-style:none;display:flex;flex-wrap:wrap;gap:6px 18px;margin:18px 0 0;padding:0}
 nav.sections a{text-decoration:none;color:var(--muted);font-size:.95rem}
 nav.sections a:hover{color:var(--accent)}
@@ -188,7 +190,7 @@ footer{border-top:1px solid var(--line);padding:18px 0 40px;color:var(--muted);f
 #host-table td{display:inline-block;margin:2px 14px 0 0;text-align:left}
 #host-table td::before{content:attr(data-label) " ";color:var(--muted);font-size:.85em}}
 @media (prefers-reduced-motion:reduce){*{transition:none!important}}
-@media print{:root{color-scheme:light}body{background:#fff}.pager button,.tools,.skip,nav.sections,.how-pointer,.how-touch{display:none}
+@media print{:root{color-scheme:light}body{background:#fff}.command{max-height:none;overflow:visible}.pager button,.tools,.skip,nav.sections,.how-pointer,.how-touch{display:none}
 .tile{aspect-ratio:auto;overflow:visible;background:none;color:var(--ink);break-inside:avoid}
 .tile img{aspect-ratio:1;height:auto;border-radius:8px}
 .cap{position:static;opacity:1;background:none;padding:4px 0 0}
