@@ -10,6 +10,7 @@ import { stopFault } from './run/stop-fault.js'
 import { parseLine } from './sources/lines.js'
 import { needsPool } from './transform/spec.js'
 import type { Result, RunStats, Source } from './types.js'
+import { steadyNow } from './utils/steady-clock.js'
 
 export { holdResults } from './run/engine.js'
 export { boundPublishing, type PublishBound } from './run/publish.js'
@@ -135,7 +136,7 @@ async function* run(
   // does, reject with the signal's reason, and make no folder, journal, manifest or report.
   if (options.signal?.aborted) throw options.signal.reason
   // The run's start, as the terminal's summary counts it: not when the journal opens.
-  const startedAt = Date.now()
+  const startedAt = steadyNow()
   const started = await openRun(source, options, startedAt)
   const { paths, journal, dispatcher, leftovers, dataset } = started
   // The transform stage's worker processes, only when a transform is asked for.

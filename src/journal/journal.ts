@@ -1,6 +1,7 @@
 import { manifestLine, type Outcome } from '../outcome.js'
 import type { HostSample, RunInfo, Validators } from '../types.js'
 import { nameFold } from '../utils/name-fold.js'
+import { steadyNow } from '../utils/steady-clock.js'
 
 /**
  * The journal remembers every job and its outcome, so a rerun does only what is left and a crash
@@ -214,7 +215,7 @@ export class MemoryJournal implements Journal {
   #samples: HostSample[] = []
 
   /** `startedAt`: when the run began (see `SqliteJournal`). */
-  constructor(startedAt = Date.now()) {
+  constructor(startedAt = steadyNow()) {
     this.#run = { id: 1, startedAt }
   }
 
@@ -223,7 +224,7 @@ export class MemoryJournal implements Journal {
   }
 
   endRun(info: { interrupted: boolean; endedAt?: number }) {
-    this.#run.endedAt = info.endedAt ?? Date.now()
+    this.#run.endedAt = info.endedAt ?? steadyNow()
     this.#run.interrupted = info.interrupted
   }
 

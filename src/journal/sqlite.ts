@@ -6,6 +6,7 @@ import { OUTCOME_COLUMNS, OUTCOME_FIELDS, type OutcomeField } from '../outcome.j
 import type { HostSample, RunInfo, Validators } from '../types.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { nameFold } from '../utils/name-fold.js'
+import { steadyNow } from '../utils/steady-clock.js'
 import { redactUrl } from '../utils/url.js'
 import { isSharePageFailure } from '../verify/share-page.js'
 import type { Finished, JobRecord, Journal } from './journal.js'
@@ -338,7 +339,7 @@ export class SqliteJournal implements Journal {
    * `startedAt`: when the run began, before the journal could open (the modules it loads, the
    * folder's lock): the report's wall time then is the terminal's, not half of it for a short run.
    */
-  constructor(path: string, startedAt = Date.now()) {
+  constructor(path: string, startedAt = steadyNow()) {
     mkdirSync(dirname(path), { recursive: true })
     const fresh = !existsSync(path)
     this.#db = openJournalDb(path)
@@ -409,7 +410,7 @@ export class SqliteJournal implements Journal {
 
   endRun(info: { interrupted: boolean; endedAt?: number }) {
     this.#write()
-    this.#stmt.endRun.run(info.endedAt ?? Date.now(), info.interrupted ? 1 : 0, this.run)
+    this.#stmt.endRun.run(info.endedAt ?? steadyNow(), info.interrupted ? 1 : 0, this.run)
   }
 
   abandonRun() {

@@ -10,6 +10,7 @@ import { holds, publish } from '../sinks/files.js'
 import { rowKey } from '../sources/tables/jobs.js'
 import type { Job, Result, Validators } from '../types.js'
 import { RecentMap } from '../utils/recent.js'
+import { steadyNow } from '../utils/steady-clock.js'
 import { hostKey, urlKey } from '../utils/url.js'
 import { isSharePageFailure } from '../verify/share-page.js'
 import { failureHolds, type Limits } from './judged-against.js'
@@ -134,7 +135,7 @@ function refused(job: Job, code: ErrorCode, message: string, ctx: PlanContext): 
   const { journal } = ctx
   const earlier = journal.get(key)
   if (earlier?.run === journal.run) return { kind: 'duplicate' }
-  const outcome = { attempts: 0, error: code, message, total: 0, finishedAt: Date.now() }
+  const outcome = { attempts: 0, error: code, message, total: 0, finishedAt: steadyNow() }
   // Such a job has no file name; a NUL never survives sanitizing, so this one is no file's.
   journal.plan(
     { key, url: job.url, meta: job.meta, caption: job.caption },

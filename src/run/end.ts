@@ -8,6 +8,7 @@ import { writeManifest } from '../report/manifest.js'
 import { folderAt, goneFolder, lostFolder } from '../sinks/local-faults.js'
 import type { TransformPool } from '../transform/pool.js'
 import type { Result, RunStats, Source } from '../types.js'
+import { steadyNow } from '../utils/steady-clock.js'
 import type { Engine } from './engine.js'
 import { type Started, takeBack } from './start.js'
 
@@ -69,7 +70,7 @@ export async function closeRun(ending: Ending): Promise<{ late: Result[]; closeE
   let ended: unknown
   // The run's time, as the report counts it (to the journal's end of the run): the summary's
   // counted the manifest and the report written after too (0.6 s where the report said 0.4 s).
-  const endedAt = Date.now()
+  const endedAt = steadyNow()
   stats.wallMs = endedAt - startedAt
   try {
     journal.endRun({ interrupted, endedAt })

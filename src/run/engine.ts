@@ -31,6 +31,7 @@ import { needsPool, pixelLimit } from '../transform/spec.js'
 import type { Result, RunStats, Source, Validators } from '../types.js'
 import { Channel } from '../utils/channel.js'
 import { printable } from '../utils/printable.js'
+import { steadyNow } from '../utils/steady-clock.js'
 import { shownUrl } from '../utils/url.js'
 import { isSharePageFailure } from '../verify/share-page.js'
 import { AttemptDeadline } from './deadline.js'
@@ -429,7 +430,7 @@ export class Engine {
       }
     }
     const late = task.retriedFor
-    if (late && task.started + this.options.totalTimeout <= Date.now()) {
+    if (late && task.started + this.options.totalTimeout <= steadyNow()) {
       // A retry whose time ran out while it waited for its turn (its host paused for another
       // job's Retry-After, or one transfer at a time behind the others) sends nothing: an attempt
       // with no time left could only end as "total timeout", hiding the cause it was retried for.
@@ -453,11 +454,11 @@ export class Engine {
       }
     }
     task.attempts++
-    task.started ||= Date.now()
+    task.started ||= steadyNow()
     // When the request now under way went out: a complaint about one sent before the host's last
     // cut is old news (see Scheduler.pressure). A redirect's wait moves it on.
     let sentAt = performance.now()
-    const remaining = task.started + this.options.totalTimeout - Date.now()
+    const remaining = task.started + this.options.totalTimeout - steadyNow()
     // One Cancel and one timer per attempt: far cheaper than an AbortSignal per request.
     const cancel = new Cancel()
     // The attempt's --total-timeout, which gives a slow but steady body the time once more.
@@ -659,8 +660,8 @@ export class Engine {
       attempts: task.attempts,
       error: e.code as ErrorCode,
       message: placedPage(e, task.job.where),
-      total: task.started ? Date.now() - task.started : 0,
-      finishedAt: Date.now(),
+      total: task.started ? steadyNow() - task.started : 0,
+      finishedAt: steadyNow(),
       answers: task.answers,
     }
     try {

@@ -11,6 +11,7 @@ import type { WebDatasetSink } from '../sinks/webdataset/sink.js'
 import { TransformError } from '../transform/errors.js'
 import type { TransformPool } from '../transform/pool.js'
 import type { Result, RunStats } from '../types.js'
+import { steadyNow } from '../utils/steady-clock.js'
 import { shownUrl } from '../utils/url.js'
 
 /**
@@ -157,8 +158,8 @@ export class Publishing {
       transformed: made.transformed,
       attempts: task.attempts,
       ttfb: Math.round(d.ttfb),
-      total: Date.now() - task.started,
-      finishedAt: Date.now(),
+      total: steadyNow() - task.started,
+      finishedAt: steadyNow(),
       answers: task.answers,
     }
     if (this.#dataset) return this.#stage(task, made, outcome)

@@ -28,8 +28,8 @@ import { withAnswer } from '../outcome.js'
 import type { Task } from '../plan/planner.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import { outOfDescriptors } from '../utils/descriptors.js'
+import { steadyNow } from '../utils/steady-clock.js'
 import { hostKey, shownUrl } from '../utils/url.js'
-
 import { type CutWords, STILL_COMING } from './deadline.js'
 import { fault } from './stop-fault.js'
 
@@ -272,7 +272,7 @@ export class Retries {
     )
       task.crowdedFree = (task.crowdedFree ?? 0) + 1
     task.crowdedAt = crowdedNow ? sentAt : undefined
-    const timeLeft = task.started + this.#options.totalTimeout - Date.now()
+    const timeLeft = task.started + this.#options.totalTimeout - steadyNow()
     if (outOfDescriptors(error)) {
       task.descriptorWaits = (task.descriptorWaits ?? 0) + 1
       this.#scheduler.shortOfDescriptors()

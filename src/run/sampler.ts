@@ -1,5 +1,6 @@
 import type { Scheduler } from '../fetch/scheduler.js'
 import type { Journal } from '../journal/journal.js'
+import { steadyNow } from '../utils/steady-clock.js'
 
 /**
  * How often the busy hosts' limits and transfers in flight are sampled for the report, ms: often
@@ -47,7 +48,7 @@ export class HostSampler {
 
   /** What each busy host's limit and transfers in flight are now (the report's concurrency charts). */
   #sample(): void {
-    const t = Date.now()
+    const t = steadyNow()
     const hosts = this.#scheduler.snapshot()
     try {
       this.#journal.addSamples(hosts.map((h) => ({ t, host: h.host, limit: h.limit, inFlight: h.active })))

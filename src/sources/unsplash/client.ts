@@ -7,6 +7,7 @@ import { Agent, type Dispatcher, request } from '../../fetch/undici.js'
 import { grouped } from '../../report/format.js'
 import { definedFields } from '../../utils/defined-fields.js'
 import { quoted } from '../../utils/printable.js'
+import { steadyNow } from '../../utils/steady-clock.js'
 import { looksLike } from '../../verify/not-image.js'
 import { badKeyError, RateLimitError, StoppedError, UnsplashError } from './errors.js'
 import {
@@ -82,7 +83,7 @@ export class UnsplashClient {
   readonly #signal: AbortSignal
   readonly #closed = new AbortController()
   #waiting: Promise<void> | undefined
-  /** When the wait for the reset ends (`Date.now()`'s clock), while one runs. */
+  /** When the wait for the reset ends (`steadyNow()`'s clock, which does not step), while one runs. */
   #waitUntil: number | undefined
   /** In `stop` mode, once the budget is gone every later call fails at once. */
   #stopped = false
@@ -241,7 +242,7 @@ export class UnsplashClient {
 
   /** Milliseconds until the wait for the rate limit's reset ends; 0 when none runs. */
   waitLeft(): number {
-    return this.#waitUntil === undefined ? 0 : Math.max(0, this.#waitUntil - Date.now())
+    return this.#waitUntil === undefined ? 0 : Math.max(0, this.#waitUntil - steadyNow())
   }
 
   /** End every wait and call (they fail with `StoppedError`), and release connections. */
@@ -267,7 +268,7 @@ export class UnsplashClient {
         this.#until = Date.now() + this.#o.window
         throw new RateLimitError(this.rate.limit, this.#until)
       }
-      this.#waitUntil = Date.now() + this.#o.window
+      this.#waitUntil = steadyNow() + this.#o.window
       this.#waiting = waitForReset(this.#o.window, this.#o.say, this.#signal).finally(() => {
         this.#waiting = undefined
         this.#waitUntil = undefined

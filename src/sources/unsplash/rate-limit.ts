@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { steadyNow } from '../../utils/steady-clock.js'
 import { StoppedError } from './errors.js'
 
 /**
@@ -75,15 +76,16 @@ export async function waitForReset(
   say: (line: string) => void,
   signal?: AbortSignal,
 ): Promise<void> {
-  const until = Date.now() + ms
+  // On a clock that does not step: set an hour back mid-wait, the wall clock made it two hours.
+  const until = steadyNow() + ms
   say(
     `Unsplash rate limit reached: waiting ${clock(ms)} for the hourly reset, then going on (Ctrl-C stops; running the same command later continues)`,
   )
   try {
-    for (let left = ms; left > 0; left = until - Date.now()) {
+    for (let left = ms; left > 0; left = until - steadyNow()) {
       const step = nextTick(left)
       await sleep(step, undefined, { signal })
-      const now = until - Date.now()
+      const now = until - steadyNow()
       if (now > 1000) say(`Unsplash rate limit: ${clock(now)} left until the reset`)
     }
   } catch (error) {
