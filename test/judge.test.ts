@@ -1161,6 +1161,19 @@ test("Last-Modified as a validator: strong only a minute or more before the answ
     [lm, undefined, `W/${lm}`],
     [lm, 'not a date', `W/${lm}`],
     ['not a date', 'Tue, 03 Nov 2026 10:01:00 GMT', 'W/not a date'],
+    // No HTTP-date (RFC 9110 §5.6.7), though V8's Date.parse reads each (2000, 2026, 9999): no
+    // instant to compare, so no validator to send as If-Range (`If-Range: 0` went out).
+    ['0', 'Tue, 03 Nov 2026 10:01:00 GMT', 'W/0'],
+    ['2026', 'Tue, 03 Nov 2026 10:01:00 GMT', 'W/2026'],
+    ['Tue, 3 Nov 2026', 'Tue, 03 Nov 2026 10:01:00 GMT', 'W/Tue, 3 Nov 2026'],
+    [lm, '9999', `W/${lm}`],
+    // A day no calendar has (V8 reads 31 Feb as 2 Mar), a year of one digit written in four (V8 reads 0001 as 2001).
+    ['Mon, 31 Feb 2025 10:00:00 GMT', 'Tue, 03 Nov 2026 10:01:00 GMT', 'W/Mon, 31 Feb 2025 10:00:00 GMT'],
+    [lm, 'Mon, 01 Jan 0001 00:00:00 GMT', `W/${lm}`],
+    // The epoch and before it, and an RFC 850 date 44 years ahead ("70": 2070, RFC 9110 §5.6.7): as they are.
+    ['Thu, 01 Jan 1970 00:00:00 GMT', 'Tue, 03 Nov 2026 10:01:00 GMT', 'Thu, 01 Jan 1970 00:00:00 GMT'],
+    ['Wed, 31 Dec 1969 23:59:59 GMT', 'Tue, 03 Nov 2026 10:01:00 GMT', 'Wed, 31 Dec 1969 23:59:59 GMT'],
+    ['Fri, 31 Dec 9999 23:59:59 GMT', 'Tue, 03 Nov 2026 10:01:00 GMT', 'W/Fri, 31 Dec 9999 23:59:59 GMT'],
     [undefined, 'Tue, 03 Nov 2026 10:01:00 GMT', undefined],
   ]
   for (const [lastModified, date, expected] of table)

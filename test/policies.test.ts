@@ -26,6 +26,7 @@ import { contentLengthWords, type GatewayAnswer, TimeoutError, UsageError } from
 import { AUTO_THREADS_MAX, AutoThreadBudget, autoThreads } from '../src/fetch/auto-threads.js'
 import { Body } from '../src/fetch/exchange.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
+import { readHttpDate } from '../src/fetch/http-date.js'
 import { bodyText } from '../src/fetch/nginx-pages.js'
 import { writeAll } from '../src/fetch/part-file.js'
 import {
@@ -157,6 +158,41 @@ test("honouredWait: the server's Retry-After as taken, the clamp retryDelay and 
       expected ?? 500,
       `retryDelay: ${name}`,
     )
+  }
+})
+
+test('HTTP-dates (RFC 9110 §5.6.7): the three forms, read by their grammar and calendar, not by V8', () => {
+  const now = Date.parse('2026-12-06T00:00:00Z')
+  const table: [string, string | undefined][] = [
+    ['Sun, 06 Nov 1994 08:49:37 GMT', '1994-11-06T08:49:37.000Z'],
+    ['Sunday, 06-Nov-94 08:49:37 GMT', '1994-11-06T08:49:37.000Z'],
+    ['Sun Nov  6 08:49:37 1994', '1994-11-06T08:49:37.000Z'],
+    ['Thu, 01 Jan 1970 00:00:00 GMT', '1970-01-01T00:00:00.000Z'],
+    ['Wed, 31 Dec 1969 23:59:59 GMT', '1969-12-31T23:59:59.000Z'],
+    ['Fri, 31 Dec 9999 23:59:59 GMT', '9999-12-31T23:59:59.000Z'],
+    ['Thu, 29 Feb 2024 00:00:00 GMT', '2024-02-29T00:00:00.000Z'],
+    // A leap second names the instant after the minute's last.
+    ['Sat, 31 Dec 2016 23:59:60 GMT', '2017-01-01T00:00:00.000Z'],
+    // RFC 850's two-digit year: more than 50 years ahead is the last century's (2070 is 44 ahead).
+    ['Thursday, 01-Jan-70 00:00:00 GMT', '2070-01-01T00:00:00.000Z'],
+    ['Friday, 01-Jan-77 00:00:00 GMT', '1977-01-01T00:00:00.000Z'],
+    ['Wednesday, 16-Dec-26 08:49:37 GMT', '2026-12-16T08:49:37.000Z'],
+    // V8's Date.parse reads each of these as some date: none is an HTTP-date.
+    ['Mon, 01 Jan 0001 00:00:00 GMT', '0001-01-01T00:00:00.000Z'],
+    ['Sat, 31 Feb 2024 00:00:00 GMT', undefined],
+    ['Tue, 31 Apr 2024 00:00:00 GMT', undefined],
+    ['Thu, 29 Feb 2025 00:00:00 GMT', undefined],
+    ['Mon, 01 Jan 2024 24:00:00 GMT', undefined],
+    ['Mon, 01 Jan 2024 23:60:00 GMT', undefined],
+    ['Mon, 01 Jan 2024 23:59:61 GMT', undefined],
+    ['Mon, 00 Jan 2024 00:00:00 GMT', undefined],
+    ['0', undefined],
+    ['2026', undefined],
+    ['Mon, 32 Foo 2026 99:99:99 GMT', undefined],
+  ]
+  for (const [value, iso] of table) {
+    const ms = readHttpDate(value, now)
+    assert.equal(ms === undefined ? undefined : new Date(ms).toISOString(), iso, value)
   }
 })
 
@@ -327,6 +363,9 @@ test("readRefusal: a rate limiter's reset names the wait Retry-After does not; a
     'x-ratelimit-reset': String(at + 30),
   }
   assert.equal(readRefusal(403, served, now + 60_000).retryAfter, 30_000)
+  // A Date that is no HTTP-date (V8 reads '0' as 2000): the reset is read on this machine's clock,
+  // not as 26 years away.
+  assert.equal(readRefusal(429, { date: '0', 'x-ratelimit-reset': String(at + 30) }, now).retryAfter, 30_000)
   assert.deepEqual(readRefusal(403, served, now).sent, { status: 403, why: 'X-RateLimit-Remaining: 0' })
 })
 

@@ -19,36 +19,82 @@ const spaced = (value: string) => value.trim().replace(/\s+/g, ' ')
 /**
  * HTTP-dates read lately and the instant each names: every answer's `Date` and `Last-Modified` are
  * read twice (as it is judged, then as it is taken), and a server writes the same `Date` for a
- * second's answers. Reading one cost 2 µs (a copy, a search, `Date.parse`), 8 µs an image. Only
- * values in one of the three forms are kept: each names GMT, so what it reads as never depends on
- * the machine's zone (`TZ` may change in a process; another value `Date.parse` may read as local time).
+ * second's answers. Only values in one of the three forms are kept, by the year they were read in
+ * (an RFC 850 date's century depends on it).
  */
-const READ = new RecentMap<string, number>(64)
+const READ = new RecentMap<string, number | undefined>(64)
+
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec']
+/** Each form's day, month, year and time, as they are placed in it (after `spaced`). */
+const IMF_PARTS = /^\w+, (\d{1,2}) (\w{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/i
+const RFC850_PARTS = /^\w+, (\d{2})-(\w{3})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) GMT$/i
+const ASCTIME_PARTS = /^\w+ (\w{3}) (\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/i
 
 /**
- * A date header's value (`Date`, `Last-Modified`) as ms since the epoch, as `Date.parse` reads it
- * (NaN when it does not), but for asctime's form: it names no zone because it is GMT, where
- * `Date.parse` would take it for this machine's local time, hours off west or east of GMT.
+ * The instant an HTTP-date names, in ms since the epoch, in any of its three forms (RFC 9110
+ * §5.6.7), its case and spacing aside (see `IMF_FIXDATE`); `undefined` for anything else. Read by
+ * the grammar and the calendar, not by `Date.parse`, which reads `0` as 2000, `2026` as its first
+ * of January, `31 Feb` as 2 March and the year `0001` as 2001, and asctime's GMT as local time: an
+ * hour of 00-23, a minute of 00-59, a second of 00-60 (60: a leap second, the instant after the
+ * minute's last), a day the month has. RFC 850's two-digit year is this century's, but one more
+ * than 50 years after `now` (ms since the epoch) is the last century's, as RFC 9110 asks. The day's
+ * name is not checked ("recipients ... be robust"). Pure but for its cache.
  */
-export function httpDate(value: string): number {
-  const read = READ.get(value)
-  if (read !== undefined) return read
+export function readHttpDate(value: string, now = Date.now()): number | undefined {
+  const thisYear = new Date(now).getUTCFullYear()
+  const key = `${thisYear} ${value}`
+  if (READ.has(key)) return READ.get(key)
   const text = spaced(value)
-  const asctime = ASCTIME_DATE.test(text)
-  const ms = Date.parse(asctime ? `${text} GMT` : text)
-  if (asctime || IMF_FIXDATE.test(text) || RFC850_DATE.test(text)) READ.set(value, ms)
+  if (!RFC850_DATE.test(text) && !IMF_FIXDATE.test(text) && !ASCTIME_DATE.test(text)) return undefined
+  const [day, month, written, h, m, sec] = fieldsOf(text)
+  let year = Number(written)
+  if (written.length === 2) {
+    year += thisYear - (thisYear % 100)
+    if (year > thisYear + 50) year -= 100
+  }
+  const ms = instant(
+    year,
+    MONTHS.indexOf(month.toLowerCase()),
+    Number(day),
+    Number(h),
+    Number(m),
+    Number(sec),
+  )
+  READ.set(key, ms)
   return ms
 }
 
+/** The day, month's name, year as written, hour, minute and second of a date in one of the three forms. */
+function fieldsOf(text: string): string[] {
+  const parts = IMF_PARTS.exec(text) ?? RFC850_PARTS.exec(text)
+  if (parts) return parts.slice(1, 7)
+  const asctime = ASCTIME_PARTS.exec(text) ?? []
+  return [asctime[2], asctime[1], asctime[6], asctime[3], asctime[4], asctime[5]].map(String)
+}
+
+/** The instant of a date and time of day in UTC (`month` from 0), or `undefined` when no calendar has it. */
+function instant(
+  year: number,
+  month: number,
+  day: number,
+  h: number,
+  m: number,
+  s: number,
+): number | undefined {
+  if (month < 0 || h > 23 || m > 59 || s > 60 || day < 1) return undefined
+  const date = new Date(0)
+  // setUTCFullYear, not Date.UTC: that reads the years 0-99 as 1900-1999.
+  date.setUTCFullYear(year, month, day)
+  if (date.getUTCMonth() !== month) return undefined // 31 Feb rolled over into March
+  return date.getTime() + ((h * 60 + m) * 60 + s) * 1000
+}
+
 /**
- * The instant an HTTP-date names, in any of its three forms, its case and spacing aside (see
- * `IMF_FIXDATE`); `undefined` for anything else, which `Date.parse` may still read (`1`, `soon`).
+ * A date header's value (`Date`, `Last-Modified`) as ms since the epoch (see `readHttpDate`), NaN
+ * when it is no HTTP-date.
  */
-export function readHttpDate(value: string): number | undefined {
-  const text = spaced(value)
-  if (!IMF_FIXDATE.test(text) && !RFC850_DATE.test(text) && !ASCTIME_DATE.test(text)) return undefined
-  const ms = httpDate(text)
-  return Number.isNaN(ms) ? undefined : ms
+export function httpDate(value: string): number {
+  return readHttpDate(value) ?? Number.NaN
 }
 
 /**

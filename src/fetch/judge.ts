@@ -241,7 +241,8 @@ export const STRONG_DATE_MS = 60_000
 
 /**
  * `Last-Modified` as a validator: as sent when it is strong (see `STRONG_DATE_MS`), else marked
- * `W/`; without a `Date` (or with a date that does not parse) it is weak.
+ * `W/`; without a `Date`, or with either value no HTTP-date (`0`, `2026`, 31 February: see
+ * `readHttpDate`), it is weak, and never sent as an `If-Range` (`If-Range: 0` went out).
  */
 export function lastModifiedValidator(
   lastModified: string | undefined,
