@@ -236,6 +236,25 @@ function cases(): QueueCase[] {
       },
     },
     {
+      id: 'clock-ahead-os',
+      report:
+        "as clock-ahead, the worker's whole process 10 min ahead (libfaketime: Date, the process's time origin, its children; the monotonic clock left alone), the other's 10 min behind",
+      query: (i) => (i % 5 === 0 ? '?status=429&times=1&ra=2' : ''),
+      async run(r) {
+        const e = await r.enqueue()
+        if (e.code !== 0) throw new Error(e.stderr)
+        const out = join(r.dir, 'out')
+        const faked = (offset: string) => ({
+          LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1',
+          FAKETIME: offset,
+          DONT_FAKE_MONOTONIC: '1',
+        })
+        const a = r.worker(out, [], faked('+10m'))
+        const b = r.worker(out, [], faked('-10m'))
+        return { results: await Promise.all([a.done, b.done]), outs: [out] }
+      },
+    },
+    {
       id: 'wrong-db',
       report:
         'redis/ioredis#1213 and GetStream/Winds#534 (ERR DB index is out of range, an unhandled rejection): `--redis redis://host:port/99`',

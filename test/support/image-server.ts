@@ -16,7 +16,10 @@ import { type Format, makeImage, seeded, sizeOf } from './images.js'
  *
  * - `size=N`, `fmt=jpg|png|gif|webp`: the image (bytes fixed by the path's last segment)
  * - `status=N&times=K`: answer N for the first K requests (all, without `times`); `ra=S` adds
- *   `Retry-After: S`, `ra=date:S` the same as an HTTP date
+ *   `Retry-After: S` (any text, as given), `ra=date:S` the same as an HTTP date S seconds after the
+ *   server's `Date` (`raform=rfc850|asctime`: in RFC 9110 §5.6.7's obsolete forms)
+ * - the server's clock: `skew=S` its `Date` (and every date counted from it) S seconds off this
+ *   machine's, `nodate=1` no `Date` at all; `lm=TEXT` the `Last-Modified` sent, as given
  * - `html=1`: a 200 HTML page instead of an image
  * - `reset=B`, `short=B`, `stall=B` (+`times=K`): after B body bytes reset the connection,
  *   end it early, or go silent; `every=B`: end every answer early after B bytes of its own body
@@ -141,6 +144,20 @@ export interface ImageServer {
 }
 
 const LAST_MODIFIED = new Date('2024-01-01T00:00:00Z').toUTCString()
+const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday']
+const two = (n: number) => String(n).padStart(2, '0')
+
+/** `ms` as an HTTP-date in `form`: IMF-fixdate, or RFC 9110 §5.6.7's obsolete RFC 850 or asctime. */
+export function httpDateAs(ms: number, form: 'imf' | 'rfc850' | 'asctime' = 'imf'): string {
+  const d = new Date(ms)
+  const imf = d.toUTCString() // "Sun, 06 Nov 1994 08:49:37 GMT"
+  const [, , day, month, year, time] = /^(\w+), (\d+) (\w+) (\d+) (\S+) GMT$/.exec(imf) ?? []
+  if (form === 'rfc850')
+    return `${DAYS[d.getUTCDay()]}, ${day}-${month}-${two(d.getUTCFullYear() % 100)} ${time} GMT`
+  if (form === 'asctime')
+    return `${imf.slice(0, 3)} ${month} ${String(Number(day)).padStart(2)} ${time} ${year}`
+  return imf
+}
 
 export async function startImageServer(options: ImageServerOptions = {}): Promise<ImageServer> {
   const { ttfb = 0, jitter = 0, bandwidth, limit, sizes = [2_000, 60_000], record = true } = options
@@ -194,6 +211,10 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     const q = u.searchParams
     const times = q.has('times') ? Number(q.get('times')) : Number.POSITIVE_INFINITY
     const faulty = attempt <= times
+    // The server's clock: `skew` seconds off this machine's, or no `Date` sent at all.
+    const clock = Date.now() + Number(q.get('skew') ?? 0) * 1000
+    if (q.has('nodate')) res.sendDate = false
+    else if (q.has('skew')) res.setHeader('date', httpDateAs(clock))
     if (ttfb || jitter) await sleep(ttfb + Math.floor(random() * jitter))
 
     if (limit !== undefined && stats.inFlight > limit) {
@@ -207,7 +228,7 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
       const ra = q.get('ra')
       if (ra) {
         headers['retry-after'] = ra.startsWith('date:')
-          ? new Date(Date.now() + Number(ra.slice(5)) * 1000).toUTCString()
+          ? httpDateAs(clock + Number(ra.slice(5)) * 1000, (q.get('raform') ?? 'imf') as 'imf')
           : ra
       }
       count(status)
@@ -255,7 +276,7 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
       'accept-ranges': q.has('norange') ? 'none' : 'bytes',
     }
     if (!q.has('lmonly')) headers.etag = etag
-    if (!q.has('nolm')) headers['last-modified'] = lastModified
+    if (!q.has('nolm')) headers['last-modified'] = q.get('lm') ?? lastModified
     if (q.has('lmfresh')) headers.date = lastModified
     let start = 0
     let status = 200
@@ -267,7 +288,7 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
       q.get('ifrange') === 'ignore' ||
       (second && q.get('flap') !== 'honor') ||
       (ifRange === etag && !etag.startsWith('W/') && q.get('ifrange') !== 'date') ||
-      ifRange === lastModified
+      ifRange === (q.get('lm') ?? lastModified)
     if (range && !q.has('norange') && current) {
       start = Number(range[1])
       if (start >= body.length) {
