@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import Database from 'better-sqlite3'
@@ -151,4 +151,19 @@ await waitForReset(12_000, (line) => console.log(line))`
   } finally {
     child.kill('SIGKILL')
   }
+})
+
+test("the clock stepped an hour back as a WebDataset shard's file is answered: the shard's _stats.json ends after it starts", {
+  skip,
+}, async () => {
+  const { run, out } = await stepped('shard', '/shard.jpg', '-1h', ['--output-format', 'webdataset'])
+  assert.equal(run.code, 0, run.stderr)
+  const stats = JSON.parse(await readFile(join(out, '00000_stats.json'), 'utf8')) as {
+    successes: number
+    start_time: number
+    end_time: number
+    duration: number
+  }
+  assert.equal(stats.successes, 1)
+  assert.ok(stats.duration >= 0 && stats.end_time >= stats.start_time, JSON.stringify(stats))
 })

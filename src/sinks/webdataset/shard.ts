@@ -17,6 +17,7 @@ import { type Layout, SHARD_FILES, type ShardFile } from '../../layout.js'
 import type { CarriedType } from '../../types.js'
 import { NO_FOLLOW, openOwnSync } from '../../utils/own-file.js'
 import { renameIntoSync } from '../../utils/rename-into.js'
+import { steadyNow } from '../../utils/steady-clock.js'
 import { memberName, shardStem } from './keys.js'
 import { ShardTable } from './parquet.js'
 import { type SampleRow, sampleJson } from './row.js'
@@ -117,7 +118,7 @@ export class Shard {
     readonly number: number,
     readonly ctx: ShardContext,
     readonly sealed: string | null | undefined,
-    readonly startedAt = Date.now(),
+    readonly startedAt = steadyNow(),
   ) {
     this.stem = shardStem(number)
     this.work = shardWork(ctx.paths, this.stem)
@@ -178,7 +179,7 @@ export class Shard {
       tally.add(row)
     }
     await writeDurably(this.work.tmp('parquet'), table.parquet())
-    const stats = tally.stats(this.startedAt, Date.now())
+    const stats = tally.stats(this.startedAt, steadyNow())
     await writeDurably(this.work.tmp('stats'), `${JSON.stringify(stats, null, 2)}\n`)
     // The record of the rows sealed before goes first: cut between the renames and the new record,
     // the outputs hold these rows under the old record, and a rerun whose rows are the old ones

@@ -9,6 +9,7 @@ import type { CarriedType, Job, Result } from '../../types.js'
 import { visibleShellWord } from '../../utils/command-line.js'
 import { makeFolders } from '../../utils/folders.js'
 import { shownValue } from '../../utils/shown-value.js'
+import { steadyNow } from '../../utils/steady-clock.js'
 import { holds } from '../files.js'
 import { fitted } from './fitted.js'
 import { memberName, parseSamplePath, samplePath, samplePlace, shardStem } from './keys.js'
@@ -317,7 +318,7 @@ export class WebDatasetSink {
       staging: work.staging,
       spool,
       signature,
-      startedAt: Date.now(),
+      startedAt: steadyNow(),
       started: false,
       closing: false,
     }
