@@ -549,10 +549,10 @@ test("status reads the workers' heartbeats on Redis's clock: a worker whose cloc
   const input = await list('skewed.txt', [fx.server.url('/skewed/0.jpg')])
   const enqueued = await runCli(['enqueue', input, ...q('skewed')])
   assert.equal(enqueued.code, 0, enqueued.stderr)
-  // The worker's machine keeps its own time: Date.now() 10 minutes behind everyone's.
-  const behind = `data:text/javascript,${encodeURIComponent('const n = Date.now; Date.now = () => n() - 600_000')}`
+  // The worker's machine keeps its own time, 10 minutes behind everyone's (libfaketime, as
+  // test/clock-steps.test.ts uses it: the process's every clock, not only Date.now()).
   const worker = startCli(['worker', ...q('skewed'), '-o', join(fx.dir, 'skewed-out'), '--quiet'], {
-    env: { NODE_OPTIONS: `--import=${behind}` },
+    env: { LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', FAKETIME: '-10m' },
   })
   try {
     let seen: { alive: boolean; seenAt: number } | undefined

@@ -11,6 +11,7 @@ import { pull } from '../pull.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Result } from '../types.js'
 import { visibleShellWord } from '../utils/command-line.js'
+import { steadyNow } from '../utils/steady-clock.js'
 import { ENQUEUE_RENEW_MS, enqueueRunning, enqueueState } from './enqueue-lease.js'
 import { STALLED_REASON, shardFailureWords, shownRedis } from './errors.js'
 import { RedisHostGate } from './host-gate.js'
@@ -586,7 +587,12 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       // Redis unreachable meanwhile: the shard goes back once its lock lapses.
       await job.moveToDelayed(Date.now() + lockDuration, token).catch(() => {})
       // Said to `status` too, which showed the shard as "to retry" alone, for ever if the holder lives on.
-      const held: HeldShard = { why: error.message, worker: id, at: Date.now() + skew, retryMs: lockDuration }
+      const held: HeldShard = {
+        why: error.message,
+        worker: id,
+        at: steadyNow() + skew,
+        retryMs: lockDuration,
+      }
       await redis.hset(heldKey(options.queue), String(data.shard), JSON.stringify(held)).catch(() => {})
       summary.released++
       say({
@@ -896,8 +902,10 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     }
   }
 
-  // Heartbeat: what status shows of this worker (and its images a second).
-  const startedAt = Date.now()
+  // Heartbeat: what status shows of this worker (and its images a second), on the clock that does
+  // not step (`steadyNow`): this machine's clock set back or on meanwhile moved its start, and
+  // zeroed its images a second, where Redis's clock (`skew`) says when.
+  const startedAt = steadyNow()
   const rates: { t: number; n: number }[] = []
   /** Redis's clock less this machine's, ms, as last read: heartbeats are stamped in Redis's time. */
   let skew = 0
@@ -929,12 +937,12 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     if (!final) await checkEviction()
     if (!final) await checkQueue().catch(() => {})
     const time = await redis.time().catch(() => undefined)
-    if (time) skew = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) - Date.now()
+    if (time) skew = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) - steadyNow()
     const done =
       summary.ok +
       summary.failedImages +
       [...running.values()].reduce((n, r) => n + r.own.ok + r.own.failed, 0)
-    const now = Date.now()
+    const now = steadyNow()
     rates.push({ t: now, n: done })
     while (rates.length > 2 && now - rates[0].t > 15_000) rates.shift()
     const first = rates[0]
