@@ -25,7 +25,14 @@ import { valueGivenToFlag } from '../src/cli/taken-as-value.js'
 import { contentLengthWords, type GatewayAnswer, TimeoutError, UsageError } from '../src/errors.js'
 import { AUTO_THREADS_MAX, AutoThreadBudget, autoThreads } from '../src/fetch/auto-threads.js'
 import { Body } from '../src/fetch/exchange.js'
-import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
+import {
+  type HostLimit,
+  limitOnPressure,
+  limitOnSuccess,
+  limitShared,
+  limitStart,
+  roomToGrow,
+} from '../src/fetch/host-limit.js'
 import { readHttpDate } from '../src/fetch/http-date.js'
 import { bodyText } from '../src/fetch/nginx-pages.js'
 import { writeAll } from '../src/fetch/part-file.js'
@@ -63,8 +70,10 @@ import { type HostGate, lengthens, outOfReachWords, Scheduler, SILENT_AFTER } fr
 import { isStaleAnswer } from '../src/fetch/send.js'
 import { UNANSWERED_LOOKUPS } from '../src/fetch/shared-lookup.js'
 import {
+  giveWay,
   paceOf,
   paceWords,
+  type SharedBody,
   sharedAtDeadline,
   steadyAtDeadline,
   stoppedAt,
@@ -3392,4 +3401,81 @@ test("sharedAtDeadline: the rest of its length within the time at the pace of it
   assert.equal(paceOf(share, total), 18_750)
   assert.equal(paceOf({ began: 0, length: 1, got: 0 }, total), 0)
   assert.equal(paceOf({ began: total, length: 1, got: 5 }, total), 0)
+})
+
+test('giveWay: the bodies the link brings in time stay, the others give way', () => {
+  const now = 500
+  // 0.5 s in, 9.4 kB each of 200 kB: 16 at 300 kB/s together, 1.5 s left, 450 kB more cross.
+  const at = (got: number, movable = true, leftMs = 1500): SharedBody => ({
+    pace: { began: 0, length: 200_000, got, last: now },
+    leftMs,
+    movable,
+  })
+  const round = Array.from({ length: 16 }, (_, i) => at(9_400 + i))
+  const rows: [string, SharedBody[], number, { withdraw: number[]; keep: number }][] = [
+    // The nearest their end (most bytes) stay: 2 rests of 190 kB are 380 kB, 3 are 570.
+    ['16 at 300 kB/s', round, 300_000, { withdraw: [...Array(14).keys()], keep: 2 }],
+    ['all in time', [at(150_000), at(150_000)], 300_000, { withdraw: [], keep: 2 }],
+    // A tarpit's 16 of 100 B/s: not one would end; the deadline judges them.
+    ['not even one in time', round, 1_600, { withdraw: [], keep: 16 }],
+    ['nothing together', round, 0, { withdraw: [], keep: 16 }],
+    // One that cannot give way stays first, its rest counted; the others' then do not fit.
+    [
+      'one unresumable, far from its end',
+      [at(10_000, false), at(100_000), at(90_000)],
+      200_000,
+      { withdraw: [2], keep: 2 },
+    ],
+    [
+      'none may give way',
+      [at(10_000, false), at(10_000, false), at(10_000, false)],
+      300_000,
+      { withdraw: [], keep: 3 },
+    ],
+    // The least time left bounds them all.
+    [
+      'one near its deadline',
+      [at(100_000, true, 700), at(100_000), at(100_000)],
+      300_000,
+      { withdraw: [2], keep: 2 },
+    ],
+    // Not weighed (stay): no length, nothing yet, stopped.
+    [
+      'unweighed bodies stay',
+      [
+        { pace: { began: 0, length: undefined, got: 5_000, last: now }, leftMs: 1500, movable: true },
+        { pace: { began: 400, length: 200_000, got: 0 }, leftMs: 1500, movable: true },
+        { pace: undefined, leftMs: 1500, movable: true },
+        at(100_000),
+        at(10_000),
+        at(20_000),
+      ],
+      300_000,
+      { withdraw: [4], keep: 5 }, // rests of 100 and 180 kB fit in 450, 190 more do not,
+    ],
+  ]
+  for (const [what, bodies, together, expected] of rows)
+    assert.deepEqual(giveWay(bodies, now, together), expected, what)
+})
+
+test('roomToGrow: the limit grows only while a body would still end in time with more at once', () => {
+  const rows: [string, number, number, number, boolean, boolean][] = [
+    ['a fast body, slow start', 50, 16, 600_000, true, true],
+    ['half the time, slow start: twice as many end just in time', 1000, 4, 2000, true, true],
+    ['past half, slow start', 1001, 4, 2000, true, false],
+    ['4 at 300 kB/s, 2.7 s each', 2670, 4, 2000, false, false],
+    ['2 of 1.3 s: 3 take 1.95 s', 1300, 2, 2000, false, true],
+    ['2 of 1.4 s: 3 take 2.1 s', 1400, 2, 2000, false, false],
+    ['no total timeout', 1e9, 16, Number.POSITIVE_INFINITY, true, true],
+  ]
+  for (const [what, took, limit, total, slowStart, expected] of rows)
+    assert.equal(roomToGrow(took, limit, total, slowStart), expected, what)
+  // Held: no room, no growth, whether in slow start or not.
+  assert.equal(limitOnSuccess(limitStart(4), 128, undefined, true, false).limit, 4)
+  assert.equal(limitOnSuccess(limitStart(4), 128, undefined, true, true).limit, 5)
+  // Falls to those that stay, ends slow start, sets no ceiling; never rises, never under 1.
+  const shared = limitShared(limitStart(16), 2)
+  assert.deepEqual([shared.limit, shared.cut, shared.ceiling], [2, true, Number.POSITIVE_INFINITY])
+  assert.equal(limitShared(limitStart(4), 9).limit, 4)
+  assert.equal(limitShared(limitStart(4), 0).limit, 1)
 })

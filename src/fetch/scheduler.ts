@@ -1,7 +1,14 @@
 import type { ImgpullCode } from '../errors.js'
 import { type Cancellable, whenCancelled } from '../utils/cancel-hook.js'
 import { Fifo } from '../utils/fifo.js'
-import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from './host-limit.js'
+import {
+  type HostLimit,
+  limitOnPressure,
+  limitOnSuccess,
+  limitShared,
+  limitStart,
+  roomToGrow,
+} from './host-limit.js'
 import { doubtSettled, resetReading } from './retry-policy.js'
 
 /** What a complaint did to a host's limit: see `Scheduler.pressure`. */
@@ -384,6 +391,7 @@ export class Scheduler<T> {
   readonly #gate: HostGate | undefined
   readonly #onDrop: (task: T) => void
   readonly #spacing: (() => number) | undefined
+  readonly #totalTimeout: number
 
   constructor(options: {
     concurrency: number
@@ -401,7 +409,10 @@ export class Scheduler<T> {
     onDrop?: (task: T) => void
     /** The least time between two starts on one host, ms, drawn at each start (see `Options.wait`). */
     spacing?: () => number
+    /** A file's `--total-timeout`, ms: a limit grows only while bodies end well within it (see `roomToGrow`). */
+    totalTimeout?: number
   }) {
+    this.#totalTimeout = options.totalTimeout ?? Number.POSITIVE_INFINITY
     this.#spacing = options.spacing
     this.#concurrency = options.concurrency
     this.#limit = options.concurrency
@@ -508,10 +519,27 @@ export class Scheduler<T> {
     // Held by the limit all processes learned (its own too, or not): that one grows, as one run's.
     if (this.#learnedFull(state)) this.#gate?.grow?.(host, this.#max)
     if (state.running < before && !this.#ownFull(state)) return
-    state.aimd = limitOnSuccess(state.aimd, this.#max, ttfb, this.#adaptive)
+    const a = state.aimd
+    const slowStart = this.#adaptive && !a.cut && (a.ceiling === Number.POSITIVE_INFINITY || a.slowed)
+    const room =
+      sentAt === undefined || roomToGrow(performance.now() - sentAt, a.limit, this.#totalTimeout, slowStart)
+    state.aimd = limitOnSuccess(a, this.#max, ttfb, this.#adaptive, room)
     // A gate that grows the learned limit itself (`grow`) is not told this process's own.
     if (state.complained && state.aimd.limit !== before && !this.#gate?.grow)
       this.#gate?.learn?.(host, state.aimd.limit)
+  }
+
+  /**
+   * `host`'s bodies under way gave way to `keep` of them, what its link carries in the file's time
+   * (see `giveWay`): its limit falls to that many, and those that gave way are sent again as the
+   * others end. Not a complaint of the host's: no pause, nothing told to other processes.
+   */
+  sharedLink(host: string, keep: number): void {
+    const state = this.#hosts.get(host)
+    if (!state) return
+    state.aimd = limitShared(state.aimd, keep)
+    state.cutAt = performance.now()
+    this.#refresh(host, state)
   }
 
   /** The host answered, with an error status: it is no black hole (see `unanswered`). */

@@ -99,3 +99,57 @@ export function sharedAtDeadline(
 /** The pace of a body, in words (`48.0 kB/s`, `100 B/s`), for a message. */
 export const paceWords = (pace: BodyPace, now: number): string =>
   `${formatBytes((pace.got * 1000) / Math.max(1, now - pace.began))}/s`
+
+/** A body of a host's under way, as `giveWay` weighs it. */
+export interface SharedBody {
+  pace: BodyPace | undefined
+  /** Ms left, at `now`, until its file's `--total-timeout`. */
+  leftMs: number
+  /** It may be withdrawn and sent again later from its bytes on disk (resumable, not withdrawn before). */
+  movable: boolean
+}
+
+/**
+ * Which of a host's bodies under way give way to the others (their indexes in `bodies`), when
+ * together they are more than the link carries before their files' `--total-timeout`: a fair link
+ * (a hotel Wi-Fi, a hotspot) shares its bandwidth evenly, so all of them end together, each past
+ * its deadline, and each file fails with its bytes on disk. 16 bodies of 200 KB through 300 KB/s
+ * with 2 s each: 0.5 s in, their paces add up to 300 KB/s, so 450 KB more cross before the
+ * deadline: 2 bodies' rest (190 KB each), not 16. The bodies least far from their end stay, while
+ * their rests added up come within the time left at `together` (bytes a second, the paces of all
+ * the host's bodies under way added up); the others, `movable` ones only, give way, to be sent
+ * again (resumed) once there is room, and `keep` is how many stay. Nothing gives way when every
+ * body comes in time, or when not even one would (a tarpit trickles each body whatever the others
+ * do: 16 of 100 B/s are 1.6 kB/s together; a link too poor for one file): the deadline judges
+ * those as before (see `sharedAtDeadline`). Bodies with no length, none of their bytes yet, or
+ * stopped are not weighed (they stay). Pure, table-tested (test/policies.test.ts).
+ */
+export function giveWay(
+  bodies: readonly SharedBody[],
+  now: number,
+  together: number,
+): { withdraw: number[]; keep: number } {
+  const none = { withdraw: [], keep: bodies.length }
+  if (!(together > 0)) return none
+  const weighed: { i: number; rest: number; leftMs: number; movable: boolean }[] = []
+  for (const [i, b] of bodies.entries()) {
+    const p = b.pace
+    if (!p || p.length === undefined || p.got <= 0 || stoppedAt(p, now) !== undefined) continue
+    weighed.push({ i, rest: Math.max(0, p.length - p.got), leftMs: b.leftMs, movable: b.movable })
+  }
+  // Those that cannot give way stay whatever: they come first; then the nearest their end.
+  weighed.sort((a, b) => (a.movable === b.movable ? a.rest - b.rest : a.movable ? 1 : -1))
+  let rests = 0
+  let leftMs = Number.POSITIVE_INFINITY
+  let fits = 0
+  const withdraw: number[] = []
+  for (const w of weighed) {
+    rests += w.rest
+    leftMs = Math.min(leftMs, w.leftMs)
+    const inTime = (rests * 1000) / together <= leftMs
+    if (inTime && withdraw.length === 0) fits++
+    else if (w.movable) withdraw.push(w.i)
+  }
+  if (fits === 0 || withdraw.length === 0) return none
+  return { withdraw: withdraw.sort((a, b) => a - b), keep: bodies.length - withdraw.length }
+}

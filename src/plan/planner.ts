@@ -82,6 +82,11 @@ export interface Task {
    * `Scheduler.pathSilence`): its timeouts are its path's, no complaint about the host.
    */
   pathSilent?: boolean
+  /**
+   * An attempt of its gave way to its host's other bodies on a slow link (see `giveWay`): sent
+   * again from its bytes on disk, its `--total-timeout` counted anew from then. Once a file.
+   */
+  gaveWay?: boolean
   /** When a new connection of this file's was last reset before any answer (`performance.now()`, see `resetReading`). */
   resetAtDoor?: number
   /** A resume of this file was answered with multipart/byteranges (see `WRAPS_RANGES`): no later attempt asks a range. */

@@ -85,6 +85,14 @@ export class AttemptDeadline {
    * `sharedAtDeadline`): the host took more at once than the link carries in the file's time.
    */
   shared = false
+  /** `performance.now()` at its file's `--total-timeout` (the first deadline, before any time once more). */
+  readonly endsAt: number
+  /** Its body was weighed with its host's others (see `giveWay`): once an attempt. */
+  weighed = false
+  /** It gave way to its host's other bodies (see `giveWay`), and is to be sent again. */
+  gaveWay = false
+  /** Whether it may give way (see `SharedBody.movable`). */
+  movable: () => boolean = () => false
   /** Its pace in words when, at the deadline, it was given the time once more. */
   #overtime: string | undefined
   #timer: NodeJS.Timeout
@@ -97,10 +105,20 @@ export class AttemptDeadline {
     this.#totalMs = totalMs
     this.#cancel = cancel
     this.#together = together
+    this.endsAt = performance.now() + remaining
     this.#timer = setTimeout(this.#atDeadline, Math.max(1, remaining))
   }
 
+  /** Withdraw the attempt, giving way to its host's other bodies (see `giveWay`): no deadline cut. */
+  giveWay(): void {
+    if (this.pastDeadline) return
+    this.gaveWay = true
+    clearTimeout(this.#timer)
+    this.#cancel.abort()
+  }
+
   readonly #atDeadline = (): void => {
+    if (this.gaveWay) return
     const now = performance.now()
     if (this.#overtime === undefined && steadyAtDeadline(this.pace, now, this.#totalMs)) {
       // Slow but steady: a poor link's 50 kB/s for a 40 MB image is not a trickle's 100 B/s.

@@ -14,7 +14,7 @@ import { ProxySilence } from '../fetch/proxy-silence.js'
 import { honouredWait } from '../fetch/retry-delay.js'
 import { keepsPart } from '../fetch/retry-policy.js'
 import { Scheduler, type Slot } from '../fetch/scheduler.js'
-import { paceOf } from '../fetch/steady-body.js'
+import { giveWay, paceOf } from '../fetch/steady-body.js'
 import type { TransferThreads } from '../fetch/transfer-threads.js'
 import type { Dispatcher } from '../fetch/undici.js'
 import type { Journal } from '../journal/journal.js'
@@ -41,6 +41,9 @@ import { answered, BODY_FAULTS, Retries } from './retry.js'
 import { HostSampler } from './sampler.js'
 import { fault, stopFault } from './stop-fault.js'
 import { OnceWarnings } from './warnings.js'
+
+/** A body is weighed with its host's others this share of `--total-timeout` in (see `giveWay`). */
+const WEIGH_AT = 1 / 4
 
 /** Jobs read ahead of the transfers: enough to keep every host busy, bounded for memory. */
 const READ_AHEAD = 2_000
@@ -86,6 +89,26 @@ export class Engine {
    * paces added up are what a host's link carries (see `sharedAtDeadline`).
    */
   readonly #bodies = new Map<string, Set<AttemptDeadline>>()
+
+  /**
+   * Weigh `host`'s bodies under way (see `giveWay`): where together they are more than its link
+   * carries before their files' deadlines, those farthest from their end give way (cut, to be
+   * resumed later, their time counted anew), and the host's limit falls to those that stay.
+   */
+  #weigh(host: string, now: number): void {
+    // Those that gave way already are on their way out: no longer under way.
+    const bodies = [...(this.#bodies.get(host) ?? [])].filter((d) => !d.gaveWay)
+    let together = 0
+    for (const d of bodies) if (d.pace) together += paceOf(d.pace, now)
+    const { withdraw, keep } = giveWay(
+      bodies.map((d) => ({ pace: d.pace, leftMs: d.endsAt - now, movable: d.movable() })),
+      now,
+      together,
+    )
+    if (withdraw.length === 0) return
+    this.#scheduler.sharedLink(host, keep)
+    for (const i of withdraw) bodies[i]!.giveWay()
+  }
   /**
    * Hosts that answered a resume's one range with multipart/byteranges (see `WRAPS_RANGES`): their
    * files' later attempts ask for the whole file at once, where each spent a ranged request first.
@@ -185,6 +208,7 @@ export class Engine {
       onChange: () => this.#wakeReader(),
       gate: options.hostGate,
       spacing: options.wait === 0 ? undefined : () => drawWait(options.wait),
+      totalTimeout: options.totalTimeout,
       // The gate answered after a stop: the task never started, and stays for the next run.
       onDrop: () => this.#interrupted(),
     })
@@ -430,7 +454,7 @@ export class Engine {
       }
     }
     const late = task.retriedFor
-    if (late && task.started + this.options.totalTimeout <= steadyNow()) {
+    if (late && task.started > 0 && task.started + this.options.totalTimeout <= steadyNow()) {
       // A retry whose time ran out while it waited for its turn (its host paused for another
       // job's Retry-After, or one transfer at a time behind the others) sends nothing: an attempt
       // with no time left could only end as "total timeout", hiding the cause it was retried for.
@@ -471,6 +495,11 @@ export class Engine {
       return sum
     }
     const deadline = new AttemptDeadline(remaining, this.options.totalTimeout, cancel, together)
+    // Withdrawn only where its bytes on disk can be continued, and once a file.
+    // Withdrawn only where a resume can continue its bytes on disk (a body with a length, none
+    // that a range cannot continue: see `resumesInRun`, `Validators.unproven`), and once a file.
+    let resumes = false
+    deadline.movable = () => !task.gaveWay && resumes
     const unlisted = () => {
       const bodies = bodyHost === undefined ? undefined : this.#bodies.get(bodyHost)
       bodies?.delete(deadline)
@@ -488,6 +517,7 @@ export class Engine {
     task.gotBytes = false
     const onBody = (at: number, unresumable?: string, length?: number) => {
       deadline.pace = { began: performance.now(), length, got: 0 }
+      resumes = unresumable === undefined && length !== undefined
       unlisted()
       bodyHost = slot.host
       const bodies = this.#bodies.get(bodyHost) ?? new Set<AttemptDeadline>()
@@ -564,6 +594,11 @@ export class Engine {
         pace.got += n
         if (pace.last !== undefined) pace.gap = Math.max(pace.gap ?? 0, now - pace.last)
         pace.last = now
+        // A quarter of the file's time in, its pace measured: do its host's bodies come in time?
+        if (!deadline.weighed && now - pace.began >= this.options.totalTimeout * WEIGH_AT) {
+          deadline.weighed = true
+          if (bodyHost !== undefined) this.#weigh(bodyHost, now)
+        }
       }
     }
     const transfer = threads
@@ -593,7 +628,14 @@ export class Engine {
     try {
       done = await transfer
     } catch (error) {
-      if (stoppedAtHop) this.#interrupted()
+      if (deadline.gaveWay && !this.#aborted) {
+        // Gave way on a slow link (see `#weigh`): sent again once there is room, from its bytes
+        // on disk, its time counted anew from then; not an attempt held against --retries.
+        task.gaveWay = true
+        task.attempts--
+        task.started = 0
+        this.#scheduler.add(host, task, true)
+      } else if (stoppedAtHop) this.#interrupted()
       else if (givenUpAtHop) this.#fail(task, givenUpAtHop)
       else
         await this.#retries.failed(
