@@ -3416,6 +3416,14 @@ test('giveWay: the bodies the link brings in time stay, the others give way', ()
     // The nearest their end (most bytes) stay: 2 rests of 190 kB are 380 kB, 3 are 570.
     ['16 at 300 kB/s', round, 300_000, { withdraw: [...Array(14).keys()], keep: 2 }],
     ['all in time', [at(150_000), at(150_000)], 300_000, { withdraw: [], keep: 2 }],
+    // A server that caps each connection at 60 kB/s: 170 kB more take each 2.8 s, within the 1.5 s
+    // left and the 2 s once more; together they are not in time, but fewer would not be faster.
+    [
+      'each in time at its own pace',
+      Array.from({ length: 16 }, () => at(30_000)),
+      960_000,
+      { withdraw: [], keep: 16 },
+    ],
     // A tarpit's 16 of 100 B/s: not one would end; the deadline judges them.
     ['not even one in time', round, 1_600, { withdraw: [], keep: 16 }],
     ['nothing together', round, 0, { withdraw: [], keep: 16 }],
@@ -3435,9 +3443,9 @@ test('giveWay: the bodies the link brings in time stay, the others give way', ()
     // The least time left bounds them all.
     [
       'one near its deadline',
-      [at(100_000, true, 700), at(100_000), at(100_000)],
+      [at(30_000, true, 700), at(30_000), at(30_000)],
       300_000,
-      { withdraw: [2], keep: 2 },
+      { withdraw: [1, 2], keep: 1 },
     ],
     // Not weighed (stay): no length, nothing yet, stopped.
     [
@@ -3455,7 +3463,7 @@ test('giveWay: the bodies the link brings in time stay, the others give way', ()
     ],
   ]
   for (const [what, bodies, together, expected] of rows)
-    assert.deepEqual(giveWay(bodies, now, together), expected, what)
+    assert.deepEqual(giveWay(bodies, now, 2000, together), expected, what)
 })
 
 test('roomToGrow: the limit grows only while a body would still end in time with more at once', () => {

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { pull, type Result } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
+import { startForwardProxy } from './support/forward-proxy.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { type SharedLink, startSharedLink } from './support/shared-link.js'
 
@@ -57,5 +58,34 @@ test('a host whose bodies share a slow link sends fewer at once, and keeps every
     assert.ok(attempts <= 60, `${attempts} attempts for 40 files`)
   } finally {
     await link.close()
+  }
+})
+
+// The siblings: a slow link in front of an HTTP proxy, shared by two hosts (a hotel Wi-Fi to the
+// office proxy). The link is no one host's: each host weighs its own bodies by its share of it
+// (their paces added up), and those that gave way leave more of it to the other host's too.
+test('two hosts behind an HTTP proxy on one slow link keep every file', async () => {
+  const other = await startImageServer({ record: false, sizes: [200_000, 200_000] })
+  const proxy = await startForwardProxy({})
+  const link = await startSharedLink(Number(new URL(proxy.url).port), { rate: 300_000 })
+  try {
+    const urls = Array.from({ length: 40 }, (_, i) => `${i % 2 ? other.origin : server.origin}/q${i}.jpg`)
+    const results: Result[] = []
+    const out = join(dir, 'proxied')
+    for await (const r of pull(urls, { out, journal: false, totalTimeout: 2000, proxy: link.origin }))
+      results.push(r)
+    const failed = results.filter((r) => r.status !== 'ok')
+    assert.deepEqual(
+      failed.map((r) => r.message),
+      [],
+      'every file kept',
+    )
+    assert.equal(results.length, 40)
+    const files = 40 * 200_000
+    assert.ok(link.stats.down < files * 1.03, `${link.stats.down} bytes crossed for ${files}`)
+  } finally {
+    await link.close()
+    await proxy.close()
+    await other.close()
   }
 })

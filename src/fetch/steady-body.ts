@@ -119,7 +119,9 @@ export interface SharedBody {
  * their rests added up come within the time left at `together` (bytes a second, the paces of all
  * the host's bodies under way added up); the others, `movable` ones only, give way, to be sent
  * again (resumed) once there is room, and `keep` is how many stay. Nothing gives way when every
- * body comes in time, or when not even one would (a tarpit trickles each body whatever the others
+ * body comes in time, or would at its own pace with the time once more a steady body is given
+ * (`totalMs`, see `steadyAtDeadline`: a server that caps each connection, where fewer at once
+ * would not make each faster), or when not even one would (a tarpit trickles each body whatever the others
  * do: 16 of 100 B/s are 1.6 kB/s together; a link too poor for one file): the deadline judges
  * those as before (see `sharedAtDeadline`). Bodies with no length, none of their bytes yet, or
  * stopped are not weighed (they stay). Pure, table-tested (test/policies.test.ts).
@@ -127,29 +129,54 @@ export interface SharedBody {
 export function giveWay(
   bodies: readonly SharedBody[],
   now: number,
+  totalMs: number,
   together: number,
 ): { withdraw: number[]; keep: number } {
   const none = { withdraw: [], keep: bodies.length }
   if (!(together > 0)) return none
   const weighed: { i: number; rest: number; leftMs: number; movable: boolean }[] = []
+  let lateAlone = false
   for (const [i, b] of bodies.entries()) {
     const p = b.pace
     if (!p || p.length === undefined || p.got <= 0 || stoppedAt(p, now) !== undefined) continue
-    weighed.push({ i, rest: Math.max(0, p.length - p.got), leftMs: b.leftMs, movable: b.movable })
+    const rest = Math.max(0, p.length - p.got)
+    weighed.push({ i, rest, leftMs: b.leftMs, movable: b.movable })
+    // At its own pace, within the time left and the time once more a steady body is given at the
+    // deadline (see `steadyAtDeadline`): a server that caps each connection, not a shared link.
+    const pace = paceOf(p, now)
+    if (!(pace > 0) || (rest * 1000) / pace > b.leftMs + totalMs) lateAlone = true
   }
+  if (!lateAlone) return none
   // Those that cannot give way stay whatever: they come first; then the nearest their end.
   weighed.sort((a, b) => (a.movable === b.movable ? a.rest - b.rest : a.movable ? 1 : -1))
-  let rests = 0
-  let leftMs = Number.POSITIVE_INFINITY
-  let fits = 0
+  type Weighed = (typeof weighed)[number]
+  // When each of `kept` ends, the link shared evenly among those under way (processor sharing):
+  // by rest, the i-th ends once it and those before it came, with the rest sharing meanwhile.
+  const lateOnes = (kept: Weighed[]): Set<Weighed> => {
+    const byRest = [...kept].sort((a, b) => a.rest - b.rest)
+    const late = new Set<Weighed>()
+    let before = 0
+    for (const [i, w] of byRest.entries()) {
+      if (((before + (byRest.length - i) * w.rest) * 1000) / together > w.leftMs) late.add(w)
+      before += w.rest
+    }
+    return late
+  }
+  const kept: Weighed[] = []
   const withdraw: number[] = []
   for (const w of weighed) {
-    rests += w.rest
-    leftMs = Math.min(leftMs, w.leftMs)
-    const inTime = (rests * 1000) / together <= leftMs
-    if (inTime && withdraw.length === 0) fits++
-    else if (w.movable) withdraw.push(w.i)
+    if (!w.movable) {
+      kept.push(w)
+      continue
+    }
+    // It stays where it ends in time and makes none that did late.
+    const lateBefore = lateOnes(kept)
+    const lateAfter = lateOnes([...kept, w])
+    const harms = [...lateAfter].some((x) => x === w || !lateBefore.has(x))
+    if (harms) withdraw.push(w.i)
+    else kept.push(w)
   }
+  const fits = kept.length - lateOnes(kept).size
   if (fits === 0 || withdraw.length === 0) return none
   return { withdraw: withdraw.sort((a, b) => a - b), keep: bodies.length - withdraw.length }
 }

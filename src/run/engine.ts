@@ -89,6 +89,8 @@ export class Engine {
    * paces added up are what a host's link carries (see `sharedAtDeadline`).
    */
   readonly #bodies = new Map<string, Set<AttemptDeadline>>()
+  /** The attempts of each host (the one first asked) sent and not yet in their body. */
+  readonly #waiting = new Map<string, Set<AttemptDeadline>>()
 
   /**
    * Weigh `host`'s bodies under way (see `giveWay`): where together they are more than its link
@@ -103,11 +105,25 @@ export class Engine {
     const { withdraw, keep } = giveWay(
       bodies.map((d) => ({ pace: d.pace, leftMs: d.endsAt - now, movable: d.movable() })),
       now,
+      this.options.totalTimeout,
       together,
+    )
+    console.error(
+      'weigh',
+      host,
+      bodies.length,
+      Math.round(together),
+      withdraw.length,
+      keep,
+      JSON.stringify(
+        bodies.map((d) => [d.pace?.got, d.pace?.length, Math.round(d.endsAt - now), d.movable()]),
+      ),
     )
     if (withdraw.length === 0) return
     this.#scheduler.sharedLink(host, keep)
     for (const i of withdraw) bodies[i]!.giveWay()
+    // Those sent and not yet answered would only crowd the link more: they go back too.
+    for (const d of [...(this.#waiting.get(host) ?? [])]) if (d.movable()) d.giveWay()
   }
   /**
    * Hosts that answered a resume's one range with multipart/byteranges (see `WRAPS_RANGES`): their
@@ -499,11 +515,20 @@ export class Engine {
     // Withdrawn only where a resume can continue its bytes on disk (a body with a length, none
     // that a range cannot continue: see `resumesInRun`, `Validators.unproven`), and once a file.
     let resumes = false
-    deadline.movable = () => !task.gaveWay && resumes
+    deadline.movable = () => !task.gaveWay && (resumes || deadline.pace === undefined)
     const unlisted = () => {
       const bodies = bodyHost === undefined ? undefined : this.#bodies.get(bodyHost)
       bodies?.delete(deadline)
       if (bodies?.size === 0) this.#bodies.delete(bodyHost!)
+      unwaited()
+    }
+    // Sent, its body not begun: it gives way too when its host's bodies do (see `#weigh`).
+    const waitingHost = slot.host
+    const waiting = this.#waiting.get(waitingHost) ?? new Set<AttemptDeadline>()
+    this.#waiting.set(waitingHost, waiting.add(deadline))
+    const unwaited = () => {
+      waiting.delete(deadline)
+      if (waiting.size === 0 && this.#waiting.get(waitingHost) === waiting) this.#waiting.delete(waitingHost)
     }
     this.#inFlight.add(cancel)
     this.stats.active++
