@@ -81,7 +81,7 @@ export function addPullOptions(command: Command): Command {
     .option('--idle-timeout <s>', 'longest gap between body bytes, in seconds', seconds, defaults.idleTimeout)
     .option(
       '--total-timeout <s>',
-      'longest time for one file, retries included, in seconds (a body whose pace then ends it within as long again gets that time once)',
+      "longest time for one file, retries included, in seconds (a body whose pace then ends it within as long again gets that time once; one that gave way to its host's others on a slow shared link starts it again, once)",
       seconds,
       defaults.totalTimeout,
     )
