@@ -108,17 +108,6 @@ export class Engine {
       this.options.totalTimeout,
       together,
     )
-    console.error(
-      'weigh',
-      host,
-      bodies.length,
-      Math.round(together),
-      withdraw.length,
-      keep,
-      JSON.stringify(
-        bodies.map((d) => [d.pace?.got, d.pace?.length, Math.round(d.endsAt - now), d.movable()]),
-      ),
-    )
     if (withdraw.length === 0) return
     this.#scheduler.sharedLink(host, keep)
     for (const i of withdraw) bodies[i]!.giveWay()
@@ -511,7 +500,6 @@ export class Engine {
       return sum
     }
     const deadline = new AttemptDeadline(remaining, this.options.totalTimeout, cancel, together)
-    // Withdrawn only where its bytes on disk can be continued, and once a file.
     // Withdrawn only where a resume can continue its bytes on disk (a body with a length, none
     // that a range cannot continue: see `resumesInRun`, `Validators.unproven`), and once a file.
     let resumes = false
