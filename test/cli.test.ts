@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { closeSync, existsSync, openSync } from 'node:fs'
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -1777,4 +1777,34 @@ test('-H with a name or value no HTTP header can have is refused at once, not fa
     assert.equal(server.hits.get('/bad-header'), undefined, 'no request')
     assert.equal(existsSync(out), false)
   }
+})
+
+test("a FIFO no process writes to, given as an option's file (--cookies, --ca-cert, --cert, --key, --netrc-file, --cert-password-file), is refused in one line: it held the run in open() for ever, deaf to Ctrl-C and SIGTERM; a finished run's folder is untouched", async () => {
+  const here = join(dir, 'option-fifos')
+  const out = join(here, 'out')
+  await mkdir(join(out, '.imgpull'), { recursive: true })
+  await writeFile(join(out, 'kept.jpg'), 'finished bytes')
+  await writeFile(join(out, 'manifest.jsonl'), '{"status":"ok"}\n')
+  const fifo = join(here, 'c.txt')
+  execFileSync('mkfifo', [fifo])
+  const cases: [string[], RegExp][] = [
+    [['--cookies', fifo], /--cookies.*c\.txt.*a FIFO no process writes to/],
+    [['--ca-cert', fifo], /--ca-cert.*c\.txt.*a FIFO no process writes to/],
+    [['--cert', fifo], /--cert.*c\.txt.*a FIFO no process writes to/],
+    [['--netrc-file', fifo], /--netrc-file.*c\.txt.*a FIFO no process writes to/],
+    [['--cert-password-file', fifo], /--cert-password-file.*c\.txt.*a FIFO no process writes to/],
+  ]
+  await inPool(cases, 4, async ([args, message]) => {
+    const run = startCli(['http://127.0.0.1:9/a.jpg', '-o', out, ...args])
+    // Not a timing check: without the fix the process never ends, and only SIGKILL ends it.
+    const guard = setTimeout(() => run.child.kill('SIGKILL'), 30_000)
+    const r = await run.done
+    clearTimeout(guard)
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.signal} ${r.stderr}`)
+    const lines = r.stderr.trim().split('\n')
+    assert.equal(lines.length, 1, r.stderr)
+    assert.match(lines[0], message)
+  })
+  assert.equal(await readFile(join(out, 'kept.jpg'), 'utf8'), 'finished bytes')
+  assert.equal(await readFile(join(out, 'manifest.jsonl'), 'utf8'), '{"status":"ok"}\n')
 })

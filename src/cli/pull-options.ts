@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import { type Command, Option } from 'commander'
 import { errorCode, UsageError } from '../errors.js'
 import { AUTO_THREADS_AFTER, AUTO_THREADS_MAX } from '../fetch/auto-threads.js'
@@ -13,6 +12,7 @@ import {
 } from '../options.js'
 import { commandLine, visibleShellWord } from '../utils/command-line.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
+import { readOptionFileSync } from '../utils/option-file.js'
 import { tildeHint } from '../utils/tilde.js'
 import { redactUrl } from '../utils/url.js'
 import {
@@ -330,7 +330,7 @@ export function certPasswordOf(o: Record<string, unknown>): string | undefined {
   if (file === undefined) return o.cert === undefined ? undefined : process.env[CERT_PASSWORD_VARIABLE]
   let text: string
   try {
-    text = readFileSync(file, 'utf8')
+    text = readOptionFileSync(file).toString('utf8')
   } catch (error) {
     throw new UsageError(
       `--cert-password-file ${visibleShellWord(file)}: ${fileFault(error)}${tildeHint(file, errorCode(error))}${errorCode(error) === 'ENOENT' ? nearFileSync(file) : ''}`,

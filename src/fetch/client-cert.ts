@@ -1,9 +1,10 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { errorCode, OptionFileError } from '../errors.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
+import { readOptionFileSync } from '../utils/option-file.js'
 import { tildeHint } from '../utils/tilde.js'
 import { certificatesOf, isPkcs12, pemLabels } from './trust.js'
 
@@ -89,7 +90,7 @@ export function readClientCert(files: ClientCertFiles): ClientCert | undefined {
  */
 function readFile(path: string, option: string): Buffer {
   try {
-    return readFileSync(path)
+    return readOptionFileSync(path)
   } catch (error) {
     const code = errorCode(error)
     const colon = option === 'clientCert' && code === 'ENOENT' ? path.lastIndexOf(':') : -1

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { Cookie, CookieJar } from 'tough-cookie'
 import { OptionFileError } from '../errors.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
+import { readOptionFileSync } from '../utils/option-file.js'
 import { quoted } from '../utils/printable.js'
 import { tildeHint } from '../utils/tilde.js'
 import { fitsRequest } from './field-value.js'
@@ -140,7 +140,7 @@ export function otherShape(text: string): string | undefined {
 export function readCookiesFile(path: string): CookieLine[] {
   let text: string
   try {
-    text = readFileSync(path)
+    text = readOptionFileSync(path)
       .toString('latin1')
       .replace(/^\xef\xbb\xbf/, '')
   } catch (error) {

@@ -9,13 +9,14 @@
  * curl/curl#8937); a word starting with `#` where a keyword is due starts a comment to the line's
  * end, as wget reads it. Pure, table-tested (test/netrc.test.ts).
  */
-import { readFileSync, statSync } from 'node:fs'
+import { statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { domainToASCII } from 'node:url'
 import { OptionFileError } from '../errors.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
+import { readOptionFileSync } from '../utils/option-file.js'
 import { tildeHint } from '../utils/tilde.js'
 import type { UrlCredentials } from './url-credentials.js'
 
@@ -189,7 +190,7 @@ const warned = new Set<string>()
 export function readNetrcFile(path: string): NetrcEntry[] {
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    text = readOptionFileSync(path).toString('utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     throw new OptionFileError(

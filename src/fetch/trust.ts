@@ -6,6 +6,7 @@ import { errorCode, OptionFileError } from '../errors.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { outOfDescriptors } from '../utils/descriptors.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
+import { readOptionFileSync } from '../utils/option-file.js'
 import { tildeHint } from '../utils/tilde.js'
 import type { ClientIdentity } from './client-cert.js'
 
@@ -37,7 +38,7 @@ function unlessShort(error: unknown): void {
 export function readCaFile(path: string, option = 'caCert', check = true): string[] {
   let bytes: Buffer
   try {
-    bytes = readFileSync(path)
+    bytes = readOptionFileSync(path)
   } catch (error) {
     unlessShort(error)
     // A folder of certificates is what SSL_CERT_DIR takes (OpenSSL's `-CApath`), not a file's option.
