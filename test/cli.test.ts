@@ -1226,6 +1226,8 @@ test("an input's or a file option's name mistyped names the file beside it that 
   // open ...' after the name, and 'EISDIR: illegal operation on a directory, read'.
   await writeFile(join(here, 'cookies.txt'), '# Netscape HTTP Cookie File\n')
   await writeFile(join(here, 'ca.pem'), '')
+  await writeFile(join(here, 'l.txt'), 'http://127.0.0.1:9/a.jpg\n')
+  await writeFile(join(here, 'l.netrc.txt'), 'http://127.0.0.1:9/a.jpg\n')
   const options: [string[], RegExp][] = [
     [
       ['--cookies', 'cookie.txt'],
@@ -1234,6 +1236,23 @@ test("an input's or a file option's name mistyped names the file beside it that 
     [
       ['--cookies', 'data'],
       /^imgpull: Expected --cookies to be a readable cookies\.txt: data: it is a folder \(see/,
+    ],
+    // A near name of another kind is no file the option meant: the URL list l.txt for c.txt.
+    [
+      ['--cookies', 'c.txt'],
+      /^imgpull: Expected --cookies to be a readable cookies\.txt: c\.txt: no such file \(see imgpull --help\)$/,
+    ],
+    [
+      ['--netrc-file', 'l.netrc.tx'],
+      /^imgpull: Expected --netrc-file to be a readable \.netrc file: l\.netrc\.tx: no such file \(see imgpull --help\)$/,
+    ],
+    [
+      ['--cert', 'l.tx'],
+      /^imgpull: Expected --cert to be a readable file: l\.tx: no such file \(see imgpull --help\)$/,
+    ],
+    [
+      ['--ca-cert', 'l.tx'],
+      /^imgpull: Expected --ca-cert to be a readable PEM file: l\.tx: no such file \(see imgpull --help\)$/,
     ],
     [
       ['--ca-cert', 'ca.pm'],

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { errorCode, OptionFileError } from '../errors.js'
 import { visibleShellWord } from '../utils/command-line.js'
-import { fileFault, nearFileSync } from '../utils/near-file.js'
+import { certificateKind, fileFault, nearFileSync, ofKind } from '../utils/near-file.js'
 import { readOptionFileSync } from '../utils/option-file.js'
 import { tildeHint } from '../utils/tilde.js'
 import { certificatesOf, isPkcs12, pemLabels } from './trust.js'
@@ -103,7 +103,7 @@ function readFile(path: string, option: string): Buffer {
     throw new OptionFileError(
       option,
       path,
-      `Expected \`${option}\` to be a readable file: ${shown}${missing}${tildeHint(file, code)}${code === 'ENOENT' && missing ? nearFileSync(file) : ''}`,
+      `Expected \`${option}\` to be a readable file: ${shown}${missing}${tildeHint(file, code)}${code === 'ENOENT' && missing ? nearFileSync(file, ofKind(certificateKind)) : ''}`,
     )
   }
 }

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module'
 import type { Cookie, CookieJar } from 'tough-cookie'
 import { OptionFileError } from '../errors.js'
 import { visibleShellWord } from '../utils/command-line.js'
-import { fileFault, nearFileSync } from '../utils/near-file.js'
+import { fileFault, nearFileSync, ofKind } from '../utils/near-file.js'
 import { readOptionFileSync } from '../utils/option-file.js'
 import { quoted } from '../utils/printable.js'
 import { tildeHint } from '../utils/tilde.js'
@@ -130,6 +130,13 @@ export function otherShape(text: string): string | undefined {
   return undefined
 }
 
+/** A cookies.txt's start: its header line (`# Netscape HTTP Cookie File`), or a line of 7 fields. */
+const cookiesKind = ofKind((head) =>
+  /^#\s*(?:Netscape )?HTTP Cookie File|^(?:#HttpOnly_)?[^\t\n#]*(?:\t[^\t\n]*){6}$/im.test(
+    head.toString('latin1'),
+  ),
+)
+
 /**
  * Read and parse a cookies file; a `TypeError` naming it when it cannot be read. Read as its bytes,
  * one Latin-1 character each, as a header carries them: a cookie's UTF-8 (what a browser stores
@@ -148,7 +155,7 @@ export function readCookiesFile(path: string): CookieLine[] {
     throw new OptionFileError(
       'cookies',
       path,
-      `Expected \`cookies\` to be a readable cookies.txt: ${visibleShellWord(path)}: ${fileFault(error)}${tildeHint(path, code)}${code === 'ENOENT' ? nearFileSync(path) : ''}`,
+      `Expected \`cookies\` to be a readable cookies.txt: ${visibleShellWord(path)}: ${fileFault(error)}${tildeHint(path, code)}${code === 'ENOENT' ? nearFileSync(path, cookiesKind) : ''}`,
     )
   }
   return parseCookiesTxt(text, path)

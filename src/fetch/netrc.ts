@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { domainToASCII } from 'node:url'
 import { OptionFileError } from '../errors.js'
 import { visibleShellWord } from '../utils/command-line.js'
-import { fileFault, nearFileSync } from '../utils/near-file.js'
+import { fileFault, nearFileSync, ofKind } from '../utils/near-file.js'
 import { readOptionFileSync } from '../utils/option-file.js'
 import { tildeHint } from '../utils/tilde.js'
 import type { UrlCredentials } from './url-credentials.js'
@@ -182,6 +182,9 @@ export function netrcPath(netrc: boolean | string | undefined): string | undefin
 
 const warned = new Set<string>()
 
+/** A .netrc's kind: a `machine` or `default` entry (a near name of a URL list is not offered). */
+const netrcKind = ofKind((head) => /(?:^|\s)(?:machine|default)(?:\s|$)/.test(head.toString('latin1')))
+
 /**
  * The entries of the `.netrc` at `path`. Throws a `TypeError` naming the file when it cannot be
  * read or is malformed (with the line). A file that the group or others may read is used, with one
@@ -196,7 +199,7 @@ export function readNetrcFile(path: string): NetrcEntry[] {
     throw new OptionFileError(
       'netrc',
       path,
-      `Expected \`netrc\` to be a readable .netrc file: ${visibleShellWord(path)}: ${fileFault(error)}${tildeHint(path, code)}${code === 'ENOENT' ? nearFileSync(path) : ''}`,
+      `Expected \`netrc\` to be a readable .netrc file: ${visibleShellWord(path)}: ${fileFault(error)}${tildeHint(path, code)}${code === 'ENOENT' ? nearFileSync(path, netrcKind) : ''}`,
     )
   }
   const entries = parseNetrc(text, path)

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path'
 import { errorCode, OptionFileError } from '../errors.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { outOfDescriptors } from '../utils/descriptors.js'
-import { fileFault, nearFileSync } from '../utils/near-file.js'
+import { certificateKind, fileFault, nearFileSync, ofKind } from '../utils/near-file.js'
 import { readOptionFileSync } from '../utils/option-file.js'
 import { tildeHint } from '../utils/tilde.js'
 import type { ClientIdentity } from './client-cert.js'
@@ -45,7 +45,7 @@ export function readCaFile(path: string, option = 'caCert', check = true): strin
     const folder =
       errorCode(error) === 'EISDIR'
         ? ` is a folder (SSL_CERT_DIR=${visibleShellWord(path)} takes a folder of certificates)`
-        : `: ${fileFault(error)}${tildeHint(path, errorCode(error))}${errorCode(error) === 'ENOENT' ? nearFileSync(path) : ''}`
+        : `: ${fileFault(error)}${tildeHint(path, errorCode(error))}${errorCode(error) === 'ENOENT' ? nearFileSync(path, ofKind(certificateKind)) : ''}`
     throw new OptionFileError(
       option,
       path,

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs'
+import { closeSync, constants, openSync, readdirSync, readSync, statSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { visibleShellWord } from './command-line.js'
@@ -36,6 +36,33 @@ export function nearFileSync(path: string, fits: (path: string) => boolean = () 
   }
   return nearIn(path, entries, fits)
 }
+
+/**
+ * A `fits` for `nearFileSync` of an option's file: a regular file that is empty or whose first
+ * 4 KiB `kind` takes. `--cookies c.txt` missing offered the URL list `l.txt` beside it, a file no
+ * cookies option can have meant; the near name of a file of another kind is now passed over.
+ */
+export function ofKind(kind: (head: Buffer) => boolean): (path: string) => boolean {
+  return (path) => {
+    try {
+      if (!statSync(path).isFile()) return false
+      const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
+      try {
+        const head = Buffer.alloc(4096)
+        const n = readSync(fd, head, 0, head.length, 0)
+        return n === 0 || kind(head.subarray(0, n))
+      } finally {
+        closeSync(fd)
+      }
+    } catch {
+      return false
+    }
+  }
+}
+
+/** A certificate's or key's file: PEM text, or DER (and PKCS #12) that begins with a SEQUENCE. */
+export const certificateKind = (head: Buffer): boolean =>
+  head[0] === 0x30 || head.toString('latin1').includes('-----BEGIN ')
 
 function nearIn(
   path: string,
