@@ -1827,3 +1827,47 @@ test("a FIFO no process writes to, given as an option's file (--cookies, --ca-ce
   assert.equal(await readFile(join(out, 'kept.jpg'), 'utf8'), 'finished bytes')
   assert.equal(await readFile(join(out, 'manifest.jsonl'), 'utf8'), '{"status":"ok"}\n')
 })
+
+test("a list that is a pipe: a shell's process substitution is read (it was refused: invalid seek), a named FIFO waits for its writer, and one no process writes to stops at SIGTERM (it held the run in open(), deaf to it)", async () => {
+  const here = join(dir, 'list-pipes')
+  await mkdir(here, { recursive: true })
+  const urls = [1, 2, 3].map((i) => server.url(`/pipe/${i}.jpg`))
+  // <(...): bash gives the list as /dev/fd/63, a pipe read once and never at an offset.
+  const substituted = join(here, 'substituted')
+  const shell = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn('bash', [
+      '-c',
+      `exec "$0" "$1" <(printf '%s\\n' "$2" "$3" "$4") -o "$5" --no-report`,
+      process.execPath,
+      CLI,
+      ...urls,
+      substituted,
+    ])
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
+    child.on('close', (code) => resolve({ code, stderr }))
+  })
+  assert.equal(shell.code, 0, shell.stderr)
+  assert.deepEqual(await outputFiles(substituted), ['1.jpg', '2.jpg', '3.jpg'])
+  // A named FIFO: the run waits for a writer, then reads what it writes.
+  const fifo = join(here, 'urls')
+  execFileSync('mkfifo', [fifo])
+  const named = join(here, 'named')
+  const run = startCli([fifo, '-o', named, '--no-report'])
+  await writeFile(fifo, `${urls.join('\n')}\n`)
+  const r = await run.done
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(await outputFiles(named), ['1.jpg', '2.jpg', '3.jpg'])
+  // No writer ever: SIGTERM stops it (exit 130), where the process was deaf to it.
+  const idle = join(here, 'idle')
+  execFileSync('mkfifo', [idle])
+  const waiting = startCli([idle, '-o', join(here, 'idle-out'), '--no-report'])
+  // Not a timing check: a wait for the run to be at the FIFO, then the signal.
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  waiting.child.kill('SIGTERM')
+  const guard = setTimeout(() => waiting.child.kill('SIGKILL'), 20_000)
+  const stopped = await waiting.done
+  clearTimeout(guard)
+  assert.equal(stopped.signal, null, 'ended by SIGKILL: SIGTERM was not heard')
+  assert.equal(stopped.code, 130, stopped.stderr)
+})

@@ -22,6 +22,7 @@ import {
   openList,
   readLines,
 } from '../sources/lines.js'
+import { isPipe } from '../sources/pipe-list.js'
 import { type TableOptions, tableOptionOnLists } from '../sources/tables/options.js'
 import type { Result, Source } from '../types.js'
 import { visibleShellWord } from '../utils/command-line.js'
@@ -108,6 +109,8 @@ function countInputs(args: string[]): { total: () => number | undefined } {
     if (isUrlArgument(arg)) continue
     pending++
     ;(async () => {
+      // A pipe is read once, by the run: its URLs are not counted ahead (no total, as for -).
+      if (await isPipe(arg)) return
       for await (const _ of readLines(await openList(arg))) counted++
       pending--
     })().catch(() => {})

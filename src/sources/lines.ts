@@ -12,6 +12,7 @@ import { printable } from '../utils/printable.js'
 import { passwordMisread, shownUrl, unescapedUrl } from '../utils/url.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { inputGivenTwice } from './given-twice.js'
+import { isPipe, openPipe } from './pipe-list.js'
 import { SAVE_AS_CSV, spreadsheet } from './spreadsheet.js'
 import { HTML_START } from './tables/not-a-table.js'
 import { utf8Scan } from './tables/utf8.js'
@@ -350,6 +351,11 @@ function tableHeader(text: string): ListBytes | undefined {
  * errors surface on the stream).
  */
 export async function openList(path: string): Promise<Readable> {
+  if (await isPipe(path)) {
+    const { head, all } = await pipeHead(path)
+    const bytes = listBytes(head)
+    return bytes.kind === 'gzip' ? gunzip(all) : bytes.kind === 'utf16' ? fromUtf16(all, bytes.encoding) : all
+  }
   // The head first: a stream made before it would open its file with no one to hear an error
   // (EMFILE, EIO) while the head is read, and bring the process down.
   const head = await fileHead(path, LIST_HEAD_BYTES)
@@ -357,6 +363,28 @@ export async function openList(path: string): Promise<Readable> {
   const raw = createReadStream(path)
   return bytes.kind === 'gzip' ? gunzip(raw) : bytes.kind === 'utf16' ? fromUtf16(raw, bytes.encoding) : raw
 }
+
+/**
+ * Each list that is a pipe (see `isPipe`), opened once: its first bytes read by `checkInputs`,
+ * then the whole by its reader, as standard input's are. Read at an offset (`fileHead`), a process
+ * substitution (`imgpull <(grep jpg urls.txt)`) was refused (`invalid seek`); read twice, the
+ * second read would have had what the first left.
+ */
+const pipes = new Map<string, Promise<{ head: Buffer; all: Readable }>>()
+
+/** The first bytes of the pipe at `path`, and all its bytes again (see `pipes`). */
+function pipeHead(path: string): Promise<{ head: Buffer; all: Readable }> {
+  let peek = pipes.get(path)
+  if (!peek) {
+    peek = openPipe(path).then(peekStream)
+    pipes.set(path, peek)
+  }
+  return peek
+}
+
+/** The first bytes of the list file at `path`, a pipe's too (see `pipes`). */
+const listHead = async (path: string): Promise<Buffer> =>
+  (await isPipe(path)) ? (await pipeHead(path)).head : fileHead(path, LIST_HEAD_BYTES)
 
 /** A URL argument as fetched: without the marks around it, unescaped as JSON or HTML source wrote it (`unescapedUrl`). */
 const argumentUrl = (given: string): string => unescapedUrl(bare(given))
@@ -403,7 +431,7 @@ const notAListFile = (path: string, head: Buffer): UsageError | undefined =>
 export async function firstNotAList(args: readonly string[]): Promise<UsageError | undefined> {
   for (const arg of args) {
     if (arg === '-' || isUrlArgument(arg)) continue
-    const head = await fileHead(arg, LIST_HEAD_BYTES).catch(() => undefined)
+    const head = await listHead(arg).catch(() => undefined)
     const refused = head && notAListFile(arg, head)
     if (refused) return refused
   }
@@ -432,7 +460,7 @@ export async function checkInputs(
         )
       // Read as lines, a file that is no list is every line an invalid URL: said once, before
       // anything is made.
-      const refused = notAListFile(arg, await fileHead(arg, LIST_HEAD_BYTES))
+      const refused = notAListFile(arg, await listHead(arg))
       if (refused) throw refused
     } catch (error) {
       if (error instanceof UsageError) throw error
