@@ -24,7 +24,15 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { httpDateAs, startImageServer } from '../test/support/image-server.js'
-import { benchArgs, cellText, errorLine, printTable, spawnCapped, toolTable } from './misbehave.js'
+import {
+  benchArgs,
+  cellText,
+  errorLine,
+  type ListTool,
+  printTable,
+  spawnCapped,
+  toolTable,
+} from './misbehave.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const arg = (flag: string, fallback: number) => {
@@ -164,11 +172,6 @@ const CASES: ClockCase[] = [
     step: { after: 4, to: '+1h' },
   },
 ]
-
-interface ListTool {
-  id: string
-  args(listFile: string, urls: string[], dir: string): string[]
-}
 
 const TOOLS: ListTool[] = [
   {

@@ -2,7 +2,7 @@ import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { eachRequest } from '../test/support/raw-server.js'
-import { benchArgs, digest, noise, printTable, runList, toolTable } from './misbehave.js'
+import { benchArgs, digest, type ListTool, noise, printTable, runList, toolTable } from './misbehave.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -227,12 +227,6 @@ function cases(): ConnCase[] {
       },
     },
   ]
-}
-
-/** Each tool on a list, 4 at once on the one host, its retries as bench/misbehave.ts gives them. */
-interface ListTool {
-  id: string
-  args(listFile: string, urls: string[], dir: string): string[]
 }
 
 const TOOLS: ListTool[] = [

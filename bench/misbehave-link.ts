@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startImageServer } from '../test/support/image-server.js'
 import { startSharedLink } from '../test/support/shared-link.js'
-import { benchArgs, digest, printTable, runList } from './misbehave.js'
+import { benchArgs, digest, type ListTool, printTable, runList } from './misbehave.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const KB = 1000
@@ -70,12 +70,6 @@ const CASES: LinkCase[] = [
     cap: 90,
   },
 ]
-
-/** A tool fetching a list of URLs (in `listFile`, and given as `urls`) into `dir`. */
-interface ListTool {
-  id: string
-  args(listFile: string, urls: string[], dir: string): string[]
-}
 
 const TOOLS: ListTool[] = [
   {

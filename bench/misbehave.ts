@@ -2241,6 +2241,12 @@ export function stderrLine(stderr: string): string {
     .slice(0, 600)
 }
 
+/** A tool fetching a list of URLs (in `listFile`, and given as `urls`) into `dir`: the list families' (connections, a shared link, clocks). */
+export interface ListTool {
+  id: string
+  args(listFile: string, urls: string[], dir: string): string[]
+}
+
 /**
  * Runs one tool on a list of `urls`: the list written to a file beside a fresh folder, `argv(listFile,
  * dir)` spawned (killed after `capMs`), then each file it kept judged by `isRight(name, bytes)`.
