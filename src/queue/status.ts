@@ -17,7 +17,7 @@ import {
 } from './keys.js'
 import { heardWithin, openRedis, refusedBy } from './redis.js'
 import type { ShardCounts } from './shard-data.js'
-import type { Heartbeat, HeldShard, ShardProgress } from './worker.js'
+import type { Heartbeat, HeldShard, ShardProgress } from './worker-records.js'
 
 /** A worker is counted as alive while its heartbeat is younger than this, ms. */
 export const ALIVE_MS = 15_000

@@ -49,8 +49,10 @@ import {
   refusalHint,
   refusalWords,
 } from './redis.js'
+import { Refusals } from './refusals.js'
 import { holdLock, lapsedWords } from './relock.js'
 import { DATA_VERSION, type ShardCounts, type ShardJobData } from './shard-data.js'
+import { type HeldShard, heartbeatOf, ImageRate, type ShardProgress, sumImages } from './worker-records.js'
 
 /** Options of `runWorker()`. */
 export interface WorkerOptions {
@@ -235,59 +237,6 @@ export function lockLossWords(
   if (cause === 'stalled')
     return `its lock was lost: this worker was held still for over ${s}, --lock-duration (stopped, its machine paused or swapping)`
   return 'its lock was lost: Redis no longer holds it for this worker (another took the shard over, or Redis lost its data)'
-}
-
-/** A worker's heartbeat in `imgpull:<queue>:workers` (JSON): what `status` shows of it. */
-export interface Heartbeat {
-  host: string
-  pid: number
-  startedAt: number
-  /**
-   * ms since the epoch on Redis's clock (as `startedAt` and `stoppedAt`), which `status` reads
-   * too: a worker whose own clock is off is neither shown gone while it beats nor alive once dead.
-   */
-  seenAt: number
-  stoppedAt?: number
-  /** Shards it is running. */
-  running: number[]
-  /** Shards it ran and published; those it found published apart (`WorkerSummary.foundPublished`; absent: none). */
-  shards: number
-  foundPublished?: number
-  /** Images it fetched, failed, and their bytes: its own, as `WorkerSummary.ok` counts them. */
-  ok: number
-  failed: number
-  bytes: number
-  /** Images a second over the last heartbeats. */
-  rate: number
-  /**
-   * Attempts at shards its runs failed, and the last one's why (none: absent). A machine that
-   * cannot read the input (the shared folder not mounted there) fails every shard it takes: `status`
-   * names it, where it was counted among the workers that did nothing.
-   */
-  attemptsFailed?: number
-  lastFailure?: string
-}
-
-/** A shard given back because its folder is held by another run: what `status` says of it. */
-export interface HeldShard {
-  /** The `FolderBusyError`'s words: the folder and the run that holds it (pid, host, start). */
-  why: string
-  /** The worker that gave it back, and when (ms since the epoch, Redis's clock). */
-  worker: string
-  at: number
-  /** How long until it is tried again, ms (the worker's --lock-duration). */
-  retryMs: number
-}
-
-/** A shard in progress, for `status` (the job's BullMQ progress). */
-export interface ShardProgress {
-  rows: number
-  done: number
-  ok: number
-  failed: number
-  bytes: number
-  /** Its failures so far by code, as `ShardCounts.errors`: `status` sums them with the done shards'. */
-  errors: Record<string, number>
 }
 
 interface Running {
@@ -755,7 +704,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   let tickedAt = performance.now()
   const watchdog = setInterval(() => {
     const now = performance.now()
-    const cause = now - tickedAt > lockDuration ? 'stalled' : refused ? 'refused' : 'silent'
+    const cause = now - tickedAt > lockDuration ? 'stalled' : refusals.on ? 'refused' : 'silent'
     tickedAt = now
     for (const r of running.values())
       if (!r.lockLost && now - r.renewedAt > lockDuration) loseLock(r, lockLossWords(cause, lockDuration))
@@ -781,41 +730,36 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     // Redis answers each try (heard: never gone), so the worker with --exit-when-done waited for
     // ever. Refused as long as a Redis gone is waited for, and still refused lately (not a flag
     // left from a refusal that passed unsaid), it stops the same way, naming the refusal.
-    if (options.exitWhenDone && !summary.redisGone && !summary.redisRefused && refused) {
-      const long = now - refusedSince
-      if (long > goneAfter && now - refusedAt < 3 * REFUSED_RETRY_MS) {
-        const words = `Redis at ${shownRedis(options.redis)} has refused this worker's commands for ${Math.round(long / 1000)} s (${refusalWords(refusal)}): ${refusalHint(refusal, redisUser(options.redis))}`
-        summary.redisRefused = { ms: Math.round(long), words }
-        say({
-          type: 'redis',
-          state: 'gone',
-          message: `${words} (${REDIS_GONE_LOCKS} times --lock-duration): stopping (--exit-when-done); the shards this worker held go back to the queue once it takes them`,
-        })
-        stop?.()
-      }
+    const long = refusals.lasting(now, 3 * REFUSED_RETRY_MS)
+    if (
+      options.exitWhenDone &&
+      !summary.redisGone &&
+      !summary.redisRefused &&
+      long !== undefined &&
+      long > goneAfter
+    ) {
+      const words = `Redis at ${shownRedis(options.redis)} has refused this worker's commands for ${Math.round(long / 1000)} s (${refusalWords(refusals.words)}): ${refusalHint(refusals.words, redisUser(options.redis))}`
+      summary.redisRefused = { ms: Math.round(long), words }
+      say({
+        type: 'redis',
+        state: 'gone',
+        message: `${words} (${REDIS_GONE_LOCKS} times --lock-duration): stopping (--exit-when-done); the shards this worker held go back to the queue once it takes them`,
+      })
+      stop?.()
     }
   }, tick)
   // A Redis that refuses the worker's commands (out of memory under noeviction, a replica after a
   // failover): BullMQ emits the refusal and asks again at once, tens of thousands of times a
   // second, and the worker took no shard, saying nothing. Said once; the worker pauses between tries.
-  let refused = false
-  /** Since when it has been refused, when last, and Redis's words then (see the watchdog). */
-  let refusedSince = 0
-  let refusedAt = 0
-  let refusal = ''
+  const refusals = new Refusals()
   let retake: NodeJS.Timeout | undefined
   const onRefused = (error: Error) => {
-    refusedAt = performance.now()
-    refusal = error.message
-    if (!refused) {
-      refused = true
-      refusedSince = refusedAt
+    if (refusals.heard(error.message, performance.now()))
       say({
         type: 'redis',
         state: 'refused',
         message: `Redis at ${shownRedis(options.redis)} refuses this worker's commands (${refusalWords(error.message)}): ${refusalHint(error.message, redisUser(options.redis))}; trying again every ${REFUSED_RETRY_MS / 1000} s`,
       })
-    }
     if (retake || stopping) return
     worker
       .pause(true)
@@ -828,8 +772,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       })
   }
   const takesAgain = () => {
-    if (!refused) return
-    refused = false
+    if (!refusals.taken()) return
     say({
       type: 'redis',
       state: 'back',
@@ -906,7 +849,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   // not step (`steadyNow`): this machine's clock set back or on meanwhile moved its start, and
   // zeroed its images a second, where Redis's clock (`skew`) says when.
   const startedAt = steadyNow()
-  const rates: { t: number; n: number }[] = []
+  const rate = new ImageRate()
   /** Redis's clock less this machine's, ms, as last read: heartbeats are stamped in Redis's time. */
   let skew = 0
   // Checked at start only, a Redis that took an evicting policy later (CONFIG SET, a restart or a
@@ -938,29 +881,25 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     if (!final) await checkQueue().catch(() => {})
     const time = await redis.time().catch(() => undefined)
     if (time) skew = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) - steadyNow()
-    const done =
-      summary.ok +
-      summary.failedImages +
-      [...running.values()].reduce((n, r) => n + r.own.ok + r.own.failed, 0)
     const now = steadyNow()
-    rates.push({ t: now, n: done })
-    while (rates.length > 2 && now - rates[0].t > 15_000) rates.shift()
-    const first = rates[0]
-    const heartbeat: Heartbeat = {
+    const own = sumImages([
+      { ok: summary.ok, failed: summary.failedImages, bytes: summary.bytes },
+      ...[...running.values()].map((r) => r.own),
+    ])
+    const heartbeat = heartbeatOf({
       host: hostname(),
       pid: process.pid,
-      startedAt: startedAt + skew,
-      seenAt: now + skew,
-      ...(final ? { stoppedAt: now + skew } : {}),
+      startedAt,
+      now,
+      skew,
+      final,
       running: [...running.values()].map((r) => r.shard),
       shards: summary.shards,
-      ...(summary.foundPublished ? { foundPublished: summary.foundPublished } : {}),
-      ok: summary.ok + [...running.values()].reduce((n, r) => n + r.own.ok, 0),
-      failed: summary.failedImages + [...running.values()].reduce((n, r) => n + r.own.failed, 0),
-      bytes: summary.bytes + [...running.values()].reduce((n, r) => n + r.own.bytes, 0),
-      rate: now > first.t ? Math.round(((done - first.n) * 1000) / (now - first.t)) : 0,
-      ...(failedAttempts.n ? { attemptsFailed: failedAttempts.n, lastFailure: failedAttempts.last } : {}),
-    }
+      foundPublished: summary.foundPublished,
+      own,
+      rate: rate.note(now, own.ok + own.failed),
+      failedAttempts,
+    })
     return redis.hset(workersKey(options.queue), id, JSON.stringify(heartbeat)).catch((error) => {
       // Refused (a password changed, a replica): heard as BullMQ's own commands' refusals are, so
       // a worker whose BullMQ commands wait (a shard running) still knows Redis refuses it.
