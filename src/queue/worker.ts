@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { DelayedError, type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq'
+import type { Redis } from 'ioredis'
 import { INPUT_ERRORS } from '../error-codes.js'
 import { FatalError, FolderBusyError, OptionFileError } from '../errors.js'
 import { CertPasswordError } from '../fetch/client-cert.js'
@@ -293,111 +294,322 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   const problem = queueNameProblem(options.queue)
   if (problem) throw new TypeError(problem)
   const started = performance.now()
-  const say = options.onEvent ?? (() => {})
   const redis = await openRedis(options.redis)
-  const gateRedis = redis.duplicate()
-  gateRedis.on('error', () => {})
-  const lockDuration = options.lockDuration ?? 30_000
-  const gate = new RedisHostGate(gateRedis, {
-    leaseMs: options.leaseMs ?? hostLeaseMs(lockDuration),
-    queue: options.queue,
-  })
-  const id = `${hostname()}-${process.pid}`
-  const summary: WorkerSummary = {
-    worker: id,
-    shards: 0,
-    foundPublished: 0,
-    released: 0,
-    unfinished: 0,
-    failed: 0,
-    failedForGood: 0,
-    ok: 0,
-    skipped: 0,
-    ownBefore: 0,
-    failedImages: 0,
-    bytes: 0,
-    received: 0,
-    ms: 0,
-    stoppedBy: 'done',
-  }
-  const running = new Map<string, Running>()
+  return new ShardWorker(options, redis, started).run()
+}
+
+/** A shard attempt's run and what it did, as `ShardWorker.#fetch` gives it back. */
+interface Fetched {
+  run: ReturnType<typeof pull>
+  me: Running
+  counts: ShardCounts
+  error: unknown
+  results: number
+  t0: number
+}
+
+/** One `runWorker()`: its BullMQ worker, its shards' runs, and what it hears of Redis. */
+class ShardWorker {
+  readonly #o: WorkerOptions
+  readonly #started: number
+  readonly #say: (event: WorkerEvent) => void
+  readonly #redis: Redis
+  readonly #gateRedis: Redis
+  readonly #lockDuration: number
+  readonly #gate: RedisHostGate
+  readonly #id = `${hostname()}-${process.pid}`
+  readonly #summary: WorkerSummary
+  readonly #running = new Map<string, Running>()
   /** Attempts at shards this worker's runs failed, and the last one's why (see `Heartbeat`). */
-  const failedAttempts = { n: 0, last: '' }
+  readonly #failedAttempts = { n: 0, last: '' }
   /** Per shard, the images this worker fetched in its attempts at it that did not complete it. */
-  const fetchedBefore = new Map<number, number>()
+  readonly #fetchedBefore = new Map<number, number>()
   /** The input the output folder was checked to hold (see `bindFolder`). */
-  let claimed: string | undefined
-  let stopping: 'drain' | 'hard' | undefined
-  let fatal: FatalError | undefined
-  let stop: (() => void) | undefined
-  const stopped = new Promise<void>((resolve) => {
-    stop = resolve
+  #claimed: string | undefined
+  #stopping: 'drain' | 'hard' | undefined
+  #fatal: FatalError | undefined
+  #stop: () => void = () => {}
+  readonly #stopped = new Promise<void>((resolve) => {
+    this.#stop = resolve
   })
+  /** Errors of shard attempts already said and counted (see `#attempt`). */
+  readonly #told = new WeakSet<object>()
+  /** The shards this worker has taken and not yet ended, for `holdLock` (see `lockRenewalFailed`). */
+  readonly #attempts = new Map<string, { job: Job<ShardJobData>; token?: string; lost?: boolean }>()
+  readonly #worker: Worker<ShardJobData, ShardCounts>
+  // A Redis that refuses the worker's commands (out of memory under noeviction, a replica after a
+  // failover): BullMQ emits the refusal and asks again at once, tens of thousands of times a
+  // second, and the worker took no shard, saying nothing. Said once; the worker pauses between tries.
+  readonly #refusals = new Refusals()
+  #retake: NodeJS.Timeout | undefined
+  /** Connection trouble is reported once per outage; BullMQ and ioredis reconnect by themselves. */
+  #lost = false
+  #dropped = false
+  #closedAt = Number.NEGATIVE_INFINITY
+  /** The queue's keys seen in Redis, and found gone since (see `#checkQueue`). */
+  #seen = false
+  #gone = false
+  // Heartbeat: what status shows of this worker (and its images a second), on the clock that does
+  // not step (`steadyNow`): this machine's clock set back or on meanwhile moved its start, and
+  // zeroed its images a second, where Redis's clock (`skew`) says when.
+  readonly #startedAt = steadyNow()
+  readonly #rate = new ImageRate()
+  /** Redis's clock less this machine's, ms, as last read: heartbeats are stamped in Redis's time. */
+  #skew = 0
+  /** The evicting `maxmemory-policy` Redis was last seen with (see `#checkEviction`). */
+  #evicting: string | undefined
+  /** When Redis was last heard from, and the watchdog last ticked (`performance.now()`). */
+  #heardAt = performance.now()
+  #tickedAt = performance.now()
+  /** How long a Redis silent or refusing is waited for with `exitWhenDone`, ms. */
+  readonly #goneAfter: number
+
+  constructor(options: WorkerOptions, redis: Redis, started: number) {
+    this.#o = options
+    this.#started = started
+    this.#say = options.onEvent ?? (() => {})
+    this.#redis = redis
+    this.#gateRedis = redis.duplicate()
+    this.#gateRedis.on('error', () => {})
+    this.#lockDuration = options.lockDuration ?? 30_000
+    this.#gate = new RedisHostGate(this.#gateRedis, {
+      leaseMs: options.leaseMs ?? hostLeaseMs(this.#lockDuration),
+      queue: options.queue,
+    })
+    this.#goneAfter = Math.max(REDIS_GONE_LOCKS * this.#lockDuration, 5 * (options.heartbeatMs ?? 2000))
+    this.#summary = {
+      worker: this.#id,
+      shards: 0,
+      foundPublished: 0,
+      released: 0,
+      unfinished: 0,
+      failed: 0,
+      failedForGood: 0,
+      ok: 0,
+      skipped: 0,
+      ownBefore: 0,
+      failedImages: 0,
+      bytes: 0,
+      received: 0,
+      ms: 0,
+      stoppedBy: 'done',
+    }
+    this.#worker = new Worker<ShardJobData, ShardCounts>(
+      options.queue,
+      (job, token, cancel) => this.#attempt(job, token, cancel),
+      {
+        connection: redis,
+        prefix: BULL_PREFIX,
+        name: this.#id,
+        concurrency: options.shards ?? 1,
+        lockDuration: this.#lockDuration,
+        stalledInterval: options.stalledInterval ?? this.#lockDuration,
+        maxStalledCount: options.maxStalledCount ?? 3,
+        drainDelay: 1,
+        autorun: false,
+      },
+    )
+    this.#listen()
+  }
+
+  /** Take shards until a signal, `exitWhenDone` or a local fault stops it; then wind down and say what it did. */
+  async run(): Promise<WorkerSummary> {
+    const name = this.#o.queue
+    const summary = this.#summary
+    const deaf = onHeard(this.#redis, () => {
+      this.#heardAt = performance.now()
+    })
+    const watchdog = setInterval(() => this.#tick(), Math.min(1000, this.#lockDuration / 4))
+    const heartbeat = setInterval(() => this.#beat(), this.#o.heartbeatMs ?? 2000)
+    const queue = new Queue(name, { connection: this.#redis, prefix: BULL_PREFIX })
+    queue.on('error', () => {})
+    const watcher = this.#o.exitWhenDone
+      ? setInterval(() => this.#checkEnd(queue).catch(() => {}), 250)
+      : undefined
+    const { signal, drainSignal } = this.#o
+    if (signal?.aborted) this.#onHard()
+    else signal?.addEventListener('abort', this.#onHard, { once: true })
+    if (drainSignal?.aborted) this.#onDrain()
+    else drainSignal?.addEventListener('abort', this.#onDrain, { once: true })
+
+    await this.#beat()
+    this.#say({ type: 'started', worker: this.#id })
+    this.#seen = (await this.#redis.exists(metaKey(name)).catch(() => 1)) === 1
+    if (!this.#seen) {
+      // A name mistyped waited for an enqueue that would never come (for ever with --exit-when-done).
+      const others = otherQueuesWords(name, await queueNames(this.#redis).catch(() => []))
+      this.#say({
+        type: 'empty',
+        message: `queue ${name} holds nothing yet: waiting for imgpull enqueue${others}`,
+      })
+    }
+    this.#worker.run().catch(() => {})
+    await this.#stopped
+    clearInterval(watcher)
+    // Whatever stopped it, the shards running wind down: finished ones published, others given back.
+    if (summary.stoppedBy === 'fatal') for (const r of this.#running.values()) r.drain.abort()
+    clearTimeout(this.#retake)
+    // Redis gone: commands cut at once, not waiting for it for ever; BullMQ's close waits for its
+    // blocking connection (measured: for ever), so it is given a moment, then left.
+    const unreachable = summary.redisGone !== undefined || summary.redisRefused !== undefined
+    if (unreachable) {
+      this.#gateRedis.disconnect()
+      this.#redis.disconnect()
+    }
+    const closing = (work: Promise<unknown>) =>
+      unreachable ? Promise.race([work.catch(() => {}), sleep(1000)]) : work
+    await closing(this.#worker.close(unreachable))
+    clearInterval(watchdog)
+    deaf()
+    clearInterval(heartbeat)
+    await closing(this.#gate.close())
+    await closing(this.#beat(true))
+    await closing(queue.close().catch(() => {}))
+    this.#gateRedis.disconnect()
+    this.#redis.disconnect()
+    summary.ms = Math.round(performance.now() - this.#started)
+    if (this.#fatal) summary.fatal = this.#fatal
+    return summary
+  }
+
+  readonly #onHard = () => {
+    this.#stopping = 'hard'
+    this.#summary.stoppedBy = 'signal'
+    for (const r of this.#running.values()) r.hard.abort()
+    this.#stop()
+  }
+
+  readonly #onDrain = () => {
+    this.#stopping ??= 'drain'
+    this.#summary.stoppedBy = 'signal'
+    for (const r of this.#running.values()) r.drain.abort()
+    this.#stop()
+  }
 
   /** A local fault (a full disk, a folder that is not this queue's): the worker stops. */
-  const stopFor = (error: unknown) => {
-    fatal ??= error instanceof FatalError ? error : new FatalError('local', String(error), { cause: error })
-    summary.stoppedBy = 'fatal'
-    stop?.()
+  #stopFor(error: unknown): void {
+    this.#fatal ??=
+      error instanceof FatalError ? error : new FatalError('local', String(error), { cause: error })
+    this.#summary.stoppedBy = 'fatal'
+    this.#stop()
   }
+
   /** Give the shard back to the queue now, not after its lock expires: another worker takes it. */
-  const release = async (job: Job<ShardJobData>, token: string | undefined, shard: number, why: string) => {
+  async #release(
+    job: Job<ShardJobData>,
+    token: string | undefined,
+    shard: number,
+    why: string,
+  ): Promise<never> {
     // Redis unreachable (or the lock lost meanwhile): the shard goes back once its lock lapses.
     await job.moveToWait(token).catch(() => {})
-    summary.released++
-    say({ type: 'released', shard, why })
+    this.#summary.released++
+    this.#say({ type: 'released', shard, why })
     throw new WaitingError()
   }
+
   /**
    * The shard no longer waits for its folder: its `status` entry goes, on every way its attempt
    * ends but a new wait for its folder (done, found published, failed, given back, lock lost), or
    * a later wait for another cause would show the old entry.
    */
-  const unheld = (shard: number) => redis.hdel(heldKey(options.queue), String(shard)).catch(() => 0)
-  /** Errors of shard attempts already said and counted (see `attempt`). */
-  const told = new WeakSet<object>()
+  #unheld(shard: number): Promise<number> {
+    return this.#redis.hdel(heldKey(this.#o.queue), String(shard)).catch(() => 0)
+  }
+
   /** The attempt at the shard failed: counted, said, and thrown for BullMQ to try it again or fail it. */
-  const failAttempt = (job: Job<ShardJobData>, error: unknown, message: string): never => {
+  #failAttempt(job: Job<ShardJobData>, error: unknown, message: string): never {
     // BullMQ counts an attempt once it has failed: this one is the shard's last when it fails now.
     const last = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
-    summary.failed++
-    if (last) summary.failedForGood++
-    failedAttempts.n++
-    failedAttempts.last = `shard ${shardStem(job.data.shard)}: ${message}`
-    unheld(job.data.shard)
-    say({ type: 'failed', shard: job.data.shard, message })
+    this.#summary.failed++
+    if (last) this.#summary.failedForGood++
+    this.#failedAttempts.n++
+    this.#failedAttempts.last = `shard ${shardStem(job.data.shard)}: ${message}`
+    this.#unheld(job.data.shard)
+    this.#say({ type: 'failed', shard: job.data.shard, message })
     const thrown = error instanceof Error ? error : new Error(message)
-    told.add(thrown)
+    this.#told.add(thrown)
     throw thrown
   }
 
-  const process_ = async (
-    job: Job<ShardJobData>,
-    token?: string,
-    cancel?: AbortSignal,
-  ): Promise<ShardCounts> => {
+  // A step of an attempt outside the shard's run that threw (publishing it: a file where its folder
+  // goes, too many open files; telling Redis its counts; reading a published shard's) failed it in
+  // BullMQ, retried or failed for good, while the worker said nothing and counted nothing: exit 0
+  // with --exit-when-done. Said and counted as the run's own failures are.
+  async #attempt(job: Job<ShardJobData>, token?: string, cancel?: AbortSignal): Promise<ShardCounts> {
+    this.#attempts.set(job.id!, { job, token })
+    try {
+      const counts = await this.#process(job, token, cancel)
+      // Its lock lapsed while Redis was silent or refusing as it ended: taken again (see holdLock).
+      if (!(await holdLock(this.#redis, job, token, this.#lockDuration).catch(() => true)))
+        this.#say({
+          type: 'note',
+          shard: job.data.shard,
+          message: lapsedWords(shardStem(job.data.shard), this.#lockDuration),
+        })
+      return counts
+    } catch (error) {
+      if (!(error instanceof DelayedError)) this.#unheld(job.data.shard)
+      if (
+        error instanceof WaitingError ||
+        error instanceof DelayedError ||
+        (error instanceof Object && this.#told.has(error))
+      )
+        throw error
+      // This worker's password for the queue's certificate, missing or wrong (the run's options
+      // refused before any request): every shard it took failed an attempt the same way, a whole
+      // queue failed by one worker set up wrong, where another opens it. Its own fault, as a full
+      // disk is: the shard goes back, and the worker stops.
+      if (error instanceof CertPasswordError) {
+        this.#stopFor(
+          new FatalError('local', error.message, {
+            cause: error,
+            hint: "start this worker again with the password of the queue's `clientCert`",
+          }),
+        )
+        return this.#release(job, token, job.data.shard, "this worker has not the certificate's password")
+      }
+      // A file the queue's options name (--cookies, --ca-cert...) not at its path here: as above.
+      if (error instanceof OptionFileError) {
+        const fault = unreachedFile(error)
+        this.#stopFor(fault)
+        return this.#release(
+          job,
+          token,
+          job.data.shard,
+          `this worker cannot read ${fault.flag} ${error.path}`,
+        )
+      }
+      return this.#failAttempt(job, error, errorWords(error))
+    } finally {
+      this.#attempts.delete(job.id!)
+    }
+  }
+
+  /** One attempt at a shard: found published, or run, then published, given back, or failed. */
+  async #process(job: Job<ShardJobData>, token?: string, cancel?: AbortSignal): Promise<ShardCounts> {
     const data = job.data
     if (data.v !== DATA_VERSION)
       throw new UnrecoverableError(
         `shard data of version ${data.v}: this worker reads version ${DATA_VERSION}`,
       )
     // Taken: no longer waiting for its folder (an entry left by a worker killed since is old news).
-    unheld(data.shard)
+    this.#unheld(data.shard)
     const format: OutputFormat = data.options.outputFormat ?? 'files'
-    const paths = shardPaths(options.out, data.shard)
-    if (claimed !== data.inputId) {
+    const paths = shardPaths(this.#o.out, data.shard)
+    if (this.#claimed !== data.inputId) {
       try {
-        await bindFolder(options.out, data.inputId, options.queue, format)
-        claimed = data.inputId
+        await bindFolder(this.#o.out, data.inputId, this.#o.queue, format)
+        this.#claimed = data.inputId
       } catch (error) {
         // The folder is not this queue's: the worker stops, the shard goes back for another.
-        stopFor(error)
-        return release(job, token, data.shard, fatal!.message)
+        this.#stopFor(error)
+        return this.#release(job, token, data.shard, this.#fatal!.message)
       }
     }
     const rows = data.rows.count
     const round = data.retry?.round ?? 0
-    say({
+    this.#say({
       type: 'shard',
       shard: data.shard,
       rows,
@@ -405,28 +617,102 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       ...(round ? { round } : {}),
     })
     if (isPublished(paths, format)) {
-      const published = await readCounts(paths, format)
-      // Published by a worker that died before telling the queue (or this round, by one that did
-      // not tell it): done, nothing to fetch. A round enqueue re-opened runs again from the
-      // shard's journal, unless the shard cannot (see `reopen`).
-      const due = round > (published?.round ?? 0)
-      if (!due || !(await reopen(paths, format))) {
-        if (due)
-          say({
-            type: 'note',
-            shard: data.shard,
-            message: `shard ${paths.stem} was published without its journal (by an earlier imgpull): its failures cannot be tried again; remove its files from ${visibleShellWord(options.out)} and enqueue again with --retry-failed to fetch it anew`,
-          })
-        await settlePublished(paths, format, published)
-        const counts = { ...(published ?? emptyCounts(rows, id)), alreadyPublished: true }
-        await redis.hset(shardsKey(options.queue), String(data.shard), JSON.stringify(counts))
-        await unheld(data.shard)
-        summary.foundPublished++
-        say({ type: 'done', shard: data.shard, counts })
-        return counts
-      }
+      const found = await this.#foundPublished(data, paths, format)
+      if (found) return found
     }
     const takenOver = await prepare(paths)
+    const { run, me, counts, error, results, t0 } = await this.#fetch(job, paths, format, cancel)
+    const summary = this.#summary
+    summary.ok += me.own.ok
+    summary.failedImages += me.own.failed
+    summary.bytes += me.own.bytes
+    summary.received += run.stats.bytes
+    const complete = !error && run.stats.interrupted === 0 && results + run.stats.duplicates === rows
+    /** Its images this run did not finish, counted when the shard is given back. */
+    const unfinished = Math.max(0, rows - results - run.stats.duplicates)
+    // Its journal keeps them: the next attempt here meets them as skipped again.
+    if (complete) this.#fetchedBefore.delete(data.shard)
+    else this.#fetchedBefore.set(data.shard, (this.#fetchedBefore.get(data.shard) ?? 0) + me.own.ok)
+    if (me.lockLost) {
+      // Another worker may have the shard now: its journal (when shared) keeps what this one did.
+      summary.released++
+      summary.unfinished += unfinished
+      this.#say({ type: 'released', shard: data.shard, why: me.lockLost })
+      const thrown = error instanceof Error ? error : new Error('lock lost')
+      this.#told.add(thrown)
+      throw thrown
+    }
+    const local = error instanceof FatalError || isFatalLocal(error)
+    if (!complete && (this.#stopping || local)) {
+      if (local) this.#stopFor(error)
+      summary.unfinished += unfinished
+      return this.#release(
+        job,
+        token,
+        data.shard,
+        local ? (this.#fatal?.message ?? 'a local fault') : 'stopped',
+      )
+    }
+    if (error instanceof FolderBusyError) return this.#heldElsewhere(job, token, error)
+    // The run threw, or ended short of its rows: the attempt failed.
+    if (error || !complete)
+      this.#failAttempt(
+        job,
+        error,
+        !error ? `the shard's run ended with ${results} of its ${rows} rows done` : errorWords(error),
+      )
+    counts.ms = Math.round(performance.now() - t0)
+    // A worker that lost the shard to another tells the published shard's counts, not its own.
+    const done = (await publish(paths, format, counts, takenOver))
+      ? counts
+      : { ...((await readCounts(paths, format)) ?? counts), alreadyPublished: true }
+    await this.#tellCounts(data.shard, done)
+    await this.#unheld(data.shard)
+    if (done.alreadyPublished) summary.foundPublished++
+    else summary.shards++
+    this.#say({ type: 'done', shard: data.shard, counts: done })
+    return done
+  }
+
+  /**
+   * A shard found published by a worker that died before telling the queue (or this round, by one
+   * that did not tell it): done, nothing to fetch, its counts told. A round enqueue re-opened runs
+   * again from the shard's journal (`undefined`: run it), unless the shard cannot (see `reopen`).
+   */
+  async #foundPublished(
+    data: ShardJobData,
+    paths: ReturnType<typeof shardPaths>,
+    format: OutputFormat,
+  ): Promise<ShardCounts | undefined> {
+    const published = await readCounts(paths, format)
+    const round = data.retry?.round ?? 0
+    const due = round > (published?.round ?? 0)
+    if (due && (await reopen(paths, format))) return undefined
+    if (due)
+      this.#say({
+        type: 'note',
+        shard: data.shard,
+        message: `shard ${paths.stem} was published without its journal (by an earlier imgpull): its failures cannot be tried again; remove its files from ${visibleShellWord(this.#o.out)} and enqueue again with --retry-failed to fetch it anew`,
+      })
+    await settlePublished(paths, format, published)
+    const counts = { ...(published ?? emptyCounts(data.rows.count, this.#id)), alreadyPublished: true }
+    await this.#redis.hset(shardsKey(this.#o.queue), String(data.shard), JSON.stringify(counts))
+    await this.#unheld(data.shard)
+    this.#summary.foundPublished++
+    this.#say({ type: 'done', shard: data.shard, counts })
+    return counts
+  }
+
+  /** Run the shard's rows into its work folder, tallying as results come; the run's error is given back, not thrown. */
+  async #fetch(
+    job: Job<ShardJobData>,
+    paths: ReturnType<typeof shardPaths>,
+    format: OutputFormat,
+    cancel: AbortSignal | undefined,
+  ): Promise<Fetched> {
+    const data = job.data
+    const rows = data.rows.count
+    const round = data.retry?.round ?? 0
     /** The input's own failures an earlier attempt met, which this one meets again without a request. */
     let inputOwn = inputFailuresBefore(paths.staging)
     const me: Running = {
@@ -437,12 +723,12 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       progress: { rows, done: 0, ok: 0, failed: 0, bytes: 0, errors: {} },
       own: { ok: 0, failed: 0, bytes: 0 },
     }
-    running.set(job.id!, me)
-    if (stopping === 'hard') me.hard.abort()
-    else if (stopping === 'drain') me.drain.abort()
+    this.#running.set(job.id!, me)
+    if (this.#stopping === 'hard') me.hard.abort()
+    else if (this.#stopping === 'drain') me.drain.abort()
     cancel?.addEventListener('abort', () => me.hard.abort(), { once: true })
     const t0 = performance.now()
-    const counts: ShardCounts = { ...emptyCounts(rows, id), ...(round ? { round } : {}) }
+    const counts: ShardCounts = { ...emptyCounts(rows, this.#id), ...(round ? { round } : {}) }
     const run = pull(shardSource(data), {
       ...data.options,
       // The queue's shard size is stored with every queue's options (its shards' rows); a run of
@@ -452,34 +738,34 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       retryFailed: data.retry?.all ?? data.options.retryFailed,
       rerun: QUEUE_RERUN,
       out: paths.staging,
-      concurrency: options.concurrency ?? data.options.concurrency,
-      threads: options.threads ?? data.options.threads,
+      concurrency: this.#o.concurrency ?? data.options.concurrency,
+      threads: this.#o.threads ?? data.options.threads,
       // Only with a certificate to open: a password alone is refused as meant for none.
-      ...(data.options.clientCert === undefined ? {} : { clientCertPassword: options.clientCertPassword }),
-      hostGate: gate,
+      ...(data.options.clientCert === undefined ? {} : { clientCertPassword: this.#o.clientCertPassword }),
+      hostGate: this.#gate,
       journal: true,
       report: false,
-      command: `imgpull worker --queue ${options.queue} (shard ${paths.stem})`,
+      command: `imgpull worker --queue ${this.#o.queue} (shard ${paths.stem})`,
       signal: me.hard.signal,
       drainSignal: me.drain.signal,
     })
     let error: unknown
     let results = 0
     /** Its own earlier attempts' images this attempt has yet to meet as skipped. */
-    let mine = fetchedBefore.get(data.shard) ?? 0
+    let mine = this.#fetchedBefore.get(data.shard) ?? 0
     const progress = setInterval(() => {
       job.updateProgress({ ...me.progress }).catch(() => {})
-    }, options.heartbeatMs ?? 2000)
+    }, this.#o.heartbeatMs ?? 2000)
     try {
       await job.updateProgress({ ...me.progress }).catch(() => {})
       for await (const r of run) {
         results++
         tally(counts, r)
         if (r.status === 'skipped') {
-          summary.skipped++
+          this.#summary.skipped++
           if (mine > 0) {
             mine--
-            summary.ownBefore++
+            this.#summary.ownBefore++
           }
         } else if (!r.earlier) {
           if (r.status === 'ok') {
@@ -501,190 +787,136 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       error = e
     } finally {
       clearInterval(progress)
-      running.delete(job.id!)
+      this.#running.delete(job.id!)
     }
-    summary.ok += me.own.ok
-    summary.failedImages += me.own.failed
-    summary.bytes += me.own.bytes
-    summary.received += run.stats.bytes
-    const complete = !error && run.stats.interrupted === 0 && results + run.stats.duplicates === rows
-    /** Its images this run did not finish, counted when the shard is given back. */
-    const unfinished = Math.max(0, rows - results - run.stats.duplicates)
-    // Its journal keeps them: the next attempt here meets them as skipped again.
-    if (complete) fetchedBefore.delete(data.shard)
-    else fetchedBefore.set(data.shard, (fetchedBefore.get(data.shard) ?? 0) + me.own.ok)
-    if (me.lockLost) {
-      // Another worker may have the shard now: its journal (when shared) keeps what this one did.
-      summary.released++
-      summary.unfinished += unfinished
-      say({ type: 'released', shard: data.shard, why: me.lockLost })
-      const thrown = error instanceof Error ? error : new Error('lock lost')
-      told.add(thrown)
-      throw thrown
+    return { run, me, counts, error, results, t0 }
+  }
+
+  // The shard's folder held by a run still alive: most often a worker that lost its lock and
+  // runs it still (held still past it: SIGSTOP, a paused VM), which gives it back once it wakes.
+  // Not the shard's fault: it failed an attempt each time, for good with --attempts 1, though the
+  // held worker had most of it done. Tried again a lock's duration later, no attempt counted.
+  async #heldElsewhere(
+    job: Job<ShardJobData>,
+    token: string | undefined,
+    error: FolderBusyError,
+  ): Promise<never> {
+    const lockDuration = this.#lockDuration
+    // Redis unreachable meanwhile: the shard goes back once its lock lapses.
+    await job.moveToDelayed(Date.now() + lockDuration, token).catch(() => {})
+    // Said to `status` too, which showed the shard as "to retry" alone, for ever if the holder lives on.
+    const held: HeldShard = {
+      why: error.message,
+      worker: this.#id,
+      at: steadyNow() + this.#skew,
+      retryMs: lockDuration,
     }
-    const local = error instanceof FatalError || isFatalLocal(error)
-    if (!complete && (stopping || local)) {
-      if (local) stopFor(error)
-      summary.unfinished += unfinished
-      return release(job, token, data.shard, local ? (fatal?.message ?? 'a local fault') : 'stopped')
-    }
-    // The shard's folder held by a run still alive: most often a worker that lost its lock and
-    // runs it still (held still past it: SIGSTOP, a paused VM), which gives it back once it wakes.
-    // Not the shard's fault: it failed an attempt each time, for good with --attempts 1, though the
-    // held worker had most of it done. Tried again a lock's duration later, no attempt counted.
-    if (error instanceof FolderBusyError) {
-      // Redis unreachable meanwhile: the shard goes back once its lock lapses.
-      await job.moveToDelayed(Date.now() + lockDuration, token).catch(() => {})
-      // Said to `status` too, which showed the shard as "to retry" alone, for ever if the holder lives on.
-      const held: HeldShard = {
-        why: error.message,
-        worker: id,
-        at: steadyNow() + skew,
-        retryMs: lockDuration,
-      }
-      await redis.hset(heldKey(options.queue), String(data.shard), JSON.stringify(held)).catch(() => {})
-      summary.released++
-      say({
-        type: 'released',
-        shard: data.shard,
-        why: `${error.message} (a worker that lost its lock may still run it); tried again in ${Math.round(lockDuration / 100) / 10} s, no attempt counted`,
-      })
-      throw new DelayedError()
-    }
-    // The run threw, or ended short of its rows: the attempt failed.
-    if (error || !complete)
-      failAttempt(
-        job,
-        error,
-        !error ? `the shard's run ended with ${results} of its ${rows} rows done` : errorWords(error),
-      )
-    counts.ms = Math.round(performance.now() - t0)
-    // A worker that lost the shard to another tells the published shard's counts, not its own.
-    const done = (await publish(paths, format, counts, takenOver))
-      ? counts
-      : { ...((await readCounts(paths, format)) ?? counts), alreadyPublished: true }
-    await tellCounts(data.shard, done)
-    await unheld(data.shard)
-    if (done.alreadyPublished) summary.foundPublished++
-    else summary.shards++
-    say({ type: 'done', shard: data.shard, counts: done })
-    return done
+    await this.#redis
+      .hset(heldKey(this.#o.queue), String(job.data.shard), JSON.stringify(held))
+      .catch(() => {})
+    this.#summary.released++
+    this.#say({
+      type: 'released',
+      shard: job.data.shard,
+      why: `${error.message} (a worker that lost its lock may still run it); tried again in ${Math.round(lockDuration / 100) / 10} s, no attempt counted`,
+    })
+    throw new DelayedError()
   }
 
   // Redis refusing the counts of a shard run and published (full, a replica after a failover, a
   // password changed) failed the attempt of a shard whose outputs were all there: for good with
   // --attempts 1, or a backoff and a run that found it published. The refusal is waited out, said
   // as the worker's other commands' refusals are; a stop asked for meanwhile ends the wait.
-  const tellCounts = async (shard: number, counts: ShardCounts) => {
+  async #tellCounts(shard: number, counts: ShardCounts): Promise<number> {
     for (;;) {
       try {
-        return await redis.hset(shardsKey(options.queue), String(shard), JSON.stringify(counts))
+        return await this.#redis.hset(shardsKey(this.#o.queue), String(shard), JSON.stringify(counts))
       } catch (error) {
-        if (!(error instanceof Error) || !isRefusal(error.message) || stopping) throw error
-        onRefused(error)
+        if (!(error instanceof Error) || !isRefusal(error.message) || this.#stopping) throw error
+        this.#onRefused(error)
         await sleep(REFUSED_RETRY_MS)
       }
     }
   }
 
-  // A step of an attempt outside the shard's run that threw (publishing it: a file where its folder
-  // goes, too many open files; telling Redis its counts; reading a published shard's) failed it in
-  // BullMQ, retried or failed for good, while the worker said nothing and counted nothing: exit 0
-  // with --exit-when-done. Said and counted as the run's own failures are.
-  const attempt = async (job: Job<ShardJobData>, token?: string, cancel?: AbortSignal) => {
-    attempts.set(job.id!, { job, token })
-    try {
-      const counts = await process_(job, token, cancel)
-      // Its lock lapsed while Redis was silent or refusing as it ended: taken again (see holdLock).
-      if (!(await holdLock(redis, job, token, lockDuration).catch(() => true)))
-        say({
-          type: 'note',
-          shard: job.data.shard,
-          message: lapsedWords(shardStem(job.data.shard), lockDuration),
-        })
-      return counts
-    } catch (error) {
-      if (!(error instanceof DelayedError)) unheld(job.data.shard)
-      if (
-        error instanceof WaitingError ||
-        error instanceof DelayedError ||
-        (error instanceof Object && told.has(error))
-      )
-        throw error
-      // This worker's password for the queue's certificate, missing or wrong (the run's options
-      // refused before any request): every shard it took failed an attempt the same way, a whole
-      // queue failed by one worker set up wrong, where another opens it. Its own fault, as a full
-      // disk is: the shard goes back, and the worker stops.
-      if (error instanceof CertPasswordError) {
-        stopFor(
-          new FatalError('local', error.message, {
-            cause: error,
-            hint: "start this worker again with the password of the queue's `clientCert`",
-          }),
-        )
-        return release(job, token, job.data.shard, "this worker has not the certificate's password")
-      }
-      // A file the queue's options name (--cookies, --ca-cert...) not at its path here: as above.
-      if (error instanceof OptionFileError) {
-        const fault = unreachedFile(error)
-        stopFor(fault)
-        return release(job, token, job.data.shard, `this worker cannot read ${fault.flag} ${error.path}`)
-      }
-      return failAttempt(job, error, errorWords(error))
-    } finally {
-      attempts.delete(job.id!)
-    }
-  }
-  /** The shards this worker has taken and not yet ended, for `holdLock` (see `lockRenewalFailed`). */
-  const attempts = new Map<string, { job: Job<ShardJobData>; token?: string; lost?: boolean }>()
-
-  const worker = new Worker<ShardJobData, ShardCounts>(options.queue, attempt, {
-    connection: redis,
-    prefix: BULL_PREFIX,
-    name: id,
-    concurrency: options.shards ?? 1,
-    lockDuration,
-    stalledInterval: options.stalledInterval ?? lockDuration,
-    maxStalledCount: options.maxStalledCount ?? 3,
-    drainDelay: 1,
-    autorun: false,
-  })
-  // A shard its workers stopped on too many times (killed, out of memory: see `maxStalledCount`) is
-  // failed by the next worker to take it, before it runs: said and counted as the shard's failure
-  // (the exit code of `--exit-when-done` too), where the worker said nothing and exited 0.
-  worker.on('failed', (job, error) => {
-    if (!job || error.message !== STALLED_REASON) return
-    summary.failed++
-    summary.failedForGood++
-    say({
-      type: 'failed',
-      shard: job.data.shard,
-      message: shardFailureWords(error.message, job.stalledCounter),
+  /** What the worker hears from BullMQ and from its Redis connection. */
+  #listen(): void {
+    const worker = this.#worker
+    // A shard its workers stopped on too many times (killed, out of memory: see `maxStalledCount`) is
+    // failed by the next worker to take it, before it runs: said and counted as the shard's failure
+    // (the exit code of `--exit-when-done` too), where the worker said nothing and exited 0.
+    worker.on('failed', (job, error) => {
+      if (!job || error.message !== STALLED_REASON) return
+      this.#summary.failed++
+      this.#summary.failedForGood++
+      this.#say({
+        type: 'failed',
+        shard: job.data.shard,
+        message: shardFailureWords(error.message, job.stalledCounter),
+      })
     })
-  })
-  const loseLock = (r: Running, why: string) => {
+    worker.on('lockRenewalFailed', (ids) => {
+      for (const jobId of ids) {
+        const r = this.#running.get(jobId)
+        if (r && !r.lockLost) this.#loseLock(r, lockLossWords('taken', this.#lockDuration))
+        // Its run over (publishing it, telling its counts): the lock taken again at once, before a
+        // stalled check gives the shard out (see holdLock); `#attempt` says it if it could not be.
+        const ending = r ? undefined : this.#attempts.get(jobId)
+        if (ending && !ending.lost)
+          holdLock(this.#redis, ending.job, ending.token, this.#lockDuration).catch(() => {})
+      }
+    })
+    worker.on('locksRenewed', ({ jobIds }) => {
+      const now = performance.now()
+      for (const jobId of jobIds) {
+        const r = this.#running.get(jobId)
+        if (r) r.renewedAt = now
+      }
+      // A lock renewed is a write Redis took: a refusal that passed while a shard ran.
+      if (jobIds.length > 0) this.#takesAgain()
+    })
+    worker.on('active', () => this.#takesAgain())
+    worker.on('drained', () => this.#takesAgain())
+    worker.on('error', (error) => {
+      if (isRefusal(error.message)) return this.#onRefused(error)
+      if (
+        this.#lost ||
+        !/ECONNREFUSED|ECONNRESET|Connection is closed|ETIMEDOUT|EPIPE|LOADING/.test(error.message)
+      )
+        return
+      this.#lost = true
+      this.#say({
+        type: 'redis',
+        state: 'lost',
+        message: `lost Redis at ${shownRedis(this.#o.redis)} (${error.message}): reconnecting`,
+      })
+    })
+    this.#redis.on('close', () => {
+      this.#dropped = true
+      this.#closedAt = performance.now()
+    })
+    this.#redis.on('ready', () => {
+      if (this.#lost) {
+        this.#lost = false
+        this.#say({
+          type: 'redis',
+          state: 'back',
+          message: `Redis at ${shownRedis(this.#o.redis)} is back: going on`,
+        })
+      }
+      if (!this.#dropped) return
+      this.#dropped = false
+      this.#checkQueue().catch(() => {})
+    })
+  }
+
+  #loseLock(r: Running, why: string): void {
     r.lockLost = why
     r.hard.abort(new Error('lock lost'))
     // Given back: its lock is not taken again once its run is over (see `lockRenewalFailed`).
-    for (const a of attempts.values()) if (a.job.data.shard === r.shard) a.lost = true
+    for (const a of this.#attempts.values()) if (a.job.data.shard === r.shard) a.lost = true
   }
-  worker.on('lockRenewalFailed', (ids) => {
-    for (const jobId of ids) {
-      const r = running.get(jobId)
-      if (r && !r.lockLost) loseLock(r, lockLossWords('taken', lockDuration))
-      // Its run over (publishing it, telling its counts): the lock taken again at once, before a
-      // stalled check gives the shard out (see holdLock); `attempt` says it if it could not be.
-      const ending = r ? undefined : attempts.get(jobId)
-      if (ending && !ending.lost) holdLock(redis, ending.job, ending.token, lockDuration).catch(() => {})
-    }
-  })
-  worker.on('locksRenewed', ({ jobIds }) => {
-    const now = performance.now()
-    for (const jobId of jobIds) {
-      const r = running.get(jobId)
-      if (r) r.renewedAt = now
-    }
-  })
+
   // BullMQ learns that a lock lapsed only from Redis: cut off from it (a network path gone, a
   // Redis that hangs), the renewal waits as long, and the shard ran on past its lock while another
   // worker took it over, and its transfers past their host slots' leases, over the per-host limit
@@ -695,320 +927,207 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   // open (SIGSTOP, a dead path), which sent nothing either and which the worker with
   // --exit-when-done waited for, for ever, since only a closed connection counted. The heartbeat
   // hears from a Redis that answers every `heartbeatMs`: a few of them at least.
-  let heardAt = performance.now()
-  const deaf = onHeard(redis, () => {
-    heardAt = performance.now()
-  })
-  const goneAfter = Math.max(REDIS_GONE_LOCKS * lockDuration, 5 * (options.heartbeatMs ?? 2000))
-  const tick = Math.min(1000, lockDuration / 4)
-  let tickedAt = performance.now()
-  const watchdog = setInterval(() => {
+  #tick(): void {
+    const summary = this.#summary
+    const lockDuration = this.#lockDuration
     const now = performance.now()
-    const cause = now - tickedAt > lockDuration ? 'stalled' : refusals.on ? 'refused' : 'silent'
-    tickedAt = now
-    for (const r of running.values())
-      if (!r.lockLost && now - r.renewedAt > lockDuration) loseLock(r, lockLossWords(cause, lockDuration))
+    const cause = now - this.#tickedAt > lockDuration ? 'stalled' : this.#refusals.on ? 'refused' : 'silent'
+    this.#tickedAt = now
+    for (const r of this.#running.values())
+      if (!r.lockLost && now - r.renewedAt > lockDuration)
+        this.#loseLock(r, lockLossWords(cause, lockDuration))
+    if (!this.#o.exitWhenDone || summary.redisGone) return
     // A batch job's Redis gone for good (down, its address refusing): the worker with
     // --exit-when-done waited for it for ever, its last line "lost Redis ... reconnecting". Past
     // `REDIS_GONE_LOCKS` lock durations it stops (its shards' locks lapsed long before); one
     // serving the queue waits on, as Sidekiq's and BullMQ's workers do.
-    if (options.exitWhenDone && !summary.redisGone) {
-      const silent = now - heardAt
-      if (silent > goneAfter) {
-        summary.redisGone = Math.round(silent)
-        // Open: a Redis hung or stopped holds its connections (nothing closes them); down, it refuses.
-        summary.redisSilence = redis.status === 'ready' ? 'open' : 'closed'
-        say({
-          type: 'redis',
-          state: 'gone',
-          message: `Redis at ${shownRedis(options.redis)} ${redisSilenceWords(summary.redisSilence, silent)} (${REDIS_GONE_LOCKS} times --lock-duration): stopping (--exit-when-done); the shards this worker held go back to the queue once it answers`,
-        })
-        stop?.()
-      }
+    const silent = now - this.#heardAt
+    if (silent > this.#goneAfter) {
+      summary.redisGone = Math.round(silent)
+      // Open: a Redis hung or stopped holds its connections (nothing closes them); down, it refuses.
+      summary.redisSilence = this.#redis.status === 'ready' ? 'open' : 'closed'
+      this.#say({
+        type: 'redis',
+        state: 'gone',
+        message: `Redis at ${shownRedis(this.#o.redis)} ${redisSilenceWords(summary.redisSilence, silent)} (${REDIS_GONE_LOCKS} times --lock-duration): stopping (--exit-when-done); the shards this worker held go back to the queue once it answers`,
+      })
+      this.#stop()
+      return
     }
     // Refused for good: a password changed, an ACL user that lost its keys, a read-only replica.
     // Redis answers each try (heard: never gone), so the worker with --exit-when-done waited for
     // ever. Refused as long as a Redis gone is waited for, and still refused lately (not a flag
     // left from a refusal that passed unsaid), it stops the same way, naming the refusal.
-    const long = refusals.lasting(now, 3 * REFUSED_RETRY_MS)
-    if (
-      options.exitWhenDone &&
-      !summary.redisGone &&
-      !summary.redisRefused &&
-      long !== undefined &&
-      long > goneAfter
-    ) {
-      const words = `Redis at ${shownRedis(options.redis)} has refused this worker's commands for ${Math.round(long / 1000)} s (${refusalWords(refusals.words)}): ${refusalHint(refusals.words, redisUser(options.redis))}`
+    const long = this.#refusals.lasting(now, 3 * REFUSED_RETRY_MS)
+    if (!summary.redisRefused && long !== undefined && long > this.#goneAfter) {
+      const refusal = this.#refusals.words
+      const words = `Redis at ${shownRedis(this.#o.redis)} has refused this worker's commands for ${Math.round(long / 1000)} s (${refusalWords(refusal)}): ${refusalHint(refusal, redisUser(this.#o.redis))}`
       summary.redisRefused = { ms: Math.round(long), words }
-      say({
+      this.#say({
         type: 'redis',
         state: 'gone',
         message: `${words} (${REDIS_GONE_LOCKS} times --lock-duration): stopping (--exit-when-done); the shards this worker held go back to the queue once it takes them`,
       })
-      stop?.()
+      this.#stop()
     }
-  }, tick)
-  // A Redis that refuses the worker's commands (out of memory under noeviction, a replica after a
-  // failover): BullMQ emits the refusal and asks again at once, tens of thousands of times a
-  // second, and the worker took no shard, saying nothing. Said once; the worker pauses between tries.
-  const refusals = new Refusals()
-  let retake: NodeJS.Timeout | undefined
-  const onRefused = (error: Error) => {
-    if (refusals.heard(error.message, performance.now()))
-      say({
+  }
+
+  #onRefused(error: Error): void {
+    if (this.#refusals.heard(error.message, performance.now()))
+      this.#say({
         type: 'redis',
         state: 'refused',
-        message: `Redis at ${shownRedis(options.redis)} refuses this worker's commands (${refusalWords(error.message)}): ${refusalHint(error.message, redisUser(options.redis))}; trying again every ${REFUSED_RETRY_MS / 1000} s`,
+        message: `Redis at ${shownRedis(this.#o.redis)} refuses this worker's commands (${refusalWords(error.message)}): ${refusalHint(error.message, redisUser(this.#o.redis))}; trying again every ${REFUSED_RETRY_MS / 1000} s`,
       })
-    if (retake || stopping) return
-    worker
+    if (this.#retake || this.#stopping) return
+    this.#worker
       .pause(true)
       .catch(() => {})
       .then(() => {
-        retake = setTimeout(() => {
-          retake = undefined
-          if (!stopping && !summary.fatal && !fatal) worker.resume()
+        this.#retake = setTimeout(() => {
+          this.#retake = undefined
+          if (!this.#stopping && !this.#summary.fatal && !this.#fatal) this.#worker.resume()
         }, REFUSED_RETRY_MS)
       })
   }
-  const takesAgain = () => {
-    if (!refusals.taken()) return
-    say({
+
+  #takesAgain(): void {
+    if (!this.#refusals.taken()) return
+    this.#say({
       type: 'redis',
       state: 'back',
-      message: `Redis at ${shownRedis(options.redis)} takes this worker's commands again: going on`,
+      message: `Redis at ${shownRedis(this.#o.redis)} takes this worker's commands again: going on`,
     })
   }
-  worker.on('active', takesAgain)
-  worker.on('drained', takesAgain)
-  // A lock renewed is a write Redis took: a refusal that passed while a shard ran.
-  worker.on('locksRenewed', ({ jobIds }) => {
-    if (jobIds.length > 0) takesAgain()
-  })
-  // Connection trouble is reported once per outage; BullMQ and ioredis reconnect by themselves.
-  let lost = false
-  worker.on('error', (error) => {
-    if (isRefusal(error.message)) return onRefused(error)
-    if (lost || !/ECONNREFUSED|ECONNRESET|Connection is closed|ETIMEDOUT|EPIPE|LOADING/.test(error.message))
-      return
-    lost = true
-    say({
-      type: 'redis',
-      state: 'lost',
-      message: `lost Redis at ${shownRedis(options.redis)} (${error.message}): reconnecting`,
-    })
-  })
-  let dropped = false
-  let closedAt = Number.NEGATIVE_INFINITY
-  redis.on('close', () => {
-    dropped = true
-    closedAt = performance.now()
-  })
-  redis.on('ready', () => {
-    if (lost) {
-      lost = false
-      say({
-        type: 'redis',
-        state: 'back',
-        message: `Redis at ${shownRedis(options.redis)} is back: going on`,
-      })
-    }
-    if (!dropped) return
-    dropped = false
-    checkQueue().catch(() => {})
-  })
+
   // A queue whose keys went from Redis (deleted by hand, a FLUSHDB; or Redis back without its data, no persistence): the worker waited for shards that
   // will never come, saying nothing, and with --exit-when-done for good (it said so only after a
   // reconnection). Said once; a worker with --exit-when-done stops (exit 1: the queue's end is not
   // known), one without waits for an enqueue. Read at start, with each heartbeat and on reconnecting.
-  let seen = false
-  let gone = false
-  const checkQueue = async () => {
-    if ((await redis.exists(metaKey(options.queue))) === 1) {
-      seen = true
-      gone = false
+  async #checkQueue(): Promise<void> {
+    const name = this.#o.queue
+    if ((await this.#redis.exists(metaKey(name))) === 1) {
+      this.#seen = true
+      this.#gone = false
       return
     }
-    if (!seen || gone) return
-    gone = true
-    const why = `queue ${options.queue} is gone from Redis (its keys deleted, or Redis came back without its data)`
-    say({
+    if (!this.#seen || this.#gone) return
+    this.#gone = true
+    const why = `queue ${name} is gone from Redis (its keys deleted, or Redis came back without its data)`
+    this.#say({
       type: 'redis',
       state: 'gone',
-      message: options.exitWhenDone
+      message: this.#o.exitWhenDone
         ? `${why}: what its shards came to went with it; stopping (--exit-when-done): run imgpull enqueue again, then the workers`
         : `${why}: run imgpull enqueue again; waiting for it`,
     })
-    if (options.exitWhenDone) {
-      summary.queueGone = true
-      stop?.()
+    if (this.#o.exitWhenDone) {
+      this.#summary.queueGone = true
+      this.#stop()
     }
   }
 
-  // Heartbeat: what status shows of this worker (and its images a second), on the clock that does
-  // not step (`steadyNow`): this machine's clock set back or on meanwhile moved its start, and
-  // zeroed its images a second, where Redis's clock (`skew`) says when.
-  const startedAt = steadyNow()
-  const rate = new ImageRate()
-  /** Redis's clock less this machine's, ms, as last read: heartbeats are stamped in Redis's time. */
-  let skew = 0
   // Checked at start only, a Redis that took an evicting policy later (CONFIG SET, a restart or a
   // failover onto a server set up otherwise) went on holding the queue, its jobs and locks free to
   // vanish, and no worker said a word. Read with each heartbeat; said once, and once mended.
-  let evicting: string | undefined
-  const checkEviction = async () => {
-    const info = await redis.info('memory').catch(() => undefined)
+  async #checkEviction(): Promise<void> {
+    const info = await this.#redis.info('memory').catch(() => undefined)
     if (info === undefined) return
     const policy = evictingPolicy(info)
-    if (policy === evicting) return
-    evicting = policy
-    say(
+    if (policy === this.#evicting) return
+    this.#evicting = policy
+    this.#say(
       policy
         ? {
             type: 'redis',
             state: 'evicting',
-            message: `${evictionWords(options.redis, policy)}; going on meanwhile`,
+            message: `${evictionWords(this.#o.redis, policy)}; going on meanwhile`,
           }
         : {
             type: 'redis',
             state: 'back',
-            message: `Redis at ${shownRedis(options.redis)} evicts no keys again (maxmemory-policy noeviction)`,
+            message: `Redis at ${shownRedis(this.#o.redis)} evicts no keys again (maxmemory-policy noeviction)`,
           },
     )
   }
-  const beat = async (final = false) => {
-    if (!final) await checkEviction()
-    if (!final) await checkQueue().catch(() => {})
-    const time = await redis.time().catch(() => undefined)
-    if (time) skew = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) - steadyNow()
+
+  /** Write this worker's heartbeat (`final`: its last, as it stops); read Redis's clock, policy and the queue's keys on the way. */
+  async #beat(final = false): Promise<unknown> {
+    if (!final) await this.#checkEviction()
+    if (!final) await this.#checkQueue().catch(() => {})
+    const time = await this.#redis.time().catch(() => undefined)
+    if (time) this.#skew = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) - steadyNow()
     const now = steadyNow()
+    const summary = this.#summary
+    const running = [...this.#running.values()]
     const own = sumImages([
       { ok: summary.ok, failed: summary.failedImages, bytes: summary.bytes },
-      ...[...running.values()].map((r) => r.own),
+      ...running.map((r) => r.own),
     ])
     const heartbeat = heartbeatOf({
       host: hostname(),
       pid: process.pid,
-      startedAt,
+      startedAt: this.#startedAt,
       now,
-      skew,
+      skew: this.#skew,
       final,
-      running: [...running.values()].map((r) => r.shard),
+      running: running.map((r) => r.shard),
       shards: summary.shards,
       foundPublished: summary.foundPublished,
       own,
-      rate: rate.note(now, own.ok + own.failed),
-      failedAttempts,
+      rate: this.#rate.note(now, own.ok + own.failed),
+      failedAttempts: this.#failedAttempts,
     })
-    return redis.hset(workersKey(options.queue), id, JSON.stringify(heartbeat)).catch((error) => {
+    return this.#redis.hset(workersKey(this.#o.queue), this.#id, JSON.stringify(heartbeat)).catch((error) => {
       // Refused (a password changed, a replica): heard as BullMQ's own commands' refusals are, so
       // a worker whose BullMQ commands wait (a shard running) still knows Redis refuses it.
-      if (!final && error instanceof Error && isRefusal(error.message)) onRefused(error)
+      if (!final && error instanceof Error && isRefusal(error.message)) this.#onRefused(error)
     })
   }
-  const heartbeat = setInterval(() => beat(), options.heartbeatMs ?? 2000)
 
-  const queue = new Queue(options.queue, { connection: redis, prefix: BULL_PREFIX })
-  queue.on('error', () => {})
-  let watcher: NodeJS.Timeout | undefined
-  if (options.exitWhenDone) {
-    const check = async () => {
-      const [complete, inputId, broken] = await redis.hmget(
-        metaKey(options.queue),
-        'complete',
-        'inputId',
-        'broken',
-      )
-      const { failed, ...counts } = await queue.getJobCounts(
-        'waiting',
-        'active',
-        'delayed',
-        'prioritized',
-        'failed',
-      )
-      const left = Object.values(counts).reduce((a, b) => a + b, 0)
-      if (left !== 0 || running.size !== 0) return
-      const enqueuing = complete !== '1' && inputId !== null && (await enqueueRunning(redis, options.queue))
-      const state = enqueueState({ inputId, complete }, enqueuing)
-      // Ended, but not done: shards failed for good (this worker's, another's, an earlier run's;
-      // one it lost its lock on and the worker that took it over failed). It exited 0, saying nothing.
-      if (state !== 'none' && failed > 0) summary.queueFailed = failed
-      if (state === 'complete') stop?.()
-      // An enqueue stopped before the input's end (Ctrl-C, a kill) never marks the queue complete:
-      // the worker waited for it for good, saying nothing. Not judged just after Redis came back,
-      // before a running enqueue could renew its lease.
-      else if (
-        state === 'stopped' &&
-        performance.now() - closedAt > ENQUEUE_RENEW_MS * 2 &&
-        !summary.enqueueStopped
-      ) {
-        summary.enqueueStopped = true
-        say({
-          type: 'enqueue-stopped',
-          message: broken
-            ? `the enqueue of queue ${options.queue} stopped at a fault of its input (${broken}), and every shard it added is done: the rest is not in the queue; stopping (--exit-when-done)`
-            : `the enqueue of queue ${options.queue} stopped before its input's end (no enqueue runs), and every shard it added is done: run the same enqueue again to add the rest; stopping (--exit-when-done)`,
-        })
-        stop?.()
-      }
+  /** With `exitWhenDone`: whether the queue has ended (nothing left to run, its enqueue over), and how. */
+  async #checkEnd(queue: Queue): Promise<void> {
+    const name = this.#o.queue
+    const summary = this.#summary
+    const [complete, inputId, broken] = await this.#redis.hmget(
+      metaKey(name),
+      'complete',
+      'inputId',
+      'broken',
+    )
+    const { failed, ...counts } = await queue.getJobCounts(
+      'waiting',
+      'active',
+      'delayed',
+      'prioritized',
+      'failed',
+    )
+    const left = Object.values(counts).reduce((a, b) => a + b, 0)
+    if (left !== 0 || this.#running.size !== 0) return
+    const enqueuing = complete !== '1' && inputId !== null && (await enqueueRunning(this.#redis, name))
+    const state = enqueueState({ inputId, complete }, enqueuing)
+    // Ended, but not done: shards failed for good (this worker's, another's, an earlier run's;
+    // one it lost its lock on and the worker that took it over failed). It exited 0, saying nothing.
+    if (state !== 'none' && failed > 0) summary.queueFailed = failed
+    if (state === 'complete') this.#stop()
+    // An enqueue stopped before the input's end (Ctrl-C, a kill) never marks the queue complete:
+    // the worker waited for it for good, saying nothing. Not judged just after Redis came back,
+    // before a running enqueue could renew its lease.
+    else if (
+      state === 'stopped' &&
+      performance.now() - this.#closedAt > ENQUEUE_RENEW_MS * 2 &&
+      !summary.enqueueStopped
+    ) {
+      summary.enqueueStopped = true
+      this.#say({
+        type: 'enqueue-stopped',
+        message: broken
+          ? `the enqueue of queue ${name} stopped at a fault of its input (${broken}), and every shard it added is done: the rest is not in the queue; stopping (--exit-when-done)`
+          : `the enqueue of queue ${name} stopped before its input's end (no enqueue runs), and every shard it added is done: run the same enqueue again to add the rest; stopping (--exit-when-done)`,
+      })
+      this.#stop()
     }
-    watcher = setInterval(() => check().catch(() => {}), 250)
   }
-  const onHard = () => {
-    stopping = 'hard'
-    summary.stoppedBy = 'signal'
-    for (const r of running.values()) r.hard.abort()
-    stop?.()
-  }
-  const onDrain = () => {
-    stopping ??= 'drain'
-    summary.stoppedBy = 'signal'
-    for (const r of running.values()) r.drain.abort()
-    stop?.()
-  }
-  if (options.signal?.aborted) onHard()
-  else options.signal?.addEventListener('abort', onHard, { once: true })
-  if (options.drainSignal?.aborted) onDrain()
-  else options.drainSignal?.addEventListener('abort', onDrain, { once: true })
-
-  await beat()
-  say({ type: 'started', worker: id })
-  seen = (await redis.exists(metaKey(options.queue)).catch(() => 1)) === 1
-  if (!seen) {
-    // A name mistyped waited for an enqueue that would never come (for ever with --exit-when-done).
-    const others = otherQueuesWords(options.queue, await queueNames(redis).catch(() => []))
-    say({
-      type: 'empty',
-      message: `queue ${options.queue} holds nothing yet: waiting for imgpull enqueue${others}`,
-    })
-  }
-  worker.run().catch(() => {})
-  await stopped
-  clearInterval(watcher)
-  // Whatever stopped it, the shards running wind down: finished ones published, others given back.
-  if (summary.stoppedBy === 'fatal') for (const r of running.values()) r.drain.abort()
-  clearTimeout(retake)
-  // Redis gone: commands cut at once, not waiting for it for ever; BullMQ's close waits for its
-  // blocking connection (measured: for ever), so it is given a moment, then left.
-  const unreachable = summary.redisGone !== undefined || summary.redisRefused !== undefined
-  if (unreachable) {
-    gateRedis.disconnect()
-    redis.disconnect()
-  }
-  const closing = (work: Promise<unknown>) =>
-    unreachable ? Promise.race([work.catch(() => {}), sleep(1000)]) : work
-  await closing(worker.close(unreachable))
-  clearInterval(watchdog)
-  deaf()
-  clearInterval(heartbeat)
-  await closing(gate.close())
-  await closing(beat(true))
-  await closing(queue.close().catch(() => {}))
-  gateRedis.disconnect()
-  redis.disconnect()
-  summary.ms = Math.round(performance.now() - started)
-  if (fatal) summary.fatal = fatal
-  return summary
 }
 
 /**
