@@ -25,6 +25,7 @@ import { valueGivenToFlag } from '../src/cli/taken-as-value.js'
 import { contentLengthWords, type GatewayAnswer, TimeoutError, UsageError } from '../src/errors.js'
 import { AUTO_THREADS_MAX, AutoThreadBudget, autoThreads } from '../src/fetch/auto-threads.js'
 import { Body } from '../src/fetch/exchange.js'
+import type { HostGate } from '../src/fetch/host-gate.js'
 import {
   type HostLimit,
   limitOnPressure,
@@ -33,8 +34,10 @@ import {
   limitStart,
   roomToGrow,
 } from '../src/fetch/host-limit.js'
+import { lengthens, SILENT_AFTER } from '../src/fetch/host-silence.js'
 import { readHttpDate } from '../src/fetch/http-date.js'
 import { bodyText } from '../src/fetch/nginx-pages.js'
+import { outOfReachWords } from '../src/fetch/out-of-reach.js'
 import { writeAll } from '../src/fetch/part-file.js'
 import {
   fromHost,
@@ -66,7 +69,7 @@ import {
   resetReading,
   retriedOnRerun,
 } from '../src/fetch/retry-policy.js'
-import { type HostGate, lengthens, outOfReachWords, Scheduler, SILENT_AFTER } from '../src/fetch/scheduler.js'
+import { Scheduler } from '../src/fetch/scheduler.js'
 import { isStaleAnswer } from '../src/fetch/send.js'
 import { UNANSWERED_LOOKUPS } from '../src/fetch/shared-lookup.js'
 import {

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander'
 import { errorCode, UsageError } from '../errors.js'
 import { AUTO_THREADS_AFTER, AUTO_THREADS_MAX } from '../fetch/auto-threads.js'
-import { OVERLONG_FILES } from '../fetch/scheduler.js'
+import { OVERLONG_FILES } from '../fetch/given-up.js'
 import {
   DEFAULT_USER_AGENT,
   defaults,

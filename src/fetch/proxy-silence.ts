@@ -1,5 +1,7 @@
 import type { ConnectionOptions } from 'node:tls'
 import { errorCode, type GatewayAnswer, type ImgpullError } from '../errors.js'
+import type { GivenUp } from './given-up.js'
+import { lengthens, type Silence } from './host-silence.js'
 import { answersItself, PROXY_501, PROXY_NOT_HTTP, socks5Words, speaksSocks5 } from './not-a-proxy.js'
 import {
   isSocks,
@@ -10,7 +12,6 @@ import {
   proxyFor,
   shownProxy,
 } from './proxy.js'
-import { type GivenUp, lengthens, type Silence } from './scheduler.js'
 
 interface Proxy {
   /** Something came back through the proxy in this run: a status, a body, a refusal in words. */
@@ -122,7 +123,7 @@ const OUT_OF_REACH: Record<string, string> = {
 
 /**
  * The proxies of a run that answered nothing: one is given up, as a silent host is (see
- * `SILENT_AFTER` and `lengthens` in scheduler.ts), after that many requests through it in a row cut by the
+ * `SILENT_AFTER` and `lengthens` in host-silence.ts), after that many requests through it in a row cut by the
  * connect or headers timeout, one of them sent after the first was cut: a black hole (the proxy's
  * host gone, a firewall dropping the packets, a proxy that accepts and never answers). Every
  * request goes through it, so without this each host of the list met the same silence and was

@@ -1,6 +1,8 @@
 import type { ImgpullCode } from '../errors.js'
 import { type Cancellable, whenCancelled } from '../utils/cancel-hook.js'
 import { Fifo } from '../utils/fifo.js'
+import { type GivenUp, OVERLONG_FILES, TLS_FILES, TRICKLE_FILES } from './given-up.js'
+import { GATE_RETRY_MS, type HostGate } from './host-gate.js'
 import {
   type HostLimit,
   limitOnPressure,
@@ -9,61 +11,13 @@ import {
   limitStart,
   roomToGrow,
 } from './host-limit.js'
+import { lengthens, SILENT_SHARED_MS, type Silence } from './host-silence.js'
+import { outOfReachWords } from './out-of-reach.js'
 import { doubtSettled, resetReading } from './retry-policy.js'
+import { take, untake } from './slot-line.js'
 
 /** What a complaint did to a host's limit: see `Scheduler.pressure`. */
 export type Pressure = 'first' | 'cut' | 'floor'
-
-/**
- * A per-host limit shared with other processes (the workers of one queue, on any machine): the
- * scheduler asks it before starting a task on a host, and tells it of pauses a host asked for.
- * Without one (a single-machine run) the limits are this process's alone.
- */
-export interface HostGate {
-  /**
-   * Take a slot on `host` (an origin) if fewer than `limit` transfers to it are in flight over all
-   * processes and no process was told to pause it. Resolves to `release` (call it once the task
-   * ends), or to `retryIn`: ms after which to ask again (the rest of a shared pause, or a short
-   * wait while the host is full). A rejection counts as `retryIn` of `GATE_RETRY_MS`. `ownLimit`:
-   * the host is full at `limit` itself (over all processes), not at a smaller limit others learned.
-   * `spacing`: a slot taken pauses the host for every process this many ms (see `Options.wait`), in
-   * the same step, so two processes never start within it.
-   */
-  acquire(
-    host: string,
-    limit: number,
-    spacing?: number,
-  ): Promise<{ release: () => void } | { retryIn: number; ownLimit?: boolean } | { givenUp: GivenUp }>
-  /** `host` asked us to wait `ms` (429/503 with `Retry-After`): no process starts a task on it until then. */
-  pause(host: string, ms: number): void
-  /**
-   * This process gave `host` up (see `Scheduler.givenUp`): for `ms`, `acquire` answers `givenUp`
-   * to every process, whose files of it then fail without a request. Each shard of a queue is a
-   * run of its own: without this, each one found the black hole (or the day-long `Retry-After`)
-   * again, at the limit the others had cut it to, one timeout after another.
-   */
-  giveUp?(host: string, givenUp: GivenUp, ms: number): void
-  /**
-   * This process's limit for `host` changed after the host complained (cut, or regrown since): every
-   * process holds the host to it, a new run (the next shard) included, which has learnt nothing.
-   * Not used with a gate that has `cut` and `grow`, which keep that limit themselves.
-   */
-  learn?(host: string, limit: number): void
-  /**
-   * `host` complained to this process, enough to cut its limit, `age` ms after the complaint's
-   * request went out: halve what the host had in flight over all processes, once per round trip
-   * over all of them, as one run halves its limit (a process held to a share of the host by the
-   * others told its own few transfers as the host's limit: 3 workers at 4 fell to 1, and stayed).
-   */
-  cut?(host: string, age: number, rateLimited: boolean): void
-  /**
-   * `host` answered this process cleanly while every slot of the limit the processes learned was
-   * taken: that limit grows by one a window of such answers, as one run's does (it never grew: no
-   * process was held by its own limit, and the host stayed at the cut for a minute after its last
-   * complaint).
-   */
-  grow?(host: string, max: number): void
-}
 
 /** A host's tasks may wait at redirect targets up to this many times its limit (see `waitingAway`). */
 const AWAY = 4
@@ -85,92 +39,8 @@ interface Doubt {
 /** How long a gate's "full at your own limit" counts as the limit being in use, ms. */
 const OWN_FULL_MS = 1000
 
-/** Wait before asking a gate again after it failed (its store unreachable), ms. */
-export const GATE_RETRY_MS = 1000
-
 /** Idle hosts whose complaints are remembered (see `#forgetIdle`), the latest first kept. */
 const REMEMBERED = 10_000
-
-/**
- * A host that has answered nothing in this run is given up after this many requests in a row cut
- * by the connect or headers timeout (see `Scheduler.unanswered`): a black hole (a firewall that
- * drops the packets, a server that accepts and never answers). Its limit falls to one at a time
- * under those timeouts, so each of its files would otherwise cost its attempts times the timeout
- * in turn: about 4 hours for 100 files with the defaults, the run's end waiting for it. One that
- * has answered is counted from its last answer (one that served its first files and went
- * silent cost the same), and the silence must outlast its first timeout: at least one of the
- * requests counted was sent after another was cut. The starting per-host limit's first round is
- * 16 at once, all cut together by a cold start longer than the timeout (a server waking up, a
- * thumbnailer filling its cache), which the retries after it find warm. A host that answers
- * every request's head and stops every body (a path-MTU black hole: small packets pass, full
- * ones are dropped; a broken edge) costs the same, counted by the idle timeout (see
- * `Scheduler.stalled`) from the last file it served.
- */
-export const SILENT_AFTER = 16
-
-/**
- * A host is given up for a wait it asks again (see `Scheduler.overlong`) only once this many
- * files in a row were asked it: a CDN that rate-limits one hot path, or two, with a day's
- * Retry-After serves the others, and giving it up on one path's retry (at --per-host 1, or once
- * its limit fell to one) lost all of them. A host whose quota is spent asks it of every file.
- */
-export const OVERLONG_FILES = 3
-
-/** Requests to a host (or through a proxy) in a row that came to nothing (see `SILENT_AFTER`). */
-export interface Silence {
-  count: number
-  /** `performance.now()` when the first of them was cut. */
-  since?: number
-  /** One of them was sent after the first was cut: the silence outlasted a timeout. */
-  outlasted?: boolean
-}
-
-/**
- * `silence` grows by one request, sent at `sentAt` and cut at `now`: whether it is now long
- * enough to give the host up, `SILENT_AFTER` in a row, one sent after the first was cut.
- */
-export function lengthens(silence: Silence, sentAt: number, now: number): boolean {
-  silence.count++
-  silence.since ??= now
-  if (sentAt > silence.since) silence.outlasted = true
-  return silence.count >= SILENT_AFTER && silence.outlasted === true
-}
-
-/**
- * Connect failures that say a host is out of reach, in words (see `Scheduler.outOfReach`): no
- * answer could come from it, whatever was asked.
- */
-export const OUT_OF_REACH: Readonly<Record<string, string>> = {
-  ECONNREFUSED: 'nothing listens on its port',
-  EHOSTUNREACH: 'no route to it',
-  ENETUNREACH: 'no route to its network',
-  // A name whose DNS servers are down or broken (SERVFAIL, RFC 2308 §7.1) or that none answers:
-  // each file looked it up again at each of its retries (100 files, 1,552 queries and 14 s).
-  EAI_AGAIN: 'DNS gave its name no address at any attempt',
-}
-
-/**
- * A SOCKS5 proxy's replies (RFC 1928 §6) that say the host is out of reach from it, in words: as
- * definite as the connect failures of `OUT_OF_REACH`, the proxy having tried the host itself. (An
- * HTTP proxy's 502/503/504 to a CONNECT is not: Squid answers 503 both for a refused connection
- * and for its own overload, so one host's failures through it say nothing of the host alone.)
- */
-export const SOCKS_OUT_OF_REACH: Readonly<Record<string, string>> = {
-  UND_ERR_SOCKS5_REPLY_5: 'the proxy found nothing listening on its port (SOCKS5 reply 5)',
-  UND_ERR_SOCKS5_REPLY_4: 'the proxy found no route to it (SOCKS5 reply 4)',
-  UND_ERR_SOCKS5_REPLY_3: 'the proxy found no route to its network (SOCKS5 reply 3)',
-}
-
-/**
- * Why a file that failed for good (`code`, its cause's code `cause`) says its host is out of
- * reach, or `undefined`: a connect failure of its own (`network`), or a SOCKS5 proxy's reply that
- * it could not reach the host (`proxy`). Pure, table-tested (test/policies.test.ts).
- */
-export function outOfReachWords(code: string, cause: string): string | undefined {
-  if (code === 'network') return OUT_OF_REACH[cause]
-  if (code === 'proxy') return SOCKS_OUT_OF_REACH[cause]
-  return undefined
-}
 
 /**
  * How long before a refused request another transfer of its host must have held its slot, still
@@ -179,25 +49,6 @@ export function outOfReachWords(code: string, cause: string): string | undefined
  * be read a little out of order.
  */
 export const ACCEPTED_MS = 100
-
-/** Files of one host that fail `tls`, none answered, before it is given up for the run (see `Scheduler.tlsRefused`). */
-export const TLS_FILES = 3
-
-/**
- * Files of one host whose bodies trickled in past their `--total-timeout`, none served, before it is
- * given up for the run (see `Scheduler.trickled`). Fewer than `SILENT_AFTER`, with no later request
- * asked for: each already spent its whole total timeout (600 s by default, its retries included)
- * on a body that kept coming without ending, no cold start, and its host's limit never falls for
- * it, so each further round of 16 files costs that again.
- */
-export const TRICKLE_FILES = 3
-
-/**
- * How long the processes sharing a gate hold a silent host given up once one of them gave it up
- * (see `SILENT_AFTER`), ms: the next run of a shard to meet it after that probes it again, a
- * round of 16 at once. A host that asked for a wait longer than imgpull takes is held for that wait.
- */
-export const SILENT_SHARED_MS = 10 * 60_000
 
 interface Host<T> {
   /** Its origin: the key it is held under. */
@@ -269,14 +120,6 @@ interface Host<T> {
   nextSend?: number
 }
 
-/** Why a host is given up for the run (see `Scheduler.givenUp`), and the code its files fail with. */
-export interface GivenUp {
-  code: ImgpullCode
-  why: string
-  /** `why` as the other processes sharing the gate are told it, when it reads otherwise there. */
-  shared?: string
-}
-
 /** A running task waiting for a slot on the host a redirect led it to. */
 interface HopWaiter {
   /**
@@ -325,31 +168,6 @@ interface Held {
   /** The slots taken on that host just before and just after it, still held (see `Host.oldest`). */
   prev?: Held
   next?: Held
-}
-
-/**
- * `held` takes its slot on `state` now: the newest of the slots held there. A list, not a set: the
- * slots are taken in time order, so the first held is the one held longest (`crowding` asks no
- * more), and each transfer's start and end cost a few links, no hashing.
- */
-function take(state: Host<unknown>, held: Held): void {
-  held.since = performance.now()
-  held.prev = state.newest
-  held.next = undefined
-  if (state.newest) state.newest.next = held
-  else state.oldest = held
-  state.newest = held
-}
-
-/** `held` lets go of its slot on `state` (see `take`); nothing when it holds none there. */
-function untake(state: Host<unknown>, held: Held): void {
-  if (held.prev === undefined && state.oldest !== held) return
-  if (held.prev) held.prev.next = held.next
-  else state.oldest = held.next
-  if (held.next) held.next.prev = held.prev
-  else state.newest = held.prev
-  held.prev = undefined
-  held.next = undefined
 }
 
 /**

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import type { GivenUp } from '../fetch/given-up.js'
+import type { HostGate } from '../fetch/host-gate.js'
 import { CAREFUL, MOST_CAREFUL } from '../fetch/host-limit.js'
-import type { GivenUp, HostGate } from '../fetch/scheduler.js'
 import {
   hostCutKey,
   hostGivenUpKey,

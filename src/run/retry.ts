@@ -1,5 +1,6 @@
 import { duration, errorCode, FatalError, HTTPError, ImgpullError, TimeoutError } from '../errors.js'
 import { classify, finalUrlOf, totalCutWords } from '../fetch/classify.js'
+import type { GivenUp } from '../fetch/given-up.js'
 import { resumesInRun, WRAPS_RANGES } from '../fetch/judge.js'
 import { sizeOnDisk } from '../fetch/part-file.js'
 import { PROXY_LIMIT, PROXY_TLS } from '../fetch/proxy.js'
@@ -19,7 +20,7 @@ import {
   refusesRange,
 } from '../fetch/retry-policy.js'
 import { RetrySleepers } from '../fetch/retry-sleepers.js'
-import type { GivenUp, Scheduler } from '../fetch/scheduler.js'
+import type { Scheduler } from '../fetch/scheduler.js'
 import { unansweredLookup } from '../fetch/shared-lookup.js'
 import { READY_DEATHS, THREAD_DIED } from '../fetch/transfer-threads.js'
 import type { Layout } from '../layout.js'
