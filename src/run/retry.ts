@@ -8,6 +8,7 @@ import { fromHost, type ProxySilence } from '../fetch/proxy-silence.js'
 import {
   closedOrReset,
   crowdedCredit,
+  type FailureAction,
   type FailureFacts,
   isPressure,
   keepsPart,
@@ -178,31 +179,10 @@ export class Retries {
       this.#scheduler.unanswered(answeredBy, sentAt, task.pathSilent)
       this.#proxySilence.unanswered(answeredBy, sentAt)
     }
-    if (e.code === 'proxy' || status === 501 || errorCode(e.cause) === PROXY_TLS) {
-      const words = await this.#proxySilence.refusal(answeredBy, e)
-      // Not an HTTP proxy: every attempt would meet the same (see `ProxySilence.refusal`).
-      if (words)
-        e = new ImgpullError(e.code === 'tls' ? 'tls' : 'proxy', e.message + words, { cause: e.cause })
-      if (this.#run.aborted()) {
-        this.#run.interrupted()
-        return
-      }
-    }
-    // A 4xx to an http:// URL that the proxy wrote itself is the proxy's fault, not the image's.
-    if (
-      e instanceof HTTPError &&
-      e.status >= 400 &&
-      e.status < 500 &&
-      e.status !== 407 &&
-      e.status !== 408 &&
-      e.status !== 429
-    ) {
-      const words = await this.#proxySilence.ownAnswer(answeredUrl(task.url, answeredBy), e.status)
-      if (words) e = new ImgpullError('proxy', e.message + words, { cause: e })
-      if (this.#run.aborted()) {
-        this.#run.interrupted()
-        return
-      }
+    e = await this.#asProxyFault(task, e, status, answeredBy)
+    if (this.#run.aborted()) {
+      this.#run.interrupted()
+      return
     }
     // A second 5xx in a row to a resume, or a second resume that brought not a byte: the server
     // may be refusing Range (a CDN that answers it with 500, a firewall that drops it), so the next
@@ -214,27 +194,10 @@ export class Retries {
     // An attempt cut after it moved a resumable file forward is not held against the retries.
     const resumable = resumesInRun(task.validators)
     /** The attempt moved a resumable file forward (see `progressFree`). */
-    let movedOn = false
-    // With --retries 0 one attempt is all the user allows, progress or not.
-    if (this.#options.retries > 0 && keepsPart(e.code, resumable) && task.bodies) {
-      const after = await sizeOnDisk(task.part)
-      const { from: before, anew } = task.bodies
-      movedOn = !anew && after - before >= MIN_PROGRESS_BYTES
-      if (
-        progressFree({
-          code: e.code,
-          resumable,
-          continued: !anew,
-          before,
-          after,
-          free: task.freeAttempts ?? 0,
-        })
-      )
-        task.freeAttempts = (task.freeAttempts ?? 0) + 1
-      if (this.#run.aborted()) {
-        this.#run.interrupted()
-        return
-      }
+    const movedOn = await this.#movedOn(task, e.code, resumable)
+    if (this.#run.aborted()) {
+      this.#run.interrupted()
+      return
     }
     if (e instanceof TimeoutError && e.phase === 'idle' && !movedOn)
       this.#scheduler.stalled(answeredBy, sentAt, task.pathSilent)
@@ -326,68 +289,7 @@ export class Retries {
     const covers = proxyWait && this.#proxySilence.sameProxy(answeredBy)
     if (covers) this.#scheduler.pauseAll(covers, proxyWait)
     if (action.do === 'fail') {
-      const unreached = this.#proxySilence.unreachable(answeredBy, e)
-      if (unreached) e.message += `: ${unreached}; the proxy's other files are not tried in this run`
-      const refused = this.#proxySilence.gatewayRefused(answeredBy, e)
-      if (refused) e.message += refused
-      // The host's own certificate or handshake (not an https:// proxy's: ProxySilence's).
-      if (e.code === 'tls' && errorCode(e.cause) !== PROXY_TLS)
-        e.message += this.#scheduler.tlsRefused(answeredBy, e.message) ?? ''
-      if (trickled)
-        e.message += this.#scheduler.trickled(answeredBy, duration(this.#options.totalTimeout)) ?? ''
-      // Refused while the host held another of its transfers (see `Scheduler.crowding`): at its
-      // limit, not out of reach; its other files go on.
-      const outOfReach =
-        crowdedNow && crowding.accepted
-          ? undefined
-          : this.#scheduler.outOfReach(answeredBy, e.code, errorCode(e.cause))
-      if (outOfReach)
-        e.message += `: ${outOfReach}, no request this run reached it; its other files are not tried in this run`
-      if (action.pauseHost) this.#scheduler.pause(answeredBy, action.pauseHost)
-      if (action.giveUpHost) {
-        const asked = overlongWords(
-          action.giveUpHost.ms,
-          (e as HTTPError).waitFrom,
-          this.#options.maxRetryAfter,
-        )
-        this.#scheduler.giveUp(
-          answeredBy,
-          { code: e.code, why: `${answeredBy} ${asked}` },
-          action.giveUpHost.ms,
-        )
-        e.message += `: not retried, the server ${asked}; its other files are not tried in this run`
-      }
-      if (action.giveUpFile)
-        e.message += `: not retried, the server ${overlongWords(action.giveUpFile.ms, (e as HTTPError).waitFrom, this.#options.maxRetryAfter)}`
-      // Every attempt started over: say why, or the cut alone reads as a host imgpull gave up on
-      // too soon (aria2c and wget2 would have continued, joining bytes of answers nothing ties together).
-      // An encoded body, or a resume answered in a form not taken: that is the reason, whatever the validators.
-      const unresumable = task.bodies?.unresumable ?? (task.wrapsRanges ? WRAPS_RANGES : undefined)
-      // An answer that ended where the server marked its end, the file cut all the same: its copy is
-      // (a failed upload, a disk that filled as it was written). Validators are not the reason then.
-      if (e.code === 'truncated' && e.markedWhole !== undefined && e.markedByCache !== undefined)
-        // A cache's stored copy, cut: the server's may be whole (a Squid that stored a body cut
-        // short of its unstated length serves it with a length of its own).
-        e.message += `: a cache on the way served it (${e.markedByCache}) and marked it whole at ${e.markedWhole} bytes, so the copy it stored is cut short${BODY_FAULTS.has(task.retriedFor?.code ?? '') ? ", served again to the retry that asked for the server's copy (no-cache)" : ''}: no resume could continue it`
-      else if (e.code === 'truncated' && e.markedWhole !== undefined)
-        e.message += `: the server marked its answer whole at ${e.markedWhole} bytes (its length met, its last chunk, its HTTP/2 stream's end or its gzip, deflate or Brotli stream's own end sent), so its copy of the file (or the length it states) is cut short: no resume could continue it`
-      else if (
-        e.code === 'truncated' &&
-        (unresumable || !resumable) &&
-        task.attempts > 1 &&
-        !task.continued &&
-        task.bytesEarlier
-      )
-        e.message += unresumable
-          ? `: not resumed, ${unresumable}, so each of the ${task.attempts} attempts started over`
-          : `: not resumed, the server sent neither a strong ETag or Last-Modified nor the file's size to prove a later answer is the same file, so each of the ${task.attempts} attempts started over`
-      if (action.tooLate) {
-        const { ms, named } = action.tooLate
-        const wait = named
-          ? `the wait it asked for (${e.waitFrom}: ${duration(ms)})`
-          : `the next wait (${duration(ms)})`
-        e.message += `: not retried, ${wait} would run past --total-timeout`
-      }
+      this.#explain(task, e, action, answeredBy, crowdedNow && crowding.accepted, trickled, resumable)
       this.#run.fail(task, e)
       this.#wakeGivenUp(answeredBy)
       return
@@ -405,6 +307,110 @@ export class Retries {
   }
 
   /**
+   * `e` as the proxy's fault where it is one: a proxy that is no HTTP proxy (its refusal of a
+   * CONNECT, a 501, a TLS proxy spoken to in plain), or a 4xx to an http:// URL that the proxy
+   * wrote itself (see `ProxySilence.refusal`, `ProxySilence.ownAnswer`); else `e` as it is.
+   */
+  async #asProxyFault(
+    task: Task,
+    error: ImgpullError,
+    status: number | undefined,
+    answeredBy: string,
+  ): Promise<ImgpullError> {
+    let e = error
+    if (e.code === 'proxy' || status === 501 || errorCode(e.cause) === PROXY_TLS) {
+      const words = await this.#proxySilence.refusal(answeredBy, e)
+      // Not an HTTP proxy: every attempt would meet the same (see `ProxySilence.refusal`).
+      if (words)
+        e = new ImgpullError(e.code === 'tls' ? 'tls' : 'proxy', e.message + words, { cause: e.cause })
+      if (this.#run.aborted()) return e
+    }
+    // A 4xx to an http:// URL that the proxy wrote itself is the proxy's fault, not the image's.
+    if (
+      e instanceof HTTPError &&
+      e.status >= 400 &&
+      e.status < 500 &&
+      e.status !== 407 &&
+      e.status !== 408 &&
+      e.status !== 429
+    ) {
+      const words = await this.#proxySilence.ownAnswer(answeredUrl(task.url, answeredBy), e.status)
+      if (words) e = new ImgpullError('proxy', e.message + words, { cause: e })
+    }
+    return e
+  }
+
+  /**
+   * Whether the attempt that failed with `code` moved a resumable part file forward, by at least
+   * `MIN_PROGRESS_BYTES`; such an attempt is not held against the retries (`task.freeAttempts`,
+   * see `progressFree`). With --retries 0 one attempt is all the user allows, progress or not.
+   */
+  async #movedOn(task: Task, code: string, resumable: boolean): Promise<boolean> {
+    if (this.#options.retries <= 0 || !keepsPart(code, resumable) || !task.bodies) return false
+    const after = await sizeOnDisk(task.part)
+    const { from: before, anew } = task.bodies
+    if (progressFree({ code, resumable, continued: !anew, before, after, free: task.freeAttempts ?? 0 }))
+      task.freeAttempts = (task.freeAttempts ?? 0) + 1
+    return !anew && after - before >= MIN_PROGRESS_BYTES
+  }
+
+  /**
+   * Add to the message of `e`, the error `task` fails with, what the run knows of why: the host or
+   * its proxy out of reach or given up, a trickle, a wait asked past the file's time, a file cut
+   * that no resume could continue. `crowded`: refused while its host held another of its transfers.
+   */
+  #explain(
+    task: Task,
+    e: ImgpullError,
+    action: Extract<FailureAction, { do: 'fail' }>,
+    answeredBy: string,
+    crowded: boolean,
+    trickled: boolean,
+    resumable: boolean,
+  ): void {
+    const unreached = this.#proxySilence.unreachable(answeredBy, e)
+    if (unreached) e.message += `: ${unreached}; the proxy's other files are not tried in this run`
+    const refused = this.#proxySilence.gatewayRefused(answeredBy, e)
+    if (refused) e.message += refused
+    // The host's own certificate or handshake (not an https:// proxy's: ProxySilence's).
+    if (e.code === 'tls' && errorCode(e.cause) !== PROXY_TLS)
+      e.message += this.#scheduler.tlsRefused(answeredBy, e.message) ?? ''
+    if (trickled)
+      e.message += this.#scheduler.trickled(answeredBy, duration(this.#options.totalTimeout)) ?? ''
+    // Refused while the host held another of its transfers (see `Scheduler.crowding`): at its
+    // limit, not out of reach; its other files go on.
+    const outOfReach = crowded
+      ? undefined
+      : this.#scheduler.outOfReach(answeredBy, e.code, errorCode(e.cause))
+    if (outOfReach)
+      e.message += `: ${outOfReach}, no request this run reached it; its other files are not tried in this run`
+    if (action.pauseHost) this.#scheduler.pause(answeredBy, action.pauseHost)
+    if (action.giveUpHost) {
+      const asked = overlongWords(
+        action.giveUpHost.ms,
+        (e as HTTPError).waitFrom,
+        this.#options.maxRetryAfter,
+      )
+      this.#scheduler.giveUp(
+        answeredBy,
+        { code: e.code, why: `${answeredBy} ${asked}` },
+        action.giveUpHost.ms,
+      )
+      e.message += `: not retried, the server ${asked}; its other files are not tried in this run`
+    }
+    if (action.giveUpFile)
+      e.message += `: not retried, the server ${overlongWords(action.giveUpFile.ms, (e as HTTPError).waitFrom, this.#options.maxRetryAfter)}`
+    e.message += truncatedWords(e, task, resumable)
+    if (action.tooLate) {
+      const { ms, named } = action.tooLate
+      const wait = named
+        ? `the wait it asked for (${e.waitFrom}: ${duration(ms)})`
+        : `the next wait (${duration(ms)})`
+      e.message += `: not retried, ${wait} would run past --total-timeout`
+    }
+  }
+
+  /**
    * When `answeredBy` (or its proxy) was just given up for the run, wake the retries sleeping out
    * a backoff there, so they fail now, unsent, rather than each when its timer fires (a list
    * through a dead proxy held its last files for their whole backoff). Once per give-up.
@@ -417,13 +423,44 @@ export class Retries {
   }
 }
 
-/** Why a wait asked again is not taken: `ms` as the server named it (`from`: `Retry-After`...). */
 /** A `network` failure whose name lookup failed for now (EAI_AGAIN), as `FailureFacts.lookupFailed` has it. */
 function lookupFailedFor(e: ImgpullError): FailureFacts['lookupFailed'] {
   if (e.code !== 'network' || errorCode(e.cause) !== 'EAI_AGAIN') return undefined
   return { unanswered: unansweredLookup(e)?.inARow }
 }
 
+/** Why a wait asked again is not taken: `ms` as the server named it (`from`: `Retry-After`...). */
 function overlongWords(ms: number, from: string | undefined, maxRetryAfter: number): string {
   return `asked again for a wait of ${duration(ms)} (${from}), longer than --max-retry-after (${duration(maxRetryAfter)}) and the file's --total-timeout`
+}
+
+/**
+ * Why the file `task` fails `truncated` with was not made whole by a later attempt, for its
+ * message (`''`: no more to say): the server or a cache marked a cut copy whole, or every attempt
+ * started over for want of proof that a later answer is the same file. Pure.
+ */
+function truncatedWords(e: ImgpullError, task: Task, resumable: boolean): string {
+  // Every attempt started over: say why, or the cut alone reads as a host imgpull gave up on
+  // too soon (aria2c and wget2 would have continued, joining bytes of answers nothing ties together).
+  // An encoded body, or a resume answered in a form not taken: that is the reason, whatever the validators.
+  const unresumable = task.bodies?.unresumable ?? (task.wrapsRanges ? WRAPS_RANGES : undefined)
+  // An answer that ended where the server marked its end, the file cut all the same: its copy is
+  // (a failed upload, a disk that filled as it was written). Validators are not the reason then.
+  if (e.code === 'truncated' && e.markedWhole !== undefined && e.markedByCache !== undefined)
+    // A cache's stored copy, cut: the server's may be whole (a Squid that stored a body cut
+    // short of its unstated length serves it with a length of its own).
+    return `: a cache on the way served it (${e.markedByCache}) and marked it whole at ${e.markedWhole} bytes, so the copy it stored is cut short${BODY_FAULTS.has(task.retriedFor?.code ?? '') ? ", served again to the retry that asked for the server's copy (no-cache)" : ''}: no resume could continue it`
+  if (e.code === 'truncated' && e.markedWhole !== undefined)
+    return `: the server marked its answer whole at ${e.markedWhole} bytes (its length met, its last chunk, its HTTP/2 stream's end or its gzip, deflate or Brotli stream's own end sent), so its copy of the file (or the length it states) is cut short: no resume could continue it`
+  if (
+    e.code === 'truncated' &&
+    (unresumable || !resumable) &&
+    task.attempts > 1 &&
+    !task.continued &&
+    task.bytesEarlier
+  )
+    return unresumable
+      ? `: not resumed, ${unresumable}, so each of the ${task.attempts} attempts started over`
+      : `: not resumed, the server sent neither a strong ETag or Last-Modified nor the file's size to prove a later answer is the same file, so each of the ${task.attempts} attempts started over`
+  return ''
 }
