@@ -287,7 +287,7 @@ const NETWORK_WORDS: Record<string, string> = {
   EAI_AGAIN: 'the name lookup failed for now: its DNS server answered SERVFAIL, or none answered',
   UND_ERR_SOCKET: 'the server closed the connection',
   UND_ERR_CLOSED: 'the connection was closed',
-  // A head refused after its Content-Length is reported with the parser's reason (undici.ts
+  // A head refused after its Content-Length is reported with the parser's reason (undici-h1-parser.ts
   // `readAsCurlDoes`; undici blamed the length).
   UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'the body does not match its Content-Length',
   UND_ERR_HEADERS_OVERFLOW: `the answer's headers are over ${MAX_HEADER_WORDS}, more than imgpull reads`,
@@ -301,10 +301,10 @@ const CHUNK_EXTENSION_WORDS =
 const PARSER_WORDS: Record<string, string> = {
   'Invalid EOF state':
     'the connection closed inside the answer (a chunked body without its last chunk or final CRLF)',
-  // Lines that agree are read as one (undici.ts `forgetLength`); llhttp's words stay for a layout
+  // Lines that agree are read as one (undici-h1-parser.ts `forgetLength`); llhttp's words stay for a layout
   // of its memory that imgpull does not know.
   'Duplicate Content-Length': 'two Content-Length headers',
-  // Said by undici.ts `readAsCurlDoes`.
+  // Said by undici-h1-parser.ts `readAsCurlDoes`.
   'Content-Length headers that differ':
     'Content-Length headers that give different lengths, so where the body ends is in doubt',
   'Invalid header token': 'a header name with a space or another character no header name may hold',
@@ -322,7 +322,7 @@ const PARSER_WORDS: Record<string, string> = {
   'Expected LF after chunk data':
     'a chunk whose data is not followed by a line end (not as long as its size says?)',
   'Expected HTTP/, RTSP/ or ICE/': 'an answer that does not begin with `HTTP/`',
-  // Said by undici.ts `readAsCurlDoes`, where undici would assert.
+  // Said by undici-h1-parser.ts `readAsCurlDoes`, where undici would assert.
   'Invalid status code below 100': 'a status code below 100 (RFC 9110 §15 allows 100 to 599)',
 }
 
@@ -335,7 +335,7 @@ const PARSER_WORDS: Record<string, string> = {
 export function contentLengthWords(data: unknown): string {
   const rest = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('latin1') : ''
   const at = quoted(rest.split(/\r?\n/, 1)[0], 40)
-  // A list of one length is read as that length (undici.ts `mendHead`): one that is left differs.
+  // A list of one length is read as that length (mend-head.ts `mendHead`): one that is left differs.
   if (/^\s*,/.test(at))
     return `a Content-Length that is a list of different lengths (\`${at}\`), so where the body ends is in doubt`
   if (at.startsWith('-')) return `a negative Content-Length (\`${at}\`: a length the server did not know?)`
@@ -373,7 +373,7 @@ function networkWords(cause: unknown): string {
   if (!(cause instanceof Error)) return String(cause)
   const code = (cause as NodeJS.ErrnoException).code
   // undici's HTTP/1.1 parser drops the connection on bytes that come with no request waiting (an
-  // unasked-for `100 Continue` is read past: see undici.ts `readAsCurlDoes`).
+  // unasked-for `100 Continue` is read past: see undici-h1-parser.ts `readAsCurlDoes`).
   if (code === 'UND_ERR_SOCKET' && cause.message === 'bad response')
     return `the server sent an answer that was not asked for: bytes after the end of the answer before (${code})`
   // A 101 Switching Protocols to a request that asked for no upgrade (RFC 9110 §15.2.2: the
@@ -384,7 +384,7 @@ function networkWords(cause: unknown): string {
   // went again over HTTP/1.1 without failing. The origin is remembered: the next attempt uses it.
   if (asksForHttp1(cause))
     return `the server asks for HTTP/1.1 (HTTP/2 error HTTP_1_1_REQUIRED, RFC 9113 §7); later requests to it use HTTP/1.1 (${code})`
-  // Its message says it (undici.ts `pingOrClose`); undici's code for it says the server closed it.
+  // Its message says it (undici-h2.ts `pingOrClose`); undici's code for it says the server closed it.
   if (isSilentHttp2(cause)) return `${cause.message} (${code})`
   const slowDown = slowDownWords(cause)
   if (slowDown) return slowDown
@@ -405,7 +405,7 @@ function networkWords(cause: unknown): string {
   // nghttp2's words for bytes that are not HTTP/2 on a connection that agreed to speak it (ALPN
   // h2): often a server or TLS front end that offers h2 and answers in HTTP/1.1; nghttp2 1.69 (Node
   // 22) says the same of a header field over 64 KiB, which 1.61 (Node 20) ended the session over
-  // unheard (undici.ts `endIfHttp2Abandoned`).
+  // unheard (undici-h2.ts `endIfHttp2Abandoned`).
   if (notHttp2(cause))
     return `what the server sent is not HTTP/2 as nghttp2 reads it, though its TLS handshake agreed to HTTP/2 (a server that offers h2 and speaks HTTP/1.1, or a header field over 64 KiB?); --no-http2 keeps to HTTP/1.1 (${code})`
   // The others of nghttp2 over what the server sent: its answer had begun, or HTTP/1.1 failed too.
@@ -437,7 +437,7 @@ function networkWords(cause: unknown): string {
   // llhttp's parse errors (undici's HTTPParserError): the answer is not well-formed HTTP.
   if (code?.startsWith('HPE_') || cause.name === 'HTTPParserError' || /^Parse Error/.test(cause.message)) {
     const why = /\(([^)]+)\)$/.exec(cause.message)?.[1] ?? cause.message.replace(/^Parse Error: /, '')
-    // undici.ts `readAsCurlDoes` names a status line llhttp stopped in: the culprit, as it came.
+    // undici-h1-parser.ts `readAsCurlDoes` names a status line llhttp stopped in: the culprit, as it came.
     const { statusLine, headless } = cause as { statusLine?: unknown; headless?: unknown }
     const words =
       why === 'Invalid character in Content-Length'

@@ -1,6 +1,6 @@
 // Types for the few undici modules imgpull loads directly instead of undici's index (see
-// src/fetch/undici.ts). undici has no `exports` map, so these paths are public; the version is
-// pinned to a minor in package.json.
+// src/fetch/undici.ts and its undici-*.ts siblings). undici has no `exports` map, so these paths
+// are public; the version is pinned to a minor in package.json.
 declare module 'undici/lib/dispatcher/agent.js' {
   const Agent: typeof import('undici').Agent
   export default Agent
@@ -67,6 +67,6 @@ declare module 'undici/lib/dispatcher/dispatcher.js' {
   export default Dispatcher
 }
 declare module 'undici/lib/core/socks5-client.js' {
-  const client: import('./fetch/undici.js').Socks5ClientModule
+  const client: import('./fetch/undici-proxy.js').Socks5ClientModule
   export default client
 }

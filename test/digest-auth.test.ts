@@ -91,7 +91,7 @@ test('digestUnanswered: why no Digest challenge offered can be answered, from th
   }
 })
 
-// llhttp passes control characters in an answer's header values (see undici.ts `LENIENCIES`);
+// llhttp passes control characters in an answer's header values (see undici-h1-parser.ts `LENIENCIES`);
 // undici refuses to send them. A challenge whose nonce or realm held one was answered with an
 // Authorization that failed before it was sent: `network error ... invalid authorization header`
 // on every attempt, where the 401 is the answer, with why it was not answered.

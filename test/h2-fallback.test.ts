@@ -237,7 +237,7 @@ test('http1Wanted: which HTTP/2 failures send a request, or its origin, over HTT
     [goaway(0), false, undefined],
     [goaway(2), false, undefined],
     [error('ECONNRESET', 'Stream closed with error code NGHTTP2_PROTOCOL_ERROR'), false, undefined],
-    // A session nghttp2 ended unheard, which imgpull closed (undici.ts `endIfHttp2Abandoned`); by
+    // A session nghttp2 ended unheard, which imgpull closed (undici-h2.ts `endIfHttp2Abandoned`); by
     // its exact words only: another socket's close is not it.
     [error('UND_ERR_SOCKET', ABANDONED_HTTP2), false, true, /a field over 64 KiB/],
     [error('UND_ERR_SOCKET', 'other side closed'), false, undefined],

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { mendAllLines, mendLines, parseHeaders } from '../src/fetch/undici.js'
+import { mendAllLines, mendLines } from '../src/fetch/mend-head.js'
+import { parseHeaders } from '../src/fetch/undici.js'
 
 // `mendLines` passes a head that needs nothing without its ten searches (see `PLAIN_HEAD`): it must
 // give what the whole search gives, for heads as servers send them and for each quirk beside them.

@@ -1175,7 +1175,7 @@ test('a proxy whose CONNECT answer ends its lines with bare LF (curl and request
 })
 
 // white space before a header's colon failed the CONNECT's answer as not well-formed HTTP,
-// where curl takes it: read as any answer is (undici.ts `mendHead`).
+// where curl takes it: read as any answer is (mend-head.ts `mendHead`).
 /**
  * An https:// file fetched through a proxy whose CONNECT answer is `answer`, on the main thread and
  * on one transfer thread: each kept, byte for byte (`tag` names the files and folders).

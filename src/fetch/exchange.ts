@@ -1,15 +1,13 @@
 import { errorCode } from '../errors.js'
 import { requestTarget } from '../utils/url.js'
+import { type Dispatcher, isHttp2, parseHeaders } from './undici.js'
 import {
   closesAfter,
-  type Dispatcher,
   fromKeptConnection,
-  isHttp2,
   noteAnswer,
   noteReuse,
-  parseHeaders,
   tlsAlertOn,
-} from './undici.js'
+} from './undici-connection-notes.js'
 
 /** Cancels one attempt (its total timeout, a hard stop): far lighter than an AbortController. */
 export class Cancel {
@@ -30,7 +28,7 @@ export interface ExchangeOptions {
   headers: Record<string, string>
   headersTimeout: number
   bodyTimeout: number
-  /** Read the answer to the close, a `Content-Length` on a content-coded one set aside (see undici.ts `readToClose`). */
+  /** Read the answer to the close, a `Content-Length` on a content-coded one set aside (see undici-h1-parser.ts `readToClose`). */
   readPastLength?: boolean
   /** A connection of its own, closed after the answer (undici's `reset`: `Connection: close`). */
   reset?: boolean

@@ -4,7 +4,7 @@
  * obs-text (bytes 0x80-0xFF) and spaces or tabs between them; no other control character (NUL,
  * CR, LF, DEL...). undici refuses to send any other (`invalid if-range header`,
  * `UND_ERR_INVALID_ARG`: its `headerCharRegex`), while the llhttp leniency that reads the answers
- * curl reads (see `LENIENCIES` in undici.ts) passes them in an answer's. A value an answer gives
+ * curl reads (see `LENIENCIES` in undici-h1-parser.ts) passes them in an answer's. A value an answer gives
  * and a request sends back (an ETag in `If-Range`, a cookie, a Digest nonce) is checked with this
  * first: one that failed it failed every request that carried it, as a `network` error. Pure.
  */

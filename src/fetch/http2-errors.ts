@@ -314,11 +314,11 @@ const NAMES = [
   'HTTP_1_1_REQUIRED',
 ]
 
-/** What a silent HTTP/2 connection is closed with (undici.ts `pingOrClose`), its code undici's for a socket closed. */
+/** What a silent HTTP/2 connection is closed with (undici-h2.ts `pingOrClose`), its code undici's for a socket closed. */
 export const SILENT_HTTP2 = 'the HTTP/2 connection went silent'
 
 /**
- * What an HTTP/2 connection nghttp2 had ended by itself is closed with (undici.ts
+ * What an HTTP/2 connection nghttp2 had ended by itself is closed with (undici-h2.ts
  * `endIfHttp2Abandoned`), its code undici's for a socket closed. A silent connection's words
  * (`isSilentHttp2` knows it, and a failure says them as they are), not "the server closed the
  * connection": imgpull closed it.
@@ -330,7 +330,7 @@ export const isAbandonedHttp2 = (error: unknown): boolean =>
   (error as { code?: string } | null)?.code === 'UND_ERR_SOCKET' &&
   (error as Error | null)?.message === ABANDONED_HTTP2
 
-/** Whether `error` is the one a silent HTTP/2 connection was closed with (undici.ts `pingOrClose`). */
+/** Whether `error` is the one a silent HTTP/2 connection was closed with (undici-h2.ts `pingOrClose`). */
 export const isSilentHttp2 = (error: unknown): boolean =>
   (error as { code?: string } | null)?.code === 'UND_ERR_SOCKET' &&
   typeof (error as Error | null)?.message === 'string' &&

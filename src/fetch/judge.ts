@@ -722,7 +722,7 @@ export function judge(asked: Asked, answer: Answer): Decision {
     // The range counts the bytes of the representation, content codings applied: only a range
     // that is all of them can be used. A transfer coding is applied over the range, for the hop
     // (RFC 9112 §7): the bytes sent are then not those the range counts, and their number is not
-    // known (a Content-Length beside a Transfer-Encoding is dropped, see undici.ts).
+    // known (a Content-Length beside a Transfer-Encoding is dropped, see undici-h1-parser.ts).
     if (allCoded) {
       // A compression layer that codes a 206 a handler cut from the file (expressjs/compression#185,
       // honojs/hono#5010, bandit#677, fastify-compress#402, go.httpgzip#2) leaves its range

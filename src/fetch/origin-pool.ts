@@ -5,20 +5,14 @@ import { ForwardingHandler } from './forwarding-handler.js'
 import { HTTP2_HEADER_OPTIONS, MAX_HEADER_BYTES } from './header-limits.js'
 import { nameMismatchFailsAll } from './name-mismatch.js'
 import { HEAD_OVERDUE_MS } from './overdue-heads.js'
+import { Client, clientProtocol, closeIdle, type Dispatcher, kDispatch, Pool, VIA } from './undici.js'
 import {
-  Client,
-  clientProtocol,
-  closeIdle,
-  type Dispatcher,
   endIfHttp2Abandoned,
   http2Ended,
-  kDispatch,
-  Pool,
   pingOrClose,
-  VIA,
   watchStreamLimit,
   withHttp2Options,
-} from './undici.js'
+} from './undici-h2.js'
 
 /** Most streams given to one HTTP/2 connection, whatever larger limit its server sets (or none). */
 export const MAX_STREAMS = 100
@@ -154,7 +148,7 @@ export class OriginPool extends EventEmitter {
       handler[VIA] = connection.client
       const tracked = new Tracked(handler, (error) => this.#finished(connection, error))
       // Over HTTP/2, nothing come for a while (no head, or the body or its end held): nghttp2 may
-      // have ended the session unheard (see undici.ts).
+      // have ended the session unheard (see undici-h2.ts).
       if (connection.protocol !== 'h1') tracked.whenSilent(() => endIfHttp2Abandoned(connection.client))
       connection.client.dispatch(opts, tracked)
     }
@@ -252,7 +246,7 @@ export class OriginPool extends EventEmitter {
     }
     // As large a header section over HTTP/2 as over HTTP/1.1 (see header-limits.ts). After a
     // graceful GOAWAY the connection takes no new request while its streams finish: the next
-    // ones open another (see undici.ts `drainOnGoaway`); it is given requests again once closed.
+    // ones open another (see undici-h2.ts `drainOnGoaway`); it is given requests again once closed.
     withHttp2Options(client, HTTP2_HEADER_OPTIONS, () => {
       connection.draining = true
       connection.capacity = 0

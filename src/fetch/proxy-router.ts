@@ -22,15 +22,8 @@ import {
 } from './proxy.js'
 import { readRefusal } from './rate-limit-headers.js'
 import type { Lookup } from './shared-lookup.js'
-import {
-  Agent,
-  buildConnector,
-  type Dispatcher,
-  kDispatch,
-  loadProxyAgents,
-  Pool,
-  type ProxyAgents,
-} from './undici.js'
+import { Agent, buildConnector, type Dispatcher, kDispatch, Pool } from './undici.js'
+import { loadProxyAgents, type ProxyAgents } from './undici-proxy.js'
 import { basicToken, urlCredentials } from './url-credentials.js'
 
 /** What every connection needs, direct or through a proxy. */

@@ -162,7 +162,7 @@ export const PROXY_LIMIT = 'IMGPULL_PROXY_429'
  */
 export const PROXY_TLS = 'IMGPULL_PROXY_TLS'
 
-/** The code of a SOCKS5 proxy that closed the connection before the tunnel was open (see undici.ts). */
+/** The code of a SOCKS5 proxy that closed the connection before the tunnel was open (see undici-proxy.ts). */
 export const SOCKS_CLOSED = 'UND_ERR_SOCKS5_CLOSED'
 
 /** Proxy schemes imgpull speaks: HTTP(S) proxies and SOCKS5. */

@@ -52,7 +52,7 @@ import {
   type Transfer,
   Undeclared,
 } from './transfer.js'
-import { chunkLeftAtClose, lastChunkAtClose } from './undici.js'
+import { chunkLeftAtClose, lastChunkAtClose } from './undici-h1-parser.js'
 import { crcMismatch, framed, verify } from './verify-step.js'
 
 /**
@@ -685,7 +685,7 @@ class BodyReceiver {
       let codingEnded = false
       // Cut short of it (`shortOfLength`), or ended cleanly where a 206's range is its length,
       // or ended cleanly short of it: an HTTP/2 stream the server reset with NO_ERROR, which Node
-      // ends as if END_STREAM had come (see undici.ts `failResetUnended`). A gzip'd image whose
+      // ends as if END_STREAM had come (see undici-h2.ts `failResetUnended`). A gzip'd image whose
       // length is its decoded size so reset failed as `truncated` on every attempt.
       this.ended = true
       const whole = await decoder.end().then(

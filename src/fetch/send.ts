@@ -27,14 +27,9 @@ import { revisit, tooManyNote } from './redirect-revisit.js'
 import { parseRetryAfter } from './retry-delay.js'
 import { closedOrReset, isTurnedAway } from './retry-policy.js'
 import { header, type Step, type Transfer } from './transfer.js'
-import {
-  cutMidHead,
-  headBegun,
-  http2AllowsNoStream,
-  http2PrefaceMissing,
-  interimAnswer,
-  isHttp1,
-} from './undici.js'
+import { cutMidHead, isHttp1 } from './undici-connection-notes.js'
+import { headBegun, interimAnswer } from './undici-h1-parser.js'
+import { http2AllowsNoStream, http2PrefaceMissing } from './undici-h2.js'
 import { basicCarries, basicOf, listedCredentials, type UrlCredentials } from './url-credentials.js'
 
 /**

@@ -194,7 +194,7 @@ export class Transfer {
   endedAtLength = false
   /**
    * This attempt asks again for a content-coded answer whose coded stream its `Content-Length`
-   * cut (see `endedAtLength`), to be read past that length to the close (HTTP/1.1; see undici.ts
+   * cut (see `endedAtLength`), to be read past that length to the close (HTTP/1.1; see undici-h1-parser.ts
    * `readToClose`): once.
    */
   readPastLength = false

@@ -9,7 +9,7 @@ import { answeredThrough, cutThrough } from './failure-words.js'
 import { endMarked, namesNoRange } from './judge.js'
 import { quotaResetAfterServed } from './rate-limit-headers.js'
 import type { Step, Transfer } from './transfer.js'
-import { chunkLeftAtClose } from './undici.js'
+import { chunkLeftAtClose } from './undici-h1-parser.js'
 
 /**
  * Whether the protocol marked where the file ends (see `endMarked`), or the body's coded stream
