@@ -14,7 +14,6 @@ import { ProxySilence } from '../fetch/proxy-silence.js'
 import { honouredWait } from '../fetch/retry-delay.js'
 import { keepsPart } from '../fetch/retry-policy.js'
 import { Scheduler, type Slot } from '../fetch/scheduler.js'
-import { giveWay, paceOf } from '../fetch/steady-body.js'
 import type { TransferThreads } from '../fetch/transfer-threads.js'
 import type { Dispatcher } from '../fetch/undici.js'
 import type { Journal } from '../journal/journal.js'
@@ -35,6 +34,7 @@ import { steadyNow } from '../utils/steady-clock.js'
 import { shownUrl } from '../utils/url.js'
 import { isSharePageFailure } from '../verify/share-page.js'
 import { AttemptDeadline } from './deadline.js'
+import { HostBodies } from './host-bodies.js'
 import { journalCutPart } from './keep-part.js'
 import { Publishing } from './publish.js'
 import { answered, BODY_FAULTS, Retries } from './retry.js'
@@ -84,13 +84,8 @@ export class Engine {
   readonly #retries: Retries
   /** Attempts in progress, to abort on a hard stop. */
   readonly #inFlight = new Set<Cancel>()
-  /**
-   * The deadlines of the attempts whose bodies are under way, by the host answering them: their
-   * paces added up are what a host's link carries (see `sharedAtDeadline`).
-   */
-  readonly #bodies = new Map<string, Set<AttemptDeadline>>()
-  /** The attempts of each host (the one first asked) sent and not yet in their body. */
-  readonly #waiting = new Map<string, Set<AttemptDeadline>>()
+  /** The deadlines of the attempts under way, waiting for their bodies or in them, by host. */
+  readonly #hostBodies = new HostBodies<AttemptDeadline>()
 
   /**
    * Weigh `host`'s bodies under way (see `giveWay`): where together they are more than its link
@@ -98,21 +93,12 @@ export class Engine {
    * resumed later, their time counted anew), and the host's limit falls to those that stay.
    */
   #weigh(host: string, now: number): void {
-    // Those that gave way already are on their way out: no longer under way.
-    const bodies = [...(this.#bodies.get(host) ?? [])].filter((d) => !d.gaveWay)
-    let together = 0
-    for (const d of bodies) if (d.pace) together += paceOf(d.pace, now)
-    const { withdraw, keep } = giveWay(
-      bodies.map((d) => ({ pace: d.pace, leftMs: d.endsAt - now, movable: d.movable() })),
-      now,
-      this.options.totalTimeout,
-      together,
-    )
-    if (withdraw.length === 0) return
-    this.#scheduler.sharedLink(host, keep)
-    for (const i of withdraw) bodies[i]!.giveWay()
+    const weighed = this.#hostBodies.weigh(host, now, this.options.totalTimeout)
+    if (weighed === undefined) return
+    this.#scheduler.sharedLink(host, weighed.keep)
+    for (const d of weighed.withdraw) d.giveWay()
     // Those sent and not yet answered would only crowd the link more: they go back too.
-    for (const d of [...(this.#waiting.get(host) ?? [])]) if (d.movable()) d.giveWay()
+    for (const d of this.#hostBodies.waitingAt(host)) if (d.movable()) d.giveWay()
   }
   /**
    * Hosts that answered a resume's one range with multipart/byteranges (see `WRAPS_RANGES`): their
@@ -490,34 +476,17 @@ export class Engine {
     const remaining = task.started + this.options.totalTimeout - steadyNow()
     // One Cancel and one timer per attempt: far cheaper than an AbortSignal per request.
     const cancel = new Cancel()
-    // The attempt's --total-timeout, which gives a slow but steady body the time once more.
-    // The host whose bodies this one's shares a link with: the one answering it (after redirects).
-    let bodyHost: string | undefined
-    const together = () => {
-      const now = performance.now()
-      let sum = 0
-      for (const d of this.#bodies.get(bodyHost ?? '') ?? []) if (d.pace) sum += paceOf(d.pace, now)
-      return sum
-    }
-    const deadline = new AttemptDeadline(remaining, this.options.totalTimeout, cancel, together)
+    // The attempt's --total-timeout, which gives a slow but steady body the time once more. Its
+    // body shares a link with those of the host answering it (after redirects).
+    const deadline: AttemptDeadline = new AttemptDeadline(remaining, this.options.totalTimeout, cancel, () =>
+      this.#hostBodies.together(deadline, performance.now()),
+    )
     // Withdrawn only where a resume can continue its bytes on disk (a body with a length, none
     // that a range cannot continue: see `resumesInRun`, `Validators.unproven`), and once a file.
     let resumes = false
     deadline.movable = () => !task.gaveWay && (resumes || deadline.pace === undefined)
-    const unlisted = () => {
-      const bodies = bodyHost === undefined ? undefined : this.#bodies.get(bodyHost)
-      bodies?.delete(deadline)
-      if (bodies?.size === 0) this.#bodies.delete(bodyHost!)
-      unwaited()
-    }
     // Sent, its body not begun: it gives way too when its host's bodies do (see `#weigh`).
-    const waitingHost = slot.host
-    const waiting = this.#waiting.get(waitingHost) ?? new Set<AttemptDeadline>()
-    this.#waiting.set(waitingHost, waiting.add(deadline))
-    const unwaited = () => {
-      waiting.delete(deadline)
-      if (waiting.size === 0 && this.#waiting.get(waitingHost) === waiting) this.#waiting.delete(waitingHost)
-    }
+    this.#hostBodies.enter(slot.host, deadline)
     this.#inFlight.add(cancel)
     this.stats.active++
     const onValidators = (v: Validators) => {
@@ -531,10 +500,7 @@ export class Engine {
     const onBody = (at: number, unresumable?: string, length?: number) => {
       deadline.pace = { began: performance.now(), length, got: 0 }
       resumes = unresumable === undefined && length !== undefined
-      unlisted()
-      bodyHost = slot.host
-      const bodies = this.#bodies.get(bodyHost) ?? new Set<AttemptDeadline>()
-      this.#bodies.set(bodyHost, bodies.add(deadline))
+      this.#hostBodies.begin(slot.host, deadline)
       if (unresumable === WRAPS_RANGES) {
         task.wrapsRanges = true
         this.#wrapsRanges.add(host)
@@ -610,6 +576,7 @@ export class Engine {
         // A quarter of the file's time in, its pace measured: do its host's bodies come in time?
         if (!deadline.weighed && now - pace.began >= this.options.totalTimeout * WEIGH_AT) {
           deadline.weighed = true
+          const bodyHost = this.#hostBodies.bodyHost(deadline)
           if (bodyHost !== undefined) this.#weigh(bodyHost, now)
         }
       }
@@ -665,7 +632,7 @@ export class Engine {
       return
     } finally {
       deadline.clear()
-      unlisted()
+      this.#hostBodies.leave(deadline)
       this.#inFlight.delete(cancel)
       this.#transfers.delete(transfer)
       // Nothing is left to cut. The publishing below keeps this function's scope (and `cancel`)
