@@ -383,7 +383,11 @@ test('a finished run: figures, contact sheet from disk, failures, hosts, charts,
   assert.match(await allText(page, '.failure[data-code="http-404"]'), /<script>window.__xss = 1<\/script>/)
   assert.match(await allText(page, '.failure[data-code="unknown"]'), /<img src=x onerror/)
   assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined)
-  assert.equal(await page.locator('script').count(), 2, 'only the page’s own scripts')
+  assert.equal(
+    await page.locator('script').count(),
+    3,
+    'only the page’s own scripts: the data, the URLs, the code',
+  )
   // What a plain rerun tries again: the same rule as the planner's (retriedOnRerun).
   const transient = FAILURES.filter(([c]) => c !== undefined && retriedOnRerun(c))
   // The input's own (an invalid URL) are not the permanent ones --retry-failed tries.
@@ -525,7 +529,7 @@ test('a finished run: figures, contact sheet from disk, failures, hosts, charts,
   await page.screenshot({ path: join(root, 'finished-dark.png') })
   // The filter finds a photographer's photos (an Unsplash collection), and says it searches them.
   assert.match(
-    (await page.locator('#images .tools label').textContent()) ?? '',
+    (await page.locator('#images .tools label').first().textContent()) ?? '',
     /^Filter by name or photographer /,
   )
   const filter = page.locator('#images input[type=search]')
@@ -533,6 +537,14 @@ test('a finished run: figures, contact sheet from disk, failures, hosts, charts,
   assert.deepEqual(await page.locator('.sheet .tile .name').allTextContents(), ['lake.png'])
   await filter.fill('mallory')
   assert.deepEqual(await page.locator('.sheet .tile .name').allTextContents(), ['fjord.png'])
+  // Shown large, a name of markup is text too.
+  await filter.fill('bold')
+  await page.locator('.sheet .tile').first().click()
+  assert.equal(await page.locator('#viewer-name').textContent(), '<b>bold<i> & "quoted".png')
+  assert.equal(await page.locator('#viewer b, #viewer i, #viewer script').count(), 0)
+  await page.keyboard.press('Escape')
+  await page.waitForFunction(() => !(document.getElementById('viewer') as HTMLDialogElement).open)
+  assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined)
   assertQuiet(log)
   await page.close()
 })
@@ -1242,7 +1254,7 @@ test('the contact sheet says how to use it in the words of the device: hover and
   const { page, log } = await openReport(path, { width: 1280, height: 900 })
   assert.equal(
     await text(page, '[data-figure="sheet"]'),
-    '21 images. Hover or focus an image for its name, size and dimensions; Enter opens the file.',
+    '21 images. Hover or focus an image for its name, size and dimensions; a click or Enter shows it large, with its URL and status.',
   )
   await page.close()
   // A phone: no hover, no Enter key, and every caption already shown. It was told to hover,
@@ -1256,7 +1268,7 @@ test('the contact sheet says how to use it in the words of the device: hover and
   assert.equal(await phone.evaluate(() => matchMedia('(hover: none)').matches), true)
   assert.equal(
     await text(phone, '[data-figure="sheet"]'),
-    '21 images. Each image shows its name, size and dimensions; tap it to open the file.',
+    '21 images. Each image shows its name, size and dimensions; tap it to see it large, with its URL and status.',
   )
   assert.equal(
     await phone
@@ -1342,7 +1354,7 @@ test('100,000 items: rendered in bounded time, one page of tiles at a time, pagi
   const ok = N - N / 50
   assert.equal(
     await text(page, '[data-figure="sheet"]'),
-    `A random sample of 10,000 of the ${ok.toLocaleString('en-US')} images, in the order they were downloaded. Hover or focus an image for its name, size and dimensions; Enter opens the file.`,
+    `A random sample of 10,000 of the ${ok.toLocaleString('en-US')} images, in the order they were downloaded. Hover or focus an image for its name, size and dimensions; a click or Enter shows it large, with its URL and status.`,
   )
   assert.equal(
     await page.locator('[data-figure="ok"]').evaluate((e) => e.firstChild?.textContent),
@@ -1362,8 +1374,27 @@ test('100,000 items: rendered in bounded time, one page of tiles at a time, pagi
     .locator('.sheet li')
     .first()
     .evaluate((e) => e.getBoundingClientRect().top)
-  assert.ok(firstTop >= 0 && firstTop < 200, `the first tile of page 2 is in view (top ${firstTop})`)
+  // Within a pixel of the top: a scroll position is whole pixels, the list's top may not be.
+  assert.ok(firstTop > -1 && firstTop < 200, `the first tile of page 2 is in view (top ${firstTop})`)
   assert.equal(await page.locator('.sheet .tile').count(), SHEET_PAGE_SIZE)
+  // Sorted, and one image open large: still one page of tiles, one viewer, no tile built for the
+  // other 9,952 images of the sample.
+  await page.selectOption('#images select[data-sort]', 'size-up')
+  assert.match(await text(page, '#images [data-status]'), /^1–48 of 10,000 · page 1 of 209$/)
+  const sizes = await page.locator('.sheet .tile .meta').allInnerTexts()
+  assert.equal(sizes[0], sizes.toSorted()[0], `smallest first: ${sizes.slice(0, 3)}`)
+  await page.locator('.sheet .tile').first().click()
+  await page.keyboard.press('ArrowRight')
+  assert.equal(await page.locator('#viewer [data-viewer-at]').textContent(), '2 of 10,000')
+  assert.equal(await page.locator('.sheet .tile').count(), SHEET_PAGE_SIZE)
+  assert.equal(await page.locator('img').count(), SHEET_PAGE_SIZE + 1, 'the tiles and the image shown large')
+  assert.ok(
+    (await page.evaluate(() => document.getElementsByTagName('*').length)) < 4000,
+    'a bounded document, sorted and viewing',
+  )
+  await page.keyboard.press('Escape')
+  await page.waitForFunction(() => !(document.getElementById('viewer') as HTMLDialogElement).open)
+  await page.selectOption('#images select[data-sort]', '')
   await page.locator('#images input[type=search]').fill('img/3.png')
   const filtered = await text(page, '#images [data-status]')
   // The filter searches the sample of 10,000, not the folder: said so.
@@ -1636,7 +1667,10 @@ test("a row's caption (--caption-col) is its image's alt text and a line of its 
   assert.equal(await tile(4).locator('img').getAttribute('alt'), '')
   assert.equal(await tile(4).locator('.caption').count(), 0)
   // The filter finds a tile by its caption's words as by its name, and says it searches both.
-  assert.match((await page.locator('#images .tools label').textContent()) ?? '', /^Filter by name or caption/)
+  assert.match(
+    (await page.locator('#images .tools label').first().textContent()) ?? '',
+    /^Filter by name or caption/,
+  )
   const filter = page.locator('#images input[type=search]')
   await filter.fill('الفجر')
   assert.deepEqual(await page.locator('.sheet .tile .name').allTextContents(), ['cap1.png'])
@@ -1702,10 +1736,19 @@ test("back from an image, the contact sheet is where the reader left it: its pag
   const name = await opened.getAttribute('title')
   assert.equal(name, 'back53.png')
   await opened.focus()
+  // Enter shows it large (the viewer); its link opens the file in place of the page.
   await page.keyboard.press('Enter')
+  await page.locator('#viewer [data-viewer-file]').click()
   await page.waitForURL(/back53\.png$/)
   await page.goBack()
   await page.waitForSelector('html[data-ready]')
+  // Back from the file comes to the viewer it was opened from; Esc closes it, on the tile.
+  assert.equal(await page.locator('#viewer').evaluate((d) => (d as HTMLDialogElement).open), true)
+  assert.equal(await page.locator('#viewer-name').textContent(), 'back53.png')
+  await page.keyboard.press('Escape')
+  await page.waitForFunction(() => document.activeElement?.getAttribute('title') === 'back53.png')
+  await page.waitForSelector('html[data-ready]')
+  assert.equal(await page.locator('#viewer').evaluate((d) => (d as HTMLDialogElement).open), false)
   assert.equal(await status.textContent(), '49–96 of 130 · page 2 of 3')
   assert.equal(await filter.inputValue(), 'back')
   assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('title')), 'back53.png')
@@ -1891,4 +1934,300 @@ test('a command holding a 10 KB URL keeps the first screen for what failed: its 
     assertQuiet(log)
     await page.close()
   }
+})
+
+/** Whether the viewer (the dialog of an image shown large) is open. */
+const viewing = (page: Page) => page.locator('#viewer').evaluate((d) => (d as HTMLDialogElement).open)
+/** Wait for the viewer to close (Esc and the close button go Back, which closes it). */
+const closed = (page: Page) =>
+  page.waitForFunction(() => !(document.getElementById('viewer') as HTMLDialogElement).open)
+/** The viewer's figures, as term and value. */
+const viewerFacts = (page: Page) =>
+  page
+    .locator('#viewer [data-viewer-facts]')
+    .evaluate((dl) => [...dl.children].map((d) => [d.firstChild?.textContent, d.lastChild?.textContent]))
+const focusedTitle = (page: Page) => page.evaluate(() => document.activeElement?.getAttribute('title'))
+
+test('a tile opens large in a viewer with its name, figures, URL and status; Left, Right and its buttons step through the tiles the filter keeps, across pages; Esc, the close button, a click beside the image and Back close it, the focus back on the tile', async () => {
+  const out = join(root, 'viewer')
+  const input = await sheetOf(out, 130, 'v', 'viewer')
+  const items = input.items as ReportItem[]
+  items[1] = {
+    ...items[1],
+    status: 'skipped',
+    httpStatus: 200,
+    total: 1_234,
+    url: 'https://user:pw@images.example.com/v1.png?X-Amz-Signature=abc123&w=64',
+  }
+  items[2] = { ...items[2], httpStatus: 200, total: 87.6 }
+  const { page, log } = await openReport(await writeReport(out, input))
+  const at = page.locator('#viewer [data-viewer-at]')
+  const status = page.locator('#images [data-status]')
+  assert.equal(await viewing(page), false)
+
+  await page.locator('.sheet .tile[title="v2.png"]').click()
+  assert.equal(await viewing(page), true)
+  // A dialog named by the image's name, modal, every button named.
+  await page.getByRole('dialog', { name: 'v2.png' }).waitFor()
+  assert.equal(await page.locator('#viewer').getAttribute('aria-modal'), 'true')
+  const buttons = await page
+    .locator('#viewer button')
+    .evaluateAll((bs) => bs.map((b) => b.getAttribute('aria-label')))
+  assert.deepEqual(buttons, ['Close the image', 'Previous image', 'Next image'])
+  assert.deepEqual(await viewerFacts(page), [
+    ['Dimensions', '64×48'],
+    ['Size', formatBytes(2_048)],
+    ['Format', 'png'],
+    ['Time taken', '88 ms'],
+    ['Status', 'downloaded (HTTP 200)'],
+    ['URL', 'https://images.example.com/v2.png'],
+  ])
+  assert.equal(await at.textContent(), '3 of 130')
+  // The file itself, large, loaded from disk.
+  await page.waitForFunction(() => {
+    const img = document.querySelector<HTMLImageElement>('#viewer img')
+    return img?.complete && img.naturalWidth === 64
+  })
+  assert.match((await page.locator('#viewer img').getAttribute('src')) ?? '', /^v2\.png$/)
+  assert.equal(
+    await page.evaluate(() => document.activeElement?.getAttribute('aria-label')),
+    'Close the image',
+  )
+
+  // Left: the image before, already there from an earlier run; its URL without password nor signature.
+  await page.keyboard.press('ArrowLeft')
+  assert.equal(await page.locator('#viewer-name').textContent(), 'v1.png')
+  assert.deepEqual((await viewerFacts(page)).slice(3), [
+    ['Time taken', '1.2 s'],
+    ['Status', 'already there, from an earlier run (HTTP 200)'],
+    ['URL', 'https://images.example.com/v1.png?X-Amz-Signature=***&w=64'],
+  ])
+  assert.doesNotMatch((await page.locator('#viewer').textContent()) ?? '', /pw|abc123/)
+  await page.keyboard.press('ArrowLeft')
+  await page.keyboard.press('ArrowLeft')
+  assert.equal(await at.textContent(), '1 of 130', 'no image before the first')
+  assert.equal(await page.locator('#viewer [data-viewer-prev]').isDisabled(), true)
+  // The focus stays inside while it is open.
+  for (let i = 0; i < 9; i++) {
+    await page.keyboard.press(i % 3 === 2 ? 'Shift+Tab' : 'Tab')
+    assert.ok(
+      await page.evaluate(() => document.getElementById('viewer')?.contains(document.activeElement)),
+      `Tab ${i} stays in the viewer`,
+    )
+  }
+  await page.locator('#viewer [data-viewer-next]').click()
+  assert.equal(await page.locator('#viewer-name').textContent(), 'v1.png')
+  // Esc: closed, the focus on the tile of the image last shown.
+  await page.keyboard.press('Escape')
+  await closed(page)
+  assert.equal(await focusedTitle(page), 'v1.png')
+
+  // Through the tiles the filter keeps: v1, v10..v19, v100..v129.
+  await page.locator('#images input[type=search]').fill('v1')
+  await page.locator('.sheet .tile').first().focus()
+  await page.keyboard.press('Enter')
+  assert.equal(await at.textContent(), '1 of 41')
+  await page.keyboard.press('ArrowRight')
+  assert.equal(await page.locator('#viewer-name').textContent(), 'v10.png')
+  await page.locator('#viewer [data-viewer-close]').click()
+  await closed(page)
+  assert.equal(await focusedTitle(page), 'v10.png')
+
+  // Across pages: Right from the last tile of page 1 to the first of page 2, which the sheet
+  // shows when the viewer closes (a click beside the image).
+  await page.locator('#images input[type=search]').fill('')
+  await page.locator('.sheet .tile[title="v47.png"]').click()
+  await page.keyboard.press('ArrowRight')
+  assert.equal(await at.textContent(), '49 of 130')
+  const box = await page.locator('#viewer [data-viewer-stage]').boundingBox()
+  assert.ok(box)
+  await page.mouse.click(box.x + 10, box.y + 10)
+  await closed(page)
+  assert.equal(await status.textContent(), '49–96 of 130 · page 2 of 3')
+  assert.equal(await focusedTitle(page), 'v48.png')
+
+  // Back closes it, the page staying (no reload): the filter box keeps what it holds.
+  await page.locator('#images input[type=search]').fill('v5')
+  await page.locator('.sheet .tile[title="v50.png"]').click()
+  assert.equal(await viewing(page), true)
+  await page.goBack()
+  await closed(page)
+  assert.match(page.url(), /report\.html$/)
+  assert.equal(await page.locator('#images input[type=search]').inputValue(), 'v5')
+  assert.equal(await focusedTitle(page), 'v50.png')
+  // Forward shows it again; a reload there too.
+  await page.goForward()
+  await page.waitForFunction(() => (document.getElementById('viewer') as HTMLDialogElement).open)
+  assert.equal(await page.locator('#viewer-name').textContent(), 'v50.png')
+  await page.reload()
+  await page.waitForSelector('html[data-ready]')
+  assert.equal(await viewing(page), true)
+  assert.equal(await page.locator('#viewer-name').textContent(), 'v50.png')
+  await page.keyboard.press('Escape')
+  await page.waitForFunction(() => document.activeElement?.getAttribute('title') === 'v50.png')
+  assertQuiet(log)
+  await page.close()
+})
+
+test('the tiles sort by name (img9 before img10), size, dimensions, time taken or status, figures missing last; the viewer steps in that order; the choice is kept across Back and reload', async () => {
+  const out = join(root, 'sorted')
+  const input = await sheetOf(out, 12, 's', 'sorted')
+  const items = (input.items as ReportItem[]).map((item, i) => {
+    const sized: ReportItem = {
+      ...item,
+      bytes: 1_000 + ((i * 5) % 12) * 100,
+      width: 64 + ((i * 7) % 12),
+      total: ((i * 3) % 12) * 10 + i,
+      httpStatus: i === 6 ? 203 : 200,
+      status: i === 4 || i === 5 ? 'skipped' : 'ok',
+    }
+    if (i === 3) delete sized.bytes
+    return sized
+  })
+  // Run order is not name order: the last file first.
+  items.reverse()
+  const { page, log } = await openReport(await writeReport(out, { ...input, items }))
+  const titles = () =>
+    page.locator('.sheet .tile').evaluateAll((as) => as.map((a) => a.getAttribute('title')))
+  const nameOf = (i: ReportItem) => i.path!
+  const last = (v: number | undefined) => (v === undefined ? Number.POSITIVE_INFINITY : v)
+  const expected: Record<string, string[]> = {
+    '': items.map(nameOf),
+    name: Array.from({ length: 12 }, (_, i) => `s${i}.png`),
+    'size-up': items.toSorted((a, b) => last(a.bytes) - last(b.bytes)).map(nameOf),
+    'size-down': items
+      .toSorted((a, b) => (a.bytes === undefined ? 1 : b.bytes === undefined ? -1 : b.bytes - a.bytes))
+      .map(nameOf),
+    'pixels-up': items.toSorted((a, b) => a.width! - b.width!).map(nameOf),
+    'pixels-down': items.toSorted((a, b) => b.width! - a.width!).map(nameOf),
+    'time-down': items.toSorted((a, b) => b.total! - a.total!).map(nameOf),
+    status: [
+      ...items.filter((i) => i.status === 'ok' && i.httpStatus === 200),
+      ...items.filter((i) => i.status === 'ok' && i.httpStatus === 203),
+      ...items.filter((i) => i.status === 'skipped'),
+    ].map(nameOf),
+  }
+  assert.equal(expected['size-up'].at(-1), 's3.png', 'no size: last')
+  assert.equal(expected['size-down'].at(-1), 's3.png', 'no size: last either way')
+  assert.deepEqual(await titles(), expected[''])
+  for (const [key, order] of Object.entries(expected)) {
+    await page.selectOption('#images select[data-sort]', key)
+    assert.deepEqual(await titles(), order, `sorted by ${key || 'run order'}`)
+  }
+  // The viewer steps in the order shown.
+  await page.selectOption('#images select[data-sort]', 'size-up')
+  await page.locator('.sheet .tile').first().click()
+  await page.keyboard.press('ArrowRight')
+  assert.equal(await page.locator('#viewer-name').textContent(), expected['size-up'][1])
+  await page.keyboard.press('Escape')
+  await closed(page)
+  // Kept: a reload, and Back from a file opened from the viewer.
+  await page.reload()
+  await page.waitForSelector('html[data-ready]')
+  assert.equal(await page.locator('#images select[data-sort]').inputValue(), 'size-up')
+  assert.deepEqual(await titles(), expected['size-up'])
+  await page.locator('.sheet .tile').nth(2).click()
+  await page.locator('#viewer [data-viewer-file]').click()
+  await page.waitForURL(new RegExp(`${expected['size-up'][2]}$`))
+  await page.goBack()
+  await page.waitForSelector('html[data-ready]')
+  assert.equal(await page.locator('#images select[data-sort]').inputValue(), 'size-up')
+  assert.equal(await page.locator('#viewer-name').textContent(), expected['size-up'][2])
+  assertQuiet(log)
+  await page.close()
+})
+
+test('the failure groups sort by code and their hosts by name, back to most failures first; the choice kept across a reload', async () => {
+  const out = join(root, 'failure-sort')
+  const run = await makeRun(out)
+  const { page, log } = await openReport(await writeReport(out, run.input))
+  const codes = () => page.locator('.failure').evaluateAll((ds) => ds.map((d) => d.getAttribute('data-code')))
+  const hostsOf = (code: string) =>
+    page
+      .locator(`.failure[data-code="${code}"] tbody th`)
+      .evaluateAll((ths) => ths.map((th) => th.textContent))
+  const written = await codes()
+  const groups = groupFailures(run.items)
+  assert.deepEqual(
+    written,
+    groups.map((g) => g.code),
+  )
+  const natural = new Intl.Collator('en', { numeric: true, sensitivity: 'base' })
+  const http404 = await hostsOf('http-404')
+  assert.ok(http404.length > 1)
+  await page.selectOption('#failures select[data-failure-sort]', 'code')
+  assert.deepEqual(
+    await codes(),
+    written.toSorted((a, b) => natural.compare(a!, b!)),
+  )
+  await page.selectOption('#failures select[data-failure-sort]', 'host')
+  assert.deepEqual(await codes(), written)
+  assert.deepEqual(
+    await hostsOf('http-404'),
+    http404.toSorted((a, b) => natural.compare(a!, b!)),
+  )
+  await page.selectOption('#failures select[data-failure-sort]', '')
+  assert.deepEqual(await hostsOf('http-404'), http404)
+  await page.selectOption('#failures select[data-failure-sort]', 'code')
+  await page.reload()
+  await page.waitForSelector('html[data-ready]')
+  assert.equal(await page.locator('#failures select[data-failure-sort]').inputValue(), 'code')
+  assert.deepEqual(
+    await codes(),
+    written.toSorted((a, b) => natural.compare(a!, b!)),
+  )
+  assertQuiet(log)
+  await page.close()
+})
+
+test('hostile names, captions and URLs stay text in the viewer: no markup is made, no script runs, a U+202E in a URL is shown as its escape', async () => {
+  const out = join(root, 'viewer-xss')
+  await mkdir(out, { recursive: true })
+  const names = ['<img src=x onerror="window.__xss=4">.png', "'><svg onload=window.__xss=5>.png"]
+  const items: ReportItem[] = []
+  for (const [i, name] of names.entries()) {
+    await writeFile(join(out, name), scenePng(i, 64, 48))
+    items.push({
+      url: `https://images.example.com/${i}.png?q="><script>window.__xss=6</script>\u202egnp.exe`,
+      host: 'https://images.example.com',
+      status: 'ok',
+      path: name,
+      bytes: 100,
+      width: 64,
+      height: 48,
+      format: 'png',
+      attempts: 1,
+      caption: `<script>window.__xss=7</script> \u202eevil`,
+      finishedAt: T0 + 10 + i,
+    })
+  }
+  const { page, log } = await openReport(
+    await writeReport(out, {
+      title: 'xss',
+      startedAt: T0,
+      endedAt: T0 + 100,
+      interrupted: false,
+      items,
+      samples: [],
+    }),
+  )
+  for (const [i, name] of names.entries()) {
+    await page.locator('.sheet .tile').nth(i).click()
+    assert.equal(await page.locator('#viewer-name').textContent(), name)
+    assert.equal(
+      await page.locator('#viewer [data-viewer-caption]').textContent(),
+      '<script>window.__xss=7</script> \u202eevil',
+    )
+    const url = (await viewerFacts(page)).find(([term]) => term === 'URL')?.[1] ?? ''
+    assert.ok(!url.includes('\u202e'), `no U+202E acts in the URL: ${url}`)
+    assert.match(url, /<script>window\.__xss=6<\/script>/)
+    assert.equal(await page.locator('#viewer script, #viewer svg, #viewer [onerror]').count(), 0)
+    // The caption sets its own direction apart: the figures after it are not reversed.
+    assert.equal(await page.locator('#viewer [data-viewer-caption]').getAttribute('dir'), 'auto')
+    await page.keyboard.press('Escape')
+    await closed(page)
+  }
+  assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined)
+  assertQuiet(log)
+  await page.close()
 })

@@ -47,6 +47,8 @@ import {
   throughput,
   writeReport,
 } from '../src/report/html/index.js'
+import { viewerFigures, viewerUrl } from '../src/report/html/page.js'
+import type { SheetEntry } from '../src/report/html/sheet.js'
 import { reportItem } from '../src/report/run-report.js'
 import type { RunInfo } from '../src/types.js'
 import { shownUrl } from '../src/utils/url.js'
@@ -657,6 +659,7 @@ test('contact sheet: every image up to the limit, then a fair sample in run orde
     width: 2,
     height: 1,
     format: 'jpg',
+    url: 'https://a.example/x.jpg',
   })
 
   const big = sampleSheet(images(20_000), 1000)
@@ -947,10 +950,10 @@ test("the page: the concurrency lead says why there is no chart, and of one host
   assert.match(lead(renderReport(two)) ?? '', /, for the 2 busiest hosts\.$/)
 })
 
-test('the page: one document, its own two scripts only, data escaped, CSP hashes that match', () => {
+test('the page: one document, its own three scripts only (the data, the URLs, the code), data escaped, CSP hashes that match', () => {
   const html = renderReport(input())
-  assert.equal(html.match(/<script/g)?.length, 2)
-  assert.equal(html.match(/<\/script>/g)?.length, 2)
+  assert.equal(html.match(/<script/g)?.length, 3)
+  assert.equal(html.match(/<\/script>/g)?.length, 3)
   assert.doesNotMatch(html, /<script>alert/)
   assert.match(html, /<title>out &lt;b&gt; · imgpull report<\/title>/)
   // The policy names the exact style and script of the page: anything else is refused.
@@ -1188,4 +1191,103 @@ test("a long signed URL named in a message (a redirect's target) leaves no piece
   // Short enough to be whole, it is kept whole: a URL to paste (the report masks its value).
   const short = `${host}/b.jpg?X-Amz-Signature=${signature}`
   assert.equal(shownUrl(short), short)
+})
+
+test("the viewer's figures of an image: already there or not, its HTTP status, the time taken in whole ms; none where unknown", () => {
+  const entry = (over: Partial<SheetEntry>): SheetEntry => ({
+    index: 0,
+    path: 'a.jpg',
+    url: 'https://a.example/a.jpg',
+    ...over,
+  })
+  const table: [Partial<SheetEntry>, ReturnType<typeof viewerFigures>][] = [
+    [{}, [0, null, null]],
+    [{ skipped: true, httpStatus: 200, total: 87.6 }, [1, 200, 88]],
+    [{ httpStatus: 206, total: 0 }, [0, 206, 0]],
+  ]
+  for (const [over, want] of table) assert.deepEqual(viewerFigures(entry(over)), want, JSON.stringify(over))
+  // The sheet's sample keeps what the viewer says: the URL as given, skipped, status, time.
+  const sheet = sampleSheet([
+    item({ path: 'a.jpg', url: 'https://a.example/a.jpg', status: 'skipped', httpStatus: 200, total: 12 }),
+  ])
+  assert.deepEqual(sheet.entries[0], {
+    index: 0,
+    path: 'a.jpg',
+    url: 'https://a.example/a.jpg',
+    skipped: true,
+    httpStatus: 200,
+    total: 12,
+  })
+})
+
+test("the viewer's URL of an image is shared as a failure's example is: no password, no signature, cut at 300 characters (then not linked), invisible marks as escapes", () => {
+  const entry = (url: string): SheetEntry => ({ index: 0, path: 'a.jpg', url })
+  const long = `https://a.example/${'x'.repeat(400)}.jpg`
+  const table: [string, ReturnType<typeof viewerUrl>][] = [
+    ['https://a.example/a.jpg', ['https://a.example/a.jpg', 1]],
+    [
+      'https://user:pw@a.example/a.jpg?X-Amz-Signature=abc123&w=64',
+      ['https://a.example/a.jpg?X-Amz-Signature=***&w=64', 1],
+    ],
+    // Shown as given, linked as the browser would encode it.
+    ['https://a.example/a b.jpg', ['https://a.example/a b.jpg', 'https://a.example/a%20b.jpg']],
+    [long, [`${long.slice(0, EXAMPLE_CHARS - 1)}…`, null]],
+    ['ftp://a.example/a.jpg', ['ftp://a.example/a.jpg', null]],
+  ]
+  for (const [url, want] of table) assert.deepEqual(viewerUrl(entry(url)), want, url)
+  const [shown] = viewerUrl(entry('https://a.example/x.jpg?q=\u202egnp.exe'))
+  assert.ok(!shown.includes('\u202e'), shown)
+  assert.match(shown, /\\u202e/)
+})
+
+test('the page holds one viewer, the sort boxes and the URLs apart from the data only where it has a contact sheet; a URL of markup stays inside its block', () => {
+  const hostile = 'https://a.example/</script><script>alert(1)</script>.jpg'
+  const html = renderReport(
+    input({
+      items: [
+        item({ path: 'a.jpg', url: hostile, bytes: 10 }),
+        item({ status: 'failed', error: 'http-404', url: 'https://a.example/x' }),
+        item({ status: 'failed', error: 'timeout', url: 'https://a.example/y' }),
+      ],
+    }),
+  )
+  assert.equal(html.match(/<dialog /g)?.length, 1)
+  assert.match(
+    html,
+    /<dialog class="viewer" id="viewer" role="dialog" aria-modal="true" aria-labelledby="viewer-name">/,
+  )
+  assert.equal(html.match(/<select data-sort>/g)?.length, 1)
+  assert.equal(html.match(/<select data-failure-sort>/g)?.length, 1)
+  assert.equal(html.match(/<script/g)?.length, 3, 'the data, the URLs, the script')
+  assert.equal(html.match(/<\/script>/g)?.length, 3)
+  const urls = JSON.parse(
+    /<script type="application\/json" id="report-urls">([\s\S]*?)<\/script>/.exec(html)![1],
+  )
+  assert.deepEqual(urls, [viewerUrl({ index: 0, path: 'a.jpg', url: hostile })])
+  const data = JSON.parse(
+    /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1],
+  )
+  assert.deepEqual(data.sheet.facts, [[0, null, null]])
+  // No image: no viewer, no sort of tiles, no URLs; one failure group at one host: nothing to sort.
+  const none = renderReport(input({ items: [item({ status: 'failed', error: 'http-404' })] }))
+  assert.doesNotMatch(none, /<dialog|<select data-sort>|id="report-urls"|<select data-failure-sort>/)
+  const shards = renderReport(input({ items: [item({ path: 'a.jpg' })], shards: true }))
+  assert.doesNotMatch(shards, /<dialog|<select data-sort>|id="report-urls"/)
+})
+
+test("a journal record's time taken (its last attempt's, to the body's end) reaches the report", () => {
+  const run = { id: 1, startedAt: 0 } as RunInfo
+  const record = {
+    key: 'k',
+    url: 'https://img.example/a.jpg',
+    planned: 'x',
+    state: 'ok',
+    run: 1,
+    attempts: 1,
+    path: 'a.jpg',
+    ttfb: 20,
+    total: 345.5,
+    finishedAt: 10,
+  } as JobRecord
+  assert.equal(reportItem(record, run).total, 345.5)
 })

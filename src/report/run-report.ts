@@ -50,6 +50,7 @@ export function reportItem(r: JobRecord, run: RunInfo): ReportItem {
     'place',
     'caption',
     'ttfb',
+    'total',
     'finishedAt',
     'answers',
   ] as const) {

@@ -116,6 +116,17 @@ function cut(text: string): string {
 }
 
 /**
+ * A URL as the page shows it (a failure's example, an image's in the viewer): no user or
+ * password, no signing parameter's value (`maskSigning`), cut to `EXAMPLE_CHARS` (`cut` then:
+ * never linked, the cut address is not the file's), its invisible marks shown (`printable`: a
+ * U+202E shows `gnp.exe` as `exe.png`).
+ */
+export function sharedUrl(given: string): { url: string; cut: boolean } {
+  const url = maskSigning(redactUrl(given))
+  return { url: printable(cut(url)), cut: url.length > EXAMPLE_CHARS }
+}
+
+/**
  * An example's message with its own URL, shown just above it, said as 'this URL': 'HTTP 404 from
  * this URL', 'network error on this URL: the server closed the connection'. Written out again, it
  * doubled every example (four lines of the same address on a phone). The URL as given, without its
@@ -206,14 +217,14 @@ export class FailureTally {
     if (this.examples > 0 && this.#keeps(group, host) && host.examples.length < this.examples) {
       // Shared with the report: no credentials, no signatures (the manifest has the URL whole);
       // a list's line as written, its invisible marks shown (a U+202E shows `gnp.exe` as `exe.png`).
-      const url = maskSigning(redactUrl(item.url))
+      const { url: shown, cut: isCut } = sharedUrl(item.url)
       const said = item.message ? maskSigning(withoutUserInfo(sayingThisUrl(item.message, item.url))) : ''
       // Where the input holds it, after the message cut to its length, so a long one keeps it.
       const message =
         placedMessage(said, item.place) === said ? cut(said) : placedMessage(cut(said), item.place)
       host.examples.push({
-        url: printable(cut(url)),
-        ...(url.length > EXAMPLE_CHARS ? { cut: true as const } : {}),
+        url: shown,
+        ...(isCut ? { cut: true as const } : {}),
         ...(message ? { message: printable(message) } : {}),
       })
     }

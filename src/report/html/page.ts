@@ -9,9 +9,10 @@ import { axisTime, barChart, byteRateUnit, concurrencyChart, short, stepLabel } 
 import { CLIENT_SCRIPT } from './client.js'
 import { shownCredits } from './credits.js'
 import { esc, httpHref, jsonForScript, readableOrigin, redactCommand } from './escape.js'
-import { describeError, failureKind } from './failures.js'
+import { describeError, failureKind, sharedUrl } from './failures.js'
 import { computeFigures, type ReportFigures, resolveRenderOptions } from './figures.js'
 import { sumRows } from './hosts.js'
+import type { SheetEntry } from './sheet.js'
 import { STYLE } from './style.js'
 import type { QueueFacts, RenderOptions, ReportInput } from './types.js'
 
@@ -80,6 +81,9 @@ function page(input: ReportInput, f: ReportFigures, o: Required<RenderOptions>):
         // Only where there is one: a run without captions keeps its rows as they were.
         ...(e.caption === undefined ? [] : [e.caption]),
       ]),
+      // What the viewer says of each row besides (see viewerFigures), in a list of its own: the
+      // rows keep their shape. Their URLs are in a block of their own (see viewerUrl).
+      facts: f.sheet.entries.map(viewerFigures),
     },
     credits: credits.map((c) => [
       c.path,
@@ -134,12 +138,50 @@ ${throughputSection(f)}
 ${credits.length ? creditsSection(credits.length, allCredits, f.shards) : ''}
 </div></main>
 <footer><div class="wrap">Made by imgpull ${esc(VERSION)}. ${input.queue ? (f.shards ? "Every job's outcome is in its shard's Parquet file beside this one (<code>00000.parquet</code>…)." : "Every job's outcome, one JSON line each, is in its shard's <code>manifest.jsonl</code> (<code>00000/manifest.jsonl</code>…).") : "Every job's outcome, one JSON line each, is in <code>manifest.jsonl</code> beside this file."}</div></footer>
+${f.sheet.total && !f.shards ? VIEWER : ''}
 <script type="application/json" id="report-data">${jsonForScript(data)}</script>
+${f.sheet.total && !f.shards ? `<script type="application/json" id="report-urls">${jsonForScript(f.sheet.entries.map(viewerUrl))}</script>` : ''}
 <script>${CLIENT_SCRIPT}</script>
 </body>
 </html>
 `
 }
+
+/**
+ * What the viewer (a tile opened large) says of an image beyond its tile's figures, and what the
+ * sheet sorts by, as `[skipped, httpStatus, ms]`: 1 for an image already there from an earlier run,
+ * else 0; the last answer's HTTP status and the milliseconds its last attempt took (rounded),
+ * `null` where unknown.
+ */
+export function viewerFigures(e: SheetEntry): [0 | 1, number | null, number | null] {
+  return [e.skipped ? 1 : 0, e.httpStatus ?? null, e.total === undefined ? null : Math.round(e.total)]
+}
+
+/**
+ * An image's URL as the viewer shows it, `[url, link]`: as the page shows one (`sharedUrl`: no
+ * credentials nor signature, cut at 300 characters, invisible marks as escapes); `link` 1 where
+ * that text is its http(s) address, the address where it differs (encoding), `null` where there
+ * is none to link (cut, or no http(s) URL).
+ */
+export function viewerUrl(e: SheetEntry): [string, 1 | string | null] {
+  const { url, cut } = sharedUrl(e.url)
+  const address = cut ? undefined : httpHref(url)
+  return [url, address === undefined ? null : address === url ? 1 : address]
+}
+
+/**
+ * The viewer: a tile opened large, over the page, with its name and figures, Previous and Next
+ * through the tiles the filter and sort give, and a close button (Esc, a click beside the image,
+ * Back close it too). A modal `<dialog>` (the page behind it inert, the focus kept inside),
+ * filled by the script: one for the page, none per image.
+ */
+const VIEWER = `<dialog class="viewer" id="viewer" role="dialog" aria-modal="true" aria-labelledby="viewer-name">
+<div class="viewer-bar"><p class="viewer-at" data-viewer-at aria-live="polite"></p><a class="viewer-file" data-viewer-file>Open the file</a><button type="button" class="viewer-close" data-viewer-close aria-label="Close the image">×</button></div>
+<div class="viewer-stage" data-viewer-stage></div>
+<button type="button" class="viewer-step viewer-prev" data-viewer-prev aria-label="Previous image">‹</button>
+<button type="button" class="viewer-step viewer-next" data-viewer-next aria-label="Next image">›</button>
+<div class="viewer-about"><h2 id="viewer-name" class="viewer-name" dir="auto"></h2><p class="viewer-caption" data-viewer-caption dir="auto"></p><dl class="viewer-facts" data-viewer-facts></dl></div>
+</dialog>`
 
 function runningBanner(f: ReportFigures, at: number): string {
   const left = f.rerun.pending
@@ -251,6 +293,24 @@ function causes(groups: ReportFigures['failures']): string {
   return `<p class="causes" data-figure="causes"><a href="#failures">What failed</a>: ${shown.join(', ')}${rest ? `, and ${plural(rest, 'more code')}` : ''}.</p>`
 }
 
+/**
+ * The sheet's orders (the script's `SORTS` has each key): run order as written, then what a reader
+ * looks for, the smallest files or images first to find the broken and the thumbnails served in
+ * place of photos, the slowest to find a slow host.
+ */
+const SHEET_SORT = `<label>Sort by <select data-sort>${[
+  ['', 'run order'],
+  ['name', 'name'],
+  ['size-down', 'size, largest first'],
+  ['size-up', 'size, smallest first'],
+  ['pixels-down', 'dimensions, largest first'],
+  ['pixels-up', 'dimensions, smallest first'],
+  ['time-down', 'time taken, longest first'],
+  ['status', 'status'],
+]
+  .map(([key, label]) => `<option value="${key}">${label}</option>`)
+  .join('')}</select></label>`
+
 /** `credited`: some tile names its photographer (an Unsplash run), which the filter then searches too. */
 function imagesSection(f: ReportFigures, credited: boolean): string {
   const { total, entries } = f.sheet
@@ -259,8 +319,8 @@ function imagesSection(f: ReportFigures, credited: boolean): string {
   // The how-to, the filter and the pager are the script's to show (`hidden` here): with scripts
   // off there is no tile to hover, and a filter box and Previous and Next that do nothing.
   const how =
-    '<span data-scripted hidden><span class="how-pointer">Hover or focus an image for its name, size and dimensions; Enter opens the file.</span>' +
-    '<span class="how-touch">Each image shows its name, size and dimensions; tap it to open the file.</span></span>'
+    '<span data-scripted hidden><span class="how-pointer">Hover or focus an image for its name, size and dimensions; a click or Enter shows it large, with its URL and status.</span>' +
+    '<span class="how-touch">Each image shows its name, size and dimensions; tap it to see it large, with its URL and status.</span></span>'
   const lead = f.shards
     ? esc(
         'The images are inside the WebDataset shards (00000.tar, 00001.tar…), which a browser cannot open; the Parquet file beside each shard lists its samples, failures included.',
@@ -278,7 +338,7 @@ ${
     ? `<div class="tools" data-scripted hidden><label>Filter by ${filterWords(
         entries.some((e) => e.caption),
         credited,
-      )} <input type="search" autocomplete="off" spellcheck="false"></label><span class="visually-hidden" data-heard aria-live="polite"></span></div>
+      )} <input type="search" autocomplete="off" spellcheck="false"></label>${SHEET_SORT}<span class="visually-hidden" data-heard aria-live="polite"></span></div>
 <ul class="sheet" data-list aria-label="Images"></ul>
 <nav class="pager" data-pager aria-label="Image pages" hidden><button type="button" data-prev>Previous</button><span class="status" data-status aria-live="polite"></span><button type="button" data-next>Next</button></nav>
 <noscript><p class="empty">The contact sheet is drawn by the page's script; with scripts off, open the files in the folder.</p></noscript>`
@@ -353,7 +413,7 @@ function failuresSection(
     ? `<p data-figure="failed-list">Every failed URL as given, one a line, read from ${queue ? "its shards' journals" : "the folder's journal"} (also during a run or after a kill), run where the folder <code>${esc(printable(folder))}</code> is: ${listCommand(folder)}${manifest && !running ? `; or with jq, run in the folder, from the <code>manifest.jsonl</code> beside this page: ${jqCommand()}` : ''}</p>`
     : ''
   const body = f.failures.length
-    ? `<div class="groups">${f.failures.map((g, i) => failureGroup(g, i, lists, folder)).join('\n')}</div>`
+    ? `${f.failures.length > 1 || f.failures[0].hosts.length > 1 ? FAILURE_SORT : ''}<div class="groups">${f.failures.map((g, i) => failureGroup(g, i, lists, folder)).join('\n')}</div>`
     : `<p class="lead" data-figure="no-failures">Nothing failed.</p>`
   return `<section class="block" id="failures" aria-labelledby="failures-h">
 <h2 id="failures-h">Failures</h2>
@@ -361,6 +421,19 @@ ${rerun.length || list ? `<div class="rerun">${rerun.length ? `<p data-figure="r
 ${body}
 </section>`
 }
+
+/**
+ * The failures' orders, the script's to apply (hidden without it): the groups by their count as
+ * written, or by code (`http-403` before `http-404` before `timeout`: the status codes together),
+ * and each group's hosts by their count as written, or by name (natural order).
+ */
+const FAILURE_SORT = `<div class="tools" data-failure-tools hidden><label>Sort by <select data-failure-sort>${[
+  ['', 'most failures first'],
+  ['code', 'error code'],
+  ['host', 'host name'],
+]
+  .map(([key, label]) => `<option value="${key}">${label}</option>`)
+  .join('')}</select></label></div>`
 
 /** Groups shown open; the others are one line each until opened. */
 const OPEN_GROUPS = 3

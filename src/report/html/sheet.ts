@@ -12,6 +12,14 @@ export interface SheetEntry {
   format?: string
   /** Its row's caption, cut to `CAPTION_CHARS` (see `sheetCaption`); none without one. */
   caption?: string
+  /** The address it came from, as given (the page shows it through `sharedUrl`). */
+  url: string
+  /** Already there from an earlier run (`skipped`), not downloaded by the run reported. */
+  skipped?: true
+  /** HTTP status of its last answer. */
+  httpStatus?: number
+  /** Milliseconds its last attempt took (see `ReportItem.total`). */
+  total?: number
 }
 
 /**
@@ -87,6 +95,10 @@ export class SheetSampler {
       ...(item.height === undefined ? {} : { height: item.height }),
       ...(item.format ? { format: item.format } : {}),
       ...(caption ? { caption } : {}),
+      url: item.url,
+      ...(item.status === 'skipped' ? { skipped: true as const } : {}),
+      ...(item.httpStatus === undefined ? {} : { httpStatus: item.httpStatus }),
+      ...(item.total === undefined ? {} : { total: item.total }),
     }
   }
 

@@ -189,8 +189,38 @@ footer{border-top:1px solid var(--line);padding:18px 0 40px;color:var(--muted);f
 #host-table th{white-space:normal}
 #host-table td{display:inline-block;margin:2px 14px 0 0;text-align:left}
 #host-table td::before{content:attr(data-label) " ";color:var(--muted);font-size:.85em}}
+.tools select{font:inherit;font-size:.95rem;padding:5px 8px;border:1px solid var(--muted);border-radius:6px;
+background:var(--surface);color:var(--ink);max-width:100%}
+.viewer{position:fixed;inset:0;width:100%;height:100%;max-width:none;max-height:none;margin:0;padding:0;border:0;
+background:rgba(12,13,15,.95);color:#f2f1ee;display:grid;grid-template-rows:auto minmax(0,1fr) auto;
+grid-template-columns:60px minmax(0,1fr) 60px}
+.viewer:not([open]){display:none}
+.viewer::backdrop{background:rgba(0,0,0,.5)}
+.viewer a{color:#9fd0ee}
+.viewer :focus-visible{outline:3px solid #8ab4f8;outline-offset:2px}
+.viewer button{font:inherit;color:#fff;background:rgba(255,255,255,.12);border:1px solid rgba(255,255,255,.3);
+border-radius:8px;cursor:pointer;padding:0}
+.viewer-bar{grid-column:1/-1;display:flex;align-items:center;gap:10px 18px;padding:10px 14px}
+.viewer-at{margin:0 auto 0 0;color:#c9c7c2;font-size:.9rem;font-variant-numeric:tabular-nums}
+.viewer-close{font-size:1.6rem;line-height:1;width:44px;height:44px}
+.viewer-step{grid-row:2;align-self:center;justify-self:center;font-size:2rem;line-height:1;width:44px;height:64px}
+.viewer-step:disabled{opacity:.3;cursor:default}
+.viewer-prev{grid-column:1}.viewer-next{grid-column:3}
+.viewer-stage{grid-row:2;grid-column:2;display:flex;align-items:center;justify-content:center;min-height:0}
+.viewer-stage img{display:block;max-width:100%;max-height:100%;object-fit:contain}
+.viewer-stage .unseen{color:#c9c7c2;text-align:center;max-width:40ch}
+.viewer-about{grid-column:1/-1;padding:8px 20px 16px;max-height:40vh;overflow:auto}
+.viewer-name{font-size:1.05rem;margin:0 0 4px}
+.viewer-caption{margin:0 0 6px}
+.viewer-caption:empty{display:none}
+.viewer-facts{display:flex;flex-wrap:wrap;gap:2px 22px;margin:0;font-size:.88rem}
+.viewer-facts div{display:flex;gap:6px;min-width:0}
+.viewer-facts dt{color:#b3b1ac}
+.viewer-facts dd{margin:0;overflow-wrap:anywhere}
+@media (max-width:560px){.viewer{grid-template-columns:44px minmax(0,1fr) 44px}.viewer-step{width:36px}}
+html.viewing{overflow:hidden}
 @media (prefers-reduced-motion:reduce){*{transition:none!important}}
-@media print{:root{color-scheme:light}body{background:#fff}.command{max-height:none;overflow:visible}.pager button,.tools,.skip,nav.sections,.how-pointer,.how-touch{display:none}
+@media print{.viewer{display:none}:root{color-scheme:light}body{background:#fff}.command{max-height:none;overflow:visible}.pager button,.tools,.skip,nav.sections,.how-pointer,.how-touch{display:none}
 .tile{aspect-ratio:auto;overflow:visible;background:none;color:var(--ink);break-inside:avoid}
 .tile img{aspect-ratio:1;height:auto;border-radius:8px}
 .cap{position:static;opacity:1;background:none;padding:4px 0 0}

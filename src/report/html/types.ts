@@ -51,6 +51,8 @@ export interface ReportItem {
   failedBefore?: true
   /** Milliseconds from request to response headers (last attempt). */
   ttfb?: number
+  /** Milliseconds the last attempt took, from its request to the body's end: the viewer's "time taken", a sort of the sheet. */
+  total?: number
   /** When the outcome was reached, ms since the epoch: places the item on the throughput chart. */
   finishedAt?: number
   /**
