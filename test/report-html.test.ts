@@ -47,7 +47,7 @@ import {
   throughput,
   writeReport,
 } from '../src/report/html/index.js'
-import { viewerFigures, viewerUrl } from '../src/report/html/page.js'
+import { viewerFigures, viewerUrl, viewerUrls } from '../src/report/html/page.js'
 import type { SheetEntry } from '../src/report/html/sheet.js'
 import { reportItem } from '../src/report/run-report.js'
 import type { RunInfo } from '../src/types.js'
@@ -1235,6 +1235,26 @@ test("the viewer's URL of an image is shared as a failure's example is: no passw
     ['ftp://a.example/a.jpg', ['ftp://a.example/a.jpg', null]],
   ]
   for (const [url, want] of table) assert.deepEqual(viewerUrl(entry(url)), want, url)
+  // Each origin once, the rest after it; an address of none whole.
+  assert.deepEqual(
+    viewerUrls(
+      [
+        'https://a.example/1.jpg',
+        'https://b.example:8080/2.jpg',
+        'https://a.example/3.jpg?x',
+        'ftp://c/4.jpg',
+      ].map(entry),
+    ),
+    {
+      origins: ['https://a.example', 'https://b.example:8080'],
+      urls: [
+        [0, '/1.jpg', 1],
+        [1, '/2.jpg', 1],
+        [0, '/3.jpg?x', 1],
+        [-1, 'ftp://c/4.jpg', null],
+      ],
+    },
+  )
   const [shown] = viewerUrl(entry('https://a.example/x.jpg?q=\u202egnp.exe'))
   assert.ok(!shown.includes('\u202e'), shown)
   assert.match(shown, /\\u202e/)
@@ -1258,21 +1278,29 @@ test('the page holds one viewer, the sort boxes and the URLs apart from the data
   )
   assert.equal(html.match(/<select data-sort>/g)?.length, 1)
   assert.equal(html.match(/<select data-failure-sort>/g)?.length, 1)
-  assert.equal(html.match(/<script/g)?.length, 3, 'the data, the URLs, the script')
+  assert.equal(html.match(/<script/g)?.length, 3, "the data, the viewer's, the script")
   assert.equal(html.match(/<\/script>/g)?.length, 3)
-  const urls = JSON.parse(
-    /<script type="application\/json" id="report-urls">([\s\S]*?)<\/script>/.exec(html)![1],
+  const more = JSON.parse(
+    /<script type="application\/json" id="report-more">([\s\S]*?)<\/script>/.exec(html)![1],
   )
-  assert.deepEqual(urls, [viewerUrl({ index: 0, path: 'a.jpg', url: hostile })])
+  assert.deepEqual(more, {
+    ...viewerUrls([{ index: 0, path: 'a.jpg', url: hostile }]),
+    figures: [[0, null, null]],
+  })
+  assert.deepEqual(more.urls[0].slice(1), [
+    '/</script><script>alert(1)</script>.jpg',
+    'https://a.example/%3C/script%3E%3Cscript%3Ealert(1)%3C/script%3E.jpg',
+  ])
+  // The rows keep their shape: the viewer's figures are in that block.
   const data = JSON.parse(
     /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1],
   )
-  assert.deepEqual(data.sheet.facts, [[0, null, null]])
+  assert.equal(data.sheet.facts, undefined)
   // No image: no viewer, no sort of tiles, no URLs; one failure group at one host: nothing to sort.
   const none = renderReport(input({ items: [item({ status: 'failed', error: 'http-404' })] }))
-  assert.doesNotMatch(none, /<dialog|<select data-sort>|id="report-urls"|<select data-failure-sort>/)
+  assert.doesNotMatch(none, /<dialog|<select data-sort>|id="report-more"|<select data-failure-sort>/)
   const shards = renderReport(input({ items: [item({ path: 'a.jpg' })], shards: true }))
-  assert.doesNotMatch(shards, /<dialog|<select data-sort>|id="report-urls"/)
+  assert.doesNotMatch(shards, /<dialog|<select data-sort>|id="report-more"/)
 })
 
 test("a journal record's time taken (its last attempt's, to the body's end) reaches the report", () => {

@@ -112,6 +112,7 @@ export const CLIENT_SCRIPT = `(function () {
         sorted = rows
         return
       }
+      if (more && more.prepare) more.prepare()
       var by = sorts[order]
       var at = rows.map(function (r, i) { return i })
       at.sort(function (a, b) { return by(rows[a], rows[b]) || a - b })
@@ -354,6 +355,17 @@ export const CLIENT_SCRIPT = `(function () {
     }
   }
   function pixels(r) { return r[3] !== null && r[4] !== null ? r[3] * r[4] : null }
+  // What the viewer shows and a sort by time or status needs (each row's r.f), parsed when first
+  // needed: the 10,000 URLs of a sample weigh more than the rest of the data, and a page opened
+  // and paged through never needs them.
+  var parsed = null
+  function extras() {
+    if (parsed) return parsed
+    parsed = JSON.parse(document.getElementById('report-more').textContent)
+    var rows = data.sheet.rows
+    for (var i = 0; i < rows.length; i++) rows[i].f = parsed.figures[i]
+    return parsed
+  }
   var byHttp = known(function (r) { return r.f[1] }, 1)
   var SORTS = {
     name: function (a, b) { return collator.compare(base(a[0]), base(b[0])) },
@@ -383,13 +395,6 @@ export const CLIENT_SCRIPT = `(function () {
     var next = dialog.querySelector('[data-viewer-next]')
     var close = dialog.querySelector('[data-viewer-close]')
     var row = null
-    // The URLs, read when an image is first shown large: 10,000 of them weigh more than the rest
-    // of the data, and opening the page, which does not show them, does not parse them.
-    var parsed = null
-    function urls() {
-      if (!parsed) parsed = JSON.parse(document.getElementById('report-urls').textContent)
-      return parsed
-    }
     // Esc and the dialog's own cancel may both come for one key: one step Back only.
     var leaving = false
     function fact(term, value) {
@@ -403,7 +408,7 @@ export const CLIENT_SCRIPT = `(function () {
     }
     function show(r) {
       row = r
-      var f = r.f
+      var f = extras().figures[r.i]
       var words = r.length > 7 && r[7] !== null ? r[7] : ''
       var img = el('img')
       img.alt = words || base(r[0])
@@ -423,8 +428,10 @@ export const CLIENT_SCRIPT = `(function () {
       if (f[2] !== null) fact('Time taken', duration(f[2]))
       fact('Status', (f[0] ? 'already there, from an earlier run' : 'downloaded') + (f[1] !== null ? ' (HTTP ' + f[1] + ')' : ''))
       if (r[0] !== base(r[0])) fact('File', name(el('span', null, r[0])))
-      var u = urls()[r.i] || ['', null]
-      var address = link(u[1] === 1 ? u[0] : u[1], u[0])
+      var u = extras()
+      var one = u.urls[r.i] || [-1, '', null]
+      var whole = (one[0] >= 0 ? u.origins[one[0]] : '') + one[1]
+      var address = link(one[2] === 1 ? whole : one[2], whole)
       address.dir = 'ltr'
       if (address.href) address.rel = 'noreferrer'
       fact('URL', address)
@@ -528,11 +535,11 @@ export const CLIENT_SCRIPT = `(function () {
     var rows = data.sheet.rows
     for (var ri = 0; ri < rows.length; ri++) {
       rows[ri].i = ri
-      rows[ri].f = data.sheet.facts[ri]
     }
     var dialog = document.getElementById('viewer')
     var sheetList = pager(sheet, rows, tile, data.pageSize, 'images', data.sheet.total, tileWords, {
       sorts: SORTS,
+      prepare: extras,
       open: dialog && dialog.showModal ? function (r) { shows.open(r, true) } : null
     })
     if (sheetList && dialog && dialog.showModal) {
