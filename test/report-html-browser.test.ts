@@ -2065,6 +2065,24 @@ test('a tile opens large in a viewer with its name, figures, URL and status; Lef
   assert.equal(await page.locator('#viewer-name').textContent(), 'v50.png')
   await page.keyboard.press('Escape')
   await page.waitForFunction(() => document.activeElement?.getAttribute('title') === 'v50.png')
+  // On a phone each figure's name stays whole beside its value: a long URL broke 'URL' in two.
+  await page.setViewportSize({ width: 375, height: 740 })
+  await page.locator('#images input[type=search]').fill('')
+  await page.locator('.sheet .tile[title="v1.png"]').click()
+  // Its lines: the boxes of its text (a flex item's own box is as tall as its row).
+  const terms = await page.locator('#viewer dt').evaluateAll((dts) =>
+    dts.map((dt) => {
+      const range = document.createRange()
+      range.selectNodeContents(dt)
+      return [dt.textContent, new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size]
+    }),
+  )
+  for (const [term, lines] of terms) assert.equal(lines, 1, `${term} on one line`)
+  assert.ok(
+    await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+    'fits a phone',
+  )
+  await page.screenshot({ path: join(root, 'viewer-phone.png') })
   assertQuiet(log)
   await page.close()
 })

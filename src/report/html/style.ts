@@ -214,9 +214,9 @@ border-radius:8px;cursor:pointer;padding:0}
 .viewer-caption{margin:0 0 6px}
 .viewer-caption:empty{display:none}
 .viewer-facts{display:flex;flex-wrap:wrap;gap:2px 22px;margin:0;font-size:.88rem}
-.viewer-facts div{display:flex;gap:6px;min-width:0}
-.viewer-facts dt{color:#b3b1ac}
-.viewer-facts dd{margin:0;overflow-wrap:anywhere}
+.viewer-facts div{display:flex;align-items:baseline;gap:6px;min-width:0}
+.viewer-facts dt{color:#b3b1ac;flex:none}
+.viewer-facts dd{margin:0;min-width:0;overflow-wrap:anywhere}
 @media (max-width:560px){.viewer{grid-template-columns:44px minmax(0,1fr) 44px}.viewer-step{width:36px}}
 html.viewing{overflow:hidden}
 @media (prefers-reduced-motion:reduce){*{transition:none!important}}
