@@ -7,7 +7,7 @@ import { integer, seconds } from './parse.js'
 import { EXIT, handleEarlySignals, takeSignals } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
 import { exitCodesHelp } from './queue-exits.js'
-import { addQueueOptions, LEAVE_MS, redisFrom } from './queue-options.js'
+import { addQueueOptions, LEAVE_MS, redisFrom, redisNamed, redisSource } from './queue-options.js'
 import { terminalInputLine } from './stdin-words.js'
 import { addTableOptions, tableFrom } from './table-options.js'
 import { addTransformOptions, transformAttributes, transformFrom } from './transform-options.js'
@@ -146,7 +146,7 @@ async function enqueueCommand(
   } catch (error) {
     if (!(error instanceof QueueError)) throw error
     // A queue's words may quote what its jobs hold (file names, a table's columns).
-    process.stderr.write(`imgpull: ${printable(error.message)}\n`)
+    process.stderr.write(`imgpull: ${printable(redisNamed(error, redisFrom(o), redisSource(o)))}\n`)
     return EXIT.usage
   } finally {
     handleEarlySignals(onSignal)

@@ -1,9 +1,10 @@
-import { statSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { InvalidArgumentError } from 'commander'
 import { visibleShellWord } from '../utils/command-line.js'
 import { parseDuration } from '../utils/duration.js'
 import { parseSize } from '../utils/size.js'
+import { controlCharacter } from './option-values.js'
 
 /** Option value parsers: each rejects bad input with a message naming what was expected. */
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -14,6 +15,15 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
     if (n > max) throw new InvalidArgumentError(`expected an integer <= ${max}`)
     return n
   }
+}
+
+/**
+ * A number as people write one on a command line: decimal digits, a fraction allowed (`2`, `1.5`,
+ * `.5`), spaces around; `undefined` for anything else. `Number` also took `0x10` (16), `0b11`,
+ * `1e3` and `Infinity`'s kin, which `--max-aspect-ratio 0x2` read as 2. Pure.
+ */
+export function decimal(value: string): number | undefined {
+  return /^\s*(?:\d+(?:\.\d*)?|\.\d+)\s*$/.test(value) ? Number(value) : undefined
 }
 
 /** Seconds (decimals allowed, or with a unit: `500ms`, `10s`, `2m`, `1h`) into milliseconds. */
@@ -75,6 +85,13 @@ export function folder(value: string): string {
       file === value.replace(/(?<=.)[/\\]+$/, '')
         ? 'expected a folder, but that is a file: give another folder (a new one is made)'
         : `expected a folder, but ${visibleShellWord(file)} on its way is a file: give another folder`,
+    )
+  // `-o "$(ls -d out*)"` of two folders made one named after both, a line break in its name: a
+  // folder that exists is the user's (its name shown escaped), one to be made is refused.
+  const control = controlCharacter(value)
+  if (control !== undefined && !existsSync(value))
+    throw new InvalidArgumentError(
+      `expected a folder's name, one line: this one holds ${control}, and no such folder is here to go on with`,
     )
   return value
 }

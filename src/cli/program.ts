@@ -10,6 +10,7 @@ import { VERSION } from '../version.js'
 import { benchCommand } from './bench-command.js'
 import { addEnqueueCommand } from './enqueue-command.js'
 import { flagWords } from './flag-words.js'
+import { strictOptions } from './option-values.js'
 import {
   attachedName,
   type OptionPlace,
@@ -20,7 +21,7 @@ import {
 import { EXIT, handleEarlySignals, pullCommand } from './pull-command.js'
 import { addPullOptions, certFlagWords, pullOptionsFrom } from './pull-options.js'
 import { exitCodesHelp } from './queue-exits.js'
-import { addQueueOptions, redisFrom } from './queue-options.js'
+import { addQueueOptions, redisFrom, redisSource } from './queue-options.js'
 import { addTableOptions, tableFrom } from './table-options.js'
 import { optionTakenAsValue, valueGivenToFlag } from './taken-as-value.js'
 import { addTransformOptions, transformFrom } from './transform-options.js'
@@ -58,6 +59,8 @@ Examples:
   imgpull unsplash search "mountain lake" --limit 200 -o lakes
 
 Many machines: see imgpull enqueue --help and imgpull worker --help.
+
+An option of one value is given once: again with another value, it is a usage error (-H and --ca-cert add one each time).
 
 Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error (disk full...), 75 Unsplash rate limit reached with --on-rate-limit stop, 130 interrupted.`,
     )
@@ -106,7 +109,13 @@ Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error
       const { queueStatusCommand, statusCommand } = await import('./status-command.js')
       if (o.queue !== undefined) {
         if (dir !== undefined) throw new UsageError('give an output folder or --queue, not both')
-        process.exitCode = await queueStatusCommand(redisFrom(o), o.queue as string, o.json === true)
+        process.exitCode = await queueStatusCommand(
+          redisFrom(o),
+          o.queue as string,
+          o.json === true,
+          undefined,
+          redisSource(o),
+        )
       } else if (dir === undefined)
         throw new UsageError('give an output folder, or --queue NAME (with --redis URL)')
       else statusCommand(dir, o.json === true)
@@ -122,7 +131,8 @@ Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error
   addEnqueueCommand(program)
   addWorkerCommand(program)
   benchCommand(program)
-  return program
+  // Every command's options: one line each, and one value each (but -H, --ca-cert).
+  return strictOptions(program)
 }
 
 /** Parse `argv` and run the command it names; resolves to the exit code, never throws. */

@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { shownRedis } from '../queue/errors.js'
 import { DEFAULT_REDIS } from '../queue/keys.js'
 
 export { DEFAULT_REDIS }
@@ -26,6 +27,34 @@ export function addQueueOptions(command: Command, queueRequired = true): Command
 /** The Redis a queue lives on: `--redis`, else `IMGPULL_REDIS`, else a local one. */
 export const redisFrom = (o: Record<string, unknown>): string =>
   (o.redis as string | undefined) ?? process.env.IMGPULL_REDIS ?? DEFAULT_REDIS
+
+/** Where the Redis address of `redisFrom` came from, as a message names it; `undefined`: the default. */
+export const redisSource = (o: Record<string, unknown>): '--redis' | 'IMGPULL_REDIS' | undefined =>
+  o.redis !== undefined ? '--redis' : process.env.IMGPULL_REDIS !== undefined ? 'IMGPULL_REDIS' : undefined
+
+/**
+ * A queue error about Redis (its code `redis-...`: a malformed address, one unreachable, refusing
+ * or of another server) naming the address by where it came from, `--redis 'http://host'` or
+ * `IMGPULL_REDIS=...`, where it named the address alone: the user sees which setting to mend (a
+ * `--redis` left out tried `$IMGPULL_REDIS`). Other messages as they are; the default address is
+ * said as such by its own words. Pure.
+ */
+export function redisNamed(
+  error: { code?: unknown; message: string },
+  url: string,
+  source: string | undefined,
+): string {
+  const { message } = error
+  if (source === undefined || typeof error.code !== 'string' || !error.code.startsWith('redis-'))
+    return message
+  const at = shownRedis(url)
+  const label = (shown: string) => (source === '--redis' ? `--redis ${shown}` : `${source}=${shown}`)
+  for (const shown of [`'${at}'`, at]) {
+    const i = message.indexOf(shown)
+    if (i !== -1) return `${message.slice(0, i)}${label(shown)}${message.slice(i + shown.length)}`
+  }
+  return `${label(at)}: ${message}`
+}
 
 /**
  * After a stop, how long a queue command may take to finish what it sends Redis and close, ms: one

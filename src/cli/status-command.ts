@@ -26,6 +26,7 @@ import { journalReadFault } from '../sinks/local-faults.js'
 import { shardStem } from '../sinks/webdataset/keys.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { jsonLineForTerminal, printable } from '../utils/printable.js'
+import { redisNamed } from './queue-options.js'
 
 /**
  * `imgpull status DIR [--json]`: what the journal knows about a folder, for people, or as one
@@ -345,6 +346,8 @@ export async function queueStatusCommand(
   queue: string,
   json: boolean,
   write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+  /** Where `redis` came from (see `redisSource`), for a message about it. */
+  source?: string,
 ): Promise<number> {
   const [{ queueStatus, formatStatus }, { QueueError }] = await Promise.all([
     import('../queue/status.js'),
@@ -357,7 +360,7 @@ export async function queueStatusCommand(
     return 0
   } catch (error) {
     if (!(error instanceof QueueError)) throw error
-    process.stderr.write(`imgpull: ${printable(error.message)}\n`)
+    process.stderr.write(`imgpull: ${printable(redisNamed(error, redis, source))}\n`)
     return 2
   }
 }

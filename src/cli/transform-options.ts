@@ -8,14 +8,13 @@ import {
   type TransformSpec,
   transformMisfit,
 } from '../transform/spec.js'
-import { integer } from './parse.js'
+import { decimal, integer } from './parse.js'
 
 /** A number greater than or equal to `min` (decimals allowed). */
 function atLeast(min: number) {
   return (value: string): number => {
-    const n = Number(value)
-    if (value.trim() === '' || !Number.isFinite(n) || n < min)
-      throw new InvalidArgumentError(`expected a number >= ${min}`)
+    const n = decimal(value)
+    if (n === undefined || n < min) throw new InvalidArgumentError(`expected a number >= ${min}`)
     return n
   }
 }

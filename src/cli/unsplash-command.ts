@@ -30,7 +30,7 @@ import { SIZES, type Size } from '../sources/unsplash/types.js'
 import { nearWord } from '../utils/near-word.js'
 import { stderrLive } from './color.js'
 import { flagWords } from './flag-words.js'
-import { integer, seconds } from './parse.js'
+import { decimal, integer, seconds } from './parse.js'
 import { EXIT, runPull } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
 import { STOP_SIGNALS } from './stop-words.js'
@@ -68,8 +68,8 @@ function sizeOrPixels(value: string): Size | number {
 
 function between(min: number, max: number) {
   return (value: string): number => {
-    const n = Number(value)
-    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max)
+    const n = decimal(value)
+    if (n === undefined || n < min || n > max)
       throw new InvalidArgumentError(`expected a number from ${min} to ${max}`)
     return n
   }

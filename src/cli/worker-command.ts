@@ -9,7 +9,7 @@ import { autoOrInteger, folder, integer, seconds } from './parse.js'
 import { EXIT, handleEarlySignals, threadsWarning } from './pull-command.js'
 import { CERT_PASSWORD_VARIABLE, certFlagWords, certPasswordOf } from './pull-options.js'
 import { exitCodesHelp, type WorkerStop, workerEnding } from './queue-exits.js'
-import { addQueueOptions, LEAVE_MS, redisFrom } from './queue-options.js'
+import { addQueueOptions, LEAVE_MS, redisFrom, redisNamed, redisSource } from './queue-options.js'
 import { STOP_SIGNALS, stoppingLine } from './stop-words.js'
 
 const n = grouped
@@ -186,7 +186,7 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
     return ending.code
   } catch (error) {
     if (!(error instanceof QueueError)) throw error
-    print(`imgpull: ${error.message}`)
+    print(`imgpull: ${redisNamed(error, redisFrom(o), redisSource(o))}`)
     return EXIT.usage
   } finally {
     handleEarlySignals(onSignal)

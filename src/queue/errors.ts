@@ -30,7 +30,9 @@ export function shownRedis(url: string): string {
   try {
     const u = new URL(url)
     if (u.password) u.password = '***'
-    return u.toString().replace(/\/$/, '')
+    // The `/` URL adds to a host, not one the address ends with (`redis://`, as typed).
+    const text = u.toString()
+    return text.endsWith('/') && !url.endsWith('/') ? text.slice(0, -1) : text
   } catch {
     // Not a URL: a password that does not parse (a space in it) is still one.
     return withoutCredentials(url)

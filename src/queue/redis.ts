@@ -332,9 +332,13 @@ function readAddress(text: string): RedisAddress | string {
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
     return `'${shownRedis(text)}' is not a Redis URL: ${usage}`
+  // `redis://` tried to reach a host named "" (ioredis' localhost), said as "cannot reach Redis at
+  // redis:/"; `redis:host` read the host as a database's name.
+  if (parsed.hostname === '') return `'${shownRedis(text)}' names no host: ${usage}`
   // The path names the database (a number; ioredis would send SELECT NaN, and its refusal came
-  // later, as a stack trace).
-  const db = database(decodeURIComponent(parsed.pathname.replace(/^\//, '')), shownRedis(text))
+  // later, as a stack trace); so may `?db=`, which ioredis takes as it is: `?db=x` was a stack trace.
+  const path = decodeURIComponent(parsed.pathname.replace(/^\//, ''))
+  const db = database(path === '' ? parsed.searchParams.get('db') : path, shownRedis(text))
   if (typeof db === 'string') return db
   // ioredis decodes them as the connection opens: a bad escape there would throw, naming nothing.
   decodeURIComponent(parsed.username)
