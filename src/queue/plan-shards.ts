@@ -13,11 +13,13 @@ import {
   listBytes,
   parseLine,
 } from '../sources/lines.js'
+import { isPipe } from '../sources/pipe-list.js'
 import { csvSyntaxError, sepLine } from '../sources/tables/csv.js'
 import type { CsvEscape } from '../sources/tables/csv-escape.js'
 import { type TableOptions, tableOptionOnLists } from '../sources/tables/options.js'
 import { utf8Checked } from '../sources/tables/utf8.js'
 import type { CarriedType } from '../types.js'
+import { visibleShellWord } from '../utils/command-line.js'
 import { fileHead } from '../utils/file-head.js'
 import { csvSpans } from './csv-range.js'
 import { fingerprint } from './fingerprint.js'
@@ -140,6 +142,15 @@ export async function planShards(inputs: readonly string[], options: PlanOptions
     })
   }
   await checkInputs([...inputs])
+  // A list that is a pipe (`<(grep jpg urls.txt)`, a FIFO) is `/dev/fd/63` on this machine alone,
+  // and read once: a job pointing there sent workers to a path their machine does not have (or to
+  // another pipe of theirs), and its fingerprint's read stopped enqueue with 'ESPIPE: invalid seek'
+  // (exit 1). Its rows are read here and carried in the jobs, as standard input's are.
+  const piped = (await Promise.all(inputs.map((p) => isPipe(p)))).indexOf(true)
+  if (piped !== -1)
+    return inlinePlan('lines', [], argumentSource([...inputs]), shardSize, {
+      reason: `${visibleShellWord(inputs[piped]!)} is a pipe, read here once: a worker could not read it`,
+    })
   const files = await Promise.all(inputs.map((p) => inputFile(p, 'lines')))
   // A worker finds its lines by byte offsets in the file as it stands: not in one to decode first.
   const kinds = await Promise.all(inputs.map(async (p) => listBytes(await fileHead(p, LIST_HEAD_BYTES)).kind))
