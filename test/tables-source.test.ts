@@ -128,7 +128,7 @@ test('every input is checked before the first row: files, formats, and every fil
     [[], /^no table to read$/],
     [
       ['/dev/null'],
-      /^cannot read input '\/dev\/null': a table must be a regular file or a folder, not a pipe or device$/,
+      /^cannot tell the table format of '\/dev\/null' \(a pipe or device\) from its name: give --input-format csv, tsv or jsonl$/,
     ],
   ]
   for (const [inputs, message] of cases)

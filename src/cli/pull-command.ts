@@ -329,6 +329,8 @@ export async function pullCommand(
       `${visibleShellWord(maybeOut, 'always')} is an imgpull output folder, given as the last input: to run into it, give it with -o: -o ${visibleShellWord(maybeOut)}`,
     )
   }
+  // `-` with --input-format: a table on standard input, read as the pipe it is (see `PipeTap`).
+  if (tables.format !== undefined) inputs = inputs.map((input) => (input === '-' ? '/dev/stdin' : input))
   const areTables = await tableInputs(inputs, tables.format)
   if (areTables.some(Boolean)) {
     const lists = inputs.filter((_, i) => !areTables[i])

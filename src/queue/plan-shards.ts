@@ -175,6 +175,15 @@ async function inputFile(path: string, format: InputFile['format']): Promise<Inp
 async function planTables(inputs: readonly string[], options: PlanOptions): Promise<ShardPlan> {
   const { openTables } = await import('../sources/tables/source.js')
   const opened = await openTables(inputs, options.table)
+  // A table that is a pipe: read here and carried, as a list that is one (see `planShards`).
+  const piped = opened.files.find((f) => f.pipe !== undefined)
+  const carried = options.table?.columns ?? opened.columns
+  if (piped)
+    return inlinePlan('table', [], opened, options.shardSize, {
+      reason: `${visibleShellWord(piped.path)} is a pipe, read here once: a worker could not read it`,
+      columns: carried ? [...carried] : undefined,
+      columnTypes: opened.columnTypes,
+    })
   const files = await Promise.all(opened.files.map((f) => inputFile(f.path, f.format)))
   // A worker finds its rows by byte offsets in the file as it stands: not in one to decode first.
   const coded = opened.files.find((f) => f.gzip || f.utf16)

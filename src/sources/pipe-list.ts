@@ -3,6 +3,7 @@ import { lstat, stat } from 'node:fs/promises'
 import { Socket } from 'node:net'
 import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { UsageError } from '../errors.js'
 
 /** How often a named FIFO with no writer yet is looked at again, ms. */
 const WRITER_POLL_MS = 100
@@ -61,4 +62,89 @@ function prepended(head: Buffer, rest: Readable): Readable {
     for await (const chunk of rest) yield chunk as Buffer
   }
   return Readable.from(all(), { objectMode: false })
+}
+
+/**
+ * A table that is a pipe (`imgpull <(zcat t.csv.gz) --input-format csv`, a FIFO), read once from
+ * its start, yet opened several times: its first bytes for its kind (gzip, UTF-16, a page saved in
+ * its place), its header or first lines for its columns, then its rows. Each `open` gives the bytes
+ * from the start: those read so far kept, then more as a reader asks; once `release`d (its rows'
+ * reader started), no more are kept, and the rows stream through in constant memory. The readers
+ * take turns (each check reads, then closes): two reading past the kept bytes at once would each
+ * see half of them.
+ */
+export class PipeTap {
+  private readonly kept: Buffer[] = []
+  private keeping = true
+  private ended = false
+  /** Chunks read from the pipe once no more were kept: a reader that has not had them all is behind for good. */
+  private unkept = 0
+  private next: Promise<Buffer | undefined> | undefined
+  private readonly source: AsyncIterator<Buffer>
+
+  constructor(
+    /** The path as given, for a message. */
+    readonly path: string,
+    stream: Readable,
+  ) {
+    this.source = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+  }
+
+  /**
+   * The pipe's bytes from its start, as a stream. One that needs bytes no longer kept (read past by
+   * the rows' reader: a second pass over its rows) fails with a `PipeReadOnce`.
+   */
+  open(): Readable {
+    const tap = this
+    async function* bytes(): AsyncGenerator<Buffer> {
+      let at = 0
+      let mine = 0
+      for (;;) {
+        if (at < tap.kept.length) {
+          yield tap.kept[at++]!
+          continue
+        }
+        if (mine !== tap.unkept) throw new PipeReadOnce(tap.path)
+        if (tap.ended) return
+        const value = await tap.pull()
+        // Kept (the loop gives it), or the end: looked at again.
+        if (value === undefined || at < tap.kept.length) continue
+        // Not kept: this reader's, when it was at the head of the pipe; another's otherwise.
+        if (mine + 1 !== tap.unkept) throw new PipeReadOnce(tap.path)
+        mine++
+        yield value
+      }
+    }
+    return Readable.from(bytes(), { objectMode: false })
+  }
+
+  /**
+   * The pipe's next chunk, read once for all the readers waiting (a check's stream reads ahead
+   * while another check reads): kept while keeping, else counted; `undefined` at its end.
+   */
+  private pull(): Promise<Buffer | undefined> {
+    this.next ??= this.source.next().then(({ value, done }) => {
+      this.next = undefined
+      if (done) {
+        this.ended = true
+        return undefined
+      }
+      if (this.keeping) this.kept.push(value)
+      else this.unkept++
+      return value
+    })
+    return this.next
+  }
+
+  /** Its rows' reader starts: the bytes past those kept are no longer kept, but streamed. */
+  release(): void {
+    this.keeping = false
+  }
+}
+
+/** A pipe's table opened again after its rows were read (a second pass over them): it is read once. */
+export class PipeReadOnce extends UsageError {
+  constructor(path: string) {
+    super(`${path} is a pipe, read once: its rows cannot be read again; save it to a file first`)
+  }
 }

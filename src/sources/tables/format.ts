@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js'
 import { visibleShellWord } from '../../utils/command-line.js'
+import type { PipeTap } from '../pipe-list.js'
 import type { Utf16 } from '../utf16.js'
 import type { CsvEscape } from './csv-escape.js'
 
@@ -73,6 +74,8 @@ export interface TableFile {
   sepLine?: boolean
   /** A CSV file's escape inside quoted fields, once its first bytes showed it (see `sniffCsvEscape`). @default 'rfc' */
   escape?: CsvEscape
+  /** A table that is a pipe, read once (see `PipeTap`): every read of it goes through this. @default undefined (a file) */
+  pipe?: PipeTap
 }
 
 const BY_EXTENSION = new Map<string, TableFormat>([

@@ -62,8 +62,11 @@ export function bytesBeforeError(inner: Readable): Readable {
  */
 export function openBytes(file: TableFile, start = 0): Readable {
   const coded = file.gzip || file.utf16 !== undefined
-  const raw = createReadStream(file.path, { highWaterMark: 256 * 1024, start: coded ? 0 : start })
-  if (!coded) return raw
+  // A pipe's bytes from its start, whatever was read of them before (see `PipeTap`).
+  const raw = file.pipe
+    ? file.pipe.open()
+    : createReadStream(file.path, { highWaterMark: 256 * 1024, start: coded ? 0 : start })
+  if (!coded) return file.pipe && start > 0 ? pipeline(raw, skipping(start), () => {}) : raw
   // pipeline destroys the gunzip stream with the file's error, so one stream carries both.
   const gunzipped = file.gzip ? pipeline(raw, createGunzip(), () => {}) : raw
   const text = file.utf16 ? fromUtf16(gunzipped, file.utf16) : gunzipped

@@ -9,6 +9,7 @@ import { visibleShellWord } from '../../utils/command-line.js'
 import { fileHead } from '../../utils/file-head.js'
 import { fileFault, nearFile } from '../../utils/near-file.js'
 import { inputGivenTwice } from '../given-twice.js'
+import { openPipe, PipeTap } from '../pipe-list.js'
 import { utf16Head, utf16Of } from '../utf16.js'
 import { type ColumnTypes, KindTally, runColumnTypes, setType } from './column-types.js'
 import { planColumns } from './columns.js'
@@ -22,7 +23,7 @@ import {
   type TableFile,
   type TableFormat,
 } from './format.js'
-import { textHead } from './input.js'
+import { streamHead, textHead } from './input.js'
 import type { TableJob } from './job.js'
 import { jsonlKeys, jsonlRows, KEY_LINES } from './jsonl.js'
 import { NOT_A_TABLE_HEAD_BYTES, notATable } from './not-a-table.js'
@@ -58,7 +59,7 @@ export interface OpenedTables extends AsyncIterable<TableJob> {
 
 const EXTENSIONS = '.csv, .tsv, .jsonl, .ndjson or .parquet, optionally followed by .gz'
 
-/** A readable file or folder. A pipe is refused: a table is opened twice (checked, then read). */
+/** A readable file, folder, or pipe (see `PipeTap`). */
 async function statInput(path: string): Promise<Awaited<ReturnType<typeof stat>>> {
   let info: Awaited<ReturnType<typeof stat>>
   try {
@@ -71,10 +72,6 @@ async function statInput(path: string): Promise<Awaited<ReturnType<typeof stat>>
     const near = code === 'ENOENT' ? await nearFile(path) : ''
     throw new UsageError(`cannot read input ${visibleShellWord(path, 'always')}: ${why}${near}`)
   }
-  if (!info.isFile() && !info.isDirectory())
-    throw new UsageError(
-      `cannot read input ${visibleShellWord(path, 'always')}: a table must be a regular file or a folder, not a pipe or device`,
-    )
   return info
 }
 
@@ -289,6 +286,11 @@ async function resolveFiles(
       continue
     }
     const detected = format ? { format, gzip: isGzipName(input) } : detectTableFormat(input)
+    if (!info.isFile()) {
+      files.push(await pipeTable(input, detected))
+      named.push(visibleShellWord(input, 'always'))
+      continue
+    }
     if (!detected && packedTableName(input)) throw packedTableName(input)
     if (!detected)
       throw new UsageError(
@@ -303,6 +305,32 @@ async function resolveFiles(
   )
   if (twice) throw twice
   return files
+}
+
+/**
+ * A table that is a pipe or a device (`<(zcat t.csv.gz)`, a FIFO, `/dev/stdin`), streamed: read
+ * once, its first bytes kept for the checks (see `PipeTap`). CSV, TSV and JSON lines are read from
+ * their start to their end, as a pipe gives them; Parquet is read from its end (the footer) and at
+ * the offsets it names, which a pipe cannot give: refused, to be saved to a file first. Such tables
+ * were all refused ("a table must be a regular file").
+ */
+async function pipeTable(
+  input: string,
+  detected: { format: TableFormat; gzip: boolean } | undefined,
+): Promise<TableFile> {
+  const shown = visibleShellWord(input, 'always')
+  if (!detected)
+    throw new UsageError(
+      `cannot tell the table format of ${shown} (a pipe or device) from its name: give --input-format csv, tsv or jsonl`,
+    )
+  if (detected.format === 'parquet')
+    throw new UsageError(
+      `cannot read ${shown} as Parquet: it is a pipe, and a Parquet file is read from its end and at offsets, which a pipe cannot give; save it to a file first (... > table.parquet) and give that`,
+    )
+  // Standard input (`-` with --input-format) is read from the process's own: a socket there (a
+  // program's child, as Node and Python spawn one) cannot be opened by its path.
+  const stream = input === '/dev/stdin' ? process.stdin : await openPipe(input)
+  return { path: input, ...detected, pipe: new PipeTap(input, stream) }
 }
 
 /** A file's rows when known before reading, and the columns its rows carry and their types when known. */
@@ -332,7 +360,9 @@ function typesOf(
  * when it is reached instead, since its footer is at the end of the decompressed bytes.
  */
 async function checkFile(file: TableFile, options: ResolvedTableOptions): Promise<Checked> {
-  const head = await headOf(file.path)
+  const head = file.pipe
+    ? await streamHead(file.pipe.open(), NOT_A_TABLE_HEAD_BYTES).catch(() => undefined)
+    : await headOf(file.path)
   if (head) {
     file.gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b
     const instead = file.gzip ? undefined : notATable(file.path, file.format, head)
@@ -453,7 +483,11 @@ export async function openTables(
     rowColumns: { caption: resolved.captionCol ?? null, columns: resolved.columns ?? columns ?? null },
     async *[Symbol.asyncIterator]() {
       const counter = { next: 0 }
-      for (const file of files) yield* readers[file.format](file, resolved, counter)
+      for (const file of files) {
+        // Its rows are its last read: what streams past the checks' bytes is not kept.
+        file.pipe?.release()
+        yield* readers[file.format](file, resolved, counter)
+      }
     },
   }
 }

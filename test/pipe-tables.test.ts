@@ -1,0 +1,170 @@
+// A table given as a pipe (`imgpull <(zcat t.csv.gz) --input-format csv`, a named FIFO, `-` with
+// --input-format) was refused ("a table must be a regular file or a folder"); CSV, TSV and JSON
+// lines stream from it now, and Parquet, read from its end, is refused in one line saying to save
+// it first. `enqueue` given a list or table that is a pipe stopped with 'ESPIPE: invalid seek'
+// (exit 1), and a job pointing at /dev/fd/63 would send workers to a path of the enqueuing
+// machine alone: its rows are read at enqueue and carried in the jobs.
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { closeSync, constants, createWriteStream, openSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { gzipSync } from 'node:zlib'
+import Database from 'better-sqlite3'
+import { tableSource } from '../src/sources/tables/index.js'
+import { cleanup, listFiles, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+import { type RedisServer, startRedis } from './support/redis.js'
+
+let server: ImageServer
+let dir: string
+let fifos = 0
+
+/** A named FIFO that `content` is written to once a reader opens it; its path. */
+function fifoOf(content: string | Buffer, name = `t${fifos++}.fifo`): string {
+  const path = join(dir, name)
+  execFileSync('mkfifo', [path])
+  const out = createWriteStream(path)
+  out.on('error', () => {}) // a reader that refuses it closes it unread
+  out.end(content)
+  return path
+}
+
+/** Open a FIFO no reader took (a refused one) and close it: its writer is waiting for one. */
+function unblock(path: string): void {
+  closeSync(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK))
+}
+
+const csv = (prefix: string, n: number) =>
+  `url,caption\n${Array.from({ length: n }, (_, i) => `${server.url(`/${prefix}/${i}.jpg`)},"cap, ${i}"`).join('\n')}\n`
+
+before(async () => {
+  server = await startImageServer()
+  dir = await tempDir('imgpull-pipe-tables-')
+})
+after(async () => {
+  await server?.close()
+  await cleanup(dir)
+})
+
+describe('tables from a pipe', () => {
+  test('a CSV table of 30,000 rows from a FIFO: every row once, in order, past the bytes its checks kept', async () => {
+    const rows = 30_000
+    const text = `url,caption\n${Array.from({ length: rows }, (_, i) => `https://h.example/${i}.jpg,"a caption, number ${i}"`).join('\n')}\n`
+    const seen: string[] = []
+    for await (const job of tableSource([fifoOf(text)], { format: 'csv' })) seen.push(job.url)
+    assert.equal(seen.length, rows)
+    for (let i = 0; i < rows; i += 997) assert.equal(seen[i], `https://h.example/${i}.jpg`)
+    assert.equal(seen.at(-1), `https://h.example/${rows - 1}.jpg`)
+  })
+
+  test('JSON lines and gzip-compressed CSV from a FIFO', async () => {
+    const jsonl = `${Array.from({ length: 1500 }, (_, i) => JSON.stringify({ url: `https://h.example/${i}.jpg`, n: i })).join('\n')}\n`
+    const fromJsonl: string[] = []
+    for await (const job of tableSource([fifoOf(jsonl)], { format: 'jsonl' })) fromJsonl.push(job.url)
+    assert.equal(fromJsonl.length, 1500)
+    assert.equal(fromJsonl[1499], 'https://h.example/1499.jpg')
+    const gz = gzipSync('url\nhttps://h.example/a.jpg\nhttps://h.example/b.jpg\n')
+    const fromGzip: string[] = []
+    for await (const job of tableSource([fifoOf(gz)], { format: 'csv' })) fromGzip.push(job.url)
+    assert.deepEqual(fromGzip, ['https://h.example/a.jpg', 'https://h.example/b.jpg'])
+  })
+
+  test('the command line: a FIFO named .csv, and - with --input-format, are read as tables', async () => {
+    const out = join(dir, 'fifo-out')
+    const named = await runCli([fifoOf(csv('fifo', 3), 'named.csv'), '-o', out, '-q'])
+    assert.equal(named.code, 0, named.stderr)
+    assert.equal((await outputFiles(out)).length, 3)
+    const stdinOut = join(dir, 'stdin-out')
+    const piped = await runCli(['-', '--input-format', 'tsv', '-o', stdinOut, '-q'], {
+      input: `url\tcaption\n${server.url('/stdin/0.jpg')}\ta\n${server.url('/stdin/1.jpg')}\tb\n`,
+    })
+    assert.equal(piped.code, 0, piped.stderr)
+    assert.deepEqual(await outputFiles(stdinOut), ['0.jpg', '1.jpg'])
+  })
+
+  test('Parquet from a pipe is refused in one line, exit 2, a finished run left as it was', async () => {
+    const out = join(dir, 'finished')
+    const first = await runCli([fifoOf(csv('finished', 2), 'first.csv'), '-o', out, '-q'])
+    assert.equal(first.code, 0, first.stderr)
+    const state = async () => {
+      const files = Object.fromEntries(
+        await Promise.all(
+          (await listFiles(out))
+            .filter((f) => !f.includes('journal.db'))
+            .map(async (f) => [f, (await readFile(join(out, f))).toString('base64')] as const),
+        ),
+      )
+      const db = new Database(join(out, '.imgpull', 'journal.db'), { readonly: true })
+      const jobs = db.prepare('SELECT * FROM jobs').all()
+      db.close()
+      return { files, jobs }
+    }
+    const before = await state()
+    const parquet = fifoOf('PAR1 not really')
+    const r = await runCli([parquet, '--input-format', 'parquet', '-o', out])
+    unblock(parquet)
+    assert.equal(r.code, 2, r.stderr)
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr)
+    assert.match(
+      r.stderr,
+      /^imgpull: cannot read '.*\.fifo' as Parquet: it is a pipe, .*save it to a file first/,
+    )
+    assert.deepEqual(await state(), before)
+  })
+})
+
+describe('enqueue: a list or table that is a pipe', () => {
+  let redis: RedisServer
+  before(async () => {
+    redis = await startRedis()
+  })
+  after(async () => {
+    await redis?.stop()
+  })
+
+  for (const [kind, content, extra] of [
+    ['list', () => `${[0, 1, 2].map((i) => server.url(`/q-list/${i}.jpg`)).join('\n')}\n`, []],
+    ['table', () => csv('q-table', 3), ['--input-format', 'csv']],
+  ] as const) {
+    test(`a ${kind}: its rows are read at enqueue and carried, and a worker pulls them all`, async () => {
+      const queue = `pipe-${kind}`
+      const at = ['--redis', redis.url, '--queue', queue]
+      const fifo = fifoOf(content())
+      const enqueued = await runCli(['enqueue', fifo, ...at, ...extra])
+      assert.equal(enqueued.code, 0, enqueued.stderr)
+      assert.match(
+        enqueued.stdout + enqueued.stderr,
+        /Rows are carried in the jobs \(.*\.fifo is a pipe, read here once/,
+      )
+      // Nothing in Redis names the pipe's path: a worker elsewhere has none.
+      for (const key of await redis.client.keys('imgpull:*'))
+        if ((await redis.client.type(key)) === 'hash')
+          assert.doesNotMatch(JSON.stringify(await redis.client.hgetall(key)), /\.fifo/, key)
+      const out = join(dir, `${queue}-out`)
+      const w = startCli(['worker', ...at, '-o', out, '--exit-when-done', '-q'])
+      const end = await w.done
+      assert.equal(end.code, 0, end.stderr)
+      assert.equal((await outputFiles(out)).filter((f) => f.endsWith('.jpg')).length, 3)
+    })
+  }
+
+  test('a Parquet table from a pipe is refused in one line, exit 2', async () => {
+    const parquet = fifoOf('PAR1')
+    const r = await runCli([
+      'enqueue',
+      parquet,
+      '--input-format',
+      'parquet',
+      '--redis',
+      redis.url,
+      '--queue',
+      'pipe-parquet',
+    ])
+    assert.equal(r.code, 2, r.stderr)
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr)
+    unblock(parquet)
+    assert.match(r.stderr, /as Parquet: it is a pipe, .*save it to a file first/)
+  })
+})
