@@ -1,10 +1,11 @@
 // Bad option values the sweeps left: an option of one value given twice with another value (taken
-// silently as the last one), a value holding a line break or other control character (taken
-// trimmed: `-c $'5\n'` ran at 5), and a malformed or unreachable --redis (named without the flag,
-// `redis://` tried as a host, `?db=x` a stack trace). Each is one line naming the culprit as
-// typed, exit 2, and leaves a finished run's folder as it was: its files, manifest and journal.
+// silently as the last one: now taken with a warning naming both, as curl takes the last), a value
+// holding a line break or other control character (taken trimmed: `-c $'5\n'` ran at 5), and a
+// malformed or unreachable --redis (named without the flag, `redis://` tried as a host, `?db=x` a
+// stack trace). Each refusal is one line naming the culprit as typed, exit 2, and leaves a finished
+// run's folder as it was: its files, manifest and journal.
 import assert from 'node:assert/strict'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import Database from 'better-sqlite3'
@@ -54,13 +55,16 @@ describe('option values: pure rules', () => {
   test('givenTwiceWords names both values as typed, a URL without its password, a secret not at all', () => {
     assert.equal(
       givenTwiceWords('--out', 'a', 'my photos'),
-      "--out is given twice, as a and 'my photos': give it once (which one is meant cannot be told; imgpull does not take the last one silently)",
+      "--out is given twice, as a and 'my photos': the last is taken, 'my photos'",
     )
     assert.match(givenTwiceWords('--failed', undefined, 'http-404'), /as --failed alone and http-404:/)
     const proxy = givenTwiceWords('--proxy', 'http://bob:secret@p:3128', 'http://p:3129')
     assert.doesNotMatch(proxy, /secret/)
     assert.match(proxy, /as http:\/\/p:3128 and http:\/\/p:3129/)
-    assert.match(givenTwiceWords('--access-key', 'k1', 'k2', true), /given twice, with two different values/)
+    assert.equal(
+      givenTwiceWords('--access-key', 'k1', 'k2', true),
+      '--access-key is given twice, with two different values: the last is taken',
+    )
     assert.doesNotMatch(givenTwiceWords('--access-key', 'k1', 'k2', true), /k1|k2/)
   })
 
@@ -150,40 +154,60 @@ describe('bad option values against a finished run', () => {
     await cleanup(dir)
   })
 
-  test('an option of one value given twice with two values is refused, naming both', async () => {
-    await refused(
-      ['LIST', '-o', 'OUT', '-o', join(dir, 'other')],
-      /--out is given twice, as .*out and .*other: give it once/,
+  test('an option of one value given twice with two values takes the last, as curl does, with a warning naming both', async () => {
+    // Each: the arguments, the warning's line, and what shows the last value was the one taken.
+    const other = join(dir, 'other')
+    const twice = await runCli([list, '-o', out, '-o', other, '-q'])
+    assert.equal(twice.code, 0, twice.stderr)
+    assert.match(
+      twice.stderr,
+      /^imgpull: warning: --out is given twice, as .*out and .*other: the last is taken, .*other$/m,
     )
-    await refused(
-      ['LIST', '-o', 'OUT', '--concurrency', '4', '-c', '8'],
-      /^imgpull: --concurrency is given twice, as 4 and 8:/,
+    assert.equal(
+      (await readdir(other)).filter((n) => n.endsWith('.jpg')).length,
+      3,
+      'the run went into the last --out',
     )
-    await refused(
-      ['LIST', '-o', 'OUT', '--output-format', 'files', '--output-format', 'webdataset'],
-      /--output-format is given twice, as files and webdataset/,
+    const pace = await runCli([list, '-o', out, '--concurrency', '4', '-c', '8', '--retry-failed', '-q'])
+    assert.equal(pace.code, 0, pace.stderr)
+    assert.match(
+      pace.stderr,
+      /^imgpull: warning: --concurrency is given twice, as 4 and 8: the last is taken, 8$/m,
     )
-    await refused(
-      ['LIST', '-o', 'OUT', '-n', '{index}{ext}', '--name', '{name}{ext}'],
-      /--name is given twice/,
+    assert.equal(pace.stderr.trimEnd().split('\n').length, 1, pace.stderr)
+    // The queue commands' too, before Redis is asked anything; the proxy's password never shown.
+    const worker = await runCli([
+      'worker',
+      '--queue',
+      'a',
+      '--queue',
+      'b',
+      '-o',
+      out,
+      '--redis',
+      'redis://127.0.0.1:1',
+    ])
+    assert.match(
+      worker.stderr,
+      /^imgpull: warning: --queue is given twice, as a and b: the last is taken, b$/m,
     )
-    await refused(
-      ['LIST', '-o', 'OUT', '--idle-timeout', '5', '--idle-timeout', '6s'],
-      /--idle-timeout is given twice, as 5 and 6s/,
+    const proxy = await runCli([
+      list,
+      '-o',
+      join(dir, 'proxied'),
+      '--proxy',
+      'http://bob:secret@127.0.0.1:1',
+      '--proxy',
+      'http://127.0.0.1:2',
+      '--retries',
+      '0',
+      '-q',
+    ])
+    assert.match(
+      proxy.stderr,
+      /warning: --proxy is given twice, as http:\/\/127\.0\.0\.1:1 and http:\/\/127\.0\.0\.1:2/,
     )
-    await refused(
-      ['LIST', '-o', 'OUT', '--proxy', 'http://bob:secret@127.0.0.1:1', '--proxy', 'http://127.0.0.1:2'],
-      /--proxy is given twice, as http:\/\/127\.0\.0\.1:1 and http:\/\/127\.0\.0\.1:2/,
-    )
-    // The queue commands' too, before Redis is asked anything.
-    await refused(
-      ['worker', '--queue', 'a', '--queue', 'b', '-o', 'OUT'],
-      /--queue is given twice, as a and b/,
-    )
-    await refused(
-      ['status', 'OUT', '--failed', '--failed', 'http-404'],
-      /--failed is given twice, as --failed alone and http-404/,
-    )
+    assert.doesNotMatch(proxy.stderr, /secret/)
   })
 
   test('the same value again is one value, and repeatable options add theirs', async () => {

@@ -1,5 +1,4 @@
 import { type Command, InvalidArgumentError, type Option } from 'commander'
-import { UsageError } from '../errors.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { withoutUserInfo } from '../utils/url.js'
 
@@ -52,8 +51,9 @@ export function controlCharacter(value: string): string | undefined {
 const shown = (value: string) => withoutUserInfo(visibleShellWord(value))
 
 /**
- * The words for an option of one value given twice with different values (`undefined`: given
- * without its optional value), naming both as typed; `secret`: the values not shown. Pure.
+ * The warning for an option of one value given twice with different values (`undefined`: given
+ * without its optional value), naming both as typed, and that the last is taken; `secret`: the
+ * values not shown. Pure.
  */
 export function givenTwiceWords(
   flag: string,
@@ -63,18 +63,22 @@ export function givenTwiceWords(
 ): string {
   const as = (value: string | undefined) => (value === undefined ? `${flag} alone` : shown(value))
   const values = secret ? 'with two different values' : `as ${as(first)} and ${as(second)}`
-  return `${flag} is given twice, ${values}: give it once (which one is meant cannot be told; imgpull does not take the last one silently)`
+  return `${flag} is given twice, ${values}: the last is taken${secret ? '' : `, ${as(second)}`}`
 }
 
 /**
- * Hold every option of `command` and its subcommands to one value, one line: a value holding a
- * control character is refused (see `controlCharacter`; a path's, see `PATHS`), and so is an option of one value given
- * again with another (`-o a -o b`, `-c 4 -c 8`), which commander took silently as the last one
- * (curl, wget, aria2c and git do so too; a run of millions of images into the wrong folder, or at
- * the wrong pace, costs more than retyping). The same value again is taken; `REPEATABLE` options
- * add theirs. Refused as usage errors, before any command runs.
+ * Hold every option of `command` and its subcommands to one line: a value holding a control
+ * character is refused as a usage error, before any command runs (see `controlCharacter`; a
+ * path's, see `PATHS`). An option of one value given again with another (`-o a -o b`, `-c 4 -c
+ * 8`) takes the last, as curl, wget, aria2c and git do (a shell alias or a script's defaults
+ * overridden on the command line), but not without a word: `warn` is told it
+ * (`givenTwiceWords`), where commander took it silently. The same value again is one value;
+ * `REPEATABLE` options add theirs.
  */
-export function strictOptions(command: Command): Command {
+export function strictOptions(
+  command: Command,
+  warn: (line: string) => void = (line) => process.stderr.write(`imgpull: warning: ${line}\n`),
+): Command {
   const seen = new Map<string, { raw: string | undefined; parsed: string }>()
   for (const option of command.options) {
     if (!option.required && !option.optional) continue
@@ -88,11 +92,13 @@ export function strictOptions(command: Command): Command {
       const parsed = JSON.stringify(command.getOptionValue(option.attributeName())) ?? 'undefined'
       const first = seen.get(flag)
       if (first === undefined) seen.set(flag, { raw, parsed })
-      else if (first.parsed !== parsed)
-        throw new UsageError(givenTwiceWords(flag, first.raw, raw, SECRET.has(flag)))
+      else if (first.parsed !== parsed) {
+        warn(givenTwiceWords(flag, first.raw, raw, SECRET.has(flag)))
+        seen.set(flag, { raw, parsed })
+      }
     })
   }
-  for (const sub of command.commands) strictOptions(sub)
+  for (const sub of command.commands) strictOptions(sub, warn)
   return command
 }
 
