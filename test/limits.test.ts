@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test'
 import { pull } from '../src/index.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
+import { until } from './support/wait.js'
 
 let dir: string
 before(async () => {
@@ -213,7 +214,15 @@ test('a redirect target is held to its own limit and pauses, whatever origins le
 })
 
 test('transfers waiting for a full or paused redirect target hold no place in the global limit, and a stop sends them nowhere', async () => {
-  const slow = await startImageServer({ ttfb: 1000 })
+  // The target answers its first request only once the run is stopped: a moment the test picks,
+  // after the other host's files were all asked for (or 20 s, if they never are), not a delay the
+  // machine's load can outrun (a 1 s answer and a 500 ms window failed on a loaded machine: the
+  // other host's 8 files, one at a time, took longer than that there, turns held back or not).
+  let answer!: () => void
+  const answered = new Promise<void>((resolve) => {
+    answer = resolve
+  })
+  const slow = await startImageServer({ hold: () => answered })
   const lead = await startImageServer()
   const other = await startImageServer()
   try {
@@ -222,20 +231,34 @@ test('transfers waiting for a full or paused redirect target hold no place in th
     )
     const others = Array.from({ length: 8 }, (_, i) => other.url(`/o-${i}`))
     // Four at once, one per host: the slow target's line must not take the other host's turns.
+    // Waiting places held in the global limit (one at the target, three waiting for it) would
+    // leave the other host none until the target answered.
     const stop = new AbortController()
-    const t0 = performance.now()
-    setTimeout(() => stop.abort(), 600)
+    let stoppedAt = Number.POSITIVE_INFINITY
+    const stopping = until(
+      "the other host's 8 files asked for, and the lead host's sent on to the target (four at most wait there, and one is at it)",
+      () => other.log.length >= 8 && lead.log.length >= 5 && slow.log.length >= 1,
+      20_000,
+    )
+      .catch(() => {})
+      .then(() => {
+        // Stopped while five wait for the target, then the target answers the one it holds.
+        stoppedAt = performance.now()
+        stop.abort()
+        answer()
+      })
     const results = await drain([...toSlow, ...others], {
       out: join(dir, 'hop-waiters'),
       concurrency: 4,
       perHost: 1,
       drainSignal: stop.signal,
     })
-    const late = other.log.filter((l) => l.at - t0 > 500)
+    await stopping
+    const late = other.log.filter((l) => l.at > stoppedAt)
     assert.deepEqual(
       late.map((l) => l.url),
       [],
-      'the other host was held back',
+      'the other host was held back until the target answered',
     )
     assert.equal(results.filter((r) => r.job.url.includes('/o-') && r.status === 'ok').length, 8)
     // Stopped while waiting for the target: nothing more went there, and those jobs are left.
@@ -245,6 +268,7 @@ test('transfers waiting for a full or paused redirect target hold no place in th
       ['ok'],
     )
   } finally {
+    answer()
     await Promise.all([slow, lead, other].map((s) => s.close()))
   }
 })
