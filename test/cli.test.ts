@@ -1109,7 +1109,9 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       [join(dir, 'urls.txt'), '--hash-col', 'sha256'],
       /--hash-col is for tables .*'.*urls\.txt' is read as a URL list \(its name is no table's: give --input-format if it is one\)/,
     ],
-    [['-', '--input-format', 'csv'], /--input-format is for tables .*standard input is read as a URL list/],
+    [['-', '--hash-col', 'sha256'], /--hash-col is for tables .*standard input is read as a URL list/],
+    // A table on standard input (`- --input-format csv`) is read: empty, it is said so.
+    [['-', '--input-format', 'csv'], /\/dev\/stdin is empty: a CSV table needs a header line/],
     [['x', '--resize', 'keep-ratio'], /--resize keep-ratio needs --size/],
     // `-o "$OUT"` with OUT unset: not the current folder, unasked.
     [
