@@ -729,7 +729,7 @@ describe('Redis checks', () => {
             assert.equal(r.code, 2, `${user} ${args[0]}: ${r.stderr}`)
             const line = r.stderr.split('\n').filter((l) => l.startsWith('imgpull:'))
             assert.equal(line.length, 1, r.stderr)
-            assert.match(line[0], /^imgpull: Redis at redis:\/\/\w+:\*\*\*@127\.0\.0\.1:\d+ refuses/)
+            assert.match(line[0], /^imgpull: Redis at --redis redis:\/\/\w+:\*\*\*@127\.0\.0\.1:\d+ refuses/)
             assert.match(line[0], want[user], `${user} ${args[0]}`)
             assert.doesNotMatch(r.stderr, /cannot reach|at Object|script:/)
           }
@@ -750,7 +750,7 @@ describe('Redis checks', () => {
         assert.equal(r.code, 2, r.stderr)
         assert.match(
           r.stderr,
-          /^imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ refuses imgpull's commands \(OOM [^)]*\): it is full \(maxmemory\): raise maxmemory/,
+          /^imgpull: Redis at --redis redis:\/\/127\.0\.0\.1:\d+ refuses imgpull's commands \(OOM [^)]*\): it is full \(maxmemory\): raise maxmemory/,
         )
         assert.doesNotMatch(r.stderr, /script:/)
       } finally {
@@ -784,7 +784,7 @@ describe('Redis checks', () => {
           assert.equal(r.code, 2, r.stderr)
           assert.match(
             r.stderr,
-            /^imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ took the connection but answered nothing in 10 s: is it stopped or hung/m,
+            /^imgpull: Redis at --redis redis:\/\/127\.0\.0\.1:\d+ took the connection but answered nothing in 10 s: is it stopped or hung/m,
           )
         }
       } finally {
@@ -805,7 +805,7 @@ describe('Redis checks', () => {
         assert.equal(r.code, 2, r.stderr)
         assert.equal(
           r.stderr.trim(),
-          `imgpull: the server at ${webUrl} is not Redis: its answer begins with "H", which no Redis reply does (an HTTP server?); is that the Redis port (6379 by default)?`,
+          `imgpull: the server at --redis ${webUrl} is not Redis: its answer begins with "H", which no Redis reply does (an HTTP server?); is that the Redis port (6379 by default)?`,
         )
         await assert.rejects(
           openRedis(`redis://127.0.0.1:${banner.port}`),
@@ -868,7 +868,7 @@ describe('Redis checks', () => {
       assert.equal(r.code, 2, r.stderr)
       assert.equal(
         r.stderr.trim(),
-        `imgpull: Redis at ${url} took the connection but answered nothing in 10 s: is it stopped or hung (redis-cli ping), or is another kind of server on that port?`,
+        `imgpull: Redis at --redis ${url} took the connection but answered nothing in 10 s: is it stopped or hung (redis-cli ping), or is another kind of server on that port?`,
       )
       // Before the pause ends (it answered then, "holds nothing"), its close not waiting either.
       assert.ok(performance.now() - pausedAt < PAUSE_MS, 'left before Redis answered again')

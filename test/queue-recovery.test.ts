@@ -709,7 +709,7 @@ test('Redis gone mid-enqueue (down past --redis-wait): enqueue stops, exit 2, na
       mended()
       await down
     },
-    /^imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ has sent nothing for 10 s \(--redis-wait\): stopped; /m,
+    /^imgpull: Redis at --redis redis:\/\/127\.0\.0\.1:\d+ has sent nothing for 10 s \(--redis-wait\): stopped; /m,
   )
 })
 
@@ -726,7 +726,7 @@ test('Redis refusing writes mid-enqueue (full: maxmemory under noeviction): enqu
     async (own) => {
       await own.client.config('SET', 'maxmemory', '0')
     },
-    /^imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ refuses imgpull's commands \(OOM [^)]*\): it is full \(maxmemory\): raise maxmemory .*; stopped; /m,
+    /^imgpull: Redis at --redis redis:\/\/127\.0\.0\.1:\d+ refuses imgpull's commands \(OOM [^)]*\): it is full \(maxmemory\): raise maxmemory .*; stopped; /m,
   )
 })
 
