@@ -149,7 +149,7 @@ export async function planShards(inputs: readonly string[], options: PlanOptions
   const piped = (await Promise.all(inputs.map((p) => isPipe(p)))).indexOf(true)
   if (piped !== -1)
     return inlinePlan('lines', [], argumentSource([...inputs]), shardSize, {
-      reason: `${visibleShellWord(inputs[piped]!)} is a pipe, read here once: a worker could not read it`,
+      reason: pipeReason(inputs[piped]!),
     })
   const files = await Promise.all(inputs.map((p) => inputFile(p, 'lines')))
   // A worker finds its lines by byte offsets in the file as it stands: not in one to decode first.
@@ -167,6 +167,10 @@ export async function planShards(inputs: readonly string[], options: PlanOptions
   return pointerPlan('lines', files, undefined, shardSize)
 }
 
+/** Why an input that is a pipe is carried in the jobs: `path` exists on this machine alone, and is read once. */
+const pipeReason = (path: string) =>
+  `${visibleShellWord(path)} is a pipe, read here once: a worker could not read it`
+
 async function inputFile(path: string, format: InputFile['format']): Promise<InputFile> {
   const absolute = resolve(path)
   return { path: absolute, format, ...(await fingerprint(absolute)) }
@@ -180,7 +184,7 @@ async function planTables(inputs: readonly string[], options: PlanOptions): Prom
   const carried = options.table?.columns ?? opened.columns
   if (piped)
     return inlinePlan('table', [], opened, options.shardSize, {
-      reason: `${visibleShellWord(piped.path)} is a pipe, read here once: a worker could not read it`,
+      reason: pipeReason(piped.path),
       columns: carried ? [...carried] : undefined,
       columnTypes: opened.columnTypes,
     })
