@@ -49,8 +49,11 @@ export type FromThread =
   | { op: 'hop'; id: number; origin: string }
   /** Body bytes received since the last word, `n` in all, `each` by transfer (see `DownloadContext.onBytes`). */
   | { op: 'bytes'; n: number; each: [id: number, n: number][] }
-  /** A process warning raised on the thread (one of Node's), to be raised on the main thread. */
-  | { op: 'warning'; message: string; type?: string; code?: string; detail?: string }
+  /**
+   * A process warning raised on the thread (one of Node's, or a certificate variable's with `once`,
+   * the key it is said once a process by: see `sayCaWarningsVia`), to be raised on the main thread.
+   */
+  | { op: 'warning'; message: string; type?: string; code?: string; detail?: string; once?: string }
   /**
    * `held`: the bytes of a body kept in memory (see `DownloadContext.hold`), joined in one
    * buffer of their own and moved to the main thread (in the transfer list), not copied.

@@ -11,7 +11,7 @@ import type { Downloaded } from './download.js'
 import type { Cancel } from './exchange.js'
 import { threadStarting } from './large-bodies.js'
 import { deserializeError, type FromThread, Outbox, type ToThread } from './transfer-messages.js'
-import { extraCas } from './trust.js'
+import { caWarningOnce } from './trust.js'
 
 /** What a transfer needs from the engine besides its file: where its news goes. */
 export interface ThreadTask {
@@ -130,6 +130,11 @@ function workerFile(): string {
 const warned = new Set<string>()
 
 function warnOnce(w: Extract<FromThread, { op: 'warning' }>): void {
+  // A certificate variable's: once a process with the main thread's own (see trust.ts).
+  if (w.once !== undefined) {
+    caWarningOnce(w.message, w.code ?? '', w.once)
+    return
+  }
   const key = `${w.code ?? ''} ${w.message}`
   if (warned.has(key)) return
   warned.add(key)
@@ -208,14 +213,10 @@ export class TransferThreads {
       if (this.#size === 0) return
     }
     this.#started = true
-    // Threads keep imgpull's warnings to themselves (see transfer-worker.ts): what the environment's
-    // certificates warn about (an unreadable SSL_CERT_FILE) is said here, once a process, since the
-    // main thread, whose agent reads them with its first https:// connection, may never open one.
-    try {
-      extraCas(undefined)
-    } catch {
-      // No descriptor left to read them now: the threads' connections read them as they need them.
-    }
+    // Whom to trust (SSL_CERT_FILE, SSL_CERT_DIR) is read by each thread with its own first
+    // https:// connection, and what it warns about is said here (see `warnOnce`). It was read here
+    // as threads started, to warn: a run of http:// URLs read it mid-run on this thread (146 files,
+    // 64 ms of CPU, with SSL_CERT_DIR=/etc/ssl/certs), and warned about files it never needed.
     try {
       for (let i = 0; i < this.#size; i++) this.#spawn()
     } catch (error) {

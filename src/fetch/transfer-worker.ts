@@ -14,6 +14,7 @@ import { abandonOpenings, createAgent } from './client.js'
 import { download } from './download.js'
 import { Cancel } from './exchange.js'
 import { type FromThread, Outbox, serializeError, type ToThread } from './transfer-messages.js'
+import { sayCaWarningsVia } from './trust.js'
 
 /** Bytes received are told at most this often (the progress line's figures). */
 const BYTES_MS = 100
@@ -23,7 +24,8 @@ const port = parentPort!
 const outbox = new Outbox<FromThread>((batch, moved) => port.postMessage(batch, moved))
 const send = (message: FromThread, moved?: ArrayBuffer) => outbox.push(message, moved)
 // The main thread says imgpull's warnings, from the same options and environment: --insecure as
-// its agent is made, an unreadable SSL_CERT_FILE as threads start. Once a run, not once a thread.
+// its agent is made; an unreadable SSL_CERT_FILE, which it may never read, as this thread reads it
+// (with its first https:// connection), sent there (`sayCaWarningsVia`). Once a run, not once a thread.
 // Node's (DEP0123 through an https:// proxy given by address) are raised on the main thread, as a
 // transfer there raises them: printed here, Node's way, they escaped the command's own handling.
 process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
@@ -40,6 +42,7 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
     detail: typeof given?.detail === 'string' ? given.detail : undefined,
   })
 }) as typeof process.emitWarning
+sayCaWarningsVia((message, code, once) => send({ op: 'warning', message, code, once }))
 const options = resolveOptions(workerData.options as Options)
 const dispatcher = createAgent(options)
 /** The hosts this thread's connections found answering once (the thread is its run's alone). */

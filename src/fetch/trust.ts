@@ -215,11 +215,33 @@ const CA_FILE_VARIABLES = ['SSL_CERT_FILE', 'CURL_CA_BUNDLE'] as const
 /** `SSL_CERT_FILE`, `CURL_CA_BUNDLE` and `SSL_CERT_DIR` values already warned about (once a process). */
 const warned = new Set<string>()
 
+/**
+ * Where this thread's certificate warnings go: `process.emitWarning`, or, on a transfer thread, the
+ * main thread (see `sayCaWarningsVia`), with `once`, the key they are said once a process by.
+ */
+let sayCa = (message: string, code: string, _once: string) => process.emitWarning(message, { code })
+
 /** Warn once a process that `variable`'s `value` is left out, with why. */
 function warnOnce(variable: string, value: string, why: string): void {
   if (warned.has(`${variable}=${value}`)) return
   warned.add(`${variable}=${value}`)
-  process.emitWarning(`${why}; its certificates are not trusted`, { code: `IMGPULL_${variable}` })
+  sayCa(`${why}; its certificates are not trusted`, `IMGPULL_${variable}`, `${variable}=${value}`)
+}
+
+/**
+ * Send this thread's certificate warnings to `say` (a transfer thread's to the main thread, which
+ * says them with `caWarningOnce`): a thread reads whom to trust with its own first https://
+ * connection, and the main thread, which may open none, says what it found.
+ */
+export function sayCaWarningsVia(say: (message: string, code: string, once: string) => void): void {
+  sayCa = say
+}
+
+/** A transfer thread's certificate warning (see `sayCaWarningsVia`), said once a process with this thread's own. */
+export function caWarningOnce(message: string, code: string, once: string): void {
+  if (warned.has(once)) return
+  warned.add(once)
+  process.emitWarning(message, { code })
 }
 
 /** `c_rehash`'s names: a certificate's subject hash, `.`, a number (`.r` and one for CRLs). */
