@@ -120,6 +120,28 @@ test('--help and the README say as the scheduler does when a host that asks too 
   assert.match((await readme).replace(/\s+/g, ' '), new RegExp(`of ${words} files in a row, is given up`))
 })
 
+test('--help and the README say what an option given twice does, as a run does it', async () => {
+  // --help's last lines said it was a usage error, left from before such an option took the last
+  // value with a warning: a user reading it would not expect the run to go on, with 8.
+  const dir = await mkdtemp(join(tmpdir(), 'imgpull-twice-'))
+  try {
+    await writeFile(join(dir, 'urls.txt'), '')
+    const run = await runCli(['urls.txt', '-o', 'out', '-c', '4', '-c', '8'], { cwd: dir })
+    assert.equal(run.code, 0, run.stderr)
+    assert.match(run.stderr, /--concurrency is given twice, as 4 and 8: the last is taken, 8/)
+    const help = (await runCli(['--help'])).stdout.replace(/\s+/g, ' ')
+    const said = help.slice(help.indexOf('An option of one value'), help.indexOf('Exit codes:'))
+    assert.match(said, /takes the last, with a warning naming both/, said)
+    assert.doesNotMatch(said, /usage error/, said)
+    assert.match(
+      (await readme).replace(/\s+/g, ' '),
+      /given again with another value \(`-o a -o b`, `-c 4 -c 8`\) takes the last/,
+    )
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
 test('the README says what becomes of a header field over 64 KiB over HTTP/2, in the words imgpull fails with', async () => {
   // It said the file fails as a headers timeout: since nghttp2's silent end of the session is
   // noticed, the origin goes over HTTP/1.1 and the file is kept, or fails in these words.

@@ -60,7 +60,7 @@ Examples:
 
 Many machines: see imgpull enqueue --help and imgpull worker --help.
 
-An option of one value is given once: again with another value, it is a usage error (-H and --ca-cert add one each time).
+An option of one value given again with another value takes the last, with a warning naming both (-H and --ca-cert add one each time).
 
 Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error (disk full...), 75 Unsplash rate limit reached with --on-rate-limit stop, 130 interrupted.`,
     )
