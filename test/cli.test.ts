@@ -453,6 +453,18 @@ test("the example table's placeholder hosts fail as the input's own: status does
     again.stderr,
     /^0 images, .*, 0 failed, 10 skipped as permanently failed before \(--retry-failed tries them again\)$/m,
   )
+  // Each row's line sends to the table, not to --retry-failed, which fails them again the same way
+  // (it said `(earlier run; --retry-failed tries again)`, where status said to mend the input).
+  const lines = again.stderr.split('\n').filter((l) => l.startsWith('failed '))
+  assert.equal(lines.length, 10, again.stderr)
+  for (const line of lines)
+    assert.match(
+      line,
+      /\(examples\/photos\.csv line \d+\) \(earlier run; every run fails it again until the input is mended\)$/,
+    )
+  const retried = await runCli(['examples/photos.csv', '-o', out, '--retry-failed'])
+  assert.equal(retried.code, 1, retried.stderr)
+  assert.match(retried.stderr, /^0 images, .*, 10 failed$/m)
 })
 
 test('a bad line deep in a list is named by its line number; what came before is kept, a rerun goes on', async () => {

@@ -154,9 +154,13 @@ function refused(job: Job, code: ErrorCode, message: string, ctx: PlanContext): 
 /** What an earlier run left: a result to report as it stands, from the journal. */
 function fromRecord(job: Job, r: JobRecord, status: Result['status'], again = '`retryFailed: true`'): Result {
   // A sharing site's page would come again as it is: the link its message names is what helps.
+  // The input's own (a placeholder host, `images.example`) fail again the same way, without a
+  // request, whatever retries them: mending the line or row is what helps, as `status` says.
   const how = isSharePageFailure(r.error, r.message)
     ? `put that link in the input in its place; ${again} would fetch the same page again`
-    : `${again} tries again`
+    : INPUT_ERRORS.has(r.error ?? '')
+      ? 'every run fails it again until the input is mended'
+      : `${again} tries again`
   // Where the input holds it before the note, as a failure of this run says it (`placedMessage`).
   const message =
     r.message === undefined ? undefined : `${placedMessage(r.message, job.where)} (earlier run; ${how})`
