@@ -467,6 +467,36 @@ test("the example table's placeholder hosts fail as the input's own: status does
   assert.match(retried.stderr, /^0 images, .*, 10 failed$/m)
 })
 
+// A run without -o writes into the working folder (-o's default, "."), but `imgpull status` and
+// `imgpull report` take no default: run there, each said only to give an output folder, where
+// the one the user just ran into was this one.
+test('status and report given no folder, in a folder a run without -o wrote, name this one: imgpull status .', async () => {
+  const here = join(dir, 'no-out-given')
+  await mkdir(here, { recursive: true })
+  await writeFile(join(here, 'urls.txt'), `${server.url('/here.jpg')}\n`)
+  const run = await runCli(['urls.txt'], { cwd: here })
+  assert.equal(run.code, 0, run.stderr)
+  assert.ok(existsSync(join(here, 'here.jpg')))
+  await usageLine(
+    ['status'],
+    /^imgpull: give an output folder, or --queue NAME \(with --redis URL\); this folder holds a run's journal: imgpull status \. /,
+    { cwd: here },
+  )
+  await usageLine(
+    ['status', '--failed'],
+    /^imgpull: give the output folder: imgpull status OUT --failed \[CODE\]; this folder holds a run's journal: imgpull status \. --failed /,
+    { cwd: here },
+  )
+  await usageLine(
+    ['report'],
+    /^imgpull: missing DIR, .*: imgpull report DIR; this folder holds a run's journal: imgpull report \. /,
+    { cwd: here },
+  )
+  // Elsewhere, no such words.
+  const line = await usageLine(['status'], /^imgpull: give an output folder/, { cwd: dir })
+  assert.doesNotMatch(line, /this folder/)
+})
+
 test('a bad line deep in a list is named by its line number; what came before is kept, a rerun goes on', async () => {
   const out = join(dir, 'bad-line')
   const urls = Array.from({ length: 300 }, (_, i) => server.url(`/deep-${i}.jpg`))

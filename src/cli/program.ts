@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { FatalError, FolderBusyError, UsageError } from '../errors.js'
+import { layout } from '../layout.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { nearWord } from '../utils/near-word.js'
 import { nativeFault, unloadableCode, unloadableLine } from '../utils/own-code.js'
@@ -101,7 +102,9 @@ Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error
         // `imgpull status --failed photos`: the folder taken as the code.
         if (dir === undefined && code !== undefined && existsSync(code)) [dir, code] = [code, undefined]
         if (dir === undefined)
-          throw new UsageError('give the output folder: imgpull status OUT --failed [CODE]')
+          throw new UsageError(
+            `give the output folder: imgpull status OUT --failed [CODE]${hereWords('status', ' --failed')}`,
+          )
         process.exitCode = await (await import('./failed-command.js')).failedCommand(dir, code)
         return
       }
@@ -117,7 +120,9 @@ Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error
           redisSource(o),
         )
       } else if (dir === undefined)
-        throw new UsageError('give an output folder, or --queue NAME (with --redis URL)')
+        throw new UsageError(
+          `give an output folder, or --queue NAME (with --redis URL)${hereWords('status')}`,
+        )
       else statusCommand(dir, o.json === true)
     })
   program
@@ -337,7 +342,19 @@ function missingArgumentWords(error: CommanderError, command: Command, path: str
   const argument = command.registeredArguments.find((a) => a.name() === name)
   if (name === undefined || argument === undefined) return undefined
   const shown = name.toUpperCase()
-  return `missing ${shown}, ${argument.description}: ${path} ${shown}${argument.variadic ? '...' : ''}`
+  const here = command.name() === 'report' && name === 'dir' ? hereWords('report') : ''
+  return `missing ${shown}, ${argument.description}: ${path} ${shown}${argument.variadic ? '...' : ''}${here}`
+}
+
+/**
+ * `status` and `report` take no default folder, where a run writes into the working folder when
+ * given no `-o` (its default, `.`): in such a folder, the words that name it (`; this folder holds
+ * a run's journal: imgpull status .`), else `''`.
+ */
+function hereWords(command: 'status' | 'report', after = ''): string {
+  return existsSync(layout('.').journal)
+    ? `; this folder holds a run's journal: imgpull ${command} .${after}`
+    : ''
 }
 
 /** What img2dataset's `--input_format` values are here, where imgpull's has no such choice. */
