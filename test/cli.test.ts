@@ -1477,6 +1477,19 @@ test("other tools' options typed out of habit: said in their words, with imgpull
       /unknown option '-i', wget's, aria2c's and gallery-dl's input file: imgpull reads a list given as it is: imgpull urls\.txt -o DIR/,
     ],
     [['-j8', 'x'], /unknown option '-j8', aria2c's downloads at once: -c N/],
+    // curl's --retry was offered commander's nearest, --netrc; wget's --tries and aria2c's --max-tries said bare.
+    [
+      ['--retry', '3', 'x'],
+      /^imgpull: unknown option '--retry', curl's retries: --retries N \(5 by default\) \(see/,
+    ],
+    [
+      ['--tries=3', 'x'],
+      /^imgpull: unknown option '--tries=3', wget's tries: --retries N \(5 by default\) \(see/,
+    ],
+    [
+      ['--max-tries', '3', 'x'],
+      /^imgpull: unknown option '--max-tries', aria2c's tries: --retries N \(5 by default\) \(see/,
+    ],
     [
       ['--timeout', '5', 'x'],
       /unknown option '--timeout', wget's, aria2c's and img2dataset's timeout: imgpull has --connect-timeout, --headers-timeout/,
@@ -1623,6 +1636,40 @@ test('URLs piped in without - are named as unread, with the - that reads them; n
     server.log.filter((l) => l.url === '/unread-0'),
     [],
     'nothing fetched',
+  )
+})
+
+// commander names a near option only within a few letters: `--caption caption` was refused as
+// `unknown option '--caption'` alone, where the table option is `--caption-col`.
+test('an option typed short of its name is named whole: --caption is --caption-col', async () => {
+  const cases: [string[], string][] = [
+    [['--caption', 'caption'], '--caption-col'],
+    [['--caption=caption'], '--caption-col'],
+    [['--shard', '4'], '--shard-size'],
+    [['--input', 'csv'], '--input-format'],
+  ]
+  await inPool(cases, 2, async ([option, meant]) => {
+    await usageLine(
+      ['urls.txt', '-o', 'out', ...option],
+      new RegExp(
+        `^imgpull: unknown option '${option[0]}'; did you mean ${meant}\\? \\(see imgpull --help\\)$`,
+      ),
+      { cwd: dir },
+    )
+  })
+  // Several go on from it: none is guessed.
+  await usageLine(
+    ['urls.txt', '-o', 'out', '--max', '4'],
+    /^imgpull: unknown option '--max' \(see imgpull --help\)$/,
+    { cwd: dir },
+  )
+  // A subcommand's own: unsplash search's --content for --content-filter.
+  await usageLine(
+    ['unsplash', 'search', 'lake', '--content', 'high'],
+    /unknown option '--content'; did you mean --content-filter\? \(see imgpull unsplash search --help\)$/,
+    {
+      env: { UNSPLASH_ACCESS_KEY: '' },
+    },
   )
 })
 

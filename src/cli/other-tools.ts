@@ -178,6 +178,10 @@ const OTHER: Record<string, string> = {
   '-v': `curl's and wget's --verbose: ${VERBOSE}`,
   '--verbose': `curl's and wget's: ${VERBOSE}`,
   '-t': "wget's tries: --retries N (5 by default)",
+  '--tries': "wget's tries: --retries N (5 by default)",
+  '--max-tries': "aria2c's tries: --retries N (5 by default)",
+  // commander offered its nearest name, --netrc.
+  '--retry': "curl's retries: --retries N (5 by default)",
   '-w': "wget's wait between requests: --wait SECONDS, to each host; curl's --write-out: --json prints every result",
   '--random-wait': "wget's: --wait 2-4 draws each wait from that range",
   '--limit-rate':

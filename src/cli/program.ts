@@ -307,7 +307,22 @@ function unknownOptionHint(error: CommanderError, command: Command): string | un
   const run = runCommand(root, command)
   const other = run && otherToolOption(flag, run, optionPlace(root, command, run))
   if (other !== undefined) return `unknown option '${shown}', ${other}`
+  // Commander offers a near option only within a few letters: `--caption` was said bare, where
+  // `--caption-col` is the one meant. The one option whose name goes on from it is named.
+  const longer = /Did you mean/.test(error.message) ? undefined : optionGoingOn(flag, command)
+  if (longer !== undefined) return `unknown option '${shown}'; did you mean ${longer}?`
   return shown === flag ? undefined : `unknown option '${shown}'`
+}
+
+/**
+ * The one option of `command` whose long name is `flag` followed by more words (`--caption`:
+ * `--caption-col`; `--shard`: `--shard-size`), or `undefined` (none, or several: `--max`).
+ */
+function optionGoingOn(flag: string, command: Command): string | undefined {
+  const name = flag.split('=')[0]!
+  if (!/^--[a-z0-9]/.test(name)) return undefined
+  const found = command.options.filter((o) => !o.hidden && o.long?.startsWith(`${name}-`))
+  return found.length === 1 ? found[0]!.long : undefined
 }
 
 /** The program a command belongs to. */
