@@ -14,6 +14,7 @@ import { OVERLONG_FILES } from '../src/fetch/given-up.js'
 import { ABANDONED_HTTP2 } from '../src/fetch/http2-errors.js'
 import { proxyFor, proxyPlan } from '../src/fetch/proxy.js'
 import { retriedOnRerun } from '../src/fetch/retry-policy.js'
+import { BUILTIN_FIELDS } from '../src/plan/naming.js'
 import { formatBytes } from '../src/report/format.js'
 import { VERSION } from '../src/version.js'
 import { runCli } from './support/cli.js'
@@ -118,6 +119,17 @@ test('--help and the README say as the scheduler does when a host that asks too 
   assert.doesNotMatch(line, /twice/)
   const words = ['zero', 'one', 'two', 'three', 'four', 'five'][OVERLONG_FILES]
   assert.match((await readme).replace(/\s+/g, ' '), new RegExp(`of ${words} files in a row, is given up`))
+})
+
+test("--name in --help names the placeholders a table adds, as the README's File names does", async () => {
+  // --help listed the URL's placeholders alone: a dataset user with a table looked there for
+  // {row} and the columns, which the run takes, and found nothing of them.
+  for (const command of [[], ['enqueue']]) {
+    const help = (await helpOptions(command)).get('--name') ?? ''
+    for (const field of BUILTIN_FIELDS) assert.match(help, new RegExp(`\\{${field}\\}`), help)
+    assert.match(help, /tables: \{row\} and their columns \(\{caption\}\.\.\.\)/, help)
+  }
+  assert.match((await readme).replace(/\s+/g, ' '), /tables add `\{row\}` and their columns/)
 })
 
 test('--help and the README say what an option given twice does, as a run does it', async () => {

@@ -53,7 +53,7 @@ export function addPullOptions(command: Command): Command {
     )
     .option(
       '-n, --name <template>',
-      `file name template: {name} {ext} {host} {path} {index} {hash} (default: "${defaults.name}")`,
+      `file name template: {name} {ext} {host} {path} {index} {hash}; tables: {row} and their columns ({caption}...) (default: "${defaults.name}")`,
     )
     .option(
       '--retries <n>',
