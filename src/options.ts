@@ -35,11 +35,13 @@ export interface Options {
    */
   perHost?: number | 'auto' | undefined
   /**
-   * Least time between the starts of two requests to one host (origin), in ms: a rate limit of
-   * your own, for hosts that ban clients faster than they say so (wget's `--wait`, gallery-dl's
-   * `--sleep-request`). A pair `[min, max]` draws each wait at random between them (gallery-dl's
-   * `2.0-4.0`, wget's `--random-wait`). Kept by every thread, and with a queue by every worker
-   * sharing its Redis. 0: no wait, the per-host limit alone holds. @default 0
+   * Least time between two requests to one host (origin), in ms, as the host sees them: from when
+   * the last was sent (written on its connection), not when it got its turn (see
+   * fetch/host-sends.ts). A rate limit of your own, for hosts that ban clients faster than they
+   * say so (wget's `--wait`, gallery-dl's `--sleep-request`). A pair `[min, max]` draws each wait
+   * at random between them (gallery-dl's `2.0-4.0`, wget's `--random-wait`). Kept by every
+   * thread, and with a queue by every worker sharing its Redis (between workers, from the turns
+   * they take). 0: no wait, the per-host limit alone holds. @default 0
    */
   wait?: number | readonly [number, number] | undefined
   /** File name template: `{name}`, `{ext}`, `{host}`, `{path}`, `{index}`, `{hash}` and job fields. @default '{name}{ext}' */

@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os'
 import { AUTO_THREADS_AFTER, autoThreadBudget } from './fetch/auto-threads.js'
+import { HostSends } from './fetch/host-sends.js'
 import { TransferThreads } from './fetch/transfer-threads.js'
-import { type Options, type ResolvedOptions, resolveOptions } from './options.js'
+import { drawWait, type Options, type ResolvedOptions, resolveOptions } from './options.js'
 import { checkSource } from './plan/source-item.js'
 import { closeRun } from './run/end.js'
 import { Engine } from './run/engine.js'
@@ -144,6 +145,8 @@ async function* run(
     ? new (await import('./transform/pool.js')).TransformPool()
     : undefined
   // `'auto'`: the process's threads, shared with its other runs (a worker's --shards N).
+  // --wait, taken where each request is sent, on whichever thread (see host-sends.ts).
+  const sends = options.wait === 0 ? undefined : new HostSends(() => drawWait(options.wait))
   const threadCount = options.threads === 'auto' ? autoThreadBudget(availableParallelism) : options.threads
   const threads =
     (typeof threadCount === 'number' ? threadCount : threadCount.total) > 0
@@ -154,6 +157,7 @@ async function* run(
             stats.bytes += n
           },
           options.threads === 'auto' ? AUTO_THREADS_AFTER : 0,
+          sends,
         )
       : undefined
   const engine = new Engine(source, options, stats, {
@@ -164,6 +168,7 @@ async function* run(
     paths,
     pool,
     threads,
+    sends,
     dataset,
   })
   let closeError: unknown

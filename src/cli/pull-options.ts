@@ -47,7 +47,7 @@ export function addPullOptions(command: Command): Command {
     )
     .option(
       '--wait <s>',
-      "least time between the starts of two requests to one host, in seconds, or a range each wait is drawn from ('2-4'); shared by --threads and a queue's workers",
+      "least time between two requests to one host, from when the last was sent, in seconds, or a range each wait is drawn from ('2-4'); shared by --threads and a queue's workers",
       waitSeconds,
       defaults.wait,
     )

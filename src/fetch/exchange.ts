@@ -34,6 +34,18 @@ export interface ExchangeOptions {
   reset?: boolean
 }
 
+/**
+ * `--wait` at the moment of sending (see host-sends.ts): `due`, ms before the host may be sent a
+ * request; `claim`, take the send now (false: another request went first, it is not yet time).
+ */
+export interface SendSpacing {
+  due(): number
+  claim(): boolean
+}
+
+/** The reason a request is taken back unsent in `onConnect`: its host's time had not come. */
+const HELD_BACK = new Error('held back for --wait')
+
 /** Takes each body chunk; a returned promise pauses the socket until it settles. */
 export type Sink = (chunk: Buffer) => void | Promise<void>
 
@@ -162,29 +174,61 @@ export class Exchange extends Body {
    */
   #remote: unknown
   #finished: { resolve: () => void; reject: (e: unknown) => void } | undefined
+  readonly #dispatch: () => void
+  readonly #spacing: SendSpacing | undefined
+  /** Waiting for its host's time (see `SendSpacing`) before it is given to a connection. */
+  #held: NodeJS.Timeout | undefined
 
-  constructor(dispatcher: Dispatcher, url: URL, options: ExchangeOptions, cancel: Cancel) {
+  constructor(
+    dispatcher: Dispatcher,
+    url: URL,
+    options: ExchangeOptions,
+    cancel: Cancel,
+    spacing?: SendSpacing,
+  ) {
     super()
+    this.#spacing = spacing
     this.readPastLength = options.readPastLength === true
     this.response = new Promise((resolve, reject) => {
       this.#settleResponse = { resolve, reject }
     })
+    const { readPastLength: _, ...dispatched } = options
+    const opts = { ...dispatched, ...serverName(url), origin: url.origin, path: requestTarget(url) }
+    this.#dispatch = () => dispatcher.dispatch(opts, this as unknown as Dispatcher.DispatchHandler)
     if (cancel.aborted) {
       this.abort(cancel.reason)
       return
     }
     cancel.onAbort = (reason) => this.abort(reason)
-    const { readPastLength: _, ...dispatched } = options
-    dispatcher.dispatch(
-      { ...dispatched, ...serverName(url), origin: url.origin, path: requestTarget(url) },
-      this as unknown as Dispatcher.DispatchHandler,
-    )
+    this.#send()
+  }
+
+  /** With `--wait`: when the request was last given to a connection (performance.now()), after any hold. */
+  givenAt = 0
+
+  /** Waiting for its host's time under `--wait` (see `SendSpacing`): not given to a connection yet. */
+  get held(): boolean {
+    return this.#held !== undefined
+  }
+
+  /** Give the request to a connection, once its host's time has come (see `SendSpacing`). */
+  #send(): void {
+    this.#held = undefined
+    if (this.#error !== undefined) return
+    const wait = this.#spacing?.due() ?? 0
+    if (wait > 0) this.#held = setTimeout(() => this.#send(), wait)
+    else {
+      if (this.#spacing) this.givenAt = performance.now()
+      this.#dispatch()
+    }
   }
 
   /** Cut the exchange: the response, or the body being consumed, rejects with `reason`. */
   abort(reason: unknown): void {
     if (this.#error !== undefined) return
     this.#error = reason
+    // A stop while it waits for its host's time: nothing was sent, nothing to wait for.
+    clearTimeout(this.#held)
     if (!this.#ended) {
       this.#ended = true
       this.#abort?.(reason)
@@ -217,6 +261,11 @@ export class Exchange extends Body {
     noteReuse(this)
     // Cut while it waited for a connection: the request must not go out at all.
     if (this.#error !== undefined) abort(this.#error)
+    // --wait, taken here, in the tick its head is written: what the host sees spaced. A request
+    // whose connection took long to open (a slow handshake, a proxy's CONNECT), or whose thread
+    // was busy, finds another sent meanwhile: it goes back unsent and waits for its time (undici
+    // closes an HTTP/1.1 connection a request is taken back from; an HTTP/2 one stays).
+    else if (this.#spacing && !this.#spacing.claim()) abort(HELD_BACK)
   }
 
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
@@ -261,6 +310,15 @@ export class Exchange extends Body {
 
   onError(error: unknown): void {
     if (this.#ended) return
+    if (error === HELD_BACK) {
+      // Unsent: sent again at its host's time, on whatever connection is free then. Not from
+      // within undici's write (this is called there).
+      this.#abort = undefined
+      this.reused = undefined
+      this.socket = undefined
+      this.#held = setTimeout(() => this.#send(), Math.max(1, this.#spacing?.due() ?? 0))
+      return
+    }
     this.#ended = true
     // A TLS alert before the answer (a client certificate asked for) is what closed the connection.
     const alert = this.#answered ? undefined : tlsAlertOn(this.socket)

@@ -800,15 +800,19 @@ export class Scheduler<T> {
    * goes out, and its turn taken: the starts are spaced when slots are given, but a task may then
    * wait for its turn elsewhere (transfer threads starting, the transform stage full) and go out
    * together with those given after it; this keeps what the host sees spaced. 0 without a wait.
+   * `drawn` is told the gap, ms, that follows this turn, for the send to leave after it too (see
+   * host-sends.ts: what is sent late after its turn is held there).
    */
-  turn(host: string): number {
+  turn(host: string, drawn?: (gap: number) => void): number {
     const state = this.#hosts.get(host)
     if (!this.#spacing || !state) return 0
     const now = performance.now()
     const at = Math.max(now, state.nextSend ?? 0)
     // The gap drawn when the slot was given: a second draw would space sends by the longer of two
     // (`--wait 2-4` near 3.3 s on average, not 3).
-    state.nextSend = at + (state.gap ?? this.#spacing())
+    const gap = state.gap ?? this.#spacing()
+    state.nextSend = at + gap
+    drawn?.(gap)
     return at - now
   }
 

@@ -345,8 +345,20 @@ function runProxyPlan(options: ResolvedOptions): ProxyPlan | undefined {
 async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, string>): Promise<void> {
   const proxy = proxyFor(url, runProxyPlan(t.options))
   const connectedTo = connectionOrigin(url, proxy)
+  // --wait, taken as each request (a replay, a redirect's too) is written: see host-sends.ts.
+  const sends = t.ctx.sends
+  const host = hostKey(url)
+  const spacing = sends && {
+    due: () => sends.due(host),
+    claim: () => {
+      // The first request to its host leaves the gap drawn with the attempt's turn.
+      const taken = sends.claim(host, t.ctx.gap)
+      if (taken) t.ctx.gap = undefined
+      return taken
+    },
+  }
   for (;;) {
-    const started = performance.now()
+    let started = performance.now()
     const exchange = new Exchange(
       t.ctx.dispatcher,
       url,
@@ -359,6 +371,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
         ...(t.ctx.answersOnce.oneEach(connectedTo) ? { reset: true } : {}),
       },
       t.cancel,
+      spacing,
     )
     t.exchange = exchange
     // undici restarts its headers timer on every 1xx: a server sending `102 Processing` forever
@@ -384,17 +397,29 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
     // the overdue mark, and only a request still waiting then arms the rest of the headers timeout.
     let overdue: (() => void) | undefined
     let silentOnReuse = false
-    let timer = setTimeout(
-      () => {
-        if (headersTimeout <= HEAD_OVERDUE_MS) return timedOut()
-        if (exchange.reused !== true) overdue = headOverdue(url.origin)
-        timer = setTimeout(timedOut, headersTimeout - (performance.now() - started))
-      },
-      Math.min(HEAD_OVERDUE_MS, headersTimeout),
-    )
+    const overdueMark = () => {
+      // Still held for its host's --wait (see `SendSpacing`): nothing sent yet, no time to count.
+      if (exchange.held) {
+        timer = setTimeout(overdueMark, Math.min(HEAD_OVERDUE_MS, headersTimeout))
+        return
+      }
+      // Counted from when it was given to a connection, after a hold.
+      if (exchange.givenAt - started > 1) {
+        started = exchange.givenAt
+        const left = Math.min(HEAD_OVERDUE_MS, headersTimeout) - (performance.now() - started)
+        if (left > 0) {
+          timer = setTimeout(overdueMark, left)
+          return
+        }
+      }
+      if (headersTimeout <= HEAD_OVERDUE_MS) return timedOut()
+      if (exchange.reused !== true) overdue = headOverdue(url.origin)
+      timer = setTimeout(timedOut, headersTimeout - (performance.now() - started))
+    }
+    let timer = setTimeout(overdueMark, Math.min(HEAD_OVERDUE_MS, headersTimeout))
     try {
       t.head = await exchange.response
-      t.ttfb = performance.now() - started
+      t.ttfb = performance.now() - Math.max(started, exchange.givenAt)
       t.fresh = exchange.reused === false
       if (exchange.reused === false) t.ctx.answersOnce.answeredFresh(connectedTo)
       const stale = isStaleAnswer(t.head.statusCode, exchange.reused, t.head.http2)

@@ -29,10 +29,14 @@ export type ToThread =
       hold?: boolean
       /** See `DownloadContext.given`. */
       given?: string
+      /** See `DownloadContext.gap`. */
+      gap?: number
+      /** With `--wait`: the slot of the URL's host in the run's send times (see host-sends.ts). */
+      spaced?: [host: string, slot: number]
     }
   | { op: 'cancel'; id: number }
   /** The transfer may go on to the origin it asked for (see `hop` below), or must stop (`go` false). */
-  | { op: 'hopped'; id: number; go: boolean }
+  | { op: 'hopped'; id: number; go: boolean; spaced?: [host: string, slot: number] }
   | { op: 'close' }
 
 /** What a transfer thread tells the main thread. */

@@ -6,9 +6,11 @@ import type { Options } from '../options.js'
 import { descriptorFault } from '../sinks/local-faults.js'
 import type { Job, Validators } from '../types.js'
 import { ownEnv } from '../utils/node-options.js'
+import { hostKey } from '../utils/url.js'
 import type { AutoThreadBudget } from './auto-threads.js'
 import type { Downloaded } from './download.js'
 import type { Cancel } from './exchange.js'
+import type { HostSends } from './host-sends.js'
 import { threadStarting } from './large-bodies.js'
 import { deserializeError, type FromThread, Outbox, type ToThread } from './transfer-messages.js'
 import { caWarningOnce } from './trust.js'
@@ -37,6 +39,8 @@ export interface ThreadTask {
   hold?: boolean
   /** See `DownloadContext.given`. */
   given?: string
+  /** See `DownloadContext.gap`. */
+  gap?: number
 }
 
 interface Pending {
@@ -183,20 +187,25 @@ export class TransferThreads {
   #wasReady = false
   /** When ready threads died (performance.now()), those of the last `READY_DEATHS_MS` (see `keepsDying`). */
   #readyDeaths: number[] = []
+  /** With `--wait`: the hosts' send times, shared with each thread (see host-sends.ts). */
+  readonly #sends: HostSends | undefined
 
   /**
    * `options`: the run's options as given (cloned to each thread, which resolves them again:
    * signals and other functions left out); `onBytes`: body bytes received, told in batches;
    * `startAfter`: transfers the main thread carries before the threads start (`'auto'`: see
    * auto-threads.ts), 0 to start them now. `size`: a count, or the process's budget (`'auto'`),
-   * from which the threads are taken as they start.
+   * from which the threads are taken as they start. `sends`: with `--wait`, the run's (see
+   * host-sends.ts), which each thread takes its sends from.
    */
   constructor(
     size: number | AutoThreadBudget,
     options: Options,
     onBytes: (n: number) => void,
     startAfter = 0,
+    sends?: HostSends,
   ) {
+    this.#sends = sends
     this.#budget = typeof size === 'number' ? undefined : size
     this.#size = typeof size === 'number' ? size : 0
     this.#startAfter = startAfter
@@ -305,11 +314,19 @@ export class TransferThreads {
         revalidate: task.revalidate,
         hold: task.hold,
         given: task.given,
+        gap: task.gap,
+        spaced: this.#spaced(hostKey(new URL(task.url))),
       }
       chosen.outbox.push(start)
       if (cancel.aborted) chosen.outbox.push({ op: 'cancel', id })
       else cancel.onAbort = () => chosen.outbox.push({ op: 'cancel', id })
     })
+  }
+
+  /** `host` and its slot of the run's send times, for a thread to learn (see host-sends.ts). */
+  #spaced(host: string): [string, number] | undefined {
+    const slot = this.#sends?.slotOf(host)
+    return slot === undefined ? undefined : [host, slot]
   }
 
   /**
@@ -336,7 +353,7 @@ export class TransferThreads {
     const { signal: _s, drainSignal: _d, ...cloneable } = this.#options as Options & Record<string, unknown>
     delete cloneable.hostGate
     const file = workerFile()
-    const workerData = { options: cloneable }
+    const workerData = { options: cloneable, sends: this.#sends?.buffer }
     // From source (tests, tsx), the thread registers tsx itself before loading its TypeScript:
     // a `--import tsx` flag is not ready in time in a worker thread on Node 20. Neither the
     // host's flags nor NODE_OPTIONS' preloads run in it (see `ownEnv`).
@@ -390,7 +407,7 @@ export class TransferThreads {
       })
       // `go: false`: the run stopped while it waited; the transfer ends there, sending nothing.
       void hop.then(
-        () => thread.outbox.push({ op: 'hopped', id: m.id, go: true }),
+        () => thread.outbox.push({ op: 'hopped', id: m.id, go: true, spaced: this.#spaced(m.origin) }),
         () => thread.outbox.push({ op: 'hopped', id: m.id, go: false }),
       )
     } else {

@@ -5,7 +5,7 @@
  * the publishing. Messages: see `transfer-threads.ts`.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { type Options, resolveOptions } from '../options.js'
+import { drawWait, type Options, resolveOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import { shownUrl } from '../utils/url.js'
 import { AnswersOnce } from './answers-once.js'
@@ -13,6 +13,7 @@ import { classify } from './classify.js'
 import { abandonOpenings, createAgent } from './client.js'
 import { download } from './download.js'
 import { Cancel } from './exchange.js'
+import { HostSends } from './host-sends.js'
 import { type FromThread, Outbox, serializeError, type ToThread } from './transfer-messages.js'
 import { sayCaWarningsVia } from './trust.js'
 
@@ -45,6 +46,11 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
 sayCaWarningsVia((message, code, once) => send({ op: 'warning', message, code, once }))
 const options = resolveOptions(workerData.options as Options)
 const dispatcher = createAgent(options)
+/** With `--wait`: the run's send times, shared with the main thread and the other threads (see host-sends.ts). */
+const sends =
+  workerData.sends instanceof SharedArrayBuffer
+    ? new HostSends(() => drawWait(options.wait), workerData.sends)
+    : undefined
 /** The hosts this thread's connections found answering once (the thread is its run's alone). */
 const answersOnce = new AnswersOnce()
 const running = new Map<number, Cancel>()
@@ -86,6 +92,7 @@ function countBytes(id: number, n: number): void {
 async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
   const cancel = new Cancel()
   running.set(m.id, cancel)
+  if (m.spaced) sends?.learn(...m.spaced)
   try {
     const done = await download(
       m.url,
@@ -95,6 +102,8 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
         dispatcher,
         answersOnce,
         options,
+        sends,
+        gap: m.gap,
         onValidators: (validators) => send({ op: 'validators', id: m.id, validators }),
         onBody: (at, unresumable, length) => send({ op: 'body', id: m.id, at, unresumable, length }),
         tailChecked: m.tailChecked,
@@ -143,6 +152,7 @@ function take(m: ToThread): void {
   if (m.op === 'start') void start(m)
   else if (m.op === 'cancel') running.get(m.id)?.abort()
   else if (m.op === 'hopped') {
+    if (m.spaced) sends?.learn(...m.spaced)
     hops.get(m.id)?.(m.go)
     hops.delete(m.id)
   } else if (m.op === 'close') {

@@ -16,6 +16,7 @@ import type { DigestAlgorithm, StatedDigest } from '../verify/stated-digest.js'
 import type { AnswersOnce } from './answers-once.js'
 import type { ChainCookies } from './cookies.js'
 import type { Body, Cancel, Exchange } from './exchange.js'
+import type { HostSends } from './host-sends.js'
 import type { Decision } from './judge.js'
 import { PartFile } from './part-file.js'
 import type { Dispatcher } from './undici.js'
@@ -58,6 +59,13 @@ export interface DownloadContext {
    */
   answersOnce: AnswersOnce
   options: ResolvedOptions
+  /**
+   * With `--wait`: when each host may next be sent a request, taken as each request is written
+   * (see host-sends.ts, `SendSpacing`); `gap`, ms, the wait drawn with this attempt's turn, the one
+   * its first request to its host leaves after it (the others draw their own).
+   */
+  sends?: HostSends
+  gap?: number
   /** Called when a response tells how to resume it (kept in the journal). */
   onValidators?: (validators: Validators) => void
   /** Called with each chunk's size, for live progress. */

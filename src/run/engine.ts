@@ -8,6 +8,7 @@ import { classify } from '../fetch/classify.js'
 import { proxyTls } from '../fetch/client.js'
 import { type Downloaded, download } from '../fetch/download.js'
 import { Cancel } from '../fetch/exchange.js'
+import { HostSends } from '../fetch/host-sends.js'
 import { ifRangeValue, WRAPS_RANGES } from '../fetch/judge.js'
 import { proxyPlan } from '../fetch/proxy.js'
 import { ProxySilence } from '../fetch/proxy-silence.js'
@@ -131,6 +132,8 @@ export class Engine {
   readonly paths: Layout
   readonly pool: TransformPool | undefined
   readonly threads: TransferThreads | undefined
+  /** With `--wait`: when each host may next be sent a request, shared with the threads (see host-sends.ts). */
+  readonly sends: HostSends | undefined
   /** The WebDataset output, when asked for (else files). */
   readonly dataset: WebDatasetSink | undefined
   /** The source's items (see the constructor's `items`). */
@@ -154,6 +157,8 @@ export class Engine {
       paths: Layout
       pool?: TransformPool
       threads?: TransferThreads
+      /** See `sends`; made here when not given. */
+      sends?: HostSends
       dataset?: WebDatasetSink
     },
   ) {
@@ -173,6 +178,7 @@ export class Engine {
     this.paths = parts.paths
     this.pool = parts.pool
     this.threads = parts.threads
+    this.sends = parts.sends ?? (options.wait === 0 ? undefined : new HostSends(() => drawWait(options.wait)))
     this.dataset = parts.dataset
     this.#items = parts.items ?? source
     this.#publishing = new Publishing({
@@ -460,7 +466,10 @@ export class Engine {
     }
     // --wait: what the host sees spaced, whatever the waits above held this task back for (a file
     // that fails without a request, above, takes no turn).
-    const turn = this.#scheduler.turn(host)
+    let gap: number | undefined
+    const turn = this.#scheduler.turn(host, (drawn) => {
+      gap = drawn
+    })
     if (turn > 0) {
       await sleep(turn, undefined, { signal: this.#hardStop.signal }).catch(() => {})
       if (this.#aborted) {
@@ -583,7 +592,7 @@ export class Engine {
     }
     const transfer = threads
       ? threads.download(
-          { url: task.url, part: task.part, validators: task.validators, ...told, onBytes: gotBytes },
+          { url: task.url, part: task.part, validators: task.validators, ...told, gap, onBytes: gotBytes },
           cancel,
         )
       : download(
@@ -594,6 +603,8 @@ export class Engine {
             dispatcher: this.dispatcher,
             answersOnce: this.#answersOnce,
             options: this.options,
+            sends: this.sends,
+            gap,
             ...told,
             onBytes: (n) => {
               this.stats.bytes += n
