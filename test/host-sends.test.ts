@@ -12,14 +12,15 @@ test('HostSends: a send taken holds its host alone for its gap, on every copy of
   const b = 'https://b.example'
   assert.equal(main.due(a), 0)
   assert.equal(main.claim(a), true)
-  // Taken: the next send to it waits the gap drawn, here and on the thread once it knows the slot.
+  // Taken: the next send to it waits the gap drawn, here and on the thread told its slot.
   assert.ok(main.due(a) > 150 && main.due(a) <= 200, `${main.due(a)}`)
   assert.equal(main.claim(a), false)
+  const told = new Map([[a, main.slotOf(a)!]])
+  const slotOf = (h: string) => told.get(h)
+  assert.equal(thread.claim(a, undefined, slotOf), false)
+  assert.ok(thread.due(a, slotOf) > 150)
   // A host the thread was not told of is not held there (its turns alone space it).
-  assert.equal(thread.due(a), 0)
-  thread.learn(a, main.slotOf(a)!)
-  assert.equal(thread.claim(a), false)
-  assert.ok(thread.due(a) > 150)
+  assert.equal(thread.due(b, slotOf), 0)
   // Another host is never held by it.
   assert.equal(main.claim(b), true)
   // A gap given (the one drawn with the task's turn) is the one that follows the send.
@@ -31,15 +32,35 @@ test('HostSends: a send taken holds its host alone for its gap, on every copy of
   assert.equal(main.claim(c, 0), true)
 })
 
-test('HostSends: slots grow with the hosts, and a thread made before sees the new ones', () => {
+test('HostSends: slots grow with the hosts, seen by a thread made before; hosts done with are forgotten', async () => {
   const main = new HostSends(() => 1000)
   const thread = new HostSends(() => 1000, main.buffer)
-  const hosts = Array.from({ length: 2000 }, (_, i) => `https://h${i}.example`)
+  const hosts = Array.from({ length: 9_000 }, (_, i) => `https://h${i}.example`)
   for (const h of hosts) assert.equal(main.claim(h), true)
   const last = hosts.at(-1)!
-  thread.learn(last, main.slotOf(last)!)
-  assert.equal(thread.claim(last), false)
-  assert.ok(thread.due(last) > 900)
+  const slot = main.slotOf(last)!
+  assert.equal(
+    thread.claim(last, undefined, () => slot),
+    false,
+  )
+  assert.ok(thread.due(last, () => slot) > 900)
   // Each host its own slot: the last one's send took none of the first's.
   assert.equal(new Set(hosts.map((h) => main.slotOf(h))).size, hosts.length)
+  // A list of one file a host: past 10,000 hosts, those whose time has passed and that the run
+  // holds nothing of give their slots to new ones; a host still held (busy), or whose time has
+  // not come, keeps its own.
+  const busy = 'https://busy.example'
+  const waiting = 'https://waiting.example'
+  main.busy = (h) => h === busy
+  main.claim(busy, 0)
+  main.claim(waiting, 60_000)
+  for (let i = 0; i < 1_000; i++) main.claim(`https://q${i}.example`, 0)
+  // The ones whose time had passed went as the 10,000th came; the rest go once theirs has.
+  assert.ok(main.size < 10_000, `${main.size} hosts kept`)
+  const before = main.slotOf(busy)
+  await sleep(1_100)
+  main.prune()
+  assert.ok(main.size <= 3, `${main.size} hosts kept`)
+  assert.equal(main.slotOf(busy), before)
+  assert.ok(main.due(waiting) > 50_000)
 })

@@ -9,13 +9,18 @@
  *
  * The times live in shared memory, one 64-bit slot a host (µs on the wall clock, so that every
  * thread reads them alike), so that the run's transfer threads space one host together and each
- * takes its send without a message: the main thread gives a host its slot and tells a thread the
- * slot with the transfer it hands it (see transfer-threads.ts).
+ * takes its send without a message: the main thread gives a host its slot and tells it with each
+ * transfer it hands a thread, and with each redirect there (see transfer-threads.ts); a thread
+ * knows a slot for that transfer alone. A slot whose time has passed and whose host the run holds
+ * nothing of is given to another host (see `prune`): a list of one file a host keeps few.
  */
 
 /** Slots made at first, and the most a run makes: 32 MiB reserved, taken 8 bytes a host as hosts come. */
 const FIRST_SLOTS = 256
 const MOST_SLOTS = 1 << 22
+
+/** Hosts known past which those done with are forgotten (as the scheduler keeps 10,000). */
+const PRUNE_AT = 10_000
 
 /**
  * A request written this close before its host's time (µs) still goes: Node's timers run on whole
@@ -31,56 +36,81 @@ const Growable = SharedArrayBuffer as unknown as new (
   options: { maxByteLength: number },
 ) => SharedArrayBuffer
 
+/** Where a host's time is: its slot, or none (not spaced here). */
+export type SlotOf = (host: string) => number | undefined
+
+/**
+ * The run's send times. The main thread's (made without a buffer) gives hosts their slots; a
+ * thread's (made with the main thread's `buffer`) reads and takes them by the slots it is told.
+ */
 export class HostSends {
-  /** The shared times: give it to a thread's own `HostSends` (see `fromBuffer`). */
+  /** The shared times: give it to a thread's own `HostSends`. */
   readonly buffer: SharedArrayBuffer
   readonly #times: BigInt64Array
   readonly #slots = new Map<string, number>()
+  readonly #free: number[] = []
+  #made = 0
   /** Draws a gap, ms (see `Options.wait`): for a request whose task drew none with its turn. */
   readonly #draw: () => number
-  /** The main thread's: it gives hosts their slots (a thread's is told them: `learn`). */
-  readonly #owner: boolean
+  /** On the main thread: whether the run still holds something of a host (its slot stays). */
+  busy: (host: string) => boolean = () => true
 
   /** `draw`: the gap after a request, ms, drawn for each (`--wait 2-4`). `buffer`: a thread's copy of the main thread's. */
   constructor(draw: () => number, buffer?: SharedArrayBuffer) {
     this.#draw = draw
-    this.#owner = buffer === undefined
     // Growable (ES2024, in Node 20): a thread's view follows the main thread's growth.
     this.buffer = buffer ?? new Growable(FIRST_SLOTS * 8, { maxByteLength: MOST_SLOTS * 8 })
-    // Tracks the buffer's length as the main thread grows it.
     this.#times = new BigInt64Array(this.buffer)
   }
 
   /**
-   * The slot of `host` (a `hostKey`), made at its first ask: the main thread's alone, which tells
-   * it to threads. Undefined past `MOST_SLOTS` hosts (their turns alone space them).
+   * On the main thread: the slot of `host` (a `hostKey`), made at its first ask. Undefined past
+   * `MOST_SLOTS` hosts at once (their turns alone space them).
    */
   slotOf(host: string): number | undefined {
     let slot = this.#slots.get(host)
     if (slot !== undefined) return slot
-    slot = this.#slots.size
-    if (slot >= MOST_SLOTS) return undefined
-    if (slot >= this.#times.length) {
-      const grown = Math.min(MOST_SLOTS, this.#times.length * 2) * 8
-      ;(this.buffer as unknown as { grow(n: number): void }).grow(grown)
+    if (this.#slots.size >= PRUNE_AT && this.#free.length === 0) this.prune()
+    slot = this.#free.pop()
+    if (slot === undefined) {
+      if (this.#made >= MOST_SLOTS) return undefined
+      slot = this.#made++
+      if (slot >= this.#times.length) {
+        const grown = Math.min(MOST_SLOTS, this.#times.length * 2) * 8
+        ;(this.buffer as unknown as { grow(n: number): void }).grow(grown)
+      }
     }
     this.#slots.set(host, slot)
     return slot
   }
 
-  /** On a thread: the slot the main thread gave `host`. */
-  learn(host: string, slot: number): void {
-    this.#slots.set(host, slot)
+  /**
+   * Forget the hosts whose time has passed and that the run holds nothing of (`busy`): no
+   * transfer can take their slot any more, which goes to the next new host. Returns how many.
+   */
+  prune(): number {
+    const now = nowUs()
+    let freed = 0
+    for (const [host, slot] of this.#slots) {
+      if (Atomics.load(this.#times, slot) > now || this.busy(host)) continue
+      this.#slots.delete(host)
+      this.#free.push(slot)
+      freed++
+    }
+    return freed
   }
 
-  /** The slot of `host`: on the main thread, made at its first request; on a thread, as told. */
-  #slot(host: string): number | undefined {
-    return this.#owner ? this.slotOf(host) : this.#slots.get(host)
+  /** Hosts with a slot (for tests: a list of one file a host must not grow it without end). */
+  get size(): number {
+    return this.#slots.size
   }
 
-  /** Ms before a request to `host` may be written: 0 now (and for a host with no slot here). */
-  due(host: string): number {
-    const slot = this.#slot(host)
+  /** The main thread's slots by host. */
+  readonly own: SlotOf = (host) => this.slotOf(host)
+
+  /** Ms before a request to `host` may be written: 0 now (and for a host with no slot). */
+  due(host: string, slotOf: SlotOf = this.own): number {
+    const slot = slotOf(host)
     if (slot === undefined) return 0
     const left = Atomics.load(this.#times, slot) - nowUs()
     return left <= SLACK_US ? 0 : Math.ceil(Number(left) / 1000)
@@ -89,10 +119,10 @@ export class HostSends {
   /**
    * Take the send to `host` now, where its request is written: true, and its next request held
    * `gap` ms (drawn if not given) past now; false, taking nothing, when it is not yet time (another
-   * request, on another connection or thread, went first). A host with no slot here: true.
+   * request, on another connection or thread, went first). A host with no slot: true.
    */
-  claim(host: string, gap?: number): boolean {
-    const slot = this.#slot(host)
+  claim(host: string, gap?: number, slotOf: SlotOf = this.own): boolean {
+    const slot = slotOf(host)
     if (slot === undefined) return true
     const now = nowUs()
     for (;;) {

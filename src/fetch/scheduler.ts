@@ -684,6 +684,11 @@ export class Scheduler<T> {
     }, ms)
   }
 
+  /** Whether the scheduler holds anything of `host`: work queued, running or waiting, or a pause. */
+  knows(host: string): boolean {
+    return this.#hosts.has(host)
+  }
+
   /**
    * When the last pause of a host with files waiting on it ends (`performance.now()`), 0 when none:
    * those files are not done before then (a progress ETA).

@@ -346,13 +346,14 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
   const proxy = proxyFor(url, runProxyPlan(t.options))
   const connectedTo = connectionOrigin(url, proxy)
   // --wait, taken as each request (a replay, a redirect's too) is written: see host-sends.ts.
-  const sends = t.ctx.sends
+  const { sends, slots } = t.ctx
   const host = hostKey(url)
+  const slotOf = slots ? (h: string) => slots.get(h) : sends?.own
   const spacing = sends && {
-    due: () => sends.due(host),
+    due: () => sends.due(host, slotOf),
     claim: () => {
       // The first request to its host leaves the gap drawn with the attempt's turn.
-      const taken = sends.claim(host, t.ctx.gap)
+      const taken = sends.claim(host, t.ctx.gap, slotOf)
       if (taken) t.ctx.gap = undefined
       return taken
     },

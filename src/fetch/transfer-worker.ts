@@ -54,6 +54,8 @@ const sends =
 /** The hosts this thread's connections found answering once (the thread is its run's alone). */
 const answersOnce = new AnswersOnce()
 const running = new Map<number, Cancel>()
+/** With `--wait`: each running transfer's hosts' slots in `sends`. */
+const spacedBy = new Map<number, Map<string, number>>()
 /** Transfers waiting for the main thread's word that they may go on to another origin. */
 const hops = new Map<number, (go: boolean) => void>()
 let bytes = 0
@@ -92,7 +94,9 @@ function countBytes(id: number, n: number): void {
 async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
   const cancel = new Cancel()
   running.set(m.id, cancel)
-  if (m.spaced) sends?.learn(...m.spaced)
+  // This transfer's hosts' slots in the run's send times, as the main thread tells them.
+  const slots = sends && new Map(m.spaced ? [m.spaced] : [])
+  if (slots) spacedBy.set(m.id, slots)
   try {
     const done = await download(
       m.url,
@@ -103,6 +107,7 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
         answersOnce,
         options,
         sends,
+        slots,
         gap: m.gap,
         onValidators: (validators) => send({ op: 'validators', id: m.id, validators }),
         onBody: (at, unresumable, length) => send({ op: 'body', id: m.id, at, unresumable, length }),
@@ -141,6 +146,7 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
     send({ op: 'error', id: m.id, error: serializeError(typed), ...unsentBytes(m.id) })
   } finally {
     running.delete(m.id)
+    spacedBy.delete(m.id)
   }
 }
 
@@ -152,7 +158,7 @@ function take(m: ToThread): void {
   if (m.op === 'start') void start(m)
   else if (m.op === 'cancel') running.get(m.id)?.abort()
   else if (m.op === 'hopped') {
-    if (m.spaced) sends?.learn(...m.spaced)
+    if (m.spaced) spacedBy.get(m.id)?.set(...m.spaced)
     hops.get(m.id)?.(m.go)
     hops.delete(m.id)
   } else if (m.op === 'close') {

@@ -66,6 +66,8 @@ export interface DownloadContext {
    */
   sends?: HostSends
   gap?: number
+  /** On a thread: the slots of `sends` told for this transfer's hosts (the main thread's own: absent). */
+  slots?: Map<string, number>
   /** Called when a response tells how to resume it (kept in the journal). */
   onValidators?: (validators: Validators) => void
   /** Called with each chunk's size, for live progress. */

@@ -209,6 +209,8 @@ export class Engine {
       // The gate answered after a stop: the task never started, and stays for the next run.
       onDrop: () => this.#interrupted(),
     })
+    // A host's send time is forgotten once the run holds nothing of it (see HostSends.prune).
+    if (this.sends) this.sends.busy = (host) => this.#scheduler.knows(host)
     this.#sampler = new HostSampler(this.#scheduler, this.journal, (error) =>
       this.#fatal(fault(error, this.paths)),
     )
