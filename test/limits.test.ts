@@ -169,19 +169,23 @@ async function slowFirstConnection(port: number, delay: number) {
 test('--wait is what the server sees: a request held back by a slow handshake does not go out together with the next', async () => {
   const certs = makeCerts(await mkdtemp(join(dir, 'certs-')))
   const server = await startImageServer({ tls: tlsPair(certs.good) })
+  const leads = await startImageServer()
   const wait = 400
   try {
-    for (const [what, options] of [
-      ['main thread', {}],
-      ['threads', { threads: 2 }],
+    // Redirected: each file listed on another host, sent to this one by a redirect (on a thread,
+    // the slot of the host it is sent to comes with the main thread's word that it may go there).
+    for (const [what, options, redirected] of [
+      ['main thread', {}, false],
+      ['threads', { threads: 2 }, false],
+      ['redirected, threads', { threads: 2 }, true],
     ] as const) {
       server.log.length = 0
       const relay = await slowFirstConnection(Number(new URL(server.url('/')).port), 2.5 * wait)
       try {
         const urls = Array.from({ length: 5 }, (_, i) => {
-          const u = new URL(server.url(`/slow-${what}-${i}`))
+          const u = new URL(server.url(`/slow-${what.replace(/\W/g, '')}-${i}`))
           u.port = String(relay.port)
-          return u.href
+          return redirected ? leads.url(`/lead-${i}?to=${encodeURIComponent(u.href)}`) : u.href
         })
         const results = await drain(urls, {
           out: join(dir, `wait-sent-${what}`),
@@ -204,7 +208,7 @@ test('--wait is what the server sees: a request held back by a slow handshake do
       }
     }
   } finally {
-    await server.close()
+    await Promise.all([server.close(), leads.close()])
   }
 })
 
