@@ -451,7 +451,8 @@ test("the example table's placeholder hosts fail as the input's own: status does
   assert.equal(again.code, 1, again.stderr)
   assert.match(
     again.stderr,
-    /^0 images, .*, 0 failed, 10 skipped as permanently failed before \(--retry-failed tries them again\)$/m,
+    // The summary too: it said `(--retry-failed tries them again)`.
+    /^0 images, .*, 0 failed, 10 skipped as permanently failed before \(the input's own, which every run fails again until the input is mended\)$/m,
   )
   // Each row's line sends to the table, not to --retry-failed, which fails them again the same way
   // (it said `(earlier run; --retry-failed tries again)`, where status said to mend the input).

@@ -2610,6 +2610,45 @@ test('summary line: the input a stop left unread is counted, or said to be there
   )
 })
 
+test("summary line: failures skipped as failed before say what tries them again, the input's own and sharing pages apart", () => {
+  const t = { ...newTally(), notRead: 0 }
+  const head = '0 images, 0 B in 1.0 s (0.0 img/s, 0 B/s), 0 failed, '
+  for (const [before, pages, own, words] of [
+    [3, 0, 0, '--retry-failed tries them again'],
+    [3, 0, 3, "the input's own, which every run fails again until the input is mended"],
+    [
+      4,
+      0,
+      1,
+      "--retry-failed tries them again, but 1 of them is the input's own, which every run fails again until the input is mended",
+    ],
+    [3, 3, 0, "sharing sites' pages, which --retry-failed would fetch again as they are: see below"],
+    [
+      3,
+      2,
+      0,
+      "--retry-failed tries them again, but 2 of them are sharing sites' pages, which it would fetch again as they are: see below",
+    ],
+    [
+      5,
+      0,
+      2,
+      "--retry-failed tries them again, but 2 of them are the input's own, which every run fails again until the input is mended",
+    ],
+    [
+      5,
+      1,
+      2,
+      "--retry-failed tries them again, but 1 of them is a sharing site's page, which it would fetch again as it is: see below; 2 of them are the input's own, which every run fails again until the input is mended",
+    ],
+  ] as const)
+    assert.equal(
+      summaryLine({ ...t, failedBefore: before, sharePagesBefore: pages, inputOwnBefore: own }, 1_000),
+      `${head}${before} skipped as permanently failed before (${words})`,
+      `${before} ${pages} ${own}`,
+    )
+})
+
 test('progress text: a rate under 1 kB/s is whole bytes, never the smoothed fraction (a stall read 0.0019043486392550765 B/s)', () => {
   const t = { ...newTally(), ok: 3 }
   const stats = { active: 2, bytes: 5_000, duplicates: 0 }

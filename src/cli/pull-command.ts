@@ -2,6 +2,7 @@ import { type Dirent, existsSync, readdirSync, statSync } from 'node:fs'
 import { readdir, realpath, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
+import { INPUT_ERRORS } from '../error-codes.js'
 import { errorCode, FatalError, UsageError } from '../errors.js'
 import { layout, ownTableLike } from '../layout.js'
 import { MAX_THREADS, type Options } from '../options.js'
@@ -272,8 +273,10 @@ function count(t: ReturnType<typeof newTally>, r: Result) {
     t.sharePages++
     if (r.earlier) t.sharePagesBefore++
   }
-  if (r.earlier) t.failedBefore++
-  else {
+  if (r.earlier) {
+    t.failedBefore++
+    if (INPUT_ERRORS.has(r.error ?? '')) t.inputOwnBefore++
+  } else {
     t.failed++
     if (r.error) t.errors.set(r.error, (t.errors.get(r.error) ?? 0) + 1)
   }

@@ -15,6 +15,11 @@ export interface Tally {
   sharePages: number
   /** Of those, the earlier run's (in `failedBefore`). */
   sharePagesBefore: number
+  /**
+   * Of `failedBefore`, the input's own (`INPUT_ERRORS`: a line that is no URL, a placeholder host):
+   * `--retry-failed` fails them again without a request; mending the input is what helps.
+   */
+  inputOwnBefore: number
   bytes: number
   duplicates: number
   interrupted: number
@@ -35,6 +40,7 @@ export function newTally(): Tally {
     failedBefore: 0,
     sharePages: 0,
     sharePagesBefore: 0,
+    inputOwnBefore: 0,
     bytes: 0,
     duplicates: 0,
     interrupted: 0,
@@ -66,14 +72,26 @@ export function summaryLine(t: Tally, ms: number): string {
 
 /**
  * What tries the failures skipped as failed before again, in words: `--retry-failed`, but not a
- * sharing site's page, which would come again as it is (`sharePageWords` says what does).
+ * sharing site's page, which would come again as it is (`sharePageWords` says what does), nor the
+ * input's own, which every run fails again until the line or row is mended (`inputOwnWords`).
  */
 function failedBeforeAgain(t: Tally): string {
   const pages = t.sharePagesBefore
-  if (pages === 0) return '--retry-failed tries them again'
+  const own = t.inputOwnBefore
+  const ownWords = `the input's own, which every run fails again until the input is mended`
+  if (own === t.failedBefore) return ownWords
   if (pages === t.failedBefore)
     return `sharing sites' pages, which --retry-failed would fetch again as they are: see below`
-  return `--retry-failed tries them again, but ${pages} of them are sharing sites' pages, which it would fetch again as they are: see below`
+  const but = [
+    pages === 1 ? `1 of them is a sharing site's page, which it would fetch again as it is: see below` : '',
+    pages > 1
+      ? `${pages} of them are sharing sites' pages, which it would fetch again as they are: see below`
+      : '',
+    own > 0 ? `${own} of them ${own === 1 ? 'is' : 'are'} ${ownWords}` : '',
+  ].filter(Boolean)
+  return but.length === 0
+    ? '--retry-failed tries them again'
+    : `--retry-failed tries them again, but ${but.join('; ')}`
 }
 
 /** Inputs the run read: every count of the summary. */
