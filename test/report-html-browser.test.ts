@@ -2,7 +2,7 @@
 /// <reference lib="dom.iterable" />
 // The callbacks given to page.evaluate run in Chromium: they use the DOM's types.
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -30,6 +30,8 @@ import {
   writeReport,
 } from '../src/report/html/index.js'
 import { type Browser, launchBrowser, type PageLog, watch } from './support/browser.js'
+import { runCli } from './support/cli.js'
+import { startImageServer } from './support/image-server.js'
 
 /**
  * The report in a real Chromium: a run with images on disk and every kind of failure, an
@@ -385,8 +387,8 @@ test('a finished run: figures, contact sheet from disk, failures, hosts, charts,
   assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined)
   assert.equal(
     await page.locator('script').count(),
-    3,
-    'only the page’s own scripts: the data, the URLs, the code',
+    4,
+    'only the page’s own scripts: the data, the URLs, the failures’ stories, the code',
   )
   // What a plain rerun tries again: the same rule as the planner's (retriedOnRerun).
   const transient = FAILURES.filter(([c]) => c !== undefined && retriedOnRerun(c))
@@ -2245,6 +2247,280 @@ test('hostile names, captions and URLs stay text in the viewer: no markup is mad
     await page.keyboard.press('Escape')
     await closed(page)
   }
+  assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined)
+  assertQuiet(log)
+  await page.close()
+})
+
+/** The failure viewer's figures, as term and value. */
+const storyFacts = (page: Page) =>
+  page
+    .locator('#failure-viewer [data-viewer-facts]')
+    .evaluate((dl) =>
+      [...dl.children].map((d): [string, string] => [
+        d.firstChild?.textContent ?? '',
+        d.lastChild?.textContent ?? '',
+      ]),
+    )
+const storyOpen = (page: Page) =>
+  page.locator('#failure-viewer').evaluate((d) => (d as HTMLDialogElement).open)
+
+test("a real run of 3 hosts and 4 error codes: every count the page shows is the manifest's; each failure opens in a viewer with its story, Left and Right through them in the failures' order; the rerun lists copy", async () => {
+  const servers = await Promise.all([startImageServer(), startImageServer(), startImageServer()])
+  const out = join(root, 'real-failures')
+  try {
+    const [a, b, c] = servers
+    const urls = [
+      ...Array.from({ length: 5 }, (_, i) => a.url(`/a${i}.png?fmt=png&size=2000`)),
+      ...Array.from({ length: 3 }, (_, i) => a.url(`/gone${i}.jpg?status=404`)),
+      ...Array.from({ length: 2 }, (_, i) => a.url(`/down${i}.jpg?status=500`)),
+      ...Array.from({ length: 3 }, (_, i) => b.url(`/b${i}.png?fmt=png&size=2000`)),
+      ...Array.from({ length: 2 }, (_, i) => b.url(`/gone${i}.jpg?status=404`)),
+      ...Array.from({ length: 2 }, (_, i) => b.url(`/page${i}.jpg?html=1`)),
+      // A redirect to another host's 404: the failure is this URL's, where it led is said too.
+      b.url(`/moved.jpg?to=${encodeURIComponent(c.url('/moved-away.jpg?status=404'))}`),
+      ...Array.from({ length: 2 }, (_, i) => c.url(`/c${i}.png?fmt=png&size=2000`)),
+      c.url('/down.jpg?status=500'),
+      a.url('/spin.jpg?loop=1'),
+      ...Array.from({ length: 2 }, (_, i) => c.url(`/page${i}.jpg?html=1`)),
+    ]
+    await mkdir(out, { recursive: true })
+    const list = join(root, 'real-failures.txt')
+    await writeFile(list, `${urls.join('\n')}\n`)
+    const run = await runCli([list, '-o', out, '--retries', '1'])
+    assert.notEqual(run.code, null, run.stderr)
+    const manifest = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { url: string; status: string; error?: string })
+    const failed = manifest.filter((m) => m.status === 'failed')
+    const count = <T>(xs: T[], key: (x: T) => string) => {
+      const m = new Map<string, number>()
+      for (const x of xs) m.set(key(x), (m.get(key(x)) ?? 0) + 1)
+      return m
+    }
+    const byCode = count(failed, (m) => m.error ?? 'unknown')
+    assert.equal(byCode.size, 4, `four codes: ${[...byCode.keys()]}`)
+    const byHost = count(failed, (m) => new URL(m.url).origin)
+    assert.equal(byHost.size, 3)
+
+    const { page, log } = await openReport(join(out, 'report.html'))
+    const figure = await page
+      .locator('[data-figure="failed"]')
+      .evaluate((dd) => dd.firstChild?.textContent?.trim())
+    assert.equal(figure, String(failed.length))
+    // The first screen's codes, each with its count.
+    const causes = await page.locator('[data-figure="causes"] a[href^="#failure-"]').allTextContents()
+    assert.deepEqual(new Map(causes.map((t) => [t.split(' ×')[0], Number(t.split(' ×')[1])])), byCode)
+    // Each group: its count, its hosts' count, each host's count.
+    for (const [code, n] of byCode) {
+      const group = page.locator(`.failure[data-code="${code}"]`)
+      const hosts = count(
+        failed.filter((m) => (m.error ?? 'unknown') === code),
+        (m) => new URL(m.url).origin,
+      )
+      assert.equal(
+        await group.locator('.count').textContent(),
+        `${n} failure${n === 1 ? '' : 's'} at ${hosts.size} host${hosts.size === 1 ? '' : 's'}`,
+      )
+      const rows = await group
+        .locator('tbody tr')
+        .evaluateAll((trs) =>
+          trs.map((tr) => [tr.querySelector('th')?.textContent, tr.querySelector('td.n')?.textContent]),
+        )
+      assert.deepEqual(new Map(rows.map(([h, k]) => [h, Number(k)])), hosts)
+    }
+    // The hosts table's failed column.
+    const hostRows = await page
+      .locator('#host-table tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => [
+          tr.querySelector('th')?.textContent,
+          tr.querySelector('td[data-label="Failed"]')?.textContent,
+        ]),
+      )
+    assert.deepEqual(new Map(hostRows.map(([h, k]) => [h, Number(k)])), byHost)
+
+    // Every example opens in the failure viewer, and Right goes through all of them in the page's order.
+    const examples = page.locator('#failures li[data-failure]')
+    const shownCount = await examples.count()
+    assert.equal(
+      shownCount,
+      failed.length,
+      'three hosts a code, fewer than three failures a host: each one shown',
+    )
+    await page.locator('.failure[data-code="http-500"] [data-failure-open]').first().click()
+    await page.getByRole('dialog', { name: 'http-500' }).waitFor()
+    const first = new Map(await storyFacts(page))
+    assert.equal(first.get('HTTP status'), '500')
+    assert.equal(first.get('Attempts'), '2')
+    assert.equal(
+      first.get('Answers'),
+      'HTTP 500 ×2',
+      'what the attempts got: the journal counts their answers',
+    )
+    assert.match(first.get('URL') ?? '', /\/down/)
+    assert.match(first.get('Host') ?? '', /^http:\/\/127\.0\.0\.1:\d+$/)
+    assert.match(first.get('Rerun') ?? '', /^passing/)
+    const buttons = await page
+      .locator('#failure-viewer button')
+      .evaluateAll((bs) => bs.map((b) => b.getAttribute('aria-label') ?? b.textContent))
+    assert.deepEqual(buttons, ['Close the failure', 'Previous failure', 'Copy the URL', 'Next failure'])
+
+    // From the first example of the page's order to its last, each once.
+    await page.keyboard.press('Escape')
+    await page.waitForFunction(() => !(document.getElementById('failure-viewer') as HTMLDialogElement).open)
+    // Closed: the focus back on the button of the failure last shown.
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.closest('.failure')?.getAttribute('data-code')),
+      'http-500',
+    )
+    await examples.first().locator('[data-failure-open]').click()
+    const seen: string[] = []
+    for (let i = 0; i < shownCount; i++) {
+      const facts = new Map(await storyFacts(page))
+      seen.push(`${await page.locator('#failure-name').textContent()} ${facts.get('URL')}`)
+      assert.equal(
+        await page.locator('#failure-viewer [data-viewer-at]').textContent(),
+        `${i + 1} of ${shownCount}`,
+      )
+      await page.keyboard.press('ArrowRight')
+    }
+    const written = await examples.evaluateAll((lis) =>
+      lis.map(
+        (li) =>
+          `${li.closest('.failure')?.getAttribute('data-code')} ${li.querySelector('code')?.textContent}`,
+      ),
+    )
+    assert.deepEqual(seen, written)
+    assert.ok(await page.locator('#failure-viewer [data-viewer-next]').isDisabled())
+    // The redirect's failure says where it led.
+    const moved = await examples.evaluateAll((lis) =>
+      lis.findIndex((li) => li.textContent?.includes('moved.jpg')),
+    )
+    assert.ok(moved >= 0)
+    for (let i = shownCount - 1; i > moved; i--) await page.keyboard.press('ArrowLeft')
+    const redirect = new Map(await storyFacts(page))
+    assert.match(redirect.get('Redirected to') ?? '', /moved-away\.jpg/)
+    assert.equal(redirect.get('HTTP status'), '404')
+    // Back closes it, as Esc does.
+    await page.goBack()
+    await page.waitForFunction(() => !(document.getElementById('failure-viewer') as HTMLDialogElement).open)
+
+    // The failures sorted by code: the viewer steps in that order.
+    await page.selectOption('#failures select[data-failure-sort]', 'code')
+    await examples.first().locator('[data-failure-open]').click()
+    const sortedFirst = await page.locator('#failure-name').textContent()
+    assert.equal(sortedFirst, [...byCode.keys()].sort()[0])
+    // A reload keeps it open, on the same failure.
+    const before = await storyFacts(page)
+    await page.reload()
+    await page.waitForSelector('html[data-ready]')
+    assert.equal(await storyOpen(page), true)
+    assert.deepEqual(await storyFacts(page), before)
+
+    // Copy the URL, and each rerun list's command: to the clipboard, as the page shows them.
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'])
+    try {
+      await page.locator('#failure-viewer [data-copy-url]').click()
+      await page.locator('#failure-viewer [data-copied]').getByText('Copied.').waitFor()
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), new Map(before).get('URL'))
+      await page.keyboard.press('Escape')
+      await page.waitForFunction(() => !(document.getElementById('failure-viewer') as HTMLDialogElement).open)
+      const all = page.locator('[data-figure="failed-list"] .copy-cmd').first()
+      await all.click()
+      await page.locator('[data-figure="failed-list"] .copied').first().getByText('Copied.').waitFor()
+      assert.equal(
+        await page.evaluate(() => navigator.clipboard.readText()),
+        `imgpull status real-failures --failed > failed.txt`,
+      )
+    } finally {
+      await browser.context.clearPermissions()
+    }
+    // The list the command writes is the manifest's failed URLs, to feed back to imgpull.
+    const listed = await runCli(['status', out, '--failed'])
+    assert.deepEqual(listed.stdout.trim().split('\n').sort(), failed.map((m) => m.url).sort())
+    assertQuiet(log)
+    await page.close()
+  } finally {
+    await Promise.all(servers.map((s) => s.close()))
+  }
+})
+
+test('hostile URLs and messages stay text in the failure viewer: no markup, no script, quotes and a U+202E inert, a 5 KB line wraps in the window', async () => {
+  const out = join(root, 'failure-xss')
+  await mkdir(out, { recursive: true })
+  const host = 'https://images.example.com'
+  const long = 'x'.repeat(5_000)
+  const items: ReportItem[] = [
+    {
+      url: `${host}/a.jpg?q="><script>window.__xss=8</script>\u202egnp.exe`,
+      host,
+      status: 'failed',
+      error: 'http-404',
+      httpStatus: 404,
+      message: `HTTP 404: <img src=x onerror="window.__xss=9"> '\u202e' ${long}`,
+      attempts: 1,
+      answers: { '404': 1 },
+      finalUrl: `${host}/b.jpg?"><svg onload=window.__xss=10>`,
+    },
+    {
+      url: `${host}/${long}.jpg`,
+      host,
+      status: 'failed',
+      error: '<script>window.__xss=11</script>',
+      message: '\u202b"quoted" <b>bold</b>',
+      attempts: 3,
+    },
+  ]
+  const { page, log } = await openReport(
+    await writeReport(out, {
+      title: 'xss',
+      startedAt: T0,
+      endedAt: T0 + 100,
+      interrupted: false,
+      items,
+      samples: [],
+    }),
+    { width: 390, height: 800 },
+  )
+  const examples = page.locator('#failures li[data-failure]')
+  assert.equal(await examples.count(), 2)
+  await examples.first().locator('[data-failure-open]').click()
+  for (let i = 0; i < 2; i++) {
+    const facts = new Map(await storyFacts(page))
+    const url = facts.get('URL') ?? ''
+    assert.ok(!url.includes('\u202e'), `no U+202E acts in the URL: ${url}`)
+    const message = (await page.locator('#failure-viewer [data-viewer-caption]').textContent()) ?? ''
+    if ((await page.locator('#failure-name').textContent()) === 'http-404') {
+      assert.match(url, /<script>window\.__xss=8<\/script>/)
+      assert.match(message, /<img src=x onerror="window\.__xss=9">/)
+      assert.match(facts.get('Redirected to') ?? '', /"><svg onload=window\.__xss=10>/)
+    } else {
+      assert.match(
+        (await page.locator('#failure-name').textContent()) ?? '',
+        /<script>window\.__xss=11<\/script>/,
+      )
+      assert.match(message, /"quoted" <b>bold<\/b>/)
+    }
+    assert.equal(
+      await page
+        .locator('#failure-viewer script, #failure-viewer svg, #failure-viewer img, #failure-viewer b')
+        .count(),
+      0,
+    )
+    // The message in its own direction, isolated; the URL left to right: a long line wraps inside the window.
+    assert.equal(await page.locator('#failure-viewer [data-viewer-caption]').getAttribute('dir'), 'auto')
+    const wide = await page.evaluate(() => {
+      const d = document.getElementById('failure-viewer') as HTMLElement
+      return [...d.querySelectorAll('dd, p, h2')].some(
+        (e) => e.getBoundingClientRect().right > window.innerWidth + 1,
+      )
+    })
+    assert.equal(wide, false, 'nothing runs out of the window')
+    await page.keyboard.press('ArrowRight')
+  }
+  await page.keyboard.press('Escape')
   assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined)
   assertQuiet(log)
   await page.close()

@@ -46,6 +46,7 @@ export function reportItem(r: JobRecord, run: RunInfo): ReportItem {
     'width',
     'height',
     'httpStatus',
+    'finalUrl',
     'message',
     'place',
     'caption',

@@ -223,6 +223,8 @@ export const CLIENT_SCRIPT = `(function () {
     }
   }
 
+  function groupsOf() { return document.querySelector('#failures .groups') }
+
   function tile(r) {
     var li = el('li')
     var a = el('a', 'tile')
@@ -378,22 +380,22 @@ export const CLIENT_SCRIPT = `(function () {
     status: function (a, b) { return a.f[0] - b.f[0] || byHttp(a, b) }
   }
 
-  // The viewer: a tile opened large in a modal dialog (the page behind inert), with its name and
-  // figures, Previous and Next through the tiles as the filter and sort give them, across pages.
-  // Opening it adds a history entry: Back closes it, as it does a phone's photo viewer; Esc, the
-  // close button and a click beside the image go Back too, so no entry is left over. The entry
-  // keeps the image shown: Back from its file (the viewer's link) or a reload shows it again.
-  // One dialog for the page, filled anew for each image.
-  function viewer(dialog, rows, list) {
-    var stage = dialog.querySelector('[data-viewer-stage]')
+  // The viewer: an item opened over the page in a modal dialog (the page behind inert): a tile
+  // large, with its name and figures, or a failure's whole story. Previous and Next go through the
+  // items as the list gives them (the sheet's filter and sort, across pages; the failures' sort).
+  // Opening it adds a history entry (its state's how.key, the row's index): Back closes it, as it
+  // does a phone's photo viewer; Esc, the close button and a click beside it go Back too, so no
+  // entry is left over. The entry keeps the item shown: Back from its file or a reload shows it
+  // again. One dialog for the page, filled anew for each item by how.fill(r, fact).
+  // list: shown() the rows in order; back(r) puts the focus back on r's item, its page drawn.
+  // how.row(i): the row of index i (none: null); how.beside: what a click on closes it, with the dialog.
+  function viewer(dialog, list, how) {
     var at = dialog.querySelector('[data-viewer-at]')
-    var file = dialog.querySelector('[data-viewer-file]')
-    var title = dialog.querySelector('#viewer-name')
-    var caption = dialog.querySelector('[data-viewer-caption]')
     var facts = dialog.querySelector('[data-viewer-facts]')
     var prev = dialog.querySelector('[data-viewer-prev]')
     var next = dialog.querySelector('[data-viewer-next]')
     var close = dialog.querySelector('[data-viewer-close]')
+    var key = how.key
     var row = null
     // Esc and the dialog's own cancel may both come for one key: one step Back only.
     var leaving = false
@@ -408,39 +410,12 @@ export const CLIENT_SCRIPT = `(function () {
     }
     function show(r) {
       row = r
-      var f = extras().figures[r.i]
-      var words = r.length > 7 && r[7] !== null ? r[7] : ''
-      var img = el('img')
-      img.alt = words || base(r[0])
-      img.decoding = 'async'
-      img.addEventListener('error', function () {
-        if (img.parentNode) img.parentNode.replaceChild(el('p', 'unseen', 'Not viewable here: this browser cannot show the file (its format), or it was moved away since the run.'), img)
-      })
-      img.src = href(r[0])
-      stage.textContent = ''
-      stage.appendChild(img)
-      title.textContent = base(r[0])
-      caption.textContent = words
       facts.textContent = ''
-      if (r[3] !== null && r[4] !== null) fact('Dimensions', r[3] + '\\u00d7' + r[4])
-      if (r[2] !== null) fact('Size', bytes(r[2]))
-      if (r[5] !== null) fact('Format', r[5])
-      if (f[2] !== null) fact('Time taken', duration(f[2]))
-      fact('Status', (f[0] ? 'already there, from an earlier run' : 'downloaded') + (f[1] !== null ? ' (HTTP ' + f[1] + ')' : ''))
-      if (r[0] !== base(r[0])) fact('File', name(el('span', null, r[0])))
-      var u = extras()
-      var one = u.urls[r.i] || [-1, '', null]
-      var whole = (one[0] >= 0 ? u.origins[one[0]] : '') + one[1]
-      var address = link(one[2] === 1 ? whole : one[2], whole)
-      address.dir = 'ltr'
-      if (address.href) address.rel = 'noreferrer'
-      fact('URL', address)
-      if (r[6] !== null) fact('Photo by', name(link(data.credits[r[6]][2], data.credits[r[6]][1])))
-      file.href = href(r[0])
+      how.fill(r, fact)
       var all = list.shown()
       var i = all.indexOf(r)
       at.textContent = i < 0 ? '' : num(i + 1) + ' of ' + num(all.length)
-      // A button pressed and disabled at the first or last image would drop the focus to the document.
+      // A button pressed and disabled at the first or last item would drop the focus to the document.
       var had = document.activeElement
       prev.disabled = i <= 0
       next.disabled = i < 0 || i >= all.length - 1
@@ -455,32 +430,27 @@ export const CLIENT_SCRIPT = `(function () {
         dialog.showModal()
         close.focus()
       }
-      if (!push) return remember('view', r.i)
+      if (!push) return remember(key, r.i)
       var state = {}
       var old = history.state
       if (old && typeof old === 'object') for (var k in old) state[k] = old[k]
-      state.view = r.i
+      state[key] = r.i
       try { history.pushState(state, '') } catch (e) { /* the page as it is: Esc still closes */ }
     }
-    // Closed: the tile of the image last shown focused, on its page, and kept for Back and reload.
+    // Closed: the item last shown focused, on its page, and kept for Back and reload.
     function finish() {
       leaving = false
       if (!dialog.open) return
       dialog.close()
       document.documentElement.classList.remove('viewing')
-      stage.textContent = ''
-      var item = row && list.reveal(row)
-      var a = item && item.querySelector('a')
-      if (a) {
-        a.focus()
-        list.keep(item)
-      }
+      if (how.clear) how.clear()
+      if (row) list.back(row)
       row = null
     }
     function shut() {
       if (leaving) return
       var state = history.state
-      if (state && typeof state.view === 'number') {
+      if (state && typeof state[key] === 'number') {
         leaving = true
         history.back()
       } else finish()
@@ -497,9 +467,9 @@ export const CLIENT_SCRIPT = `(function () {
       event.preventDefault()
       shut()
     })
-    // Beside the image: the dialog's own box, or the stage around the image.
+    // Beside the item: the dialog's own box, or the stage around the image.
     dialog.addEventListener('click', function (event) {
-      if (event.target === dialog || event.target === stage) shut()
+      if (event.target === dialog || (how.beside && event.target === how.beside)) shut()
     })
     dialog.addEventListener('keydown', function (event) {
       if (event.key === 'Escape') {
@@ -520,14 +490,79 @@ export const CLIENT_SCRIPT = `(function () {
         }
       }
     })
-    // Back closes it; Forward opens the image again.
+    // Back closes it; Forward opens the item again.
     window.addEventListener('popstate', function (event) {
       var state = event.state
-      var r = state && typeof state.view === 'number' ? rows[state.view] : null
+      var r = state && typeof state[key] === 'number' ? how.row(state[key]) : null
       if (r) open(r, false)
       else finish()
     })
+    // Opened from the history entry (a reload, Back from the file it linked to).
+    var was = history.state
+    var then = was && typeof was[key] === 'number' ? how.row(was[key]) : null
+    if (then) open(then, false)
     return { open: open }
+  }
+
+  // A tile's fill of the viewer: the file itself, scaled to the window, its name, caption and
+  // figures, its URL, and a link that opens the file.
+  function imageFill(dialog) {
+    var stage = dialog.querySelector('[data-viewer-stage]')
+    var file = dialog.querySelector('[data-viewer-file]')
+    var title = dialog.querySelector('#viewer-name')
+    var caption = dialog.querySelector('[data-viewer-caption]')
+    return {
+      key: 'view',
+      beside: stage,
+      clear: function () { stage.textContent = '' },
+      fill: function (r, fact) {
+        var f = extras().figures[r.i]
+        var words = r.length > 7 && r[7] !== null ? r[7] : ''
+        var img = el('img')
+        img.alt = words || base(r[0])
+        img.decoding = 'async'
+        img.addEventListener('error', function () {
+          if (img.parentNode) img.parentNode.replaceChild(el('p', 'unseen', 'Not viewable here: this browser cannot show the file (its format), or it was moved away since the run.'), img)
+        })
+        img.src = href(r[0])
+        stage.textContent = ''
+        stage.appendChild(img)
+        title.textContent = base(r[0])
+        caption.textContent = words
+        if (r[3] !== null && r[4] !== null) fact('Dimensions', r[3] + '\\u00d7' + r[4])
+        if (r[2] !== null) fact('Size', bytes(r[2]))
+        if (r[5] !== null) fact('Format', r[5])
+        if (f[2] !== null) fact('Time taken', duration(f[2]))
+        fact('Status', (f[0] ? 'already there, from an earlier run' : 'downloaded') + (f[1] !== null ? ' (HTTP ' + f[1] + ')' : ''))
+        if (r[0] !== base(r[0])) fact('File', name(el('span', null, r[0])))
+        var u = extras()
+        var one = u.urls[r.i] || [-1, '', null]
+        var whole = (one[0] >= 0 ? u.origins[one[0]] : '') + one[1]
+        var address = link(one[2] === 1 ? whole : one[2], whole)
+        address.dir = 'ltr'
+        if (address.href) address.rel = 'noreferrer'
+        fact('URL', address)
+        if (r[6] !== null) fact('Photo by', name(link(data.credits[r[6]][2], data.credits[r[6]][1])))
+        file.href = href(r[0])
+      }
+    }
+  }
+
+  // Text to the clipboard, where the page may write it (a click gives it the right), else selected
+  // in node for Ctrl-C: said in words either way, in said (a live region).
+  function copy(text, node, said) {
+    function selectIt() {
+      var range = document.createRange()
+      range.selectNodeContents(node)
+      var selection = window.getSelection()
+      selection.removeAllRanges()
+      selection.addRange(range)
+      said.textContent = 'Selected: press Ctrl-C (\\u2318-C) to copy.'
+    }
+    said.textContent = ''
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(function () { said.textContent = 'Copied.' }, selectIt)
+    } else selectIt()
   }
 
   var shows = null
@@ -543,9 +578,20 @@ export const CLIENT_SCRIPT = `(function () {
       open: dialog && dialog.showModal ? function (r) { shows.open(r, true) } : null
     })
     if (sheetList && dialog && dialog.showModal) {
-      shows = viewer(dialog, rows, sheetList)
-      var was = history.state
-      if (was && typeof was.view === 'number' && rows[was.view]) shows.open(rows[was.view], false)
+      var tiles = {
+        shown: sheetList.shown,
+        back: function (r) {
+          var item = sheetList.reveal(r)
+          var a = item && item.querySelector('a')
+          if (a) {
+            a.focus()
+            sheetList.keep(item)
+          }
+        }
+      }
+      var fill = imageFill(dialog)
+      fill.row = function (i) { return rows[i] || null }
+      shows = viewer(dialog, tiles, fill)
     }
   }
   var credits = document.getElementById('attribution')
@@ -553,7 +599,7 @@ export const CLIENT_SCRIPT = `(function () {
   // The failures' order (see the page's FAILURE_SORT): the groups by count as written, or by code;
   // each group's hosts by count as written, or by name. Kept for Back and reload as the rest is.
   var failureSort = document.querySelector('select[data-failure-sort]')
-  var groupBox = document.querySelector('#failures .groups')
+  var groupBox = groupsOf()
   if (failureSort && groupBox) {
     var written = Array.prototype.slice.call(groupBox.children)
     var bodies = written.map(function (d) {
@@ -582,6 +628,114 @@ export const CLIENT_SCRIPT = `(function () {
       sortFailures()
       remember('failureSort', failureSort.value)
     })
+  }
+  // A failure's whole story (the failure viewer): its example's URL and message as the table
+  // writes them, the rest of what the journal has of it from its block (see the page's
+  // shownStories), parsed when a failure is first opened. Previous and Next go through the examples
+  // as the failures' sort puts them, closed groups too; closed, the focus goes back to its button,
+  // its group opened.
+  var failureDialog = document.getElementById('failure-viewer')
+  if (failureDialog && failureDialog.showModal && groupsOf()) {
+    var stories = null
+    var storyRows = function () {
+      if (stories) return stories
+      stories = JSON.parse(document.getElementById('report-failures').textContent)
+      for (var si = 0; si < stories.length; si++) stories[si].i = si
+      return stories
+    }
+    var exampleOf = function (r) { return document.querySelector('#failures li[data-failure="' + r.i + '"]') }
+    var failureList = {
+      shown: function () {
+        var all = storyRows()
+        return Array.prototype.map.call(document.querySelectorAll('#failures li[data-failure]'), function (li) {
+          return all[Number(li.getAttribute('data-failure'))]
+        })
+      },
+      back: function (r) {
+        var li = exampleOf(r)
+        if (!li) return
+        var group = li.closest('details')
+        if (group) group.open = true
+        li.querySelector('[data-failure-open]').focus()
+      }
+    }
+    var storyTitle = failureDialog.querySelector('#failure-name')
+    var storyMessage = failureDialog.querySelector('[data-viewer-caption]')
+    var copyButton = failureDialog.querySelector('[data-copy-url]')
+    var copied = failureDialog.querySelector('[data-copied]')
+    var storyUrl = null
+    var RERUN = {
+      passing: 'passing: a rerun of the same command tries it again',
+      permanent: 'permanent: a rerun skips it unless --retry-failed is added',
+      'mend the input': 'the input\\u2019s own: every run fails it again until the input is mended',
+      'change the links': 'a sharing site\\u2019s page: the link its message names gives the file'
+    }
+    var failures = viewer(failureDialog, failureList, {
+      key: 'failure',
+      row: function (i) { return storyRows()[i] || null },
+      fill: function (r, fact) {
+        var li = exampleOf(r)
+        var group = li.closest('details')
+        var tr = li.closest('tr')
+        var host = tr && tr.querySelector('th')
+        var shownUrl = li.querySelector('code')
+        var address = li.querySelector('a')
+        var said = li.querySelector('.msg')
+        var meaning = group.querySelector('.meaning')
+        storyTitle.textContent = group.getAttribute('data-code')
+        storyMessage.textContent = said ? said.textContent : ''
+        if (meaning) fact('Meaning', meaning.textContent)
+        var url = link(address ? address.href : null, shownUrl.textContent)
+        url.dir = 'ltr'
+        if (url.href) url.rel = 'noreferrer'
+        storyUrl = url
+        fact('URL', url)
+        if (host) {
+          var named = el('span', null, host.textContent)
+          var ascii = host.querySelector('[title]')
+          if (ascii) named.title = ascii.getAttribute('title')
+          fact('Host', named)
+        }
+        if (r.finalUrl) {
+          var final = el('span', null, r.finalUrl)
+          final.dir = 'ltr'
+          fact('Redirected to', final)
+        }
+        if (r.httpStatus !== undefined) fact('HTTP status', String(r.httpStatus))
+        fact('Attempts', num(r.attempts) + (r.attempts === 0 ? ' (no request could be made)' : ''))
+        if (r.answers) {
+          fact('Answers', r.answers.map(function (a) { return 'HTTP ' + a[0] + ' \\u00d7' + num(a[1]) }).join(', '))
+        }
+        if (r.ttfb !== undefined) fact('First byte', duration(r.ttfb) + ' (the last attempt)')
+        if (r.total !== undefined) fact('Time taken', duration(r.total) + ' (every attempt)')
+        if (r.finishedAt !== undefined) fact('Failed at', new Date(r.finishedAt).toLocaleString())
+        if (r.otherInput) fact('Rerun', 'left by another input run into this folder: a rerun of this command does not read it')
+        else fact('Rerun', (RERUN[r.kind] || r.kind) + (r.failedBefore ? '; failed in an earlier run, skipped by this one' : ''))
+        copied.textContent = ''
+      }
+    })
+    copyButton.addEventListener('click', function () {
+      if (storyUrl) copy(storyUrl.textContent, storyUrl, copied)
+    })
+    document.getElementById('failures').addEventListener('click', function (event) {
+      var button = event.target.closest && event.target.closest('[data-failure-open]')
+      var li = button && button.closest('li[data-failure]')
+      if (li) failures.open(storyRows()[Number(li.getAttribute('data-failure'))], true)
+    })
+  }
+  // The commands that list the failed URLs (a rerun's list), each with a button that copies it.
+  var commands = document.querySelectorAll('#failures code.cmd')
+  for (var ci = 0; ci < commands.length; ci++) {
+    ;(function (command) {
+      var button = el('button', 'why copy-cmd', 'copy')
+      button.type = 'button'
+      button.appendChild(el('span', 'visually-hidden', ' the command'))
+      var said = el('span', 'copied')
+      said.setAttribute('aria-live', 'polite')
+      button.addEventListener('click', function () { copy(command.textContent, command, said) })
+      command.parentNode.insertBefore(said, command.nextSibling)
+      command.parentNode.insertBefore(button, said)
+    })(commands[ci])
   }
   document.documentElement.setAttribute('data-ready', 'true')
 })()

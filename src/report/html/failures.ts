@@ -60,6 +60,65 @@ export interface FailureExample {
    * given (a link opened the cut one, its ellipsis as `%E2%80%A6`).
    */
   cut?: true
+  /** What the failure viewer says of it beyond the table's line. */
+  story: FailureStory
+}
+
+/**
+ * A failure's whole story as the journal has it, for the failure viewer: the fields of its
+ * {@link ReportItem} that exist, nothing made up. The journal keeps no list of the attempts one by
+ * one: their count and the HTTP statuses they were answered with, counted (`answers`).
+ */
+export interface FailureStory {
+  /** The status that failed it (`http-404`: 404); none for a failure that had no answer or a body refused. */
+  httpStatus?: number
+  /** Requests made for it, retries included (0: none could be, an invalid URL). */
+  attempts: number
+  /** The attempts' answers, `[[status, count], ...]`, by status; none where the journal has none. */
+  answers?: [number, number][]
+  /** Where redirects led, as `FailureExample.url` is shown (`sharedUrl`); none when they did not lead away. */
+  finalUrl?: string
+  /** Milliseconds to the last attempt's response headers, and from its first request to its outcome, rounded. */
+  ttfb?: number
+  total?: number
+  /** When it failed, ms since the epoch. */
+  finishedAt?: number
+  /** What a rerun does with it, as its group is tagged (`failureKind`: `passing`, `permanent`, `mend the input`, `change the links`). */
+  kind: string
+  /** Failed in an earlier run and skipped by this one (`ReportItem.failedBefore`). */
+  failedBefore?: true
+  /** Left by another input run into the folder (`ReportItem.otherInput`): a rerun of this command does not read it. */
+  otherInput?: true
+}
+
+/** The {@link FailureStory} of a failed item: `transient` and `sharePage` as its tally judged it. */
+export function failureStory(item: ReportItem, transient: boolean, sharePage: boolean): FailureStory {
+  const answers = Object.entries(item.answers ?? {})
+    .map(([status, count]): [number, number] => [Number(status), count])
+    .filter(([status, count]) => Number.isInteger(status) && Number.isInteger(count) && count > 0)
+    .sort((a, b) => a[0] - b[0])
+  const final = item.finalUrl && item.finalUrl !== item.url ? sharedUrl(item.finalUrl).url : undefined
+  const round = (ms: number | undefined) =>
+    ms === undefined || !Number.isFinite(ms) ? undefined : Math.round(ms)
+  const ttfb = round(item.ttfb)
+  const total = round(item.total)
+  return {
+    ...(item.httpStatus === undefined ? {} : { httpStatus: item.httpStatus }),
+    attempts: item.attempts,
+    ...(answers.length ? { answers } : {}),
+    ...(final === undefined ? {} : { finalUrl: final }),
+    ...(ttfb === undefined ? {} : { ttfb }),
+    ...(total === undefined ? {} : { total }),
+    ...(item.finishedAt === undefined ? {} : { finishedAt: item.finishedAt }),
+    kind: failureKind({
+      code: item.error || UNKNOWN_CODE,
+      count: 1,
+      transient: transient ? 1 : 0,
+      sharePages: sharePage ? 1 : 0,
+    }),
+    ...(item.failedBefore ? { failedBefore: true as const } : {}),
+    ...(item.otherInput ? { otherInput: true as const } : {}),
+  }
 }
 
 export interface FailureHost {
@@ -226,6 +285,7 @@ export class FailureTally {
         url: shown,
         ...(isCut ? { cut: true as const } : {}),
         ...(message ? { message: printable(message) } : {}),
+        story: failureStory(item, transient, page),
       })
     }
   }

@@ -9,7 +9,7 @@ import { axisTime, barChart, byteRateUnit, concurrencyChart, short, stepLabel } 
 import { CLIENT_SCRIPT } from './client.js'
 import { shownCredits } from './credits.js'
 import { esc, httpHref, jsonForScript, readableOrigin, redactCommand } from './escape.js'
-import { describeError, failureKind, sharedUrl } from './failures.js'
+import { describeError, type FailureStory, failureKind, sharedUrl } from './failures.js'
 import { computeFigures, type ReportFigures, resolveRenderOptions } from './figures.js'
 import { sumRows } from './hosts.js'
 import type { SheetEntry } from './sheet.js'
@@ -64,6 +64,8 @@ export function renderReport(input: ReportInput, options: RenderOptions = {}): s
 function page(input: ReportInput, f: ReportFigures, o: Required<RenderOptions>): string {
   const { shown: credits, total: allCredits } = shownCredits(input.attribution ?? [], f.sheet, o.sheetLimit)
   const creditOf = new Map(credits.map((c, i) => [c.path, i]))
+  // The examples the page shows, in its order: each one's story, for the failure viewer.
+  const stories = shownStories(f.failures)
   const data = {
     pageSize: SHEET_PAGE_SIZE,
     creditsPageSize: CREDITS_PAGE_SIZE,
@@ -136,8 +138,10 @@ ${credits.length ? creditsSection(credits.length, allCredits, f.shards) : ''}
 </div></main>
 <footer><div class="wrap">Made by imgpull ${esc(VERSION)}. ${input.queue ? (f.shards ? "Every job's outcome is in its shard's Parquet file beside this one (<code>00000.parquet</code>…)." : "Every job's outcome, one JSON line each, is in its shard's <code>manifest.jsonl</code> (<code>00000/manifest.jsonl</code>…).") : "Every job's outcome, one JSON line each, is in <code>manifest.jsonl</code> beside this file."}</div></footer>
 ${f.sheet.total && !f.shards ? VIEWER : ''}
+${stories.length ? FAILURE_VIEWER : ''}
 <script type="application/json" id="report-data">${jsonForScript(data)}</script>
 ${f.sheet.total && !f.shards ? `<script type="application/json" id="report-more">${jsonForScript(viewerData(f.sheet.entries))}</script>` : ''}
+${stories.length ? `<script type="application/json" id="report-failures">${jsonForScript(stories)}</script>` : ''}
 <script>${CLIENT_SCRIPT}</script>
 </body>
 </html>
@@ -442,11 +446,12 @@ function failuresSection(
   // after a kill or during the run; the manifest too, with jq, when it is this run's (see
   // ReportInput.manifest).
   const lists = f.failures.length > 0
+  const story = { next: 0 }
   const list = lists
     ? `<p data-figure="failed-list">Every failed URL as given, one a line, read from ${queue ? "its shards' journals" : "the folder's journal"} (also during a run or after a kill), run where the folder <code>${esc(printable(folder))}</code> is: ${listCommand(folder)}${manifest && !running ? `; or with jq, run in the folder, from the <code>manifest.jsonl</code> beside this page: ${jqCommand()}` : ''}</p>`
     : ''
   const body = f.failures.length
-    ? `${f.failures.length > 1 || f.failures[0].hosts.length > 1 ? FAILURE_SORT : ''}<div class="groups">${f.failures.map((g, i) => failureGroup(g, i, lists, folder)).join('\n')}</div>`
+    ? `${f.failures.length > 1 || f.failures[0].hosts.length > 1 ? FAILURE_SORT : ''}<div class="groups">${f.failures.map((g, i) => failureGroup(g, i, lists, folder, story)).join('\n')}</div>`
     : `<p class="lead" data-figure="no-failures">Nothing failed.</p>`
   return `<section class="block" id="failures" aria-labelledby="failures-h">
 <h2 id="failures-h">Failures</h2>
@@ -495,11 +500,34 @@ function jqCommand(): string {
   return `<code class="cmd" data-failed-list-jq="*">${esc(command)}</code>`
 }
 
+/**
+ * The stories of the examples the failure groups show (`FAILURE_HOSTS` hosts a group), in the
+ * page's order: the example written `data-failure="K"` is the K-th. A block the page parses when a
+ * failure is first opened (see FAILURE_VIEWER); a few hundred at most, not one a failed row.
+ */
+export function shownStories(groups: ReportFigures['failures']): FailureStory[] {
+  return groups.flatMap((g) => g.hosts.slice(0, FAILURE_HOSTS).flatMap((h) => h.examples.map((e) => e.story)))
+}
+
+/**
+ * The failure viewer: an example of the failures opened over the page, with what the journal has
+ * of it (its code, message, HTTP status, attempts and their answers, host, where redirects led,
+ * timings, what a rerun does) and its URL to copy; Previous and Next through the examples in the
+ * order the failures' sort gives. A modal `<dialog>` as the image viewer, filled by the script.
+ */
+const FAILURE_VIEWER = `<dialog class="viewer failure-viewer" id="failure-viewer" role="dialog" aria-modal="true" aria-labelledby="failure-name">
+<div class="viewer-bar"><p class="viewer-at" data-viewer-at aria-live="polite"></p><button type="button" class="viewer-close" data-viewer-close aria-label="Close the failure">×</button></div>
+<button type="button" class="viewer-step viewer-prev" data-viewer-prev aria-label="Previous failure">‹</button>
+<div class="viewer-stage failure-story" data-failure-story><div class="viewer-about"><h2 id="failure-name" class="viewer-name"></h2><p class="viewer-caption" data-viewer-caption dir="auto"></p><dl class="viewer-facts" data-viewer-facts></dl><p class="failure-copy"><button type="button" data-copy-url>Copy the URL</button> <span data-copied aria-live="polite"></span></p></div></div>
+<button type="button" class="viewer-step viewer-next" data-viewer-next aria-label="Next failure">›</button>
+</dialog>`
+
 function failureGroup(
   g: ReportFigures['failures'][number],
   index: number,
   lists: boolean,
   folder: string,
+  story: { next: number },
 ): string {
   const kind = `<span class="tag${g.transient === 0 ? ' permanent' : ''}">${esc(failureKind(g))}</span>`
   const description = describeError(g.code)
@@ -513,7 +541,10 @@ function failureGroup(
           const href = e.cut ? undefined : httpHref(url)
           const text = `<code>${esc(url)}</code>`
           const message = e.message ?? ''
-          return `<li>${href ? `<a href="${esc(href)}" rel="noreferrer">${text}</a>` : text}${message ? `<span class="msg">${esc(message)}</span>` : ''}</li>`
+          // Its story's index (see shownStories), and the button that opens it: shown once the
+          // script runs (see the style sheet), which alone can open it.
+          const k = story.next++
+          return `<li data-failure="${k}">${href ? `<a href="${esc(href)}" rel="noreferrer">${text}</a>` : text} <button type="button" class="why" data-failure-open>details<span class="visually-hidden"> of this failure</span></button>${message ? `<span class="msg">${esc(message)}</span>` : ''}</li>`
         })
         .join('')}</ul></td></tr>`,
   )
@@ -523,7 +554,7 @@ function failureGroup(
   const id = `failure-${index}`
   return `<details class="failure" data-code="${esc(g.code)}"${index < OPEN_GROUPS ? ' open' : ''}>
 <summary><span class="code" id="${id}"><code>${esc(g.code)}</code></span><span class="count">${plural(g.count, 'failure')} at ${plural(g.hosts.length, 'host')}</span>${kind}</summary>
-${description ? `<p>${esc(description)}</p>` : ''}
+${description ? `<p class="meaning">${esc(description)}</p>` : ''}
 <div class="table-wrap" role="region" aria-labelledby="${id}" tabindex="0">
 <table><caption class="visually-hidden">${esc(g.code)} failures by host, with examples</caption>
 <thead><tr><th scope="col" class="host">Host</th><th scope="col" class="n">Failures</th><th scope="col">Examples</th></tr></thead>

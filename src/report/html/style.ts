@@ -218,9 +218,19 @@ border-radius:8px;cursor:pointer;padding:0}
 .viewer-facts dt{color:#b3b1ac;flex:none}
 .viewer-facts dd{margin:0;min-width:0;overflow-wrap:anywhere}
 @media (max-width:560px){.viewer{grid-template-columns:44px minmax(0,1fr) 44px}.viewer-step{width:36px}}
+.why{display:none;font:inherit;font-size:.78rem;margin-left:6px;padding:1px 8px;border:1px solid var(--muted);
+border-radius:6px;background:var(--surface);color:var(--ink);cursor:pointer;vertical-align:baseline}
+html[data-ready] .why{display:inline-block}
+.failure-story{align-items:flex-start;justify-content:flex-start;overflow:auto}
+.failure-story .viewer-about{max-height:none;padding:8px 4px 16px;max-width:80ch}
+.failure-story .viewer-name{font-size:1.3rem}
+.failure-story .viewer-facts{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:4px 16px;font-size:.95rem}
+.failure-story .viewer-facts div{display:contents}
+.failure-copy{margin:12px 0 0}
+.failure-copy button{padding:6px 12px}
 html.viewing{overflow:hidden}
 @media (prefers-reduced-motion:reduce){*{transition:none!important}}
-@media print{.viewer{display:none}:root{color-scheme:light}body{background:#fff}.command{max-height:none;overflow:visible}.pager button,.tools,.skip,nav.sections,.how-pointer,.how-touch{display:none}
+@media print{.viewer,.why{display:none}:root{color-scheme:light}body{background:#fff}.command{max-height:none;overflow:visible}.pager button,.tools,.skip,nav.sections,.how-pointer,.how-touch{display:none}
 .tile{aspect-ratio:auto;overflow:visible;background:none;color:var(--ink);break-inside:avoid}
 .tile img{aspect-ratio:1;height:auto;border-radius:8px}
 .cap{position:static;opacity:1;background:none;padding:4px 0 0}

@@ -29,6 +29,11 @@ export interface ReportItem {
   height?: number
   /** HTTP status of the last answer. */
   httpStatus?: number
+  /**
+   * The URL last asked when redirects led away from `url` (see `Outcome.finalUrl`): for a failure,
+   * the target that answered 404 or refused the connection. Shown redacted, in a failure's story.
+   */
+  finalUrl?: string
   /** Failure code (`http-404`, `timeout`, ...). */
   error?: string
   /** One-line failure message. */
