@@ -23,6 +23,7 @@ import {
   esc,
   FailureTally,
   failureKind,
+  failureStory,
   fileHref,
   groupFailures,
   type HostSample,
@@ -122,7 +123,12 @@ test('failures: grouped by code then host, most first, examples capped and redac
     item({ status: 'failed', host: a, url: `${a}/8` }),
     item({ status: 'ok', host: a, error: 'ignored' }),
   ]
-  assert.deepEqual(groupFailures(items, 2), [
+  // The stories (the failure viewer's) are tested apart: see failureStory.
+  const told = groupFailures(items, 2).map((g) => ({
+    ...g,
+    hosts: g.hosts.map((h) => ({ ...h, examples: h.examples.map(({ story: _, ...e }) => e) })),
+  }))
+  assert.deepEqual(told, [
     {
       code: 'http-404',
       count: 5,
@@ -950,10 +956,10 @@ test("the page: the concurrency lead says why there is no chart, and of one host
   assert.match(lead(renderReport(two)) ?? '', /, for the 2 busiest hosts\.$/)
 })
 
-test('the page: one document, its own three scripts only (the data, the URLs, the code), data escaped, CSP hashes that match', () => {
+test("the page: one document, its own four scripts only (the data, the URLs, the failures' stories, the code), data escaped, CSP hashes that match", () => {
   const html = renderReport(input())
-  assert.equal(html.match(/<script/g)?.length, 3)
-  assert.equal(html.match(/<\/script>/g)?.length, 3)
+  assert.equal(html.match(/<script/g)?.length, 4)
+  assert.equal(html.match(/<\/script>/g)?.length, 4)
   assert.doesNotMatch(html, /<script>alert/)
   assert.match(html, /<title>out &lt;b&gt; · imgpull report<\/title>/)
   // The policy names the exact style and script of the page: anything else is refused.
@@ -1271,15 +1277,16 @@ test('the page holds one viewer, the sort boxes and the URLs apart from the data
       ],
     }),
   )
-  assert.equal(html.match(/<dialog /g)?.length, 1)
+  // The image viewer, and the failures' (see the failure viewer's tests).
+  assert.equal(html.match(/<dialog /g)?.length, 2)
   assert.match(
     html,
     /<dialog class="viewer" id="viewer" role="dialog" aria-modal="true" aria-labelledby="viewer-name">/,
   )
   assert.equal(html.match(/<select data-sort>/g)?.length, 1)
   assert.equal(html.match(/<select data-failure-sort>/g)?.length, 1)
-  assert.equal(html.match(/<script/g)?.length, 3, "the data, the viewer's, the script")
-  assert.equal(html.match(/<\/script>/g)?.length, 3)
+  assert.equal(html.match(/<script/g)?.length, 4, "the data, the viewer's, the failures' stories, the script")
+  assert.equal(html.match(/<\/script>/g)?.length, 4)
   const more = JSON.parse(
     /<script type="application\/json" id="report-more">([\s\S]*?)<\/script>/.exec(html)![1],
   )
@@ -1298,7 +1305,13 @@ test('the page holds one viewer, the sort boxes and the URLs apart from the data
   assert.equal(data.sheet.facts, undefined)
   // No image: no viewer, no sort of tiles, no URLs; one failure group at one host: nothing to sort.
   const none = renderReport(input({ items: [item({ status: 'failed', error: 'http-404' })] }))
-  assert.doesNotMatch(none, /<dialog|<select data-sort>|id="report-more"|<select data-failure-sort>/)
+  assert.doesNotMatch(
+    none,
+    /<dialog class="viewer" id="viewer"|<select data-sort>|id="report-more"|<select data-failure-sort>/,
+  )
+  // Its failure has a story, and the failure viewer to show it.
+  assert.equal(none.match(/<dialog /g)?.length, 1)
+  assert.match(none, /id="failure-viewer"/)
   const shards = renderReport(input({ items: [item({ path: 'a.jpg' })], shards: true }))
   assert.doesNotMatch(shards, /<dialog|<select data-sort>|id="report-more"/)
 })
@@ -1318,4 +1331,149 @@ test("a journal record's time taken (its last attempt's, to the body's end) reac
     finishedAt: 10,
   } as JobRecord
   assert.equal(reportItem(record, run).total, 345.5)
+})
+
+test("a failure's story is what its journal record has, nothing made up: answers by status, where redirects led (redacted), timings rounded, what a rerun does", () => {
+  const base = item({
+    status: 'failed',
+    url: 'https://a.example/x.jpg',
+    error: 'http-404',
+    httpStatus: 404,
+    attempts: 1,
+  })
+  const cases: [string, ReportItem, boolean, boolean, unknown][] = [
+    ['a plain 404', base, false, false, { httpStatus: 404, attempts: 1, kind: 'permanent' }],
+    [
+      'a 503 retried: its answers counted by status, in order of status; timings rounded',
+      {
+        ...base,
+        error: 'http-503',
+        httpStatus: 503,
+        attempts: 3,
+        answers: { '503': 2, '429': 1 },
+        ttfb: 12.6,
+        total: 2_345.4,
+        finishedAt: T0,
+      },
+      true,
+      false,
+      {
+        httpStatus: 503,
+        attempts: 3,
+        answers: [
+          [429, 1],
+          [503, 2],
+        ],
+        ttfb: 13,
+        total: 2_345,
+        finishedAt: T0,
+        kind: 'passing',
+      },
+    ],
+    [
+      'a redirect: where it led, without its password nor signature',
+      { ...base, finalUrl: 'https://u:pw@b.example/y.jpg?X-Amz-Signature=abc&w=1' },
+      false,
+      false,
+      {
+        httpStatus: 404,
+        attempts: 1,
+        finalUrl: 'https://b.example/y.jpg?X-Amz-Signature=***&w=1',
+        kind: 'permanent',
+      },
+    ],
+    [
+      'a final URL that is its own: not said',
+      { ...base, finalUrl: base.url },
+      false,
+      false,
+      { httpStatus: 404, attempts: 1, kind: 'permanent' },
+    ],
+    [
+      "the input's own, failed before, another input's",
+      {
+        ...base,
+        error: 'invalid-url',
+        httpStatus: undefined,
+        attempts: 0,
+        failedBefore: true,
+        otherInput: true,
+      },
+      false,
+      false,
+      { attempts: 0, kind: 'mend the input', failedBefore: true, otherInput: true },
+    ],
+    [
+      "a sharing site's page",
+      { ...base, error: 'not-an-image', httpStatus: undefined },
+      false,
+      true,
+      { attempts: 1, kind: 'change the links' },
+    ],
+    [
+      'answers that are not counts are left out',
+      { ...base, answers: { '404': 1, x: 2, '500': 0 } as Record<string, number> },
+      false,
+      false,
+      { httpStatus: 404, attempts: 1, answers: [[404, 1]], kind: 'permanent' },
+    ],
+  ]
+  for (const [what, failed, transient, page, story] of cases)
+    assert.deepEqual(failureStory(failed, transient, page), story, what)
+  // The tally tells each example's story as it judged the failure.
+  const [group] = groupFailures([{ ...base, error: 'timeout', httpStatus: undefined, attempts: 4 }])
+  assert.deepEqual(group.hosts[0].examples[0].story, { attempts: 4, kind: 'passing' })
+})
+
+test("the page writes each example shown with the index of its story, in the page's order; the stories' block holds the examples shown only, markup inside it inert", () => {
+  const hosts = Array.from({ length: 12 }, (_, i) => `https://h${i}.example`)
+  const items = hosts.flatMap((host, i) =>
+    Array.from({ length: 4 }, (_, k) =>
+      item({
+        status: 'failed',
+        host,
+        url: `${host}/${k}</script><script>x()</script>`,
+        error: i % 2 ? 'http-404' : 'timeout',
+        attempts: k + 1,
+      }),
+    ),
+  )
+  const html = renderReport(input({ items }))
+  const indexes = [...html.matchAll(/<li data-failure="(\d+)">/g)].map((m) => Number(m[1]))
+  // Two codes, 10 hosts shown of each 6 (all), 3 examples a host: 36, in order.
+  assert.deepEqual(
+    indexes,
+    Array.from({ length: 36 }, (_, i) => i),
+  )
+  const stories = JSON.parse(
+    /<script type="application\/json" id="report-failures">([\s\S]*?)<\/script>/.exec(html)![1],
+  )
+  assert.equal(stories.length, 36)
+  assert.deepEqual(
+    stories.slice(0, 3).map((s: { attempts: number }) => s.attempts),
+    [1, 2, 3],
+  )
+  // The data, the stories, the code (no image: no URLs' block).
+  assert.equal(html.match(/<script/g)?.length, 3)
+  assert.doesNotMatch(html, /<script>x\(\)/)
+  // No failure: no failure viewer, no block.
+  const clean = renderReport(input({ items: [item({ path: 'a.jpg' })] }))
+  assert.doesNotMatch(clean, /id="failure-viewer"|id="report-failures"|<li data-failure/)
+})
+
+test("a journal record's final URL reaches a failure's story", () => {
+  const run = { id: 1, startedAt: 0 } as RunInfo
+  const record = {
+    key: 'k',
+    url: 'https://img.example/a.jpg',
+    planned: 'x',
+    state: 'failed',
+    run: 1,
+    attempts: 1,
+    error: 'http-404',
+    httpStatus: 404,
+    finalUrl: 'https://cdn.example/gone.jpg',
+    finishedAt: 10,
+  } as JobRecord
+  assert.equal(reportItem(record, run).finalUrl, 'https://cdn.example/gone.jpg')
 })
