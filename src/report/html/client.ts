@@ -444,8 +444,20 @@ export const CLIENT_SCRIPT = `(function () {
       dialog.close()
       document.documentElement.classList.remove('viewing')
       if (how.clear) how.clear()
-      if (row) list.back(row)
+      var last = row
       row = null
+      if (!last) return
+      list.back(last)
+      // Back to an entry whose address has a fragment (#failure-2: a link of the page followed
+      // before) scrolls to its target after this, and Chromium then drops the focus to the
+      // document when the target cannot take it: the reader's place lost. Given again once it has.
+      if (location.hash) {
+        requestAnimationFrame(function () {
+          setTimeout(function () {
+            if (!dialog.open && (document.activeElement === document.body || !document.activeElement)) list.back(last)
+          }, 0)
+        })
+      }
     }
     function shut() {
       if (leaving) return
