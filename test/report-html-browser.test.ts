@@ -2340,6 +2340,37 @@ test("a real run of 3 hosts and 4 error codes: every count the page shows is the
         ]),
       )
     assert.deepEqual(new Map(hostRows.map(([h, k]) => [h, Number(k)])), byHost)
+    // The failures by host, each with its codes: the same counts the other way round.
+    const byHostRows = await page
+      .locator('[data-figure="by-host"] tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => [
+          tr.querySelector('th')?.textContent ?? '',
+          tr.querySelector('td.n')?.textContent ?? '',
+          [...tr.querySelectorAll('a')].map((a) => a.textContent ?? ''),
+        ]),
+      )
+    assert.equal(byHostRows.length, 3)
+    for (const [host, n, codes] of byHostRows as [string, string, string[]][]) {
+      assert.equal(Number(n), byHost.get(host), host)
+      const mine = count(
+        failed.filter((m) => new URL(m.url).origin === host),
+        (m) => m.error ?? 'unknown',
+      )
+      assert.deepEqual(new Map(codes.map((t) => [t.split(' ×')[0], Number(t.split(' ×')[1])])), mine, host)
+    }
+    // A code's link there opens its group.
+    await page.locator('[data-figure="by-host"] summary').click()
+    const last = page.locator('[data-figure="by-host"] tbody tr a').last()
+    const target = await last.getAttribute('href')
+    await page.locator(`.failure:has(${target}) summary`).evaluate((s) => {
+      ;(s.parentElement as HTMLDetailsElement).open = false
+    })
+    await last.click()
+    assert.equal(
+      await page.locator(`.failure:has(${target})`).evaluate((d) => (d as HTMLDetailsElement).open),
+      true,
+    )
 
     // Every example opens in the failure viewer, and Right goes through all of them in the page's order.
     const examples = page.locator('#failures li[data-failure]')
@@ -2370,11 +2401,12 @@ test("a real run of 3 hosts and 4 error codes: every count the page shows is the
     // From the first example of the page's order to its last, each once.
     await page.keyboard.press('Escape')
     await page.waitForFunction(() => !(document.getElementById('failure-viewer') as HTMLDialogElement).open)
-    // Closed: the focus back on the button of the failure last shown.
-    assert.equal(
-      await page.evaluate(() => document.activeElement?.closest('.failure')?.getAttribute('data-code')),
-      'http-500',
+    // Closed: the focus back on the button of the failure last shown (the address has a fragment,
+    // #failure-N, from the link followed above: see the test of a section's link below).
+    await page.waitForFunction(
+      () => document.activeElement?.closest('.failure')?.getAttribute('data-code') === 'http-500',
     )
+    assert.equal(await page.evaluate(() => document.activeElement?.matches('[data-failure-open]')), true)
     await examples.first().locator('[data-failure-open]').click()
     const seen: string[] = []
     for (let i = 0; i < shownCount; i++) {
@@ -2522,6 +2554,26 @@ test('hostile URLs and messages stay text in the failure viewer: no markup, no s
   }
   await page.keyboard.press('Escape')
   assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined)
+  assertQuiet(log)
+  await page.close()
+})
+
+test('a viewer closed after a link of the page was followed (the address ends in #images) gives the focus back to the tile: Back to that entry dropped it to the document', async () => {
+  const out = join(root, 'viewer-fragment')
+  const input = await sheetOf(out, 5, 'f', 'fragment')
+  const { page, log } = await openReport(await writeReport(out, input))
+  await page.locator('nav.sections a[href="#images"]').click()
+  assert.match(page.url(), /#images$/)
+  await page.locator('.sheet .tile[title="f2.png"]').click()
+  assert.equal(await viewing(page), true)
+  await page.keyboard.press('Escape')
+  await closed(page)
+  // Chromium scrolls to the fragment's target as Back reaches the entry, after the viewer gave the
+  // focus back: the tile lost it to the document, a keyboard's place at the top of the page.
+  await page.waitForFunction(() => document.activeElement?.getAttribute('title') === 'f2.png', null, {
+    timeout: 5_000,
+  })
+  assert.equal(await focusedTitle(page), 'f2.png')
   assertQuiet(log)
   await page.close()
 })

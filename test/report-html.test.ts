@@ -24,6 +24,7 @@ import {
   FailureTally,
   failureKind,
   failureStory,
+  failuresByHost,
   fileHref,
   groupFailures,
   type HostSample,
@@ -1476,4 +1477,49 @@ test("a journal record's final URL reaches a failure's story", () => {
     finishedAt: 10,
   } as JobRecord
   assert.equal(reportItem(record, run).finalUrl, 'https://cdn.example/gone.jpg')
+})
+
+test('failures by host: the hosts with the most failures (then by name, h9 before h10), each with its codes, the rest summed', () => {
+  const items: ReportItem[] = []
+  const fail = (host: string, error: string, times: number) => {
+    for (let i = 0; i < times; i++)
+      items.push(item({ status: 'failed', host, url: `${host}/${error}/${i}`, error }))
+  }
+  fail('https://h10.example', 'http-404', 3)
+  fail('https://h10.example', 'timeout', 1)
+  fail('https://h9.example', 'timeout', 4)
+  fail('https://a.example', 'http-500', 2)
+  fail('https://b.example', 'http-404', 1)
+  items.push(item({ host: 'https://ok.example', path: 'a.jpg' }))
+  const groups = groupFailures(items)
+  const hosts = hostTable(items)
+  const codeAt = (code: string) => groups.findIndex((g) => g.code === code)
+  assert.deepEqual(failuresByHost(groups, hosts, 3), {
+    rows: [
+      {
+        host: 'https://h9.example',
+        count: 4,
+        codes: [['timeout', 4, codeAt('timeout')]],
+      },
+      {
+        host: 'https://h10.example',
+        count: 4,
+        codes: [
+          ['http-404', 3, codeAt('http-404')],
+          ['timeout', 1, codeAt('timeout')],
+        ],
+      },
+      { host: 'https://a.example', count: 2, codes: [['http-500', 2, codeAt('http-500')]] },
+    ],
+    restHosts: 1,
+    restCount: 1,
+  })
+  // Every host: the counts are the host table's, the sum the run's failures.
+  const all = failuresByHost(groups, hosts)
+  assert.equal(all.restHosts, 0)
+  assert.equal(
+    all.rows.reduce((sum, r) => sum + r.count, 0),
+    items.filter((i) => i.status === 'failed').length,
+  )
+  for (const r of all.rows) assert.equal(r.count, hosts.find((h) => h.host === r.host)?.failed)
 })

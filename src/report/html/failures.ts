@@ -350,6 +350,45 @@ function byCountThen<T extends { count: number }>(name: (x: T) => string) {
   return (a: T, b: T) => b.count - a.count || naturalOrder(name(a), name(b))
 }
 
+/** A host's failures, with their codes (see {@link failuresByHost}). */
+export interface HostFailures {
+  host: string
+  count: number
+  /** Its codes, `[code, count, group]`: most first, then by code in natural order; `group` the code's index in the groups. */
+  codes: [string, number, number][]
+}
+
+/**
+ * The failures by host, the other way round from the groups (by code, then host): the `limit`
+ * hosts with the most failures (then by name, in natural order), each with its codes. Read from
+ * the groups, which count every host (`FailureGroup.hosts`); `failed` is each host's count of
+ * failures (the host table's), so only the hosts shown are looked for: a run failing at 500,000
+ * dead domains builds `limit` rows, not one a host. `rest` sums the other hosts' failures.
+ */
+export function failuresByHost(
+  groups: readonly FailureGroup[],
+  failed: readonly { host: string; failed: number }[],
+  limit = 20,
+): { rows: HostFailures[]; restHosts: number; restCount: number } {
+  const all = failed.filter((h) => h.failed > 0)
+  const top = [...all].sort((a, b) => b.failed - a.failed || naturalOrder(a.host, b.host)).slice(0, limit)
+  const rows = new Map(
+    top.map((h): [string, HostFailures] => [h.host, { host: h.host, count: 0, codes: [] }]),
+  )
+  groups.forEach((g, index) => {
+    for (const h of g.hosts) {
+      const row = rows.get(h.host)
+      if (!row) continue
+      row.count += h.count
+      row.codes.push([g.code, h.count, index])
+    }
+  })
+  for (const row of rows.values()) row.codes.sort((a, b) => b[1] - a[1] || naturalOrder(a[0], b[0]))
+  const shown = [...rows.values()]
+  const restCount = all.reduce((sum, h) => sum + h.failed, 0) - shown.reduce((sum, r) => sum + r.count, 0)
+  return { rows: shown, restHosts: all.length - shown.length, restCount }
+}
+
 /** {@link FailureGroup}s of a list of items. */
 export function groupFailures(items: Iterable<ReportItem>, examples = 3): FailureGroup[] {
   const tally = new FailureTally(examples)

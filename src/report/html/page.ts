@@ -9,7 +9,7 @@ import { axisTime, barChart, byteRateUnit, concurrencyChart, short, stepLabel } 
 import { CLIENT_SCRIPT } from './client.js'
 import { shownCredits } from './credits.js'
 import { esc, httpHref, jsonForScript, readableOrigin, redactCommand } from './escape.js'
-import { describeError, type FailureStory, failureKind, sharedUrl } from './failures.js'
+import { describeError, type FailureStory, failureKind, failuresByHost, sharedUrl } from './failures.js'
 import { computeFigures, type ReportFigures, resolveRenderOptions } from './figures.js'
 import { sumRows } from './hosts.js'
 import type { SheetEntry } from './sheet.js'
@@ -456,6 +456,7 @@ function failuresSection(
   return `<section class="block" id="failures" aria-labelledby="failures-h">
 <h2 id="failures-h">Failures</h2>
 ${rerun.length || list ? `<div class="rerun">${rerun.length ? `<p data-figure="rerun">${rerun.join(' ')}</p>` : ''}${list}</div>` : ''}
+${byHost(f)}
 ${body}
 </section>`
 }
@@ -472,6 +473,38 @@ const FAILURE_SORT = `<div class="tools" data-failure-tools hidden><label>Sort b
 ]
   .map(([key, label]) => `<option value="${key}">${label}</option>`)
   .join('')}</select></label></div>`
+
+/** Hosts of the failures by host; the rest are summed in one line. */
+const BY_HOST_ROWS = 20
+
+/**
+ * The failures by host, each with its codes (each a link to its group): which hosts failed, and
+ * why, where the groups say it code by code. Closed until opened, for two hosts or more.
+ */
+function byHost(f: ReportFigures): string {
+  const { rows, restHosts, restCount } = failuresByHost(f.failures, f.hosts, BY_HOST_ROWS)
+  if (rows.length + restHosts < 2) return ''
+  const body = rows
+    .map(
+      (r) =>
+        `<tr><th scope="row" class="host">${hostLabel(r.host)}</th><td class="n">${n(r.count)}</td><td>${r.codes
+          .map(
+            ([code, count, group]) =>
+              `<a href="#failure-${group}"><code>${esc(code)}</code> ×${n(count)}</a>`,
+          )
+          .join(', ')}</td></tr>`,
+    )
+    .join('')
+  const foot = restHosts
+    ? `<tfoot><tr><td>${plural(restHosts, 'more host')}</td><td class="n">${n(restCount)}</td><td></td></tr></tfoot>`
+    : ''
+  const hosts = rows.length + restHosts
+  return `<details class="by-host" data-figure="by-host"><summary>By host: ${plural(hosts, 'host')}${restHosts ? `, the ${n(rows.length)} with the most failures` : ''}, each with its codes</summary>
+<div class="table-wrap" role="region" aria-label="Failures by host" tabindex="0"><table>
+<caption class="visually-hidden">Failures by host, with their codes</caption>
+<thead><tr><th scope="col" class="host">Host</th><th scope="col" class="n">Failures</th><th scope="col">Codes</th></tr></thead>
+<tbody>${body}</tbody>${foot}</table></div></details>`
+}
 
 /** Groups shown open; the others are one line each until opened. */
 const OPEN_GROUPS = 3
