@@ -221,6 +221,7 @@ border-radius:8px;cursor:pointer;padding:0}
 .why{display:none;font:inherit;font-size:.78rem;margin-left:6px;padding:1px 8px;border:1px solid var(--muted);
 border-radius:6px;background:var(--surface);color:var(--ink);cursor:pointer;vertical-align:baseline}
 html[data-ready] .why{display:inline-block}
+.failure-viewer{background:#0c0d0f}
 .failure-story{align-items:flex-start;justify-content:flex-start;overflow:auto}
 .failure-story .viewer-about{max-height:none;padding:8px 4px 16px;max-width:80ch}
 .failure-story .viewer-name{font-size:1.3rem}
