@@ -2474,6 +2474,37 @@ test("a real run of 3 hosts and 4 error codes: every count the page shows is the
     assert.deepEqual(listed.stdout.trim().split('\n').sort(), failed.map((m) => m.url).sort())
     assertQuiet(log)
     await page.close()
+
+    // A rerun of the same command: the 500s tried again, the permanent ones skipped as failed before;
+    // the page's counts are still the manifest's, the examples' stories those of the failures shown.
+    const again = await runCli([list, '-o', out, '--retries', '1'])
+    assert.notEqual(again.code, null, again.stderr)
+    const rerun = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { url: string; status: string; error?: string })
+      .filter((m) => m.status === 'failed')
+    const second = await openReport(join(out, 'report.html'))
+    assert.equal(
+      await second.page
+        .locator('[data-figure="failed"]')
+        .evaluate((dd) => dd.firstChild?.textContent?.trim()),
+      String(rerun.length),
+    )
+    const causesAgain = await second.page
+      .locator('[data-figure="causes"] a[href^="#failure-"]')
+      .allTextContents()
+    assert.deepEqual(
+      new Map(causesAgain.map((t) => [t.split(' ×')[0], Number(t.split(' ×')[1])])),
+      count(rerun, (m) => m.error ?? 'unknown'),
+    )
+    await second.page.locator('.failure[data-code="http-404"] [data-failure-open]').first().click()
+    assert.match(
+      new Map(await storyFacts(second.page)).get('Rerun') ?? '',
+      /failed in an earlier run, skipped by this one/,
+    )
+    assertQuiet(second.log)
+    await second.page.close()
   } finally {
     await Promise.all(servers.map((s) => s.close()))
   }
