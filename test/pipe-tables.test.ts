@@ -6,8 +6,9 @@
 // machine alone: its rows are read at enqueue and carried in the jobs.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { closeSync, constants, createWriteStream, openSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
@@ -16,6 +17,7 @@ import { tableSource } from '../src/sources/tables/index.js'
 import { cleanup, listFiles, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { type RedisServer, startRedis } from './support/redis.js'
+import { queueManifests, webdatasetOf } from './support/shards.js'
 
 let server: ImageServer
 let dir: string
@@ -149,6 +151,58 @@ describe('enqueue: a list or table that is a pipe', () => {
       assert.equal((await outputFiles(out)).filter((f) => f.endsWith('.jpg')).length, 3)
     })
   }
+
+  test('a table on standard input, and one from a FIFO, each enqueued twice: its caption, columns and hash column kept, a worker writes the shards and Parquet of the same table from a file', async () => {
+    const sha256 = (path: string) => createHash('sha256').update(server.bytes(path)).digest('hex')
+    // A hash that does not match, a 404, a caption with a comma and a line break.
+    const rows = Array.from({ length: 5 }, (_, i) => {
+      const path = `/q-same/${i}.jpg`
+      const url = server.url(i === 3 ? `${path}?status=404` : path)
+      return `${url},"cap, ${i}${i === 2 ? '\nmore' : ''}",${i},${i === 1 ? 'd'.repeat(64) : sha256(path)}`
+    })
+    const table = `url,caption,n,sha\n${rows.join('\n')}\n`
+    const file = join(dir, 'same.csv')
+    await writeFile(file, table)
+    const options = [
+      '--input-format',
+      'csv',
+      '--caption-col',
+      'caption',
+      '--columns',
+      'n',
+      '--hash-col',
+      'sha',
+    ]
+    const run = ['--output-format', 'webdataset', '--shard-size', '2']
+    const outputs: Record<string, unknown> = {}
+    for (const [queue, input, given] of [
+      ['same-file', () => file, undefined],
+      ['same-stdin', () => '-', table],
+      ['same-fifo', () => fifoOf(table), undefined],
+    ] as const) {
+      const at = ['--redis', redis.url, '--queue', queue]
+      const first = await runCli(['enqueue', input(), ...at, ...options, ...run], { input: given })
+      assert.equal(first.code, 0, `${queue}: ${first.stderr}`)
+      assert.match(first.stdout + first.stderr, /3 added, 0 already queued/, queue)
+      // Again, with the queue's options: planned a second time, a pipe was opened anew, what the
+      // first plan read of it lost (`/dev/fd/63 is empty`, exit 2).
+      const again = await runCli(['enqueue', input(), ...at, '--input-format', 'csv'], { input: given })
+      assert.equal(again.code, 0, `${queue} again: ${again.stderr}`)
+      assert.match(again.stdout + again.stderr, /0 added, 3 already queued or done/, queue)
+      const out = join(dir, `${queue}-out`)
+      const w = await runCli(['worker', ...at, '-o', out, '--exit-when-done', '-q'])
+      assert.equal(w.code, 0, `${queue} worker: ${w.stderr}`)
+      outputs[queue] = await webdatasetOf(out, await queueManifests(out))
+    }
+    // Nothing in Redis names standard input's or a pipe's path: a worker elsewhere has neither.
+    for (const key of await redis.client.keys('imgpull:*same-[sf]*'))
+      if ((await redis.client.type(key)) === 'hash')
+        assert.doesNotMatch(JSON.stringify(await redis.client.hgetall(key)), /\/dev\/|\.fifo/, key)
+    // The hash that does not match and the 404, in each.
+    assert.equal((outputs['same-file'] as { failures: string[] }).failures.length, 2)
+    assert.deepEqual(outputs['same-stdin'], outputs['same-file'])
+    assert.deepEqual(outputs['same-fifo'], outputs['same-file'])
+  })
 
   test('a Parquet table from a pipe is refused in one line, exit 2', async () => {
     const parquet = fifoOf('PAR1')

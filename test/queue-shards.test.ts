@@ -428,8 +428,11 @@ test('what enqueue refuses', async () => {
   // --hash-col was never checked, and standard input's header and cells were enqueued as URLs.
   const csv = 'url,sha\nhttps://img.example/1.jpg,abc\n'
   for (const [inputs, table, expected] of [
-    [['-'], { format: 'csv' }, /^--input-format is for tables .*: standard input is read as a URL list/],
-    [['-'], { hashCol: 'sha' }, /^--hash-col is for tables .*: standard input is read as a URL list/],
+    [
+      ['-'],
+      { hashCol: 'sha' },
+      /^--hash-col is for tables .*: standard input is read as a URL list \(give --input-format if it is a table\)$/,
+    ],
     [
       [join(dir, 'id-a.txt')],
       { captionCol: 'c' },
@@ -441,13 +444,32 @@ test('what enqueue refuses', async () => {
       (error: Error) => error instanceof UsageError && expected.test(error.message),
     )
   const cli = await runCli(
-    ['enqueue', '-', '--input-format', 'csv', '--queue', 'q', '--redis', 'redis://127.0.0.1:9'],
+    ['enqueue', '-', '--hash-col', 'sha', '--queue', 'q', '--redis', 'redis://127.0.0.1:9'],
     {
       input: csv,
     },
   )
   assert.equal(cli.code, 2, cli.stderr)
-  assert.match(cli.stderr, /^imgpull: --input-format is for tables .*standard input is read as a URL list/)
+  assert.match(cli.stderr, /^imgpull: --hash-col is for tables .*standard input is read as a URL list/)
+  // With --input-format, standard input is a table, as `imgpull` reads it (it was refused: "tables
+  // are read from files"): its rows carried in the jobs, its hash column with them.
+  const piped = await planShards(['-'], {
+    shardSize: 2,
+    table: { format: 'csv', hashCol: 'sha' },
+    stdin: Readable.from([csv]),
+  })
+  const shards = []
+  for await (const shard of piped) shards.push(shard)
+  assert.deepEqual(
+    {
+      mode: piped.mode,
+      reason: piped.inlineReason,
+      files: piped.files,
+      rows: piped.rows(),
+      count: shards.length,
+    },
+    { mode: 'inline', reason: 'standard input', files: [], rows: 1, count: 1 },
+  )
   // Data that cannot be read past: a usage error naming file and line, as a local run says it.
   await writeFile(
     join(dir, 'open-quote.csv'),

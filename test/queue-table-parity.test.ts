@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { gzipSync } from 'node:zlib'
-import { parquetMetadata } from 'hyparquet'
 import { parquetWriteFile } from 'hyparquet-writer'
 import { runCli } from './support/cli.js'
 import { queueFixture } from './support/queue-fixture.js'
-import { duckdbRead, duckdbRun, readTar } from './support/shards.js'
+import { duckdbRun, queueManifests, webdatasetOf } from './support/shards.js'
 
 /**
  * A table read through the queue (`imgpull enqueue` cut into shards by byte ranges, then one
@@ -19,57 +18,6 @@ import { duckdbRead, duckdbRun, readTar } from './support/shards.js'
 
 const fx = queueFixture({ server: { sizes: [600, 2_000] }, prefix: 'imgpull-queue-parity-' })
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
-
-/** What a WebDataset output folder holds, shard by shard, and its failures (sorted: order of finishing differs). */
-async function dataset(out: string, manifests: string[]) {
-  const names = (await readdir(out)).sort()
-  const shards: Record<string, unknown> = {}
-  for (const name of names) {
-    const path = join(out, name)
-    if (name.endsWith('.tar'))
-      shards[name] = Object.fromEntries(
-        (await readTar(path)).map((m) => [
-          m.name,
-          m.name.endsWith('.json')
-            ? JSON.parse(m.data.toString('utf8'))
-            : m.name.endsWith('.txt')
-              ? m.data.toString('utf8')
-              : sha256(m.data),
-        ]),
-      )
-    else if (name.endsWith('.parquet')) {
-      const bytes = await readFile(path)
-      const { schema } = parquetMetadata(
-        bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length),
-      )
-      shards[name] = { schema, ...(await duckdbRead(path)) }
-    } else if (name.endsWith('_stats.json')) {
-      const {
-        start_time: _,
-        end_time: __,
-        duration: ___,
-        ...stats
-      } = JSON.parse(await readFile(path, 'utf8'))
-      shards[name] = stats
-    }
-  }
-  const failures: string[] = []
-  for (const manifest of manifests)
-    for (const line of (await readFile(manifest, 'utf8')).split('\n').filter(Boolean)) {
-      const { url, status, error, message, meta, path } = JSON.parse(line)
-      if (status !== 'ok') failures.push(JSON.stringify({ url, status, error, message, meta, path }))
-    }
-  return { shards, failures: failures.sort() }
-}
-
-/** A worker's shards' manifests, in shard order. */
-async function shardManifests(out: string): Promise<string[]> {
-  const queue = join(out, '.imgpull', 'queue')
-  return (await readdir(queue))
-    .filter((n) => /^\d{5}$/.test(n))
-    .sort()
-    .map((n) => join(queue, n, 'manifest.jsonl'))
-}
 
 /** Run `input` plainly and through the queue with the same options; both outputs, for the caller to look into. */
 async function bothWays(name: string, input: string, shardSize: number, args: string[] = []) {
@@ -84,8 +32,8 @@ async function bothWays(name: string, input: string, shardSize: number, args: st
   }
   const [plain] = await Promise.all([runCli([input, '-o', plainOut, ...options]), viaQueue()])
   assert.ok(plain.code === 0 || plain.code === 1, `${name}: plain run: ${plain.stderr}`)
-  const local = await dataset(plainOut, [join(plainOut, 'manifest.jsonl')])
-  const queued = await dataset(queuedOut, await shardManifests(queuedOut))
+  const local = await webdatasetOf(plainOut, [join(plainOut, 'manifest.jsonl')])
+  const queued = await webdatasetOf(queuedOut, await queueManifests(queuedOut))
   assert.deepEqual(queued, local, `${name}: the queue's output is the plain run's`)
   return local
 }

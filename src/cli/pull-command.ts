@@ -363,7 +363,7 @@ export async function pullCommand(
   // Table options given for URL lists would be dropped without a word (a hash never checked).
   // A file that is no list (a spreadsheet, an archive) is said as what it is first: told to give
   // --input-format, a spreadsheet's user was then told to unzip it.
-  const onLists = tableOptionOnLists(tables, inputs, true)
+  const onLists = tableOptionOnLists(tables, inputs)
   if (onLists) throw (await firstNotAList(inputs)) ?? new UsageError(onLists)
   checkTemplate(options.name ?? '{name}{ext}')
   await checkInputs(inputs, undefined, maybeOut)

@@ -9,6 +9,7 @@ import { checkShardSize, type Options, resolveOptions } from '../options.js'
 import { checkTemplate } from '../plan/naming.js'
 import { grouped as n } from '../report/format.js'
 import { shadowedWarning } from '../sinks/webdataset/row.js'
+import type { PipeTap } from '../sources/pipe-list.js'
 import type { TableOptions } from '../sources/tables/options.js'
 import { definedFields } from '../utils/defined-fields.js'
 import { ENQUEUE_RENEW_MS, holdEnqueue, REDIS_WAIT_MS } from './enqueue-lease.js'
@@ -200,7 +201,10 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
     clientCertPassword: options.clientCertPassword ?? (run as Options).clientCertPassword,
   })
   let table = options.table
-  const planOf = () => planShards(inputs, { shardSize, table, inline: options.inline, stdin: options.stdin })
+  // A table that is a pipe is opened once: planned again (below), it is read again from its start.
+  const pipes = new Map<string, PipeTap>()
+  const planOf = () =>
+    planShards(inputs, { shardSize, table, inline: options.inline, stdin: options.stdin, pipes })
   let plan = await planOf()
   // A name template's typo fails here, once (a TypeError, as resolveOptions' are), not every
   // shard's every attempt on the workers.

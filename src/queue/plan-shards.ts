@@ -13,13 +13,12 @@ import {
   listBytes,
   parseLine,
 } from '../sources/lines.js'
-import { isPipe } from '../sources/pipe-list.js'
+import { inputWord, isPipe, type PipeTap, STDIN_PATH } from '../sources/pipe-list.js'
 import { csvSyntaxError, sepLine } from '../sources/tables/csv.js'
 import type { CsvEscape } from '../sources/tables/csv-escape.js'
 import { type TableOptions, tableOptionOnLists } from '../sources/tables/options.js'
 import { utf8Checked } from '../sources/tables/utf8.js'
 import type { CarriedType } from '../types.js'
-import { visibleShellWord } from '../utils/command-line.js'
 import { fileHead } from '../utils/file-head.js'
 import { csvSpans } from './csv-range.js'
 import { fingerprint } from './fingerprint.js'
@@ -70,6 +69,12 @@ export interface PlanOptions {
   inline?: boolean
   /** Where `-` reads from. @default process.stdin */
   stdin?: Readable
+  /**
+   * Tables that are pipes, opened by an earlier plan of the same inputs whose rows were not read:
+   * read again from their start, where opened anew they had lost what it read (see `OpenedPipes`).
+   * Those opened now are added. @default each pipe opened anew
+   */
+  pipes?: Map<string, PipeTap>
 }
 
 /** What of the table options makes rows differ (and so belongs to the input's identity). */
@@ -104,7 +109,9 @@ async function areTables(inputs: readonly string[], format: string | undefined):
   const { detectTableFormat, packedTableName } = await import('../sources/tables/format.js')
   const kinds = await Promise.all(
     inputs.map(async (arg) => {
-      if (arg === '-' || isUrlArgument(arg)) return false
+      // `-` is a table with --input-format, as `imgpull` reads it (it was refused: "tables are read from files").
+      if (arg === '-') return format !== undefined
+      if (isUrlArgument(arg)) return false
       // A compressed table imgpull does not read (`x.csv.zst`) is a table its reader refuses, not a list.
       if (format !== undefined || detectTableFormat(arg) || packedTableName(arg)) return true
       return (await stat(arg).catch(() => undefined))?.isDirectory() === true
@@ -169,7 +176,9 @@ export async function planShards(inputs: readonly string[], options: PlanOptions
 
 /** Why an input that is a pipe is carried in the jobs: `path` exists on this machine alone, and is read once. */
 const pipeReason = (path: string) =>
-  `${visibleShellWord(path)} is a pipe, read here once: a worker could not read it`
+  path === STDIN_PATH
+    ? 'standard input'
+    : `${inputWord(path)} is a pipe, read here once: a worker could not read it`
 
 async function inputFile(path: string, format: InputFile['format']): Promise<InputFile> {
   const absolute = resolve(path)
@@ -178,9 +187,12 @@ async function inputFile(path: string, format: InputFile['format']): Promise<Inp
 
 async function planTables(inputs: readonly string[], options: PlanOptions): Promise<ShardPlan> {
   const { openTables } = await import('../sources/tables/source.js')
-  const opened = await openTables(inputs, options.table)
-  // A table that is a pipe: read here and carried, as a list that is one (see `planShards`).
-  const piped = opened.files.find((f) => f.pipe !== undefined)
+  // `-` (standard input, with --input-format): read at /dev/stdin, from `options.stdin`.
+  const paths = inputs.map((input) => (input === '-' ? STDIN_PATH : input))
+  const opened = await openTables(paths, options.table, { taps: options.pipes, stdin: options.stdin })
+  // A table that is a pipe: read here and carried, as a list that is one (see `planShards`). So is
+  // standard input that is a file (`< t.csv`): jobs pointed workers to /dev/stdin, their own.
+  const piped = opened.files.find((f) => f.pipe !== undefined || f.path === STDIN_PATH)
   const carried = options.table?.columns ?? opened.columns
   if (piped)
     return inlinePlan('table', [], opened, options.shardSize, {

@@ -4,6 +4,19 @@ import { Socket } from 'node:net'
 import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { UsageError } from '../errors.js'
+import { visibleShellWord } from '../utils/command-line.js'
+
+/** The path standard input (`-`) is read at as a table (`--input-format`): see `inputWord`. */
+export const STDIN_PATH = '/dev/stdin'
+
+/**
+ * How a message names an input: `standard input` for `-` (read at `STDIN_PATH`, a path the user
+ * never typed, which messages named), else the path as typed (`visibleShellWord`; `quoted` is its
+ * own): a process substitution's `/dev/fd/63` is all the user has of it.
+ */
+export function inputWord(path: string, quoted: 'as-needed' | 'always' = 'as-needed'): string {
+  return path === '-' || path === STDIN_PATH ? 'standard input' : visibleShellWord(path, quoted)
+}
 
 /** How often a named FIFO with no writer yet is looked at again, ms. */
 const WRITER_POLL_MS = 100

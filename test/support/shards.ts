@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parquetReadObjects } from 'hyparquet'
+import { parquetMetadata, parquetReadObjects } from 'hyparquet'
 import tar from 'tar-stream'
 import { readHeader } from '../../src/sinks/webdataset/tar.js'
 
@@ -129,4 +129,55 @@ export async function staged(out: string, stem: string): Promise<string[]> {
     at = next!
   }
   return [...files, ...entries].sort()
+}
+
+/** What a WebDataset output folder holds, shard by shard, and its failures (sorted: order of finishing differs). */
+export async function webdatasetOf(out: string, manifests: string[]) {
+  const names = (await readdir(out)).sort()
+  const shards: Record<string, unknown> = {}
+  for (const name of names) {
+    const path = join(out, name)
+    if (name.endsWith('.tar'))
+      shards[name] = Object.fromEntries(
+        (await readTar(path)).map((m) => [
+          m.name,
+          m.name.endsWith('.json')
+            ? JSON.parse(m.data.toString('utf8'))
+            : m.name.endsWith('.txt')
+              ? m.data.toString('utf8')
+              : sha256(m.data),
+        ]),
+      )
+    else if (name.endsWith('.parquet')) {
+      const bytes = await readFile(path)
+      const { schema } = parquetMetadata(
+        bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length),
+      )
+      shards[name] = { schema, ...(await duckdbRead(path)) }
+    } else if (name.endsWith('_stats.json')) {
+      const {
+        start_time: _,
+        end_time: __,
+        duration: ___,
+        ...stats
+      } = JSON.parse(await readFile(path, 'utf8'))
+      shards[name] = stats
+    }
+  }
+  const failures: string[] = []
+  for (const manifest of manifests)
+    for (const line of (await readFile(manifest, 'utf8')).split('\n').filter(Boolean)) {
+      const { url, status, error, message, meta, path } = JSON.parse(line)
+      if (status !== 'ok') failures.push(JSON.stringify({ url, status, error, message, meta, path }))
+    }
+  return { shards, failures: failures.sort() }
+}
+
+/** A worker's shards' manifests, in shard order. */
+export async function queueManifests(out: string): Promise<string[]> {
+  const queue = join(out, '.imgpull', 'queue')
+  return (await readdir(queue))
+    .filter((n) => /^\d{5}$/.test(n))
+    .sort()
+    .map((n) => join(queue, n, 'manifest.jsonl'))
 }

@@ -92,14 +92,12 @@ export function resolveTableOptions(options: TableOptions = {}): ResolvedTableOp
 /**
  * Table options given for URL lists, which would be dropped without a word (a hash never checked):
  * the words of the usage error naming the first, or `undefined` when none is given. `inputs` are
- * the lists as given (`-` for standard input); `stdinTables`: a table on standard input is read
- * with `--input-format` (`imgpull`; `imgpull enqueue` reads tables from files only). Pure; both
- * commands refuse it.
+ * the lists as given (`-` for standard input, a table there read with `--input-format`, by
+ * `imgpull` and `imgpull enqueue` alike). Pure; both commands refuse it.
  */
 export function tableOptionOnLists(
   table: TableOptions | undefined,
   inputs: readonly string[],
-  stdinTables = false,
 ): string | undefined {
   const given = (
     [
@@ -112,7 +110,7 @@ export function tableOptionOnLists(
   ).find(([, value]) => value !== undefined)
   if (!given) return undefined
   const what = inputs.includes('-')
-    ? `standard input is read as a URL list (${stdinTables ? 'give --input-format if it is a table' : 'tables are read from files'})`
+    ? 'standard input is read as a URL list (give --input-format if it is a table)'
     : `'${inputs[0]}' is read as a URL list (its name is no table's: give --input-format if it is one)`
   return `${given[0]} is for tables (CSV, TSV, JSON lines, Parquet): ${what}`
 }

@@ -1,6 +1,7 @@
 import type { Dirent } from 'node:fs'
 import { access, constants, readdir, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
+import type { Readable } from 'node:stream'
 import { UsageError } from '../../errors.js'
 import { layout, WORK_DIR } from '../../layout.js'
 import { grouped } from '../../report/format.js'
@@ -9,7 +10,7 @@ import { visibleShellWord } from '../../utils/command-line.js'
 import { fileHead } from '../../utils/file-head.js'
 import { fileFault, nearFile } from '../../utils/near-file.js'
 import { inputGivenTwice } from '../given-twice.js'
-import { openPipe, PipeTap } from '../pipe-list.js'
+import { openPipe, PipeTap, STDIN_PATH } from '../pipe-list.js'
 import { utf16Head, utf16Of } from '../utf16.js'
 import { type ColumnTypes, KindTally, runColumnTypes, setType } from './column-types.js'
 import { planColumns } from './columns.js'
@@ -269,6 +270,7 @@ async function resolveFiles(
   format: TableFormat | undefined,
   skipped: string[],
   urlCol = 'url',
+  pipes: OpenedPipes = {},
 ) {
   const files: TableFile[] = []
   /** How each file was named, for a file given twice. */
@@ -287,7 +289,7 @@ async function resolveFiles(
     }
     const detected = format ? { format, gzip: isGzipName(input) } : detectTableFormat(input)
     if (!info.isFile()) {
-      files.push(await pipeTable(input, detected))
+      files.push(await pipeTable(input, detected, pipes))
       named.push(visibleShellWord(input, 'always'))
       continue
     }
@@ -317,6 +319,7 @@ async function resolveFiles(
 async function pipeTable(
   input: string,
   detected: { format: TableFormat; gzip: boolean } | undefined,
+  pipes: OpenedPipes,
 ): Promise<TableFile> {
   const shown = visibleShellWord(input, 'always')
   if (!detected)
@@ -327,10 +330,28 @@ async function pipeTable(
     throw new UsageError(
       `cannot read ${shown} as Parquet: it is a pipe, and a Parquet file is read from its end and at offsets, which a pipe cannot give; save it to a file first (... > table.parquet) and give that`,
     )
+  // Opened before (a plan made again with the queue's options): its bytes read then are kept, and
+  // read again from its start. Opened anew, what the first opening read of it was lost (an enqueue
+  // of the same piped table again said `/dev/fd/63 is empty`).
+  const opened = pipes.taps?.get(input)
+  if (opened) return { path: input, ...detected, pipe: opened }
   // Standard input (`-` with --input-format) is read from the process's own: a socket there (a
   // program's child, as Node and Python spawn one) cannot be opened by its path.
-  const stream = input === '/dev/stdin' ? process.stdin : await openPipe(input)
-  return { path: input, ...detected, pipe: new PipeTap(input, stream) }
+  const stream = input === STDIN_PATH ? (pipes.stdin ?? process.stdin) : await openPipe(input)
+  const tap = new PipeTap(input, stream)
+  pipes.taps?.set(input, tap)
+  return { path: input, ...detected, pipe: tap }
+}
+
+/**
+ * How `openTables` opens the tables that are pipes. `taps`: those opened before, by path, read again
+ * from their start while their rows are not yet read (and those opened now, added): `enqueue` plans
+ * an input twice when the queue holds its options. `stdin`: what `/dev/stdin` (`-`) reads.
+ * @default each pipe opened anew; standard input from `process.stdin`
+ */
+export interface OpenedPipes {
+  taps?: Map<string, PipeTap>
+  stdin?: Readable
 }
 
 /** A file's rows when known before reading, and the columns its rows carry and their types when known. */
@@ -458,11 +479,12 @@ const readers = { csv: csvRows, tsv: csvRows, jsonl: jsonlRows, parquet: parquet
 export async function openTables(
   inputs: readonly string[],
   options: TableOptions = {},
+  pipes: OpenedPipes = {},
 ): Promise<OpenedTables> {
   const resolved = resolveTableOptions(options)
   if (inputs.length === 0) throw new UsageError('no table to read')
   const skipped: string[] = []
-  const files = await resolveFiles(inputs, resolved.format, skipped, resolved.urlCol)
+  const files = await resolveFiles(inputs, resolved.format, skipped, resolved.urlCol, pipes)
   const checked: Checked[] = []
   for (let i = 0; i < files.length; i += CHECKS_AT_ONCE)
     checked.push(
