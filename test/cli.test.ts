@@ -1154,7 +1154,7 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     ],
     [['-', '--hash-col', 'sha256'], /--hash-col is for tables .*standard input is read as a URL list/],
     // A table on standard input (`- --input-format csv`) is read: empty, it is said so.
-    [['-', '--input-format', 'csv'], /\/dev\/stdin is empty: a CSV table needs a header line/],
+    [['-', '--input-format', 'csv'], /^imgpull: standard input is empty: a CSV table needs a header line/],
     [['x', '--resize', 'keep-ratio'], /--resize keep-ratio needs --size/],
     // `-o "$OUT"` with OUT unset: not the current folder, unasked.
     [

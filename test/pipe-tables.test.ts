@@ -10,14 +10,26 @@ import { createHash } from 'node:crypto'
 import { closeSync, constants, createWriteStream, openSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import Database from 'better-sqlite3'
+import { UsageError } from '../src/errors.js'
+import { inputWord, PipeReadOnce, PipeTap, STDIN_PATH, shellPipe } from '../src/sources/pipe-list.js'
 import { tableSource } from '../src/sources/tables/index.js'
+import { streamHead } from '../src/sources/tables/input.js'
 import { cleanup, listFiles, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { type RedisServer, startRedis } from './support/redis.js'
 import { queueManifests, webdatasetOf } from './support/shards.js'
+import { until } from './support/wait.js'
+
+/** All of a stream's bytes, as text. */
+async function text(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString()
+}
 
 let server: ImageServer
 let dir: string
@@ -114,6 +126,130 @@ describe('tables from a pipe', () => {
       /^imgpull: cannot read '.*\.fifo' as Parquet: it is a pipe, .*save it to a file first/,
     )
     assert.deepEqual(await state(), before)
+  })
+})
+
+describe('a piped table stopped, and read once', () => {
+  test('Ctrl-C while the run waits on the pipe: exit 130, the journal holds what is on disk, and the same rows piped again fetch only the rest', async () => {
+    const out = join(dir, 'stopped')
+    const paths = Array.from({ length: 10 }, (_, i) => `/stopped/${i}.jpg`)
+    // Row 5's long caption fills the first MiB the checks read before the rows (`ESCAPE_SNIFF_BYTES`).
+    const row = (i: number) => `${server.url(paths[i]!)},"caption, ${i === 5 ? 'x'.repeat(1_100_000) : i}"\n`
+    // The writer stays open after the first 7 rows: the run fetches 6 (the CSV reader holds the last
+    // record until the next begins) and waits for more.
+    const fifo = join(dir, 'stopped.csv')
+    execFileSync('mkfifo', [fifo])
+    const writer = createWriteStream(fifo)
+    writer.on('error', () => {})
+    writer.write(`url,caption\n${[0, 1, 2, 3, 4, 5, 6].map(row).join('')}`)
+    const run = startCli([fifo, '-o', out, '-q'])
+    await until(
+      'the first 6 rows fetched',
+      async () => (await outputFiles(out).catch(() => [])).length >= 6,
+      20_000,
+    ).finally(() => run.child.kill('SIGINT'))
+    const stopped = await run.done
+    writer.destroy()
+    assert.equal(stopped.code, 130, stopped.stderr)
+    // What the journal says is done is on disk, whole.
+    const db = new Database(join(out, '.imgpull', 'journal.db'), { readonly: true })
+    const done = db.prepare("SELECT url, path FROM jobs WHERE state = 'ok'").all() as {
+      url: string
+      path: string
+    }[]
+    db.close()
+    assert.ok(done.length >= 6, `${done.length} done`)
+    assert.equal((await outputFiles(out)).length, done.length)
+    for (const { url, path } of done)
+      assert.deepEqual(await readFile(join(out, path)), server.bytes(new URL(url).pathname), url)
+    // The same rows, piped whole: those not reached are fetched, those done are not asked for again.
+    const requested = (path: string) => server.log.filter((r) => r.url === path).length
+    const again = await runCli([
+      fifoOf(`url,caption\n${paths.map((_, i) => row(i)).join('')}`, 'again.csv'),
+      '-o',
+      out,
+      '-q',
+    ])
+    assert.equal(again.code, 0, again.stderr)
+    assert.equal((await outputFiles(out)).length, 10)
+    assert.deepEqual(
+      paths.map(requested),
+      paths.map(() => 1),
+    )
+  })
+
+  test('a pipe read past by its rows is not read again: a one-line PipeReadOnce naming it as typed', async () => {
+    const chunks = ['url\n', 'https://h.example/1.jpg\n', 'https://h.example/2.jpg\n']
+    for (const [path, shown] of [
+      ['/dev/fd/63', '/dev/fd/63'],
+      [STDIN_PATH, 'standard input'],
+    ] as const) {
+      const tap = new PipeTap(path, Readable.from(chunks.map((c) => Buffer.from(c))))
+      // A check reads the start, kept; then the rows' reader takes the rest, no longer kept.
+      const head = await streamHead(tap.open(), 4)
+      assert.equal(head.toString(), 'url\n')
+      tap.release()
+      assert.equal(await text(tap.open()), chunks.join(''))
+      // A second pass over the rows: refused in words, not a short or empty table.
+      await assert.rejects(text(tap.open()), (error: Error) => {
+        assert.ok(error instanceof PipeReadOnce)
+        assert.ok(error instanceof UsageError)
+        assert.equal(
+          error.message,
+          `${shown} is a pipe, read once: its rows cannot be read again; save it to a file first`,
+        )
+        return true
+      })
+    }
+  })
+})
+
+describe('how a piped input is named', () => {
+  test('standard input is "standard input", not /dev/stdin, and advice names no file it does not have', async () => {
+    const out = join(dir, 'named-out')
+    const xz = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x00, 0x04])
+    for (const [args, input, expected] of [
+      [
+        ['--input-format', 'csv'],
+        xz,
+        /^imgpull: standard input is xz-compressed: .*; unpack it in the pipe: \.\.\. \| xz -dc /,
+      ],
+      [
+        ['--input-format', 'csv'],
+        '{"url":"https://h.example/a.jpg"}\n',
+        /^imgpull: standard input is a JSON lines table, not a CSV or TSV table: give --input-format jsonl /,
+      ],
+      [
+        ['--input-format', 'csv'],
+        'link\nhttps://h.example/a.jpg\n',
+        /^imgpull: standard input has no column "url"/,
+      ],
+      [
+        ['--input-format', 'csv'],
+        'url\n"https://h.example/a.jpg\n',
+        /^imgpull: standard input line 2: a quote opened/,
+      ],
+    ] as const) {
+      const r = await runCli(['-', ...args, '-o', out], { input })
+      assert.equal(r.code, 2, r.stderr)
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr)
+      assert.match(r.stderr, expected)
+    }
+    const empty = await runCli(['-', '-o', out], { input: '' })
+    assert.match(empty.stdout + empty.stderr, /No input found in standard input: the list holds no URL/)
+    // A process substitution's path is all its user has: kept, with advice for the pipe, not the path.
+    const word = (path: string) => [inputWord(path), shellPipe(path)]
+    assert.deepEqual(
+      ['-', STDIN_PATH, '/dev/fd/63', '/proc/self/fd/11', 'data/t.csv', '/dev/fd/x'].map(word),
+      [
+        ['standard input', true],
+        ['standard input', true],
+        ['/dev/fd/63', true],
+        ['/proc/self/fd/11', true],
+        ['data/t.csv', false],
+        ['/dev/fd/x', false],
+      ],
+    )
   })
 })
 

@@ -23,7 +23,7 @@ import {
   openList,
   readLines,
 } from '../sources/lines.js'
-import { isPipe } from '../sources/pipe-list.js'
+import { inputWord, isPipe, STDIN_PATH } from '../sources/pipe-list.js'
 import { type TableOptions, tableOptionOnLists } from '../sources/tables/options.js'
 import type { Result, Source } from '../types.js'
 import { visibleShellWord } from '../utils/command-line.js'
@@ -60,10 +60,10 @@ export interface RunHooks {
 
 /**
  * What a run that read no job says, naming its inputs (a newcomer who gave the wrong file sees
- * which): `inputs` as given (`-`: stdin), `tables` when they were read as tables.
+ * which): `inputs` as given (`-`: standard input), `tables` when they were read as tables.
  */
 export function emptyInputLine(inputs: readonly string[] | undefined, tables = false): string {
-  const names = (inputs ?? []).map((input) => (input === '-' ? 'stdin' : visibleShellWord(input)))
+  const names = (inputs ?? []).map((input) => inputWord(input))
   const one = names.length === 1
   const where = names.length > 0 ? ` in ${names.join(', ')}` : ''
   const why = tables
@@ -333,7 +333,7 @@ export async function pullCommand(
     )
   }
   // `-` with --input-format: a table on standard input, read as the pipe it is (see `PipeTap`).
-  if (tables.format !== undefined) inputs = inputs.map((input) => (input === '-' ? '/dev/stdin' : input))
+  if (tables.format !== undefined) inputs = inputs.map((input) => (input === '-' ? STDIN_PATH : input))
   const areTables = await tableInputs(inputs, tables.format)
   if (areTables.some(Boolean)) {
     const lists = inputs.filter((_, i) => !areTables[i])
@@ -345,7 +345,7 @@ export async function pullCommand(
           ? `, ${visibleShellWord(maybeOut, 'always')} a folder of tables; if it is the output folder, give it with -o: -o ${visibleShellWord(maybeOut)}`
           : ''
       throw new UsageError(
-        `cannot mix tables and URL lists in one run (${visibleShellWord(lists[0]!, 'always')} is a URL list${folder}): run them one after the other`,
+        `cannot mix tables and URL lists in one run (${inputWord(lists[0]!, 'always')} is a URL list${folder}): run them one after the other`,
       )
     }
     await checkNotOutputs(inputs, options.out ?? '.')

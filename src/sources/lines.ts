@@ -12,7 +12,7 @@ import { printable } from '../utils/printable.js'
 import { passwordMisread, shownUrl, unescapedUrl } from '../utils/url.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { inputGivenTwice } from './given-twice.js'
-import { isPipe, openPipe } from './pipe-list.js'
+import { isPipe, openPipe, shellPipe } from './pipe-list.js'
 import { SAVE_AS_CSV, spreadsheet } from './spreadsheet.js'
 import { HTML_START } from './tables/not-a-table.js'
 import { utf8Scan } from './tables/utf8.js'
@@ -210,24 +210,29 @@ export type ListBytes =
   | { kind: 'gzip' }
   /** UTF-16 text (`encoding`), read decoded. */
   | { kind: 'utf16'; encoding: Utf16 }
-  /** Not a list at all: `what` names it, `hint` says what to do (both for a message). */
-  | { kind: 'other'; what: string; hint: string }
+  /**
+   * Not a list at all: `what` names it, `hint` says what to do (both for a message); `inPipe`: the
+   * command that unpacks it in a pipe, for a list that is a shell's pipe (no file to unpack).
+   */
+  | { kind: 'other'; what: string; hint: string; inPipe?: string }
 
 /** Bytes to look at: the longest signature below, and enough text to find a NUL in. */
 export const LIST_HEAD_BYTES = 512
 
 /** Archives and compressions a list may have been packed in, by their magic numbers. */
-const PACKED: [number[] | string, string, string][] = [
+const PACKED: [number[] | string, string, string, string?][] = [
   [
     [0x28, 0xb5, 0x2f, 0xfd],
     'zstd-compressed',
     'unpack it first (zstd -d), or pipe it: zstdcat FILE | imgpull -',
+    'zstdcat',
   ],
-  ['BZh', 'bzip2-compressed', 'unpack it first (bunzip2), or pipe it: bzcat FILE | imgpull -'],
+  ['BZh', 'bzip2-compressed', 'unpack it first (bunzip2), or pipe it: bzcat FILE | imgpull -', 'bzcat'],
   [
     [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00],
     'xz-compressed',
     'unpack it first (unxz), or pipe it: xzcat FILE | imgpull -',
+    'xzcat',
   ],
   ['PK\x03\x04', 'a ZIP archive', 'unpack it first, and give imgpull the list inside'],
   ['7z\xbc\xaf\x27\x1c', 'a 7-Zip archive', 'unpack it first, and give imgpull the list inside'],
@@ -247,7 +252,8 @@ export function listBytes(head: Buffer): ListBytes {
   const sheet = spreadsheet(head)
   if (sheet) return { kind: 'other', what: sheet, hint: SAVE_AS_CSV }
   // Signatures first: a ZIP's or an image's NULs would read as UTF-16's.
-  for (const [magic, what, hint] of PACKED) if (starts(head, magic)) return { kind: 'other', what, hint }
+  for (const [magic, what, hint, inPipe] of PACKED)
+    if (starts(head, magic)) return { kind: 'other', what, hint, ...(inPipe ? { inPipe } : {}) }
   const image = sniffCommon(head) ?? sniffBinary(head)
   if (image)
     return {
@@ -413,15 +419,16 @@ export function isUrlArgument(given: string): boolean {
  * Why a list (`name`, as a message names it) whose first bytes are `bytes` is read as none:
  * something given by mistake; `undefined` for a list.
  */
-function notAList(name: string, bytes: ListBytes): UsageError | undefined {
-  if (bytes.kind === 'other')
-    return new UsageError(`${name} is ${bytes.what}, not a list of URLs: ${bytes.hint}`)
-  return undefined
+function notAList(name: string, bytes: ListBytes, piped = false): UsageError | undefined {
+  if (bytes.kind !== 'other') return undefined
+  // A shell's pipe (`<(...)`) has no file to unpack: `unxz /dev/fd/63` finds none.
+  const hint = piped && bytes.inPipe ? `unpack it in the pipe: ... | ${bytes.inPipe}` : bytes.hint
+  return new UsageError(`${name} is ${bytes.what}, not a list of URLs: ${hint}`)
 }
 
 /** The refusal of the list file `path` whose first bytes are `head`, if it holds no list; named as a shell reads it back. */
 const notAListFile = (path: string, head: Buffer): UsageError | undefined =>
-  notAList(visibleShellWord(path, 'always'), listBytes(head))
+  notAList(visibleShellWord(path, 'always'), listBytes(head), shellPipe(path))
 
 /**
  * The first of `args` (list files as given; `-` and URLs are skipped) that holds something other

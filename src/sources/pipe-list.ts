@@ -18,6 +18,16 @@ export function inputWord(path: string, quoted: 'as-needed' | 'always' = 'as-nee
   return path === '-' || path === STDIN_PATH ? 'standard input' : visibleShellWord(path, quoted)
 }
 
+/**
+ * Whether `path` is a pipe a shell made for this process (standard input, a process substitution's
+ * `/dev/fd/63`): it has no name to give it and is gone once read, so a message's advice names no
+ * file to rename or read again (`xz -dc /dev/fd/63 > unpacked.csv`), but what to do in the pipe.
+ * Pure: by its name alone (a named FIFO is named as a file is).
+ */
+export function shellPipe(path: string): boolean {
+  return path === '-' || path === STDIN_PATH || /^\/(dev|proc\/self)\/fd\/\d+$/.test(path)
+}
+
 /** How often a named FIFO with no writer yet is looked at again, ms. */
 const WRITER_POLL_MS = 100
 
@@ -158,6 +168,6 @@ export class PipeTap {
 /** A pipe's table opened again after its rows were read (a second pass over them): it is read once. */
 export class PipeReadOnce extends UsageError {
   constructor(path: string) {
-    super(`${path} is a pipe, read once: its rows cannot be read again; save it to a file first`)
+    super(`${inputWord(path)} is a pipe, read once: its rows cannot be read again; save it to a file first`)
   }
 }

@@ -1,7 +1,7 @@
 import type { Compressors, FileMetaData } from 'hyparquet'
 import { compressors } from 'hyparquet-compressors'
 import { UsageError } from '../../errors.js'
-import { visibleShellWord } from '../../utils/command-line.js'
+import { inputWord } from '../pipe-list.js'
 
 type Decompress = (input: Uint8Array, outputLength: number) => Uint8Array
 
@@ -45,7 +45,7 @@ export function checkCodecs(path: string, metadata: FileMetaData, needed: readon
       if (!meta || !needed.includes(meta.path_in_schema[0])) continue
       if (BUILT_IN.has(meta.codec) || CODECS[meta.codec] !== undefined) continue
       throw new UsageError(
-        `${visibleShellWord(path)} column ${JSON.stringify(meta.path_in_schema[0])} is compressed with ${meta.codec}, which imgpull does not read (nor do DuckDB and pyarrow): write the file again with another codec where it was made (Spark: .option("compression", "zstd"))`,
+        `${inputWord(path)} column ${JSON.stringify(meta.path_in_schema[0])} is compressed with ${meta.codec}, which imgpull does not read (nor do DuckDB and pyarrow): write the file again with another codec where it was made (Spark: .option("compression", "zstd"))`,
       )
     }
 }

@@ -1,6 +1,7 @@
 import { UsageError } from '../../errors.js'
 import { visibleShellWord } from '../../utils/command-line.js'
 import { nearWord } from '../../utils/near-word.js'
+import { inputWord } from '../pipe-list.js'
 import { shownTableFormat, wrongTableFormat } from './format.js'
 import { jqPath, jqStep } from './job.js'
 import type { ResolvedTableOptions } from './options.js'
@@ -191,7 +192,7 @@ export function planColumns(
     // out, however many: there is nothing to call them by, and usually nothing in them.
     if (name === '') continue
     if (seen.has(name))
-      throw new UsageError(`${visibleShellWord(file)} has the column ${JSON.stringify(name)} twice`)
+      throw new UsageError(`${inputWord(file)} has the column ${JSON.stringify(name)} twice`)
     seen.add(name)
   }
   available = available.filter((name) => name !== '')
@@ -205,7 +206,7 @@ export function planColumns(
     if (!perRow && shownTableFormat('csv', available.join(',')) === 'jsonl')
       throw wrongTableFormat(file, 'a CSV or TSV table', 'jsonl')
     throw new UsageError(
-      `${visibleShellWord(file)} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}${(perRow ? '' : separatorHint(available)) || missingHint(name, available, option, file, perRow) || typoHint(name, available, option)}`,
+      `${inputWord(file)} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}${(perRow ? '' : separatorHint(available)) || missingHint(name, available, option, file, perRow) || typoHint(name, available, option)}`,
     )
   }
   need(options.urlCol, 'the URL column', '--url-col')

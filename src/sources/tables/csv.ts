@@ -1,7 +1,7 @@
 import { finished } from 'node:stream/promises'
 import { parse } from 'csv-parse'
 import { UsageError } from '../../errors.js'
-import { visibleShellWord } from '../../utils/command-line.js'
+import { inputWord } from '../pipe-list.js'
 import { type ColumnPlan, planColumns, uniqueHeader } from './columns.js'
 import {
   backslashRecord,
@@ -107,7 +107,7 @@ export function csvSyntaxError(path: string, error: unknown, lastLine: number): 
   if (!(error instanceof Error && 'code' in error && String(error.code).startsWith('CSV_'))) return undefined
   if (error.code === 'CSV_QUOTE_NOT_CLOSED') {
     return new UsageError(
-      `${visibleShellWord(path)} line ${lastLine + 1}: a quote opened in this record is never closed`,
+      `${inputWord(path)} line ${lastLine + 1}: a quote opened in this record is never closed`,
       {
         cause: error,
       },
@@ -115,11 +115,11 @@ export function csvSyntaxError(path: string, error: unknown, lastLine: number): 
   }
   if (error.code === 'CSV_MAX_RECORD_SIZE') {
     return new UsageError(
-      `${visibleShellWord(path)} line ${lastLine + 1}: a record runs past ${MAX_RECORD / 1024 / 1024} MiB: a quote opened in it is not closed where it should be`,
+      `${inputWord(path)} line ${lastLine + 1}: a record runs past ${MAX_RECORD / 1024 / 1024} MiB: a quote opened in it is not closed where it should be`,
       { cause: error },
     )
   }
-  return new UsageError(`${visibleShellWord(path)}: ${error.message}`, { cause: error })
+  return new UsageError(`${inputWord(path)}: ${error.message}`, { cause: error })
 }
 
 /** Where a reading starts: a record's first byte (of the text, decompressed), and the lines before it. */
@@ -239,7 +239,7 @@ export function sepLine(path: string, fields: readonly string[]): ',' | ';' | un
   const separator = text.slice(4)
   if (separator === ',' || separator === ';') return separator
   throw new UsageError(
-    `${visibleShellWord(path)} line 1 is ${JSON.stringify(text)}, Excel's line naming the separator: a CSV file is read separated by "," or ";", not ${JSON.stringify(separator)}`,
+    `${inputWord(path)} line 1 is ${JSON.stringify(text)}, Excel's line naming the separator: a CSV file is read separated by "," or ";", not ${JSON.stringify(separator)}`,
   )
 }
 
@@ -284,7 +284,7 @@ export async function csvHeader(file: TableFile): Promise<string[]> {
     return uniqueHeader(record.fields)
   }
   throw new UsageError(
-    `${visibleShellWord(file.path)} is empty: a ${file.format.toUpperCase()} table needs a header line`,
+    `${inputWord(file.path)} is empty: a ${file.format.toUpperCase()} table needs a header line`,
   )
 }
 
@@ -346,7 +346,7 @@ export function csvRecordJob(
   hashType: HashType,
 ): TableJob {
   const { fields } = record
-  const where = () => `${visibleShellWord(path)} line ${csvStartLine(record)}`
+  const where = () => `${inputWord(path)} line ${csvStartLine(record)}`
   const why = extraFields(fields, layout.header)
   if (why) return invalidRow(row, `${where()}: ${why}`)
   const cell = (name: string) => csvCell(fields, layout.index.get(name))
@@ -380,6 +380,6 @@ export async function* csvRows(
   }
   if (!layout)
     throw new UsageError(
-      `${visibleShellWord(file.path)} is empty: a ${file.format.toUpperCase()} table needs a header line`,
+      `${inputWord(file.path)} is empty: a ${file.format.toUpperCase()} table needs a header line`,
     )
 }

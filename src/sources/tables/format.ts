@@ -1,6 +1,6 @@
 import { UsageError } from '../../errors.js'
 import { visibleShellWord } from '../../utils/command-line.js'
-import type { PipeTap } from '../pipe-list.js'
+import { inputWord, type PipeTap, shellPipe } from '../pipe-list.js'
 import type { Utf16 } from '../utf16.js'
 import type { CsvEscape } from './csv-escape.js'
 
@@ -53,9 +53,13 @@ export function shownTableFormat(format: TableFormat, head: string): TableFormat
  */
 export function wrongTableFormat(path: string, as: string, actual: TableFormat, detail = ''): UsageError {
   const gz = isGzipName(path) ? '.gz' : ''
-  return new UsageError(
-    `${visibleShellWord(path)} is ${TABLE_FORMAT_NAMES[actual]}${detail}, not ${as}: name it .${actual}${gz}, or give --input-format ${actual}`,
-  )
+  // A shell's pipe has no name to give; Parquet from it is not read (see `pipeTable`).
+  const fix = !shellPipe(path)
+    ? `name it .${actual}${gz}, or give --input-format ${actual}`
+    : actual === 'parquet'
+      ? 'a Parquet table is read from its end, which a pipe cannot give: save it to a file first (... > table.parquet) and give that'
+      : `give --input-format ${actual}`
+  return new UsageError(`${inputWord(path)} is ${TABLE_FORMAT_NAMES[actual]}${detail}, not ${as}: ${fix}`)
 }
 
 /** A file to read as a table: its format, and whether it is gzip-compressed. */
@@ -150,7 +154,7 @@ export function packedTableName(path: string): UsageError | undefined {
   if (!packing || !inner || inner.gzip) return undefined
   const plain = path.slice(0, path.length - (name.length - dot))
   return new UsageError(
-    `${visibleShellWord(path)} is ${packing.article} ${packing.what}-compressed ${inner.format.toUpperCase()} table: tables are read plain or gzip-compressed (.gz); unpack it first: ${packing.cat} ${visibleShellWord(path)} > ${visibleShellWord(plain)}`,
+    `${inputWord(path)} is ${packing.article} ${packing.what}-compressed ${inner.format.toUpperCase()} table: tables are read plain or gzip-compressed (.gz); unpack it first: ${packing.cat} ${inputWord(path)} > ${visibleShellWord(plain)}`,
   )
 }
 
@@ -163,7 +167,13 @@ export function packedTableBytes(path: string, head: string): UsageError | undef
   const packing = PACKINGS.find((p) => p.magic.every((b, i) => head.charCodeAt(i) === b))
   if (!packing) return undefined
   const format = detectTableFormat(path)?.format ?? 'csv'
+  // A shell's pipe has no name, and is gone once read: unpacked in the pipe (`funzip` reads a ZIP
+  // there, as `unzip` cannot).
+  if (shellPipe(path))
+    return new UsageError(
+      `${inputWord(path)} is ${packing.what}-compressed: tables are read plain or gzip-compressed; unpack it in the pipe: ... | ${packing.what === 'ZIP' ? 'funzip' : packing.cat}`,
+    )
   return new UsageError(
-    `${visibleShellWord(path)} is ${packing.what}-compressed, whatever its name says: tables are read plain or gzip-compressed; unpack it first: ${packing.cat} ${visibleShellWord(path)} > unpacked.${format}`,
+    `${inputWord(path)} is ${packing.what}-compressed, whatever its name says: tables are read plain or gzip-compressed; unpack it first: ${packing.cat} ${inputWord(path)} > unpacked.${format}`,
   )
 }

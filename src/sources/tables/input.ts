@@ -2,8 +2,8 @@ import { createReadStream } from 'node:fs'
 import { pipeline, Readable, Transform } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { UsageError } from '../../errors.js'
-import { visibleShellWord } from '../../utils/command-line.js'
 import { fileFault } from '../../utils/near-file.js'
+import { inputWord } from '../pipe-list.js'
 import { fromUtf16 } from '../utf16.js'
 import type { TableFile } from './format.js'
 
@@ -102,7 +102,7 @@ export function readFailure(file: TableFile, error: unknown, where: string): Usa
   const e = error as NodeJS.ErrnoException
   const zlib = typeof e?.code === 'string' && e.code.startsWith('Z_')
   const why = zlib ? `gzip data is corrupt or truncated (${e.message})` : fileFault(error)
-  return new UsageError(`cannot read ${visibleShellWord(file.path)}${where ? ` ${where}` : ''}: ${why}`, {
+  return new UsageError(`cannot read ${inputWord(file.path)}${where ? ` ${where}` : ''}: ${why}`, {
     cause: error,
   })
 }

@@ -1,7 +1,7 @@
 import { StringDecoder } from 'node:string_decoder'
 import { UsageError } from '../../errors.js'
-import { visibleShellWord } from '../../utils/command-line.js'
 import { printable } from '../../utils/printable.js'
+import { inputWord } from '../pipe-list.js'
 import type { KindTally, WrittenNumber } from './column-types.js'
 import { type ColumnPlan, planColumns } from './columns.js'
 import { shownTableFormat, type TableFile, wrongTableFormat } from './format.js'
@@ -44,7 +44,7 @@ async function* lines(file: TableFile): AsyncGenerator<Line> {
       rest = text.slice(start)
       if (rest.length > MAX_LINE)
         throw new UsageError(
-          `${visibleShellWord(file.path)} line ${number + 1} is longer than ${MAX_LINE} characters: not JSON lines`,
+          `${inputWord(file.path)} line ${number + 1} is longer than ${MAX_LINE} characters: not JSON lines`,
         )
     }
     const found = line(rest + decoder.end())
@@ -224,7 +224,7 @@ export async function jsonlKeys(file: TableFile, tally?: KindTally): Promise<str
       throw binaryInput(file.path, 'JSON lines', line.text)
     if (objects === 0 && first === undefined && line.text.startsWith('['))
       throw new UsageError(
-        `${visibleShellWord(file.path)} is one JSON array (its line ${line.number} opens it), not JSON lines, one object a line: jq -c '.[]' converts it`,
+        `${inputWord(file.path)} is one JSON array (its line ${line.number} opens it), not JSON lines, one object a line: jq -c '.[]' converts it`,
       )
     if (!('object' in parsed)) {
       first ??= { ...line, problem: parsed.problem }
@@ -246,7 +246,7 @@ export async function jsonlKeys(file: TableFile, tally?: KindTally): Promise<str
       ` (its first line: ${printable(JSON.stringify(first.text.slice(0, 80)))}, and no line a JSON object)`,
     )
   throw new UsageError(
-    `${visibleShellWord(file.path)} holds no JSON object on a line of its own (line ${first.number}: ${first.problem})`,
+    `${inputWord(file.path)} holds no JSON object on a line of its own (line ${first.number}: ${first.problem})`,
   )
 }
 
@@ -266,12 +266,12 @@ export async function* jsonlRows(
     const row = counter.next++
     const parsed = parseJsonlLine(line.text)
     if ('problem' in parsed) {
-      yield invalidRow(row, `${visibleShellWord(file.path)} line ${line.number}: ${parsed.problem}`)
+      yield invalidRow(row, `${inputWord(file.path)} line ${line.number}: ${parsed.problem}`)
       continue
     }
     const { object } = parsed
     plan ??= planColumns(file.path, (await jsonlKeys(file)) ?? Object.keys(object), options, true)
-    yield jsonlJob(row, object, plan, options, () => `${visibleShellWord(file.path)} line ${line.number}`)
+    yield jsonlJob(row, object, plan, options, () => `${inputWord(file.path)} line ${line.number}`)
   }
 }
 

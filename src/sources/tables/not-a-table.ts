@@ -1,8 +1,8 @@
 import { UsageError } from '../../errors.js'
 import { grouped } from '../../report/format.js'
-import { visibleShellWord } from '../../utils/command-line.js'
 import { printable } from '../../utils/printable.js'
 import { sniffBinary, sniffCommon } from '../../verify/magic.js'
+import { inputWord } from '../pipe-list.js'
 import { SAVE_AS_CSV, spreadsheet } from '../spreadsheet.js'
 import { shownTableFormat, TABLE_FORMAT_NAMES, type TableFormat, wrongTableFormat } from './format.js'
 import { holdsControl } from './utf8.js'
@@ -35,29 +35,29 @@ export function notATable(path: string, format: TableFormat, head: Buffer): Usag
   if (lfs) {
     const size = /\nsize (\d+)/.exec(start)?.[1]
     return new UsageError(
-      `${visibleShellWord(path)} is a Git LFS pointer, not ${as}: the file itself${size ? ` (${grouped(Number(size))} bytes)` : ''} is on the LFS server, as in a repository cloned without git-lfs (Hugging Face datasets are so); fetch it: git lfs pull`,
+      `${inputWord(path)} is a Git LFS pointer, not ${as}: the file itself${size ? ` (${grouped(Number(size))} bytes)` : ''} is on the LFS server, as in a repository cloned without git-lfs (Hugging Face datasets are so); fetch it: git lfs pull`,
     )
   }
   if (HTML_START.test(start))
     return new UsageError(
-      `${visibleShellWord(path)} is an HTML page, not ${as}: a web page was saved in place of the file (from a GitHub or Hugging Face blob/ link, whose file is at raw/ or resolve/, or a sign-in page); download the file itself`,
+      `${inputWord(path)} is an HTML page, not ${as}: a web page was saved in place of the file (from a GitHub or Hugging Face blob/ link, whose file is at raw/ or resolve/, or a sign-in page); download the file itself`,
     )
   if (/^<\?xml[\s?]/.test(start)) {
     const code = /<Code>([\w.-]{1,60})<\/Code>/.exec(start)?.[1]
     return new UsageError(
       code
-        ? `${visibleShellWord(path)} is an XML error answer (${code}), not ${as}: a storage service's error (S3's and Google Cloud Storage's, for an expired or private link) was saved in place of the file; download it again`
-        : `${visibleShellWord(path)} is an XML document, not ${as}`,
+        ? `${inputWord(path)} is an XML error answer (${code}), not ${as}: a storage service's error (S3's and Google Cloud Storage's, for an expired or private link) was saved in place of the file; download it again`
+        : `${inputWord(path)} is an XML document, not ${as}`,
     )
   }
   // Named a table, or given --input-format, it was a ZIP to unpack (`unzip -p`: its XML parts).
   const sheet = spreadsheet(head)
-  if (sheet) return new UsageError(`${path} is ${sheet}, not ${as}: ${SAVE_AS_CSV}`)
+  if (sheet) return new UsageError(`${inputWord(path)} is ${sheet}, not ${as}: ${SAVE_AS_CSV}`)
   const bytes = new Uint8Array(head.buffer, head.byteOffset, head.length)
   const image = sniffCommon(bytes) ?? sniffBinary(bytes)
   if (image)
     return new UsageError(
-      `${visibleShellWord(path)} is a ${image.ext.toUpperCase()} image, not ${as}: give imgpull the table that lists the images`,
+      `${inputWord(path)} is a ${image.ext.toUpperCase()} image, not ${as}: give imgpull the table that lists the images`,
     )
   // Text as the CSV reader takes it (`holdsControl`): a form feed (pdftotext's page break in a
   // caption) or a vertical tab is text there, and was not here.
@@ -73,7 +73,7 @@ export function notATable(path: string, format: TableFormat, head: Buffer): Usag
     const detail = shown === 'jsonl' ? '' : ` (its first line: ${JSON.stringify(line)})`
     if (shown) return wrongTableFormat(path, as, shown, detail)
     return new UsageError(
-      `${visibleShellWord(path)} is not a readable Parquet file: it is text (its first line: ${JSON.stringify(line)}); a CSV, TSV or JSON lines table is read from a file named so, or with --input-format csv, tsv or jsonl`,
+      `${inputWord(path)} is not a readable Parquet file: it is text (its first line: ${JSON.stringify(line)}); a CSV, TSV or JSON lines table is read from a file named so, or with --input-format csv, tsv or jsonl`,
     )
   }
   return undefined

@@ -13,7 +13,7 @@ import {
 import { parquetHeader } from 'hyparquet/src/column.js'
 import { UsageError } from '../../errors.js'
 import { grouped } from '../../report/format.js'
-import { visibleShellWord } from '../../utils/command-line.js'
+import { inputWord } from '../pipe-list.js'
 import { CODECS, checkCodecs } from './codecs.js'
 import { type ColumnTypes, parquetColumnType, setType } from './column-types.js'
 import { planColumns } from './columns.js'
@@ -38,7 +38,7 @@ async function readMetadata(buffer: FileBuffer, file: TableFile): Promise<FileMe
   // failed, or a file still being written. hyparquet would say 'Offset is outside the bounds of the DataView'.
   if (buffer.byteLength < 12)
     throw new UsageError(
-      `${visibleShellWord(file.path)} is not a readable Parquet file: ${buffer.byteLength ? `it holds only ${buffer.byteLength} bytes` : 'it is empty'}`,
+      `${inputWord(file.path)} is not a readable Parquet file: ${buffer.byteLength ? `it holds only ${buffer.byteLength} bytes` : 'it is empty'}`,
     )
   try {
     return await parquetMetadataAsync(buffer)
@@ -50,11 +50,11 @@ async function readMetadata(buffer: FileBuffer, file: TableFile): Promise<FileMe
     const magic = (bytes: ArrayBuffer) => Buffer.from(bytes).toString('latin1') === 'PAR1'
     if (magic(head) && !magic(tail))
       throw new UsageError(
-        `${visibleShellWord(file.path)} is a Parquet file cut short: it starts as one but ends before its footer (${grouped(buffer.byteLength)} bytes), as a download or copy that stopped, or a file still being written, leaves it; fetch or copy it again`,
+        `${inputWord(file.path)} is a Parquet file cut short: it starts as one but ends before its footer (${grouped(buffer.byteLength)} bytes), as a download or copy that stopped, or a file still being written, leaves it; fetch or copy it again`,
         { cause: error },
       )
     throw new UsageError(
-      `${visibleShellWord(file.path)} is not a readable Parquet file: ${(error as Error).message}`,
+      `${inputWord(file.path)} is not a readable Parquet file: ${(error as Error).message}`,
       {
         cause: error,
       },
@@ -387,7 +387,7 @@ async function* rowRange(
         const size = first ? Math.max(ranges.least, Math.min(ranges.rows, FIRST_RANGE_ROWS)) : ranges.rows
         const end = Math.min(last, start + Math.max(1, size))
         first = false
-        const where = `${visibleShellWord(file.path)} row group ${g} (rows ${start} to ${end - 1})`
+        const where = `${inputWord(file.path)} row group ${g} (rows ${start} to ${end - 1})`
         let rows: Record<string, unknown>[]
         try {
           rows = await readRows(buffer, metadata, columns, start, end)
@@ -418,7 +418,7 @@ async function* rowRange(
           // is called later (a fetch that fails names the row), after `start` has moved on to the
           // next range, and named a row past the table (row 10 of 10 rows).
           const at = start + i
-          const place = () => `${visibleShellWord(file.path)} row ${at} (row group ${g})`
+          const place = () => `${inputWord(file.path)} row ${at} (row group ${g})`
           yield buildJob(
             row++,
             (name) => cellOf(values, name, place),

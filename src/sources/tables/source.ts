@@ -10,7 +10,7 @@ import { visibleShellWord } from '../../utils/command-line.js'
 import { fileHead } from '../../utils/file-head.js'
 import { fileFault, nearFile } from '../../utils/near-file.js'
 import { inputGivenTwice } from '../given-twice.js'
-import { openPipe, PipeTap, STDIN_PATH } from '../pipe-list.js'
+import { inputWord, openPipe, PipeTap, STDIN_PATH } from '../pipe-list.js'
 import { utf16Head, utf16Of } from '../utf16.js'
 import { type ColumnTypes, KindTally, runColumnTypes, setType } from './column-types.js'
 import { planColumns } from './columns.js'
@@ -71,7 +71,7 @@ async function statInput(path: string): Promise<Awaited<ReturnType<typeof stat>>
     // A table may be a folder of them: both named.
     const why = code === 'ENOENT' ? 'no such file or folder' : fileFault(error)
     const near = code === 'ENOENT' ? await nearFile(path) : ''
-    throw new UsageError(`cannot read input ${visibleShellWord(path, 'always')}: ${why}${near}`)
+    throw new UsageError(`cannot read input ${inputWord(path, 'always')}: ${why}${near}`)
   }
   return info
 }
@@ -170,7 +170,7 @@ async function folderFiles(
       )
       if (isParquetHead(head))
         throw new UsageError(
-          `folder ${visibleShellWord(dir, 'always')} holds ${visibleShellWord(path, 'always')}, a Parquet file whose name does not end .parquet: its rows would be skipped; name it .parquet (or move it out of the folder)`,
+          `folder ${visibleShellWord(dir, 'always')} holds ${inputWord(path, 'always')}, a Parquet file whose name does not end .parquet: its rows would be skipped; name it .parquet (or move it out of the folder)`,
         )
     }
     // An empty file among others is a partition with no rows (Spark and Hive write them): it has
@@ -282,7 +282,7 @@ async function resolveFiles(
       files.push(...inFolder)
       named.push(
         ...inFolder.map(
-          (f) => `${visibleShellWord(f.path, 'always')} in folder ${visibleShellWord(input, 'always')}`,
+          (f) => `${visibleShellWord(f.path, 'always')} in folder ${inputWord(input, 'always')}`,
         ),
       )
       continue
@@ -290,16 +290,16 @@ async function resolveFiles(
     const detected = format ? { format, gzip: isGzipName(input) } : detectTableFormat(input)
     if (!info.isFile()) {
       files.push(await pipeTable(input, detected, pipes))
-      named.push(visibleShellWord(input, 'always'))
+      named.push(inputWord(input, 'always'))
       continue
     }
     if (!detected && packedTableName(input)) throw packedTableName(input)
     if (!detected)
       throw new UsageError(
-        `cannot tell the table format of ${visibleShellWord(input, 'always')} from its name: name it ${EXTENSIONS}`,
+        `cannot tell the table format of ${inputWord(input, 'always')} from its name: name it ${EXTENSIONS}`,
       )
     files.push({ path: input, ...detected })
-    named.push(visibleShellWord(input, 'always'))
+    named.push(inputWord(input, 'always'))
   }
   const twice = inputGivenTwice(
     files.map((f, i) => ({ path: f.path, named: named[i] })),
@@ -321,7 +321,7 @@ async function pipeTable(
   detected: { format: TableFormat; gzip: boolean } | undefined,
   pipes: OpenedPipes,
 ): Promise<TableFile> {
-  const shown = visibleShellWord(input, 'always')
+  const shown = inputWord(input, 'always')
   if (!detected)
     throw new UsageError(
       `cannot tell the table format of ${shown} (a pipe or device) from its name: give --input-format csv, tsv or jsonl`,
@@ -432,7 +432,7 @@ async function checkFile(file: TableFile, options: ResolvedTableOptions): Promis
       // Text holds whatever the later lines hold; a slip of the name is said, not silent.
       setType(types, name, 'STRING')
       process.emitWarning(
-        `--columns ${name}: no line of the first ${grouped(KEY_LINES)} of ${file.path} has the key ${JSON.stringify(name)}: carried (as text in the shards' Parquet) from the lines that have it, null in the others`,
+        `--columns ${name}: no line of the first ${grouped(KEY_LINES)} of ${inputWord(file.path)} has the key ${JSON.stringify(name)}: carried (as text in the shards' Parquet) from the lines that have it, null in the others`,
         { code: 'IMGPULL_COLUMN_UNSEEN' },
       )
     }

@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync'
 import { UsageError } from '../../errors.js'
-import { visibleShellWord } from '../../utils/command-line.js'
+import { inputWord } from '../pipe-list.js'
 import { type CsvEscape, ESCAPE_SNIFF_BYTES } from './csv-escape.js'
 
 /** A record as csv-parse gives it with `raw: true`: its fields and the text they were read from. */
@@ -112,7 +112,7 @@ export function strayQuoteLines(
   const { text, body, lines } = recordLines(raw)
   if (format === 'csv') {
     const first = endLine - (lines.length - 1)
-    const joined = `${visibleShellWord(path)} line ${first}: a quote opens field ${stray + 1} and closes on line ${endLine} inside the field, not at its end, which would read lines ${first} to ${endLine} as one record`
+    const joined = `${inputWord(path)} line ${first}: a quote opens field ${stray + 1} and closes on line ${endLine} inside the field, not at its end, which would read lines ${first} to ${endLine} as one record`
     // A Spark file whose first \" comes past the MiB that decides its escape (`sniffCsvEscape`):
     // the quote is no stray one, and the advice to double it named no cause.
     if (quoteEscape === 'rfc' && raw.includes('\\"'))

@@ -1,6 +1,6 @@
 import type { SchemaTree } from 'hyparquet'
 import { UsageError } from '../../errors.js'
-import { visibleShellWord } from '../../utils/command-line.js'
+import { inputWord } from '../pipe-list.js'
 import { DIGEST_BYTES } from './hash.js'
 import type { HashType } from './options.js'
 
@@ -46,7 +46,7 @@ export function checkUrlColumn(path: string, children: readonly SchemaTree[], ur
           `: its field ${JSON.stringify(field)} holds text; make it a column of its own first, e.g. duckdb -c "COPY (SELECT ${sqlName(url)}.${sqlName(field)} AS url, * FROM 'in.parquet') TO 'flat.parquet'"`
         : ': name the column that holds the URLs with --url-col'
   throw new UsageError(
-    `${visibleShellWord(path)}: the URL column ${JSON.stringify(url)} is ${what}, not text, so every row would fail as invalid-url${fix}`,
+    `${inputWord(path)}: the URL column ${JSON.stringify(url)} is ${what}, not text, so every row would fail as invalid-url${fix}`,
   )
 }
 
@@ -95,6 +95,6 @@ export function checkHashColumn(
     ? ': a number is no digest of an image'
     : ''
   throw new UsageError(
-    `${visibleShellWord(path)}: the hash column ${JSON.stringify(hash)} is ${what}, so every row would fail as invalid-hash${number}; --hash-col names a column of ${type} digests (hex, base64 or the digest's bytes), or leave it out`,
+    `${inputWord(path)}: the hash column ${JSON.stringify(hash)} is ${what}, so every row would fail as invalid-hash${number}; --hash-col names a column of ${type} digests (hex, base64 or the digest's bytes), or leave it out`,
   )
 }

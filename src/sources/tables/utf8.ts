@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import { UsageError } from '../../errors.js'
-import { visibleShellWord } from '../../utils/command-line.js'
+import { inputWord } from '../pipe-list.js'
 import { isParquetHead, packedTableBytes, wrongTableFormat } from './format.js'
 
 /** Control characters no text table holds (tab, LF and CR aside): a binary file read as text. */
@@ -17,7 +17,7 @@ export function binaryInput(path: string, as: string, sample = ''): UsageError {
   // A Parquet file under a text table's name (renamed, or saved as `.csv` by a download).
   if (isParquetHead(sample)) return wrongTableFormat(path, as, 'parquet')
   return new UsageError(
-    `${visibleShellWord(path)} does not read as ${as}: its first line holds binary data (a wrong --input-format?)`,
+    `${inputWord(path)} does not read as ${as}: its first line holds binary data (a wrong --input-format?)`,
   )
 }
 
@@ -109,8 +109,8 @@ export class Utf8Check {
     const windows = windows1252At(bytes, at)
     throw new UsageError(
       windows < 0
-        ? `${this.path} is not UTF-8 text (byte 0x${byte} on line ${line}): convert it first, e.g. iconv -f latin1 -t utf-8`
-        : `${this.path} is not UTF-8 text (byte 0x${byte} on line ${line}): convert it first, e.g. iconv -f cp1252 -t utf-8 (Windows-1252, as Excel saves CSV on Windows: its byte 0x${bytes[windows].toString(16).toUpperCase()} on line ${this.#lines + countLines(bytes, 0, windows) + 1} is ${WINDOWS_1252[bytes[windows] - 0x80]}, which -f latin1 would make a control character)`,
+        ? `${inputWord(this.path)} is not UTF-8 text (byte 0x${byte} on line ${line}): convert it first, e.g. iconv -f latin1 -t utf-8`
+        : `${inputWord(this.path)} is not UTF-8 text (byte 0x${byte} on line ${line}): convert it first, e.g. iconv -f cp1252 -t utf-8 (Windows-1252, as Excel saves CSV on Windows: its byte 0x${bytes[windows].toString(16).toUpperCase()} on line ${this.#lines + countLines(bytes, 0, windows) + 1} is ${WINDOWS_1252[bytes[windows] - 0x80]}, which -f latin1 would make a control character)`,
     )
   }
 }
