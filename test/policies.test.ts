@@ -3092,7 +3092,7 @@ test("notFoundCode: a name no rerun will find is the input's own, or the redirec
   assert.equal(retriedOnRerun('dns'), true)
 })
 
-test('emptyInputLine names the inputs that held no job, as lists or tables, stdin as such', () => {
+test('emptyInputLine names the inputs that held no job, as lists or tables, standard input as such', () => {
   const cases: [readonly string[] | undefined, boolean, string][] = [
     [
       ['e.txt'],
@@ -3102,8 +3102,10 @@ test('emptyInputLine names the inputs that held no job, as lists or tables, stdi
     [
       ['a.txt', '-'],
       false,
-      'No input found in a.txt, stdin: the lists hold no URL (blank lines and # comments are skipped).',
+      'No input found in a.txt, standard input: the lists hold no URL (blank lines and # comments are skipped).',
     ],
+    // A table on standard input is read at /dev/stdin: named as the user gave it, not by that path.
+    [['/dev/stdin'], true, 'No input found in standard input: the table holds no row.'],
     [['t.csv'], true, 'No input found in t.csv: the table holds no row.'],
     [['t.csv', 'u.parquet'], true, 'No input found in t.csv, u.parquet: the tables hold no row.'],
     [
