@@ -178,6 +178,33 @@ describe('a piped table stopped, and read once', () => {
     )
   })
 
+  test('a piped table written row by row (a crawler) is fetched as its rows come, not once its first MiB has', async () => {
+    const out = join(dir, 'trickle')
+    const paths = Array.from({ length: 6 }, (_, i) => `/trickle/${i}.jpg`)
+    const row = (i: number) => `${server.url(paths[i]!)},"caption, ${i}"\n`
+    // The first rows, a few hundred bytes, then the writer waits: the checks read a pipe's head
+    // (1 KiB for what it is, 1 MiB for its CSV escape) and waited for all of it, fetching nothing.
+    const fifo = join(dir, 'trickle.csv')
+    execFileSync('mkfifo', [fifo])
+    const writer = createWriteStream(fifo)
+    writer.on('error', () => {})
+    writer.write(`url,caption\n${[0, 1, 2].map(row).join('')}`)
+    const run = startCli([fifo, '-o', out, '-q'])
+    try {
+      const asked = () => server.log.filter((r) => r.url.startsWith('/trickle/')).length
+      // The CSV reader may hold the last record until the next begins: two of the three at least.
+      await until('the rows written so far fetched while the pipe is open', async () => asked() >= 2, 20_000)
+      assert.ok(!writer.closed)
+      writer.end([3, 4, 5].map(row).join(''))
+      const done = await run.done
+      assert.equal(done.code, 0, done.stderr)
+      assert.equal((await outputFiles(out)).length, 6)
+    } finally {
+      run.child.kill('SIGKILL')
+      writer.destroy()
+    }
+  })
+
   test('a pipe read past by its rows is not read again: a one-line PipeReadOnce naming it as typed', async () => {
     const chunks = ['url\n', 'https://h.example/1.jpg\n', 'https://h.example/2.jpg\n']
     for (const [path, shown] of [

@@ -101,9 +101,17 @@ export function sniffCsvEscape(sample: Uint8Array, separator: ',' | ';' = ','): 
   return !invalid && escaped ? 'backslash' : 'rfc'
 }
 
-/** The escape of the text `stream` gives (`sniffCsvEscape` over its first bytes); the stream is destroyed. */
-export async function sniffCsvStream(stream: Readable, separator: ',' | ';' = ','): Promise<CsvEscape> {
-  return sniffCsvEscape(await streamHead(stream, ESCAPE_SNIFF_BYTES), separator)
+/**
+ * The escape of the text `stream` gives (`sniffCsvEscape` over its first bytes, or, given
+ * `quietMs`, those it gave before it went that quiet: a pipe's, see `PIPE_QUIET_MS`); the stream
+ * is destroyed.
+ */
+export async function sniffCsvStream(
+  stream: Readable,
+  separator: ',' | ';' = ',',
+  quietMs?: number,
+): Promise<CsvEscape> {
+  return sniffCsvEscape(await streamHead(stream, ESCAPE_SNIFF_BYTES, quietMs), separator)
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   spacedQuoteRecord,
 } from './csv-escape.js'
 import type { TableFile } from './format.js'
-import { openBytes, readFailure } from './input.js'
+import { openBytes, PIPE_QUIET_MS, readFailure } from './input.js'
 import { buildJob, invalidRow, type TableJob } from './job.js'
 import type { HashType, ResolvedTableOptions } from './options.js'
 import { type RawRecord, strayQuoteLines, unclosedQuote } from './stray-quote.js'
@@ -246,7 +246,7 @@ export function sepLine(path: string, fields: readonly string[]): ',' | ';' | un
 /** The escape a CSV file's first bytes show, read with its separator (`sniffCsvEscape`); `rfc` if they cannot be read. */
 async function csvEscape(file: TableFile): Promise<CsvEscape> {
   try {
-    return await sniffCsvStream(openBytes(file, 0), file.delimiter)
+    return await sniffCsvStream(openBytes(file, 0), file.delimiter, file.pipe ? PIPE_QUIET_MS : undefined)
   } catch {
     return 'rfc' // the reading names the error
   }

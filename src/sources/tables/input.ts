@@ -73,15 +73,44 @@ export function openBytes(file: TableFile, start = 0): Readable {
   return bytesBeforeError(start === 0 ? text : pipeline(text, skipping(start), () => {}))
 }
 
-/** The first `bytes` bytes `stream` gives (fewer when it ends before); the stream is destroyed. */
-export async function streamHead(stream: Readable, bytes: number): Promise<Buffer> {
+/**
+ * How long, in ms, a pipe's head is waited for once some of it came: a check of a piped table takes
+ * the bytes the pipe gave before it went this quiet, where it would wait for its whole head. A
+ * crawler writing rows as it finds them gave the run nothing to fetch until 1 MiB had come (the
+ * CSV escape's sniff, `ESCAPE_SNIFF_BYTES`) or it ended.
+ */
+export const PIPE_QUIET_MS = 500
+
+/** A quiet pipe (see `streamHead`). */
+const QUIET = Symbol('quiet')
+
+/**
+ * The first `bytes` bytes `stream` gives (fewer when it ends before, or, given `quietMs`, when no
+ * byte came for that many ms after the first: see `PIPE_QUIET_MS`); the stream is destroyed.
+ */
+export async function streamHead(stream: Readable, bytes: number, quietMs?: number): Promise<Buffer> {
   const chunks: Buffer[] = []
   let size = 0
+  const chunksOf = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      chunks.push(chunk)
-      size += chunk.length
-      if (size >= bytes) break
+    while (size < bytes) {
+      const next = chunksOf.next()
+      let step: IteratorResult<Buffer> | typeof QUIET
+      if (quietMs === undefined || size === 0) step = await next
+      else {
+        let timer: NodeJS.Timeout | undefined
+        step = await Promise.race([
+          next,
+          new Promise<typeof QUIET>((resolve) => {
+            timer = setTimeout(resolve, quietMs, QUIET)
+          }),
+        ]).finally(() => clearTimeout(timer))
+        // Left pending: what it gives (a chunk, the end, the destroy's error) is not this head's.
+        if (step === QUIET) next.catch(() => {})
+      }
+      if (step === QUIET || step.done) break
+      chunks.push(step.value)
+      size += step.value.length
     }
   } finally {
     stream.destroy()
@@ -91,10 +120,10 @@ export async function streamHead(stream: Readable, bytes: number): Promise<Buffe
 
 /**
  * The first `bytes` bytes of a file's text (fewer when it is shorter), gunzipped when it is gzip;
- * empty when they cannot be read (the reader names the error).
+ * empty when they cannot be read (the reader names the error). A pipe's: those it gave before it went quiet (`PIPE_QUIET_MS`).
  */
 export const textHead = (file: TableFile, bytes: number): Promise<Buffer> =>
-  streamHead(openBytes(file), bytes).catch(() => Buffer.alloc(0))
+  streamHead(openBytes(file), bytes, file.pipe ? PIPE_QUIET_MS : undefined).catch(() => Buffer.alloc(0))
 
 /** A read or decompression failure as a one-line `UsageError` naming the file and where it stopped. */
 export function readFailure(file: TableFile, error: unknown, where: string): UsageError {

@@ -24,7 +24,7 @@ import {
   type TableFile,
   type TableFormat,
 } from './format.js'
-import { streamHead, textHead } from './input.js'
+import { PIPE_QUIET_MS, streamHead, textHead } from './input.js'
 import type { TableJob } from './job.js'
 import { jsonlKeys, jsonlRows, KEY_LINES } from './jsonl.js'
 import { NOT_A_TABLE_HEAD_BYTES, notATable } from './not-a-table.js'
@@ -382,7 +382,7 @@ function typesOf(
  */
 async function checkFile(file: TableFile, options: ResolvedTableOptions): Promise<Checked> {
   const head = file.pipe
-    ? await streamHead(file.pipe.open(), NOT_A_TABLE_HEAD_BYTES).catch(() => undefined)
+    ? await streamHead(file.pipe.open(), NOT_A_TABLE_HEAD_BYTES, PIPE_QUIET_MS).catch(() => undefined)
     : await headOf(file.path)
   if (head) {
     file.gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b
