@@ -2148,7 +2148,10 @@ test('a proxy or server that answers one request a connection, then nothing: fou
           out: join(dir, `answers-once-${via}`),
           concurrency: 4,
           retries: 0,
-          headersTimeout: 2_000,
+          // Each connection's silent second request costs one headers timeout (4 at once): 4 s,
+          // not 2, so that a new connection's answer held up by a loaded machine (the server is in
+          // this process) is not taken for silence too, which fails its file at --retries 0.
+          headersTimeout: 4_000,
           ...(via === 'proxy' ? { proxy: once.origin } : {}),
         }),
       )
