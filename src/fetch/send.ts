@@ -15,7 +15,8 @@ import { type ConnectStage, markStage, openingStage } from './connect-stage.js'
 import { baseJar, ChainCookies } from './cookies.js'
 import { decide } from './decide.js'
 import { type DigestChallenge, digestAuthorization, digestChallenge } from './digest-auth.js'
-import { type Cancel, Exchange } from './exchange.js'
+import { type Cancel, Exchange, type SendSpacing } from './exchange.js'
+import type { HostSends } from './host-sends.js'
 import { asksToSlowDown, isRefusedStream, neverSent } from './http2-errors.js'
 import { ifRangeValue, isRedirect, resumesInRun } from './judge.js'
 import { redirectTarget, takeCredentials } from './location.js'
@@ -342,14 +343,15 @@ function runProxyPlan(options: ResolvedOptions): ProxyPlan | undefined {
  * as it was written, see `neverSent`), or that a reused connection answered 408 (see
  * `isStaleAnswer`), is sent again at once, as browsers do: not a retry, no backoff.
  */
-async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, string>): Promise<void> {
-  const proxy = proxyFor(url, runProxyPlan(t.options))
-  const connectedTo = connectionOrigin(url, proxy)
-  // --wait, taken as each request (a replay, a redirect's too) is written: see host-sends.ts.
-  const { sends, slots } = t.ctx
-  const host = hostKey(url)
-  const slotOf = slots ? (h: string) => slots.get(h) : sends?.own
-  const spacing = sends && {
+/** --wait for the requests to `host` of transfer `t`, taken as each is written (see host-sends.ts). */
+function sendSpacing(
+  t: Transfer,
+  sends: HostSends,
+  host: string,
+  slots: Map<string, number> | undefined,
+): SendSpacing {
+  const slotOf = slots ? (h: string) => slots.get(h) : sends.own
+  return {
     due: () => sends.due(host, slotOf),
     claim: () => {
       // The first request to its host leaves the gap drawn with the attempt's turn.
@@ -358,6 +360,14 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       return taken
     },
   }
+}
+
+async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, string>): Promise<void> {
+  const proxy = proxyFor(url, runProxyPlan(t.options))
+  const connectedTo = connectionOrigin(url, proxy)
+  // --wait, taken as each request (a replay, a redirect's too) is written: see host-sends.ts.
+  const { sends, slots } = t.ctx
+  const spacing = sends && sendSpacing(t, sends, hostKey(url), slots)
   for (;;) {
     let started = performance.now()
     const exchange = new Exchange(

@@ -315,7 +315,8 @@ export class TransferThreads {
         hold: task.hold,
         given: task.given,
         gap: task.gap,
-        spaced: this.#spaced(hostKey(new URL(task.url))),
+        // Only with --wait: a URL parse a file, on every run, for nothing else.
+        spaced: this.#sends && this.#spaced(hostKey(new URL(task.url))),
       }
       chosen.outbox.push(start)
       if (cancel.aborted) chosen.outbox.push({ op: 'cancel', id })

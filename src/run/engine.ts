@@ -469,9 +469,14 @@ export class Engine {
     // --wait: what the host sees spaced, whatever the waits above held this task back for (a file
     // that fails without a request, above, takes no turn).
     let gap: number | undefined
-    const turn = this.#scheduler.turn(host, (drawn) => {
-      gap = drawn
-    })
+    // The gap is wanted only where sends are spaced (a closure an attempt, else, for nothing).
+    const turn = this.#scheduler.turn(
+      host,
+      this.sends &&
+        ((drawn) => {
+          gap = drawn
+        }),
+    )
     if (turn > 0) {
       await sleep(turn, undefined, { signal: this.#hardStop.signal }).catch(() => {})
       if (this.#aborted) {
