@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { createServer as createPlainServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
+import { createRequire } from 'node:module'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -2085,6 +2086,49 @@ test('a host found answering once in one pull is not taken so by the next pull i
     )
     // One connection carries the six, as for any host (it was six, one a file).
     assert.equal(connections.length, 1, JSON.stringify(connections))
+  } finally {
+    await server.close()
+  }
+})
+
+// undici keeps its own headers timer beside imgpull's, on a coarse clock (a tick every 499 ms):
+// it can run out a few ms before imgpull's. Its error skipped the look at where the request stood,
+// so a request silent on a reused connection failed at --retries 0 instead of going again at once
+// (in 2 of 8 whole-suite runs). undici's clock is stepped here (its `tick`, made for tests) so that
+// its timer runs out first, as it did there.
+test("undici's own headers timeout, run out before imgpull's on a reused connection's silence, is heard as imgpull's: the file is sent again at once", async () => {
+  const undiciTimers = createRequire(import.meta.url)('undici/lib/util/timers.js') as {
+    tick(ms: number): void
+  }
+  const server = await startRawServer((socket) => {
+    let answered = false
+    socket.on('data', (bytes) => {
+      if (answered) {
+        // Once undici's timer has had a tick of its own (it counts from there), step its clock.
+        setTimeout(() => undiciTimers.tick(31_000), 700)
+        return
+      }
+      answered = true
+      const b = makeImage(bytes.toString('latin1').split(' ')[1], 5_000)
+      socket.write(
+        Buffer.concat([
+          Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${b.length}\r\n\r\n`),
+          b,
+        ]),
+      )
+    })
+  })
+  try {
+    const results = await withEnv({}, () =>
+      run(
+        ['/a.jpg', '/b.jpg'].map((p) => server.url(p)),
+        { out: join(dir, 'undici-headers-timer'), concurrency: 1, retries: 0, headersTimeout: 30_000 },
+      ),
+    )
+    assert.deepEqual(
+      results.map((r) => r.message ?? r.status),
+      ['ok', 'ok'],
+    )
   } finally {
     await server.close()
   }

@@ -388,18 +388,24 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
     // undici restarts its headers timer on every 1xx: a server sending `102 Processing` forever
     // would hold the slot until the total timeout. This one runs from the request to the answer.
     const headersTimeout = t.options.headersTimeout
-    const timedOut = () => {
-      const error = Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' })
+    // Where the request stood when its headers timeout ran out, said on `error`; whether it was
+    // silent on a connection that had answered before (see answers-once.ts).
+    const heardSilence = (error: Error): boolean => {
       const stage = waitingAt(exchange)
       // Never written (undici's onConnect not reached): its connection was still opening (through a
       // proxy, its CONNECT or the TLS in the tunnel: undici's connect timeout starts after these).
       if (exchange.reused === undefined) markStage(error, 'opening')
       else if (stage !== undefined) markStage(error, stage)
       else if (exchange.reused && isHttp1(exchange.socket)) {
-        // Silent on a connection that answered before: see answers-once.ts.
-        silentOnReuse = true
         t.ctx.answersOnce.found(connectedTo)
+        return true
       } else if (exchange.reused === false) t.ctx.answersOnce.silentFresh(connectedTo)
+      return false
+    }
+    const timedOut = () => {
+      const error = Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' })
+      silentOnReuse = heardSilence(error)
+      ours = error
       exchange.abort(error)
     }
     // A head long in coming on a connection that has answered nothing yet: the server may be
@@ -408,6 +414,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
     // the overdue mark, and only a request still waiting then arms the rest of the headers timeout.
     let overdue: (() => void) | undefined
     let silentOnReuse = false
+    let ours: Error | undefined
     const overdueMark = () => {
       // Still held for its host's --wait (see `SendSpacing`): nothing sent yet, no time to count.
       if (exchange.held) {
@@ -441,6 +448,10 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
     } catch (error) {
       // Cut by the total timeout (or a stop) before its head: where it was, for the message.
       if (t.cancel.aborted && error === t.cancel.reason) markStage(error, cutAt(exchange, url, proxy, error))
+      // undici's own headers timer, had it run out before ours, is heard as ours is: its coarse
+      // clock (a tick every 499 ms) can end a wait a few ms short of its length.
+      else if (error !== ours && errorCode(error) === 'UND_ERR_HEADERS_TIMEOUT' && error instanceof Error)
+        silentOnReuse = heardSilence(error)
       const stale = silentOnReuse || isStaleConnection(error, exchange.reused, cutMidHead(error))
       const refused = !stale && (isRefusedStream(error) || neverSent(error, exchange.reused !== undefined))
       const spent = stale ? t.staleReplays >= MAX_STALE_REPLAYS : t.replays >= MAX_REPLAYS
