@@ -96,6 +96,69 @@ test("status: an invalid line is the input's own failure, not one --retry-failed
   )
 })
 
+// Two lists run into one folder: `imgpull status` said "Run the same command again to retry the 1
+// failure with a passing cause" of a failure the earlier list left, which a rerun of the latest
+// command (another list) never reads. Each failure is its own input's command's to take up again.
+test("status names the command whose rerun takes up each failure: another list's run into the folder is not 'the same command'", async () => {
+  const out = join(dir, 'two-lists')
+  const a = join(dir, 'two-a.txt')
+  const b = join(dir, 'two-b.txt')
+  const c = join(dir, 'two-c.txt')
+  await writeFile(
+    a,
+    ['/two-a-gone?status=404', '/two-a-busy?status=503', '/two-a-ok'].map((p) => server.url(p)).join('\n'),
+  )
+  await writeFile(b, server.url('/two-b-ok'))
+  await writeFile(c, server.url('/two-c-busy?status=503'))
+  const runA = ['imgpull', a, '-o', out, '--retries', '0'].join(' ')
+  assert.equal((await runCli([a, '-o', out, '--retries', '0'])).code, 1)
+  assert.equal((await runCli([b, '-o', out])).code, 0)
+  const one = await runCli(['status', out])
+  assert.equal(one.code, 0, one.stderr)
+  assert.doesNotMatch(one.stdout, /same command/)
+  assert.ok(
+    one.stdout.includes(
+      `Failed or not finished, by the command that last read them (each command's rerun takes up its own input's alone): ${runA}: 2 failed.\n`,
+    ),
+    one.stdout,
+  )
+  assert.ok(
+    one.stdout.includes(`\nRun ${runA} again to retry the 1 failure with a passing cause.\n`),
+    one.stdout,
+  )
+  assert.ok(
+    one.stdout.includes(`\nRun ${runA} again with --retry-failed to try the 1 permanent failure too.\n`),
+    one.stdout,
+  )
+  // A third list with its own failure: each command is named with its count, the latest's said so.
+  assert.equal((await runCli([c, '-o', out, '--retries', '0'])).code, 1)
+  const two = await runCli(['status', out])
+  assert.ok(
+    two.stdout.includes(
+      `: ${runA}: 2 failed; imgpull ${c} -o ${out} --retries 0 (the latest run): 1 failed.\n`,
+    ),
+    two.stdout,
+  )
+  assert.match(
+    two.stdout,
+    /^Run each of those commands again to retry the 2 failures with a passing cause\.$/m,
+  )
+  assert.match(
+    two.stdout,
+    /^Run each of them again with --retry-failed to try the 1 permanent failure too\.$/m,
+  )
+  // The same list run again holds its failures: the latest command's words again.
+  assert.equal((await runCli([c, '-o', out, '--retries', '0'])).code, 1)
+  assert.equal((await runCli([a, '-o', out, '--retries', '0'])).code, 1)
+  const three = await runCli(['status', out])
+  assert.ok(
+    three.stdout.includes(
+      `imgpull ${c} -o ${out} --retries 0: 1 failed; ${runA} (the latest run): 2 failed.`,
+    ),
+    three.stdout,
+  )
+})
+
 test('a transfer stopped mid-body resumes in the next run from the bytes on disk', async () => {
   const out = join(dir, 'resume')
   const path = '/slowbig?size=600000&drip=300000'

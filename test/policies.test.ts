@@ -91,6 +91,7 @@ import { changedFile, heldOptions, otherOptions } from '../src/queue/enqueue.js'
 import { redisAddress } from '../src/queue/redis.js'
 import { formatBytes, grouped } from '../src/report/format.js'
 import { progressText } from '../src/report/progress.js'
+import { rerunByCommand } from '../src/report/rerun-words.js'
 import { newTally, summaryLine } from '../src/report/summary.js'
 import { type CutWords, deadlineWords } from '../src/run/deadline.js'
 import { answeredUrl } from '../src/run/retry.js'
@@ -3530,4 +3531,69 @@ test('roomToGrow: the limit grows only while a body would still end in time with
   assert.deepEqual([shared.limit, shared.cut, shared.ceiling], [2, true, Number.POSITIVE_INFINITY])
   assert.equal(limitShared(limitStart(4), 9).limit, 4)
   assert.equal(limitShared(limitStart(4), 0).limit, 1)
+})
+
+test('rerunByCommand: the latest command holding every failure is "the same command"; another input\'s are named by theirs', () => {
+  const last: { id: number; command?: string } = { id: 3, command: 'imgpull b.txt -o out' }
+  const row = (run: number, command: string | null, failed: number, pending = 0) => ({
+    run,
+    command,
+    failed,
+    pending,
+  })
+  const same = { rerun: 'Run the same command again', retryFailed: 'Add --retry-failed' }
+  const cases: [
+    string,
+    Parameters<typeof rerunByCommand>[0],
+    typeof last | undefined,
+    ReturnType<typeof rerunByCommand>,
+  ][] = [
+    ['nothing open', [], last, { words: same }],
+    ['the latest run holds them', [row(3, 'imgpull b.txt -o out', 2)], last, { words: same }],
+    [
+      'an earlier run of the same command line',
+      [row(1, 'imgpull b.txt -o out', 1), row(3, 'imgpull b.txt -o out', 1)],
+      last,
+      { words: same },
+    ],
+    ['a library run, the latest', [row(2, null, 1)], { id: 2 }, { words: same }],
+    [
+      'another list run before',
+      [row(1, 'imgpull a.txt -o out', 2, 1)],
+      last,
+      {
+        words: {
+          rerun: 'Run imgpull a.txt -o out again',
+          retryFailed: 'Run imgpull a.txt -o out again with --retry-failed',
+        },
+        by: "Failed or not finished, by the command that last read them (each command's rerun takes up its own input's alone): imgpull a.txt -o out: 2 failed, 1 not finished.",
+      },
+    ],
+    [
+      'two commands, the latest among them, a library run',
+      [row(1, 'imgpull a.txt -o out', 1), row(2, null, 0, 4), row(3, 'imgpull b.txt -o out', 1)],
+      last,
+      {
+        words: {
+          rerun: 'Run each of those commands again',
+          retryFailed: 'Run each of them again with --retry-failed',
+        },
+        by: "Failed or not finished, by the command that last read them (each command's rerun takes up its own input's alone): imgpull a.txt -o out: 1 failed; the library run 2 (pull() from code, no command line recorded): 4 not finished; imgpull b.txt -o out (the latest run): 1 failed.",
+      },
+    ],
+    [
+      "a queue's shard: enqueuing again, whatever the runs",
+      [row(1, 'imgpull a.txt -o out', 1)],
+      { id: 2, command: 'imgpull worker --queue q (shard 00001)' },
+      {
+        words: {
+          queue: 'q',
+          rerun: 'Enqueue the same input again (imgpull enqueue INPUTS --queue q)',
+          retryFailed:
+            'Enqueue the same input again with --retry-failed (imgpull enqueue INPUTS --queue q --retry-failed)',
+        },
+      },
+    ],
+  ]
+  for (const [what, open, run, want] of cases) assert.deepEqual(rerunByCommand(open, run), want, what)
 })

@@ -18,7 +18,9 @@ import { formatBytes, grouped } from '../report/format.js'
 import {
   inputOwnWords,
   queueRerunWords,
+  type RerunByCommand,
   type RerunWords,
+  rerunByCommand,
   rerunWords,
   sharePageWords,
 } from '../report/rerun-words.js'
@@ -85,14 +87,36 @@ export function statusCommand(
     write(`A run is going on in this folder${who}: these figures move until it ends.`)
     return
   }
-  // A queue's shard is tried again by enqueue, not by running its worker's command again.
-  const words = rerunWords(lastCommand(path))
+  // A queue's shard is tried again by enqueue, not by running its worker's command again; jobs
+  // another input left in the folder, by running that input's command again.
+  const { words, by } = rerunOf(path)
+  if (by) write(printable(by))
+  // The last run's own URLs it had not reached are its command's to finish.
   if (cut)
     write(
-      `The last run ${s.lastRun === 'killed' ? 'did not end (killed, or its machine stopped)' : 'was stopped before its end'}: ${words.rerun} to finish the rest.`,
+      `The last run ${s.lastRun === 'killed' ? 'did not end (killed, or its machine stopped)' : 'was stopped before its end'}: ${rerunWords(lastCommand(path)).rerun} to finish the rest.`,
     )
-  else if (pending) write(`${words.rerun} to finish the rest.`)
-  adviceLines(dir, s, words, write)
+  else if (pending) write(`${printable(words.rerun)} to finish the rest.`)
+  adviceLines(
+    dir,
+    s,
+    { ...words, rerun: printable(words.rerun), retryFailed: printable(words.retryFailed) },
+    write,
+  )
+}
+
+/** Whose rerun takes up the journal's failed and unfinished jobs (see `rerunByCommand`); a local run's words if it cannot be read. */
+function rerunOf(path: string): RerunByCommand {
+  try {
+    const journal = new JournalReader(path)
+    try {
+      return rerunByCommand(journal.openByRun(), journal.lastRun())
+    } finally {
+      journal.close()
+    }
+  } catch {
+    return { words: rerunWords(undefined) }
+  }
 }
 
 /** The commonest errors, with the command that lists a code's URLs, and the same bytes under many URLs. */

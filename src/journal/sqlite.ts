@@ -744,6 +744,26 @@ export class JournalReader {
     return row && runFromRow(row)
   }
 
+  /**
+   * The failed and unfinished jobs by the run that last planned or touched each (`jobs.run`: a run
+   * sees every job of its input, planned or skipped as done), with that run's command line (`null`
+   * for a library run, which records none), earliest run first: whose rerun takes each up again.
+   */
+  openByRun(): { run: number; command: string | null; failed: number; pending: number }[] {
+    // A journal of an earlier version has no `command` (a reader cannot add it).
+    const has = (this.#db.prepare('PRAGMA table_info(runs)').all() as { name: string }[]).some(
+      (c) => c.name === 'command',
+    )
+    return this.#db
+      .prepare<[], { run: number; command: string | null; failed: number; pending: number }>(
+        `SELECT jobs.run AS run, ${has ? 'runs.command' : 'NULL'} AS command, sum(jobs.state = 'failed') AS failed,
+           sum(jobs.state = 'pending') AS pending
+         FROM jobs LEFT JOIN runs ON runs.id = jobs.run WHERE jobs.state IN ('failed', 'pending')
+         GROUP BY jobs.run ORDER BY jobs.run`,
+      )
+      .all()
+  }
+
   /** The highest row of a table's or a dataset's job (keys `row:N`), or `undefined` where none is. */
   highestRow(): number | undefined {
     const row = this.#db

@@ -21,6 +21,78 @@ export function rerunWords(command: string | undefined): RerunWords {
   return queueRerunWords(queue)
 }
 
+/** The failed and unfinished jobs one run last planned or touched (see `JournalReader.openByRun`). */
+export interface OpenRun {
+  run: number
+  /** Its command line; `null` for a library run. */
+  command: string | null
+  failed: number
+  pending: number
+}
+
+/** What tries a folder's failures again when several inputs were run into it (see `rerunByCommand`). */
+export interface RerunByCommand {
+  words: RerunWords
+  /**
+   * The line that names, for each command, the failed and unfinished jobs its rerun takes up,
+   * when any is another command's than the latest run's; `undefined` when the latest's are all.
+   */
+  by?: string
+}
+
+/**
+ * Whose rerun takes up a folder's failed and unfinished jobs (`open`, by the run that last planned
+ * or touched each: a run sees every job of its input), said in words. The latest run's command
+ * (`last`), when it holds them all, is "the same command" (a queue's shard: enqueuing again, see
+ * `rerunWords`). Jobs another input left (`imgpull a.txt -o out`, then `imgpull b.txt -o out`)
+ * are not read by a rerun of the latest command: their command is named, where "Run the same
+ * command again to retry" sent the user to a rerun that left them. Runs of one command line are
+ * one command; a library run's (no command line) is named by its number. Pure.
+ */
+export function rerunByCommand(
+  open: readonly OpenRun[],
+  last: { id: number; command?: string } | undefined,
+): RerunByCommand {
+  const same = rerunWords(last?.command)
+  if (same.queue !== undefined || !last) return { words: same }
+  const label = (o: OpenRun) =>
+    o.command ?? `the library run ${o.run} (pull() from code, no command line recorded)`
+  const isLast = (o: OpenRun) => o.run === last.id || (o.command !== null && o.command === last.command)
+  if (open.every(isLast)) return { words: same }
+  const groups = new Map<string, { failed: number; pending: number; last: boolean }>()
+  for (const o of open) {
+    if (o.failed + o.pending === 0) continue
+    const key = label(o)
+    const g = groups.get(key) ?? { failed: 0, pending: 0, last: isLast(o) }
+    g.failed += o.failed
+    g.pending += o.pending
+    groups.set(key, g)
+  }
+  const counts = (g: { failed: number; pending: number }) =>
+    [g.failed ? `${g.failed} failed` : '', g.pending ? `${g.pending} not finished` : '']
+      .filter(Boolean)
+      .join(', ')
+  const by = `Failed or not finished, by the command that last read them (each command's rerun takes up its own input's alone): ${[
+    ...groups,
+  ]
+    .map(([command, g]) => `${command}${g.last ? ' (the latest run)' : ''}: ${counts(g)}`)
+    .join('; ')}.`
+  if (groups.size === 1) {
+    const [command] = groups.keys()
+    return {
+      words: { rerun: `Run ${command} again`, retryFailed: `Run ${command} again with --retry-failed` },
+      by,
+    }
+  }
+  return {
+    words: {
+      rerun: 'Run each of those commands again',
+      retryFailed: 'Run each of them again with --retry-failed',
+    },
+    by,
+  }
+}
+
 /** What tries the failures of queue `queue`'s shards again: enqueuing its input again. */
 export function queueRerunWords(queue: string): RerunWords {
   return {
