@@ -503,6 +503,64 @@ test("the Quick start's local server and list, run as written: no connection's S
   }
 })
 
+// The Unsplash section told a newcomer of `--api-url`, "a proxy or a test server", but not how to
+// start one: without a key, `imgpull unsplash` could not be tried at all.
+test("the Unsplash section's mock API, started as written: the line it prints points imgpull at it, the README's search fetches its photos", async () => {
+  const text = await readme
+  const section = text.slice(text.indexOf('## Unsplash'), text.indexOf('### What to list'))
+  const start = /^(node --import tsx scripts\/unsplash-mock\.ts)\s+#/m.exec(section)?.[1]
+  assert.ok(start, 'the command that starts the mock')
+  const search = /`(imgpull unsplash search "mountain lake" --limit (\d+) -o lakes)`/.exec(section)
+  assert.ok(search, 'the search to run against it')
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  const dir = await mkdtemp(join(tmpdir(), 'imgpull-mock-'))
+  const mock = spawn('bash', ['-c', `exec ${start}`], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+  const exited = new Promise<number | null>((resolve) => mock.once('exit', (code) => resolve(code)))
+  try {
+    let out = ''
+    for await (const chunk of mock.stdout) {
+      out += chunk
+      if (out.includes('\n')) break
+    }
+    const line = out.split('\n')[0]
+    const env =
+      /^export UNSPLASH_API_URL=(http:\/\/127\.0\.0\.1:\d+) UNSPLASH_ACCESS_KEY=test-access-key$/.exec(line)
+    assert.ok(env, `the line to paste: ${line}`)
+    assert.ok(
+      section.includes('`export UNSPLASH_API_URL=http://127.0.0.1:PORT UNSPLASH_ACCESS_KEY=test-access-key`'),
+    )
+    const out1 = join(dir, 'lakes')
+    const r = await runCli(['unsplash', 'search', 'mountain lake', '--limit', search[2], '-o', out1], {
+      env: { UNSPLASH_API_URL: env[1], UNSPLASH_ACCESS_KEY: 'test-access-key' },
+    })
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stderr, /Unsplash search "mountain lake": 5 of 40 photos/)
+    const files = (await readdir(out1)).filter((f) => f.endsWith('.jpg'))
+    assert.equal(files.length, Number(search[2]))
+    assert.match(await readFile(join(out1, 'ATTRIBUTION.md'), 'utf8'), /Photo by .* on \[Unsplash\]/)
+    // Every listing the README says it knows has that many photos.
+    for (const [args, total] of [
+      [['search', 'forest'], 'search "forest": 1 of 12'],
+      [['collection', '1580860'], 'collection 1580860: 1 of 35'],
+      [['user', 'anniespratt'], 'user anniespratt: 1 of 45'],
+      [['likes', 'anniespratt'], 'likes of anniespratt: 1 of 10'],
+      [['topic', 'nature'], 'topic nature: 1 of 40'],
+    ] as const) {
+      const one = await runCli(['unsplash', ...args, '--limit', '1', '-o', join(dir, args.join('-'))], {
+        env: { UNSPLASH_API_URL: env[1], UNSPLASH_ACCESS_KEY: 'test-access-key' },
+      })
+      assert.equal(one.code, 0, one.stderr)
+      assert.ok(one.stderr.includes(`Unsplash ${total} photos`), one.stderr)
+    }
+    // Ctrl-C stops it, and its image host, cleanly.
+    mock.kill('SIGINT')
+    assert.equal(await exited, 0)
+  } finally {
+    mock.kill('SIGKILL')
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
 test("the README's quoted refusals of a mistyped input are what imgpull prints for them", async () => {
   // `imgpull urls.txt photos` was quoted as `cannot read input 'photos': no such file; if it is
   // the output folder...` where imgpull said `no such file, nor a command; if it is...`.

@@ -1,0 +1,52 @@
+/**
+ * A stand-in for the Unsplash API on this machine, to try `imgpull unsplash` without an access key
+ * or internet: the test suite's mock API (test/support/unsplash-mock.ts, built from the documented
+ * answers: listings, `X-Ratelimit-*`, download tracking) and its image host
+ * (test/support/image-server.ts, made-up but whole JPEGs). It prints the two variables that point
+ * imgpull at it, then serves until Ctrl-C (or SIGTERM).
+ *
+ * Its listings: searches "mountain lake" (40 photos) and "forest" (12), collection 1580860 (35),
+ * user and likes anniespratt (45, 10), topic nature (40), random photos; the key it takes is
+ * `test-access-key`, 5,000 calls an hour (`--limit N` for fewer: a demo key's 50, to see a
+ * rate-limit wait or `--on-rate-limit stop`).
+ *
+ * Run: node --import tsx scripts/unsplash-mock.ts [--limit 50]
+ */
+import { parseArgs } from 'node:util'
+import { startImageServer } from '../test/support/image-server.js'
+import { startUnsplashMock } from '../test/support/unsplash-mock.js'
+
+const { values } = parseArgs({ options: { limit: { type: 'string', default: '5000' } } })
+const limit = Number(values.limit)
+if (!Number.isInteger(limit) || limit < 1) {
+  process.stderr.write(
+    `unsplash-mock: --limit must be a whole number of calls an hour, 1 or more: ${values.limit}\n`,
+  )
+  process.exit(2)
+}
+
+// No request log: it would grow as long as the server runs.
+const images = await startImageServer({ record: false })
+const api = await startUnsplashMock({
+  imageOrigin: images.origin,
+  limit,
+  searches: { 'mountain lake': 40, forest: 12 },
+  collections: { '1580860': 35 },
+  users: { anniespratt: 45 },
+  likes: { anniespratt: 10 },
+  topics: { nature: 40 },
+})
+process.stdout.write(
+  `export UNSPLASH_API_URL=${api.origin} UNSPLASH_ACCESS_KEY=${api.key}\n` +
+    `# a mock Unsplash API (${limit} calls an hour) and its image host at ${images.origin}; Ctrl-C stops them\n`,
+)
+
+let closing = false
+async function stop() {
+  if (closing) return
+  closing = true
+  await Promise.all([api.close(), images.close()])
+  process.exit(0)
+}
+process.on('SIGINT', stop)
+process.on('SIGTERM', stop)
