@@ -8,21 +8,28 @@
  * Its listings: searches "mountain lake" (40 photos) and "forest" (12), collection 1580860 (35),
  * user and likes anniespratt (45, 10), topic nature (40), random photos; the key it takes is
  * `test-access-key`, 5,000 calls an hour (`--limit N` for fewer: a demo key's 50, to see a
- * rate-limit wait or `--on-rate-limit stop`).
+ * rate-limit wait or `--on-rate-limit stop`; `--window S`, a window of S seconds from when the calls
+ * ran out, to see it end: give imgpull the same `--rate-limit-window`).
  *
- * Run: node --import tsx scripts/unsplash-mock.ts [--limit 50]
+ * Run: node --import tsx scripts/unsplash-mock.ts [--limit 50] [--window 3600]
  */
 import { parseArgs } from 'node:util'
 import { startImageServer } from '../test/support/image-server.js'
 import { startUnsplashMock } from '../test/support/unsplash-mock.js'
 
-const { values } = parseArgs({ options: { limit: { type: 'string', default: '5000' } } })
+const { values } = parseArgs({
+  options: { limit: { type: 'string', default: '5000' }, window: { type: 'string', default: '3600' } },
+})
 const limit = Number(values.limit)
-if (!Number.isInteger(limit) || limit < 1) {
-  process.stderr.write(
-    `unsplash-mock: --limit must be a whole number of calls an hour, 1 or more: ${values.limit}\n`,
-  )
-  process.exit(2)
+const window = Number(values.window)
+for (const [name, value, given] of [
+  ['--limit', limit, values.limit],
+  ['--window', window, values.window],
+] as const) {
+  if (!Number.isInteger(value) || value < 1) {
+    process.stderr.write(`unsplash-mock: ${name} must be a whole number, 1 or more: ${given}\n`)
+    process.exit(2)
+  }
 }
 
 // No request log: it would grow as long as the server runs.
@@ -30,6 +37,7 @@ const images = await startImageServer({ record: false })
 const api = await startUnsplashMock({
   imageOrigin: images.origin,
   limit,
+  window: window * 1000,
   searches: { 'mountain lake': 40, forest: 12 },
   collections: { '1580860': 35 },
   users: { anniespratt: 45 },
@@ -38,7 +46,7 @@ const api = await startUnsplashMock({
 })
 process.stdout.write(
   `export UNSPLASH_API_URL=${api.origin} UNSPLASH_ACCESS_KEY=${api.key}\n` +
-    `# a mock Unsplash API (${limit} calls an hour) and its image host at ${images.origin}; Ctrl-C stops them\n`,
+    `# a mock Unsplash API (${limit} calls a window of ${window} s) and its image host at ${images.origin}; Ctrl-C stops them\n`,
 )
 
 let closing = false

@@ -514,11 +514,17 @@ test("the Unsplash section's mock API, started as written: the line it prints po
   assert.ok(search, 'the search to run against it')
   const root = fileURLToPath(new URL('..', import.meta.url))
   const dir = await mkdtemp(join(tmpdir(), 'imgpull-mock-'))
-  const mock = spawn('bash', ['-c', `exec ${start}`], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
-  const exited = new Promise<number | null>((resolve) => mock.once('exit', (code) => resolve(code)))
-  try {
+  // The mock as the README starts it (`more`: its options), and the variables its first line sets.
+  const started: ReturnType<typeof spawn>[] = []
+  async function startMock(more = '') {
+    const mock = spawn('bash', ['-c', `exec ${start} ${more}`], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    started.push(mock)
+    const exited = new Promise<number | null>((resolve) => mock.once('exit', (code) => resolve(code)))
     let out = ''
-    for await (const chunk of mock.stdout) {
+    for await (const chunk of mock.stdout!) {
       out += chunk
       if (out.includes('\n')) break
     }
@@ -526,13 +532,15 @@ test("the Unsplash section's mock API, started as written: the line it prints po
     const env =
       /^export UNSPLASH_API_URL=(http:\/\/127\.0\.0\.1:\d+) UNSPLASH_ACCESS_KEY=test-access-key$/.exec(line)
     assert.ok(env, `the line to paste: ${line}`)
+    return { mock, exited, env: { UNSPLASH_API_URL: env[1], UNSPLASH_ACCESS_KEY: 'test-access-key' } }
+  }
+  try {
+    const { mock, exited, env } = await startMock()
     assert.ok(
       section.includes('`export UNSPLASH_API_URL=http://127.0.0.1:PORT UNSPLASH_ACCESS_KEY=test-access-key`'),
     )
     const out1 = join(dir, 'lakes')
-    const r = await runCli(['unsplash', 'search', 'mountain lake', '--limit', search[2], '-o', out1], {
-      env: { UNSPLASH_API_URL: env[1], UNSPLASH_ACCESS_KEY: 'test-access-key' },
-    })
+    const r = await runCli(['unsplash', 'search', 'mountain lake', '--limit', search[2], '-o', out1], { env })
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stderr, /Unsplash search "mountain lake": 5 of 40 photos/)
     const files = (await readdir(out1)).filter((f) => f.endsWith('.jpg'))
@@ -547,7 +555,7 @@ test("the Unsplash section's mock API, started as written: the line it prints po
       [['topic', 'nature'], 'topic nature: 1 of 40'],
     ] as const) {
       const one = await runCli(['unsplash', ...args, '--limit', '1', '-o', join(dir, args.join('-'))], {
-        env: { UNSPLASH_API_URL: env[1], UNSPLASH_ACCESS_KEY: 'test-access-key' },
+        env,
       })
       assert.equal(one.code, 0, one.stderr)
       assert.ok(one.stderr.includes(`Unsplash ${total} photos`), one.stderr)
@@ -555,8 +563,20 @@ test("the Unsplash section's mock API, started as written: the line it prints po
     // Ctrl-C stops it, and its image host, cleanly.
     mock.kill('SIGINT')
     assert.equal(await exited, 0)
+    // A demo key's few calls and a short window, as the README starts it: a rate-limit wait seen through.
+    assert.match(section, /Started with `--limit 50`[\s\S]*`--window 10`[\s\S]*`--rate-limit-window 10`/)
+    const demo = await startMock('--limit 3 --window 1')
+    const waited = await runCli(
+      ['unsplash', 'search', 'forest', '--limit', '4', '--rate-limit-window', '1', '-o', join(dir, 'demo')],
+      { env: demo.env },
+    )
+    assert.equal(waited.code, 0, waited.stderr)
+    assert.match(waited.stderr, /Unsplash rate limit reached: waiting 0:01 for the hourly reset/)
+    assert.match(waited.stderr, /^4 images, /m)
+    demo.mock.kill('SIGINT')
+    assert.equal(await demo.exited, 0)
   } finally {
-    mock.kill('SIGKILL')
+    for (const mock of started) mock.kill('SIGKILL')
     await rm(dir, { recursive: true, force: true })
   }
 })
