@@ -453,8 +453,17 @@ test("the Quick start's local server and list, run as written: no connection's S
   const probe = createServer().listen(0, '127.0.0.1')
   await new Promise((resolve) => probe.once('listening', resolve))
   const port = String((probe.address() as { port: number }).port)
-  await new Promise((resolve) => probe.close(resolve))
   const root = fileURLToPath(new URL('..', import.meta.url))
+  // Its port held by another server, it says so: its stderr sent to /dev/null, it ended without a
+  // word, and imgpull asked the other server for the files. (Had it started, `timeout` ends it.)
+  const taken = await promisify(execFile)('bash', ['-c', `timeout 20 ${serve.replaceAll('8080', port)}`], {
+    cwd: root,
+  }).then(
+    () => '',
+    (error: { stderr: string }) => error.stderr,
+  )
+  await new Promise((resolve) => probe.close(resolve))
+  assert.match(taken, /Address already in use/)
   const dir = await mkdtemp(join(tmpdir(), 'imgpull-quick-'))
   const server = spawn('bash', ['-c', `exec ${serve.replaceAll('8080', port)}`], {
     cwd: root,
