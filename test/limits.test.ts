@@ -122,17 +122,21 @@ test('--wait spaces the starts of requests to one host, never holding back anoth
 })
 
 /**
- * A TCP relay to `port` on 127.0.0.1 whose first connection reaches it `delay` ms late: that
- * connection's TLS handshake (and so its request) is held back, as a slow handshake, a lookup or
- * a proxy's CONNECT holds a request that has had its turn. The others pass at once.
+ * A TCP relay to `port` on 127.0.0.1 whose first connection (or each whose number, from 0,
+ * `late` says) reaches it `delay` ms late: that connection's TLS handshake (and so its request) is
+ * held back, as a slow handshake, a lookup or a proxy's CONNECT holds a request that has had its
+ * turn. The others pass at once.
  */
-async function slowFirstConnection(port: number, delay: number) {
-  let first = true
+async function slowFirstConnection(
+  port: number,
+  delay: number,
+  late: (n: number) => boolean = (n) => n === 0,
+) {
+  let n = 0
   const sockets = new Set<Socket>()
   const relay = createServer((client) => {
     sockets.add(client)
-    const late = first
-    first = false
+    const held = late(n++)
     client.pause()
     setTimeout(
       () => {
@@ -147,12 +151,14 @@ async function slowFirstConnection(port: number, delay: number) {
         client.on('error', end).on('close', end)
         upstream.on('error', end).on('close', end)
       },
-      late ? delay : 0,
+      held ? delay : 0,
     )
   })
   await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve))
   return {
     port: (relay.address() as AddressInfo).port,
+    /** Connections taken so far. */
+    connections: () => n,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy()
@@ -203,6 +209,64 @@ test('--wait is what the server sees: a request held back by a slow handshake do
         // Measured where the server took each request; 25 ms for its own event loop's lag.
         const gaps = at.slice(1).map((t, i) => Math.round(t - at[i]))
         for (const gap of gaps) assert.ok(gap >= wait - 25, `${what}: gaps at the server ${gaps} ms`)
+      } finally {
+        await relay.close()
+      }
+    }
+  } finally {
+    await Promise.all([server.close(), leads.close()])
+  }
+})
+
+// Reported: a 429 asked for 3 s (Retry-After: 3), and the host was paused for it, but a request
+// given its turn before the 429 came, then held 1.5 s by its connection (a slow TLS handshake, a
+// proxy's CONNECT, a busy transfer thread), reached the server 1.5 s into the pause: the pause was
+// checked only when a file got its turn. RFC 6585 §4 and RFC 9110 §10.2.3 ask for no new request
+// within the wait, which is what the server sees: the pause holds where each request is written.
+test("a 429's Retry-After pause holds at the send: a request given its turn before the 429 does not reach the server inside the pause", async () => {
+  const certs = makeCerts(await mkdtemp(join(dir, 'certs-')))
+  const server = await startImageServer({ tls: tlsPair(certs.good) })
+  const leads = await startImageServer()
+  const pause = 2000
+  try {
+    // Redirected: each file listed on another host, sent to this one by a redirect (the pause is
+    // the host's that answered, whatever host listed the file). --wait 0.01: the turns come 10 ms
+    // apart, before the 429, and the pause holds past the host's next send time.
+    for (const [what, options, redirected] of [
+      ['main thread', {}, false],
+      ['threads', { threads: 2 }, false],
+      ['--wait', { wait: 10 }, false],
+      ['redirected, threads', { threads: 2 }, true],
+    ] as const) {
+      server.log.length = 0
+      // Every connection after the first reaches the server late: the first request answered (on
+      // the first connection) is a 429, the others come in the middle of the wait it asked for.
+      const relay = await slowFirstConnection(Number(new URL(server.url('/')).port), pause / 2, (n) => n > 0)
+      try {
+        const urls = Array.from({ length: 3 }, (_, i) => {
+          const u = new URL(
+            server.url(`/paused-${what.replace(/\W/g, '')}-${i}?status=429&times=1&ra=${pause / 1000}`),
+          )
+          u.port = String(relay.port)
+          return redirected ? leads.url(`/lead-${i}?to=${encodeURIComponent(u.href)}`) : u.href
+        })
+        const results = await drain(urls, {
+          out: join(dir, `paused-${what}`),
+          journal: false,
+          caCert: certs.ca,
+          perHost: 3,
+          ...options,
+        })
+        assert.deepEqual(
+          results.map((r) => r.status),
+          urls.map(() => 'ok'),
+        )
+        const at = server.log.map((l) => l.at).sort((a, b) => a - b)
+        // The first request answered a 429 asking for 2 s: none came within them (50 ms for the
+        // client's reading of the answer and the server's own event loop).
+        const after = at.slice(1).map((t) => Math.round(t - at[0]))
+        for (const ms of after)
+          assert.ok(ms >= pause - 50, `${what}: requests at ${after} ms after the 429 asking for ${pause} ms`)
       } finally {
         await relay.close()
       }

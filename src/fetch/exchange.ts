@@ -1,5 +1,6 @@
 import { errorCode } from '../errors.js'
 import { requestTarget } from '../utils/url.js'
+import type { SendPauses } from './send-pauses.js'
 import { type Dispatcher, isHttp2, parseHeaders } from './undici.js'
 import {
   closesAfter,
@@ -43,8 +44,8 @@ export interface SendSpacing {
   claim(): boolean
 }
 
-/** The reason a request is taken back unsent in `onConnect`: its host's time had not come. */
-const HELD_BACK = new Error('held back for --wait')
+/** The reason a request is taken back unsent in `onConnect`: its host's time had not come (`--wait`, a pause). */
+const HELD_BACK = new Error("held back for --wait or its host's pause")
 
 /** Takes each body chunk; a returned promise pauses the socket until it settles. */
 export type Sink = (chunk: Buffer) => void | Promise<void>
@@ -176,7 +177,10 @@ export class Exchange extends Body {
   #finished: { resolve: () => void; reject: (e: unknown) => void } | undefined
   readonly #dispatch: () => void
   readonly #spacing: SendSpacing | undefined
-  /** Waiting for its host's time (see `SendSpacing`) before it is given to a connection. */
+  /** The run's host pauses, held at the send too (see send-pauses.ts); `#url`, whose host is checked. */
+  readonly #pauses: SendPauses | undefined
+  readonly #url: URL
+  /** Waiting for its host's time (see `SendSpacing`, `SendPauses`) before it is given to a connection. */
   #held: NodeJS.Timeout | undefined
 
   constructor(
@@ -185,9 +189,12 @@ export class Exchange extends Body {
     options: ExchangeOptions,
     cancel: Cancel,
     spacing?: SendSpacing,
+    pauses?: SendPauses,
   ) {
     super()
     this.#spacing = spacing
+    this.#pauses = pauses
+    this.#url = url
     this.readPastLength = options.readPastLength === true
     this.response = new Promise((resolve, reject) => {
       this.#settleResponse = { resolve, reject }
@@ -203,24 +210,31 @@ export class Exchange extends Body {
     this.#send()
   }
 
-  /** With `--wait`: when the request was last given to a connection (performance.now()), after any hold. */
+  /** With `--wait`, or after a hold: when the request was last given to a connection (performance.now()). */
   givenAt = 0
 
-  /** Waiting for its host's time under `--wait` (see `SendSpacing`): not given to a connection yet. */
+  /** Waiting for its host's time under `--wait` or its pause (see `SendSpacing`, `SendPauses`): not given to a connection yet. */
   get held(): boolean {
     return this.#held !== undefined
   }
 
-  /** Give the request to a connection, once its host's time has come (see `SendSpacing`). */
+  /** Give the request to a connection, once its host's time has come (see `SendSpacing`, `SendPauses`). */
   #send(): void {
+    const late = this.#held !== undefined
     this.#held = undefined
     if (this.#error !== undefined) return
-    const wait = this.#spacing?.due() ?? 0
+    const wait = this.#due()
     if (wait > 0) this.#held = setTimeout(() => this.#send(), wait)
     else {
-      if (this.#spacing) this.givenAt = performance.now()
+      if (this.#spacing || late) this.givenAt = performance.now()
       this.#dispatch()
     }
+  }
+
+  /** Ms before the request may be written: its host's --wait or pause. */
+  #due(): number {
+    const paused = this.#pauses?.any ? this.#pauses.due(this.#url) : 0
+    return Math.max(paused, this.#spacing?.due() ?? 0)
   }
 
   /** Cut the exchange: the response, or the body being consumed, rejects with `reason`. */
@@ -264,7 +278,10 @@ export class Exchange extends Body {
     // --wait, taken here, in the tick its head is written: what the host sees spaced. A request
     // whose connection took long to open (a slow handshake, a proxy's CONNECT), or whose thread
     // was busy, finds another sent meanwhile: it goes back unsent and waits for its time (undici
-    // closes an HTTP/1.1 connection a request is taken back from; an HTTP/2 one stays).
+    // closes an HTTP/1.1 connection a request is taken back from; an HTTP/2 one stays). Its
+    // host's pause likewise: a request given its turn before a 429 came, then held by its
+    // connection, is not sent inside the wait the 429 asked for (see send-pauses.ts).
+    else if (this.#pauses?.any && this.#pauses.due(this.#url) > 0) abort(HELD_BACK)
     else if (this.#spacing && !this.#spacing.claim()) abort(HELD_BACK)
   }
 
@@ -316,7 +333,7 @@ export class Exchange extends Body {
       this.#abort = undefined
       this.reused = undefined
       this.socket = undefined
-      this.#held = setTimeout(() => this.#send(), Math.max(1, this.#spacing?.due() ?? 0))
+      this.#held = setTimeout(() => this.#send(), Math.max(1, this.#due()))
       return
     }
     this.#ended = true

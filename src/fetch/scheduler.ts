@@ -210,6 +210,7 @@ export class Scheduler<T> {
   readonly #onDrop: (task: T) => void
   readonly #spacing: (() => number) | undefined
   readonly #totalTimeout: number
+  readonly #onPause: ((host: string, ms: number) => void) | undefined
 
   constructor(options: {
     concurrency: number
@@ -229,7 +230,13 @@ export class Scheduler<T> {
     spacing?: () => number
     /** A file's `--total-timeout`, ms: a limit grows only while bodies end well within it (see `roomToGrow`). */
     totalTimeout?: number
+    /**
+     * Told of each pause of a host (`pause`, and each host `pauseAll` covers), `ms` from now: its
+     * requests already given their turn are held at the send too (see send-pauses.ts).
+     */
+    onPause?: (host: string, ms: number) => void
   }) {
+    this.#onPause = options.onPause
     this.#totalTimeout = options.totalTimeout ?? Number.POSITIVE_INFINITY
     this.#spacing = options.spacing
     this.#concurrency = options.concurrency
@@ -635,8 +642,9 @@ export class Scheduler<T> {
   }
 
   /**
-   * Start nothing on `host` for `ms` (its `Retry-After`); other hosts go on, and the gate (when
-   * there is one) pauses the host for every process that shares it. The pause ends when its
+   * Start nothing on `host` for `ms` (its `Retry-After`), and send nothing of what started before
+   * (`onPause`); other hosts go on, and the gate (when there is one) pauses the host for every
+   * process that shares it. The pause ends when its
    * timer fires, not when a clock says so: a Node timer may fire a little before `Date.now()` (or
    * even `performance.now()`) reaches the deadline it was set for, and a wake-up that re-checked a
    * clock and found it early, with nothing re-armed, would stall the host (and the run) for good.
@@ -644,6 +652,7 @@ export class Scheduler<T> {
   pause(host: string, ms: number): void {
     if (ms <= 0) return
     this.#gate?.pause(host, ms)
+    this.#onPause?.(host, ms)
     const state = this.#hosts.get(host)
     if (state) this.#hold(host, state, ms)
   }
@@ -662,7 +671,11 @@ export class Scheduler<T> {
     const now = performance.now()
     this.#holds = this.#holds.filter((hold) => hold.until > now)
     this.#holds.push({ covers, until: now + ms })
-    for (const [host, state] of this.#hosts) if (covers(host)) this.#hold(host, state, ms)
+    for (const [host, state] of this.#hosts)
+      if (covers(host)) {
+        this.#hold(host, state, ms)
+        this.#onPause?.(host, ms)
+      }
   }
 
   #hold(host: string, state: Host<T>, ms: number): void {

@@ -383,6 +383,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       },
       t.cancel,
       spacing,
+      t.ctx.pauses,
     )
     t.exchange = exchange
     // undici restarts its headers timer on every 1xx: a server sending `102 Processing` forever
@@ -416,7 +417,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
     let silentOnReuse = false
     let ours: Error | undefined
     const overdueMark = () => {
-      // Still held for its host's --wait (see `SendSpacing`): nothing sent yet, no time to count.
+      // Still held for its host's --wait or pause (see `SendSpacing`, `SendPauses`): nothing sent yet, no time to count.
       if (exchange.held) {
         timer = setTimeout(overdueMark, Math.min(HEAD_OVERDUE_MS, headersTimeout))
         return

@@ -324,6 +324,15 @@ export class TransferThreads {
     })
   }
 
+  /**
+   * Tell every thread that `host` is paused until `until` (`wallNow`): a transfer it carries sends
+   * nothing there before (see send-pauses.ts). A thread started later is handed no transfer to the
+   * host before its pause ends (the scheduler holds it).
+   */
+  pause(host: string, until: number): void {
+    for (const t of this.#threads) t.outbox.push({ op: 'pause', host, until })
+  }
+
   /** `host` and its slot of the run's send times, for a thread to learn (see host-sends.ts). */
   #spaced(host: string): [string, number] | undefined {
     const slot = this.#sends?.slotOf(host)

@@ -14,6 +14,7 @@ import { abandonOpenings, createAgent } from './client.js'
 import { download } from './download.js'
 import { Cancel } from './exchange.js'
 import { HostSends } from './host-sends.js'
+import { SendPauses } from './send-pauses.js'
 import { type FromThread, Outbox, serializeError, type ToThread } from './transfer-messages.js'
 import { sayCaWarningsVia } from './trust.js'
 
@@ -51,6 +52,8 @@ const sends =
   workerData.sends instanceof SharedArrayBuffer
     ? new HostSends(() => drawWait(options.wait), workerData.sends)
     : undefined
+/** The hosts the main thread said are paused (see send-pauses.ts). */
+const pauses = new SendPauses()
 /** The hosts this thread's connections found answering once (the thread is its run's alone). */
 const answersOnce = new AnswersOnce()
 const running = new Map<number, Cancel>()
@@ -108,6 +111,7 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
         options,
         sends,
         slots,
+        pauses,
         gap: m.gap,
         onValidators: (validators) => send({ op: 'validators', id: m.id, validators }),
         onBody: (at, unresumable, length) => send({ op: 'body', id: m.id, at, unresumable, length }),
@@ -157,6 +161,7 @@ port.on('message', (batch: ToThread[]) => {
 function take(m: ToThread): void {
   if (m.op === 'start') void start(m)
   else if (m.op === 'cancel') running.get(m.id)?.abort()
+  else if (m.op === 'pause') pauses.pause(m.host, m.until)
   else if (m.op === 'hopped') {
     if (m.spaced) spacedBy.get(m.id)?.set(...m.spaced)
     hops.get(m.id)?.(m.go)

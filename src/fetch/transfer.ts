@@ -19,6 +19,7 @@ import type { Body, Cancel, Exchange } from './exchange.js'
 import type { HostSends } from './host-sends.js'
 import type { Decision } from './judge.js'
 import { PartFile } from './part-file.js'
+import type { SendPauses } from './send-pauses.js'
 import type { Dispatcher } from './undici.js'
 
 /** Starts over within one attempt (another version, an unusable range answer) before giving up. */
@@ -68,6 +69,11 @@ export interface DownloadContext {
   gap?: number
   /** On a thread: the slots of `sends` told for this transfer's hosts (the main thread's own: absent). */
   slots?: Map<string, number>
+  /**
+   * The hosts paused now (a 429's `Retry-After`...), held as each request is written, not only at
+   * a file's turn (see send-pauses.ts): the run's on the main thread, the thread's on a thread.
+   */
+  pauses?: SendPauses
   /** Called when a response tells how to resume it (kept in the journal). */
   onValidators?: (validators: Validators) => void
   /** Called with each chunk's size, for live progress. */

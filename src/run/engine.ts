@@ -15,6 +15,7 @@ import { ProxySilence } from '../fetch/proxy-silence.js'
 import { honouredWait } from '../fetch/retry-delay.js'
 import { keepsPart } from '../fetch/retry-policy.js'
 import { Scheduler, type Slot } from '../fetch/scheduler.js'
+import { SendPauses, wallNow } from '../fetch/send-pauses.js'
 import type { TransferThreads } from '../fetch/transfer-threads.js'
 import type { Dispatcher } from '../fetch/undici.js'
 import type { Journal } from '../journal/journal.js'
@@ -134,6 +135,8 @@ export class Engine {
   readonly threads: TransferThreads | undefined
   /** With `--wait`: when each host may next be sent a request, shared with the threads (see host-sends.ts). */
   readonly sends: HostSends | undefined
+  /** The hosts paused now, held at the send on the main thread; the threads are told of each pause (see send-pauses.ts). */
+  readonly pauses = new SendPauses()
   /** The WebDataset output, when asked for (else files). */
   readonly dataset: WebDatasetSink | undefined
   /** The source's items (see the constructor's `items`). */
@@ -208,6 +211,11 @@ export class Engine {
       totalTimeout: options.totalTimeout,
       // The gate answered after a stop: the task never started, and stays for the next run.
       onDrop: () => this.#interrupted(),
+      onPause: (host, ms) => {
+        const until = wallNow() + ms
+        this.pauses.pause(host, until)
+        this.threads?.pause(host, until)
+      },
     })
     // A host's send time is forgotten once the run holds nothing of it (see HostSends.prune).
     if (this.sends) this.sends.busy = (host) => this.#scheduler.knows(host)
@@ -611,6 +619,7 @@ export class Engine {
             answersOnce: this.#answersOnce,
             options: this.options,
             sends: this.sends,
+            pauses: this.pauses,
             gap,
             ...told,
             onBytes: (n) => {

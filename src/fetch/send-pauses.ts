@@ -1,0 +1,44 @@
+/**
+ * A host's pause (a 429's or 503's `Retry-After`, a rate limit's reset, a proxy's limit: see
+ * `Scheduler.pause`) held where each request is written, as `--wait` is (see host-sends.ts), not
+ * only when a file gets its turn. A request given its turn before the 429 came, then held by its
+ * connection (a slow TLS handshake, a proxy's CONNECT, a busy transfer thread), reached the server
+ * 1.5 s into a wait of 3 s that the host had asked for: RFC 6585 §4 and RFC 9110 §10.2.3 ask for no
+ * new request within it, which is what the host sees.
+ *
+ * One a thread: the main thread's is told of each pause by the scheduler, each transfer thread's by
+ * a message (see transfer-threads.ts `pause`), which comes within a turn of the main thread's
+ * event loop. Times are ms on the wall clock (`wallNow`), alike on every thread. A run that meets
+ * no pause pays one check of `any` a request.
+ */
+import { hostKey } from '../utils/url.js'
+
+/** Now, ms on the wall clock at this thread's start plus its monotonic time since (alike on every thread). */
+export const wallNow = (): number => performance.timeOrigin + performance.now()
+
+export class SendPauses {
+  /** Paused hosts (`hostKey`) and when their pause ends (`wallNow`); ended ones go as they are met. */
+  readonly #until = new Map<string, number>()
+
+  /** Whether a pause may be on: false in a run that met none (the only cost then). */
+  get any(): boolean {
+    return this.#until.size > 0
+  }
+
+  /** Hold the sends to `host` (a `hostKey`) until `until` (`wallNow`): a later end is kept. */
+  pause(host: string, until: number): void {
+    if (until > (this.#until.get(host) ?? 0)) this.#until.set(host, until)
+  }
+
+  /** Ms before a request to `url`'s host may be written: 0 now, and for a host never paused. */
+  due(url: URL): number {
+    const host = hostKey(url)
+    const until = this.#until.get(host)
+    if (until === undefined) return 0
+    const left = until - wallNow()
+    // A Node timer may fire a fraction of a millisecond early (see host-sends.ts `SLACK_US`).
+    if (left >= 1) return Math.ceil(left)
+    this.#until.delete(host)
+    return 0
+  }
+}
