@@ -20,6 +20,7 @@ import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { type ForwardProxy, startForwardProxy } from './support/forward-proxy.js'
 import { type H2Server, startH2Server } from './support/h2-server.js'
+import { startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
 import { runSorted, withEnv } from './support/proxied.js'
 import { closedPort, type LocalServer, listenLocal, startRawServer } from './support/raw-server.js'
@@ -1373,6 +1374,51 @@ test("a proxy's 429 to a CONNECT, or a wait it names, holds every file through i
     } finally {
       await limited.close()
     }
+  }
+})
+
+// The proxy's wait held where each request is written (see send-pauses.ts): a file whose CONNECT
+// the proxy answered 1 s late, inside the 2 s its 429 to another CONNECT asked for, sent its
+// request through the new tunnel at once, checked only at its turn.
+test("a proxy's 429 to a CONNECT holds at the send: a tunnel opened inside its wait carries no request before it ends", async () => {
+  const server = await startImageServer({ tls: tlsPair(certs.good) })
+  let refusedAt = 0
+  let n = 0
+  const limited = await startRawServer((socket) => {
+    socket.once('data', () => {
+      if (n++ === 0) {
+        refusedAt = performance.now()
+        return socket.end('HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nContent-Length: 0\r\n\r\n')
+      }
+      // Every other CONNECT answered 1 s late: its tunnel opens inside the wait.
+      socket.pause()
+      setTimeout(() => {
+        const upstream = connect(Number(new URL(server.origin).port), '127.0.0.1', () => {
+          socket.write('HTTP/1.1 200 Connection established\r\n\r\n')
+          upstream.pipe(socket)
+          socket.pipe(upstream)
+          socket.resume()
+        })
+        upstream.on('error', () => socket.destroy())
+        socket.on('error', () => upstream.destroy())
+      }, 1000)
+    })
+  })
+  try {
+    const urls = Array.from({ length: 2 }, (_, i) => server.url(`/proxy-paused-${i}`))
+    const results = await withEnv({}, () =>
+      run(urls, { out: join(dir, 'proxy-paused'), proxy: limited.origin, perHost: 2 }),
+    )
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['ok', 'ok'],
+      JSON.stringify(results.map((r) => r.message)),
+    )
+    const after = server.log.map((l) => Math.round(l.at - refusedAt))
+    for (const ms of after)
+      assert.ok(ms >= 1950, `requests at ${after} ms after the proxy's 429 asking for 2 s`)
+  } finally {
+    await Promise.all([limited.close(), server.close()])
   }
 })
 
