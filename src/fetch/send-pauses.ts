@@ -27,8 +27,19 @@ export class SendPauses {
 
   /** Hold the sends to `host` (a `hostKey`) until `until` (`wallNow`): a later end is kept. */
   pause(host: string, until: number): void {
-    if (until > (this.#until.get(host) ?? 0)) this.#until.set(host, until)
+    if (until <= (this.#until.get(host) ?? 0)) return
+    // Pauses over, of hosts no request asked about since: gone (once a second at most: a proxy's
+    // pause comes host by host), so that `any` falls back.
+    const now = wallNow()
+    if (now - this.#swept >= 1000) {
+      this.#swept = now
+      for (const [other, end] of this.#until) if (end <= now) this.#until.delete(other)
+    }
+    this.#until.set(host, until)
   }
+
+  /** When ended pauses were last let go (`wallNow`). */
+  #swept = 0
 
   /** Ms before a request to `url`'s host may be written: 0 now, and for a host never paused. */
   due(url: URL): number {
