@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { HostSends } from '../src/fetch/host-sends.js'
-import { SendPauses, wallNow } from '../src/fetch/send-pauses.js'
+import { SendPauses } from '../src/fetch/send-pauses.js'
 
 // --wait where the request is sent (see host-sends.ts): one host's sends, taken on any thread.
 test('HostSends: a send taken holds its host alone for its gap, on every copy of the shared times', async () => {
@@ -72,14 +72,14 @@ test('SendPauses: a paused host is held until its pause ends, others never; ende
   const b = new URL('https://b.example/y.jpg')
   assert.equal(pauses.any, false)
   assert.equal(pauses.due(a), 0)
-  pauses.pause('https://a.example', wallNow() + 200)
+  pauses.pause('https://a.example', 200)
   assert.equal(pauses.any, true)
   assert.ok(pauses.due(a) > 150 && pauses.due(a) <= 200, `${pauses.due(a)}`)
   // Held by the host, whatever the URL's path or a trailing dot (its `hostKey`).
   assert.ok(pauses.due(new URL('https://A.example.:443/other')) > 150)
   assert.equal(pauses.due(b), 0)
   // A shorter pause asked meanwhile does not end a longer one.
-  pauses.pause('https://a.example', wallNow() + 10)
+  pauses.pause('https://a.example', 10)
   assert.ok(pauses.due(a) > 150)
   await sleep(pauses.due(a) + 2)
   assert.equal(pauses.due(a), 0)

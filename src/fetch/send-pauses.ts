@@ -8,16 +8,15 @@
  *
  * One a thread: the main thread's is told of each pause by the scheduler, each transfer thread's by
  * a message (see transfer-threads.ts `pause`), which comes within a turn of the main thread's
- * event loop. Times are ms on the wall clock (`wallNow`), alike on every thread. A run that meets
- * no pause pays one check of `any` a request.
+ * event loop. Each thread keeps its pauses' ends on its own monotonic clock (`performance.now()`),
+ * told how long from now: a wall clock stepped back an hour (NTP, a VM resumed) held a thread's
+ * host an hour more, its start and the main thread's read from the wall clock at different
+ * times. A run that meets no pause pays one check of `any` a request.
  */
 import { hostKey } from '../utils/url.js'
 
-/** Now, ms on the wall clock at this thread's start plus its monotonic time since (alike on every thread). */
-export const wallNow = (): number => performance.timeOrigin + performance.now()
-
 export class SendPauses {
-  /** Paused hosts (`hostKey`) and when their pause ends (`wallNow`); ended ones go as they are met. */
+  /** Paused hosts (`hostKey`) and when their pause ends (`performance.now()`); ended ones go as they are met. */
   readonly #until = new Map<string, number>()
 
   /** Whether a pause may be on: false in a run that met none (the only cost then). */
@@ -25,12 +24,13 @@ export class SendPauses {
     return this.#until.size > 0
   }
 
-  /** Hold the sends to `host` (a `hostKey`) until `until` (`wallNow`): a later end is kept. */
-  pause(host: string, until: number): void {
+  /** Hold the sends to `host` (a `hostKey`) for `ms` from now: a later end already set is kept. */
+  pause(host: string, ms: number): void {
+    const now = performance.now()
+    const until = now + ms
     if (until <= (this.#until.get(host) ?? 0)) return
     // Pauses over, of hosts no request asked about since: gone (once a second at most: a proxy's
     // pause comes host by host), so that `any` falls back.
-    const now = wallNow()
     if (now - this.#swept >= 1000) {
       this.#swept = now
       for (const [other, end] of this.#until) if (end <= now) this.#until.delete(other)
@@ -38,15 +38,15 @@ export class SendPauses {
     this.#until.set(host, until)
   }
 
-  /** When ended pauses were last let go (`wallNow`). */
-  #swept = 0
+  /** When ended pauses were last let go (`performance.now()`). */
+  #swept = Number.NEGATIVE_INFINITY
 
   /** Ms before a request to `url`'s host may be written: 0 now, and for a host never paused. */
   due(url: URL): number {
     const host = hostKey(url)
     const until = this.#until.get(host)
     if (until === undefined) return 0
-    const left = until - wallNow()
+    const left = until - performance.now()
     // A Node timer may fire a fraction of a millisecond early (see host-sends.ts `SLACK_US`).
     if (left >= 1) return Math.ceil(left)
     this.#until.delete(host)

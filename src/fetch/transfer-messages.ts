@@ -35,8 +35,8 @@ export type ToThread =
       spaced?: [host: string, slot: number]
     }
   | { op: 'cancel'; id: number }
-  /** `host` (a `hostKey`) is paused until `until` (`wallNow`): nothing is sent to it before (see send-pauses.ts). */
-  | { op: 'pause'; host: string; until: number }
+  /** `host` (a `hostKey`) is paused for `ms` from when the thread reads this: nothing is sent to it before (see send-pauses.ts). */
+  | { op: 'pause'; host: string; ms: number }
   /** The transfer may go on to the origin it asked for (see `hop` below), or must stop (`go` false). */
   | { op: 'hopped'; id: number; go: boolean; spaced?: [host: string, slot: number] }
   | { op: 'close' }

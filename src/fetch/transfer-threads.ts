@@ -325,12 +325,12 @@ export class TransferThreads {
   }
 
   /**
-   * Tell every thread that `host` is paused until `until` (`wallNow`): a transfer it carries sends
-   * nothing there before (see send-pauses.ts). A thread started later is handed no transfer to the
+   * Tell every thread that `host` is paused for `ms` from now: a transfer it carries sends
+   * nothing there before its end (see send-pauses.ts; the message's way there only adds to it). A thread started later is handed no transfer to the
    * host before its pause ends (the scheduler holds it).
    */
-  pause(host: string, until: number): void {
-    for (const t of this.#threads) t.outbox.push({ op: 'pause', host, until })
+  pause(host: string, ms: number): void {
+    for (const t of this.#threads) t.outbox.push({ op: 'pause', host, ms })
   }
 
   /** `host` and its slot of the run's send times, for a thread to learn (see host-sends.ts). */

@@ -161,7 +161,7 @@ port.on('message', (batch: ToThread[]) => {
 function take(m: ToThread): void {
   if (m.op === 'start') void start(m)
   else if (m.op === 'cancel') running.get(m.id)?.abort()
-  else if (m.op === 'pause') pauses.pause(m.host, m.until)
+  else if (m.op === 'pause') pauses.pause(m.host, m.ms)
   else if (m.op === 'hopped') {
     if (m.spaced) spacedBy.get(m.id)?.set(...m.spaced)
     hops.get(m.id)?.(m.go)

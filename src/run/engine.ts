@@ -15,7 +15,7 @@ import { ProxySilence } from '../fetch/proxy-silence.js'
 import { honouredWait } from '../fetch/retry-delay.js'
 import { keepsPart } from '../fetch/retry-policy.js'
 import { Scheduler, type Slot } from '../fetch/scheduler.js'
-import { SendPauses, wallNow } from '../fetch/send-pauses.js'
+import { SendPauses } from '../fetch/send-pauses.js'
 import type { TransferThreads } from '../fetch/transfer-threads.js'
 import type { Dispatcher } from '../fetch/undici.js'
 import type { Journal } from '../journal/journal.js'
@@ -212,9 +212,8 @@ export class Engine {
       // The gate answered after a stop: the task never started, and stays for the next run.
       onDrop: () => this.#interrupted(),
       onPause: (host, ms) => {
-        const until = wallNow() + ms
-        this.pauses.pause(host, until)
-        this.threads?.pause(host, until)
+        this.pauses.pause(host, ms)
+        this.threads?.pause(host, ms)
       },
     })
     // A host's send time is forgotten once the run holds nothing of it (see HostSends.prune).
