@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
-import { closeSync, constants, fstatSync, fsync, openSync, readSync, writeSync } from 'node:fs'
+import { closeSync, constants, fstatSync, fsync, openSync, readSync, writeSync, writev } from 'node:fs'
 import { promisify } from 'node:util'
+import { writeAll } from '../../fetch/part-file.js'
 import { openOwnSync } from '../../utils/own-file.js'
 
 /**
@@ -94,21 +95,50 @@ export const paddingOf = (size: number): Buffer => ZEROS.subarray(0, paddedSize(
 const ONE = Buffer.alloc(1)
 
 /**
- * The one output buffer of this thread's tars, made with the first, and the tar whose bytes it
- * holds. Each open tar had a buffer of its own: a shard writer holding 128 shards open (a slow
- * host with a row in each) held 128 MB of them. Tars take turns: the one that needs it writes out
- * the bytes the other left there first. Rows finish about in order, so turns are rare (shards
- * side by side share the rows between them), and every call is synchronous: no turn is taken
- * inside another.
+ * Buffers being written to their tars on libuv's pool, at most. A full buffer is handed to the
+ * pool and the tar goes on in another; past this many under way, one is written on the thread, as
+ * all were: `writeSync` into the page cache was 6.2 s of the main thread's 18.8 s busy in a run of
+ * many-small's 5,000 images as one shard (the kernel holding the writer back while the disk is
+ * busy), and transfers waited meanwhile.
  */
-let shared: Buffer | undefined
+const IN_FLIGHT = 4
+
+/**
+ * The output buffers of this thread's tars: those free, and how many are being written. One tar
+ * at a time holds one (`holder`), the others none: each open tar had a buffer of its own, and a
+ * shard writer holding 128 shards open (a slow host with a row in each) held 128 MB of them. Tars
+ * take turns: the one that needs a buffer has the holder's written out first. Rows finish about
+ * in order, so turns are rare (shards side by side share the rows between them), and every call
+ * is synchronous: no turn is taken inside another. At most `IN_FLIGHT + 1` buffers in all.
+ */
+const free: Buffer[] = []
+let writing = 0
 let holder: TarFile | undefined
 
-/** A tar file written entry by entry, through a buffer shared with this thread's other tars; `finish` makes it durable. */
+/** A free output buffer, or a new one. */
+const takeBuffer = (): Buffer => free.pop() ?? Buffer.allocUnsafe(BUFFER)
+
+/** `data` written whole at `position` of `fd`, on libuv's pool. */
+const writeAt = (fd: number, data: Buffer, position: number): Promise<void> =>
+  writeAll(
+    (rest, at) => new Promise((done, fail) => writev(fd, rest, at, (e, n) => (e ? fail(e) : done(n)))),
+    [data],
+    position,
+  )
+
+/**
+ * A tar file written entry by entry, through buffers shared with this thread's other tars, each
+ * written at its place on libuv's pool once full; `finish` waits for them and makes it durable.
+ */
 export class TarFile {
   readonly #fd: number
   #buffer: Buffer = Buffer.alloc(0)
   #used = 0
+  /** Where the buffer's first byte goes in the file. */
+  #position = 0
+  /** Writes under way on the pool, and the first of them that failed (thrown by the next call). */
+  readonly #writes = new Set<Promise<void>>()
+  #error: unknown
   /** Bytes written so far (the tar's size once finished). */
   size = 0
 
@@ -164,40 +194,66 @@ export class TarFile {
   }
 
   /**
-   * End the archive (two zero blocks), write it out, flush it to the disk (on libuv's pool: the
-   * thread goes on meanwhile) and close it.
+   * End the archive (two zero blocks), write it out, wait for its writes, flush it to the disk
+   * (on libuv's pool: the thread goes on meanwhile) and close it. Rejects with the first failed
+   * write (ENOSPC...).
    */
   async finish(): Promise<void> {
-    this.#claim()
-    this.#put(ZEROS)
-    this.#flush()
-    this.#release()
     try {
+      try {
+        this.#claim()
+        this.#put(ZEROS)
+        this.#flush()
+      } finally {
+        this.#release()
+      }
+      await this.#settled()
+      if (this.#error !== undefined) throw this.#error
       await flushToDisk(this.#fd)
     } finally {
+      await this.#settled()
       closeSync(this.#fd)
     }
   }
 
-  /** Close without finishing (the caller removes the file): what it left in the buffer is dropped. */
+  /**
+   * Stop writing (the caller removes the file): what it left in the buffer is dropped, and the
+   * file is closed once the writes under way are done (its descriptor is not given to another
+   * file while they still write through it).
+   */
   discard(): void {
-    this.#used = 0
     this.#release()
-    closeSync(this.#fd)
+    const fd = this.#fd
+    void this.#settled()
+      .then(() => closeSync(fd))
+      .catch(() => {})
   }
 
-  /** Take the shared buffer, the bytes another tar left in it written out to that tar first. */
+  /** Every write under way done, failed or not. */
+  async #settled(): Promise<void> {
+    while (this.#writes.size > 0) await Promise.allSettled(this.#writes)
+  }
+
+  /** Take an output buffer, the holder's written out first; throws a write of this tar that failed. */
   #claim(): void {
+    if (this.#error !== undefined) throw this.#error
     if (holder === this) return
-    if (holder) holder.#flush()
-    shared ??= Buffer.allocUnsafe(BUFFER)
-    this.#buffer = shared
+    if (holder) {
+      holder.#flush()
+      holder.#release()
+    }
+    this.#buffer = takeBuffer()
     holder = this
   }
 
+  /** Give the buffer back, empty (its bytes written or dropped). */
   #release(): void {
-    if (holder === this) holder = undefined
+    if (holder === this) {
+      holder = undefined
+      free.push(this.#buffer)
+    }
     this.#buffer = Buffer.alloc(0)
+    this.#used = 0
   }
 
   /** Copy `size` bytes from `fd` at `offset` straight into the buffer, filling it to the brim each time. */
@@ -230,7 +286,9 @@ export class TarFile {
     if (data.length > BUFFER - this.#used) {
       this.#flush()
       if (data.length > BUFFER) {
-        this.#write(data)
+        // Larger than a buffer (a caption of megabytes): written from where it is, on the thread.
+        writeAllSync(this.#fd, data, this.#position)
+        this.#position += data.length
         this.size += data.length
         return
       }
@@ -240,14 +298,42 @@ export class TarFile {
     this.size += data.length
   }
 
+  /**
+   * The buffer's bytes to their place in the file: on the pool, the tar going on in another
+   * buffer, unless `IN_FLIGHT` are being written (then here, the buffer kept).
+   */
   #flush(): void {
-    this.#write(this.#buffer.subarray(0, this.#used))
+    if (this.#used === 0) return
+    const full = this.#buffer
+    const position = this.#position
+    const length = this.#used
+    this.#position += length
     this.#used = 0
+    if (writing >= IN_FLIGHT) {
+      writeAllSync(this.#fd, full.subarray(0, length), position)
+      return
+    }
+    writing++
+    this.#buffer = takeBuffer()
+    const write = writeAt(this.#fd, full.subarray(0, length), position).then(
+      () => {},
+      (error: unknown) => {
+        this.#error ??= error
+      },
+    )
+    this.#writes.add(write)
+    void write.then(() => {
+      writing--
+      free.push(full)
+      this.#writes.delete(write)
+    })
   }
+}
 
-  #write(data: Uint8Array): void {
-    for (let done = 0; done < data.length; ) done += writeSync(this.#fd, data, done, data.length - done)
-  }
+/** `data` written whole at `position` of `fd`, here and now. */
+function writeAllSync(fd: number, data: Uint8Array, position: number): void {
+  for (let done = 0; done < data.length; )
+    done += writeSync(fd, data, done, data.length - done, position + done)
 }
 
 /** A number field of a header: octal text, or base-256 when its first byte has the high bit. */
