@@ -170,17 +170,25 @@ export class Shard {
       outputs.every((kind) => existsSync(this.ctx.paths.shard(this.stem, kind)))
     )
       return false // samples staged again meanwhile (a run without a journal) go with `cleanUp`
-    if (this.#tar) await this.#tar.finish()
-    else await this.#rebuildTar(lines)
-    const table = new ShardTable(this.ctx.columnTypes, this.ctx.parquetColumns)
-    const tally = new StatsTally()
-    for (const [, row] of this.#inOrder(lines)) {
-      table.add(row)
-      tally.add(row)
-    }
-    await writeDurably(this.work.tmp('parquet'), table.parquet())
-    const stats = tally.stats(this.startedAt, steadyNow())
-    await writeDurably(this.work.tmp('stats'), `${JSON.stringify(stats, null, 2)}\n`)
+    // The tar's flush to the disk (a shard of real images: some 0.4–0.6 s for 550 MB) runs on the
+    // pool while the Parquet and stats are built and written, not before them: the last shard's
+    // sealing is on the run's critical path.
+    const { durable } = this.#tar ? await this.#tar.end() : await this.#rebuildTar(lines)
+    const others = (async () => {
+      const table = new ShardTable(this.ctx.columnTypes, this.ctx.parquetColumns)
+      const tally = new StatsTally()
+      for (const [, row] of this.#inOrder(lines)) {
+        table.add(row)
+        tally.add(row)
+      }
+      await writeDurably(this.work.tmp('parquet'), table.parquet())
+      const stats = tally.stats(this.startedAt, steadyNow())
+      await writeDurably(this.work.tmp('stats'), `${JSON.stringify(stats, null, 2)}\n`)
+    })()
+    // The tar's failure first, as when it was flushed first; both settled before anything is renamed.
+    const [tar, rest] = await Promise.allSettled([durable, others])
+    if (tar.status === 'rejected') throw tar.reason
+    if (rest.status === 'rejected') throw rest.reason
     // The record of the rows sealed before goes first: cut between the renames and the new record,
     // the outputs hold these rows under the old record, and a rerun whose rows are the old ones
     // again (the table edited back) would take them for sealed so and leave them. Without a record
@@ -339,14 +347,17 @@ export class Shard {
     else if (row.blankCaption) tar.add(`${key}.txt`, '')
   }
 
-  /** A shard sealed before, sealed again: every sample written anew, from staging or the old tar. */
-  async #rebuildTar(lines: Buffer): Promise<void> {
+  /**
+   * A shard sealed before, sealed again: every sample written anew, from staging or the old tar.
+   * Resolves as `TarFile.end` does: written, its flush to the disk begun.
+   */
+  async #rebuildTar(lines: Buffer): Promise<{ durable: Promise<void> }> {
     const tar = TarFile.create(this.work.tmp('tar'))
     let old: TarScan | undefined
     try {
       for (const [index, row] of this.#inOrder(lines))
         this.#append(index, row, tar, () => (old ??= new TarScan(this.tarPath)))
-      await tar.finish()
+      return await tar.end()
     } catch (error) {
       tar.discard()
       throw error

@@ -139,6 +139,7 @@ export class TarFile {
   /** Writes under way on the pool, and the first of them that failed (thrown by the next call). */
   readonly #writes = new Set<Promise<void>>()
   #error: unknown
+  #closed = false
   /** Bytes written so far (the tar's size once finished). */
   size = 0
 
@@ -199,6 +200,16 @@ export class TarFile {
    * write (ENOSPC...).
    */
   async finish(): Promise<void> {
+    await (await this.end()).durable
+  }
+
+  /**
+   * `finish` in two steps: resolves once every byte is written and the flush to the disk has
+   * begun (rejects with a failed write), with `durable`, which resolves once the tar is on the
+   * disk and closed. The caller does its other work (a shard's Parquet) while the disk works.
+   */
+  async end(): Promise<{ durable: Promise<void> }> {
+    let durable: Promise<void> | undefined
     try {
       try {
         this.#claim()
@@ -209,10 +220,13 @@ export class TarFile {
       }
       await this.#settled()
       if (this.#error !== undefined) throw this.#error
-      await flushToDisk(this.#fd)
+      durable = flushToDisk(this.#fd).finally(() => this.#close())
+      return { durable }
     } finally {
-      await this.#settled()
-      closeSync(this.#fd)
+      if (!durable) {
+        await this.#settled()
+        this.#close()
+      }
     }
   }
 
@@ -223,10 +237,16 @@ export class TarFile {
    */
   discard(): void {
     this.#release()
-    const fd = this.#fd
     void this.#settled()
-      .then(() => closeSync(fd))
+      .then(() => this.#close())
       .catch(() => {})
+  }
+
+  /** Close the file, once: a descriptor closed twice may be another file's by then. */
+  #close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    closeSync(this.#fd)
   }
 
   /** Every write under way done, failed or not. */
