@@ -178,30 +178,90 @@ describe('a piped table stopped, and read once', () => {
     )
   })
 
-  test('a piped table written row by row (a crawler) is fetched as its rows come, not once its first MiB has', async () => {
-    const out = join(dir, 'trickle')
-    const paths = Array.from({ length: 6 }, (_, i) => `/trickle/${i}.jpg`)
-    const row = (i: number) => `${server.url(paths[i]!)},"caption, ${i}"\n`
-    // The first rows, a few hundred bytes, then the writer waits: the checks read a pipe's head
-    // (1 KiB for what it is, 1 MiB for its CSV escape) and waited for all of it, fetching nothing.
-    const fifo = join(dir, 'trickle.csv')
-    execFileSync('mkfifo', [fifo])
-    const writer = createWriteStream(fifo)
-    writer.on('error', () => {})
-    writer.write(`url,caption\n${[0, 1, 2].map(row).join('')}`)
-    const run = startCli([fifo, '-o', out, '-q'])
-    try {
-      const asked = () => server.log.filter((r) => r.url.startsWith('/trickle/')).length
-      // The CSV reader may hold the last record until the next begins: two of the three at least.
-      await until('the rows written so far fetched while the pipe is open', async () => asked() >= 2, 20_000)
-      assert.ok(!writer.closed)
-      writer.end([3, 4, 5].map(row).join(''))
-      const done = await run.done
-      assert.equal(done.code, 0, done.stderr)
-      assert.equal((await outputFiles(out)).length, 6)
-    } finally {
-      run.child.kill('SIGKILL')
-      writer.destroy()
+  for (const [format, header, row] of [
+    [
+      'csv',
+      'url,caption\n',
+      (url: string, i: number) => `${url},"caption, ${i}${i === 1 ? '\nits second line' : ''}"\n`,
+    ],
+    ['tsv', 'url\tcaption\n', (url: string, i: number) => `${url}\tcaption ${i}\n`],
+    ['jsonl', '', (url: string, i: number) => `${JSON.stringify({ url, caption: `caption ${i}` })}\n`],
+  ] as const)
+    test(`a piped ${format} table written row by row (a crawler) is fetched as its rows come, each row once it ends`, async () => {
+      const out = join(dir, `trickle-${format}`)
+      const paths = Array.from({ length: 6 }, (_, i) => `/trickle-${format}/${i}.jpg`)
+      const line = (i: number) => row(server.url(paths[i]!), i)
+      // The first rows, a few hundred bytes, then the writer waits: the checks read a pipe's head
+      // (1 KiB for what it is, 1 MiB for its CSV escape) and waited for all of it, fetching nothing;
+      // then the CSV reader held the last row written until the next began (csv-parse looks a few
+      // bytes past a line's end before it ends the record), and the JSON lines one waited for its
+      // first 1000 lines to learn the columns.
+      const fifo = join(dir, `trickle.${format}`)
+      execFileSync('mkfifo', [fifo])
+      const writer = createWriteStream(fifo)
+      writer.on('error', () => {})
+      // Row 1's caption spans two lines (CSV): written apart, its first line is not a row of its own.
+      const [first, second] = line(1).split('its second line')
+      writer.write(`${header}${line(0)}${second === undefined ? line(1) : first}`)
+      const run = startCli([fifo, '-o', out, '-q'])
+      try {
+        const asked = () => server.log.filter((r) => r.url.startsWith(`/trickle-${format}/`)).length
+        if (second !== undefined) {
+          await until('the first row fetched while the pipe is open', async () => asked() >= 1, 20_000)
+          writer.write(`its second line${second}${line(2)}`)
+        } else writer.write(line(2))
+        await until(
+          'every row written so far fetched while the pipe is open',
+          async () => asked() >= 3,
+          20_000,
+        )
+        assert.ok(!writer.closed)
+        writer.end([3, 4, 5].map(line).join(''))
+        const done = await run.done
+        assert.equal(done.code, 0, done.stderr)
+        assert.equal((await outputFiles(out)).length, 6)
+        assert.equal(asked(), 6)
+      } finally {
+        run.child.kill('SIGKILL')
+        writer.destroy()
+      }
+    })
+
+  test('a Spark \\" past a pipe\'s sniff is said to be past what the pipe gave then, not past a first MiB it never gave', async () => {
+    // The escape of a piped CSV is told from what it gave before it went quiet: a few hundred
+    // bytes here, which the message called the file's first 1 MiB.
+    for (const [name, late, expected] of [
+      [
+        'spark-row.csv',
+        'https://h.example/late.jpg,"say \\"hi\\", now"\n',
+        /^\S*spark-row\.csv line 3: 3 fields where the header has 2: a field holds \\", Spark's escape for a quote, but the first \d+ B of \S*spark-row\.csv \(all it gave before half a second without a byte\) show none, so it is read as RFC 4180$/,
+      ],
+      [
+        'spark-lines.csv',
+        'https://h.example/late.jpg,"A 12\\""\nhttps://h.example/next.jpg,"next"\n',
+        /^\S*spark-lines\.csv line 3: a quote opens field 2 .*: the record holds \\", Spark's escape for a quote, but the first \d+ B of \S*spark-lines\.csv \(all it gave before half a second without a byte\) show none, so it is read as RFC 4180; /,
+      ],
+    ] as const) {
+      const fifo = join(dir, name)
+      execFileSync('mkfifo', [fifo])
+      const writer = createWriteStream(fifo)
+      writer.on('error', () => {})
+      writer.write('url,caption\nhttps://h.example/0.jpg,a fox\n')
+      const rows = tableSource([fifo], { captionCol: 'caption' })
+      const messages: string[] = []
+      try {
+        const first = await rows.next()
+        assert.equal(first.done, false)
+        writer.end(late)
+        for await (const job of rows) if (job.invalid) messages.push(job.invalid.message)
+      } catch (error) {
+        assert.ok(error instanceof UsageError, String(error))
+        messages.push(error.message)
+      } finally {
+        writer.destroy()
+      }
+      assert.equal(messages.length, 1, messages.join('\n'))
+      assert.match(messages[0]!, expected)
     }
   })
 

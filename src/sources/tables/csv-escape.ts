@@ -1,4 +1,6 @@
 import type { Readable } from 'node:stream'
+import { formatBytes } from '../../report/format.js'
+import { inputWord } from '../pipe-list.js'
 import { streamHead } from './input.js'
 
 /**
@@ -11,6 +13,20 @@ export type CsvEscape = 'rfc' | 'backslash'
 
 /** How much of a file's text `sniffCsvEscape` reads: its first MiB. */
 export const ESCAPE_SNIFF_BYTES = 1024 * 1024
+
+/**
+ * What a CSV file's escape was told from, for a message saying its `\"` was not seen there: a
+ * file's first MiB (`ESCAPE_SNIFF_BYTES`), or, for a pipe (`seen`: the bytes its sniff read), what
+ * it gave before it went quiet, named as messages name it (`inputWord`). Said to be the file's
+ * first MiB, a crawler's pipe whose sniff had read its first rows, a few hundred bytes, was told
+ * wrong, and standard input was called a file.
+ */
+export function sniffedText(path: string, seen?: number): string {
+  const mib = `${ESCAPE_SNIFF_BYTES / 1024 / 1024} MiB`
+  if (seen === undefined) return `the file's first ${mib}`
+  if (seen >= ESCAPE_SNIFF_BYTES) return `the first ${mib} of ${inputWord(path)}`
+  return `the first ${formatBytes(seen)} of ${inputWord(path)} (all it gave before half a second without a byte)`
+}
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c

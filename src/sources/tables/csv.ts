@@ -1,5 +1,6 @@
 import { finished } from 'node:stream/promises'
 import { parse } from 'csv-parse'
+import { parse as parseNow } from 'csv-parse/sync'
 import { UsageError } from '../../errors.js'
 import { inputWord } from '../pipe-list.js'
 import { type ColumnPlan, planColumns, uniqueHeader } from './columns.js'
@@ -7,11 +8,12 @@ import {
   backslashRecord,
   type CsvEscape,
   ESCAPE_SNIFF_BYTES,
-  sniffCsvStream,
+  sniffCsvEscape,
+  sniffedText,
   spacedQuoteRecord,
 } from './csv-escape.js'
 import type { TableFile } from './format.js'
-import { openBytes, PIPE_QUIET_MS, readFailure } from './input.js'
+import { openBytes, PIPE_QUIET_MS, readFailure, streamHead } from './input.js'
 import { buildJob, invalidRow, type TableJob } from './job.js'
 import type { HashType, ResolvedTableOptions } from './options.js'
 import { type RawRecord, strayQuoteLines, unclosedQuote } from './stray-quote.js'
@@ -129,6 +131,52 @@ interface From {
 }
 
 /**
+ * A pipe's bytes from where the record after the last one given out starts (`from`), for
+ * `csvRecords` to read its whole records apart from the parser: kept as they come, dropped once
+ * given (a record's bytes at most, which csv-parse holds too, up to `MAX_RECORD`).
+ */
+class HeldTail {
+  private chunks: Buffer[] = []
+  /** The offset of the first kept chunk's first byte. */
+  private chunksAt: number
+  /** The size of the bytes last read and found not whole: read again once they have doubled. */
+  private triedAt = 0
+  private endsLine = false
+
+  constructor(public from: From) {
+    this.chunksAt = from.start
+  }
+
+  add(chunk: Buffer): void {
+    this.chunks.push(chunk)
+    const last = chunk.at(-1)
+    this.endsLine = last === 0x0a || last === 0x0d
+  }
+
+  /** The bytes past `from` when they end a line and are worth reading (see `wholeRecords`), else `undefined`. */
+  ready(): Buffer | undefined {
+    if (!this.endsLine) return undefined
+    const size = this.chunks.reduce((n, chunk) => n + chunk.length, 0) - (this.from.start - this.chunksAt)
+    if (size <= 0 || size < 2 * this.triedAt) return undefined
+    return Buffer.concat(this.chunks).subarray(this.from.start - this.chunksAt)
+  }
+
+  /** The bytes past `from` hold no whole record yet (a quoted field that spans lines). */
+  notWhole(): void {
+    this.triedAt = this.chunks.reduce((n, chunk) => n + chunk.length, 0) - (this.from.start - this.chunksAt)
+  }
+
+  /** Records up to `from` given: their bytes dropped. */
+  givenTo(from: From): void {
+    if (from.start <= this.from.start) return
+    this.from = from
+    this.triedAt = 0
+    while (this.chunks.length > 0 && this.chunksAt + this.chunks[0]!.length <= from.start)
+      this.chunksAt += this.chunks.shift()!.length
+  }
+}
+
+/**
  * The records of a CSV or TSV file, streamed. RFC 4180 quoting (as pandas and Python's csv module
  * write it, for TSV too), CRLF or LF, a UTF-8 byte order mark dropped, blank lines skipped, a
  * quote inside an unquoted field kept as it is; a quote that opens a field but does not close at
@@ -137,7 +185,8 @@ interface From {
  * the reading going on from the next: `unclosedQuote`). Records are taken from csv-parse's
  * `on_record` as it parses, so every record before a syntax error is given before the error is
  * thrown. `from`: where to start; `unquoted`: read the first record there with quotes as text, and
- * go on as usual after it.
+ * go on as usual after it. A pipe's record is given once its line ends, not once the next begins
+ * (see `wholeRecords`).
  */
 async function* csvRecords(
   file: TableFile,
@@ -151,6 +200,18 @@ async function* csvRecords(
   /** Where the record after the last whole one starts. */
   let next: From = from
   const format = file.format as 'csv' | 'tsv'
+  /** Records the parser gives that `wholeRecords` gave before it: each given once. */
+  let given = 0
+  /** A pipe's bytes from where the record after the last one given out starts (see `wholeRecords`). */
+  const held = file.pipe && !unquoted ? new HeldTail(from) : undefined
+  /** The records read from a raw one at its end line (Excel's stray quote: its lines, each one). */
+  const sniffed = sniffedText(file.path, file.escapeSeen)
+  const records = (fields: string[], raw: string, endLine: number): CsvRecord[] => {
+    const lines = strayQuoteLines(fields, raw, format, file.path, endLine, file.escape, sniffed)
+    return lines
+      ? lines.map((line) => ({ fields: line.fields, endLine: endLine - line.linesAfter }))
+      : [{ fields, endLine }]
+  }
   const parser = parse({
     ...csvParseOptions(format, file.delimiter, !unquoted, file.escape),
     bom: from.start === 0,
@@ -161,13 +222,56 @@ async function* csvRecords(
       overcount += crlfsIn(fields)
       lastLine = from.lineBase + context.lines - overcount
       next = { start: from.start + context.bytes, lineBase: lastLine }
-      const lines = strayQuoteLines(fields, raw, format, file.path, lastLine, file.escape)
-      if (lines)
-        for (const line of lines) pending.push({ fields: line.fields, endLine: lastLine - line.linesAfter })
-      else pending.push({ fields, endLine: lastLine })
+      if (given > 0)
+        given-- // given out by `wholeRecords` as its line ended
+      else {
+        held?.givenTo(next)
+        pending.push(...records(fields, raw, lastLine))
+      }
       return null // nothing for the stream side: records leave through `pending`
     },
   })
+  /**
+   * The whole records in a pipe's bytes the parser holds, read apart (csv-parse's sync API, the
+   * same options), or none while the last of them is not whole: csv-parse holds a record whose
+   * line ended at the end of what came until bytes past it come (up to 3, for a quote doubled or
+   * a CRLF), so the last row a crawler wrote into the pipe was fetched only once it wrote another
+   * (or ended). Read when the bytes so far end a line: a line break outside quotes ends a record,
+   * whatever comes next; one inside a quoted field that spans lines is a quote never closed here,
+   * so nothing is given, and it is tried again once its bytes doubled (work linear in the record).
+   * The parser reads them too, and gives each once more: passed over (`given`).
+   */
+  const wholeRecords = (): CsvRecord[] => {
+    const tail = held?.ready()
+    if (!held || !tail) return []
+    const found: CsvRecord[] = []
+    let raws = 0
+    let crlfs = 0
+    let end: From = held.from
+    try {
+      parseNow(tail, {
+        ...csvParseOptions(format, file.delimiter, true, file.escape),
+        bom: held.from.start === 0,
+        on_record: (value: string[], context) => {
+          const { record: fields, raw } = csvFields(value, format, file.delimiter, file.escape)
+          crlfs += crlfsIn(fields)
+          end = {
+            start: held.from.start + context.bytes,
+            lineBase: held.from.lineBase + context.lines - crlfs,
+          }
+          found.push(...records(fields, raw, end.lineBase))
+          raws++
+          return null
+        },
+      })
+    } catch {
+      held.notWhole()
+      return [] // a quote open past the last line: the parser reads on, and names a fault in order
+    }
+    given += raws
+    held.givenTo(end)
+    return found
+  }
   parser.on('error', () => {}) // read from `parser.errored`, after the records before it
   const stream = openBytes(file, from.start)
   const bytes = utf8Checked(stream, file.path, from.lineBase)
@@ -182,9 +286,11 @@ async function* csvRecords(
   try {
     try {
       for await (const chunk of bytes) {
+        held?.add(chunk)
         parser.write(chunk)
         if (unquoted && pending.length > 0) break
         yield* pending.splice(0)
+        if (!parser.errored) yield* wholeRecords()
         if (parser.errored) {
           if (format === 'tsv' && !unquoted && unclosedQuote(parser.errored)) {
             resume = { from: next, unquoted: true }
@@ -246,7 +352,13 @@ export function sepLine(path: string, fields: readonly string[]): ',' | ';' | un
 /** The escape a CSV file's first bytes show, read with its separator (`sniffCsvEscape`); `rfc` if they cannot be read. */
 async function csvEscape(file: TableFile): Promise<CsvEscape> {
   try {
-    return await sniffCsvStream(openBytes(file, 0), file.delimiter, file.pipe ? PIPE_QUIET_MS : undefined)
+    const head = await streamHead(
+      openBytes(file, 0),
+      ESCAPE_SNIFF_BYTES,
+      file.pipe ? PIPE_QUIET_MS : undefined,
+    )
+    if (file.pipe) file.escapeSeen = head.length
+    return sniffCsvEscape(head, file.delimiter)
   } catch {
     return 'rfc' // the reading names the error
   }
@@ -298,13 +410,18 @@ export async function csvHeader(file: TableFile): Promise<string[]> {
  * and some exports write every row), read as DuckDB's sniffer and `csv.DictReader` read it: the
  * named cells are where the header says.
  */
-export function extraFields(fields: readonly string[], header: readonly string[]): string | undefined {
+export function extraFields(
+  fields: readonly string[],
+  header: readonly string[],
+  /** What the file's escape was told from (`sniffedText`). @default the file's first MiB */
+  sniffed = `the file's first ${ESCAPE_SNIFF_BYTES / 1024 / 1024} MiB`,
+): string | undefined {
   if (fields.length <= header.length) return undefined
   if (fields.every((field, i) => i < header.length || field === '')) return undefined
   const why = `${fields.length} fields where the header has ${header.length}`
   // A Spark file whose first \" comes past the MiB that decides its escape (`sniffCsvEscape`).
   if (!fields.some((field) => field.includes('\\"'))) return why
-  return `${why}: a field holds \\", Spark's escape for a quote, but the file's first ${ESCAPE_SNIFF_BYTES / 1024 / 1024} MiB show none, so it is read as RFC 4180`
+  return `${why}: a field holds \\", Spark's escape for a quote, but ${sniffed} show none, so it is read as RFC 4180`
 }
 
 /**
@@ -324,6 +441,8 @@ export interface CsvLayout {
   index: ReadonlyMap<string, number>
   carried: readonly string[]
   plan: ColumnPlan
+  /** What the file's escape was told from (`sniffedText`), for `extraFields`. @default the file's first MiB */
+  sniffed?: string
 }
 
 /** The layout of a header's `fields` (made unique as pandas makes them), for `csvRecordJob`. */
@@ -347,7 +466,7 @@ export function csvRecordJob(
 ): TableJob {
   const { fields } = record
   const where = () => `${inputWord(path)} line ${csvStartLine(record)}`
-  const why = extraFields(fields, layout.header)
+  const why = extraFields(fields, layout.header, layout.sniffed)
   if (why) return invalidRow(row, `${where()}: ${why}`)
   const cell = (name: string) => csvCell(fields, layout.index.get(name))
   return buildJob(row, cell, layout.carried, layout.plan, hashType, where)
@@ -373,7 +492,10 @@ export async function* csvRows(
       continue
     }
     if (!layout) {
-      layout = csvLayout(file.path, record.fields, options)
+      layout = {
+        ...csvLayout(file.path, record.fields, options),
+        sniffed: sniffedText(file.path, file.escapeSeen),
+      }
       continue
     }
     yield csvRecordJob(record, counter.next++, layout, file.path, options.hashType)

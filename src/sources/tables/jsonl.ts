@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import { StringDecoder } from 'node:string_decoder'
 import { UsageError } from '../../errors.js'
 import { printable } from '../../utils/printable.js'
@@ -5,7 +6,7 @@ import { inputWord } from '../pipe-list.js'
 import type { KindTally, WrittenNumber } from './column-types.js'
 import { type ColumnPlan, planColumns } from './columns.js'
 import { shownTableFormat, type TableFile, wrongTableFormat } from './format.js'
-import { openBytes, readFailure } from './input.js'
+import { openBytes, readFailure, textHead } from './input.js'
 import { buildJob, invalidRow, type TableJob } from './job.js'
 import type { ResolvedTableOptions } from './options.js'
 import { binaryInput, holdsControl, utf8Checked } from './utf8.js'
@@ -20,9 +21,12 @@ interface Line {
   number: number
 }
 
-/** The non-blank lines of a file, streamed; LF or CRLF, a leading byte order mark dropped. */
-async function* lines(file: TableFile): AsyncGenerator<Line> {
-  const stream = openBytes(file)
+/**
+ * The non-blank lines of a file, streamed; LF or CRLF, a leading byte order mark dropped. `head`:
+ * read those bytes instead (a pipe's first, `pipeHead`).
+ */
+async function* lines(file: TableFile, head?: Buffer): AsyncGenerator<Line> {
+  const stream = head ? Readable.from([head], { objectMode: false }) : openBytes(file)
   const bytes = utf8Checked(stream, file.path)
   const decoder = new StringDecoder('utf8')
   let rest = ''
@@ -207,13 +211,47 @@ export const KEY_LINES = 1000
  * not), or with lines but no object on any, is a `UsageError` naming its first line: its rows
  * would each fail as `invalid-row` (a last object without its comma fetched alone), and no column
  * the options name would be checked. `tally` is given those lines' objects (their values' kinds
- * give the columns' types in shards).
+ * give the columns' types in shards). A pipe's are read from the lines it gave before it went
+ * quiet, once (`pipeHead`).
  */
 export async function jsonlKeys(file: TableFile, tally?: KindTally): Promise<string[] | undefined> {
+  if (!file.pipe) return keysOf(file, tally)
+  let keys = pipeKeys.get(file)
+  if (!keys) {
+    keys = pipeHead(file).then((head) => (head ? keysOf(file, tally, head) : undefined))
+    pipeKeys.set(file, keys)
+  }
+  return keys
+}
+
+/** The most of a pipe's first bytes its keys are read from (see `pipeHead`). */
+const PIPE_KEY_BYTES = 8 * 1024 * 1024
+
+/**
+ * A pipe's keys, read once: its rows' reader asks again, past the bytes the pipe keeps for the
+ * checks, which it cannot read twice.
+ */
+const pipeKeys = new WeakMap<TableFile, Promise<string[] | undefined>>()
+
+/**
+ * The whole lines a pipe gave before it went quiet (`PIPE_QUIET_MS`; `PIPE_KEY_BYTES` at most),
+ * or `undefined` when it gave none: its keys are read from those, not from its first
+ * `KEY_LINES`, which a crawler writing rows as it finds them was waited for (nothing fetched
+ * until it had written 1000 rows, or ended).
+ */
+async function pipeHead(file: TableFile): Promise<Buffer | undefined> {
+  const head = await textHead(file, PIPE_KEY_BYTES)
+  const end = head.lastIndexOf(0x0a)
+  // A last line not yet whole (or cut at the bound) is not read: it would be a JSON problem.
+  return end < 0 ? undefined : head.subarray(0, end + 1)
+}
+
+/** The keys of a file's first lines (see `jsonlKeys`), or of `head`'s. */
+async function keysOf(file: TableFile, tally?: KindTally, head?: Buffer): Promise<string[] | undefined> {
   const keys = new Set<string>()
   let objects = 0
   let first: (Line & { problem: string }) | undefined
-  for await (const line of lines(file)) {
+  for await (const line of lines(file, head)) {
     const parsed = parseJsonlLine(line.text)
     // A first line of control bytes is a binary file read as text (a Parquet file given
     // --input-format jsonl): one clear error, not a failed row for each of its "lines". One that

@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync'
 import { UsageError } from '../../errors.js'
 import { inputWord } from '../pipe-list.js'
-import { type CsvEscape, ESCAPE_SNIFF_BYTES } from './csv-escape.js'
+import { type CsvEscape, sniffedText } from './csv-escape.js'
 
 /** A record as csv-parse gives it with `raw: true`: its fields and the text they were read from. */
 export interface RawRecord {
@@ -106,6 +106,8 @@ export function strayQuoteLines(
   endLine: number,
   /** How the file escapes a quote inside a quoted field (`sniffCsvEscape`). */
   quoteEscape: CsvEscape = 'rfc',
+  /** What that escape was told from (`sniffedText`). @default the file's first MiB */
+  sniffed: string = sniffedText(path),
 ): RecordLine[] | undefined {
   const stray = strayField(fields, raw, quoteEscape)
   if (stray < 0 && !(format === 'tsv' && joinedRows(fields, raw))) return undefined
@@ -117,7 +119,7 @@ export function strayQuoteLines(
     // the quote is no stray one, and the advice to double it named no cause.
     if (quoteEscape === 'rfc' && raw.includes('\\"'))
       throw new UsageError(
-        `${joined}: the record holds \\", Spark's escape for a quote, but the file's first ${ESCAPE_SNIFF_BYTES / 1024 / 1024} MiB show none, so it is read as RFC 4180; write the file with "" for a quote inside a field, as RFC 4180 does (Spark: .option("escape", "\\""))`,
+        `${joined}: the record holds \\", Spark's escape for a quote, but ${sniffed} show none, so it is read as RFC 4180; write the file with "" for a quote inside a field, as RFC 4180 does (Spark: .option("escape", "\\""))`,
       )
     throw new UsageError(
       `${joined}: quote the field as RFC 4180 does ("" for a quote inside it), or remove the stray quote`,
