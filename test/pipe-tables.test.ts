@@ -5,7 +5,7 @@
 // (exit 1), and a job pointing at /dev/fd/63 would send workers to a path of the enqueuing
 // machine alone: its rows are read at enqueue and carried in the jobs.
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { closeSync, constants, createWriteStream, openSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
@@ -14,11 +14,22 @@ import { Readable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import Database from 'better-sqlite3'
+import { parquetWriteFile } from 'hyparquet-writer'
 import { UsageError } from '../src/errors.js'
 import { inputWord, PipeReadOnce, PipeTap, STDIN_PATH, shellPipe } from '../src/sources/pipe-list.js'
 import { tableSource } from '../src/sources/tables/index.js'
 import { streamHead } from '../src/sources/tables/input.js'
-import { cleanup, listFiles, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
+import { ownChild } from './support/children.js'
+import {
+  CLI,
+  type CliResult,
+  cleanup,
+  listFiles,
+  outputFiles,
+  runCli,
+  startCli,
+  tempDir,
+} from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { type RedisServer, startRedis } from './support/redis.js'
 import { queueManifests, webdatasetOf } from './support/shards.js'
@@ -29,6 +40,24 @@ async function text(stream: Readable): Promise<string> {
   const chunks: Buffer[] = []
   for await (const chunk of stream) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks).toString()
+}
+
+/** The CLI run with standard input the file at `path` (`imgpull - ... < path`), not a pipe. */
+function runCliFrom(path: string, args: string[]): Promise<CliResult> {
+  const fd = openSync(path, 'r')
+  const child = ownChild(spawn(process.execPath, [CLI, ...args], { stdio: [fd, 'pipe', 'pipe'] }))
+  closeSync(fd)
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.setEncoding('utf8').on('data', (d) => {
+    stdout += d
+  })
+  child.stderr!.setEncoding('utf8').on('data', (d) => {
+    stderr += d
+  })
+  return new Promise((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  )
 }
 
 let server: ImageServer
@@ -265,6 +294,51 @@ describe('a piped table stopped, and read once', () => {
     }
   })
 
+  test("a piped table cut mid-row where a writer's buffer ends stops naming the row, which is not read; one ending elsewhere without a newline is read whole", async () => {
+    // A writer killed mid-table leaves whole buffers (4096, 8192 bytes: multiples of 512), its last
+    // row cut anywhere: that row was read, its URL cut (`?id=12` of `?id=1234`) fetched.
+    for (const [format, header, row] of [
+      ['csv', 'url,caption\n', (i: number) => `https://h.example/${i}.jpg?id=1234,"cap, ${i}"\n`],
+      ['jsonl', '', (i: number) => `${JSON.stringify({ url: `https://h.example/${i}.jpg?id=1234` })}\n`],
+    ] as const) {
+      // The first 1024 bytes, cut inside a row (none ends at byte 1023 or 1024: a pad row moves them).
+      let text = ''
+      for (let pad = 0; text === '' || text.endsWith('\n') || text[1022] === '\n'; pad++) {
+        text = `${header}${row(pad)}`
+        for (let i = 0; text.length < 1024; i++) text += row(i)
+        text = text.slice(0, 1024)
+      }
+      // Rows in them: those whole, and the one cut.
+      const rows = text.slice(header.length).split('\n').length
+      for (const [cutAt, whole] of [
+        [1024, false],
+        [1023, true],
+      ] as const) {
+        const urls: string[] = []
+        let error: unknown
+        try {
+          for await (const job of tableSource([fifoOf(text.slice(0, cutAt))], { format })) urls.push(job.url)
+        } catch (e) {
+          error = e
+        }
+        const lastLine = rows + (header ? 1 : 0)
+        if (whole) {
+          assert.equal(error, undefined, `${format} ${cutAt}: ${error}`)
+          assert.equal(urls.length, rows, `${format} ${cutAt}`)
+          continue
+        }
+        assert.ok(error instanceof UsageError, `${format}: ${error}`)
+        assert.match(
+          error.message,
+          new RegExp(
+            `^\\S+\\.fifo line ${lastLine} has no line end, and the table ends at byte 1024, where a writer's buffer does \\(a multiple of 512\\): its writer most likely stopped mid-row, and the row is not read; if the table is whole, end it with a newline$`,
+          ),
+        )
+        assert.equal(urls.length, rows - 1, `${format}: the rows before it are read`)
+      }
+    }
+  })
+
   test('a pipe read past by its rows is not read again: a one-line PipeReadOnce naming it as typed', async () => {
     const chunks = ['url\n', 'https://h.example/1.jpg\n', 'https://h.example/2.jpg\n']
     for (const [path, shown] of [
@@ -425,6 +499,69 @@ describe('enqueue: a list or table that is a pipe', () => {
     assert.equal((outputs['same-file'] as { failures: string[] }).failures.length, 2)
     assert.deepEqual(outputs['same-stdin'], outputs['same-file'])
     assert.deepEqual(outputs['same-fifo'], outputs['same-file'])
+  })
+
+  test('a Parquet table on standard input that is a file (< t.parquet): enqueued twice, its rows carried, a worker writes what the same file by its path gives; a pull reads it too; cat t.parquet | is refused in one line', async () => {
+    const sha256 = (path: string) => createHash('sha256').update(server.bytes(path)).digest('hex')
+    const paths = Array.from({ length: 5 }, (_, i) => `/q-parquet/${i}.jpg`)
+    const file = join(dir, 'same.parquet')
+    parquetWriteFile({
+      filename: file,
+      columnData: [
+        {
+          name: 'url',
+          data: paths.map((p, i) => server.url(i === 3 ? `${p}?status=404` : p)),
+          type: 'STRING',
+        },
+        { name: 'caption', data: paths.map((_, i) => `cap, ${i}${i === 2 ? '\nmore' : ''}`), type: 'STRING' },
+        { name: 'n', data: paths.map((_, i) => BigInt(i)), type: 'INT64' },
+        { name: 'sha', data: paths.map((p, i) => (i === 1 ? 'd'.repeat(64) : sha256(p))), type: 'STRING' },
+      ],
+    })
+    const options = ['--caption-col', 'caption', '--columns', 'n', '--hash-col', 'sha']
+    const run = ['--output-format', 'webdataset', '--shard-size', '2']
+    const outputs: Record<string, unknown> = {}
+    for (const [queue, input] of [
+      ['parquet-file', file],
+      ['parquet-stdin', '-'],
+    ] as const) {
+      const at = ['--redis', redis.url, '--queue', queue]
+      const enqueue = (args: string[]) =>
+        input === '-' ? runCliFrom(file, ['enqueue', '-', ...args]) : runCli(['enqueue', file, ...args])
+      const first = await enqueue([...at, '--input-format', 'parquet', ...options, ...run])
+      assert.equal(first.code, 0, `${queue}: ${first.stderr}`)
+      assert.match(first.stdout + first.stderr, /3 added, 0 already queued/, queue)
+      const again = await enqueue([...at, '--input-format', 'parquet'])
+      assert.equal(again.code, 0, `${queue} again: ${again.stderr}`)
+      assert.match(again.stdout + again.stderr, /0 added, 3 already queued or done/, queue)
+      const out = join(dir, `${queue}-out`)
+      const w = await runCli(['worker', ...at, '-o', out, '--exit-when-done', '-q'])
+      assert.equal(w.code, 0, `${queue} worker: ${w.stderr}`)
+      outputs[queue] = await webdatasetOf(out, await queueManifests(out))
+    }
+    for (const key of await redis.client.keys('imgpull:*parquet-stdin*'))
+      if ((await redis.client.type(key)) === 'hash')
+        assert.doesNotMatch(JSON.stringify(await redis.client.hgetall(key)), /\/dev\//, key)
+    assert.equal((outputs['parquet-file'] as { failures: string[] }).failures.length, 2)
+    assert.deepEqual(outputs['parquet-stdin'], outputs['parquet-file'])
+    // A local run from standard input that is the file.
+    const local = join(dir, 'parquet-stdin-pull')
+    const pulled = await runCliFrom(file, ['-', '--input-format', 'parquet', '-o', local, '-q', ...options])
+    assert.equal(pulled.code, 1, pulled.stderr) // the 404 and the hash that does not match
+    assert.equal((await outputFiles(local)).length, 3)
+    // Standard input that is a pipe: read from its end, it cannot be; said in one line.
+    for (const args of [
+      ['-', '--input-format', 'parquet', '-o', local],
+      ['enqueue', '-', '--input-format', 'parquet', ...['--redis', redis.url, '--queue', 'parquet-pipe']],
+    ]) {
+      const piped = await runCli(args, { input: await readFile(file) })
+      assert.equal(piped.code, 2, piped.stderr)
+      assert.equal(piped.stderr.trimEnd().split('\n').length, 1, piped.stderr)
+      assert.match(
+        piped.stderr,
+        /^imgpull: cannot read standard input as Parquet: it is a pipe, .*save it to a file first/,
+      )
+    }
   })
 
   test('a Parquet table from a pipe is refused in one line, exit 2', async () => {

@@ -13,7 +13,7 @@ import {
   spacedQuoteRecord,
 } from './csv-escape.js'
 import type { TableFile } from './format.js'
-import { openBytes, PIPE_QUIET_MS, readFailure, streamHead } from './input.js'
+import { cutRow, openBytes, PIPE_QUIET_MS, readFailure, streamHead } from './input.js'
 import { buildJob, invalidRow, type TableJob } from './job.js'
 import type { HashType, ResolvedTableOptions } from './options.js'
 import { type RawRecord, strayQuoteLines, unclosedQuote } from './stray-quote.js'
@@ -283,9 +283,15 @@ async function* csvRecords(
   }
   /** Where to go on from: after the unquoted record, or at a TSV quote never closed. */
   let resume: { from: From; unquoted: boolean } | undefined
+  /** The text's bytes read, from its start, and whether the last of them ends a line (`cutRow`). */
+  let read = from.start
+  let lineEnded = true
   try {
     try {
       for await (const chunk of bytes) {
+        read += chunk.length
+        const last = chunk.at(-1)
+        lineEnded = last === 0x0a || last === 0x0d
         held?.add(chunk)
         parser.write(chunk)
         if (unquoted && pending.length > 0) break
@@ -313,6 +319,12 @@ async function* csvRecords(
       else if (failure) {
         yield* pending.splice(0)
         throw failed(failure)
+      }
+      const last = resume ? undefined : pending.at(-1)
+      const cut = last && cutRow(file, csvStartLine(last), read, lineEnded)
+      if (cut) {
+        yield* pending.slice(0, -1)
+        throw cut
       }
     }
     if (unquoted && pending.length > 0) {

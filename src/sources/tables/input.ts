@@ -3,6 +3,7 @@ import { pipeline, Readable, Transform } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { UsageError } from '../../errors.js'
 import { fileFault } from '../../utils/near-file.js'
+import { cutAtBuffer, WRITER_BUFFER } from '../lines.js'
 import { inputWord } from '../pipe-list.js'
 import { fromUtf16 } from '../utf16.js'
 import type { TableFile } from './format.js'
@@ -134,4 +135,23 @@ export function readFailure(file: TableFile, error: unknown, where: string): Usa
   return new UsageError(`cannot read ${inputWord(file.path)}${where ? ` ${where}` : ''}: ${why}`, {
     cause: error,
   })
+}
+
+/**
+ * A piped table whose last row has no line end and ends at `bytes` (of its text), where a writer's
+ * buffer does (`cutAtBuffer`, as for a list): its writer most likely died mid-row (`gen | imgpull
+ * - --input-format csv`, gen killed), and the row cut short was read as a row, its URL, cut, asking
+ * for another file or none. The `UsageError` naming the row's `line`; `undefined` for any other end.
+ * A pipe's alone: a file's rows a worker reads too, which would read it.
+ */
+export function cutRow(
+  file: TableFile,
+  line: number,
+  bytes: number,
+  lineEnded: boolean,
+): UsageError | undefined {
+  if (!file.pipe || lineEnded || !cutAtBuffer(bytes)) return undefined
+  return new UsageError(
+    `${inputWord(file.path)} line ${line} has no line end, and the table ends at byte ${bytes}, where a writer's buffer does (a multiple of ${WRITER_BUFFER}): its writer most likely stopped mid-row, and the row is not read; if the table is whole, end it with a newline`,
+  )
 }

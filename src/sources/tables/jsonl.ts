@@ -6,7 +6,7 @@ import { inputWord } from '../pipe-list.js'
 import type { KindTally, WrittenNumber } from './column-types.js'
 import { type ColumnPlan, planColumns } from './columns.js'
 import { shownTableFormat, type TableFile, wrongTableFormat } from './format.js'
-import { openBytes, readFailure, textHead } from './input.js'
+import { cutRow, openBytes, readFailure, textHead } from './input.js'
 import { buildJob, invalidRow, type TableJob } from './job.js'
 import type { ResolvedTableOptions } from './options.js'
 import { binaryInput, holdsControl, utf8Checked } from './utf8.js'
@@ -31,6 +31,7 @@ async function* lines(file: TableFile, head?: Buffer): AsyncGenerator<Line> {
   const decoder = new StringDecoder('utf8')
   let rest = ''
   let number = 0
+  let read = 0
   const line = (text: string): Line | undefined => {
     number++
     const trimmed = (number === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).trim()
@@ -38,6 +39,7 @@ async function* lines(file: TableFile, head?: Buffer): AsyncGenerator<Line> {
   }
   try {
     for await (const chunk of bytes) {
+      read += chunk.length
       const text = rest + decoder.write(chunk)
       let start = 0
       for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
@@ -52,6 +54,8 @@ async function* lines(file: TableFile, head?: Buffer): AsyncGenerator<Line> {
         )
     }
     const found = line(rest + decoder.end())
+    const cut = found && !head && cutRow(file, found.number, read, false)
+    if (cut) throw cut
     if (found) yield found
   } catch (error) {
     throw readFailure(file, error, number > 0 ? `after line ${number}` : '')
