@@ -237,7 +237,13 @@ describe('a piped table stopped, and read once', () => {
         const asked = () => server.log.filter((r) => r.url.startsWith(`/trickle-${format}/`)).length
         if (second !== undefined) {
           await until('the first row fetched while the pipe is open', async () => asked() >= 1, 20_000)
-          writer.write(`its second line${second}${line(2)}`)
+          writer.write(`its second line${second}`)
+          await until(
+            'the row whose caption spans lines fetched once its last line came',
+            async () => asked() >= 2,
+            20_000,
+          )
+          writer.write(line(2))
         } else writer.write(line(2))
         await until(
           'every row written so far fetched while the pipe is open',

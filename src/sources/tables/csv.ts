@@ -139,7 +139,9 @@ class HeldTail {
   private chunks: Buffer[] = []
   /** The offset of the first kept chunk's first byte. */
   private chunksAt: number
-  /** The size of the bytes last read and found not whole: read again once they have doubled. */
+  /** Bytes past `from` read at every line end: a record written a line at a time is given once whole. */
+  static readonly ALWAYS = 64 * 1024
+  /** The size of the bytes last read and found not whole: past `ALWAYS`, read again once they have doubled. */
   private triedAt = 0
   private endsLine = false
 
@@ -149,15 +151,15 @@ class HeldTail {
 
   add(chunk: Buffer): void {
     this.chunks.push(chunk)
-    const last = chunk.at(-1)
-    this.endsLine = last === 0x0a || last === 0x0d
+    // Not at a CR: its LF may come next, which read apart would be a blank line, a line more.
+    this.endsLine = chunk.at(-1) === 0x0a
   }
 
   /** The bytes past `from` when they end a line and are worth reading (see `wholeRecords`), else `undefined`. */
   ready(): Buffer | undefined {
     if (!this.endsLine) return undefined
     const size = this.chunks.reduce((n, chunk) => n + chunk.length, 0) - (this.from.start - this.chunksAt)
-    if (size <= 0 || size < 2 * this.triedAt) return undefined
+    if (size <= 0 || (size > HeldTail.ALWAYS && size < 2 * this.triedAt)) return undefined
     return Buffer.concat(this.chunks).subarray(this.from.start - this.chunksAt)
   }
 
@@ -238,7 +240,8 @@ async function* csvRecords(
    * a CRLF), so the last row a crawler wrote into the pipe was fetched only once it wrote another
    * (or ended). Read when the bytes so far end a line: a line break outside quotes ends a record,
    * whatever comes next; one inside a quoted field that spans lines is a quote never closed here,
-   * so nothing is given, and it is tried again once its bytes doubled (work linear in the record).
+   * so nothing is given, and it is tried again at each line end up to 64 KiB, then once its bytes
+   * doubled (work linear in a long record).
    * The parser reads them too, and gives each once more: passed over (`given`).
    */
   const wholeRecords = (): CsvRecord[] => {
