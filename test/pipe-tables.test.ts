@@ -345,6 +345,39 @@ describe('a piped table stopped, and read once', () => {
     }
   })
 
+  test('a piped JSON lines table whose first lines lack a --columns key is said to lack it in the lines the pipe gave, not in a first 1,000 it never gave', async () => {
+    const fifo = join(dir, 'unseen.jsonl')
+    execFileSync('mkfifo', [fifo])
+    const writer = createWriteStream(fifo)
+    writer.on('error', () => {})
+    writer.write(
+      `${JSON.stringify({ url: 'https://h.example/0.jpg' })}\n${JSON.stringify({ url: 'https://h.example/1.jpg' })}\n`,
+    )
+    const warnings: string[] = []
+    const heard = (warning: Error) => warnings.push(warning.message)
+    process.on('warning', heard)
+    try {
+      const rows = tableSource([fifo], { columns: ['license'] })
+      const first = await rows.next()
+      assert.equal(first.done, false)
+      writer.end(`${JSON.stringify({ url: 'https://h.example/2.jpg', license: 'cc-by' })}\n`)
+      const rest: unknown[] = []
+      for await (const job of rows) rest.push(job.meta)
+      assert.deepEqual(rest.at(-1), { license: 'cc-by' })
+      assert.equal(rest.length, 2)
+      await new Promise((resolve) => setImmediate(resolve)) // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', heard)
+      writer.destroy()
+    }
+    assert.deepEqual(
+      warnings.filter((w) => w.startsWith('--columns license')),
+      [
+        `--columns license: no line of the first 2 of ${fifo} (all it gave before half a second without a byte) has the key "license": carried (as text in the shards' Parquet) from the lines that have it, null in the others`,
+      ],
+    )
+  })
+
   test('a pipe read past by its rows is not read again: a one-line PipeReadOnce naming it as typed', async () => {
     const chunks = ['url\n', 'https://h.example/1.jpg\n', 'https://h.example/2.jpg\n']
     for (const [path, shown] of [

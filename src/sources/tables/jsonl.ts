@@ -218,11 +218,16 @@ export const KEY_LINES = 1000
  * give the columns' types in shards). A pipe's are read from the lines it gave before it went
  * quiet, once (`pipeHead`).
  */
-export async function jsonlKeys(file: TableFile, tally?: KindTally): Promise<string[] | undefined> {
-  if (!file.pipe) return keysOf(file, tally)
+export async function jsonlKeys(
+  file: TableFile,
+  tally?: KindTally,
+  /** Given the number of lines the keys were read from. */
+  read?: { lines: number },
+): Promise<string[] | undefined> {
+  if (!file.pipe) return keysOf(file, tally, undefined, read)
   let keys = pipeKeys.get(file)
   if (!keys) {
-    keys = pipeHead(file).then((head) => (head ? keysOf(file, tally, head) : undefined))
+    keys = pipeHead(file).then((head) => (head ? keysOf(file, tally, head, read) : undefined))
     pipeKeys.set(file, keys)
   }
   return keys
@@ -251,11 +256,17 @@ async function pipeHead(file: TableFile): Promise<Buffer | undefined> {
 }
 
 /** The keys of a file's first lines (see `jsonlKeys`), or of `head`'s. */
-async function keysOf(file: TableFile, tally?: KindTally, head?: Buffer): Promise<string[] | undefined> {
+async function keysOf(
+  file: TableFile,
+  tally?: KindTally,
+  head?: Buffer,
+  read: { lines: number } = { lines: 0 },
+): Promise<string[] | undefined> {
   const keys = new Set<string>()
   let objects = 0
   let first: (Line & { problem: string }) | undefined
   for await (const line of lines(file, head)) {
+    read.lines++
     const parsed = parseJsonlLine(line.text)
     // A first line of control bytes is a binary file read as text (a Parquet file given
     // --input-format jsonl): one clear error, not a failed row for each of its "lines". One that

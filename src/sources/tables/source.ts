@@ -422,7 +422,8 @@ async function checkFile(file: TableFile, options: ResolvedTableOptions): Promis
   }
   if (file.format === 'jsonl') {
     const tally = new KindTally()
-    const keys = await jsonlKeys(file, tally)
+    const read = { lines: 0 }
+    const keys = await jsonlKeys(file, tally, read)
     if (!keys) return {}
     // Each row carries its own keys: those of the first lines are what the rows may have.
     const plan = planColumns(file.path, keys, options, true)
@@ -432,7 +433,7 @@ async function checkFile(file: TableFile, options: ResolvedTableOptions): Promis
       // Text holds whatever the later lines hold; a slip of the name is said, not silent.
       setType(types, name, 'STRING')
       process.emitWarning(
-        `--columns ${name}: no line of the first ${grouped(KEY_LINES)} of ${inputWord(file.path)} has the key ${JSON.stringify(name)}: carried (as text in the shards' Parquet) from the lines that have it, null in the others`,
+        `--columns ${name}: no line of the first ${file.pipe && read.lines < KEY_LINES ? `${grouped(read.lines)} of ${inputWord(file.path)} (all it gave before half a second without a byte)` : `${grouped(KEY_LINES)} of ${inputWord(file.path)}`} has the key ${JSON.stringify(name)}: carried (as text in the shards' Parquet) from the lines that have it, null in the others`,
         { code: 'IMGPULL_COLUMN_UNSEEN' },
       )
     }
