@@ -112,7 +112,8 @@ export interface Options {
    * 0: every transfer on the main thread; at most `MAX_THREADS` (64), else a `TypeError`.
    * `'auto'` (what the command line uses): one a core beyond the first, at most
    * `AUTO_THREADS_MAX` (see `autoThreads`), started only once the run has begun
-   * `AUTO_THREADS_AFTER` transfers on the main thread, so a short run never waits for them; the
+   * `AUTO_THREADS_AFTER` (16) transfers on the main thread, which carries every transfer until one
+   * is ready, so no transfer waits for them and a short run starts none; the
    * process's count, shared by its runs at once (see `AutoThreadBudget`).
    * @default 0
    */

@@ -385,7 +385,7 @@ test('a thread whose modules cannot load for want of descriptors: said as the li
     )
 })
 
-// `--threads auto` starts its threads at a run's 200th file; with few descriptors left (`ulimit -n
+// `--threads auto` starts its threads at a run's 16th file (AUTO_THREADS_AFTER); with few descriptors left (`ulimit -n
 // 64`) Node cannot start one and says "Error [ERR_WORKER_INIT_FAILED]: Worker initialization
 // failure: EMFILE", which the run printed as its warning. Said now as a want of descriptors is said
 // elsewhere, naming the limit and how to raise it, and the run goes on on the main thread. The

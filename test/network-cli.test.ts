@@ -428,7 +428,7 @@ test('X-Robots-Tag: counted in the summary as robots-tag; --ignore-robots-tag ta
 
 // a warning Node raises on a transfer thread was printed there as Node prints it, past the
 // command's own filter: through an https:// proxy given by address, `--threads 1` (and `auto`
-// from its 200th file) printed "(node:PID) [DEP0123] DeprecationWarning: Setting the TLS
+// once under way) printed "(node:PID) [DEP0123] DeprecationWarning: Setting the TLS
 // ServerName to an IP address ..." where the main thread's run printed nothing.
 test('a warning raised on a transfer thread reads as on the main thread, once; an https:// proxy by address raises none', async () => {
   const secureProxy = await startForwardProxy({ tls: tlsPair(certs.good) })

@@ -251,15 +251,15 @@ test("--threads auto, the command's default: a long run moves its transfers to t
 })
 
 test('--threads auto: a list shorter than the threshold starts no thread, however many of its files are retried', async () => {
-  // 150 files each answered 503 once: 300 attempts. The threshold counts files begun, not
-  // attempts (a short run whose host is busy pays no thread). Proof that no thread starts: a copy
+  // AUTO_THREADS_AFTER - 1 files each answered 503 once: twice as many attempts. The threshold
+  // counts files begun, not attempts (a short run whose host is busy pays no thread). Proof that no thread starts: a copy
   // of the bundle without the thread's file, where starting one fails the run.
   const bundle = join(dir, 'no-thread-bundle')
   await cp(join(CLI, '..'), join(bundle, 'dist'), { recursive: true })
   await rm(join(bundle, 'dist', 'fetch', 'transfer-worker.js'))
   await symlink(join(CLI, '..', '..', 'node_modules'), join(bundle, 'node_modules'))
   await cp(join(CLI, '..', '..', 'package.json'), join(bundle, 'package.json'))
-  const files = 150
+  const files = AUTO_THREADS_AFTER - 1
   const list = join(dir, 'auto-short.txt')
   await writeFile(
     list,
@@ -273,7 +273,7 @@ test('--threads auto: a list shorter than the threshold starts no thread, howeve
   assert.equal(r.code, 0, r.stderr)
   assert.doesNotMatch(r.stderr, /thread/, 'no thread was started')
   assert.equal((await outputFiles(out)).length, files)
-  // A long list there starts its threads at its 200th file and finds their code missing (a broken
+  // A long list there starts its threads at its AUTO_THREADS_AFTER-th file and finds their code missing (a broken
   // install): said once, and the main thread carries every file, the run not ended halfway.
   const long = join(dir, 'auto-long.txt')
   await writeFile(
@@ -353,6 +353,60 @@ test('a transfer thread that dies as it starts: a few tries, then said once; --t
   assert.equal((await outputFiles(join(dir, 'dying-auto'))).length, 210)
 })
 
+// A run that ended while its auto thread was still starting told the thread to close, which it
+// reads only once its code is loaded: the run's end waited for the thread's start, and for ever
+// for a thread whose start never ends (here a copy of the bundle whose thread code keeps its
+// event loop alive and never says it is ready). A thread not ready carries nothing: ended at once.
+test('--threads auto: a run that ends before its thread is ready ends it, not waiting for its start', {
+  timeout: 120_000,
+}, async () => {
+  const bundle = join(dir, 'never-ready-bundle')
+  await cp(join(CLI, '..'), join(bundle, 'dist'), { recursive: true })
+  await writeFile(
+    join(bundle, 'dist', 'fetch', 'transfer-worker.js'),
+    "import { appendFileSync } from 'node:fs'\nappendFileSync(process.env.THREAD_LOADS, 'x')\nsetInterval(() => {}, 60_000)\n",
+  )
+  await symlink(join(CLI, '..', '..', 'node_modules'), join(bundle, 'node_modules'))
+  await cp(join(CLI, '..', '..', 'package.json'), join(bundle, 'package.json'))
+  const loads = join(dir, 'never-ready.loads')
+  const started = autoThreads(availableParallelism()) > 0
+  // The last file is answered once the thread has loaded its code: the run ends with its thread
+  // started and not ready, whatever the machine's speed (one core: no thread, not held).
+  const held = await startImageServer({
+    hold: (path) =>
+      started && path.endsWith('-last.jpg')
+        ? until(
+            'the thread loaded',
+            async () => (await readFile(loads, 'utf8').catch(() => '')).length > 0,
+            60_000,
+          )
+        : undefined,
+  })
+  const list = join(dir, 'never-ready.txt')
+  const count = AUTO_THREADS_AFTER + 20
+  await writeFile(
+    list,
+    Array.from(
+      { length: count },
+      (_, i) => `${held.url(`/never-ready-${i === count - 1 ? 'last' : i}.jpg?size=2000`)}\n`,
+    ).join(''),
+  )
+  const out = join(dir, 'never-ready-out')
+  const cli = startCli(
+    [list, '-o', out, '-c', '4', '--quiet'],
+    { env: { THREAD_LOADS: loads } },
+    join(bundle, 'dist', 'imgpull.js'),
+  )
+  try {
+    const r = await cli.done
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal((await outputFiles(out)).length, count)
+  } finally {
+    cli.child.kill('SIGKILL')
+    await held.close()
+  }
+})
+
 // a thread that died after it was ready was replaced at once, without a limit: one that
 // dies on every file (out of memory on each) was respawned for every attempt of every file, and
 // the files failed once their retries were spent. Proof without a hook in imgpull: a copy of the
@@ -413,7 +467,7 @@ test('transfer threads that keep dying after they were ready: a few deaths, then
 
 test("--threads auto is the process's: concurrent runs (a worker's --shards N) share the machine's count, not each its own", async () => {
   // Two runs of 260 files in one process, as `imgpull worker --shards 2` runs two shards: each
-  // passes its 200th file, then waits on its last 30. Each started autoThreads(cores) threads of
+  // passes its AUTO_THREADS_AFTER-th file, then waits on its last 30. Each started autoThreads(cores) threads of
   // its own: 2 threads on 2 cores, N with --shards N.
   const release: (() => void)[] = []
   let open = false
@@ -432,7 +486,7 @@ test("--threads auto is the process's: concurrent runs (a worker's --shards N) s
         results.push(r)
       return results
     })
-    // Both runs past their 200th file (their threads asked for), each waiting on its held files.
+    // Both runs past their AUTO_THREADS_AFTER-th file (their threads asked for), each waiting on its held files.
     const waiting = (name: string) => held.log.filter((l) => l.url.startsWith(`/shared-${name}-`)).length
     while (waiting('a') <= 230 || waiting('b') <= 230) await new Promise((resolve) => setTimeout(resolve, 20))
     assert.equal(liveTransferThreads(), autoThreads(availableParallelism()))

@@ -13,11 +13,16 @@
 export const AUTO_THREADS_MAX = 4
 
 /**
- * Transfers a run begins on the main thread before `'auto'` starts its threads: a short run (the
- * article's 15 photos, a mood board) never waits ~50 ms for a thread nor pays its memory; a long
- * one has them ready within its first second.
+ * Transfers a run begins on the main thread before `'auto'` starts its threads, which start in the
+ * background meanwhile: the main thread carries every transfer until one is ready, so none waits
+ * for a thread. A list of the article's 15 photos starts none (nor pays its memory). Not 200, as
+ * it was: on many-small (5,000 images, 2 cores) the main thread then carried 287-314 transfers
+ * before its thread was ready (started with both cores busy, it took 0.7-2.2 s to be ready on the
+ * loaded machine), compiling the transfer path in both isolates; from the 16th it carried 16-48,
+ * and the run took 0.05-0.21 ms less CPU an image in each of four alternated rounds, about
+ * `--threads 1`'s (bench/README.md, "many-small an image: where `auto` starts its thread").
  */
-export const AUTO_THREADS_AFTER = 200
+export const AUTO_THREADS_AFTER = 16
 
 /** Threads `'auto'` runs on a machine of `cores` cores (`os.availableParallelism()`): one a core beyond the main thread's, at most `AUTO_THREADS_MAX`; none on one core. */
 export function autoThreads(cores: number): number {

@@ -230,7 +230,7 @@ export class TransferThreads {
       for (let i = 0; i < this.#size; i++) this.#spawn()
     } catch (error) {
       // Threads asked for at once fail the run's start; threads that start under way (`'auto'`)
-      // leave the run to the main thread, said once, rather than end it at its 200th file.
+      // leave the run to the main thread, said once, rather than end it at its `startAfter`-th file.
       if (this.#startAfter === 0) throw error
       const fault = threadFault(error)
       this.#toMainThread(fault?.words ?? (error as Error).message, fault?.hint)
@@ -252,7 +252,7 @@ export class TransferThreads {
    * (`ready()` waits for the first). Threads that start later carry none until their
    * `startAfter`-th file has begun, then each that comes once one of them is ready: the main
    * thread carries the rest meanwhile, so no transfer waits for a thread to start. `first`: the
-   * file's first attempt; retries are not counted, so a short list whose host asks for them (150
+   * file's first attempt; retries are not counted, so a short list whose host asks for them (15
    * files each answered 503 once) never starts a thread.
    */
   carries(first = true): boolean {
@@ -343,7 +343,8 @@ export class TransferThreads {
    * Stop the threads once their transfers have ended. Each is ended once it says it has told all
    * (`closed`), not left to end of itself: a connection still opening (a SYN never answered) kept
    * a thread, and the run's end that waits for it, alive until --connect-timeout ran out (31 s at
-   * the default 30 s after the run had stopped, against 0.86 s on the main thread).
+   * the default 30 s after the run had stopped, against 0.86 s on the main thread). One not yet
+   * ready is ended at once.
    */
   async close(): Promise<void> {
     this.#closed = true
@@ -353,7 +354,11 @@ export class TransferThreads {
       (t) =>
         new Promise<void>((resolve) => {
           t.worker.once('exit', () => resolve())
-          t.outbox.push({ op: 'close' })
+          // One still starting carries nothing, and reads its messages only once its code is
+          // loaded: ended now. Told to close, a run that ended before its thread was ready waited
+          // for the thread's start, and for ever for one whose start never ends.
+          if (t.ready) t.outbox.push({ op: 'close' })
+          else void t.worker.terminate()
         }),
     )
     await Promise.all(exits)
