@@ -2090,18 +2090,30 @@ test('a host silent on a reused connection and on a new one alike is slow, not o
   }
 })
 
-// The verdict was the process's (a module's Map): a library caller's second pull() to the same
-// origin, since mended (a proxy restarted, its keep-alive fixed), still opened a connection a file.
-test('a host found answering once in one pull is not taken so by the next pull in the process: its connections are reused again', async () => {
-  let mended = false
+/**
+ * A server that answers the first request of each connection with its image (`size` bytes, made
+ * from its path, an absolute-form proxy request's too) and none after it, the connection kept
+ * open without a word; `answers()` true answers every request. `onSilent` is told of each request
+ * it leaves unanswered; `requests()` counts them all, `connections` lists each one's client port.
+ */
+function startAnsweringOnce(
+  size: number,
+  more: { answers?: () => boolean; onSilent?: () => void } = {},
+): Promise<LocalServer & { requests: () => number; connections: number[] }> {
+  let requests = 0
   const connections: number[] = []
-  const server = await startRawServer((socket) => {
+  return startRawServer((socket) => {
     connections.push(socket.remotePort!)
     let answered = false
     socket.on('data', (bytes) => {
-      if (answered && !mended) return
+      requests++
+      if (answered && !more.answers?.()) return more.onSilent?.()
       answered = true
-      const b = makeImage(bytes.toString('latin1').split(' ')[1], 5_000)
+      const path = bytes
+        .toString('latin1')
+        .split(' ')[1]
+        .replace(/^http:\/\/[^/]+/, '')
+      const b = makeImage(path, size)
       socket.write(
         Buffer.concat([
           Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${b.length}\r\n\r\n`),
@@ -2109,7 +2121,15 @@ test('a host found answering once in one pull is not taken so by the next pull i
         ]),
       )
     })
-  })
+  }).then((server) => Object.assign(server, { requests: () => requests, connections }))
+}
+
+// The verdict was the process's (a module's Map): a library caller's second pull() to the same
+// origin, since mended (a proxy restarted, its keep-alive fixed), still opened a connection a file.
+test('a host found answering once in one pull is not taken so by the next pull in the process: its connections are reused again', async () => {
+  let mended = false
+  const server = await startAnsweringOnce(5_000, { answers: () => mended })
+  const { connections } = server
   try {
     const pull = (name: string) =>
       withEnv({}, () =>
@@ -2139,30 +2159,17 @@ test('a host found answering once in one pull is not taken so by the next pull i
 
 // undici keeps its own headers timer beside imgpull's, on a coarse clock (a tick every 499 ms):
 // it can run out a few ms before imgpull's. Its error skipped the look at where the request stood,
-// so a request silent on a reused connection failed at --retries 0 instead of going again at once
-// (in 2 of 8 whole-suite runs). undici's clock is stepped here (its `tick`, made for tests) so that
-// its timer runs out first, as it did there.
+// so a request silent on a reused connection failed at --retries 0 instead of going again at once,
+// the failure two whole-suite runs in eight showed in the tests above (not reproduced in some 60
+// runs of them since: the likeliest cause found). undici's clock is stepped here (its `tick`, made
+// for tests) so that its timer runs out first.
 test("undici's own headers timeout, run out before imgpull's on a reused connection's silence, is heard as imgpull's: the file is sent again at once", async () => {
   const undiciTimers = createRequire(import.meta.url)('undici/lib/util/timers.js') as {
     tick(ms: number): void
   }
-  const server = await startRawServer((socket) => {
-    let answered = false
-    socket.on('data', (bytes) => {
-      if (answered) {
-        // Once undici's timer has had a tick of its own (it counts from there), step its clock.
-        setTimeout(() => undiciTimers.tick(31_000), 700)
-        return
-      }
-      answered = true
-      const b = makeImage(bytes.toString('latin1').split(' ')[1], 5_000)
-      socket.write(
-        Buffer.concat([
-          Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${b.length}\r\n\r\n`),
-          b,
-        ]),
-      )
-    })
+  // Once undici's timer has had a tick of its own (it counts from there), its clock is stepped.
+  const server = await startAnsweringOnce(5_000, {
+    onSilent: () => setTimeout(() => undiciTimers.tick(31_000), 700),
   })
   try {
     const results = await withEnv({}, () =>
@@ -2201,36 +2208,9 @@ test('connectionOrigin: the proxy for an http:// URL it forwards, else the URL (
 // Each reused connection held its file to the headers timeout, and its retry went on another
 // (12 files: 13 s at --headers-timeout 4, one failed after all its attempts).
 test('a proxy or server that answers one request a connection, then nothing: found once, each file then gets a connection of its own, every file kept', async () => {
-  /** Answers the first request of each connection with its image, and none after it. */
-  const answeringOnce = () => {
-    let requests = 0
-    const server = startRawServer((socket) => {
-      let answered = false
-      socket.on('data', (bytes) => {
-        requests++
-        if (answered) return
-        answered = true
-        const b = makeImage(
-          bytes
-            .toString('latin1')
-            .split(' ')[1]
-            .replace(/^http:\/\/[^/]+/, ''),
-          20_000,
-        )
-        socket.write(
-          Buffer.concat([
-            Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${b.length}\r\n\r\n`),
-            b,
-          ]),
-        )
-      })
-    })
-    return { server, requests: () => requests }
-  }
   const files = Array.from({ length: 12 }, (_, i) => `/once-${i}.jpg`)
   for (const via of ['proxy', 'direct'] as const) {
-    const { server, requests } = answeringOnce()
-    const once = await server
+    const once = await startAnsweringOnce(20_000)
     try {
       const urls = files.map((f) => (via === 'proxy' ? `http://img.example${f}` : once.url(f)))
       const results = await withEnv({}, () =>
@@ -2255,7 +2235,7 @@ test('a proxy or server that answers one request a connection, then nothing: fou
           sha(makeImage(f, 20_000)),
         )
       // The files, and again those sent on the connections found silent (at most one a slot).
-      assert.ok(requests() <= files.length + 4, `${via}: ${requests()} requests`)
+      assert.ok(once.requests() <= files.length + 4, `${via}: ${once.requests()} requests`)
     } finally {
       await once.close()
     }
