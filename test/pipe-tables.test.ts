@@ -488,6 +488,30 @@ describe('enqueue: a list or table that is a pipe', () => {
     })
   }
 
+  /**
+   * Enqueue `queue` twice with `enqueue` (first `first`, then only `again`: its rows must be
+   * carried, a pipe is read once), each said in its counts; then a worker drains it into a folder
+   * of its own: the WebDataset outputs it wrote (see `webdatasetOf`).
+   */
+  async function enqueuedTwiceThenWorked(
+    queue: string,
+    enqueue: (args: string[]) => Promise<CliResult>,
+    first: string[],
+    again: string[],
+  ): Promise<unknown> {
+    const at = ['--redis', redis.url, '--queue', queue]
+    const once = await enqueue([...at, ...first])
+    assert.equal(once.code, 0, `${queue}: ${once.stderr}`)
+    assert.match(once.stdout + once.stderr, /3 added, 0 already queued/, queue)
+    const twice = await enqueue([...at, ...again])
+    assert.equal(twice.code, 0, `${queue} again: ${twice.stderr}`)
+    assert.match(twice.stdout + twice.stderr, /0 added, 3 already queued or done/, queue)
+    const out = join(dir, `${queue}-out`)
+    const w = await runCli(['worker', ...at, '-o', out, '--exit-when-done', '-q'])
+    assert.equal(w.code, 0, `${queue} worker: ${w.stderr}`)
+    return webdatasetOf(out, await queueManifests(out))
+  }
+
   test('a table on standard input, and one from a FIFO, each enqueued twice: its caption, columns and hash column kept, a worker writes the shards and Parquet of the same table from a file', async () => {
     const sha256 = (path: string) => createHash('sha256').update(server.bytes(path)).digest('hex')
     // A hash that does not match, a 404, a caption with a comma and a line break.
@@ -516,19 +540,14 @@ describe('enqueue: a list or table that is a pipe', () => {
       ['same-stdin', () => '-', table],
       ['same-fifo', () => fifoOf(table), undefined],
     ] as const) {
-      const at = ['--redis', redis.url, '--queue', queue]
-      const first = await runCli(['enqueue', input(), ...at, ...options, ...run], { input: given })
-      assert.equal(first.code, 0, `${queue}: ${first.stderr}`)
-      assert.match(first.stdout + first.stderr, /3 added, 0 already queued/, queue)
       // Again, with the queue's options: planned a second time, a pipe was opened anew, what the
       // first plan read of it lost (`/dev/fd/63 is empty`, exit 2).
-      const again = await runCli(['enqueue', input(), ...at, '--input-format', 'csv'], { input: given })
-      assert.equal(again.code, 0, `${queue} again: ${again.stderr}`)
-      assert.match(again.stdout + again.stderr, /0 added, 3 already queued or done/, queue)
-      const out = join(dir, `${queue}-out`)
-      const w = await runCli(['worker', ...at, '-o', out, '--exit-when-done', '-q'])
-      assert.equal(w.code, 0, `${queue} worker: ${w.stderr}`)
-      outputs[queue] = await webdatasetOf(out, await queueManifests(out))
+      outputs[queue] = await enqueuedTwiceThenWorked(
+        queue,
+        (args) => runCli(['enqueue', input(), ...args], { input: given }),
+        [...options, ...run],
+        ['--input-format', 'csv'],
+      )
     }
     // Nothing in Redis names standard input's or a pipe's path: a worker elsewhere has neither.
     for (const key of await redis.client.keys('imgpull:*same-[sf]*'))
@@ -564,19 +583,13 @@ describe('enqueue: a list or table that is a pipe', () => {
       ['parquet-file', file],
       ['parquet-stdin', '-'],
     ] as const) {
-      const at = ['--redis', redis.url, '--queue', queue]
-      const enqueue = (args: string[]) =>
-        input === '-' ? runCliFrom(file, ['enqueue', '-', ...args]) : runCli(['enqueue', file, ...args])
-      const first = await enqueue([...at, '--input-format', 'parquet', ...options, ...run])
-      assert.equal(first.code, 0, `${queue}: ${first.stderr}`)
-      assert.match(first.stdout + first.stderr, /3 added, 0 already queued/, queue)
-      const again = await enqueue([...at, '--input-format', 'parquet'])
-      assert.equal(again.code, 0, `${queue} again: ${again.stderr}`)
-      assert.match(again.stdout + again.stderr, /0 added, 3 already queued or done/, queue)
-      const out = join(dir, `${queue}-out`)
-      const w = await runCli(['worker', ...at, '-o', out, '--exit-when-done', '-q'])
-      assert.equal(w.code, 0, `${queue} worker: ${w.stderr}`)
-      outputs[queue] = await webdatasetOf(out, await queueManifests(out))
+      outputs[queue] = await enqueuedTwiceThenWorked(
+        queue,
+        (args) =>
+          input === '-' ? runCliFrom(file, ['enqueue', '-', ...args]) : runCli(['enqueue', file, ...args]),
+        ['--input-format', 'parquet', ...options, ...run],
+        ['--input-format', 'parquet'],
+      )
     }
     for (const key of await redis.client.keys('imgpull:*parquet-stdin*'))
       if ((await redis.client.type(key)) === 'hash')
