@@ -1139,3 +1139,39 @@ test("the API's words in an error reach the terminal without their control chara
   assert.doesNotMatch(r.stderr, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/, JSON.stringify(r.stderr))
   assert.match(r.stderr, /bad query \\x1b\]0;TITLE\\x07\\x1b\[2J \\x9b31m\\u202eevil/)
 })
+
+test('an API address that is a static file server fails naming it and where it came from, not the search or the collection', async (t) => {
+  // `UNSPLASH_API_URL=http://127.0.0.1:8313` (a static server) said `no such Unsplash search "lake"`,
+  // which the API never says: it answers a search with no results, and its 404s carry `errors`.
+  const files = await listenLocal(
+    createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'text/html' })
+      res.end(
+        '<!DOCTYPE HTML><html><head><title>Error response</title></head><body>File not found</body></html>',
+      )
+    }),
+  )
+  t.after(() => files.close())
+  const [fromEnv, fromOption] = await Promise.all([
+    runCli(['unsplash', 'search', 'lake', '-o', join(dir, 'static-env')], {
+      env: { UNSPLASH_ACCESS_KEY: 'k', UNSPLASH_API_URL: files.origin },
+    }),
+    runCli(['unsplash', 'collection', '42', '--api-url', files.origin, '-o', join(dir, 'static-option')], {
+      env: { UNSPLASH_ACCESS_KEY: 'k', UNSPLASH_API_URL: 'http://127.0.0.1:9' },
+    }),
+  ])
+  assert.deepEqual(
+    [fromEnv.code, fromEnv.stderr],
+    [
+      2,
+      `imgpull: the answer for /search/photos?query=lake&page=1&per_page=30 is not the Unsplash API's (HTTP 404, an HTML page titled "Error response"): check the API address ${files.origin}, from UNSPLASH_API_URL\n`,
+    ],
+  )
+  assert.deepEqual(
+    [fromOption.code, fromOption.stderr],
+    [
+      2,
+      `imgpull: the answer for /collections/42/photos?page=1&per_page=30 is not the Unsplash API's (HTTP 404, an HTML page titled "Error response"): check the API address ${files.origin}, from --api-url\n`,
+    ],
+  )
+})

@@ -319,7 +319,7 @@ test('an API redirect on its own host is followed; one to another host is not, n
   assert.equal(moved.code, 'unsplash-308')
   assert.equal(
     moved.message,
-    `Unsplash API answered HTTP 308 for /collections/moved/photos?page=1&per_page=30, a redirect to ${other.origin}/collections/42/photos?page=1&per_page=30: not followed, the access key is sent to ${mock.origin} only (if the API is at ${other.origin} now, give that as --api-url or \`apiUrl\`)`,
+    `Unsplash API answered HTTP 308 for /collections/moved/photos?page=1&per_page=30, a redirect to ${other.origin}/collections/42/photos?page=1&per_page=30: not followed, the access key is sent to ${mock.origin} only (if the API is at ${other.origin} now, give that as \`apiUrl\`)`,
   )
   assert.deepEqual(elsewhere, [])
   const loop = (await list('loop').catch((e: Error) => e)) as UnsplashError
@@ -679,11 +679,11 @@ test("an error page or a body cut short is named by what it is (an HTML page's t
   )
   assert.equal(
     (await said()).message,
-    'Unsplash API sent something other than JSON for /search/photos: an HTML page titled "Sign in to the Wi-Fi"',
+    `Unsplash API sent something other than JSON for /search/photos: an HTML page titled "Sign in to the Wi-Fi" (API address ${server.origin}, from \`apiUrl\`)`,
   )
   assert.equal(
     (await said()).message,
-    'Unsplash API sent something other than JSON for /search/photos: JSON cut short or malformed (71 bytes)',
+    `Unsplash API sent something other than JSON for /search/photos: JSON cut short or malformed (71 bytes) (API address ${server.origin}, from \`apiUrl\`)`,
   )
   // Plain words stay as the API sent them.
   assert.equal(
@@ -741,4 +741,98 @@ test('a listing that changes while this run lists it (photos added at its front,
       'page 1 once more, then on after page 2',
     )
   }
+})
+
+test("an address that is not the Unsplash API's (a static server, a typo's host, a login wall) is named with where it came from, not blamed on the search, the collection or the key", async (t) => {
+  // A static file server 404s every path with a page: that read `no such Unsplash search "lake"`,
+  // and a collection `no such … or it is private`. The API's 404s and 401s carry an `errors` array.
+  type Answer = [status: number, type: string, body: string, headers?: Record<string, string>]
+  let answer: Answer = [404, 'text/html', '']
+  const server = await listenLocal(
+    createServer((req, res) => {
+      // A same-host redirect to a login page, followed, answers that page.
+      if (req.url?.startsWith('/login')) {
+        res.writeHead(200, { 'content-type': 'text/html' })
+        return res.end('<html><head><title>Sign in</title></head><body>form</body></html>')
+      }
+      const [status, type, body, headers] = answer
+      res.writeHead(status, { 'content-type': type, ...headers })
+      res.end(body)
+    }),
+  )
+  t.after(() => server.close())
+  const c = new UnsplashClient({
+    key: 'k',
+    apiUrl: `${server.origin}/`,
+    apiFrom: 'UNSPLASH_API_URL',
+    retries: 0,
+  })
+  t.after(() => c.close())
+  const store = new UnsplashStore(':memory:')
+  const where = `check the API address ${server.origin}, from UNSPLASH_API_URL`
+  const cases: [Answer, ReturnType<typeof searchEndpoint>, string][] = [
+    [
+      [404, 'text/html', '<html><head><title>Error response</title></head><body>404</body></html>'],
+      searchEndpoint('lake', {}),
+      `the answer for /search/photos?query=lake&page=1&per_page=30 is not the Unsplash API's (HTTP 404, an HTML page titled "Error response"): ${where}`,
+    ],
+    [
+      [404, 'text/plain', ''],
+      collectionEndpoint('42', {}),
+      `the answer for /collections/42/photos?page=1&per_page=30 is not the Unsplash API's (HTTP 404, empty): ${where}`,
+    ],
+    [
+      [404, 'application/json', '{"message":"Not Found"}'],
+      userEndpoint('ann', {}),
+      `the answer for /users/ann/photos?page=1&per_page=30 is not the Unsplash API's (HTTP 404, {"message":"Not Found"}): ${where}`,
+    ],
+    [
+      [401, 'text/html', '<html><head><title>Log in</title></head></html>'],
+      topicEndpoint('nature', {}),
+      `the answer for /topics/nature/photos?page=1&per_page=30 is not the Unsplash API's (HTTP 401, an HTML page titled "Log in"): ${where}`,
+    ],
+    [
+      [200, 'application/json', '{"ok":true}'],
+      searchEndpoint('lake', {}),
+      `the answer for /search/photos is not the Unsplash API's (a JSON object without \`results\`): ${where}`,
+    ],
+    [
+      [200, 'application/json', '{"ok":true}'],
+      collectionEndpoint('42', {}),
+      `the answer for /collections/42/photos is not the Unsplash API's (a JSON object, not a list of photos): ${where}`,
+    ],
+    [
+      [200, 'application/json', '"hello"'],
+      randomEndpoint({}),
+      `the answer for /photos/random is not the Unsplash API's (a JSON string, not a list of photos): ${where}`,
+    ],
+    [
+      [200, 'application/json', '[1,2]'],
+      photoEndpoint(['abcdefghijk']),
+      `the answer for /photos/abcdefghijk is not the Unsplash API's (a JSON array, not a photo): ${where}`,
+    ],
+    [
+      [302, 'text/plain', '', { location: '/login?next=/search' }],
+      searchEndpoint('lake', {}),
+      `Unsplash API sent something other than JSON for /search/photos?query=lake&page=1&per_page=30: an HTML page titled "Sign in" (API address ${server.origin}, from UNSPLASH_API_URL)`,
+    ],
+  ]
+  // Every case's outcome, compared at once: each one that goes wrong shows.
+  const said: string[] = []
+  for (const [given, endpoint] of cases) {
+    answer = given
+    const listing = new Listing(c, store, endpoint, 30)
+    const error = (await listing.start(true).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as UnsplashError | undefined
+    said.push(`${error?.code}: ${error?.message ?? `listed ${listing.listed}`}`)
+  }
+  assert.deepEqual(
+    said,
+    cases.map(
+      ([given, , message]) => `${given[0] === 302 ? 'unsplash-bad-json' : 'unsplash-not-api'}: ${message}`,
+    ),
+  )
+  store.close()
 })

@@ -10,6 +10,7 @@ const OPTION_FLAGS: readonly (readonly [option: string, flag: string])[] = [
   ['`report: false`', '--no-report'],
   ['`threads: 0`', '--threads 0'],
   ['`accessKey`', '--access-key'],
+  ['`apiUrl`', '--api-url'],
 ]
 
 /** A library hint or message in the command line's words: its options named as their flags. Pure. */

@@ -297,7 +297,8 @@ async function run(endpoint: Endpoint, cmd: Command, count?: number): Promise<vo
     const resolved = resolveUnsplashOptions(
       {
         accessKey: o.accessKey as string | undefined,
-        apiUrl,
+        // Not given, the same variable is read there: messages then name it, not `apiUrl`.
+        apiUrl: fromOption,
         size: pixels === undefined ? (o.size as Size | undefined) : undefined,
         imgix,
         resizeTo,

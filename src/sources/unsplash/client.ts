@@ -30,6 +30,11 @@ export interface ClientOptions {
   key: string
   /** @default 'https://api.unsplash.com' */
   apiUrl?: string
+  /**
+   * Where `apiUrl` came from, as messages name it (`--api-url`, `UNSPLASH_API_URL`): an answer
+   * that is not the API's names the address and this. @default '`apiUrl`' when given, else 'the default'
+   */
+  apiFrom?: string
   /** What to do when the hourly budget runs out. @default 'wait' */
   onRateLimit?: OnRateLimit
   /** Length of the rate-limit window, in ms: how long a wait lasts. @default 3_600_000 */
@@ -58,7 +63,7 @@ export interface CallOptions {
   signal?: AbortSignal
 }
 
-type Resolved = Required<Omit<ClientOptions, 'signal' | 'userAgent' | 'dispatcher'>> &
+type Resolved = Required<Omit<ClientOptions, 'signal' | 'userAgent' | 'dispatcher' | 'apiFrom'>> &
   Pick<ClientOptions, 'signal' | 'userAgent'>
 
 export interface Answer<T> {
@@ -76,6 +81,8 @@ export class UnsplashClient {
   readonly calls: Record<CallKind, number> = { listing: 0, tracking: 0 }
   readonly #o: Resolved
   readonly #base: URL
+  /** Where `#base` came from, as messages name it. */
+  readonly #from: string
   readonly #agent: Dispatcher
   /** Whether the pool is the client's own, to close with it. */
   readonly #ownAgent: boolean
@@ -108,6 +115,7 @@ export class UnsplashClient {
     if (this.#base.protocol !== 'https:' && this.#base.protocol !== 'http:') {
       throw new TypeError(`Expected \`apiUrl\` to be an http(s) URL, got ${this.#o.apiUrl}`)
     }
+    this.#from = options.apiFrom ?? (options.apiUrl === undefined ? 'the default' : '`apiUrl`')
     this.#signal = options.signal
       ? AbortSignal.any([options.signal, this.#closed.signal])
       : this.#closed.signal
@@ -121,6 +129,25 @@ export class UnsplashClient {
     this.#agent =
       options.dispatcher ??
       new Agent({ connect: { timeout: t, lookup: sharedLookup() }, headersTimeout: t, bodyTimeout: t })
+  }
+
+  /**
+   * An answer for `shown` (`/search/photos`) that is not the Unsplash API's (`why`: `HTTP 404, an
+   * HTML page titled "Not Found"`), code `unsplash-not-api`: named by the address in use and where
+   * it came from, not blamed on the search or the collection (a static server 404s every path).
+   */
+  notApi(shown: string, why: string): UnsplashError {
+    return new UnsplashError(
+      'unsplash-not-api',
+      `the answer for ${shown} is not the Unsplash API's (${why}): check the API address ${this.#where()}`,
+      { usage: true },
+    )
+  }
+
+  /** The API address in use, without any credentials in it, and where it came from. */
+  #where(): string {
+    const shown = quoted(this.#base.origin + this.#base.pathname.replace(/\/+$/, ''), 200)
+    return `${shown}, from ${this.#from}`
   }
 
   /** Whether this run ran out of calls and, in `stop` mode, stopped. */
@@ -205,7 +232,7 @@ export class UnsplashClient {
         continue
       }
       this.calls[kind]++
-      if (status >= 200 && status < 300) return { body: parse<T>(text, shown), headers }
+      if (status >= 200 && status < 300) return { body: parse<T>(text, shown, this.#where()), headers }
       if (REDIRECTS.has(status)) {
         const to = apiRedirectTarget(url, headers.location)
         if (to && hops < MAX_HOPS) {
@@ -219,6 +246,12 @@ export class UnsplashClient {
           notFollowed(url, status, shown, headers.location, hops),
           { status },
         )
+      }
+      // The API's 404s and 401s carry its `errors`: one without (a static server's 404 page, a
+      // login wall's 401) is another server's, and blaming the search or the key misled.
+      if ((status === 404 || (status === 401 && kind === 'listing')) && !apiErrorBody(text)) {
+        const what = errorText(text)
+        throw this.notApi(shown, `HTTP ${status}${what ? `, ${what}` : ', empty'}`)
       }
       if (status === 401 && keyRejected(kind, text)) throw badKeyError()
       const retryable = status === 429 || status >= 500
@@ -325,7 +358,7 @@ function notFollowed(
   try {
     where = new URL(text, url).origin
   } catch {}
-  return `${at}, a redirect to ${quoted(text, 200)}: not followed, the access key is sent to ${url.origin} only (if the API is at ${quoted(where, 100)} now, give that as --api-url or \`apiUrl\`)`
+  return `${at}, a redirect to ${quoted(text, 200)}: not followed, the access key is sent to ${url.origin} only (if the API is at ${quoted(where, 100)} now, give that as \`apiUrl\`)`
 }
 
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
@@ -356,14 +389,14 @@ function abortable(promise: Promise<void>, signal: AbortSignal): Promise<void> {
   })
 }
 
-function parse<T>(text: string, shown: string): T {
+function parse<T>(text: string, shown: string, where: string): T {
   try {
     return JSON.parse(text) as T
   } catch (error) {
     const what = notJson(text)
     throw new UnsplashError(
       'unsplash-bad-json',
-      `Unsplash API sent something other than JSON for ${shown}${what ? `: ${what}` : ''}`,
+      `Unsplash API sent something other than JSON for ${shown}${what ? `: ${what}` : ''} (API address ${where})`,
       { cause: error },
     )
   }
@@ -399,6 +432,15 @@ function markup(text: string): string | undefined {
  */
 export function keyRejected(kind: CallKind, text: string): boolean {
   return kind === 'listing' || /access token|oauth|client.?id/i.test(text)
+}
+
+/** Whether an error answer is the API's: JSON with an `errors` array (https://unsplash.com/documentation#error-messages). */
+function apiErrorBody(text: string): boolean {
+  try {
+    return Array.isArray((JSON.parse(text) as ErrorBody)?.errors)
+  } catch {
+    return false
+  }
 }
 
 /** The API's own words from an error answer, kept short and printable (they reach the terminal). */

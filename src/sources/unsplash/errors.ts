@@ -15,6 +15,8 @@ export const UNSPLASH_CODES = {
     'out of API calls for this hour (a `RateLimitError`, its `until` saying when they are back)',
   'unsplash-network': 'the API could not be reached, after retries',
   'unsplash-bad-json': 'the API answered with something other than JSON',
+  'unsplash-not-api':
+    'the API address answered as the Unsplash API does not (a 404 or 401 without its `errors`, a listing of another shape): another server, or a typo',
   'unsplash-tracking':
     "a download's tracking call (Unsplash's guidelines ask for one per photo) failed otherwise",
   stopped: 'the wait for a rate-limit reset or a retry was cut short (a `StoppedError`)',

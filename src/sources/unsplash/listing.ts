@@ -56,6 +56,17 @@ function photosOf(entries: unknown): { photos: Photo[]; dropped: number } {
   return { photos, dropped: list.length - photos.length }
 }
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** What a JSON answer of the wrong shape is, in a word or two: `a JSON object`, `a JSON string`. */
+export function shapeOf(value: unknown): string {
+  if (Array.isArray(value)) return 'a JSON array'
+  if (value === null) return 'JSON null'
+  return `a JSON ${typeof value === 'object' ? 'object' : typeof value}`
+}
+
 function notFound(e: Endpoint, error: unknown): unknown {
   if (error instanceof UnsplashError && error.status === 404) {
     const ids = e.ids ?? []
@@ -88,7 +99,9 @@ export async function fetchPage(
       const id = ids[page - 1]
       const next = page < ids.length ? page + 1 : undefined
       try {
-        const { body } = await client.get<Photo>(`/photos/${encodeURIComponent(id)}`, {}, 'listing', call)
+        const path = `/photos/${encodeURIComponent(id)}`
+        const { body } = await client.get<Photo>(path, {}, 'listing', call)
+        if (!isObject(body)) throw client.notApi(path, `${shapeOf(body)}, not a photo`)
         const { photos, dropped } = photosOf([body])
         return { photos, next, total: ids.length, dropped, ...(dropped ? { missing: id } : {}) }
       } catch (error) {
@@ -101,6 +114,8 @@ export async function fetchPage(
     if (e.kind === 'random') {
       const count = Math.max(1, Math.min(PER_PAGE, wanted))
       const { body } = await client.get<Photo[] | Photo>(e.path, { ...e.params, count }, 'listing', call)
+      if (!Array.isArray(body) && !isPhoto(body))
+        throw client.notApi(e.path, `${shapeOf(body)}, not a list of photos`)
       return { ...photosOf(Array.isArray(body) ? body : [body]), next: page + 1, total: undefined }
     }
     const { body, headers } = await client.get<SearchResponse | Photo[]>(
@@ -112,6 +127,9 @@ export async function fetchPage(
     const links = headers.link === undefined ? undefined : parseLink(headers.link)
     if (e.kind === 'search') {
       const s = body as SearchResponse
+      // A search answers an object with its `results`, a page past the last too (empty).
+      if (!isObject(s) || !Array.isArray(s.results))
+        throw client.notApi(e.path, `${shapeOf(body)} without \`results\``)
       const { photos, dropped } = photosOf(s?.results)
       // On to the last page the answer counts, an empty one before it too (Listing ends at two in
       // a row); a page past the last the API serves counts none (unsplash-js#216). Without a
@@ -136,6 +154,8 @@ export async function fetchPage(
             : undefined,
       }
     }
+    // A list endpoint answers an array, empty past its end: anything else is another server's.
+    if (!Array.isArray(body)) throw client.notApi(e.path, `${shapeOf(body)}, not a list of photos`)
     const { photos, dropped } = photosOf(body)
     const total = headerNumber(headers['x-total'])
     // Without a Link header: on while the count says more, by the page size the API served

@@ -155,6 +155,8 @@ export interface RandomOptions extends UnsplashOptions {
 export interface ResolvedUnsplashOptions {
   key: string
   apiUrl: string
+  /** Where `apiUrl` came from, as messages name it: '`apiUrl`', 'UNSPLASH_API_URL' or 'the default'. */
+  apiFrom: string
   variant: Variant
   onRateLimit: OnRateLimit
   /** ms */
@@ -321,6 +323,12 @@ export function resolveUnsplashOptions(
   return {
     key,
     apiUrl,
+    apiFrom:
+      o.apiUrl !== undefined
+        ? '`apiUrl`'
+        : env.UNSPLASH_API_URL !== undefined
+          ? 'UNSPLASH_API_URL'
+          : 'the default',
     variant: variantOf(o.size, o.imgix, o.resizeTo),
     onRateLimit: oneOf('onRateLimit', o.onRateLimit, ['wait', 'stop'] as const) ?? 'wait',
     window: number('rateLimitWindow', o.rateLimitWindow, 1, Number.POSITIVE_INFINITY, true) ?? HOUR,

@@ -211,6 +211,7 @@ export class UnsplashSource implements AsyncIterable<Job> {
     const client = new UnsplashClient({
       key: o.key,
       apiUrl: o.apiUrl,
+      apiFrom: o.apiFrom,
       onRateLimit: o.onRateLimit,
       window: o.window,
       userAgent: context.userAgent,
