@@ -812,6 +812,12 @@ test("an address that is not the Unsplash API's (a static server, a typo's host,
       `the answer for /photos/abcdefghijk is not the Unsplash API's (a JSON array, not a photo): ${where}`,
     ],
     [
+      // A `Link` back to the same page: the same pages were asked for again until two came barren.
+      [200, 'application/json', '[]', { link: '<http://h/collections/42/photos?page=1>; rel="next"' }],
+      collectionEndpoint('42', {}),
+      `the answer for /collections/42/photos is not the Unsplash API's (a \`Link\` header whose next page is 1, not after page 1): ${where}`,
+    ],
+    [
       [302, 'text/plain', '', { location: '/login?next=/search' }],
       searchEndpoint('lake', {}),
       `Unsplash API sent something other than JSON for /search/photos?query=lake&page=1&per_page=30: an HTML page titled "Sign in" (API address ${server.origin}, from UNSPLASH_API_URL)`,

@@ -125,6 +125,11 @@ export async function fetchPage(
       call,
     )
     const links = headers.link === undefined ? undefined : parseLink(headers.link)
+    // The API's next page is always a later one: a `Link` back to this page or an earlier one
+    // (another server's, a proxy's rewrite) asked for the same pages again until two came barren.
+    const linked = pageOf(links?.next)
+    if (linked !== undefined && linked <= page)
+      throw client.notApi(e.path, `a \`Link\` header whose next page is ${linked}, not after page ${page}`)
     if (e.kind === 'search') {
       const s = body as SearchResponse
       // A search answers an object with its `results`, a page past the last too (empty).
