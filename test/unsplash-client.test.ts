@@ -842,3 +842,33 @@ test("an address that is not the Unsplash API's (a static server, a typo's host,
   )
   store.close()
 })
+
+test('a page past the first that another server answers (a 404 page) ends the listing naming the address, the photos before it kept', async (t) => {
+  // It ended as `no such Unsplash collection 42`, for a collection whose first page had just come.
+  const photos = Array.from({ length: 30 }, (_, i) => ({ id: `p${i}`, urls: { raw: 'http://x/a.jpg' } }))
+  const server = await listenLocal(
+    createServer((req, res) => {
+      if (new URL(req.url ?? '/', 'http://x').searchParams.get('page') === '1') {
+        res.writeHead(200, { 'content-type': 'application/json', link: '<http://h/c?page=2>; rel="next"' })
+        return res.end(JSON.stringify(photos))
+      }
+      res.writeHead(404, { 'content-type': 'text/html' })
+      res.end('<html><head><title>Not Found</title></head></html>')
+    }),
+  )
+  t.after(() => server.close())
+  const c = new UnsplashClient({ key: 'k', apiUrl: server.origin, apiFrom: '--api-url', retries: 0 })
+  t.after(() => c.close())
+  const store = new UnsplashStore(':memory:')
+  t.after(() => store.close())
+  const listing = new Listing(c, store, collectionEndpoint('42', {}), 100)
+  await listing.start()
+  let got = 0
+  for await (const _ of listing.photos()) got++
+  assert.equal(got, 30)
+  assert.equal(listing.ended?.code, 'unsplash-not-api')
+  assert.equal(
+    listing.ended?.message,
+    `the answer for /collections/42/photos?page=2&per_page=30 is not the Unsplash API's (HTTP 404, an HTML page titled "Not Found"): check the API address ${server.origin}, from --api-url`,
+  )
+})
