@@ -9,6 +9,7 @@ import Database from 'better-sqlite3'
 import { CLI, cleanup, inPool, listFiles, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { startRouteServer } from './support/route-server.js'
+import { holdsOpen, until } from './support/wait.js'
 
 const ARTICLE = [
   'photo-1516117172878-fd2c41f4a759',
@@ -1954,12 +1955,14 @@ test("a list that is a pipe: a shell's process substitution is read (it was refu
   const idle = join(here, 'idle')
   execFileSync('mkfifo', [idle])
   const waiting = startCli([idle, '-o', join(here, 'idle-out'), '--no-report'])
-  // Not a timing check: a wait for the run to be at the FIFO, then the signal.
-  await new Promise((resolve) => setTimeout(resolve, 1500))
+  // The run at the FIFO (it holds it open, waiting for a writer), then the signal: a fixed 1.5 s
+  // was not enough for a loaded machine's start, and SIGTERM came before imgpull was there to
+  // hear it (the process ended by it).
+  await until('the run to hold the FIFO open', () => holdsOpen(waiting.child.pid!, idle))
   waiting.child.kill('SIGTERM')
   const guard = setTimeout(() => waiting.child.kill('SIGKILL'), 20_000)
   const stopped = await waiting.done
   clearTimeout(guard)
-  assert.equal(stopped.signal, null, 'ended by SIGKILL: SIGTERM was not heard')
+  assert.equal(stopped.signal, null, `ended by ${stopped.signal}: SIGTERM was not heard as a stop`)
   assert.equal(stopped.code, 130, stopped.stderr)
 })

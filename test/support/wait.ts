@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdir, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -89,4 +89,20 @@ export function growDisk(mnt: string, room: { size?: string; inodes?: number } =
     ...(room.inodes ? [`nr_inodes=${room.inodes}`] : []),
   ]
   execFileSync('mount', ['-o', ['remount', ...options].join(','), mnt])
+}
+
+/**
+ * Whether process `pid`, or one it started, holds `path` open (Linux: its /proc/PID/fd links): a
+ * run at a FIFO with no writer holds it open without reading, so nothing else shows it is there.
+ */
+export async function holdsOpen(pid: number, path: string): Promise<boolean> {
+  const list = (dir: string) => readdir(dir).catch(() => [] as string[])
+  for (const fd of await list(`/proc/${pid}/fd`))
+    if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')) === path) return true
+  for (const task of await list(`/proc/${pid}/task`)) {
+    const children = await readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '')
+    for (const child of children.split(' ').filter(Boolean))
+      if (await holdsOpen(Number(child), path)) return true
+  }
+  return false
 }
