@@ -53,15 +53,35 @@ export function statusCommand(
     if (folder) return queueFolderStatus(dir, folder, json, write)
     throw noJournal(dir, paths)
   }
-  let s: ReturnType<typeof summarizeJournal>
+  // One reader for every figure: the summary, the shards' rows and whose rerun takes up what.
+  let journal: JournalReader | undefined
+  let s: JournalSummary
   try {
-    s = summarizeJournal(path)
+    journal = new JournalReader(path)
+    s = journal.summary()
   } catch (error) {
+    journal?.close()
     throw journalReadFault(error, path)
   }
+  try {
+    journalStatus(dir, paths, journal, s, json, write)
+  } finally {
+    journal.close()
+  }
+}
+
+/** `statusCommand` for a folder with a journal of its own, read by `journal` (`s`, its summary). */
+function journalStatus(
+  dir: string,
+  paths: ReturnType<typeof layout>,
+  journal: JournalReader,
+  s: JournalSummary,
+  json: boolean,
+  write: (line: string) => void,
+): void {
   const holder = FolderLock.holder(paths, Database)
   const running = holder === 'unknown' ? { pid: null, host: null, startedAt: null } : (holder ?? null)
-  const shards = shardsOf(dir, paths.dataset, path)
+  const shards = shardsOf(dir, paths.dataset, journal)
   if (json) {
     const { unsealed: _, queued: __, ...counts } = shards ?? {}
     write(jsonLineForTerminal(JSON.stringify({ ...s, running, shards: shards ? counts : null })))
@@ -89,12 +109,12 @@ export function statusCommand(
   }
   // A queue's shard is tried again by enqueue, not by running its worker's command again; jobs
   // another input left in the folder, by running that input's command again.
-  const { words, by } = rerunOf(path)
+  const { words, by, last } = rerunOf(journal)
   if (by) write(printable(by))
   // The last run's own URLs it had not reached are its command's to finish.
   if (cut)
     write(
-      `The last run ${s.lastRun === 'killed' ? 'did not end (killed, or its machine stopped)' : 'was stopped before its end'}: ${rerunWords(lastCommand(path)).rerun} to finish the rest.`,
+      `The last run ${s.lastRun === 'killed' ? 'did not end (killed, or its machine stopped)' : 'was stopped before its end'}: ${rerunWords(last).rerun} to finish the rest.`,
     )
   else if (pending) write(`${printable(words.rerun)} to finish the rest.`)
   adviceLines(
@@ -105,15 +125,14 @@ export function statusCommand(
   )
 }
 
-/** Whose rerun takes up the journal's failed and unfinished jobs (see `rerunByCommand`); a local run's words if it cannot be read. */
-function rerunOf(path: string): RerunByCommand {
+/**
+ * Whose rerun takes up the journal's failed and unfinished jobs (see `rerunByCommand`), with the
+ * latest run's command line (`last`); a local run's words if they cannot be read.
+ */
+function rerunOf(journal: JournalReader): RerunByCommand & { last?: string } {
   try {
-    const journal = new JournalReader(path)
-    try {
-      return rerunByCommand(journal.openByRun(), journal.lastRun())
-    } finally {
-      journal.close()
-    }
+    const last = journal.lastRun()
+    return { ...rerunByCommand(journal.openByRun(), last), last: last?.command }
   } catch {
     return { words: rerunWords(undefined) }
   }
@@ -288,7 +307,7 @@ interface ShardsStatus {
  * `dataset.json` that cannot be read): its record's shard size, the tars in the folder (a tar there
  * is a sealed shard: it takes its name once whole), and the shards the journal's rows fall in.
  */
-function shardsOf(dir: string, dataset: string, journal: string): ShardsStatus | undefined {
+function shardsOf(dir: string, dataset: string, journal: JournalReader): ShardsStatus | undefined {
   let shardSize: number
   try {
     const info = JSON.parse(readFileSync(dataset, 'utf8'))
@@ -314,12 +333,7 @@ function shardsOf(dir: string, dataset: string, journal: string): ShardsStatus |
   const tars = new Set(readdirSync(dir).filter((name) => /^\d{5,}\.tar$/.test(name)))
   let highest: number | undefined
   try {
-    const reader = new JournalReader(journal)
-    try {
-      highest = reader.highestRow()
-    } finally {
-      reader.close()
-    }
+    highest = journal.highestRow()
   } catch {}
   const known = highest === undefined ? 0 : Math.floor(highest / shardSize) + 1
   // A loop, not Math.max(...names): 200,000 shards' names (--shard-size 1000, 200 million rows)
@@ -348,20 +362,6 @@ function shardsLine({ shardSize, shards, sealed, unsealed, queued }: ShardsStatu
   const named = unsealed.slice(0, UNSEALED_NAMED).join(', ')
   const more = unsealed.length > UNSEALED_NAMED ? `, … (${unsealed.length} in all)` : ''
   return `WebDataset shards of ${samples}: ${sealed} of ${shards} sealed${range}${unsealed.length ? `; not sealed yet: ${named}${more}` : ''}`
-}
-
-/** The command line of the journal's latest run (`undefined` if it cannot be read: the words stay a local run's). */
-function lastCommand(path: string): string | undefined {
-  try {
-    const journal = new JournalReader(path)
-    try {
-      return journal.lastRun()?.command
-    } finally {
-      journal.close()
-    }
-  } catch {
-    return undefined
-  }
 }
 
 /** `imgpull status --redis URL --queue NAME [--json]`: a queue's progress over all its workers. */

@@ -628,13 +628,11 @@ export type JournalSummary = ReturnType<typeof summarize>
 
 /** Read-only access for `imgpull status`: counts, the commonest errors, bytes many URLs gave. */
 export function summarizeJournal(path: string): JournalSummary {
-  const db = openJournalDb(path, { readonly: true, fileMustExist: true })
+  const reader = new JournalReader(path)
   try {
-    // One read transaction: a run writing meanwhile (WAL) must not make the counts by state and
-    // by error two different moments ('53176 failed' beside 'invalid-url ×54016').
-    return db.transaction(() => summarize(db))()
+    return reader.summary()
   } finally {
-    db.close()
+    reader.close()
   }
 }
 
@@ -725,6 +723,13 @@ export class JournalReader {
 
   records(): Iterable<JobRecord> {
     return recordsOf(this.#db)
+  }
+
+  /** What `imgpull status` tells of the journal: counts, the commonest errors, bytes many URLs gave. */
+  summary(): JournalSummary {
+    // One read transaction: a run writing meanwhile (WAL) must not make the counts by state and
+    // by error two different moments ('53176 failed' beside 'invalid-url ×54016').
+    return this.#db.transaction(() => summarize(this.#db))()
   }
 
   /** The records that may credit an Unsplash photographer (see `CREDITED`). */
