@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { cp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { cp, readdir, readFile, rename, symlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { Socket } from 'node:net'
 import { availableParallelism } from 'node:os'
@@ -250,15 +250,27 @@ test("--threads auto, the command's default: a long run moves its transfers to t
   assert.ok(none.connections <= 4, `all on the main thread: ${none.connections} connections`)
 })
 
+/**
+ * A copy of the built bundle in the test's folder under `name` whose transfer thread's code is
+ * `code` (`null`: no thread file at all, so starting a thread fails), the real code kept beside it
+ * as transfer-worker-real.js; its CLI's path.
+ */
+async function bundleWithThreadCode(name: string, code: string | null): Promise<string> {
+  const bundle = join(dir, name)
+  const fetchDir = join(bundle, 'dist', 'fetch')
+  await cp(join(CLI, '..'), join(bundle, 'dist'), { recursive: true })
+  await rename(join(fetchDir, 'transfer-worker.js'), join(fetchDir, 'transfer-worker-real.js'))
+  if (code !== null) await writeFile(join(fetchDir, 'transfer-worker.js'), code)
+  await symlink(join(CLI, '..', '..', 'node_modules'), join(bundle, 'node_modules'))
+  await cp(join(CLI, '..', '..', 'package.json'), join(bundle, 'package.json'))
+  return join(bundle, 'dist', 'imgpull.js')
+}
+
 test('--threads auto: a list shorter than the threshold starts no thread, however many of its files are retried', async () => {
   // AUTO_THREADS_AFTER - 1 files each answered 503 once: twice as many attempts. The threshold
   // counts files begun, not attempts (a short run whose host is busy pays no thread). Proof that no thread starts: a copy
   // of the bundle without the thread's file, where starting one fails the run.
-  const bundle = join(dir, 'no-thread-bundle')
-  await cp(join(CLI, '..'), join(bundle, 'dist'), { recursive: true })
-  await rm(join(bundle, 'dist', 'fetch', 'transfer-worker.js'))
-  await symlink(join(CLI, '..', '..', 'node_modules'), join(bundle, 'node_modules'))
-  await cp(join(CLI, '..', '..', 'package.json'), join(bundle, 'package.json'))
+  const bundle = await bundleWithThreadCode('no-thread-bundle', null)
   const files = AUTO_THREADS_AFTER - 1
   const list = join(dir, 'auto-short.txt')
   await writeFile(
@@ -269,7 +281,7 @@ test('--threads auto: a list shorter than the threshold starts no thread, howeve
     ).join(''),
   )
   const out = join(dir, 'auto-short-out')
-  const r = await runCli([list, '-o', out, '-c', '8', '--quiet'], {}, join(bundle, 'dist', 'imgpull.js'))
+  const r = await runCli([list, '-o', out, '-c', '8', '--quiet'], {}, bundle)
   assert.equal(r.code, 0, r.stderr)
   assert.doesNotMatch(r.stderr, /thread/, 'no thread was started')
   assert.equal((await outputFiles(out)).length, files)
@@ -281,11 +293,7 @@ test('--threads auto: a list shorter than the threshold starts no thread, howeve
     Array.from({ length: 260 }, (_, i) => `${server.url(`/long-${i}.jpg?size=2000`)}\n`).join(''),
   )
   const longOut = join(dir, 'auto-long-out')
-  const broken = await runCli(
-    [long, '-o', longOut, '-c', '8', '--quiet'],
-    {},
-    join(bundle, 'dist', 'imgpull.js'),
-  )
+  const broken = await runCli([long, '-o', longOut, '-c', '8', '--quiet'], {}, bundle)
   assert.equal(broken.code, 0, broken.stderr)
   assert.equal(
     broken.stderr.match(/^imgpull: warning: .*transfer thread's code is missing.*main thread$/gm)?.length,
@@ -300,18 +308,14 @@ test('--threads auto: a list shorter than the threshold starts no thread, howeve
 // it respawned them for the whole run beside the main thread. Proof without a hook in imgpull: a
 // copy of the bundle whose thread code throws as it loads (a broken install), and counts its loads.
 test('a transfer thread that dies as it starts: a few tries, then said once; --threads N fails the start (exit 3), auto carries on on the main thread', async () => {
-  const bundle = join(dir, 'dying-thread-bundle')
-  await cp(join(CLI, '..'), join(bundle, 'dist'), { recursive: true })
-  await writeFile(
-    join(bundle, 'dist', 'fetch', 'transfer-worker.js'),
+  const bundle = await bundleWithThreadCode(
+    'dying-thread-bundle',
     "import { appendFileSync } from 'node:fs'\nappendFileSync(process.env.THREAD_LOADS, 'x')\nthrow new Error('the thread cannot load its code')\n",
   )
-  await symlink(join(CLI, '..', '..', 'node_modules'), join(bundle, 'node_modules'))
-  await cp(join(CLI, '..', '..', 'package.json'), join(bundle, 'package.json'))
   const loads = async (file: string) => (await readFile(file, 'utf8').catch(() => '')).length
   const run = async (args: string[], name: string) => {
     const counted = join(dir, `${name}.loads`)
-    const cli = startCli(args, { env: { THREAD_LOADS: counted } }, join(bundle, 'dist', 'imgpull.js'))
+    const cli = startCli(args, { env: { THREAD_LOADS: counted } }, bundle)
     // Respawned without a limit, the run never ends: seen by the count of loads, then stopped.
     const endless = until('many thread loads', async () => (await loads(counted)) > 40, 60_000).then(
       () => 'endless',
@@ -360,14 +364,10 @@ test('a transfer thread that dies as it starts: a few tries, then said once; --t
 test('--threads auto: a run that ends before its thread is ready ends it, not waiting for its start', {
   timeout: 120_000,
 }, async () => {
-  const bundle = join(dir, 'never-ready-bundle')
-  await cp(join(CLI, '..'), join(bundle, 'dist'), { recursive: true })
-  await writeFile(
-    join(bundle, 'dist', 'fetch', 'transfer-worker.js'),
+  const bundle = await bundleWithThreadCode(
+    'never-ready-bundle',
     "import { appendFileSync } from 'node:fs'\nappendFileSync(process.env.THREAD_LOADS, 'x')\nsetInterval(() => {}, 60_000)\n",
   )
-  await symlink(join(CLI, '..', '..', 'node_modules'), join(bundle, 'node_modules'))
-  await cp(join(CLI, '..', '..', 'package.json'), join(bundle, 'package.json'))
   const loads = join(dir, 'never-ready.loads')
   const started = autoThreads(availableParallelism()) > 0
   // The last file is answered once the thread has loaded its code: the run ends with its thread
@@ -392,11 +392,7 @@ test('--threads auto: a run that ends before its thread is ready ends it, not wa
     ).join(''),
   )
   const out = join(dir, 'never-ready-out')
-  const cli = startCli(
-    [list, '-o', out, '-c', '4', '--quiet'],
-    { env: { THREAD_LOADS: loads } },
-    join(bundle, 'dist', 'imgpull.js'),
-  )
+  const cli = startCli([list, '-o', out, '-c', '4', '--quiet'], { env: { THREAD_LOADS: loads } }, bundle)
   try {
     const r = await cli.done
     assert.equal(r.code, 0, r.stderr)
@@ -412,12 +408,8 @@ test('--threads auto: a run that ends before its thread is ready ends it, not wa
 // the files failed once their retries were spent. Proof without a hook in imgpull: a copy of the
 // bundle whose thread loads its real code, then ends itself on each file it is handed.
 test('transfer threads that keep dying after they were ready: a few deaths, then said once, and the main thread carries every file, none lost or twice', async () => {
-  const bundle = join(dir, 'dying-ready-bundle')
-  await cp(join(CLI, '..'), join(bundle, 'dist'), { recursive: true })
-  const fetchDir = join(bundle, 'dist', 'fetch')
-  await cp(join(fetchDir, 'transfer-worker.js'), join(fetchDir, 'transfer-worker-real.js'))
-  await writeFile(
-    join(fetchDir, 'transfer-worker.js'),
+  const bundle = await bundleWithThreadCode(
+    'dying-ready-bundle',
     [
       "import { appendFileSync } from 'node:fs'",
       "import { parentPort } from 'node:worker_threads'",
@@ -429,8 +421,6 @@ test('transfer threads that keep dying after they were ready: a few deaths, then
       '',
     ].join('\n'),
   )
-  await symlink(join(CLI, '..', '..', 'node_modules'), join(bundle, 'node_modules'))
-  await cp(join(CLI, '..', '..', 'package.json'), join(bundle, 'package.json'))
   const deaths = join(dir, 'dying-ready.deaths')
   // Half a second each, four at once: the threads that replace the first to die are ready in time to die too.
   const urls = Array.from({ length: 24 }, (_, i) => server.url(`/dying-ready-${i}.jpg?size=20000&drip=40000`))
@@ -438,7 +428,7 @@ test('transfer threads that keep dying after they were ready: a few deaths, then
   const r = await runCli(
     [...urls, '-o', out, '--threads', '2', '-c', '4', '--retries', '2', '--json'],
     { env: { THREAD_DEATHS: deaths } },
-    join(bundle, 'dist', 'imgpull.js'),
+    bundle,
   )
   assert.equal(r.code, 0, r.stderr)
   const died = (await readFile(deaths, 'utf8')).length
