@@ -147,6 +147,19 @@ test("status names the command whose rerun takes up each failure: another list's
     two.stdout,
     /^Run each of them again with --retry-failed to try the 1 permanent failure too\.$/m,
   )
+  // The same, for scripts: each run's command with its failed and unfinished jobs.
+  const json = JSON.parse((await runCli(['status', out, '--json'])).stdout)
+  assert.deepEqual(
+    json.openByRun.map((o: { command: string; failed: number; pending: number }) => [
+      o.command,
+      o.failed,
+      o.pending,
+    ]),
+    [
+      [runA, 2, 0],
+      [`imgpull ${c} -o ${out} --retries 0`, 1, 0],
+    ],
+  )
   // The same list run again holds its failures: the latest command's words again.
   assert.equal((await runCli([c, '-o', out, '--retries', '0'])).code, 1)
   assert.equal((await runCli([a, '-o', out, '--retries', '0'])).code, 1)

@@ -37,8 +37,10 @@ import { redisNamed } from './queue-options.js'
  * line 3`), `failures` by code, `sharePages`: how many failures are a sharing site's page in
  * place of the image (see `isSharePageFailure`), `sameBytes`: the sha256 that most files ok share, when
  * `SAME_BYTES_AT` or more do (a placeholder?), with their count and an example URL, `running`:
- * the run going on now, `{ pid, host, startedAt }`, or `null`, and `shards`: a WebDataset
- * folder's `{ shardSize, shards, sealed }`, or `null`).
+ * the run going on now, `{ pid, host, startedAt }`, or `null`, `shards`: a WebDataset
+ * folder's `{ shardSize, shards, sealed }`, or `null`, and `openByRun`: the failed and unfinished
+ * jobs by the run that last read each, `[{ run, command, failed, pending }]` (`command` `null` for
+ * a library run), earliest first: each command's rerun takes up its own; `null` if unreadable).
  */
 export function statusCommand(
   dir: string,
@@ -84,7 +86,11 @@ function journalStatus(
   const shards = shardsOf(dir, paths.dataset, journal)
   if (json) {
     const { unsealed: _, queued: __, ...counts } = shards ?? {}
-    write(jsonLineForTerminal(JSON.stringify({ ...s, running, shards: shards ? counts : null })))
+    write(
+      jsonLineForTerminal(
+        JSON.stringify({ ...s, running, shards: shards ? counts : null, openByRun: openByRun(journal) }),
+      ),
+    )
     return
   }
   const ok = s.counts.ok ?? 0
@@ -125,6 +131,15 @@ function journalStatus(
   )
 }
 
+/** `JournalReader.openByRun`, or `null` where it cannot be read (the other figures still can). */
+function openByRun(journal: JournalReader): ReturnType<JournalReader['openByRun']> | null {
+  try {
+    return journal.openByRun()
+  } catch {
+    return null
+  }
+}
+
 /**
  * Whose rerun takes up the journal's failed and unfinished jobs (see `rerunByCommand`), with the
  * latest run's command line (`last`); a local run's words if they cannot be read.
@@ -132,7 +147,9 @@ function journalStatus(
 function rerunOf(journal: JournalReader): RerunByCommand & { last?: string } {
   try {
     const last = journal.lastRun()
-    return { ...rerunByCommand(journal.openByRun(), last), last: last?.command }
+    const open = openByRun(journal)
+    if (!open) return { words: rerunWords(undefined) }
+    return { ...rerunByCommand(open, last), last: last?.command }
   } catch {
     return { words: rerunWords(undefined) }
   }
