@@ -8,6 +8,7 @@ import { createServer } from 'node:https'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import type { TLSSocket } from 'node:tls'
+import { fileURLToPath } from 'node:url'
 import { clientCertWarnings } from '../src/fetch/client-cert.js'
 import { nginxPageWords } from '../src/fetch/nginx-pages.js'
 import { type ClientCertSent, clientCertWords } from '../src/fetch/tls-errors.js'
@@ -32,6 +33,8 @@ import { startRedis } from './support/redis.js'
 import { startSocks5Proxy } from './support/socks5-proxy.js'
 import { until } from './support/wait.js'
 
+const GARBLED_PEM = fileURLToPath(new URL('fixtures/keys/garbled-by-wrong-password.key', import.meta.url))
+const GARBLED_DER = fileURLToPath(new URL('fixtures/keys/garbled-by-wrong-password.der', import.meta.url))
 let dir: string
 let certs: TestCerts
 let client: ClientCerts
@@ -476,6 +479,19 @@ test('bad input is refused in one line naming the option and the file, before an
       'PKCS #12, no password',
       { clientCert: client.p12 },
       /^`clientCert` .*client\.p12 is a password-protected PKCS #12 file: give its password as `clientCertPassword`$/,
+    ],
+    // Keys (fixtures, password `right`) that the wrong password decrypts, past CBC's padding check,
+    // to garbage that is no key: it was "its private key cannot be read: ... DECODER
+    // routines::unsupported" (PEM) or "has none" (DER), one run in 250 of the case above.
+    [
+      'encrypted key, a wrong password that decrypts to garbage',
+      { clientCert: pem.cert, clientKey: GARBLED_PEM, clientCertPassword: 'wrong' },
+      /^the password given as `clientCertPassword` does not open the key of `clientKey` .*garbled-by-wrong-password\.key \(a wrong password\?\)$/,
+    ],
+    [
+      'encrypted DER key, a wrong password that decrypts to garbage',
+      { clientCert: pem.cert, clientKey: GARBLED_DER, clientCertPassword: 'wrong' },
+      /^the password given as `clientCertPassword` does not open the key of `clientKey` .*garbled-by-wrong-password\.der \(a wrong password\?\)$/,
     ],
     [
       'PKCS #12, wrong password',

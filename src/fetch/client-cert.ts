@@ -119,6 +119,15 @@ export class CertPasswordError extends TypeError {
 /** How OpenSSL and Node fail a key for its password: wrong, or none given for an encrypted one. */
 const PASSWORD_FAULTS = new Set(['ERR_OSSL_BAD_DECRYPT', 'ERR_MISSING_PASSPHRASE'])
 
+/** The DER of the password-based encryption OIDs, PKCS #5's (1.2.840.113549.1.5) and PKCS #12's (1.2.840.113549.1.12.1). */
+const PBE_OIDS = [Buffer.from('2a864886f70d0105', 'hex'), Buffer.from('2a864886f70d010c01', 'hex')]
+
+/** Whether DER `bytes` are a PKCS #8 EncryptedPrivateKeyInfo: its algorithm, near its start, a PBE one (RFC 5958 §3). */
+function encryptedDer(bytes: Buffer): boolean {
+  const head = bytes.subarray(0, 32)
+  return PBE_OIDS.some((oid) => head.includes(oid))
+}
+
 /**
  * The private key of `bytes` (a PEM block, else DER: PKCS #8, PKCS #1, SEC 1), opened with
  * `password` when encrypted. `beside`: the key is looked for in the certificate's own file.
@@ -135,7 +144,9 @@ function privateKey(
     throw new TypeError(
       `\`clientCert\` ${visibleShellWord(path)} holds no private key: give the key's file as \`clientKey\`, or put the key in the same file after the certificate`,
     )
-  const encrypted = pem ? pem[1] === 'ENCRYPTED PRIVATE KEY' || /Proc-Type: 4,ENCRYPTED/.test(pem[0]) : false
+  const encrypted = pem
+    ? pem[1] === 'ENCRYPTED PRIVATE KEY' || /Proc-Type: 4,ENCRYPTED/.test(pem[0])
+    : encryptedDer(bytes)
   if (encrypted && password === undefined)
     throw new CertPasswordError(
       `\`${option}\` ${visibleShellWord(path)}: its key is encrypted: give its password as \`clientCertPassword\``,
@@ -156,9 +167,12 @@ function privateKey(
       failed.push(error)
     }
   }
-  // An encrypted key (DER: PKCS #8's EncryptedPrivateKeyInfo, read as PKCS #8 alone) fails for its password.
+  // An encrypted key (DER: PKCS #8's EncryptedPrivateKeyInfo, read as PKCS #8 alone) fails for its
+  // password. Not always as a bad decrypt: CBC's padding check passes a wrong password about once
+  // in 250, and the garbage it decrypts to fails as no key (`DECODER routines::unsupported`, an
+  // ASN.1 wrong tag): an encrypted key that does not open with the password given is its password's.
   const last = failed.find((error) => PASSWORD_FAULTS.has(errorCode(error))) ?? failed.at(-1)
-  if (PASSWORD_FAULTS.has(errorCode(last)))
+  if (encrypted || PASSWORD_FAULTS.has(errorCode(last)))
     throw new CertPasswordError(
       password === undefined
         ? `\`${option}\` ${visibleShellWord(path)}: its key is encrypted: give its password as \`clientCertPassword\``
