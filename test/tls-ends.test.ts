@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test'
 import { createSecureContext } from 'node:tls'
 import { pull } from '../src/index.js'
 import type { Result } from '../src/types.js'
-import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
+import { caSigned, makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
 import { listenLocal } from './support/raw-server.js'
@@ -98,6 +98,37 @@ test('a default certificate for another name where the URL gives an IP address: 
     assert.equal(ok.status, 'ok', ok.message)
   } finally {
     await local.close()
+  }
+})
+
+// A certificate that writes the IP address a URL gives as a host name: a DNS entry (Windows'
+// `New-SelfSignedCertificate -DnsName 192.168.1.10`, appliances), or its common name with no
+// subjectAltName (MQTT-Explorer#598, rabbitmq/tls-gen#52). An address is checked against IP
+// entries alone (RFC 5280 §4.2.1.6), by Node, curl and browsers alike, and the message said `its
+// certificate is for 127.0.0.1, not 127.0.0.1`, then to give the URL by a host name.
+test('a certificate giving the IP address of the URL as a DNS name or as its CN alone: tls, saying an address needs an IP entry', async () => {
+  const kinds = {
+    dns: ['subjectAltName=DNS:127.0.0.1', 'as a host name \\(DNS:127\\.0\\.0\\.1\\)'],
+    cn: [
+      'basicConstraints=CA:FALSE',
+      'only as its common name \\(CN=127\\.0\\.0\\.1\\), with no subjectAltName',
+    ],
+  }
+  for (const [kind, [ext, words]] of Object.entries(kinds)) {
+    const pair = caSigned(dir, `ip-${kind}`, '/CN=127.0.0.1', ext)
+    const local = await listenLocal(createHttpsServer(tlsPair(pair)), 'https')
+    try {
+      const r = await pullOne(local.url('/ip.jpg'), `ip-${kind}`)
+      assert.equal(r.error, 'tls', r.message)
+      assert.match(
+        r.message ?? '',
+        new RegExp(
+          `^TLS: cannot verify 127\\.0\\.0\\.1:${local.port}: its certificate gives 127\\.0\\.0\\.1 ${words}, where an IP address is checked against its IP entries alone \\(RFC 5280 §4\\.2\\.1\\.6: subjectAltName IP:127\\.0\\.0\\.1\\); the server must fix it; --insecure`,
+        ),
+      )
+    } finally {
+      await local.close()
+    }
   }
 })
 

@@ -365,6 +365,8 @@ export function tlsProblem(error: unknown, sent: ClientCertSent = 'none'): TlsPr
     const given = e.code === 'EPROTO' ? (reasonCode(e.message) ?? e.code) : (e.code ?? '')
     const code = given.replace('ERR_SSL_SSL/TLS_ALERT_', 'ERR_SSL_SSLV3_ALERT_')
     if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      const asName = addressAsName(e)
+      if (asName) return { words: asName, certificate: true, advice: SERVER_ADVICE }
       const names = e.cert?.subjectaltname?.replace(/\b(DNS|IP Address):/g, '') ?? e.cert?.subject?.CN
       const words = names
         ? `its certificate is for ${names}, not ${e.host ?? 'this host'}`
@@ -404,6 +406,28 @@ export function tlsProblem(error: unknown, sent: ClientCertSent = 'none'): TlsPr
     }
   }
   return undefined
+}
+
+/**
+ * A certificate that writes the very IP address a URL gives as a host name: a DNS entry
+ * (`DNS:192.168.1.10`, as Windows' `New-SelfSignedCertificate -DnsName` and many appliances write
+ * it) or its subject's common name with no subjectAltName at all (MQTT-Explorer#598,
+ * rabbitmq/tls-gen#52). An address is checked against the certificate's `IP` entries alone
+ * (RFC 5280 §4.2.1.6; RFC 6125 §1.7.2 leaves it out of name checks), as Node, curl and browsers
+ * check it, and the message said `its certificate is for 127.0.0.1, not 127.0.0.1`, sending the
+ * user to give the URL by a host name. In words, or `undefined` for any other mismatch.
+ */
+function addressAsName(e: TlsLike): string | undefined {
+  const host = unbracketed(e.host ?? '')
+  if (!isIP(host)) return undefined
+  const alt = e.cert?.subjectaltname
+  const entries = alt?.split(/,\s*/) ?? []
+  const written = alt
+    ? entries.includes(`DNS:${host}`) && `as a host name (DNS:${host})`
+    : e.cert?.subject?.CN === host && `only as its common name (CN=${host}), with no subjectAltName`
+  return written
+    ? `its certificate gives ${host} ${written}, where an IP address is checked against its IP entries alone (RFC 5280 §4.2.1.6: subjectAltName IP:${host})`
+    : undefined
 }
 
 /** The one-line message of a TLS failure on `url`. */

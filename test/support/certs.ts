@@ -60,6 +60,13 @@ function signedCert(
   return { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) }
 }
 
+/**
+ * In `dir`, where `makeCerts` made its CA: a key and a certificate for `subject` the CA signs, with
+ * the extensions `ext` (`subjectAltName=DNS:127.0.0.1`: what real servers write wrong).
+ */
+export const caSigned = (dir: string, name: string, subject: string, ext: string) =>
+  signedCert(dir, name, subject, ext)
+
 /** In `dir`, a key (`name.key`) and a certificate (`name.pem`) for `subject` it signs itself, valid for two days. */
 export function selfSigned(dir: string, name: string, subject: string, more: string[] = []): void {
   const args = ['req', '-x509', ...EC, '-days', '2', '-subj', subject, ...more]
