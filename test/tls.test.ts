@@ -862,6 +862,27 @@ test('a DER certificate is trusted as its PEM is, from caCert, SSL_CERT_FILE and
   )
 })
 
+// Windows PowerShell 5 writes whatever it redirects (`>`, `Out-File`) in UTF-16 with a byte order
+// mark: a CA copied out of the certificate store so was refused as holding no certificate
+// (awslabs/aws-c-io#280), and left out of SSL_CERT_FILE and NODE_EXTRA_CA_CERTS (Node reads no
+// PEM in it either).
+test('a PEM file in UTF-16 (with its byte order mark) is trusted as in ASCII, from caCert, SSL_CERT_FILE and NODE_EXTRA_CA_CERTS', async () => {
+  const text = readFileSync(certs.ca, 'utf8').replace(/\n/g, '\r\n')
+  const little = Buffer.from(`\ufeff${text}`, 'utf16le')
+  const files = { le: little, be: Buffer.from(little).swap16() }
+  const pem = readFileSync(certs.ca, 'utf8').replace(/\s+/g, '')
+  for (const [order, bytes] of Object.entries(files)) {
+    const file = join(dir, `ca-utf16${order}.pem`)
+    writeFileSync(file, bytes)
+    const ok = await fetchOne(origins.privateCa, { caCert: file })
+    assert.equal(ok.status, 'ok', `${order}: ${ok.message}`)
+    for (const env of [{ SSL_CERT_FILE: file }, { NODE_EXTRA_CA_CERTS: file }]) {
+      const added = extraCas(undefined, env).map((p) => p.replace(/\s+/g, ''))
+      assert.deepEqual(added, [pem], `${order} ${JSON.stringify(env)}`)
+    }
+  }
+})
+
 // SSL_CERT_DIR was read once a process (SSL_CERT_FILE each run): a CA a user put in the folder
 // after a library caller's first pull() was not trusted by the next one ('an authority not trusted here').
 test('a CA added to SSL_CERT_DIR between two pulls of one process is trusted by the second', async () => {

@@ -77,7 +77,7 @@ export function readCaFile(path: string, option = 'caCert', check = true): strin
  * refused as holding no certificate, and passed over in SSL_CERT_DIR without a word.
  */
 export function certificatesOf(bytes: Buffer): string[] {
-  const text = bytes.toString('latin1')
+  const text = pemText(bytes)
   const pems = text.match(PEM)
   if (pems) return pems
   // A PKCS #7 bundle in PEM (`openssl crl2pkcs7`, a chain exported from Windows as Base64).
@@ -90,6 +90,21 @@ export function certificatesOf(bytes: Buffer): string[] {
   } catch {
     return asPems(pkcs7Certificates(bytes))
   }
+}
+
+/**
+ * A PEM file's text: UTF-16 where the file begins with its byte order mark, as Windows PowerShell 5
+ * writes any text it redirects (`>`, `Out-File`: a CA copied out of the certificate store so, or
+ * echoed from a variable), else each byte a character. Such a file was said to hold no certificate
+ * (awslabs/aws-c-io#280; OpenSSL, and so curl and Node, read no PEM in it either).
+ */
+export function pemText(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le')
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) {
+    const little = Buffer.from(bytes.subarray(2, bytes.length - (bytes.length % 2)))
+    return little.swap16().toString('utf16le')
+  }
+  return bytes.toString('latin1')
 }
 
 /** DER certificates as PEM; one that does not parse is left out. */
@@ -183,9 +198,7 @@ export function heldInstead(bytes: Buffer, path: string): string {
 
 /** The kinds of PEM block a file holds, in words (` (it holds a PEM PRIVATE KEY)`); '' for none. */
 export function pemLabels(bytes: Buffer): string {
-  const labels = [
-    ...new Set([...bytes.toString('latin1').matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1])),
-  ]
+  const labels = [...new Set([...pemText(bytes).matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1]))]
   return labels.length > 0 ? ` (it holds ${labels.map((label) => `a PEM ${label}`).join(', ')})` : ''
 }
 
