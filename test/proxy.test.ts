@@ -123,6 +123,11 @@ test('bypassed: NO_PROXY host names, subdomains, IPs, ranges and ports', () => {
     // A range's address in brackets, as an IPv6 address is written in a URL.
     ['http://[fd00::5]/', '[fd00::]/8', true],
     ['http://[fe80::5]/', '[fd00::]/8', false],
+    // An internationalized name written in Unicode, as the URL's host is in ASCII (SwitchyOmega#2149).
+    ['http://bücher.example/', 'bücher.example', true],
+    ['http://img.xn--bcher-kva.example/', '.BÜCHER.example', true],
+    ['http://xn--e1afmkfd.xn--p1ai/', 'пример.рф', true],
+    ['http://bucher.example/', 'bücher.example', false],
   ]
   for (const [url, noProxy, expected] of cases)
     assert.equal(bypassed(new URL(url), noProxy), expected, `${url} ${noProxy}`)

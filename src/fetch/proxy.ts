@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net'
+import { domainToASCII } from 'node:url'
 import { quoted } from '../utils/printable.js'
 import { unbracketed, unencodedCredentials, withoutCredentials } from '../utils/url.js'
 import { proxyCredentialsProblem } from './url-credentials.js'
@@ -93,10 +94,20 @@ export function bypassed(url: URL, noProxy: string): boolean {
       if (inRange(host, entry)) return true
       continue
     }
-    const name = entry.replace(/^\*?\./, '').replace(/\.$/, '')
+    const name = asciiName(entry.replace(/^\*?\./, '').replace(/\.$/, ''))
     if (host === name || (!isIP(host) && host.endsWith(`.${name}`))) return true
   }
   return false
+}
+
+/**
+ * A `NO_PROXY` name as a URL's host is written: an internationalized name (`bücher.example`,
+ * `пример.рф`) in its ASCII form (`xn--bcher-kva.example`, RFC 5891), as the URL parser writes
+ * every host. Written in Unicode, it matched no host and its hosts went through the proxy
+ * (SwitchyOmega#2149; curl asks for the ASCII form, curl#21228).
+ */
+function asciiName(name: string): string {
+  return /[^ -~]/.test(name) ? domainToASCII(name) || name : name
 }
 
 /**
