@@ -883,6 +883,40 @@ test('a PEM file in UTF-16 (with its byte order mark) is trusted as in ASCII, fr
   }
 })
 
+// `.env` files, `docker run --env-file` (docker/cli#3630) and systemd's EnvironmentFile keep the
+// quotes around `SSL_CERT_FILE="/etc/ssl/corp.pem"`: the CA was left out (`'"/etc/ssl/corp.pem"':
+// no such file`), where the proxy variables are read without them. A file given as SSL_CERT_DIR
+// was warned about in Node's words (`ENOTDIR: not a directory, scandir ...`).
+test('a CA variable in quotes names the file inside them (SSL_CERT_FILE, CURL_CA_BUNDLE, SSL_CERT_DIR, NODE_EXTRA_CA_CERTS); a file as SSL_CERT_DIR is said so', async () => {
+  const folder = join(dir, 'quoted-certs')
+  mkdirSync(folder, { recursive: true })
+  writeFileSync(join(folder, 'ca.pem'), readFileSync(certs.ca))
+  const pem = readFileSync(certs.ca, 'utf8').replace(/\s+/g, '')
+  for (const env of [
+    { SSL_CERT_FILE: `"${certs.ca}"` },
+    { CURL_CA_BUNDLE: ` '${certs.ca}' ` },
+    { SSL_CERT_DIR: `"${folder}"` },
+    { NODE_EXTRA_CA_CERTS: `"${certs.ca}"` },
+  ]) {
+    const added = extraCas(undefined, env).map((p) => p.replace(/\s+/g, ''))
+    assert.deepEqual(added, [pem], JSON.stringify(env))
+  }
+  const ok = await withEnv({ SSL_CERT_FILE: `"${certs.ca}"` }, () => fetchOne(origins.privateCa))
+  assert.equal(ok.status, 'ok', ok.message)
+  const warnings: string[] = []
+  const heard = (w: Error) => warnings.push(w.message)
+  process.on('warning', heard)
+  try {
+    assert.deepEqual(extraCas(undefined, { SSL_CERT_DIR: certs.ca }), [])
+    await new Promise((resolve) => setImmediate(resolve))
+  } finally {
+    process.off('warning', heard)
+  }
+  assert.deepEqual(warnings, [
+    `SSL_CERT_DIR: ${certs.ca}: is a file, not a folder (SSL_CERT_FILE=${certs.ca} takes a file of certificates); its certificates are not trusted`,
+  ])
+})
+
 // SSL_CERT_DIR was read once a process (SSL_CERT_FILE each run): a CA a user put in the folder
 // after a library caller's first pull() was not trusted by the next one ('an authority not trusted here').
 test('a CA added to SSL_CERT_DIR between two pulls of one process is trusted by the second', async () => {

@@ -9,6 +9,7 @@ import { certificateKind, fileFault, nearFileSync, ofKind } from '../utils/near-
 import { readOptionFileSync } from '../utils/option-file.js'
 import { tildeHint } from '../utils/tilde.js'
 import type { ClientIdentity } from './client-cert.js'
+import { unquoted } from './proxy.js'
 
 /**
  * A PEM certificate, or OpenSSL's TRUSTED CERTIFICATE (`openssl x509 -trustout`, Fedora's
@@ -222,6 +223,11 @@ export function isPkcs12(bytes: Buffer): boolean {
  * The variables naming a CA file to trust besides Node's store: OpenSSL's `SSL_CERT_FILE` (curl,
  * wget, git), and curl's own `CURL_CA_BUNDLE`, which a company's setup script often sets for curl
  * alone (requests reads it too): curl fetched with it what imgpull refused as an unknown authority.
+ * A value in quotes (`SSL_CERT_FILE="/etc/ssl/corp.pem"`, as `.env` files, `docker run --env-file`
+ * and systemd's `EnvironmentFile` keep it; docker/cli#3630) is the path inside them, as for the
+ * proxy variables (see `unquoted`): its CA was left out, `'"/etc/ssl/corp.pem"': no such file`.
+ * So for `SSL_CERT_DIR` and `NODE_EXTRA_CA_CERTS` (Node reads no file then: its certificates are
+ * added here).
  */
 const CA_FILE_VARIABLES = ['SSL_CERT_FILE', 'CURL_CA_BUNDLE'] as const
 
@@ -300,7 +306,12 @@ function certDirCas(value: string): string[] {
       entries = readdirSync(dir, { withFileTypes: true })
     } catch (error) {
       unlessShort(error)
-      warnOnce('SSL_CERT_DIR', dir, `SSL_CERT_DIR: ${visibleShellWord(dir)}: ${(error as Error).message}`)
+      // A file given as the folder: said so, as a folder given as a file is (see `readCaFile`).
+      const why =
+        errorCode(error) === 'ENOTDIR'
+          ? `is a file, not a folder (SSL_CERT_FILE=${visibleShellWord(dir)} takes a file of certificates)`
+          : (error as Error).message
+      warnOnce('SSL_CERT_DIR', dir, `SSL_CERT_DIR: ${visibleShellWord(dir)}: ${why}`)
       continue
     }
     const named = entries.some((e) => !HASH_NAME.test(e.name))
@@ -371,7 +382,13 @@ function nodeExtraCas(env: NodeJS.ProcessEnv): string[] {
  * bundle of 140.
  */
 function nodePassedOver(env: NodeJS.ProcessEnv): string[] {
-  const bytes = env.NODE_EXTRA_CA_CERTS ? nodeExtraFile(env.NODE_EXTRA_CA_CERTS) : undefined
+  const value = env.NODE_EXTRA_CA_CERTS ?? ''
+  // Its path in quotes: Node read no file (and said so); the one inside them is read whole.
+  if (unquoted(value) !== value) {
+    const bytes = unquoted(value) ? nodeExtraFile(unquoted(value)) : undefined
+    return bytes ? certificatesOf(bytes) : []
+  }
+  const bytes = value ? nodeExtraFile(value) : undefined
   if (!bytes) return []
   if (!bytes.includes('-----BEGIN ')) return certificatesOf(bytes)
   // A PKCS #7 bundle alone (`certificatesOf` reads one only where no certificate is in PEM).
@@ -437,7 +454,7 @@ export function extraCas(
   // file named by both variables is read once.
   const read = new Set([resolve(env.NODE_EXTRA_CA_CERTS || '.')])
   for (const variable of CA_FILE_VARIABLES) {
-    const file = env[variable]
+    const file = unquoted(env[variable] ?? '')
     if (!file || read.has(resolve(file))) continue
     read.add(resolve(file))
     try {
@@ -447,7 +464,7 @@ export function extraCas(
       warnOnce(variable, file, (error as Error).message)
     }
   }
-  let fromDir = env.SSL_CERT_DIR ? certDirCas(env.SSL_CERT_DIR) : []
+  let fromDir = env.SSL_CERT_DIR ? certDirCas(unquoted(env.SSL_CERT_DIR)) : []
   // What Node passed over in NODE_EXTRA_CA_CERTS: added here, as curl would read that file.
   let passedOver = nodePassedOver(env)
   if (fromEnv.length > 0 || fromDir.length > 0 || passedOver.length > 0) {
