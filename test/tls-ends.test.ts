@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { createServer as createHttpsServer } from 'node:https'
 import { createConnection, createServer as createNetServer } from 'node:net'
 import { join } from 'node:path'
@@ -125,6 +126,50 @@ test('a certificate giving the IP address of the URL as a DNS name or as its CN 
         new RegExp(
           `^TLS: cannot verify 127\\.0\\.0\\.1:${local.port}: its certificate gives 127\\.0\\.0\\.1 ${words}, where an IP address is checked against its IP entries alone \\(RFC 5280 §4\\.2\\.1\\.6: subjectAltName IP:127\\.0\\.0\\.1\\); the server must fix it; --insecure`,
         ),
+      )
+    } finally {
+      await local.close()
+    }
+  }
+})
+
+// OpenSSL's `unsuitable certificate purpose` names no certificate and no purpose: said of the
+// server's own, it blamed it for an intermediate whose extended key usage lacks serverAuth
+// (openssl/openssl#8328: error 26 at depth 1) or an issuer that is no CA, and for a client
+// certificate installed on a server it gave no reason (ssllabs/ssllabs-scan#761).
+test('a certificate or a CA of its chain not allowed for a TLS server: tls, naming which and why', async () => {
+  const LOCAL = 'subjectAltName=DNS:localhost,IP:127.0.0.1'
+  const CA = 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign'
+  caSigned(dir, 'not-ca', '/CN=not a CA', 'basicConstraints=critical,CA:FALSE')
+  caSigned(dir, 'client-ca', '/CN=client CA', `${CA}\nextendedKeyUsage=clientAuth`)
+  const cases: [string, string, string][] = [
+    [
+      `${LOCAL}\nextendedKeyUsage=clientAuth`,
+      'ca',
+      'its certificate is not meant for a TLS server (its extended key usage allows clientAuth, not serverAuth)',
+    ],
+    [
+      LOCAL,
+      'not-ca',
+      'its chain has "not a CA" as an issuing CA, which is not one (basicConstraints CA:FALSE) and may issue no certificate',
+    ],
+    [
+      LOCAL,
+      'client-ca',
+      '"client CA", a CA in its chain, may not issue for TLS servers (its extended key usage allows clientAuth, not serverAuth)',
+    ],
+  ]
+  for (const [ext, issuer, words] of cases) {
+    const leaf = caSigned(dir, `purpose-${issuer}`, '/CN=leaf', ext, issuer)
+    const chain = issuer === 'ca' ? [leaf.cert] : [leaf.cert, join(dir, `${issuer}.pem`)]
+    const cert = Buffer.concat(chain.map((file) => readFileSync(file)))
+    const local = await listenLocal(createHttpsServer({ cert, key: readFileSync(leaf.key) }), 'https')
+    try {
+      const r = await pullOne(local.url('/purpose.jpg'), `purpose-${issuer}`)
+      assert.equal(r.error, 'tls', r.message)
+      assert.equal(
+        r.message,
+        `TLS: cannot verify 127.0.0.1:${local.port}: ${words}; the server must fix it; --insecure skips certificate checks altogether (unsafe)`,
       )
     } finally {
       await local.close()

@@ -21,7 +21,18 @@ export interface PeerChain {
    * `CA Issuers` http:// or https:// URL, RFC 5280 §4.2.2.1, as the CA wrote it), when it says,
    * with the certificate itself then (`raw`, DER: see aia.ts).
    */
-  chain: { name: string; issuer: string; from: number; to: number; issuerAt?: string; raw?: Buffer }[]
+  chain: {
+    name: string
+    issuer: string
+    from: number
+    to: number
+    issuerAt?: string
+    raw?: Buffer
+    /** Whether it is a CA (basicConstraints CA:TRUE). */
+    ca?: boolean
+    /** The purposes its extended key usage allows (OIDs), when it has one. */
+    purposes?: string[]
+  }[]
   /** Why the issuer fetched from the last one's `issuerAt` was not taken (see aia.ts), when it was fetched. */
   fetched?: string
 }
@@ -36,6 +47,8 @@ const CHAINED = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'SELF_SIGNED_CERT_IN_CHAIN',
+  'INVALID_PURPOSE',
+  'INVALID_CA',
 ])
 
 type Connect = (options: object, callback: (error: Error | null, socket?: unknown) => void) => unknown
@@ -82,6 +95,8 @@ function chainOf(socket: TlsInternals): PeerChain | undefined {
       issuer: nameOf(c.issuer),
       from: Date.parse(c.valid_from),
       to: Date.parse(c.valid_to),
+      ca: c.ca,
+      ...(c.ext_key_usage ? { purposes: c.ext_key_usage } : {}),
       ...(issuerAt ? { issuerAt, raw: c.raw } : {}),
     })
   }

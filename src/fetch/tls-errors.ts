@@ -210,6 +210,43 @@ export function authorityWords(code: string, sent: PeerChain | undefined): strin
     : `its certificate chain ends in one issued by ${issuer}, an authority not trusted here${at && ` (${at})`}`
 }
 
+/** Extended key usages by OID (RFC 5280 §4.2.1.12), as `openssl x509 -text` names them. */
+const PURPOSES: Record<string, string> = {
+  '1.3.6.1.5.5.7.3.1': 'serverAuth',
+  '1.3.6.1.5.5.7.3.2': 'clientAuth',
+  '1.3.6.1.5.5.7.3.3': 'codeSigning',
+  '1.3.6.1.5.5.7.3.4': 'emailProtection',
+  '1.3.6.1.5.5.7.3.8': 'timeStamping',
+  '1.3.6.1.5.5.7.3.9': 'OCSPSigning',
+}
+
+/** Whether an extended key usage allows a TLS server: serverAuth, or any purpose. */
+const servesTls = (purposes: string[] | undefined) =>
+  !purposes || purposes.includes('1.3.6.1.5.5.7.3.1') || purposes.includes('2.5.29.37.0')
+
+/**
+ * Which certificate of the chain the server sent OpenSSL's `unsuitable certificate purpose` or
+ * `invalid CA certificate` is about, and why: said of the server's own it sent the user to the
+ * wrong one when an intermediate's extended key usage lacks serverAuth (openssl/openssl#8328,
+ * error 26 at depth 1) or the issuer is no CA, and of the server's own it gave no reason (a client
+ * certificate installed on a server: ssllabs/ssllabs-scan#761, where no tool said so).
+ * `undefined` when the chain shows neither.
+ */
+function purposeWords(code: string, sent: PeerChain | undefined): string | undefined {
+  if (code !== 'INVALID_PURPOSE' && code !== 'INVALID_CA') return undefined
+  const [leaf, ...above] = sent?.chain ?? []
+  const named = (purposes: string[]) => purposes.map((oid) => PURPOSES[oid] ?? oid).join(', ')
+  if (leaf && !servesTls(leaf.purposes))
+    return `its certificate is not meant for a TLS server (its extended key usage allows ${named(leaf.purposes!)}, not serverAuth)`
+  const notCa = above.find((c) => c.ca === false)
+  if (notCa)
+    return `its chain has "${quoted(notCa.name)}" as an issuing CA, which is not one (basicConstraints CA:FALSE) and may issue no certificate`
+  const narrow = above.find((c) => !servesTls(c.purposes))
+  return narrow
+    ? `"${quoted(narrow.name)}", a CA in its chain, may not issue for TLS servers (its extended key usage allows ${named(narrow.purposes!)}, not serverAuth)`
+    : undefined
+}
+
 /**
  * A TLS 1.2 server whose hello lacks RFC 5746's renegotiation_info: OpenSSL 3 (Node 17+, curl)
  * refuses it, where OpenSSL 1.1 (Node 16), browsers and wget2 (GnuTLS) take it. A Citrix
@@ -376,7 +413,11 @@ export function tlsProblem(error: unknown, sent: ClientCertSent = 'none'): TlsPr
     }
     if (CERTIFICATE[code]) {
       const chain = peerChain(e)
-      const words = datedWords(code, chain) ?? authorityWords(code, chain) ?? CERTIFICATE[code]
+      const words =
+        datedWords(code, chain) ??
+        authorityWords(code, chain) ??
+        purposeWords(code, chain) ??
+        CERTIFICATE[code]
       return { words, certificate: true, advice: ADVICE[code] }
     }
     if (code === 'UNSPECIFIED') {

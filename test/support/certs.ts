@@ -61,11 +61,12 @@ function signedCert(
 }
 
 /**
- * In `dir`, where `makeCerts` made its CA: a key and a certificate for `subject` the CA signs, with
- * the extensions `ext` (`subjectAltName=DNS:127.0.0.1`: what real servers write wrong).
+ * In `dir`, where `makeCerts` made its CA: a key and a certificate for `subject` the CA (or
+ * `issuer`, by its name there) signs, with the extensions `ext` (`subjectAltName=DNS:127.0.0.1`:
+ * what real servers write wrong).
  */
-export const caSigned = (dir: string, name: string, subject: string, ext: string) =>
-  signedCert(dir, name, subject, ext)
+export const caSigned = (dir: string, name: string, subject: string, ext: string, issuer = 'ca') =>
+  signedCert(dir, name, subject, ext, { issuer })
 
 /** In `dir`, a key (`name.key`) and a certificate (`name.pem`) for `subject` it signs itself, valid for two days. */
 export function selfSigned(dir: string, name: string, subject: string, more: string[] = []): void {
