@@ -50,6 +50,42 @@ const overstatedRange =
     return { bytes: lying(length(from), [range, ...validators], body, 'HTTP/1.1 206 Partial Content'), open }
   }
 
+/** `body` in HTTP/1.1 chunks of at most 4096 bytes, and the last chunk. */
+const chunked = (body: Buffer) => {
+  const parts: Buffer[] = []
+  for (let at = 0; at < body.length; at += 4096) {
+    const chunk = body.subarray(at, at + 4096)
+    parts.push(Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n'))
+  }
+  return Buffer.concat([...parts, Buffer.from('0\r\n\r\n')])
+}
+
+/**
+ * Behind a link that cuts every whole answer at half, a range handler whose 206 states no
+ * `Content-Length` (chunked, or read to the close) and sends `junk` bytes after its range (a
+ * handler that reads on to its next 4096-byte block, sabre-io/http#134, or past the range's end,
+ * diversen/http-send-file#23).
+ */
+const unframedRange =
+  (framing: 'chunked' | 'close', junk: Buffer, plain = false) =>
+  (request: string) => {
+    const from = rangeFrom(request)
+    const n = jpeg.length
+    if (from === undefined && !plain) return { bytes: lying(n, validators, jpeg.subarray(0, n >> 1)) }
+    const start = from ?? 0
+    const lines = ['Content-Type: image/jpeg', `Content-Range: bytes ${start}-${n - 1}/${n}`, ...validators]
+    const body = Buffer.concat([jpeg.subarray(start), junk])
+    const status = 'HTTP/1.1 206 Partial Content'
+    if (framing === 'close')
+      return { bytes: Buffer.concat([head(status, [...lines, 'Connection: close']), body]) }
+    return {
+      bytes: Buffer.concat([head(status, [...lines, 'Transfer-Encoding: chunked']), chunked(body)]),
+      open: true,
+    }
+  }
+
+const trailer = Buffer.from('\n<!-- page generated in 0.012 s -->\n')
+
 /** What each path writes; `open`: the connection is left open after it (else the server ends it). */
 const answers: Record<string, (request: string) => { bytes: Buffer; open?: boolean }> = {
   '/range-whole-length-close': overstatedRange(() => jpeg.length),
@@ -64,6 +100,11 @@ const answers: Record<string, (request: string) => { bytes: Buffer; open?: boole
       'HTTP/1.1 206 Partial Content',
     ),
   }),
+  '/range-junk-chunked': unframedRange('chunked', trailer),
+  '/range-junk-close': unframedRange('close', trailer),
+  '/range-junk-chunked-later': unframedRange('chunked', Buffer.alloc(9000, 0x20)),
+  // To a plain GET, the whole file as such a 206.
+  '/whole-206-junk-chunked': unframedRange('chunked', trailer, true),
   // A script that counted its body before it appended 500 bytes more (MonstaApps/Monsta-FTP#65).
   '/under-close': () => ({ bytes: lying(jpeg.length - 500, ['Connection: close']) }),
   '/under-http10': () => ({ bytes: lying(jpeg.length - 500, [], jpeg, 'HTTP/1.0 200 OK') }),
@@ -173,5 +214,26 @@ test("a 206 whose Content-Length overstates its Content-Range is read to the ran
       assert.equal(r.sha256, sha256, `${path} ${where}`)
       assert.ok(performance.now() - began < 30_000, `${path} ${where} waited for the idle timeout`)
     }
+  }
+})
+
+test("a 206 without a Content-Length whose body runs past its Content-Range is read to the range's end, a resume's joined", async () => {
+  // Each resume failed ("got 6037 of 6000 bytes", as truncated) and was dropped, so behind a link
+  // that cuts every whole answer the file never finished; to a plain GET, the whole file so sent
+  // failed the same at every attempt. Each form on the main thread; the other body paths, one each.
+  const cases: [string, string][] = [
+    ['/range-junk-chunked', 'on the main thread'],
+    ['/range-junk-close', 'on the main thread'],
+    ['/range-junk-chunked-later', 'on the main thread'],
+    ['/whole-206-junk-chunked', 'on the main thread'],
+    ['/range-junk-chunked', 'on transfer threads'],
+    ['/range-junk-close', 'into WebDataset shards'],
+  ]
+  const sha256 = createHash('sha256').update(jpeg).digest('hex')
+  for (const [path, where] of cases) {
+    const under = `unframed-${where.replace(/\W+/g, '-')}`
+    const { r } = await get(path, { idleTimeout: 60_000, retries: 2, ...BODY_PATHS[where] }, under)
+    assert.equal(r.status, 'ok', `${path} ${where}: ${r.message}`)
+    assert.equal(r.sha256, sha256, `${path} ${where}`)
   }
 })

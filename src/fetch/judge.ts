@@ -114,7 +114,8 @@ export type Decision =
       more?: true
       /**
        * A 206 whose `Content-Length` is over its range's (`length`): its `Content-Range` frames
-       * it, and the body is taken to the range's end, what follows left unread.
+       * it, and the body is taken to the range's end, what follows left unread (as is a 206
+       * without a Content-Length once a byte past its range comes: see receive.ts `inRange`).
        */
       rangeEnds?: true
       /**

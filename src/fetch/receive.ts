@@ -570,15 +570,26 @@ class BodyReceiver {
 
   /**
    * `chunk`, from the body's byte `from`, without the bytes past the range of a 206 its
-   * Content-Length overstates (see `Receive.rangeEnds`); the body ended once the range is in.
+   * Content-Length overstates (see `Receive.rangeEnds`); the body ended once the range is in. So
+   * too a 206 of plain bytes without a Content-Length (chunked, or read to the close) once a byte
+   * past its range comes: a range handler that reads on to its next 4096-byte block
+   * (sabre-io/http#134) or past the range's end (diversen/http-send-file#23). Each resume so
+   * answered failed (`got 174113 of 174096 bytes`, as `truncated`) and was dropped, and behind a
+   * link that cuts every whole answer the file never finished.
    */
   inRange(chunk: Buffer, from: number): Buffer {
-    const { decision } = this
-    if (!decision.rangeEnds || decision.length === undefined || from + chunk.length < decision.length)
-      return chunk
+    const { decision, t } = this
+    const { length } = decision
+    if (length === undefined || from + chunk.length < length) return chunk
+    const unframed =
+      from + chunk.length > length &&
+      !this.decoder &&
+      t.head!.statusCode === 206 &&
+      t.head!.headers['content-length'] === undefined
+    if (!decision.rangeEnds && !unframed) return chunk
     this.endedAtRange ??= new RangeEnded()
     this.exchange.abort(this.endedAtRange)
-    return chunk.subarray(0, Math.max(0, decision.length - from))
+    return chunk.subarray(0, Math.max(0, length - from))
   }
 
   /**
