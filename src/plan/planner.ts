@@ -63,7 +63,10 @@ export interface Task {
    * range could continue the last, in words (see `DownloadContext.onBody`).
    */
   bodies?: { from: number; anew: boolean; unresumable?: string }
-  /** A body of an attempt in this run continued the bytes on disk: not every attempt started over. */
+  /**
+   * A body of an attempt in this run continued the bytes on disk, and the file did not start over
+   * after it in that attempt: not every attempt started over.
+   */
   continued?: boolean
   /** Bytes of a body came in the current attempt (see `bytesEarlier`). */
   gotBytes?: boolean

@@ -520,6 +520,7 @@ export class Engine {
     task.bodies = undefined
     if (task.gotBytes) task.bytesEarlier = true
     task.gotBytes = false
+    let continuedNow = false
     const onBody = (at: number, unresumable?: string, length?: number) => {
       deadline.pace = { began: performance.now(), length, got: 0 }
       resumes = unresumable === undefined && length !== undefined
@@ -528,8 +529,17 @@ export class Engine {
         task.wrapsRanges = true
         this.#wrapsRanges.add(host)
       }
-      // A body that continued the bytes on disk: not every attempt started over.
-      if (at > 0) task.continued = true
+      // A body that continued the bytes on disk: not every attempt started over. Unless the file
+      // started over after it in this attempt: its bytes refused it once begun (the overlap not
+      // those on disk, WPChill/download-monitor#816's 206 of the file's first bytes), and the
+      // failure read as a cut no resume had been tried for.
+      if (at > 0 && !task.continued) {
+        task.continued = true
+        continuedNow = true
+      } else if (at === 0 && continuedNow) {
+        task.continued = false
+        continuedNow = false
+      }
       task.bodies = {
         from: task.bodies?.from ?? at,
         anew: (task.bodies?.anew ?? false) || at === 0,

@@ -45,7 +45,8 @@ import { type Format, makeImage, seeded, sizeOf } from './images.js'
  * - partial answers: `partial=B` at most B bytes per answer, as a 206 (even to a plain GET);
  *   `shift=N` a range answer starts N bytes off; `lietotal=1` a 206's total is one byte off;
  *   `tail200=1` a range request is answered 200 with only the tail (`tail200=cr`: with its
- *   Content-Range), as buggy range handlers in scripts do
+ *   Content-Range), as buggy range handlers in scripts do; `rangebody=0` a 206's body is the
+ *   file's first bytes, whatever range it names
  * - `end=B` (+`times=K`): the body ends cleanly after byte B, with no length (chunked, or with
  *   `close=1` by closing); `cut=B`: the server's copy is truncated to B bytes, served as whole;
  *   `lead=N`: N newlines before the image, as a script with a blank line before `<?php` sends it
@@ -333,7 +334,12 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
         if (q.get('bare206') !== 'etag') delete headers['last-modified']
       }
     }
-    let payload = body.subarray(start, stopAt)
+    // `rangebody=0`: a 206's body is the file's first bytes, whatever range it names (a handler
+    // that writes the range's header and serves the file from its start, WPChill/download-monitor#816).
+    let payload =
+      status === 206 && q.get('rangebody') === '0'
+        ? body.subarray(0, stopAt - start)
+        : body.subarray(start, stopAt)
     const wrap = q.get('multipart')
     if (status === 206 && wrap) {
       const boundary = 'IMGPULL-PARTS'
