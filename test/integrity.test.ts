@@ -1820,10 +1820,12 @@ test('a multipart/byteranges resume not exactly one part of the range asked for 
 // A Content-Range without its unit (`55904-199999/200000`: old Netscape proxies) or written
 // `bytes: ...` (Sun's JavaWebServer), which curl and wget read, was no usable range: a resume
 // answered so restarted from byte 0, and the file was fetched whole again.
-test('a Content-Range without its unit, or as bytes:, is read as curl and wget read it', async (t) => {
-  for (const unit of ['none', 'colon']) {
+test('a Content-Range without its unit, or as bytes:, or whose last byte is the size (pydio-core#400), is read as curl and wget read it', async (t) => {
+  // One whose last byte is the size, its Content-Length the range's to the size's last byte,
+  // started over at every resume ('a 206 without a usable Content-Range (bytes 55904-200000/200000)').
+  for (const unit of ['none', 'colon', 'over']) {
     await t.test(unit, async () => {
-      const path = `/cr-unit-${unit}.jpg?size=200000&short=60000&times=1&crunit=${unit}`
+      const path = `/cr-unit-${unit}.jpg?size=200000&short=60000&times=1&${unit === 'over' ? 'crend' : 'crunit'}=${unit}`
       const { out, one } = await get([server.url(path)], { retries: 1 })
       assert.equal(one.status, 'ok', one.message)
       await holds(out, `cr-unit-${unit}.jpg`, server.bytes(path))

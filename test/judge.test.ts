@@ -235,7 +235,8 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
   // malformed Content-Ranges a resume can meet start over, never join bytes at a guess:
   // a number unreadable (?, a sign, a space in the range, more digits than a double holds
   // exactly), none for the size, an end past the size, the header sent twice (joined by a
-  // proxy). An open end with the size, and the unit in capitals, are read (curl, wget2).
+  // proxy). An open end with the size, the unit in capitals, and a last byte at the size that
+  // the Content-Length counts as the size's last (pydio-core#400), are read (curl, wget2).
   ...(
     [
       'bytes 600-?/1000',
@@ -244,7 +245,7 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
       'bytes 600-999',
       'bytes 600-/*',
       'bytes -600-999/1000',
-      'bytes 600-1000/1000',
+      'bytes 600-1001/1000',
       'bytes 600 - 999/1000',
       'bytes 600-999/1000, bytes 600-999/1000',
       'bytes 600-99999999999999999999/100000000000000000000',
@@ -257,13 +258,23 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     { 'content-range': range, 'content-length': '400', etag: ETAG },
     'restart',
   ]),
-  ...(['bytes 600-/1000', 'Bytes 600-999/1000'] as const).map((range): (typeof table)[number] => [
-    `206 to a resume, Content-Range ${range}`,
+  // A last byte at the size whose Content-Length counts the range as it states it: past the size.
+  [
+    '206 to a resume, Content-Range bytes 600-1000/1000, 401 bytes',
     resume({ etag: ETAG, length: 1000 }),
     206,
-    { 'content-range': range, 'content-length': '400', etag: ETAG },
-    { do: 'receive', at: 600, total: 1000, length: 400 },
-  ]),
+    { 'content-range': 'bytes 600-1000/1000', 'content-length': '401', etag: ETAG },
+    'restart',
+  ],
+  ...(['bytes 600-/1000', 'Bytes 600-999/1000', 'bytes 600-1000/1000'] as const).map(
+    (range): (typeof table)[number] => [
+      `206 to a resume, Content-Range ${range}`,
+      resume({ etag: ETAG, length: 1000 }),
+      206,
+      { 'content-range': range, 'content-length': '400', etag: ETAG },
+      { do: 'receive', at: 600, total: 1000, length: 400 },
+    ],
+  ),
   // The redirects now end elsewhere: another resource, whatever its validators (RFC 9110 §13.1.5).
   [
     'resume answered by another URL, Last-Modified its only validator',
@@ -1115,6 +1126,13 @@ test('Content-Range: forms, stars, and inconsistent ranges refused', () => {
   assert.deepEqual(parseContentRange('bytes 100-/200'), { start: 100, end: 199, total: 200 })
   assert.equal(parseContentRange('bytes 0-/*'), undefined)
   assert.equal(parseContentRange('bytes 200-/200'), undefined)
+  // A last byte at the size itself (pydio-core#400, yiisoft/yii#2479): its size's last byte, where
+  // the Content-Length counts the range so; else, as any range past the size, unreadable.
+  assert.deepEqual(parseContentRange('bytes 100-200/200', '100'), { start: 100, end: 199, total: 200 })
+  assert.deepEqual(parseContentRange('bytes 0-200/200', ' 200 '), { start: 0, end: 199, total: 200 })
+  assert.equal(parseContentRange('bytes 100-200/200', '101'), undefined)
+  assert.equal(parseContentRange('bytes 100-200/200'), undefined)
+  assert.equal(parseContentRange('bytes 100-201/200', '100'), undefined)
   // Bytes past 2^53 - 1 are no exact numbers: unreadable; a total past it is read (too large).
   assert.equal(parseContentRange('bytes 9007199254740992-9007199254740993/9007199254740994'), undefined)
   assert.equal(parseContentRange('bytes 0-/18446744073709551616'), undefined)

@@ -146,10 +146,16 @@ function header(headers: Answer['headers'], name: string): string | undefined {
  * and wget read them: their numbers are checked against what was asked like any others. An open
  * end (`bytes 0-/7416`, Resin's answer to `Range: bytes=0-`, httpie#515) runs to the last byte
  * of the size it gives, as curl, wget2 and aria2c take it; without a size it is unreadable. Another
- * unit (`items 0-1/2`) is not bytes.
+ * unit (`items 0-1/2`) is not bytes. A last byte one past the range, at the size itself
+ * (`bytes 445-1000/1000`: a range handler that writes its first byte plus its count, pydio-core#400,
+ * yiisoft/yii#2479), is read as the size's last byte where the answer's Content-Length (`length`)
+ * counts the range so (555 bytes), as curl, which reads only the first byte, takes it; each
+ * resume so answered started over, and behind a link that cuts every whole answer the file never
+ * finished.
  */
 export function parseContentRange(
   value: string | undefined,
+  length?: string,
 ): { start?: number; end?: number; total?: number } | undefined {
   const m = value && /^\s*(?:bytes(?:\s+|\s*[=:]\s*))?(?:(\d+)-(\d*)|\*)\/(\d+|\*)\s*$/i.exec(value)
   if (!m) return undefined
@@ -162,6 +168,8 @@ export function parseContentRange(
     total,
   }
   if (range.start !== undefined && range.end! < range.start) return undefined
+  if (range.end !== undefined && range.end === total && length?.trim() === String(total - range.start!))
+    range.end = total - 1
   if (range.total !== undefined && range.end !== undefined && range.end >= range.total) return undefined
   // A byte past 2^53 - 1 is no exact number (9007199254740993 reads as ...992): compared, a range
   // there is wrong by a byte, and said back, it names bytes the server never named. No file within
@@ -452,8 +460,8 @@ export function namesNoRange(answer: Answer): boolean {
 
 /** The validators an answer carries (`length`: the full size of the file, when it says). */
 export function validatorsOf(answer: Answer): Validators {
-  const range = parseContentRange(header(answer.headers, 'content-range'))
   const declared = header(answer.headers, 'content-length')
+  const range = parseContentRange(header(answer.headers, 'content-range'), declared)
   const ranged = answer.status === 416 || (answer.status === 206 && !namesNoRange(answer))
   const length = ranged
     ? range?.total
@@ -487,7 +495,10 @@ export function endMarked(answer: Answer, http2: boolean, fileTotal?: number): b
   if (status === 416) return true
   if (status === 206) {
     if (namesNoRange(answer)) return false
-    return parseContentRange(header(headers, 'content-range'))?.total !== undefined || fileTotal !== undefined
+    return (
+      parseContentRange(header(headers, 'content-range'), header(headers, 'content-length'))?.total !==
+        undefined || fileTotal !== undefined
+    )
   }
   const declared = header(headers, 'content-length')
   if (declared !== undefined && /^\s*\d+\s*$/.test(declared)) return true
@@ -568,7 +579,10 @@ export const transferCoded = (headers: Answer['headers']): boolean =>
 export function judge(asked: Asked, answer: Answer): Decision {
   const { status } = answer
   const resuming = asked.from > 0
-  const range = parseContentRange(header(answer.headers, 'content-range'))
+  const range = parseContentRange(
+    header(answer.headers, 'content-range'),
+    header(answer.headers, 'content-length'),
+  )
   const got = validatorsOf(answer)
   const codings = appliedCodings(answer.headers)
 

@@ -54,7 +54,8 @@ import { type Format, makeImage, seeded, sizeOf } from './images.js'
  *   some servers and CDNs wrap even one range; `multipart=two` in two parts, `=off` its part
  *   naming a range a byte off, `=short` its part 100 bytes short of the range it names,
  *   `=noboundary` its Content-Type naming no boundary; `crunit=none`: a 206's Content-Range
- *   without its unit (`100-199/200`), `crunit=colon` with `bytes:`
+ *   without its unit (`100-199/200`), `crunit=colon` with `bytes:`; `crend=over`: its last byte
+ *   one past the range (`100-200/200`)
  */
 export interface ImageServerOptions {
   /** Time to first byte, ms. */
@@ -325,7 +326,8 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
       // `crunit=none`: no unit (old Netscape proxies); `crunit=colon`: `bytes:` (JavaWebServer).
       const unit =
         ({ none: '', colon: 'bytes: ' } as Record<string, string>)[q.get('crunit') ?? ''] ?? 'bytes '
-      headers['content-range'] = `${unit}${start}-${stopAt - 1}/${total}`
+      // `crend=over`: its last byte one past the range, a handler's first byte plus its count (pydio-core#400).
+      headers['content-range'] = `${unit}${start}-${stopAt - (q.get('crend') === 'over' ? 0 : 1)}/${total}`
       // `rangeetag=1`: a 206 named by an ETag of its own bytes (a middleware that hashes the body
       // it sends, sibidharan/zealphp#236), another at each range.
       if (q.has('rangeetag')) headers.etag = `"r${start}-${stopAt}"`
