@@ -329,6 +329,16 @@ before(async () => {
     '/unnamed-gzip-garbage': send(Buffer.concat([gz.subarray(0, 10), Buffer.alloc(500, 7)]), {}),
     '/unnamed-double-gzip': send(zlib.gzipSync(gz), {}),
     '/unnamed-zstd': send(Buffer.from(ZSTD_FRAME, 'base64'), {}),
+    // Compressed twice, labelled once: a proxy that gzips (or Brotli-codes) an answer compressed
+    // already, the origin's label passed on alone (Netflix/zuul#1168 gzipped deflate bodies so).
+    '/twice-gzip': send(zlib.gzipSync(gz), { 'content-encoding': 'gzip' }),
+    '/twice-br-gzip': send(zlib.brotliCompressSync(gz), { 'content-encoding': 'br' }),
+    '/twice-gzip-page': send(
+      zlib.gzipSync(
+        zlib.gzipSync(Buffer.from('<!DOCTYPE html><html><head><title>Access denied</title></head></html>')),
+      ),
+      { 'content-encoding': 'gzip' },
+    ),
     // ... and checked as any image: cut short with no length, it is no image to keep.
     '/labelled-cut': send(image.subarray(0, image.length - 1000), { 'content-encoding': 'gzip' }, true),
     '/labelled-deflate': send(image, { 'content-encoding': 'deflate' }),
@@ -627,6 +637,29 @@ test("gzip data no Content-Encoding names is asked for again and decoded: an .sv
     server.log.filter((entry) => entry.url === '/unnamed-zstd').length,
     zstd.zstdCompressSync ? 2 : 1,
   )
+})
+
+// A body compressed twice and labelled once (a proxy that compresses an answer compressed already,
+// Netflix/zuul#1168): what its coding decoded to was gzip data, and the image refused as
+// `not-an-image` ("gzip data no Content-Encoding names: an .svgz ..."). It is asked for once more
+// and decoded once more, as gzip data no coding names is; a page so sent is shown as one.
+test('a body compressed twice and labelled once is asked for again and decoded twice; a page so sent is named', async () => {
+  const out = join(dir, 'twice')
+  const before = server.log.length
+  const results = await run(['/twice-gzip', '/twice-br-gzip', '/twice-gzip-page'], { out })
+  for (const path of ['/twice-gzip', '/twice-br-gzip']) {
+    const r = results.get(path)!
+    assert.equal(r.status, 'ok', `${path}: ${r.error} ${r.message}`)
+    assert.equal(r.attempts, 1, path)
+    assert.equal(sha(await readFile(join(out, r.path!))), sha(image), path)
+  }
+  const page = results.get('/twice-gzip-page')!
+  assert.match(
+    `${page.error}: ${page.message}`,
+    /^not-an-image: not an image: \S+ sent image\/jpeg, gzip-encoded, gzip data no Content-Encoding names \(decoded\), \d+ bytes: an HTML page titled "Access denied"$/,
+  )
+  const asked = server.log.slice(before).map((entry) => entry.url)
+  for (const path of results.keys()) assert.equal(asked.filter((url) => url === path).length, 2, path)
 })
 
 test('a large gzip body streams through (24 MB decoded), byte-exact', async () => {

@@ -17,7 +17,6 @@ import {
   statusProxyNote,
 } from './failure-words.js'
 import {
-  appliedCodings,
   codingsOf,
   etagShifted,
   ifRangeMisread,
@@ -44,9 +43,15 @@ export const decide: Step = async (t) => {
   const wrapped = await takeApart(t)
   const head = t.head!
   // Asked again for a body that was gzip or zstd data under no coding's name (see `Undeclared`): it
-  // is decoded as a named one would be, and counts as one (its length the encoded bytes', no resume).
-  if (t.undeclared && appliedCodings(head.headers).length === 0)
-    head.headers['content-encoding'] = t.undeclared
+  // is decoded as a named one would be, and counts as one (its length the encoded bytes', no resume);
+  // under the codings the answer lists, where those decoded to it (a body compressed twice, labelled
+  // once), applied first (RFC 9110 §8.4: listed in the order applied).
+  if (t.undeclared) {
+    const listed = head.headers['content-encoding']
+    head.headers['content-encoding'] = [t.undeclared, ...(listed === undefined ? [] : [listed].flat())].join(
+      ', ',
+    )
+  }
   const exchange = t.exchange!
   const decision = judge(
     { from: t.offset, overlap: t.tail?.length, known: t.known, at: t.answeredAt },

@@ -317,11 +317,9 @@ class BodyReceiver {
         `${shown} sent a ${t.head!.statusCode} with an empty body (${type}), ${decision.decode.join(', ')}-encoded in ${this.received} bytes`,
         { retryable: true },
       )
-    const encoding = t.undeclared
-      ? `, ${t.undeclared} data no Content-Encoding names (decoded)`
-      : decision.decode && !this.decoder?.identity
-        ? `, ${decision.decode.join(', ')}-encoded`
-        : ''
+    // The codings the answer names (after the one its bytes named, see `Undeclared`, listed first).
+    const named = decision.decode?.slice(t.undeclared ? 1 : 0)
+    const encoding = `${named?.length && !this.decoder?.identity ? `, ${named.join(', ')}-encoded` : ''}${t.undeclared ? `, ${t.undeclared} data no Content-Encoding names (decoded)` : ''}`
     // gzip data that was not decoded: an .svgz, or a coding the server did not name (or misnamed).
     // Else what the body looks like: an HTML page's title often says why (a 404, a bot check).
     const te = t.head!.headers['transfer-encoding']
@@ -332,7 +330,9 @@ class BodyReceiver {
     // Bytes no image begins with: decoded on a second request, when it names no coding (see
     // `Undeclared`); zstd where this Node decodes it, else named for what it is, and what to do.
     const undeclared = check.gzipped ? 'gzip' : zstdFramed && !noZstd ? 'zstd' : undefined
-    if (undeclared && !decision.decode && decision.at === 0 && !t.undeclared)
+    // So is what the named codings decoded to: a body compressed twice and labelled once (a proxy or
+    // CDN that gzips an answer gzip'd already, the origin's label passed on as it was).
+    if (undeclared && !this.decoder?.identity && decision.at === 0 && !t.undeclared)
       throw new Undeclared(shown, undeclared)
     // Bytes like nothing in particular, under a coding imgpull does not know (`xz`, `x-bzip2, gzip`):
     // that coding, never undone, is why (see `unknownCodings`).
