@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import zlib from 'node:zlib'
 import type { ImgpullError } from '../src/errors.js'
-import { BodyDecoder, opensAsMarkup, undecodable } from '../src/fetch/content-encoding.js'
+import { BodyDecoder, opensAsText, undecodable } from '../src/fetch/content-encoding.js'
 import { Trailing } from '../src/fetch/decoding-stage.js'
 import { codingsOf, judge, unknownCodings } from '../src/fetch/judge.js'
 import { ZstdWalk } from '../src/fetch/zstd.js'
@@ -356,6 +356,19 @@ before(async () => {
       'content-type': 'text/html',
       'content-encoding': 'gzip',
     }),
+    // So is a JSON or plain error message: PHP's output compression labels answers it never
+    // compressed (curl#8928); they failed as `corrupt` ("incorrect header check"), unread.
+    '/labelled-json': send(
+      Buffer.from('{"error":"NoSuchKey","message":"The specified key does not exist."}'),
+      {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+      },
+    ),
+    '/labelled-text-deflate': send(Buffer.from('Forbidden\n'), { 'content-encoding': 'deflate' }),
+    '/labelled-text-br': send(Buffer.from('  Rate limit exceeded, try again in 60 seconds'), {
+      'content-encoding': 'br',
+    }),
     // Its head in 5-byte chunks: held until it shows what it is.
     '/labelled-trickle': (_req, res) => {
       res.writeHead(200, { 'content-type': 'image/jpeg', 'content-encoding': 'gzip' })
@@ -383,8 +396,9 @@ before(async () => {
     ),
     '/big-gzip': send(zlib.gzipSync(big, { level: 1 }), { 'content-encoding': 'gzip' }),
     '/compress': send(gz, { 'content-encoding': 'compress' }),
-    // An encrypted body (RFC 8188): no image, and no coding imgpull decodes, said so.
-    '/aes128gcm': send(changedByte(Buffer.alloc(4000, 0x5a)), { 'content-encoding': 'aes128gcm' }),
+    // An encrypted body (RFC 8188; binary, as ciphertext is: text would be read as it came): no
+    // image, and no coding imgpull decodes, said so.
+    '/aes128gcm': send(changedByte(Buffer.alloc(4000, 0xa5)), { 'content-encoding': 'aes128gcm' }),
     // codings imgpull does not know, alone or stacked with gzip, really applied: the body
     // was not-an-image ('sent image/jpeg, gzip-encoded, 59943 bytes') or corrupt ('does not decode
     // as its Content-Encoding says'), the culprit unnamed.
@@ -508,9 +522,20 @@ test('stored bytes labelled with a coding never applied are taken as they came: 
     assert.equal(r.sha256, sha(expected), path)
     assert.equal(sha(await readFile(join(out, r.path!))), sha(expected), path)
   }
-  const html = results.get('/labelled-html')!
-  assert.equal(html.error, 'not-an-image', html.message)
-  assert.match(html.message!, /sent text\/html, 50 bytes: HTML: "Not found"$/)
+  const results2 = await run(['/labelled-json', '/labelled-text-deflate', '/labelled-text-br'], { out })
+  for (const [path, said] of [
+    ['/labelled-html', /sent text\/html, 50 bytes: HTML: "Not found"$/],
+    ['/labelled-json', /sent application\/json, 67 bytes: JSON: \{"error":"NoSuchKey",/],
+    ['/labelled-text-deflate', /sent image\/jpeg, 10 bytes: text: "Forbidden"$/],
+    [
+      '/labelled-text-br',
+      /sent image\/jpeg, 46 bytes: text: "Rate limit exceeded, try again in 60 seconds"$/,
+    ],
+  ] as const) {
+    const r = results.get(path) ?? results2.get(path)!
+    assert.equal(r.error, 'not-an-image', `${path}: ${r.message}`)
+    assert.match(r.message!, said, path)
+  }
   // Encoded data never reads as markup: what decides it is the head, and text opens no stream.
   for (const [name, encoded] of [
     ['gzip', zlib.gzipSync(svg)],
@@ -518,9 +543,11 @@ test('stored bytes labelled with a coding never applied are taken as they came: 
     ['raw deflate', zlib.deflateRawSync(svg)],
     ['br', zlib.brotliCompressSync(svg)],
   ] as const)
-    assert.equal(opensAsMarkup(encoded.subarray(0, 32)), false, name)
-  assert.equal(opensAsMarkup(Buffer.from(' \r\n<svg xmlns="http://www.w3.org/2000/svg"')), true)
-  assert.equal(opensAsMarkup(Buffer.from('<svg\u0000')), false)
+    assert.equal(opensAsText(encoded.subarray(0, 32)), false, name)
+  assert.equal(opensAsText(Buffer.from(' \r\n<svg xmlns="http://www.w3.org/2000/svg"')), true)
+  assert.equal(opensAsText(Buffer.from('<svg\u0000')), false)
+  assert.equal(opensAsText(Buffer.from('{"error":"NoSuchKey"}')), true)
+  assert.equal(opensAsText(Buffer.from(' \r\n')), false)
 })
 
 /** A raw request's path and `Range` start, logged by path in `requests`, and what was logged before. */
@@ -851,7 +878,9 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
     ['no trailer', gz.subarray(0, gz.length - 8), 'unterminated, whole'],
     ['a sync flush, no final block, no trailer (nodejs/node#5761)', syncFlushed, 'unterminated, whole'],
     ['empty', Buffer.alloc(0), 'truncated'],
-    ['not gzip', Buffer.from('plain text, not gzip data'), 'corrupt'],
+    // Nor does text: an error message under a label never applied (curl#8928) is read as it came.
+    ['text, not gzip', Buffer.from('plain text, not gzip data'), 'identity'],
+    ['not gzip', Buffer.from([0x80, ...Buffer.from('plain text, not gzip data')]), 'corrupt'],
     ['zlib data under the gzip label', zlib.deflateSync(data), 'ok'],
     // A file name that never ends: refused at the header's limit, not held to the body's end.
     [

@@ -56,19 +56,27 @@ function decoderFor(coding: string, head: Buffer | undefined): TransformStream {
 }
 
 /**
- * Whether a body's head reads as markup, as an SVG (or an HTML page) is written: after a UTF-8
- * byte order mark and white space, `<` and then printable ASCII only. No encoded stream begins so:
- * gzip and zstd open with binary magic numbers, `<` names no zlib method, and Brotli or raw
- * deflate data is printable ASCII about one byte in three, never 32 in a row but by a chance
- * of 1 in 10^13.
+ * Whether a body's head reads as text, as an SVG (or an HTML page) is written, or a JSON or plain
+ * error message in any language: after a UTF-8 byte order mark and white space, printable ASCII,
+ * white space and whole UTF-8 sequences only (one cut at the head's end let be). No encoded stream
+ * begins so: gzip and zstd open with binary magic numbers, and zlib, Brotli or raw deflate data
+ * reads so about two bytes in five, never 32 in a row but by a chance of 1 in 10^12 (a shorter head
+ * is a whole body too short to hold an encoded image). Text that is no markup holds 8 bytes at
+ * least: a Brotli stream of nothing is one byte, `;` or `3`, an empty body as a compressor sends it.
  */
-export function opensAsMarkup(head: Uint8Array): boolean {
+export function opensAsText(head: Uint8Array): boolean {
   let at = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0
   while (at < head.length && (head[at] === 0x20 || (head[at] >= 0x09 && head[at] <= 0x0d))) at++
-  if (head[at] !== 0x3c) return false
-  for (; at < head.length; at++) {
-    const c = head[at]
-    if ((c < 0x20 || c > 0x7e) && c !== 0x09 && c !== 0x0a && c !== 0x0d) return false
+  if (at === head.length || (head[at] !== 0x3c && head.length - at < 8)) return false
+  while (at < head.length) {
+    const c = head[at++]
+    if (c >= 0x20 && c <= 0x7e) continue
+    if (c === 0x09 || c === 0x0a || c === 0x0d) continue
+    // A UTF-8 lead byte (no overlong two-byte form, nothing past U+10FFFF), then its continuations.
+    const more = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1
+    if (more < 0) return false
+    for (const end = at + more; at < end && at < head.length; at++)
+      if ((head[at] & 0xc0) !== 0x80) return false
   }
   return true
 }
@@ -114,12 +122,13 @@ export class BodyDecoder {
   #headBytes = 0
   /**
    * The body turned out not to be encoded: it starts as an image does (a JPEG's `FF D8 FF`, a
-   * PNG's signature) or as markup does (an SVG's `<?xml` or `<svg`, see `opensAsMarkup`), which no
-   * gzip, zlib, zstd or Brotli stream can. Such a server labels stored bytes with a coding it
-   * never applied (an S3 object uploaded with the wrong `Content-Encoding`, an `AddEncoding`
-   * rule), also one imgpull cannot decode (`zstd` on an older Node, `compress`): curl, wget2 and
-   * aria2 save those bytes as they come, and so does imgpull, which then checks them as any image.
-   * Decoding them would refuse a good image.
+   * PNG's signature) or as text does (an SVG's `<?xml` or `<svg`, a JSON or plain error message:
+   * see `opensAsText`), which no gzip, zlib, zstd or Brotli stream can. Such a server labels stored
+   * bytes with a coding it never applied (an S3 object uploaded with the wrong `Content-Encoding`,
+   * an `AddEncoding` rule, PHP's output compression that labels an answer it never compressed,
+   * curl#8928), also one imgpull cannot decode (`zstd` on an older Node, `compress`): curl, wget2
+   * and aria2 save those bytes as they come, and so does imgpull, which then checks them as any
+   * image. Decoding them would refuse a good image, or hide what an error message says.
    */
   identity = false
 
@@ -223,7 +232,7 @@ export class BodyDecoder {
     const asCame = this.asCame
     const n = Math.min(head.length, asCame?.length ?? 0)
     const known = n > 0 && head.subarray(0, n).equals(asCame!.subarray(0, n))
-    if (sniffCommon(head) ?? sniffBinary(head) ?? (opensAsMarkup(head) || known)) {
+    if (sniffCommon(head) ?? sniffBinary(head) ?? (opensAsText(head) || known)) {
       this.identity = true
       this.destroy()
       return this.#sink(head)
@@ -449,7 +458,7 @@ class Layer extends Transform implements Unterminated, Checked, Pieces, Overrun 
   #decide(done: TransformCallback): void {
     const head = Buffer.concat(this.#head)
     this.#head = []
-    if (sniffCommon(head) ?? sniffBinary(head) ?? opensAsMarkup(head)) {
+    if (sniffCommon(head) ?? sniffBinary(head) ?? opensAsText(head)) {
       this.#passing = true
       this.push(head)
       done()

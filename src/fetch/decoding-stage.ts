@@ -20,7 +20,7 @@ export interface Overrun {
  * Bytes that came after a coded stream's end: how many, and whether any is other than printable
  * ASCII and white space (`binary`). A cache's newline or HTML comment is text; a second stream
  * of any coding is binary (deflate and Brotli data is printable about one byte in three, see
- * `opensAsMarkup`; gzip and zlib open with a byte above 0x7e).
+ * `opensAsText`; gzip and zlib open with a byte above 0x7e).
  */
 export class Trailing {
   bytes = 0
