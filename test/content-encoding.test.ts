@@ -329,6 +329,15 @@ before(async () => {
     '/unnamed-gzip-garbage': send(Buffer.concat([gz.subarray(0, 10), Buffer.alloc(500, 7)]), {}),
     '/unnamed-double-gzip': send(zlib.gzipSync(gz), {}),
     '/unnamed-zstd': send(Buffer.from(ZSTD_FRAME, 'base64'), {}),
+    // zlib data (78 9C) no Content-Encoding names: `deflate`, its label dropped by a proxy that
+    // passed the body on (h3js/h3#891); it was `not-an-image`, "sent image/jpeg, 299915 bytes".
+    '/unnamed-zlib': send(zlib.deflateSync(image), {}),
+    '/unnamed-zlib-page': send(
+      zlib.deflateSync(Buffer.from('<!DOCTYPE html><html><head><title>Access denied</title></head></html>'), {
+        level: 9,
+      }),
+      {},
+    ),
     // Compressed twice, labelled once: a proxy that gzips (or Brotli-codes) an answer compressed
     // already, the origin's label passed on alone (Netflix/zuul#1168 gzipped deflate bodies so).
     '/twice-gzip': send(zlib.gzipSync(gz), { 'content-encoding': 'gzip' }),
@@ -613,8 +622,13 @@ test('a body labelled with a coding never applied, cut, is resumed as the plain 
 
 test("gzip data no Content-Encoding names is asked for again and decoded: an .svgz as stored, an image uploaded gzip'd", async () => {
   const out = join(dir, 'unnamed')
-  const kept = ['/svgz', '/unnamed-gzip', '/unnamed-gzip-chunked', '/unnamed-gzip-none']
-  const refused = ['/unnamed-gzip-page', '/unnamed-gzip-garbage', '/unnamed-double-gzip']
+  const kept = ['/svgz', '/unnamed-gzip', '/unnamed-gzip-chunked', '/unnamed-gzip-none', '/unnamed-zlib']
+  const refused = [
+    '/unnamed-gzip-page',
+    '/unnamed-gzip-garbage',
+    '/unnamed-double-gzip',
+    '/unnamed-zlib-page',
+  ]
   const before = server.log.length
   const results = await run([...kept, ...refused], { out })
   for (const path of kept) {
@@ -630,6 +644,10 @@ test("gzip data no Content-Encoding names is asked for again and decoded: an .sv
   assert.match(
     message('/unnamed-gzip-page'),
     /^not-an-image: not an image: \S+ sent image\/jpeg, gzip data no Content-Encoding names \(decoded\), \d+ bytes: an HTML page titled "Access denied"$/,
+  )
+  assert.match(
+    message('/unnamed-zlib-page'),
+    /^not-an-image: not an image: \S+ sent image\/jpeg, deflate data no Content-Encoding names \(decoded\), \d+ bytes: an HTML page titled "Access denied"$/,
   )
   assert.match(
     message('/unnamed-gzip-garbage'),

@@ -329,7 +329,16 @@ class BodyReceiver {
     const noZstd = zstdFramed ? zstdUnavailable() : undefined
     // Bytes no image begins with: decoded on a second request, when it names no coding (see
     // `Undeclared`); zstd where this Node decodes it, else named for what it is, and what to do.
-    const undeclared = check.gzipped ? 'gzip' : zstdFramed && !noZstd ? 'zstd' : undefined
+    // zlib's header (RFC 1950 §2.2) with a 32 KB window and no dictionary, as every zlib writes it:
+    // binary (`x^`, the fourth, reads as text, and text is not taken for it).
+    const zlibFramed = check.head[0] === 0x78 && [0x01, 0x9c, 0xda].includes(check.head[1]!)
+    const undeclared = check.gzipped
+      ? 'gzip'
+      : zlibFramed
+        ? 'deflate'
+        : zstdFramed && !noZstd
+          ? 'zstd'
+          : undefined
     // So is what the named codings decoded to: a body compressed twice and labelled once (a proxy or
     // CDN that gzips an answer gzip'd already, the origin's label passed on as it was).
     if (undeclared && !this.decoder?.identity && decision.at === 0 && !t.undeclared)

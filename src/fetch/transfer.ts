@@ -249,10 +249,10 @@ export class Transfer {
   /** This body is a 200 to a range request: taken as the whole file, not yet proven so. */
   wholeToRange = false
   /**
-   * The answer's body was gzip or zstd data that no `Content-Encoding` named (see `Undeclared`):
-   * this attempt asks again and decodes the next answer so, once.
+   * The answer's body was gzip, zlib or zstd data that no `Content-Encoding` named (see
+   * `Undeclared`): this attempt asks again and decodes the next answer so, once.
    */
-  undeclared: 'gzip' | 'zstd' | undefined
+  undeclared: UndeclaredCoding | undefined
   /**
    * What is known of the file were this coded body from byte 0 found to be as it came (a coding
    * named, never applied: see `BodyDecoder.identity`): its bytes are then resumed as plain ones.
@@ -359,18 +359,23 @@ export class Transfer {
   }
 }
 
+/** The codings a body's own first bytes name where no `Content-Encoding` does (see `Undeclared`). */
+export type UndeclaredCoding = 'gzip' | 'deflate' | 'zstd'
+
 /**
  * A body that begins with gzip's magic (RFC 1952) where the answer names no coding: the file as it
  * is stored gzip'd (an .svgz, a static file compressed ahead, an S3 object uploaded gzip'd without
- * its `Content-Encoding` metadata); or with zstd's frame magic (RFC 8878 §3.1.1), where this Node
- * decodes zstd (see `zstdUnavailable`). No image begins with those bytes. Thrown to ask once more
- * and decode that answer so: what comes out is judged as any image, the coding's own checks made
- * (gzip's CRC-32 and size, zstd's checksum), and refused as `not-an-image` when it is not one.
+ * its `Content-Encoding` metadata); or with zlib's header (RFC 1950 §2.2: `78 01`, `78 9C`,
+ * `78 DA`), as `deflate` is sent, its label dropped by a proxy that passed the body on (h3js/h3#891);
+ * or with zstd's frame magic (RFC 8878 §3.1.1), where this Node decodes zstd (see
+ * `zstdUnavailable`). No image begins with those bytes. Thrown to ask once more and decode that
+ * answer so: what comes out is judged as any image, the coding's own checks made (gzip's CRC-32
+ * and size, zlib's Adler-32, zstd's checksum), and refused as `not-an-image` when it is not one.
  */
 export class Undeclared extends ImgpullError {
   constructor(
     shown: string,
-    readonly coding: 'gzip' | 'zstd',
+    readonly coding: UndeclaredCoding,
   ) {
     super('not-an-image', `${shown}: its body is ${coding} data no Content-Encoding names`, {
       retryable: true,
