@@ -82,6 +82,27 @@ test('a folder is read in name order, one numbering over all its files and forma
   )
 })
 
+test("a gzip file of nothing in a folder (an empty task's compressed output) is a partition with no rows, as an empty file is", async () => {
+  // Hadoop and Hive compress an empty task's output to 20 bytes of gzip (tidyverse/readr#1160,
+  // NVIDIA/cudf#3335): it stopped the run as `part-00001.csv.gz is empty`, or `is not a readable
+  // Parquet file`, where the plain empty file beside it was skipped.
+  const dir = join(root, 'empty-gzip-parts')
+  await mkdir(dir)
+  await writeFile(join(dir, 'part-00000.csv'), csv(0, 2))
+  await writeFile(join(dir, 'part-00001.csv.gz'), gzipSync(''))
+  await writeFile(join(dir, 'part-00002.parquet.gz'), Buffer.concat([gzipSync(''), gzipSync('')]))
+  await writeFile(join(dir, 'part-00003.jsonl'), gzipSync(''))
+  await writeFile(join(dir, 'part-00004.csv'), csv(2, 3))
+  const jobs = await readAll([dir])
+  assert.deepEqual(
+    jobs.map((j) => j.url),
+    ['https://images.example/0.jpg', 'https://images.example/1.jpg', 'https://images.example/2.jpg'],
+  )
+  // gzip cut short is no empty partition: it still stops the run, naming the file.
+  await writeFile(join(dir, 'part-00001.csv.gz'), gzipSync('').subarray(0, 12))
+  await assert.rejects(readAll([dir]), { name: 'UsageError', message: /part-00001\.csv\.gz/ })
+})
+
 test('an explicit format overrides the name, for files and for every file of a folder', async () => {
   const dir = join(root, 'export')
   await mkdir(dir)

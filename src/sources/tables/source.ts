@@ -1,7 +1,8 @@
 import type { Dirent } from 'node:fs'
-import { access, constants, readdir, stat } from 'node:fs/promises'
+import { access, constants, readdir, readFile, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import type { Readable } from 'node:stream'
+import { gunzipSync } from 'node:zlib'
 import { UsageError } from '../../errors.js'
 import { layout, WORK_DIR } from '../../layout.js'
 import { grouped } from '../../report/format.js'
@@ -174,8 +175,12 @@ async function folderFiles(
         )
     }
     // An empty file among others is a partition with no rows (Spark and Hive write them): it has
-    // no header to check, and stopped the run as 'is empty'. Named alone, it still says so.
-    if (!info?.isFile() || info.size === 0 || !detected) skipped.push(path)
+    // no header to check, and stopped the run as 'is empty'. Named alone, it still says so. So is
+    // one that is gzip of nothing (20 bytes: Hadoop's and Hive's compressed output of an empty
+    // task, `gzip -k` of an empty file), which stopped the run as `c.csv.gz is empty` or `is not a
+    // readable Parquet file` where the plain empty file beside it was skipped.
+    if (!info?.isFile() || info.size === 0 || !detected || (await emptyGzip(path, info.size)))
+      skipped.push(path)
     else files.push({ path, ...detected })
   }
   // Rows under a name a folder's tables are not read from (`.json` JSON lines, a `.txt` table, a
@@ -212,6 +217,25 @@ async function folderFiles(
     )
   }
   return files
+}
+
+/** The largest gzip file that is checked for holding nothing: an empty member with a long name, a comment. */
+const EMPTY_GZIP_MAX_BYTES = 1024
+
+/**
+ * Whether the file is gzip whose members hold no byte at all (RFC 1952; `printf '' | gzip` is 20
+ * bytes), as readr and cuDF met them from tools that compress empty output (tidyverse/readr#1160,
+ * NVIDIA/cudf#3335). Only a file of at most 1 KiB is looked at; a corrupt one is not empty.
+ */
+async function emptyGzip(path: string, size: number): Promise<boolean> {
+  if (size > EMPTY_GZIP_MAX_BYTES) return false
+  const bytes = await readFile(path).catch(() => Buffer.alloc(0))
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return false
+  try {
+    return gunzipSync(bytes).length === 0
+  } catch {
+    return false
+  }
 }
 
 /**
