@@ -297,6 +297,36 @@ test('a JSON array given as JSON lines (one line or pretty-printed), or lines wi
   assert.deepEqual(await readAll([await file('blank.jsonl', '\n\n')]), [])
 })
 
+test('JSON lines with a comma after each object, ended by CR alone, or two objects on a line are told so, not "Unexpected non-whitespace character"', async () => {
+  // The items of a JSON array without its brackets (EducationalTestingService/rsmtool#271), lines
+  // ended by CR alone (the whole file one line), a line end left out (nianeyna/ao3downloader#166):
+  // V8 said "Unexpected non-whitespace character after JSON at position 34".
+  const a = '{"url":"https://images.example/1.jpg","caption":"a } { b, \\"c\\""}'
+  const b = '{"url":"https://images.example/2.jpg","score":NaN}'
+  const commas = await file('commas.jsonl', `${a},\n${b},\n`)
+  await assert.rejects(readAll([commas]), {
+    name: 'UsageError',
+    message: `${commas} holds no JSON object on a line of its own (line 1: a JSON object and then a comma: JSON lines hold one object a line, no comma after it (a JSON array's items without its brackets?); sed 's/,$//' removes the commas)`,
+  })
+  const cr = await file('cr.jsonl', `${a}\r${b}\r`)
+  await assert.rejects(readAll([cr]), {
+    name: 'UsageError',
+    message: `${cr} holds no JSON object on a line of its own (line 1: JSON objects on lines ended by CR alone (classic Mac OS line ends), which JSON lines does not end lines with: tr '\\r' '\\n' makes them LF)`,
+  })
+  // Among good lines, such a line is its own invalid-row, saying the same.
+  const mixed = await file('mixed.jsonl', `${a}\n${a}${b}\n${b},\n${b}\n`)
+  const jobs = await readAll([mixed])
+  assert.deepEqual(
+    jobs.map((j) => j.invalid?.message),
+    [
+      undefined,
+      `${mixed} line 2: two JSON objects on one line: JSON lines hold one object a line (a line end left out between them)`,
+      `${mixed} line 3: a JSON object and then a comma: JSON lines hold one object a line, no comma after it (a JSON array's items without its brackets?); sed 's/,$//' removes the commas`,
+      undefined,
+    ],
+  )
+})
+
 test('a malformed JSON line, or a CSV record with more fields than its header, keeps its row as an invalid-row job naming file and line; a record with fewer has its last cells empty', async () => {
   const jsonl = await file(
     'bad.jsonl',

@@ -178,6 +178,58 @@ function parseJson(text: string): unknown {
     : JSON.parse(text)
 }
 
+/** What JSON lines whose lines end with CR alone are told (the whole file reads as one line). */
+const CR_LINES =
+  "JSON objects on lines ended by CR alone (classic Mac OS line ends), which JSON lines does not end lines with: tr '\\r' '\\n' makes them LF"
+
+/**
+ * The index just past the JSON object that opens `text` (its closing `}`, strings and nesting
+ * followed), or -1 when `text` opens no object or it does not close.
+ */
+function objectEnd(text: string): number {
+  if (text[0] !== '{') return -1
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (inString) {
+      if (c === '\\') i++
+      else if (c === '"') inString = false
+    } else if (c === '"') inString = true
+    else if (c === '{' || c === '[') depth++
+    else if ((c === '}' || c === ']') && --depth === 0) return i + 1
+  }
+  return -1
+}
+
+/**
+ * What a line that does not parse holds past a whole JSON object, said as the slip it is, or
+ * `undefined`: a comma (a JSON array's items copied without its brackets; pandas and
+ * `json.loads` say only "Extra data", EducationalTestingService/rsmtool#271), another object
+ * after a CR alone (lines ended so: the whole file is one line), or after nothing (a writer that
+ * left the line end out, nianeyna/ao3downloader#166). V8 said "Unexpected non-whitespace
+ * character after JSON at position 34".
+ */
+function trailingSlip(text: string): string | undefined {
+  const end = objectEnd(text)
+  if (end < 0) return undefined
+  const object = text.slice(0, end)
+  try {
+    JSON.parse(nonFiniteAsNull(object) ?? object)
+  } catch {
+    return undefined
+  }
+  const after = text.slice(end)
+  const next = after.trimStart()
+  const gap = after.slice(0, after.length - next.length)
+  if (next === ',')
+    return "a JSON object and then a comma: JSON lines hold one object a line, no comma after it (a JSON array's items without its brackets?); sed 's/,$//' removes the commas"
+  if (next.startsWith('{') && gap.includes('\r')) return CR_LINES
+  if (next.startsWith('{') || next.startsWith(',{'))
+    return 'two JSON objects on one line: JSON lines hold one object a line (a line end left out between them)'
+  return undefined
+}
+
 /** One line of a JSON lines file: its object (and the JSON text it was read from), or why it is not one. */
 export function parseJsonlLine(text: string): Parsed {
   let value: unknown
@@ -185,12 +237,13 @@ export function parseJsonlLine(text: string): Parsed {
     value = parseJson(text)
   } catch (error) {
     const fixed = /NaN|Infinity/.test(text) ? nonFiniteAsNull(text) : undefined
-    if (fixed === undefined) return { problem: `not valid JSON (${(error as Error).message})` }
+    const problem = () => trailingSlip(text) ?? `not valid JSON (${(error as Error).message})`
+    if (fixed === undefined) return { problem: problem() }
     try {
       value = parseJson(fixed)
       text = fixed
     } catch {
-      return { problem: `not valid JSON (${(error as Error).message})` }
+      return { problem: problem() }
     }
   }
   if (SURROGATE_ESCAPE.test(text)) value = wellFormed(value)
