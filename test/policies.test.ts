@@ -2112,6 +2112,14 @@ function zipEntry(name: string, data = ''): Buffer {
   return Buffer.concat([head, Buffer.from(name), Buffer.from(data)])
 }
 
+/** A tar member's 512-byte header (its name, and `ustar` at byte 257, as POSIX and GNU tar write it) and its body. */
+function tarMember(name: string, body: string): Buffer {
+  const header = Buffer.alloc(512)
+  header.write(name, 0, 'latin1')
+  header.write('ustar\x0000', 257, 'latin1')
+  return Buffer.concat([header, Buffer.from(body)])
+}
+
 test('listBytes tells a list file from what was given for one by mistake, by its first bytes', () => {
   const cases: [string, Buffer, string][] = [
     ['a list', Buffer.from('https://a.example/1.jpg\n# comment\n'), 'text'],
@@ -2143,6 +2151,18 @@ test('listBytes tells a list file from what was given for one by mistake, by its
       "Excel's old .xls (OLE2)",
       Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0]),
       'an Excel workbook in its old format (.xls)',
+    ],
+    // A tar archive (its header's NULs read as UTF-16; a CSV row in it fetched as one URL), gzip'd
+    // or not (pandas-dev/pandas#12005: pandas took it for gzip'd CSV, the member's name a column).
+    [
+      'a tar archive, its NULs no UTF-16',
+      tarMember('urls.txt', 'https://a.example/1.jpg\n'),
+      'a tar archive',
+    ],
+    [
+      'a .tar.gz (.tgz)',
+      gzipSync(tarMember('photos.csv', 'url,caption\nhttps://a.example/1.jpg,a\n')),
+      'a gzip-compressed tar archive',
     ],
     ['PDF', Buffer.from('%PDF-1.7\n'), 'a PDF document'],
     ['SQLite', Buffer.from('SQLite format 3\x00\x10\x00', 'latin1'), 'an SQLite database'],

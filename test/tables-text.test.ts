@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -780,6 +781,32 @@ test('a table compressed with zstd, bzip2, xz or ZIP is named so, with how to un
     name: 'UsageError',
     message:
       /part-1\.csv\.zst is a zstd-compressed CSV table: .*unpack it first: zstd -dc .*part-1\.csv\.zst > .*part-1\.csv$/,
+  })
+})
+
+test("a tar archive, gzip'd or not, and gzip inside gzip are named so, with how to unpack them, not read as UTF-16 rows", async () => {
+  // `tar -czf photos.csv.gz photos.csv` (pandas-dev/pandas#12005, tidyverse/readr#780: pandas and
+  // readr took the member's name for the first column's); its header's NULs read as UTF-16, it
+  // was "binary data (a wrong --input-format?)". A .csv.gz gzip'd again (a server's
+  // Content-Encoding: gzip over it, saved as it came) said the same.
+  const folder = join(dir, 'tarred')
+  await mkdir(folder)
+  await writeFile(join(folder, 'photos.jsonl'), '{"url":"https://images.example/a.jpg"}\n')
+  for (const [name, flags] of [
+    ['photos.jsonl.gz', '-czf'],
+    ['photos.csv', '-cf'],
+  ]) {
+    const path = join(folder, name)
+    execFileSync('tar', [flags, path, '-C', folder, 'photos.jsonl'])
+    await assert.rejects(readAll([path]), {
+      name: 'UsageError',
+      message: `${path} is a tar archive, not a table: tables are read plain or gzip-compressed, not archived; unpack it first: tar -xf ${path}`,
+    })
+  }
+  const twice = await file('twice.tsv.gz', gzipSync(gzipSync('url\nhttps://images.example/a.jpg\n')))
+  await assert.rejects(readAll([twice]), {
+    name: 'UsageError',
+    message: `${twice} is gzip-compressed twice (its gzip data holds gzip data): tables are read plain or gzip-compressed once; unpack it once: gzip -dc ${twice} > unpacked.tsv.gz`,
   })
 })
 

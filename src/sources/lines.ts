@@ -2,11 +2,11 @@ import { isUtf8 } from 'node:buffer'
 import { createReadStream } from 'node:fs'
 import { access, constants, stat } from 'node:fs/promises'
 import { pipeline, Readable } from 'node:stream'
-import { createGunzip } from 'node:zlib'
+import { createGunzip, gunzipSync, constants as zlib } from 'node:zlib'
 import { UsageError } from '../errors.js'
 import { HOST_PORT, parseFetchUrl } from '../plan/url-problem.js'
 import { visibleShellWord } from '../utils/command-line.js'
-import { fileHead, starts } from '../utils/file-head.js'
+import { fileHead, isTarHead, starts } from '../utils/file-head.js'
 import { fileFault, nearFile } from '../utils/near-file.js'
 import { printable } from '../utils/printable.js'
 import { passwordMisread, shownUrl, unescapedUrl } from '../utils/url.js'
@@ -241,6 +241,18 @@ const PACKED: [number[] | string, string, string, string?][] = [
   ['PAR1', 'a Parquet table', 'name it .parquet, or give --input-format parquet'],
 ]
 
+/** What the gzip bytes `head` (a file's first bytes) decompress to, as far as they go; empty when they do not. */
+function gunzippedHead(head: Buffer): Buffer {
+  try {
+    return gunzipSync(head, { finishFlush: zlib.Z_SYNC_FLUSH })
+  } catch {
+    return Buffer.alloc(0)
+  }
+}
+
+/** How a tar archive given as a list is unpacked. */
+const TAR_HINT = 'unpack it first (tar -xf FILE), and give imgpull the list or table inside'
+
 /**
  * What a list file holds, from its first bytes (`LIST_HEAD_BYTES`): text; gzip, which is read
  * through gunzip (a list of millions of URLs is kept so); UTF-16 (PowerShell's `>`); or something
@@ -248,7 +260,14 @@ const PACKED: [number[] | string, string, string, string?][] = [
  * an invalid-url failure in the journal and manifest. A NUL byte is what no text list holds.
  */
 export function listBytes(head: Buffer): ListBytes {
-  if (starts(head, [0x1f, 0x8b, 0x08])) return { kind: 'gzip' }
+  // A tar archive (`tar -czf urls.tar.gz urls.txt`), gzip'd or not, is no list: its member
+  // headers were read as lines (a CSV row in it fetched as one URL `…/a.jpg,a caption`), or as
+  // UTF-16 for their NULs. Of gzip, the first bytes the head holds are looked at.
+  if (starts(head, [0x1f, 0x8b, 0x08]))
+    return isTarHead(gunzippedHead(head))
+      ? { kind: 'other', what: 'a gzip-compressed tar archive', hint: TAR_HINT, inPipe: 'tar -xzO' }
+      : { kind: 'gzip' }
+  if (isTarHead(head)) return { kind: 'other', what: 'a tar archive', hint: TAR_HINT, inPipe: 'tar -xO' }
   const sheet = spreadsheet(head)
   if (sheet) return { kind: 'other', what: sheet, hint: SAVE_AS_CSV }
   // Signatures first: a ZIP's or an image's NULs would read as UTF-16's.

@@ -19,3 +19,11 @@ export const starts = (head: Buffer, bytes: number[] | string): boolean =>
   typeof bytes === 'string'
     ? head.subarray(0, bytes.length).toString('latin1') === bytes
     : bytes.every((b, i) => head[i] === b)
+
+/**
+ * Whether `head` opens a tar archive: POSIX (ustar, pax) and GNU tar write `ustar` at byte 257 of
+ * a member's header (POSIX.1-2017, pax "ustar Interchange Format"). `head` as bytes, or as text
+ * read byte for byte (latin1).
+ */
+export const isTarHead = (head: Buffer | string): boolean =>
+  (typeof head === 'string' ? head : head.toString('latin1', 0, 262)).startsWith('ustar', 257)

@@ -32,6 +32,7 @@ import { NOT_A_TABLE_HEAD_BYTES, notATable } from './not-a-table.js'
 import { type ResolvedTableOptions, resolveTableOptions, type TableOptions } from './options.js'
 import { gzipParquetSchema, parquetInfo, parquetRows } from './parquet.js'
 import { strayRows } from './stray-rows.js'
+import { heldPacking } from './utf8.js'
 
 /** Tables opened and checked, ready to stream: iterate it (more than once if need be) for the rows. */
 export interface OpenedTables extends AsyncIterable<TableJob> {
@@ -415,6 +416,10 @@ async function checkFile(file: TableFile, options: ResolvedTableOptions): Promis
     // UTF-16 text (Excel's "Unicode Text"), gzip'd or not, is read decoded; a gzip'd Parquet file
     // is no text.
     const text = file.gzip && file.format !== 'parquet' ? await textHead(file, NOT_A_TABLE_HEAD_BYTES) : head
+    // A tar archive or gzip in gzip: its NULs read as UTF-16 text, a table of garbled rows.
+    const held =
+      file.format === 'parquet' ? undefined : heldPacking(file.path, text.toString('latin1', 0, 512))
+    if (held) throw held
     const start = text.toString('latin1', 0, 8)
     // Compressed and Parquet bytes hold NULs as UTF-16 does: the reader names them (`binaryInput`).
     if (

@@ -1,7 +1,8 @@
 import { isUtf8 } from 'node:buffer'
 import { UsageError } from '../../errors.js'
-import { inputWord } from '../pipe-list.js'
-import { isParquetHead, packedTableBytes, wrongTableFormat } from './format.js'
+import { isTarHead } from '../../utils/file-head.js'
+import { inputWord, shellPipe } from '../pipe-list.js'
+import { detectTableFormat, isParquetHead, packedTableBytes, wrongTableFormat } from './format.js'
 
 /** Control characters no text table holds (tab, LF and CR aside): a binary file read as text. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
@@ -16,9 +17,33 @@ export function binaryInput(path: string, as: string, sample = ''): UsageError {
   if (packed) return packed
   // A Parquet file under a text table's name (renamed, or saved as `.csv` by a download).
   if (isParquetHead(sample)) return wrongTableFormat(path, as, 'parquet')
+  const held = heldPacking(path, sample)
+  if (held) return held
   return new UsageError(
     `${inputWord(path)} does not read as ${as}: its first line holds binary data (a wrong --input-format?)`,
   )
+}
+
+/**
+ * A text table's first bytes (a gzip file's decompressed) that are an archive or gzip again, not
+ * text: a tar archive (`tar -czf photos.csv.gz photos.csv`; POSIX and GNU tar write `ustar` at
+ * byte 257 of a member's header, whose file name pandas and readr took for the first column's,
+ * pandas-dev/pandas#12005, tidyverse/readr#780), or gzip inside gzip (a `.gz` compressed again,
+ * as a server's `Content-Encoding: gzip` over a `.csv.gz` saved as it came). The `UsageError`
+ * saying which and how to unpack it, or `undefined`: they were "binary data (a wrong
+ * --input-format?)".
+ */
+export function heldPacking(path: string, sample: string): UsageError | undefined {
+  const pipe = shellPipe(path)
+  if (isTarHead(sample))
+    return new UsageError(
+      `${inputWord(path)} is a tar archive, not a table: tables are read plain or gzip-compressed, not archived; ${pipe ? 'unpack it in the pipe: ... | tar -xO' : `unpack it first: tar -xf ${inputWord(path)}`}`,
+    )
+  if (sample.startsWith('\x1f\x8b\x08'))
+    return new UsageError(
+      `${inputWord(path)} is gzip-compressed twice (its gzip data holds gzip data): tables are read plain or gzip-compressed once; ${pipe ? 'unpack it once more in the pipe: ... | gzip -dc' : `unpack it once: gzip -dc ${inputWord(path)} > unpacked.${detectTableFormat(path)?.format ?? 'csv'}.gz`}`,
+    )
+  return undefined
 }
 
 /**
