@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
 import { gzipSync } from 'node:zlib'
 import { UsageError } from '../src/errors.js'
-import { utf8Scan } from '../src/sources/tables/utf8.js'
+import { heldPacking, utf8Scan } from '../src/sources/tables/utf8.js'
 import { readAll, readUntilError, tempFolder } from './support/tables.js'
 
 const dir = await tempFolder()
@@ -803,6 +803,16 @@ test("a tar archive, gzip'd or not, and gzip inside gzip are named so, with how 
       message: `${path} is a tar archive, not a table: tables are read plain or gzip-compressed, not archived; unpack it first: tar -xf ${path}`,
     })
   }
+  // A shell's pipe has no file for tar -xf: unpacked in the pipe, with -z where it was gzip'd.
+  const header = `${'photos.csv'.padEnd(257, '\0')}ustar\x0000`
+  assert.match(
+    heldPacking('/dev/fd/63', header, true)?.message ?? '',
+    /unpack it in the pipe: \.\.\. \| tar -xzO$/,
+  )
+  assert.match(
+    heldPacking('/dev/fd/63', header, false)?.message ?? '',
+    /unpack it in the pipe: \.\.\. \| tar -xO$/,
+  )
   const twice = await file('twice.tsv.gz', gzipSync(gzipSync('url\nhttps://images.example/a.jpg\n')))
   await assert.rejects(readAll([twice]), {
     name: 'UsageError',

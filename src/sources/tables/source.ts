@@ -418,7 +418,9 @@ async function checkFile(file: TableFile, options: ResolvedTableOptions): Promis
     const text = file.gzip && file.format !== 'parquet' ? await textHead(file, NOT_A_TABLE_HEAD_BYTES) : head
     // A tar archive or gzip in gzip: its NULs read as UTF-16 text, a table of garbled rows.
     const held =
-      file.format === 'parquet' ? undefined : heldPacking(file.path, text.toString('latin1', 0, 512))
+      file.format === 'parquet'
+        ? undefined
+        : heldPacking(file.path, text.toString('latin1', 0, 512), file.gzip)
     if (held) throw held
     const start = text.toString('latin1', 0, 8)
     // Compressed and Parquet bytes hold NULs as UTF-16 does: the reader names them (`binaryInput`).

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer'
 import { UsageError } from '../../errors.js'
 import { isTarHead } from '../../utils/file-head.js'
 import { inputWord, shellPipe } from '../pipe-list.js'
-import { detectTableFormat, isParquetHead, packedTableBytes, wrongTableFormat } from './format.js'
+import { detectTableFormat, isGzipName, isParquetHead, packedTableBytes, wrongTableFormat } from './format.js'
 
 /** Control characters no text table holds (tab, LF and CR aside): a binary file read as text. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
@@ -31,13 +31,14 @@ export function binaryInput(path: string, as: string, sample = ''): UsageError {
  * pandas-dev/pandas#12005, tidyverse/readr#780), or gzip inside gzip (a `.gz` compressed again,
  * as a server's `Content-Encoding: gzip` over a `.csv.gz` saved as it came). The `UsageError`
  * saying which and how to unpack it, or `undefined`: they were "binary data (a wrong
- * --input-format?)".
+ * --input-format?)". `gzip`: whether `sample` was gunzipped (a pipe's tar needs `tar -xzO` then;
+ * `tar -xf` tells a file's compression itself). @default by the name (`.gz`)
  */
-export function heldPacking(path: string, sample: string): UsageError | undefined {
+export function heldPacking(path: string, sample: string, gzip = isGzipName(path)): UsageError | undefined {
   const pipe = shellPipe(path)
   if (isTarHead(sample))
     return new UsageError(
-      `${inputWord(path)} is a tar archive, not a table: tables are read plain or gzip-compressed, not archived; ${pipe ? 'unpack it in the pipe: ... | tar -xO' : `unpack it first: tar -xf ${inputWord(path)}`}`,
+      `${inputWord(path)} is a tar archive, not a table: tables are read plain or gzip-compressed, not archived; ${pipe ? `unpack it in the pipe: ... | tar -x${gzip ? 'z' : ''}O` : `unpack it first: tar -xf ${inputWord(path)}`}`,
     )
   if (sample.startsWith('\x1f\x8b\x08'))
     return new UsageError(
