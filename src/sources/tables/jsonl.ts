@@ -125,25 +125,27 @@ export function writtenNumbers(text: string, object: Record<string, unknown>): M
 export function nonFiniteAsNull(text: string): string | undefined {
   let out = ''
   let from = 0
+  for (const i of outsideStrings(text)) {
+    if (i < from) continue
+    const token = /^(?:-?Infinity|NaN)/.exec(text.slice(i, i + 9))?.[0]
+    if (token === undefined) continue
+    out += `${text.slice(from, i)}null`
+    from = i + token.length
+  }
+  return from === 0 ? undefined : out + text.slice(from)
+}
+
+/** The indices of JSON text `text` outside its strings (a string's quotes are inside), in order. */
+function* outsideStrings(text: string): Generator<number> {
   let inString = false
   for (let i = 0; i < text.length; i++) {
     const c = text[i]
     if (inString) {
       if (c === '\\') i++
       else if (c === '"') inString = false
-      continue
-    }
-    if (c === '"') {
-      inString = true
-      continue
-    }
-    const token = /^(?:-?Infinity|NaN)/.exec(text.slice(i, i + 9))?.[0]
-    if (token === undefined) continue
-    out += `${text.slice(from, i)}null`
-    i += token.length - 1
-    from = i + 1
+    } else if (c === '"') inString = true
+    else yield i
   }
-  return from === 0 ? undefined : out + text.slice(from)
 }
 
 /** A `\\uD800`-`\\uDFFF` escape: a line that may hold half a surrogate pair (see `wellFormed`). */
@@ -189,14 +191,9 @@ const CR_LINES =
 function objectEnd(text: string): number {
   if (text[0] !== '{') return -1
   let depth = 0
-  let inString = false
-  for (let i = 0; i < text.length; i++) {
+  for (const i of outsideStrings(text)) {
     const c = text[i]
-    if (inString) {
-      if (c === '\\') i++
-      else if (c === '"') inString = false
-    } else if (c === '"') inString = true
-    else if (c === '{' || c === '[') depth++
+    if (c === '{' || c === '[') depth++
     else if ((c === '}' || c === ']') && --depth === 0) return i + 1
   }
   return -1
