@@ -144,6 +144,8 @@ class HeldTail {
   /** The size of the bytes last read and found not whole: past `ALWAYS`, read again once they have doubled. */
   private triedAt = 0
   private endsLine = false
+  /** The bytes of the kept chunks. */
+  private keptBytes = 0
 
   constructor(public from: From) {
     this.chunksAt = from.start
@@ -151,6 +153,7 @@ class HeldTail {
 
   add(chunk: Buffer): void {
     this.chunks.push(chunk)
+    this.keptBytes += chunk.length
     // Not at a CR: its LF may come next, which read apart would be a blank line, a line more.
     this.endsLine = chunk.at(-1) === 0x0a
   }
@@ -158,14 +161,19 @@ class HeldTail {
   /** The bytes past `from` when they end a line and are worth reading (see `wholeRecords`), else `undefined`. */
   ready(): Buffer | undefined {
     if (!this.endsLine) return undefined
-    const size = this.chunks.reduce((n, chunk) => n + chunk.length, 0) - (this.from.start - this.chunksAt)
+    const size = this.size()
     if (size <= 0 || (size > HeldTail.ALWAYS && size < 2 * this.triedAt)) return undefined
     return Buffer.concat(this.chunks).subarray(this.from.start - this.chunksAt)
   }
 
   /** The bytes past `from` hold no whole record yet (a quoted field that spans lines). */
   notWhole(): void {
-    this.triedAt = this.chunks.reduce((n, chunk) => n + chunk.length, 0) - (this.from.start - this.chunksAt)
+    this.triedAt = this.size()
+  }
+
+  /** The bytes past `from`. */
+  private size(): number {
+    return this.keptBytes - (this.from.start - this.chunksAt)
   }
 
   /** Records up to `from` given: their bytes dropped. */
@@ -173,8 +181,11 @@ class HeldTail {
     if (from.start <= this.from.start) return
     this.from = from
     this.triedAt = 0
-    while (this.chunks.length > 0 && this.chunksAt + this.chunks[0]!.length <= from.start)
-      this.chunksAt += this.chunks.shift()!.length
+    while (this.chunks.length > 0 && this.chunksAt + this.chunks[0]!.length <= from.start) {
+      const dropped = this.chunks.shift()!.length
+      this.chunksAt += dropped
+      this.keptBytes -= dropped
+    }
   }
 }
 
