@@ -82,6 +82,28 @@ const nghttp2Errno = (error: unknown): number | undefined =>
  */
 export const notHttp2 = (error: unknown): boolean => nghttp2Errno(error) === NGHTTP2_ERR.PROTO
 
+/** Set by undici-h2.ts on a session's error that came once the server's SETTINGS had (`markAfterSettings`). */
+const AFTER_SETTINGS = Symbol('imgpull.afterHttp2Settings')
+
+/**
+ * Mark `error`, an HTTP/2 session's, as one that came after the server's SETTINGS frame: the
+ * server was speaking HTTP/2 then, so a "Protocol error" (`notHttp2`) is a frame it sent that
+ * nghttp2 refused, not an answer in HTTP/1.1, which never begins with SETTINGS.
+ */
+export function markAfterSettings(error: unknown): void {
+  if (error !== null && typeof error === 'object')
+    Object.defineProperty(error, AFTER_SETTINGS, { value: true, configurable: true })
+}
+
+/**
+ * Whether `error` is nghttp2's "Protocol error" (`notHttp2`) on a session whose server had sent its
+ * SETTINGS: a server speaking HTTP/2 that sent a frame HTTP/2 does not allow there (a PUSH_PROMISE
+ * after the client's SETTINGS_ENABLE_PUSH 0, RFC 9113 §6.5.2; an ALTSVC frame on stream 0 without
+ * an origin, which RFC 7838 §4 says to ignore and nghttp2 refuses).
+ */
+export const refusedHttp2Frame = (error: unknown): boolean =>
+  notHttp2(error) && (error as Record<symbol, unknown>)[AFTER_SETTINGS] === true
+
 /**
  * Whether `error` is a TLS handshake the server refused for want of a protocol both offer by ALPN
  * (alert 120, no_application_protocol): to a connection offering HTTP/1.1 alone, a server that

@@ -1,7 +1,7 @@
 import http2 from 'node:http2'
 import symbols from 'undici/lib/core/symbols.js'
 import util from 'undici/lib/core/util.js'
-import { ABANDONED_HTTP2, goawayAsks, SILENT_HTTP2 } from './http2-errors.js'
+import { ABANDONED_HTTP2, goawayAsks, markAfterSettings, SILENT_HTTP2 } from './http2-errors.js'
 import type { Internals } from './undici.js'
 
 // undici's HTTP/2 sessions: the options they open with, a graceful GOAWAY drained, resets told as
@@ -62,6 +62,7 @@ export function withHttp2Options(
         )
         // Before undici's first requests: it writes those queued in this very callback.
         streams = trackStreams(session)
+        markErrorsAfterSettings(session)
         return session
       }) as typeof http2.connect
       try {
@@ -110,6 +111,18 @@ function drainOnGoaway(
     })
     onDrain?.()
   })
+}
+
+/**
+ * An error nghttp2 ends `session` with (Node's `destroy(error)`, which fails its streams before
+ * the session's 'error' is heard) marked when the server's SETTINGS had come (`markAfterSettings`).
+ */
+function markErrorsAfterSettings(session: http2.ClientHttp2Session): void {
+  const destroy = session.destroy
+  session.destroy = function (this: http2.ClientHttp2Session & Internals, error?: Error, code?: number) {
+    if (error && this[symbols.kRemoteSettings] === true) markAfterSettings(error)
+    return destroy.call(this, error, code)
+  } as typeof destroy
 }
 
 /**

@@ -76,9 +76,8 @@ export async function startRawH2Server(
 }
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
-const [DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION] = [
-  0, 1, 3, 4, 6, 7, 8, 9,
-]
+const [DATA, HEADERS, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION, ALTSVC] =
+  [0, 1, 3, 4, 5, 6, 7, 8, 9, 10]
 const [END_STREAM, ACK, END_HEADERS, PADDED] = [1, 1, 4, 8]
 /** The largest frame payload a peer takes before its SETTINGS say more (RFC 9113 §4.2). */
 const MAX_FRAME = 16_384
@@ -182,6 +181,17 @@ export const frames = {
     const payload = Buffer.alloc(8)
     payload.writeBigUInt64BE(BigInt(n))
     return frame(PING, 0, 0, payload)
+  },
+  /** A PUSH_PROMISE on `stream` promising stream `promised` for GET / (RFC 9113 §6.6; HPACK's static :method GET, :scheme https, :path /). */
+  pushPromise(stream: number, promised: number): Buffer {
+    const payload = Buffer.from([0, 0, 0, promised, 0x82, 0x87, 0x84])
+    return frame(PUSH_PROMISE, END_HEADERS, stream, payload)
+  },
+  /** An ALTSVC frame (RFC 7838 §4): on `stream`, `origin` (empty on a request's stream) and its field value. */
+  altsvc(stream: number, origin: string, value: string): Buffer {
+    const length = Buffer.alloc(2)
+    length.writeUInt16BE(origin.length)
+    return frame(ALTSVC, 0, stream, Buffer.concat([length, Buffer.from(origin + value, 'latin1')]))
   },
   goaway(lastStream: number, code: number): Buffer {
     const payload = Buffer.alloc(8)
