@@ -10,6 +10,7 @@ import {
   isSilentHttp2,
   notHttp2,
   PROTOCOL_ERROR,
+  REFUSED_FRAME,
   refusedHttp2Frame,
   slowDownWords,
 } from './fetch/http2-errors.js'
@@ -410,8 +411,7 @@ function networkWords(cause: unknown): string {
   // The same refusal once the server's SETTINGS had come: it was speaking HTTP/2 (hyperium/h2#200:
   // servers that push though the client disabled push; oven-sh/bun#42391: Node ends the session
   // over an ALTSVC frame RFC 7838 §4 says to ignore).
-  if (refusedHttp2Frame(cause))
-    return `the server, speaking HTTP/2 (its SETTINGS had come), sent a frame nghttp2 refused as a protocol error, ending the connection (a PUSH_PROMISE though imgpull's SETTINGS disabled push, RFC 9113 §6.5.2; an ALTSVC frame on stream 0 without an origin; a header field over 64 KiB?); --no-http2 keeps to HTTP/1.1 (${code})`
+  if (refusedHttp2Frame(cause)) return `the server ${REFUSED_FRAME}; --no-http2 keeps to HTTP/1.1 (${code})`
   if (notHttp2(cause))
     return `what the server sent is not HTTP/2 as nghttp2 reads it, though its TLS handshake agreed to HTTP/2 (a server that offers h2 and speaks HTTP/1.1, or a header field over 64 KiB?); --no-http2 keeps to HTTP/1.1 (${code})`
   // The others of nghttp2 over what the server sent: its answer had begun, or HTTP/1.1 failed too.

@@ -12,6 +12,7 @@ import {
   asksForHttp1,
   http1Wanted,
   http2ErrorCode,
+  markAfterSettings,
   refusesHttp1,
 } from '../src/fetch/http2-errors.js'
 import { pull } from '../src/index.js'
@@ -210,12 +211,18 @@ test('http1Wanted: which HTTP/2 failures send a request, or its origin, over HTT
   const nghttp2 = (errno: number) => error('ERR_HTTP2_ERROR', 'any words', errno)
   const goaway = (n: number) => error('UND_ERR_SOCKET', `HTTP/2: "GOAWAY" frame received with code ${n}`)
   const session = (n: number) => error('ERR_HTTP2_SESSION_ERROR', `Session closed with error code ${n}`)
+  const afterSettings = (e: Error) => {
+    markAfterSettings(e)
+    return e
+  }
   // [error, answered, origin (true), this request (false), or neither (undefined), words]
   const table: [Error, boolean, boolean | undefined, RegExp?][] = [
     [stream('HTTP_1_1_REQUIRED'), false, true, /HTTP_1_1_REQUIRED/],
     [goaway(13), false, true],
     [session(13), true, true],
     [nghttp2(-505), false, true, /agreed to HTTP\/2, then sent something else/],
+    // The same once the server's SETTINGS had come (undici-h2.ts marks it): a frame it refused.
+    [afterSettings(nghttp2(-505)), false, true, /a frame nghttp2 refused .*\(a PUSH_PROMISE/],
     [nghttp2(-905), false, true, /more than 8 CONTINUATION frames/],
     [nghttp2(-523), false, true, /HPACK/],
     [nghttp2(-531), false, true],
@@ -612,7 +619,7 @@ test('the same head from a server that speaks HTTP/2 alone: the failure names ng
 })
 
 const refusedFrameWords =
-  "the server, speaking HTTP/2 (its SETTINGS had come), sent a frame nghttp2 refused as a protocol error, ending the connection (a PUSH_PROMISE though imgpull's SETTINGS disabled push, RFC 9113 §6.5.2; an ALTSVC frame on stream 0 without an origin; a header field over 64 KiB?); --no-http2 keeps to HTTP/1.1 (ERR_HTTP2_ERROR)"
+  "the server sent a frame nghttp2 refused as a protocol error, its HTTP/2 connection begun (a PUSH_PROMISE though imgpull's SETTINGS disabled push, RFC 9113 §6.5.2; an ALTSVC frame on stream 0 without an origin; a header field over 64 KiB?); --no-http2 keeps to HTTP/1.1 (ERR_HTTP2_ERROR)"
 
 // A server speaking HTTP/2 that sends a frame nghttp2 ends the session over: a PUSH_PROMISE though
 // the client's SETTINGS disabled push (servers that push anyway, hyperium/h2#200), or an ALTSVC

@@ -104,6 +104,10 @@ export function markAfterSettings(error: unknown): void {
 export const refusedHttp2Frame = (error: unknown): boolean =>
   notHttp2(error) && (error as Record<symbol, unknown>)[AFTER_SETTINGS] === true
 
+/** What a server did whose error is `refusedHttp2Frame`, in words. */
+export const REFUSED_FRAME =
+  "sent a frame nghttp2 refused as a protocol error, its HTTP/2 connection begun (a PUSH_PROMISE though imgpull's SETTINGS disabled push, RFC 9113 §6.5.2; an ALTSVC frame on stream 0 without an origin; a header field over 64 KiB?)"
+
 /**
  * Whether `error` is a TLS handshake the server refused for want of a protocol both offer by ALPN
  * (alert 120, no_application_protocol): to a connection offering HTTP/1.1 alone, a server that
@@ -180,6 +184,7 @@ export function http1Wanted(error: unknown, answered: boolean): Http1Wanted | un
   if (asksForHttp1(error)) return { why: 'asks for HTTP/1.1 (HTTP_1_1_REQUIRED)', origin: true }
   if (isAbandonedHttp2(error))
     return { why: 'sent a header block nghttp2 cannot decode (a field over 64 KiB?)', origin: true }
+  if (refusedHttp2Frame(error)) return { why: REFUSED_FRAME, origin: true }
   const errno = nghttp2Errno(error)
   if (errno !== undefined) return BROKEN_HTTP2[errno] ? { why: BROKEN_HTTP2[errno], origin: true } : undefined
   if (http2ErrorCode(error) !== PROTOCOL_ERROR) return undefined
