@@ -217,6 +217,22 @@ before(async () => {
       const n = Number(/n=(\d+)/.exec(req.headers.cookie ?? '')?.[1] ?? 0) + 1
       res.writeHead(302, { location: req.url, 'set-cookie': `n=${n}`, 'content-length': 0 }).end()
     },
+    // A server whose clock is two days behind: its cookie expires an hour later on that clock.
+    '/behind.jpg': (req, res) => {
+      if (/(^|; )token=1(;|$)/.test(req.headers.cookie ?? ''))
+        return image(body)(req, res, new URL('http://x'))
+      const now = Date.now() - 2 * 86_400_000
+      res.sendDate = false
+      const expires = new Date(now + 3_600_000).toUTCString()
+      res
+        .writeHead(302, {
+          date: new Date(now).toUTCString(),
+          location: req.url,
+          'set-cookie': `token=1; Path=/; Expires=${expires}`,
+          'content-length': 0,
+        })
+        .end()
+    },
     // Sets a cookie, then sends the client to another host.
     '/away.jpg': (_req, res) => {
       res
@@ -269,6 +285,33 @@ test('a 302 back to the same URL with Set-Cookie is followed with the cookie; re
     counter.message ?? '',
     /^more than 5 redirects for \S+\/counter\.jpg, the last to \S+\/counter\.jpg: a loop over 1 URL, each asked again with the new cookies its last answer set \(a server that sets a cookie and never takes it\)$/,
   )
+})
+
+// A cookie's Expires is read on the clock of the server that set it, moved by how far its Date is
+// from ours, as Chromium reads it (mdn/content#37745). A server whose clock lagged set a cookie
+// for its next hop that was already expired here, and the chain came round without it: a
+// redirect-loop (cloudfoundry/stratos#3390, a server days behind; curl loops the same).
+test("an Expires is read on the server's clock (its Date): a server days behind still gets its cookie back", async () => {
+  a.log.length = 0
+  const results = await run([a.url('/behind.jpg')], { out: join(dir, 'behind') })
+  const one = results.get('/behind.jpg')!
+  assert.equal(one.status, 'ok', one.message)
+  assert.deepEqual(
+    a.log.map((l) => l.headers.cookie),
+    [undefined, 'token=1'],
+  )
+  // A deletion stays one; a server a day ahead has its cookie expire a day sooner; no Date, no move.
+  const chain = new ChainCookies(undefined)
+  const at = new URL('http://example.org/a.jpg')
+  const day = (n: number, ms = 0) => new Date(Date.now() + n * 86_400_000 + ms).toUTCString()
+  await chain.store(
+    ['gone=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT', `lag=1; Expires=${day(0, -60_000)}`],
+    at,
+    day(-1),
+  )
+  await chain.store(`ahead=1; Expires=${day(0, 3_600_000)}`, at, day(1))
+  await chain.store(`plain=1; Expires=${day(0, -60_000)}`, at)
+  assert.equal(chain.header(at), 'lag=1')
 })
 
 // RFC 6265bis §5.6: a Set-Cookie with a control character but a tab anywhere in it is ignored whole

@@ -7,6 +7,7 @@ import { readOptionFileSync } from '../utils/option-file.js'
 import { quoted } from '../utils/printable.js'
 import { tildeHint } from '../utils/tilde.js'
 import { fitsRequest } from './field-value.js'
+import { httpDate } from './http-date.js'
 
 /**
  * Cookies: those of a `--cookies` file (a Netscape cookies.txt, for sites that need a session),
@@ -216,11 +217,20 @@ export class ChainCookies {
    * (RFC 6265bis §5.6, as Chromium does; curl since CVE-2022-35252): tough-cookie kept a DEL in a
    * name, and undici refused every request that carried it (`invalid cookie header`), the file
    * failing as a `network` error on every attempt.
+   *
+   * An `Expires` is read on the clock of the server that wrote it: moved by how far that answer's
+   * `Date` (`date`, its value) is from this machine's clock, as Chromium reads it (the MDN page on
+   * Set-Cookie says so since mdn/content#37745). A server whose clock is behind set a cookie for
+   * the next hop, expiring an hour later on its clock, that was dropped here as expired days ago:
+   * its redirect came round without it, a `redirect-loop` (cloudfoundry/stratos#3390; curl loops
+   * too). A `Max-Age`, which wins over it, counts from now anyway; without a readable `Date`,
+   * nothing moves.
    */
-  async store(setCookie: string | string[] | undefined, url: URL): Promise<void> {
+  async store(setCookie: string | string[] | undefined, url: URL, date?: string): Promise<void> {
     if (setCookie === undefined) return
+    const tough = await loadTough()
     if (!this.#jar) {
-      const { CookieJar, cookieCompare } = await loadTough()
+      const { CookieJar, cookieCompare } = tough
       this.#jar = new CookieJar()
       this.#compare = cookieCompare
     }
@@ -235,8 +245,15 @@ export class ChainCookies {
         await this.#jar.store.putCookie(c.clone()!)
       }
     }
+    const served = date === undefined ? Number.NaN : httpDate(date)
+    const skew = Number.isNaN(served) ? 0 : Date.now() - served
     for (const value of typeof setCookie === 'string' ? [setCookie] : setCookie) {
-      if (fitsRequest(value)) this.#jar.setCookieSync(value, url, { ignoreError: true })
+      if (!fitsRequest(value)) continue
+      const cookie = skew === 0 ? value : tough.Cookie.parse(value)
+      if (cookie === undefined) continue
+      if (typeof cookie !== 'string' && cookie.expires instanceof Date && cookie.maxAge == null)
+        cookie.expires = new Date(cookie.expires.getTime() + skew)
+      this.#jar.setCookieSync(cookie, url, { ignoreError: true })
     }
   }
 

@@ -199,7 +199,8 @@ export const send: Step = async (t) => {
     t.redirectedTo = url.href === asked ? undefined : url.href
     await exchangeOnce(t, url, headers)
     const head = t.head!
-    if (head.headers['set-cookie'] !== undefined) await cookies.store(head.headers['set-cookie'], url)
+    if (head.headers['set-cookie'] !== undefined)
+      await cookies.store(head.headers['set-cookie'], url, header(head.headers, 'date'))
     // A server that takes the URL's user and password by Digest only (a camera): asked once more,
     // answering its challenge, as wget does; a second 401 is the answer (wrong credentials), unless
     // it says only that the nonce went stale.
