@@ -271,11 +271,20 @@ test('tooManyNote: a URL come round with other cookies is a loop the limit will 
     ['A to B to A, a new cookie at each turn', [r('a'), r('b', 'n=1'), r('a', 'n=2'), r('b', 'n=3')], 2],
     // Sent again with the same cookies: revisit's "come again" (a thumbnail being made), not a cookie loop.
     ['a URL asked again with the same cookies, then a long chain', [r('a'), r('a'), r('b'), r('c')], LONG],
+    // A new query at every turn (einaregilsson/Redirector#131): a loop, told by its paths.
+    ['a self-redirect with a new timestamp each time', ['', 1, 2, 3, 4].map((t) => r(`h/a?t=${t}`)), -1],
+    [
+      'A to B to A, each with a new counter',
+      [1, 2, 3, 4, 5, 6, 7, 8].map((t) => r(`h/${'ab'[t % 2]}?n=${t}`)),
+      -2,
+    ],
+    ['a path asked with 3 queries, then a long chain', [r('h/a'), r('h/a?x'), r('h/a?y'), r('h/b')], LONG],
   ]
+  const QUERIES = /^: a loop over (\d+) paths?, each asked again with another query/
   for (const [what, chain, want] of cases) {
     const note = tooManyNote(chain)
     if (typeof want === 'string') assert.equal(note, want, what)
-    else assert.equal(LOOP.exec(note)?.[1], String(want), `${what}: ${note}`)
+    else assert.equal((want < 0 ? QUERIES : LOOP).exec(note)?.[1], String(Math.abs(want)), `${what}: ${note}`)
   }
 })
 

@@ -34,7 +34,12 @@ export function revisit(sent: number, retryAfter: number | undefined, maxRetryAf
  * URL that came round again with other cookies is a loop `revisit` cannot see, each turn carrying
  * a cookie the server set anew (a counter, a timestamp, a session it sets again and never takes):
  * raising the limit would not end it, and the message said only "more than 20 redirects", as
- * curl's `Maximum (50) redirects followed` does. Any other chain is longer than the limit:
+ * curl's `Maximum (50) redirects followed` does. So is a path asked more than `MOST_VISITS` times,
+ * each time with another query: a server that puts a new timestamp, counter or token in the URL it
+ * sends the client back to (`/a.jpg?t=1`, `?t=2`...), never the same request twice, which neither
+ * `revisit` nor a URL's cookies catch (loop checks keyed on the whole URL miss it:
+ * einaregilsson/Redirector#131, EFForg/https-everywhere#4432); the message told to raise
+ * `--max-redirects`, which only makes it longer. Any other chain is longer than the limit:
  * `--max-redirects` is what lets it through. Pure, table-tested.
  */
 export function tooManyNote(chain: readonly { url: string; cookie: string }[]): string {
@@ -44,5 +49,13 @@ export function tooManyNote(chain: readonly { url: string; cookie: string }[]): 
     const n = cookies.size
     return `: a loop over ${n} URL${n === 1 ? '' : 's'}, each asked again with the new cookies its last answer set (a server that sets a cookie and never takes it)`
   }
+  const queries = new Map<string, Set<string>>()
+  for (const { url } of chain) {
+    const path = url.split(/[?#]/)[0]
+    queries.set(path, (queries.get(path) ?? new Set()).add(url))
+  }
+  const n = [...queries.values()].filter((urls) => urls.size > MOST_VISITS).length
+  if (n > 0)
+    return `: a loop over ${n} path${n === 1 ? '' : 's'}, each asked again with another query (a server that puts a new timestamp, counter or token in the URL it sends back to)`
   return ' (--max-redirects allows more)'
 }
