@@ -233,6 +233,10 @@ before(async () => {
         })
         .end()
     },
+    // A sign-in wall that names no challenge (mikf/gallery-dl#9027: Instagram's 401).
+    '/members.jpg': (_req, res) => {
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"login required"}')
+    },
     // Sets a cookie, then sends the client to another host.
     '/away.jpg': (_req, res) => {
       res
@@ -312,6 +316,20 @@ test("an Expires is read on the server's clock (its Date): a server days behind 
   await chain.store(`ahead=1; Expires=${day(0, 3_600_000)}`, at, day(1))
   await chain.store(`plain=1; Expires=${day(0, -60_000)}`, at)
   assert.equal(chain.header(at), 'lag=1')
+})
+
+// A 401 without WWW-Authenticate (RFC 9110 §11.6.1 asks for one) said `HTTP 401 from URL` alone:
+// a site's sign-in or an API's token, which gallery-dl users meet as Instagram's bare 401
+// (mikf/gallery-dl#9027, #3707), its answer a cookies file.
+test('a 401 that names no challenge says where a login goes, or that the cookies sent gave none', async () => {
+  const bare = (await run([a.url('/members.jpg')], { out: join(dir, 'bare') })).get('/members.jpg')!
+  assert.match(
+    bare.message ?? '',
+    /^HTTP 401 from \S+members\.jpg: the server wants a login it does not name \(no WWW-Authenticate challenge\): a site's sign-in goes in --cookies FILE/,
+  )
+  const headers = { cookie: 'sid=old' }
+  const sent = (await run([a.url('/members.jpg')], { out: join(dir, 'bare2'), headers })).get('/members.jpg')!
+  assert.match(sent.message ?? '', /challenge\), and the cookies that went with the request gave none/)
 })
 
 // RFC 6265bis §5.6: a Set-Cookie with a control character but a tab anywhere in it is ignored whole

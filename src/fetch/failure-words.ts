@@ -77,8 +77,10 @@ export function pastedAfter(t: Transfer, status: number): string {
  * gets no `default`), or why those given were not sent where a redirect led; a token (`Bearer`),
  * asked for where a user and password went, as no password refused. A 403 to a request that
  * carried them says they went (some servers refuse a wrong password so). Either says a user with
- * a colon was not sent, Basic cannot carry it (RFC 7617 §2: see `basicCarries`). '' for another status,
- * or a 401 that names no challenge and had none sent.
+ * a colon was not sent, Basic cannot carry it (RFC 7617 §2: see `basicCarries`). A 401 that names
+ * no challenge (RFC 9110 §11.6.1 asks for one; a site's sign-in or an API's token: Instagram's,
+ * mikf/gallery-dl#9027, #3707) says where a login goes, or that the cookies sent gave none. '' for
+ * another status, or an Authorization of the user's own refused.
  */
 export function refusedCredentials(t: Transfer, status: number): string {
   // Held back (see `basicCarries`): Basic joins them, `a:b:pw`, and the server reads user `a`.
@@ -104,7 +106,13 @@ export function refusedCredentials(t: Transfer, status: number): string {
       : undefined
   if (!t.sentCredentials) {
     // An Authorization of the user's own (-H) was sent, and refused: it is theirs to check.
-    if (offered.length === 0 || t.sent?.includes('authorization')) return ''
+    if (t.sent?.includes('authorization')) return ''
+    if (offered.length === 0)
+      return `: the server wants a login it does not name (no WWW-Authenticate challenge)${
+        t.sent?.includes('cookie')
+          ? ', and the cookies that went with the request gave none (a session that ended, or of another account)'
+          : ": a site's sign-in goes in --cookies FILE (a cookies.txt exported from a browser signed in there), an API's token in -H 'Authorization: ...'"
+      }`
     if (token) return `: the server asks for ${asks}: ${token}`
     const netrc = netrcPath(t.options.netrc)
     const listed = new URL(t.url)
