@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { placeholderKind } from '../src/fetch/placeholder-target.js'
 import { pull, type Result } from '../src/index.js'
-import { errorBodyWords } from '../src/verify/error-body.js'
+import { errorBodyWords, isBotCheck } from '../src/verify/error-body.js'
 import { isSharePageFailure, sharePageHint } from '../src/verify/share-page.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
@@ -121,6 +121,42 @@ test('errorBodyWords: what an error status body says, in words for its failure l
       challenge,
       /^Cloudflare's bot check, a page titled "Just a moment\.\.\."/,
     ],
+    // Other WAFs' checks, by their own marks (germondai/trawl#82): each said `HTTP 202` or `403` alone.
+    [
+      'AWS WAF challenge, a 202',
+      202,
+      { 'x-amzn-waf-action': 'challenge', 'content-type': 'text/html' },
+      '<html><head><script src="https://x.token.awswaf.com/x/challenge.js"></script></head></html>',
+      /^AWS WAF's bot check \(x-amzn-waf-action: challenge\): it wants a browser/,
+    ],
+    [
+      'AWS WAF CAPTCHA, a 405, its body unread',
+      405,
+      { 'x-amzn-waf-action': 'captcha' },
+      '',
+      /^AWS WAF's bot check \(x-amzn-waf-action: captcha\): it wants a browser/,
+    ],
+    [
+      'DataDome',
+      403,
+      { 'x-datadome': 'protected', 'content-type': 'text/html' },
+      '<html><script src="https://ct.captcha-delivery.com/c.js"></script></html>',
+      /^DataDome's bot check \(a captcha-delivery\.com page\): it wants a browser/,
+    ],
+    [
+      'DataDome on a plain 404: no check',
+      404,
+      { 'x-datadome': 'protected' },
+      '<h1>Not Found</h1>',
+      undefined,
+    ],
+    [
+      'Imperva',
+      403,
+      { 'content-type': 'text/html' },
+      '<html><head><script src="/_Incapsula_Resource?SWJIYLWA=5074a7"></script></head></html>',
+      /^Imperva's bot check \(an _Incapsula_Resource page\): it wants a browser/,
+    ],
     [
       'cloudfront 502 (GSA/datagov-wptheme#868)',
       502,
@@ -170,6 +206,8 @@ test('errorBodyWords: what an error status body says, in words for its failure l
   ]
   for (const [name, , headers, text, want] of rows) {
     const got = errorBodyWords(headers, text)
+    // A bot check is said so, and every try gets it alike: not retried within the run.
+    assert.equal(isBotCheck(headers, text), / bot check\b/.test(got ?? ''), `${name}: isBotCheck`)
     if (want === undefined || typeof want === 'string') assert.equal(got, want, name)
     else assert.match(got ?? '', want, name)
   }

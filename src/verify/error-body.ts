@@ -97,10 +97,14 @@ export function errorBodyWords(headers: Headers, text: string): string | undefin
   const title = titleOf(text)
   // Cloudflare's bot check: a page with a script a browser runs to earn a cookie, which no
   // download tool runs (watzon/cursor-linux-installer#11); asked again, the same page comes.
-  if (isBotCheck(headers, text)) {
+  const wants =
+    ": it wants a browser that runs its script, which imgpull is not; the site's owner can allow the tool, or the file can be saved from a browser"
+  if (isCloudflareCheck(headers, text)) {
     const mitigated = first(headers['cf-mitigated'])
-    return `Cloudflare's bot check${mitigated ? ` (cf-mitigated: ${quoted(line(mitigated, 20))})` : ''}${title ? `, a page titled "${quoted(line(title, 60))}"` : ''}: it wants a browser that runs its script, which imgpull is not; the site's owner can allow the tool, or the file can be saved from a browser`
+    return `Cloudflare's bot check${mitigated ? ` (cf-mitigated: ${quoted(line(mitigated, 20))})` : ''}${title ? `, a page titled "${quoted(line(title, 60))}"` : ''}${wants}`
   }
+  const other = otherBotCheck(headers, text)
+  if (other) return `${other}${wants}`
   const store = storeError(headers, text)
   if (store) return store
   if (text === '') return undefined
@@ -137,11 +141,32 @@ export function errorBodyWords(headers: Headers, text: string): string | undefin
 const titleOf = (text: string): string | undefined => /<title[^>]*>([^<]*)<\/title/i.exec(text)?.[1]?.trim()
 
 /**
- * Whether an answer is Cloudflare's bot check (`cf-mitigated: challenge`, or its "Just a moment...",
- * "Attention Required!" and "Checking your browser" pages from `Server: cloudflare`): the same page
- * comes to every request a tool sends, so another try within the run is no use, a 503 as a 403.
+ * Whether an answer is a CDN's or WAF's bot check: Cloudflare's (`cf-mitigated: challenge`, or its
+ * "Just a moment...", "Attention Required!" and "Checking your browser" pages from `Server:
+ * cloudflare`), AWS WAF's, DataDome's or Imperva's (see `otherBotCheck`): the same page comes to
+ * every request a tool sends, so another try within the run is no use, a 503 as a 403.
  */
 export function isBotCheck(headers: Headers, text: string): boolean {
+  return isCloudflareCheck(headers, text) || otherBotCheck(headers, text) !== undefined
+}
+
+/**
+ * Another WAF's bot check, named by its own marks, or `undefined`: AWS WAF's challenge (a 202) and
+ * CAPTCHA (a 405), said by `x-amzn-waf-action` (the rules germondai/trawl#82 detects them by: it
+ * said `HTTP 202 from URL` alone), DataDome's page (its script from captcha-delivery.com; its
+ * `X-DataDome` header comes with every answer of a site it guards, a 404 too) and Imperva's
+ * (its `_Incapsula_Resource` script). Each answers every try alike, as Cloudflare's does.
+ */
+function otherBotCheck(headers: Headers, text: string): string | undefined {
+  const aws = first(headers['x-amzn-waf-action'])?.toLowerCase()
+  if (aws === 'challenge' || aws === 'captcha') return `AWS WAF's bot check (x-amzn-waf-action: ${aws})`
+  if (/\bcaptcha-delivery\.com\b/i.test(text)) return "DataDome's bot check (a captcha-delivery.com page)"
+  if (/\b_Incapsula_Resource\b/.test(text)) return "Imperva's bot check (an _Incapsula_Resource page)"
+  return undefined
+}
+
+/** Cloudflare's bot check (see `isBotCheck`). */
+function isCloudflareCheck(headers: Headers, text: string): boolean {
   if (first(headers['cf-mitigated'])?.toLowerCase() === 'challenge') return true
   return (
     /^cloudflare/i.test(first(headers.server) ?? '') &&
