@@ -29,6 +29,7 @@ const stop = (over: Partial<BodyStop>): BodyStop => ({
   http2: false,
   chunked: false,
   lastChunk: false,
+  badTrailer: false,
   insideChunk: false,
   decoded: false,
   ownEnd: false,
@@ -127,6 +128,22 @@ test('bodyEnd: how a body that stopped with an error ended, by its framing, its 
       'one silent after its last chunk',
       { chunked: true, length: undefined, lastChunk: true, code: 'UND_ERR_BODY_TIMEOUT' },
       'whole',
+    ],
+    [
+      'one whose trailer section llhttp refused a line of, after its last chunk (httrack#855)',
+      {
+        chunked: true,
+        length: undefined,
+        lastChunk: true,
+        badTrailer: true,
+        code: 'HPE_INVALID_HEADER_TOKEN',
+      },
+      'whole',
+    ],
+    [
+      'a parse error before its last chunk (a chunk-size line refused)',
+      { chunked: true, length: undefined, code: 'HPE_INVALID_CHUNK_SIZE' },
+      'failed',
     ],
     [
       'one silent before its last chunk',

@@ -2039,7 +2039,7 @@ test('a 203 or an unknown 2xx is kept as a 200 is; a 207 or 208 is its status; a
 // failed the whole body as not matching it ('network', on every attempt), where curl, wget2 and
 // aria2c keep the file (Node's `http` refuses it); a `Transfer-Encoding` or `Connection` trailer
 // left llhttp refusing the next answer on the kept connection, which failed that file's attempt.
-test('fields a trailer may not carry (Content-Length, Transfer-Encoding, Connection) change neither the body nor the next answer', async () => {
+test('fields a trailer may not carry (Content-Length, Transfer-Encoding, Connection), or lines that name no field, change neither the body nor the next answer', async () => {
   const a = makeImage('trailer-a', 20_000)
   const b = makeImage('trailer-b', 24_000)
   const trailers: Record<string, string[]> = {
@@ -2047,6 +2047,11 @@ test('fields a trailer may not carry (Content-Length, Transfer-Encoding, Connect
     '/a-coding': ['Transfer-Encoding: gzip'],
     '/a-connection': ['Connection: close', 'Keep-Alive: timeout=0'],
     '/a-plain': ['X-Stream-Error: none'],
+    // Lines that name no field, skipped in a head (see mend-head.ts), refused by llhttp here: the
+    // body, its last chunk come, failed as `network` on every attempt (xroche/httrack#855 read
+    // such a section as a block and threw it away; RFC 9112 §7.1.2).
+    '/a-no-colon': ['X-Checksum: 1', 'not a field'],
+    '/a-spaced-name': ['X Checksum: abc'],
   }
   const requests: Record<string, number> = {}
   const keptAlive = await startRawServer((socket) => {

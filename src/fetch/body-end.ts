@@ -28,6 +28,11 @@ export interface BodyStop {
   chunked: boolean
   /** A chunked answer's last chunk had come when its connection ended (see `lastChunkAtClose`). */
   lastChunk: boolean
+  /**
+   * llhttp refused a line of a chunked answer's trailer section, after its last chunk (see
+   * `trailerRefused`): the error is no cut.
+   */
+  badTrailer: boolean
   /** A chunked answer's connection closed inside a chunk (see `chunkLeftAtClose`). */
   insideChunk: boolean
   /** The body is decoded as it comes (a coding imgpull undoes). */
@@ -143,11 +148,12 @@ export const invalidEof = (error: unknown): boolean =>
  * idle timeout, only the trailer section's empty line missing (see `lastChunkAtClose`): the body
  * ended where the server marked it, and is whole as far as the protocol goes. A whole GIF without
  * its trailer (or a bare JPEG XL codestream) so sent failed as `truncated` ("closed before the
- * last chunk"), or as the idle timeout, on every attempt and rerun.
+ * last chunk"), or as the idle timeout, on every attempt and rerun. So too where llhttp refused a
+ * line of the trailer section after it (`badTrailer`): it failed as `network` on every attempt.
  */
 export function afterLastChunk(stop: BodyStop): boolean {
   if (stop.aborted || stop.http2 || !stop.chunked) return false
-  return (closedUnder(stop) || stop.code === 'UND_ERR_BODY_TIMEOUT') && stop.lastChunk
+  return (closedUnder(stop) || stop.code === 'UND_ERR_BODY_TIMEOUT' || stop.badTrailer) && stop.lastChunk
 }
 
 /**

@@ -52,7 +52,7 @@ import {
   type Transfer,
   Undeclared,
 } from './transfer.js'
-import { chunkLeftAtClose, lastChunkAtClose } from './undici-h1-parser.js'
+import { chunkLeftAtClose, lastChunkAtClose, trailerRefused } from './undici-h1-parser.js'
 import { crcMismatch, framed, verify } from './verify-step.js'
 
 /**
@@ -677,6 +677,7 @@ class BodyReceiver {
       http2: t.head!.http2 === true,
       chunked: chunkedLast(t.head!.headers),
       lastChunk: lastChunkAtClose(exchange.socket),
+      badTrailer: trailerRefused(exchange.socket),
       insideChunk: chunkLeftAtClose(exchange.socket) !== undefined,
       decoded: this.decoder !== undefined,
       ownEnd: error === this.endedAtOwnEnd,

@@ -58,6 +58,29 @@ export function lastChunkAtClose(socket: object | undefined): boolean {
   return socket !== undefined && lastChunkOn.has(socket)
 }
 
+/** Chunked answers whose trailer section llhttp refused a line of (see `trailerRefused`). */
+const trailerRefusedOn = new WeakSet<object>()
+
+/**
+ * Whether llhttp refused a line of a chunked answer's trailer section, after its last chunk (`0`
+ * and its line's end) had come: a line that is no field (`not a field`, a space inside its name),
+ * which in a head is skipped (see mend-head.ts `mendHead`). The body ended where its last chunk
+ * marked it; the trailer section carries nothing imgpull reads, and RFC 9112 §7.1.2 has a recipient
+ * discard fields it does not understand (httrack read its section so, xroche/httrack#855). The
+ * answer failed as `network` on every attempt and rerun, its body whole.
+ */
+export function trailerRefused(socket: object | undefined): boolean {
+  return socket !== undefined && trailerRefusedOn.has(socket)
+}
+
+/** Whether llhttp, whose parser is `parser`, is reading the trailer section of a chunked answer. */
+function inTrailer(parser: LlhttpParser): boolean {
+  const state = llhttpState(parser)
+  if (state?.getUint16(LLHTTP_STATUS, true) !== parser.statusCode) return false
+  const flags = state.getUint16(LLHTTP_FLAGS, true)
+  return (flags & (F_CHUNKED | F_TRAILING)) === (F_CHUNKED | F_TRAILING)
+}
+
 /**
  * Note, as its connection ends, how much of its chunk a chunked answer still owed: read from
  * llhttp's state (its `content_length` counts down the current chunk's bytes, 0 between chunks)
@@ -379,7 +402,14 @@ export function readAsCurlDoes(parser: object): void {
   // ("Duplicate Content-Length", "Invalid header token"), not "does not match its Content-Length".
   const createError = proto.createError
   proto.createError = function (this: LlhttpParser, code: number, data: Buffer) {
-    if (this.statusCode) return createError.call(this, code, data)
+    if (this.statusCode) {
+      // A line of the trailer section refused: the last chunk had come (see `trailerRefused`).
+      if (this.socket && inTrailer(this)) {
+        trailerRefusedOn.add(this.socket)
+        lastChunkOn.add(this.socket)
+      }
+      return createError.call(this, code, data)
+    }
     this.contentLength = ''
     const error = createError.call(this, code, data)
     const at = statusLineAt(this[HEAD_READ], data)
