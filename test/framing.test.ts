@@ -35,6 +35,9 @@ let motion: Buffer
 let motionStill: number
 const AVIF_JUNK = Buffer.from('trailing bytes: <html>not part of the image</html>')
 /** The fixture GIF with two NULs where a block belongs, at byte `at` (its trailer's, or a frame's). */
+/** Where the fixture GIF's second frame begins (its graphic control extension). */
+const secondFrame = () =>
+  gif.indexOf(Buffer.from([0x21, 0xf9, 0x04]), gif.indexOf(Buffer.from([0x21, 0xf9, 0x04])) + 1)
 const gifNuls = (at: number) => Buffer.concat([gif.subarray(0, at), Buffer.from([0, 0]), gif.subarray(at)])
 let dir: string
 let server: LocalServer
@@ -345,6 +348,25 @@ const answers: Record<string, Answer> = {
   '/gif-last-chunk-trailer': () =>
     Buffer.concat([chunked('image/gif', gif.subarray(0, -1)).subarray(0, -2), Buffer.from('X-Done: 1\r\n')]),
   '/jxl-last-chunk-close': () => chunked('image/jxl', jxl).subarray(0, -2),
+  // A zero-length chunk between the GIF's frames (a server that writes an empty piece as a chunk,
+  // puma/puma#743), the rest after it; a Content-Length that stops there, the rest after it too.
+  '/gif-zero-chunk-mid': () => ({
+    open: Buffer.concat([
+      chunked('image/gif', gif.subarray(0, secondFrame())),
+      inOneChunk(gif.subarray(secondFrame())),
+    ]),
+  }),
+  '/gif-length-short-http10': () =>
+    Buffer.concat([
+      head(['HTTP/1.0 200 OK', 'Content-Type: image/gif', `Content-Length: ${secondFrame()}`]),
+      gif,
+    ]),
+  '/gif-length-short': () => ({
+    open: Buffer.concat([
+      head(['HTTP/1.1 200 OK', 'Content-Type: image/gif', `Content-Length: ${secondFrame()}`]),
+      gif,
+    ]),
+  }),
   // Closed where the last chunk was due: nothing marked the end.
   '/gif-no-last-chunk': () => chunked('image/gif', gif.subarray(0, -1)).subarray(0, -5),
   '/open-chunked-zero': () => ({
@@ -1661,6 +1683,29 @@ test('a chunked body whose last chunk came without the empty line after it is wh
         /GIF ends without its trailer, and the connection closed before the last chunk/,
       )
     })
+  }
+})
+
+// Bytes right behind an answer's marked end, before any other request went out, are no answer:
+// the framing did not mark where the body ended. A server that sends a zero-length chunk for an
+// empty piece its application hands it ends the body there and sends the rest after it
+// (puma/puma#743, fukamachi/woo#85, ninenines/cowboy#777). A GIF cut so between its frames was
+// kept as a whole one, as was one a Content-Length short of the body cut there.
+test('bytes right after a marked end (a zero-length chunk mid-body, a short Content-Length) unmark it: a GIF cut between frames is not kept', async () => {
+  const options = { idleTimeout: 500, retries: 0 }
+  const mid = await get('/gif-zero-chunk-mid', { ...options, out: join(dir, 'zero-chunk-mid') })
+  assert.equal(mid.r.error, 'truncated', mid.r.message)
+  assert.match(
+    mid.r.message!,
+    /GIF ends without its trailer, and bytes came on its connection right after the end its framing marked/,
+  )
+  // Read past its length once more, as a Content-Length that cuts an image is: the whole GIF.
+  // On a connection kept open, and on one the answer closes (HTTP/1.0), whose bytes after it undici
+  // hands back to the socket it ends.
+  for (const path of ['/gif-length-short', '/gif-length-short-http10']) {
+    const short = await get(path, { ...options, out: join(dir, path.slice(1)) })
+    assert.equal(short.r.status, 'ok', `${path}: ${short.r.message}`)
+    assert.equal(short.r.sha256, createHash('sha256').update(gif).digest('hex'), path)
   }
 })
 

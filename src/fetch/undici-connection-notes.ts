@@ -1,6 +1,13 @@
 import { subscribe } from 'node:diagnostics_channel'
 import type { EventEmitter } from 'node:events'
-import { headBegun, noteChunkCuts, parserOf, READ_PAST_LENGTH, readAsCurlDoes } from './undici-h1-parser.js'
+import {
+  headBegun,
+  noteChunkCuts,
+  parserOf,
+  READ_PAST_LENGTH,
+  readAsCurlDoes,
+  requestWritten,
+} from './undici-h1-parser.js'
 
 // What is learnt of each connection a request goes out on, heard as undici writes its head
 // (`undici:client:sendHeaders`): whether it was reused, its answers, its errors; and the HTTP/1.1
@@ -32,7 +39,10 @@ function onSendHeaders(message: unknown): void {
       readAsCurlDoes(parser)
     }
   }
-  if (socket) hearErrors(socket)
+  if (socket) {
+    hearErrors(socket)
+    requestWritten(socket)
+  }
   if (connecting && socket) {
     connecting.reused = (answeredOn.get(socket) ?? 0) > 0
     connecting.socket = socket

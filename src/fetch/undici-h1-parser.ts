@@ -73,6 +73,51 @@ export function trailerRefused(socket: object | undefined): boolean {
   return socket !== undefined && trailerRefusedOn.has(socket)
 }
 
+/** Sockets whose last final answer has ended, no request written on them since (see `strayAfterAnswer`). */
+const answerEndedOn = new WeakSet<object>()
+/** Sockets on which bytes came after a final answer's end, no request written since (see `strayAfterAnswer`). */
+const strayOn = new WeakSet<object>()
+
+/**
+ * Whether bytes other than line ends came on `socket` after the end its last final answer's framing
+ * marked (its `Content-Length` met, its last chunk), before any other request was written on it:
+ * bytes no request asked for, so the framing did not mark where the server's body ended. A server
+ * that writes a zero-length chunk when its application hands it an empty piece ends the body there
+ * and sends the rest after it (puma/puma#743, fukamachi/woo#85, ninenines/cowboy#777); a
+ * `Content-Length` short of the body leaves the rest after it too. undici reads them as no answer
+ * and drops the connection; the answer before them was taken as whole (a GIF cut between its
+ * frames was kept). Known only for bytes that come before the file is judged: with its end, as such
+ * a server writes them.
+ */
+export function strayAfterAnswer(socket: object | undefined): boolean {
+  return socket !== undefined && strayOn.has(socket)
+}
+
+const HEARS_UNSHIFT = Symbol('imgpull.hearsUnshift')
+
+/**
+ * A request's head was written on `socket`: bytes after the last answer are its answer's (see
+ * `strayAfterAnswer`). The bytes undici hands back to a socket it ends after an answer (an answer
+ * that closes its connection: client-h1.js `onMessageComplete` pauses llhttp there and `execute`
+ * unshifts the rest) are heard too, once a socket's first request is written.
+ */
+export function requestWritten(socket: object): void {
+  answerEndedOn.delete(socket)
+  const hooked = socket as { unshift?: (chunk: Buffer, ...rest: unknown[]) => void; [HEARS_UNSHIFT]?: true }
+  if (hooked[HEARS_UNSHIFT] || typeof hooked.unshift !== 'function') return
+  hooked[HEARS_UNSHIFT] = true
+  const unshift = hooked.unshift
+  hooked.unshift = function (this: object, chunk: Buffer, ...rest: unknown[]) {
+    if (
+      answerEndedOn.has(socket) &&
+      Buffer.isBuffer(chunk) &&
+      chunk.some((byte) => byte !== 0x0d && byte !== 0x0a)
+    )
+      strayOn.add(socket)
+    return unshift.call(this, chunk, ...rest)
+  }
+}
+
 /** Whether llhttp, whose parser is `parser`, is reading the trailer section of a chunked answer. */
 function inTrailer(parser: LlhttpParser): boolean {
   const state = llhttpState(parser)
@@ -156,6 +201,8 @@ interface LlhttpParser {
   }
   ptr: number
   statusCode: number
+  /** The answer switches the connection to another protocol (a `CONNECT`'s `200`, a `101`). */
+  upgrade: boolean
   contentLength: string
   /** The `Keep-Alive` and `Connection` values undici gathers as it reads a head. */
   keepAlive: string
@@ -168,6 +215,8 @@ interface LlhttpParser {
   onHeaderField(buf: Buffer): number
   onHeaderValue(buf: Buffer): number
   onHeadersComplete(statusCode: number, upgrade: boolean, shouldKeepAlive: boolean): number
+  onMessageBegin(): number
+  onMessageComplete(): number
   [LENIENT]?: true
   /** The values of this head's `Content-Length` lines before its last (see `forgetLength`). */
   [EARLIER_LENGTHS]?: string[]
@@ -443,6 +492,20 @@ export function readAsCurlDoes(parser: object): void {
     const name = this.headers.at(-2)
     if (name && FRAMING_FIELDS.has(name.toString('latin1').toLowerCase())) this.socket[symbols.kReset] = true
     return result
+  }
+  // llhttp skips line ends between answers: a message begun after an answer ended, no request
+  // written since, is bytes no request asked for (see `strayAfterAnswer`).
+  const onMessageBegin = proto.onMessageBegin
+  proto.onMessageBegin = function (this: LlhttpParser) {
+    if (this.socket && answerEndedOn.has(this.socket)) strayOn.add(this.socket)
+    return onMessageBegin.call(this)
+  }
+  const onMessageComplete = proto.onMessageComplete
+  proto.onMessageComplete = function (this: LlhttpParser) {
+    // A final answer's end (a 1xx's is read past: its final answer follows); not a CONNECT's, whose
+    // connection carries a tunnel after it.
+    if (this.socket && this.statusCode >= 200 && !this.upgrade) answerEndedOn.add(this.socket)
+    return onMessageComplete.call(this)
   }
   const onHeadersComplete = proto.onHeadersComplete
   proto.onHeadersComplete = function (this: LlhttpParser, statusCode, upgrade, shouldKeepAlive) {

@@ -9,7 +9,7 @@ import { answeredThrough, cutThrough } from './failure-words.js'
 import { endMarked, namesNoRange } from './judge.js'
 import { quotaResetAfterServed } from './rate-limit-headers.js'
 import type { Step, Transfer } from './transfer.js'
-import { chunkLeftAtClose } from './undici-h1-parser.js'
+import { chunkLeftAtClose, strayAfterAnswer } from './undici-h1-parser.js'
 
 /**
  * Whether the protocol marked where the file ends (see `endMarked`), or the body's coded stream
@@ -25,10 +25,15 @@ export const framed = (t: Transfer): boolean =>
   (t.codingMarked ||
     endMarked({ status: t.head!.statusCode, headers: t.head!.headers }, t.head!.http2, t.known.length))
 
+/** Why a body followed by bytes no request asked for is not marked at its end (see `strayAfterAnswer`). */
+const STRAY =
+  'bytes came on its connection right after the end its framing marked (a zero-length chunk sent mid-body, or a Content-Length short of the body), so the body went on past that end'
+
 /** The whole file is on disk: is it a complete image? */
 export const verify: Step = async (t) => {
   const check = t.check!
   const read = t.partReader()
+  const stray = strayAfterAnswer(t.exchange?.socket) ? STRAY : undefined
   // A 206 naming no range says it is partial: the same bytes twice prove nothing then.
   const partial = namesNoRange({ status: t.head!.statusCode, headers: t.head!.headers })
   // Where the protocol or the coding said the body is incomplete, the same bytes twice prove nothing
@@ -43,7 +48,7 @@ export const verify: Step = async (t) => {
           ? t.overrun
           : t.stalled !== undefined
             ? 'the server stopped sending it without ending it'
-            : undefined
+            : stray
   // A cache's stored copy is the same to every request it answers from it, `no-cache` asked or
   // not: the same bytes again from it are no second sighting of the file (see `cacheHit`).
   const cached = cacheHit(t.head!.headers)
@@ -60,7 +65,7 @@ export const verify: Step = async (t) => {
           : 'the connection closed inside a chunk',
         true,
       )
-    : check.finish(read, framed(t), incomplete ? undefined : seen, incomplete)
+    : check.finish(read, framed(t) && !stray, incomplete ? undefined : seen, incomplete)
   ).finally(() => read.close())
   // Said where the same bytes again would have settled it: the cache's are no proof.
   if (!outcome.ok && cached !== undefined && outcome.unframed)
@@ -96,6 +101,11 @@ export const verify: Step = async (t) => {
       stalled.message += `, after ${check.bytes} bytes: ${outcome.reason}`
       throw stalled
     }
+    // A body its `Content-Length` cut, the rest come right after it (see `STRAY`), is marked whole
+    // at that length all the same: a plain image so cut is asked for once more and read past it
+    // (see download.ts `imageCutAtLength`), and its failure says the length is short.
+    const byLength =
+      stray !== undefined && incomplete === stray && t.head!.headers['transfer-encoding'] === undefined
     // A coding that lacked its end too: say so, it is likely where the cut is.
     const coding =
       incomplete !== undefined && outcome.reason.includes(incomplete)
@@ -104,11 +114,13 @@ export const verify: Step = async (t) => {
           ? '; its encoded body ends early too'
           : t.overrun !== undefined
             ? `; ${t.overrun}`
-            : ''
+            : stray !== undefined && !byLength
+              ? `; ${stray}`
+              : ''
     // Where the answer marked its own end, the cut is in the server's copy (see `markedWhole`);
     // one read to the close may have been cut on the way: by the proxy it came through, if any
     // (see `cutThrough`), as one short of its length.
-    const marked = outcome.kind === 'truncated' && !incomplete && framed(t)
+    const marked = outcome.kind === 'truncated' && (!incomplete || byLength) && framed(t)
     const through = outcome.kind === 'truncated' && !marked ? cutThrough(t) : ''
     throw new ImgpullError(outcome.kind, `${t.shown}${t.via}${through}: ${outcome.reason}${coding}`, {
       retryable: outcome.kind === 'truncated',
