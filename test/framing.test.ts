@@ -356,6 +356,10 @@ const answers: Record<string, Answer> = {
       inOneChunk(gif.subarray(secondFrame())),
     ]),
   }),
+  // The last chunk sent twice (kazeburo/Monoceros#13): nothing of the body after the first.
+  '/gif-last-chunk-twice': () => ({
+    open: Buffer.concat([chunked('image/gif', gif.subarray(0, -1)), Buffer.from('0\r\n\r\n')]),
+  }),
   '/gif-length-short-http10': () =>
     Buffer.concat([
       head(['HTTP/1.0 200 OK', 'Content-Type: image/gif', `Content-Length: ${secondFrame()}`]),
@@ -1700,6 +1704,8 @@ test('bytes right after a marked end (a zero-length chunk mid-body, a short Cont
     /GIF ends without its trailer, and bytes came on its connection right after the end its framing marked/,
   )
   // Read past its length once more, as a Content-Length that cuts an image is: the whole GIF.
+  const twice = await get('/gif-last-chunk-twice', { ...options, out: join(dir, 'last-chunk-twice') })
+  assert.equal(twice.r.status, 'ok', twice.r.message)
   // On a connection kept open, and on one the answer closes (HTTP/1.0), whose bytes after it undici
   // hands back to the socket it ends.
   for (const path of ['/gif-length-short', '/gif-length-short-http10']) {

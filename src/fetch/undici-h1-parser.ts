@@ -108,14 +108,21 @@ export function requestWritten(socket: object): void {
   hooked[HEARS_UNSHIFT] = true
   const unshift = hooked.unshift
   hooked.unshift = function (this: object, chunk: Buffer, ...rest: unknown[]) {
-    if (
-      answerEndedOn.has(socket) &&
-      Buffer.isBuffer(chunk) &&
-      chunk.some((byte) => byte !== 0x0d && byte !== 0x0a)
-    )
-      strayOn.add(socket)
+    if (Buffer.isBuffer(chunk)) noteStray(socket, chunk)
     return unshift.call(this, chunk, ...rest)
   }
+}
+
+/**
+ * Line ends, and last chunks sent again (a server that writes the terminator for an empty piece
+ * and again at the end, kazeburo/Monoceros#13, cloudflare/pingora#935): nothing of the body.
+ */
+const NO_MORE_BODY = /^(?:\r|\n|0\r\n\r\n)*$/
+
+/** Note `bytes`, come on `socket` after its last answer ended, as stray (see `strayAfterAnswer`). */
+function noteStray(socket: object, bytes: Buffer): void {
+  if (!answerEndedOn.has(socket) || bytes.length === 0) return
+  if (bytes.length > 1024 || !NO_MORE_BODY.test(bytes.toString('latin1'))) strayOn.add(socket)
 }
 
 /** Whether llhttp, whose parser is `parser`, is reading the trailer section of a chunked answer. */
@@ -215,7 +222,6 @@ interface LlhttpParser {
   onHeaderField(buf: Buffer): number
   onHeaderValue(buf: Buffer): number
   onHeadersComplete(statusCode: number, upgrade: boolean, shouldKeepAlive: boolean): number
-  onMessageBegin(): number
   onMessageComplete(): number
   [LENIENT]?: true
   /** The values of this head's `Content-Length` lines before its last (see `forgetLength`). */
@@ -451,6 +457,9 @@ export function readAsCurlDoes(parser: object): void {
   // ("Duplicate Content-Length", "Invalid header token"), not "does not match its Content-Length".
   const createError = proto.createError
   proto.createError = function (this: LlhttpParser, code: number, data: Buffer) {
+    // llhttp skips line ends between answers: an answer begun after one ended, no request written
+    // since, is bytes no request asked for, which undici refuses (see `strayAfterAnswer`).
+    if (!this.statusCode && this.socket) noteStray(this.socket, data)
     if (this.statusCode) {
       // A line of the trailer section refused: the last chunk had come (see `trailerRefused`).
       if (this.socket && inTrailer(this)) {
@@ -492,13 +501,6 @@ export function readAsCurlDoes(parser: object): void {
     const name = this.headers.at(-2)
     if (name && FRAMING_FIELDS.has(name.toString('latin1').toLowerCase())) this.socket[symbols.kReset] = true
     return result
-  }
-  // llhttp skips line ends between answers: a message begun after an answer ended, no request
-  // written since, is bytes no request asked for (see `strayAfterAnswer`).
-  const onMessageBegin = proto.onMessageBegin
-  proto.onMessageBegin = function (this: LlhttpParser) {
-    if (this.socket && answerEndedOn.has(this.socket)) strayOn.add(this.socket)
-    return onMessageBegin.call(this)
   }
   const onMessageComplete = proto.onMessageComplete
   proto.onMessageComplete = function (this: LlhttpParser) {
