@@ -79,8 +79,9 @@ const answerEndedOn = new WeakSet<object>()
 const strayOn = new WeakSet<object>()
 
 /**
- * Whether bytes other than line ends came on `socket` after the end its last final answer's framing
- * marked (its `Content-Length` met, its last chunk), before any other request was written on it:
+ * Whether bytes came on `socket` after the end its last final answer's framing marked (its
+ * `Content-Length` met, its last chunk), before any other request was written on it, other than
+ * line ends and last chunks sent again (see `NO_MORE_BODY`):
  * bytes no request asked for, so the framing did not mark where the server's body ended. A server
  * that writes a zero-length chunk when its application hands it an empty piece ends the body there
  * and sends the rest after it (puma/puma#743, fukamachi/woo#85, ninenines/cowboy#777); a
