@@ -743,8 +743,13 @@ test('a host that trickles every body past the total timeout is given up once 3 
     assert.ok(requests.bad <= 24, `${requests.bad} requests to the trickling host`)
     // The host that served once is tried for each of its files, each to its own total timeout.
     const later = results.filter((r) => r.job.url.includes('/later'))
+    // Its 50 bytes every 50 ms came late on a loaded machine (the server shares the test's event
+    // loop): a body at a pause is said as stopped, the same timeout.
     for (const r of later)
-      assert.match(r.message ?? '', /^total timeout after 1\.5 s on .*: its body was under way/)
+      assert.match(
+        r.message ?? '',
+        /^total timeout after 1\.5 s on .*: its body (was under way|had stopped after)/,
+      )
     assert.equal(requests.servedOnce, 4)
   } finally {
     await hosts.close()
@@ -1267,7 +1272,8 @@ test('redirect chains are followed; loops and long chains fail with a clear code
   // The message names where the chain had got to: a loop through changing URLs shows itself.
   assert.match(
     long.one.message ?? '',
-    /^more than 5 redirects for \S+\/long\?redirect=6, the last to \S+\/long\?redirect=0 \(--max-redirects allows more\)$/,
+    // One path asked six times, a new query each time: a loop or a long chain, both said.
+    /^more than 5 redirects for \S+\/long\?redirect=6, the last to \S+\/long\?redirect=0: a loop over 1 path, each asked again with another query \(.*\), or a chain longer than --max-redirects allows$/,
   )
   // The default follows the 20 browsers, wget and aria2c follow (it was 10: a chain of 15 failed).
   const fifteen = await get([server.url('/fifteen?redirect=15')])

@@ -39,7 +39,8 @@ export function revisit(sent: number, retryAfter: number | undefined, maxRetryAf
  * sends the client back to (`/a.jpg?t=1`, `?t=2`...), never the same request twice, which neither
  * `revisit` nor a URL's cookies catch (loop checks keyed on the whole URL miss it:
  * einaregilsson/Redirector#131, EFForg/https-everywhere#4432); the message told to raise
- * `--max-redirects`, which only makes it longer. Any other chain is longer than the limit:
+ * `--max-redirects`, which only makes it longer. A chain that counts down in its query on one path
+ * (`?redirect=6`, `?redirect=5`...) ends, and looks the same: both are said. Any other chain is longer than the limit:
  * `--max-redirects` is what lets it through. Pure, table-tested.
  */
 export function tooManyNote(chain: readonly { url: string; cookie: string }[]): string {
@@ -56,6 +57,6 @@ export function tooManyNote(chain: readonly { url: string; cookie: string }[]): 
   }
   const n = [...queries.values()].filter((urls) => urls.size > MOST_VISITS).length
   if (n > 0)
-    return `: a loop over ${n} path${n === 1 ? '' : 's'}, each asked again with another query (a server that puts a new timestamp, counter or token in the URL it sends back to)`
+    return `: a loop over ${n} path${n === 1 ? '' : 's'}, each asked again with another query (a server that puts a new timestamp, counter or token in the URL it sends back to), or a chain longer than --max-redirects allows`
   return ' (--max-redirects allows more)'
 }
