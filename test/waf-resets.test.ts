@@ -104,7 +104,11 @@ test('a host that resets new connections beyond 4 open is still given fewer at o
       i % 10 === 0 ? `${limited.origin}/blocked/f${i}.jpg` : `${limited.origin}/ok/f${i}.jpg`,
     )
     const { results, least } = await pullSampled(urls)
-    assert.equal(results.filter((r) => r.status === 'ok').length, 180)
+    const lost = results.filter((r) => r.status !== 'ok' && r.job.url.includes('/ok/'))
+    assert.deepEqual(
+      lost.map((r) => r.message),
+      [],
+    )
     assert.ok(least <= 4, `the limit stayed at ${least} or more`)
     assert.ok(limited.stats.overLimit < 150, `${limited.stats.overLimit} connections reset over the limit`)
   } finally {
