@@ -227,7 +227,23 @@ test('Retry-After: delta seconds and HTTP dates', () => {
     assert.equal(parseRetryAfter(none, now), undefined, none)
   }
   // Not delta-seconds nor an HTTP-date (V8's Date.parse takes several for dates in 2001).
-  for (const bad of ['soon', '1.5', '-1', '+5', '5, 10', 'garbage 1', '2026-01-01T00:01:00Z', '1e3', '']) {
+  // Seconds with a fraction (Sentry's `292.052427053`: opensearch-project/data-prepper#6927) name
+  // a wait too, to the next millisecond: read as none, the backoff retried long before it.
+  assert.equal(parseRetryAfter('1.5', now), 1500)
+  assert.equal(parseRetryAfter('292.0524', now), 292_053)
+  for (const bad of [
+    'soon',
+    '-1.5',
+    '.5',
+    '1.',
+    '-1',
+    '+5',
+    '5, 10',
+    'garbage 1',
+    '2026-01-01T00:01:00Z',
+    '1e3',
+    '',
+  ]) {
     assert.equal(parseRetryAfter(bad, now), undefined, bad)
   }
   assert.equal(parseRetryAfter(undefined, now), undefined)
@@ -340,16 +356,29 @@ test("readRefusal: a rate limiter's reset names the wait Retry-After does not; a
       { status: 503, retryAfter: 12_000, waitFrom: 'RateLimit-Reset' },
     ],
     [
-      'draft 07+: the longest spent policy',
+      'draft 08+: the longest spent policy',
       429,
       { ratelimit: '"burst";r=0;t=10, "day";r=5;t=3600, "hour";r=0;t=40' },
       { status: 429, retryAfter: 40_000, waitFrom: 'RateLimit' },
     ],
     [
-      'draft 07+ as a 403',
+      'draft 08+ as a 403',
       403,
       { ratelimit: '"default";r=0;t=20' },
       { status: 429, retryAfter: 20_000, waitFrom: 'RateLimit' },
+    ],
+    [
+      // Draft 07's one Dictionary (ietf-wg-httpapi/ratelimit-headers#125; express-rate-limit's draft-7).
+      "draft 07's RateLimit",
+      429,
+      { ratelimit: 'limit=100, remaining=0, reset=25', 'ratelimit-policy': '100;w=60' },
+      { status: 429, retryAfter: 25_000, waitFrom: 'RateLimit' },
+    ],
+    [
+      "draft 07's RateLimit, quota left",
+      429,
+      { ratelimit: 'limit=100, remaining=3, reset=25' },
+      { status: 429 },
     ],
     [
       'a Unix time in ms',

@@ -160,6 +160,38 @@ test('a host that enforces its quota and says it is spent on a served file gets 
   }
 })
 
+test("a wait named in a form the RFC does not spell is waited, not lost to the backoff: Retry-After in fractional seconds, the IETF draft 07's RateLimit dictionary", async () => {
+  // Sentry and others send `Retry-After: 292.052427053` (opensearch-project/data-prepper#6927,
+  // urllib3/urllib3#2861); express-rate-limit's draft-7 headers and the IETF draft 07 itself
+  // `RateLimit: limit=100, remaining=0, reset=5` (ietf-wg-httpapi/ratelimit-headers#125). Read as
+  // naming no wait, one retry's backoff (under 0.5 s) came long before the quota did: the file failed.
+  const jpg = makeImage('fraction.jpg', 3000)
+  let reset = 0
+  const quota = await startRouteServer({
+    '/img': (_req, res, url) => {
+      const left = (reset - Date.now()) / 1000
+      if (left > 0) {
+        const headers: Record<string, string> = url.searchParams.has('fraction')
+          ? { 'retry-after': left.toFixed(3) }
+          : { ratelimit: `limit=10, remaining=0, reset=${Math.ceil(left)}`, 'ratelimit-policy': '10;w=2' }
+        res.writeHead(429, headers).end('Too Many Requests')
+        return
+      }
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpg.length }).end(jpg)
+    },
+  })
+  try {
+    for (const kind of ['fraction', 'draft7']) {
+      reset = Date.now() + 1200
+      const { one } = await get([quota.url(`/img?${kind}`)], { retries: 1 })
+      assert.equal(one.status, 'ok', `${kind}: ${one.message}`)
+      assert.equal(one.attempts, 2, kind)
+    }
+  } finally {
+    await quota.close()
+  }
+})
+
 test('Retry-After is capped by maxRetryAfter', async () => {
   // Uncapped, the hour asked for is past --total-timeout (60 s here): failed at once, not retried.
   const { one } = await get([server.url('/ra-cap?status=503&times=1&ra=3600')], {
@@ -284,11 +316,12 @@ test('a 429 with Retry-After delays that request, never the other hosts', async 
 
 test("a host's first refusal pauses the whole host: for its Retry-After, or the backoff's window when it names none", async () => {
   // 100 ms to answer, two at a time: without the pause, the next URLs would go out while the
-  // refused one waits. Retry-After '1.5' and '0' name no wait (RFC 9110 §10.2.3): backoff, 500 ms.
+  // refused one waits. Retry-After '0' names no wait (RFC 9110 §10.2.3): backoff, 500 ms; '1.5'
+  // names 1.5 s, though no delta-seconds (opensearch-project/data-prepper#6927).
   for (const [ra, quiet] of [
     ['1', 950],
     ['', 450],
-    ['1.5', 450],
+    ['1.5', 1450],
     ['0', 450],
   ] as const) {
     const slow = await startImageServer({ ttfb: 100 })

@@ -11,7 +11,8 @@ type Headers = Record<string, string | string[] | undefined>
  * (`403` or `429` with `X-RateLimit-Remaining: 0` and `X-RateLimit-Reset`, a Unix time: "do not
  * retry until then"), Twitter (`x-rate-limit-reset`), Reddit (`x-ratelimit-reset`, seconds),
  * Discord (`x-ratelimit-reset-after`), the IETF draft's `RateLimit-Reset` (draft 06 and before) and
- * `RateLimit: "policy";r=0;t=30` (draft 07 on). Without them a 429 waited the own backoff, 15 s
+ * `RateLimit: "policy";r=0;t=30` (draft 08 on; draft 07's `RateLimit: limit=100, remaining=0,
+ * reset=30`). Without them a 429 waited the own backoff, 15 s
  * over the five retries, and every file of a host whose quota comes back in a minute failed; a
  * GitHub 403 failed at once as a refusal for good, and a rerun skipped it.
  */
@@ -57,9 +58,17 @@ function resetMs(value: number, now: number): number {
   return value * 1000
 }
 
-/** The draft's `RateLimit` field: the `t` (seconds) of a policy with `r=0`, the longest of them. */
+/**
+ * The draft's `RateLimit` field: the `t` (seconds) of a policy with `r=0`, the longest of them
+ * (draft 08 on); or its draft 07 form, one Dictionary, `limit=100, remaining=0, reset=30` (seconds
+ * from now; express-rate-limit's `draft-7` headers), its `reset` when `remaining` is 0
+ * (ietf-wg-httpapi/ratelimit-headers#125, which combined the three fields so).
+ */
 function structuredReset(field: string | undefined): number | undefined {
   if (field === undefined) return undefined
+  const members = new Map(field.split(',').map((m) => m.trim().split('=') as [string, string | undefined]))
+  const reset = decimal(members.get('reset'))
+  if (decimal(members.get('remaining')) === 0 && reset !== undefined) return reset * 1000
   let longest: number | undefined
   for (const item of field.split(',')) {
     const params = new Map(

@@ -58,8 +58,9 @@ export function retryDelay(input: RetryDelayInput): number {
 }
 
 /**
- * `Retry-After` as milliseconds from `now`: delta-seconds (`1*DIGIT`) or an HTTP-date in one of
- * its three forms (RFC 9110 §10.2.3, §5.6.7). `undefined` when absent, unreadable (`1.5`, `-1`,
+ * `Retry-After` as milliseconds from `now`: delta-seconds (`1*DIGIT`; with a fraction too, `1.5`,
+ * as servers send it) or an HTTP-date in one of its three forms (RFC 9110 §10.2.3, §5.6.7).
+ * `undefined` when absent, unreadable (`-1`, `1e3`,
  * `soon`: V8's `Date.parse` would read some of those as dates in 2001), or not in the future
  * (`0`, a past date): those name no wait, and the caller's own backoff applies, as curl does.
  * Of two values, the first.
@@ -78,7 +79,9 @@ export function parseRetryAfter(
   const date = Array.isArray(served) ? served[0] : served
   now = (date === undefined ? undefined : readHttpDate(date)) ?? now
   let ms: number
-  if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000
+  // Seconds with a fraction (`292.052427053`: Sentry, Microsoft Graph; opensearch-project/data-prepper#6927)
+  // are no delta-seconds, but name a wait all the same: waited to the next millisecond, never less.
+  if (/^\d+(?:\.\d+)?$/.test(trimmed)) ms = Math.ceil(Number(trimmed) * 1000)
   else {
     const at = readHttpDate(trimmed)
     if (at === undefined) return undefined
