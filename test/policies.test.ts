@@ -231,6 +231,17 @@ test('Retry-After: delta seconds and HTTP dates', () => {
   // a wait too, to the next millisecond: read as none, the backoff retried long before it.
   assert.equal(parseRetryAfter('1.5', now), 1500)
   assert.equal(parseRetryAfter('292.0524', now), 292_053)
+  // A date whose zone is GMT by another name or an offset (Go's RFC1123 `UTC`, Python's `-0000`).
+  for (const [zoned, ms] of [
+    ['Thu, 01 Jan 2026 00:00:30 UTC', 30_000],
+    ['Thu, 01 Jan 2026 00:00:30 -0000', 30_000],
+    ['Thu, 01 Jan 2026 01:00:30 +0100', 30_000],
+    ['Wed, 31 Dec 2025 19:00:30 -0500', 30_000],
+  ] as const)
+    assert.equal(parseRetryAfter(zoned, now), ms, zoned)
+  for (const bad of ['Thu, 01 Jan 2026 00:00:30 +0099', 'Thu, 01 Jan 2026 00:00:30 CET', '30 UTC']) {
+    assert.equal(parseRetryAfter(bad, now), undefined, bad)
+  }
   for (const bad of [
     'soon',
     '-1.5',

@@ -83,11 +83,27 @@ export function parseRetryAfter(
   // are no delta-seconds, but name a wait all the same: waited to the next millisecond, never less.
   if (/^\d+(?:\.\d+)?$/.test(trimmed)) ms = Math.ceil(Number(trimmed) * 1000)
   else {
-    const at = readHttpDate(trimmed)
+    const at = readHttpDate(trimmed) ?? zonedDate(trimmed)
     if (at === undefined) return undefined
     // A date names whole seconds: the wait up to the date's second, not the clock's milliseconds
     // into its own (a date a year ahead was said as 'a wait of 31535999.442 s').
     ms = Math.ceil((at - now) / 1000) * 1000
   }
   return Number.isFinite(ms) && ms > 0 ? ms : undefined
+}
+
+/**
+ * An IMF-fixdate whose zone is not written `GMT` but as another name or offset: `UTC` (Go's
+ * `time.RFC1123` of a UTC time), `+0000`, `-0000` (Python's `email.utils.formatdate`), `+0100`; the
+ * instant it names, or `undefined`. No HTTP-date (RFC 9110 §5.6.7), but a wait all the same
+ * ("recipients ... be robust"): read as none, the backoff's retries came long before it.
+ */
+function zonedDate(text: string): number | undefined {
+  const zoned = /^(.+ \d{2}:\d{2}:\d{2}) ?(UTC|UT|Z|([+-])(\d{2})(\d{2}))$/i.exec(text)
+  if (!zoned) return undefined
+  const at = readHttpDate(`${zoned[1]} GMT`)
+  const [, , , sign, hours, minutes] = zoned
+  const offset =
+    sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(hours) * 60 + Number(minutes)) * 60_000
+  return at === undefined || Number(minutes) > 59 ? undefined : at - offset
 }
