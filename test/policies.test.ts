@@ -386,6 +386,31 @@ test("readRefusal: a rate limiter's reset names the wait Retry-After does not; a
       { status: 429, retryAfter: 25_000, waitFrom: 'RateLimit' },
     ],
     [
+      // A date: an HTTP-date (wraithgar/hapi-rate-limit#19), RFC 3339's (diegosouzapw/OmniRoute#13321).
+      'a reset as an HTTP-date',
+      429,
+      { 'ratelimit-reset': new Date(now + 30_000).toUTCString() },
+      { status: 429, retryAfter: 30_000, waitFrom: 'RateLimit-Reset' },
+    ],
+    [
+      'a reset as an RFC 3339 timestamp',
+      503,
+      { 'x-ratelimit-reset': new Date(now + 12_500).toISOString().replace('Z', '+00:00') },
+      { status: 503, retryAfter: 12_500, waitFrom: 'X-RateLimit-Reset' },
+    ],
+    [
+      'a reset as a date past',
+      429,
+      { 'x-ratelimit-reset': new Date(now - 5000).toISOString() },
+      { status: 429 },
+    ],
+    [
+      'a reset as a date without its zone',
+      429,
+      { 'x-ratelimit-reset': '2099-01-01T00:00:00' },
+      { status: 429 },
+    ],
+    [
       "draft 07's RateLimit, quota left",
       429,
       { ratelimit: 'limit=100, remaining=3, reset=25' },

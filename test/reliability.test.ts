@@ -160,11 +160,12 @@ test('a host that enforces its quota and says it is spent on a served file gets 
   }
 })
 
-test("a wait named in a form the RFC does not spell is waited, not lost to the backoff: Retry-After in fractional seconds or as a date in UTC, the IETF draft 07's RateLimit dictionary", async () => {
+test("a wait named in a form the RFC does not spell is waited, not lost to the backoff: Retry-After in fractional seconds or as a date in UTC, the IETF draft 07's RateLimit dictionary, a reset as a timestamp", async () => {
   // Sentry and others send `Retry-After: 292.052427053` (opensearch-project/data-prepper#6927,
   // urllib3/urllib3#2861); express-rate-limit's draft-7 headers and the IETF draft 07 itself
   // `RateLimit: limit=100, remaining=0, reset=5` (ietf-wg-httpapi/ratelimit-headers#125); Go's
-  // servers a date as `time.RFC1123` writes it, `... 07:28:00 UTC` (urllib3/urllib3#1896). Read as
+  // servers a date as `time.RFC1123` writes it, `... 07:28:00 UTC` (urllib3/urllib3#1896); Atlassian
+  // its reset as an RFC 3339 timestamp (diegosouzapw/OmniRoute#13321). Read as
   // naming no wait, one retry's backoff (under 0.5 s) came long before the quota did: the file failed.
   const jpg = makeImage('fraction.jpg', 3000)
   let reset = 0
@@ -180,7 +181,12 @@ test("a wait named in a form the RFC does not spell is waited, not lost to the b
             ? { 'retry-after': left.toFixed(3) }
             : kind === 'utc'
               ? { 'retry-after': at }
-              : { ratelimit: `limit=10, remaining=0, reset=${Math.ceil(left)}`, 'ratelimit-policy': '10;w=2' }
+              : kind === 'rfc3339'
+                ? { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': new Date(reset).toISOString() }
+                : {
+                    ratelimit: `limit=10, remaining=0, reset=${Math.ceil(left)}`,
+                    'ratelimit-policy': '10;w=2',
+                  }
         res.writeHead(429, headers).end('Too Many Requests')
         return
       }
@@ -188,7 +194,7 @@ test("a wait named in a form the RFC does not spell is waited, not lost to the b
     },
   })
   try {
-    for (const kind of ['fraction', 'draft7', 'utc']) {
+    for (const kind of ['fraction', 'draft7', 'utc', 'rfc3339']) {
       reset = Date.now() + 1200
       const { one } = await get([quota.url(`/img?kind=${kind}`)], { retries: 1 })
       assert.equal(one.status, 'ok', `${kind}: ${one.message}`)

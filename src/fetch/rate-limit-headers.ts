@@ -38,7 +38,7 @@ const REFUSED = new Set([403, 429, 503])
 /** `Remaining` headers: a request quota left, 0 when spent (Reddit sends `0.0`). */
 const REMAINING = ['x-ratelimit-remaining', 'x-rate-limit-remaining', 'ratelimit-remaining']
 
-/** `Reset` headers: delta seconds, or a Unix time (GitHub, Twitter): see `resetMs`. */
+/** `Reset` headers: delta seconds, or a Unix time (GitHub, Twitter): see `resetMs`; or a date: see `dateReset`. */
 const RESET = ['x-ratelimit-reset', 'x-rate-limit-reset', 'ratelimit-reset', 'x-ratelimit-reset-after']
 
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value)?.trim()
@@ -56,6 +56,24 @@ function resetMs(value: number, now: number): number {
   if (value >= 1e12) return value - now
   if (value >= 1e9) return value * 1000 - now
   return value * 1000
+}
+
+/** An RFC 3339 timestamp with its zone: `2026-01-01T00:00:30Z`, `2026-01-01T01:00:30.5+01:00`. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/i
+
+/**
+ * A reset written as a date, ms from `clock` (the server's): an HTTP-date (the IETF draft's first
+ * versions let `RateLimit-Reset` be one; wraithgar/hapi-rate-limit#19 sent one) or an RFC 3339
+ * timestamp (Atlassian's `X-RateLimit-Reset`, Anthropic's `anthropic-ratelimit-*-reset`:
+ * diegosouzapw/OmniRoute#13321). `undefined` for anything else.
+ */
+function dateReset(text: string | undefined, clock: number): number | undefined {
+  if (text === undefined) return undefined
+  if (RFC3339.test(text)) {
+    const at = Date.parse(text)
+    return Number.isNaN(at) ? undefined : Math.ceil(at - clock)
+  }
+  return parseRetryAfter(text, clock)
 }
 
 /**
@@ -112,10 +130,10 @@ function limiterReset(headers: Headers, now: number): { retryAfter?: number; wai
   const draft = structuredReset(first(headers.ratelimit))
   if (draft !== undefined && draft > 0) return { retryAfter: draft, waitFrom: 'RateLimit' }
   for (const name of RESET) {
-    const value = decimal(first(headers[name]))
-    if (value === undefined) continue
-    const ms = Math.ceil(resetMs(value, clock))
-    if (ms > 0) return { retryAfter: ms, waitFrom: spelled(name) }
+    const text = first(headers[name])
+    const value = decimal(text)
+    const ms = value === undefined ? dateReset(text, clock) : Math.ceil(resetMs(value, clock))
+    if (ms !== undefined && ms > 0) return { retryAfter: ms, waitFrom: spelled(name) }
   }
   return {}
 }
