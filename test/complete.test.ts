@@ -1150,6 +1150,42 @@ test('TIFF: strips, tiles and IFDs within the body, read back at the end; the fi
   truncated(await judge('tif', pages.subarray(0, pages.length - 100)), 'two pages, the second cut')
 })
 
+// A TIFF preallocated and cut (zeros from some byte on, its length whole), where writers put each
+// page's IFD after its strips: an IFD of no entries stops libtiff ('zero tag directories not
+// supported': ObjectVision/GeoDMS#807), and zeros where entries belong end the page chain early.
+// Both were whole, the two-page file kept as one page.
+test('TIFF: a page IFD zero-filled, or of no entries, is corrupt; the pages after it are lost', async () => {
+  const pages = fixture('two-pages.tif')
+  const [first, second] = [6716, 13718]
+  assert.equal(pages.readUInt32LE(4), first)
+  assert.equal(pages.readUInt32LE(first + 2 + pages.readUInt16LE(first) * 12), second)
+  const zeroFrom = (at: number) => Buffer.concat([pages.subarray(0, at), Buffer.alloc(pages.length - at)])
+  const cases: [number, string][] = [
+    [
+      first + 2 + 8 * 12 + 5,
+      `TIFF IFD at byte ${first} is zero-filled from byte ${first + 2 + 9 * 12}, where its entries belong`,
+    ],
+    [
+      second + 2,
+      `TIFF IFD at byte ${second} is zero-filled from byte ${second + 2}, where its entries belong`,
+    ],
+    [second, `TIFF IFD at byte ${second} has no entries: zero-filled, or written short`],
+  ]
+  for (const [at, reason] of cases)
+    for (const split of [(b: Uint8Array) => [b], every(64)])
+      assert.deepEqual(
+        await judge('tif', zeroFrom(at), split),
+        { complete: false, kind: 'corrupt', reason },
+        `zeros from ${at}`,
+      )
+  // Zeros after the IFDs and values (bytes nothing points to) change nothing.
+  assert.deepEqual(await judge('tif', Buffer.concat([pages, Buffer.alloc(300)])), {
+    complete: true,
+    width: 64,
+    height: 48,
+  })
+})
+
 // libtiff (TIFFReadDirectory) sizes a strip itself where its count is missing or cannot be right:
 // the 46-byte TIFF of mathiasbynens/small#127 has none, a scanner's CCITT page in TwelveMonkeys#449
 // states 0, Plexus wrote two or three times the size ('Bogus "StripByteCounts" field').

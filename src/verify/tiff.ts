@@ -160,6 +160,8 @@ export async function checkTiff(head: Uint8Array, read: ReadBack, total: number)
     seen.add(at)
     const ifd = await tiff.ifd(at)
     if (!ifd) return truncated(`TIFF IFD at byte ${at} lies beyond the end (${total} bytes)`)
+    const zeros = zeroFilled(tiff, at, ifd, first)
+    if (zeros) return zeros
     const byTag = new Map(ifd.entries.map((e) => [e.tag, e]))
     for (const e of ifd.entries) {
       if (!e.inline && e.offset + e.bytes > total) {
@@ -189,6 +191,37 @@ export async function checkTiff(head: Uint8Array, read: ReadBack, total: number)
   // have taken that too.
   if (tiff.toEnd.some((at) => at >= tiff.furthest)) return { ...COMPLETE, ...dims, unchecked: STRIP_TO_END }
   return { ...COMPLETE, ...dims }
+}
+
+/**
+ * Why a page's IFD is zeros where its entries belong: a file preallocated (aria2, a sparse or
+ * fallocated file a server sends while it is still being written) and cut, where writers put IFDs
+ * last. An IFD of no entries after the first (the first has its own message: no strips) stops
+ * libtiff ("zero tag directories not supported": ObjectVision/GeoDMS#807), so the pages after it
+ * are lost; an entry of zeros (tag 0, type 0: no TIFF type) with only zeros after it to the IFD's
+ * end, the next IFD's offset too, is one zero-filled, which ended the page chain early. Undefined
+ * for any other IFD.
+ */
+function zeroFilled(
+  tiff: Tiff,
+  at: number,
+  ifd: { entries: Entry[]; next: number },
+  first: boolean,
+): Verdict | undefined {
+  if (ifd.entries.length === 0)
+    return first ? undefined : corrupt(`TIFF IFD at byte ${at} has no entries: zero-filled, or written short`)
+  if (ifd.next !== 0) return undefined
+  const size = tiff.big ? 20 : 12
+  let from = ifd.entries.length
+  while (from > 0) {
+    const e = ifd.entries[from - 1]
+    if (e.tag !== 0 || e.type !== 0 || e.count !== 0 || e.offset !== 0 || e.inline?.some((b) => b !== 0))
+      break
+    from--
+  }
+  if (from === ifd.entries.length) return undefined
+  const start = at + (tiff.big ? 8 : 2) + from * size
+  return corrupt(`TIFF IFD at byte ${at} is zero-filled from byte ${start}, where its entries belong`)
 }
 
 /**
