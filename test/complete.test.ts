@@ -1295,6 +1295,32 @@ test('a TIFF checked from a file on disk, as the download path reads it back', a
   }
 })
 
+// An icon whose 256-pixel entry is a PNG (Vista's icons, favicon generators), zero-filled or cut inside
+// the file, its directory whole: a file preallocated and cut, as the TIFF above. Browsers decode the
+// entry's PNG from its bytes alone and show it broken; only the directory was checked, and it was whole.
+test('ICO: an entry that is a PNG is judged as a PNG within its entry, as the BMP embedding one is', async () => {
+  const ico = fixture('three-sizes.ico')
+  const [at, size] = [ico.readUInt32LE(6 + 12), ico.readUInt32LE(6 + 8)]
+  assert.equal(ico.subarray(at, at + 4).toString('latin1'), '\x89PNG')
+  const zeroed = (from: number, to: number) =>
+    Buffer.concat([ico.subarray(0, from), Buffer.alloc(to - from), ico.subarray(to)])
+  for (const split of [(b: Uint8Array) => [b], every(97)]) {
+    assert.deepEqual(await judge('ico', ico, split), { complete: true })
+    assert.deepEqual(await judge('ico', zeroed(at + 1000, ico.length), split), {
+      complete: false,
+      kind: 'corrupt',
+      reason: "ICO entry 0's PNG: PNG chunk IDAT fails its CRC (at byte 1464)",
+    })
+    assert.deepEqual(await judge('ico', zeroed(at + size - 12, at + size), split), {
+      complete: false,
+      kind: 'truncated',
+      reason: "ICO entry 0's PNG: PNG ends before its IEND chunk",
+    })
+  }
+  // A CUR's entries are BMPs: not PNGs, not read back.
+  assert.deepEqual(await judge('cur', fixture('cursor.cur')), { complete: true })
+})
+
 test('BMP: pixel rows from the header, top-down too; ICO: every entry within the body', async () => {
   const topDown = Buffer.from(fixture('v3.bmp'))
   topDown.writeInt32LE(-48, 22)

@@ -1,16 +1,27 @@
 import { u16le, u32le } from '../bytes.js'
-import { COMPLETE, corrupt, truncated, type Verdict } from './types.js'
+import { PngCheck } from './png.js'
+import { COMPLETE, corrupt, type ReadBack, truncated, type Verdict } from './types.js'
 import { type Step, Walk } from './walk.js'
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
+/** An embedded PNG larger than this is not read back to be checked (an icon's are kilobytes). */
+const MAX_PNG = 16 * 1024 * 1024
 
 /**
  * ICO and CUR: a 6-byte header, a 16-byte directory entry per image (its size and offset), then the
- * images. Whole when every entry's bytes lie within the body; bytes after the last image are allowed.
+ * images. Whole when every entry's bytes lie within the body and every entry that is a PNG (as
+ * Windows Vista's 256-pixel icons are, and favicon generators write) is a whole one within its entry,
+ * as `PngCheck` judges it: browsers decode an entry's PNG from its bytes alone, so one cut or
+ * zero-filled inside the file (a file preallocated and cut) shows broken, where only the directory
+ * was checked and it was whole. Bytes after the last image are allowed.
  */
 export class IcoCheck extends Walk {
   #count = -1
   #end = -1
   /** What the header's type (2: a cursor) makes the file, for the failure lines: a CUR was said to be an ICO. */
   #kind = 'ICO'
+  /** The entries' places (offset, size), once the directory is read. */
+  #entries: { at: number; size: number }[] = []
 
   constructor() {
     super()
@@ -18,7 +29,7 @@ export class IcoCheck extends Walk {
   }
 
   protected next(h: Uint8Array): Step {
-    if (this.#end !== -1) return this.settle(COMPLETE)
+    if (this.#end !== -1) return this.rest()
     if (this.#count === -1) {
       this.#count = u16le(h, 4)
       if (u16le(h, 2) === 2) this.#kind = 'CUR'
@@ -33,13 +44,29 @@ export class IcoCheck extends Walk {
       if (size === 0 || at < directoryEnd)
         return this.settle(corrupt(`${this.#kind} entry ${e / 16} has no place of its own`))
       end = Math.max(end, at + size)
+      this.#entries.push({ at, size })
     }
     this.#end = end
     return this.expect(0, end - this.position)
   }
 
-  protected finish(): Verdict {
+  protected async finish(_boundary: boolean, read: ReadBack): Promise<Verdict> {
     if (this.#end === -1) return truncated(`${this.#kind} directory cut short`)
-    return truncated(`${this.#kind} images end at byte ${this.#end}, past the end (${this.position} bytes)`)
+    if (this.position < this.#end)
+      return truncated(`${this.#kind} images end at byte ${this.#end}, past the end (${this.position} bytes)`)
+    let unchecked: string | undefined
+    for (const [i, { at, size }] of this.#entries.entries()) {
+      if (size < 8 || size > MAX_PNG) continue
+      const head = await read(at, 8)
+      if (!PNG_SIGNATURE.every((b, k) => head[k] === b)) continue
+      const png = await read(at, size)
+      const check = new PngCheck()
+      check.update(png)
+      const verdict = await check.end(async (offset, length) => png.subarray(offset, offset + length))
+      if (!verdict.complete)
+        return { ...verdict, reason: `${this.#kind} entry ${i}'s PNG: ${verdict.reason}` }
+      if (verdict.unchecked) unchecked ??= `${this.#kind} entry ${i}'s PNG: ${verdict.unchecked}`
+    }
+    return unchecked ? { ...COMPLETE, unchecked } : COMPLETE
   }
 }
