@@ -1030,6 +1030,37 @@ function riffOver(file: Buffer, over: number): Buffer {
   return out
 }
 
+// A WebP preallocated and cut (zeros to its length, as the TIFF and ICO below): zeros where a chunk
+// header belongs were walked as empty chunks to the RIFF end, so the file was whole, or said to hold
+// stray bytes. A FourCC is four ASCII letters (RFC 9649 §2.3): a header of zeros names none.
+test('WebP: zeros where a chunk header belongs are a file zero-filled, corrupt and said so', async () => {
+  const zeroFrom = (name: string, at: number) => {
+    const body = fixture(name)
+    return Buffer.concat([body.subarray(0, at), Buffer.alloc(body.length - at)])
+  }
+  const grown = Buffer.concat([fixture('alpha.webp'), Buffer.alloc(16)])
+  grown.writeUInt32LE(grown.length - 8, 4)
+  const cases: [string, Buffer, number][] = [
+    // Zeros from inside the VP8 chunk's size: a shorter chunk, then zeros to the RIFF end (was whole).
+    ['lossy, its VP8 size half zeroed', zeroFrom('lossy.webp', 17), 258],
+    // An animation zeroed after its first frame (was 'stray bytes before its RIFF end').
+    ['animated, from its first frame', zeroFrom('animated.webp', 300), 656],
+    // Zeros after the image inside the RIFF size, where its metadata chunks would be (was whole).
+    ['alpha, zeros in the RIFF size after it', grown, 806],
+  ]
+  for (const [name, body, at] of cases)
+    for (const split of [(b: Uint8Array) => [b], every(5)])
+      assert.deepEqual(
+        await judge('webp', body, split),
+        {
+          complete: false,
+          kind: 'corrupt',
+          reason: `WebP is zero-filled from byte ${at}, where a chunk belongs`,
+        },
+        name,
+      )
+})
+
 test('WebP: a still image whose RIFF size runs past the body is whole where its image chunk ends', async () => {
   // Chromium draws these whole (its demuxer reads a body shorter than its RIFF size as partial); peers keep them.
   for (const name of ['lossy.webp', 'lossless.webp', 'alpha.webp']) {

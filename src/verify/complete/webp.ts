@@ -52,6 +52,11 @@ export class WebpCheck extends Walk {
     }
     const type = fourcc(h, 0)
     const size = u32le(h, 4)
+    // A chunk header of zeros names no chunk (a FourCC is four ASCII letters): the file was
+    // preallocated and cut, zeros to its length, as a server sends one still being written. Walked
+    // as empty chunks to the RIFF end, an animation zero-filled after its first frame was whole.
+    if (h.every((b) => b === 0))
+      return this.settle(corrupt(`WebP is zero-filled from byte ${this.position - 8}, where a chunk belongs`))
     if (this.position === 20 && type !== 'VP8 ' && type !== 'VP8L' && type !== 'VP8X') {
       return this.settle(corrupt(`WebP starts with a ${type} chunk`))
     }
