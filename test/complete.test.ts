@@ -1030,7 +1030,7 @@ function riffOver(file: Buffer, over: number): Buffer {
   return out
 }
 
-// A WebP preallocated and cut (zeros to its length, as the TIFF and ICO below): zeros where a chunk
+// A WebP preallocated and cut (zeros to its length, lingochamp/FileDownloader#543; as the TIFF and ICO below): zeros where a chunk
 // header belongs were walked as empty chunks to the RIFF end, so the file was whole, or said to hold
 // stray bytes. A FourCC is four ASCII letters (RFC 9649 §2.3): a header of zeros names none.
 test('WebP: zeros where a chunk header belongs are a file zero-filled, corrupt and said so', async () => {
@@ -1181,7 +1181,8 @@ test('TIFF: strips, tiles and IFDs within the body, read back at the end; the fi
   truncated(await judge('tif', pages.subarray(0, pages.length - 100)), 'two pages, the second cut')
 })
 
-// A TIFF preallocated and cut (zeros from some byte on, its length whole), where writers put each
+// A TIFF preallocated and cut (zeros from some byte on, its length whole: lingochamp/FileDownloader#543
+// fills a file so, and a server that sends a file still being written sends those zeros), where writers put each
 // page's IFD after its strips: an IFD of no entries stops libtiff ('zero tag directories not
 // supported': ObjectVision/GeoDMS#807), and zeros where entries belong end the page chain early.
 // Both were whole, the two-page file kept as one page.
@@ -1327,7 +1328,7 @@ test('a TIFF checked from a file on disk, as the download path reads it back', a
 })
 
 // An icon whose 256-pixel entry is a PNG (Vista's icons, favicon generators), zero-filled or cut inside
-// the file, its directory whole: a file preallocated and cut, as the TIFF above. Browsers decode the
+// the file, its directory whole: a file preallocated and cut (lingochamp/FileDownloader#543), as the TIFF above. Browsers decode the
 // entry's PNG from its bytes alone and show it broken; only the directory was checked, and it was whole.
 test('ICO: an entry that is a PNG is judged as a PNG within its entry, as the BMP embedding one is', async () => {
   const ico = fixture('three-sizes.ico')

@@ -196,7 +196,7 @@ export async function checkTiff(head: Uint8Array, read: ReadBack, total: number)
 /**
  * Why a page's IFD is zeros where its entries belong: a file preallocated (aria2, a sparse or
  * fallocated file a server sends while it is still being written) and cut, where writers put IFDs
- * last. An IFD of no entries after the first (the first has its own message: no strips) stops
+ * last (lingochamp/FileDownloader#543). An IFD of no entries after the first (the first has its own message: no strips) stops
  * libtiff ("zero tag directories not supported": ObjectVision/GeoDMS#807), so the pages after it
  * are lost; an entry of zeros (tag 0, type 0: no TIFF type) with only zeros after it to the IFD's
  * end, the next IFD's offset too, is one zero-filled, which ended the page chain early. Undefined
