@@ -1030,6 +1030,26 @@ function riffOver(file: Buffer, over: number): Buffer {
   return out
 }
 
+// A PNG preallocated and cut (lingochamp/FileDownloader#543): zeros where a chunk belongs were said
+// to be a chunk named by four NULs that fails its CRC ('PNG chunk \x00\x00\x00\x00 fails ...').
+test('PNG: zeros where a chunk belongs are a file zero-filled, and said so', async () => {
+  const png = fixture('rgba.png')
+  assert.equal(png.subarray(37, 41).toString('latin1'), 'IDAT')
+  assert.equal(png.subarray(7408, 7412).toString('latin1'), 'IEND')
+  const zeroFrom = (at: number) => Buffer.concat([png.subarray(0, at), Buffer.alloc(png.length - at)])
+  for (const [at, from] of [
+    [33, 33],
+    [37, 37],
+    [7404, 7404],
+  ])
+    for (const split of [(b: Uint8Array) => [b], every(7)])
+      assert.deepEqual(await judge('png', zeroFrom(at), split), {
+        complete: false,
+        kind: 'corrupt',
+        reason: `PNG is zero-filled from byte ${from}, where a chunk belongs`,
+      })
+})
+
 // A WebP preallocated and cut (zeros to its length, lingochamp/FileDownloader#543; as the TIFF and ICO below): zeros where a chunk
 // header belongs were walked as empty chunks to the RIFF end, so the file was whole, or said to hold
 // stray bytes. A FourCC is four ASCII letters (RFC 9649 §2.3): a header of zeros names none.
@@ -1345,8 +1365,8 @@ test('ICO: an entry that is a PNG is judged as a PNG within its entry, as the BM
     })
     assert.deepEqual(await judge('ico', zeroed(at + size - 12, at + size), split), {
       complete: false,
-      kind: 'truncated',
-      reason: "ICO entry 0's PNG: PNG ends before its IEND chunk",
+      kind: 'corrupt',
+      reason: "ICO entry 0's PNG: PNG is zero-filled from byte 1468, where a chunk belongs",
     })
   }
   // A CUR's entries are BMPs: not PNGs, not read back.

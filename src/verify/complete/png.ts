@@ -118,6 +118,13 @@ export class PngCheck extends Walk {
     }
     const length = u32be(h, at)
     const type = fourcc(h, at + 4)
+    // A chunk type of zeros (a type is four ASCII letters, §5.4) is a file preallocated and cut,
+    // zeros to its length (lingochamp/FileDownloader#543), as GIF and WebP say; it was said to be a
+    // chunk named by four NULs that fails its CRC. From the header's start when its length is 0 too.
+    if (type === '\0\0\0\0') {
+      const from = this.position - h.length + at + (length === 0 ? 0 : 4)
+      return this.settle(corrupt(`PNG is zero-filled from byte ${from}, where a chunk belongs`))
+    }
     if (length > 0x7fffffff) return this.settle(corrupt(`PNG chunk ${type} declares ${length} bytes`))
     if (this.#chunks++ === 0 && type !== 'IHDR')
       return this.settle(corrupt(type === 'CgBI' ? CGBI : 'PNG does not start with IHDR'))
