@@ -801,6 +801,13 @@ test("an address that is not the Unsplash API's (a static server, a typo's host,
       collectionEndpoint('42', {}),
       `the answer for /collections/42/photos is not the Unsplash API's (a JSON object, not a list of photos): ${where}`,
     ],
+    // The API's error object under a 200 (a gateway's rewrite, unsplash-js#71): its words are
+    // quoted, where "a JSON object" sent the reader to check the address alone.
+    [
+      [200, 'application/json', '{"errors":["OAuth error: The access token is invalid"]}'],
+      collectionEndpoint('42', {}),
+      `the answer for /collections/42/photos is not the Unsplash API's (an error object under HTTP 200 saying "OAuth error: The access token is invalid", not a list of photos): ${where}`,
+    ],
     [
       [200, 'application/json', '"hello"'],
       randomEndpoint({}),

@@ -1,3 +1,4 @@
+import { quoted } from '../../utils/printable.js'
 import type { CallOptions, UnsplashClient } from './client.js'
 import { StoppedError, UnsplashError } from './errors.js'
 import { pageOf, parseLink } from './link-header.js'
@@ -64,6 +65,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export function shapeOf(value: unknown): string {
   if (Array.isArray(value)) return 'a JSON array'
   if (value === null) return 'JSON null'
+  // The API's error object under a 200 (a proxy's or gateway's rewrite, unsplash-js#71): its own
+  // words say what went wrong, where "a JSON object" sent the reader to check the address alone.
+  const errors = isObject(value) ? value.errors : undefined
+  if (Array.isArray(errors) && errors.length > 0)
+    return `an error object under HTTP 200 saying "${quoted(errors.map(String).join('; '), 200)}"`
   return `a JSON ${typeof value === 'object' ? 'object' : typeof value}`
 }
 
