@@ -5,6 +5,7 @@ import type { JobRecord, Journal } from '../../journal/journal.js'
 import type { Layout } from '../../layout.js'
 import { outcomeOf } from '../../outcome.js'
 import { rowKey } from '../../sources/tables/jobs.js'
+import { isIntegerPastInt64 } from '../../sources/tables/values.js'
 import type { CarriedType, Job, Result } from '../../types.js'
 import { visibleShellWord } from '../../utils/command-line.js'
 import { makeFolders } from '../../utils/folders.js'
@@ -212,8 +213,9 @@ export class WebDatasetSink {
 
   /**
    * Warn (once a column) of a value its column's declared type cannot hold: a JSON lines row past
-   * the lines the types were read from, with a fraction where they held whole numbers, or text
-   * where they held numbers. Its shard's Parquet has null there (one schema for every shard: see
+   * the lines the types were read from, with a fraction where they held whole numbers, text
+   * where they held numbers, or an integer past INT64's range (a uint64 hash) where they held
+   * smaller ones, said as that integer (its digits are how it is carried, not what the line wrote). Its shard's Parquet has null there (one schema for every shard: see
    * column-types.ts); said, not silent, as the value is kept only in the sample's .json and the
    * manifest.
    */
@@ -228,7 +230,13 @@ export class WebDatasetSink {
       const value = meta[name]
       if (value === null || value === undefined || fitted(value, types[name]) !== null) continue
       this.#misfits.add(name)
-      const shown = typeof value === 'object' ? JSON.stringify(value).slice(0, 60) : shownValue(value)
+      // An integer past INT64 is carried as its digits: said as the integer it is, not as text.
+      const shown =
+        typeof value === 'object'
+          ? JSON.stringify(value).slice(0, 60)
+          : types[name] === 'INT64' && isIntegerPastInt64(value)
+            ? `the integer ${value}, past INT64's range (-2^63 to 2^63-1)`
+            : shownValue(value)
       process.emitWarning(
         `row ${row} (sample ${sample}): column '${name}' holds ${shown}, which its ${types[name]} column in the shards' Parquet (typed from the table's first rows) cannot hold: null there, kept in the sample's .json and the manifest (later such values of '${name}' are not said)`,
         { code: 'IMGPULL_COLUMN_TYPE' },

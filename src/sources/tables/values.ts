@@ -11,6 +11,17 @@ const BIG_INT = /^-?[1-9]\d{15,18}$/
 const INT64_MIN = -(2n ** 63n)
 const INT64_MAX = 2n ** 63n - 1n
 
+/**
+ * Whether `value` is the digits of an integer past INT64's range (-2^63 to 2^63-1), as tables
+ * carry one: a uint64 hash a JSON line writes as a number (ultrajson/ultrajson#49's
+ * 18446098363113800555), which a double would round. Such a value is an integer, not text.
+ */
+export function isIntegerPastInt64(value: unknown): value is string {
+  if (typeof value !== 'string' || !/^-?[1-9]\d{18,}$/.test(value)) return false
+  const n = BigInt(value)
+  return n < INT64_MIN || n > INT64_MAX
+}
+
 /** Whether `value` is such digits: an integer INT64 holds that a double does not. */
 export function isBigInt64Text(value: string): boolean {
   if (!BIG_INT.test(value)) return false
