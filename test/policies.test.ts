@@ -2262,6 +2262,10 @@ test('listBytes tells a list file from what was given for one by mistake, by its
       Buffer.from('[\n  {\n    "url": "https://a.example/1.jpg",\n'),
       'a JSON array of objects (a table)',
     ],
+    // A list that opens with a Markdown link, pasted from notes (dpradov/keynote-nf#750): no JSON.
+    ['a Markdown link first', Buffer.from('[a cat](https://a.example/1.jpg)\n'), 'text'],
+    ['a Markdown reference first', Buffer.from('[1]: https://a.example/1.jpg\n'), 'text'],
+    ['a JSON array of arrays', Buffer.from('[["https://a.example/1.jpg"]]\n'), 'a JSON array'],
     ['JSON lines named .txt', Buffer.from('{"url": "https://a.example/1.jpg"}\n'), 'JSON'],
     ['a list that mentions html', Buffer.from('https://a.example/<html>.jpg\n<b>\n'), 'text'],
     // A CSV or TSV named .txt (or piped): every row's URL would carry its other cells after a comma.

@@ -306,6 +306,9 @@ function nulPadding(head: Buffer): number {
   return first
 }
 
+/** A Markdown link or link reference: `[text](`, `[text]: ` (CommonMark 0.31 §4.7, §6.3). */
+const MARKDOWN_LINK = /^\[[^\]\n]*\](?:\(|:[ \t])/
+
 /**
  * Text that is no list, told by how it begins (no URL line begins so): a web page saved from a
  * browser (the mood board whose images are wanted) or a JSON document (an API's answer, an array
@@ -327,7 +330,11 @@ function textNotAList(text: string): ListBytes | undefined {
       what: 'a JSON array of objects (a table)',
       hint: "jq -c '.[]' FILE > rows.jsonl makes it JSON lines, which imgpull reads as a table (the URL key by --url-col)",
     }
-  if (start.startsWith('['))
+  // A Markdown link or reference that opens the list (`[cat](https://…)`, `[1]: https://…`,
+  // notes pasted as they are: dpradov/keynote-nf#750) begins with a `[` too, but no JSON array
+  // goes on so: it is a list, each such line refused naming the text before its URL, where the
+  // whole list was refused as a JSON array.
+  if (start.startsWith('[') && !MARKDOWN_LINK.test(start))
     return {
       kind: 'other',
       what: 'a JSON array',
