@@ -1502,6 +1502,10 @@ test("other tools' options typed out of habit: said in their words, with imgpull
       /'-nc' reads as -n c \(--name c\): every file would be named c; -nc is wget's --no-clobber/,
     ],
     [['x', '-nv'], /'-nv' reads as -n v .*-nv is wget's --no-verbose: -q prints errors only/],
+    // A long option with one dash, read as a short one and its value (rust-lang/getopts#101):
+    // `-out DIR` made a folder `ut` and read DIR as a list (`cannot read input 'DIR'`).
+    [['x', '-out', 'photos'], /^imgpull: '-out': a long option takes two dashes, --out, not -o ut \(see/],
+    [['x', '-retries', '3'], /^imgpull: '-retries': a long option takes two dashes, --retries \(see/],
     // curl's -u: the credentials' words survive the hiding of a URL's user and password.
     [
       ['-u', 'bob:secret', 'x'],

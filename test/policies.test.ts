@@ -21,7 +21,7 @@ import { header, seconds, secondsOrZero, waitSeconds } from '../src/cli/parse.js
 import { progressLogSeconds } from '../src/cli/progress-interval.js'
 import { emptyInputLine, swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
 import { columnList } from '../src/cli/table-options.js'
-import { valueGivenToFlag } from '../src/cli/taken-as-value.js'
+import { oneDashLong, valueGivenToFlag } from '../src/cli/taken-as-value.js'
 import { contentLengthWords, type GatewayAnswer, TimeoutError, UsageError } from '../src/errors.js'
 import { AUTO_THREADS_MAX, AutoThreadBudget, autoThreads } from '../src/fetch/auto-threads.js'
 import { Body } from '../src/fetch/exchange.js'
@@ -2108,6 +2108,26 @@ test("a flag given True or False, as img2dataset's command line takes it: refuse
     if (message === undefined) assert.equal(got, undefined, args.join(' '))
     else assert.match(got ?? '', message, args.join(' '))
   }
+})
+
+test('oneDashLong: a long option typed with one dash is refused, naming the two-dash form, as getopt reads it as a short one (rust-lang/getopts#101)', () => {
+  const command = new Command('imgpull')
+    .option('-o, --out <dir>')
+    .option('--retries <n>')
+    .option('-n, --name <template>')
+    .option('-q, --quiet')
+  const cases: [string[], string | undefined][] = [
+    [['urls.txt', '-out', 'photos'], "'-out': a long option takes two dashes, --out, not -o ut"],
+    [['-retries=3'], "'-retries=3': a long option takes two dashes, --retries=3"],
+    [['-quiet'], "'-quiet': a long option takes two dashes, --quiet, not -q -u -i -e -t"],
+    // An option's value, a word after --, short options and values attached: left alone.
+    [['-o', '-out'], undefined],
+    [['--name', '-retries'], undefined],
+    [['--', '-out'], undefined],
+    [['-ophotos', '-q'], undefined],
+    [['-nc'], undefined],
+  ]
+  for (const [args, message] of cases) assert.equal(oneDashLong(command, args), message, args.join(' '))
 })
 
 test('urlKey: escapes of unreserved characters decoded, the others upper-cased (RFC 3986 §6.2.2)', () => {

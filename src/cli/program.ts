@@ -24,7 +24,7 @@ import { addPullOptions, certFlagWords, pullOptionsFrom } from './pull-options.j
 import { exitCodesHelp } from './queue-exits.js'
 import { addQueueOptions, redisFrom, redisSource } from './queue-options.js'
 import { addTableOptions, tableFrom } from './table-options.js'
-import { optionTakenAsValue, valueGivenToFlag } from './taken-as-value.js'
+import { oneDashLong, optionTakenAsValue, valueGivenToFlag } from './taken-as-value.js'
 import { addTransformOptions, transformFrom } from './transform-options.js'
 import { addUnsplashCommand, unsplashOptionWords } from './unsplash-command.js'
 import { addWorkerCommand } from './worker-command.js'
@@ -176,6 +176,8 @@ export async function main(argv = process.argv): Promise<number> {
     if (swallowed !== undefined) throw new UsageError(swallowed)
     const truth = valueGivenToFlag(command, argv.slice(at))
     if (truth !== undefined) throw new UsageError(truth)
+    const dashed = oneDashLong(command, argv.slice(at))
+    if (dashed !== undefined) throw new UsageError(dashed)
     const named = command.options.some((o) => o.short === '-n') ? attachedName(argv.slice(at)) : undefined
     if (named !== undefined) throw new UsageError(named)
     // Before the options are parsed: `imgpull wroker --queue q` is no unknown --queue.

@@ -62,3 +62,32 @@ export function valueGivenToFlag(
   }
   return undefined
 }
+
+/**
+ * A long option typed with one dash (`-out DIR`, `-retries 3`, `-concurrency=4`), as Go's flag
+ * package, Java tools and ffmpeg take them: commander reads a short option and its attached value
+ * (`-o ut`, a folder `ut`; `-c oncurrency`), as getopt does (rust-lang/getopts#101), so `-out
+ * photos` said `cannot read input 'photos'`, never naming the word typed. A word after `--`, or
+ * the value of the option before it, is left alone. `args` are the words after the command's
+ * name; returns the message.
+ */
+export function oneDashLong(command: Command, args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i]
+    if (word === '--') return undefined
+    const option = command.options.find((o) => o.long === `-${word.split('=')[0]}`)
+    if (option?.long)
+      return `'${word}': a long option takes two dashes, -${word}${readAsShort(command, word)}`
+    const taken = command.options.find((o) => o.long === word || o.short === word)
+    if (taken?.required || taken?.optional) i++ // its value, whatever it is
+  }
+  return undefined
+}
+
+/** How commander reads `-word`: `, not -o ut` (a short option and its value), `, not -q -u -i…` (flags), or ''. */
+function readAsShort(command: Command, word: string): string {
+  const short = command.options.find((o) => o.short === word.slice(0, 2))
+  if (short === undefined) return ''
+  if (short.required || short.optional) return `, not ${short.short} ${word.slice(2)}`
+  return `, not ${[...word.slice(1).split('=')[0]].map((letter) => `-${letter}`).join(' ')}`
+}
