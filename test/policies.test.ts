@@ -2546,6 +2546,11 @@ test('a URL cell that is not one URL says what it is: empty, protocol-relative, 
     ['https://a.example/x.jpg?u=https://b.example/y', false],
     ['https://web.archive.org/web/2020/https://a.example/1.jpg', false],
     ['https://a.example/my photo.jpg', false],
+    // Glued with no newline (asadahimeka/yandere-masonry#77), or with a NEL: one path, a 404.
+    ['https://a.example/1.jpghttps://a.example/2.jpg', true],
+    ['https://a.example/1.jpg\u0085https://a.example/2.jpg', true],
+    ['https://res.cloudinary.com/d/image/fetch/w_300/https://a.example/1.jpg', false],
+    ['https://a.example/p?next=1https://b.example/', false],
   ]
   for (const [cell, yes] of several) assert.equal(severalUrls(cell), yes, cell)
 })

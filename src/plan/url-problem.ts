@@ -234,11 +234,15 @@ function decodeHostEscapes(host: string): string | undefined {
  * Nor a `,`, `;` or `|` right before one in its path: URLs a spreadsheet row or a chat joined so
  * (`…/a.jpg,https://…/b.jpg`, a CSV row without a header, a cell of several), each asked for as
  * one path `/a.jpg,https://…`, a 404, as curl, wget2 and aria2c ask for it. In a query the same
- * is a parameter's value (`?urls=https://a,https://b`), left alone.
+ * is a parameter's value (`?urls=https://a,https://b`), left alone. So for URLs glued with nothing
+ * between them (`…/a.jpghttps://…/b.jpg`), as a script or an export that writes each URL without
+ * its newline leaves them (asadahimeka/yandere-masonry#77), or with a NEL (U+0085, a line end to
+ * Unicode that is no whitespace to JavaScript): a scheme in a path comes after a `/` (an archive's
+ * or an image CDN's fetch URL, `/web/2020/https://…`), never after a name.
  */
 export const severalUrls = (text: string): boolean => {
   const cell = text.trim()
-  return /\shttps?:\/\//i.test(cell) || /[,;|]\s*https?:\/\//i.test(cell.split(/[?#]/, 1)[0])
+  return /[\s\u0085]https?:\/\//i.test(cell) || /[^/]https?:\/\//i.test(cell.split(/[?#]/, 1)[0])
 }
 
 /** `text` with its percent-escapes decoded, or as it is where they are not valid UTF-8. */
