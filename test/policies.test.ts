@@ -2112,10 +2112,8 @@ test("a flag given True or False, as img2dataset's command line takes it: refuse
 
 test('oneDashLong: a long option typed with one dash is refused, naming the two-dash form, as getopt reads it as a short one (rust-lang/getopts#101)', () => {
   const command = new Command('imgpull')
-    .option('-o, --out <dir>')
-    .option('--retries <n>')
-    .option('-n, --name <template>')
-    .option('-q, --quiet')
+  for (const flags of ['-o, --out <dir>', '--retries <n>', '-n, --name <template>', '-q, --quiet'])
+    command.option(flags)
   const cases: [string[], string | undefined][] = [
     [['urls.txt', '-out', 'photos'], "'-out': a long option takes two dashes, --out, not -o ut"],
     [['-retries=3'], "'-retries=3': a long option takes two dashes, --retries=3"],
