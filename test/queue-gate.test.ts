@@ -762,6 +762,34 @@ describe('Redis checks', () => {
       }
     })
 
+    test("a Redis Cluster's node is refused at once, naming it and the fix (CROSSSLOT, CLUSTERDOWN said bare, exit 1)", async () => {
+      // An address of a cluster (a managed one's endpoint, a node): BullMQ's scripts name keys of
+      // many slots, refused even by a node serving them all (taskforcesh/bullmq#1631).
+      const node = await startRedis({ cluster: true })
+      const dir = await tempDir('imgpull-redis-cluster-')
+      try {
+        const list = join(dir, 'urls.txt')
+        await writeFile(list, 'http://127.0.0.1:1/a.jpg\n')
+        const words =
+          /^imgpull: Redis at (--redis )?redis:\/\/127\.0\.0\.1:\d+ is a node of a Redis Cluster \(cluster_enabled:1\), whose nodes refuse BullMQ's commands \(CROSSSLOT, MOVED\): give a Redis not in a cluster/
+        // Serving no slot (CLUSTERDOWN), then every slot, its cluster up (CROSSSLOT).
+        let r = await runCli(['enqueue', list, '--redis', node.url, '--queue', 'c'])
+        assert.equal(r.code, 2, r.stderr)
+        assert.match(r.stderr, words)
+        await node.client.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383')
+        await until('the cluster up', async () =>
+          /cluster_state:ok/.test(String(await node.client.call('CLUSTER', 'INFO'))),
+        )
+        r = await runCli(['status', '--redis', node.url, '--queue', 'c'])
+        assert.equal(r.code, 2, r.stderr)
+        assert.match(r.stderr, words)
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
+      } finally {
+        await node.stop()
+        await cleanup(dir)
+      }
+    })
+
     test('a Redis that takes the connection but never answers (stopped, hung): status, enqueue and worker stop, naming it, exit 2 (they hung for ever)', async () => {
       // What a SIGSTOPped redis-server is to a client: the kernel accepts, nothing answers.
       const mute = await startRawServer(() => {})

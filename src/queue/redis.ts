@@ -20,7 +20,8 @@ export const SILENCE_TIMEOUT = 10_000
 export const reconnectDelay = (attempt: number) => Math.min(100 * attempt, 2000)
 
 /**
- * Connect to Redis and check it can hold a queue: reachable, and `maxmemory-policy noeviction`
+ * Connect to Redis and check it can hold a queue: reachable, not a Redis Cluster's node (see
+ * `clusterWords`), and `maxmemory-policy noeviction`
  * (BullMQ's requirement: under any other policy Redis may evict queued jobs or their locks when
  * memory runs short, and shards would vanish or run twice). Throws `QueueError` naming the
  * problem and its fix. Once connected, the client reconnects by itself after a loss (every
@@ -458,7 +459,22 @@ export function evictionWords(url: string, policy: string): string {
   return `Redis at ${shownRedis(url)} evicts keys when memory runs short (maxmemory-policy ${policy}): queued shards could vanish; set maxmemory-policy noeviction (redis-cli CONFIG SET maxmemory-policy noeviction, and in redis.conf)`
 }
 
+/**
+ * What to say of a node of a Redis Cluster (`INFO cluster` says `cluster_enabled:1`), or
+ * `undefined` for a Redis that is not one. imgpull talks to one Redis, and BullMQ's scripts name
+ * keys of many hash slots: a cluster refuses them (`CROSSSLOT`, even with one node serving every
+ * slot; `MOVED` or `CLUSTERDOWN` otherwise), said bare as `imgpull: CROSSSLOT Keys in request
+ * don't hash to the same slot`, exit 1, naming neither the server nor the fix (taskforcesh/bullmq#1631).
+ * Pure.
+ */
+export function clusterWords(info: string, url: string): string | undefined {
+  if (!/^cluster_enabled:1\b/m.test(info)) return undefined
+  return `Redis at ${shownRedis(url)} is a node of a Redis Cluster (cluster_enabled:1), whose nodes refuse BullMQ's commands (CROSSSLOT, MOVED): give a Redis not in a cluster (a primary, with replicas if you like)`
+}
+
 async function checkRedis(client: Redis, url: string): Promise<void> {
   const policy = evictingPolicy(await client.info('memory'))
   if (policy) throw new QueueError('redis-eviction', evictionWords(url, policy))
+  const cluster = clusterWords(await client.info('cluster'), url)
+  if (cluster) throw new QueueError('redis-url', cluster)
 }

@@ -40,6 +40,8 @@ export async function startRedis(
     unixSocket?: boolean
     /** Take `DEBUG` (`DEBUG SLEEP`: a Redis hung inside a command) from the loopback (Redis 7). */
     debugCommand?: boolean
+    /** Start as a Redis Cluster's node (`cluster-enabled yes`), serving no hash slot until given some. */
+    cluster?: boolean
   } = {},
 ): Promise<RedisServer> {
   const port = await freePort()
@@ -61,6 +63,9 @@ export async function startRedis(
     '--maxmemory-policy',
     options.maxmemoryPolicy ?? 'noeviction',
     ...(options.debugCommand ? ['--enable-debug-command', 'local'] : []),
+    ...(options.cluster
+      ? ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')]
+      : []),
     ...(options.unixSocket ? ['--unixsocket', join(dir, 'redis.sock'), '--unixsocketperm', '700'] : []),
   ]
   let child = await launch(args)
