@@ -762,6 +762,29 @@ describe('Redis checks', () => {
       }
     })
 
+    test('enqueue into a replica cut off from its primary, serving no stale data (MASTERDOWN), names it and the fix, exit 2 (said bare, exit 1)', async () => {
+      // Connected to a replica not (yet) synced, set up with replica-serve-stale-data no: every
+      // command but INFO is refused (StackExchange/StackExchange.Redis#2994).
+      const replica = await startRedis()
+      const dir = await tempDir('imgpull-redis-masterdown-')
+      try {
+        const list = join(dir, 'urls.txt')
+        await writeFile(list, 'http://127.0.0.1:1/a.jpg\n')
+        await replica.client.config('SET', 'replica-serve-stale-data', 'no')
+        await replica.client.call('REPLICAOF', '127.0.0.1', '1')
+        const r = await runCli(['enqueue', list, '--redis', replica.url, '--queue', 'stale'])
+        assert.equal(r.code, 2, r.stderr)
+        assert.match(
+          r.stderr,
+          /^imgpull: Redis at (--redis )?redis:\/\/127\.0\.0\.1:\d+ refuses imgpull's commands \(MASTERDOWN [^)]*\): it is a replica cut off from its primary \(replica-serve-stale-data no\): point --redis at the primary/,
+        )
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
+      } finally {
+        await replica.stop()
+        await cleanup(dir)
+      }
+    })
+
     test("a Redis Cluster's node is refused at once, naming it and the fix (CROSSSLOT, CLUSTERDOWN said bare, exit 1)", async () => {
       // An address of a cluster (a managed one's endpoint, a node): BullMQ's scripts name keys of
       // many slots, refused even by a node serving them all (taskforcesh/bullmq#1631).

@@ -378,11 +378,12 @@ export function tlsHint(protocol: string, why: string): string {
 
 /**
  * Whether a Redis error is a refusal that lasts until someone acts on the server: out of memory
- * (`maxmemory` under `noeviction`), a read-only replica, writes stopped after a failed save, an
+ * (`maxmemory` under `noeviction`), a read-only replica, a replica cut off from its primary
+ * that serves no stale data (`MASTERDOWN`, said bare; StackExchange/StackExchange.Redis#2994), writes stopped after a failed save, an
  * ACL that forbids a command or a key. Pure.
  */
 export function isRefusal(message: string): boolean {
-  return /^(OOM|READONLY|MISCONF|NOPERM|NOAUTH|WRONGPASS)\b/.test(message)
+  return /^(OOM|READONLY|MASTERDOWN|MISCONF|NOPERM|NOAUTH|WRONGPASS)\b/.test(message)
 }
 
 /** A refusal's own words, without the Lua script BullMQ's commands run in (its hash and line). Pure. */
@@ -406,6 +407,8 @@ export function refusalHint(message: string, user = 'default'): string {
     return 'it is full (maxmemory): raise maxmemory (redis-cli CONFIG SET maxmemory ...) or free memory'
   if (/^READONLY\b/.test(message))
     return 'it is a read-only replica (after a failover?): point --redis at the primary'
+  if (/^MASTERDOWN\b/.test(message))
+    return 'it is a replica cut off from its primary (replica-serve-stale-data no): point --redis at the primary'
   if (/^MISCONF\b/.test(message)) return 'it cannot save its data and stopped taking writes: see its log'
   if (/^NOPERM\b.*\bkeys?\b/.test(message))
     return `its ACL does not let user ${user} reach imgpull's keys: allow them (ACL SETUSER ${user} ~imgpull:* +@all)`
