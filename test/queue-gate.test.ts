@@ -13,6 +13,7 @@ import { hostLeasesKey, hostLimitKey, hostPauseKey } from '../src/queue/keys.js'
 import {
   authWarning,
   evictionPolicy,
+  greetingWords,
   openRedis,
   type RedisAddress,
   redisAddress,
@@ -783,6 +784,31 @@ describe('Redis checks', () => {
         await replica.stop()
         await cleanup(dir)
       }
+    })
+
+    test('a Redis that refuses the connection as it takes it (maxclients reached, protected mode) says why, not that it is unreachable', async () => {
+      // Redis sends its error and closes: ioredis said "Connection is closed.", and imgpull "is
+      // redis-server running there?" (redis/ioredis#809; bitnami/bitnami-docker-redis#136).
+      const crowded = await startRedis()
+      try {
+        await crowded.client.config('SET', 'maxclients', '1')
+        const r = await runCli(['status', '--redis', crowded.url, '--queue', 'q'])
+        assert.equal(r.code, 2, r.stderr)
+        assert.match(
+          r.stderr,
+          /^imgpull: Redis at (--redis )?redis:\/\/127\.0\.0\.1:\d+ refused the connection \(ERR max number of clients reached\): it has as many clients as its maxclients allows \(each worker holds a few\): raise maxclients/,
+        )
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
+      } finally {
+        await crowded.stop()
+      }
+      // Protected mode answers clients of other machines alone: its words, cut at their first sentence.
+      assert.equal(
+        greetingWords(
+          "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' ...",
+        ),
+        'refused the connection (DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user.): it is in protected mode, taking clients of its own machine alone: set it a password (requirepass) and give it in --redis (redis://:PASSWORD@host:6379), or set protected-mode no on a network only the workers reach',
+      )
     })
 
     test("a Redis Cluster's node is refused at once, naming it and the fix (CROSSSLOT, CLUSTERDOWN said bare, exit 1)", async () => {

@@ -60,6 +60,14 @@ export async function openRedis(url: string): Promise<Redis> {
     lastError = error
     stranger ??= strangerWords(String(error?.message))
   })
+  // An error Redis sends as it takes a connection, then closes it (too many clients; protected
+  // mode): ioredis said only "Connection is closed.", read as an unreachable Redis.
+  let refusedWith: string | undefined
+  const greeted = () =>
+    client.stream?.once('data', (data: Buffer) => {
+      refusedWith ??= /^-([^\r\n]+)/.exec(data.toString('latin1'))?.[1]
+    })
+  client.on('connect', greeted)
   const silence = silenceWatch(client, SILENCE_TIMEOUT, () => mute(url))
   try {
     await Promise.race([
@@ -119,14 +127,35 @@ export async function openRedis(url: string): Promise<Redis> {
         `cannot talk to Redis at ${shownRedis(url)} over TLS: ${tls.words.replace('http://', 'redis://')}${tls.certificate && !tls.advice ? '; to trust a private CA, set NODE_EXTRA_CA_CERTS=ca.pem' : ''}`,
         { cause: error },
       )
+    if (refusedWith && /Connection is closed/i.test(String(why)))
+      throw new QueueError('redis-refused', `Redis at ${shownRedis(url)} ${greetingWords(refusedWith)}`, {
+        cause: error,
+      })
     throw new QueueError(
       'redis-unreachable',
       `cannot reach Redis at ${shownRedis(url)} (${why}): ${unreachableHint(address, String(why))}`,
       { cause: error },
     )
   } finally {
+    client.off('connect', greeted)
     silence.stop()
   }
+}
+
+/**
+ * What to say after "Redis at URL" of the error Redis sent as it took a connection and closed it,
+ * its words cut at their first sentence: `ERR max number of clients reached` (its `maxclients`;
+ * redis/ioredis#809), `DENIED Redis is running in protected mode ...` (no password set, and a
+ * client not on its own machine; bitnami/bitnami-docker-redis#136). Pure.
+ */
+export function greetingWords(reply: string): string {
+  const words = reply.replace(/^(.*?\.) .*$/, '$1')
+  const fix = /^ERR max number of clients reached/i.test(reply)
+    ? 'it has as many clients as its maxclients allows (each worker holds a few): raise maxclients (redis-cli CONFIG SET maxclients ..., and in redis.conf) or end idle clients'
+    : /^DENIED\b/.test(reply)
+      ? 'it is in protected mode, taking clients of its own machine alone: set it a password (requirepass) and give it in --redis (redis://:PASSWORD@host:6379), or set protected-mode no on a network only the workers reach'
+      : 'see its log'
+  return `refused the connection (${words}): ${fix}`
 }
 
 /**
