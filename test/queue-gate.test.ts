@@ -743,47 +743,44 @@ describe('Redis checks', () => {
       }
     })
 
-    test('enqueue into a full Redis (maxmemory under noeviction) says so with the fix, exit 2', async () => {
-      const full = await startRedis()
-      const dir = await tempDir('imgpull-redis-full-')
+    /** Enqueue one row into a fresh Redis that `setUp` made refuse it: the CLI's result. */
+    const enqueueRefused = async (setUp: (r: RedisServer) => Promise<unknown>) => {
+      const refusing = await startRedis()
+      const dir = await tempDir('imgpull-redis-refusing-')
       try {
         const list = join(dir, 'urls.txt')
         await writeFile(list, 'http://127.0.0.1:1/a.jpg\n')
-        await full.client.config('SET', 'maxmemory', '1')
-        const r = await runCli(['enqueue', list, '--redis', full.url, '--queue', 'full'])
-        assert.equal(r.code, 2, r.stderr)
-        assert.match(
-          r.stderr,
-          /^imgpull: Redis at --redis redis:\/\/127\.0\.0\.1:\d+ refuses imgpull's commands \(OOM [^)]*\): it is full \(maxmemory\): raise maxmemory/,
-        )
-        assert.doesNotMatch(r.stderr, /script:/)
+        await setUp(refusing)
+        return await runCli(['enqueue', list, '--redis', refusing.url, '--queue', 'refused'])
       } finally {
-        await full.stop()
+        await refusing.stop()
         await cleanup(dir)
       }
+    }
+
+    test('enqueue into a full Redis (maxmemory under noeviction) says so with the fix, exit 2', async () => {
+      const r = await enqueueRefused((full) => full.client.config('SET', 'maxmemory', '1'))
+      assert.equal(r.code, 2, r.stderr)
+      assert.match(
+        r.stderr,
+        /^imgpull: Redis at --redis redis:\/\/127\.0\.0\.1:\d+ refuses imgpull's commands \(OOM [^)]*\): it is full \(maxmemory\): raise maxmemory/,
+      )
+      assert.doesNotMatch(r.stderr, /script:/)
     })
 
     test('enqueue into a replica cut off from its primary, serving no stale data (MASTERDOWN), names it and the fix, exit 2 (said bare, exit 1)', async () => {
       // Connected to a replica not (yet) synced, set up with replica-serve-stale-data no: every
       // command but INFO is refused (StackExchange/StackExchange.Redis#2994).
-      const replica = await startRedis()
-      const dir = await tempDir('imgpull-redis-masterdown-')
-      try {
-        const list = join(dir, 'urls.txt')
-        await writeFile(list, 'http://127.0.0.1:1/a.jpg\n')
+      const r = await enqueueRefused(async (replica) => {
         await replica.client.config('SET', 'replica-serve-stale-data', 'no')
         await replica.client.call('REPLICAOF', '127.0.0.1', '1')
-        const r = await runCli(['enqueue', list, '--redis', replica.url, '--queue', 'stale'])
-        assert.equal(r.code, 2, r.stderr)
-        assert.match(
-          r.stderr,
-          /^imgpull: Redis at (--redis )?redis:\/\/127\.0\.0\.1:\d+ refuses imgpull's commands \(MASTERDOWN [^)]*\): it is a replica cut off from its primary \(replica-serve-stale-data no\): point --redis at the primary/,
-        )
-        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
-      } finally {
-        await replica.stop()
-        await cleanup(dir)
-      }
+      })
+      assert.equal(r.code, 2, r.stderr)
+      assert.match(
+        r.stderr,
+        /^imgpull: Redis at --redis redis:\/\/127\.0\.0\.1:\d+ refuses imgpull's commands \(MASTERDOWN [^)]*\): it is a replica cut off from its primary \(replica-serve-stale-data no\): point --redis at the primary/,
+      )
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
     })
 
     test('a Redis that refuses the connection as it takes it (maxclients reached, protected mode) says why, not that it is unreachable', async () => {
