@@ -174,6 +174,11 @@ test('names Windows and memory cards keep: no device name, no trailing dot or sp
     ['aux.tar', 'aux_.tar'],
     ['com1', 'com1_'],
     ['LPT\u00b9', 'LPT\u00b9_'],
+    // The console's own two (PowerShell/PowerShell#13046: a file moved to `CONOUT$` was written to
+    // the console, and lost), whose `$` a name may hold.
+    ['CONIN$', 'CONIN$_'],
+    ['conout$.tar', 'conout$_.tar'],
+    ['conout', 'conout'],
     ['console', 'console'],
     ['connect', 'connect'],
     ['sunset.', 'sunset_'],
@@ -184,6 +189,7 @@ test('names Windows and memory cards keep: no device name, no trailing dot or sp
   // Before the extension, a dot ends no name.
   assert.equal(withExt(name('{name}{ext}', 'https://h/wait....png'), 'png'), 'wait....png')
   assert.equal(withExt(name('{name}{ext}', 'https://h/prn.jpg'), 'jpg'), 'prn_.jpg')
+  assert.equal(withExt(name('{name}{ext}', 'https://h/CONOUT$.jpg'), 'jpg'), 'CONOUT$_.jpg')
 })
 
 test('a URL segment that ends in dots or spaces: the extension before them is found, none doubled or left trailing', () => {

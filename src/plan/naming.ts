@@ -121,9 +121,12 @@ function truncateUtf8(text: string, maxBytes: number): string {
 
 /**
  * Names Windows keeps for devices, whatever extension follows (`nul.png` is the null device up to
- * Windows 10, and `CON` still is on 11): a file so named cannot be copied there.
+ * Windows 10, and `CON` still is on 11): a file so named cannot be copied there. With the console's
+ * input and output, `CONIN$` and `CONOUT$` (as Python's `ntpath.isreserved` has them): a file
+ * moved to `CONOUT$` was written to the console, and lost (PowerShell/PowerShell#13046).
  */
-const DEVICE = /^(con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3])(?= *(?:\.|$))/i
+const DEVICE =
+  /^(con|prn|aux|nul|conin\$|conout\$|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3])(?= *(?:\.|$))/i
 
 /**
  * A path segment that cannot escape, hide, pass for an option, or overflow: no `..`, no leading
