@@ -1037,6 +1037,16 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       /argument '.*forgot-o\.txt\/sub' is invalid\. expected a folder, but .*forgot-o\.txt on its way is a file/,
     ],
     [['worker', '--queue', 'q', '-o', join(dir, 'forgot-o.txt')], /expected a folder, but that is a file/],
+    // A device there is said as one, not as a file: `-o /dev/null`, given to download and keep
+    // nothing (MeltwaterArchive/rabbitio#41, nilaoda/N_m3u8DL-RE#291).
+    [
+      ['x', '-o', '/dev/null'],
+      /argument '\/dev\/null' is invalid\. expected a folder, but that is a device: give/,
+    ],
+    [
+      ['x', '-o', '/dev/null/out'],
+      /expected a folder, but \/dev\/null on its way is a device: give another folder/,
+    ],
     // `--out=~/photos`: the shell leaves that ~ alone; a folder named ~ was made in the current one.
     [
       ['x', '--out=~/photos'],

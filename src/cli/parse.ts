@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { InvalidArgumentError } from 'commander'
+import { kindOf } from '../sinks/own-outputs.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { parseDuration } from '../utils/duration.js'
 import { parseSize } from '../utils/size.js'
@@ -79,13 +80,15 @@ export function folder(value: string): string {
     throw new InvalidArgumentError(
       `expected a folder, but the shell left ~ as it is (as after --out=), which would make a folder named ~ here: give -o ${value} with a space, or $HOME${value.slice(1)}`,
     )
-  const file = fileOnTheWay(value)
-  if (file !== undefined)
+  const found = fileOnTheWay(value)
+  if (found !== undefined) {
+    const [file, kind] = found
     throw new InvalidArgumentError(
       file === value.replace(/(?<=.)[/\\]+$/, '')
-        ? 'expected a folder, but that is a file: give another folder (a new one is made)'
-        : `expected a folder, but ${visibleShellWord(file)} on its way is a file: give another folder`,
+        ? `expected a folder, but that is ${kind}: give another folder (a new one is made)`
+        : `expected a folder, but ${visibleShellWord(file)} on its way is ${kind}: give another folder`,
     )
+  }
   // `-o "$(ls -d out*)"` of two folders made one named after both, a line break in its name: a
   // folder that exists is the user's (its name shown escaped), one to be made is refused.
   const control = controlCharacter(value)
@@ -96,8 +99,12 @@ export function folder(value: string): string {
   return value
 }
 
-/** The nearest path of `path` and its parents that exists, when it is no folder; `undefined` otherwise. */
-function fileOnTheWay(path: string): string | undefined {
+/**
+ * The nearest path of `path` and its parents that exists, when it is no folder, with what it is in
+ * words (`kindOf`: `-o /dev/null`, given to download and keep nothing as other tools' users try it,
+ * MeltwaterArchive/rabbitio#41, is a device; a FIFO or a socket no file, where each was said as one); `undefined` otherwise.
+ */
+function fileOnTheWay(path: string): [string, string] | undefined {
   // `urls.txt/` is `urls.txt`, whose parent is `.`.
   for (let at = path.replace(/(?<=.)[/\\]+$/, ''); ; at = dirname(at)) {
     let found: ReturnType<typeof statSync>
@@ -106,7 +113,8 @@ function fileOnTheWay(path: string): string | undefined {
     } catch {
       found = undefined // ENOTDIR, EACCES...: a parent says more, or the run's own check does
     }
-    if (found !== undefined) return found.isDirectory() ? undefined : at
+    if (found !== undefined)
+      return found.isDirectory() ? undefined : [at, found.isFile() ? 'a file' : kindOf(found)]
     if (dirname(at) === at) return undefined
   }
 }
