@@ -281,6 +281,22 @@ test('a --name that would leave the folder, hide, or pass for an option is said 
   assert.match(templateRewrites('.{name}{ext}') ?? '', /a leading dot/)
   assert.match(templateRewrites('/{name}') ?? '', /a leading \//)
   assert.match(templateRewrites('../{name}') ?? '', /'\.\.' and '\.' segments/)
+  // What Windows, exFAT and memory cards refuse, in the template's own text: a `_`, as in a value,
+  // where `day:1/img?.jpg` was made as asked and could not be copied there (mikf/gallery-dl#2171).
+  assert.match(
+    templateRewrites('day:1/{name}?{ext}') ?? '',
+    /refuse in a name, < > : " \| \? \* \(each becomes _\)/,
+  )
+  assert.equal(templateRewrites('{a:b}/{name}{ext}'), undefined, 'a placeholder may hold one')
+  const column = renderName('{a:b}{ext}', {
+    url: new URL('https://h/x.jpg'),
+    index: 1,
+    key: 'k',
+    fields: { 'a:b': 'v' },
+  })
+  assert.equal(withExt(column, 'jpg'), 'v.jpg')
+  assert.equal(withExt(name('day:1/{name}?{ext}', 'https://h/img.jpg'), 'jpg'), 'day_1/img_.jpg')
+  assert.equal(withExt(name('"{name}"*<{index}>|{ext}', 'https://h/a.jpg'), 'png'), '_a___1__.png')
 })
 
 test('a name that is nothing but its extension, or blank, never becomes hidden or option-like', () => {

@@ -27,8 +27,10 @@ export function templateRewrites(template: string): string | undefined {
     why.push('a leading dot (it becomes _)')
   if (segments.some((s) => s.startsWith('-')))
     why.push('a leading - (it becomes _: rm * would take it for an option)')
+  if (/[<>:"|?*]/.test(literal))
+    why.push('characters Windows and memory cards refuse in a name, < > : " | ? * (each becomes _)')
   return why.length
-    ? `names cannot leave the output folder, hide or pass for options: --name '${template}' has ${why.join(', ')}`
+    ? `names cannot leave the output folder, hide, pass for options or hold what other disks refuse: --name '${template}' has ${why.join(', ')}`
     : undefined
 }
 
@@ -193,6 +195,30 @@ export interface NameInput {
 }
 
 /**
+ * A template's own text (outside its placeholders) with what `sanitizeValue` takes out of a value,
+ * but the separators its folders are made with: `--name 'day:1/{name}?{ext}'` made a folder
+ * `day:1` and files `img?.jpg`, which Windows, exFAT and memory cards refuse, so the folder could
+ * not be copied there (mikf/gallery-dl#2171: a Linux download moved to NTFS), where a value's `:`
+ * became `_`. Each such character is a `_` (`templateRewrites` says so once).
+ */
+function safeLiteral(template: string): string {
+  if (template === lastTemplate) return lastSafe
+  lastSafe = template.replace(LITERAL_UNSAFE, (m) => (m.length > 1 && m.startsWith('{') ? m : '_'))
+  lastTemplate = template
+  return lastSafe
+}
+
+/** The one template a run renders, made safe once (`safeLiteral`). */
+let lastTemplate = ''
+let lastSafe = ''
+
+/** A placeholder (kept), or a character no name may hold but a folder separator. */
+const LITERAL_UNSAFE = new RegExp(
+  `${PLACEHOLDER.source}|[\\u0000-\\u001f\\u007f-\\u009f<>:"|?*\\ufffd${INVISIBLE_MARKS}]|${LONE_SURROGATE}`,
+  'g',
+)
+
+/**
  * Render `template` for one job into a relative path with `EXT` where the extension goes.
  * Template text may hold `/` for sub-folders; values never do.
  */
@@ -215,7 +241,7 @@ export function renderName(template: string, input: NameInput): string {
     const fields = input.fields
     return fields && Object.hasOwn(fields, field) ? (fields[field] ?? '') : ''
   }
-  const rendered = template.replace(PLACEHOLDER, (match: string, field: string, at: number) => {
+  const rendered = safeLiteral(template).replace(PLACEHOLDER, (match: string, field: string, at: number) => {
     if (field === 'ext') return EXT
     if (field === 'path') {
       // The URL path keeps its folders; each one is made safe below. Followed by `{ext}`, its last
