@@ -288,6 +288,13 @@ test('a --name that would leave the folder, hide, or pass for an option is said 
     /refuse in a name, < > : " \| \? \* \(each becomes _\)/,
   )
   assert.equal(templateRewrites('{a:b}/{name}{ext}'), undefined, 'a placeholder may hold one')
+  // Each rewrite the README lists is said: a device name, a dot or space at a name's end (they
+  // were made con_ and pics_ without a word).
+  assert.match(templateRewrites('con/{name}{ext}') ?? '', /a name Windows keeps for a device/)
+  assert.match(templateRewrites('{name}-nul{ext}/aux{ext}') ?? '', /a name Windows keeps for a device/)
+  assert.match(templateRewrites('pics./{name}{ext}') ?? '', /a dot or space at the end of a name/)
+  assert.match(templateRewrites('a /{name}{ext}') ?? '', /a dot or space at the end of a name/)
+  assert.equal(templateRewrites('console/{name}.{index}{ext}'), undefined)
   const column = renderName('{a:b}{ext}', {
     url: new URL('https://h/x.jpg'),
     index: 1,

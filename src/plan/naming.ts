@@ -27,6 +27,11 @@ export function templateRewrites(template: string): string | undefined {
     why.push('a leading dot (it becomes _)')
   if (segments.some((s) => s.startsWith('-')))
     why.push('a leading - (it becomes _: rm * would take it for an option)')
+  // Placeholders as values would stand there: `{ext}` an extension, the rest a name.
+  const names = template.replace(PLACEHOLDER, (_m, field) => (field === 'ext' ? '.x' : 'x')).split(/[/\\]/)
+  if (names.some((s) => DEVICE.test(s))) why.push('a name Windows keeps for a device (it takes a _: con_)')
+  if (names.some((s) => s !== '.' && s !== '..' && /[. ]$|^ /.test(s)))
+    why.push('a dot or space at the end of a name, which Windows drops (a dot becomes _, a space goes)')
   if (/[<>:"|?*]/.test(literal))
     why.push('characters Windows and memory cards refuse in a name, < > : " | ? * (each becomes _)')
   return why.length
