@@ -775,6 +775,16 @@ test('an output folder that cannot be made gets the advice its cause takes, not 
     link.stderr,
     `imgpull: cannot create output folder ${join(dir, 'to-nothing', 'out')}: ${join(dir, 'to-nothing')} is a link to ${join(dir, 'not-made')}, which is not there; make the folder it links to, or choose another output folder with -o\n`,
   )
+  // A link that leads back to itself is there: said as the loop it is, not as a link to nothing
+  // (ln -s loop loop, or two links to each other).
+  await symlink('loop-b', join(dir, 'loop-a'))
+  await symlink('loop-a', join(dir, 'loop-b'))
+  const loop = mkdirFault(Object.assign(new Error('loop'), { code: 'ELOOP' }), join(dir, 'loop-a', 'out'))
+  assert.equal(
+    loop.message,
+    `cannot create output folder ${join(dir, 'loop-a', 'out')}: ${join(dir, 'loop-a')} is a link to loop-b, which leads back to it (a loop of links)`,
+  )
+  assert.equal(loop.hint, 'point the link at a folder, or choose another output folder with `out`')
   // Refused a folder (EACCES), the folder to make writable is named: the output folder is not there.
   const denied = mkdirFault(
     Object.assign(new Error('denied'), { code: 'EACCES' }),

@@ -462,6 +462,14 @@ export function mkdirFault(error: unknown, folder: string, existed = false): Fat
     )
   // A link on the way to a folder that is not there (mkdir says EEXIST: the link's name is taken).
   const link = missing === undefined ? undefined : danglingLink(missing)
+  // A link that leads back to itself, at once or through others (`ln -s a b; ln -s b a`): it is
+  // there, and was said as a link to something that is not (its ELOOP hidden behind existsSync).
+  if (link !== undefined && linkLoops(missing!))
+    return new FatalError(
+      'output',
+      `${what} ${visibleShellWord(folder)}: ${visibleShellWord(missing!)} is a link to ${visibleShellWord(link)}, which leads back to it (a loop of links)`,
+      { cause, hint: 'point the link at a folder, or choose another output folder with `out`' },
+    )
   if (link !== undefined)
     return new FatalError(
       'output',
@@ -532,6 +540,16 @@ export function virtualFileSystem(path: string): string | undefined {
 }
 
 /** Where `path` links to when it is a link to nothing, else `undefined`. */
+/** Whether following the links at `path` loops (ELOOP), where `danglingLink` found one. */
+function linkLoops(path: string): boolean {
+  try {
+    statSync(path)
+    return false
+  } catch (error) {
+    return codeOf(error) === 'ELOOP'
+  }
+}
+
 function danglingLink(path: string): string | undefined {
   try {
     return lstatSync(path).isSymbolicLink() ? readlinkSync(path) : undefined
