@@ -776,7 +776,7 @@ test('an output folder that cannot be made gets the advice its cause takes, not 
     `imgpull: cannot create output folder ${join(dir, 'to-nothing', 'out')}: ${join(dir, 'to-nothing')} is a link to ${join(dir, 'not-made')}, which is not there; make the folder it links to, or choose another output folder with -o\n`,
   )
   // A link that leads back to itself is there: said as the loop it is, not as a link to nothing
-  // (ln -s loop loop, or two links to each other).
+  // (ln -s loop loop, or two links to each other; a /var/tmp so linked, skiffos/SkiffOS#39).
   await symlink('loop-b', join(dir, 'loop-a'))
   await symlink('loop-a', join(dir, 'loop-b'))
   const loop = mkdirFault(Object.assign(new Error('loop'), { code: 'ELOOP' }), join(dir, 'loop-a', 'out'))

@@ -462,8 +462,9 @@ export function mkdirFault(error: unknown, folder: string, existed = false): Fat
     )
   // A link on the way to a folder that is not there (mkdir says EEXIST: the link's name is taken).
   const link = missing === undefined ? undefined : danglingLink(missing)
-  // A link that leads back to itself, at once or through others (`ln -s a b; ln -s b a`): it is
-  // there, and was said as a link to something that is not (its ELOOP hidden behind existsSync).
+  // A link that leads back to itself, at once or through others (`ln -s a b; ln -s b a`; a
+  // `/var/tmp` so linked, skiffos/SkiffOS#39): it is there, and was said as a link to something
+  // that is not (its ELOOP hidden behind existsSync).
   if (link !== undefined && linkLoops(missing!))
     return new FatalError(
       'output',
