@@ -1,9 +1,9 @@
 import { u16le, u32le } from '../bytes.js'
+import { sniffCommon } from '../magic.js'
 import { PngCheck } from './png.js'
 import { COMPLETE, corrupt, type ReadBack, truncated, type Verdict } from './types.js'
 import { type Step, Walk } from './walk.js'
 
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
 /** An embedded PNG larger than this is not read back to be checked (an icon's are kilobytes). */
 const MAX_PNG = 16 * 1024 * 1024
 
@@ -57,8 +57,7 @@ export class IcoCheck extends Walk {
     let unchecked: string | undefined
     for (const [i, { at, size }] of this.#entries.entries()) {
       if (size < 8 || size > MAX_PNG) continue
-      const head = await read(at, 8)
-      if (!PNG_SIGNATURE.every((b, k) => head[k] === b)) continue
+      if (sniffCommon(await read(at, 8))?.ext !== 'png') continue
       const png = await read(at, size)
       const check = new PngCheck()
       check.update(png)
