@@ -7,7 +7,7 @@ import { pull, RateLimitError, type Result, UnsplashError, unsplash } from '../s
 import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { startForwardProxy } from './support/forward-proxy.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
-import { startUnsplashMock, type UnsplashMock } from './support/unsplash-mock.js'
+import { type MockPhoto, startUnsplashMock, type UnsplashMock } from './support/unsplash-mock.js'
 
 const KEY = 'sk-LIBRARY-SECRET-9876543210'
 
@@ -530,4 +530,32 @@ test('a search the API stops serving before its end: the photos it served, its t
     ),
     said.join('\n'),
   )
+})
+
+// An API page that repeats a photo of an earlier page (odoo/odoo#150183: "sometimes the same image
+// appears in several batches" of one search): the photo is fetched once,
+// and the closing line said the API "listed 34 of the 35 photos it counts and no more".
+test('a photo the API lists on two pages: fetched once, said as listed twice, not as one the API never gave', async (t) => {
+  let second: MockPhoto | undefined
+  const repeating = await startUnsplashMock({
+    imageOrigin: images.origin,
+    key: KEY,
+    collections: { '9': 35 },
+    photo: (p, n) => {
+      if (n === 2) second = p
+      return n === 32 && second ? second : p
+    },
+  })
+  t.after(() => repeating.close())
+  const said: string[] = []
+  const photos = unsplash.collection('9', base(repeating, said))
+  const results = await all(pull(photos, { out: join(dir, 'repeated-photo') }))
+  assert.equal(results.length, 34)
+  assert.ok(results.every((r) => r.status === 'ok'))
+  assert.ok(
+    said.includes('Unsplash collection 9: the API listed 1 photo twice; each was fetched once.'),
+    said.join('\n'),
+  )
+  assert.ok(!said.some((l) => l.includes('and no more')), said.join('\n'))
+  assert.equal(photos.summary.repeated, 1)
 })

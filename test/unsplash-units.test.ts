@@ -379,6 +379,7 @@ test("the command's end: lines and exit code from the source's summary and the d
     empty: false,
     missing: [],
     dropped: 0,
+    repeated: 0,
     refused: [],
     calls: { listing: 1, tracking: 6 },
     rate: { limit: 50, remaining: 43 },

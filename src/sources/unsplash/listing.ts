@@ -201,6 +201,11 @@ export class Listing {
   readonly missing: string[] = []
   /** Entries the API listed that were not photos (no id), left out in this run. */
   dropped = 0
+  /**
+   * Entries this run was given again on a later page of the same pass (or twice on one page), not
+   * while listing again after a change: each photo is fetched once, yet the API's total counts both.
+   */
+  repeats = 0
   #queue: Photo[] = []
   #nextPage: number | undefined = 1
   #total: number | undefined
@@ -287,7 +292,7 @@ export class Listing {
   get unreached(): number {
     if (this.#nextPage !== undefined || this.ended || this.#total === undefined) return 0
     if (this.endpoint.kind === 'photo' || this.endpoint.kind === 'random') return 0
-    return Math.max(0, Math.min(this.limit, this.#total) - this.#queue.length)
+    return Math.max(0, Math.min(this.limit, this.#total) - this.#queue.length - this.repeats)
   }
 
   get empty(): boolean {
@@ -354,6 +359,7 @@ export class Listing {
     this.#emptyBefore = empty
     const added = this.store.addPage(this.key, got.photos, next, got.total)
     this.#queue.push(...added)
+    if (!this.#relisted && this.endpoint.kind !== 'random') this.repeats += got.photos.length - added.length
     this.#nextPage = next
     if (got.total !== undefined) this.#total = got.total
   }

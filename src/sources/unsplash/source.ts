@@ -32,6 +32,12 @@ export interface UnsplashSummary {
   readonly missing: readonly string[]
   /** Entries the API listed that were not photos (no id): left out, and said so through `onMessage`. */
   readonly dropped: number
+  /**
+   * Entries the API gave again in this run's pass over the listing (the same photo on two pages):
+   * each photo is fetched once; said through `onMessage`. Not counted while listing again after
+   * the listing changed, where photos already listed are expected.
+   */
+  readonly repeated: number
   /** API calls the API answered in this run, by purpose (calls refused for the rate limit cost nothing). */
   readonly calls: { readonly listing: number; readonly tracking: number }
   /** The hourly budget as the API last reported it (`X-Ratelimit-Limit`, `X-Ratelimit-Remaining`). */
@@ -169,6 +175,7 @@ export class UnsplashSource implements AsyncIterable<Job> {
       empty: listing?.empty ?? false,
       missing: [...(listing?.missing ?? [])],
       dropped: listing?.dropped ?? 0,
+      repeated: listing?.repeats ?? 0,
       calls: { ...(run?.client.calls ?? { listing: 0, tracking: 0 }) },
       rate: { ...run?.client.rate },
       tracked: report?.sent ?? 0,
@@ -307,7 +314,12 @@ export class UnsplashSource implements AsyncIterable<Job> {
       // A page being fetched is dropped, not stored: the listing leaves the store alone from here.
       run.listingStop.abort()
       await run.listing.settled()
-      const { dropped, unreached, total, listed } = run.listing
+      const { dropped, unreached, total, listed, repeats } = run.listing
+      if (repeats > 0) {
+        this.#o.say(
+          `Unsplash ${this.#endpoint.label}: the API listed ${repeats} ${repeats === 1 ? 'photo' : 'photos'} twice; each was fetched once.`,
+        )
+      }
       if (unreached > 0 && total !== undefined) {
         const why =
           this.#endpoint.kind === 'search'
