@@ -47,6 +47,8 @@ describe('resolveTransformSpec', () => {
     [{ maxAspectRatio: 0.5 }, /`transform\.maxAspectRatio`/],
     [{ maxAspectRatio: Number.NaN }, /`transform\.maxAspectRatio`/],
     [{ maxPixels: 0 }, /`transform\.maxPixels`/],
+    // Past 2^53 - 1: sharp's limitInputPixels refused it, and every image failed as undecodable.
+    [{ maxPixels: 1e18 }, /`transform\.maxPixels` to be at most 9007199254740991, got 1000000000000000000/],
     [{ background: 'url(x)' }, /`transform\.background`/],
     [{ background: 'whte' }, /`transform\.background`/],
     [{ background: '#12345' }, /`transform\.background`/],

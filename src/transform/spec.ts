@@ -59,7 +59,8 @@ export interface TransformSpec {
    * Refuse (`too-many-pixels`) an image of more pixels (width × height, from its header, before any
    * pixel is decoded); also the decoder's `limitInputPixels`, against decompression bombs. Unset,
    * the pool still refuses images over `DEFAULT_MAX_PIXELS` (sharp's own limit), but a run that
-   * asks for nothing else needs no pool.
+   * asks for nothing else needs no pool. An integer from 1 to `Number.MAX_SAFE_INTEGER`; past it
+   * `resolveTransformSpec` throws a `TypeError`, as the CLI's `--max-pixels` refuses it.
    */
   readonly maxPixels?: number
   /** Keep EXIF, XMP, IPTC, PNG text chunks and the ICC profile in re-encoded images. @default false */
@@ -257,7 +258,17 @@ export function resolveTransformSpec(options: TransformOptions = {}): TransformS
       )
     }
   }
-  if (spec.maxPixels !== undefined) positiveInteger('maxPixels', spec.maxPixels)
+  if (spec.maxPixels !== undefined) {
+    positiveInteger('maxPixels', spec.maxPixels)
+    // Past 2^53 - 1 a count is rounded, and sharp's limitInputPixels refuses it: every image,
+    // whole as it was, failed as \`undecodable\` ("Expected positive integer for limitInputPixels").
+    // The CLI's --max-pixels stops there too.
+    if (spec.maxPixels > Number.MAX_SAFE_INTEGER) {
+      throw new TypeError(
+        `Expected \`transform.maxPixels\` to be at most ${Number.MAX_SAFE_INTEGER}, got ${spec.maxPixels}`,
+      )
+    }
+  }
   if (typeof spec.background !== 'string' || !isColour(spec.background.trim())) {
     throw new TypeError(
       `Expected \`transform.background\` to be a CSS colour, got ${shownValue(spec.background)}`,
