@@ -295,6 +295,23 @@ describe('encode', () => {
       assert.ok(near(await pixel(made.bytes!, 15, 10), [255, 0, 0, 255]), declaration)
     }
   })
+  it("draws an SVG longer than 32767 px (cairo's limit), scaled down or kept at its size, its ends opaque", async () => {
+    // sharp refuses to draw it ("Input SVG image exceeds 32767x32767 pixel limit", lovell/sharp#3964):
+    // it failed as transform-failed even resized to 100 px. Drawn 32767 long it is scaled from there;
+    // its short side drawn 8.19 px high came out inset 384 px at either end, transparent there.
+    const svg = Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="40000" height="10"><rect width="20000" height="10" fill="red"/><rect x="20000" width="20000" height="10" fill="blue"/></svg>',
+    )
+    const small = await pool.transform(svg, resolveTransformSpec({ resize: 'keep-ratio-largest', size: 100 }))
+    assert.deepEqual([small.format, small.width, small.height], ['png', 100, 1])
+    assert.ok(near(await pixel(small.bytes!, 0, 0), [255, 0, 0, 255], 8))
+    assert.ok(near(await pixel(small.bytes!, 99, 0), [0, 0, 255, 255], 8))
+    const whole = await pool.transform(svg, resolveTransformSpec({ encode: 'png' }))
+    const meta = await metadataOf(whole.bytes!)
+    assert.deepEqual([meta.width, meta.height], [40000, 10])
+    assert.ok(near(await pixel(whole.bytes!, 0, 5), [255, 0, 0, 255], 8))
+    assert.ok(near(await pixel(whole.bytes!, 39999, 5), [0, 0, 255, 255], 8))
+  })
 })
 
 describe('16-bit images', () => {

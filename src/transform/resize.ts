@@ -572,8 +572,44 @@ function gammaCorrected(
   return image.png({ compressionLevel: 0 }).toBuffer()
 }
 
-function pipeline(
+/** The longest side librsvg draws, cairo's (sharp refuses an SVG past it, lovell/sharp#3964). */
+const SVG_MAX_SIDE = 32_767
+
+/** An SVG drawn to raw pixels (see `drawnWithin`), read as pixels by `pipeline`. */
+interface Drawn {
+  data: Buffer
+  raw: { width: number; height: number; channels: 1 | 2 | 3 | 4 }
+}
+
+/**
+ * An SVG longer than `SVG_MAX_SIDE`, drawn to raw pixels with its longest side that long (at
+ * `72 × 32767 / side` dpi); `undefined` for any other image. sharp refused such an image ("Input
+ * SVG image exceeds 32767x32767 pixel limit", as `transform-failed`) even scaled down to 100 px,
+ * and, given a lower density, drew it at the output's scale, where a 40000x10 strip is a fortieth
+ * of a pixel high: transparent. Drawn so (its short side a whole number of pixels), it is scaled
+ * from there.
+ */
+async function drawnWithin(
   input: Buffer | string,
+  head: ImageHeader,
+  maxPixels: number,
+): Promise<Drawn | undefined> {
+  const side = Math.max(head.width, head.height)
+  if (head.format !== 'svg' || side <= SVG_MAX_SIDE) return undefined
+  // The short side drawn a whole number of pixels: libvips rounds the canvas, and librsvg fits the
+  // drawing into it keeping its aspect, so a 40000x10 strip drawn 32767x8.19 came out 32000x8,
+  // 384 px of transparency either end.
+  const short = Math.min(head.width, head.height)
+  const whole = Math.floor((short * SVG_MAX_SIDE) / side)
+  const density = 72 * (whole >= 1 ? whole / short : SVG_MAX_SIDE / side)
+  const { data, info } = await sharp(input, { ...decodeOptions(maxPixels), density })
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+  return { data, raw: { width: info.width, height: info.height, channels: info.channels } }
+}
+
+function pipeline(
+  input: Buffer | string | Drawn,
   head: ImageHeader,
   step: Extract<Plan, { action: 'encode' }>,
   spec: TransformSpec,
@@ -583,7 +619,13 @@ function pipeline(
 ) {
   // Every frame of an animation written again (see `Plan`): the limit holds for all of them, as the plan checked.
   const frames = step.frames ? { pages: -1 } : {}
-  let image = sharp(input, { ...decodeOptions(maxPixels, failOn), ...frames, autoOrient: true })
+  let image =
+    typeof input === 'string' || Buffer.isBuffer(input)
+      ? sharp(input, { ...decodeOptions(maxPixels, failOn), ...frames, autoOrient: true })
+      : sharp(input.data, { raw: input.raw })
+  // Drawn smaller than it is (see `drawnWithin`), an SVG left at its size is brought back to it.
+  if (!Buffer.isBuffer(input) && typeof input !== 'string' && !step.resize)
+    image = image.resize({ width: step.width, height: step.height, fit: 'fill' })
   // Read at 8 bits, a grey image is converted by its own profile (sharp skips a 16-bit one); that
   // makes it sRGB, for a background in colour too.
   if (step.greyProfile) image = image.pipelineColourspace('b-w')
@@ -660,7 +702,9 @@ export async function transformImage(
   if (head.format === 'gif') await wholeGif(from, step.frames ? undefined : 1)
   try {
     const xmp = spec.keepMetadata && head.hasMetadata ? await xmpFor(from, step.format) : undefined
-    const pixels = step.gamma === undefined ? from : await gammaCorrected(from, head, step.gamma, maxPixels)
+    const pixels =
+      (await drawnWithin(from, head, maxPixels)) ??
+      (step.gamma === undefined ? from : await gammaCorrected(from, head, step.gamma, maxPixels))
     const { data, info } = await whole(head.format, (failOn) =>
       pipeline(pixels, head, step, spec, maxPixels, failOn, xmp).toBuffer({ resolveWithObject: true }),
     )
