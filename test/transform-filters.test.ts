@@ -65,6 +65,43 @@ describe('a decompression bomb', () => {
   })
 })
 
+describe('an SVG declaring a size past what libvips reads', () => {
+  const svg = (width: string, height: string) =>
+    Buffer.from(
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="9" height="9"/></svg>`,
+    )
+  it('is held to --max-pixels by the size it declares: libvips read 1e9x1e9 as 1x1, and past 2^31 failed as zero-sized', async () => {
+    // Read as 1x1, it was kept under --verify decode, too-small under --min-size, transform-failed
+    // resized ("svgload_buffer: zero-sized image"); past 2^31 px, undecodable.
+    for (const [width, height, shown] of [
+      ['1e9', '1e9', '1000000000x1000000000'],
+      ['100000001in', '1in', '9600000096x96'],
+    ]) {
+      for (const options of [
+        { minSize: 5 },
+        { verifyDecode: true },
+        { resize: 'keep-ratio' as const, size: 64 },
+      ]) {
+        await assert.rejects(
+          pool.transform(svg(width, height), resolveTransformSpec(options)),
+          (error: TransformError) =>
+            error.code === 'too-many-pixels' && error.message === `${shown} is more than 268402689 pixels`,
+        )
+      }
+    }
+  })
+  it('longer than sharp draws at 1 dpi is refused as too-many-pixels where it must be drawn, kept where not', async () => {
+    const strip = svg('200000000', '1')
+    assert.equal(await outcome(strip, { minSize: 1 }), 'kept')
+    await assert.rejects(
+      pool.transform(strip, resolveTransformSpec({ resize: 'keep-ratio-largest', size: 100 })),
+      (error: TransformError) =>
+        error.code === 'too-many-pixels' &&
+        error.message === '200000000x1 is longer than an SVG can be drawn (2359224 px a side)',
+    )
+  })
+})
+
 describe('undecodable images', () => {
   it('noise after a JPEG start is undecodable, whatever is asked', async () => {
     assert.equal(await outcome('undecodable.jpg', { minSize: 1 }), 'undecodable')

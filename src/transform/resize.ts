@@ -15,7 +15,7 @@ import { createRequire } from 'node:module'
 import type { Metadata, Sharp, default as SharpModule, SharpOptions } from 'sharp'
 import { NO_FOLLOW, writeOwnFileSync } from '../utils/own-file.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
-import { asXml10, SVG_WINDOW, svgInUtf8, svgRoot } from '../verify/svg.js'
+import { asXml10, SVG_WINDOW, svgDimensions, svgInUtf8, svgRoot } from '../verify/svg.js'
 import { entityExpansion, entityMessage } from '../verify/svg-entities.js'
 import { hiddenDefaultFrame, hidesDefaultImage } from './apng.js'
 import { type ByteSource, FileBytes, inMemory } from './byte-source.js'
@@ -353,6 +353,9 @@ export async function libvipsHeader(input: Buffer | string): Promise<ImageHeader
     // which can then say how large the image claims to be.
     metadata = await sharp(input, { limitInputPixels: false, pages: 1 }).metadata()
   } catch (error) {
+    // Past 2^31 px a side, libvips calls it "zero-sized": held to --max-pixels by the size declared.
+    const declared = svgSizeOver(input)
+    if (declared) return { format: 'svg', ...declared, hasAlpha: true, hasMetadata: false, space: 'srgb' }
     throw undecodable(
       error,
       UNSUPPORTED.test(String(error))
@@ -361,6 +364,9 @@ export async function libvipsHeader(input: Buffer | string): Promise<ImageHeader
     )
   }
   const format = extensionOf(metadata)
+  const declared =
+    format === 'svg' && metadata.width === 1 && metadata.height === 1 ? svgSizeOver(input) : undefined
+  if (declared) [metadata.width, metadata.height] = [declared.width, declared.height]
   // libvips and sharp do not say everything about a file: its chunks do (see each function). A
   // file's chunk headers are read from it, not the whole file (a 290 MB PNG took 270 MB more).
   const chunks = format === 'png' || format === 'webp' || format === 'jpg' ? chunkSource(input) : undefined
@@ -403,6 +409,23 @@ export async function libvipsHeader(input: Buffer | string): Promise<ImageHeader
     ...(webp?.lossless ? { lossless: true } : {}),
     ...(gamma !== undefined ? { gamma } : {}),
   }
+}
+
+/** The sides up to which libvips reads an SVG's size as it is declared. */
+const SVG_READ_SIDE = 100_000_000
+
+/**
+ * The size an SVG's root declares when it is far past what libvips reads: past about 2×10^8 px a
+ * side libvips reads it as 1x1, past 2^31 it fails ("svgload_buffer: zero-sized image"). A
+ * `width="1e9" height="1e9"` bomb was a 1x1 image, kept so under `--verify decode`, `too-small`
+ * ("1x1 has a side under 5 px") under `--min-size`, `transform-failed` resized; it is held to
+ * `--max-pixels` by its own size instead. `undefined` for any other image.
+ */
+function svgSizeOver(input: Buffer | string): { width: number; height: number } | undefined {
+  if (typeof input === 'string' || !svgRoot(input.subarray(0, SVG_WINDOW))) return undefined
+  const { width, height } = svgDimensions(input)
+  if (width === undefined || height === undefined) return undefined
+  return Math.max(width, height) > SVG_READ_SIDE ? { width, height } : undefined
 }
 
 /** Colour spaces of a profile that the output's pixels can stay in: RGB and grey are written as they are. */
@@ -575,25 +598,21 @@ function gammaCorrected(
 /** The longest side librsvg draws, cairo's (sharp refuses an SVG past it, lovell/sharp#3964). */
 const SVG_MAX_SIDE = 32_767
 
-/** An SVG drawn to raw pixels (see `drawnWithin`), read as pixels by `pipeline`. */
+/** An SVG drawn to raw pixels (see `drawn`), read as pixels by `pipeline`. */
 interface Drawn {
   data: Buffer
   raw: { width: number; height: number; channels: 1 | 2 | 3 | 4 }
 }
 
 /**
- * An SVG longer than `SVG_MAX_SIDE`, drawn to raw pixels with its longest side that long (at
- * `72 × 32767 / side` dpi); `undefined` for any other image. sharp refused such an image ("Input
- * SVG image exceeds 32767x32767 pixel limit", as `transform-failed`) even scaled down to 100 px,
- * and, given a lower density, drew it at the output's scale, where a 40000x10 strip is a fortieth
- * of a pixel high: transparent. Drawn so (its short side a whole number of pixels), it is scaled
- * from there.
+ * The density (dpi) to draw an SVG longer than `SVG_MAX_SIDE` at, so that its longest side is that
+ * long; `undefined` for any other image. sharp refused such an image ("Input SVG image exceeds
+ * 32767x32767 pixel limit", as `transform-failed`) even scaled down to 100 px, and, given a lower
+ * density, drew it at the output's scale, where a 40000x10 strip is a fortieth of a pixel high:
+ * transparent. Drawn so, it is scaled from there (see `drawn`). Throws `too-many-pixels` past
+ * what sharp draws at its least density, 1 dpi.
  */
-async function drawnWithin(
-  input: Buffer | string,
-  head: ImageHeader,
-  maxPixels: number,
-): Promise<Drawn | undefined> {
+function svgDensity(head: ImageHeader): number | undefined {
   const side = Math.max(head.width, head.height)
   if (head.format !== 'svg' || side <= SVG_MAX_SIDE) return undefined
   // The short side drawn a whole number of pixels: libvips rounds the canvas, and librsvg fits the
@@ -602,6 +621,15 @@ async function drawnWithin(
   const short = Math.min(head.width, head.height)
   const whole = Math.floor((short * SVG_MAX_SIDE) / side)
   const density = 72 * (whole >= 1 ? whole / short : SVG_MAX_SIDE / side)
+  if (density < 1) {
+    const message = `${head.width}x${head.height} is longer than an SVG can be drawn (${72 * SVG_MAX_SIDE} px a side)`
+    throw new TransformError('too-many-pixels', message)
+  }
+  return density
+}
+
+/** An SVG drawn to raw pixels at `density` (see `svgDensity`), for `pipeline` to scale. */
+async function drawn(input: Buffer | string, density: number, maxPixels: number): Promise<Drawn> {
   const { data, info } = await sharp(input, { ...decodeOptions(maxPixels), density })
     .raw()
     .toBuffer({ resolveWithObject: true })
@@ -623,7 +651,7 @@ function pipeline(
     typeof input === 'string' || Buffer.isBuffer(input)
       ? sharp(input, { ...decodeOptions(maxPixels, failOn), ...frames, autoOrient: true })
       : sharp(input.data, { raw: input.raw })
-  // Drawn smaller than it is (see `drawnWithin`), an SVG left at its size is brought back to it.
+  // Drawn smaller than it is (see `drawn`), an SVG left at its size is brought back to it.
   if (!Buffer.isBuffer(input) && typeof input !== 'string' && !step.resize)
     image = image.resize({ width: step.width, height: step.height, fit: 'fill' })
   // Read at 8 bits, a grey image is converted by its own profile (sharp skips a 16-bit one); that
@@ -700,11 +728,15 @@ export async function transformImage(
   }
   // Only the frames written are decoded: the first, or all of them.
   if (head.format === 'gif') await wholeGif(from, step.frames ? undefined : 1)
+  const density = svgDensity(head)
   try {
     const xmp = spec.keepMetadata && head.hasMetadata ? await xmpFor(from, step.format) : undefined
     const pixels =
-      (await drawnWithin(from, head, maxPixels)) ??
-      (step.gamma === undefined ? from : await gammaCorrected(from, head, step.gamma, maxPixels))
+      density !== undefined
+        ? await drawn(from, density, maxPixels)
+        : step.gamma === undefined
+          ? from
+          : await gammaCorrected(from, head, step.gamma, maxPixels)
     const { data, info } = await whole(head.format, (failOn) =>
       pipeline(pixels, head, step, spec, maxPixels, failOn, xmp).toBuffer({ resolveWithObject: true }),
     )
