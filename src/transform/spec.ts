@@ -261,7 +261,7 @@ export function resolveTransformSpec(options: TransformOptions = {}): TransformS
   if (spec.maxPixels !== undefined) {
     positiveInteger('maxPixels', spec.maxPixels)
     // Past 2^53 - 1 a count is rounded, and sharp's limitInputPixels refuses it: every image,
-    // whole as it was, failed as \`undecodable\` ("Expected positive integer for limitInputPixels").
+    // whole as it was, failed as `undecodable` ("Expected positive integer for limitInputPixels").
     // The CLI's --max-pixels stops there too.
     if (spec.maxPixels > Number.MAX_SAFE_INTEGER) {
       throw new TypeError(
