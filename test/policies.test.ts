@@ -222,6 +222,13 @@ test('Retry-After: delta seconds and HTTP dates', () => {
   assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now + 558), 30_000)
   assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:00 GMT', now - 558), 1000)
   assert.equal(parseRetryAfter(['3', '9'], now), 3000)
+  // One value twice in one field, as a proxy joins a field set twice: the value when the copies
+  // agree (it was read as none, and the own backoff's retries came long before it).
+  assert.equal(parseRetryAfter('30, 30', now), 30_000)
+  assert.equal(parseRetryAfter('30,30', now), 30_000)
+  const date = 'Thu, 01 Jan 2026 00:00:30 GMT'
+  assert.equal(parseRetryAfter(`${date}, ${date}`, now), 30_000)
+  assert.equal(parseRetryAfter(`30, ${date}`, now), 30_000, 'the same wait, two ways')
   // No wait named: the caller's own backoff applies.
   for (const none of [' 0 ', 'Wed, 31 Dec 2025 00:00:00 GMT', 'Thu, 01 Jan 2026 00:00:00 GMT']) {
     assert.equal(parseRetryAfter(none, now), undefined, none)
@@ -250,6 +257,9 @@ test('Retry-After: delta seconds and HTTP dates', () => {
     '-1',
     '+5',
     '5, 10',
+    '30, ',
+    ', 30',
+    `${'Thu, 01 Jan 2026 00:00:30 GMT'}, Thu, 01 Jan 2026 00:00:40 GMT`,
     'garbage 1',
     '2026-01-01T00:01:00Z',
     '1e3',
@@ -422,6 +432,33 @@ test("readRefusal: a rate limiter's reset names the wait Retry-After does not; a
       { 'x-ratelimit-reset': String(now + 2500) },
       { status: 429, retryAfter: 2500, waitFrom: 'X-RateLimit-Reset' },
     ],
+    // A Unix time in micro- or nanoseconds (pubg/api-documentation-content#61): told by the unit
+    // that puts it within a year of the clock; it was read as ms, a wait of 54,000 years.
+    [
+      'a Unix time in µs',
+      429,
+      { 'x-ratelimit-reset': String((now + 2500) * 1000) },
+      { status: 429, retryAfter: 2500, waitFrom: 'X-RateLimit-Reset' },
+    ],
+    [
+      'a Unix time in ns',
+      429,
+      { 'x-ratelimit-reset': `${now + 2500}000000` },
+      { status: 429, retryAfter: 2500, waitFrom: 'X-RateLimit-Reset' },
+    ],
+    [
+      'a Unix time 20 years ahead',
+      429,
+      { 'x-ratelimit-reset': String(at + 20 * 366 * 86400) },
+      { status: 429 },
+    ],
+    [
+      'a reset and a quota joined with their copies',
+      403,
+      { 'x-ratelimit-remaining': '0, 0', 'x-ratelimit-reset': `${at + 30}, ${at + 30}` },
+      { status: 429, retryAfter: 30_000, waitFrom: 'X-RateLimit-Reset' },
+    ],
+    ['copies that disagree', 429, { 'x-ratelimit-reset': `${at + 30}, ${at + 90}` }, { status: 429 }],
     // No wait named: the own backoff applies.
     ['a reset in the past', 429, { 'x-ratelimit-reset': String(at - 5) }, { status: 429 }],
     ['garbage', 429, { 'x-ratelimit-reset': 'soon', ratelimit: 'r=0' }, { status: 429 }],

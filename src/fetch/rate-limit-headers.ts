@@ -1,6 +1,6 @@
 import { headerCase } from './header-case.js'
 import { httpDate } from './http-date.js'
-import { parseRetryAfter } from './retry-delay.js'
+import { joinedValues, parseRetryAfter } from './retry-delay.js'
 
 /** Response headers, lower-case names. */
 type Headers = Record<string, string | string[] | undefined>
@@ -48,14 +48,34 @@ function decimal(text: string | undefined): number | undefined {
   return text !== undefined && /^\d+(?:\.\d+)?$/.test(text) ? Number(text) : undefined
 }
 
+/** A Unix time's units by its digits, ms each: seconds, milliseconds, microseconds, nanoseconds. */
+const EPOCH_UNITS = [1000, 1, 1e-3, 1e-6]
+
+/** How far from the server's clock a Unix time may name its reset: a year. */
+const EPOCH_SPAN = 365 * 86_400_000
+
 /**
- * A reset as ms from `now`: a Unix time in seconds (past 1e9: 2001 on, no delta is that long) or
- * milliseconds (past 1e12), read against the server's clock, or else seconds from now.
+ * A reset as ms from `now`: seconds from now below 1e9 (no delta is 31 years long), else a Unix
+ * time read against the server's clock, in the unit that puts it within a year of that clock:
+ * seconds (GitHub), milliseconds (Rocket.Chat: RocketChat/docs-old#1358), microseconds or
+ * nanoseconds (PUBG's API documents nanoseconds and sends microseconds:
+ * pubg/api-documentation-content#61). Read as milliseconds, a time in microseconds or nanoseconds
+ * named a wait of 54,000 years or more, and the whole --max-retry-after was waited. `undefined`
+ * when no unit puts it near (a reset 20 years ahead is no reset).
  */
-function resetMs(value: number, now: number): number {
-  if (value >= 1e12) return value - now
-  if (value >= 1e9) return value * 1000 - now
-  return value * 1000
+function resetMs(value: number, now: number): number | undefined {
+  if (value < 1e9) return value * 1000
+  const at = EPOCH_UNITS.map((unit) => value * unit).find((ms) => Math.abs(ms - now) <= EPOCH_SPAN)
+  return at === undefined ? undefined : at - now
+}
+
+/**
+ * A rate limiter's field as a number, or undefined: one decimal (`30`, Reddit's `0.0`), or one a
+ * proxy joined with its own copy (`30, 30`), when the copies agree.
+ */
+function decimalField(text: string | undefined): number | undefined {
+  const values = text === undefined ? [] : joinedValues(text).map(decimal)
+  return values.length > 0 && values.every((v) => v !== undefined && v === values[0]) ? values[0] : undefined
 }
 
 /** An RFC 3339 timestamp with its zone: `2026-01-01T00:00:30Z`, `2026-01-01T01:00:30.5+01:00`. */
@@ -103,7 +123,7 @@ function structuredReset(field: string | undefined): number | undefined {
 
 /** Whether the rate limiter's headers say the quota is spent. */
 export function quotaSpent(headers: Headers): boolean {
-  if (REMAINING.some((name) => decimal(first(headers[name])) === 0)) return true
+  if (REMAINING.some((name) => decimalField(first(headers[name])) === 0)) return true
   return structuredReset(first(headers.ratelimit)) !== undefined
 }
 
@@ -131,8 +151,9 @@ function limiterReset(headers: Headers, now: number): { retryAfter?: number; wai
   if (draft !== undefined && draft > 0) return { retryAfter: draft, waitFrom: 'RateLimit' }
   for (const name of RESET) {
     const text = first(headers[name])
-    const value = decimal(text)
-    const ms = value === undefined ? dateReset(text, clock) : Math.ceil(resetMs(value, clock))
+    const value = decimalField(text)
+    const reset = value === undefined ? dateReset(text, clock) : resetMs(value, clock)
+    const ms = reset === undefined ? undefined : Math.ceil(reset)
     if (ms !== undefined && ms > 0) return { retryAfter: ms, waitFrom: spelled(name) }
   }
   return {}
@@ -150,7 +171,7 @@ export function quotaResetAfterServed(headers: Headers, now = Date.now()): numbe
 
 /** The header that says the quota is spent, as servers spell it. */
 function spentIn(headers: Headers): string {
-  const name = REMAINING.find((n) => decimal(first(headers[n])) === 0)
+  const name = REMAINING.find((n) => decimalField(first(headers[n])) === 0)
   return name ? `${spelled(name)}: 0` : 'RateLimit r=0'
 }
 

@@ -63,7 +63,7 @@ export function retryDelay(input: RetryDelayInput): number {
  * `undefined` when absent, unreadable (`-1`, `1e3`,
  * `soon`: V8's `Date.parse` would read some of those as dates in 2001), or not in the future
  * (`0`, a past date): those name no wait, and the caller's own backoff applies, as curl does.
- * Of two values, the first.
+ * Of two fields, the first; one field holding a value twice (`30, 30`), that value when the copies agree.
  */
 export function parseRetryAfter(
   value: string | string[] | undefined,
@@ -72,7 +72,31 @@ export function parseRetryAfter(
 ): number | undefined {
   const text = Array.isArray(value) ? value[0] : value
   if (text === undefined) return undefined
-  const trimmed = text.trim()
+  const whole = retryAfterMs(text.trim(), now, served)
+  if (whole !== undefined || !text.includes(',')) return whole
+  // One value sent twice, joined by a proxy or a server that set the field twice into one line
+  // (`30, 30`: RFC 9110 §5.3 lets a list field be joined so, and Retry-After is no list): the value
+  // when every copy agrees; copies that disagree name no wait one can trust.
+  const waits = joinedValues(text).map((v) => retryAfterMs(v, now, served))
+  return waits.every((w) => w !== undefined && w === waits[0]) ? waits[0] : undefined
+}
+
+/**
+ * The members of a field a proxy joined with commas, a date's own comma kept: `30, 30` is two,
+ * `Thu, 01 Jan 2026 00:00:30 GMT, Thu, 01 Jan 2026 00:00:30 GMT` two dates.
+ */
+export function joinedValues(text: string): string[] {
+  const members: string[] = []
+  for (const piece of text.split(',')) {
+    const last = members.length - 1
+    if (last >= 0 && /^[a-z]+$/i.test(members[last] as string)) members[last] += `,${piece}`
+    else members.push(piece.trim())
+  }
+  return members.map((m) => m.trim())
+}
+
+/** One `Retry-After` value, trimmed, as ms from `now` (read against `served`): see `parseRetryAfter`. */
+function retryAfterMs(trimmed: string, now: number, served?: string | string[]): number | undefined {
   // A date is on the server's clock: read against its `Date` (RFC 9110 §6.6.1), the wait is the
   // same whatever this machine's clock says (a worker whose clock is ahead would see none at all).
   // Its `Date` may come in any of the three forms too, as the Retry-After beside it.
