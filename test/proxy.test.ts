@@ -123,6 +123,16 @@ test('bypassed: NO_PROXY host names, subdomains, IPs, ranges and ports', () => {
     // A range's address in brackets, as an IPv6 address is written in a URL.
     ['http://[fd00::5]/', '[fd00::]/8', true],
     ['http://[fe80::5]/', '[fd00::]/8', false],
+    // An IPv6 range with a port, bare (as curl asks IPv6 to be written: curl/curl#19828) or in
+    // brackets: its port came after the bits and was read as part of them, matching no host and
+    // warned of by no one; and an address spelt otherwise than the URL's (`0:0:0:0:0:0:0:1`).
+    ['http://[fd00::5]/', 'fd00::/8:80', true],
+    ['http://[fd00::5]/', '[fd00::]/8:80', true],
+    ['http://[fd00::5]:81/', 'fd00::/8:80', false],
+    ['http://[::1]/', '0:0:0:0:0:0:0:1', true],
+    ['http://[fd00::5]/', 'FD00:0::5', true],
+    ['http://[fd00::5]/', '[fd00:0::5]:80', true],
+    ['http://[fd00::6]/', 'fd00::5', false],
     // An internationalized name written in Unicode, as the URL's host is in ASCII (SwitchyOmega#2149).
     ['http://bücher.example/', 'bücher.example', true],
     ['http://img.xn--bcher-kva.example/', '.BÜCHER.example', true],
@@ -139,9 +149,9 @@ test('bypassed: NO_PROXY host names, subdomains, IPs, ranges and ports', () => {
 test('NO_PROXY entries that match no host are named in one warning; the others are not', async () => {
   assert.deepEqual(
     unmatchable(
-      'localhost, 127.0.0.1,.corp.example,*.x.example,10.*,http://intranet,intranet/,10.0.0.0/33,[fd00::]/8,fd00::/8,::1,[::1]:80,a;b,<local>,*,example.com:8080,10.0.0.0/8:80,*.corp.*,a.b.',
+      'localhost, 127.0.0.1,.corp.example,*.x.example,10.*,http://intranet,intranet/,10.0.0.0/33,[fd00::]/8,fd00::/8,::1,[::1]:80,a;b,<local>,*,example.com:8080,10.0.0.0/8:80,fd00::/8:80,[fd00::]/8:80,fd00::/8:x,*.corp.*,a.b.',
     ),
-    ['10.*', 'http://intranet', 'intranet/', '10.0.0.0/33', 'a;b', '<local>', '*.corp.*'],
+    ['10.*', 'http://intranet', 'intranet/', '10.0.0.0/33', 'a;b', '<local>', 'fd00::/8:x', '*.corp.*'],
   )
   assert.equal(noProxyWarning(proxyPlan('http://p:1', { NO_PROXY: 'localhost,.corp.example' })), undefined)
   assert.equal(

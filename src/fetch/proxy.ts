@@ -17,8 +17,9 @@ import { proxyCredentialsProblem } from './url-credentials.js'
  *   ("httpoxy", CVE-2016-5385), as Go and curl ignore it too.
  * - `no_proxy`/`NO_PROXY` names hosts reached directly, with either: host names separated by commas or white space
  *   (each also covering its subdomains; a leading `.` or `*.` is the same), IP addresses, CIDR
- *   ranges (`10.0.0.0/8`), each with an optional `:port`; `*` alone means every host (`*:8080`,
- *   every host on that port).
+ *   ranges (`10.0.0.0/8`; IPv6 with or without brackets, `fd00::/8:80`, `[::1]:80`, compared as
+ *   addresses), each with an optional `:port`; `*` alone means every host (`*:8080`, every host on
+ *   that port).
  * - `--no-proxy` (option `proxy: false`): no proxy at all.
  * A proxy value without a scheme (`proxy:3128`) is `http://proxy:3128`, as curl reads it. A proxy
  * is `http://`, `https://` or SOCKS5 (`socks5://`, `socks5h://`: RFC 1928, with RFC 1929
@@ -75,29 +76,47 @@ export function bypassed(url: URL, noProxy: string): boolean {
   // A fully qualified name's trailing dot (`cdn.example.com.`) names the same host, as curl reads it.
   const host = unbracketed(url.hostname).toLowerCase().replace(/\.$/, '')
   const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80)
-  for (let entry of noProxy.split(/[\s,]+/)) {
-    entry = entry.trim().toLowerCase()
-    if (!entry) continue
-    let entryPort: number | undefined
-    const withPort = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(entry)
-    if (withPort) {
-      entry = withPort[1]
-      entryPort = Number(withPort[2])
-    }
+  for (const written of noProxy.split(/[\s,]+/)) {
+    if (!written.trim()) continue
+    const { entry, entryPort } = noProxyEntry(written)
     if (entryPort !== undefined && entryPort !== port) continue
     // `*:8080`: every host on that port (undici's EnvHttpProxyAgent, nodejs/undici#5777); it was
     // taken for a host named `*`, matching none, and not warned of either.
     if (entry === '*') return true
-    // `[::1]`, and a range written `[fd00::]/8`.
-    entry = entry.replace(/^\[([^\]]*)\](\/\d+)?$/, '$1$2')
     if (entry.includes('/')) {
       if (inRange(host, entry)) return true
+      continue
+    }
+    // An address however it is spelt (`0:0:0:0:0:0:0:1`, `FD00:0::1` for the URL's `[::1]`,
+    // `[fd00::1]`): compared as addresses, not as text.
+    const family = isIP(entry)
+    if (family) {
+      if (inRange(host, `${entry}/${family === 4 ? 32 : 128}`)) return true
       continue
     }
     const name = asciiName(entry.replace(/^\*?\./, '').replace(/\.$/, ''))
     if (host === name || (!isIP(host) && host.endsWith(`.${name}`))) return true
   }
   return false
+}
+
+/**
+ * A `NO_PROXY` entry as written, lower-cased, its brackets and `:port` taken off: `[::1]:80`,
+ * `[fd00::]/8:80` and `fd00::/8:80` (a range's port comes after its bits, curl/curl#19828 writes
+ * IPv6 ranges bare) are `::1`, `fd00::/8`, port 80. A bare IPv6 address keeps its last group
+ * (`::1:80` is an address, as curl reads it: "enter IPv6 addresses without brackets").
+ */
+function noProxyEntry(written: string): { entry: string; entryPort?: number } {
+  let entry = written.trim().toLowerCase()
+  let entryPort: number | undefined
+  const withPort = /^(\[[^\]]+\](?:\/\d+)?|[^:]+|[^[\]]+\/\d+):(\d+)$/.exec(entry)
+  if (withPort) {
+    entry = withPort[1] as string
+    entryPort = Number(withPort[2])
+  }
+  // `[::1]`, and a range written `[fd00::]/8`.
+  entry = entry.replace(/^\[([^\]]*)\](\/\d+)?$/, '$1$2')
+  return entryPort === undefined ? { entry } : { entry, entryPort }
 }
 
 /**
@@ -119,10 +138,7 @@ function asciiName(name: string): string {
  */
 export function unmatchable(noProxy: string): string[] {
   return noProxy.split(/[\s,]+/).filter((entry) => {
-    const bare = entry
-      .toLowerCase()
-      .replace(/:\d+$/, '')
-      .replace(/^\[([^\]]*)\](\/\d+)?$/, '$1$2')
+    const bare = noProxyEntry(entry).entry
     if (!bare || bare === '*') return false
     if (bare.includes('/')) {
       const [address, bits, more] = bare.split('/')
