@@ -76,11 +76,11 @@ const chunked = (type: string, body: Buffer) =>
  * (§14.4) when `sized` is false; a 416 with the size once past the end.
  */
 const rangedJxl =
-  ({ cut, part = Number.POSITIVE_INFINITY, sized = true, etag = 'jxl-v1' }: RangedJxl): Answer =>
+  ({ cut, part = Number.POSITIVE_INFINITY, sized = true, etag = 'jxl-v1', capped }: RangedJxl): Answer =>
   (range) => {
     const tag = `ETag: "${etag}"`
-    if (!range) return closeDelimited('image/jxl', jxl.subarray(0, cut), [tag])
-    const from = Number(/bytes=(\d+)-/.exec(range)![1])
+    if (!range && !capped) return closeDelimited('image/jxl', jxl.subarray(0, cut), [tag])
+    const from = range && capped !== 'ignoring' ? Number(/bytes=(\d+)-/.exec(range)![1]) : 0
     if (from >= jxl.length)
       return head([
         'HTTP/1.1 416 Range Not Satisfiable',
@@ -105,6 +105,8 @@ interface RangedJxl {
   part?: number
   sized?: boolean
   etag?: string
+  /** Every answer a 206 of `part` bytes, a plain GET's too (a CDN that caps them); `ignoring`: Range too. */
+  capped?: true | 'ignoring'
 }
 
 /** A JPEG XL container whose codestream box has size 0: it runs to the end of the file (ISO/IEC 14496-12 §4.2). */
@@ -543,6 +545,10 @@ const answers: Record<string, Answer> = {
     ]),
   // Parts of a file of unknown size, fewer bytes than asked each time.
   '/jxl-star': rangedJxl({ cut: 300, part: 300, sized: false, etag: 'jxl-star' }),
+  // A store that caps every answer at 400 bytes, of a size it does not say (ansible/ansible#68843):
+  // the rest asked for with Range; one that also ignores Range sends the same part again.
+  '/jxl-capped': rangedJxl({ cut: 0, part: 400, sized: false, capped: true }),
+  '/jxl-capped-ignoring': rangedJxl({ cut: 0, part: 400, sized: false, capped: 'ignoring' }),
   // One byte a part, never the end: given up after a bounded number of parts.
   '/jxl-star-bytes': rangedJxl({ cut: 300, part: 1, sized: false, etag: 'jxl-bytes' }),
   '/jxlc-to-end-close': () => closeDelimited('image/jxl', jxlContainer().subarray(0, 500)),
@@ -1237,6 +1243,26 @@ test('a 206 of a file of unknown size marks where its part ends, not the file: t
     `bytes=${jxl.length}-`,
     'a continuation within the attempt asks from the next byte',
   )
+})
+
+// A 206 of `bytes 0-B/*` to a plain GET, capped (ansible/ansible#68843): taken as the file, it
+// failed `truncated` at every attempt, the rest never asked for, the answer's word that it was a
+// part unsaid.
+test('a 206 of bytes 0-B/* to a plain GET is a part: the rest is asked for with Range; the same part again ends it', async () => {
+  const { r, out } = await get('/jxl-capped', { retries: 0 })
+  assert.equal(r.status, 'ok', r.message)
+  assert.ok((await readFile(join(out, r.path!))).equals(jxl))
+  assert.deepEqual(
+    requests.filter((q) => q.path === '/jxl-capped').map((q) => q.range),
+    [undefined, 'bytes=400-', 'bytes=800-', `bytes=${jxl.length}-`],
+  )
+  const ignoring = (await get('/jxl-capped-ignoring', { retries: 0 })).r
+  assert.equal(ignoring.error, 'truncated', ignoring.message)
+  assert.match(
+    ignoring.message!,
+    /the server called its answer a part of a file of unknown size \(bytes 0-399\/\*\)/,
+  )
+  assert.equal(requests.filter((q) => q.path === '/jxl-capped-ignoring').length, 2)
 })
 
 test('parts of a file of unknown size, one byte each: given up after 100 parts in an attempt', async () => {

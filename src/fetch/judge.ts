@@ -25,8 +25,9 @@ import { successBody } from './success-status.js'
  *   only when it also ends at the last byte of the total it states. A 206 to a plain GET that
  *   starts at 0 but stops short is kept and continued with `Range` for the rest. A resumed 206 of
  *   a file of unknown size (`bytes A-B/*`) is continued too, until a 416 states the size; to a
- *   plain GET, one from byte 0 (`bytes 0-B/*`) with a `Content-Length` of its B+1 bytes is the
- *   file (curl and wget2 keep it), one without that length refused. A 206
+ *   plain GET, one from byte 0 (`bytes 0-B/*`) with a `Content-Length` of its B+1 bytes is a
+ *   part all the same, the rest asked for with Range until a 416 states the size or an answer
+ *   brings nothing past it (curl and wget2 keep it as the file), one without that length refused. A 206
  *   with no `Content-Range` at all, to a GET that asked for no range, is the whole file from byte 0
  *   (as curl and wget take it).
  * - Any answer to a resume but the file, a part of it, a 416, a 5xx, a 408 or a 429 restarts
@@ -458,6 +459,16 @@ export function namesNoRange(answer: Answer): boolean {
   return value === undefined || !/\d/.test(value)
 }
 
+/**
+ * A 206's `Content-Range` when it names a part of a file of unknown size (`bytes 0-399/*`): the
+ * server says there may be more, and only the image's structure can show it whole.
+ */
+export function partOfUnknown(answer: Answer): string | undefined {
+  if (answer.status !== 206) return undefined
+  const value = header(answer.headers, 'content-range')?.trim()
+  return value !== undefined && /^bytes \d+-\d+\/\*$/i.test(value) ? value : undefined
+}
+
 /** The validators an answer carries (`length`: the full size of the file, when it says). */
 export function validatorsOf(answer: Answer): Validators {
   const declared = header(answer.headers, 'content-length')
@@ -670,6 +681,19 @@ export function judge(asked: Asked, answer: Answer): Decision {
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
   }
   const first = asked.from - (asked.overlap ?? 0)
+  // The next part of a file of unknown size that starts before the bytes asked for and ends where
+  // the bytes on disk end, as the part before did (a server that ignores Range and sends the same
+  // `bytes 0-B/*` again): nothing is past them, the file ends there. Refused as starting elsewhere,
+  // it was asked for again until the attempts ran out.
+  if (
+    resuming &&
+    range?.total === undefined &&
+    range?.start !== undefined &&
+    range.start < first &&
+    range.end === asked.from - 1 &&
+    asked.known.length === undefined
+  )
+    return { do: 'complete', total: asked.from }
   // A resume's 206 may start before the byte asked for (RFC 9110 §14.2 lets a server send more
   // than asked: a cache that serves whole blocks): the bytes before the overlap are passed over.
   // One that starts after it never is, nor one that ends before a byte past those on disk (but
@@ -771,14 +795,19 @@ export function judge(asked: Asked, answer: Answer): Decision {
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
   }
   if (!resuming && range.total === undefined) {
-    // To a plain GET, bytes from 0 whose Content-Length says how many: the body is complete, its
-    // total unknown: the file, as curl and wget2 keep it (a 416 to a Range would say the same size).
+    // To a plain GET, bytes from 0 whose Content-Length says how many: a part all the same, as
+    // its status says, of a file whose size the server does not say (a CDN or S3-compatible
+    // store that caps every answer; ansible/ansible#68843: a 206 with only part of the file to a
+    // request that asked no range). Taken as the file, as
+    // curl and wget2 take it, a capped image failed `truncated` at every attempt and the rest
+    // was never asked for: it is asked for with Range, until a 416 says the size or an answer
+    // brings nothing past these bytes (see below: the file ends there).
     if (range.start === 0 && declared !== undefined)
       return {
         do: 'receive',
         at: 0,
-        total: length,
         length,
+        more: true,
         ...(overstated ? { rangeEnds: true as const } : {}),
       }
     return { do: 'refuse', why: `bytes ${range.start}-${range.end} of a file of unknown size` }

@@ -6,7 +6,7 @@ import { withoutSigning } from '../utils/url.js'
 import { encodedDigests, type StatedDigest, statedDigests, trailerDigests } from '../verify/stated-digest.js'
 import { cacheHit } from './cache-hit.js'
 import { answeredThrough, cutThrough } from './failure-words.js'
-import { endMarked, namesNoRange } from './judge.js'
+import { endMarked, namesNoRange, partOfUnknown } from './judge.js'
 import { quotaResetAfterServed } from './rate-limit-headers.js'
 import type { Step, Transfer } from './transfer.js'
 import { chunkLeftAtClose, strayAfterAnswer } from './undici-h1-parser.js'
@@ -35,20 +35,24 @@ export const verify: Step = async (t) => {
   const read = t.partReader()
   const stray = strayAfterAnswer(t.exchange?.socket) ? STRAY : undefined
   // A 206 naming no range says it is partial: the same bytes twice prove nothing then.
-  const partial = namesNoRange({ status: t.head!.statusCode, headers: t.head!.headers })
+  const answer = { status: t.head!.statusCode, headers: t.head!.headers }
+  const partial = namesNoRange(answer)
+  const unsized = partOfUnknown(answer)
   // Where the protocol or the coding said the body is incomplete, the same bytes twice prove nothing
   // either: only the image's structure can show its end.
   const incomplete = partial
     ? 'the server called its answer partial (a 206 naming no range)'
-    : t.closedEarly
-      ? 'the connection closed before the last chunk of the body'
-      : t.unterminated
-        ? 'its encoded body ends without its own end'
-        : t.overrun !== undefined
-          ? t.overrun
-          : t.stalled !== undefined
-            ? 'the server stopped sending it without ending it'
-            : stray
+    : unsized !== undefined
+      ? `the server called its answer a part of a file of unknown size (${unsized})`
+      : t.closedEarly
+        ? 'the connection closed before the last chunk of the body'
+        : t.unterminated
+          ? 'its encoded body ends without its own end'
+          : t.overrun !== undefined
+            ? t.overrun
+            : t.stalled !== undefined
+              ? 'the server stopped sending it without ending it'
+              : stray
   // A cache's stored copy is the same to every request it answers from it, `no-cache` asked or
   // not: the same bytes again from it are no second sighting of the file (see `cacheHit`).
   const cached = cacheHit(t.head!.headers)
