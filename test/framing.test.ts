@@ -825,6 +825,9 @@ async function settledByTwo(path: string, why: RegExp): Promise<void> {
   assert.equal(again.attempts, 2)
 }
 
+/** The `Range` of each request made for `path`, in order (`undefined`: none). */
+const rangesAsked = (path: string) => requests.filter((q) => q.path === path).map((q) => q.range)
+
 async function get(
   path: string,
   { origin = server.origin, ...options }: Options & { origin?: string } = {},
@@ -1128,10 +1131,7 @@ test('a bare JPEG XL codestream: whole with a length; on a closed connection, on
   const whole = await get('/jxl-close-ranges')
   assert.equal(whole.r.status, 'ok', whole.r.message)
   assert.ok((await readFile(join(whole.out, whole.r.path!))).equals(jxl))
-  assert.deepEqual(
-    requests.filter((q) => q.path === '/jxl-close-ranges').map((q) => q.range),
-    [undefined, resumeRange(jxl.length)],
-  )
+  assert.deepEqual(rangesAsked('/jxl-close-ranges'), [undefined, resumeRange(jxl.length)])
   // Cut at 60 %: the resume brings the rest, and the file is exact.
   const cut = await get('/jxl-cut-ranges')
   assert.equal(cut.r.status, 'ok', cut.r.message)
@@ -1237,7 +1237,7 @@ test('a 206 of a file of unknown size marks where its part ends, not the file: t
   const { r, out } = await get('/jxl-star', { retries: 3 })
   assert.equal(r.status, 'ok', r.message)
   assert.ok((await readFile(join(out, r.path!))).equals(jxl))
-  const asked = requests.filter((q) => q.path === '/jxl-star').map((q) => q.range)
+  const asked = rangesAsked('/jxl-star')
   assert.equal(
     asked.at(-1),
     `bytes=${jxl.length}-`,
@@ -1252,10 +1252,12 @@ test('a 206 of bytes 0-B/* to a plain GET is a part: the rest is asked for with 
   const { r, out } = await get('/jxl-capped', { retries: 0 })
   assert.equal(r.status, 'ok', r.message)
   assert.ok((await readFile(join(out, r.path!))).equals(jxl))
-  assert.deepEqual(
-    requests.filter((q) => q.path === '/jxl-capped').map((q) => q.range),
-    [undefined, 'bytes=400-', 'bytes=800-', `bytes=${jxl.length}-`],
-  )
+  assert.deepEqual(rangesAsked('/jxl-capped'), [
+    undefined,
+    'bytes=400-',
+    'bytes=800-',
+    `bytes=${jxl.length}-`,
+  ])
   const ignoring = (await get('/jxl-capped-ignoring', { retries: 0 })).r
   assert.equal(ignoring.error, 'truncated', ignoring.message)
   assert.match(
@@ -1507,10 +1509,7 @@ test('a resume answered 304 (If-Range read as If-None-Match) asks again without 
   const { r, out } = await get('/if-range-304', { retries: 2 })
   assert.equal(r.status, 'ok', r.message)
   assert.ok((await readFile(join(out, r.path!))).equals(gif))
-  assert.deepEqual(
-    requests.filter((q) => q.path === '/if-range-304').map((q) => q.range),
-    [undefined, resumeRange(6_000), undefined],
-  )
+  assert.deepEqual(rangesAsked('/if-range-304'), [undefined, resumeRange(6_000), undefined])
   const plain = await get('/206-no-range', { retries: 0 })
   assert.equal(plain.r.status, 'ok', plain.r.message)
   const chunk = await get('/206-no-range-chunk', { retries: 2 })
@@ -1569,10 +1568,7 @@ test('a resume answered 403 or 404 (a server or CDN that refuses Range) asks aga
   const flaky = await get('/range-502-once', { retries: 2 })
   assert.equal(flaky.r.status, 'ok', flaky.r.message)
   assert.ok((await readFile(join(flaky.out, flaky.r.path!))).equals(gif))
-  assert.deepEqual(
-    requests.filter((q) => q.path === '/range-502-once').map((q) => q.range),
-    [undefined, resumeRange(6_000), resumeRange(6_000)],
-  )
+  assert.deepEqual(rangesAsked('/range-502-once'), [undefined, resumeRange(6_000), resumeRange(6_000)])
   // Accepted, not made yet (RFC 9110 §15.3.3): not the image, and not a verdict on the URL.
   const { r, out } = await get('/queued-202', { retries: 2 })
   assert.equal(r.status, 'ok', r.message)
@@ -1619,7 +1615,7 @@ test('giving Range up keeps the bytes on disk until a body replaces them: a gate
   assert.equal(r.status, 'ok', r.message)
   assert.ok((await readFile(join(out, r.path!))).equals(gif))
   assert.deepEqual(
-    requests.filter((q) => q.path === '/down-502').map((q) => q.range),
+    rangesAsked('/down-502'),
     // Two 502s to resumes, a 502 to the plain request too: the gateway was down, not refusing
     // Range, and the bytes kept are resumed once it is up.
     [undefined, resumeRange(6_000), resumeRange(6_000), undefined, resumeRange(6_000)],
@@ -1643,10 +1639,7 @@ test('a close-delimited 206 resuming a cut body: the rest joins the bytes on dis
   const { r, out } = await get('/close-framed', { retries: 1 })
   assert.equal(r.status, 'ok', r.message)
   assert.ok((await readFile(join(out, r.path!))).equals(large()))
-  assert.deepEqual(
-    requests.filter((q) => q.path === '/close-framed').map((q) => q.range),
-    [undefined, resumeRange(100_000)],
-  )
+  assert.deepEqual(rangesAsked('/close-framed'), [undefined, resumeRange(100_000)])
 })
 
 test('a body with no length on a connection the server keeps open: judged at the idle timeout as at a close', async () => {
