@@ -324,23 +324,23 @@ test('a server lowering SETTINGS_MAX_CONCURRENT_STREAMS to 0 mid-connection: the
   }
 })
 
-// Requests given to the connection just before its 0 came are held unsent for good: the timeout
-// says why, where it said only `headers timeout`, as of a slow server.
-test('requests held unsent by a stream limit of 0 never raised: the headers timeout says the server allows no stream', async () => {
+// Requests given to the connection just before its 0 came are held unsent by nghttp2 for good: each
+// waited its headers timeout there and failed an attempt (`the request was never sent: the
+// server's HTTP/2 SETTINGS allow no stream at once`). Refused as never processed, they go on
+// another connection at once, as a GOAWAY's unprocessed streams do (igrigorik/http-2#109: a client
+// hung on streams held past the server's limit).
+test('requests held unsent by a stream limit lowered to 0 go on another connection at once', async () => {
   const { server, origin, close } = await streamServer(answerWhole, { maxConcurrentStreams: 8 })
   server.on('session', (session) =>
     session.once('stream', () => session.settings({ maxConcurrentStreams: 0 })),
   )
   try {
     const urls = ['a', 'b', 'c'].map((n) => `${origin}/held-${n}.jpg`)
-    const results = await run(urls, { out: join(dir, 'zero-held'), headersTimeout: 1000 })
-    const of = (url: string) => results.find((r) => r.job.url === url)!
-    assert.equal(of(urls[0]).status, 'ok', of(urls[0]).message)
-    for (const url of urls.slice(1))
-      assert.equal(
-        of(url).message,
-        `headers timeout after 1 s on ${url}: the request was never sent: the server's HTTP/2 SETTINGS allow no stream at once (SETTINGS_MAX_CONCURRENT_STREAMS 0, RFC 9113 §6.5.2) and it never raised them`,
-      )
+    const results = await run(urls, { out: join(dir, 'zero-held'), headersTimeout: 60_000, retries: 0 })
+    for (const url of urls) {
+      const r = results.find((x) => x.job.url === url)!
+      assert.deepEqual([r.status, r.attempts, r.message], ['ok', 1, undefined], url)
+    }
   } finally {
     await close()
   }

@@ -71,7 +71,10 @@ export function withHttp2Options(
         http2.connect = connect
       }
       // undici has added its listeners by now (client-h2.js `connectH2` runs in the callback).
-      if (session && streams) drainOnGoaway(client, session, streams, onDrain)
+      if (session && streams) {
+        drainOnGoaway(client, session, streams, onDrain)
+        refuseHeldOnNoStream(session, streams)
+      }
     })) as Connector
 }
 
@@ -207,20 +210,48 @@ function failResetUnended(stream: http2.ClientHttp2Stream): void {
 function refuseAbove(streams: Set<http2.ClientHttp2Stream>, lastStreamId: number, now: boolean): void {
   for (const stream of streams) {
     if (stream.id !== undefined && stream.id <= lastStreamId) continue
-    const refused = Object.assign(new Error('Stream closed with error code NGHTTP2_REFUSED_STREAM'), {
-      code: 'ERR_HTTP2_STREAM_ERROR',
-    })
-    // `now`: its request fails at once, not a tick later as `destroy` tells it, for undici's own
-    // listener, next, fails the request at the head of its queue with the GOAWAY's error, and once
-    // stream 1 was answered that request was a never-processed one (a failed attempt). Not when
-    // the code asks something of the origin (see `goawayAsks`): one request must carry it.
-    if (now) {
-      // `destroy`'s own telling then finds undici's listener gone.
-      stream.on('error', () => {})
-      stream.emit('error', refused)
-    }
-    stream.destroy(refused)
+    refuse(stream, now)
   }
+}
+
+/** nghttp2's state of a stream whose HEADERS it holds, never sent (`nghttp2_stream_proto_state`). */
+const STREAM_STATE_IDLE = 1
+
+/**
+ * A server that lowers SETTINGS_MAX_CONCURRENT_STREAMS to 0 on a connection that allowed streams
+ * (RFC 9113 §5.1.2) takes no new stream there: the requests nghttp2 holds unsent on it (given just
+ * before the 0 came) are refused as never processed, and sent again at once on another
+ * connection (see `refuseAbove`). Each waited its headers timeout there and failed an attempt
+ * (httpwg/http2-spec#335; igrigorik/http-2#109: a client hung on streams past the limit). A
+ * session whose first SETTINGS say 0 (a server not ready yet) keeps them: they wait to be sent.
+ */
+function refuseHeldOnNoStream(
+  session: http2.ClientHttp2Session,
+  streams: Set<http2.ClientHttp2Stream>,
+): void {
+  let allowed = false
+  session.on('remoteSettings', (settings: Settings) => {
+    if (settings.maxConcurrentStreams !== 0) allowed = true
+    else if (allowed)
+      for (const stream of streams) if (stream.state?.state === STREAM_STATE_IDLE) refuse(stream, true)
+  })
+}
+
+/** Fail `stream` as refused by the server, never processed (REFUSED_STREAM): sent again at once. */
+function refuse(stream: http2.ClientHttp2Stream, now: boolean): void {
+  const refused = Object.assign(new Error('Stream closed with error code NGHTTP2_REFUSED_STREAM'), {
+    code: 'ERR_HTTP2_STREAM_ERROR',
+  })
+  // `now`: its request fails at once, not a tick later as `destroy` tells it, for undici's own
+  // listener, next, fails the request at the head of its queue with the GOAWAY's error, and once
+  // stream 1 was answered that request was a never-processed one (a failed attempt). Not when
+  // the code asks something of the origin (see `goawayAsks`): one request must carry it.
+  if (now) {
+    // `destroy`'s own telling then finds undici's listener gone.
+    stream.on('error', () => {})
+    stream.emit('error', refused)
+  }
+  stream.destroy(refused)
 }
 
 interface Settings {
