@@ -1249,6 +1249,32 @@ test('a filter that finds nothing says so, in a sheet of one page too; a result 
   }
 })
 
+test('an address whose fragment is no valid percent-encoding (report.html#100%) opens the page whole: a URIError stopped its script, no tile drawn', async () => {
+  // As ampproject/amphtml#10203 and MithrilJS/mithril.js#2060: a link cut by hand or by a chat
+  // app after a `%` made decodeURIComponent of the fragment throw as the page opened.
+  const out = join(root, 'bad-fragment')
+  const input = await sheetOf(out, 15, 'photo', 'fragment')
+  const failed: ReportItem = {
+    url: 'https://h.example/gone.jpg',
+    host: 'https://h.example',
+    status: 'failed',
+    error: 'http-404',
+    attempts: 1,
+  }
+  const path = await writeReport(out, { ...input, items: [...input.items, failed] })
+  for (const fragment of ['#100%', '#failures%E0%A4%A', '#%']) {
+    const page = await browser.open()
+    const log = watch(page)
+    // The script's end, or the error that stopped it: no wait for a mark never set.
+    const stopped = page.waitForEvent('pageerror')
+    await page.goto(pathToFileURL(path).href + fragment)
+    await Promise.race([page.waitForSelector('html[data-ready]'), stopped])
+    assertQuiet(log)
+    assert.equal(await page.locator('.sheet .tile').count(), 15, fragment)
+    await page.close()
+  }
+})
+
 test('the contact sheet says how to use it in the words of the device: hover and Enter with a mouse, tap on a touch screen', async () => {
   const out = join(root, 'touch')
   const run = await makeRun(out)

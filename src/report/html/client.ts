@@ -311,9 +311,16 @@ export const CLIENT_SCRIPT = `(function () {
   })
 
   // A link to a failure group (the summary's causes, or an address with #failure-3) opens it: a
-  // closed one was its summary line alone, the examples still hidden where the link led.
+  // closed one was its summary line alone, the examples still hidden where the link led. A fragment
+  // that is no valid percent-encoding (#100%, a link cut by hand or by a chat app) is taken as it is:
+  // decodeURIComponent threw a URIError there, which stopped the whole script as the page opened, no
+  // tile drawn (as ampproject/amphtml#10203 and MithrilJS/mithril.js#2060 broke pages).
+  function fragment() {
+    var raw = location.hash.slice(1)
+    try { return decodeURIComponent(raw) } catch (e) { return raw }
+  }
   function openTarget() {
-    var target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)))
+    var target = location.hash && document.getElementById(fragment())
     var group = target && target.closest('details')
     if (group) group.open = true
   }
