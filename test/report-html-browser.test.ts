@@ -1275,6 +1275,29 @@ test('an address whose fragment is no valid percent-encoding (report.html#100%) 
   }
 })
 
+test('the filter finds a name or caption whatever its Unicode form: an NFD é (as macOS names files) by an é typed, and the other way round', async () => {
+  // As zed-industries/zed#30503 and sharkdp/fd#1535: a name from a Mac (e + U+0301) was not found
+  // by the é a keyboard types (U+00E9), the filter saying "No images match." of a file shown.
+  const out = join(root, 'filter-forms')
+  const input = await sheetOf(out, 3, 'photo', 'forms')
+  const [nfd, nfc, plain] = input.items
+  await writeFile(join(out, 'cafe\u0301 terrace.png'), scenePng(7, 64, 48))
+  Object.assign(nfd, { path: 'cafe\u0301 terrace.png' })
+  Object.assign(nfc, { caption: 'Z\u00fcrich at night' })
+  Object.assign(plain, { caption: 'a plain one' })
+  const { page, log } = await openReport(await writeReport(out, input))
+  const found = async (query: string) => {
+    await page.locator('#images input[type=search]').fill(query)
+    return page.locator('.sheet .tile').count()
+  }
+  assert.equal(await found('CAF\u00c9'), 1, 'an NFD name by an NFC query')
+  assert.equal(await found('zu\u0308rich'), 1, 'an NFC caption by an NFD query')
+  assert.equal(await found('terrace'), 1)
+  assert.equal(await found('\u00e9t\u00e9'), 0)
+  assertQuiet(log)
+  await page.close()
+})
+
 test('the contact sheet says how to use it in the words of the device: hover and Enter with a mouse, tap on a touch screen', async () => {
   const out = join(root, 'touch')
   const run = await makeRun(out)

@@ -118,9 +118,19 @@ export const CLIENT_SCRIPT = `(function () {
       at.sort(function (a, b) { return by(rows[a], rows[b]) || a - b })
       sorted = at.map(function (i) { return rows[i] })
     }
+    // A row's words as the filter compares them, worked out once a row: composed (NFC) and in
+    // lower case, as the query is. A name from a Mac is decomposed (e + U+0301), the é a keyboard
+    // types is one character: compared as written, one never found the other (zed-industries/zed#30503).
+    var folded = new WeakMap()
+    function fold(text) { return text.normalize('NFC').toLowerCase() }
+    function hay(r) {
+      var h = folded.get(r)
+      if (h === undefined) folded.set(r, (h = fold(words ? words(r) : r[0])))
+      return h
+    }
     function search(value) {
-      var q = query = value.trim().toLowerCase()
-      shown = q ? sorted.filter(function (r) { return (words ? words(r) : r[0]).toLowerCase().indexOf(q) >= 0 }) : sorted
+      var q = query = fold(value.trim())
+      shown = q ? sorted.filter(function (r) { return hay(r).indexOf(q) >= 0 }) : sorted
     }
     function draw() {
       var pages = Math.max(1, Math.ceil(shown.length / pageSize))
