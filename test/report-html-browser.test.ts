@@ -1298,6 +1298,35 @@ test('the filter finds a name or caption whatever its Unicode form: an NFD é (a
   await page.close()
 })
 
+test('a page rewritten since (a rerun, imgpull report) is not shown by the place kept of the one before: a reload showed another image in the viewer, under its own name', async () => {
+  // The reader's place (the viewer's image, the sheet's page and filter, the groups opened) is kept
+  // in the history entry by position. A rerun or \`imgpull report\` rewrote the page, its rows in
+  // another order, and a reload or Back from a file showed the image now at that position, as a
+  // table keeping its selection by row index selects others once its rows change (TanStack/table#3987).
+  const out = join(root, 'rewritten')
+  const input = await sheetOf(out, 60, 'photo', 'rewritten')
+  const path = await writeReport(out, input)
+  const { page, log } = await openReport(path)
+  await page.locator('#images input[type=search]').fill('photo3')
+  await page.locator('.sheet .tile[title="photo32.png"]').click()
+  await page.getByRole('dialog', { name: 'photo32.png' }).waitFor()
+  // The rerun's page: a new image first, every other one a place later.
+  await writeFile(join(out, 'new.png'), scenePng(77, 64, 48))
+  const items = input.items as ReportItem[]
+  const first: ReportItem = { ...items[0], path: 'new.png', url: 'https://images.example.com/new.png' }
+  await writeReport(out, { ...input, items: [first, ...items] })
+  await page.reload()
+  await page.waitForSelector('html[data-ready]')
+  // The page as it opens: never the image now at the place kept.
+  const shownName = async () =>
+    (await viewing(page)) ? await page.locator('#viewer-name').textContent() : null
+  assert.equal(await shownName(), null)
+  assert.equal(await page.locator('#images input[type=search]').inputValue(), '')
+  assert.equal(await page.locator('.sheet .tile').first().getAttribute('title'), 'new.png')
+  assertQuiet(log)
+  await page.close()
+})
+
 test('the contact sheet says how to use it in the words of the device: hover and Enter with a mouse, tap on a touch screen', async () => {
   const out = join(root, 'touch')
   const run = await makeRun(out)

@@ -44,15 +44,29 @@ export const CLIENT_SCRIPT = `(function () {
   // What the reader changed (a page of the sheet, a filter, a group opened), kept in this history
   // entry's state: a tile or an example's link opens in place of the report, and Chromium keeps no
   // page from file:// in its back-forward cache, so Back ran the script again on the page as written.
-  function remember(key, value) {
-    var state = {}
-    var old = history.state
-    if (old && typeof old === 'object') for (var k in old) state[k] = old[k]
+  // A place is kept with the page's version (a digest of its rows and examples): an entry kept of
+  // the page before a rerun or imgpull report rewrote it names rows by their place in that one, and a
+  // reload showed the image now at that place in the viewer, another one (as a table keeping its
+  // selection by row index selects others once its rows change, TanStack/table#3987). Such an entry
+  // is the page as it opens.
+  var version = document.documentElement.getAttribute('data-version')
+  function ours(state) {
+    return state && typeof state === 'object' && state.version === version ? state : null
+  }
+  // The entry's state with key set to value (a fresh one where the entry is not of this page).
+  function withKept(key, value) {
+    var state = { version: version }
+    var old = ours(history.state)
+    if (old) for (var k in old) state[k] = old[k]
     state[key] = value
-    try { history.replaceState(state, '') } catch (e) { /* a browser refusing it: the page as written */ }
+    return state
+  }
+  function remember(key, value) {
+    try { history.replaceState(withKept(key, value), '') } catch (e) { /* a browser refusing it: the page as written */ }
   }
   function recalled(key) {
-    return (history.state && typeof history.state === 'object' && history.state[key]) || null
+    var state = ours(history.state)
+    return (state && state[key]) || null
   }
 
   var times = document.querySelectorAll('time[data-local]')
@@ -448,11 +462,7 @@ export const CLIENT_SCRIPT = `(function () {
         close.focus()
       }
       if (!push) return remember(key, r.i)
-      var state = {}
-      var old = history.state
-      if (old && typeof old === 'object') for (var k in old) state[k] = old[k]
-      state[key] = r.i
-      try { history.pushState(state, '') } catch (e) { /* the page as it is: Esc still closes */ }
+      try { history.pushState(withKept(key, r.i), '') } catch (e) { /* the page as it is: Esc still closes */ }
     }
     // Closed: the item last shown focused, on its page, and kept for Back and reload.
     function finish() {
@@ -478,7 +488,7 @@ export const CLIENT_SCRIPT = `(function () {
     }
     function shut() {
       if (leaving) return
-      var state = history.state
+      var state = ours(history.state)
       if (state && typeof state[key] === 'number') {
         leaving = true
         history.back()
@@ -521,13 +531,13 @@ export const CLIENT_SCRIPT = `(function () {
     })
     // Back closes it; Forward opens the item again.
     window.addEventListener('popstate', function (event) {
-      var state = event.state
+      var state = ours(event.state)
       var r = state && typeof state[key] === 'number' ? how.row(state[key]) : null
       if (r) open(r, false)
       else finish()
     })
     // Opened from the history entry (a reload, Back from the file it linked to).
-    var was = history.state
+    var was = ours(history.state)
     var then = was && typeof was[key] === 'number' ? how.row(was[key]) : null
     if (then) open(then, false)
     return { open: open }

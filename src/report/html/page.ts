@@ -91,6 +91,16 @@ function page(input: ReportInput, f: ReportFigures, o: Required<RenderOptions>):
       httpHref(c.photoUrl) ?? null,
     ]),
   }
+  const dataJson = jsonForScript(data)
+  const storiesJson = stories.length ? jsonForScript(stories) : ''
+  // What the reader's place kept in a history entry is of (the client's \`ours\`): it names rows and
+  // examples by their place, which a page rewritten since (a rerun, \`imgpull report\`) gives others.
+  const version = createHash('sha256')
+    .update(dataJson)
+    .update('\0')
+    .update(storiesJson)
+    .digest('hex')
+    .slice(0, 16)
   const csp = [
     "default-src 'none'",
     `style-src ${sha256(STYLE)}`,
@@ -107,7 +117,7 @@ function page(input: ReportInput, f: ReportFigures, o: Required<RenderOptions>):
     ...(credits.length ? [['attribution', 'Attribution']] : []),
   ]
   return `<!doctype html>
-<html lang="en">
+<html lang="en" data-version="${version}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -139,9 +149,9 @@ ${credits.length ? creditsSection(credits.length, allCredits, f.shards) : ''}
 <footer><div class="wrap">Made by imgpull ${esc(VERSION)}. ${input.queue ? (f.shards ? "Every job's outcome is in its shard's Parquet file beside this one (<code>00000.parquet</code>…)." : "Every job's outcome, one JSON line each, is in its shard's <code>manifest.jsonl</code> (<code>00000/manifest.jsonl</code>…).") : "Every job's outcome, one JSON line each, is in <code>manifest.jsonl</code> beside this file."}</div></footer>
 ${f.sheet.total && !f.shards ? VIEWER : ''}
 ${stories.length ? FAILURE_VIEWER : ''}
-<script type="application/json" id="report-data">${jsonForScript(data)}</script>
+<script type="application/json" id="report-data">${dataJson}</script>
 ${f.sheet.total && !f.shards ? `<script type="application/json" id="report-more">${jsonForScript(viewerData(f.sheet.entries))}</script>` : ''}
-${stories.length ? `<script type="application/json" id="report-failures">${jsonForScript(stories)}</script>` : ''}
+${storiesJson ? `<script type="application/json" id="report-failures">${storiesJson}</script>` : ''}
 <script>${CLIENT_SCRIPT}</script>
 </body>
 </html>
