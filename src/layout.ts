@@ -163,6 +163,13 @@ export function isStalePrivateParts(name: string): boolean {
  */
 export function noJournal(dir: string, paths: Layout, why = ''): UsageError {
   const stat = statSync(dir, { throwIfNoEntry: false })
+  // \`imgpull report photos/.imgpull\` (or its journal, its report, a --name subfolder): the output
+  // folder it is in named, where \`.imgpull\` was said to hold no journal, beside the journal itself.
+  const outer = stat ? outputFolderAbove(dir) : undefined
+  if (outer !== undefined)
+    return new UsageError(
+      `${visibleShellWord(dir, 'always')} is inside the output folder ${visibleShellWord(outer, 'always')}, not one itself: give ${visibleShellWord(outer, 'always')}, which holds its journal`,
+    )
   // `imgpull status urls.txt`: the list given for the folder the run wrote.
   if (stat?.isFile())
     return new UsageError(
@@ -189,6 +196,22 @@ export function noJournal(dir: string, paths: Layout, why = ''): UsageError {
   return new UsageError(
     `no imgpull journal in ${visibleShellWord(dir, 'always')} (looked for ${visibleShellWord(paths.journal)})${why}${hint}`,
   )
+}
+
+/**
+ * The nearest folder above \`path\` (up to 8 levels) that holds an imgpull journal, as \`path\` names
+ * it (\`photos/.imgpull\` gives \`photos\`); \`undefined\` where none does.
+ */
+function outputFolderAbove(path: string): string | undefined {
+  let at = path
+  for (let level = 0; level < 8; level++) {
+    const up = dirname(at)
+    if (up === at) return undefined
+    // \`photos/sub\` names its parent \`photos\`; \`sub\` (in the working folder) names it \`.\`.
+    at = up
+    if (existsSync(layout(at).journal)) return at
+  }
+  return undefined
 }
 
 /** A shard's name: its number, 5 digits or more. */
