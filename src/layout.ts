@@ -163,8 +163,8 @@ export function isStalePrivateParts(name: string): boolean {
  */
 export function noJournal(dir: string, paths: Layout, why = ''): UsageError {
   const stat = statSync(dir, { throwIfNoEntry: false })
-  // \`imgpull report photos/.imgpull\` (or its journal, its report, a --name subfolder): the output
-  // folder it is in named, where \`.imgpull\` was said to hold no journal, beside the journal itself.
+  // `imgpull report photos/.imgpull` (or its journal, its report, a --name subfolder): the output
+  // folder it is in named, where `.imgpull` was said to hold no journal, beside the journal itself.
   const outer = stat ? outputFolderAbove(dir) : undefined
   if (outer !== undefined)
     return new UsageError(
@@ -199,15 +199,15 @@ export function noJournal(dir: string, paths: Layout, why = ''): UsageError {
 }
 
 /**
- * The nearest folder above \`path\` (up to 8 levels) that holds an imgpull journal, as \`path\` names
- * it (\`photos/.imgpull\` gives \`photos\`); \`undefined\` where none does.
+ * The nearest folder above `path` (up to 8 levels) that holds an imgpull journal, as `path` names
+ * it (`photos/.imgpull` gives `photos`); `undefined` where none does.
  */
 function outputFolderAbove(path: string): string | undefined {
   let at = path
   for (let level = 0; level < 8; level++) {
+    // A relative path stops at the working folder (`sub` gives `.`), an absolute one at `/`.
     const up = dirname(at)
     if (up === at) return undefined
-    // \`photos/sub\` names its parent \`photos\`; \`sub\` (in the working folder) names it \`.\`.
     at = up
     if (existsSync(layout(at).journal)) return at
   }

@@ -1300,7 +1300,7 @@ test('the filter finds a name or caption whatever its Unicode form: an NFD é (a
 
 test('a page rewritten since (a rerun, imgpull report) is not shown by the place kept of the one before: a reload showed another image in the viewer, under its own name', async () => {
   // The reader's place (the viewer's image, the sheet's page and filter, the groups opened) is kept
-  // in the history entry by position. A rerun or \`imgpull report\` rewrote the page, its rows in
+  // in the history entry by position. A rerun or `imgpull report` rewrote the page, its rows in
   // another order, and a reload or Back from a file showed the image now at that position, as a
   // table keeping its selection by row index selects others once its rows change (TanStack/table#3987).
   const out = join(root, 'rewritten')

@@ -93,8 +93,8 @@ function page(input: ReportInput, f: ReportFigures, o: Required<RenderOptions>):
   }
   const dataJson = jsonForScript(data)
   const storiesJson = stories.length ? jsonForScript(stories) : ''
-  // What the reader's place kept in a history entry is of (the client's \`ours\`): it names rows and
-  // examples by their place, which a page rewritten since (a rerun, \`imgpull report\`) gives others.
+  // What the reader's place kept in a history entry is of (the client's `ours`): it names rows and
+  // examples by their place, which a page rewritten since (a rerun, `imgpull report`) gives others.
   const version = createHash('sha256')
     .update(dataJson)
     .update('\0')
