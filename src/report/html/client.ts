@@ -135,8 +135,10 @@ export const CLIENT_SCRIPT = `(function () {
     // A row's words as the filter compares them, worked out once a row: composed (NFC) and in
     // lower case, as the query is. A name from a Mac is decomposed (e + U+0301), the é a keyboard
     // types is one character: compared as written, one never found the other (zed-industries/zed#30503).
+    // A Turkish capital İ is lower-cased as i and a combining dot above: that dot is dropped, so
+    // "izmir" finds "İzmir" (running-coder/jquery-typeahead#240, 4gray/iptvnator#609).
     var folded = new WeakMap()
-    function fold(text) { return text.normalize('NFC').toLowerCase() }
+    function fold(text) { return text.normalize('NFC').toLowerCase().replace(/i\u0307/g, 'i') }
     function hay(r) {
       var h = folded.get(r)
       if (h === undefined) folded.set(r, (h = fold(words ? words(r) : r[0])))
