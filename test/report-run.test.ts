@@ -463,20 +463,18 @@ test('--no-report writes none; imgpull report on a folder without a journal is a
   // '.imgpull/.imgpull/journal.db', beside the journal itself (as unhappychoice/gitlogue#75 told
   // a repository's subfolder as no repository).
   await mkdir(join(out, 'sub', 'deeper'), { recursive: true })
-  for (const inside of [
-    '.imgpull',
-    join('.imgpull', 'journal.db'),
-    'manifest.jsonl',
-    join('sub', 'deeper'),
+  for (const [command, inside] of [
+    ['report', '.imgpull'],
+    ['status', join('.imgpull', 'journal.db')],
+    ['report', 'manifest.jsonl'],
+    ['status', join('sub', 'deeper')],
   ]) {
-    for (const command of ['report', 'status']) {
-      const given = join(out, inside)
-      const r = await runCli([command, given])
-      assert.equal(r.code, 2)
-      assert.equal(
-        r.stderr,
-        `imgpull: '${given}' is inside the output folder '${out}', not one itself: give '${out}', which holds its journal (see imgpull ${command} --help)\n`,
-      )
-    }
+    const given = join(out, inside)
+    const r = await runCli([command, given])
+    assert.equal(r.code, 2)
+    assert.equal(
+      r.stderr,
+      `imgpull: '${given}' is inside the output folder '${out}', not one itself: give '${out}', which holds its journal (see imgpull ${command} --help)\n`,
+    )
   }
 })
