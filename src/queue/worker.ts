@@ -317,7 +317,13 @@ class ShardWorker {
   readonly #gateRedis: Redis
   readonly #lockDuration: number
   readonly #gate: RedisHostGate
-  readonly #id = `${hostname()}-${process.pid}`
+  /**
+   * This worker's name in the queue's heartbeats (and status, and its shards' counts): `HOST-PID`,
+   * or `HOST-PID-2`, `-3`... when a worker of that host and pid is listed already (see `#name`).
+   */
+  #id = `${hostname()}-${process.pid}`
+  /** Whether `#id` is this worker's in Redis: taken by its first heartbeat that reached Redis. */
+  #named = false
   readonly #summary: WorkerSummary
   readonly #running = new Map<string, Running>()
   /** Attempts at shards this worker's runs failed, and the last one's why (see `Heartbeat`). */
@@ -1078,11 +1084,35 @@ class ShardWorker {
       rate: this.#rate.note(now, own.ok + own.failed),
       failedAttempts: this.#failedAttempts,
     })
-    return this.#redis.hset(workersKey(this.#o.queue), this.#id, JSON.stringify(heartbeat)).catch((error) => {
+    const write = this.#named
+      ? this.#redis.hset(workersKey(this.#o.queue), this.#id, JSON.stringify(heartbeat))
+      : this.#name(JSON.stringify(heartbeat))
+    return write.catch((error) => {
       // Refused (a password changed, a replica): heard as BullMQ's own commands' refusals are, so
       // a worker whose BullMQ commands wait (a shard running) still knows Redis refuses it.
       if (!final && error instanceof Error && isRefusal(error.message)) this.#onRefused(error)
     })
+  }
+
+  /**
+   * Take a name no worker of the queue has had, with this worker's first `heartbeat`: `HOST-PID`,
+   * else the first of `HOST-PID-2`, `-3`... free (HSETNX: two workers starting at once never take
+   * one). A worker restarted in place has its dead predecessor's host name and pid (a container run
+   * again: Kubernetes keeps the pod's name as its host name, and the program is pid 1 again); under
+   * one name, the new worker's heartbeats replaced the dead one's, its shards and images gone from
+   * status, its shard shown as run by a live worker until its lock lapsed (rq/rq#1026,
+   * pragmaplatform/oxana#154).
+   */
+  async #name(heartbeat: string): Promise<void> {
+    const base = `${hostname()}-${process.pid}`
+    for (let n = 1; ; n++) {
+      const id = n === 1 ? base : `${base}-${n}`
+      if ((await this.#redis.hsetnx(workersKey(this.#o.queue), id, heartbeat)) === 0) continue
+      this.#id = id
+      this.#summary.worker = id
+      this.#named = true
+      return
+    }
   }
 
   /** With `exitWhenDone`: whether the queue has ended (nothing left to run, its enqueue over), and how. */
