@@ -145,6 +145,7 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
           print(`imgpull: shard ${shardStem(e.shard)} failed: ${printable(certWords(e.message))}`)
         else if (e.type === 'redis' || e.type === 'note' || e.type === 'enqueue-stopped')
           print(`imgpull: ${e.message}`)
+        else if (e.type === 'clock') print(`imgpull: warning: ${e.message}`)
         else if (o.quiet) return
         else if (e.type === 'empty') print(e.message)
         else if (e.type === 'started')

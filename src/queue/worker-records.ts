@@ -1,3 +1,6 @@
+import { formatDuration } from '../report/format.js'
+import { shownRedis } from './errors.js'
+
 /**
  * What a worker writes to Redis for `imgpull status` to read (its heartbeat, a shard it gave back
  * for a busy folder, a running shard's progress), and the pure rules that make its heartbeat.
@@ -135,4 +138,28 @@ export function heartbeatOf(w: WorkerState): Heartbeat {
     rate: w.rate,
     ...(w.failedAttempts.n ? { attemptsFailed: w.failedAttempts.n, lastFailure: w.failedAttempts.last } : {}),
   }
+}
+
+/**
+ * How far a worker's clock may be from Redis's before it is told, ms. BullMQ times a failed
+ * shard's retry (`--backoff`) on the clock of the worker that failed it, and gives delayed shards
+ * out on the clock of the worker asking (`Date.now()`, not Redis's `TIME`): a machine whose clock
+ * is off moves every such wait by as much. NTP keeps machines within milliseconds.
+ */
+export const CLOCK_OFF_MS = 5_000
+
+/**
+ * What a worker whose clock is `off` ms behind Redis's (negative: ahead) is told, or `undefined`
+ * within `CLOCK_OFF_MS`. A worker 1 h ahead that failed a shard's attempt left it to wait an hour
+ * and its backoff, the other workers (with `--exit-when-done`, a batch job) waiting silent as long
+ * (apache/dolphinscheduler#12170, apache/pulsar#25310: delays timed by a client's clock). Pure.
+ */
+export function clockWords(redis: string, off: number): string | undefined {
+  if (Math.abs(off) <= CLOCK_OFF_MS) return undefined
+  const by = formatDuration(Math.abs(off))
+  const effect =
+    off < 0
+      ? `a shard whose attempt fails here waits ${by} more than its --backoff before any worker takes it again, and this worker retries the others' failed shards that much early`
+      : `a shard whose attempt fails here is retried by the others without its --backoff wait, and this worker retries their failed shards ${by} late`
+  return `this machine's clock is ${by} ${off < 0 ? 'ahead of' : 'behind'} the clock of Redis at ${shownRedis(redis)}: BullMQ times a failed shard's retry by the clock of the worker that failed it, so ${effect}; set this machine's clock (NTP: timedatectl, chronyc)`
 }

@@ -53,7 +53,14 @@ import {
 import { Refusals } from './refusals.js'
 import { holdLock, lapsedWords } from './relock.js'
 import { DATA_VERSION, type ShardCounts, type ShardJobData } from './shard-data.js'
-import { type HeldShard, heartbeatOf, ImageRate, type ShardProgress, sumImages } from './worker-records.js'
+import {
+  clockWords,
+  type HeldShard,
+  heartbeatOf,
+  ImageRate,
+  type ShardProgress,
+  sumImages,
+} from './worker-records.js'
 
 /** Options of `runWorker()`. */
 export interface WorkerOptions {
@@ -115,6 +122,8 @@ export type WorkerEvent =
   | { type: 'redis'; state: 'lost' | 'back' | 'gone' | 'refused' | 'evicting'; message: string }
   /** With `exitWhenDone`: the queue's enqueue stopped before its input's end; the worker stops. */
   | { type: 'enqueue-stopped'; message: string }
+  /** This machine's clock is far from Redis's, which moves the retries of failed shards (see `clockWords`). */
+  | { type: 'clock'; message: string }
   /** The queue has never been given an input: the worker waits for one (workers may start first). */
   | { type: 'empty'; message: string }
 
@@ -362,6 +371,8 @@ class ShardWorker {
   readonly #rate = new ImageRate()
   /** Redis's clock less this machine's, ms, as last read: heartbeats are stamped in Redis's time. */
   #skew = 0
+  /** Whether this machine's clock was said to be off Redis's (see `#checkClock`). */
+  #clockSaid = false
   /** The evicting `maxmemory-policy` Redis was last seen with (see `#checkEviction`). */
   #evicting: string | undefined
   /** When Redis was last heard from, and the watchdog last ticked (`performance.now()`). */
@@ -1057,12 +1068,25 @@ class ShardWorker {
     )
   }
 
+  /** Say once that this machine's wall clock is `off` ms from Redis's, should it be that far (see `clockWords`). */
+  #checkClock(off: number): void {
+    if (this.#clockSaid) return
+    const message = clockWords(this.#o.redis, off)
+    if (message === undefined) return
+    this.#clockSaid = true
+    this.#say({ type: 'clock', message })
+  }
+
   /** Write this worker's heartbeat (`final`: its last, as it stops); read Redis's clock, policy and the queue's keys on the way. */
   async #beat(final = false): Promise<unknown> {
     if (!final) await this.#checkEviction()
     if (!final) await this.#checkQueue().catch(() => {})
     const time = await this.#redis.time().catch(() => undefined)
-    if (time) this.#skew = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) - steadyNow()
+    if (time) {
+      const redisNow = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000)
+      this.#skew = redisNow - steadyNow()
+      this.#checkClock(redisNow - Date.now())
+    }
     const now = steadyNow()
     const summary = this.#summary
     const running = [...this.#running.values()]

@@ -5,6 +5,7 @@ import { test } from 'node:test'
 import { enqueue } from '../src/queue/enqueue.js'
 import { queueStatus } from '../src/queue/status.js'
 import { runWorker } from '../src/queue/worker.js'
+import { runCli } from './support/cli.js'
 import { queueFixture } from './support/queue-fixture.js'
 
 const fx = queueFixture()
@@ -44,4 +45,28 @@ test('a worker with the host name and pid of an earlier one (restarted in place)
     ].sort(),
     "the earlier worker's shards and images stay listed: the workers' shards add up to the queue's",
   )
+})
+
+// BullMQ times a failed shard's retry (--backoff) on the failing worker's clock and gives delayed
+// shards out on the asking worker's (Date.now(), not Redis's TIME): a worker 1 h ahead that failed
+// an attempt left the shard waiting an hour more, the others (with --exit-when-done) silent as long,
+// as delays timed by a client's clock did elsewhere (apache/dolphinscheduler#12170,
+// apache/pulsar#25310). The worker reads Redis's clock with each heartbeat: it says so, once.
+test("a worker whose machine's clock is an hour ahead of Redis's says so, once, with what it moves and the fix", async () => {
+  const input = await fx.list('ahead.txt', [fx.server.url('/ahead/0.jpg')])
+  const enqueued = await runCli(['enqueue', input, ...fx.q('ahead')])
+  assert.equal(enqueued.code, 0, enqueued.stderr)
+  const worker = await runCli(
+    ['worker', ...fx.q('ahead'), '-o', join(fx.dir, 'ahead-out'), '--exit-when-done', '--quiet'],
+    { env: { LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', FAKETIME: '+1h' } },
+  )
+  assert.equal(worker.code, 0, worker.stderr)
+  const said = worker.stderr.split('\n').filter((l) => l.includes('clock'))
+  assert.equal(said.length, 1, worker.stderr)
+  assert.match(
+    said[0],
+    /^imgpull: warning: this machine's clock is 1h00m ahead of the clock of Redis at redis:\/\/127\.0\.0\.1:\d+: .*a shard whose attempt fails here waits 1h00m more than its --backoff .*; set this machine's clock \(NTP/,
+  )
+  const near = await runCli(['worker', ...fx.q('ahead'), '-o', join(fx.dir, 'ahead-out'), '--exit-when-done'])
+  assert.doesNotMatch(near.stderr, /clock/, 'a clock that agrees is not spoken of')
 })
