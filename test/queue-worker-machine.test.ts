@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict'
+import { rename } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { enqueue } from '../src/queue/enqueue.js'
 import { queueStatus } from '../src/queue/status.js'
 import { runWorker } from '../src/queue/worker.js'
-import { runCli } from './support/cli.js'
+import { runCli, startCli } from './support/cli.js'
 import { queueFixture } from './support/queue-fixture.js'
+import { until } from './support/wait.js'
 
 const fx = queueFixture()
 
@@ -69,4 +71,28 @@ test("a worker whose machine's clock is an hour ahead of Redis's says so, once, 
   )
   const near = await runCli(['worker', ...fx.q('ahead'), '-o', join(fx.dir, 'ahead-out'), '--exit-when-done'])
   assert.doesNotMatch(near.stderr, /clock/, 'a clock that agrees is not spoken of')
+})
+
+test('status says when the first shard to retry is due: one failed by a worker an hour ahead waits an hour', async () => {
+  const input = await fx.list('late.txt', [fx.server.url('/late/0.jpg')])
+  const enqueued = await runCli(['enqueue', input, ...fx.q('late'), '--backoff', '1'])
+  assert.equal(enqueued.code, 0, enqueued.stderr)
+  await rename(input, `${input}.away`) // its attempt fails: the input is not where enqueue read it
+  const worker = startCli(['worker', ...fx.q('late'), '-o', join(fx.dir, 'late-out'), '--quiet'], {
+    env: { LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', FAKETIME: '+1h' },
+  })
+  try {
+    await until(
+      'its attempt failed',
+      async () => (await queueStatus(fx.redis.url, 'late')).shards.retrying === 1,
+    )
+  } finally {
+    worker.child.kill('SIGKILL')
+    await worker.done
+  }
+  const status = await runCli(['status', ...fx.q('late')])
+  assert.match(
+    status.stdout,
+    /^shards: 0 done, 0 active, 1 waiting \(1 to retry, the first in (59m\d\ds|1h00m)\)/m,
+  )
 })

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
-import { formatBytes, grouped } from '../report/format.js'
+import { formatBytes, formatDuration, grouped } from '../report/format.js'
 import { printable } from '../utils/printable.js'
 import { enqueueRunning, enqueueState } from './enqueue-lease.js'
 import { QueueError, STALLED_REASON, shardFailureWords, shownRedis } from './errors.js'
@@ -53,6 +53,12 @@ export interface QueueStatus {
     /** Waiting to be taken, `retrying` of them after a failed attempt (BullMQ's delayed). */
     waiting: number
     retrying: number
+    /**
+     * When the first of them is due, ms from `at` (Redis's clock; 0 or less: due, waiting for a
+     * worker). BullMQ stamps a retry with the failing worker's clock: one an hour ahead left the shard
+     * an hour more, which "1 to retry" alone did not show (see `clockWords`). Absent: none retrying.
+     */
+    nextRetryIn?: number
     active: number
     done: number
     failed: number
@@ -126,6 +132,8 @@ async function readStatus(
     redis.time(),
     enqueueRunning(redis, name),
   ])
+  // BullMQ scores a delayed job by its due time (ms) times 0x1000, a counter below (getDelayedScore.lua).
+  const [, firstScore] = await redis.zrange(queue.toKey('delayed'), 0, 0, 'WITHSCORES')
   // Redis's clock, not this machine's: the heartbeats are stamped in it (see `Heartbeat.seenAt`).
   const now = at ?? Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000)
   if (!meta.inputId && Object.values(counts).every((n) => n === 0))
@@ -199,6 +207,9 @@ async function readStatus(
     shards: {
       waiting: counts.waiting + counts.prioritized + counts.delayed,
       retrying: counts.delayed,
+      ...(counts.delayed && firstScore !== undefined
+        ? { nextRetryIn: Math.floor(Number(firstScore) / 0x1000) - now }
+        : {}),
       active: counts.active,
       done: counts.completed,
       failed: counts.failed,
@@ -247,7 +258,13 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
   } else lines.push(`queue ${s.queue} on ${s.redis}`)
   const { shards } = s
   const total = shards.waiting + shards.active + shards.done + shards.failed
-  const retrying = shards.retrying ? ` (${n(shards.retrying)} to retry)` : ''
+  const due =
+    shards.nextRetryIn === undefined
+      ? ''
+      : shards.nextRetryIn < 1000
+        ? ', the first due now'
+        : `, the first in ${formatDuration(shards.nextRetryIn)}`
+  const retrying = shards.retrying ? ` (${n(shards.retrying)} to retry${due})` : ''
   lines.push(
     `shards: ${n(shards.done)} done, ${n(shards.active)} active, ${n(shards.waiting)} waiting${retrying}, ${n(shards.failed)} failed, of ${n(total)}`,
   )
