@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { Queue } from 'bullmq'
+import { BULL_PREFIX } from '../src/queue/keys.js'
 import { hostLeaseMs } from '../src/queue/worker.js'
 import { runCli, startCli } from './support/cli.js'
 import { queueFixture } from './support/queue-fixture.js'
@@ -70,4 +72,32 @@ test("hostLeaseMs: a worker's host slots last its shard's lock, 5 s at least (a 
     [120_000, 120_000],
   ] as const)
     assert.equal(hostLeaseMs(lock), lease, `--lock-duration ${lock / 1000}`)
+})
+
+// BullMQ's obliterate() (a dashboard's button; taskforcesh/bullmq#434), or its keys deleted by
+// pattern, takes the shards' jobs and leaves imgpull's own keys: a worker with --exit-when-done found
+// nothing left and took the queue for done, exit 0, none of its shards fetched.
+test('a queue whose shard jobs were obliterated under it: a worker with --exit-when-done says so, exit 1; enqueuing again adds them', async () => {
+  const urls = Array.from({ length: 2 }, (_, i) => fx.server.url(`/obliterated/${i}.jpg`))
+  const list = await fx.list('obliterated.txt', urls)
+  assert.equal((await runCli(['enqueue', list, ...q('obliterated'), '--shard-size', '1'])).code, 0)
+  const queue = new Queue('obliterated', { connection: { port: fx.redis.port }, prefix: BULL_PREFIX })
+  await queue.obliterate({ force: true })
+  await queue.close()
+  const out = join(fx.dir, 'obliterated-out')
+  const w = await runCli(['worker', ...q('obliterated'), '-o', out, '--exit-when-done'])
+  assert.equal(w.code, 1, w.stderr)
+  assert.match(
+    w.stderr,
+    /^imgpull: queue obliterated holds 0 of the 2 shards its input was enqueued in: the others' jobs are gone from Redis \(imgpull:bullmq:obliterated:\*, deleted or obliterated\); stopping \(--exit-when-done\): run the same enqueue again/m,
+  )
+  const shown = await runCli(['status', ...q('obliterated')])
+  assert.match(
+    shown.stdout,
+    /^queue obliterated holds 0 of the 2 shards its input was enqueued in: .*: run the same enqueue again to add them$/m,
+  )
+  assert.equal((await runCli(['enqueue', list, ...q('obliterated')])).code, 0)
+  const again = await runCli(['worker', ...q('obliterated'), '-o', out, '--exit-when-done'])
+  assert.equal(again.code, 0, again.stderr)
+  assert.match(again.stderr, /2 shards done/)
 })

@@ -55,3 +55,13 @@ export function shardFailureWords(reason: string, stalled: number): string {
   const times = stalled > 1 ? `${stalled} times` : 'too many times'
   return `the workers running it stopped before its end ${times} (killed, crashed, out of memory, or cut off from Redis past --lock-duration): find what stops them (the kernel's OOM killer is in dmesg)`
 }
+
+/**
+ * A queue whose input's `shards` were enqueued (its enqueue complete) but whose BullMQ jobs hold
+ * only `held` of them (waiting, running, done or failed): the others' jobs deleted under imgpull's own keys (BullMQ's
+ * `obliterate()`, a dashboard's button, `DEL` by pattern: taskforcesh/bullmq#434). A worker with
+ * `--exit-when-done` took it for done, exit 0, and `status` said `of 0`. Pure.
+ */
+export function lostShardsWords(queue: string, shards: number, held: number): string {
+  return `queue ${queue} holds ${held} of the ${shards} shard${shards === 1 ? '' : 's'} its input was enqueued in: the others' jobs are gone from Redis (imgpull:bullmq:${queue}:*, deleted or obliterated)`
+}

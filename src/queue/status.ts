@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis'
 import { formatBytes, formatDuration, grouped } from '../report/format.js'
 import { printable } from '../utils/printable.js'
 import { enqueueRunning, enqueueState } from './enqueue-lease.js'
-import { QueueError, STALLED_REASON, shardFailureWords, shownRedis } from './errors.js'
+import { lostShardsWords, QueueError, STALLED_REASON, shardFailureWords, shownRedis } from './errors.js'
 import {
   BULL_PREFIX,
   heldKey,
@@ -268,6 +268,8 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
   lines.push(
     `shards: ${n(shards.done)} done, ${n(shards.active)} active, ${n(shards.waiting)} waiting${retrying}, ${n(shards.failed)} failed, of ${n(total)}`,
   )
+  if (s.input?.enqueue === 'complete' && s.input.shards !== undefined && total < s.input.shards)
+    lines.push(`${lostShardsWords(s.queue, s.input.shards, total)}: run the same enqueue again to add them`)
   const alive = s.workers.filter((w) => w.alive)
   lines.push(
     `images: ${n(s.images.ok)} ok (${formatBytes(s.images.bytes)}), ${n(s.images.failed)} failed; ${n(s.rate)} images/s over ${alive.length} live worker${alive.length === 1 ? '' : 's'}`,

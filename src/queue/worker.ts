@@ -14,7 +14,7 @@ import type { Result } from '../types.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { steadyNow } from '../utils/steady-clock.js'
 import { ENQUEUE_RENEW_MS, enqueueRunning, enqueueState } from './enqueue-lease.js'
-import { STALLED_REASON, shardFailureWords, shownRedis } from './errors.js'
+import { lostShardsWords, STALLED_REASON, shardFailureWords, shownRedis } from './errors.js'
 import { RedisHostGate } from './host-gate.js'
 import {
   BULL_PREFIX,
@@ -1143,21 +1143,37 @@ class ShardWorker {
   async #checkEnd(queue: Queue): Promise<void> {
     const name = this.#o.queue
     const summary = this.#summary
-    const [complete, inputId, broken] = await this.#redis.hmget(
+    const [complete, inputId, broken, shards] = await this.#redis.hmget(
       metaKey(name),
       'complete',
       'inputId',
       'broken',
+      'shards',
     )
-    const { failed, ...counts } = await queue.getJobCounts(
+    const { failed, completed, ...counts } = await queue.getJobCounts(
       'waiting',
       'active',
       'delayed',
       'prioritized',
       'failed',
+      'completed',
     )
     const left = Object.values(counts).reduce((a, b) => a + b, 0)
     if (left !== 0 || this.#running.size !== 0) return
+    // Its shards' jobs gone, imgpull's own keys kept (BullMQ's `obliterate()`, a dashboard's button,
+    // its keys deleted by pattern): nothing left, the queue was taken for done, exit 0.
+    const held = completed + failed
+    if (complete === '1' && shards !== null && held < Number(shards)) {
+      if (await enqueueRunning(this.#redis, name)) return // an enqueue adding them again
+      this.#say({
+        type: 'redis',
+        state: 'gone',
+        message: `${lostShardsWords(name, Number(shards), held)}; stopping (--exit-when-done): run the same enqueue again to add them (shards already published are found, not fetched again), then the workers`,
+      })
+      this.#summary.queueGone = true
+      this.#stop()
+      return
+    }
     const enqueuing = complete !== '1' && inputId !== null && (await enqueueRunning(this.#redis, name))
     const state = enqueueState({ inputId, complete }, enqueuing)
     // Ended, but not done: shards failed for good (this worker's, another's, an earlier run's;
