@@ -298,6 +298,64 @@ test('a truncated .csv.gz or .jsonl.gz: every whole line gunzip decodes is a row
   }
 })
 
+test('bytes after a gzip table or list (junk appended) are ignored with a warning, as gzip -d does: every row is fetched', async () => {
+  // Node's gunzip took the junk for another member, failed ("incorrect header check"), and dropped
+  // the text it had decoded and not given (a small file's every row, a large one's last ~128 KB), and the
+  // file was "corrupt or truncated" (nodejs/node#7502). gzip -d keeps them ("decompression OK,
+  // trailing garbage ignored"), as icsharpcode/SharpZipLib#116 asks of its reader.
+  const letters = (i: number) => createHash('sha256').update(String(i)).digest('hex')
+  const rows = Array.from({ length: 40 }, (_, i) => ({
+    url: server.url(`/junk-${i % 7}`),
+    caption: `${i} ${letters(i)}`,
+  }))
+  const texts = {
+    csv: `url,caption\n${rows.map((r) => `${r.url},${r.caption}`).join('\n')}\n`,
+    jsonl: `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`,
+  }
+  for (const [format, text] of Object.entries(texts)) {
+    const gz = gzipSync(text)
+    const path = join(dir, `junk.${format}.gz`)
+    await writeFile(path, Buffer.concat([gz, Buffer.from('<!-- cache 42 -->\n')]))
+    const out = join(dir, `junk-${format}`)
+    const r = await runCli([
+      path,
+      '-o',
+      out,
+      '--caption-col',
+      'caption',
+      '--output-format',
+      'webdataset',
+      '--shard-size',
+      '1000',
+    ])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `imgpull: warning: .*junk\\.${format}\\.gz: 18 bytes after its gzip data, from byte ${gz.length.toLocaleString('en-US')}, are not gzip data: ignored`,
+      ),
+    )
+    assert.equal(r.stderr.match(/after its gzip data/g)?.length, 1, `${format}: said once`)
+    assert.equal((await manifest(out)).length, rows.length, `${format}: every row`)
+  }
+  // A URL list, by its bytes.
+  const urls = Array.from({ length: 40 }, (_, i) => `${server.url(`/junk-${i % 7}`)}?n=${i}&h=${letters(i)}`)
+  const list = join(dir, 'junk-list.txt.gz')
+  await writeFile(list, Buffer.concat([gzipSync(`${urls.join('\n')}\n`), Buffer.from('junk')]))
+  const l = await runCli([
+    list,
+    '-o',
+    join(dir, 'junk-list'),
+    '--output-format',
+    'webdataset',
+    '--shard-size',
+    '1000',
+  ])
+  assert.equal(l.code, 0, l.stderr)
+  assert.match(l.stderr, /junk-list\.txt\.gz'?: 4 bytes after its gzip data/)
+  assert.equal((await manifest(join(dir, 'junk-list'))).length, urls.length, 'every URL of the list')
+})
+
 test('a file saved in place of a table (a Git LFS pointer, a web page, an S3 error, an image) is named so before anything is fetched', async () => {
   // Read as the table it is named, each was an error about its columns or footer: "has no column
   // url; its columns: version https://git-lfs...", "footer != PAR1" (pyarrow: "Parquet magic bytes

@@ -6,7 +6,7 @@ import { type Checked, type Overrun, type Pieces, Trailing, type Unterminated } 
 import { Transform, zlib } from './lazy-zlib.js'
 
 /** An error as zlib's own: `Z_BUF_ERROR` (the data stops short) or `Z_DATA_ERROR` (it is wrong). */
-function zlibError(code: 'Z_BUF_ERROR' | 'Z_DATA_ERROR', message: string): Error {
+export function zlibError(code: 'Z_BUF_ERROR' | 'Z_DATA_ERROR', message: string): Error {
   return Object.assign(new Error(message), { code })
 }
 

@@ -1,8 +1,8 @@
 import { isUtf8 } from 'node:buffer'
 import { createReadStream } from 'node:fs'
 import { access, constants, stat } from 'node:fs/promises'
-import { pipeline, Readable } from 'node:stream'
-import { createGunzip, gunzipSync, constants as zlib } from 'node:zlib'
+import { Readable } from 'node:stream'
+import { gunzipSync, constants as zlib } from 'node:zlib'
 import { UsageError } from '../errors.js'
 import { HOST_PORT, parseFetchUrl } from '../plan/url-problem.js'
 import { visibleShellWord } from '../utils/command-line.js'
@@ -12,6 +12,7 @@ import { printable } from '../utils/printable.js'
 import { passwordMisread, shownUrl, unescapedUrl } from '../utils/url.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { inputGivenTwice } from './given-twice.js'
+import { gunzipFile } from './gunzip.js'
 import { isPipe, openPipe, shellPipe } from './pipe-list.js'
 import { SAVE_AS_CSV, spreadsheet } from './spreadsheet.js'
 import { HTML_START } from './tables/not-a-table.js'
@@ -386,14 +387,22 @@ export async function openList(path: string): Promise<Readable> {
   if (await isPipe(path)) {
     const { head, all } = await pipeHead(path)
     const bytes = listBytes(head)
-    return bytes.kind === 'gzip' ? gunzip(all) : bytes.kind === 'utf16' ? fromUtf16(all, bytes.encoding) : all
+    return bytes.kind === 'gzip'
+      ? gunzipFile(all, visibleShellWord(path, 'always'))
+      : bytes.kind === 'utf16'
+        ? fromUtf16(all, bytes.encoding)
+        : all
   }
   // The head first: a stream made before it would open its file with no one to hear an error
   // (EMFILE, EIO) while the head is read, and bring the process down.
   const head = await fileHead(path, LIST_HEAD_BYTES)
   const bytes = listBytes(head)
   const raw = createReadStream(path)
-  return bytes.kind === 'gzip' ? gunzip(raw) : bytes.kind === 'utf16' ? fromUtf16(raw, bytes.encoding) : raw
+  return bytes.kind === 'gzip'
+    ? gunzipFile(raw, visibleShellWord(path, 'always'))
+    : bytes.kind === 'utf16'
+      ? fromUtf16(raw, bytes.encoding)
+      : raw
 }
 
 /**
@@ -579,7 +588,11 @@ export async function* argumentJobs(
 async function* stdinLines(stdin: Readable): AsyncGenerator<{ url: string; where: string }> {
   const { bytes, all } = await stdinKind(stdin)
   yield* listLines('standard input', async () =>
-    bytes.kind === 'gzip' ? gunzip(all) : bytes.kind === 'utf16' ? fromUtf16(all, bytes.encoding) : all,
+    bytes.kind === 'gzip'
+      ? gunzipFile(all, 'standard input')
+      : bytes.kind === 'utf16'
+        ? fromUtf16(all, bytes.encoding)
+        : all,
   )
 }
 
@@ -624,11 +637,6 @@ async function peekStream(stream: Readable): Promise<{ head: Buffer; all: Readab
     for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value as Buffer
   }
   return { head: first, all: Readable.from(again(), { objectMode: false }) }
-}
-
-/** `raw` read through gunzip; pipeline destroys the gunzip stream with the source's error, so one stream carries both. */
-function gunzip(raw: Readable): Readable {
-  return pipeline(raw, createGunzip(), () => {})
 }
 
 /** The URLs of a list (`name`: how a message names it); a read or gunzip failure names it, and where it stopped. */

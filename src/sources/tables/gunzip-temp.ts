@@ -3,8 +3,9 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { basename, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { createGunzip } from 'node:zlib'
 import { processEnded } from '../../utils/processes.js'
+import { gunzipFile } from '../gunzip.js'
+import { inputWord } from '../pipe-list.js'
 import type { TableFile } from './format.js'
 import { readFailure } from './input.js'
 
@@ -27,7 +28,7 @@ export async function gunzipToTemp(file: TableFile, tempDir: string): Promise<Te
   const path = join(dir, basename(file.path).replace(/\.gz$/i, ''))
   const remove = () => rm(dir, { recursive: true, force: true })
   try {
-    await pipeline(createReadStream(file.path), createGunzip(), createWriteStream(path))
+    await pipeline(gunzipFile(createReadStream(file.path), inputWord(file.path)), createWriteStream(path))
   } catch (error) {
     await remove()
     throw readFailure(file, error, '')

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs'
 import { pipeline, Readable, Transform } from 'node:stream'
-import { createGunzip } from 'node:zlib'
 import { UsageError } from '../../errors.js'
 import { fileFault } from '../../utils/near-file.js'
+import { gunzipFile } from '../gunzip.js'
 import { cutAtBuffer, WRITER_BUFFER } from '../lines.js'
 import { inputWord } from '../pipe-list.js'
 import { fromUtf16 } from '../utf16.js'
@@ -68,8 +68,7 @@ export function openBytes(file: TableFile, start = 0): Readable {
     ? file.pipe.open()
     : createReadStream(file.path, { highWaterMark: 256 * 1024, start: coded ? 0 : start })
   if (!coded) return file.pipe && start > 0 ? pipeline(raw, skipping(start), () => {}) : raw
-  // pipeline destroys the gunzip stream with the file's error, so one stream carries both.
-  const gunzipped = file.gzip ? pipeline(raw, createGunzip(), () => {}) : raw
+  const gunzipped = file.gzip ? gunzipFile(raw, inputWord(file.path)) : raw
   const text = file.utf16 ? fromUtf16(gunzipped, file.utf16) : gunzipped
   return bytesBeforeError(start === 0 ? text : pipeline(text, skipping(start), () => {}))
 }

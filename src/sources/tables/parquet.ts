@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs'
-import { createGunzip } from 'node:zlib'
 import {
   type ColumnMetaData,
   type FileMetaData,
@@ -13,6 +12,7 @@ import {
 import { parquetHeader } from 'hyparquet/src/column.js'
 import { UsageError } from '../../errors.js'
 import { grouped } from '../../report/format.js'
+import { gunzipFile } from '../gunzip.js'
 import { inputWord } from '../pipe-list.js'
 import { CODECS, checkCodecs } from './codecs.js'
 import { type ColumnTypes, parquetColumnType, setType } from './column-types.js'
@@ -129,7 +129,7 @@ export async function gzipParquetSchema(
   const chunks: Buffer[] = []
   let kept = 0
   try {
-    for await (const chunk of createReadStream(path).pipe(createGunzip()) as AsyncIterable<Buffer>) {
+    for await (const chunk of gunzipFile(createReadStream(path), inputWord(path)) as AsyncIterable<Buffer>) {
       chunks.push(chunk)
       kept += chunk.length
       while (chunks.length > 1 && kept - chunks[0].length >= GZIP_FOOTER_BYTES) kept -= chunks.shift()!.length
