@@ -40,20 +40,35 @@ const decodes = (coding: string): boolean =>
   DECODERS[coding] !== undefined && (coding !== 'zstd' || 'createZstdDecompress' in zlib())
 
 /**
- * The decoder of `coding`, or, where the body's first bytes (`head`) are a gzip or zlib header
- * under the other's label, the one they call for: `gzip` over zlib data (Twisted's gzip encoder,
- * twisted#6608; PHP's gzcompress under a gzip header) and `deflate` over a gzip member, as curl,
- * wget2 and aria2 read the first and browsers read both (libhtp#137). Each checks its own
- * checksum; a head that is neither is decoded by the label, and fails there if it must.
+ * The decoder of `coding`, or, where the body's first bytes (`head`) are a gzip, zlib or zstd
+ * header under another label, the one they call for: `gzip` over zlib data (Twisted's gzip
+ * encoder, twisted#6608; PHP's gzcompress under a gzip header; a server that says gzip and sends
+ * deflate, jupp0r/prometheus-cpp#151) and `deflate` over a gzip member, as curl, wget2 and aria2
+ * read the first and browsers read both (libhtp#137); a gzip member (1F 8B 08) or a zstd frame
+ * (28 B5 2F FD, RFC 8878 §3.1.1) under any other label, `br` or `zstd` among them (a CDN's
+ * precompressed `.gz` file served under the coding the client asked for, nfriedly/node-unblocker#243),
+ * and zlib data under `zstd`, whose frames always open with that magic. Brotli has no magic, so
+ * a `br` body is never taken for zlib data. Each checks its own checksum; a head that is none of
+ * these is decoded by the label, and fails there if it must.
  */
 function decoderFor(coding: string, head: Buffer | undefined): TransformStream {
-  const gzipLabel = coding === 'gzip' || coding === 'x-gzip'
-  if (head && head.length >= 2) {
-    if (gzipLabel && isZlibHeader(head)) return new AnyInflate()
-    if (coding === 'deflate' && head[0] === 0x1f && head[1] === 0x8b) return new GzipMembers()
-  }
-  return DECODERS[coding]!()
+  return (byMagic(coding, head) ?? DECODERS[coding]!)()
 }
+
+/** The decoder `head`'s magic calls for where it is not `coding`'s own (see `decoderFor`), or `undefined`. */
+function byMagic(coding: string, head: Buffer | undefined): (() => TransformStream) | undefined {
+  if (!head || head.length < 2) return undefined
+  const gzipLabel = coding === 'gzip' || coding === 'x-gzip'
+  const gzipMember = head[0] === 0x1f && head[1] === 0x8b && (coding === 'deflate' || head[2] === 8)
+  if (!gzipLabel && gzipMember) return DECODERS.gzip
+  if (coding !== 'zstd' && head.length >= 4 && head.readUInt32LE(0) === ZSTD_MAGIC && decodes('zstd'))
+    return DECODERS.zstd
+  if ((gzipLabel || coding === 'zstd') && isZlibHeader(head)) return DECODERS.deflate
+  return undefined
+}
+
+/** A zstd frame's magic number, read little-endian (RFC 8878 §3.1.1: bytes 28 B5 2F FD). */
+const ZSTD_MAGIC = 0xfd2fb528
 
 /**
  * Whether a body's head reads as text, as an SVG (or an HTML page) is written, or a JSON or plain
@@ -237,7 +252,11 @@ export class BodyDecoder {
       this.destroy()
       return this.#sink(head)
     }
-    if (this.#undecodable) {
+    // A lone coding imgpull knows but this Node cannot decode (zstd before 22.15), over bytes
+    // another one's magic names, is decoded as they are; a coding imgpull does not know is said.
+    const [lone] = this.#codings
+    const named = this.#codings.length === 1 && DECODERS[lone] !== undefined && byMagic(lone, head)
+    if (this.#undecodable && !named) {
       this.#failure = new ImgpullError(
         'unsupported-encoding',
         `${this.shown}: the server encoded the image with ${this.#undecodable}`,
