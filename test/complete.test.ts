@@ -1159,6 +1159,30 @@ test('HEIF/AVIF: the verdict carries the primary item size; a broken meta box is
   corrupt(await judge('avif', broken), 'iloc larger than meta')
 })
 
+// Zeros where a box of the meta box belongs (a file preallocated and cut, or a block zeroed on
+// disk: lingochamp/FileDownloader#543, as the PNG, WebP and TIFF above): read as a box of size 0
+// running to its parent's end, they hid the boxes under them, and the file was kept as whole.
+test('HEIF/AVIF: zeros where a box inside the meta box belongs are corrupt, and said so', async () => {
+  for (const [name, ext] of [
+    ['plain.avif', 'avif'],
+    ['plain-64x64.heic', 'heic'],
+  ]) {
+    for (const type of ['iinf', 'iprp', 'ipma', 'iref', 'infe']) {
+      const file = Buffer.from(fixture(name))
+      const at = file.indexOf(Buffer.from(type)) - 4
+      if (at < 0) continue
+      file.fill(0, at, at + 16)
+      const verdict = await judge(ext, file)
+      assert.equal(verdict.complete, false, `${name} ${type}`)
+      assert.match(
+        (verdict as { reason: string }).reason,
+        /^HEIF meta box is malformed: zeros where a box belongs, at byte \d+ of it$/,
+        `${name} ${type}`,
+      )
+    }
+  }
+})
+
 test('JPEG XL: a container to its last codestream part; a bare codestream is whole but unchecked', async () => {
   const file = fixture('container.jxl')
   const at = file.indexOf(Buffer.from('jxlc')) - 4

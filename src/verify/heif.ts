@@ -40,6 +40,20 @@ function need(box: Box, at: number, bytes: number): void {
   if (at + bytes > box.end) throw new Malformed(`${box.type} box cut short`)
 }
 
+/**
+ * The boxes between `from` and `to` (see `boxes`), inside `meta`. Throws `Malformed` for a box whose
+ * type holds a zero byte: no box type does (ISO/IEC 14496-12 §4.2: four printable characters), and
+ * such a header is zeros where a box belongs, as a file preallocated and cut, or a block of it
+ * zeroed on disk, leaves it (lingochamp/FileDownloader#543); read as a box running to its parent's
+ * end (size 0), it hid the boxes it overlaid, and the file was kept as whole.
+ */
+function* children(b: Uint8Array, from: number, to: number): Generator<Box> {
+  for (const box of boxes(b, from, to)) {
+    if (box.type.includes('\0')) throw new Malformed(`zeros where a box belongs, at byte ${box.start} of it`)
+    yield box
+  }
+}
+
 /** Parses a `meta` box held in `b` (its payload starts with the FullBox version and flags). Throws `Malformed`. */
 export function parseMeta(b: Uint8Array, meta: Box): HeifMeta {
   const result: HeifMeta = { items: new Map(), properties: [] }
@@ -51,7 +65,7 @@ export function parseMeta(b: Uint8Array, meta: Box): HeifMeta {
     }
     return it
   }
-  for (const box of boxes(b, meta.body + 4, meta.end)) {
+  for (const box of children(b, meta.body + 4, meta.end)) {
     const version = b[box.body]
     const at = box.body + 4
     if (box.type === 'pitm') {
@@ -60,7 +74,7 @@ export function parseMeta(b: Uint8Array, meta: Box): HeifMeta {
     } else if (box.type === 'iinf') {
       const first = at + (version === 0 ? 2 : 4)
       need(box, first, 0)
-      for (const infe of boxes(b, first, box.end)) {
+      for (const infe of children(b, first, box.end)) {
         if (infe.type !== 'infe' || b[infe.body] < 2) continue
         const v = b[infe.body]
         const p = infe.body + 4
@@ -71,13 +85,13 @@ export function parseMeta(b: Uint8Array, meta: Box): HeifMeta {
     } else if (box.type === 'iloc') {
       readIloc(b, box, version, item)
     } else if (box.type === 'iprp') {
-      for (const child of boxes(b, box.body, box.end)) {
+      for (const child of children(b, box.body, box.end)) {
         if (child.type === 'ipco')
-          for (const property of boxes(b, child.body, child.end)) result.properties.push(property)
+          for (const property of children(b, child.body, child.end)) result.properties.push(property)
         else if (child.type === 'ipma') readIpma(b, child, item)
       }
     } else if (box.type === 'iref') {
-      for (const ref of boxes(b, at, box.end)) {
+      for (const ref of children(b, at, box.end)) {
         if (ref.type !== 'dimg') continue
         const width = version === 0 ? 2 : 4
         const read = width === 2 ? u16be : u32be
