@@ -820,6 +820,28 @@ test("a tar archive, gzip'd or not, and gzip inside gzip are named so, with how 
   })
 })
 
+test('bytes after a gzip table: junk is said once and every row read; zeros (a padded copy) pass without a word, as gzip -d passes them', async () => {
+  // Node's gunzip failed on both ("incorrect header check"; zeros it read as no member, but other
+  // bytes lost the rows of the last write: nodejs/node#7502).
+  const lines = ['url,n', ...Array.from({ length: 30 }, (_, i) => `https://images.example/${i}.jpg,${i}`)]
+  const gz = gzipSync(`${lines.join('\n')}\n`)
+  const said: string[] = []
+  const hear = (w: Error & { code?: string }) => w.code === 'IMGPULL_GZIP_TRAILING' && said.push(w.message)
+  process.on('warning', hear)
+  try {
+    const padded = await file('padded.csv.gz', Buffer.concat([gz, Buffer.alloc(512)]))
+    assert.equal((await readAll([padded])).length, 30)
+    const junk = await file('junk.csv.gz', Buffer.concat([gz, Buffer.from('\n<!-- end -->\n')]))
+    assert.equal((await readAll([junk])).length, 30)
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(said, [
+      `${junk}: 14 bytes after its gzip data, from byte ${gz.length}, are not gzip data: ignored, as gzip -d ignores them; every line before them is read`,
+    ])
+  } finally {
+    process.off('warning', hear)
+  }
+})
+
 test('rows stream: those before corrupt gzip data are given, then a UsageError names the file', async () => {
   const lines = ['url,n']
   for (let i = 0; i < 60_000; i++) lines.push(`https://images.example/${i}.jpg,${(i * 7919) % 100_003}`)

@@ -25,10 +25,13 @@ export interface Overrun {
 export class Trailing {
   bytes = 0
   binary = false
+  /** Whether every byte was zero (a tape's or a block device's padding, which gzip -d passes over without a word). */
+  zeros = true
 
   add(chunk: Uint8Array): void {
     this.bytes += chunk.length
     if (!this.binary) this.binary = !isText(chunk)
+    if (this.zeros) this.zeros = chunk.every((c) => c === 0)
   }
 }
 

@@ -9,7 +9,8 @@ const warned = new Set<string>()
  * A gzip file read as `gzip -d` reads it (RFC 1952 §2.2): member after member, and bytes after the
  * last that begin no other (a log line appended, a download tool's or a copy's junk) ignored with a
  * warning naming `name` and the byte they start at (gzip: "decompression OK, trailing garbage
- * ignored"). Node's gunzip takes such bytes for a member, fails ("incorrect header check"), and
+ * ignored"; zeros, a tape's or a block device's padding, without a word, as gzip -d passes
+ * them over). Node's gunzip takes such bytes for a member, fails ("incorrect header check"), and
  * drops what it had decoded and not yet given: a table's last rows (up to 128 KB of text) were
  * lost and the file refused as corrupt. A member cut short, or whose CRC-32 or size does not match
  * its trailer, still fails (`Z_BUF_ERROR`, `Z_DATA_ERROR`), after every byte decoded before it.
@@ -35,7 +36,7 @@ class FileGunzip extends GzipMembers {
       else {
         const junk = this.after.bytes
         // Said once a file: a table is read more than once (its head, its escape, its rows).
-        if (junk > 0 && !warned.has(this.name)) {
+        if (junk > 0 && !this.after.zeros && !warned.has(this.name)) {
           warned.add(this.name)
           process.emitWarning(
             `${this.name}: ${grouped(junk)} byte${junk === 1 ? '' : 's'} after its gzip data, from byte ${grouped(this.#read - junk)}, are not gzip data: ignored, as gzip -d ignores them; every line before them is read`,
