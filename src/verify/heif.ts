@@ -49,7 +49,7 @@ function need(box: Box, at: number, bytes: number): void {
  */
 function* children(b: Uint8Array, from: number, to: number): Generator<Box> {
   for (const box of boxes(b, from, to)) {
-    if (box.type.includes('\0')) throw new Malformed(`zeros where a box belongs, at byte ${box.start} of it`)
+    if (box.type.includes('\0')) throw new Malformed('zeros where a box belongs', box.start)
     yield box
   }
 }

@@ -14,8 +14,18 @@ export interface Box {
   end: number
 }
 
-/** A structure that contradicts itself; the readers here turn it into "no answer". */
-export class Malformed extends Error {}
+/**
+ * A structure that contradicts itself; the readers here turn it into "no answer". `at`: where, in
+ * the bytes read, when the message is to name it (a caller adds where those bytes lie in the file).
+ */
+export class Malformed extends Error {
+  constructor(
+    message: string,
+    readonly at?: number,
+  ) {
+    super(message)
+  }
+}
 
 /**
  * The boxes between `from` and `to`, in order. A box's size 1 means a 64-bit size follows its type; 0 means

@@ -240,7 +240,10 @@ export class BoxCheck extends Walk {
           ? { ...COMPLETE, ...size, unchecked: 'HEIF item data runs to the end of the file' }
           : { ...COMPLETE, ...size }
       } catch (error) {
-        if (error instanceof Malformed) return corrupt(`HEIF meta box is malformed: ${error.message}`)
+        if (error instanceof Malformed) {
+          const where = error.at === undefined ? '' : `, at byte ${origin + error.at}`
+          return corrupt(`HEIF meta box is malformed: ${error.message}${where}`)
+        }
         throw error
       }
     }
