@@ -248,20 +248,29 @@ test('input that cannot be read past: the rows before it are fetched, then one l
   )
 })
 
-test('a truncated .csv.gz or .jsonl.gz: every whole line gunzip decodes is a row, as zcat prints them, then one line naming the last', async () => {
-  // Node's gunzip stream, destroyed by its "unexpected end of file", dropped the text it had decoded
-  // but not yet given, up to its buffer: the rows of those lines were never fetched, and the message
-  // named a line before them (zcat prints them, and they are whole).
-  // Captions that do not compress away: the cut lands in the middle of the text.
+/** A run into WebDataset shards of 100 samples, each with its caption. */
+const CAPTIONED_SHARDS = ['--caption-col', 'caption', '--output-format', 'webdataset', '--shard-size', '100']
+
+/** `count` rows of `/NAME-k` URLs (k below `images`) with captions that do not compress away, as CSV and JSON lines text. */
+function captionTables(count: number, images: number, name: string) {
   const letters = (i: number) => createHash('sha256').update(String(i)).digest('hex')
-  const rows = Array.from({ length: 2500 }, (_, i) => ({
-    url: server.url(`/gz-${i % 20}`),
+  const rows = Array.from({ length: count }, (_, i) => ({
+    url: server.url(`/${name}-${i % images}`),
     caption: `${i} ${letters(i)}`,
   }))
   const texts = {
     csv: `url,caption\n${rows.map((r) => `${r.url},${r.caption}`).join('\n')}\n`,
     jsonl: `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`,
   }
+  return { rows, texts, letters }
+}
+
+test('a truncated .csv.gz or .jsonl.gz: every whole line gunzip decodes is a row, as zcat prints them, then one line naming the last', async () => {
+  // Node's gunzip stream, destroyed by its "unexpected end of file", dropped the text it had decoded
+  // but not yet given, up to its buffer: the rows of those lines were never fetched, and the message
+  // named a line before them (zcat prints them, and they are whole).
+  // Captions that do not compress away: the cut lands in the middle of the text.
+  const { rows, texts } = captionTables(2500, 20, 'gz')
   for (const [format, text] of Object.entries(texts)) {
     const whole = gzipSync(text)
     // Past the first 1,000 lines, which a JSON lines file's columns are read from before the run.
@@ -273,17 +282,7 @@ test('a truncated .csv.gz or .jsonl.gz: every whole line gunzip decodes is a row
     const wholeLines = decoded.slice(0, decoded.lastIndexOf('\n')).split('\n').length
     const out = join(dir, `cut-${format}`)
     // Shards read the table as their rows are fetched (a files run reads ahead of them).
-    const r = await runCli([
-      path,
-      '-o',
-      out,
-      '--caption-col',
-      'caption',
-      '--output-format',
-      'webdataset',
-      '--shard-size',
-      '100',
-    ])
+    const r = await runCli([path, '-o', out, ...CAPTIONED_SHARDS])
     assert.equal(r.code, 2, r.stderr)
     assert.match(
       r.stderr,
@@ -303,31 +302,13 @@ test('bytes after a gzip table or list (junk appended) are ignored with a warnin
   // the text it had decoded and not given (a small file's every row, a large one's last ~128 KB), and the
   // file was "corrupt or truncated" (nodejs/node#7502). gzip -d keeps them ("decompression OK,
   // trailing garbage ignored"), as icsharpcode/SharpZipLib#116 asks of its reader.
-  const letters = (i: number) => createHash('sha256').update(String(i)).digest('hex')
-  const rows = Array.from({ length: 40 }, (_, i) => ({
-    url: server.url(`/junk-${i % 7}`),
-    caption: `${i} ${letters(i)}`,
-  }))
-  const texts = {
-    csv: `url,caption\n${rows.map((r) => `${r.url},${r.caption}`).join('\n')}\n`,
-    jsonl: `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`,
-  }
+  const { rows, texts, letters } = captionTables(40, 7, 'junk')
   for (const [format, text] of Object.entries(texts)) {
     const gz = gzipSync(text)
     const path = join(dir, `junk.${format}.gz`)
     await writeFile(path, Buffer.concat([gz, Buffer.from('<!-- cache 42 -->\n')]))
     const out = join(dir, `junk-${format}`)
-    const r = await runCli([
-      path,
-      '-o',
-      out,
-      '--caption-col',
-      'caption',
-      '--output-format',
-      'webdataset',
-      '--shard-size',
-      '1000',
-    ])
+    const r = await runCli([path, '-o', out, ...CAPTIONED_SHARDS])
     assert.equal(r.code, 0, r.stderr)
     assert.match(
       r.stderr,

@@ -835,7 +835,7 @@ test('bytes after a gzip table: junk is said once and every row read; zeros (a p
     assert.equal((await readAll([junk])).length, 30)
     await new Promise((resolve) => setImmediate(resolve))
     assert.deepEqual(said, [
-      `${junk}: 14 bytes after its gzip data, from byte ${gz.length}, are not gzip data: ignored, as gzip -d ignores them; every line before them is read`,
+      `${junk}: 14 bytes after its gzip data, from byte ${gz.length}, are not gzip data: ignored, as gzip -d ignores them; all before them is read`,
     ])
   } finally {
     process.off('warning', hear)
