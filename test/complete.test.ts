@@ -1167,6 +1167,15 @@ test('HEIF/AVIF: zeros where a box inside the meta box belongs are corrupt, and 
     ['plain.avif', 'avif'],
     ['plain-64x64.heic', 'heic'],
   ]) {
+    // Its handler type zeroed: libheif refuses the file ("no pict handler").
+    const noHandler = Buffer.from(fixture(name))
+    const pict = noHandler.indexOf(Buffer.from('pict'))
+    noHandler.fill(0, pict, pict + 4)
+    assert.deepEqual(await judge(ext, noHandler), {
+      complete: false,
+      kind: 'corrupt',
+      reason: `HEIF meta box is malformed: zeros where its handler type belongs, at byte ${pict}`,
+    })
     for (const type of ['iinf', 'iprp', 'ipma', 'iref', 'infe']) {
       const file = Buffer.from(fixture(name))
       const at = file.indexOf(Buffer.from(type)) - 4

@@ -68,7 +68,12 @@ export function parseMeta(b: Uint8Array, meta: Box): HeifMeta {
   for (const box of children(b, meta.body + 4, meta.end)) {
     const version = b[box.body]
     const at = box.body + 4
-    if (box.type === 'pitm') {
+    if (box.type === 'hdlr') {
+      // Its handler type (`pict` for an image) zeroed: libheif refuses the file (no pict handler).
+      need(box, at, 8)
+      if (fourcc(b, at + 4).includes('\0'))
+        throw new Malformed('zeros where its handler type belongs', at + 4)
+    } else if (box.type === 'pitm') {
       need(box, at, version === 0 ? 2 : 4)
       result.primary = version === 0 ? u16be(b, at) : u32be(b, at)
     } else if (box.type === 'iinf') {
