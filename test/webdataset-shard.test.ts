@@ -179,6 +179,70 @@ test('a sample in the old tar is copied only if it is the image its row describe
   )
 })
 
+test('a sealed shard unpacked and packed again by a tar tool: resealing takes its samples from it, verified; a damaged one is named', async (t) => {
+  // Packing a folder as tar tools do names its entries `./KEY.ext` after a `./` folder entry, in
+  // the order the file system lists them (microsoft/litebox#552; webdataset/webdataset#26: tar
+  // without --sort=name), and POSIX tar and Python's tarfile put pax headers before entries
+  // (webdataset/webdataset#226: `././@PaxHeader`). Resealing such a shard stopped the run with
+  // `unexpected tar entry type 5 at byte 0`, naming no file.
+  const out = await tempDir()
+  t.after(() => cleanup(out))
+  const ctx = setUp(out)
+  const work = shardWork(ctx.paths, '00000')
+  const tarPath = join(out, '00000.tar')
+  const first = new Shard(0, ctx, undefined)
+  for (const i of [0, 1, 2]) first.add(i, row(ctx, i, 'ok'))
+  first.add(3, row(ctx, 3, 'failed'))
+  assert.equal(await first.seal(Uint8Array.from([1, 1, 1, 1, 0, 0])), true)
+  first.cleanUp()
+  const files = join(out, 'unpacked')
+  mkdirSync(files)
+  execFileSync('tar', ['-xf', tarPath, '-C', files])
+  const repack: Record<string, () => void> = {
+    'GNU tar -C dir .': () => execFileSync('tar', ['-cf', tarPath, '-C', files, '.']),
+    'tar --format=posix': () => execFileSync('tar', ['--format=posix', '-cf', tarPath, '-C', files, '.']),
+    "Python's tarfile, in reverse order": () =>
+      execFileSync('python3', [
+        '-c',
+        'import os, sys, tarfile\nwith tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:\n    for n in sorted(os.listdir(sys.argv[2]), reverse=True): t.add(os.path.join(sys.argv[2], n), arcname=n, filter=lambda i: (setattr(i, "pax_headers", {"comment": "repacked"}), i)[1])',
+        tarPath,
+        files,
+      ]),
+  }
+  for (const [how, pack] of Object.entries(repack)) {
+    pack()
+    mkdirSync(work.staging, { recursive: true })
+    // Row 3 comes now: sealed again, rows 0-2 taken from the repacked tar.
+    const again = new Shard(0, ctx, null)
+    for (const i of [0, 1, 2]) again.add(i, row(ctx, i, 'skipped'))
+    again.add(3, row(ctx, 3, 'ok'))
+    assert.equal(await again.seal(Uint8Array.from([1, 1, 1, 1, 0, 0])), true, how)
+    again.cleanUp()
+    const images = (await readTar(tarPath)).filter((m) => m.name.endsWith('.jpg'))
+    assert.deepEqual(
+      images.map((m) => m.name),
+      ['000000.jpg', '000001.jpg', '000002.jpg', '000003.jpg'],
+      how,
+    )
+    for (const [i, m] of images.entries()) assert.ok(m.data.equals(image(i)), `${how}: sample ${i}`)
+  }
+
+  // A tar whose header is damaged: the message names it and the byte.
+  const bytes = readFileSync(tarPath)
+  bytes.fill(0x41, 512 + paddedSize(image(0).length), 512 + paddedSize(image(0).length) + 100)
+  writeFileSync(tarPath, bytes)
+  mkdirSync(work.staging, { recursive: true })
+  const damaged = new Shard(0, ctx, null)
+  for (const i of [0, 1, 2, 3]) damaged.add(i, row(ctx, i, 'skipped'))
+  damaged.add(4, row(ctx, 4, 'ok'))
+  await assert.rejects(
+    () => damaged.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])),
+    (e: Error) =>
+      e.message ===
+      `${tarPath}: byte ${512 + paddedSize(image(0).length)} is not a tar header (its checksum is wrong): the tar is damaged`,
+  )
+})
+
 test('tar headers: what Python reads from them, base-256 sizes past 8 GiB included', () => {
   const script =
     'import sys, tarfile\nfor hexbuf in sys.argv[1:]:\n    i = tarfile.TarInfo.frombuf(bytes.fromhex(hexbuf), "utf-8", "surrogateescape")\n    print(i.name, i.size, oct(i.mode), i.mtime, i.uid, i.gid, repr(i.uname), i.type == tarfile.REGTYPE)'

@@ -391,6 +391,23 @@ export function readHeader(block: Uint8Array): { name: string; size: number } | 
   return NAME.test(name) ? { name, size: number(header, 124, 12) } : undefined
 }
 
+/** The `path` and `size` of a pax extended header's records (`LEN key=value\n` each, UTF-8). */
+function paxRecords(data: Buffer): { name?: string; size?: number } {
+  const found: { name?: string; size?: number } = {}
+  for (let at = 0; at < data.length; ) {
+    const space = data.indexOf(0x20, at)
+    const length = Number.parseInt(data.toString('latin1', at, space), 10)
+    if (space < 0 || !(length > 0)) break
+    const record = data.toString('utf8', space + 1, at + length - 1)
+    const equals = record.indexOf('=')
+    const key = record.slice(0, equals)
+    if (key === 'path') found.name = record.slice(equals + 1)
+    else if (key === 'size') found.size = Number(record.slice(equals + 1))
+    at += length
+  }
+  return found
+}
+
 /** An entry found in a tar: where its bytes are. */
 export interface TarEntry {
   name: string
@@ -398,39 +415,84 @@ export interface TarEntry {
   size: number
 }
 
+/** How a member's name ends when it is a sample's `.json` or `.txt`, which a scan never looks up. */
+const TEXT_MEMBER = /\.(?:json|txt)$/
+
 /**
  * A tar read front to back for some of its entries, by name: a shard sealed again takes its
- * samples from the shard it replaces. Entries must be asked for in the order they are in (sample
- * order). Reads the ustar and old-style headers this module writes and tar tools write for short
- * names; anything else (a long-name or pax entry) is an error.
+ * samples from the shard it replaces. Entries are found fastest asked for in the order they are
+ * in (sample order, as a shard is written). Reads what tar tools write when a shard was unpacked
+ * and packed again (GNU tar's `tar -cf 00000.tar -C dir .`, bsdtar, Python's tarfile, which
+ * webdataset's writers use): ustar and GNU headers, pax extended headers (`path`, `size`) and GNU
+ * long names, names starting `./`, and entries of other kinds (the folder `./`, links) skipped;
+ * entries in another order than the samples' (a folder packed as the file system lists it) are
+ * indexed once, images alone (about 100 bytes each), when one is not found after the last. The
+ * caller checks each entry's size and sha256 against its row: a name alone is never trusted.
+ * A block that is not a tar header is an error naming the tar and the byte.
  */
 export class TarScan {
   readonly fd: number
+  readonly #path: string
   readonly #size: number
   #at = 0
+  /** Every image entry by name, once an entry was not found after the last one found. */
+  #index: Map<string, TarEntry> | undefined
 
   constructor(path: string) {
+    this.#path = path
     this.fd = openSync(path, 'r')
     this.#size = fstatSync(this.fd).size
   }
 
-  /** The entry named `name`, after the entries before it; `undefined` when the tar ends first. */
+  /** The entry named `name`; `undefined` when the tar has none. */
   find(name: string): TarEntry | undefined {
+    if (this.#index) return this.#index.get(name)
+    for (let entry = this.#next(); entry; entry = this.#next()) if (entry.name === name) return entry
+    this.#index = new Map()
+    this.#at = 0
+    for (let entry = this.#next(); entry; entry = this.#next())
+      if (!TEXT_MEMBER.test(entry.name)) this.#index.set(entry.name, entry)
+    return this.#index.get(name)
+  }
+
+  /** The next regular file's entry, past the end of the one before; `undefined` at the archive's end. */
+  #next(): TarEntry | undefined {
     const header = Buffer.alloc(BLOCK)
+    /** A name (and size) an extended header gave the entry after it. */
+    let long: { name?: string; size?: number } = {}
     while (this.#at + BLOCK <= this.#size) {
-      if (readSync(this.fd, header, 0, BLOCK, this.#at) < BLOCK) return undefined
+      const at = this.#at
+      if (readSync(this.fd, header, 0, BLOCK, at) < BLOCK) return undefined
       if (header.every((b) => b === 0)) return undefined // the end of the archive
-      const type = String.fromCharCode(header[156] || 0x30)
-      if (type !== '0' && type !== '7')
-        throw new Error(`unexpected tar entry type ${type} at byte ${this.#at}`)
-      const prefix = header.toString('latin1', 257, 262) === 'ustar' ? text(header, 345, 155) : ''
-      const entry = {
-        name: prefix ? `${prefix}/${text(header, 0, 100)}` : text(header, 0, 100),
-        offset: this.#at + BLOCK,
-        size: number(header, 124, 12),
+      let sum = 0
+      for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i]
+      if (number(header, 148, 8) !== sum)
+        throw new Error(
+          `${this.#path}: byte ${at} is not a tar header (its checksum is wrong): the tar is damaged`,
+        )
+      const size = number(header, 124, 12)
+      this.#at = at + BLOCK + paddedSize(size)
+      if (this.#at > this.#size)
+        throw new Error(
+          `${this.#path}: the entry at byte ${at} runs past the tar's end (${this.#size} bytes): the tar is cut short`,
+        )
+      const type = header[156]
+      if (type === 0x78 || type === 0x4c) {
+        // A pax extended header (`x`), or a GNU long name (`L`): they describe the next entry.
+        const data = Buffer.alloc(size)
+        readSync(this.fd, data, 0, size, at + BLOCK)
+        long = type === 0x4c ? { ...long, name: text(data, 0, size) } : { ...long, ...paxRecords(data) }
+        continue
       }
-      this.#at = entry.offset + paddedSize(entry.size)
-      if (entry.name === name) return entry
+      if (type !== 0x30 && type !== 0 && type !== 0x37) {
+        long = {} // a folder, a link, a global pax header...: no sample
+        continue
+      }
+      const prefix = header.toString('latin1', 257, 263) === 'ustar\0' ? text(header, 345, 155) : ''
+      const name = long.name ?? (prefix ? `${prefix}/${text(header, 0, 100)}` : text(header, 0, 100))
+      const entry = { name: name.replace(/^(?:\.\/)+/, ''), offset: at + BLOCK, size: long.size ?? size }
+      if (long.size !== undefined) this.#at = entry.offset + paddedSize(entry.size)
+      return entry
     }
     return undefined
   }
