@@ -1,3 +1,4 @@
+import { jsonSafe } from './sources/tables/values.js'
 import type { Job, Outcome, Result, Status } from './types.js'
 import { jsonLineForTerminal } from './utils/printable.js'
 import { redactUrl } from './utils/url.js'
@@ -77,6 +78,14 @@ export function resultOf(job: Job, status: Status, outcome: Outcome, earlier = f
 }
 
 /**
+ * A job's `meta` as the journal and the manifest keep it: JSON of its values made JSON-safe as
+ * the samples' `.json` makes them (`jsonSafe`: a bigint past 2^53 as its digits, bytes as base64,
+ * a `Map` as an object), where `JSON.stringify` threw on a bigint (a library job carrying the
+ * INT64 cells hyparquet and DuckDB's Node client give) and the run died on an uncaught TypeError.
+ */
+export const metaJson = (meta: Record<string, unknown>): string => JSON.stringify(jsonSafe(meta))
+
+/**
  * One manifest line (also a `--json` line): the URL (credentials removed), the status, every
  * outcome field (null when unknown), `timings` as in a `Result`, a table row's `caption` when read
  * with `--caption-col` (null for an empty cell, as the shards' Parquet says it), and the job's `meta` if any.
@@ -95,7 +104,7 @@ export function manifestLine(
   }
   line.timings = { ttfb: outcome.ttfb, total: outcome.total ?? 0 }
   if (caption !== undefined) line.caption = caption || null
-  if (meta) line.meta = meta
+  if (meta) line.meta = jsonSafe(meta)
   return jsonLineForTerminal(JSON.stringify(line))
 }
 

@@ -13,7 +13,11 @@ export interface Job {
   key?: string | undefined
   /** Values for the naming template (`{id}`, `{slug}`, ...), e.g. from an API source. */
   fields?: Record<string, string> | undefined
-  /** Free-form data carried to the result and the manifest (attribution, a table row's columns...). */
+  /**
+   * Free-form data carried to the result and the manifest (attribution, a table row's columns...).
+   * The manifest, the journal and a shard's `.json` keep it JSON-safe (`jsonSafe`): a bigint past
+   * 2^53 as its digits, bytes as base64, a `Date` as ISO 8601, a `Map` as an object.
+   */
   meta?: Record<string, unknown> | undefined
   /** Position of the job's row in a dataset's input (0-based, over all inputs): its sample key derives from it. */
   row?: number | undefined

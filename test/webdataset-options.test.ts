@@ -130,6 +130,47 @@ test('library jobs: their own rows and keys; a key given twice is a failed row, 
   }, /^UsageError: the source gave row 0 twice/)
 })
 
+test('library jobs carrying the cells a Parquet reader gives (bigint, bytes, a Map): the run ends whole, the manifest, .json and Parquet agreeing', async () => {
+  // hyparquet's parquetReadObjects and DuckDB's Node client give INT64 cells as bigint: a job
+  // carrying one failed the whole run with `TypeError: Do not know how to serialize a BigInt`
+  // (JSON.stringify of its meta for the journal), naming neither job nor column.
+  const out = join(dir, 'bigint-meta')
+  const meta = (i: number) => ({
+    id: 2n ** 63n - BigInt(i + 1),
+    n: BigInt(i),
+    raw: Uint8Array.from([i, 255]),
+    tags: new Map([['k', 1n]]),
+  })
+  const jobs = [0, 1].map((row) => ({ url: server.url(`/big-${row}`), row, meta: meta(row) }))
+  const results: Result[] = []
+  for await (const r of pull(jobs, { out, outputFormat: 'webdataset', shardSize: 2 })) results.push(r)
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['ok', 'ok'],
+  )
+  const expected = [0, 1].map((i) => ({
+    id: String(2n ** 63n - BigInt(i + 1)),
+    n: i,
+    raw: Buffer.from([i, 255]).toString('base64'),
+    tags: { k: 1 },
+  }))
+  const manifest = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line).meta)
+  assert.deepEqual(manifest, expected)
+  const members = await readTar(join(out, '00000.tar'))
+  const json = members.filter((m) => m.name.endsWith('.json')).map((m) => JSON.parse(m.data.toString()))
+  assert.deepEqual(
+    json.map(({ id, n, raw, tags }) => ({ id, n, raw, tags })),
+    expected,
+  )
+  assert.deepEqual(
+    (await hyparquetRows(join(out, '00000.parquet'))).map((r) => [r.id, r.n, r.raw]),
+    expected.map((e) => [e.id, BigInt(e.n), e.raw]),
+  )
+})
+
 test('one folder, one kind of output: another format or shard size is a usage error before any fetch', async () => {
   const list = join(dir, 'guard.txt')
   await writeFile(list, server.url('/g-0'))

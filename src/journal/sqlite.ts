@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { UsageError } from '../errors.js'
-import { OUTCOME_COLUMNS, OUTCOME_FIELDS, type OutcomeField } from '../outcome.js'
+import { metaJson, OUTCOME_COLUMNS, OUTCOME_FIELDS, type OutcomeField } from '../outcome.js'
 import type { HostSample, RunInfo, Validators } from '../types.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { nameFold } from '../utils/name-fold.js'
@@ -462,7 +462,7 @@ export class SqliteJournal implements Journal {
       if (this.#stmt.release.run(holder.key, this.run).changes > 0) break
       name = alt(n)
     }
-    const meta = job.meta === undefined ? null : JSON.stringify(job.meta)
+    const meta = job.meta === undefined ? null : metaJson(job.meta)
     try {
       this.#stmt.insert.run({
         key: job.key,
@@ -486,7 +486,7 @@ export class SqliteJournal implements Journal {
     this.#write()
     this.#stmt.touch.run(
       this.run,
-      meta === undefined ? null : JSON.stringify(meta),
+      meta === undefined ? null : metaJson(meta),
       caption ?? null,
       place ?? null,
       key,
