@@ -133,7 +133,8 @@ test('library jobs: their own rows and keys; a key given twice is a failed row, 
 test('library jobs carrying the cells a Parquet reader gives (bigint, bytes, a Map): the run ends whole, the manifest, .json and Parquet agreeing', async () => {
   // hyparquet's parquetReadObjects and DuckDB's Node client give INT64 cells as bigint: a job
   // carrying one failed the whole run with `TypeError: Do not know how to serialize a BigInt`
-  // (JSON.stringify of its meta for the journal), naming neither job nor column.
+  // (JSON.stringify of its meta for the journal; databricks/appkit#270, nodejs/node#36377), naming
+  // neither job nor column.
   const out = join(dir, 'bigint-meta')
   const meta = (i: number) => ({
     id: 2n ** 63n - BigInt(i + 1),
