@@ -4,6 +4,7 @@ import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import { pull, type Result } from '../src/index.js'
 import { fixturePath, metadataOf } from './fixtures/transform/index.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
@@ -170,6 +171,34 @@ test('library jobs carrying the cells a Parquet reader gives (bigint, bytes, a M
     (await hyparquetRows(join(out, '00000.parquet'))).map((r) => [r.id, r.n, r.raw]),
     expected.map((e) => [e.id, BigInt(e.n), e.raw]),
   )
+})
+
+test('a sealed shard whose tar was compressed in its place (gzip 00000.tar): the rerun is refused before any fetch, with the command that unpacks it', async () => {
+  // WebDataset reads `.tar.gz` shards (webdataset/webdataset#5, huggingface/datasets#6931), so a
+  // finished dataset gets compressed to save room; a rerun
+  // (to retry failures) read such a shard as never sealed: every sample fetched again, silently,
+  // and a second 00000.tar written beside 00000.tar.gz.
+  const out = join(dir, 'packed')
+  const list = join(dir, 'packed.txt')
+  await writeFile(list, `${server.url('/p-0')}\n${server.url('/p-1')}\n`)
+  assert.equal((await runCli([list, '-o', out, ...dataset])).code, 0)
+  const tar = join(out, '00000.tar')
+  await writeFile(`${tar}.gz`, gzipSync(await readFile(tar)))
+  await unlink(tar)
+  const requests = server.stats.requests
+  const refused = await runCli([list, '-o', out, ...dataset])
+  assert.equal(refused.code, 2)
+  assert.equal(
+    refused.stderr.trim(),
+    `imgpull: ${out} holds 00000.tar.gz but not 00000.tar: imgpull skips and seals again shards of plain tars only, so this run would fetch that shard's samples again and write 00000.tar beside it; unpack it first (gzip -dc ${tar}.gz > ${tar}), or move it away to fetch its samples anew (see imgpull --help)`,
+  )
+  assert.equal(server.stats.requests, requests, 'nothing fetched')
+  assert.equal(existsSync(tar), false)
+  await writeFile(tar, gunzipSync(await readFile(`${tar}.gz`)))
+  const unpacked = await runCli([list, '-o', out, ...dataset])
+  assert.equal(unpacked.code, 0, unpacked.stderr)
+  assert.match(unpacked.stderr, /0 images, .*2 already done/)
+  assert.equal(server.stats.requests, requests, 'nothing fetched')
 })
 
 test('one folder, one kind of output: another format or shard size is a usage error before any fetch', async () => {

@@ -163,6 +163,36 @@ export async function foreignShard(out: string, { folders = false } = {}): Promi
   return names.sort().find((name) => SHARD_FILE.test(name) || (folders && SHARD_FOLDER.test(name)))
 }
 
+/** A shard's tar compressed in its place (`00000.tar.gz`, `.tgz`, `.tar.zst`...), and its compression. */
+const PACKED_TAR = /^(\d{5,})\.(?:tar\.(gz|zst|xz|bz2|lz4)|(tgz))$/
+const UNPACKER: Readonly<Record<string, string>> = {
+  gz: 'gzip',
+  tgz: 'gzip',
+  zst: 'zstd',
+  xz: 'xz',
+  bz2: 'bzip2',
+  lz4: 'lz4',
+}
+
+/**
+ * Why a rerun into `out` must not start, when a shard's tar was compressed in its place
+ * (`gzip 00000.tar`, as WebDataset reads `.tar.gz` shards): the shard would read as one never
+ * sealed, its samples fetched again and a second tar written beside the compressed one (a whole
+ * dataset fetched again, saying nothing). `undefined` when every compressed tar has its plain one.
+ */
+async function packedShard(out: string): Promise<string | undefined> {
+  const names = (await readdir(out).catch(() => [] as string[])).sort()
+  const present = new Set(names)
+  for (const name of names) {
+    const m = PACKED_TAR.exec(name)
+    if (!m || present.has(`${m[1]}.tar`)) continue
+    const packed = visibleShellWord(join(out, name))
+    const tar = visibleShellWord(join(out, `${m[1]}.tar`))
+    return `${visibleShellWord(out)} holds ${name} but not ${m[1]}.tar: imgpull skips and seals again shards of plain tars only, so this run would fetch that shard's samples again and write ${m[1]}.tar beside it; unpack it first (${UNPACKER[m[2] ?? m[3]]} -dc ${packed} > ${tar}), or move it away to fetch its samples anew`
+  }
+  return undefined
+}
+
 /**
  * A queue's shard folder in files output (`00000/`; a queue of over 99,999 shards names more
  * digits, but a folder of eight is more likely a date of the user's): `folders` in `foreignShard`.
@@ -217,6 +247,8 @@ export async function claimFolder(
       throw new UsageError(
         `${visibleShellWord(paths.out)} holds WebDataset shards of ${info.shardSize} samples, not ${shardSize}: run with --shard-size ${info.shardSize}, or use another output folder`,
       )
+    const packed = await packedShard(paths.out)
+    if (packed) throw new UsageError(packed)
     // Samples already there are not made again: a rerun with other transform options would
     // leave images of two sizes or formats in one dataset, saying nothing.
     const otherImages = info.images !== undefined && !sameImages(info.images, info.imagesVersion, images)
