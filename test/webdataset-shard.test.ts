@@ -239,7 +239,19 @@ test('a sealed shard unpacked and packed again by a tar tool: resealing takes it
     () => damaged.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])),
     (e: Error) =>
       e.message ===
-      `${tarPath}: byte ${512 + paddedSize(image(0).length)} is not a tar header (its checksum is wrong): the tar is damaged`,
+      `${tarPath}: byte ${512 + paddedSize(image(0).length)} is not a tar header (its checksum is wrong): the tar is damaged; remove it and run again to fetch its samples anew`,
+  )
+  // One cut short (a copy that stopped): named so, not read past its end.
+  writeFileSync(tarPath, readFileSync(tarPath).subarray(0, 700))
+  mkdirSync(work.staging, { recursive: true })
+  const cut = new Shard(0, ctx, null)
+  for (const i of [0, 1, 2, 3]) cut.add(i, row(ctx, i, 'skipped'))
+  cut.add(4, row(ctx, 4, 'ok'))
+  await assert.rejects(
+    () => cut.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])),
+    (e: Error) =>
+      e.message ===
+      `${tarPath}: the entry at byte 0 runs past the tar's end (700 bytes): the tar is cut short; remove it and run again to fetch its samples anew`,
   )
 })
 

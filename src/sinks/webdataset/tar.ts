@@ -415,6 +415,9 @@ export interface TarEntry {
   size: number
 }
 
+/** What to do about a shard's tar that cannot be read. */
+const AGAIN = 'remove it and run again to fetch its samples anew'
+
 /** How a member's name ends when it is a sample's `.json` or `.txt`, which a scan never looks up. */
 const TEXT_MEMBER = /\.(?:json|txt)$/
 
@@ -468,13 +471,13 @@ export class TarScan {
       for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i]
       if (number(header, 148, 8) !== sum)
         throw new Error(
-          `${this.#path}: byte ${at} is not a tar header (its checksum is wrong): the tar is damaged`,
+          `${this.#path}: byte ${at} is not a tar header (its checksum is wrong): the tar is damaged; ${AGAIN}`,
         )
       const size = number(header, 124, 12)
       this.#at = at + BLOCK + paddedSize(size)
       if (this.#at > this.#size)
         throw new Error(
-          `${this.#path}: the entry at byte ${at} runs past the tar's end (${this.#size} bytes): the tar is cut short`,
+          `${this.#path}: the entry at byte ${at} runs past the tar's end (${this.#size} bytes): the tar is cut short; ${AGAIN}`,
         )
       const type = header[156]
       if (type === 0x78 || type === 0x4c) {
