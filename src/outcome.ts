@@ -1,4 +1,4 @@
-import { jsonSafe } from './sources/tables/values.js'
+import { jsonSafe, wellFormedText } from './sources/tables/values.js'
 import type { Job, Outcome, Result, Status } from './types.js'
 import { jsonLineForTerminal } from './utils/printable.js'
 import { redactUrl } from './utils/url.js'
@@ -103,7 +103,7 @@ export function manifestLine(
     if (field !== 'ttfb' && field !== 'total') line[field] = outcome[field] ?? null
   }
   line.timings = { ttfb: outcome.ttfb, total: outcome.total ?? 0 }
-  if (caption !== undefined) line.caption = caption || null
+  if (caption !== undefined) line.caption = caption ? wellFormedText(caption) : null
   if (meta) line.meta = jsonSafe(meta)
   return jsonLineForTerminal(JSON.stringify(line))
 }

@@ -131,19 +131,27 @@ test('library jobs: their own rows and keys; a key given twice is a failed row, 
   }, /^UsageError: the source gave row 0 twice/)
 })
 
-test('library jobs carrying the cells a Parquet reader gives (bigint, bytes, a Map): the run ends whole, the manifest, .json and Parquet agreeing', async () => {
+test('library jobs carrying the cells a Parquet reader gives (bigint, bytes, a Map) and text cut inside an emoji: the run ends whole, the manifest, .json, .txt and Parquet agreeing', async () => {
   // hyparquet's parquetReadObjects and DuckDB's Node client give INT64 cells as bigint: a job
   // carrying one failed the whole run with `TypeError: Do not know how to serialize a BigInt`
   // (JSON.stringify of its meta for the journal; databricks/appkit#270, nodejs/node#36377), naming
-  // neither job nor column.
+  // neither job nor column. A caption or value cut inside an emoji by a UTF-16 slice (`"\ud83d"`
+  // alone) was U+FFFD in the .txt and Parquet, the escape in the .json (Python's json module reads
+  // it into a string it cannot encode) and three U+FFFD in the manifest.
   const out = join(dir, 'bigint-meta')
   const meta = (i: number) => ({
     id: 2n ** 63n - BigInt(i + 1),
     n: BigInt(i),
     raw: Uint8Array.from([i, 255]),
     tags: new Map([['k', 1n]]),
+    note: `cut ${i} \ud83d`,
   })
-  const jobs = [0, 1].map((row) => ({ url: server.url(`/big-${row}`), row, meta: meta(row) }))
+  const jobs = [0, 1].map((row) => ({
+    url: server.url(`/big-${row}`),
+    row,
+    meta: meta(row),
+    caption: `caption \ud83d${row}`,
+  }))
   const results: Result[] = []
   for await (const r of pull(jobs, { out, outputFormat: 'webdataset', shardSize: 2 })) results.push(r)
   assert.deepEqual(
@@ -155,21 +163,38 @@ test('library jobs carrying the cells a Parquet reader gives (bigint, bytes, a M
     n: i,
     raw: Buffer.from([i, 255]).toString('base64'),
     tags: { k: 1 },
+    note: `cut ${i} \uFFFD`,
   }))
+  const captions = [0, 1].map((i) => `caption \uFFFD${i}`)
   const manifest = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
     .trim()
     .split('\n')
-    .map((line) => JSON.parse(line).meta)
-  assert.deepEqual(manifest, expected)
-  const members = await readTar(join(out, '00000.tar'))
-  const json = members.filter((m) => m.name.endsWith('.json')).map((m) => JSON.parse(m.data.toString()))
+    .map((line) => JSON.parse(line))
   assert.deepEqual(
-    json.map(({ id, n, raw, tags }) => ({ id, n, raw, tags })),
+    manifest.map((line) => line.meta),
     expected,
   )
   assert.deepEqual(
-    (await hyparquetRows(join(out, '00000.parquet'))).map((r) => [r.id, r.n, r.raw]),
-    expected.map((e) => [e.id, BigInt(e.n), e.raw]),
+    manifest.map((line) => line.caption),
+    captions,
+  )
+  const members = await readTar(join(out, '00000.tar'))
+  const json = members.filter((m) => m.name.endsWith('.json')).map((m) => JSON.parse(m.data.toString()))
+  assert.deepEqual(
+    json.map(({ id, n, raw, tags, note }) => ({ id, n, raw, tags, note })),
+    expected,
+  )
+  assert.deepEqual(
+    json.map((j) => j.caption),
+    captions,
+  )
+  assert.deepEqual(
+    members.filter((m) => m.name.endsWith('.txt')).map((m) => m.data.toString()),
+    captions,
+  )
+  assert.deepEqual(
+    (await hyparquetRows(join(out, '00000.parquet'))).map((r) => [r.id, r.n, r.raw, r.note, r.caption]),
+    expected.map((e, i) => [e.id, BigInt(e.n), e.raw, e.note, captions[i]]),
   )
 })
 

@@ -3,6 +3,7 @@ import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { UsageError } from '../errors.js'
 import { metaJson, OUTCOME_COLUMNS, OUTCOME_FIELDS, type OutcomeField } from '../outcome.js'
+import { wellFormedText } from '../sources/tables/values.js'
 import type { HostSample, RunInfo, Validators } from '../types.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { nameFold } from '../utils/name-fold.js'
@@ -471,7 +472,7 @@ export class SqliteJournal implements Journal {
         fold: nameFold(name),
         run: this.run,
         meta,
-        caption: job.caption ?? null,
+        caption: job.caption === undefined ? null : wellFormedText(job.caption),
       })
     } catch (error) {
       // The name was just found free in the table: an index that says otherwise is damaged.
@@ -487,7 +488,7 @@ export class SqliteJournal implements Journal {
     this.#stmt.touch.run(
       this.run,
       meta === undefined ? null : metaJson(meta),
-      caption ?? null,
+      caption === undefined ? null : wellFormedText(caption),
       place ?? null,
       key,
     )

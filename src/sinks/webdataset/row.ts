@@ -1,5 +1,5 @@
 import type { Outcome } from '../../outcome.js'
-import { jsonSafe } from '../../sources/tables/values.js'
+import { jsonSafe, wellFormedText } from '../../sources/tables/values.js'
 import type { Job, Status } from '../../types.js'
 import { redactUrl } from '../../utils/url.js'
 
@@ -110,7 +110,7 @@ export function sampleRow(index: number, key: string, job: Job, status: Status, 
   const columns: Record<string, unknown> = {
     key,
     url: redactUrl(job.url),
-    caption: job.caption || null,
+    caption: job.caption ? wellFormedText(job.caption) : null,
     status: ok ? 'success' : 'failed',
     error_code: ok ? null : (outcome.error ?? null),
     error_message: ok ? null : (outcome.message ?? null),
@@ -121,7 +121,8 @@ export function sampleRow(index: number, key: string, job: Job, status: Status, 
     original_height: ok ? (outcome.originalHeight ?? outcome.height ?? null) : null,
     sha256: ok ? (outcome.sha256 ?? null) : null,
   } satisfies Record<OwnColumn, unknown>
-  for (const [name, value] of Object.entries(job.meta ?? {})) {
+  for (const [key, value] of Object.entries(job.meta ?? {})) {
+    const name = wellFormedText(key)
     if (OWN.has(name)) continue
     // A column named `__proto__` stays a column, not the object's prototype.
     Object.defineProperty(columns, name, { value: jsonSafe(value), enumerable: true, writable: true })

@@ -29,9 +29,24 @@ export function isBigInt64Text(value: string): boolean {
   return n >= INT64_MIN && n <= INT64_MAX && !Number.isSafeInteger(Number(value))
 }
 
+/** What Node 20's strings have (ES2024), beyond the ES2023 this project compiles against. */
+type WellFormedText = { isWellFormed(): boolean; toWellFormed(): string }
+
+/**
+ * `text` with every half of a surrogate pair alone made U+FFFD, as UTF-8 writes it (a library
+ * job's caption or meta cut inside an emoji by a UTF-16 slice): the shard's `.txt` and Parquet had
+ * U+FFFD there, its `.json` the escape `"\ud83d"` (which Python's json module reads into a string
+ * it cannot encode: "surrogates not allowed"), and the manifest three U+FFFD (the journal's SQLite
+ * kept the surrogate's three bytes). `text` itself when it has none (checked natively).
+ */
+export function wellFormedText(text: string): string {
+  const t = text as unknown as WellFormedText
+  return t.isWellFormed() ? text : t.toWellFormed()
+}
+
 /**
  * One value made JSON-safe:
- * - `null`/`undefined` → `null`; strings and booleans as they are;
+ * - `null`/`undefined` → `null`; strings (and keys) well-formed (`wellFormedText`), booleans as they are;
  * - numbers as they are, except NaN and ±Infinity (JSON has none) → `null`;
  * - bigint (Parquet INT64, UINT64) → a number when it is a safe integer (|n| ≤ 2^53 − 1), else its
  *   decimal digits as a string, so no digit is lost;
@@ -42,6 +57,7 @@ export function isBigInt64Text(value: string): boolean {
 export function jsonSafe(value: unknown): unknown {
   switch (typeof value) {
     case 'string':
+      return wellFormedText(value)
     case 'boolean':
       return value
     case 'number':
@@ -58,8 +74,8 @@ export function jsonSafe(value: unknown): unknown {
       if (Array.isArray(value)) return value.map(jsonSafe)
       if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<unknown>, jsonSafe)
       if (value instanceof Map)
-        return Object.fromEntries(Array.from(value, ([k, v]) => [String(k), jsonSafe(v)]))
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonSafe(v)]))
+        return Object.fromEntries(Array.from(value, ([k, v]) => [wellFormedText(String(k)), jsonSafe(v)]))
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [wellFormedText(k), jsonSafe(v)]))
     default:
       return String(value)
   }
