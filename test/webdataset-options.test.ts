@@ -137,7 +137,8 @@ test('library jobs carrying the cells a Parquet reader gives (bigint, bytes, a M
   // (JSON.stringify of its meta for the journal; databricks/appkit#270, nodejs/node#36377), naming
   // neither job nor column. A caption or value cut inside an emoji by a UTF-16 slice (`"\ud83d"`
   // alone) was U+FFFD in the .txt and Parquet, the escape in the .json (Python's json module reads
-  // it into a string it cannot encode) and three U+FFFD in the manifest.
+  // it into a string it cannot encode: ThomasKliszowski/json_reindent#12, web-platform-tests/wpt#13828)
+  // and three U+FFFD in the manifest.
   const out = join(dir, 'bigint-meta')
   const meta = (i: number) => ({
     id: 2n ** 63n - BigInt(i + 1),
