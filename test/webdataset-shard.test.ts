@@ -227,31 +227,31 @@ test('a sealed shard unpacked and packed again by a tar tool: resealing takes it
     for (const [i, m] of images.entries()) assert.ok(m.data.equals(image(i)), `${how}: sample ${i}`)
   }
 
+  /** Row 4 comes, rows 0-3 to be taken from the tar as it now is: the sealing's message. */
+  const resealed = async (): Promise<string> => {
+    mkdirSync(work.staging, { recursive: true })
+    const shard = new Shard(0, ctx, null)
+    for (const i of [0, 1, 2, 3]) shard.add(i, row(ctx, i, 'skipped'))
+    shard.add(4, row(ctx, 4, 'ok'))
+    return shard.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])).then(
+      () => 'sealed',
+      (e: Error) => e.message,
+    )
+  }
   // A tar whose header is damaged: the message names it and the byte.
+  const header = 512 + paddedSize(image(0).length)
   const bytes = readFileSync(tarPath)
-  bytes.fill(0x41, 512 + paddedSize(image(0).length), 512 + paddedSize(image(0).length) + 100)
+  bytes.fill(0x41, header, header + 100)
   writeFileSync(tarPath, bytes)
-  mkdirSync(work.staging, { recursive: true })
-  const damaged = new Shard(0, ctx, null)
-  for (const i of [0, 1, 2, 3]) damaged.add(i, row(ctx, i, 'skipped'))
-  damaged.add(4, row(ctx, 4, 'ok'))
-  await assert.rejects(
-    () => damaged.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])),
-    (e: Error) =>
-      e.message ===
-      `${tarPath}: byte ${512 + paddedSize(image(0).length)} is not a tar header (its checksum is wrong): the tar is damaged; remove it and run again to fetch its samples anew`,
+  assert.equal(
+    await resealed(),
+    `${tarPath}: byte ${header} is not a tar header (its checksum is wrong): the tar is damaged; remove it and run again to fetch its samples anew`,
   )
   // One cut short (a copy that stopped): named so, not read past its end.
   writeFileSync(tarPath, readFileSync(tarPath).subarray(0, 700))
-  mkdirSync(work.staging, { recursive: true })
-  const cut = new Shard(0, ctx, null)
-  for (const i of [0, 1, 2, 3]) cut.add(i, row(ctx, i, 'skipped'))
-  cut.add(4, row(ctx, 4, 'ok'))
-  await assert.rejects(
-    () => cut.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])),
-    (e: Error) =>
-      e.message ===
-      `${tarPath}: the entry at byte 0 runs past the tar's end (700 bytes): the tar is cut short; remove it and run again to fetch its samples anew`,
+  assert.equal(
+    await resealed(),
+    `${tarPath}: the entry at byte 0 runs past the tar's end (700 bytes): the tar is cut short; remove it and run again to fetch its samples anew`,
   )
 })
 
