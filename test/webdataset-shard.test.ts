@@ -15,6 +15,7 @@ import fs, {
 import { syncBuiltinESMExports } from 'node:module'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { gzipSync } from 'node:zlib'
 import { layout } from '../src/layout.js'
 import { samplePlace } from '../src/sinks/webdataset/keys.js'
 import { type SampleRow, sampleRow } from '../src/sinks/webdataset/row.js'
@@ -238,6 +239,14 @@ test('a sealed shard unpacked and packed again by a tar tool: resealing takes it
       (e: Error) => e.message,
     )
   }
+  // A tar compressed under its plain name (`tar -czf 00000.tar`): said so, with how to unpack it.
+  const plain = readFileSync(tarPath)
+  writeFileSync(tarPath, gzipSync(plain))
+  assert.equal(
+    await resealed(),
+    `${tarPath} is gzip-compressed, where a shard's tar is plain: unpack it in its place (mv ${tarPath} ${tarPath}.gz && gzip -d ${tarPath}.gz), or remove it and run again to fetch its samples anew`,
+  )
+  writeFileSync(tarPath, plain)
   // A tar whose header is damaged: the message names it and the byte.
   const header = 512 + paddedSize(image(0).length)
   const bytes = readFileSync(tarPath)

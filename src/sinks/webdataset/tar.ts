@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { closeSync, constants, fstatSync, fsync, openSync, readSync, writeSync, writev } from 'node:fs'
 import { promisify } from 'node:util'
 import { writeAll } from '../../fetch/part-file.js'
+import { visibleShellWord } from '../../utils/command-line.js'
 import { openOwnSync } from '../../utils/own-file.js'
 
 /**
@@ -415,6 +416,20 @@ export interface TarEntry {
   size: number
 }
 
+/** A compressed file's first bytes, and its tool (also its format's name) and extension. */
+const COMPRESSED: readonly [number[], string, string][] = [
+  [[0x1f, 0x8b], 'gzip', 'gz'],
+  [[0x28, 0xb5, 0x2f, 0xfd], 'zstd', 'zst'],
+  [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], 'xz', 'xz'],
+  [[0x42, 0x5a, 0x68], 'bzip2', 'bz2'],
+]
+
+/** The tool and extension of a compressed file whose first block is `block`, else `undefined`. */
+function compression(block: Buffer): [string, string] | undefined {
+  const found = COMPRESSED.find(([magic]) => magic.every((b, i) => block[i] === b))
+  return found && [found[1], found[2]]
+}
+
 /** What to do about a shard's tar that cannot be read. */
 const AGAIN = 'remove it and run again to fetch its samples anew'
 
@@ -431,7 +446,8 @@ const TEXT_MEMBER = /\.(?:json|txt)$/
  * entries in another order than the samples' (a folder packed as the file system lists it) are
  * indexed once, images alone (about 100 bytes each), when one is not found after the last. The
  * caller checks each entry's size and sha256 against its row: a name alone is never trusted.
- * A block that is not a tar header is an error naming the tar and the byte.
+ * A block that is not a tar header is an error naming the tar and the byte; a compressed tar
+ * (`tar -czf`) one saying how to unpack it in its place.
  */
 export class TarScan {
   readonly fd: number
@@ -469,6 +485,15 @@ export class TarScan {
       if (header.every((b) => b === 0)) return undefined // the end of the archive
       let sum = 0
       for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i]
+      const packed = at === 0 ? compression(header) : undefined
+      if (packed) {
+        // `tar -czf 00000.tar`: a compressed tar under a plain tar's name.
+        const [tool, ext] = packed
+        const path = visibleShellWord(this.#path)
+        throw new Error(
+          `${path} is ${tool}-compressed, where a shard's tar is plain: unpack it in its place (mv ${path} ${path}.${ext} && ${tool} -d ${path}.${ext}), or ${AGAIN}`,
+        )
+      }
       if (number(header, 148, 8) !== sum)
         throw new Error(
           `${this.#path}: byte ${at} is not a tar header (its checksum is wrong): the tar is damaged; ${AGAIN}`,
