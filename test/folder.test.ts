@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { renameSync, writeFileSync } from 'node:fs'
-import { lstat, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
@@ -378,18 +378,28 @@ test('a folder is fresh only for the run that made it: a later run in the same p
   assert.equal(await nameState(out, 'x.jpg'), 'taken')
 })
 
+// With --hash none too, whose bytes are compared with the file's: a second copy of every image was
+// saved (`again-0-5ce1687a.jpg`), as wget without -nc saves `.1` files (deepchem/deepchem#341).
 test("a name that already holds the image's very bytes is the job's: reruns without a journal make no copies", async () => {
-  const out = join(dir, 'no-journal-rerun')
-  const urls = [server.url('/again-0'), server.url('/again-1')]
-  for (let run = 0; run < 2; run++) {
-    const results: Result[] = []
-    for await (const r of pull(urls, { out, journal: false, report: false })) results.push(r)
-    assert.deepEqual(results.map((r) => [r.status, r.path]).sort(), [
-      ['ok', 'again-0.jpg'],
-      ['ok', 'again-1.jpg'],
-    ])
+  for (const hash of ['sha256', 'none'] as const) {
+    const out = join(dir, `no-journal-rerun-${hash}`)
+    const urls = [server.url('/again-0'), server.url('/again-1')]
+    for (let run = 0; run < 2; run++) {
+      const results: Result[] = []
+      for await (const r of pull(urls, { out, journal: false, report: false, hash })) results.push(r)
+      assert.deepEqual(results.map((r) => [r.status, r.path]).sort(), [
+        ['ok', 'again-0.jpg'],
+        ['ok', 'again-1.jpg'],
+      ])
+    }
+    assert.deepEqual(await outputFiles(out), ['again-0.jpg', 'again-1.jpg'], hash)
   }
-  assert.deepEqual(await outputFiles(out), ['again-0.jpg', 'again-1.jpg'])
+  // One of other bytes at the size is not the job's, hashed or not.
+  const out = join(dir, 'no-journal-rerun-none')
+  const file = join(out, 'again-0.jpg')
+  await writeFile(file, Buffer.alloc((await stat(file)).size))
+  for await (const r of pull([server.url('/again-0')], { out, journal: false, report: false, hash: 'none' }))
+    assert.match(r.path ?? '', /^again-0-[0-9a-f]{8}\.jpg$/)
 })
 
 test("a run without a journal in a folder that has one leaves the folder's manifest and report to it", async () => {

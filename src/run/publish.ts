@@ -6,7 +6,7 @@ import type { ResolvedOptions } from '../options.js'
 import { type Outcome, resultOf } from '../outcome.js'
 import { flatVariant, shortVariant, withExt, withSuffix } from '../plan/naming.js'
 import { type Task, transformedPart } from '../plan/planner.js'
-import { nameState, publish } from '../sinks/files.js'
+import { nameState, publish, type Same } from '../sinks/files.js'
 import type { WebDatasetSink } from '../sinks/webdataset/sink.js'
 import { TransformError } from '../transform/errors.js'
 import type { TransformPool } from '../transform/pool.js'
@@ -163,11 +163,10 @@ export class Publishing {
       answers: task.answers,
     }
     if (this.#dataset) return this.#stage(task, made, outcome)
-    // Without a hash (--hash none) a file of the same size proves nothing.
-    const same =
-      made.bytes !== undefined && made.sha256 !== undefined
-        ? { bytes: made.bytes, sha256: made.sha256 }
-        : undefined
+    // Without a hash (--hash none) a file of the same size proves nothing: its bytes are compared
+    // with the made file's (hashed only then).
+    const same: Same | undefined =
+      made.bytes === undefined ? undefined : { bytes: made.bytes, sha256: made.sha256, file: made.file }
     // The name is settled before the journal records it, and the journal before the name is taken:
     // a file under its final name is always known to the journal, and the journal never names a
     // file that is not the job's (else a stop between the two, then a rerun, could take someone

@@ -77,7 +77,7 @@ export async function publish(
   out: string,
   relative: string,
   overwrite: boolean,
-  same?: { bytes: number; sha256: string },
+  same?: Same,
 ): Promise<true | 'taken' | 'folder-taken' | 'too-long'> {
   try {
     return await publishOnce(part, out, relative, overwrite, same)
@@ -108,7 +108,7 @@ async function publishOnce(
   out: string,
   relative: string,
   overwrite: boolean,
-  same?: { bytes: number; sha256: string },
+  same?: Same,
 ): Promise<true | 'taken' | 'folder-taken' | 'too-long'> {
   const target = join(out, relative)
   const dir = dirname(target)
@@ -175,7 +175,7 @@ async function moveTo(
   part: string,
   out: string,
   relative: string,
-  same?: { bytes: number; sha256: string },
+  same?: Same,
 ): Promise<true | 'taken' | 'folder-taken' | 'too-long'> {
   const state = await nameState(out, relative, same)
   if (state === 'same') {
@@ -197,7 +197,7 @@ async function moveTo(
 export async function nameState(
   out: string,
   relative: string,
-  same?: { bytes: number; sha256: string; before?: number },
+  same?: Same,
 ): Promise<'free' | 'same' | 'taken' | 'folder-taken' | 'too-long'> {
   const target = join(out, relative)
   if (isFresh(dirname(target))) return 'free'
@@ -214,21 +214,38 @@ export async function nameState(
 }
 
 /**
- * Whether `path` is a regular file of exactly these bytes (size first: hashing only on a match),
- * and, with `before` (ms since the epoch), one last written before then.
+ * The bytes a job's file is: its size, and its sha256 or, where none was made (`--hash none`),
+ * the file that holds them (`file`, hashed only when a file at the name has that size); with
+ * `before` (ms since the epoch), a file at the name counts only if last written before then.
  */
-export async function holds(
-  path: string,
-  same: { bytes: number; sha256: string; before?: number },
-): Promise<boolean> {
-  const info = await lstat(path).catch(() => undefined)
-  if (!info?.isFile() || info.size !== same.bytes) return false
-  if (same.before !== undefined && info.mtimeMs >= same.before) return false
+export interface Same {
+  bytes: number
+  sha256?: string
+  file?: string
+  before?: number
+}
+
+/** The sha256 of the file at `path` (hex), `undefined` where it cannot be read. */
+async function sha256Of(path: string): Promise<string | undefined> {
   const hash = createHash('sha256')
   try {
     for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
   } catch {
-    return false
+    return undefined
   }
-  return hash.digest('hex') === same.sha256
+  return hash.digest('hex')
+}
+
+/**
+ * Whether `path` is a regular file of exactly these bytes (size first: hashing only on a match),
+ * and, with `before`, one last written before then. Without a sha256 (`--hash none`) the bytes
+ * are `same.file`'s, hashed then: a rerun without journal made a second copy of every image
+ * (wget without -nc: deepchem/deepchem#341).
+ */
+export async function holds(path: string, same: Same): Promise<boolean> {
+  const info = await lstat(path).catch(() => undefined)
+  if (!info?.isFile() || info.size !== same.bytes) return false
+  if (same.before !== undefined && info.mtimeMs >= same.before) return false
+  const want = same.sha256 ?? (same.file === undefined ? undefined : await sha256Of(same.file))
+  return want !== undefined && (await sha256Of(path)) === want
 }
