@@ -490,6 +490,18 @@ test('a hash column given on a rerun is checked against the images kept before: 
       assert.deepEqual(kept, ['late-hash-good.jpg'], 'the file whose hash differs left the folder')
     }
   }
+  // Kept by a run with --hash none, whose journal has no sha256: the file is read for it. Both were
+  // skipped as done on their size, the column never looked at (iwonbigbro/gsync#87).
+  const unhashed = join(dir, 'late-hash-unhashed')
+  assert.equal((await runCli([file, '-o', unhashed, '--hash', 'none'])).code, 0)
+  const late = await runCli([file, '-o', unhashed, '--hash-col', 'sha256'])
+  assert.equal(late.code, 1, late.stderr)
+  assert.match(late.stderr, /hash-mismatch.*\n.*1 already done/s)
+  assert.deepEqual(
+    (await readdir(unhashed)).filter((f) => f.endsWith('.jpg')),
+    ['late-hash-good.jpg'],
+    'the file whose hash differs left the folder',
+  )
   // A file the user put in its place since is theirs: it stays.
   const out = join(dir, 'late-hash-user')
   assert.equal((await runCli([file, '-o', out])).code, 0)

@@ -6,7 +6,7 @@ import { retriedOnRerun } from '../fetch/retry-policy.js'
 import type { JobRecord, Journal } from '../journal/journal.js'
 import { resultOf } from '../outcome.js'
 import { placedMessage } from '../report/failure-place.js'
-import { holds, publish } from '../sinks/files.js'
+import { holds, publish, sha256Of } from '../sinks/files.js'
 import { rowKey } from '../sources/tables/jobs.js'
 import type { Job, Result, Validators } from '../types.js'
 import { RecentMap } from '../utils/recent.js'
@@ -235,12 +235,27 @@ async function dropTransformed(key: string, ctx: PlanContext): Promise<void> {
  * Whether the job now names a sha256 its kept image does not have (a hash column given on a rerun,
  * or corrected): the image is fetched again and checked, never reported as done. md5 digests are
  * not journaled, nor the downloaded bytes' sha256 of a resized image: those are not checked again.
+ * An image kept by a run with `--hash none` has no sha256 in the journal: its file, at the recorded
+ * size, is read for it (`unhashed`), where it was skipped as done on its size, the column never
+ * looked at (iwonbigbro/gsync#87); `undefined`: no such file, or the image not to be checked here.
  */
-const hashDiffers = (job: Job, earlier: JobRecord) =>
+const hashDiffers = (job: Job, earlier: JobRecord, unhashed?: string) =>
   job.expectedHash?.type === 'sha256' &&
   !earlier.transformed && // its sha256 is the new image's, not the downloaded one's
-  earlier.sha256 !== undefined &&
-  earlier.sha256 !== job.expectedHash.value
+  (earlier.sha256 ?? unhashed) !== undefined &&
+  (earlier.sha256 ?? unhashed) !== job.expectedHash.value
+
+/**
+ * The sha256 of the file an `ok` kept without one (`--hash none`), where the job now names a
+ * sha256 to check it against and the file is there at the recorded size (see `hashDiffers`).
+ */
+async function unhashedSha256(job: Job, earlier: JobRecord, ctx: PlanContext): Promise<string | undefined> {
+  if (job.expectedHash?.type !== 'sha256' || earlier.sha256 !== undefined || earlier.transformed)
+    return undefined
+  if (ctx.kept || !earlier.path || earlier.bytes === undefined) return undefined
+  if ((await sizeNow(ctx.out, earlier)) !== earlier.bytes) return undefined
+  return sha256Of(join(ctx.out, earlier.path))
+}
 
 /**
  * Whether a job's key is its row's position (`row:N`: table rows, WebDataset samples), not an
@@ -303,7 +318,12 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
   // version at the URL, small enough now) or never fetched it again.
   if (earlier?.state !== 'ok' && ctx.leftovers.size > 0) await dropTransformed(key, ctx)
   if (earlier) {
-    if (earlier.state === 'ok' && hashDiffers(job, earlier) && !ctx.kept && earlier.path) {
+    const unhashed = earlier.state === 'ok' ? await unhashedSha256(job, earlier, ctx) : undefined
+    const differs = earlier.state === 'ok' && hashDiffers(job, earlier, unhashed)
+    if (differs && unhashed !== undefined) {
+      // Read just now at the recorded size: the file the earlier run kept, not the image named.
+      await unlink(join(ctx.out, earlier.path!)).catch(() => {})
+    } else if (differs && !ctx.kept && earlier.path) {
       // The file an earlier run kept is not the image the table now names: it leaves the folder
       // (a body whose hash differs is never kept), whatever the new attempt gives; only while it
       // still holds the recorded bytes (one put in its place since is not the run's to remove).
@@ -316,7 +336,7 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
     }
     if (
       earlier.state === 'ok' &&
-      !hashDiffers(job, earlier) &&
+      !differs &&
       ((await (ctx.kept ? ctx.kept(earlier) : stillThere(ctx, earlier))) ||
         (await adoptPart(key, earlier, ctx)))
     ) {

@@ -226,7 +226,7 @@ export interface Same {
 }
 
 /** The sha256 of the file at `path` (hex), `undefined` where it cannot be read. */
-async function sha256Of(path: string): Promise<string | undefined> {
+export async function sha256Of(path: string): Promise<string | undefined> {
   const hash = createHash('sha256')
   try {
     for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
