@@ -424,6 +424,35 @@ test("a run without a journal in a folder that has one leaves the folder's manif
   }, /has a journal: a WebDataset run without one would seal its shards again behind the journal's back; run without `journal: false`/)
 })
 
+// Two runs at once from two terminals: the journal-less one, which holds no lock, read no journal
+// as it began, and at its end wrote its own manifest and report over the journaled run's, the
+// folder's inventory listing its one image (concurrent runs leaving the index broken: ArchiveBox/ArchiveBox#234).
+test('a run without a journal that ends after a journaled run began on the folder leaves the manifest and report to it', async () => {
+  const out = join(dir, 'journal-meanwhile')
+  let release = () => {}
+  holds.set('/meanwhile-held', new Promise<void>((resolve) => (release = resolve)))
+  const side = (async () => {
+    const results: Result[] = []
+    for await (const r of pull([server.url('/meanwhile-held')], { out, journal: false })) results.push(r)
+    return results
+  })()
+  await until(
+    'the journal-less run to ask for its image',
+    () => (server.hits.get('/meanwhile-held') ?? 0) > 0,
+  )
+  for await (const _ of pull([server.url('/meanwhile-0')], { out })) {
+  }
+  const manifestBefore = await readFile(join(out, 'manifest.jsonl'), 'utf8')
+  const reportBefore = await readFile(join(out, 'report.html'), 'utf8')
+  release()
+  assert.deepEqual(
+    (await side).map((r) => r.status),
+    ['ok'],
+  )
+  assert.equal(await readFile(join(out, 'manifest.jsonl'), 'utf8'), manifestBefore)
+  assert.equal(await readFile(join(out, 'report.html'), 'utf8'), reportBefore)
+})
+
 test('the manifest lists every job the folder holds, whatever the last run was', async () => {
   const out = join(dir, 'inventory')
   assert.equal((await runCli([await list('inv', 5), '-o', out])).code, 0)

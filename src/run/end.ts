@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { abandonOpenings } from '../fetch/client.js'
 import type { TransferThreads } from '../fetch/transfer-threads.js'
@@ -90,7 +91,10 @@ export async function closeRun(ending: Ending): Promise<{ late: Result[]; closeE
   // of no job (a folder to remove by hand after a typo'd search). Not in a folder that was there
   // (made beforehand; a queue worker's staging folder, whose publishing reads the journal).
   const nothing = stats.read === 0 && stats.readToEnd && !interrupted && !existed.out && !moved && !ended
-  const inventory = (options.journal || !existed.journal) && !moved && !nothing
+  // Nor where a journaled run began on the folder since this one did (it holds no lock: two
+  // terminals), whose manifest and report it wrote over with its own at its end (ArchiveBox/ArchiveBox#234).
+  const journalLess = !existed.journal && !existsSync(shared.journal)
+  const inventory = (options.journal || journalLess) && !moved && !nothing
   const written = inventory
     ? await settle(writeManifest(paths, journal.manifestLines()).catch(naming(paths.manifest)))
     : undefined
