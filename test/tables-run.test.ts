@@ -555,7 +555,7 @@ test('a row failed for its own cells (invalid-hash, invalid-row) is fetched once
   const moved = await runCli([urls, '-o', uout])
   assert.match(
     moved.stderr,
-    /warning: row 0 holds .*mended-u3 where an earlier run had .*mended-u0: fetched as a new image/,
+    /warning: row 0 \(\S+\.csv line 2\) holds .*mended-u3 where an earlier run had .*mended-u0: fetched as a new image/,
   )
 })
 

@@ -417,7 +417,7 @@ test('a row whose URL changed between runs is another image: fetched, never the 
     assert.match(
       second.stderr,
       new RegExp(
-        `warning: row 0 holds \\S+/p2-a where an earlier run had \\S+/p1-a: fetched as a new image \\(${said}\\)\\. A row inserted or removed above it shifts the rows after it`,
+        `warning: row 0 \\(\\S*part-2\\.csv line 2\\) holds \\S+/p2-a where an earlier run had \\S+/p1-a: fetched as a new image \\(${said}\\)\\. A row inserted or removed above it shifts the rows after it`,
       ),
     )
     assert.equal(second.stderr.match(/warning: row/g)?.length, 1, 'said once')

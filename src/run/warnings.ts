@@ -9,13 +9,16 @@ export class OnceWarnings {
    * that failed there for its own URL cell, an empty one, had no image, and is not said): a row
    * inserted or removed near the top of a table shifts every row after it, and each is then fetched
    * again (and every shard after it sealed again), which the run's counts alone would not show.
+   * The row is named by its place in the input too (`a.csv line 2`): its number alone counts from 0
+   * over all inputs (the sample key's), and `row 0` sent one looking for a row the file does not
+   * number so (wireservice/csvkit#1064).
    */
   rowMoved(job: Job, was: string, dataset: boolean): void {
     if (this.#movedSaid) return
     this.#movedSaid = true
     const what = dataset ? 'its shard sealed again' : "the earlier row's file stays in the folder"
     process.emitWarning(
-      `row ${job.row} holds ${shownUrl(job.url)} where an earlier run had ${shownUrl(was)}: fetched as a new image (${what}). A row inserted or removed above it shifts the rows after it, each then fetched again so (later ones are not said); to keep what the earlier run fetched, stop the run and give the table as it was`,
+      `row ${job.row}${job.where === undefined ? '' : ` (${job.where})`} holds ${shownUrl(job.url)} where an earlier run had ${shownUrl(was)}: fetched as a new image (${what}). A row inserted or removed above it shifts the rows after it, each then fetched again so (later ones are not said); to keep what the earlier run fetched, stop the run and give the table as it was`,
       { code: 'IMGPULL_ROW_MOVED' },
     )
   }
