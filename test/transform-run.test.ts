@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { copyFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -345,6 +345,23 @@ test('a rerun into a folder of files asking for another --resize or --encode is 
   )
   assert.equal(hits.get('photo.webp') ?? 0, fetched, 'nothing fetched')
   assert.deepEqual(await outputFiles(out), ['alpha.png'])
+  // Its record removed (a clean-up of *.json) or damaged (cut by a power loss) beside the journal:
+  // the journal's copy holds. It was taken for a folder of an earlier version, the run made its
+  // images resized beside the ones as downloaded (mikf/gallery-dl#5419).
+  const record = join(out, '.imgpull', 'files.json')
+  for (const lost of [() => rm(record), () => writeFile(record, '{"form')]) {
+    await lost()
+    const again = await runCli([file, '-o', out, '--resize', 'keep-ratio', '--size', '32'])
+    assert.equal(again.code, 2, again.stderr)
+    assert.match(
+      again.stderr,
+      /holds images as downloaded \(no --resize, --encode or --quality\), where this run asks/,
+    )
+    assert.equal(hits.get('photo.webp') ?? 0, fetched, 'nothing fetched')
+  }
+  // A run with the folder's options writes it again.
+  assert.equal((await runCli([file, '-o', out])).code, 0)
+  assert.equal(JSON.parse(await readFile(record, 'utf8')).images, '')
   // A folder whose runs kept nothing yet takes the new options.
   const empty = join(dir, 'other-options-failed')
   assert.equal((await runCli([`${origin}/none.png`, '-o', empty])).code, 1)

@@ -99,6 +99,14 @@ export interface Journal {
   /** Say what this run is (its command line, for the report). */
   describeRun(info: { command?: string }): void
   /**
+   * The folder's record of how its images were made (the text of `files.json`), kept in the
+   * journal too, for a `files.json` lost beside it; `undefined`: none kept (a journal made before
+   * it kept one). Journals on disk only.
+   */
+  folderRecord?(): string | undefined
+  /** Keep `text` as the folder's record (see `folderRecord`). */
+  setFolderRecord?(text: string): void
+  /**
    * This run has ended; `interrupted`: before its end (a stop, a fatal error); `endedAt` (ms since
    * the epoch, now if not given): the end the terminal's summary counts too.
    */

@@ -28,6 +28,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL, ended_at INTEGER, command TEXT, interrupted INTEGER
 );
+CREATE TABLE IF NOT EXISTS folder (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS samples (
   run INTEGER NOT NULL, t INTEGER NOT NULL, host TEXT NOT NULL, lim INTEGER NOT NULL, in_flight INTEGER NOT NULL
 );
@@ -407,6 +408,18 @@ export class SqliteJournal implements Journal {
   describeRun(info: { command?: string }) {
     this.#write()
     this.#stmt.describeRun.run(info.command ?? null, this.run)
+  }
+
+  folderRecord(): string | undefined {
+    const row = this.#db
+      .prepare<[string], { value: string }>('SELECT value FROM folder WHERE name = ?')
+      .get('files.json')
+    return row?.value
+  }
+
+  setFolderRecord(text: string) {
+    this.#write()
+    this.#db.prepare('INSERT OR REPLACE INTO folder (name, value) VALUES (?, ?)').run('files.json', text)
   }
 
   endRun(info: { interrupted: boolean; endedAt?: number }) {

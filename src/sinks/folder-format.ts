@@ -309,14 +309,36 @@ async function claimFiles(
   let made: string | undefined
   let version: number | undefined
   let madeRows: RowColumns | undefined
-  try {
-    const info = JSON.parse(await readFile(paths.files, 'utf8')) as FilesInfo
-    if (info.format === 'files' && typeof info.images === 'string') made = info.images
-    if (Number.isInteger(info.imagesVersion)) version = info.imagesVersion
-    if (info.rows && typeof info.rows === 'object') madeRows = info.rows
-  } catch {} // none, or damaged: unknown, as in a folder of an earlier version
+  const onDisk = await readFile(paths.files, 'utf8').catch(() => undefined)
+  // The journal keeps a copy: a files.json removed (a clean-up of *.json) or damaged (cut by a power
+  // loss) while the journal stays was taken for a folder of an earlier version, and a rerun with
+  // other --resize or --encode options mixed two kinds of image, saying nothing (the sibling of a
+  // gallery-dl archive lost beside its files, mikf/gallery-dl#5419). `undefined`: a journal of an
+  // earlier version, whose record was never copied.
+  const copy = journal.folderRecord?.()
+  let read: string | undefined
+  for (const text of [onDisk, copy]) {
+    try {
+      const info = JSON.parse(text ?? '') as FilesInfo
+      if (info.format !== 'files' || typeof info.images !== 'string') continue
+      made = info.images
+      if (Number.isInteger(info.imagesVersion)) version = info.imagesVersion
+      if (info.rows && typeof info.rows === 'object') madeRows = info.rows
+      read = text
+      break
+    } catch {} // none, or damaged: unknown, as in a folder of an earlier version
+  }
   const otherRows = rows !== undefined && madeRows !== undefined && rowsDiffer(madeRows, rows) !== ''
-  if (made === images && version === IMAGES_VERSION && !otherRows && (rows === undefined || madeRows)) return
+  if (made === images && version === IMAGES_VERSION && !otherRows && (rows === undefined || madeRows)) {
+    // The record kept where it is missing: files.json written again from the journal's copy, or
+    // copied into a journal that has none yet (made before it kept one).
+    if (read !== copy) journal.setFolderRecord?.(read!)
+    if (read !== onDisk) {
+      await writeOwnFile(`${paths.files}.tmp`, read!)
+      await rename(`${paths.files}.tmp`, paths.files)
+    }
+    return
+  }
   // An earlier version's record is written again with this run's flags, which its own agree with.
   if (made !== undefined && !sameImages(made, version, images) && keptAny(journal))
     throw new UsageError(
@@ -329,6 +351,7 @@ async function claimFiles(
   // A run of a list keeps the rows' record of the table run before it.
   const kept = rows ?? madeRows
   const text = `${JSON.stringify({ format: 'files', images, imagesVersion: IMAGES_VERSION, ...(kept ? { rows: kept } : {}) } satisfies FilesInfo)}\n`
+  journal.setFolderRecord?.(text)
   await writeOwnFile(`${paths.files}.tmp`, text)
   await rename(`${paths.files}.tmp`, paths.files)
 }
