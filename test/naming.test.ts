@@ -59,6 +59,14 @@ test('host, path, index and hash placeholders', () => {
     ['logo.svgz', 'svg', 'logo.svg'],
     ['tile.png.br', 'png', 'tile.png'],
     ['archive.gz', 'jpg', 'archive.gz.jpg'],
+    // A variant's tag after the extension goes with it: Twitter's size after a colon
+    // (Tyrrrz/DiscordChatExporter#483: saved as .jpg_large), a servlet's session after a semicolon.
+    ['ABC.jpg:large', 'jpg', 'ABC.jpg'],
+    ['ABC.png:orig', 'png', 'ABC.png'],
+    ['photo.jpg;jsessionid=8F2A', 'jpg', 'photo.jpg'],
+    ['photo.JPEG;v=1;w=640', 'webp', 'photo.webp'],
+    ['page.php;x=1', 'jpg', 'page.php;x=1.jpg'],
+    ['10:30', 'jpg', '10_30.jpg'],
   ]
   for (const [last, ext, expected] of renamed) {
     assert.equal(withExt(name('{name}{ext}', `https://h/${last}`), ext), expected, last)

@@ -180,8 +180,18 @@ const SEGMENT_END = /[. ]+$/
  */
 function stemOf(segment: string): string {
   const trimmed = segment.replace(SEGMENT_END, '')
-  return trimmed.replace(IMAGE_EXT, '') || trimmed
+  return trimmed.replace(IMAGE_EXT, '').replace(TAGGED_EXT, '') || trimmed
 }
+
+/**
+ * An image extension with a variant's tag after it, as no file name has one: Twitter's size after
+ * a colon (`ABC.jpg:large`, `:orig`, `:small`) and a path segment's parameters after a semicolon
+ * (RFC 3986 §3.3: a servlet's `photo.jpg;jsessionid=8F2A…`, new each session). Both are dropped
+ * with the extension: `ABC.jpg:large` was saved as `ABC.jpg_large.jpg` (Tyrrrz/DiscordChatExporter#483,
+ * Erisa/download-image#6), and `photo.jpg;jsessionid=8F2A` as `photo.jpg;jsessionid=8F2A.jpg`, a
+ * name of its own each session.
+ */
+const TAGGED_EXT = new RegExp(`${IMAGE_EXT.source.slice(0, -1)}(?::[\\w-]*|;[^/]*)$`, 'i')
 
 /**
  * The URL's last path segment that names something, decoded, as a stem (`stemOf`); the host when
