@@ -166,6 +166,22 @@ test('soft hyphens and invisible operators, which show nothing, are left out of 
   )
 })
 
+test("a column's file name followed by {ext} gives way to the detected extension, as {name}'s does", () => {
+  // COCO's file_name column: `{file_name}{ext}` was 000000397133.jpg.jpg (hvdwolf/jExifToolGUI#256).
+  const row = (template: string, value: string) =>
+    withExt(
+      renderName(template, { url: new URL('https://h/x'), index: 1, key: 'k', fields: { f: value } }),
+      'png',
+    )
+  assert.equal(row('{f}{ext}', '000000397133.jpg'), '000000397133.png')
+  assert.equal(row('{f}{ext}', 'Scan.TIFF'), 'Scan.png')
+  assert.equal(row('{f}{ext}', 'a.jpg:large'), 'a.png')
+  assert.equal(row('{f}{ext}', 'notes.txt'), 'notes.txt.png')
+  // Not followed by {ext}, the value is the name as it stands.
+  assert.equal(row('{f}', 'a.jpg'), 'a.jpg')
+  assert.equal(row('{f}-1{ext}', 'a.jpg'), 'a.jpg-1.png')
+})
+
 test('a taken name gets a deterministic suffix before the extension', () => {
   const planned = name('{name}{ext}', 'https://a/cat')
   const a = withSuffix(planned, 'https://a/cat')

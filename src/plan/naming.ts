@@ -41,6 +41,7 @@ export function templateRewrites(template: string): string | undefined {
 
 /** Placeholders every job has; sources may add their own through `job.fields`. */
 export const BUILTIN_FIELDS = ['name', 'ext', 'host', 'path', 'index', 'hash'] as const
+const BUILT_IN: ReadonlySet<string> = new Set(BUILTIN_FIELDS)
 
 /** Longest file name segment in UTF-8 bytes, leaving room for a suffix, an extension and `.part`. */
 const MAX_SEGMENT_BYTES = 200
@@ -267,7 +268,12 @@ export function renderName(template: string, input: NameInput): string {
         segments[last] = stemOf(segments[last]!) || '_'
       return segments.map(sanitizeValue).join('/')
     }
-    return sanitizeValue(value(field))
+    // A column's value followed by `{ext}` is a stem as `{name}`'s: a table's file name column
+    // (COCO's `file_name`, `000000397133.jpg`) gave `000000397133.jpg.jpg` (hvdwolf/jExifToolGUI#256).
+    const own = value(field)
+    if (input.fields && !BUILT_IN.has(field) && template.startsWith('{ext}', at + match.length))
+      return sanitizeValue(stemOf(own))
+    return sanitizeValue(own)
   })
   const segments = rendered.split(/[/\\]/).filter((s) => s !== '')
   const safe = (segments.length ? segments : ['_']).map(safeSegment)
