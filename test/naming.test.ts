@@ -67,6 +67,10 @@ test('host, path, index and hash placeholders', () => {
     ['photo.JPEG;v=1;w=640', 'webp', 'photo.webp'],
     ['page.php;x=1', 'jpg', 'page.php;x=1.jpg'],
     ['10:30', 'jpg', '10_30.jpg'],
+    // Every image extension the name ends in: Instagram's double one (mikf/gallery-dl#2041).
+    ['12345_n.webp.jpg', 'jpg', '12345_n.jpg'],
+    ['photo.JPG.jpeg', 'jpg', 'photo.jpg'],
+    ['v2.png.jpg:orig', 'png', 'v2.png'],
   ]
   for (const [last, ext, expected] of renamed) {
     assert.equal(withExt(name('{name}{ext}', `https://h/${last}`), ext), expected, last)

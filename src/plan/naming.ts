@@ -181,7 +181,12 @@ const SEGMENT_END = /[. ]+$/
  */
 function stemOf(segment: string): string {
   const trimmed = segment.replace(SEGMENT_END, '')
-  return trimmed.replace(IMAGE_EXT, '').replace(TAGGED_EXT, '') || trimmed
+  // Every image extension the name ends in: Instagram's `12345_n.webp.jpg`, a JPEG, was saved as
+  // `12345_n.webp.jpg`, a name that says WebP too (mikf/gallery-dl#2041).
+  let stem = trimmed.replace(TAGGED_EXT, '')
+  for (let shorter = stem.replace(IMAGE_EXT, ''); shorter !== stem; shorter = stem.replace(IMAGE_EXT, ''))
+    stem = shorter
+  return stem || trimmed
 }
 
 /**
