@@ -136,6 +136,24 @@ test("a URL's folder named as one of imgpull's own files takes a _: the run's ma
   assert.equal(asked.length, before, 'the rerun finds every file')
 })
 
+test("a file of the folder's own one with the job's name on a Mac or a memory card (Cat.jpg, café decomposed) is not joined by it: the job takes its suffix", async () => {
+  // On Linux both were kept side by side (cat.jpg beside the user's Cat.jpg), and the folder copied
+  // to such a disk kept one of the two, or could not be copied there (sedwards2009/extraterm#130).
+  const out = join(dir, 'fold-twins')
+  await mkdir(out, { recursive: true })
+  const mine = Buffer.from('my own photo')
+  await writeFile(join(out, 'Cat.jpg'), mine)
+  await writeFile(join(out, 'cafe\u0301.jpg'), mine)
+  await pullList('fold-twins', ['/f/cat.jpg', '/f/caf%C3%A9.jpg'], out, '--no-journal')
+  const { files } = await onDisk(out)
+  assert.equal(files.length, 4, files.join(' '))
+  assert.deepEqual(files.filter((f) => !/-[0-9a-f]{8}\.jpg$/.test(f)).sort(), ['Cat.jpg', 'cafe\u0301.jpg'])
+  assert.deepEqual(await readFile(join(out, 'Cat.jpg')), mine)
+  // A rerun without journal finds each image under its suffix: nothing saved twice.
+  await pullList('fold-twins', ['/f/cat.jpg', '/f/caf%C3%A9.jpg'], out, '--no-journal')
+  assert.deepEqual((await onDisk(out)).files, files)
+})
+
 test('a rerun without journal of a list whose dead link was taken out finds the image under the variant it had, saving it once', async () => {
   // The first run gave `photo.jpg` to a link that failed (404), and its neighbour `photo-….jpg`;
   // the user takes the dead link out of the list and runs it again: the neighbour is planned as

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { lstat, readdir, unlink } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { makeFolders } from '../utils/folders.js'
+import { nameFold } from '../utils/name-fold.js'
 import { RecentMap } from '../utils/recent.js'
 import { renameInto } from '../utils/rename-into.js'
 import { linkThenUnlink } from './linker.js'
@@ -39,10 +40,18 @@ const freshRoots = new Set<string>()
 const freshSubdirs = new RecentMap<string, true>(FOLDERS_KEPT)
 const isFresh = (dir: string) => freshRoots.has(dir) || freshSubdirs.has(dir)
 
+/**
+ * The names a folder that is not fresh held when this run first looked for a name in it, as
+ * hashes of their `nameFold` (a number each: a folder of a million files costs some megabytes,
+ * not its names' strings); the most recently used `FOLDERS_KEPT` folders.
+ */
+const foldsFound = new RecentMap<string, Promise<Set<number>>>(FOLDERS_KEPT)
+
 /** Keep `count` folders of each kind instead of `FOLDERS_KEPT` (tests use a few, to drop some). */
 export function keepFolders(count: number): void {
   madeDirs.limit = count
   freshSubdirs.limit = count
+  foldsFound.limit = count
 }
 
 /**
@@ -55,6 +64,7 @@ export function markFresh(out: string, fresh: boolean): void {
   const under = (dir: string) => dir === root || dir.startsWith(join(root, '/'))
   // What an earlier run in this process made there may be gone (the folder deleted since).
   for (const dir of [...madeDirs.keys()]) if (under(dir)) madeDirs.delete(dir)
+  for (const dir of [...foldsFound.keys()]) if (under(dir)) foldsFound.delete(dir)
   if (fresh) freshRoots.add(root)
   else {
     for (const dir of [...freshRoots]) if (under(dir)) freshRoots.delete(dir)
@@ -205,12 +215,43 @@ export async function nameState(
     await lstat(target)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') return 'free'
+    if (code === 'ENOENT') return (await foldTwin(dirname(target), basename(target))) ? 'taken' : 'free'
     if (code === 'ENOTDIR') return 'folder-taken'
     if (code === 'ENAMETOOLONG') return 'too-long'
     throw error
   }
   return same && (await holds(target, same)) ? 'same' : 'taken'
+}
+
+/** FNV-1a over a name's UTF-16 code units: a hash to find a fold by, checked against the names themselves. */
+function foldHash(fold: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < fold.length; i++) h = Math.imul(h ^ fold.charCodeAt(i), 0x01000193)
+  // 30 bits: a small integer V8 keeps in the set itself, where a larger one is a boxed number.
+  return h & 0x3fffffff
+}
+
+const namesIn = (dir: string) => readdir(dir).catch((): string[] => [])
+
+/**
+ * Whether `dir` holds a name other than `name` that is one with it on macOS, Windows and memory
+ * cards (`nameFold`: `Cat.jpg` for `cat.jpg`, `café` composed for `café` decomposed), where a
+ * case-sensitive disk (Linux) holds both: a file not of this run's journal (the user's own, a run
+ * without journal's) took no suffix there, and the folder copied to such a disk kept one of the
+ * two. This run's names and its journal's are kept apart as they are planned; a fresh folder holds
+ * no other.
+ */
+async function foldTwin(dir: string, name: string): Promise<boolean> {
+  if (isFresh(dir)) return false
+  let found = foldsFound.get(dir)
+  if (!found) {
+    found = namesIn(dir).then((names) => new Set(names.map((n) => foldHash(nameFold(n)))))
+    foldsFound.set(dir, found)
+  }
+  const fold = nameFold(name)
+  if (!(await found).has(foldHash(fold))) return false
+  // A hash met: the names themselves, read again (a twin is rare, a hash's collision rarer).
+  return (await namesIn(dir)).some((n) => n !== name && nameFold(n) === fold)
 }
 
 /**
