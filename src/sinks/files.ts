@@ -43,9 +43,10 @@ const isFresh = (dir: string) => freshRoots.has(dir) || freshSubdirs.has(dir)
 /**
  * The names a folder that is not fresh held when this run first looked for a name in it, as
  * hashes of their `nameFold` (a number each: a folder of a million files costs some megabytes,
- * not its names' strings); the most recently used `FOLDERS_KEPT` folders.
+ * not its names' strings), or, once a hash is met there, the folds themselves; the most recently
+ * used `FOLDERS_KEPT` folders.
  */
-const foldsFound = new RecentMap<string, Promise<Set<number>>>(FOLDERS_KEPT)
+const foldsFound = new RecentMap<string, Promise<{ hashes: Set<number>; folds?: Set<string> }>>(FOLDERS_KEPT)
 
 /** Keep `count` folders of each kind instead of `FOLDERS_KEPT` (tests use a few, to drop some). */
 export function keepFolders(count: number): void {
@@ -245,13 +246,18 @@ async function foldTwin(dir: string, name: string): Promise<boolean> {
   if (isFresh(dir)) return false
   let found = foldsFound.get(dir)
   if (!found) {
-    found = namesIn(dir).then((names) => new Set(names.map((n) => foldHash(nameFold(n)))))
+    found = namesIn(dir).then((names) => ({ hashes: new Set(names.map((n) => foldHash(nameFold(n)))) }))
     foldsFound.set(dir, found)
   }
   const fold = nameFold(name)
-  if (!(await found).has(foldHash(fold))) return false
-  // A hash met: the names themselves, read again (a twin is rare, a hash's collision rarer).
-  return (await namesIn(dir)).some((n) => n !== name && nameFold(n) === fold)
+  const known = await found
+  if (known.folds) return known.folds.has(fold)
+  if (!known.hashes.has(foldHash(fold))) return false
+  // A hash met: the names themselves, read again once, kept for the folder's next names (a
+  // folder of IMG_0001.JPG... and a list of img_0001.jpg... meets one a file).
+  const folds = new Set((await namesIn(dir)).map(nameFold))
+  foldsFound.set(dir, Promise.resolve({ hashes: known.hashes, folds }))
+  return folds.has(fold)
 }
 
 /**
