@@ -9,7 +9,7 @@ import { readCaFile } from './fetch/trust.js'
 import { grouped } from './report/format.js'
 import { resolveTransformSpec, type TransformOptions, type TransformSpec } from './transform/spec.js'
 import { definedFields } from './utils/defined-fields.js'
-import { type EveryKey, refuseUnknownKeys } from './utils/known-keys.js'
+import { type EveryKey, hiddenEntries, refuseUnknownKeys } from './utils/known-keys.js'
 import { shownValue } from './utils/shown-value.js'
 import { HOMEPAGE, VERSION } from './version.js'
 
@@ -367,9 +367,12 @@ function checkKinds(o: ResolvedOptions): void {
     throw new TypeError(
       `Expected \`userAgent\` to be a header value (a string without line breaks), got ${shownValue(o.userAgent)}`,
     )
-  if (typeof o.headers !== 'object' || o.headers === null || Array.isArray(o.headers))
+  const headers: object | undefined =
+    typeof o.headers === 'object' && !Array.isArray(o.headers) ? o.headers : undefined
+  const hidden = headers === undefined || headers === null ? undefined : hiddenEntries(headers)
+  if (headers === undefined || headers === null || hidden !== undefined)
     throw new TypeError(
-      `Expected \`headers\` to be an object of header names and values, got ${shownValue(o.headers)}`,
+      `Expected \`headers\` to be an object of header names and values, got ${hidden ?? shownValue(o.headers)}`,
     )
   // Worded for -H too (the command line names its options for a message that starts "Expected `x`").
   for (const [name, value] of Object.entries(o.headers)) {

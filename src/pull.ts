@@ -11,6 +11,7 @@ import { stopFault } from './run/stop-fault.js'
 import { parseLine } from './sources/lines.js'
 import { needsPool } from './transform/spec.js'
 import type { Result, RunStats, Source } from './types.js'
+import { hiddenEntries } from './utils/known-keys.js'
 import { steadyNow } from './utils/steady-clock.js'
 
 export { holdResults } from './run/engine.js'
@@ -55,6 +56,9 @@ export function pull(source: Source, options: Options = {}): PullRun {
   checkSource(source)
   if (typeof options !== 'object' || options === null)
     throw new TypeError(`Expected the options to be an object, got ${String(options)}`)
+  // Before the spread below, which reads a Map's or a Headers' entries as none.
+  const hidden = hiddenEntries(options)
+  if (hidden !== undefined) throw new TypeError(`Expected the options to be a plain object, got ${hidden}`)
   // A source's own template names files: WebDataset samples are named by their keys.
   const sourceName = options.outputFormat === 'webdataset' ? undefined : source.name
   const resolved = resolveOptions({ ...options, name: options.name ?? sourceName })

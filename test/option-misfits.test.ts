@@ -159,6 +159,18 @@ describe('pull() refuses what the command line refuses, naming the option and it
       { transform: { sise: 64 } as TransformOptions },
       /Unknown transform option `sise`/,
     ],
+    // fetch's own headers (undici's Headers), or a Map: read as {}, their headers went unsent
+    // without a word (developit/unfetch#124, RedHatInsights/insights-chrome#2461).
+    [
+      'headers as a Headers object',
+      { headers: new Headers({ 'X-Api-Key': 'k' }) as unknown as Record<string, string> },
+      /`headers` to be an object of header names and values, got a Headers object: give Object\.fromEntries\(it\)$/,
+    ],
+    [
+      'transform as a Map',
+      { transform: new Map([['size', 64]]) as unknown as TransformOptions },
+      /^Expected the transform options to be a plain object, got a Map object: give Object\.fromEntries\(it\)$/,
+    ],
   ]
   for (const [label, options, message] of cases)
     it(label, () => {
@@ -170,6 +182,29 @@ describe('pull() refuses what the command line refuses, naming the option and it
       assert.equal(existsSync(out), false, 'nothing is written')
       assert.throws(() => resolveOptions({ out, ...options }), TypeError)
     })
+})
+
+it('options as a Map, or inherited from a prototype, are refused: read as none, the run went into the working folder at the defaults', () => {
+  // developit/unfetch#124: a Map's entries, and a prototype's keys (which a spread drops), are no
+  // own properties, so `out` was '.' and every other option its default.
+  const out = join(dir, 'hidden-options')
+  const base = { out, concurrency: 2 }
+  for (const [options, message] of [
+    [
+      new Map([['out', out]]),
+      'Expected the options to be a plain object, got a Map object: give Object.fromEntries(it)',
+    ],
+    [
+      Object.create(base),
+      'Expected the options to be a plain object, got one whose `out` is inherited from its prototype: give each as its own property',
+    ],
+  ] as const) {
+    assert.throws(() => pull([server.url('/a.jpg')], options as Options), { name: 'TypeError', message })
+    assert.throws(() => resolveOptions(options as Options), { name: 'TypeError', message })
+  }
+  assert.equal(existsSync(out), false, 'nothing is written')
+  // A plain object without a prototype is one.
+  assert.equal(resolveOptions(Object.assign(Object.create(null), base)).concurrency, 2)
 })
 
 describe('pull() takes a default given again as not given (what the command and a queue pass)', () => {
