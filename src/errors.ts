@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import type { ErrorCode, HttpErrorCode } from './error-codes.js'
 import { afterHandshake } from './fetch/connect-stage.js'
 import { MAX_HEADER_WORDS } from './fetch/header-limits.js'
@@ -498,6 +499,23 @@ export class UsageError extends Error {
   readonly code: UsageCode = 'usage'
 }
 
+/**
+ * What a `FolderBusyError` says of `out` and its holder. The holder this very process (two
+ * pull()s at once into one folder) is said so: "stop pid N" named the caller itself, as if another
+ * program held the folder (LibrePCB/LibrePCB#1806 tells a lock of its own instance from another's).
+ */
+function folderBusyWords(
+  holder: { pid: number; host: string; startedAt: number } | undefined,
+  out: string,
+): string {
+  if (holder === undefined)
+    return `${out} is in use by another imgpull run (its pid is not known yet); wait for it to end, or stop it`
+  const started = new Date(holder.startedAt).toISOString()
+  if (holder.pid === process.pid && holder.host === hostname())
+    return `${out} is in use by another run of this process (a pull() started ${started}, not ended yet); await its end first, or give each run its own out`
+  return `${out} is in use by another imgpull run (pid ${holder.pid} on ${holder.host}, started ${started}); wait for it to end, or stop it`
+}
+
 /** Another run holds the output folder (see `FolderLock`): exit code 2, naming that run. */
 export class FolderBusyError extends UsageError {
   override name = 'FolderBusyError'
@@ -506,10 +524,7 @@ export class FolderBusyError extends UsageError {
     readonly holder: { pid: number; host: string; startedAt: number } | undefined,
     out = 'the output folder',
   ) {
-    const who = holder
-      ? `pid ${holder.pid} on ${holder.host}, started ${new Date(holder.startedAt).toISOString()}`
-      : 'its pid is not known yet'
-    super(`${out} is in use by another imgpull run (${who}); wait for it to end, or stop it`)
+    super(folderBusyWords(holder, out))
   }
 }
 

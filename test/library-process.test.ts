@@ -218,6 +218,25 @@ test('a run is iterated once, as a generator is: a second loop or iterator takes
   assert.equal((await a.next()).done, true)
 })
 
+test('two pull()s at once into one folder in one process: the second is refused naming this process, not as another program to stop', async () => {
+  // It said "in use by another imgpull run (pid N on HOST, ...); wait for it to end, or stop it",
+  // N the caller's own pid: stopping it stops the caller (LibrePCB/LibrePCB#1806 tells its own
+  // instance's lock from another's).
+  const out = join(dir, 'twice')
+  const first = pull([server.url('/twice-a.jpg')], { out })[Symbol.asyncIterator]()
+  assert.equal((await first.next()).value?.status, 'ok') // it holds the folder's lock until it ends
+  const second: unknown = await (async () => {
+    for await (const _ of pull([server.url('/twice-b.jpg')], { out }));
+  })().catch((error: unknown) => error)
+  assert.ok(second instanceof FolderBusyError, String(second))
+  assert.match(
+    second.message,
+    /is in use by another run of this process \(a pull\(\) started 20\d\d-[^)]+, not ended yet\); await its end first, or give each run its own out$/,
+  )
+  assert.equal(second.holder?.pid, process.pid)
+  assert.equal((await first.next()).done, true)
+})
+
 test('a journal whose SQLite module was never built (its install script skipped) rejects the run with a FatalError saying so, no folder left', async () => {
   // pnpm runs no dependency's build script until approved, nor npm with --ignore-scripts: the run
   // rejected with better-sqlite3's own Error, no code, 14 lines ("Could not locate the bindings
