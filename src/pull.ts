@@ -46,7 +46,7 @@ export interface PullRun extends AsyncIterable<Result> {
  * `journal: false`) on a local fault (a full disk, an unwritable folder); `UsageError` (`code`
  * `usage`) for input it cannot read past (an item that is neither a URL nor a job, a `row` given
  * twice, a table cut mid-row), after the items before it are done; an Unsplash source's `UnsplashError` (`code`, an
- * `UnsplashCode`).
+ * `UnsplashCode`); whatever else the source throws, as thrown, after the items it gave before are done.
  *
  * ```ts
  * for await (const result of pull(['https://…'], { out: 'photos' })) console.log(result.status, result.path)

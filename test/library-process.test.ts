@@ -123,6 +123,31 @@ test('items of a source: URL objects are fetched; an item neither a URL nor a jo
   }, /^UsageError: item 1 of the source is an object with href and no string `url`/)
 })
 
+test("a source that throws (an API's next page failed) ends the run with its error as thrown, after the items it gave before are done", async () => {
+  // The items read were left unfetched, pending in the journal, the transfers in flight cut, and
+  // the loop had no result before the rejection (denoland/std#7093: a source's error comes after
+  // the in-flight results).
+  const out = join(dir, 'source-throws')
+  const broke = new Error('page 3: 503 Service Unavailable')
+  const statuses: string[] = []
+  await assert.rejects(
+    async () => {
+      for await (const r of pull(
+        (async function* () {
+          yield server.url('/paged-a.jpg')
+          yield server.url('/paged-b.jpg')
+          throw broke
+        })(),
+        { out },
+      ))
+        statuses.push(`${r.path} ${r.status}`)
+    },
+    (error) => error === broke,
+  )
+  assert.deepEqual(statuses.sort(), ['paged-a.jpg ok', 'paged-b.jpg ok'])
+  assert.ok(existsSync(join(out, 'paged-a.jpg')) && existsSync(join(out, 'paged-b.jpg')))
+})
+
 test('a run whose signal was aborted before it began rejects with the reason and makes nothing', async () => {
   // It made the folder, its journal, an empty manifest and report.html, then rejected.
   const out = join(dir, 'aborted-before')

@@ -111,8 +111,13 @@ export class Engine {
   #sourceDone = false
   /** The reading of the source, once it began (see `readToEnd`). */
   #reading: Promise<void> | undefined
-  /** The source stopped with this input error: what was read is finished, then the run ends with it. */
-  #sourceError: UsageError | undefined
+  /**
+   * The source stopped with this error, its own (an API's page that failed, a stream's read error)
+   * or an input error: what was read is finished, then the run ends with it.
+   */
+  #sourceError: { error: unknown } | undefined
+  /** Whether the source's own iterator threw (see `#read`), as opposed to the run's reading of it. */
+  #sourceThrew = false
   #stopping = false
   #failedFatally = false
   #space: (() => void) | undefined
@@ -282,10 +287,13 @@ export class Engine {
   results(): AsyncIterable<Result> {
     this.#sampler.start(performance.now())
     this.#reading = this.#read().catch((error) => {
-      if (error instanceof UsageError) {
-        // Input that cannot be read past (a CSV quote never closed, a corrupt gzip file): the rows
-        // read before it are fetched, then the run ends with the error.
-        this.#sourceError = error
+      // Input that cannot be read past (a CSV quote never closed, a corrupt gzip file), or a source
+      // that throws (a paginated API whose next page failed, a list stream's read error) but for a
+      // fault of this machine: the rows read before it are fetched, then the run ends with the
+      // error as it was thrown. A source's error cut the transfers in flight and left every item
+      // read unfetched (denoland/std#7093: a source's error comes after the in-flight results).
+      if (error instanceof UsageError || (this.#sourceThrew && stopFault(error, this.paths) === error)) {
+        this.#sourceError = { error }
         this.#maybeDone()
       } else this.#fatal(stopFault(error, this.paths))
     })
@@ -362,7 +370,16 @@ export class Engine {
 
   async #read(): Promise<void> {
     let index = 0
-    for await (const item of this.#items) {
+    const source = this.#items
+    const items = async function* (engine: Engine) {
+      try {
+        yield* source
+      } catch (error) {
+        engine.#sourceThrew = true
+        throw error
+      }
+    }
+    for await (const item of items(this)) {
       if (this.#stopping) {
         this.#sourceCut = true
         break
@@ -798,7 +815,7 @@ export class Engine {
   #maybeDone(): void {
     if (this.#outstanding === 0 && (this.#sourceDone || this.#stopping || this.#sourceError)) {
       this.stopSampling()
-      this.#channel.close(this.#sourceError)
+      this.#channel.close(this.#sourceError?.error)
     }
   }
 }
