@@ -140,6 +140,15 @@ async function* run(
   // Stopped before it began (a request whose client left before the pull started): as fetch()
   // does, reject with the signal's reason, and make no folder, journal, manifest or report.
   if (options.signal?.aborted) throw options.signal.reason
+  // So with a drainSignal aborted already (a service's shutdown signal, shared by every request's
+  // run): nothing is started, so nothing is made, and the loop ends with nothing, the source left
+  // (`stopped`). It made the folder, its journal, an empty manifest and report.html, and status
+  // said of a folder no file went into that its last run was stopped before its end
+  // (nodejs/undici#475: a signal aborted already is read as the run begins).
+  if (options.drainSignal?.aborted) {
+    stats.stopped = true
+    return
+  }
   // The run's start, as the terminal's summary counts it: not when the journal opens.
   const startedAt = steadyNow()
   const started = await openRun(source, options, startedAt)

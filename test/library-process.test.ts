@@ -148,7 +148,7 @@ test("a source that throws (an API's next page failed) ends the run with its err
   assert.ok(existsSync(join(out, 'paged-a.jpg')) && existsSync(join(out, 'paged-b.jpg')))
 })
 
-test('a run whose signal was aborted before it began rejects with the reason and makes nothing', async () => {
+test('a run whose signal was aborted before it began rejects with the reason and makes nothing; one whose drainSignal was ends with nothing', async () => {
   // It made the folder, its journal, an empty manifest and report.html, then rejected.
   const out = join(dir, 'aborted-before')
   const stop = new AbortController()
@@ -156,6 +156,17 @@ test('a run whose signal was aborted before it began rejects with the reason and
   await assert.rejects(async () => {
     for await (const _ of pull([server.url('/before.jpg')], { out, signal: stop.signal }));
   }, /^Error: the client went away$/)
+  assert.equal(existsSync(out), false)
+  assert.equal(server.hits.get('/before.jpg'), undefined)
+  // A drainSignal aborted already (finish what is in flight: none is) ends the loop with nothing,
+  // the source left: it made the folder, journal, manifest and report, "stopped before its end"
+  // (nodejs/undici#475).
+  const drain = new AbortController()
+  drain.abort()
+  const run = pull([server.url('/before.jpg')], { out, drainSignal: drain.signal })
+  for await (const r of run) assert.fail(`a result: ${r.status}`)
+  assert.equal(run.stats.stopped, true)
+  assert.equal(run.stats.read, 0)
   assert.equal(existsSync(out), false)
   assert.equal(server.hits.get('/before.jpg'), undefined)
 })
