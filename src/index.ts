@@ -45,5 +45,6 @@ export type {
   SourceContext,
   Status,
   Timings,
+  UrlJob,
 } from './types.js'
 export { VERSION } from './version.js'

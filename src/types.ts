@@ -242,6 +242,9 @@ export interface SourceContext {
   dispatcher?: Dispatcher
 }
 
+/** A job whose `url` is a `URL` object: taken as its href (`result.job.url` is that string). */
+export type UrlJob = Omit<Job, 'url'> & { url: URL }
+
 /**
  * What `pull()` takes: URLs (strings or `URL` objects) or jobs, from an array, a generator, or a
  * stream of them; anything else is refused, the source itself when the run is made (a `TypeError`),
@@ -255,7 +258,7 @@ export interface SourceContext {
  * An object: a string is an iterable of its characters, each of which would be a URL, so one URL
  * given where a list was meant (`pull(url)`) is a type error here, as it is a `TypeError` at run time.
  */
-export type Source = (Iterable<string | URL | Job> | AsyncIterable<string | URL | Job>) &
+export type Source = (Iterable<string | URL | Job | UrlJob> | AsyncIterable<string | URL | Job | UrlJob>) &
   object & {
     open?(context: SourceContext): Promise<void>
     onResult?(result: Result): void | Promise<void>

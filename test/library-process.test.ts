@@ -99,7 +99,7 @@ test('a source that is not a list of URLs or jobs is refused when the run is mad
   assert.equal(server.hits.get('/one.jpg'), undefined)
 })
 
-test('items of a source: URL objects are fetched; an item neither a URL nor a job ends the run naming it, after those before it', async () => {
+test('items of a source: URL objects, and jobs whose url is one, are fetched; an item neither a URL nor a job ends the run naming it, after those before it', async () => {
   const out = join(dir, 'items')
   const statuses: string[] = []
   await assert.rejects(
@@ -115,6 +115,14 @@ test('items of a source: URL objects are fetched; an item neither a URL nor a jo
       error.message === 'item 3 of the source is number 42: give URL strings or jobs ({ url: string })',
   )
   assert.deepEqual(statuses.sort(), ['item-a.jpg ok', 'item-b.jpg ok'])
+  // A job whose url is a URL object, as fetch(), got and ky take one, is its href: it ended the
+  // run, "an object with url and no string `url`" (rails/request.js#38).
+  const jobs: string[] = []
+  for await (const r of pull([{ url: new URL(server.url('/item-u.jpg')), caption: 'u' }], {
+    out: join(dir, 'items-url'),
+  }))
+    jobs.push(`${r.job.url === server.url('/item-u.jpg')} ${r.job.caption} ${r.status}`)
+  assert.deepEqual(jobs, ['true u ok'])
   // A job whose url is not a string is named the same way.
   await assert.rejects(async () => {
     for await (const _ of pull([{ href: server.url('/item-c.jpg') } as never], {

@@ -52,7 +52,8 @@ export function checkSource(source: unknown): asserts source is Source {
     throw new TypeError(
       'Expected the source to be an iterable of URLs or jobs, got one URL object: give it as [url]',
     )
-  if (typeof (object as { url?: unknown } | undefined)?.url === 'string')
+  const url = (object as { url?: unknown } | undefined)?.url
+  if (typeof url === 'string' || url instanceof URL)
     throw new TypeError(
       'Expected the source to be an iterable of URLs or jobs, got one job: give it as [job]',
     )
@@ -66,7 +67,8 @@ export function checkSource(source: unknown): asserts source is Source {
 }
 
 /**
- * The job an item of the source stands for: a URL string or `URL` object, or a job (`{ url }`);
+ * The job an item of the source stands for: a URL string or `URL` object, or a job (`{ url }`, its
+ * `url` a string or a `URL` object, taken as its href);
  * `index` counts from 1. Anything else is a `UsageError`: the run finishes what it read before it,
  * then ends with it, as it does for a table it cannot read past.
  */
@@ -74,6 +76,10 @@ export function jobOf(item: unknown, index: number): Job {
   if (typeof item === 'string') return { url: item }
   if (item instanceof URL) return { url: item.href }
   if (typeof item === 'object' && item !== null && typeof (item as Job).url === 'string') return item as Job
+  // A job whose url is a `URL` object, as fetch(), got and ky take one: its href, as a `URL` item's
+  // is. It ended the run, "an object with url and no string `url`" (rails/request.js#38).
+  const url: unknown = (item as { url?: unknown } | null)?.url
+  if (url instanceof URL) return { ...(item as Job), url: url.href }
   throw new UsageError(
     `item ${index} of the source is ${shown(item)}: give URL strings or jobs ({ url: string })`,
   )
