@@ -11,6 +11,7 @@ import { stopFault } from './run/stop-fault.js'
 import { parseLine } from './sources/lines.js'
 import { needsPool } from './transform/spec.js'
 import type { Result, RunStats, Source } from './types.js'
+import { abortReason } from './utils/abort-reason.js'
 import { hiddenEntries } from './utils/known-keys.js'
 import { steadyNow } from './utils/steady-clock.js'
 
@@ -139,7 +140,7 @@ async function* run(
 ): AsyncGenerator<Result> {
   // Stopped before it began (a request whose client left before the pull started): as fetch()
   // does, reject with the signal's reason, and make no folder, journal, manifest or report.
-  if (options.signal?.aborted) throw options.signal.reason
+  if (options.signal?.aborted) throw abortReason(options.signal)
   // So with a drainSignal aborted already (a service's shutdown signal, shared by every request's
   // run): nothing is started, so nothing is made, and the loop ends with nothing, the source left
   // (`stopped`). It made the folder, its journal, an empty manifest and report.html, and status
@@ -223,5 +224,5 @@ async function* run(
   }
   if (closeError) throw stopFault(closeError, paths)
   // As fetch() does: a run stopped through its signal rejects with the signal's reason.
-  if (options.signal?.aborted) throw options.signal.reason
+  if (options.signal?.aborted) throw abortReason(options.signal)
 }

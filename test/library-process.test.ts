@@ -179,6 +179,39 @@ test('a run whose signal was aborted before it began rejects with the reason and
   assert.equal(server.hits.get('/before.jpg'), undefined)
 })
 
+test('a signal of an AbortController polyfill without `reason`, aborted before or during the run: the loop rejects with an AbortError, not undefined', async () => {
+  // abort-controller, node-abort-controller before 3.1 (southpolesteve/node-abort-controller#31):
+  // the loop rejected with `undefined`, and a caller's `error.name` threw (MetaMask/metamask-mobile#28596).
+  class PolySignal extends EventTarget {
+    aborted = false
+  }
+  const polyAbort = (signal: PolySignal) => {
+    signal.aborted = true
+    signal.dispatchEvent(new Event('abort'))
+  }
+  for (const before of [true, false]) {
+    const signal = new PolySignal()
+    if (before) polyAbort(signal)
+    const statuses: string[] = []
+    await assert.rejects(
+      async () => {
+        for await (const r of pull([server.url('/poly-a.jpg'), server.url('/poly-b.jpg')], {
+          out: join(dir, `poly-${before}`),
+          signal: signal as unknown as AbortSignal,
+        })) {
+          statuses.push(r.status)
+          if (!signal.aborted) polyAbort(signal)
+        }
+      },
+      (error: Error) =>
+        error instanceof DOMException &&
+        error.name === 'AbortError' &&
+        error.message === 'This operation was aborted',
+    )
+    assert.equal(statuses.length > 0, !before)
+  }
+})
+
 test("the exported defaults cannot be changed, and resolved options share no object with them: one caller's change never reaches another run", async () => {
   // `defaults` was a plain object every run is filled from: `defaults.concurrency = 1` (or
   // `Object.assign(defaults, mine)`) changed every later run of the process, and

@@ -5,6 +5,7 @@ import { grouped } from '../../report/format.js'
 import { workFileInTheWay } from '../../sinks/local-faults.js'
 import { checkOwnOutputs } from '../../sinks/own-outputs.js'
 import type { Job, Result, SourceContext } from '../../types.js'
+import { abortReason } from '../../utils/abort-reason.js'
 import { writeAttribution } from './attribution.js'
 import { budgetLines } from './budget.js'
 import { UnsplashClient } from './client.js'
@@ -250,7 +251,7 @@ export class UnsplashSource implements AsyncIterable<Job> {
       run.closed = true
       await release(run)
       // Stopped through the run's own signal: reject with its reason, as pull() and fetch() do.
-      if (error instanceof StoppedError && context.signal?.aborted) throw context.signal.reason
+      if (error instanceof StoppedError && context.signal?.aborted) throw abortReason(context.signal)
       throw error
     }
     run.tracker = new Tracker(client, store)
