@@ -92,48 +92,67 @@ test('a dumb terminal (TERM=dumb: Emacs M-x shell) gets plain lines, no escape c
   assert.match(term.raw, /3 images, .* 1 failed/)
 })
 
-test('without a terminal (a CI log): a plain progress line every IMGPULL_PROGRESS_INTERVAL seconds, no CR or escape', async () => {
-  // One file held back until a progress line was written: the run is silent for as long as it
-  // likes otherwise, and CI runners end a job after 10 minutes without output.
+/**
+ * `args` run with a progress line every 0.1 s in a log, of a list whose third file is held back
+ * until a progress line came to stderr (or 8 s passed: the test then fails on its lines): the
+ * run is silent for as long as it likes otherwise, and CI runners end a job after 10 minutes
+ * without output. `jsonOnStderr`: stdout is stderr (`2>&1`), the lines of both in `stderr`.
+ */
+async function heldForProgress(name: string, args: string[], jsonOnStderr = false) {
   let release = () => {}
   const held = new Promise<void>((resolve) => {
     release = resolve
   })
-  const slow = await startImageServer({ hold: (p) => (p === '/ci-held' ? held : undefined) })
+  const slow = await startImageServer({ hold: (p) => (p === `/${name}-held` ? held : undefined) })
   try {
-    const list = join(dir, 'ci.txt')
-    await writeFile(
-      list,
-      ['/ci-0', '/ci-1', '/ci-held', '/gone?status=404'].map((p) => slow.url(p)).join('\n'),
-    )
-    const { child, done } = startCli([list, '-o', join(dir, 'ci-out')], {
+    const list = join(dir, `${name}.txt`)
+    const paths = [`/${name}-0`, `/${name}-1`, `/${name}-held`, '/gone?status=404']
+    await writeFile(list, paths.map((p) => slow.url(p)).join('\n'))
+    const { child, done } = startCli([list, '-o', join(dir, `${name}-out`), ...args], {
       env: { IMGPULL_PROGRESS_INTERVAL: '0.1', CI: 'true' },
+      ...(jsonOnStderr ? { wrap: ['sh', '-c', 'exec "$0" "$@" 2>&1'] } : {}),
     })
-    // Never a hang: without any progress line the file is let go after 8 s, and the test fails.
-    setTimeout(() => release(), 8000).unref()
+    // Never a hang: without any progress line the file is let go after 8 s (2>&1: 1 s, as none
+    // should come), and the test fails.
+    setTimeout(() => release(), jsonOnStderr ? 1000 : 8000).unref()
     let stderr = ''
     child.stderr?.on('data', (d) => {
       stderr += d
       if (/^imgpull: \d+\/4 \(\d+%\) · /m.test(stderr)) release()
     })
     const r = await done
-    release()
     assert.equal(r.code, 1, r.stderr)
-    assert.match(
-      r.stderr,
-      /^imgpull: \d+\/4 \(\d+%\) (· 1 failed )?· \d+ active · [\d.]+ k?B · [\d.]+ k?B\/s/m,
-    )
-
     assert.ok(
       !r.stderr.includes('\r') && !r.stderr.includes('\x1b'),
       `plain lines only: ${JSON.stringify(r.stderr)}`,
     )
-    assert.match(r.stderr, /^failed http-404: /m)
-    assert.match(r.stderr, /3 images, .* 1 failed/)
+    return r
   } finally {
     release()
     await slow.close()
   }
+}
+
+const progressLine = /^imgpull: \d+\/4 \(\d+%\) (· 1 failed )?· \d+ active · [\d.]+ k?B · [\d.]+ k?B\/s/m
+
+test('without a terminal (a CI log): a plain progress line every IMGPULL_PROGRESS_INTERVAL seconds, no CR or escape', async () => {
+  const r = await heldForProgress('ci', [])
+  assert.match(r.stderr, progressLine)
+  assert.match(r.stderr, /^failed http-404: /m)
+  assert.match(r.stderr, /3 images, .* 1 failed/)
+})
+
+test('--json lines sent elsewhere (> results.jsonl, | jq in a CI job) leave the log its progress lines (it was silent the whole run: chromatic-cli#675); 2>&1, none among them', async () => {
+  const r = await heldForProgress('ci-json', ['--json'])
+  assert.match(r.stderr, progressLine)
+  const lines = r.stdout.trim().split('\n')
+  assert.equal(lines.length, 5, r.stdout)
+  for (const line of lines) JSON.parse(line)
+  // Into one stream with the JSON lines (`2>&1`, one terminal), every line is still JSON.
+  const mixed = await heldForProgress('ci-json-mixed', ['--json'], true)
+  const all = mixed.stdout.trim().split('\n')
+  assert.equal(all.length, 5, mixed.stdout)
+  for (const line of all) JSON.parse(line)
 })
 
 test('IMGPULL_PROGRESS_INTERVAL that is not a number of seconds is a usage error naming it', async () => {

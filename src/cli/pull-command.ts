@@ -33,7 +33,7 @@ import { stderrColors, stderrLive } from './color.js'
 import { drained } from './drained.js'
 import { flagWords } from './flag-words.js'
 import { progressLogSeconds } from './progress-interval.js'
-import { stdoutFaultWords, stdStreams } from './std-streams.js'
+import { stdoutFaultWords, stdoutIsStderr, stdStreams } from './std-streams.js'
 import { pipedInputWords, terminalInputLine } from './stdin-words.js'
 import { STOP_SIGNALS, stoppingLine } from './stop-words.js'
 import { warnings } from './warnings.js'
@@ -101,6 +101,17 @@ export function swapSignalHandler(from: (() => void) | undefined, to: () => void
   }
 }
 
+/**
+ * Whether a run shows its progress on stderr (a live line on a terminal, else a line a minute):
+ * not with --quiet, nor where --json lines go into the same stream (`2>&1`, one terminal). --json
+ * lines sent elsewhere (`--json > results.jsonl`, `| jq` in a CI job) leave stderr to it: a CI
+ * log stayed silent for the whole run, and the runner ended the job after 10 minutes without
+ * output (chromatic-cli#675), as curl shows its meter where its output is redirected.
+ */
+function progressShown(flags: OutputFlags): boolean {
+  return !flags.quiet && (!flags.json || !stdoutIsStderr())
+}
+
 /** Count the URLs in list files in the background, so progress can show a total and an ETA. */
 function countInputs(args: string[]): { total: () => number | undefined } {
   if (args.includes('-')) return { total: () => undefined }
@@ -163,9 +174,10 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   if (rewrites && !flags.json) process.stderr.write(`imgpull: warning: ${rewrites}\n`)
   const threads = threadsWarning(options.threads ?? 0, availableParallelism())
   if (threads && !flags.json) process.stderr.write(`imgpull: warning: ${threads}\n`)
-  const tty = stderrLive && !flags.json && !flags.quiet
+  const shown = progressShown(flags)
+  const tty = stderrLive && shown
   // Read before the run starts: a bad value is a usage error, not a failure midway.
-  const logEvery = tty || flags.json || flags.quiet ? undefined : progressLogSeconds(process.env)
+  const logEvery = tty || !shown ? undefined : progressLogSeconds(process.env)
   const run = pull(source, { ...options, signal: hard.signal, drainSignal: drain.signal })
   const tally = newTally()
   const total = hooks.total ?? (() => source.total?.())
@@ -369,7 +381,7 @@ export async function pullCommand(
   await checkInputs(inputs, undefined, maybeOut)
   // Counting reads the lists a second time: only worth it when progress (a live line, or the lines
   // of a log) shows the total.
-  const total = !flags.json && !flags.quiet ? countInputs(inputs).total : undefined
+  const total = progressShown(flags) ? countInputs(inputs).total : undefined
   return runPull(argumentJobs(inputs), options, flags, { total, inputs })
 }
 

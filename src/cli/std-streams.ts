@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs'
 import { describeFsError } from '../sinks/local-faults.js'
 
 /**
@@ -47,4 +48,18 @@ export function guardStdStreams(): void {
  */
 export function exitAfterStdout(code: number, fault: unknown): number {
   return fault !== undefined && (code === 0 || code === 1) ? 3 : code
+}
+
+/**
+ * Whether stdout and stderr are one file, pipe or terminal (`2>&1`, both on one terminal): what
+ * is written to stderr is then mixed into stdout's lines. `true` too where either cannot be told.
+ */
+export function stdoutIsStderr(): boolean {
+  try {
+    const out = fstatSync(1)
+    const err = fstatSync(2)
+    return out.dev === err.dev && out.ino === err.ino
+  } catch {
+    return true
+  }
 }
