@@ -173,3 +173,16 @@ test('stoppingLine: a SIGHUP is said as itself, with the signals that stop at on
   )
   assert.deepEqual([...STOP_SIGNALS].sort(), ['SIGHUP', 'SIGINT', 'SIGTERM'])
 })
+
+test('SIGUSR1 (a supervisor\'s "reopen your logs", dd\'s "how far") does nothing: the run goes on to its end, and no debugger opens (it printed Debugger listening on ws://127.0.0.1:9229, a port open to every local process: nodejs/node#42446)', async () => {
+  const name = 'sigusr1'
+  const file = await list(name, 12)
+  const out = join(dir, name)
+  const run = startCli([file, '-o', out, '--no-report'])
+  await firstFile(out)
+  run.child.kill('SIGUSR1')
+  const r = await run.done
+  assert.equal(r.code, 0, r.stderr)
+  assert.doesNotMatch(r.stderr, /Debugger|inspector/)
+  assert.deepEqual(await allWhole(out, name), { whole: 12, wrong: [] })
+})

@@ -16,6 +16,12 @@ import { commandFlags, jsonParseWithSource } from './v8-flags.js'
 /** The bundle's content hash, set by the build (scripts/bundle.mjs); no code cache without it. */
 declare const IMGPULL_BUNDLE_BUILD: string | undefined
 
+// A SIGUSR1 (a supervisor's or logrotate's "reopen your logs", dd's "say how far you are") opened
+// Node's debugger: `Debugger listening on ws://127.0.0.1:9229/…` in the log, and a port through
+// which any process of the machine could run code as this user, never closed again
+// (nodejs/node#42446). A listener of its own keeps it shut (nodejs/node#19619); imgpull has no
+// log to reopen, so the signal does nothing. `node --inspect` still opens one.
+process.on('SIGUSR1', () => {})
 for (const flag of commandFlags(process.execArgv, jsonParseWithSource())) setFlagsFromString(flag)
 // Node 22.1+: its own compile cache, in the same folder, only where the code cache may be (a
 // folder of this user's that no one else may write to: V8 runs what it reads there), made as the
