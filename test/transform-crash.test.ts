@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
@@ -97,13 +97,30 @@ describe('abort', () => {
   })
 })
 
+/** The TCP ports process `pid` listens on (from its sockets in /proc). */
+function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>()
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    const link = readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'utf8' })
+    if (link.startsWith('socket:[')) inodes.add(link.slice(8, -1))
+  }
+  const ports: number[] = []
+  for (const table of ['tcp', 'tcp6']) {
+    for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/)
+      if (f[3] === '0A' && inodes.has(f[9])) ports.push(Number.parseInt(f[1].split(':')[1], 16))
+    }
+  }
+  return ports
+}
+
 // Each signal on a pool of its own, all three at once: each waits out its worker's start (from
 // source, under tsx) and the slow image it is given, and one pool would take them in turn.
 describe('signals a terminal or a service manager sends to every process of the run', {
   concurrency: true,
 }, () => {
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    it(`${signal} sent to the worker too: it goes on, its image is not failed`, async () => {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR1'] as const) {
+    it(`${signal} sent to the worker too: it goes on, its image is not failed, it opens no port`, async () => {
       const pool = new TransformPool({ workers: 1 })
       try {
         await pool.transform(small, quick)
@@ -119,6 +136,8 @@ describe('signals a terminal or a service manager sends to every process of the 
         await sleep(300)
         assert.equal(settled, undefined, 'the image is still being made')
         assert.equal(alive(pid), true)
+        // A SIGUSR1 opened Node's debugger on 127.0.0.1:9229 (nodejs/node#42446).
+        assert.deepEqual(listeningPorts(pid), [])
         // The pool alone ends it (its parent heard the signal too, and stops the run its own way).
         controller.abort(new Error('stop'))
         await running

@@ -45,6 +45,9 @@ process.on('disconnect', () => process.exit(0))
 // SIGINT", journaled as failed, their downloads deleted), and one killed inside `intoInput` left
 // neither the download nor a whole new image. The parent hears these signals and decides.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {})
+// A SIGUSR1 to the group (`pkill -USR1`) opened each worker's debugger, a port any local process
+// could run code through (nodejs/node#42446): a listener keeps it shut, as the CLI's does (bin.ts).
+process.on('SIGUSR1', () => {})
 
 try {
   // Loaded here, not at the top, so a missing or broken native binary becomes one clear message;
