@@ -1618,6 +1618,39 @@ test('a usage error points at the help of its own command, which lists the culpr
   })
 })
 
+/** The CLI run with `args` and standard input as a shell gives it: a descriptor (`< FILE`), or nothing (`< /dev/null`). */
+const withStdin = (args: string[], stdin: number | 'ignore') =>
+  new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: [stdin, 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr!.setEncoding('utf8').on('data', (d) => {
+      stderr += d
+    })
+    child.on('close', (code) => resolve({ code, stderr }))
+  })
+
+test('standard input that is a folder (imgpull - < photos) is refused in one line, as a list or a table: it was read as an empty list (exit 0), a table as a folder of tables, the files in it (oils-for-unix/oils#1044)', async () => {
+  const folder = join(dir, 'stdin-folder')
+  await mkdir(folder, { recursive: true })
+  await writeFile(join(folder, 'inside.csv'), `url\n${server.url('/stdin-folder-0')}\n`)
+  for (const format of [[], ['--input-format', 'csv']]) {
+    const fd = openSync(folder, 'r')
+    const r = await withStdin(['-', '-o', join(dir, 'stdin-folder-out'), ...format], fd)
+    closeSync(fd)
+    assert.equal(r.code, 2, r.stderr)
+    assert.equal(
+      r.stderr,
+      'imgpull: standard input (-) is a folder, not a list or a table: redirect a file into it (imgpull - -o DIR < urls.txt), or give a folder of tables as an input (imgpull FOLDER -o DIR) (see imgpull --help)\n',
+    )
+  }
+  assert.ok(!existsSync(join(dir, 'stdin-folder-out')), 'nothing made')
+  assert.deepEqual(
+    server.log.filter((l) => l.url === '/stdin-folder-0'),
+    [],
+    'nothing fetched',
+  )
+})
+
 test('URLs piped in without - are named as unread, with the - that reads them; none piped, no such words', async () => {
   // `cat urls.txt | imgpull -o photos` said only 'no input: give ... or - for stdin'.
   const list = join(dir, 'unread.txt')
@@ -1629,17 +1662,8 @@ test('URLs piped in without - are named as unread, with the - that reads them; n
     'imgpull: no input: give image URLs, a file with one URL per line, a table, or - for stdin; standard input is a pipe here, read when - is given: ... | imgpull - -o DIR (see imgpull --help)\n',
   )
   // Standard input as a shell gives it: a file (`< FILE`), or nothing (`< /dev/null`, cron's).
-  const stderrWith = (stdin: number | 'ignore') =>
-    new Promise<string>((resolve) => {
-      const child = spawn(process.execPath, [CLI, '-o', join(dir, 'unread-out')], {
-        stdio: [stdin, 'ignore', 'pipe'],
-      })
-      let stderr = ''
-      child.stderr!.setEncoding('utf8').on('data', (d) => {
-        stderr += d
-      })
-      child.on('close', () => resolve(stderr))
-    })
+  const stderrWith = async (stdin: number | 'ignore') =>
+    (await withStdin(['-o', join(dir, 'unread-out')], stdin)).stderr
   const fd = openSync(list, 'r')
   const fromFile = await stderrWith(fd)
   closeSync(fd)

@@ -23,7 +23,7 @@ import {
   openList,
   readLines,
 } from '../sources/lines.js'
-import { inputWord, isPipe, STDIN_PATH } from '../sources/pipe-list.js'
+import { inputWord, isPipe, refuseFolderStdin, STDIN_PATH } from '../sources/pipe-list.js'
 import { type TableOptions, tableOptionOnLists } from '../sources/tables/options.js'
 import type { Result, Source } from '../types.js'
 import { visibleShellWord } from '../utils/command-line.js'
@@ -345,6 +345,7 @@ export async function pullCommand(
     )
   }
   // `-` with --input-format: a table on standard input, read as the pipe it is (see `PipeTap`).
+  if (inputs.includes('-')) refuseFolderStdin()
   if (tables.format !== undefined) inputs = inputs.map((input) => (input === '-' ? STDIN_PATH : input))
   const areTables = await tableInputs(inputs, tables.format)
   if (areTables.some(Boolean)) {

@@ -13,7 +13,7 @@ import {
   listBytes,
   parseLine,
 } from '../sources/lines.js'
-import { inputWord, isPipe, type PipeTap, STDIN_PATH } from '../sources/pipe-list.js'
+import { inputWord, isPipe, type PipeTap, refuseFolderStdin, STDIN_PATH } from '../sources/pipe-list.js'
 import { csvSyntaxError, sepLine } from '../sources/tables/csv.js'
 import type { CsvEscape } from '../sources/tables/csv-escape.js'
 import { type TableOptions, tableOptionOnLists } from '../sources/tables/options.js'
@@ -188,6 +188,7 @@ async function inputFile(path: string, format: InputFile['format']): Promise<Inp
 async function planTables(inputs: readonly string[], options: PlanOptions): Promise<ShardPlan> {
   const { openTables } = await import('../sources/tables/source.js')
   // `-` (standard input, with --input-format): read at /dev/stdin, from `options.stdin`.
+  if (inputs.includes('-') && options.stdin === undefined) refuseFolderStdin()
   const paths = inputs.map((input) => (input === '-' ? STDIN_PATH : input))
   const opened = await openTables(paths, options.table, { taps: options.pipes, stdin: options.stdin })
   // A table that is a pipe: read here and carried, as a list that is one (see `planShards`). So is

@@ -13,7 +13,7 @@ import { passwordMisread, shownUrl, unescapedUrl } from '../utils/url.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { inputGivenTwice } from './given-twice.js'
 import { gunzipFile } from './gunzip.js'
-import { isPipe, openPipe, shellPipe } from './pipe-list.js'
+import { isPipe, openPipe, refuseFolderStdin, shellPipe } from './pipe-list.js'
 import { SAVE_AS_CSV, spreadsheet } from './spreadsheet.js'
 import { HTML_START } from './tables/not-a-table.js'
 import { utf8Scan } from './tables/utf8.js'
@@ -603,6 +603,7 @@ const peeked = new WeakMap<Readable, Promise<{ head: Buffer; all: Readable }>>()
 async function stdinKind(
   stdin: Readable,
 ): Promise<{ bytes: Exclude<ListBytes, { kind: 'other' }>; all: Readable }> {
+  if (stdin === process.stdin) refuseFolderStdin()
   let peek = peeked.get(stdin)
   if (!peek) {
     peek = peekStream(stdin)

@@ -1,4 +1,4 @@
-import { closeSync, constants, createReadStream, openSync, readSync } from 'node:fs'
+import { closeSync, constants, createReadStream, fstatSync, openSync, readSync } from 'node:fs'
 import { lstat, stat } from 'node:fs/promises'
 import { Socket } from 'node:net'
 import { Readable } from 'node:stream'
@@ -8,6 +8,25 @@ import { visibleShellWord } from '../utils/command-line.js'
 
 /** The path standard input (`-`) is read at as a table (`--input-format`): see `inputWord`. */
 export const STDIN_PATH = '/dev/stdin'
+
+/**
+ * Refuses a standard input that is a folder (`imgpull - < photos`), given as `-`: Node reads it as
+ * empty, and the run said a list of no URL, exit 0; a table (`--input-format`) was read at
+ * /dev/stdin as a folder of tables, the files in it. A read of a folder fails (EISDIR), as shells
+ * and coreutils say (oils-for-unix/oils#1044, uutils/coreutils#11482).
+ *
+ * @throws UsageError saying so, and what to give.
+ */
+export function refuseFolderStdin(): void {
+  let folder = false
+  try {
+    folder = fstatSync(0).isDirectory()
+  } catch {}
+  if (folder)
+    throw new UsageError(
+      'standard input (-) is a folder, not a list or a table: redirect a file into it (imgpull - -o DIR < urls.txt), or give a folder of tables as an input (imgpull FOLDER -o DIR)',
+    )
+}
 
 /**
  * How a message names an input: `standard input` for `-` (read at `STDIN_PATH`, a path the user
