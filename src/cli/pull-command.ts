@@ -108,7 +108,7 @@ export function swapSignalHandler(from: (() => void) | undefined, to: () => void
  * log stayed silent for the whole run, and the runner ended the job after 10 minutes without
  * output (chromatic-cli#675), as curl shows its meter where its output is redirected.
  */
-function progressShown(flags: OutputFlags): boolean {
+export function progressShown(flags: OutputFlags): boolean {
   return !flags.quiet && (!flags.json || !stdoutIsStderr())
 }
 

@@ -31,7 +31,7 @@ import { nearWord } from '../utils/near-word.js'
 import { stderrLive } from './color.js'
 import { flagWords } from './flag-words.js'
 import { decimal, integer, seconds } from './parse.js'
-import { EXIT, runPull } from './pull-command.js'
+import { EXIT, progressShown, runPull } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
 import { STOP_SIGNALS } from './stop-words.js'
 import { addTransformOptions, transformFrom } from './transform-options.js'
@@ -284,7 +284,7 @@ async function run(endpoint: Endpoint, cmd: Command, count?: number): Promise<vo
       ? { side: SIDE_OF[mode], px: pixels }
       : undefined
 
-  const tty = stderrLive && !flags.json && !flags.quiet
+  const tty = stderrLive && progressShown(flags)
   // On a terminal, clear the progress line's row first, as runPull does for failure lines.
   const say = (line: string) => {
     if (!flags.quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${line}\n`)
