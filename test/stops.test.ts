@@ -186,3 +186,49 @@ test('SIGUSR1 (a supervisor\'s "reopen your logs", dd\'s "how far") does nothing
   assert.doesNotMatch(r.stderr, /Debugger|inspector/)
   assert.deepEqual(await allWhole(out, name), { whole: 12, wrong: [] })
 })
+
+test('a terminal that hangs up mid-run (closed, its ssh session lost) with no SIGHUP reaching the run (its shell ignores it): the run ends as it would, exit 0, no native stack trace (Node 20 aborted, 134: nodejs/node#51519)', async () => {
+  const name = 'hangup'
+  let release = () => {}
+  const held = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  let seen = () => {}
+  const asked = new Promise<void>((resolve) => {
+    seen = resolve
+  })
+  const slow = await startImageServer({
+    hold: (p) => {
+      if (p !== `/${name}-held`) return undefined
+      seen()
+      return held
+    },
+  })
+  try {
+    const file = join(dir, `${name}.txt`)
+    // One at a time, the held file first.
+    const rest = Array.from({ length: 5 }, (_, i) => slow.url(`/${name}-${i}`))
+    await writeFile(file, `${[slow.url(`/${name}-held`), ...rest].join('\n')}\n`)
+    const out = join(dir, name)
+    const [err, rc] = [join(dir, `${name}.err`), join(dir, `${name}.rc`)]
+    // The shell ignores the hang-up and writes the exit code; the CLI, on the terminal `script`
+    // makes (its stdin, stdout), hears it. Killing `script` hangs the terminal up.
+    const command = `trap '' HUP; '${process.execPath}' '${CLI}' '${file}' -o '${out}' -c 1 --no-report 2> '${err}'; echo $? > '${rc}'`
+    const pty = ownChild(
+      spawn('script', ['-q', '-e', '-c', `sh -c "${command}"`, '/dev/null'], {
+        stdio: ['pipe', 'ignore', 'ignore'],
+      }),
+    )
+    await asked
+    pty.kill('SIGKILL')
+    release()
+    await until('its exit code', async () => (await readFile(rc, 'utf8').catch(() => '')).endsWith('\n'))
+    const stderr = await readFile(err, 'utf8')
+    assert.equal((await readFile(rc, 'utf8')).trim(), '0', stderr)
+    assert.doesNotMatch(stderr, /Assertion|Native stack|Stopping/)
+    assert.match(stderr, /^6 images, .* 0 failed$/m)
+  } finally {
+    release()
+    await slow.close()
+  }
+})

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { setFlagsFromString } from 'node:v8'
 import { unloadableCode, unloadableLine } from '../utils/own-code.js'
 import { cacheFolder, type LoadedBundle, loadBundle, ownFolder, SAVE_CODE_CACHE } from './code-cache.js'
+import { exitPastHungUpTerminal } from './std-streams.js'
 import { commandFlags, jsonParseWithSource } from './v8-flags.js'
 
 /** The bundle's content hash, set by the build (scripts/bundle.mjs); no code cache without it. */
@@ -22,6 +23,7 @@ declare const IMGPULL_BUNDLE_BUILD: string | undefined
 // (nodejs/node#42446). A listener of its own keeps it shut (nodejs/node#19619); imgpull has no
 // log to reopen, so the signal does nothing. `node --inspect` still opens one.
 process.on('SIGUSR1', () => {})
+exitPastHungUpTerminal()
 for (const flag of commandFlags(process.execArgv, jsonParseWithSource())) setFlagsFromString(flag)
 // Node 22.1+: its own compile cache, in the same folder, only where the code cache may be (a
 // folder of this user's that no one else may write to: V8 runs what it reads there), made as the

@@ -33,7 +33,7 @@ import { stderrColors, stderrLive } from './color.js'
 import { drained } from './drained.js'
 import { flagWords } from './flag-words.js'
 import { progressLogSeconds } from './progress-interval.js'
-import { stdoutFaultWords, stdoutIsStderr, stdStreams } from './std-streams.js'
+import { readerGoneBy, stdoutFaultWords, stdoutIsStderr, stdStreams } from './std-streams.js'
 import { pipedInputWords, terminalInputLine } from './stdin-words.js'
 import { STOP_SIGNALS, stoppingLine } from './stop-words.js'
 import { warnings } from './warnings.js'
@@ -160,7 +160,8 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   const onStdoutError = (error: NodeJS.ErrnoException) => {
     if (!reader) return
     reader = false
-    if (error.code === 'EPIPE') return onSignal()
+    // Without --json nothing of the run goes there: a terminal hung up stops nothing.
+    if (readerGoneBy(error)) return flags.json ? onSignal() : undefined
     stdoutFault = new FatalError('disk', stdoutFaultWords(error, 'the --json lines are'), {
       cause: error,
       hint: 'send them where they can be written and run the same command again to continue',

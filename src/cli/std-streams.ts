@@ -1,4 +1,5 @@
-import { fstatSync } from 'node:fs'
+import { closeSync, fstatSync, openSync } from 'node:fs'
+import { isatty } from 'node:tty'
 import { describeFsError } from '../sinks/local-faults.js'
 
 /**
@@ -37,9 +38,21 @@ export const STDOUT_FAULT_HINT = 'send it where it can be written and run the sa
 export function guardStdStreams(): void {
   process.stderr.on('error', () => {})
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') stdStreams.readerGone = true
+    if (readerGoneBy(error)) stdStreams.readerGone = true
     else stdStreams.stdoutFault ??= error
   })
+}
+
+/** Whether stdout was a terminal as the command started (see `readerGoneBy`). */
+const stdoutTerminal = isatty(1)
+
+/**
+ * Whether a write error of stdout says its reader went away: a pipe's reader gone (EPIPE), or a
+ * terminal hung up (EIO there: closed, its ssh session lost), which was said as a local fault,
+ * exit 3 (on a file or a disk, EIO is one).
+ */
+export function readerGoneBy(error: NodeJS.ErrnoException, terminal = stdoutTerminal): boolean {
+  return error.code === 'EPIPE' || (terminal && error.code === 'EIO')
 }
 
 /**
@@ -62,4 +75,30 @@ export function stdoutIsStderr(): boolean {
   } catch {
     return true
   }
+}
+
+/**
+ * Lets the process end with its own exit code once its terminal hung up (closed, an ssh session
+ * lost): Node sets each standard stream that was a terminal back to the mode it found it in as it
+ * exits, and one hung up refuses (EIO), which Node 20 takes for a broken invariant: it aborted
+ * (exit 134, not 130) with a native stack trace in the log (nodejs/node#51519, fixed in later
+ * Node by nodejs/node#58200). A terminal hung up is no terminal to `isatty` any more; such a
+ * descriptor is pointed at /dev/null as the process exits, and Node leaves a descriptor
+ * reopened alone. One still a terminal is left to Node, whose reset it needs. Once, as the
+ * command starts.
+ */
+export function exitPastHungUpTerminal(): void {
+  const terminals = [0, 1, 2].filter((fd) => isatty(fd))
+  if (terminals.length === 0) return
+  process.once('exit', () => {
+    for (const fd of terminals) {
+      if (isatty(fd)) continue
+      try {
+        fstatSync(fd)
+        closeSync(fd)
+        const reopened = openSync('/dev/null', 'r+')
+        if (reopened !== fd) closeSync(reopened)
+      } catch {}
+    }
+  })
 }
