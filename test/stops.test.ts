@@ -4,7 +4,7 @@ import { closeSync, openSync } from 'node:fs'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { exitAfterStdout, stdoutFaultWords } from '../src/cli/std-streams.js'
+import { exitAfterStdout, readerGoneBy, stdoutFaultWords } from '../src/cli/std-streams.js'
 import { STOP_SIGNALS, stoppingLine } from '../src/cli/stop-words.js'
 import { ownChild } from './support/children.js'
 import { CLI, cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
@@ -139,6 +139,12 @@ test('exitAfterStdout: a command that would end well or with failures ends on th
     stdoutFaultWords(Object.assign(new Error('x'), { code: 'EIO' })),
     'cannot write standard output (input/output error): what this command printed there is cut short',
   )
+  // A terminal hung up (EIO there) is a reader gone, as a pipe's (EPIPE); on a file, EIO is a fault.
+  const eio = Object.assign(new Error('x'), { code: 'EIO' })
+  assert.equal(readerGoneBy(eio, true), true)
+  assert.equal(readerGoneBy(eio, false), false)
+  assert.equal(readerGoneBy(Object.assign(new Error('x'), { code: 'EPIPE' }), false), true)
+  assert.equal(readerGoneBy(Object.assign(new Error('x'), { code: 'ENOSPC' }), true), false)
 })
 
 /** Resolves once `out` holds a first image. */
