@@ -151,14 +151,19 @@ test('exitAfterStdout: a command that would end well or with failures ends on th
 const firstFile = (out: string) =>
   until('a first image', async () => (await outputFiles(out).catch(() => [])).length > 0)
 
+/** A run of a list of `n` images sent `signal` once its first image is there, and its end. */
+async function signalledMidRun(name: string, n: number, signal: NodeJS.Signals) {
+  const file = await list(name, n)
+  const out = join(dir, name)
+  const run = startCli([file, '-o', out, '--no-report'])
+  await firstFile(out)
+  run.child.kill(signal)
+  return { file, out, done: await run.done }
+}
+
 test('SIGHUP (an ssh session or terminal closed) stops as SIGTERM does: exit 130, said, transfers in flight finished; the rerun finishes (it was killed at once, 129)', async () => {
   const name = 'sighup'
-  const file = await list(name, 120)
-  const out = join(dir, name)
-  const first = startCli([file, '-o', out, '--no-report'])
-  await firstFile(out)
-  first.child.kill('SIGHUP')
-  const stopped = await first.done
+  const { file, out, done: stopped } = await signalledMidRun(name, 120, 'SIGHUP')
   assert.equal(stopped.code, 130, stopped.stderr)
   assert.match(
     stopped.stderr,
@@ -182,12 +187,7 @@ test('stoppingLine: a SIGHUP is said as itself, with the signals that stop at on
 
 test('SIGUSR1 (a supervisor\'s "reopen your logs", dd\'s "how far") does nothing: the run goes on to its end, and no debugger opens (it printed Debugger listening on ws://127.0.0.1:9229, a port open to every local process: nodejs/node#42446)', async () => {
   const name = 'sigusr1'
-  const file = await list(name, 12)
-  const out = join(dir, name)
-  const run = startCli([file, '-o', out, '--no-report'])
-  await firstFile(out)
-  run.child.kill('SIGUSR1')
-  const r = await run.done
+  const { out, done: r } = await signalledMidRun(name, 12, 'SIGUSR1')
   assert.equal(r.code, 0, r.stderr)
   assert.doesNotMatch(r.stderr, /Debugger|inspector/)
   assert.deepEqual(await allWhole(out, name), { whole: 12, wrong: [] })
