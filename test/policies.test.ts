@@ -2256,6 +2256,19 @@ test('listBytes tells a list file from what was given for one by mistake, by its
     ['gzip', gzipSync('https://a.example/1.jpg\n'), 'gzip'],
     ['UTF-16 with its BOM', Buffer.from('\ufeffhttps://a.example/1.jpg\n', 'utf16le'), 'utf16'],
     ['UTF-16 without', Buffer.from('https://a.example/1.jpg\n', 'utf16le'), 'utf16'],
+    // Zeroed at its end by a crash, as a UTF-8 list may be: still its text.
+    [
+      'UTF-16 ending in NULs',
+      Buffer.concat([Buffer.from('https://a.example/1.jpg\n', 'utf16le'), Buffer.alloc(64)]),
+      'utf16',
+    ],
+    // An executable given as the list (imgpull /bin/ls): its NULs read as UTF-16's, and each
+    // "line" of it was requested as a URL, 20 lines of control characters said as invalid URLs.
+    [
+      'an ELF executable',
+      Buffer.from('7f454c4602010100000000000000000003003e0001000000d06d000000000000', 'hex'),
+      'binary data',
+    ],
     ['zstd', Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0]), 'zstd-compressed'],
     ['bzip2', Buffer.from('BZh91AY&SY'), 'bzip2-compressed'],
     ['xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0, 0]), 'xz-compressed'],
@@ -2302,6 +2315,9 @@ test('listBytes tells a list file from what was given for one by mistake, by its
       Buffer.from('https://a.example/1.jpg\n\x00https://a.example/2.jpg\n', 'latin1'),
       'binary data',
     ],
+    // A file of zeros (a disk image's hole, a preallocated file never written): no list, where it
+    // was read as UTF-16 for its NULs and said to hold no URL, exit 0.
+    ['NULs alone', Buffer.alloc(4096), 'binary data'],
     // NULs to its end and nothing after: a list zeroed at its end by a crash, read as its text.
     ['NULs that end text', Buffer.from('https://a.example/1.jpg\n\x00', 'latin1'), 'text'],
     // Text that no list begins with: each of its lines would be an invalid URL.

@@ -287,13 +287,28 @@ export function listBytes(head: Buffer): ListBytes {
   const padding = nulPadding(head)
   if (padding > 0) return listBytes(head.subarray(0, padding))
   // A table in UTF-16 (Excel's "Unicode Text", which it names .txt) is no list, as one in UTF-8.
+  const binary: ListBytes = {
+    kind: 'other',
+    what: 'binary data',
+    hint: 'give imgpull a text file of URLs, one a line',
+  }
   const utf16 = utf16Of(head)
-  if (utf16)
-    return textNotAList(utf16Head(head, utf16).toString('utf8')) ?? { kind: 'utf16', encoding: utf16 }
-  if (head.includes(0))
-    return { kind: 'other', what: 'binary data', hint: 'give imgpull a text file of URLs, one a line' }
+  if (utf16) {
+    const text = utf16Head(head, utf16).toString('utf8')
+    // An executable (imgpull /bin/ls) or other binary file whose NULs read as UTF-16's: decoded so,
+    // it holds control characters no text does, and each of its "lines" was requested as a URL.
+    // NULs that end it are a list zeroed at its end, as above; NULs alone (a file of zeros) no list.
+    const body = text.replace(/\0+$/, '')
+    if (CONTROL.test(body) || (body === '' && text !== '')) return binary
+    return textNotAList(text) ?? { kind: 'utf16', encoding: utf16 }
+  }
+  if (head.includes(0)) return binary
   return textNotAList(head.toString('utf8')) ?? { kind: 'text' }
 }
+
+/** A control character text does not hold: C0 but tab, line feed, vertical tab, form feed and carriage return; DEL. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
+const CONTROL = /[\0-\x08\x0e-\x1f\x7f]/
 
 /**
  * Where the NUL bytes that end `head` begin, when text (no NUL, at least a line's worth) comes
