@@ -527,3 +527,46 @@ test('a host leading to a redirect target another host fills is never stranded: 
     await Promise.all([a, b, c].map((s) => s.close()))
   }
 })
+
+// A list sorted by host (scrapy/scrapy#2474: a queue of one domain's requests filled the
+// downloader while its per-domain limit let few run, the other slots idle) held the second host's
+// URLs unread until all but 2,000 of the first's were done. Now the list is read on (up to 20,000
+// jobs queued) while no queued job can take a free slot.
+test("a list sorted by host: the second host's URLs start while the first's thousands are queued at its limit", async () => {
+  let release!: () => void
+  const released = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  // The first host holds its answers until the second is asked (or, failing that, 3 s: the
+  // count then shows how late the second came).
+  const guard = setTimeout(() => release(), 3000)
+  const first = await startImageServer({ sizes: [300, 400], hold: () => released })
+  const second = await startImageServer({ sizes: [300, 400] })
+  try {
+    const urls = [
+      ...Array.from({ length: 2_500 }, (_, i) => first.url(`/a${i}`)),
+      ...Array.from({ length: 3 }, (_, i) => second.url(`/b${i}`)),
+    ]
+    let firstAsked = -1
+    const watch = setInterval(() => {
+      if (firstAsked >= 0 || second.stats.requests === 0) return
+      firstAsked = first.stats.requests
+      release()
+    }, 1)
+    const run = pull(urls, { out: join(dir, 'sorted'), journal: false, concurrency: 8, perHost: 2 })
+    const seconds = []
+    for await (const r of run) {
+      if (r.job.url.startsWith(second.origin)) seconds.push(r.status)
+      if (seconds.length === 3) break
+    }
+    clearInterval(watch)
+    assert.deepEqual(seconds, ['ok', 'ok', 'ok'])
+    assert.ok(
+      firstAsked >= 0 && firstAsked <= 2,
+      `the first host was asked ${firstAsked} times before the second`,
+    )
+  } finally {
+    clearTimeout(guard)
+    await Promise.all([first.close(), second.close()])
+  }
+})

@@ -258,6 +258,15 @@ export class Scheduler<T> {
     return this.#queued
   }
 
+  /**
+   * Whether transfers could start that none of the queued tasks can take: the run has slots free,
+   * but every host with queued work is at its limit or paused. More of the list, read on, may name
+   * other hosts (a list sorted by host: the first host's thousands of URLs ahead of the next's).
+   */
+  get starved(): boolean {
+    return !this.#stopped && this.#queued > 0 && this.#active < this.#limit && this.#ready.size === 0
+  }
+
   #host(host: string): Host<T> {
     let state = this.#hosts.get(host)
     if (!state) {

@@ -49,6 +49,12 @@ const WEIGH_AT = 1 / 4
 
 /** Jobs read ahead of the transfers: enough to keep every host busy, bounded for memory. */
 const READ_AHEAD = 2_000
+/**
+ * Jobs read ahead while every queued one waits on a host at its limit (or paused) and the run has
+ * slots free (see `Scheduler.starved`): a list sorted by host reaches the next host's URLs while
+ * the first's are queued, rather than once all but 2,000 of them are done. About 20 MB at most.
+ */
+const READ_AHEAD_STARVED = 20_000
 
 /**
  * Results the caller has not taken yet past which no more jobs are read: a caller slower than the
@@ -429,6 +435,7 @@ export class Engine {
       if (index % 256 === 0) await new Promise(setImmediate)
       while (
         (this.#scheduler.queued >= READ_AHEAD || this.#channel.size >= resultsAhead) &&
+        !this.#readOnStarved() &&
         !this.#stopping
       ) {
         await new Promise<void>((resolve) => {
@@ -438,6 +445,15 @@ export class Engine {
     }
     this.#sourceDone = true
     this.#maybeDone()
+  }
+
+  /** Whether the reader goes on past `READ_AHEAD` for hosts to use the free slots (see `READ_AHEAD_STARVED`). */
+  #readOnStarved(): boolean {
+    return (
+      this.#channel.size < resultsAhead &&
+      this.#scheduler.queued < READ_AHEAD_STARVED &&
+      this.#scheduler.starved
+    )
   }
 
   #wakeReader(): void {
