@@ -528,20 +528,26 @@ test('a host leading to a redirect target another host fills is never stranded: 
   }
 })
 
+/** A host holding every answer until `release` (or 3 s: a test's failure then shows, not hangs), and one answering at once. */
+async function heldAndFree() {
+  let release!: () => void
+  const released = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  const guard = setTimeout(() => release(), 3000)
+  const held = await startImageServer({ sizes: [300, 400], hold: () => released })
+  const other = await startImageServer({ sizes: [300, 400] })
+  return { held, other, release, guard }
+}
+
 // A list sorted by host (scrapy/scrapy#2474: a queue of one domain's requests filled the
 // downloader while its per-domain limit let few run, the other slots idle) held the second host's
 // URLs unread until all but 2,000 of the first's were done. Now the list is read on (up to 20,000
 // jobs queued) while no queued job can take a free slot.
 test("a list sorted by host: the second host's URLs start while the first's thousands are queued at its limit", async () => {
-  let release!: () => void
-  const released = new Promise<void>((resolve) => {
-    release = resolve
-  })
   // The first host holds its answers until the second is asked (or, failing that, 3 s: the
   // count then shows how late the second came).
-  const guard = setTimeout(() => release(), 3000)
-  const first = await startImageServer({ sizes: [300, 400], hold: () => released })
-  const second = await startImageServer({ sizes: [300, 400] })
+  const { held: first, other: second, release, guard } = await heldAndFree()
   try {
     const urls = [
       ...Array.from({ length: 2_500 }, (_, i) => first.url(`/a${i}`)),
@@ -568,5 +574,31 @@ test("a list sorted by host: the second host's URLs start while the first's thou
   } finally {
     clearTimeout(guard)
     await Promise.all([first.close(), second.close()])
+  }
+})
+
+// Turn order alone gave a slot freed by a fast host's answer to whichever host came first: a slow
+// host (here one that holds every request) gathered every slot of the run, one at a time, and the
+// fast host waited on it (at -c 8, a host taking 1 s a file held all 8; a fast host's 200 files
+// took 8.6 s beside it), as Scrapy's downloader filled with one slow domain's
+// requests (scrapy/scrapy#2474). A freed slot now goes to the ready host holding fewest.
+test("a slow host does not gather the run's every slot: a freed slot goes to the host holding fewest", async () => {
+  // Held until the fast host's files are all done (or, failing that, 3 s).
+  const { held: slow, other: fast, release, guard } = await heldAndFree()
+  try {
+    const urls = Array.from({ length: 40 }, (_, i) => [slow.url(`/s${i}`), fast.url(`/f${i}`)]).flat()
+    let fastDone = 0
+    let whileHeld = -1
+    for await (const r of pull(urls, { out: join(dir, 'fewest'), journal: false, concurrency: 4 })) {
+      if (!r.job.url.startsWith(fast.origin)) continue
+      assert.equal(r.status, 'ok', r.message)
+      if (++fastDone < 40) continue
+      whileHeld = slow.stats.inFlight
+      release()
+    }
+    assert.ok(whileHeld > 0, 'the fast host was done only once the slow one was let go')
+  } finally {
+    clearTimeout(guard)
+    await Promise.all([slow.close(), fast.close()])
   }
 })
