@@ -16,7 +16,7 @@ import { gunzipFile } from './gunzip.js'
 import { isPipe, openPipe, refuseFolderStdin, shellPipe } from './pipe-list.js'
 import { SAVE_AS_CSV, spreadsheet } from './spreadsheet.js'
 import { HTML_START } from './tables/not-a-table.js'
-import { utf8Scan } from './tables/utf8.js'
+import { holdsControl, utf8Scan } from './tables/utf8.js'
 import { fromUtf16, type Utf16, utf16Head, utf16Of } from './utf16.js'
 
 /**
@@ -299,16 +299,12 @@ export function listBytes(head: Buffer): ListBytes {
     // it holds control characters no text does, and each of its "lines" was requested as a URL.
     // NULs that end it are a list zeroed at its end, as above; NULs alone (a file of zeros) no list.
     const body = text.replace(/\0+$/, '')
-    if (CONTROL.test(body) || (body === '' && text !== '')) return binary
+    if (holdsControl(body) || body.includes('\x7f') || (body === '' && text !== '')) return binary
     return textNotAList(text) ?? { kind: 'utf16', encoding: utf16 }
   }
   if (head.includes(0)) return binary
   return textNotAList(head.toString('utf8')) ?? { kind: 'text' }
 }
-
-/** A control character text does not hold: C0 but tab, line feed, vertical tab, form feed and carriage return; DEL. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
-const CONTROL = /[\0-\x08\x0e-\x1f\x7f]/
 
 /**
  * Where the NUL bytes that end `head` begin, when text (no NUL, at least a line's worth) comes
