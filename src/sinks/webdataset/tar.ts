@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { closeSync, constants, fstatSync, fsync, openSync, readSync, writeSync, writev } from 'node:fs'
 import { promisify } from 'node:util'
 import { writeAll } from '../../fetch/part-file.js'
+import { packingOf } from '../../sources/tables/format.js'
 import { visibleShellWord } from '../../utils/command-line.js'
 import { openOwnSync } from '../../utils/own-file.js'
 
@@ -416,18 +417,15 @@ export interface TarEntry {
   size: number
 }
 
-/** A compressed file's first bytes, and its tool (also its format's name) and extension. */
-const COMPRESSED: readonly [number[], string, string][] = [
-  [[0x1f, 0x8b], 'gzip', 'gz'],
-  [[0x28, 0xb5, 0x2f, 0xfd], 'zstd', 'zst'],
-  [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], 'xz', 'xz'],
-  [[0x42, 0x5a, 0x68], 'bzip2', 'bz2'],
-]
-
-/** The tool and extension of a compressed file whose first block is `block`, else `undefined`. */
+/**
+ * The tool (also its format's name) and extension of a compressed file whose first block is
+ * `block`: gzip, or one of the compressions a table is told by (`packingOf`), a ZIP aside (no
+ * compressed tar); else `undefined`.
+ */
 function compression(block: Buffer): [string, string] | undefined {
-  const found = COMPRESSED.find(([magic]) => magic.every((b, i) => block[i] === b))
-  return found && [found[1], found[2]]
+  if (block[0] === 0x1f && block[1] === 0x8b) return ['gzip', 'gz']
+  const packing = packingOf(block)
+  return packing && packing.what !== 'ZIP' ? [packing.what, packing.extensions[0]!] : undefined
 }
 
 /** What to do about a shard's tar that cannot be read. */

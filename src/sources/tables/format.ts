@@ -111,7 +111,7 @@ export function detectTableFormat(path: string): { format: TableFormat; gzip: bo
 export const isGzipName = (path: string): boolean => path.toLowerCase().endsWith('.gz')
 
 /** A compression imgpull reads no table through (gzip is read): its name, file extensions, magic and unpacker. */
-interface Packing {
+export interface Packing {
   what: string
   /** `a` or `an`, as `what` is said. */
   article: string
@@ -160,13 +160,18 @@ export function packedTableName(path: string): UsageError | undefined {
   )
 }
 
+/** The compression other than gzip (zstd, bzip2, xz, ZIP) whose magic `head` starts with, else `undefined`. */
+export function packingOf(head: Uint8Array): Packing | undefined {
+  return PACKINGS.find((p) => p.magic.every((b, i) => head[i] === b))
+}
+
 /**
  * The compression a table's first bytes show (`head`, read byte for byte as latin1), other than
  * gzip, which is read: the `UsageError` naming it and how to unpack it, for a file whose name says
  * a plain table (a `.csv` that holds zstd); `undefined` for any other bytes.
  */
 export function packedTableBytes(path: string, head: string): UsageError | undefined {
-  const packing = PACKINGS.find((p) => p.magic.every((b, i) => head.charCodeAt(i) === b))
+  const packing = packingOf(Buffer.from(head.slice(0, 8), 'latin1'))
   if (!packing) return undefined
   const format = detectTableFormat(path)?.format ?? 'csv'
   // A shell's pipe has no name, and is gone once read: unpacked in the pipe (`funzip` reads a ZIP
