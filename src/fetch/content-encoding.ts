@@ -5,7 +5,7 @@ import type { Checked, Overrun, Pieces, Trailing, Unterminated } from './decodin
 import { AnyInflate, Brotli, isZlibHeader, ToItsEnd } from './deflate-brotli.js'
 import { GzipMembers } from './gzip-members.js'
 import { Transform, zlib } from './lazy-zlib.js'
-import { Zstd } from './zstd.js'
+import { ZSTD_MAGIC, Zstd } from './zstd.js'
 
 export { codingsOf } from './judge.js'
 
@@ -66,9 +66,6 @@ function byMagic(coding: string, head: Buffer | undefined): (() => TransformStre
   if ((gzipLabel || coding === 'zstd') && isZlibHeader(head)) return DECODERS.deflate
   return undefined
 }
-
-/** A zstd frame's magic number, read little-endian (RFC 8878 §3.1.1: bytes 28 B5 2F FD). */
-const ZSTD_MAGIC = 0xfd2fb528
 
 /**
  * Whether a body's head reads as text, as an SVG (or an HTML page) is written, or a JSON or plain

@@ -54,6 +54,7 @@ import {
 } from './transfer.js'
 import { chunkLeftAtClose, lastChunkAtClose, trailerRefused } from './undici-h1-parser.js'
 import { crcMismatch, framed, verify } from './verify-step.js'
+import { ZSTD_MAGIC } from './zstd.js'
 
 /**
  * Most bytes of an HTML page in place of an image read for the image it names (see `namedImage`),
@@ -325,7 +326,7 @@ class BodyReceiver {
     const te = t.head!.headers['transfer-encoding']
     const kind = looksLike(check.head, Array.isArray(te) ? te.join(', ') : te)
     // zstd's frame magic (28 B5 2F FD, RFC 8878 §3.1.1), gzip's sibling.
-    const zstdFramed = !decision.decode && check.head.length >= 4 && check.head.readUInt32LE(0) === 0xfd2fb528
+    const zstdFramed = !decision.decode && check.head.length >= 4 && check.head.readUInt32LE(0) === ZSTD_MAGIC
     const noZstd = zstdFramed ? zstdUnavailable() : undefined
     // Bytes no image begins with: decoded on a second request, when it names no coding (see
     // `Undeclared`); zstd where this Node decodes it, else named for what it is, and what to do.

@@ -5,6 +5,9 @@ import type { TransformCallback, Transform as TransformStream } from 'node:strea
 import type { Pieces, Unterminated } from './decoding-stage.js'
 import { Transform, zlib } from './lazy-zlib.js'
 
+/** A zstd frame's magic number, read little-endian (RFC 8878 §3.1.1: bytes 28 B5 2F FD). */
+export const ZSTD_MAGIC = 0xfd2fb528
+
 /**
  * `zstd` (RFC 8878), decoded by Node's decoder (22.15+), which ends without a word where the data
  * stops inside a frame: a body cut there (read to the close) was taken for one whose coding had
@@ -131,7 +134,7 @@ export class ZstdWalk {
     this.#gathered = []
     if (this.#state === 'magic') {
       const magic = (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0
-      if (magic === 0xfd2fb528) {
+      if (magic === ZSTD_MAGIC) {
         this.#dataFrames++
         this.#state = 'descriptor'
         this.#want = 1
