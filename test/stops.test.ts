@@ -220,9 +220,13 @@ test('a terminal that hangs up mid-run (closed, its ssh session lost) with no SI
     // The shell ignores the hang-up and writes the exit code; the CLI, on the terminal `script`
     // makes (its stdin, stdout), hears it. Killing `script` hangs the terminal up.
     const command = `trap '' HUP; '${process.execPath}' '${CLI}' '${file}' -o '${out}' -c 1 --no-report 2> '${err}'; echo $? > '${rc}'`
+    // `script` runs the command with $SHELL; name the shell, so that the one ignoring the hang-up
+    // is the terminal's session leader wherever the test runs (with SHELL=/bin/sh, dash led
+    // through an outer shell that did not, and the run was hung up).
     const pty = ownChild(
-      spawn('script', ['-q', '-e', '-c', `sh -c "${command}"`, '/dev/null'], {
+      spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
         stdio: ['pipe', 'ignore', 'ignore'],
+        env: { ...process.env, SHELL: '/bin/sh' },
       }),
     )
     await asked
