@@ -381,3 +381,19 @@ test('a name refused as too long: its stem cut with the suffix in its folder, th
     new RegExp(`^n{118}-[0-9a-f]{8}${EXT}$`),
   )
 })
+
+test("a dot written before {ext} is its own: '{name}.{ext}' is cat.jpg, not cat..jpg, and cat, not cat., unknown", () => {
+  // gallery-dl's and yt-dlp's `{filename}.{extension}` habit; {ext} brings its dot.
+  const cases: [template: string, url: string, ext: string | undefined, want: string][] = [
+    ['{name}.{ext}', 'https://h/a/cat.jpg', 'jpg', 'cat.jpg'],
+    ['{name}.{ext}', 'https://h/a/cat.jpg', undefined, 'cat'],
+    ['{name}..{ext}', 'https://h/a/cat', 'png', 'cat.png'],
+    ['x/{index}.{ext}', 'https://h/a/cat', 'webp', 'x/1.webp'],
+    // Followed by its {ext} as {name}'s, the path's last segment is a stem.
+    ['{path}.{ext}', 'https://h/a/cat.jpg', 'jpg', 'a/cat.jpg'],
+    // A dot elsewhere stays.
+    ['{host}.{index}{ext}', 'https://h/a/cat', 'gif', 'h.1.gif'],
+  ]
+  for (const [template, url, ext, want] of cases)
+    assert.equal(withExt(name(template, url), ext), want, template)
+})

@@ -243,8 +243,9 @@ const LITERAL_UNSAFE = new RegExp(
  * Render `template` for one job into a relative path with `EXT` where the extension goes.
  * Template text may hold `/` for sub-folders; values never do.
  */
-export function renderName(template: string, input: NameInput): string {
+export function renderName(given: string, input: NameInput): string {
   const { url } = input
+  const template = extOwnsDot(given)
   // Each value made when the template asks for it: no copy of every column, no hash unasked for.
   const value = (field: string): string => {
     switch (field) {
@@ -288,6 +289,15 @@ export function renderName(template: string, input: NameInput): string {
   // takes its suffix instead (`isReserved`).
   if (safe.length > 1 && RESERVED.has(nameFold(safe[0]!))) safe[0] += '_'
   return withinPathLimit(safe.join('/'))
+}
+
+/**
+ * `{ext}` brings its own dot (`.jpg`), so a dot written before it is that one: gallery-dl's and
+ * yt-dlp's `{filename}.{extension}` habit, `--name '{name}.{ext}'`, made `cat..jpg` (and `cat.`,
+ * a trailing dot Windows drops, when the format was unknown). Now `cat.jpg`, as `{name}{ext}`.
+ */
+function extOwnsDot(template: string): string {
+  return template.includes('.{ext}') ? template.replace(/\.+(?=\{ext\})/g, '') : template
 }
 
 /**
