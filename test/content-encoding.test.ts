@@ -315,6 +315,18 @@ before(async () => {
     // pagespeed-ngx#456): what the outer one decodes to is the image, taken as it is.
     '/gzip-listed-twice': send(gz, { 'content-encoding': 'gzip, gzip' }),
     '/br-under-gzip-label': send(zlib.brotliCompressSync(image), { 'content-encoding': 'gzip, br' }),
+    // Brotli and raw deflate, neither with a magic, under the gzip label alone (a precompressed
+    // `.br` served for the client's gzip): tried as both, decoded as the one that gives an image.
+    '/br-labelled-gzip': send(zlib.brotliCompressSync(image), { 'content-encoding': 'gzip' }, true),
+    '/deflate-raw-labelled-gzip': send(zlib.deflateRawSync(image, { level: 9 }), {
+      'content-encoding': 'x-gzip',
+    }),
+    '/br-page-labelled-gzip': send(
+      zlib.brotliCompressSync(
+        Buffer.from('<!DOCTYPE html><html><head><title>Access denied</title></head></html>'),
+      ),
+      { 'content-encoding': 'gzip', 'content-type': 'text/html' },
+    ),
     '/identity': send(image, { 'content-encoding': 'identity' }),
     // Tokens that name no coding, on the raw image: taken as it came.
     '/none': send(image, { 'content-encoding': 'none' }),
@@ -501,6 +513,8 @@ test('bodies in every standard Content-Encoding are decoded, verified and saved 
     '/gzip-br',
     '/gzip-listed-twice',
     '/br-under-gzip-label',
+    '/br-labelled-gzip',
+    '/deflate-raw-labelled-gzip',
     '/identity',
     '/none',
     '/binary',
@@ -744,6 +758,7 @@ test('bodies that do not decode are truncated or corrupt and never saved; unknow
       '/xz',
       '/unknown-under-gzip',
       '/unknown-over-gzip',
+      '/br-page-labelled-gzip',
     ],
     {
       out,
@@ -768,6 +783,7 @@ test('bodies that do not decode are truncated or corrupt and never saved; unknow
     /encoded the image with aes128gcm, an encoding imgpull does not decode$/,
   )
   expect('/html', 'not-an-image', /text\/html, gzip-encoded/)
+  expect('/br-page-labelled-gzip', 'not-an-image', /text\/html, gzip-encoded/)
   expect(
     '/xz',
     'unsupported-encoding',

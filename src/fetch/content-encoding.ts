@@ -64,7 +64,61 @@ function byMagic(coding: string, head: Buffer | undefined): (() => TransformStre
   if (coding !== 'zstd' && head.length >= 4 && head.readUInt32LE(0) === ZSTD_MAGIC && decodes('zstd'))
     return DECODERS.zstd
   if ((gzipLabel || coding === 'zstd') && isZlibHeader(head)) return DECODERS.deflate
+  // gzip always opens so: bytes that do not are another coding with no magic of its own.
+  if (gzipLabel && !(head[0] === 0x1f && head[1] === 0x8b)) return () => new BrotliOrRawDeflate()
   return undefined
+}
+
+/**
+ * Bytes of a body tried as Brotli and as raw deflate (`BrotliOrRawDeflate`): a JPEG's Brotli
+ * stream at quality 11 decoded to nothing from its first 512 bytes and to 3,668 from 4,096.
+ */
+const GUESS_BYTES = 4096
+
+/**
+ * A `gzip` body without gzip's magic (nor zlib's or zstd's, which `byMagic` reads first): Brotli
+ * or raw deflate, neither with a magic of its own, under the label a server puts on every
+ * compressed answer (a `.br` file served precompressed for the client's `gzip`; raw deflate
+ * written without gzip's header and trailer). It failed `corrupt` at gzip's header. Now decoded as whichever of the two turns the body's first 4 KiB into
+ * an image's first bytes (or text: a page is then refused for what it is); neither, as gzip, which
+ * fails there as before (`incorrect header check`). Both decoders refuse all but their own data at
+ * once (Brotli's padding and Huffman checks, deflate's block types).
+ */
+class BrotliOrRawDeflate extends ToItsEnd {
+  constructor() {
+    let flushing: object = {}
+    super(
+      GUESS_BYTES,
+      (head) => {
+        const z = zlib()
+        const tries = [
+          {
+            make: (options?: object) => z.createBrotliDecompress(options),
+            flush: { finishFlush: z.constants.BROTLI_OPERATION_FLUSH },
+            sync: z.brotliDecompressSync,
+          },
+          {
+            make: (options?: object) => z.createInflateRaw(options),
+            flush: { finishFlush: z.constants.Z_SYNC_FLUSH },
+            sync: z.inflateRawSync,
+          },
+        ]
+        for (const { make, flush, sync } of tries) {
+          let out: Buffer
+          try {
+            out = sync(head, flush)
+          } catch {
+            continue
+          }
+          if (!(sniffCommon(out) ?? sniffBinary(out) ?? opensAsText(out))) continue
+          flushing = flush
+          return make
+        }
+        return (options?: object) => z.createGunzip(options)
+      },
+      () => flushing,
+    )
+  }
 }
 
 /**

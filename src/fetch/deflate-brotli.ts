@@ -101,12 +101,14 @@ export class ToItsEnd extends Transform implements Unterminated, Overrun {
    */
   #probe: TransformStream | undefined
   #head = Buffer.alloc(0)
+  /** The body ended before `#need` bytes: `make` is given what there is (see `_flush`). */
+  #short = false
   #flushed: TransformCallback | undefined
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     if (!this.#inner) {
       this.#head = Buffer.concat([this.#head, chunk])
-      if (this.#head.length < this.#need) {
+      if (this.#head.length < this.#need && !this.#short) {
         done()
         return
       }
@@ -183,6 +185,12 @@ export class ToItsEnd extends Transform implements Unterminated, Overrun {
   }
 
   override _flush(done: TransformCallback): void {
+    if (!this.#inner && this.#head.length >= 2) {
+      // A whole body shorter than the head `make` wanted (a guess's 4 KiB): decoded as one.
+      this.#short = true
+      this._transform(Buffer.alloc(0), 'binary', (error) => (error ? done(error) : this._flush(done)))
+      return
+    }
     if (!this.#inner) {
       // Fewer bytes than the format's head: decoded to its failure.
       const inner = this.#make(this.#head)()
