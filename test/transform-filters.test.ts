@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import sharp from 'sharp'
 import { TransformError } from '../src/transform/errors.js'
@@ -148,6 +150,54 @@ describe('undecodable images', () => {
     assert.equal(resized.sha256, reference.sha256)
   })
 
+  it('a progressive JPEG cut between two scans and closed with an end marker is undecodable: it would be blurred', async () => {
+    // libjpeg decodes the scans it has without a word, at any failOn level: the DC of each block,
+    // or its low frequencies, a blurred full-size image (libjpeg-turbo/libjpeg-turbo#343), which
+    // was kept as good. Cut at each scan's start, as a buffer and as a file.
+    const noise = Buffer.alloc(96 * 64 * 3)
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 7919) % 251
+    const raw = { width: 96, height: 64, channels: 3 } as const
+    const whole = await sharp(noise, { raw }).jpeg({ progressive: true }).toBuffer()
+    const scans: number[] = []
+    for (
+      let at = whole.indexOf(Buffer.from([0xff, 0xda]));
+      at >= 0;
+      at = whole.indexOf(Buffer.from([0xff, 0xda]), at + 2)
+    )
+      scans.push(at)
+    assert.ok(scans.length > 5)
+    const dir = mkdtempSync(join(tmpdir(), 'imgpull-progressive-'))
+    try {
+      for (const [k, at] of scans.slice(1).entries()) {
+        const cut = Buffer.concat([whole.subarray(0, at), Buffer.from([0xff, 0xd9])])
+        const path = join(dir, `cut-${k}.jpg`)
+        writeFileSync(path, cut)
+        for (const options of [{ resize: 'keep-ratio', size: 32 }, { verifyDecode: true }] as const) {
+          await assert.rejects(
+            pool.transform(k % 2 ? cut : { path }, resolveTransformSpec(options)),
+            (error: TransformError) =>
+              error.code === 'undecodable' &&
+              /^cannot decode: a progressive JPEG whose scans leave component \d's (\d+ )?coefficients? [-\d to]+ short of their last bit/.test(
+                error.message,
+              ) &&
+              !error.message.includes('\n'),
+            `scan ${k + 1} ${JSON.stringify(options)}`,
+          )
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+    // Whole progressive files, however their scans are cut up, pass.
+    for (const options of [{}, { optimiseScans: true }, { chromaSubsampling: '4:4:4' }]) {
+      const file = await sharp(noise, { raw })
+        .jpeg({ progressive: true, ...options })
+        .toBuffer()
+      assert.equal(await outcome(file, { verifyDecode: true }), 'kept', JSON.stringify(options))
+    }
+    const grey = await sharp(noise, { raw }).greyscale().jpeg({ progressive: true }).toBuffer()
+    assert.equal(await outcome(grey, { resize: 'keep-ratio', size: 32 }), 'changed')
+  })
   it('a HEIC says the libvips sharp ships does not decode HEVC, not what libheif says of a cut file', async () => {
     const heic = readFileSync(new URL('./fixtures/images/plain-64x64.heic', import.meta.url))
     for (const options of [

@@ -24,6 +24,7 @@ import { shortGifFrame } from './gif-pixels.js'
 import { uprightXmp, xmpWithIptc } from './iptc-xmp.js'
 import { plainJpegHeader } from './jpeg-header.js'
 import { jpegCarriesMetadata } from './jpeg-metadata.js'
+import { progressiveShort } from './jpeg-progressive.js'
 import {
   ALPHA_FORMATS,
   ANIMATED_FORMATS,
@@ -495,6 +496,7 @@ async function decodeFully(
   const over = head?.pages && head.pages > 1 ? framesOver(head, head.pages, maxPixels, 'decode') : undefined
   if (over) throw new TransformError(over.code, over.message)
   if (format === 'gif') await wholeGif(input)
+  if (format === 'jpg') wholeProgressive(input)
   try {
     await whole(format, (failOn) => sharp(input, { ...decodeOptions(maxPixels, failOn), pages: -1 }).stats())
   } catch (error) {
@@ -512,6 +514,16 @@ async function wholeGif(input: Buffer | string, frames?: number): Promise<void> 
   const { frame, pixels, expected } = short
   const message = `cannot decode: GIF frame ${frame + 1} holds ${pixels} of its ${expected} pixels: its data ends early`
   throw new TransformError('undecodable', message)
+}
+
+/**
+ * Throw `undecodable` when a progressive JPEG's scans leave a coefficient short of its last bit:
+ * libjpeg decodes it blurred without a word (see `jpeg-progressive.ts`).
+ */
+function wholeProgressive(input: Buffer | string): void {
+  const short =
+    typeof input === 'string' ? readByWindows(input, progressiveShort, undefined) : progressiveShort(input)
+  if (short) throw new TransformError('undecodable', `cannot decode: ${short}`)
 }
 
 /** Decode each of a file's `pages` on its own, all of them held to `maxPixels` together. */
@@ -728,6 +740,7 @@ export async function transformImage(
   }
   // Only the frames written are decoded: the first, or all of them.
   if (head.format === 'gif') await wholeGif(from, step.frames ? undefined : 1)
+  if (head.format === 'jpg') wholeProgressive(from)
   const density = svgDensity(head)
   try {
     const xmp = spec.keepMetadata && head.hasMetadata ? await xmpFor(from, step.format) : undefined
