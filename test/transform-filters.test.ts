@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test'
 import sharp from 'sharp'
 import { TransformError } from '../src/transform/errors.js'
 import { lzwPixels, shortGifFrame } from '../src/transform/gif-pixels.js'
+import { progressiveShort } from '../src/transform/jpeg-progressive.js'
 import { TransformPool } from '../src/transform/pool.js'
 import { resolveTransformSpec, type TransformSpec } from '../src/transform/spec.js'
 import { fixture, peakRssMb } from './fixtures/transform/index.js'
@@ -188,6 +189,19 @@ describe('undecodable images', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+    // An arithmetic-coded progressive JPEG (SOF10, cjpeg -arithmetic -progressive) has the same
+    // scan headers: its scans are walked alike (here a Huffman file's frame marker is renamed).
+    const sof10 = (bytes: Buffer) => {
+      const copy = Buffer.from(bytes)
+      copy[copy.indexOf(Buffer.from([0xff, 0xc2])) + 1] = 0xca
+      return copy
+    }
+    assert.match(
+      progressiveShort(sof10(Buffer.concat([whole.subarray(0, scans.at(-1)), Buffer.from([0xff, 0xd9])]))) ??
+        '',
+      /coefficients 1-63 short/,
+    )
+    assert.equal(progressiveShort(sof10(whole)), undefined)
     // Whole progressive files, however their scans are cut up, pass.
     for (const options of [{}, { optimiseScans: true }, { chromaSubsampling: '4:4:4' }]) {
       const file = await sharp(noise, { raw })

@@ -1,6 +1,6 @@
 /**
  * Whether a progressive JPEG's scans bring every coefficient to its final bit. A progressive file
- * (SOF2) sends its coefficients in scans: a band of them (spectral selection, Ss–Se) to a bit Al
+ * (SOF2 with Huffman coding, SOF10 with arithmetic coding) sends its coefficients in scans: a band of them (spectral selection, Ss–Se) to a bit Al
  * (successive approximation), refined a bit a scan until Al is 0 (ITU T.81 G.1.1). A file cut
  * between two scans and closed with an end marker (as a file cut inside a scan is, see
  * `LOST_PIXELS` in resize.ts) passes the structure check, and libjpeg decodes it without a word at
@@ -16,6 +16,7 @@
 import { type ByteSource, inMemory, WINDOW } from './byte-source.js'
 
 const SOF2 = 0xc2
+const SOF10 = 0xca
 const SOS = 0xda
 const EOI = 0xd9
 
@@ -54,7 +55,7 @@ export function progressiveShort(source: Uint8Array | ByteSource): string | unde
     if (length < 2 || end > src.length) return undefined
     const data = src.bytes(at + 4, Math.min(length - 2, 3 + 2 * 255))
     if (isFrame(marker)) {
-      if (marker !== SOF2 || final) return undefined // not progressive, or a second frame: the decoder's
+      if ((marker !== SOF2 && marker !== SOF10) || final) return undefined // not progressive, or a second frame: the decoder's
       final = new Map()
       for (let c = 0; c < data[5]; c++) final.set(data[6 + 3 * c], new Uint8Array(64))
     } else if (marker === SOS) {
