@@ -10,6 +10,8 @@ import { progressiveShort } from '../src/transform/jpeg-progressive.js'
 import { TransformPool } from '../src/transform/pool.js'
 import { resolveTransformSpec, type TransformSpec } from '../src/transform/spec.js'
 import { fixture, peakRssMb } from './fixtures/transform/index.js'
+import { chunksOf } from './support/apng.js'
+import { pngChunk } from './support/png-chunk.js'
 
 const pool = new TransformPool({ workers: 1 })
 after(() => pool.close())
@@ -211,6 +213,38 @@ describe('undecodable images', () => {
     }
     const grey = await sharp(noise, { raw }).greyscale().jpeg({ progressive: true }).toBuffer()
     assert.equal(await outcome(grey, { resize: 'keep-ratio', size: 32 }), 'changed')
+  })
+  it("an interlaced PNG cut short and closed with IEND is undecodable, said so: libvips lost libpng's failure", async () => {
+    // libpng reads an Adam7 image whole; its "Not enough image data" was lost: sharp's statistics
+    // came back empty with no error (--verify decode kept it), and a resize failed as
+    // transform-failed, "vips2png: unable to write to target target" (gatsbyjs/gatsby#24774).
+    const noise = Buffer.alloc(96 * 64 * 3)
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 7919) % 251
+    const raw = { width: 96, height: 64, channels: 3 } as const
+    for (const progressive of [true, false]) {
+      const png = await sharp(noise, { raw }).png({ progressive }).toBuffer()
+      const chunks = chunksOf(png)
+      const data = Buffer.concat(chunks.filter(([type]) => type === 'IDAT').map(([, bytes]) => bytes))
+      const cut = Buffer.concat([
+        png.subarray(0, 8),
+        pngChunk('IHDR', chunks[0][1]),
+        pngChunk('IDAT', data.subarray(0, data.length / 2)),
+        pngChunk('IEND', ''),
+      ])
+      for (const options of [
+        { verifyDecode: true },
+        { resize: 'keep-ratio', size: 32 },
+        { encode: 'webp' },
+      ] as const) {
+        await assert.rejects(
+          pool.transform(cut, resolveTransformSpec(options)),
+          (error: TransformError) =>
+            error.code === 'undecodable' && /^cannot decode: .*(PNG|libpng)/.test(error.message),
+          `interlaced ${progressive} ${JSON.stringify(options)}`,
+        )
+      }
+      assert.equal(await outcome(png, { verifyDecode: true }), 'kept')
+    }
   })
   it('a HEIC says the libvips sharp ships does not decode HEVC, not what libheif says of a cut file', async () => {
     const heic = readFileSync(new URL('./fixtures/images/plain-64x64.heic', import.meta.url))

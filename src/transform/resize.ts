@@ -498,9 +498,27 @@ async function decodeFully(
   if (format === 'gif') await wholeGif(input)
   if (format === 'jpg') wholeProgressive(input)
   try {
-    await whole(format, (failOn) => sharp(input, { ...decodeOptions(maxPixels, failOn), pages: -1 }).stats())
+    await whole(format, (failOn) =>
+      readAll(sharp(input, { ...decodeOptions(maxPixels, failOn), pages: -1 }), format),
+    )
   } catch (error) {
     throw undecodable(error, format)
+  }
+}
+
+/**
+ * Read every pixel of `image` (its statistics: the cheapest full read sharp offers). An interlaced
+ * (Adam7) PNG whose image data ends early, closed with IEND, is read whole by libpng, and its
+ * failure ("Not enough image data") was lost on the way: the statistics came back with no channel
+ * and no error, so `--verify decode` kept it as good, and a resize failed as `transform-failed`,
+ * `vips2png: unable to write to target target`, naming no culprit (gatsbyjs/gatsby#24774,
+ * imgproxy/imgproxy#122). Statistics of no channel are a decode that failed.
+ */
+async function readAll(image: Sharp, format: string): Promise<void> {
+  const { channels } = await image.stats()
+  if (channels.length === 0) {
+    const name = format === 'jpg' ? 'JPEG' : (FORMAT_NAMES[format] ?? format.toUpperCase())
+    throw new Error(`a ${name} whose pixel data ends early or is corrupt: its decoder gave no pixels`)
   }
 }
 
@@ -541,7 +559,9 @@ async function decodePages(input: Buffer | string, maxPixels: number, format: st
   if (over) throw new TransformError(over.code, over.message)
   for (let page = 0; page < pages; page++) {
     try {
-      await whole(format, (failOn) => sharp(input, { ...decodeOptions(maxPixels, failOn), page }).stats())
+      await whole(format, (failOn) =>
+        readAll(sharp(input, { ...decodeOptions(maxPixels, failOn), page }), format),
+      )
     } catch (error) {
       throw undecodable(error, format)
     }
