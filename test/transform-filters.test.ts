@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test'
 import sharp from 'sharp'
 import { TransformError } from '../src/transform/errors.js'
 import { lzwPixels, shortGifFrame } from '../src/transform/gif-pixels.js'
-import { progressiveShort } from '../src/transform/jpeg-progressive.js'
+import { scansShort } from '../src/transform/jpeg-scans-sent.js'
 import { TransformPool } from '../src/transform/pool.js'
 import { resolveTransformSpec, type TransformSpec } from '../src/transform/spec.js'
 import { fixture, peakRssMb } from './fixtures/transform/index.js'
@@ -199,11 +199,23 @@ describe('undecodable images', () => {
       return copy
     }
     assert.match(
-      progressiveShort(sof10(Buffer.concat([whole.subarray(0, scans.at(-1)), Buffer.from([0xff, 0xd9])]))) ??
-        '',
+      scansShort(sof10(Buffer.concat([whole.subarray(0, scans.at(-1)), Buffer.from([0xff, 0xd9])]))) ?? '',
       /coefficients 1-63 short/,
     )
-    assert.equal(progressiveShort(sof10(whole)), undefined)
+    assert.equal(scansShort(sof10(whole)), undefined)
+    // A sequential JPEG whose components come in scans of their own, cut after its luma scan:
+    // grey where it was red and blue.
+    const separate = fixture('non-interleaved.jpg')
+    assert.equal(await outcome(separate, { verifyDecode: true }), 'kept')
+    assert.equal(await outcome(separate, { encode: 'png' }), 'changed')
+    const sos = separate.indexOf(Buffer.from([0xff, 0xda]), separate.indexOf(Buffer.from([0xff, 0xda])) + 2)
+    const luma = Buffer.concat([separate.subarray(0, sos), Buffer.from([0xff, 0xd9])])
+    await assert.rejects(
+      pool.transform(luma, resolveTransformSpec({ encode: 'png' })),
+      (error: TransformError) =>
+        error.code === 'undecodable' &&
+        /^cannot decode: a JPEG whose scans never send component 2 of 3 /.test(error.message),
+    )
     // Whole progressive files, however their scans are cut up, pass.
     for (const options of [{}, { optimiseScans: true }, { chromaSubsampling: '4:4:4' }]) {
       const file = await sharp(noise, { raw })

@@ -24,7 +24,7 @@ import { shortGifFrame } from './gif-pixels.js'
 import { uprightXmp, xmpWithIptc } from './iptc-xmp.js'
 import { plainJpegHeader } from './jpeg-header.js'
 import { jpegCarriesMetadata } from './jpeg-metadata.js'
-import { progressiveShort } from './jpeg-progressive.js'
+import { scansShort } from './jpeg-scans-sent.js'
 import {
   ALPHA_FORMATS,
   ANIMATED_FORMATS,
@@ -496,7 +496,7 @@ async function decodeFully(
   const over = head?.pages && head.pages > 1 ? framesOver(head, head.pages, maxPixels, 'decode') : undefined
   if (over) throw new TransformError(over.code, over.message)
   if (format === 'gif') await wholeGif(input)
-  if (format === 'jpg') wholeProgressive(input)
+  if (format === 'jpg') wholeScans(input)
   try {
     await whole(format, (failOn) =>
       readAll(sharp(input, { ...decodeOptions(maxPixels, failOn), pages: -1 }), format),
@@ -535,12 +535,11 @@ async function wholeGif(input: Buffer | string, frames?: number): Promise<void> 
 }
 
 /**
- * Throw `undecodable` when a progressive JPEG's scans leave a coefficient short of its last bit:
- * libjpeg decodes it blurred without a word (see `jpeg-progressive.ts`).
+ * Throw `undecodable` when a JPEG's scans leave a coefficient short of its last bit: libjpeg
+ * decodes it blurred, or grey, without a word (see `jpeg-scans-sent.ts`).
  */
-function wholeProgressive(input: Buffer | string): void {
-  const short =
-    typeof input === 'string' ? readByWindows(input, progressiveShort, undefined) : progressiveShort(input)
+function wholeScans(input: Buffer | string): void {
+  const short = typeof input === 'string' ? readByWindows(input, scansShort, undefined) : scansShort(input)
   if (short) throw new TransformError('undecodable', `cannot decode: ${short}`)
 }
 
@@ -760,7 +759,7 @@ export async function transformImage(
   }
   // Only the frames written are decoded: the first, or all of them.
   if (head.format === 'gif') await wholeGif(from, step.frames ? undefined : 1)
-  if (head.format === 'jpg') wholeProgressive(from)
+  if (head.format === 'jpg') wholeScans(from)
   const density = svgDensity(head)
   try {
     const xmp = spec.keepMetadata && head.hasMetadata ? await xmpFor(from, step.format) : undefined

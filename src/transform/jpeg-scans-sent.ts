@@ -1,0 +1,128 @@
+/**
+ * Whether a JPEG's scans send every coefficient of every component to its final bit. A progressive
+ * file (SOF2 with Huffman coding, SOF10 with arithmetic coding) sends its coefficients in scans: a
+ * band of them (spectral selection, Ss–Se) to a bit Al (successive approximation), refined a bit a
+ * scan until Al is 0 (ITU T.81 G.1.1); a sequential one (SOF0, SOF1, SOF9) sends each component
+ * whole in a scan, all of them in one (interleaved, as most encoders write) or one a scan
+ * (`jpegtran -scans`, T.81 A.2.2). A file cut between two scans and closed with an end marker (as
+ * a file cut inside a scan is, see `LOST_PIXELS` in resize.ts) passes the structure check, and
+ * libjpeg decodes it without a word at any `failOn` level: a full-size image that is blurred or
+ * blocky (a progressive file's first scans alone: the DC of each 8×8 block, or its low
+ * frequencies), as libjpeg-turbo shows a progressive file loaded so far
+ * (libjpeg-turbo/libjpeg-turbo#343; imazen/zenjpeg#92 calls it "truncated between scans"), or grey
+ * (a sequential file's luma scan alone). So a resized or re-encoded copy, or `--verify decode`,
+ * kept it as good. libjpeg's own encoder refuses a scan script that leaves a coefficient short
+ * ("Scan script does not transmit all data"). Only the marker segments and the scan headers are
+ * read: each scan's entropy-coded data is passed over to its ending marker, never decoded, and the
+ * walk ends as soon as every component is whole (an interleaved sequential file's at its first
+ * scan).
+ */
+
+import { type ByteSource, inMemory, WINDOW } from './byte-source.js'
+
+/** Progressive frames (Huffman, arithmetic): scans send bands of coefficients, bit by bit. */
+const PROGRESSIVE = new Set([0xc2, 0xca])
+/** Sequential frames (baseline, extended, arithmetic): a scan sends its components whole. */
+const SEQUENTIAL = new Set([0xc0, 0xc1, 0xc9])
+const SOS = 0xda
+const EOI = 0xd9
+
+/** Frame headers SOF0–SOF15, less DHT (C4), JPG (C8) and DAC (CC), which share the range. */
+const isFrame = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc
+
+/**
+ * What the scans of the JPEG in `source` leave short of its final bit, said for a message
+ * (`a progressive JPEG whose scans leave component 1's coefficients 1-63 short of their last bit
+ * ...`); `undefined` when every coefficient of every component gets there, for a lossless or
+ * hierarchical JPEG, and for bytes it cannot walk (left to the decoder, which fails on them
+ * itself). Reads up to the first end marker. Never throws.
+ */
+export function scansShort(source: Uint8Array | ByteSource): string | undefined {
+  const src = source instanceof Uint8Array ? inMemory(source) : source
+  const soi = src.bytes(0, 2)
+  if (soi.length < 2 || soi[0] !== 0xff || soi[1] !== 0xd8) return undefined
+  /** Per component id, in frame order: which of its 64 coefficients a scan has sent to bit 0. */
+  let final: Map<number, Uint8Array> | undefined
+  let progressive = false
+  let at = 2
+  while (at + 2 <= src.length) {
+    const b = src.bytes(at, 4)
+    if (b[0] !== 0xff) return undefined
+    const marker = b[1]
+    if (marker === 0xff) {
+      at += 1 // a fill byte before a marker
+      continue
+    }
+    if (marker === EOI) break
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2 // TEM and RSTn stand alone
+      continue
+    }
+    if (b.length < 4) return undefined
+    const length = (b[2] << 8) | b[3]
+    const end = at + 2 + length
+    if (length < 2 || end > src.length) return undefined
+    const data = src.bytes(at + 4, Math.min(length - 2, 3 + 2 * 255))
+    if (isFrame(marker)) {
+      // Lossless, hierarchical, or a second frame: left to the decoder.
+      if (!(PROGRESSIVE.has(marker) || SEQUENTIAL.has(marker)) || final) return undefined
+      progressive = PROGRESSIVE.has(marker)
+      final = new Map()
+      for (let c = 0; c < data[5]; c++) final.set(data[6 + 3 * c], new Uint8Array(64))
+    } else if (marker === SOS) {
+      if (!final) return undefined
+      const n = data[0]
+      // A sequential scan sends its components whole, whatever its Ss, Se and Al say (libjpeg reads them so).
+      const ss = progressive ? data[1 + 2 * n] : 0
+      const se = progressive ? data[2 + 2 * n] : 63
+      const al = progressive ? data[3 + 2 * n] & 15 : 0
+      if (al === 0 && ss <= se && se < 64) {
+        for (let c = 0; c < n; c++) final.get(data[1 + 2 * c])?.fill(1, ss, se + 1)
+      }
+      if ([...final.values()].every((coded) => !coded.includes(0))) return undefined
+      at = dataEnd(src, end)
+      continue
+    }
+    at = end
+  }
+  if (!final) return undefined
+  let index = 0
+  for (const coded of final.values()) {
+    index++
+    const first = coded.indexOf(0)
+    if (first < 0) continue
+    const cut = 'a file cut between scans and closed with an end marker'
+    if (!progressive)
+      return `a JPEG whose scans never send component ${index} of ${final.size} (${cut}: a viewer shows it without that component's colour)`
+    const last = coded.lastIndexOf(0)
+    const short = coded.subarray(first, last + 1).filter((sent) => sent === 0).length
+    const which =
+      first === last
+        ? `coefficient ${first}`
+        : short === last - first + 1
+          ? `coefficients ${first}-${last}`
+          : `${short} coefficients from ${first} to ${last}`
+    return `a progressive JPEG whose scans leave component ${index}'s ${which} short of their last bit (${cut}: a viewer shows it blurred)`
+  }
+  return undefined
+}
+
+/**
+ * Where a scan's entropy-coded data starting at `at` ends: at the first FF that is not a stuffed
+ * byte (FF 00), a restart marker (FF D0–D7) or fill (FF FF), or at the end of the bytes.
+ */
+function dataEnd(src: ByteSource, at: number): number {
+  while (at < src.length) {
+    const window = src.bytes(at, WINDOW)
+    let i = window.indexOf(0xff)
+    while (i >= 0 && i + 1 < window.length) {
+      const next = window[i + 1]
+      if (next !== 0x00 && next !== 0xff && (next < 0xd0 || next > 0xd7)) return at + i
+      i = window.indexOf(0xff, i + 1)
+    }
+    // An FF at the window's edge is looked at again from the next window.
+    at += i >= 0 ? i : window.length
+    if (i >= 0 && at + 1 >= src.length) return src.length
+  }
+  return src.length
+}
