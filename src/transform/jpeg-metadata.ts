@@ -31,24 +31,39 @@ export function jpegCarriesMetadata(source: Uint8Array | ByteSource): boolean {
   const soi = src.bytes(0, 2)
   if (soi.length < 2 || soi[0] !== 0xff || soi[1] !== 0xd8) return false
   for (let at = 2; at + 4 <= src.length; ) {
+    const segment = segmentAt(src, at)
+    if (!segment || segment.marker === SOS || segment.marker === EOI) return false
+    if (segment.length === 0) {
+      at = segment.at + 2
+      continue
+    }
+    if (segment.length < 2) return false
+    if (isMetadata(segment.marker, src.bytes(segment.at + 4, Math.min(segment.length - 2, 64)))) return true
+    at = segment.at + 2 + segment.length
+  }
+  return false
+}
+
+/**
+ * The JPEG marker at `at`, past any fill bytes (FF FF) before it: the marker, where it stands, and
+ * its segment's length (T.81 B.1.1.4; 0 for the markers that stand alone: TEM, RSTn, SOI, EOI);
+ * `undefined` where no marker is, or its length is past the bytes.
+ */
+export function segmentAt(
+  src: ByteSource,
+  at: number,
+): { marker: number; at: number; length: number } | undefined {
+  for (;;) {
     const b = src.bytes(at, 4)
-    if (b[0] !== 0xff) return false
+    if (b.length < 2 || b[0] !== 0xff) return undefined
     const marker = b[1]
     if (marker === 0xff) {
       at += 1 // a fill byte before a marker
       continue
     }
-    if (marker === SOS || marker === EOI) return false
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
-      at += 2 // TEM and RSTn stand alone
-      continue
-    }
-    const length = (b[2] << 8) | b[3]
-    if (length < 2) return false
-    if (isMetadata(marker, src.bytes(at + 4, Math.min(length - 2, 64)))) return true
-    at += 2 + length
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd9)) return { marker, at, length: 0 }
+    return b.length < 4 ? undefined : { marker, at, length: (b[2] << 8) | b[3] }
   }
-  return false
 }
 
 const ascii = (bytes: Uint8Array, n: number) => String.fromCharCode(...bytes.subarray(0, n))

@@ -19,6 +19,7 @@
  */
 
 import { type ByteSource, inMemory, WINDOW } from './byte-source.js'
+import { segmentAt } from './jpeg-metadata.js'
 
 /** Progressive frames (Huffman, arithmetic): scans send bands of coefficients, bit by bit. */
 const PROGRESSIVE = new Set([0xc2, 0xca])
@@ -46,20 +47,15 @@ export function scansShort(source: Uint8Array | ByteSource): string | undefined 
   let progressive = false
   let at = 2
   while (at + 2 <= src.length) {
-    const b = src.bytes(at, 4)
-    if (b[0] !== 0xff) return undefined
-    const marker = b[1]
-    if (marker === 0xff) {
-      at += 1 // a fill byte before a marker
-      continue
-    }
+    const segment = segmentAt(src, at)
+    if (!segment) return undefined
+    const { marker, length } = segment
+    at = segment.at
     if (marker === EOI) break
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+    if (length === 0) {
       at += 2 // TEM and RSTn stand alone
       continue
     }
-    if (b.length < 4) return undefined
-    const length = (b[2] << 8) | b[3]
     const end = at + 2 + length
     if (length < 2 || end > src.length) return undefined
     const data = src.bytes(at + 4, Math.min(length - 2, 3 + 2 * 255))
