@@ -153,7 +153,7 @@ describe('undecodable images', () => {
     assert.equal(resized.sha256, reference.sha256)
   })
 
-  it('a progressive JPEG cut between two scans and closed with an end marker is undecodable: it would be blurred', async () => {
+  it('a JPEG cut between two scans and closed with an end marker is undecodable: blurred if progressive, grey if its components have scans of their own', async () => {
     // libjpeg decodes the scans it has without a word, at any failOn level: the DC of each block,
     // or its low frequencies, a blurred full-size image (libjpeg-turbo/libjpeg-turbo#343), which
     // was kept as good. Cut at each scan's start, as a buffer and as a file.
