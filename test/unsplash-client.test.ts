@@ -607,6 +607,42 @@ test('tracking: once per photo across runs, ixid kept, owed calls sent by the ne
   await mock.close()
 })
 
+// The API answers a tracking call with JSON (`{"url": …}`), which nothing reads; a proxy or gateway
+// in front of it may answer 204 or an empty 200, as JSON clients meet (JakeChampion/fetch#364,
+// hapijs/wreck#69: "Unexpected end of JSON input" on a 204). The call was made and counted: it was
+// failed as "something other than JSON", kept owed, and sent again by every later run.
+test('a tracking call answered 2xx without a JSON body (204, empty) is made: not owed, not sent again', async (t) => {
+  for (const status of [204, 200]) {
+    const mock = await startUnsplashMock({
+      imageOrigin: images.origin,
+      searches: { lake: 3 },
+      intercept: (u, rate) =>
+        u.pathname.endsWith('/download') ? { status, body: '', headers: rate } : undefined,
+    })
+    t.after(() => mock.close())
+    const store = new UnsplashStore(':memory:')
+    const photos = Array.from({ length: 3 }, (_, i) => mock.photoAt('search:lake', i))
+    for (const run of [1, 2]) {
+      const c = new UnsplashClient({ key: mock.key, apiUrl: mock.origin, retryBase: 10 })
+      t.after(() => c.close())
+      const tracker = new Tracker(c, store)
+      tracker.resumeOwed()
+      for (const p of photos) tracker.downloaded(p.id, p.links.download_location)
+      const report = await tracker.drain()
+      assert.deepEqual(
+        [report.sent, report.owed, report.error?.message],
+        run === 1 ? [3, 0, undefined] : [0, 0, undefined],
+        `HTTP ${status}, run ${run}`,
+      )
+    }
+    assert.equal(
+      mock.log.filter((c) => c.path.endsWith('/download')).length,
+      3,
+      `HTTP ${status}: one call a photo`,
+    )
+  }
+})
+
 test('a download_location is sent to the configured API host only, path and query kept', () => {
   const c = new UnsplashClient({ key: 'k', apiUrl: 'http://127.0.0.1:9/proxy/' })
   assert.equal(

@@ -232,7 +232,13 @@ export class UnsplashClient {
         continue
       }
       this.calls[kind]++
-      if (status >= 200 && status < 300) return { body: parse<T>(text, shown, this.#where()), headers }
+      if (status >= 200 && status < 300) {
+        // A tracking call is made once the API accepts it: its body (`{"url": …}`) is read by no
+        // one, and a proxy's 204 or empty 200 (JakeChampion/fetch#364) failed it as not JSON, so
+        // it stayed owed and every later run sent it again, the photo's download counted twice.
+        if (kind === 'tracking') return { body: undefined as T, headers }
+        return { body: parse<T>(text, shown, this.#where()), headers }
+      }
       if (REDIRECTS.has(status)) {
         const to = apiRedirectTarget(url, headers.location)
         if (to && hops < MAX_HOPS) {
