@@ -559,3 +559,23 @@ test('a photo the API lists on two pages: fetched once, said as listed twice, no
   assert.ok(!said.some((l) => l.includes('and no more')), said.join('\n'))
   assert.equal(photos.summary.repeated, 1)
 })
+
+// The random endpoint draws with repeats: a small pool (a collection, a narrow query) gives the
+// same photos again, "receiving 10 photos instead of 30 ... the same 10 photos over and over"
+// (unsplash-js#56). Each is fetched once, and the run ended with fewer photos than asked for and
+// not a word why.
+test('random from a pool smaller than the count: each photo fetched once, and a line says how many of how many', async (t) => {
+  const small = await startUnsplashMock({ imageOrigin: images.origin, key: KEY, randomPool: 10 })
+  t.after(() => small.close())
+  const said: string[] = []
+  const photos = unsplash.random({ count: 25, ...base(small, said) })
+  const results = await all(pull(photos, { out: join(dir, 'random-small-pool') }))
+  assert.equal(results.length, 10)
+  assert.ok(results.every((r) => r.status === 'ok'))
+  assert.ok(
+    said.includes(
+      'Unsplash random photos: 10 different photos of the 25 asked for; the API then drew only photos it had given already (fewer match, or it repeats itself).',
+    ),
+    said.join('\n'),
+  )
+})

@@ -206,6 +206,11 @@ export class Listing {
    * while listing again after a change: each photo is fetched once, yet the API's total counts both.
    */
   repeats = 0
+  /**
+   * The listing ended on two pages in a row that held only photos listed already: `random` drawing
+   * from a pool smaller than the count (unsplash-js#56), with photos still wanted.
+   */
+  ranDry = false
   #queue: Photo[] = []
   #nextPage: number | undefined = 1
   #total: number | undefined
@@ -316,7 +321,11 @@ export class Listing {
     let barren = 0
     for (let given = 0; given < this.limit; given++) {
       while (given >= this.#queue.length) {
-        if (this.#nextPage === undefined || barren >= 2) return
+        if (this.#nextPage === undefined) return
+        if (barren >= 2) {
+          this.ranDry = true
+          return
+        }
         const before = this.#queue.length
         try {
           await this.#fetch(this.limit - given)

@@ -321,6 +321,13 @@ export class UnsplashSource implements AsyncIterable<Job> {
           `Unsplash ${this.#endpoint.label}: the API listed ${repeats} ${repeats === 1 ? 'photo' : 'photos'} twice; each was fetched once.`,
         )
       }
+      // Random draws with repeats (unsplash-js#56): a count larger than what matches ended with
+      // fewer photos than asked for, and not a word why.
+      if (run.listing.ranDry && this.#endpoint.kind === 'random') {
+        this.#o.say(
+          `Unsplash ${this.#endpoint.label}: ${grouped(listed)} different ${listed === 1 ? 'photo' : 'photos'} of the ${grouped(run.listing.limit)} asked for; the API then drew only photos it had given already (fewer match, or it repeats itself).`,
+        )
+      }
       if (unreached > 0 && total !== undefined) {
         const why =
           this.#endpoint.kind === 'search'
