@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import dns from 'node:dns'
 import { createServer } from 'node:http'
 import { after, before, test } from 'node:test'
+import { brotliCompressSync, gzipSync } from 'node:zlib'
 import { UnsplashClient } from '../src/sources/unsplash/client.js'
 import {
   collectionEndpoint,
@@ -639,6 +640,58 @@ test('a tracking call answered 2xx without a JSON body (204, empty) is made: not
       mock.log.filter((c) => c.path.endsWith('/download')).length,
       3,
       `HTTP ${status}: one call a photo`,
+    )
+  }
+})
+
+// imgpull asks the API for no Content-Encoding, yet servers compress anyway (ArchiveTeam/wpull#14
+// "Handle gzip responses even if it's not requested", steemit/condenser#1406), as a proxy or CDN
+// before the API may: the listing failed as "something other than JSON", quoting the compressed bytes.
+test('an API answer compressed though not asked for (gzip, br) is decoded; one cut short or corrupt is named in one line', async (t) => {
+  const cases = {
+    gzip: (json: string) => gzipSync(json),
+    br: (json: string) => brotliCompressSync(json),
+    cut: (json: string) => gzipSync(json).subarray(0, 400),
+    corrupt: (json: string) => Buffer.concat([gzipSync(json).subarray(0, 10), Buffer.alloc(300, 0xff)]),
+  }
+  const said = {
+    cut: /^Unsplash API sent something other than JSON for \/collections\/5\/photos\?\S+: JSON cut short or malformed/,
+    corrupt:
+      /^Unsplash API sent an answer for \/collections\/5\/photos\?\S+ encoded as gzip: the body does not decode/,
+  }
+  for (const [name, encode] of Object.entries(cases)) {
+    let mock: UnsplashMock | undefined
+    mock = await startUnsplashMock({
+      imageOrigin: images.origin,
+      collections: { '5': 5 },
+      intercept: (u, rate) => {
+        if (!u.pathname.startsWith('/collections') || !mock) return undefined
+        const photos = Array.from({ length: 5 }, (_, n) => mock!.photoAt('collection:5', n))
+        const encoding = name === 'br' ? 'br' : 'gzip'
+        const body = encode(JSON.stringify(photos))
+        return { status: 200, body, headers: { ...rate, 'content-encoding': encoding, 'x-total': 5 } }
+      },
+    })
+    t.after(() => mock!.close())
+    const c = new UnsplashClient({ key: mock.key, apiUrl: mock.origin, retries: 0 })
+    t.after(() => c.close())
+    const listing = new Listing(c, new UnsplashStore(':memory:'), collectionEndpoint('5', {}), Infinity)
+    const expected = said[name as keyof typeof said]
+    if (expected) {
+      await assert.rejects(listing.start(), (e: UnsplashError) => {
+        assert.equal(e.code, 'unsplash-bad-json', name)
+        assert.match(e.message, expected)
+        assert.ok(!/\p{Cc}/u.test(e.message), e.message)
+        return true
+      })
+      continue
+    }
+    await listing.start()
+    const ids = (await collect(listing)).map((p) => p.id)
+    assert.deepEqual(
+      ids,
+      Array.from({ length: 5 }, (_, n) => mock.photoAt('collection:5', n).id),
+      name,
     )
   }
 })

@@ -1,5 +1,7 @@
 import { setMaxListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { ImgpullError } from '../../errors.js'
+import { BodyDecoder, codingsOf } from '../../fetch/content-encoding.js'
 import { redirectTarget } from '../../fetch/location.js'
 import { parseRetryAfter, retryDelay } from '../../fetch/retry-delay.js'
 import { sharedLookup } from '../../fetch/shared-lookup.js'
@@ -206,9 +208,10 @@ export class UnsplashClient {
         })
         status = res.statusCode
         headers = res.headers
-        text = await res.body.text()
+        text = await bodyText(res.body, headers, shown)
       } catch (error) {
         if (signal.aborted) throw new StoppedError()
+        if (error instanceof UnsplashError) throw error
         if (attempt <= this.#o.retries) {
           await this.#pause(
             retryDelay({ retry: attempt, maxRetryAfter: 60_000, base: this.#o.retryBase }),
@@ -393,6 +396,37 @@ function abortable(promise: Promise<void>, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', stop, { once: true })
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop))
   })
+}
+
+/**
+ * An answer's body as text, decoded as its `Content-Encoding` says: the client asks for none, yet
+ * servers compress anyway (ArchiveTeam/wpull#14, steemit/condenser#1406), a proxy or CDN before
+ * the API too, and the compressed bytes were quoted as "something other than JSON". The run's own
+ * decoder (`BodyDecoder`) takes a body the label is wrong for (JSON under `gzip`) as it came.
+ * Rejects with `unsplash-bad-json` for a body that does not decode.
+ */
+async function bodyText(
+  body: Dispatcher.ResponseData['body'],
+  headers: Answer<unknown>['headers'],
+  shown: string,
+): Promise<string> {
+  const codings = codingsOf(headers['content-encoding'])
+  if (codings.length === 0) return body.text()
+  const chunks: Buffer[] = []
+  const decoder = new BodyDecoder(codings, (chunk) => void chunks.push(chunk), shown)
+  try {
+    for await (const chunk of body) await decoder.write(chunk)
+    await decoder.end()
+  } catch (error) {
+    if (!(error instanceof ImgpullError)) throw error
+    const why = error.message.startsWith(`${shown}: `) ? error.message.slice(shown.length + 2) : error.message
+    throw new UnsplashError(
+      'unsplash-bad-json',
+      `Unsplash API sent an answer for ${shown} encoded as ${codings.join(', ')}: ${why}`,
+      { cause: error },
+    )
+  }
+  return Buffer.concat(chunks).toString('utf8')
 }
 
 function parse<T>(text: string, shown: string, where: string): T {
