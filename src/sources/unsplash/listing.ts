@@ -48,6 +48,8 @@ export interface Page {
   missing?: string
   /** Entries of the answer that were not photos (no id): left out. */
   dropped: number
+  /** Photos a page holds as the API serves them (it clamps `per_page`), when the answer shows it. */
+  size?: number
 }
 
 /** The entries that are photos, and how many were not. */
@@ -150,9 +152,12 @@ export async function fetchPage(
         typeof pages === 'number' && Number.isInteger(pages) && pages >= 0
           ? page < pages
           : photos.length + dropped >= PER_PAGE
+      // A page before the last holds as many as the API serves a page.
+      const served = photos.length + dropped
       return {
         photos,
         dropped,
+        ...(typeof pages === 'number' && page < pages && served > 0 ? { size: served } : {}),
         next: links?.next ? pageOf(links.next) : more ? page + 1 : undefined,
         // A page past the last one the API serves says `total: 0` (unsplash-js#216): only the
         // first page, or one with results, speaks for the search's size.
@@ -182,7 +187,7 @@ export async function fetchPage(
     // read on while pages come full, as without a count, where it ended the listing at its count,
     // the photos after unasked. A full last page exactly at the count is the end, as counted.
     const more = total === undefined || page * size > total ? got >= size : page * size < total
-    return { photos, dropped, next: links ? pageOf(links.next) : more ? page + 1 : undefined, total }
+    return { photos, dropped, size, next: links ? pageOf(links.next) : more ? page + 1 : undefined, total }
   } catch (error) {
     throw notFound(e, error)
   }
@@ -213,6 +218,8 @@ export class Listing {
   ranDry = false
   #queue: Photo[] = []
   #nextPage: number | undefined = 1
+  /** Photos a page holds as served: the budget's listing calls are counted in pages of this size. */
+  #pageSize = PER_PAGE
   #total: number | undefined
   #stored = 0
   /** The page being fetched and stored, if one is. */
@@ -313,7 +320,9 @@ export class Listing {
     if (short === 0) return 0
     if (this.endpoint.kind === 'photo') return (this.endpoint.ids?.length ?? 0) - (this.#nextPage - 1)
     if (this.endpoint.kind === 'random') return Math.ceil(short / PER_PAGE)
-    return Math.max(0, Math.ceil(want / PER_PAGE) - (this.#nextPage - 1))
+    // In pages of the size served: at 10 a page (a `per_page` clamped below 30), 35 photos are
+    // 4 calls, counted as 2, and the budget's warning left out where the calls would not last.
+    return Math.max(0, Math.ceil(want / this.#pageSize) - (this.#nextPage - 1))
   }
 
   /** The photos, stored ones first, fetching further pages as they are needed. */
@@ -371,6 +380,7 @@ export class Listing {
     if (!this.#relisted && this.endpoint.kind !== 'random') this.repeats += got.photos.length - added.length
     this.#nextPage = next
     if (got.total !== undefined) this.#total = got.total
+    if (got.size && got.size > 0 && got.next !== undefined) this.#pageSize = got.size
   }
 
   /**
