@@ -239,7 +239,8 @@ export class UnsplashClient {
         // A tracking call is made once the API accepts it: its body (`{"url": …}`) is read by no
         // one, and a proxy's 204 or empty 200 (JakeChampion/fetch#364) failed it as not JSON, so
         // it stayed owed and every later run sent it again, the photo's download counted twice.
-        if (kind === 'tracking') return { body: undefined as T, headers }
+        // A page in its place (a captive portal's 200) is still no answer of the API's.
+        if (kind === 'tracking' && text.trim() === '') return { body: undefined as T, headers }
         return { body: parse<T>(text, shown, this.#where()), headers }
       }
       if (REDIRECTS.has(status)) {
