@@ -697,6 +697,21 @@ test('an API answer compressed though not asked for (gzip, br) is decoded; one c
       name,
     )
   }
+  // The hourly limit's refusal compressed, without X-Ratelimit headers: its words are read.
+  const refusing = await startUnsplashMock({
+    imageOrigin: images.origin,
+    collections: { '5': 5 },
+    intercept: () => ({
+      status: 403,
+      body: gzipSync('Rate Limit Exceeded'),
+      headers: { 'content-encoding': 'gzip' },
+    }),
+  })
+  t.after(() => refusing.close())
+  const c = new UnsplashClient({ key: refusing.key, apiUrl: refusing.origin, onRateLimit: 'stop' })
+  t.after(() => c.close())
+  const listing = new Listing(c, new UnsplashStore(':memory:'), collectionEndpoint('5', {}), Infinity)
+  await assert.rejects(listing.start(), RateLimitError)
 })
 
 test('a download_location is sent to the configured API host only, path and query kept', () => {
