@@ -101,3 +101,35 @@ test('a queue whose shard jobs were obliterated under it: a worker with --exit-w
   assert.equal(again.code, 0, again.stderr)
   assert.match(again.stderr, /2 shards done/)
 })
+
+// A queue paused as BullMQ pauses one (Queue.pause(), a dashboard's button) gives no worker a shard:
+// the workers waited, silent, one with --exit-when-done for good, and status showed its shards as
+// waiting alone (a paused Bull queue's jobs were shown stuck, or not at all: ShaneK/Matador#21,
+// OptimalBits/bull#903).
+test('a queue paused by an operator (BullMQ pause): status and the worker say so in one line; resumed, the worker goes on', async () => {
+  const urls = Array.from({ length: 2 }, (_, i) => fx.server.url(`/paused/${i}.jpg`))
+  const list = await fx.list('paused.txt', urls)
+  assert.equal((await runCli(['enqueue', list, ...q('paused'), '--shard-size', '1'])).code, 0)
+  const queue = new Queue('paused', { connection: { port: fx.redis.port }, prefix: BULL_PREFIX })
+  await queue.pause()
+  await queue.close()
+  const paused =
+    /^(?:imgpull: )?queue paused is paused \(BullMQ's Queue\.pause\(\), a dashboard's pause button\): no worker takes a shard of it until it is resumed \(.*redis-cli HDEL imgpull:bullmq:paused:meta paused\)/m
+  const shown = await runCli(['status', ...q('paused')])
+  assert.match(shown.stdout, paused)
+  assert.equal(JSON.parse((await runCli(['status', ...q('paused'), '--json'])).stdout).paused, true)
+  const w = startCli(['worker', ...q('paused'), '-o', join(fx.dir, 'paused-out'), '--exit-when-done'])
+  let said = ''
+  w.child.stderr!.on('data', (d) => {
+    said += d
+  })
+  await until('the worker to say the queue is paused', () => paused.test(said))
+  assert.equal(requested('/paused/'), 0)
+  // The way the line gives: the worker takes shards again with no call to BullMQ.
+  await fx.redis.client.hdel(`${BULL_PREFIX}:paused:meta`, 'paused')
+  const r = await w.done
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stderr, /^imgpull: queue paused is resumed: taking shards again$/m)
+  assert.match(r.stderr, /2 shards done/)
+  assert.doesNotMatch((await runCli(['status', ...q('paused')])).stdout, /is paused/)
+})

@@ -143,7 +143,12 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
         }
         if (e.type === 'failed')
           print(`imgpull: shard ${shardStem(e.shard)} failed: ${printable(certWords(e.message))}`)
-        else if (e.type === 'redis' || e.type === 'note' || e.type === 'enqueue-stopped')
+        else if (
+          e.type === 'redis' ||
+          e.type === 'note' ||
+          e.type === 'enqueue-stopped' ||
+          e.type === 'paused'
+        )
           print(`imgpull: ${e.message}`)
         else if (e.type === 'clock') print(`imgpull: warning: ${e.message}`)
         else if (o.quiet) return

@@ -65,3 +65,14 @@ export function shardFailureWords(reason: string, stalled: number): string {
 export function lostShardsWords(queue: string, shards: number, held: number): string {
   return `queue ${queue} holds ${held} of the ${shards} shard${shards === 1 ? '' : 's'} its input was enqueued in: the others' jobs are gone from Redis (imgpull:bullmq:${queue}:*, deleted or obliterated)`
 }
+
+/**
+ * A queue paused as BullMQ pauses one (`Queue.pause()`, a dashboard's button: the `paused` field of
+ * `imgpull:bullmq:<queue>:meta`), in words: no worker takes a shard of it until it is resumed, where
+ * the workers waited, silent, a worker with `--exit-when-done` for good, and `status` showed its
+ * shards as waiting alone (as a paused Bull queue's jobs were shown stuck or not at all:
+ * ShaneK/Matador#21, OptimalBits/bull#903). Pure.
+ */
+export function pausedWords(queue: string): string {
+  return `queue ${queue} is paused (BullMQ's Queue.pause(), a dashboard's pause button): no worker takes a shard of it until it is resumed (Queue.resume(), the dashboard, or redis-cli HDEL imgpull:bullmq:${queue}:meta paused); the shards running go on to their end`
+}

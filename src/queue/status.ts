@@ -3,7 +3,14 @@ import type { Redis } from 'ioredis'
 import { formatBytes, formatDuration, grouped } from '../report/format.js'
 import { printable } from '../utils/printable.js'
 import { enqueueRunning, enqueueState } from './enqueue-lease.js'
-import { lostShardsWords, QueueError, STALLED_REASON, shardFailureWords, shownRedis } from './errors.js'
+import {
+  lostShardsWords,
+  pausedWords,
+  QueueError,
+  STALLED_REASON,
+  shardFailureWords,
+  shownRedis,
+} from './errors.js'
 import {
   BULL_PREFIX,
   heldKey,
@@ -49,6 +56,11 @@ export interface QueueStatus {
     broken?: string
     enqueuedAt: number
   }
+  /**
+   * Paused as BullMQ pauses a queue (`Queue.pause()`, a dashboard's button): no worker takes a
+   * shard until it is resumed (see `pausedWords`). Absent when not paused.
+   */
+  paused?: true
   shards: {
     /** Waiting to be taken, `retrying` of them after a failed attempt (BullMQ's delayed). */
     waiting: number
@@ -124,13 +136,14 @@ async function readStatus(
   queue: Queue,
   at: number | undefined,
 ): Promise<QueueStatus> {
-  const [meta, finished, beats, counts, time, enqueuing] = await Promise.all([
+  const [meta, finished, beats, counts, time, enqueuing, paused] = await Promise.all([
     redis.hgetall(metaKey(name)),
     redis.hgetall(shardsKey(name)),
     redis.hgetall(workersKey(name)),
     queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'),
     redis.time(),
     enqueueRunning(redis, name),
+    queue.isPaused(),
   ])
   // BullMQ scores a delayed job by its due time (ms) times 0x1000, a counter below (getDelayedScore.lua).
   const [, firstScore] = await redis.zrange(queue.toKey('delayed'), 0, 0, 'WITHSCORES')
@@ -204,6 +217,7 @@ async function readStatus(
           enqueuedAt: Number(meta.enqueuedAt),
         }
       : undefined,
+    ...(paused ? { paused: true as const } : {}),
     shards: {
       waiting: counts.waiting + counts.prioritized + counts.delayed,
       retrying: counts.delayed,
@@ -268,6 +282,7 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
   lines.push(
     `shards: ${n(shards.done)} done, ${n(shards.active)} active, ${n(shards.waiting)} waiting${retrying}, ${n(shards.failed)} failed, of ${n(total)}`,
   )
+  if (s.paused) lines.push(`${pausedWords(s.queue)}.`)
   if (s.input?.enqueue === 'complete' && s.input.shards !== undefined && total < s.input.shards)
     lines.push(`${lostShardsWords(s.queue, s.input.shards, total)}: run the same enqueue again to add them`)
   const alive = s.workers.filter((w) => w.alive)

@@ -14,7 +14,7 @@ import type { Result } from '../types.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { steadyNow } from '../utils/steady-clock.js'
 import { ENQUEUE_RENEW_MS, enqueueRunning, enqueueState } from './enqueue-lease.js'
-import { lostShardsWords, STALLED_REASON, shardFailureWords, shownRedis } from './errors.js'
+import { lostShardsWords, pausedWords, STALLED_REASON, shardFailureWords, shownRedis } from './errors.js'
 import { RedisHostGate } from './host-gate.js'
 import {
   BULL_PREFIX,
@@ -124,6 +124,8 @@ export type WorkerEvent =
   | { type: 'enqueue-stopped'; message: string }
   /** This machine's clock is far from Redis's, which moves the retries of failed shards (see `clockWords`). */
   | { type: 'clock'; message: string }
+  /** The queue was paused (`paused: true`, see `pausedWords`) or resumed, as BullMQ pauses one: said once each time. */
+  | { type: 'paused'; paused: boolean; message: string }
   /** The queue has never been given an input: the worker waits for one (workers may start first). */
   | { type: 'empty'; message: string }
 
@@ -373,6 +375,8 @@ class ShardWorker {
   #skew = 0
   /** Whether this machine's clock was said to be off Redis's (see `#checkClock`). */
   #clockSaid = false
+  /** Whether the queue was paused (BullMQ's pause) at the last heartbeat (see `#checkPaused`). */
+  #paused = false
   /** The evicting `maxmemory-policy` Redis was last seen with (see `#checkEviction`). */
   #evicting: string | undefined
   /** When Redis was last heard from, and the watchdog last ticked (`performance.now()`). */
@@ -626,6 +630,8 @@ class ShardWorker {
     }
     const rows = data.rows.count
     const round = data.retry?.round ?? 0
+    // A shard given out: the queue was resumed since the last heartbeat saw it paused.
+    if (this.#paused) this.#setPaused(false)
     this.#say({
       type: 'shard',
       shard: data.shard,
@@ -1044,6 +1050,27 @@ class ShardWorker {
     }
   }
 
+  // A queue paused as BullMQ pauses one (Queue.pause(), a dashboard's button) gives no worker a
+  // shard: the workers waited, silent, one with --exit-when-done for good. Read with each
+  // heartbeat; said once as it is paused, once as it is resumed. The worker waits either way: a
+  // pause is an operator's, and a resume goes on.
+  async #checkPaused(): Promise<void> {
+    const name = this.#o.queue
+    this.#setPaused((await this.#redis.hexists(`${BULL_PREFIX}:${name}:meta`, 'paused')) === 1)
+  }
+
+  /** Note the queue `paused` or resumed, saying so when it changes. */
+  #setPaused(paused: boolean): void {
+    const name = this.#o.queue
+    if (paused === this.#paused) return
+    this.#paused = paused
+    this.#say({
+      type: 'paused',
+      paused,
+      message: paused ? `${pausedWords(name)}; waiting` : `queue ${name} is resumed: taking shards again`,
+    })
+  }
+
   // Checked at start only, a Redis that took an evicting policy later (CONFIG SET, a restart or a
   // failover onto a server set up otherwise) went on holding the queue, its jobs and locks free to
   // vanish, and no worker said a word. Read with each heartbeat; said once, and once mended.
@@ -1081,6 +1108,7 @@ class ShardWorker {
   async #beat(final = false): Promise<unknown> {
     if (!final) await this.#checkEviction()
     if (!final) await this.#checkQueue().catch(() => {})
+    if (!final) await this.#checkPaused().catch(() => {})
     const time = await this.#redis.time().catch(() => undefined)
     if (time) {
       const redisNow = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000)
