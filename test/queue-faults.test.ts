@@ -133,3 +133,26 @@ test('a queue paused by an operator (BullMQ pause): status and the worker say so
   assert.match(r.stderr, /2 shards done/)
   assert.doesNotMatch((await runCli(['status', ...q('paused')])).stdout, /is paused/)
 })
+
+// Another program's job put in the queue (a dashboard's "add job", an app sharing the queue's name
+// and prefix, every worker of a queue given every job of it, its own or not: OptimalBits/bull#1154) was read as a
+// shard: `shard undefined failed: shard data of version undefined`, counted among the shards failed
+// for good, the worker with --exit-when-done exiting 1 on a queue whose every shard was done.
+test("another program's job in the queue: refused in one line naming it, failed unrun, counted as no shard (exit 0, status of 2 shards)", async () => {
+  const urls = Array.from({ length: 2 }, (_, i) => fx.server.url(`/foreign/${i}.jpg`))
+  const list = await fx.list('foreign.txt', urls)
+  assert.equal((await runCli(['enqueue', list, ...q('foreign'), '--shard-size', '1'])).code, 0)
+  const queue = new Queue('foreign', { connection: { port: fx.redis.port }, prefix: BULL_PREFIX })
+  const job = await queue.add('send-email', { to: 'a@example.com' })
+  await queue.close()
+  const words = `job ${job.id} (send-email) in queue foreign is not an imgpull shard (its data holds no shard number: another program's job?): failed, not run, and left in Redis for its owner (imgpull:bullmq:foreign:${job.id}); it counts as no shard of the queue`
+  const w = await runCli(['worker', ...q('foreign'), '-o', join(fx.dir, 'foreign-out'), '--exit-when-done'])
+  assert.equal(w.code, 0, w.stderr)
+  assert.equal(w.stderr.split('\n').filter((line) => line === `imgpull: ${words}`).length, 1, w.stderr)
+  assert.doesNotMatch(w.stderr, /undefined/)
+  assert.match(w.stderr, /2 shards done, 0 given back, 0 failed attempts/)
+  const shown = await runCli(['status', ...q('foreign')])
+  assert.match(shown.stdout, /^shards: 2 done, 0 active, 0 waiting, 0 failed, of 2$/m)
+  assert.ok(shown.stdout.includes(`\n${words}.\n`), shown.stdout)
+  assert.doesNotMatch(shown.stdout, /undefined/)
+})

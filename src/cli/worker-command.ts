@@ -147,7 +147,8 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
           e.type === 'redis' ||
           e.type === 'note' ||
           e.type === 'enqueue-stopped' ||
-          e.type === 'paused'
+          e.type === 'paused' ||
+          e.type === 'foreign'
         )
           print(`imgpull: ${e.message}`)
         else if (e.type === 'clock') print(`imgpull: warning: ${e.message}`)

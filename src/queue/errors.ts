@@ -1,4 +1,5 @@
 import { ImgpullError } from '../errors.js'
+import { printable } from '../utils/printable.js'
 import { withoutCredentials } from '../utils/url.js'
 
 /**
@@ -75,4 +76,14 @@ export function lostShardsWords(queue: string, shards: number, held: number): st
  */
 export function pausedWords(queue: string): string {
   return `queue ${queue} is paused (BullMQ's Queue.pause(), a dashboard's pause button): no worker takes a shard of it until it is resumed (Queue.resume(), the dashboard, or redis-cli HDEL imgpull:bullmq:${queue}:meta paused); the shards running go on to their end`
+}
+
+/**
+ * A job in the queue that is no shard (see `isShardJob`: another program's, a dashboard's "add
+ * job"), named by its id and name: failed by the worker that takes it, never run, and kept in Redis
+ * for its owner. It was said `shard undefined failed: shard data of version undefined` and counted
+ * among the shards failed for good (exit 1 with `--exit-when-done`). Pure.
+ */
+export function foreignJobWords(queue: string, id: string | undefined, name: string): string {
+  return `job ${id ?? '?'} (${printable(name)}) in queue ${queue} is not an imgpull shard (its data holds no shard number: another program's job?): failed, not run, and left in Redis for its owner (imgpull:bullmq:${queue}:${id ?? '?'}); it counts as no shard of the queue`
 }

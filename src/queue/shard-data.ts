@@ -124,3 +124,14 @@ export interface ShardCounts {
 }
 
 export const DATA_VERSION = 1
+
+/**
+ * Whether a job's `data` is a shard's (a `ShardJobData` of any version: a shard number and an input
+ * id), not another program's job put in the queue (a dashboard's "add job", an app sharing the
+ * queue's name and prefix), which a worker read as a shard: `shard undefined failed: shard data of
+ * version undefined`, counted among the queue's shards failed for good.
+ */
+export function isShardJob(data: unknown): data is ShardJobData {
+  const d = data as Partial<ShardJobData> | null
+  return typeof d === 'object' && d !== null && Number.isInteger(d.shard) && typeof d.inputId === 'string'
+}

@@ -4,6 +4,7 @@ import { formatBytes, formatDuration, grouped } from '../report/format.js'
 import { printable } from '../utils/printable.js'
 import { enqueueRunning, enqueueState } from './enqueue-lease.js'
 import {
+  foreignJobWords,
   lostShardsWords,
   pausedWords,
   QueueError,
@@ -23,7 +24,7 @@ import {
   workersKey,
 } from './keys.js'
 import { heardWithin, openRedis, refusedBy } from './redis.js'
-import type { ShardCounts } from './shard-data.js'
+import { isShardJob, type ShardCounts } from './shard-data.js'
 import type { Heartbeat, HeldShard, ShardProgress } from './worker-records.js'
 
 /** A worker is counted as alive while its heartbeat is younger than this, ms. */
@@ -95,6 +96,11 @@ export interface QueueStatus {
    * it, for a shard failed for that (BullMQ's `maxStalledCount`), whose attempts never counted them.
    */
   failures: { shard: number; reason: string; attempts: number; stalled?: number }[]
+  /**
+   * Failed jobs that are no shard (another program's, put in the queue: see `isShardJob`), the
+   * first 10: not counted in `shards`. Absent when there is none.
+   */
+  foreign?: { id: string; name: string }[]
   /**
    * Shards waiting because their output folder is held by another run still alive (a worker that
    * lost its lock and runs it still, held still by SIGSTOP or a paused VM; a local run): the
@@ -183,7 +189,10 @@ async function readStatus(
       since: job.processedOn,
     }
   })
-  const failedJobs = await queue.getJobs(['failed'], 0, 9)
+  // Another program's jobs (see `isShardJob`) are no shards: not counted, not listed as shards.
+  const allFailed = counts.failed ? await queue.getJobs(['failed']) : []
+  const foreign = allFailed.filter((job) => !isShardJob(job.data))
+  const failedJobs = allFailed.filter((job) => isShardJob(job.data)).slice(0, 10)
   // Only those still delayed: an entry of a shard since taken, done or failed is old news.
   const heldNow = await redis.hgetall(heldKey(name))
   const delayed = Object.keys(heldNow).length
@@ -226,7 +235,7 @@ async function readStatus(
         : {}),
       active: counts.active,
       done: counts.completed,
-      failed: counts.failed,
+      failed: counts.failed - foreign.length,
     },
     images,
     rate: workers.filter((w) => w.alive).reduce((n, w) => n + w.rate, 0),
@@ -237,6 +246,9 @@ async function readStatus(
       attempts: job.attemptsMade,
       ...(job.failedReason === STALLED_REASON ? { stalled: job.stalledCounter } : {}),
     })),
+    ...(foreign.length
+      ? { foreign: foreign.slice(0, 10).map((job) => ({ id: String(job.id), name: job.name })) }
+      : {}),
     held,
     workers,
   }
@@ -351,6 +363,7 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
         ? `failed shard ${shardStem(f.shard)}: ${f.reason}`
         : `failed shard ${shardStem(f.shard)} after ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}: ${f.reason}`,
     )
+  for (const job of s.foreign ?? []) lines.push(`${foreignJobWords(s.queue, job.id, job.name)}.`)
   if (input?.enqueue === 'stopped')
     lines.push(
       input.broken

@@ -14,7 +14,14 @@ import type { Result } from '../types.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { steadyNow } from '../utils/steady-clock.js'
 import { ENQUEUE_RENEW_MS, enqueueRunning, enqueueState } from './enqueue-lease.js'
-import { lostShardsWords, pausedWords, STALLED_REASON, shardFailureWords, shownRedis } from './errors.js'
+import {
+  foreignJobWords,
+  lostShardsWords,
+  pausedWords,
+  STALLED_REASON,
+  shardFailureWords,
+  shownRedis,
+} from './errors.js'
 import { RedisHostGate } from './host-gate.js'
 import {
   BULL_PREFIX,
@@ -52,7 +59,7 @@ import {
 } from './redis.js'
 import { Refusals } from './refusals.js'
 import { holdLock, lapsedWords } from './relock.js'
-import { DATA_VERSION, type ShardCounts, type ShardJobData } from './shard-data.js'
+import { DATA_VERSION, isShardJob, type ShardCounts, type ShardJobData } from './shard-data.js'
 import {
   clockWords,
   type HeldShard,
@@ -126,6 +133,8 @@ export type WorkerEvent =
   | { type: 'clock'; message: string }
   /** The queue was paused (`paused: true`, see `pausedWords`) or resumed, as BullMQ pauses one: said once each time. */
   | { type: 'paused'; paused: boolean; message: string }
+  /** A job in the queue that is no shard (another program's: see `isShardJob`), failed unrun. */
+  | { type: 'foreign'; message: string }
   /** The queue has never been given an input: the worker waits for one (workers may start first). */
   | { type: 'empty'; message: string }
 
@@ -558,6 +567,12 @@ class ShardWorker {
   // BullMQ, retried or failed for good, while the worker said nothing and counted nothing: exit 0
   // with --exit-when-done. Said and counted as the run's own failures are.
   async #attempt(job: Job<ShardJobData>, token?: string, cancel?: AbortSignal): Promise<ShardCounts> {
+    // Another program's job (see `isShardJob`): failed, never run, and not counted as a shard's.
+    if (!isShardJob(job.data)) {
+      const message = foreignJobWords(this.#o.queue, job.id, job.name)
+      this.#say({ type: 'foreign', message })
+      throw new UnrecoverableError(message)
+    }
     this.#attempts.set(job.id!, { job, token })
     try {
       const counts = await this.#process(job, token, cancel)
@@ -1178,16 +1193,15 @@ class ShardWorker {
       'broken',
       'shards',
     )
-    const { failed, completed, ...counts } = await queue.getJobCounts(
-      'waiting',
-      'active',
-      'delayed',
-      'prioritized',
-      'failed',
-      'completed',
-    )
+    const {
+      failed: allFailed,
+      completed,
+      ...counts
+    } = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed')
     const left = Object.values(counts).reduce((a, b) => a + b, 0)
     if (left !== 0 || this.#running.size !== 0) return
+    // Jobs that are no shard (another program's, failed unrun) are none of the queue's shards.
+    const failed = allFailed - (allFailed ? await foreignFailed(queue) : 0)
     // Its shards' jobs gone, imgpull's own keys kept (BullMQ's `obliterate()`, a dashboard's button,
     // its keys deleted by pattern): nothing left, the queue was taken for done, exit 0.
     const held = completed + failed
@@ -1226,6 +1240,12 @@ class ShardWorker {
       this.#stop()
     }
   }
+}
+
+/** How many of the queue's failed jobs are no shard (another program's: see `isShardJob`). */
+export async function foreignFailed(queue: Queue): Promise<number> {
+  const jobs = await queue.getJobs(['failed'])
+  return jobs.filter((job) => !isShardJob(job.data)).length
 }
 
 /**
