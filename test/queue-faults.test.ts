@@ -156,3 +156,30 @@ test("another program's job in the queue: refused in one line naming it, failed 
   assert.ok(shown.stdout.includes(`\n${words}.\n`), shown.stdout)
   assert.doesNotMatch(shown.stdout, /undefined/)
 })
+
+// A queue enqueued into a database of its Redis (`/3`) and a worker or status given the Redis
+// without it: the queue was said to hold nothing (naming the queues of database 0), and a worker
+// waited for it for good, as Resque's and RQ's did on another database (resque/resque#515,
+// rq/django-rq#677).
+test('a queue in another database of the Redis given: status and the worker name the database and the --redis to give', async () => {
+  const list = await fx.list('in-db3.txt', [fx.server.url('/in-db3/0.jpg')])
+  const e = await runCli(['enqueue', list, '--redis', `${fx.redis.url}/3`, '--queue', 'in-db3'])
+  assert.equal(e.code, 0, e.stderr)
+  const hint = `it is in database 3 of this Redis: give --redis ${fx.redis.url}/3`
+  const shown = await runCli(['status', ...q('in-db3')])
+  assert.equal(shown.code, 2)
+  assert.equal(
+    shown.stderr,
+    `imgpull: queue in-db3 on ${fx.redis.url} holds nothing: enqueue an input first; ${hint}\n`,
+  )
+  const w = startCli(['worker', ...q('in-db3'), '-o', join(fx.dir, 'in-db3-out')])
+  let said = ''
+  w.child.stderr!.on('data', (d) => {
+    said += d
+  })
+  await until('the worker to name the database', () =>
+    said.includes(`holds nothing yet: waiting for imgpull enqueue; ${hint}\n`),
+  )
+  w.child.kill('SIGTERM')
+  assert.equal((await w.done).code, 0)
+})

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { nearWord } from '../utils/near-word.js'
+import { shownRedis } from './errors.js'
 
 /**
  * Names in Redis: the queue's (BullMQ's own keys, under `imgpull:bullmq:`) and imgpull's beside
@@ -126,3 +127,53 @@ export function digest(parts: readonly string[], length = 16): string {
  * lapses (ms, Redis's clock), renewed while it runs (see `holdEnqueue`).
  */
 export const enqueuesKey = (queue: string) => `${PREFIX}:${queue}:enqueues`
+
+/**
+ * The other database of the Redis of `redis` that holds queue `name` (its meta), if any: the first
+ * listed with keys in `INFO keyspace` but the client's own, looked in on a connection of its own.
+ * A queue enqueued into `/3` and a worker or `status` given the Redis without it (or the other way
+ * round) said the queue held nothing, a worker waiting for it for good (as Resque's and RQ's
+ * workers and queues on another database found none: resque/resque#515, rq/django-rq#677). Read
+ * only when the queue is not in the client's database.
+ */
+export async function queueDatabase(redis: Redis, name: string): Promise<number | undefined> {
+  const own = redis.options.db ?? 0
+  const info = await redis.info('keyspace')
+  const dbs = [...info.matchAll(/^db(\d+):keys=/gm)].map((m) => Number(m[1])).filter((db) => db !== own)
+  for (const db of dbs.slice(0, 16)) {
+    const other = redis.duplicate({ db, lazyConnect: false, retryStrategy: () => null })
+    other.on('error', () => {})
+    try {
+      if ((await other.exists(metaKey(name))) === 1) return db
+    } finally {
+      other.disconnect()
+    }
+  }
+  return undefined
+}
+
+/**
+ * `--redis` with database `db` instead of its own, in words for a message (its password as `***`
+ * where the caller's `shown` hides it): a `redis://` URL's path, else `?db=N`. Pure.
+ */
+export function withDatabase(shown: string, db: number): string {
+  if (/^rediss?:\/\//i.test(shown)) {
+    const u = new URL(shown)
+    u.pathname = `/${db}`
+    u.searchParams.delete('db')
+    return u.toString()
+  }
+  return `${shown.replace(/[?&]db=\d+/i, '')}${shown.includes('?') ? '&' : '?'}db=${db}`
+}
+
+/**
+ * Where a queue this Redis's database lacks is, in words: another database of it (`; it is in
+ * database 3 of this Redis: give --redis redis://host:6379/3`), or the queues of this one, near or
+ * all (see `otherQueuesWords`).
+ */
+export async function elsewhereWords(redis: Redis, url: string, name: string): Promise<string> {
+  const db = await queueDatabase(redis, name).catch(() => undefined)
+  if (db !== undefined)
+    return `; it is in database ${db} of this Redis: give --redis ${withDatabase(shownRedis(url), db)}`
+  return otherQueuesWords(name, await queueNames(redis).catch(() => []))
+}

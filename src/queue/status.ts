@@ -14,11 +14,10 @@ import {
 } from './errors.js'
 import {
   BULL_PREFIX,
+  elsewhereWords,
   heldKey,
   metaKey,
-  otherQueuesWords,
   queueNameProblem,
-  queueNames,
   shardStem,
   shardsKey,
   workersKey,
@@ -161,7 +160,7 @@ async function readStatus(
       'queue-unknown',
       meta.complete === '1'
         ? `queue ${name} on ${shownRedis(url)} holds nothing: its enqueue found no rows in its input`
-        : `queue ${name} on ${shownRedis(url)} holds nothing: enqueue an input first${otherQueuesWords(name, await queueNames(redis))}`,
+        : `queue ${name} on ${shownRedis(url)} holds nothing: enqueue an input first${await elsewhereWords(redis, url, name)}`,
     )
   const images = { ok: 0, failed: 0, bytes: 0, errors: {} as Record<string, number> }
   const activeJobs = await queue.getJobs(['active'], 0, 99)

@@ -25,11 +25,10 @@ import {
 import { RedisHostGate } from './host-gate.js'
 import {
   BULL_PREFIX,
+  elsewhereWords,
   heldKey,
   metaKey,
-  otherQueuesWords,
   queueNameProblem,
-  queueNames,
   shardStem,
   shardsKey,
   workersKey,
@@ -467,7 +466,7 @@ class ShardWorker {
     this.#seen = (await this.#redis.exists(metaKey(name)).catch(() => 1)) === 1
     if (!this.#seen) {
       // A name mistyped waited for an enqueue that would never come (for ever with --exit-when-done).
-      const others = otherQueuesWords(name, await queueNames(this.#redis).catch(() => []))
+      const others = await elsewhereWords(this.#redis, this.#o.redis, name)
       this.#say({
         type: 'empty',
         message: `queue ${name} holds nothing yet: waiting for imgpull enqueue${others}`,
