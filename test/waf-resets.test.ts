@@ -134,3 +134,56 @@ test('a host that resets new connections beyond 4 open, its connections kept ali
     }
   }
 })
+
+// A WAF that resets every connection of a client it blocks (its TLS fingerprint or User-Agent:
+// Webperf-se/webperf_core#1470, m4ll0k/Atlas#13, ffuf/ffuf#662): each file spent its every
+// attempt on it (2,000 files took 12,000 connections and 39 s), as on a host that refuses them.
+test('a host that resets every connection, none answered, is given up once 3 files spent their retries on it; a slow host at its limit of connections is not', async () => {
+  const waf = await startResettingServer({ ttfb: 0 })
+  const good = await startResettingServer({ ttfb: 0 })
+  try {
+    const blocked = Array.from({ length: 60 }, (_, i) => `${waf.origin}/blocked/all-${i}.jpg`)
+    const fine = Array.from({ length: 10 }, (_, i) => `${good.origin}/ok/beside-${i}.jpg`)
+    const results: Result[] = []
+    for await (const r of pull([...blocked, ...fine], {
+      out: join(dir, 'all-reset'),
+      journal: false,
+      retries: 1,
+    }))
+      results.push(r)
+    const messages = JSON.stringify(results.map((r) => r.message))
+    assert.deepEqual(
+      results.filter((r) => fine.includes(r.job.url)).map((r) => r.status),
+      fine.map(() => 'ok'),
+    )
+    const fromWaf = results.filter((r) => blocked.includes(r.job.url))
+    assert.ok(
+      fromWaf.every((r) => r.error === 'network' && r.message!.includes('(ECONNRESET)')),
+      messages,
+    )
+    const giving = fromWaf.filter((r) =>
+      r.message!.endsWith(
+        '; 3 of its files spent their retries on connections it reset or closed before any answer, none answered: its other files are not tried in this run',
+      ),
+    )
+    assert.equal(giving.length, 1, messages)
+    assert.ok(waf.stats.blocked < 100, `${waf.stats.blocked} connections reset for 60 files`)
+  } finally {
+    await Promise.all([waf.close(), good.close()])
+  }
+  // A host that takes 4 connections and resets the rest, its answers slower than a file's retries:
+  // the resets are its limit (its first connections taken, their answers on the way), not a WAF.
+  const slow = await startResettingServer({ ttfb: 1500, maxConnections: 4, close: true })
+  try {
+    const urls = Array.from({ length: 12 }, (_, i) => `${slow.origin}/ok/slow-${i}.jpg`)
+    const results: Result[] = []
+    for await (const r of pull(urls, { out: join(dir, 'slow-limit'), journal: false, retries: 1 }))
+      results.push(r)
+    assert.ok(
+      results.every((r) => !r.message?.includes('not tried')),
+      JSON.stringify(results.map((r) => r.message)),
+    )
+  } finally {
+    await slow.close()
+  }
+})

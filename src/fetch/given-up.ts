@@ -23,6 +23,15 @@ export const OVERLONG_FILES = 3
 export const TLS_FILES = 3
 
 /**
+ * Files of one host that spent their retries on connections it turned away (reset or closed before
+ * any answer), none answered, before it is given up for the run (see `Scheduler.turnedAway`): a
+ * WAF or firewall that resets every connection of this client (webperf_core#1470: at its TLS
+ * ClientHello) does so to each file's every attempt. More than one file, as a host that resets
+ * some paths alone (a WAF rule, waf-resets.test.ts) serves the others meanwhile.
+ */
+export const RESET_FILES = 3
+
+/**
  * Files of one host whose bodies trickled in past their `--total-timeout`, none served, before it is
  * given up for the run (see `Scheduler.trickled`). Fewer than `SILENT_AFTER`, with no later request
  * asked for: each already spent its whole total timeout (600 s by default, its retries included)

@@ -1,7 +1,7 @@
 import type { ImgpullCode } from '../errors.js'
 import { type Cancellable, whenCancelled } from '../utils/cancel-hook.js'
 import { Fifo } from '../utils/fifo.js'
-import { type GivenUp, OVERLONG_FILES, TLS_FILES, TRICKLE_FILES } from './given-up.js'
+import { type GivenUp, OVERLONG_FILES, RESET_FILES, TLS_FILES, TRICKLE_FILES } from './given-up.js'
 import { GATE_RETRY_MS, type HostGate } from './host-gate.js'
 import {
   type HostLimit,
@@ -108,6 +108,8 @@ interface Host<T> {
   unreached?: string
   /** Its files that failed `tls` with nothing heard from it (see `tlsRefused`). */
   tlsFiles?: number
+  /** Its files that failed at the door (reset or closed before any answer), nothing heard from it (see `turnedAway`). */
+  resetFiles?: number
   /** Running tasks redirected here, waiting for a slot: served before the queue. */
   hops: HopWaiter[]
   /**
@@ -541,6 +543,28 @@ export class Scheduler<T> {
     if (state.tlsFiles < TLS_FILES) return undefined
     state.givenUp = { code: 'tls', why: message }
     return `; ${TLS_FILES} of its files failed so, none served: its other files are not tried in this run`
+  }
+
+  /**
+   * A file of `host` failed for good, its last attempt a new connection the host reset or closed
+   * before any answer (`cause`: the error's code, ECONNRESET...): once `RESET_FILES` have, and it
+   * has answered nothing this run, it is given up, as a host that refuses every connection is
+   * (see `outOfReach`). A WAF that resets every connection of a client it blocks (its TLS
+   * fingerprint, its User-Agent: webperf_core#1470, Atlas#13) met each file's every attempt: 200
+   * files took 1,200 connections. Returns the words that file's message adds then.
+   */
+  turnedAway(host: string, cause: string): string | undefined {
+    const state = this.#hosts.get(host)
+    if (!state || state.heard || state.givenUp) return undefined
+    state.resetFiles = (state.resetFiles ?? 0) + 1
+    if (state.resetFiles < RESET_FILES) return undefined
+    const what = `${RESET_FILES} of its files spent their retries on connections it reset or closed before any answer`
+    this.#silent(host, state, {
+      code: 'network',
+      why: `${host} answered no request this run: ${what} (${cause})`,
+      shared: `${host} answered no request a worker's run sent it: ${what} (${cause})`,
+    })
+    return `; ${what}, none answered: its other files are not tried in this run`
   }
 
   /**

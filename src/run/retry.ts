@@ -289,7 +289,8 @@ export class Retries {
     const covers = proxyWait && this.#proxySilence.sameProxy(answeredBy)
     if (covers) this.#scheduler.pauseAll(covers, proxyWait)
     if (action.do === 'fail') {
-      this.#explain(task, e, action, answeredBy, crowdedNow && crowding.accepted, trickled, resumable)
+      const held = { crowded: crowdedNow && crowding.accepted, accepted: crowding.accepted }
+      this.#explain(task, e, action, answeredBy, held, trickled, resumable)
       this.#run.fail(task, e)
       this.#wakeGivenUp(answeredBy)
       return
@@ -357,14 +358,16 @@ export class Retries {
   /**
    * Add to the message of `e`, the error `task` fails with, what the run knows of why: the host or
    * its proxy out of reach or given up, a trickle, a wait asked past the file's time, a file cut
-   * that no resume could continue. `crowded`: refused while its host held another of its transfers.
+   * that no resume could continue. `held.crowded`: refused while its host held another of its
+   * transfers; `held.accepted`: another of its host's transfers held its slot, taken, when this
+   * one's request went out (see `Scheduler.crowding`).
    */
   #explain(
     task: Task,
     e: ImgpullError,
     action: Extract<FailureAction, { do: 'fail' }>,
     answeredBy: string,
-    crowded: boolean,
+    held: { crowded: boolean; accepted: boolean },
     trickled: boolean,
     resumable: boolean,
   ): void {
@@ -375,11 +378,16 @@ export class Retries {
     // The host's own certificate or handshake (not an https:// proxy's: ProxySilence's).
     if (e.code === 'tls' && errorCode(e.cause) !== PROXY_TLS)
       e.message += this.#scheduler.tlsRefused(answeredBy, e.message) ?? ''
+    // A new connection of the host's own reset or closed before any answer (through a proxy, it
+    // may be the proxy's doing: see ProxySilence), while none of its connections was taken (one
+    // was, its answer slow to come: the resets are the host's limit of connections).
+    if (e.code === 'network' && e.pressure && !held.accepted && !this.#proxySilence.sameProxy(answeredBy))
+      e.message += this.#scheduler.turnedAway(answeredBy, errorCode(e.cause)) ?? ''
     if (trickled)
       e.message += this.#scheduler.trickled(answeredBy, duration(this.#options.totalTimeout)) ?? ''
     // Refused while the host held another of its transfers (see `Scheduler.crowding`): at its
     // limit, not out of reach; its other files go on.
-    const outOfReach = crowded
+    const outOfReach = held.crowded
       ? undefined
       : this.#scheduler.outOfReach(answeredBy, e.code, errorCode(e.cause))
     if (outOfReach)
