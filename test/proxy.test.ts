@@ -621,6 +621,33 @@ test('a proxy refusing every connection is given up once a file has spent its re
   }
 })
 
+// A proxy that resets every connection before a word (a firewall in front of it that blocks this
+// machine; squid's deny_info TCP_RESET: the forward-proxy sibling of a WAF's resets,
+// Webperf-se/webperf_core#1470): each file spent its retries on it, 100 files 600 connections.
+test('a proxy closing or resetting every connection, none answered, is given up once 3 files spent their retries, named', async () => {
+  const resetting = await startRawServer((socket) => socket.resetAndDestroy())
+  try {
+    const urls = Array.from({ length: 40 }, (_, i) => `http://h${i}.example.org/a.jpg`)
+    const results = await withEnv({}, () =>
+      run(urls, { out: join(dir, 'proxy-resets'), proxy: resetting.origin, retries: 1, concurrency: 4 }),
+    )
+    assert.ok(results.every((r) => r.status === 'failed' && r.error === 'proxy'))
+    const giving = results.filter((r) =>
+      r.message!.endsWith("the proxy's other files are not tried in this run"),
+    )
+    assert.equal(giving.length, 1, JSON.stringify(results.map((r) => r.message)))
+    const notTried = results.filter((r) => /not tried again/.test(r.message!))
+    assert.ok(notTried.length >= 30, `${notTried.length} not tried`)
+    assert.match(
+      notTried[0]!.message!,
+      /no request this run was answered by the proxy http:\/\/127\.0\.0\.1:\d+: it closed or reset every connection before any answer, 3 files' retries included; a rerun tries it again$/,
+    )
+    assert.ok(resetting.connections() < 50, `${resetting.connections()} connections for 40 files`)
+  } finally {
+    await resetting.close()
+  }
+})
+
 // through an HTTP proxy, a dead https:// host was never given up: every file spent all its
 // attempts on the proxy's 502 (300 files, 1,800 CONNECTs). A 502/503/504 to one CONNECT is
 // ambiguous (Squid's 503: refused, or overloaded); a few files failing so on one host while the

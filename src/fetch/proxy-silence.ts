@@ -31,6 +31,8 @@ interface Proxy {
   refusedFiles: Map<string, number>
   /** Hosts given up for those (see `gatewayRefused`). */
   hostsGivenUp: Map<string, GivenUp>
+  /** Files failed for good on connections to it reset or closed before any answer, none answered (see `unreachable`). */
+  closedFiles?: number
 }
 
 /** Files of one host that fail for good on an HTTP proxy's 502/503/504 before the host is given up (see `gatewayGivesUp`). */
@@ -267,8 +269,22 @@ export class ProxySilence {
     const proxy = this.#proxy(origin)
     const state = proxy && this.#state(origin)
     const code = errorCode(error.cause)
-    if (!proxy || !state || state.heard || state.givenUp || error.code !== 'proxy' || !OUT_OF_REACH[code])
-      return undefined
+    if (!proxy || !state || state.heard || state.givenUp || error.code !== 'proxy') return undefined
+    // A proxy that resets or closes every connection before any answer (a firewall in front of
+    // it that blocks this machine, a proxy that takes no client of its address: squid's
+    // `http_access deny` with `deny_info TCP_RESET`): each file spent its retries on it, 100
+    // files took 600 connections. Once `GATEWAY_FILES` have, as a host is (see `turnedAway`).
+    if (code === PROXY_CLOSED) {
+      state.closedFiles = (state.closedFiles ?? 0) + 1
+      if (state.closedFiles < GATEWAY_FILES) return undefined
+      const words = `it closed or reset every connection before any answer, ${GATEWAY_FILES} files' retries included`
+      state.givenUp = {
+        code: 'proxy',
+        why: `no request this run was answered by the proxy ${shownProxy(proxy)}: ${words}`,
+      }
+      return words
+    }
+    if (!OUT_OF_REACH[code]) return undefined
     const words = OUT_OF_REACH[code]
     state.givenUp = {
       code: 'proxy',
