@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -23,12 +23,15 @@ after(async () => {
 
 /**
  * `command` run by `script` on a pseudo-terminal of its own (stdin written by the test); `raw` is
- * everything the terminal showed so far, `ended` its exit code.
+ * everything the terminal showed so far, `ended` its exit code. The terminal is what a terminal
+ * emulator gives, whatever machine the test runs on: `script` runs the command with $SHELL (a
+ * login shell of /usr/sbin/nologin ran nothing) and passes TERM on (a CI job's TERM=dumb is no
+ * live terminal: no progress line was drawn); `env` may set TERM otherwise.
  */
 function onPty(command: string, env?: Record<string, string>) {
   const pty = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
     stdio: ['pipe', 'pipe', 'pipe'],
-    ...(env ? { env: { ...process.env, ...env } } : {}),
+    env: { ...process.env, SHELL: '/bin/sh', TERM: 'xterm-256color', ...env },
   })
   const term = { pty, raw: '', ended: new Promise<number | null>((resolve) => pty.on('close', resolve)) }
   pty.stdout.setEncoding('utf8').on('data', (d) => {
@@ -42,17 +45,16 @@ test('on a terminal, Ctrl-C is acknowledged above the progress line and stays th
   await writeFile(list, Array.from({ length: 40 }, (_, i) => server.url(`/tty-${i}`)).join('\n'))
   const out = join(dir, 'tty-out')
   // A terminal of 24 rows and 120 columns (one that reports no size is drawn as 80×24: see below).
-  const command = `stty rows 24 cols 120; exec '${process.execPath}' '${CLI}' '${list}' -o '${out}' --grace 1`
+  // The shell writes its pid, the CLI's once it execs (no pgrep: procps is not on every machine).
+  const pidFile = join(dir, 'tty.pid')
+  const command = `stty rows 24 cols 120; echo $$ > '${pidFile}'; exec '${process.execPath}' '${CLI}' '${list}' -o '${out}' --grace 1`
   const term = onPty(command)
   const ended = term.ended
   for (let i = 0; i < 200 && !term.raw.includes('active'); i++) await sleep(25)
   assert.ok(term.raw.includes('active'), 'the progress line is drawn')
   await sleep(400)
   // Ctrl-C goes to the CLI (the terminal's foreground process), not to `script`.
-  const pid = execFileSync('pgrep', ['-f', `${CLI} ${list}`], { encoding: 'utf8' })
-    .trim()
-    .split('\n')[0]
-  process.kill(Number(pid), 'SIGINT')
+  process.kill(Number(await readFile(pidFile, 'utf8')), 'SIGINT')
   assert.equal(await ended, 130)
   const shown = screen(term.raw)
   const stopping = shown.findIndex((l) => l.startsWith('Stopping: finishing transfers in flight'))
