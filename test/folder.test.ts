@@ -838,8 +838,9 @@ test('an output folder that cannot be made gets the advice its cause takes, not 
 
 test('local faults: exit 3 and one line naming the real cause and what to do', async (t) => {
   if (!canMount()) {
-    // CI and the dev machines run as root, where this never skips; elsewhere mounting needs root.
-    t.skip('bind and tmpfs mounts need root')
+    // CI and the dev machines run as root allowed to mount, where this never skips; elsewhere
+    // (another user, root in a container without CAP_SYS_ADMIN) mounting is refused.
+    t.skip('bind and tmpfs mounts need root, allowed to mount (CAP_SYS_ADMIN)')
     return
   }
   // A journal that cannot be written (read-only), in a folder that can.
@@ -887,7 +888,7 @@ test('local faults: exit 3 and one line naming the real cause and what to do', a
 
 test('a folder that refuses a final name is named, not the part file or temporary it came from in .imgpull (files, manifest, shards, report)', async (t) => {
   if (!canMount()) {
-    t.skip('bind mounts and chattr need root')
+    t.skip('bind mounts and chattr need root, allowed to mount (CAP_SYS_ADMIN)')
     return
   }
   // The file taking its name in a folder that refuses it was said as its source: `cannot write
