@@ -151,7 +151,7 @@ test('SQLite extended codes are taken for their family: a local fault, said in i
 })
 
 test('a journal whose folder cannot be written to stops a rerun with one line naming it (exit 3), not SQLite’s bare words (exit 1)', async (t) => {
-  // Root writes in a folder of mode 0555 all the same: its runs go in a user namespace of their own.
+  // Root writes in a folder of mode 0555 all the same: its runs go without its rights over modes.
   const root = process.getuid?.() === 0
   const base = await mkdtemp(join(tmpdir(), 'imgpull-ro-journal-'))
   // Writable again first: a user's rm cannot empty a folder of mode 0555.
@@ -160,7 +160,7 @@ test('a journal whose folder cannot be written to stops a rerun with one line na
     await rm(base, { recursive: true, force: true })
   })
   const out = join(base, 'out')
-  const run = (list: string[]) => runAs({ unmapped: root }, [...list, '-o', out, '--no-report', '-q'])
+  const run = (list: string[]) => runAs({ modesBind: root }, [...list, '-o', out, '--no-report', '-q'])
   const first = await run(urls(2))
   assert.equal(first.code, 0, first.stderr)
   await chmod(join(out, '.imgpull'), 0o555)
@@ -175,15 +175,20 @@ test('a journal whose folder cannot be written to stops a rerun with one line na
 
 /**
  * The built CLI with `args`, under `ulimit -f kib` (the limit on the size of a file it writes, in
- * KiB) where one is given; `unmapped`: in a user namespace of its own (`unshare --user`), where
- * root's uid is not mapped, so a folder's mode binds it as any owner's (user_namespaces(7):
- * CAP_DAC_OVERRIDE holds only over files whose owner is mapped) while it still reads this
- * checkout as its owner (another user could not read a checkout of mode 0700, as mktemp -d makes).
+ * KiB) where one is given; `modesBind`: without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH
+ * (`setpriv`, capabilities(7)), so a folder's mode binds root as any owner's while it still reads
+ * this checkout as its owner (another user could not read a checkout of mode 0700, as mktemp -d
+ * makes). Not a user namespace (`unshare --user`): Docker's default seccomp profile refuses one
+ * to root in a container ('unshare failed: Operation not permitted'), where a capability is
+ * dropped by any process holding CAP_SETPCAP, as Docker's root does.
  */
-function runAs(as: { unmapped?: boolean }, args: string[], kib?: number) {
+function runAs(as: { modesBind?: boolean }, args: string[], kib?: number) {
   const limit = kib === undefined ? '' : `ulimit -f ${kib}; `
   const shell = ['bash', '-c', `${limit}exec "$0" "$@"`, process.execPath, CLI, ...args]
-  const [command, ...rest] = as.unmapped ? ['unshare', '--user', ...shell] : shell
+  const drop = '-dac_override,-dac_read_search'
+  const [command, ...rest] = as.modesBind
+    ? ['setpriv', `--inh-caps=${drop}`, `--bounding-set=${drop}`, '--', ...shell]
+    : shell
   const child = spawn(command!, rest, { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (d) => {
