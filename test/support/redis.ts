@@ -46,6 +46,15 @@ export async function startRedis(
 ): Promise<RedisServer> {
   const port = await freePort()
   const dir = await mkdtemp(join(tmpdir(), 'imgpull-redis-'))
+  // A Unix socket's path holds 107 bytes at most (unix(7)): under a long TMPDIR (a CI runner's
+  // work folder) redis-server could not bind it and every test of the file failed; there it goes
+  // in a folder of /tmp.
+  const socketDir = !options.unixSocket
+    ? dir
+    : join(dir, 'redis.sock').length <= 100
+      ? dir
+      : await mkdtemp('/tmp/imgpull-redis-')
+  const socket = join(socketDir, 'redis.sock')
   const tls = options.tls
   const args = [
     ...(tls
@@ -66,7 +75,7 @@ export async function startRedis(
     ...(options.cluster
       ? ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')]
       : []),
-    ...(options.unixSocket ? ['--unixsocket', join(dir, 'redis.sock'), '--unixsocketperm', '700'] : []),
+    ...(options.unixSocket ? ['--unixsocket', socket, '--unixsocketperm', '700'] : []),
   ]
   let child = await launch(args)
   const url = `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`
@@ -75,7 +84,7 @@ export async function startRedis(
   return {
     url,
     port,
-    ...(options.unixSocket ? { socket: join(dir, 'redis.sock') } : {}),
+    ...(options.unixSocket ? { socket } : {}),
     client,
     get pid() {
       return child.pid!
@@ -102,6 +111,7 @@ export async function startRedis(
         await exited
       }
       await rm(dir, { recursive: true, force: true })
+      await rm(socketDir, { recursive: true, force: true })
     },
   }
 }
