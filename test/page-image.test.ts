@@ -189,6 +189,8 @@ before(async () => {
   server = await startRouteServer({
     '/gallery/sofa': send('text/html; charset=utf-8', og('/i/sofa.jpg?fb&amp;w=1200')),
     '/as-jpeg': send('image/jpeg', og('//cdn.test/x.jpg')),
+    // A page of one <img>, no title and no words (a mood board's link to an image's page).
+    '/bare/sofa': send('text/html', '<html><body><img src="/i/bare.jpg"></body></html>'),
     '/self': (req, res) => {
       const me = `http://${req.headers.host}/self`
       res.writeHead(200, { 'content-type': 'text/html' }).end(og(me))
@@ -271,6 +273,17 @@ test("a gallery page's failure names the image its og:image names, resolved and 
   // A rerun tells it apart from other permanent failures: another link is what helps.
   assert.ok(isSharePageFailure(r.error, r.message))
   assert.ok(!asked.some((u) => u.startsWith('/i/')), asked.join(' '))
+})
+
+test('a page of no title and no words is said to be an HTML page once, by the image it names', async () => {
+  const r = await get('/bare/sofa')
+  assert.equal(r.error, 'not-an-image')
+  // It read `49 bytes: an HTML page; an HTML page, not the file: ...`.
+  assert.match(
+    r.message ?? '',
+    /sent text\/html, 49 bytes; an HTML page, not the file: its only large <img> names http:\/\/127\.0\.0\.1:\d+\/i\/bare\.jpg \(not fetched\)$/,
+  )
+  assert.ok(isSharePageFailure(r.error, r.message))
 })
 
 test('a page sent as image/jpeg, or gzip-encoded, names its image the same way', async () => {

@@ -348,17 +348,19 @@ class BodyReceiver {
     // that coding, never undone, is why (see `unknownCodings`).
     if (!kind && !check.gzipped && !zstdFramed)
       notUndone(t, `its body is no image${encoding && `, its ${decision.decode!.join(', ')} undone`}`)
-    const what = check.gzipped
-      ? ' (gzip data no Content-Encoding names: an .svgz, or a misconfigured server)'
-      : zstdFramed
-        ? ` (zstd-compressed data no Content-Encoding names: a file stored compressed, or a misconfigured server${noZstd ? `; zstd, ${noZstd}` : ''})`
-        : kind
-          ? `: ${quoted(kind, 120)}`
-          : ''
     // A sharing site's page for the image (a link copied from the address bar): the link that gives the file.
     // Else the image the page itself names (its og:image...), on any host: named, never fetched.
     const html = kind !== undefined && /^(?:an )?HTML\b/.test(kind)
     const share = html ? (sharePage(t) ?? namedImage(t, this.pageHead())) : undefined
+    // A page of no title and no words is said once, by the hint that begins `an HTML page, not the
+    // file`: it read `44 bytes: an HTML page; an HTML page, not the file: ...`.
+    const what = check.gzipped
+      ? ' (gzip data no Content-Encoding names: an .svgz, or a misconfigured server)'
+      : zstdFramed
+        ? ` (zstd-compressed data no Content-Encoding names: a file stored compressed, or a misconfigured server${noZstd ? `; zstd, ${noZstd}` : ''})`
+        : kind && !(kind === 'an HTML page' && share?.startsWith(kind))
+          ? `: ${quoted(kind, 120)}`
+          : ''
     // A page whose head named nothing: its next bytes are read for the mark (see `PAGE_BYTES`).
     if (html && !share && !ended && this.mayReadPage()) {
       this.page ??= { chunks: [], bytes: 0, looked: 0 }
