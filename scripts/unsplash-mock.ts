@@ -6,7 +6,8 @@
  * imgpull at it, then serves until Ctrl-C (or SIGTERM).
  *
  * Its listings: searches "mountain lake" (40 photos) and "forest" (12), collection 1580860 (35),
- * user and likes anniespratt (45, 10), topic nature (40), random photos; the key it takes is
+ * user and likes anniespratt (45, 10), topic nature (40), random photos, and photo Dwu85P9SOIk
+ * (the README's `imgpull unsplash photo` example) as well as any photo a listing sent; the key it takes is
  * `test-access-key`, 5,000 calls an hour (`--limit N` for fewer: a demo key's 50, to see a
  * rate-limit wait or `--on-rate-limit stop`; `--window S`, a window of S seconds from when the calls
  * ran out, to see it end: give imgpull the same `--rate-limit-window`).
@@ -43,6 +44,7 @@ const api = await startUnsplashMock({
   users: { anniespratt: 45 },
   likes: { anniespratt: 10 },
   topics: { nature: 40 },
+  photos: ['Dwu85P9SOIk'],
 })
 process.stdout.write(
   `export UNSPLASH_API_URL=${api.origin} UNSPLASH_ACCESS_KEY=${api.key}\n` +

@@ -514,7 +514,7 @@ test("the Quick start's local server and list, run as written: no connection's S
 
 // The Unsplash section told a newcomer of `--api-url`, "a proxy or a test server", but not how to
 // start one: without a key, `imgpull unsplash` could not be tried at all.
-test("the Unsplash section's mock API, started as written: the line it prints points imgpull at it, the README's search fetches its photos", async () => {
+test("the Unsplash section's mock API, started as written: the line it prints points imgpull at it, the README's search and single photo fetch their photos", async () => {
   const text = await readme
   const section = text.slice(text.indexOf('## Unsplash'), text.indexOf('### What to list'))
   const start = /^(node --import tsx scripts\/unsplash-mock\.ts)\s+#/m.exec(section)?.[1]
@@ -569,6 +569,15 @@ test("the Unsplash section's mock API, started as written: the line it prints po
       assert.equal(one.code, 0, one.stderr)
       assert.ok(one.stderr.includes(`Unsplash ${total} photos`), one.stderr)
     }
+    // The README's single photo, by the id its examples give (it was `no such Unsplash photo`, exit 2).
+    const photo = /^imgpull unsplash photo (\S+) -o one$/m.exec(text)?.[1]
+    assert.ok(
+      photo && section.includes(`photo ${photo} (`),
+      `the mock names the examples' photo id: ${photo}`,
+    )
+    const single = await runCli(['unsplash', 'photo', photo, '-o', join(dir, 'one')], { env })
+    assert.equal(single.code, 0, single.stderr)
+    assert.match(single.stderr, /^1 image, /m)
     // Ctrl-C stops it, and its image host, cleanly.
     mock.kill('SIGINT')
     assert.equal(await exited, 0)

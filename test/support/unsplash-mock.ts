@@ -33,6 +33,11 @@ export interface UnsplashMockOptions {
   /** Username → number of photos they liked (`/users/:username/likes`); a user without an entry likes none. */
   likes?: Record<string, number>
   topics?: Record<string, number>
+  /**
+   * Photo ids `/photos/:id` answers though no listing holds them (`imgpull unsplash photo ID`, as
+   * the README's example gives it); other ids answer once a listing has sent them.
+   */
+  photos?: string[]
   /** Photos `/photos/random` draws from. @default 500 */
   randomPool?: number
   /** Photo ids whose image files answer 404 on the image host. */
@@ -197,7 +202,11 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
   let origin = ''
 
   function photoAt(listing: string, n: number): MockPhoto {
-    const id = hash(`${listing}#${n}`).slice(0, 11)
+    return photoOf(hash(`${listing}#${n}`).slice(0, 11), listing, n)
+  }
+
+  /** The photo of this id, made as the `n`-th of `listing` the first time it is asked for. */
+  function photoOf(id: string, listing: string, n: number): MockPhoto {
     const known = byId.get(id)
     if (known) return premium(known)
     const i = Number.parseInt(hash(id).slice(0, 6), 36) || n
@@ -461,6 +470,7 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  for (const id of options.photos ?? []) photoOf(id, `photo:${id}`, 0)
 
   return {
     origin,
