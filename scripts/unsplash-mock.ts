@@ -2,7 +2,7 @@
  * A stand-in for the Unsplash API on this machine, to try `imgpull unsplash` without an access key
  * or internet: the test suite's mock API (test/support/unsplash-mock.ts, built from the documented
  * answers: listings, `X-Ratelimit-*`, download tracking) and its image host
- * (test/support/image-server.ts, made-up but whole JPEGs). It prints the two variables that point
+ * (test/support/image-server.ts, serving real JPEGs made by bench/jpegs.ts). It prints the two variables that point
  * imgpull at it, then serves until Ctrl-C (or SIGTERM).
  *
  * Its listings: searches "mountain lake" (40 photos) and "forest" (12), collection 1580860 (35),
@@ -14,7 +14,10 @@
  *
  * Run: node --import tsx scripts/unsplash-mock.ts [--limit 50] [--window 3600]
  */
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { makeJpegs } from '../bench/jpegs.js'
 import { startImageServer } from '../test/support/image-server.js'
 import { startUnsplashMock } from '../test/support/unsplash-mock.js'
 
@@ -33,8 +36,18 @@ for (const [name, value, given] of [
   }
 }
 
-// No request log: it would grow as long as the server runs.
-const images = await startImageServer({ record: false })
+// Photos that decode (the benchmarks' JPEGs, 320-1280 px a side), one chosen by each photo's id, so
+// that --resize, --encode and --verify decode run as on Unsplash's files: the image host's made-up
+// JPEGs are whole in structure but noise that does not decode (the README's resize example failed
+// 28 of 35 as undecodable, 'bad Huffman code'). No request log: it would grow as long as the server runs.
+const photos = (await makeJpegs(8)).map((path) => readFileSync(path))
+const images = await startImageServer({
+  record: false,
+  body: (name) =>
+    name.startsWith('photo-')
+      ? photos[createHash('sha256').update(name).digest()[0]! % photos.length]
+      : undefined,
+})
 const api = await startUnsplashMock({
   imageOrigin: images.origin,
   limit,

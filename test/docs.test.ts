@@ -578,6 +578,14 @@ test("the Unsplash section's mock API, started as written: the line it prints po
     const single = await runCli(['unsplash', 'photo', photo, '-o', join(dir, 'one')], { env })
     assert.equal(single.code, 0, single.stderr)
     assert.match(single.stderr, /^1 image, /m)
+    // The README's resize example: photos that decode, resized here (they failed as undecodable).
+    const resize = /^imgpull unsplash (collection \S+ --resize .*) -o \S+$/m.exec(text)?.[1]
+    assert.ok(resize, "the Unsplash section's resize example")
+    const crops = join(dir, 'crops')
+    const resized = await runCli(['unsplash', ...resize.split(' '), '--limit', '3', '-o', crops], { env })
+    assert.equal(resized.code, 0, resized.stderr)
+    assert.match(resized.stderr, /^3 images, .* 0 failed$/m)
+    assert.equal((await readdir(crops)).filter((f) => f.endsWith('.webp')).length, 3)
     // Ctrl-C stops it, and its image host, cleanly.
     mock.kill('SIGINT')
     assert.equal(await exited, 0)
