@@ -47,12 +47,13 @@ function imageCutAtLength(t: Transfer, error: unknown): boolean {
 /**
  * What a part passed off as the whole file fails with: not an image from its first byte. With
  * `joined`, what a file joined from a resume fails with where its bytes on disk may be at fault:
- * damaged, or not the hash the input gives.
+ * damaged, not the hash the input gives, or not the checksum the server states of the whole file
+ * (`Repr-Digest`, `Digest`, `x-goog-hash` on the 206, or the first 200's `Content-MD5` kept).
  */
 function isPartShown(error: unknown, joined = false): boolean {
   const code = (error as ImgpullError | undefined)?.code
   return joined
-    ? code === 'corrupt' || code === 'hash-mismatch'
+    ? code === 'corrupt' || code === 'hash-mismatch' || code === 'digest-mismatch'
     : code === 'not-an-image' || code === 'corrupt'
 }
 
@@ -104,10 +105,12 @@ export async function download(
         continue
       }
       if (t.joined && isPartShown(error, true) && !cancel.aborted) {
-        // Damaged, or not the input's hash, as joined from bytes kept and a resume: the bytes
-        // kept may be what is wrong (a part a power cut left with a page of zeros, two versions
-        // whose validators and last bytes agree). Those codes are not tried again by a rerun, so
-        // the file's one verdict comes from the whole file, asked for once more without Range.
+        // Damaged, or not the input's or the server's checksum, as joined from bytes kept and a
+        // resume: the bytes kept may be what is wrong (a part a power cut left with a page of
+        // zeros, two versions whose validators and last bytes agree, a part edited on disk). The
+        // first two codes are not tried again by a rerun, and a digest-mismatch refused a good
+        // file at the last retry (or spent one), so the file's one verdict comes from the whole
+        // file, asked for once more without Range.
         t.joined = false
         t.exchange?.abort(error)
         await t.restart(`the file joined from a resume was ${reasonOf(t, error)}`)
