@@ -162,6 +162,13 @@ export interface Validators {
    */
   stated?: { algorithm: 'sha256' | 'sha512' | 'sha1' | 'md5'; hex: string; header: string }
   /**
+   * `lastModified` is the answer's own time: within `ANSWER_DATE_MS` of its `Date` (fetch/judge.ts),
+   * as a script that stamps every answer `Last-Modified: now` sends it (contao/core#8773). Two
+   * answers so stamped are not told apart by their dates (see `mismatch`). Kept for the run, not
+   * in the journal.
+   */
+  stamped?: true
+  /**
    * The part's first answer named its full length but no strong validator: this run resumes it all
    * the same, as aria2c does, on its proofs alone (see `resumesInRun`); a later one starts over.
    * Kept for the run, not in the journal.

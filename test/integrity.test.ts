@@ -353,6 +353,53 @@ test('a Last-Modified less than a minute before its Date is weak: the two may co
   }
 })
 
+test("a Last-Modified that is each answer's own time (contao/core#8773) is no new version: a file cut at every answer finishes, with or without an ETag", async () => {
+  // A script that stamps every answer Last-Modified: now, its Date: compared as a validator,
+  // every resume was "another version" and started over, however strong the ETag, and behind
+  // a link that cuts every answer the file never finished ("Last-Modified ... became ...").
+  const file = makeImage('stamped', 200_000)
+  for (const etag of ['"stamped-v1"', undefined]) {
+    let clock = Date.parse('2026-01-01T00:00:00Z')
+    const ranges: (string | undefined)[] = []
+    const origin = await listenLocal(
+      createHttpServer((req, res) => {
+        ranges.push(req.headers.range)
+        clock += 2000
+        const now = new Date(clock).toUTCString()
+        const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
+        const body = file.subarray(from)
+        const headers = {
+          'content-type': 'image/jpeg',
+          'content-length': body.length,
+          'last-modified': now,
+          date: now,
+          ...(etag ? { etag } : {}),
+        }
+        if (from > 0)
+          res.writeHead(206, {
+            ...headers,
+            'content-range': `bytes ${from}-${file.length - 1}/${file.length}`,
+          })
+        else res.writeHead(200, headers)
+        if (body.length <= 30_000) return void res.end(body)
+        res.write(body.subarray(0, 30_000), () => req.socket.resetAndDestroy())
+      }),
+    )
+    try {
+      const { out, one } = await get([origin.url('/stamped.jpg')], { retries: 2 })
+      assert.equal(one.status, 'ok', `${etag ?? 'no ETag'}: ${one.message}`)
+      await holds(out, 'stamped.jpg', file)
+      assert.equal(ranges[0], undefined)
+      assert.ok(
+        ranges.slice(1).every((range) => range !== undefined),
+        `${etag ?? 'no ETag'}: never started over (${ranges.join(', ')})`,
+      )
+    } finally {
+      await origin.close()
+    }
+  }
+})
+
 // RFC 9110 §5.6.7: one instant may come in three forms (IMF-fixdate, RFC 850's, asctime's), and a
 // recipient reads them all. Two backends behind one name (an old one writing RFC 850, say) sent
 // the file's one Last-Modified in two of them: compared as text, every resume was "another version"

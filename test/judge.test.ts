@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import {
   type Asked,
+  answerStamped,
   type Decision,
   endMarked,
   etagShifted,
@@ -17,6 +18,7 @@ import {
   resumesInRun,
   seenAfter,
   validatorsFlap,
+  validatorsOf,
 } from '../src/fetch/judge.js'
 
 const ETAG = '"abc"'
@@ -1241,6 +1243,22 @@ test("Last-Modified as a validator: strong only a minute or more before the answ
     undefined,
     'the same date, weak or not',
   )
+  // A date that is its answer's own time (contao/core#8773's Last-Modified: now): stamped.
+  const later = 'Tue, 03 Nov 2026 10:00:08 GMT'
+  for (const [date, stamped] of [
+    [lm, true],
+    ['Tue, 03 Nov 2026 10:00:01 GMT', true],
+    ['Tue, 03 Nov 2026 09:59:59 GMT', true],
+    ['Tue, 03 Nov 2026 10:00:02 GMT', false],
+    [undefined, false],
+  ] as const)
+    assert.equal(answerStamped(lm, date), stamped, `${date}`)
+  const a = validatorsOf({ status: 200, headers: { 'last-modified': lm, date: lm, etag: '"e"' } })
+  const b = validatorsOf({ status: 200, headers: { 'last-modified': later, date: later, etag: '"e"' } })
+  assert.deepEqual(a, { etag: '"e"', lastModified: `W/${lm}`, length: undefined, stamped: true })
+  assert.equal(mismatch(a, b), undefined, 'two stamped dates are not compared')
+  assert.match(mismatch({ lastModified: lm }, b) ?? '', /^Last-Modified .* became /, 'a date of the file is')
+  assert.match(mismatch(a, { lastModified: later }) ?? '', /^Last-Modified .* became /)
 })
 
 test('endMarked: only a length, a last chunk, a 416 or a known file size mark where the file ends', () => {

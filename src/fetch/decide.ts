@@ -219,6 +219,7 @@ export async function accept(t: Transfer, decision: Receive, tail: Buffer | unde
         : {
             etag: known.etag ?? got.etag,
             lastModified: known.lastModified ?? got.lastModified,
+            ...((known.lastModified ? known.stamped : got.stamped) ? { stamped: true as const } : {}),
             // The file's size by the range (a part under a 200 states its own as Content-Length).
             length: known.length ?? decision.total ?? got.length,
             from: known.from ?? t.answeredAt,

@@ -265,6 +265,23 @@ export function lastModifiedValidator(
   return sent - modified >= STRONG_DATE_MS ? lastModified : `W/${lastModified}`
 }
 
+/**
+ * How near its answer's `Date` a `Last-Modified` names the answer rather than the file: a script
+ * or framework that stamps every answer `Last-Modified: now` (contao/core#8773) sends its `Date`
+ * again, or a second off it (the two clocks read a moment apart).
+ */
+export const ANSWER_DATE_MS = 1000
+
+/**
+ * Whether an answer's `Last-Modified` is its own time (see `ANSWER_DATE_MS`): weak (see
+ * `lastModifiedValidator`), and, new at each answer, no sign of another version where the answer
+ * it is compared with was so stamped too (see `mismatch`). False without a `Date`.
+ */
+export function answerStamped(lastModified: string | undefined, date: string | undefined): boolean {
+  if (lastModified === undefined || date === undefined) return false
+  return Math.abs(httpDate(date) - httpDate(lastModified)) <= ANSWER_DATE_MS
+}
+
 const bare = (lastModified: string) => lastModified.replace(/^W\//, '')
 
 /** Whether two `Last-Modified` validators, weak or strong, name the same instant (see `sameHttpDate`). */
@@ -400,11 +417,22 @@ export function validatorsFlap(
   return sameNaming(before.other, now) && !sameNaming(namingOf(before) ?? {}, now)
 }
 
-/** Why `answer` shows a different file than `known` describes, or `undefined` when nothing disagrees. */
+/**
+ * Why `answer` shows a different file than `known` describes, or `undefined` when nothing
+ * disagrees. Two dates that each name their answer's own time (`stamped`: a script that sends
+ * `Last-Modified: now`, contao/core#8773) are not compared: new at every answer, they made every
+ * resume "another version", however strong the ETag that proved the bytes, and behind a link that
+ * cuts every answer the file never finished. A stamped date against a date of the file is.
+ */
 export function mismatch(known: Validators, answer: Validators): string | undefined {
   if (known.etag && answer.etag && known.etag !== answer.etag)
     return `ETag ${known.etag} became ${answer.etag}`
-  if (known.lastModified && answer.lastModified && !sameDate(known.lastModified, answer.lastModified)) {
+  if (
+    known.lastModified &&
+    answer.lastModified &&
+    !(known.stamped && answer.stamped) &&
+    !sameDate(known.lastModified, answer.lastModified)
+  ) {
     return `Last-Modified ${bare(known.lastModified)} became ${bare(answer.lastModified)}`
   }
   if (known.length !== undefined && answer.length !== undefined && known.length !== answer.length) {
@@ -479,14 +507,15 @@ export function validatorsOf(answer: Answer): Validators {
     : declared !== undefined && /^\d+$/.test(declared.trim())
       ? Number(declared)
       : undefined
-  return {
+  const lastModified = header(answer.headers, 'last-modified')
+  const date = header(answer.headers, 'date')
+  const got: Validators = {
     etag: header(answer.headers, 'etag'),
-    lastModified: lastModifiedValidator(
-      header(answer.headers, 'last-modified'),
-      header(answer.headers, 'date'),
-    ),
+    lastModified: lastModifiedValidator(lastModified, date),
     length,
   }
+  if (answerStamped(lastModified, date)) got.stamped = true
+  return got
 }
 
 /**
