@@ -961,6 +961,19 @@ test('etagShifted: another strong ETag than an answer of this run gave, all else
     ['another length', before, { etag: '"def"', lastModified: LM, length: 1001 }, false],
     ['no length known', { ...before, length: undefined }, { etag: '"def"', lastModified: LM }, false],
     ['another date', before, { etag: '"def"', lastModified: LATER, length: 1000 }, false],
+    // Dates that are each their answer's own time (contao/core#8773): they say nothing of the file.
+    [
+      "another date, each its answer's own time",
+      { ...before, stamped: true },
+      { etag: '"def"', lastModified: LATER, length: 1000, stamped: true },
+      true,
+    ],
+    [
+      "another date, only the new one its answer's own time",
+      before,
+      { etag: '"def"', lastModified: LATER, length: 1000, stamped: true },
+      false,
+    ],
     ['a date only one names', before, { etag: '"def"', length: 1000 }, false],
     ['a weak ETag now', before, { etag: 'W/"def"', lastModified: LM, length: 1000 }, false],
     // Bare ETags (no quotes: rustfs/rustfs#611) shift as quoted ones do.

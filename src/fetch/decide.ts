@@ -190,6 +190,7 @@ export async function accept(t: Transfer, decision: Receive, tail: Buffer | unde
       : etagShifted(before, got, t.answeredAt)
         ? {
             lastModified: got.lastModified && `W/${got.lastModified.replace(/^W\//, '')}`,
+            ...(got.stamped ? { stamped: true as const } : {}),
             length: got.length,
             from: t.answeredAt,
             unproven: true,

@@ -308,7 +308,8 @@ export function resumesInRun(known: Validators): boolean {
 
 /**
  * Whether a whole answer names another strong (or bare) ETag than an earlier answer in this run did, while
- * all else they state is the same: the length, the Last-Modified (or none), the URL. Edges of a
+ * all else they state is the same: the length, the Last-Modified (or none, or each the time of its
+ * own answer: see `Validators.stamped`), the URL. Edges of a
  * CDN, or backends behind a load balancer, that each name one file their own way (an ETag from a
  * server's inode, or made at each answer) never match an If-Range, nor their 206 the ETag
  * known: behind a link that cuts every answer the file never finished
@@ -323,10 +324,13 @@ export function etagShifted(
 ): boolean {
   if (!before?.thisRun || !named(before.etag) || !named(got.etag) || before.etag === got.etag) return false
   if (before.length === undefined || before.length !== got.length) return false
+  // Two dates that are each their answer's own time (`stamped`) say nothing of the file either.
   const dated = before.lastModified !== undefined || got.lastModified !== undefined
   if (
     dated &&
-    (!before.lastModified || !got.lastModified || !sameDate(before.lastModified, got.lastModified))
+    (!before.lastModified ||
+      !got.lastModified ||
+      (!(before.stamped && got.stamped) && !sameDate(before.lastModified, got.lastModified)))
   )
     return false
   return before.from === undefined || at === undefined || before.from === at
