@@ -1288,3 +1288,46 @@ test('a URL cell that is a Windows file path is said to be one, not a URL of sch
     ],
   )
 })
+
+test('a text table zero-filled from a cut to its end (a download preallocated, lingochamp/FileDownloader#543) stops the run naming the line, after the whole rows before it', async () => {
+  // aria2's --file-allocation and FileDownloader fill a file with zeros to its length first: cut,
+  // its tail stays zeros. The row the zeros cut was fetched (the URL parser drops a URL's trailing
+  // NULs) with its caption lost or thousands of NULs, and zeros after a line end were a row
+  // `the URL cell is empty`; a small file's zeros read as UTF-16, "its first line holds binary data".
+  const rows = (n: number) =>
+    Array.from({ length: n }, (_, i) => `https://a.example/${i}.jpg,caption ${i}\n`).join('')
+  const zeros = '\0'.repeat(8192)
+  for (const [name, text, read] of [
+    ['cut-row.csv', `url,caption\n${rows(300)}https://a.example/x.jpg,capt${zeros}`, 300],
+    ['cut-url.csv', `url,caption\n${rows(300)}https://a.example/x.jpg${zeros}`, 300],
+    ['cut-line.csv', `url,caption\n${rows(300)}${zeros}`, 300],
+    ['small.csv', `url,caption\n${rows(1)}https://a.example/x.jpg${zeros}`, 1],
+    ['small.csv.gz', gzipSync(`url,caption\n${rows(1)}https://a.example/x.jpg${zeros}`), 1],
+  ] as const) {
+    const path = await file(name, text)
+    const { jobs, error } = await readUntilError([path], { captionCol: 'caption' })
+    assert.deepEqual(
+      jobs.map((job) => [job.url, job.caption]),
+      Array.from({ length: read }, (_, i) => [`https://a.example/${i}.jpg`, `caption ${i}`]),
+      name,
+    )
+    assert.ok(error instanceof UsageError)
+    assert.equal(
+      error.message,
+      `${path} is zero-filled from line ${read + 2} to its end (8,192 zero bytes, where its rows belong): a download or copy cut short, its space allocated first; fetch or copy it again`,
+    )
+  }
+  const jsonl = await file('cut.jsonl', `{"url":"https://a.example/0.jpg"}\n{"url":"https://a.ex${zeros}`)
+  await assert.rejects(readAll([jsonl]), {
+    message: `${jsonl} is zero-filled from line 2 to its end (8,192 zero bytes, where its rows belong): a download or copy cut short, its space allocated first; fetch or copy it again`,
+  })
+  // A NUL inside a caption, text after it, is the caption's, as pandas keeps it.
+  const inside = await file(
+    'nul-caption.csv',
+    'url,caption\nhttps://a.example/1.jpg,one\0\0\nhttps://a.example/2.jpg,two\n',
+  )
+  assert.deepEqual(
+    (await readAll([inside], { captionCol: 'caption' })).map((job) => job.caption),
+    ['one\0\0', 'two'],
+  )
+})

@@ -9,12 +9,15 @@ export type Utf16 = 'utf-16le' | 'utf-16be'
 
 /**
  * Whether text read byte for byte (latin1, or UTF-8 that let NULs through) is UTF-16: its byte
- * order mark, or a NUL beside every other character, as ASCII in UTF-16 has.
+ * order mark, or a NUL beside every other character, as ASCII in UTF-16 has (zeros ending the
+ * sample left out).
  */
 function looksUtf16(sample: string): boolean {
   if (sample.startsWith('\xff\xfe') || sample.startsWith('\xfe\xff') || sample.startsWith('\ufffd\ufffd'))
     return true
-  const head = sample.slice(0, 200)
+  // Zeros to the sample's end are no text's (a file zero-filled from a cut, `zeroFilled`): UTF-16
+  // holds two together only for U+0000.
+  const head = sample.replace(/\0{2,}$/, '').slice(0, 200)
   let nuls = 0
   for (const c of head) if (c === '\0') nuls++
   return head.length >= 8 && nuls * 3 >= head.length

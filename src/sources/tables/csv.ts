@@ -17,7 +17,7 @@ import { cutRow, openBytes, PIPE_QUIET_MS, readFailure, streamHead } from './inp
 import { buildJob, invalidRow, type TableJob } from './job.js'
 import type { HashType, ResolvedTableOptions } from './options.js'
 import { type RawRecord, strayQuoteLines, unclosedQuote } from './stray-quote.js'
-import { utf8Checked } from './utf8.js'
+import { utf8Checked, ZeroFilled } from './utf8.js'
 
 interface CsvRecord {
   fields: string[]
@@ -320,6 +320,12 @@ async function* csvRecords(
         }
       }
     } catch (error) {
+      // Zeros to the end after whole lines: the records before them are whole, and read first.
+      if (error instanceof ZeroFilled && error.lineHeld && !parser.errored) {
+        parser.end()
+        await finished(parser, { readable: false }).catch(() => {})
+        yield* pending.splice(0)
+      }
       throw failed(error)
     }
     if (!resume && !(unquoted && pending.length > 0)) {

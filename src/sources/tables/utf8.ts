@@ -164,10 +164,41 @@ function countLines(bytes: Buffer, from: number, to: number): number {
   return n
 }
 
+/** Zeros held back at most this many at a time when they are given on (the run is counted, not kept). */
+const ZERO_PIECE = 64 * 1024
+
+/**
+ * The error for a text table whose bytes are zeros from `line` to its end (`zeros` of them): the
+ * space of a download or copy allocated first and never filled (aria2's `--file-allocation`,
+ * lingochamp/FileDownloader#543 fills a file with zeros to its length), or a file still being
+ * written. No text table ends so; read as text, the row the zeros cut was fetched with its URL's
+ * NULs dropped by the URL parser, its caption lost or thousands of NULs.
+ */
+export function zeroFilled(path: string, line: number, zeros: number): UsageError {
+  return new UsageError(
+    `${inputWord(path)} is zero-filled from line ${line.toLocaleString('en-US')} to its end (${zeros.toLocaleString('en-US')} zero bytes, where its rows belong): a download or copy cut short, its space allocated first; fetch or copy it again`,
+  )
+}
+
+/** `zeroFilled`'s error, and whether the line the zeros cut was held back whole (none of its bytes given). */
+export class ZeroFilled extends UsageError {
+  constructor(
+    path: string,
+    line: number,
+    zeros: number,
+    readonly lineHeld: boolean,
+  ) {
+    super(zeroFilled(path, line, zeros).message)
+  }
+}
+
 /**
  * The chunks of a text table, each checked as UTF-8 (`Utf8Check`) before it is given, and the end
  * checked after the last: what every reader of a text table reads through. `lines`: lines before
- * the first chunk, for chunks read from inside the file.
+ * the first chunk, for chunks read from inside the file. Zeros are held back until a byte that is
+ * not one follows them, and so are the bytes of their line before them in the same chunk; zeros to
+ * the end throw `ZeroFilled`, the row they cut never given whole (`lineHeld`: none of its bytes
+ * were, so a reader may end its rows before it; else its first bytes are the reader's, unended).
  */
 export async function* utf8Checked(
   chunks: AsyncIterable<Buffer>,
@@ -175,9 +206,41 @@ export async function* utf8Checked(
   lines = 0,
 ): AsyncGenerator<Buffer> {
   const utf8 = new Utf8Check(path, lines)
+  let given = lines
+  /** The bytes before held zeros, of their line, and the zeros' count. */
+  let line = Buffer.alloc(0)
+  let zeros = 0
+  let lineHeld = true
+  /** Whether the bytes given end inside a line. */
+  let lineOpen = false
   for await (const chunk of chunks) {
     utf8.push(chunk)
-    yield chunk
+    let end = chunk.length
+    while (end > 0 && chunk[end - 1] === 0) end--
+    if (end === 0) {
+      zeros += chunk.length
+      continue
+    }
+    if (zeros > 0) {
+      if (line.length > 0) yield line
+      for (; zeros > 0; zeros -= Math.min(zeros, ZERO_PIECE)) yield Buffer.alloc(Math.min(zeros, ZERO_PIECE))
+      line = Buffer.alloc(0)
+      lineOpen = true
+    }
+    // Zeros to the chunk's end: their line's bytes before them wait with them.
+    let cut = chunk.length
+    if (end < chunk.length) {
+      cut = chunk.lastIndexOf(10, end - 1) + 1
+      line = Buffer.from(chunk.subarray(cut, end))
+      lineHeld = cut > 0 || !lineOpen
+      zeros = chunk.length - end
+    }
+    if (cut > 0) {
+      given += countLines(chunk, 0, cut)
+      lineOpen = chunk[cut - 1] !== 10
+      yield cut === chunk.length ? chunk : chunk.subarray(0, cut)
+    }
   }
   utf8.end()
+  if (zeros > 0) throw new ZeroFilled(path, given + 1, zeros, lineHeld)
 }
