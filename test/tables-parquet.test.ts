@@ -574,6 +574,25 @@ test('a URL column that cannot hold text (a number, a timestamp, a list, a struc
     assert.equal((await readAll([copy], { urlCol })).length > 0, true, urlCol)
 })
 
+test("Hugging Face datasets' Image struct {bytes, path} is said to hold the images, named or found in place of the URL column", async () => {
+  // `datasets` embeds each image's bytes beside the name of its file (huggingface/datasets#4987,
+  // mlcommons/croissant#689). It was "did you mean --url-col "image"?", then "a struct column,
+  // not text ... name the column that holds the URLs", which no column of such a file is.
+  const path = join(dir, 'hf-image.parquet')
+  await duckdbRun(
+    `COPY (SELECT {'bytes': '\\xFF\\xD8'::BLOB, 'path': '0001.jpg'} AS image, 'a fox' AS text) TO '${path}' (FORMAT parquet)`,
+  )
+  const held = `"image" is Hugging Face datasets' Image struct {bytes, path}: the images are in the file itself (its bytes), not links to fetch; where its path field holds URLs, make it a column of its own first, e.g. duckdb -c "COPY (SELECT image.path AS url, * EXCLUDE (image) FROM 'in.parquet') TO 'flat.parquet'"`
+  await assert.rejects(readAll([path]), {
+    name: 'UsageError',
+    message: `${path} has no column "url" (the URL column); its column ${held}`,
+  })
+  await assert.rejects(readAll([path], { urlCol: 'image' }), {
+    name: 'UsageError',
+    message: `${path}: the URL column ${held}`,
+  })
+})
+
 test("a --hash-col column that cannot hold a digest (INT64, as LAION's hash; a double, a list) is a usage error before the first row", async () => {
   // Without it, every row failed as invalid-hash ("\"9007199254740993\" is not a sha256") once the
   // whole table was read, and nothing was fetched.

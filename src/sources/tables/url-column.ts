@@ -34,6 +34,9 @@ export function notTextColumn(node: SchemaTree): string | undefined {
  */
 export function checkUrlColumn(path: string, children: readonly SchemaTree[], url: string): void {
   const node = children.find((child) => child.element.name === url)
+  // No such column, or that one: images held in the file, not linked (Hugging Face's Image).
+  const embedded = node ? (isEmbeddedImage(node) ? node : undefined) : children.find(isEmbeddedImage)
+  if (embedded) throw embeddedImages(path, embedded.element.name, node ? undefined : url)
   const type = node && notTextColumn(node)
   if (type === undefined) return
   const what = type === 'list' || type === 'map' || type === 'struct' ? `a ${type} column` : `of type ${type}`
@@ -47,6 +50,31 @@ export function checkUrlColumn(path: string, children: readonly SchemaTree[], ur
         : ': name the column that holds the URLs with --url-col'
   throw new UsageError(
     `${inputWord(path)}: the URL column ${JSON.stringify(url)} is ${what}, not text, so every row would fail as invalid-url${fix}`,
+  )
+}
+
+/**
+ * Whether a column is Hugging Face datasets' `Image` (or `Audio`) feature as Parquet stores it: a
+ * struct of `bytes` (the file itself, BINARY) and `path` (the name of the file it came from, text),
+ * the shape `datasets` writes (huggingface/datasets#4987 embeds the bytes) and the Hub's viewer
+ * reads (mlcommons/croissant#689).
+ */
+function isEmbeddedImage(node: SchemaTree): boolean {
+  if (node.children.length !== 2 || notTextColumn(node) !== 'struct') return false
+  const bytes = node.children.find((c) => c.element.name === 'bytes')
+  const path = node.children.find((c) => c.element.name === 'path')
+  return bytes?.element.type === 'BYTE_ARRAY' && path !== undefined && notTextColumn(path) === undefined
+}
+
+/**
+ * The error for a table whose images are in its `column` (`isEmbeddedImage`), named by
+ * `--url-col`, or found where the URL column (`missing`) is not: it was "a struct column, not text ... name
+ * the column that holds the URLs", or "did you mean --url-col" that column, which no column is.
+ */
+function embeddedImages(path: string, column: string, missing: string | undefined): UsageError {
+  const flat = `duckdb -c "COPY (SELECT ${sqlName(column)}.path AS url, * EXCLUDE (${sqlName(column)}) FROM 'in.parquet') TO 'flat.parquet'"`
+  return new UsageError(
+    `${inputWord(path)}${missing === undefined ? ': the URL column' : ` has no column ${JSON.stringify(missing)} (the URL column); its column`} ${JSON.stringify(column)} is Hugging Face datasets' Image struct {bytes, path}: the images are in the file itself (its bytes), not links to fetch; where its path field holds URLs, make it a column of its own first, e.g. ${flat}`,
   )
 }
 
