@@ -1331,3 +1331,24 @@ test('a text table zero-filled from a cut to its end (a download preallocated, l
     ['one\0\0', 'two'],
   )
 })
+
+test('a URL cell holding a missing value written as text (nan, None, NULL, NA) fails its row saying so, not "not a URL"', async () => {
+  // pandas writes a NaN cast to str as `nan` (m-bain/webvid#2: NaN cells in a dataset's CSV).
+  const csv = await file(
+    'nan-urls.csv',
+    'url,caption\nnan,a\nhttps://a.example/1.jpg,b\nNone,c\nNA,d\nnand,e\n',
+  )
+  const jobs = await readAll([csv], { captionCol: 'caption' })
+  const missing =
+    "a missing value written as text (pandas' nan for a NaN cast to str, Python's None, SQL's NULL, R's NA): the row has no URL"
+  assert.deepEqual(
+    jobs.map((job) => [job.caption, job.invalid?.message]),
+    [
+      ['a', `${csv} line 2: invalid URL "nan": ${missing}`],
+      ['b', undefined],
+      ['c', `${csv} line 4: invalid URL "None": ${missing}`],
+      ['d', `${csv} line 5: invalid URL "NA": ${missing}`],
+      ['e', `${csv} line 6: invalid URL "nand": not a URL`],
+    ],
+  )
+})

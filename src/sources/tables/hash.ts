@@ -17,7 +17,7 @@ const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/
  * `NA`, pandas' `nan`/`None` (`astype(str)`), spreadsheets' `#N/A`. pandas reads them as missing;
  * none can be a digest, so a hash cell holding one is no hash, not a row refused.
  */
-const NULL_MARKERS = new Set([
+export const NULL_MARKERS: ReadonlySet<string> = new Set([
   '\\N',
   'NULL',
   'null',

@@ -2,7 +2,7 @@ import { invalidUrlMessage, parseFetchUrl, severalUrls } from '../../plan/url-pr
 import { unescapedUrl } from '../../utils/url.js'
 import { bare } from '../lines.js'
 import type { ColumnPlan } from './columns.js'
-import { type ExpectedHash, parseExpectedHash } from './hash.js'
+import { type ExpectedHash, NULL_MARKERS, parseExpectedHash } from './hash.js'
 import type { HashType } from './options.js'
 import { cellText } from './values.js'
 
@@ -113,9 +113,12 @@ export function buildJob(
         ? urlCellShape(urlCell, plan.url)
         : 'why' in parsed && job.url === plan.url
           ? "the header line again (files joined with cat keep each one's header: join them without it, or give the folder of parts)"
-          : 'why' in parsed
-            ? parsed.why
-            : undefined
+          : 'why' in parsed && NULL_MARKERS.has(job.url)
+            ? // pandas writes a NaN cast to str as `nan` (m-bain/webvid#2), Python None as `None`.
+              "a missing value written as text (pandas' nan for a NaN cast to str, Python's None, SQL's NULL, R's NA): the row has no URL"
+            : 'why' in parsed
+              ? parsed.why
+              : undefined
     if (why !== undefined)
       job.invalid ??= { code: 'invalid-url', message: `${where()}: ${invalidUrlMessage(job.url, why)}` }
   }
