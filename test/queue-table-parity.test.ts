@@ -71,7 +71,8 @@ type Case = [string, (name: string) => Promise<string>, number, string[]]
 const cases: Case[] = [
   [
     // A BOM, CRLF, captions holding line breaks (CRLF and LF) across the shards' byte boundaries,
-    // a record ending in a delimiter the header has not (no cell), an empty and a bad URL, a 404.
+    // a record ending in a delimiter the header has not (no cell), an empty and a bad URL, a line of
+    // spaces and a tab, a 404.
     'csv-quoted',
     async (name) => {
       const rows = [
@@ -79,6 +80,7 @@ const cases: Case[] = [
         `${image(name, 1)},"three\nshort\nlines",1,`,
         `,"no url",2`,
         `not a url,"bad, url",3`,
+        ' \t ', // blank, as pandas reads it (pandas-dev/pandas#10728)
         `${image(name, 4, '?status=404')},"gone\r\n",4`,
         `${image(name, 5)},plain,5,,`,
         `${image(name, 6)},"",6`,

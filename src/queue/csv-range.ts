@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs'
 import { finished } from 'node:stream/promises'
 import { type Options, parse } from 'csv-parse'
-import { crlfsIn, csvFields, csvParseOptions } from '../sources/tables/csv.js'
+import { blankLine, crlfsIn, csvFields, csvParseOptions } from '../sources/tables/csv.js'
 import type { CsvEscape } from '../sources/tables/csv-escape.js'
 import { strayQuoteLines, unclosedQuote } from '../sources/tables/stray-quote.js'
 import { utf8Checked } from '../sources/tables/utf8.js'
@@ -19,7 +19,8 @@ export interface CsvSpan {
  * The records of a CSV or TSV file from byte `start` (a record's first byte), with their end
  * offsets, parsed as the tables reader parses them (`src/sources/tables/csv.ts`: RFC 4180 quotes or `\"`,
  * relaxed quotes and column counts, a stray quote's lines read one by one, a TSV quote never
- * closed read as text on its line, any mix of line endings, blank lines skipped, a byte order
+ * closed read as text on its line, any mix of line endings, blank lines (and lines of spaces or tabs
+ * alone: `blankLine`) skipped, a byte order
  * mark dropped). `lineBase`: lines before `start`. A syntax error throws after the records before
  * it. `unquoted`: read the first record with quotes as text, and go on as usual after it.
  */
@@ -50,6 +51,7 @@ export async function* csvSpans(
       const end = from.start + context.bytes
       const endLine = from.lineBase + context.lines - overcount
       next = { start: end, lineBase: endLine }
+      if (blankLine(fields, raw)) return null
       const lines = strayQuoteLines(fields, raw, format, path, endLine, quoteEscape)
       if (!lines) pending.push({ fields, end, endLine })
       else

@@ -190,6 +190,14 @@ class HeldTail {
 }
 
 /**
+ * Whether a record is a line of spaces and tabs alone (no separator, no quote): blank, as pandas
+ * skips it (pandas-dev/pandas#10728, JoshClose/CsvHelper#1604: an editor's indented last line).
+ * Read as a record, it was a row failing as `the URL cell is empty`.
+ */
+export const blankLine = (fields: readonly string[], raw: string) =>
+  fields.length === 1 && /^[ \t]+$/.test(fields[0]) && !raw.includes('"')
+
+/**
  * The records of a CSV or TSV file, streamed. RFC 4180 quoting (as pandas and Python's csv module
  * write it, for TSV too), CRLF or LF, a UTF-8 byte order mark dropped, blank lines skipped, a
  * quote inside an unquoted field kept as it is; a quote that opens a field but does not close at
@@ -220,6 +228,7 @@ async function* csvRecords(
   /** The records read from a raw one at its end line (Excel's stray quote: its lines, each one). */
   const sniffed = sniffedText(file.path, file.escapeSeen)
   const records = (fields: string[], raw: string, endLine: number): CsvRecord[] => {
+    if (blankLine(fields, raw)) return []
     const lines = strayQuoteLines(fields, raw, format, file.path, endLine, file.escape, sniffed)
     return lines
       ? lines.map((line) => ({ fields: line.fields, endLine: endLine - line.linesAfter }))
