@@ -91,6 +91,16 @@ const cases: Case[] = [
     ['--caption-col', 'caption'],
   ],
   [
+    // The URL column last, its URLs holding commas unquoted (rom1504/img2dataset#196): read whole.
+    'csv-url-last',
+    async (name) => {
+      const rows = Array.from({ length: 4 }, (_, i) => `c${i},${fx.server.url(`/${name}/w_1,h_2/${i}.jpg`)}`)
+      return written(name, 'last.csv', `caption,url\n${rows.join('\n')}\n`)
+    },
+    2,
+    ['--caption-col', 'caption'],
+  ],
+  [
     // Excel's `sep=;` line, a decimal comma, a quoted caption with a line break.
     'csv-sep',
     async (name) => {

@@ -1372,3 +1372,41 @@ test('CSV and TSV: a line of spaces or tabs alone is blank, skipped as pandas sk
     '1 https://a.example/2.jpg ok',
   ])
 })
+
+test('CSV: a URL in the last column holding commas unquoted is read whole; where another column follows it, the row stays invalid', async () => {
+  // rom1504/img2dataset#196: Baidu's `u=1798831392,1750834138` written unquoted, "Expected 1
+  // columns, got 2"; Cloudinary's `w_300,h_200`. Each was "3 fields where the header has 2".
+  const cloudinary = 'https://res.cloudinary.com/demo/image/upload/w_300,h_200,c_crop/sample.jpg'
+  const baidu = 'https://img1.baidu.com/it/u=1798831392,1750834138&fm=15'
+  const last = await file(
+    'url-last.csv',
+    `caption,url\na fox,${cloudinary}\n"b, c",${baidu}\nd,https://a.example/1.jpg,\ne,f,https://a.example/2.jpg\n`,
+  )
+  assert.deepEqual(
+    (await readAll([last], { captionCol: 'caption' })).map(
+      (job) => `${job.caption}|${job.url}|${job.invalid?.message ?? ''}`,
+    ),
+    [
+      `a fox|${cloudinary}|`,
+      `b, c|${baidu}|`,
+      'd|https://a.example/1.jpg|', // a separator ending the record: no cell
+      `undefined||${last} line 5: 3 fields where the header has 2`, // "f,https://…" is no URL
+    ],
+  )
+  const only = await file('url-only.csv', `url\n${baidu}\n`)
+  assert.deepEqual(
+    (await readAll([only])).map((job) => job.url),
+    [baidu],
+  )
+  const semicolons = await file('url-semi.csv', `caption;url\nx;https://a.example/a;b.jpg\n`)
+  assert.deepEqual(
+    (await readAll([semicolons])).map((job) => job.url),
+    ['https://a.example/a;b.jpg'],
+  )
+  // The URL column first: which field the comma split is unknown.
+  const first = await file('url-first.csv', `url,caption\n${baidu},a fox\n`)
+  assert.equal(
+    (await readAll([first]))[0].invalid?.message,
+    `${first} line 2: 3 fields where the header has 2`,
+  )
+})

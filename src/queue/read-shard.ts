@@ -211,7 +211,7 @@ async function* csvRange(
     throw new UsageError(
       `${visibleShellWord(file.path)} is empty: a ${format.toUpperCase()} table needs a header line`,
     )
-  const layout = csvLayout(file.path, fields, options)
+  const layout = csvLayout(file.path, fields, options, format === 'csv' ? delimiter : undefined)
   const start = from ?? { offset: input.dataStart ?? 0, line: input.dataLine ?? 0 }
   let n = 0
   let lastLine = start.line

@@ -484,13 +484,44 @@ export interface CsvLayout {
   plan: ColumnPlan
   /** What the file's escape was told from (`sniffedText`), for `extraFields`. @default the file's first MiB */
   sniffed?: string
+  /** A CSV file's separator, for a URL in its last column holding it unquoted (`urlFields`); none for TSV. */
+  delimiter?: ',' | ';'
 }
 
 /** The layout of a header's `fields` (made unique as pandas makes them), for `csvRecordJob`. */
-export function csvLayout(path: string, fields: readonly string[], options: ResolvedTableOptions): CsvLayout {
+export function csvLayout(
+  path: string,
+  fields: readonly string[],
+  options: ResolvedTableOptions,
+  delimiter?: ',' | ';',
+): CsvLayout {
   const header = uniqueHeader(fields)
   const plan = planColumns(path, header, options)
-  return { header, index: new Map(header.map((name, i) => [name, i])), carried: plan.carried ?? [], plan }
+  return {
+    header,
+    index: new Map(header.map((name, i) => [name, i])),
+    carried: plan.carried ?? [],
+    plan,
+    delimiter,
+  }
+}
+
+/**
+ * A CSV record whose URL column is the header's last, with more fields than the header, read with
+ * the URL whole: its fields from the URL column on, joined by the separator, when they make one
+ * http(s) URL without spaces. A URL holding commas (Cloudinary's `w_300,h_200,c_fill`, Baidu's
+ * `u=1798831392,1750834138`) written unquoted, as a script's `echo` writes it, was an
+ * `invalid-row` (rom1504/img2dataset#196: "Expected 1 columns, got 2"), its image never fetched;
+ * the cells before it are where the header says. Any other record is as it came.
+ */
+function urlFields(fields: readonly string[], layout: CsvLayout): readonly string[] {
+  const { header, delimiter } = layout
+  const at = layout.index.get(layout.plan.url)
+  if (delimiter === undefined || at !== header.length - 1 || fields.length <= header.length) return fields
+  const url = fields.slice(at).join(delimiter)
+  if (fields.slice(header.length).every((field) => field === '') || !/^https?:\/\/\S+$/i.test(url))
+    return fields
+  return [...fields.slice(0, at), url]
 }
 
 /**
@@ -505,7 +536,7 @@ export function csvRecordJob(
   path: string,
   hashType: HashType,
 ): TableJob {
-  const { fields } = record
+  const fields = urlFields(record.fields, layout)
   const where = () => `${inputWord(path)} line ${csvStartLine(record)}`
   const why = extraFields(fields, layout.header, layout.sniffed)
   if (why) return invalidRow(row, `${where()}: ${why}`)
@@ -534,7 +565,12 @@ export async function* csvRows(
     }
     if (!layout) {
       layout = {
-        ...csvLayout(file.path, record.fields, options),
+        ...csvLayout(
+          file.path,
+          record.fields,
+          options,
+          file.format === 'csv' ? (file.delimiter ?? ',') : undefined,
+        ),
         sniffed: sniffedText(file.path, file.escapeSeen),
       }
       continue
