@@ -411,6 +411,19 @@ test('a table a plain run refuses, enqueue refuses at once, alike: exit 2, one l
     enqueued.stderr,
     `imgpull: ${input} line 2: a quote opened in this record is never closed; stopped there: nothing of it is in queue unclosed\n`,
   )
+  // So is the header again with its columns in another order (files joined with cat): read on,
+  // each thumbnail was the image.
+  const joined = await written(
+    'reordered',
+    'joined.csv',
+    `url,caption\n${image('reordered', 0)},x\ncaption,url\ny,z\n`,
+  )
+  const refusal = await runCli(['enqueue', joined, ...fx.q('reordered')])
+  assert.equal(refusal.code, 2, refusal.stderr)
+  assert.match(
+    refusal.stderr,
+    /^imgpull: .*joined\.csv line 3 is its header again with the columns in another order \("caption", "url"\): .*; stopped there: nothing of it is in queue reordered\n$/,
+  )
 })
 
 test('a carried column named as one of imgpull own: enqueue warns where the user is, in the plain run own words', async () => {

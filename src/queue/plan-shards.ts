@@ -14,7 +14,7 @@ import {
   parseLine,
 } from '../sources/lines.js'
 import { inputWord, isPipe, type PipeTap, refuseFolderStdin, STDIN_PATH } from '../sources/pipe-list.js'
-import { csvSyntaxError, sepLine } from '../sources/tables/csv.js'
+import { csvStartLine, csvSyntaxError, reorderedHeader, sepLine } from '../sources/tables/csv.js'
 import type { CsvEscape } from '../sources/tables/csv-escape.js'
 import { type TableOptions, tableOptionOnLists } from '../sources/tables/options.js'
 import { utf8Checked } from '../sources/tables/utf8.js'
@@ -267,6 +267,7 @@ async function* rowStarts(
   // CSV, TSV: the header first (where data starts), then each record.
   let at: { offset: number; line: number } | undefined
   let first = true
+  let header: readonly string[] = []
   try {
     for await (const record of csvSpans(
       file.path,
@@ -281,10 +282,14 @@ async function* rowStarts(
       const sep = first && file.format === 'csv' && sepLine(file.path, record.fields) !== undefined
       first = false
       if (sep) continue
-      if (at) yield at
-      else {
+      if (at) {
+        const reordered = reorderedHeader(file.path, header, record.fields, csvStartLine(record))
+        if (reordered) throw reordered
+        yield at
+      } else {
         file.dataStart = record.end
         file.dataLine = record.endLine
+        header = record.fields
       }
       at = { offset: record.end, line: record.endLine }
     }

@@ -545,6 +545,33 @@ export function csvRecordJob(
 }
 
 /**
+ * A `UsageError` when a record is its file's header again with its columns in another order
+ * (`header`: the header's fields as written): files whose columns differ in order joined with
+ * `cat`. Read on, every row under it had each cell under another column's name: with
+ * `url,thumb` then `thumb,url`, each thumbnail was fetched and kept as the image. `undefined` for
+ * any other record (the header again in its own order is a row failing as `invalid-url`, its
+ * cells those of the columns they are under).
+ */
+export function reorderedHeader(
+  path: string,
+  header: readonly string[],
+  fields: readonly string[],
+  line: number,
+): UsageError | undefined {
+  if (fields.length !== header.length || header.length < 2) return undefined
+  const names = header.map((name) => name.trim())
+  const cells = fields.map((field) => field.trim())
+  if (
+    cells.every((cell, i) => cell === names[i]) ||
+    [...cells].sort().join('\0') !== [...names].sort().join('\0')
+  )
+    return undefined
+  return new UsageError(
+    `${inputWord(path)} line ${line} is its header again with the columns in another order (${fields.map((f) => JSON.stringify(f)).join(', ')}): files joined with cat whose columns differ in order, the rows under it each cell under another column's name; give the files apart, each with its header, or join them with the columns in one order`,
+  )
+}
+
+/**
  * The rows of a CSV or TSV file as jobs, numbered from `counter.next`. Cells are text as written:
  * an empty cell is `''`, a `\N` null (`csvCell`). A CSV file's `;` separator is the one `csvHeader` found (`openTables`
  * reads every header first). A record with more fields than the header is kept as an
@@ -557,6 +584,7 @@ export async function* csvRows(
   counter: { next: number },
 ): AsyncGenerator<TableJob> {
   let layout: CsvLayout | undefined
+  let header: readonly string[] = []
   let sep = file.sepLine === true
   for await (const record of csvRecords(file)) {
     if (sep) {
@@ -573,8 +601,11 @@ export async function* csvRows(
         ),
         sniffed: sniffedText(file.path, file.escapeSeen),
       }
+      header = record.fields
       continue
     }
+    const reordered = reorderedHeader(file.path, header, record.fields, csvStartLine(record))
+    if (reordered) throw reordered
     yield csvRecordJob(record, counter.next++, layout, file.path, options.hashType)
   }
   if (!layout)
