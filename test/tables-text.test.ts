@@ -1414,15 +1414,15 @@ test('CSV: a URL in the last column holding commas unquoted is read whole; where
 test('CSV and TSV: the header again with its columns in another order (files joined with cat) stops the run there, after the rows before it', async () => {
   // `cat a.csv b.csv` where b's columns come in another order: read on, each row under it had its
   // cells under other columns' names, each thumbnail fetched and kept as the image.
-  const path = await file(
-    'reordered.csv',
-    'url,thumb\nhttps://a.example/1.jpg,https://a.example/1t.jpg\nthumb , url\nhttps://a.example/2t.jpg,https://a.example/2.jpg\n',
-  )
+  const rows = [
+    'url,thumb',
+    'https://a.example/1.jpg,https://a.example/1t.jpg',
+    'thumb , url',
+    '2t.jpg,2.jpg',
+  ]
+  const path = await file('reordered.csv', `${rows.join('\n')}\n`)
   const { jobs, error } = await readUntilError([path])
-  assert.deepEqual(
-    jobs.map((job) => job.url),
-    ['https://a.example/1.jpg'],
-  )
+  assert.equal(jobs.map((job) => job.url).join(' '), 'https://a.example/1.jpg')
   assert.equal(
     (error as Error).message,
     `${path} line 3 is its header again with the columns in another order ("thumb ", " url"): files joined with cat whose columns differ in order, the rows under it each cell under another column's name; give the files apart, each with its header, or join them with the columns in one order`,
