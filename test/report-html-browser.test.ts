@@ -1213,6 +1213,53 @@ test('a host name of 250 characters breaks after its dots: the failure and host 
   await page.close()
 })
 
+test("a long output folder's or queue's name in the rerun advice wraps on a phone: kept on one line, it widened the page to 575 px", async () => {
+  // As Hazyzh/jest-html-reporters#250 (a long test file path pushed the table past the screen) and
+  // dokuwiki/dokuwiki#3484: the rerun box kept its code on one line (so `--retry-failed` is never
+  // cut at its hyphen), and a folder named as datasets are, or a queue so named, made a 360 px phone
+  // scroll sideways to read every line of the page.
+  const name = 'laion-aesthetics-6plus-2024-05-17-part-00042-resized-512px-webp'
+  const out = join(root, name)
+  await mkdir(out, { recursive: true })
+  const failed = (i: number): ReportItem => ({
+    url: `https://h.example/${i}.jpg`,
+    host: 'https://h.example',
+    status: 'failed',
+    error: i ? 'timeout' : 'http-404',
+    attempts: 1,
+    finishedAt: T0 + i,
+  })
+  const input: ReportInput = {
+    title: name,
+    command: `imgpull urls.txt -o ${name}`,
+    folder: name,
+    startedAt: T0,
+    endedAt: T0 + 1000,
+    interrupted: false,
+    items: [failed(0), failed(1)],
+    samples: [],
+  }
+  const queue = { name, shards: 2, published: 2, running: 0, stopped: 0, notStarted: 0 }
+  for (const page of [input, { ...input, queue }]) {
+    const { page: tab, log } = await openReport(await writeReport(out, page), { width: 360, height: 740 })
+    const [scroll, client] = await tab.evaluate(() => [
+      document.documentElement.scrollWidth,
+      document.documentElement.clientWidth,
+    ])
+    assert.ok(
+      scroll <= client,
+      `the page fits the phone${page.queue ? ' (a queue)' : ''}: ${scroll} px in ${client}`,
+    )
+    const words = await allText(tab, '.rerun')
+    assert.ok(words.includes(name), 'the name whole in the advice')
+    // A short one is never cut at its hyphen.
+    const flag = tab.locator('.rerun code', { hasText: /^--retry-failed$/ })
+    assert.equal(await flag.evaluate((e) => e.getClientRects().length), 1, '--retry-failed on one line')
+    assertQuiet(log)
+    await tab.close()
+  }
+})
+
 test('a filter that finds nothing says so, in a sheet of one page too; a result of one page has no Previous and Next', async () => {
   for (const count of [15, 60]) {
     const out = join(root, `filter-${count}`)

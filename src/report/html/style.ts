@@ -139,7 +139,7 @@ background:var(--accent-soft);color:var(--accent)}
 .tag.permanent{background:transparent;border:1px solid var(--line);color:var(--muted)}
 .rerun{background:var(--surface);border:1px solid var(--line);border-radius:10px;padding:12px 16px;margin:0 0 14px}
 .rerun p{margin:0}
-.rerun code{white-space:nowrap}
+.rerun code{display:inline-block;max-width:100%;overflow-wrap:anywhere}
 .rerun code.cmd,.failure .list code{white-space:normal;overflow-wrap:anywhere;user-select:all}
 .failure .list{margin:-4px 0 14px}
 .rerun p+p{margin-top:6px}
