@@ -970,6 +970,86 @@ async function sheetOf(out: string, count: number, prefix: string, title: string
   return { title, startedAt: T0, endedAt: T0 + 1000, interrupted: false, items, samples: [] }
 }
 
+test('a logo on a transparent ground shows, black or white, in a tile of either scheme and in the viewer: a black one was an empty dark square there', async () => {
+  // As immich-app/immich#26091 (#17757) and ModuleArt/quick-picture-viewer#163: black on
+  // transparent, a logo or an icon, lay on the viewer's near-black and a dark tile at 1.1:1, and a
+  // white one on a light tile at 1.2:1; what a shop's or a brand's run fetches looked blank.
+  const out = join(root, 'transparent')
+  await mkdir(out, { recursive: true })
+  const disc = (ink: string) =>
+    sharp(
+      Buffer.from(
+        `<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96"><circle cx="48" cy="48" r="30" fill="${ink}"/></svg>`,
+      ),
+    )
+      .png()
+      .toBuffer()
+  const items: ReportItem[] = []
+  for (const ink of ['black', 'white']) {
+    await writeFile(join(out, `${ink}.png`), await disc(ink))
+    items.push({
+      url: `https://brand.example/${ink}.png`,
+      host: 'https://brand.example',
+      status: 'ok',
+      path: `${ink}.png`,
+      bytes: 900,
+      width: 96,
+      height: 96,
+      format: 'png',
+      attempts: 1,
+      finishedAt: T0 + 1,
+    })
+  }
+  const path = await writeReport(out, {
+    title: 'logos',
+    startedAt: T0,
+    endedAt: T0 + 1000,
+    interrupted: false,
+    items,
+    samples: [],
+  })
+  const lin = (c: number) => (c / 255 <= 0.04045 ? c / 255 / 12.92 : ((c / 255 + 0.055) / 1.055) ** 2.4)
+  // The disc's middle against its ground at each corner's inside, the least of the four.
+  const shown = async (page: Page, image: Locator) => {
+    const box = (await image.boundingBox())!
+    const { data, info } = await sharp(await page.screenshot({ clip: box }))
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true })
+    const at = (fx: number, fy: number) => {
+      const i =
+        (Math.round(fy * (info.height - 1)) * info.width + Math.round(fx * (info.width - 1))) * info.channels
+      return 0.2126 * lin(data[i]) + 0.7152 * lin(data[i + 1]) + 0.0722 * lin(data[i + 2])
+    }
+    const ink = at(0.5, 0.5)
+    const grounds = [at(0.1, 0.1), at(0.9, 0.1), at(0.1, 0.9), at(0.9, 0.9)]
+    return Math.min(...grounds.map((g) => (Math.max(g, ink) + 0.05) / (Math.min(g, ink) + 0.05)))
+  }
+  for (const scheme of ['light', 'dark'] as const) {
+    const page = await browser.open()
+    await page.emulateMedia({ colorScheme: scheme, reducedMotion: 'reduce' })
+    const log = watch(page)
+    await page.goto(pathToFileURL(path).href)
+    await page.waitForSelector('html[data-ready]')
+    for (const ink of ['black', 'white']) {
+      const tile = page.locator(`.sheet .tile[title="${ink}.png"]`)
+      const image = tile.locator('img')
+      await image.evaluate((img: HTMLImageElement) => img.decode())
+      const inTile = await shown(page, image)
+      assert.ok(inTile >= 1.5, `${ink} on a ${scheme} tile: ${inTile.toFixed(2)}:1`)
+      await tile.click()
+      const large = page.locator('#viewer [data-viewer-stage] img')
+      await large.evaluate((img: HTMLImageElement) => img.decode())
+      const inViewer = await shown(page, large)
+      assert.ok(inViewer >= 1.5, `${ink} in the viewer (${scheme}): ${inViewer.toFixed(2)}:1`)
+      await page.keyboard.press('Escape')
+      await closed(page)
+    }
+    assertQuiet(log)
+    await page.close()
+  }
+})
+
 test('a page of the contact sheet fills every row, from a 320 px phone to a wide screen: 2, 3, 4, 6 or 8 columns', async () => {
   const out = join(root, 'rows')
   const input = await sheetOf(out, 60, 'img', 'rows')

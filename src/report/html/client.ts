@@ -269,6 +269,7 @@ export const CLIENT_SCRIPT = `(function () {
     // The caption, said as the image's alt text, goes with the image: the tile's line of it is
     // then what a screen reader says (it said the name and figures alone).
     var said = null
+    img.addEventListener('load', shown)
     img.addEventListener('error', function () {
       a.classList.add('missing')
       if (img.parentNode) img.parentNode.replaceChild(el('span', 'unseen', 'not viewable here'), img)
@@ -545,6 +546,11 @@ export const CLIENT_SCRIPT = `(function () {
     return { open: open }
   }
 
+  // A loaded image on a grey checkerboard, as image editors show transparency: a black logo on
+  // transparent lay unseen on the viewer's near-black and a dark tile, a white one on a light tile
+  // (immich-app/immich#26091). Only once loaded: a tile still loading is the tile's own colour.
+  function shown() { this.classList.add('shown') }
+
   // A tile's fill of the viewer: the file itself, scaled to the window, its name, caption and
   // figures, its URL, and a link that opens the file.
   function imageFill(dialog) {
@@ -562,6 +568,7 @@ export const CLIENT_SCRIPT = `(function () {
         var img = el('img')
         img.alt = words || base(r[0])
         img.decoding = 'async'
+        img.addEventListener('load', shown)
         img.addEventListener('error', function () {
           if (img.parentNode) img.parentNode.replaceChild(el('p', 'unseen', 'Not viewable here: this browser cannot show the file (its format), or it was moved away since the run.'), img)
         })

@@ -84,6 +84,7 @@ gap:8px}
 .tile{position:relative;display:block;aspect-ratio:1;border-radius:8px;overflow:hidden;background:var(--tile);
 color:#fff;text-decoration:none}
 .tile img{width:100%;height:100%;object-fit:cover;display:block;transition:transform .25s ease}
+.tile img.shown,.viewer-stage img.shown{background:repeating-conic-gradient(#808080 0 25%,#b0b0b0 0 50%) 0 0/16px 16px}
 .tile:hover img,.tile:focus-visible img{transform:scale(1.03)}
 .tile:focus-visible{outline:3px solid var(--focus);outline-offset:2px}
 .cap{--fade:22px;position:absolute;inset:auto 0 0 0;padding:var(--fade) 8px 7px;font-size:.75rem;line-height:1.35;
