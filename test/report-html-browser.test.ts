@@ -2298,6 +2298,40 @@ test('a tile opens large in a viewer with its name, figures, URL and status; Lef
   await page.close()
 })
 
+test("Left and Right with a modifier are the browser's and the system's, not the viewer's: Cmd-Left (Back on a Mac), Ctrl-Right and Shift-Right stepped to another image", async () => {
+  // As sachinchoolur/lightGallery#1733 and metafizzy/flickity#57: a viewer that takes the arrow
+  // keys whatever modifier is held swallowed Cmd-Left, a Mac browser's Back, and the selection
+  // keys (Shift, Ctrl with an arrow) of its URL; only Alt was left to the browser.
+  const out = join(root, 'modifiers')
+  const { page, log } = await openReport(await writeReport(out, await sheetOf(out, 3, 'photo', 'modifiers')))
+  await page.locator('.sheet .tile').nth(1).click()
+  await page.getByRole('dialog', { name: 'photo1.png' }).waitFor()
+  await page.evaluate(() => {
+    document.addEventListener('keydown', (e) => {
+      document.documentElement.dataset.taken = String(e.defaultPrevented)
+    })
+  })
+  for (const key of [
+    'Meta+ArrowLeft',
+    'Meta+ArrowRight',
+    'Control+ArrowRight',
+    'Shift+ArrowLeft',
+    'Control+Shift+ArrowRight',
+  ]) {
+    await page.keyboard.press(key)
+    assert.equal(await page.locator('#viewer-name').textContent(), 'photo1.png', `${key} leaves the image`)
+    assert.equal(
+      await page.evaluate(() => document.documentElement.dataset.taken),
+      'false',
+      `${key} left to the browser`,
+    )
+  }
+  await page.keyboard.press('ArrowRight')
+  assert.equal(await page.locator('#viewer-name').textContent(), 'photo2.png', 'a plain Right steps')
+  assertQuiet(log)
+  await page.close()
+})
+
 test('the tiles sort by name (img9 before img10), size, dimensions, time taken or status, figures missing last; the viewer steps in that order; the choice is kept across Back and reload', async () => {
   const out = join(root, 'sorted')
   const input = await sheetOf(out, 12, 's', 'sorted')

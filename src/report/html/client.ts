@@ -517,7 +517,8 @@ export const CLIENT_SCRIPT = `(function () {
       if (event.key === 'Escape') {
         event.preventDefault()
         shut()
-      } else if ((event.key === 'ArrowLeft' || event.key === 'ArrowRight') && !event.altKey) {
+      } else if ((event.key === 'ArrowLeft' || event.key === 'ArrowRight') && !(event.altKey || event.ctrlKey || event.metaKey || event.shiftKey)) {
+        // A plain arrow only: Alt- and Cmd-Left are Back, Shift and Ctrl select text (lightGallery#1733).
         event.preventDefault()
         step(event.key === 'ArrowLeft' ? -1 : 1)
       } else if (event.key === 'Tab') {
