@@ -242,3 +242,41 @@ test('a URL argument with one slash or backslashes after its scheme is fetched, 
   assert.deepEqual(seen.sort(), ['/arg/back.png', '/arg/one.png'])
   assert.deepEqual((await outputFiles(out)).sort(), ['back.png', 'one.png'])
 })
+
+test('a URL in typographic quotes is fetched; a scheme written twice or a blob: URL is refused saying what to write', async () => {
+  const list = join(dir, 'typed.txt')
+  await writeFile(
+    list,
+    [
+      // A word processor's or a phone's smart quotes around a URL (jekyll/jekyll-seo-tag#4): each
+      // was refused, "'“' before its http://: the URL must stand alone".
+      `“${origin}/t/en.png”`,
+      `‘${origin}/t/single.png’,`,
+      `„${origin}/t/de.png“`,
+      `«${origin}/t/fr.png»`,
+      // A scheme written twice (coupergateway/couper#249, webhintio/scan-issues#35368): asked of a
+      // host named "http", it failed "dns: host not found for http://http//127.0.0.1:…".
+      `http://${origin}/t/twice.png`,
+      `https://${origin.replace('://', '//')}/t/slashes.png`,
+      // A browser's blob: URL: it was said to hold several URLs.
+      `blob:${origin}/6f1c2d9e-0b7a-4c1e-9d2f-1a2b3c4d5e6f`,
+    ].join('\n'),
+  )
+  seen.length = 0
+  const out = join(dir, 'out-typed')
+  const run = await runCli([list, '-o', out, '--no-report', '--retries', '0'])
+  assert.equal(run.code, 1, run.stderr)
+  assert.deepEqual((await outputFiles(out)).sort(), ['de.png', 'en.png', 'fr.png', 'single.png'])
+  const said = (line: number) => run.stderr.split('\n').find((text) => text.includes(` line ${line}):`))
+  assert.match(
+    said(5) ?? '',
+    new RegExp(`: its scheme is written twice, and "http" taken for its host: write ${origin}/t/twice.png$`),
+  )
+  assert.match(said(6) ?? '', new RegExp(`taken for its host: write ${origin}/t/slashes.png$`))
+  assert.match(
+    said(7) ?? '',
+    /: only http and https are fetched: a blob: URL names an image held in one browser tab/,
+  )
+  assert.doesNotMatch(run.stderr, /\bdns\b|several URLs|before its http/)
+  assert.deepEqual(seen.sort(), ['/t/de.png', '/t/en.png', '/t/fr.png', '/t/single.png'])
+})

@@ -246,6 +246,13 @@ test('the punctuation a chat leaves out of a link, at the end of a URL a server 
     ['https://c.test/wiki/Chair_(furniture)', undefined],
     ['https://c.test/wiki/Chair_(furniture)).', 'https://c.test/wiki/Chair_(furniture)'],
     ['https://c.test/a(1).jpg', undefined],
+    // Closing marks whose opening was not pasted, and a word processor's smart quotes
+    // (jekyll/jekyll-seo-tag#4): each was a bare `HTTP 404`.
+    ['https://c.test/a.jpg%3E', 'https://c.test/a.jpg'],
+    ['https://c.test/a.jpg%7D', 'https://c.test/a.jpg'],
+    ['https://c.test/a.jpg%E2%80%9D', 'https://c.test/a.jpg'],
+    ['https://c.test/a.jpg%E2%80%99.', 'https://c.test/a.jpg'],
+    ['https://c.test/a.jpg%C2%BB', 'https://c.test/a.jpg'],
     // Nothing left but the host: no URL meant to name.
     ['https://c.test/.', undefined],
     // A page's hyphenation copied with its link: each soft hyphen (U+00AD) left out.

@@ -2547,6 +2547,8 @@ test('a URL cell that is not one URL says what it is: empty, protocol-relative, 
     ],
     ["'https://images.example/a.jpg'", "wrapped in '…': the cell must be the URL alone"],
     ['<https://images.example/a.jpg>', 'wrapped in <…>: the cell must be the URL alone'],
+    // A word processor's smart quotes (jekyll/jekyll-seo-tag#4): it was "'“' before its https://".
+    ['“https://images.example/a.jpg”', 'wrapped in “…”: the cell must be the URL alone'],
   ]
   for (const [cell, why] of cases) assert.equal(notUrl(cell), why, cell)
   // Each by where it came from: a list's line, a job's url (or an argument), not a table's cell.

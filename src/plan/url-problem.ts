@@ -64,6 +64,10 @@ export function parseFetchUrl(text: string, entry: Entry = 'row'): { url: URL } 
   // Told from a path by its shape alone: a path it was (`http://nas:80/ann@corp.com/`) gets its way out.
   if (credentials && passwordInPath(cell, url))
     return { why: `${credentials}; if the @ is the path's, write it as %40` }
+  // A blob: URL holds a page's own URL after its scheme: it was said to hold several URLs.
+  if (url.protocol === 'blob:') return { why: BLOB_URL }
+  const twice = schemeTwice(cell, url)
+  if (twice) return { why: twice }
   if (severalUrls(text)) return { why: `holds several URLs (${ONE_EACH[entry]})` }
   // `localhost:8080/a.jpg` parses with `localhost:` for its scheme: the scheme is missing, not another.
   if (HOST_PORT.test(cell)) return { why: NO_SCHEME }
@@ -91,6 +95,29 @@ function dataUrl(cell: string): string {
   return `only http and https are fetched: a data: URL holds the image itself (${type}), not where to download it; ${save}`
 }
 
+/**
+ * Why a `blob:` URL (a browser's Copy image address on an image a page made in its own memory,
+ * `blob:https://site/1f0c…`) is not fetched: it names an object of one browser tab, on no server.
+ */
+const BLOB_URL =
+  'only http and https are fetched: a blob: URL names an image held in one browser tab, on no server; save it from the browser, or copy the address of the image the page loaded'
+
+/** A scheme written twice (`https://https://host/a.jpg`, `http://https//host/…`): the inner one is meant. */
+const SCHEME_TWICE = /^https?:[/\\]*(https?)(?::[/\\]+|[/\\]{2,})([^/\\].*)$/is
+
+/**
+ * Why a URL whose scheme is written twice is not fetched, with the URL meant: pasted after a
+ * form's or a template's own `https://` (coupergateway/couper#249, webhintio/scan-issues#35368), it
+ * parses with `http` or `https` for its host, and was asked of a host of that name (`dns: host not
+ * found for http://https//host/a.jpg`). `undefined` for any other URL.
+ */
+function schemeTwice(cell: string, url: URL): string | undefined {
+  if (url.hostname !== 'http' && url.hostname !== 'https') return undefined
+  const twice = SCHEME_TWICE.exec(cell)
+  if (!twice) return undefined
+  return `its scheme is written twice, and "${url.hostname}" taken for its host: write ${shownUrl(`${twice[1].toLowerCase()}://${twice[2]}`)}`
+}
+
 /** The `invalid-url` message for `text`, refused for `why`; `where`: the list and line it came from. */
 export const invalidUrlMessage = (text: string, why: string, where?: string) =>
   `invalid URL "${printable(shownUrl(text))}"${where ? ` (${printable(where)})` : ''}: ${why}`
@@ -107,8 +134,11 @@ const WINDOWS_PATH = /^[a-z]:[\\/]/i
  */
 export const HOST_PORT = /^(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+):\d{1,5}(?:[/?#]|$)/i
 
-/** Marks around a URL that are not part of it: quotes, and the angle brackets of mail and Markdown. */
-const WRAPPED = /^(["'`<])\s*https?:\/\/\S*\s*(["'`>])$/i
+/**
+ * Marks around a URL that are not part of it: quotes (a word processor's typographic ones too),
+ * and the angle brackets of mail and Markdown.
+ */
+const WRAPPED = /^(["'`<“‘„‚«»”’])\s*https?:\/\/\S*\s*(["'`>”’“‘»«])$/iu
 
 /**
  * Why text that `new URL` refuses is not a URL: an empty cell (a JSON `null`, an empty CSV field),
@@ -279,7 +309,9 @@ export function pastedTail(href: string): string | undefined {
     const shown = printable(words.length > 40 ? `${words.slice(0, 39)}…` : words)
     return `the words after its space ("${shown}") are likely a caption or a note pasted with it, not the URL's: ${shownUrl(caption[1])}`
   }
-  const tail = /(?:[.,:;!?*_~'\])]|%22|%E2%80%A6)+$/i.exec(href)?.[0]
+  // Closing marks too: a `>` or `}` (`%3E`, `%7D` in a path) whose opening was not pasted, a
+  // typographic quote (`’ ” »`, a word processor's smart quotes: jekyll/jekyll-seo-tag#4).
+  const tail = /(?:[.,:;!?*_~'\])}]|%22|%3E|%7D|%E2%80%9[9D]|%C2%BB|%E2%80%A6)+$/i.exec(href)?.[0]
   if (!tail) return undefined
   if (decodeURIComponentSafe(tail).includes('…'))
     return 'its "…" is where a page or a chat shortened the URL it showed: copy the link itself, not its text'

@@ -63,12 +63,33 @@ export const bare = (text: string) => text.replace(EDGES, '')
 const CURL_URL = /^(?:--)?url(?:\s*[=:]\s*|\s+)(\S.*)$/i
 
 /**
- * `text` without the quotes or angle brackets (`<URL:…>` too) around it, if it has them, and a
+ * The marks that close each mark opening a quote: ASCII quotes, angle brackets, and the
+ * typographic quotes a word processor, a chat or a phone's keyboard make of `"` and `'` (smart
+ * quotes: English `“…”` `‘…’`, German `„…“` `‚…‘`, French `«…»`, Swedish `”…”`), which a URL
+ * copied from a document or a message keeps around it (jekyll/jekyll-seo-tag#4). Such a line was
+ * refused: `'“' before its https://: the URL must stand alone`.
+ */
+const CLOSES: Record<string, string> = {
+  '"': '"',
+  "'": "'",
+  '<': '>',
+  '“': '”',
+  '‘': '’',
+  '„': '“”',
+  '‚': '‘’',
+  '«': '»',
+  '»': '«',
+  '”': '”',
+  '’': '’',
+}
+
+/**
+ * `text` without the quotes (typographic ones too: `CLOSES`) or angle brackets (`<URL:…>` too) around it, if it has them, and a
  * comma after them: a line of a JSON, JavaScript or Python list (`  "https://…",`).
  */
 function unwrapped(text: string): string {
-  const pair = /^(["'<])(.*)(["'>]),?$/s.exec(text)
-  if (!pair || { '"': '"', "'": "'", '<': '>' }[pair[1]] !== pair[3]) return text
+  const pair = /^(["'<“‘„‚«»”’])(.*)(["'>”’“‘»«]),?$/su.exec(text)
+  if (!pair || !CLOSES[pair[1]]?.includes(pair[3])) return text
   const inner = pair[2].trim()
   return pair[1] === '<' ? inner.replace(/^URL:\s*/i, '') : inner
 }
