@@ -228,20 +228,26 @@ test('an image URL with words after a space (a caption, a note): its 404 names t
 })
 
 test('a URL argument with one slash or backslashes after its scheme is fetched, as the same list line is', async () => {
-  seen.length = 0
-  const out = join(dir, 'out-slashes')
   const port = new URL(origin).port
-  const run = await runCli([
-    `http:/127.0.0.1:${port}/arg/one.png`,
-    `http:\\\\127.0.0.1:${port}\\arg\\back.png`,
-    '-o',
-    out,
-    '--no-report',
-  ])
-  assert.equal(run.code, 0, run.stderr)
-  assert.deepEqual(seen.sort(), ['/arg/back.png', '/arg/one.png'])
-  assert.deepEqual((await outputFiles(out)).sort(), ['back.png', 'one.png'])
+  await fetchesArguments(
+    [`http:/127.0.0.1:${port}/arg/one.png`, `http:\\\\127.0.0.1:${port}\\arg\\back.png`],
+    ['back.png', 'one.png'],
+  )
 })
+
+/** The CLI given `urls` as arguments fetches `/arg/NAME` for each of `names` (sorted), and saves them. */
+async function fetchesArguments(urls: string[], names: string[]) {
+  seen.length = 0
+  const out = await tempDir('imgpull-lists-side-arg-')
+  const run = await runCli([...urls, '-o', out, '--no-report'])
+  assert.equal(run.code, 0, run.stderr)
+  assert.deepEqual(
+    seen.sort(),
+    names.map((name) => `/arg/${name}`),
+  )
+  assert.deepEqual((await outputFiles(out)).sort(), names)
+  await cleanup(out)
+}
 
 test('a URL in typographic quotes is fetched; a scheme written twice or a blob: URL is refused saying what to write', async () => {
   const list = join(dir, 'typed.txt')
@@ -279,4 +285,22 @@ test('a URL in typographic quotes is fetched; a scheme written twice or a blob: 
   )
   assert.doesNotMatch(run.stderr, /\bdns\b|several URLs|before its http/)
   assert.deepEqual(seen.sort(), ['/t/de.png', '/t/en.png', '/t/fr.png', '/t/single.png'])
+})
+
+test("a URL argument in a chat's smart quotes is fetched; a blob: or data: one says what it is", async () => {
+  // The shell strips "…", not “…” (jekyll/jekyll-seo-tag#4): it was `cannot read input '“http://…”': no such file`.
+  await fetchesArguments(
+    [`“${origin}/arg/smart.png”`, `‘${origin}/arg/single.png’`],
+    ['single.png', 'smart.png'],
+  )
+  // A browser's image copied as its address: each was `no such file` alone.
+  for (const [arg, why] of [
+    [`blob:${origin}/6f1c2d9e`, 'a blob: URL names an image held in one browser tab, on no server'],
+    ['data:image/png;base64,iVBORw0KGgo=', 'a data: URL holds the image itself (image/png)'],
+  ]) {
+    const refused = await runCli([arg!, '-o', join(dir, 'out-blob-arg'), '--no-report'])
+    assert.equal(refused.code, 2, refused.stderr)
+    assert.ok(refused.stderr.includes(`: no such file, nor an http(s) URL: ${why}`), refused.stderr)
+    assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr)
+  }
 })

@@ -459,8 +459,12 @@ function pipeHead(path: string): Promise<{ head: Buffer; all: Readable }> {
 const listHead = async (path: string): Promise<Buffer> =>
   (await isPipe(path)) ? (await pipeHead(path)).head : fileHead(path, LIST_HEAD_BYTES)
 
-/** A URL argument as fetched: without the marks around it, unescaped as JSON or HTML source wrote it (`unescapedUrl`). */
-const argumentUrl = (given: string): string => unescapedUrl(bare(given))
+/**
+ * A URL argument as fetched: without the marks around it, nor quotes a shell leaves (a chat's or a
+ * document's smart quotes, `“https://…”`: `unwrapped`), unescaped as JSON or HTML source wrote it
+ * (`unescapedUrl`).
+ */
+const argumentUrl = (given: string): string => unescapedUrl(unwrapped(bare(given)))
 
 /**
  * An argument is a URL when it parses as http(s); `-` is standard input; anything else a file.
@@ -574,6 +578,13 @@ export async function checkInputs(
 
 /** Why an argument that looks like an address is no URL, as the end of a message; '' for others. */
 function notUrl(arg: string): string {
+  // An image a browser holds (`data:image/png;base64,…`, `blob:https://…`), copied as its address:
+  // it was `no such file` alone.
+  if (/^(?:data|blob):/i.test(arg)) {
+    const parsed = parseFetchUrl(arg, 'url')
+    if ('why' in parsed)
+      return `, nor an http(s) URL: ${parsed.why.replace(/^only http and https are fetched: /, '')}`
+  }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(arg)?.[1]
   if (scheme) {
     if (!/^https?$/i.test(scheme)) return ', nor an http(s) URL'
