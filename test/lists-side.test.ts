@@ -266,6 +266,9 @@ test('a URL in typographic quotes is fetched; a scheme written twice or a blob: 
       `https://${origin.replace('://', '//')}/t/slashes.png`,
       // A browser's blob: URL: it was said to hold several URLs.
       `blob:${origin}/6f1c2d9e-0b7a-4c1e-9d2f-1a2b3c4d5e6f`,
+      // An <img> tag copied from a page's source (what wget reads with --force-html): it was said
+      // as "'img src="' before its http://", shown without its < and > as if they were brackets.
+      `<img src="${origin}/t/tag.png" srcset="${origin}/t/tag2.png 2x">`,
     ].join('\n'),
   )
   seen.length = 0
@@ -282,6 +285,12 @@ test('a URL in typographic quotes is fetched; a scheme written twice or a blob: 
   assert.match(
     said(7) ?? '',
     /: only http and https are fetched: a blob: URL names an image held in one browser tab/,
+  )
+  assert.ok(
+    said(8)?.endsWith(
+      `invalid URL "<img src="${origin}/t/tag.png" srcset="${origin}/t/tag2.png 2x">" ('${list}' line 8): an HTML <img> tag, not a URL: give the URL alone (${origin}/t/tag.png)`,
+    ),
+    said(8),
   )
   assert.doesNotMatch(run.stderr, /\bdns\b|several URLs|before its http/)
   assert.deepEqual(seen.sort(), ['/t/de.png', '/t/en.png', '/t/fr.png', '/t/single.png'])

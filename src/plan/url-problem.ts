@@ -160,7 +160,21 @@ export function notUrl(text: string, entry: Entry = 'row'): string {
   if (cell.startsWith('//')) return 'protocol-relative, with no http: or https: before it'
   if ((!/^[a-z][a-z0-9+.-]*:/i.test(cell) && /^[^\s/]+\.[^\s/]+(\/|$)/.test(cell)) || HOST_PORT.test(cell))
     return NO_SCHEME
-  return hostProblem(cell) ?? textBefore(cell) ?? 'not a URL'
+  return hostProblem(cell) ?? htmlTag(cell) ?? textBefore(cell) ?? 'not a URL'
+}
+
+/**
+ * An HTML `<img>` or `<source>` tag copied from a page's source in the URL's place (`<img
+ * src="https://…/a.jpg" srcset="…">`), said with the URL its `src` names: it was said as the
+ * text before its URL, `'img src="' before its https://`, its `<` and `>` dropped as a URL's
+ * angle brackets. `undefined` for other text.
+ */
+function htmlTag(cell: string): string | undefined {
+  const tag = /^<(img|source|a|link)\b[^>]*?\b(?:src|href|srcset)\s*=\s*["']?(https?:\/\/[^"'\s>]+)/i.exec(
+    cell,
+  )
+  if (!tag) return undefined
+  return `an HTML <${tag[1].toLowerCase()}> tag, not a URL: give the URL alone (${shownUrl(tag[2])})`
 }
 
 /**

@@ -90,6 +90,8 @@ const CLOSES: Record<string, string> = {
 function unwrapped(text: string): string {
   const pair = /^(["'<“‘„‚«»”’])(.*)(["'>”’“‘»«]),?$/su.exec(text)
   if (!pair || !CLOSES[pair[1]]?.includes(pair[3])) return text
+  // An HTML tag (`<img src="https://…">`) is no URL in brackets: kept whole, to be said as one.
+  if (pair[1] === '<' && /^[a-z][a-z0-9-]*\s/i.test(pair[2])) return text
   const inner = pair[2].trim()
   return pair[1] === '<' ? inner.replace(/^URL:\s*/i, '') : inner
 }
