@@ -1106,7 +1106,7 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     ],
     [
       ['http//example.com/a.jpg'],
-      /cannot read input 'http\/\/example\.com\/a\.jpg': no such file, nor an http\(s\) URL/,
+      /cannot read input 'http\/\/example\.com\/a\.jpg': no such file, nor a valid URL: its scheme is mistyped \("http\/\/"\): write http:\/\/example\.com\/a\.jpg \(see/,
     ],
     [
       ['http://[::1/a.jpg'],

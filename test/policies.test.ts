@@ -2549,6 +2549,22 @@ test('a URL cell that is not one URL says what it is: empty, protocol-relative, 
     ['<https://images.example/a.jpg>', 'wrapped in <…>: the cell must be the URL alone'],
     // A word processor's smart quotes (jekyll/jekyll-seo-tag#4): it was "'“' before its https://".
     ['“https://images.example/a.jpg”', 'wrapped in “…”: the cell must be the URL alone'],
+    // A scheme mistyped before its // (a typo): it was "not a URL", or "no host name
+    // after http(s)://" for `http:://`, which did not say where.
+    ['http//images.example/a.jpg', 'its scheme is mistyped ("http//"): write http://images.example/a.jpg'],
+    [
+      'https;//images.example/a.jpg',
+      'its scheme is mistyped ("https;//"): write https://images.example/a.jpg',
+    ],
+    [
+      'HTTP:://images.example/a.jpg',
+      'its scheme is mistyped ("HTTP:://"): write http://images.example/a.jpg',
+    ],
+    // An HTML tag copied from a page's source, said with the URL its src names.
+    [
+      '<img src="https://images.example/a.jpg" alt="">',
+      'an HTML <img> tag, not a URL: give the URL alone (https://images.example/a.jpg)',
+    ],
   ]
   for (const [cell, why] of cases) assert.equal(notUrl(cell), why, cell)
   // Each by where it came from: a list's line, a job's url (or an argument), not a table's cell.

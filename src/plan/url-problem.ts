@@ -160,7 +160,22 @@ export function notUrl(text: string, entry: Entry = 'row'): string {
   if (cell.startsWith('//')) return 'protocol-relative, with no http: or https: before it'
   if ((!/^[a-z][a-z0-9+.-]*:/i.test(cell) && /^[^\s/]+\.[^\s/]+(\/|$)/.test(cell)) || HOST_PORT.test(cell))
     return NO_SCHEME
-  return hostProblem(cell) ?? htmlTag(cell) ?? textBefore(cell) ?? 'not a URL'
+  return schemeTypo(cell) ?? hostProblem(cell) ?? htmlTag(cell) ?? textBefore(cell) ?? 'not a URL'
+}
+
+/** A scheme mistyped before its `//`: no colon (`http//`), a `;` for it, or two (`http:://`). */
+const SCHEME_TYPO = /^(https?)(\/\/|;\/\/|:{2,}\/\/)(?=[^/\\\s])(.*)$/is
+
+/**
+ * Why a URL whose scheme is mistyped is none, with the URL meant: it was `not a URL` (`http//`,
+ * `http;//`) or `no host name after http(s)://` (`http:://`), which did not say where. The URL
+ * parser reads `http:/host` and `http:///host` as `http://host`, and so does imgpull (see
+ * `isUrlArgument`); these it refuses.
+ */
+function schemeTypo(cell: string): string | undefined {
+  const typo = SCHEME_TYPO.exec(cell)
+  if (!typo) return undefined
+  return `its scheme is mistyped ("${typo[1]}${typo[2]}"): write ${shownUrl(`${typo[1].toLowerCase()}://${typo[3]}`)}`
 }
 
 /**

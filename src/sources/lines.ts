@@ -594,7 +594,13 @@ function notUrl(arg: string): string {
     const why = 'why' in parsed ? parsed.why : 'not a URL'
     return why === 'not a URL' ? ', nor a valid URL' : `, nor a valid URL: ${why}`
   }
-  if (/^https?:?\/\/?[^/]/i.test(arg)) return ', nor an http(s) URL'
+  if (/^https?[:;]*\/\/?[^/]/i.test(arg)) {
+    // A mistyped scheme (`http//`, `http;//`) is said with the URL meant (see `parseFetchUrl`).
+    const parsed = parseFetchUrl(arg, 'url')
+    return 'why' in parsed && parsed.why !== 'not a URL'
+      ? `, nor a valid URL: ${parsed.why}`
+      : ', nor an http(s) URL'
+  }
   // A host and path typed as curl and wget take them (`example.com/a.jpg`, `localhost:8080/a.jpg`):
   // a missing file here, since a list is read from any name, so said as a maybe.
   return HOST_PORT.test(arg) || /^[^\s/:]+\.[a-z][a-z0-9-]*\//i.test(arg)
