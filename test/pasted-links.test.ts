@@ -253,6 +253,9 @@ test('the punctuation a chat leaves out of a link, at the end of a URL a server 
     ['https://c.test/a.jpg%E2%80%9D', 'https://c.test/a.jpg'],
     ['https://c.test/a.jpg%E2%80%99.', 'https://c.test/a.jpg'],
     ['https://c.test/a.jpg%C2%BB', 'https://c.test/a.jpg'],
+    // A zero-width space or a direction mark escaped after it (crossorigin.me#18): a bare 404.
+    ['https://c.test/a.jpg%E2%80%8B', 'https://c.test/a.jpg'],
+    ['https://c.test/a.jpg%e2%80%8e%EF%BB%BF', 'https://c.test/a.jpg'],
     // Nothing left but the host: no URL meant to name.
     ['https://c.test/.', undefined],
     // A page's hyphenation copied with its link: each soft hyphen (U+00AD) left out.

@@ -327,6 +327,12 @@ export function pastedTail(href: string): string | undefined {
   // a URL copied from it, and the link asks for `Aan%C2%ADvraag.docx` (craftcms/redactor#480).
   if (SOFT_HYPHEN.test(href))
     return `its soft hyphens (U+00AD, which show nothing: a page's hyphenation, copied with it) are likely not the URL's: ${shownUrl(href.replace(SOFT_HYPHENS, ''))}`
+  // So for a mark that shows nothing, escaped at the URL's end (`a.jpg%E2%80%8B`, as an address
+  // bar or an encoder copies a zero-width space pasted after it; crossorigin.me#18): a list line's
+  // own marks are trimmed, escaped ones were a bare `HTTP 404`.
+  const unseen = UNSEEN_TAIL.exec(href)?.[0]
+  if (unseen && href.length > unseen.length)
+    return `${printable(unseen.toUpperCase())} at its end is an escaped mark that shows nothing (a zero-width space, a joiner, a direction mark or a byte order mark), likely not the URL's: ${shownUrl(href.slice(0, -unseen.length))}`
   const caption = CAPTION.exec(href)
   const words =
     caption &&
@@ -370,6 +376,9 @@ const CAPTION =
   /^([^?#]*\.(?:jpe?g|png|gif|webp|avif|bmp|tiff?|svg|heic|heif|ico|jxl)(?:\?[^#%]*)?)(?:%20|%C2%A0)([^/?#]+)$/i
 
 const IMAGE_END = /\.(?:jpe?g|png|gif|webp|avif|bmp|tiff?|svg|heic|heif|ico|jxl)$/i
+
+/** Escapes of the marks that show nothing (U+200B-U+200F, U+2060-U+2064, U+FEFF) at a URL's end. */
+const UNSEEN_TAIL = /(?:%E2%80%8[B-F]|%E2%81%A[0-4]|%EF%BB%BF)+$/i
 
 /** A soft hyphen as the URL parser escapes it. */
 const SOFT_HYPHEN = /%C2%AD/i
