@@ -300,6 +300,13 @@ const NETWORK_WORDS: Record<string, string> = {
 const CHUNK_EXTENSION_WORDS =
   "a chunk extension (after a chunk size and `;`) with white space around its `;` or `=` (RFC 9112 §7.1.1 allows it, curl and wget2 read it; imgpull's parser does not) or a character no extension holds"
 
+/** What llhttp refuses at a chunk-size line's end: an LF without its CR. */
+const BARE_LF_WORDS =
+  'a chunk-size line not ended by CRLF (a bare LF, which curl reads and wget2 and nginx refuse)'
+
+/** What llhttp refuses after a chunk's data: no CRLF where its size says it ends. */
+const CHUNK_DATA_WORDS = 'a chunk whose data is not followed by a line end (not as long as its size says?)'
+
 /** llhttp's reasons that say little to a person, in words. */
 const PARSER_WORDS: Record<string, string> = {
   'Invalid EOF state':
@@ -318,12 +325,23 @@ const PARSER_WORDS: Record<string, string> = {
   'Invalid character in chunk extensions name': CHUNK_EXTENSION_WORDS,
   'Invalid character in chunk extensions value': CHUNK_EXTENSION_WORDS,
   'Invalid character in chunk extensions quoted value': CHUNK_EXTENSION_WORDS,
+  // llhttp's other words for an extension (a quoted-pair of a control character, nodejs/llhttp#253;
+  // its misspelt 'quote value'; a line end where a name or value goes on): said as the rest are.
+  'Invalid quoted-pair in chunk extensions quoted value': CHUNK_EXTENSION_WORDS,
+  'Invalid character in chunk extensions quote value': CHUNK_EXTENSION_WORDS,
+  'Missing expected CR after chunk extension name': CHUNK_EXTENSION_WORDS,
+  'Missing expected CR after chunk extension value': CHUNK_EXTENSION_WORDS,
+  // A size of 2^64 bytes or more (over 16 hex digits past its leading zeros; haproxy/haproxy#1064 is a
+  // proxy's own limit at 2 GiB) is no chunk's: bytes where a chunk-size line belongs that only
+  // look like one (a body not chunked, framed as chunked).
+  'Chunk size overflow':
+    'a chunk size of 2^64 bytes or more (hexadecimal digits where a chunk-size line belongs, but no size)',
   // Not read (see README, 'Answers that are not well-formed HTTP'): llhttp's leniency for it
   // takes a chunk's first byte, when it is an LF, for the size line's end, and keeps a wrong file.
-  'Expected LF after chunk size':
-    'a chunk-size line not ended by CRLF (a bare LF, which curl reads and wget2 and nginx refuse)',
-  'Expected LF after chunk data':
-    'a chunk whose data is not followed by a line end (not as long as its size says?)',
+  'Expected LF after chunk size': BARE_LF_WORDS,
+  'Missing expected CR after chunk size': BARE_LF_WORDS,
+  'Expected LF after chunk data': CHUNK_DATA_WORDS,
+  'Missing expected CR after chunk data': CHUNK_DATA_WORDS,
   'Expected HTTP/, RTSP/ or ICE/': 'an answer that does not begin with `HTTP/`',
   // Said by undici-h1-parser.ts `readAsCurlDoes`, where undici would assert.
   'Invalid status code below 100': 'a status code below 100 (RFC 9110 §15 allows 100 to 599)',

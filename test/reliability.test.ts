@@ -916,6 +916,13 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
     '/upgrade': 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nhello',
     // llhttp's own words, 'Invalid character in chunk extensions name', said little.
     '/chunk-ext-space': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a = b\r\nhello\r\n0\r\n\r\n',
+    // llhttp's own words, 'Invalid quoted-pair in chunk extensions quoted value' (a control
+    // character after a backslash: nodejs/llhttp#253) and 'Chunk size overflow' (17 hex digits:
+    // haproxy/haproxy#1064 is a chunk over a proxy's limit), said little.
+    '/chunk-ext-quoted-pair':
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a="x\\\x01"\r\nhello\r\n0\r\n\r\n',
+    '/chunk-overflow':
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\nhello\r\n0\r\n\r\n',
     // Without `Connection: Upgrade` it was undici's bare 'assert(upgrade)' (ERR_ASSERTION).
     '/upgrade-unnamed': 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\n\r\nhello',
   }
@@ -946,6 +953,14 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
     assert.match(
       message('/chunk-ext-space'),
       /the answer is not well-formed HTTP: a chunk extension \(after a chunk size and `;`\) with white space around its `;` or `=` \(RFC 9112 §7\.1\.1 allows it, curl and wget2 read it; imgpull's parser does not\) or a character no extension holds$/,
+    )
+    assert.match(
+      message('/chunk-ext-quoted-pair'),
+      /: a chunk extension \(after a chunk size and `;`\) with white/,
+    )
+    assert.match(
+      message('/chunk-overflow'),
+      /not well-formed HTTP: a chunk size of 2\^64 bytes or more \(hexadecimal digits where a chunk-size line belongs, but no size\)$/,
     )
     assert.match(
       message('/chunk-long'),
