@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { gzipSync } from 'node:zlib'
 import { parseFetchUrl, pastedTail } from '../src/plan/url-problem.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type WireServer, wireServer } from './support/wire-server.js'
@@ -164,14 +165,12 @@ test('a list line of URLs joined by commas fails naming its file and line, and a
   assert.deepEqual((await outputFiles(out)).sort(), ['fine.png', 'q.png'])
 })
 
-test('a list whose end is NUL bytes (a file cut short by a crash) is read as the list it is, each URL fetched', async () => {
-  // Short (its NULs a third of the first bytes: taken for UTF-16) and long (NULs past 512 bytes).
-  const short = Buffer.concat([Buffer.from(`${origin}/nul/a.png\n${origin}/nul/b.png`), Buffer.alloc(300)])
-  const long = Buffer.concat([
-    Buffer.from(Array.from({ length: 20 }, (_, i) => `${origin}/nul/l${i}.png\n`).join('')),
-    Buffer.from(`${origin}/nul/last.png`),
-    Buffer.alloc(4096),
-  ])
+test('a list whose end is NUL bytes (a file cut short by a crash) is read as the list it is, each URL fetched; a last line the zeros run into is not', async () => {
+  // Short (its NULs a third of the first bytes: taken for UTF-16) and long (NULs past 512 bytes),
+  // each ended by a newline before its zeros: whole lists, padded.
+  const short = Buffer.concat([Buffer.from(`${origin}/nul/a.png\n${origin}/nul/b.png\n`), Buffer.alloc(300)])
+  const urls = Array.from({ length: 20 }, (_, i) => `${origin}/nul/l${i}.png\n`).join('')
+  const long = Buffer.concat([Buffer.from(`${urls}${origin}/nul/last.png\r\n`), Buffer.alloc(70_000)])
   for (const [name, bytes, files] of [
     ['short', short, ['a.png', 'b.png']],
     ['long', long, [...Array.from({ length: 20 }, (_, i) => `l${i}.png`), 'last.png']],
@@ -188,6 +187,30 @@ test('a list whose end is NUL bytes (a file cut short by a crash) is read as the
       name,
     )
     assert.deepEqual((await outputFiles(out)).sort(), [...files].sort(), name)
+  }
+  // A last line the zeros run into, no newline between (a file zeroed from inside its last line, a
+  // download whose space was allocated first: lingochamp/FileDownloader#543), is cut: `?w=10` of
+  // `?w=1080`, fetched as a whole URL once its NULs were dropped. The lines before it are fetched,
+  // the run stops naming it (exit 2); a file, gzip'd text and standard input alike.
+  const cut = Buffer.concat([Buffer.from(`${urls}${origin}/nul/cut.png?w=10`), Buffer.alloc(70_000)])
+  for (const [name, args, input] of [
+    ['file', [join(dir, 'cut-nul.txt')], undefined],
+    ['gzip', [join(dir, 'cut-nul.txt.gz')], undefined],
+    ['stdin', ['-'], cut],
+  ] as const) {
+    await writeFile(join(dir, 'cut-nul.txt'), cut)
+    await writeFile(join(dir, 'cut-nul.txt.gz'), gzipSync(cut))
+    seen.length = 0
+    const out = join(dir, `out-nul-cut-${name}`)
+    const run = await runCli([...args, '-o', out, '--no-report', '--retries', '0'], input ? { input } : {})
+    assert.equal(run.code, 2, run.stderr)
+    assert.match(
+      run.stderr,
+      /^imgpull: cannot read .+ after its 20 URLs: line 21 \('http:\/\/127\.0\.0\.1:\d+\/nul\/cut\.png\?w=10'\) runs into zero bytes with no newline before them \(70,000 of them, to the list's end\): .*the line most likely cut, and it is not fetched; fetch or copy the list again/m,
+      name,
+    )
+    assert.ok(!seen.some((target) => target.includes('/cut.png')), `${name}: the cut line was asked for`)
+    assert.equal((await outputFiles(out)).length, 20, name)
   }
   // Binary data, its NULs among other bytes, is still refused in one line naming it.
   const binary = join(dir, 'binary.txt')

@@ -3598,6 +3598,17 @@ test('readLines splits lines as readline did (CRLF across chunks, a lone CR, a l
   assert.deepEqual(got, [u(1)])
   // A comment cut so is no URL: nothing to hold back.
   assert.deepEqual(await lines([`${u(1)}\n#`.padEnd(512, 'x')]), [u(1)])
+  // Zeros to the end after a line end (a CR alone too, the zeros in chunks of their own) are
+  // padding; a last line that runs into them is cut (the zeros counted across chunks), and one
+  // they come inside of is its own (binary data).
+  const z = (n: number) => '\0'.repeat(n)
+  assert.deepEqual(await lines([`${u(1)}\n`, z(3), z(4)]), [u(1)])
+  assert.deepEqual(await lines([`${u(1)}\r`, z(3)]), [u(1)])
+  assert.deepEqual(await lines([`${u(1)}\n${u(2)}${z(2)}`, z(2), 'x\n']), [u(1), `${u(2)}${z(4)}x`])
+  await assert.rejects(
+    lines([`${u(1)}\n${u(2)}${z(2)}`, z(3)]),
+    /^Error: line 2 \('http:\/\/h\/2'\) runs into zero bytes with no newline before them \(5 of them/,
+  )
   for (const [bytes, cutShort] of [
     [0, false],
     [511, false],

@@ -48,8 +48,8 @@ export function parseLine(line: string): string | undefined {
  * width spaces and joiners (U+200B-U+200D, U+2060-U+2064), direction marks (U+200E, U+200F), the
  * soft hyphen, a byte order mark. Before the scheme, the line was no URL (crossorigin.me#18); after
  * the URL, the request asked for its escape (`a.jpg%E2%80%8B`), a 404, as curl, wget2 and aria2c
- * fail them. NUL bytes too: a file zeroed at its end after a crash (see `nulPadding`) ends its
- * last URL with them, which was asked for as `last.jpg%00%00…`. Inside a URL one is kept: a name may hold one (rndomhack/px-downloader#24). Not the
+ * fail them. NUL bytes too: a file zeroed at its end after a crash (see `nulPadding`) ends with
+ * them (a last line they run into is refused: `ZeroCutLineError`). Inside a URL one is kept: a name may hold one (rndomhack/px-downloader#24). Not the
  * controls that reorder what follows (U+202A-U+202E, U+2066-U+2069: `\u202Egnp.exe`): a line with
  * one is kept as written, and shown with it escaped (test/hostile-text.test.ts).
  */
@@ -152,11 +152,12 @@ async function* numberedLines(
   stream.setEncoding('latin1')
   let n = 0
   for await (const batch of splitLines(stream))
-    for (const { raw, bytes, ended } of batch) {
+    for (const { raw, bytes, ended, zeros } of batch) {
       n++
       const line = NOT_ASCII.test(raw) ? lineText(Buffer.from(raw, 'latin1')) : raw
       const url = parseLine(line)
       if (url !== undefined) {
+        if (zeros > 0) throw new ZeroCutLineError(n, url, zeros)
         if (!ended && cutAtBuffer(bytes)) throw new CutLineError(n, bytes, url)
         yield { url, line: n }
       } else if (onOption && optionLine(line)) onOption(n, line.trim())
@@ -170,6 +171,8 @@ interface SplitLine {
   bytes: number
   /** A line end came after it (the last line of a list may have none). */
   ended: boolean
+  /** NUL bytes after it to the list's end, with no line end between (see `ZeroCutLineError`); 0 for others. */
+  zeros: number
 }
 
 /**
@@ -180,24 +183,36 @@ interface SplitLine {
 async function* splitLines(stream: Readable): AsyncGenerator<SplitLine[]> {
   let pending = ''
   let bytes = 0
+  /** NULs after `pending`, counted, not kept: a list zero-filled to its end may have gigabytes of them. */
+  let zeros = 0
   const ends = /\r\n|\r(?!$)|\n/g
   for await (const chunk of stream as AsyncIterable<string>) {
-    pending += chunk
     bytes += chunk.length
+    if (/^\0*$/.test(chunk)) {
+      zeros += chunk.length
+      continue
+    }
+    // NULs followed by text are the line's own (binary data: `listBytes` refuses most).
+    pending += '\0'.repeat(zeros) + chunk
+    zeros = 0
     const before = bytes - pending.length
     const batch: SplitLine[] = []
     let start = 0
     ends.lastIndex = 0
     for (let end = ends.exec(pending); end; end = ends.exec(pending)) {
-      batch.push({ raw: pending.slice(start, end.index), bytes: before + end.index, ended: true })
+      batch.push({ raw: pending.slice(start, end.index), bytes: before + end.index, ended: true, zeros: 0 })
       start = end.index + end[0].length
     }
     // A `\r` last is held: the `\n` of its `\r\n` may come in the next chunk.
     pending = pending.slice(start)
+    const text = pending.replace(/\0+$/, '')
+    zeros = pending.length - text.length
+    pending = text
     if (batch.length > 0) yield batch
   }
-  if (pending.endsWith('\r')) yield [{ raw: pending.slice(0, -1), bytes, ended: true }]
-  else if (pending !== '') yield [{ raw: pending, bytes, ended: false }]
+  if (pending.endsWith('\r'))
+    yield [{ raw: pending.slice(0, -1), bytes: bytes - zeros, ended: true, zeros: 0 }]
+  else if (pending !== '') yield [{ raw: pending, bytes: bytes - zeros, ended: false, zeros }]
 }
 
 /**
@@ -224,6 +239,23 @@ export class CutLineError extends Error {
   constructor(line: number, bytes: number, url: string) {
     super(
       `line ${line} ('${printable(shownUrl(url))}') has no newline, and the list ends at byte ${bytes}, where a writer's buffer does (a multiple of ${WRITER_BUFFER}): its writer most likely stopped mid-line, and it is not fetched; if the list is whole, end it with a newline`,
+    )
+  }
+}
+
+/**
+ * A list's last line runs into NUL bytes that go on to its end, with no line end between: a file
+ * cut short by a crash or a power loss, its last blocks zeroed (sierra-db/sierradb#13), or a download
+ * or copy whose space was allocated first and never filled (aria2's `--file-allocation`,
+ * lingochamp/FileDownloader#543), as a table's (`zeroFilled`). The line is cut where its bytes were
+ * lost (`?w=10` of `?w=1080`): it is not fetched, its NULs were dropped as marks that show nothing
+ * and it was asked for as a whole URL. A line ended before the zeros is whole. Its message ends
+ * `listLines`' `cannot read NAME after its N URLs: `.
+ */
+export class ZeroCutLineError extends Error {
+  constructor(line: number, url: string, zeros: number) {
+    super(
+      `line ${line} ('${printable(shownUrl(url))}') runs into zero bytes with no newline before them (${zeros.toLocaleString('en-US')} of them, to the list's end): a file cut short or a download or copy whose space was allocated first, the line most likely cut, and it is not fetched; fetch or copy the list again`,
     )
   }
 }
