@@ -648,6 +648,41 @@ test('a proxy closing or resetting every connection, none answered, is given up 
   }
 })
 
+// The same proxy resetting the connection once the CONNECT for an https:// URL is sent (squid's
+// deny_info TCP_RESET for a CONNECT its rules refuse; a firewall's reset on seeing the request:
+// chobits/ngx_http_proxy_connect_module#281, and which end reset it, http-party/node-http-proxy#1017): each was said as "network error on
+// https://HOST (through the proxy P): the server reset the connection", blaming the server the
+// tunnel never reached, and not counted toward giving the proxy up.
+test('a proxy resetting the connection on the CONNECT of https:// URLs: named as the proxy, given up once 3 files spent their retries', async () => {
+  const resetting = await startRawServer((socket) => socket.once('data', () => socket.resetAndDestroy()))
+  try {
+    const urls = Array.from({ length: 12 }, (_, i) => `https://h${i}.example.org/a.jpg`)
+    const results = await withEnv({}, () =>
+      run(urls, {
+        out: join(dir, 'proxy-connect-resets'),
+        proxy: resetting.origin,
+        retries: 1,
+        concurrency: 2,
+      }),
+    )
+    assert.ok(
+      results.every((r) => r.status === 'failed' && r.error === 'proxy'),
+      JSON.stringify(results.map((r) => [r.error, r.message])),
+    )
+    assert.match(
+      results[0]!.message!,
+      /^proxy http:\/\/127\.0\.0\.1:\d+ reset the connection without answering the CONNECT to h\d+\.example\.org/,
+    )
+    const giving = results.filter((r) =>
+      r.message!.endsWith("the proxy's other files are not tried in this run"),
+    )
+    assert.equal(giving.length, 1, JSON.stringify(results.map((r) => r.message)))
+    assert.ok(results.filter((r) => /not tried again/.test(r.message!)).length >= 6)
+  } finally {
+    await resetting.close()
+  }
+})
+
 // through an HTTP proxy, a dead https:// host was never given up: every file spent all its
 // attempts on the proxy's 502 (300 files, 1,800 CONNECTs). A 502/503/504 to one CONNECT is
 // ambiguous (Squid's 503: refused, or overloaded); a few files failing so on one host while the

@@ -372,9 +372,11 @@ function proxyError(
   }
   if (code === PROXY_CLOSED) {
     // Overloaded, restarting, or dropping what its rules forbid without a word: another try may pass.
+    // A reset said as one (see `resetAtConnect`, proxy-router.ts): a clean close is no reset.
+    const how = errorCode((error as Error).cause) === 'ECONNRESET' ? 'reset' : 'closed'
     return new ImgpullError(
       'proxy',
-      `proxy ${shown} closed the connection without answering the CONNECT to ${target.host}`,
+      `proxy ${shown} ${how} the connection without answering the CONNECT to ${target.host}`,
       { retryable: true, cause: error },
     )
   }

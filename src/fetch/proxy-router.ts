@@ -333,10 +333,33 @@ export function connectsInTime<P extends object>(proxyPool: P, ms: number): P {
     }, ms)
     const signal = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal
     return (connect({ ...opts, signal }) as Promise<ConnectAnswer>)
-      .then((answer) => tunnelOrRefusal(tunnelOpened(answer), opts.path ?? ''))
+      .then(
+        (answer) => tunnelOrRefusal(tunnelOpened(answer), opts.path ?? ''),
+        (error) => {
+          throw resetAtConnect(error)
+        },
+      )
       .finally(() => clearTimeout(timer))
   }
   return proxyPool
+}
+
+/**
+ * `error`, a CONNECT's failure, as `PROXY_CLOSED` when the proxy reset the connection before
+ * answering it (squid's `deny_info TCP_RESET`, a firewall's reset on seeing the request:
+ * chobits/ngx_http_proxy_connect_module#281): it was said as "the server reset the connection",
+ * blaming the server the tunnel never reached, and not counted toward giving the proxy up (see
+ * `ProxySilence.unreachable`). A clean close is `tunnelsFailOnce`'s.
+ */
+function resetAtConnect(error: unknown): unknown {
+  const code = errorCode(error)
+  if (code !== 'ECONNRESET' && code !== 'EPIPE') return error
+  return Object.assign(
+    new Error('the proxy reset the connection without answering the CONNECT', { cause: error }),
+    {
+      code: PROXY_CLOSED,
+    },
+  )
 }
 
 /**
