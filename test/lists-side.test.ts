@@ -212,6 +212,30 @@ test('a list whose end is NUL bytes (a file cut short by a crash) is read as the
     assert.ok(!seen.some((target) => target.includes('/cut.png')), `${name}: the cut line was asked for`)
     assert.equal((await outputFiles(out)).length, 20, name)
   }
+  // A hole of zeros inside the list past its first bytes (a download by pieces, one never
+  // written), joining a URL to the next line's: that line fails naming the zeros, where it was
+  // asked for as `a.png%00%00…ttp://…` (kilobytes), a 404; the others are fetched.
+  const hole = join(dir, 'hole-nul.txt')
+  await writeFile(
+    hole,
+    Buffer.concat([
+      Buffer.from(`${urls}${origin}/nul/a.png`),
+      Buffer.alloc(3000),
+      Buffer.from(`ttp://127.0.0.1/nul/b.png\n${origin}/nul/c.png\n`),
+    ]),
+  )
+  seen.length = 0
+  const holed = await runCli([hole, '-o', join(dir, 'out-hole'), '--no-report', '--retries', '0'])
+  assert.equal(holed.code, 1, holed.stderr)
+  assert.match(
+    holed.stderr,
+    /hole-nul\.txt' line 21\): holds 3,000 zero bytes \(NUL\), which no URL does: a hole in the file/,
+  )
+  assert.deepEqual(
+    seen.filter((target) => target.includes('%00')),
+    [],
+  )
+  assert.equal((await outputFiles(join(dir, 'out-hole'))).length, 21)
   // Binary data, its NULs among other bytes, is still refused in one line naming it.
   const binary = join(dir, 'binary.txt')
   await writeFile(

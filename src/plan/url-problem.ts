@@ -52,6 +52,15 @@ export function parseFetchUrl(text: string, entry: Entry = 'row'): { url: URL } 
   // a `/` or `?` with a host after the `@` and a one-word host before (see `passwordInPath`). An `@`
   // before an image's file name (`http://h:bad/x@2x.jpg`) is the path's: the host or port is wrong.
   const cell = text.trim()
+  // Zero bytes inside it: a hole in a list or table written out of order and never filled (a
+  // download by pieces, its space allocated first: lingochamp/FileDownloader#543), which joined a
+  // URL to the next line's (`a.jpg` + 3,000 NULs + `ttp://…/b.jpg`). The URL parser escapes them
+  // (`a.jpg%00%00…`): a request of kilobytes no server has, said as its 404.
+  const zeros = cell.match(/\0/g)?.length ?? 0
+  if (zeros > 0)
+    return {
+      why: `holds ${zeros.toLocaleString('en-US')} zero byte${zeros === 1 ? '' : 's'} (NUL), which no URL does: a hole in the file where its bytes were never written (a download or copy cut short, its space allocated first); fetch or copy it again`,
+    }
   const unencoded = atInFileName(cell) ? undefined : unencodedCredentials(cell)
   const credentials = unencoded && `its user and password need ${unencoded}`
   let url: URL
