@@ -678,6 +678,18 @@ test('a proxy resetting the connection on the CONNECT of https:// URLs: named as
     )
     assert.equal(giving.length, 1, JSON.stringify(results.map((r) => r.message)))
     assert.ok(results.filter((r) => /not tried again/.test(r.message!)).length >= 6)
+    // An http:// URL's plain request reset so is said as a reset too, where it said 'closed'.
+    const [plain] = await withEnv({}, () =>
+      run(['http://h.example.org/a.jpg'], {
+        out: join(dir, 'proxy-request-reset'),
+        proxy: resetting.origin,
+        retries: 0,
+      }),
+    )
+    assert.equal(
+      plain!.message,
+      `proxy ${resetting.origin} reset the connection without answering the request for http://h.example.org/a.jpg`,
+    )
   } finally {
     await resetting.close()
   }

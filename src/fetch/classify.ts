@@ -363,7 +363,7 @@ function proxyError(
     if (target.protocol === 'http:' && atDoor && closedOrReset(error))
       return new ImgpullError(
         'proxy',
-        `proxy ${shown} closed the connection without answering the request for ${url}`,
+        `proxy ${shown} ${code === 'ECONNRESET' ? 'reset' : 'closed'} the connection without answering the request for ${url}`,
         {
           retryable: true,
           cause: coded(PROXY_CLOSED, error),
