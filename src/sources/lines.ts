@@ -49,7 +49,7 @@ export function parseLine(line: string): string | undefined {
  * soft hyphen, a byte order mark. Before the scheme, the line was no URL (crossorigin.me#18); after
  * the URL, the request asked for its escape (`a.jpg%E2%80%8B`), a 404, as curl, wget2 and aria2c
  * fail them. NUL bytes too: a file zeroed at its end after a crash (see `nulPadding`) ends with
- * them (a last line they run into is refused: `ZeroCutLineError`). Inside a URL one is kept: a name may hold one (rndomhack/px-downloader#24). Not the
+ * them (a last line they run into is refused: `ZeroCutLineError`). Inside a URL a mark is kept: a name may hold one (rndomhack/px-downloader#24); a NUL is not (a hole in the file: `parseFetchUrl`). Not the
  * controls that reorder what follows (U+202A-U+202E, U+2066-U+2069: `\u202Egnp.exe`): a line with
  * one is kept as written, and shown with it escaped (test/hostile-text.test.ts).
  */
