@@ -109,6 +109,50 @@ test('a Parquet table: every shard has its schema, a column null in all of a sha
   )
 })
 
+test("a Parquet DOUBLE's NaN and infinities stay those numbers in every shard's Parquet; the .json and manifest, which JSON cannot hold them in, say null", async () => {
+  // pandas' to_parquet of a ratio column with np.inf and -np.inf (rilldata/rill#4601); a shard's
+  // Parquet can hold them (nao1215/sqly#899 kept an infinity a REAL through a Parquet export). They
+  // were null there, as in the .json: a ratio over 0 read back as a missing value.
+  const values = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN, 0.25]
+  const file = join(dir, 'non-finite.parquet')
+  await writeFile(
+    file,
+    Buffer.from(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'url', data: values.map((_, i) => server.url(`/inf${i}`)), type: 'STRING' },
+          { name: 'ratio', data: values, type: 'DOUBLE' },
+        ],
+      }),
+    ),
+  )
+  const out = join(dir, 'non-finite')
+  const run = await shards(file, out)
+  assert.equal(run.code, 0, run.stderr)
+  const { types, rows } = await shardTypes(out)
+  assert.deepEqual(types, [{ ratio: 'DOUBLE' }, { ratio: 'DOUBLE' }])
+  assert.deepEqual(
+    rows.map((r) => r.ratio),
+    values,
+  )
+  const duck = await duckdbRead(join(out, '00000.parquet'))
+  assert.deepEqual(
+    duck.rows.map((r) => String(r.ratio)),
+    ['Infinity', '-Infinity', 'NaN'],
+  )
+  const members = await readTar(join(out, '00000.tar'))
+  const json = members.filter((m) => m.name.endsWith('.json')).map((m) => JSON.parse(m.data.toString()))
+  assert.deepEqual(
+    json.map((j) => j.ratio),
+    [null, null, null],
+  )
+  const manifest = (await readFile(join(out, 'manifest.jsonl'), 'utf8')).trim().split('\n')
+  assert.deepEqual(
+    manifest.map((line) => JSON.parse(line).meta.ratio),
+    [null, null, null, 0.25],
+  )
+})
+
 test('a gzip-compressed Parquet file (pyarrow): every shard has its schema, from the footer, a column null in all of a shard included', async () => {
   // pyarrow's file (test/fixtures/tables/pyarrow-nulls-first.parquet): url, note (string), n
   // (int64), f (double), all three null in rows 0 and 1. Gzip'd, its types were read from each

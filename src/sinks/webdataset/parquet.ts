@@ -94,13 +94,15 @@ export class ShardTable {
   }
 
   add(row: SampleRow): void {
-    const { columns } = row
-    for (const [name, values] of this.#columns)
-      values.push(Object.hasOwn(columns, name) ? (columns[name] ?? null) : null)
+    const { columns, nonFinite } = row
+    // NaN and ±Infinity, null in the row's JSON, are the numbers themselves here (a DOUBLE holds them).
+    const value = (name: string) =>
+      nonFinite && Object.hasOwn(nonFinite, name) ? Number(nonFinite[name]) : (columns[name] ?? null)
+    for (const [name, values] of this.#columns) values.push(Object.hasOwn(columns, name) ? value(name) : null)
     for (const name of Object.keys(columns)) {
       if (this.#twin(name) || (this.#only && !this.#only.has(name))) continue
       const values: unknown[] = new Array(this.#rows).fill(null)
-      values.push(columns[name] ?? null)
+      values.push(value(name))
       this.#column(name, values)
     }
     this.#rows++

@@ -97,6 +97,12 @@ export interface SampleRow {
    * empty (every sample of a table with a caption column has one, as img2dataset writes them).
    */
   blankCaption?: true
+  /**
+   * Carried columns whose value is a number JSON has not (`NaN`, `Infinity`, `-Infinity`: a
+   * Parquet DOUBLE such as a ratio over 0), by name: `columns` (and so the sample's `.json`, as
+   * JSON has no such number) holds null there, the Parquet the number itself.
+   */
+  nonFinite?: Record<string, 'NaN' | 'Infinity' | '-Infinity'>
 }
 
 /**
@@ -121,13 +127,19 @@ export function sampleRow(index: number, key: string, job: Job, status: Status, 
     original_height: ok ? (outcome.originalHeight ?? outcome.height ?? null) : null,
     sha256: ok ? (outcome.sha256 ?? null) : null,
   } satisfies Record<OwnColumn, unknown>
+  let nonFinite: SampleRow['nonFinite']
   for (const [key, value] of Object.entries(job.meta ?? {})) {
     const name = wellFormedText(key)
     if (OWN.has(name)) continue
     // A column named `__proto__` stays a column, not the object's prototype.
     Object.defineProperty(columns, name, { value: jsonSafe(value), enumerable: true, writable: true })
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      nonFinite ??= {}
+      Object.defineProperty(nonFinite, name, { value: String(value), enumerable: true, writable: true })
+    }
   }
   const row: SampleRow = { index, columns }
+  if (nonFinite) row.nonFinite = nonFinite
   if (ok && outcome.format) {
     row.ext = outcome.format
     row.bytes = outcome.bytes

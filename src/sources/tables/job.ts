@@ -30,7 +30,10 @@ export interface TableJob {
   caption?: string
   /** The hash the body must have, lowercase hex; absent when the cell is empty or null. */
   expectedHash?: ExpectedHash
-  /** The carried columns by name, JSON-safe (see `jsonSafe`). */
+  /**
+   * The carried columns by name, JSON-safe (see `jsonSafe`), but a Parquet double's NaN and
+   * ±Infinity, kept as numbers for a shard's Parquet (the manifest and a sample's `.json` say null).
+   */
   meta: Record<string, unknown>
   /** Set when the row cannot be fetched as it stands: the engine fails it with this code and message. */
   invalid?: InvalidRow

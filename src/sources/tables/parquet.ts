@@ -340,7 +340,9 @@ async function* rowRange(
       else if (element.converted_type === 'TIME_MILLIS') times.set(element.name, 'MILLIS')
       else if (element.converted_type === 'TIME_MICROS') times.set(element.name, 'MICROS')
     }
-    const convert = (value: unknown) => jsonSafe(value)
+    // NaN and ±Infinity stay numbers, which a shard's Parquet DOUBLE holds as they are (JSON has
+    // none: the manifest and the sample's `.json` make them null, see `sampleRow`).
+    const convert = (value: unknown) => (typeof value === 'number' ? value : jsonSafe(value))
     // The URL and caption are read as text whatever their type: bytes (BINARY without a text
     // annotation, as Hive and Impala write strings) are held to UTF-8 as a STRING cell is, so no
     // U+FFFD takes a byte's place in the URL fetched. Carried, such a column stays bytes (base64).
