@@ -58,37 +58,34 @@ async function shardTypes(out: string) {
 const shards = (input: string, out: string) =>
   runCli([input, '-o', out, '--output-format', 'webdataset', '--shard-size', '3'])
 
+/** A Parquet file of these columns, written by hyparquet-writer. */
+const writeParquet = (path: string, columnData: Parameters<typeof parquetWriteBuffer>[0]['columnData']) =>
+  writeFile(path, Buffer.from(parquetWriteBuffer({ columnData })))
+
 test('a Parquet table: every shard has its schema, a column null in all of a shard and whole doubles included', async () => {
   const n = 6
   const file = join(dir, 'typed.parquet')
-  await writeFile(
-    file,
-    Buffer.from(
-      parquetWriteBuffer({
-        columnData: [
-          { name: 'url', data: Array.from({ length: n }, (_, i) => server.url(`/p${i}`)), type: 'STRING' },
-          // Null in every row of the first shard.
-          {
-            name: 'id',
-            data: Array.from({ length: n }, (_, i) => (i < 3 ? null : BigInt(i * 1000))),
-            type: 'INT64',
-          },
-          {
-            name: 'note',
-            data: Array.from({ length: n }, (_, i) => (i < 3 ? null : `n${i}`)),
-            type: 'STRING',
-          },
-          // Whole numbers in the second shard only.
-          { name: 'score', data: Array.from({ length: n }, (_, i) => (i < 3 ? i + 0.5 : i)), type: 'DOUBLE' },
-          {
-            name: 'ok',
-            data: Array.from({ length: n }, (_, i) => (i < 3 ? null : i % 2 === 0)),
-            type: 'BOOLEAN',
-          },
-        ],
-      }),
-    ),
-  )
+  await writeParquet(file, [
+    { name: 'url', data: Array.from({ length: n }, (_, i) => server.url(`/p${i}`)), type: 'STRING' },
+    // Null in every row of the first shard.
+    {
+      name: 'id',
+      data: Array.from({ length: n }, (_, i) => (i < 3 ? null : BigInt(i * 1000))),
+      type: 'INT64',
+    },
+    {
+      name: 'note',
+      data: Array.from({ length: n }, (_, i) => (i < 3 ? null : `n${i}`)),
+      type: 'STRING',
+    },
+    // Whole numbers in the second shard only.
+    { name: 'score', data: Array.from({ length: n }, (_, i) => (i < 3 ? i + 0.5 : i)), type: 'DOUBLE' },
+    {
+      name: 'ok',
+      data: Array.from({ length: n }, (_, i) => (i < 3 ? null : i % 2 === 0)),
+      type: 'BOOLEAN',
+    },
+  ])
   const out = join(dir, 'typed')
   const run = await shards(file, out)
   assert.equal(run.code, 0, run.stderr)
@@ -115,17 +112,10 @@ test("a Parquet DOUBLE's NaN and infinities stay those numbers in every shard's 
   // were null there, as in the .json: a ratio over 0 read back as a missing value.
   const values = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN, 0.25]
   const file = join(dir, 'non-finite.parquet')
-  await writeFile(
-    file,
-    Buffer.from(
-      parquetWriteBuffer({
-        columnData: [
-          { name: 'url', data: values.map((_, i) => server.url(`/inf${i}`)), type: 'STRING' },
-          { name: 'ratio', data: values, type: 'DOUBLE' },
-        ],
-      }),
-    ),
-  )
+  await writeParquet(file, [
+    { name: 'url', data: values.map((_, i) => server.url(`/inf${i}`)), type: 'STRING' },
+    { name: 'ratio', data: values, type: 'DOUBLE' },
+  ])
   const out = join(dir, 'non-finite')
   const run = await shards(file, out)
   assert.equal(run.code, 0, run.stderr)
@@ -474,18 +464,11 @@ test('CSV, and a folder of a CSV and a Parquet file: one schema over every shard
     join(folder, 'a.csv'),
     `url,id,empty\n${[0, 1, 2].map((i) => `${server.url(`/m${i}`)},${i},`).join('\n')}\n`,
   )
-  await writeFile(
-    join(folder, 'b.parquet'),
-    Buffer.from(
-      parquetWriteBuffer({
-        columnData: [
-          { name: 'url', data: [3, 4, 5].map((i) => server.url(`/m${i}`)), type: 'STRING' },
-          { name: 'id', data: [3n, 4n, 5n], type: 'INT64' },
-          { name: 'extra', data: [1.5, 2.5, 3.5], type: 'DOUBLE' },
-        ],
-      }),
-    ),
-  )
+  await writeParquet(join(folder, 'b.parquet'), [
+    { name: 'url', data: [3, 4, 5].map((i) => server.url(`/m${i}`)), type: 'STRING' },
+    { name: 'id', data: [3n, 4n, 5n], type: 'INT64' },
+    { name: 'extra', data: [1.5, 2.5, 3.5], type: 'DOUBLE' },
+  ])
   const out = join(dir, 'mixed-out')
   const run = await shards(folder, out)
   assert.equal(run.code, 0, run.stderr)
