@@ -1012,7 +1012,7 @@ test("CSV: Excel's first line sep=; (or sep=,) names the separator, and the head
   })
 })
 
-test("JSON lines from Python's json.dumps: NaN and Infinity scores are null, the rows kept", async () => {
+test("JSON lines from Python's json.dumps: NaN and Infinity scores read as those numbers (null in JSON out), the rows kept", async () => {
   // json.dumps writes float('nan') as NaN (allow_nan=True is its default) and json.loads and pandas
   // read it: every such row was an invalid-row, its image never fetched.
   const jsonl = await file(
@@ -1025,8 +1025,8 @@ test("JSON lines from Python's json.dumps: NaN and Infinity scores are null, the
   assert.deepEqual(
     jobs.map((j) => [j.url, j.caption, j.meta.score, j.meta.low, j.invalid]),
     [
-      ['https://images.example/1.jpg', 'NaN', null, undefined, undefined],
-      ['https://images.example/2.jpg', 'inf', null, null, undefined],
+      ['https://images.example/1.jpg', 'NaN', Number.NaN, undefined, undefined],
+      ['https://images.example/2.jpg', 'inf', Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, undefined],
       ['https://images.example/3.jpg', 'ok', 0.5, undefined, undefined],
     ],
   )

@@ -495,7 +495,7 @@ test('a value as a declared column holds it: text takes any scalar; a value that
     assert.deepEqual(fitted(value, type), expected, `${JSON.stringify(value)} as ${type}`)
 })
 
-test("Python's json.dumps NaN and infinities are null, outside strings only", () => {
+test("Python's json.dumps NaN and infinities: null in the text, outside strings only; top-level ones numbers in the object", () => {
   for (const [text, fixed] of [
     ['{"a": NaN}', '{"a": null}'],
     ['{"a": Infinity, "b": -Infinity}', '{"a": null, "b": null}'],
@@ -506,8 +506,13 @@ test("Python's json.dumps NaN and infinities are null, outside strings only", ()
   ] as const)
     assert.equal(nonFiniteAsNull(text), fixed, text)
   assert.deepEqual(parseJsonlLine('{"url": "https://a/b.jpg", "score": NaN, "note": "NaN"}'), {
-    object: { url: 'https://a/b.jpg', score: null, note: 'NaN' },
+    object: { url: 'https://a/b.jpg', score: Number.NaN, note: 'NaN' },
     text: '{"url": "https://a/b.jpg", "score": null, "note": "NaN"}',
+  })
+  // A top-level one stays the number (a shard's Parquet DOUBLE holds it); one in a list is null.
+  assert.deepEqual(parseJsonlLine('{"a": Infinity, "b": [-Infinity], "c": -Infinity, "d": null}'), {
+    object: { a: Number.POSITIVE_INFINITY, b: [null], c: Number.NEGATIVE_INFINITY, d: null },
+    text: '{"a": null, "b": [null], "c": null, "d": null}',
   })
   assert.match((parseJsonlLine('{"a": NaNa}') as { problem: string }).problem, /^not valid JSON/)
 })

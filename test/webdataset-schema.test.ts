@@ -141,6 +141,23 @@ test("a Parquet DOUBLE's NaN and infinities stay those numbers in every shard's 
     manifest.map((line) => JSON.parse(line).meta.ratio),
     [null, null, null, 0.25],
   )
+  // The same rows as JSON lines from Python's json.dumps, which writes them as bare Infinity,
+  // -Infinity and NaN: the same Parquet (they were null there, the column STRING in a shard of
+  // no other value).
+  const jsonl = join(dir, 'non-finite.jsonl')
+  const written = ['Infinity', '-Infinity', 'NaN', '0.25']
+  await writeFile(
+    jsonl,
+    written.map((v, i) => `{"url": "${server.url(`/inf${i}`)}", "ratio": ${v}}\n`).join(''),
+  )
+  const again = await shards(jsonl, join(dir, 'non-finite-jsonl'))
+  assert.equal(again.code, 0, again.stderr)
+  const fromJsonl = await shardTypes(join(dir, 'non-finite-jsonl'))
+  assert.deepEqual(fromJsonl.types, types)
+  assert.deepEqual(
+    fromJsonl.rows.map((r) => r.ratio),
+    values,
+  )
 })
 
 test('a gzip-compressed Parquet file (pyarrow): every shard has its schema, from the footer, a column null in all of a shard included', async () => {

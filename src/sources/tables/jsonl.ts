@@ -123,16 +123,44 @@ export function writtenNumbers(text: string, object: Record<string, unknown>): M
  * when the line holds none.
  */
 export function nonFiniteAsNull(text: string): string | undefined {
+  return nonFiniteAs(text, () => 'null')
+}
+
+/** JSON text `text` with each NaN, Infinity and -Infinity outside its strings made `as(token)`. */
+function nonFiniteAs(text: string, as: (token: string) => string): string | undefined {
   let out = ''
   let from = 0
   for (const i of outsideStrings(text)) {
     if (i < from) continue
     const token = /^(?:-?Infinity|NaN)/.exec(text.slice(i, i + 9))?.[0]
     if (token === undefined) continue
-    out += `${text.slice(from, i)}null`
+    out += `${text.slice(from, i)}${as(token)}`
     from = i + token.length
   }
   return from === 0 ? undefined : out + text.slice(from)
+}
+
+const NON_FINITE = '\u0000imgpull-non-finite:'
+
+/**
+ * A top-level value of `value` (a line's object) that `marked` (its text with each NaN and
+ * infinity a marked string) shows was one made the number again: a shard's Parquet DOUBLE holds
+ * it, as it does a Parquet table's (the manifest and a sample's `.json`, JSON having none, say
+ * null). One inside a list or an object stays null (JSON text in the Parquet too).
+ */
+function keepNonFinite(value: unknown, marked: string | undefined): void {
+  if (marked === undefined || typeof value !== 'object' || value === null || Array.isArray(value)) return
+  const probe = JSON.parse(marked) as Record<string, unknown>
+  for (const [key, was] of Object.entries(probe)) {
+    const object = value as Record<string, unknown>
+    if (
+      typeof was === 'string' &&
+      was.startsWith(NON_FINITE) &&
+      Object.hasOwn(object, key) &&
+      object[key] === null
+    )
+      object[key] = Number(was.slice(NON_FINITE.length))
+  }
 }
 
 /** The indices of JSON text `text` outside its strings (a string's quotes are inside), in order. */
@@ -229,6 +257,7 @@ function trailingSlip(text: string): string | undefined {
 
 /** One line of a JSON lines file: its object (and the JSON text it was read from), or why it is not one. */
 export function parseJsonlLine(text: string): Parsed {
+  const original = text
   let value: unknown
   try {
     value = parseJson(text)
@@ -242,6 +271,10 @@ export function parseJsonlLine(text: string): Parsed {
     } catch {
       return { problem: problem() }
     }
+    keepNonFinite(
+      value,
+      nonFiniteAs(original, (token) => JSON.stringify(`${NON_FINITE}${token}`)),
+    )
   }
   if (SURROGATE_ESCAPE.test(text)) value = wellFormed(value)
   if (typeof value !== 'object' || value === null || Array.isArray(value))
