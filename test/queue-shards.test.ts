@@ -404,6 +404,26 @@ test('gzip-compressed and UTF-16 tables and lists, and standard input, carry the
   assert.equal(again.plan.inputId(), piped.plan.inputId(), 'the same stream has the same id')
 })
 
+test("rows carried in the job keep a row's NaN and infinities, as a local run reads them for the shards' Parquet", async () => {
+  // Python's json.dumps writes float('inf') as Infinity (rilldata/rill#4601: pandas' np.inf); the
+  // rows, JSON in the job, carried it as null, where a local run's Parquet holds the number.
+  const gz = join(dir, 'scores.jsonl.gz')
+  const lines = ['Infinity', '-Infinity', 'NaN', '0.5'].map(
+    (v, i) => `{"url": "https://img.example/s${i}.gif", "score": ${v}}`,
+  )
+  await writeFile(gz, gzipSync(`${lines.join('\n')}\n`))
+  const { jobs, shards } = await viaShards([gz], 3)
+  assert.deepEqual(
+    shards.map((s) => s.mode),
+    ['inline', 'inline'],
+  )
+  assert.deepEqual(
+    jobs.map((j) => j.meta?.score),
+    [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN, 0.5],
+  )
+  assert.deepEqual(jobs, await locally([gz]))
+})
+
 test('the input id follows the content, the reading options and the shard size, not the path', async () => {
   const a = join(dir, 'id-a.txt')
   const b = join(dir, 'id-b.txt')

@@ -16,6 +16,7 @@ import {
 import { inputWord, isPipe, type PipeTap, refuseFolderStdin, STDIN_PATH } from '../sources/pipe-list.js'
 import { csvStartLine, csvSyntaxError, reorderedHeader, sepLine } from '../sources/tables/csv.js'
 import type { CsvEscape } from '../sources/tables/csv-escape.js'
+import type { TableJob } from '../sources/tables/job.js'
 import { type TableOptions, tableOptionOnLists } from '../sources/tables/options.js'
 import { utf8Checked } from '../sources/tables/utf8.js'
 import type { CarriedType } from '../types.js'
@@ -367,9 +368,37 @@ function pointerPlan(
   }
 }
 
-/** Rows carried in a job: JSON lines, deflated, base64 (BullMQ stores job data as JSON text). */
+/**
+ * Rows carried in a job: JSON lines, deflated, base64 (BullMQ stores job data as JSON text). A
+ * table row's own NaN and infinities (`meta`), which JSON has not, ride beside it as text in
+ * `nonFiniteMeta`, so a worker's shard Parquet holds them as a local run's does (`rowOfLine`).
+ */
 export function packRows(rows: readonly unknown[]): string {
-  return deflateRawSync(rows.map((r) => JSON.stringify(r)).join('\n')).toString('base64')
+  return deflateRawSync(rows.map(lineOfRow).join('\n')).toString('base64')
+}
+
+function lineOfRow(row: unknown): string {
+  const meta = (row as { meta?: Record<string, unknown> } | null)?.meta
+  if (meta === undefined || meta === null || typeof meta !== 'object') return JSON.stringify(row)
+  const nonFinite = Object.entries(meta).filter(([, v]) => typeof v === 'number' && !Number.isFinite(v))
+  if (nonFinite.length === 0) return JSON.stringify(row)
+  const nonFiniteMeta = Object.fromEntries(nonFinite.map(([k, v]) => [k, String(v)]))
+  return JSON.stringify({ ...(row as object), nonFiniteMeta })
+}
+
+/** A table row of `packRows`' line, its NaN and infinities numbers again. */
+export function rowOfLine(line: string): TableJob {
+  const row = JSON.parse(line) as TableJob & { nonFiniteMeta?: Record<string, string> }
+  const { nonFiniteMeta, ...job } = row
+  if (nonFiniteMeta === undefined) return row
+  for (const [key, value] of Object.entries(nonFiniteMeta))
+    Object.defineProperty(job.meta, key, {
+      value: Number(value),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
+  return job
 }
 
 function inlinePlan(

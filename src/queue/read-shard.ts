@@ -16,6 +16,7 @@ import type { Job, Source } from '../types.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { csvSpans } from './csv-range.js'
 import { fingerprint } from './fingerprint.js'
+import { rowOfLine } from './plan-shards.js'
 import type { InputFile, InputRef, ShardJobData } from './shard-data.js'
 import { lineSpans } from './spans.js'
 
@@ -44,7 +45,7 @@ async function* shardJobs(data: ShardJobData): AsyncGenerator<Job> {
     for (const line of text.split('\n')) {
       if (line === '') continue
       if (rows.input === 'lines') yield { url: JSON.parse(line) as string, row: firstRow + i++ }
-      else yield rowJob(JSON.parse(line) as TableJob)
+      else yield rowJob(rowOfLine(line))
     }
     return
   }
