@@ -268,7 +268,7 @@ async function* rowStarts(
   // CSV, TSV: the header first (where data starts), then each record.
   let at: { offset: number; line: number } | undefined
   let first = true
-  let header: readonly string[] = []
+  let headerAgain: ReturnType<typeof reorderedHeader> = () => undefined
   try {
     for await (const record of csvSpans(
       file.path,
@@ -284,13 +284,13 @@ async function* rowStarts(
       first = false
       if (sep) continue
       if (at) {
-        const reordered = reorderedHeader(file.path, header, record.fields, csvStartLine(record))
+        const reordered = headerAgain(record.fields, csvStartLine(record))
         if (reordered) throw reordered
         yield at
       } else {
         file.dataStart = record.end
         file.dataLine = record.endLine
-        header = record.fields
+        headerAgain = reorderedHeader(file.path, record.fields)
       }
       at = { offset: record.end, line: record.endLine }
     }

@@ -545,30 +545,30 @@ export function csvRecordJob(
 }
 
 /**
- * A `UsageError` when a record is its file's header again with its columns in another order
- * (`header`: the header's fields as written): files whose columns differ in order joined with
- * `cat`. Read on, every row under it had each cell under another column's name: with
- * `url,thumb` then `thumb,url`, each thumbnail was fetched and kept as the image. `undefined` for
- * any other record (the header again in its own order is a row failing as `invalid-url`, its
- * cells those of the columns they are under).
+ * A check of each record against its file's header (`header`: its fields as written): a
+ * `UsageError` when the record is that header again with its columns in another order (files
+ * whose columns differ in order joined with `cat`). Read on, every row under it had each cell
+ * under another column's name: with `url,thumb` then `thumb,url`, each thumbnail was fetched and
+ * kept as the image. `undefined` for any other record (the header again in its own order is a row
+ * failing as `invalid-url`, its cells those of the columns they are under). Made once a file: it
+ * runs for every row, where a first cell that is no column's name ends it.
  */
 export function reorderedHeader(
   path: string,
   header: readonly string[],
-  fields: readonly string[],
-  line: number,
-): UsageError | undefined {
-  if (fields.length !== header.length || header.length < 2) return undefined
+): (fields: readonly string[], line: number) => UsageError | undefined {
   const names = header.map((name) => name.trim())
-  const cells = fields.map((field) => field.trim())
-  if (
-    cells.every((cell, i) => cell === names[i]) ||
-    [...cells].sort().join('\0') !== [...names].sort().join('\0')
-  )
-    return undefined
-  return new UsageError(
-    `${inputWord(path)} line ${line} is its header again with the columns in another order (${fields.map((f) => JSON.stringify(f)).join(', ')}): files joined with cat whose columns differ in order, the rows under it each cell under another column's name; give the files apart, each with its header, or join them with the columns in one order`,
-  )
+  const known = new Set(names)
+  const sorted = [...names].sort().join('\0')
+  return (fields, line) => {
+    if (fields.length !== names.length || names.length < 2 || !known.has(fields[0]!.trim())) return undefined
+    const cells = fields.map((field) => field.trim())
+    if (cells.every((cell, i) => cell === names[i]) || [...cells].sort().join('\0') !== sorted)
+      return undefined
+    return new UsageError(
+      `${inputWord(path)} line ${line} is its header again with the columns in another order (${fields.map((f) => JSON.stringify(f)).join(', ')}): files joined with cat whose columns differ in order, the rows under it each cell under another column's name; give the files apart, each with its header, or join them with the columns in one order`,
+    )
+  }
 }
 
 /**
@@ -584,7 +584,7 @@ export async function* csvRows(
   counter: { next: number },
 ): AsyncGenerator<TableJob> {
   let layout: CsvLayout | undefined
-  let header: readonly string[] = []
+  let headerAgain: ReturnType<typeof reorderedHeader> = () => undefined
   let sep = file.sepLine === true
   for await (const record of csvRecords(file)) {
     if (sep) {
@@ -601,10 +601,10 @@ export async function* csvRows(
         ),
         sniffed: sniffedText(file.path, file.escapeSeen),
       }
-      header = record.fields
+      headerAgain = reorderedHeader(file.path, record.fields)
       continue
     }
-    const reordered = reorderedHeader(file.path, header, record.fields, csvStartLine(record))
+    const reordered = headerAgain(record.fields, csvStartLine(record))
     if (reordered) throw reordered
     yield csvRecordJob(record, counter.next++, layout, file.path, options.hashType)
   }
