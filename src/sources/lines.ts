@@ -247,7 +247,7 @@ export class CutLineError extends Error {
  * A list's last line runs into NUL bytes that go on to its end, with no line end between: a file
  * cut short by a crash or a power loss, its last blocks zeroed (sierra-db/sierradb#13), or a download
  * or copy whose space was allocated first and never filled (aria2's `--file-allocation`,
- * lingochamp/FileDownloader#543), as a table's (`zeroFilled`). The line is cut where its bytes were
+ * lingochamp/FileDownloader#543), as a table's (`ZeroFilled`). The line is cut where its bytes were
  * lost (`?w=10` of `?w=1080`): it is not fetched, its NULs were dropped as marks that show nothing
  * and it was asked for as a whole URL. A line ended before the zeros is whole. Its message ends
  * `listLines`' `cannot read NAME after its N URLs: `.

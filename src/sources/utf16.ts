@@ -15,7 +15,7 @@ export type Utf16 = 'utf-16le' | 'utf-16be'
 function looksUtf16(sample: string): boolean {
   if (sample.startsWith('\xff\xfe') || sample.startsWith('\xfe\xff') || sample.startsWith('\ufffd\ufffd'))
     return true
-  // Zeros to the sample's end are no text's (a file zero-filled from a cut, `zeroFilled`): UTF-16
+  // Zeros to the sample's end are no text's (a file zero-filled from a cut, `ZeroFilled`): UTF-16
   // holds two together only for U+0000.
   const head = sample.replace(/\0{2,}$/, '').slice(0, 200)
   let nuls = 0

@@ -168,19 +168,13 @@ function countLines(bytes: Buffer, from: number, to: number): number {
 const ZERO_PIECE = 64 * 1024
 
 /**
- * The error for a text table whose bytes are zeros from `line` to its end (`zeros` of them): the
- * space of a download or copy allocated first and never filled (aria2's `--file-allocation`,
+ * A text table whose bytes are zeros from `line` to its end (`zeros` of them): the space of a
+ * download or copy allocated first and never filled (aria2's `--file-allocation`,
  * lingochamp/FileDownloader#543 fills a file with zeros to its length), or a file still being
  * written. No text table ends so; read as text, the row the zeros cut was fetched with its URL's
- * NULs dropped by the URL parser, its caption lost or thousands of NULs.
+ * NULs dropped by the URL parser, its caption lost or thousands of NULs. `lineHeld`: the line the
+ * zeros cut was held back whole (none of its bytes given).
  */
-export function zeroFilled(path: string, line: number, zeros: number): UsageError {
-  return new UsageError(
-    `${inputWord(path)} is zero-filled from line ${line.toLocaleString('en-US')} to its end (${zeros.toLocaleString('en-US')} zero bytes, where its rows belong): a download or copy cut short, its space allocated first; fetch or copy it again`,
-  )
-}
-
-/** `zeroFilled`'s error, and whether the line the zeros cut was held back whole (none of its bytes given). */
 export class ZeroFilled extends UsageError {
   constructor(
     path: string,
@@ -188,7 +182,9 @@ export class ZeroFilled extends UsageError {
     zeros: number,
     readonly lineHeld: boolean,
   ) {
-    super(zeroFilled(path, line, zeros).message)
+    super(
+      `${inputWord(path)} is zero-filled from line ${line.toLocaleString('en-US')} to its end (${zeros.toLocaleString('en-US')} zero bytes, where its rows belong): a download or copy cut short, its space allocated first; fetch or copy it again`,
+    )
   }
 }
 
