@@ -1242,7 +1242,7 @@ class ShardWorker {
 }
 
 /** How many of the queue's failed jobs are no shard (another program's: see `isShardJob`). */
-export async function foreignFailed(queue: Queue): Promise<number> {
+async function foreignFailed(queue: Queue): Promise<number> {
   const jobs = await queue.getJobs(['failed'])
   return jobs.filter((job) => !isShardJob(job.data)).length
 }
