@@ -258,10 +258,22 @@ export function lastModifiedValidator(
   lastModified: string | undefined,
   date: string | undefined,
 ): string | undefined {
+  return validatorAt(lastModified, answerTimes(lastModified, date))
+}
+
+/** An answer's `Last-Modified` and `Date` in ms (`NaN` where absent or no HTTP-date; asctime's form is GMT too: see `httpDate`). */
+function answerTimes(lastModified: string | undefined, date: string | undefined) {
+  return {
+    modified: lastModified === undefined ? Number.NaN : httpDate(lastModified),
+    sent: date === undefined ? Number.NaN : httpDate(date),
+  }
+}
+
+type AnswerTimes = ReturnType<typeof answerTimes>
+
+/** `lastModifiedValidator` of dates read already (`answerTimes`). */
+function validatorAt(lastModified: string | undefined, { modified, sent }: AnswerTimes): string | undefined {
   if (lastModified === undefined || lastModified.startsWith('W/')) return lastModified
-  // asctime's form is GMT too (see `httpDate`).
-  const modified = httpDate(lastModified)
-  const sent = date === undefined ? Number.NaN : httpDate(date)
   return sent - modified >= STRONG_DATE_MS ? lastModified : `W/${lastModified}`
 }
 
@@ -278,9 +290,11 @@ export const ANSWER_DATE_MS = 1000
  * it is compared with was so stamped too (see `mismatch`). False without a `Date`.
  */
 export function answerStamped(lastModified: string | undefined, date: string | undefined): boolean {
-  if (lastModified === undefined || date === undefined) return false
-  return Math.abs(httpDate(date) - httpDate(lastModified)) <= ANSWER_DATE_MS
+  return stampedAt(answerTimes(lastModified, date))
 }
+
+/** `answerStamped` of dates read already (`answerTimes`): `NaN`, a date absent, is never near. */
+const stampedAt = ({ modified, sent }: AnswerTimes): boolean => Math.abs(sent - modified) <= ANSWER_DATE_MS
 
 const bare = (lastModified: string) => lastModified.replace(/^W\//, '')
 
@@ -513,12 +527,14 @@ export function validatorsOf(answer: Answer): Validators {
       : undefined
   const lastModified = header(answer.headers, 'last-modified')
   const date = header(answer.headers, 'date')
+  // Both dates read once, for the validator and the stamp alike.
+  const times = answerTimes(lastModified, date)
   const got: Validators = {
     etag: header(answer.headers, 'etag'),
-    lastModified: lastModifiedValidator(lastModified, date),
+    lastModified: validatorAt(lastModified, times),
     length,
   }
-  if (answerStamped(lastModified, date)) got.stamped = true
+  if (stampedAt(times)) got.stamped = true
   return got
 }
 
