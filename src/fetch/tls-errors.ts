@@ -406,7 +406,7 @@ export function tlsProblem(error: unknown, sent: ClientCertSent = 'none'): TlsPr
       if (asName) return { words: asName, certificate: true, advice: SERVER_ADVICE }
       const names = e.cert?.subjectaltname?.replace(/\b(DNS|IP Address):/g, '') ?? e.cert?.subject?.CN
       const words = names
-        ? `its certificate is for ${names}, not ${e.host ?? 'this host'}`
+        ? `its certificate is for ${names}, not ${e.host ?? 'this host'}${wildcardWords(e)}`
         : `its certificate is for another host name than ${e.host ?? 'this one'}`
       const dns = [...(e.cert?.subjectaltname ?? '').matchAll(/\bDNS:([^,\s*]+)(?=,|$)/g)].map((m) => m[1])
       return { words, certificate: true, advice: ADVICE[code], names: dns }
@@ -447,6 +447,34 @@ export function tlsProblem(error: unknown, sent: ClientCertSent = 'none'): TlsPr
     }
   }
   return undefined
+}
+
+/**
+ * Why a wildcard entry of a certificate for another name does not cover the host it nearly names:
+ * a wildcard stands for one label, the leftmost, never for more or for none (RFC 6125 §6.4.3; Node,
+ * curl and browsers check so). `*.example.com` covers b.example.com, not a.b.example.com
+ * (home-assistant/core#69480) nor example.com itself (chromium/badssl.com#411); the message said
+ * `its certificate is for *.example.com, not a.b.example.com`, which reads as a match to whoever
+ * takes `*` for any depth. In words after the mismatch (` (a wildcard stands for one label: ...)`),
+ * or `''` where no `*.` entry ends the host's name.
+ */
+function wildcardWords(e: TlsLike): string {
+  const host = (e.host ?? '').toLowerCase().replace(/\.$/, '')
+  const bases = [...(e.cert?.subjectaltname ?? '').matchAll(/\bDNS:\*\.([^,\s]+)/g)].map((m) =>
+    m[1]!.toLowerCase(),
+  )
+  const base = bases
+    .filter((b) => host === b || host.endsWith(`.${b}`))
+    .sort((a, b) => b.length - a.length)[0]
+  if (!base) return ''
+  const covers =
+    host === base
+      ? `names below ${base}, not ${base} itself`
+      : `${host
+          .slice(0, -base.length - 1)
+          .split('.')
+          .pop()}.${base}, not ${host}`
+  return ` (a wildcard stands for one label: *.${base} covers ${covers}; RFC 6125 §6.4.3)`
 }
 
 /**
