@@ -883,6 +883,33 @@ test('a PEM file in UTF-16 (with its byte order mark) is trusted as in ASCII, fr
   }
 })
 
+// A CA pasted with its lines indented (out of a YAML file or a Kubernetes ConfigMap: Node said
+// `bad end line`, openssl/openssl#8815) or with spaces after its lines (paketo-buildpacks/
+// ca-certificates#269) was refused, the run not started (`certificate 1 cannot be read: error:
+// 04800066:PEM routines::bad end line`), and left out of SSL_CERT_FILE. RFC 7468 §3 asks parsers
+// to take white space there (its lax grammar); the base64 of each certificate is read so.
+test('a PEM file whose lines are indented or end in spaces is trusted as it is plain, from caCert, SSL_CERT_FILE and SSL_CERT_DIR', async () => {
+  const text = readFileSync(certs.ca, 'utf8')
+  const pem = text.replace(/\s+/g, '')
+  const files = {
+    indented: `ca:\n  |\n${text.replace(/^/gm, '    ')}`,
+    trailing: text.replace(/\n/g, '  \t\r\n'),
+  }
+  for (const [kind, content] of Object.entries(files)) {
+    const file = join(dir, `ca-${kind}.pem`)
+    writeFileSync(file, content)
+    const ok = await fetchOne(origins.privateCa, { caCert: file })
+    assert.equal(ok.status, 'ok', `${kind}: ${ok.message}`)
+    const folder = join(dir, `ca-${kind}`)
+    mkdirSync(folder, { recursive: true })
+    writeFileSync(join(folder, 'ca.pem'), content)
+    for (const env of [{ SSL_CERT_FILE: file }, { SSL_CERT_DIR: folder }]) {
+      const added = extraCas(undefined, env).map((p) => p.replace(/\s+/g, ''))
+      assert.deepEqual(added, [pem], `${kind} ${JSON.stringify(env)}`)
+    }
+  }
+})
+
 // `.env` files, `docker run --env-file` (docker/cli#3630) and systemd's EnvironmentFile keep the
 // quotes around `SSL_CERT_FILE="/etc/ssl/corp.pem"`: the CA was left out (`'"/etc/ssl/corp.pem"':
 // no such file`), where the proxy variables are read without them. A file given as SSL_CERT_DIR

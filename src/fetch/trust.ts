@@ -80,7 +80,7 @@ export function readCaFile(path: string, option = 'caCert', check = true): strin
 export function certificatesOf(bytes: Buffer): string[] {
   const text = pemText(bytes)
   const pems = text.match(PEM)
-  if (pems) return pems
+  if (pems) return pems.map(rewrapped)
   // A PKCS #7 bundle in PEM (`openssl crl2pkcs7`, a chain exported from Windows as Base64).
   const pkcs7 = /-----BEGIN PKCS7-----([^-]+)-----END PKCS7-----/.exec(text)
   if (pkcs7) return asPems(pkcs7Certificates(Buffer.from(pkcs7[1], 'base64')))
@@ -91,6 +91,18 @@ export function certificatesOf(bytes: Buffer): string[] {
   } catch {
     return asPems(pkcs7Certificates(bytes))
   }
+}
+
+/**
+ * A PEM certificate as OpenSSL writes it: its base64 in lines of 64, each at a line's start. One
+ * whose lines are indented (pasted out of a YAML file or a Kubernetes ConfigMap) or end in spaces
+ * or tabs, which RFC 7468 §3's lax grammar takes and OpenSSL does not (`bad end line`,
+ * openssl/openssl#8815; paketo-buildpacks/ca-certificates#269), was refused.
+ */
+function rewrapped(pem: string): string {
+  const [, label, body] = /^-----BEGIN ([A-Z ]+)-----([^-]*)/.exec(pem) ?? []
+  const lines = body?.replace(/\s+/g, '').match(/.{1,64}/g)
+  return lines ? `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n` : pem
 }
 
 /**
