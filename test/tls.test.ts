@@ -884,11 +884,11 @@ test('a PEM file in UTF-16 (with its byte order mark) is trusted as in ASCII, fr
 })
 
 // A CA pasted with its lines indented (out of a YAML file or a Kubernetes ConfigMap: Node said
-// `bad end line`, openssl/openssl#8815) or with spaces after its lines (paketo-buildpacks/
-// ca-certificates#269) was refused, the run not started (`certificate 1 cannot be read: error:
-// 04800066:PEM routines::bad end line`), and left out of SSL_CERT_FILE. RFC 7468 §3 asks parsers
-// to take white space there (its lax grammar); the base64 of each certificate is read so.
-test('a PEM file whose lines are indented or end in spaces is trusted as it is plain, from caCert, SSL_CERT_FILE and SSL_CERT_DIR', async () => {
+// `bad end line`, openssl/openssl#8815) was refused, the run not started (`certificate 1 cannot be
+// read: error:04800066:PEM routines::bad end line`), and left out of SSL_CERT_FILE, SSL_CERT_DIR
+// and NODE_EXTRA_CA_CERTS without a word. RFC 7468 §3 asks parsers to take white space there (its
+// lax grammar). Spaces after each line (paketo-buildpacks/ca-certificates#269) OpenSSL 3 takes.
+test('a PEM file whose lines are indented or end in spaces is trusted as it is plain, from caCert, SSL_CERT_FILE, SSL_CERT_DIR and NODE_EXTRA_CA_CERTS', async () => {
   const text = readFileSync(certs.ca, 'utf8')
   const pem = text.replace(/\s+/g, '')
   const files = {
@@ -907,6 +907,9 @@ test('a PEM file whose lines are indented or end in spaces is trusted as it is p
       const added = extraCas(undefined, env).map((p) => p.replace(/\s+/g, ''))
       assert.deepEqual(added, [pem], `${kind} ${JSON.stringify(env)}`)
     }
+    // Node reads NODE_EXTRA_CA_CERTS itself: what it cannot read (indented) is added here.
+    const passedOver = extraCas(undefined, { NODE_EXTRA_CA_CERTS: file }).map((p) => p.replace(/\s+/g, ''))
+    assert.deepEqual(passedOver, kind === 'indented' ? [pem] : [], kind)
   }
 })
 

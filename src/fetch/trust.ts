@@ -95,9 +95,8 @@ export function certificatesOf(bytes: Buffer): string[] {
 
 /**
  * A PEM certificate as OpenSSL writes it: its base64 in lines of 64, each at a line's start. One
- * whose lines are indented (pasted out of a YAML file or a Kubernetes ConfigMap) or end in spaces
- * or tabs, which RFC 7468 §3's lax grammar takes and OpenSSL does not (`bad end line`,
- * openssl/openssl#8815; paketo-buildpacks/ca-certificates#269), was refused.
+ * whose lines are indented (pasted out of a YAML file or a Kubernetes ConfigMap), which RFC 7468
+ * §3's lax grammar takes and OpenSSL does not (`bad end line`, openssl/openssl#8815), was refused.
  */
 function rewrapped(pem: string): string {
   const [, label, body] = /^-----BEGIN ([A-Z ]+)-----([^-]*)/.exec(pem) ?? []
@@ -379,12 +378,35 @@ function nodeExtraFile(path: string): Buffer | undefined {
   return nodeExtraFiles.get(path)
 }
 
+/**
+ * The PEM blocks of a `NODE_EXTRA_CA_CERTS` file as Node's OpenSSL reads them (`read`), and those it
+ * does not (`over`): one whose `BEGIN` line is indented (a CA pasted out of YAML) is no start of a
+ * PEM to it, passed over without a word; one whose `END` line alone is stops its reading there
+ * (`bad end line`, Node warns that it ignores the file), and all are then taken as not read
+ * (one Node did read is added again, to no harm). Such a CA was not trusted, and the failure said
+ * to set the very variable that was set.
+ */
+function nodeExtraBlocks(bytes: Buffer): { read: string[]; over: string[] } {
+  const text = bytes.toString('latin1')
+  const atLineStart = (at: number) => at === 0 || text[at - 1] === '\n'
+  const blocks = [...text.matchAll(PEM)].map((m) => ({
+    pem: m[0],
+    begins: atLineStart(m.index),
+    ends: atLineStart(m.index + m[0].lastIndexOf('-----END')),
+  }))
+  if (blocks.some((b) => b.begins && !b.ends)) return { read: [], over: blocks.map((b) => b.pem) }
+  return {
+    read: blocks.filter((b) => b.begins).map((b) => b.pem),
+    over: blocks.filter((b) => !b.begins).map((b) => b.pem),
+  }
+}
+
 /** The certificates of `NODE_EXTRA_CA_CERTS` that Node read itself (its PEM certificates). */
 function nodeExtraCas(env: NodeJS.ProcessEnv): string[] {
   const bytes = env.NODE_EXTRA_CA_CERTS ? nodeExtraFile(env.NODE_EXTRA_CA_CERTS) : undefined
   // A DER file's certificate, or a PKCS #7 bundle's, comes back from `certificatesOf` as PEM:
   // Node read none of it. Its PEM certificates are those of the text.
-  return (bytes?.toString('latin1').match(PEM) ?? []).filter(plainPem)
+  return bytes ? nodeExtraBlocks(bytes).read.filter(plainPem) : []
 }
 
 /**
@@ -406,9 +428,8 @@ function nodePassedOver(env: NodeJS.ProcessEnv): string[] {
   // A PKCS #7 bundle alone (`certificatesOf` reads one only where no certificate is in PEM).
   if (bytes.includes('-----BEGIN PKCS7-----') && !bytes.toString('latin1').match(PEM))
     return certificatesOf(bytes)
-  return bytes.includes('-----BEGIN TRUSTED CERTIFICATE-----')
-    ? certificatesOf(bytes).filter((pem) => !plainPem(pem))
-    : []
+  const { read, over } = nodeExtraBlocks(bytes)
+  return [...read.filter((pem) => !plainPem(pem)), ...over].map(rewrapped)
 }
 
 /**
