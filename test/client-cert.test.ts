@@ -137,10 +137,21 @@ async function fetchAll(urls: string[], options: Options): Promise<Result[]> {
 
 const ok = (results: Result[]) => results.map((r) => `${r.status}${r.message ? `: ${r.message}` : ''}`)
 
+/**
+ * `client.combined` with its lines indented, as pasted out of a YAML file or a Kubernetes Secret's
+ * manifest: refused (`its key ... bad end line`, openssl/openssl#8815), where RFC 7468 §3 takes it.
+ */
+function indentedCombined(): string {
+  const file = join(dir, 'client-indented.pem')
+  writeFileSync(file, `tls.pem: |\n${readFileSync(client.combined, 'utf8').replace(/^/gm, '  ')}`)
+  return file
+}
+
 /** The ways a client certificate is given: PEM pair, PEM combined, PKCS #12, encrypted PEM key. */
 const forms = (): [string, Options][] => [
   ['a PEM certificate and its key', { clientCert: client.pair.cert, clientKey: client.pair.key }],
   ['one PEM file with both', { clientCert: client.combined }],
+  ['one PEM file with both, its lines indented', { clientCert: indentedCombined() }],
   ['a PKCS #12 file with its password', { clientCert: client.p12, clientCertPassword: PKCS12_PASSWORD }],
   ['a DER certificate and key', { clientCert: client.der.cert, clientKey: client.der.key }],
   [

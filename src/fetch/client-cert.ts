@@ -151,8 +151,11 @@ function privateKey(
     throw new CertPasswordError(
       `\`${option}\` ${visibleShellWord(path)}: its key is encrypted: give its password as \`clientCertPassword\``,
     )
-  const forms: Parameters<typeof createPrivateKey>[0][] = pem
-    ? [{ key: pem[0], ...(password === undefined ? {} : { passphrase: password }) }]
+  // Its lines indented (pasted out of a YAML file or a Kubernetes Secret's manifest), as RFC 7468
+  // §3 takes and OpenSSL does not (openssl/openssl#8815): read from their starts, headers kept.
+  const text = pem?.[0].replace(/^[ \t]+/gm, '')
+  const forms: Parameters<typeof createPrivateKey>[0][] = text
+    ? [{ key: text, ...(password === undefined ? {} : { passphrase: password }) }]
     : (['pkcs8', 'pkcs1', 'sec1'] as const).map((type) => ({
         key: bytes,
         format: 'der' as const,
