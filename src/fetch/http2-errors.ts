@@ -165,8 +165,9 @@ const BROKEN_HTTP2: Record<number, string> = {
  * table-tested (test/h2-fallback.test.ts). Read by the error's code and numbers, never its words,
  * for the same fault comes as a stream's or as a connection's error by Node's version:
  * - `HTTP_1_1_REQUIRED` (RFC 9113 §7), as a stream reset or a GOAWAY: the server asks for it;
- * - nghttp2 ending the session over a header block it cannot decode without Node saying so, which
- *   imgpull finds and closes (`isAbandonedHttp2`): a field over 64 KiB, which HTTP/1.1 reads;
+ * - nghttp2 ending the session over a frame it refused without Node saying so, which imgpull finds
+ *   and closes (`isAbandonedHttp2`): a header field over 64 KiB, a frame over 16 KiB, which
+ *   HTTP/1.1 has no room for (it reads the field, and has no frames);
  * - nghttp2 ending the session over what the server sent (`ERR_HTTP2_ERROR` and its number): not
  *   HTTP/2 at all, or a header block in more than 8 CONTINUATION frames (many cookies or a long
  *   policy from a server that splits its blocks small), a frame or header block it cannot read;
@@ -183,7 +184,10 @@ const BROKEN_HTTP2: Record<number, string> = {
 export function http1Wanted(error: unknown, answered: boolean): Http1Wanted | undefined {
   if (asksForHttp1(error)) return { why: 'asks for HTTP/1.1 (HTTP_1_1_REQUIRED)', origin: true }
   if (isAbandonedHttp2(error))
-    return { why: 'sent a header block nghttp2 cannot decode (a field over 64 KiB?)', origin: true }
+    return {
+      why: 'sent a frame nghttp2 ended the session over (a header field over 64 KiB, a frame over 16 KiB, DATA on stream 0?)',
+      origin: true,
+    }
   if (refusedHttp2Frame(error)) return { why: REFUSED_FRAME, origin: true }
   const errno = nghttp2Errno(error)
   if (errno !== undefined) return BROKEN_HTTP2[errno] ? { why: BROKEN_HTTP2[errno], origin: true } : undefined
@@ -348,9 +352,13 @@ export const SILENT_HTTP2 = 'the HTTP/2 connection went silent'
  * What an HTTP/2 connection nghttp2 had ended by itself is closed with (undici-h2.ts
  * `endIfHttp2Abandoned`), its code undici's for a socket closed. A silent connection's words
  * (`isSilentHttp2` knows it, and a failure says them as they are), not "the server closed the
- * connection": imgpull closed it.
+ * connection": imgpull closed it. nghttp2 1.61 (Node 20) ends a session so, unheard, over any
+ * connection error in a frame received, and which frame is not known: a header field over 64 KiB
+ * (COMPRESSION_ERROR), a frame over the 16 KiB imgpull's SETTINGS allow (FRAME_SIZE_ERROR, RFC 9113
+ * §4.2: a server sending 64 KiB DATA frames, bdarnell/tornado_http2#7), DATA on stream 0 or padding
+ * longer than its frame (PROTOCOL_ERROR, §6.1), so the words name them all.
  */
-export const ABANDONED_HTTP2 = `${SILENT_HTTP2}: nghttp2 ended the session over what the server sent (a header block it cannot decode, such as a field over 64 KiB), and imgpull closed the connection`
+export const ABANDONED_HTTP2 = `${SILENT_HTTP2}: nghttp2 ended the session over a frame the server sent that it refused (a header field over 64 KiB it cannot decode, a frame over the 16 KiB imgpull's SETTINGS allow (RFC 9113 §4.2), DATA on stream 0, padding longer than its frame), and imgpull closed the connection`
 
 /** Whether `error` is the one `ABANDONED_HTTP2` closed a connection with. */
 export const isAbandonedHttp2 = (error: unknown): boolean =>

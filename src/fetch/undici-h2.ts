@@ -336,7 +336,8 @@ const ABANDON_PROBE_MS = 250
  * header block it cannot decode (a field over 64 KiB, NGHTTP2_HD_MAX_NV in nghttp2_hd.c:
  * COMPRESSION_ERROR) nghttp2 queues a GOAWAY, sends it and then neither reads nor writes; Node
  * (20, nghttp2 1.61) emits nothing, and each request on the session waited out its headers timeout
- * (icing/mod_h2#297, curl/curl#16535). Found by a PING: one nghttp2 never sends stays in its
+ * (icing/mod_h2#297, curl/curl#16535); so over the other connection errors of a frame it receives
+ * (a DATA frame over the 16 KiB frame size, DATA on stream 0, padding longer than its frame). Found by a PING: one nghttp2 never sends stays in its
  * outbound queue (`session.state.outboundQueueSize`) while no byte leaves and no write is pending
  * on the socket (not a socket the server stopped reading, whose PING waits its turn). The socket
  * is then destroyed with `ABANDONED_HTTP2` (undici's code for a socket closed), which fails each
