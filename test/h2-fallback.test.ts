@@ -229,8 +229,10 @@ test('http1Wanted: which HTTP/2 failures send a request, or its origin, over HTT
     [nghttp2(-904), false, true, /flooded the HTTP\/2 connection/],
     // nghttp2's other errors are not the server's HTTP/2 broken (its words are never read).
     [nghttp2(-902), false, undefined],
-    // A window overflowed is the server's fault, but no reason to leave HTTP/2 (its words are said).
-    [nghttp2(-524), false, undefined],
+    // A window overflowed once the server's SETTINGS took is its fault, but no reason to leave
+    // HTTP/2 (its words are said); before they took, its SETTINGS were the fault, every connection's.
+    [afterSettings(nghttp2(-524)), false, undefined],
+    [nghttp2(-524), false, true, /SETTINGS_INITIAL_WINDOW_SIZE over 2\^31-1/],
     [error('ERR_HTTP2_ERROR', 'Protocol error'), false, undefined],
     // PROTOCOL_ERROR before the head: a head nghttp2 refused; after it: a body off its length.
     [stream('PROTOCOL_ERROR'), false, true, /header field HTTP\/2 forbids/],
@@ -657,6 +659,44 @@ test('a DATA frame over the 16 KiB frame size: said as a frame nghttp2 refused, 
       await both.close()
       await alone.close()
     }
+  }
+})
+
+// A server whose first SETTINGS carry a SETTINGS_INITIAL_WINDOW_SIZE over 2^31-1 (its values are
+// 32 bits wide, httpwg/http2-spec#329; RFC 9113 §6.5.2 makes it a connection's FLOW_CONTROL_ERROR):
+// nghttp2 ends every connection to it so. Each attempt failed as `the server broke HTTP/2's flow
+// control (FLOW_CONTROL_ERROR: a WINDOW_UPDATE taking a window past 2^31-1 bytes, or DATA past the
+// window ...)`, retried over HTTP/2 in vain, where HTTP/1.1 served the file.
+test('SETTINGS with an INITIAL_WINDOW_SIZE over 2^31-1: the request goes again over HTTP/1.1 at once; from a server speaking HTTP/2 alone, said so', async () => {
+  const answer = (s: number) => [...frames.headers(s, head()), ...frames.data(s, image)]
+  const settings = frames.settingsPayload([[4, 2 ** 31]])
+  const both = await startRawH2Server(
+    tlsPair(certs.good),
+    answer,
+    (_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': image.length })
+      res.end(image)
+    },
+    { settings },
+  )
+  const alone = await startRawH2Server(tlsPair(certs.good), answer, (_req, res) => res.end(), {
+    settings,
+    alpn: ['h2'],
+  })
+  try {
+    const out = join(dir, 'settings-window')
+    const results = await run([both.url('/w1.png'), both.url('/w2.png')], { out, perHost: 1 })
+    await assertImages(results, out, [1, 1])
+    assert.deepEqual(both.seen, { h2: 1, h1: 2 })
+    const [failed] = await run([alone.url('/w.png')], { out: join(dir, 'settings-window-alone'), retries: 0 })
+    assert.equal(failed!.status, 'failed')
+    assert.match(
+      failed!.message!,
+      /SETTINGS nghttp2 refused, a SETTINGS_INITIAL_WINDOW_SIZE over 2\^31-1 bytes/,
+    )
+  } finally {
+    await both.close()
+    await alone.close()
   }
 })
 

@@ -126,14 +126,29 @@ const SERVER_FAULTS: Record<number, string> = {
 }
 
 /**
+ * Whether `error` is nghttp2's FLOW_CONTROL_ERROR on a session whose server's SETTINGS never took
+ * (not `markAfterSettings`): its SETTINGS frame, the first a server sends (RFC 9113 §3.4), was the
+ * fault, a SETTINGS_INITIAL_WINDOW_SIZE over 2^31-1 (§6.5.2; its values are 32 bits wide,
+ * httpwg/http2-spec#329), which every connection to that server repeats, where one WINDOW_UPDATE
+ * overflowing a window (haproxy/haproxy#2719) is not every answer's.
+ */
+const settingsOverflow = (error: unknown): boolean =>
+  nghttp2Errno(error) === NGHTTP2_ERR.FLOW_CONTROL &&
+  (error as Record<symbol, unknown>)[AFTER_SETTINGS] !== true
+
+const SETTINGS_OVERFLOW =
+  'sent HTTP/2 SETTINGS nghttp2 refused, a SETTINGS_INITIAL_WINDOW_SIZE over 2^31-1 bytes (FLOW_CONTROL_ERROR, RFC 9113 §6.5.2)'
+
+/**
  * What the server did, in words, when `error` is nghttp2 ending the HTTP/2 session over what it
  * sent (`BROKEN_HTTP2`: a flood, a frame or header block it cannot read; a flow-control
- * violation), else `undefined`. Node's words ("Flooding was detected in this HTTP/2 session, and
- * it must be closed", "Flow control error") name neither side nor the frames.
+ * violation, in its SETTINGS or later), else `undefined`. Node's words ("Flooding was detected in
+ * this HTTP/2 session, and it must be closed", "Flow control error") name neither side nor the frames.
  */
 export function brokenHttp2Words(error: unknown): string | undefined {
   const errno = nghttp2Errno(error)
-  return errno === undefined ? undefined : (BROKEN_HTTP2[errno] ?? SERVER_FAULTS[errno])
+  if (errno === undefined) return undefined
+  return settingsOverflow(error) ? SETTINGS_OVERFLOW : (BROKEN_HTTP2[errno] ?? SERVER_FAULTS[errno])
 }
 
 /** Why an HTTP/2 server's requests go over HTTP/1.1 instead (`http1Wanted`). */
@@ -168,6 +183,8 @@ const BROKEN_HTTP2: Record<number, string> = {
  * - nghttp2 ending the session over a frame it refused without Node saying so, which imgpull finds
  *   and closes (`isAbandonedHttp2`): a header field over 64 KiB, a frame over 16 KiB, which
  *   HTTP/1.1 has no room for (it reads the field, and has no frames);
+ * - nghttp2 ending the session over the server's SETTINGS (FLOW_CONTROL_ERROR before they took:
+ *   a SETTINGS_INITIAL_WINDOW_SIZE over 2^31-1), which every connection to it repeats;
  * - nghttp2 ending the session over what the server sent (`ERR_HTTP2_ERROR` and its number): not
  *   HTTP/2 at all, or a header block in more than 8 CONTINUATION frames (many cookies or a long
  *   policy from a server that splits its blocks small), a frame or header block it cannot read;
@@ -189,6 +206,7 @@ export function http1Wanted(error: unknown, answered: boolean): Http1Wanted | un
       origin: true,
     }
   if (refusedHttp2Frame(error)) return { why: REFUSED_FRAME, origin: true }
+  if (settingsOverflow(error)) return { why: SETTINGS_OVERFLOW, origin: true }
   const errno = nghttp2Errno(error)
   if (errno !== undefined) return BROKEN_HTTP2[errno] ? { why: BROKEN_HTTP2[errno], origin: true } : undefined
   if (http2ErrorCode(error) !== PROTOCOL_ERROR) return undefined
