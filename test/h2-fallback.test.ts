@@ -700,6 +700,36 @@ test('SETTINGS with an INITIAL_WINDOW_SIZE over 2^31-1: the request goes again o
   }
 })
 
+// An interim answer (100 Continue, 103 Early Hints) whose HEADERS carry END_STREAM, its final
+// answer sent after it all the same (a server that flags its 100 so: openjdk/jdk#14207): RFC 9113
+// §8.1 calls it malformed. nghttp2 resets the stream, then Node ends the whole session over the
+// frames that come on it closed, and each attempt failed in Node's words, `Stream was already closed or invalid (ERR_HTTP2_ERROR)`, where
+// HTTP/1.1 (a 100, then the 200) served the file.
+test('a 1xx answer with END_STREAM, then the 200, over HTTP/2: the request goes again over HTTP/1.1 at once; from a server speaking HTTP/2 alone, said so', async () => {
+  // The 100 flagged END_STREAM, then the final answer all the same, on a stream closed by then.
+  const answer = (s: number) => [
+    ...frames.headers(s, [[':status', '100']], { end: true }),
+    ...frames.headers(s, head()),
+    ...frames.data(s, image),
+  ]
+  const both = await rawServer(answer)
+  const alone = await startRawH2Server(tlsPair(certs.good), answer, (_req, res) => res.end(), {
+    alpn: ['h2'],
+  })
+  try {
+    const out = join(dir, 'interim-end')
+    const results = await run([both.url('/i.png')], { out })
+    await assertImages(results, out, [1])
+    const [failed] = await run([alone.url('/i.png')], { out: join(dir, 'interim-end-alone'), retries: 0 })
+    assert.equal(failed!.status, 'failed')
+    // Node 22 and 24 may reset the stream alone: a head nghttp2 refused (PROTOCOL_ERROR).
+    assert.match(failed!.message!, /an interim 1xx answer with END_STREAM|PROTOCOL_ERROR/)
+  } finally {
+    await both.close()
+    await alone.close()
+  }
+})
+
 const refusedFrameWords =
   "the server sent a frame nghttp2 refused as a protocol error, its HTTP/2 connection begun (a PUSH_PROMISE though imgpull's SETTINGS disabled push, RFC 9113 §6.5.2; an ALTSVC frame on stream 0 without an origin; a header field over 64 KiB?); --no-http2 keeps to HTTP/1.1 (ERR_HTTP2_ERROR)"
 

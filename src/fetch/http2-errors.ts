@@ -52,6 +52,12 @@ const NGHTTP2_ERR = {
   PROTO: -505,
   /** A frame the protocol does not allow where it came. */
   INVALID_FRAME: -506,
+  /**
+   * A frame on a stream nghttp2 had closed, which Node ends the session over ("Stream was already
+   * closed or invalid"): an interim (1xx) answer with END_STREAM, which RFC 9113 §8.1 calls
+   * malformed (a server that flags its 100 so: openjdk/jdk#14207), then the request's own end.
+   */
+  STREAM_CLOSED: -510,
   INVALID_HEADER_BLOCK: -518,
   FRAME_SIZE_ERROR: -522,
   /** A WINDOW_UPDATE taking a window past 2^31-1, or DATA past the window (RFC 9113 §6.9.1). */
@@ -167,6 +173,8 @@ const BROKEN_HTTP2: Record<number, string> = {
   [NGHTTP2_ERR.FLOODED]:
     "flooded the HTTP/2 connection with frames that each need an answer (PING or SETTINGS frames faster than their acknowledgments could be sent: nghttp2's guard against floods, CVE-2019-9512)",
   [NGHTTP2_ERR.INVALID_FRAME]: 'sent an HTTP/2 frame where none may come',
+  [NGHTTP2_ERR.STREAM_CLOSED]:
+    'sent a frame on an HTTP/2 stream nghttp2 had closed, and it ended the session (an interim 1xx answer with END_STREAM, no final answer: malformed, RFC 9113 §8.1?)',
   [NGHTTP2_ERR.INVALID_HEADER_BLOCK]: 'sent an HTTP/2 header block that cannot be read',
   [NGHTTP2_ERR.FRAME_SIZE_ERROR]: 'sent an HTTP/2 frame of a wrong size',
   [NGHTTP2_ERR.HEADER_COMP]: 'sent an HTTP/2 header block HPACK cannot decode',
