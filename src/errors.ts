@@ -10,6 +10,7 @@ import {
   http2ErrorCode,
   isSilentHttp2,
   notHttp2,
+  onHttp2Only,
   PROTOCOL_ERROR,
   REFUSED_FRAME,
   refusedHttp2Frame,
@@ -436,7 +437,7 @@ function networkWords(cause: unknown): string {
   // The others of nghttp2 over what the server sent: its answer had begun, or HTTP/1.1 failed too.
   const broken = brokenHttp2Words(cause)
   if (broken)
-    return `the server ${broken}${http1Wanted(cause, true) ? '; later requests to it use HTTP/1.1' : ''} (${code})`
+    return `the server ${broken}${http1Wanted(cause, true) && !onHttp2Only(cause) ? '; later requests to it use HTTP/1.1' : ''} (${code})`
   const slowAnswer = code === 'EAI_AGAIN' ? dnsAnswered(cause) : undefined
   if (slowAnswer)
     return `the name lookup failed for now: its DNS server answered ${slowAnswer.said} (after ${(slowAnswer.ms / 1000).toFixed(1)} s) (${code})`

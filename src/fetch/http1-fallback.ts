@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { debuglog } from 'node:util'
 import { RecentMap } from '../utils/recent.js'
 import { ForwardingHandler } from './forwarding-handler.js'
-import { type Http1Wanted, http1Wanted, refusesHttp1 } from './http2-errors.js'
+import { type Http1Wanted, http1Wanted, markHttp2Only, refusesHttp1 } from './http2-errors.js'
 import { type Dispatcher, VIA } from './undici.js'
 
 /** Origins, and requests, remembered as HTTP/1.1 only (see `Http1Fallback`'s `#origins`). */
@@ -70,7 +70,9 @@ export class Http1Fallback extends EventEmitter {
       return this.#viaHttp1(origin, opts, handler)
     return this.#http2.dispatch(
       opts,
-      new Watched(handler, (answered, wanted) => this.#refused(origin, opts, handler, answered, wanted)),
+      new Watched(handler, (answered, wanted, error) =>
+        this.#refused(origin, opts, handler, answered, wanted, error),
+      ),
     )
   }
 
@@ -95,8 +97,12 @@ export class Http1Fallback extends EventEmitter {
     handler: Handler,
     answered: boolean,
     wanted: Http1Wanted,
+    error: Error,
   ): boolean {
-    if (this.#http2Only.has(origin)) return false
+    if (this.#http2Only.has(origin)) {
+      markHttp2Only(error)
+      return false
+    }
     const [known, key] = wanted.origin ? [this.#origins, origin] : [this.#requests, origin + opts.path]
     if (!known.has(key)) {
       known.set(key, true)
@@ -166,7 +172,7 @@ class Watched extends Passing {
   #answered = false
   constructor(
     override readonly inner: Handler,
-    readonly onHttp1: (answered: boolean, wanted: Http1Wanted) => boolean,
+    readonly onHttp1: (answered: boolean, wanted: Http1Wanted, error: Error) => boolean,
   ) {
     super(inner)
   }
@@ -178,7 +184,7 @@ class Watched extends Passing {
 
   override onError(error: Error): void {
     const wanted = http1Wanted(error, this.#answered)
-    if (wanted && this.onHttp1(this.#answered, wanted)) return
+    if (wanted && this.onHttp1(this.#answered, wanted, error)) return
     super.onError(error)
   }
 }

@@ -101,6 +101,22 @@ export function markAfterSettings(error: unknown): void {
     Object.defineProperty(error, AFTER_SETTINGS, { value: true, configurable: true })
 }
 
+/** Set by http1-fallback.ts on an HTTP/2 failure of an origin that refuses HTTP/1.1 (`markHttp2Only`). */
+const HTTP2_ONLY = Symbol('imgpull.http2Only')
+
+/**
+ * Mark `error`, one `http1Wanted` would send over HTTP/1.1, as an origin's that offers HTTP/2 alone
+ * (its TLS refused HTTP/1.1): its requests stay on HTTP/2, and the failure must not say otherwise.
+ */
+export function markHttp2Only(error: unknown): void {
+  if (error !== null && typeof error === 'object')
+    Object.defineProperty(error, HTTP2_ONLY, { value: true, configurable: true })
+}
+
+/** Whether `error` was marked by `markHttp2Only`. */
+export const onHttp2Only = (error: unknown): boolean =>
+  error !== null && typeof error === 'object' && (error as Record<symbol, unknown>)[HTTP2_ONLY] === true
+
 /**
  * Whether `error` is nghttp2's "Protocol error" (`notHttp2`) on a session whose server had sent its
  * SETTINGS: a server speaking HTTP/2 that sent a frame HTTP/2 does not allow there (a PUSH_PROMISE
