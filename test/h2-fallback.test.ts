@@ -631,9 +631,15 @@ test('the same head from a server that speaks HTTP/2 alone: the failure names ng
 // unheard, as over a field over 64 KiB, and the failure said `nghttp2 ended the session over what
 // the server sent (a header block it cannot decode, such as a field over 64 KiB)`, a head that was
 // whole. Offering HTTP/1.1 too, that file's next attempt went there and was kept.
-test('a DATA frame over the 16 KiB frame size: said as a frame nghttp2 refused, never a header block; over HTTP/1.1 where offered', async () => {
+test('a DATA frame over the 16 KiB frame size, a WINDOW_UPDATE of 0: said as a frame nghttp2 refused, never a header block; over HTTP/1.1 where offered', async () => {
   // DATA on stream 0 (frame(0, 0, 0, ...)) takes the same path: its case was cut for time.
-  const faults: Record<string, (s: number) => Buffer> = { 'over-16k': (s) => frame(0, 1, s, image) }
+  // A WINDOW_UPDATE of 0 (RFC 9113 §6.9; nghttp's `-w 0` sent them, nghttp2/nghttp2#369), which
+  // nghttp2 ends the session over, said `the server agreed to HTTP/2, then sent something else`,
+  // the words for an HTTP/1.1 answer, though its SETTINGS had come.
+  const faults: Record<string, (s: number) => Buffer> = {
+    'over-16k': (s) => frame(0, 1, s, image),
+    'window-0': (s) => frames.windowUpdate(s, 0),
+  }
   for (const [name, fault] of Object.entries(faults)) {
     const answer = (s: number) => [...frames.headers(s, head()), fault(s)]
     const both = await rawServer(answer)
@@ -655,6 +661,7 @@ test('a DATA frame over the 16 KiB frame size: said as a frame nghttp2 refused, 
         name,
       )
       assert.doesNotMatch(failed!.message!, /header block/, name)
+      assert.doesNotMatch(failed!.message!, /something else/, name)
     } finally {
       await both.close()
       await alone.close()
@@ -734,7 +741,7 @@ test('a 1xx answer with END_STREAM, then the 200, over HTTP/2: the request goes 
 })
 
 const refusedFrameWords =
-  "the server sent a frame nghttp2 refused as a protocol error, its HTTP/2 connection begun (a PUSH_PROMISE though imgpull's SETTINGS disabled push, RFC 9113 §6.5.2; an ALTSVC frame on stream 0 without an origin; a header field over 64 KiB?); --no-http2 keeps to HTTP/1.1 (ERR_HTTP2_ERROR)"
+  "the server sent a frame nghttp2 refused as a protocol error, its HTTP/2 connection begun (a PUSH_PROMISE though imgpull's SETTINGS disabled push, RFC 9113 §6.5.2; an ALTSVC frame on stream 0 without an origin; a WINDOW_UPDATE of 0, RFC 9113 §6.9; a header field over 64 KiB?); --no-http2 keeps to HTTP/1.1 (ERR_HTTP2_ERROR)"
 
 // A server speaking HTTP/2 that sends a frame nghttp2 ends the session over: a PUSH_PROMISE though
 // the client's SETTINGS disabled push (servers that push anyway, hyperium/h2#200), or an ALTSVC

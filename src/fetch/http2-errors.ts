@@ -121,14 +121,15 @@ export const onHttp2Only = (error: unknown): boolean =>
  * Whether `error` is nghttp2's "Protocol error" (`notHttp2`) on a session whose server had sent its
  * SETTINGS: a server speaking HTTP/2 that sent a frame HTTP/2 does not allow there (a PUSH_PROMISE
  * after the client's SETTINGS_ENABLE_PUSH 0, RFC 9113 §6.5.2; an ALTSVC frame on stream 0 without
- * an origin, which RFC 7838 §4 says to ignore and nghttp2 refuses).
+ * an origin, which RFC 7838 §4 says to ignore and nghttp2 refuses; a WINDOW_UPDATE of 0, §6.9,
+ * as nghttp's `-w 0` sent it, nghttp2/nghttp2#369).
  */
 export const refusedHttp2Frame = (error: unknown): boolean =>
   notHttp2(error) && (error as Record<symbol, unknown>)[AFTER_SETTINGS] === true
 
 /** What a server did whose error is `refusedHttp2Frame`, in words. */
 export const REFUSED_FRAME =
-  "sent a frame nghttp2 refused as a protocol error, its HTTP/2 connection begun (a PUSH_PROMISE though imgpull's SETTINGS disabled push, RFC 9113 §6.5.2; an ALTSVC frame on stream 0 without an origin; a header field over 64 KiB?)"
+  "sent a frame nghttp2 refused as a protocol error, its HTTP/2 connection begun (a PUSH_PROMISE though imgpull's SETTINGS disabled push, RFC 9113 §6.5.2; an ALTSVC frame on stream 0 without an origin; a WINDOW_UPDATE of 0, RFC 9113 §6.9; a header field over 64 KiB?)"
 
 /**
  * Whether `error` is a TLS handshake the server refused for want of a protocol both offer by ALPN
@@ -170,7 +171,10 @@ const SETTINGS_OVERFLOW =
 export function brokenHttp2Words(error: unknown): string | undefined {
   const errno = nghttp2Errno(error)
   if (errno === undefined) return undefined
-  return settingsOverflow(error) ? SETTINGS_OVERFLOW : (BROKEN_HTTP2[errno] ?? SERVER_FAULTS[errno])
+  if (settingsOverflow(error)) return SETTINGS_OVERFLOW
+  // nghttp2's "Protocol error" once the SETTINGS came is a frame refused, not HTTP/1.1's bytes.
+  if (refusedHttp2Frame(error)) return REFUSED_FRAME
+  return BROKEN_HTTP2[errno] ?? SERVER_FAULTS[errno]
 }
 
 /** Why an HTTP/2 server's requests go over HTTP/1.1 instead (`http1Wanted`). */
