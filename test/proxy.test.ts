@@ -922,7 +922,7 @@ test('a proxy that closes the connection without answering the CONNECT: one conn
       `proxy ${proxy} closed the connection without answering the CONNECT to images.example.org`,
     )
     assert.equal(r.attempts, 2, 'retried: a proxy that drops a CONNECT may take the next')
-    assert.equal(connections, 3, 'two attempts, and one question: does it speak SOCKS5?')
+    assert.equal(connections, 4, 'two attempts, and two questions: does it speak SOCKS5, or TLS?')
   } finally {
     await dropping.close()
   }
@@ -1154,6 +1154,39 @@ test('a SOCKS5 proxy given as http://: the closed requests name the proxy, say t
   }
 })
 
+// an https:// proxy given as http:// (Squid's https_port, psf/requests#1622; one served by Node
+// or OpenSSL) reads a plain request as no TLS and closes it without a word: each file failed as
+// 'proxy P closed the connection without answering ...', retried, no word of the scheme.
+test('a TLS-only proxy given as http://: the closed requests name the proxy, say to give https://, and give it up for the run', async () => {
+  const tlsProxy = await startForwardProxy({ tls: tlsPair(certs.good) })
+  try {
+    const proxy = tlsProxy.url.replace('https:', 'http:')
+    const urls = [plain.url('/p.jpg'), ...Array.from({ length: 5 }, (_, n) => secure.url(`/tls-only-${n}`))]
+    const results = await withEnv({}, () =>
+      run(urls, { out: join(dir, 'tls-as-http'), proxy, retries: 3, concurrency: 2 }),
+    )
+    const hint = `it answers in TLS: give it as ${tlsProxy.url}`
+    for (const r of results) {
+      assert.equal(r.error, 'proxy', r.message)
+      assert.ok(r.attempts <= 1, `${r.job.url}: ${r.attempts} attempts`)
+      assert.ok(
+        r.message!.endsWith(`(${hint})`) ||
+          r.message ===
+            `not tried: ${r.job.url}: the proxy ${proxy} is no HTTP proxy (${hint}); a rerun tries it again`,
+        r.message,
+      )
+    }
+    // Given as it says, the same proxy fetches them.
+    const kept = await withEnv({}, () => run(urls, { out: join(dir, 'tls-as-https'), proxy: tlsProxy.url }))
+    assert.deepEqual(
+      kept.map((r) => r.status),
+      urls.map(() => 'ok'),
+    )
+  } finally {
+    await tlsProxy.close()
+  }
+})
+
 // Tor's SOCKS port answers an HTTP request with "HTTP/1.0 501 Tor is not an HTTP Proxy"
 // and a page: the files failed as http-501 "from the URL" (or "would not open a tunnel (HTTP
 // 501)", retried 5 times), as if the image hosts were at fault.
@@ -1213,7 +1246,7 @@ test('a proxy that closes a plain request without answering: named as the proxy,
       `proxy ${proxy} closed the connection without answering the request for http://images.example.org/a.jpg`,
     )
     assert.equal(r.attempts, 2, 'retried: a proxy that drops a request may take the next')
-    assert.equal(connections, 3, 'two attempts, and one question: does it speak SOCKS5?')
+    assert.equal(connections, 4, 'two attempts, and two questions: does it speak SOCKS5, or TLS?')
   } finally {
     await dropping.close()
   }

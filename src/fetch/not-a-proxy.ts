@@ -52,7 +52,7 @@ export function notHttpWords(data: string, proxy: URL): string {
   // SOCKS4's reply: a null byte, then 90 to 93 (granted, refused, no identd, identd mismatch).
   if (first === 0 && data.charCodeAt(1) >= 0x5a && data.charCodeAt(1) <= 0x5d)
     return 'it answers as a SOCKS4 proxy, which imgpull does not speak'
-  if (tlsRecord(data)) return `it answers in TLS: give it as https://${proxy.host}`
+  if (tlsRecord(data)) return tlsWords(proxy)
   // Its first line: a banner (`SSH-2.0-...`) says what listens there.
   const start = data.slice(0, 40).split(/\r?\n/)[0]
   return start ? `its answer begins ${quoted(start)}` : 'its answer is not HTTP'
@@ -68,7 +68,7 @@ export const socks5Words = (proxy: URL): string =>
  * all; a SOCKS5 server (ssh -D, Dante, microsocks) reads an HTTP request as a greeting of another
  * version and closes the connection without a word, which is all a client sees of the mistake.
  */
-export function speaksSocks5(proxy: URL, ms = 2000): Promise<boolean> {
+export function speaksSocks5(proxy: URL, ms = 2000, signal?: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = proxySocket(proxy)
     const done = (answer: boolean) => {
@@ -77,12 +77,73 @@ export function speaksSocks5(proxy: URL, ms = 2000): Promise<boolean> {
       resolve(answer)
     }
     const timer = setTimeout(() => done(false), ms)
+    signal?.addEventListener('abort', () => done(false))
     socket.on('error', () => done(false))
     socket.on('close', () => done(false))
     socket.on('connect', () => socket.write(Buffer.from([5, 1, 0])))
     socket.once('data', (bytes) => done(bytes[0] === 5))
   })
 }
+
+/**
+ * Whether the proxy at `proxy`'s address speaks TLS: a handshake with it is finished, or refused
+ * by an alert of its own (it asks for a client certificate, an old version). An https:// proxy
+ * given as http:// (Squid's `https_port`, one served by Node or OpenSSL: psf/requests#1622) reads
+ * an HTTP request as no TLS and closes the connection without a word, which is all a client sees
+ * of the mistake. Its certificate is not checked: only whether it answers in TLS at all.
+ */
+export function speaksTls(proxy: URL, ms = 2000, signal?: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    const { host, port, lookup } = proxyAddress(proxy)
+    // node:tls loaded only when asked (see speakingSocket).
+    const { connect } = createRequire(import.meta.url)('node:tls') as typeof import('node:tls')
+    const socket = connect({
+      host,
+      port,
+      lookup,
+      rejectUnauthorized: false,
+      ...(isIP(host) ? {} : { servername: host }),
+      ALPNProtocols: ['http/1.1'],
+    })
+    const done = (answer: boolean) => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve(answer)
+    }
+    const timer = setTimeout(() => done(false), ms)
+    signal?.addEventListener('abort', () => done(false))
+    socket.on('secureConnect', () => done(true))
+    socket.on('error', (e: NodeJS.ErrnoException) => done(/ALERT/.test(e.code ?? '')))
+    socket.on('close', () => done(false))
+  })
+}
+
+/**
+ * What speaks at the address of an HTTP proxy that closed a request without a word, asked once:
+ * a SOCKS5 server or a TLS one (see `speaksSocks5`, `speaksTls`, asked at once), in words with
+ * what to give instead; `undefined` when neither answers. The first to answer yes ends the other
+ * (a TLS server waits out a SOCKS5 greeting, too short for a record, to the question's end).
+ */
+export function otherSpeech(proxy: URL, ms = 2000): Promise<string | undefined> {
+  const asked = new AbortController()
+  const questions: [Promise<boolean>, string][] = [
+    [speaksSocks5(proxy, ms, asked.signal), socks5Words(proxy)],
+    [speaksTls(proxy, ms, asked.signal), tlsWords(proxy)],
+  ]
+  return new Promise((resolve) => {
+    let left = questions.length
+    for (const [question, words] of questions)
+      void question.then((yes) => {
+        if (yes) {
+          asked.abort()
+          resolve(words)
+        } else if (--left === 0) resolve(undefined)
+      })
+  })
+}
+
+/** What to say of an HTTP proxy address where a TLS server answers: what to give instead. */
+const tlsWords = (proxy: URL): string => `it answers in TLS: give it as https://${proxy.host}`
 
 /**
  * The proxy's address to connect to: its host (an IPv6 one unbracketed), port (its scheme's

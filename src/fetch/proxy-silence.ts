@@ -2,7 +2,7 @@ import type { ConnectionOptions } from 'node:tls'
 import { errorCode, type GatewayAnswer, type ImgpullError } from '../errors.js'
 import type { GivenUp } from './given-up.js'
 import { lengthens, type Silence } from './host-silence.js'
-import { answersItself, PROXY_501, PROXY_NOT_HTTP, socks5Words, speaksSocks5 } from './not-a-proxy.js'
+import { answersItself, otherSpeech, PROXY_501, PROXY_NOT_HTTP } from './not-a-proxy.js'
 import {
   isSocks,
   PROXY_AUTH,
@@ -21,8 +21,8 @@ interface Proxy {
   givenUp?: GivenUp
   /** It is given up for refusing the run's credentials (see `refusal`). */
   login?: boolean
-  /** Whether it speaks SOCKS5, asked once (see `refusal`). */
-  socks?: Promise<boolean>
+  /** What speaks at its address instead (SOCKS5, TLS), in words; asked once (see `refusal`). */
+  other?: Promise<string | undefined>
   /** The 4xx statuses to http:// URLs found to be its own (see `ownAnswer`), asked once each. */
   own: Map<number, Promise<string | undefined>>
   /** Hosts that answered through it in this run (two at most: enough for `gatewayGivesUp`). */
@@ -180,7 +180,8 @@ export class ProxySilence {
    * proxy is given up for the run (every request through it would fail so) and the words the
    * failure's message ends with are returned. An answer that is no HTTP says so at once; a request
    * closed unanswered, by a proxy never heard from, asks the proxy once whether it speaks SOCKS5
-   * (a SOCKS5 server closes an HTTP request without a word: `ssh -D`, Dante, microsocks), and so
+   * or TLS (a SOCKS5 server closes an HTTP request without a word: `ssh -D`, Dante, microsocks;
+   * so does a TLS-only one, an https:// proxy given as http://: psf/requests#1622), and so
    * does a `501 Not Implemented` from the proxy (Tor's SOCKS port). A `tls` failure with an
    * https:// proxy itself (`PROXY_TLS`: its certificate refused, or a plain HTTP proxy given as
    * https://) gives up one never heard from too: each of 2,000 files opened a connection to it and
@@ -220,9 +221,9 @@ export class ProxySilence {
       if (error.code === 'proxy' && !OUT_OF_REACH[cause]) state.heard = true
       return undefined
     }
-    state.socks ??= speaksSocks5(proxy)
-    if (!(await state.socks)) return undefined
-    const words = socks5Words(proxy)
+    state.other ??= otherSpeech(proxy)
+    const words = await state.other
+    if (!words) return undefined
     state.givenUp ??= {
       code: 'proxy',
       why: `the proxy ${shownProxy(proxy)} is no HTTP proxy (${words})`,
