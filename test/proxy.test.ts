@@ -1154,34 +1154,65 @@ test('a SOCKS5 proxy given as http://: the closed requests name the proxy, say t
   }
 })
 
-// an https:// proxy given as http:// (Squid's https_port, psf/requests#1622; one served by Node
-// or OpenSSL) reads a plain request as no TLS and closes it without a word: each file failed as
-// 'proxy P closed the connection without answering ...', retried, no word of the scheme.
-test('a TLS-only proxy given as http://: the closed requests name the proxy, say to give https://, and give it up for the run', async () => {
+// an https:// proxy given as http:// reads a plain request as no TLS: Squid's https_port, or one
+// served by Node or OpenSSL, closes it without a word (psf/requests#1622); Go's answers `400` in
+// plain, "Client sent an HTTP request to an HTTPS server" (SecurityRiskAdvisors/VECTR#298), and
+// nginx's its page "The plain HTTP request was sent to HTTPS port" (chobits/
+// ngx_http_proxy_connect_module#316). Each file failed as 'proxy P closed the connection without
+// answering ...' (retried), 'would not open a tunnel to HOST (HTTP 400)', or an http:// URL's 400
+// as the proxy's own page, "a web server, or a proxy that only tunnels", or nginx's "give the URL
+// as https://", the image's URL: no word of the proxy's scheme.
+test('a TLS-only proxy given as http:// (closing a plain request, or answering it 400 as Go and nginx do): named, told to give https://, given up for the run', async () => {
   const tlsProxy = await startForwardProxy({ tls: tlsPair(certs.good) })
+  const nginxPage =
+    '<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n<body></body>\r\n</html>\r\n'
+  const plainAnswers = {
+    closed: '',
+    go: 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n',
+    nginx: `HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: ${nginxPage.length}\r\nConnection: close\r\n\r\n${nginxPage}`,
+  }
   try {
-    const proxy = tlsProxy.url.replace('https:', 'http:')
-    const urls = [plain.url('/p.jpg'), ...Array.from({ length: 5 }, (_, n) => secure.url(`/tls-only-${n}`))]
-    const results = await withEnv({}, () =>
-      run(urls, { out: join(dir, 'tls-as-http'), proxy, retries: 3, concurrency: 2 }),
-    )
-    const hint = `it answers in TLS: give it as ${tlsProxy.url}`
-    for (const r of results) {
-      assert.equal(r.error, 'proxy', r.message)
-      assert.ok(r.attempts <= 1, `${r.job.url}: ${r.attempts} attempts`)
-      assert.ok(
-        r.message!.endsWith(`(${hint})`) ||
-          r.message ===
-            `not tried: ${r.job.url}: the proxy ${proxy} is no HTTP proxy (${hint}); a rerun tries it again`,
-        r.message,
+    for (const [tag, plainAnswer] of Object.entries(plainAnswers)) {
+      // One port for both, as Go's server and nginx's `ssl` listener are: TLS to the proxy, else the plain answer.
+      const front = await startRawServer((socket) =>
+        socket.once('data', (first: Buffer) => {
+          if (first[0] !== 0x16) return void socket.end(plainAnswer)
+          const upstream = connect(Number(new URL(tlsProxy.url).port), '127.0.0.1', () => {
+            upstream.write(first)
+            upstream.pipe(socket)
+            socket.pipe(upstream)
+          })
+          upstream.on('error', () => socket.destroy())
+        }),
       )
+      try {
+        const proxy = front.origin
+        const urls = [
+          plain.url('/p.jpg'),
+          ...Array.from({ length: 5 }, (_, n) => secure.url(`/tls-only-${n}`)),
+        ]
+        const results = await withEnv({}, () =>
+          run(urls, { out: join(dir, `tls-as-http-${tag}`), proxy, retries: 3, concurrency: 2 }),
+        )
+        const hint = `(it answers in TLS: give it as ${front.origin.replace('http:', 'https:')})`
+        for (const r of results) {
+          assert.equal(r.error, 'proxy', `${tag}: ${r.message}`)
+          assert.ok(r.attempts <= 1, `${tag}: ${r.job.url}: ${r.attempts} attempts`)
+          assert.ok(r.message!.includes(hint), `${tag}: ${r.message}`)
+          assert.doesNotMatch(r.message!, /give the URL as https|wrote it itself/, tag)
+        }
+        // Given as it says, the same proxy fetches them.
+        const kept = await withEnv({}, () =>
+          run(urls, { out: join(dir, `tls-as-https-${tag}`), proxy: proxy.replace('http:', 'https:') }),
+        )
+        assert.deepEqual(
+          kept.map((r) => `${r.status} ${r.message ?? ''}`),
+          urls.map(() => 'ok '),
+        )
+      } finally {
+        await front.close()
+      }
     }
-    // Given as it says, the same proxy fetches them.
-    const kept = await withEnv({}, () => run(urls, { out: join(dir, 'tls-as-https'), proxy: tlsProxy.url }))
-    assert.deepEqual(
-      kept.map((r) => r.status),
-      urls.map(() => 'ok'),
-    )
   } finally {
     await tlsProxy.close()
   }

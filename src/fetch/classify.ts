@@ -12,7 +12,7 @@ import { outOfDescriptors } from '../utils/descriptors.js'
 import { quoted } from '../utils/printable.js'
 import { shownUrl } from '../utils/url.js'
 import { afterHandshake, connectStageOf, connectStageWords } from './connect-stage.js'
-import { notHttpAnswer, notHttpWords, PROXY_501, PROXY_NOT_HTTP } from './not-a-proxy.js'
+import { notHttpAnswer, notHttpWords, PROXY_400, PROXY_501, PROXY_NOT_HTTP } from './not-a-proxy.js'
 import {
   isSocks,
   PROXY_AUTH,
@@ -431,11 +431,13 @@ function proxyError(
       cause:
         n === 501
           ? coded(PROXY_501, error)
-          : n === 407
-            ? coded(PROXY_AUTH, error)
-            : n === 429
-              ? coded(PROXY_LIMIT, error)
-              : error,
+          : n === 400
+            ? coded(PROXY_400, error)
+            : n === 407
+              ? coded(PROXY_AUTH, error)
+              : n === 429
+                ? coded(PROXY_LIMIT, error)
+                : error,
       ...(gateway ? { gateway: { status: n, tunnel: true, said: refusal?.said } } : {}),
     })
   }

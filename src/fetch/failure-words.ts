@@ -52,7 +52,9 @@ export async function errorPage(t: Transfer, status: number): Promise<{ words: s
   if (mayBeNginxPage(status, headers)) {
     const https = (t.answeredAt ?? t.url).startsWith('https:')
     text = await bodyText(t.exchange!, 'whole')
-    nginx = nginxPageWords(text, https, t.options.clientCert !== undefined)
+    // A plain request through an HTTP proxy went to the proxy's port (see `answeredThrough`).
+    const proxy = https ? undefined : proxyFor(new URL(t.answeredAt ?? t.url), proxyPlan(t.options.proxy))
+    nginx = nginxPageWords(text, https, t.options.clientCert !== undefined, !!proxy && !isSocks(proxy))
   } else if (errorBodyWorthReading(headers)) text = await bodyText(t.exchange!, 'head')
   else await t.exchange!.discard()
   const words = nginx ?? errorBodyWords(headers, text)

@@ -7,7 +7,7 @@ import { type Body, DUMP_LIMIT, DUMP_MS } from './exchange.js'
  * curl shows the page. A server that asks for a certificate by TLS says it in an alert instead
  * (see tls-errors.ts).
  */
-const PAGES: Record<string, (https: boolean, sent: boolean) => string | undefined> = {
+const PAGES: Record<string, (https: boolean, sent: boolean, proxied: boolean) => string | undefined> = {
   // 496: `ssl_verify_client on` and no certificate came.
   'No required SSL certificate was sent': (https, sent) =>
     !https
@@ -22,19 +22,30 @@ const PAGES: Record<string, (https: boolean, sent: boolean) => string | undefine
       : sent
         ? "the server (nginx) refused the client certificate of --cert: it does not verify against the server's CAs (an issuer it does not trust, expired, or revoked)"
         : 'the server (nginx) refused a client certificate (none was given: --cert gives one)',
-  // 497: plain HTTP to a port that speaks HTTPS.
-  'The plain HTTP request was sent to HTTPS port': (https) =>
-    https ? undefined : 'the port speaks HTTPS (nginx): give the URL as https://',
+  // 497: plain HTTP to a port that speaks HTTPS. Through an HTTP proxy, the proxy's port may be
+  // the one (an https:// proxy given as http://: see ProxySilence.refusal, which asks it).
+  'The plain HTTP request was sent to HTTPS port': (https, _sent, proxied) =>
+    https
+      ? undefined
+      : proxied
+        ? "the port speaks HTTPS (nginx): the proxy's, or the image host's behind it"
+        : 'the port speaks HTTPS (nginx): give the URL as https://',
 }
 
 /**
  * What nginx's 400 page `html` says of the request, in words (`the server (nginx) refused the
  * client certificate of --cert: ...`), for a URL over `https` or not, where a client certificate
- * was `sent`; `undefined` for any other page. Pure.
+ * was `sent`, its plain request `proxied` (sent to an HTTP proxy) or not; `undefined` for any
+ * other page. Pure.
  */
-export function nginxPageWords(html: string, https: boolean, sent: boolean): string | undefined {
+export function nginxPageWords(
+  html: string,
+  https: boolean,
+  sent: boolean,
+  proxied = false,
+): string | undefined {
   const title = /<title>\s*400 ([^<]*?)\s*<\/title>/i.exec(html)?.[1]
-  return title === undefined ? undefined : PAGES[title]?.(https, sent)
+  return title === undefined ? undefined : PAGES[title]?.(https, sent, proxied)
 }
 
 /** Largest page read for its words: nginx's are about 250 bytes. */

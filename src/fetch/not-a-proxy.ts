@@ -24,6 +24,14 @@ export const PROXY_NOT_HTTP = 'IMGPULL_PROXY_NOT_HTTP'
 export const PROXY_501 = 'IMGPULL_PROXY_501'
 
 /**
+ * The code of a proxy's `400 Bad Request` to a CONNECT: the cause of its `proxy` failure (see
+ * classify.ts). A TLS server given as an http:// proxy may answer a plain request so, in plain
+ * (Go's `Client sent an HTTP request to an HTTPS server`, nginx's `The plain HTTP request was sent
+ * to HTTPS port`), where others close it without a word.
+ */
+export const PROXY_400 = 'IMGPULL_PROXY_400'
+
+/**
  * The first bytes of an answer that is no HTTP at all (llhttp stops at its first byte: `Expected
  * HTTP/`), as undici's parser error hands them, in `error` or its causes; `undefined` for any other
  * error, and for an answer that is HTTP and malformed further on (a proxy may pass such headers on).

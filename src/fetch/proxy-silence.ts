@@ -2,7 +2,7 @@ import type { ConnectionOptions } from 'node:tls'
 import { errorCode, type GatewayAnswer, type ImgpullError } from '../errors.js'
 import type { GivenUp } from './given-up.js'
 import { lengthens, type Silence } from './host-silence.js'
-import { answersItself, otherSpeech, PROXY_501, PROXY_NOT_HTTP } from './not-a-proxy.js'
+import { answersItself, otherSpeech, PROXY_400, PROXY_501, PROXY_NOT_HTTP } from './not-a-proxy.js'
 import {
   isSocks,
   PROXY_AUTH,
@@ -214,16 +214,23 @@ export class ProxySilence {
       return undefined
     }
     // A 501 written by the proxy: to a CONNECT, or to a plain request (an https:// URL's comes
-    // from the server, through the tunnel). Tor's SOCKS port answers HTTP so.
-    const notImplemented = cause === PROXY_501 || (error.code === 'http-501' && origin.startsWith('http:'))
-    if (!notImplemented && (cause !== PROXY_CLOSED || state.heard)) {
+    // from the server, through the tunnel). Tor's SOCKS port answers HTTP so. A 400 the same way:
+    // a TLS server's to a plain request (Go's, nginx's), which others close without a word.
+    const plain = origin.startsWith('http:')
+    const notImplemented = cause === PROXY_501 || (error.code === 'http-501' && plain)
+    const badRequest = cause === PROXY_400 || (error.code === 'http-400' && plain)
+    if (!notImplemented && !badRequest && (cause !== PROXY_CLOSED || state.heard)) {
       // Out of reach is no word from it (see `unreachable`).
       if (error.code === 'proxy' && !OUT_OF_REACH[cause]) state.heard = true
       return undefined
     }
     state.other ??= otherSpeech(proxy)
     const words = await state.other
-    if (!words) return undefined
+    if (!words) {
+      // A proxy that speaks neither, its 400 said in HTTP, is heard from.
+      if (cause === PROXY_400) state.heard = true
+      return undefined
+    }
     state.givenUp ??= {
       code: 'proxy',
       why: `the proxy ${shownProxy(proxy)} is no HTTP proxy (${words})`,

@@ -319,7 +319,7 @@ export class Retries {
     answeredBy: string,
   ): Promise<ImgpullError> {
     let e = error
-    if (e.code === 'proxy' || status === 501 || errorCode(e.cause) === PROXY_TLS) {
+    if (e.code === 'proxy' || status === 501 || status === 400 || errorCode(e.cause) === PROXY_TLS) {
       const words = await this.#proxySilence.refusal(answeredBy, e)
       // Not an HTTP proxy: every attempt would meet the same (see `ProxySilence.refusal`).
       if (words)
