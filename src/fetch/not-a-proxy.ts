@@ -77,8 +77,26 @@ export const socks5Words = (proxy: URL): string =>
  * version and closes the connection without a word, which is all a client sees of the mistake.
  */
 export function speaksSocks5(proxy: URL, ms = 2000, signal?: AbortSignal): Promise<boolean> {
+  const socket = proxySocket(proxy)
+  return question(socket, ms, signal, (done) => {
+    socket.on('error', () => done(false))
+    socket.on('connect', () => socket.write(Buffer.from([5, 1, 0])))
+    socket.once('data', (bytes) => done(bytes[0] === 5))
+  })
+}
+
+/**
+ * One question to a proxy's address on `socket`: `listen` hears the answer and calls `done`
+ * (once or more: the first counts). No answer within `ms`, the socket closed or `signal`
+ * aborted is no; the socket is ended whatever the answer.
+ */
+function question(
+  socket: Socket,
+  ms: number,
+  signal: AbortSignal | undefined,
+  listen: (done: (answer: boolean) => void) => void,
+): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = proxySocket(proxy)
     const done = (answer: boolean) => {
       clearTimeout(timer)
       socket.destroy()
@@ -86,10 +104,8 @@ export function speaksSocks5(proxy: URL, ms = 2000, signal?: AbortSignal): Promi
     }
     const timer = setTimeout(() => done(false), ms)
     signal?.addEventListener('abort', () => done(false))
-    socket.on('error', () => done(false))
     socket.on('close', () => done(false))
-    socket.on('connect', () => socket.write(Buffer.from([5, 1, 0])))
-    socket.once('data', (bytes) => done(bytes[0] === 5))
+    listen(done)
   })
 }
 
@@ -101,28 +117,20 @@ export function speaksSocks5(proxy: URL, ms = 2000, signal?: AbortSignal): Promi
  * of the mistake. Its certificate is not checked: only whether it answers in TLS at all.
  */
 export function speaksTls(proxy: URL, ms = 2000, signal?: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    const { host, port, lookup } = proxyAddress(proxy)
-    // node:tls loaded only when asked (see speakingSocket).
-    const { connect } = createRequire(import.meta.url)('node:tls') as typeof import('node:tls')
-    const socket = connect({
-      host,
-      port,
-      lookup,
-      rejectUnauthorized: false,
-      ...(isIP(host) ? {} : { servername: host }),
-      ALPNProtocols: ['http/1.1'],
-    })
-    const done = (answer: boolean) => {
-      clearTimeout(timer)
-      socket.destroy()
-      resolve(answer)
-    }
-    const timer = setTimeout(() => done(false), ms)
-    signal?.addEventListener('abort', () => done(false))
+  const { host, port, lookup } = proxyAddress(proxy)
+  // node:tls loaded only when asked (see speakingSocket).
+  const { connect } = createRequire(import.meta.url)('node:tls') as typeof import('node:tls')
+  const socket = connect({
+    host,
+    port,
+    lookup,
+    rejectUnauthorized: false,
+    ...(isIP(host) ? {} : { servername: host }),
+    ALPNProtocols: ['http/1.1'],
+  })
+  return question(socket, ms, signal, (done) => {
     socket.on('secureConnect', () => done(true))
     socket.on('error', (e: NodeJS.ErrnoException) => done(/ALERT/.test(e.code ?? '')))
-    socket.on('close', () => done(false))
   })
 }
 
