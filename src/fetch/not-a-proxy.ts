@@ -159,7 +159,7 @@ export function otherSpeech(proxy: URL, ms = 2000): Promise<string | undefined> 
 }
 
 /** What to say of an HTTP proxy address where a TLS server answers: what to give instead. */
-const tlsWords = (proxy: URL): string => `it answers in TLS: give it as https://${proxy.host}`
+export const tlsWords = (proxy: URL): string => `it answers in TLS: give it as https://${proxy.host}`
 
 /**
  * The proxy's address to connect to: its host (an IPv6 one unbracketed), port (its scheme's

@@ -2,7 +2,15 @@ import type { ConnectionOptions } from 'node:tls'
 import { errorCode, type GatewayAnswer, type ImgpullError } from '../errors.js'
 import type { GivenUp } from './given-up.js'
 import { lengthens, type Silence } from './host-silence.js'
-import { answersItself, otherSpeech, PROXY_400, PROXY_501, PROXY_NOT_HTTP } from './not-a-proxy.js'
+import {
+  answersItself,
+  otherSpeech,
+  PROXY_400,
+  PROXY_501,
+  PROXY_NOT_HTTP,
+  speaksTls,
+  tlsWords,
+} from './not-a-proxy.js'
 import {
   isSocks,
   PROXY_AUTH,
@@ -23,6 +31,8 @@ interface Proxy {
   login?: boolean
   /** What speaks at its address instead (SOCKS5, TLS), in words; asked once (see `refusal`). */
   other?: Promise<string | undefined>
+  /** Whether it speaks TLS, in words, asked once on a 400 (see `refusal`). */
+  tls?: Promise<string | undefined>
   /** The 4xx statuses to http:// URLs found to be its own (see `ownAnswer`), asked once each. */
   own: Map<number, Promise<string | undefined>>
   /** Hosts that answered through it in this run (two at most: enough for `gatewayGivesUp`). */
@@ -224,8 +234,11 @@ export class ProxySilence {
       if (error.code === 'proxy' && !OUT_OF_REACH[cause]) state.heard = true
       return undefined
     }
-    state.other ??= otherSpeech(proxy)
-    const words = await state.other
+    // A 400 is HTTP: only a TLS server's, in plain, says it is no plain proxy (no SOCKS5 server
+    // answers so, and a plain proxy holds a SOCKS5 greeting to the question's end, 2 s).
+    const words = await (badRequest
+      ? (state.tls ??= speaksTls(proxy).then((yes) => (yes ? tlsWords(proxy) : undefined)))
+      : (state.other ??= otherSpeech(proxy)))
     if (!words) {
       // A proxy that speaks neither, its 400 said in HTTP, is heard from.
       if (cause === PROXY_400) state.heard = true
