@@ -7,6 +7,7 @@ import type { IssuerFetcher } from './aia.js'
 import { atProxy, coded, lookedUpHere } from './classify.js'
 import { markStage, stagedConnector } from './connect-stage.js'
 import { serverName } from './exchange.js'
+import { MAX_HEADER_BYTES } from './header-limits.js'
 import { nameMismatchFailsAll } from './name-mismatch.js'
 import { PROXY_NOT_HTTP } from './not-a-proxy.js'
 import { originFactory } from './origin-pool.js'
@@ -225,6 +226,10 @@ export class ProxyRouter extends EventEmitter {
             connectsInTime(
               new Pool(origin, {
                 ...options,
+                // Its answers to CONNECTs read as every other answer (header-limits.ts), not to
+                // Node's 16 KB: undici's proxy agent gives its pool no such option (earendil-works/pi#7791),
+                // and a proxy's 20 KB head failed each https:// file as 'over 256 KB'.
+                maxHeaderSize: MAX_HEADER_BYTES,
                 // Its connect timeout's stage told too (lookup, TCP, TLS of the proxy: connect-stage.ts).
                 connect: markedAtProxy(
                   withoutIpServerName(
