@@ -854,6 +854,10 @@ class BodyReceiver {
       t.record()
       // Bytes its coding's label does not fit: no retry can join them, the file starts over.
       const code = (error as ImgpullError | undefined)?.code
+      // Its own checksum missed (gzip's CRC-32, zlib's Adler-32, zstd's): bytes of this answer
+      // changed on the way, not the bytes on disk, which its first ones matched. No file was
+      // joined: the next attempt resumes from them (they were dropped, the file started over).
+      if (code === 'digest-mismatch') t.joined = false
       if (code === 'corrupt' || code === 'unsupported-encoding')
         throw new NotJoined(
           shown,
