@@ -202,6 +202,8 @@ class BodyReceiver {
   endedAtOwnEnd: CodingEnded | undefined
   /** Set where the body was ended at its range's end (see `inRange`). */
   endedAtRange: RangeEnded | undefined
+  /** The body reached its range's end, to be ended there (see `endAtRange`). */
+  atRangeEnd = false
   /** An encoded body that stopped short of its length: the length may be of the decoded body (see `lengthOfDecoded`). */
   shortOfLength: unknown
   /** The decoder was ended (see `endCoding`). */
@@ -564,9 +566,14 @@ class BodyReceiver {
     const decoder = this.decoder
     this.waitQuiet()
     if (!decoder) {
+      // The bytes asked again are compared before the body is ended at its range's end: bytes
+      // that are not the file's fail so. Ended first, they were never compared, the body taken
+      // for a whole one that brought nothing, and the bytes on disk judged as the file.
       const rest = this.pastOverlap(chunk, from)
+      if (this.atRangeEnd) this.endAtRange()
       return rest && this.keep(rest)
     }
+    if (this.atRangeEnd) this.endAtRange()
     for (const hash of this.t.encodedDigest?.hashes.values() ?? []) hash.update(chunk)
     // Encoded bytes that decode to little or nothing (bytes after the coding's end, empty blocks)
     // are held to --max-size too, with the room a coding adds to data it cannot compress.
@@ -599,9 +606,14 @@ class BodyReceiver {
       t.head!.statusCode === 206 &&
       t.head!.headers['content-length'] === undefined
     if (!decision.rangeEnds && !unframed) return chunk
+    this.atRangeEnd = true
+    return chunk.subarray(0, Math.max(0, length - from))
+  }
+
+  /** End the body at its range's end (see `inRange`), once the chunk that reached it was taken. */
+  endAtRange(): void {
     this.endedAtRange ??= new RangeEnded()
     this.exchange.abort(this.endedAtRange)
-    return chunk.subarray(0, Math.max(0, length - from))
   }
 
   /**
