@@ -2353,6 +2353,55 @@ test("a resume's coded 206 that does not match its own checksum is retried from 
     await raw.close()
   }
 })
+
+// A resume's 206 under a coding imgpull does not know (x-bzip2: a compression layer that codes
+// the range a handler cut), its bytes never undone: they are not those on disk, and the coding is
+// named as why, as it is for a whole body that is then no image. The failure blamed the file
+// ('the file changed under the same validators'), its coding unsaid.
+test("a resume's 206 under a coding imgpull does not know, its bytes not the file's: that coding is named, not a changed file", async () => {
+  const jpg = makeImage('unknown-coded-range', 120_000, 'jpg')
+  const requests = new Map<string, string[]>()
+  const raw = await startRawServer((socket) => {
+    socket.once('data', (data) => {
+      const { from } = logged(data, requests)
+      const common = `Content-Type: image/jpeg\r\nETag: "v1"\r\n`
+      if (from === undefined) {
+        // The whole file, plainly, cut at its middle, every time.
+        socket.write(`HTTP/1.1 200 OK\r\n${common}Content-Length: ${jpg.length}\r\n\r\n`)
+        socket.write(jpg.subarray(0, 60_000), () => setTimeout(() => socket.destroy(), 20))
+        return
+      }
+      const coded = Buffer.concat([
+        Buffer.from('BZh91AY&SY'),
+        zlib.deflateRawSync(jpg.subarray(Number(from))),
+      ])
+      socket.end(
+        Buffer.concat([
+          Buffer.from(
+            `HTTP/1.1 206 Partial Content\r\n${common}Content-Encoding: x-bzip2\r\nContent-Range: bytes ${from}-${jpg.length - 1}/${jpg.length}\r\nContent-Length: ${coded.length}\r\n\r\n`,
+          ),
+          coded,
+        ]),
+      )
+    })
+  })
+  try {
+    const results: Result[] = []
+    for await (const r of pull([raw.url('/bzip2.jpg')], {
+      out: join(dir, 'unknown-coded-range'),
+      journal: false,
+      retries: 1,
+    }))
+      results.push(r)
+    assert.equal(results[0].error, 'truncated', results[0].message)
+    assert.match(
+      results[0].message!,
+      /could not be joined \(it came x-bzip2-encoded, a coding imgpull does not know, and the bytes before byte 60000 are not those on disk\)/,
+    )
+  } finally {
+    await raw.close()
+  }
+})
 // the same for deflate (zlib-wrapped or raw) and Brotli, whose decoders in Node say
 // nothing when the input stops right at the stream's end: each file waited for the idle timeout.
 // A third decoder of the same input is given one byte more once the body decoded to its length and

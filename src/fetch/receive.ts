@@ -38,7 +38,14 @@ import {
   tryNotUndone,
 } from './failure-words.js'
 import { http2Cut } from './http2-errors.js'
-import { chunkedLast, codingsOf, LATER_OVERLAP, nextOverlap, RESUME_OVERLAP } from './judge.js'
+import {
+  chunkedLast,
+  codingsOf,
+  LATER_OVERLAP,
+  nextOverlap,
+  RESUME_OVERLAP,
+  unknownCodings,
+} from './judge.js'
 import { BodySize } from './large-bodies.js'
 import { FLUSH_BYTES, PartFile, truncatePart } from './part-file.js'
 import { send } from './send.js'
@@ -281,7 +288,8 @@ class BodyReceiver {
     const start = Math.max(from, passed)
     if (tail && start < from + n) {
       const onDisk = tail.subarray(start - passed, from + n - passed)
-      if (!chunk.subarray(start - from, n).equals(onDisk)) throw new FileChanged(this.shown, this.decision.at)
+      if (!chunk.subarray(start - from, n).equals(onDisk))
+        throw new FileChanged(this.shown, this.decision.at, unknownCodings(this.t.head!.headers))
       if (from + n === overlap) this.t.ctx.onTailChecked?.()
     }
     return n === chunk.length ? undefined : chunk.subarray(n)

@@ -396,12 +396,18 @@ export class NotJoined extends ImgpullError {
   }
 }
 
-/** A resume's answer whose first bytes are not those on disk: the file starts over. */
+/**
+ * A resume's answer whose first bytes are not those on disk: the file starts over. `unknown`: the
+ * codings its head lists that imgpull does not know (see `unknownCodings`), never undone, and so
+ * likelier the cause than a file changed (a range of a stored `.bz2` served under `x-bzip2`).
+ */
 export class FileChanged extends NotJoined {
-  constructor(shown: string, at: number) {
+  constructor(shown: string, at: number, unknown: readonly string[] = []) {
     super(
       shown,
-      `the file changed under the same validators (the bytes before byte ${at} differ from those on disk)`,
+      unknown.length > 0
+        ? `it came ${unknown.join(', ')}-encoded, ${unknown.length > 1 ? 'codings' : 'a coding'} imgpull does not know, and the bytes before byte ${at} are not those on disk`
+        : `the file changed under the same validators (the bytes before byte ${at} differ from those on disk)`,
     )
   }
 }
