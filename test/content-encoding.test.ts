@@ -2355,7 +2355,7 @@ test("a resume's coded 206 that does not match its own checksum is retried from 
 })
 
 // A resume's 206 under a coding imgpull does not know (x-bzip2: a compression layer that codes
-// the range a handler cut), its bytes never undone: they are not those on disk, and the coding is
+// the range a handler cut, as expressjs/compression#185 codes it with gzip), its bytes never undone: they are not those on disk, and the coding is
 // named as why, as it is for a whole body that is then no image. The failure blamed the file
 // ('the file changed under the same validators'), its coding unsaid.
 test("a resume's 206 under a coding imgpull does not know, its bytes not the file's: that coding is named, not a changed file", async () => {
