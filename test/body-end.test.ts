@@ -206,6 +206,24 @@ test('the classifiers bodyEnd is made of, each on its own', () => {
       true,
     ],
     ['stalledUnframed: a length', stalledUnframed, { code: 'UND_ERR_BODY_TIMEOUT' }, false],
+    [
+      "stalledUnframed: a 206's range, all come",
+      stalledUnframed,
+      { code: 'UND_ERR_BODY_TIMEOUT', received: 10, rangeLength: true },
+      true,
+    ],
+    [
+      "stalledUnframed: a 206's range, all come, over HTTP/2",
+      stalledUnframed,
+      { code: 'UND_ERR_BODY_TIMEOUT', received: 10, rangeLength: true, http2: true },
+      false,
+    ],
+    [
+      'stalledUnframed: a Content-Length, all come',
+      stalledUnframed,
+      { code: 'UND_ERR_BODY_TIMEOUT', received: 10 },
+      false,
+    ],
     ['stalledUnframed: closed', stalledUnframed, { length: undefined }, false],
   ]
   for (const [name, f, over, want] of table) assert.equal(f(stop(over)), want, name)

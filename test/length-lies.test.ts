@@ -89,6 +89,23 @@ const unframedRange =
 const trailer = Buffer.from('\n<!-- page generated in 0.012 s -->\n')
 
 /**
+ * Behind a link that cuts every whole answer at half, a range handler whose 206 states no
+ * `Content-Length` and, its range sent, neither ends it nor closes: chunked without its last
+ * chunk (cpp-httplib#2563, netty#1861), or to be read to a close that never comes.
+ */
+const rangeLeftOpen = (framing: 'chunked' | 'close') => (request: string) => {
+  const from = rangeFrom(request)
+  const n = jpeg.length
+  if (from === undefined) return { bytes: lying(n, validators, jpeg.subarray(0, n >> 1)) }
+  const lines = ['Content-Type: image/jpeg', `Content-Range: bytes ${from}-${n - 1}/${n}`, ...validators]
+  const body = jpeg.subarray(from)
+  const status = 'HTTP/1.1 206 Partial Content'
+  if (framing === 'close') return { bytes: Buffer.concat([head(status, lines), body]), open: true }
+  const chunk = Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n')])
+  return { bytes: Buffer.concat([head(status, [...lines, 'Transfer-Encoding: chunked']), chunk]), open: true }
+}
+
+/**
  * `overstatedRange`'s handler, the file changed under the same validators: its 206 sends another
  * version's bytes (`other`), whole answers after the first one come whole.
  */
@@ -123,6 +140,8 @@ const answers: Record<string, (request: string) => { bytes: Buffer; open?: boole
   '/range-junk-chunked-later': unframedRange('chunked', Buffer.alloc(9000, 0x20)),
   // To a plain GET, the whole file as such a 206.
   '/whole-206-junk-chunked': unframedRange('chunked', trailer, true),
+  '/range-no-last-chunk': rangeLeftOpen('chunked'),
+  '/range-never-closed': rangeLeftOpen('close'),
   // A script that counted its body before it appended 500 bytes more (MonstaApps/Monsta-FTP#65).
   '/under-close': () => ({ bytes: lying(jpeg.length - 500, ['Connection: close']) }),
   '/under-http10': () => ({ bytes: lying(jpeg.length - 500, [], jpeg, 'HTTP/1.0 200 OK') }),
@@ -274,5 +293,18 @@ test('a 206 whose Content-Length overstates its Content-Range, of another versio
     const { r } = await get(path, { idleTimeout: 60_000, retries: 1, ...options })
     assert.equal(r.status, 'ok', `${where}: ${r.message}`)
     assert.equal(r.sha256, sha256, where)
+  }
+})
+
+test("a resume's 206 without a Content-Length left open once its range came: judged at the idle timeout, the file kept", async () => {
+  // Every byte of its range came, then neither its last chunk nor a close: the stall was a
+  // failure, and the next resume, which brought no byte past the whole file on disk, failed
+  // 'timeout' ('no byte past the 12000 on disk came after the head'), where the same 206 under a
+  // coding, or a 200 so left open, was judged as it was and kept.
+  const sha256 = createHash('sha256').update(jpeg).digest('hex')
+  for (const path of ['/range-no-last-chunk', '/range-never-closed']) {
+    const { r } = await get(path, { idleTimeout: 500, retries: 1 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.equal(r.sha256, sha256, path)
   }
 })

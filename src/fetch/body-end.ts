@@ -22,6 +22,8 @@ export interface BodyStop {
   received: number
   /** The bytes the body was to bring, where the answer says (see `Decision`'s `length`). */
   length: number | undefined
+  /** `length` is a 206's range's, no `Content-Length` beside it (chunked, or read to the close). */
+  rangeLength?: boolean
   /** The answer came over HTTP/2. */
   http2: boolean
   /** The answer is chunked, its last chunk due (see `chunkedLast`). */
@@ -209,10 +211,14 @@ export function lengthOfDecoded(
  * HTTP/2 stream never ended. Such a body is judged as one read to a close there, as a chunked body cut by a close is:
  * kept when the image's structure shows its end, else the timeout stands. A whole image behind a
  * missing last chunk failed every attempt and every rerun, where the same bytes and a close kept it.
+ * So is a 206 without a `Content-Length` (chunked, or read to the close), its length its range's,
+ * stalled once every byte of the range came: a resume so answered, the file whole on disk, failed
+ * `timeout` (`no byte past the 120000 on disk came`) at every attempt, where the same answer under a
+ * coding, or a 200, was kept.
  */
 export function stalledUnframed(stop: BodyStop): boolean {
   if (stop.code !== 'UND_ERR_BODY_TIMEOUT' || stop.aborted || stop.received === 0) return false
-  return stop.length === undefined
+  return stop.length === undefined || (!!stop.rangeLength && !stop.http2 && stop.received === stop.length)
 }
 
 /**

@@ -697,6 +697,7 @@ class BodyReceiver {
       aborted: t.cancel.aborted,
       received: this.received,
       length: this.decision.length,
+      rangeLength: t.head!.statusCode === 206 && t.head!.headers['content-length'] === undefined,
       http2: t.head!.http2 === true,
       chunked: chunkedLast(t.head!.headers),
       lastChunk: lastChunkAtClose(exchange.socket),
