@@ -2306,17 +2306,30 @@ test("a resume's coded 206 that does not match its own checksum is retried from 
   const raw = await startRawServer((socket) => {
     socket.once('data', (data) => {
       const { path, from, seen } = logged(data, requests)
-      const coding = path.slice(path.lastIndexOf('/') + 1, -4)
+      // `always-`: every 206 so damaged (a server whose gzip writes a wrong CRC every time).
+      const [coding, always] = path
+        .slice(path.lastIndexOf('/') + 1, -4)
+        .split('-')
+        .reverse()
       const common = `Content-Type: image/jpeg\r\nETag: "v1"\r\nAccept-Ranges: bytes\r\n`
+      if (from === undefined && seen.length > 0) {
+        socket.end(
+          Buffer.concat([
+            Buffer.from(`HTTP/1.1 200 OK\r\n${common}Content-Length: ${jpg.length}\r\n\r\n`),
+            jpg,
+          ]),
+        )
+        return
+      }
       if (from === undefined) {
-        // The whole file, plainly, cut at its middle.
+        // The whole file, plainly, cut at its middle; whole when asked again.
         socket.write(`HTTP/1.1 200 OK\r\n${common}Content-Length: ${jpg.length}\r\n\r\n`)
         socket.write(jpg.subarray(0, 60_000), () => setTimeout(() => socket.destroy(), 20))
         return
       }
       // The range coded; the first such answer with a byte changed on the way.
       const coded = coders[coding](jpg.subarray(Number(from)))
-      const body = seen.length === 1 ? changedByte(coded) : coded
+      const body = seen.length === 1 || always ? changedByte(coded) : coded
       socket.end(
         Buffer.concat([
           Buffer.from(
@@ -2330,10 +2343,12 @@ test("a resume's coded 206 that does not match its own checksum is retried from 
   try {
     for (const [name, options] of Object.entries(BODY_PATHS)) {
       await t.test(name, async () => {
-        const paths = Object.keys(coders).map((c) => `/${name.replace(/\W+/g, '-')}/${c}.jpg`)
+        const at = `/${name.replace(/\W+/g, '-')}`
+        const paths = Object.keys(coders).map((c) => `${at}/${c}.jpg`)
+        const always = Object.keys(coders).map((c) => `${at}/always-${c}.jpg`)
         const results = new Map<string, Result>()
         for await (const r of pull(
-          paths.map((p) => raw.url(p)),
+          [...paths, ...always].map((p) => raw.url(p)),
           {
             out: join(dir, 'coded-range-damaged'),
             journal: false,
@@ -2347,6 +2362,9 @@ test("a resume's coded 206 that does not match its own checksum is retried from 
         // Asked for from the bytes on disk again (a later resume asks again for fewer of them).
         const again = [String(60_000 - RESUME_OVERLAP), String(60_000 - LATER_OVERLAP)]
         for (const path of paths) assert.deepEqual(requests.get(path), ['whole', ...again], path)
+        // Once: a second such answer starts the file over, the whole answer its one verdict.
+        keptWhole(results, always, jpg)
+        for (const path of always) assert.deepEqual(requests.get(path), ['whole', ...again, 'whole'], path)
       })
     }
   } finally {

@@ -878,7 +878,14 @@ class BodyReceiver {
       // Its own checksum missed (gzip's CRC-32, zlib's Adler-32, zstd's): bytes of this answer
       // changed on the way, not the bytes on disk, which its first ones matched. No file was
       // joined: the next attempt resumes from them (they were dropped, the file started over).
-      if (code === 'digest-mismatch') t.joined = false
+      // Once: where an earlier attempt's body missed a checksum too (a server whose gzip writes a
+      // wrong CRC every time, okhttp#4850), the file starts over, its one verdict from the whole.
+      if (code === 'digest-mismatch' && t.mismatched === undefined) {
+        t.joined = false
+        t.known = { ...t.known, mismatched: t.known.mismatched ?? 'decoded-splice' }
+        t.recorded = false
+        t.record()
+      }
       if (code === 'corrupt' || code === 'unsupported-encoding')
         throw new NotJoined(
           shown,
