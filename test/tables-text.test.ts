@@ -298,6 +298,42 @@ test('a JSON array given as JSON lines (one line or pretty-printed), or lines wi
   assert.deepEqual(await readAll([await file('blank.jsonl', '\n\n')]), [])
 })
 
+// pandas' DataFrame.to_json() without orient='records', lines=True writes the whole frame as one
+// object (orient='columns' by default: posit-dev/chatlas#180, pandas-dev/pandas#10244): read as
+// JSON lines, its one row failed as invalid-url with a jq command taking the first URL alone.
+test("a whole pandas frame as one JSON object (to_json()'s 'columns', 'index', 'split' or 'table' orient) is a usage error before any row", async () => {
+  const url = { 0: 'https://images.example/1.jpg', 1: 'https://images.example/2.jpg' }
+  for (const [orient, frame] of [
+    ['columns', { url, caption: { 0: 'a', 1: 'b' } }],
+    ['index', { 0: { url: url[0], caption: 'a' }, 1: { url: url[1], caption: 'b' } }],
+    [
+      'split',
+      {
+        columns: ['url', 'caption'],
+        index: [0, 1],
+        data: [
+          [url[0], 'a'],
+          [url[1], 'b'],
+        ],
+      },
+    ],
+    ['table', { schema: { fields: [] }, data: [{ index: 0, url: url[0], caption: 'a' }] }],
+  ] as const) {
+    const path = await file(`${orient}.jsonl`, JSON.stringify(frame))
+    await assert.rejects(readAll([path], { captionCol: 'caption' }), {
+      name: 'UsageError',
+      message: `${path} is one JSON object holding a whole table, as pandas' DataFrame.to_json() writes it (orient='${orient}'), not JSON lines, one object a row: write it with df.to_json(path, orient='records', lines=True)`,
+    })
+  }
+  // A row whose every value is an object keyed alike is a row, not a frame: its keys are no
+  // row numbers.
+  const nested = await file(
+    'nested.jsonl',
+    `${JSON.stringify({ url: { href: url[0] }, thumb: { href: url[1] } })}\n`,
+  )
+  assert.equal((await readAll([nested]))[0].invalid?.code, 'invalid-url')
+})
+
 test('JSON lines with a comma after each object, ended by CR alone, or two objects on a line are told so, not "Unexpected non-whitespace character"', async () => {
   // The items of a JSON array without its brackets (EducationalTestingService/rsmtool#271), lines
   // ended by CR alone (the whole file one line), a line end left out (nianeyna/ao3downloader#166):

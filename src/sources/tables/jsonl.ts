@@ -348,6 +348,7 @@ async function keysOf(
   const keys = new Set<string>()
   let objects = 0
   let first: (Line & { problem: string }) | undefined
+  let only: Record<string, unknown> | undefined
   for await (const line of lines(file, head)) {
     read.lines++
     const parsed = parseJsonlLine(line.text)
@@ -368,8 +369,14 @@ async function keysOf(
     }
     for (const key of Object.keys(parsed.object)) keys.add(key)
     tally?.add(parsed.object, writtenNumbers(parsed.text, parsed.object))
+    only = objects === 0 ? parsed.object : undefined
     if (++objects === KEY_LINES) break
   }
+  const orient = only && frameOrient(only)
+  if (orient)
+    throw new UsageError(
+      `${inputWord(file.path)} is one JSON object holding a whole table, as pandas' DataFrame.to_json() writes it (orient='${orient}'), not JSON lines, one object a row: write it with df.to_json(path, orient='records', lines=True)`,
+    )
   if (objects > 0) return [...keys]
   if (first === undefined) return undefined
   // A CSV or TSV file named .jsonl: its header is said, not as JSON that does not parse.
@@ -384,6 +391,32 @@ async function keysOf(
   throw new UsageError(
     `${inputWord(file.path)} holds no JSON object on a line of its own (line ${first.number}: ${first.problem})`,
   )
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** Row labels as pandas writes a default (RangeIndex) or integer index's: `"0"`, `"1"`, … */
+const rowLabels = (keys: string[]): boolean => keys.length > 0 && keys.every((k) => /^-?\d+$/.test(k))
+
+/**
+ * The `orient` pandas' `DataFrame.to_json()` wrote a file's one object with, when it holds a whole
+ * frame (posit-dev/chatlas#180: `'columns'`, the default, is each column's values by row label;
+ * `'index'` each row by its label; `'split'` and `'table'` the rows under `data`), else
+ * `undefined`. A row whose values are objects keyed alike (`{"image": {"url": …}, "thumb": {"url":
+ * …}}`) is no frame: its keys are no row labels.
+ */
+function frameOrient(object: Record<string, unknown>): string | undefined {
+  const keys = Object.keys(object)
+  const values = Object.values(object)
+  if (Array.isArray(object.data) && keys.every((k) => ['columns', 'index', 'data'].includes(k)))
+    return Array.isArray(object.columns) ? 'split' : undefined
+  if (Array.isArray(object.data) && keys.length === 2 && isRecord(object.schema)) return 'table'
+  if (!values.every(isRecord)) return undefined
+  if (rowLabels(keys)) return 'index'
+  const labels = Object.keys(values[0] ?? {})
+  const alike = values.every((v) => Object.keys(v).join('\0') === labels.join('\0'))
+  return alike && rowLabels(labels) ? 'columns' : undefined
 }
 
 /**
