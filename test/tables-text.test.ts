@@ -820,6 +820,36 @@ test('a table compressed with zstd, bzip2, xz or ZIP is named so, with how to un
   })
 })
 
+test("a Spark or Hadoop folder of tables compressed by Hadoop's codecs (.csv.snappy, .deflate, .lz4) or brotli is named so, not said to hold no table", async () => {
+  // Spark's CSV and JSON `compression` option writes part-00000-….csv.snappy (.deflate, .lz4),
+  // Hadoop's own framing, which the snappy and lz4 tools do not read (ray-project/ray#35497,
+  // intake/python-snappy#35): the folder was said to hold no table files, and beside a plain table
+  // such a part was skipped with its rows.
+  const spark = join(dir, 'spark-snappy')
+  await mkdir(spark)
+  await writeFile(join(spark, '_SUCCESS'), '')
+  await writeFile(join(spark, '._SUCCESS.crc'), 'crc\0\0\0\0')
+  const part = join(spark, 'part-00000-5f1c-c000.csv.snappy')
+  await writeFile(part, Buffer.from('00000022120000227572', 'hex'))
+  await writeFile(join(spark, '.part-00000-5f1c-c000.csv.snappy.crc'), 'crc\0\0\0\0')
+  const also = `; or write it again with Spark's .option("compression", "gzip")`
+  await assert.rejects(readAll([spark]), {
+    name: 'UsageError',
+    message: `${part} is a Hadoop snappy-compressed CSV table: tables are read plain or gzip-compressed (.gz); unpack it first: hadoop fs -text ${part} > ${part.slice(0, -'.snappy'.length)}${also}`,
+  })
+  for (const [ext, what, cat, more] of [
+    ['deflate', 'a Hadoop deflate', 'hadoop fs -text', also],
+    ['lz4', 'a Hadoop LZ4', 'hadoop fs -text', also],
+    ['br', 'a brotli', 'brotli -dc', ''],
+  ]) {
+    const named = await file(`rows.jsonl.${ext}`, Buffer.from('78da0b', 'hex'))
+    await assert.rejects(readAll([named]), {
+      name: 'UsageError',
+      message: `${named} is ${what}-compressed JSONL table: tables are read plain or gzip-compressed (.gz); unpack it first: ${cat} ${named} > ${named.slice(0, -ext.length - 1)}${more}`,
+    })
+  }
+})
+
 test("a tar archive, gzip'd or not, and gzip inside gzip are named so, with how to unpack them, not read as UTF-16 rows", async () => {
   // `tar -czf photos.csv.gz photos.csv` (pandas-dev/pandas#12005, tidyverse/readr#780: pandas and
   // readr took the member's name for the first column's); its header's NULs read as UTF-16, it

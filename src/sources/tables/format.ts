@@ -119,7 +119,12 @@ export interface Packing {
   magic: readonly number[]
   /** The command that writes the unpacked bytes to standard output. */
   cat: string
+  /** Said after the command: another way to a table imgpull reads. */
+  also?: string
 }
+
+/** What a Hadoop codec's table is told besides `hadoop fs -text`, which unpacks it. */
+const SPARK_AGAIN = `; or write it again with Spark's .option("compression", "gzip")`
 
 const PACKINGS: readonly Packing[] = [
   {
@@ -138,11 +143,24 @@ const PACKINGS: readonly Packing[] = [
     cat: 'xz -dc',
   },
   { what: 'ZIP', article: 'a', extensions: ['zip'], magic: [0x50, 0x4b, 0x03, 0x04], cat: 'unzip -p' },
+  // Told by name alone (no magic): the codecs of Spark's and Hadoop's `compression` option for
+  // text output, in Hadoop's block framing, which the snappy and lz4 tools do not read
+  // (ray-project/ray#35497, intake/python-snappy#35), and brotli, which has no magic.
+  ...(['deflate', 'snappy', 'LZ4'] as const).map((codec) => ({
+    what: `Hadoop ${codec}`,
+    article: 'a',
+    extensions: [codec.toLowerCase()],
+    magic: [],
+    cat: 'hadoop fs -text',
+    also: SPARK_AGAIN,
+  })),
+  { what: 'brotli', article: 'a', extensions: ['br'], magic: [], cat: 'brotli -dc' },
 ]
 
 /**
  * A table named as compressed in a way imgpull does not read (`photos.csv.zst`, `part-0.jsonl.bz2`,
- * `.xz`, `.zip`: pandas writes them so from the name, DuckDB's `COPY … TO 'x.csv.zst'` too): the
+ * `.xz`, `.zip`: pandas writes them so from the name, DuckDB's `COPY … TO 'x.csv.zst'` too; Spark's
+ * `part-00000-….csv.snappy`, `.deflate`, `.lz4`; `.br`): the
  * `UsageError` naming it and how to unpack it; `undefined` for any other name. Read as a URL list,
  * such a file was told to be piped into `imgpull -`, where its rows were read as URLs; in a folder,
  * it was skipped with its rows.
@@ -156,13 +174,13 @@ export function packedTableName(path: string): UsageError | undefined {
   if (!packing || !inner || inner.gzip) return undefined
   const plain = path.slice(0, path.length - (name.length - dot))
   return new UsageError(
-    `${inputWord(path)} is ${packing.article} ${packing.what}-compressed ${inner.format.toUpperCase()} table: tables are read plain or gzip-compressed (.gz); unpack it first: ${packing.cat} ${inputWord(path)} > ${visibleShellWord(plain)}`,
+    `${inputWord(path)} is ${packing.article} ${packing.what}-compressed ${inner.format.toUpperCase()} table: tables are read plain or gzip-compressed (.gz); unpack it first: ${packing.cat} ${inputWord(path)} > ${visibleShellWord(plain)}${packing.also ?? ''}`,
   )
 }
 
-/** The compression other than gzip (zstd, bzip2, xz, ZIP) whose magic `head` starts with, else `undefined`. */
+/** The compression other than gzip (zstd, bzip2, xz, ZIP) whose magic `head` starts with, else `undefined` (the ones told by name alone never). */
 export function packingOf(head: Uint8Array): Packing | undefined {
-  return PACKINGS.find((p) => p.magic.every((b, i) => head[i] === b))
+  return PACKINGS.find((p) => p.magic.length > 0 && p.magic.every((b, i) => head[i] === b))
 }
 
 /**
