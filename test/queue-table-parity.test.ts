@@ -101,6 +101,17 @@ const cases: Case[] = [
     ['--caption-col', 'caption'],
   ],
   [
+    // R's write.table: a row name first in each record, which the header has no column for
+    // (pola-rs/polars#1999), read as pandas reads it; a worker decides it from the first record too.
+    'csv-row-names',
+    async (name) => {
+      const rows = Array.from({ length: 4 }, (_, i) => `"r${i}","${image(name, i)}","c ${i}"`)
+      return written(name, 'r.csv', `"url","caption"\n${rows.join('\n')}\n`)
+    },
+    2,
+    ['--caption-col', 'caption'],
+  ],
+  [
     // Excel's `sep=;` line, a decimal comma, a quoted caption with a line break.
     'csv-sep',
     async (name) => {

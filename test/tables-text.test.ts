@@ -820,6 +820,36 @@ test('a table compressed with zstd, bzip2, xz or ZIP is named so, with how to un
   })
 })
 
+// R's write.table (row.names = TRUE, the default) writes a row name first in each record, which
+// its header has no column for: `"url","caption"` over `"1","https://…","a"` (pola-rs/polars#1999,
+// Rdatatable/data.table#763). pandas' read_csv and R's read.table take it for the index; each row
+// was an invalid-row ("3 fields where the header has 2"), nothing fetched.
+test("a table whose records start with row names its header has no column for (R's write.table) is read as pandas reads it", async () => {
+  const rows = '"1","https://images.example/a.jpg","a, fox"\n"r2","https://images.example/b.jpg","b"\n'
+  for (const [name, text] of [
+    ['r.csv', `"url","caption"\n${rows}`],
+    ['r.tsv', `"url"\t"caption"\n${rows.replaceAll('","', '"\t"')}`],
+  ]) {
+    const jobs = await readAll([await file(name, text)], { captionCol: 'caption' })
+    assert.deepEqual(
+      jobs.map((j) => [j.url, j.caption, j.meta, j.invalid]),
+      [
+        ['https://images.example/a.jpg', 'a, fox', { caption: 'a, fox' }, undefined],
+        ['https://images.example/b.jpg', 'b', { caption: 'b' }, undefined],
+      ],
+      name,
+    )
+  }
+  // Not so when the extra field is a delimiter ending the record, or a URL holding the separator
+  // in the last column (read whole), or the URL is in its place.
+  const ended = await readAll([await file('ended.csv', 'url,caption\nhttps://images.example/a.jpg,a,\n')])
+  assert.deepEqual(ended[0].meta, { caption: 'a' })
+  const last = await readAll([await file('last.csv', 'id,url\n7,https://images.example/w_3,h_2/a.jpg\n')])
+  assert.equal(last[0].url, 'https://images.example/w_3,h_2/a.jpg')
+  const more = await readAll([await file('more.csv', 'url,caption\nhttps://images.example/a.jpg,a,b\n')])
+  assert.equal(more[0].invalid?.message.endsWith('3 fields where the header has 2'), true)
+})
+
 test("a Spark or Hadoop folder of tables compressed by Hadoop's codecs (.csv.snappy, .deflate, .lz4) or brotli is named so, not said to hold no table", async () => {
   // Spark's CSV and JSON `compression` option writes part-00000-….csv.snappy (.deflate, .lz4),
   // Hadoop's own framing, which the snappy and lz4 tools do not read (ray-project/ray#35497,

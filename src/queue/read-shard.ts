@@ -4,7 +4,14 @@ import { inflateRaw } from 'node:zlib'
 import { ImgpullError, UsageError } from '../errors.js'
 import { parseLine } from '../sources/lines.js'
 import { planColumns } from '../sources/tables/columns.js'
-import { csvDelimiter, csvLayout, csvRecordJob, csvSyntaxError, sepLine } from '../sources/tables/csv.js'
+import {
+  csvDelimiter,
+  csvLayout,
+  csvRecordJob,
+  csvSyntaxError,
+  rowNames,
+  sepLine,
+} from '../sources/tables/csv.js'
 import { type CsvEscape, sniffCsvStream } from '../sources/tables/csv-escape.js'
 import type { TableFile } from '../sources/tables/format.js'
 import { invalidRow, type TableJob } from '../sources/tables/job.js'
@@ -213,6 +220,9 @@ async function* csvRange(
       `${visibleShellWord(file.path)} is empty: a ${format.toUpperCase()} table needs a header line`,
     )
   const layout = csvLayout(file.path, fields, options, format === 'csv' ? delimiter : undefined)
+  // Whether its records start with row names, told by its first record as `csvRows` tells it.
+  const first = await firstRecord(delimiter, sep ? 2 : 1, quoteEscape)
+  layout.rowNames = first !== undefined && rowNames(first, layout)
   const start = from ?? { offset: input.dataStart ?? 0, line: input.dataLine ?? 0 }
   let n = 0
   let lastLine = start.line

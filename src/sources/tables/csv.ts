@@ -486,6 +486,24 @@ export interface CsvLayout {
   sniffed?: string
   /** A CSV file's separator, for a URL in its last column holding it unquoted (`urlFields`); none for TSV. */
   delimiter?: ',' | ';'
+  /** Whether its records start with row names its header has no column for (`rowNames`). */
+  rowNames?: boolean
+}
+
+/**
+ * Whether a file's first record (`fields`, the one under its header) starts with a row name its
+ * header has no column for, as R's `write.table` writes them (`row.names = TRUE` under
+ * `"url","caption"`; `write.csv` names that column `""`): one field more than the header, the last
+ * not empty (a delimiter ending the record is none: `extraFields`), and the URL column's cell an
+ * http(s) URL read one field on where it is none in its own place (a URL holding the separator,
+ * `urlFields`, is whole there). pandas' `read_csv` and R's `read.table` take that first field for
+ * the index, as it is read here (not carried); each row was an `invalid-row`, nothing fetched.
+ */
+export function rowNames(fields: readonly string[], layout: CsvLayout): boolean {
+  const at = layout.index.get(layout.plan.url)
+  if (at === undefined || fields.length !== layout.header.length + 1 || fields.at(-1) === '') return false
+  const url = (cell: string | undefined) => cell !== undefined && /^https?:\/\/\S+$/i.test(cell.trim())
+  return url(fields[at + 1]) && !url(urlFields(fields, layout)[at])
 }
 
 /** The layout of a header's `fields` (made unique as pandas makes them), for `csvRecordJob`. */
@@ -536,7 +554,8 @@ export function csvRecordJob(
   path: string,
   hashType: HashType,
 ): TableJob {
-  const fields = urlFields(record.fields, layout)
+  const named = layout.rowNames && record.fields.length === layout.header.length + 1
+  const fields = named ? record.fields.slice(1) : urlFields(record.fields, layout)
   const where = () => `${inputWord(path)} line ${csvStartLine(record)}`
   const why = extraFields(fields, layout.header, layout.sniffed)
   if (why) return invalidRow(row, `${where()}: ${why}`)
@@ -604,6 +623,7 @@ export async function* csvRows(
       headerAgain = reorderedHeader(file.path, record.fields)
       continue
     }
+    layout.rowNames ??= rowNames(record.fields, layout)
     const reordered = headerAgain(record.fields, csvStartLine(record))
     if (reordered) throw reordered
     yield csvRecordJob(record, counter.next++, layout, file.path, options.hashType)
