@@ -106,7 +106,7 @@ const cases: Case[] = [
     'csv-row-names',
     async (name) => {
       const rows = Array.from({ length: 4 }, (_, i) => `"r${i}","${image(name, i)}","c ${i}"`)
-      return written(name, 'r.csv', `"url","caption"\n${rows.join('\n')}\n`)
+      return written(name, 'r.csv', `"url","caption"\n${rows.join('\n')}\n\x1a`) // and DOS's end mark
     },
     2,
     ['--caption-col', 'caption'],
@@ -136,7 +136,8 @@ const cases: Case[] = [
       return written(
         name,
         'rows.jsonl',
-        `\ufeff${lines.slice(0, 2).join('\n')}\n\n${lines.slice(2).join('\r\n')}\n`,
+        // DOS's end-of-file mark last (Rdatatable/data.table#1612): no row.
+        `\ufeff${lines.slice(0, 2).join('\n')}\n\n${lines.slice(2).join('\r\n')}\n\x1a`,
       )
     },
     2,

@@ -1469,6 +1469,30 @@ test('CSV and TSV: a line of spaces or tabs alone is blank, skipped as pandas sk
   ])
 })
 
+test('CSV, TSV and JSON lines: a DOS end-of-file mark (Ctrl-Z) on a line of its own is no row', async () => {
+  // Rdatatable/data.table#1612: files written on DOS and Windows end with ^Z (0x1A), as OFAC's
+  // sdn.csv does. Read as a row, it was one failing as `invalid URL "\x1a": not a URL`, or, in
+  // JSON lines, as V8's `Unexpected token`.
+  const rows = async (name: string, text: string) =>
+    (await readAll([await file(name, text)])).map((job) => `${job.url} ${job.invalid?.message ?? 'ok'}`)
+  const ok = ['https://a.example/1.jpg ok', 'https://a.example/2.jpg ok']
+  assert.deepEqual(
+    await rows('dos.csv', 'url,caption\r\nhttps://a.example/1.jpg,a\r\nhttps://a.example/2.jpg,b\r\n\x1a'),
+    ok,
+  )
+  assert.deepEqual(
+    await rows(
+      'dos.tsv',
+      'url\tcaption\r\nhttps://a.example/1.jpg\ta\r\nhttps://a.example/2.jpg\tb\r\n\x1a\r\n',
+    ),
+    ok,
+  )
+  assert.deepEqual(
+    await rows('dos.jsonl', '{"url":"https://a.example/1.jpg"}\r\n{"url":"https://a.example/2.jpg"}\r\n\x1a'),
+    ok,
+  )
+})
+
 test('CSV: a URL in the last column holding commas unquoted is read whole; where another column follows it, the row stays invalid', async () => {
   // rom1504/img2dataset#196: Baidu's `u=1798831392,1750834138` written unquoted, "Expected 1
   // columns, got 2"; Cloudinary's `w_300,h_200`. Each was "3 fields where the header has 2".

@@ -14,7 +14,7 @@ import {
   parseLine,
 } from '../sources/lines.js'
 import { inputWord, isPipe, type PipeTap, refuseFolderStdin, STDIN_PATH } from '../sources/pipe-list.js'
-import { csvStartLine, csvSyntaxError, reorderedHeader, sepLine } from '../sources/tables/csv.js'
+import { csvStartLine, csvSyntaxError, dosEnd, reorderedHeader, sepLine } from '../sources/tables/csv.js'
 import type { CsvEscape } from '../sources/tables/csv-escape.js'
 import type { TableJob } from '../sources/tables/job.js'
 import { type TableOptions, tableOptionOnLists } from '../sources/tables/options.js'
@@ -260,7 +260,8 @@ async function* rowStarts(
   if (file.format === 'jsonl') {
     let line = 0
     for await (const span of lineSpans(utf8Checked(createReadStream(file.path), file.path), false)) {
-      if (span.text.trim() !== '') yield { offset: span.start, line }
+      const text = span.text.trim()
+      if (text !== '' && !dosEnd(text)) yield { offset: span.start, line }
       line++
     }
     return

@@ -9,6 +9,7 @@ import {
   csvLayout,
   csvRecordJob,
   csvSyntaxError,
+  dosEnd,
   rowNames,
   sepLine,
 } from '../sources/tables/csv.js'
@@ -166,7 +167,7 @@ async function* jsonlRange(
   )) {
     line++
     const text = span.text.trim()
-    if (text === '') continue
+    if (text === '' || dosEnd(text)) continue
     const row = firstRow + n
     const parsed = parseJsonlLine(text)
     if ('problem' in parsed)

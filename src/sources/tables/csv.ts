@@ -192,10 +192,18 @@ class HeldTail {
 /**
  * Whether a record is a line of spaces and tabs alone (no separator, no quote): blank, as pandas
  * skips it (pandas-dev/pandas#10728, JoshClose/CsvHelper#1604: an editor's indented last line).
- * Read as a record, it was a row failing as `the URL cell is empty`.
+ * Read as a record, it was a row failing as `the URL cell is empty`. So is DOS's end-of-file mark
+ * alone on its line (`dosEnd`).
  */
 export const blankLine = (fields: readonly string[], raw: string) =>
-  fields.length === 1 && /^[ \t]+$/.test(fields[0]) && !raw.includes('"')
+  fields.length === 1 && (/^[ \t]+$/.test(fields[0]) || dosEnd(fields[0])) && !raw.includes('"')
+
+/**
+ * Whether a line's text (trimmed of spaces) is DOS's end-of-file mark alone, Ctrl-Z (0x1A), with
+ * which files written on DOS and Windows end (Rdatatable/data.table#1612: OFAC's `sdn.csv`): no
+ * row. Read as one, it failed as `invalid URL "\x1a"` (in JSON lines, `Unexpected token`).
+ */
+export const dosEnd = (text: string): boolean => /^[ \t]*\x1a[ \t]*$/.test(text)
 
 /**
  * The records of a CSV or TSV file, streamed. RFC 4180 quoting (as pandas and Python's csv module

@@ -5,6 +5,7 @@ import { printable } from '../../utils/printable.js'
 import { inputWord } from '../pipe-list.js'
 import type { KindTally, WrittenNumber } from './column-types.js'
 import { type ColumnPlan, planColumns } from './columns.js'
+import { dosEnd } from './csv.js'
 import { shownTableFormat, type TableFile, wrongTableFormat } from './format.js'
 import { cutRow, openBytes, readFailure, textHead } from './input.js'
 import { buildJob, invalidRow, type TableJob } from './job.js'
@@ -35,7 +36,7 @@ async function* lines(file: TableFile, head?: Buffer): AsyncGenerator<Line> {
   const line = (text: string): Line | undefined => {
     number++
     const trimmed = (number === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).trim()
-    return trimmed === '' ? undefined : { text: trimmed, number }
+    return trimmed === '' || dosEnd(trimmed) ? undefined : { text: trimmed, number }
   }
   try {
     for await (const chunk of bytes) {
