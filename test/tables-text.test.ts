@@ -481,6 +481,21 @@ test('empty and invalid URL cells are rows like any other, failed naming the fil
   )
 })
 
+test("a URL cell holding a list of URLs written as text (pandas' to_csv of a list cell) says so, not 'text before its https://'", async () => {
+  // pandas-dev/pandas#58906: a shop's image URLs as a list, to_csv wrote "['https://…', …]"; each
+  // row was said as `'['' before its https://: the URL must stand alone`.
+  const lists = await file(
+    'lists.csv',
+    `url\n"['https://images.example/a.jpg', 'https://images.example/b.jpg']"\n"[""https://images.example/c.jpg""]"\n"['https://images.example/d.jpg' and more]"\n`,
+  )
+  const told = (n: number) =>
+    `a list of ${n} URL${n === 1 ? '' : 's'} written as text (as pandas' to_csv writes a list), not one URL (one image a row: take the list's items out, one row per URL, as pandas' df.explode("url") makes them before writing)`
+  assert.deepEqual(
+    (await readAll([lists])).map((j) => j.invalid?.message.replace(/^.*?": /, '')),
+    [told(2), told(1), "'['' before its https://: the URL must stand alone"],
+  )
+})
+
 test('a dotted name whose first part is a column (--url-col meta.url: a key inside a JSON object or a Parquet struct) is refused with how to make it a column, not taken for a later key carried null', async () => {
   const nested = await file(
     'nested.jsonl',

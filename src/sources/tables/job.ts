@@ -56,10 +56,35 @@ export function urlCellShape(value: unknown, column: string): string | undefined
       ? 'an object, not a URL'
       : `an object, not a URL: its key ${JSON.stringify(key)} holds one, and --url-col names top-level keys (make it one first: jq -c '${jqPath(column)} = ${jqPath(column)}${jqStep(key)}' in.jsonl > flat.jsonl)`
   }
+  if (typeof value === 'string') return listText(value, column)
   // JSON's numbers and booleans, which String() made "12" and "true", "not a URL" alone.
   if (typeof value === 'number' || typeof value === 'bigint') return 'a number, not a URL'
   if (typeof value === 'boolean') return `${value}, a boolean, not a URL`
   return undefined
+}
+
+/** A Python or JSON list's quoted item: `'https://…'` or `"https://…"`. */
+const LISTED_URL = /\s*(['"])https?:\/\/[^'"]*\1\s*/y
+
+/**
+ * Why a cell holding a list of URLs written as text is no URL: pandas' `to_csv` writes a list cell
+ * as Python prints it, `['https://…/a.jpg', 'https://…/b.jpg']` (pandas-dev/pandas#58906, a
+ * shop's image URLs), `json.dumps` as `["…"]`; it was said as `'['' before its https://`.
+ * `undefined` for other text.
+ */
+function listText(text: string, column: string): string | undefined {
+  const inner = /^\s*\[(.*)\]\s*$/s.exec(text)?.[1]
+  if (inner === undefined) return undefined
+  let count = 0
+  LISTED_URL.lastIndex = 0
+  while (LISTED_URL.exec(inner)) {
+    count++
+    if (LISTED_URL.lastIndex === inner.length) break
+    if (inner[LISTED_URL.lastIndex] !== ',') return undefined
+    LISTED_URL.lastIndex++
+  }
+  if (count === 0 || LISTED_URL.lastIndex !== inner.length) return undefined
+  return `a list of ${count} URL${count === 1 ? '' : 's'} written as text (as pandas' to_csv writes a list), not one URL (one image a row: take the list's items out, one row per URL, as pandas' df.explode(${JSON.stringify(column)}) makes them before writing)`
 }
 
 const JQ_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
