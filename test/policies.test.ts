@@ -2200,6 +2200,9 @@ test('parseLine: a URL list line as other tools write them', () => {
     ['https://a.example/1.jpg\u2060\t\u200bcaption', 'https://a.example/1.jpg'],
     ['https://a.example/\u200b1.jpg', 'https://a.example/\u200b1.jpg'],
     ['\u200b', undefined],
+    // DOS's end-of-file mark, alone or after the last URL (Rdatatable/data.table#1612).
+    ['\x1a', undefined],
+    ['https://a.example/1.jpg\x1a', 'https://a.example/1.jpg'],
     // aria2c -i option lines, indented under their URL
     ['  out=x.jpg', undefined],
     ['\tdir=/tmp', undefined],

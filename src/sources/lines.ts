@@ -51,9 +51,12 @@ export function parseLine(line: string): string | undefined {
  * fail them. NUL bytes too: a file zeroed at its end after a crash (see `nulPadding`) ends with
  * them (a last line they run into is refused: `ZeroCutLineError`). Inside a URL a mark is kept: a name may hold one (rndomhack/px-downloader#24); a NUL is not (a hole in the file: `parseFetchUrl`). Not the
  * controls that reorder what follows (U+202A-U+202E, U+2066-U+2069: `\u202Egnp.exe`): a line with
- * one is kept as written, and shown with it escaped (test/hostile-text.test.ts).
+ * one is kept as written, and shown with it escaped (test/hostile-text.test.ts). DOS's end-of-file
+ * mark, Ctrl-Z (U+001A), with which a list written on DOS or Windows may end, on a line of its own
+ * or after the last URL (Rdatatable/data.table#1612): read as a line, it failed as `invalid URL
+ * "\x1a"` (tables take it as no row too: `dosEnd`).
  */
-const INVISIBLE = '[\\s\\u0000\\u00AD\\u200B-\\u200F\\u2060-\\u2064\\uFEFF]'
+const INVISIBLE = '[\\s\\u0000\\u001A\\u00AD\\u200B-\\u200F\\u2060-\\u2064\\uFEFF]'
 const EDGES = new RegExp(`^${INVISIBLE}+|${INVISIBLE}+$`, 'gu')
 
 /** `text` without the spaces and `INVISIBLE` marks around it. */
