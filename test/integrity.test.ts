@@ -1116,6 +1116,49 @@ test('a server that drops the Range for an If-Range naming its own ETag: the res
   await Promise.all([...runs, rotate])
 })
 
+test('a server that answers an If-Range with 304 or 412 (read as If-None-Match or If-Match): the range asked again without it, and so for the rest of the run (lingochamp/FileDownloader#265)', {
+  concurrency: true,
+}, async (t) => {
+  // RFC 9110 §13.1.5: If-Range never yields them. Each such resume asked for the whole file
+  // instead, and behind a link that cuts every answer the file failed after its retries.
+  const servers = {
+    '304 to the ETag it names': 'ifrange=304',
+    '412 to a date': 'ifrange=412&lmonly=1',
+  }
+  const runs: Promise<void>[] = []
+  for (const [name, query] of Object.entries(servers)) {
+    for (const [where, options] of Object.entries(BODY_PATHS)) {
+      const run = t.test(`${name}, ${where}`, async () => {
+        const id = `if-range-${query.slice(8, 11)}`
+        const path = `/${id}?size=200000&every=30000&${query}${at(where)}`
+        await provedItself(path, `${id}.jpg`, { retries: 2, ...options })
+        const sent = requests(path).map((r) => [r.headers.range, r.headers['if-range'] === undefined])
+        // The first resume offered If-Range and was refused; the same range at once without it.
+        assert.deepEqual(sent.slice(0, 3), [
+          [undefined, true],
+          [resumeRange(30_000), false],
+          [resumeRange(30_000), true],
+        ])
+        assert.ok(
+          sent.slice(2).every(([, none]) => none),
+          'no If-Range after the first',
+        )
+      })
+      runs.push(run)
+    }
+  }
+  // A 412 because the file changed (its ETag too): the 206 without If-Range names the new ETag, and
+  // is not joined.
+  const rotate = t.test('another version', async () => {
+    const path = '/if-range-412-rotate?size=200000&every=30000&ifrange=412&rotate=1'
+    const { out, one } = await get([server.url(path)], { retries: 2 })
+    assert.equal(one.status, 'failed')
+    assert.equal(one.error, 'truncated', one.message)
+    await nothing(out)
+  })
+  await Promise.all([...runs, rotate])
+})
+
 test('a part without a validator is joined only where the answer proves it: the same total, the same bytes', async (t) => {
   const cases = {
     // Another version at each request, of the same size: the bytes compared differ.

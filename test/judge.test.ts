@@ -7,6 +7,7 @@ import {
   endMarked,
   etagShifted,
   ifRangeMisread,
+  ifRangeRefused,
   ifRangeValue,
   judge,
   LATER_OVERLAP,
@@ -1089,6 +1090,23 @@ test('ifRangeMisread: a whole answer naming the very validator its If-Range offe
   ]
   for (const [name, offered, k, got, expected] of rows)
     assert.equal(ifRangeMisread(offered, k, got), expected, name)
+})
+
+test('ifRangeRefused: a 304 or 412 to a request whose only condition was its If-Range', () => {
+  const resume = ['accept', 'range', 'if-range']
+  const rows: [string, number, string[], boolean][] = [
+    ['a 304 to If-Range', 304, resume, true],
+    ['a 412 to If-Range', 412, resume, true],
+    ['a 304 where -H If-None-Match asked it', 304, [...resume, 'if-none-match'], false],
+    ['a 304 where -H If-Modified-Since asked it', 304, [...resume, 'if-modified-since'], false],
+    ['a 412 where -H If-Match asked it', 412, [...resume, 'if-match'], false],
+    ['a 412 where -H If-Unmodified-Since asked it', 412, [...resume, 'if-unmodified-since'], false],
+    ['a 412 to a Range without If-Range', 412, ['accept', 'range'], false],
+    ['a 416 to If-Range', 416, resume, false],
+    ['a 200 to If-Range', 200, resume, false],
+  ]
+  for (const [name, status, sent, expected] of rows)
+    assert.equal(ifRangeRefused(status, sent), expected, name)
 })
 
 test('validatorsFlap: validators back to those of the answer before the last, at the same length', () => {

@@ -20,6 +20,7 @@ import {
   codingsOf,
   etagShifted,
   ifRangeMisread,
+  ifRangeRefused,
   ifRangeValue,
   isMultipart,
   judge,
@@ -90,6 +91,14 @@ export const decide: Step = async (t) => {
       })
     case 'restart': {
       await exchange.discard()
+      // A 304 or 412 to its If-Range: the same range asked for again without it (see `ifRangeRefused`).
+      if (t.offset > 0 && ifRangeRefused(head.statusCode, t.sent)) {
+        t.known = { ...t.known, ifRangeMisread: true }
+        // Told to the run, for its later attempts (not journaled: a later run offers If-Range again).
+        t.recorded = false
+        t.tail = tail
+        return send
+      }
       await t.restart(wrapped ? `${decision.why}: ${wrapped}` : decision.why)
       // A 206 that named the file otherwise (a server behind the same URL that ignored If-Range):
       // its naming is the one the next whole answer is compared with (see `validatorsFlap`).

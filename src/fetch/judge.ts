@@ -3,6 +3,7 @@ import type { Validators } from '../types.js'
 import { fitsRequest } from './field-value.js'
 import { httpDate, sameHttpDate } from './http-date.js'
 import { successBody } from './success-status.js'
+import { unaskedStatus } from './unasked-status.js'
 
 /**
  * What to do with a response's head, decided from the status, the headers and what was asked:
@@ -369,6 +370,20 @@ export function ifRangeMisread(offered: string | undefined, known: Validators, g
     ? got.etag === offered
     : got.lastModified !== undefined && sameDate(offered, got.lastModified)
 }
+
+/**
+ * Whether a resume's answer of `status` refuses the If-Range it sent (`sent`: the request's header
+ * names, lower-case), the request asking no condition of the user's own (`-H If-None-Match`...): a
+ * 304 or a 412, which RFC 9110 §13.1.5 says If-Range never yields. A server that reads it as
+ * If-None-Match (a 304 to the very validator it names) or If-Match (a 412 to a date, which no
+ * ETag matches, as IIS 6 answered a conditional resume that the same Range alone had served,
+ * lingochamp/FileDownloader#265). The same range is asked for again at once without If-Range, and
+ * so for the rest of the run (see `ifRangeMisread`): its 206 is joined only where its validators
+ * are those known, the bytes on disk compared. Each such resume asked for the whole file instead,
+ * and behind a link that cuts every answer the file never finished. Pure.
+ */
+export const ifRangeRefused = (status: number, sent: readonly string[]): boolean =>
+  (status === 304 || status === 412) && sent.includes('if-range') && unaskedStatus(status, sent) !== undefined
 
 /** The validators that name a version of a file: its ETag and its Last-Modified (see `validatorsFlap`). */
 export type Naming = Pick<Validators, 'etag' | 'lastModified'>

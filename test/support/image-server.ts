@@ -35,7 +35,9 @@ import { type Format, makeImage, seeded, sizeOf } from './images.js'
  *   `lmfresh=1` a file written in the second of the answer: `Date` equals `Last-Modified`, the same
  *   for every version (a weak date, RFC 9110 §8.8.2.2);
  *   `ifrange=ignore` serve a Range whatever If-Range says, `ifrange=date` only when it names the
- *   Last-Modified (an ETag in it drops the Range: the whole file); `bare206=1` no validators on 206s
+ *   Last-Modified (an ETag in it drops the Range: the whole file), `ifrange=304` answers 304 to
+ *   one naming the file (read as If-None-Match), `ifrange=412` 412 to any other, a date included
+ *   (read as If-Match); `bare206=1` no validators on 206s
  *   (`bare206=etag`: no ETag, the Last-Modified kept)
  * - `flap=1`: two backends behind one URL take the requests in turn (odd ones the first); their
  *   copies of the file differ in mtime (the second's Last-Modified a day later, and its ETag its
@@ -291,6 +293,15 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
       (second && q.get('flap') !== 'honor') ||
       (ifRange === etag && !etag.startsWith('W/') && q.get('ifrange') !== 'date') ||
       ifRange === (q.get('lm') ?? lastModified)
+    // `ifrange=304|412`: If-Range read as If-None-Match (304 when it names the file) or If-Match
+    // (412 unless it is the ETag), as servers that do not know it read it.
+    const misread = ifRange && range ? q.get('ifrange') : undefined
+    const namesFile = ifRange === etag || ifRange === (q.get('lm') ?? lastModified)
+    if ((misread === '304' && namesFile) || (misread === '412' && ifRange !== etag)) {
+      count(Number(misread))
+      res.writeHead(Number(misread), { etag }).end()
+      return
+    }
     if (range && !q.has('norange') && current) {
       start = Number(range[1])
       if (start >= body.length) {
