@@ -1119,8 +1119,9 @@ test('a server that drops the Range for an If-Range naming its own ETag: the res
 test('a server that answers an If-Range with 304 or 412 (read as If-None-Match or If-Match): the range asked again without it, and so for the rest of the run (lingochamp/FileDownloader#265)', {
   concurrency: true,
 }, async (t) => {
-  // RFC 9110 §13.1.5: If-Range never yields them. Each such resume asked for the whole file
-  // instead, and behind a link that cuts every answer the file failed after its retries.
+  // RFC 9110 §13.1.5: If-Range never yields them (OnionShare answered a browser's conditional
+  // resume 304, onionshare/onionshare#804). Each such resume asked for the whole file instead,
+  // and behind a link that cuts every answer the file failed after its retries.
   const servers = {
     '304 to the ETag it names': 'ifrange=304',
     '412 to a date': 'ifrange=412&lmonly=1',

@@ -375,7 +375,8 @@ export function ifRangeMisread(offered: string | undefined, known: Validators, g
  * Whether a resume's answer of `status` refuses the If-Range it sent (`sent`: the request's header
  * names, lower-case), the request asking no condition of the user's own (`-H If-None-Match`...): a
  * 304 or a 412, which RFC 9110 §13.1.5 says If-Range never yields. A server that reads it as
- * If-None-Match (a 304 to the very validator it names) or If-Match (a 412 to a date, which no
+ * If-None-Match (a 304 to the very validator it names, as OnionShare answered a browser's
+ * conditional resume, onionshare/onionshare#804) or If-Match (a 412 to a date, which no
  * ETag matches, as IIS 6 answered a conditional resume that the same Range alone had served,
  * lingochamp/FileDownloader#265). The same range is asked for again at once without If-Range, and
  * so for the rest of the run (see `ifRangeMisread`): its 206 is joined only where its validators
