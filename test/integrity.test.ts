@@ -1105,6 +1105,14 @@ test('a server that drops the Range for an If-Range naming its own ETag: the res
     })
     runs.push(run)
   }
+  // Its answers sent in chunks, no length stated: each resume got the whole file again, as the
+  // misread answer was not taken for one without a length, and the file failed after 4 requests.
+  const chunked = t.test('its answers in chunks', async () => {
+    const path = '/if-range-date-chunked?size=200000&every=30000&ifrange=date&nolength=1'
+    await provedItself(path, 'if-range-date-chunked.jpg', { retries: 3 })
+    assert.equal(requests(path).filter((r) => r.headers['if-range'] !== undefined).length, 1)
+  })
+  runs.push(chunked)
   // Another version after the server was found so: its 206 names another ETag, and is not joined.
   const rotate = t.test('another version then', async () => {
     const path = '/if-range-date-rotate?size=200000&every=30000&ifrange=date&rotate=1'

@@ -1077,7 +1077,16 @@ test('ifRangeMisread: a whole answer naming the very validator its If-Range offe
       false,
     ],
     ['the ETag offered, another length', ETAG, known, { etag: ETAG, lastModified: LM, length: 1001 }, false],
-    ['the ETag offered, no length', ETAG, known, { etag: ETAG, lastModified: LM }, false],
+    // Sent in chunks: its length left out contradicts nothing.
+    ['the ETag offered, no length', ETAG, known, { etag: ETAG, lastModified: LM }, true],
+    [
+      'the ETag offered, no length known or stated',
+      ETAG,
+      { etag: ETAG, lastModified: LM, thisRun: true },
+      { etag: ETAG, lastModified: LM },
+      true,
+    ],
+    ['the date offered, no length', LM, { lastModified: LM }, { lastModified: LM }, true],
     ['no ETag named', ETAG, known, { lastModified: LM, length: 1000 }, false],
     [
       'another date',

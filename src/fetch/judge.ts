@@ -358,14 +358,16 @@ export function etagShifted(
  * 206 come (RFC 9110 §13.1.5), yet the whole file came: a server or CDN that honours If-Range
  * with a date only and drops the Range for an ETag (aria2-next#43), or compares it some other
  * way. Each resume got the whole file again, and behind a link that cuts every answer a good
- * file never finished. The rest of the run asks its ranges without If-Range: a 206 is then joined
+ * file never finished; so too where the answers state no length (sent in chunks: such an answer
+ * was not taken for a misread one). The rest of the run asks its ranges without If-Range: a 206 is then joined
  * only where its validators are the ones known (or, naming none, where it proves itself, see
  * `unprovenSplice`), the bytes on disk compared; what If-Range would have caught, a changed ETag
  * or date, restarts the file there. Pure.
  */
 export function ifRangeMisread(offered: string | undefined, known: Validators, got: Validators): boolean {
-  if (offered === undefined || got.length === undefined || mismatch(known, got)) return false
-  if (known.length !== undefined && known.length !== got.length) return false
+  // Its length, where both state one, is compared by `mismatch`: a length left out (an answer sent
+  // in chunks, or read to its close) contradicts nothing, the validator offered is the proof.
+  if (offered === undefined || mismatch(known, got)) return false
   return isStrong(offered)
     ? got.etag === offered
     : got.lastModified !== undefined && sameDate(offered, got.lastModified)
