@@ -236,9 +236,9 @@ export class ProxySilence {
     }
     // A 400 is HTTP: only a TLS server's, in plain, says it is no plain proxy (no SOCKS5 server
     // answers so, and a plain proxy holds a SOCKS5 greeting to the question's end, 2 s).
-    const words = await (badRequest
-      ? (state.tls ??= speaksTls(proxy).then((yes) => (yes ? tlsWords(proxy) : undefined)))
-      : (state.other ??= otherSpeech(proxy)))
+    if (badRequest) state.tls ??= speaksTls(proxy).then((yes) => (yes ? tlsWords(proxy) : undefined))
+    else state.other ??= otherSpeech(proxy)
+    const words = await (badRequest ? state.tls : state.other)
     if (!words) {
       // A proxy that speaks neither, its 400 said in HTTP, is heard from.
       if (cause === PROXY_400) state.heard = true

@@ -201,9 +201,10 @@ export const blankLine = (fields: readonly string[], raw: string) =>
 /**
  * Whether a line's text (trimmed of spaces) is DOS's end-of-file mark alone, Ctrl-Z (0x1A), with
  * which files written on DOS and Windows end (Rdatatable/data.table#1612: OFAC's `sdn.csv`): no
- * row. Read as one, it failed as `invalid URL "\x1a"` (in JSON lines, `Unexpected token`).
+ * row. Read as one, it failed as `invalid URL "\x1a"` (in JSON lines, `Unexpected token`). Asked of
+ * every line: a long one is no mark, and is not scanned.
  */
-export const dosEnd = (text: string): boolean => /^[ \t]*\x1a[ \t]*$/.test(text)
+export const dosEnd = (text: string): boolean => text.length < 16 && text.trim() === '\u001a'
 
 /**
  * The records of a CSV or TSV file, streamed. RFC 4180 quoting (as pandas and Python's csv module
