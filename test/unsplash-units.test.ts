@@ -75,6 +75,22 @@ test('slugs: lowercase words of any script, accents dropped, cut between words',
   assert.ok(long.length <= 60 && !long.endsWith('-'), long)
 })
 
+// Only Latin and Greek letters lose their marks: dropping every mark mangled the words of other
+// scripts, Hindi's vowel signs (codebuddies/backend#123), Japanese kana's voicing marks (ガラス,
+// glass, became カラス, crow: org-roam/org-roam#1460, grosjo/fts-xapian#199), and left Korean in
+// decomposed jamo; a word cut at the length left half a letter (a lone surrogate, named `_`).
+test('slugs keep the marks of scripts whose words need them, composed, and cut a word between its letters', () => {
+  assert.equal(slugify('ガラスの窓 パンダ'), 'ガラスの窓-パンダ')
+  assert.equal(slugify('नमस्ते दुनिया'), 'नमस्ते-दुनिया')
+  assert.equal(slugify('ภูเขา'), 'ภูเขา')
+  assert.equal(slugify('서울의 밤'), '서울의-밤'.normalize('NFC'))
+  assert.equal(slugify('서울의 밤').length, 5)
+  assert.equal(slugify('Ελλάδα, Crème brûlée, ﬁne'), 'ελλαδα-creme-brulee-fine')
+  const adlam = slugify(`b${'𞤀'.repeat(70)}`)
+  assert.equal(adlam, `b${'𞤢'.repeat(29)}`)
+  assert.equal(slugify('क्षत्रिय'.repeat(10), 5), 'क्ष')
+})
+
 test('a photo becomes a job: regular size by default, stable key, name fields, attribution meta', () => {
   const job = photoJob(photo(), { size: 'regular' })
   assert.equal(job.url, `${RAW}&w=1080`)

@@ -130,23 +130,44 @@ export function jobKey(photo: Photo, v: Variant): string {
   return `unsplash:${photo.id}:${variantName(v)}`
 }
 
-/** Lowercase words of any script joined by `-`, at most ~60 characters, cut between words. */
+/**
+ * Lowercase words of any script joined by `-`, at most ~60 characters (UTF-16 code units), cut
+ * between words, or within a word too long alone between its letters (grapheme clusters, UAX #29).
+ * The diacritics of Latin and Greek letters are dropped (`café` → `cafe`); the marks of other
+ * scripts are part of their words and kept, in composed form (NFC): dropping every mark made
+ * Hindi `नमस्ते` `नमसत` and Thai `ภูเขา` `ภเขา` (codebuddies/backend#123), Japanese `ガラス` (glass)
+ * `カラス` (crow) (org-roam/org-roam#1460, grosjo/fts-xapian#199), and left Korean in decomposed
+ * jamo, a name that typing `서울` does not find.
+ */
 export function slugify(text: string | null | undefined, max = 60): string {
   if (!text) return ''
   const words = text
     .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
+    .replace(/([\p{Script=Latin}\p{Script=Greek}])\p{M}+/gu, '$1')
+    .normalize('NFC')
     .toLowerCase()
-    .split(/[^\p{L}\p{N}]+/u)
+    .split(/[^\p{L}\p{M}\p{N}]+/u)
     .filter(Boolean)
   let slug = ''
   for (const word of words) {
     const next = slug ? `${slug}-${word}` : word
-    if (next.length > max) return slug || word.slice(0, max)
+    if (next.length > max) return slug || cut(word, max)
     slug = next
   }
   return slug
 }
+
+/** `word`'s first grapheme clusters that fit in `max` code units: no letter split from its marks or surrogate. */
+function cut(word: string, max: number): string {
+  let kept = ''
+  for (const { segment } of GRAPHEMES.segment(word)) {
+    if (kept.length + segment.length > max) break
+    kept += segment
+  }
+  return kept
+}
+
+const GRAPHEMES = new Intl.Segmenter('und', { granularity: 'grapheme' })
 
 /** The photo's words: its description, else its alt text. */
 export function photoSlug(photo: Photo): string {
