@@ -297,6 +297,30 @@ test('endpoints: arguments may be unsplash.com addresses; listing keys leave the
   }
 })
 
+// Escapes that are not UTF-8 (`%E9`, Latin-1's é, as in sindresorhus/get-urls#22): a search
+// page's words were searched for as they are (`caf%E9`, matching nothing, exit 0), and a profile's
+// tab threw `URI malformed` (exit 1). A `%` not before two hex digits is a percent sign.
+test('addresses whose escapes are not UTF-8: refused naming them, or read as they are', () => {
+  assert.throws(
+    () => searchEndpoint('https://unsplash.com/s/photos/caf%E9-bar', {}),
+    /^UsageError: https:\/\/unsplash\.com\/s\/photos\/caf%E9-bar has %E9 in its words, which is not UTF-8 \(a Latin-1 address\?\): give the words as they are$/,
+  )
+  assert.equal(searchEndpoint('https://unsplash.com/s/photos/100%-wool', {}).params.query, '100% wool')
+  assert.equal(
+    searchEndpoint('https://unsplash.com/s/photos/caf%C3%A9-100%-wool%E2%9C%93', {}).params.query,
+    'café 100% wool✓',
+  )
+  assert.throws(
+    () => userEndpoint('https://unsplash.com/@anniespratt/%E9', {}),
+    /^UsageError: https:\/\/unsplash\.com\/@anniespratt\/%E9 is anniespratt's %E9, not their photos$/,
+  )
+  assert.equal(
+    likesEndpoint('https://unsplash.com/@anniespratt/%6Cikes', {}).path,
+    '/users/anniespratt/likes',
+  )
+  assert.equal(collectionId('https://unsplash.com/collections/3jMstqgu2e4/caf%E9'), '3jMstqgu2e4')
+})
+
 test('rate-limit headers, countdown text and its rhythm', () => {
   const rate = {}
   readRateHeaders(rate, { 'x-ratelimit-limit': '50', 'x-ratelimit-remaining': '7' })

@@ -23,15 +23,28 @@ export interface Filters {
  * address a browser shows outside English is `/de/fotos/…`, `/ja/写真/…`, `/pt-br/@ann`.
  */
 function sitePath(u: URL): string {
-  const segments = u.pathname.split('/').map((s) => {
-    try {
-      return decodeURIComponent(s)
-    } catch {
-      return s
-    }
-  })
+  const segments = u.pathname.split('/').map((s) => decoded(s).text)
   if (segments.length > 2 && /^[a-z]{2}(?:-[a-z]{2,4})?$/i.test(segments[1])) segments.splice(1, 1)
   return segments.join('/')
+}
+
+/**
+ * A path segment with its percent-escapes decoded as UTF-8. A `%` not before two hex digits is
+ * itself (`100%-wool`), and a run of escapes that is not UTF-8 (`%E9`, Latin-1's é:
+ * sindresorhus/get-urls#22) is left as it is and named in `bad`: `decodeURIComponent` threw
+ * `URI malformed` over the whole segment.
+ */
+function decoded(segment: string): { text: string; bad?: string } {
+  let bad: string | undefined
+  const text = segment.replace(/(?:%[0-9a-f]{2})+/gi, (run) => {
+    try {
+      return decodeURIComponent(run)
+    } catch {
+      bad ??= run
+      return run
+    }
+  })
+  return { text, ...(bad ? { bad } : {}) }
 }
 
 /** "photos" in the site's languages: `/photos/` (en, fr), `/fotos/` (de, es), `/foto/` (it), `/fotografias/` (pt-br), `/写真/` (ja), `/사진/` (ko). */
@@ -83,7 +96,7 @@ export function profile(arg: string): { name: string; tab: string | undefined } 
     return { name: need(arg.trim().replace(/^@/, ''), 'a username'), tab: undefined }
   const name = need(fromUrl(arg, /\/@([^/]+)/), 'a username')
   const tab = /\/@[^/]+\/([^/]+)/.exec(new URL(arg).pathname)?.[1]
-  return { name, tab: tab ? decodeURIComponent(tab) : undefined }
+  return { name, tab: tab ? decoded(tab).text : undefined }
 }
 
 export function username(arg: string): string {
@@ -122,6 +135,12 @@ export function photoId(arg: string): string {
 export function searchPage(arg: string, f: Filters): { words: string; filters: Filters } {
   if (!/^https?:\/\//i.test(arg.trim())) return { words: arg, filters: f }
   const words = fromUrl(arg.trim(), new RegExp(`^/s/${PHOTOS}/([^/]+)`)).replace(/-/g, ' ')
+  // Words with bytes that are not UTF-8 were searched for as they are (`caf%E9`), matching nothing.
+  const bad = decoded(new URL(arg.trim()).pathname).bad
+  if (bad)
+    throw new UsageError(
+      `${printable(arg.trim())} has ${bad} in its words, which is not UTF-8 (a Latin-1 address?): give the words as they are`,
+    )
   const q = new URL(arg.trim()).searchParams
   const known = <T extends string>(name: string, values: readonly T[]) => {
     const v = q.get(name)
