@@ -767,6 +767,23 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     await mock.close()
   })
 
+  // A key spent by another run this hour, refused from its first call (MehediH/Bulksplash#18: "Rate
+  // Limit Exceeded. Please try again later."): the stop said the error and when to come back in two
+  // lines, "to continue" a run that had listed nothing.
+  test('stop before anything was listed: one line saying so and by when to start, exit 75, no folder', async (t) => {
+    const mock = await startUnsplashMock({ imageOrigin: images.origin, collections: { '9': 4 }, limit: 50 })
+    t.after(() => mock.close())
+    mock.exhaust()
+    const out = join(dir, 'stop-first')
+    const r = await unsplash(['collection', '9', '--on-rate-limit', 'stop', '-o', out], mock)
+    assert.equal(r.code, 75, r.stderr)
+    assert.match(
+      r.stderr,
+      /^imgpull: Unsplash API rate limit reached \(50 calls an hour\) before anything was listed: nothing was fetched\. Run the same command after the hourly reset \(by \d\d:\d\d at the latest\) to start\.\n$/,
+    )
+    assert.equal(existsSync(out), false)
+  })
+
   test('stop: ends cleanly with exit 75; the rerun after the reset continues without repeating a call', async (t) => {
     const mock = await startUnsplashMock({ imageOrigin: images.origin, searches: { lake: 100 }, limit: 2 })
     t.after(() => mock.close())

@@ -236,11 +236,13 @@ function failure(error: unknown, fail: (line: string) => void, say: (line: strin
     return EXIT.interrupted
   }
   if (!(error instanceof UnsplashError)) throw error
-  fail(flagWords(error.message))
   if (error instanceof RateLimitError) {
-    say(comeBack(error))
+    // One line, as the stop after a listing began says it: the error and when to come back were
+    // two, and "to continue" a run that had listed nothing.
+    fail(`${error.message} before anything was listed: nothing was fetched. ${comeBack(error, 'start')}`)
     return EXIT_RATE_LIMITED
   }
+  fail(flagWords(error.message))
   return error.usage ? EXIT.usage : EXIT.failed
 }
 

@@ -73,13 +73,13 @@ export class RateLimitError extends UnsplashError {
  * What to do after a stop at the rate limit, and when: `Run the same command after the hourly
  * reset (by 15:02 at the latest) to continue.`, the time in the machine's own.
  */
-export function comeBack(error: RateLimitError | undefined): string {
+export function comeBack(error: RateLimitError | undefined, to: 'continue' | 'start' = 'continue'): string {
   const until = error?.until
   const by =
     until === undefined
       ? ''
       : ` (by ${new Date(until).toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' })} at the latest)`
-  return `Run the same command after the hourly reset${by} to continue.`
+  return `Run the same command after the hourly reset${by} to ${to}.`
 }
 
 /** The wait for a rate-limit reset or a retry was cut short (Ctrl-C). */
