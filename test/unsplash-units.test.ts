@@ -354,8 +354,22 @@ test('budget line: photos, calls needed, what is left, and a warning when it wil
     line,
     'Unsplash search "mountain lake": 200 of 10,000 photos. 206 API calls still needed (6 listing pages, up to 200 download tracking calls), 1 made; 49 of 50 left this hour.',
   )
-  assert.match(warning, /wait for the hourly reset/)
-  assert.match(budgetLines({ ...base, onRateLimit: 'stop' })[1], /will stop/)
+  // How long it takes, where the API says its limit: 206 calls, 49 left of 50, are 4 more windows,
+  // where "will wait for the hourly reset" read as one wait (a demo key's 50 calls an hour, which
+  // haltakov/natural-language-image-search#13 warns of up front).
+  assert.equal(
+    warning,
+    'That is more than is left this hour: the run will wait for the hourly reset when they run out (4 times: about 4 hours at 50 calls an hour).',
+  )
+  assert.equal(
+    budgetLines({ ...base, onRateLimit: 'stop' })[1],
+    'That is more than is left this hour: the run will stop when they run out; run the same command after the reset to continue (4 more runs, 1 hour apart, at 50 calls an hour).',
+  )
+  assert.match(
+    budgetLines({ ...base, trackingCalls: 60, window: 600_000 })[1],
+    /\(once: about 10 minutes at 50 calls an hour\)\.$/,
+  )
+  assert.match(budgetLines({ ...base, rate: { remaining: 49 } })[1], /when they run out\.$/)
   assert.equal(budgetLines({ ...base, rate: { limit: 5000, remaining: 4999 } }).length, 1)
   assert.match(budgetLines({ ...base, defaultLimit: true })[0], /--limit N or --limit all/)
   assert.match(

@@ -1,5 +1,5 @@
 import { grouped } from '../../report/format.js'
-import type { OnRateLimit, RateLimit } from './rate-limit.js'
+import { HOUR, type OnRateLimit, type RateLimit } from './rate-limit.js'
 
 /**
  * The API calls a run needs, said up front: listing pages plus one download-tracking call per
@@ -30,10 +30,19 @@ export interface Budget {
   made: number
   rate: RateLimit
   onRateLimit: OnRateLimit
+  /** How long a rate-limit wait lasts, in ms. @default 3_600_000 */
+  window?: number
 }
 
 const n = grouped
 const plural = (x: number, one: string, many = `${one}s`) => `${n(x)} ${x === 1 ? one : many}`
+
+/** `4 hours`, `1 hour`, `10 minutes`, `30 s`: a length of time at a glance. */
+function span(ms: number): string {
+  if (ms >= HOUR && ms % (HOUR / 2) === 0) return plural(ms / HOUR, 'hour')
+  if (ms >= 60_000) return plural(Math.round(ms / 60_000), 'minute')
+  return `${Math.round(ms / 1000)} s`
+}
 
 export function callsNeeded(b: Budget): number | undefined {
   return b.listingCalls === undefined ? undefined : b.listingCalls + b.trackingCalls
@@ -75,10 +84,25 @@ export function budgetLines(b: Budget): string[] {
         : 'No API calls needed'
   const lines = [`Unsplash ${b.label}: ${photos}. ${needs}${rate}.`]
   if (left !== undefined && b.rate.remaining !== undefined && left > b.rate.remaining) {
+    // How many windows the rest takes, where the API says its limit: 206 calls on a demo key (49
+    // left of 50) are four more hours, where "will wait for the hourly reset" read as one.
+    const windows =
+      b.rate.limit !== undefined && b.rate.limit > 0
+        ? Math.ceil((left - b.rate.remaining) / b.rate.limit)
+        : undefined
+    const window = b.window ?? HOUR
+    const long =
+      windows === undefined
+        ? ''
+        : ` (${windows === 1 ? 'once' : `${windows} times`}: about ${span(windows * window)} at ${n(b.rate.limit!)} calls an hour)`
+    const runs =
+      windows === undefined
+        ? ''
+        : ` (${windows === 1 ? 'one more run' : `${windows} more runs`}, ${span(window)} apart, at ${n(b.rate.limit!)} calls an hour)`
     lines.push(
       b.onRateLimit === 'wait'
-        ? 'That is more than is left this hour: the run will wait for the hourly reset when they run out.'
-        : 'That is more than is left this hour: the run will stop when they run out; run the same command after the reset to continue.',
+        ? `That is more than is left this hour: the run will wait for the hourly reset when they run out${long}.`
+        : `That is more than is left this hour: the run will stop when they run out; run the same command after the reset to continue${runs}.`,
     )
   }
   return lines

@@ -275,6 +275,7 @@ export class UnsplashSource implements AsyncIterable<Job> {
       made: client.calls.listing + client.calls.tracking,
       rate: client.rate,
       onRateLimit: o.onRateLimit,
+      window: o.window,
     })
     for (const line of lines) o.say(line)
   }
