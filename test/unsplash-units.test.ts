@@ -530,6 +530,40 @@ test("the command's end: lines and exit code from the source's summary and the d
         code: 130,
       },
     ],
+    // One call owed is counted in words, as the other counts are: it was "1 download tracking calls
+    // owed ... to send them" (one photo's tracking failing 500 after its retries, the rest made).
+    [
+      'one call owed, the API failing for its photo',
+      {
+        trackingError: new UnsplashError(
+          'unsplash-500',
+          'Unsplash API answered HTTP 500 for /photos/a/download',
+        ),
+        owed: 1,
+      },
+      0,
+      {
+        errors: [],
+        lines: [
+          calls,
+          '1 download tracking call owed (Unsplash API answered HTTP 500 for /photos/a/download): run the same command again to send it.',
+        ],
+        code: 0,
+      },
+    ],
+    [
+      'rate limit, stop: one call owed',
+      { trackingError: limit, rateLimited: true, owed: 1 },
+      0,
+      {
+        errors: [],
+        lines: [
+          calls,
+          'Unsplash rate limit reached: stopped, 1 download tracking call owed. Run the same command after the hourly reset to continue.',
+        ],
+        code: 75,
+      },
+    ],
     [
       'the key refused at tracking',
       {

@@ -209,14 +209,17 @@ export function conclude(
   }
   if (s.rateLimited) {
     const listing = s.listingEnded instanceof RateLimitError ? ' listing' : ''
-    const owed = s.owed ? `, ${s.owed} download tracking calls owed` : ''
+    const owed = s.owed ? `, ${counted(s.owed, 'download tracking call')} owed` : ''
     lines.push(`Unsplash rate limit reached: stopped${listing}${owed}. ${comeBack(limited(s))}`)
     if (code === EXIT.ok || code === EXIT.failed) code = EXIT_RATE_LIMITED
   } else if (s.owed) {
     // Why, when the API failing held them back (a stop or a rejected key is said elsewhere).
     const e = s.trackingError
     const why = e && !e.usage && !(e instanceof StoppedError) ? ` (${flagWords(e.message)})` : ''
-    lines.push(`${s.owed} download tracking calls owed${why}: run the same command again to send them.`)
+    // Counted in words (`1 download tracking call owed … to send it`): it said `1 … calls … them`.
+    lines.push(
+      `${counted(s.owed, 'download tracking call')} owed${why}: run the same command again to send ${s.owed === 1 ? 'it' : 'them'}.`,
+    )
   }
   return { errors, lines, code }
 }
