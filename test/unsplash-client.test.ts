@@ -374,6 +374,30 @@ test('random: count over 30 takes several calls of at most 30', async () => {
   await c.close()
 })
 
+// A draw from nothing (words no photo matches, an unknown user or collection) is the API's 404
+// (modo-studio/UnsplashKit#11): it said "no such Unsplash random photos "xyzzy"", naming nothing.
+test('random from nothing: the 404 says what was drawn from and why it may be empty', async (t) => {
+  const mock = await startUnsplashMock({
+    imageOrigin: images.origin,
+    randomNone: (q) => q.get('query') === 'xyzzy' || q.has('username') || q.has('collections'),
+  })
+  t.after(() => mock.close())
+  const c = client({ apiUrl: mock.origin, key: mock.key })
+  t.after(() => c.close())
+  for (const [filters, why] of [
+    [{ query: 'xyzzy' }, 'no photo matches "xyzzy"'],
+    [{ username: 'nobody' }, 'user nobody is unknown or has no photos'],
+    [{ collections: '12,34' }, 'collections 12,34 are unknown, private or empty'],
+  ] as const) {
+    const listing = new Listing(c, new UnsplashStore(':memory:'), randomEndpoint(filters), 5)
+    await assert.rejects(listing.start(), (e: UnsplashError) => {
+      assert.equal(e.message, `Unsplash found no photos to draw at random (HTTP 404): ${why}`)
+      assert.equal(e.usage, true)
+      return true
+    })
+  }
+})
+
 test('photo ids: one call each; an unknown id among known ones is reported, not fatal', async () => {
   const known = api.photoAt('search:lake', 3).id
   const c = client()

@@ -40,6 +40,11 @@ export interface UnsplashMockOptions {
   photos?: string[]
   /** Photos `/photos/random` draws from. @default 500 */
   randomPool?: number
+  /**
+   * Whether a random draw (by its query) has nothing to draw from: answered 404 `{"errors":
+   * ["Couldn't find Photo"]}`, as the API answers words no photo matches, or an unknown user.
+   */
+  randomNone?: (query: URLSearchParams) => boolean
   /** Photo ids whose image files answer 404 on the image host. */
   brokenImages?: Set<string>
   /** Photo ids whose image files answer 500 to their first request, then the image. */
@@ -391,6 +396,7 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
       })
     }
     if (path === '/photos/random') {
+      if (options.randomNone?.(q)) return send(res, 404, { errors: ["Couldn't find Photo"] }, rate)
       const count = q.has('count') ? Number(q.get('count')) : undefined
       if (count !== undefined && (!Number.isInteger(count) || count < 1 || count > PER_PAGE_MAX)) {
         return send(res, 400, { errors: ['count must be between 1 and 30'] }, rate)

@@ -75,7 +75,33 @@ export function shapeOf(value: unknown): string {
   return `a JSON ${typeof value === 'object' ? 'object' : typeof value}`
 }
 
+/** `collection 12 is`, `collections 12,34 are`. */
+function several(what: string, ids: string): string {
+  return ids.includes(',') ? `${what}s ${ids} are` : `${what} ${ids} is`
+}
+
 function notFound(e: Endpoint, error: unknown): unknown {
+  if (error instanceof UnsplashError && error.status === 404 && e.kind === 'random') {
+    // The API draws from nothing (words no photo matches, a user, collection or topic unknown or
+    // empty: modo-studio/UnsplashKit#11) and answers 404: "no such Unsplash random photos" named
+    // nothing that could be missing.
+    const { query, username, collections, topics } = e.params
+    const why = [
+      query && `no photo matches "${query}"`,
+      username && `user ${username} is unknown or has no photos`,
+      collections && `${several('collection', collections)} unknown, private or empty`,
+      topics && `${several('topic', topics)} unknown or empty`,
+    ].filter(Boolean)
+    const from = why.length ? why.join(', or ') : 'no photo matches the filters given'
+    return new UnsplashError(
+      'unsplash-404',
+      `Unsplash found no photos to draw at random (HTTP 404): ${from}`,
+      {
+        status: 404,
+        usage: true,
+      },
+    )
+  }
   if (error instanceof UnsplashError && error.status === 404) {
     const ids = e.ids ?? []
     const what = e.kind === 'photo' && ids.length > 1 ? `photos: ${ids.join(', ')}` : (e.unknown ?? e.label)
