@@ -572,7 +572,7 @@ describe('imgpull unsplash', { concurrency: true }, () => {
   // `docker run --env-file` keeps the quotes of KEY="…" (docker/cli#3630): the API answered 401
   // and the key was blamed with no word of why; a control character in it failed every call as
   // "cannot reach the Unsplash API … UND_ERR_INVALID_ARG" after the retries.
-  test('a key wrapped in quotes or holding a control character is named so before any call, without the key', async (t) => {
+  test('a key wrapped in quotes, framed as the documentation shows it, or holding a control character is named so before any call, without the key', async (t) => {
     const mock = await startUnsplashMock({ imageOrigin: images.origin, key: KEY, collections: { '5': 1 } })
     t.after(() => mock.close())
     for (const [key, why] of [
@@ -585,6 +585,13 @@ describe('imgpull unsplash', { concurrency: true }, () => {
         `${KEY.slice(0, 5)}\x01${KEY.slice(5)}`,
         'holds a space or a control character, which no key has: copy it again',
       ],
+      // Copied with the documentation's frame (unsplash-js#129, ifl0w/RandomWallpaperGnome3#94):
+      // "copy it again", or sent, the API's 401.
+      [
+        `Client-ID ${KEY}`,
+        'starts with "Client-ID", the word the Authorization header puts before it (Authorization: Client-ID KEY), which is not part of it: give the key alone',
+      ],
+      [`client_id=${KEY}`, 'starts with "client_id=", the name of the address\'s parameter'],
     ]) {
       const out = join(dir, 'quoted-key')
       const r = await unsplash(['collection', '5', '-o', out], mock, { UNSPLASH_ACCESS_KEY: key })

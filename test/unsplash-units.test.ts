@@ -19,7 +19,7 @@ import {
 import { badKeyError, RateLimitError, StoppedError, UnsplashError } from '../src/sources/unsplash/errors.js'
 import { pageOf, parseLink } from '../src/sources/unsplash/link-header.js'
 import { endpointKey } from '../src/sources/unsplash/listing.js'
-import { variantOf } from '../src/sources/unsplash/options.js'
+import { keyFault, variantOf } from '../src/sources/unsplash/options.js'
 import {
   imageUrl,
   jobKey,
@@ -319,6 +319,25 @@ test('addresses whose escapes are not UTF-8: refused naming them, or read as the
     '/users/anniespratt/likes',
   )
   assert.equal(collectionId('https://unsplash.com/collections/3jMstqgu2e4/caf%E9'), '3jMstqgu2e4')
+})
+
+// The key copied with the documentation's frame around it (the header's `Client-ID KEY`:
+// unsplash-js#129; the address's `client_id=KEY`: ifl0w/RandomWallpaperGnome3#94): told to copy it
+// again (a space), or sent and refused 401.
+test('a key framed as the documentation shows it is named so, without the key', () => {
+  const key = 'abcDEF123-ghi_456'
+  for (const [text, word] of [
+    [`Client-ID ${key}`, '"Client-ID", the word the Authorization header puts before it'],
+    [`Authorization: Client-ID ${key}`, '"Authorization: Client-ID", the word'],
+    [`client_id=${key}`, '"client_id=", the name of the address\'s parameter (?client_id=KEY)'],
+    [`Bearer ${key}`, '"Bearer", the word before a user\'s OAuth token'],
+  ]) {
+    const fault = keyFault(text) ?? ''
+    assert.ok(fault.startsWith(`starts with ${word}`), fault)
+    assert.ok(!fault.includes(key), fault)
+  }
+  assert.equal(keyFault(key), undefined)
+  assert.equal(keyFault('client-idea-key'), undefined)
 })
 
 test('rate-limit headers, countdown text and its rhythm', () => {

@@ -282,6 +282,18 @@ export function variantOf(size: unknown, imgix: unknown, resizeTo?: unknown): Va
 export function keyFault(key: string): string | undefined {
   if (/^(["'`]).*\1$/s.test(key) || /^["'`]|["'`]$/.test(key))
     return 'is wrapped in quotes, which are not part of it (docker --env-file keeps them): remove them'
+  // The key as the documentation's examples frame it, copied with its frame: the header's
+  // `Authorization: Client-ID KEY` (unsplash-js#129 set the header so), the address's
+  // `?client_id=KEY` (ifl0w/RandomWallpaperGnome3#94). "Copy it again" gave the same text.
+  const framed = /^(?:authorization\s*:\s*)?(client-id\s+|bearer\s+|client_id\s*=\s*)(?=\S)/i.exec(key)
+  if (framed) {
+    const word = framed[0].trim()
+    if (/^client_id/i.test(framed[1]))
+      return `starts with "${word}", the name of the address's parameter (?client_id=KEY), which is not part of it: give the key alone`
+    if (/^bearer/i.test(framed[1]))
+      return `starts with "${word}", the word before a user's OAuth token: imgpull sends an application's Access Key (Authorization: Client-ID KEY), give that alone`
+    return `starts with "${word}", the word the Authorization header puts before it (Authorization: Client-ID KEY), which is not part of it: give the key alone`
+  }
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the characters looked for
   if (/[\s\x00-\x1f\x7f]/.test(key))
     return 'holds a space or a control character, which no key has: copy it again'
