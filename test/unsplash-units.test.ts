@@ -86,6 +86,9 @@ test('slugs keep the marks of scripts whose words need them, composed, and cut a
   assert.equal(slugify('서울의 밤'), '서울의-밤'.normalize('NFC'))
   assert.equal(slugify('서울의 밤').length, 5)
   assert.equal(slugify('Ελλάδα, Crème brûlée, ﬁne'), 'ελλαδα-creme-brulee-fine')
+  // Vowel points, which Arabic and Hebrew words are mostly typed without, go as accents do.
+  assert.equal(slugify('مَدْرَسَة שָׁלוֹם'), 'مدرسة-שלום')
+  assert.equal(slugify('Ёжик й'), 'ёжик-й')
   const adlam = slugify(`b${'𞤀'.repeat(70)}`)
   assert.equal(adlam, `b${'𞤢'.repeat(29)}`)
   assert.equal(slugify('क्षत्रिय'.repeat(10), 5), 'क्ष')

@@ -133,7 +133,8 @@ export function jobKey(photo: Photo, v: Variant): string {
 /**
  * Lowercase words of any script joined by `-`, at most ~60 characters (UTF-16 code units), cut
  * between words, or within a word too long alone between its letters (grapheme clusters, UAX #29).
- * The diacritics of Latin and Greek letters are dropped (`café` → `cafe`); the marks of other
+ * The diacritics of Latin and Greek letters are dropped (`café` → `cafe`), and Arabic's and
+ * Hebrew's vowel points, which words are mostly written without (`مَدْرَسَة` → `مدرسة`); the marks of other
  * scripts are part of their words and kept, in composed form (NFC): dropping every mark made
  * Hindi `नमस्ते` `नमसत` and Thai `ภูเขา` `ภเขา` (codebuddies/backend#123), Japanese `ガラス` (glass)
  * `カラス` (crow) (org-roam/org-roam#1460, grosjo/fts-xapian#199), and left Korean in decomposed
@@ -143,7 +144,7 @@ export function slugify(text: string | null | undefined, max = 60): string {
   if (!text) return ''
   const words = text
     .normalize('NFKD')
-    .replace(/([\p{Script=Latin}\p{Script=Greek}])\p{M}+/gu, '$1')
+    .replace(/([\p{Script=Latin}\p{Script=Greek}\p{Script=Arabic}\p{Script=Hebrew}])\p{M}+/gu, '$1')
     .normalize('NFC')
     .toLowerCase()
     .split(/[^\p{L}\p{M}\p{N}]+/u)
