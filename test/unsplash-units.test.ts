@@ -392,6 +392,10 @@ test('budget line: photos, calls needed, what is left, and a warning when it wil
     /\(once: about 10 minutes at 50 calls an hour\)\.$/,
   )
   assert.match(budgetLines({ ...base, rate: { remaining: 49 } })[1], /when they run out\.$/)
+  assert.match(
+    budgetLines({ ...base, rate: { limit: 1, remaining: 0 }, onRateLimit: 'stop' })[1],
+    /\(206 more runs, 1 hour apart, at 1 call an hour\)\.$/,
+  )
   assert.equal(budgetLines({ ...base, rate: { limit: 5000, remaining: 4999 } }).length, 1)
   assert.match(budgetLines({ ...base, defaultLimit: true })[0], /--limit N or --limit all/)
   assert.match(

@@ -94,11 +94,11 @@ export function budgetLines(b: Budget): string[] {
     const long =
       windows === undefined
         ? ''
-        : ` (${windows === 1 ? 'once' : `${windows} times`}: about ${span(windows * window)} at ${n(b.rate.limit!)} calls an hour)`
+        : ` (${windows === 1 ? 'once' : `${windows} times`}: about ${span(windows * window)} at ${plural(b.rate.limit!, 'call')} an hour)`
     const runs =
       windows === undefined
         ? ''
-        : ` (${windows === 1 ? 'one more run' : `${windows} more runs`}, ${span(window)} apart, at ${n(b.rate.limit!)} calls an hour)`
+        : ` (${windows === 1 ? 'one more run' : `${windows} more runs`}, ${span(window)} apart, at ${plural(b.rate.limit!, 'call')} an hour)`
     lines.push(
       b.onRateLimit === 'wait'
         ? `That is more than is left this hour: the run will wait for the hourly reset when they run out${long}.`
