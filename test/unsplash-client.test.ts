@@ -671,6 +671,48 @@ test('a tracking call answered 2xx without a JSON body (204, empty) is made: not
   }
 })
 
+// A firewall or proxy before the API that blocks the tracking calls answers 403 (or 401) with its
+// own page, not the API's JSON `errors` (Cloudflare's "you have been blocked":
+// zimmerman-team/IATI.cloud#1644; nginx's "403 Forbidden": standardnotes/syncing-server#191). It
+// was taken as the API refusing each photo (an Unsplash+ one): every call dropped for good, never
+// sent again, Unsplash+ blamed. It is owed, holds the rest back, and the next run sends them.
+test("a tracking call answered 403 with a page that is not the API's is owed, not refused for good", async (t) => {
+  let blocked = true
+  const mock = await startUnsplashMock({
+    imageOrigin: images.origin,
+    searches: { lake: 3 },
+    intercept: (u, rate) =>
+      blocked && u.pathname.endsWith('/download')
+        ? {
+            status: 403,
+            body: '<html><head><title>Attention Required! | Cloudflare</title></head><body>Sorry, you have been blocked</body></html>',
+            headers: { ...rate, 'content-type': 'text/html' },
+          }
+        : undefined,
+  })
+  t.after(() => mock.close())
+  const store = new UnsplashStore(':memory:')
+  const photos = Array.from({ length: 3 }, (_, i) => mock.photoAt('search:lake', i))
+  const reports = []
+  for (const run of [1, 2]) {
+    blocked = run === 1
+    const c = new UnsplashClient({ key: mock.key, apiUrl: mock.origin, retryBase: 10 })
+    t.after(() => c.close())
+    const tracker = new Tracker(c, store)
+    tracker.resumeOwed()
+    for (const p of photos) tracker.downloaded(p.id, p.links.download_location)
+    reports.push(await tracker.drain())
+  }
+  const [first, second] = reports
+  assert.deepEqual([first.sent, first.refused.length, first.owed], [0, 0, 3])
+  assert.match(
+    first.error?.message ?? '',
+    /^Unsplash API answered HTTP 403 for \/photos\/[\w-]+\/download\?ixid=[\w-]+: an HTML page titled "Attention Required! \| Cloudflare", not the API's own refusal \(a firewall's or proxy's\?\)$/,
+  )
+  assert.deepEqual([second.sent, second.refused.length, second.owed], [3, 0, 0])
+  for (const p of photos) assert.equal(mock.tracked.get(p.id)?.length, 1, p.id)
+})
+
 // imgpull asks the API for no Content-Encoding, yet servers compress anyway (ArchiveTeam/wpull#14
 // "Handle gzip responses even if it's not requested", steemit/condenser#1406), as a proxy or CDN
 // before the API may: the listing failed as "something other than JSON", quoting the compressed bytes.

@@ -275,10 +275,16 @@ export class UnsplashClient {
         continue
       }
       const detail = errorText(text)
+      // A tracking call's 401 or 403 without the API's `errors` is no refusal of that photo (the
+      // API's for an Unsplash+ one is JSON): a firewall's or proxy's page (Cloudflare's "you have
+      // been blocked", zimmerman-team/IATI.cloud#1644; nginx's "403 Forbidden",
+      // standardnotes/syncing-server#191), which refuses every call. It was taken as the photo's
+      // refusal, each call dropped for good and Unsplash+ blamed: it is owed, and holds the rest.
+      const page = kind === 'tracking' && (status === 401 || status === 403) && !apiErrorBody(text)
       throw new UnsplashError(
         `unsplash-${status}`,
-        `Unsplash API answered HTTP ${status} for ${shown}${detail ? `: ${detail}` : ''}`,
-        { status, retryable, detail },
+        `Unsplash API answered HTTP ${status} for ${shown}${detail ? `: ${detail}` : ''}${page ? ", not the API's own refusal (a firewall's or proxy's?)" : ''}`,
+        { status, retryable: retryable || page, detail },
       )
     }
   }

@@ -34,6 +34,7 @@ export function refusedForPhoto(error: unknown): error is UnsplashError {
     error instanceof UnsplashError &&
     (error.status === 401 || error.status === 403) &&
     !error.usage &&
+    !error.retryable &&
     !(error instanceof RateLimitError)
   )
 }
