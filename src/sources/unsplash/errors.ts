@@ -8,7 +8,7 @@ import { ImgpullError } from '../../errors.js'
 export const UNSPLASH_CODES = {
   'unsplash-no-key': 'no access key was given (`accessKey`, or `UNSPLASH_ACCESS_KEY`)',
   'unsplash-key-text':
-    'the access key holds what no key does (quotes around it, a space or a control character)',
+    "the access key holds what no key does (quotes around it, the documentation's `Client-ID ` or `client_id=` before it, a space or a control character)",
   'unsplash-401': 'the API rejected the access key',
   'unsplash-404': 'no such photo, collection, user or topic',
   'unsplash-rate-limit':
