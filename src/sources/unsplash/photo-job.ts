@@ -161,14 +161,16 @@ export function slugify(text: string | null | undefined, max = 60): string {
 /** `word`'s first grapheme clusters that fit in `max` code units: no letter split from its marks or surrogate. */
 function cut(word: string, max: number): string {
   let kept = ''
-  for (const { segment } of GRAPHEMES.segment(word)) {
+  graphemes ??= new Intl.Segmenter('und', { granularity: 'grapheme' })
+  for (const { segment } of graphemes.segment(word)) {
     if (kept.length + segment.length > max) break
     kept += segment
   }
   return kept
 }
 
-const GRAPHEMES = new Intl.Segmenter('und', { granularity: 'grapheme' })
+/** Made when a word is first cut: ICU's segmenter takes some 30 ms to make, and every command loads this module. */
+let graphemes: Intl.Segmenter | undefined
 
 /** The photo's words: its description, else its alt text. */
 export function photoSlug(photo: Photo): string {
