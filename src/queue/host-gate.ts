@@ -116,20 +116,21 @@ local ms = tonumber(ARGV[1])
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if now + ms > current then redis.call('SET', KEYS[1], now + ms, 'PX', ms) end
 return 0`,
-  /** KEYS: leases sets. ARGV: lease ms, then one member per key. Extends the leases still held; → how many. */
+  /**
+   * KEYS: leases sets. ARGV: lease ms, then one member per key. Extends the leases held, and puts
+   * back those Redis lost (restarted without its data, or its keys deleted) while their transfers
+   * still run: each is a request in flight to the host all the same (go-redsync/redsync#147: a lock
+   * whose extension found its key gone was lost for good); → how many.
+   */
   renew: `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ms = tonumber(ARGV[1])
-local renewed = 0
 for i, key in ipairs(KEYS) do
-  if redis.call('ZSCORE', key, ARGV[i + 1]) then
-    redis.call('ZADD', key, now + ms, ARGV[i + 1])
-    redis.call('PEXPIRE', key, 2 * ms)
-    renewed = renewed + 1
-  end
+  redis.call('ZADD', key, now + ms, ARGV[i + 1])
+  redis.call('PEXPIRE', key, 2 * ms)
 end
-return renewed`,
+return #KEYS`,
 } as const
 
 /** Keys each script takes (`renew`: as many as it is given). */
@@ -207,7 +208,11 @@ export interface RedisHostGateOptions {
  * the host, which adapts as on one machine, or the limit a worker last learned for it under
  * pressure, whichever is smaller), and a pause one worker is asked for (429/503) holds for all. Leases are renewed every third of `leaseMs` while held; a worker
  * that dies stops renewing and its slots come free when they lapse. While Redis cannot be reached,
- * `acquire` rejects (the scheduler waits and asks again), and nothing starts.
+ * `acquire` rejects (the scheduler waits and asks again), and nothing starts. A Redis that comes
+ * back without its data (no persistence, a failover to a replica behind) is told again, as soon as
+ * the connection is ready, of the leases held and of the pauses this gate was asked for that have
+ * not ended: without it the other workers took the host's whole limit beside transfers still
+ * running, and sent at once to a host that had asked them all to wait.
  */
 export class RedisHostGate implements HostGate {
   readonly #redis: Scripted
@@ -220,6 +225,12 @@ export class RedisHostGate implements HostGate {
   readonly #id = randomBytes(6).toString('hex')
   #seq = 0
   readonly #renewer: NodeJS.Timeout
+  /** Pauses asked for: host → when it ends (this machine's ms), retold to a Redis back empty. */
+  readonly #pauses = new Map<string, number>()
+  readonly #onReady = () => {
+    this.renew().catch(() => {})
+    this.#retellPauses()
+  }
 
   constructor(redis: Redis, options: RedisHostGateOptions = {}) {
     this.#leaseMs = options.leaseMs ?? 30_000
@@ -237,6 +248,7 @@ export class RedisHostGate implements HostGate {
     this.#redis = redis as Scripted
     this.#renewer = setInterval(() => this.renew().catch(() => {}), Math.max(10, this.#leaseMs / 3))
     this.#renewer.unref()
+    redis.on('ready', this.#onReady)
   }
 
   async acquire(
@@ -266,7 +278,20 @@ export class RedisHostGate implements HostGate {
   }
 
   pause(host: string, ms: number): void {
+    const now = Date.now()
+    // Those ended are dropped once many are kept: a run over a million hosts keeps no more than it must.
+    if (this.#pauses.size >= 1024) for (const [h, end] of this.#pauses) if (end <= now) this.#pauses.delete(h)
+    if (now + ms > (this.#pauses.get(host) ?? 0)) this.#pauses.set(host, now + ms)
     this.#redis.imgpullPause(hostPauseKey(host), Math.ceil(ms)).catch(() => {})
+  }
+
+  /** Tell Redis again of the pauses asked for that have not ended (a longer one there holds). */
+  #retellPauses(): void {
+    const now = Date.now()
+    for (const [host, end] of this.#pauses) {
+      if (end <= now) this.#pauses.delete(host)
+      else this.pause(host, end - now)
+    }
   }
 
   giveUp(host: string, givenUp: GivenUp, ms: number): void {
@@ -300,12 +325,20 @@ export class RedisHostGate implements HostGate {
       .catch(() => 0)
   }
 
-  /** Extend every lease held (done on a timer; exposed for tests). Resolves to how many were. */
+  /**
+   * Extend every lease held, putting back those Redis lost (done on a timer and when the connection
+   * is ready again; exposed for tests). Resolves to how many were.
+   */
   async renew(): Promise<number> {
     if (this.#held.size === 0) return 0
     const members = [...this.#held.keys()]
     const keys = members.map((m) => this.#held.get(m)!)
-    return this.#redis.imgpullRenew(keys.length, ...keys, this.#leaseMs, ...members)
+    const renewed = await this.#redis.imgpullRenew(keys.length, ...keys, this.#leaseMs, ...members)
+    // A lease released meanwhile may have been put back after its release (ioredis sends a script
+    // Redis lost again as EVAL, after commands sent since): take it out again.
+    for (const [i, member] of members.entries())
+      if (!this.#held.has(member)) this.#redis.zrem(keys[i], member).catch(() => {})
+    return renewed
   }
 
   /** Leases held now. */
@@ -316,6 +349,8 @@ export class RedisHostGate implements HostGate {
   /** Stop renewing and give every lease back. */
   async close(): Promise<void> {
     clearInterval(this.#renewer)
+    this.#redis.off('ready', this.#onReady)
+    this.#pauses.clear()
     const held = [...this.#held]
     this.#held.clear()
     if (held.length === 0) return
