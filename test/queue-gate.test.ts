@@ -9,7 +9,7 @@ import { Redis } from 'ioredis'
 import { Scheduler } from '../src/fetch/scheduler.js'
 import { pull, type Result } from '../src/index.js'
 import { RedisHostGate } from '../src/queue/host-gate.js'
-import { hostLeasesKey, hostLimitKey, hostPauseKey } from '../src/queue/keys.js'
+import { hostGivenUpKey, hostLeasesKey, hostLimitKey, hostPauseKey } from '../src/queue/keys.js'
 import {
   authWarning,
   evictionPolicy,
@@ -65,9 +65,10 @@ type Step =
   | { do: 'die'; gate: 'a' | 'b' }
   /**
    * Redis restarts without its data (no persistence); then, within 5 s, it holds `leases` of the
-   * host again and its pause (`paused`), put back by the gates once their connections are ready.
+   * host again and the host's keys named (`back`), put back by the gates once their connections
+   * are ready.
    */
-  | { do: 'restart'; leases: number; paused?: boolean }
+  | { do: 'restart'; leases: number; back?: ('pause' | 'limit' | 'given up')[] }
 
 /**
  * How long a pause, a lease, a learned limit or a host given up lasts in the cases below, ms: long
@@ -227,8 +228,21 @@ const CASES: {
       { do: 'release', gate: 'a', which: 0 },
       { do: 'acquire', gate: 'b', limit: 2, want: 'taken' },
       { do: 'pause', gate: 'b', ms: 30_000 },
-      { do: 'restart', leases: 2, paused: true },
+      { do: 'restart', leases: 2, back: ['pause'] },
       { do: 'acquire', gate: 'a', limit: 8, want: 'paused' },
+    ],
+  },
+  {
+    // A shard starting probed the host at 16 the others held down, or found the black hole again.
+    name: 'Redis back without its data is told again of the limits learned and the hosts given up',
+    steps: [
+      { do: 'learn', gate: 'a', limit: 1 },
+      { do: 'acquire', gate: 'a', limit: 8, want: 'taken' },
+      { do: 'restart', leases: 1, back: ['limit'] },
+      { do: 'acquire', gate: 'b', limit: 8, want: 'held' },
+      { do: 'giveUp', gate: 'b', ms: 30_000 },
+      { do: 'restart', leases: 1, back: ['limit', 'given up'] },
+      { do: 'acquire', gate: 'a', limit: 8, want: 'given up' },
     ],
   },
   {
@@ -301,11 +315,17 @@ describe('the shared host gate (Lua in a real Redis)', () => {
         else if (step.do === 'die') connections[step.gate].disconnect()
         else if (step.do === 'restart') {
           await redis.restart(50, { data: false })
+          const keys = {
+            pause: hostPauseKey(host),
+            limit: hostLimitKey(host),
+            'given up': hostGivenUpKey(c.queues?.[0] ?? '', host),
+          }
+          const back = step.back ?? []
           await until(
-            `${step.leases} leases${step.paused ? ' and the pause' : ''} back in Redis (${at})`,
+            `${step.leases} leases and ${back.join(', ') || 'nothing else'} back in Redis (${at})`,
             async () =>
               (await redis.client.zcard(hostLeasesKey(host))) === step.leases &&
-              (!step.paused || (await redis.client.exists(hostPauseKey(host))) === 1),
+              (back.length === 0 || (await redis.client.exists(...back.map((k) => keys[k]))) === back.length),
             5000,
           )
         } else await gates[step.gate].close()

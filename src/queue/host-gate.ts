@@ -210,9 +210,10 @@ export interface RedisHostGateOptions {
  * that dies stops renewing and its slots come free when they lapse. While Redis cannot be reached,
  * `acquire` rejects (the scheduler waits and asks again), and nothing starts. A Redis that comes
  * back without its data (no persistence, a failover to a replica behind) is told again, as soon as
- * the connection is ready, of the leases held and of the pauses this gate was asked for that have
- * not ended: without it the other workers took the host's whole limit beside transfers still
- * running, and sent at once to a host that had asked them all to wait.
+ * the connection is ready, of the leases held, and of the pauses, limits learned and hosts given up
+ * this gate told that have not ended: without it the other workers took the host's whole limit
+ * beside transfers still running, sent at once to a host that had asked them all to wait, and a
+ * shard starting probed a host the others held down, or found a black hole again.
  */
 export class RedisHostGate implements HostGate {
   readonly #redis: Scripted
@@ -227,9 +228,14 @@ export class RedisHostGate implements HostGate {
   readonly #renewer: NodeJS.Timeout
   /** Pauses asked for: host → when it ends (this machine's ms), retold to a Redis back empty. */
   readonly #pauses = new Map<string, number>()
+  /**
+   * The learned limits and hosts given up this gate told or was told (key → its value and when it
+   * ends, this machine's ms), retold to a Redis back empty unless a worker told it another since.
+   */
+  readonly #told = new Map<string, { value: string; end: number }>()
   readonly #onReady = () => {
     this.renew().catch(() => {})
-    this.#retellPauses()
+    this.#retell()
   }
 
   constructor(redis: Redis, options: RedisHostGateOptions = {}) {
@@ -279,18 +285,31 @@ export class RedisHostGate implements HostGate {
 
   pause(host: string, ms: number): void {
     const now = Date.now()
-    // Those ended are dropped once many are kept: a run over a million hosts keeps no more than it must.
     if (this.#pauses.size >= 1024) for (const [h, end] of this.#pauses) if (end <= now) this.#pauses.delete(h)
     if (now + ms > (this.#pauses.get(host) ?? 0)) this.#pauses.set(host, now + ms)
     this.#redis.imgpullPause(hostPauseKey(host), Math.ceil(ms)).catch(() => {})
   }
 
-  /** Tell Redis again of the pauses asked for that have not ended (a longer one there holds). */
-  #retellPauses(): void {
+  /** Keep `value` of `key` to retell until `ms` from now (those ended go once many are kept). */
+  #keep(key: string, value: string, ms: number): void {
+    const now = Date.now()
+    if (this.#told.size >= 1024) for (const [k, told] of this.#told) if (told.end <= now) this.#told.delete(k)
+    this.#told.set(key, { value, end: now + ms })
+  }
+
+  /**
+   * Tell Redis again of what has not ended: the pauses asked for (a longer one there holds), the
+   * limits learned and the hosts given up (unless told anew since: `NX`).
+   */
+  #retell(): void {
     const now = Date.now()
     for (const [host, end] of this.#pauses) {
       if (end <= now) this.#pauses.delete(host)
       else this.pause(host, end - now)
+    }
+    for (const [key, { value, end }] of this.#told) {
+      if (end <= now) this.#told.delete(key)
+      else this.#redis.set(key, value, 'PX', end - now, 'NX').catch(() => {})
     }
   }
 
@@ -298,10 +317,13 @@ export class RedisHostGate implements HostGate {
     const told: GivenUp = { code: givenUp.code, why: givenUp.shared ?? givenUp.why }
     // A day at most: a Retry-After of a year is a misconfigured server more likely than a plan.
     const held = Math.ceil(Math.min(ms, GIVEN_UP_MAX_MS))
-    this.#redis.set(hostGivenUpKey(this.#queue, host), JSON.stringify(told), 'PX', held).catch(() => {})
+    const key = hostGivenUpKey(this.#queue, host)
+    this.#keep(key, JSON.stringify(told), held)
+    this.#redis.set(key, JSON.stringify(told), 'PX', held).catch(() => {})
   }
 
   learn(host: string, limit: number): void {
+    this.#keep(hostLimitKey(host), String(limit), this.#learnedMs)
     this.#redis.set(hostLimitKey(host), limit, 'PX', this.#learnedMs).catch(() => {})
   }
 
@@ -316,12 +338,23 @@ export class RedisHostGate implements HostGate {
         this.#learnedMs,
         rateLimited ? 1 : 0,
       )
+      .then((cut) => {
+        if (cut > 0) this.#keep(hostLimitKey(host), String(cut), this.#learnedMs)
+        return cut
+      })
       .catch(() => -1)
   }
 
   grow(host: string, max: number): Promise<number> {
     return this.#redis
       .imgpullGrow(hostLeasesKey(host), hostLimitKey(host), hostGrowthKey(host), max, this.#learnedMs)
+      .then((learned) => {
+        const key = hostLimitKey(host)
+        // A limit grown holds a while anew; one told again as it was keeps its end.
+        if (learned > 0 && this.#told.get(key)?.value !== String(learned))
+          this.#keep(key, String(learned), this.#learnedMs)
+        return learned
+      })
       .catch(() => 0)
   }
 
@@ -351,6 +384,7 @@ export class RedisHostGate implements HostGate {
     clearInterval(this.#renewer)
     this.#redis.off('ready', this.#onReady)
     this.#pauses.clear()
+    this.#told.clear()
     const held = [...this.#held]
     this.#held.clear()
     if (held.length === 0) return
