@@ -276,6 +276,30 @@ test('a Retry-After one worker is told holds for the other: no request reaches t
   }
 })
 
+test("a Retry-After one worker is told holds the other's transfers already running: their next requests (a redirect's hops) wait for its end too", async () => {
+  // Scrapy runs in parallel share no limit nor delay at all (scrapy/scrapyd#221); here the other
+  // worker held to it only its next slot, and the redirect it was following went on: three hops
+  // reached the host in the 2 s it had asked every client to wait, where one worker held them.
+  const server = await startImageServer({ ttfb: 300 })
+  try {
+    const urls = [server.url('/held/a.jpg?status=429&times=1&ra=2'), server.url('/held/b.jpg?redirect=6')]
+    const input = await list('held.txt', urls)
+    const out = join(fx.dir, 'held-out')
+    assert.equal((await runCli(['enqueue', input, ...q('held'), '--shard-size', '1'])).code, 0)
+    const workers = [0, 1].map(() => startCli(['worker', ...q('held'), '-o', out, '--exit-when-done']))
+    for (const r of await Promise.all(workers.map((w) => w.done))) assert.equal(r.code, 0, r.stderr)
+    assert.equal((await shardManifests(out)).filter((l) => l.status === 'ok').length, 2)
+    // The 429 went out 300 ms after its request came: a request sent just before the other
+    // worker heard of it may still come, none after (half the wait is room for a loaded machine).
+    const refused = server.log.find((l) => l.url.includes('status=429'))!.at + 300
+    const inside = server.log.filter((l) => l.at > refused + 150 && l.at < refused + 1000)
+    const shown = server.log.map((l) => `${l.url.replace(/\?.*/, '')}@${Math.round(l.at - refused)}`)
+    assert.deepEqual(inside, [], `requests inside the host's wait: ${shown}`)
+  } finally {
+    await server.close()
+  }
+})
+
 test('WebDataset output through two workers: the same shards, byte for byte, as one local run', async () => {
   const header = 'url,caption'
   const rows = Array.from({ length: 25 }, (_, i) =>

@@ -49,6 +49,14 @@ export interface HostGate {
    * complaint).
    */
   grow?(host: string, max: number): void
+  /**
+   * Hear of each pause of a host as it is asked for (`pause`, by any process, this one's other runs
+   * included): `listener` gets the host and how long from now, ms, so the requests of transfers
+   * already running (a redirect's next hop, a resume) are held too, as within one process (a
+   * worker learned of another's pause only at its next slot, and its transfers' next requests
+   * reached the host in the middle of the wait). Returns what stops it.
+   */
+  onPaused?(listener: (host: string, ms: number) => void): () => void
 }
 
 /** Wait before asking a gate again after it failed (its store unreachable), ms. */

@@ -10,6 +10,7 @@ import {
   hostLeasesKey,
   hostLimitKey,
   hostPauseKey,
+  hostPausesChannel,
 } from './keys.js'
 
 /**
@@ -233,6 +234,9 @@ export class RedisHostGate implements HostGate {
    * ends, this machine's ms), retold to a Redis back empty unless a worker told it another since.
    */
   readonly #told = new Map<string, { value: string; end: number }>()
+  /** Who hears of pauses (`onPaused`), and the connection they come on (opened at the first). */
+  readonly #listeners = new Set<(host: string, ms: number) => void>()
+  #subscriber: Redis | undefined
   readonly #onReady = () => {
     this.renew().catch(() => {})
     this.#retell()
@@ -288,6 +292,30 @@ export class RedisHostGate implements HostGate {
     if (this.#pauses.size >= 1024) for (const [h, end] of this.#pauses) if (end <= now) this.#pauses.delete(h)
     if (now + ms > (this.#pauses.get(host) ?? 0)) this.#pauses.set(host, now + ms)
     this.#redis.imgpullPause(hostPauseKey(host), Math.ceil(ms)).catch(() => {})
+    for (const listener of this.#listeners) listener(host, ms)
+    // Without a channel its ACL user may reach (`&imgpull:*`), the others learn of it at their next slot.
+    const told = JSON.stringify({ from: this.#id, host, ms: Math.ceil(ms) })
+    this.#redis.publish(hostPausesChannel, told).catch(() => {})
+  }
+
+  onPaused(listener: (host: string, ms: number) => void): () => void {
+    this.#listeners.add(listener)
+    if (!this.#subscriber) {
+      const subscriber = this.#redis.duplicate()
+      subscriber.on('error', () => {})
+      subscriber.on('message', (_channel: string, text: string) => {
+        let told: { from?: unknown; host?: unknown; ms?: unknown } = {}
+        try {
+          told = JSON.parse(text) as typeof told
+        } catch {}
+        const { from, host, ms } = told
+        if (from === this.#id || typeof host !== 'string' || typeof ms !== 'number' || !(ms > 0)) return
+        for (const each of this.#listeners) each(host, ms)
+      })
+      subscriber.subscribe(hostPausesChannel).catch(() => {})
+      this.#subscriber = subscriber
+    }
+    return () => this.#listeners.delete(listener)
   }
 
   /** Keep `value` of `key` to retell until `ms` from now (those ended go once many are kept). */
@@ -385,6 +413,8 @@ export class RedisHostGate implements HostGate {
     this.#redis.off('ready', this.#onReady)
     this.#pauses.clear()
     this.#told.clear()
+    this.#listeners.clear()
+    this.#subscriber?.disconnect()
     const held = [...this.#held]
     this.#held.clear()
     if (held.length === 0) return

@@ -85,6 +85,8 @@ export class Engine {
     if (this.#channel.size < resultsAhead) this.#wakeReader()
   })
   readonly #scheduler: Scheduler<Task>
+  /** Stops hearing of the pauses other processes were asked for (see `HostGate.onPaused`). */
+  readonly #offPaused: (() => void) | undefined
   /** The run's proxies that answered nothing (see `ProxySilence`). */
   readonly #proxySilence: ProxySilence
   /** Stopped at once (not a clean stop): transfers were cut, not failed. */
@@ -230,6 +232,8 @@ export class Engine {
         this.threads?.pause(host, ms)
       },
     })
+    // Another worker's pause holds this run's transfers already running too (their next requests).
+    this.#offPaused = options.hostGate?.onPaused?.((host, ms) => this.#scheduler.pause(host, ms, true))
     // A host's send time is forgotten once the run holds nothing of it (see HostSends.prune).
     if (this.sends) this.sends.busy = (host) => this.#scheduler.knows(host)
     this.#sampler = new HostSampler(this.#scheduler, this.journal, (error) =>
@@ -828,12 +832,14 @@ export class Engine {
   #fatal(error: unknown): void {
     this.#failedFatally = true
     this.abort()
+    this.#offPaused?.()
     this.#channel.close(error)
   }
 
   #maybeDone(): void {
     if (this.#outstanding === 0 && (this.#sourceDone || this.#stopping || this.#sourceError)) {
       this.stopSampling()
+      this.#offPaused?.()
       this.#channel.close(this.#sourceError?.error)
     }
   }
