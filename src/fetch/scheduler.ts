@@ -684,10 +684,12 @@ export class Scheduler<T> {
    * timer fires, not when a clock says so: a Node timer may fire a little before `Date.now()` (or
    * even `performance.now()`) reaches the deadline it was set for, and a wake-up that re-checked a
    * clock and found it early, with nothing re-armed, would stall the host (and the run) for good.
-   * `heard`: the gate told of it (another process's pause), so it is not told to the gate again.
+   * `heard`: the gate told of it (another process's pause), so it is not told to the gate again;
+   * one of a host this run holds nothing of is left to the gate's next answer (the pauses of all
+   * hosts of all workers, kept and sent to each transfer thread, would only grow).
    */
   pause(host: string, ms: number, heard = false): void {
-    if (ms <= 0) return
+    if (ms <= 0 || (heard && !this.#hosts.has(host))) return
     if (!heard) this.#gate?.pause(host, ms)
     this.#onPause?.(host, ms)
     const state = this.#hosts.get(host)
