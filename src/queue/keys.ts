@@ -99,13 +99,13 @@ export const heldKey = (queue: string) => `${PREFIX}:${queue}:held`
  */
 export const hostLeasesKey = (origin: string) => `${PREFIX}:host:${origin}`
 export const hostPauseKey = (origin: string) => `${PREFIX}:host:${origin}:pause`
+/** The channel each host's pause is told on as it is asked for (JSON: `from`, `host`, `ms`; see `HostGate.onPaused`). */
+export const hostPausesChannel = `${PREFIX}:host-pauses`
 /**
  * Why a worker gave a host up, for the other workers of its queue (JSON, see `HostGate.giveUp`):
  * not for every queue on this Redis, as slots and pauses are, since it follows the run's options (a
  * host that answers in 5 s is silent to a queue enqueued with `--headers-timeout 2` only).
  */
-/** The channel each host's pause is told on as it is asked for (JSON: `from`, `host`, `ms`; see `HostGate.onPaused`). */
-export const hostPausesChannel = `${PREFIX}:host-pauses`
 export const hostGivenUpKey = (queue: string, origin: string) => `${PREFIX}:${queue}:given-up:${origin}`
 /** The limit the workers last learned for a host under pressure (see `HostGate.learn`). */
 export const hostLimitKey = (origin: string) => `${PREFIX}:host:${origin}:limit`
