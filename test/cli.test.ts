@@ -911,6 +911,12 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
   await writeFile(page, '<!DOCTYPE html>\n<html><body><img src="http://127.0.0.1:9/a.jpg"></body></html>\n')
   const array = join(dir, 'urls.json')
   await writeFile(array, '["http://127.0.0.1:9/a.jpg"]\n')
+  // Firefox's, Chrome's and Safari's bookmarks export: each of its lines was an invalid-url failure.
+  const bookmarks = join(dir, 'bookmarks.html')
+  await writeFile(
+    bookmarks,
+    '<!DOCTYPE NETSCAPE-Bookmark-file-1>\n<META HTTP-EQUIV="Content-Type" CONTENT="text/html; charset=UTF-8">\n<DL><p>\n    <DT><A HREF="http://127.0.0.1:9/a.jpg" ADD_DATE="1600000000">a</A>\n</DL><p>\n',
+  )
   const csvAsList = join(dir, 'photos.txt')
   await writeFile(csvAsList, 'url,caption\nhttp://127.0.0.1:9/a.jpg,A fox\n')
   const binary = join(dir, 'core.bin')
@@ -935,6 +941,10 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     [
       [page, '-o', join(dir, 'page-out')],
       /'.*board\.html' is an HTML page, not a list of URLs: give imgpull the URLs of its images/,
+    ],
+    [
+      [bookmarks, '-o', join(dir, 'bookmarks-out')],
+      /'.*bookmarks\.html' is a browser's bookmarks export \(a Netscape bookmark file\), not a list of URLs: its links \(HREF="…"\) are pages as often as images: give imgpull the images' URLs, one a line \(grep -o 'HREF="\[\^"\]\*"' FILE \| cut -d'"' -f2 lists its links\)/,
     ],
     [
       [array, '-o', join(dir, 'array-out')],

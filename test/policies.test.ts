@@ -2330,6 +2330,66 @@ test('listBytes tells a list file from what was given for one by mistake, by its
       'an HTML page',
     ],
     ['a page without a doctype', Buffer.from('<html lang="en">\n<head>'), 'an HTML page'],
+    // Markup that opens otherwise, each of its lines an invalid-url failure before: a page saved
+    // by IE or Edge's IE mode (its comment first), XHTML (its XML prolog first), a piece of a
+    // page's source, a browser's bookmarks export (kawa-kokosowa/urlink#22: the Netscape format
+    // Firefox, Chrome and Safari export), an SVG image, an RSS or Atom feed, other XML (a sitemap).
+    [
+      "IE's saved page, its comment first",
+      Buffer.from(
+        '<!-- saved from url=(0030)https://a.example/board -->\r\n<html><img src="https://a.example/1.jpg">',
+      ),
+      'an HTML page',
+    ],
+    [
+      'XHTML, its XML prolog first',
+      Buffer.from(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"',
+      ),
+      'an HTML page',
+    ],
+    [
+      "a piece of a page's source",
+      Buffer.from('<div class="grid">\n  <img src="https://a.example/1.jpg">\n'),
+      'an HTML page',
+    ],
+    [
+      "a browser's bookmarks export",
+      Buffer.from('<!DOCTYPE NETSCAPE-Bookmark-file-1>\n<!-- This is an automatically generated file.\n'),
+      "a browser's bookmarks export (a Netscape bookmark file)",
+    ],
+    [
+      'an SVG image',
+      Buffer.from('<?xml version="1.0"?>\n<!-- Inkscape -->\n<svg xmlns="http://www.w3.org/2000/svg">'),
+      'an SVG image',
+    ],
+    [
+      'an RSS feed',
+      Buffer.from('<?xml version="1.0"?>\n<rss version="2.0"><channel>'),
+      'an RSS or Atom feed',
+    ],
+    ['an Atom feed', Buffer.from('<feed xmlns="http://www.w3.org/2005/Atom">\n'), 'an RSS or Atom feed'],
+    [
+      'a sitemap',
+      Buffer.from('<?xml version="1.0"?><urlset xmlns="x"><url><loc>https://a.example/</loc>'),
+      'an XML document',
+    ],
+    // A URL in angle brackets (RFC 3986 appendix C), tags one a line: lists, each line named.
+    [
+      'URLs in angle brackets',
+      Buffer.from('<https://a.example/1.jpg>\n<URL:https://a.example/2.jpg>\n'),
+      'text',
+    ],
+    [
+      '<img> tags one a line',
+      Buffer.from('<img src="https://a.example/1.jpg">\n<a href="https://a.example/2.jpg">\n'),
+      'text',
+    ],
+    [
+      'a list after a comment of markup',
+      Buffer.from('<!-- from the board -->\nhttps://a.example/1.jpg\n'),
+      'text',
+    ],
     ['a JSON array of URLs', Buffer.from('[\n  "https://a.example/1.jpg",\n'), 'a JSON array'],
     [
       "a JSON array of records (pandas' orient='records')",

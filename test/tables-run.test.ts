@@ -359,6 +359,12 @@ test('a file saved in place of a table (a Git LFS pointer, a web page, an S3 err
       /page\.csv is an HTML page, not a CSV table: a web page was saved in place of the file \(from a GitHub or Hugging Face blob\/ link/,
     ],
     ['page.parquet', page, /page\.parquet is an HTML page, not a Parquet file/],
+    // A page saved by IE (its comment first) was read as CSV, its tags as cells.
+    [
+      'saved.csv',
+      `<!-- saved from url=(0030)https://a.example/board -->\r\n<html><img src="${server.url('/saved-5')}">\n`,
+      /saved\.csv is an HTML page, not a CSV table/,
+    ],
     ['page.tsv', page, /page\.tsv is an HTML page, not a TSV table/],
     ['expired.parquet', s3, /expired\.parquet is an XML error answer \(AccessDenied\), not a Parquet file/],
     ['photo.jsonl', server.bytes('/saved-1'), /photo\.jsonl is a JPG image, not a JSON lines table/],

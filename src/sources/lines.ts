@@ -15,7 +15,7 @@ import { inputGivenTwice } from './given-twice.js'
 import { gunzipFile } from './gunzip.js'
 import { isPipe, openPipe, refuseFolderStdin, shellPipe } from './pipe-list.js'
 import { SAVE_AS_CSV, spreadsheet } from './spreadsheet.js'
-import { HTML_START } from './tables/not-a-table.js'
+import { MARKUP_WORDS, type Markup, markupOf } from './tables/not-a-table.js'
 import { holdsControl, utf8Scan } from './tables/utf8.js'
 import { fromUtf16, type Utf16, utf16Head, utf16Of } from './utf16.js'
 
@@ -379,6 +379,17 @@ function nulPadding(head: Buffer): number {
 /** A Markdown link or link reference: `[text](`, `[text]: ` (CommonMark 0.31 §4.7, §6.3). */
 const MARKDOWN_LINK = /^\[[^\]\n]*\](?:\(|:[ \t])/
 
+/** What to give imgpull instead of each kind of markup given as a list. */
+const MARKUP_HINTS: Readonly<Record<Markup, string>> = {
+  html: 'give imgpull the URLs of its images (its <img src>), one a line',
+  // wget reads links out of an HTML list only when told to (-F, --force-html); a bookmark is a
+  // page as often as an image.
+  bookmarks: `its links (HREF="…") are pages as often as images: give imgpull the images' URLs, one a line (grep -o 'HREF="[^"]*"' FILE | cut -d'"' -f2 lists its links)`,
+  svg: 'give imgpull the URLs of images, or a file listing them, one a line',
+  feed: 'give imgpull the URLs of its images (its <enclosure url>, <media:content url>), one a line',
+  xml: 'give imgpull a text file of URLs, one a line',
+}
+
 /**
  * Text that is no list, told by how it begins (no URL line begins so): a web page saved from a
  * browser (the mood board whose images are wanted) or a JSON document (an API's answer, an array
@@ -386,12 +397,8 @@ const MARKDOWN_LINK = /^\[[^\]\n]*\](?:\(|:[ \t])/
  */
 function textNotAList(text: string): ListBytes | undefined {
   const start = text.replace(/^\ufeff/, '').trimStart()
-  if (HTML_START.test(start))
-    return {
-      kind: 'other',
-      what: 'an HTML page',
-      hint: 'give imgpull the URLs of its images (its <img src>), one a line',
-    }
+  const markup = markupOf(start)
+  if (markup !== undefined) return { kind: 'other', what: MARKUP_WORDS[markup], hint: MARKUP_HINTS[markup] }
   // An array of records (pandas' to_json(orient='records'), an API's or a labelling tool's export):
   // a table, whose objects `jq -r '.[]'` would print as JSON text, not URLs.
   if (/^\[\s*\{/.test(start))

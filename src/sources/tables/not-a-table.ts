@@ -10,11 +10,54 @@ import { holdsControl } from './utf8.js'
 /** Bytes of a table file looked at before it is read: an LFS pointer is under 200, a page's start is in them. */
 export const NOT_A_TABLE_HEAD_BYTES = 1024
 
+/** Each kind of markup in words. */
+export const MARKUP_WORDS: Readonly<Record<Markup, string>> = {
+  html: 'an HTML page',
+  bookmarks: "a browser's bookmarks export (a Netscape bookmark file)",
+  svg: 'an SVG image',
+  feed: 'an RSS or Atom feed',
+  xml: 'an XML document',
+}
+
+/** What markup a file given as a list or a table is, by its first element (`markupOf`). */
+export type Markup = 'html' | 'bookmarks' | 'svg' | 'feed' | 'xml'
+
+/** Elements an HTML page or a piece of one copied from its source may open with (not `img`, `a`: see `markupOf`). */
+const HTML_ELEMENTS =
+  /^(?:html|head|body|meta|title|link|base|script|style|noscript|template|div|span|p|section|article|main|header|footer|nav|aside|table|ul|ol|dl|dt|h[1-6]|form|iframe|picture|figure|center|font|pre|br|hr)$/i
+
 /**
- * How a web page begins (after a byte order mark and white space), as a browser saves one: a file
- * saved in place of a table or a list (a `blob/` link's page, a sign-in page).
+ * What markup `start` (a file's first text, after a byte order mark and white space) opens, or
+ * `undefined` for text that opens with none: a web page as a browser saves one, whatever comes
+ * first (`<!DOCTYPE html>`, `<html>`, Chrome's and IE's `<!-- saved from url=(…)… -->`, XHTML's
+ * `<?xml …?>` prolog), a piece of one copied from its source (`<div>`), a browser's bookmarks
+ * export (Firefox's, Chrome's and Safari's Netscape bookmark file, `<!DOCTYPE
+ * NETSCAPE-Bookmark-file-1>`), an SVG image, an RSS or Atom feed, or other XML. Given as a list,
+ * each of their lines was an invalid-url failure, only pages opening `<!DOCTYPE html`, `<html`,
+ * `<head` or `<body` told as the page they are. A list of `<img …>` or `<a href>` tags, one a line,
+ * is left to the list, which names each tag's URL; `<https://…>` and `<URL:https://…>` are URLs in
+ * angle brackets (RFC 3986 appendix C). Pure.
  */
-export const HTML_START = /^<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])/i
+export function markupOf(start: string): Markup | undefined {
+  // What comes before the first element: the XML prolog, comments, processing instructions.
+  const rest = start.replace(/^(?:<\?[\s\S]*?\?>\s*|<!--[\s\S]*?-->\s*)+/, '')
+  const prolog = rest !== start && /^<\?xml[\s?]/.test(start)
+  const doctype = /^<!doctype\s+([^\s>[]+)/i.exec(rest)?.[1]
+  if (doctype !== undefined) {
+    if (/^netscape-bookmark-file/i.test(doctype)) return 'bookmarks'
+    if (/^html$/i.test(doctype)) return 'html'
+    return /^svg$/i.test(doctype) ? 'svg' : 'xml'
+  }
+  const element = /^<([a-z_][\w.-]*(?::[\w.-]+)?)[\s/>]/i.exec(rest)?.[1]
+  if (element === undefined)
+    // A prolog or comment the head ends inside, or before its element.
+    return prolog || (rest === '' && start !== '') ? 'xml' : undefined
+  if (HTML_ELEMENTS.test(element)) return 'html'
+  if (/^svg$/i.test(element)) return 'svg'
+  if (/^(?:rss|feed|rdf:rdf)$/i.test(element)) return 'feed'
+  if (/^(?:img|a)$/i.test(element)) return prolog ? 'xml' : undefined
+  return 'xml'
+}
 
 /**
  * What a table file holds instead of a table, told by its first bytes (`head`, of a file that is not
@@ -38,16 +81,17 @@ export function notATable(path: string, format: TableFormat, head: Buffer): Usag
       `${inputWord(path)} is a Git LFS pointer, not ${as}: the file itself${size ? ` (${grouped(Number(size))} bytes)` : ''} is on the LFS server, as in a repository cloned without git-lfs (Hugging Face datasets are so); fetch it: git lfs pull`,
     )
   }
-  if (HTML_START.test(start))
+  const markup = markupOf(start)
+  if (markup === 'html')
     return new UsageError(
       `${inputWord(path)} is an HTML page, not ${as}: a web page was saved in place of the file (from a GitHub or Hugging Face blob/ link, whose file is at raw/ or resolve/, or a sign-in page); download the file itself`,
     )
-  if (/^<\?xml[\s?]/.test(start)) {
+  if (markup !== undefined) {
     const code = /<Code>([\w.-]{1,60})<\/Code>/.exec(start)?.[1]
     return new UsageError(
       code
         ? `${inputWord(path)} is an XML error answer (${code}), not ${as}: a storage service's error (S3's and Google Cloud Storage's, for an expired or private link) was saved in place of the file; download it again`
-        : `${inputWord(path)} is an XML document, not ${as}`,
+        : `${inputWord(path)} is ${MARKUP_WORDS[markup]}, not ${as}`,
     )
   }
   // Named a table, or given --input-format, it was a ZIP to unpack (`unzip -p`: its XML parts).
