@@ -1420,6 +1420,16 @@ test("img2dataset's command line typed out of habit: its options and values said
       /^imgpull: --resize-only-if-bigger takes no value, so 'True' after it would be read as an input: give --resize-only-if-bigger alone for true, and leave it out for false \(see imgpull --help\)$/,
     ],
     [['laion.tsv', '--json=false'], /^imgpull: --json takes no value \('--json=false'\)/],
+    // Any value after = (aria2c's and Go's --flag=false: kyma-project/cli#1367): it was an unknown
+    // option '--insecure=yes', or commander's "did you mean --insecure?", the option given.
+    [
+      ['laion.tsv', '--insecure=yes'],
+      /^imgpull: --insecure takes no value \('--insecure=yes'\): give --insecure alone for true, and leave it out for false \(see imgpull --help\)$/,
+    ],
+    [
+      ['laion.tsv', '--netrc=netrc.txt'],
+      /^imgpull: --netrc takes no value \('--netrc=netrc\.txt'\); did you mean --netrc-file netrc\.txt\?/,
+    ],
     [
       ['enqueue', 'laion.tsv', '--queue', 'q', '--keep-metadata', 'False'],
       /^imgpull: --keep-metadata takes no value/,

@@ -2117,6 +2117,8 @@ test("a flag given True or False, as img2dataset's command line takes it: refuse
     .option('--no-http2')
     .option('--url-col <name>')
     .option('--size [px]')
+    .option('--netrc')
+    .option('--netrc-file <file>')
   const files = new Set(['true'])
   const cases: [string[], RegExp | undefined][] = [
     [
@@ -2130,6 +2132,18 @@ test("a flag given True or False, as img2dataset's command line takes it: refuse
     ],
     [['-q', 'false'], /^--quiet takes no value/],
     [['--no-http2', 'True'], /^--no-http2 takes no value/],
+    // aria2c's and wget's words, and any value after = (kyma-project/cli#1367, akesterson/cmdarg#14).
+    [['-q', 'off'], /^--quiet takes no value, so 'off' after it/],
+    [
+      ['--resize-only-if-bigger=yes'],
+      /^--resize-only-if-bigger takes no value \('--resize-only-if-bigger=yes'\)/,
+    ],
+    [['--resize-only-if-bigger=1'], /takes no value \('--resize-only-if-bigger=1'\): give/],
+    [['--no-http2='], /^--no-http2 takes no value \('--no-http2='\)/],
+    [
+      ['--netrc=/home/a/.netrc'],
+      /^--netrc takes no value \('--netrc=\/home\/a\/\.netrc'\); did you mean --netrc-file \/home\/a\/\.netrc\?$/,
+    ],
     // A value of an option that takes one, a file named so, a word after --, other words.
     [['--url-col', 'true', 'a.csv'], undefined],
     [['--url-col=true', 'a.csv'], undefined],
@@ -2137,6 +2151,7 @@ test("a flag given True or False, as img2dataset's command line takes it: refuse
     [['-q', 'true'], undefined],
     [['--', '-q', 'False'], undefined],
     [['-q', 'a.csv', 'True'], undefined],
+    [['-q', '1'], undefined],
     [['--resize-only-if-bigger', 'Truth'], undefined],
     [['--resize-only-if-bigger'], undefined],
   ]

@@ -28,15 +28,23 @@ export function optionTakenAsValue(command: Command, args: readonly string[]): s
   return undefined
 }
 
-/** A value people give a flag, as Python's and img2dataset's command lines (python-fire) take it. */
-const TRUTH = /^(?:true|false)$/i
+/**
+ * A value people give a flag, as Python's and img2dataset's command lines (python-fire) take it,
+ * and aria2c's and wget's (`--check-certificate=false`, `on`/`off`, `yes`/`no`).
+ */
+const TRUTH = /^(?:true|false|yes|no|on|off)$/i
 
 /**
  * A flag (an option that takes no value: `--resize-only-if-bigger`, `--json`) given a truth value,
  * as img2dataset's command line takes `--resize_only_if_bigger True`: the word after it was read as
- * an input (`cannot read input 'True'`, or a URL list of that name read), and `--flag=True` was an
- * unknown option. A flag is given alone for true, and left out for false. A word that is a file's
- * name (`exists`) stays an input. `args` are the words after the command's name; returns the message.
+ * an input (`cannot read input 'True'`, or a URL list of that name read). Given any value after
+ * `=` (`--insecure=yes`, `--insecure=1`, as aria2c's `--check-certificate=false` and Go's
+ * `--flag=false` take one: kyma-project/cli#1367, akesterson/cmdarg#14), it was an unknown
+ * option, `unknown option '--insecure=yes'`, or offered itself (`did you mean --insecure?`); a
+ * value that names a file (`--netrc=~/.netrc`) is pointed at the option that takes one
+ * (`--netrc-file`). A flag is given alone for true, and left out for false. A word that is a
+ * file's name (`exists`) stays an input. `args` are the words after the command's name; returns
+ * the message.
  */
 export function valueGivenToFlag(
   command: Command,
@@ -55,9 +63,15 @@ export function valueGivenToFlag(
       if (value === undefined) i++ // its value, whatever it is
       continue
     }
-    const given = value ?? args[i + 1]
-    if (given === undefined || !TRUTH.test(given) || (value === undefined && exists(given))) continue
     const flag = option.long ?? name
+    if (value !== undefined && !TRUTH.test(value)) {
+      // The option that takes a value beside it (`--netrc`: `--netrc-file FILE`), when one does.
+      const taking = command.options.filter((o) => o.required && o.long?.startsWith(`${flag}-`))
+      if (taking.length === 1 && value !== '' && !/^\d+$/.test(value))
+        return `${flag} takes no value ('${word}'); did you mean ${taking[0]!.long} ${value}?`
+    }
+    const given = value ?? args[i + 1]
+    if (given === undefined || (value === undefined && (!TRUTH.test(given) || exists(given)))) continue
     return `${flag} takes no value${value === undefined ? `, so '${given}' after it would be read as an input` : ` ('${word}')`}: give ${flag} alone for true, and leave it out for false`
   }
   return undefined
