@@ -1047,6 +1047,16 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       /argument '.*forgot-o\.txt\/sub' is invalid\. expected a folder, but .*forgot-o\.txt on its way is a file/,
     ],
     [['worker', '--queue', 'q', '-o', join(dir, 'forgot-o.txt')], /expected a folder, but that is a file/],
+    // Another run's work folder (a path completed or copied from a message): a run there hid its
+    // files beside that run's journal and lock, deleted with it to start that run over.
+    [
+      ['x', '-o', join(dir, 'ran', '.imgpull')],
+      /argument '.*ran\/\.imgpull' is invalid\. expected a folder, but that is the work folder of the output folder .*ran \(its journal, lock and partial files, deleted to start that run over, this run's files with them\): give -o .*ran to go on with that run, or another folder/,
+    ],
+    [
+      ['worker', '--queue', 'q', '-o', join(dir, 'ran', '.imgpull', 'parts')],
+      /expected a folder, but .*ran\/\.imgpull on its way is the work folder of the output folder/,
+    ],
     // A device there is said as one, not as a file: `-o /dev/null`, given to download and keep
     // nothing (MeltwaterArchive/rabbitio#41, nilaoda/N_m3u8DL-RE#291).
     [

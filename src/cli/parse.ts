@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { InvalidArgumentError } from 'commander'
+import { WORK_DIR } from '../layout.js'
 import { kindOf } from '../sinks/own-outputs.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { parseDuration } from '../utils/duration.js'
@@ -89,6 +90,13 @@ export function folder(value: string): string {
         : `expected a folder, but ${visibleShellWord(file)} on its way is ${kind}: give another folder`,
     )
   }
+  const work = workFolderOnTheWay(value)
+  if (work !== undefined) {
+    const outer = visibleShellWord(dirname(work))
+    throw new InvalidArgumentError(
+      `expected a folder, but ${work === value.replace(/(?<=.)[/\\]+$/, '') ? 'that' : `${visibleShellWord(work)} on its way`} is the work folder of the output folder ${outer} (its journal, lock and partial files, deleted to start that run over, this run's files with them): give -o ${outer} to go on with that run, or another folder`,
+    )
+  }
   // `-o "$(ls -d out*)"` of two folders made one named after both, a line break in its name: a
   // folder that exists is the user's (its name shown escaped), one to be made is refused.
   const control = controlCharacter(value)
@@ -117,6 +125,23 @@ function fileOnTheWay(path: string): [string, string] | undefined {
       return found.isDirectory() ? undefined : [at, found.isFile() ? 'a file' : kindOf(found)]
     if (dirname(at) === at) return undefined
   }
+}
+
+/**
+ * The work folder (`OUT/.imgpull`, see layout.ts) that `path` is, or is inside, when there is one;
+ * `undefined` otherwise. `-o photos/.imgpull` (tab completion's, or a path copied from a message)
+ * made an output folder in another run's work folder, beside its journal, lock and partial files,
+ * hidden from `ls photos` and deleted with that folder to start that run over (as the README says
+ * to), or by the queue's clean-up of `.imgpull/queue/`.
+ */
+function workFolderOnTheWay(path: string): string | undefined {
+  const parts = path.split(/[/\\]/)
+  for (let i = 0; i < parts.length; i++) {
+    if (parts[i] !== WORK_DIR) continue
+    const at = parts.slice(0, i + 1).join('/')
+    if (statSync(at, { throwIfNoEntry: false })?.isDirectory()) return at
+  }
+  return undefined
 }
 
 export function size(value: string): number {
