@@ -911,6 +911,12 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
   await writeFile(page, '<!DOCTYPE html>\n<html><body><img src="http://127.0.0.1:9/a.jpg"></body></html>\n')
   const array = join(dir, 'urls.json')
   await writeFile(array, '["http://127.0.0.1:9/a.jpg"]\n')
+  // A list typed in TextEdit, saved as rich text (its default) under the name typed: said as JSON.
+  const rtf = join(dir, 'mac-urls.txt')
+  await writeFile(
+    rtf,
+    '{\\rtf1\\ansi\\ansicpg1252\\cocoartf2639\n\\f0\\fs24 \\cf0 http://127.0.0.1:9/a.jpg\\\n}',
+  )
   // Firefox's, Chrome's and Safari's bookmarks export: each of its lines was an invalid-url failure.
   const bookmarks = join(dir, 'bookmarks.html')
   await writeFile(
@@ -941,6 +947,10 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     [
       [page, '-o', join(dir, 'page-out')],
       /'.*board\.html' is an HTML page, not a list of URLs: give imgpull the URLs of its images/,
+    ],
+    [
+      [rtf, '-o', join(dir, 'rtf-out')],
+      /'.*mac-urls\.txt' is a rich text document \(RTF, as TextEdit and WordPad save one\), not a list of URLs: save it as plain text, one URL a line \(TextEdit: Format > Make Plain Text;/,
     ],
     [
       [bookmarks, '-o', join(dir, 'bookmarks-out')],

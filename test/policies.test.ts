@@ -2307,6 +2307,23 @@ test('listBytes tells a list file from what was given for one by mistake, by its
       zipEntry('mimetype', 'application/vnd.oasis.opendocument.spreadsheet'),
       'an OpenDocument spreadsheet (.ods)',
     ],
+    // A word processor's document: a list typed in TextEdit is saved as rich text whatever its
+    // name (said as JSON for its first '{'), in Word or LibreOffice as .docx or .odt (a ZIP).
+    [
+      "TextEdit's rich text",
+      Buffer.from('{\\rtf1\\ansi\\ansicpg1252\\cocoartf2639\n\\f0\\fs24 \\cf0 https://a.example/1.jpg\\\n'),
+      'a rich text document (RTF, as TextEdit and WordPad save one)',
+    ],
+    [
+      "Word's .docx",
+      Buffer.concat([zipEntry('[Content_Types].xml', '<Types><Override PartName="/word/document.xml"/>')]),
+      'a Word document (.docx)',
+    ],
+    [
+      "LibreOffice's .odt",
+      zipEntry('mimetype', 'application/vnd.oasis.opendocument.text'),
+      'an OpenDocument text (.odt)',
+    ],
     [
       "Excel's old .xls (OLE2)",
       Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0]),

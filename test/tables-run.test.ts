@@ -359,6 +359,12 @@ test('a file saved in place of a table (a Git LFS pointer, a web page, an S3 err
       /page\.csv is an HTML page, not a CSV table: a web page was saved in place of the file \(from a GitHub or Hugging Face blob\/ link/,
     ],
     ['page.parquet', page, /page\.parquet is an HTML page, not a Parquet file/],
+    // A table typed in TextEdit, saved as rich text: read as CSV, its RTF header a column.
+    [
+      'typed.csv',
+      `{\\rtf1\\ansi\\ansicpg1252\n\\f0 url\\\n${server.url('/saved-6')}\\\n}`,
+      /typed\.csv is a rich text document \(RTF, as TextEdit and WordPad save one\), not a CSV table: save it as plain text/,
+    ],
     // A page saved by IE (its comment first) was read as CSV, its tags as cells.
     [
       'saved.csv',

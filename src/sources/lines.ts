@@ -14,7 +14,7 @@ import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { inputGivenTwice } from './given-twice.js'
 import { gunzipFile } from './gunzip.js'
 import { isPipe, openPipe, refuseFolderStdin, shellPipe } from './pipe-list.js'
-import { SAVE_AS_CSV, spreadsheet } from './spreadsheet.js'
+import { SAVE_AS_CSV, SAVE_AS_TEXT, spreadsheet, textDocument } from './spreadsheet.js'
 import { MARKUP_WORDS, type Markup, markupOf } from './tables/not-a-table.js'
 import { holdsControl, utf8Scan } from './tables/utf8.js'
 import { fromUtf16, type Utf16, utf16Head, utf16Of } from './utf16.js'
@@ -329,6 +329,8 @@ export function listBytes(head: Buffer): ListBytes {
   if (isTarHead(head)) return { kind: 'other', what: 'a tar archive', hint: TAR_HINT, inPipe: 'tar -xO' }
   const sheet = spreadsheet(head)
   if (sheet) return { kind: 'other', what: sheet, hint: SAVE_AS_CSV }
+  const document = textDocument(head)
+  if (document) return { kind: 'other', what: document, hint: SAVE_AS_TEXT }
   // Signatures first: a ZIP's or an image's NULs would read as UTF-16's.
   for (const [magic, what, hint, inPipe] of PACKED)
     if (starts(head, magic)) return { kind: 'other', what, hint, ...(inPipe ? { inPipe } : {}) }

@@ -27,3 +27,29 @@ export function spreadsheet(head: Buffer): string | undefined {
     return 'an OpenDocument spreadsheet (.ods)'
   return undefined
 }
+
+/** What to do with a word processor's document given as input. */
+export const SAVE_AS_TEXT =
+  'save it as plain text, one URL a line (TextEdit: Format > Make Plain Text; Word, WordPad, LibreOffice: Save As, Plain Text), or convert it: textutil -convert txt FILE (macOS), libreoffice --convert-to txt FILE'
+
+/**
+ * A word processor's document, from its first bytes: rich text (RTF, TextEdit's default format
+ * on macOS, which a list typed there and named `urls.txt` is saved in, and WordPad's), a ZIP whose
+ * parts are Word's (`word/`) or whose `mimetype` says OpenDocument text (`.odt`). Rich text, whose
+ * first byte is `{`, was said as JSON ("one object a line with a url key is a table"), and its
+ * lines, each ending in RTF's `\`, are no URLs; a `.docx` or `.odt` was said as a ZIP to unpack,
+ * its parts XML. `undefined` for anything else.
+ */
+export function textDocument(head: Buffer): string | undefined {
+  const text = head.toString('latin1').replace(/^\xef\xbb\xbf/, '')
+  if (/^\s*\{\\rtf/.test(text)) return 'a rich text document (RTF, as TextEdit and WordPad save one)'
+  if (!starts(head, 'PK\x03\x04') || head.length < 30) return undefined
+  const nameEnd = 30 + head.readUInt16LE(26)
+  const name = head.subarray(30, nameEnd).toString('latin1')
+  if (/^(\[Content_Types\]\.xml|docProps\/|_rels\/|word\/)/.test(name) && /word\//.test(text))
+    return 'a Word document (.docx)'
+  const data = text.slice(nameEnd + head.readUInt16LE(28))
+  if (name === 'mimetype' && data.startsWith('application/vnd.oasis.opendocument.text'))
+    return 'an OpenDocument text (.odt)'
+  return undefined
+}

@@ -3,7 +3,7 @@ import { grouped } from '../../report/format.js'
 import { printable } from '../../utils/printable.js'
 import { sniffBinary, sniffCommon } from '../../verify/magic.js'
 import { inputWord } from '../pipe-list.js'
-import { SAVE_AS_CSV, spreadsheet } from '../spreadsheet.js'
+import { SAVE_AS_CSV, spreadsheet, textDocument } from '../spreadsheet.js'
 import { shownTableFormat, TABLE_FORMAT_NAMES, type TableFormat, wrongTableFormat } from './format.js'
 import { holdsControl } from './utf8.js'
 
@@ -97,6 +97,12 @@ export function notATable(path: string, format: TableFormat, head: Buffer): Usag
   // Named a table, or given --input-format, it was a ZIP to unpack (`unzip -p`: its XML parts).
   const sheet = spreadsheet(head)
   if (sheet) return new UsageError(`${inputWord(path)} is ${sheet}, not ${as}: ${SAVE_AS_CSV}`)
+  // A table typed in a word processor: saved as text, it is the CSV or TSV it was typed as.
+  const document = textDocument(head)
+  if (document)
+    return new UsageError(
+      `${inputWord(path)} is ${document}, not ${as}: save it as plain text (TextEdit: Format > Make Plain Text) or convert it (textutil -convert txt FILE on macOS), and give imgpull that file`,
+    )
   const bytes = new Uint8Array(head.buffer, head.byteOffset, head.length)
   const image = sniffCommon(bytes) ?? sniffBinary(bytes)
   if (image)
