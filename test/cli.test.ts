@@ -1302,6 +1302,20 @@ test("an input's or a file option's name mistyped names the file beside it that 
       'nothing-like-it.txt',
       /^imgpull: cannot read input 'nothing-like-it\.txt': no such file \(see imgpull --help\)$/,
     ],
+    // A file name pattern no shell expanded (quoted, or Windows' cmd: sharkdp/bat#309,
+    // pamburus/hl#597): the files it matches, where one near name was offered as if mistyped.
+    [
+      'data/part-*.csv',
+      /^imgpull: cannot read input 'data\/part-\*\.csv': no such file or folder; it is a file name pattern, which no shell expanded \(it was quoted, or typed in Windows' cmd or PowerShell\): 2 files here match it \(data\/part-00001\.csv, data\/part-00002\.csv\): give it unquoted to a shell that expands it, or their names \(see imgpull --help\)$/,
+    ],
+    [
+      'url?.txt',
+      /: no such file; it is a file name pattern, which no shell expanded .*: 1 file here matches it \(urls\.txt\): give it unquoted/,
+    ],
+    [
+      '*.lst',
+      /^imgpull: cannot read input '\*\.lst': no such file; it is a file name pattern, and no file matches it \(a shell passes such a pattern as it is\) \(see/,
+    ],
   ]
   // Each case a process of its own, four at a time: none makes 'out' (checked after all of them).
   await inPool(cases, 4, async ([input, message]) => {

@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js'
 import { HOST_PORT, parseFetchUrl } from '../plan/url-problem.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { fileHead, isTarHead, starts } from '../utils/file-head.js'
-import { fileFault, nearFile } from '../utils/near-file.js'
+import { fileFault, nearFile, unexpandedPattern } from '../utils/near-file.js'
 import { printable } from '../utils/printable.js'
 import { passwordMisread, shownUrl, unescapedUrl } from '../utils/url.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
@@ -605,7 +605,9 @@ export async function checkInputs(
           ? `; if it is the output folder, give it with -o: -o ${visibleShellWord(arg)}`
           : ''
       // A list's name mistyped (`url.txt` beside `urls.txt`): the file meant.
-      const near = code === 'ENOENT' && !url && !out ? await nearFile(arg) : ''
+      // A pattern no shell expanded (`'*.txt'`, cmd's `*.txt`): the files it matches.
+      const pattern = code === 'ENOENT' && !url && !out ? await unexpandedPattern(arg) : ''
+      const near = code === 'ENOENT' && !url && !out && pattern === '' ? await nearFile(arg) : pattern
       throw new UsageError(
         `cannot read input ${url ? `'${shown}'` : shown}: ${why}${command}${url}${out}${near}`,
       )

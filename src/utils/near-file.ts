@@ -23,6 +23,47 @@ export async function nearFile(path: string): Promise<string> {
   return nearIn(path, entries)
 }
 
+/** The names `shown` at most in `unexpandedPattern`'s words. */
+const SHOWN_MATCHES = 3
+
+/**
+ * For an input that is no file because it is a file name pattern no shell expanded (`'*.csv'`
+ * quoted, a script's `"$pattern"`, or typed in Windows' cmd or PowerShell, which pass `*` and `?`
+ * to the program as they are: sharkdp/bat#309, pamburus/hl#597, hpjansson/chafa#266), as the end
+ * of a message: the files beside it that it matches (`; it is a file name pattern, which no shell
+ * expanded …: 3 files here match it (a.csv, b.csv, c.csv): give it unquoted to a shell that
+ * expands it, or their names`), or that none does (a shell passes such a pattern as it is too);
+ * '' when it is no pattern (no `*`, `?` or `[…]` in its last part) or its folder cannot be read.
+ * Said as a missing file, `'*.csv': no such file or folder`, it offered one near name, as if one
+ * file had been mistyped.
+ */
+export async function unexpandedPattern(path: string): Promise<string> {
+  const name = basename(path)
+  if (!/[*?]|\[[^\]]+\]/.test(name) || /[*?[]/.test(dirname(path))) return ''
+  const source = [...name]
+    .map((c) =>
+      c === '*' ? '.*' : c === '?' ? '.' : /[[\]]/.test(c) ? c : c.replace(/[\\^$.|+(){}-]/g, '\\$&'),
+    )
+    .join('')
+  let pattern: RegExp
+  let entries: string[]
+  try {
+    pattern = new RegExp(`^${source}$`)
+    entries = (await readdir(dirname(path))).slice(0, MOST_ENTRIES)
+  } catch {
+    return ''
+  }
+  // A shell's * and ? match no name that begins with a dot.
+  const matched = entries.filter((entry) => !entry.startsWith('.') && pattern.test(entry)).sort()
+  if (matched.length === 0)
+    return '; it is a file name pattern, and no file matches it (a shell passes such a pattern as it is)'
+  const said =
+    "; it is a file name pattern, which no shell expanded (it was quoted, or typed in Windows' cmd or PowerShell)"
+  const shown = matched.slice(0, SHOWN_MATCHES).map((entry) => visibleShellWord(join(dirname(path), entry)))
+  const more = matched.length > SHOWN_MATCHES ? ', …' : ''
+  return `${said}: ${matched.length === 1 ? '1 file here matches' : `${matched.length} files here match`} it (${shown.join(', ')}${more}): give ${process.platform === 'win32' ? '' : 'it unquoted to a shell that expands it, or '}${matched.length === 1 ? 'its name' : 'their names'}`
+}
+
 /**
  * `nearFile` read synchronously (`--cookies`, `--ca-cert`), of the entries `fits` takes (`status`'s
  * folder: one that holds a journal), given their path as the user would type it.

@@ -9,7 +9,7 @@ import { grouped } from '../../report/format.js'
 import type { CarriedType, RowColumns } from '../../types.js'
 import { visibleShellWord } from '../../utils/command-line.js'
 import { fileHead } from '../../utils/file-head.js'
-import { fileFault, nearFile } from '../../utils/near-file.js'
+import { fileFault, nearFile, unexpandedPattern } from '../../utils/near-file.js'
 import { inputGivenTwice } from '../given-twice.js'
 import { inputWord, openPipe, PipeTap, STDIN_PATH } from '../pipe-list.js'
 import { utf16Head, utf16Of } from '../utf16.js'
@@ -72,7 +72,8 @@ async function statInput(path: string): Promise<Awaited<ReturnType<typeof stat>>
     const code = (error as NodeJS.ErrnoException).code
     // A table may be a folder of them: both named.
     const why = code === 'ENOENT' ? 'no such file or folder' : fileFault(error)
-    const near = code === 'ENOENT' ? await nearFile(path) : ''
+    const pattern = code === 'ENOENT' ? await unexpandedPattern(path) : ''
+    const near = code === 'ENOENT' && pattern === '' ? await nearFile(path) : pattern
     throw new UsageError(`cannot read input ${inputWord(path, 'always')}: ${why}${near}`)
   }
   return info
