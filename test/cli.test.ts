@@ -917,6 +917,9 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     rtf,
     '{\\rtf1\\ansi\\ansicpg1252\\cocoartf2639\n\\f0\\fs24 \\cf0 http://127.0.0.1:9/a.jpg\\\n}',
   )
+  // A link dragged from a browser to Windows' desktop: said as a JSON array for its '['.
+  const shortcut = join(dir, 'cat.url')
+  await writeFile(shortcut, '[InternetShortcut]\r\nURL=http://127.0.0.1:9/a.jpg\r\n')
   // Firefox's, Chrome's and Safari's bookmarks export: each of its lines was an invalid-url failure.
   const bookmarks = join(dir, 'bookmarks.html')
   await writeFile(
@@ -951,6 +954,10 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     [
       [rtf, '-o', join(dir, 'rtf-out')],
       /'.*mac-urls\.txt' is a rich text document \(RTF, as TextEdit and WordPad save one\), not a list of URLs: save it as plain text, one URL a line \(TextEdit: Format > Make Plain Text;/,
+    ],
+    [
+      [shortcut, '-o', join(dir, 'shortcut-out')],
+      /'.*cat\.url' is a Windows Internet Shortcut \(\.url\), not a list of URLs: it links to http:\/\/127\.0\.0\.1:9\/a\.jpg: give imgpull that URL itself, or a list of such URLs, one a line/,
     ],
     [
       [bookmarks, '-o', join(dir, 'bookmarks-out')],

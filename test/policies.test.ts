@@ -2432,6 +2432,28 @@ test('listBytes tells a list file from what was given for one by mistake, by its
     ['a Markdown link first', Buffer.from('[a cat](https://a.example/1.jpg)\n'), 'text'],
     ['a Markdown reference first', Buffer.from('[1]: https://a.example/1.jpg\n'), 'text'],
     ['a JSON array of arrays', Buffer.from('[["https://a.example/1.jpg"]]\n'), 'a JSON array'],
+    ['an empty JSON array', Buffer.from('[ ]\n'), 'a JSON array'],
+    // A link saved as a file (a browser's link dragged to the desktop): its URL named, where the
+    // INI ones were said to be a JSON array for their '[' and the property list an XML document.
+    [
+      "Windows' Internet Shortcut",
+      Buffer.from('[InternetShortcut]\r\nURL=https://a.example/1.jpg\r\nIDList=\r\n'),
+      'a Windows Internet Shortcut (.url)',
+    ],
+    [
+      "a Linux desktop's link",
+      Buffer.from('[Desktop Entry]\nName=cat\nType=Link\nURL=https://a.example/1.jpg\n'),
+      'a desktop link (.desktop)',
+    ],
+    [
+      "macOS's web location",
+      Buffer.from(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "x">\n<plist version="1.0">\n<dict>\n\t<key>URL</key>\n\t<string>https://a.example/1.jpg</string>\n',
+      ),
+      'a macOS web location (.webloc)',
+    ],
+    // An INI file of no link: no JSON array either.
+    ['an INI section', Buffer.from('[photos]\nhttps://a.example/1.jpg\n'), 'text'],
     ['JSON lines named .txt', Buffer.from('{"url": "https://a.example/1.jpg"}\n'), 'JSON'],
     ['a list that mentions html', Buffer.from('https://a.example/<html>.jpg\n<b>\n'), 'text'],
     // A CSV or TSV named .txt (or piped): every row's URL would carry its other cells after a comma.

@@ -381,6 +381,33 @@ function nulPadding(head: Buffer): number {
 /** A Markdown link or link reference: `[text](`, `[text]: ` (CommonMark 0.31 §4.7, §6.3). */
 const MARKDOWN_LINK = /^\[[^\]\n]*\](?:\(|:[ \t])/
 
+/**
+ * How a JSON array begins: its `[`, then a value or its `]` (RFC 8259 §5). An INI file's section
+ * (`[InternetShortcut]`, `[Desktop Entry]`) begins with a `[` too, and was said as a JSON array.
+ */
+const JSON_ARRAY = /^\[\s*(?:["{[\]\d-]|true\b|false\b|null\b)/
+
+/**
+ * A link saved as a file, its URL in it, from the file's first text: Windows' Internet Shortcut
+ * (`.url`, a link dragged from a browser to the desktop: `[InternetShortcut]`, `URL=…`), a Linux
+ * desktop's link (`.desktop`: `[Desktop Entry]`, `Type=Link`, `URL=…`) and macOS's web location
+ * (`.webloc`, a property list: `<key>URL</key><string>…</string>`), as mpv-player/mpv#5107 and
+ * karakeep-app/karakeep#725 were given them. Given as a list, the first two
+ * were said to be a JSON array, the third an XML document, neither naming the URL in it. `undefined`
+ * for anything else. Pure.
+ */
+function linkFile(start: string): { what: string; url: string } | undefined {
+  const url = /^URL=(\S+)\s*$/m.exec(start)?.[1]
+  if (/^\[InternetShortcut\]\s*$/m.test(start) && url !== undefined)
+    return { what: 'a Windows Internet Shortcut (.url)', url }
+  if (/^\[Desktop Entry\]\s*$/m.test(start) && url !== undefined)
+    return { what: 'a desktop link (.desktop)', url }
+  const plist = /<key>URL<\/key>\s*<string>([^<\s]+)<\/string>/.exec(start)?.[1]
+  if (/^(?:<\?xml[^>]*>\s*)?<!DOCTYPE plist/i.test(start) && plist !== undefined)
+    return { what: 'a macOS web location (.webloc)', url: plist.replaceAll('&amp;', '&') }
+  return undefined
+}
+
 /** What to give imgpull instead of each kind of markup given as a list. */
 const MARKUP_HINTS: Readonly<Record<Markup, string>> = {
   html: 'give imgpull the URLs of its images (its <img src>), one a line',
@@ -399,6 +426,13 @@ const MARKUP_HINTS: Readonly<Record<Markup, string>> = {
  */
 function textNotAList(text: string): ListBytes | undefined {
   const start = text.replace(/^\ufeff/, '').trimStart()
+  const link = linkFile(start)
+  if (link !== undefined)
+    return {
+      kind: 'other',
+      what: link.what,
+      hint: `it links to ${printable(shownUrl(link.url))}: give imgpull that URL itself, or a list of such URLs, one a line`,
+    }
   const markup = markupOf(start)
   if (markup !== undefined) return { kind: 'other', what: MARKUP_WORDS[markup], hint: MARKUP_HINTS[markup] }
   // An array of records (pandas' to_json(orient='records'), an API's or a labelling tool's export):
@@ -413,7 +447,7 @@ function textNotAList(text: string): ListBytes | undefined {
   // notes pasted as they are: dpradov/keynote-nf#750) begins with a `[` too, but no JSON array
   // goes on so: it is a list, each such line refused naming the text before its URL, where the
   // whole list was refused as a JSON array.
-  if (start.startsWith('[') && !MARKDOWN_LINK.test(start))
+  if (JSON_ARRAY.test(start) && !MARKDOWN_LINK.test(start))
     return {
       kind: 'other',
       what: 'a JSON array',
