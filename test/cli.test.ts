@@ -903,33 +903,34 @@ test('a gzip-compressed URL list is read through gunzip; one cut short gets its 
 
 test('usage errors exit 2 with one line naming the culprit', async () => {
   // Files given by mistake for a list: every "line" would be an invalid-url failure.
-  const image = join(dir, 'photo.png')
-  await writeFile(image, await readFile('test/fixtures/images/rgba.png'))
-  const zip = join(dir, 'urls.zip')
-  await writeFile(zip, Buffer.concat([Buffer.from('PK\x03\x04\x14\x00\x00\x00', 'latin1'), Buffer.alloc(40)]))
-  const page = join(dir, 'board.html')
-  await writeFile(page, '<!DOCTYPE html>\n<html><body><img src="http://127.0.0.1:9/a.jpg"></body></html>\n')
-  const array = join(dir, 'urls.json')
-  await writeFile(array, '["http://127.0.0.1:9/a.jpg"]\n')
+  const given = async (name: string, content: string | Buffer): Promise<string> => {
+    await writeFile(join(dir, name), content)
+    return join(dir, name)
+  }
+  const image = await given('photo.png', await readFile('test/fixtures/images/rgba.png'))
+  const zip = await given(
+    'urls.zip',
+    Buffer.concat([Buffer.from('PK\x03\x04\x14\x00\x00\x00', 'latin1'), Buffer.alloc(40)]),
+  )
+  const page = await given(
+    'board.html',
+    '<!DOCTYPE html>\n<html><body><img src="http://127.0.0.1:9/a.jpg"></body></html>\n',
+  )
+  const array = await given('urls.json', '["http://127.0.0.1:9/a.jpg"]\n')
   // A list typed in TextEdit, saved as rich text (its default) under the name typed: said as JSON.
-  const rtf = join(dir, 'mac-urls.txt')
-  await writeFile(
-    rtf,
+  const rtf = await given(
+    'mac-urls.txt',
     '{\\rtf1\\ansi\\ansicpg1252\\cocoartf2639\n\\f0\\fs24 \\cf0 http://127.0.0.1:9/a.jpg\\\n}',
   )
   // A link dragged from a browser to Windows' desktop: said as a JSON array for its '['.
-  const shortcut = join(dir, 'cat.url')
-  await writeFile(shortcut, '[InternetShortcut]\r\nURL=http://127.0.0.1:9/a.jpg\r\n')
+  const shortcut = await given('cat.url', '[InternetShortcut]\r\nURL=http://127.0.0.1:9/a.jpg\r\n')
   // Firefox's, Chrome's and Safari's bookmarks export: each of its lines was an invalid-url failure.
-  const bookmarks = join(dir, 'bookmarks.html')
-  await writeFile(
-    bookmarks,
+  const bookmarks = await given(
+    'bookmarks.html',
     '<!DOCTYPE NETSCAPE-Bookmark-file-1>\n<META HTTP-EQUIV="Content-Type" CONTENT="text/html; charset=UTF-8">\n<DL><p>\n    <DT><A HREF="http://127.0.0.1:9/a.jpg" ADD_DATE="1600000000">a</A>\n</DL><p>\n',
   )
-  const csvAsList = join(dir, 'photos.txt')
-  await writeFile(csvAsList, 'url,caption\nhttp://127.0.0.1:9/a.jpg,A fox\n')
-  const binary = join(dir, 'core.bin')
-  await writeFile(binary, Buffer.from('http://127.0.0.1:9/a.jpg\n\x00\x01\x02', 'latin1'))
+  const csvAsList = await given('photos.txt', 'url,caption\nhttp://127.0.0.1:9/a.jpg,A fox\n')
+  const binary = await given('core.bin', Buffer.from('http://127.0.0.1:9/a.jpg\n\x00\x01\x02', 'latin1'))
   // A raw control character in a key: not JSON (RFC 8259 §7), but text, not a binary file.
   // (In a folder of its own: `dir` itself is given as a folder that holds no table.)
   const control = join(dir, 'control', 'control.jsonl')
