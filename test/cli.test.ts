@@ -1071,6 +1071,16 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       ['x', '-o', join(dir, 'ran', '.imgpull')],
       /argument '.*ran\/\.imgpull' is invalid\. expected a folder, but that is the work folder of the output folder .*ran \(its journal, lock and partial files, deleted to start that run over, this run's files with them\): give -o .*ran to go on with that run, or another folder/,
     ],
+    // A name pasted with a space after it (a script's -o "$DIR "): a new folder so named was made
+    // and every file fetched again into it, the earlier run's folder beside it not gone on with.
+    [
+      ['x', '-o', `${join(dir, 'ran')} `],
+      /argument '.*ran ' is invalid\. expected a folder's name, but this one ends with a space, and no folder so named is here: it would make one; give -o .*ran, an earlier run's output folder \(see/,
+    ],
+    [
+      ['x', '-o', ' new-photos'],
+      /expected a folder's name, but this one begins with a space, .*; give -o new-photos \(see/,
+    ],
     [
       ['worker', '--queue', 'q', '-o', join(dir, 'ran', '.imgpull', 'parts')],
       /expected a folder, but .*ran\/\.imgpull on its way is the work folder of the output folder/,

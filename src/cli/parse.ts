@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { InvalidArgumentError } from 'commander'
 import { WORK_DIR } from '../layout.js'
 import { kindOf } from '../sinks/own-outputs.js'
@@ -95,6 +95,16 @@ export function folder(value: string): string {
     const outer = visibleShellWord(dirname(work))
     throw new InvalidArgumentError(
       `expected a folder, but ${work === value.replace(/(?<=.)[/\\]+$/, '') ? 'that' : `${visibleShellWord(work)} on its way`} is the work folder of the output folder ${outer} (its journal, lock and partial files, deleted to start that run over, this run's files with them): give -o ${outer} to go on with that run, or another folder`,
+    )
+  }
+  // `-o 'photos '` (a name pasted with the space after it, a script's `-o "$DIR "`): a new folder
+  // named with the space was made and every file fetched again into it, the run in `photos` not
+  // gone on with, without a word. A folder so named that is there is the user's.
+  const trimmed = value.trim()
+  if (trimmed !== value && !existsSync(value)) {
+    const earlier = existsSync(join(trimmed, WORK_DIR)) ? ", an earlier run's output folder" : ''
+    throw new InvalidArgumentError(
+      `expected a folder's name, but this one ${value.startsWith(trimmed) ? 'ends' : 'begins'} with a space, and no folder so named is here: it would make one; give -o ${visibleShellWord(trimmed)}${earlier}`,
     )
   }
   // `-o "$(ls -d out*)"` of two folders made one named after both, a line break in its name: a
