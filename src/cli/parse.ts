@@ -97,7 +97,8 @@ export function folder(value: string): string {
       `expected a folder, but ${work === value.replace(/(?<=.)[/\\]+$/, '') ? 'that' : `${visibleShellWord(work)} on its way`} is the work folder of the output folder ${outer} (its journal, lock and partial files, deleted to start that run over, this run's files with them): give -o ${outer} to go on with that run, or another folder`,
     )
   }
-  // `-o 'photos '` (a name pasted with the space after it, a script's `-o "$DIR "`): a new folder
+  // `-o 'photos '` (a name pasted with the space after it, a script's `-o "$DIR "`; an image
+  // grabber's folder so typed, Bionus/imgbrd-grabber#2148, which Windows cannot even make): a new folder
   // named with the space was made and every file fetched again into it, the run in `photos` not
   // gone on with, without a word. A folder so named that is there is the user's.
   const trimmed = value.trim()
