@@ -296,6 +296,15 @@ test('a JSON array given as JSON lines (one line or pretty-printed), or lines wi
     message: `${strings} holds no JSON object on a line of its own (line 2: a JSON string, not an object)`,
   })
   assert.deepEqual(await readAll([await file('blank.jsonl', '\n\n')]), [])
+  // A list of URLs named .jsonl (or given --input-format jsonl): "Unexpected token 'h'" before.
+  const list = await file(
+    'list.jsonl',
+    '\nhttps://user:pw@images.example/1.jpg\nhttps://images.example/2.jpg\n',
+  )
+  await assert.rejects(readAll([list]), {
+    name: 'UsageError',
+    message: `${list} is a list of URLs (its line 2: "https://images.example/1.jpg"), not JSON lines: a list is read as it is, without --input-format, from a file not named as a table (.txt)`,
+  })
 })
 
 // pandas' DataFrame.to_json() without orient='records', lines=True writes the whole frame as one

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream'
 import { StringDecoder } from 'node:string_decoder'
 import { UsageError } from '../../errors.js'
 import { printable } from '../../utils/printable.js'
+import { shownUrl } from '../../utils/url.js'
 import { inputWord } from '../pipe-list.js'
 import type { KindTally, WrittenNumber } from './column-types.js'
 import { type ColumnPlan, planColumns } from './columns.js'
@@ -388,6 +389,12 @@ async function keysOf(
       'JSON lines',
       shown,
       ` (its first line: ${printable(JSON.stringify(first.text.slice(0, 80)))}, and no line a JSON object)`,
+    )
+  // A list of URLs given --input-format jsonl (or named .jsonl): V8's "Unexpected token 'h'" said
+  // nothing of what it is.
+  if (/^\s*https?:\/\/\S+\s*$/i.test(first.text))
+    throw new UsageError(
+      `${inputWord(file.path)} is a list of URLs (its line ${first.number}: ${printable(JSON.stringify(shownUrl(first.text.trim()).slice(0, 80)))}), not JSON lines: a list is read as it is, without --input-format, from a file not named as a table (.txt)`,
     )
   throw new UsageError(
     `${inputWord(file.path)} holds no JSON object on a line of its own (line ${first.number}: ${first.problem})`,
