@@ -35,6 +35,8 @@ export type {
 export * as unsplash from './sources/unsplash/index.js'
 export type {
   CarriedType,
+  DoneResult,
+  FailedResult,
   HostSample,
   Job,
   Outcome,

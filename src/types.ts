@@ -110,11 +110,8 @@ export interface Outcome {
   answers?: Record<string, number>
 }
 
-/**
- * What happened to one job: its outcome (see `Outcome`), with the job, its status and its timings.
- * `ok` and `skipped` results have a verified file at `path`.
- */
-export interface Result extends Omit<Outcome, 'ttfb' | 'total'> {
+/** What every `Result` holds, whatever its `status`. */
+export interface ResultFields extends Omit<Outcome, 'ttfb' | 'total'> {
   job: Job
   status: Status
   /**
@@ -124,6 +121,31 @@ export interface Result extends Omit<Outcome, 'ttfb' | 'total'> {
   earlier?: boolean
   timings: Timings
 }
+
+/** A job whose verified file is at `path`: fetched by this run (`ok`) or by an earlier one (`skipped`). */
+export interface DoneResult extends ResultFields {
+  status: 'ok' | 'skipped'
+  /** The file, relative to the output folder (`join(out, result.path)` opens it). */
+  path: string
+  /** Its size, in bytes. */
+  bytes: number
+}
+
+/** A job that failed: why (`error`, an `ErrorCode`) and in one line (`message`). Never thrown. */
+export interface FailedResult extends ResultFields {
+  status: 'failed'
+  error: ErrorCode
+  message: string
+}
+
+/**
+ * What happened to one job: its outcome (see `Outcome`), with the job, its status and its timings.
+ * A union on `status`, so that a check of it narrows the rest, as a discriminated union does
+ * (farcasterxyz/auth-monorepo#161, supabase/supabase-js#1905): `ok` and `skipped` results have a
+ * verified file at `path` of `bytes` (`DoneResult`), `failed` ones an `error` and a `message`
+ * (`FailedResult`); where each was `| undefined` to `tsc --strict` after the check.
+ */
+export type Result = DoneResult | FailedResult
 
 /** What makes a partial file resumable (`If-Range`), as the server sent it and the journal keeps it. */
 export interface Validators {

@@ -400,7 +400,8 @@ test("the README's TypeScript examples type-check as a consumer's strict project
     // @tsconfig/strictest turns on) refuses for an optional property that does not say `| undefined`.
     await writeFile(
       join(dir, 'maybe.ts'),
-      `import { pull, unsplash, type Job } from 'imgpull'
+      `import { join } from 'node:path'
+import { pull, unsplash, type DoneResult, type ErrorCode, type Job } from 'imgpull'
 import { openTables, tablesSource } from 'imgpull/tables'
 declare const maybe: { n?: number; s?: string; signal?: AbortSignal; yes?: boolean }
 const job: Job = { url: 'https://images.example/a.jpg', key: maybe.s, row: maybe.n, caption: maybe.s }
@@ -410,7 +411,22 @@ const run = pull([job], {
 })
 const photos = unsplash.search('lake', { accessKey: maybe.s, limit: maybe.n, signal: maybe.signal })
 const tables = await openTables(['rows.csv'], { captionCol: maybe.s, urlCol: maybe.s })
-export { photos, run, tables, tablesSource }
+// A check of \`status\` narrows a result, as the README says each status's fields (a discriminated
+// union: farcasterxyz/auth-monorepo#161): each of these was \`| undefined\` to tsc after it (TS2322).
+const kept: DoneResult[] = []
+for await (const result of run) {
+  if (result.status === 'failed') {
+    const why: ErrorCode = result.error
+    const line: string = result.message
+    console.error(why, line)
+  } else {
+    const file: string = join('out', result.path)
+    const size: number = result.bytes
+    console.log(file, size)
+    kept.push(result)
+  }
+}
+export { kept, photos, run, tables, tablesSource }
 `,
     )
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')

@@ -257,9 +257,20 @@ test("a rerun's results have the fields of a Result and no other: none of the jo
       .map(([key]) => key)
       .sort()
   const first = new Map<string, string[]>()
-  for await (const r of pull(urls, { out })) first.set(r.job.url, fields(r))
+  // What the `Result` union promises for each status (DoneResult, FailedResult), held at run time too.
+  const promised = (r: Result) =>
+    r.status === 'failed'
+      ? assert.ok(typeof r.error === 'string' && typeof r.message === 'string', `${r.job.url}: ${r.status}`)
+      : assert.ok(typeof r.path === 'string' && typeof r.bytes === 'number', `${r.job.url}: ${r.status}`)
+  for await (const r of pull(urls, { out })) {
+    promised(r)
+    first.set(r.job.url, fields(r))
+  }
   const again = new Map<string, Result>()
-  for await (const r of pull(urls, { out })) again.set(r.job.url, r)
+  for await (const r of pull(urls, { out })) {
+    promised(r)
+    again.set(r.job.url, r)
+  }
   assert.deepEqual([...again.values()].map((r) => `${r.status} ${r.earlier}`).sort(), [
     'failed true',
     'skipped true',
