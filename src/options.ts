@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
 import { attachClientIdentity, readClientCert, warnClientCert } from './fetch/client-cert.js'
 import { attachCookies, readCookiesFile } from './fetch/cookies.js'
 import { fitsRequest, reservedHeader } from './fetch/field-value.js'
@@ -22,8 +23,11 @@ const { validateHeaderName } = createRequire(import.meta.url)('node:http') as ty
 
 /** Options for `pull()`. Every field is optional; the defaults are below each. */
 export interface Options {
-  /** Output folder. @default '.' */
-  out?: string | undefined
+  /**
+   * Output folder: a path, relative to the working folder, or a `file:` URL (an object, as
+   * `new URL('./photos/', import.meta.url)` makes, or its href), as Node's `fs` takes one. @default '.'
+   */
+  out?: string | URL | undefined
   /** Most transfers in flight at once, over all hosts. @default 128 */
   concurrency?: number | undefined
   /**
@@ -143,7 +147,7 @@ export interface Options {
    * Several files (an array; `--ca-cert` given more than once) are each trusted: an https://
    * proxy's CA and a private server's, which curl gives as `--proxy-cacert` and `--cacert`.
    */
-  caCert?: string | readonly string[] | undefined
+  caCert?: string | URL | readonly (string | URL)[] | undefined
   /**
    * A client certificate, shown to an image host that asks for one (mutual TLS, RFC 8446 §4.4.2;
    * curl's `--cert`): a PEM file of the certificate, then any intermediates, the key optionally
@@ -155,9 +159,9 @@ export interface Options {
    * one is a `TypeError` naming it; one out of its dates, or not meant for a TLS client, is warned
    * about (`IMGPULL_CLIENT_CERT`). @default none (no certificate is sent)
    */
-  clientCert?: string | undefined
+  clientCert?: string | URL | undefined
   /** The private key of `clientCert`, when in a file of its own: PEM (encrypted or not) or DER. @default none */
-  clientKey?: string | undefined
+  clientKey?: string | URL | undefined
   /**
    * The password of an encrypted `clientKey` (or key in `clientCert`), or of a PKCS #12 file. Kept
    * in memory only; a queue's workers never get it from Redis (see `WorkerOptions`). @default none
@@ -185,7 +189,7 @@ export interface Options {
    * where their domain, path, secure flag and expiry allow. Read when the run starts; a malformed
    * line is a `TypeError` naming the file and the line.
    */
-  cookies?: string | undefined
+  cookies?: string | URL | undefined
   /**
    * Take the user and password of a URL that names none (or the password of the user it names)
    * from a `.netrc` file, as curl `-n`/`--netrc-file`, wget and aria2c do: `true` reads `$NETRC`,
@@ -197,7 +201,7 @@ export interface Options {
    * for: a redirect to another host sends that host's entry, if the file names it, or none.
    * @default false (curl reads none unless asked: a file of passwords read unasked is a surprise)
    */
-  netrc?: boolean | string | undefined
+  netrc?: boolean | string | URL | undefined
   /**
    * What the run writes in `out`. `files`: each image under its own name. `webdataset`: tar shards
    * of `shardSize` samples (`00000.tar`, `00001.tar`...), each with a `00000.parquet` (one row per
@@ -240,8 +244,42 @@ type Unset =
 /** Every field of `T` given: required, and never `undefined` (which `Required` keeps under exactOptionalPropertyTypes). */
 type Filled<T> = { [K in keyof T]-?: Exclude<T[K], undefined> }
 
-export type ResolvedOptions = Filled<Omit<Options, Unset | 'transform'>> &
-  Pick<Options, Unset> & { transform: TransformSpec }
+/** The options that name a file or a folder: a path, or a `file:` URL (see `filePaths`). */
+const PATH_OPTIONS = ['out', 'caCert', 'clientCert', 'clientKey', 'cookies', 'netrc'] as const
+
+/** A path option's value once its `file:` URLs are paths. */
+type PathOf<V> = V extends URL ? never : V extends readonly (infer E)[] ? readonly Exclude<E, URL>[] : V
+
+/** `T` with its path options' `file:` URLs taken as paths. */
+type Pathed<T> = { [K in keyof T]: K extends (typeof PATH_OPTIONS)[number] ? PathOf<T[K]> : T[K] }
+
+/**
+ * The path a path option names: a `file:` URL, an object (`new URL('./photos/', import.meta.url)`)
+ * or its href (`import.meta.resolve`), taken as the path it is, as Node's `fs` takes a URL object
+ * (motdotla/dotenv#720); anything else as it is given. An href was a path relative to the working
+ * folder, the files written under `./file:/…`; a URL object a `TypeError` saying only "an object".
+ * A URL of another scheme, or a `file:` URL of another host, is a `TypeError` naming the option.
+ */
+export function filePath<V>(key: string, value: V): PathOf<V> {
+  if (Array.isArray(value)) return value.map((item) => filePath(key, item)) as PathOf<V>
+  const href =
+    value instanceof URL
+      ? value.href
+      : typeof value === 'string' && /^file:\/\//i.test(value)
+        ? value
+        : undefined
+  if (href === undefined) return value as PathOf<V>
+  try {
+    return fileURLToPath(href) as PathOf<V>
+  } catch (error) {
+    throw new TypeError(
+      `Expected \`${key}\` to be a path or a file: URL of this machine, got the URL ${href} (${(error as Error).message})`,
+    )
+  }
+}
+
+export type ResolvedOptions = Pathed<Filled<Omit<Options, Unset | 'transform'>>> &
+  Pathed<Pick<Options, Unset>> & { transform: TransformSpec }
 
 export const DEFAULT_USER_AGENT = `imgpull/${VERSION} (+${HOMEPAGE})`
 
@@ -524,12 +562,13 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   refuseUnknownKeys(options, OPTION_NAMES, 'option')
   const set = definedFields(options)
   // The defaults' headers are frozen and every run's: each resolved options gets its own.
-  const o: ResolvedOptions = {
+  const o = {
     ...defaults,
     headers: {},
     ...set,
     transform: resolveTransformSpec(options.transform),
-  }
+  } as ResolvedOptions
+  for (const key of PATH_OPTIONS) Object.assign(o, { [key]: filePath(key, o[key]) })
   checkKinds(o)
   integer('concurrency', o.concurrency, 1)
   if (o.perHost !== 'auto' && !(Number.isInteger(o.perHost) && o.perHost >= 1)) {

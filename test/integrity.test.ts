@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { LATER_OVERLAP, RESUME_OVERLAP } from '../src/fetch/judge.js'
 import { type Options, pull, type Result } from '../src/index.js'
+import { filePath } from '../src/options.js'
 import { hashKey } from '../src/plan/naming.js'
 import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
@@ -29,7 +30,7 @@ after(async () => {
 })
 
 async function get(urls: string[], options: Options = {}) {
-  const out = options.out ?? join(dir, `run-${++n}`)
+  const out = filePath('out', options.out ?? join(dir, `run-${++n}`))
   const results: Result[] = []
   for await (const r of pull(urls, { out, journal: false, ...options })) results.push(r)
   return { out, results, one: results[0] }

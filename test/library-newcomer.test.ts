@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { createInterface as createLinesPromised } from 'node:readline/promises'
 import { after, before, test } from 'node:test'
+import { pathToFileURL } from 'node:url'
 import { pull, type Result, resolveOptions, UsageError, unsplash } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
@@ -414,5 +415,42 @@ test("a job's url that is not one URL is said in a job's words, not a table cell
         `invalid URL "<${server.url('/angled')}>": wrapped in <…>: the job's url must be the URL alone`,
       ],
     ],
+  )
+})
+
+test("a folder or file given as a file: URL, the object or its href (ESM's import.meta.url idiom), is the path it names, as Node's fs takes it", async () => {
+  // motdotla/dotenv#720: a path option takes a URL as fs.readFileSync does. An href
+  // (`import.meta.resolve('./photos')`, `new URL(…).href`) was a path relative to the working
+  // folder: the files went to `./file:/…/photos` without a word; a URL object was refused as "an object".
+  for (const [i, given] of [
+    (p: string) => pathToFileURL(p),
+    (p: string) => pathToFileURL(p).href,
+  ].entries()) {
+    const out = join(dir, `file-url-${i}`)
+    const results: Result[] = []
+    for await (const r of pull([server.url(`/file-url-${i}.jpg`)], { out: given(out), report: false }))
+      results.push(r)
+    assert.deepEqual(
+      results.map((r) => `${r.status} ${r.path}`),
+      [`ok file-url-${i}.jpg`],
+    )
+    assert.ok(existsSync(join(out, `file-url-${i}.jpg`)))
+  }
+  assert.ok(!existsSync('file:'), 'nothing made under ./file:')
+  const cookies = join(dir, 'cookies.txt')
+  await writeFile(cookies, '# Netscape HTTP Cookie File\n')
+  const resolved = resolveOptions({
+    out: pathToFileURL(dir),
+    cookies: pathToFileURL(cookies),
+    netrc: pathToFileURL(cookies).href,
+  })
+  assert.deepEqual([resolved.out, resolved.cookies, resolved.netrc], [dir, cookies, cookies])
+  assert.throws(
+    () => pull([server.url('/x.jpg')], { out: new URL('https://example.test/photos/') }),
+    (error: unknown) =>
+      error instanceof TypeError &&
+      /^Expected `out` to be a path or a file: URL of this machine, got the URL https:\/\/example\.test\/photos\/ \(/.test(
+        error.message,
+      ),
   )
 })

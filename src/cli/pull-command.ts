@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { INPUT_ERRORS } from '../error-codes.js'
 import { errorCode, FatalError, UsageError } from '../errors.js'
 import { layout, ownTableLike } from '../layout.js'
-import { MAX_THREADS, type Options } from '../options.js'
+import { filePath, MAX_THREADS, type Options } from '../options.js'
 import { resultLine } from '../outcome.js'
 import { checkTemplate, templateRewrites } from '../plan/naming.js'
 import { pull } from '../pull.js'
@@ -135,7 +135,7 @@ function countInputs(args: string[]): { total: () => number | undefined } {
  * lines with --json; Ctrl-C once stops cleanly, twice at once. Returns the exit code.
  */
 export async function runPull(source: Source, options: Options, flags: OutputFlags, hooks: RunHooks = {}) {
-  const out = options.out ?? '.'
+  const out = filePath('out', options.out ?? '.')
   const drain = new AbortController()
   const hard = new AbortController()
   let progress: ProgressLine | undefined
@@ -329,7 +329,7 @@ export async function pullCommand(
   if (typed !== undefined && !flags.quiet) process.stderr.write(`${typed}\n`)
   // The folder's own manifest as the input (`imgpull photos/manifest.jsonl -o photos`, to go on with
   // it): its URLs were fetched again beside the images there, each saved a second time.
-  const manifest = resolve(layout(options.out ?? '.').manifest)
+  const manifest = resolve(layout(filePath('out', options.out ?? '.')).manifest)
   const own = inputs.find((input) => input !== '-' && !isUrlArgument(input) && resolve(input) === manifest)
   if (own) {
     throw new UsageError(
@@ -362,7 +362,7 @@ export async function pullCommand(
         `cannot mix tables and URL lists in one run (${inputWord(lists[0]!, 'always')} is a URL list${folder}): run them one after the other`,
       )
     }
-    await checkNotOutputs(inputs, options.out ?? '.')
+    await checkNotOutputs(inputs, filePath('out', options.out ?? '.'))
     // Loaded only for tables: their readers (csv-parse, hyparquet) cost start-up URL lists need not pay.
     const { openTables, tablesSource } = await import('../sources/tables/index.js')
     const opened = await openTables(inputs, tables)
