@@ -460,8 +460,10 @@ function checkWait(wait: unknown): void {
   const ms = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= LONGEST_TIMER_MS
   if (ms(wait)) return
   if (Array.isArray(wait) && wait.length === 2 && ms(wait[0]) && ms(wait[1]) && wait[0] <= wait[1]) return
+  // The bound is said: a wait past Node's longest timer (sindresorhus/delay#57) was refused as if it
+  // were not whole ms >= 0, naming no reason it met.
   throw new TypeError(
-    `Expected \`wait\` to be whole ms >= 0, or a pair [min, max] of them with min <= max, got ${shownValue(wait)}`,
+    `Expected \`wait\` to be whole ms from 0 to ${grouped(LONGEST_TIMER_MS)} (Node's longest timer, 24.8 days), or a pair [min, max] of them with min <= max, got ${shownValue(wait)}`,
   )
 }
 

@@ -691,10 +691,12 @@ test('options: defaults, and a TypeError naming the bad option', () => {
   assert.throws(() => resolveOptions({ hash: 'md5' as 'none' }), /`hash`/)
   assert.equal(resolveOptions({}).wait, 0)
   assert.deepEqual(resolveOptions({ wait: [200, 300] }).wait, [200, 300])
-  for (const wait of [-1, 1.5, [300, 200], [1], '2-4'])
+  // A wait past Node's longest timer (sindresorhus/delay#57) is refused naming that bound, where
+  // the message said "whole ms >= 0", which it was.
+  for (const wait of [-1, 1.5, [300, 200], [1], '2-4', 2 ** 31, [0, 1e12]])
     assert.throws(
       () => resolveOptions({ wait: wait as number }),
-      /`wait` to be whole ms >= 0, or a pair \[min, max\]/,
+      /Expected `wait` to be whole ms from 0 to 2,147,483,647 \(Node's longest timer, 24\.8 days\), or a pair \[min, max\] of them with min <= max, got /,
     )
   assert.equal(drawWait([200, 300], 0.5), 250)
   assert.throws(
@@ -830,6 +832,14 @@ test('durations parse as seconds, with or without a unit', () => {
   assert.equal(waitSeconds('1m'), 60_000)
   assert.throws(() => waitSeconds('4-2'), /first no more than the second/)
   assert.throws(() => waitSeconds('-1'), /expected seconds >= 0/)
+  // Past Node's longest timer (sindresorhus/delay#57): said in seconds, where the library's words
+  // said "whole ms from 0 to 2,147,483,647 ..., got 3000000000" of --wait 3000000.
+  for (const text of ['3000000', '1-3000000'])
+    assert.throws(
+      () => waitSeconds(text),
+      /^InvalidArgumentError: expected seconds from 0 to 2,147,483 \(Node's longest timer, 24\.8 days\)/,
+    )
+  assert.deepEqual(waitSeconds('0-2147483'), [0, 2_147_483_000])
 })
 
 test('a native module Node cannot load: one line, the package, and the rebuild that mends it', async () => {

@@ -2,6 +2,8 @@ import { existsSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { InvalidArgumentError } from 'commander'
 import { WORK_DIR } from '../layout.js'
+import { LONGEST_TIMER_MS } from '../options.js'
+import { grouped } from '../report/format.js'
 import { kindOf } from '../sinks/own-outputs.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { parseDuration } from '../utils/duration.js'
@@ -45,14 +47,26 @@ export function waitSeconds(value: string): number | [number, number] {
   if (!range) {
     const n = parseDuration(value)
     if (n === undefined) throw new InvalidArgumentError("expected seconds >= 0, or a range of them: '2-4'")
-    return Math.round(n * 1000)
+    return withinTimer(Math.round(n * 1000))
   }
   const [min, max] = [parseDuration(range[1] ?? ''), parseDuration(range[2] ?? '')]
   if (min === undefined || max === undefined || min > max)
     throw new InvalidArgumentError(
       `expected a range of seconds, the first no more than the second: '2-4', got '${value}'`,
     )
-  return [Math.round(min * 1000), Math.round(max * 1000)]
+  return [Math.round(min * 1000), withinTimer(Math.round(max * 1000))]
+}
+
+/**
+ * A wait Node's timers hold (sindresorhus/delay#57), in seconds as --wait is given, where one past
+ * it was refused in the library's words: "whole ms", the seconds given shown times 1000.
+ */
+function withinTimer(ms: number): number {
+  if (ms > LONGEST_TIMER_MS)
+    throw new InvalidArgumentError(
+      `expected seconds from 0 to ${grouped(Math.floor(LONGEST_TIMER_MS / 1000))} (Node's longest timer, 24.8 days), or a range of them: '2-4'`,
+    )
+  return ms
 }
 
 /** Seconds as `seconds` does, or 0. */
