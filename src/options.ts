@@ -146,6 +146,7 @@ export interface Options {
    * run starts; an unreadable file, or one without a certificate, is a `TypeError` naming it.
    * Several files (an array; `--ca-cert` given more than once) are each trusted: an https://
    * proxy's CA and a private server's, which curl gives as `--proxy-cacert` and `--cacert`.
+   * @default none (the system's CAs, and `NODE_EXTRA_CA_CERTS`, `SSL_CERT_FILE`, `SSL_CERT_DIR`)
    */
   caCert?: string | URL | readonly (string | URL)[] | undefined
   /**
@@ -188,6 +189,7 @@ export interface Options {
    * A Netscape cookies.txt file (as curl's `-b`, yt-dlp and gallery-dl read) whose cookies are sent
    * where their domain, path, secure flag and expiry allow. Read when the run starts; a malformed
    * line is a `TypeError` naming the file and the line.
+   * @default none (only the cookies a redirect chain sets are sent, along that chain)
    */
   cookies?: string | URL | undefined
   /**
@@ -224,9 +226,18 @@ export interface Options {
    * Consulted before every transfer starts. @default none (the limits are this run's alone)
    */
   hostGate?: HostGate | undefined
-  /** Stop everything at once. Partial files are kept for resume. */
+  /**
+   * Stop everything at once: transfers are cut (their partial files kept for a rerun to resume),
+   * and the loop rejects with the signal's reason (an `AbortError` `DOMException` for a signal
+   * without one) once it has given the result of every file saved. One aborted before the run
+   * begins rejects it with nothing made. @default none
+   */
   signal?: AbortSignal | undefined
-  /** Stop taking new work and let transfers in flight finish (clean stop). */
+  /**
+   * Stop taking new work and let transfers in flight finish (a clean stop): the loop ends normally,
+   * `stats.stopped` `true` when work was left for a later run. One aborted before the run begins
+   * ends it with nothing made. @default none
+   */
   drainSignal?: AbortSignal | undefined
 }
 

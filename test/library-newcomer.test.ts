@@ -454,3 +454,17 @@ test("a folder or file given as a file: URL, the object or its href (ESM's impor
       ),
   )
 })
+
+test("every option's docstring, as an editor shows it from the package's types, says its default", async () => {
+  // Standards: public docstrings give defaults. `signal` and `drainSignal` said neither their
+  // default nor what the loop does when they abort (rejects with the reason; ends normally).
+  const text = await readFile(new URL('../src/options.ts', import.meta.url), 'utf8')
+  const body = text.slice(
+    text.indexOf('export interface Options {'),
+    text.indexOf('\n}\n', text.indexOf('export interface Options {')),
+  )
+  const members = [...body.matchAll(/(\/\*\*(?:(?!\*\/)[\s\S])*\*\/)?\s*\n {2}(\w+)\?:/g)]
+  assert.ok(members.length > 30, `${members.length} options`)
+  const undocumented = members.filter(([, doc]) => !/@default /.test(doc ?? '')).map(([, , name]) => name)
+  assert.deepEqual(undocumented, [])
+})
