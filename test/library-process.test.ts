@@ -85,6 +85,12 @@ test('a source that is not a list of URLs or jobs is refused when the run is mad
     [null, /the source to be an iterable of URLs or jobs \(an array, a generator, a stream\), got null$/],
     [Promise.resolve([url]), /got a Promise: await it first$/],
     [{ url }, /got one job: give it as \[job\]$/],
+    // a-synchronous/rubico#283: a Map's items are its [key, value] pairs, where the run ended on the
+    // first as "item 1 of the source is an array" after making the folder.
+    [
+      new Map([[url, { caption: 'one' }]]),
+      /got a Map \(its items would be \[key, value\] pairs\): give map\.keys\(\) or map\.values\(\), whichever holds them$/,
+    ],
   ]
   for (const [source, message] of cases) assert.throws(() => pull(source as never, { out }), message)
   // TypeScript says so too: a string is an iterable of strings, and `Source` took it.

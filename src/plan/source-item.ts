@@ -37,6 +37,12 @@ export function checkSource(source: unknown): asserts source is Source {
     throw new TypeError(
       'Expected the source to be an iterable of URLs or jobs, got bytes (a Buffer): give its text split into lines',
     )
+  // A Map of URLs to their data: its items would be [key, value] pairs, each ending the run as "an
+  // array" once the items before it were done (a-synchronous/rubico#283, a map over a Map's entries).
+  if (source instanceof Map)
+    throw new TypeError(
+      'Expected the source to be an iterable of URLs or jobs, got a Map (its items would be [key, value] pairs): give map.keys() or map.values(), whichever holds them',
+    )
   const object =
     typeof source === 'object' && source !== null ? (source as Record<symbol, unknown>) : undefined
   if (typeof object?.[Symbol.iterator] === 'function' || typeof object?.[Symbol.asyncIterator] === 'function')
