@@ -405,6 +405,13 @@ function checkKinds(o: ResolvedOptions): void {
     throw new TypeError(
       `Expected \`out\` to be a folder's path, got ${o.out === '' ? 'an empty string' : shownValue(o.out)}`,
     )
+  // A NUL byte (a C string's end, a fixed-size buffer decoded whole: OpenBeta/open-tacos#74) is in
+  // no path: said now, where the run failed as 'cannot create output folder …: ERR_INVALID_ARG_VALUE'
+  // with the hint to make the folder writable.
+  if (o.out.includes('\0'))
+    throw new TypeError(
+      `Expected \`out\` to be a folder's path, got ${shownValue(o.out)}, with a NUL byte, which no path holds`,
+    )
   if (![o.caCert ?? []].flat().every((file: unknown) => typeof file === 'string'))
     throw new TypeError(
       `Expected \`caCert\` to be a file's path or an array of them, got ${shownValue(o.caCert)}`,

@@ -730,6 +730,11 @@ test('options of the wrong kind are refused by name, not taken as truthy or met 
     [{ report: null }, /`report` to be a boolean, got null$/],
     [{ out: 123 }, /^TypeError: Expected `out` to be a folder's path, got 123$/],
     [{ out: '' }, /`out` to be a folder's path, got an empty string$/],
+    // OpenBeta/open-tacos#74: a NUL byte in a path; the run failed making the folder, told to make it writable.
+    [
+      { out: 'photos\0' },
+      /^TypeError: Expected `out` to be a folder's path, got the string "photos\\u0000", with a NUL byte, which no path holds$/,
+    ],
     [{ cookies: 5 }, /`cookies` to be a string, got 5$/],
     [
       { userAgent: 'a\nb' },
