@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module'
-import { fileURLToPath } from 'node:url'
 import { attachClientIdentity, readClientCert, warnClientCert } from './fetch/client-cert.js'
 import { attachCookies, readCookiesFile } from './fetch/cookies.js'
 import { fitsRequest, reservedHeader } from './fetch/field-value.js'
@@ -10,6 +9,7 @@ import { readCaFile } from './fetch/trust.js'
 import { grouped } from './report/format.js'
 import { resolveTransformSpec, type TransformOptions, type TransformSpec } from './transform/spec.js'
 import { definedFields } from './utils/defined-fields.js'
+import { filePath, type PathOf } from './utils/file-path.js'
 import { type EveryKey, hiddenEntries, refuseUnknownKeys } from './utils/known-keys.js'
 import { shownValue } from './utils/shown-value.js'
 import { HOMEPAGE, VERSION } from './version.js'
@@ -258,36 +258,8 @@ type Filled<T> = { [K in keyof T]-?: Exclude<T[K], undefined> }
 /** The options that name a file or a folder: a path, or a `file:` URL (see `filePaths`). */
 const PATH_OPTIONS = ['out', 'caCert', 'clientCert', 'clientKey', 'cookies', 'netrc'] as const
 
-/** A path option's value once its `file:` URLs are paths. */
-type PathOf<V> = V extends URL ? never : V extends readonly (infer E)[] ? readonly Exclude<E, URL>[] : V
-
 /** `T` with its path options' `file:` URLs taken as paths. */
 type Pathed<T> = { [K in keyof T]: K extends (typeof PATH_OPTIONS)[number] ? PathOf<T[K]> : T[K] }
-
-/**
- * The path a path option names: a `file:` URL, an object (`new URL('./photos/', import.meta.url)`)
- * or its href (`import.meta.resolve`), taken as the path it is, as Node's `fs` takes a URL object
- * (motdotla/dotenv#720); anything else as it is given. An href was a path relative to the working
- * folder, the files written under `./file:/…`; a URL object a `TypeError` saying only "an object".
- * A URL of another scheme, or a `file:` URL of another host, is a `TypeError` naming the option.
- */
-export function filePath<V>(key: string, value: V): PathOf<V> {
-  if (Array.isArray(value)) return value.map((item) => filePath(key, item)) as PathOf<V>
-  const href =
-    value instanceof URL
-      ? value.href
-      : typeof value === 'string' && /^file:\/\//i.test(value)
-        ? value
-        : undefined
-  if (href === undefined) return value as PathOf<V>
-  try {
-    return fileURLToPath(href) as PathOf<V>
-  } catch (error) {
-    throw new TypeError(
-      `Expected \`${key}\` to be a path or a file: URL of this machine, got the URL ${href} (${(error as Error).message})`,
-    )
-  }
-}
 
 export type ResolvedOptions = Pathed<Filled<Omit<Options, Unset | 'transform'>>> &
   Pathed<Pick<Options, Unset>> & { transform: TransformSpec }
@@ -351,6 +323,8 @@ export const defaults: DefaultOptions = frozen<ResolvedOptions>({
 })
 
 /** The longest wait a Node timer allows, ms (about 24.8 days). */
+export { filePath }
+
 export const LONGEST_TIMER_MS = 2 ** 31 - 1
 /** The options that are durations in ms, each cut to `LONGEST_TIMER_MS`. */
 const DURATIONS = [

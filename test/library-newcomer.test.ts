@@ -7,6 +7,7 @@ import { createInterface as createLinesPromised } from 'node:readline/promises'
 import { after, before, test } from 'node:test'
 import { pathToFileURL } from 'node:url'
 import { pull, type Result, resolveOptions, UsageError, unsplash } from '../src/index.js'
+import { openTables } from '../src/sources/tables/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { startUnsplashMock, type UnsplashMock } from './support/unsplash-mock.js'
@@ -467,4 +468,20 @@ test("every option's docstring, as an editor shows it from the package's types, 
   assert.ok(members.length > 30, `${members.length} options`)
   const undocumented = members.filter(([, doc]) => !/@default /.test(doc ?? '')).map(([, , name]) => name)
   assert.deepEqual(undocumented, [])
+})
+
+test("openTables takes a table as a file: URL, the object or its href, as pull()'s out does; one path not in an array is refused", async () => {
+  // motdotla/dotenv#720, as for `out`: a URL object crashed as "path.lastIndexOf is not a function",
+  // its href was "no such file or folder"; a string alone was read as one table per character.
+  const file = join(dir, 'url-rows.csv')
+  await writeFile(file, `url,caption\n${server.url('/url-rows.jpg')},one\n`)
+  for (const given of [pathToFileURL(file), pathToFileURL(file).href]) {
+    const rows = []
+    for await (const job of await openTables([given], { captionCol: 'caption' })) rows.push(job.caption)
+    assert.deepEqual(rows, ['one'], String(given))
+  }
+  await assert.rejects(openTables(file as never), {
+    name: 'TypeError',
+    message: `Expected the tables to be an array of paths, got the string ${JSON.stringify(file)}: give one as [path]`,
+  })
 })

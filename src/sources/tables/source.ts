@@ -9,7 +9,9 @@ import { grouped } from '../../report/format.js'
 import type { CarriedType, RowColumns } from '../../types.js'
 import { visibleShellWord } from '../../utils/command-line.js'
 import { fileHead } from '../../utils/file-head.js'
+import { filePath } from '../../utils/file-path.js'
 import { fileFault, nearFile, unexpandedPattern } from '../../utils/near-file.js'
+import { shownValue } from '../../utils/shown-value.js'
 import { inputGivenTwice } from '../given-twice.js'
 import { inputWord, openPipe, PipeTap, STDIN_PATH } from '../pipe-list.js'
 import { utf16Head, utf16Of } from '../utf16.js'
@@ -490,6 +492,20 @@ async function headOf(path: string): Promise<Buffer | undefined> {
   }
 }
 
+/**
+ * The paths of the tables given: a `file:` URL, object or href, is the path it names, as `pull()`'s
+ * `out` takes one (see `filePath`), where a URL object crashed as "path.lastIndexOf is not a function"
+ * and an href was 'no such file or folder'. One path given alone, not in an array, is a `TypeError`:
+ * its characters were each read as a table.
+ */
+function tablePaths(given: unknown): string[] {
+  if (!Array.isArray(given))
+    throw new TypeError(
+      `Expected the tables to be an array of paths, got ${shownValue(given)}${typeof given === 'string' || given instanceof URL ? ': give one as [path]' : ''}`,
+    )
+  return given.map((input) => filePath('tables', input as string | URL))
+}
+
 /** Files checked at once: a folder of many small files opens in a fraction of the time. */
 const CHECKS_AT_ONCE = 8
 
@@ -510,10 +526,11 @@ const readers = { csv: csvRows, tsv: csvRows, jsonl: jsonlRows, parquet: parquet
  * jobs with `invalid` set, keeping their row.
  */
 export async function openTables(
-  inputs: readonly string[],
+  given: readonly (string | URL)[],
   options: TableOptions = {},
   pipes: OpenedPipes = {},
 ): Promise<OpenedTables> {
+  const inputs = tablePaths(given)
   const resolved = resolveTableOptions(options)
   if (inputs.length === 0) throw new UsageError('no table to read')
   const skipped: string[] = []
@@ -552,7 +569,7 @@ export async function openTables(
  * call. Its errors (see `openTables`) come from the first `next()`, before the first row.
  */
 export async function* tableSource(
-  inputs: readonly string[],
+  inputs: readonly (string | URL)[],
   options: TableOptions = {},
 ): AsyncGenerator<TableJob> {
   yield* await openTables(inputs, options)
