@@ -358,6 +358,30 @@ export const MAX_THREADS = 64
  */
 const MAX_SHARD_SIZE = 1_000_000
 
+/**
+ * Check an option that takes an AbortSignal (one of a polyfill too: its `addEventListener` and
+ * `aborted`); throws a `TypeError` naming it and what it got.
+ */
+export function checkSignal(key: string, value: unknown): void {
+  const signal = value as Partial<AbortSignal> | undefined
+  if (
+    signal !== undefined &&
+    (typeof signal?.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')
+  )
+    throw new TypeError(`Expected \`${key}\` to be an AbortSignal, got ${notASignal(key, signal)}`)
+}
+
+/**
+ * What a `signal` that is not one is: the controller itself, given for its signal (what it holds,
+ * as `controller.aborted` was read for `controller.signal.aborted`: remix-run/react-router#8780), is
+ * named so, where it was "an object that is not one".
+ */
+function notASignal(key: string, value: unknown): string {
+  if (value instanceof AbortController)
+    return `its AbortController: give its signal (\`${key}: controller.signal\`)`
+  return typeof value === 'object' ? 'an object that is not one' : shownValue(value)
+}
+
 /** Check a shard size (a run's, or a queue's, whose workers' shards it sizes); throws a `TypeError`. */
 export function checkShardSize(value: number): void {
   integer('shardSize', value, 1, MAX_SHARD_SIZE)
@@ -417,16 +441,7 @@ function checkKinds(o: ResolvedOptions): void {
     const reserved = reservedHeader(name)
     if (reserved) throw new TypeError(`The header ${name} cannot be given: ${reserved}; leave it out`)
   }
-  for (const key of ['signal', 'drainSignal'] as const) {
-    const signal = o[key] as Partial<AbortSignal> | undefined
-    if (
-      signal !== undefined &&
-      (typeof signal?.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')
-    )
-      throw new TypeError(
-        `Expected \`${key}\` to be an AbortSignal, got ${typeof signal === 'object' ? 'an object that is not one' : shownValue(signal)}`,
-      )
-  }
+  for (const key of ['signal', 'drainSignal'] as const) checkSignal(key, o[key])
   // Met only at the first transfer otherwise, as the run's rejection "gate.acquire is not a function".
   const gate = o.hostGate as Partial<HostGate> | undefined
   if (gate !== undefined && (typeof gate?.acquire !== 'function' || typeof gate.pause !== 'function'))

@@ -189,6 +189,12 @@ test('an Unsplash source refuses an option it does not take, as pull() refuses `
     [() => unsplash.photos(['a'], { ...base, limit: 3 } as never), /^Unknown Unsplash option `limit`/],
     // pull()'s options given to the source: they belong to pull().
     [() => unsplash.search('lake', { ...base, out: 'lakes' } as never), /^Unknown Unsplash option `out`/],
+    // A signal's controller given for it (remix-run/react-router#8780) is named as pull() names it,
+    // where the source said only "Expected `signal` to be an AbortSignal".
+    [
+      () => unsplash.search('lake', { ...base, signal: new AbortController() as never }),
+      /^Expected `signal` to be an AbortSignal, got its AbortController: give its signal \(`signal: controller.signal`\)$/,
+    ],
   ]
   for (const [make, message] of cases)
     assert.throws(

@@ -758,6 +758,11 @@ test('options of the wrong kind are refused by name, not taken as truthy or met 
     [{ headers: { upgrade: 'h2c' } }, /The header upgrade cannot be given/],
     [{ headers: { 'Keep-Alive': '5' } }, /The header Keep-Alive cannot be given/],
     [{ signal: {} }, /^TypeError: Expected `signal` to be an AbortSignal, got an object that is not one$/],
+    // The controller for its signal (remix-run/react-router#8780): named so, not "an object that is not one".
+    [
+      { drainSignal: new AbortController() },
+      /^TypeError: Expected `drainSignal` to be an AbortSignal, got its AbortController: give its signal \(`drainSignal: controller.signal`\)$/,
+    ],
     [{ drainSignal: 'stop' }, /`drainSignal` to be an AbortSignal, got the string "stop"$/],
     [{ rerun: 'a rerun' }, /`rerun` to be `\{ rerun: string, retryFailed: string \}`/],
     [

@@ -1,3 +1,4 @@
+import { checkSignal } from '../../options.js'
 import { DEFAULT_API_URL } from './client.js'
 import { noKeyError, UnsplashError } from './errors.js'
 import type { Imgix, SideSize, Variant } from './photo-job.js'
@@ -329,9 +330,8 @@ export function resolveUnsplashOptions(
   if (o.onMessage !== undefined && typeof o.onMessage !== 'function') {
     throw new TypeError('Expected `onMessage` to be a function')
   }
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
-    throw new TypeError('Expected `signal` to be an AbortSignal')
-  }
+  // As pull()'s: named with what it got, its controller for its signal said so.
+  checkSignal('signal', o.signal)
   return {
     key,
     apiUrl,
