@@ -403,6 +403,13 @@ function checkKinds(o: ResolvedOptions): void {
     throw new TypeError(
       `Expected \`out\` to be a folder's path, got ${o.out === '' ? 'an empty string' : shownValue(o.out)}`,
     )
+  // `out: '~/photos'`: Node expands no ~ (a shell does), so this made a folder named `~` in the
+  // working folder without a word, which a later `rm -rf ~` meant for it takes for the home folder
+  // (airtasker/spot#97, boostorg/build#346); the command refuses `--out=~/photos` so too.
+  if (/^~(?:[/\\]|$)/.test(o.out))
+    throw new TypeError(
+      `Expected \`out\` to be a folder's path, got ${shownValue(o.out)}: Node expands no ~ as a shell does, so it would make a folder named ~ here; give join(homedir(), ${JSON.stringify(o.out.slice(2) || '.')})`,
+    )
   // A NUL byte (a C string's end, a fixed-size buffer decoded whole: OpenBeta/open-tacos#74) is in
   // no path: said now, where the run failed as 'cannot create output folder …: ERR_INVALID_ARG_VALUE'
   // with the hint to make the folder writable.

@@ -730,6 +730,11 @@ test('options of the wrong kind are refused by name, not taken as truthy or met 
     [{ report: null }, /`report` to be a boolean, got null$/],
     [{ out: 123 }, /^TypeError: Expected `out` to be a folder's path, got 123$/],
     [{ out: '' }, /`out` to be a folder's path, got an empty string$/],
+    // airtasker/spot#97: a folder named ~ made in the working folder, without a word.
+    [
+      { out: '~/photos' },
+      /^TypeError: Expected `out` to be a folder's path, got the string "~\/photos": Node expands no ~ as a shell does, so it would make a folder named ~ here; give join\(homedir\(\), "photos"\)$/,
+    ],
     // OpenBeta/open-tacos#74: a NUL byte in a path; the run failed making the folder, told to make it writable.
     [
       { out: 'photos\0' },
