@@ -17,9 +17,9 @@ import {
   type RunCommand,
   withoutSecret,
 } from '../src/cli/other-tools.js'
-import { header, seconds, secondsOrZero, waitSeconds } from '../src/cli/parse.js'
+import { autoOrInteger, header, seconds, secondsOrZero, waitSeconds } from '../src/cli/parse.js'
 import { progressLogSeconds } from '../src/cli/progress-interval.js'
-import { emptyInputLine, swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
+import { emptyInputLine, maxSizeWarning, swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
 import { columnList } from '../src/cli/table-options.js'
 import { oneDashLong, valueGivenToFlag } from '../src/cli/taken-as-value.js'
 import { contentLengthWords, type GatewayAnswer, TimeoutError, UsageError } from '../src/errors.js'
@@ -818,6 +818,15 @@ test('sizes parse with units', () => {
   assert.equal(parseSize('100'), 100)
   assert.equal(parseSize('1.5k'), 1500)
   assert.equal(parseSize('lots'), undefined)
+})
+
+test("autoOrInteger (--per-host, --threads): 'auto' in any case, or an integer in range", () => {
+  // h359: --per-host=AUTO was refused as "expected 'auto' or an integer >= 1".
+  const perHost = autoOrInteger(1, 128)
+  for (const given of ['auto', 'AUTO', 'Auto', ' auto ']) assert.equal(perHost(given), 'auto', given)
+  assert.equal(perHost('16'), 16)
+  for (const given of ['0', 'autos', '1.5', '', '129'])
+    assert.throws(() => perHost(given), /expected 'auto' or an integer/)
 })
 
 test('durations parse as seconds, with or without a unit', () => {
@@ -1853,6 +1862,16 @@ test("isOwnOutput: only imgpull's own manifest, report and credits (or an empty 
   ]
   for (const [name, head, expected] of table)
     assert.equal(isOwnOutput(name, head), expected, `${name}: ${head}`)
+})
+
+test('maxSizeWarning: a --max-size under 1 KiB (a bare number is bytes) is said, a real size nothing', () => {
+  // h359: --max-size 100, meant as megabytes, refused every image as too-large with no word before.
+  assert.match(
+    maxSizeWarning(100)!,
+    /^--max-size 100 is 100 bytes \(a bare number counts bytes.*give 100MB for megabytes$/,
+  )
+  assert.match(maxSizeWarning(1)!, /^--max-size 1 is 1 byte \(/)
+  for (const size of [undefined, 1024, 500 * 2 ** 20]) assert.equal(maxSizeWarning(size), undefined)
 })
 
 test('threadsWarning: --threads past the cores is said, up to them nothing', () => {

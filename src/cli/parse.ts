@@ -226,10 +226,10 @@ export function header(value: string, previous: Record<string, string> = {}): Re
   return { ...previous, [same]: `${previous[same]}${joiner}${given}` }
 }
 
-/** `auto`, or an integer from `min` to `max` (`--per-host`, `--threads`). */
+/** `auto` (in any case: `AUTO`), or an integer from `min` to `max` (`--per-host`, `--threads`). */
 export function autoOrInteger(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number | 'auto' => {
-    if (value.trim() === 'auto') return 'auto'
+    if (value.trim().toLowerCase() === 'auto') return 'auto'
     const n = Number(value)
     if (!/^\d+$/.test(value.trim()) || n < min)
       throw new InvalidArgumentError(`expected 'auto' or an integer >= ${min}`)

@@ -175,6 +175,8 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   if (rewrites && !flags.json) process.stderr.write(`imgpull: warning: ${rewrites}\n`)
   const threads = threadsWarning(options.threads ?? 0, availableParallelism())
   if (threads && !flags.json) process.stderr.write(`imgpull: warning: ${threads}\n`)
+  const tiny = maxSizeWarning(options.maxSize)
+  if (tiny && !flags.json) process.stderr.write(`imgpull: warning: ${tiny}\n`)
   const shown = progressShown(flags)
   const tty = stderrLive && shown
   // Read before the run starts: a bad value is a usage error, not a failure midway.
@@ -440,6 +442,17 @@ export function threadsWarning(threads: number | 'auto', cores: number): string 
   // Past MAX_THREADS the options refuse it: one line, the error's. `auto` stays within the cores.
   if (threads === 'auto' || threads <= cores || threads > MAX_THREADS) return undefined
   return `--threads ${threads} is more than this machine's ${cores} core${cores === 1 ? '' : 's'}: threads beyond them only take turns, each with memory of its own; use at most ${cores}`
+}
+
+/**
+ * Why `--max-size` (`maxSize`, bytes) is too small for the images meant, or `undefined`: a bare
+ * number counts bytes, as curl's `--max-filesize` does, so `--max-size 100` meant for megabytes
+ * refused every image as `too-large`, each failure saying so but nothing before the run. Under
+ * 1 KiB: a few images are so small (a 1x1 GIF is 35 bytes), hardly a list of them.
+ */
+export function maxSizeWarning(maxSize: number | undefined): string | undefined {
+  if (maxSize === undefined || maxSize >= 1024) return undefined
+  return `--max-size ${maxSize} is ${maxSize} byte${maxSize === 1 ? '' : 's'} (a bare number counts bytes, as curl's --max-filesize does): few images are so small, and larger ones fail as too-large; give ${maxSize}MB for megabytes`
 }
 
 /**
