@@ -323,8 +323,6 @@ export const defaults: DefaultOptions = frozen<ResolvedOptions>({
 })
 
 /** The longest wait a Node timer allows, ms (about 24.8 days). */
-export { filePath }
-
 export const LONGEST_TIMER_MS = 2 ** 31 - 1
 /** The options that are durations in ms, each cut to `LONGEST_TIMER_MS`. */
 const DURATIONS = [
