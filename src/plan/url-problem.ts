@@ -144,10 +144,35 @@ const WINDOWS_PATH = /^[a-z]:[\\/]/i
 export const HOST_PORT = /^(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+):\d{1,5}(?:[/?#]|$)/i
 
 /**
- * Marks around a URL that are not part of it: quotes (a word processor's typographic ones too),
- * and the angle brackets of mail and Markdown.
+ * The marks that close each mark opening a quote: ASCII quotes, angle brackets, and the
+ * typographic quotes a word processor, a chat or a phone's keyboard make of `"` and `'` (smart
+ * quotes: English `“…”` `‘…’`, German `„…“` `‚…‘`, French `«…»`, Swedish `”…”`), which a URL
+ * copied from a document or a message keeps around it (jekyll/jekyll-seo-tag#4). Such a line was
+ * refused: `'“' before its https://: the URL must stand alone`.
  */
-const WRAPPED = /^(["'`<“‘„‚«»”’])\s*https?:\/\/\S*\s*(["'`>”’“‘»«])$/iu
+export const QUOTE_CLOSES: Readonly<Record<string, string>> = {
+  '"': '"',
+  "'": "'",
+  '<': '>',
+  '“': '”',
+  '‘': '’',
+  '„': '“”',
+  '‚': '‘’',
+  '«': '»',
+  '»': '«',
+  '”': '”',
+  '’': '’',
+}
+
+/** Every mark that opens a quote in `QUOTE_CLOSES`, and every mark that closes one (regular expression class text). */
+export const QUOTE_OPENS = Object.keys(QUOTE_CLOSES).join('')
+export const QUOTE_ENDS = [...new Set(Object.values(QUOTE_CLOSES).join(''))].join('')
+
+/**
+ * Marks around a URL that are not part of it: quotes (a word processor's typographic ones too,
+ * `QUOTE_CLOSES`), a code span's backticks, and the angle brackets of mail and Markdown.
+ */
+const WRAPPED = new RegExp(`^([\`${QUOTE_OPENS}])\\s*https?:\\/\\/\\S*\\s*([\`${QUOTE_ENDS}])$`, 'iu')
 
 /**
  * Why text that `new URL` refuses is not a URL: an empty cell (a JSON `null`, an empty CSV field),

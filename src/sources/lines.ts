@@ -4,7 +4,7 @@ import { access, constants, stat } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { gunzipSync, constants as zlib } from 'node:zlib'
 import { UsageError } from '../errors.js'
-import { HOST_PORT, parseFetchUrl } from '../plan/url-problem.js'
+import { HOST_PORT, parseFetchUrl, QUOTE_CLOSES, QUOTE_ENDS, QUOTE_OPENS } from '../plan/url-problem.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { fileHead, isTarHead, starts } from '../utils/file-head.js'
 import { fileFault, nearFile, unexpandedPattern } from '../utils/near-file.js'
@@ -65,34 +65,16 @@ export const bare = (text: string) => text.replace(EDGES, '')
 /** A curl config (`curl -K`) line naming a URL: `url = "…"`, `url="…"`, `url: …`, `--url …`. */
 const CURL_URL = /^(?:--)?url(?:\s*[=:]\s*|\s+)(\S.*)$/i
 
-/**
- * The marks that close each mark opening a quote: ASCII quotes, angle brackets, and the
- * typographic quotes a word processor, a chat or a phone's keyboard make of `"` and `'` (smart
- * quotes: English `“…”` `‘…’`, German `„…“` `‚…‘`, French `«…»`, Swedish `”…”`), which a URL
- * copied from a document or a message keeps around it (jekyll/jekyll-seo-tag#4). Such a line was
- * refused: `'“' before its https://: the URL must stand alone`.
- */
-const CLOSES: Record<string, string> = {
-  '"': '"',
-  "'": "'",
-  '<': '>',
-  '“': '”',
-  '‘': '’',
-  '„': '“”',
-  '‚': '‘’',
-  '«': '»',
-  '»': '«',
-  '”': '”',
-  '’': '’',
-}
+/** A line wrapped in a quote's marks (`QUOTE_CLOSES`), a comma after them or none. */
+const WRAPPED_LINE = new RegExp(`^([${QUOTE_OPENS}])(.*)([${QUOTE_ENDS}]),?$`, 'su')
 
 /**
- * `text` without the quotes (typographic ones too: `CLOSES`) or angle brackets (`<URL:…>` too) around it, if it has them, and a
+ * `text` without the quotes (typographic ones too: `QUOTE_CLOSES`) or angle brackets (`<URL:…>` too) around it, if it has them, and a
  * comma after them: a line of a JSON, JavaScript or Python list (`  "https://…",`).
  */
 function unwrapped(text: string): string {
-  const pair = /^(["'<“‘„‚«»”’])(.*)(["'>”’“‘»«]),?$/su.exec(text)
-  if (!pair || !CLOSES[pair[1]]?.includes(pair[3])) return text
+  const pair = WRAPPED_LINE.exec(text)
+  if (!pair || !QUOTE_CLOSES[pair[1]]?.includes(pair[3])) return text
   // An HTML tag (`<img src="https://…">`) is no URL in brackets: kept whole, to be said as one.
   if (pair[1] === '<' && /^[a-z][a-z0-9-]*\s/i.test(pair[2])) return text
   const inner = pair[2].trim()
