@@ -211,6 +211,12 @@ class BodyReceiver {
   endedAtRange: RangeEnded | undefined
   /** The body reached its range's end, to be ended there (see `endAtRange`). */
   atRangeEnd = false
+
+  /** Its length is a 206's range's, no `Content-Length` beside it (chunked, or read to the close). */
+  get rangeLength(): boolean {
+    const head = this.t.head!
+    return head.statusCode === 206 && head.headers['content-length'] === undefined
+  }
   /** An encoded body that stopped short of its length: the length may be of the decoded body (see `lengthOfDecoded`). */
   shortOfLength: unknown
   /** The decoder was ended (see `endCoding`). */
@@ -605,14 +611,10 @@ class BodyReceiver {
    * link that cuts every whole answer the file never finished.
    */
   inRange(chunk: Buffer, from: number): Buffer {
-    const { decision, t } = this
+    const { decision } = this
     const { length } = decision
     if (length === undefined || from + chunk.length < length) return chunk
-    const unframed =
-      from + chunk.length > length &&
-      !this.decoder &&
-      t.head!.statusCode === 206 &&
-      t.head!.headers['content-length'] === undefined
+    const unframed = from + chunk.length > length && !this.decoder && this.rangeLength
     if (!decision.rangeEnds && !unframed) return chunk
     this.atRangeEnd = true
     return chunk.subarray(0, Math.max(0, length - from))
@@ -697,7 +699,7 @@ class BodyReceiver {
       aborted: t.cancel.aborted,
       received: this.received,
       length: this.decision.length,
-      rangeLength: t.head!.statusCode === 206 && t.head!.headers['content-length'] === undefined,
+      rangeLength: this.rangeLength,
       http2: t.head!.http2 === true,
       chunked: chunkedLast(t.head!.headers),
       lastChunk: lastChunkAtClose(exchange.socket),
@@ -721,10 +723,9 @@ class BodyReceiver {
     // A 206's range, without a Content-Length, is its length, and may count the decoded bytes
     // (see `judge`): the coded body, framed by its chunks or a close, then ends short of it or
     // past it (an image gzip makes no smaller), and is whole when it decoded to it.
-    const rangeLength = t.head!.statusCode === 206 && t.head!.headers['content-length'] === undefined
     if (
       decision.length !== undefined &&
-      (this.received < decision.length || (rangeLength && this.received > decision.length))
+      (this.received < decision.length || (this.rangeLength && this.received > decision.length))
     ) {
       const length = decision.length
       let codingEnded = false
