@@ -12,6 +12,7 @@ import { definedFields } from './utils/defined-fields.js'
 import { filePath, type PathOf } from './utils/file-path.js'
 import { type EveryKey, hiddenEntries, refuseUnknownKeys } from './utils/known-keys.js'
 import { shownValue } from './utils/shown-value.js'
+import { unexpandedTilde } from './utils/tilde.js'
 import { HOMEPAGE, VERSION } from './version.js'
 
 /**
@@ -404,7 +405,7 @@ function checkKinds(o: ResolvedOptions): void {
   // `out: '~/photos'`: Node expands no ~ (a shell does), so this made a folder named `~` in the
   // working folder without a word, which a later `rm -rf ~` meant for it takes for the home folder
   // (airtasker/spot#97, boostorg/build#346); the command refuses `--out=~/photos` so too.
-  if (/^~(?:[/\\]|$)/.test(o.out))
+  if (unexpandedTilde(o.out))
     throw new TypeError(
       `Expected \`out\` to be a folder's path, got ${shownValue(o.out)}: Node expands no ~ as a shell does, so it would make a folder named ~ here; give join(homedir(), ${JSON.stringify(o.out.slice(2) || '.')})`,
     )

@@ -8,6 +8,7 @@ import { kindOf } from '../sinks/own-outputs.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { parseDuration } from '../utils/duration.js'
 import { parseSize } from '../utils/size.js'
+import { unexpandedTilde } from '../utils/tilde.js'
 import { controlCharacter } from './option-values.js'
 
 /** Option value parsers: each rejects bad input with a message naming what was expected. */
@@ -91,7 +92,7 @@ export function folder(value: string): string {
     )
   // `--out=~/photos`: shells expand ~ at a word's start only, so this made a folder named `~`
   // here, which a later `rm -rf ~` (meant for it) would take for the home folder.
-  if (/^~(?:[/\\]|$)/.test(value))
+  if (unexpandedTilde(value))
     throw new InvalidArgumentError(
       `expected a folder, but the shell left ~ as it is (as after --out=), which would make a folder named ~ here: give -o ${value} with a space, or $HOME${value.slice(1)}`,
     )
