@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import { StringDecoder } from 'node:string_decoder'
 import { UsageError } from '../../errors.js'
+import { isRecord } from '../../utils/is-record.js'
 import { printable } from '../../utils/printable.js'
 import { shownUrl } from '../../utils/url.js'
 import { inputWord } from '../pipe-list.js'
@@ -151,17 +152,16 @@ const NON_FINITE = '\u0000imgpull-non-finite:'
  * null). One inside a list or an object stays null (JSON text in the Parquet too).
  */
 function keepNonFinite(value: unknown, marked: string | undefined): void {
-  if (marked === undefined || typeof value !== 'object' || value === null || Array.isArray(value)) return
+  if (marked === undefined || !isRecord(value)) return
   const probe = JSON.parse(marked) as Record<string, unknown>
   for (const [key, was] of Object.entries(probe)) {
-    const object = value as Record<string, unknown>
     if (
       typeof was === 'string' &&
       was.startsWith(NON_FINITE) &&
-      Object.hasOwn(object, key) &&
-      object[key] === null
+      Object.hasOwn(value, key) &&
+      value[key] === null
     )
-      object[key] = Number(was.slice(NON_FINITE.length))
+      value[key] = Number(was.slice(NON_FINITE.length))
   }
 }
 
@@ -400,9 +400,6 @@ async function keysOf(
     `${inputWord(file.path)} holds no JSON object on a line of its own (line ${first.number}: ${first.problem})`,
   )
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /** Row labels as pandas writes a default (RangeIndex) or integer index's: `"0"`, `"1"`, … */
 const rowLabels = (keys: string[]): boolean => keys.length > 0 && keys.every((k) => /^-?\d+$/.test(k))

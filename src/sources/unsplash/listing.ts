@@ -1,3 +1,4 @@
+import { isRecord } from '../../utils/is-record.js'
 import { quoted } from '../../utils/printable.js'
 import type { CallOptions, UnsplashClient } from './client.js'
 import { StoppedError, UnsplashError } from './errors.js'
@@ -59,17 +60,13 @@ function photosOf(entries: unknown): { photos: Photo[]; dropped: number } {
   return { photos, dropped: list.length - photos.length }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 /** What a JSON answer of the wrong shape is, in a word or two: `a JSON object`, `a JSON string`. */
 export function shapeOf(value: unknown): string {
   if (Array.isArray(value)) return 'a JSON array'
   if (value === null) return 'JSON null'
   // The API's error object under a 200 (a proxy's or gateway's rewrite, unsplash-js#71): its own
   // words say what went wrong, where "a JSON object" sent the reader to check the address alone.
-  const errors = isObject(value) ? value.errors : undefined
+  const errors = isRecord(value) ? value.errors : undefined
   if (Array.isArray(errors) && errors.length > 0)
     return `an error object under HTTP 200 saying "${quoted(errors.map(String).join('; '), 200)}"`
   return `a JSON ${typeof value === 'object' ? 'object' : typeof value}`
@@ -135,7 +132,7 @@ export async function fetchPage(
       try {
         const path = `/photos/${encodeURIComponent(id)}`
         const { body } = await client.get<Photo>(path, {}, 'listing', call)
-        if (!isObject(body)) throw client.notApi(path, `${shapeOf(body)}, not a photo`)
+        if (!isRecord(body)) throw client.notApi(path, `${shapeOf(body)}, not a photo`)
         const { photos, dropped } = photosOf([body])
         return { photos, next, total: ids.length, dropped, ...(dropped ? { missing: id } : {}) }
       } catch (error) {
@@ -167,7 +164,7 @@ export async function fetchPage(
     if (e.kind === 'search') {
       const s = body as SearchResponse
       // A search answers an object with its `results`, a page past the last too (empty).
-      if (!isObject(s) || !Array.isArray(s.results))
+      if (!isRecord(s) || !Array.isArray(s.results))
         throw client.notApi(e.path, `${shapeOf(body)} without \`results\``)
       const { photos, dropped } = photosOf(s?.results)
       // On to the last page the answer counts, an empty one before it too (Listing ends at two in
