@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { UsageError } from '../errors.js'
-import { grouped as n } from '../report/format.js'
+import { counted, grouped as n } from '../report/format.js'
 import { DEFAULT_API_URL } from '../sources/unsplash/client.js'
 import * as endpoints from '../sources/unsplash/endpoints.js'
 import {
@@ -522,6 +522,3 @@ export function addUnsplashCommand(program: Command): Command {
   )
   return unsplash
 }
-
-/** `1 photo`, `2 photos`, `1,234 API calls`. */
-const counted = (count: number, noun: string) => `${n(count)} ${noun}${count === 1 ? '' : 's'}`

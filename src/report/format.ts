@@ -41,6 +41,10 @@ export function grouped(value: number): string {
   return `${sign}${int.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}${frac ? `.${frac}` : ''}`
 }
 
+/** `1 photo`, `2 photos`, `1,234 API calls` (`grouped`): a count and its noun, `many` its plural. */
+export const counted = (count: number, one: string, many = `${one}s`): string =>
+  `${grouped(count)} ${count === 1 ? one : many}`
+
 /**
  * A moment as `2020-01-02 00:00:00 UTC`, or to the minute (`2020-01-02 00:00 UTC`): the report's
  * start, a certificate's dates.

@@ -3,7 +3,7 @@ import { visibleShellWord } from '../../utils/command-line.js'
 import { printable } from '../../utils/printable.js'
 import { redactUrl } from '../../utils/url.js'
 import { VERSION } from '../../version.js'
-import { formatBytes, formatDuration, grouped, utcTime } from '../format.js'
+import { counted, formatBytes, formatDuration, grouped, utcTime } from '../format.js'
 import { inputOwnWords, queueRerunWords, rerunWords, sharePageWords } from '../rerun-words.js'
 import { axisTime, barChart, byteRateUnit, concurrencyChart, short, stepLabel } from './charts.js'
 import { CLIENT_SCRIPT } from './client.js'
@@ -24,7 +24,6 @@ export const CREDITS_PAGE_SIZE = 60
 const FAILURE_HOSTS = 10
 
 const n = grouped
-const plural = (count: number, one: string, many = `${one}s`) => `${n(count)} ${count === 1 ? one : many}`
 /** Longest host kept on one line in a table; a longer one (a bucket's, a hashed subdomain) may break after its dots. */
 const ONE_LINE_HOST = 40
 
@@ -232,7 +231,7 @@ export function viewerUrls(entries: readonly SheetEntry[]): {
 
 function runningBanner(f: ReportFigures, at: number): string {
   const left = f.rerun.pending
-    ? ` ${plural(f.rerun.pending, 'job')} ${f.rerun.pending === 1 ? 'is' : 'are'} not finished yet.`
+    ? ` ${counted(f.rerun.pending, 'job')} ${f.rerun.pending === 1 ? 'is' : 'are'} not finished yet.`
     : ''
   return `<div class="banner" role="note" data-running><strong>This run is still going on</strong>: the figures below are those of <time datetime="${new Date(at).toISOString()}" data-local>${esc(utcTime(at))}</time>.${left} It writes this page again when it ends; <code>imgpull report</code> does meanwhile.</div>`
 }
@@ -245,7 +244,7 @@ function queueLine(q: QueueFacts): string {
     `${n(q.stopped)} stopped before their end`,
     `${n(q.notStarted)} not started below the highest here`,
   ]
-  return `<p class="when" data-figure="queue">The output folder of queue <code>${esc(printable(q.name ?? 'NAME'))}</code>; its ${plural(q.shards, 'shard')} here: ${parts.join(', ')}.</p>`
+  return `<p class="when" data-figure="queue">The output folder of queue <code>${esc(printable(q.name ?? 'NAME'))}</code>; its ${counted(q.shards, 'shard')} here: ${parts.join(', ')}.</p>`
 }
 
 /**
@@ -259,21 +258,21 @@ function queueBanner(f: ReportFigures, q: QueueFacts, at: number, folder: string
   // stopped shard's journal is not, and ran the shard over there.
   const out = visibleShellWord(folder.startsWith('-') ? `./${folder}` : folder)
   const left = f.rerun.pending
-    ? ` ${plural(f.rerun.pending, 'job')} ${f.rerun.pending === 1 ? 'is' : 'are'} not finished yet.`
+    ? ` ${counted(f.rerun.pending, 'job')} ${f.rerun.pending === 1 ? 'is' : 'are'} not finished yet.`
     : ''
   const name = esc(printable(q.name ?? 'NAME'))
   const running = q.running
-    ? `<strong>Workers are running ${plural(q.running, 'shard')} of this folder</strong>: the figures below are those of <time datetime="${new Date(at).toISOString()}" data-local>${esc(utcTime(at))}</time>. `
+    ? `<strong>Workers are running ${counted(q.running, 'shard')} of this folder</strong>: the figures below are those of <time datetime="${new Date(at).toISOString()}" data-local>${esc(utcTime(at))}</time>. `
     : ''
   const stopped = q.stopped
-    ? `<strong>${plural(q.stopped, 'shard')} stopped before ${q.stopped === 1 ? 'its' : 'their'} end</strong> (a worker stopped or killed): the queue gives ${q.stopped === 1 ? 'it' : 'them'} to a worker again, which goes on from ${q.stopped === 1 ? 'its journal' : 'their journals'} here (<code>imgpull worker --queue ${name} -o ${esc(out)}</code>), unless ${q.stopped === 1 ? 'it' : 'one'} failed for good or a worker with an output folder of its own ran ${q.stopped === 1 ? 'it' : 'one'} there (<code>imgpull status --queue ${name}</code> says; enqueuing the input again puts a failed one back). `
+    ? `<strong>${counted(q.stopped, 'shard')} stopped before ${q.stopped === 1 ? 'its' : 'their'} end</strong> (a worker stopped or killed): the queue gives ${q.stopped === 1 ? 'it' : 'them'} to a worker again, which goes on from ${q.stopped === 1 ? 'its journal' : 'their journals'} here (<code>imgpull worker --queue ${name} -o ${esc(out)}</code>), unless ${q.stopped === 1 ? 'it' : 'one'} failed for good or a worker with an output folder of its own ran ${q.stopped === 1 ? 'it' : 'one'} there (<code>imgpull status --queue ${name}</code> says; enqueuing the input again puts a failed one back). `
     : ''
   return `<div class="banner" role="note" data-${q.running ? 'running' : 'interrupted'}>${running}${stopped}${left} <code>imgpull report</code> writes this page again at any time.</div>`
 }
 
 function interruptedBanner(f: ReportFigures): string {
   const left = f.rerun.pending
-    ? ` ${plural(f.rerun.pending, 'job')} ${f.rerun.pending === 1 ? 'was' : 'were'} not finished.`
+    ? ` ${counted(f.rerun.pending, 'job')} ${f.rerun.pending === 1 ? 'was' : 'were'} not finished.`
     : ' The figures below are what it finished.'
   return `<div class="banner" role="note" data-interrupted><strong>This run was interrupted</strong> before its end.${left} Run the same command again to continue where it stopped.</div>`
 }
@@ -337,7 +336,7 @@ function causes(groups: ReportFigures['failures']): string {
     .slice(0, TOP_CAUSES)
     .map((g, i) => `<a href="#failure-${i}"><code>${esc(g.code)}</code> ×${n(g.count)}</a>`)
   const rest = groups.length - shown.length
-  return `<p class="causes" data-figure="causes"><a href="#failures">What failed</a>: ${shown.join(', ')}${rest ? `, and ${plural(rest, 'more code')}` : ''}.</p>`
+  return `<p class="causes" data-figure="causes"><a href="#failures">What failed</a>: ${shown.join(', ')}${rest ? `, and ${counted(rest, 'more code')}` : ''}.</p>`
 }
 
 /**
@@ -376,7 +375,7 @@ function imagesSection(f: ReportFigures, credited: boolean): string {
       ? esc('No images in this folder yet.')
       : entries.length < total
         ? `${esc(`A random sample of ${n(entries.length)} of the ${n(total)} images, in the order they were downloaded.`)} ${how}`
-        : `${esc(`${plural(total, 'image')}.`)} ${how}`
+        : `${esc(`${counted(total, 'image')}.`)} ${how}`
   return `<section class="block" id="images" aria-labelledby="images-h">
 <h2 id="images-h">Images</h2>
 <p class="lead" data-figure="sheet">${lead}</p>
@@ -413,9 +412,9 @@ function failuresSection(
   const rerun: string[] = []
   if (again) {
     const parts = [
-      pending ? `the ${plural(pending, 'job')} not finished yet` : '',
+      pending ? `the ${counted(pending, 'job')} not finished yet` : '',
       r.transient
-        ? `the ${plural(r.transient, 'failure')} with a passing cause (timeouts, network errors, cut bodies, 429 and 5xx answers)`
+        ? `the ${counted(r.transient, 'failure')} with a passing cause (timeouts, network errors, cut bodies, 429 and 5xx answers)`
         : '',
     ].filter(Boolean)
     rerun.push(
@@ -435,7 +434,7 @@ function failuresSection(
           ? 'A rerun of the same command'
           : 'Enqueuing the same input again'
     rerun.push(
-      `${subject} skips the ${plural(r.permanent, 'permanent failure')} (${r.permanent === 1 ? 'it' : 'they'} would fail again) unless ${words.queue === undefined ? 'you add' : 'it is enqueued with'} <code>--retry-failed</code>.`,
+      `${subject} skips the ${counted(r.permanent, 'permanent failure')} (${r.permanent === 1 ? 'it' : 'they'} would fail again) unless ${words.queue === undefined ? 'you add' : 'it is enqueued with'} <code>--retry-failed</code>.`,
     )
   }
   if (r.input) {
@@ -445,7 +444,7 @@ function failuresSection(
   if (r.otherInput) {
     // Another list run into this folder earlier: this command's rerun never reads those jobs.
     rerun.push(
-      `${rerun.length ? 'The other' : 'The'} ${plural(r.otherInput, 'failed or unfinished job')} ${r.otherInput === 1 ? 'is' : 'are'} from an earlier run of another input into this folder: a rerun of this command leaves ${r.otherInput === 1 ? 'it' : 'them'}; the command that listed ${r.otherInput === 1 ? 'it' : 'them'} takes ${r.otherInput === 1 ? 'it' : 'them'} up again.`,
+      `${rerun.length ? 'The other' : 'The'} ${counted(r.otherInput, 'failed or unfinished job')} ${r.otherInput === 1 ? 'is' : 'are'} from an earlier run of another input into this folder: a rerun of this command leaves ${r.otherInput === 1 ? 'it' : 'them'}; the command that listed ${r.otherInput === 1 ? 'it' : 'them'} takes ${r.otherInput === 1 ? 'it' : 'them'} up again.`,
     )
   }
   // What a rerun does is for once the run has ended (as \`imgpull status\` says): one now is refused.
@@ -506,10 +505,10 @@ function byHost(f: ReportFigures): string {
     )
     .join('')
   const foot = restHosts
-    ? `<tfoot><tr><td>${plural(restHosts, 'more host')}</td><td class="n">${n(restCount)}</td><td></td></tr></tfoot>`
+    ? `<tfoot><tr><td>${counted(restHosts, 'more host')}</td><td class="n">${n(restCount)}</td><td></td></tr></tfoot>`
     : ''
   const hosts = rows.length + restHosts
-  return `<details class="by-host" data-figure="by-host"><summary>By host: ${plural(hosts, 'host')}${restHosts ? `, the ${n(rows.length)} with the most failures` : ''}, each with its codes</summary>
+  return `<details class="by-host" data-figure="by-host"><summary>By host: ${counted(hosts, 'host')}${restHosts ? `, the ${n(rows.length)} with the most failures` : ''}, each with its codes</summary>
 <div class="table-wrap" role="region" aria-label="Failures by host" tabindex="0"><table>
 <caption class="visually-hidden">Failures by host, with their codes</caption>
 <thead><tr><th scope="col" class="host">Host</th><th scope="col" class="n">Failures</th><th scope="col">Codes</th></tr></thead>
@@ -592,11 +591,11 @@ function failureGroup(
         .join('')}</ul></td></tr>`,
   )
   const more = rest.length
-    ? `<tfoot><tr><td>${plural(rest.length, 'more host')}</td><td class="n">${n(rest.reduce((a, h) => a + h.count, 0))}</td><td></td></tr></tfoot>`
+    ? `<tfoot><tr><td>${counted(rest.length, 'more host')}</td><td class="n">${n(rest.reduce((a, h) => a + h.count, 0))}</td><td></td></tr></tfoot>`
     : ''
   const id = `failure-${index}`
   return `<details class="failure" data-code="${esc(g.code)}"${index < OPEN_GROUPS ? ' open' : ''}>
-<summary><span class="code" id="${id}"><code>${esc(g.code)}</code></span><span class="count">${plural(g.count, 'failure')} at ${plural(g.hosts.length, 'host')}</span>${kind}</summary>
+<summary><span class="code" id="${id}"><code>${esc(g.code)}</code></span><span class="count">${counted(g.count, 'failure')} at ${counted(g.hosts.length, 'host')}</span>${kind}</summary>
 ${description ? `<p class="meaning">${esc(description)}</p>` : ''}
 <div class="table-wrap" role="region" aria-labelledby="${id}" tabindex="0">
 <table><caption class="visually-hidden">${esc(g.code)} failures by host, with examples</caption>
@@ -647,7 +646,7 @@ function hostsSection(f: ReportFigures, limit: number): string {
     .map((r) => `<tr><th scope="row" class="host">${hostLabel(r.host)}</th>${cells(r)}</tr>`)
     .join('')
   const foot = rest.length
-    ? `<tfoot><tr><th scope="row">${plural(rest.length, 'more host')}</th>${cells(sumRows(rest))}</tr></tfoot>`
+    ? `<tfoot><tr><th scope="row">${counted(rest.length, 'more host')}</th>${cells(sumRows(rest))}</tr></tfoot>`
     : ''
   // The table's box is a region named apart from the section's 'Hosts': a screen reader's list of
   // landmarks said 'Hosts' twice. The note is above the table's box, not its caption: a caption is as wide as the table, and on
@@ -678,7 +677,7 @@ function concurrencyBlock(f: ReportFigures): string {
       `<figure class="panel" aria-labelledby="conc-${i}-cap"><figcaption id="conc-${i}-cap"><span class="host">${hostLabel(s.host)}</span> · limit up to ${n(s.peakLimit)}</figcaption>${concurrencyChart(`conc-${i}`, s, c.step, span)}</figure>`,
   )
   return `<h3 id="concurrency-h">Concurrency over time</h3>
-<p class="lead">Transfers in flight (mean per ${esc(stepLabel(c.step))}) against the host's limit (highest in that time), for ${c.series.length === 1 ? 'the busiest host' : `the ${plural(c.series.length, 'busiest host')}`}.</p>
+<p class="lead">Transfers in flight (mean per ${esc(stepLabel(c.step))}) against the host's limit (highest in that time), for ${c.series.length === 1 ? 'the busiest host' : `the ${counted(c.series.length, 'busiest host')}`}.</p>
 <p class="legend" aria-hidden="true"><span>in flight</span><span class="key-limit">limit</span></p>
 <div class="multiples">${panels.join('')}</div>`
 }
@@ -687,7 +686,7 @@ function throughputSection(f: ReportFigures): string {
   const t = f.throughput
   const span = f.summary.wallMs
   const outside = t.outside
-    ? ` ${plural(t.outside, 'image')} finished outside this run (by an earlier run, or without a time) and ${t.outside === 1 ? 'is' : 'are'} not shown.`
+    ? ` ${counted(t.outside, 'image')} finished outside this run (by an earlier run, or without a time) and ${t.outside === 1 ? 'is' : 'are'} not shown.`
     : ''
   if (f.summary.ok - t.outside <= 0) {
     return `<section class="block" id="throughput" aria-labelledby="throughput-h">
@@ -705,7 +704,7 @@ function throughputSection(f: ReportFigures): string {
     bins: t.bins,
     spanMs: span,
     value: (b) => b.imagesPerSecond,
-    tooltip: (b) => `${range(b)}: ${plural(b.images, 'image')}, ${short(b.imagesPerSecond)} images/s`,
+    tooltip: (b) => `${range(b)}: ${counted(b.images, 'image')}, ${short(b.imagesPerSecond)} images/s`,
   })
   const rate = byteRateUnit(Math.max(0, ...t.bins.map((b) => b.bytesPerSecond)))
   const bytes = barChart({
@@ -740,7 +739,7 @@ function throughputSection(f: ReportFigures): string {
 function creditsSection(count: number, total: number, shards: boolean): string {
   const which =
     count === total
-      ? `${plural(count, 'photo')} from Unsplash`
+      ? `${counted(count, 'photo')} from Unsplash`
       : `${shards ? 'The first' : 'The'} ${n(count)} of the ${n(total)} photos from Unsplash${shards ? '' : ' that the contact sheet shows'}`
   const rest = count === total ? '' : ' <code>ATTRIBUTION.md</code> beside this file credits every one.'
   return `<section class="block" id="attribution" aria-labelledby="attribution-h">

@@ -1,4 +1,4 @@
-import { grouped } from '../../report/format.js'
+import { counted, grouped } from '../../report/format.js'
 import { HOUR, type OnRateLimit, type RateLimit } from './rate-limit.js'
 
 /**
@@ -35,12 +35,11 @@ export interface Budget {
 }
 
 const n = grouped
-const plural = (x: number, one: string, many = `${one}s`) => `${n(x)} ${x === 1 ? one : many}`
 
 /** `4 hours`, `1 hour`, `10 minutes`, `30 s`: a length of time at a glance. */
 function span(ms: number): string {
-  if (ms >= HOUR && ms % (HOUR / 2) === 0) return plural(ms / HOUR, 'hour')
-  if (ms >= 60_000) return plural(Math.round(ms / 60_000), 'minute')
+  if (ms >= HOUR && ms % (HOUR / 2) === 0) return counted(ms / HOUR, 'hour')
+  if (ms >= 60_000) return counted(Math.round(ms / 60_000), 'minute')
   return `${Math.round(ms / 1000)} s`
 }
 
@@ -52,10 +51,10 @@ export function budgetLines(b: Budget): string[] {
   let photos: string
   if (b.wanted === undefined) photos = 'photos'
   else if (b.total !== undefined && b.wanted < b.total) {
-    photos = `${n(b.wanted)} of ${plural(b.total, 'photo')}`
+    photos = `${n(b.wanted)} of ${counted(b.total, 'photo')}`
     if (b.defaultLimit) photos += ` (${b.limitHint ?? '--limit N or --limit all for more'})`
   } else
-    photos = b.total !== undefined && b.total > 1 ? `all ${n(b.wanted)} photos` : plural(b.wanted, 'photo')
+    photos = b.total !== undefined && b.total > 1 ? `all ${n(b.wanted)} photos` : counted(b.wanted, 'photo')
   if (b.stored > 0) {
     photos +=
       b.wanted !== undefined && b.stored >= b.wanted
@@ -65,10 +64,10 @@ export function budgetLines(b: Budget): string[] {
 
   const left = callsNeeded(b)
   const parts = [
-    b.listingCalls === undefined ? 'listing pages as needed' : plural(b.listingCalls, 'listing page'),
-    `up to ${plural(b.trackingCalls, 'download tracking call')}`,
+    b.listingCalls === undefined ? 'listing pages as needed' : counted(b.listingCalls, 'listing page'),
+    `up to ${counted(b.trackingCalls, 'download tracking call')}`,
   ]
-  const calls = left === undefined ? 'API calls still needed' : `${plural(left, 'API call')} still needed`
+  const calls = left === undefined ? 'API calls still needed' : `${counted(left, 'API call')} still needed`
   const made = b.made > 0 ? `, ${n(b.made)} made` : ''
   const rate =
     b.rate.remaining === undefined
@@ -94,11 +93,11 @@ export function budgetLines(b: Budget): string[] {
     const long =
       windows === undefined
         ? ''
-        : ` (${windows === 1 ? 'once' : `${windows} times`}: about ${span(windows * window)} at ${plural(b.rate.limit!, 'call')} an hour)`
+        : ` (${windows === 1 ? 'once' : `${windows} times`}: about ${span(windows * window)} at ${counted(b.rate.limit!, 'call')} an hour)`
     const runs =
       windows === undefined
         ? ''
-        : ` (${windows === 1 ? 'one more run' : `${windows} more runs`}, ${span(window)} apart, at ${plural(b.rate.limit!, 'call')} an hour)`
+        : ` (${windows === 1 ? 'one more run' : `${windows} more runs`}, ${span(window)} apart, at ${counted(b.rate.limit!, 'call')} an hour)`
     lines.push(
       b.onRateLimit === 'wait'
         ? `That is more than is left this hour: the run will wait for the hourly reset when they run out${long}.`
