@@ -43,13 +43,16 @@ let dir: string
 let server: LocalServer
 let cuts = 0
 let certs: TestCerts
-const requests: { path: string; range?: string }[] = []
+const requests: { path: string; range?: string; ifRange?: string }[] = []
 
 /**
  * What the server writes; `{ open }`: written, and the connection left open (never ended);
  * `{ reset }`: written, then the connection reset rather than closed.
  */
-type Answer = (range: string | undefined) => string | Buffer | { open: Buffer } | { reset: Buffer }
+type Answer = (
+  range: string | undefined,
+  ifRange?: string,
+) => string | Buffer | { open: Buffer } | { reset: Buffer } | Promise<Buffer>
 
 const head = (lines: string[]) => Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1')
 /** A body that runs until the connection closes (RFC 9112 §6.3, rule 8): no length, not chunked. */
@@ -151,6 +154,29 @@ const refusesRange = (status: string): Answer => {
     ])
   }
 }
+
+/**
+ * A server that answers 400 to any `If-Range` (one it cannot read: aria2-next#43's CDN, which took
+ * only a date there) and serves a `Range` without it, behind a link that cuts every whole answer
+ * at 6,000 bytes; `held`, when given, is waited for before the first whole answer is sent.
+ */
+const refusesIfRange = (held?: Promise<void>): Answer => {
+  let first = true
+  return (range, ifRange) => {
+    if (ifRange) return head(['HTTP/1.1 400 Bad Request', 'Content-Length: 0', 'Connection: close'])
+    if (range) return gifFrom(range)
+    // refusesRange's first answer, every time.
+    const cut = refusesRange('')(undefined) as Buffer
+    if (!first || !held) return cut
+    first = false
+    return held.then(() => cut)
+  }
+}
+/** Settled once `/if-range-400-a`'s range was asked for without If-Range. */
+let rangeServed: () => void = () => {}
+const rangeServedOnce = new Promise<void>((resolve) => {
+  rangeServed = resolve
+})
 
 /** `refusesRange`, but a request with Range gets `dropped` (no answer) in place of a status. */
 const dropsRange = (dropped: () => string | Buffer | { open: Buffer }): Answer => {
@@ -404,6 +430,14 @@ const answers: Record<string, Answer> = {
   '/deploy-one': deployed(one, { cut: 10_000 }),
   '/deploy-two': deployed(two, {}),
   '/if-range-304': refusesRange('304 Not Modified'),
+  '/if-range-400-a': (() => {
+    const answer = refusesIfRange()
+    return (range: string | undefined, ifRange?: string) => {
+      if (range && !ifRange) rangeServed()
+      return answer(range, ifRange)
+    }
+  })(),
+  '/if-range-400-b': refusesIfRange(rangeServedOnce),
   '/range-403': refusesRange('403 Forbidden'),
   '/range-404': refusesRange('404 Not Found'),
   '/range-500': refusesRange('500 Internal Server Error'),
@@ -793,12 +827,15 @@ before(async () => {
   dir = await tempDir()
   certs = makeCerts(dir)
   server = await startRawServer((socket) => {
-    socket.once('data', (data) => {
+    socket.once('data', async (data) => {
       const text = data.toString('latin1')
       const path = text.split(' ')[1]
       const range = /^range: *(.*)$/im.exec(text)?.[1]?.trim()
-      requests.push({ path, range })
-      const answer = answers[path]?.(range) ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'
+      const ifRange = /^if-range: *(.*)$/im.exec(text)?.[1]?.trim()
+      requests.push({ path, range, ifRange })
+      const answered =
+        answers[path]?.(range, ifRange) ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'
+      const answer = answered instanceof Promise ? await answered : answered
       if (typeof answer === 'object' && 'open' in answer) socket.write(answer.open)
       else if (typeof answer === 'object' && 'reset' in answer)
         socket.write(answer.reset, () => setTimeout(() => socket.resetAndDestroy(), 20))
@@ -1562,12 +1599,11 @@ test('a resume answered 403 or 404 (a server or CDN that refuses Range) asks aga
     const { r, out } = await get(path, { retries: 3 })
     assert.equal(r.status, 'ok', `${path}: ${r.message}`)
     assert.ok((await readFile(join(out, r.path!))).equals(gif), path)
+    // A 500 may be passing: the Range is asked for once more before it is given up; a 403 or 404
+    // once more without If-Range (which it may refuse: see the 400 below), then without Range.
     assert.deepEqual(
       requests.filter((q) => q.path === path).map((q) => q.range),
-      // A 500 may be passing: the Range is asked for once more before it is given up.
-      path === '/range-500'
-        ? [undefined, resumeRange(6_000), resumeRange(6_000), undefined]
-        : [undefined, resumeRange(6_000), undefined],
+      [undefined, resumeRange(6_000), resumeRange(6_000), undefined],
       path,
     )
   }
@@ -1581,6 +1617,32 @@ test('a resume answered 403 or 404 (a server or CDN that refuses Range) asks aga
   assert.equal(r.status, 'ok', r.message)
   assert.equal(r.attempts, 2)
   assert.ok((await readFile(join(out, r.path!))).equals(gif))
+})
+
+// A server that rejects If-Range with a 400 (an ETag where it reads only a date, aria2-next#43;
+// curl -C - and wget2 -c send none and resume): each resume asked for the whole file and offered
+// If-Range again at the next, so behind a link that cuts every answer the file never finished.
+test("a resume answered 400 to its If-Range asks the range once more without it, and so do the resumes of the host's other files", async () => {
+  const results: Result[] = []
+  const out = join(dir, 'if-range-400')
+  const urls = ['/if-range-400-a', '/if-range-400-b'].map((path) => server.url(path))
+  for await (const r of pull(urls, { out, retries: 2, concurrency: 2 })) results.push(r)
+  for (const r of results) {
+    assert.equal(r.status, 'ok', r.message)
+    assert.ok((await readFile(join(out, r.path!))).equals(gif), r.path)
+  }
+  const asked = (path: string) =>
+    requests.filter((q) => q.path === path).map((q) => [q.range, q.ifRange ?? null])
+  assert.deepEqual(asked('/if-range-400-a'), [
+    [undefined, null],
+    [resumeRange(6_000), '"gif-v1"'],
+    [resumeRange(6_000), null],
+  ])
+  // Learnt of the host by the first file: the second offers none.
+  assert.deepEqual(asked('/if-range-400-b'), [
+    [undefined, null],
+    [resumeRange(6_000), null],
+  ])
 })
 
 test('resumes the server drops (closed unanswered, or silent) or answers with a 206 head and not a byte ask without Range after the second: the file comes, in this run', async () => {

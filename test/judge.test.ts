@@ -1101,7 +1101,7 @@ test('ifRangeMisread: a whole answer naming the very validator its If-Range offe
     assert.equal(ifRangeMisread(offered, k, got), expected, name)
 })
 
-test('ifRangeRefused: a 304 or 412 to a request whose only condition was its If-Range', () => {
+test('ifRangeRefused: a 304 or 412 to a request whose only condition was its If-Range, a 4xx it may be blamed for', () => {
   const resume = ['accept', 'range', 'if-range']
   const rows: [string, number, string[], boolean][] = [
     ['a 304 to If-Range', 304, resume, true],
@@ -1113,6 +1113,14 @@ test('ifRangeRefused: a 304 or 412 to a request whose only condition was its If-
     ['a 412 to a Range without If-Range', 412, ['accept', 'range'], false],
     ['a 416 to If-Range', 416, resume, false],
     ['a 200 to If-Range', 200, resume, false],
+    // A server that rejects an If-Range it cannot read (aria2-next#43's CDN, a weak or bare ETag).
+    ['a 400 to If-Range', 400, resume, true],
+    ['a 403 to If-Range', 403, resume, true],
+    ['a 400 to a Range without If-Range', 400, ['accept', 'range'], false],
+    ['a 401 to If-Range (credentials asked)', 401, resume, false],
+    ['a 408 to If-Range (passing)', 408, resume, false],
+    ['a 429 to If-Range (passing)', 429, resume, false],
+    ['a 500 to If-Range (passing)', 500, resume, false],
   ]
   for (const [name, status, sent, expected] of rows)
     assert.equal(ifRangeRefused(status, sent), expected, name)

@@ -94,8 +94,10 @@ export const decide: Step = async (t) => {
       // A 304 or 412 to its If-Range: the same range asked for again without it (see `ifRangeRefused`).
       if (t.offset > 0 && ifRangeRefused(head.statusCode, t.sent)) {
         t.known = { ...t.known, ifRangeMisread: true }
-        // Told to the run, for its later attempts (not journaled: a later run offers If-Range again).
+        // Told to the run now, for its later attempts and the host's other files (not journaled: a
+        // later run offers If-Range again).
         t.recorded = false
+        t.record()
         t.tail = tail
         return send
       }

@@ -380,13 +380,30 @@ export function ifRangeMisread(offered: string | undefined, known: Validators, g
  * If-None-Match (a 304 to the very validator it names, as OnionShare answered a browser's
  * conditional resume, onionshare/onionshare#804) or If-Match (a 412 to a date, which no
  * ETag matches, as IIS 6 answered a conditional resume that the same Range alone had served,
- * lingochamp/FileDownloader#265). The same range is asked for again at once without If-Range, and
- * so for the rest of the run (see `ifRangeMisread`): its 206 is joined only where its validators
- * are those known, the bytes on disk compared. Each such resume asked for the whole file instead,
- * and behind a link that cuts every answer the file never finished. Pure.
+ * lingochamp/FileDownloader#265). Or any 4xx but those `RANGE_NOT_BLAMED` (a 400 to an If-Range
+ * the server cannot read). The same range is asked for again at once without If-Range, and so for
+ * the rest of the run, by the host's other files too (see `ifRangeMisread`): its 206 is joined only
+ * where its validators are those known, the bytes on disk compared. Each such resume asked for the
+ * whole file instead, and behind a link that cuts every answer the file never finished. Pure.
  */
 export const ifRangeRefused = (status: number, sent: readonly string[]): boolean =>
-  (status === 304 || status === 412) && sent.includes('if-range') && unaskedStatus(status, sent) !== undefined
+  sent.includes('if-range') &&
+  (status === 304 || status === 412
+    ? unaskedStatus(status, sent) !== undefined
+    : status >= 400 && status < 500 && !RANGE_NOT_BLAMED.has(status))
+
+/**
+ * The 4xx statuses that a resume's `If-Range` is not blamed for: credentials asked (401, 407), a
+ * request too slow or too many (408, 429: passing), the range past the file (416). Any other 4xx
+ * to a request with Range and If-Range may refuse either: a server that rejects an If-Range it
+ * cannot read (an ETag where it takes a date, a weak one: aria2-next#43) with a 400, a CDN that
+ * refuses Range with a 403. The same range is asked for once more without If-Range (see
+ * `ifRangeRefused`), which tells them apart: a 206 to it, and the host's resumes send no If-Range
+ * for the rest of the run; a second refusal asks for the whole file, as before. Each such resume
+ * asked for the whole file and offered If-Range again at the next, so behind a link that cuts every
+ * answer the file never finished.
+ */
+const RANGE_NOT_BLAMED: ReadonlySet<number> = new Set([401, 407, 408, 416, 429])
 
 /** The validators that name a version of a file: its ETag and its Last-Modified (see `validatorsFlap`). */
 export type Naming = Pick<Validators, 'etag' | 'lastModified'>

@@ -118,6 +118,12 @@ export class Engine {
    * files' later attempts ask for the whole file at once, where each spent a ranged request first.
    */
   readonly #wrapsRanges = new Set<string>()
+  /**
+   * Hosts that misread or refused a resume's If-Range (see `ifRangeMisread`, `ifRangeRefused`): their
+   * files' resumes send none for the rest of the run, where each file offered it first (a 400 to
+   * it, then the whole file, at every resume: behind a link that cuts every answer, never whole).
+   */
+  readonly #ifRangeMisread = new Set<string>()
   #outstanding = 0
   #sourceDone = false
   /** The reading of the source, once it began (see `readToEnd`). */
@@ -554,6 +560,7 @@ export class Engine {
     this.stats.active++
     const onValidators = (v: Validators) => {
       task.validators = v
+      if (v.ifRangeMisread) this.#ifRangeMisread.add(host)
       this.journal.setValidators(task.key, v)
     }
     // What this attempt's bodies did to the file: where the first began, and whether any began anew.
@@ -654,15 +661,20 @@ export class Engine {
         }
       }
     }
+    // The host misread or refused another file's If-Range: this one's resumes send none either.
+    const validators =
+      task.validators && !task.validators.ifRangeMisread && this.#ifRangeMisread.has(host)
+        ? { ...task.validators, ifRangeMisread: true as const }
+        : task.validators
     const transfer = threads
       ? threads.download(
-          { url: task.url, part: task.part, validators: task.validators, ...told, gap, onBytes: gotBytes },
+          { url: task.url, part: task.part, validators, ...told, gap, onBytes: gotBytes },
           cancel,
         )
       : download(
           task.url,
           task.part,
-          task.validators,
+          validators,
           {
             dispatcher: this.dispatcher,
             answersOnce: this.#answersOnce,
