@@ -438,6 +438,30 @@ const answers: Record<string, Answer> = {
     }
   })(),
   '/if-range-400-b': refusesIfRange(rangeServedOnce),
+  // The rest of the file after a resume's 206 head that states no length, the connection then
+  // left open, or a chunked body whose last chunk never comes: the range's end is the body's.
+  '/range-open-after': (range) =>
+    range
+      ? {
+          open: Buffer.concat([
+            head(rangeHead().filter((line) => !/^Content-Length|^Connection/.test(line))),
+            gif.subarray(6_000 - RESUME_OVERLAP),
+          ]),
+        }
+      : refusesRange('')(undefined),
+  '/range-open-chunked': (range) =>
+    range
+      ? {
+          open: Buffer.concat([
+            head([
+              ...rangeHead().filter((line) => !/^Content-Length|^Connection/.test(line)),
+              'Transfer-Encoding: chunked',
+            ]),
+            // Its one chunk, and no last chunk after it.
+            inOneChunk(gif.subarray(6_000 - RESUME_OVERLAP)).subarray(0, -5),
+          ]),
+        }
+      : refusesRange('')(undefined),
   '/range-403': refusesRange('403 Forbidden'),
   '/range-404': refusesRange('404 Not Found'),
   '/range-500': refusesRange('500 Internal Server Error'),
@@ -1709,6 +1733,18 @@ test('a close-delimited 206 resuming a cut body: the rest joins the bytes on dis
   assert.equal(r.status, 'ok', r.message)
   assert.ok((await readFile(join(out, r.path!))).equals(large()))
   assert.deepEqual(rangesAsked('/close-framed'), [undefined, resumeRange(100_000)])
+})
+
+// A 206 without a Content-Length whose whole range came, the connection left open (no close, no
+// last chunk): it waited out --idle-timeout (15 s by default, each resume) before it was judged.
+test("a resume's 206 without a length is ended as its range's last byte comes, not at the idle timeout", async () => {
+  for (const path of ['/range-open-after', '/range-open-chunked']) {
+    // No idle timeout in the run's time: a body that waited for one would fail on --total-timeout.
+    const { r, out } = await get(path, { retries: 1, idleTimeout: 600_000, totalTimeout: 10_000 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.ok((await readFile(join(out, r.path!))).equals(gif), path)
+    assert.deepEqual(rangesAsked(path), [undefined, resumeRange(6_000)], path)
+  }
 })
 
 test('a body with no length on a connection the server keeps open: judged at the idle timeout as at a close', async () => {

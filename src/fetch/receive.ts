@@ -608,13 +608,15 @@ class BodyReceiver {
    * past its range comes: a range handler that reads on to its next 4096-byte block
    * (sabre-io/http#134) or past the range's end (diversen/http-send-file#23). Each resume so
    * answered failed (`got 174113 of 174096 bytes`, as `truncated`) and was dropped, and behind a
-   * link that cuts every whole answer the file never finished.
+   * link that cuts every whole answer the file never finished. Such a body is ended as its range's
+   * last byte comes, not at the close: one whose connection stays open after it (a handler that
+   * writes the range and neither closes nor ends a chunked body) waited out `--idle-timeout` first.
    */
   inRange(chunk: Buffer, from: number): Buffer {
     const { decision } = this
     const { length } = decision
     if (length === undefined || from + chunk.length < length) return chunk
-    const unframed = from + chunk.length > length && !this.decoder && this.rangeLength
+    const unframed = !this.decoder && this.rangeLength
     if (!decision.rangeEnds && !unframed) return chunk
     this.atRangeEnd = true
     return chunk.subarray(0, Math.max(0, length - from))
