@@ -554,7 +554,11 @@ export function partOfUnknown(answer: Answer): string | undefined {
 export function validatorsOf(answer: Answer): Validators {
   const declared = header(answer.headers, 'content-length')
   const range = parseContentRange(header(answer.headers, 'content-range'), declared)
-  const ranged = answer.status === 416 || (answer.status === 206 && !namesNoRange(answer))
+  // A 200 of `bytes 0-B/*` is taken as that 206 (see `judge`): its length is the part's, not the file's.
+  const ranged =
+    answer.status === 416 ||
+    (answer.status === 206 && !namesNoRange(answer)) ||
+    (answer.status === 200 && partOfUnknown({ status: 206, headers: answer.headers }) !== undefined)
   const length = ranged
     ? range?.total
     : declared !== undefined && /^\d+$/.test(declared.trim())
@@ -737,6 +741,12 @@ export function judge(asked: Asked, answer: Answer): Decision {
     }
   }
   if (status !== 206) {
+    // To a plain GET, a 200 of `bytes 0-B/*` whose Content-Length is its B+1 bytes: the part of a
+    // file of unknown size it says it is, as that 206 is (below).
+    if (!resuming && status === 200 && partOfUnknown({ status: 206, headers: answer.headers })) {
+      const part = judge(asked, { status: 206, headers: answer.headers })
+      if (part.do === 'receive') return part
+    }
     const part = partLabelledWhole(answer, range)
     if (part) return resuming ? { do: 'restart', why: part } : { do: 'refuse', why: part }
     return whole(answer, codings)
