@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { pull, type Result } from '../src/index.js'
+import { hashKey } from '../src/plan/naming.js'
 import {
   fileSizeLimit,
   isFatalLocal,
@@ -257,4 +259,20 @@ test('a run under a limit on file sizes stops with one line naming the limit; th
   const rerun = await runCli([...list, '-o', out, '--no-report', '-q'])
   assert.equal(rerun.code, 0, rerun.stderr)
   assert.deepEqual(await outputFiles(out), ['fs-a.jpg', 'fs-b.jpg'])
+})
+
+// A folder at a part file's path (a script's `mkdir -p` of the wrong path): the file failed as
+// `bad-name` with Node's `EISDIR: illegal operation on a directory`, as if its name were refused.
+test("a folder standing at a file's part path is said to be one, not Node's EISDIR", async () => {
+  const out = join(dir, 'part-folder')
+  const url = server.url('/folder-part.jpg?size=2000')
+  await mkdir(join(out, '.imgpull', 'parts', `${hashKey(url, 32)}.part`), { recursive: true })
+  const results: Result[] = []
+  for await (const r of pull([url], { out, retries: 0 })) results.push(r)
+  assert.equal(results[0]?.status, 'failed')
+  assert.doesNotMatch(results[0]?.message ?? '', /EISDIR|illegal operation/)
+  assert.match(
+    results[0]?.message ?? '',
+    /\.part: a folder stands where imgpull keeps the file's partial download \(not made by imgpull: move it away\)$/,
+  )
 })

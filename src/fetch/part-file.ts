@@ -1,6 +1,6 @@
 import { close, constants, open as openFile, unlink as unlinkFile, writev } from 'node:fs'
 import { type FileHandle, lstat, open, unlink } from 'node:fs/promises'
-import { goneFolder, partPathTooLong } from '../sinks/local-faults.js'
+import { goneFolder, partIsFolder, partPathTooLong } from '../sinks/local-faults.js'
 import { OPEN_WAITS, openWaiting, outOfDescriptors, releaseDescriptors } from '../utils/descriptors.js'
 import { NO_FOLLOW } from '../utils/own-file.js'
 
@@ -47,6 +47,7 @@ function openPart(
     if (error?.code === 'ENOENT' || error?.code === 'ENOTDIR')
       return void goneFolder(error).then((e) => done(e as NodeJS.ErrnoException, -1))
     if (error?.code === 'ENAMETOOLONG') return done(partPathTooLong(error) as NodeJS.ErrnoException, -1)
+    if (error?.code === 'EISDIR') return done(partIsFolder(error) as NodeJS.ErrnoException, -1)
     if (!fresh || error?.code !== 'ELOOP') return done(error, fd)
     unlinkFile(path, (gone) => (gone ? done(gone, -1) : openFile(path, FRESH | O_EXCL, done)))
   })
@@ -60,6 +61,7 @@ async function openPartHandle(path: string, fresh: boolean): Promise<FileHandle>
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'ENOTDIR') throw await goneFolder(error)
     if (code === 'ENAMETOOLONG') throw partPathTooLong(error)
+    if (code === 'EISDIR') throw partIsFolder(error)
     if (!fresh || code !== 'ELOOP') throw error
     await unlink(path)
     return open(path, FRESH | O_EXCL)

@@ -106,6 +106,26 @@ export function partPathTooLong(error: unknown): unknown {
   return Object.assign(new Error(tooLongWords(path), { cause: error }), { code: 'PATH_TOO_LONG', path })
 }
 
+/**
+ * A part file that could not be opened because a folder stands at its path (EISDIR): not one
+ * imgpull made (a script's `mkdir -p` of the wrong path, a copy of another output folder), said
+ * so. It failed as `bad-name` with Node's `EISDIR: illegal operation on a directory`, as if the
+ * file system refused the image's name. Any other error is returned as it is.
+ */
+export function partIsFolder(error: unknown): unknown {
+  if (codeOf(error) !== 'EISDIR') return error
+  const path = (error as NodeJS.ErrnoException).path
+  return Object.assign(
+    new Error(
+      "a folder stands where imgpull keeps the file's partial download (not made by imgpull: move it away)",
+      {
+        cause: error,
+      },
+    ),
+    { code: 'EISDIR', path },
+  )
+}
+
 /** The longest path of a database file SQLite opens, in bytes (measured: 505 fails). */
 const SQLITE_MAX_PATH = 504
 
