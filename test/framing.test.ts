@@ -1745,8 +1745,9 @@ test('a close-delimited 206 resuming a cut body: the rest joins the bytes on dis
   assert.deepEqual(rangesAsked('/close-framed'), [undefined, resumeRange(100_000)])
 })
 
-// A 206 without a Content-Length whose whole range came, the connection left open (no close, no
-// last chunk): it waited out --idle-timeout (15 s by default, each resume) before it was judged.
+// A 206 without a Content-Length (ktor's PartialContent sent none, ktorio/ktor#1995) whose whole
+// range came, the connection left open (no close, no last chunk): it waited out --idle-timeout
+// (15 s by default, each resume) before it was judged.
 test("a resume's 206 without a length is ended as its range's last byte comes, not at the idle timeout", async () => {
   for (const path of ['/range-open-after', '/range-open-chunked']) {
     // No idle timeout in the run's time: a body that waited for one would fail on --total-timeout.
