@@ -41,7 +41,9 @@ declare module 'undici/lib/core/symbols.js' {
     | 'kMaxConcurrentStreams'
     | 'kSocket'
     | 'kConnected'
-    | 'kSize',
+    | 'kSize'
+    | 'kQueue'
+    | 'kRunningIdx',
     symbol
   >
   export default symbols

@@ -1382,6 +1382,16 @@ test('a proxy answering CONNECT with a 2xx other than 200 has opened the tunnel:
 test("a proxy whose CONNECT answer has 20 KB of headers: read as any answer's are, the files kept, on a thread too", () =>
   keptThroughTunnel(`HTTP/1.1 200 Connection established\r\nX-Trace: ${'t'.repeat(20_000)}\r\n\r\n`, 'c20k'))
 
+// RFC 9110 §9.3.6: a client MUST ignore Content-Length and Transfer-Encoding in a 2xx to CONNECT
+// (curl/curl#1317: a proxy sending them broke curl 7.52 until it did). Lengths that differ, or a
+// list of them, failed every https:// file as 'the answer is not well-formed HTTP: Content-Length
+// headers that give different lengths', of a head that has no body.
+test('a proxy whose CONNECT 200 gives Content-Lengths that differ: ignored, the files kept, on a thread too', () =>
+  keptThroughTunnel(
+    'HTTP/1.1 200 Connection established\r\nContent-Length: 0\r\nContent-Length: 5, 12\r\n\r\n',
+    'c2len',
+  ))
+
 /**
  * A proxy that answers its first CONNECTs with `refusals` (a status line and headers each, the
  * blank line added), then opens tunnels to `secure`; `at`: when each CONNECT came (performance.now()).

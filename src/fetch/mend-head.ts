@@ -96,6 +96,10 @@ function mendInterim(head: string): string {
  *   and an empty one, ended the head there and read the headers as the body (`not an image ...
  *   sent no content type`); each is read as a space and CR LF, the empty line's extra byte put
  *   before the line end above it.
+ * - with `tunnel` (the answer is to a `CONNECT`), a 2xx's `Content-Length` and `Transfer-Encoding`
+ *   lines as lines named `_` nobody reads: RFC 9110 §9.3.6 has a client ignore them there (the
+ *   bytes after the head are the tunnel's), and lengths that differ failed every https:// file
+ *   through the proxy as an answer whose body's end is in doubt (a body it never has).
  * Looked for only in a head up to its empty line (its end), and in the head after it when that
  * one was an interim `1xx` (a `103 Early Hints` and its answer come together). A head is given
  * to llhttp whole: one that has not ended yet is `held` (returned, its pieces in order) and
@@ -105,7 +109,7 @@ function mendInterim(head: string): string {
  * anything). Past `HOLD_MAX`, what is held goes to llhttp as it came (its header limit then
  * speaks).
  */
-export function mendHead(data: Buffer, held?: Buffer[]): { data: Buffer; held?: Buffer[] } {
+export function mendHead(data: Buffer, held?: Buffer[], tunnel = false): { data: Buffer; held?: Buffer[] } {
   if (held) {
     // What is held has no head's end; one may straddle it and `data` (`...\r\n` | `\r\n`).
     const last = held.at(-1) as Buffer
@@ -142,7 +146,7 @@ export function mendHead(data: Buffer, held?: Buffer[]): { data: Buffer; held?: 
       return { data: before, held: [Buffer.from(whole.subarray(start))] }
     }
     const head = whole.toString('latin1', start, next)
-    let mended = mendLines(head)
+    let mended = mendLines(tunnel && TUNNEL_OPENED.test(head) ? head.replace(FRAMING_NAME, unread) : head)
     const interim = INTERIM.test(mended)
     if (interim) mended = mendInterim(mended)
     changed ||= mended !== head
@@ -237,6 +241,11 @@ export function mendAllLines(head: string): string {
     .replace(SPACED_NAME, (_, name: string, space: string) => `\n${name}:${space}`)
     .replace(HEADER_LINE, (line, text: string) => (FIELD.test(text) ? line : `\n_:${text.slice(2)}`))
 }
+
+/** A 2xx status line: to a `CONNECT`, the tunnel is open after its head (RFC 9110 §9.3.6). */
+const TUNNEL_OPENED = /^HTTP\/[\d.]+[ \t]+2\d\d\b/i
+/** The name of a `Content-Length` or `Transfer-Encoding` line (the line end before it). */
+const FRAMING_NAME = /\n(content-length|transfer-encoding)(?=[ \t]*:)/gi
 
 /** A `Content-Length` line named so no one reads it: what a length that is no length becomes. */
 const unread = (line: string, name: string) => `\n${'_'.repeat(name.length)}${line.slice(name.length + 1)}`

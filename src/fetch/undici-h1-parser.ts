@@ -218,6 +218,8 @@ interface LlhttpParser {
   headers: Buffer[]
   headersSize: number
   socket: { destroyed: boolean } & Record<symbol, unknown>
+  /** undici's client of the connection: its queue of requests, the one answered at its running index. */
+  client?: Record<symbol, unknown>
   execute(data: Buffer): unknown
   createError(code: number, data: Buffer): Error
   onHeaderField(buf: Buffer): number
@@ -231,6 +233,12 @@ interface LlhttpParser {
   [HELD]?: Buffer[]
   /** What llhttp is given of a head, while it reads it (see `statusLineAt`). */
   [HEAD_READ]?: Buffer
+}
+
+/** Whether the request `parser` reads the answer to is a `CONNECT` (its 2xx opens a tunnel). */
+function askedConnect(parser: LlhttpParser): boolean {
+  const queue = parser.client?.[symbols.kQueue] as ({ method?: string } | null)[] | undefined
+  return queue?.[parser.client?.[symbols.kRunningIdx] as number]?.method === 'CONNECT'
 }
 
 /** Fields llhttp frames a message or manages its connection by, also from a trailer section. */
@@ -441,7 +449,7 @@ export function readAsCurlDoes(parser: object): void {
     // No status yet: these bytes begin with a head, or go on with one (undici clears it at each
     // message's end).
     if (this.statusCode) return execute.call(this, data)
-    const mended = mendHead(data, this[HELD])
+    const mended = mendHead(data, this[HELD], askedConnect(this))
     this[HELD] = mended.held
     // All held: nothing for llhttp yet (an empty read, as undici's own flush, changes nothing).
     if (mended.data.length === 0 && mended.held) return undefined
