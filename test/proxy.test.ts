@@ -1392,6 +1392,13 @@ test('a proxy whose CONNECT 200 gives Content-Lengths that differ: ignored, the 
     'c2len',
   ))
 
+// alpkeskin/rota#19: a relay leaked bytes past the CONNECT's 200 into the tunnel, and its client
+// failed 'first record does not look like a TLS handshake'. A blank line too many after the head
+// failed every https:// file as 'what came back through the proxy's tunnel is not TLS (the proxy
+// may answer by itself, with a block or login page)': no TLS record begins with CR or LF.
+test('a proxy that sends a CR LF too many after its CONNECT 200: skipped, the files kept, on a thread too', () =>
+  keptThroughTunnel('HTTP/1.1 200 Connection established\r\n\r\n\r\n', 'crlf'))
+
 /**
  * A proxy that answers its first CONNECTs with `refusals` (a status line and headers each, the
  * blank line added), then opens tunnels to `secure`; `at`: when each CONNECT came (performance.now()).

@@ -392,7 +392,7 @@ interface ConnectAnswer {
  * with a pattern.
  */
 function tunnelOrRefusal<A extends ConnectAnswer>(answer: A, host: string): A {
-  if (answer.statusCode === 200) return answer
+  if (answer.statusCode === 200) return skipStrayLineEnds(answer)
   answer.socket?.on('error', () => {}).destroy()
   const headers = answer.headers ?? {}
   const location = headers.location
@@ -406,6 +406,27 @@ function tunnelOrRefusal<A extends ConnectAnswer>(answer: A, host: string): A {
     answer.statusCode === 407 ? authSchemes(headers['proxy-authenticate']) : [],
     { retryAfter, waitFrom },
   )
+}
+
+/**
+ * `answer` (a CONNECT's 200) with the line ends that came right after its head dropped from its
+ * socket: a proxy that writes one CR LF too many after its `200 Connection established` (a blank
+ * line of its own after the head's, a relay that leaks the bytes past the head into the tunnel:
+ * alpkeskin/rota#19) had them read as the start of the TLS handshake, and every https:// file
+ * failed `tls` as a tunnel whose answer is not TLS. No TLS record begins with CR or LF (its first
+ * byte is its content type, 20 to 24: RFC 8446 §5.1), so nothing of the server's is lost, and
+ * TLS checks every byte after them. Only those that came with the head (the proxy's one write):
+ * ones that come later reach TLS as before.
+ */
+function skipStrayLineEnds<A extends ConnectAnswer>(answer: A): A {
+  const socket = answer.socket
+  if (!socket?.readableLength) return answer
+  const buffered = socket.read() as Buffer | null
+  if (!buffered) return answer
+  let start = 0
+  while (buffered[start] === 0x0d || buffered[start] === 0x0a) start++
+  if (start < buffered.length) socket.unshift(buffered.subarray(start))
+  return answer
 }
 
 /**
