@@ -922,6 +922,16 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     'mac-urls.txt',
     '{\\rtf1\\ansi\\ansicpg1252\\cocoartf2639\n\\f0\\fs24 \\cf0 http://127.0.0.1:9/a.jpg\\\n}',
   )
+  // Word 97-2003's .doc and Excel's .xls are both OLE2 compound files: told by their directory's
+  // stream names (a .doc was said to be an Excel workbook, to be saved as CSV).
+  // (In a folder of their own: `dir` itself is given as a folder that holds no table.)
+  await mkdir(join(dir, 'office'))
+  const doc = await given(
+    'office/urls.doc',
+    compoundFile(['Root Entry', '\x01CompObj', '\x05SummaryInformation', '1Table', 'WordDocument']),
+  )
+  const docAsTable = await given('office/photos.csv', compoundFile(['Root Entry', 'WordDocument']))
+  const xls = await given('office/urls.xls', compoundFile(['Root Entry', 'Workbook']))
   // A link dragged from a browser to Windows' desktop: said as a JSON array for its '['.
   const shortcut = await given('cat.url', '[InternetShortcut]\r\nURL=http://127.0.0.1:9/a.jpg\r\n')
   // Firefox's, Chrome's and Safari's bookmarks export: each of its lines was an invalid-url failure.
@@ -955,6 +965,18 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     [
       [rtf, '-o', join(dir, 'rtf-out')],
       /'.*mac-urls\.txt' is a rich text document \(RTF, as TextEdit and WordPad save one\), not a list of URLs: save it as plain text, one URL a line \(TextEdit: Format > Make Plain Text;/,
+    ],
+    [
+      [doc, '-o', join(dir, 'doc-out')],
+      /'.*urls\.doc' is a Word document in its old format \(\.doc\), not a list of URLs: save it as plain text/,
+    ],
+    [
+      [docAsTable, '-o', join(dir, 'doc-table-out')],
+      /photos\.csv is a Word document in its old format \(\.doc\), not a CSV table: save it as plain text/,
+    ],
+    [
+      [xls, '-o', join(dir, 'xls-out')],
+      /'.*urls\.xls' is an Excel workbook in its old format \(\.xls\), not a list of URLs: save it as CSV UTF-8/,
     ],
     [
       [shortcut, '-o', join(dir, 'shortcut-out')],
@@ -2076,3 +2098,34 @@ test("a list that is a pipe: a shell's process substitution is read (it was refu
   assert.equal(stopped.signal, null, `ended by ${stopped.signal}: SIGTERM was not heard as a stop`)
   assert.equal(stopped.code, 130, stopped.stderr)
 })
+
+/**
+ * An OLE2 compound file (MS-CFB) of 512-byte sectors whose directory names `names` (the root
+ * first), as Word 97-2003 and Excel 97-2003 write theirs: its header, one FAT sector (sector 0),
+ * then the directory's sectors (4 entries each), chained in the FAT. No stream holds data.
+ */
+function compoundFile(names: string[]): Buffer {
+  const directorySectors = Math.ceil(names.length / 4)
+  const header = Buffer.alloc(512)
+  Buffer.from('d0cf11e0a1b11ae1', 'hex').copy(header)
+  header.writeUInt16LE(0x3e, 0x18)
+  header.writeUInt16LE(3, 0x1a)
+  header.writeUInt16LE(0xfffe, 0x1c)
+  header.writeUInt16LE(9, 0x1e)
+  header.writeUInt16LE(6, 0x20)
+  header.writeUInt32LE(1, 0x2c)
+  header.writeUInt32LE(1, 0x30)
+  header.fill(0xff, 0x4c)
+  header.writeUInt32LE(0, 0x4c)
+  const fat = Buffer.alloc(512, 0xff)
+  fat.writeUInt32LE(0xfffffffd, 0)
+  for (let i = 1; i <= directorySectors; i++)
+    fat.writeUInt32LE(i < directorySectors ? i + 1 : 0xfffffffe, i * 4)
+  const directory = Buffer.alloc(512 * directorySectors)
+  names.forEach((name, i) => {
+    directory.write(name, i * 128, 'utf16le')
+    directory.writeUInt16LE((name.length + 1) * 2, i * 128 + 0x40)
+    directory.writeUInt8(i === 0 ? 5 : 2, i * 128 + 0x42)
+  })
+  return Buffer.concat([header, fat, directory])
+}

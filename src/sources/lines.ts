@@ -14,7 +14,7 @@ import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { inputGivenTwice } from './given-twice.js'
 import { gunzipFile } from './gunzip.js'
 import { isPipe, openPipe, refuseFolderStdin, shellPipe } from './pipe-list.js'
-import { SAVE_AS_CSV, SAVE_AS_TEXT, spreadsheet, textDocument } from './spreadsheet.js'
+import { compoundHead, SAVE_AS_CSV, SAVE_AS_TEXT, spreadsheet, textDocument } from './spreadsheet.js'
 import { MARKUP_WORDS, type Markup, markupOf } from './tables/not-a-table.js'
 import { holdsControl, utf8Scan } from './tables/utf8.js'
 import { fromUtf16, type Utf16, utf16Head, utf16Of } from './utf16.js'
@@ -519,7 +519,9 @@ function pipeHead(path: string): Promise<{ head: Buffer; all: Readable }> {
 
 /** The first bytes of the list file at `path`, a pipe's too (see `pipes`). */
 const listHead = async (path: string): Promise<Buffer> =>
-  (await isPipe(path)) ? (await pipeHead(path)).head : fileHead(path, LIST_HEAD_BYTES)
+  (await isPipe(path))
+    ? (await pipeHead(path)).head
+    : compoundHead(path, await fileHead(path, LIST_HEAD_BYTES))
 
 /**
  * A URL argument as fetched: without the marks around it, nor quotes a shell leaves (a chat's or a

@@ -14,6 +14,7 @@ import { fileFault, nearFile, unexpandedPattern } from '../../utils/near-file.js
 import { shownValue } from '../../utils/shown-value.js'
 import { inputGivenTwice } from '../given-twice.js'
 import { inputWord, openPipe, PipeTap, STDIN_PATH } from '../pipe-list.js'
+import { compoundHead } from '../spreadsheet.js'
 import { utf16Head, utf16Of } from '../utf16.js'
 import { type ColumnTypes, KindTally, runColumnTypes, setType } from './column-types.js'
 import { planColumns } from './columns.js'
@@ -486,7 +487,7 @@ async function checkFile(file: TableFile, options: ResolvedTableOptions): Promis
  */
 async function headOf(path: string): Promise<Buffer | undefined> {
   try {
-    return await fileHead(path, NOT_A_TABLE_HEAD_BYTES)
+    return await compoundHead(path, await fileHead(path, NOT_A_TABLE_HEAD_BYTES))
   } catch {
     return undefined
   }
