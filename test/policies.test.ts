@@ -19,7 +19,13 @@ import {
 } from '../src/cli/other-tools.js'
 import { autoOrInteger, header, seconds, secondsOrZero, waitSeconds } from '../src/cli/parse.js'
 import { progressLogSeconds } from '../src/cli/progress-interval.js'
-import { emptyInputLine, maxSizeWarning, swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
+import {
+  emptyInputLine,
+  maxSizeWarning,
+  nestedRunWarning,
+  swapSignalHandler,
+  threadsWarning,
+} from '../src/cli/pull-command.js'
 import { columnList } from '../src/cli/table-options.js'
 import { oneDashLong, valueGivenToFlag } from '../src/cli/taken-as-value.js'
 import { contentLengthWords, type GatewayAnswer, TimeoutError, UsageError } from '../src/errors.js'
@@ -1872,6 +1878,26 @@ test('maxSizeWarning: a --max-size under 1 KiB (a bare number is bytes) is said,
   )
   assert.match(maxSizeWarning(1)!, /^--max-size 1 is 1 byte \(/)
   for (const size of [undefined, 1024, 500 * 2 ** 20]) assert.equal(maxSizeWarning(size), undefined)
+})
+
+// h366: -o photos/sub after a run into photos nested two journals without a word: the outer run's
+// lists none of the inner run's files (its status and report count none of them).
+test("nestedRunWarning: an output folder inside an earlier run's output folder is said, naming it; a folder of its own nothing", async () => {
+  const root = await mkdtemp(join(tmpdir(), 'imgpull-nested-'))
+  try {
+    await mkdir(join(root, 'photos', '.imgpull'), { recursive: true })
+    await mkdir(join(root, 'other'))
+    const photos = join(root, 'photos')
+    for (const out of [join(photos, 'sub'), join(photos, 'a', 'b')])
+      assert.equal(
+        nestedRunWarning(out),
+        `-o ${out} is inside ${photos}, an earlier run's output folder (it holds ${join(photos, '.imgpull')}): that run's journal does not list this run's files (imgpull status ${photos} and its report count none of them), and a removal or copy of ${photos} takes them along; give a folder outside it, or -o ${photos} to go on with that run`,
+      )
+    for (const out of [photos, join(root, 'other'), join(root, 'new', 'folder')])
+      assert.equal(nestedRunWarning(out), undefined, out)
+  } finally {
+    await rm(root, { recursive: true, force: true })
+  }
 })
 
 test('threadsWarning: --threads past the cores is said, up to them nothing', () => {

@@ -1,10 +1,10 @@
 import { type Dirent, existsSync, readdirSync, statSync } from 'node:fs'
 import { readdir, realpath, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
-import { basename, dirname, join, resolve } from 'node:path'
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { INPUT_ERRORS } from '../error-codes.js'
 import { errorCode, FatalError, UsageError } from '../errors.js'
-import { layout, ownTableLike } from '../layout.js'
+import { layout, ownTableLike, WORK_DIR } from '../layout.js'
 import { MAX_THREADS, type Options } from '../options.js'
 import { resultLine } from '../outcome.js'
 import { checkTemplate, templateRewrites } from '../plan/naming.js'
@@ -178,6 +178,8 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   if (threads && !flags.json) process.stderr.write(`imgpull: warning: ${threads}\n`)
   const tiny = maxSizeWarning(options.maxSize)
   if (tiny && !flags.json) process.stderr.write(`imgpull: warning: ${tiny}\n`)
+  const nested = typeof options.out === 'string' ? nestedRunWarning(options.out) : undefined
+  if (nested && !flags.json) process.stderr.write(`imgpull: warning: ${nested}\n`)
   const shown = progressShown(flags)
   const tty = stderrLive && shown
   // Read before the run starts: a bad value is a usage error, not a failure midway.
@@ -443,6 +445,30 @@ export function threadsWarning(threads: number | 'auto', cores: number): string 
   // Past MAX_THREADS the options refuse it: one line, the error's. `auto` stays within the cores.
   if (threads === 'auto' || threads <= cores || threads > MAX_THREADS) return undefined
   return `--threads ${threads} is more than this machine's ${cores} core${cores === 1 ? '' : 's'}: threads beyond them only take turns, each with memory of its own; use at most ${cores}`
+}
+
+/**
+ * Why the output folder `out` is a poor place, or `undefined`: it is inside an earlier run's output
+ * folder (a folder above it holds that run's work folder, `.imgpull`), as `-o photos/cats` after a
+ * run into `photos` makes it. The two runs' journals then nest: the outer one lists none of the
+ * inner run's files (`imgpull status` and the report of `photos` count none of them, a rerun there
+ * fetches its own again beside them), and a removal or copy of the outer folder takes them along. Said, not refused: the folder is the user's to choose.
+ */
+export function nestedRunWarning(out: string): string | undefined {
+  const given = resolve(out)
+  for (let at = dirname(given); ; at = dirname(at)) {
+    if (statSync(join(at, WORK_DIR), { throwIfNoEntry: false })?.isDirectory()) {
+      const outer = visibleShellWord(relativeOr(at))
+      return `-o ${visibleShellWord(out)} is inside ${outer}, an earlier run's output folder (it holds ${visibleShellWord(join(relativeOr(at), WORK_DIR))}): that run's journal does not list this run's files (imgpull status ${outer} and its report count none of them), and a removal or copy of ${outer} takes them along; give a folder outside it, or -o ${outer} to go on with that run`
+    }
+    if (dirname(at) === at) return undefined
+  }
+}
+
+/** `path` relative to the working folder when it is inside it, else as it is. */
+function relativeOr(path: string): string {
+  const here = relative(process.cwd(), path)
+  return here === '' ? '.' : here.startsWith('..') || isAbsolute(here) ? path : here
 }
 
 /**
