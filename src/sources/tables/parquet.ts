@@ -345,11 +345,12 @@ async function* rowRange(
     const convert = (value: unknown) => (typeof value === 'number' ? value : jsonSafe(value))
     // The URL and caption are read as text whatever their type: bytes (BINARY without a text
     // annotation, as Hive and Impala write strings) are held to UTF-8 as a STRING cell is, so no
-    // U+FFFD takes a byte's place in the URL fetched. Carried, such a column stays bytes (base64).
+    // U+FFFD takes a byte's place in the URL fetched. Carried (the caption's copy in meta), it is
+    // that text too: it was base64 there, the caption beside it text, two values of one cell.
     const texts = new Set([plan.url, ...(plan.caption === undefined ? [] : [plan.caption])])
     /**
-     * A cell, an ENUM's bytes as the UTF-8 text they must be, the URL's and caption's checked to be
-     * UTF-8 (`where` names the row when they are not).
+     * A cell, an ENUM's, the URL's and the caption's bytes as the UTF-8 text they must be (`where`
+     * names the row when they are not).
      */
     const cellOf = (values: Record<string, unknown>, name: string, where: () => string) => {
       const value = values[name]
@@ -364,7 +365,7 @@ async function* rowRange(
       } catch (error) {
         throw new UsageError(`${where()}, column ${JSON.stringify(name)}: ${(error as Error).message}`)
       }
-      return enums.has(name) ? text : value
+      return text
     }
     // hyparquet decodes a nested column's whole chunk for any range: read such groups whole.
     const nested = schema.children.some(
