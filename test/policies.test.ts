@@ -1880,7 +1880,7 @@ test('maxSizeWarning: a --max-size under 1 KiB (a bare number is bytes) is said,
   for (const size of [undefined, 1024, 500 * 2 ** 20]) assert.equal(maxSizeWarning(size), undefined)
 })
 
-// h366: -o photos/sub after a run into photos nested two journals without a word: the outer run's
+// An earlier hunt noticed: -o photos/sub after a run into photos nested two journals without a word: the outer run's
 // lists none of the inner run's files (its status and report count none of them).
 test("nestedRunWarning: an output folder inside an earlier run's output folder is said, naming it; a folder of its own nothing", async () => {
   const root = await mkdtemp(join(tmpdir(), 'imgpull-nested-'))

@@ -354,7 +354,7 @@ test('a text cell that is not UTF-8 stops the reading, naming the row group: nev
   )
 })
 
-// h366: the caption of a BINARY column was its text, its copy in meta base64 of the same bytes.
+// An earlier hunt noticed: the caption of a BINARY column was its text, its copy in meta base64 of the same bytes.
 test("URL and caption columns stored as bytes (BINARY, no text annotation) are held to UTF-8 too, the caption's copy in meta the same text; other carried bytes stay base64", async () => {
   const latin1 = (text: string) => new Uint8Array(Buffer.from(text, 'latin1'))
   const binary = (names: string[]) => [
