@@ -875,3 +875,46 @@ test('a request given to an HTTP/2 session an error ended goes on a new connecti
     await server.close()
   }
 })
+
+// a 421 Misdirected Request (RFC 9110 §15.5.20: a server that cannot answer for the origin on
+// that connection, as a TLS front end does for a name its certificate covers and it routes
+// elsewhere) failed the file at once, never sent again, `--retries` or not: 'HTTP 421 from URL'.
+// Chrome and Firefox send it again on a new connection (whatwg/fetch#1141); Go does not (golang/go#18341).
+test('a 421 Misdirected Request is sent again once, at once, on a new connection; a second 421 says so', async () => {
+  const sessions: ServerHttp2Session[] = []
+  let always = false
+  const server = await streamServer((stream, headers) => {
+    if (always || stream.session === sessions[0]) {
+      stream.respond({ ':status': 421, 'content-type': 'text/html' })
+      stream.end('<h1>Misdirected Request</h1>')
+    } else answerWhole(stream, headers)
+  })
+  server.server.on('session', (session) => sessions.push(session))
+  try {
+    const names = ['a', 'b', 'c']
+    const out = join(dir, 'misdirected')
+    const results = await run(
+      names.map((n) => `${server.origin}/${n}.jpg`),
+      { out },
+    )
+    assert.deepEqual(
+      results.map((r) => [r.status, r.attempts, r.message]),
+      names.map(() => ['ok', 1, undefined]),
+    )
+    for (const n of names) assert.deepEqual(await readFile(join(out, `${n}.jpg`)), bodyOf(`${n}.jpg`))
+    assert.equal(sessions.length, 2, 'the connection that answered 421 took no new request')
+    always = true
+    const [failed] = await run([`${server.origin}/d.jpg`], { out, retries: 2 })
+    assert.deepEqual(
+      [failed.error, failed.attempts, failed.message],
+      [
+        'http-421',
+        1,
+        `HTTP 421 from ${server.origin}/d.jpg: Misdirected Request (a server that cannot answer for the URL on its connection, RFC 9110 §15.5.20), answered so again on a new connection`,
+      ],
+    )
+    assert.equal(sessions.length, 4, 'asked twice, each time on a new connection')
+  } finally {
+    await server.close()
+  }
+})

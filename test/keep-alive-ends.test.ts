@@ -327,3 +327,25 @@ for (const [when, via] of [
     }
   })
 }
+
+// a 421 Misdirected Request over HTTP/1.1 too (see h2-goaway.test.ts): the connection that
+// answered it is closed and the request sent again at once on a new one (whatwg/fetch#1141).
+test('a 421 on an HTTP/1.1 keep-alive connection: sent again at once on a new connection, every file kept', async () => {
+  let sockets = 0
+  const misdirected = Buffer.from('HTTP/1.1 421 Misdirected Request\r\nContent-Length: 0\r\n\r\n')
+  const server = await startServer(
+    (socket) => socket.write((socket as Socket & { first?: boolean }).first ? misdirected : answer),
+    (socket) => Object.assign(socket, { first: sockets++ === 0 }),
+  )
+  try {
+    const urls = ['a', 'b', 'c'].map((name) => `${server.origin}/${name}.jpg`)
+    const { results } = await get(urls, { journal: false, retries: 0, concurrency: 1 })
+    assert.deepEqual(
+      results.map((r) => [r.status, r.attempts]),
+      urls.map(() => ['ok', 1]),
+    )
+    assert.equal(server.requests(), 4, 'the 421 asked again once')
+  } finally {
+    await server.close()
+  }
+})

@@ -11,6 +11,7 @@ import { encodedDigests, statedDigests, trailerAlgorithms } from '../verify/stat
 import { boundaryOf, PartBody, partAnswer } from './byteranges.js'
 import {
   errorPage,
+  misdirectedAgain,
   pastedAfter,
   refusedCredentials,
   statusGateway,
@@ -71,6 +72,7 @@ export const decide: Step = async (t) => {
           t.via +
           statusProxyNote(t, head.headers) +
           refusedCredentials(t, decision.status) +
+          misdirectedAgain(t, decision.status) +
           page +
           pastedAfter(t, decision.status),
         refusal.retryAfter,

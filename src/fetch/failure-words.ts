@@ -72,6 +72,16 @@ export function pastedAfter(t: Transfer, status: number): string {
 }
 
 /**
+ * What a 421 says beside its status: that the request was sent again on a new connection and
+ * answered 421 there too (see send.ts `MISDIRECTED`). '' for another status.
+ */
+export function misdirectedAgain(t: Transfer, status: number): string {
+  return status === 421 && t.misdirected
+    ? ': Misdirected Request (a server that cannot answer for the URL on its connection, RFC 9110 §15.5.20), answered so again on a new connection'
+    : ''
+}
+
+/**
  * What a 401 says beside its status: the user and password that were sent, and refused (see
  * `digest-auth.ts`; sent by Basic to a server that asks for Digest, why its challenge was not
  * answered); where none were sent, what the server asks for (`WWW-Authenticate`) and where they

@@ -5,7 +5,7 @@ import { ForwardingHandler } from './forwarding-handler.js'
 import { HTTP2_HEADER_OPTIONS, MAX_HEADER_BYTES } from './header-limits.js'
 import { nameMismatchFailsAll } from './name-mismatch.js'
 import { HEAD_OVERDUE_MS } from './overdue-heads.js'
-import { Client, clientProtocol, closeIdle, type Dispatcher, kDispatch, Pool, VIA } from './undici.js'
+import { Client, clientProtocol, closeIdle, type Dispatcher, kDispatch, Pool, RETIRE, VIA } from './undici.js'
 import {
   endIfHttp2Abandoned,
   http2Ended,
@@ -251,6 +251,13 @@ export class OriginPool extends EventEmitter {
       connection.draining = true
       connection.capacity = 0
       queueMicrotask(() => this.#pump())
+    })
+    // Answered 421 (see undici.ts `retireConnection`): as after a graceful GOAWAY, until it closes.
+    Object.assign(client, {
+      [RETIRE]: () => {
+        connection.draining = true
+        connection.capacity = 0
+      },
     })
     this.#connections.push(connection)
     client.on('connect', (origin: URL, targets: readonly Dispatcher[]) => {

@@ -28,6 +28,7 @@ import { revisit, tooManyNote } from './redirect-revisit.js'
 import { parseRetryAfter } from './retry-delay.js'
 import { closedOrReset, isTurnedAway } from './retry-policy.js'
 import { header, type Step, type Transfer } from './transfer.js'
+import { retireConnection } from './undici.js'
 import { cutMidHead, isHttp1 } from './undici-connection-notes.js'
 import { headBegun, interimAnswer } from './undici-h1-parser.js'
 import { http2AllowsNoStream, http2PrefaceMissing } from './undici-h2.js'
@@ -48,6 +49,16 @@ const MAX_REPLAYS = 4
  * failed (1 run in 10) on a server answering 408 on every reused connection.
  */
 const MAX_STALE_REPLAYS = 16
+
+/**
+ * `421 Misdirected Request`: the server cannot answer for the URL's origin on the connection the
+ * request came on (RFC 9110 §15.5.20; a TLS front end whose certificate covers many names, sent a
+ * name it routes elsewhere, nginx's and Apache's answer to a request whose SNI is another host's).
+ * The client MAY send it again on another connection: once, at once, on a new one, the one that
+ * answered 421 taking no new request, as Chrome and Firefox do (whatwg/fetch#1141; Go's transport
+ * does not, golang/go#18341, okhttp did not, square/okhttp#5424). A second 421 is the answer.
+ */
+const MISDIRECTED = 421
 
 /**
  * Ask for the file (or the rest of it), following redirects hop by hop. Cookies a hop sets are
@@ -443,6 +454,14 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       t.fresh = exchange.reused === false
       if (exchange.reused === false) t.ctx.answersOnce.answeredFresh(connectedTo)
       const stale = isStaleAnswer(t.head.statusCode, exchange.reused, t.head.http2)
+      // A 421 Misdirected Request: once, on a new connection (see `MISDIRECTED`).
+      if (t.head.statusCode === MISDIRECTED && !t.misdirected) {
+        if (t.head.http2) retireConnection(exchange, exchange.socket)
+        await exchange.discard()
+        if (!t.head.http2) retireConnection(exchange, exchange.socket)
+        t.misdirected = true
+        continue
+      }
       if (!stale || t.staleReplays >= MAX_STALE_REPLAYS) return
       // Its body thrown away as every other is: not waited for past 100 ms (see `discard`).
       await exchange.discard()

@@ -183,6 +183,8 @@ export class Transfer {
   parts = 0
   replays = 0
   staleReplays = 0
+  /** A 421 Misdirected Request was answered, and the request sent again on a new connection (see send.ts). */
+  misdirected = false
   /** The body's gzip or deflate stream ended without its own end (see `BodyDecoder.unterminated`). */
   unterminated = false
   /**

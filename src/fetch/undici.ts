@@ -116,6 +116,30 @@ export async function request(
  */
 export const VIA: unique symbol = Symbol('imgpull.via')
 
+/**
+ * Set on a connection's undici `Client` by the pool that made it (see origin-pool.ts): the
+ * connection takes no new request from then on (see `retireConnection`).
+ */
+export const RETIRE: unique symbol = Symbol('imgpull.retire')
+
+/**
+ * The connection that carried a handler's request takes no new request: the next ones of its
+ * origin go on another (a 421 Misdirected Request, RFC 9110 §15.5.20: a server that cannot answer
+ * for the origin on that connection). Over HTTP/2 it finishes its streams; an HTTP/1.1 one given
+ * by undici's own pool (no `RETIRE` on it), closed once its answer is read. False: no connection known.
+ */
+export function retireConnection(handler: object, socket: object | undefined): boolean {
+  const client = (handler as { [VIA]?: object })[VIA] as { [RETIRE]?: () => void } | undefined
+  if (client?.[RETIRE]) {
+    client[RETIRE]()
+    return true
+  }
+  const h1 = socket as { destroy?: () => void; alpnProtocol?: unknown } | undefined
+  if (!h1?.destroy || h1.alpnProtocol === 'h2') return false
+  h1.destroy()
+  return true
+}
+
 /** An undici object's internal fields, by their symbols. */
 export type Internals = Record<symbol, unknown>
 
