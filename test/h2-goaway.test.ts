@@ -20,7 +20,14 @@ import type { TLSSocket } from 'node:tls'
 import { gzipSync } from 'node:zlib'
 import { errors } from 'undici'
 import { endedAtLength } from '../src/fetch/body-end.js'
-import { goawayAsks, http2Cut, isRefusedStream, neverSent } from '../src/fetch/http2-errors.js'
+import {
+  asksToSlowDown,
+  goawayAsks,
+  http2Cut,
+  isRefusedStream,
+  markGoaway,
+  neverSent,
+} from '../src/fetch/http2-errors.js'
 import { h2CutWords } from '../src/fetch/receive.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
@@ -918,3 +925,48 @@ test('a 421 Misdirected Request is sent again once, at once, on a new connection
     await server.close()
   }
 })
+
+// a server that ends every connection with a GOAWAY and last-stream-id 0 (a front end whose
+// backend is down, a server shutting down that still accepts connections): each request, refused
+// unprocessed by the GOAWAY, went again at once until its replays were spent, then failed as
+// 'the server refused the HTTP/2 stream unprocessed (REFUSED_STREAM: over its limit of streams
+// ...)', a code it never sent, and a GOAWAY INTERNAL_ERROR brought the host's limit down as a
+// complaint of the pace would (grpc/grpc-node#2033: 'Stream refused by server' for the streams a
+// GOAWAY ended, the GOAWAY and its code never said).
+test('a GOAWAY with last-stream-id 0 on every connection is said as the GOAWAY and its code, not REFUSED_STREAM', async () => {
+  for (const [name, code, how] of [
+    ['INTERNAL_ERROR', constants.NGHTTP2_INTERNAL_ERROR, 'with INTERNAL_ERROR (GOAWAY'],
+    ['NO_ERROR', constants.NGHTTP2_NO_ERROR, 'gracefully (GOAWAY NO_ERROR'],
+  ] as const) {
+    // Each request's HEADERS answered with the GOAWAY, then the connection's end.
+    const server = await startRawH2Server(
+      tlsPair(certs.good),
+      (_stream, _index, socket) => {
+        setImmediate(() => socket.write(frames.goaway(0, code), () => socket.end()))
+        return []
+      },
+      (_req, res) => res.writeHead(505).end(),
+    )
+    try {
+      const [result] = await run([`${server.origin}/a.jpg`], { out: join(dir, `goaway-0-${name}`) })
+      assert.equal(
+        result.message,
+        `network error on ${server.origin}/a.jpg: the server ended the HTTP/2 connection ${how}, last-stream-id 0) before processing the request, on each new connection it was sent again on (ERR_HTTP2_STREAM_ERROR)`,
+        name,
+      )
+      assert.equal(asksToSlowDown(markedRefusal(code)), false, `${name}: not a complaint of the pace`)
+    } finally {
+      await server.close()
+    }
+  }
+  assert.equal(asksToSlowDown(markedRefusal(constants.NGHTTP2_ENHANCE_YOUR_CALM)), true)
+})
+
+/** A REFUSED_STREAM as a GOAWAY with `code` and last-stream-id 0 makes it (see `markGoaway`). */
+function markedRefusal(code: number): Error {
+  const error = Object.assign(new Error('Stream closed with error code NGHTTP2_REFUSED_STREAM'), {
+    code: 'ERR_HTTP2_STREAM_ERROR',
+  })
+  markGoaway(error, code, 0)
+  return error
+}

@@ -308,17 +308,43 @@ export const PROTOCOL_ERROR = constants.NGHTTP2_PROTOCOL_ERROR
 /** ENHANCE_YOUR_CALM (0xb, RFC 9113 §7): "the endpoint detected that its peer is exhibiting a behavior that might be generating excessive load". */
 export const ENHANCE_YOUR_CALM = constants.NGHTTP2_ENHANCE_YOUR_CALM
 
+/** Set on a stream's REFUSED_STREAM error by `markGoaway`. */
+const GOAWAY = Symbol('imgpull.goaway')
+
+/**
+ * Mark `error`, a stream's REFUSED_STREAM, as the server's GOAWAY's doing (error `code`, its
+ * `lastStreamId` below the stream: never processed, RFC 9113 §6.8), not a RST_STREAM: its
+ * failure names the GOAWAY and its code. A server that ends every connection with a GOAWAY
+ * INTERNAL_ERROR and last-stream-id 0 was said as `refused the HTTP/2 stream unprocessed
+ * (REFUSED_STREAM: over its limit of streams ...)`, a code it never sent.
+ */
+export function markGoaway(error: unknown, code: number, lastStreamId: number): void {
+  if (error !== null && typeof error === 'object')
+    Object.defineProperty(error, GOAWAY, { value: { code, lastStreamId }, configurable: true })
+}
+
+const goawayOf = (error: unknown): { code: number; lastStreamId: number } | undefined =>
+  error !== null && typeof error === 'object'
+    ? ((error as Record<symbol, unknown>)[GOAWAY] as { code: number; lastStreamId: number } | undefined)
+    : undefined
+
 /**
  * Whether `error`, met before any answer, is an HTTP/2 server telling the client it sends too
  * much, HTTP/2's 429: a stream reset or a session ended with ENHANCE_YOUR_CALM (h2o and Kestrel
  * over their stream limits, Node's session memory guard, Go's and nginx's rapid-reset guards), or
  * a stream refused unprocessed (REFUSED_STREAM, RFC 9113 §5.1.2, §8.7: over the server's limit of
- * streams) whose immediate replays are spent. A complaint of the host, as a 429 is: its limit
- * comes down, instead of every retry meeting the same refusal at the same pace.
+ * streams) whose immediate replays are spent, unless a GOAWAY with another code refused it (see
+ * `markGoaway`: a server ending its connections says nothing of the pace). A complaint of the
+ * host, as a 429 is: its limit comes down, instead of every retry meeting the same refusal at the
+ * same pace.
  */
 export function asksToSlowDown(error: unknown): boolean {
   const code = http2ErrorCode(error)
-  return code === ENHANCE_YOUR_CALM || isRefusedStream(error)
+  const goaway = goawayOf(error)
+  return (
+    code === ENHANCE_YOUR_CALM ||
+    (isRefusedStream(error) && (goaway?.code ?? ENHANCE_YOUR_CALM) === ENHANCE_YOUR_CALM)
+  )
 }
 
 /**
@@ -335,13 +361,21 @@ export function goawayAsks(code: number): boolean {
 }
 
 /**
- * `asksToSlowDown`'s refusals in words (the error's code after them), or `undefined` for any
- * other error: Node's own ("Stream closed with error code NGHTTP2_ENHANCE_YOUR_CALM") says
- * nothing of who sent it or why.
+ * `asksToSlowDown`'s refusals in words (the error's code after them), and a stream a GOAWAY
+ * refused (see `markGoaway`), or `undefined` for any other error: Node's own ("Stream closed with
+ * error code NGHTTP2_ENHANCE_YOUR_CALM") says nothing of who sent it or why.
  */
 export function slowDownWords(error: unknown): string | undefined {
   const code = http2ErrorCode(error)
   const which = (error as { code?: string }).code
+  const goaway = goawayOf(error)
+  if (goaway && isRefusedStream(error)) {
+    const how =
+      goaway.code === 0
+        ? 'gracefully (GOAWAY NO_ERROR'
+        : `with ${NAMES[goaway.code] ?? `error code ${goaway.code}`} (GOAWAY`
+    return `the server ended the HTTP/2 connection ${how}, last-stream-id ${goaway.lastStreamId}) before processing the request, on each new connection it was sent again on (${which})`
+  }
   if (code === ENHANCE_YOUR_CALM)
     return which === 'ERR_HTTP2_STREAM_ERROR'
       ? `the server reset the HTTP/2 stream with ENHANCE_YOUR_CALM, its word for requests too many or too fast (${which})`

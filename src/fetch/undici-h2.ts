@@ -1,7 +1,7 @@
 import http2 from 'node:http2'
 import symbols from 'undici/lib/core/symbols.js'
 import util from 'undici/lib/core/util.js'
-import { ABANDONED_HTTP2, goawayAsks, markAfterSettings, SILENT_HTTP2 } from './http2-errors.js'
+import { ABANDONED_HTTP2, goawayAsks, markAfterSettings, markGoaway, SILENT_HTTP2 } from './http2-errors.js'
 import type { Internals } from './undici.js'
 
 // undici's HTTP/2 sessions: the options they open with, a graceful GOAWAY drained, resets told as
@@ -103,10 +103,16 @@ function drainOnGoaway(
   session.removeAllListeners('goaway')
   session.on('goaway', (code: number, ...rest: unknown[]) => {
     if (code !== http2.constants.NGHTTP2_NO_ERROR || session.destroyed) {
-      if (typeof rest[0] === 'number') refuseAbove(streams, rest[0], !goawayAsks(code))
+      if (typeof rest[0] === 'number') refuseAbove(streams, rest[0], !goawayAsks(code), code)
       for (const listener of theirs) listener.call(session, code, ...rest)
       return
     }
+    // nghttp2 refuses the streams above its last-stream-id itself: their errors say the GOAWAY.
+    const last = rest[0]
+    if (typeof last === 'number')
+      for (const stream of streams)
+        if (stream.id === undefined || stream.id > last)
+          stream.prependListener('error', (error: unknown) => markGoaway(error, code, last))
     const limit = internals[symbols.kMaxConcurrentStreams]
     internals[symbols.kMaxConcurrentStreams] = 0
     session.once('close', () => {
@@ -207,10 +213,15 @@ function failResetUnended(stream: http2.ClientHttp2Stream): void {
  * something of the origin, before undici fails the request at the head of its queue with the
  * GOAWAY, which may be one of them.
  */
-function refuseAbove(streams: Set<http2.ClientHttp2Stream>, lastStreamId: number, now: boolean): void {
+function refuseAbove(
+  streams: Set<http2.ClientHttp2Stream>,
+  lastStreamId: number,
+  now: boolean,
+  code: number,
+): void {
   for (const stream of streams) {
     if (stream.id !== undefined && stream.id <= lastStreamId) continue
-    refuse(stream, now)
+    refuse(stream, now, { code, lastStreamId })
   }
 }
 
@@ -237,11 +248,19 @@ function refuseHeldOnNoStream(
   })
 }
 
-/** Fail `stream` as refused by the server, never processed (REFUSED_STREAM): sent again at once. */
-function refuse(stream: http2.ClientHttp2Stream, now: boolean): void {
+/**
+ * Fail `stream` as refused by the server, never processed (REFUSED_STREAM): sent again at once.
+ * `goaway`: the GOAWAY that refused it, which its failure names (see http2-errors.ts `markGoaway`).
+ */
+function refuse(
+  stream: http2.ClientHttp2Stream,
+  now: boolean,
+  goaway?: { code: number; lastStreamId: number },
+): void {
   const refused = Object.assign(new Error('Stream closed with error code NGHTTP2_REFUSED_STREAM'), {
     code: 'ERR_HTTP2_STREAM_ERROR',
   })
+  if (goaway) markGoaway(refused, goaway.code, goaway.lastStreamId)
   // `now`: its request fails at once, not a tick later as `destroy` tells it, for undici's own
   // listener, next, fails the request at the head of its queue with the GOAWAY's error, and once
   // stream 1 was answered that request was a never-processed one (a failed attempt). Not when
