@@ -391,6 +391,10 @@ test('a GOAWAY with an error code: streams above its last-stream-id, never proce
   }
 })
 
+/** Who may have reset a stream with PROTOCOL_ERROR, as http2Cut says it. */
+const MALFORMED =
+  "by nghttp2 for an answer RFC 9113 §8.1.1 calls malformed: a body past or short of its Content-Length, a second header block before the body's end; or by the server"
+
 test('an HTTP/2 body cut by a stream reset says so, not "connection closed"', async () => {
   // END_STREAM short of the Content-Length: nghttp2 resets the stream (PROTOCOL_ERROR) while the
   // connection goes on serving.
@@ -405,7 +409,7 @@ test('an HTTP/2 body cut by a stream reset says so, not "connection closed"', as
     const size = bodyOf('short.jpg').length
     assert.equal(
       result.message,
-      `${origin}/short.jpg: the HTTP/2 stream was reset (PROTOCOL_ERROR) after ${size} of ${size + 100} bytes`,
+      `${origin}/short.jpg: the HTTP/2 stream was reset (PROTOCOL_ERROR, ${MALFORMED}) after ${size} of ${size + 100} bytes`,
     )
   } finally {
     await close()
@@ -420,7 +424,15 @@ test('http2Cut: a stream reset and a GOAWAY in words, nothing for a connection c
     code: 'ERR_HTTP2_SESSION_ERROR',
   })
   const closed = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' })
-  assert.equal(http2Cut(streamError), 'the HTTP/2 stream was reset (PROTOCOL_ERROR)')
+  assert.equal(http2Cut(streamError), `the HTTP/2 stream was reset (PROTOCOL_ERROR, ${MALFORMED})`)
+  const cancelled = Object.assign(new Error('Stream closed with error code NGHTTP2_CANCEL'), {
+    code: 'ERR_HTTP2_STREAM_ERROR',
+  })
+  assert.equal(
+    http2Cut(cancelled),
+    'the HTTP/2 stream was reset (CANCEL)',
+    'a code nghttp2 never resets with itself',
+  )
   assert.equal(http2Cut(sessionError), 'the HTTP/2 connection was ended (GOAWAY ENHANCE_YOUR_CALM)')
   assert.equal(http2Cut(closed), undefined)
 })
@@ -970,3 +982,39 @@ function markedRefusal(code: number): Error {
   markGoaway(error, code, 0)
   return error
 }
+
+// an answer with a second header block before its body's end (RFC 9113 §8.1: only trailers, with
+// END_STREAM, may follow the head): nghttp2 resets the stream with PROTOCOL_ERROR itself, and the
+// failure said 'the HTTP/2 stream was reset (PROTOCOL_ERROR) after 0 of 20000 bytes', blaming
+// the server for a reset it never sent (curl/curl#14620 reads so too).
+test('a second header block before the body: the reset says nghttp2 may have made it; the next attempt goes over HTTP/1.1', async () => {
+  const body = makeImage('twice.jpg', 20_000)
+  const server = await startRawH2Server(
+    tlsPair(certs.good),
+    (stream) => [
+      ...frames.headers(stream, [
+        [':status', '200'],
+        ['content-type', 'image/jpeg'],
+        ['content-length', String(body.length)],
+      ]),
+      ...frames.headers(stream, [[':status', '200']]),
+      ...frames.data(stream, body),
+    ],
+    (_req, res) => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(body),
+  )
+  try {
+    const url = `${server.origin}/twice.jpg`
+    const [cut] = await run([url], { out: join(dir, 'twice-cut') })
+    assert.equal(
+      cut.message,
+      `${url}: the HTTP/2 stream was reset (PROTOCOL_ERROR, ${MALFORMED}) after 0 of ${body.length} bytes`,
+    )
+    const out = join(dir, 'twice')
+    const [kept] = await run([url], { out, retries: 1 })
+    assert.deepEqual([kept.status, kept.attempts], ['ok', 2])
+    assert.deepEqual(await readFile(join(out, 'twice.jpg')), body)
+    assert.deepEqual(server.seen, { h2: 2, h1: 1 })
+  } finally {
+    await server.close()
+  }
+})

@@ -386,12 +386,25 @@ export function slowDownWords(error: unknown): string | undefined {
 }
 
 /**
+ * Who may have reset a stream with PROTOCOL_ERROR once its answer began: nghttp2 resets a stream
+ * whose answer RFC 9113 §8.1.1 calls malformed (DATA past or short of its Content-Length; a
+ * second header block before the body's end, which only trailers with END_STREAM may be, §8.1),
+ * and sends the server the RST_STREAM; Node's error is the same as for the server's own reset.
+ * Said without who reset it, `the HTTP/2 stream was reset (PROTOCOL_ERROR) after 0 of 20000
+ * bytes` blamed the server for a reset it never sent (curl's `stream was not closed cleanly:
+ * PROTOCOL_ERROR` reads so too: curl/curl#14620, nghttp2/nghttp2#1142).
+ */
+const MALFORMED_ANSWER =
+  "by nghttp2 for an answer RFC 9113 §8.1.1 calls malformed: a body past or short of its Content-Length, a second header block before the body's end; or by the server"
+
+/**
  * How an HTTP/2 answer was cut, in words, or `undefined` when HTTP/2 did not cut it (a connection
- * closed or reset under it): its stream reset (`the HTTP/2 stream was reset (PROTOCOL_ERROR)`:
- * nghttp2 resets a stream whose DATA runs past or stops short of its Content-Length), or its
+ * closed or reset under it): its stream reset (`the HTTP/2 stream was reset (PROTOCOL_ERROR, by
+ * nghttp2 for an answer ... malformed ...; or by the server)`, see `MALFORMED_ANSWER`), or its
  * connection ended with an error (GOAWAY), or nghttp2 ending the session over what the server sent
- * (`brokenHttp2Words`). Node does not say which side reset a stream, so the
- * words blame neither. "connection closed", said of those, sent one looking at the network.
+ * (`brokenHttp2Words`). Node does not say which side reset a stream: a code nghttp2 resets with
+ * itself names both, the others the code alone. "connection closed", said of those, sent one
+ * looking at the network.
  */
 export function http2Cut(error: unknown): string | undefined {
   // Closed by us, not by the server (see `isSilentHttp2`): its message says why.
@@ -402,9 +415,11 @@ export function http2Cut(error: unknown): string | undefined {
   const code = http2ErrorCode(error)
   if (code === undefined) return undefined
   const name = NAMES[code] ?? `error code ${code}`
-  return (error as { code?: string }).code === 'ERR_HTTP2_STREAM_ERROR'
-    ? `the HTTP/2 stream was reset (${name})`
-    : `the HTTP/2 connection was ended (GOAWAY ${name})`
+  if ((error as { code?: string }).code !== 'ERR_HTTP2_STREAM_ERROR')
+    return `the HTTP/2 connection was ended (GOAWAY ${name})`
+  return code === PROTOCOL_ERROR
+    ? `the HTTP/2 stream was reset (${name}, ${MALFORMED_ANSWER})`
+    : `the HTTP/2 stream was reset (${name})`
 }
 
 /** RFC 9113 §7's names of the HTTP/2 error codes, by number. */
