@@ -134,23 +134,30 @@ async function run(urls: string[], options: Options): Promise<Result[]> {
   return results
 }
 
+/**
+ * Fetch `names` (`.jpg`) from `origin` into `folder`: each kept on its first attempt, no answer
+ * cut, its bytes `bodyOf` its name. The folder's path.
+ */
+async function allKept(origin: string, names: string[], folder: string): Promise<string> {
+  const out = join(dir, folder)
+  const results = await run(
+    names.map((n) => `${origin}/${n}.jpg`),
+    { out },
+  )
+  assert.deepEqual(
+    results.map((r) => [r.status, r.attempts, r.message]),
+    names.map(() => ['ok', 1, undefined]),
+    'no answer cut, no attempt failed',
+  )
+  for (const n of names) assert.equal(sha(await readFile(join(out, `${n}.jpg`))), sha(bodyOf(`${n}.jpg`)), n)
+  return out
+}
+
 test('a graceful GOAWAY mid-body: the answers in flight finish, the next requests take a new connection', async () => {
   // Last stream id 7: the four streams the connection carries (1, 3, 5, 7) are the server's to finish.
   const server = await slowServer(4, (session) => session.goaway(constants.NGHTTP2_NO_ERROR, 7))
   try {
-    const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']
-    const out = join(dir, 'graceful')
-    const results = await run(
-      names.map((n) => `${server.origin}/${n}.jpg`),
-      { out },
-    )
-    assert.deepEqual(
-      results.map((r) => [r.status, r.attempts, r.message]),
-      names.map(() => ['ok', 1, undefined]),
-      'no answer cut, no attempt failed',
-    )
-    for (const n of names)
-      assert.equal(sha(await readFile(join(out, `${n}.jpg`))), sha(bodyOf(`${n}.jpg`)), n)
+    await allKept(server.origin, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], 'graceful')
     assert.equal(server.streams[0], 4, 'no request went on the connection after its GOAWAY')
     assert.equal(
       server.streams.reduce((a, b) => a + b),
@@ -910,17 +917,7 @@ test('a 421 Misdirected Request is sent again once, at once, on a new connection
   })
   server.server.on('session', (session) => sessions.push(session))
   try {
-    const names = ['a', 'b', 'c']
-    const out = join(dir, 'misdirected')
-    const results = await run(
-      names.map((n) => `${server.origin}/${n}.jpg`),
-      { out },
-    )
-    assert.deepEqual(
-      results.map((r) => [r.status, r.attempts, r.message]),
-      names.map(() => ['ok', 1, undefined]),
-    )
-    for (const n of names) assert.deepEqual(await readFile(join(out, `${n}.jpg`)), bodyOf(`${n}.jpg`))
+    const out = await allKept(server.origin, ['a', 'b', 'c'], 'misdirected')
     assert.equal(sessions.length, 2, 'the connection that answered 421 took no new request')
     always = true
     const [failed] = await run([`${server.origin}/d.jpg`], { out, retries: 2 })
