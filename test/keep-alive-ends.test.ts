@@ -349,3 +349,46 @@ test('a 421 on an HTTP/1.1 keep-alive connection: sent again at once on a new co
     await server.close()
   }
 })
+
+// a server that sends a second, unasked answer on the connection some time after each answer:
+// come while the connection was idle, undici ended it ('bad response'), but the next one came
+// while a request waited on a reused connection and was taken for its answer: a file kept with
+// another's bytes, each later answer on that connection one behind (projectdiscovery/nuclei#7671).
+test('an unasked answer on an idle connection: the origin’s requests go on a connection each, no file kept with another’s bytes', async () => {
+  const bodyOf = (name: string) => makeImage(name, 20_000 + name.length * 37)
+  const unasked = Buffer.concat([
+    Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 20000\r\n\r\n'),
+    makeImage('other.jpg', 20_000),
+  ])
+  let ended = () => {}
+  const server = await listenLocal(
+    createServer((socket) => {
+      socket.on('close', () => ended())
+      eachRequest(socket, (head) => {
+        const body = bodyOf(head.split(' ')[1]!.slice(1))
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\n\r\n`)
+        socket.write(body)
+        setTimeout(() => socket.writable && socket.write(unasked), 30)
+      })
+    }),
+  )
+  try {
+    const names = ['a.jpg', 'bb.jpg', 'ccc.jpg', 'dddd.jpg', 'eeeee.jpg', 'ffffff.jpg']
+    // The first file alone, until undici has ended its connection over the unasked answer.
+    const closed = new Promise<void>((resolve) => (ended = resolve))
+    async function* list() {
+      yield `${server.origin}/${names[0]}`
+      await closed
+      for (const name of names.slice(1)) yield `${server.origin}/${name}`
+    }
+    const { out, results } = await get(list(), { journal: false, retries: 0, concurrency: 1 })
+    assert.deepEqual(
+      results.map((r) => r.status),
+      names.map(() => 'ok'),
+    )
+    for (const name of names)
+      assert.deepEqual(readFileSync(join(out, name)).equals(bodyOf(name)), true, `${name}: its own bytes`)
+  } finally {
+    await server.close()
+  }
+})

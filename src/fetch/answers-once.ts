@@ -1,4 +1,4 @@
-import { closeIdleOf } from './origin-pool.js'
+import { closeIdleOf, sentLeftovers } from './origin-pool.js'
 import { isSocks } from './proxy.js'
 
 /**
@@ -52,10 +52,11 @@ export class AnswersOnce {
   /**
    * Whether a request to `origin` goes on a connection of its own, closed after its answer
    * (undici's `reset`); its idle connections, made before it was found out, are closed first, so
-   * that none is taken for it.
+   * that none is taken for it. So too for an origin that sent bytes unasked on an idle connection
+   * (see origin-pool.ts `leftovers`).
    */
   oneEach(origin: string): boolean {
-    if (this.#once.size === 0 || !this.#once.has(origin)) return false
+    if ((this.#once.size === 0 || !this.#once.has(origin)) && !sentLeftovers(origin)) return false
     closeIdleOf(origin)
     return true
   }

@@ -460,6 +460,9 @@ export function originFactory(http2: boolean, concurrency = Number.POSITIVE_INFI
     pool.on('connectionError', (_origin: unknown, _targets: unknown, error: Error) => {
       if (outOfDescriptors(error)) closeIdleConnections()
     })
+    pool.on('disconnect', (_origin: unknown, _targets: unknown, error: unknown) => {
+      if (sentUnasked(error)) leftovers.add(key)
+    })
     for (const method of ['close', 'destroy'] as const) {
       const own = (pool[method] as (...args: unknown[]) => unknown).bind(pool)
       ;(pool as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
@@ -472,6 +475,28 @@ export function originFactory(http2: boolean, concurrency = Number.POSITIVE_INFI
 }
 
 /** `scheme://host:port` of an origin as an Agent names it (a string, or a URL). */
+/**
+ * Origins one of whose HTTP/1.1 connections received bytes while it carried no request: the rest
+ * of an answer longer than its length, or a second answer the server sent unasked (undici ends
+ * the connection, `bad response`). That one came while idle; the next may come while a request
+ * waits on the connection, and be taken for its answer, whole and well-formed: a file kept with
+ * another's bytes, and every later answer on it one behind. Nothing tells that answer from the
+ * right one, so the origin's requests go on a connection each from then on (see answers-once.ts
+ * `oneEach`), as nuclei stops reusing such a host's connections (projectdiscovery/nuclei#7679;
+ * Go logs `Unsolicited response received on idle HTTP channel` and drops that connection alone,
+ * projectdiscovery/nuclei#7671). The thread's, for the process's life.
+ */
+const leftovers = new Set<string>()
+
+/** Whether `origin` (`URL.origin`) sent bytes on an idle connection (see `leftovers`). */
+export const sentLeftovers = (origin: string): boolean => leftovers.size > 0 && leftovers.has(origin)
+
+/** undici's error for bytes that came on a connection with no request waiting. */
+function sentUnasked(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null
+  return e?.code === 'UND_ERR_SOCKET' && e.message === 'bad response'
+}
+
 function originKey(origin: string | URL): string {
   try {
     return new URL(String(origin)).origin
