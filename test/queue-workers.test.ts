@@ -431,6 +431,39 @@ test("a worker never takes another input's shards, nor a local run's outputs, fo
   assert.equal(fx.server.hits.get('/second/0.jpg'), 1)
 })
 
+// BullMQ tries a failed job again after its backoff up to its attempts, pointless for a fault the
+// same on every try (OptimalBits/bull#2248; BullMQ's UnrecoverableError is the way out): an input changed since enqueue is the same file on every
+// try, and a worker with --exit-when-done waited 7.5 minutes of backoffs (30 s doubled) on it.
+test('an input changed since enqueue (a line blanked in its middle: fewer rows; a line added: another size) fails its shard at once, in one line naming the file and the rows, not tried again after --backoff', async () => {
+  const rows = Array.from(
+    { length: 5000 },
+    (_, i) => `not a url, row ${String(i).padStart(4, '0')} of the list`,
+  )
+  const long = await list('short-rows.txt', rows)
+  const grown = await list('short-grown.txt', [fx.server.url('/short/0.jpg')])
+  const e = await runCli(['enqueue', long, grown, ...q('short'), '--shard-size', '5000', '--backoff', '1'])
+  assert.equal(e.code, 0, e.stderr)
+  // Its size and its first and last 64 KiB as enqueued: only its rows tell it changed.
+  const text = await readFile(long, 'utf8')
+  await writeFile(long, text.replace(rows[2500], ' '.repeat(rows[2500].length)))
+  await writeFile(grown, `${await readFile(grown, 'utf8')}${fx.server.url('/short/1.jpg')}\n`)
+  const w = await runCli(['worker', ...q('short'), '-o', join(fx.dir, 'short-out'), '--exit-when-done'])
+  assert.equal(w.code, 1, w.stderr)
+  const fix =
+    ': put it back as it was and enqueue the same input again (failed shards are put back), or enqueue the new file into a new queue'
+  assert.ok(
+    w.stderr.includes(
+      `imgpull: shard 00000 failed: input ${long} ended after 4,999 of the shard's 5,000 rows (rows 1-5,000 of the input as enqueued): it changed since it was enqueued (its first and last 64 KiB and its size are the same)${fix}\n`,
+    ),
+    w.stderr,
+  )
+  assert.ok(
+    w.stderr.includes(`imgpull: shard 00001 failed: input ${grown} is not the file that was enqueued (`),
+    w.stderr,
+  )
+  assert.match(w.stderr, /, 2 failed attempts \(2 failed for good: see imgpull status\)/)
+})
+
 test('a worker whose shards failed for good exits 1 and says so (a script that chains it must see it); enqueuing again once mended tries them again', async () => {
   const urls = Array.from({ length: 10 }, (_, i) => fx.server.url(`/gone/${i}.jpg`))
   const input = await list('gone.txt', urls)

@@ -1,7 +1,9 @@
 import { createReadStream } from 'node:fs'
 import { promisify } from 'node:util'
 import { inflateRaw } from 'node:zlib'
+import { UnrecoverableError } from 'bullmq'
 import { ImgpullError, UsageError } from '../errors.js'
+import { grouped } from '../report/format.js'
 import { parseLine } from '../sources/lines.js'
 import { planColumns } from '../sources/tables/columns.js'
 import {
@@ -60,8 +62,9 @@ async function* shardJobs(data: ShardJobData): AsyncGenerator<Job> {
   const { input, start, count } = rows
   let row = firstRow
   const end = firstRow + count
+  let file = input.files[start.file]
   for (let f = start.file; f < input.files.length && row < end; f++) {
-    const file = input.files[f]
+    file = input.files[f]
     await checkSame(file)
     const from = f === start.file ? { offset: start.offset, line: start.line } : undefined
     for await (const job of fileJobs(input, file, from, row, end - row)) {
@@ -70,9 +73,24 @@ async function* shardJobs(data: ShardJobData): AsyncGenerator<Job> {
     }
   }
   if (row < end)
-    throw new UsageError(
-      `the input ended after ${row - firstRow} of the shard's ${count} rows: it is not the input enqueued`,
+    throw new InputChangedError(
+      `input ${file.path} ended after ${grouped(row - firstRow)} of the shard's ${grouped(count)} rows (rows ${grouped(firstRow + 1)}-${grouped(end)} of the input as enqueued): it changed since it was enqueued (its first and last 64 KiB and its size are the same)${MENDED}`,
     )
+}
+
+/** What to do of an input that changed under its queue. */
+const MENDED =
+  ': put it back as it was and enqueue the same input again (failed shards are put back), or enqueue the new file into a new queue'
+
+/**
+ * A shard's input that is not as it was enqueued (another size, other bytes, fewer rows): the
+ * same file for every worker and every attempt, so the shard fails at once (BullMQ's
+ * `UnrecoverableError`), where BullMQ tried it again after `--backoff`, doubled, up to `--attempts`
+ * (7.5 minutes of retries by default, with `--exit-when-done` waiting on them), each attempt
+ * finding the same file (a fault the same on every try: OptimalBits/bull#2248). Enqueuing the same input again puts it back once the file is mended.
+ */
+export class InputChangedError extends UnrecoverableError {
+  readonly code = 'queue-input'
 }
 
 /** A worker reads the file enqueue read: the same size and fingerprint at the same path. */
@@ -88,9 +106,8 @@ async function checkSame(file: InputFile): Promise<void> {
     )
   }
   if (seen.size !== file.size || seen.fingerprint !== file.fingerprint)
-    throw new ImgpullError(
-      'queue-input',
-      `input ${file.path} is not the file that was enqueued (${seen.size} bytes, enqueued ${file.size}, or other contents): enqueue it again into a new queue`,
+    throw new InputChangedError(
+      `input ${file.path} is not the file that was enqueued (${seen.size === file.size ? `other bytes, the same ${file.size} bytes long` : `${seen.size} bytes, enqueued ${file.size}`})${MENDED}`,
     )
 }
 
