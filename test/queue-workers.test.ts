@@ -80,6 +80,27 @@ test('enqueue twice adds nothing the second time; another input into the same qu
   assert.match(huge.stderr, /--shard-size to be an integer from 1 to 1,000,000, got 99999999999/)
 })
 
+// BullMQ's add of a job id it holds adds nothing, unsaid (taskforcesh/bullmq#2155), and a look
+// before adding is race-prone (OptimalBits/bull#1810): enqueues run at once (a retried CI step, two
+// operators) each counted the shards they both found missing as added by itself.
+test('enqueues of one input run at once: their added counts sum to the shards, each added once', async () => {
+  const urls = Array.from({ length: 4000 }, (_, i) => `https://img.example/race/${i}.jpg`)
+  const input = await list('race.txt', urls)
+  const runs = await Promise.all(
+    Array.from({ length: 4 }, () => runCli(['enqueue', input, ...q('race'), '--shard-size', '10', '--json'])),
+  )
+  const results = runs.map((r) => {
+    assert.equal(r.code, 0, r.stderr)
+    return JSON.parse(r.stdout) as { added: number; existing: number; shards: number }
+  })
+  for (const r of results) assert.equal(r.added + r.existing, 400)
+  assert.equal(
+    results.reduce((sum, r) => sum + r.added, 0),
+    400,
+    JSON.stringify(results.map((r) => r.added)),
+  )
+})
+
 test('standard input: the same stream again adds nothing; another that begins with the same rows is refused, not merged', async () => {
   const urls = (name: string, n: number) =>
     Array.from({ length: n }, (_, i) => fx.server.url(`/${name}/${i}.jpg`)).join('\n')
