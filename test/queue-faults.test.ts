@@ -102,6 +102,29 @@ test('a queue whose shard jobs were obliterated under it: a worker with --exit-w
   assert.match(again.stderr, /2 shards done/)
 })
 
+// BullMQ's Queue.clean(grace, limit, 'completed') removes done jobs (housekeeping: a dashboard's
+// "clean completed", a cron: OptimalBits/bull#854, taskforcesh/bullmq#1180): the shards are
+// done and published all the same. A queue done and cleaned was said to hold 0 of its 2 shards,
+// "deleted or obliterated", and a worker with --exit-when-done exited 1.
+test('a done queue whose done jobs were cleaned (Queue.clean): status counts them done, a worker with --exit-when-done exits 0', async () => {
+  const urls = Array.from({ length: 2 }, (_, i) => fx.server.url(`/cleaned/${i}.jpg`))
+  const list = await fx.list('cleaned.txt', urls)
+  assert.equal((await runCli(['enqueue', list, ...q('cleaned'), '--shard-size', '1'])).code, 0)
+  const out = join(fx.dir, 'cleaned-out')
+  assert.equal((await runCli(['worker', ...q('cleaned'), '-o', out, '--exit-when-done'])).code, 0)
+  const queue = new Queue('cleaned', { connection: { port: fx.redis.port }, prefix: BULL_PREFIX })
+  assert.equal((await queue.clean(0, 100, 'completed')).length, 2)
+  await queue.close()
+  const shown = await runCli(['status', ...q('cleaned')])
+  assert.match(
+    shown.stdout,
+    /^shards: 2 done \(2 of them cleaned from BullMQ since: Queue\.clean\), 0 active, 0 waiting, 0 failed, of 2$/m,
+  )
+  assert.doesNotMatch(shown.stdout, /holds 0 of/)
+  const w = await runCli(['worker', ...q('cleaned'), '-o', out, '--exit-when-done'])
+  assert.equal(w.code, 0, w.stderr)
+})
+
 // A queue paused as BullMQ pauses one (Queue.pause(), a dashboard's button) gives no worker a shard:
 // the workers waited, silent, one with --exit-when-done for good, and status showed its shards as
 // waiting alone (a paused Bull queue's jobs were shown stuck, or not at all: ShaneK/Matador#21,

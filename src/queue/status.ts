@@ -18,6 +18,7 @@ import {
   heldKey,
   metaKey,
   queueNameProblem,
+  shardJobId,
   shardStem,
   shardsKey,
   workersKey,
@@ -72,7 +73,9 @@ export interface QueueStatus {
      */
     nextRetryIn?: number
     active: number
+    /** Done, `cleaned` of them with their BullMQ jobs removed since (see `cleanedDone`). */
     done: number
+    cleaned?: number
     failed: number
   }
   images: {
@@ -192,6 +195,13 @@ async function readStatus(
   const allFailed = counts.failed ? await queue.getJobs(['failed']) : []
   const foreign = allFailed.filter((job) => !isShardJob(job.data))
   const failedJobs = allFailed.filter((job) => isShardJob(job.data)).slice(0, 10)
+  const cleaned = await cleanedDone(
+    redis,
+    queue,
+    meta,
+    counts.waiting + counts.prioritized + counts.delayed + counts.active + counts.completed + counts.failed,
+    Object.keys(finished),
+  )
   // Only those still delayed: an entry of a shard since taken, done or failed is old news.
   const heldNow = await redis.hgetall(heldKey(name))
   const delayed = Object.keys(heldNow).length
@@ -233,7 +243,8 @@ async function readStatus(
         ? { nextRetryIn: Math.floor(Number(firstScore) / 0x1000) - now }
         : {}),
       active: counts.active,
-      done: counts.completed,
+      done: counts.completed + cleaned,
+      ...(cleaned ? { cleaned } : {}),
       failed: counts.failed - foreign.length,
     },
     images,
@@ -251,6 +262,28 @@ async function readStatus(
     held,
     workers,
   }
+}
+
+/**
+ * Shards done whose BullMQ jobs are gone since: their counts in imgpull's own `shardsKey`
+ * (`finished`, shard numbers), their jobs removed by BullMQ's `Queue.clean(grace, limit,
+ * 'completed')` (housekeeping, a dashboard's "clean completed", a cron: OptimalBits/bull#854). They are done, published: counted
+ * as lost shards, a queue done and cleaned was said to hold 0 of its 3 shards, "deleted or
+ * obliterated", and a worker with `--exit-when-done` exited 1. Looked up (a job key each) only when
+ * the queue holds fewer jobs (`jobs`) than its enqueue made shards (`meta.shards`).
+ */
+export async function cleanedDone(
+  redis: Redis,
+  queue: Queue,
+  meta: { inputId?: string | null; shards?: string | null },
+  jobs: number,
+  finished: readonly string[],
+): Promise<number> {
+  const { inputId, shards } = meta
+  if (!inputId || !shards || jobs >= Number(shards) || finished.length === 0) return 0
+  const check = redis.pipeline()
+  for (const shard of finished) check.exists(queue.toKey(shardJobId(inputId, Number(shard))))
+  return ((await check.exec()) ?? []).filter(([error, held]) => !error && held === 0).length
 }
 
 /** Add `more`'s counts by failure code into `sums`. */
@@ -291,7 +324,7 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
         : `, the first in ${formatDuration(shards.nextRetryIn)}`
   const retrying = shards.retrying ? ` (${n(shards.retrying)} to retry${due})` : ''
   lines.push(
-    `shards: ${n(shards.done)} done, ${n(shards.active)} active, ${n(shards.waiting)} waiting${retrying}, ${n(shards.failed)} failed, of ${n(total)}`,
+    `shards: ${n(shards.done)} done${shards.cleaned ? ` (${n(shards.cleaned)} of them cleaned from BullMQ since: Queue.clean)` : ''}, ${n(shards.active)} active, ${n(shards.waiting)} waiting${retrying}, ${n(shards.failed)} failed, of ${n(total)}`,
   )
   if (s.paused) lines.push(`${pausedWords(s.queue)}.`)
   if (s.input?.enqueue === 'complete' && s.input.shards !== undefined && total < s.input.shards)

@@ -59,6 +59,7 @@ import {
 import { Refusals } from './refusals.js'
 import { holdLock, lapsedWords } from './relock.js'
 import { DATA_VERSION, isShardJob, type ShardCounts, type ShardJobData } from './shard-data.js'
+import { cleanedDone } from './status.js'
 import {
   clockWords,
   type HeldShard,
@@ -1203,7 +1204,16 @@ class ShardWorker {
     const failed = allFailed - (allFailed ? await foreignFailed(queue) : 0)
     // Its shards' jobs gone, imgpull's own keys kept (BullMQ's `obliterate()`, a dashboard's button,
     // its keys deleted by pattern): nothing left, the queue was taken for done, exit 0.
-    const held = completed + failed
+    // Done shards whose jobs were cleaned since (BullMQ's Queue.clean) are done, not lost.
+    let held = completed + failed
+    if (shards !== null && completed + allFailed < Number(shards))
+      held += await cleanedDone(
+        this.#redis,
+        queue,
+        { inputId, shards },
+        completed + allFailed,
+        await this.#redis.hkeys(shardsKey(name)),
+      )
     if (complete === '1' && shards !== null && held < Number(shards)) {
       if (await enqueueRunning(this.#redis, name)) return // an enqueue adding them again
       this.#say({
