@@ -397,3 +397,18 @@ test("a dot written before {ext} is its own: '{name}.{ext}' is cat.jpg, not cat.
   for (const [template, url, ext, want] of cases)
     assert.equal(withExt(name(template, url), ext), want, template)
 })
+
+// A separator beside an empty field went into the name: `{id}-{slug}{ext}` typed out made
+// `ID-.jpg` of a photo without a description, where the source's default names it `ID.jpg`
+// (J-M-PUNK/tideway#263: ` - Artist - Title`; yt-dlp/yt-dlp#7307: a blank placeholder's separator).
+test('a separator beside an empty field goes with it, before it or else after it', () => {
+  const url = 'https://h/a.jpg'
+  const named = (template: string, fields: Record<string, string>) =>
+    withExt(renderName(template, { url: new URL(url), index: 1, key: url, fields }), 'jpg')
+  assert.equal(named('{id}-{slug}{ext}', { id: 'ID', slug: '' }), 'ID.jpg')
+  assert.equal(named('{id}-{slug}{ext}', { id: 'ID', slug: 'a-lake' }), 'ID-a-lake.jpg')
+  assert.equal(named('{slug}-{id}{ext}', { id: 'ID', slug: '' }), 'ID.jpg')
+  assert.equal(named('{id} - {user} - {slug}{ext}', { id: 'ID', user: '', slug: 's' }), 'ID - s.jpg')
+  assert.equal(named('{user}/{slug}_{id}{ext}', { id: 'ID', user: 'ann', slug: '' }), 'ann/ID.jpg')
+  assert.equal(named('{id}.{slug}.{ext}', { id: 'ID', slug: '' }), 'ID.jpg')
+})

@@ -277,11 +277,15 @@ export function renderName(given: string, input: NameInput): string {
     // A column's value followed by `{ext}` is a stem as `{name}`'s: a table's file name column
     // (COCO's `file_name`, `000000397133.jpg`) gave `000000397133.jpg.jpg` (hvdwolf/jExifToolGUI#256).
     const own = value(field)
-    if (input.fields && !BUILT_IN.has(field) && template.startsWith('{ext}', at + match.length))
-      return sanitizeValue(stemOf(own))
-    return sanitizeValue(own)
+    const shown =
+      input.fields && !BUILT_IN.has(field) && template.startsWith('{ext}', at + match.length)
+        ? sanitizeValue(stemOf(own))
+        : sanitizeValue(own)
+    return shown || EMPTY
   })
-  const segments = rendered.split(/[/\\]/).filter((s) => s !== '')
+  const segments = withoutDangling(rendered)
+    .split(/[/\\]/)
+    .filter((s) => s !== '')
   const safe = (segments.length ? segments : ['_']).map(safeSegment)
   // A folder at the top named as one of imgpull's own files (`{path}` of `/manifest.jsonl/a.jpg`)
   // takes a `_`: the run's manifest could not be written at its end (a bare EISDIR), and
@@ -289,6 +293,21 @@ export function renderName(given: string, input: NameInput): string {
   // takes its suffix instead (`isReserved`).
   if (safe.length > 1 && RESERVED.has(nameFold(safe[0]!))) safe[0] += '_'
   return withinPathLimit(safe.join('/'))
+}
+
+/** Stands where a placeholder's value is empty, until `withoutDangling` takes it and its separator out. */
+const EMPTY = '\u0002'
+
+/**
+ * A separator (`-`, `_`, `.`, space) written beside a placeholder left empty goes with it, the one
+ * before it, else the one after: `{id}-{slug}{ext}` of a photo without a description is `ID.jpg`,
+ * not `ID-.jpg`, as the same template as the source's default names it, and `{slug}-{id}` is `ID`,
+ * not `-ID` (made `_ID`). A template's empty field left ` - Artist - Title` (J-M-PUNK/tideway#263)
+ * and yt-dlp's blank placeholder a leading separator (yt-dlp/yt-dlp#7307); gallery-dl's
+ * `{title:?/-/}` writes a separator only with its field.
+ */
+function withoutDangling(rendered: string): string {
+  return rendered.includes(EMPTY) ? rendered.replace(/[-_. ]+\u0002|\u0002[-_. ]*/g, '') : rendered
 }
 
 /**
