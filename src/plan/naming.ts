@@ -307,8 +307,10 @@ const EMPTY = '\u0002'
  * `{title:?/-/}` writes a separator only with its field.
  */
 function withoutDangling(rendered: string): string {
-  return rendered.includes(EMPTY) ? rendered.replace(/[-_. ]+\u0002|\u0002[-_. ]*/g, '') : rendered
+  return rendered.includes(EMPTY) ? rendered.replace(DANGLING, '') : rendered
 }
+
+const DANGLING = new RegExp(`[-_. ]+${EMPTY}|${EMPTY}[-_. ]*`, 'g')
 
 /**
  * `{ext}` brings its own dot (`.jpg`), so a dot written before it is that one: gallery-dl's and
