@@ -532,7 +532,7 @@ test("the command's end: lines and exit code from the source's summary and the d
     [
       'rate limit, stop: when the calls are back at the latest, in local time',
       {
-        trackingError: new RateLimitError(50, new Date(2026, 11, 3, 15, 2, 30).getTime()),
+        trackingError: new RateLimitError(50, new Date().setHours(15, 2, 30)),
         rateLimited: true,
         owed: 3,
       },
@@ -542,6 +542,25 @@ test("the command's end: lines and exit code from the source's summary and the d
         lines: [
           calls,
           'Unsplash rate limit reached: stopped, 3 download tracking calls owed. Run the same command after the hourly reset (by 15:02 at the latest) to continue.',
+        ],
+        code: 75,
+      },
+    ],
+    // A long --rate-limit-window (or a stop near midnight) puts the time on another day: `by 15:02`
+    // alone read as today's, a day too early.
+    [
+      'rate limit, stop: a time on another day says its day',
+      {
+        trackingError: new RateLimitError(50, new Date(2099, 0, 6, 15, 2, 30).getTime()),
+        rateLimited: true,
+        owed: 3,
+      },
+      0,
+      {
+        errors: [],
+        lines: [
+          calls,
+          'Unsplash rate limit reached: stopped, 3 download tracking calls owed. Run the same command after the hourly reset (by 15:02 on Tue, 6 Jan 2099 at the latest) to continue.',
         ],
         code: 75,
       },

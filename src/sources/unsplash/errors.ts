@@ -71,15 +71,25 @@ export class RateLimitError extends UnsplashError {
 
 /**
  * What to do after a stop at the rate limit, and when: `Run the same command after the hourly
- * reset (by 15:02 at the latest) to continue.`, the time in the machine's own.
+ * reset (by 15:02 at the latest) to continue.`, the time in the machine's own; with its day
+ * (`by 15:02 on Tue, 8 Dec`) when that is not today's (`now`, ms since the epoch), as a long
+ * `--rate-limit-window` or a stop near midnight puts it, where `by 15:02` read as today's (Codex's
+ * limit message gives the date the same way: openai/codex#6000).
  */
-export function comeBack(error: RateLimitError | undefined, to: 'continue' | 'start' = 'continue'): string {
+export function comeBack(
+  error: RateLimitError | undefined,
+  to: 'continue' | 'start' = 'continue',
+  now = Date.now(),
+): string {
   const until = error?.until
-  const by =
-    until === undefined
+  if (until === undefined) return `Run the same command after the hourly reset to ${to}.`
+  const at = new Date(until)
+  const time = at.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' })
+  const day =
+    at.toDateString() === new Date(now).toDateString()
       ? ''
-      : ` (by ${new Date(until).toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' })} at the latest)`
-  return `Run the same command after the hourly reset${by} to ${to}.`
+      : ` on ${at.toLocaleDateString('en-GB', { weekday: 'short', day: 'numeric', month: 'short', ...(at.getFullYear() === new Date(now).getFullYear() ? {} : { year: 'numeric' }) })}`
+  return `Run the same command after the hourly reset (by ${time}${day} at the latest) to ${to}.`
 }
 
 /** The wait for a rate-limit reset or a retry was cut short (Ctrl-C). */
