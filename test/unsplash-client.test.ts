@@ -639,13 +639,21 @@ test('tracking: once per photo across runs, ixid kept, owed calls sent by the ne
 // in front of it may answer 204 or an empty 200, as JSON clients meet (JakeChampion/fetch#364,
 // hapijs/wreck#69: "Unexpected end of JSON input" on a 204). The call was made and counted: it was
 // failed as "something other than JSON", kept owed, and sent again by every later run.
-test('a tracking call answered 2xx without a JSON body (204, empty) is made: not owed, not sent again', async (t) => {
-  for (const status of [204, 200]) {
+// A 302 the API sends to the image file on another host (as unsplash.com's `links.download` answers,
+// the download counted: blaugold/unsplash_client#21, transloadit/uppy#6473) stayed owed as 'not
+// followed', sent again by every run, the download counted each time. It is made, not
+// followed (the key goes to the API's host only); a redirect without the API's rate headers (a
+// portal's login page) is no answer of the API's, and stays owed.
+test('a tracking call answered 2xx without a JSON body (204, empty), or by the API with a redirect to the file elsewhere, is made: not owed, not sent again', async (t) => {
+  for (const status of [204, 200, 302]) {
+    const file = 'https://images.unsplash.com/photo-1?ixid=x&fm=jpg'
     const mock = await startUnsplashMock({
       imageOrigin: images.origin,
       searches: { lake: 3 },
       intercept: (u, rate) =>
-        u.pathname.endsWith('/download') ? { status, body: '', headers: rate } : undefined,
+        u.pathname.endsWith('/download')
+          ? { status, body: '', headers: status === 302 ? { ...rate, location: file } : rate }
+          : undefined,
     })
     t.after(() => mock.close())
     const store = new UnsplashStore(':memory:')
@@ -669,6 +677,29 @@ test('a tracking call answered 2xx without a JSON body (204, empty) is made: not
       `HTTP ${status}: one call a photo`,
     )
   }
+})
+
+test("a tracking call redirected elsewhere by another server than the API (no rate headers: a portal's) stays owed, naming where it pointed", async (t) => {
+  const mock = await startUnsplashMock({
+    imageOrigin: images.origin,
+    searches: { lake: 1 },
+    intercept: (u) =>
+      u.pathname.endsWith('/download')
+        ? { status: 302, body: '', headers: { location: 'https://portal.example/login' } }
+        : undefined,
+  })
+  t.after(() => mock.close())
+  const c = new UnsplashClient({ key: mock.key, apiUrl: mock.origin, retryBase: 10 })
+  t.after(() => c.close())
+  const tracker = new Tracker(c, new UnsplashStore(':memory:'))
+  const p = mock.photoAt('search:lake', 0)
+  tracker.downloaded(p.id, p.links.download_location)
+  const report = await tracker.drain()
+  assert.deepEqual([report.sent, report.owed], [0, 1])
+  assert.match(
+    report.error?.message ?? '',
+    /a redirect to "?https:\/\/portal\.example\/login"?: not followed/,
+  )
 })
 
 // A firewall or proxy before the API that blocks the tracking calls answers 403 (or 401) with its

@@ -251,6 +251,13 @@ export class UnsplashClient {
           attempt--
           continue
         }
+        // A tracking call the API itself answers with a redirect elsewhere (its rate headers on
+        // it: the call counted) sends the download on to the file, as unsplash.com's
+        // `links.download` does (blaugold/unsplash_client#21, transloadit/uppy#6473): the call is
+        // made; it stayed owed, sent again by every run and the download counted each time. Not followed: the key goes to the API's host only, and the file is not
+        // wanted. Without those headers it is another server's (a portal's login page): owed.
+        if (kind === 'tracking' && to === undefined && headers.location && fromApi(headers))
+          return { body: undefined as T, headers }
         throw new UnsplashError(
           `unsplash-${status}`,
           notFollowed(url, status, shown, headers.location, hops),
@@ -340,6 +347,13 @@ export class UnsplashClient {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
+
+/** Whether an answer carries the API's rate-limit headers, as every answer of the API's own does. */
+function fromApi(headers: Record<string, string | string[] | undefined>): boolean {
+  const rate: RateLimit = {}
+  readRateHeaders(rate, headers)
+  return rate.remaining !== undefined
+}
 const MAX_HOPS = 5
 
 /**
