@@ -88,6 +88,45 @@ test('--limit: 45 photos take 2 pages of 30, not more; a limit of 30 takes one',
   await c.close()
 })
 
+// A search page's address with ?license=free (unsplash.com/s/photos/cat?license=free) shows no
+// Unsplash+ photo; the API takes no such filter and lists them among the others (premium: true,
+// unsplash/unsplash-js#212: "the current API does not support Unsplash+"). The filter was
+// dropped and the Unsplash+ photos fetched, watermarked, not under the license the page showed.
+test("a search page's ?license=free keeps no Unsplash+ photo, and lists on for the limit; ?license=plus keeps only those", async (t) => {
+  const plus = new Set<string>()
+  const mock = await startUnsplashMock({ imageOrigin: images.origin, searches: { cat: 40 }, plus })
+  t.after(() => mock.close())
+  for (let i = 0; i < 40; i += 4) plus.add(mock.photoAt('search:cat', i).id)
+  const c = new UnsplashClient({ key: mock.key, apiUrl: mock.origin, retryBase: 10 })
+  t.after(() => c.close())
+  const free = new Listing(
+    c,
+    new UnsplashStore(':memory:'),
+    searchEndpoint('https://unsplash.com/s/photos/cat?license=free', {}),
+    25,
+  )
+  await free.start()
+  const kept = await collect(free)
+  assert.equal(kept.length, 25, 'the limit is of photos kept: a second page is listed for it')
+  assert.ok(kept.every((p) => !plus.has(p.id) && p.premium !== true))
+  assert.equal(free.unlicensed, 10)
+  assert.equal(free.unreached, 0, 'the photos left out are not counted as ones the API never gave')
+  const only = new Listing(
+    c,
+    new UnsplashStore(':memory:'),
+    searchEndpoint('https://unsplash.com/s/photos/cat?license=plus', {}),
+    Infinity,
+  )
+  await only.start()
+  assert.deepEqual(
+    (await collect(only)).map((p) => p.id),
+    [...plus],
+  )
+  // Another license is another listing: a folder listed under one is not continued as the other.
+  assert.notEqual(free.key, only.key)
+  assert.equal(searchEndpoint('cat', {}).license, undefined)
+})
+
 test('search pages end at total_pages: 40 results, no limit, 2 calls', async () => {
   const from = api.log.length
   const c = client()

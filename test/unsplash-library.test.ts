@@ -532,6 +532,27 @@ test('a search the API stops serving before its end: the photos it served, its t
   )
 })
 
+// A search page's ?license=free (unsplash-js#212: the API has no such filter and lists Unsplash+
+// photos among the others): they were fetched, watermarked, under another license than the page's.
+test("a search page's ?license=free: no Unsplash+ photo fetched, and a line says how many were left out", async (t) => {
+  const plus = new Set<string>()
+  const mock = await startUnsplashMock({ imageOrigin: images.origin, key: KEY, searches: { cat: 12 }, plus })
+  t.after(() => mock.close())
+  for (const n of [0, 5, 7]) plus.add(mock.photoAt('search:cat', n).id)
+  const said: string[] = []
+  const photos = unsplash.search('https://unsplash.com/s/photos/cat?license=free', base(mock, said))
+  const results = await all(pull(photos, { out: join(dir, 'license-free') }))
+  assert.equal(results.length, 9)
+  assert.ok(results.every((r) => r.status === 'ok' && r.job.meta?.premium === false))
+  assert.ok(
+    said.includes(
+      'Unsplash search "cat": 3 photos the API listed were Unsplash+ (premium) and left out, as the address\'s license=free asks.',
+    ),
+    said.join('\n'),
+  )
+  assert.ok(!said.some((l) => l.includes('and no more')), said.join('\n'))
+})
+
 // An API page that repeats a photo of an earlier page (odoo/odoo#150183: "sometimes the same image
 // appears in several batches" of one search): the photo is fetched once,
 // and the closing line said the API "listed 34 of the 35 photos it counts and no more".

@@ -1,6 +1,6 @@
 import { UsageError } from '../../errors.js'
 import { printable } from '../../utils/printable.js'
-import type { Endpoint } from './listing.js'
+import { type Endpoint, LICENSES, type License } from './listing.js'
 import { COLORS, ORIENTATIONS, SEARCH_ORDERS } from './options.js'
 
 /**
@@ -16,6 +16,8 @@ export interface Filters {
   topics?: string
   username?: string
   query?: string
+  /** Which license's photos to keep (`free`: no Unsplash+ photo): see `Endpoint.license`. */
+  license?: License
 }
 
 /**
@@ -144,7 +146,7 @@ export function searchPage(arg: string, f: Filters): { words: string; filters: F
   const q = new URL(arg.trim()).searchParams
   const known = <T extends string>(name: string, values: readonly T[]) => {
     const v = q.get(name)
-    return v !== null && (values as readonly string[]).includes(v) ? v : undefined
+    return v !== null && (values as readonly string[]).includes(v) ? (v as T) : undefined
   }
   return {
     words,
@@ -153,6 +155,7 @@ export function searchPage(arg: string, f: Filters): { words: string; filters: F
       orientation: f.orientation ?? known('orientation', ORIENTATIONS),
       color: f.color ?? known('color', COLORS),
       orderBy: f.orderBy ?? known('order_by', SEARCH_ORDERS),
+      license: f.license ?? known('license', LICENSES),
     },
   }
 }
@@ -171,6 +174,7 @@ export function searchEndpoint(arg: string, given: Filters): Endpoint {
       collections: f.collections,
     },
     label: `search "${query.trim()}"`,
+    ...(f.license ? { license: f.license } : {}),
   }
 }
 

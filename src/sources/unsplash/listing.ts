@@ -27,6 +27,22 @@ export interface Endpoint {
   unknown?: string
   /** For `photo`: the ids, one call each. */
   ids?: string[]
+  /**
+   * Which license's photos to keep, as a search page's `?license=free` (or `plus`) shows them:
+   * the API takes no such filter and lists Unsplash+ photos among the others, so those are left
+   * out here (`premium`/`plus` on the photo). All when unset.
+   */
+  license?: License
+}
+
+export const LICENSES = ['free', 'plus'] as const
+export type License = (typeof LICENSES)[number]
+
+/** Whether a photo is under `license`: Unsplash+ (`premium` or `plus`) for `plus`, the others for `free`. */
+export function underLicense(photo: Photo, license: License | undefined): boolean {
+  if (license === undefined) return true
+  const plus = photo.premium === true || photo.plus === true
+  return license === 'plus' ? plus : !plus
 }
 
 /** Identity of a listing in the state store: the path and its filters, not the limit. */
@@ -36,6 +52,7 @@ export function endpointKey(e: Endpoint): string {
     .filter(([, v]) => v !== undefined && v !== '')
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([k, v]) => `${k}=${encodeURIComponent(v!)}`)
+  if (e.license) params.push(`license=${e.license}`)
   return params.length ? `${e.path}?${params.join('&')}` : e.path
 }
 
@@ -234,6 +251,8 @@ export class Listing {
    * while listing again after a change: each photo is fetched once, yet the API's total counts both.
    */
   repeats = 0
+  /** Photos this run's pages held under another license than the endpoint's (`license`): left out. */
+  unlicensed = 0
   /**
    * The listing ended on two pages in a row that held only photos listed already: `random` drawing
    * from a pool smaller than the count (unsplash-js#56), with photos still wanted.
@@ -327,7 +346,10 @@ export class Listing {
   get unreached(): number {
     if (this.#nextPage !== undefined || this.ended || this.#total === undefined) return 0
     if (this.endpoint.kind === 'photo' || this.endpoint.kind === 'random') return 0
-    return Math.max(0, Math.min(this.limit, this.#total) - this.#queue.length - this.repeats)
+    return Math.max(
+      0,
+      Math.min(this.limit, this.#total) - this.#queue.length - this.repeats - this.unlicensed,
+    )
   }
 
   get empty(): boolean {
@@ -390,6 +412,12 @@ export class Listing {
   async #fetchPage(wanted: number): Promise<void> {
     const page = this.#nextPage ?? 1
     const got = await fetchPage(this.client, this.endpoint, page, wanted, { signal: this.signal })
+    const license = this.endpoint.license
+    if (license) {
+      const kept = got.photos.filter((p) => underLicense(p, license))
+      if (!this.#relisted) this.unlicensed += got.photos.length - kept.length
+      got.photos = kept
+    }
     if (got.missing) this.missing.push(got.missing)
     this.dropped += got.dropped
     // An empty page where the API counts more (a page of photos hidden since, a search's passing

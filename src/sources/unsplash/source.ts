@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { ATTRIBUTION, type Layout, sqliteFiles } from '../../layout.js'
-import { grouped } from '../../report/format.js'
+import { counted, grouped } from '../../report/format.js'
 import { workFileInTheWay } from '../../sinks/local-faults.js'
 import { checkOwnOutputs } from '../../sinks/own-outputs.js'
 import type { Job, Result, SourceContext } from '../../types.js'
@@ -336,6 +336,13 @@ export class UnsplashSource implements AsyncIterable<Job> {
             : ' (hidden or removed since it counted them)'
         this.#o.say(
           `Unsplash ${this.#endpoint.label}: the API listed ${grouped(listed)} of the ${grouped(total)} photos it counts and no more${why}.`,
+        )
+      }
+      const { unlicensed } = run.listing
+      if (unlicensed > 0) {
+        const which = this.#endpoint.license === 'plus' ? 'not Unsplash+' : 'Unsplash+ (premium)'
+        this.#o.say(
+          `Unsplash ${this.#endpoint.label}: ${counted(unlicensed, 'photo')} the API listed ${unlicensed === 1 ? 'was' : 'were'} ${which} and left out, as the address's license=${this.#endpoint.license} asks.`,
         )
       }
       if (dropped > 0) {

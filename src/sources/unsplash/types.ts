@@ -17,6 +17,8 @@ export interface Photo {
    * watermarked to a key without a subscription, whose tracking call for it answers 401.
    */
   premium?: boolean
+  /** Also an Unsplash+ photo, as some answers say it (`plus: true`). */
+  plus?: boolean
   /** A size the API left out (or sent as something other than text) is missing here. */
   urls: Partial<Record<Size, string>>
   links: { html?: string; download?: string; download_location?: string }
