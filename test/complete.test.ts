@@ -1271,6 +1271,42 @@ test('TIFF: a page IFD zero-filled, or of no entries, is corrupt; the pages afte
   })
 })
 
+// The same preallocated file (aria2's --file-allocation: aria2/aria2#1006; lingochamp/FileDownloader#543) cut at the
+// first page's next-IFD offset, or a few bytes before it: the offset and the values after the IFD are
+// zeros to the end. The chain ended there, the second page lost, and the first page's BitsPerSample
+// and resolutions were zeros, which libtiff refuses; it was kept whole. Cut inside the second page's
+// BitsPerSample, it read 8, 0, 0 (libtiff: 'Cannot handle different values per sample').
+test("TIFF: zeros from a page IFD's next-IFD offset to the end, its values among them, are corrupt; so is a BitsPerSample of 0", async () => {
+  const pages = fixture('two-pages.tif')
+  const [first, second] = [6716, 13718]
+  const pointer = first + 2 + 17 * 12
+  assert.equal(pages.readUInt32LE(pointer), second)
+  const zeroFrom = (at: number) => Buffer.concat([pages.subarray(0, at), Buffer.alloc(pages.length - at)])
+  const zeros = (from: number) =>
+    `TIFF is zero-filled from byte ${from} to its end, where the IFD at byte ${first} has its next IFD's offset and its values`
+  // The last entry's value is inline, 2 bytes of zeros before the offset: the zeros begin there.
+  for (const [at, from] of [
+    [pointer, pointer - 2],
+    [pointer - 11, pointer - 11],
+  ])
+    for (const split of [(b: Uint8Array) => [b], every(64)])
+      assert.deepEqual(await judge('tif', zeroFrom(at), split), {
+        complete: false,
+        kind: 'corrupt',
+        reason: zeros(from),
+      })
+  await assert.rejects(sharp(zeroFrom(pointer)).raw().toBuffer())
+  const bits = second + 2 + 17 * 12 + 4
+  assert.deepEqual([...pages.subarray(bits, bits + 6)], [8, 0, 8, 0, 8, 0])
+  assert.deepEqual(await judge('tif', zeroFrom(bits + 1)), {
+    complete: false,
+    kind: 'corrupt',
+    reason: `TIFF IFD at byte ${second} states 0 bits per sample: its BitsPerSample value is zeros`,
+  })
+  // Zeros from later in the values (the last page's colour primaries) leave its pixels whole, as libtiff reads them.
+  complete(await judge('tif', zeroFrom(pages.length - 20)), 'zeros in the last values')
+})
+
 // libtiff (TIFFReadDirectory) sizes a strip itself where its count is missing or cannot be right:
 // the 46-byte TIFF of mathiasbynens/small#127 has none, a scanner's CCITT page in TwelveMonkeys#449
 // states 0, Plexus wrote two or three times the size ('Bogus "StripByteCounts" field').

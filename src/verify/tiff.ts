@@ -152,6 +152,10 @@ export async function checkTiff(head: Uint8Array, read: ReadBack, total: number)
   const metadata: [number, string][] = []
   const seen = new Set<number>()
   let dims: { width?: number; height?: number } = {}
+  /** The IFDs that end a chain (next offset 0): where zeros that cut the chain would begin. */
+  const ends: { at: number; entries: Entry[] }[] = []
+  /** A page whose BitsPerSample holds a 0 (said after zeros that explain it, see `zeroTail`). */
+  let noBits: Verdict | undefined
   while (queue.length > 0) {
     const at = queue.shift()!
     if (seen.has(at)) return corrupt(`TIFF IFD chain loops back to byte ${at}`)
@@ -162,6 +166,7 @@ export async function checkTiff(head: Uint8Array, read: ReadBack, total: number)
     if (!ifd) return truncated(`TIFF IFD at byte ${at} lies beyond the end (${total} bytes)`)
     const zeros = zeroFilled(tiff, at, ifd, first)
     if (zeros) return zeros
+    if (ifd.next === 0) ends.push({ at, entries: ifd.entries })
     const byTag = new Map(ifd.entries.map((e) => [e.tag, e]))
     for (const e of ifd.entries) {
       if (!e.inline && e.offset + e.bytes > total) {
@@ -169,6 +174,10 @@ export async function checkTiff(head: Uint8Array, read: ReadBack, total: number)
       }
       if (!e.inline) tiff.reach(e.offset + e.bytes)
     }
+    // A sample of 0 bits holds no image (libtiff refuses the page): its value zero-filled.
+    const bits = byTag.get(BITS_PER_SAMPLE)
+    if (bits && !noBits && (await tiff.numbers(bits))?.includes(0))
+      noBits = corrupt(`TIFF IFD at byte ${at} states 0 bits per sample: its BitsPerSample value is zeros`)
     const pieces =
       (await stripCheck(tiff, byTag, false, first)) ??
       (await stripCheck(tiff, byTag, true, first)) ??
@@ -181,6 +190,8 @@ export async function checkTiff(head: Uint8Array, read: ReadBack, total: number)
     if (subs) for (const sub of (await tiff.numbers(subs)) ?? []) if (sub) queue.push(sub)
     if (ifd.next) queue.push(ifd.next)
   }
+  const tail = (await zeroTail(tiff, ends)) ?? noBits
+  if (tail) return tail
   // A cut in EXIF's or GPS's IFD, where a writer put them last, leaves the pixels whole (libvips
   // reads them), but the file is cut: it was kept whole, the camera's metadata lost. Yet writers
   // leave pointers there that lead past the end of a whole file (goexif2#12): whole, unchecked.
@@ -222,6 +233,48 @@ function zeroFilled(
   if (from === ifd.entries.length) return undefined
   const start = at + (tiff.big ? 8 : 2) + from * size
   return corrupt(`TIFF IFD at byte ${at} is zero-filled from byte ${start}, where its entries belong`)
+}
+
+/** Bytes read back at a time while looking for where a file's zeros end or begin. */
+const ZERO_BLOCK = 64 * 1024
+
+/**
+ * Why a page chain ends in zeros that run from its last IFD to the end of the file, the values that
+ * IFD points to among them: a file preallocated (aria2's --file-allocation, aria2/aria2#1006; lingochamp/FileDownloader#543)
+ * and cut at or just before the IFD's next-IFD offset, where writers put each page's IFD after its
+ * strips and its values after the IFD. The zeroed offset ended the chain there, so the pages after it
+ * were lost, and the values are zeros (BitsPerSample 0, a resolution of 0/0): libtiff refuses the
+ * page ("unsupported image format"), and it was kept whole. Undefined for any other file: a whole
+ * one's values after its IFD are not all zeros (its resolution, its bits per sample), and zeros after
+ * everything the file points to (padding) change nothing.
+ */
+async function zeroTail(tiff: Tiff, ends: { at: number; entries: Entry[] }[]): Promise<Verdict | undefined> {
+  const count = tiff.big ? 8 : 2
+  const size = tiff.big ? 20 : 12
+  for (const { at, entries } of ends) {
+    const pointer = at + count + entries.length * size
+    const after = pointer + (tiff.big ? 8 : 4)
+    // The values it points to that lie after its next-IFD offset, and so among zeros that run from it.
+    if (!entries.some((e) => !e.inline && e.bytes > 0 && e.offset >= after)) continue
+    if (!(await zerosTo(tiff, after))) continue
+    // Where the zeros begin: before the offset too, where they reach into the entries' last bytes.
+    const ifd = await tiff.read(at, pointer - at)
+    let from = ifd.length
+    while (from > count && ifd[from - 1] === 0) from--
+    return corrupt(
+      `TIFF is zero-filled from byte ${at + from} to its end, where the IFD at byte ${at} has its next IFD's offset and its values`,
+    )
+  }
+  return undefined
+}
+
+/** Whether every byte from `from` to the end of the file is zero. */
+async function zerosTo(tiff: Tiff, from: number): Promise<boolean> {
+  for (let at = from; at < tiff.total; at += ZERO_BLOCK) {
+    const block = await tiff.read(at, Math.min(ZERO_BLOCK, tiff.total - at))
+    if (block.some((b) => b !== 0)) return false
+  }
+  return true
 }
 
 /**
