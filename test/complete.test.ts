@@ -1192,6 +1192,48 @@ test('HEIF/AVIF: zeros where a box inside the meta box belongs are corrupt, and 
   }
 })
 
+// A file preallocated and cut (aria2's --file-allocation writes the whole length as zeros first:
+// aria2/aria2#1006), its length met: zeros from the cut to the end. Cut in the mdat's data, the
+// boxes still walked to the end, every item within them: kept whole, where libheif fails it
+// ("Corrupt frame detected"). Cut before the mdat's header, its zeros read as a box of size 0
+// that ran to the end: kept whole too. Zeros appended after a whole file are still let go.
+test("HEIF/AVIF: zeros from a cut to the end, in an item's coded data or where a box belongs, are corrupt", async () => {
+  for (const [name, ext, coded] of [
+    ['plain.avif', 'avif', 'av01'],
+    ['plain-64x64.heic', 'heic', 'hvc1'],
+    ['grid.avif', 'avif', 'av01'],
+  ]) {
+    const file = fixture(name)
+    const mdat = file.indexOf(Buffer.from('mdat')) - 4
+    const zeroFrom = (at: number) => Buffer.concat([file.subarray(0, at), Buffer.alloc(file.length - at)])
+    for (const at of [mdat + 40, file.length - 16]) {
+      const verdict = await judge(ext, zeroFrom(at))
+      assert.equal(verdict.complete, false, `${name} zeros from ${at}`)
+      assert.match(
+        (verdict as { reason: string }).reason,
+        new RegExp(
+          `^HEIF item \\d+'s ${coded} data is zeros from byte \\d+ to its end \\(byte \\d+\\): zero-filled$`,
+        ),
+        `${name} zeros from ${at}`,
+      )
+    }
+    for (const at of [mdat - 6, mdat])
+      assert.deepEqual(
+        await judge(ext, zeroFrom(at)),
+        {
+          complete: false,
+          kind: 'corrupt',
+          reason: `HEIF has zeros where a box belongs, at byte ${mdat}: zero-filled`,
+        },
+        `${name} zeros from ${at}`,
+      )
+    const padded = await judge(ext, Buffer.concat([file, Buffer.alloc(300)]))
+    assert.equal(padded.complete && padded.unchecked, '300 bytes follow the last box', name)
+  }
+  const plain = Buffer.from(fixture('plain.avif'))
+  await assert.rejects(sharp(plain.fill(0, 400)).raw().toBuffer())
+})
+
 test('JPEG XL: a container to its last codestream part; a bare codestream is whole but unchecked', async () => {
   const file = fixture('container.jxl')
   const at = file.indexOf(Buffer.from('jxlc')) - 4

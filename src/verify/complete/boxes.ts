@@ -1,5 +1,5 @@
 import { fourcc, u32be, u64be } from '../bytes.js'
-import { parseMeta, primarySize } from '../heif.js'
+import { type HeifItem, parseMeta, primarySize } from '../heif.js'
 import { Malformed } from '../isobmff.js'
 import { COMPLETE, corrupt, type ReadBack, truncated, type Verdict } from './types.js'
 import { type Step, Walk } from './walk.js'
@@ -72,6 +72,7 @@ export class BoxCheck extends Walk {
       case At.Header: {
         const size = u32be(h, 0)
         this.#box = { type: fourcc(h, 4), start: this.position - 8, end: -1 }
+        if (this.#box.type.includes('\0')) return this.#zeros()
         if (size === 1) {
           this.#at = At.LargeSize
           return this.expect(8)
@@ -122,6 +123,22 @@ export class BoxCheck extends Walk {
    */
   #badSize(size: number): Step {
     const verdict = corrupt(`${this.name} box ${this.#box.type} declares ${size} bytes`)
+    if (this.#family !== 'heif' || !this.#meta) return this.settle(verdict)
+    this.#junk = verdict
+    return this.rest()
+  }
+
+  /**
+   * A header whose type holds a zero byte: no box type does (ISO/IEC 14496-12 §4.2), so it is zeros
+   * where a box belongs, as a file preallocated and cut leaves it (aria2's --file-allocation writes
+   * the whole length as zeros first: aria2/aria2#1006). Read as a box of size 0, it ran to the end
+   * of the file, and the items whose data lay under it were within the file: kept whole. Corrupt;
+   * but in a HEIF whose meta box was read it may be padding after the file (see `finish`).
+   */
+  #zeros(): Step {
+    const verdict = corrupt(
+      `${this.name} has zeros where a box belongs, at byte ${this.#box.start}: zero-filled`,
+    )
     if (this.#family !== 'heif' || !this.#meta) return this.settle(verdict)
     this.#junk = verdict
     return this.rest()
@@ -202,7 +219,7 @@ export class BoxCheck extends Walk {
       this.#meta = { bytes: await read(last.start + 8, total - last.start - 8), origin: last.start + 8 }
       toTheEnd = 'HEIF meta box runs to the end of the file'
     }
-    const verdict = this.#items(total, has)
+    const verdict = await this.#items(total, has, read)
     if (!toTheEnd) return verdict
     // Where it ends, its bytes do not say: a structure that breaks off (a child box, the primary
     // item's pitm, an idat not all there) is the file cut short; a whole one may be cut between children.
@@ -211,7 +228,7 @@ export class BoxCheck extends Walk {
     return { ...verdict, unchecked: verdict.unchecked ?? toTheEnd }
   }
 
-  #items(total: number, has: (type: string) => boolean): Verdict {
+  async #items(total: number, has: (type: string) => boolean, read: ReadBack): Promise<Verdict> {
     if (this.#meta) {
       const { bytes, origin } = this.#meta
       try {
@@ -235,6 +252,8 @@ export class BoxCheck extends Walk {
             }
           }
         }
+        const zeros = toTheEnd ? undefined : await zeroEnded(meta.items.values(), read)
+        if (zeros) return zeros
         const size = primarySize(bytes, meta, origin)
         return toTheEnd
           ? { ...COMPLETE, ...size, unchecked: 'HEIF item data runs to the end of the file' }
@@ -256,3 +275,46 @@ export class BoxCheck extends Walk {
     return truncated('HEIF ends before its meta box')
   }
 }
+
+/** Item types whose data is coded image data: HEVC (HEIC) and AV1 (AVIF) images. */
+const CODED = new Set(['hvc1', 'av01'])
+/**
+ * Zero bytes at the end of a coded item's data that show it zero-filled: HEVC forbids even one
+ * (ITU-T H.265 §7.4.2.4.4: the last byte of a NAL unit is never 0x00); AV1 ends a tile with its
+ * trailing bit, after which a decoder reads no more, and no encoder pads it with zeros.
+ */
+const ZERO_END = 16
+
+/**
+ * Why a coded item's data (HEVC, AV1) ends in zeros, or undefined: an `mdat` whose header and
+ * length arrived but whose data was zero-filled from a cut, as a file preallocated and cut holds it
+ * (aria2's --file-allocation writes the whole length as zeros first: aria2/aria2#1006). Its boxes
+ * walk to the end, its items lie within it, and it was kept whole, where libheif fails it ("Corrupt
+ * frame detected"). The item's last bytes are read back, and where they are zeros, the run back to
+ * where they begin.
+ */
+async function zeroEnded(items: Iterable<HeifItem>, read: ReadBack): Promise<Verdict | undefined> {
+  for (const item of items) {
+    if (item.method !== 0 || !item.type || !CODED.has(item.type) || item.extents.length === 0) continue
+    const { offset, length } = item.extents[item.extents.length - 1]
+    const end = offset + length
+    if (length < ZERO_END || (await read(end - ZERO_END, ZERO_END)).some((b) => b !== 0)) continue
+    let from = end - ZERO_END
+    while (from > offset) {
+      const block = await read(Math.max(offset, from - ZERO_BLOCK), Math.min(ZERO_BLOCK, from - offset))
+      const last = block.findLastIndex((b) => b !== 0)
+      if (last !== -1) {
+        from -= block.length - last - 1
+        break
+      }
+      from -= block.length
+    }
+    return corrupt(
+      `HEIF item ${item.id}'s ${item.type} data is zeros from byte ${from} to its end (byte ${end}): zero-filled`,
+    )
+  }
+  return undefined
+}
+
+/** Bytes read back at a time while looking for where an item's zeros begin. */
+const ZERO_BLOCK = 64 * 1024
