@@ -328,6 +328,57 @@ test('the walk of a progressive JPEG is bounded: a frame of more blocks than it 
   assert.equal(jpegScansWhole(tall), false)
 })
 
+// A camera's web server that closes a frame cut short with an end-of-image marker (an IoT camera's
+// JPEG sent over a link that lost its last packets, 'so I just add 0xFF 0xD9 at the end':
+// brendan-duncan/image#230; Pillow does the same to a truncated file, python-pillow/Pillow#3023):
+// the marker followed a scan, so it was whole, and libjpeg fills the rest grey ('premature end').
+// Where the file sets a restart interval (DRI, as cameras do), its scans must hold one restart marker
+// after every interval but the last (ITU-T T.81 §B.2.4.4): a scan cut and closed holds fewer. This is
+// read from the markers alone, for Huffman, arithmetic and progressive files alike.
+test('a JPEG with restart intervals, cut in a scan and closed with an end-of-image marker, is truncated', async () => {
+  const eoi = Buffer.from([0xff, 0xd9])
+  const sosMarker = Buffer.from([0xff, 0xda])
+  for (const [name, intervals] of [
+    ['restart.jpg', 3],
+    ['progressive-restart.jpg', 0],
+  ] as const) {
+    const file = fixture(name)
+    complete(await judge('jpg', file), name)
+    const rsts: number[] = []
+    for (let at = file.indexOf(0xff); at !== -1; at = file.indexOf(0xff, at + 1))
+      if ((file[at + 1] & 0xf8) === 0xd0) rsts.push(at)
+    assert.ok(rsts.length >= 2, name)
+    // Cut before a scan's last restart marker, closed: fewer markers than its intervals. (Cut
+    // before its first, none: as a writer that sets an interval and writes no markers, let go.)
+    const cuts = rsts.filter(
+      (at, k) => k > 0 && rsts[k - 1] < at - 3 && file.lastIndexOf(sosMarker, at) < rsts[k - 1],
+    )
+    assert.ok(cuts.length >= 1, name)
+    for (const rst of cuts) {
+      const cut = Buffer.concat([file.subarray(0, rst - 3), eoi])
+      const verdict = await judge('jpg', cut)
+      assert.equal(verdict.complete, false, `${name} cut at ${rst - 3} and closed`)
+      assert.match(
+        (verdict as { reason: string }).reason,
+        /^JPEG scan \d+ ends at byte \d+ after \d+ of its \d+ restart intervals$/,
+      )
+      for (const split of [every(1), every(7)])
+        assert.deepEqual(await judge('jpg', cut, split), verdict, name)
+    }
+    if (intervals)
+      assert.deepEqual(await judge('jpg', Buffer.concat([file.subarray(0, rsts[1] - 3), eoi])), {
+        complete: false,
+        kind: 'truncated',
+        reason: `JPEG scan 1 ends at byte ${rsts[1] - 3} after 2 of its ${intervals} restart intervals`,
+      })
+    // Cut in the last interval, nothing shows it (as in a file without restart intervals).
+    complete(
+      await judge('jpg', Buffer.concat([file.subarray(0, file.length - 3), eoi])),
+      `${name} cut in its last interval`,
+    )
+  }
+})
+
 test("an EXIF thumbnail's end-of-image marker inside APP1 does not end the JPEG", async () => {
   const file = fixture('exif-thumbnail.jpg')
   const app1 = file.indexOf(Buffer.from([0xff, 0xe1]))

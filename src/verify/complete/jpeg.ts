@@ -12,6 +12,9 @@ type At = (typeof At)[keyof typeof At]
 
 const SOS = 0xda
 const EOI = 0xd9
+const DRI = 0xdd
+/** Nothing to match: a segment held whole (a frame header, a scan header, a restart interval). */
+const WHOLE = Buffer.alloc(0)
 const APP1 = 0xe1
 const APP2 = 0xe2
 /** `MPF\0`: an APP2 segment holding a Multi-Picture Format index (CIPA DC-007). */
@@ -136,7 +139,9 @@ const isFrame = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc
  * next marker are passed over, as libjpeg passes them), a frame header, and after each SOS
  * the entropy-coded data, scanned for FF with `indexOf`: FF00 is a stuffed byte, FFD0–FFD7 a restart
  * marker, FFFF fill, any other FFxx the marker that ends the scan (DHT, DQT, DRI, the next SOS of a
- * progressive file, or EOI). Whole when EOI follows at least one scan, or, unchecked, when a body
+ * progressive file, or EOI). Where a DRI segment sets a restart interval, a scan that ends with fewer
+ * restart markers than its MCUs need (one after every interval but the last, T.81 §B.2.4.4) is
+ * truncated: cut and closed with an EOI (brendan-duncan/image#230). Whole when EOI follows at least one scan, or, unchecked, when a body
  * without EOI ends where its last scan's MCUs do (`jpegScansWhole`: a writer that left EOI out). Bytes after EOI are allowed: cameras
  * and phones append a second image (MPF), a motion-photo video or padding there, and decoders stop at EOI.
  * Where an MPF index (APP2) says where the images after EOI end, a body that stops before that is
@@ -170,6 +175,13 @@ export class JpegCheck implements CompletenessCheck {
   #mpfEnd = 0
   /** The bytes the XMP lists after the primary image's end-of-image marker (0: none read). */
   #xmpTail = 0
+  /** The frame's components (id, horizontal and vertical sampling factors), from its header. */
+  #components: { id: number; h: number; v: number }[] = []
+  #frames = 0
+  /** The restart interval in MCUs a DRI segment set (0: none). */
+  #interval = 0
+  /** In the scan's data: the restart markers it should hold, and those seen so far. */
+  #restarts = { want: -1, seen: 0 }
 
   update(bytes: Uint8Array): void {
     // Buffer's indexOf (memchr) is 2–3 times faster than Uint8Array's on scan data.
@@ -241,7 +253,8 @@ export class JpegCheck implements CompletenessCheck {
       const b = chunk[i]
       if (b === 0xff) return i + 1
       this.#ff = false
-      if (b !== 0 && (b & 0xf8) !== 0xd0) this.#onMarker(b, this.#base + i + 1)
+      if ((b & 0xf8) === 0xd0) this.#restarts.seen++
+      else if (b !== 0) this.#onMarker(b, this.#base + i + 1)
       return i + 1
     }
     for (;;) {
@@ -252,8 +265,11 @@ export class JpegCheck implements CompletenessCheck {
         return n
       }
       const b = chunk[j + 1]
-      if (b === 0 || (b & 0xf8) === 0xd0) i = j + 2
-      else if (b === 0xff) i = j + 1
+      if (b === 0) i = j + 2
+      else if ((b & 0xf8) === 0xd0) {
+        this.#restarts.seen++
+        i = j + 2
+      } else if (b === 0xff) i = j + 1
       else {
         this.#onMarker(b, this.#base + j + 2)
         return j + 2
@@ -263,6 +279,17 @@ export class JpegCheck implements CompletenessCheck {
 
   /** A marker whose code byte ends just before `at`. */
   #onMarker(m: number, at: number): void {
+    if (this.#restarts.want >= 0) {
+      const { want, seen } = this.#restarts
+      this.#restarts = { want: -1, seen: 0 }
+      // None at all: a writer that set an interval and wrote no markers (libjpeg resyncs), let go.
+      if (seen > 0 && seen < want) {
+        this.#verdict = truncated(
+          `JPEG scan ${this.#scans} ends at byte ${at - 2} after ${seen + 1} of its ${want + 1} restart intervals`,
+        )
+        return
+      }
+    }
     if (m === EOI) {
       this.#eoiEnd = at
       this.#verdict =
@@ -306,6 +333,7 @@ export class JpegCheck implements CompletenessCheck {
       this.#verdict = corrupt(`JPEG segment FF${this.#marker.toString(16)} declares ${length} bytes`)
       return
     }
+    if (isFrame(this.#marker)) this.#frames++
     if (isFrame(this.#marker) && !this.#frame) {
       this.#frame = true
       this.#height = (this.#header[3] << 8) | this.#header[4]
@@ -318,14 +346,53 @@ export class JpegCheck implements CompletenessCheck {
     // So is the first XMP before the first scan: a motion photo's or an Ultra HDR JPEG's directory.
     if (this.#marker === APP1 && this.#xmpTail === 0 && this.#scans === 0 && this.#skip > XMP.length)
       this.#held = new HeldSegment(APP1, XMP, this.#skip, at)
+    // The frame's components, the restart interval and each scan's components: how many restart
+    // markers the scan holds.
+    if ((isFrame(this.#marker) && this.#frames === 1) || this.#marker === SOS || this.#marker === DRI)
+      this.#held = new HeldSegment(this.#marker, WHOLE, this.#skip, at)
     this.#at = this.#skip > 0 ? At.Skip : this.#marker === SOS ? At.Scan : At.Marker
   }
 
   /** A held segment read whole: the MPF index's or the XMP's end, where it can be read. */
   #endHeld({ marker, data, at }: HeldSegment): void {
-    if (marker === APP2) this.#mpfEnd = mpfEnd(data, at) ?? 0
-    else this.#xmpTail = xmpTail(data) ?? 0
     this.#held = undefined
+    if (marker === APP2) this.#mpfEnd = mpfEnd(data, at) ?? 0
+    else if (marker === APP1) this.#xmpTail = xmpTail(data) ?? 0
+    else if (marker === DRI) this.#interval = data.length >= 2 ? (data[0] << 8) | data[1] : 0
+    else if (marker === SOS) this.#restarts = { want: this.#restartsDue(data), seen: 0 }
+    else {
+      // The frame header after its height and width: Nf, then 3 bytes a component (id, H and V, table).
+      const count = data[0] ?? 0
+      for (let k = 0; k < count && 3 + 3 * k <= data.length; k++)
+        this.#components.push({ id: data[1 + 3 * k], h: data[2 + 3 * k] >> 4, v: data[2 + 3 * k] & 15 })
+    }
+  }
+
+  /**
+   * How many restart markers a scan's data holds (ITU-T T.81 §B.2.4.4, §E.1.4: one after every
+   * `interval` MCUs but the last), from its header (`data`: Ns, then 2 bytes a component), or -1 where
+   * that is not known: no restart interval, no height in the frame header (a DNL segment gives it),
+   * more than one frame, a component or sampling factor that cannot be. An MCU of an interleaved scan
+   * covers Hmax × Vmax blocks of 8 × 8 pixels; a scan of one component codes its blocks one by one.
+   */
+  #restartsDue(data: Uint8Array): number {
+    const parts = this.#components
+    if (this.#interval === 0 || this.#height === 0 || this.#frames !== 1 || parts.length === 0) return -1
+    const hmax = Math.max(...parts.map((c) => c.h))
+    const vmax = Math.max(...parts.map((c) => c.v))
+    if (parts.some((c) => c.h < 1 || c.h > 4 || c.v < 1 || c.v > 4)) return -1
+    const count = data[0] ?? 0
+    let mcus: number
+    if (count === 1) {
+      const c = parts.find((p) => p.id === data[1])
+      if (!c) return -1
+      const wide = Math.ceil(Math.ceil((this.#width * c.h) / hmax) / 8)
+      const high = Math.ceil(Math.ceil((this.#height * c.v) / vmax) / 8)
+      mcus = wide * high
+    } else if (count > 1) {
+      mcus = Math.ceil(this.#width / (8 * hmax)) * Math.ceil(this.#height / (8 * vmax))
+    } else return -1
+    return Math.ceil(mcus / this.#interval) - 1
   }
 
   async end(read: ReadBack): Promise<Verdict> {
