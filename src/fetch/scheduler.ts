@@ -537,12 +537,10 @@ export class Scheduler<T> {
    * one node with a stale certificate. Returns the words that file's message adds then.
    */
   tlsRefused(host: string, message: string): string | undefined {
-    const state = this.#hosts.get(host)
-    if (!state || state.heard || state.givenUp) return undefined
-    state.tlsFiles = (state.tlsFiles ?? 0) + 1
-    if (state.tlsFiles < TLS_FILES) return undefined
-    state.givenUp = { code: 'tls', why: message }
-    return `; ${TLS_FILES} of its files failed so, none served: its other files are not tried in this run`
+    return this.#tally(host, 'tlsFiles', TLS_FILES, 'heard', (state) => {
+      state.givenUp = { code: 'tls', why: message }
+      return `; ${TLS_FILES} of its files failed so, none served: its other files are not tried in this run`
+    })
   }
 
   /**
@@ -554,17 +552,15 @@ export class Scheduler<T> {
    * files took 1,200 connections. Returns the words that file's message adds then.
    */
   turnedAway(host: string, cause: string): string | undefined {
-    const state = this.#hosts.get(host)
-    if (!state || state.heard || state.givenUp) return undefined
-    state.resetFiles = (state.resetFiles ?? 0) + 1
-    if (state.resetFiles < RESET_FILES) return undefined
-    const what = `${RESET_FILES} of its files spent their retries on connections it reset or closed before any answer`
-    this.#silent(host, state, {
-      code: 'network',
-      why: `${host} answered no request this run: ${what} (${cause})`,
-      shared: `${host} answered no request a worker's run sent it: ${what} (${cause})`,
+    return this.#tally(host, 'resetFiles', RESET_FILES, 'heard', (state) => {
+      const what = `${RESET_FILES} of its files spent their retries on connections it reset or closed before any answer`
+      this.#silent(host, state, {
+        code: 'network',
+        why: `${host} answered no request this run: ${what} (${cause})`,
+        shared: `${host} answered no request a worker's run sent it: ${what} (${cause})`,
+      })
+      return `; ${what}, none answered: its other files are not tried in this run`
     })
-    return `; ${what}, none answered: its other files are not tried in this run`
   }
 
   /**
@@ -577,17 +573,35 @@ export class Scheduler<T> {
    * file's message adds then.
    */
   trickled(host: string, total: string): string | undefined {
-    const state = this.#hosts.get(host)
-    if (!state || state.served || state.givenUp) return undefined
-    state.trickles = (state.trickles ?? 0) + 1
-    if (state.trickles < TRICKLE_FILES) return undefined
-    const past = `trickled in past the total timeout (${total}), none ending`
-    this.#silent(host, state, {
-      code: 'timeout',
-      why: `${host} served no file this run: the bodies of ${TRICKLE_FILES} of its files ${past}`,
-      shared: `${host} served no file to a worker's run: the bodies of ${TRICKLE_FILES} of its files ${past}`,
+    return this.#tally(host, 'trickles', TRICKLE_FILES, 'served', (state) => {
+      const past = `trickled in past the total timeout (${total}), none ending`
+      this.#silent(host, state, {
+        code: 'timeout',
+        why: `${host} served no file this run: the bodies of ${TRICKLE_FILES} of its files ${past}`,
+        shared: `${host} served no file to a worker's run: the bodies of ${TRICKLE_FILES} of its files ${past}`,
+      })
+      return `; ${TRICKLE_FILES} of its files trickled in so, none served: its other files are not tried in this run`
     })
-    return `; ${TRICKLE_FILES} of its files trickled in so, none served: its other files are not tried in this run`
+  }
+
+  /**
+   * One more file of `host` failed for good the way `field` counts (see `tlsRefused`, `turnedAway`,
+   * `trickled`): once `limit` have, `giveUp` gives the host up and returns the words that file's
+   * message adds. Nothing counted, and undefined, for a host unknown, already given up, or that has
+   * `since` this run (answered anything: `heard`; served a file: `served`).
+   */
+  #tally(
+    host: string,
+    field: 'tlsFiles' | 'resetFiles' | 'trickles',
+    limit: number,
+    since: 'heard' | 'served',
+    giveUp: (state: Host<T>) => string,
+  ): string | undefined {
+    const state = this.#hosts.get(host)
+    if (!state || state[since] || state.givenUp) return undefined
+    const count = (state[field] ?? 0) + 1
+    state[field] = count
+    return count < limit ? undefined : giveUp(state)
   }
 
   /** `host` is given up for its silence: for this run, and for `SILENT_SHARED_MS` by the processes sharing the gate. */
