@@ -19,6 +19,7 @@ import type { CsvEscape } from '../sources/tables/csv-escape.js'
 import type { TableJob } from '../sources/tables/job.js'
 import { type TableOptions, tableOptionOnLists } from '../sources/tables/options.js'
 import { utf8Checked } from '../sources/tables/utf8.js'
+import { nonFiniteText } from '../sources/tables/values.js'
 import type { CarriedType } from '../types.js'
 import { fileHead } from '../utils/file-head.js'
 import { csvSpans } from './csv-range.js'
@@ -381,10 +382,12 @@ export function packRows(rows: readonly unknown[]): string {
 function lineOfRow(row: unknown): string {
   const meta = (row as { meta?: Record<string, unknown> } | null)?.meta
   if (meta === undefined || meta === null || typeof meta !== 'object') return JSON.stringify(row)
-  const nonFinite = Object.entries(meta).filter(([, v]) => typeof v === 'number' && !Number.isFinite(v))
+  const nonFinite = Object.entries(meta).flatMap(([k, v]) => {
+    const text = nonFiniteText(v)
+    return text ? [[k, text] as const] : []
+  })
   if (nonFinite.length === 0) return JSON.stringify(row)
-  const nonFiniteMeta = Object.fromEntries(nonFinite.map(([k, v]) => [k, String(v)]))
-  return JSON.stringify({ ...(row as object), nonFiniteMeta })
+  return JSON.stringify({ ...(row as object), nonFiniteMeta: Object.fromEntries(nonFinite) })
 }
 
 /** A table row of `packRows`' line, its NaN and infinities numbers again. */

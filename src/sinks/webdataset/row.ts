@@ -1,5 +1,5 @@
 import type { Outcome } from '../../outcome.js'
-import { jsonSafe, wellFormedText } from '../../sources/tables/values.js'
+import { jsonSafe, type NonFiniteText, nonFiniteText, wellFormedText } from '../../sources/tables/values.js'
 import type { Job, Status } from '../../types.js'
 import { redactUrl } from '../../utils/url.js'
 
@@ -102,7 +102,7 @@ export interface SampleRow {
    * Parquet DOUBLE such as a ratio over 0), by name: `columns` (and so the sample's `.json`, as
    * JSON has no such number) holds null there, the Parquet the number itself.
    */
-  nonFinite?: Record<string, 'NaN' | 'Infinity' | '-Infinity'>
+  nonFinite?: Record<string, NonFiniteText>
 }
 
 /**
@@ -133,9 +133,10 @@ export function sampleRow(index: number, key: string, job: Job, status: Status, 
     if (OWN.has(name)) continue
     // A column named `__proto__` stays a column, not the object's prototype.
     Object.defineProperty(columns, name, { value: jsonSafe(value), enumerable: true, writable: true })
-    if (typeof value === 'number' && !Number.isFinite(value)) {
+    const text = nonFiniteText(value)
+    if (text) {
       nonFinite ??= {}
-      Object.defineProperty(nonFinite, name, { value: String(value), enumerable: true, writable: true })
+      Object.defineProperty(nonFinite, name, { value: text, enumerable: true, writable: true })
     }
   }
   const row: SampleRow = { index, columns }

@@ -44,6 +44,18 @@ export function wellFormedText(text: string): string {
   return t.isWellFormed() ? text : t.toWellFormed()
 }
 
+/** The text of a number JSON has not, which `Number(text)` makes that number again. */
+export type NonFiniteText = 'NaN' | 'Infinity' | '-Infinity'
+
+/**
+ * `value`'s text when it is a number JSON has not (NaN, ±Infinity: a Parquet DOUBLE such as a
+ * ratio over 0, which `jsonSafe` makes null), else undefined: what rides beside a row's JSON so
+ * the number itself is not lost.
+ */
+export function nonFiniteText(value: unknown): NonFiniteText | undefined {
+  return typeof value === 'number' && !Number.isFinite(value) ? (String(value) as NonFiniteText) : undefined
+}
+
 /**
  * One value made JSON-safe:
  * - `null`/`undefined` → `null`; strings (and keys) well-formed (`wellFormedText`), booleans as they are;
