@@ -289,7 +289,7 @@ export class RedisHostGate implements HostGate {
 
   pause(host: string, ms: number): void {
     const now = Date.now()
-    if (this.#pauses.size >= 1024) for (const [h, end] of this.#pauses) if (end <= now) this.#pauses.delete(h)
+    pruneEnded(this.#pauses, now, (end) => end)
     if (now + ms > (this.#pauses.get(host) ?? 0)) this.#pauses.set(host, now + ms)
     this.#redis.imgpullPause(hostPauseKey(host), Math.ceil(ms)).catch(() => {})
     for (const listener of this.#listeners) listener(host, ms)
@@ -321,7 +321,7 @@ export class RedisHostGate implements HostGate {
   /** Keep `value` of `key` to retell until `ms` from now (those ended go once many are kept). */
   #keep(key: string, value: string, ms: number): void {
     const now = Date.now()
-    if (this.#told.size >= 1024) for (const [k, told] of this.#told) if (told.end <= now) this.#told.delete(k)
+    pruneEnded(this.#told, now, (told) => told.end)
     this.#told.set(key, { value, end: now + ms })
   }
 
@@ -429,4 +429,13 @@ export class RedisHostGate implements HostGate {
     this.#held.delete(member)
     this.#redis.zrem(key, member).catch(() => {})
   }
+}
+
+/**
+ * Drop the entries of `map` ended by `now` (`endOf` an entry's value: when it ends, ms since the
+ * epoch) once it holds 1,024, so a long run's remembered pauses and values stay few.
+ */
+function pruneEnded<V>(map: Map<string, V>, now: number, endOf: (value: V) => number): void {
+  if (map.size < 1024) return
+  for (const [key, value] of map) if (endOf(value) <= now) map.delete(key)
 }
