@@ -125,15 +125,17 @@ export interface EnqueueResult {
 
 /**
  * Of the jobs at `keys`, just added, how many this enqueue made: BullMQ adds nothing for a job id it
- * holds, unsaid (taskforcesh/bullmq#2155; a look before is race-prone: OptimalBits/bull#1810), so two enqueues of one input run at once that both found a shard missing both
- * counted it added (6 of them said 2,800 added for 2,000 shards). The first to mark the job's hash
- * (`HSETNX`, a field BullMQ does not read) made it; a job gone meanwhile is not made again.
+ * holds, unsaid (taskforcesh/bullmq#2155; a look before is race-prone: OptimalBits/bull#1810), so
+ * two enqueues of one input run at once that both found a shard missing both counted it added (6
+ * of them said 2,800 added for 2,000 shards). The first to mark the job's hash (`HSETNX`, a field
+ * BullMQ does not read) made it; a job gone meanwhile is not made again. A mark Redis refused (full
+ * under `maxmemory`, OOM: its job was added before) counts as made, as every job did before.
  */
 async function madeHere(redis: Redis, keys: readonly string[]): Promise<number> {
   if (keys.length === 0) return 0
   const marks = redis.pipeline()
   for (const key of keys) marks.eval(MARK_MADE, 1, key)
-  return ((await marks.exec()) ?? []).filter(([error, made]) => !error && made === 1).length
+  return ((await marks.exec()) ?? []).filter(([error, made]) => error || made === 1).length
 }
 
 const MARK_MADE =
