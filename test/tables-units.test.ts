@@ -135,6 +135,26 @@ test('expected hashes are normalised to lowercase hex from hex, base64, prefixes
     [`${'g'.repeat(64)}`, 'sha256', /is not a sha256/],
     [12345, 'sha256', /"12345" is not a sha256/],
     ['x'.repeat(500), 'sha256', /"x{77}\.\.\." is not/], // long cells are cut in the message
+    // Bytes that are not text (a Parquet BINARY cell of a digest's bytes, of another length) are
+    // shown in hex, as hardwood-hq/hardwood#1012 shows them: they were read as UTF-8, the message
+    // "\u0000\u0007~,��)��|…" (U+FFFD and control characters).
+    [
+      new Uint8Array(Buffer.concat([Buffer.from([0]), digest])),
+      'sha256',
+      new RegExp(
+        `^a binary cell of 33 bytes \\(hex 00${hex}\\) is neither text nor a sha256 \\(32 bytes\\)$`,
+      ),
+    ],
+    [
+      new Uint8Array(md5),
+      'sha256',
+      /^a binary cell of 16 bytes \(hex [0-9a-f]{32}\) .*: it is as long as an md5 \(give --hash-type md5\)$/,
+    ],
+    [
+      new Uint8Array(255).fill(0xff),
+      'md5',
+      /^a binary cell of 255 bytes \(hex (ff){40}\.\.\.\) is neither text nor an md5 \(16 bytes\)$/,
+    ],
   ]
   for (const [cell, type, message] of problems) {
     const got = parseExpectedHash(cell, type as 'sha256' | 'md5')

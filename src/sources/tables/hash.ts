@@ -50,7 +50,9 @@ export function parseExpectedHash(
   const bytes = DIGEST_BYTES[type]
   if (cell instanceof Uint8Array && cell.length === bytes)
     return { type, value: Buffer.from(cell).toString('hex') }
-  // Other bytes are text stored as binary (a Parquet column without a string annotation).
+  // Other bytes are text stored as binary (a Parquet column without a string annotation), when
+  // they are text: well-formed UTF-8 without control characters.
+  if (cell instanceof Uint8Array && !binaryText(cell)) return { problem: binaryProblem(cell, type) }
   const text = (cell instanceof Uint8Array ? Buffer.from(cell).toString('utf8') : String(cell)).trim()
   if (text === '' || NULL_MARKERS.has(text)) return undefined
   let digest = text
@@ -69,6 +71,33 @@ export function parseExpectedHash(
   return {
     problem: `${shown(text)} is not ${an(type)} (${bytes * 2} hex digits or base64 of ${bytes} bytes)${otherType(digest, type)}`,
   }
+}
+
+/** A binary cell's bytes as text, or `undefined` where they are not (bad UTF-8, a control character). */
+function binaryText(cell: Uint8Array): string | undefined {
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(cell)
+  } catch {
+    return undefined
+  }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
+  return /[\u0000-\u0008\u000e-\u001f\u007f]/.test(text) ? undefined : text
+}
+
+/**
+ * Why a binary cell that is neither text nor a digest's bytes is no digest of `type`: its length and
+ * its bytes in hex (shown as text they were U+FFFD and control characters: hardwood-hq/hardwood#1012
+ * shows such bytes as hex for the same reason), and the `--hash-type` whose digest is that long.
+ */
+function binaryProblem(cell: Uint8Array, type: HashType): string {
+  const hex = Buffer.from(cell.subarray(0, 40)).toString('hex')
+  const shownHex = cell.length > 40 ? `${hex}...` : hex
+  const other = (Object.entries(DIGEST_BYTES) as [HashType, number][]).find(
+    ([name, length]) => name !== type && length === cell.length,
+  )?.[0]
+  const hint = other ? `: it is as long as ${an(other)} (give --hash-type ${other})` : ''
+  return `a binary cell of ${cell.length} bytes (hex ${shownHex}) is neither text nor ${an(type)} (${DIGEST_BYTES[type]} bytes)${hint}`
 }
 
 const an = (type: string) => `${type === 'md5' ? 'an' : 'a'} ${type}`
