@@ -746,3 +746,32 @@ test('decimals and zoneless timestamps inside structs, lists and maps are carrie
     none: null,
   })
 })
+
+test('a map whose keys are not text (structs, lists, bytes, decimals, timestamps, __proto__) keeps every entry under its own key', async () => {
+  // A map keyed by structs (a name's parts: apache/spark#29451), lists or bytes (parquet-tools'
+  // JSON dump failed on them: apache/parquet-java#259): hyparquet's map is a JS object, its keys
+  // property names, so every struct key was '[object Object]' (all entries but the last lost), a
+  // list [1,2] '1,2', bytes '1,255', a '__proto__' key the object's prototype (its entry gone), a
+  // decimal key its unscaled digits and a naive timestamp key had a Z.
+  const path = join(dir, 'map-keys.parquet')
+  await duckdbRun(`COPY (SELECT * FROM (VALUES
+    ('https://images.example/a.jpg', MAP {{'x': 1}: 'a', {'x': 2}: 'b'}, MAP {[1, 2]: 'a', [3]: 'b'},
+      MAP {'\\x01\\xff'::BLOB: 1}, MAP {1.5::DECIMAL(4,1): 1}, MAP {TIMESTAMP '2020-01-01 01:02:03.456789': 1},
+      MAP {'__proto__': 1, 'a': NULL}, [MAP {{'x': 1}: 2.5::DECIMAL(20,1)}]),
+    ('https://images.example/b.jpg', NULL, MAP {}, NULL, NULL, NULL, NULL, NULL)
+  ) t(url, st, li, bl, de, ts, pr, nested)) TO '${path}' (FORMAT parquet)`)
+  const [a, b] = await readAll([path])
+  assert.equal(
+    JSON.stringify(a.meta),
+    JSON.stringify({
+      st: { '{"x":1}': 'a', '{"x":2}': 'b' },
+      li: { '[1,2]': 'a', '[3]': 'b' },
+      bl: { 'Af8=': 1 },
+      de: { '1.5': 1 },
+      ts: { '2020-01-01T01:02:03.456789': 1 },
+      pr: JSON.parse('{"__proto__":1,"a":null}'),
+      nested: [{ '{"x":1}': '2.5' }],
+    }),
+  )
+  assert.deepEqual(b.meta, { st: null, li: {}, bl: null, de: null, ts: null, pr: null, nested: null })
+})

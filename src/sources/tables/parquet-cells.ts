@@ -1,6 +1,6 @@
 import type { FileMetaData, SchemaElement, SchemaTree } from 'hyparquet'
 import { decimalValue } from './column-types.js'
-import { wallClock } from './values.js'
+import { jsonSafe, wallClock } from './values.js'
 
 /** A converter of one column's decoded values, leaves and nested ones alike. */
 type Fix = (value: unknown) => unknown
@@ -57,12 +57,32 @@ function groupFix(node: SchemaTree): Fix | undefined {
     return fix && ((value) => (Array.isArray(value) ? value.map((v) => (v == null ? v : fix(v))) : value))
   }
   if (isMap(node)) {
-    const fix = nodeFix(node.children[0].children[1])
-    if (!fix) return undefined
+    // Read as the list of key-value structs it is stored as (`exactCells` takes its annotation off):
+    // hyparquet's map is an object whose keys are JS property names, a struct key '[object Object]'
+    // (every entry but the last lost), a list key '1,2', a bytes key '1,255', a '__proto__' key the
+    // object's prototype, a decimal or naive timestamp key unconverted.
+    const entries = node.children[0]
+    const [keyNode, valueNode] = entries.children
+    const keyFix = nodeFix(keyNode)
+    const valueFix = nodeFix(valueNode)
     return (value) => {
-      if (value instanceof Map) return new Map(Array.from(value, ([k, v]) => [k, v == null ? v : fix(v)]))
-      if (typeof value !== 'object' || value === null) return value
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, v == null ? v : fix(v)]))
+      const list =
+        typeof value === 'object' && value !== null
+          ? (value as Record<string, unknown>)[entries.element.name]
+          : undefined
+      if (!Array.isArray(list)) return value
+      const out: Record<string, unknown> = {}
+      for (const entry of list as Record<string, unknown>[]) {
+        const k = entry[keyNode.element.name]
+        const v = entry[valueNode.element.name]
+        Object.defineProperty(out, mapKey(keyFix && k != null ? keyFix(k) : k), {
+          value: v == null ? null : valueFix ? valueFix(v) : v,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        })
+      }
+      return out
     }
   }
   const fields = node.children.flatMap((child) => {
@@ -82,11 +102,32 @@ function groupFix(node: SchemaTree): Fix | undefined {
 }
 
 /**
+ * A map key as a JSON object's key: text as it is; a number, integer or boolean as its digits or
+ * word; any other (a struct, a list, bytes) as its carried value's JSON (bytes base64), as DuckDB's
+ * `to_json` and Spark's write a key that is not text, so no two keys become one.
+ */
+function mapKey(key: unknown): string {
+  const safe = jsonSafe(key)
+  if (typeof safe === 'string') return safe
+  return typeof safe === 'object' && safe !== null ? JSON.stringify(safe) : String(safe)
+}
+
+/** The map groups (`MAP`, `MAP_KEY_VALUE`) among `nodes` and their descendants. */
+function mapElements(nodes: readonly SchemaTree[], into = new Set<SchemaElement>()): Set<SchemaElement> {
+  for (const node of nodes) {
+    if (isMap(node)) into.add(node.element)
+    mapElements(node.children, into)
+  }
+  return into
+}
+
+/**
  * What a Parquet file's columns need beyond hyparquet's decoding, and the metadata to decode them
  * with: hyparquet turns a DECIMAL into a double (`12345678901234567890` into
  * `12345678901234567000`), so every decimal, nested ones included, is read raw (its annotation
- * taken off) and carried exactly (`decimalValue`); a timestamp without a zone loses its `Z`.
- * `fixes` has a converter for each top-level column that needs one.
+ * taken off) and carried exactly (`decimalValue`); a timestamp without a zone loses its `Z`; a map
+ * is read as its key-value entries (its annotation taken off too) and made an object here, each key
+ * its own (`mapKey`). `fixes` has a converter for each top-level column that needs one.
  */
 export function exactCells(
   metadata: FileMetaData,
@@ -98,9 +139,11 @@ export function exactCells(
     if (fix)
       fixes.set(child.element.name, (value) => (value === null || value === undefined ? null : fix(value)))
   }
-  if (!metadata.schema.some((element) => decimalOf(element))) return { metadata, fixes }
+  const maps = mapElements(children)
+  const raw = (element: SchemaElement) => decimalOf(element) !== undefined || maps.has(element)
+  if (!metadata.schema.some(raw)) return { metadata, fixes }
   const schema = metadata.schema.map((element) =>
-    decimalOf(element) ? { ...element, converted_type: undefined, logical_type: undefined } : element,
+    raw(element) ? { ...element, converted_type: undefined, logical_type: undefined } : element,
   )
   return { metadata: { ...metadata, schema }, fixes }
 }
