@@ -775,3 +775,16 @@ test('a map whose keys are not text (structs, lists, bytes, decimals, timestamps
   )
   assert.deepEqual(b.meta, { st: null, li: {}, bl: null, de: null, ts: null, pr: null, nested: null })
 })
+
+test('a Parquet column named __proto__ is carried as its value, as in CSV and JSON lines', async () => {
+  // hyparquet's row objects (parquetReadObjects) set it as the row's prototype: its value was lost,
+  // carried as {} and warned about as "{}, which its INT64 column ... cannot hold". A struct field
+  // of that name is still lost inside hyparquet (see README).
+  const path = join(dir, 'proto.parquet')
+  await duckdbRun(
+    `COPY (SELECT 'https://images.example/a.jpg' AS url, 5 AS "__proto__", 'x' AS a) TO '${path}' (FORMAT parquet)`,
+  )
+  const [job] = await readAll([path])
+  assert.equal(JSON.stringify(job.meta), '{"__proto__":5,"a":"x"}')
+  assert.equal(Object.getPrototypeOf(job.meta), Object.prototype)
+})

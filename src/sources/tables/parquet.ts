@@ -4,7 +4,7 @@ import {
   type FileMetaData,
   parquetMetadata,
   parquetMetadataAsync,
-  parquetReadObjects,
+  parquetRead,
   parquetSchema,
   type RowGroup,
   type SchemaTree,
@@ -249,25 +249,47 @@ export async function* parquetRange(
   if (count > 0) yield* rowRange(file, file.path, options, from, from + count, firstRow)
 }
 
-/** `columns` of rows [`start`, `end`), decoded as every read of a table decodes them. */
-function readRows(
+/**
+ * `columns` of rows [`start`, `end`), decoded as every read of a table decodes them. Rows are read
+ * as arrays and made objects here: hyparquet's row objects set a column named `__proto__` as the
+ * object's prototype (its value lost, the row's `__proto__` read back as `{}`).
+ */
+async function readRows(
   buffer: FileBuffer,
   metadata: FileMetaData,
   columns: readonly string[],
   start: number,
   end: number,
 ): Promise<Record<string, unknown>[]> {
-  return parquetReadObjects({
-    file: buffer,
-    metadata,
-    columns: [...columns],
-    rowStart: start,
-    rowEnd: end,
-    compressors: CODECS,
-    parsers: PARSERS,
-    // Binary without a string annotation stays bytes (base64 in meta), as pyarrow reads it.
-    utf8: false,
-    useOffsetIndex: true,
+  const rows = await new Promise<unknown[][]>((resolve, reject) => {
+    parquetRead({
+      file: buffer,
+      metadata,
+      columns: [...columns],
+      rowStart: start,
+      rowEnd: end,
+      compressors: CODECS,
+      parsers: PARSERS,
+      // Binary without a string annotation stays bytes (base64 in meta), as pyarrow reads it.
+      utf8: false,
+      useOffsetIndex: true,
+      rowFormat: 'array',
+      onComplete: (data) => resolve(data as unknown[][]),
+    }).catch(reject)
+  })
+  return rows.map((row) => {
+    const out: Record<string, unknown> = {}
+    columns.forEach((name, i) => {
+      if (name !== '__proto__') out[name] = row[i]
+      else
+        Object.defineProperty(out, name, {
+          value: row[i],
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        })
+    })
+    return out
   })
 }
 
