@@ -776,15 +776,20 @@ test('a map whose keys are not text (structs, lists, bytes, decimals, timestamps
   assert.deepEqual(b.meta, { st: null, li: {}, bl: null, de: null, ts: null, pr: null, nested: null })
 })
 
-test('a Parquet column named __proto__ is carried as its value, as in CSV and JSON lines', async () => {
-  // hyparquet's row objects (parquetReadObjects) set it as the row's prototype: its value was lost,
-  // carried as {} and warned about as "{}, which its INT64 column ... cannot hold". A struct field
-  // of that name is still lost inside hyparquet (see README).
+test('a Parquet column or struct field named __proto__ is carried as its value, as in CSV and JSON lines', async () => {
+  // hyparquet builds rows and structs as objects by assignment, which takes __proto__ for the
+  // object's prototype: the column was carried as {} (warned about as "{}, which its INT64 column
+  // ... cannot hold"), a struct's field was gone, a list of such structs null.
   const path = join(dir, 'proto.parquet')
   await duckdbRun(
-    `COPY (SELECT 'https://images.example/a.jpg' AS url, 5 AS "__proto__", 'x' AS a) TO '${path}' (FORMAT parquet)`,
+    `COPY (SELECT 'https://images.example/a.jpg' AS url, 5 AS "__proto__", 'x' AS a,
+      {'__proto__': 1, 'b': 2} AS s, [{'__proto__': 'y'}] AS l) TO '${path}' (FORMAT parquet)`,
   )
   const [job] = await readAll([path])
-  assert.equal(JSON.stringify(job.meta), '{"__proto__":5,"a":"x"}')
+  assert.equal(
+    JSON.stringify(job.meta),
+    '{"__proto__":5,"a":"x","s":{"__proto__":1,"b":2},"l":[{"__proto__":"y"}]}',
+  )
   assert.equal(Object.getPrototypeOf(job.meta), Object.prototype)
+  assert.equal(Object.getPrototypeOf((job.meta as { s: object }).s), Object.prototype)
 })

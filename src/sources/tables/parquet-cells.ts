@@ -2,6 +2,10 @@ import type { FileMetaData, SchemaElement, SchemaTree } from 'hyparquet'
 import { decimalValue } from './column-types.js'
 import { jsonSafe, wallClock } from './values.js'
 
+const PROTO = '__proto__'
+/** The name a nested field `__proto__` is read under (no Parquet writer names a field so). */
+const HELD = '\u0000__proto__'
+
 /** A converter of one column's decoded values, leaves and nested ones alike. */
 type Fix = (value: unknown) => unknown
 
@@ -89,10 +93,19 @@ function groupFix(node: SchemaTree): Fix | undefined {
     const fix = nodeFix(child)
     return fix ? [[child.element.name, fix] as const] : []
   })
-  if (fields.length === 0) return undefined
+  const proto = node.children.some((child) => child.element.name === PROTO)
+  if (fields.length === 0 && !proto) return undefined
   return (value) => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return value
-    const out: Record<string, unknown> = { ...value }
+    let out: Record<string, unknown> = { ...value }
+    if (proto) {
+      // A field `__proto__`, read under the name `exactCells` gave it, takes its own name back.
+      out = {}
+      for (const [name, v] of Object.entries(value)) {
+        const own = name === HELD ? PROTO : name
+        Object.defineProperty(out, own, { value: v, enumerable: true, writable: true, configurable: true })
+      }
+    }
     for (const [name, fix] of fields) {
       const v = out[name]
       if (v !== null && v !== undefined) out[name] = fix(v)
@@ -140,10 +153,43 @@ export function exactCells(
       fixes.set(child.element.name, (value) => (value === null || value === undefined ? null : fix(value)))
   }
   const maps = mapElements(children)
+  const protos = protoElements(children.flatMap((child) => child.children))
   const raw = (element: SchemaElement) => decimalOf(element) !== undefined || maps.has(element)
-  if (!metadata.schema.some(raw)) return { metadata, fixes }
-  const schema = metadata.schema.map((element) =>
-    raw(element) ? { ...element, converted_type: undefined, logical_type: undefined } : element,
-  )
-  return { metadata: { ...metadata, schema }, fixes }
+  if (!metadata.schema.some((element) => raw(element) || protos.has(element))) return { metadata, fixes }
+  const schema = metadata.schema.map((element) => {
+    const bare = raw(element) ? { ...element, converted_type: undefined, logical_type: undefined } : element
+    return protos.has(element) ? { ...bare, name: HELD } : bare
+  })
+  if (protos.size === 0) return { metadata: { ...metadata, schema }, fixes }
+  // The chunks' paths name the field as the schema now does.
+  const row_groups = metadata.row_groups.map((group) => ({
+    ...group,
+    columns: group.columns.map((chunk) =>
+      chunk.meta_data
+        ? {
+            ...chunk,
+            meta_data: {
+              ...chunk.meta_data,
+              path_in_schema: chunk.meta_data.path_in_schema.map((part, i) =>
+                i > 0 && part === PROTO ? HELD : part,
+              ),
+            },
+          }
+        : chunk,
+    ),
+  }))
+  return { metadata: { ...metadata, schema, row_groups }, fixes }
+}
+
+/**
+ * Fields named `__proto__` among `nodes` (below the top level) and their descendants: hyparquet
+ * builds a struct as an object by assignment, which makes such a field the object's prototype,
+ * its values lost; `exactCells` gives them another name to be read under.
+ */
+function protoElements(nodes: readonly SchemaTree[], into = new Set<SchemaElement>()): Set<SchemaElement> {
+  for (const node of nodes) {
+    if (node.element.name === PROTO) into.add(node.element)
+    protoElements(node.children, into)
+  }
+  return into
 }
