@@ -8,6 +8,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import type { JobRecord } from '../src/journal/journal.js'
 import { naturalOrder, utcTime } from '../src/report/format.js'
+import { sharedUrl } from '../src/report/html/failures.js'
 import {
   axisTime,
   binCount,
@@ -53,6 +54,7 @@ import { viewerFigures, viewerUrl, viewerUrls } from '../src/report/html/page.js
 import type { SheetEntry } from '../src/report/html/sheet.js'
 import { reportItem } from '../src/report/run-report.js'
 import type { RunInfo } from '../src/types.js'
+import { LONE_SURROGATE } from '../src/utils/printable.js'
 import { shownUrl } from '../src/utils/url.js'
 
 const item = (over: Partial<ReportItem>): ReportItem => ({
@@ -1265,6 +1267,47 @@ test("the viewer's URL of an image is shared as a failure's example is: no passw
   const [shown] = viewerUrl(entry('https://a.example/x.jpg?q=\u202egnp.exe'))
   assert.ok(!shown.includes('\u202e'), shown)
   assert.match(shown, /\\u202e/)
+})
+
+test("a URL or message cut where an emoji's two halves meet loses the emoji whole: its first half alone was shown as '\\ud83d', a character it never held", () => {
+  // A cut by UTF-16 unit between a pair's halves leaves one alone, which printable shows as its
+  // escape (and UTF-8 cannot hold): pydantic/logfire-js#237 cut a report's cells so,
+  // langfuse/langfuse#16172 its tables' names. Every cut of the page (300 characters) and of a
+  // message's URL (shortened in its middle at 160) at each place an emoji can fall.
+  const host = 'https://a.example'
+  const alone = new RegExp(LONE_SURROGATE)
+  for (let pad = 0; pad < 4; pad++) {
+    // An astral name as given (a list keeps URLs unencoded), and one that does not parse.
+    const url = `${host}/${'a'.repeat(270 + pad)}${'\u{1F600}'.repeat(30)}.jpg`
+    const bad = `not a URL ${'b'.repeat(280 + pad)}${'\u{2A6D6}'.repeat(20)}`
+    const middle = `${host}/${'c'.repeat(90 + pad)}${'\u{1F600}'.repeat(60)}.jpg`
+    const said = shownUrl(middle)
+    assert.doesNotMatch(said, alone, said)
+    for (const [kept, whole] of [
+      [viewerUrl({ index: 0, path: 'a.jpg', url })[0], url],
+      [sharedUrl(url).url, url],
+      [sharedUrl(bad).url, bad],
+      [said, middle],
+    ]) {
+      assert.doesNotMatch(kept, /\\ud[89a-f][0-9a-f]{2}/, kept)
+      // What is kept is the text's own: its start, an ellipsis, (its end).
+      const [head, tail = ''] = kept.split('…')
+      assert.ok(whole.startsWith(head) && whole.endsWith(tail), kept)
+    }
+    const html = renderReport({
+      title: 'emoji',
+      startedAt: 0,
+      endedAt: 1000,
+      interrupted: false,
+      items: [
+        item({ status: 'failed', host, url, error: 'http-404', message: `HTTP 404 from ${said}` }),
+        item({ status: 'failed', host: '', url: bad, error: 'invalid-url', message: `invalid URL ${bad}` }),
+      ],
+      samples: [],
+    })
+    assert.doesNotMatch(html, alone)
+    assert.doesNotMatch(html, /\\ud8[0-9a-f]{2}|\\udc[0-9a-f]{2}/)
+  }
 })
 
 test('the page holds one viewer, the sort boxes and the URLs apart from the data only where it has a contact sheet; a URL of markup stays inside its block', () => {

@@ -39,9 +39,29 @@ export const QUOTED_CHARS = 160
 /** A server's words as a one-line message quotes them: cut to `max` characters (with `…`), then printable. */
 export function quoted(text: string, max = QUOTED_CHARS): string {
   if (text.length <= max) return printable(text)
-  // Not between the two halves of a pair (an emoji), which would leave one alone.
-  const end = /[\ud800-\udbff]/.test(text[max - 2] ?? '') ? max - 2 : max - 1
-  return printable(`${text.slice(0, end)}…`)
+  return printable(`${headOf(text, max - 1)}…`)
+}
+
+/**
+ * The first `count` UTF-16 units of `text`, one fewer where the cut would fall between the two
+ * halves of a pair (an emoji, a CJK Extension B character): the half left alone has no UTF-8 form,
+ * and `printable` shows it as `\ud83d`, a character the text never held (pydantic/logfire-js#237,
+ * langfuse/langfuse#16172 cut so).
+ */
+export function headOf(text: string, count: number): string {
+  const end =
+    /[\ud800-\udbff]/.test(text[count - 1] ?? '') && /[\udc00-\udfff]/.test(text[count] ?? '')
+      ? count - 1
+      : count
+  return text.slice(0, Math.max(end, 0))
+}
+
+/** The last `count` UTF-16 units of `text`, one fewer where the cut would split a pair (see `headOf`). */
+export function tailOf(text: string, count: number): string {
+  if (count <= 0) return ''
+  const start = text.length - count
+  const split = /[\udc00-\udfff]/.test(text[start] ?? '') && /[\ud800-\udbff]/.test(text[start - 1] ?? '')
+  return text.slice(Math.max(split ? start + 1 : start, 0))
 }
 
 /** What JSON.stringify and SQLite's json_object leave in strings that a terminal acts on or hides. */

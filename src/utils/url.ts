@@ -1,3 +1,5 @@
+import { headOf, tailOf } from './printable.js'
+
 /** URLs as they appear in messages: never with credentials, never kilobytes long. */
 
 /** The escape of each character that ends a URL's host (RFC 3986 §3.2: `/`, `?`, `#`; `\` as `/` in WHATWG's). */
@@ -187,7 +189,7 @@ export function shownUrl(url: string, max = SHOWN_URL_CHARS): string {
   const masked = maskSigning(clean)
   if (masked.length <= max) return masked
   const tail = Math.floor((max - 1) / 3)
-  return `${masked.slice(0, max - 1 - tail)}…${masked.slice(-tail)}`
+  return `${headOf(masked, max - 1 - tail)}…${tailOf(masked, tail)}`
 }
 
 /**

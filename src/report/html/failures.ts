@@ -1,6 +1,6 @@
 import { ERROR_CODES, httpStatusOf, INPUT_ERRORS } from '../../error-codes.js'
 import { retriedOnRerun } from '../../fetch/retry-policy.js'
-import { printable } from '../../utils/printable.js'
+import { headOf, printable } from '../../utils/printable.js'
 import { maskSigning, redactUrl, shownUrl, withoutUserInfo } from '../../utils/url.js'
 import { isSharePageFailure } from '../../verify/share-page.js'
 import { placedMessage } from '../failure-place.js'
@@ -171,7 +171,7 @@ export const EXAMPLE_CHARS = 300
 
 /** `text` cut to `EXAMPLE_CHARS`, with an ellipsis: signed URLs and `data:` URLs run to kilobytes. */
 function cut(text: string): string {
-  return text.length <= EXAMPLE_CHARS ? text : `${text.slice(0, EXAMPLE_CHARS - 1)}…`
+  return text.length <= EXAMPLE_CHARS ? text : `${headOf(text, EXAMPLE_CHARS - 1)}…`
 }
 
 /**
