@@ -1718,6 +1718,34 @@ test("each landmark, region and chart's figure has a name of its own, as Chromiu
   await page.close()
 })
 
+test("each copy button and sort box is named for what it copies or sorts: a screen reader's list of controls said 'copy the command' for every failure group, and 'Sort by' twice", async () => {
+  // NatLibFi/Skosmos#2057, microsoft/rushstack-websites#246: copy buttons alike to a screen reader.
+  const out = join(root, 'controls')
+  const run = await makeRun(out)
+  const { page, log } = await openReport(await writeReport(out, { ...run.input, manifest: true }))
+  await page.evaluate(() => {
+    for (const d of document.querySelectorAll('details')) d.open = true
+  })
+  const cdp = await page.context().newCDPSession(page)
+  const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as {
+    nodes: { ignored: boolean; role?: { value: string }; name?: { value: string } }[]
+  }
+  const controls = nodes
+    .filter((n) => !n.ignored && ['button', 'combobox'].includes(n.role?.value ?? ''))
+    .map((n) => `${n.role?.value} "${n.name?.value ?? ''}"`)
+    // An example's details button is named by its list item, the URL beside it (WCAG 2.4.4's context).
+    .filter((name) => name !== 'button "details of this failure"')
+  const copies = controls.filter((name) => name.startsWith('button "copy'))
+  assert.ok(copies.length >= 4, controls.join(', '))
+  assert.ok(copies.includes('button "copy the command that lists the http-404 failures"'), copies.join(', '))
+  assert.ok(copies.includes('button "copy the jq command that lists every failed URL"'), copies.join(', '))
+  assert.ok(controls.includes('combobox "Sort images by"'), controls.join(', '))
+  const twice = controls.filter((name, i) => controls.indexOf(name) !== i)
+  assert.deepEqual(twice, [], `controls: ${controls.join(', ')}`)
+  assertQuiet(log)
+  await page.close()
+})
+
 test('with scripts off, no control that does nothing: no filter box, no Previous and Next, no how-to of images not shown; the credits say where they are', async () => {
   const out = join(root, 'no-script')
   const run = await makeRun(out)

@@ -778,7 +778,13 @@ export const CLIENT_SCRIPT = `(function () {
     ;(function (command) {
       var button = el('button', 'why copy-cmd', 'copy')
       button.type = 'button'
-      button.appendChild(el('span', 'visually-hidden', ' the command'))
+      // Named for what it copies: a screen reader's list of buttons said 'copy the command' once
+      // for each (NatLibFi/Skosmos#2057, microsoft/rushstack-websites#246).
+      var code = command.getAttribute('data-failed-list')
+      var what = command.hasAttribute('data-failed-list-jq')
+        ? ' the jq command that lists every failed URL'
+        : code && code !== '*' ? ' the command that lists the ' + code + ' failures' : ' the command that lists every failed URL'
+      button.appendChild(el('span', 'visually-hidden', what))
       var said = el('span', 'copied')
       said.setAttribute('aria-live', 'polite')
       button.addEventListener('click', function () { copy(command.textContent, command, said) })

@@ -344,7 +344,7 @@ function causes(groups: ReportFigures['failures']): string {
  * looks for, the smallest files or images first to find the broken and the thumbnails served in
  * place of photos, the slowest to find a slow host.
  */
-const SHEET_SORT = `<label>Sort by <select data-sort>${[
+const SHEET_SORT = `<label>Sort images by <select data-sort>${[
   ['', 'run order'],
   ['name', 'name'],
   ['size-down', 'size, largest first'],
@@ -475,7 +475,7 @@ ${body}
  * written, or by code (`http-403` before `http-404` before `timeout`: the status codes together),
  * and each group's hosts by their count as written, or by name (natural order).
  */
-const FAILURE_SORT = `<div class="tools" data-failure-tools hidden><label>Sort by <select data-failure-sort>${[
+const FAILURE_SORT = `<div class="tools" data-failure-tools hidden><label>Sort failures by <select data-failure-sort>${[
   ['', 'most failures first'],
   ['code', 'error code'],
   ['host', 'host name'],
