@@ -781,7 +781,7 @@ export const CLIENT_SCRIPT = `(function () {
       // Named for what it copies: a screen reader's list of buttons said 'copy the command' once
       // for each (NatLibFi/Skosmos#2057, microsoft/rushstack-websites#246).
       var code = command.getAttribute('data-failed-list')
-      var what = command.hasAttribute('data-failed-list-jq')
+      var what = code === null
         ? ' the jq command that lists every failed URL'
         : code && code !== '*' ? ' the command that lists the ' + code + ' failures' : ' the command that lists every failed URL'
       button.appendChild(el('span', 'visually-hidden', what))
