@@ -1429,6 +1429,31 @@ test('the filter finds a name or caption whatever its Unicode form: an NFD é (a
   await page.close()
 })
 
+test("the filter finds a caption by the words it shows: a soft hyphen, a zero-width space or a no-break space in it (a news site's CMS puts them there) never hides it", async () => {
+  // Invisible to the reader, these kept the words they split from every query typed: a German
+  // caption hyphenated for narrow screens was not found by its word (julkue/mark.js#69,
+  // contao/core#8389), a name or query with a no-break space (Option-Space on a Mac) by a space.
+  const out = join(root, 'filter-invisible')
+  const input = await sheetOf(out, 3, 'photo', 'invisible')
+  const [shy, zwsp, nbsp] = input.items
+  Object.assign(shy, { caption: 'Donau\u00addampf\u00adschiff at the quay' })
+  Object.assign(zwsp, { caption: 'Night\u200bmarket, Taipei' })
+  await writeFile(join(out, 'old\u00a0town.png'), scenePng(8, 64, 48))
+  Object.assign(nbsp, { path: 'old\u00a0town.png' })
+  const { page, log } = await openReport(await writeReport(out, input))
+  const found = async (query: string) => {
+    await page.locator('#images input[type=search]').fill(query)
+    return page.locator('.sheet .tile').count()
+  }
+  assert.equal(await found('donaudampfschiff'), 1, 'a word split by soft hyphens')
+  assert.equal(await found('nightmarket'), 1, 'a word split by a zero-width space')
+  assert.equal(await found('old town'), 1, 'a name with a no-break space, by a space')
+  assert.equal(await found('market,\u00a0taipei'), 1, 'a query with a no-break space')
+  assert.equal(await found('dampf schiff'), 0)
+  assertQuiet(log)
+  await page.close()
+})
+
 test('a page rewritten since (a rerun, imgpull report) is not shown by the place kept of the one before: a reload showed another image in the viewer, under its own name', async () => {
   // The reader's place (the viewer's image, the sheet's page and filter, the groups opened) is kept
   // in the history entry by position. A rerun or `imgpull report` rewrote the page, its rows in

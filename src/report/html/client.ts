@@ -137,8 +137,15 @@ export const CLIENT_SCRIPT = `(function () {
     // types is one character: compared as written, one never found the other (zed-industries/zed#30503).
     // A Turkish capital İ is lower-cased as i and a combining dot above: that dot is dropped, so
     // "izmir" finds "İzmir" (running-coder/jquery-typeahead#240, 4gray/iptvnator#609).
+    // Marks that show nothing (a soft hyphen, zero-width spaces and joiners, a word joiner, a BOM)
+    // are dropped, and every space is one space (a no-break space from HTML, Option-Space on a
+    // Mac): a caption hyphenated for narrow screens was not found by its word (julkue/mark.js#69,
+    // contao/core#8389).
     var folded = new WeakMap()
-    function fold(text) { return text.normalize('NFC').toLowerCase().replace(/i\u0307/g, 'i') }
+    function fold(text) {
+      return text.normalize('NFC').toLowerCase().replace(/i\u0307/g, 'i')
+        .replace(/[\\u00ad\\u200b-\\u200d\\u2060\\ufeff]/g, '').replace(/\\s+/g, ' ')
+    }
     function hay(r) {
       var h = folded.get(r)
       if (h === undefined) folded.set(r, (h = fold(words ? words(r) : r[0])))
