@@ -138,13 +138,14 @@ export const CLIENT_SCRIPT = `(function () {
     // A Turkish capital İ is lower-cased as i and a combining dot above: that dot is dropped, so
     // "izmir" finds "İzmir" (running-coder/jquery-typeahead#240, 4gray/iptvnator#609).
     // Marks that show nothing (a soft hyphen, zero-width spaces and joiners, a word joiner, a BOM)
-    // are dropped, and every space is one space (a no-break space from HTML, Option-Space on a
+    // are dropped, and every space is a space (a no-break space from HTML, Option-Space on a
     // Mac): a caption hyphenated for narrow screens was not found by its word (julkue/mark.js#69,
     // contao/core#8389).
     var folded = new WeakMap()
+    var unseen = /[\\u00ad\\u200b-\\u200d\\u2060\\ufeff]|[^\\S ]/
     function fold(text) {
-      return text.normalize('NFC').toLowerCase().replace(/i\u0307/g, 'i')
-        .replace(/[\\u00ad\\u200b-\\u200d\\u2060\\ufeff]/g, '').replace(/\\s+/g, ' ')
+      var t = text.normalize('NFC').toLowerCase().replace(/i\u0307/g, 'i')
+      return unseen.test(t) ? t.replace(/[\\u00ad\\u200b-\\u200d\\u2060\\ufeff]/g, '').replace(/\\s/g, ' ') : t
     }
     function hay(r) {
       var h = folded.get(r)
