@@ -1402,23 +1402,34 @@ test('an address whose fragment is no valid percent-encoding (report.html#100%) 
   }
 })
 
-test('the filter finds a name or caption whatever its Unicode form: an NFD é (as macOS names files) by an é typed, and the other way round; a Turkish İ by an i', async () => {
-  // As zed-industries/zed#30503 and sharkdp/fd#1535: a name from a Mac (e + U+0301) was not found
-  // by the é a keyboard types (U+00E9), the filter saying "No images match." of a file shown.
-  const out = join(root, 'filter-forms')
-  const input = await sheetOf(out, 3, 'photo', 'forms')
-  const [nfd, nfc, plain] = input.items
-  await writeFile(join(out, 'cafe\u0301 terrace.png'), scenePng(7, 64, 48))
-  Object.assign(nfd, { path: 'cafe\u0301 terrace.png' })
-  Object.assign(nfc, { caption: 'Z\u00fcrich at night' })
-  // A Turkish capital İ is lower-cased as i and a combining dot (U+0307): "izmir" typed found no
-  // "İzmir" (running-coder/jquery-typeahead#240, 4gray/iptvnator#609).
-  Object.assign(plain, { caption: '\u0130zmir harbour' })
+/**
+ * A sheet of three images opened, the first written to disk as `file`, the others with `captions`,
+ * and `found`: how many tiles the filter keeps for a query typed.
+ */
+async function filtering(name: string, file: string, captions: [string, string]) {
+  const out = join(root, name)
+  const input = await sheetOf(out, 3, 'photo', name)
+  const [named, ...captioned] = input.items
+  await writeFile(join(out, file), scenePng(7, 64, 48))
+  Object.assign(named, { path: file })
+  for (const [i, caption] of captions.entries()) Object.assign(captioned[i], { caption })
   const { page, log } = await openReport(await writeReport(out, input))
   const found = async (query: string) => {
     await page.locator('#images input[type=search]').fill(query)
     return page.locator('.sheet .tile').count()
   }
+  return { page, log, found }
+}
+
+test('the filter finds a name or caption whatever its Unicode form: an NFD é (as macOS names files) by an é typed, and the other way round; a Turkish İ by an i', async () => {
+  // As zed-industries/zed#30503 and sharkdp/fd#1535: a name from a Mac (e + U+0301) was not found
+  // by the é a keyboard types (U+00E9), the filter saying "No images match." of a file shown.
+  // A Turkish capital İ is lower-cased as i and a combining dot (U+0307): "izmir" typed found no
+  // "İzmir" (running-coder/jquery-typeahead#240, 4gray/iptvnator#609).
+  const { page, log, found } = await filtering('filter-forms', 'cafe\u0301 terrace.png', [
+    'Z\u00fcrich at night',
+    '\u0130zmir harbour',
+  ])
   assert.equal(await found('CAF\u00c9'), 1, 'an NFD name by an NFC query')
   assert.equal(await found('zu\u0308rich'), 1, 'an NFC caption by an NFD query')
   assert.equal(await found('terrace'), 1)
@@ -1433,23 +1444,18 @@ test("the filter finds a caption by the words it shows: a soft hyphen, a zero-wi
   // Invisible to the reader, these kept the words they split from every query typed: a German
   // caption hyphenated for narrow screens was not found by its word (julkue/mark.js#69,
   // contao/core#8389), a name or query with a no-break space (Option-Space on a Mac) by a space.
-  const out = join(root, 'filter-invisible')
-  const input = await sheetOf(out, 3, 'photo', 'invisible')
-  const [shy, zwsp, nbsp] = input.items
-  Object.assign(shy, { caption: 'Donau\u00addampf\u00adschiff at the quay' })
-  Object.assign(zwsp, { caption: 'Night\u200bmarket, Taipei' })
-  await writeFile(join(out, 'old\u00a0town.png'), scenePng(8, 64, 48))
-  Object.assign(nbsp, { path: 'old\u00a0town.png' })
-  const { page, log } = await openReport(await writeReport(out, input))
-  const found = async (query: string) => {
-    await page.locator('#images input[type=search]').fill(query)
-    return page.locator('.sheet .tile').count()
-  }
-  assert.equal(await found('donaudampfschiff'), 1, 'a word split by soft hyphens')
-  assert.equal(await found('nightmarket'), 1, 'a word split by a zero-width space')
-  assert.equal(await found('old town'), 1, 'a name with a no-break space, by a space')
-  assert.equal(await found('market,\u00a0taipei'), 1, 'a query with a no-break space')
-  assert.equal(await found('dampf schiff'), 0)
+  const { page, log, found } = await filtering('filter-invisible', 'old\u00a0town.png', [
+    'Donau\u00addampf\u00adschiff at the quay',
+    'Night\u200bmarket, Taipei',
+  ])
+  const queries: [query: string, tiles: number][] = [
+    ['donaudampfschiff', 1], // a word split by soft hyphens
+    ['nightmarket', 1], // by a zero-width space
+    ['old town', 1], // a name with a no-break space, by a space
+    ['market,\u00a0taipei', 1], // a query with a no-break space
+    ['dampf schiff', 0],
+  ]
+  for (const [query, tiles] of queries) assert.equal(await found(query), tiles, query)
   assertQuiet(log)
   await page.close()
 })
