@@ -68,6 +68,41 @@ describe('a decompression bomb', () => {
   it('is read no further than its header when a larger maxPixels lets it through and only filters are asked', async () => {
     assert.equal(await outcome('bomb.png', { maxPixels: 50_000 * 50_000, minSize: 1 }), 'kept')
   })
+  it('in an SVG (a data: URI, in a nested SVG too) is held to maxPixels by the size it states; a small one is drawn', async () => {
+    // librsvg decodes an embedded image in full, whatever size it is drawn at: a 100x100 SVG
+    // holding a 420 KB PNG of 12000x12000 took a worker 1.6 GB under maxPixels 1000000, its pixels
+    // never counted (a 432 KB JPEG of 7362x3679 in one: linebender/resvg#780; lovell/sharp#3979).
+    const svg = (href: string) =>
+      Buffer.from(
+        `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="100" height="100"><image xlink:href="${href}" width="100" height="100"/></svg>`,
+      )
+    const base64 = (bytes: Buffer) =>
+      `data:image/png;base64,${bytes.toString('base64').replace(/.{76}/g, '$&\n')}`
+    const bomb = base64(fixture('bomb.png'))
+    const nested = `data:image/svg+xml,${encodeURIComponent(svg(bomb).toString())}`
+    const hidden = `&#100;ata${bomb.slice(4)}`
+    for (const href of [bomb, nested, hidden]) {
+      for (const options of [{ encode: 'png' }, { verifyDecode: true }] as const)
+        assert.equal(
+          await outcome(svg(href), options),
+          'too-many-pixels',
+          `${href.slice(0, 20)} ${JSON.stringify(options)}`,
+        )
+    }
+    await assert.rejects(
+      pool.transform(svg(bomb), resolveTransformSpec({ resize: 'keep-ratio', size: 50 })),
+      {
+        message: 'an SVG embedding a 50000x50000 PNG (a data: URI) is more than 268402689 pixels to decode',
+      },
+    )
+    const small = await pool.transform(
+      svg(base64(fixture('alpha.png'))),
+      resolveTransformSpec({ encode: 'png' }),
+    )
+    assert.ok(small.bytes)
+    const { channels } = await sharp(small.bytes).stats()
+    assert.ok((channels.at(-1)?.max ?? 0) > 0, 'the small image is drawn')
+  })
 })
 
 describe('an SVG declaring a size past what libvips reads', () => {

@@ -38,6 +38,7 @@ import {
 } from './plan.js'
 import { pngCarriesMetadata, pngGamma } from './png-metadata.js'
 import { DEFAULT_MAX_PIXELS, opaqueColour, type TransformSpec } from './spec.js'
+import { svgImagesOver } from './svg-images.js'
 import { webpFacts } from './webp-coding.js'
 
 /**
@@ -155,19 +156,19 @@ function formatOf(head: Buffer | undefined): string | undefined {
  * sniffer looks `SVG_WINDOW` far) was "unsupported image format", so `--verify decode` and every
  * transform refused a good image. An SVG is text the renderer holds whole anyway: it goes as bytes.
  */
-async function loaded(input: ImageInput): Promise<Buffer | string> {
+async function loaded(input: ImageInput, maxPixels = DEFAULT_MAX_PIXELS): Promise<Buffer | string> {
   let from = source(input)
   if (typeof from === 'string') from = smallFile(from) ?? from
   if (typeof from !== 'string') {
     const format = formatOf(from.subarray(0, SVG_WINDOW))
-    if (format === 'svg') return rendered(from)
+    if (format === 'svg') return rendered(from, maxPixels)
     if (format === 'avif') return avifBranded(from)
     if (format === 'png') return firstFrameShown(from)
     return format === 'jpg' && !endsWithEoi(from) ? withEoi(from) : from
   }
   const ends = await endsOf(from, EOI.length)
   const format = formatOf(ends?.head)
-  if (format === 'svg') return rendered(await readFile(from))
+  if (format === 'svg') return rendered(await readFile(from), maxPixels)
   if (format === 'png' && fileHidesDefaultImage(from)) return firstFrameShown(await readFile(from))
   if (format === 'jpg' && !endsWithEoi(ends!.tail)) return withEoi(await readFile(from))
   if (format === 'avif' && !branded(ends!.head)) return avifBranded(await readFile(from))
@@ -269,12 +270,16 @@ function smallFile(path: string): Buffer | undefined {
  * An SVG as librsvg may render it: one whose entities build on each other is refused first (see
  * `entityExpansion`). libxml2 stops a billion laughs itself, in words that name no cause ("Error
  * domain 1 code 114"); a smaller tower of entities passes it and costs a minute of text layout.
+ * One whose embedded raster images are more than `maxPixels` together is refused as
+ * `too-many-pixels` (see `svgImagesOver`): librsvg decodes each in full.
  */
-function rendered(bytes: Buffer): Buffer {
+async function rendered(bytes: Buffer, maxPixels: number): Promise<Buffer> {
   // libvips tells an SVG by `<svg` in UTF-8 only: a UTF-16 one goes in UTF-8; one of XML 1.1 as 1.0.
   const svg = asXml10(svgInUtf8(bytes))
   const found = entityExpansion(svg)
   if (found) throw new TransformError('undecodable', `cannot decode: ${entityMessage(found)}`)
+  const over = await svgImagesOver(svg, maxPixels)
+  if (over) throw new TransformError('too-many-pixels', over)
   return svg
 }
 
@@ -746,8 +751,8 @@ export async function transformImage(
   output?: string,
   replaceInput = false,
 ): Promise<Transformed> {
-  const from = await loaded(input)
   const maxPixels = spec.maxPixels ?? DEFAULT_MAX_PIXELS
+  const from = await loaded(input, maxPixels)
   const head = await header(from)
   const original = oriented(head)
   const step = plan(head, spec, maxPixels)
