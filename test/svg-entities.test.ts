@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
+import { USE_LIMIT, useExpansion, useMessage } from '../src/transform/svg-uses.js'
 import { type EntityExpansion, entityExpansion, entityMessage } from '../src/verify/svg-entities.js'
 
 const svg = (subset: string, body = '') =>
@@ -71,4 +72,44 @@ test('entityMessage: one line naming the entity, its control characters shown, n
     /"a" is built of other entities and refers back to itself/,
   )
   assert.match(entityMessage({ entity: 'p\x1b[2J', kind: 'parameter' }), /parameter entity "p\\x1b\[2J"/)
+})
+
+/** A tower of `<use>`: `levels` groups of ten `<use>` of the one below, in `<defs>`, the top drawn `top` times. */
+const useTower = (levels: number, top: number, prefix = 'xlink:') => {
+  let defs = '<rect id="a0" width="1" height="1"/>'
+  for (let i = 1; i <= levels; i++)
+    defs += `<g id="a${i}">${`<use ${prefix}href="#a${i - 1}"/>`.repeat(10)}</g>`
+  return Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="10" height="10"><defs>${defs}</defs>${`<use ${prefix}href="#a${levels}"/>`.repeat(top)}</svg>`,
+  )
+}
+
+test('useExpansion: the references librsvg follows through <use>, refused past its own limit only (linebender/resvg#186)', () => {
+  // 4 x 111,111 draws (librsvg renders it, in 7 s); 5 x 111,111 fails in librsvg ("exceeded more
+  // than 500000 referenced elements"), after it has drawn them.
+  assert.equal(useExpansion(useTower(5, 4)), undefined)
+  assert.deepEqual(useExpansion(useTower(5, 5)), { element: 'a5', references: 555_555 })
+  assert.deepEqual(useExpansion(useTower(9, 1, '')), { element: 'a9', references: 1_111_111_111 })
+  // Not drawn: a tower in <defs> that nothing draws, one in a comment, a use of itself.
+  const unused = useTower(9, 0)
+  assert.equal(useExpansion(unused), undefined)
+  const commented = Buffer.from(
+    useTower(9, 1)
+      .toString()
+      .replace('<use xlink:href="#a9"/></svg>', '<!-- <use xlink:href="#a9"/> --></svg>'),
+  )
+  assert.equal(useExpansion(commented), undefined)
+  assert.equal(
+    useExpansion(
+      Buffer.from(
+        '<svg xmlns="http://www.w3.org/2000/svg"><g id="x"><use href="#x"/></g><use href="#x"/></svg>',
+      ),
+    ),
+    undefined,
+  )
+  const message = useMessage(useExpansion(useTower(9, 1))!)
+  assert.equal(
+    message,
+    `an SVG whose <use> elements multiply: drawing it follows 1111111111 references through "a9", more than librsvg's ${USE_LIMIT} (a "billion laughs" of <use>); not rendered`,
+  )
 })

@@ -293,6 +293,24 @@ describe('undecodable images', () => {
       assert.equal(await outcome(png, { verifyDecode: true }), 'kept')
     }
   })
+  it("an SVG whose <use> elements multiply past librsvg's limit is undecodable before it is drawn, said so; a small tower is drawn", async () => {
+    // librsvg stops such a file only after drawing 500,000 references: 30 s of a worker, twice,
+    // for "svgload_buffer: SVG rendering failed" (linebender/resvg#186, instructure/canvas-lms#2325).
+    const tower = (levels: number) => {
+      let defs = '<circle id="a0" cx="5" cy="5" r="5"/>'
+      for (let i = 1; i <= levels; i++) defs += `<g id="a${i}">${`<use href="#a${i - 1}"/>`.repeat(10)}</g>`
+      return Buffer.from(
+        `<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><defs>${defs}</defs><use href="#a${levels}"/></svg>`,
+      )
+    }
+    for (const options of [{ encode: 'png' }, { verifyDecode: true }] as const)
+      await assert.rejects(pool.transform(tower(9), resolveTransformSpec(options)), {
+        code: 'undecodable',
+        message:
+          /^cannot decode: an SVG whose <use> elements multiply: drawing it follows 1111111111 references through "a9"/,
+      })
+    assert.equal(await outcome(tower(3), { encode: 'png' }), 'changed')
+  })
   it('a HEIC says the libvips sharp ships does not decode HEVC, not what libheif says of a cut file', async () => {
     const heic = readFileSync(new URL('./fixtures/images/plain-64x64.heic', import.meta.url))
     for (const options of [

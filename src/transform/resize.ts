@@ -39,6 +39,7 @@ import {
 import { pngCarriesMetadata, pngGamma } from './png-metadata.js'
 import { DEFAULT_MAX_PIXELS, opaqueColour, type TransformSpec } from './spec.js'
 import { svgImagesOver } from './svg-images.js'
+import { useExpansion, useMessage } from './svg-uses.js'
 import { webpFacts } from './webp-coding.js'
 
 /**
@@ -270,7 +271,8 @@ function smallFile(path: string): Buffer | undefined {
  * An SVG as librsvg may render it: one whose entities build on each other is refused first (see
  * `entityExpansion`). libxml2 stops a billion laughs itself, in words that name no cause ("Error
  * domain 1 code 114"); a smaller tower of entities passes it and costs a minute of text layout.
- * One whose embedded raster images are more than `maxPixels` together is refused as
+ * So is one whose `<use>` elements multiply past librsvg's limit (see `useExpansion`), which
+ * librsvg finds only once it has drawn that much. One whose embedded raster images are more than `maxPixels` together is refused as
  * `too-many-pixels` (see `svgImagesOver`): librsvg decodes each in full.
  */
 async function rendered(bytes: Buffer, maxPixels: number): Promise<Buffer> {
@@ -278,6 +280,8 @@ async function rendered(bytes: Buffer, maxPixels: number): Promise<Buffer> {
   const svg = asXml10(svgInUtf8(bytes))
   const found = entityExpansion(svg)
   if (found) throw new TransformError('undecodable', `cannot decode: ${entityMessage(found)}`)
+  const uses = useExpansion(svg)
+  if (uses) throw new TransformError('undecodable', `cannot decode: ${useMessage(uses)}`)
   const over = await svgImagesOver(svg, maxPixels)
   if (over) throw new TransformError('too-many-pixels', over)
   return svg
