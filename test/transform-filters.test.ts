@@ -362,6 +362,29 @@ describe('undecodable images', () => {
     assert.equal(await outcome(pyramid, { verifyDecode: true, resize: 'keep-ratio', size: 100 }), 'changed')
   })
 
+  it("verifyDecode reads a TIFF's many pages of one size in one read: a scan of 3,000 pages is whole, not past the pool's timeout", async () => {
+    // Page by page, each page opened the file twice and libtiff walked it from its first page:
+    // this 1 MB file took over 5 minutes, past the pool's 60 s (transform-failed for a good file).
+    const pages = 3000
+    const strip = await sharp({
+      create: { width: 16, height: 16 * pages, channels: 3, background: '#3366cc' },
+    })
+      .raw()
+      .toBuffer()
+    const scan = await sharp(strip, { raw: { width: 16, height: 16 * pages, channels: 3, pageHeight: 16 } })
+      .tiff({ compression: 'lzw' })
+      .toBuffer()
+    assert.equal((await sharp(scan).metadata()).pages, pages)
+    assert.equal(await outcome(scan, { verifyDecode: true }), 'kept')
+    await assert.rejects(
+      pool.transform(scan, resolveTransformSpec({ verifyDecode: true, maxPixels: pages * 256 - 1 })),
+      {
+        code: 'too-many-pixels',
+        message: /^3000 pages of 16x16 are 768000 pixels to decode, more than 767999$/,
+      },
+    )
+  })
+
   it('a GIF frame whose data ends early, its blocks closed and its trailer written, is undecodable: its rest would be transparent', async () => {
     // libnsgif decodes what there is without a word at any failOn level; the structure check
     // passes it (every block is well formed); a resize kept the top third of the image.

@@ -289,7 +289,8 @@ export function framesOver(
 
 /**
  * The refusal of a file's pages (a TIFF's pages, a pyramid's levels: each of its own size) that are
- * more than `maxPixels` together to decode. `undefined` when within it.
+ * more than `maxPixels` together to decode, their sizes named (the first five), or once when all
+ * alike. `undefined` when within it.
  */
 export function pagesOver(
   sizes: readonly { width: number; height: number }[],
@@ -297,8 +298,12 @@ export function pagesOver(
 ): { code: 'too-many-pixels'; message: string } | undefined {
   const total = sizes.reduce((sum, { width, height }) => sum + width * height, 0)
   if (total <= maxPixels) return undefined
-  const shown = sizes.map(({ width, height }) => `${width}x${height}`).join(', ')
-  const message = `${sizes.length} pages (${shown}) are ${total} pixels to decode, more than ${maxPixels}`
+  // One line, whatever the count: a scan's thousands of pages of one size are said once.
+  const named = sizes.map(({ width, height }) => `${width}x${height}`)
+  const shown = named.every((size) => size === named[0])
+    ? `of ${named[0]}`
+    : `(${named.slice(0, 5).join(', ')}${named.length > 5 ? ', ...' : ''})`
+  const message = `${sizes.length} pages ${shown} are ${total} pixels to decode, more than ${maxPixels}`
   return { code: 'too-many-pixels', message }
 }
 

@@ -552,12 +552,24 @@ function wholeScans(input: Buffer | string): void {
   if (short) throw new TransformError('undecodable', `cannot decode: ${short}`)
 }
 
-/** Decode each of a file's `pages` on its own, all of them held to `maxPixels` together. */
+/**
+ * Decode each of a file's `pages`, all of them held to `maxPixels` together: in one read when they
+ * are alike (libvips stacks them), else each on its own, as libvips refuses to read them together
+ * (see `decodeFully`). One by one, each page cost two opens of the file, which libtiff walks
+ * from its first page: a 960 KB scan of 3,000 pages of 16x16 took over 5 minutes, past the pool's
+ * timeout (`transform-failed` for a good file); read at once, as libvips stacks a volume's slices
+ * (libvips/libvips#513), 1 s.
+ */
 async function decodePages(input: Buffer | string, maxPixels: number, format: string, pages: number) {
+  const together = await sharp(input, { limitInputPixels: false, pages: -1 })
+    .metadata()
+    .catch(() => undefined)
   const sizes: { width: number; height: number }[] = []
   try {
     for (let page = 0; page < pages; page++) {
-      const { width, height } = await sharp(input, { limitInputPixels: false, page }).metadata()
+      const { width, height } = together
+        ? { width: together.width, height: together.pageHeight ?? together.height }
+        : await sharp(input, { limitInputPixels: false, page }).metadata()
       sizes.push({ width, height })
     }
   } catch (error) {
@@ -565,10 +577,13 @@ async function decodePages(input: Buffer | string, maxPixels: number, format: st
   }
   const over = pagesOver(sizes, maxPixels)
   if (over) throw new TransformError(over.code, over.message)
-  for (let page = 0; page < pages; page++) {
+  for (let page = 0; page < (together ? 1 : pages); page++) {
     try {
       await whole(format, (failOn) =>
-        readAll(sharp(input, { ...decodeOptions(maxPixels, failOn), page }), format),
+        readAll(
+          sharp(input, { ...decodeOptions(maxPixels, failOn), ...(together ? { pages: -1 } : { page }) }),
+          format,
+        ),
       )
     } catch (error) {
       throw undecodable(error, format)
