@@ -772,3 +772,30 @@ async function listenDrops(): Promise<number> {
   assert.ok(at > 0, 'TcpExt ListenDrops in /proc/net/netstat')
   return Number(lines[1]!.split(/\s+/)[at])
 }
+
+test("the WebDataset worked example, run as written after the Datasets section's files example, is taken, and its quoted refusal is imgpull's", async () => {
+  // Its -o photos was the Quick start's folder and the files examples' above it: run in that order,
+  // as a newcomer runs them, it was refused (exit 2) and the shards listed below it never came.
+  const text = await readme
+  const files = /^ {4}imgpull (examples\/photos\.csv .*-o (\S+))$/m.exec(text)
+  const worked =
+    /^ {4}imgpull (examples\/photos\.csv [^\n]*\\\n[^\n]*--output-format webdataset[^\n]*)$/m.exec(text)
+  assert.ok(files && worked, 'the two examples')
+  const dir = await mkdtemp(join(tmpdir(), 'imgpull-worked-'))
+  try {
+    await symlink(fileURLToPath(new URL('../examples', import.meta.url)), join(dir, 'examples'))
+    const words = (line: string) => line.replace(/\\\n/g, ' ').trim().split(/\s+/)
+    // The example rows' images.example URLs fail at once, unlooked-up: exit 1, the folder made.
+    assert.equal((await runCli(words(files[1]), { cwd: dir })).code, 1)
+    const shards = await runCli(words(worked[1]), { cwd: dir })
+    assert.equal(shards.code, 1, shards.stderr)
+    const out = /-o (\S+)$/.exec(worked[1].trim())?.[1] ?? ''
+    assert.ok((await readdir(join(dir, out))).includes('00002.tar'))
+    const refused = await runCli([...words(worked[1]).slice(0, -2), '-o', files[2]], { cwd: dir })
+    assert.equal(refused.code, 2)
+    const quoted = /is refused, exit 2: `([^`]+)`/.exec(text.replace(/\s*\n\s*/g, ' '))?.[1] ?? ''
+    assert.ok(quoted && refused.stderr.includes(quoted), `${quoted}\n${refused.stderr}`)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
