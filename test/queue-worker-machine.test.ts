@@ -96,3 +96,41 @@ test('status says when the first shard to retry is due: one failed by a worker a
     /^shards: 0 done, 0 active, 1 waiting \(1 to retry, the first in (59m\d\ds|1h00m)\)/m,
   )
 })
+
+// `status` lists each worker from its last heartbeat, every 2 s: two workers on a queue of three
+// shards were seen with one named on shard 00000, "0 shards done", while that shard was done and
+// the worker ran shard 00002. A worker beats as it takes a shard and as it ends one.
+test("a worker's heartbeat names the shard it took and the shards it did at once, not at its next beat", async () => {
+  const input = await fx.list('beat.txt', [
+    fx.server.url('/beat/0.jpg'),
+    fx.server.url('/beat/1.jpg?size=40000&drip=2000'),
+  ])
+  await enqueue([input], { redis: fx.redis.url, queue: 'beat', shardSize: 1 })
+  const stop = new AbortController()
+  let first = false
+  const worker = runWorker({
+    redis: fx.redis.url,
+    queue: 'beat',
+    out: join(fx.dir, 'beat-out'),
+    signal: stop.signal,
+    heartbeatMs: 600_000,
+    onEvent: (e) => {
+      if (e.type === 'done') first = true
+    },
+  })
+  try {
+    await until('the first shard done', () => first)
+    let seen: { running: number[]; shards: number } | undefined
+    await until(
+      'the heartbeat names shard 1 and one shard done',
+      async () => {
+        seen = (await queueStatus(fx.redis.url, 'beat')).workers[0]
+        return seen?.shards === 1 && seen.running.join() === '1'
+      },
+      10_000,
+    ).catch(() => assert.fail(`the heartbeat says ${JSON.stringify(seen)}`))
+  } finally {
+    stop.abort()
+    await worker
+  }
+})

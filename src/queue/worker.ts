@@ -382,6 +382,8 @@ class ShardWorker {
   readonly #rate = new ImageRate()
   /** Redis's clock less this machine's, ms, as last read: heartbeats are stamped in Redis's time. */
   #skew = 0
+  /** The last heartbeat (stoppedAt) has begun: a beat begun before it, still reading Redis, writes nothing over it. */
+  #finalBeat = false
   /** Whether this machine's clock was said to be off Redis's (see `#checkClock`). */
   #clockSaid = false
   /** Whether the queue was paused (BullMQ's pause) at the last heartbeat (see `#checkPaused`). */
@@ -708,6 +710,7 @@ class ShardWorker {
     await this.#unheld(data.shard)
     if (done.alreadyPublished) summary.foundPublished++
     else summary.shards++
+    this.#beat().catch(() => {})
     this.#say({ type: 'done', shard: data.shard, counts: done })
     return done
   }
@@ -762,6 +765,8 @@ class ShardWorker {
       own: { ok: 0, failed: 0, bytes: 0 },
     }
     this.#running.set(job.id!, me)
+    // Said at once, as the shard's end is: `status` named the shard before it, 0 shards done, until the next beat.
+    this.#beat().catch(() => {})
     if (this.#stopping === 'hard') me.hard.abort()
     else if (this.#stopping === 'drain') me.drain.abort()
     cancel?.addEventListener('abort', () => me.hard.abort(), { once: true })
@@ -1121,6 +1126,7 @@ class ShardWorker {
 
   /** Write this worker's heartbeat (`final`: its last, as it stops); read Redis's clock, policy and the queue's keys on the way. */
   async #beat(final = false): Promise<unknown> {
+    if (final) this.#finalBeat = true
     if (!final) await this.#checkEviction()
     if (!final) await this.#checkQueue().catch(() => {})
     if (!final) await this.#checkPaused().catch(() => {})
@@ -1151,6 +1157,7 @@ class ShardWorker {
       rate: this.#rate.note(now, own.ok + own.failed),
       failedAttempts: this.#failedAttempts,
     })
+    if (!final && this.#finalBeat) return
     const write = this.#named
       ? this.#redis.hset(workersKey(this.#o.queue), this.#id, JSON.stringify(heartbeat))
       : this.#name(JSON.stringify(heartbeat))
