@@ -197,6 +197,13 @@ export interface Validators {
    */
   unproven?: true
   /**
+   * With `unproven`: the part's first answer in this run was a part of a file of unknown size
+   * (`206 bytes 0-B/*`, a front that caps every answer) with no strong validator: its rest is
+   * asked for in this run all the same, each part proving itself (see `resumesInRun`). Kept for
+   * the run, not in the journal.
+   */
+  unsized?: true
+  /**
    * An answer in this run gave these (not the journal): a later answer of this run naming another
    * strong ETag, all else the same, shows an ETag that changes at every answer (see `etagShifted`).
    * Kept for the run, not in the journal.

@@ -190,7 +190,10 @@ export async function accept(t: Transfer, decision: Receive, tail: Buffer | unde
         : `the server answers a range with the whole file (a ${t.head!.statusCode})`
     }
     // With its length and no strong validator, the file is resumed in this run only (see `resumesInRun`).
-    const unproven = ifRangeValue(got) === undefined && got.length !== undefined
+    // So is a part of a file of unknown size (`bytes 0-B/*`) without one: its rest is asked for
+    // in this run, each part proving itself (`Validators.unsized`); it never finished without.
+    const unsized = ifRangeValue(got) === undefined && got.length === undefined && decision.more === true
+    const unproven = ifRangeValue(got) === undefined && (got.length !== undefined || unsized)
     const offered = t.sent.includes('if-range') ? ifRangeValue(t.known) : undefined
     const misread = t.wholeToRange && !decision.decode && ifRangeMisread(offered, t.known, got)
     // An ETag that changed at this answer, nothing else with it, proves nothing: its date is
@@ -213,6 +216,7 @@ export async function accept(t: Transfer, decision: Receive, tail: Buffer | unde
           Object.assign(
             seenAfter(before, got, t.answeredAt),
             unproven ? { unproven } : undefined,
+            unsized ? { unsized } : undefined,
             misread ? { ifRangeMisread: true as const } : undefined,
           )
     t.known = decision.decode ? {} : plain

@@ -318,7 +318,10 @@ export function ifRangeValue(known: Validators): string | undefined {
  * proven by the answer itself (see `unprovenSplice`).
  */
 export function resumesInRun(known: Validators): boolean {
-  return ifRangeValue(known) !== undefined || (known.unproven === true && known.length !== undefined)
+  return (
+    ifRangeValue(known) !== undefined ||
+    (known.unproven === true && (known.length !== undefined || known.unsized === true))
+  )
 }
 
 /**
@@ -993,12 +996,14 @@ const MULTIPART =
 function unprovenSplice(asked: Asked, range: { start?: number; total?: number }): string | undefined {
   const { known } = asked
   const first = asked.from - (asked.overlap ?? 0)
-  if (!(known.unproven || known.thisRun) || known.length === undefined)
+  if (!(known.unproven || known.thisRun) || (known.length === undefined && !known.unsized))
     return 'the answer carries no validator that proves the file unchanged'
   if (range.start !== first) return `asked for bytes from ${first}, got a range from ${range.start}`
   if (range.total !== known.length)
     return `the file's size ${known.length} became ${range.total ?? 'unknown'}, and no validator proves it the same`
-  if ((asked.overlap ?? 0) < Math.min(RESUME_OVERLAP, asked.from))
+  // A part of a file of unknown size from a server that caps its answers below that: as many as
+  // its answers leave room for (half the part before, see `nextOverlap`), one at least.
+  if ((asked.overlap ?? 0) < (known.unsized ? 1 : Math.min(RESUME_OVERLAP, asked.from)))
     return `only ${asked.overlap ?? 0} bytes on disk asked for again, and no validator proves the file unchanged`
   return undefined
 }

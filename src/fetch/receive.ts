@@ -975,6 +975,13 @@ class BodyReceiver {
     // A part of a file of unknown size (`bytes A-B/*`): where the file ends, only the next answer
     // says (a 416 with the size, more bytes, or the whole file again).
     if (decision.more) {
+      // All of it the bytes on disk asked again, no more than half the part before (a part
+      // without a validator, see below): the server has none past them, the file ends there, as
+      // where a part ends at them (see `judge`).
+      if (t.known.unsized && decision.at > 0 && overlap > 0 && this.beyond() === 0) {
+        await t.keepPart()
+        return verify
+      }
       // Each part brings at least a byte, but a server could dole out one byte per request.
       if (++t.parts > MAX_PARTS) {
         throw new ImgpullError(
@@ -985,6 +992,12 @@ class BodyReceiver {
       }
       await t.keepPart()
       t.record()
+      // Without a validator, the next part proves itself by the bytes on disk it repeats (see
+      // `unprovenSplice`): `RESUME_OVERLAP` of them asked for again, or half of this part where
+      // the server caps its answers below that (`nextOverlap`).
+      const again = t.known.unproven ? nextOverlap(RESUME_OVERLAP, received, RESUME_OVERLAP) : 0
+      t.tail =
+        recent.length > 0 && again > 0 ? Buffer.from(Buffer.concat(recent).subarray(-again)) : undefined
       return send
     }
     return verify
