@@ -2293,6 +2293,61 @@ test("a resume's content-coded 206 is joined where it decodes to the file's byte
   }
 })
 
+// A resume's coded 206 whose Content-Length is the range's decoded size (a server that measures the
+// range before compressing it: unbit/uwsgi#240, daaku/go.httpgzip#2): gzip, deflate or Brotli of
+// an image is the longer, so its length cut every answer some bytes before its coding's end. Each
+// moved the file on, to some bytes short of its end, where it started over, every attempt ('its
+// answers end at byte 119983, short of the 120000 bytes they state'); a 60 KB file never finished.
+// The rest of the attempt's answers are read past their length, to their coding's own end.
+test("a resume's coded 206 whose Content-Length is its range's decoded size: read past it to its coding's end, the file joined", async () => {
+  const jpg = makeImage('decoded-range', 120_000, 'jpg')
+  const coders: Record<string, (b: Buffer) => Buffer> = {
+    gzip: zlib.gzipSync,
+    br: zlib.brotliCompressSync,
+    deflate: zlib.deflateSync,
+  }
+  const requests = new Map<string, string[]>()
+  const raw = await startRawServer((socket) => {
+    socket.once('data', (data) => {
+      const { path, from } = logged(data, requests)
+      const [coding, kind] = path.slice(1, -4).split('-')
+      const common = `Content-Type: image/jpeg\r\nETag: "v1"\r\nAccept-Ranges: bytes\r\n`
+      if (from === undefined) {
+        socket.write(`HTTP/1.1 200 OK\r\n${common}Content-Length: ${jpg.length}\r\n\r\n`)
+        socket.write(jpg.subarray(0, 60_000), () => setTimeout(() => socket.destroy(), 20))
+        return
+      }
+      const range = jpg.subarray(Number(from))
+      const answer = Buffer.concat([
+        Buffer.from(
+          `HTTP/1.1 206 Partial Content\r\n${common}Content-Encoding: ${coding}\r\nContent-Range: bytes ${from}-${jpg.length - 1}/${jpg.length}\r\nContent-Length: ${range.length}\r\n\r\n`,
+        ),
+        coders[coding](range),
+      ])
+      // Kept open after it, as the server thinks it whole: ended at the coding's own end.
+      if (kind === 'open') socket.write(answer)
+      else socket.end(answer)
+    })
+  })
+  try {
+    const paths = ['/gzip-close.jpg', '/br-close.jpg', '/deflate-close.jpg', '/gzip-open.jpg']
+    const results = new Map<string, Result>()
+    for await (const r of pull(
+      paths.map((p) => raw.url(p)),
+      { out: join(dir, 'decoded-range'), journal: false, retries: 1, name: '{index}{ext}', ...AT_OWN_END },
+    ))
+      results.set(new URL(r.job.url).pathname, r)
+    keptWhole(results, paths, jpg)
+    for (const path of paths) {
+      assert.equal(results.get(path)!.attempts, 2, path)
+      // The first resume's answer, cut by its length, moved the file on; the next one read past it.
+      assert.equal(requests.get(path)!.length, 3, `${path}: ${requests.get(path)}`)
+    }
+  } finally {
+    await raw.close()
+  }
+})
+
 // A resume's coded 206 whose own checksum (gzip's CRC-32, zlib's Adler-32) does not match what
 // it decodes to: bytes of that answer changed on the way (a cache or a link that damages one
 // answer; gzip'd downloads that pass only on a later try, GangZhuo/BaiduPCS#282). The bytes on

@@ -257,8 +257,13 @@ class BodyReceiver {
     this.lookedAt = this.check.format !== undefined
     this.recent = decision.at > 0 && tail ? [tail] : []
     this.recentBytes = this.recent[0]?.length ?? 0
+    // A resume's coded 206 read past its length (see `next`): whole at the range's decoded end.
     this.decodedLength =
-      decision.at === 0 ? (decision.length ?? (t.readPastLength ? t.pastLength : undefined)) : undefined
+      decision.at === 0
+        ? (decision.length ?? (t.readPastLength ? t.pastLength : undefined))
+        : t.readPastLength
+          ? decision.decodedTotal
+          : undefined
   }
 
   /** Tell the caller the body is taken (see `DownloadContext.onBody`). */
@@ -562,7 +567,11 @@ class BodyReceiver {
       : undefined
     if (decoder) {
       decoder.onOwnEnd = this.endAtOwnEnd
-      decoder.ownEndAt = this.decodedLength
+      // A splice decodes the range only, from the overlap's first byte.
+      decoder.ownEndAt =
+        this.decodedLength === undefined || !this.decodedSplice
+          ? this.decodedLength
+          : this.decodedLength - (decision.at - this.overlap)
       // A resume's answer that begins with the bytes on disk came as it is, whatever it is labelled.
       if (this.decodedSplice && this.passed === 0) decoder.asCame = this.tail
     }
@@ -915,6 +924,18 @@ class BodyReceiver {
     throw failure
   }
 
+  /**
+   * Whether this coded body's transfer ended at its `Content-Length` (HTTP/1.x: over HTTP/2,
+   * nghttp2 resets a stream whose DATA runs past it) before its coded stream did.
+   */
+  cutAtLength(): boolean {
+    const { t } = this
+    const length = header(t.head!.headers, 'content-length')
+    return (
+      t.unterminated && t.head!.http2 !== true && length !== undefined && this.received === Number(length)
+    )
+  }
+
   /** The body ended well: the file whole (`verify`), or the rest of it asked for (`send`). */
   async next(): Promise<Step> {
     const { t, decision, check, shown, received, overlap, recent } = this
@@ -942,6 +963,12 @@ class BodyReceiver {
     // again (see `LATER_OVERLAP`): the next answer may come from another edge with another version.
     // Without a validator, the bytes compared are all the proof there is: `RESUME_OVERLAP` of them.
     if (decision.total !== undefined && t.offset < decision.total) {
+      // A resume's coded 206 cut by its Content-Length before its coding's end (the range's
+      // decoded size, from a server that measured it before compressing: gzip of an image is the
+      // longer): what it decoded to is kept, and the rest of this attempt's answers are read past
+      // their length to their coding's own end, as a 200's are (see download.ts). Each answer so
+      // cut moved the file on to some bytes short of its end, where it started over, every attempt.
+      if (this.decodedSplice && this.cutAtLength()) t.readPastLength = true
       await t.keepPart()
       t.record()
       const wanted = t.known.unproven ? RESUME_OVERLAP : LATER_OVERLAP
