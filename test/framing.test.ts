@@ -642,6 +642,16 @@ const answers: Record<string, Answer> = {
         })(range),
     ]),
   ),
+  // The same JPEG whose later parts state its size (`bytes 300-899/1420`).
+  '/jpeg-capped-bare-later': (range) =>
+    rangedJxl({
+      cut: 0,
+      part: 600,
+      sized: range !== undefined,
+      capped: true,
+      etag: '',
+      image: { bytes: jpeg, type: 'image/jpeg' },
+    })(range),
   // One byte a part, never the end: given up after a bounded number of parts.
   '/jxl-star-bytes': rangedJxl({ cut: 300, part: 1, sized: false, etag: 'jxl-bytes' }),
   '/jxlc-to-end-close': () => closeDelimited('image/jxl', jxlContainer().subarray(0, 500)),
@@ -1383,6 +1393,17 @@ test('a capped 206 of bytes 0-B/* without a validator: the rest is asked for wit
     'bytes=600-',
     'bytes=900-',
     'bytes=1160-',
+  ])
+  // Its size stated by a later part: the parts after it must state the same (it restarted from
+  // byte 0 at every such part, 'the file's size unknown became 1420').
+  const later = await get('/jpeg-capped-bare-later', { retries: 0 })
+  assert.equal(later.r.status, 'ok', later.r.message)
+  assert.ok((await readFile(join(later.out, later.r.path!))).equals(jpeg))
+  assert.deepEqual(rangesAsked('/jpeg-capped-bare-later'), [
+    undefined,
+    'bytes=300-',
+    'bytes=600-',
+    'bytes=900-',
   ])
 })
 

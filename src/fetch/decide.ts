@@ -231,7 +231,10 @@ export async function accept(t: Transfer, decision: Receive, tail: Buffer | unde
     const got = validatorsOf({ status: t.head!.statusCode, headers: t.head!.headers })
     const known = t.known
     t.known = known.unproven
-      ? known
+      ? // The size of a file of unknown size, stated at last: the later parts must state it too.
+        known.unsized && known.length === undefined && decision.total !== undefined
+        ? { ...known, length: decision.total }
+        : known
       : decision.unproven
         ? { ...known, unproven: true }
         : {

@@ -999,7 +999,8 @@ function unprovenSplice(asked: Asked, range: { start?: number; total?: number })
   if (!(known.unproven || known.thisRun) || (known.length === undefined && !known.unsized))
     return 'the answer carries no validator that proves the file unchanged'
   if (range.start !== first) return `asked for bytes from ${first}, got a range from ${range.start}`
-  if (range.total !== known.length)
+  // A part of a file of unknown size may state the size once the server knows it (`bytes X-Y/N`).
+  if (range.total !== known.length && !(known.unsized && known.length === undefined))
     return `the file's size ${known.length} became ${range.total ?? 'unknown'}, and no validator proves it the same`
   // A part of a file of unknown size from a server that caps its answers below that: as many as
   // its answers leave room for (half the part before, see `nextOverlap`), one at least.
