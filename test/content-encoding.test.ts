@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readdir, readFile } from 'node:fs/promises'
+import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -2216,6 +2217,38 @@ test("an encoded body whose Content-Length is its decoded size, its connection k
   }
 })
 
+/** gzip, Brotli and deflate, by their `Content-Encoding` names. */
+const RANGE_CODERS: Record<string, (b: Buffer) => Buffer> = {
+  gzip: zlib.gzipSync,
+  br: zlib.brotliCompressSync,
+  deflate: zlib.deflateSync,
+}
+
+/**
+ * A server whose plain answer of `file` is cut at 60,000 bytes (ETag "v1"), each resume answered
+ * by `resumed` on a connection of its own; a path `/CODING-KIND.jpg` names the coding and kind.
+ */
+function cutThenCoded(
+  file: Buffer,
+  requests: Map<string, string[]>,
+  resumed: (a: { socket: Socket; coding: string; kind?: string; from: number; common: string }) => void,
+) {
+  return startRawServer((socket) => {
+    socket.once('data', (data) => {
+      const { path, from } = logged(data, requests)
+      const [coding, kind] = path.slice(1, -4).split('-')
+      const common = `Content-Type: image/jpeg\r\nETag: "v1"\r\nAccept-Ranges: bytes\r\n`
+      if (from === undefined) {
+        // The whole file, plainly, cut at its middle.
+        socket.write(`HTTP/1.1 200 OK\r\n${common}Content-Length: ${file.length}\r\n\r\n`)
+        socket.write(file.subarray(0, 60_000), () => setTimeout(() => socket.destroy(), 20))
+        return
+      }
+      resumed({ socket, coding, kind, from: Number(from), common })
+    })
+  })
+}
+
 // a server that answers the whole file plainly but codes a range (a compression layer
 // over a range handler that ignores Accept-Encoding: identity for a 206, expressjs/compression#185):
 // each resume restarted, rightly (a coded range is not the plain bytes on disk), but the failure
@@ -2227,36 +2260,21 @@ test("an encoded body whose Content-Length is its decoded size, its connection k
 // and still starts over, saying so.
 test("a resume's content-coded 206 is joined where it decodes to the file's bytes, and starts over where it is a range of coded bytes", async () => {
   const jpg = makeImage('coded-range', 120_000, 'jpg')
-  const coders: Record<string, (b: Buffer) => Buffer> = {
-    gzip: zlib.gzipSync,
-    br: zlib.brotliCompressSync,
-    deflate: zlib.deflateSync,
-  }
+  const coders = RANGE_CODERS
   const requests = new Map<string, string[]>()
-  const raw = await startRawServer((socket) => {
-    socket.once('data', (data) => {
-      const { path, from } = logged(data, requests)
-      // `/gzip.jpg`: the range coded; `/gzip-stored.jpg`: a range of the coded file, its size the
-      // coded one; `/gzip-slice.jpg`: the same bytes under the file's size.
-      const [coding, kind = 'range'] = path.slice(1, -4).split('-')
-      const common = `Content-Type: image/jpeg\r\nETag: "v1"\r\nAccept-Ranges: bytes\r\n`
-      if (from === undefined) {
-        // The whole file, plainly, cut at its middle.
-        socket.write(`HTTP/1.1 200 OK\r\n${common}Content-Length: ${jpg.length}\r\n\r\n`)
-        socket.write(jpg.subarray(0, 60_000), () => setTimeout(() => socket.destroy(), 20))
-        return
-      }
-      const coded = coders[coding](kind === 'range' ? jpg.subarray(Number(from)) : jpg)
-      const body = kind === 'range' ? coded : coded.subarray(Number(from))
-      const total = kind === 'stored' ? coded.length : jpg.length
-      const range = `Content-Range: bytes ${from}-${total - 1}/${total}\r\nContent-Length: ${body.length}\r\n`
-      socket.end(
-        Buffer.concat([
-          Buffer.from(`HTTP/1.1 206 Partial Content\r\n${common}Content-Encoding: ${coding}\r\n${range}\r\n`),
-          body,
-        ]),
-      )
-    })
+  // `/gzip.jpg`: the range coded; `/gzip-stored.jpg`: a range of the coded file, its size the
+  // coded one; `/gzip-slice.jpg`: the same bytes under the file's size.
+  const raw = await cutThenCoded(jpg, requests, ({ socket, coding, kind = 'range', from, common }) => {
+    const coded = coders[coding](kind === 'range' ? jpg.subarray(from) : jpg)
+    const body = kind === 'range' ? coded : coded.subarray(from)
+    const total = kind === 'stored' ? coded.length : jpg.length
+    const range = `Content-Range: bytes ${from}-${total - 1}/${total}\r\nContent-Length: ${body.length}\r\n`
+    socket.end(
+      Buffer.concat([
+        Buffer.from(`HTTP/1.1 206 Partial Content\r\n${common}Content-Encoding: ${coding}\r\n${range}\r\n`),
+        body,
+      ]),
+    )
   })
   try {
     const joined = Object.keys(coders).map((c) => `/${c}.jpg`)
@@ -2301,33 +2319,18 @@ test("a resume's content-coded 206 is joined where it decodes to the file's byte
 // The rest of the attempt's answers are read past their length, to their coding's own end.
 test("a resume's coded 206 whose Content-Length is its range's decoded size: read past it to its coding's end, the file joined", async () => {
   const jpg = makeImage('decoded-range', 120_000, 'jpg')
-  const coders: Record<string, (b: Buffer) => Buffer> = {
-    gzip: zlib.gzipSync,
-    br: zlib.brotliCompressSync,
-    deflate: zlib.deflateSync,
-  }
   const requests = new Map<string, string[]>()
-  const raw = await startRawServer((socket) => {
-    socket.once('data', (data) => {
-      const { path, from } = logged(data, requests)
-      const [coding, kind] = path.slice(1, -4).split('-')
-      const common = `Content-Type: image/jpeg\r\nETag: "v1"\r\nAccept-Ranges: bytes\r\n`
-      if (from === undefined) {
-        socket.write(`HTTP/1.1 200 OK\r\n${common}Content-Length: ${jpg.length}\r\n\r\n`)
-        socket.write(jpg.subarray(0, 60_000), () => setTimeout(() => socket.destroy(), 20))
-        return
-      }
-      const range = jpg.subarray(Number(from))
-      const answer = Buffer.concat([
-        Buffer.from(
-          `HTTP/1.1 206 Partial Content\r\n${common}Content-Encoding: ${coding}\r\nContent-Range: bytes ${from}-${jpg.length - 1}/${jpg.length}\r\nContent-Length: ${range.length}\r\n\r\n`,
-        ),
-        coders[coding](range),
-      ])
-      // Kept open after it, as the server thinks it whole: ended at the coding's own end.
-      if (kind === 'open') socket.write(answer)
-      else socket.end(answer)
-    })
+  const raw = await cutThenCoded(jpg, requests, ({ socket, coding, kind, from, common }) => {
+    const range = jpg.subarray(from)
+    const answer = Buffer.concat([
+      Buffer.from(
+        `HTTP/1.1 206 Partial Content\r\n${common}Content-Encoding: ${coding}\r\nContent-Range: bytes ${from}-${jpg.length - 1}/${jpg.length}\r\nContent-Length: ${range.length}\r\n\r\n`,
+      ),
+      RANGE_CODERS[coding](range),
+    ])
+    // Kept open after it, as the server thinks it whole: ended at the coding's own end.
+    if (kind === 'open') socket.write(answer)
+    else socket.end(answer)
   })
   try {
     const paths = ['/gzip-close.jpg', '/br-close.jpg', '/deflate-close.jpg', '/gzip-open.jpg']
