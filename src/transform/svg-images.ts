@@ -37,8 +37,9 @@ function payload(mediaType: string, text: string, limit: number): Buffer {
   )
 }
 
-async function embedded(svg: Buffer, depth: number, into: Embedded[]): Promise<void> {
-  let text = svg.toString('latin1')
+/** The raster images `markup` (an SVG's bytes as latin1 text) embeds, added to `into`, nested SVGs' to `MAX_DEPTH`. */
+async function embedded(markup: string, depth: number, into: Embedded[]): Promise<void> {
+  let text = markup
   if (text.includes('&#'))
     text = text.replace(CHAR_REF, (ref, code: string) => {
       const n = Number.parseInt(
@@ -54,7 +55,7 @@ async function embedded(svg: Buffer, depth: number, into: Embedded[]): Promise<v
       const size = await decodedSizeAtLeast(head.subarray(0, SVG_WINDOW), ext)
       if (size) into.push({ ext, ...size })
     } else if (depth < MAX_DEPTH && svgRoot(head.subarray(0, SVG_WINDOW))) {
-      await embedded(payload(mediaType, data, data.length), depth + 1, into)
+      await embedded(payload(mediaType, data, data.length).toString('latin1'), depth + 1, into)
     }
   }
 }
@@ -65,9 +66,10 @@ async function embedded(svg: Buffer, depth: number, into: Embedded[]): Promise<v
  * when within it, or when it embeds none.
  */
 export async function svgImagesOver(svg: Buffer, maxPixels: number): Promise<string | undefined> {
-  if (!/data:|&#/i.test(svg.toString('latin1'))) return undefined
+  const markup = svg.toString('latin1')
+  if (!/data:|&#/i.test(markup)) return undefined
   const found: Embedded[] = []
-  await embedded(svg, 0, found)
+  await embedded(markup, 0, found)
   const total = found.reduce((sum, { width, height }) => sum + width * height, 0)
   if (total <= maxPixels) return undefined
   const sizes = found.map(
