@@ -1,4 +1,5 @@
 import type { HashType } from './options.js'
+import { strictUtf8 } from './values.js'
 
 /** A hash the downloaded body must have; `value` is lowercase hex. */
 export interface ExpectedHash {
@@ -52,8 +53,9 @@ export function parseExpectedHash(
     return { type, value: Buffer.from(cell).toString('hex') }
   // Other bytes are text stored as binary (a Parquet column without a string annotation), when
   // they are text: well-formed UTF-8 without control characters.
-  if (cell instanceof Uint8Array && !binaryText(cell)) return { problem: binaryProblem(cell, type) }
-  const text = (cell instanceof Uint8Array ? Buffer.from(cell).toString('utf8') : String(cell)).trim()
+  const given = cell instanceof Uint8Array ? binaryText(cell) : String(cell)
+  if (given === undefined) return { problem: binaryProblem(cell as Uint8Array, type) }
+  const text = given.trim()
   if (text === '' || NULL_MARKERS.has(text)) return undefined
   let digest = text
   const prefix = PREFIX.exec(text)
@@ -77,7 +79,7 @@ export function parseExpectedHash(
 function binaryText(cell: Uint8Array): string | undefined {
   let text: string
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(cell)
+    text = strictUtf8.decode(cell)
   } catch {
     return undefined
   }

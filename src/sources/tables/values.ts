@@ -157,7 +157,7 @@ function split(value: bigint, unit: bigint): [bigint, bigint] {
  * range a JavaScript Date can show (±273,790 years) is kept as its raw number, as text.
  */
 /** UTF-8 that refuses bad bytes: a cell is never changed into U+FFFD replacements (a URL fetched that is not the table's). */
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+export const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
 function text(bytes: Uint8Array): string {
   try {
