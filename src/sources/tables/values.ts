@@ -150,12 +150,6 @@ function split(value: bigint, unit: bigint): [bigint, bigint] {
   return [(value - rest) / unit, rest]
 }
 
-/**
- * hyparquet's parsers, replaced so dates and timestamps keep all their precision and arrive as
- * text: a DATE is `YYYY-MM-DD`; a TIMESTAMP (and legacy INT96) is ISO 8601 in UTC with as many
- * fraction digits as its unit (`…05.123Z`, `…05.123456Z`, `…05.123456789Z`). A value outside the
- * range a JavaScript Date can show (±273,790 years) is kept as its raw number, as text.
- */
 /** UTF-8 that refuses bad bytes: a cell is never changed into U+FFFD replacements (a URL fetched that is not the table's). */
 export const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
@@ -169,6 +163,12 @@ function text(bytes: Uint8Array): string {
   }
 }
 
+/**
+ * hyparquet's parsers, replaced so dates and timestamps keep all their precision and arrive as
+ * text: a DATE is `YYYY-MM-DD`; a TIMESTAMP (and legacy INT96) is ISO 8601 in UTC with as many
+ * fraction digits as its unit (`…05.123Z`, `…05.123456Z`, `…05.123456789Z`). A value outside the
+ * range a JavaScript Date can show (±273,790 years) is kept as its raw number, as text.
+ */
 export const PARSERS = {
   stringFromBytes: (bytes: Uint8Array | undefined): string | undefined => bytes && text(bytes),
   jsonFromBytes: (bytes: Uint8Array | undefined): unknown => bytes && JSON.parse(text(bytes)),
