@@ -165,7 +165,6 @@ export class JpegCheck implements CompletenessCheck {
   #have = 0
   #want = 0
   #skip = 0
-  #frame = false
   #scans = 0
   #width = 0
   #height = 0
@@ -177,6 +176,7 @@ export class JpegCheck implements CompletenessCheck {
   #xmpTail = 0
   /** The frame's components (id, horizontal and vertical sampling factors), from its header. */
   #components: { id: number; h: number; v: number }[] = []
+  /** Frame headers (SOFn) read: the first gives the image's size and components; more, a hierarchical JPEG. */
   #frames = 0
   /** The restart interval in MCUs a DRI segment set (0: none). */
   #interval = 0
@@ -313,7 +313,7 @@ export class JpegCheck implements CompletenessCheck {
       return
     }
     if (m === SOS) {
-      if (!this.#frame) {
+      if (this.#frames === 0) {
         this.#verdict = corrupt('JPEG scan before its frame header')
         return
       }
@@ -323,7 +323,7 @@ export class JpegCheck implements CompletenessCheck {
     this.#at = At.Length
     this.#have = 0
     // A frame header's length is followed by precision, height and width.
-    this.#want = isFrame(m) && !this.#frame ? 7 : 2
+    this.#want = isFrame(m) && this.#frames === 0 ? 7 : 2
   }
 
   /** `at`: the file offset just past the bytes read for the segment's length (and frame header). */
@@ -333,9 +333,7 @@ export class JpegCheck implements CompletenessCheck {
       this.#verdict = corrupt(`JPEG segment FF${this.#marker.toString(16)} declares ${length} bytes`)
       return
     }
-    if (isFrame(this.#marker)) this.#frames++
-    if (isFrame(this.#marker) && !this.#frame) {
-      this.#frame = true
+    if (isFrame(this.#marker) && ++this.#frames === 1) {
       this.#height = (this.#header[3] << 8) | this.#header[4]
       this.#width = (this.#header[5] << 8) | this.#header[6]
     }
@@ -353,7 +351,10 @@ export class JpegCheck implements CompletenessCheck {
     this.#at = this.#skip > 0 ? At.Skip : this.#marker === SOS ? At.Scan : At.Marker
   }
 
-  /** A held segment read whole: the MPF index's or the XMP's end, where it can be read. */
+  /**
+   * A held segment read whole: the MPF index's or the XMP's end, where it can be read; the restart
+   * interval (DRI); a scan's restart markers due (SOS); the first frame header's components.
+   */
   #endHeld({ marker, data, at }: HeldSegment): void {
     this.#held = undefined
     if (marker === APP2) this.#mpfEnd = mpfEnd(data, at) ?? 0
