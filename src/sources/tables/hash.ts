@@ -1,5 +1,5 @@
 import type { HashType } from './options.js'
-import { strictUtf8 } from './values.js'
+import { hexHead, strictUtf8 } from './values.js'
 
 /** A hash the downloaded body must have; `value` is lowercase hex. */
 export interface ExpectedHash {
@@ -93,13 +93,11 @@ function binaryText(cell: Uint8Array): string | undefined {
  * shows such bytes as hex for the same reason), and the `--hash-type` whose digest is that long.
  */
 function binaryProblem(cell: Uint8Array, type: HashType): string {
-  const hex = Buffer.from(cell.subarray(0, 40)).toString('hex')
-  const shownHex = cell.length > 40 ? `${hex}...` : hex
   const other = (Object.entries(DIGEST_BYTES) as [HashType, number][]).find(
     ([name, length]) => name !== type && length === cell.length,
   )?.[0]
   const hint = other ? `: it is as long as ${an(other)} (give --hash-type ${other})` : ''
-  return `a binary cell of ${cell.length} bytes (hex ${shownHex}) is neither text nor ${an(type)} (${DIGEST_BYTES[type]} bytes)${hint}`
+  return `a binary cell of ${cell.length} bytes (hex ${hexHead(cell)}) is neither text nor ${an(type)} (${DIGEST_BYTES[type]} bytes)${hint}`
 }
 
 const an = (type: string) => `${type === 'md5' ? 'an' : 'a'} ${type}`

@@ -153,13 +153,17 @@ function split(value: bigint, unit: bigint): [bigint, bigint] {
 /** UTF-8 that refuses bad bytes: a cell is never changed into U+FFFD replacements (a URL fetched that is not the table's). */
 export const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
+/** A cell's first 40 bytes in hex, `...` after when there are more: how a message shows bytes that are not text. */
+export function hexHead(bytes: Uint8Array): string {
+  const hex = Buffer.from(bytes.subarray(0, 40)).toString('hex')
+  return bytes.length > 40 ? `${hex}...` : hex
+}
+
 function text(bytes: Uint8Array): string {
   try {
     return strictUtf8.decode(bytes)
   } catch {
-    throw new Error(
-      `a text cell is not UTF-8 (bytes ${Buffer.from(bytes.subarray(0, 40)).toString('hex')}${bytes.length > 40 ? '…' : ''}): convert the file's text to UTF-8`,
-    )
+    throw new Error(`a text cell is not UTF-8 (bytes ${hexHead(bytes)}): convert the file's text to UTF-8`)
   }
 }
 
