@@ -2,20 +2,27 @@ import assert from 'node:assert/strict'
 import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { RESET_FILES } from '../src/fetch/given-up.js'
 import { pull, type Result } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
 import { eachRequest } from './support/raw-server.js'
+import { startRefusingServer } from './support/refusing-server.js'
 import { leastSampledLimit } from './support/samples.js'
 
 /**
  * An HTTP/1.1 server on node:net that resets some requests before any byte of the answer: those
  * whose path starts with `/blocked` (a WAF, or a backend that resets some URLs, whatever the load),
  * and, with `maxConnections`, every request on a connection opened while that many were open (a
- * per-client connection limit). Good paths answer after `ttfb` ms, keeping the connection alive
- * unless `close`.
+ * per-client connection limit). Good paths answer after `ttfb` ms (and once `hold` settles, when
+ * given: a host whose first answer is slow), keeping the connection alive unless `close`.
  */
-async function startResettingServer(options: { ttfb: number; maxConnections?: number; close?: boolean }) {
+async function startResettingServer(options: {
+  ttfb: number
+  maxConnections?: number
+  close?: boolean
+  hold?: Promise<void>
+}) {
   const body = makeImage('waf.jpg', 2000)
   const open = new Set<Socket>()
   const stats = { served: 0, blocked: 0, overLimit: 0 }
@@ -35,7 +42,7 @@ async function startResettingServer(options: { ttfb: number; maxConnections?: nu
         socket.resetAndDestroy()
         return
       }
-      setTimeout(() => {
+      const answer = () => {
         if (socket.destroyed) return
         stats.served++
         socket.write(
@@ -43,7 +50,10 @@ async function startResettingServer(options: { ttfb: number; maxConnections?: nu
         )
         socket.write(body)
         if (options.close) socket.end()
-      }, options.ttfb)
+      }
+      const later = () => setTimeout(answer, options.ttfb)
+      if (options.hold) options.hold.then(later)
+      else later()
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -187,3 +197,44 @@ test('a host that resets every connection, none answered, is given up once 3 fil
     await slow.close()
   }
 })
+
+// A host that takes 4 connections and resets the rest before any answer, its first answer not
+// yet come (nginx's limit_conn, a NAS behind a router's cap: "the first three got connected and
+// the rest were ... ended", ytdl-org/youtube-dl#14075; a mirror dropped for good for its limit of
+// connections, rpm-software-management/librepo#100). With --retries 0, the files of the first
+// round sent beside the 4 taken failed at once, and the third gave the host up as a WAF's: 23 of
+// its 40 files were not tried, 4 served. So for a host that refuses connections beyond 4 (its
+// retries within 100 ms of the first round, as reset ones are): given up as out of reach, 36 of 40
+// not tried. The answers come once 3 files have failed (that many give a host up).
+for (const kind of ['resets', 'refuses'] as const)
+  test(`a host that ${kind} connections beyond 4, its first answers not yet come, is not given up: its 4 taken are in flight`, async () => {
+    let release = () => {}
+    const hold = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const slow =
+      kind === 'resets'
+        ? await startResettingServer({ ttfb: 0, maxConnections: 4, close: true, hold })
+        : await startRefusingServer({ most: 4, ttfb: 0, hold })
+    try {
+      const urls = Array.from({ length: 40 }, (_, i) => `${slow.origin}/ok/taken-${i}.jpg`)
+      const results: Result[] = []
+      for await (const r of pull(urls, {
+        out: join(dir, `taken-${kind}`),
+        journal: false,
+        retries: kind === 'resets' ? 0 : 1,
+      })) {
+        results.push(r)
+        if (results.filter((f) => f.status !== 'ok').length >= RESET_FILES) release()
+      }
+      const failed = results.filter((r) => r.status !== 'ok')
+      assert.deepEqual(
+        failed.filter((r) => !/\((ECONNRESET|ECONNREFUSED)\)$/.test(r.message!)).map((r) => r.message),
+        [],
+      )
+      assert.ok(results.length - failed.length > 4, JSON.stringify(failed.map((r) => r.message)))
+    } finally {
+      release()
+      await slow.close()
+    }
+  })

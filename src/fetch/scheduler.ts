@@ -503,17 +503,19 @@ export class Scheduler<T> {
    * up, as an unreachable proxy is: that file's retries waited out a restart (at least half of
    * each backoff window, 7.75 s at the defaults: see `REFUSED_LEAST`), so each other file would
    * spend its own on the same refusal (1,000 files on a dead host took 22.6 s and 6,000
-   * connections). Returns the words that say why, for that file's message, also for a file whose
-   * last attempt was sent before another file gave the host up so (they say the same); `undefined`
-   * when the host is not given up so (it answered once, the failure is another, or it was given
-   * up for another reason).
+   * connections). Not while a transfer of the host sent before this file's last attempt (at
+   * `sentAt`) is still in flight (see `#awaited`). Returns the words that say why, for that
+   * file's message, also for a file whose last attempt was sent before another file gave the host
+   * up so (they say the same); `undefined` when the host is not given up so (it answered once,
+   * one of its transfers is awaited, the failure is another, or it was given up for another
+   * reason).
    */
-  outOfReach(host: string, code: ImgpullCode, cause: string): string | undefined {
+  outOfReach(host: string, code: ImgpullCode, cause: string, sentAt: number): string | undefined {
     const state = this.#hosts.get(host)
     const words = outOfReachWords(code, cause)
     if (!state || words === undefined) return undefined
     if (state.givenUp) return state.unreached
-    if (state.heard) return undefined
+    if (state.heard || this.#awaited(state, sentAt)) return undefined
     state.unreached = words
     const why = `no request this run reached ${host} (${words})`
     // Through a proxy, it is out of reach from that proxy: not told to the processes sharing the
@@ -549,10 +551,14 @@ export class Scheduler<T> {
    * has answered nothing this run, it is given up, as a host that refuses every connection is
    * (see `outOfReach`). A WAF that resets every connection of a client it blocks (its TLS
    * fingerprint, its User-Agent: webperf_core#1470, Atlas#13) met each file's every attempt: 200
-   * files took 1,200 connections. Returns the words that file's message adds then.
+   * files took 1,200 connections. Not while a transfer of the host sent before this file's last
+   * attempt (at `sentAt`) is still in flight (see `#awaited`): the file is counted, and a later
+   * one, none sent before it awaited, gives the host up. Returns the words that file's message
+   * adds then.
    */
-  turnedAway(host: string, cause: string): string | undefined {
+  turnedAway(host: string, cause: string, sentAt: number): string | undefined {
     return this.#tally(host, 'resetFiles', RESET_FILES, 'heard', (state) => {
+      if (this.#awaited(state, sentAt)) return undefined
       const what = `${RESET_FILES} of its files spent their retries on connections it reset or closed before any answer`
       this.#silent(host, state, {
         code: 'network',
@@ -587,21 +593,44 @@ export class Scheduler<T> {
   /**
    * One more file of `host` failed for good the way `field` counts (see `tlsRefused`, `turnedAway`,
    * `trickled`): once `limit` have, `giveUp` gives the host up and returns the words that file's
-   * message adds. Nothing counted, and undefined, for a host unknown, already given up, or that has
-   * `since` this run (answered anything: `heard`; served a file: `served`).
+   * message adds (`undefined`: not yet, the next file asks again). Nothing counted, and
+   * undefined, for a host unknown, already given up, or that has `since` this run (answered
+   * anything: `heard`; served a file: `served`).
    */
   #tally(
     host: string,
     field: 'tlsFiles' | 'resetFiles' | 'trickles',
     limit: number,
     since: 'heard' | 'served',
-    giveUp: (state: Host<T>) => string,
+    giveUp: (state: Host<T>) => string | undefined,
   ): string | undefined {
     const state = this.#hosts.get(host)
     if (!state || state[since] || state.givenUp) return undefined
     const count = (state[field] ?? 0) + 1
     state[field] = count
     return count < limit ? undefined : giveUp(state)
+  }
+
+  /**
+   * Another transfer of `state`'s holds a slot there taken no later than `sentAt`, when the
+   * caller's failed attempt was sent (the caller's own slot, taken before that too, is the other
+   * one counted): sent before it and still in flight, neither answered nor turned away, while the
+   * host turned that attempt away. A host down, or a WAF that resets every connection, turns each
+   * away within a moment, so the transfer sent first fails first; one that keeps it open has taken
+   * it, its answer slow to come, and turns the others away at its limit of connections (nginx's
+   * `limit_conn`, a NAS behind a router's cap). Such a host, 4 connections taken, the rest reset,
+   * its answers 1.5 s away, was given up for the resets before its first answer came: its files
+   * sent with the first taken (`--retries 0`), or retried soon after them (the 100 ms of
+   * `crowding`'s `accepted` not yet past), were read as a WAF's, and its other files not tried.
+   * Walks two slots at most: the slots are held in the order they were taken.
+   */
+  #awaited(state: Host<T>, sentAt: number): boolean {
+    const first = state.oldest
+    return (
+      first?.since !== undefined &&
+      first.since <= sentAt &&
+      (first.next?.since ?? Number.POSITIVE_INFINITY) <= sentAt
+    )
   }
 
   /** `host` is given up for its silence: for this run, and for `SILENT_SHARED_MS` by the processes sharing the gate. */

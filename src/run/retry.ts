@@ -289,7 +289,7 @@ export class Retries {
     const covers = proxyWait && this.#proxySilence.sameProxy(answeredBy)
     if (covers) this.#scheduler.pauseAll(covers, proxyWait)
     if (action.do === 'fail') {
-      const held = { crowded: crowdedNow && crowding.accepted, accepted: crowding.accepted }
+      const held = { crowded: crowdedNow && crowding.accepted, accepted: crowding.accepted, sentAt }
       this.#explain(task, e, action, answeredBy, held, trickled, resumable)
       this.#run.fail(task, e)
       this.#wakeGivenUp(answeredBy)
@@ -360,14 +360,14 @@ export class Retries {
    * its proxy out of reach or given up, a trickle, a wait asked past the file's time, a file cut
    * that no resume could continue. `held.crowded`: refused while its host held another of its
    * transfers; `held.accepted`: another of its host's transfers held its slot, taken, when this
-   * one's request went out (see `Scheduler.crowding`).
+   * one's request went out (see `Scheduler.crowding`); `held.sentAt`: when it went out.
    */
   #explain(
     task: Task,
     e: ImgpullError,
     action: Extract<FailureAction, { do: 'fail' }>,
     answeredBy: string,
-    held: { crowded: boolean; accepted: boolean },
+    held: { crowded: boolean; accepted: boolean; sentAt: number },
     trickled: boolean,
     resumable: boolean,
   ): void {
@@ -382,14 +382,14 @@ export class Retries {
     // may be the proxy's doing: see ProxySilence), while none of its connections was taken (one
     // was, its answer slow to come: the resets are the host's limit of connections).
     if (e.code === 'network' && e.pressure && !held.accepted && !this.#proxySilence.sameProxy(answeredBy))
-      e.message += this.#scheduler.turnedAway(answeredBy, errorCode(e.cause)) ?? ''
+      e.message += this.#scheduler.turnedAway(answeredBy, errorCode(e.cause), held.sentAt) ?? ''
     if (trickled)
       e.message += this.#scheduler.trickled(answeredBy, duration(this.#options.totalTimeout)) ?? ''
     // Refused while the host held another of its transfers (see `Scheduler.crowding`): at its
     // limit, not out of reach; its other files go on.
     const outOfReach = held.crowded
       ? undefined
-      : this.#scheduler.outOfReach(answeredBy, e.code, errorCode(e.cause))
+      : this.#scheduler.outOfReach(answeredBy, e.code, errorCode(e.cause), held.sentAt)
     if (outOfReach)
       e.message += `: ${outOfReach}, no request this run reached it; its other files are not tried in this run`
     if (action.pauseHost) this.#scheduler.pause(answeredBy, action.pauseHost)

@@ -6,10 +6,16 @@ import { eachRequest, writeImage } from './raw-server.js'
  * An HTTP/1.1 server on node:net that stops listening while `most` connections are open, and
  * listens again once fewer are: a new connection then is refused (ECONNREFUSED), as an iptables
  * `connlimit` rule that rejects the SYN with `tcp-reset` refuses it, while the open ones, kept
- * alive, go on serving `body` (a generated image by default) after `ttfb` ms each.
+ * alive, go on serving `body` (a generated image by default) after `ttfb` ms each (and once
+ * `hold` settles, when given: a host whose first answer is slow).
  * bench/misbehave-limits.ts's `conn-refuse` case runs on it too.
  */
-export async function startRefusingServer(options: { most: number; ttfb: number; body?: Buffer }) {
+export async function startRefusingServer(options: {
+  most: number
+  ttfb: number
+  body?: Buffer
+  hold?: Promise<void>
+}) {
   const body = options.body ?? makeImage('limit.jpg', 2000)
   const open = new Set<Socket>()
   /** `requests` counted as they come, `served` as they are answered. */
@@ -31,11 +37,14 @@ export async function startRefusingServer(options: { most: number; ttfb: number;
     }
     eachRequest(socket, () => {
       stats.requests++
-      setTimeout(() => {
-        if (socket.destroyed) return
-        stats.served++
-        writeImage(socket, body)
-      }, options.ttfb)
+      const later = () =>
+        setTimeout(() => {
+          if (socket.destroyed) return
+          stats.served++
+          writeImage(socket, body)
+        }, options.ttfb)
+      if (options.hold) options.hold.then(later)
+      else later()
     })
   })
   const listen = () => {
