@@ -669,6 +669,9 @@ test('a side of 0 is no size: a JPEG whose height comes in a DNL segment, a GIF 
   assert.deepEqual(await dimensions(gif, 'gif'), {})
 })
 
+/** An Illustrator doctype of 2,700 entity styles (82 KB) before the root element. */
+const ILLUSTRATOR_PROLOG = `<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd" [\n${Array.from({ length: 2700 }, (_, i) => `\t<!ENTITY st${i} "fill:#FFF;">\n`).join('')}]>\n`
+
 test('a body that is no image is named in its failure line by what it looks like', () => {
   const cases: [string | Buffer, string | undefined][] = [
     [
@@ -692,6 +695,19 @@ test('a body that is no image is named in its failure line by what it looks like
     ],
     ['<!-- rss --><rss version="2.0">', 'XML whose root is <rss>'],
     ['<rss version="2.0"><channel><title>News &amp; more</title>', 'XML whose root is <rss>: "News & more"'],
+    // An SVG whose prolog runs past the 64 KB its root element is looked for in: Illustrator declares
+    // a style per entity in its doctype's internal subset (sindresorhus/is-svg#8, #23), a licence
+    // comment. Named for that, where it was `XML whose root is <svg>: "]>"` (the subset's end taken
+    // for its words); one whose root is past the head read, for its prolog, where it was `markup`.
+    [
+      `${ILLUSTRATOR_PROLOG}<svg xmlns="http://www.w3.org/2000/svg"/>`,
+      `an SVG whose root element starts at byte ${ILLUSTRATOR_PROLOG.length}, past the first 64 KB, where it is looked for`,
+    ],
+    [
+      `<!--${'x'.repeat(64 * 1024)}`,
+      "markup whose declarations, comments or doctype run past the first 64 KB, where an SVG's root element is looked for",
+    ],
+    ['<!-- a -->'.repeat(7000) + '<rss version="2.0">', 'XML whose root is <rss>'],
     ['{"error":"not found",\n "code": 404}', 'JSON: {"error":"not found", "code": 404}'],
     ['[]', 'JSON: []'],
     ['Forbidden\r\n', 'text: "Forbidden"'],

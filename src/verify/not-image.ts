@@ -1,5 +1,5 @@
 import { sniffBinary, sniffCommon } from './magic.js'
-import { asUtf8 } from './svg.js'
+import { asUtf8, SVG_WINDOW, svgRootPastWindow } from './svg.js'
 
 /**
  * What a body that is no image looks like, in a few words for its failure line: `not an image: URL
@@ -21,6 +21,14 @@ export function looksLike(head: Uint8Array, transferEncoding?: string): string |
   const body = start.toString('utf8').replace(/^\s+/, '')
   if (body === '') return undefined
   if (body[0] === '<') {
+    // An SVG whose root element lies past the bytes it is looked for in: named for that, where its
+    // prolog's words were taken for the root's (`XML whose root is <svg>: "]>"`).
+    const late = svgRootPastWindow(head)
+    const window = `the first ${SVG_WINDOW / 1024} KB`
+    if (late === 'prolog')
+      return `markup whose declarations, comments or doctype run past ${window}, where an SVG's root element is looked for`
+    if (late !== undefined)
+      return `an SVG whose root element starts at byte ${late}, past ${window}, where it is looked for`
     const root = rootElement(body)
     // HTML: a page, or a fragment a script printed (PHP's `<br />\n<b>Warning</b>: ...` before the image).
     if (/^<!doctype html/i.test(body) || (root && HTML_ELEMENTS.has(root.toLowerCase()))) {

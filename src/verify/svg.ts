@@ -146,6 +146,21 @@ export function svgMayBegin(b: Uint8Array): boolean {
   return scanProlog(text) === 'cut'
 }
 
+/**
+ * Where the root element of an SVG that is none by `svgRoot` begins past `SVG_WINDOW` in `b`, a head
+ * of it or more: its offset (into `asUtf8(b)`), `prolog` when the markup before it (declarations,
+ * comments, a doctype's internal subset: Illustrator writes a style per entity there) runs on to
+ * the head's end, or undefined (no SVG, or the root within the window). For the failure line of
+ * such a body, which said `XML whose root is <svg>` of it.
+ */
+export function svgRootPastWindow(b: Uint8Array): number | 'prolog' | undefined {
+  const text = asUtf8(b)
+  if (text.length < SVG_WINDOW || svgRoot(b)) return undefined
+  const root = scanProlog(text, text.length)
+  if (root === 'cut') return 'prolog'
+  return root && root.start >= SVG_WINDOW ? root.start : undefined
+}
+
 /** UTF-8's byte order mark, UTF-16's (little- and big-endian), and `<?` in UTF-16 without one. */
 const OPENINGS = [
   [0xef, 0xbb, 0xbf],
@@ -159,8 +174,8 @@ const OPENINGS = [
 const OPENERS = ['<?', '<!--', '<!DOCTYPE']
 
 /** The root element (see `svgRoot`), undefined, or `cut`: the bytes end before the root's name does. */
-function scanProlog(b: Uint8Array): SvgRoot | 'cut' | undefined {
-  const n = Math.min(b.length, SVG_WINDOW)
+function scanProlog(b: Uint8Array, window = SVG_WINDOW): SvgRoot | 'cut' | undefined {
+  const n = Math.min(b.length, window)
   // Within the window, bytes that end before the markup does were cut there; past it, too long a prolog.
   const cut = n === b.length ? 'cut' : undefined
   let i = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0
