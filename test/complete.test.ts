@@ -1454,6 +1454,32 @@ test('TIFF: a strip without a usable byte count is sized as libtiff sizes it', a
 })
 
 // A camera's EXIF IFD (and the GPS and interoperability IFDs it may point to) is the file's too.
+// A writer that leaves out the last IFD's next-IFD offset, its IFD last in the file
+// (yob/pdf-reader#60): libtiff takes an offset it cannot read for 0 (TIFFFetchDirectory), and
+// ImageMagick and libvips show the page. It was `truncated` ('TIFF IFD at byte 9480 lies beyond the
+// end (9662 bytes)', where it lay within them); now whole but unchecked, as a cut there looks the
+// same. One cut inside the offset or the entries stays truncated, said as running past the end.
+test("TIFF: a last IFD that ends the file without its next IFD's offset is whole but unchecked", async () => {
+  const tif = fixture('little-endian.tif')
+  const at = tif.readUInt32LE(4)
+  const file = Buffer.concat([tif, tif.subarray(at, at + 2 + tif.readUInt16LE(at) * 12)])
+  file.writeUInt32LE(tif.length, 4)
+  const size = { width: 64, height: 48 }
+  assert.deepEqual(await judge('tif', file), {
+    complete: true,
+    ...size,
+    unchecked: `TIFF IFD at byte ${tif.length} ends the file without its next IFD's offset`,
+  })
+  assert.deepEqual(await judge('tif', Buffer.concat([file, Buffer.alloc(4)])), { complete: true, ...size })
+  for (const cut of [Buffer.concat([file, Buffer.alloc(2)]), file.subarray(0, -5)]) {
+    assert.deepEqual(await judge('tif', cut), {
+      complete: false,
+      kind: 'truncated',
+      reason: `TIFF IFD at byte ${tif.length} runs past the end (${cut.length} bytes)`,
+    })
+  }
+})
+
 test('TIFF: the EXIF IFD and its values within the body; one past the end is whole but unchecked', async () => {
   const size = { width: 16, height: 8 }
   const file = makeTiff({ exif: true })

@@ -91,14 +91,22 @@ class Tiff {
     return this.big ? this.u64(this.head, 8) : this.u32(this.head, 4)
   }
 
-  /** The entries of the IFD at `at` and the offset of the next one; undefined when it lies beyond the body. */
-  async ifd(at: number): Promise<{ entries: Entry[]; next: number } | undefined> {
+  /**
+   * The entries of the IFD at `at` and the offset of the next one; undefined when it runs past the
+   * body. An IFD whose entries end the body, without the next IFD's offset, is read as the chain's
+   * last (`next` 0, `unended`), as libtiff reads it (TIFFFetchDirectory takes an offset it cannot
+   * read for 0): writers that leave the offset out (yob/pdf-reader#60) make such files, and
+   * ImageMagick and libvips show their pages.
+   */
+  async ifd(at: number): Promise<{ entries: Entry[]; next: number; unended?: true } | undefined> {
     const countBytes = this.big ? 8 : 2
     if (at + countBytes > this.total) return undefined
     const head = await this.read(at, countBytes)
     const count = this.big ? this.u64(head, 0) : this.u16(head, 0)
     const size = this.big ? 20 : 12
-    const length = count * size + (this.big ? 8 : 4)
+    const entriesEnd = at + countBytes + count * size
+    const unended = entriesEnd === this.total && count > 0
+    const length = count * size + (unended ? 0 : this.big ? 8 : 4)
     if (at + countBytes + length > this.total) return undefined
     this.reach(at + countBytes + length)
     const b = await this.read(at + countBytes, length)
@@ -115,7 +123,7 @@ class Tiff {
         entries.push({ tag, type, count: n, inline: b.subarray(value, value + room), offset: 0, bytes })
       else entries.push({ tag, type, count: n, offset: this.offset(b, value), bytes })
     }
-    return { entries, next: this.offset(b, count * size) }
+    return unended ? { entries, next: 0, unended } : { entries, next: this.offset(b, count * size) }
   }
 
   reach(end: number): void {
@@ -156,6 +164,8 @@ export async function checkTiff(head: Uint8Array, read: ReadBack, total: number)
   const ends: { at: number; entries: Entry[] }[] = []
   /** A page whose BitsPerSample holds a 0 (said after zeros that explain it, see `zeroTail`). */
   let noBits: Verdict | undefined
+  /** An IFD that ends the body without its next IFD's offset: a cut there looks the same. */
+  let unended: string | undefined
   while (queue.length > 0) {
     const at = queue.shift()!
     if (seen.has(at)) return corrupt(`TIFF IFD chain loops back to byte ${at}`)
@@ -163,7 +173,11 @@ export async function checkTiff(head: Uint8Array, read: ReadBack, total: number)
     const first = seen.size === 0
     seen.add(at)
     const ifd = await tiff.ifd(at)
-    if (!ifd) return truncated(`TIFF IFD at byte ${at} lies beyond the end (${total} bytes)`)
+    if (!ifd)
+      return truncated(
+        `TIFF IFD at byte ${at} ${at < total ? 'runs past' : 'lies beyond'} the end (${total} bytes)`,
+      )
+    if (ifd.unended) unended = `TIFF IFD at byte ${at} ends the file without its next IFD's offset`
     const zeros = zeroFilled(tiff, at, ifd, first)
     if (zeros) return zeros
     if (ifd.next === 0) ends.push({ at, entries: ifd.entries })
@@ -201,7 +215,7 @@ export async function checkTiff(head: Uint8Array, read: ReadBack, total: number)
   // structure goes on past its start (an IFD after it, as most writers lay them out): a cut would
   // have taken that too.
   if (tiff.toEnd.some((at) => at >= tiff.furthest)) return { ...COMPLETE, ...dims, unchecked: STRIP_TO_END }
-  return { ...COMPLETE, ...dims }
+  return unended ? { ...COMPLETE, ...dims, unchecked: unended } : { ...COMPLETE, ...dims }
 }
 
 /**
