@@ -666,6 +666,39 @@ test('a bare JPEG 2000 codestream: its tile-parts walked by their lengths to the
     corrupt(await judge('j2c', body), what)
 })
 
+// A JP2 whose jp2c box holds bytes after its codestream's end marker (zeros or a newline a writer
+// pads it with; a JPX stream cut out of a PDF: SerenityOS/serenity#26274), which OpenJPEG passes
+// over as after a bare codestream's: it was `truncated` ('codestream has no end marker'); its
+// codestream is walked to the marker now. Without it, or cut in a tile-part, truncated as before.
+test('a JP2 whose jp2c box pads its codestream after the end marker is whole; a codestream cut short is not', async () => {
+  const file = fixture('plain.jp2')
+  const at = file.indexOf('jp2c') - 4
+  assert.equal(file.readUInt32BE(at), file.length - at) // the last box
+  const padded = (codestream: Buffer, pad: Buffer, size0 = false) => {
+    const b = Buffer.concat([
+      file.subarray(0, at),
+      Buffer.from(u32(size0 ? 0 : 8 + codestream.length + pad.length)),
+    ])
+    return Buffer.concat([b, Buffer.from('jp2c'), codestream, pad])
+  }
+  const codestream = file.subarray(at + 8)
+  for (const pad of [Buffer.alloc(3), Buffer.from('\n')])
+    assert.deepEqual(await judge('jp2', padded(codestream, pad)), { complete: true })
+  // A box that runs to the end: where its bytes end, nothing says, as after a bare codestream.
+  const verdict = await judge('jp2', padded(codestream, Buffer.alloc(3), true))
+  assert.equal(verdict.complete && verdict.unchecked, "3 bytes follow the JPEG 2000 codestream's end marker")
+  for (const [what, body] of [
+    ['no end marker, padded', padded(codestream.subarray(0, -2), Buffer.alloc(3))],
+    ['cut in its tile-part, padded', padded(codestream.subarray(0, -100), Buffer.alloc(3))],
+    ['cut in its tile-part, a box to the end', padded(codestream.subarray(0, -100), Buffer.alloc(0), true)],
+  ] as const)
+    assert.deepEqual(
+      await judge('jp2', body),
+      { complete: false, kind: 'truncated', reason: 'JPEG 2000 codestream has no end marker' },
+      what,
+    )
+})
+
 test('PNG, GIF: broken structures are corrupt', async () => {
   const png = fixture('rgba.png')
   const withoutIdat = Buffer.concat([

@@ -1,6 +1,7 @@
 import { fourcc, u32be, u64be } from '../bytes.js'
 import { type HeifItem, parseMeta, primarySize } from '../heif.js'
 import { Malformed } from '../isobmff.js'
+import { J2cCheck } from './j2c.js'
 import { COMPLETE, corrupt, type ReadBack, truncated, type Verdict } from './types.js'
 import { type Step, Walk } from './walk.js'
 
@@ -47,7 +48,8 @@ type At = (typeof At)[keyof typeof At]
  *   item's size. An image sequence without items (`moov` only) needs an `mdat`; its sample tables are not
  *   checked.
  * - JPEG XL: a `jxlc` codestream box, or `jxlp` parts up to the one flagged last.
- * - JPEG 2000: `jp2h` and a `jp2c` codestream box that ends with the end-of-codestream marker (FF D9).
+ * - JPEG 2000: `jp2h` and a `jp2c` codestream box that ends with the end-of-codestream marker (FF D9), or
+ *   holds it followed by padding (see `codestreamPadded`).
  */
 export class BoxCheck extends Walk {
   readonly #family: Family
@@ -204,8 +206,8 @@ export class BoxCheck extends Walk {
         return truncated('JPEG 2000 file ends before its header or codestream box')
       const end = codestream.end === -1 ? total : codestream.end
       const eoc = end - codestream.start >= 10 ? await read(end - 2, 2) : undefined
-      if (eoc?.[0] !== 0xff || eoc[1] !== 0xd9) return truncated('JPEG 2000 codestream has no end marker')
-      return COMPLETE
+      if (eoc?.[0] === 0xff && eoc[1] === 0xd9) return COMPLETE
+      return codestreamPadded(codestream.start, end, codestream.end === -1, read)
     }
     return this.#heif(total, has, read)
   }
@@ -274,6 +276,32 @@ export class BoxCheck extends Walk {
     // writers lay it out), cut between boxes before its meta box, reads so; a cut, not a breakage.
     return truncated('HEIF ends before its meta box')
   }
+}
+
+/** Bytes read back at a time while a `jp2c` box's codestream is walked. */
+const J2C_BLOCK = 1024 * 1024
+
+/**
+ * The verdict on a `jp2c` box from `start` to `end` whose last bytes are no end-of-codestream marker:
+ * bytes after it in the box (zeros or a newline a writer pads the box with; a JPX stream cut out of
+ * a PDF, SerenityOS/serenity#26274), which OpenJPEG passes over, as after a bare codestream's end
+ * marker, or a codestream cut short. Its codestream is walked as a bare one (tile-parts by their
+ * lengths) to its end marker: whole when it reaches it, the bytes after it bounded by the box's size
+ * (`unchecked` where the box runs to the end of the file, as a bare codestream's are); truncated as
+ * before otherwise. It was `truncated` ('codestream has no end marker'), where OpenJPEG decodes it.
+ */
+async function codestreamPadded(
+  start: number,
+  end: number,
+  toEnd: boolean,
+  read: ReadBack,
+): Promise<Verdict> {
+  const from = start + (u32be(await read(start, 4), 0) === 1 ? 16 : 8)
+  const check = new J2cCheck()
+  for (let at = from; at < end; at += J2C_BLOCK) check.update(await read(at, Math.min(J2C_BLOCK, end - at)))
+  const verdict = await check.end((offset, length) => read(from + offset, length))
+  if (!verdict.complete) return truncated('JPEG 2000 codestream has no end marker')
+  return toEnd ? verdict : COMPLETE
 }
 
 /** Item types whose data is coded image data: HEVC (HEIC) and AV1 (AVIF) images. */
