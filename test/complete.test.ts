@@ -1616,6 +1616,43 @@ test('BMP: pixel rows from the header, top-down too; ICO: every entry within the
   assert.match(cut.complete ? '' : cut.reason, /^CUR images end at byte /)
 })
 
+// An RLE8 or RLE4 BMP whose biSizeImage states more than its stream (writers put the uncompressed
+// size there: MicrosoftDocs/windows-dev-docs#5265 asks what the field means for RLE) was truncated
+// ('BMP pixel data ends at byte 134, past the end (84 bytes)'), where ImageMagick reads the stream
+// to its end-of-bitmap marker; now whole when the stream reaches that marker. One cut before it,
+// in an absolute run or a delta too, stays truncated.
+test('BMP: an RLE stream that reaches its end-of-bitmap marker is whole, whatever biSizeImage says', async () => {
+  const rle = (bits: 8 | 4, stream: number[], declared: number) => {
+    const h = Buffer.alloc(54 + 8)
+    h.write('BM', 0, 'latin1')
+    h.writeUInt32LE(62 + stream.length, 2)
+    h.writeUInt32LE(62, 10)
+    h.writeUInt32LE(40, 14)
+    h.writeInt32LE(6, 18)
+    h.writeInt32LE(3, 22)
+    h.writeUInt16LE(1, 26)
+    h.writeUInt16LE(bits, 28)
+    h.writeUInt32LE(bits === 8 ? 1 : 2, 30)
+    h.writeUInt32LE(declared, 34)
+    h.writeUInt32LE(0xffffff, 58) // palette: black, white
+    return Buffer.concat([h, Buffer.from(stream)])
+  }
+  // A run; an absolute run of 3 (padded to a word); a delta; end of line; end of bitmap.
+  const rle8 = [6, 1, 0, 0, 0, 3, 1, 0, 1, 0, 3, 1, 0, 0, 0, 2, 1, 0, 6, 0, 0, 1]
+  // RLE4: an absolute run of 3 pixels is 2 bytes.
+  const rle4 = [6, 0x11, 0, 0, 0, 3, 0x10, 0x10, 3, 0x11, 0, 0, 0, 2, 1, 0, 6, 0, 0, 1]
+  for (const [bits, stream] of [
+    [8, rle8],
+    [4, rle4],
+  ] as const) {
+    assert.deepEqual(await judge('bmp', rle(bits, stream, stream.length)), { complete: true }, `RLE${bits}`)
+    const over = rle(bits, stream, 6 * 3 * 4)
+    assert.deepEqual(await judge('bmp', over), { complete: true }, `RLE${bits}, its size overstated`)
+    for (let cut = 62; cut < over.length; cut++)
+      truncated(await judge('bmp', over.subarray(0, cut)), `RLE${bits}, its size overstated, cut at ${cut}`)
+  }
+})
+
 // A BMP whose pixel data is a PNG or a JPEG (BI_PNG, BI_JPEG, with the bit count of 0 they must
 // have; bmpsuite's q/rgb24png.bmp and q/rgb24jpeg.bmp) was corrupt ('BMP declares an empty image'),
 // though Chromium's BMP reader hands those bytes to its PNG or JPEG decoder and shows the image.

@@ -13,7 +13,9 @@ const PROFILE_EMBEDDED = 0x4d424544
  * × |height| for uncompressed ones (whatever `biSizeImage` says, as readers compute it). The file size
  * field is not trusted (writers get it wrong; readers ignore it), nor are bytes after the pixels looked at,
  * but for a V5 header's embedded colour profile, which must lie within the file too.
- * A compressed bitmap that does not declare its size is kept unchecked past its headers. A bitmap whose
+ * A compressed bitmap that does not declare its size is kept unchecked past its headers; an RLE8 or RLE4
+ * one whose declared size runs past the body is whole when its stream reaches its end-of-bitmap
+ * marker (see `rleEnds`). A bitmap whose
  * pixel data is a whole JPEG or PNG file (BI_JPEG, BI_PNG: a bit count of 0, as the format requires) is
  * judged by that file's own check, from the pixel data's offset to the end of the body, as Chromium's
  * BMP reader hands those bytes to its JPEG or PNG decoder (whatever `biSizeImage` says).
@@ -25,6 +27,8 @@ export class BmpCheck extends Walk {
   #unchecked: string | undefined
   /** What ends at `#end`, for the message when the body stops short of it. */
   #ends = 'BMP pixel data ends'
+  /** BI_RLE8 (1) or BI_RLE4 (2): the pixel data is a run-length stream that ends in its own marker. */
+  #rle: 1 | 2 | undefined
   /** The check of an embedded JPEG or PNG (BI_JPEG, BI_PNG), fed every byte from `#pixels` on. */
   #embedded: { check: CompletenessCheck; name: string } | undefined
 
@@ -79,8 +83,10 @@ export class BmpCheck extends Walk {
     // BI_RGB, BI_BITFIELDS, BI_ALPHABITFIELDS: rows of pixels; the rest (RLE, JPEG, PNG) say their size.
     if (compression === 0 || compression === 3 || compression === 6)
       size = Math.ceil((width * bits) / 32) * 4 * height
-    else if (declared > 0) size = declared
-    else {
+    else if (declared > 0) {
+      size = declared
+      if ((compression === 1 && bits === 8) || (compression === 2 && bits === 4)) this.#rle = compression
+    } else {
       size = 0
       this.#unchecked = 'BMP compressed without a declared size: pixel data not checked'
     }
@@ -119,6 +125,39 @@ export class BmpCheck extends Walk {
       return verdict.unchecked ? { ...COMPLETE, unchecked: verdict.unchecked } : COMPLETE
     }
     if (this.#end === -1) return truncated('BMP headers cut short')
+    if (
+      this.#rle &&
+      this.#ends === 'BMP pixel data ends' &&
+      (await rleEnds(this.#rle, this.#pixels, this.position, read))
+    )
+      return COMPLETE
     return truncated(`${this.#ends} at byte ${this.#end}, past the end (${this.position} bytes)`)
   }
+}
+
+/** The most pixel data read back to find an RLE stream's end-of-bitmap marker. */
+const RLE_LIMIT = 64 * 1024 * 1024
+
+/**
+ * Whether the RLE8 or RLE4 stream (`rle`: BI_RLE8 1, BI_RLE4 2) from `from` reaches its
+ * end-of-bitmap escape (00 01) before `to`, its commands walked as Windows GDI's Bitmap Compression
+ * defines them: a count and a value; 00 00 end of line; 00 02 and a delta; 00 n and n pixels,
+ * padded to a 16-bit boundary. A stream that does is all there, whatever `biSizeImage` says: writers
+ * put the uncompressed size there (the field's meaning for RLE was left unclear:
+ * MicrosoftDocs/windows-dev-docs#5265), and ImageMagick reads the stream to its marker.
+ */
+async function rleEnds(rle: 1 | 2, from: number, to: number, read: ReadBack): Promise<boolean> {
+  if (to <= from || to - from > RLE_LIMIT) return false
+  const b = await read(from, to - from)
+  for (let i = 0; i + 1 < b.length; ) {
+    if (b[i] !== 0) i += 2
+    else if (b[i + 1] === 1) return true
+    else if (b[i + 1] === 0) i += 2
+    else if (b[i + 1] === 2) i += 4
+    else {
+      const bytes = rle === 1 ? b[i + 1] : Math.ceil(b[i + 1] / 2)
+      i += 2 + bytes + (bytes & 1)
+    }
+  }
+  return false
 }
