@@ -179,6 +179,53 @@ test('a wildcard certificate for a name two labels below it, or for its bare dom
   }
 })
 
+// A `*` that is not its label's whole is no wildcard (RFC 9525 §6.3): curl, Go (golang/go#24888,
+// the Baseline Requirements forbid it), Python (pyca/service-identity#19) and Chrome match
+// `img*.example.test` as the name it writes, where Node matches it as RFC 6125 let a client do,
+// `*cdn.example.test` even for cdn.example.test: a file was kept from a server every other client
+// refuses for the name. And one label after a wildcard stands for no name (`*.test`), which was
+// said as `*.test covers example.test, not example.test`.
+test('a partial wildcard (img*.example.test), or a wildcard over one label (*.test): tls, saying why', async () => {
+  const wild = caSigned(
+    dir,
+    'partial',
+    '/CN=partial',
+    'subjectAltName=DNS:img*.example.test,DNS:*cdn.example.test,DNS:*.test',
+  )
+  const local = await listenLocal(
+    createHttpsServer(tlsPair(wild), (_req, res) => res.end(image)),
+    'https',
+  )
+  const hosts = {
+    'img1.example.test': '127.0.0.1',
+    'cdn.example.test': '127.0.0.1',
+    'example.test': '127.0.0.1',
+  }
+  const proxy = await startSocks5Proxy({ hosts })
+  const why: Record<string, string> = {
+    'img1.example.test':
+      'a * that is not the whole leftmost label is no wildcard, as curl, Go and browsers read it: img*.example.test names no host; *.example.test would cover img1.example.test; RFC 9525 §6.3',
+    'cdn.example.test':
+      'a * that is not the whole leftmost label is no wildcard, as curl, Go and browsers read it: *cdn.example.test names no host; *.example.test would cover cdn.example.test; RFC 9525 §6.3',
+    'example.test':
+      'a wildcard needs two labels after it, as Node, curl and browsers check it: *.test would stand for every name under .test, and covers none',
+  }
+  try {
+    for (const [host, words] of Object.entries(why)) {
+      const r = await pullOne(`https://${host}:${local.port}/p.jpg`, `partial-${host}`, {
+        proxy: proxy.url.replace('socks5:', 'socks5h:'),
+      })
+      assert.equal(r.error, 'tls', r.message)
+      assert.equal(
+        r.message,
+        `TLS: cannot verify ${host}:${local.port}: its certificate is for img*.example.test, *cdn.example.test, *.test, not ${host} (${words}); the server must fix it; --insecure skips certificate checks altogether (unsafe)`,
+      )
+    }
+  } finally {
+    await Promise.all([local.close(), proxy.close()])
+  }
+})
+
 // OpenSSL's `unsuitable certificate purpose` names no certificate and no purpose: said of the
 // server's own, it blamed it for an intermediate whose extended key usage lacks serverAuth
 // (openssl/openssl#8328: error 26 at depth 1) or an issuer that is no CA, and for a client

@@ -3,6 +3,7 @@ import { type ResolvedOptions, userAgentOf } from '../options.js'
 import { type FetchIssuer, fetchThrough, IssuerFetcher } from './aia.js'
 import { clientIdentityOf } from './client-cert.js'
 import { abandonOpenings as abandonOwned, type Connector, stagedConnector } from './connect-stage.js'
+import { hostIdentity } from './host-identity.js'
 import { Http1Fallback } from './http1-fallback.js'
 import { originFactory } from './origin-pool.js'
 import { withPeerChain } from './peer-chain.js'
@@ -126,6 +127,7 @@ function connectorOf(settings: ConnectionSettings): Connector {
 export function proxyTls(options: ResolvedOptions): ConnectionOptions {
   const secureContext = trustedContext(options.caCert)
   return {
+    checkServerIdentity: hostIdentity,
     ...(options.insecure ? { rejectUnauthorized: false } : {}),
     ...(secureContext ? { secureContext } : {}),
   }
@@ -159,6 +161,8 @@ function connectionSettings(options: ResolvedOptions, fetchIssuer: FetchIssuer):
       timeout: options.connectTimeout,
       // One lookup a name for concurrent connections, and a name not found remembered briefly.
       lookup: sharedLookup(),
+      // Node's name check without partial wildcards (RFC 9525 §6.3, see host-identity.ts).
+      checkServerIdentity: hostIdentity,
       ...(options.insecure ? { rejectUnauthorized: false } : {}),
     },
     // Each made once, when first asked (null: not yet; undefined: Node's own store).

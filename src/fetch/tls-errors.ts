@@ -455,18 +455,36 @@ export function tlsProblem(error: unknown, sent: ClientCertSent = 'none'): TlsPr
  * curl and browsers check so). `*.example.com` covers b.example.com, not a.b.example.com
  * (home-assistant/core#69480) nor example.com itself (chromium/badssl.com#411); the message said
  * `its certificate is for *.example.com, not a.b.example.com`, which reads as a match to whoever
- * takes `*` for any depth. In words after the mismatch (` (a wildcard stands for one label: ...)`),
- * or `''` where no `*.` entry ends the host's name.
+ * takes `*` for any depth. One with a single label after it (`*.test`, `*.com`) stands for no name
+ * (Node, curl and OpenSSL want two), said so where it said `*.test covers example.test, not
+ * example.test`; and a `*` that is not its whole label (`img*.example.com`: RFC 9525 §6.3, see
+ * host-identity.ts) is none, said so where nothing told why. In words after the mismatch
+ * (` (a wildcard stands for one label: ...)`), or `''` where no wildcard entry ends the host's name.
  */
 function wildcardWords(e: TlsLike): string {
   const host = (e.host ?? '').toLowerCase().replace(/\.$/, '')
-  const bases = [...(e.cert?.subjectaltname ?? '').matchAll(/\bDNS:\*\.([^,\s]+)/g)].map((m) =>
-    m[1]!.toLowerCase(),
+  const entries = [...(e.cert?.subjectaltname ?? '').matchAll(/\bDNS:([^,\s]*\*[^,\s]*)/g)].map((m) =>
+    m[1]!.toLowerCase().replace(/\.$/, ''),
   )
-  const base = bases
+  const parent = host.slice(host.indexOf('.') + 1)
+  const partials = entries.filter((e) => !e.startsWith('*.') && e.slice(e.indexOf('.') + 1) === parent)
+  // The one Node took for the host, where more than one ends as it does.
+  const label = host.slice(0, host.indexOf('.'))
+  const took = (entry: string) => {
+    const [before = '', after = ''] = entry.slice(0, entry.indexOf('.')).split('*')
+    return label.length >= before.length + after.length && label.startsWith(before) && label.endsWith(after)
+  }
+  const partial = partials.find(took) ?? partials[0]
+  if (partial && host.includes('.'))
+    return ` (a * that is not the whole leftmost label is no wildcard, as curl, Go and browsers read it: ${partial} names no host; *.${parent} would cover ${host}; RFC 9525 §6.3)`
+  const base = entries
+    .filter((entry) => entry.startsWith('*.'))
+    .map((entry) => entry.slice(2))
     .filter((b) => host === b || host.endsWith(`.${b}`))
     .sort((a, b) => b.length - a.length)[0]
-  if (!base) return ''
+  if (base === undefined) return ''
+  if (!base.includes('.'))
+    return ` (a wildcard needs two labels after it, as Node, curl and browsers check it: *.${base} would stand for every name under .${base}, and covers none)`
   const covers =
     host === base
       ? `names below ${base}, not ${base} itself`
