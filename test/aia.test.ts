@@ -161,6 +161,37 @@ test('a leaf sent alone through a proxy: its issuer fetched through the same pro
   }
 })
 
+// An https:// proxy whose own certificate is sent alone (a company proxy set up without its
+// intermediate: curl fails it too, curl#2793): its issuer was fetched through the proxy itself,
+// which met the same certificate, and every https:// file failed `tls`, "fetched, not taken: ...:
+// the request failed (UNABLE_TO_GET_ISSUER_CERT_LOCALLY)"; an http:// file's fetched none. It is
+// fetched direct, and the files go through the proxy.
+test('an https:// proxy that leaves out its own intermediate: its issuer fetched direct, not through itself; files through it kept', async () => {
+  const leaf = aiaCert(dir, 'proxy-leaf', '/CN=proxy', { issuer: 'int', url: pki.url('/proxy/int.der') })
+  serve('/proxy/int.der', join(dir, 'int.der'))
+  const proxy = await startForwardProxy({ tls: tlsPair(leaf) })
+  const image = await origin(certs.good)
+  const plain = await listenLocal(
+    createHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(body)),
+  )
+  try {
+    for (const url of [image, plain.origin]) {
+      const seen = await askedDuring(async () => {
+        const r = await fetchOne(url, { proxy: proxy.url.replace('127.0.0.1', 'localhost') })
+        assert.equal(r.status, 'ok', `${url}: ${r.message}`)
+      })
+      assert.deepEqual(seen, ['/proxy/int.der'], url)
+    }
+    assert.ok(!proxy.log.some((l) => l.target.includes('/proxy/int.der')), JSON.stringify(proxy.log))
+    assert.deepEqual(
+      proxy.log.map((l) => l.method),
+      ['CONNECT', 'GET'],
+    )
+  } finally {
+    await Promise.all([proxy.close(), plain.close()])
+  }
+})
+
 test('an https:// AIA URL through a proxy: fetched in a CONNECT tunnel', async () => {
   const secure = createServer(tlsPair(certs.good), (_req, res) =>
     res.writeHead(200).end(readFileSync(join(dir, 'int.der'))),

@@ -106,8 +106,12 @@ function parsed(pems: readonly string[]): X509Certificate[] {
 /** What an AIA URL served: its body and type, or why none (in words). */
 export type Fetched = { bytes: Buffer; type: string } | { why: string }
 
-/** Fetches an AIA URL (see `fetchThrough`). */
-export type FetchIssuer = (url: string) => Promise<Fetched>
+/**
+ * Fetches an AIA URL (see `fetchThrough`): through the proxy it goes through, as an image's request
+ * would, or `direct`, for the certificate of a proxy itself (through it, the request met the same
+ * certificate and failed as the connection it was for had).
+ */
+export type FetchIssuer = (url: string, direct?: boolean) => Promise<Fetched>
 
 /**
  * GET `url` through `dispatcher` (the run's: direct, or the proxy the URL goes through), following
@@ -207,6 +211,7 @@ export class IssuerFetcher {
   async issuers(
     missing: { url: string; cert: Buffer },
     now = Date.now(),
+    direct = false,
   ): Promise<{ pems: string[] } | { why: string }> {
     this.#anchors ??= parsed(this.anchors())
     const pool: X509Certificate[] = []
@@ -229,7 +234,7 @@ export class IssuerFetcher {
             why: `"${nameOf(top)}", fetched, is issued by no CA trusted here, and more than ${MAX_ISSUER_FETCHES} levels are not fetched`,
           }
         seen.add(url)
-        const got = await this.#fetch(url)
+        const got = await this.#fetch(url, direct)
         if ('why' in got) return { why: `${url}: ${got.why}` }
         const certs = parsed(certificatesOf(got.bytes))
         if (certs.length === 0)
@@ -247,19 +252,20 @@ export class IssuerFetcher {
     }
   }
 
-  #fetch(url: string): Promise<Fetched> {
-    let fetched = this.#fetched.get(url)
+  #fetch(url: string, direct: boolean): Promise<Fetched> {
+    const key = direct ? `direct ${url}` : url
+    let fetched = this.#fetched.get(key)
     if (!fetched) {
       const host = hostKey(url)
       this.#asking.set(host, (this.#asking.get(host) ?? 0) + 1)
-      fetched = this.fetch(url)
+      fetched = this.fetch(url, direct)
         .catch((error: Error) => ({ why: `the request failed (${error.message})` }))
         .finally(() => {
           const left = (this.#asking.get(host) ?? 1) - 1
           if (left > 0) this.#asking.set(host, left)
           else this.#asking.delete(host)
         })
-      this.#fetched.set(url, fetched)
+      this.#fetched.set(key, fetched)
     }
     return fetched
   }
@@ -299,16 +305,17 @@ export class IssuerFetcher {
   /**
    * `connect` (a whole connection: TCP or a proxy's tunnel, then TLS) that, failing for an issuer
    * not found whose certificate says where it is, fetches it (`issuers`), trusts it and connects
-   * again, once; where it could not, the failure's chain says why (`PeerChain.fetched`).
+   * again, once; where it could not, the failure's chain says why (`PeerChain.fetched`). The issuer
+   * is fetched direct where `direct` says the failure is a proxy's own certificate's.
    */
-  retrying<C>(given: C): C {
+  retrying<C>(given: C, direct: (error: Error) => boolean = () => false): C {
     const connect = given as Connect
     return ((options: object, callback: (error: Error | null, socket: unknown) => void) =>
       connect(options, (error, socket) => {
         const missing = missingIssuer(error)
         const { hostname, port } = options as { hostname?: string; port?: string | number }
         if (!missing || this.#asking.has(`${hostname}:${port || 443}`)) return callback(error, socket)
-        this.issuers(missing).then(
+        this.issuers(missing, undefined, direct(error!)).then(
           (got) => {
             if ('pems' in got && this.#trust(got.pems)) return connect(options, callback)
             const chain = peerChain(error)

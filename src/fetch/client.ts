@@ -42,8 +42,10 @@ export function createAgent(options: ResolvedOptions): Dispatcher {
   // Issuers a server left out are fetched through the run's own connections (see aia.ts): the
   // proxy the AIA URL goes through, its credentials and NO_PROXY, as an image's request would.
   let dispatcher: Dispatcher | undefined
-  const settings = connectionSettings(options, (url) =>
-    fetchThrough(dispatcher!, url, options.connectTimeout, userAgentOf(options)),
+  // A proxy's own certificate's issuer, direct: through the proxy, it met the same certificate.
+  let straight: Dispatcher | undefined
+  const settings = connectionSettings(options, (url, toProxy) =>
+    fetchThrough((toProxy && straight) || dispatcher!, url, options.connectTimeout, userAgentOf(options)),
   )
   const plan = proxyPlan(options.proxy)
   const unmatched = noProxyWarning(plan)
@@ -58,6 +60,7 @@ export function createAgent(options: ResolvedOptions): Dispatcher {
       // HTTPS origins multiplex over HTTP/2 where the server speaks it (see origin-pool.ts).
       factory: originFactory(http2, those.concurrency),
     } as ConstructorParameters<typeof Agent>[0])
+    straight ??= direct
     return plan ? (new ProxyRouter(direct, plan, those) as unknown as Dispatcher) : direct
   }
   dispatcher = options.http2

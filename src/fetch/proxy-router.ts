@@ -4,7 +4,7 @@ import { isIP, type Socket } from 'node:net'
 import { errorCode } from '../errors.js'
 import { unbracketed } from '../utils/url.js'
 import type { IssuerFetcher } from './aia.js'
-import { atProxy, coded, lookedUpHere } from './classify.js'
+import { atProxy, coded, isAtProxy, lookedUpHere } from './classify.js'
 import { markStage, stagedConnector } from './connect-stage.js'
 import { serverName } from './exchange.js'
 import { MAX_HEADER_BYTES } from './header-limits.js'
@@ -198,7 +198,7 @@ export class ProxyRouter extends EventEmitter {
               return pools(origin, {
                 ...keepAlive,
                 ...options,
-                ...(connect ? { connect: this.settings.issuers.retrying(connect) } : {}),
+                ...(connect ? { connect: this.settings.issuers.retrying(connect, isAtProxy) } : {}),
               })
             }
             const { connect } = options as { connect?: Connect }
@@ -212,7 +212,13 @@ export class ProxyRouter extends EventEmitter {
                     ? {
                         connect: markedAtProxy(
                           withoutIpServerName(
-                            stagedConnector(withPeerChain(connect as never), this.settings.tls) as Connect,
+                            stagedConnector(
+                              this.settings.issuers.retrying(
+                                withPeerChain(this.#mended(connect, proxyTls)),
+                                () => true,
+                              ),
+                              this.settings.tls,
+                            ) as Connect,
                           ),
                         ),
                       }
@@ -234,7 +240,10 @@ export class ProxyRouter extends EventEmitter {
                 connect: markedAtProxy(
                   withoutIpServerName(
                     nameMismatchFailsAll(
-                      stagedConnector(withPeerChain(options.connect as never), this.settings.tls) as Connect,
+                      stagedConnector(
+                        withPeerChain(this.#mended(options.connect as Connect, proxyTls) as never),
+                        this.settings.tls,
+                      ) as Connect,
                     ),
                   ),
                 ),
@@ -243,6 +252,19 @@ export class ProxyRouter extends EventEmitter {
             ),
         } as ConstructorParameters<typeof import('undici').ProxyAgent>[0]) as unknown as Dispatcher,
       ),
+    )
+  }
+
+  /**
+   * `made` (undici's connector to an https:// proxy, from `proxyTls`) made again with the issuers
+   * fetched for a certificate that left its out (the proxy's own: see aia.ts), once some are. Not
+   * where the run shows image hosts a client certificate: the context they were added to holds it,
+   * and a proxy is never shown it.
+   */
+  #mended(made: Connect, proxyTls: Record<string, unknown>): Connect {
+    if (this.settings.originTrust() !== this.settings.trust()) return made
+    return this.settings.issuers.live((mended) =>
+      mended ? (buildConnector({ ...proxyTls, secureContext: mended } as never) as Connect) : made,
     )
   }
 
