@@ -559,6 +559,40 @@ test('a proxy that answers 407 is given up for the run: its other files are not 
   }
 })
 
+// A CONNECT reaches no server that could ask for credentials, so a 401 to one is the proxy's own
+// ask, miswritten (RFC 9110 §15.5.8 has it answer 407): wstunnel answers a CONNECT without
+// credentials so, bare (erebe/wstunnel#544), tinyproxy one with wrong ones (tinyproxy/tinyproxy#532).
+// Each https:// file failed 'would not open a tunnel to HOST (HTTP 401)', no word of credentials,
+// and each was sent, every wrong login counted against the account.
+test('a proxy that answers a CONNECT with 401 asks for credentials as with 407: said so, given up for the run', async () => {
+  const { proxy: refusing, at } = await refusingFirst(() => 'HTTP/1.1 401 Unauthorized')
+  try {
+    for (const [proxyUrl, words] of [
+      [
+        refusing.origin.replace('//', '//user:wrong@'),
+        'refused the credentials of its URL (HTTP 401, where a proxy answers 407): check them',
+      ],
+      [
+        refusing.origin,
+        'asks for credentials (HTTP 401, where a proxy answers 407): give them in the proxy URL',
+      ],
+    ]) {
+      at.length = 0
+      const urls = Array.from({ length: 6 }, (_, i) => secure.url(`/c401-${i}`))
+      const results = await withEnv({}, () =>
+        run(urls, { out: join(dir, `c401-${words.length}`), proxy: proxyUrl, concurrency: 1 }),
+      )
+      assert.ok(
+        results.every((r) => r.error === 'proxy' && r.message!.includes(words)),
+        JSON.stringify(results.map((r) => r.message)),
+      )
+      assert.equal(at.length, 1, `${at.length} CONNECTs sent`)
+    }
+  } finally {
+    await refusing.close()
+  }
+})
+
 test('a proxy that has let requests through and then answers one 407 is not given up', async () => {
   let n = 0
   const rotating = await listenLocal(

@@ -389,6 +389,12 @@ function proxyError(
       ? 407
       : undefined)
   if (n !== undefined) {
+    // A 401 to a CONNECT is the proxy's own ask for credentials, miswritten (RFC 9110 §15.5.8 has
+    // a proxy answer 407): a CONNECT reaches no server that could ask. wstunnel answers a CONNECT
+    // without credentials so (erebe/wstunnel#544), tinyproxy one with wrong ones (tinyproxy#532);
+    // it was said as `would not open a tunnel to HOST (HTTP 401)`, no word of credentials.
+    const login = n === 407 || (n === 401 && refusal !== undefined)
+    const status = n === 401 ? 'HTTP 401, where a proxy answers 407' : 'HTTP 407'
     const basic = 'imgpull sends Basic credentials only, not Digest, NTLM or Negotiate'
     // A redirect's target (a captive portal's sign-in page) is what the user must open: its
     // words are the proxy's, shown without credentials or terminal controls.
@@ -413,14 +419,13 @@ function proxyError(
       wait.retryAfter !== undefined
         ? `, asking for a wait of ${duration(wait.retryAfter)} (${wait.waitFrom})`
         : ''
-    const words =
-      n !== 407
-        ? `would not open a tunnel to ${target.host} (HTTP ${n}${said}${asked})${sslPorts}`
-        : schemes.length > 0 && !schemes.some((s) => s.toLowerCase() === 'basic')
-          ? `asks for ${schemes.join(' or ')} authentication (HTTP 407), which imgpull cannot answer: it sends Basic credentials only (a local relay such as cntlm or px can sign in for it)`
-          : proxy.username || proxy.password
-            ? `refused the credentials of its URL (HTTP 407): check them (${basic})`
-            : `asks for credentials (HTTP 407): give them in the proxy URL, http://user:password@host:port (${basic})`
+    const words = !login
+      ? `would not open a tunnel to ${target.host} (HTTP ${n}${said}${asked})${sslPorts}`
+      : schemes.length > 0 && !schemes.some((s) => s.toLowerCase() === 'basic')
+        ? `asks for ${schemes.join(' or ')} authentication (${status}), which imgpull cannot answer: it sends Basic credentials only (a local relay such as cntlm or px can sign in for it)`
+        : proxy.username || proxy.password
+          ? `refused the credentials of its URL (${status}): check them (${basic})`
+          : `asks for credentials (${status}): give them in the proxy URL, http://user:password@host:port (${basic})`
     const gateway = n >= 502 && n <= 504
     return new ImgpullError('proxy', `proxy ${shown} ${words}`, {
       // A 408 or 429 is passing as it is from a server (RFC 9110 §15.5.9, RFC 6585 §4): a proxy's
@@ -433,7 +438,7 @@ function proxyError(
           ? coded(PROXY_501, error)
           : n === 400
             ? coded(PROXY_400, error)
-            : n === 407
+            : login
               ? coded(PROXY_AUTH, error)
               : n === 429
                 ? coded(PROXY_LIMIT, error)

@@ -425,7 +425,10 @@ function tunnelOrRefusal<A extends ConnectAnswer>(answer: A, host: string): A {
     proxySaid(headers),
     host,
     answer.statusCode >= 300 && answer.statusCode < 400 ? [location].flat()[0] : undefined,
-    answer.statusCode === 407 ? authSchemes(headers['proxy-authenticate']) : [],
+    // A 401 is a 407 miswritten (see classify.ts), its challenge in either header.
+    answer.statusCode === 407 || answer.statusCode === 401
+      ? authSchemes(headers['proxy-authenticate'] ?? headers['www-authenticate'])
+      : [],
     { retryAfter, waitFrom },
   )
 }
