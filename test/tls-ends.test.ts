@@ -141,41 +141,49 @@ test('a certificate giving the IP address of the URL as a DNS name or as its CN 
   }
 })
 
+/**
+ * An https:// server on 127.0.0.1 whose certificate (the CA's, `name`) gives the DNS names `dns`,
+ * and `pull` options that reach it by any of `hosts` (a SOCKS5 proxy that resolves them there).
+ */
+async function namedServer(name: string, dns: string, hosts: string[]) {
+  const pair = caSigned(dir, name, `/CN=${name}`, `subjectAltName=${dns}`)
+  const local = await listenLocal(
+    createHttpsServer(tlsPair(pair), (_req, res) => res.end(image)),
+    'https',
+  )
+  const proxy = await startSocks5Proxy({ hosts: Object.fromEntries(hosts.map((h) => [h, '127.0.0.1'])) })
+  const viaProxy = { proxy: proxy.url.replace('socks5:', 'socks5h:') }
+  return { port: local.port, viaProxy, close: () => Promise.all([local.close(), proxy.close()]) }
+}
+
 // A wildcard stands for one label, the leftmost, and never for none (RFC 6125 §6.4.3; browsers,
 // curl and Node agree): `*.example.test` covers a.example.test, not a.b.example.test
 // (home-assistant/core#69480: `*.domain.com` for login.s1.domain.com) nor example.test itself
 // (chromium/badssl.com#411 asks for both). The message said `its certificate is for
 // *.example.test, not a.b.example.test`, which reads as a match to whoever takes `*` for any depth.
 test('a wildcard certificate for a name two labels below it, or for its bare domain: tls, saying a wildcard covers one label', async () => {
-  const wild = caSigned(dir, 'wild', '/CN=wild', 'subjectAltName=DNS:*.example.test,DNS:other.test')
-  const local = await listenLocal(
-    createHttpsServer(tlsPair(wild), (_req, res) => res.end(image)),
-    'https',
-  )
-  const hosts = {
-    'a.example.test': '127.0.0.1',
-    'a.b.example.test': '127.0.0.1',
-    'example.test': '127.0.0.1',
-  }
-  const proxy = await startSocks5Proxy({ hosts })
-  const viaProxy = { proxy: proxy.url.replace('socks5:', 'socks5h:') }
+  const { port, viaProxy, close } = await namedServer('wild', 'DNS:*.example.test,DNS:other.test', [
+    'a.example.test',
+    'a.b.example.test',
+    'example.test',
+  ])
   try {
-    const ok = await pullOne(`https://a.example.test:${local.port}/one.jpg`, 'wild-one', viaProxy)
+    const ok = await pullOne(`https://a.example.test:${port}/one.jpg`, 'wild-one', viaProxy)
     assert.equal(ok.status, 'ok', ok.message)
     const covers = {
       'a.b.example.test': 'covers b.example.test, not a.b.example.test',
       'example.test': 'covers names below example.test, not example.test itself',
     }
     for (const [host, words] of Object.entries(covers)) {
-      const r = await pullOne(`https://${host}:${local.port}/w.jpg`, `wild-${host}`, viaProxy)
+      const r = await pullOne(`https://${host}:${port}/w.jpg`, `wild-${host}`, viaProxy)
       assert.equal(r.error, 'tls', r.message)
       assert.equal(
         r.message,
-        `TLS: cannot verify ${host}:${local.port}: its certificate is for *.example.test, other.test, not ${host} (a wildcard stands for one label: *.example.test ${words}; RFC 6125 §6.4.3); the server must fix it; --insecure skips certificate checks altogether (unsafe)`,
+        `TLS: cannot verify ${host}:${port}: its certificate is for *.example.test, other.test, not ${host} (a wildcard stands for one label: *.example.test ${words}; RFC 6125 §6.4.3); the server must fix it; --insecure skips certificate checks altogether (unsafe)`,
       )
     }
   } finally {
-    await Promise.all([local.close(), proxy.close()])
+    await close()
   }
 })
 
@@ -186,22 +194,11 @@ test('a wildcard certificate for a name two labels below it, or for its bare dom
 // refuses for the name. And one label after a wildcard stands for no name (`*.test`), which was
 // said as `*.test covers example.test, not example.test`.
 test('a partial wildcard (img*.example.test), or a wildcard over one label (*.test): tls, saying why', async () => {
-  const wild = caSigned(
-    dir,
+  const { port, viaProxy, close } = await namedServer(
     'partial',
-    '/CN=partial',
-    'subjectAltName=DNS:img*.example.test,DNS:*cdn.example.test,DNS:*.test',
+    'DNS:img*.example.test,DNS:*cdn.example.test,DNS:*.test',
+    ['img1.example.test', 'cdn.example.test', 'example.test'],
   )
-  const local = await listenLocal(
-    createHttpsServer(tlsPair(wild), (_req, res) => res.end(image)),
-    'https',
-  )
-  const hosts = {
-    'img1.example.test': '127.0.0.1',
-    'cdn.example.test': '127.0.0.1',
-    'example.test': '127.0.0.1',
-  }
-  const proxy = await startSocks5Proxy({ hosts })
   const why: Record<string, string> = {
     'img1.example.test':
       'a * that is not the whole leftmost label is no wildcard, as curl, Go and browsers read it: img*.example.test names no host; *.example.test would cover img1.example.test; RFC 9525 §6.3',
@@ -212,17 +209,15 @@ test('a partial wildcard (img*.example.test), or a wildcard over one label (*.te
   }
   try {
     for (const [host, words] of Object.entries(why)) {
-      const r = await pullOne(`https://${host}:${local.port}/p.jpg`, `partial-${host}`, {
-        proxy: proxy.url.replace('socks5:', 'socks5h:'),
-      })
+      const r = await pullOne(`https://${host}:${port}/p.jpg`, `partial-${host}`, viaProxy)
       assert.equal(r.error, 'tls', r.message)
       assert.equal(
         r.message,
-        `TLS: cannot verify ${host}:${local.port}: its certificate is for img*.example.test, *cdn.example.test, *.test, not ${host} (${words}); the server must fix it; --insecure skips certificate checks altogether (unsafe)`,
+        `TLS: cannot verify ${host}:${port}: its certificate is for img*.example.test, *cdn.example.test, *.test, not ${host} (${words}); the server must fix it; --insecure skips certificate checks altogether (unsafe)`,
       )
     }
   } finally {
-    await Promise.all([local.close(), proxy.close()])
+    await close()
   }
 })
 
