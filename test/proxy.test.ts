@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { createServer as createPlainServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { createRequire } from 'node:module'
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { createServer as createTlsServer } from 'node:tls'
@@ -912,23 +912,53 @@ test('a proxy that opens the tunnel, then answers in it itself (a block page): n
 
 // a tunnel closed right after the proxy's 200 failed as "the server reset the
 // connection (ECONNRESET)": the proxy, which may be the one that closed it, went unnamed.
-test('a proxy that opens the tunnel, then closes it before TLS: the failure names the proxy and the cut handshake', async () => {
-  const closing = await startRawServer((socket) => {
-    socket.once('data', () => socket.end('HTTP/1.1 200 Connection established\r\n\r\n'))
-  })
+/**
+ * The result of one https:// file through a proxy whose answer to its CONNECT is `answer`'s (given
+ * the socket, the CONNECT read), with no retry; `proxy` its URL.
+ */
+async function throughRawProxy(answer: (socket: Socket) => void, out: string) {
+  const server = await startRawServer((socket) => socket.once('data', () => answer(socket)))
   try {
-    const proxy = closing.origin
     const [r] = await withEnv({}, () =>
-      run(['https://images.example.org/a.jpg'], { out: join(dir, 'tunnel-closed'), proxy, retries: 0 }),
+      run(['https://images.example.org/a.jpg'], { out: join(dir, out), proxy: server.origin, retries: 0 }),
     )
-    assert.equal(r.error, 'network', r.message)
-    assert.equal(
-      r.message,
-      `network error on https://images.example.org/a.jpg (through the proxy ${proxy}): the connection closed during the TLS handshake, before any answer (ECONNRESET)`,
-    )
+    return { r: r!, proxy: server.origin }
   } finally {
-    await closing.close()
+    await server.close()
   }
+}
+
+test('a proxy that opens the tunnel, then closes it before TLS: the failure names the proxy and the cut handshake', async () => {
+  const { r, proxy } = await throughRawProxy(
+    (socket) => socket.end('HTTP/1.1 200 Connection established\r\n\r\n'),
+    'tunnel-closed',
+  )
+  assert.equal(r.error, 'network', r.message)
+  assert.equal(
+    r.message,
+    `network error on https://images.example.org/a.jpg (through the proxy ${proxy}): the connection closed during the TLS handshake, before any answer (ECONNRESET)`,
+  )
+})
+
+// A proxy that filters TLS by the name in the client hello refuses a host with an alert of its own
+// in the server's place (a filtering proxy that cannot or will not intercept a host:
+// deetungsten/webui-privaxy#8, Squid's ssl_bump): the failure named the server alone
+// (`TLS: cannot talk to HOST securely: the server asks for a client certificate (access denied)`),
+// as if no proxy were there; a certificate refused so names it already.
+test('a TLS alert in place of the server hello through a proxy tunnel: tls, naming the proxy too', async () => {
+  const { r, proxy } = await throughRawProxy((socket) => {
+    socket.write('HTTP/1.1 200 Connection established\r\n\r\n')
+    // A fatal access_denied alert (RFC 8446 §6.2) as the answer to the client hello.
+    socket.once('data', () => socket.end(Buffer.from([0x15, 3, 3, 0, 2, 2, 49])))
+  }, 'tunnel-alert')
+  assert.equal(r.error, 'tls', r.message)
+  assert.ok(
+    r.message!.startsWith('TLS: cannot talk to images.example.org securely: ') &&
+      r.message!.endsWith(
+        ` (through the proxy ${proxy}: one that filters TLS may have refused it in the server's place)`,
+      ),
+    r.message,
+  )
 })
 
 // undici reopens a connection at once when its connector fails with UND_ERR_SOCKET,

@@ -165,10 +165,20 @@ function classified(error: unknown, url: string, options: ResolvedOptions): Imgp
         (hop ? ` (redirected from ${url})` : '')
       return new ImgpullError('tls', message, { cause: error })
     }
+    // A handshake refused (an alert) through a proxy's tunnel: a proxy that filters TLS by the
+    // name a client hello carries refuses so in the server's place, and the failure named the
+    // server alone, as if the proxy were not there.
+    const filtered =
+      !tls.certificate && !proxyOnly && route?.proxy && route.target.protocol === 'https:' && peerAlert(error)
+        ? route.proxy
+        : undefined
     const message =
       (proxyOnly ? tlsMessage(shownProxy(proxy), tls, true) : tlsMessage(at, tls)) +
       (inspected
         ? ` (through the proxy ${shownProxy(inspected)}: one that inspects TLS signs with its own CA, the one to trust)`
+        : '') +
+      (filtered
+        ? ` (through the proxy ${shownProxy(filtered)}: one that filters TLS may have refused it in the server's place)`
         : '') +
       (hop ? ` (redirected from ${url})` : '')
     // The proxy's own: every request through it meets the same (ProxySilence gives it up).
@@ -185,6 +195,25 @@ function classified(error: unknown, url: string, options: ResolvedOptions): Imgp
   if (sent === 'sent' && route?.target.protocol === 'https:' && (turnedAway(error) || handshakeCut(error)))
     network.message += `; the server may have refused the client certificate of --cert (${MAY_REFUSE})`
   return network
+}
+
+/**
+ * Whether `error` (or one it wraps) is a TLS alert the other side sent (`ERR_SSL_TLSV1_ALERT_…`,
+ * `ERR_SSL_SSLV3_ALERT_…`, OpenSSL 3.2's `SSL/TLS alert …`), not a refusal of this side's own.
+ */
+function peerAlert(error: unknown): boolean {
+  for (
+    let e = error as { code?: string; message?: string; cause?: unknown } | undefined, depth = 0;
+    e && depth < 4;
+    e = e.cause as typeof e, depth++
+  ) {
+    if (
+      /_ALERT_|UNRECOGNIZED_NAME/.test(e.code ?? '') ||
+      (e.code === 'EPROTO' && /alert/i.test(e.message ?? ''))
+    )
+      return true
+  }
+  return false
 }
 
 /** Who closes a connection over a client certificate refused without a word. */
