@@ -707,7 +707,7 @@ test('a body that is no image is named in its failure line by what it looks like
       `<!--${'x'.repeat(64 * 1024)}`,
       "markup whose declarations, comments or doctype run past the first 64 KB, where an SVG's root element is looked for",
     ],
-    ['<!-- a -->'.repeat(7000) + '<rss version="2.0">', 'XML whose root is <rss>'],
+    [`${'<!-- a -->'.repeat(7000)}<rss version="2.0">`, 'XML whose root is <rss>'],
     ['{"error":"not found",\n "code": 404}', 'JSON: {"error":"not found", "code": 404}'],
     ['[]', 'JSON: []'],
     ['Forbidden\r\n', 'text: "Forbidden"'],
