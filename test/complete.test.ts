@@ -246,6 +246,35 @@ test('a progressive JPEG without its end-of-image marker: whole but unchecked wh
   }
 })
 
+// A JPEG cut between two scans and closed with an end-of-image marker (a proxy or tool that
+// "repairs" a cut file, as Pillow closes one: python-pillow/Pillow#3023) was kept whole by a plain
+// download: libjpeg decodes it without a warning, blurred or grey (libjpeg-turbo/libjpeg-turbo#343),
+// and only --verify decode and the transform options refused it. The scan headers alone show it.
+test("a JPEG cut between two scans and closed with an end-of-image marker is truncated: a progressive one short of some coefficient's last bit, a sequential one short of a component", async () => {
+  const EOI = Buffer.from([0xff, 0xd9])
+  const SOS = Buffer.from([0xff, 0xda])
+  const scanStarts = (file: Buffer) => {
+    const starts: number[] = []
+    for (let at = file.indexOf(SOS, file.indexOf(SOS) + 2); at !== -1; at = file.indexOf(SOS, at + 2))
+      starts.push(at)
+    return starts
+  }
+  const separate = readFileSync(new URL('./fixtures/transform/non-interleaved.jpg', import.meta.url))
+  for (const [name, file] of [...(await progressiveJpegs()), ['non-interleaved.jpg', separate] as const]) {
+    complete(await judge('jpg', file), name)
+    const starts = scanStarts(file)
+    assert.ok(starts.length >= 2, `${name}: ${starts.length + 1} scans`)
+    for (const at of starts) {
+      const verdict = await judge('jpg', Buffer.concat([file.subarray(0, at), EOI]), uneven(at))
+      truncated(verdict, `${name} cut before the scan at ${at}, an end-of-image marker after it`)
+      assert.match(
+        verdict.complete ? '' : verdict.reason,
+        /^a (progressive JPEG whose scans leave component \d's [-\w ]+ short of their last bit|JPEG whose scans never send component \d of 3) \(a file cut between scans and closed with an end marker: a viewer shows it [^)]+\), its end-of-image marker at byte \d+$/,
+      )
+    }
+  }
+})
+
 test('the walk of a progressive JPEG never throws, and never takes a cut body, or one with bytes flipped in its scans, for whole', async () => {
   // Seeded cuts, and cuts with bytes flipped anywhere (headers too: a frame may then say anything),
   // as hostile or broken files bring them.

@@ -18,13 +18,10 @@
  * scan).
  */
 
+import { PROGRESSIVE, SEQUENTIAL, scansLeftShort } from '../verify/complete/jpeg.js'
 import { type ByteSource, inMemory, WINDOW } from './byte-source.js'
 import { segmentAt } from './jpeg-metadata.js'
 
-/** Progressive frames (Huffman, arithmetic): scans send bands of coefficients, bit by bit. */
-const PROGRESSIVE = new Set([0xc2, 0xca])
-/** Sequential frames (baseline, extended, arithmetic): a scan sends its components whole. */
-const SEQUENTIAL = new Set([0xc0, 0xc1, 0xc9])
 const SOS = 0xda
 const EOI = 0xd9
 
@@ -81,26 +78,7 @@ export function scansShort(source: Uint8Array | ByteSource): string | undefined 
     }
     at = end
   }
-  if (!final) return undefined
-  let index = 0
-  for (const coded of final.values()) {
-    index++
-    const first = coded.indexOf(0)
-    if (first < 0) continue
-    const cut = 'a file cut between scans and closed with an end marker'
-    if (!progressive)
-      return `a JPEG whose scans never send component ${index} of ${final.size} (${cut}: a viewer shows it without that component's colour)`
-    const last = coded.lastIndexOf(0)
-    const short = coded.subarray(first, last + 1).filter((sent) => sent === 0).length
-    const which =
-      first === last
-        ? `coefficient ${first}`
-        : short === last - first + 1
-          ? `coefficients ${first}-${last}`
-          : `${short} coefficients from ${first} to ${last}`
-    return `a progressive JPEG whose scans leave component ${index}'s ${which} short of their last bit (${cut}: a viewer shows it blurred)`
-  }
-  return undefined
+  return final && scansLeftShort(final, progressive)
 }
 
 /**

@@ -130,6 +130,44 @@ class HeldSegment {
   }
 }
 
+/** Progressive frames (Huffman, arithmetic): scans send bands of coefficients, bit by bit. */
+export const PROGRESSIVE = new Set([0xc2, 0xca])
+/** Sequential frames (baseline, extended, arithmetic): a scan sends its components whole. */
+export const SEQUENTIAL = new Set([0xc0, 0xc1, 0xc9])
+
+/**
+ * What a JPEG's scans left short of its final bit, said for a message (`a progressive JPEG whose
+ * scans leave component 1's coefficients 1-63 short of their last bit ...`), or `undefined` when
+ * every coefficient of every component got there. `sent`: per component id, in frame order, which
+ * of its 64 coefficients a scan sent to bit 0 (a sequential scan sends its components whole); a
+ * progressive file sends bands of them (Ss–Se) to a bit Al, refined a bit a scan until Al is 0 (ITU
+ * T.81 G.1.1). A file cut between two scans and closed with an end marker leaves some short:
+ * libjpeg decodes it without a word, blurred (libjpeg-turbo/libjpeg-turbo#343) or, a sequential
+ * file's luma scan alone, grey; libjpeg's own encoder refuses a scan script that leaves a
+ * coefficient short ("Scan script does not transmit all data").
+ */
+export function scansLeftShort(sent: Map<number, Uint8Array>, progressive: boolean): string | undefined {
+  let index = 0
+  for (const coded of sent.values()) {
+    index++
+    const first = coded.indexOf(0)
+    if (first < 0) continue
+    const cut = 'a file cut between scans and closed with an end marker'
+    if (!progressive)
+      return `a JPEG whose scans never send component ${index} of ${sent.size} (${cut}: a viewer shows it without that component's colour)`
+    const last = coded.lastIndexOf(0)
+    const short = coded.subarray(first, last + 1).filter((done) => done === 0).length
+    const which =
+      first === last
+        ? `coefficient ${first}`
+        : short === last - first + 1
+          ? `coefficients ${first}-${last}`
+          : `${short} coefficients from ${first} to ${last}`
+    return `a progressive JPEG whose scans leave component ${index}'s ${which} short of their last bit (${cut}: a viewer shows it blurred)`
+  }
+  return undefined
+}
+
 /** Frame headers SOF0–SOF15, less DHT (C4), JPG (C8) and DAC (CC), which share the range. */
 const isFrame = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc
 
@@ -182,6 +220,13 @@ export class JpegCheck implements CompletenessCheck {
   #interval = 0
   /** In the scan's data: the restart markers it should hold, and those seen so far. */
   #restarts = { want: -1, seen: 0 }
+  /**
+   * Per component id, in frame order, which of its 64 coefficients a scan has sent to bit 0 (as
+   * `scansLeftShort` reads it); undefined for a lossless or hierarchical frame, not looked at.
+   */
+  #sent: Map<number, Uint8Array> | undefined
+  /** The frame is progressive (SOF2, SOF10): its scans send bands of coefficients, bit by bit. */
+  #progressive = false
 
   update(bytes: Uint8Array): void {
     // Buffer's indexOf (memchr) is 2–3 times faster than Uint8Array's on scan data.
@@ -292,13 +337,17 @@ export class JpegCheck implements CompletenessCheck {
     }
     if (m === EOI) {
       this.#eoiEnd = at
+      const short =
+        this.#sent && this.#frames === 1 ? scansLeftShort(this.#sent, this.#progressive) : undefined
       this.#verdict =
-        this.#scans > 0
-          ? {
-              ...COMPLETE,
-              ...(this.#width && this.#height ? { width: this.#width, height: this.#height } : {}),
-            }
-          : corrupt('JPEG ends before any image data')
+        this.#scans === 0
+          ? corrupt('JPEG ends before any image data')
+          : short
+            ? truncated(`${short}, its end-of-image marker at byte ${at - 2}`)
+            : {
+                ...COMPLETE,
+                ...(this.#width && this.#height ? { width: this.#width, height: this.#height } : {}),
+              }
       return
     }
     if (m === 0xd8) {
@@ -334,6 +383,8 @@ export class JpegCheck implements CompletenessCheck {
       return
     }
     if (isFrame(this.#marker) && ++this.#frames === 1) {
+      this.#progressive = PROGRESSIVE.has(this.#marker)
+      if (this.#progressive || SEQUENTIAL.has(this.#marker)) this.#sent = new Map()
       this.#height = (this.#header[3] << 8) | this.#header[4]
       this.#width = (this.#header[5] << 8) | this.#header[6]
     }
@@ -360,13 +411,32 @@ export class JpegCheck implements CompletenessCheck {
     if (marker === APP2) this.#mpfEnd = mpfEnd(data, at) ?? 0
     else if (marker === APP1) this.#xmpTail = xmpTail(data) ?? 0
     else if (marker === DRI) this.#interval = data.length >= 2 ? (data[0] << 8) | data[1] : 0
-    else if (marker === SOS) this.#restarts = { want: this.#restartsDue(data), seen: 0 }
-    else {
+    else if (marker === SOS) {
+      this.#restarts = { want: this.#restartsDue(data), seen: 0 }
+      this.#scanSends(data)
+    } else {
       // The frame header after its height and width: Nf, then 3 bytes a component (id, H and V, table).
       const count = data[0] ?? 0
-      for (let k = 0; k < count && 3 + 3 * k <= data.length; k++)
+      for (let k = 0; k < count && 3 + 3 * k <= data.length; k++) {
         this.#components.push({ id: data[1 + 3 * k], h: data[2 + 3 * k] >> 4, v: data[2 + 3 * k] & 15 })
+        this.#sent?.set(data[1 + 3 * k], new Uint8Array(64))
+      }
     }
+  }
+
+  /**
+   * What a scan's header (`data`: Ns, 2 bytes a component, then Ss, Se, and Ah and Al in one byte:
+   * T.81 B.2.3) sends to bit 0, marked in `#sent`. A sequential scan sends its components whole,
+   * whatever its Ss, Se and Al say (libjpeg reads them so).
+   */
+  #scanSends(data: Uint8Array): void {
+    const n = data[0] ?? 0
+    if (!this.#sent || data.length < 4 + 2 * n) return
+    const ss = this.#progressive ? data[1 + 2 * n] : 0
+    const se = this.#progressive ? data[2 + 2 * n] : 63
+    const al = this.#progressive ? data[3 + 2 * n] & 15 : 0
+    if (al === 0 && ss <= se && se < 64)
+      for (let c = 0; c < n; c++) this.#sent.get(data[1 + 2 * c])?.fill(1, ss, se + 1)
   }
 
   /**
