@@ -4,6 +4,7 @@ import { Malformed } from '../isobmff.js'
 import { J2cCheck } from './j2c.js'
 import { COMPLETE, corrupt, type ReadBack, truncated, type Verdict } from './types.js'
 import { type Step, Walk } from './walk.js'
+import { zerosFrom } from './zeros.js'
 
 /** The `meta` box is kept for its item locations (and the primary item's size) up to this size. */
 const MAX_META = 16 * 1024 * 1024
@@ -307,42 +308,24 @@ async function codestreamPadded(
 /** Item types whose data is coded image data: HEVC (HEIC) and AV1 (AVIF) images. */
 const CODED = new Set(['hvc1', 'av01'])
 /**
- * Zero bytes at the end of a coded item's data that show it zero-filled: HEVC forbids even one
- * (ITU-T H.265 §7.4.2.4.4: the last byte of a NAL unit is never 0x00); AV1 ends a tile with its
- * trailing bit, after which a decoder reads no more, and no encoder pads it with zeros.
- */
-const ZERO_END = 16
-
-/**
  * Why a coded item's data (HEVC, AV1) ends in zeros, or undefined: an `mdat` whose header and
  * length arrived but whose data was zero-filled from a cut, as a file preallocated and cut holds it
  * (aria2's --file-allocation writes the whole length as zeros first: aria2/aria2#1006). Its boxes
  * walk to the end, its items lie within it, and it was kept whole, where libheif fails it ("Corrupt
- * frame detected"). The item's last bytes are read back, and where they are zeros, the run back to
- * where they begin.
+ * frame detected"). HEVC forbids even one zero byte at a NAL unit's end (ITU-T H.265 §7.4.2.4.4);
+ * AV1 ends a tile with its trailing bit, after which a decoder reads no more, and no encoder pads
+ * it with zeros.
  */
 async function zeroEnded(items: Iterable<HeifItem>, read: ReadBack): Promise<Verdict | undefined> {
   for (const item of items) {
     if (item.method !== 0 || !item.type || !CODED.has(item.type) || item.extents.length === 0) continue
     const { offset, length } = item.extents[item.extents.length - 1]
     const end = offset + length
-    if (length < ZERO_END || (await read(end - ZERO_END, ZERO_END)).some((b) => b !== 0)) continue
-    let from = end - ZERO_END
-    while (from > offset) {
-      const block = await read(Math.max(offset, from - ZERO_BLOCK), Math.min(ZERO_BLOCK, from - offset))
-      const last = block.findLastIndex((b) => b !== 0)
-      if (last !== -1) {
-        from -= block.length - last - 1
-        break
-      }
-      from -= block.length
-    }
+    const from = await zerosFrom(offset, end, read)
+    if (from === undefined) continue
     return corrupt(
       `HEIF item ${item.id}'s ${item.type} data is zeros from byte ${from} to its end (byte ${end}): zero-filled`,
     )
   }
   return undefined
 }
-
-/** Bytes read back at a time while looking for where an item's zeros begin. */
-const ZERO_BLOCK = 64 * 1024
