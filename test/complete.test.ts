@@ -970,6 +970,38 @@ function pngWithoutIend(rows: number, size: number): Buffer {
   return Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), pngChunk('IHDR', ihdr), ...idats])
 }
 
+// A PNG cut between two IDAT chunks and closed with IEND (a proxy or a tool that "repairs" a cut
+// file, as Pillow closes one: python-pillow/Pillow#3023), every CRC right, was kept whole by a plain
+// download; libvips fails it under --verify decode.
+test('PNG cut between two IDAT chunks and closed with IEND: truncated where its zlib stream does not end; a whole one whose last IDAT is the longest is inflated and kept', async () => {
+  const IEND = pngChunk('IEND', Buffer.alloc(0))
+  const file = pngWithoutIend(150, 4096)
+  const starts: number[] = []
+  for (let at = 8; at < file.length; at += 12 + file.readUInt32BE(at))
+    if (file.toString('latin1', at + 4, at + 8) === 'IDAT') starts.push(at)
+  assert.ok(starts.length >= 3, `${starts.length} IDAT chunks`)
+  complete(await judge('png', Buffer.concat([file, IEND])), 'the whole PNG')
+  for (const [k, at] of starts.slice(1).entries()) {
+    const verdict = await judge('png', Buffer.concat([file.subarray(0, at), IEND]), uneven(at))
+    truncated(verdict, `cut after IDAT ${k + 1}, IEND after it`)
+    assert.match(
+      verdict.complete ? '' : verdict.reason,
+      /^PNG's image data \(its zlib stream\) stops without its end at byte \d+, after \d IDAT chunks?, and IEND follows: cut between two IDAT chunks and closed$/,
+    )
+  }
+  // The same stream in two chunks, the second the longer: inflated, and whole.
+  const one = pngWithoutIend(100, 1 << 20)
+  const data = one.subarray(8 + 25 + 8, one.length - 4)
+  const split = Math.floor(data.length / 3)
+  const longLast = Buffer.concat([
+    one.subarray(0, 8 + 25),
+    pngChunk('IDAT', data.subarray(0, split)),
+    pngChunk('IDAT', data.subarray(split)),
+    IEND,
+  ])
+  complete(await judge('png', longLast), 'a whole PNG whose last IDAT is the longest')
+})
+
 test('PNG without IEND: whole but unchecked when its last IDAT is whole and its image data ends; a cut between IDATs is truncated', async () => {
   // encoders that leave IEND out (tinia#57, pbPlots#29) made files libvips, browsers,
   // curl and wget2 take, refused on every attempt even when the answer's length was met.

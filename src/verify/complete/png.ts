@@ -20,6 +20,11 @@ const loadCrc32 = () => {
  * thread that judges it, its output thrown away as it comes); a larger one stays refused.
  */
 const INFLATE_LIMIT = 8 * 1024 * 1024
+/**
+ * The largest PNG up to its last IDAT chunk whose image data is inflated because that chunk is as
+ * long as the longest before it (see `PngCheck.end`); a larger one is let go.
+ */
+const CUT_INFLATE_LIMIT = 64 * 1024 * 1024
 /** What a PNG that lacks only its IEND chunk is whole but unchecked for. */
 export const NO_IEND = 'PNG has no whole IEND chunk (its image data is whole)'
 /** IEND's length (0) and type: a body that ends in them, or in IEND's CRC after them, has part of it. */
@@ -92,6 +97,8 @@ export class PngCheck extends Walk {
   #idatEnd = 0
   /** A chunk other than IDAT, IEND and the ancillary ones came after an IDAT. */
   #criticalAfter = false
+  /** The IDAT chunks' lengths: how many, the last one's, and the largest before it. */
+  #idats = { count: 0, last: 0, largestBefore: 0 }
 
   constructor() {
     super()
@@ -129,7 +136,11 @@ export class PngCheck extends Walk {
     if (this.#chunks++ === 0 && type !== 'IHDR')
       return this.settle(corrupt(type === 'CgBI' ? CGBI : 'PNG does not start with IHDR'))
     if (type === 'IEND') this.#beforeIend = { type: this.#type, end: this.#chunkEnd }
-    if (type === 'IDAT') this.#idat = true
+    if (type === 'IDAT') {
+      this.#idat = true
+      const { count, last, largestBefore } = this.#idats
+      this.#idats = { count: count + 1, last: length, largestBefore: Math.max(largestBefore, last) }
+    }
     if (type === 'acTL') this.#animated = true
     this.#type = type
     this.#chunkEnd = this.position - h.length + at + 12 + length
@@ -141,6 +152,29 @@ export class PngCheck extends Walk {
       return this.expect(4, length)
     }
     return this.expect(12, length)
+  }
+
+  /**
+   * A whole walk to IEND whose last IDAT chunk is as long as the longest before it is `truncated`
+   * where its image data's zlib stream does not reach its own end: a file cut between two IDAT
+   * chunks and closed with IEND, as a proxy or a tool that "repairs" a cut file closes it (every
+   * chunk's CRC is right). Writers split the stream into IDAT chunks of one size (libpng's 8 KB,
+   * Pillow's 64 KB), the last one shorter: such a cut leaves a last chunk of the full size (a
+   * lone one of a power of two from 4 KB), so only those files are inflated (up to `CUT_INFLATE_LIMIT`), and a whole one costs nothing more.
+   * libvips fails such a file under `--verify decode`; a plain download kept it.
+   */
+  override async end(read: ReadBack): Promise<Verdict> {
+    const verdict = await super.end(read)
+    const { count, last, largestBefore } = this.#idats
+    if (!verdict.complete || verdict.unchecked || count === 0) return verdict
+    // One chunk left: a writer's whole buffer (a power of two from 4 KB) is where a cut can fall.
+    if (count === 1 ? last < 4096 || (last & (last - 1)) !== 0 : last < largestBefore) return verdict
+    if (this.#idatEnd > CUT_INFLATE_LIMIT) return verdict
+    const body = await read(0, this.#idatEnd)
+    if (body.length !== this.#idatEnd || (await imageDataWhole(body))) return verdict
+    return truncated(
+      `PNG's image data (its zlib stream) stops without its end at byte ${this.#idatEnd}, after ${count} IDAT chunks, and IEND follows: cut between two IDAT chunks and closed`,
+    )
   }
 
   /**
