@@ -1326,6 +1326,31 @@ test('HEIF/AVIF: item data within the body, even behind an mdat of size 0; 64-bi
   truncated(await judge('avif', avif.subarray(0, avif.length - 1)), 'a box with a 64-bit size, cut')
 })
 
+// An AVIF whose mdat box is shorter than its iloc extents say, another box after it (a box cut
+// short and its size made to fit, the file padded out: aria2/aria2#1006), was kept whole: the
+// extents lay within the file, the next box's header read as the item's data.
+test('HEIF/AVIF: an item whose data runs past the end of the mdat box it starts in, into another box, is corrupt', async () => {
+  for (const name of ['plain.avif', 'grid.avif', 'cropped.avif']) {
+    const file = fixture(name)
+    const mdat = file.indexOf(Buffer.from('mdat')) - 4
+    const size = file.readUInt32BE(mdat)
+    const short = Math.floor(size * 0.6)
+    const cut = Buffer.from(file.subarray(0, mdat + short))
+    cut.writeUInt32BE(short, mdat)
+    const free = Buffer.alloc(size - short, 0xaa)
+    free.writeUInt32BE(free.length, 0)
+    free.write('free', 4)
+    const verdict = await judge('avif', Buffer.concat([cut, free]), uneven(short))
+    corrupt(verdict, name)
+    assert.match(
+      verdict.complete ? '' : verdict.reason,
+      /^HEIF item \d+'s data runs from byte \d+ to byte \d+, past the end of its mdat box \(byte \d+\): a box cut short, another after it$/,
+    )
+    // A free box after a whole mdat changes nothing.
+    complete(await judge('avif', Buffer.concat([file, free])), `${name} and a free box`)
+  }
+})
+
 test('HEIF/AVIF: the verdict carries the primary item size; a broken meta box is corrupt', async () => {
   const sizes: Record<string, [number, number]> = {
     'grid-300x40.heic': [300, 40],

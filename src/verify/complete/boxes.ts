@@ -231,6 +231,19 @@ export class BoxCheck extends Walk {
     return { ...verdict, unchecked: verdict.unchecked ?? toTheEnd }
   }
 
+  /**
+   * Where an item's extent (file offsets `offset` to `end`) runs past the end of the top-level box
+   * it starts in, said for a message, or undefined: an `mdat` whose size says it is shorter than the
+   * extents in `iloc` (a box cut short and its size made to fit, another box after it), whose bytes
+   * were kept as the item's data, the next box's header among them (libheif decodes them so). Writers
+   * put each extent inside one box, an `mdat` as a rule.
+   */
+  #straddled(offset: number, end: number, total: number): string | undefined {
+    const box = this.#seen.find((b) => b.start <= offset && offset < (b.end === -1 ? total : b.end))
+    if (!box || box.end === -1 || end <= box.end) return undefined
+    return `runs from byte ${offset} to byte ${end}, past the end of its ${box.type} box (byte ${box.end}): a box cut short, another after it`
+  }
+
   async #items(total: number, has: (type: string) => boolean, read: ReadBack): Promise<Verdict> {
     if (this.#meta) {
       const { bytes, origin } = this.#meta
@@ -252,6 +265,9 @@ export class BoxCheck extends Walk {
               return truncated(
                 `HEIF item ${item.id}'s data ends at byte ${end}, past the end (${total} bytes)`,
               )
+            } else if (item.method === 0 && length > 0) {
+              const straddled = this.#straddled(offset, end, total)
+              if (straddled) return corrupt(`HEIF item ${item.id}'s data ${straddled}`)
             }
           }
         }
