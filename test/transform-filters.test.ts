@@ -293,6 +293,52 @@ describe('undecodable images', () => {
       assert.equal(await outcome(png, { verifyDecode: true }), 'kept')
     }
   })
+  it('a PNG cut between IDAT chunks and closed with IEND, and an AVIF zero-filled inside, are undecodable, said so where the loader named neither', async () => {
+    // Both pass the download's check (the PNG's IDAT chunks differ in size, where a writer's cut
+    // leaves one of the full size; the AVIF's zeros lie inside its mdat: a preallocated file,
+    // aria2/aria2#1006); --verify decode refused them as 'vipspng: libpng read error' and
+    // 'source: bad seek to 54615', words that name neither the format nor the fault.
+    const noise = Buffer.alloc(96 * 64 * 3)
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 7919) % 251
+    const png = await sharp(noise, { raw: { width: 96, height: 64, channels: 3 } })
+      .png()
+      .toBuffer()
+    const chunks = chunksOf(png)
+    const data = Buffer.concat(chunks.filter(([type]) => type === 'IDAT').map(([, bytes]) => bytes))
+    const cut = Buffer.concat([
+      png.subarray(0, 8),
+      pngChunk('IHDR', chunks[0][1]),
+      pngChunk('IDAT', data.subarray(0, Math.floor(data.length * 0.3))),
+      pngChunk('IDAT', data.subarray(Math.floor(data.length * 0.3), Math.floor(data.length * 0.5))),
+      pngChunk('IEND', ''),
+    ])
+    const avif = await sharp({
+      create: {
+        width: 600,
+        height: 400,
+        channels: 3,
+        background: '#808080',
+        noise: { type: 'gaussian', mean: 128, sigma: 30 },
+      },
+    })
+      .avif()
+      .toBuffer()
+    avif.fill(0, Math.floor(avif.length * 0.5), Math.floor(avif.length * 0.7))
+    for (const [name, file] of [
+      ['PNG', cut],
+      ['AVIF', avif],
+    ] as const) {
+      await assert.rejects(
+        pool.transform(file, resolveTransformSpec({ verifyDecode: true })),
+        (error: TransformError) =>
+          error.code === 'undecodable' &&
+          new RegExp(
+            `^cannot decode: an? ${name} whose pixel data ends early or is corrupt \\([^)]+\\)$`,
+          ).test(error.message),
+        name,
+      )
+    }
+  })
   it("an SVG whose <use> elements multiply past librsvg's limit is undecodable before it is drawn, said so; a small tower is drawn", async () => {
     // librsvg stops such a file only after drawing 500,000 references: 30 s of a worker, twice,
     // for "svgload_buffer: SVG rendering failed" (linebender/resvg#186, instructure/canvas-lms#2325).

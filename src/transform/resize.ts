@@ -105,6 +105,13 @@ const NO_CODEC = /(\S+) compression support is not configured/
 const NO_PRIMARY = /No or invalid primary item/
 // libvips' error text for "no loader takes these bytes".
 const UNSUPPORTED = /unsupported image format/i
+/**
+ * A loader's own words for pixel data cut short or corrupt, which name no format and no fault:
+ * libvips' for any libpng error ("vipspng: libpng read error": a PNG cut between IDAT chunks and
+ * closed with IEND, libpng's "Not enough image data" lost), libheif's for data where its item
+ * locations point past what it can read ("source: bad seek to 54615").
+ */
+const CUT_WORDS = /libpng read error|bad seek to \d+/
 /** Formats by the names people know them by, where the extension is not one. */
 const FORMAT_NAMES: Record<string, string> = {
   jxl: 'JPEG XL',
@@ -112,6 +119,12 @@ const FORMAT_NAMES: Record<string, string> = {
   jpx: 'JPEG 2000',
   j2c: 'JPEG 2000',
   cur: 'CUR (a cursor)',
+}
+
+/** A format's name with its article, for a message: `a PNG`, `an AVIF`, `a JPEG XL`. */
+function withArticle(format: string): string {
+  const name = format === 'jpg' ? 'JPEG' : (FORMAT_NAMES[format] ?? format.toUpperCase())
+  return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}`
 }
 
 function source(input: ImageInput): Buffer | string {
@@ -469,6 +482,10 @@ function undecodable(error: unknown, format?: string): TransformError {
     const message = `cannot decode: HEIC (HEVC) is not decoded by the libvips sharp ships from npm (${detail})`
     return new TransformError('undecodable', message, { cause: error })
   }
+  if (format && CUT_WORDS.test(detail)) {
+    const message = `cannot decode: ${withArticle(format)} whose pixel data ends early or is corrupt (${detail})`
+    return new TransformError('undecodable', message, { cause: error })
+  }
   // Whole too, its codec only not built in: libtiff's words alone name no format.
   const codec = NO_CODEC.exec(detail)
   if (codec) {
@@ -526,8 +543,9 @@ async function decodeFully(
 async function readAll(image: Sharp, format: string): Promise<void> {
   const { channels } = await image.stats()
   if (channels.length === 0) {
-    const name = format === 'jpg' ? 'JPEG' : (FORMAT_NAMES[format] ?? format.toUpperCase())
-    throw new Error(`a ${name} whose pixel data ends early or is corrupt: its decoder gave no pixels`)
+    throw new Error(
+      `${withArticle(format)} whose pixel data ends early or is corrupt: its decoder gave no pixels`,
+    )
   }
 }
 
