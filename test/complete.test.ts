@@ -13,6 +13,7 @@ import { FileCheck } from '../src/verify/file-check.js'
 import { readBackFile } from '../src/verify/read-back.js'
 import { sniff } from '../src/verify/sniff.js'
 import { STRIP_TO_END } from '../src/verify/tiff.js'
+import { apng } from './support/apng.js'
 import {
   bmpAround,
   box,
@@ -969,6 +970,30 @@ function pngWithoutIend(rows: number, size: number): Buffer {
   for (let at = 0; at < data.length; at += size) idats.push(pngChunk('IDAT', data.subarray(at, at + size)))
   return Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), pngChunk('IHDR', ihdr), ...idats])
 }
+
+// An APNG cut between two frames and closed with IEND (a proxy or a tool that "repairs" a cut
+// file, as Pillow closes one: python-pillow/Pillow#3023), every CRC right, was kept whole, by
+// --verify decode too: libvips decodes its default image only.
+test('APNG with fewer frames than its acTL declares, closed with IEND, is truncated; whole, it is whole', async () => {
+  const IEND = pngChunk('IEND', Buffer.alloc(0))
+  const still = await sharp({ create: { width: 16, height: 16, channels: 4, background: '#f00' } })
+    .png()
+    .toBuffer()
+  const frame = await sharp({ create: { width: 8, height: 8, channels: 4, background: '#00f' } })
+    .png()
+    .toBuffer()
+  for (const shown of [true, false]) {
+    const file = apng(still, frame, { shown })
+    complete(await judge('png', file), `shown ${shown}`)
+    const lastControl = file.lastIndexOf(Buffer.from('fcTL')) - 4
+    const verdict = await judge('png', Buffer.concat([file.subarray(0, lastControl), IEND]), every(5))
+    truncated(verdict, `shown ${shown}, cut before its last frame`)
+    assert.equal(
+      verdict.complete ? '' : verdict.reason,
+      `APNG ends after ${shown ? 1 : 0} of the ${shown ? 2 : 1} frames its acTL chunk declares: cut between two frames and closed with IEND`,
+    )
+  }
+})
 
 // A PNG cut between two IDAT chunks and closed with IEND (a proxy or a tool that "repairs" a cut
 // file, as Pillow closes one: python-pillow/Pillow#3023), every CRC right, was kept whole by a plain

@@ -111,6 +111,8 @@ export class PngCheck extends Walk {
   #idatEnd = 0
   /** A chunk other than IDAT, IEND and the ancillary ones came after an IDAT. */
   #criticalAfter = false
+  /** An APNG's frames: how many its acTL declares (and how many of its bytes were read), how many fcTL came. */
+  #frames = { declared: 0, read: 0, controls: 0 }
   /** The IDAT chunks' lengths: how many, the last one's, and the largest before it. */
   #idats = { count: 0, last: 0, largestBefore: 0 }
 
@@ -121,6 +123,11 @@ export class PngCheck extends Walk {
 
   protected override skipped(bytes: Uint8Array): void {
     if (this.#crc !== undefined) this.#crc = crc32(bytes, this.#crc)
+    // acTL's num_frames, its first 4 bytes, as they pass.
+    for (let k = 0; this.#type === 'acTL' && this.#frames.read < 4 && k < bytes.length; k++) {
+      this.#frames.declared = (this.#frames.declared * 256 + bytes[k]) >>> 0
+      this.#frames.read++
+    }
   }
 
   protected next(h: Uint8Array): Step {
@@ -134,7 +141,7 @@ export class PngCheck extends Walk {
         return this.settle(
           corrupt(`PNG chunk ${this.#type} fails its CRC (at byte ${this.position - h.length})`),
         )
-      if (this.#iend) return this.settle(this.#idat ? COMPLETE : corrupt('PNG has no IDAT chunk'))
+      if (this.#iend) return this.settle(this.#idat ? this.#allFrames() : corrupt('PNG has no IDAT chunk'))
       at = 4
     }
     const length = u32be(h, at)
@@ -156,6 +163,7 @@ export class PngCheck extends Walk {
       this.#idats = { count: count + 1, last: length, largestBefore: Math.max(largestBefore, last) }
     }
     if (type === 'acTL') this.#animated = true
+    if (type === 'fcTL') this.#frames.controls++
     this.#type = type
     this.#chunkEnd = this.position - h.length + at + 12 + length
     if (type === 'IDAT') this.#idatEnd = this.#chunkEnd
@@ -166,6 +174,21 @@ export class PngCheck extends Walk {
       return this.expect(4, length)
     }
     return this.expect(12, length)
+  }
+
+  /**
+   * At IEND: an APNG with fewer frame controls (fcTL) than the frames its acTL declares is
+   * `truncated`, an animation cut between two frames and closed with IEND (a proxy or a tool that
+   * "repairs" a cut file), every chunk's CRC right: num_frames "must equal the number of fcTL
+   * chunks" (APNG specification, acTL), and no writer leaves frames out. libvips decodes the default
+   * image only, so `--verify decode` kept it too.
+   */
+  #allFrames(): Verdict {
+    const { declared, read, controls } = this.#frames
+    if (!this.#animated || read < 4 || controls >= declared) return COMPLETE
+    return truncated(
+      `APNG ends after ${controls} of the ${declared} frames its acTL chunk declares: cut between two frames and closed with IEND`,
+    )
   }
 
   /**
