@@ -1237,7 +1237,7 @@ test('WebP: lossless image data (VP8L) that ends in zeros is zero-filled, corrup
         noise: { type: 'gaussian', mean: 128, sigma: 30 },
       },
     })
-  const flat = () => sharp({ create: { width: 800, height: 800, channels: 4, background: '#fff' } })
+  const flat = () => sharp({ create: { width: 400, height: 400, channels: 4, background: '#fff' } })
   const lossless = [
     fixture('lossless.webp'),
     await noise().webp({ lossless: true }).toBuffer(),
@@ -1265,7 +1265,7 @@ test('WebP: lossless image data (VP8L) that ends in zeros is zero-filled, corrup
   }
   // A flat image's lossy data ends in many zero bytes of its own: whole.
   const flatLossy = await flat().webp().toBuffer()
-  assert.ok(flatLossy.subarray(-64).every((b) => b === 0))
+  assert.ok(flatLossy.subarray(-16).every((b) => b === 0))
   complete(await judge('webp', flatLossy), 'a flat lossy WebP')
 })
 
