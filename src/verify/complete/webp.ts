@@ -1,7 +1,6 @@
 import { ascii, fourcc, u32le } from '../bytes.js'
-import { COMPLETE, corrupt, type ReadBack, truncated, type Verdict } from './types.js'
+import { COMPLETE, corrupt, truncated, type Verdict } from './types.js'
 import { type Step, Walk } from './walk.js'
-import { zerosFrom } from './zeros.js'
 
 const IMAGE_CHUNKS = new Set(['VP8 ', 'VP8L', 'ANMF'])
 /** VP8X flags announcing chunks after the image data: EXIF, XMP, animation (RFC 9649 §2.7). */
@@ -30,8 +29,6 @@ export class WebpCheck extends Walk {
   /** Where a still image's last chunk ends (with and without its pad byte), or -1. */
   #stillEnd = -1
   #stillPadded = -1
-  /** Where the last VP8L chunk's data begins and ends (-1: none). */
-  #lossless = { offset: -1, end: -1 }
 
   constructor() {
     super()
@@ -67,7 +64,6 @@ export class WebpCheck extends Walk {
     const data = this.position + size
     const padded = data + (size & 1)
     if (data > this.#end) return this.settle(corrupt(`WebP chunk ${type} runs past the RIFF end`))
-    if (type === 'VP8L') this.#lossless = { offset: this.position, end: data }
     if (type === 'VP8X' && size > 0) {
       this.#vp8xEnd = padded
       return this.expect(1)
@@ -86,26 +82,6 @@ export class WebpCheck extends Walk {
     if (this.#end - padded < 8 && this.#stillEnd === -1)
       return this.settle(corrupt('WebP has stray bytes before its RIFF end'))
     return this.expect(8, padded - this.position)
-  }
-
-  /**
-   * A whole walk whose lossless image data (VP8L) ends in zeros is `corrupt`: a file preallocated
-   * and cut, zeros to its length (aria2/aria2#1006, lingochamp/FileDownloader#543), whose chunk
-   * headers all arrived before the cut, as a single-chunk image's do. Its prefix codes end where
-   * its last pixel does, and libwebp's encoder pads that byte and writes no more; libwebp decodes
-   * the zeros as pixels without a word, so `--verify decode` kept it too. Lossy data (VP8) can end in many zero bytes where the image is flat (a
-   * 4000×4000 single-colour image's ends in 1,542), so a zero-filled one is not told from it.
-   */
-  override async end(read: ReadBack): Promise<Verdict> {
-    const verdict = await super.end(read)
-    const { offset, end } = this.#lossless
-    if (!verdict.complete || offset === -1) return verdict
-    const from = await zerosFrom(offset, end, read)
-    return from === undefined
-      ? verdict
-      : corrupt(
-          `WebP's lossless image data (VP8L) is zeros from byte ${from} to its end (byte ${end}): zero-filled`,
-        )
   }
 
   protected finish(): Verdict {
