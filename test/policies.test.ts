@@ -1779,7 +1779,7 @@ test('a failed resume that may be the server refusing Range: a 5xx but 503, or n
 
 test('an attempt cut after it moved a resumable file on is not held against the retries, up to a bound', () => {
   const base = { code: 'truncated', resumable: true, continued: true, before: 30_000, after: 60_000, free: 0 }
-  const table: [string, Partial<typeof base>, boolean][] = [
+  const table: [string, Partial<typeof base & { bodies: number }>, boolean][] = [
     ['moved on', {}, true],
     ['no byte more', { after: 30_000 }, false],
     // A server that ignores Range: each answer the whole file anew, cut a little later each time.
@@ -1792,6 +1792,9 @@ test('an attempt cut after it moved a resumable file on is not held against the 
     ['the bytes are at fault', { code: 'corrupt' }, false],
     ['the bound reached', { free: MAX_PROGRESS_ATTEMPTS }, false],
     ['below the bound', { free: MAX_PROGRESS_ATTEMPTS - 1 }, true],
+    // A front that caps every answer: the least is for each answer taken (ansible/ansible#68843).
+    ['the least for each part', { bodies: 3, after: 30_000 + 3 * MIN_PROGRESS_BYTES }, true],
+    ['less for each part', { bodies: 100, after: 40_000 }, false],
   ]
   for (const [name, facts, expected] of table)
     assert.equal(progressFree({ ...base, ...facts }), expected, name)

@@ -389,8 +389,9 @@ export function keepsPart(code: string, resumable: boolean): boolean {
 export const MAX_PROGRESS_ATTEMPTS = 100
 
 /**
- * The least an attempt must move a file forward to be free: a server that doles out a few bytes
- * an answer (see `MAX_PARTS` in receive.ts) must not turn a file into thousands of requests.
+ * The least an attempt must move a file forward to be free, for each body it took: a server that
+ * doles out a few bytes an answer (see `MAX_PARTS` in receive.ts) must not turn a file into
+ * thousands of requests.
  */
 export const MIN_PROGRESS_BYTES = 8 * 1024
 
@@ -398,8 +399,11 @@ export const MIN_PROGRESS_BYTES = 8 * 1024
  * Whether a failed attempt is left out of the count `--retries` bounds: it was cut (see
  * `keepsPart`) while continuing the bytes on disk (`continued`: a restart from byte 0 moves
  * nothing forward, however far it gets) and moved the file (`before` → `after` bytes on disk) by at
- * least `MIN_PROGRESS_BYTES`, and the job has had fewer than `MAX_PROGRESS_ATTEMPTS` such
- * attempts (`free`). A server that cuts every answer after a few megabytes then still delivers the
+ * least `MIN_PROGRESS_BYTES` for each of its `bodies` (the answers it took, 1 where absent), and
+ * the job has had fewer than `MAX_PROGRESS_ATTEMPTS` such attempts (`free`). Each body counted: a
+ * front that caps every answer at 100 bytes moved a file by 10,000 in the 100 parts an attempt
+ * asks for (`MAX_PARTS`), and each such attempt was free, `--retries 1` making 606 requests for a
+ * 60 KB file (a 1 MB one: 10,000); such attempts are held to `--retries`. A server that cuts every answer after a few megabytes then still delivers the
  * file, as it would to a browser that resumes; one that makes no progress uses up the retries as
  * before.
  */
@@ -411,11 +415,12 @@ export function progressFree(f: {
   before: number
   after: number
   free: number
+  bodies?: number
 }): boolean {
   return (
     f.continued &&
     keepsPart(f.code, f.resumable) &&
-    f.after - f.before >= MIN_PROGRESS_BYTES &&
+    f.after - f.before >= MIN_PROGRESS_BYTES * Math.max(1, f.bodies ?? 1) &&
     f.free < MAX_PROGRESS_ATTEMPTS
   )
 }

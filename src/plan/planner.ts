@@ -59,10 +59,11 @@ export interface Task {
   threadDeaths?: number
   /**
    * The current attempt's bodies (see `DownloadContext.onBody`): where in the file the first began,
-   * and whether any began at byte 0 (the file anew, not a continuation); `unresumable`, why no
-   * range could continue the last, in words (see `DownloadContext.onBody`).
+   * and whether any began at byte 0 (the file anew, not a continuation); `count`, how many were
+   * taken (the parts of a capped answer: see `progressFree`); `unresumable`, why no range could
+   * continue the last, in words (see `DownloadContext.onBody`).
    */
-  bodies?: { from: number; anew: boolean; unresumable?: string }
+  bodies?: { from: number; anew: boolean; count: number; unresumable?: string }
   /**
    * A body of an attempt in this run continued the bytes on disk, and the file did not start over
    * after it in that attempt: not every attempt started over.

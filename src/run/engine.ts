@@ -590,6 +590,7 @@ export class Engine {
       task.bodies = {
         from: task.bodies?.from ?? at,
         anew: (task.bodies?.anew ?? false) || at === 0,
+        count: (task.bodies?.count ?? 0) + 1,
         ...(unresumable ? { unresumable } : {}),
       }
       // A part anew: its first resume compares its tail again.

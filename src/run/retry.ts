@@ -349,8 +349,9 @@ export class Retries {
   async #movedOn(task: Task, code: string, resumable: boolean): Promise<boolean> {
     if (this.#options.retries <= 0 || !keepsPart(code, resumable) || !task.bodies) return false
     const after = await sizeOnDisk(task.part)
-    const { from: before, anew } = task.bodies
-    if (progressFree({ code, resumable, continued: !anew, before, after, free: task.freeAttempts ?? 0 }))
+    const { from: before, anew, count: bodies } = task.bodies
+    const free = task.freeAttempts ?? 0
+    if (progressFree({ code, resumable, continued: !anew, before, after, free, bodies }))
       task.freeAttempts = (task.freeAttempts ?? 0) + 1
     return !anew && after - before >= MIN_PROGRESS_BYTES
   }
