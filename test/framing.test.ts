@@ -652,6 +652,27 @@ const answers: Record<string, Answer> = {
       etag: '',
       image: { bytes: jpeg, type: 'image/jpeg' },
     })(range),
+  // A front that caps every answer at 100 bytes, with an ETag, of a 30 KB JPEG: more parts than
+  // an attempt asks for, each attempt moving the file 10 KB on.
+  '/jpeg-capped-tiny': rangedJxl({
+    cut: 0,
+    part: 100,
+    sized: false,
+    capped: true,
+    etag: 'jpeg-tiny',
+    image: { bytes: makeImage('capped-tiny', 30_000), type: 'image/jpeg' },
+  }),
+  // The same JPEG of 1,420 bytes without a validator, 20 bytes an answer: the first attempt ends
+  // at 1,020 bytes, short of the file, and the next asks all of them again.
+  '/jpeg-capped-bare-tiny': (range) =>
+    rangedJxl({
+      cut: 0,
+      part: 20,
+      sized: false,
+      capped: true,
+      etag: '',
+      image: { bytes: jpeg, type: 'image/jpeg' },
+    })(range),
   // One byte a part, never the end: given up after a bounded number of parts.
   '/jxl-star-bytes': rangedJxl({ cut: 300, part: 1, sized: false, etag: 'jxl-bytes' }),
   '/jxlc-to-end-close': () => closeDelimited('image/jxl', jxlContainer().subarray(0, 500)),
@@ -1404,6 +1425,36 @@ test('a capped 206 of bytes 0-B/* without a validator: the rest is asked for wit
     'bytes=300-',
     'bytes=600-',
     'bytes=900-',
+  ])
+})
+
+// A front that caps every answer at 100 bytes (ansible/ansible#68843's, capped lower): each
+// attempt moved the file 10 KB on in the 100 parts it asks for, so none was held against the
+// retries (see `progressFree`), and --retries 1 made 303 requests for a 30 KB file (10,000 for a
+// 1 MB one). Now its progress is counted by the answer: such attempts are held to --retries.
+test('parts of a file of unknown size, 100 bytes each: the attempts that end at 100 parts are held to --retries', async () => {
+  const { r } = await get('/jpeg-capped-tiny', { retries: 1 })
+  assert.equal(r.error, 'truncated', r.message)
+  assert.match(r.message!, /sent 100 parts of a file of unknown size without its end/)
+  assert.equal(requests.filter((q) => q.path === '/jpeg-capped-tiny').length, 202)
+})
+
+// The same front without a validator, 20 bytes an answer: the next attempt asks again for all
+// 1,020 bytes on disk (`RESUME_OVERLAP` is more), and its first part ended inside them. Taken as
+// where the file ends, it failed 'JPEG has no end-of-image marker' at every attempt; it is a part,
+// and the next asks again for half of it.
+test('a capped part without a validator that ends inside the bytes on disk asked again is a part, not the end of the file', async () => {
+  const { r, out } = await get('/jpeg-capped-bare-tiny', { retries: 1 })
+  assert.equal(r.status, 'ok', r.message)
+  assert.ok((await readFile(join(out, r.path!))).equals(jpeg))
+  // The second attempt's first part ends at byte 19; the next repeats the last 10 bytes on disk.
+  const asked = rangesAsked('/jpeg-capped-bare-tiny')
+  const again = asked.indexOf('bytes=0-')
+  assert.deepEqual(asked.slice(again - 1, again + 3), [
+    'bytes=1000-',
+    'bytes=0-',
+    'bytes=1010-',
+    'bytes=1020-',
   ])
 })
 

@@ -1004,8 +1004,12 @@ class BodyReceiver {
     if (decision.more) {
       // All of it the bytes on disk asked again, no more than half the part before (a part
       // without a validator, see below): the server has none past them, the file ends there, as
-      // where a part ends at them (see `judge`).
-      if (t.known.unsized && decision.at > 0 && overlap > 0 && this.beyond() === 0) {
+      // where a part ends at them (see `judge`). Not a part that ended inside them, short of the
+      // last byte on disk: a cap below the bytes a later attempt asks again (`RESUME_OVERLAP`),
+      // whose end was taken as the file's ('JPEG has no end-of-image marker' at 1,104 of 5,100
+      // bytes on disk); the next asks again for half of it, as within an attempt.
+      const carried = this.decodedSplice ? this.decodedIn : received
+      if (t.known.unsized && decision.at > 0 && overlap > 0 && carried === overlap) {
         await t.keepPart()
         return verify
       }
