@@ -652,6 +652,11 @@ const answers: Record<string, Answer> = {
       etag: '',
       image: { bytes: jpeg, type: 'image/jpeg' },
     })(range),
+  // The same JPEG, each part stating its size (`bytes 0-599/1420`).
+  '/jpeg-capped-sized-bare': (range) =>
+    rangedJxl({ cut: 0, part: 600, capped: true, etag: '', image: { bytes: jpeg, type: 'image/jpeg' } })(
+      range,
+    ),
   // A front that caps every answer at 100 bytes, with an ETag, of a 30 KB JPEG: more parts than
   // an attempt asks for, each attempt moving the file 10 KB on.
   '/jpeg-capped-tiny': rangedJxl({
@@ -1421,6 +1426,22 @@ test('a capped 206 of bytes 0-B/* without a validator: the rest is asked for wit
   assert.equal(later.r.status, 'ok', later.r.message)
   assert.ok((await readFile(join(later.out, later.r.path!))).equals(jpeg))
   assert.deepEqual(rangesAsked('/jpeg-capped-bare-later'), [
+    undefined,
+    'bytes=300-',
+    'bytes=600-',
+    'bytes=900-',
+  ])
+})
+
+// The same front stating the file's size in each part (`bytes 0-599/1420`: a short 206, as
+// jizhi0v0/duo-updater#225 has a server send, RFC 9110 §14.1.2 letting it): its second part was
+// refused ('only 300 bytes on disk asked for again, and no validator proves the file unchanged'),
+// where one stating no size was joined; it asks again for half the part before as that one does.
+test('a capped 206 of bytes 0-B/N without a validator: each later part repeats half the part before, as one of unknown size', async () => {
+  const { r, out } = await get('/jpeg-capped-sized-bare', { retries: 0 })
+  assert.equal(r.status, 'ok', r.message)
+  assert.ok((await readFile(join(out, r.path!))).equals(jpeg))
+  assert.deepEqual(rangesAsked('/jpeg-capped-sized-bare'), [
     undefined,
     'bytes=300-',
     'bytes=600-',

@@ -56,12 +56,13 @@ export const decide: Step = async (t) => {
   }
   const exchange = t.exchange!
   const decision = judge(
-    { from: t.offset, overlap: t.tail?.length, known: t.known, at: t.answeredAt },
+    { from: t.offset, overlap: t.tail?.length, known: t.known, at: t.answeredAt, capped: t.cappedTail },
     { status: head.statusCode, headers: head.headers },
   )
   // Compared once, by this answer: continuations within the attempt ask from `offset` itself.
   const tail = t.tail
   t.tail = undefined
+  t.cappedTail = false
   switch (decision.do) {
     case 'fail': {
       const { words: page, botCheck } = await errorPage(t, decision.status)

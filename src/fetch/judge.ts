@@ -77,6 +77,11 @@ export interface Asked {
   known: Validators
   /** The URL that answered, after redirects (compared with `known.from`). */
   at?: string
+  /**
+   * `overlap` is half the part before, which ended at its length in this attempt: the server caps
+   * its answers below the bytes a resume without a validator asks again (see `unprovenSplice`).
+   */
+  capped?: boolean
 }
 
 export interface Answer {
@@ -1002,9 +1007,12 @@ function unprovenSplice(asked: Asked, range: { start?: number; total?: number })
   // A part of a file of unknown size may state the size once the server knows it (`bytes X-Y/N`).
   if (range.total !== known.length && !(known.unsized && known.length === undefined))
     return `the file's size ${known.length} became ${range.total ?? 'unknown'}, and no validator proves it the same`
-  // A part of a file of unknown size from a server that caps its answers below that: as many as
-  // its answers leave room for (half the part before, see `nextOverlap`), one at least.
-  if ((asked.overlap ?? 0) < (known.unsized ? 1 : Math.min(RESUME_OVERLAP, asked.from)))
+  // A part of a file of unknown size, or a later part of one of known size (`asked.capped`), from a
+  // server that caps its answers below that: as many as its answers leave room for (half the part
+  // before, see `nextOverlap`), one at least. A front that caps every answer at 3,000 bytes of a
+  // file whose size it states (`bytes 0-2999/20000`) was refused at its second part ('only 1500
+  // bytes on disk asked for again'), where one stating no size (`bytes 0-2999/*`) was joined.
+  if ((asked.overlap ?? 0) < (known.unsized || asked.capped ? 1 : Math.min(RESUME_OVERLAP, asked.from)))
     return `only ${asked.overlap ?? 0} bytes on disk asked for again, and no validator proves the file unchanged`
   return undefined
 }

@@ -997,6 +997,8 @@ class BodyReceiver {
       const again = nextOverlap(wanted, carried, t.known.unproven ? RESUME_OVERLAP : 0)
       t.tail =
         recent.length > 0 && again > 0 ? Buffer.from(Buffer.concat(recent).subarray(-again)) : undefined
+      // Fewer than a part without a validator asks again: the cap left no room (see `Asked.capped`).
+      t.cappedTail = t.known.unproven === true && again < Math.min(wanted, t.offset)
       return send
     }
     // A part of a file of unknown size (`bytes A-B/*`): where the file ends, only the next answer

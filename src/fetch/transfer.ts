@@ -170,6 +170,11 @@ export class Transfer {
    * began: its resume asks for them again, and the answer's must be the same (see `receive`).
    */
   tail: Buffer | undefined
+  /**
+   * `tail` is half the part before, fewer bytes than a resume without a validator asks again: the
+   * server caps its answers below that (see `nextOverlap`, `Asked.capped`).
+   */
+  cappedTail = false
   /** The checks over the file's bytes so far; created when its first bytes are taken. */
   check: FileCheck | undefined
   /** The answer's body: the exchange's, or the one part of a multipart 206 (see `takeApart`). */
