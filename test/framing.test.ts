@@ -88,6 +88,7 @@ const rangedJxl =
     capped,
     labelled,
     image,
+    emptyPast,
   }: RangedJxl): Answer =>
   (range) => {
     const file = image?.bytes ?? jxl
@@ -95,6 +96,13 @@ const rangedJxl =
     const tags = etag === '' ? [] : [`ETag: "${etag}"`]
     if (!range && !capped) return closeDelimited('image/jxl', file.subarray(0, cut), tags)
     const from = range && capped !== 'ignoring' ? Number(/bytes=(\d+)-/.exec(range)![1]) : 0
+    if (from >= file.length && emptyPast)
+      return head([
+        'HTTP/1.1 206 Partial Content',
+        `Content-Range: bytes ${file.length}-${file.length - 1}/${file.length}`,
+        ...tags,
+        'Content-Length: 0',
+      ])
     if (from >= file.length)
       return head([
         'HTTP/1.1 416 Range Not Satisfiable',
@@ -128,6 +136,8 @@ interface RangedJxl {
   labelled?: string
   /** The file served, where not the JPEG XL codestream. */
   image?: { bytes: Buffer; type: string }
+  /** Past the end, an empty 206 of `bytes N-(N-1)/N` where a 416 belongs (Fastly's, rust-lang/crates.io#13159). */
+  emptyPast?: true
 }
 
 /** A JPEG XL container whose codestream box has size 0: it runs to the end of the file (ISO/IEC 14496-12 §4.2). */
@@ -625,6 +635,8 @@ const answers: Record<string, Answer> = {
   // the rest asked for with Range; one that also ignores Range sends the same part again.
   '/jxl-capped': rangedJxl({ cut: 0, part: 400, sized: false, capped: true }),
   '/jxl-capped-ignoring': rangedJxl({ cut: 0, part: 400, sized: false, capped: 'ignoring' }),
+  // Past the end, an empty 206 (`bytes 1123-1122/1123`) where the 416 belongs.
+  '/jxl-capped-empty-past': rangedJxl({ cut: 0, part: 400, sized: false, capped: true, emptyPast: true }),
   // The plain GET's part labelled 200, its Content-Range `bytes 0-399/*` all that says it is one.
   '/jxl-capped-200': rangedJxl({ cut: 0, part: 400, sized: false, capped: true, labelled: '200 OK' }),
   // The same without a validator, for each format whose end its bytes show (a JPEG, PNG, WebP, GIF).
@@ -1397,6 +1409,18 @@ test('a 206 of bytes 0-B/* to a plain GET is a part, and a 200 of it: the rest i
     /the server called its answer a part of a file of unknown size \(bytes 0-399\/\*\)/,
   )
   assert.equal(requests.filter((q) => q.path === '/jxl-capped-ignoring').length, 2)
+})
+
+// The same front answering a range from the file's end with an empty 206 of `bytes N-(N-1)/N`
+// (Fastly's, rust-lang/crates.io#13159) where RFC 9110 §15.5.17 has a 416 naming the size: refused
+// as 'a 206 without a usable Content-Range (bytes 1123-1122/1123)', the file started over at every
+// attempt, never kept. It is that 416: the bytes on disk are the file.
+test('an empty 206 of bytes N-(N-1)/N to a range from the end of the bytes on disk is the 416 it stands for: the file is whole', async () => {
+  const path = '/jxl-capped-empty-past'
+  const { r, out } = await get(path, { retries: 0 })
+  assert.equal(r.status, 'ok', r.message)
+  assert.ok((await readFile(join(out, r.path!))).equals(jxl))
+  assert.deepEqual(rangesAsked(path), [undefined, 'bytes=400-', 'bytes=800-', `bytes=${jxl.length}-`])
 })
 
 // The same front without a validator (ETag, Last-Modified) on its parts: the rest was never asked

@@ -589,7 +589,8 @@ export function validatorsOf(answer: Answer): Validators {
  * Whether the protocol marked where the file ends, so that a body which stopped there was not cut
  * (RFC 9112 §6.3; RFC 9113 §8.1): `fileTotal` is the file's size when known otherwise (an earlier
  * answer's length). Marked: a 416 (its total is compared with the bytes held); a 206 whose file
- * size is known (its range, then the rest, is checked against it); a valid `Content-Length`; an
+ * size is known (its range, then the rest, is checked against it), or one of no bytes that stands
+ * for a 416 (see `emptyRangeTotal`); a valid `Content-Length`; an
  * HTTP/1.1 body whose last transfer coding is exactly `chunked` (its last chunk). Not marked: a
  * body that ran until the connection closed, also when its `Transfer-Encoding` names `chunked`
  * only among other codings or parameters (read to the close, as llhttp does), or a 200 carries a
@@ -599,7 +600,7 @@ export function validatorsOf(answer: Answer): Validators {
  */
 export function endMarked(answer: Answer, http2: boolean, fileTotal?: number): boolean {
   const { status, headers } = answer
-  if (status === 416) return true
+  if (status === 416 || emptyRange(answer) !== undefined) return true
   if (status === 206) {
     if (namesNoRange(answer)) return false
     return (
@@ -683,7 +684,38 @@ export function appliedCodings(headers: Answer['headers']): string[] {
 export const transferCoded = (headers: Answer['headers']): boolean =>
   codingsOf(headers['transfer-encoding']).length > 0
 
-export function judge(asked: Asked, answer: Answer): Decision {
+/**
+ * The total of an empty 206 from the byte asked for (`bytes N-(N-1)/N`, no body), a range that
+ * ends before it starts, or `undefined`. Fastly's answer to a `Range` from a file's end
+ * (rust-lang/crates.io#13159) where RFC 9110 §15.5.17 has a 416 that names the size: read as
+ * that 416, where, read as no Content-Range at all, it was refused at every attempt ('a 206 without a usable
+ * Content-Range (bytes 20000-19999/20000)') and the whole file taken anew, its capped parts never
+ * finishing. Only to a resume that asked no bytes again (`asked.overlap`), from its stated first
+ * byte, a body of none (see `emptyRange`); the end it marks is the file's (see `endMarked`).
+ */
+function emptyRangeTotal(asked: Asked, answer: Answer): number | undefined {
+  const empty = emptyRange(answer)
+  return empty?.start === asked.from && !asked.overlap ? empty.total : undefined
+}
+
+/**
+ * A 206 of no bytes whose `Content-Range` ends a byte before it starts and states the size
+ * (`bytes N-(N-1)/N`, `Content-Length: 0`): its first byte and that size, or `undefined`.
+ */
+function emptyRange(answer: Answer): { start: number; total: number } | undefined {
+  if (answer.status !== 206 || header(answer.headers, 'content-length')?.trim() !== '0') return undefined
+  const m = /^\s*bytes\s+(\d+)-(\d+)\/(\d+)\s*$/i.exec(header(answer.headers, 'content-range') ?? '')
+  if (!m || Number(m[2]) !== Number(m[1]) - 1) return undefined
+  return { start: Number(m[1]), total: Number(m[3]) }
+}
+
+export function judge(asked: Asked, given: Answer): Decision {
+  // An empty 206 from the end of the bytes on disk is the 416 it stands for (see `emptyRangeTotal`).
+  const emptyTotal = emptyRangeTotal(asked, given)
+  const answer: Answer =
+    emptyTotal === undefined
+      ? given
+      : { status: 416, headers: { ...given.headers, 'content-range': `bytes */${emptyTotal}` } }
   const { status } = answer
   const resuming = asked.from > 0
   const range = parseContentRange(
