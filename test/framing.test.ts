@@ -89,6 +89,7 @@ const rangedJxl =
     labelled,
     image,
     emptyPast,
+    shifted = 0,
   }: RangedJxl): Answer =>
   (range) => {
     const file = image?.bytes ?? jxl
@@ -110,7 +111,8 @@ const rangedJxl =
         ...tags,
         'Content-Length: 0',
       ])
-    const body = file.subarray(from, Math.min(file.length, from + part))
+    const at = range ? from + shifted : from
+    const body = file.subarray(at, Math.min(file.length, at + part))
     return Buffer.concat([
       head([
         range || !labelled ? 'HTTP/1.1 206 Partial Content' : `HTTP/1.1 ${labelled}`,
@@ -138,6 +140,8 @@ interface RangedJxl {
   image?: { bytes: Buffer; type: string }
   /** Past the end, an empty 206 of `bytes N-(N-1)/N` where a 416 belongs (Fastly's, rust-lang/crates.io#13159). */
   emptyPast?: true
+  /** A ranged answer's bytes start this many past the byte its Content-Range names. */
+  shifted?: number
 }
 
 /** A JPEG XL container whose codestream box has size 0: it runs to the end of the file (ISO/IEC 14496-12 §4.2). */
@@ -669,6 +673,16 @@ const answers: Record<string, Answer> = {
     rangedJxl({ cut: 0, part: 600, capped: true, etag: '', image: { bytes: jpeg, type: 'image/jpeg' } })(
       range,
     ),
+  // The same, each ranged answer's bytes a byte past where its Content-Range says they start.
+  '/jpeg-capped-sized-shifted': (range) =>
+    rangedJxl({
+      cut: 0,
+      part: 600,
+      capped: true,
+      etag: '',
+      shifted: 1,
+      image: { bytes: jpeg, type: 'image/jpeg' },
+    })(range),
   // A front that caps every answer at 100 bytes, with an ETag, of a 30 KB JPEG: more parts than
   // an attempt asks for, each attempt moving the file 10 KB on.
   '/jpeg-capped-tiny': rangedJxl({
@@ -1445,43 +1459,25 @@ test('a capped 206 of bytes 0-B/* without a validator: the rest is asked for wit
     'bytes=1160-',
   ])
   // Its size stated by a later part: the parts after it must state the same (it restarted from
-  // byte 0 at every such part, 'the file's size unknown became 1420').
-  const later = await get('/jpeg-capped-bare-later', { retries: 0 })
-  assert.equal(later.r.status, 'ok', later.r.message)
-  assert.ok((await readFile(join(later.out, later.r.path!))).equals(jpeg))
-  assert.deepEqual(rangesAsked('/jpeg-capped-bare-later'), [
-    undefined,
-    'bytes=300-',
-    'bytes=600-',
-    'bytes=900-',
-  ])
-})
-
-// The same front stating the file's size in each part (`bytes 0-599/1420`: a short 206, as
-// jizhi0v0/duo-updater#225 has a server send, RFC 9110 §14.1.2 letting it): its second part was
-// refused ('only 300 bytes on disk asked for again, and no validator proves the file unchanged'),
-// where one stating no size was joined; it asks again for half the part before as that one does.
-test('a capped 206 of bytes 0-B/N without a validator: each later part repeats half the part before, as one of unknown size', async () => {
-  const { r, out } = await get('/jpeg-capped-sized-bare', { retries: 0 })
-  assert.equal(r.status, 'ok', r.message)
-  assert.ok((await readFile(join(out, r.path!))).equals(jpeg))
-  assert.deepEqual(rangesAsked('/jpeg-capped-sized-bare'), [
-    undefined,
-    'bytes=300-',
-    'bytes=600-',
-    'bytes=900-',
-  ])
-})
-
-// A front that caps every answer at 100 bytes (ansible/ansible#68843's, capped lower): each
-// attempt moved the file 10 KB on in the 100 parts it asks for, so none was held against the
-// retries (see `progressFree`), and --retries 1 made 303 requests for a 30 KB file (10,000 for a
-// 1 MB one). Now its progress is counted by the answer: such attempts are held to --retries.
-test('parts of a file of unknown size, 100 bytes each: the attempts that end at 100 parts are held to --retries', async () => {
-  const { r } = await get('/jpeg-capped-tiny', { retries: 1 })
-  assert.equal(r.error, 'truncated', r.message)
-  assert.match(r.message!, /sent 100 parts of a file of unknown size without its end/)
-  assert.equal(requests.filter((q) => q.path === '/jpeg-capped-tiny').length, 202)
+  // byte 0 at every such part, 'the file's size unknown became 1420'). And the same front stating
+  // the file's size in each part (`bytes 0-599/1420`: a short 206, as
+  // jizhi0v0/duo-updater#225 has a server send, RFC 9110 §14.1.2 letting it): its second part was
+  // refused ('only 300 bytes on disk asked for again, and no validator proves the file unchanged'),
+  // where one stating no size was joined; it asks again for half the part before as that one does.
+  for (const path of ['/jpeg-capped-bare-later', '/jpeg-capped-sized-bare']) {
+    const { r, out } = await get(path, { retries: 0 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.ok((await readFile(join(out, r.path!))).equals(jpeg), path)
+    assert.deepEqual(rangesAsked(path), [undefined, 'bytes=300-', 'bytes=600-', 'bytes=900-'], path)
+  }
+  // Its parts a byte off what their Content-Range names: never joined, and said so without
+  // naming validators the server never sent ('the file changed under the same validators').
+  const shifted = (await get('/jpeg-capped-sized-shifted', { retries: 0 })).r
+  assert.equal(shifted.error, 'bad-range', shifted.message)
+  assert.match(
+    shifted.message!,
+    /cannot be put together \(the bytes before byte 600 differ from those on disk \(the file changed, or the server's range is not the one it names; no validator proves the file unchanged\)\)$/,
+  )
 })
 
 // The same front without a validator, 20 bytes an answer: the next attempt asks again for all
@@ -1503,11 +1499,20 @@ test('a capped part without a validator that ends inside the bytes on disk asked
   ])
 })
 
-test('parts of a file of unknown size, one byte each: given up after 100 parts in an attempt', async () => {
-  const { r } = await get('/jxl-star-bytes', { retries: 1 })
-  assert.equal(r.error, 'truncated', r.message)
-  assert.match(r.message!, /sent 100 parts of a file of unknown size without its end/)
-  assert.equal(requests.filter((q) => q.path === '/jxl-star-bytes').length, 102)
+// 100 bytes each (`/jpeg-capped-tiny`, ansible/ansible#68843's front, capped lower): each attempt
+// moved the file 10 KB on in the 100 parts it asks for, so none was held against the retries (see
+// `progressFree`), and --retries 1 made 303 requests for a 30 KB file (10,000 for a 1 MB one).
+// Now its progress is counted by the answer: such attempts are held to --retries.
+test('parts of a file of unknown size, one byte or 100 bytes each: given up after 100 parts in an attempt, each such attempt held to --retries', async () => {
+  for (const [path, sent] of [
+    ['/jxl-star-bytes', 102],
+    ['/jpeg-capped-tiny', 202],
+  ] as const) {
+    const { r } = await get(path, { retries: 1 })
+    assert.equal(r.error, 'truncated', r.message)
+    assert.match(r.message!, /sent 100 parts of a file of unknown size without its end/)
+    assert.equal(requests.filter((q) => q.path === path).length, sent, path)
+  }
 })
 
 test('a JPEG XL codestream box that runs to the end of the file: whole with a length, truncated on a closed connection', async () => {

@@ -300,7 +300,12 @@ class BodyReceiver {
     if (tail && start < from + n) {
       const onDisk = tail.subarray(start - passed, from + n - passed)
       if (!chunk.subarray(start - from, n).equals(onDisk))
-        throw new FileChanged(this.shown, this.decision.at, unknownCodings(this.t.head!.headers))
+        throw new FileChanged(
+          this.shown,
+          this.decision.at,
+          unknownCodings(this.t.head!.headers),
+          this.t.known.unproven === true,
+        )
       if (from + n === overlap) this.t.ctx.onTailChecked?.()
     }
     return n === chunk.length ? undefined : chunk.subarray(n)

@@ -407,14 +407,19 @@ export class NotJoined extends ImgpullError {
  * A resume's answer whose first bytes are not those on disk: the file starts over. `unknown`: the
  * codings its head lists that imgpull does not know (see `unknownCodings`), never undone, and so
  * likelier the cause than a file changed (a range of a stored `.bz2` served under `x-bzip2`).
+ * `unproven`: the part has no validator (see `Validators.unproven`), and the words name none: a
+ * capped part without one that did not repeat the bytes on disk was said to have changed 'under
+ * the same validators', where the server sent none.
  */
 export class FileChanged extends NotJoined {
-  constructor(shown: string, at: number, unknown: readonly string[] = []) {
+  constructor(shown: string, at: number, unknown: readonly string[] = [], unproven = false) {
     super(
       shown,
       unknown.length > 0
         ? `it came ${unknown.join(', ')}-encoded, ${unknown.length > 1 ? 'codings' : 'a coding'} imgpull does not know, and the bytes before byte ${at} are not those on disk`
-        : `the file changed under the same validators (the bytes before byte ${at} differ from those on disk)`,
+        : unproven
+          ? `the bytes before byte ${at} differ from those on disk (the file changed, or the server's range is not the one it names; no validator proves the file unchanged)`
+          : `the file changed under the same validators (the bytes before byte ${at} differ from those on disk)`,
     )
   }
 }
