@@ -77,6 +77,26 @@ after(async () => {
   await cleanup(dir)
 })
 
+/**
+ * A slow host's answers: held until `release()`, or `ms` after this call at the latest; `end()`
+ * lets them go and stops the timer.
+ */
+function heldAnswers(ms: number) {
+  let release = () => {}
+  const hold = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  const timer = setTimeout(() => release(), ms)
+  return {
+    hold,
+    release: () => release(),
+    end() {
+      clearTimeout(timer)
+      release()
+    },
+  }
+}
+
 /** Pull `urls` with a journal; the least limit the host had in the report's samples. */
 async function pullSampled(urls: string[]) {
   const out = join(dir, `run-${++n}`)
@@ -205,13 +225,11 @@ test('a host that resets every connection, none answered, is given up once 3 fil
 // round sent beside the 4 taken failed at once, and the third gave the host up as a WAF's: 23 of
 // its 40 files were not tried, 4 served. So for a host that refuses connections beyond 4 (its
 // retries within 100 ms of the first round, as reset ones are): given up as out of reach, 36 of 40
-// not tried. The answers come once 3 files have failed (that many give a host up).
+// not tried. The answers come once 3 files have failed (that many give a host up), or after a
+// while: none fails while they are awaited, with retries to forgive (see below).
 for (const kind of ['resets', 'refuses'] as const)
   test(`a host that ${kind} connections beyond 4, its first answers not yet come, is not given up: its 4 taken are in flight`, async () => {
-    let release = () => {}
-    const hold = new Promise<void>((resolve) => {
-      release = resolve
-    })
+    const { hold, release, end } = heldAnswers(1500)
     const slow =
       kind === 'resets'
         ? await startResettingServer({ ttfb: 0, maxConnections: 4, close: true, hold })
@@ -234,7 +252,38 @@ for (const kind of ['resets', 'refuses'] as const)
       )
       assert.ok(results.length - failed.length > 4, JSON.stringify(failed.map((r) => r.message)))
     } finally {
-      release()
+      end()
+      await slow.close()
+    }
+  })
+
+// The same host, its first answer later than a file's retries: not given up, but each file sent
+// beside its first 4 spent its retries on the door before any answer came (the resets or
+// refusals read in doubt, or forgiven only once it served a request sent after them), so it lost
+// 20 of 24 files refusing the rest at --retries 2, 12 to 16 resetting them (its first answer 6 s
+// away; ytdl-org/youtube-dl#14075, rpm-software-management/librepo#100). Now its limit falls to
+// the 4 it holds and the others wait for one of their slots. The answers come when a file has
+// failed, or after a while (longer than a file's retries at --retries 1, without the forgiveness).
+for (const kind of ['resets', 'refuses'] as const)
+  test(`a host that ${kind} connections beyond 4, its first answers later than a file's retries, loses no file: the others wait for its 4 slots`, async () => {
+    const { hold, release, end } = heldAnswers(1500)
+    const slow =
+      kind === 'resets'
+        ? await startResettingServer({ ttfb: 0, maxConnections: 4, hold })
+        : await startRefusingServer({ most: 4, ttfb: 0, hold })
+    try {
+      const urls = Array.from({ length: 24 }, (_, i) => `${slow.origin}/ok/wait-${i}.jpg`)
+      const results: Result[] = []
+      for await (const r of pull(urls, { out: join(dir, `wait-${kind}`), journal: false, retries: 1 })) {
+        results.push(r)
+        if (r.status !== 'ok') release()
+      }
+      assert.deepEqual(
+        results.filter((r) => r.status !== 'ok').map((r) => r.message),
+        [],
+      )
+    } finally {
+      end()
       await slow.close()
     }
   })

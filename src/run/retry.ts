@@ -235,7 +235,23 @@ export class Retries {
       })
     )
       task.crowdedFree = (task.crowdedFree ?? 0) + 1
-    task.crowdedAt = crowdedNow ? sentAt : undefined
+    // Reset or refused at the door while the host, silent yet, holds an older transfer of ours
+    // open (see `Scheduler.takenAtLimit`): its limit of connections turned it away, forgiven now
+    // (no answer may come before the file's retries are spent: a host taking 4, its first answer
+    // 6 s away, lost 20 of 24 files refusing the rest, 12 to 16 resetting them), within the same
+    // bound; its host's other files wait for a slot of those it holds.
+    const takenAtLimit =
+      e.code === 'network' &&
+      (doorReset || e.refused) &&
+      this.#scheduler.takenAtLimit(answeredBy, sentAt) &&
+      crowdedCredit({
+        pendingAt: sentAt,
+        servedSent: Number.POSITIVE_INFINITY,
+        credited: task.crowdedFree ?? 0,
+        retries: this.#options.retries,
+      })
+    if (takenAtLimit) task.crowdedFree = (task.crowdedFree ?? 0) + 1
+    task.crowdedAt = crowdedNow && !takenAtLimit ? sentAt : undefined
     const timeLeft = task.started + this.#options.totalTimeout - steadyNow()
     if (outOfDescriptors(error)) {
       task.descriptorWaits = (task.descriptorWaits ?? 0) + 1
