@@ -8,6 +8,7 @@ import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
 import { eachRequest, writeImage } from './support/raw-server.js'
 import { startRefusingServer } from './support/refusing-server.js'
+import { afterHold, lostWhileHeld } from './support/wait.js'
 
 let dir: string
 before(async () => {
@@ -134,9 +135,10 @@ test('a host that answers bursts with 503 and Retry-After: 1 loses at most one f
 /**
  * A host that allows `most` connections at once and answers a request on one beyond them 503 (no
  * `Retry-After`), closing it, as nginx's `limit_conn` does (its default status 503); the open ones,
- * kept alive, serve after `ttfb` ms.
+ * kept alive, serve after `ttfb` ms (and once `hold` settles, when given: a host whose first
+ * answer is slow).
  */
-async function startConnLimitServer(options: { most: number; ttfb: number }) {
+async function startConnLimitServer(options: { most: number; ttfb: number; hold?: Promise<void> }) {
   const body = makeImage('conn.jpg', 2000)
   const open = new Set<Socket>()
   const stats = { served: 0, refused: 0 }
@@ -156,11 +158,11 @@ async function startConnLimitServer(options: { most: number; ttfb: number }) {
         )
         return
       }
-      setTimeout(() => {
+      afterHold(options.hold, options.ttfb, () => {
         if (socket.destroyed) return
         stats.served++
         writeImage(socket, body)
-      }, options.ttfb)
+      })
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -188,4 +190,16 @@ test("a host capped at 4 connections that answers 503 beyond them (nginx limit_c
   } finally {
     await host.close()
   }
+})
+
+test("a host capped at 4 connections that answers 503 beyond them, its first answers later than a file's retries, loses no file: the others wait for its 4 slots", async () => {
+  // Each 503 before its first file was held against the file's retries: its first answer 6 s
+  // away, 1 of 24 files lost at --retries 2, 7 at --retries 1 (ytdl-org/youtube-dl#14075's
+  // limit of connections, answered as nginx's limit_conn does; waf-resets.test.ts has the same
+  // host resetting or refusing them). The answers come when a file has failed, or after a while.
+  const lost = await lostWhileHeld(
+    (hold) => startConnLimitServer({ most: 4, ttfb: 0, hold }),
+    join(dir, 'conn503-wait'),
+  )
+  assert.deepEqual(lost, [])
 })

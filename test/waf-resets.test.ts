@@ -9,6 +9,7 @@ import { makeImage } from './support/images.js'
 import { eachRequest } from './support/raw-server.js'
 import { startRefusingServer } from './support/refusing-server.js'
 import { leastSampledLimit } from './support/samples.js'
+import { afterHold, heldAnswers, lostWhileHeld } from './support/wait.js'
 
 /**
  * An HTTP/1.1 server on node:net that resets some requests before any byte of the answer: those
@@ -51,9 +52,7 @@ async function startResettingServer(options: {
         socket.write(body)
         if (options.close) socket.end()
       }
-      const later = () => setTimeout(answer, options.ttfb)
-      if (options.hold) options.hold.then(later)
-      else later()
+      afterHold(options.hold, options.ttfb, answer)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -76,26 +75,6 @@ before(async () => {
 after(async () => {
   await cleanup(dir)
 })
-
-/**
- * A slow host's answers: held until `release()`, or `ms` after this call at the latest; `end()`
- * lets them go and stops the timer.
- */
-function heldAnswers(ms: number) {
-  let release = () => {}
-  const hold = new Promise<void>((resolve) => {
-    release = resolve
-  })
-  const timer = setTimeout(() => release(), ms)
-  return {
-    hold,
-    release: () => release(),
-    end() {
-      clearTimeout(timer)
-      release()
-    },
-  }
-}
 
 /** Pull `urls` with a journal; the least limit the host had in the report's samples. */
 async function pullSampled(urls: string[]) {
@@ -266,24 +245,12 @@ for (const kind of ['resets', 'refuses'] as const)
 // failed, or after a while (longer than a file's retries at --retries 1, without the forgiveness).
 for (const kind of ['resets', 'refuses'] as const)
   test(`a host that ${kind} connections beyond 4, its first answers later than a file's retries, loses no file: the others wait for its 4 slots`, async () => {
-    const { hold, release, end } = heldAnswers(1500)
-    const slow =
-      kind === 'resets'
-        ? await startResettingServer({ ttfb: 0, maxConnections: 4, hold })
-        : await startRefusingServer({ most: 4, ttfb: 0, hold })
-    try {
-      const urls = Array.from({ length: 24 }, (_, i) => `${slow.origin}/ok/wait-${i}.jpg`)
-      const results: Result[] = []
-      for await (const r of pull(urls, { out: join(dir, `wait-${kind}`), journal: false, retries: 1 })) {
-        results.push(r)
-        if (r.status !== 'ok') release()
-      }
-      assert.deepEqual(
-        results.filter((r) => r.status !== 'ok').map((r) => r.message),
-        [],
-      )
-    } finally {
-      end()
-      await slow.close()
-    }
+    const lost = await lostWhileHeld(
+      (hold) =>
+        kind === 'resets'
+          ? startResettingServer({ ttfb: 0, maxConnections: 4, hold })
+          : startRefusingServer({ most: 4, ttfb: 0, hold }),
+      join(dir, `wait-${kind}`),
+    )
+    assert.deepEqual(lost, [])
   })

@@ -384,8 +384,9 @@ export class Scheduler<T> {
   /**
    * A new connection to `host`, for a request sent at `sentAt` (`performance.now()`), was reset
    * or refused at the door while the host, which has answered nothing yet in this run, keeps open
-   * another of its transfers sent before it (see `#awaited`): taken, its answer slow to come. Such
-   * a host turns connections away at its limit of them (nginx's `limit_conn`, a NAS behind a
+   * another of its transfers sent before it (see `#awaited`): taken, its answer slow to come; or
+   * (`answered`) was answered 503 or 429 so, the host having served no file yet. Such a host
+   * turns connections away at its limit of them (nginx's `limit_conn`, a NAS behind a
    * router's cap, an Apache whose workers are all busy: ytdl-org/youtube-dl#14075,
    * rpm-software-management/librepo#100), so its limit falls to the transfers it holds
    * (`active`, this one's slot not counted; 1 at least) and its other files wait for one of those
@@ -393,9 +394,10 @@ export class Scheduler<T> {
    * limit's, not the file's (see `Retries.failed`). A host down or a WAF turns each connection
    * away at once, the first sent first, so none is awaited then.
    */
-  takenAtLimit(host: string, sentAt: number): boolean {
+  takenAtLimit(host: string, sentAt: number, answered: boolean): boolean {
     const state = this.#hosts.get(host)
-    if (!state || state.heard || state.givenUp || !this.#awaited(state, sentAt)) return false
+    if (!state || (answered ? state.served : state.heard) || state.givenUp || !this.#awaited(state, sentAt))
+      return false
     const taken = Math.max(1, state.active - 1)
     if (taken < state.aimd.limit) {
       state.aimd = limitShared(state.aimd, taken)

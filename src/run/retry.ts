@@ -235,15 +235,16 @@ export class Retries {
       })
     )
       task.crowdedFree = (task.crowdedFree ?? 0) + 1
-    // Reset or refused at the door while the host, silent yet, holds an older transfer of ours
-    // open (see `Scheduler.takenAtLimit`): its limit of connections turned it away, forgiven now
-    // (no answer may come before the file's retries are spent: a host taking 4, its first answer
-    // 6 s away, lost 20 of 24 files refusing the rest, 12 to 16 resetting them), within the same
-    // bound; its host's other files wait for a slot of those it holds.
+    // Reset or refused at the door (or answered 503 or 429, as nginx's `limit_conn` does) while
+    // the host, silent yet (or, for an answer, having served nothing), holds an older transfer of
+    // ours open (see `Scheduler.takenAtLimit`): its limit of connections turned it away, forgiven
+    // now (no answer may come before the file's retries are spent: a host taking 4, its first
+    // answer 6 s away, lost 20 of 24 files refusing the rest, 12 to 16 resetting them, 1 to 7
+    // answering them 503), within the same bound; its host's other files wait for a slot of
+    // those it holds.
     const takenAtLimit =
-      e.code === 'network' &&
-      (doorReset || e.refused) &&
-      this.#scheduler.takenAtLimit(answeredBy, sentAt) &&
+      (e.code === 'network' ? doorReset || e.refused : status === 503 || status === 429) &&
+      this.#scheduler.takenAtLimit(answeredBy, sentAt, status !== undefined) &&
       crowdedCredit({
         pendingAt: sentAt,
         servedSent: Number.POSITIVE_INFINITY,

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { makeImage } from './images.js'
 import { eachRequest, writeImage } from './raw-server.js'
+import { afterHold } from './wait.js'
 
 /**
  * An HTTP/1.1 server on node:net that stops listening while `most` connections are open, and
@@ -37,14 +38,11 @@ export async function startRefusingServer(options: {
     }
     eachRequest(socket, () => {
       stats.requests++
-      const later = () =>
-        setTimeout(() => {
-          if (socket.destroyed) return
-          stats.served++
-          writeImage(socket, body)
-        }, options.ttfb)
-      if (options.hold) options.hold.then(later)
-      else later()
+      afterHold(options.hold, options.ttfb, () => {
+        if (socket.destroyed) return
+        stats.served++
+        writeImage(socket, body)
+      })
     })
   })
   const listen = () => {

@@ -4,6 +4,7 @@ import { mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { pull } from '../../src/index.js'
 
 /**
  * Wait until `ready()` holds, checking every 10 ms; after `ms`, throw naming `what`. The default
@@ -21,6 +22,61 @@ export async function until(
   while (!(await ready())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
     await sleep(10)
+  }
+}
+
+/**
+ * A slow host's answers (a test server's `hold`): held until `release()`, or `ms` after this call at the latest; `end()`
+ * lets them go and stops the timer.
+ */
+export function heldAnswers(ms: number) {
+  let release = () => {}
+  const hold = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  const timer = setTimeout(() => release(), ms)
+  return {
+    hold,
+    release: () => release(),
+    end() {
+      clearTimeout(timer)
+      release()
+    },
+  }
+}
+
+/** Run `answer` `ms` after `hold` settles, or after `ms` when none is given: a test server's answer, slow or held. */
+export function afterHold(hold: Promise<void> | undefined, ms: number, answer: () => void): void {
+  const later = () => {
+    setTimeout(answer, ms)
+  }
+  if (hold) hold.then(later)
+  else later()
+}
+
+/**
+ * The messages of the files lost pulling 24 files of the host `start` makes to `out` at
+ * `--retries 1`, its answers held (the `hold` given to `start`) until a file is lost, or 1.5 s
+ * at most: a host whose first answer comes later than a file's retries. The host is closed after.
+ */
+export async function lostWhileHeld(
+  start: (hold: Promise<void>) => Promise<{ origin: string; close(): Promise<void> }>,
+  out: string,
+): Promise<string[]> {
+  const { hold, release, end } = heldAnswers(1500)
+  const host = await start(hold)
+  try {
+    const urls = Array.from({ length: 24 }, (_, i) => `${host.origin}/ok/wait-${i}.jpg`)
+    const lost: string[] = []
+    for await (const r of pull(urls, { out, journal: false, retries: 1 })) {
+      if (r.status === 'ok') continue
+      lost.push(r.message ?? r.status)
+      release()
+    }
+    return lost
+  } finally {
+    end()
+    await host.close()
   }
 }
 
