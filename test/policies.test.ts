@@ -3107,6 +3107,19 @@ test('progress text: done of total, failed, in flight, bytes, rate, ETA from the
   )
 })
 
+test('progress text fitted to a narrow terminal: in flight, bytes, rate, then the ETA are left out, and what is still too long is cut', () => {
+  const t = { ...newTally(), ok: 20, skipped: 5, failed: 5 }
+  const stats = { active: 4, bytes: 12_345_678, duplicates: 10 }
+  const fitted = (width: number) => progressText(t, stats, 100, 2_500_000, 30_000, width)
+  assert.equal(fitted(80), '40/100 (40%) · 5 failed · 4 active · 12.3 MB · 2.5 MB/s · ETA 1m12s')
+  assert.equal(fitted(60), '40/100 (40%) · 5 failed · 12.3 MB · 2.5 MB/s · ETA 1m12s')
+  assert.equal(fitted(50), '40/100 (40%) · 5 failed · 2.5 MB/s · ETA 1m12s')
+  assert.equal(fitted(39), '40/100 (40%) · 5 failed · ETA 1m12s')
+  assert.equal(fitted(25), '40/100 (40%) · 5 failed')
+  assert.equal(fitted(12), '40/100 (40%…')
+  for (const width of [80, 60, 50, 39, 25, 12, 1]) assert.ok(fitted(width).length <= width, `${width}`)
+})
+
 test('IMGPULL_PROGRESS_INTERVAL: seconds between progress lines in a log, 0 for none, 60 unset', () => {
   const table: [string | undefined, number | undefined][] = [
     [undefined, 60],

@@ -75,6 +75,34 @@ test('a terminal that reports no size (0×0) still shows the progress line', asy
   assert.match(screen(term.raw).join('\n'), /3 images, .* 0 failed/)
 })
 
+test('on a terminal of 40 columns, the progress line fits in one row: its least useful figures are left out, none cut in two', async () => {
+  const list = join(dir, 'tty-narrow.txt')
+  const paths = [...Array.from({ length: 5 }, (_, i) => `/narrow-${i}`), '/gone?status=404']
+  await writeFile(list, paths.map((p) => server.url(p)).join('\n'))
+  const out = join(dir, 'tty-narrow-out')
+  const command = `stty rows 24 cols 40; exec '${process.execPath}' '${CLI}' '${list}' -o '${out}'`
+  const term = onPty(command)
+  assert.equal(await term.ended, 1, term.raw)
+  // Every row the line was drawn on, escape codes left out: it was wrapped into two at 40
+  // columns, '2/6 (33%) · 1 failed · 5 active · 540.' above '1 kB · 6.8 MB/s · ETA 3m28s'.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: escape codes are what it leaves out
+  const rows = term.raw.replace(/\x1b\[[?\d;]*[A-Za-z]/g, '').split(/\r?\n|\r/)
+  const drawn = rows.filter((r) => r.includes(' · '))
+  assert.ok(drawn.length > 0, `the progress line is drawn: ${JSON.stringify(term.raw)}`)
+  for (const row of drawn) {
+    assert.match(
+      row,
+      /^\d+\/6 \(\d+%\)/,
+      `a row of its own, never the rest of a wrapped one: ${JSON.stringify(rows)}`,
+    )
+    assert.ok(row.length < 40, `within 39 columns: ${JSON.stringify(row)}`)
+  }
+  assert.ok(
+    drawn.some((r) => / · ETA /.test(r)),
+    `the ETA is kept: ${JSON.stringify(drawn)}`,
+  )
+})
+
 test('a dumb terminal (TERM=dumb: Emacs M-x shell) gets plain lines, no escape code', async () => {
   const list = join(dir, 'tty-dumb.txt')
   await writeFile(

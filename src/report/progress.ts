@@ -12,6 +12,12 @@ const FPS = 8
  * those a rerun skips as done before take no time), or, when longer, the wait of the
  * last file waiting to retry (`waitLeft`): with every file left waiting out a server's
  * `Retry-After`, the pace of those done said `ETA 0.0 s` for as long as the wait.
+ *
+ * `width` (columns; default: no limit) fits it on one line of a terminal that narrow: the figures
+ * are left out least useful first (in flight, bytes, rate, then the ETA), and what is still too
+ * long is cut, ending in `…`. Wider than its terminal, the line was wrapped into two, a figure cut
+ * in the middle (`540.` above `1 kB`), and a terminal that re-wraps its lines when made narrower
+ * left a stale copy of it above the new one at each resize.
  */
 export function progressText(
   t: Tally,
@@ -19,6 +25,7 @@ export function progressText(
   total: number | undefined,
   rate: number,
   elapsedMs: number,
+  width = Number.POSITIVE_INFINITY,
 ): string {
   const done = t.ok + t.skipped + t.failed + t.failedBefore
   // The total counts every line of the lists, a URL given twice included: its second line is
@@ -34,11 +41,27 @@ export function progressText(
     const fetched = t.ok + t.failed
     const pace = fetched > 0 ? (elapsedMs / fetched) * left : 0
     const wait = stats.waitLeft ?? 0
-    if (left > 0 && wait > pace) eta = ` · ETA ${formatDuration(wait)} (waiting to retry)`
-    else if (fetched > 0 && left > 0) eta = ` · ETA ${formatDuration(pace)}`
+    if (left > 0 && wait > pace) eta = `ETA ${formatDuration(wait)} (waiting to retry)`
+    else if (fetched > 0 && left > 0) eta = `ETA ${formatDuration(pace)}`
   }
-  const failed = t.failed ? ` · ${t.failed} failed` : ''
-  return `${count}${failed} · ${stats.active} active · ${formatBytes(stats.bytes)} · ${formatBytes(rate)}/s${eta}`
+  // Each figure with the rank it is left out in when the line must be shorter (0: never).
+  const figures: [string, number][] = [
+    [count, 0],
+    [t.failed ? `${t.failed} failed` : '', 0],
+    [`${stats.active} active`, 1],
+    [formatBytes(stats.bytes), 2],
+    [`${formatBytes(rate)}/s`, 3],
+    [eta, 4],
+  ]
+  const line = (drop: number) =>
+    figures
+      .filter(([text, rank]) => text !== '' && (rank === 0 || rank > drop))
+      .map(([text]) => text)
+      .join(' · ')
+  let drop = 0
+  while (line(drop).length > width && drop < 4) drop++
+  const fitted = line(drop)
+  return fitted.length > width ? `${fitted.slice(0, Math.max(0, width - 1))}…` : fitted
 }
 
 /** Seconds between two lines of a progress log, unless `IMGPULL_PROGRESS_INTERVAL` says otherwise. */
@@ -115,7 +138,10 @@ export class ProgressLine {
     }
     this.#lastBytes = this.stats.bytes
     this.#lastAt = now
-    this.#draw(progressText(this.tally, this.stats, this.total(), this.#rate, now - this.#started))
+    // One column is left free: a line that fills its row leaves the cursor past its end, and a
+    // terminal that re-wraps on a resize moves that to a row of its own.
+    const width = Math.max(1, (process.stderr.columns || 80) - 1)
+    this.#draw(progressText(this.tally, this.stats, this.total(), this.#rate, now - this.#started, width))
   }
 
   /** Print a message above the line: it stays on screen, and the line is drawn again below it. */
