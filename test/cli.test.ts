@@ -172,6 +172,13 @@ test('the failures line points where the details are: the manifest and status, o
     /Details: \S*details\/report\.html \(open it in a browser\), \S*details\/manifest\.jsonl or `imgpull status .*details`\.\n$/,
   )
   assert.ok(existsSync(join(out, 'report.html')), 'the report named is there')
+  // A rerun whose failure is the earlier run's (exit 1 all the same) says where it is told too.
+  const rerun = await runCli([url, '-o', out])
+  assert.equal(rerun.code, 1)
+  assert.match(
+    rerun.stderr,
+    /\nDetails of the 1 failed before: \S*details\/report\.html \(open it in a browser\), \S*details\/manifest\.jsonl or `imgpull status .*details`\.\n$/,
+  )
   const unreported = await runCli([url, '-o', join(dir, 'details-unreported'), '--no-report'])
   assert.match(unreported.stderr, /Details: \S*details-unreported\/manifest\.jsonl or `imgpull status /)
   const none = await runCli([url, '-o', join(dir, 'details-none'), '--no-journal'])

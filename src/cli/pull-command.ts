@@ -271,6 +271,10 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
     }
     if (tally.failed && !fatal)
       say(`Failures: ${errorBreakdown(tally)}. Details: ${whereDetails(out, options)}.`)
+    // A rerun whose failures are all an earlier run's exits 1 too: where to read them, as above
+    // (it said only that they were skipped, below 20 lines of them and 'N more not shown').
+    else if (tally.failedBefore && !fatal)
+      say(`Details of the ${tally.failedBefore} failed before: ${whereDetails(out, options)}.`)
     if (tally.sharePages && !fatal) say(`${sharePageWords(tally.sharePages)}.`)
     if (stopped && !fatal) say('Run the same command again to continue where this run stopped.')
   }
