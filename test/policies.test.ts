@@ -3120,6 +3120,17 @@ test('progress text fitted to a narrow terminal: in flight, bytes, rate, then th
   for (const width of [80, 60, 50, 39, 25, 12, 1]) assert.ok(fitted(width).length <= width, `${width}`)
 })
 
+test('progress text of a run told to stop (Ctrl-C) says stopping, not an ETA for the files left to the next run', () => {
+  const t = { ...newTally(), ok: 20, skipped: 5, failed: 5 }
+  const stopping = { active: 4, bytes: 12_345_678, duplicates: 10, waitLeft: 5_000, stopping: true }
+  assert.equal(
+    progressText(t, stopping, 100, 2_500_000, 30_000),
+    '40/100 (40%) · 5 failed · 4 active · 12.3 MB · 2.5 MB/s · stopping',
+  )
+  // It said 'ETA 1m12s' under 'Stopping: finishing transfers in flight (up to 30 s)'.
+  assert.equal(progressText(t, stopping, 100, 2_500_000, 30_000, 39), '40/100 (40%) · 5 failed · stopping')
+})
+
 test('IMGPULL_PROGRESS_INTERVAL: seconds between progress lines in a log, 0 for none, 60 unset', () => {
   const table: [string | undefined, number | undefined][] = [
     [undefined, 60],

@@ -59,6 +59,10 @@ test('on a terminal, Ctrl-C is acknowledged above the progress line and stays th
   const shown = screen(term.raw)
   const stopping = shown.findIndex((l) => l.startsWith('Stopping: finishing transfers in flight'))
   assert.ok(stopping >= 0, `the acknowledgement is on the screen at the end:\n${shown.join('\n')}`)
+  // Below it, the line says the run is stopping, where it gave an ETA for the files left to the next run.
+  const after = term.raw.slice(term.raw.indexOf('Stopping: '))
+  assert.match(after, / · stopping/, after)
+  assert.doesNotMatch(after, / · ETA /, after)
   assert.match(shown.at(-1) ?? '', /Run the same command again to continue/)
 })
 

@@ -140,6 +140,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   const drain = new AbortController()
   const hard = new AbortController()
   let progress: ProgressLine | undefined
+  let progressLog: ProgressLog | undefined
   // Messages during a run stay visible: printed above the progress line, which is drawn again below.
   const print = (line: string) => (progress ? progress.print(line) : process.stderr.write(`${line}\n`))
   let interrupted = false
@@ -147,6 +148,9 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
     if (!interrupted) {
       interrupted = true
       drain.abort()
+      // The files left are the next run's: the progress says `stopping`, not an ETA for them.
+      if (progress) progress.stopping = true
+      if (progressLog) progressLog.stopping = true
       if (!flags.json) print(stoppingLine(signal, `finishing transfers in flight (up to ${flags.grace} s)`))
       setTimeout(() => hard.abort(), flags.grace * 1000).unref()
     } else hard.abort()
@@ -188,8 +192,9 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   const tally = newTally()
   const total = hooks.total ?? (() => source.total?.())
   progress = tty ? await createProgressLine(tally, run.stats, total) : undefined
-  const progressLog =
-    logEvery === undefined ? undefined : new ProgressLog(print, tally, run.stats, total, logEvery)
+  progressLog = logEvery === undefined ? undefined : new ProgressLog(print, tally, run.stats, total, logEvery)
+  if (progress) progress.stopping = interrupted
+  if (progressLog) progressLog.stopping = interrupted
   // The library's warnings during the run (a column value its Parquet type cannot hold) too.
   const sayWarning = warnings.say
   warnings.say = print

@@ -11,7 +11,10 @@ const FPS = 8
  * ETA from the pace so far (`elapsedMs` since the run started, over the files this run fetched:
  * those a rerun skips as done before take no time), or, when longer, the wait of the
  * last file waiting to retry (`waitLeft`): with every file left waiting out a server's
- * `Retry-After`, the pace of those done said `ETA 0.0 s` for as long as the wait.
+ * `Retry-After`, the pace of those done said `ETA 0.0 s` for as long as the wait. A run told to
+ * stop (`stopping`: a Ctrl-C, a SIGTERM) says `stopping` in the ETA's place: the files left are
+ * for the next run, and the pace of those done said `ETA 9.2 s` under `Stopping: finishing
+ * transfers in flight`.
  *
  * `width` (columns; default: no limit) fits it on one line of a terminal that narrow: the figures
  * are left out least useful first (in flight, bytes, rate, then the ETA), and what is still too
@@ -21,7 +24,7 @@ const FPS = 8
  */
 export function progressText(
   t: Tally,
-  stats: Pick<RunStats, 'active' | 'bytes' | 'duplicates'> & { waitLeft?: number },
+  stats: Pick<RunStats, 'active' | 'bytes' | 'duplicates'> & { waitLeft?: number; stopping?: boolean },
   total: number | undefined,
   rate: number,
   elapsedMs: number,
@@ -41,7 +44,8 @@ export function progressText(
     const fetched = t.ok + t.failed
     const pace = fetched > 0 ? (elapsedMs / fetched) * left : 0
     const wait = stats.waitLeft ?? 0
-    if (left > 0 && wait > pace) eta = `ETA ${formatDuration(wait)} (waiting to retry)`
+    if (stats.stopping) eta = 'stopping'
+    else if (left > 0 && wait > pace) eta = `ETA ${formatDuration(wait)} (waiting to retry)`
     else if (fetched > 0 && left > 0) eta = `ETA ${formatDuration(pace)}`
   }
   // Each figure with the rank it is left out in when the line must be shorter (0: never).
@@ -51,7 +55,7 @@ export function progressText(
     [`${stats.active} active`, 1],
     [formatBytes(stats.bytes), 2],
     [`${formatBytes(rate)}/s`, 3],
-    [eta, 4],
+    [eta, stats.stopping ? 0 : 4],
   ]
   const line = (drop: number) =>
     figures
@@ -64,6 +68,11 @@ export function progressText(
   return fitted.length > width ? `${fitted.slice(0, Math.max(0, width - 1))}…` : fitted
 }
 
+/** The run's figures the progress text reads, and whether the run was told to stop. */
+function shownStats({ active, bytes, duplicates, waitLeft }: RunStats, stopping: boolean) {
+  return { active, bytes, duplicates, waitLeft, stopping }
+}
+
 /** Seconds between two lines of a progress log, unless `IMGPULL_PROGRESS_INTERVAL` says otherwise. */
 export const PROGRESS_LOG_SECONDS = 60
 
@@ -74,6 +83,8 @@ export const PROGRESS_LOG_SECONDS = 60
  * chromatic-cli#675). `print` writes a line (as failures are written).
  */
 export class ProgressLog {
+  /** Set once the run is told to stop: its lines say so in the ETA's place. */
+  stopping = false
   readonly #timer: NodeJS.Timeout
   readonly #started = performance.now()
   #lastBytes = 0
@@ -96,7 +107,8 @@ export class ProgressLog {
     const rate = now > this.#lastAt ? ((this.stats.bytes - this.#lastBytes) * 1000) / (now - this.#lastAt) : 0
     this.#lastBytes = this.stats.bytes
     this.#lastAt = now
-    this.print(`imgpull: ${progressText(this.tally, this.stats, this.total(), rate, now - this.#started)}`)
+    const stats = shownStats(this.stats, this.stopping)
+    this.print(`imgpull: ${progressText(this.tally, stats, this.total(), rate, now - this.#started)}`)
   }
 
   stop(): void {
@@ -106,6 +118,8 @@ export class ProgressLog {
 
 /** One live line on a terminal: done/total, failed, bytes, rate, ETA. */
 export class ProgressLine {
+  /** Set once the run is told to stop: the line says so in the ETA's place. */
+  stopping = false
   readonly #draw: ReturnType<typeof createLogUpdate>
   readonly #timer: NodeJS.Timeout
   readonly #started = performance.now()
@@ -141,7 +155,8 @@ export class ProgressLine {
     // One column is left free: a line that fills its row leaves the cursor past its end, and a
     // terminal that re-wraps on a resize moves that to a row of its own.
     const width = Math.max(1, (process.stderr.columns || 80) - 1)
-    this.#draw(progressText(this.tally, this.stats, this.total(), this.#rate, now - this.#started, width))
+    const stats = shownStats(this.stats, this.stopping)
+    this.#draw(progressText(this.tally, stats, this.total(), this.#rate, now - this.#started, width))
   }
 
   /** Print a message above the line: it stays on screen, and the line is drawn again below it. */
