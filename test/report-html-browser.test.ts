@@ -2900,3 +2900,43 @@ test('a viewer closed after a link of the page was followed (the address ends in
   assertQuiet(log)
   await page.close()
 })
+
+test("the concurrency charts are of hosts whose transfers span the run, each plot level with its row's: a dead host's one moment in flight was a chart of a dash, and a caption of two lines dropped its plot below its neighbours'", async () => {
+  const out = join(root, 'charts-row')
+  const run = await makeRun(out)
+  const long = 'https://a-rather-long-image-host-name.images.cdn.example.net'
+  const samples = [...run.samples]
+  for (let s = 3; s < 20; s++)
+    samples.push({ t: T0 + s * 1000, host: long, limit: 16, inFlight: 1 + (s % 4) })
+  // Five dead domains, each in flight for one sampled moment (its name looked up, and not found).
+  for (let d = 1; d <= 5; d++)
+    samples.push({ t: T0 + 1000, host: `http://dead-${d}.invalid`, limit: 16, inFlight: 1 })
+  const path = await writeReport(out, { ...run.input, samples })
+  const { page, log } = await openReport(path, { width: 1280, height: 900 })
+  assert.deepEqual(
+    await page
+      .locator('svg[data-chart="concurrency"]')
+      .evaluateAll((svgs) => svgs.map((svg) => svg.getAttribute('data-host'))),
+    [HOSTS[0], HOSTS[1], long],
+  )
+  assert.match(await text(page, '#concurrency-h + .lead'), /for the 3 busiest hosts\.$/)
+  const boxes = await page.locator('.multiples .panel').evaluateAll((panels) =>
+    panels.map((panel) => {
+      const caption = (panel.querySelector('figcaption') as HTMLElement).getBoundingClientRect()
+      const plot = (panel.querySelector('.plot') as Element).getBoundingClientRect()
+      return {
+        row: Math.round(panel.getBoundingClientRect().top),
+        lines: Math.round(caption.height),
+        plot: plot.top,
+      }
+    }),
+  )
+  assert.equal(new Set(boxes.map((b) => b.row)).size, 1, `one row: ${JSON.stringify(boxes)}`)
+  assert.ok(new Set(boxes.map((b) => b.lines)).size > 1, `a caption wraps: ${JSON.stringify(boxes)}`)
+  assert.ok(
+    boxes.every((b) => Math.abs(b.plot - boxes[0].plot) < 1),
+    `the plots level: ${JSON.stringify(boxes)}`,
+  )
+  assertQuiet(log)
+  await page.close()
+})

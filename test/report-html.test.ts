@@ -641,6 +641,9 @@ test('concurrency: mean in flight and highest limit per interval, gaps where uns
   ]
   assert.deepEqual(busiestSampled(samples, 1), ['a'])
   assert.deepEqual(busiestSampled(samples, 5), ['a', 'b'])
+  // b, in flight at one moment, is a dash on an axis of 1 s steps: not charted; nor is a lone a.
+  assert.deepEqual(busiestSampled(samples, 5, 1000), ['a'])
+  assert.deepEqual(busiestSampled([s(0, 'a', 8, 3), s(0, 'b', 8, 1)], 5, 1000), ['a'])
   const c = concurrency(samples, ['a', 'b'], t0, 4000, 120)
   assert.equal(c.step, 1000)
   assert.deepEqual(c.series, [
@@ -954,6 +957,8 @@ test("the page: the concurrency lead says why there is no chart, and of one host
     samples: [
       { t: T0, host: 'https://a.example', limit: 16, inFlight: 1 },
       { t: T0, host: 'https://b.example', limit: 16, inFlight: 2 },
+      { t: T0 + 1000, host: 'https://a.example', limit: 16, inFlight: 1 },
+      { t: T0 + 1000, host: 'https://b.example', limit: 16, inFlight: 2 },
     ],
   })
   assert.match(lead(renderReport(two)) ?? '', /, for the 2 busiest hosts\.$/)

@@ -3,6 +3,7 @@ import { type HostRow, HostTally } from './hosts.js'
 import { type Sheet, SheetSampler } from './sheet.js'
 import { type ReportSummary, SummaryTally } from './summary.js'
 import {
+  binStep,
   busiestSampled,
   type Concurrency,
   concurrency,
@@ -78,7 +79,9 @@ export function computeFigures(input: ReportInput, options: RenderOptions = {}):
   if ((input.samples[Symbol.iterator]() as unknown) === input.samples) {
     throw new TypeError('report samples must be iterable twice (an array, not a generator)')
   }
-  const charted = busiestSampled(input.samples, o.chartHosts)
+  // A host in flight within one step of the charts' axis is a dash there: not charted.
+  const step = binStep(Math.max(0, input.endedAt - input.startedAt), o.maxPoints)
+  const charted = busiestSampled(input.samples, o.chartHosts, step)
   const chart = concurrency(input.samples, charted, input.startedAt, input.endedAt, o.maxPoints)
   return {
     summary: summary.result(input.startedAt, input.endedAt),
