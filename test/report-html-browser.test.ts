@@ -850,12 +850,19 @@ test('a tile the browser cannot show says so above its caption, on a phone too; 
   }
 })
 
-/** The worst contrast (WCAG) of white text over the brightest pixel of each box, in a screenshot of `clip`. */
-async function whiteTextContrast(png: Buffer, clip: DOMRect, boxes: DOMRect[]): Promise<number[]> {
+/** The worst contrast (WCAG) of text of colour `ink` (white unless given) over each pixel of each box, in a screenshot of `clip`. */
+async function textContrast(
+  png: Buffer,
+  clip: DOMRect,
+  boxes: DOMRect[],
+  ink: [number, number, number] = [255, 255, 255],
+): Promise<number[]> {
   const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true })
   const lin = (c: number) => (c / 255 <= 0.04045 ? c / 255 / 12.92 : ((c / 255 + 0.055) / 1.055) ** 2.4)
+  const luminance = (r: number, g: number, b: number) => 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+  const text = luminance(...ink)
   return boxes.map((box) => {
-    let brightest = 0
+    let worst = Number.POSITIVE_INFINITY
     const top = Math.max(0, Math.round(box.top - clip.top))
     const bottom = Math.min(info.height, Math.round(box.bottom - clip.top))
     const left = Math.max(0, Math.round(box.left - clip.left))
@@ -863,11 +870,11 @@ async function whiteTextContrast(png: Buffer, clip: DOMRect, boxes: DOMRect[]): 
     for (let y = top; y < bottom; y++) {
       for (let x = left; x < right; x++) {
         const i = (y * info.width + x) * info.channels
-        const l = 0.2126 * lin(data[i]) + 0.7152 * lin(data[i + 1]) + 0.0722 * lin(data[i + 2])
-        brightest = Math.max(brightest, l)
+        const l = luminance(data[i], data[i + 1], data[i + 2])
+        worst = Math.min(worst, (Math.max(l, text) + 0.05) / (Math.min(l, text) + 0.05))
       }
     }
-    return 1.05 / (brightest + 0.05)
+    return worst
   })
 }
 
@@ -925,18 +932,19 @@ test('a caption is legible on a white photo (a product shot, snow): its text at 
     assert.equal(await tile.locator('.cap').evaluate((e) => getComputedStyle(e).opacity), '1')
     // Each line of the caption (its name, its figures), then the same tile with the text taken
     // away: what is under each line is what its white letters are read against.
-    const { clip, lines } = await tile.evaluate((a) => {
+    const { clip, lines, ink } = await tile.evaluate((a) => {
       const cap = a.querySelector<HTMLElement>('.cap')!
       const lines = [cap.querySelector('.name')!, ...cap.querySelectorAll('.meta > span')].map(
         (e) => e.getBoundingClientRect().toJSON() as DOMRect,
       )
+      const ink = getComputedStyle(cap).color.match(/\d+/g)!.slice(0, 3).map(Number)
       cap.style.color = 'transparent'
-      return { clip: a.getBoundingClientRect().toJSON() as DOMRect, lines }
+      return { clip: a.getBoundingClientRect().toJSON() as DOMRect, lines, ink }
     })
     const png = await page.screenshot({
       clip: { x: clip.left, y: clip.top, width: clip.width, height: clip.height },
     })
-    const ratios = await whiteTextContrast(png, clip, lines)
+    const ratios = await textContrast(png, clip, lines, ink as [number, number, number])
     for (const [i, ratio] of ratios.entries()) {
       assert.ok(
         ratio >= 4.5,
@@ -2939,4 +2947,42 @@ test("the concurrency charts are of hosts whose transfers span the run, each plo
   )
   assertQuiet(log)
   await page.close()
+})
+
+test("on a touch screen, where every caption is shown, each image is whole above its name and figures: over it, the band hid three quarters of a phone's tile", async () => {
+  const out = join(root, 'touch-whole')
+  const run = await makeRun(out)
+  const path = await writeReport(out, run.input)
+  const phone = await browser.open({ width: 390, height: 844 })
+  const cdp = await browser.context.newCDPSession(phone)
+  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 5 })
+  const log = watch(phone)
+  await phone.goto(pathToFileURL(path).href)
+  await phone.waitForSelector('html[data-ready]')
+  const tiles = await phone.locator('.sheet .tile').evaluateAll((tiles) =>
+    tiles.flatMap((tile) => {
+      const img = tile.querySelector('img')
+      if (!img) return []
+      const i = img.getBoundingClientRect()
+      const c = (tile.querySelector('.cap') as HTMLElement).getBoundingClientRect()
+      return [
+        {
+          width: i.width,
+          height: i.height,
+          bottom: i.bottom,
+          cap: c.top,
+          tile: tile.getBoundingClientRect().width,
+        },
+      ]
+    }),
+  )
+  assert.ok(tiles.length >= 10, `${tiles.length} tiles`)
+  for (const t of tiles) {
+    assert.ok(t.cap >= t.bottom - 0.5, `a caption over its image: ${JSON.stringify(t)}`)
+    assert.ok(Math.abs(t.width - t.tile) < 0.5 && Math.abs(t.height - t.width) < 0.5, JSON.stringify(t))
+  }
+  assert.equal(await phone.evaluate(() => document.documentElement.scrollWidth), 390)
+  await phone.screenshot({ path: join(root, 'touch-whole.png') })
+  assertQuiet(log)
+  await phone.close()
 })

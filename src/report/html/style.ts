@@ -20,6 +20,9 @@
  * On a phone a host's row is its name, then its figures side by side, each named ('Failed 25'):
  * as columns, the name (never wrapped) took half the width, and the table showed Attempts and OK,
  * its Failed column and the rest out of sight in its scroll box.
+ * On a touch screen, where every caption is shown, each stands under its image, as on paper: over
+ * it, its band covered three quarters of a 117 px tile on a 390 px phone (an Unsplash photo's name,
+ * figures and credit), the photos the sheet is for seen by their top quarter.
  * The concurrency charts of a row stand level, their captions above them whatever lines these take:
  * a host's name that wrapped its caption to two lines dropped its plot 22 px below its neighbours'.
  */
@@ -97,7 +100,6 @@ background:linear-gradient(rgba(0,0,0,0),rgba(0,0,0,.6) var(--fade),rgba(0,0,0,.
 .cap .caption{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;line-clamp:2;overflow:hidden;overflow-wrap:anywhere}
 .cap .meta span{display:inline;white-space:nowrap}
 .tile:hover .cap,.tile:focus-visible .cap,.tile.missing .cap{opacity:1}
-@media (hover:none){.cap{opacity:1;--fade:14px}}
 .how-touch{display:none}
 @media (hover:none){.how-pointer{display:none}.how-touch{display:inline}}
 .tile .unseen{position:absolute;inset:0 0 auto;padding:10px 6px 0;text-align:center;color:var(--muted);
@@ -236,7 +238,8 @@ html[data-ready] .why{display:inline-block}
 html.viewing{overflow:hidden}
 @media (prefers-reduced-motion:reduce){*{transition:none!important}}
 @media print{.viewer,.why{display:none}:root{color-scheme:light}body{background:#fff}.command{max-height:none;overflow:visible}.pager button,.tools,.skip,nav.sections,.how-pointer,.how-touch{display:none}
-.tile{aspect-ratio:auto;overflow:visible;background:none;color:var(--ink);break-inside:avoid}
+}
+@media print,(hover:none){.sheet{row-gap:14px}.tile{aspect-ratio:auto;overflow:visible;background:none;color:var(--ink);break-inside:avoid}
 .tile img{aspect-ratio:1;height:auto;border-radius:8px}
 .cap{position:static;opacity:1;background:none;padding:4px 0 0}
 .tile .unseen{position:static;display:block;aspect-ratio:1;padding-top:10px;border:1px solid var(--line);border-radius:8px}}
