@@ -275,6 +275,17 @@ async function openReport(path: string, viewport?: { width: number; height: numb
   return { page, log }
 }
 
+/** Open a report on a 390 px touch screen (no hover: every caption shown) and wait for its script. */
+async function openOnTouchPhone(path: string) {
+  const page = await browser.open({ width: 390, height: 844 })
+  const cdp = await browser.context.newCDPSession(page)
+  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 5 })
+  const log = watch(page)
+  await page.goto(pathToFileURL(path).href)
+  await page.waitForSelector('html[data-ready]')
+  return { page, log }
+}
+
 function assertQuiet(log: PageLog) {
   assert.deepEqual(log.errors, [], 'no console errors or warnings')
   const remote = log.requests.filter((url) => !url.startsWith('file:') && !url.startsWith('data:'))
@@ -1509,12 +1520,7 @@ test('the contact sheet says how to use it in the words of the device: hover and
   await page.close()
   // A phone: no hover, no Enter key, and every caption already shown. It was told to hover,
   // focus and press Enter.
-  const phone = await browser.open({ width: 390, height: 844 })
-  const cdp = await browser.context.newCDPSession(phone)
-  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 5 })
-  const phoneLog = watch(phone)
-  await phone.goto(pathToFileURL(path).href)
-  await phone.waitForSelector('html[data-ready]')
+  const { page: phone, log: phoneLog } = await openOnTouchPhone(path)
   assert.equal(await phone.evaluate(() => matchMedia('(hover: none)').matches), true)
   assert.equal(
     await text(phone, '[data-figure="sheet"]'),
@@ -2953,12 +2959,7 @@ test("on a touch screen, where every caption is shown, each image is whole above
   const out = join(root, 'touch-whole')
   const run = await makeRun(out)
   const path = await writeReport(out, run.input)
-  const phone = await browser.open({ width: 390, height: 844 })
-  const cdp = await browser.context.newCDPSession(phone)
-  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 5 })
-  const log = watch(phone)
-  await phone.goto(pathToFileURL(path).href)
-  await phone.waitForSelector('html[data-ready]')
+  const { page: phone, log } = await openOnTouchPhone(path)
   const tiles = await phone.locator('.sheet .tile').evaluateAll((tiles) =>
     tiles.flatMap((tile) => {
       const img = tile.querySelector('img')
