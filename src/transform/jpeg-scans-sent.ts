@@ -11,17 +11,14 @@
  * frequencies), as libjpeg-turbo shows a progressive file loaded so far
  * (libjpeg-turbo/libjpeg-turbo#343; imazen/zenjpeg#92 calls it "truncated between scans"), or grey
  * (a sequential file's luma scan alone). So a resized or re-encoded copy, or `--verify decode`,
- * kept it as good. libjpeg's own encoder refuses a sequential script that leaves a component out
- * ("Scan script does not transmit all data"), but writes a progressive one that leaves coefficients
- * short of their last bit (T.81 allows it): such a file is refused here too, as it cannot be told
- * from one cut where a transform or `--verify decode` asks for certainty (the structure check keeps
- * it, whole but unchecked: see `scansCut`). Only the marker segments and the scan headers are
+ * kept it as good. libjpeg's own encoder refuses a scan script that leaves a coefficient short
+ * ("Scan script does not transmit all data"). Only the marker segments and the scan headers are
  * read: each scan's entropy-coded data is passed over to its ending marker, never decoded, and the
  * walk ends as soon as every component is whole (an interleaved sequential file's at its first
  * scan).
  */
 
-import { markScan, PROGRESSIVE, SEQUENTIAL, scansLeftShort } from '../verify/complete/jpeg.js'
+import { PROGRESSIVE, SEQUENTIAL, scansLeftShort } from '../verify/complete/jpeg.js'
 import { type ByteSource, inMemory, WINDOW } from './byte-source.js'
 import { segmentAt } from './jpeg-metadata.js'
 
@@ -42,7 +39,7 @@ export function scansShort(source: Uint8Array | ByteSource): string | undefined 
   const src = source instanceof Uint8Array ? inMemory(source) : source
   const soi = src.bytes(0, 2)
   if (soi.length < 2 || soi[0] !== 0xff || soi[1] !== 0xd8) return undefined
-  /** Per component id, in frame order: how far scans have sent each of its 64 coefficients (see `markScan`). */
+  /** Per component id, in frame order: which of its 64 coefficients a scan has sent to bit 0. */
   let final: Map<number, Uint8Array> | undefined
   let progressive = false
   let at = 2
@@ -67,7 +64,15 @@ export function scansShort(source: Uint8Array | ByteSource): string | undefined 
       for (let c = 0; c < data[5]; c++) final.set(data[6 + 3 * c], new Uint8Array(64))
     } else if (marker === SOS) {
       if (!final) return undefined
-      if (markScan(final, data, progressive)) return undefined
+      const n = data[0]
+      // A sequential scan sends its components whole, whatever its Ss, Se and Al say (libjpeg reads them so).
+      const ss = progressive ? data[1 + 2 * n] : 0
+      const se = progressive ? data[2 + 2 * n] : 63
+      const al = progressive ? data[3 + 2 * n] & 15 : 0
+      if (al === 0 && ss <= se && se < 64) {
+        for (let c = 0; c < n; c++) final.get(data[1 + 2 * c])?.fill(1, ss, se + 1)
+      }
+      if ([...final.values()].every((coded) => !coded.includes(0))) return undefined
       at = dataEnd(src, end)
       continue
     }

@@ -26,12 +26,6 @@ const XMP = Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1')
  * thread that judges it, code by code); a larger one stays refused.
  */
 const WALK_LIMIT = 8 * 1024 * 1024
-/**
- * What a progressive JPEG whose scans leave coefficients short of their last bit, as T.81 allows,
- * is whole but unchecked for (see `scansCut`).
- */
-const PARTIAL_PROGRESSION =
-  'progressive scans leave coefficients short of their last bit, as a scan script may (a file cut between scans and closed with an end marker looks the same)'
 /** What a JPEG that lacks only its end-of-image marker is whole but unchecked for. */
 export const NO_EOI = 'JPEG has no end-of-image marker (its last scan is whole)'
 
@@ -141,68 +135,28 @@ export const PROGRESSIVE = new Set([0xc2, 0xca])
 /** Sequential frames (baseline, extended, arithmetic): a scan sends its components whole. */
 export const SEQUENTIAL = new Set([0xc0, 0xc1, 0xc9])
 
-/** A coefficient of `sent` no scan has sent yet. */
-const UNSENT = 0
-/** A coefficient sent to its last bit (Al 0). */
-const SENT = 1
-/** A coefficient sent to a bit above its last (Al > 0), its refinement still to come. */
-const APPROXIMATE = 2
-
 /**
- * Marks in `sent` (per component id, 64 coefficients each) what a scan's header sends (`data`: Ns,
- * 2 bytes a component, then Ss, Se, and Ah and Al in one byte: T.81 B.2.3). A sequential scan sends
- * its components whole, whatever its Ss, Se and Al say (libjpeg reads them so); a progressive one
- * sends the band Ss–Se to bit Al: to its last bit where Al is 0, else approximately, to be refined
- * a bit a scan (T.81 G.1.1). Returns whether every coefficient of every component is now sent to
- * its last bit.
- */
-export function markScan(sent: Map<number, Uint8Array>, data: Uint8Array, progressive: boolean): boolean {
-  const n = data[0] ?? 0
-  if (data.length < 4 + 2 * n) return false
-  const ss = progressive ? data[1 + 2 * n] : 0
-  const se = progressive ? data[2 + 2 * n] : 63
-  const al = progressive ? data[3 + 2 * n] & 15 : 0
-  if (ss <= se && se < 64)
-    for (let c = 0; c < n; c++) {
-      const coded = sent.get(data[1 + 2 * c])
-      if (!coded) continue
-      if (al === 0) coded.fill(SENT, ss, se + 1)
-      else for (let k = ss; k <= se; k++) if (coded[k] === UNSENT) coded[k] = APPROXIMATE
-    }
-  for (const coded of sent.values()) for (const state of coded) if (state !== SENT) return false
-  return true
-}
-
-/**
- * What a JPEG's scans left short of its last bit, said for a message (`a progressive JPEG whose
+ * What a JPEG's scans left short of its final bit, said for a message (`a progressive JPEG whose
  * scans leave component 1's coefficients 1-63 short of their last bit ...`), or `undefined` when
- * every coefficient of every component got there. `sent`: per component id, in frame order, marked
- * by `markScan`. A file cut between two scans and closed with an end marker leaves some short:
+ * every coefficient of every component got there. `sent`: per component id, in frame order, which
+ * of its 64 coefficients a scan sent to bit 0 (a sequential scan sends its components whole); a
+ * progressive file sends bands of them (Ss–Se) to a bit Al, refined a bit a scan until Al is 0 (ITU
+ * T.81 G.1.1). A file cut between two scans and closed with an end marker leaves some short:
  * libjpeg decodes it without a word, blurred (libjpeg-turbo/libjpeg-turbo#343) or, a sequential
- * file's luma scan alone, grey. Whether that proves a cut is `scansCut`'s to say.
+ * file's luma scan alone, grey; libjpeg's own encoder refuses a scan script that leaves a
+ * coefficient short ("Scan script does not transmit all data").
  */
 export function scansLeftShort(sent: Map<number, Uint8Array>, progressive: boolean): string | undefined {
   let index = 0
-  const cut = 'a file cut between scans and closed with an end marker'
   for (const coded of sent.values()) {
     index++
-    if (!progressive) {
-      if (coded.includes(UNSENT))
-        return `a JPEG whose scans never send component ${index} of ${sent.size} (${cut}: a viewer shows it without that component's colour)`
-      continue
-    }
-    if (coded[0] === UNSENT)
-      return `a progressive JPEG whose scans never send component ${index}'s DC coefficient (${cut}: a viewer shows it without that component)`
-    let first = -1
-    let last = -1
-    let short = 0
-    for (let k = 0; k < 64; k++)
-      if (coded[k] !== SENT) {
-        if (first < 0) first = k
-        last = k
-        short++
-      }
+    const first = coded.indexOf(0)
     if (first < 0) continue
+    const cut = 'a file cut between scans and closed with an end marker'
+    if (!progressive)
+      return `a JPEG whose scans never send component ${index} of ${sent.size} (${cut}: a viewer shows it without that component's colour)`
+    const last = coded.lastIndexOf(0)
+    const short = coded.subarray(first, last + 1).filter((done) => done === 0).length
     const which =
       first === last
         ? `coefficient ${first}`
@@ -212,22 +166,6 @@ export function scansLeftShort(sent: Map<number, Uint8Array>, progressive: boole
     return `a progressive JPEG whose scans leave component ${index}'s ${which} short of their last bit (${cut}: a viewer shows it blurred)`
   }
   return undefined
-}
-
-/**
- * Whether what `sent` (see `markScan`) left short proves the file cut, where no writer leaves it
- * so: a component a sequential file never sends (libjpeg's encoder refuses such a script: "Scan
- * script does not transmit all data"), or a component's DC coefficient a progressive one never
- * sends (the one part of a progressive script libjpeg's encoder requires). Any other coefficient a
- * progressive file leaves short of its last bit, never sent or never refined, T.81 allows (Annex G
- * asks no scan script to send every bit; libjpeg's encoder writes such a script, `jpegtran
- * -scans`, and conformance corpora hold such files: imazen/zenjpeg#63's `partial_progressive.jpg`):
- * a cut between two scans leaves it so too, but only the transfer's framing can tell.
- */
-export function scansCut(sent: Map<number, Uint8Array>, progressive: boolean): boolean {
-  for (const coded of sent.values())
-    if (progressive ? coded[0] === UNSENT : coded.includes(UNSENT)) return true
-  return false
 }
 
 /** Frame headers SOF0–SOF15, less DHT (C4), JPG (C8) and DAC (CC), which share the range. */
@@ -283,8 +221,8 @@ export class JpegCheck implements CompletenessCheck {
   /** In the scan's data: the restart markers it should hold, and those seen so far. */
   #restarts = { want: -1, seen: 0 }
   /**
-   * Per component id, in frame order, how far scans have sent each of its 64 coefficients (see
-   * `markScan`, `scansLeftShort`); undefined for a lossless or hierarchical frame, not looked at.
+   * Per component id, in frame order, which of its 64 coefficients a scan has sent to bit 0 (as
+   * `scansLeftShort` reads it); undefined for a lossless or hierarchical frame, not looked at.
    */
   #sent: Map<number, Uint8Array> | undefined
   /** The frame is progressive (SOF2, SOF10): its scans send bands of coefficients, bit by bit. */
@@ -399,17 +337,17 @@ export class JpegCheck implements CompletenessCheck {
     }
     if (m === EOI) {
       this.#eoiEnd = at
-      const sent = this.#frames === 1 ? this.#sent : undefined
-      const short = sent && scansLeftShort(sent, this.#progressive)
-      const size = this.#width && this.#height ? { width: this.#width, height: this.#height } : {}
+      const short =
+        this.#sent && this.#frames === 1 ? scansLeftShort(this.#sent, this.#progressive) : undefined
       this.#verdict =
         this.#scans === 0
           ? corrupt('JPEG ends before any image data')
-          : short && scansCut(sent, this.#progressive)
+          : short
             ? truncated(`${short}, its end-of-image marker at byte ${at - 2}`)
-            : short
-              ? { ...COMPLETE, ...size, unchecked: PARTIAL_PROGRESSION }
-              : { ...COMPLETE, ...size }
+            : {
+                ...COMPLETE,
+                ...(this.#width && this.#height ? { width: this.#width, height: this.#height } : {}),
+              }
       return
     }
     if (m === 0xd8) {
@@ -475,7 +413,7 @@ export class JpegCheck implements CompletenessCheck {
     else if (marker === DRI) this.#interval = data.length >= 2 ? (data[0] << 8) | data[1] : 0
     else if (marker === SOS) {
       this.#restarts = { want: this.#restartsDue(data), seen: 0 }
-      if (this.#sent) markScan(this.#sent, data, this.#progressive)
+      this.#scanSends(data)
     } else {
       // The frame header after its height and width: Nf, then 3 bytes a component (id, H and V, table).
       const count = data[0] ?? 0
@@ -484,6 +422,21 @@ export class JpegCheck implements CompletenessCheck {
         this.#sent?.set(data[1 + 3 * k], new Uint8Array(64))
       }
     }
+  }
+
+  /**
+   * What a scan's header (`data`: Ns, 2 bytes a component, then Ss, Se, and Ah and Al in one byte:
+   * T.81 B.2.3) sends to bit 0, marked in `#sent`. A sequential scan sends its components whole,
+   * whatever its Ss, Se and Al say (libjpeg reads them so).
+   */
+  #scanSends(data: Uint8Array): void {
+    const n = data[0] ?? 0
+    if (!this.#sent || data.length < 4 + 2 * n) return
+    const ss = this.#progressive ? data[1 + 2 * n] : 0
+    const se = this.#progressive ? data[2 + 2 * n] : 63
+    const al = this.#progressive ? data[3 + 2 * n] & 15 : 0
+    if (al === 0 && ss <= se && se < 64)
+      for (let c = 0; c < n; c++) this.#sent.get(data[1 + 2 * c])?.fill(1, ss, se + 1)
   }
 
   /**
