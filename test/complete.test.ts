@@ -249,30 +249,47 @@ test('a progressive JPEG without its end-of-image marker: whole but unchecked wh
 
 // A JPEG cut between two scans and closed with an end-of-image marker (a proxy or tool that
 // "repairs" a cut file, as Pillow closes one: python-pillow/Pillow#3023) was kept whole by a plain
-// download: libjpeg decodes it without a warning, blurred or grey (libjpeg-turbo/libjpeg-turbo#343),
-// and only --verify decode and the transform options refused it. The scan headers alone show it.
-test("a JPEG cut between two scans and closed with an end-of-image marker is truncated: a progressive one short of some coefficient's last bit, a sequential one short of a component", async () => {
+// download: libjpeg decodes it without a warning, grey (libjpeg-turbo/libjpeg-turbo#343), and only
+// --verify decode and the transform options refused it. The scan headers show it where a component
+// is never sent: a sequential file's scans of one component each, a progressive one's DC sent a
+// component a scan (cjpeg -scans: 0: 0-0; 1: 0-0; 2: 0-0; 0: 1-63).
+const SCRIPTS = new URL('./fixtures/jpeg-scripts/', import.meta.url)
+
+test('a JPEG cut between two scans and closed with an end-of-image marker is truncated where some component is never sent', async () => {
   const EOI = Buffer.from([0xff, 0xd9])
   const SOS = Buffer.from([0xff, 0xda])
-  const scanStarts = (file: Buffer) => {
-    const starts: number[] = []
-    for (let at = file.indexOf(SOS, file.indexOf(SOS) + 2); at !== -1; at = file.indexOf(SOS, at + 2))
-      starts.push(at)
-    return starts
-  }
   const separate = readFileSync(new URL('./fixtures/transform/non-interleaved.jpg', import.meta.url))
-  for (const [name, file] of [...(await progressiveJpegs()), ['non-interleaved.jpg', separate] as const]) {
+  const dcApart = readFileSync(new URL('dc-apart.jpg', SCRIPTS))
+  for (const [name, file, shortScans] of [
+    ['non-interleaved.jpg', separate, 2],
+    ['dc-apart.jpg', dcApart, 2],
+  ] as const) {
     complete(await judge('jpg', file), name)
-    const starts = scanStarts(file)
-    assert.ok(starts.length >= 2, `${name}: ${starts.length + 1} scans`)
+    const second = file.indexOf(SOS, file.indexOf(SOS) + 2)
+    const third = file.indexOf(SOS, second + 2)
+    const starts = [second, third].slice(0, shortScans)
     for (const at of starts) {
       const verdict = await judge('jpg', Buffer.concat([file.subarray(0, at), EOI]), uneven(at))
       truncated(verdict, `${name} cut before the scan at ${at}, an end-of-image marker after it`)
       assert.match(
         verdict.complete ? '' : verdict.reason,
-        /^a (progressive JPEG whose scans leave component \d's [-\w ]+ short of their last bit|JPEG whose scans never send component \d of 3) \(a file cut between scans and closed with an end marker: a viewer shows it [^)]+\), its end-of-image marker at byte \d+$/,
+        /^a JPEG whose scans never send component [23] of 3 \(a file cut between scans and closed with an end marker: a viewer shows it [^)]+\), its end-of-image marker at byte \d+$/,
       )
     }
+  }
+})
+
+// A progressive JPEG need not bring every coefficient to its last bit: libjpeg's encoder writes a scan
+// script that leaves the chroma's AC a bit short, or sends only the chroma's DC (jcmaster.c's
+// validate_script asks only that each component's DC be sent), and its decoder reads it without a
+// word. Such files, cjpeg's own, were truncated ("a progressive JPEG whose scans leave component 2's
+// coefficients 1-63 short of their last bit").
+test("a progressive JPEG whose scan script leaves coefficients short of their last bit, or sends only a component's DC, is whole", async () => {
+  for (const name of ['chroma-unrefined.jpg', 'chroma-dc-only.jpg', 'dc-apart.jpg']) {
+    const file = readFileSync(new URL(name, SCRIPTS))
+    assert.ok(file.includes(Buffer.from([0xff, 0xc2])), `${name} is progressive (SOF2)`)
+    complete(await judge('jpg', file), name)
+    complete(await judge('jpg', file, uneven(5)), name)
   }
 })
 

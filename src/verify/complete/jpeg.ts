@@ -143,8 +143,10 @@ export const SEQUENTIAL = new Set([0xc0, 0xc1, 0xc9])
  * progressive file sends bands of them (Ss–Se) to a bit Al, refined a bit a scan until Al is 0 (ITU
  * T.81 G.1.1). A file cut between two scans and closed with an end marker leaves some short:
  * libjpeg decodes it without a word, blurred (libjpeg-turbo/libjpeg-turbo#343) or, a sequential
- * file's luma scan alone, grey; libjpeg's own encoder refuses a scan script that leaves a
- * coefficient short ("Scan script does not transmit all data").
+ * file's luma scan alone, grey. libjpeg's own encoder refuses a sequential scan script that leaves a
+ * component out ("Scan script does not transmit all data"), but writes a progressive one that leaves
+ * coefficients short, only each component's DC required: the structure check passes `progressive`
+ * false, for the components alone (see JpegCheck's #scanSends); the transform passes the frame's.
  */
 export function scansLeftShort(sent: Map<number, Uint8Array>, progressive: boolean): string | undefined {
   let index = 0
@@ -221,8 +223,8 @@ export class JpegCheck implements CompletenessCheck {
   /** In the scan's data: the restart markers it should hold, and those seen so far. */
   #restarts = { want: -1, seen: 0 }
   /**
-   * Per component id, in frame order, which of its 64 coefficients a scan has sent to bit 0 (as
-   * `scansLeftShort` reads it); undefined for a lossless or hierarchical frame, not looked at.
+   * Per component id, in frame order, whether a scan has sent it (all 64 coefficients marked, as
+   * `scansLeftShort` reads a sequential file's); undefined for a lossless or hierarchical frame, not looked at.
    */
   #sent: Map<number, Uint8Array> | undefined
   /** The frame is progressive (SOF2, SOF10): its scans send bands of coefficients, bit by bit. */
@@ -337,8 +339,9 @@ export class JpegCheck implements CompletenessCheck {
     }
     if (m === EOI) {
       this.#eoiEnd = at
-      const short =
-        this.#sent && this.#frames === 1 ? scansLeftShort(this.#sent, this.#progressive) : undefined
+      // A progressive file's components are marked sent whole by any scan of theirs (see #scanSends):
+      // only one that no scan sends is short, said as a sequential file's.
+      const short = this.#sent && this.#frames === 1 ? scansLeftShort(this.#sent, false) : undefined
       this.#verdict =
         this.#scans === 0
           ? corrupt('JPEG ends before any image data')
@@ -425,18 +428,21 @@ export class JpegCheck implements CompletenessCheck {
   }
 
   /**
-   * What a scan's header (`data`: Ns, 2 bytes a component, then Ss, Se, and Ah and Al in one byte:
-   * T.81 B.2.3) sends to bit 0, marked in `#sent`. A sequential scan sends its components whole,
-   * whatever its Ss, Se and Al say (libjpeg reads them so).
+   * The components a scan's header (`data`: Ns, then 2 bytes a component: T.81 B.2.3) sends, marked
+   * whole in `#sent`. A sequential scan sends its components whole, whatever its Ss, Se and Al say
+   * (libjpeg reads them so). A progressive scan sends a band of coefficients to a bit, its DC first
+   * (T.81 G.1.1.1.1), but a progressive file need not bring every coefficient to its last bit: an
+   * encoder's scan script may stop short of it, or send only a component's DC (`cjpeg -scans`,
+   * `jpegtran -scans`), which libjpeg's encoder writes and its decoder reads without a word
+   * (jcmaster.c's validate_script asks of a progressive script only that each component's DC be
+   * sent: "the spec does not require that all bits of all coefficients be transmitted"). So a file
+   * cut between two progressive scans and closed with an end marker cannot be told from such a
+   * file, and only a component that no scan sends is short.
    */
   #scanSends(data: Uint8Array): void {
     const n = data[0] ?? 0
     if (!this.#sent || data.length < 4 + 2 * n) return
-    const ss = this.#progressive ? data[1 + 2 * n] : 0
-    const se = this.#progressive ? data[2 + 2 * n] : 63
-    const al = this.#progressive ? data[3 + 2 * n] & 15 : 0
-    if (al === 0 && ss <= se && se < 64)
-      for (let c = 0; c < n; c++) this.#sent.get(data[1 + 2 * c])?.fill(1, ss, se + 1)
+    for (let c = 0; c < n; c++) this.#sent.get(data[1 + 2 * c])?.fill(1)
   }
 
   /**
