@@ -1,21 +1,16 @@
 /**
- * Whether a JPEG's scans send every coefficient of every component to its final bit. A progressive
- * file (SOF2 with Huffman coding, SOF10 with arithmetic coding) sends its coefficients in scans: a
- * band of them (spectral selection, Ss–Se) to a bit Al (successive approximation), refined a bit a
- * scan until Al is 0 (ITU T.81 G.1.1); a sequential one (SOF0, SOF1, SOF9) sends each component
- * whole in a scan, all of them in one (interleaved, as most encoders write) or one a scan
- * (`jpegtran -scans`, T.81 A.2.2). A file cut between two scans and closed with an end marker (as
- * a file cut inside a scan is, see `LOST_PIXELS` in resize.ts) passes the structure check, and
- * libjpeg decodes it without a word at any `failOn` level: a full-size image that is blurred or
- * blocky (a progressive file's first scans alone: the DC of each 8×8 block, or its low
- * frequencies), as libjpeg-turbo shows a progressive file loaded so far
- * (libjpeg-turbo/libjpeg-turbo#343; imazen/zenjpeg#92 calls it "truncated between scans"), or grey
- * (a sequential file's luma scan alone). So a resized or re-encoded copy, or `--verify decode`,
- * kept it as good. libjpeg's own encoder refuses a scan script that leaves a coefficient short
- * ("Scan script does not transmit all data"). Only the marker segments and the scan headers are
- * read: each scan's entropy-coded data is passed over to its ending marker, never decoded, and the
- * walk ends as soon as every component is whole (an interleaved sequential file's at its first
- * scan).
+ * Whether a JPEG's scans send every component of its frame. A sequential file (SOF0, SOF1, SOF9)
+ * sends each component whole in a scan, all of them in one (interleaved, as most encoders write) or
+ * one a scan (`jpegtran -scans`, T.81 A.2.2); a progressive one (SOF2, SOF10) bands of coefficients
+ * to a bit, each component's DC first (T.81 G.1.1), not necessarily every coefficient to its last
+ * bit (see `scansLeftShort`). A file cut between two scans and closed with an end marker (as a
+ * file cut inside a scan is, see `LOST_PIXELS` in resize.ts) passes the structure check, and
+ * libjpeg decodes it without a word at any `failOn` level: where a component was never sent, grey
+ * (libjpeg-turbo/libjpeg-turbo#343). So a resized or re-encoded copy, or `--verify decode`, kept it
+ * as good. A progressive file cut after each component's first scan cannot be told from one whose
+ * scan script stops there on purpose, and is kept. Only the marker segments and the scan headers
+ * are read: each scan's entropy-coded data is passed over to its ending marker, never decoded, and
+ * the walk ends as soon as every component is sent (an interleaved file's at its first scan).
  */
 
 import { PROGRESSIVE, SEQUENTIAL, scansLeftShort } from '../verify/complete/jpeg.js'
@@ -29,19 +24,17 @@ const EOI = 0xd9
 const isFrame = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc
 
 /**
- * What the scans of the JPEG in `source` leave short of its final bit, said for a message
- * (`a progressive JPEG whose scans leave component 1's coefficients 1-63 short of their last bit
- * ...`); `undefined` when every coefficient of every component gets there, for a lossless or
- * hierarchical JPEG, and for bytes it cannot walk (left to the decoder, which fails on them
- * itself). Reads up to the first end marker. Never throws.
+ * Which component the scans of the JPEG in `source` never send, said for a message (`a JPEG whose
+ * scans never send component 2 of 3 ...`); `undefined` when every component is sent, for a
+ * lossless or hierarchical JPEG, and for bytes it cannot walk (left to the decoder, which fails on
+ * them itself). Reads up to the first end marker. Never throws.
  */
 export function scansShort(source: Uint8Array | ByteSource): string | undefined {
   const src = source instanceof Uint8Array ? inMemory(source) : source
   const soi = src.bytes(0, 2)
   if (soi.length < 2 || soi[0] !== 0xff || soi[1] !== 0xd8) return undefined
-  /** Per component id, in frame order: which of its 64 coefficients a scan has sent to bit 0. */
+  /** Per component id, in frame order: whether a scan has sent it (all 1s). */
   let final: Map<number, Uint8Array> | undefined
-  let progressive = false
   let at = 2
   while (at + 2 <= src.length) {
     const segment = segmentAt(src, at)
@@ -59,26 +52,21 @@ export function scansShort(source: Uint8Array | ByteSource): string | undefined 
     if (isFrame(marker)) {
       // Lossless, hierarchical, or a second frame: left to the decoder.
       if (!(PROGRESSIVE.has(marker) || SEQUENTIAL.has(marker)) || final) return undefined
-      progressive = PROGRESSIVE.has(marker)
       final = new Map()
       for (let c = 0; c < data[5]; c++) final.set(data[6 + 3 * c], new Uint8Array(64))
     } else if (marker === SOS) {
       if (!final) return undefined
       const n = data[0]
-      // A sequential scan sends its components whole, whatever its Ss, Se and Al say (libjpeg reads them so).
-      const ss = progressive ? data[1 + 2 * n] : 0
-      const se = progressive ? data[2 + 2 * n] : 63
-      const al = progressive ? data[3 + 2 * n] & 15 : 0
-      if (al === 0 && ss <= se && se < 64) {
-        for (let c = 0; c < n; c++) final.get(data[1 + 2 * c])?.fill(1, ss, se + 1)
-      }
-      if ([...final.values()].every((coded) => !coded.includes(0))) return undefined
+      // A scan sends its components (see scansLeftShort: a progressive one need not bring every
+      // coefficient to its last bit).
+      for (let c = 0; c < n; c++) final.get(data[1 + 2 * c])?.fill(1)
+      if ([...final.values()].every((coded) => coded.includes(1))) return undefined
       at = dataEnd(src, end)
       continue
     }
     at = end
   }
-  return final && scansLeftShort(final, progressive)
+  return final && scansLeftShort(final)
 }
 
 /**

@@ -136,36 +136,26 @@ export const PROGRESSIVE = new Set([0xc2, 0xca])
 export const SEQUENTIAL = new Set([0xc0, 0xc1, 0xc9])
 
 /**
- * What a JPEG's scans left short of its final bit, said for a message (`a progressive JPEG whose
- * scans leave component 1's coefficients 1-63 short of their last bit ...`), or `undefined` when
- * every coefficient of every component got there. `sent`: per component id, in frame order, which
- * of its 64 coefficients a scan sent to bit 0 (a sequential scan sends its components whole); a
- * progressive file sends bands of them (Ss–Se) to a bit Al, refined a bit a scan until Al is 0 (ITU
- * T.81 G.1.1). A file cut between two scans and closed with an end marker leaves some short:
- * libjpeg decodes it without a word, blurred (libjpeg-turbo/libjpeg-turbo#343) or, a sequential
- * file's luma scan alone, grey. libjpeg's own encoder refuses a sequential scan script that leaves a
- * component out ("Scan script does not transmit all data"), but writes a progressive one that leaves
- * coefficients short, only each component's DC required: the structure check passes `progressive`
- * false, for the components alone (see JpegCheck's #scanSends); the transform passes the frame's.
+ * Which component a JPEG's scans never send, said for a message (`a JPEG whose scans never send
+ * component 2 of 3 ...`), or `undefined` when every component is sent. `sent`: per component id, in
+ * frame order, whether a scan sent it (any byte non-zero). A sequential scan sends its components
+ * whole; a progressive one a band of coefficients to a bit, a component's DC first (ITU T.81
+ * G.1.1.1.1), and a progressive file need not bring every coefficient to its last bit: a scan script
+ * may stop short of it, or send only a component's DC (`cjpeg -scans`), which libjpeg's encoder
+ * writes, asking of a progressive script only that each component's DC be sent (jcmaster.c's
+ * validate_script: "the spec does not require that all bits of all coefficients be transmitted"),
+ * and its decoder reads without a word. So only a component that no scan sends is short, as a file
+ * cut between two scans and closed with an end marker leaves it (a sequential file whose components
+ * come in scans of their own, a progressive one whose DC comes a component a scan): libjpeg decodes
+ * it without a word, grey (libjpeg-turbo/libjpeg-turbo#343); its encoder refuses such a script
+ * ("Scan script does not transmit all data").
  */
-export function scansLeftShort(sent: Map<number, Uint8Array>, progressive: boolean): string | undefined {
+export function scansLeftShort(sent: Map<number, Uint8Array>): string | undefined {
   let index = 0
   for (const coded of sent.values()) {
     index++
-    const first = coded.indexOf(0)
-    if (first < 0) continue
-    const cut = 'a file cut between scans and closed with an end marker'
-    if (!progressive)
-      return `a JPEG whose scans never send component ${index} of ${sent.size} (${cut}: a viewer shows it without that component's colour)`
-    const last = coded.lastIndexOf(0)
-    const short = coded.subarray(first, last + 1).filter((done) => done === 0).length
-    const which =
-      first === last
-        ? `coefficient ${first}`
-        : short === last - first + 1
-          ? `coefficients ${first}-${last}`
-          : `${short} coefficients from ${first} to ${last}`
-    return `a progressive JPEG whose scans leave component ${index}'s ${which} short of their last bit (${cut}: a viewer shows it blurred)`
+    if (coded.includes(1)) continue
+    return `a JPEG whose scans never send component ${index} of ${sent.size} (a file cut between scans and closed with an end marker: a viewer shows it without that component's colour)`
   }
   return undefined
 }
@@ -339,9 +329,7 @@ export class JpegCheck implements CompletenessCheck {
     }
     if (m === EOI) {
       this.#eoiEnd = at
-      // A progressive file's components are marked sent whole by any scan of theirs (see #scanSends):
-      // only one that no scan sends is short, said as a sequential file's.
-      const short = this.#sent && this.#frames === 1 ? scansLeftShort(this.#sent, false) : undefined
+      const short = this.#sent && this.#frames === 1 ? scansLeftShort(this.#sent) : undefined
       this.#verdict =
         this.#scans === 0
           ? corrupt('JPEG ends before any image data')
