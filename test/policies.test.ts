@@ -95,7 +95,7 @@ import { drawWait, resolveOptions } from '../src/options.js'
 import { type Entry, notUrl, parseFetchUrl, severalUrls } from '../src/plan/url-problem.js'
 import { changedFile, heldOptions, otherOptions } from '../src/queue/enqueue.js'
 import { redisAddress } from '../src/queue/redis.js'
-import { formatBytes, grouped } from '../src/report/format.js'
+import { formatBytes, grouped, sizeText } from '../src/report/format.js'
 import { progressText } from '../src/report/progress.js'
 import { rerunByCommand } from '../src/report/rerun-words.js'
 import { newTally, summaryLine } from '../src/report/summary.js'
@@ -3053,6 +3053,25 @@ test('progress text: a rate under 1 kB/s is whole bytes, never the smoothed frac
   // A byte count is unchanged: whole, as it was.
   assert.equal(formatBytes(999), '999 B')
   assert.equal(formatBytes(12_345_678), '12.3 MB')
+})
+
+// A limit said as a person gives it: `over --max-size 10000000` read as another number than the
+// `--max-size 10MB` given.
+test('a byte count as a size option gives it: whole binary or decimal units, else bytes', () => {
+  for (const [bytes, shown] of [
+    [536_870_912, '512 MiB'],
+    [10_000_000, '10 MB'],
+    [1024, '1 KiB'],
+    [1000, '1 kB'],
+    [1_500_000, '1500 kB'],
+    [1_073_741_824, '1 GiB'],
+    [2 * 1000 ** 4, '2 TB'],
+    [1234, '1234 bytes'],
+    [1, '1 byte'],
+    [0, '0 bytes'],
+    [Number.MAX_SAFE_INTEGER, '9007199254740991 bytes'],
+  ] as const)
+    assert.equal(sizeText(bytes), shown, String(bytes))
 })
 
 test('progress text: done of total, failed, in flight, bytes, rate, ETA from the pace so far', () => {

@@ -120,7 +120,7 @@ const FAILURES: [
   ['dns', undefined, 'host not found'],
   ['truncated', 200, 'got 1000 of 5000 bytes'],
   ['not-an-image', 200, 'not an image: sent text/html, 512 bytes'],
-  ['too-large', 200, 'over --max-size 1000000 bytes'],
+  ['too-large', 200, 'over --max-size 1 MB'],
   ['invalid-url', undefined, 'invalid URL "ftp://x": not http(s)'],
   ['too-many-redirects', 302, 'more than 10 redirects'],
   ['redirect-loop', 302, 'redirect loop'],

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto'
 import { unlink } from 'node:fs/promises'
 import { HTTPError, ImgpullError } from '../errors.js'
+import { formatBytes, sizeText } from '../report/format.js'
 import type { Validators } from '../types.js'
 import { FileCheck } from '../verify/file-check.js'
 import { encodedDigests, statedDigests, trailerAlgorithms } from '../verify/stated-digest.js'
@@ -259,7 +260,7 @@ export async function accept(t: Transfer, decision: Receive, tail: Buffer | unde
     await unlink(t.part).catch(() => {})
     throw new ImgpullError(
       'too-large',
-      `${t.shown} is ${statedSize(total, t.head!.headers)} bytes, over --max-size ${t.options.maxSize}`,
+      `${t.shown} is ${statedSize(total, t.head!.headers)} bytes${Number.isSafeInteger(total) ? ` (${formatBytes(total)})` : ''}, over --max-size ${sizeText(t.options.maxSize)}`,
     )
   }
   // A resume's checks already hold the bytes on disk (`measureDisk` read them back, or they came

@@ -6,6 +6,7 @@
 import { unlink } from 'node:fs/promises'
 import { errorCode, ImgpullError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
+import { sizeText } from '../report/format.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import { pixelLimit } from '../transform/spec.js'
 import { quoted } from '../utils/printable.js'
@@ -475,7 +476,10 @@ class BodyReceiver {
     if (this.page) return this.readPage(chunk)
     const { check, file, recent } = this
     if (check.bytes + chunk.length > this.options.maxSize) {
-      throw new ImgpullError('too-large', `${this.shown} is over --max-size ${this.options.maxSize} bytes`)
+      throw new ImgpullError(
+        'too-large',
+        `${this.shown} is over --max-size ${sizeText(this.options.maxSize)}`,
+      )
     }
     recent.push(chunk)
     this.recentBytes += chunk.length

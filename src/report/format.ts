@@ -15,6 +15,29 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(1)} ${UNITS[unit]}`
 }
 
+/**
+ * A byte count as a person gives it (`--max-size 10MB`, `512MiB`): a whole number of binary or
+ * decimal units where it is one (`512 MiB`, `10 MB`), else its bytes (`1234 bytes`). A message that
+ * named the limit in bytes (`over --max-size 10000000`) read as another number than the one given.
+ */
+export function sizeText(bytes: number): string {
+  for (const [unit, size] of SIZE_UNITS)
+    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`
+  return `${bytes} byte${bytes === 1 ? '' : 's'}`
+}
+
+/** Units for `sizeText`, the largest first, binary before decimal (1 MiB is no whole number of kB). */
+const SIZE_UNITS: [string, number][] = [
+  ['TiB', 1024 ** 4],
+  ['TB', 1000 ** 4],
+  ['GiB', 1024 ** 3],
+  ['GB', 1000 ** 3],
+  ['MiB', 1024 ** 2],
+  ['MB', 1000 ** 2],
+  ['KiB', 1024],
+  ['kB', 1000],
+]
+
 export function formatDuration(ms: number): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
   const s = Math.round(ms / 1000)
