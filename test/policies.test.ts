@@ -3098,7 +3098,11 @@ test('progress text: done of total, failed, in flight, bytes, rate, ETA from the
     progressText({ ...newTally(), ok: 50 }, { active: 0, bytes: 0, duplicates: 50 }, 100, 0, 1_000),
     '100/100 (100%) · 0 active · 0 B · 0 B/s',
   )
-  assert.equal(progressText(t, stats, undefined, 0, 30_000), '30 · 5 failed · 4 active · 12.3 MB · 0 B/s')
+  // No total yet (stdin, a table being read): what the count counts is said.
+  assert.equal(
+    progressText(t, stats, undefined, 0, 30_000),
+    '30 done · 5 failed · 4 active · 12.3 MB · 0 B/s',
+  )
   assert.equal(
     progressText(newTally(), { active: 0, bytes: 0, duplicates: 0 }, 3, 0, 0),
     '0/3 (0%) · 0 active · 0 B · 0 B/s',

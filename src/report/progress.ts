@@ -34,7 +34,8 @@ export function progressText(
   // The total counts every line of the lists, a URL given twice included: its second line is
   // handled too (skipped as a duplicate), or a finished run would stand at 90/100 (90%).
   const handled = done + stats.duplicates
-  let count = `${done}`
+  // Without a total (a list on stdin, a table still being read), a bare `30` said nothing of what it counted.
+  let count = `${done} done`
   let eta = ''
   if (total !== undefined && total > 0) {
     const left = Math.max(0, total - handled)
