@@ -211,8 +211,8 @@ test('- read from a terminal: once a typed URL is done, the progress line stays 
   try {
     for (let i = 0; i < 200 && !term.raw.includes('Ctrl-D'); i++) await sleep(25)
     term.pty.stdin.write(`${server.url('/idle-0')}\n`)
-    for (let i = 0; i < 400 && !/1 · 0 active/.test(term.raw); i++) await sleep(25)
-    assert.match(term.raw, /1 · 0 active/, 'the typed URL is done')
+    for (let i = 0; i < 400 && !/1 done · 0 active/.test(term.raw); i++) await sleep(25)
+    assert.match(term.raw, /1 done · 0 active/, 'the typed URL is done')
     await sleep(300)
     const typed = server.url('/idle-1')
     term.pty.stdin.write(typed)
