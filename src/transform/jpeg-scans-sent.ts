@@ -13,7 +13,7 @@
  * the walk ends as soon as every component is sent (an interleaved file's at its first scan).
  */
 
-import { PROGRESSIVE, SEQUENTIAL, scansLeftShort } from '../verify/complete/jpeg.js'
+import { markSent, PROGRESSIVE, SEQUENTIAL, scansLeftShort } from '../verify/complete/jpeg.js'
 import { type ByteSource, inMemory, WINDOW } from './byte-source.js'
 import { segmentAt } from './jpeg-metadata.js'
 
@@ -33,8 +33,8 @@ export function scansShort(source: Uint8Array | ByteSource): string | undefined 
   const src = source instanceof Uint8Array ? inMemory(source) : source
   const soi = src.bytes(0, 2)
   if (soi.length < 2 || soi[0] !== 0xff || soi[1] !== 0xd8) return undefined
-  /** Per component id, in frame order: whether a scan has sent it (all 1s). */
-  let final: Map<number, Uint8Array> | undefined
+  /** Per component id, in frame order: whether a scan has sent it. */
+  let final: Map<number, boolean> | undefined
   let at = 2
   while (at + 2 <= src.length) {
     const segment = segmentAt(src, at)
@@ -53,14 +53,12 @@ export function scansShort(source: Uint8Array | ByteSource): string | undefined 
       // Lossless, hierarchical, or a second frame: left to the decoder.
       if (!(PROGRESSIVE.has(marker) || SEQUENTIAL.has(marker)) || final) return undefined
       final = new Map()
-      for (let c = 0; c < data[5]; c++) final.set(data[6 + 3 * c], new Uint8Array(64))
+      for (let c = 0; c < data[5]; c++) final.set(data[6 + 3 * c], false)
     } else if (marker === SOS) {
       if (!final) return undefined
-      const n = data[0]
       // A scan sends its components (see scansLeftShort: a progressive one need not bring every
       // coefficient to its last bit).
-      for (let c = 0; c < n; c++) final.get(data[1 + 2 * c])?.fill(1)
-      if ([...final.values()].every((coded) => coded.includes(1))) return undefined
+      if (markSent(final, data)) return undefined
       at = dataEnd(src, end)
       continue
     }

@@ -138,7 +138,7 @@ export const SEQUENTIAL = new Set([0xc0, 0xc1, 0xc9])
 /**
  * Which component a JPEG's scans never send, said for a message (`a JPEG whose scans never send
  * component 2 of 3 ...`), or `undefined` when every component is sent. `sent`: per component id, in
- * frame order, whether a scan sent it (any byte non-zero). A sequential scan sends its components
+ * frame order, whether a scan sent it (see `markSent`). A sequential scan sends its components
  * whole; a progressive one a band of coefficients to a bit, a component's DC first (ITU T.81
  * G.1.1.1.1), and a progressive file need not bring every coefficient to its last bit: a scan script
  * may stop short of it, or send only a component's DC (`cjpeg -scans`), which libjpeg's encoder
@@ -150,14 +150,24 @@ export const SEQUENTIAL = new Set([0xc0, 0xc1, 0xc9])
  * it without a word, grey (libjpeg-turbo/libjpeg-turbo#343); its encoder refuses such a script
  * ("Scan script does not transmit all data").
  */
-export function scansLeftShort(sent: Map<number, Uint8Array>): string | undefined {
+export function scansLeftShort(sent: Map<number, boolean>): string | undefined {
   let index = 0
-  for (const coded of sent.values()) {
+  for (const whole of sent.values()) {
     index++
-    if (coded.includes(1)) continue
+    if (whole) continue
     return `a JPEG whose scans never send component ${index} of ${sent.size} (a file cut between scans and closed with an end marker: a viewer shows it without that component's colour)`
   }
   return undefined
+}
+
+/**
+ * Marks in `sent` the components a scan's header (`data`: Ns, then 2 bytes a component, T.81 B.2.3)
+ * sends, those of the frame only; returns whether every component of the frame is now sent.
+ */
+export function markSent(sent: Map<number, boolean>, data: Uint8Array): boolean {
+  for (let c = 0; c < (data[0] ?? 0); c++) if (sent.has(data[1 + 2 * c])) sent.set(data[1 + 2 * c], true)
+  for (const whole of sent.values()) if (!whole) return false
+  return true
 }
 
 /** Frame headers SOF0–SOF15, less DHT (C4), JPG (C8) and DAC (CC), which share the range. */
@@ -213,12 +223,10 @@ export class JpegCheck implements CompletenessCheck {
   /** In the scan's data: the restart markers it should hold, and those seen so far. */
   #restarts = { want: -1, seen: 0 }
   /**
-   * Per component id, in frame order, whether a scan has sent it (all 64 coefficients marked, as
-   * `scansLeftShort` reads a sequential file's); undefined for a lossless or hierarchical frame, not looked at.
+   * Per component id, in frame order, whether a scan has sent it (see `scansLeftShort`); undefined
+   * for a lossless or hierarchical frame, not looked at.
    */
-  #sent: Map<number, Uint8Array> | undefined
-  /** The frame is progressive (SOF2, SOF10): its scans send bands of coefficients, bit by bit. */
-  #progressive = false
+  #sent: Map<number, boolean> | undefined
 
   update(bytes: Uint8Array): void {
     // Buffer's indexOf (memchr) is 2–3 times faster than Uint8Array's on scan data.
@@ -374,8 +382,7 @@ export class JpegCheck implements CompletenessCheck {
       return
     }
     if (isFrame(this.#marker) && ++this.#frames === 1) {
-      this.#progressive = PROGRESSIVE.has(this.#marker)
-      if (this.#progressive || SEQUENTIAL.has(this.#marker)) this.#sent = new Map()
+      if (PROGRESSIVE.has(this.#marker) || SEQUENTIAL.has(this.#marker)) this.#sent = new Map()
       this.#height = (this.#header[3] << 8) | this.#header[4]
       this.#width = (this.#header[5] << 8) | this.#header[6]
     }
@@ -410,14 +417,14 @@ export class JpegCheck implements CompletenessCheck {
       const count = data[0] ?? 0
       for (let k = 0; k < count && 3 + 3 * k <= data.length; k++) {
         this.#components.push({ id: data[1 + 3 * k], h: data[2 + 3 * k] >> 4, v: data[2 + 3 * k] & 15 })
-        this.#sent?.set(data[1 + 3 * k], new Uint8Array(64))
+        this.#sent?.set(data[1 + 3 * k], false)
       }
     }
   }
 
   /**
    * The components a scan's header (`data`: Ns, then 2 bytes a component: T.81 B.2.3) sends, marked
-   * whole in `#sent`. A sequential scan sends its components whole, whatever its Ss, Se and Al say
+   * in `#sent` (see `markSent`). A sequential scan sends its components whole, whatever its Ss, Se and Al say
    * (libjpeg reads them so). A progressive scan sends a band of coefficients to a bit, its DC first
    * (T.81 G.1.1.1.1), but a progressive file need not bring every coefficient to its last bit: an
    * encoder's scan script may stop short of it, or send only a component's DC (`cjpeg -scans`,
@@ -430,7 +437,7 @@ export class JpegCheck implements CompletenessCheck {
   #scanSends(data: Uint8Array): void {
     const n = data[0] ?? 0
     if (!this.#sent || data.length < 4 + 2 * n) return
-    for (let c = 0; c < n; c++) this.#sent.get(data[1 + 2 * c])?.fill(1)
+    markSent(this.#sent, data)
   }
 
   /**
