@@ -1273,25 +1273,86 @@ test('WebP: zeros where a chunk header belongs are a file zero-filled, corrupt a
   }
   const grown = Buffer.concat([fixture('alpha.webp'), Buffer.alloc(16)])
   grown.writeUInt32LE(grown.length - 8, 4)
-  const cases: [string, Buffer, number][] = [
+  const cases: [string, Buffer, number, string?][] = [
     // Zeros from inside the VP8 chunk's size: a shorter chunk, then zeros to the RIFF end (was whole).
-    ['lossy, its VP8 size half zeroed', zeroFrom('lossy.webp', 17), 258],
+    ['lossy, its VP8 size half zeroed', zeroFrom('lossy.webp', 17), 20, 'its VP8 frame header'],
     // An animation zeroed after its first frame (was 'stray bytes before its RIFF end').
     ['animated, from its first frame', zeroFrom('animated.webp', 300), 656],
     // Zeros after the image inside the RIFF size, where its metadata chunks would be (was whole).
     ['alpha, zeros in the RIFF size after it', grown, 806],
   ]
-  for (const [name, body, at] of cases)
+  for (const [name, body, at, where = 'a chunk'] of cases)
     for (const split of [(b: Uint8Array) => [b], every(5)])
       assert.deepEqual(
         await judge('webp', body, split),
         {
           complete: false,
           kind: 'corrupt',
-          reason: `WebP is zero-filled from byte ${at}, where a chunk belongs`,
+          reason: `WebP is zero-filled from byte ${at}, where ${where} belongs`,
         },
         name,
       )
+})
+
+// A WebP preallocated and cut where its image chunk's data begins (aria2's --file-allocation writes
+// the whole length as zeros first, aria2/aria2#1006): its RIFF size and chunk headers whole, the
+// frame header zeros, it was kept whole, where libwebp refuses it ('unable to parse image',
+// lovell/sharp#4325). Zeros further on, in the coded data, are a flat image's own as often (above).
+test('WebP: a VP8 or VP8L chunk whose frame header is zeros, or no frame header libwebp reads, is corrupt', async () => {
+  const zeroFrom = (name: string, at: number) => {
+    const body = fixture(name)
+    return Buffer.concat([body.subarray(0, at), Buffer.alloc(body.length - at)])
+  }
+  const patched = (name: string, at: number, bytes: number[]) => {
+    const body = Buffer.from(fixture(name))
+    body.set(bytes, at)
+    return body
+  }
+  const cases: [string, Buffer, string][] = [
+    [
+      'lossy',
+      zeroFrom('lossy.webp', 20),
+      'WebP is zero-filled from byte 20, where its VP8 frame header belongs',
+    ],
+    [
+      'lossless',
+      zeroFrom('lossless.webp', 20),
+      'WebP is zero-filled from byte 20, where its VP8L frame header belongs',
+    ],
+    [
+      'alpha, after its ALPH chunk',
+      zeroFrom('alpha.webp', 56),
+      'WebP is zero-filled from byte 56, where its VP8 frame header belongs',
+    ],
+    [
+      'lossy, zeros from inside the start code',
+      zeroFrom('lossy.webp', 24),
+      'WebP VP8 frame header at byte 20 has no start code (9D 01 2A)',
+    ],
+    [
+      'lossy, of width 0',
+      patched('lossy.webp', 26, [0, 0]),
+      'WebP VP8 frame header at byte 20 has a size of 0',
+    ],
+    [
+      'lossy, an inter frame',
+      patched('lossy.webp', 20, [0xd1]),
+      'WebP VP8 frame header at byte 20 is no key frame',
+    ],
+    [
+      'lossy, a first partition past its chunk',
+      patched('lossy.webp', 20, [0xf0, 0xff, 0xff]),
+      "WebP VP8 frame header at byte 20 has a first partition of 524287 bytes, past its chunk's 740",
+    ],
+    [
+      'lossless, version 1',
+      patched('lossless.webp', 24, [fixture('lossless.webp')[24] | 0x20]),
+      'WebP VP8L frame header at byte 20 has version 1, not 0',
+    ],
+  ]
+  for (const [name, body, reason] of cases)
+    for (const split of [(b: Uint8Array) => [b], every(3)])
+      assert.deepEqual(await judge('webp', body, split), { complete: false, kind: 'corrupt', reason }, name)
 })
 
 test('WebP: a still image whose RIFF size runs past the body is whole where its image chunk ends', async () => {

@@ -115,11 +115,11 @@ function makeGif(width: number, height: number, size: number, seed: string): Buf
 }
 
 /**
- * RIFF header, VP8X chunk (canvas size), then a `VP8 ` chunk of noise to the end. For an odd size the last
+ * RIFF header, VP8X chunk (canvas size), then a `VP8 ` chunk to the end: a key frame's header, then noise. For an odd size the last
  * chunk's pad byte is left out and the RIFF size is odd: the form libwebp accepts.
  */
 function makeWebp(width: number, height: number, size: number, seed: string): Buffer {
-  const body = noise(seed, Math.max(size, 38))
+  const body = noise(seed, Math.max(size, 48))
   body.write('RIFF', 0, 'latin1')
   body.writeUInt32LE(body.length - 8, 4)
   body.write('WEBPVP8X', 8, 'latin1')
@@ -129,6 +129,11 @@ function makeWebp(width: number, height: number, size: number, seed: string): Bu
   body.writeUIntLE(height - 1, 27, 3)
   body.write('VP8 ', 30, 'latin1')
   body.writeUInt32LE(body.length - 38, 34)
+  // A key frame's header, as libwebp reads it before any pixel: shown, version 0, a first partition
+  // of 0 bytes, the start code and the size (RFC 6386 §9.1).
+  body.set([0x10, 0, 0, 0x9d, 0x01, 0x2a], 38)
+  body.writeUInt16LE(width & 0x3fff, 44)
+  body.writeUInt16LE(height & 0x3fff, 46)
   return body
 }
 

@@ -1,10 +1,36 @@
-import { ascii, fourcc, u32le } from '../bytes.js'
+import { ascii, fourcc, u16le, u32le } from '../bytes.js'
 import { COMPLETE, corrupt, truncated, type Verdict } from './types.js'
 import { type Step, Walk } from './walk.js'
 
 const IMAGE_CHUNKS = new Set(['VP8 ', 'VP8L', 'ANMF'])
 /** VP8X flags announcing chunks after the image data: EXIF, XMP, animation (RFC 9649 §2.7). */
 const AFTER_IMAGE = 0x08 | 0x04 | 0x02
+
+/** Bytes of a VP8 key frame's header: frame tag, start code, width and height (RFC 6386 §9.1). */
+const VP8_HEADER = 10
+/** Bytes of a VP8L header: signature, then width, height, alpha and version in 4 bytes (RFC 9649 §3.2). */
+const VP8L_HEADER = 5
+
+/** What is wrong with a VP8 key frame's header `h` in a chunk of `size` bytes, or undefined. */
+function vp8Fault(h: Uint8Array, size: number): string | undefined {
+  const tag = h[0] | (h[1] << 8) | (h[2] << 16)
+  if (tag & 1) return 'is no key frame'
+  if (((tag >> 1) & 7) > 3) return `has version ${(tag >> 1) & 7}, over 3`
+  if (!((tag >> 4) & 1)) return 'is of a frame not shown'
+  if (h[3] !== 0x9d || h[4] !== 0x01 || h[5] !== 0x2a) return 'has no start code (9D 01 2A)'
+  const partition = tag >>> 5
+  if (partition > size - VP8_HEADER)
+    return `has a first partition of ${partition} bytes, past its chunk's ${size - VP8_HEADER}`
+  if ((u16le(h, 6) & 0x3fff) === 0 || (u16le(h, 8) & 0x3fff) === 0) return 'has a size of 0'
+  return undefined
+}
+
+/** What is wrong with a VP8L header `h`, or undefined. */
+function vp8lFault(h: Uint8Array): string | undefined {
+  if (h[0] !== 0x2f) return `has signature 0x${h[0].toString(16)}, not 0x2f`
+  if (h[4] >> 5 !== 0) return `has version ${h[4] >> 5}, not 0`
+  return undefined
+}
 
 /**
  * WebP (RFC 9649 §2): a RIFF header whose size counts every byte after its first 8, then chunks (type,
@@ -29,6 +55,8 @@ export class WebpCheck extends Walk {
   /** Where a still image's last chunk ends (with and without its pad byte), or -1. */
   #stillEnd = -1
   #stillPadded = -1
+  /** The VP8 or VP8L chunk whose frame header is being read (see `#frame`). */
+  #chunk: { type: string; size: number; padded: number } | undefined
 
   constructor() {
     super()
@@ -44,6 +72,7 @@ export class WebpCheck extends Walk {
       return this.expect(8)
     }
     if (h.length === 0) return this.settle(this.#image ? COMPLETE : corrupt('WebP has no image chunk'))
+    if (this.#chunk) return this.#frame(h, this.#chunk)
     if (this.#vp8xEnd !== -1) {
       this.#flags = h[0]!
       const end = this.#vp8xEnd
@@ -72,7 +101,36 @@ export class WebpCheck extends Walk {
       this.#stillEnd = data
       this.#stillPadded = padded
     }
+    if (type === 'VP8 ' || type === 'VP8L') {
+      const want = type === 'VP8 ' ? VP8_HEADER : VP8L_HEADER
+      if (size < want)
+        return this.settle(corrupt(`WebP ${type.trim()} chunk of ${size} bytes holds no frame header`))
+      this.#chunk = { type, size, padded }
+      return this.expect(want)
+    }
     return this.#after(padded)
+  }
+
+  /**
+   * The frame header at the start of a VP8 or VP8L chunk's data (`h`), checked as libwebp checks it
+   * before it decodes a pixel (VP8GetInfo, VP8LGetInfo): a VP8 key frame's tag (shown, version 0-3,
+   * its first partition within the chunk), start code 9D 01 2A and a size not 0 (RFC 6386 §9.1);
+   * VP8L's signature byte 0x2F and version 0 (RFC 9649 §3.2). A header of zeros is a file zero-filled
+   * from there, as one preallocated and cut holds it (aria2's --file-allocation: aria2/aria2#1006):
+   * its chunk headers and RIFF size whole, it was kept, where every reader refuses it ('unable to
+   * parse image'). Zeros further on, in the coded data, cannot be told from a flat image's own.
+   */
+  #frame(h: Uint8Array, chunk: { type: string; size: number; padded: number }): Step {
+    this.#chunk = undefined
+    const at = this.position - h.length
+    const name = chunk.type.trim()
+    if (h.every((b) => b === 0))
+      return this.settle(
+        corrupt(`WebP is zero-filled from byte ${at}, where its ${name} frame header belongs`),
+      )
+    const fault = chunk.type === 'VP8 ' ? vp8Fault(h, chunk.size) : vp8lFault(h)
+    if (fault) return this.settle(corrupt(`WebP ${name} frame header at byte ${at} ${fault}`))
+    return this.#after(chunk.padded)
   }
 
   /** Past a chunk ending at `padded` (its pad byte included): on to the RIFF end, or the next chunk. */
