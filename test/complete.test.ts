@@ -1555,6 +1555,48 @@ test('JPEG XL: a container to its last codestream part; a bare codestream is who
   truncated(await judge('jxl', fixture('bare.jxl').subarray(0, 10)), 'a bare codestream of 10 bytes')
 })
 
+// A JPEG XL preallocated and cut where its codestream begins (aria2's --file-allocation writes the
+// whole length as zeros first, aria2/aria2#1006): its boxes whole, it was kept, where libjxl
+// refuses it. Zeros further on, in the coded data, are not seen (djxl alone tells them).
+test("JPEG XL: a container's codestream (jxlc, or the jxlp part of index 0) must start with its signature FF 0A", async () => {
+  const file = fixture('container.jxl')
+  const at = file.indexOf(Buffer.from('jxlc')) - 4
+  const codestream = file.subarray(at + 8, at + file.readUInt32BE(at))
+  const zeroFrom = (body: Buffer, from: number) =>
+    Buffer.concat([body.subarray(0, from), Buffer.alloc(body.length - from)])
+  const parts = Buffer.concat([
+    file.subarray(0, at),
+    box('jxlp', u32(0), codestream.subarray(0, 100)),
+    box('jxlp', u32(0x80000001), codestream.subarray(100)),
+  ])
+  const signed = (body: Buffer, from: number, bytes: number[]) => {
+    const out = Buffer.from(body)
+    out.set(bytes, from)
+    return out
+  }
+  const cases: [string, Buffer, string][] = [
+    [
+      'jxlc, zeros from its codestream',
+      zeroFrom(file, at + 8),
+      `JPEG XL is zero-filled from byte ${at + 8}, where its codestream's signature belongs`,
+    ],
+    [
+      'jxlp, zeros from its codestream',
+      zeroFrom(parts, at + 12),
+      `JPEG XL is zero-filled from byte ${at + 12}, where its codestream's signature belongs`,
+    ],
+    [
+      'jxlc, another signature',
+      signed(file, at + 8, [0xff, 0xd8]),
+      `JPEG XL codestream in box jxlc does not start with FF 0A, at byte ${at + 8}`,
+    ],
+  ]
+  for (const [name, body, reason] of cases)
+    for (const split of [(b: Uint8Array) => [b], every(3)])
+      assert.deepEqual(await judge('jxl', body, split), { complete: false, kind: 'corrupt', reason }, name)
+  complete(await judge('jxl', parts), 'jxlp parts, signed')
+})
+
 test('TIFF: strips, tiles and IFDs within the body, read back at the end; the first page size', async () => {
   for (const name of [
     'little-endian.tif',

@@ -34,6 +34,8 @@ const At = {
   LargeSize: 1,
   Meta: 2,
   PartIndex: 3,
+  /** The codestream's first two bytes, at the start of a `jxlc` box. */
+  Signature: 4,
 } as const
 type At = (typeof At)[keyof typeof At]
 
@@ -48,7 +50,8 @@ type At = (typeof At)[keyof typeof At]
  *   `idat`) lies within the body, which also covers an `mdat` of size 0; the verdict carries the primary
  *   item's size. An image sequence without items (`moov` only) needs an `mdat`; its sample tables are not
  *   checked.
- * - JPEG XL: a `jxlc` codestream box, or `jxlp` parts up to the one flagged last.
+ * - JPEG XL: a `jxlc` codestream box, or `jxlp` parts up to the one flagged last; the codestream starts
+ *   with its signature FF 0A (see `#signature`).
  * - JPEG 2000: `jp2h` and a `jp2c` codestream box that ends with the end-of-codestream marker (FF D9), or
  *   holds it followed by padding (see `codestreamPadded`).
  */
@@ -98,7 +101,11 @@ export class BoxCheck extends Walk {
         return this.#nextBox()
       case At.PartIndex:
         this.#lastPart = (h[0] & 0x80) !== 0
+        // The first part (index 0) starts the codestream, with its signature.
+        if (h.length === 6 && (u32be(h, 0) & 0x7fffffff) === 0) return this.#signature(h.subarray(4))
         return this.#nextBox(this.#box.end - this.position)
+      case At.Signature:
+        return this.#signature(h)
     }
   }
 
@@ -115,9 +122,33 @@ export class BoxCheck extends Walk {
     }
     if (this.#box.type === 'jxlp' && left >= 4) {
       this.#at = At.PartIndex
-      return this.expect(4)
+      return this.expect(left >= 6 ? 6 : 4)
+    }
+    if (this.#box.type === 'jxlc' && left >= 2) {
+      this.#at = At.Signature
+      return this.expect(2)
     }
     return this.#nextBox(left)
+  }
+
+  /**
+   * The first two bytes of a JPEG XL container's codestream (`jxlc`, or the `jxlp` part of index 0):
+   * the codestream's signature FF 0A (ISO/IEC 18181-1 §9.1), as libjxl reads it before anything
+   * else. Zeros there are a file zero-filled from there, as one preallocated and cut holds it
+   * (aria2's --file-allocation: aria2/aria2#1006): its boxes whole, it was kept, where libjxl
+   * refuses it. Zeros further on, in the coded data, cannot be told without decoding.
+   */
+  #signature(h: Uint8Array): Step {
+    const at = this.position - 2
+    if (h[0] === 0 && h[1] === 0)
+      return this.settle(
+        corrupt(`${this.name} is zero-filled from byte ${at}, where its codestream's signature belongs`),
+      )
+    if (h[0] !== 0xff || h[1] !== 0x0a)
+      return this.settle(
+        corrupt(`${this.name} codestream in box ${this.#box.type} does not start with FF 0A, at byte ${at}`),
+      )
+    return this.#nextBox(this.#box.end - this.position)
   }
 
   /**
@@ -158,8 +189,10 @@ export class BoxCheck extends Walk {
 
   protected async finish(boundary: boolean, read: ReadBack): Promise<Verdict> {
     const total = this.position
-    // A 64-bit size not come (the body ended after a box header of size 1) is a header cut short.
-    if (boundary && !this.#junk && this.#at !== At.LargeSize) return this.#whole(total, read)
+    // A 64-bit size not come (the body ended after a box header of size 1) is a header cut short;
+    // a body ended where a codestream box's first bytes are read is a box cut short.
+    const inBox = this.#at === At.LargeSize || this.#at === At.Signature || this.#at === At.PartIndex
+    if (boundary && !this.#junk && !inBox) return this.#whole(total, read)
     const box = this.#box
     const cut =
       this.#junk ??
