@@ -188,6 +188,22 @@ test('the failures line points where the details are: the manifest and status, o
   assert.match(beside.stderr, /Details: the lines above, or every result with --json\.\n$/)
 })
 
+test("a rerun shows its own failures, not only an earlier run's: 22 earlier 404s met first left no room for the 500 it failed again", async () => {
+  // Each kind has its 20 lines: one count for both printed 20 of the earlier 404s (skipped, not
+  // asked), then '(3 more failures not shown)', the rerun's own http-500 among them. wget2, aria2c
+  // and gallery-dl print only what the run at hand did.
+  const list = join(dir, 'own-first.txt')
+  const urls = Array.from({ length: 22 }, (_, i) => server.url(`/own-first-${i}?status=404`))
+  await writeFile(list, [...urls, server.url('/own-first-again?status=500')].join('\n'))
+  const out = join(dir, 'own-first')
+  await runCli([list, '-o', out, '--retries', '0'])
+  const rerun = await runCli([list, '-o', out, '--retries', '0'])
+  assert.equal(rerun.code, 1, rerun.stderr)
+  assert.match(rerun.stderr, /^failed http-500: HTTP 500 from \S+own-first-again/m)
+  assert.equal(rerun.stderr.match(/^failed http-404: .* \(earlier run; /gm)?.length, 20, rerun.stderr)
+  assert.match(rerun.stderr, /^\(2 more failed before not shown\)$/m)
+})
+
 test('secrets on the command line never reach the report or the journal: -H Authorization, Cookie, URL credentials', async () => {
   const out = join(dir, 'secrets')
   const r = await runCli([

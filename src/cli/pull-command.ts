@@ -73,7 +73,11 @@ export function emptyInputLine(inputs: readonly string[] | undefined, tables = f
   return `No input found${where}: ${why}.`
 }
 
-/** Failure lines printed before the rest are left to the manifest. */
+/**
+ * Failure lines printed before the rest are left to the manifest: so many of this run's, and as
+ * many of those an earlier run failed for good (a rerun's skips). One count for both let 20
+ * earlier 404s, met first in the list, hide the failures of the rerun itself.
+ */
 const SHOWN_FAILURES = 20
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, fatal: 3, interrupted: 130 } as const
@@ -199,7 +203,8 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   const sayWarning = warnings.say
   warnings.say = print
   const started = performance.now()
-  let shownFailures = 0
+  // Failures met, this run's and an earlier run's (skipped): each shown up to SHOWN_FAILURES.
+  const met = { own: 0, before: 0 }
   const say = (line: string) => {
     if (progress) progress.stop()
     process.stderr.write(`${line}\n`)
@@ -211,7 +216,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
       if (flags.json && reader) {
         // Read no further than the reader: a slow pipe holds the run back (see `drained`).
         if (!process.stdout.write(`${resultLine(r)}\n`)) await drained(process.stdout, hard.signal)
-      } else if (r.status === 'failed' && shownFailures++ < SHOWN_FAILURES) {
+      } else if (r.status === 'failed' && met[r.earlier ? 'before' : 'own']++ < SHOWN_FAILURES) {
         print(
           `${stderrColors.red('failed')} ${r.error}: ${printable(placedMessage(`${r.message}`, r.job.where))}`,
         )
@@ -267,8 +272,8 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   if (!flags.json && !(flags.quiet && code === EXIT.ok)) {
     const empty = run.stats.read === 0 && !stopped
     // Right below the failures it is about, before the summary.
-    const hidden = shownFailures - SHOWN_FAILURES
-    if (hidden > 0) say(`(${hidden} more failure${hidden === 1 ? '' : 's'} not shown)`)
+    const hidden = hiddenFailures(met.own - SHOWN_FAILURES, met.before - SHOWN_FAILURES)
+    if (hidden) say(hidden)
     // An empty input is said in words, not as a line of zeros.
     if (!flags.quiet && !empty) say(summaryLine(tally, ms))
     if (!flags.quiet && empty && !hooks.emptyExplained) {
@@ -284,6 +289,18 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
     if (stopped && !fatal) say('Run the same command again to continue where this run stopped.')
   }
   return code
+}
+
+/**
+ * The failures left unshown, this run's (`own`) and the earlier runs' (`before`; 0 or less: none):
+ * `(3 more failures not shown, and 5 more failed before)`.
+ */
+function hiddenFailures(own: number, before: number): string | undefined {
+  const failures = (n: number) => `${n} more failure${n === 1 ? '' : 's'}`
+  if (own > 0 && before > 0) return `(${failures(own)} not shown, and ${before} more failed before)`
+  if (own > 0) return `(${failures(own)} not shown)`
+  if (before > 0) return `(${before} more failed before not shown)`
+  return undefined
 }
 
 function count(t: ReturnType<typeof newTally>, r: Result) {
