@@ -193,14 +193,28 @@ export function sharedUrl(given: string): { url: string; cut: boolean } {
  * characters (`shownUrl`): the URL shown above is cut at its end, so a 10 KB one was there twice,
  * and a signed one's shortened form kept the tail of its signature, its parameter's name cut off
  * (no mask knew it). Only where the URL ends (a space, a quote or bracket, a colon or full stop
- * before a space): a longer one it begins is another URL.
+ * before a space): a longer one it begins is another URL. Found by plain search: a regular
+ * expression of the URL, a `data:` URL's or an export's of 40 KB, was too large for V8, and the
+ * run ended on that error, its report not written.
  */
 export function sayingThisUrl(message: string, url: string): string {
   if (!url) return message
   const forms = [...new Set([url, redactUrl(url), shownUrl(url)])].sort((a, b) => b.length - a.length)
-  const quoted = forms.map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')
-  return message.replace(new RegExp(`(?:${quoted})(?=$|[\\s,;)"'\\]>]|[:.](?:\\s|$))`, 'g'), 'this URL')
+  const endsAt = (at: number) => at === message.length || URL_ENDS.test(message.slice(at, at + 2))
+  let said = ''
+  let from = 0
+  for (let at = 0; at < message.length; at++) {
+    const form = forms.find((f) => message.startsWith(f, at) && endsAt(at + f.length))
+    if (!form) continue
+    said += `${message.slice(from, at)}this URL`
+    from = at + form.length
+    at = from - 1
+  }
+  return said + message.slice(from)
 }
+
+/** What may follow a URL a message quotes: a space, a quote or bracket, a colon or full stop ending it. */
+const URL_ENDS = /^(?:[\s,;)"'\]>]|[:.](?:\s|$))/
 
 /**
  * Hosts of one failure code that keep examples: the page shows the first 10. The others are
