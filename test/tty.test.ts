@@ -4,9 +4,12 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { ProgressLine } from '../src/report/progress.js'
+import { newTally } from '../src/report/summary.js'
+import type { RunStats } from '../src/types.js'
 import { CLI, cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
-import { screen } from './support/terminal.js'
+import { ReflowTerminal, screen } from './support/terminal.js'
 
 // On a real terminal (a pty from util-linux's `script`), with the live progress line.
 
@@ -105,6 +108,43 @@ test('on a terminal of 40 columns, the progress line fits in one row: its least 
     drawn.some((r) => / · ETA /.test(r)),
     `the ETA is kept: ${JSON.stringify(drawn)}`,
   )
+})
+
+test('a terminal made narrower that re-wraps its rows keeps no stale piece of the progress line, and the messages above it', () => {
+  // GNOME Terminal, kitty, iTerm2, tmux... re-wrap a row cut by a resize into two, the cursor
+  // kept at its character. log-update left the cursor on the row below the line and erased the
+  // one row it had drawn: '40/100 (40%) · 5 failed · 4 active · 12' stayed above the line redrawn
+  // at 40 columns, one such row a resize (tqdm/tqdm#783).
+  const term = new ReflowTerminal(120)
+  const stream = { columns: 120, write: (text: string) => term.write(text) }
+  const tally = { ...newTally(), ok: 20, skipped: 5, failed: 5 }
+  const stats = { active: 4, bytes: 12_345_678, duplicates: 10, waitLeft: 0 } as RunStats
+  term.write('$ imgpull urls.txt -o photos\n')
+  const line = new ProgressLine(undefined, tally, stats, () => 100, stream)
+  try {
+    line.print('failed http-404: https://a.test/1.jpg')
+    assert.match(term.lines().at(-1) ?? '', /^40\/100 \(40%\) · 5 failed · 4 active · 12\.3 MB · /)
+    term.resize(40)
+    stream.columns = 40
+    line.render()
+    line.print('failed http-404: https://a.test/2.jpg')
+    const [command, first, second, drawn, ...rest] = term.lines()
+    assert.deepEqual(
+      [command, first, second, rest],
+      [
+        '$ imgpull urls.txt -o photos',
+        'failed http-404: https://a.test/1.jpg',
+        'failed http-404: https://a.test/2.jpg',
+        [],
+      ],
+      term.lines().join('\n'),
+    )
+    assert.match(drawn, /^40\/100 \(40%\) · 5 failed/)
+    assert.ok(drawn.length < 40, drawn)
+  } finally {
+    line.stop()
+  }
+  assert.equal(term.lines().length, 3, 'the line is gone once the run is')
 })
 
 test('a dumb terminal (TERM=dumb: Emacs M-x shell) gets plain lines, no escape code', async () => {

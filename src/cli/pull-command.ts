@@ -195,7 +195,9 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   const run = pull(source, { ...options, signal: hard.signal, drainSignal: drain.signal })
   const tally = newTally()
   const total = hooks.total ?? (() => source.total?.())
-  progress = tty ? await createProgressLine(tally, run.stats, total) : undefined
+  // URLs typed at this terminal go on the row below the line: it keeps the cursor there.
+  const typedHere = terminalInputLine(hooks.inputs ?? []) !== undefined
+  progress = tty ? await createProgressLine(tally, run.stats, total, typedHere) : undefined
   progressLog = logEvery === undefined ? undefined : new ProgressLog(print, tally, run.stats, total, logEvery)
   if (progress) progress.stopping = interrupted
   if (progressLog) progressLog.stopping = interrupted

@@ -1,4 +1,3 @@
-import type { createLogUpdate } from 'log-update'
 import type { RunStats } from '../types.js'
 import { formatBytes, formatDuration } from './format.js'
 import type { Tally } from './summary.js'
@@ -117,11 +116,60 @@ export class ProgressLog {
   }
 }
 
+/** What draws the live line: log-update's `createLogUpdate` result, or {@link anchoredDraw}'s. */
+export interface Draw {
+  (text: string): void
+  clear(): void
+  done(): void
+}
+
+/** Keep writes of one frame together: a terminal that knows it draws them at once (mode 2026). */
+const SYNC_ON = '\x1b[?2026h'
+const SYNC_OFF = '\x1b[?2026l'
+const HIDE_CURSOR = '\x1b[?25l'
+const SHOW_CURSOR = '\x1b[?25h'
+
+/**
+ * A one-row line drawn with the cursor left at its start, not on the row below it (log-update's
+ * way): each frame is `CR`, erase to the end of the screen (`ESC[J`), the text, `CR`. A terminal
+ * made narrower that re-wraps its rows (VTE's GNOME Terminal, Konsole, kitty, iTerm2, Windows
+ * Terminal, tmux) splits the line into two or three and keeps the cursor at the text it stood on,
+ * the line's start: the erase takes every row of it, where log-update, moving up the one row it
+ * had drawn, left the others above the new line, one stale copy a resize (tqdm/tqdm#783). A
+ * terminal that cuts its rows instead (xterm) has the line on one row still: the same erase.
+ * `text` must fit in one row (`progressText`'s `width`).
+ */
+export function anchoredDraw(stream: Pick<NodeJS.WriteStream, 'write'>): Draw {
+  let shown = ''
+  let hidden = false
+  const show = () => {
+    if (hidden) stream.write(SHOW_CURSOR)
+    hidden = false
+  }
+  const draw = (text: string) => {
+    if (text === shown) return
+    // The cursor is hidden while the line is there, shown again when the process exits whatever the way.
+    if (!hidden) process.once('exit', show)
+    stream.write(`${SYNC_ON}${hidden ? '' : HIDE_CURSOR}\r\x1b[J${text}\r${SYNC_OFF}`)
+    hidden = true
+    shown = text
+  }
+  draw.clear = () => {
+    if (shown !== '') stream.write('\r\x1b[J')
+    shown = ''
+  }
+  draw.done = () => {
+    process.removeListener('exit', show)
+    show()
+  }
+  return draw
+}
+
 /** One live line on a terminal: done/total, failed, bytes, rate, ETA. */
 export class ProgressLine {
   /** Set once the run is told to stop: the line says so in the ETA's place. */
   stopping = false
-  readonly #draw: ReturnType<typeof createLogUpdate>
+  readonly #draw: Draw
   readonly #timer: NodeJS.Timeout
   readonly #started = performance.now()
   #lastBytes = 0
@@ -129,13 +177,15 @@ export class ProgressLine {
   #rate = 0
 
   constructor(
-    draw: typeof createLogUpdate,
+    draw: Draw | undefined,
     readonly tally: Tally,
     readonly stats: RunStats,
     /** Total inputs, once known (counted in the background for list files). */
     readonly total: () => number | undefined,
+    /** The terminal: stderr. */
+    readonly stream: Pick<NodeJS.WriteStream, 'write' | 'columns'> = process.stderr,
   ) {
-    this.#draw = draw(sized(process.stderr))
+    this.#draw = draw ?? anchoredDraw(stream)
     this.#timer = setInterval(() => this.render(), 1000 / FPS)
     this.#timer.unref()
   }
@@ -155,7 +205,7 @@ export class ProgressLine {
     this.#lastAt = now
     // One column is left free: a line that fills its row leaves the cursor past its end, and a
     // terminal that re-wraps on a resize moves that to a row of its own.
-    const width = Math.max(1, (process.stderr.columns || 80) - 1)
+    const width = Math.max(1, (this.stream.columns || 80) - 1)
     const stats = shownStats(this.stats, this.stopping)
     this.#draw(progressText(this.tally, stats, this.total(), this.#rate, now - this.#started, width))
   }
@@ -163,7 +213,7 @@ export class ProgressLine {
   /** Print a message above the line: it stays on screen, and the line is drawn again below it. */
   print(message: string): void {
     this.#draw.clear()
-    process.stderr.write(`${message}\n`)
+    this.stream.write(`${message}\n`)
     this.render()
   }
 
@@ -190,8 +240,18 @@ function sized(stream: NodeJS.WriteStream): NodeJS.WriteStream {
   })
 }
 
-/** A progress line; log-update is loaded only when one is drawn (it costs 50 ms of start-up). */
-export async function createProgressLine(tally: Tally, stats: RunStats, total: () => number | undefined) {
+/**
+ * A progress line. Where URLs are typed at the same terminal (`imgpull -`), it is log-update's,
+ * the cursor on the row below it, where what is typed goes (at the line's start, it would be
+ * typed over the figures); log-update is loaded only then (it costs 50 ms of start-up).
+ */
+export async function createProgressLine(
+  tally: Tally,
+  stats: RunStats,
+  total: () => number | undefined,
+  typedHere = false,
+) {
+  if (!typedHere) return new ProgressLine(undefined, tally, stats, total)
   const { createLogUpdate } = await import('log-update')
-  return new ProgressLine(createLogUpdate, tally, stats, total)
+  return new ProgressLine(createLogUpdate(sized(process.stderr)), tally, stats, total)
 }
