@@ -139,7 +139,7 @@ const SHOW_CURSOR = '\x1b[?25h'
  * terminal that cuts its rows instead (xterm) has the line on one row still: the same erase.
  * `text` must fit in one row (`progressText`'s `width`).
  */
-export function anchoredDraw(stream: Pick<NodeJS.WriteStream, 'write'>): Draw {
+function anchoredDraw(stream: Pick<NodeJS.WriteStream, 'write'>): Draw {
   let shown = ''
   let hidden = false
   const show = () => {
