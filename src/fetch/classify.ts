@@ -8,6 +8,7 @@ import {
   TimeoutError,
 } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
+import { causes } from '../utils/causes.js'
 import { outOfDescriptors } from '../utils/descriptors.js'
 import { quoted } from '../utils/printable.js'
 import { shownUrl } from '../utils/url.js'
@@ -37,12 +38,7 @@ const NAME_REFUSED = new Set(['ENAMETOOLONG', 'EISDIR', 'ENOTDIR', 'ELOOP', 'EIN
 /** What to add to a not-found message whose lookup found the unspecified address alone (see `blockedAnswer`). */
 function blockedWords(error: unknown): string {
   let address: string | undefined
-  for (
-    let e = error as { cause?: unknown } | undefined, depth = 0;
-    e && depth < 4;
-    e = e.cause as typeof e, depth++
-  )
-    address ??= (e as { [BLOCKED_ANSWER]?: string })[BLOCKED_ANSWER]
+  for (const e of causes<{ [BLOCKED_ANSWER]?: string }>(error)) address ??= e[BLOCKED_ANSWER]
   return address === undefined
     ? ''
     : `: its name resolves to ${address} alone, a blocking resolver's or hosts file's answer for a name it blocks (connecting to it would reach this machine)`
@@ -202,11 +198,7 @@ function classified(error: unknown, url: string, options: ResolvedOptions): Imgp
  * `ERR_SSL_SSLV3_ALERT_…`, OpenSSL 3.2's `SSL/TLS alert …`), not a refusal of this side's own.
  */
 function peerAlert(error: unknown): boolean {
-  for (
-    let e = error as { code?: string; message?: string; cause?: unknown } | undefined, depth = 0;
-    e && depth < 4;
-    e = e.cause as typeof e, depth++
-  ) {
+  for (const e of causes<{ code?: string; message?: string }>(error)) {
     if (
       /_ALERT_|UNRECOGNIZED_NAME/.test(e.code ?? '') ||
       (e.code === 'EPROTO' && /alert/i.test(e.message ?? ''))

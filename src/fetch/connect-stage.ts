@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events'
 import { isIP } from 'node:net'
+import { causes } from '../utils/causes.js'
 import { unbracketed } from '../utils/url.js'
 
 /**
@@ -179,12 +180,7 @@ function markEstablished(error: unknown): void {
  * are the handshake's (`ERR_SSL_*`), but the next connection's handshake may well succeed.
  */
 export function afterHandshake(error: unknown): boolean {
-  for (
-    let e = error as { cause?: unknown } | undefined, depth = 0;
-    e && depth < 4;
-    e = e.cause as typeof e, depth++
-  )
-    if (typeof e === 'object' && ESTABLISHED in e) return true
+  for (const e of causes(error)) if (ESTABLISHED in e) return true
   return false
 }
 

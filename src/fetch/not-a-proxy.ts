@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import { isIP, type Socket, connect as tcpConnect } from 'node:net'
 import type { ConnectionOptions } from 'node:tls'
+import { causes } from '../utils/causes.js'
 import { quoted } from '../utils/printable.js'
 import { unbracketed } from '../utils/url.js'
 import { answeringLocalhost, type Lookup } from './shared-lookup.js'
@@ -37,12 +38,7 @@ export const PROXY_400 = 'IMGPULL_PROXY_400'
  * error, and for an answer that is HTTP and malformed further on (a proxy may pass such headers on).
  */
 export function notHttpAnswer(error: unknown): string | undefined {
-  for (
-    let e = error as { name?: string; message?: string; data?: unknown; cause?: unknown } | undefined,
-      depth = 0;
-    e && depth < 4;
-    e = e.cause as typeof e, depth++
-  )
+  for (const e of causes<{ name?: string; message?: string; data?: unknown }>(error))
     if (e.name === 'HTTPParserError' && typeof e.data === 'string' && /Expected HTTP\//.test(e.message ?? ''))
       return e.data
   return undefined

@@ -1,4 +1,5 @@
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns'
+import { causes } from '../utils/causes.js'
 
 type LookupCallback = (
   error: NodeJS.ErrnoException | null,
@@ -68,12 +69,8 @@ export interface DnsAnswered {
 export const dnsAnswered = (error: unknown): DnsAnswered | undefined => marked(error, DNS_ANSWERED)
 
 function marked<T>(error: unknown, mark: symbol): T | undefined {
-  for (
-    let e = error as { cause?: unknown } | undefined, depth = 0;
-    e && typeof e === 'object' && depth < 5;
-    e = e.cause as typeof e, depth++
-  ) {
-    const found = (e as Record<symbol, T | undefined>)[mark]
+  for (const e of causes<Record<symbol, T | undefined>>(error, 5)) {
+    const found = e[mark]
     if (found) return found
   }
   return undefined

@@ -7,6 +7,7 @@
 
 import { isIP } from 'node:net'
 import { utcTime } from '../report/format.js'
+import { causes } from '../utils/causes.js'
 import { quoted } from '../utils/printable.js'
 import { unbracketed } from '../utils/url.js'
 import { type PeerChain, peerChain } from './peer-chain.js'
@@ -145,11 +146,7 @@ export function answeredInTls(error: unknown): boolean {
  * whose bytes (undici's `data`, read as latin1) `begins` knows: what the port speaks instead.
  */
 export function parserRefused(error: unknown, begins: (data: string) => boolean): boolean {
-  for (
-    let e = error as { name?: string; data?: unknown; cause?: unknown } | undefined, depth = 0;
-    e && depth < 4;
-    e = e.cause as typeof e, depth++
-  )
+  for (const e of causes<{ name?: string; data?: unknown }>(error))
     if (e.name === 'HTTPParserError' && typeof e.data === 'string' && begins(e.data)) return true
   return false
 }
@@ -396,7 +393,7 @@ export interface TlsProblem {
  * not a TLS failure. Looks through undici's wrappers (a proxy's `cause`).
  */
 export function tlsProblem(error: unknown, sent: ClientCertSent = 'none'): TlsProblem | undefined {
-  for (let e = error as TlsLike | undefined, depth = 0; e && depth < 4; e = e.cause as TlsLike, depth++) {
+  for (const e of causes<TlsLike>(error)) {
     // OpenSSL 3.2 renamed "sslv3 alert …" reasons "SSL/TLS alert …" (Node 22's and 24's codes).
     // An `EPROTO` says its OpenSSL reason in its message alone: read as the code Node gives it.
     const given = e.code === 'EPROTO' ? (reasonCode(e.message) ?? e.code) : (e.code ?? '')
