@@ -95,7 +95,7 @@ import { drawWait, resolveOptions } from '../src/options.js'
 import { type Entry, notUrl, parseFetchUrl, severalUrls } from '../src/plan/url-problem.js'
 import { changedFile, heldOptions, otherOptions } from '../src/queue/enqueue.js'
 import { redisAddress } from '../src/queue/redis.js'
-import { formatBytes, grouped, sizeText } from '../src/report/format.js'
+import { counted, formatBytes, grouped, plural, sizeText } from '../src/report/format.js'
 import { progressText } from '../src/report/progress.js'
 import { rerunByCommand } from '../src/report/rerun-words.js'
 import { newTally, summaryLine } from '../src/report/summary.js'
@@ -1439,6 +1439,23 @@ test('grouped: en-US digit grouping, exactly as toLocaleString writes it', () =>
   for (const value of [...values, ...extremes])
     assert.equal(grouped(value), value.toLocaleString('en-US'), String(value))
   assert.equal(grouped(1_234_567), '1,234,567')
+})
+
+test('plural and counted: the noun for exactly 1, else its plural; counted writes the count grouped', () => {
+  const table: [number, string, string | undefined, string, string][] = [
+    [1, 'shard', undefined, 'shard', '1 shard'],
+    [0, 'shard', undefined, 'shards', '0 shards'],
+    [2, 'URL', undefined, 'URLs', '2 URLs'],
+    [1234, 'byte', undefined, 'bytes', '1,234 bytes'],
+    [0.5, 'image', undefined, 'images', '0.5 images'],
+    [-1, 'row', undefined, 'rows', '-1 rows'],
+    [2, 'API call', 'API calls', 'API calls', '2 API calls'],
+    [1, 'entry', 'entries', 'entry', '1 entry'],
+  ]
+  for (const [count, one, many, word, both] of table) {
+    assert.equal(plural(count, one, many), word, `${count} ${one}`)
+    assert.equal(counted(count, one, many), both, `${count} ${one}`)
+  }
 })
 
 test('the command line kept for the report and the journal: keys, secret headers and URL credentials taken out', () => {

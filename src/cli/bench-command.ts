@@ -5,7 +5,7 @@ import type { Command } from 'commander'
 import { UsageError } from '../errors.js'
 import { defaults, type Options } from '../options.js'
 import { pull } from '../pull.js'
-import { formatBytes } from '../report/format.js'
+import { formatBytes, plural } from '../report/format.js'
 import { argumentSource, checkInputs } from '../sources/lines.js'
 import { STOP_SIGNALS } from './stop-words.js'
 
@@ -98,7 +98,7 @@ function describe(p: BenchPass): string {
     .map(([code, n]) => `${code} ×${n}`)
     .join(', ')
   const failures = p.failed ? `, ${p.failed} failed (${failed})` : ''
-  return `${p.ok} image${p.ok === 1 ? '' : 's'}, ${formatBytes(p.bytes)} in ${seconds(p.ms)}${failures}`
+  return `${p.ok} ${plural(p.ok, 'image')}, ${formatBytes(p.bytes)} in ${seconds(p.ms)}${failures}`
 }
 
 /** The report as printed. */
@@ -146,7 +146,7 @@ export function benchCommand(program: Command): Command {
       }
       const say = (line: string) => process.stderr.write(`${line}\n`)
       try {
-        if (!o.json) say(`imgpull bench: ${urls.length} URL${urls.length === 1 ? '' : 's'}, twice`)
+        if (!o.json) say(`imgpull bench: ${urls.length} ${plural(urls.length, 'URL')}, twice`)
         const report = await runBench(urls, {
           signal: stop.signal,
           onPass: o.json ? undefined : (label) => say(`  ${label}...`),

@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { defaults } from '../options.js'
 import { ENQUEUE_RENEW_MS, REDIS_WAIT_MS } from '../queue/enqueue-lease.js'
-import { grouped as n } from '../report/format.js'
+import { counted, grouped as n, plural } from '../report/format.js'
 import { printable } from '../utils/printable.js'
 import { integer, seconds } from './parse.js'
 import { EXIT, handleEarlySignals, takeSignals } from './pull-command.js'
@@ -124,12 +124,12 @@ async function enqueueCommand(
     if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`)
     else if (result.stopped)
       process.stderr.write(
-        `${result.queue}: stopped before the input's end: ${n(result.shards)} shard${result.shards === 1 ? '' : 's'} of up to ${n(result.shardSize)} rows: ${n(result.added)} added, ${n(result.existing)} already queued or done; the rest is not in the queue: run the same command again to add it\n`,
+        `${result.queue}: stopped before the input's end: ${counted(result.shards, 'shard')} of up to ${n(result.shardSize)} rows: ${n(result.added)} added, ${n(result.existing)} already queued or done; the rest is not in the queue: run the same command again to add it\n`,
       )
     else {
       const rate = result.ms > 0 ? ` (${n(Math.round((result.rows * 1000) / result.ms))} rows/s)` : ''
       process.stderr.write(
-        `${result.queue}: ${n(result.shards)} shard${result.shards === 1 ? '' : 's'} of up to ${n(result.shardSize)} rows (${n(result.rows)} row${result.rows === 1 ? '' : 's'}): ${n(result.added)} added, ${n(result.existing)} already queued or done${againWords(result)}; ${(result.ms / 1000).toFixed(1)} s${rate}\n`,
+        `${result.queue}: ${counted(result.shards, 'shard')} of up to ${n(result.shardSize)} rows (${counted(result.rows, 'row')}): ${n(result.added)} added, ${n(result.existing)} already queued or done${againWords(result)}; ${(result.ms / 1000).toFixed(1)} s${rate}\n`,
       )
       process.stderr.write(
         result.mode === 'pointer'
@@ -189,7 +189,7 @@ export function againWords(r: { retried: number; reopened: number; refetch: numb
   if (r.retried) parts.push(`${n(r.retried)} of them failed, put back to try again`)
   if (r.reopened)
     parts.push(
-      `${n(r.reopened)} re-opened to fetch ${r.reopened === 1 ? 'its' : 'their'} ${n(r.refetch)} failed image${r.refetch === 1 ? '' : 's'} again`,
+      `${n(r.reopened)} re-opened to fetch ${r.reopened === 1 ? 'its' : 'their'} ${n(r.refetch)} failed ${plural(r.refetch, 'image')} again`,
     )
   return parts.length ? ` (${parts.join('; ')})` : ''
 }

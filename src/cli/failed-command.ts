@@ -6,6 +6,7 @@ import { UsageError } from '../errors.js'
 import { FolderLock } from '../journal/lock.js'
 import { JournalReader } from '../journal/sqlite.js'
 import { type Layout, layout, noJournal, queueShardJournals } from '../layout.js'
+import { plural } from '../report/format.js'
 import { UNKNOWN_CODE } from '../report/html/failures.js'
 import { journalReadFault } from '../sinks/local-faults.js'
 import { visibleShellWord } from '../utils/command-line.js'
@@ -146,11 +147,11 @@ export async function failedCommand(
         ? '; workers are running shards in this folder: these are what failed so far'
         : '; a run is going on in this folder: these are what failed so far'
     const where = queue
-      ? `the ${journals.length} shard${journals.length === 1 ? '' : 's'} of queue folder ${visibleShellWord(dir)}`
+      ? `the ${journals.length} ${plural(journals.length, 'shard')} of queue folder ${visibleShellWord(dir)}`
       : visibleShellWord(dir)
     if (total)
       err(
-        `imgpull: ${total} failed URL${total === 1 ? '' : 's'} listed (${codesLine(listed)})${queue ? ` from ${where}` : ''}${going}`,
+        `imgpull: ${total} failed ${plural(total, 'URL')} listed (${codesLine(listed)})${queue ? ` from ${where}` : ''}${going}`,
       )
     else
       err(

@@ -10,7 +10,7 @@ import { resultLine } from '../outcome.js'
 import { checkTemplate, templateRewrites } from '../plan/naming.js'
 import { pull } from '../pull.js'
 import { placedMessage } from '../report/failure-place.js'
-import { formatBytes } from '../report/format.js'
+import { formatBytes, plural } from '../report/format.js'
 import { createProgressLine, type ProgressLine, ProgressLog } from '../report/progress.js'
 import { sharePageWords } from '../report/rerun-words.js'
 import { errorBreakdown, newTally, summaryLine } from '../report/summary.js'
@@ -298,7 +298,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
  * `(3 more failures not shown, and 5 more failed before)`.
  */
 function hiddenFailures(own: number, before: number): string | undefined {
-  const failures = (n: number) => `${n} more failure${n === 1 ? '' : 's'}`
+  const failures = (n: number) => `${n} more ${plural(n, 'failure')}`
   if (own > 0 && before > 0) return `(${failures(own)} not shown, and ${before} more failed before)`
   if (own > 0) return `(${failures(own)} not shown)`
   if (before > 0) return `(${before} more failed before not shown)`
@@ -472,7 +472,7 @@ function whereDetails(out: string, options: Options): string {
 export function threadsWarning(threads: number | 'auto', cores: number): string | undefined {
   // Past MAX_THREADS the options refuse it: one line, the error's. `auto` stays within the cores.
   if (threads === 'auto' || threads <= cores || threads > MAX_THREADS) return undefined
-  return `--threads ${threads} is more than this machine's ${cores} core${cores === 1 ? '' : 's'}: threads beyond them only take turns, each with memory of its own; use at most ${cores}`
+  return `--threads ${threads} is more than this machine's ${cores} ${plural(cores, 'core')}: threads beyond them only take turns, each with memory of its own; use at most ${cores}`
 }
 
 /**
@@ -507,7 +507,7 @@ function relativeOr(path: string): string {
  */
 export function maxSizeWarning(maxSize: number | undefined): string | undefined {
   if (maxSize === undefined || maxSize >= 1024) return undefined
-  return `--max-size ${maxSize} is ${maxSize} byte${maxSize === 1 ? '' : 's'} (a bare number counts bytes, as curl's --max-filesize does): few images are so small, and larger ones fail as too-large; give ${maxSize}MB for megabytes`
+  return `--max-size ${maxSize} is ${maxSize} ${plural(maxSize, 'byte')} (a bare number counts bytes, as curl's --max-filesize does): few images are so small, and larger ones fail as too-large; give ${maxSize}MB for megabytes`
 }
 
 /**

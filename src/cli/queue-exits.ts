@@ -1,6 +1,6 @@
 import { Help } from 'commander'
 import type { WorkerSummary } from '../queue/worker.js'
-import { grouped as n } from '../report/format.js'
+import { counted, grouped as n } from '../report/format.js'
 import { EXIT } from './pull-command.js'
 
 /**
@@ -118,7 +118,7 @@ export function workerEnding(
   const why = s.queueGone
     ? 'it went from Redis'
     : failed > 0
-      ? `${n(failed)} shard${failed === 1 ? '' : 's'} failed for good${s.failedForGood > 0 ? ` (${n(s.failedForGood)} by this worker)` : ''}: imgpull status --queue ${how.queue} says why; enqueuing the same input again tries ${failed === 1 ? 'it' : 'them'} again`
+      ? `${counted(failed, 'shard')} failed for good${s.failedForGood > 0 ? ` (${n(s.failedForGood)} by this worker)` : ''}: imgpull status --queue ${how.queue} says why; enqueuing the same input again tries ${failed === 1 ? 'it' : 'them'} again`
       : s.enqueueStopped
         ? "its enqueue stopped before the input's end"
         : undefined

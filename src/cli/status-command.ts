@@ -14,7 +14,7 @@ import {
   SummarySum,
 } from '../queue/output-folder.js'
 import { placedMessage } from '../report/failure-place.js'
-import { formatBytes, grouped } from '../report/format.js'
+import { counted, formatBytes, grouped, plural } from '../report/format.js'
 import {
   inputOwnWords,
   queueRerunWords,
@@ -177,13 +177,13 @@ function errorLines(dir: string, s: JournalSummary, write: (line: string) => voi
 function adviceLines(dir: string, s: JournalSummary, words: RerunWords, write: (line: string) => void): void {
   const failed = s.counts.failed ?? 0
   const passing = s.failures.reduce((sum, f) => sum + (retriedOnRerun(f.error) ? f.n : 0), 0)
-  const plural = (count: number) => (count === 1 ? '' : 's')
   // The input's own are failed again by every run: --retry-failed cannot help them.
   const own = s.failures.reduce((sum, f) => sum + (INPUT_ERRORS.has(f.error) ? f.n : 0), 0)
   // A sharing site's page comes again as it is: another link in the list helps, not --retry-failed.
   const pages = s.sharePages
   const permanent = failed - passing - own - pages
-  if (passing) write(`${words.rerun} to retry the ${passing} failure${plural(passing)} with a passing cause.`)
+  if (passing)
+    write(`${words.rerun} to retry the ${passing} ${plural(passing, 'failure')} with a passing cause.`)
   if (pages > 0) {
     const all = s.failures.find((f) => f.error === 'not-an-image')?.n ?? pages
     const among = all > pages ? `, among ${all} not-an-image failures` : ''
@@ -192,7 +192,7 @@ function adviceLines(dir: string, s: JournalSummary, words: RerunWords, write: (
     )
   }
   if (permanent > 0)
-    write(`${words.retryFailed} to try the ${permanent} permanent failure${plural(permanent)} too.`)
+    write(`${words.retryFailed} to try the ${permanent} permanent ${plural(permanent, 'failure')} too.`)
   if (own > 0) write(`${inputOwnWords(own)}.`)
 }
 
@@ -248,7 +248,7 @@ function queueFolderStatus(
   const name = folder.queue ?? 'NAME'
   const where = visibleShellWord(dir)
   write(
-    `${visibleShellWord(dir)}: the output folder of queue ${printable(name)}, ${n(folder.shards.length)} shard${folder.shards.length === 1 ? '' : 's'}: ${queueCounts(s)}`,
+    `${visibleShellWord(dir)}: the output folder of queue ${printable(name)}, ${counted(folder.shards.length, 'shard')}: ${queueCounts(s)}`,
   )
   write(queueShardsLine(folder, published.length, running, stopped))
   errorLines(dir, s, write)
@@ -263,7 +263,7 @@ function queueFolderStatus(
     )
   if (folder.notStarted.count)
     write(
-      `${n(folder.notStarted.count)} shard${folder.notStarted.count === 1 ? '' : 's'} below the highest here ${folder.notStarted.count === 1 ? 'has' : 'have'} no journal in this folder (${named(folder.notStarted.first, folder.notStarted.count)}): not started yet, or run into another output folder.`,
+      `${counted(folder.notStarted.count, 'shard')} below the highest here ${folder.notStarted.count === 1 ? 'has' : 'have'} no journal in this folder (${named(folder.notStarted.first, folder.notStarted.count)}): not started yet, or run into another output folder.`,
     )
   write(
     `The queue knows the shards not here yet, the failed ones and its workers: imgpull status --redis URL --queue ${printable(name)}`,
@@ -302,7 +302,7 @@ function queueShardsLine(
 ): string {
   const kind =
     folder.format === 'webdataset'
-      ? `WebDataset shards${folder.shardSize ? ` of ${n(folder.shardSize)} sample${folder.shardSize === 1 ? '' : 's'}` : ''}: ${n(published)} published (their .tar here)`
+      ? `WebDataset shards${folder.shardSize ? ` of ${counted(folder.shardSize, 'sample')}` : ''}: ${n(published)} published (their .tar here)`
       : `shards: ${n(published)} published (a folder each here)`
   return `${kind}, ${n(running.length)} being run now, ${n(stopped.length)} stopped before their end, ${n(folder.notStarted.count)} not started below the highest here`
 }
@@ -371,7 +371,7 @@ const UNSEALED_NAMED = 5
  * (00000.tar to 00002.tar)`.
  */
 function shardsLine({ shardSize, shards, sealed, unsealed, queued }: ShardsStatus): string {
-  const samples = `${shardSize} sample${shardSize === 1 ? '' : 's'}`
+  const samples = `${shardSize} ${plural(shardSize, 'sample')}`
   if (queued)
     return `WebDataset shard ${queued.stem} of ${samples}: ${sealed ? `published (${queued.tar})` : 'not published yet (a worker publishes it once every row has an outcome)'}`
   const first = shardStem(0)

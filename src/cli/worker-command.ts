@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os'
 import { type Command, Option } from 'commander'
 import { MAX_THREADS } from '../options.js'
 import type { WorkerSummary } from '../queue/worker.js'
-import { formatBytes, grouped } from '../report/format.js'
+import { counted, formatBytes, grouped, plural } from '../report/format.js'
 import { printable } from '../utils/printable.js'
 import { flagWords } from './flag-words.js'
 import { autoOrInteger, folder, integer, seconds } from './parse.js'
@@ -158,7 +158,7 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
           print(`worker ${e.worker} on queue ${o.queue}: taking shards (Ctrl-C to stop)`)
         else if (e.type === 'shard')
           print(
-            `shard ${shardStem(e.shard)}: ${n(e.rows)} row${e.rows === 1 ? '' : 's'}${e.round ? `, re-opened (round ${e.round}): its failed images again` : ''}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`,
+            `shard ${shardStem(e.shard)}: ${counted(e.rows, 'row')}${e.round ? `, re-opened (round ${e.round}): its failed images again` : ''}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`,
           )
         else if (e.type === 'done') {
           const c = e.counts
@@ -180,7 +180,7 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
       process.stdout.write(`${JSON.stringify({ summary: { ...summary, exitCode: ending.code } })}\n`)
     else if (!o.quiet || summary.fatal)
       print(
-        `worker ${summary.worker}: ${n(summary.shards)} shard${summary.shards === 1 ? '' : 's'} done, ${summary.foundPublished > 0 ? `${n(summary.foundPublished)} found already published, ` : ''}${givenBackWords(summary)}, ${n(summary.failed)} failed attempt${summary.failed === 1 ? '' : 's'}${summary.failedForGood > 0 ? ` (${n(summary.failedForGood)} failed for good: see imgpull status)` : ''}; ${imagesWords(summary)}, ${n(summary.failedImages)} failed${summary.unfinished > 0 ? `; ${formatBytes(summary.received)} received in all` : ''}, in ${(summary.ms / 1000).toFixed(1)} s`,
+        `worker ${summary.worker}: ${counted(summary.shards, 'shard')} done, ${summary.foundPublished > 0 ? `${n(summary.foundPublished)} found already published, ` : ''}${givenBackWords(summary)}, ${n(summary.failed)} failed ${plural(summary.failed, 'attempt')}${summary.failedForGood > 0 ? ` (${n(summary.failedForGood)} failed for good: see imgpull status)` : ''}; ${imagesWords(summary)}, ${n(summary.failedImages)} failed${summary.unfinished > 0 ? `; ${formatBytes(summary.received)} received in all` : ''}, in ${(summary.ms / 1000).toFixed(1)} s`,
       )
     if (summary.fatal)
       print(
@@ -207,7 +207,7 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
 export function imagesWords(s: WorkerSummary): string {
   const own = s.ownBefore
   const before = s.skipped - own
-  return `${n(s.ok)} image${s.ok === 1 ? '' : 's'} ok (${formatBytes(s.bytes)}${own ? `; ${n(own)} of them fetched by an earlier attempt of its own` : ''})${before ? `, ${n(before)} done before` : ''}`
+  return `${counted(s.ok, 'image')} ok (${formatBytes(s.bytes)}${own ? `; ${n(own)} of them fetched by an earlier attempt of its own` : ''})${before ? `, ${n(before)} done before` : ''}`
 }
 
 /**
@@ -216,5 +216,5 @@ export function imagesWords(s: WorkerSummary): string {
  * lost lock said only "0 images ok", as if the worker had done nothing. Pure.
  */
 export function givenBackWords(s: Pick<WorkerSummary, 'released' | 'unfinished'>): string {
-  return `${n(s.released)} given back${s.unfinished > 0 ? ` with ${n(s.unfinished)} image${s.unfinished === 1 ? '' : 's'} unfinished` : ''}`
+  return `${n(s.released)} given back${s.unfinished > 0 ? ` with ${counted(s.unfinished, 'image')} unfinished` : ''}`
 }

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import type { Cookie, CookieJar } from 'tough-cookie'
 import { OptionFileError } from '../errors.js'
+import { plural } from '../report/format.js'
 import { visibleShellWord } from '../utils/command-line.js'
 import { fileFault, nearFileSync, ofKind } from '../utils/near-file.js'
 import { readOptionFileSync } from '../utils/option-file.js'
@@ -122,7 +123,7 @@ export function otherShape(text: string): string | undefined {
       return /^\[\s*\{|^\{\s*"/.test(start) ? `JSON, cut short or malformed, ${not}` : undefined
     }
     const list = Array.isArray(parsed) ? parsed : (parsed as { cookies?: unknown } | null)?.cookies
-    const count = Array.isArray(list) ? `, ${list.length} cookie${list.length === 1 ? '' : 's'}` : ''
+    const count = Array.isArray(list) ? `, ${list.length} ${plural(list.length, 'cookie')}` : ''
     return `JSON${count} (a browser extension's export, such as Cookie-Editor's), ${not}: export the cookies in the Netscape format (cookies.txt)`
   }
   const first = start.split(/\r?\n/, 1)[0]!

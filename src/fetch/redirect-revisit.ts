@@ -1,3 +1,5 @@
+import { plural } from '../report/format.js'
+
 /**
  * What to do with a redirect back to a request the chain has already sent (the same URL with the
  * same cookies). Pure, table-tested (test/policies.test.ts).
@@ -48,7 +50,7 @@ export function tooManyNote(chain: readonly { url: string; cookie: string }[]): 
   for (const { url, cookie } of chain) cookies.set(url, (cookies.get(url) ?? new Set()).add(cookie))
   if ([...cookies.values()].some((seen) => seen.size > 1)) {
     const n = cookies.size
-    return `: a loop over ${n} URL${n === 1 ? '' : 's'}, each asked again with the new cookies its last answer set (a server that sets a cookie and never takes it)`
+    return `: a loop over ${n} ${plural(n, 'URL')}, each asked again with the new cookies its last answer set (a server that sets a cookie and never takes it)`
   }
   const queries = new Map<string, Set<string>>()
   for (const { url } of chain) {
@@ -57,6 +59,6 @@ export function tooManyNote(chain: readonly { url: string; cookie: string }[]): 
   }
   const n = [...queries.values()].filter((urls) => urls.size > MOST_VISITS).length
   if (n > 0)
-    return `: a loop over ${n} path${n === 1 ? '' : 's'}, each asked again with another query (a server that puts a new timestamp, counter or token in the URL it sends back to), or a chain longer than --max-redirects allows`
+    return `: a loop over ${n} ${plural(n, 'path')}, each asked again with another query (a server that puts a new timestamp, counter or token in the URL it sends back to), or a chain longer than --max-redirects allows`
   return ' (--max-redirects allows more)'
 }

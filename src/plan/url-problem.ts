@@ -5,6 +5,7 @@
 
 import { isIPv6 } from 'node:net'
 import { domainToASCII } from 'node:url'
+import { plural } from '../report/format.js'
 import { printable } from '../utils/printable.js'
 import {
   atInFileName,
@@ -59,7 +60,7 @@ export function parseFetchUrl(text: string, entry: Entry = 'row'): { url: URL } 
   const zeros = cell.includes('\0') ? cell.split('\0').length - 1 : 0
   if (zeros > 0)
     return {
-      why: `holds ${zeros.toLocaleString('en-US')} zero byte${zeros === 1 ? '' : 's'} (NUL), which no URL does: a hole in the file where its bytes were never written (a download or copy cut short, its space allocated first); fetch or copy it again`,
+      why: `holds ${zeros.toLocaleString('en-US')} zero ${plural(zeros, 'byte')} (NUL), which no URL does: a hole in the file where its bytes were never written (a download or copy cut short, its space allocated first); fetch or copy it again`,
     }
   const unencoded = atInFileName(cell) ? undefined : unencodedCredentials(cell)
   const credentials = unencoded && `its user and password need ${unencoded}`

@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
 import { checkShardSize, type Options, resolveOptions } from '../options.js'
 import { checkTemplate } from '../plan/naming.js'
-import { grouped as n } from '../report/format.js'
+import { counted, grouped as n } from '../report/format.js'
 import { shadowedWarning } from '../sinks/webdataset/row.js'
 import type { PipeTap } from '../sources/pipe-list.js'
 import type { TableOptions } from '../sources/tables/options.js'
@@ -526,11 +526,10 @@ interface Left {
  * `mended` (`it answers`), adds only the rest. Pure.
  */
 export function leftWords(queue: string, done: Left, mended: string): string {
-  const s = done.shards === 1 ? '' : 's'
   const held =
     done.shards === 0
       ? `no shard of this input is known to be in queue ${queue}`
-      : `the input's first ${n(done.shards)} shard${s} of up to ${n(done.shardSize)} row${done.shardSize === 1 ? '' : 's'} ${done.shards === 1 ? 'is' : 'are'} in queue ${queue} (${n(done.added)} added now, ${n(done.existing)} there already)`
+      : `the input's first ${counted(done.shards, 'shard')} of up to ${counted(done.shardSize, 'row')} ${done.shards === 1 ? 'is' : 'are'} in queue ${queue} (${n(done.added)} added now, ${n(done.existing)} there already)`
   return `stopped; ${held}${done.shards === 0 ? `: run the same command again once ${mended}` : `, the rest may not be: run the same command again once ${mended} to add it`} (nothing is added twice)`
 }
 

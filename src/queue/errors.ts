@@ -1,4 +1,5 @@
 import { ImgpullError } from '../errors.js'
+import { plural } from '../report/format.js'
 import { printable } from '../utils/printable.js'
 import { withoutCredentials } from '../utils/url.js'
 
@@ -64,7 +65,7 @@ export function shardFailureWords(reason: string, stalled: number): string {
  * `--exit-when-done` took it for done, exit 0, and `status` said `of 0`. Pure.
  */
 export function lostShardsWords(queue: string, shards: number, held: number): string {
-  return `queue ${queue} holds ${held} of the ${shards} shard${shards === 1 ? '' : 's'} its input was enqueued in: the others' jobs are gone from Redis (imgpull:bullmq:${queue}:*, deleted or obliterated)`
+  return `queue ${queue} holds ${held} of the ${shards} ${plural(shards, 'shard')} its input was enqueued in: the others' jobs are gone from Redis (imgpull:bullmq:${queue}:*, deleted or obliterated)`
 }
 
 /**

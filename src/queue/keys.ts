@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import { plural } from '../report/format.js'
 import { nearWord } from '../utils/near-word.js'
 import { shownRedis } from './errors.js'
 
@@ -81,7 +82,7 @@ export function otherQueuesWords(name: string, names: readonly string[]): string
   const near = nearWord(name, names)
   if (near) return `; did you mean --queue ${near}?`
   const shown = names.slice(0, 5).join(', ')
-  return `; the queue${names.length === 1 ? '' : 's'} there: ${shown}${names.length > 5 ? `, … (${names.length} in all)` : ''}`
+  return `; the ${plural(names.length, 'queue')} there: ${shown}${names.length > 5 ? `, … (${names.length} in all)` : ''}`
 }
 /** Counts of each finished shard, by shard number (a hash: a shard done twice counts once). */
 export const shardsKey = (queue: string) => `${PREFIX}:${queue}:shards`

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
-import { formatBytes, formatDuration, grouped } from '../report/format.js'
+import { counted, formatBytes, formatDuration, grouped, plural } from '../report/format.js'
 import { printable } from '../utils/printable.js'
 import { enqueueRunning, enqueueState } from './enqueue-lease.js'
 import {
@@ -331,7 +331,7 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
     lines.push(`${lostShardsWords(s.queue, s.input.shards, total)}: run the same enqueue again to add them`)
   const alive = s.workers.filter((w) => w.alive)
   lines.push(
-    `images: ${n(s.images.ok)} ok (${formatBytes(s.images.bytes)}), ${n(s.images.failed)} failed; ${n(s.rate)} images/s over ${alive.length} live worker${alive.length === 1 ? '' : 's'}`,
+    `images: ${n(s.images.ok)} ok (${formatBytes(s.images.bytes)}), ${n(s.images.failed)} failed; ${n(s.rate)} images/s over ${alive.length} live ${plural(alive.length, 'worker')}`,
   )
   const errors = Object.entries(s.images.errors).sort((a, b) => b[1] - a[1])
   if (errors.length)
@@ -379,10 +379,10 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
         : `was on shard ${held}, `
     // A machine that cannot read the input fails each shard it takes: which one, and why.
     const failing = w.attemptsFailed
-      ? `; ${n(w.attemptsFailed)} attempt${w.attemptsFailed === 1 ? '' : 's'} at shards failed, the last: ${printable(w.lastFailure ?? '')}`
+      ? `; ${counted(w.attemptsFailed, 'attempt')} at shards failed, the last: ${printable(w.lastFailure ?? '')}`
       : ''
     lines.push(
-      `  ${w.id}: ${doing}${n(w.shards)} shard${w.shards === 1 ? '' : 's'} done, ${w.foundPublished ? `${n(w.foundPublished)} found already published, ` : ''}${n(w.ok)} ok, ${n(w.failed)} failed, ${n(w.alive ? w.rate : 0)} images/s; ${state}${failing}`,
+      `  ${w.id}: ${doing}${counted(w.shards, 'shard')} done, ${w.foundPublished ? `${n(w.foundPublished)} found already published, ` : ''}${n(w.ok)} ok, ${n(w.failed)} failed, ${n(w.alive ? w.rate : 0)} images/s; ${state}${failing}`,
     )
   }
   for (const h of s.held ?? [])
@@ -393,7 +393,7 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
     lines.push(
       f.stalled !== undefined
         ? `failed shard ${shardStem(f.shard)}: ${f.reason}`
-        : `failed shard ${shardStem(f.shard)} after ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}: ${f.reason}`,
+        : `failed shard ${shardStem(f.shard)} after ${f.attempts} ${plural(f.attempts, 'attempt')}: ${f.reason}`,
     )
   for (const job of s.foreign ?? []) lines.push(`${foreignJobWords(s.queue, job.id, job.name)}.`)
   if (input?.enqueue === 'stopped')

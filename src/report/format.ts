@@ -23,7 +23,7 @@ export function formatBytes(bytes: number): string {
 export function sizeText(bytes: number): string {
   for (const [unit, size] of SIZE_UNITS)
     if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`
-  return `${bytes} byte${bytes === 1 ? '' : 's'}`
+  return `${bytes} ${plural(bytes, 'byte')}`
 }
 
 /** Units for `sizeText`, the largest first, binary before decimal (1 MiB is no whole number of kB). */
@@ -64,9 +64,15 @@ export function grouped(value: number): string {
   return `${sign}${int.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}${frac ? `.${frac}` : ''}`
 }
 
+/**
+ * The noun for `count` of it: `one` for exactly 1, else `many` (default `one` + `s`): `1 byte`,
+ * `0 bytes`, `2 bytes`. The count is the caller's to write (`counted` writes it grouped).
+ */
+export const plural = (count: number, one: string, many = `${one}s`): string => (count === 1 ? one : many)
+
 /** `1 photo`, `2 photos`, `1,234 API calls` (`grouped`): a count and its noun, `many` its plural. */
 export const counted = (count: number, one: string, many = `${one}s`): string =>
-  `${grouped(count)} ${count === 1 ? one : many}`
+  `${grouped(count)} ${plural(count, one, many)}`
 
 /**
  * A moment as `2020-01-02 00:00:00 UTC`, or to the minute (`2020-01-02 00:00 UTC`): the report's

@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration, formatRate } from './format.js'
+import { formatBytes, formatDuration, formatRate, plural } from './format.js'
 
 /** Counts a run keeps for its summary. */
 export interface Tally {
@@ -57,12 +57,12 @@ export function newTally(): Tally {
 export function summaryLine(t: Tally, ms: number): string {
   const bytesPerSecond = ms > 0 ? (t.bytes * 1000) / ms : 0
   const parts = [
-    `${t.ok} image${t.ok === 1 ? '' : 's'}, ${formatBytes(t.bytes)} in ${formatDuration(ms)} (${formatRate(t.ok, ms, 'img')}, ${formatBytes(bytesPerSecond)}/s), ${t.failed} failed`,
+    `${t.ok} ${plural(t.ok, 'image')}, ${formatBytes(t.bytes)} in ${formatDuration(ms)} (${formatRate(t.ok, ms, 'img')}, ${formatBytes(bytesPerSecond)}/s), ${t.failed} failed`,
   ]
   if (t.skipped) parts.push(`${t.skipped} already done`)
   if (t.failedBefore)
     parts.push(`${t.failedBefore} skipped as permanently failed before (${failedBeforeAgain(t)})`)
-  if (t.duplicates) parts.push(`${t.duplicates} duplicate${t.duplicates === 1 ? '' : 's'} skipped`)
+  if (t.duplicates) parts.push(`${t.duplicates} ${plural(t.duplicates, 'duplicate')} skipped`)
   if (t.interrupted) parts.push(`${t.interrupted} left for the next run`)
   // The input past what was read: in no count above, so say so, else the counts seem to be all.
   if (t.notRead === null) parts.push(`the rest of the input (past its first ${read(t)}) not reached`)

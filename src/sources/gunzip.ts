@@ -1,6 +1,6 @@
 import { pipeline, type Readable, type TransformCallback } from 'node:stream'
 import { GzipMembers, zlibError } from '../fetch/gzip-members.js'
-import { grouped } from '../report/format.js'
+import { counted, grouped } from '../report/format.js'
 
 /** Files whose trailing bytes were said (see `FileGunzip`). */
 const warned = new Set<string>()
@@ -39,7 +39,7 @@ class FileGunzip extends GzipMembers {
         if (junk > 0 && !this.after.zeros && !warned.has(this.name)) {
           warned.add(this.name)
           process.emitWarning(
-            `${this.name}: ${grouped(junk)} byte${junk === 1 ? '' : 's'} after its gzip data, from byte ${grouped(this.#read - junk)}, are not gzip data: ignored, as gzip -d ignores them; all before them is read`,
+            `${this.name}: ${counted(junk, 'byte')} after its gzip data, from byte ${grouped(this.#read - junk)}, are not gzip data: ignored, as gzip -d ignores them; all before them is read`,
             { code: 'IMGPULL_GZIP_TRAILING' },
           )
         }

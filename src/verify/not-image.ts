@@ -1,3 +1,4 @@
+import { plural } from '../report/format.js'
 import { sniffBinary, sniffCommon } from './magic.js'
 import { asUtf8, SVG_WINDOW, svgRootPastWindow } from './svg.js'
 
@@ -107,7 +108,7 @@ function imageAfterSpace(b: Buffer): string | undefined {
   const space = n - bom
   const what = [
     ...(bom ? ['a byte order mark'] : []),
-    ...(space ? [`${space} byte${space === 1 ? '' : 's'} of white space`] : []),
+    ...(space ? [`${space} ${plural(space, 'byte')} of white space`] : []),
   ].join(' and ')
   return `${article(name)} image after ${what}, which a script printed before it`
 }

@@ -4,6 +4,7 @@ import { UsageError } from '../../errors.js'
 import type { JobRecord, Journal } from '../../journal/journal.js'
 import type { Layout } from '../../layout.js'
 import { outcomeOf } from '../../outcome.js'
+import { plural } from '../../report/format.js'
 import { rowKey } from '../../sources/tables/jobs.js'
 import { isIntegerPastInt64 } from '../../sources/tables/values.js'
 import type { CarriedType, Job, Result } from '../../types.js'
@@ -468,7 +469,7 @@ export class WebDatasetSink {
       const input =
         this.#rows === 0
           ? 'the input has no row'
-          : `the input has ${this.#rows} row${this.#rows === 1 ? '' : 's'} (its last in shard ${shardStem(last)})`
+          : `the input has ${this.#rows} ${plural(this.#rows, 'row')} (its last in shard ${shardStem(last)})`
       return new UsageError(
         `${input}, but ${out} holds ${shards}, shards of rows past its end that an earlier run made from a longer input: to keep them, run with the whole input; to drop them, move their .tar, .parquet and _stats.json files out of ${out}, and run again`,
       )

@@ -1,4 +1,5 @@
 import { invalidUrlMessage, parseFetchUrl, severalUrls } from '../../plan/url-problem.js'
+import { plural } from '../../report/format.js'
 import { unescapedUrl } from '../../utils/url.js'
 import { bare } from '../lines.js'
 import type { ColumnPlan } from './columns.js'
@@ -48,7 +49,7 @@ const HTTP_START = /^https?:\/\/\S/i
  */
 export function urlCellShape(value: unknown, column: string): string | undefined {
   if (Array.isArray(value))
-    return `a list of ${value.length} value${value.length === 1 ? '' : 's'}, not one URL (one image a row: a row of several URLs needs one row per URL, as pandas' df.explode(${JSON.stringify(column)}) makes them)`
+    return `a list of ${value.length} ${plural(value.length, 'value')}, not one URL (one image a row: a row of several URLs needs one row per URL, as pandas' df.explode(${JSON.stringify(column)}) makes them)`
   if (typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) {
     // A record nested as an API gives it (`"image": {"url": …}`): the key that holds the URL.
     const key = Object.entries(value).find(([, v]) => typeof v === 'string' && HTTP_START.test(v.trim()))?.[0]
@@ -84,7 +85,7 @@ function listText(text: string, column: string): string | undefined {
     LISTED_URL.lastIndex++
   }
   if (count === 0 || LISTED_URL.lastIndex !== inner.length) return undefined
-  return `a list of ${count} URL${count === 1 ? '' : 's'} written as text (as pandas' to_csv writes a list), not one URL (one image a row: take the list's items out, one row per URL, as pandas' df.explode(${JSON.stringify(column)}) makes them before writing)`
+  return `a list of ${count} ${plural(count, 'URL')} written as text (as pandas' to_csv writes a list), not one URL (one image a row: take the list's items out, one row per URL, as pandas' df.explode(${JSON.stringify(column)}) makes them before writing)`
 }
 
 const JQ_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream'
 import { gunzipSync } from 'node:zlib'
 import { UsageError } from '../../errors.js'
 import { layout, WORK_DIR } from '../../layout.js'
-import { grouped } from '../../report/format.js'
+import { grouped, plural } from '../../report/format.js'
 import type { CarriedType, RowColumns } from '../../types.js'
 import { visibleShellWord } from '../../utils/command-line.js'
 import { fileHead } from '../../utils/file-head.js'
@@ -213,9 +213,9 @@ async function folderFiles(
       if (/https?:\/\//i.test(head)) lists++
     }
     const hint = json
-      ? `; its ${json} .json file${json === 1 ? '' : 's'} (Spark's df.write.json and BigQuery's JSON export write JSON lines so) ${json === 1 ? 'is' : 'are'} read as JSON lines with --input-format jsonl`
+      ? `; its ${json} .json ${plural(json, 'file')} (Spark's df.write.json and BigQuery's JSON export write JSON lines so) ${json === 1 ? 'is' : 'are'} read as JSON lines with --input-format jsonl`
       : lists
-        ? `; URL lists (its ${lists} .txt file${lists === 1 ? '' : 's'}) are given by name, not as a folder: imgpull ${visibleShellWord(join(dir, '.'))}/*.txt`
+        ? `; URL lists (its ${lists} .txt ${plural(lists, 'file')}) are given by name, not as a folder: imgpull ${visibleShellWord(join(dir, '.'))}/*.txt`
         : await subfolderHint(dir, entries, format)
     throw new UsageError(
       `folder ${visibleShellWord(dir, 'always')} holds no table files (${EXTENSIONS})${hint}`,
