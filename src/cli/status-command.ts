@@ -100,7 +100,7 @@ function journalStatus(
   // no word of a rerun read as a job done (see `unfinishedWords`).
   const cut = !holder && (s.lastRun === 'killed' || s.lastRun === 'stopped')
   write(
-    `${visibleShellWord(dir)}: ${ok} ok (${formatBytes(s.bytes)}), ${failed} failed, ${pending} not finished${cut ? ' (and any URL of the input the last run had not reached)' : ''}, over ${s.runs} ${s.runs === 1 ? 'run' : 'runs'}`,
+    `${visibleShellWord(dir)}: ${ok} ok (${formatBytes(s.bytes)}), ${failed} failed, ${pending} not finished${cut ? ' (and any URL of the input the last run had not reached)' : ''}, over ${s.runs} ${plural(s.runs, 'run')}`,
   )
   if (shards) write(shardsLine(shards))
   errorLines(dir, s, write)
@@ -259,7 +259,7 @@ function queueFolderStatus(
     )
   if (stopped.length)
     write(
-      `${stopped.length === 1 ? 'Shard' : 'Shards'} ${named(stopped.map((x) => x.stem))} stopped before ${stopped.length === 1 ? 'its' : 'their'} end (a worker stopped or killed; ${n(pending)} not finished in all): the queue gives ${stopped.length === 1 ? 'it' : 'them'} to a worker again, which goes on from ${stopped.length === 1 ? 'its journal' : 'their journals'} here (imgpull worker --queue ${printable(name)} -o ${where}), unless ${stopped.length === 1 ? 'it' : 'one'} failed for good or a worker with an output folder of its own ran ${stopped.length === 1 ? 'it' : 'one'} there (the queue's status says; enqueuing the input again puts a failed one back).`,
+      `${plural(stopped.length, 'Shard')} ${named(stopped.map((x) => x.stem))} stopped before ${stopped.length === 1 ? 'its' : 'their'} end (a worker stopped or killed; ${n(pending)} not finished in all): the queue gives ${stopped.length === 1 ? 'it' : 'them'} to a worker again, which goes on from ${stopped.length === 1 ? 'its journal' : 'their journals'} here (imgpull worker --queue ${printable(name)} -o ${where}), unless ${stopped.length === 1 ? 'it' : 'one'} failed for good or a worker with an output folder of its own ran ${stopped.length === 1 ? 'it' : 'one'} there (the queue's status says; enqueuing the input again puts a failed one back).`,
     )
   if (folder.notStarted.count)
     write(

@@ -5,6 +5,7 @@
  */
 import { type GatewayAnswer, ImgpullError } from '../errors.js'
 import { pastedTail } from '../plan/url-problem.js'
+import { plural } from '../report/format.js'
 import { quoted } from '../utils/printable.js'
 import { shownUrl } from '../utils/url.js'
 import { errorBodyWords, isBotCheck } from '../verify/error-body.js'
@@ -34,7 +35,7 @@ export function stallWords(at: number, beyond: number, total: number | undefined
  */
 export const overrunNote = (overrun: { bytes: number; coding: string } | undefined): string | undefined =>
   overrun &&
-  `${overrun.bytes} ${overrun.bytes === 1 ? 'byte' : 'bytes'} came after the end of its ${overrun.coding} stream, not decoded (a second stream joined on, or binary bytes the server appended)`
+  `${overrun.bytes} ${plural(overrun.bytes, 'byte')} came after the end of its ${overrun.coding} stream, not decoded (a second stream joined on, or binary bytes the server appended)`
 
 /**
  * What the body of a failing answer says, as the end of the failure's message: for one of nginx's

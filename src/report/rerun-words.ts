@@ -1,3 +1,5 @@
+import { plural } from './format.js'
+
 /**
  * What tries a folder's failures again, in words: a local run's folder is run again with the same
  * command; a queue's shard (its run's command is `imgpull worker --queue NAME (shard 00012)`, see
@@ -110,7 +112,7 @@ export function queueRerunWords(queue: string): RerunWords {
  * page again, so it comes after this, if at all.
  */
 export function sharePageWords(n: number): string {
-  return `${n} ${n === 1 ? 'failure is' : 'failures are'} a web page in place of the image (a Dropbox, Google Drive, Imgur... page's address, or a page naming its image): put the link ${n === 1 ? 'its message names' : 'each message names'} (the file's, or the image the page names: check its size) in the list or table in ${n === 1 ? 'its' : 'their'} place; --retry-failed would fetch the same ${n === 1 ? 'page' : 'pages'} again`
+  return `${n} ${n === 1 ? 'failure is' : 'failures are'} a web page in place of the image (a Dropbox, Google Drive, Imgur... page's address, or a page naming its image): put the link ${n === 1 ? 'its message names' : 'each message names'} (the file's, or the image the page names: check its size) in the list or table in ${n === 1 ? 'its' : 'their'} place; --retry-failed would fetch the same ${plural(n, 'page')} again`
 }
 
 /** What becomes of `n` failures of the input's own (`INPUT_ERRORS`), as a sentence without its full stop. */

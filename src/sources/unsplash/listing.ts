@@ -1,3 +1,4 @@
+import { plural } from '../../report/format.js'
 import { isRecord } from '../../utils/is-record.js'
 import { quoted } from '../../utils/printable.js'
 import type { CallOptions, UnsplashClient } from './client.js'
@@ -465,7 +466,7 @@ export class Listing {
         ? `since an earlier run listed it (${before} photos then`
         : `while it was listed (${before} photos at first`
       this.say(
-        `Unsplash ${this.endpoint.label} changed ${when}, ${got.total} now): listing it again from its first page, so that no photo is missed (${calls} more API ${calls === 1 ? 'call' : 'calls'}; photos already here are not fetched again).`,
+        `Unsplash ${this.endpoint.label} changed ${when}, ${got.total} now): listing it again from its first page, so that no photo is missed (${calls} more API ${plural(calls, 'call')}; photos already here are not fetched again).`,
       )
       return 1
     }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { ATTRIBUTION, type Layout, sqliteFiles } from '../../layout.js'
-import { counted, grouped } from '../../report/format.js'
+import { counted, grouped, plural } from '../../report/format.js'
 import { workFileInTheWay } from '../../sinks/local-faults.js'
 import { checkOwnOutputs } from '../../sinks/own-outputs.js'
 import type { Job, Result, SourceContext } from '../../types.js'
@@ -319,14 +319,14 @@ export class UnsplashSource implements AsyncIterable<Job> {
       const { dropped, unreached, total, listed, repeats } = run.listing
       if (repeats > 0) {
         this.#o.say(
-          `Unsplash ${this.#endpoint.label}: the API listed ${repeats} ${repeats === 1 ? 'photo' : 'photos'} twice; each was fetched once.`,
+          `Unsplash ${this.#endpoint.label}: the API listed ${repeats} ${plural(repeats, 'photo')} twice; each was fetched once.`,
         )
       }
       // Random draws with repeats (unsplash-js#56): a count larger than what matches ended with
       // fewer photos than asked for, and not a word why.
       if (run.listing.ranDry && this.#endpoint.kind === 'random') {
         this.#o.say(
-          `Unsplash ${this.#endpoint.label}: ${grouped(listed)} different ${listed === 1 ? 'photo' : 'photos'} of the ${grouped(run.listing.limit)} asked for; the API then drew only photos it had given already (fewer match, or it repeats itself).`,
+          `Unsplash ${this.#endpoint.label}: ${grouped(listed)} different ${plural(listed, 'photo')} of the ${grouped(run.listing.limit)} asked for; the API then drew only photos it had given already (fewer match, or it repeats itself).`,
         )
       }
       if (unreached > 0 && total !== undefined) {
