@@ -480,23 +480,18 @@ function tableHeader(text: string): ListBytes | undefined {
 export async function openList(path: string): Promise<Readable> {
   if (await isPipe(path)) {
     const { head, all } = await pipeHead(path)
-    const bytes = listBytes(head)
-    return bytes.kind === 'gzip'
-      ? gunzipFile(all, visibleShellWord(path, 'always'))
-      : bytes.kind === 'utf16'
-        ? fromUtf16(all, bytes.encoding)
-        : all
+    return listText(all, listBytes(head), path)
   }
   // The head first: a stream made before it would open its file with no one to hear an error
   // (EMFILE, EIO) while the head is read, and bring the process down.
-  const head = await fileHead(path, LIST_HEAD_BYTES)
-  const bytes = listBytes(head)
-  const raw = createReadStream(path)
-  return bytes.kind === 'gzip'
-    ? gunzipFile(raw, visibleShellWord(path, 'always'))
-    : bytes.kind === 'utf16'
-      ? fromUtf16(raw, bytes.encoding)
-      : raw
+  const bytes = listBytes(await fileHead(path, LIST_HEAD_BYTES))
+  return listText(createReadStream(path), bytes, path)
+}
+
+/** A list's stream (`raw`, all of `path`) as its text: gunzipped, or UTF-16 decoded, as its first `bytes` show. */
+function listText(raw: Readable, bytes: ListBytes, path: string): Readable {
+  if (bytes.kind === 'gzip') return gunzipFile(raw, visibleShellWord(path, 'always'))
+  return bytes.kind === 'utf16' ? fromUtf16(raw, bytes.encoding) : raw
 }
 
 /**
