@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict'
 import { createServer as createHttpServer } from 'node:http'
-import { createServer, type Socket } from 'node:net'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { type Options, pull, type Result } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
-import { eachRequest, writeImage } from './support/raw-server.js'
-import { startRefusingServer } from './support/refusing-server.js'
-import { afterHold, lostWhileHeld } from './support/wait.js'
+import { startConnLimitServer, startRefusingServer } from './support/refusing-server.js'
+import { lostWhileHeld } from './support/wait.js'
 
 let dir: string
 before(async () => {
@@ -131,51 +130,6 @@ test('a host that answers bursts with 503 and Retry-After: 1 loses at most one f
     host.close()
   }
 })
-
-/**
- * A host that allows `most` connections at once and answers a request on one beyond them 503 (no
- * `Retry-After`), closing it, as nginx's `limit_conn` does (its default status 503); the open ones,
- * kept alive, serve after `ttfb` ms (and once `hold` settles, when given: a host whose first
- * answer is slow).
- */
-async function startConnLimitServer(options: { most: number; ttfb: number; hold?: Promise<void> }) {
-  const body = makeImage('conn.jpg', 2000)
-  const open = new Set<Socket>()
-  const stats = { served: 0, refused: 0 }
-  const server = createServer((socket) => {
-    socket.on('error', () => {})
-    const over = open.size >= options.most
-    if (!over) {
-      open.add(socket)
-      socket.on('close', () => open.delete(socket))
-    }
-    eachRequest(socket, () => {
-      if (over) {
-        stats.refused++
-        const text = '503 Service Temporarily Unavailable\n'
-        socket.end(
-          `HTTP/1.1 503 Service Temporarily Unavailable\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`,
-        )
-        return
-      }
-      afterHold(options.hold, options.ttfb, () => {
-        if (socket.destroyed) return
-        stats.served++
-        writeImage(socket, body)
-      })
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    stats,
-    close: async () => {
-      for (const socket of open) socket.destroy()
-      await new Promise((resolve) => server.close(resolve))
-    },
-  }
-}
 
 test("a host capped at 4 connections that answers 503 beyond them (nginx limit_conn) is sent past its cap in a few bursts, not after each cut's slow start", async () => {
   // Each 503 cut left the limit in slow start (a 503 sets no ceiling): it doubled back past 4

@@ -26,7 +26,8 @@ import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { startImageServer } from './support/image-server.js'
 import { startRawServer } from './support/raw-server.js'
 import { type RedisServer, startRedis } from './support/redis.js'
-import { until } from './support/wait.js'
+import { startConnLimitServer, startRefusingServer } from './support/refusing-server.js'
+import { heldAnswers, until } from './support/wait.js'
 
 let redis: RedisServer
 const clients: Redis[] = []
@@ -475,6 +476,52 @@ describe('the gate with redirects', () => {
       await cleanup(dir)
     }
   })
+})
+
+// A host that takes 4 connections and turns the rest away, its first answers slow (nginx's
+// limit_conn, its 503; an iptables connlimit's refusal: ytdl-org/youtube-dl#14075,
+// rpm-software-management/librepo#100), pulled by 3 workers at once: one run alone holds its limit
+// to the 4 it took (waf-resets.test.ts), but the workers that took none of them met the door with
+// nothing of their own in flight, spent their files' retries on it and gave the host up for every
+// worker as one where nothing listens (44 of 48 files lost: `the connection was refused
+// (ECONNREFUSED): nothing listens on its port, no request this run reached it`). Now the slots the
+// others hold tell them so (`HostGate.crowded`), and all wait for those 4. The answers come when a
+// file is lost, or after 1.5 s.
+describe('a host at its limit of connections, taken by another worker', { concurrency: true }, () => {
+  for (const kind of ['refuses', 'answers 503 to'] as const)
+    test(`3 workers at a host that ${kind} connections beyond 4, its first answers slow, lose no file`, async () => {
+      const { hold, release, end } = heldAnswers(1500)
+      const host =
+        kind === 'refuses'
+          ? await startRefusingServer({ most: 4, ttfb: 0, hold })
+          : await startConnLimitServer({ most: 4, ttfb: 0, hold, busyOnly: true })
+      const dir = await tempDir()
+      try {
+        const workers = [0, 1, 2].map(async (w) => {
+          const gate = new RedisHostGate(client(), { pollMs: 5 })
+          const urls = Array.from({ length: 16 }, (_, i) => `${host.origin}/ok/w${w}-${i}.jpg`)
+          const lost: string[] = []
+          for await (const r of pull(urls, {
+            out: join(dir, `w${w}`),
+            journal: false,
+            retries: 1,
+            hostGate: gate,
+          })) {
+            if (r.status === 'ok') continue
+            lost.push(r.message ?? r.status)
+            release()
+          }
+          await gate.close()
+          return lost
+        })
+        assert.deepEqual((await Promise.all(workers)).flat(), [])
+        assert.equal(host.stats.served, 48)
+      } finally {
+        end()
+        await host.close()
+        await cleanup(dir)
+      }
+    })
 })
 
 test('a redirected transfer the gate holds back (its target paused by another worker) stops at once when the run stops', async () => {

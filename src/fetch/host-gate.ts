@@ -43,6 +43,18 @@ export interface HostGate {
    */
   cut?(host: string, age: number, rateLimited: boolean): void
   /**
+   * A connection of this process's to `host` was turned away at the door (reset, refused, or
+   * answered 503 or 429 before the host served a file), its request sent at `sentAt`
+   * (`performance.now()`), while this
+   * process has `others` more transfers there: when another process holds a slot there taken
+   * before that request went out, its transfer awaited, the host turns connections away at its
+   * limit of them (nginx's `limit_conn`), and every process is held to the slots held over all of
+   * them. Resolves to that limit, or 0 when no other process holds such a slot (a rejection: 0).
+   * Without it, a process that held none of the host's slots spent its files' retries at its door,
+   * and gave the host up for every process as one where nothing listens.
+   */
+  crowded?(host: string, sentAt: number, others: number): Promise<number>
+  /**
    * `host` answered this process cleanly while every slot of the limit the processes learned was
    * taken: that limit grows by one a window of such answers, as one run's does (it never grew: no
    * process was held by its own limit, and the host stayed at the cut for a minute after its last

@@ -406,6 +406,26 @@ export class Scheduler<T> {
     return true
   }
 
+  /**
+   * As `takenAtLimit`, for the slots other processes sharing the gate hold (see `HostGate.crowded`):
+   * `host`, silent yet to this run (or, `answered`, having served it nothing), turned away a
+   * connection of a request sent at `sentAt` while another process holds a slot there taken
+   * before it. Its limit here falls to the slots held over all of them, as does every process's.
+   * Resolves to whether it did; false without such a gate, or once the run is stopped.
+   */
+  async takenElsewhere(host: string, sentAt: number, answered: boolean): Promise<boolean> {
+    const state = this.#hosts.get(host)
+    const gate = this.#gate
+    if (!state || !gate?.crowded || (answered ? state.served : state.heard) || state.givenUp) return false
+    const limit = await gate.crowded(host, sentAt, state.active - 1)
+    if (!(limit > 0) || this.#stopped) return false
+    if (limit < state.aimd.limit) {
+      state.aimd = limitShared(state.aimd, limit)
+      this.#refresh(host, state)
+    }
+    return true
+  }
+
   /** The host answered, with an error status: it is no black hole (see `unanswered`). */
   heardFrom(host: string): void {
     const state = this.#hosts.get(host)

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
 import type { GivenUp } from '../fetch/given-up.js'
 import type { HostGate } from '../fetch/host-gate.js'
 import { CAREFUL, MOST_CAREFUL } from '../fetch/host-limit.js'
+import { ACCEPTED_MS } from '../fetch/scheduler.js'
 import {
   hostCutKey,
   hostGivenUpKey,
@@ -26,7 +28,8 @@ export const SCRIPTS = {
   /**
    * KEYS: leases, pause, learned limit, given up. ARGV: member, limit, lease ms, spacing ms (0:
    * none; a slot taken pauses the host that long, see `Options.wait`). The smaller of `limit` and
-   * the learned one holds. → {1, 0} taken; {0, ms} paused for ms more; {0, -1, own}
+   * the learned one holds. → {1, 0, member} taken, the lease's member being the one given with
+   * `@` and when it was taken (Redis's ms: see `crowded`); {0, ms} paused for ms more; {0, -1, own}
    * full, `own` 1 when the asker's own limit was the one that held (not a smaller learned one);
    * {0, -2, ms, why} given up by a worker for ms more, why as JSON.
    */
@@ -46,11 +49,12 @@ if learned > 0 and learned < limit then
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= limit then return {0, -1, own} end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+local member = ARGV[1] .. '@' .. now
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), member)
 redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[3]))
 local gap = tonumber(ARGV[4] or '0')
 if gap > 0 then redis.call('SET', KEYS[2], now + gap, 'PX', gap) end
-return {1, 0}`,
+return {1, 0, member}`,
   /**
    * KEYS: leases, learned limit, last cut, growth. ARGV: the complaint's request's age ms, learned
    * ms, 1 for a 429 (a rate limit: its level is the host's `ceiling`). The host complained: halve
@@ -109,6 +113,40 @@ redis.call('HSET', KEYS[3], 'credit', 0)
 learned = math.min(tonumber(ARGV[1]), learned + 1)
 redis.call('SET', KEYS[2], learned, 'PX', ms)
 return learned`,
+  /**
+   * KEYS: leases, learned limit. ARGV: the asking gate's id, the turned-away request's age ms, the
+   * asker's other transfers in flight there, learned ms. A connection of the asker's was turned
+   * away at the door: when another process holds a slot there taken before that request was sent,
+   * held `ACCEPTED_MS` at least (a host down turns each connection away within a moment, so a slot
+   * of its is let go sooner), its transfer was taken and is awaited: the host turns connections
+   * away at its limit of them, which every process is then held to: those slots and the asker's
+   * others (1 at least; a learned limit already lower stands).
+   * → that limit; 0 when no other process holds such a slot; -ms when one holds a slot taken
+   * before but not held that long yet: ask again in ms.
+   */
+  crowded: `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local sent = now - tonumber(ARGV[2])
+local before = 0
+local wait = 0
+for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if string.sub(member, 1, #ARGV[1] + 1) ~= ARGV[1] .. '-' then
+    local taken = tonumber(string.match(member, '@(%d+)$') or '')
+    if taken and taken <= sent then
+      local left = taken + ${ACCEPTED_MS} - now
+      if left <= 0 then before = before + 1
+      elseif wait == 0 or left < wait then wait = left end
+    end
+  end
+end
+if before == 0 then return -wait end
+local limit = math.max(1, before + tonumber(ARGV[3]))
+local learned = tonumber(redis.call('GET', KEYS[2]) or '0')
+if learned > 0 and learned <= limit then return learned end
+redis.call('SET', KEYS[2], limit, 'PX', tonumber(ARGV[4]))
+return limit`,
   /** KEYS: pause. ARGV: ms. Pause the host until now + ms, unless it is paused longer already. */
   pause: `
 local t = redis.call('TIME')
@@ -137,6 +175,7 @@ return #KEYS`,
 /** Keys each script takes (`renew`: as many as it is given). */
 const KEY_COUNTS: Record<keyof typeof SCRIPTS, number | undefined> = {
   acquire: 4,
+  crowded: 2,
   cut: 4,
   grow: 3,
   pause: 1,
@@ -173,7 +212,15 @@ type Scripted = Redis & {
     limit: number,
     ms: number,
     spacing: number,
-  ): Promise<[number, number, number?, string?]>
+  ): Promise<[number, number, (number | string)?, string?]>
+  imgpullCrowded(
+    leases: string,
+    learned: string,
+    id: string,
+    age: number,
+    others: number,
+    ms: number,
+  ): Promise<number>
   imgpullPause(pause: string, ms: number): Promise<number>
   imgpullCut(
     leases: string,
@@ -267,22 +314,22 @@ export class RedisHostGate implements HostGate {
     spacing = 0,
   ): Promise<{ release: () => void } | { retryIn: number; ownLimit?: boolean } | { givenUp: GivenUp }> {
     const key = hostLeasesKey(host)
-    const member = `${this.#id}-${++this.#seq}`
     const [taken, wait, own, gone] = await this.#redis.imgpullAcquire(
       key,
       hostPauseKey(host),
       hostLimitKey(host),
       hostGivenUpKey(this.#queue, host),
-      member,
+      `${this.#id}-${++this.#seq}`,
       limit,
       this.#leaseMs,
       Math.ceil(spacing),
     )
-    if (wait === -2 && gone !== undefined) return { givenUp: sharedGivenUp(gone, own ?? 0) }
+    if (wait === -2 && gone !== undefined) return { givenUp: sharedGivenUp(gone, Number(own ?? 0)) }
     if (taken !== 1) {
       if (wait > 0) return { retryIn: wait }
       return { retryIn: this.#pollMs + Math.floor(Math.random() * this.#pollMs), ownLimit: own === 1 }
     }
+    const member = String(own)
     this.#held.set(member, key)
     return { release: () => this.#release(member) }
   }
@@ -353,6 +400,30 @@ export class RedisHostGate implements HostGate {
   learn(host: string, limit: number): void {
     this.#keep(hostLimitKey(host), String(limit), this.#learnedMs)
     this.#redis.set(hostLimitKey(host), limit, 'PX', this.#learnedMs).catch(() => {})
+  }
+
+  async crowded(host: string, sentAt: number, others: number): Promise<number> {
+    const ask = () =>
+      this.#redis.imgpullCrowded(
+        hostLeasesKey(host),
+        hostLimitKey(host),
+        this.#id,
+        Math.max(0, Math.round(performance.now() - sentAt)),
+        Math.max(0, others),
+        this.#learnedMs,
+      )
+    try {
+      let limit = await ask()
+      // A slot taken before, not held long enough yet to tell a host down from one that took it.
+      if (limit < 0) {
+        await sleep(-limit)
+        limit = await ask()
+      }
+      if (limit > 0) this.#keep(hostLimitKey(host), String(limit), this.#learnedMs)
+      return Math.max(0, limit)
+    } catch {
+      return 0
+    }
   }
 
   cut(host: string, age: number, rateLimited: boolean): Promise<number> {

@@ -242,15 +242,22 @@ export class Retries {
     // answer 6 s away, lost 20 of 24 files refusing the rest, 12 to 16 resetting them, 1 to 7
     // answering them 503), within the same bound; its host's other files wait for a slot of
     // those it holds.
+    // So for slots other processes sharing the gate hold there (see `Scheduler.takenElsewhere`).
+    const atDoor = e.code === 'network' ? doorReset || e.refused : status === 503 || status === 429
     const takenAtLimit =
-      (e.code === 'network' ? doorReset || e.refused : status === 503 || status === 429) &&
-      this.#scheduler.takenAtLimit(answeredBy, sentAt, status !== undefined) &&
+      atDoor &&
+      (this.#scheduler.takenAtLimit(answeredBy, sentAt, status !== undefined) ||
+        (await this.#scheduler.takenElsewhere(answeredBy, sentAt, status !== undefined))) &&
       crowdedCredit({
         pendingAt: sentAt,
         servedSent: Number.POSITIVE_INFINITY,
         credited: task.crowdedFree ?? 0,
         retries: this.#options.retries,
       })
+    if (this.#run.aborted()) {
+      this.#run.interrupted()
+      return
+    }
     if (takenAtLimit) task.crowdedFree = (task.crowdedFree ?? 0) + 1
     task.crowdedAt = crowdedNow && !takenAtLimit ? sentAt : undefined
     const timeLeft = task.started + this.#options.totalTimeout - steadyNow()

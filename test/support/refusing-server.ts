@@ -62,3 +62,64 @@ export async function startRefusingServer(options: {
     },
   }
 }
+
+/**
+ * A host that allows `most` connections at once and answers a request on one beyond them 503 (no
+ * `Retry-After`), closing it, as nginx's `limit_conn` does (its default status 503); the open ones,
+ * kept alive, serve after `ttfb` ms (and once `hold` settles, when given: a host whose first
+ * answer is slow).
+ */
+export async function startConnLimitServer(options: {
+  most: number
+  ttfb: number
+  hold?: Promise<void>
+  /**
+   * Count a connection only while a request of its is being processed, as nginx does ("a
+   * connection is counted only if it has a request being processed by the server and the whole
+   * request header has already been read"): an idle kept-alive one holds no place.
+   */
+  busyOnly?: boolean
+}) {
+  const body = makeImage('conn.jpg', 2000)
+  const open = new Set<Socket>()
+  const busy = new Set<Socket>()
+  const stats = { served: 0, refused: 0 }
+  const server = createServer((socket) => {
+    socket.on('error', () => {})
+    const over = !options.busyOnly && open.size >= options.most
+    if (!over) {
+      open.add(socket)
+      socket.on('close', () => {
+        open.delete(socket)
+        busy.delete(socket)
+      })
+    }
+    eachRequest(socket, () => {
+      if (over || (options.busyOnly && busy.size >= options.most)) {
+        stats.refused++
+        const text = '503 Service Temporarily Unavailable\n'
+        socket.end(
+          `HTTP/1.1 503 Service Temporarily Unavailable\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`,
+        )
+        return
+      }
+      busy.add(socket)
+      afterHold(options.hold, options.ttfb, () => {
+        busy.delete(socket)
+        if (socket.destroyed) return
+        stats.served++
+        writeImage(socket, body)
+      })
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    stats,
+    close: async () => {
+      for (const socket of open) socket.destroy()
+      await new Promise((resolve) => server.close(resolve))
+    },
+  }
+}
