@@ -1312,6 +1312,74 @@ test('a host name of 250 characters breaks after its dots: the failure and host 
   await page.close()
 })
 
+test('hosts of the same figures are one line of the host table, which opens to their names: 55 dead hosts were 55 rows saying the same', async () => {
+  // An ML run's list: two hosts serve, 55 domains are gone (each tried once, failed, no byte heard).
+  // The table listed 55 identical rows under the two, as thomhurst/TUnit#5484's summary listed 12
+  // tests failed alike as 12 rows; one line now says how many, its figures each one's.
+  const out = join(root, 'dead-hosts')
+  await mkdir(out, { recursive: true })
+  const dead = Array.from({ length: 55 }, (_, i) => `https://gone${i + 1}.example`)
+  const items: ReportItem[] = [
+    ...dead.map(
+      (host, i): ReportItem => ({
+        url: `${host}/${i}.jpg`,
+        host,
+        status: 'failed',
+        error: 'dns',
+        message: 'the host name was not found',
+        attempts: 1,
+        finishedAt: T0 + i,
+      }),
+    ),
+    ...[0, 1, 2, 3].map(
+      (i): ReportItem => ({
+        url: `https://cdn${i % 2}.example/${i}.jpg`,
+        host: `https://cdn${i % 2}.example`,
+        status: 'ok',
+        attempts: 1,
+        ttfb: 30 + i,
+        finishedAt: T0 + 100 + i,
+      }),
+    ),
+  ]
+  const input: ReportInput = {
+    title: 'dead-hosts',
+    startedAt: T0,
+    endedAt: T0 + 1000,
+    interrupted: false,
+    items,
+    samples: [],
+  }
+  const { page, log } = await openReport(await writeReport(out, input))
+  const rows = () =>
+    page
+      .locator('#host-table tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => [
+          (tr.querySelector('th summary') ?? tr.querySelector('th'))?.textContent,
+          ...Array.from(tr.querySelectorAll('td'), (td) => td.textContent),
+        ]),
+      )
+  assert.deepEqual(await rows(), [
+    ['https://cdn0.example', '2', '2', '0', '0', '0', '30 ms', '32 ms'],
+    ['https://cdn1.example', '2', '2', '0', '0', '0', '31 ms', '33 ms'],
+    ['55 hosts with the same figures', '1', '0', '1', '0', '0', '–', '–'],
+  ])
+  const names = page.locator('#host-table th.alike li')
+  assert.equal(await names.first().isVisible(), false, 'the names closed until asked for')
+  await page.locator('#host-table th.alike summary').click()
+  assert.deepEqual(await names.allInnerTexts(), dead, 'every name, in natural order')
+  // Printed, the list is open, as every failure group is.
+  await page.locator('#host-table th.alike summary').click()
+  await page.emulateMedia({ media: 'print' })
+  await page.evaluate(() => window.dispatchEvent(new Event('beforeprint')))
+  assert.equal(await names.last().isVisible(), true)
+  await page.emulateMedia({ media: 'screen' })
+  await page.screenshot({ path: join(out, 'dead-hosts.png'), fullPage: true })
+  assertQuiet(log)
+  await page.close()
+})
+
 test("a long output folder's or queue's name in the rerun advice wraps on a phone: kept on one line, it widened the page to 575 px", async () => {
   // As Hazyzh/jest-html-reporters#250 (a long test file path pushed the table past the screen) and
   // dokuwiki/dokuwiki#3484: the rerun box kept its code on one line (so `--retry-failed` is never

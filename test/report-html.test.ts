@@ -27,6 +27,7 @@ import {
   failureStory,
   failuresByHost,
   fileHref,
+  foldAlike,
   groupFailures,
   type HostSample,
   HostTally,
@@ -47,6 +48,7 @@ import {
   short,
   stepLabel,
   summarize,
+  sumRows,
   throughput,
   writeReport,
 } from '../src/report/html/index.js'
@@ -507,6 +509,56 @@ test('hosts in a tie are in natural order: 10.0.0.9 before 10.0.0.10, img9 befor
       6,
     ),
     natural,
+  )
+})
+
+test("hosts of the same figures are one line of the host table, at the first one's place; two alike stay two; the rest line counts each host", () => {
+  // A scraped list's dead domains, each tried once, failed, no byte heard: the table listed 55 such
+  // rows between the hosts that served, as thomhurst/TUnit#5484's summary listed 12 tests failed
+  // alike as 12 rows (elastic/kibana#132291: tables repeating what rows share are hard to read).
+  const dead = Array.from({ length: 5 }, (_, i) => `https://gone${i + 1}.example`)
+  const rows = hostTable([
+    ...[1, 2, 3].map(() => item({ host: 'https://a.example', ttfb: 40 })),
+    item({ host: 'https://b.example', ttfb: 50 }),
+    item({ host: 'https://c.example', ttfb: 50 }),
+    ...dead.map((host) => item({ host, status: 'failed', error: 'network' })),
+    item({ host: 'https://z.example', ttfb: 70 }),
+  ])
+  const lines = foldAlike(rows)
+  assert.deepEqual(
+    lines.map((l) => l.hosts),
+    [['https://a.example'], ['https://b.example'], ['https://c.example'], dead, ['https://z.example']],
+  )
+  assert.equal(lines[3].figures.failed, 1, 'the figures of each host, not their sum')
+  assert.deepEqual(sumRows(lines.slice(3)), {
+    requests: 6,
+    ok: 1,
+    skipped: 0,
+    failed: 5,
+    pending: 0,
+    answers429: 0,
+    answers503: 0,
+  })
+  // The host table of a page of these items, and the options given.
+  const hostTableOf = (items: ReportItem[], hostRows = 100) => {
+    const html = renderReport(
+      { title: 't', startedAt: 0, endedAt: 1000, interrupted: false, items, samples: [] },
+      { hostRows },
+    )
+    const at = html.indexOf('<table id="host-table">')
+    return html.slice(at, html.indexOf('</table>', at))
+  }
+  const failedAt = dead.map((host) => item({ host, status: 'failed', error: 'network' }))
+  const folded = hostTableOf(failedAt)
+  assert.match(
+    folded,
+    /<summary>5 hosts with the same figures<\/summary><ul>(<li>https:\/\/gone\d\.example<\/li>){5}<\/ul>/,
+  )
+  assert.equal(folded.match(/<tr><th scope="row"/g)?.length, 1, 'one line for the five')
+  // One line shown (the busiest host); the five alike behind it are counted as hosts in the last line.
+  assert.match(
+    hostTableOf([...failedAt, item({ host: 'https://a.example', ttfb: 40, attempts: 2 })], 1),
+    /<tfoot><tr><th scope="row">5 more hosts<\/th><td class="n" data-label="Attempts">5<\/td>/,
   )
 })
 

@@ -101,11 +101,51 @@ export function hostTable(items: Iterable<ReportItem>): HostRow[] {
   return tally.rows()
 }
 
-/** Sum of rows beyond the ones shown, for the table's last line (TTFB cannot be summed: left out). */
-export function sumRows(rows: readonly HostRow[]): Omit<HostRow, 'host' | 'ttfbMedian' | 'ttfbP95'> {
+/** One line of the host table: a host, or hosts whose figures are all the same (each has them). */
+export interface HostLine {
+  /** The hosts, in the table's order: one, or {@link FOLD_LEAST} or more folded into one line. */
+  hosts: string[]
+  /** The figures of each of them (the first host's row). */
+  figures: HostRow
+}
+
+/** Least number of hosts of the same figures folded into one line of the host table. @default 3 */
+export const FOLD_LEAST = 3
+
+/**
+ * Rows as the host table's lines: hosts whose figures are all the same (attempts, outcomes, 429 and
+ * 503 answers and both times to first byte) are one line where {@link FOLD_LEAST} or more
+ * are, at the place of the first of them; the others one a line, in their order. A run with 55 dead
+ * hosts (a scraped list's gone domains, each tried once, failed, no byte heard) listed 55 rows that
+ * said the same thing between the hosts that served it. The rows keep their order (most requests
+ * first), and hosts of the same figures have the same requests and jobs: a line moves only among
+ * rows tied with it.
+ */
+export function foldAlike(rows: readonly HostRow[], least = FOLD_LEAST): HostLine[] {
+  const key = (r: HostRow) =>
+    `${r.requests} ${r.ok} ${r.skipped} ${r.failed} ${r.pending} ${r.answers429} ${r.answers503} ${r.ttfbMedian} ${r.ttfbP95}`
+  const count = new Map<string, number>()
+  for (const row of rows) count.set(key(row), (count.get(key(row)) ?? 0) + 1)
+  const folded = new Map<string, HostLine>()
+  const lines: HostLine[] = []
+  for (const row of rows) {
+    const k = key(row)
+    const line = folded.get(k)
+    if (line) line.hosts.push(row.host)
+    else {
+      const made = { hosts: [row.host], figures: row }
+      if ((count.get(k) ?? 0) >= least) folded.set(k, made)
+      lines.push(made)
+    }
+  }
+  return lines
+}
+
+/** Sum of the lines beyond the ones shown, over each of their hosts, for the table's last line (TTFB cannot be summed: left out). */
+export function sumRows(lines: readonly HostLine[]): Omit<HostRow, 'host' | 'ttfbMedian' | 'ttfbP95'> {
   const sum = { requests: 0, ok: 0, skipped: 0, failed: 0, pending: 0, answers429: 0, answers503: 0 }
-  for (const r of rows) {
-    for (const key of Object.keys(sum) as (keyof typeof sum)[]) sum[key] += r[key]
+  for (const { hosts, figures } of lines) {
+    for (const key of Object.keys(sum) as (keyof typeof sum)[]) sum[key] += figures[key] * hosts.length
   }
   return sum
 }

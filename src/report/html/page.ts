@@ -11,7 +11,7 @@ import { shownCredits } from './credits.js'
 import { esc, httpHref, jsonForScript, readableOrigin, redactCommand } from './escape.js'
 import { describeError, type FailureStory, failureKind, failuresByHost, sharedUrl } from './failures.js'
 import { computeFigures, type ReportFigures, resolveRenderOptions } from './figures.js'
-import { sumRows } from './hosts.js'
+import { FOLD_LEAST, foldAlike, type HostLine, sumRows } from './hosts.js'
 import type { SheetEntry } from './sheet.js'
 import { STYLE } from './style.js'
 import type { QueueFacts, RenderOptions, ReportInput } from './types.js'
@@ -609,6 +609,22 @@ function ms(value: number | undefined): string {
   return value === undefined ? '–' : `${n(value)} ms`
 }
 
+/** Names listed under a folded line of the host table; the others counted. */
+const FOLDED_NAMES = 100
+
+/**
+ * A host table line's head: the host's name, or for hosts of the same figures (see foldAlike) their
+ * count, which opens the list of their names (each figure of the line is each one's).
+ */
+function hostHead(line: HostLine): string {
+  if (line.hosts.length < FOLD_LEAST)
+    return `<th scope="row" class="host">${hostLabel(line.hosts[0] ?? '')}</th>`
+  const names = line.hosts.slice(0, FOLDED_NAMES).map((h) => `<li>${hostLabel(h)}</li>`)
+  const more = line.hosts.length - names.length
+  if (more) names.push(`<li class="more">${counted(more, 'more host')}</li>`)
+  return `<th scope="row" class="host alike"><details><summary>${n(line.hosts.length)} hosts with the same figures</summary><ul>${names.join('')}</ul></details></th>`
+}
+
 function hostsSection(f: ReportFigures, limit: number): string {
   const anySkipped = f.hosts.some((h) => h.skipped)
   const anyPending = f.hosts.some((h) => h.pending)
@@ -640,13 +656,13 @@ function hostsSection(f: ReportFigures, limit: number): string {
       cell('TTFB median', ms(r.ttfbMedian)),
       cell('TTFB p95', ms(r.ttfbP95)),
     ].join('')
-  const shown = f.hosts.slice(0, limit)
-  const rest = f.hosts.slice(limit)
-  const rows = shown
-    .map((r) => `<tr><th scope="row" class="host">${hostLabel(r.host)}</th>${cells(r)}</tr>`)
-    .join('')
+  const lines = foldAlike(f.hosts)
+  const shown = lines.slice(0, limit)
+  const rest = lines.slice(limit)
+  const restHosts = rest.reduce((sum, line) => sum + line.hosts.length, 0)
+  const rows = shown.map((line) => `<tr>${hostHead(line)}${cells(line.figures)}</tr>`).join('')
   const foot = rest.length
-    ? `<tfoot><tr><th scope="row">${counted(rest.length, 'more host')}</th>${cells(sumRows(rest))}</tr></tfoot>`
+    ? `<tfoot><tr><th scope="row">${counted(restHosts, 'more host')}</th>${cells(sumRows(rest))}</tr></tfoot>`
     : ''
   // The table's box is a region named apart from the section's 'Hosts': a screen reader's list of
   // landmarks said 'Hosts' twice. The note is above the table's box, not its caption: a caption is as wide as the table, and on

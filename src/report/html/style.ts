@@ -23,6 +23,8 @@
  * On a touch screen, where every caption is shown, each stands under its image, as on paper: over
  * it, its band covered three quarters of a 117 px tile on a 390 px phone (an Unsplash photo's name,
  * figures and credit), the photos the sheet is for seen by their top quarter.
+ * Hosts of the same figures are one line of the host table, its name their count, which opens the
+ * list of their names (in their own weight and colour under it: the line's name is the count).
  * The concurrency charts of a row stand level, their captions above them whatever lines these take:
  * a host's name that wrapped its caption to two lines dropped its plot 22 px below its neighbours'.
  */
@@ -120,6 +122,8 @@ thead th{font-weight:600;color:var(--muted);font-size:.8rem;white-space:nowrap}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.host,th.host{white-space:nowrap}
 .long-host{white-space:normal}
+th.alike details{margin:0}th.alike summary{color:var(--ink);font-size:inherit}
+th.alike ul{list-style:none;margin:4px 0 0;padding:0 0 0 1em;font-weight:400;color:var(--muted)}
 tfoot td,tfoot th{border-top:1px solid var(--line);border-bottom:0;color:var(--muted)}
 .note{color:var(--muted);font-size:.85rem;margin:0 0 8px}
 .examples{margin:0;padding:0;list-style:none}
