@@ -362,6 +362,22 @@ test("a failure group's tag is in the rerun advice's words: passing, permanent, 
   assert.doesNotMatch(page, />transient</, 'the advice says passing; the tags say it too')
 })
 
+test('a run going on that downloaded nothing yet says so, not nothing "during this run"', () => {
+  // Nothing downloaded in a run going on is nothing so far: 'during this run' read as a run over, as
+  // superplanehq/superplane#3261's running jobs said 'No data returned'.
+  const none = {
+    items: [item({ status: 'pending' as const }), item({ status: 'failed' as const, error: 'http-404' })],
+  }
+  assert.match(
+    renderReport(input({ ...none, running: true })),
+    /Nothing was downloaded yet: the run is still going on\./,
+  )
+  assert.match(
+    renderReport(input({ ...none, interrupted: true })),
+    /Nothing was downloaded during this run\./,
+  )
+})
+
 test("the command that lists the failed URLs reads the journal, said also after a kill; the jq one where the manifest beside the page is the run's only", () => {
   // A killed run's manifest is an earlier run's, or none: `imgpull report` after a kill -9. The
   // journal knows every failure all the same: the page named no way to list them.

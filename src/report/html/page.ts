@@ -142,7 +142,7 @@ ${summarySection(f)}
 ${imagesSection(f, creditOf.size > 0)}
 ${failuresSection(f, input.command, input.running === true, input.manifest === true, input.folder ?? input.title, input.queue)}
 ${hostsSection(f, o.hostRows)}
-${throughputSection(f)}
+${throughputSection(f, (input.running === true && !input.interrupted) || (input.queue?.running ?? 0) > 0)}
 ${credits.length ? creditsSection(credits.length, allCredits, f.shards) : ''}
 </div></main>
 <footer><div class="wrap">Made by imgpull ${esc(VERSION)}. ${input.queue ? (f.shards ? "Every job's outcome is in its shard's Parquet file beside this one (<code>00000.parquet</code>…)." : "Every job's outcome, one JSON line each, is in its shard's <code>manifest.jsonl</code> (<code>00000/manifest.jsonl</code>…).") : "Every job's outcome, one JSON line each, is in <code>manifest.jsonl</code> beside this file."}</div></footer>
@@ -698,7 +698,12 @@ function concurrencyBlock(f: ReportFigures): string {
 <div class="multiples">${panels.join('')}</div>`
 }
 
-function throughputSection(f: ReportFigures): string {
+/**
+ * Images and bytes over time; for a run still going on (or a queue's shards being run) that has
+ * downloaded nothing, that nothing is so far: it said "during this run", as of a run over, under the
+ * banner saying it was still going on.
+ */
+function throughputSection(f: ReportFigures, going: boolean): string {
   const t = f.throughput
   const span = f.summary.wallMs
   const outside = t.outside
@@ -707,7 +712,7 @@ function throughputSection(f: ReportFigures): string {
   if (f.summary.ok - t.outside <= 0) {
     return `<section class="block" id="throughput" aria-labelledby="throughput-h">
 <h2 id="throughput-h">Throughput</h2>
-<p class="lead">Nothing was downloaded during this run.${esc(outside)}</p>
+<p class="lead">${going ? 'Nothing was downloaded yet: the run is still going on.' : 'Nothing was downloaded during this run.'}${esc(outside)}</p>
 </section>`
   }
   const range = (b: (typeof t.bins)[number]) =>
