@@ -1380,6 +1380,73 @@ test('hosts of the same figures are one line of the host table, which opens to t
   await page.close()
 })
 
+test('printed on A4, the hosts table keeps every column on the paper, and no button that does nothing there is printed', async () => {
+  // On screen a wide table scrolls in its box; on paper the box cannot scroll, and the host table of
+  // an ML run (ten columns, already there and not finished among them) lost its two TTFB columns at
+  // the edge of the page, as docmost/docmost#1801 and mdn/fred#1186 report of tables in a scroll box
+  // printed; the details and copy buttons were printed beside the examples and commands.
+  const out = join(root, 'print-hosts')
+  await mkdir(out, { recursive: true })
+  // Hosts as long as one kept on one line (40 characters, the scheme with them).
+  const hosts = [0, 1, 2].map((i) => `https://img${i}.static-eu-west1.cdnhost.com`)
+  assert.ok(hosts.every((h) => h.length === 40))
+  const items: ReportItem[] = hosts.flatMap((host, i) => [
+    {
+      url: `${host}/a.jpg`,
+      host,
+      status: 'ok',
+      attempts: 3,
+      ttfb: 1234 + i,
+      answers: { '429': 1, '503': 1, '200': 1 },
+      finishedAt: T0 + 10,
+    },
+    { url: `${host}/b.jpg`, host, status: 'skipped', attempts: 1, finishedAt: T0 + 20 },
+    { url: `${host}/c.jpg`, host, status: 'pending', attempts: 0 },
+    {
+      url: `${host}/d.jpg`,
+      host,
+      status: 'failed',
+      error: 'http-404',
+      httpStatus: 404,
+      attempts: 1,
+      finishedAt: T0 + 30,
+    },
+  ])
+  const input: ReportInput = {
+    title: 'print-hosts',
+    startedAt: T0,
+    endedAt: T0 + 1000,
+    interrupted: true,
+    items,
+    samples: [],
+    command: 'imgpull list.txt -o print-hosts',
+  }
+  // A4's width less Chromium's default print margins, in CSS pixels (210 mm at 96 dpi, 0.4 in a side).
+  const { page, log } = await openReport(await writeReport(out, input), { width: 718, height: 1000 })
+  await page.emulateMedia({ media: 'print' })
+  assert.equal(
+    await page.locator('#host-table thead th').count(),
+    10,
+    'every column: already there and not finished too',
+  )
+  const cut = await page.locator('.table-wrap').evaluateAll((wraps) =>
+    wraps
+      .map((w) => ({
+        label: w.getAttribute('aria-label'),
+        box: w.getBoundingClientRect().right,
+        table: w.querySelector('table')!.getBoundingClientRect().right,
+      }))
+      .filter((w) => w.table > w.box + 0.5),
+  )
+  assert.deepEqual(cut, [], 'no table runs past its box on paper')
+  assert.equal(await page.locator('button:visible').count(), 0, 'no button on paper')
+  assert.ok((await page.locator('.why').count()) > 0, 'the details and copy buttons are there on screen')
+  await page.emulateMedia({ media: 'screen' })
+  assert.equal(await page.locator('.why').first().isVisible(), true)
+  assertQuiet(log)
+  await page.close()
+})
+
 test("a long output folder's or queue's name in the rerun advice wraps on a phone: kept on one line, it widened the page to 575 px", async () => {
   // As Hazyzh/jest-html-reporters#250 (a long test file path pushed the table past the screen) and
   // dokuwiki/dokuwiki#3484: the rerun box kept its code on one line (so `--retry-failed` is never

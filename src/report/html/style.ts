@@ -25,6 +25,10 @@
  * figures and credit), the photos the sheet is for seen by their top quarter.
  * Hosts of the same figures are one line of the host table, its name their count, which opens the
  * list of their names (in their own weight and colour under it: the line's name is the count).
+ * On paper no table is cut at its box's edge (a box that scrolls on screen cannot on paper): the
+ * host table, its figures smaller and its heads wrapped, fits an A4 page, where its two TTFB columns
+ * were left off it; and the details and copy buttons, which do nothing on paper, are not printed
+ * (the rule hiding them lost to the one showing them once the script ran).
  * The concurrency charts of a row stand level, their captions above them whatever lines these take:
  * a host's name that wrapped its caption to two lines dropped its plot 22 px below its neighbours'.
  */
@@ -241,7 +245,8 @@ html[data-ready] .why{display:inline-block}
 .failure-copy button{padding:6px 12px}
 html.viewing{overflow:hidden}
 @media (prefers-reduced-motion:reduce){*{transition:none!important}}
-@media print{.viewer,.why{display:none}:root{color-scheme:light}body{background:#fff}.command{max-height:none;overflow:visible}.pager button,.tools,.skip,nav.sections,.how-pointer,.how-touch{display:none}
+@media print{.viewer,html[data-ready] .why{display:none}:root{color-scheme:light}body{background:#fff}.command{max-height:none;overflow:visible}.pager button,.tools,.skip,nav.sections,.how-pointer,.how-touch{display:none}
+.table-wrap{overflow:visible}#host-table{font-size:.8rem}#host-table th,#host-table td{padding:5px 6px}#host-table thead th{white-space:normal}
 }
 @media print,(hover:none){.sheet{row-gap:14px}.tile{aspect-ratio:auto;overflow:visible;background:none;color:var(--ink);break-inside:avoid}
 .tile img{aspect-ratio:1;height:auto;border-radius:8px}
