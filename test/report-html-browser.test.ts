@@ -275,6 +275,27 @@ async function openReport(path: string, viewport?: { width: number; height: numb
   return { page, log }
 }
 
+/** Write the report of these items (a run of 1 s from T0, titled `name`) in its own folder, and open it. */
+async function openItemsReport(
+  name: string,
+  items: ReportItem[],
+  over: Partial<ReportInput> = {},
+  viewport?: { width: number; height: number },
+) {
+  const out = join(root, name)
+  await mkdir(out, { recursive: true })
+  const input: ReportInput = {
+    title: name,
+    startedAt: T0,
+    endedAt: T0 + 1000,
+    interrupted: false,
+    items,
+    samples: [],
+    ...over,
+  }
+  return { out, ...(await openReport(await writeReport(out, input), viewport)) }
+}
+
 /** Open a report on a 390 px touch screen (no hover: every caption shown) and wait for its script. */
 async function openOnTouchPhone(path: string) {
   const page = await browser.open({ width: 390, height: 844 })
@@ -1312,12 +1333,10 @@ test('a host name of 250 characters breaks after its dots: the failure and host 
   await page.close()
 })
 
-test('hosts of the same figures are one line of the host table, which opens to their names: 55 dead hosts were 55 rows saying the same', async () => {
+test('hosts of the same figures are one line of the host table, and of the same failures one of the failures by host, which opens to their names: 55 dead hosts were 55 rows saying the same', async () => {
   // An ML run's list: two hosts serve, 55 domains are gone (each tried once, failed, no byte heard).
   // The table listed 55 identical rows under the two, as thomhurst/TUnit#5484's summary listed 12
   // tests failed alike as 12 rows; one line now says how many, its figures each one's.
-  const out = join(root, 'dead-hosts')
-  await mkdir(out, { recursive: true })
   const dead = Array.from({ length: 55 }, (_, i) => `https://gone${i + 1}.example`)
   const items: ReportItem[] = [
     ...dead.map(
@@ -1342,15 +1361,7 @@ test('hosts of the same figures are one line of the host table, which opens to t
       }),
     ),
   ]
-  const input: ReportInput = {
-    title: 'dead-hosts',
-    startedAt: T0,
-    endedAt: T0 + 1000,
-    interrupted: false,
-    items,
-    samples: [],
-  }
-  const { page, log } = await openReport(await writeReport(out, input))
+  const { page, log } = await openItemsReport('dead-hosts', items)
   const rows = () =>
     page
       .locator('#host-table tbody tr')
@@ -1369,13 +1380,22 @@ test('hosts of the same figures are one line of the host table, which opens to t
   assert.equal(await names.first().isVisible(), false, 'the names closed until asked for')
   await page.locator('#host-table th.alike summary').click()
   assert.deepEqual(await names.allInnerTexts(), dead, 'every name, in natural order')
+  // So in the failures by host: the 20 with the most failures, all alike, are one line, and the
+  // line of the others says what they failed of, where it said only how many.
+  const byHost = await page
+    .locator('[data-figure="by-host"] tr')
+    .evaluateAll((trs) =>
+      trs.map((tr) => Array.from(tr.children, (c) => (c.querySelector('summary') ?? c).textContent)),
+    )
+  assert.deepEqual(byHost.slice(1), [
+    ['20 hosts with the same failures', '1', 'dns ×1'],
+    ['35 more hosts', '35', 'dns ×35'],
+  ])
   // Printed, the list is open, as every failure group is.
   await page.locator('#host-table th.alike summary').click()
   await page.emulateMedia({ media: 'print' })
   await page.evaluate(() => window.dispatchEvent(new Event('beforeprint')))
   assert.equal(await names.last().isVisible(), true)
-  await page.emulateMedia({ media: 'screen' })
-  await page.screenshot({ path: join(out, 'dead-hosts.png'), fullPage: true })
   assertQuiet(log)
   await page.close()
 })
@@ -1385,8 +1405,6 @@ test('printed on A4, the hosts table keeps every column on the paper, and no but
   // an ML run (ten columns, already there and not finished among them) lost its two TTFB columns at
   // the edge of the page, as docmost/docmost#1801 and mdn/fred#1186 report of tables in a scroll box
   // printed; the details and copy buttons were printed beside the examples and commands.
-  const out = join(root, 'print-hosts')
-  await mkdir(out, { recursive: true })
   // Hosts as long as one kept on one line (40 characters, the scheme with them).
   const hosts = [0, 1, 2].map((i) => `https://img${i}.static-eu-west1.cdnhost.com`)
   assert.ok(hosts.every((h) => h.length === 40))
@@ -1412,17 +1430,13 @@ test('printed on A4, the hosts table keeps every column on the paper, and no but
       finishedAt: T0 + 30,
     },
   ])
-  const input: ReportInput = {
-    title: 'print-hosts',
-    startedAt: T0,
-    endedAt: T0 + 1000,
-    interrupted: true,
-    items,
-    samples: [],
-    command: 'imgpull list.txt -o print-hosts',
-  }
   // A4's width less Chromium's default print margins, in CSS pixels (210 mm at 96 dpi, 0.4 in a side).
-  const { page, log } = await openReport(await writeReport(out, input), { width: 718, height: 1000 })
+  const { page, log } = await openItemsReport(
+    'print-hosts',
+    items,
+    { interrupted: true, command: 'imgpull list.txt -o print-hosts' },
+    { width: 718, height: 1000 },
+  )
   await page.emulateMedia({ media: 'print' })
   assert.equal(
     await page.locator('#host-table thead th').count(),

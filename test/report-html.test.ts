@@ -1647,6 +1647,8 @@ test('failures by host: the hosts with the most failures (then by name, h9 befor
     ],
     restHosts: 1,
     restCount: 1,
+    // What the rest failed of, where their line said only how many.
+    restCodes: [['http-404', 1, codeAt('http-404')]],
   })
   // Every host: the counts are the host table's, the sum the run's failures.
   const all = failuresByHost(groups, hosts)

@@ -377,30 +377,38 @@ export interface HostFailures {
  * hosts with the most failures (then by name, in natural order), each with its codes. Read from
  * the groups, which count every host (`FailureGroup.hosts`); `failed` is each host's count of
  * failures (the host table's), so only the hosts shown are looked for: a run failing at 500,000
- * dead domains builds `limit` rows, not one a host. `rest` sums the other hosts' failures.
+ * dead domains builds `limit` rows, not one a host. `rest` sums the other hosts' failures, and
+ * `restCodes` their codes, `[code, count, group]` as a row's (each group's count less the hosts'
+ * shown): the line of 39 more hosts said their 39 failures, not what they were.
  */
 export function failuresByHost(
   groups: readonly FailureGroup[],
   failed: readonly { host: string; failed: number }[],
   limit = 20,
-): { rows: HostFailures[]; restHosts: number; restCount: number } {
+): { rows: HostFailures[]; restHosts: number; restCount: number; restCodes: [string, number, number][] } {
   const all = failed.filter((h) => h.failed > 0)
   const top = [...all].sort((a, b) => b.failed - a.failed || naturalOrder(a.host, b.host)).slice(0, limit)
   const rows = new Map(
     top.map((h): [string, HostFailures] => [h.host, { host: h.host, count: 0, codes: [] }]),
   )
+  const byCount = (a: [string, number, number], b: [string, number, number]) =>
+    b[1] - a[1] || naturalOrder(a[0], b[0])
+  const restCodes: [string, number, number][] = []
   groups.forEach((g, index) => {
+    let rest = g.count
     for (const h of g.hosts) {
       const row = rows.get(h.host)
       if (!row) continue
       row.count += h.count
       row.codes.push([g.code, h.count, index])
+      rest -= h.count
     }
+    if (rest > 0) restCodes.push([g.code, rest, index])
   })
-  for (const row of rows.values()) row.codes.sort((a, b) => b[1] - a[1] || naturalOrder(a[0], b[0]))
+  for (const row of rows.values()) row.codes.sort(byCount)
   const shown = [...rows.values()]
   const restCount = all.reduce((sum, h) => sum + h.failed, 0) - shown.reduce((sum, r) => sum + r.count, 0)
-  return { rows: shown, restHosts: all.length - shown.length, restCount }
+  return { rows: shown, restHosts: all.length - shown.length, restCount, restCodes: restCodes.sort(byCount) }
 }
 
 /** {@link FailureGroup}s of a list of items. */

@@ -101,39 +101,44 @@ export function hostTable(items: Iterable<ReportItem>): HostRow[] {
   return tally.rows()
 }
 
-/** One line of the host table: a host, or hosts whose figures are all the same (each has them). */
-export interface HostLine {
+/** One line of a table of hosts: a host, or hosts whose figures are all the same (each has them). */
+export interface HostLine<T extends { host: string } = HostRow> {
   /** The hosts, in the table's order: one, or {@link FOLD_LEAST} or more folded into one line. */
   hosts: string[]
   /** The figures of each of them (the first host's row). */
-  figures: HostRow
+  figures: T
 }
 
 /**
- * Least number of hosts of the same figures folded into one line of the host table: fewer are read
+ * Least number of hosts of the same figures folded into one line of a table of hosts: fewer are read
  * as easily named one a line (a rerun's three hosts, each with 27 already there and 3 failed, were
  * one line to open for their names).
  */
 export const FOLD_LEAST = 5
 
+/** A host table row's figures as one string: attempts, outcomes, 429 and 503 answers, both times to first byte. */
+const hostFigures = (r: HostRow) =>
+  `${r.requests} ${r.ok} ${r.skipped} ${r.failed} ${r.pending} ${r.answers429} ${r.answers503} ${r.ttfbMedian} ${r.ttfbP95}`
+
 /**
- * Rows as the host table's lines: hosts whose figures are all the same (attempts, outcomes, 429 and
- * 503 answers and both times to first byte) are one line where {@link FOLD_LEAST} or more
- * are, at the place of the first of them; the others one a line, in their order. A run with 55 dead
- * hosts (a scraped list's gone domains, each tried once, failed, no byte heard) listed 55 rows that
- * said the same thing between the hosts that served it. The rows keep their order (most requests
- * first), and hosts of the same figures have the same requests and jobs: a line moves only among
- * rows tied with it.
+ * Rows as a table's lines: hosts whose figures are all the same (`figures`, every column but the
+ * name, as one string) are one line where {@link FOLD_LEAST} or more are, at the
+ * place of the first of them; the others one a line, in their order. A run with 55 dead hosts (a
+ * scraped list's gone domains, each tried once, failed, no byte heard) listed 55 rows that said the
+ * same thing between the hosts that served it. The rows keep their order (most requests, or most
+ * failures, first), and hosts of the same figures tie in it: a line moves only among rows tied with it.
  */
-export function foldAlike(rows: readonly HostRow[], least = FOLD_LEAST): HostLine[] {
-  const key = (r: HostRow) =>
-    `${r.requests} ${r.ok} ${r.skipped} ${r.failed} ${r.pending} ${r.answers429} ${r.answers503} ${r.ttfbMedian} ${r.ttfbP95}`
+export function foldBy<T extends { host: string }>(
+  rows: readonly T[],
+  figures: (row: T) => string,
+  least = FOLD_LEAST,
+): HostLine<T>[] {
   const count = new Map<string, number>()
-  for (const row of rows) count.set(key(row), (count.get(key(row)) ?? 0) + 1)
-  const folded = new Map<string, HostLine>()
-  const lines: HostLine[] = []
+  for (const row of rows) count.set(figures(row), (count.get(figures(row)) ?? 0) + 1)
+  const folded = new Map<string, HostLine<T>>()
+  const lines: HostLine<T>[] = []
   for (const row of rows) {
-    const k = key(row)
+    const k = figures(row)
     const line = folded.get(k)
     if (line) line.hosts.push(row.host)
     else {
@@ -143,6 +148,11 @@ export function foldAlike(rows: readonly HostRow[], least = FOLD_LEAST): HostLin
     }
   }
   return lines
+}
+
+/** The host table's lines (see {@link foldBy}): hosts of the same attempts, outcomes, answers and times folded. */
+export function foldAlike(rows: readonly HostRow[], least = FOLD_LEAST): HostLine[] {
+  return foldBy(rows, hostFigures, least)
 }
 
 /** Sum of the lines beyond the ones shown, over each of their hosts, for the table's last line (TTFB cannot be summed: left out). */

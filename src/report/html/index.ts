@@ -36,7 +36,16 @@ export {
 } from './failures.js'
 export { computeFigures, RENDER_DEFAULTS, type ReportFigures, resolveRenderOptions } from './figures.js'
 export { MsHistogram } from './histogram.js'
-export { FOLD_LEAST, foldAlike, type HostLine, type HostRow, HostTally, hostTable, sumRows } from './hosts.js'
+export {
+  FOLD_LEAST,
+  foldAlike,
+  foldBy,
+  type HostLine,
+  type HostRow,
+  HostTally,
+  hostTable,
+  sumRows,
+} from './hosts.js'
 export { CREDITS_PAGE_SIZE, renderReport, SHEET_PAGE_SIZE } from './page.js'
 export { type Sheet, type SheetEntry, SheetSampler, sampleSheet } from './sheet.js'
 export { type ReportSummary, SummaryTally, summarize } from './summary.js'

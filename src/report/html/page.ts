@@ -11,7 +11,7 @@ import { shownCredits } from './credits.js'
 import { esc, httpHref, jsonForScript, readableOrigin, redactCommand } from './escape.js'
 import { describeError, type FailureStory, failureKind, failuresByHost, sharedUrl } from './failures.js'
 import { computeFigures, type ReportFigures, resolveRenderOptions } from './figures.js'
-import { FOLD_LEAST, foldAlike, type HostLine, sumRows } from './hosts.js'
+import { FOLD_LEAST, foldAlike, foldBy, sumRows } from './hosts.js'
 import type { SheetEntry } from './sheet.js'
 import { STYLE } from './style.js'
 import type { QueueFacts, RenderOptions, ReportInput } from './types.js'
@@ -491,21 +491,24 @@ const BY_HOST_ROWS = 20
  * why, where the groups say it code by code. Closed until opened, for two hosts or more.
  */
 function byHost(f: ReportFigures): string {
-  const { rows, restHosts, restCount } = failuresByHost(f.failures, f.hosts, BY_HOST_ROWS)
+  const { rows, restHosts, restCount, restCodes } = failuresByHost(f.failures, f.hosts, BY_HOST_ROWS)
   if (rows.length + restHosts < 2) return ''
-  const body = rows
+  const codes = (list: readonly [string, number, number][]) =>
+    list
+      .map(([code, count, group]) => `<a href="#failure-${group}"><code>${esc(code)}</code> ×${n(count)}</a>`)
+      .join(', ')
+  // Hosts of the same failures (a list's dead domains, each 'dns ×1') are one line, as in the host table.
+  const body = foldBy(
+    rows,
+    (r) => `${r.count} ${r.codes.map(([code, count]) => `${code}:${count}`).join(' ')}`,
+  )
     .map(
-      (r) =>
-        `<tr><th scope="row" class="host">${hostLabel(r.host)}</th><td class="n">${n(r.count)}</td><td>${r.codes
-          .map(
-            ([code, count, group]) =>
-              `<a href="#failure-${group}"><code>${esc(code)}</code> ×${n(count)}</a>`,
-          )
-          .join(', ')}</td></tr>`,
+      (line) =>
+        `<tr>${hostHead(line.hosts, 'failures')}<td class="n">${n(line.figures.count)}</td><td>${codes(line.figures.codes)}</td></tr>`,
     )
     .join('')
   const foot = restHosts
-    ? `<tfoot><tr><td>${counted(restHosts, 'more host')}</td><td class="n">${n(restCount)}</td><td></td></tr></tfoot>`
+    ? `<tfoot><tr><td>${counted(restHosts, 'more host')}</td><td class="n">${n(restCount)}</td><td>${codes(restCodes)}</td></tr></tfoot>`
     : ''
   const hosts = rows.length + restHosts
   return `<details class="by-host" data-figure="by-host"><summary>By host: ${counted(hosts, 'host')}${restHosts ? `, the ${n(rows.length)} with the most failures` : ''}, each with its codes</summary>
@@ -613,16 +616,15 @@ function ms(value: number | undefined): string {
 const FOLDED_NAMES = 100
 
 /**
- * A host table line's head: the host's name, or for hosts of the same figures (see foldAlike) their
- * count, which opens the list of their names (each figure of the line is each one's).
+ * A line's head in a table of hosts: the host's name, or for hosts of the same figures or failures
+ * (see foldBy) their count, which opens the list of their names (each figure of the line is each one's).
  */
-function hostHead(line: HostLine): string {
-  if (line.hosts.length < FOLD_LEAST)
-    return `<th scope="row" class="host">${hostLabel(line.hosts[0] ?? '')}</th>`
-  const names = line.hosts.slice(0, FOLDED_NAMES).map((h) => `<li>${hostLabel(h)}</li>`)
-  const more = line.hosts.length - names.length
+function hostHead(hosts: readonly string[], same: 'figures' | 'failures'): string {
+  if (hosts.length < FOLD_LEAST) return `<th scope="row" class="host">${hostLabel(hosts[0] ?? '')}</th>`
+  const names = hosts.slice(0, FOLDED_NAMES).map((h) => `<li>${hostLabel(h)}</li>`)
+  const more = hosts.length - names.length
   if (more) names.push(`<li class="more">${counted(more, 'more host')}</li>`)
-  return `<th scope="row" class="host alike"><details><summary>${n(line.hosts.length)} hosts with the same figures</summary><ul>${names.join('')}</ul></details></th>`
+  return `<th scope="row" class="host alike"><details><summary>${n(hosts.length)} hosts with the same ${same}</summary><ul>${names.join('')}</ul></details></th>`
 }
 
 function hostsSection(f: ReportFigures, limit: number): string {
@@ -660,7 +662,9 @@ function hostsSection(f: ReportFigures, limit: number): string {
   const shown = lines.slice(0, limit)
   const rest = lines.slice(limit)
   const restHosts = rest.reduce((sum, line) => sum + line.hosts.length, 0)
-  const rows = shown.map((line) => `<tr>${hostHead(line)}${cells(line.figures)}</tr>`).join('')
+  const rows = shown
+    .map((line) => `<tr>${hostHead(line.hosts, 'figures')}${cells(line.figures)}</tr>`)
+    .join('')
   const foot = rest.length
     ? `<tfoot><tr><th scope="row">${counted(restHosts, 'more host')}</th>${cells(sumRows(rest))}</tr></tfoot>`
     : ''
