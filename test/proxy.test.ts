@@ -1352,13 +1352,23 @@ test('a proxy that closes a plain request without answering: named as the proxy,
  * tunnels to the TLS image server, whatever the target: for answers undici reads otherwise than
  * curl does.
  */
-function tunnelingProxy(answer: string): Promise<LocalServer> {
+function tunnelingProxy(answer: string, afterHello?: string): Promise<LocalServer> {
   return startRawServer((socket) => {
     socket.once('data', () => {
       const upstream = connect(Number(new URL(secure.origin).port), '127.0.0.1', () => {
         socket.write(answer)
-        upstream.pipe(socket)
-        socket.pipe(upstream)
+        if (afterHello === undefined) {
+          upstream.pipe(socket)
+          socket.pipe(upstream)
+          return
+        }
+        // `afterHello` in a packet of its own, once the client's hello came (read past the head).
+        socket.once('data', (hello) => {
+          socket.write(afterHello)
+          upstream.write(hello)
+          upstream.pipe(socket)
+          socket.pipe(upstream)
+        })
       })
       upstream.on('error', () => socket.destroy())
     })
@@ -1399,8 +1409,8 @@ test('a proxy whose CONNECT answer ends its lines with bare LF (curl and request
  * An https:// file fetched through a proxy whose CONNECT answer is `answer`, on the main thread and
  * on one transfer thread: each kept, byte for byte (`tag` names the files and folders).
  */
-async function keptThroughTunnel(answer: string, tag: string): Promise<void> {
-  const proxyServer = await tunnelingProxy(answer)
+async function keptThroughTunnel(answer: string, tag: string, afterHello?: string): Promise<void> {
+  const proxyServer = await tunnelingProxy(answer, afterHello)
   try {
     const proxy = proxyServer.origin
     for (const threads of ['0', '1']) {
@@ -1462,6 +1472,14 @@ test('a proxy whose CONNECT 200 gives Content-Lengths that differ: ignored, the 
 // may answer by itself, with a block or login page)': no TLS record begins with CR or LF.
 test('a proxy that sends a CR LF too many after its CONNECT 200: skipped, the files kept, on a thread too', () =>
   keptThroughTunnel('HTTP/1.1 200 Connection established\r\n\r\n\r\n', 'crlf'))
+
+// The same line ends in a packet of their own, after the head (as a client's CONNECT whose last
+// CR LF went alone broke the proxy behind it: psf/requests#5384), reached TLS past the socket's
+// reading: every https:// file failed as 'what came back through the proxy's tunnel is not TLS
+// (the proxy may answer by itself, with a block or login page)', where the same bytes with the
+// head were skipped.
+test('a proxy that sends a CR LF too many in a packet of its own after its CONNECT 200: skipped, the files kept, on a thread too', () =>
+  keptThroughTunnel('HTTP/1.1 200 Connection established\r\n\r\n', 'crlf-alone', '\r\n'))
 
 /**
  * A proxy that answers its first CONNECTs with `refusals` (a status line and headers each, the

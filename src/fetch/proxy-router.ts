@@ -23,6 +23,7 @@ import {
 } from './proxy.js'
 import { readRefusal } from './rate-limit-headers.js'
 import type { Lookup } from './shared-lookup.js'
+import { TunnelLineEnds } from './tunnel-line-ends.js'
 import { Agent, buildConnector, type Dispatcher, kDispatch, Pool } from './undici.js'
 import { loadProxyAgents, type ProxyAgents } from './undici-proxy.js'
 import { basicToken, urlCredentials } from './url-credentials.js'
@@ -352,6 +353,8 @@ interface Connects {
 export function connectsInTime<P extends object>(proxyPool: P, ms: number): P {
   const pool = proxyPool as unknown as Connects
   const connect = pool.connect.bind(pool)
+  // The line ends this proxy writes into its tunnels (see `TunnelLineEnds`).
+  const lineEnds = new TunnelLineEnds()
   pool.connect = (opts, callback) => {
     if (callback !== undefined) return connect(opts, callback)
     const deadline = new AbortController()
@@ -361,7 +364,7 @@ export function connectsInTime<P extends object>(proxyPool: P, ms: number): P {
     const signal = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal
     return (connect({ ...opts, signal }) as Promise<ConnectAnswer>)
       .then(
-        (answer) => tunnelOrRefusal(tunnelOpened(answer), opts.path ?? ''),
+        (answer) => tunnelOrRefusal(tunnelOpened(answer), opts.path ?? '', lineEnds),
         (error) => {
           throw resetAtConnect(error)
         },
@@ -413,8 +416,9 @@ interface ConnectAnswer {
  * values: undici's own error for it said the status in its words only, which classify.ts read back
  * with a pattern.
  */
-function tunnelOrRefusal<A extends ConnectAnswer>(answer: A, host: string): A {
-  if (answer.statusCode === 200) return skipStrayLineEnds(answer)
+function tunnelOrRefusal<A extends ConnectAnswer>(answer: A, host: string, lineEnds: TunnelLineEnds): A {
+  if (answer.statusCode === 200)
+    return answer.socket ? { ...answer, socket: lineEnds.tunnel(answer.socket) as Socket } : answer
   answer.socket?.on('error', () => {}).destroy()
   const headers = answer.headers ?? {}
   const location = headers.location
@@ -431,27 +435,6 @@ function tunnelOrRefusal<A extends ConnectAnswer>(answer: A, host: string): A {
       : [],
     { retryAfter, waitFrom },
   )
-}
-
-/**
- * `answer` (a CONNECT's 200) with the line ends that came right after its head dropped from its
- * socket: a proxy that writes one CR LF too many after its `200 Connection established` (a blank
- * line of its own after the head's, a relay that leaks the bytes past the head into the tunnel:
- * alpkeskin/rota#19) had them read as the start of the TLS handshake, and every https:// file
- * failed `tls` as a tunnel whose answer is not TLS. No TLS record begins with CR or LF (its first
- * byte is its content type, 20 to 24: RFC 8446 §5.1), so nothing of the server's is lost, and
- * TLS checks every byte after them. Only those that came with the head (the proxy's one write):
- * ones that come later reach TLS as before.
- */
-function skipStrayLineEnds<A extends ConnectAnswer>(answer: A): A {
-  const socket = answer.socket
-  if (!socket?.readableLength) return answer
-  const buffered = socket.read() as Buffer | null
-  if (!buffered) return answer
-  let start = 0
-  while (buffered[start] === 0x0d || buffered[start] === 0x0a) start++
-  if (start < buffered.length) socket.unshift(buffered.subarray(start))
-  return answer
 }
 
 /**
