@@ -729,6 +729,10 @@ test('a proxy resetting the connection on the CONNECT of https:// URLs: named as
   }
 })
 
+/** `served` (a file the proxy serves) and `urls` fetched through `proxy`, two at a time, one retry each. */
+const besideServed = (served: string, urls: string[], proxy: string, out: string) =>
+  withEnv({}, () => run([served, ...urls], { out: join(dir, out), proxy, retries: 1, concurrency: 2 }))
+
 // through an HTTP proxy, a dead https:// host was never given up: every file spent all its
 // attempts on the proxy's 502 (300 files, 1,800 CONNECTs). A 502/503/504 to one CONNECT is
 // ambiguous (Squid's 503: refused, or overloaded); a few files failing so on one host while the
@@ -742,14 +746,7 @@ test('a host behind an HTTP proxy answering 502 to its CONNECTs, while the proxy
     )
     assert.equal(first[0].status, 'ok', first[0].message)
     const urls = Array.from({ length: 30 }, (_, i) => `${dead}/gw-${i}.jpg`)
-    const results = await withEnv({}, () =>
-      run([secure.url('/gw-ok2.jpg'), ...urls], {
-        out: join(dir, 'gw-1'),
-        proxy: own.url,
-        retries: 1,
-        concurrency: 2,
-      }),
-    )
+    const results = await besideServed(secure.url('/gw-ok2.jpg'), urls, own.url, 'gw-1')
     const ok = results.find((r) => r.job.url.endsWith('gw-ok2.jpg'))!
     assert.equal(ok.status, 'ok', ok.message)
     const deadOnes = results.filter((r) => r !== ok)
@@ -778,6 +775,50 @@ test('a host behind an HTTP proxy answering 502 to its CONNECTs, while the proxy
     }
   } finally {
     await own.close()
+  }
+})
+
+// apache/trafficserver#7677: a proxy that answers a CONNECT with its 200 once it has sent the SYN,
+// then closes the tunnel the host refused. A dead https:// host behind it was never given up:
+// each file spent all its attempts, 'the connection closed during the TLS handshake, before any
+// answer' (40 files, 244 CONNECTs), where the same host behind a proxy saying 502 was.
+test('a host whose tunnels the proxy opens and closes before any TLS answer, while it serves others, is given up after a few files', async () => {
+  const opening = await startRawServer((socket) => {
+    socket.once('data', (head) => {
+      const target = head.toString('latin1').split(' ')[1]
+      if (target !== new URL(secure.origin).host)
+        return socket.end('HTTP/1.1 200 Connection established\r\n\r\n')
+      const upstream = connect(Number(new URL(secure.origin).port), '127.0.0.1', () => {
+        socket.write('HTTP/1.1 200 Connection established\r\n\r\n')
+        upstream.pipe(socket)
+        socket.pipe(upstream)
+      })
+      upstream.on('error', () => socket.destroy())
+    })
+  })
+  try {
+    const urls = Array.from({ length: 30 }, (_, i) => `https://gone.imgpull-test.net:8443/tc-${i}.jpg`)
+    const results = await besideServed(secure.url('/tc-ok.jpg'), urls, opening.origin, 'tunnel-closed')
+    const [ok, ...deadOnes] = results.sort((a, b) => Number(b.status === 'ok') - Number(a.status === 'ok'))
+    assert.equal(ok!.job.url, secure.url('/tc-ok.jpg'), ok!.message)
+    const said = deadOnes.map((r) => `${r.attempts} ${r.message}`).join('\n')
+    assert.ok(
+      deadOnes.every((r) => r.status === 'failed' && r.error === 'network'),
+      said,
+    )
+    assert.ok(deadOnes.filter((r) => r.attempts > 1).length <= 5, said)
+    // The one that gave it up says why; the others not tried (again) say it too.
+    const words = `opened tunnels to gone.imgpull-test.net:8443 that closed before any TLS answer, for 3 files, while it carried answers from other hosts`
+    assert.equal(
+      deadOnes.filter((r) =>
+        r.message!.endsWith(`: the proxy ${words}; its other files are not tried in this run`),
+      ).length,
+      1,
+      deadOnes.map((r) => r.message).join('\n'),
+    )
+    assert.ok(deadOnes.filter((r) => r.message!.includes(words)).length >= deadOnes.length - 4, said)
+  } finally {
+    await opening.close()
   }
 })
 

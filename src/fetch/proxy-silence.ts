@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'node:tls'
-import { errorCode, type GatewayAnswer, type ImgpullError } from '../errors.js'
+import { errorCode, type GatewayAnswer, handshakeCut, type ImgpullError } from '../errors.js'
 import type { GivenUp } from './given-up.js'
 import { lengthens, type Silence } from './host-silence.js'
 import {
@@ -81,6 +81,14 @@ export const proxyMayHaveWritten = (gateway: GatewayAnswer): boolean =>
  */
 export const fromHost = (gateway: GatewayAnswer | undefined): boolean =>
   !gateway || !proxyMayHaveWritten(gateway)
+
+/**
+ * Whether `error` is a tunnel the proxy opened (its 2xx to the CONNECT, or a SOCKS5 success) that
+ * closed before the server's first TLS byte: a proxy that answers before it has reached the host
+ * (Apache Traffic Server's 200 once its SYN is sent: apache/trafficserver#7677), then closes the
+ * tunnel the host refused. Counted as that proxy's 502 is (see `gatewayRefused`).
+ */
+const tunnelClosed = (error: ImgpullError): boolean => error.code === 'network' && handshakeCut(error.cause)
 
 /** RFC 9209 §2.3 error types that say the proxy tried the host and could not reach it, in words. */
 const STATUS_OUT_OF_REACH: Readonly<Record<string, string>> = {
@@ -316,40 +324,43 @@ export class ProxySilence {
 
   /**
    * A file to `origin` through an HTTP proxy failed for good (its retries spent) with `error`:
-   * when that is the proxy's 502/503/504 (to its CONNECT, or to an http:// URL's request) and
-   * `gatewayGivesUp` says so, `origin` is given up for the run, through this proxy only. Returns
+   * when that is the proxy's 502/503/504 (to its CONNECT, or to an http:// URL's request), or a
+   * tunnel it opened and closed before any TLS answer (see `tunnelClosed`), and `gatewayGivesUp`
+   * says so, `origin` is given up for the run, through this proxy only. Returns
    * what the file's own message adds then.
    */
   gatewayRefused(origin: string, error: ImgpullError): string | undefined {
     const proxy = this.#proxy(origin)
     const state = proxy && this.#state(origin)
     const answer = error.gateway
+    const closed = tunnelClosed(error)
     if (
       !proxy ||
       !state ||
-      !answer ||
-      answer.status < 502 ||
-      answer.status > 504 ||
-      !proxyMayHaveWritten(answer)
+      !(closed || (answer && answer.status >= 502 && answer.status <= 504 && proxyMayHaveWritten(answer)))
     )
       return undefined
     if (state.answered.has(origin) || state.hostsGivenUp.has(origin)) return undefined
     const files = (state.refusedFiles.get(origin) ?? 0) + 1
     state.refusedFiles.set(origin, files)
-    const told = toldOutOfReach(answer.said)
+    const told = answer && toldOutOfReach(answer.said)
     if (!gatewayGivesUp(files, state.answered.size, told !== undefined)) return undefined
     const host = new URL(origin).host
     const [why, words] = told
-      ? [`could not reach ${host}: ${told} (${answer.said})`, `could not reach ${host} (${told})`]
-      : answer.tunnel
-        ? [
-            `would not open a tunnel to ${host} for ${files} files (HTTP ${answer.status}) while it opened tunnels to other hosts`,
-            `would not open a tunnel to ${host} for ${files} files while it opened tunnels to other hosts`,
-          ]
-        : [
-            `answered ${files} files of ${host} with HTTP ${answer.status} while it served other hosts`,
-            `answered ${files} files of ${host} with HTTP ${answer.status} while it served other hosts`,
-          ]
+      ? [`could not reach ${host}: ${told} (${answer?.said})`, `could not reach ${host} (${told})`]
+      : closed || !answer
+        ? Array(2).fill(
+            `opened tunnels to ${host} that closed before any TLS answer, for ${files} files, while it carried answers from other hosts`,
+          )
+        : answer.tunnel
+          ? [
+              `would not open a tunnel to ${host} for ${files} files (HTTP ${answer.status}) while it opened tunnels to other hosts`,
+              `would not open a tunnel to ${host} for ${files} files while it opened tunnels to other hosts`,
+            ]
+          : [
+              `answered ${files} files of ${host} with HTTP ${answer.status} while it served other hosts`,
+              `answered ${files} files of ${host} with HTTP ${answer.status} while it served other hosts`,
+            ]
     state.hostsGivenUp.set(origin, { code: error.code, why: `the proxy ${shownProxy(proxy)} ${why}` })
     return `: the proxy ${words}; its other files are not tried in this run`
   }
