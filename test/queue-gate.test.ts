@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -24,7 +25,8 @@ import {
 import { makeCerts } from './support/certs.js'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { startImageServer } from './support/image-server.js'
-import { startRawServer } from './support/raw-server.js'
+import { makeImage } from './support/images.js'
+import { listenLocal, startRawServer } from './support/raw-server.js'
 import { type RedisServer, startRedis } from './support/redis.js'
 import { startConnLimitServer, startRefusingServer } from './support/refusing-server.js'
 import { heldAnswers, until } from './support/wait.js'
@@ -522,6 +524,107 @@ describe('a host at its limit of connections, taken by another worker', { concur
         await cleanup(dir)
       }
     })
+})
+
+// A host that serves one worker and resets every connection of another at the door (a WAF that bans
+// that worker's address, a firewall or route only it lacks: ArchiveTeam/ArchiveBot#173's fetch
+// nodes banned from every Squarespace site, wibyweb/wiby#4's home address banned while 4G got
+// through): the banned worker gave the host up for every worker of the queue, and the
+// worker the host was serving failed its next files without a request (`... answered no request a
+// worker's run sent it ..., so every worker gives it up for 10 min more`). The host is told here by
+// the header each worker sends, as by its address.
+test('a host that resets one worker and serves another: the one it serves is not held by the give-up the other made, before and after it', async () => {
+  const image = makeImage('w.jpg', 3000)
+  // The late worker's first answer is held until its other files have met the give-up.
+  const { hold, release, end } = heldAnswers(30_000)
+  let lateSent = () => {}
+  const late = new Promise<void>((resolve) => {
+    lateSent = resolve
+  })
+  const host = await listenLocal(
+    createServer(async (req, res) => {
+      if (req.headers['x-worker'] === 'banned') return req.socket.resetAndDestroy()
+      if (req.url === '/l0.jpg') {
+        lateSent()
+        await hold
+      }
+      res.writeHead(200, { 'content-type': 'image/jpeg' }).end(image)
+    }),
+  )
+  const dir = await tempDir()
+  const gates = new Map<string, RedisHostGate>()
+  const run = async (who: string, urls: AsyncIterable<string> | string[], each?: (r: Result) => void) => {
+    const gate = gates.get(who) ?? new RedisHostGate(client(), { pollMs: 5, queue: 'banned-one' })
+    gates.set(who, gate)
+    const lost: string[] = []
+    for await (const r of pull(urls, {
+      out: join(dir, who),
+      journal: false,
+      retries: 0,
+      headers: { 'x-worker': who },
+      hostGate: gate,
+    })) {
+      if (r.status !== 'ok') lost.push(r.message ?? r.status)
+      each?.(r)
+    }
+    return lost
+  }
+  try {
+    let servedFirst = () => {}
+    const first = new Promise<void>((resolve) => {
+      servedFirst = resolve
+    })
+    let bannedDone!: Promise<string[]>
+    let lateDone!: Promise<string[]>
+    async function* list() {
+      for (let i = 0; i < 4; i++) yield host.url(`/s${i}.jpg`)
+      await first
+      // A worker whose first request is out, unanswered yet, when the host is given up.
+      lateDone = run('late', lateList())
+      await late
+      bannedDone = run(
+        'banned',
+        Array.from({ length: 8 }, (_, i) => host.url(`/b${i}.jpg`)),
+      )
+      await bannedDone
+      for (let i = 4; i < 8; i++) yield host.url(`/s${i}.jpg`)
+    }
+    async function* lateList() {
+      yield host.url('/l0.jpg')
+      await until('the banned worker to start', () => bannedDone !== undefined)
+      await bannedDone
+      for (let i = 1; i < 4; i++) yield host.url(`/l${i}.jpg`)
+      // Time for those files to ask the gate; with the answer held they would fail there.
+      setTimeout(release, 300)
+    }
+    let ok = 0
+    const servedLost = await run('served', list(), (r) => {
+      if (r.status === 'ok' && ++ok === 4) servedFirst()
+    })
+    const bannedLost = await bannedDone
+    assert.equal(bannedLost.length, 8, 'every file of the banned worker fails')
+    assert.ok(
+      bannedLost.some((m) => /reset or closed before any answer/.test(m)),
+      bannedLost.join('\n'),
+    )
+    assert.deepEqual(servedLost, [])
+    assert.deepEqual(await lateDone, [])
+    assert.ok(
+      await redis.client.get(hostGivenUpKey('banned-one', host.origin)),
+      'the host is given up for the queue',
+    )
+    // The served worker's next shard, a run of its own that has heard nothing from the host yet.
+    const urls = Array.from({ length: 4 }, (_, i) => host.url(`/next${i}.jpg`))
+    assert.deepEqual(await run('served', urls), [])
+    // A worker the host never answered is held by it: a host dead is not tried by every worker.
+    const fresh = await run('fresh', [host.url('/fresh.jpg')])
+    assert.match(fresh.join(), /^not tried: .*so every worker gives it up for 10 min more/)
+  } finally {
+    end()
+    for (const gate of gates.values()) await gate.close()
+    await host.close()
+    await cleanup(dir)
+  }
 })
 
 test('a redirected transfer the gate holds back (its target paused by another worker) stops at once when the run stops', async () => {

@@ -13,12 +13,18 @@ export interface HostGate {
    * wait while the host is full). A rejection counts as `retryIn` of `GATE_RETRY_MS`. `ownLimit`:
    * the host is full at `limit` itself (over all processes), not at a smaller limit others learned.
    * `spacing`: a slot taken pauses the host for every process this many ms (see `Options.wait`), in
-   * the same step, so two processes never start within it.
+   * the same step, so two processes never start within it. `reached`: the host has served this
+   * process's run a file; then, and for `SILENT_SHARED_MS` after (this process's later runs
+   * included), a host another process gave up (see `giveUp`) does not answer `givenUp`: that
+   * process's view of it (a WAF or a rate limit banning its address, a firewall or a route only it
+   * has) is not this one's. A process it has served nothing is held by it, so a host dead is not
+   * tried by each.
    */
   acquire(
     host: string,
     limit: number,
     spacing?: number,
+    reached?: boolean,
   ): Promise<{ release: () => void } | { retryIn: number; ownLimit?: boolean } | { givenUp: GivenUp }>
   /** `host` asked us to wait `ms` (429/503 with `Retry-After`): no process starts a task on it until then. */
   pause(host: string, ms: number): void

@@ -39,6 +39,12 @@ interface Doubt {
 /** How long a gate's "full at your own limit" counts as the limit being in use, ms. */
 const OWN_FULL_MS = 1000
 
+/**
+ * Wait before asking the gate again for a host another process gave up while this run's own
+ * transfers there are in flight (see `#elsewhere`), ms.
+ */
+const ELSEWHERE_POLL_MS = 50
+
 /** Idle hosts whose complaints are remembered (see `#forgetIdle`), the latest first kept. */
 const REMEMBERED = 10_000
 
@@ -1138,12 +1144,14 @@ export class Scheduler<T> {
         return true
       }
       if (!this.#gate || state.givenUp) return run()
-      const grant = await this.#gate
-        .acquire(origin, this.#gateLimit(state), state.gap)
-        .catch(() => ({ retryIn: GATE_RETRY_MS }))
+      const grant = this.#elsewhere(
+        state,
+        await this.#gate
+          .acquire(origin, this.#gateLimit(state), state.gap, state.served)
+          .catch(() => ({ retryIn: GATE_RETRY_MS })),
+      )
       if ('givenUp' in grant) {
         // Given up by another process: the transfer holds the slot only to fail, no request sent.
-        state.givenUp ??= grant.givenUp
         if (!this.#stopped) return run()
         continue
       }
@@ -1156,6 +1164,22 @@ export class Scheduler<T> {
       this.#letGo(held)
       if (cancel?.aborted || !(await this.#sleep(Math.max(1, grant.retryIn), cancel))) return false
     }
+  }
+
+  /**
+   * The gate's answer as this run takes it: a host another process gave up (its view: a WAF that
+   * bans its address, a route only it lacks) is given up here too, unless transfers of this run's
+   * are in flight there, whose answers tell whether it reaches this one: then ask again shortly
+   * (once one is answered, the gate is told so: see `HostGate.acquire`'s `reached`).
+   */
+  #elsewhere<G extends object>(
+    state: Host<T>,
+    grant: G | { givenUp: GivenUp },
+  ): G | { givenUp: GivenUp } | { retryIn: number } {
+    if (!('givenUp' in grant) || state.givenUp) return grant
+    if (state.running > 0) return { retryIn: ELSEWHERE_POLL_MS }
+    state.givenUp = grant.givenUp
+    return grant
   }
 
   /** Wakes of the sleeps under way (see #sleep): a stop ends them all. */
@@ -1207,9 +1231,10 @@ export class Scheduler<T> {
    */
   #gated(task: T, host: string, state: Host<T>, gate: HostGate): void {
     gate
-      .acquire(host, this.#gateLimit(state), state.gap)
+      .acquire(host, this.#gateLimit(state), state.gap, state.served)
       .catch(() => ({ retryIn: GATE_RETRY_MS }))
-      .then((grant) => {
+      .then((told) => {
+        const grant = this.#elsewhere(state, told)
         if (this.#stopped) {
           if ('release' in grant) grant.release()
           this.#onDrop(task)
@@ -1223,7 +1248,6 @@ export class Scheduler<T> {
         }
         if ('givenUp' in grant) {
           // Given up by another process: the task fails without a request (see `givenUp`).
-          state.givenUp ??= grant.givenUp
           this.#launch(task, host, state)
           return
         }

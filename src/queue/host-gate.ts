@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis'
 import type { GivenUp } from '../fetch/given-up.js'
 import type { HostGate } from '../fetch/host-gate.js'
 import { CAREFUL, MOST_CAREFUL } from '../fetch/host-limit.js'
+import { SILENT_SHARED_MS } from '../fetch/host-silence.js'
 import { ACCEPTED_MS } from '../fetch/scheduler.js'
 import {
   hostCutKey,
@@ -27,7 +28,8 @@ import {
 export const SCRIPTS = {
   /**
    * KEYS: leases, pause, learned limit, given up. ARGV: member, limit, lease ms, spacing ms (0:
-   * none; a slot taken pauses the host that long, see `Options.wait`). The smaller of `limit` and
+   * none; a slot taken pauses the host that long, see `Options.wait`), the asker's gate id when the
+   * host has served it a file (a host another gate gave up does not hold it then). The smaller of `limit` and
    * the learned one holds. → {1, 0, member} taken, the lease's member being the one given with
    * `@` and when it was taken (Redis's ms: see `crowded`); {0, ms} paused for ms more; {0, -1, own}
    * full, `own` 1 when the asker's own limit was the one that held (not a smaller learned one);
@@ -35,7 +37,12 @@ export const SCRIPTS = {
    */
   acquire: `
 local gone = redis.call('GET', KEYS[4])
-if gone then return {0, -2, redis.call('PTTL', KEYS[4]), gone} end
+if gone then
+  local reached = ARGV[5] or ''
+  local read, told = pcall(cjson.decode, gone)
+  local by = read and type(told) == 'table' and told.by or ''
+  if reached == '' or by == reached then return {0, -2, redis.call('PTTL', KEYS[4]), gone} end
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -182,6 +189,15 @@ const KEY_COUNTS: Record<keyof typeof SCRIPTS, number | undefined> = {
   renew: undefined,
 }
 
+/**
+ * How long a host that served a gate's run a file keeps a host given up by another gate from holding
+ * that gate's later runs, ms (see `acquire`): as long as a host silent is given up for.
+ */
+const REACHED_MS = SILENT_SHARED_MS
+
+/** Hosts a gate remembers as having served it (see `REACHED_MS`), the latest kept. */
+const REACHED_HOSTS = 10_000
+
 /** The longest a host is given up for every worker, ms (see `giveUp`). */
 const GIVEN_UP_MAX_MS = 24 * 3600_000
 
@@ -212,6 +228,7 @@ type Scripted = Redis & {
     limit: number,
     ms: number,
     spacing: number,
+    reached: string,
   ): Promise<[number, number, (number | string)?, string?]>
   imgpullCrowded(
     leases: string,
@@ -281,6 +298,11 @@ export class RedisHostGate implements HostGate {
    * ends, this machine's ms), retold to a Redis back empty unless a worker told it another since.
    */
   readonly #told = new Map<string, { value: string; end: number }>()
+  /**
+   * Hosts that served this gate's runs a file (see `acquire`'s `reached`): host → until when (this
+   * machine's ms) a host another gate gave up does not hold this one, a later shard's run included.
+   */
+  readonly #reached = new Map<string, number>()
   /** Who hears of pauses (`onPaused`), and the connection they come on (opened at the first). */
   readonly #listeners = new Set<(host: string, ms: number) => void>()
   #subscriber: Redis | undefined
@@ -312,8 +334,10 @@ export class RedisHostGate implements HostGate {
     host: string,
     limit: number,
     spacing = 0,
+    reached = false,
   ): Promise<{ release: () => void } | { retryIn: number; ownLimit?: boolean } | { givenUp: GivenUp }> {
     const key = hostLeasesKey(host)
+    const served = this.#served(host, reached)
     const [taken, wait, own, gone] = await this.#redis.imgpullAcquire(
       key,
       hostPauseKey(host),
@@ -323,6 +347,7 @@ export class RedisHostGate implements HostGate {
       limit,
       this.#leaseMs,
       Math.ceil(spacing),
+      served ? this.#id : '',
     )
     if (wait === -2 && gone !== undefined) return { givenUp: sharedGivenUp(gone, Number(own ?? 0)) }
     if (taken !== 1) {
@@ -332,6 +357,23 @@ export class RedisHostGate implements HostGate {
     const member = String(own)
     this.#held.set(member, key)
     return { release: () => this.#release(member) }
+  }
+
+  /**
+   * Whether `host` served this gate's runs a file lately: `reached` (it served the asking run), or
+   * within `REACHED_MS` of when a run last said so. The latest `REACHED_HOSTS` are kept.
+   */
+  #served(host: string, reached: boolean): boolean {
+    const now = Date.now()
+    const until = this.#reached.get(host) ?? 0
+    if (!reached) return until > now
+    // Told again at each slot: renewed once half of it has passed, the latest last.
+    if (until - now < REACHED_MS / 2) {
+      this.#reached.delete(host)
+      this.#reached.set(host, now + REACHED_MS)
+      if (this.#reached.size > REACHED_HOSTS) this.#reached.delete(this.#reached.keys().next().value!)
+    }
+    return true
   }
 
   pause(host: string, ms: number): void {
@@ -389,7 +431,11 @@ export class RedisHostGate implements HostGate {
   }
 
   giveUp(host: string, givenUp: GivenUp, ms: number): void {
-    const told: GivenUp = { code: givenUp.code, why: givenUp.shared ?? givenUp.why }
+    const told: GivenUp & { by: string } = {
+      code: givenUp.code,
+      why: givenUp.shared ?? givenUp.why,
+      by: this.#id,
+    }
     // A day at most: a Retry-After of a year is a misconfigured server more likely than a plan.
     const held = Math.ceil(Math.min(ms, GIVEN_UP_MAX_MS))
     const key = hostGivenUpKey(this.#queue, host)
@@ -484,6 +530,7 @@ export class RedisHostGate implements HostGate {
     this.#redis.off('ready', this.#onReady)
     this.#pauses.clear()
     this.#told.clear()
+    this.#reached.clear()
     this.#listeners.clear()
     this.#subscriber?.disconnect()
     const held = [...this.#held]
