@@ -373,6 +373,36 @@ test('JSON lines with a comma after each object, ended by CR alone, or two objec
   )
 })
 
+test('JSON lines written as Python dicts, with curly quotes, or with a trailing comma are told so, not "Expected property name or \'}\'"', async () => {
+  // facebookresearch/dynabench#740: JSON lines examples written as Python dicts ({'uid': '1', ...})
+  // and with curly quotes. V8 said "Expected property name or '}' in JSON at position 1" of both,
+  // and "Expected double-quoted property name" of a comma before the closing brace.
+  const good = '{"url":"https://images.example/1.jpg","caption":"it\'s \\"ok\\", True"}'
+  const python = `{'url': 'https://images.example/2.jpg', 'caption': "don't", 'ok': True}`
+  const quoted = '{"url": "https://images.example/3.jpg", "caption": None}'
+  const curly = '{“url”: “https://images.example/4.jpg”}'
+  const comma = '{"url":"https://images.example/5.jpg","tags":["a",],}'
+  const mixed = await file('slips.jsonl', [good, python, quoted, curly, comma, ''].join('\n'))
+  const py =
+    "a Python dict as print() or str() writes it (quotes ', True, None), not JSON: write each row with json.dumps(row)"
+  assert.deepEqual(
+    (await readAll([mixed])).map((j) => j.invalid?.message),
+    [
+      undefined,
+      `${mixed} line 2: ${py}`,
+      `${mixed} line 3: ${py}`,
+      `${mixed} line 4: curly quotes (“ ”, as a word processor or chat window writes them), which JSON has not: its keys and strings need straight quotes (")`,
+      `${mixed} line 5: a comma before its closing ], which JSON has not (JavaScript and JSON5 allow it): remove it`,
+    ],
+  )
+  // A file of them alone is refused before anything is fetched, saying the same.
+  const dicts = await file('dicts.jsonl', `${python}\n`)
+  await assert.rejects(readAll([dicts]), {
+    name: 'UsageError',
+    message: `${dicts} holds no JSON object on a line of its own (line 1: ${py})`,
+  })
+})
+
 test('a malformed JSON line, or a CSV record with more fields than its header, keeps its row as an invalid-row job naming file and line; a record with fewer has its last cells empty', async () => {
   const jsonl = await file(
     'bad.jsonl',

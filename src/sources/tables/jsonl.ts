@@ -257,6 +257,34 @@ function trailingSlip(text: string): string | undefined {
   return undefined
 }
 
+/** Python's literals for true, false and null, as `str(dict)` writes them. */
+const PYTHON_WORD = /^(?:True|False|None)\b/
+
+/**
+ * What a line that does not parse writes in another language's syntax than JSON's, said as that,
+ * or `undefined`: the first such mark outside its strings. A Python dict as `print(row)` or
+ * `str(row)` writes it (`{'url': '…', 'ok': True}`: quotes `'`, `True`, `None`), curly quotes `“ ”`
+ * (a word processor's or a chat window's, as facebookresearch/dynabench#740's JSON lines examples
+ * had both), or a comma before a closing `}` or `]` (JavaScript's and JSON5's trailing comma).
+ * V8 said "Expected property name or '}' in JSON at position 1" for the first two, "Expected
+ * double-quoted property name" for the last.
+ */
+function foreignSyntax(text: string): string | undefined {
+  let comma = false
+  for (const i of outsideStrings(text)) {
+    const c = text[i] as string
+    if (c === "'" || PYTHON_WORD.test(text.slice(i, i + 6)))
+      return `a Python dict as print() or str() writes it (quotes ', True, None), not JSON: write each row with json.dumps(row)`
+    if ('\u201c\u201d\u201e'.includes(c))
+      return `curly quotes (“ ”, as a word processor or chat window writes them), which JSON has not: its keys and strings need straight quotes (")`
+    if ((c === '}' || c === ']') && comma)
+      return `a comma before its closing ${c}, which JSON has not (JavaScript and JSON5 allow it): remove it`
+    if (c === ',') comma = true
+    else if (!/\s/.test(c)) comma = false
+  }
+  return undefined
+}
+
 /** One line of a JSON lines file: its object (and the JSON text it was read from), or why it is not one. */
 export function parseJsonlLine(text: string): Parsed {
   const original = text
@@ -265,7 +293,8 @@ export function parseJsonlLine(text: string): Parsed {
     value = parseJson(text)
   } catch (error) {
     const fixed = /NaN|Infinity/.test(text) ? nonFiniteAsNull(text) : undefined
-    const problem = () => trailingSlip(text) ?? `not valid JSON (${(error as Error).message})`
+    const problem = () =>
+      trailingSlip(text) ?? foreignSyntax(text) ?? `not valid JSON (${(error as Error).message})`
     if (fixed === undefined) return { problem: problem() }
     try {
       value = parseJson(fixed)
