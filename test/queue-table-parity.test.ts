@@ -70,6 +70,19 @@ type Case = [string, (name: string) => Promise<string>, number, string[]]
 
 const cases: Case[] = [
   [
+    // PostgreSQL's COPY ... TO text format (gmr/pgdumplib#7): a worker reads its \n, \t and \\ as
+    // a local run does, told from the file's first bytes.
+    'tsv-copy',
+    async (name) => {
+      const rows = [0, 1, 2, 3].map(
+        (i) => `${image(name, i)}\tline ${i}\\nnext\\tcell\t${i ? 'C:\\\\d' : '\\N'}`,
+      )
+      return written(name, 'copy.tsv', `url\tcaption\tpath\n${rows.join('\n')}\n`)
+    },
+    2,
+    ['--caption-col', 'caption'],
+  ],
+  [
     // A BOM, CRLF, captions holding line breaks (CRLF and LF) across the shards' byte boundaries,
     // a record ending in a delimiter the header has not (no cell), an empty and a bad URL, a line of
     // spaces and a tab, a 404.

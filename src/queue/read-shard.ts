@@ -15,7 +15,7 @@ import {
   rowNames,
   sepLine,
 } from '../sources/tables/csv.js'
-import { type CsvEscape, sniffCsvStream } from '../sources/tables/csv-escape.js'
+import { type CsvEscape, sniffCopyStream, sniffCsvStream } from '../sources/tables/csv-escape.js'
 import type { TableFile } from '../sources/tables/format.js'
 import { invalidRow, type TableJob } from '../sources/tables/job.js'
 import { rowJob } from '../sources/tables/jobs.js'
@@ -238,6 +238,8 @@ async function* csvRange(
       `${visibleShellWord(file.path)} is empty: a ${format.toUpperCase()} table needs a header line`,
     )
   const layout = csvLayout(file.path, fields, options, format === 'csv' ? delimiter : undefined)
+  // And a TSV file's whether its cells are in `COPY … TO` text format (`sniffCopyText`).
+  if (format === 'tsv') layout.copyText = await sniffCopyStream(createReadStream(file.path))
   // Whether its records start with row names, told by its first record as `csvRows` tells it.
   const first = await firstRecord(delimiter, sep ? 2 : 1, quoteEscape)
   layout.rowNames = first !== undefined && rowNames(first, layout)

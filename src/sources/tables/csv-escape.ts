@@ -130,6 +130,51 @@ export async function sniffCsvStream(
   return sniffCsvEscape(await streamHead(stream, ESCAPE_SNIFF_BYTES, quietMs), separator)
 }
 
+/** The letters PostgreSQL's `COPY … TO` (text format) writes after a backslash: `\\`, `\N` and control characters. */
+const COPY_ESCAPES = new Set([...'\\Nbfnrtv'].map((c) => c.charCodeAt(0)))
+
+/**
+ * Whether a TSV file's first bytes (`sample`, up to `ESCAPE_SNIFF_BYTES` of its text) show
+ * PostgreSQL's `COPY … TO` text format, whose cells escape a backslash as `\\` and a tab, line
+ * end or other control character as `\t`, `\n`, `\r`, `\b`, `\f`, `\v` (and write null as `\N`),
+ * on positive evidence only: a `\N` cell or a `\\`, and every backslash one of those escapes. A
+ * TSV file whose backslashes are text (`C:\dir`, a regex's `\d`) has one that is none and reads
+ * as written, as before.
+ */
+export function sniffCopyText(sample: Uint8Array): boolean {
+  let evidence = false
+  for (
+    let i = sample.indexOf(BACKSLASH);
+    i >= 0 && i + 1 < sample.length;
+    i = sample.indexOf(BACKSLASH, i + 1)
+  ) {
+    const next = sample[i + 1] as number
+    if (!COPY_ESCAPES.has(next)) return false
+    if (next === BACKSLASH) evidence = true
+    else if (next === 0x4e) {
+      // \N is a cell of its own: null
+      const before = i === 0 ? LF : sample[i - 1]
+      const after = i + 2 < sample.length ? sample[i + 2] : LF
+      if (![TAB, LF, CR].includes(before as number) || ![TAB, LF, CR].includes(after as number)) return false
+      evidence = true
+    }
+    i++
+  }
+  return evidence
+}
+
+/** `sniffCopyText` of a stream's first bytes, as `sniffCsvStream` reads them. */
+export async function sniffCopyStream(stream: Readable): Promise<boolean> {
+  return sniffCopyText(await streamHead(stream, ESCAPE_SNIFF_BYTES))
+}
+
+/** A cell of a TSV file in `COPY … TO` text format (`sniffCopyText`) as the text it escapes. */
+export function copyTextCell(value: string): string {
+  if (!value.includes('\\')) return value
+  const letters: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' }
+  return value.replace(/\\([\\bfnrtv])/g, (_, c: string) => letters[c] ?? c)
+}
+
 /**
  * A CSV record's text as csv-parse read it with `raw: true` (blank lines before it, its line end's
  * first byte after it) split at `separator`, quoted fields unquoted (`""` a quote, or `\"` and

@@ -7,7 +7,9 @@ import { type ColumnPlan, planColumns, uniqueHeader } from './columns.js'
 import {
   backslashRecord,
   type CsvEscape,
+  copyTextCell,
   ESCAPE_SNIFF_BYTES,
+  sniffCopyText,
   sniffCsvEscape,
   sniffedText,
   spacedQuoteRecord,
@@ -399,8 +401,8 @@ export function sepLine(path: string, fields: readonly string[]): ',' | ';' | un
   )
 }
 
-/** The escape a CSV file's first bytes show, read with its separator (`sniffCsvEscape`); `rfc` if they cannot be read. */
-async function csvEscape(file: TableFile): Promise<CsvEscape> {
+/** A file's first bytes, those its escape is told from (`ESCAPE_SNIFF_BYTES`; a pipe's, before it went quiet); empty if they cannot be read (the reading names the error). */
+async function escapeHead(file: TableFile): Promise<Uint8Array> {
   try {
     const head = await streamHead(
       openBytes(file, 0),
@@ -408,9 +410,9 @@ async function csvEscape(file: TableFile): Promise<CsvEscape> {
       file.pipe ? PIPE_QUIET_MS : undefined,
     )
     if (file.pipe) file.escapeSeen = head.length
-    return sniffCsvEscape(head, file.delimiter)
+    return head
   } catch {
-    return 'rfc' // the reading names the error
+    return new Uint8Array()
   }
 }
 
@@ -439,8 +441,10 @@ export async function csvHeader(file: TableFile): Promise<string[]> {
       file.delimiter = ';'
       return csvHeader(file)
     }
+    if (file.format === 'tsv' && file.copyText === undefined)
+      file.copyText = sniffCopyText(await escapeHead(file))
     if (file.format === 'csv' && file.escape === undefined) {
-      file.escape = await csvEscape(file)
+      file.escape = sniffCsvEscape(await escapeHead(file), file.delimiter)
       if (file.escape === 'backslash') return csvHeader(file)
     }
     return uniqueHeader(record.fields)
@@ -478,11 +482,14 @@ export function extraFields(
  * The cell of `fields` at `at` (a record's missing last cells `''`): text as written, but `\N`,
  * which PostgreSQL's `COPY … TO` (text format), MySQL's `INTO OUTFILE` and Hive write for null
  * (and escape as `\\N` when it is text), is null, so a null caption is no caption rather than
- * the text `\N` in a sample's `.txt`.
+ * the text `\N` in a sample's `.txt`. `copyText`: the file is in `COPY … TO` text format
+ * (`sniffCopyText`), its escapes (`\t`, `\n`, `\\`, …) the characters they stand for
+ * (`copyTextCell`), where a caption kept them as written.
  */
-export function csvCell(fields: readonly string[], at: number | undefined): string | null {
+export function csvCell(fields: readonly string[], at: number | undefined, copyText = false): string | null {
   const value = (at === undefined ? undefined : fields[at]) ?? ''
-  return value === '\\N' ? null : value
+  if (value === '\\N') return null
+  return copyText ? copyTextCell(value) : value
 }
 
 /** What a CSV or TSV header decides for every record under it: the columns' places and plan. */
@@ -495,6 +502,8 @@ export interface CsvLayout {
   sniffed?: string
   /** A CSV file's separator, for a URL in its last column holding it unquoted (`urlFields`); none for TSV. */
   delimiter?: ',' | ';'
+  /** Whether its cells are in `COPY … TO` text format (`sniffCopyText`), for `csvCell`. */
+  copyText?: boolean
   /** Whether its records start with row names its header has no column for (`rowNames`). */
   rowNames?: boolean
 }
@@ -568,7 +577,7 @@ export function csvRecordJob(
   const where = () => `${inputWord(path)} line ${csvStartLine(record)}`
   const why = extraFields(fields, layout.header, layout.sniffed)
   if (why) return invalidRow(row, `${where()}: ${why}`)
-  const cell = (name: string) => csvCell(fields, layout.index.get(name))
+  const cell = (name: string) => csvCell(fields, layout.index.get(name), layout.copyText)
   return buildJob(row, cell, layout.carried, layout.plan, hashType, where)
 }
 
@@ -628,6 +637,7 @@ export async function* csvRows(
           file.format === 'csv' ? (file.delimiter ?? ',') : undefined,
         ),
         sniffed: sniffedText(file.path, file.escapeSeen),
+        copyText: file.copyText,
       }
       headerAgain = reorderedHeader(file.path, record.fields)
       continue

@@ -78,6 +78,8 @@ export interface TableFile {
   sepLine?: boolean
   /** A CSV file's escape inside quoted fields, once its first bytes showed it (see `sniffCsvEscape`). @default 'rfc' */
   escape?: CsvEscape
+  /** Whether a TSV file's first bytes show PostgreSQL's `COPY … TO` text format, its cells' backslashes escapes (see `sniffCopyText`). @default false */
+  copyText?: boolean
   /** A piped CSV table's: how many bytes its escape was told from (see `sniffedText`). @default undefined (a file: its first MiB) */
   escapeSeen?: number
   /** A table that is a pipe, read once (see `PipeTap`): every read of it goes through this. @default undefined (a file) */
