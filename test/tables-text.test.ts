@@ -1217,6 +1217,24 @@ test('a \\N cell (PostgreSQL COPY, MySQL INTO OUTFILE, Hive) is null: no caption
   )
 })
 
+test('a CSV file whose lines are each wrapped in quotes whole is told so, not told to be named .csv', async () => {
+  // Each line one quoted field ("url,caption", as a script that quoted whole lines writes it): read
+  // as RFC 4180 reads it, its header is one column, and the message said "the file looks
+  // comma-separated (name it .csv, or give --input-format csv)" of a file named .csv.
+  const hint = (sep: string) =>
+    `: its header is one quoted field holding its separator (${sep}), so each of its lines is wrapped in quotes whole, each row one cell (as a spreadsheet or a script that quoted whole lines writes it): remove those quotes, e.g. sed 's/^"\\(.*\\)"$/\\1/; s/""/"/g' in.csv > out.csv`
+  for (const sep of [',', ';']) {
+    const path = await file(
+      `wrapped${sep === ',' ? '' : '-semicolon'}.csv`,
+      `"url${sep}caption"\r\n"https://images.example/1.jpg${sep}say ""hi"""\r\n`,
+    )
+    await assert.rejects(readAll([path]), {
+      name: 'UsageError',
+      message: `${path} has no column "url" (the URL column); its columns: "url${sep}caption"${hint(sep)}`,
+    })
+  }
+})
+
 test('a TSV file in PostgreSQL COPY text format has its escapes read: \\n a line break, \\t a tab, \\\\ a backslash; a TSV whose backslashes are text reads as written', async () => {
   // PostgreSQL's COPY ... TO (text format) escapes a caption's line breaks, tabs and backslashes
   // (\n, \t, \\) beside its \N for null (apache/commons-csv#265 shows such a file). Read as

@@ -40,8 +40,11 @@ function listed(columns: readonly string[]): string {
  * column is then looked for in the one name, a hint at `url|caption` would be wrong. What to do
  * about it, or `''`.
  */
-function separatorHint(available: readonly string[]): string {
+function separatorHint(available: readonly string[], delimiter?: ',' | ';'): string {
   if (available.length !== 1) return ''
+  // Read as CSV, one field holding the separator was quoted whole: each line wrapped in quotes.
+  if (delimiter !== undefined && available[0].includes(delimiter))
+    return `: its header is one quoted field holding its separator (${delimiter}), so each of its lines is wrapped in quotes whole, each row one cell (as a spreadsheet or a script that quoted whole lines writes it): remove those quotes, e.g. sed 's/^"\\(.*\\)"$/\\1/; s/""/"/g' in.csv > out.csv`
   if (available[0].includes('\t'))
     return ': the file looks tab-separated (name it .tsv, or give --input-format tsv)'
   if (available[0].includes(','))
@@ -179,12 +182,14 @@ export function isPandasIndex(name: string): boolean {
  * `perRow`: the file has no fixed columns (JSON lines), so by default each row carries its own keys,
  * and a `--columns` name its first lines lack is `unseen`, not an error, unless it is the name of
  * one of them but for case (a slip).
+ * `delimiter`: a CSV file's separator, for a header read as one quoted field holding it (`separatorHint`).
  */
 export function planColumns(
   file: string,
   available: readonly string[],
   options: ResolvedTableOptions,
   perRow = false,
+  delimiter?: ',' | ';',
 ): ColumnPlan {
   const seen = new Set<string>()
   for (const name of available) {
@@ -206,7 +211,7 @@ export function planColumns(
     if (!perRow && shownTableFormat('csv', available.join(',')) === 'jsonl')
       throw wrongTableFormat(file, 'a CSV or TSV table', 'jsonl')
     throw new UsageError(
-      `${inputWord(file)} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}${(perRow ? '' : separatorHint(available)) || missingHint(name, available, option, file, perRow) || typoHint(name, available, option)}`,
+      `${inputWord(file)} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}${(perRow ? '' : separatorHint(available, delimiter)) || missingHint(name, available, option, file, perRow) || typoHint(name, available, option)}`,
     )
   }
   need(options.urlCol, 'the URL column', '--url-col')

@@ -475,7 +475,14 @@ async function checkFile(file: TableFile, options: ResolvedTableOptions): Promis
     return { carried, types: typesOf(carried, types) }
   }
   // CSV cells are text.
-  const carried = planColumns(file.path, await csvHeader(file), options).carried
+  const header = await csvHeader(file)
+  const carried = planColumns(
+    file.path,
+    header,
+    options,
+    false,
+    file.format === 'csv' ? (file.delimiter ?? ',') : undefined,
+  ).carried
   return { carried, types: carried && typesOf(carried, () => 'STRING') }
 }
 
