@@ -1239,29 +1239,22 @@ test('a TSV file in PostgreSQL COPY text format has its escapes read: \\n a line
   // PostgreSQL's COPY ... TO (text format) escapes a caption's line breaks, tabs and backslashes
   // (\n, \t, \\) beside its \N for null (apache/commons-csv#265 shows such a file). Read as
   // gmr/pgdumplib#7 read it, \N was null but the caption's "\n" and "\\" were kept as written.
-  const copy = await file(
-    'copy.tsv',
-    'url\tcaption\tpath\nhttps://images.example/1.jpg\tline one\\nline two\\ttab\tC:\\\\dir\\\\new\nhttps://images.example/2.jpg\t\\N\t\\\\N\n',
-  )
-  assert.deepEqual(
-    (await readAll([copy], { captionCol: 'caption' })).map((j) => [j.caption, j.meta.path]),
-    [
-      ['line one\nline two\ttab', 'C:\\dir\\new'],
-      ['', '\\N'],
-    ],
-  )
   // A backslash COPY never writes (C:\dir, a regex's \d) shows the file is not COPY's: every cell as written.
-  const plain = await file(
-    'plain.tsv',
-    'url\tcaption\tpath\nhttps://images.example/1.jpg\tline one\\nline two\tC:\\dir\\new\nhttps://images.example/2.jpg\t\\N\t\\\\N\n',
-  )
-  assert.deepEqual(
-    (await readAll([plain], { captionCol: 'caption' })).map((j) => [j.caption, j.meta.path]),
-    [
-      ['line one\\nline two', 'C:\\dir\\new'],
-      ['', '\\\\N'],
-    ],
-  )
+  const cases: [string, string, string, string][] = [
+    ['copy.tsv', 'line one\\nline two\\ttab\tC:\\\\dir\\\\new', 'line one\nline two\ttab', '\\N'],
+    ['plain.tsv', 'line one\\nline two\tC:\\dir\\new', 'line one\\nline two', '\\\\N'],
+  ]
+  for (const [name, cells, caption, text] of cases) {
+    const rows = `https://images.example/1.jpg\t${cells}\nhttps://images.example/2.jpg\t\\N\t\\\\N\n`
+    const path = await file(name, `url\tcaption\tpath\n${rows}`)
+    assert.deepEqual(
+      (await readAll([path], { captionCol: 'caption' })).map((j) => [j.caption, j.meta.path]),
+      [
+        [caption, 'C:\\dir\\new'],
+        ['', text],
+      ],
+    )
+  }
 })
 
 test('CSV: Spark\'s \\" inside quoted fields is a quote, its captions read to the right cells; RFC 4180 files read as before', async () => {
