@@ -10,6 +10,8 @@ const AFTER_IMAGE = 0x08 | 0x04 | 0x02
 const VP8_HEADER = 10
 /** Bytes of a VP8L header: signature, then width, height, alpha and version in 4 bytes (RFC 9649 §3.2). */
 const VP8L_HEADER = 5
+/** Bytes of an ANMF chunk's own header, before its frame's chunks: place, size, duration, flags (RFC 9649 §2.7.1.1). */
+const ANMF_HEADER = 16
 
 /** What is wrong with a VP8 key frame's header `h` in a chunk of `size` bytes, or undefined. */
 function vp8Fault(h: Uint8Array, size: number): string | undefined {
@@ -44,6 +46,8 @@ function vp8lFault(h: Uint8Array): string | undefined {
  * file, or VP8X flags naming no animation, EXIF or XMP), is whole but `unchecked`, as Chromium shows
  * it (its demuxer reads a file shorter than its RIFF size as partial and draws the whole frame); it
  * was `corrupt` (stray bytes) within 8 bytes of that size and `truncated` beyond, on every attempt.
+ * An ANMF chunk's own chunks (after its 16-byte frame header: ALPH, VP8, VP8L) are walked as the
+ * file's are, each VP8 or VP8L frame header checked (RFC 9649 §2.7.1.1).
  */
 export class WebpCheck extends Walk {
   #end = -1
@@ -57,6 +61,11 @@ export class WebpCheck extends Walk {
   #stillPadded = -1
   /** The VP8 or VP8L chunk whose frame header is being read (see `#frame`). */
   #chunk: { type: string; size: number; padded: number } | undefined
+  /** ANMF chunks met so far: the frame being walked is this one. */
+  #frames = 0
+  /** Where the ANMF chunk whose frame's chunks are being walked ends (without and with its pad byte), or -1. */
+  #frameEnd = -1
+  #framePadded = -1
 
   constructor() {
     super()
@@ -85,7 +94,11 @@ export class WebpCheck extends Walk {
     // preallocated and cut, zeros to its length, as a server sends one still being written. Walked
     // as empty chunks to the RIFF end, an animation zero-filled after its first frame was whole.
     if (h.every((b) => b === 0))
-      return this.settle(corrupt(`WebP is zero-filled from byte ${this.position - 8}, where a chunk belongs`))
+      return this.settle(
+        corrupt(
+          `WebP is zero-filled from byte ${this.position - 8}, where ${this.#frameOf() || 'a '}chunk belongs`,
+        ),
+      )
     if (this.position === 20 && type !== 'VP8 ' && type !== 'VP8L' && type !== 'VP8X') {
       return this.settle(corrupt(`WebP starts with a ${type} chunk`))
     }
@@ -93,11 +106,23 @@ export class WebpCheck extends Walk {
     const data = this.position + size
     const padded = data + (size & 1)
     if (data > this.#end) return this.settle(corrupt(`WebP chunk ${type} runs past the RIFF end`))
+    if (this.#frameEnd !== -1 && data > this.#frameEnd)
+      return this.settle(
+        corrupt(`WebP chunk ${type} of frame ${this.#frames} runs past its ANMF chunk's end`),
+      )
+    if (type === 'ANMF' && this.#frameEnd === -1 && size >= ANMF_HEADER + 8) {
+      // An animation frame's own chunks (ALPH, VP8, VP8L) are walked as the file's are: a file
+      // preallocated and cut inside one is told as a still image's is.
+      this.#frames++
+      this.#frameEnd = data
+      this.#framePadded = padded
+      return this.expect(8, ANMF_HEADER)
+    }
     if (type === 'VP8X' && size > 0) {
       this.#vp8xEnd = padded
       return this.expect(1)
     }
-    if ((type === 'VP8 ' || type === 'VP8L') && !(this.#flags & AFTER_IMAGE)) {
+    if ((type === 'VP8 ' || type === 'VP8L') && !(this.#flags & AFTER_IMAGE) && this.#frameEnd === -1) {
       this.#stillEnd = data
       this.#stillPadded = padded
     }
@@ -126,15 +151,29 @@ export class WebpCheck extends Walk {
     const name = chunk.type.trim()
     if (h.every((b) => b === 0))
       return this.settle(
-        corrupt(`WebP is zero-filled from byte ${at}, where its ${name} frame header belongs`),
+        corrupt(
+          `WebP is zero-filled from byte ${at}, where ${this.#frameOf() || 'its '}${name} frame header belongs`,
+        ),
       )
     const fault = chunk.type === 'VP8 ' ? vp8Fault(h, chunk.size) : vp8lFault(h)
-    if (fault) return this.settle(corrupt(`WebP ${name} frame header at byte ${at} ${fault}`))
+    if (fault)
+      return this.settle(corrupt(`WebP ${this.#frameOf()}${name} frame header at byte ${at} ${fault}`))
     return this.#after(chunk.padded)
+  }
+
+  /** Inside an ANMF chunk, "frame N's " (N counted from 1), naming it in the failure lines; '' otherwise. */
+  #frameOf(): string {
+    return this.#frameEnd === -1 ? '' : `frame ${this.#frames}'s `
   }
 
   /** Past a chunk ending at `padded` (its pad byte included): on to the RIFF end, or the next chunk. */
   #after(padded: number): Step {
+    if (this.#frameEnd !== -1) {
+      // The frame's next chunk, or, with no room for one (its pad byte), past its ANMF chunk.
+      if (this.#frameEnd - padded >= 8) return this.expect(8, padded - this.position)
+      padded = this.#framePadded
+      this.#frameEnd = -1
+    }
     if (padded >= this.#end) return this.expect(0, this.#end - this.position)
     // Too little room for a chunk: stray bytes, unless the body ends here (a RIFF size over it).
     if (this.#end - padded < 8 && this.#stillEnd === -1)
