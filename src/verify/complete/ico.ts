@@ -4,6 +4,9 @@ import { PngCheck } from './png.js'
 import { COMPLETE, corrupt, type ReadBack, truncated, type Verdict } from './types.js'
 import { type Step, Walk } from './walk.js'
 
+/** Bytes of the bitmap header (BITMAPINFOHEADER) an entry that is no PNG starts with. */
+const BITMAP_HEADER = 40
+
 /** An embedded PNG larger than this is not read back to be checked (an icon's are kilobytes). */
 const MAX_PNG = 16 * 1024 * 1024
 
@@ -13,7 +16,9 @@ const MAX_PNG = 16 * 1024 * 1024
  * Windows Vista's 256-pixel icons are, and favicon generators write) is a whole one within its entry,
  * as `PngCheck` judges it: browsers decode an entry's PNG from its bytes alone, so one cut or
  * zero-filled inside the file (a file preallocated and cut) shows broken, where only the directory
- * was checked and it was whole. Bytes after the last image are allowed.
+ * was checked and it was whole. An entry that is no PNG must begin with a bitmap header
+ * (BITMAPINFOHEADER), whose first field, its own size, is never 0: zeros there are a file
+ * preallocated and cut (aria2/aria2#1006), `corrupt`. Bytes after the last image are allowed.
  */
 export class IcoCheck extends Walk {
   #count = -1
@@ -56,8 +61,19 @@ export class IcoCheck extends Walk {
       return truncated(`${this.#kind} images end at byte ${this.#end}, past the end (${this.position} bytes)`)
     let unchecked: string | undefined
     for (const [i, { at, size }] of this.#entries.entries()) {
+      const head = await read(at, Math.min(size, BITMAP_HEADER))
+      if (head.length >= 4 && u32le(head, 0) === 0) {
+        // A bitmap header's first field is its own size (40, or 12 to 124 in other versions): none
+        // is 0. Zeros there are a file preallocated and cut, the directory whole.
+        const zeros = head.every((b) => b === 0)
+        return corrupt(
+          zeros
+            ? `${this.#kind} is zero-filled from byte ${at}, where entry ${i}'s image belongs`
+            : `${this.#kind} entry ${i} is neither a PNG nor a bitmap (its header's size is 0)`,
+        )
+      }
       if (size < 8 || size > MAX_PNG) continue
-      if (sniffCommon(await read(at, 8))?.ext !== 'png') continue
+      if (sniffCommon(head.subarray(0, 8))?.ext !== 'png') continue
       const png = await read(at, size)
       const check = new PngCheck()
       check.update(png)
