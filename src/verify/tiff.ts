@@ -388,7 +388,9 @@ async function stripCheck(
     if (!Array.isArray(table)) return table
     const [at, length] = table
     if (!tiled && (await countsLookBad(tiff, byTag, at, length))) return estimate(tiff, byTag, at, false)
-    return within(tiff, at, length)
+    const placed = within(tiff, at, length)
+    if (placed !== 'ok') return placed
+    return (await zeroPieces(tiff, await value(COMPRESSION, UNCOMPRESSED), at, length, tiled)) ?? 'ok'
   }
   if ((await value(COMPRESSION, UNCOMPRESSED)) === OLD_JPEG) return undefined
   const planes = (await value(PLANAR_CONFIGURATION, 1)) === 2 ? await value(SAMPLES_PER_PIXEL, 1) : 1
@@ -396,6 +398,56 @@ async function stripCheck(
   const at = await tiff.numbers(offsets)
   if (!at) return corrupt(`TIFF tag ${offsets.tag} has an unusable type or count`)
   return estimate(tiff, byTag, at, tiled)
+}
+
+/**
+ * The compressions whose pieces (strips or tiles) never begin with 4 zero bytes, and so are read
+ * first by their decoders: a zlib stream's header (deflate, 8 and 32946: method 8, RFC 1950 §2.2),
+ * JPEG's start-of-image marker FF D8 (7), a Zstandard frame's magic number (50000, RFC 8878
+ * §3.1.1), a WebP's RIFF (50001). libtiff refuses zeros there ('incorrect header check', 'Not a
+ * JPEG file'). None, LZW and PackBits have no such start: zeros are pixels there.
+ */
+const PIECE_CODER = new Map([
+  [7, 'JPEG'],
+  [8, 'deflate'],
+  [32946, 'deflate'],
+  [50000, 'Zstandard'],
+  [50001, 'WebP'],
+])
+/** Pieces read back from the file's end while they begin with zeros, to tell where the zeros begin. */
+const ZERO_PIECES = 64
+
+/**
+ * Why a page's compressed pieces begin with zeros where their coded data's start belongs: the file
+ * preallocated and cut (aria2's --file-allocation writes the whole length as zeros first,
+ * aria2/aria2#1006), its IFD written before the pixels, as tifffile and many cameras lay it out, so
+ * every offset and count stayed whole and it was kept. Read back from the last piece in the file
+ * (zeros that run to the end reach it first), then back while they begin with zeros (at most 64),
+ * to name the first. Undefined when the last piece does not begin with zeros, or the compression
+ * is not one of `PIECE_CODER`'s.
+ */
+async function zeroPieces(
+  tiff: Tiff,
+  compression: number,
+  at: number[],
+  length: number[],
+  tiled: boolean,
+): Promise<Verdict | undefined> {
+  const coder = PIECE_CODER.get(compression)
+  if (!coder) return undefined
+  const order = at
+    .map((_, i) => i)
+    .filter((i) => length[i] >= 4)
+    .sort((a, b) => at[b] - at[a])
+  let first: number | undefined
+  for (const i of order.slice(0, ZERO_PIECES)) {
+    const head = await tiff.read(at[i], 4)
+    if (head.some((b) => b !== 0)) break
+    first = i
+  }
+  if (first === undefined) return undefined
+  const piece = `${tiled ? 'tile' : 'strip'} ${first}`
+  return corrupt(`TIFF is zero-filled from byte ${at[first]}, where ${piece}'s ${coder} data begins`)
 }
 
 const missing = (pieces: number, tiled: boolean) =>
