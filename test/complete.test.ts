@@ -1999,6 +1999,27 @@ test('ICO, CUR: an entry that begins with zeros, where its bitmap header or PNG 
       assert.deepEqual(await judge(ext, body, split), { complete: false, kind: 'corrupt', reason }, name)
 })
 
+// A BMP preallocated and cut in its headers (aria2's --file-allocation, aria2/aria2#1006): it was
+// refused, but said 'BMP headers overlap its pixels' or 'BMP declares an empty image', which sent
+// one looking at the writer; now it says the zeros. Zeros in the pixels are black pixels, whole.
+test('BMP: zeros where its info header belongs say the file is zero-filled', async () => {
+  const zeroFrom = (body: Buffer, at: number) =>
+    Buffer.concat([body.subarray(0, at), Buffer.alloc(body.length - at)])
+  for (const name of ['v3.bmp', 'os2.bmp', 'v5-alpha.bmp']) {
+    const bmp = fixture(name)
+    for (const [at, reason] of [
+      [14, 'BMP is zero-filled from byte 11, where its headers belong'],
+      [18, 'BMP is zero-filled from byte 18, where its width, height and depth belong'],
+    ] as const)
+      assert.deepEqual(
+        await judge('bmp', zeroFrom(bmp, at)),
+        { complete: false, kind: 'corrupt', reason },
+        name,
+      )
+    complete(await judge('bmp', zeroFrom(bmp, bmp.readUInt32LE(10))), `${name} of black pixels`)
+  }
+})
+
 test('BMP: pixel rows from the header, top-down too; ICO: every entry within the body', async () => {
   const topDown = Buffer.from(fixture('v3.bmp'))
   topDown.writeInt32LE(-48, 22)

@@ -42,6 +42,10 @@ export class BmpCheck extends Walk {
       return this.settle(this.#unchecked ? { ...COMPLETE, unchecked: this.#unchecked } : COMPLETE)
     if (h.length === 18) {
       const header = u32le(h, 14)
+      // Zeros where the info header's size belongs (never 0): a file preallocated and cut (aria2's
+      // --file-allocation, aria2/aria2#1006), said so, where it was said to overlap its pixels.
+      if (header === 0)
+        return this.settle(corrupt(`BMP is zero-filled from byte ${zerosStart(h)}, where its headers belong`))
       if (header < 12 || u32le(h, 10) < 14 + header)
         return this.settle(corrupt('BMP headers overlap its pixels'))
       this.#pixels = u32le(h, 10)
@@ -78,6 +82,8 @@ export class BmpCheck extends Walk {
         compression === 4 ? { check: new JpegCheck(), name: 'JPEG' } : { check: new PngCheck(), name: 'PNG' }
       return this.rest()
     }
+    if (h.every((b) => b === 0))
+      return this.settle(corrupt(`BMP is zero-filled from byte 18, where its width, height and depth belong`))
     if (width <= 0 || height === 0 || bits === 0) return this.settle(corrupt('BMP declares an empty image'))
     let size: number
     // BI_RGB, BI_BITFIELDS, BI_ALPHABITFIELDS: rows of pixels; the rest (RLE, JPEG, PNG) say their size.
@@ -160,4 +166,9 @@ async function rleEnds(rle: 1 | 2, from: number, to: number, read: ReadBack): Pr
     }
   }
   return false
+}
+
+/** Where the zeros that end `h` begin (an offset into it). */
+function zerosStart(h: Uint8Array): number {
+  return h.findLastIndex((b) => b !== 0) + 1
 }
