@@ -462,6 +462,15 @@ test('status names the bytes many URLs gave alike: a placeholder served with 200
   const few = join(dir, 'few-alike')
   assert.equal((await runCli([...urls.slice(0, SAME_BYTES_AT - 1), '-o', few])).code, 0)
   assert.doesNotMatch((await runCli(['status', few])).stdout, /same bytes/)
+  // A dataset's rows that repeat a URL (MS COCO's rows, one a caption: rom1504/img2dataset#244; LAION's
+  // duplicates: ryanwebster90/onestep-extraction#3), each row its own sample, are one URL's
+  // bytes again, not a placeholder under many: they were '6 files  sha256 …' of one URL.
+  const table = join(dir, 'repeated.csv')
+  const repeated = [1, 2, 3, 4, 5, 6].map(() => server.url('/repeated-row'))
+  await writeFile(table, `url\n${[...repeated, ...urls.slice(0, SAME_BYTES_AT - 1)].join('\n')}\n`)
+  const rows = join(dir, 'repeated-rows')
+  assert.equal((await runCli([table, '-o', rows])).code, 0)
+  assert.doesNotMatch((await runCli(['status', rows])).stdout, /same bytes/)
 })
 
 test("the run's start is when it began, not when its journal opened (the report's wall time is the terminal's)", async (t) => {
