@@ -629,6 +629,14 @@ test('imgpull status on a WebDataset folder names the shard size, how many shard
     shards: 3,
     sealed: 3,
   })
+  // One shard sealed is named alone: it read '1 of 1 sealed (00000.tar to 00000.tar)'.
+  const one = join(dir, 'status-one')
+  const oneRun = await runCli([file, '-o', one, '--output-format', 'webdataset', '--shard-size', '20'])
+  assert.equal(oneRun.code, 0, oneRun.stderr)
+  assert.match(
+    (await runCli(['status', one])).stdout,
+    /^WebDataset shards of 20 samples: 1 of 1 sealed \(00000\.tar\)$/m,
+  )
   // A folder of files has no shards.
   const files = join(dir, 'status-files')
   assert.equal((await runCli([file, '-o', files])).code, 0)

@@ -368,14 +368,15 @@ const UNSEALED_NAMED = 5
 
 /**
  * `WebDataset shards of 10000 samples: 2 of 3 sealed; not sealed yet: 00002`, or `3 of 3 sealed
- * (00000.tar to 00002.tar)`.
+ * (00000.tar to 00002.tar)`; one shard alone, `1 of 1 sealed (00000.tar)`.
  */
 function shardsLine({ shardSize, shards, sealed, unsealed, queued }: ShardsStatus): string {
   const samples = `${shardSize} ${plural(shardSize, 'sample')}`
   if (queued)
     return `WebDataset shard ${queued.stem} of ${samples}: ${sealed ? `published (${queued.tar})` : 'not published yet (a worker publishes it once every row has an outcome)'}`
   const first = shardStem(0)
-  const range = sealed === 0 ? '' : sealed === shards ? ` (${first}.tar to ${shardStem(shards - 1)}.tar)` : ''
+  const last = shards === 1 ? '' : ` to ${shardStem(shards - 1)}.tar`
+  const range = sealed === 0 ? '' : sealed === shards ? ` (${first}.tar${last})` : ''
   const named = unsealed.slice(0, UNSEALED_NAMED).join(', ')
   const more = unsealed.length > UNSEALED_NAMED ? `, … (${unsealed.length} in all)` : ''
   return `WebDataset shards of ${samples}: ${sealed} of ${shards} sealed${range}${unsealed.length ? `; not sealed yet: ${named}${more}` : ''}`
