@@ -959,6 +959,20 @@ test('a server that holds a truncated file: the complete-length body still fails
   await nothing(out)
 })
 
+test('a server that holds a truncated file: once a retry brings the very same cut, marked whole again, no more retries are spent on it', async () => {
+  // A failed upload on the origin (the image's first 27,500 bytes, served with their length): a
+  // JPEG whose end never comes, PIL's 'image file is truncated' to a dataset's downloader
+  // (PathologyDataScience/BCSS#5). Every retry got the same cut, the message already saying no
+  // resume could continue it: 6 attempts a file, 8.5 s of backoff.
+  const path = '/held-cut-again?size=50000&cut=27500'
+  const { out, one } = await get([server.url(path)], { retries: 5 })
+  assert.equal(one.status, 'failed')
+  assert.equal(one.error, 'truncated')
+  assert.equal(one.attempts, 2, one.message)
+  assert.match(one.message!, /marked its answer whole at 27500 bytes .*: no resume could continue it/)
+  await nothing(out)
+})
+
 test('a server that cuts every answer: each resume moves the file on, and such attempts do not use up the retries', async () => {
   const path = '/every-cut?size=200000&every=30000'
   // Three files, each cut at every answer (see `at`): fetched at once.

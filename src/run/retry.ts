@@ -276,9 +276,19 @@ export class Retries {
       (task.descriptorWaits ?? 0) -
       (task.threadDeaths ?? 0) -
       (task.crowdedFree ?? 0)
+    // The server marked its answer whole at the very length it marked the last one, the retry
+    // having asked for its own copy (no-cache: see `BODY_FAULTS`): that copy is cut (a failed
+    // upload), and each further retry would fetch the same cut again.
+    const cutAgain =
+      e.code === 'truncated' &&
+      e.markedWhole !== undefined &&
+      e.markedByCache === undefined &&
+      task.retriedFor?.code === 'truncated' &&
+      task.retriedFor.markedWhole === e.markedWhole &&
+      task.retriedFor.markedByCache === undefined
     const action = onFailure({
       code: e.code,
-      retryable: e.retryable,
+      retryable: e.retryable && !cutAgain,
       status,
       // A server's, or a proxy's to a CONNECT (see `ImgpullError.retryAfter`).
       retryAfter: e.retryAfter,
