@@ -19,6 +19,7 @@ import {
   type RunCommand,
   withoutSecret,
 } from './other-tools.js'
+import { ownFaultLine } from './own-fault.js'
 import { EXIT, handleEarlySignals, pullCommand } from './pull-command.js'
 import { addPullOptions, certFlagWords, pullOptionsFrom } from './pull-options.js'
 import { exitCodesHelp } from './queue-exits.js'
@@ -63,7 +64,7 @@ Many machines: see imgpull enqueue --help and imgpull worker --help.
 
 An option of one value given again with another value takes the last, with a warning naming both (-H and --ca-cert add one each time).
 
-Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error (disk full...), 75 Unsplash rate limit reached with --on-rate-limit stop, 130 interrupted.`,
+Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error (disk full...), 70 a fault of imgpull's own (a bug: the line says where to report it), 75 Unsplash rate limit reached with --on-rate-limit stop, 130 interrupted.`,
     )
   addPullOptions(program)
   addTransformOptions(program)
@@ -258,8 +259,11 @@ export async function main(argv = process.argv): Promise<number> {
       say(native)
       return EXIT.fatal
     }
-    say(`${(error as Error).message ?? error}`)
-    return EXIT.failed
+    // Anything else is a bug of imgpull's: one line saying so, the stack in a file, exit 70.
+    const out = command.opts().out
+    const pull = command === program
+    say(ownFaultLine(error, typeof out === 'string' ? out : pull ? '.' : undefined, pull))
+    return EXIT.software
   }
 }
 

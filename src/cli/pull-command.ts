@@ -80,7 +80,7 @@ export function emptyInputLine(inputs: readonly string[] | undefined, tables = f
  */
 const SHOWN_FAILURES = 20
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, fatal: 3, interrupted: 130 } as const
+export const EXIT = { ok: 0, failed: 1, usage: 2, fatal: 3, software: 70, interrupted: 130 } as const
 
 /** Until a run installs its own handlers, Ctrl-C simply ends the process as interrupted. */
 const early = () => process.exit(EXIT.interrupted)
