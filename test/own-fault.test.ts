@@ -65,11 +65,27 @@ process.stdout.write = function (chunk, ...rest) {
   assert.equal(again.code, 0, again.stderr)
   for (const p of ['a.jpg', 'b.jpg', 'c.jpg'])
     assert.deepEqual(await readFile(join(out, p)), server.bytes(`/${p}`))
-  // With IMGPULL_DEBUG=1, the stack on stderr too, below the line.
+  // V8's TypeError at a bug (a value used as one it is not) is no usage error: it was said as one,
+  // exit 2 and `(see imgpull --help)`. With IMGPULL_DEBUG=1, the stack on stderr too.
+  const typed = join(dir, 'typed.mjs')
+  await writeFile(
+    typed,
+    `const write = process.stdout.write
+process.stdout.write = function (chunk, ...rest) {
+  if (typeof chunk === 'string' && chunk.includes('"url"')) return globalThis.nothing.size
+  return write.call(this, chunk, ...rest)
+}
+`,
+  )
   const debug = await runCli([server.url('/d.jpg'), '-o', join(dir, 'debug'), '--json'], {
-    env: { NODE_OPTIONS: `--import ${hook}`, IMGPULL_DEBUG: '1' },
+    env: { NODE_OPTIONS: `--import ${typed}`, IMGPULL_DEBUG: '1' },
   })
   assert.equal(debug.code, 70, debug.stderr)
-  assert.match(debug.stderr, /its second line\n\s+at /)
+  assert.match(
+    debug.stderr,
+    /^imgpull: internal error, .*: TypeError: Cannot read properties of undefined \(reading 'size'\);/m,
+  )
+  assert.doesNotMatch(debug.stderr, /imgpull --help/)
+  assert.match(debug.stderr, /\n\s+at /)
   assert.ok(existsSync(join(dir, 'debug', 'd.jpg')))
 })

@@ -56,3 +56,20 @@ function stackFile(stack: string, out: string | undefined): string | undefined {
     } catch {}
   return undefined
 }
+
+/**
+ * What V8 says when code uses a value as one it is not (`Cannot read properties of undefined`,
+ * `x is not a function`): no option's fault, since every check of imgpull's own words its
+ * `TypeError` itself. Node's own (`ERR_INVALID_URL`...) carry a code and are left to their callers.
+ */
+const ENGINE_TYPE_ERROR =
+  /^(Cannot (read|set) properties of|Cannot (convert|destructure|mix BigInt|access|add property|assign to read only|create property|redefine property|use 'in' operator)|Assignment to constant variable|Reduce of empty array|Converting circular structure|Do not know how to serialize|Class constructor |Iterator result )|is not (a function|iterable|a constructor|async iterable|extensible)\b/
+
+/** Whether `error` is a `TypeError` V8 threw at a bug, not one of imgpull's checks refusing a value. */
+export function engineTypeError(error: unknown): boolean {
+  return (
+    error instanceof TypeError &&
+    (error as { code?: unknown }).code === undefined &&
+    ENGINE_TYPE_ERROR.test(error.message)
+  )
+}

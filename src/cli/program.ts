@@ -19,7 +19,7 @@ import {
   type RunCommand,
   withoutSecret,
 } from './other-tools.js'
-import { ownFaultLine } from './own-fault.js'
+import { engineTypeError, ownFaultLine } from './own-fault.js'
 import { EXIT, handleEarlySignals, pullCommand } from './pull-command.js'
 import { addPullOptions, certFlagWords, pullOptionsFrom } from './pull-options.js'
 import { exitCodesHelp } from './queue-exits.js'
@@ -230,7 +230,8 @@ export async function main(argv = process.argv): Promise<number> {
       say(`${error.message}`)
       return EXIT.usage
     }
-    if (error instanceof UsageError || error instanceof TypeError) {
+    // A TypeError of V8's own (`Cannot read properties of undefined`) is a bug, not a bad value.
+    if (error instanceof UsageError || (error instanceof TypeError && !engineTypeError(error))) {
       // The library names its fields (`background`); the command line, its options (--background).
       // An environment variable (`ALL_PROXY`) keeps its name.
       const message =
