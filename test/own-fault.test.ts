@@ -88,4 +88,26 @@ process.stdout.write = function (chunk, ...rest) {
   assert.doesNotMatch(debug.stderr, /imgpull --help/)
   assert.match(debug.stderr, /\n\s+at /)
   assert.ok(existsSync(join(dir, 'debug', 'd.jpg')))
+  // Thrown outside the command's awaits (a callback's): Node's 10 lines of stack and exit 1, the
+  // lock left and no manifest; now the same line and 70, and the rerun has the file.
+  const loose = join(dir, 'loose.mjs')
+  await writeFile(
+    loose,
+    `const write = process.stdout.write
+process.stdout.write = function (chunk, ...rest) {
+  if (typeof chunk === 'string' && chunk.includes('"url"')) setImmediate(() => { throw new Error('loose\\nits line') })
+  return write.call(this, chunk, ...rest)
+}
+`,
+  )
+  const thrown = join(dir, 'thrown')
+  const outside = await runCli([server.url('/e.jpg'), '-o', thrown, '--json'], {
+    env: { NODE_OPTIONS: `--import ${loose}` },
+  })
+  assert.equal(outside.code, 70, outside.stderr)
+  assert.match(outside.stderr, /^imgpull: internal error, .*: Error: loose; .*its stack is in /)
+  assert.equal(outside.stderr.trimEnd().split('\n').length, 1, outside.stderr)
+  const rerun = await runCli([server.url('/e.jpg'), '-o', thrown, '--json'])
+  assert.equal(rerun.code, 0, rerun.stderr)
+  assert.deepEqual(await readFile(join(thrown, 'e.jpg')), server.bytes('/e.jpg'))
 })

@@ -172,6 +172,21 @@ export async function main(argv = process.argv): Promise<number> {
   // An error's words may quote a table's column names or cells, a server's or a file's text: its
   // control characters and bidi marks are shown as escapes, never acted on by the terminal.
   const say = (line: string) => process.stderr.write(`imgpull: ${printable(line)}\n`)
+  const faultLine = (error: unknown) => {
+    const out = command.opts().out
+    const pull = command === program
+    return ownFaultLine(error, typeof out === 'string' ? out : pull ? '.' : undefined, pull)
+  }
+  // A bug met outside the command's own awaits (a callback's throw, a promise no one awaited):
+  // Node printed its stack over 10 lines and exited 1, as if files had failed, leaving the lock
+  // and no manifest. The same line as any fault of imgpull's own, and 70; what the journal had
+  // committed stays (SQLite's), so the rerun continues.
+  const crash = (error: unknown) => {
+    process.stderr.write(`imgpull: ${printable(faultLine(error))}\n`)
+    process.exit(EXIT.software)
+  }
+  process.on('uncaughtException', crash)
+  process.on('unhandledRejection', crash)
   try {
     const swallowed = optionTakenAsValue(command, argv.slice(at))
     if (swallowed !== undefined) throw new UsageError(swallowed)
@@ -261,9 +276,7 @@ export async function main(argv = process.argv): Promise<number> {
       return EXIT.fatal
     }
     // Anything else is a bug of imgpull's: one line saying so, the stack in a file, exit 70.
-    const out = command.opts().out
-    const pull = command === program
-    say(ownFaultLine(error, typeof out === 'string' ? out : pull ? '.' : undefined, pull))
+    say(faultLine(error))
     return EXIT.software
   }
 }
