@@ -3835,6 +3835,27 @@ test('header (-H): a name given again adds its value, Cookie by "; ", lists by "
   assert.throws(() => header('X-Empty ; '), /-H 'X-Empty:' leaves it out/)
 })
 
+test('readLines reads a line of 32 MB (a file of no line ends given as the list) in a time of the order of 32 MB of short lines: it was searched from its start at each chunk, and a 100 MB line held the run for minutes before its first request', async () => {
+  // As Node's readline once searched its growing buffer at each chunk (nodejs/node-v0.x-archive#8370).
+  const CHUNK = 64 * 1024
+  const read = async (text: string) => {
+    const chunks: Buffer[] = []
+    for (let i = 0; i < text.length; i += CHUNK) chunks.push(Buffer.from(text.slice(i, i + CHUNK), 'latin1'))
+    const started = performance.now()
+    let chars = 0
+    for await (const url of readLines(Readable.from(chunks))) chars += url.length
+    return { ms: performance.now() - started, chars }
+  }
+  const size = 32 * 1024 * 1024
+  const long = `http://h/a.jpg?${'x'.repeat(size)}`
+  const short = `http://h/a.jpg?${'x'.repeat(1000)}\n`.repeat(Math.ceil(size / 1016))
+  const one = await read(`${long}\n`)
+  const many = await read(short)
+  assert.equal(one.chars, long.length)
+  // A ratio of one run's two readings (the machine's speed cancels out): about 1 now, over 50 before.
+  assert.ok(one.ms < 10 * many.ms + 200, `one line ${one.ms} ms, short lines ${many.ms} ms`)
+})
+
 test('readLines splits lines as readline did (CRLF across chunks, a lone CR, a last line without its end), and stops at one cut at a buffer end', async () => {
   const lines = async (chunks: string[]) => {
     const got: string[] = []

@@ -166,7 +166,10 @@ interface SplitLine {
  * readline read them).
  */
 async function* splitLines(stream: Readable): AsyncGenerator<SplitLine[]> {
+  /** The line so far, no line end in it. */
   let pending = ''
+  /** A `\r` taken off `pending`'s end: the `\n` of its `\r\n` may come in the next chunk. */
+  let held = false
   let bytes = 0
   /** NULs after `pending`, counted, not kept: a list zero-filled to its end may have gigabytes of them. */
   let zeros = 0
@@ -177,26 +180,36 @@ async function* splitLines(stream: Readable): AsyncGenerator<SplitLine[]> {
       zeros += chunk.length
       continue
     }
+    // Only what came is searched, never the line so far again: a line of 100 MB (a file of no
+    // line ends given as the list) took minutes, searched from its start at each chunk.
     // NULs followed by text are the line's own (binary data: `listBytes` refuses most).
-    pending += '\0'.repeat(zeros) + chunk
+    const text = (held ? '\r' : '') + '\0'.repeat(zeros) + chunk
+    const at = bytes - text.length
+    held = false
     zeros = 0
-    const before = bytes - pending.length
     const batch: SplitLine[] = []
     let start = 0
     ends.lastIndex = 0
-    for (let end = ends.exec(pending); end; end = ends.exec(pending)) {
-      batch.push({ raw: pending.slice(start, end.index), bytes: before + end.index, ended: true, zeros: 0 })
+    for (let end = ends.exec(text); end; end = ends.exec(text)) {
+      const raw = start === 0 ? pending + text.slice(0, end.index) : text.slice(start, end.index)
+      batch.push({ raw, bytes: at + end.index, ended: true, zeros: 0 })
+      if (start === 0) pending = ''
       start = end.index + end[0].length
     }
-    // A `\r` last is held: the `\n` of its `\r\n` may come in the next chunk.
-    pending = pending.slice(start)
-    const text = pending.replace(/\0+$/, '')
-    zeros = pending.length - text.length
-    pending = text
+    let rest = start === 0 && batch.length === 0 ? text : text.slice(start)
+    // NULs last, counted off: none can be before this chunk's (they were counted off already).
+    let cut = rest.length
+    while (cut > 0 && rest.charCodeAt(cut - 1) === 0) cut--
+    zeros = rest.length - cut
+    rest = rest.slice(0, cut)
+    if (rest.endsWith('\r')) {
+      held = true
+      rest = rest.slice(0, -1)
+    }
+    pending += rest
     if (batch.length > 0) yield batch
   }
-  if (pending.endsWith('\r'))
-    yield [{ raw: pending.slice(0, -1), bytes: bytes - zeros, ended: true, zeros: 0 }]
+  if (held) yield [{ raw: pending, bytes: bytes - zeros, ended: true, zeros: 0 }]
   else if (pending !== '') yield [{ raw: pending, bytes: bytes - zeros, ended: false, zeros }]
 }
 
