@@ -122,11 +122,11 @@ export class WebpCheck extends Walk {
       this.#vp8xEnd = padded
       return this.expect(1)
     }
-    if ((type === 'VP8 ' || type === 'VP8L') && !(this.#flags & AFTER_IMAGE) && this.#frameEnd === -1) {
-      this.#stillEnd = data
-      this.#stillPadded = padded
-    }
     if (type === 'VP8 ' || type === 'VP8L') {
+      if (!(this.#flags & AFTER_IMAGE) && this.#frameEnd === -1) {
+        this.#stillEnd = data
+        this.#stillPadded = padded
+      }
       const want = type === 'VP8 ' ? VP8_HEADER : VP8L_HEADER
       if (size < want)
         return this.settle(corrupt(`WebP ${type.trim()} chunk of ${size} bytes holds no frame header`))

@@ -2,7 +2,9 @@ import type { ReadBack } from './types.js'
 
 /**
  * Zero bytes at the end of coded image data that show it zero-filled: the coders that end it
- * (HEVC's NAL units, AV1's tiles, WebP lossless's prefix codes) write no run of zero bytes there.
+ * (HEVC's NAL units, AV1's tiles) write no run of zero bytes there. Not WebP lossless's: at
+ * libwebp's fastest method a flat area ends its data in zeros (complete.test.ts, 'WebP: image
+ * data that ends in many zero bytes of its own').
  */
 const ZERO_END = 16
 /** Bytes read back at a time while looking for where the zeros begin. */
