@@ -19,7 +19,7 @@ import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { hashKey } from '../src/plan/naming.js'
 import { fileSizeLimit } from '../src/sinks/local-faults.js'
-import { CLI, cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
+import { CLI, cleanup, count, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { BODY_PATHS, resumeRange } from './support/resume.js'
 import { growDisk, onSmallDisk, until } from './support/wait.js'
@@ -97,9 +97,9 @@ test('kill -9 mid-run, then rerun: every file exact, nothing complete fetched tw
   // "Already done" also counts what the journal had finished but the kill left without its name
   // (published from its part with no request; the next test): so at least the survivors, and
   // exactly the images the rerun did not ask for.
-  const said = /(\d+) images?, .*?(\d+) already done/.exec(rerun.stderr)
+  const said = /([\d,]+) images?, .*?([\d,]+) already done/.exec(rerun.stderr)
   assert.ok(said, rerun.stderr)
-  const [fetched, alreadyDone] = [Number(said[1]), Number(said[2])]
+  const [fetched, alreadyDone] = [count(said[1]), count(said[2])]
   assert.equal(fetched + alreadyDone, paths.length, rerun.stderr)
   assert.ok(
     alreadyDone >= survivors.length,
@@ -239,9 +239,11 @@ test('disk full on a long list: the closing line counts the lines never read, so
     const { list } = await writeList('full-long', 5000)
     const r = await runToFullDisk([list, '-o', out])
     const line =
-      /(\d+) images?, .*, (\d+) failed(?:, (\d+) left for the next run)?, (\d+) not reached\n/.exec(r.stderr)
+      /([\d,]+) images?, .*, ([\d,]+) failed(?:, ([\d,]+) left for the next run)?, ([\d,]+) not reached\n/.exec(
+        r.stderr,
+      )
     assert.ok(line, r.stderr)
-    const [ok, failed, left, unread] = line.slice(1).map((n) => Number(n ?? 0))
+    const [ok, failed, left, unread] = line.slice(1).map(count)
     assert.equal(ok + failed + left + unread, 5000, line[0])
     assert.ok(unread > 0, line[0])
     await rm(out, { recursive: true })
@@ -536,10 +538,10 @@ test('disk full as the journal plans the list: the row whose plan the full disk 
     )
     const r = await runToFullDisk([list, '-o', out])
     const line =
-      /(\d+) images?, .*, (\d+) failed(?:, (\d+) left for the next run)?(?:, (\d+) not reached)?\n/.exec(
+      /([\d,]+) images?, .*, ([\d,]+) failed(?:, ([\d,]+) left for the next run)?(?:, ([\d,]+) not reached)?\n/.exec(
         r.stderr,
       )
     assert.ok(line, r.stderr)
-    const [ok, failed, left, unread] = line.slice(1).map((n) => Number(n ?? 0))
+    const [ok, failed, left, unread] = line.slice(1).map(count)
     assert.equal(ok + failed + left + unread, 3_000, line[0])
   }))

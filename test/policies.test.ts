@@ -2998,15 +2998,15 @@ test('summary line: the input a stop left unread is counted, or said to be there
   const t = { ...newTally(), ok: 20, failed: 1, interrupted: 2035, bytes: 0 }
   assert.equal(
     summaryLine({ ...t, notRead: 0 }, 1_000),
-    '20 images, 0 B in 1.0 s (20.0 img/s, 0 B/s), 1 failed, 2035 left for the next run',
+    '20 images, 0 B in 1.0 s (20.0 img/s, 0 B/s), 1 failed, 2,035 left for the next run',
   )
   assert.equal(
     summaryLine({ ...t, notRead: 17_944 }, 1_000),
-    '20 images, 0 B in 1.0 s (20.0 img/s, 0 B/s), 1 failed, 2035 left for the next run, 17944 not reached',
+    '20 images, 0 B in 1.0 s (20.0 img/s, 0 B/s), 1 failed, 2,035 left for the next run, 17,944 not reached',
   )
   assert.equal(
     summaryLine({ ...t, skipped: 4, duplicates: 2, notRead: null }, 1_000),
-    '20 images, 0 B in 1.0 s (20.0 img/s, 0 B/s), 1 failed, 4 already done, 2 duplicates skipped, 2035 left for the next run, the rest of the input (past its first 2062) not reached',
+    '20 images, 0 B in 1.0 s (20.0 img/s, 0 B/s), 1 failed, 4 already done, 2 duplicates skipped, 2,035 left for the next run, the rest of the input (past its first 2,062) not reached',
   )
 })
 
@@ -3108,7 +3108,7 @@ test('progress text: done of total, failed, in flight, bytes, rate, ETA from the
       0,
       10_000,
     ),
-    '995/1000 (99%) · 5 active · 0 B · 0 B/s · ETA 10.0 s',
+    '995/1,000 (99%) · 5 active · 0 B · 0 B/s · ETA 10.0 s',
   )
   // A list whose every other line repeats a URL, run to its end: 100%, where it stood at 50%.
   assert.equal(

@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib'
 import { parquetWriteBuffer } from 'hyparquet-writer'
 import { pull } from '../src/index.js'
 import { openTables, type TableOptions, tablesSource } from '../src/sources/tables/index.js'
-import { CLI, cleanup, runCli, tempDir } from './support/cli.js'
+import { CLI, cleanup, count, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { eachRequest, startRawServer } from './support/raw-server.js'
 import {
@@ -757,7 +757,7 @@ test('`ulimit -n 64` with the default concurrency: a clear line (exit 3) or a wh
       run.stderr,
       /^imgpull: cannot (?:open \S+|open a file or start a thread|load its own code(?: \(\S+\))?): too many open files \(the limit of ulimit -n\); .*raise the limit on open files \(ulimit -n 4096\)/m,
     )
-  const done = Number(/^(\d+) images?,/m.exec(run.stderr)?.[1] ?? 0)
+  const done = count(/^([\d,]+) images?,/m.exec(run.stderr)?.[1])
   const before = server.stats.requests
   const rerun = await runCli(args)
   assert.equal(rerun.code, 0, rerun.stderr)

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
+import { cleanup, count, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { shardFiles, staged } from './support/shards.js'
 import { exists, growDisk, onSmallDisk, until } from './support/wait.js'
@@ -78,11 +78,11 @@ test('disk full on a long table: the closing line says where the reading stopped
     const r = await runCli([table, '-o', out, '--output-format', 'webdataset', '--shard-size', '10'])
     assert.equal(r.code, 3, r.stderr)
     const line =
-      /(\d+) images?, .*, (\d+) failed(?:, (\d+) left for the next run)?, the rest of the input \(past its first (\d+)\) not reached\n/.exec(
+      /([\d,]+) images?, .*, ([\d,]+) failed(?:, ([\d,]+) left for the next run)?, the rest of the input \(past its first ([\d,]+)\) not reached\n/.exec(
         r.stderr,
       )
     assert.ok(line, r.stderr)
-    const [ok, failed, left, read] = line.slice(1).map((n) => Number(n ?? 0))
+    const [ok, failed, left, read] = line.slice(1).map(count)
     assert.equal(ok + failed + left, read, line[0])
     assert.ok(read < 5000, line[0])
   }))

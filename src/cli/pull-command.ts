@@ -10,7 +10,7 @@ import { resultLine } from '../outcome.js'
 import { checkTemplate, templateRewrites } from '../plan/naming.js'
 import { pull } from '../pull.js'
 import { placedMessage } from '../report/failure-place.js'
-import { formatBytes, plural } from '../report/format.js'
+import { formatBytes, grouped, plural } from '../report/format.js'
 import { createProgressLine, type ProgressLine, ProgressLog } from '../report/progress.js'
 import { sharePageWords } from '../report/rerun-words.js'
 import { errorBreakdown, newTally, summaryLine } from '../report/summary.js'
@@ -286,7 +286,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
     // A rerun whose failures are all an earlier run's exits 1 too: where to read them, as above
     // (it said only that they were skipped, below 20 lines of them and 'N more not shown').
     else if (tally.failedBefore && !fatal)
-      say(`Details of the ${tally.failedBefore} failed before: ${whereDetails(out, options)}.`)
+      say(`Details of the ${grouped(tally.failedBefore)} failed before: ${whereDetails(out, options)}.`)
     if (tally.sharePages && !fatal) say(`${sharePageWords(tally.sharePages)}.`)
     if (stopped && !fatal) say('Run the same command again to continue where this run stopped.')
   }
@@ -298,10 +298,10 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
  * `(3 more failures not shown, and 5 more failed before)`.
  */
 function hiddenFailures(own: number, before: number): string | undefined {
-  const failures = (n: number) => `${n} more ${plural(n, 'failure')}`
-  if (own > 0 && before > 0) return `(${failures(own)} not shown, and ${before} more failed before)`
+  const failures = (n: number) => `${grouped(n)} more ${plural(n, 'failure')}`
+  if (own > 0 && before > 0) return `(${failures(own)} not shown, and ${grouped(before)} more failed before)`
   if (own > 0) return `(${failures(own)} not shown)`
-  if (before > 0) return `(${before} more failed before not shown)`
+  if (before > 0) return `(${grouped(before)} more failed before not shown)`
   return undefined
 }
 

@@ -48,7 +48,7 @@ export function formatDuration(ms: number): string {
 
 export function formatRate(count: number, ms: number, unit: string): string {
   const perSecond = ms > 0 ? (count * 1000) / ms : 0
-  return `${perSecond >= 100 ? Math.round(perSecond) : perSecond.toFixed(1)} ${unit}/s`
+  return `${perSecond >= 100 ? grouped(Math.round(perSecond)) : perSecond.toFixed(1)} ${unit}/s`
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { RunStats } from '../types.js'
-import { formatBytes, formatDuration } from './format.js'
+import { formatBytes, formatDuration, grouped } from './format.js'
 import type { Tally } from './summary.js'
 
 /** Redraws per second: enough to feel live, few enough to cost nothing. */
@@ -34,11 +34,11 @@ export function progressText(
   // handled too (skipped as a duplicate), or a finished run would stand at 90/100 (90%).
   const handled = done + stats.duplicates
   // Without a total (a list on stdin, a table still being read), a bare `30` said nothing of what it counted.
-  let count = `${done} done`
+  let count = `${grouped(done)} done`
   let eta = ''
   if (total !== undefined && total > 0) {
     const left = Math.max(0, total - handled)
-    count = `${handled}/${total} (${Math.floor((100 * handled) / total)}%)`
+    count = `${grouped(handled)}/${grouped(total)} (${Math.floor((100 * handled) / total)}%)`
     // The pace counts only what this run fetched: a rerun's files done before (skipped, or failed
     // for good) are passed over in an instant, and 990 of them made 10 files left look like 0.1 s.
     const fetched = t.ok + t.failed
@@ -51,8 +51,8 @@ export function progressText(
   // Each figure with the rank it is left out in when the line must be shorter (0: never).
   const figures: [string, number][] = [
     [count, 0],
-    [t.failed ? `${t.failed} failed` : '', 0],
-    [`${stats.active} active`, 1],
+    [t.failed ? `${grouped(t.failed)} failed` : '', 0],
+    [`${grouped(stats.active)} active`, 1],
     [formatBytes(stats.bytes), 2],
     [`${formatBytes(rate)}/s`, 3],
     [eta, stats.stopping ? 0 : 4],

@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration, formatRate, plural } from './format.js'
+import { counted, formatBytes, formatDuration, formatRate, grouped } from './format.js'
 
 /** Counts a run keeps for its summary. */
 export interface Tally {
@@ -57,16 +57,16 @@ export function newTally(): Tally {
 export function summaryLine(t: Tally, ms: number): string {
   const bytesPerSecond = ms > 0 ? (t.bytes * 1000) / ms : 0
   const parts = [
-    `${t.ok} ${plural(t.ok, 'image')}, ${formatBytes(t.bytes)} in ${formatDuration(ms)} (${formatRate(t.ok, ms, 'img')}, ${formatBytes(bytesPerSecond)}/s), ${t.failed} failed`,
+    `${counted(t.ok, 'image')}, ${formatBytes(t.bytes)} in ${formatDuration(ms)} (${formatRate(t.ok, ms, 'img')}, ${formatBytes(bytesPerSecond)}/s), ${grouped(t.failed)} failed`,
   ]
-  if (t.skipped) parts.push(`${t.skipped} already done`)
+  if (t.skipped) parts.push(`${grouped(t.skipped)} already done`)
   if (t.failedBefore)
-    parts.push(`${t.failedBefore} skipped as permanently failed before (${failedBeforeAgain(t)})`)
-  if (t.duplicates) parts.push(`${t.duplicates} ${plural(t.duplicates, 'duplicate')} skipped`)
-  if (t.interrupted) parts.push(`${t.interrupted} left for the next run`)
+    parts.push(`${grouped(t.failedBefore)} skipped as permanently failed before (${failedBeforeAgain(t)})`)
+  if (t.duplicates) parts.push(`${counted(t.duplicates, 'duplicate')} skipped`)
+  if (t.interrupted) parts.push(`${grouped(t.interrupted)} left for the next run`)
   // The input past what was read: in no count above, so say so, else the counts seem to be all.
-  if (t.notRead === null) parts.push(`the rest of the input (past its first ${read(t)}) not reached`)
-  else if (t.notRead) parts.push(`${t.notRead} not reached`)
+  if (t.notRead === null) parts.push(`the rest of the input (past its first ${grouped(read(t))}) not reached`)
+  else if (t.notRead) parts.push(`${grouped(t.notRead)} not reached`)
   return parts.join(', ')
 }
 
@@ -85,9 +85,9 @@ function failedBeforeAgain(t: Tally): string {
   const but = [
     pages === 1 ? `1 of them is a sharing site's page, which it would fetch again as it is: see below` : '',
     pages > 1
-      ? `${pages} of them are sharing sites' pages, which it would fetch again as they are: see below`
+      ? `${grouped(pages)} of them are sharing sites' pages, which it would fetch again as they are: see below`
       : '',
-    own > 0 ? `${own} of them ${own === 1 ? 'is' : 'are'} ${ownWords}` : '',
+    own > 0 ? `${grouped(own)} of them ${own === 1 ? 'is' : 'are'} ${ownWords}` : '',
   ].filter(Boolean)
   return but.length === 0
     ? '--retry-failed tries them again'
@@ -103,6 +103,6 @@ function read(t: Tally): number {
 export function errorBreakdown(t: Tally): string {
   return [...t.errors.entries()]
     .sort((a, b) => b[1] - a[1])
-    .map(([code, n]) => `${code} ×${n}`)
+    .map(([code, n]) => `${code} ×${grouped(n)}`)
     .join(', ')
 }
