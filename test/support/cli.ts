@@ -58,10 +58,10 @@ export function runCli(args: string[], options: CliOptions = {}, cli = CLI) {
   return startCli(args, options, cli).done
 }
 
-/** A fresh temporary folder, removed by the returned cleanup. */
 /** A count as the closing line writes it (`12,345`, grouped), as a number; none (`undefined`) is 0. */
 export const count = (text: string | undefined): number => Number((text ?? '0').replaceAll(',', ''))
 
+/** A fresh temporary folder, removed by the returned cleanup. */
 export async function tempDir(prefix = 'imgpull-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix))
 }
